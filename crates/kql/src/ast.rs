@@ -1,0 +1,274 @@
+//! The KQL syntax tree. Every expression and operator carries the span of its text.
+
+use crate::lexer::Span;
+use crate::value::{ScalarType, Value};
+
+/// A query text: statements separated by `;`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Script {
+    pub statements: Vec<Statement>,
+}
+
+/// One statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Statement {
+    /// `let name = value`.
+    Let {
+        name: String,
+        value: LetValue,
+        span: Span,
+    },
+    /// `set option = value` (query options; ignored by the local engine).
+    Set { name: String, span: Span },
+    /// `declare query_parameters(...)` (ignored by the local engine).
+    Declare { span: Span },
+    /// A tabular (or scalar) expression whose result is the query's output.
+    Query(Expr),
+}
+
+/// What a `let` binds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LetValue {
+    Expr(Expr),
+    Function(Function),
+}
+
+/// A user-defined function: `(a:string, b:int=1) { body }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Function {
+    pub params: Vec<Param>,
+    pub body: Vec<Statement>,
+    pub span: Span,
+}
+
+/// A function parameter. `ty` is None for a tabular parameter (`T:(*)` or `T:(a:string)`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    pub name: String,
+    pub ty: Option<ScalarType>,
+    pub default: Option<Expr>,
+}
+
+/// An expression, scalar or tabular.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+/// Binary operators of scalar expressions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+    /// `=~`.
+    EqCi,
+    /// `!~`.
+    NeCi,
+    /// A string predicate such as `has`, `!contains_cs`, `matches regex`.
+    Str(StrOp, bool),
+}
+
+/// String predicates; the bool in `BinOp::Str` is negation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrOp {
+    Has { cs: bool },
+    HasPrefix { cs: bool },
+    HasSuffix { cs: bool },
+    Contains { cs: bool },
+    StartsWith { cs: bool },
+    EndsWith { cs: bool },
+    MatchesRegex,
+    HasAny,
+    HasAll,
+}
+
+/// Expression shapes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    Literal(Value),
+    /// A name: column, `let` variable, table or parameter.
+    Name(String),
+    /// `*` (in `count(*)`, `arg_max(x, *)`, `project-away *`).
+    Star,
+    /// A table pattern with wildcards, e.g. `Device*` in `union`.
+    Wildcard(String),
+    /// `typeof(long)`.
+    TypeOf(ScalarType),
+    Member {
+        target: Box<Expr>,
+        name: String,
+    },
+    Index {
+        target: Box<Expr>,
+        index: Box<Expr>,
+    },
+    Call {
+        name: String,
+        args: Vec<Expr>,
+    },
+    /// `name = expr` as an argument or operator parameter.
+    Named {
+        name: String,
+        value: Box<Expr>,
+    },
+    Neg(Box<Expr>),
+    Binary {
+        op: BinOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
+    In {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+        ci: bool,
+    },
+    Between {
+        expr: Box<Expr>,
+        low: Box<Expr>,
+        high: Box<Expr>,
+        negated: bool,
+    },
+    /// `source | op | op ...`.
+    Pipe {
+        source: Box<Expr>,
+        ops: Vec<Operator>,
+    },
+    Datatable {
+        columns: Vec<(String, ScalarType)>,
+        values: Vec<Expr>,
+    },
+    Print(Vec<NamedExpr>),
+    Range {
+        name: String,
+        from: Box<Expr>,
+        to: Box<Expr>,
+        step: Box<Expr>,
+    },
+    Union(Box<Union>),
+    /// `externaldata(...) [...]`: parsed, never run.
+    ExternalData,
+    /// A tabular source the engine does not run (`find`, `evaluate` as source, ...).
+    OtherSource(String),
+}
+
+/// `name = expr`, or just `expr` (the name is derived), or `(a, b) = expr`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedExpr {
+    pub names: Vec<String>,
+    pub expr: Expr,
+}
+
+/// A `union`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Union {
+    pub params: Vec<(String, Expr)>,
+    pub tables: Vec<Expr>,
+}
+
+/// Sort direction and null placement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SortKey {
+    pub expr: Expr,
+    pub desc: bool,
+    pub nulls_first: Option<bool>,
+}
+
+/// Join condition.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JoinOn {
+    /// `on Col`: same name on both sides.
+    Column(String),
+    /// `on $left.A == $right.B`.
+    Pair { left: String, right: String },
+}
+
+/// One element of a `parse` pattern.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParsePart {
+    Literal(String),
+    Column { name: String, ty: ScalarType },
+    Star,
+}
+
+/// A `mv-expand` item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpandItem {
+    pub name: Option<String>,
+    pub expr: Expr,
+    pub to: Option<ScalarType>,
+}
+
+/// A tabular operator after `|`, with its span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operator {
+    pub kind: OperatorKind,
+    pub span: Span,
+}
+
+/// Tabular operators.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OperatorKind {
+    Where(Expr),
+    Extend(Vec<NamedExpr>),
+    Project(Vec<NamedExpr>),
+    ProjectAway(Vec<Expr>),
+    ProjectKeep(Vec<Expr>),
+    ProjectRename(Vec<(String, String)>),
+    ProjectReorder(Vec<SortKey>),
+    Summarize {
+        aggs: Vec<NamedExpr>,
+        by: Vec<NamedExpr>,
+    },
+    Sort(Vec<SortKey>),
+    Top {
+        count: Expr,
+        keys: Vec<SortKey>,
+    },
+    Take(Expr),
+    Count,
+    Distinct(Vec<Expr>),
+    Join {
+        kind: Option<String>,
+        right: Expr,
+        on: Vec<JoinOn>,
+    },
+    Lookup {
+        kind: Option<String>,
+        right: Expr,
+        on: Vec<JoinOn>,
+    },
+    Union(Box<Union>),
+    MvExpand {
+        items: Vec<ExpandItem>,
+        limit: Option<Expr>,
+    },
+    Parse {
+        source: Expr,
+        kind: String,
+        parts: Vec<ParsePart>,
+        filter: bool,
+    },
+    Serialize(Vec<NamedExpr>),
+    GetSchema,
+    As(String),
+    Render(String),
+    Sample(Expr),
+    Invoke(Expr),
+    /// `evaluate plugin(...)`: the plugin's name.
+    Evaluate(String),
+    /// An operator the parser understands but the engine does not run.
+    Other(String),
+}

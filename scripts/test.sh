@@ -54,11 +54,12 @@ skip() {
 count_tests() {
     local log=$1 p f
     # nextest: "Summary [ 3.2s] 57 tests run: 57 passed, 0 skipped" / "... 55 passed, 2 failed"
-    # cargo test: "test result: ok. 3 passed; 0 failed; ..."   pytest: "31 passed, 2 skipped in 4s"
+    # cargo test: "test result: ok. 3 passed; 0 failed; ..."
+    # pytest: "31 passed, 2 skipped in 4.61s" / "1 failed, 1 passed, 29 errors in 1.42s"
     p=$(grep -hE '^ *Summary \[|^test result:|^=*.* (passed|failed).* in [0-9.]+s' "$log" |
         grep -oE '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
     f=$(grep -hE '^ *Summary \[|^test result:|^=*.* (passed|failed).* in [0-9.]+s' "$log" |
-        grep -oE '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+        grep -oE '[0-9]+ (failed|errors?)' | awk '{s+=$1} END {print s+0}')
     tests_passed=$((tests_passed + p)) tests_failed=$((tests_failed + f))
 }
 

@@ -1,5 +1,7 @@
 //! The catalog: the tables a query can name.
 
+pub mod demo;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

@@ -2,10 +2,23 @@
 //!
 //! This crate knows nothing of MCP, HTTP or Azure.
 
+pub mod ast;
 pub mod catalog;
+pub mod error;
+pub mod lexer;
+pub mod parser;
 pub mod table;
 pub mod value;
 
 pub use catalog::Catalog;
+pub use error::{KqlError, Location};
 pub use table::{Column, Table};
 pub use value::{ScalarType, Value};
+
+/// Parses a query text without running it.
+pub fn parse(text: &str) -> Result<ast::Script, KqlError> {
+    parser::parse_script(text)
+}
+
+pub mod engine;
+pub use engine::{ExecOptions, QueryResult, execute};

@@ -13,7 +13,10 @@ pub struct Column {
 impl Column {
     /// A column of the given name and type.
     pub fn new(name: impl Into<String>, ty: ScalarType) -> Column {
-        Column { name: name.into(), ty }
+        Column {
+            name: name.into(),
+            ty,
+        }
     }
 }
 
@@ -27,7 +30,10 @@ pub struct Table {
 impl Table {
     /// An empty table with the given columns.
     pub fn new(columns: Vec<Column>) -> Table {
-        Table { columns, rows: Vec::new() }
+        Table {
+            columns,
+            rows: Vec::new(),
+        }
     }
 
     /// The index of a column by exact (case-sensitive, as in Kusto) name.

@@ -129,9 +129,8 @@ impl Value {
             Value::Bool(b) => J::Bool(*b),
             Value::Int(i) => J::from(*i),
             Value::Long(i) => J::from(*i),
-            Value::Real(f) | Value::Decimal(f) => {
-                serde_json::Number::from_f64(*f).map_or_else(|| J::String(format_real(*f)), J::Number)
-            }
+            Value::Real(f) | Value::Decimal(f) => serde_json::Number::from_f64(*f)
+                .map_or_else(|| J::String(format_real(*f)), J::Number),
             Value::String(s) => J::String(s.to_string()),
             Value::DateTime(t) => J::String(format_datetime(*t)),
             Value::TimeSpan(t) => J::String(format_timespan(*t)),
@@ -167,7 +166,11 @@ pub fn format_real(x: f64) -> String {
     if x.is_nan() {
         "NaN".into()
     } else if x.is_infinite() {
-        if x > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+        if x > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        }
     } else {
         format!("{x}")
     }
@@ -234,13 +237,19 @@ mod tests {
     #[test]
     fn datetime_formats_trim_fraction() {
         assert_eq!(format_datetime(0), "1970-01-01T00:00:00Z");
-        assert_eq!(format_datetime(TICKS_PER_SECOND + 1_000_000), "1970-01-01T00:00:01.1Z");
+        assert_eq!(
+            format_datetime(TICKS_PER_SECOND + 1_000_000),
+            "1970-01-01T00:00:01.1Z"
+        );
     }
 
     #[test]
     fn timespan_formats_days_and_sign() {
         assert_eq!(format_timespan(90 * TICKS_PER_SECOND), "00:01:30");
-        assert_eq!(format_timespan(-(86_400 + 1) * TICKS_PER_SECOND), "-1.00:00:01");
+        assert_eq!(
+            format_timespan(-(86_400 + 1) * TICKS_PER_SECOND),
+            "-1.00:00:01"
+        );
         assert_eq!(format_timespan(5_000_000), "00:00:00.5000000");
     }
 

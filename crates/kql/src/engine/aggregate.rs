@@ -1,0 +1,372 @@
+//! Aggregation functions of `summarize`: their names, result types and running state.
+
+use std::collections::HashSet;
+
+use serde_json::Value as J;
+
+use super::convert::{Key, as_f64, coerce, compare, key_of, sort_cmp, undyn};
+use crate::value::{ScalarType, Value};
+
+/// True when `name` is an aggregation function.
+pub(crate) fn is_aggregate(name: &str) -> bool {
+    matches!(
+        name,
+        "count"
+            | "countif"
+            | "dcount"
+            | "dcountif"
+            | "sum"
+            | "sumif"
+            | "avg"
+            | "avgif"
+            | "min"
+            | "max"
+            | "minif"
+            | "maxif"
+            | "make_set"
+            | "make_list"
+            | "make_set_if"
+            | "make_list_if"
+            | "make_bag"
+            | "make_bag_if"
+            | "arg_max"
+            | "arg_min"
+            | "any"
+            | "take_any"
+            | "anyif"
+            | "take_anyif"
+            | "percentile"
+            | "percentiles"
+            | "stdev"
+            | "stdevif"
+            | "variance"
+            | "varianceif"
+            | "count_distinct"
+            | "count_distinctif"
+            | "binary_all_or"
+    )
+}
+
+/// The default output column name of an aggregate over the column `arg` (empty when unnamed).
+pub(crate) fn default_name(name: &str, arg: &str) -> String {
+    match name {
+        "count" => "count_".into(),
+        "countif" => "countif_".into(),
+        "make_set" | "make_set_if" => format!("set_{arg}"),
+        "make_list" | "make_list_if" => format!("list_{arg}"),
+        "make_bag" | "make_bag_if" => format!("bag_{arg}"),
+        "take_any" | "any" => format!("any_{arg}"),
+        "take_anyif" | "anyif" => format!("anyif_{arg}"),
+        other => format!("{other}_{arg}"),
+    }
+}
+
+/// The result type of an aggregate given its argument types.
+pub(crate) fn result_type(name: &str, args: &[ScalarType]) -> ScalarType {
+    let first = args.first().copied().unwrap_or(ScalarType::Long);
+    match name {
+        "count" | "countif" | "dcount" | "dcountif" | "count_distinct" | "count_distinctif" => {
+            ScalarType::Long
+        }
+        "sum" | "sumif" => match first {
+            ScalarType::Int | ScalarType::Long | ScalarType::Bool => ScalarType::Long,
+            ScalarType::TimeSpan => ScalarType::TimeSpan,
+            ScalarType::Decimal => ScalarType::Decimal,
+            _ => ScalarType::Real,
+        },
+        "avg" | "avgif" | "stdev" | "stdevif" | "variance" | "varianceif" => ScalarType::Real,
+        "make_set" | "make_list" | "make_set_if" | "make_list_if" | "make_bag" | "make_bag_if" => {
+            ScalarType::Dynamic
+        }
+        "percentile" | "percentiles" => match first {
+            ScalarType::Int | ScalarType::Long => ScalarType::Long,
+            other => other,
+        },
+        _ => first,
+    }
+}
+
+/// The running state of one aggregate in one group.
+#[derive(Debug, Clone)]
+pub(crate) enum AggState {
+    Count(i64),
+    Distinct(HashSet<Key>),
+    Sum {
+        long: i64,
+        real: f64,
+        any: bool,
+    },
+    Avg {
+        sum: f64,
+        n: i64,
+    },
+    Best(Value, bool),
+    List(Vec<J>, HashSet<Key>, bool),
+    Bag(serde_json::Map<String, J>),
+    Arg {
+        best: Value,
+        row: Vec<Value>,
+        max: bool,
+    },
+    Any(Option<Vec<Value>>),
+    Values(Vec<Value>),
+    Moments {
+        n: f64,
+        sum: f64,
+        sq: f64,
+        variance: bool,
+    },
+}
+
+/// Maximum elements `make_set`/`make_list` keep by default, as in Kusto.
+const MAX_LIST: usize = 1_048_576;
+
+impl AggState {
+    /// A fresh state for the aggregate `name`.
+    pub(crate) fn new(name: &str) -> AggState {
+        match name {
+            "count" | "countif" => AggState::Count(0),
+            "dcount" | "dcountif" | "count_distinct" | "count_distinctif" => {
+                AggState::Distinct(HashSet::new())
+            }
+            "sum" | "sumif" => AggState::Sum {
+                long: 0,
+                real: 0.0,
+                any: false,
+            },
+            "avg" | "avgif" => AggState::Avg { sum: 0.0, n: 0 },
+            "min" | "minif" => AggState::Best(Value::Null, false),
+            "max" | "maxif" | "binary_all_or" => AggState::Best(Value::Null, true),
+            "make_set" | "make_set_if" => AggState::List(Vec::new(), HashSet::new(), true),
+            "make_list" | "make_list_if" => AggState::List(Vec::new(), HashSet::new(), false),
+            "make_bag" | "make_bag_if" => AggState::Bag(serde_json::Map::new()),
+            "arg_max" => AggState::Arg {
+                best: Value::Null,
+                row: Vec::new(),
+                max: true,
+            },
+            "arg_min" => AggState::Arg {
+                best: Value::Null,
+                row: Vec::new(),
+                max: false,
+            },
+            "percentile" | "percentiles" => AggState::Values(Vec::new()),
+            "stdev" | "stdevif" => AggState::Moments {
+                n: 0.0,
+                sum: 0.0,
+                sq: 0.0,
+                variance: false,
+            },
+            "variance" | "varianceif" => AggState::Moments {
+                n: 0.0,
+                sum: 0.0,
+                sq: 0.0,
+                variance: true,
+            },
+            _ => AggState::Any(None),
+        }
+    }
+
+    /// Adds one row: `args` are the evaluated arguments (for `*if` forms the predicate is last),
+    /// `row` the projected values `arg_max`/`arg_min`/`take_any` keep.
+    pub(crate) fn update(&mut self, name: &str, args: &[Value], row: &[Value]) {
+        if name.ends_with("if") && !matches!(name, "countif") {
+            if args.last().map(undyn) != Some(Value::Bool(true)) {
+                return;
+            }
+        } else if name == "countif" && args.first().map(undyn) != Some(Value::Bool(true)) {
+            return;
+        }
+        let v = args.first().cloned().unwrap_or(Value::Null);
+        match self {
+            AggState::Count(n) => {
+                if name == "countif" || args.is_empty() || !v.is_null() {
+                    *n += 1;
+                }
+            }
+            AggState::Distinct(set) => {
+                if !v.is_null() {
+                    set.insert(key_of(&v));
+                }
+            }
+            AggState::Sum { long, real, any } => match undyn(&v) {
+                Value::Int(i) => {
+                    *long = long.wrapping_add(i64::from(i));
+                    *any = true;
+                }
+                Value::Long(i) | Value::TimeSpan(i) => {
+                    *long = long.wrapping_add(i);
+                    *any = true;
+                }
+                Value::Bool(b) => {
+                    *long += i64::from(b);
+                    *any = true;
+                }
+                Value::Real(r) | Value::Decimal(r) => {
+                    *real += r;
+                    *any = true;
+                }
+                _ => {}
+            },
+            AggState::Avg { sum, n } => {
+                let x = match undyn(&v) {
+                    Value::TimeSpan(t) | Value::DateTime(t) => Some(t as f64),
+                    other => as_f64(&other),
+                };
+                if let Some(x) = x {
+                    *sum += x;
+                    *n += 1;
+                }
+            }
+            AggState::Best(best, max) => {
+                if v.is_null() {
+                    return;
+                }
+                let better = best.is_null()
+                    || compare(&v, best).is_some_and(|o| if *max { o.is_gt() } else { o.is_lt() });
+                if better {
+                    *best = v;
+                }
+            }
+            AggState::List(items, seen, set) => {
+                let limit = args
+                    .get(if name.ends_with("_if") { 2 } else { 1 })
+                    .and_then(super::convert::as_i64)
+                    .map_or(MAX_LIST, |l| l.max(0) as usize);
+                if v.is_null() || items.len() >= limit {
+                    return;
+                }
+                if let Value::Dynamic(d) = &v
+                    && let Some(arr) = d.as_array()
+                {
+                    for j in arr {
+                        let val = Value::dynamic(j.clone());
+                        if !*set || seen.insert(key_of(&val)) {
+                            items.push(j.clone());
+                        }
+                    }
+                    return;
+                }
+                if !*set || seen.insert(key_of(&v)) {
+                    items.push(v.to_json());
+                }
+            }
+            AggState::Bag(map) => {
+                if let Value::Dynamic(d) = &v
+                    && let Some(o) = d.as_object()
+                {
+                    for (k, val) in o {
+                        map.entry(k.clone()).or_insert_with(|| val.clone());
+                    }
+                }
+            }
+            AggState::Arg {
+                best,
+                row: kept,
+                max,
+            } => {
+                if v.is_null() {
+                    if kept.is_empty() && best.is_null() {
+                        *kept = row.to_vec();
+                    }
+                    return;
+                }
+                let better = best.is_null()
+                    || compare(&v, best).is_some_and(|o| if *max { o.is_gt() } else { o.is_lt() });
+                if better {
+                    *best = v;
+                    *kept = row.to_vec();
+                }
+            }
+            AggState::Any(kept) => {
+                if kept.is_none() && !v.is_null() {
+                    *kept = Some(if row.is_empty() {
+                        vec![v]
+                    } else {
+                        row.to_vec()
+                    });
+                }
+            }
+            AggState::Values(vals) => {
+                if !v.is_null() {
+                    vals.push(v);
+                }
+            }
+            AggState::Moments { n, sum, sq, .. } => {
+                if let Some(x) = as_f64(&v) {
+                    *n += 1.0;
+                    *sum += x;
+                    *sq += x * x;
+                }
+            }
+        }
+    }
+
+    /// The final values: one for most aggregates; several for `arg_max`, `arg_min`, `take_any`
+    /// (the kept row) and `percentiles` (one per requested percentile).
+    pub(crate) fn finish(&self, ty: ScalarType, percents: &[f64], width: usize) -> Vec<Value> {
+        let one = |v: Value| vec![coerce(v, ty)];
+        match self {
+            AggState::Count(n) => one(Value::Long(*n)),
+            AggState::Distinct(set) => one(Value::Long(set.len() as i64)),
+            AggState::Sum { long, real, any } => {
+                if !*any {
+                    return one(Value::Null);
+                }
+                match ty {
+                    ScalarType::Long => one(Value::Long(*long)),
+                    ScalarType::TimeSpan => one(Value::TimeSpan(*long)),
+                    _ => one(Value::Real(*real + *long as f64)),
+                }
+            }
+            AggState::Avg { sum, n } => one(if *n == 0 {
+                Value::Null
+            } else {
+                Value::Real(sum / *n as f64)
+            }),
+            AggState::Best(v, _) => one(v.clone()),
+            AggState::List(items, _, _) => one(Value::dynamic(J::Array(items.clone()))),
+            AggState::Bag(map) => one(Value::dynamic(J::Object(map.clone()))),
+            AggState::Arg { row, .. } | AggState::Any(Some(row)) => {
+                let mut out = row.clone();
+                out.resize(width, Value::Null);
+                out
+            }
+            AggState::Any(None) => vec![Value::Null; width.max(1)],
+            AggState::Values(vals) => {
+                let mut sorted = vals.clone();
+                sorted.sort_by(sort_cmp);
+                percents
+                    .iter()
+                    .map(|p| {
+                        if sorted.is_empty() {
+                            return Value::Null;
+                        }
+                        let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+                        let v = sorted
+                            .get(rank.saturating_sub(1).min(sorted.len() - 1))
+                            .cloned()
+                            .unwrap_or(Value::Null);
+                        coerce(v, ty)
+                    })
+                    .collect()
+            }
+            AggState::Moments {
+                n,
+                sum,
+                sq,
+                variance,
+            } => {
+                if *n < 2.0 {
+                    return one(if *n == 1.0 {
+                        Value::Real(0.0)
+                    } else {
+                        Value::Null
+                    });
+                }
+                let var = ((sq - sum * sum / n) / (n - 1.0)).max(0.0);
+                one(Value::Real(if *variance { var } else { var.sqrt() }))
+            }
+        }
+    }
+}

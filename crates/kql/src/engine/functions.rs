@@ -1,0 +1,1043 @@
+//! Built-in scalar functions: their result types and their evaluation.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use chrono::{Datelike, Duration, Months, NaiveDate, Timelike};
+use regex::Regex;
+use serde_json::Value as J;
+
+use super::convert::{as_f64, as_i64, coerce, is_numeric, to_dynamic, to_text, undyn};
+use super::encoding;
+use crate::value::{ScalarType, TICKS_PER_SECOND, Value, datetime_to_ticks, ticks_to_datetime};
+
+const DAY: i64 = 86_400 * TICKS_PER_SECOND;
+
+/// The common type of branches (`iff`, `case`, `coalesce`): numeric types widen.
+pub(crate) fn unify(types: &[ScalarType]) -> ScalarType {
+    let mut out: Option<ScalarType> = None;
+    for &t in types {
+        out = Some(match out {
+            None => t,
+            Some(o) if o == t => o,
+            Some(o) if is_numeric(o) && is_numeric(t) => {
+                if o == ScalarType::Real || t == ScalarType::Real {
+                    ScalarType::Real
+                } else if o == ScalarType::Decimal || t == ScalarType::Decimal {
+                    ScalarType::Decimal
+                } else {
+                    ScalarType::Long
+                }
+            }
+            Some(ScalarType::Dynamic) => t,
+            Some(o) if t == ScalarType::Dynamic => o,
+            Some(_) => ScalarType::Dynamic,
+        });
+    }
+    out.unwrap_or(ScalarType::Dynamic)
+}
+
+/// Kusto functions the local engine knows of but does not run.
+pub(crate) fn is_known_unsupported(name: &str) -> bool {
+    [
+        "series_",
+        "geo_",
+        "ipv6_",
+        "hll",
+        "tdigest",
+        "bitset",
+        "parse_",
+        "make_",
+        "format_ipv4",
+        "zlib_",
+        "gzip_",
+    ]
+    .iter()
+    .any(|p| name.starts_with(p))
+}
+
+/// The result type of a built-in scalar function, or None when there is no such function.
+pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType> {
+    use ScalarType::*;
+    let first = args.first().copied().unwrap_or(Dynamic);
+    Some(match name {
+        "tostring"
+        | "strcat"
+        | "strcat_delim"
+        | "tolower"
+        | "toupper"
+        | "replace_string"
+        | "replace_regex"
+        | "replace"
+        | "trim"
+        | "trim_start"
+        | "trim_end"
+        | "substring"
+        | "format_datetime"
+        | "hash_sha256"
+        | "base64_encode_tostring"
+        | "base64_decode_tostring"
+        | "gettype"
+        | "strrep"
+        | "reverse"
+        | "url_decode"
+        | "url_encode"
+        | "format_timespan"
+        | "base64_encodestring"
+        | "base64_decodestring"
+        | "strcat_array" => String,
+        "extract" => {
+            if args.len() >= 4 {
+                args[3]
+            } else {
+                String
+            }
+        }
+        "parse_json" | "todynamic" | "toobject" | "split" | "extract_all" | "pack_array"
+        | "pack" | "bag_pack" | "bag_keys" | "array_concat" | "array_slice" | "set_union"
+        | "set_intersect" | "set_difference" | "bag_merge" | "array_sort_asc"
+        | "array_sort_desc" | "zip" | "bag_remove_keys" => Dynamic,
+        "isnotempty" | "isempty" | "isnull" | "isnotnull" | "not" | "ipv4_is_private"
+        | "ipv4_is_in_range" | "isnan" | "isinf" | "isfinite" | "set_has_element" | "tobool"
+        | "toboolean" | "bag_has_key" | "ipv4_is_match" | "isascii" | "isutf8" => Bool,
+        "strlen" | "indexof" | "array_length" | "datetime_diff" | "countof" | "row_number"
+        | "tolong" | "toint64" | "array_index_of" | "datetime_part" | "week_of_year"
+        | "string_size" | "hash" => Long,
+        "hourofday" | "dayofmonth" | "dayofyear" | "getmonth" | "monthofyear" | "getyear"
+        | "toint" => Int,
+        "todouble" | "toreal" | "log" | "log10" | "log2" | "exp" | "exp2" | "exp10" | "pow"
+        | "sqrt" | "rand" | "pi" | "cos" | "sin" | "tan" | "acos" | "asin" | "atan" | "atan2"
+        | "degrees" | "radians" => Real,
+        "todecimal" => Decimal,
+        "todatetime"
+        | "ago"
+        | "now"
+        | "startofday"
+        | "startofweek"
+        | "startofmonth"
+        | "startofyear"
+        | "endofday"
+        | "endofweek"
+        | "endofmonth"
+        | "endofyear"
+        | "datetime_add"
+        | "make_datetime"
+        | "unixtime_seconds_todatetime"
+        | "unixtime_milliseconds_todatetime"
+        | "unixtime_microseconds_todatetime"
+        | "unixtime_nanoseconds_todatetime"
+        | "datetime_utc_to_local"
+        | "datetime_local_to_utc" => DateTime,
+        "totimespan" | "totime" | "dayofweek" | "make_timespan" => TimeSpan,
+        "toguid" | "new_guid" => Guid,
+        "bin" | "floor" | "bin_at" | "abs" | "sign" | "ceiling" => first,
+        "round" => {
+            if matches!(first, Int | Long) {
+                Long
+            } else {
+                Real
+            }
+        }
+        "iff" | "iif" => unify(args.get(1..).unwrap_or(&[])),
+        "case" => {
+            let mut branch: Vec<ScalarType> = args.iter().skip(1).step_by(2).copied().collect();
+            if let Some(last) = args.last() {
+                branch.push(*last);
+            }
+            unify(&branch)
+        }
+        "coalesce" | "min_of" | "max_of" => unify(args),
+        "prev" | "next" => first,
+        _ => return None,
+    })
+}
+
+thread_local! {
+    static REGEXES: RefCell<HashMap<String, Option<Regex>>> = RefCell::new(HashMap::new());
+}
+
+/// A compiled regex from a cache (patterns usually repeat per row).
+pub(crate) fn regex(pattern: &str) -> Option<Regex> {
+    REGEXES.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(r) = cache.get(pattern) {
+            return r.clone();
+        }
+        if cache.len() > 512 {
+            cache.clear();
+        }
+        let r = regex::RegexBuilder::new(pattern)
+            .size_limit(1 << 22)
+            .build()
+            .ok();
+        cache.insert(pattern.to_string(), r.clone());
+        r
+    })
+}
+
+fn arg(args: &[Value], i: usize) -> Value {
+    args.get(i).map(undyn).unwrap_or(Value::Null)
+}
+
+fn text(args: &[Value], i: usize) -> String {
+    args.get(i).map(to_text).unwrap_or_default()
+}
+
+fn dt(args: &[Value], i: usize) -> Option<chrono::DateTime<chrono::Utc>> {
+    match coerce(arg(args, i), ScalarType::DateTime) {
+        Value::DateTime(t) => ticks_to_datetime(t),
+        _ => None,
+    }
+}
+
+fn json_of(v: &Value) -> J {
+    match to_dynamic(v) {
+        Value::Dynamic(d) => (*d).clone(),
+        _ => J::Null,
+    }
+}
+
+fn dynamic_array(v: &Value) -> Option<Vec<J>> {
+    match v {
+        Value::Dynamic(d) => d.as_array().cloned(),
+        _ => None,
+    }
+}
+
+fn date_ticks(d: Option<NaiveDate>) -> Value {
+    d.and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or(Value::Null, |t| {
+            Value::DateTime(datetime_to_ticks(t.and_utc()))
+        })
+}
+
+fn add_months(
+    t: chrono::DateTime<chrono::Utc>,
+    months: i64,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let m = Months::new(u32::try_from(months.unsigned_abs()).ok()?);
+    if months >= 0 {
+        t.checked_add_months(m)
+    } else {
+        t.checked_sub_months(m)
+    }
+}
+
+fn bin_value(v: &Value, size: &Value) -> Value {
+    match (v, undyn(size)) {
+        (Value::DateTime(t), Value::TimeSpan(s)) if s > 0 => Value::DateTime(t.div_euclid(s) * s),
+        (Value::TimeSpan(t), Value::TimeSpan(s)) if s > 0 => Value::TimeSpan(t.div_euclid(s) * s),
+        (Value::Int(i), sz) => as_i64(&sz).filter(|s| *s > 0).map_or(Value::Null, |s| {
+            Value::Int(i32::try_from(i64::from(*i).div_euclid(s) * s).unwrap_or(*i))
+        }),
+        (Value::Long(i), sz) => match sz {
+            Value::Real(r) if r > 0.0 => Value::Long(((*i as f64 / r).floor() * r) as i64),
+            other => as_i64(&other)
+                .filter(|s| *s > 0)
+                .map_or(Value::Null, |s| Value::Long(i.div_euclid(s) * s)),
+        },
+        (Value::Real(r), sz) => as_f64(&sz)
+            .filter(|s| *s > 0.0)
+            .map_or(Value::Null, |s| Value::Real((r / s).floor() * s)),
+        (Value::Decimal(r), sz) => as_f64(&sz)
+            .filter(|s| *s > 0.0)
+            .map_or(Value::Null, |s| Value::Decimal((r / s).floor() * s)),
+        _ => Value::Null,
+    }
+}
+
+fn ipv4(s: &str) -> Option<u32> {
+    s.trim().parse::<std::net::Ipv4Addr>().ok().map(u32::from)
+}
+
+fn ipv4_range(s: &str) -> Option<(u32, u32)> {
+    let (ip, bits) = match s.split_once('/') {
+        Some((ip, b)) => (ip, b.trim().parse::<u32>().ok()?),
+        None => (s, 32),
+    };
+    let ip = ipv4(ip)?;
+    let mask = if bits == 0 {
+        0
+    } else {
+        u32::MAX.checked_shl(32 - bits.min(32)).unwrap_or(0)
+    };
+    Some((ip & mask, mask))
+}
+
+/// Converts a Kusto/.NET datetime format (`yyyy-MM-dd HH:mm:ss.fff`) to text.
+fn format_dt(t: chrono::DateTime<chrono::Utc>, ticks: i64, fmt: &str) -> String {
+    let chars: Vec<char> = fmt.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let mut n = 1;
+        while i + n < chars.len() && chars[i + n] == c {
+            n += 1;
+        }
+        let frac = ticks.rem_euclid(TICKS_PER_SECOND);
+        match c {
+            'y' => out.push_str(&if n <= 2 {
+                format!("{:02}", t.year() % 100)
+            } else {
+                format!("{:04}", t.year())
+            }),
+            'M' => out.push_str(&if n == 1 {
+                t.month().to_string()
+            } else {
+                format!("{:02}", t.month())
+            }),
+            'd' => out.push_str(&if n == 1 {
+                t.day().to_string()
+            } else {
+                format!("{:02}", t.day())
+            }),
+            'H' => out.push_str(&if n == 1 {
+                t.hour().to_string()
+            } else {
+                format!("{:02}", t.hour())
+            }),
+            'h' => {
+                let h = if t.hour().is_multiple_of(12) {
+                    12
+                } else {
+                    t.hour() % 12
+                };
+                out.push_str(&if n == 1 {
+                    h.to_string()
+                } else {
+                    format!("{h:02}")
+                })
+            }
+            'm' => out.push_str(&if n == 1 {
+                t.minute().to_string()
+            } else {
+                format!("{:02}", t.minute())
+            }),
+            's' => out.push_str(&if n == 1 {
+                t.second().to_string()
+            } else {
+                format!("{:02}", t.second())
+            }),
+            'f' | 'F' => {
+                let digits = format!("{frac:07}");
+                out.push_str(digits.get(..n.min(7)).unwrap_or(""));
+            }
+            't' => out.push_str(if t.hour() < 12 { "AM" } else { "PM" }),
+            other => {
+                for _ in 0..n {
+                    out.push(other);
+                }
+            }
+        }
+        i += n;
+    }
+    out
+}
+
+fn datetime_diff(
+    part: &str,
+    a: chrono::DateTime<chrono::Utc>,
+    b: chrono::DateTime<chrono::Utc>,
+) -> Option<i64> {
+    let (ta, tb) = (datetime_to_ticks(a), datetime_to_ticks(b));
+    let trunc = |t: i64, unit: i64| t.div_euclid(unit);
+    Some(match part.to_ascii_lowercase().as_str() {
+        "year" => i64::from(a.year() - b.year()),
+        "quarter" => {
+            i64::from(a.year() - b.year()) * 4
+                + (i64::from(a.month0()) / 3 - i64::from(b.month0()) / 3)
+        }
+        "month" => {
+            i64::from(a.year() - b.year()) * 12 + i64::from(a.month0()) - i64::from(b.month0())
+        }
+        "week" => {
+            let sw = |t: i64| (t.div_euclid(DAY) + 4).div_euclid(7);
+            sw(ta) - sw(tb)
+        }
+        "day" => trunc(ta, DAY) - trunc(tb, DAY),
+        "hour" => trunc(ta, 3600 * TICKS_PER_SECOND) - trunc(tb, 3600 * TICKS_PER_SECOND),
+        "minute" => trunc(ta, 60 * TICKS_PER_SECOND) - trunc(tb, 60 * TICKS_PER_SECOND),
+        "second" => trunc(ta, TICKS_PER_SECOND) - trunc(tb, TICKS_PER_SECOND),
+        "millisecond" => trunc(ta, 10_000) - trunc(tb, 10_000),
+        "microsecond" => trunc(ta, 10) - trunc(tb, 10),
+        "nanosecond" => (ta - tb) * 100,
+        _ => return None,
+    })
+}
+
+fn datetime_add(part: &str, n: i64, t: chrono::DateTime<chrono::Utc>) -> Option<i64> {
+    let ticks = datetime_to_ticks(t);
+    let unit = match part.to_ascii_lowercase().as_str() {
+        "year" => return add_months(t, n.checked_mul(12)?).map(datetime_to_ticks),
+        "quarter" => return add_months(t, n.checked_mul(3)?).map(datetime_to_ticks),
+        "month" => return add_months(t, n).map(datetime_to_ticks),
+        "week" => 7 * DAY,
+        "day" => DAY,
+        "hour" => 3600 * TICKS_PER_SECOND,
+        "minute" => 60 * TICKS_PER_SECOND,
+        "second" => TICKS_PER_SECOND,
+        "millisecond" => 10_000,
+        "microsecond" => 10,
+        _ => return None,
+    };
+    ticks.checked_add(n.checked_mul(unit)?)
+}
+
+fn trim_regex(pattern: &str, s: &str, start: bool, end: bool) -> Option<String> {
+    let mut out = s.to_string();
+    if start {
+        let r = regex(&format!("^(?:{pattern})+"))?;
+        out = r.replace(&out, "").into_owned();
+    }
+    if end {
+        let r = regex(&format!("(?:{pattern})+$"))?;
+        out = r.replace(&out, "").into_owned();
+    }
+    Some(out)
+}
+
+/// Evaluates a built-in scalar function on already evaluated arguments (null on bad input).
+pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
+    let s = |i: usize| text(args, i);
+    match name {
+        "tostring" => Value::str(s(0)),
+        "strcat" => Value::str(args.iter().map(to_text).collect::<String>()),
+        "strcat_delim" => {
+            let parts: Vec<String> = args.iter().skip(1).map(to_text).collect();
+            Value::str(parts.join(&s(0)))
+        }
+        "strcat_array" => match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
+            Some(items) => Value::str(
+                items
+                    .iter()
+                    .map(|j| to_text(&Value::dynamic(j.clone())))
+                    .collect::<Vec<_>>()
+                    .join(&s(1)),
+            ),
+            None => Value::Null,
+        },
+        "tolower" => Value::str(s(0).to_lowercase()),
+        "toupper" => Value::str(s(0).to_uppercase()),
+        "strlen" => Value::Long(s(0).chars().count() as i64),
+        "string_size" => Value::Long(s(0).len() as i64),
+        "reverse" => Value::str(s(0).chars().rev().collect::<String>()),
+        "strrep" => {
+            let n = as_i64(&arg(args, 1)).unwrap_or(0).clamp(0, 10_000) as usize;
+            Value::str(vec![s(0); n].join(&s(2)))
+        }
+        "substring" => {
+            let chars: Vec<char> = s(0).chars().collect();
+            let start = as_i64(&arg(args, 1)).unwrap_or(0).max(0) as usize;
+            let len = as_i64(&arg(args, 2)).map_or(usize::MAX, |l| l.max(0) as usize);
+            Value::str(chars.iter().skip(start).take(len).collect::<String>())
+        }
+        "indexof" => {
+            let (hay, needle) = (s(0), s(1));
+            let start = as_i64(&arg(args, 2)).unwrap_or(0).max(0) as usize;
+            let chars: Vec<char> = hay.chars().collect();
+            let rest: String = chars.iter().skip(start).collect();
+            match rest.find(&needle) {
+                Some(byte) => Value::Long((start + rest[..byte].chars().count()) as i64),
+                None => Value::Long(-1),
+            }
+        }
+        "countof" => {
+            let (hay, needle) = (s(0), s(1));
+            if s(2) == "regex" {
+                regex(&needle).map_or(Value::Null, |r| {
+                    Value::Long(r.find_iter(&hay).count() as i64)
+                })
+            } else if needle.is_empty() {
+                Value::Long(0)
+            } else {
+                Value::Long(hay.matches(&needle).count() as i64)
+            }
+        }
+        "replace_string" => Value::str(s(0).replace(&s(1), &s(2))),
+        "replace_regex" | "replace" => {
+            let (text, pattern, rewrite) = if name == "replace" {
+                (s(2), s(0), s(1))
+            } else {
+                (s(0), s(1), s(2))
+            };
+            let rewrite = regex(r"\\(\d)").map_or(rewrite.clone(), |r| {
+                r.replace_all(&rewrite, "$${$1}").into_owned()
+            });
+            regex(&pattern).map_or(Value::Null, |r| {
+                Value::str(r.replace_all(&text, rewrite.as_str()))
+            })
+        }
+        "trim" | "trim_start" | "trim_end" => {
+            trim_regex(&s(0), &s(1), name != "trim_end", name != "trim_start")
+                .map_or(Value::Null, Value::str)
+        }
+        "extract" => {
+            let group = as_i64(&arg(args, 1)).unwrap_or(0).max(0) as usize;
+            let found = regex(&s(0)).and_then(|r| {
+                let hay = s(2);
+                r.captures(&hay)
+                    .and_then(|c| c.get(group).map(|m| m.as_str().to_string()))
+            });
+            match found {
+                Some(m) => coerce(Value::str(m), result),
+                None if result == ScalarType::String => Value::str(""),
+                None => Value::Null,
+            }
+        }
+        "extract_all" => {
+            let (pattern, hay) = if args.len() >= 3 {
+                (s(0), s(2))
+            } else {
+                (s(0), s(1))
+            };
+            let Some(r) = regex(&pattern) else {
+                return Value::Null;
+            };
+            let groups = r.captures_len() - 1;
+            let mut out = Vec::new();
+            for c in r.captures_iter(&hay) {
+                let texts: Vec<J> = (1..=groups.max(1))
+                    .map(|g| J::String(c.get(g.min(groups)).map_or("", |m| m.as_str()).into()))
+                    .collect();
+                if groups <= 1 {
+                    out.push(texts.into_iter().next().unwrap_or(J::Null));
+                } else {
+                    out.push(J::Array(texts));
+                }
+            }
+            if out.is_empty() {
+                Value::Null
+            } else {
+                Value::dynamic(J::Array(out))
+            }
+        }
+        "split" => {
+            let parts: Vec<J> = s(0)
+                .split(s(1).as_str())
+                .map(|p| J::String(p.into()))
+                .collect();
+            match as_i64(&arg(args, 2)) {
+                Some(i) => {
+                    let idx = if i < 0 { parts.len() as i64 + i } else { i };
+                    usize::try_from(idx)
+                        .ok()
+                        .and_then(|i| parts.get(i).cloned())
+                        .map_or(Value::Null, |p| Value::dynamic(J::Array(vec![p])))
+                }
+                None => Value::dynamic(J::Array(parts)),
+            }
+        }
+        "parse_json" | "todynamic" | "toobject" => match args.first() {
+            Some(Value::String(t)) => match serde_json::from_str::<J>(t) {
+                Ok(j) => Value::dynamic(j),
+                Err(_) => Value::dynamic(J::String(t.to_string())),
+            },
+            Some(other) => to_dynamic(other),
+            None => Value::Null,
+        },
+        "isempty" | "isnotempty" => {
+            let empty = match args.first().map(undyn) {
+                None | Some(Value::Null) => true,
+                Some(Value::String(t)) => t.is_empty(),
+                _ => false,
+            };
+            Value::Bool(empty == (name == "isempty"))
+        }
+        "isnull" | "isnotnull" => Value::Bool(arg(args, 0).is_null() == (name == "isnull")),
+        "not" => match arg(args, 0) {
+            Value::Bool(b) => Value::Bool(!b),
+            _ => Value::Null,
+        },
+        "iff" | "iif" => match arg(args, 0) {
+            Value::Bool(true) => coerce(args.get(1).cloned().unwrap_or(Value::Null), result),
+            _ => coerce(args.get(2).cloned().unwrap_or(Value::Null), result),
+        },
+        "case" => {
+            let mut i = 0;
+            while i + 1 < args.len() {
+                if arg(args, i) == Value::Bool(true) {
+                    return coerce(args[i + 1].clone(), result);
+                }
+                i += 2;
+            }
+            coerce(args.last().cloned().unwrap_or(Value::Null), result)
+        }
+        "coalesce" => {
+            let found = args.iter().find(|a| match undyn(a) {
+                Value::Null => false,
+                Value::String(t) => !t.is_empty(),
+                _ => true,
+            });
+            coerce(found.cloned().unwrap_or(Value::Null), result)
+        }
+        "min_of" | "max_of" => {
+            let mut best: Option<Value> = None;
+            for a in args.iter().filter(|a| !a.is_null()) {
+                let better = match &best {
+                    None => true,
+                    Some(b) => {
+                        let o = super::convert::sort_cmp(a, b);
+                        if name == "min_of" {
+                            o.is_lt()
+                        } else {
+                            o.is_gt()
+                        }
+                    }
+                };
+                if better {
+                    best = Some(a.clone());
+                }
+            }
+            coerce(best.unwrap_or(Value::Null), result)
+        }
+        "todouble" | "toreal" | "todecimal" | "tolong" | "toint64" | "toint" | "tobool"
+        | "toboolean" | "todatetime" | "totimespan" | "totime" | "toguid" => {
+            let a = arg(args, 0);
+            let a = match (&a, result) {
+                (
+                    Value::String(t),
+                    ScalarType::Real | ScalarType::Decimal | ScalarType::Long | ScalarType::Int,
+                ) => {
+                    let t = t.trim();
+                    match t.parse::<i64>() {
+                        Ok(i) => Value::Long(i),
+                        Err(_) => t.parse::<f64>().map_or(Value::Null, Value::Real),
+                    }
+                }
+                (Value::String(t), ScalarType::Bool) => {
+                    match t.trim().to_ascii_lowercase().as_str() {
+                        "true" | "1" => Value::Bool(true),
+                        "false" | "0" => Value::Bool(false),
+                        _ => Value::Null,
+                    }
+                }
+                (Value::DateTime(t), ScalarType::Long) => Value::Long(*t),
+                (Value::TimeSpan(t), ScalarType::Long) => Value::Long(*t),
+                (Value::Long(t), ScalarType::TimeSpan) => Value::TimeSpan(*t),
+                (Value::Bool(b), ScalarType::Long | ScalarType::Int | ScalarType::Real) => {
+                    Value::Long(i64::from(*b))
+                }
+                _ => a,
+            };
+            coerce(a, result)
+        }
+        "pack_array" => Value::dynamic(J::Array(args.iter().map(json_of).collect())),
+        "pack" | "bag_pack" => {
+            let mut map = serde_json::Map::new();
+            for pair in args.chunks(2) {
+                if let [k, v] = pair {
+                    map.insert(to_text(k), json_of(v));
+                }
+            }
+            Value::dynamic(J::Object(map))
+        }
+        "bag_keys" => match args.first() {
+            Some(Value::Dynamic(d)) => match d.as_object() {
+                Some(o) => {
+                    Value::dynamic(J::Array(o.keys().map(|k| J::String(k.clone())).collect()))
+                }
+                None => Value::Null,
+            },
+            _ => Value::Null,
+        },
+        "bag_has_key" => match args.first() {
+            Some(Value::Dynamic(d)) => {
+                Value::Bool(d.as_object().is_some_and(|o| o.contains_key(&s(1))))
+            }
+            _ => Value::Null,
+        },
+        "bag_merge" => {
+            let mut map = serde_json::Map::new();
+            for a in args {
+                if let Value::Dynamic(d) = a
+                    && let Some(o) = d.as_object()
+                {
+                    for (k, v) in o {
+                        map.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                }
+            }
+            Value::dynamic(J::Object(map))
+        }
+        "array_length" => match args.first() {
+            Some(Value::Dynamic(d)) => d
+                .as_array()
+                .map_or(Value::Null, |a| Value::Long(a.len() as i64)),
+            _ => Value::Null,
+        },
+        "array_concat" => {
+            let mut out = Vec::new();
+            for a in args {
+                out.extend(dynamic_array(a).unwrap_or_default());
+            }
+            Value::dynamic(J::Array(out))
+        }
+        "set_union" | "set_intersect" | "set_difference" => {
+            let sets: Vec<Vec<J>> = args
+                .iter()
+                .map(|a| dynamic_array(a).unwrap_or_default())
+                .collect();
+            let mut out: Vec<J> = Vec::new();
+            let first = sets.first().cloned().unwrap_or_default();
+            let candidates: Vec<J> = if name == "set_union" {
+                sets.concat()
+            } else {
+                first
+            };
+            for c in candidates {
+                let keep = match name {
+                    "set_intersect" => sets.iter().skip(1).all(|s| s.contains(&c)),
+                    "set_difference" => !sets.iter().skip(1).any(|s| s.contains(&c)),
+                    _ => true,
+                };
+                if keep && !out.contains(&c) {
+                    out.push(c);
+                }
+            }
+            Value::dynamic(J::Array(out))
+        }
+        "set_has_element" => match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
+            Some(items) => {
+                let needle = json_of(&arg(args, 1));
+                Value::Bool(items.contains(&needle))
+            }
+            None => Value::Null,
+        },
+        "array_index_of" => match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
+            Some(items) => {
+                let needle = json_of(&arg(args, 1));
+                Value::Long(
+                    items
+                        .iter()
+                        .position(|j| *j == needle)
+                        .map_or(-1, |p| p as i64),
+                )
+            }
+            None => Value::Null,
+        },
+        "array_slice" => match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
+            Some(items) => {
+                let n = items.len() as i64;
+                let fix = |i: i64| if i < 0 { (n + i).max(0) } else { i.min(n) };
+                let start = fix(as_i64(&arg(args, 1)).unwrap_or(0));
+                let end = fix(as_i64(&arg(args, 2)).unwrap_or(n - 1)) + 1;
+                let slice = items
+                    .get(start as usize..(end.min(n).max(start)) as usize)
+                    .unwrap_or(&[])
+                    .to_vec();
+                Value::dynamic(J::Array(slice))
+            }
+            None => Value::Null,
+        },
+        "array_sort_asc" | "array_sort_desc" => {
+            match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
+                Some(mut items) => {
+                    items.sort_by(|a, b| {
+                        super::convert::sort_cmp(
+                            &super::convert::undyn(&Value::dynamic(a.clone())),
+                            &super::convert::undyn(&Value::dynamic(b.clone())),
+                        )
+                    });
+                    if name == "array_sort_desc" {
+                        items.reverse();
+                    }
+                    Value::dynamic(J::Array(items))
+                }
+                None => Value::Null,
+            }
+        }
+        "bin" | "floor" => bin_value(&arg(args, 0), &arg(args, 1)),
+        "bin_at" => {
+            let (v, size, at) = (arg(args, 0), arg(args, 1), arg(args, 2));
+            match (&v, &size, &at) {
+                (Value::DateTime(t), Value::TimeSpan(s), Value::DateTime(a)) if *s > 0 => {
+                    Value::DateTime((t - a).div_euclid(*s) * s + a)
+                }
+                _ => match (as_f64(&v), as_f64(&size), as_f64(&at)) {
+                    (Some(x), Some(s), Some(a)) if s > 0.0 => {
+                        coerce(Value::Real(((x - a) / s).floor() * s + a), result)
+                    }
+                    _ => Value::Null,
+                },
+            }
+        }
+        "round" => {
+            let digits = as_i64(&arg(args, 1)).unwrap_or(0).clamp(-15, 15) as i32;
+            match as_f64(&arg(args, 0)) {
+                Some(x) => {
+                    let m = 10f64.powi(digits);
+                    coerce(Value::Real((x * m).round() / m), result)
+                }
+                None => Value::Null,
+            }
+        }
+        "ceiling" => {
+            as_f64(&arg(args, 0)).map_or(Value::Null, |x| coerce(Value::Real(x.ceil()), result))
+        }
+        "abs" => match arg(args, 0) {
+            Value::Int(i) => Value::Int(i.wrapping_abs()),
+            Value::Long(i) => Value::Long(i.wrapping_abs()),
+            Value::Real(r) => Value::Real(r.abs()),
+            Value::Decimal(r) => Value::Decimal(r.abs()),
+            Value::TimeSpan(t) => Value::TimeSpan(t.wrapping_abs()),
+            _ => Value::Null,
+        },
+        "sign" => as_f64(&arg(args, 0)).map_or(Value::Null, |x| {
+            coerce(
+                Value::Real(if x > 0.0 {
+                    1.0
+                } else if x < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                }),
+                result,
+            )
+        }),
+        "log" | "log10" | "log2" | "exp" | "exp2" | "exp10" | "sqrt" | "cos" | "sin" | "tan"
+        | "acos" | "asin" | "atan" | "degrees" | "radians" => match as_f64(&arg(args, 0)) {
+            Some(x) => Value::Real(match name {
+                "log" => x.ln(),
+                "log10" => x.log10(),
+                "log2" => x.log2(),
+                "exp" => x.exp(),
+                "exp2" => x.exp2(),
+                "exp10" => 10f64.powf(x),
+                "sqrt" => x.sqrt(),
+                "cos" => x.cos(),
+                "sin" => x.sin(),
+                "tan" => x.tan(),
+                "acos" => x.acos(),
+                "asin" => x.asin(),
+                "atan" => x.atan(),
+                "degrees" => x.to_degrees(),
+                _ => x.to_radians(),
+            }),
+            None => Value::Null,
+        },
+        "pow" | "atan2" => match (as_f64(&arg(args, 0)), as_f64(&arg(args, 1))) {
+            (Some(x), Some(y)) => Value::Real(if name == "pow" { x.powf(y) } else { x.atan2(y) }),
+            _ => Value::Null,
+        },
+        "pi" => Value::Real(std::f64::consts::PI),
+        "rand" => {
+            let r: f64 = rand::random();
+            match as_i64(&arg(args, 0)) {
+                Some(n) if n > 0 => Value::Real((r * n as f64).floor()),
+                _ => Value::Real(r),
+            }
+        }
+        "isnan" => as_f64(&arg(args, 0)).map_or(Value::Null, |x| Value::Bool(x.is_nan())),
+        "isinf" => as_f64(&arg(args, 0)).map_or(Value::Null, |x| Value::Bool(x.is_infinite())),
+        "isfinite" => as_f64(&arg(args, 0)).map_or(Value::Null, |x| Value::Bool(x.is_finite())),
+        "isascii" => Value::Bool(s(0).is_ascii()),
+        "isutf8" => Value::Bool(true),
+        "gettype" => Value::str(match args.first() {
+            Some(Value::Dynamic(d)) => match &**d {
+                J::Array(_) => "array",
+                J::Object(_) => "dictionary",
+                J::String(_) => "string",
+                J::Bool(_) => "bool",
+                J::Number(n) if n.is_i64() => "long",
+                J::Number(_) => "real",
+                J::Null => "null",
+            },
+            Some(v) => v.scalar_type().map_or("null", |t| t.name()),
+            None => "null",
+        }),
+        "startofday" | "startofweek" | "startofmonth" | "startofyear" | "endofday"
+        | "endofweek" | "endofmonth" | "endofyear" => {
+            let Some(t) = dt(args, 0) else {
+                return Value::Null;
+            };
+            let offset = as_i64(&arg(args, 1)).unwrap_or(0);
+            let date = t.date_naive();
+            let start = match name {
+                "startofday" | "endofday" => date.checked_add_signed(Duration::days(offset)),
+                "startofweek" | "endofweek" => date
+                    .checked_sub_signed(Duration::days(i64::from(
+                        date.weekday().num_days_from_sunday(),
+                    )))
+                    .and_then(|d| d.checked_add_signed(Duration::weeks(offset))),
+                "startofmonth" | "endofmonth" => date.with_day(1).and_then(|d| {
+                    let m = Months::new(u32::try_from(offset.unsigned_abs()).ok()?);
+                    if offset >= 0 {
+                        d.checked_add_months(m)
+                    } else {
+                        d.checked_sub_months(m)
+                    }
+                }),
+                _ => NaiveDate::from_ymd_opt(date.year() + offset as i32, 1, 1),
+            };
+            if name.starts_with("start") {
+                date_ticks(start)
+            } else {
+                let next = start.and_then(|d| match name {
+                    "endofday" => d.checked_add_signed(Duration::days(1)),
+                    "endofweek" => d.checked_add_signed(Duration::weeks(1)),
+                    "endofmonth" => d.checked_add_months(Months::new(1)),
+                    _ => d.with_year(d.year() + 1),
+                });
+                match date_ticks(next) {
+                    Value::DateTime(x) => Value::DateTime(x - 1),
+                    other => other,
+                }
+            }
+        }
+        "datetime_diff" => match (dt(args, 1), dt(args, 2)) {
+            (Some(a), Some(b)) => datetime_diff(&s(0), a, b).map_or(Value::Null, Value::Long),
+            _ => Value::Null,
+        },
+        "datetime_add" => match (as_i64(&arg(args, 1)), dt(args, 2)) {
+            (Some(n), Some(t)) => datetime_add(&s(0), n, t).map_or(Value::Null, Value::DateTime),
+            _ => Value::Null,
+        },
+        "datetime_part" => match dt(args, 1) {
+            Some(t) => Value::Long(match s(0).to_ascii_lowercase().as_str() {
+                "year" => i64::from(t.year()),
+                "quarter" => i64::from(t.month0() / 3 + 1),
+                "month" => i64::from(t.month()),
+                "week_of_year" | "weekofyear" => i64::from(t.iso_week().week()),
+                "day" => i64::from(t.day()),
+                "dayofyear" => i64::from(t.ordinal()),
+                "hour" => i64::from(t.hour()),
+                "minute" => i64::from(t.minute()),
+                "second" => i64::from(t.second()),
+                "millisecond" => i64::from(t.timestamp_subsec_millis()),
+                "microsecond" => i64::from(t.timestamp_subsec_micros()),
+                "nanosecond" => i64::from(t.timestamp_subsec_nanos()),
+                _ => return Value::Null,
+            }),
+            None => Value::Null,
+        },
+        "format_datetime" => match coerce(arg(args, 0), ScalarType::DateTime) {
+            Value::DateTime(ticks) => ticks_to_datetime(ticks)
+                .map_or(Value::Null, |t| Value::str(format_dt(t, ticks, &s(1)))),
+            _ => Value::Null,
+        },
+        "format_timespan" => match coerce(arg(args, 0), ScalarType::TimeSpan) {
+            Value::TimeSpan(t) => Value::str(crate::value::format_timespan(t)),
+            _ => Value::Null,
+        },
+        "hourofday" | "dayofmonth" | "dayofyear" | "getmonth" | "monthofyear" | "getyear"
+        | "week_of_year" => match dt(args, 0) {
+            Some(t) => {
+                let n = match name {
+                    "hourofday" => t.hour(),
+                    "dayofmonth" => t.day(),
+                    "dayofyear" => t.ordinal(),
+                    "getmonth" | "monthofyear" => t.month(),
+                    "week_of_year" => t.iso_week().week(),
+                    _ => t.year() as u32,
+                };
+                coerce(Value::Long(i64::from(n)), result)
+            }
+            None => Value::Null,
+        },
+        "dayofweek" => match dt(args, 0) {
+            Some(t) => Value::TimeSpan(i64::from(t.weekday().num_days_from_sunday()) * DAY),
+            None => Value::Null,
+        },
+        "make_datetime" => {
+            let n = |i: usize| as_i64(&arg(args, i)).unwrap_or(0);
+            let secs = as_f64(&arg(args, 5)).unwrap_or(0.0);
+            NaiveDate::from_ymd_opt(n(0) as i32, n(1) as u32, n(2) as u32)
+                .and_then(|d| d.and_hms_opt(n(3) as u32, n(4) as u32, 0))
+                .map_or(Value::Null, |t| {
+                    Value::DateTime(
+                        datetime_to_ticks(t.and_utc()) + (secs * TICKS_PER_SECOND as f64) as i64,
+                    )
+                })
+        }
+        "make_timespan" => {
+            let n = |i: usize| as_i64(&arg(args, i)).unwrap_or(0);
+            let secs = if args.len() >= 4 {
+                (n(0) * 86_400 + n(1) * 3600 + n(2) * 60 + n(3)) as f64
+            } else {
+                (n(0) * 3600 + n(1) * 60) as f64 + as_f64(&arg(args, 2)).unwrap_or(0.0)
+            };
+            Value::TimeSpan((secs * TICKS_PER_SECOND as f64) as i64)
+        }
+        "unixtime_seconds_todatetime"
+        | "unixtime_milliseconds_todatetime"
+        | "unixtime_microseconds_todatetime"
+        | "unixtime_nanoseconds_todatetime" => {
+            let per_tick = match name {
+                "unixtime_seconds_todatetime" => TICKS_PER_SECOND as f64,
+                "unixtime_milliseconds_todatetime" => 10_000.0,
+                "unixtime_microseconds_todatetime" => 10.0,
+                _ => 0.01,
+            };
+            as_f64(&arg(args, 0)).map_or(Value::Null, |x| Value::DateTime((x * per_tick) as i64))
+        }
+        "datetime_utc_to_local" | "datetime_local_to_utc" => {
+            coerce(arg(args, 0), ScalarType::DateTime)
+        }
+        "ipv4_is_private" => match ipv4(&s(0)) {
+            Some(ip) => {
+                let in_net = |net: u32, bits: u32| ip & (u32::MAX << (32 - bits)) == net;
+                Value::Bool(
+                    in_net(0x0A00_0000, 8) || in_net(0xAC10_0000, 12) || in_net(0xC0A8_0000, 16),
+                )
+            }
+            None => Value::Null,
+        },
+        "ipv4_is_in_range" | "ipv4_is_match" => match (
+            ipv4(s(0).split('/').next().unwrap_or("")),
+            ipv4_range(&s(1)),
+        ) {
+            (Some(ip), Some((net, mask))) => Value::Bool(ip & mask == net),
+            _ => Value::Null,
+        },
+        "hash_sha256" => Value::str(encoding::sha256_hex(s(0).as_bytes())),
+        "hash" => {
+            let digest = encoding::sha256_hex(s(0).as_bytes());
+            let h = i64::from_str_radix(digest.get(..15).unwrap_or("0"), 16).unwrap_or(0);
+            match as_i64(&arg(args, 1)) {
+                Some(m) if m > 0 => Value::Long(h % m),
+                _ => Value::Long(h),
+            }
+        }
+        "base64_encode_tostring" | "base64_encodestring" => {
+            Value::str(encoding::base64_encode(s(0).as_bytes()))
+        }
+        "base64_decode_tostring" | "base64_decodestring" => match encoding::base64_decode(&s(0)) {
+            Some(bytes) => Value::str(String::from_utf8_lossy(&bytes)),
+            None => Value::Null,
+        },
+        "url_decode" => {
+            let t = s(0);
+            let bytes = t.as_bytes();
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < bytes.len() {
+                let b = bytes[i];
+                if b == b'%'
+                    && i + 2 < bytes.len()
+                    && let Ok(x) = u8::from_str_radix(t.get(i + 1..i + 3).unwrap_or(""), 16)
+                {
+                    out.push(x);
+                    i += 3;
+                    continue;
+                }
+                out.push(if b == b'+' { b' ' } else { b });
+                i += 1;
+            }
+            Value::str(String::from_utf8_lossy(&out))
+        }
+        "url_encode" => {
+            let mut out = String::new();
+            for b in s(0).bytes() {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    out.push(b as char);
+                } else {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+            Value::str(out)
+        }
+        "new_guid" => Value::Guid(uuid::Uuid::new_v4()),
+        _ => Value::Null,
+    }
+}

@@ -1,0 +1,577 @@
+//! The local engine: runs a parsed query row by row over in-memory tables.
+//!
+//! `dcount` is exact here (Kusto estimates with HyperLogLog), and `percentile` uses the
+//! nearest-rank method on all values (Kusto estimates with t-digest).
+
+mod aggregate;
+mod convert;
+mod encoding;
+mod functions;
+mod ops;
+mod scalar;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering as AtomicOrdering;
+use std::time::Instant;
+
+use crate::ast::{Expr, ExprKind, Function, LetValue, Statement};
+use crate::catalog::Catalog;
+use crate::error::{KqlError, Location};
+use crate::lexer::Span;
+use crate::table::Table;
+use crate::value::{ScalarType, Value, datetime_to_ticks};
+use scalar::{AggCollector, CExpr};
+
+/// How to run a query.
+#[derive(Debug, Clone)]
+pub struct ExecOptions {
+    /// The query's `now()` in ticks since the Unix epoch; `ago()` counts back from it.
+    pub now: i64,
+    /// `[start, end)` in ticks: catalog tables with a `TimeGenerated` datetime column only show
+    /// rows inside it, like Log Analytics' `timespan` parameter.
+    pub timespan: Option<(i64, i64)>,
+    /// When passed, the query stops with `KqlError::Cancelled`.
+    pub deadline: Option<Instant>,
+    /// When set to true, the query stops with `KqlError::Cancelled`.
+    pub cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl Default for ExecOptions {
+    fn default() -> ExecOptions {
+        ExecOptions {
+            now: datetime_to_ticks(chrono::Utc::now()),
+            timespan: None,
+            deadline: None,
+            cancel: None,
+        }
+    }
+}
+
+/// What a query returned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryResult {
+    pub table: Table,
+    pub warnings: Vec<String>,
+    /// The chart kind asked for by `render` (e.g. `timechart`).
+    pub visualization: Option<String>,
+}
+
+/// Parses and runs `text` against `catalog`.
+pub fn execute(catalog: &Catalog, text: &str, opts: &ExecOptions) -> Result<QueryResult, KqlError> {
+    let script = crate::parser::parse_script(text)?;
+    let mut engine = Engine {
+        catalog,
+        text,
+        opts,
+        agg: None,
+        visualization: None,
+        warnings: Vec::new(),
+        ticks: 0,
+    };
+    let mut env = Env::default();
+    let mut results = Vec::new();
+    for st in &script.statements {
+        match st {
+            Statement::Query(e) => results.push(engine.tabular(e, &env)?),
+            other => engine.statement(other, &mut env)?,
+        }
+    }
+    if results.len() > 1 {
+        engine.warnings.push(format!(
+            "The query has {} result sets; only the last one is returned.",
+            results.len()
+        ));
+    }
+    let table = results.pop().ok_or_else(|| KqlError::Runtime {
+        message: "the query has only let statements; end it with a tabular expression such as a table name".into(),
+    })?;
+    Ok(QueryResult {
+        table,
+        warnings: engine.warnings,
+        visualization: engine.visualization,
+    })
+}
+
+/// What a name bound by `let` (or a function parameter) stands for.
+#[derive(Debug, Clone)]
+pub(crate) enum Binding<'a> {
+    Scalar(Value, ScalarType),
+    Expr(CExpr, ScalarType),
+    Table(Arc<Table>),
+    Function(&'a Function),
+}
+
+/// Names in scope, innermost last.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Env<'a> {
+    vars: Vec<(String, Binding<'a>)>,
+}
+
+impl<'a> Env<'a> {
+    fn get(&self, name: &str) -> Option<&Binding<'a>> {
+        self.vars
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b)
+    }
+
+    fn push(&mut self, name: String, b: Binding<'a>) {
+        self.vars.push((name, b));
+    }
+}
+
+/// One query run: the catalog, the options and what the run collects.
+pub(crate) struct Engine<'a> {
+    catalog: &'a Catalog,
+    text: &'a str,
+    opts: &'a ExecOptions,
+    agg: Option<AggCollector>,
+    visualization: Option<String>,
+    warnings: Vec<String>,
+    ticks: u32,
+}
+
+const FORBIDDEN_PLUGINS: [&str; 10] = [
+    "http_request",
+    "http_request_post",
+    "sql_request",
+    "cosmosdb_sql_request",
+    "azure_digital_twins_query_request",
+    "mysql_request",
+    "postgresql_request",
+    "python",
+    "r",
+    "ai_embed_text",
+];
+
+impl<'a> Engine<'a> {
+    /// Checks the deadline and the cancel flag (cheaply: the clock is read every 256 calls).
+    pub(crate) fn check(&mut self) -> Result<(), KqlError> {
+        self.ticks = self.ticks.wrapping_add(1);
+        if !self.ticks.is_multiple_of(256) {
+            return Ok(());
+        }
+        if self
+            .opts
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(AtomicOrdering::Relaxed))
+        {
+            return Err(KqlError::Cancelled);
+        }
+        if self.opts.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(KqlError::Cancelled);
+        }
+        Ok(())
+    }
+
+    fn location(&self, span: Span) -> Location {
+        Location::from_offset(self.text, span.start)
+    }
+
+    pub(crate) fn resolution(&self, e: &Expr, message: &str) -> KqlError {
+        KqlError::Resolution {
+            location: self.location(e.span),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn unsupported_at(&self, span: Span, construct: &str) -> KqlError {
+        KqlError::Unsupported {
+            location: self.location(span),
+            construct: construct.into(),
+        }
+    }
+
+    pub(crate) fn unsupported(&self, e: &Expr, construct: &str) -> KqlError {
+        self.unsupported_at(e.span, construct)
+    }
+
+    pub(crate) fn type_error(&self, e: &Expr, message: &str) -> KqlError {
+        KqlError::Type {
+            location: self.location(e.span),
+            message: message.into(),
+        }
+    }
+
+    fn forbidden(&self, span: Span, construct: &str) -> KqlError {
+        KqlError::Forbidden {
+            location: self.location(span),
+            construct: construct.into(),
+        }
+    }
+
+    fn statement(&mut self, st: &'a Statement, env: &mut Env<'a>) -> Result<(), KqlError> {
+        match st {
+            Statement::Let {
+                name,
+                value: LetValue::Expr(e),
+                ..
+            } => {
+                if self.is_tabular(e, env) {
+                    let t = self.tabular(e, env)?;
+                    env.push(name.clone(), Binding::Table(Arc::new(t)));
+                } else {
+                    let (c, ty) = self.compile(e, &[], env)?;
+                    let v = convert::coerce(scalar::eval(&c, scalar::Row::EMPTY), ty);
+                    env.push(name.clone(), Binding::Scalar(v, ty));
+                }
+            }
+            Statement::Let {
+                name,
+                value: LetValue::Function(f),
+                ..
+            } => env.push(name.clone(), Binding::Function(f)),
+            Statement::Set { .. } | Statement::Declare { .. } => {}
+            Statement::Query(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Whether an expression denotes a table (rather than a scalar).
+    pub(crate) fn is_tabular(&self, e: &Expr, env: &Env<'a>) -> bool {
+        match &e.kind {
+            ExprKind::Pipe { .. }
+            | ExprKind::Datatable { .. }
+            | ExprKind::Print(_)
+            | ExprKind::Range { .. }
+            | ExprKind::Union(_)
+            | ExprKind::ExternalData
+            | ExprKind::OtherSource(_)
+            | ExprKind::Wildcard(_) => true,
+            ExprKind::Name(n) => match env.get(n) {
+                Some(Binding::Table(_)) => true,
+                Some(_) => false,
+                None => self.catalog.get(n).is_some(),
+            },
+            ExprKind::Call { name, args } => match env.get(name) {
+                Some(Binding::Function(f)) => {
+                    f.body.iter().rev().find_map(|s| match s {
+                        Statement::Query(q) => {
+                            Some(self.is_tabular(q, env) || matches!(q.kind, ExprKind::Name(_)))
+                        }
+                        _ => None,
+                    }) == Some(true)
+                }
+                _ => {
+                    matches!(
+                        name.as_str(),
+                        "materialize" | "view" | "table" | "external_table"
+                    ) || (name == "materialize" && args.len() == 1)
+                }
+            },
+            _ => false,
+        }
+    }
+
+    /// A catalog table as the query sees it (the timespan filter applied).
+    fn catalog_table(&self, name: &str) -> Option<Table> {
+        let t = self.catalog.get(name)?;
+        let Some((start, end)) = self.opts.timespan else {
+            return Some((**t).clone());
+        };
+        let Some(i) = t
+            .columns
+            .iter()
+            .position(|c| c.name == "TimeGenerated" && c.ty == ScalarType::DateTime)
+        else {
+            return Some((**t).clone());
+        };
+        let rows = t
+            .rows
+            .iter()
+            .filter(|r| matches!(r.get(i), Some(Value::DateTime(x)) if *x >= start && *x < end))
+            .cloned()
+            .collect();
+        Some(Table {
+            columns: t.columns.clone(),
+            rows,
+        })
+    }
+
+    /// Evaluates a tabular expression.
+    pub(crate) fn tabular(&mut self, e: &'a Expr, env: &Env<'a>) -> Result<Table, KqlError> {
+        self.check()?;
+        match &e.kind {
+            ExprKind::Pipe { source, ops } => {
+                let mut t = self.tabular(source, env)?;
+                for op in ops {
+                    t = self.operator(t, op, env)?;
+                }
+                Ok(t)
+            }
+            ExprKind::Name(n) => match env.get(n) {
+                Some(Binding::Table(t)) => Ok((**t).clone()),
+                Some(Binding::Function(f)) if f.params.is_empty() => {
+                    self.invoke(e, f, &[], None, env)
+                }
+                Some(_) => Err(self.type_error(
+                    e,
+                    &format!("'{n}' is a scalar, but a table was expected here"),
+                )),
+                None => self.catalog_table(n).ok_or_else(|| {
+                    self.resolution(
+                        e,
+                        &format!("Failed to resolve table or column expression named '{n}'"),
+                    )
+                }),
+            },
+            ExprKind::Call { name, args } => match env.get(name) {
+                Some(Binding::Function(f)) => {
+                    let f = *f;
+                    self.invoke(e, f, args, None, env)
+                }
+                _ => match name.as_str() {
+                    "materialize" | "view" => match args.first() {
+                        Some(a) => self.tabular(a, env),
+                        None => Err(self.type_error(e, "materialize() needs a tabular argument")),
+                    },
+                    "table" => match args.first().map(|a| &a.kind) {
+                        Some(ExprKind::Literal(Value::String(n))) => {
+                            self.catalog_table(n).ok_or_else(|| {
+                                self.resolution(
+                                    e,
+                                    &format!(
+                                        "Failed to resolve table or column expression named '{n}'"
+                                    ),
+                                )
+                            })
+                        }
+                        _ => Err(self.type_error(e, "table() needs a table name as a string")),
+                    },
+                    "external_table" => Err(self.forbidden(e.span, "external_table()")),
+                    _ => Err(self.resolution(
+                        e,
+                        &format!("Failed to resolve table or column expression named '{name}'"),
+                    )),
+                },
+            },
+            ExprKind::Datatable { columns, values } => self.datatable(e, columns, values, env),
+            ExprKind::Print(items) => {
+                let mut columns = Vec::new();
+                let mut row = Vec::new();
+                for (i, ne) in items.iter().enumerate() {
+                    let (c, ty) = self.compile(&ne.expr, &[], env)?;
+                    let name = ne
+                        .names
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| format!("print_{i}"));
+                    columns.push(crate::table::Column::new(name, ty));
+                    row.push(convert::coerce(scalar::eval(&c, scalar::Row::EMPTY), ty));
+                }
+                Ok(Table {
+                    columns,
+                    rows: vec![row],
+                })
+            }
+            ExprKind::Range {
+                name,
+                from,
+                to,
+                step,
+            } => self.range(e, name, from, to, step, env),
+            ExprKind::Union(u) => self.union(None, u, env),
+            ExprKind::ExternalData => Err(self.forbidden(e.span, "externaldata")),
+            ExprKind::OtherSource(w) => Err(self.unsupported(e, &format!("The '{w}' operator"))),
+            ExprKind::Wildcard(w) => Err(self.resolution(
+                e,
+                &format!("Failed to resolve table or column expression named '{w}'"),
+            )),
+            _ => Err(self.type_error(
+                e,
+                "a scalar expression was found where a table was expected",
+            )),
+        }
+    }
+
+    /// Runs a user-defined function that returns a table; `input` feeds its first tabular parameter.
+    fn invoke(
+        &mut self,
+        e: &'a Expr,
+        f: &'a Function,
+        args: &'a [Expr],
+        input: Option<Table>,
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        let mut inner = env.clone();
+        let mut input = input;
+        let mut args_iter = args.iter();
+        for p in &f.params {
+            if p.ty.is_none() {
+                let t = match input.take() {
+                    Some(t) => t,
+                    None => match args_iter.next() {
+                        Some(a) => self.tabular(a, env)?,
+                        None => {
+                            return Err(self.type_error(
+                                e,
+                                &format!("the function needs a table for parameter '{}'", p.name),
+                            ));
+                        }
+                    },
+                };
+                inner.push(p.name.clone(), Binding::Table(Arc::new(t)));
+                continue;
+            }
+            let ty = p.ty.unwrap_or(ScalarType::Dynamic);
+            let v = match (args_iter.next(), &p.default) {
+                (Some(a), _) => self.constant(a, env)?,
+                (None, Some(d)) => self.constant(d, env)?,
+                (None, None) => {
+                    return Err(self.type_error(
+                        e,
+                        &format!("the function is missing a value for parameter '{}'", p.name),
+                    ));
+                }
+            };
+            inner.push(p.name.clone(), Binding::Scalar(convert::coerce(v, ty), ty));
+        }
+        let mut result = None;
+        for st in &f.body {
+            match st {
+                Statement::Query(q) => result = Some(self.tabular(q, &inner)?),
+                other => self.statement(other, &mut inner)?,
+            }
+        }
+        result.ok_or_else(|| self.type_error(e, "the function body has no tabular result"))
+    }
+
+    fn datatable(
+        &mut self,
+        e: &'a Expr,
+        columns: &[(String, ScalarType)],
+        values: &'a [Expr],
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        if columns.is_empty() || !values.len().is_multiple_of(columns.len()) {
+            return Err(self.type_error(
+                e,
+                &format!(
+                    "datatable has {} values, which is not a multiple of its {} columns",
+                    values.len(),
+                    columns.len()
+                ),
+            ));
+        }
+        let cols: Vec<crate::table::Column> = columns
+            .iter()
+            .map(|(n, t)| crate::table::Column::new(n.clone(), *t))
+            .collect();
+        let mut rows = Vec::new();
+        for chunk in values.chunks(columns.len()) {
+            let mut row = Vec::new();
+            for (v, c) in chunk.iter().zip(&cols) {
+                row.push(convert::coerce(self.constant(v, env)?, c.ty));
+            }
+            rows.push(row);
+        }
+        Ok(Table {
+            columns: cols,
+            rows,
+        })
+    }
+
+    fn range(
+        &mut self,
+        e: &'a Expr,
+        name: &str,
+        from: &'a Expr,
+        to: &'a Expr,
+        step: &'a Expr,
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        const MAX_ROWS: usize = 10_000_000;
+        let (fv, tv, sv) = (
+            self.constant(from, env)?,
+            self.constant(to, env)?,
+            self.constant(step, env)?,
+        );
+        let ty = fv.scalar_type().unwrap_or(ScalarType::Long);
+        let ty = if ty == ScalarType::Int {
+            ScalarType::Long
+        } else {
+            ty
+        };
+        let mut rows = Vec::new();
+        let too_many = || KqlError::Runtime {
+            message: format!("range produces more than {MAX_ROWS} rows"),
+        };
+        match (&fv, &sv) {
+            (Value::DateTime(_) | Value::TimeSpan(_), Value::TimeSpan(s)) => {
+                let (start, end) = match (&fv, &tv) {
+                    (Value::DateTime(a), Value::DateTime(b))
+                    | (Value::TimeSpan(a), Value::TimeSpan(b)) => (*a, *b),
+                    _ => return Err(self.type_error(e, "range bounds must have the same type")),
+                };
+                if *s == 0 {
+                    return Err(self.type_error(e, "range step must not be zero"));
+                }
+                let mut x = start;
+                while (*s > 0 && x <= end) || (*s < 0 && x >= end) {
+                    self.check()?;
+                    rows.push(vec![if ty == ScalarType::DateTime {
+                        Value::DateTime(x)
+                    } else {
+                        Value::TimeSpan(x)
+                    }]);
+                    if rows.len() > MAX_ROWS {
+                        return Err(too_many());
+                    }
+                    x = x.saturating_add(*s);
+                }
+            }
+            _ => {
+                let (Some(a), Some(b), Some(s)) = (
+                    convert::as_f64(&fv),
+                    convert::as_f64(&tv),
+                    convert::as_f64(&sv),
+                ) else {
+                    return Err(self.type_error(
+                        e,
+                        "range needs numeric, datetime or timespan bounds and step",
+                    ));
+                };
+                if s == 0.0 {
+                    return Err(self.type_error(e, "range step must not be zero"));
+                }
+                let is_real = matches!(ty, ScalarType::Real | ScalarType::Decimal)
+                    || sv.scalar_type() == Some(ScalarType::Real);
+                let mut i = 0.0;
+                loop {
+                    let x = a + i * s;
+                    if (s > 0.0 && x > b) || (s < 0.0 && x < b) {
+                        break;
+                    }
+                    self.check()?;
+                    rows.push(vec![if is_real {
+                        Value::Real(x)
+                    } else {
+                        Value::Long(x as i64)
+                    }]);
+                    if rows.len() > MAX_ROWS {
+                        return Err(too_many());
+                    }
+                    i += 1.0;
+                }
+                let ty = if is_real {
+                    ScalarType::Real
+                } else {
+                    ScalarType::Long
+                };
+                return Ok(Table {
+                    columns: vec![crate::table::Column::new(name, ty)],
+                    rows,
+                });
+            }
+        }
+        Ok(Table {
+            columns: vec![crate::table::Column::new(name, ty)],
+            rows,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

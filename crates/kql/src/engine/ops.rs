@@ -1,0 +1,1135 @@
+//! Tabular operators after `|`.
+
+use std::collections::HashMap;
+
+use super::aggregate::{self, AggState};
+use super::convert::{Key, as_i64, coerce, key_of, sort_cmp, to_text};
+use super::scalar::{AggCollector, CExpr, Row, derive_name, eval};
+use super::{Binding, Engine, Env, FORBIDDEN_PLUGINS, functions};
+use crate::ast::{
+    Expr, ExprKind, JoinOn, NamedExpr, Operator, OperatorKind, ParsePart, SortKey, Union,
+};
+use crate::error::KqlError;
+use crate::table::{Column, Table};
+use crate::value::{ScalarType, Value};
+
+/// The first `ColumnN` name not taken.
+fn fresh_name(columns: &[Column], taken: &[String]) -> String {
+    (1..)
+        .map(|n| format!("Column{n}"))
+        .find(|c| !columns.iter().any(|x| x.name == *c) && !taken.contains(c))
+        .unwrap_or_default()
+}
+
+/// A name not yet in `names`, suffixing 1, 2, … as Kusto does for duplicates.
+fn unique_name(names: &[String], base: &str) -> String {
+    if !names.iter().any(|n| n == base) {
+        return base.to_string();
+    }
+    (1..)
+        .map(|i| format!("{base}{i}"))
+        .find(|c| !names.contains(c))
+        .unwrap_or_default()
+}
+
+/// Shell-style match of a name against a pattern with `*`.
+fn wildcard_match(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let mut rest = name;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            match rest.strip_prefix(part) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(p) => rest = &rest[p + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    true
+}
+
+fn key_row(vals: &[Value]) -> Vec<Key> {
+    vals.iter().map(key_of).collect()
+}
+
+impl<'a> Engine<'a> {
+    pub(crate) fn operator(
+        &mut self,
+        t: Table,
+        op: &'a Operator,
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        match &op.kind {
+            OperatorKind::Where(pred) => {
+                let (c, _) = self.compile(pred, &t.columns, env)?;
+                let mut keep = Vec::with_capacity(t.rows.len());
+                for idx in 0..t.rows.len() {
+                    self.check()?;
+                    keep.push(matches!(
+                        super::convert::undyn(&eval(&c, Row { rows: &t.rows, idx })),
+                        Value::Bool(true)
+                    ));
+                }
+                let rows = t
+                    .rows
+                    .into_iter()
+                    .zip(keep)
+                    .filter(|(_, k)| *k)
+                    .map(|(r, _)| r)
+                    .collect();
+                Ok(Table {
+                    columns: t.columns,
+                    rows,
+                })
+            }
+            OperatorKind::Extend(items) | OperatorKind::Serialize(items) => {
+                self.extend(t, items, env)
+            }
+            OperatorKind::Project(items) => {
+                let mut list = Vec::new();
+                for item in items {
+                    if item.names.len() > 1 {
+                        return Err(
+                            self.unsupported(&item.expr, "Assigning several columns at once")
+                        );
+                    }
+                    list.push((&item.expr, item.names.first().cloned()));
+                }
+                self.project(t, list, env)
+            }
+            OperatorKind::ProjectAway(pats) => {
+                let drop = self.match_columns(&t, pats)?;
+                let keep: Vec<usize> = (0..t.columns.len()).filter(|i| !drop.contains(i)).collect();
+                Ok(select(t, &keep))
+            }
+            OperatorKind::ProjectKeep(pats) => {
+                let mut keep = self.match_columns(&t, pats)?;
+                keep.sort_unstable();
+                keep.dedup();
+                Ok(select(t, &keep))
+            }
+            OperatorKind::ProjectRename(pairs) => {
+                let mut t = t;
+                for (new, old) in pairs {
+                    let i = t.column_index(old).ok_or_else(|| KqlError::Resolution {
+                        location: self_location(self, op),
+                        message: format!("Failed to resolve column named '{old}'"),
+                    })?;
+                    t.columns[i].name = new.clone();
+                }
+                Ok(t)
+            }
+            OperatorKind::ProjectReorder(keys) => {
+                let mut order = Vec::new();
+                for k in keys {
+                    let mut found = self.match_columns(&t, std::slice::from_ref(&k.expr))?;
+                    if matches!(k.expr.kind, ExprKind::Wildcard(_)) {
+                        found.sort_by(|a, b| t.columns[*a].name.cmp(&t.columns[*b].name));
+                        if k.desc {
+                            found.reverse();
+                        }
+                    }
+                    for i in found {
+                        if !order.contains(&i) {
+                            order.push(i);
+                        }
+                    }
+                }
+                order.extend(
+                    (0..t.columns.len())
+                        .filter(|i| !order.contains(i))
+                        .collect::<Vec<_>>(),
+                );
+                Ok(select(t, &order))
+            }
+            OperatorKind::Summarize { aggs, by } => self.summarize(t, aggs, by, env),
+            OperatorKind::Sort(keys) => self.sort(t, keys, env),
+            OperatorKind::Top { count, keys } => {
+                let n = self.count_arg(count, env)?;
+                let mut t = self.sort(t, keys, env)?;
+                t.rows.truncate(n);
+                Ok(t)
+            }
+            OperatorKind::Take(count) => {
+                let n = self.count_arg(count, env)?;
+                let mut t = t;
+                t.rows.truncate(n);
+                Ok(t)
+            }
+            OperatorKind::Sample(count) => {
+                let n = self.count_arg(count, env)?.min(t.rows.len());
+                let picks = rand::seq::index::sample(&mut rand::rng(), t.rows.len(), n);
+                let rows = picks
+                    .iter()
+                    .filter_map(|i| t.rows.get(i).cloned())
+                    .collect();
+                Ok(Table {
+                    columns: t.columns,
+                    rows,
+                })
+            }
+            OperatorKind::Count => Ok(Table {
+                columns: vec![Column::new("Count", ScalarType::Long)],
+                rows: vec![vec![Value::Long(t.rows.len() as i64)]],
+            }),
+            OperatorKind::Distinct(exprs) => {
+                let t = if exprs.iter().any(|e| matches!(e.kind, ExprKind::Star)) {
+                    t
+                } else {
+                    self.project(t, exprs.iter().map(|e| (e, None)).collect(), env)?
+                };
+                let mut seen = std::collections::HashSet::new();
+                let rows = t
+                    .rows
+                    .into_iter()
+                    .filter(|r| seen.insert(key_row(r)))
+                    .collect();
+                Ok(Table {
+                    columns: t.columns,
+                    rows,
+                })
+            }
+            OperatorKind::Join { kind, right, on } => {
+                let r = self.tabular(right, env)?;
+                self.join(
+                    op,
+                    t,
+                    kind.as_deref().unwrap_or("innerunique"),
+                    r,
+                    on,
+                    false,
+                )
+            }
+            OperatorKind::Lookup { kind, right, on } => {
+                let r = self.tabular(right, env)?;
+                self.join(op, t, kind.as_deref().unwrap_or("leftouter"), r, on, true)
+            }
+            OperatorKind::Union(u) => self.union(Some(t), u, env),
+            OperatorKind::MvExpand { items, limit } => {
+                self.mv_expand(t, items, limit.as_ref(), env)
+            }
+            OperatorKind::Parse {
+                source,
+                kind,
+                parts,
+                filter,
+            } => self.parse_op(op, t, source, kind, parts, *filter, env),
+            OperatorKind::GetSchema => Ok(Table {
+                columns: vec![
+                    Column::new("ColumnName", ScalarType::String),
+                    Column::new("ColumnOrdinal", ScalarType::Int),
+                    Column::new("DataType", ScalarType::String),
+                    Column::new("ColumnType", ScalarType::String),
+                ],
+                rows: t
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        vec![
+                            Value::str(&c.name),
+                            Value::Int(i32::try_from(i).unwrap_or(i32::MAX)),
+                            Value::str(dotnet_type(c.ty)),
+                            Value::str(c.ty.name()),
+                        ]
+                    })
+                    .collect(),
+            }),
+            OperatorKind::As(_) => Ok(t),
+            OperatorKind::Render(kind) => {
+                self.visualization = Some(kind.clone());
+                Ok(t)
+            }
+            OperatorKind::Invoke(call) => match &call.kind {
+                ExprKind::Call { name, args } => match env.get(name) {
+                    Some(Binding::Function(f)) => {
+                        let f = *f;
+                        self.invoke(call, f, args, Some(t), env)
+                    }
+                    _ => Err(self
+                        .resolution(call, &format!("Failed to resolve function named '{name}'"))),
+                },
+                _ => Err(self.type_error(call, "invoke needs a function call")),
+            },
+            OperatorKind::Evaluate(plugin) => {
+                if FORBIDDEN_PLUGINS.contains(&plugin.as_str()) {
+                    Err(KqlError::Forbidden {
+                        location: self_location(self, op),
+                        construct: format!("The plugin '{plugin}'"),
+                    })
+                } else {
+                    Err(self.unsupported_at(op.span, &format!("The plugin 'evaluate {plugin}'")))
+                }
+            }
+            OperatorKind::Other(name) => {
+                Err(self.unsupported_at(op.span, &format!("The '{name}' operator")))
+            }
+        }
+    }
+
+    fn count_arg(&mut self, e: &'a Expr, env: &Env<'a>) -> Result<usize, KqlError> {
+        let v = self.constant(e, env)?;
+        as_i64(&v)
+            .map(|n| n.max(0) as usize)
+            .ok_or_else(|| self.type_error(e, "the row count must be a number"))
+    }
+
+    fn match_columns(&self, t: &Table, pats: &[Expr]) -> Result<Vec<usize>, KqlError> {
+        let mut out = Vec::new();
+        for p in pats {
+            match &p.kind {
+                ExprKind::Wildcard(w) => out.extend(
+                    (0..t.columns.len()).filter(|i| wildcard_match(w, &t.columns[*i].name)),
+                ),
+                ExprKind::Star => out.extend(0..t.columns.len()),
+                ExprKind::Name(n) => match t.column_index(n) {
+                    Some(i) => out.push(i),
+                    None => {
+                        return Err(
+                            self.resolution(p, &format!("Failed to resolve column named '{n}'"))
+                        );
+                    }
+                },
+                _ => {
+                    return Err(
+                        self.type_error(p, "a column name or a wildcard pattern was expected")
+                    );
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn column_values(
+        &mut self,
+        t: &Table,
+        c: &CExpr,
+        ty: ScalarType,
+    ) -> Result<Vec<Value>, KqlError> {
+        let mut out = Vec::with_capacity(t.rows.len());
+        for idx in 0..t.rows.len() {
+            self.check()?;
+            out.push(coerce(eval(c, Row { rows: &t.rows, idx }), ty));
+        }
+        Ok(out)
+    }
+
+    fn extend(
+        &mut self,
+        mut t: Table,
+        items: &'a [NamedExpr],
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        for item in items {
+            if item.names.len() > 1 {
+                return Err(self.unsupported(&item.expr, "Assigning several columns at once"));
+            }
+            let (c, ty) = self.compile(&item.expr, &t.columns, env)?;
+            let name = item
+                .names
+                .first()
+                .cloned()
+                .or_else(|| derive_name(&item.expr))
+                .unwrap_or_else(|| fresh_name(&t.columns, &[]));
+            let values = self.column_values(&t, &c, ty)?;
+            match t.column_index(&name) {
+                Some(i) => {
+                    t.columns[i].ty = ty;
+                    for (row, v) in t.rows.iter_mut().zip(values) {
+                        row[i] = v;
+                    }
+                }
+                None => {
+                    t.columns.push(Column::new(name, ty));
+                    for (row, v) in t.rows.iter_mut().zip(values) {
+                        row.push(v);
+                    }
+                }
+            }
+        }
+        Ok(t)
+    }
+
+    fn project(
+        &mut self,
+        t: Table,
+        items: Vec<(&'a Expr, Option<String>)>,
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        let mut compiled = Vec::new();
+        let mut names: Vec<String> = Vec::new();
+        for (expr, given) in items {
+            let (c, ty) = self.compile(expr, &t.columns, env)?;
+            let name = given
+                .or_else(|| derive_name(expr))
+                .unwrap_or_else(|| fresh_name(&[], &names));
+            names.push(name.clone());
+            compiled.push((c, Column::new(name, ty)));
+        }
+        let mut rows = Vec::with_capacity(t.rows.len());
+        for idx in 0..t.rows.len() {
+            self.check()?;
+            rows.push(
+                compiled
+                    .iter()
+                    .map(|(c, col)| coerce(eval(c, Row { rows: &t.rows, idx }), col.ty))
+                    .collect(),
+            );
+        }
+        Ok(Table {
+            columns: compiled.into_iter().map(|(_, c)| c).collect(),
+            rows,
+        })
+    }
+
+    fn sort(&mut self, t: Table, keys: &'a [SortKey], env: &Env<'a>) -> Result<Table, KqlError> {
+        let mut compiled = Vec::new();
+        for k in keys {
+            let (c, ty) = self.compile(&k.expr, &t.columns, env)?;
+            compiled.push((c, ty, k.desc, k.nulls_first.unwrap_or(!k.desc)));
+        }
+        let mut keyed: Vec<(Vec<Value>, Vec<Value>)> = Vec::with_capacity(t.rows.len());
+        for idx in 0..t.rows.len() {
+            self.check()?;
+            let ks = compiled
+                .iter()
+                .map(|(c, ty, _, _)| coerce(eval(c, Row { rows: &t.rows, idx }), *ty))
+                .collect();
+            keyed.push((ks, Vec::new()));
+        }
+        for (k, row) in keyed.iter_mut().zip(t.rows) {
+            k.1 = row;
+        }
+        keyed.sort_by(|(a, _), (b, _)| {
+            for (i, (_, _, desc, nulls_first)) in compiled.iter().enumerate() {
+                let (x, y) = (&a[i], &b[i]);
+                let o = match (x.is_null(), y.is_null()) {
+                    (true, true) => std::cmp::Ordering::Equal,
+                    (true, false) => {
+                        if *nulls_first {
+                            std::cmp::Ordering::Less
+                        } else {
+                            std::cmp::Ordering::Greater
+                        }
+                    }
+                    (false, true) => {
+                        if *nulls_first {
+                            std::cmp::Ordering::Greater
+                        } else {
+                            std::cmp::Ordering::Less
+                        }
+                    }
+                    (false, false) => {
+                        let o = sort_cmp(x, y);
+                        if *desc { o.reverse() } else { o }
+                    }
+                };
+                if o.is_ne() {
+                    return o;
+                }
+            }
+            std::cmp::Ordering::Equal
+        });
+        Ok(Table {
+            columns: t.columns,
+            rows: keyed.into_iter().map(|(_, r)| r).collect(),
+        })
+    }
+
+    fn summarize(
+        &mut self,
+        t: Table,
+        aggs: &'a [NamedExpr],
+        by: &'a [NamedExpr],
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        let mut key_exprs = Vec::new();
+        let mut key_cols: Vec<Column> = Vec::new();
+        for item in by {
+            let (c, ty) = self.compile(&item.expr, &t.columns, env)?;
+            let name = item
+                .names
+                .first()
+                .cloned()
+                .or_else(|| match &item.expr.kind {
+                    ExprKind::Call { name, args }
+                        if matches!(name.as_str(), "bin" | "floor" | "bin_at" | "bin_auto") =>
+                    {
+                        args.first().and_then(derive_name)
+                    }
+                    _ => derive_name(&item.expr),
+                });
+            let taken: Vec<String> = key_cols.iter().map(|c| c.name.clone()).collect();
+            let name = name.unwrap_or_else(|| fresh_name(&key_cols, &taken));
+            key_exprs.push(c);
+            key_cols.push(Column::new(name, ty));
+        }
+        self.agg = Some(AggCollector {
+            input: t.columns.clone(),
+            specs: Vec::new(),
+            keys: key_cols.len(),
+            key_names: key_cols.iter().map(|c| c.name.clone()).collect(),
+        });
+        let mut outs = Vec::new();
+        let mut bound = Ok(());
+        for item in aggs {
+            match self.compile(&item.expr, &key_cols, env) {
+                Ok(c) => outs.push(c),
+                Err(e) => {
+                    bound = Err(e);
+                    break;
+                }
+            }
+        }
+        let specs = self.agg.take().map(|a| a.specs).unwrap_or_default();
+        bound?;
+        // Output columns: each aggregate expression gives one column, or several for
+        // arg_max/arg_min/take_any(*) and percentiles.
+        enum Out {
+            Expr(CExpr, ScalarType),
+            Spread(usize),
+        }
+        let mut out_cols: Vec<Column> = key_cols.clone();
+        let mut plan = Vec::new();
+        for (item, (c, ty)) in aggs.iter().zip(outs) {
+            let direct = match (&c, &item.expr.kind) {
+                (CExpr::Col(slot), ExprKind::Call { name, args })
+                    if aggregate::is_aggregate(name) =>
+                {
+                    Some((slot - key_cols.len(), name, args))
+                }
+                _ => None,
+            };
+            let names: Vec<String> = out_cols.iter().map(|c| c.name.clone()).collect();
+            if let Some((s, fname, args)) = direct {
+                let spec = &specs[s];
+                if !spec.row.is_empty() {
+                    for (i, (_, col)) in spec.row.iter().enumerate() {
+                        let given = item.names.get(i).cloned();
+                        let names: Vec<String> = out_cols.iter().map(|c| c.name.clone()).collect();
+                        let n = given.unwrap_or_else(|| unique_name(&names, &col.name));
+                        out_cols.push(Column::new(n, col.ty));
+                    }
+                    plan.push(Out::Spread(s));
+                    continue;
+                }
+                if fname == "percentiles" || spec.percents.len() > 1 {
+                    let arg = args.first().and_then(derive_name).unwrap_or_default();
+                    for (i, p) in spec.percents.iter().enumerate() {
+                        let given = item.names.get(i).cloned();
+                        let n = given.unwrap_or_else(|| {
+                            format!("percentile_{arg}_{}", p.to_string().replace('.', "_"))
+                        });
+                        out_cols.push(Column::new(n, spec.ty));
+                    }
+                    plan.push(Out::Spread(s));
+                    continue;
+                }
+                let arg = args
+                    .iter()
+                    .find(|a| !matches!(a.kind, ExprKind::Star))
+                    .and_then(derive_name)
+                    .unwrap_or_default();
+                let default = if matches!(fname.as_str(), "percentile") {
+                    format!(
+                        "percentile_{arg}_{}",
+                        spec.percents
+                            .first()
+                            .map_or("50".into(), |p| p.to_string().replace('.', "_"))
+                    )
+                } else {
+                    aggregate::default_name(fname, &arg)
+                };
+                let n = item
+                    .names
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| unique_name(&names, &default));
+                out_cols.push(Column::new(n, ty));
+            } else {
+                let n = item
+                    .names
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| fresh_name(&out_cols, &names));
+                out_cols.push(Column::new(n, ty));
+            }
+            plan.push(Out::Expr(c, ty));
+        }
+        // Group rows.
+        let mut groups: HashMap<Vec<Key>, usize> = HashMap::new();
+        let mut group_keys: Vec<Vec<Value>> = Vec::new();
+        let mut states: Vec<Vec<AggState>> = Vec::new();
+        for idx in 0..t.rows.len() {
+            self.check()?;
+            let row = Row { rows: &t.rows, idx };
+            let kv: Vec<Value> = key_exprs
+                .iter()
+                .zip(&key_cols)
+                .map(|(c, col)| coerce(eval(c, row), col.ty))
+                .collect();
+            let g = *groups.entry(key_row(&kv)).or_insert_with(|| {
+                group_keys.push(kv);
+                states.push(specs.iter().map(|s| s.state()).collect());
+                group_keys.len() - 1
+            });
+            for (state, spec) in states[g].iter_mut().zip(&specs) {
+                let args: Vec<Value> = spec.args.iter().map(|a| eval(a, row)).collect();
+                let kept: Vec<Value> = spec
+                    .row
+                    .iter()
+                    .map(|(c, col)| coerce(eval(c, row), col.ty))
+                    .collect();
+                state.update(&spec.name, &args, &kept);
+            }
+        }
+        if key_exprs.is_empty() && group_keys.is_empty() {
+            group_keys.push(Vec::new());
+            states.push(specs.iter().map(|s| s.state()).collect());
+        }
+        let mut rows = Vec::with_capacity(group_keys.len());
+        for (keys, st) in group_keys.into_iter().zip(states) {
+            let finished: Vec<Vec<Value>> = st
+                .iter()
+                .zip(&specs)
+                .map(|(s, spec)| s.finish(spec.ty, &spec.percents, spec.row.len().max(1)))
+                .collect();
+            let mut slots = keys.clone();
+            slots.extend(
+                finished
+                    .iter()
+                    .map(|f| f.first().cloned().unwrap_or(Value::Null)),
+            );
+            let slot_rows = [slots];
+            let mut row = keys;
+            for p in &plan {
+                match p {
+                    Out::Expr(c, ty) => row.push(coerce(
+                        eval(
+                            c,
+                            Row {
+                                rows: &slot_rows,
+                                idx: 0,
+                            },
+                        ),
+                        *ty,
+                    )),
+                    Out::Spread(s) => row.extend(finished.get(*s).cloned().unwrap_or_default()),
+                }
+            }
+            rows.push(row);
+        }
+        Ok(Table {
+            columns: out_cols,
+            rows,
+        })
+    }
+
+    fn join(
+        &mut self,
+        op: &Operator,
+        left: Table,
+        kind: &str,
+        right: Table,
+        on: &[JoinOn],
+        lookup: bool,
+    ) -> Result<Table, KqlError> {
+        let mut lk = Vec::new();
+        let mut rk = Vec::new();
+        for cond in on {
+            let (l, r) = match cond {
+                JoinOn::Column(n) => (n, n),
+                JoinOn::Pair { left, right } => (left, right),
+            };
+            let li = left.column_index(l).ok_or_else(|| KqlError::Resolution {
+                location: self_location(self, op),
+                message: format!(
+                    "Failed to resolve column named '{l}' on the left side of the join"
+                ),
+            })?;
+            let ri = right.column_index(r).ok_or_else(|| KqlError::Resolution {
+                location: self_location(self, op),
+                message: format!(
+                    "Failed to resolve column named '{r}' on the right side of the join"
+                ),
+            })?;
+            lk.push(li);
+            rk.push(ri);
+        }
+        if on.is_empty() {
+            return Err(KqlError::Syntax {
+                location: self_location(self, op),
+                found: "a join without 'on'".into(),
+                expected: "'on Column' or 'on $left.A == $right.B'".into(),
+            });
+        }
+        let key = |row: &[Value], idx: &[usize]| -> Option<Vec<Key>> {
+            let vals: Vec<Value> = idx
+                .iter()
+                .map(|i| row.get(*i).cloned().unwrap_or(Value::Null))
+                .collect();
+            if vals.iter().any(Value::is_null) {
+                None
+            } else {
+                Some(key_row(&vals))
+            }
+        };
+        let mut index: HashMap<Vec<Key>, Vec<usize>> = HashMap::new();
+        for (i, r) in right.rows.iter().enumerate() {
+            if let Some(k) = key(r, &rk) {
+                index.entry(k).or_default().push(i);
+            }
+        }
+        let kind = kind.to_ascii_lowercase();
+        let known = [
+            "innerunique",
+            "inner",
+            "leftouter",
+            "rightouter",
+            "fullouter",
+            "leftanti",
+            "anti",
+            "leftantisemi",
+            "rightanti",
+            "rightantisemi",
+            "leftsemi",
+            "rightsemi",
+        ];
+        if !known.contains(&kind.as_str()) {
+            return Err(self.unsupported_at(op.span, &format!("The join kind '{kind}'")));
+        }
+        // Right columns in the output: lookup drops the right key columns.
+        let right_keep: Vec<usize> = (0..right.columns.len())
+            .filter(|i| !(lookup && rk.contains(i)))
+            .collect();
+        let mut names: Vec<String> = left.columns.iter().map(|c| c.name.clone()).collect();
+        let mut columns = left.columns.clone();
+        for &i in &right_keep {
+            let n = unique_name(&names, &right.columns[i].name);
+            names.push(n.clone());
+            columns.push(Column::new(n, right.columns[i].ty));
+        }
+        let mut matched_right = vec![false; right.rows.len()];
+        let mut rows = Vec::new();
+        let mut seen_left = std::collections::HashSet::new();
+        let null_right = vec![Value::Null; right_keep.len()];
+        for l in &left.rows {
+            self.check()?;
+            let k = key(l, &lk);
+            if kind == "innerunique"
+                && let Some(k) = &k
+                && !seen_left.insert(k.clone())
+            {
+                continue;
+            }
+            let matches: &[usize] = k
+                .as_ref()
+                .and_then(|k| index.get(k))
+                .map_or(&[], |v| v.as_slice());
+            for &m in matches {
+                matched_right[m] = true;
+            }
+            match kind.as_str() {
+                "leftanti" | "anti" | "leftantisemi" => {
+                    if matches.is_empty() {
+                        rows.push(l.clone());
+                    }
+                }
+                "leftsemi" => {
+                    if !matches.is_empty() {
+                        rows.push(l.clone());
+                    }
+                }
+                "rightanti" | "rightantisemi" | "rightsemi" => {}
+                _ => {
+                    for &m in matches {
+                        let mut row = l.clone();
+                        row.extend(right_keep.iter().map(|i| right.rows[m][*i].clone()));
+                        rows.push(row);
+                    }
+                    if matches.is_empty() && matches!(kind.as_str(), "leftouter" | "fullouter") {
+                        let mut row = l.clone();
+                        row.extend(null_right.iter().cloned());
+                        rows.push(row);
+                    }
+                }
+            }
+        }
+        match kind.as_str() {
+            "leftanti" | "anti" | "leftantisemi" | "leftsemi" => Ok(Table {
+                columns: left.columns,
+                rows,
+            }),
+            "rightanti" | "rightantisemi" | "rightsemi" => {
+                let want = kind == "rightsemi";
+                let rows = right
+                    .rows
+                    .iter()
+                    .zip(&matched_right)
+                    .filter(|(_, m)| **m == want)
+                    .map(|(r, _)| r.clone())
+                    .collect();
+                Ok(Table {
+                    columns: right.columns,
+                    rows,
+                })
+            }
+            "rightouter" | "fullouter" => {
+                for (r, m) in right.rows.iter().zip(&matched_right) {
+                    if !m {
+                        let mut row = vec![Value::Null; left.columns.len()];
+                        row.extend(right_keep.iter().map(|i| r[*i].clone()));
+                        rows.push(row);
+                    }
+                }
+                Ok(Table { columns, rows })
+            }
+            _ => Ok(Table { columns, rows }),
+        }
+    }
+
+    pub(crate) fn union(
+        &mut self,
+        input: Option<Table>,
+        u: &'a Union,
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        let mut parts: Vec<(String, Table)> = Vec::new();
+        if let Some(t) = input {
+            parts.push(("union_arg0".into(), t));
+        }
+        let fuzzy = u
+            .params
+            .iter()
+            .any(|(n, v)| n == "isfuzzy" && matches!(v.kind, ExprKind::Literal(Value::Bool(true))));
+        for e in &u.tables {
+            match &e.kind {
+                ExprKind::Wildcard(w) => {
+                    let names: Vec<String> = self
+                        .catalog
+                        .names()
+                        .filter(|n| wildcard_match(w, n))
+                        .map(String::from)
+                        .collect();
+                    for n in names {
+                        if let Some(t) = self.catalog_table(&n) {
+                            parts.push((n, t));
+                        }
+                    }
+                }
+                ExprKind::Star => {
+                    let names: Vec<String> = self.catalog.names().map(String::from).collect();
+                    for n in names {
+                        if let Some(t) = self.catalog_table(&n) {
+                            parts.push((n, t));
+                        }
+                    }
+                }
+                other => {
+                    let name = match other {
+                        ExprKind::Name(n) => n.clone(),
+                        _ => format!("union_arg{}", parts.len()),
+                    };
+                    match self.tabular(e, env) {
+                        Ok(t) => parts.push((name, t)),
+                        Err(KqlError::Resolution { .. }) if fuzzy => {
+                            self.warnings.push(format!(
+                                "union skipped '{name}', which could not be resolved"
+                            ));
+                        }
+                        Err(err) => return Err(err),
+                    }
+                }
+            }
+        }
+        let inner = u
+            .params
+            .iter()
+            .any(|(n, v)| n == "kind" && matches!(&v.kind, ExprKind::Name(k) if k == "inner"));
+        // Columns by name; a name seen with several types becomes one column per type (`name_type`).
+        let mut pairs: Vec<(String, ScalarType)> = Vec::new();
+        for (_, t) in &parts {
+            for c in &t.columns {
+                if !pairs.contains(&(c.name.clone(), c.ty)) {
+                    pairs.push((c.name.clone(), c.ty));
+                }
+            }
+        }
+        if inner {
+            pairs.retain(|(n, ty)| {
+                parts
+                    .iter()
+                    .all(|(_, t)| t.columns.iter().any(|c| c.name == *n && c.ty == *ty))
+            });
+        }
+        let out_name = |n: &str, ty: ScalarType| {
+            if pairs.iter().filter(|(m, _)| m == n).count() > 1 {
+                format!("{n}_{}", ty.name())
+            } else {
+                n.to_string()
+            }
+        };
+        let mut columns: Vec<Column> = pairs
+            .iter()
+            .map(|(n, ty)| Column::new(out_name(n, *ty), *ty))
+            .collect();
+        let source = u
+            .params
+            .iter()
+            .find(|(n, _)| n == "withsource")
+            .and_then(|(_, v)| match &v.kind {
+                ExprKind::Name(n) => Some(n.clone()),
+                ExprKind::Literal(Value::String(s)) => Some(s.to_string()),
+                _ => None,
+            });
+        if let Some(s) = &source {
+            columns.insert(0, Column::new(s.clone(), ScalarType::String));
+        }
+        let mut rows = Vec::new();
+        for (name, t) in parts {
+            let map: Vec<Option<usize>> = t
+                .columns
+                .iter()
+                .map(|c| pairs.iter().position(|(n, ty)| *n == c.name && *ty == c.ty))
+                .collect();
+            for r in t.rows {
+                self.check()?;
+                let mut row = vec![Value::Null; pairs.len()];
+                for (v, m) in r.into_iter().zip(&map) {
+                    if let Some(i) = m {
+                        row[*i] = v;
+                    }
+                }
+                if source.is_some() {
+                    row.insert(0, Value::str(&name));
+                }
+                rows.push(row);
+            }
+        }
+        Ok(Table { columns, rows })
+    }
+
+    fn mv_expand(
+        &mut self,
+        mut t: Table,
+        items: &'a [crate::ast::ExpandItem],
+        limit: Option<&'a Expr>,
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        let limit = match limit {
+            Some(l) => self.count_arg(l, env)?,
+            None => usize::MAX,
+        };
+        let mut targets = Vec::new();
+        let mut compiled = Vec::new();
+        for item in items {
+            let (c, _) = self.compile(&item.expr, &t.columns, env)?;
+            let ty = item.to.unwrap_or(ScalarType::Dynamic);
+            let name = item
+                .name
+                .clone()
+                .or_else(|| derive_name(&item.expr))
+                .unwrap_or_else(|| fresh_name(&t.columns, &[]));
+            let idx = match t.column_index(&name) {
+                Some(i) => {
+                    t.columns[i].ty = ty;
+                    i
+                }
+                None => {
+                    t.columns.push(Column::new(name, ty));
+                    for r in &mut t.rows {
+                        r.push(Value::Null);
+                    }
+                    t.columns.len() - 1
+                }
+            };
+            targets.push((idx, ty));
+            compiled.push(c);
+        }
+        let mut rows = Vec::new();
+        for idx in 0..t.rows.len() {
+            self.check()?;
+            let row = Row { rows: &t.rows, idx };
+            let lists: Vec<Vec<Value>> = compiled
+                .iter()
+                .map(|c| match eval(c, row) {
+                    Value::Dynamic(d) => match &*d {
+                        serde_json::Value::Array(a) => {
+                            a.iter().map(|j| Value::dynamic(j.clone())).collect()
+                        }
+                        serde_json::Value::Object(o) => o
+                            .iter()
+                            .map(|(k, v)| {
+                                let mut m = serde_json::Map::new();
+                                m.insert(k.clone(), v.clone());
+                                Value::dynamic(serde_json::Value::Object(m))
+                            })
+                            .collect(),
+                        serde_json::Value::Null => vec![Value::Null],
+                        _ => vec![Value::Dynamic(d.clone())],
+                    },
+                    other => vec![other],
+                })
+                .collect();
+            let n = lists.iter().map(Vec::len).max().unwrap_or(0).min(limit);
+            for i in 0..n {
+                let mut r = t.rows[idx].clone();
+                for ((target, ty), list) in targets.iter().zip(&lists) {
+                    r[*target] = coerce(list.get(i).cloned().unwrap_or(Value::Null), *ty);
+                }
+                rows.push(r);
+            }
+        }
+        Ok(Table {
+            columns: t.columns,
+            rows,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn parse_op(
+        &mut self,
+        op: &Operator,
+        mut t: Table,
+        source: &'a Expr,
+        kind: &str,
+        parts: &[ParsePart],
+        filter: bool,
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        let (src, _) = self.compile(source, &t.columns, env)?;
+        let regex_kind = kind == "regex";
+        let mut pattern = String::from(if regex_kind { "(?s)" } else { "(?s)^" });
+        let mut cols = Vec::new();
+        for (i, p) in parts.iter().enumerate() {
+            let last = i + 1 == parts.len();
+            match p {
+                ParsePart::Literal(s) => pattern.push_str(&if regex_kind {
+                    s.clone()
+                } else {
+                    regex::escape(s)
+                }),
+                ParsePart::Star => pattern.push_str(".*?"),
+                ParsePart::Column { name, ty } => {
+                    pattern.push_str(match ty {
+                        ScalarType::Int | ScalarType::Long => r"(-?\d+)",
+                        ScalarType::Real | ScalarType::Decimal => {
+                            r"(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
+                        }
+                        _ if last => "(.*)",
+                        _ => "(.*?)",
+                    });
+                    cols.push((name.clone(), *ty));
+                }
+            }
+        }
+        if !regex_kind && matches!(parts.last(), Some(ParsePart::Literal(_))) && kind == "simple" {
+            pattern.push('$');
+        }
+        let re = functions::regex(&pattern).ok_or_else(|| KqlError::Syntax {
+            location: self_location(self, op),
+            found: "an invalid parse pattern".into(),
+            expected: "a pattern of strings, '*' and column names".into(),
+        })?;
+        let mut targets = Vec::new();
+        for (name, ty) in &cols {
+            let idx = match t.column_index(name) {
+                Some(i) => {
+                    t.columns[i].ty = *ty;
+                    i
+                }
+                None => {
+                    t.columns.push(Column::new(name.clone(), *ty));
+                    for r in &mut t.rows {
+                        r.push(Value::Null);
+                    }
+                    t.columns.len() - 1
+                }
+            };
+            targets.push((idx, *ty));
+        }
+        let mut keep = vec![true; t.rows.len()];
+        let mut updates = Vec::with_capacity(t.rows.len());
+        for (idx, kept) in keep.iter_mut().enumerate() {
+            self.check()?;
+            let text = to_text(&eval(&src, Row { rows: &t.rows, idx }));
+            let caps = re.captures(&text);
+            let vals: Vec<Value> = targets
+                .iter()
+                .enumerate()
+                .map(
+                    |(i, (_, ty))| match caps.as_ref().and_then(|c| c.get(i + 1)) {
+                        Some(m) => coerce(Value::str(m.as_str()), *ty),
+                        None if *ty == ScalarType::String => Value::str(""),
+                        None => Value::Null,
+                    },
+                )
+                .collect();
+            if caps.is_none() {
+                *kept = !filter;
+            }
+            updates.push(vals);
+        }
+        for (row, vals) in t.rows.iter_mut().zip(updates) {
+            for ((target, _), v) in targets.iter().zip(vals) {
+                row[*target] = v;
+            }
+        }
+        let rows = t
+            .rows
+            .into_iter()
+            .zip(keep)
+            .filter(|(_, k)| *k)
+            .map(|(r, _)| r)
+            .collect();
+        Ok(Table {
+            columns: t.columns,
+            rows,
+        })
+    }
+}
+
+fn self_location(engine: &Engine<'_>, op: &Operator) -> crate::error::Location {
+    crate::error::Location::from_offset(engine.text, op.span.start)
+}
+
+fn select(t: Table, keep: &[usize]) -> Table {
+    let columns = keep
+        .iter()
+        .filter_map(|i| t.columns.get(*i).cloned())
+        .collect();
+    let rows = t
+        .rows
+        .into_iter()
+        .map(|r| {
+            keep.iter()
+                .map(|i| r.get(*i).cloned().unwrap_or(Value::Null))
+                .collect()
+        })
+        .collect();
+    Table { columns, rows }
+}
+
+fn dotnet_type(t: ScalarType) -> &'static str {
+    match t {
+        ScalarType::Bool => "System.SByte",
+        ScalarType::Int => "System.Int32",
+        ScalarType::Long => "System.Int64",
+        ScalarType::Real => "System.Double",
+        ScalarType::Decimal => "System.Data.SqlTypes.SqlDecimal",
+        ScalarType::String => "System.String",
+        ScalarType::DateTime => "System.DateTime",
+        ScalarType::TimeSpan => "System.TimeSpan",
+        ScalarType::Guid => "System.Guid",
+        ScalarType::Dynamic => "System.Object",
+    }
+}

@@ -1,0 +1,919 @@
+//! Scalar expressions: binding names and types against a schema, then evaluating per row.
+
+use std::sync::Arc;
+
+use serde_json::Value as J;
+
+use super::aggregate::{self, AggState};
+use super::convert::{as_f64, as_i64, coerce, compare, equals, is_numeric, to_text, undyn};
+use super::functions;
+use super::{Binding, Engine, Env};
+use crate::ast::{BinOp, Expr, ExprKind, LetValue, Statement, StrOp};
+use crate::error::KqlError;
+use crate::table::Column;
+use crate::value::{ScalarType, Value};
+
+/// A bound scalar expression: names resolved to column positions or constants.
+#[derive(Debug, Clone)]
+pub(crate) enum CExpr {
+    Lit(Value),
+    Col(usize),
+    Neg(Box<CExpr>),
+    Bin(BinOp, Box<CExpr>, Box<CExpr>),
+    In {
+        expr: Box<CExpr>,
+        list: Vec<CExpr>,
+        negated: bool,
+        ci: bool,
+    },
+    Between {
+        expr: Box<CExpr>,
+        low: Box<CExpr>,
+        high: Box<CExpr>,
+        negated: bool,
+    },
+    Member(Box<CExpr>, String),
+    Index(Box<CExpr>, Box<CExpr>),
+    Call {
+        name: String,
+        args: Vec<CExpr>,
+        ty: ScalarType,
+    },
+    RowNumber,
+    /// `prev(expr, n)` (negative n) and `next(expr, n)`.
+    Shift {
+        expr: Box<CExpr>,
+        by: i64,
+        default: Box<CExpr>,
+    },
+}
+
+/// An aggregate found while binding a `summarize` expression.
+#[derive(Debug, Clone)]
+pub(crate) struct AggSpec {
+    pub name: String,
+    pub args: Vec<CExpr>,
+    pub ty: ScalarType,
+    /// Columns `arg_max`/`arg_min`/`take_any` return (their expressions and names).
+    pub row: Vec<(CExpr, Column)>,
+    pub percents: Vec<f64>,
+}
+
+impl AggSpec {
+    pub(crate) fn state(&self) -> AggState {
+        AggState::new(&self.name)
+    }
+}
+
+/// Collects aggregates while a `summarize` expression is bound.
+pub(crate) struct AggCollector {
+    pub input: Vec<Column>,
+    pub specs: Vec<AggSpec>,
+    pub keys: usize,
+    /// Names of the `by` columns (excluded from `arg_max(x, *)`).
+    pub key_names: Vec<String>,
+}
+
+/// A row being evaluated, with its neighbours for `prev`/`next`/`row_number`.
+#[derive(Clone, Copy)]
+pub(crate) struct Row<'r> {
+    pub rows: &'r [Vec<Value>],
+    pub idx: usize,
+}
+
+impl Row<'_> {
+    pub(crate) const EMPTY: Row<'static> = Row { rows: &[], idx: 0 };
+}
+
+/// The column name an expression gets when the query does not name it (`a.b` → `a_b`).
+pub(crate) fn derive_name(e: &Expr) -> Option<String> {
+    match &e.kind {
+        ExprKind::Name(n) => Some(n.clone()),
+        ExprKind::Member { target, name } => Some(format!("{}_{}", derive_name(target)?, name)),
+        ExprKind::Index { target, index } => {
+            let idx = match &index.kind {
+                ExprKind::Literal(Value::String(s)) => s.to_string(),
+                ExprKind::Literal(v) => v.to_string(),
+                _ => return None,
+            };
+            Some(format!("{}_{}", derive_name(target)?, idx))
+        }
+        _ => None,
+    }
+}
+
+fn op_name(op: BinOp) -> &'static str {
+    match op {
+        BinOp::Add => "add",
+        BinOp::Sub => "subtract",
+        BinOp::Mul => "multiply",
+        BinOp::Div => "divide",
+        BinOp::Mod => "take the modulo of",
+        _ => "compare",
+    }
+}
+
+/// The result type of arithmetic, or None when the types do not combine.
+fn arith_type(op: BinOp, l: ScalarType, r: ScalarType) -> Option<ScalarType> {
+    use ScalarType::*;
+    Some(match (l, r) {
+        (Int, Int) => Int,
+        (Int | Long, Int | Long) => Long,
+        (Decimal, a) | (a, Decimal) if is_numeric(a) => Decimal,
+        (a, b) if is_numeric(a) && is_numeric(b) => Real,
+        (Bool, b) | (b, Bool) if is_numeric(b) => b,
+        (DateTime, DateTime) if op == BinOp::Sub => TimeSpan,
+        (DateTime, TimeSpan) if matches!(op, BinOp::Add | BinOp::Sub) => DateTime,
+        (TimeSpan, DateTime) if op == BinOp::Add => DateTime,
+        (TimeSpan, TimeSpan) if op == BinOp::Div => Real,
+        (TimeSpan, TimeSpan) if op != BinOp::Mul => TimeSpan,
+        (TimeSpan, n) if is_numeric(n) && matches!(op, BinOp::Mul | BinOp::Div) => TimeSpan,
+        (n, TimeSpan) if is_numeric(n) && op == BinOp::Mul => TimeSpan,
+        (Dynamic, Dynamic) => Dynamic,
+        (Dynamic, DateTime) | (DateTime, Dynamic) if op == BinOp::Sub => TimeSpan,
+        (Dynamic, t @ (DateTime | TimeSpan)) | (t @ (DateTime | TimeSpan), Dynamic) => t,
+        (Dynamic, n) | (n, Dynamic) if is_numeric(n) => Real,
+        _ => return None,
+    })
+}
+
+fn comparable(l: ScalarType, r: ScalarType) -> bool {
+    use ScalarType::*;
+    l == r
+        || l == Dynamic
+        || r == Dynamic
+        || (is_numeric(l) && is_numeric(r))
+        || matches!(
+            (l, r),
+            (String, DateTime | TimeSpan | Guid) | (DateTime | TimeSpan | Guid, String)
+        )
+        || (matches!((l, r), (Bool, _) | (_, Bool)) && (is_numeric(l) || is_numeric(r)))
+}
+
+impl<'a> Engine<'a> {
+    /// Binds a scalar expression against `schema` (the columns of the input rows).
+    pub(crate) fn compile(
+        &mut self,
+        e: &'a Expr,
+        schema: &[Column],
+        env: &Env<'a>,
+    ) -> Result<(CExpr, ScalarType), KqlError> {
+        self.check()?;
+        use ScalarType as T;
+        Ok(match &e.kind {
+            ExprKind::Literal(v) => (CExpr::Lit(v.clone()), v.scalar_type().unwrap_or(T::Dynamic)),
+            ExprKind::TypeOf(t) => (CExpr::Lit(Value::Null), *t),
+            ExprKind::Name(n) => {
+                if let Some(i) = schema.iter().position(|c| c.name == *n) {
+                    return Ok((CExpr::Col(i), schema[i].ty));
+                }
+                match env.get(n) {
+                    Some(Binding::Scalar(v, t)) => (CExpr::Lit(v.clone()), *t),
+                    Some(Binding::Expr(c, t)) => (c.clone(), *t),
+                    Some(Binding::Table(t)) => (CExpr::Lit(first_column_array(t)), T::Dynamic),
+                    Some(Binding::Function(_)) => {
+                        return Err(self.resolution(
+                            e,
+                            &format!("Function '{n}' must be called with parentheses: {n}()"),
+                        ));
+                    }
+                    None => match self.catalog.get(n) {
+                        Some(t) => (CExpr::Lit(first_column_array(t)), T::Dynamic),
+                        None => {
+                            return Err(self.resolution(
+                                e,
+                                &format!("Failed to resolve scalar expression named '{n}'"),
+                            ));
+                        }
+                    },
+                }
+            }
+            ExprKind::Star => return Err(self.unsupported(e, "'*' in this position")),
+            ExprKind::Wildcard(w) => {
+                return Err(self.resolution(
+                    e,
+                    &format!("Failed to resolve scalar expression named '{w}'"),
+                ));
+            }
+            ExprKind::Member { target, name } => {
+                let (t, _) = self.compile(target, schema, env)?;
+                (CExpr::Member(Box::new(t), name.clone()), T::Dynamic)
+            }
+            ExprKind::Index { target, index } => {
+                let (t, _) = self.compile(target, schema, env)?;
+                let (i, _) = self.compile(index, schema, env)?;
+                (CExpr::Index(Box::new(t), Box::new(i)), T::Dynamic)
+            }
+            ExprKind::Named { .. } => {
+                return Err(self.unsupported(e, "A named argument in this position"));
+            }
+            ExprKind::Neg(inner) => {
+                let (c, t) = self.compile(inner, schema, env)?;
+                (CExpr::Neg(Box::new(c)), t)
+            }
+            ExprKind::Binary { op, left, right } => {
+                let (l, lt) = self.compile(left, schema, env)?;
+                let (r, rt) = self.compile(right, schema, env)?;
+                let ty = match op {
+                    BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod => {
+                        arith_type(*op, lt, rt).ok_or_else(|| {
+                            self.type_error(
+                                e,
+                                &format!(
+                                    "cannot {} a value of type {lt} and a value of type {rt}",
+                                    op_name(*op)
+                                ),
+                            )
+                        })?
+                    }
+                    BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                        if !comparable(lt, rt) {
+                            return Err(self.type_error(
+                                e,
+                                &format!(
+                                    "cannot compare a value of type {lt} with a value of type {rt}"
+                                ),
+                            ));
+                        }
+                        T::Bool
+                    }
+                    _ => T::Bool,
+                };
+                (CExpr::Bin(*op, Box::new(l), Box::new(r)), ty)
+            }
+            ExprKind::In {
+                expr,
+                list,
+                negated,
+                ci,
+            } => {
+                let (x, _) = self.compile(expr, schema, env)?;
+                let mut items = Vec::new();
+                for item in list {
+                    items.push(self.compile(item, schema, env)?.0);
+                }
+                (
+                    CExpr::In {
+                        expr: Box::new(x),
+                        list: items,
+                        negated: *negated,
+                        ci: *ci,
+                    },
+                    T::Bool,
+                )
+            }
+            ExprKind::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => {
+                let (x, _) = self.compile(expr, schema, env)?;
+                let (l, _) = self.compile(low, schema, env)?;
+                let (h, _) = self.compile(high, schema, env)?;
+                (
+                    CExpr::Between {
+                        expr: Box::new(x),
+                        low: Box::new(l),
+                        high: Box::new(h),
+                        negated: *negated,
+                    },
+                    T::Bool,
+                )
+            }
+            ExprKind::Call { name, args } => return self.compile_call(e, name, args, schema, env),
+            ExprKind::Pipe { .. }
+            | ExprKind::Datatable { .. }
+            | ExprKind::Print(_)
+            | ExprKind::Range { .. }
+            | ExprKind::Union(_)
+            | ExprKind::ExternalData
+            | ExprKind::OtherSource(_) => {
+                let t = self.tabular(e, env)?;
+                (CExpr::Lit(first_column_array(&t)), T::Dynamic)
+            }
+        })
+    }
+
+    fn compile_call(
+        &mut self,
+        e: &'a Expr,
+        name: &str,
+        args: &'a [Expr],
+        schema: &[Column],
+        env: &Env<'a>,
+    ) -> Result<(CExpr, ScalarType), KqlError> {
+        use ScalarType as T;
+        if aggregate::is_aggregate(name) {
+            let Some(mut collector) = self.agg.take() else {
+                return Err(self.resolution(
+                    e,
+                    &format!("The aggregation function '{name}' can only be used in summarize"),
+                ));
+            };
+            let result = self.compile_aggregate(e, name, args, &mut collector, env);
+            let slot = collector.keys + collector.specs.len();
+            match result {
+                Ok(spec) => {
+                    let ty = spec.ty;
+                    collector.specs.push(spec);
+                    self.agg = Some(collector);
+                    return Ok((CExpr::Col(slot), ty));
+                }
+                Err(err) => {
+                    self.agg = Some(collector);
+                    return Err(err);
+                }
+            }
+        }
+        match name {
+            "now" => return Ok((CExpr::Lit(Value::DateTime(self.opts.now)), T::DateTime)),
+            "ago" => {
+                let (span, _) = self.compile_arg(e, args, 0, schema, env)?;
+                let now = Box::new(CExpr::Lit(Value::DateTime(self.opts.now)));
+                return Ok((CExpr::Bin(BinOp::Sub, now, Box::new(span)), T::DateTime));
+            }
+            "toscalar" => {
+                let inner = args
+                    .first()
+                    .ok_or_else(|| self.type_error(e, "toscalar() needs a tabular argument"))?;
+                let t = self.tabular(inner, env)?;
+                let v = t
+                    .rows
+                    .first()
+                    .and_then(|r| r.first())
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                let ty = t.columns.first().map_or(T::Dynamic, |c| c.ty);
+                return Ok((CExpr::Lit(v), ty));
+            }
+            "materialize" => return self.compile_arg(e, args, 0, schema, env),
+            "row_number" => return Ok((CExpr::RowNumber, T::Long)),
+            "prev" | "next" => {
+                let (x, ty) = self.compile_arg(e, args, 0, schema, env)?;
+                let n = match args.get(1) {
+                    Some(a) => as_i64(&self.constant(a, env)?).unwrap_or(1),
+                    None => 1,
+                };
+                let default = match args.get(2) {
+                    Some(a) => self.compile(a, schema, env)?.0,
+                    None => CExpr::Lit(Value::Null),
+                };
+                let by = if name == "prev" { -n } else { n };
+                return Ok((
+                    CExpr::Shift {
+                        expr: Box::new(x),
+                        by,
+                        default: Box::new(default),
+                    },
+                    ty,
+                ));
+            }
+            "column_ifexists" => {
+                if let Some(Expr {
+                    kind: ExprKind::Literal(Value::String(col)),
+                    ..
+                }) = args.first()
+                    && let Some(i) = schema.iter().position(|c| c.name == **col)
+                {
+                    return Ok((CExpr::Col(i), schema[i].ty));
+                }
+                return self.compile_arg(e, args, 1, schema, env);
+            }
+            _ => {}
+        }
+        if let Some(Binding::Function(f)) = env.get(name) {
+            return self.inline_function(e, f, args, schema, env);
+        }
+        let mut compiled = Vec::new();
+        let mut types = Vec::new();
+        for a in args {
+            let (c, t) = self.compile(a, schema, env)?;
+            compiled.push(c);
+            types.push(t);
+        }
+        match functions::return_type(name, &types) {
+            Some(ty) => Ok((
+                CExpr::Call {
+                    name: name.to_string(),
+                    args: compiled,
+                    ty,
+                },
+                ty,
+            )),
+            None if functions::is_known_unsupported(name) => {
+                Err(self.unsupported(e, &format!("The function '{name}()'")))
+            }
+            None => Err(self.resolution(
+                e,
+                &format!("Failed to resolve scalar expression named '{name}'"),
+            )),
+        }
+    }
+
+    fn compile_arg(
+        &mut self,
+        e: &'a Expr,
+        args: &'a [Expr],
+        i: usize,
+        schema: &[Column],
+        env: &Env<'a>,
+    ) -> Result<(CExpr, ScalarType), KqlError> {
+        match args.get(i) {
+            Some(a) => self.compile(a, schema, env),
+            None => Err(self.type_error(
+                e,
+                &format!("this function needs at least {} argument(s)", i + 1),
+            )),
+        }
+    }
+
+    /// Evaluates a row-independent expression.
+    pub(crate) fn constant(&mut self, e: &'a Expr, env: &Env<'a>) -> Result<Value, KqlError> {
+        let (c, ty) = self.compile(e, &[], env)?;
+        Ok(coerce(eval(&c, Row::EMPTY), ty))
+    }
+
+    fn inline_function(
+        &mut self,
+        e: &'a Expr,
+        f: &'a crate::ast::Function,
+        args: &'a [Expr],
+        schema: &[Column],
+        env: &Env<'a>,
+    ) -> Result<(CExpr, ScalarType), KqlError> {
+        let mut inner = env.clone();
+        for (i, p) in f.params.iter().enumerate() {
+            let bound = match (args.get(i), &p.default) {
+                (Some(a), _) => self.compile(a, schema, env)?,
+                (None, Some(d)) => self.compile(d, &[], env)?,
+                (None, None) => {
+                    return Err(self.type_error(
+                        e,
+                        &format!("the function is missing a value for parameter '{}'", p.name),
+                    ));
+                }
+            };
+            let ty = p.ty.unwrap_or(bound.1);
+            inner.push(p.name.clone(), Binding::Expr(bound.0, ty));
+        }
+        let mut result = None;
+        for st in &f.body {
+            match st {
+                Statement::Let {
+                    name,
+                    value: LetValue::Expr(x),
+                    ..
+                } => {
+                    if self.is_tabular(x, &inner) {
+                        let t = self.tabular(x, &inner)?;
+                        inner.push(name.clone(), Binding::Table(Arc::new(t)));
+                    } else {
+                        let (c, t) = self.compile(x, schema, &inner)?;
+                        inner.push(name.clone(), Binding::Expr(c, t));
+                    }
+                }
+                Statement::Let {
+                    name,
+                    value: LetValue::Function(g),
+                    ..
+                } => inner.push(name.clone(), Binding::Function(g)),
+                Statement::Query(x) => result = Some(self.compile(x, schema, &inner)?),
+                Statement::Set { .. } | Statement::Declare { .. } => {}
+            }
+        }
+        result.ok_or_else(|| self.type_error(e, "the function body has no result expression"))
+    }
+
+    fn compile_aggregate(
+        &mut self,
+        e: &'a Expr,
+        name: &str,
+        args: &'a [Expr],
+        collector: &mut AggCollector,
+        env: &Env<'a>,
+    ) -> Result<AggSpec, KqlError> {
+        let input = collector.input.clone();
+        let mut spec = AggSpec {
+            name: name.to_string(),
+            args: Vec::new(),
+            ty: ScalarType::Long,
+            row: Vec::new(),
+            percents: Vec::new(),
+        };
+        let mut types = Vec::new();
+        match name {
+            "percentile" | "percentiles" => {
+                let (c, t) = self.compile_arg(e, args, 0, &input, env)?;
+                spec.args.push(c);
+                types.push(t);
+                for p in args.iter().skip(1) {
+                    spec.percents
+                        .push(as_f64(&self.constant(p, env)?).unwrap_or(50.0));
+                }
+            }
+            "arg_max" | "arg_min" | "take_any" | "any"
+                if name.starts_with("arg_")
+                    || args.len() != 1
+                    || matches!(args.first().map(|a| &a.kind), Some(ExprKind::Star)) =>
+            {
+                let mut cols = args.iter();
+                if name.starts_with("arg_") {
+                    let first = cols.next().ok_or_else(|| {
+                        self.type_error(e, "arg_max/arg_min need an expression to maximize")
+                    })?;
+                    let (c, t) = self.compile(first, &input, env)?;
+                    spec.args.push(c.clone());
+                    types.push(t);
+                    let n = derive_name(first).unwrap_or_else(|| format!("{}_", &name[4..]));
+                    spec.row.push((c, Column::new(n, t)));
+                }
+                for a in cols {
+                    if matches!(a.kind, ExprKind::Star) {
+                        for (i, col) in input.iter().enumerate() {
+                            if !spec.row.iter().any(|(_, c)| c.name == col.name)
+                                && !collector.key_names.contains(&col.name)
+                            {
+                                spec.row.push((CExpr::Col(i), col.clone()));
+                            }
+                        }
+                    } else {
+                        let (c, t) = self.compile(a, &input, env)?;
+                        let n = derive_name(a)
+                            .unwrap_or_else(|| format!("Column{}", spec.row.len() + 1));
+                        if spec.args.is_empty() {
+                            spec.args.push(c.clone());
+                        }
+                        spec.row.push((c, Column::new(n, t)));
+                    }
+                }
+                if spec.args.is_empty() {
+                    spec.args.push(CExpr::Lit(Value::Bool(true)));
+                }
+            }
+            _ => {
+                for a in args {
+                    if matches!(a.kind, ExprKind::Star) {
+                        continue;
+                    }
+                    let (c, t) = self.compile(a, &input, env)?;
+                    spec.args.push(c);
+                    types.push(t);
+                }
+            }
+        }
+        spec.ty = aggregate::result_type(name, &types);
+        Ok(spec)
+    }
+}
+
+/// The first column of a table as a dynamic array (for `in (T)` and `has_any (T)`).
+fn first_column_array(t: &crate::table::Table) -> Value {
+    Value::dynamic(J::Array(
+        t.rows
+            .iter()
+            .map(|r| r.first().map_or(J::Null, Value::to_json))
+            .collect(),
+    ))
+}
+
+fn arith(op: BinOp, a: Value, b: Value) -> Value {
+    use Value::*;
+    let (a, b) = (undyn(&a), undyn(&b));
+    let (a, b) = match (a, b) {
+        (Bool(x), y) => (Long(i64::from(x)), y),
+        (x, Bool(y)) => (x, Long(i64::from(y))),
+        other => other,
+    };
+    match (&a, &b) {
+        (Null, _) | (_, Null) => Null,
+        (Int(x), Int(y)) => int_op(op, i64::from(*x), i64::from(*y))
+            .map_or(Null, |v| i32::try_from(v).map_or(Long(v), Int)),
+        (Int(_) | Long(_), Int(_) | Long(_)) => match (as_i64(&a), as_i64(&b)) {
+            (Some(x), Some(y)) => int_op(op, x, y).map_or(Null, Long),
+            _ => Null,
+        },
+        (DateTime(x), TimeSpan(y)) => match op {
+            BinOp::Add => DateTime(x.wrapping_add(*y)),
+            BinOp::Sub => DateTime(x.wrapping_sub(*y)),
+            _ => Null,
+        },
+        (TimeSpan(x), DateTime(y)) if op == BinOp::Add => DateTime(x.wrapping_add(*y)),
+        (DateTime(x), DateTime(y)) if op == BinOp::Sub => TimeSpan(x.wrapping_sub(*y)),
+        (TimeSpan(x), TimeSpan(y)) => match op {
+            BinOp::Add => TimeSpan(x.wrapping_add(*y)),
+            BinOp::Sub => TimeSpan(x.wrapping_sub(*y)),
+            BinOp::Div if *y != 0 => Real(*x as f64 / *y as f64),
+            BinOp::Mod if *y != 0 => TimeSpan(x % y),
+            _ => Null,
+        },
+        (TimeSpan(x), n) => match (op, as_f64(n)) {
+            (BinOp::Mul, Some(f)) => TimeSpan((*x as f64 * f) as i64),
+            (BinOp::Div, Some(f)) if f != 0.0 => TimeSpan((*x as f64 / f) as i64),
+            _ => Null,
+        },
+        (n, TimeSpan(x)) if op == BinOp::Mul => {
+            as_f64(n).map_or(Null, |f| TimeSpan((*x as f64 * f) as i64))
+        }
+        _ => match (as_f64(&a), as_f64(&b)) {
+            (Some(x), Some(y)) => Real(match op {
+                BinOp::Add => x + y,
+                BinOp::Sub => x - y,
+                BinOp::Mul => x * y,
+                BinOp::Div => x / y,
+                _ => x % y,
+            }),
+            _ => Null,
+        },
+    }
+}
+
+fn int_op(op: BinOp, x: i64, y: i64) -> Option<i64> {
+    match op {
+        BinOp::Add => Some(x.wrapping_add(y)),
+        BinOp::Sub => Some(x.wrapping_sub(y)),
+        BinOp::Mul => Some(x.wrapping_mul(y)),
+        BinOp::Div => x.checked_div(y),
+        _ => x.checked_rem(y),
+    }
+}
+
+fn is_term_char(c: char) -> bool {
+    c.is_alphanumeric()
+}
+
+/// Kusto's `has` family: `needle` must sit on term boundaries (start, end or both).
+fn has_term(hay: &str, needle: &str, start: bool, end: bool) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    let first_term = needle.chars().next().is_some_and(is_term_char);
+    let last_term = needle.chars().last().is_some_and(is_term_char);
+    hay.match_indices(needle).any(|(i, m)| {
+        let before_ok = !start
+            || !first_term
+            || hay[..i]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !is_term_char(c));
+        let after_ok = !end
+            || !last_term
+            || hay[i + m.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !is_term_char(c));
+        before_ok && after_ok
+    })
+}
+
+fn flatten(values: Vec<Value>) -> Vec<Value> {
+    let mut out = Vec::new();
+    for v in values {
+        match &v {
+            Value::Dynamic(d) if d.is_array() => {
+                if let Some(arr) = d.as_array() {
+                    out.extend(arr.iter().map(|j| undyn(&Value::dynamic(j.clone()))));
+                }
+            }
+            _ => out.push(v),
+        }
+    }
+    out
+}
+
+fn string_op(op: StrOp, l: &Value, r: &Value) -> Option<bool> {
+    let hay = to_text(l);
+    if let StrOp::HasAny | StrOp::HasAll = op {
+        let needles = flatten(vec![r.clone()]);
+        let hay = hay.to_lowercase();
+        let mut hits = needles
+            .iter()
+            .map(|n| has_term(&hay, &to_text(n).to_lowercase(), true, true));
+        return Some(if op == StrOp::HasAny {
+            hits.any(|h| h)
+        } else {
+            hits.all(|h| h)
+        });
+    }
+    let needle = to_text(r);
+    let fold = |cs: bool, s: &str| if cs { s.to_string() } else { s.to_lowercase() };
+    Some(match op {
+        StrOp::Has { cs } => has_term(&fold(cs, &hay), &fold(cs, &needle), true, true),
+        StrOp::HasPrefix { cs } => has_term(&fold(cs, &hay), &fold(cs, &needle), true, false),
+        StrOp::HasSuffix { cs } => has_term(&fold(cs, &hay), &fold(cs, &needle), false, true),
+        StrOp::Contains { cs } => fold(cs, &hay).contains(&fold(cs, &needle)),
+        StrOp::StartsWith { cs } => fold(cs, &hay).starts_with(&fold(cs, &needle)),
+        StrOp::EndsWith { cs } => fold(cs, &hay).ends_with(&fold(cs, &needle)),
+        StrOp::MatchesRegex => functions::regex(&needle)?.is_match(&hay),
+        StrOp::HasAny | StrOp::HasAll => false,
+    })
+}
+
+fn member(v: Value, key: &str) -> Value {
+    let j = match &v {
+        Value::Dynamic(d) => d.get(key).cloned(),
+        Value::String(s) => serde_json::from_str::<J>(s)
+            .ok()
+            .and_then(|j| j.get(key).cloned()),
+        _ => None,
+    };
+    match j {
+        None | Some(J::Null) => Value::Null,
+        Some(j) => Value::dynamic(j),
+    }
+}
+
+fn index(v: Value, i: &Value) -> Value {
+    let d = match &v {
+        Value::Dynamic(d) => (**d).clone(),
+        Value::String(s) => match serde_json::from_str::<J>(s) {
+            Ok(j) => j,
+            Err(_) => return Value::Null,
+        },
+        _ => return Value::Null,
+    };
+    let j = match undyn(i) {
+        Value::String(k) => d.get(&*k).cloned(),
+        other => match (as_i64(&other), d.as_array()) {
+            (Some(n), Some(arr)) => {
+                let idx = if n < 0 { arr.len() as i64 + n } else { n };
+                usize::try_from(idx).ok().and_then(|i| arr.get(i).cloned())
+            }
+            _ => None,
+        },
+    };
+    match j {
+        None | Some(J::Null) => Value::Null,
+        Some(j) => Value::dynamic(j),
+    }
+}
+
+fn truth(v: &Value) -> Option<bool> {
+    match undyn(v) {
+        Value::Bool(b) => Some(b),
+        _ => None,
+    }
+}
+
+/// Evaluates a bound expression on one row; failures yield null, as in Kusto.
+pub(crate) fn eval(e: &CExpr, row: Row<'_>) -> Value {
+    match e {
+        CExpr::Lit(v) => v.clone(),
+        CExpr::Col(i) => row
+            .rows
+            .get(row.idx)
+            .and_then(|r| r.get(*i))
+            .cloned()
+            .unwrap_or(Value::Null),
+        CExpr::Neg(x) => match undyn(&eval(x, row)) {
+            Value::Int(i) => Value::Int(i.wrapping_neg()),
+            Value::Long(i) => Value::Long(i.wrapping_neg()),
+            Value::Real(r) => Value::Real(-r),
+            Value::Decimal(r) => Value::Decimal(-r),
+            Value::TimeSpan(t) => Value::TimeSpan(t.wrapping_neg()),
+            _ => Value::Null,
+        },
+        CExpr::Bin(op, l, r) => {
+            let lv = eval(l, row);
+            match op {
+                BinOp::And => {
+                    if truth(&lv) == Some(false) {
+                        return Value::Bool(false);
+                    }
+                    let rv = truth(&eval(r, row));
+                    return match (truth(&lv), rv) {
+                        (_, Some(false)) => Value::Bool(false),
+                        (Some(true), Some(true)) => Value::Bool(true),
+                        _ => Value::Null,
+                    };
+                }
+                BinOp::Or => {
+                    if truth(&lv) == Some(true) {
+                        return Value::Bool(true);
+                    }
+                    let rv = truth(&eval(r, row));
+                    return match (truth(&lv), rv) {
+                        (_, Some(true)) => Value::Bool(true),
+                        (Some(false), Some(false)) => Value::Bool(false),
+                        _ => Value::Null,
+                    };
+                }
+                _ => {}
+            }
+            let rv = eval(r, row);
+            match op {
+                BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod => {
+                    arith(*op, lv, rv)
+                }
+                BinOp::Eq | BinOp::EqCi => {
+                    equals(&lv, &rv, *op == BinOp::EqCi).map_or(Value::Null, Value::Bool)
+                }
+                BinOp::Ne | BinOp::NeCi => {
+                    equals(&lv, &rv, *op == BinOp::NeCi).map_or(Value::Null, |b| Value::Bool(!b))
+                }
+                BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                    if lv.is_null() || rv.is_null() {
+                        return Value::Null;
+                    }
+                    match compare(&lv, &rv) {
+                        Some(o) => Value::Bool(match op {
+                            BinOp::Lt => o.is_lt(),
+                            BinOp::Le => o.is_le(),
+                            BinOp::Gt => o.is_gt(),
+                            _ => o.is_ge(),
+                        }),
+                        None => Value::Null,
+                    }
+                }
+                BinOp::Str(sop, negated) => {
+                    string_op(*sop, &lv, &rv).map_or(Value::Null, |b| Value::Bool(b != *negated))
+                }
+                BinOp::And | BinOp::Or => Value::Null,
+            }
+        }
+        CExpr::In {
+            expr,
+            list,
+            negated,
+            ci,
+        } => {
+            let x = eval(expr, row);
+            if x.is_null() {
+                return Value::Bool(*negated);
+            }
+            let items = flatten(list.iter().map(|i| eval(i, row)).collect());
+            let found = items.iter().any(|i| equals(&x, i, *ci) == Some(true));
+            Value::Bool(found != *negated)
+        }
+        CExpr::Between {
+            expr,
+            low,
+            high,
+            negated,
+        } => {
+            let x = eval(expr, row);
+            let lo = undyn(&eval(low, row));
+            let hi = match (&lo, undyn(&eval(high, row))) {
+                (Value::DateTime(l), Value::TimeSpan(s)) => Value::DateTime(l.wrapping_add(s)),
+                (_, h) => h,
+            };
+            if x.is_null() || lo.is_null() || hi.is_null() {
+                return Value::Null;
+            }
+            let inside = compare(&x, &lo).is_some_and(|o| o.is_ge())
+                && compare(&x, &hi).is_some_and(|o| o.is_le());
+            Value::Bool(inside != *negated)
+        }
+        CExpr::Member(t, name) => member(eval(t, row), name),
+        CExpr::Index(t, i) => index(eval(t, row), &eval(i, row)),
+        CExpr::Call { name, args, ty } => {
+            let vals: Vec<Value> = args.iter().map(|a| eval(a, row)).collect();
+            functions::call(name, &vals, *ty)
+        }
+        CExpr::RowNumber => Value::Long(row.idx as i64 + 1),
+        CExpr::Shift { expr, by, default } => {
+            let target = row.idx as i64 + by;
+            match usize::try_from(target).ok().filter(|t| *t < row.rows.len()) {
+                Some(t) => eval(
+                    expr,
+                    Row {
+                        rows: row.rows,
+                        idx: t,
+                    },
+                ),
+                None => eval(default, row),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn has_matches_whole_terms_only() {
+        assert!(has_term("powershell -enc abc", "-enc", true, true));
+        assert!(has_term("user logged on", "logged", true, true));
+        assert!(!has_term("userloggedon", "logged", true, true));
+        assert!(has_term("c:\\windows\\system32", "system32", true, true));
+        assert!(has_term("hello world", "wor", true, false));
+        assert!(!has_term("hello world", "orld", true, false));
+    }
+
+    #[test]
+    fn integer_division_truncates_and_divide_by_zero_is_null() {
+        assert_eq!(
+            arith(BinOp::Div, Value::Long(7), Value::Long(2)),
+            Value::Long(3)
+        );
+        assert_eq!(
+            arith(BinOp::Div, Value::Long(7), Value::Long(0)),
+            Value::Null
+        );
+        assert_eq!(
+            arith(BinOp::Div, Value::Real(7.0), Value::Long(2)),
+            Value::Real(3.5)
+        );
+    }
+}

@@ -1,0 +1,660 @@
+//! Evaluator behaviour, one operator or function at a time.
+
+use super::*;
+use crate::table::Column;
+use crate::value::TICKS_PER_SECOND;
+
+const HOUR: i64 = 3600 * TICKS_PER_SECOND;
+/// 2024-01-02T00:00:00Z.
+const NOW: i64 = 1_704_153_600 * TICKS_PER_SECOND;
+
+fn catalog() -> Catalog {
+    let mut c = Catalog::new();
+    let cols = vec![
+        Column::new("TimeGenerated", ScalarType::DateTime),
+        Column::new("UserPrincipalName", ScalarType::String),
+        Column::new("ResultType", ScalarType::Long),
+        Column::new("IPAddress", ScalarType::String),
+        Column::new("Props", ScalarType::Dynamic),
+    ];
+    let row = |h: i64, u: &str, r: i64, ip: &str, p: serde_json::Value| {
+        vec![
+            Value::DateTime(NOW - h * HOUR),
+            Value::str(u),
+            Value::Long(r),
+            Value::str(ip),
+            Value::dynamic(p),
+        ]
+    };
+    let rows = vec![
+        row(
+            1,
+            "alice@contoso.com",
+            0,
+            "10.0.0.1",
+            serde_json::json!({"app": "Teams", "tags": ["a", "b"]}),
+        ),
+        row(
+            2,
+            "bob@contoso.com",
+            50126,
+            "203.0.113.5",
+            serde_json::json!({"app": "Outlook", "tags": []}),
+        ),
+        row(
+            3,
+            "alice@contoso.com",
+            50126,
+            "203.0.113.5",
+            serde_json::json!({"app": "Teams", "tags": ["c"]}),
+        ),
+        row(
+            30,
+            "carol@contoso.com",
+            0,
+            "192.168.1.9",
+            serde_json::json!({"app": "Portal"}),
+        ),
+    ];
+    c.insert(
+        "SigninLogs",
+        Table {
+            columns: cols,
+            rows,
+        },
+    );
+    c.insert(
+        "Users",
+        Table {
+            columns: vec![
+                Column::new("UPN", ScalarType::String),
+                Column::new("Dept", ScalarType::String),
+            ],
+            rows: vec![
+                vec![Value::str("alice@contoso.com"), Value::str("Sales")],
+                vec![Value::str("bob@contoso.com"), Value::str("IT")],
+                vec![Value::str("dave@contoso.com"), Value::str("HR")],
+            ],
+        },
+    );
+    c
+}
+
+fn opts() -> ExecOptions {
+    ExecOptions {
+        now: NOW,
+        timespan: None,
+        deadline: None,
+        cancel: None,
+    }
+}
+
+fn run(q: &str) -> QueryResult {
+    execute(&catalog(), q, &opts()).unwrap_or_else(|e| panic!("{q}: {e}"))
+}
+
+fn err(q: &str) -> KqlError {
+    execute(&catalog(), q, &opts()).expect_err(q)
+}
+
+fn cell(q: &str) -> Value {
+    let r = run(q);
+    r.table
+        .rows
+        .first()
+        .and_then(|row| row.first())
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+fn names(t: &Table) -> Vec<&str> {
+    t.columns.iter().map(|c| c.name.as_str()).collect()
+}
+
+#[test]
+fn where_filters_with_case_insensitive_string_operators() {
+    assert_eq!(
+        run("SigninLogs | where UserPrincipalName has 'ALICE'")
+            .table
+            .len(),
+        2
+    );
+    assert_eq!(
+        run("SigninLogs | where UserPrincipalName has_cs 'ALICE'")
+            .table
+            .len(),
+        0
+    );
+    assert_eq!(
+        run("SigninLogs | where UserPrincipalName contains 'contoso'")
+            .table
+            .len(),
+        4
+    );
+    assert_eq!(
+        run("SigninLogs | where UserPrincipalName startswith 'B'")
+            .table
+            .len(),
+        1
+    );
+    assert_eq!(
+        run("SigninLogs | where UserPrincipalName !endswith '.com'")
+            .table
+            .len(),
+        0
+    );
+    assert_eq!(
+        run("SigninLogs | where UserPrincipalName =~ 'BOB@contoso.com'")
+            .table
+            .len(),
+        1
+    );
+    assert_eq!(
+        run("SigninLogs | where UserPrincipalName == 'BOB@contoso.com'")
+            .table
+            .len(),
+        0
+    );
+    assert_eq!(
+        run("SigninLogs | where IPAddress matches regex @'^10\\.'")
+            .table
+            .len(),
+        1
+    );
+    assert_eq!(
+        run("SigninLogs | where UserPrincipalName has_any ('bob', 'carol')")
+            .table
+            .len(),
+        2
+    );
+    assert_eq!(
+        run("SigninLogs | where ResultType in (0, 1)").table.len(),
+        2
+    );
+    assert_eq!(run("SigninLogs | where ResultType !in (0)").table.len(), 2);
+    assert_eq!(
+        run("SigninLogs | where UserPrincipalName in~ ('ALICE@contoso.com')")
+            .table
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn time_filters_use_the_query_clock() {
+    assert_eq!(
+        run("SigninLogs | where TimeGenerated > ago(1d)")
+            .table
+            .len(),
+        3
+    );
+    assert_eq!(
+        run("SigninLogs | where TimeGenerated between (ago(2h) .. now())")
+            .table
+            .len(),
+        2
+    );
+    assert_eq!(cell("print now() - 1h"), Value::DateTime(NOW - HOUR));
+    assert_eq!(
+        cell("print datetime(2024-01-02) + 1d"),
+        Value::DateTime(NOW + 24 * HOUR)
+    );
+    assert_eq!(
+        cell("print datetime(2024-01-02 01:00:00) - datetime(2024-01-02)"),
+        Value::TimeSpan(HOUR)
+    );
+}
+
+#[test]
+fn timespan_option_hides_rows_outside_the_window() {
+    let mut o = opts();
+    o.timespan = Some((NOW - 5 * HOUR, NOW));
+    let r = execute(&catalog(), "SigninLogs | count", &o).unwrap();
+    assert_eq!(r.table.rows, vec![vec![Value::Long(3)]]);
+}
+
+#[test]
+fn extend_and_project_name_and_type_columns() {
+    let r = run(
+        "SigninLogs | take 1 | extend x = ResultType + 1, y = x * 2, 1.5 | project x, y, Column1, Props.app, b = tostring(Props.app)",
+    );
+    assert_eq!(names(&r.table), vec!["x", "y", "Column1", "Props_app", "b"]);
+    let types: Vec<ScalarType> = r.table.columns.iter().map(|c| c.ty).collect();
+    assert_eq!(
+        types,
+        vec![
+            ScalarType::Long,
+            ScalarType::Long,
+            ScalarType::Real,
+            ScalarType::Dynamic,
+            ScalarType::String
+        ]
+    );
+    assert_eq!(r.table.rows[0][1], Value::Long(2));
+    assert_eq!(r.table.rows[0][4], Value::str("Teams"));
+}
+
+#[test]
+fn project_away_rename_reorder_keep() {
+    let r = run(
+        "SigninLogs | project-away Props, IP* | project-rename User = UserPrincipalName | project-reorder ResultType",
+    );
+    assert_eq!(names(&r.table), vec!["ResultType", "TimeGenerated", "User"]);
+    let r = run("SigninLogs | project-keep Res*, TimeGenerated");
+    assert_eq!(names(&r.table), vec!["TimeGenerated", "ResultType"]);
+}
+
+#[test]
+fn summarize_names_aggregates_like_kusto() {
+    let r = run(
+        "SigninLogs | summarize count(), dcount(IPAddress), sum(ResultType), make_set(IPAddress), countif(ResultType == 0), max(TimeGenerated) by UserPrincipalName | sort by UserPrincipalName asc",
+    );
+    assert_eq!(
+        names(&r.table),
+        vec![
+            "UserPrincipalName",
+            "count_",
+            "dcount_IPAddress",
+            "sum_ResultType",
+            "set_IPAddress",
+            "countif_",
+            "max_TimeGenerated"
+        ]
+    );
+    assert_eq!(r.table.rows[0][1], Value::Long(2));
+    assert_eq!(r.table.rows[0][2], Value::Long(2));
+    assert_eq!(r.table.rows[0][3], Value::Long(50126));
+    assert_eq!(r.table.rows[0][5], Value::Long(1));
+    assert_eq!(r.table.columns[6].ty, ScalarType::DateTime);
+}
+
+#[test]
+fn summarize_by_bin_keeps_column_name_and_empty_input_counts_zero() {
+    let r = run("SigninLogs | summarize n = count() by bin(TimeGenerated, 1d)");
+    assert_eq!(names(&r.table), vec!["TimeGenerated", "n"]);
+    assert_eq!(r.table.len(), 2);
+    let r = run("SigninLogs | where ResultType == 42 | summarize count()");
+    assert_eq!(r.table.rows, vec![vec![Value::Long(0)]]);
+    let r = run("SigninLogs | summarize avg(ResultType), x = round(avg(ResultType) / 2, 1)");
+    assert_eq!(r.table.rows[0][0], Value::Real(25063.0));
+    assert_eq!(r.table.rows[0][1], Value::Real(12531.5));
+}
+
+#[test]
+fn arg_max_star_returns_the_latest_row_per_group() {
+    let r = run(
+        "SigninLogs | summarize arg_max(TimeGenerated, *) by UserPrincipalName | where UserPrincipalName startswith 'alice'",
+    );
+    assert_eq!(
+        names(&r.table),
+        vec![
+            "UserPrincipalName",
+            "TimeGenerated",
+            "ResultType",
+            "IPAddress",
+            "Props"
+        ]
+    );
+    assert_eq!(r.table.rows[0][2], Value::Long(0));
+    let r = run(
+        "SigninLogs | summarize arg_min(TimeGenerated, IPAddress) by UserPrincipalName | where UserPrincipalName startswith 'alice'",
+    );
+    assert_eq!(r.table.rows[0][2], Value::str("203.0.113.5"));
+}
+
+#[test]
+fn percentiles_stdev_and_make_list() {
+    let r = run(
+        "range x from 1 to 10 step 1 | summarize percentile(x, 50), percentiles(x, 90, 100), stdev(x), make_list(x, 3)",
+    );
+    assert_eq!(
+        names(&r.table),
+        vec![
+            "percentile_x_50",
+            "percentile_x_90",
+            "percentile_x_100",
+            "stdev_x",
+            "list_x"
+        ]
+    );
+    assert_eq!(r.table.rows[0][0], Value::Long(5));
+    assert_eq!(r.table.rows[0][2], Value::Long(10));
+    assert_eq!(
+        r.table.rows[0][4],
+        Value::dynamic(serde_json::json!([1, 2, 3]))
+    );
+}
+
+#[test]
+fn sort_defaults_to_descending_with_nulls_last() {
+    let r = run("datatable(a:long)[3, 1, long(null), 2] | sort by a");
+    let vals: Vec<Value> = r.table.rows.iter().map(|r| r[0].clone()).collect();
+    assert_eq!(
+        vals,
+        vec![Value::Long(3), Value::Long(2), Value::Long(1), Value::Null]
+    );
+    let r = run("datatable(a:long)[3, 1, long(null), 2] | order by a asc");
+    assert_eq!(r.table.rows[0][0], Value::Null);
+    let r = run("datatable(a:long)[3, 1, 2] | top 2 by a asc");
+    assert_eq!(
+        r.table.rows,
+        vec![vec![Value::Long(1)], vec![Value::Long(2)]]
+    );
+}
+
+#[test]
+fn joins_follow_kusto_kinds() {
+    let base = "SigninLogs | project UPN = UserPrincipalName, ResultType";
+    assert_eq!(run(&format!("{base} | join (Users) on UPN")).table.len(), 2);
+    assert_eq!(
+        run(&format!("{base} | join kind=inner (Users) on UPN"))
+            .table
+            .len(),
+        3
+    );
+    let r = run(&format!(
+        "{base} | join kind=leftouter Users on $left.UPN == $right.UPN"
+    ));
+    assert_eq!(r.table.len(), 4);
+    assert_eq!(names(&r.table), vec!["UPN", "ResultType", "UPN1", "Dept"]);
+    assert_eq!(
+        run(&format!("{base} | join kind=leftanti Users on UPN"))
+            .table
+            .len(),
+        1
+    );
+    assert_eq!(
+        run(&format!("{base} | join kind=rightanti Users on UPN"))
+            .table
+            .len(),
+        1
+    );
+    assert_eq!(
+        run(&format!("{base} | join kind=leftsemi Users on UPN"))
+            .table
+            .len(),
+        3
+    );
+    assert_eq!(
+        run(&format!("{base} | join kind=fullouter Users on UPN"))
+            .table
+            .len(),
+        5
+    );
+    let r = run(&format!("{base} | lookup Users on UPN"));
+    assert_eq!(names(&r.table), vec!["UPN", "ResultType", "Dept"]);
+}
+
+#[test]
+fn union_widens_by_name_and_records_the_source() {
+    let r = run("union withsource=T SigninLogs, Users | summarize count() by T");
+    assert_eq!(r.table.len(), 2);
+    let r = run("union (print a = 1), (print a = 'x', b = 2)");
+    assert_eq!(names(&r.table), vec!["a_long", "a_string", "b"]);
+    let r = run("union Sign* | count");
+    assert_eq!(r.table.rows[0][0], Value::Long(4));
+}
+
+#[test]
+fn mv_expand_and_parse() {
+    let r = run("SigninLogs | mv-expand tag = Props.tags to typeof(string) | project tag");
+    let vals: Vec<String> = r.table.rows.iter().map(|r| r[0].to_string()).collect();
+    assert_eq!(vals, vec!["a", "b", "c", ""]);
+    assert_eq!(r.table.columns[0].ty, ScalarType::String);
+    let r =
+        run("print s = 'user=alice id=42 ok' | parse s with 'user=' user ' id=' id:long ' ' rest");
+    assert_eq!(names(&r.table), vec!["s", "user", "id", "rest"]);
+    assert_eq!(
+        r.table.rows[0][1..],
+        [Value::str("alice"), Value::Long(42), Value::str("ok")]
+    );
+    let r = run("datatable(s:string)['a=1', 'b'] | parse-where s with 'a=' v:long");
+    assert_eq!(r.table.len(), 1);
+}
+
+#[test]
+fn let_statements_functions_and_materialize() {
+    assert_eq!(
+        cell("let x = 5; let f = (a:long, b:long = 2) { a * b }; print f(x)"),
+        Value::Long(10)
+    );
+    let r = run(
+        "let T = SigninLogs | where ResultType != 0; let n = toscalar(T | count); T | extend n = n | take 1",
+    );
+    assert_eq!(r.table.rows[0][5], Value::Long(2));
+    let r = run(
+        "let Failures = (t:(*)) { t | where ResultType != 0 }; SigninLogs | invoke Failures() | count",
+    );
+    assert_eq!(r.table.rows[0][0], Value::Long(2));
+    let r = run(
+        "let ips = materialize(SigninLogs | where ResultType != 0 | distinct IPAddress); SigninLogs | where IPAddress in (ips) | count",
+    );
+    assert_eq!(r.table.rows[0][0], Value::Long(2));
+}
+
+#[test]
+fn print_range_count_distinct_getschema_serialize() {
+    let r = run("print 1, a = 'x'");
+    assert_eq!(names(&r.table), vec!["print_0", "a"]);
+    assert_eq!(run("range i from 1 to 5 step 2").table.len(), 3);
+    assert_eq!(
+        run("SigninLogs | distinct UserPrincipalName").table.len(),
+        3
+    );
+    let r = run("SigninLogs | getschema");
+    assert_eq!(r.table.rows[0][0], Value::str("TimeGenerated"));
+    assert_eq!(r.table.rows[0][3], Value::str("datetime"));
+    let r = run("range i from 5 to 7 step 1 | serialize rn = row_number(), p = prev(i)");
+    assert_eq!(r.table.rows[2][1..], [Value::Long(3), Value::Long(6)]);
+}
+
+#[test]
+fn render_is_recorded() {
+    let r = run("SigninLogs | summarize count() by bin(TimeGenerated, 1h) | render timechart");
+    assert_eq!(r.visualization.as_deref(), Some("timechart"));
+}
+
+#[test]
+fn scalar_functions() {
+    assert_eq!(cell("print strcat('a', 1, 'b')"), Value::str("a1b"));
+    assert_eq!(cell("print strcat_delim('-', 'a', 'b')"), Value::str("a-b"));
+    assert_eq!(
+        cell("print split('a,b', ',')[1]"),
+        Value::dynamic(serde_json::json!("b"))
+    );
+    assert_eq!(cell("print iff(1 > 2, 'x', 'y')"), Value::str("y"));
+    assert_eq!(cell("print case(false, 1, true, 2, 3)"), Value::Long(2));
+    assert_eq!(
+        cell("print extract(@'id=(\\d+)', 1, 'id=42')"),
+        Value::str("42")
+    );
+    assert_eq!(
+        cell("print extract(@'id=(\\d+)', 1, 'id=42', typeof(long))"),
+        Value::Long(42)
+    );
+    assert_eq!(
+        cell("print extract_all(@'(\\d)', 'a1b2')"),
+        Value::dynamic(serde_json::json!(["1", "2"]))
+    );
+    assert_eq!(
+        cell("print replace_regex('a1b22', @'\\d+', 'N')"),
+        Value::str("aNbN")
+    );
+    assert_eq!(
+        cell("print replace_string('aXbX', 'X', '-')"),
+        Value::str("a-b-")
+    );
+    assert_eq!(cell("print trim(' ', '  hi  ')"), Value::str("hi"));
+    assert_eq!(cell("print substring('kusto', 1, 3)"), Value::str("ust"));
+    assert_eq!(cell("print indexof('kusto', 'st')"), Value::Long(2));
+    assert_eq!(cell("print strlen('héllo')"), Value::Long(5));
+    assert_eq!(cell("print toupper('a')"), Value::str("A"));
+    assert_eq!(cell("print tolong('12')"), Value::Long(12));
+    assert_eq!(cell("print toint(2.9)"), Value::Int(2));
+    assert_eq!(cell("print todouble('1.5')"), Value::Real(1.5));
+    assert_eq!(cell("print tobool('true')"), Value::Bool(true));
+    assert_eq!(cell("print todatetime('2024-01-02')"), Value::DateTime(NOW));
+    assert_eq!(cell("print totimespan('01:00:00')"), Value::TimeSpan(HOUR));
+    assert_eq!(cell("print array_length(dynamic([1,2,3]))"), Value::Long(3));
+    assert_eq!(
+        cell("print bag_keys(dynamic({'a':1}))"),
+        Value::dynamic(serde_json::json!(["a"]))
+    );
+    assert_eq!(
+        cell("print pack('k', 1)"),
+        Value::dynamic(serde_json::json!({"k": 1}))
+    );
+    assert_eq!(
+        cell("print parse_json('{\"a\":[1]}').a[0]"),
+        Value::dynamic(serde_json::json!(1))
+    );
+    assert_eq!(
+        cell("print startofday(datetime(2024-01-02 10:00))"),
+        Value::DateTime(NOW)
+    );
+    assert_eq!(
+        cell("print startofmonth(datetime(2024-01-02 10:00))"),
+        Value::DateTime(NOW - 24 * HOUR)
+    );
+    assert_eq!(
+        cell("print endofday(datetime(2024-01-01))"),
+        Value::DateTime(NOW - 1)
+    );
+    assert_eq!(
+        cell("print datetime_diff('day', datetime(2024-01-03), datetime(2024-01-01))"),
+        Value::Long(2)
+    );
+    assert_eq!(
+        cell("print datetime_add('hour', 1, datetime(2024-01-02))"),
+        Value::DateTime(NOW + HOUR)
+    );
+    assert_eq!(
+        cell("print format_datetime(datetime(2024-01-02 03:04:05), 'yyyy-MM-dd HH:mm:ss')"),
+        Value::str("2024-01-02 03:04:05")
+    );
+    assert_eq!(
+        cell("print hourofday(datetime(2024-01-02 03:04:05))"),
+        Value::Int(3)
+    );
+    assert_eq!(
+        cell("print dayofweek(datetime(2024-01-02))"),
+        Value::TimeSpan(48 * HOUR)
+    );
+    assert_eq!(
+        cell("print getyear(datetime(2024-01-02))"),
+        Value::Int(2024)
+    );
+    assert_eq!(cell("print coalesce('', 'b')"), Value::str("b"));
+    assert_eq!(cell("print round(2.567, 2)"), Value::Real(2.57));
+    assert_eq!(cell("print abs(-3)"), Value::Long(3));
+    assert_eq!(cell("print countof('abcabc', 'bc')"), Value::Long(2));
+    assert_eq!(
+        cell("print ipv4_is_private('192.168.1.1')"),
+        Value::Bool(true)
+    );
+    assert_eq!(
+        cell("print ipv4_is_in_range('10.1.2.3', '10.0.0.0/8')"),
+        Value::Bool(true)
+    );
+    assert_eq!(
+        cell("print base64_decode_tostring(base64_encode_tostring('Kusto'))"),
+        Value::str("Kusto")
+    );
+    assert_eq!(
+        cell("print hash_sha256('abc')"),
+        Value::str("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    );
+    assert_eq!(cell("print bin(7, 5)"), Value::Long(5));
+    assert_eq!(cell("print 7 / 2"), Value::Long(3));
+    assert_eq!(cell("print 7 / 2.0"), Value::Real(3.5));
+}
+
+#[test]
+fn nulls_and_empty_strings() {
+    assert_eq!(cell("print isnull(long(null))"), Value::Bool(true));
+    assert_eq!(cell("print isempty('')"), Value::Bool(true));
+    assert_eq!(cell("print isnull('')"), Value::Bool(false));
+    assert_eq!(cell("print isnotempty(dynamic(null))"), Value::Bool(false));
+    assert_eq!(
+        run("datatable(a:long)[1, long(null)] | where a > 0 or a <= 0")
+            .table
+            .len(),
+        1
+    );
+    assert_eq!(
+        run("datatable(a:long)[1, long(null)] | where a != 1")
+            .table
+            .len(),
+        0
+    );
+}
+
+#[test]
+fn errors_name_what_went_wrong_and_where() {
+    assert!(matches!(
+        err("Nope | take 1"),
+        KqlError::Resolution {
+            location: Location { line: 1, column: 1 },
+            ..
+        }
+    ));
+    let e = err("SigninLogs\n| where Nope == 1");
+    assert!(
+        matches!(
+            e,
+            KqlError::Resolution {
+                location: Location { line: 2, column: 9 },
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .contains("Failed to resolve scalar expression named 'Nope'")
+    );
+    assert!(matches!(
+        err("print nosuchfn(1)"),
+        KqlError::Resolution { .. }
+    ));
+    assert!(matches!(
+        err("SigninLogs | where UserPrincipalName > 1"),
+        KqlError::Type { .. }
+    ));
+    assert!(matches!(err("print 'a' + 1"), KqlError::Type { .. }));
+    assert!(matches!(
+        err("SigninLogs | make-series count() on TimeGenerated step 1h"),
+        KqlError::Unsupported { .. }
+    ));
+    assert!(matches!(
+        err("SigninLogs | evaluate bag_unpack(Props)"),
+        KqlError::Unsupported { .. }
+    ));
+    assert!(matches!(
+        err("print 1 | evaluate http_request('http://x')"),
+        KqlError::Forbidden { .. }
+    ));
+    assert!(matches!(
+        err("externaldata(a:string)[h'https://x'] | take 1"),
+        KqlError::Forbidden { .. }
+    ));
+    assert!(matches!(
+        err(".drop table SigninLogs"),
+        KqlError::Forbidden { .. }
+    ));
+    assert!(err(".show tables").to_string().contains("read-only"));
+}
+
+#[test]
+fn cancellation_stops_the_query() {
+    let mut o = opts();
+    o.cancel = Some(Arc::new(std::sync::atomic::AtomicBool::new(true)));
+    let r = execute(&catalog(), "range x from 1 to 100000 step 1 | count", &o);
+    assert_eq!(r.unwrap_err(), KqlError::Cancelled);
+    let mut o = opts();
+    o.deadline = Some(Instant::now());
+    assert_eq!(
+        execute(&catalog(), "range x from 1 to 100000 step 1", &o).unwrap_err(),
+        KqlError::Cancelled
+    );
+}

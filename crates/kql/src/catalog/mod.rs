@@ -1,6 +1,10 @@
 //! The catalog: the tables a query can name.
 
 pub mod demo;
+pub mod load;
+
+pub use demo::{DEMO_SEED, demo_story, demo_workspace};
+pub use load::{LoadError, load_dir};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

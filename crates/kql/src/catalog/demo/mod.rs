@@ -44,6 +44,15 @@ pub fn demo_story() -> &'static str {
     story::DESCRIPTION
 }
 
+/// The type of a column of one of the demo's Sentinel tables, when the table and column are known.
+pub(crate) fn known_column_type(table: &str, column: &str) -> Option<ScalarType> {
+    let (_, columns) = schema::ALL.iter().find(|(name, _)| *name == table)?;
+    columns
+        .iter()
+        .find(|(name, _)| *name == column)
+        .map(|&(_, ty)| ty)
+}
+
 const SECOND: i64 = TICKS_PER_SECOND;
 const MINUTE: i64 = 60 * SECOND;
 const HOUR: i64 = 60 * MINUTE;

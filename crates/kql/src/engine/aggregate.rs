@@ -50,7 +50,7 @@ pub(crate) fn is_aggregate(name: &str) -> bool {
 /// The default output column name of an aggregate over the column `arg` (empty when unnamed).
 pub(crate) fn default_name(name: &str, arg: &str) -> String {
     match name {
-        "count" => "count_".into(),
+        "count" => format!("count_{arg}"),
         "countif" => "countif_".into(),
         "make_set" | "make_set_if" => format!("set_{arg}"),
         "make_list" | "make_list_if" => format!("list_{arg}"),

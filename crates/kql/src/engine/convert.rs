@@ -59,6 +59,10 @@ pub(crate) fn to_dynamic(v: &Value) -> Value {
 
 /// Converts a value into a column of type `ty`; values that cannot convert become null.
 pub(crate) fn coerce(v: Value, ty: ScalarType) -> Value {
+    if v.is_null() && ty == ScalarType::String {
+        // Kusto strings are never null: a missing string is empty.
+        return Value::str("");
+    }
     if v.is_null() || v.scalar_type() == Some(ty) {
         return v;
     }

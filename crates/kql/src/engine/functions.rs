@@ -130,7 +130,9 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         | "datetime_local_to_utc" => DateTime,
         "totimespan" | "totime" | "dayofweek" | "make_timespan" => TimeSpan,
         "toguid" | "new_guid" => Guid,
-        "bin" | "floor" | "bin_at" | "abs" | "sign" | "ceiling" => first,
+        "bin" | "floor" | "bin_at" | "abs" => first,
+        "sign" | "ceiling" => Real,
+        "range" => Dynamic,
         "round" => {
             if matches!(first, Int | Long) {
                 Long
@@ -974,7 +976,47 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
         "datetime_utc_to_local" | "datetime_local_to_utc" => {
             coerce(arg(args, 0), ScalarType::DateTime)
         }
-        "ipv4_is_private" => match ipv4(&s(0)) {
+        "range" => {
+            let (a, b) = (arg(args, 0), arg(args, 1));
+            let step = args.get(2).map(undyn).unwrap_or(Value::Long(1));
+            let mut out = Vec::new();
+            match (&a, &b, &step) {
+                (Value::DateTime(x), Value::DateTime(y), Value::TimeSpan(s)) if *s > 0 => {
+                    let mut t = *x;
+                    while t <= *y && out.len() < 1_048_576 {
+                        out.push(J::String(crate::value::format_datetime(t)));
+                        t += s;
+                    }
+                }
+                _ => {
+                    let (Some(x), Some(y), Some(s)) = (as_f64(&a), as_f64(&b), as_f64(&step))
+                    else {
+                        return Value::Null;
+                    };
+                    if s == 0.0 {
+                        return Value::Null;
+                    }
+                    let ints = [&a, &b, &step]
+                        .iter()
+                        .all(|v| matches!(v, Value::Int(_) | Value::Long(_)));
+                    let mut i = 0.0;
+                    while out.len() < 1_048_576 {
+                        let v = x + i * s;
+                        if (s > 0.0 && v > y) || (s < 0.0 && v < y) {
+                            break;
+                        }
+                        out.push(if ints {
+                            J::from(v as i64)
+                        } else {
+                            serde_json::Number::from_f64(v).map_or(J::Null, J::Number)
+                        });
+                        i += 1.0;
+                    }
+                }
+            }
+            Value::dynamic(J::Array(out))
+        }
+        "ipv4_is_private" => match ipv4(s(0).split('/').next().unwrap_or("")) {
             Some(ip) => {
                 let in_net = |net: u32, bits: u32| ip & (u32::MAX << (32 - bits)) == net;
                 Value::Bool(

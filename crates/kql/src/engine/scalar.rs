@@ -39,7 +39,8 @@ pub(crate) enum CExpr {
         args: Vec<CExpr>,
         ty: ScalarType,
     },
-    RowNumber,
+    /// `row_number(start)`.
+    RowNumber(i64),
     /// `prev(expr, n)` (negative n) and `next(expr, n)`.
     Shift {
         expr: Box<CExpr>,
@@ -337,6 +338,9 @@ impl<'a> Engine<'a> {
                 let inner = args
                     .first()
                     .ok_or_else(|| self.type_error(e, "toscalar() needs a tabular argument"))?;
+                if !self.is_tabular(inner, env) {
+                    return self.compile(inner, schema, env);
+                }
                 let t = self.tabular(inner, env)?;
                 let v = t
                     .rows
@@ -348,7 +352,13 @@ impl<'a> Engine<'a> {
                 return Ok((CExpr::Lit(v), ty));
             }
             "materialize" => return self.compile_arg(e, args, 0, schema, env),
-            "row_number" => return Ok((CExpr::RowNumber, T::Long)),
+            "row_number" => {
+                let start = match args.first() {
+                    Some(a) => as_i64(&self.constant(a, env)?).unwrap_or(1),
+                    None => 1,
+                };
+                return Ok((CExpr::RowNumber(start), T::Long));
+            }
             "prev" | "next" => {
                 let (x, ty) = self.compile_arg(e, args, 0, schema, env)?;
                 let n = match args.get(1) {
@@ -384,6 +394,16 @@ impl<'a> Engine<'a> {
         }
         if let Some(Binding::Function(f)) = env.get(name) {
             return self.inline_function(e, f, args, schema, env);
+        }
+        if functions::return_type(name, &[]).is_none() {
+            return Err(if functions::is_known_unsupported(name) {
+                self.unsupported(e, &format!("The function '{name}()'"))
+            } else {
+                self.resolution(
+                    e,
+                    &format!("Failed to resolve scalar expression named '{name}'"),
+                )
+            });
         }
         let mut compiled = Vec::new();
         let mut types = Vec::new();
@@ -621,7 +641,7 @@ fn arith(op: BinOp, a: Value, b: Value) -> Value {
                 BinOp::Sub => x - y,
                 BinOp::Mul => x * y,
                 BinOp::Div => x / y,
-                _ => x % y,
+                _ => x.rem_euclid(y),
             }),
             _ => Null,
         },
@@ -634,7 +654,7 @@ fn int_op(op: BinOp, x: i64, y: i64) -> Option<i64> {
         BinOp::Sub => Some(x.wrapping_sub(y)),
         BinOp::Mul => Some(x.wrapping_mul(y)),
         BinOp::Div => x.checked_div(y),
-        _ => x.checked_rem(y),
+        _ => x.checked_rem_euclid(y),
     }
 }
 
@@ -870,7 +890,7 @@ pub(crate) fn eval(e: &CExpr, row: Row<'_>) -> Value {
             let vals: Vec<Value> = args.iter().map(|a| eval(a, row)).collect();
             functions::call(name, &vals, *ty)
         }
-        CExpr::RowNumber => Value::Long(row.idx as i64 + 1),
+        CExpr::RowNumber(start) => Value::Long(row.idx as i64 + start),
         CExpr::Shift { expr, by, default } => {
             let target = row.idx as i64 + by;
             match usize::try_from(target).ok().filter(|t| *t < row.rows.len()) {

@@ -467,6 +467,52 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_queries_find_each_stage() {
+        let cat = demo_workspace(DEMO_SEED, 20_000, NOW);
+        let opts = crate::ExecOptions {
+            now: NOW,
+            ..Default::default()
+        };
+        let block = demo_story()
+            .split("```kql")
+            .nth(1)
+            .and_then(|b| b.split("```").next());
+        let queries: Vec<&str> = block
+            .expect("a kql block")
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        // What the first row of each query's answer names.
+        let expected: [&[&str]; 8] = [
+            &[story::ATTACKER_IP],
+            &[story::VICTIM_UPN],
+            &["wks-014.contoso.com", "mbrown"],
+            &["wks-014.contoso.com", story::DROPPED_BINARY],
+            &["mbrown", "srv-fs01.contoso.com", "wks-014.contoso.com"],
+            &[story::EXFIL_IP],
+            &[story::VICTIM_UPN, story::ATTACKER_IP],
+            &["1042", "High", "Active"],
+        ];
+        assert_eq!(queries.len(), expected.len());
+        for (query, needles) in queries.iter().zip(expected) {
+            let result =
+                crate::execute(&cat, query, &opts).unwrap_or_else(|e| panic!("{query}: {e}"));
+            let first = result
+                .table
+                .rows
+                .first()
+                .unwrap_or_else(|| panic!("{query}: no rows"));
+            let text: Vec<String> = first.iter().map(text).collect();
+            for needle in needles {
+                assert!(
+                    text.iter().any(|t| t.contains(needle)),
+                    "{query}: first row {text:?} lacks {needle}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn every_stage_leaves_rows_in_its_table() {
         let cat = demo_workspace(DEMO_SEED, 1_000, NOW);
         let has = |table: &str, column: &str, needle: &str| {

@@ -92,10 +92,10 @@ fn signin(g: &mut Gen, org: &Org, rng: &mut Rng) {
     let time = office_time(g, rng, u.office);
     let roll = rng.below(1000);
     let result = match roll {
-        0..930 => "0",
-        930..960 => "50126",
-        960..980 => "50074",
-        980..995 => "50140",
+        0..950 => "0",
+        950..955 => "50126",
+        955..975 => "50074",
+        975..993 => "50140",
         _ => "53003",
     };
     let on_device = u.device.is_some() && rng.chance(0.7);
@@ -528,7 +528,7 @@ fn logon(g: &mut Gen, org: &Org, rng: &mut Rng) {
         8 => {
             let admin = &org.users[rng.below(2)];
             let server = &org.devices[24 + rng.below(5)];
-            let from = &org.devices[rng.below(2)];
+            let from = admin.device.map_or(&org.devices[0], |d| &org.devices[d]);
             rows::logon(
                 g,
                 server,

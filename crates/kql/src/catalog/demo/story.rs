@@ -62,11 +62,13 @@ status Active, six versions as alerts join it) groups them. Other incidents are 
 positives, several with more than one version: use `arg_max(TimeGenerated, *) by IncidentNumber`.
 
 ```kql
-SigninLogs | where ResultType == "50126" | summarize Failures = count(), Users = dcount(UserPrincipalName) by IPAddress | top 5 by Failures
+SigninLogs | where ResultType in ("50126", "50053") | summarize Failures = count(), Users = dcount(UserPrincipalName) by IPAddress | top 5 by Users
 SigninLogs | where IPAddress == "203.0.113.57" and ResultType == "0"
 DeviceProcessEvents | where ProcessCommandLine has "-enc" | project TimeGenerated, DeviceName, AccountName, ProcessCommandLine
-DeviceLogonEvents | where LogonType in ("RemoteInteractive", "Network") and RemoteDeviceName startswith "wks-014"
+DeviceFileEvents | where FolderPath startswith @"C:\ProgramData" and FileName endswith ".exe" | project TimeGenerated, DeviceName, FolderPath, SHA256, RequestSourceIP
+DeviceLogonEvents | where LogonType == "RemoteInteractive" | summarize Logons = count() by AccountName, DeviceName, RemoteDeviceName | sort by Logons asc
 CommonSecurityLog | summarize SentBytes = sum(SentBytes) by DestinationIP | top 5 by SentBytes
+OfficeActivity | where Operation == "FileDownloaded" | summarize Files = count() by UserId, ClientIP | top 5 by Files
 SecurityIncident | summarize arg_max(TimeGenerated, *) by IncidentNumber | where Severity == "High"
 ```
 "#;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import anyio
@@ -76,3 +77,44 @@ def test_write_tools_are_listed_over_streamable_http_when_enabled(write_server):
     assert WRITE_TOOLS <= set(tools)
     assert "id" in tools["add_incident_comment"].input_schema.get("properties", {})
     assert "message" in tools["add_incident_comment"].input_schema.get("properties", {})
+
+
+@needs_sentinel
+def test_incident_comment_added_by_a_client_survives_a_server_restart(tmp_path):
+    from conftest import start_server
+
+    state = tmp_path / "state"
+    state.mkdir()
+    env = {"SENTINEL_MCP_ENABLE_WRITE_TOOLS": "true", "SENTINEL_MCP_STATE_DIR": str(state)}
+    message = f"interop check {os.getpid()}-{tmp_path.name}: password spray triaged"
+
+    first = start_server(tmp_path, env)
+    try:
+
+        async def comment():
+            async with Client(first.mcp_url, mode="legacy") as client:
+                listed = await client.call_tool("list_incidents", {"top": 1})
+                assert not listed.is_error, listed.content
+                incident_id = listed.structured_content["incidents"][0]["id"]
+                added = await client.call_tool("add_incident_comment", {"id": incident_id, "message": message})
+                assert not added.is_error, added.content
+                return incident_id
+
+        incident_id = run(comment)
+    finally:
+        first.stop()
+
+    second = start_server(tmp_path, env)
+    try:
+
+        async def read_back():
+            async with Client(sse_client(second.sse_url), mode="legacy") as client:
+                got = await client.call_tool("get_incident", {"id": incident_id})
+                assert not got.is_error, got.content
+                return got
+
+        got = run(read_back)
+    finally:
+        second.stop()
+    assert message in json.dumps(got.structured_content), got.structured_content
+    assert message in "\n".join(getattr(c, "text", "") for c in got.content)

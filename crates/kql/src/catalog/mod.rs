@@ -4,7 +4,7 @@ pub mod demo;
 pub mod load;
 
 pub use demo::{DEMO_SEED, demo_story, demo_workspace};
-pub use load::{LoadError, load_dir};
+pub use load::{LoadError, LoadOptions, load_dir, load_dir_with, write_parquet};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -27,6 +27,7 @@ command -v python3 >/dev/null || apt_missing+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_missing+=(python3-venv)
 command -v node >/dev/null || apt_missing+=(nodejs)
 command -v npm >/dev/null || apt_missing+=(npm)
+# Services the tests start themselves go here too (e.g. redis-server for the many-replica tests).
 if [ ${#apt_missing[@]} -gt 0 ]; then
     say "apt-get install ${apt_missing[*]}"
     command -v apt-get >/dev/null || die "missing ${apt_missing[*]} and no apt-get to install them"

@@ -1,0 +1,235 @@
+//! One `Config` from flags and environment variables (every setting is both).
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Which transport the `serve` command speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Transport {
+    /// Newline-delimited JSON-RPC on stdin/stdout; logs go to stderr.
+    Stdio,
+    /// The HTTP server with every endpoint (legacy SSE, Streamable HTTP, probes).
+    Sse,
+    /// Same as `sse`: the HTTP server with every endpoint.
+    Http,
+}
+
+impl Transport {
+    /// The name reported by `/health`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Stdio => "stdio",
+            Transport::Sse => "sse",
+            Transport::Http => "http",
+        }
+    }
+}
+
+/// Output format of `sentinel-mcp query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+/// sentinel-mcp: an MCP server that gives AI agents secure access to Microsoft Sentinel,
+/// Log Analytics and Defender XDR data, or to an embedded demo workspace with no Azure at all.
+#[derive(Debug, Parser)]
+#[command(name = "sentinel-mcp", version, about, long_about = None, max_term_width = 110)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+/// The subcommands; `serve` is the default.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve MCP over HTTP (legacy SSE + Streamable HTTP) or stdio (the default command).
+    Serve,
+    /// Run a KQL query on the configured backend and print the result.
+    Query {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: OutputFormat,
+        /// The KQL query text.
+        query: String,
+    },
+    /// KQL language tools.
+    Kql {
+        #[command(subcommand)]
+        command: KqlCommand,
+    },
+    /// Exit 0 if the server's /health answers 200 (for container health checks without curl).
+    Healthcheck {
+        /// Health URL to probe; defaults to http://127.0.0.1:$PORT/health.
+        #[arg(long)]
+        url: Option<String>,
+    },
+}
+
+/// `sentinel-mcp kql …`
+#[derive(Debug, Subcommand)]
+pub enum KqlCommand {
+    /// Parse one query from FILE (or stdin) without running it; exit 1 with a located error.
+    Parse {
+        /// File holding the query; stdin when absent.
+        file: Option<PathBuf>,
+    },
+}
+
+/// Every setting, as a flag and an environment variable.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Transport: stdio, or sse/http (both start the HTTP server with every endpoint).
+    #[arg(
+        long,
+        env = "MCP_TRANSPORT",
+        value_enum,
+        default_value = "sse",
+        global = true
+    )]
+    pub transport: Transport,
+
+    /// Address the HTTP server binds.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1", global = true)]
+    pub host: IpAddr,
+
+    /// Port the HTTP server binds.
+    #[arg(long, env = "PORT", default_value_t = 8000, global = true)]
+    pub port: u16,
+
+    /// Verbose (debug-level) logs.
+    #[arg(long, env = "DEBUG", default_value_t = false, global = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub debug: bool,
+
+    /// Log format: json (production) or text.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_LOG_FORMAT",
+        value_enum,
+        default_value = "json",
+        global = true
+    )]
+    pub log_format: LogFormat,
+
+    /// Extra Host header values accepted on /sse, /messages and /mcp (comma list; loopback names are always accepted). `*` accepts any host.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub allowed_hosts: Vec<String>,
+
+    /// Browser origins allowed to call the MCP endpoints (comma list, e.g. https://app.example.com:443, http://localhost:*). A request carrying any other Origin is refused with 403.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub allowed_origins: Vec<String>,
+
+    /// Seconds between keep-alive comments on SSE streams.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_SSE_KEEPALIVE_SECS",
+        default_value_t = 15,
+        global = true
+    )]
+    pub sse_keepalive_secs: u64,
+
+    /// Largest accepted request body in bytes (413 beyond).
+    #[arg(long, env = "SENTINEL_MCP_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
+    pub max_body_bytes: usize,
+
+    /// Most concurrent HTTP connections; further connections wait for a free slot.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 15_000, global = true)]
+    pub max_connections: usize,
+
+    /// Directory of the user's own exports (one <Table>.jsonl, .csv or .parquet per table); the embedded demo workspace when absent.
+    #[arg(long, env = "SENTINEL_MCP_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+
+    /// Approximate total rows of the generated demo workspace.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_DEMO_ROWS",
+        default_value_t = 120_000,
+        global = true
+    )]
+    pub demo_rows: usize,
+
+    /// Directory for the local backend's state file (incident updates and comments). Defaults to the data directory, or ./.sentinel-mcp for the demo workspace.
+    #[arg(long, env = "SENTINEL_MCP_STATE_DIR", global = true)]
+    pub state_dir: Option<PathBuf>,
+
+    /// Offer the write tools (update_incident, add_incident_comment).
+    #[arg(long, env = "SENTINEL_MCP_ENABLE_WRITE_TOOLS", default_value_t = false, global = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub enable_write_tools: bool,
+
+    /// Default row cap of a tool result (a caller may ask for fewer or, up to the hard cap, more).
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_MAX_ROWS",
+        default_value_t = 200,
+        global = true
+    )]
+    pub max_rows: usize,
+
+    /// Hard row cap no caller can exceed.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_MAX_ROWS_LIMIT",
+        default_value_t = 5_000,
+        global = true
+    )]
+    pub max_rows_limit: usize,
+
+    /// Cap on the bytes of one tool result's rows, so results fit a model's context.
+    #[arg(long, env = "SENTINEL_MCP_MAX_RESULT_BYTES", default_value_t = 256 * 1024, global = true)]
+    pub max_result_bytes: usize,
+
+    /// Seconds a query may run before it is cancelled.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_QUERY_TIMEOUT_SECS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub query_timeout_secs: u64,
+
+    /// Timespan applied to queries that name none (ISO 8601 duration like P1D or a KQL timespan like 7d).
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_DEFAULT_TIMESPAN",
+        default_value = "P30D",
+        global = true
+    )]
+    pub default_timespan: String,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+impl Settings {
+    /// Keep-alive period of SSE streams.
+    pub fn sse_keepalive(&self) -> Duration {
+        Duration::from_secs(self.sse_keepalive_secs.max(1))
+    }
+
+    /// Query timeout.
+    pub fn query_timeout(&self) -> Duration {
+        Duration::from_secs(self.query_timeout_secs.max(1))
+    }
+}

@@ -1,0 +1,181 @@
+//! sentinel-mcp: an MCP server that gives AI agents secure access to Microsoft Sentinel,
+//! Log Analytics and Defender XDR data, or to an embedded demo workspace.
+//!
+//! `main.rs` parses the command line and calls [`run`]; everything else lives here so tests can
+//! drive it.
+
+pub mod backend;
+mod cli;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod server;
+mod telemetry;
+pub mod tools;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Instant;
+
+use backend::local::{LocalBackend, LocalSource};
+use config::{Cli, Command, KqlCommand, Settings, Transport};
+use server::{AppState, SentinelServer};
+use tokio_util::sync::CancellationToken;
+use tools::{ToolCatalog, ToolContext, ToolSettings};
+
+/// Why the process stops with a failure; each message tells the operator what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error(
+        "cannot listen on {addr}: {source} (is another process using the port? set PORT or --port)"
+    )]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Query(String),
+    #[error("unhealthy: {0}")]
+    Unhealthy(String),
+    #[error("the MCP session on stdio failed: {0}")]
+    Stdio(String),
+}
+
+/// Runs the command the user asked for.
+pub async fn run(cli: Cli) -> Result<(), RunError> {
+    let settings = cli.settings;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings).await,
+        Command::Query { format, query } => cli::query(&settings, &query, format).await,
+        Command::Kql {
+            command: KqlCommand::Parse { file },
+        } => cli::parse(file.as_deref()),
+        Command::Healthcheck { url } => cli::healthcheck(&settings, url.as_deref()).await,
+    }
+}
+
+fn local_source(settings: &Settings) -> LocalSource {
+    match &settings.data_dir {
+        Some(dir) => LocalSource::Dir(dir.clone()),
+        None => LocalSource::Demo {
+            rows: settings.demo_rows,
+        },
+    }
+}
+
+fn state_dir(settings: &Settings) -> PathBuf {
+    settings
+        .state_dir
+        .clone()
+        .or_else(|| settings.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from(".sentinel-mcp"))
+}
+
+/// The local backend, loaded before returning (for one-shot commands).
+fn local_backend_now(settings: &Settings) -> Result<LocalBackend, RunError> {
+    LocalBackend::load_now(local_source(settings), state_dir(settings))
+        .map_err(|e| RunError::Config(e.to_string()))
+}
+
+fn validate(settings: &Settings) -> Result<(), RunError> {
+    if let Err(e) = backend::TimeRange::parse(&settings.default_timespan, clock::now_ticks()) {
+        return Err(RunError::Config(format!(
+            "SENTINEL_MCP_DEFAULT_TIMESPAN: {e}"
+        )));
+    }
+    if settings.max_rows == 0 || settings.max_rows_limit == 0 {
+        return Err(RunError::Config(
+            "SENTINEL_MCP_MAX_ROWS and SENTINEL_MCP_MAX_ROWS_LIMIT must be at least 1".into(),
+        ));
+    }
+    if let Some(dir) = &settings.data_dir
+        && !dir.is_dir()
+    {
+        return Err(RunError::Config(format!(
+            "SENTINEL_MCP_DATA_DIR {} is not a directory",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+async fn serve(settings: Settings) -> Result<(), RunError> {
+    telemetry::init(&settings);
+    validate(&settings)?;
+    let backend = LocalBackend::start(local_source(&settings), state_dir(&settings));
+    let app = Arc::new(AppState {
+        tools: ToolCatalog::new(settings.enable_write_tools),
+        context: ToolContext {
+            backend,
+            settings: ToolSettings {
+                max_rows: settings.max_rows,
+                max_rows_limit: settings.max_rows_limit,
+                max_result_bytes: settings.max_result_bytes,
+                query_timeout: settings.query_timeout(),
+                default_timespan: settings.default_timespan.clone(),
+                write_tools: settings.enable_write_tools,
+            },
+        },
+        transport: settings.transport,
+        started: Instant::now(),
+    });
+    if settings.transport == Transport::Stdio {
+        tracing::info!("serving MCP on stdio");
+        let running =
+            rmcp::service::serve_server(SentinelServer::new(app), rmcp::transport::stdio())
+                .await
+                .map_err(|e| RunError::Stdio(e.to_string()))?;
+        let _ = running.waiting().await;
+        return Ok(());
+    }
+    let addr = std::net::SocketAddr::new(settings.host, settings.port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| RunError::Bind {
+            addr: addr.to_string(),
+            source,
+        })?;
+    let shutdown = CancellationToken::new();
+    let state = Arc::new(http::HttpState {
+        app,
+        sse: Default::default(),
+        keepalive: settings.sse_keepalive(),
+        policy: http::HostOriginPolicy::new(&settings.allowed_hosts, &settings.allowed_origins),
+        max_body_bytes: settings.max_body_bytes,
+        shutdown: shutdown.clone(),
+        rejected_requests: AtomicU64::new(0),
+    });
+    let router = http::router(state);
+    tokio::spawn(shutdown_on_signal(shutdown.clone()));
+    tracing::info!(%addr, transport = settings.transport.name(), "listening: legacy SSE at /sse, Streamable HTTP at /mcp");
+    http::serve(listener, router, shutdown, settings.max_connections).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    shutdown.cancel();
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down: draining connections");
+    shutdown.cancel();
+}

@@ -1,0 +1,130 @@
+//! list_alerts and get_alert.
+
+use rmcp::model::CallToolResult;
+use serde::{Deserialize, Serialize};
+
+use super::format::capped_list;
+use super::{ToolClass, ToolContext, ToolDef, ToolError, define, success};
+use crate::backend::{Alert, AlertFilter};
+
+/// Arguments of list_alerts.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ListArgs {
+    /// Only alerts of this severity (High, Medium, Low, Informational).
+    #[serde(default)]
+    severity: Option<String>,
+    /// Only alerts in this status (New, InProgress, Resolved).
+    #[serde(default)]
+    status: Option<String>,
+    /// Only alerts generated within this window (P1D, 24h, 7d).
+    #[serde(default)]
+    since: Option<String>,
+    /// Only the alerts of this incident (number or name).
+    #[serde(default)]
+    incident_id: Option<String>,
+    /// Most alerts to return (default 50, at most 1000).
+    #[serde(default)]
+    top: Option<usize>,
+}
+
+/// Arguments of get_alert.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct GetArgs {
+    /// The alert id (SystemAlertId) as list_alerts or get_incident shows it.
+    id: String,
+}
+
+/// A list of alerts.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub(super) struct AlertsOut {
+    alerts: Vec<Alert>,
+    count: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+}
+
+pub(super) fn definitions() -> Vec<ToolDef> {
+    vec![
+        define::<ListArgs, AlertsOut>(
+            ToolClass::Read,
+            "list_alerts",
+            "List alerts",
+            "List security alerts (Sentinel analytics, Defender XDR, Entra ID Protection), newest first, optionally filtered by severity, status, time window or incident.",
+        ),
+        define::<GetArgs, Alert>(
+            ToolClass::Read,
+            "get_alert",
+            "Get alert",
+            "Get one security alert by id with its tactics, techniques, time range and entities.",
+        ),
+    ]
+}
+
+fn alert_line(a: &Alert) -> String {
+    format!(
+        "{} [{}] [{}] {} — {} ({})",
+        a.id,
+        a.severity,
+        a.status,
+        a.name,
+        a.compromised_entity,
+        a.time_generated.as_deref().unwrap_or("?")
+    )
+}
+
+pub(super) async fn list(ctx: &ToolContext, args: ListArgs) -> Result<CallToolResult, ToolError> {
+    let top = match args.top {
+        Some(0) => return Err(ToolError::Input("top must be at least 1".into())),
+        Some(n) if n > 1000 => return Err(ToolError::Input("top must be at most 1000".into())),
+        Some(n) => n,
+        None => 50,
+    };
+    let filter = AlertFilter {
+        severity: args.severity,
+        status: args.status,
+        since: ctx.since(args.since.as_deref())?,
+        incident_id: args.incident_id,
+        top,
+    };
+    let (alerts, note) = capped_list(ctx.backend.list_alerts(filter).await?, ctx.caps(None)?);
+    let mut text = format!(
+        "{} alert{}:\n",
+        alerts.len(),
+        if alerts.len() == 1 { "" } else { "s" }
+    );
+    for a in &alerts {
+        text.push_str(&alert_line(a));
+        text.push('\n');
+    }
+    if let Some(n) = &note {
+        text.push_str(&format!("\nNote: {n}\n"));
+    }
+    success(
+        text,
+        AlertsOut {
+            count: alerts.len(),
+            alerts,
+            note,
+        },
+    )
+}
+
+pub(super) async fn get(ctx: &ToolContext, args: GetArgs) -> Result<CallToolResult, ToolError> {
+    let alert = ctx.backend.get_alert(&args.id).await?;
+    let mut text = format!(
+        "{}\n{}\nTactics: {}; techniques: {}\nProvider: {} / {}\n",
+        alert_line(&alert),
+        alert.description,
+        alert.tactics,
+        alert.techniques,
+        alert.provider,
+        alert.product
+    );
+    text.push_str(&format!("Entities ({}):\n", alert.entities.len()));
+    for e in &alert.entities {
+        text.push_str(&format!("- {e}\n"));
+    }
+    success(text, alert)
+}

@@ -1,0 +1,237 @@
+//! Tables and records → readable text plus `structuredContent`, sized for a model's context.
+
+use kql::{Table, Value};
+use serde::Serialize;
+use serde_json::json;
+
+/// Caps on one result.
+#[derive(Debug, Clone, Copy)]
+pub struct ResultCaps {
+    pub max_rows: usize,
+    pub max_bytes: usize,
+}
+
+/// The structured form of a query result (also the `--format json` shape of the CLI).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct TableResult {
+    /// Column names and Kusto types, in order.
+    pub columns: Vec<ColumnOut>,
+    /// Rows as arrays of cells, in column order (datetimes ISO 8601, timespans `[d.]hh:mm:ss`, dynamic as JSON).
+    pub rows: Vec<Vec<serde_json::Value>>,
+    /// Rows the query produced.
+    pub total_rows: usize,
+    /// Rows included here.
+    pub returned_rows: usize,
+    /// True when rows were left out by the row or byte cap.
+    pub truncated: bool,
+    /// Things the caller should know about this result (partial data, engine notes, truncation).
+    pub warnings: Vec<String>,
+    /// The chart a `render` operator asked for, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visualization: Option<String>,
+}
+
+/// A column in a result.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ColumnOut {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+}
+
+/// Renders a table within the caps: the structured result and its text form.
+pub fn table_result(
+    table: &Table,
+    caps: ResultCaps,
+    mut warnings: Vec<String>,
+    visualization: Option<String>,
+) -> (String, TableResult) {
+    let columns: Vec<ColumnOut> = table
+        .columns
+        .iter()
+        .map(|c| ColumnOut {
+            name: c.name.clone(),
+            ty: c.ty.name().to_string(),
+        })
+        .collect();
+    let mut rows = Vec::new();
+    let mut bytes = 0usize;
+    let mut byte_capped = false;
+    for row in table.rows.iter().take(caps.max_rows) {
+        let cells: Vec<serde_json::Value> = row.iter().map(Value::to_json).collect();
+        let size = serde_json::to_string(&cells).map_or(0, |s| s.len());
+        if bytes + size > caps.max_bytes && !rows.is_empty() {
+            byte_capped = true;
+            break;
+        }
+        bytes += size;
+        rows.push(cells);
+    }
+    let total = table.rows.len();
+    let returned = rows.len();
+    let truncated = returned < total;
+    if truncated {
+        let why = if byte_capped {
+            format!("the result size cap of {} bytes", caps.max_bytes)
+        } else {
+            format!("the row cap of {}", caps.max_rows)
+        };
+        warnings.push(format!(
+            "Showing {returned} of {total} rows: {} rows were left out by {why}. Refine the query (where, summarize, project, take) or ask for more with max_rows.",
+            total - returned
+        ));
+    }
+    let text = render_text(&columns, &rows, total, &warnings, visualization.as_deref());
+    (
+        text,
+        TableResult {
+            columns,
+            rows,
+            total_rows: total,
+            returned_rows: returned,
+            truncated,
+            warnings,
+            visualization,
+        },
+    )
+}
+
+fn render_text(
+    columns: &[ColumnOut],
+    rows: &[Vec<serde_json::Value>],
+    total: usize,
+    warnings: &[String],
+    visualization: Option<&str>,
+) -> String {
+    let mut out = format!(
+        "{total} row{} returned.\n\n",
+        if total == 1 { "" } else { "s" }
+    );
+    if !columns.is_empty() {
+        out.push_str(&format!(
+            "| {} |\n",
+            columns
+                .iter()
+                .map(|c| escape_cell(&c.name))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        ));
+        out.push_str(&format!("|{}\n", "---|".repeat(columns.len())));
+        for row in rows {
+            let cells: Vec<String> = row.iter().map(cell_text).collect();
+            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        }
+    }
+    if let Some(v) = visualization {
+        out.push_str(&format!(
+            "\nThe query asked for a '{v}' visualization; the data above is what it would plot.\n"
+        ));
+    }
+    for w in warnings {
+        out.push_str(&format!("\nNote: {w}\n"));
+    }
+    out
+}
+
+fn cell_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => escape_cell(s),
+        other => escape_cell(&other.to_string()),
+    }
+}
+
+fn escape_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// The structured form of a list of records plus a note when the list was capped.
+pub fn capped_list<T: Serialize>(items: Vec<T>, caps: ResultCaps) -> (Vec<T>, Option<String>) {
+    let total = items.len();
+    let mut bytes = 0;
+    let mut kept = Vec::new();
+    for item in items.into_iter().take(caps.max_rows) {
+        bytes += serde_json::to_string(&item).map_or(0, |s| s.len());
+        if bytes > caps.max_bytes && !kept.is_empty() {
+            break;
+        }
+        kept.push(item);
+    }
+    let note = (kept.len() < total).then(|| format!("Showing {} of {total}; {} left out by the result caps. Narrow the filters or lower `top`.", kept.len(), total - kept.len()));
+    (kept, note)
+}
+
+/// JSON for the CLI's `--format json`: `{"columns":[{"name","type"}],"rows":[[…]]}`.
+pub fn table_json(table: &Table) -> serde_json::Value {
+    json!({
+        "columns": table.columns.iter().map(|c| json!({"name": c.name, "type": c.ty.name()})).collect::<Vec<_>>(),
+        "rows": table.rows.iter().map(|r| r.iter().map(Value::to_json).collect::<Vec<_>>()).collect::<Vec<_>>(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kql::{Column, ScalarType};
+
+    fn numbers(n: i64) -> Table {
+        Table {
+            columns: vec![
+                Column::new("n", ScalarType::Long),
+                Column::new("s", ScalarType::String),
+            ],
+            rows: (0..n)
+                .map(|i| vec![Value::Long(i), Value::str("a|b")])
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn row_cap_truncates_and_says_how_many_were_left_out() {
+        let (text, r) = table_result(
+            &numbers(10),
+            ResultCaps {
+                max_rows: 3,
+                max_bytes: 1 << 20,
+            },
+            vec![],
+            None,
+        );
+        assert_eq!((r.total_rows, r.returned_rows, r.truncated), (10, 3, true));
+        assert!(
+            text.contains("7 rows were left out by the row cap of 3"),
+            "{text}"
+        );
+        assert!(text.contains("a\\|b"), "pipes are escaped: {text}");
+    }
+
+    #[test]
+    fn byte_cap_keeps_at_least_one_row() {
+        let (_, r) = table_result(
+            &numbers(10),
+            ResultCaps {
+                max_rows: 100,
+                max_bytes: 1,
+            },
+            vec![],
+            None,
+        );
+        assert_eq!(r.returned_rows, 1);
+        assert!(r.warnings[0].contains("result size cap of 1 bytes"));
+    }
+
+    #[test]
+    fn untruncated_result_has_no_warning() {
+        let (text, r) = table_result(
+            &numbers(2),
+            ResultCaps {
+                max_rows: 100,
+                max_bytes: 1 << 20,
+            },
+            vec![],
+            None,
+        );
+        assert!(!r.truncated && r.warnings.is_empty());
+        assert!(text.starts_with("2 rows returned."));
+    }
+}

@@ -1,0 +1,247 @@
+//! The tools analysts' agents call: one module per family, one catalog, one dispatch.
+
+mod alerts;
+pub mod format;
+mod incidents;
+mod query;
+mod schema;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rmcp::ErrorData;
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool, ToolAnnotations};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::backend::{Backend, BackendError, TimeRange};
+use crate::clock;
+use format::ResultCaps;
+
+/// What a principal must hold to call a tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolClass {
+    /// Queries, schema, incidents and alerts read.
+    Read,
+    /// Advanced hunting.
+    Hunt,
+    /// Incident updates and comments.
+    Write,
+}
+
+/// Limits and defaults the tools apply.
+#[derive(Debug, Clone)]
+pub struct ToolSettings {
+    pub max_rows: usize,
+    pub max_rows_limit: usize,
+    pub max_result_bytes: usize,
+    pub query_timeout: Duration,
+    pub default_timespan: String,
+    pub write_tools: bool,
+}
+
+/// Everything a tool call needs, shared by every session.
+pub struct ToolContext {
+    pub backend: Arc<dyn Backend>,
+    pub settings: ToolSettings,
+}
+
+/// One tool: its MCP definition and the class of permission it needs.
+struct ToolDef {
+    class: ToolClass,
+    tool: Tool,
+}
+
+/// The tools this server offers, built once at start-up and shared by every session.
+pub struct ToolCatalog {
+    defs: Vec<ToolDef>,
+    write_enabled: bool,
+}
+
+impl ToolCatalog {
+    /// All tools; write tools only when enabled.
+    pub fn new(write_enabled: bool) -> ToolCatalog {
+        let mut defs = Vec::new();
+        defs.extend(query::definitions());
+        defs.extend(schema::definitions());
+        defs.extend(incidents::definitions());
+        defs.extend(alerts::definitions());
+        defs.retain(|d| write_enabled || d.class != ToolClass::Write);
+        ToolCatalog {
+            defs,
+            write_enabled,
+        }
+    }
+
+    /// The tools to list, in a stable order.
+    pub fn list(&self) -> Vec<Tool> {
+        self.defs.iter().map(|d| d.tool.clone()).collect()
+    }
+
+    /// A tool by name.
+    pub fn get(&self, name: &str) -> Option<&Tool> {
+        self.defs
+            .iter()
+            .find(|d| d.tool.name == name)
+            .map(|d| &d.tool)
+    }
+
+    /// The permission class of a tool.
+    pub fn class(&self, name: &str) -> Option<ToolClass> {
+        self.defs
+            .iter()
+            .find(|d| d.tool.name == name)
+            .map(|d| d.class)
+    }
+
+    /// Runs a tool. Protocol-level problems (bad arguments) are `Err` (-32602); everything
+    /// the caller should read and act on (query errors, unknown ids) is an error result.
+    pub async fn call(
+        &self,
+        ctx: &ToolContext,
+        name: &str,
+        args: Option<JsonObject>,
+        actor: &str,
+    ) -> Result<CallToolResult, ErrorData> {
+        if self.get(name).is_none() {
+            let msg = if !self.write_enabled && incidents::WRITE_TOOLS.contains(&name) {
+                format!(
+                    "The tool '{name}' is disabled on this server; an administrator can enable write tools with SENTINEL_MCP_ENABLE_WRITE_TOOLS=true."
+                )
+            } else {
+                format!(
+                    "Unknown tool '{name}'. Available tools: {}.",
+                    self.defs
+                        .iter()
+                        .map(|d| d.tool.name.as_ref())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            return Ok(error_result(msg));
+        }
+        let args = args.unwrap_or_default();
+        let outcome = match name {
+            "run_kql_query" => query::run_kql_query(ctx, parse_args(name, args)?).await,
+            "run_hunting_query" => query::run_hunting_query(ctx, parse_args(name, args)?).await,
+            "list_sentinel_tables" => schema::list_tables(ctx, parse_args(name, args)?).await,
+            "get_table_schema" => schema::table_schema(ctx, parse_args(name, args)?).await,
+            "list_incidents" => incidents::list(ctx, parse_args(name, args)?).await,
+            "get_incident" => incidents::get(ctx, parse_args(name, args)?).await,
+            "update_incident" => incidents::update(ctx, parse_args(name, args)?, actor).await,
+            "add_incident_comment" => incidents::comment(ctx, parse_args(name, args)?, actor).await,
+            "list_alerts" => alerts::list(ctx, parse_args(name, args)?).await,
+            "get_alert" => alerts::get(ctx, parse_args(name, args)?).await,
+            _ => return Ok(error_result(format!("Unknown tool '{name}'."))),
+        };
+        Ok(outcome.unwrap_or_else(|e| e.into_result()))
+    }
+}
+
+/// Why a tool could not answer; shown to the caller as an error result.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ToolError {
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    #[error("{0}")]
+    Input(String),
+}
+
+impl ToolError {
+    fn into_result(self) -> CallToolResult {
+        error_result(self.to_string())
+    }
+}
+
+fn error_result(message: String) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(message)])
+}
+
+/// A successful result: readable text plus the same data as `structuredContent`.
+fn success(text: String, structured: impl Serialize) -> Result<CallToolResult, ToolError> {
+    let value = serde_json::to_value(structured)
+        .map_err(|e| ToolError::Input(format!("result could not be encoded: {e}")))?;
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    result.structured_content = Some(value);
+    Ok(result)
+}
+
+/// Decodes tool arguments; errors name the field (`-32602`).
+fn parse_args<T: DeserializeOwned>(tool: &str, args: JsonObject) -> Result<T, ErrorData> {
+    let value = serde_json::Value::Object(args);
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let msg = if path == "." {
+            format!("invalid arguments for {tool}: {inner}")
+        } else {
+            format!("invalid arguments for {tool}: field '{path}': {inner}")
+        };
+        ErrorData::invalid_params(msg, None)
+    })
+}
+
+/// A tool's definition from its argument and output types.
+fn define<A: schemars::JsonSchema, O: schemars::JsonSchema>(
+    class: ToolClass,
+    name: &'static str,
+    title: &str,
+    description: &'static str,
+) -> ToolDef {
+    let tool = Tool::new(name, description, Arc::new(schema_object::<A>()))
+        .with_title(title)
+        .with_raw_output_schema(Arc::new(schema_object::<O>()))
+        .with_annotations(
+            ToolAnnotations::with_title(title)
+                .read_only(class != ToolClass::Write)
+                .destructive(false),
+        );
+    ToolDef { class, tool }
+}
+
+fn schema_object<T: schemars::JsonSchema>() -> JsonObject {
+    let settings =
+        schemars::generate::SchemaSettings::draft2020_12().with(|s| s.meta_schema = None);
+    let schema = settings.into_generator().into_root_schema_for::<T>();
+    match serde_json::to_value(schema) {
+        Ok(serde_json::Value::Object(mut o)) => {
+            o.remove("title");
+            o.entry("type").or_insert_with(|| "object".into());
+            o.entry("properties")
+                .or_insert_with(|| serde_json::Value::Object(Default::default()));
+            o
+        }
+        _ => JsonObject::new(),
+    }
+}
+
+impl ToolContext {
+    fn caps(&self, max_rows: Option<usize>) -> Result<ResultCaps, ToolError> {
+        let limit = self.settings.max_rows_limit;
+        let max_rows = match max_rows {
+            None => self.settings.max_rows.min(limit),
+            Some(0) => return Err(ToolError::Input("max_rows must be at least 1".into())),
+            Some(n) if n > limit => {
+                return Err(ToolError::Input(format!(
+                    "max_rows must be at most {limit} (the server's SENTINEL_MCP_MAX_ROWS_LIMIT)"
+                )));
+            }
+            Some(n) => n,
+        };
+        Ok(ResultCaps {
+            max_rows,
+            max_bytes: self.settings.max_result_bytes,
+        })
+    }
+
+    fn time_range(&self, timespan: Option<&str>) -> Result<TimeRange, ToolError> {
+        let text = timespan.unwrap_or(&self.settings.default_timespan);
+        TimeRange::parse(text, clock::now_ticks()).map_err(|e| ToolError::Input(e.to_string()))
+    }
+
+    fn since(&self, since: Option<&str>) -> Result<Option<i64>, ToolError> {
+        since
+            .map(|s| self.time_range(Some(s)).map(|r| r.start))
+            .transpose()
+    }
+}

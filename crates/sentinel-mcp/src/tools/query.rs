@@ -1,0 +1,93 @@
+//! run_kql_query and run_hunting_query.
+
+use rmcp::model::CallToolResult;
+use serde::Deserialize;
+
+use super::format::{TableResult, table_result};
+use super::{ToolClass, ToolContext, ToolDef, ToolError, define, success};
+use crate::backend::QueryRequest;
+
+/// Arguments of run_kql_query.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct QueryArgs {
+    /// The KQL query, e.g. `SigninLogs | where ResultType != "0" | summarize count() by UserPrincipalName | top 10 by count_`.
+    query: String,
+    /// Time window the rows must fall in (filters TimeGenerated): ISO 8601 duration (PT1H, P7D), an interval `start/end`, or shorthand like 24h or 7d. Defaults to the server's default (30 days).
+    #[serde(default)]
+    timespan: Option<String>,
+    /// Most rows to return (default 200). Larger results are truncated with a notice; prefer summarize.
+    #[serde(default)]
+    max_rows: Option<usize>,
+}
+
+/// Arguments of run_hunting_query.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct HuntingArgs {
+    /// An advanced hunting KQL query over the Defender XDR tables (DeviceProcessEvents, DeviceNetworkEvents, DeviceLogonEvents, DeviceFileEvents, EmailEvents, …).
+    query: String,
+    /// Time window (ISO 8601 duration like P7D or shorthand like 7d); defaults to 30 days.
+    #[serde(default)]
+    timespan: Option<String>,
+}
+
+pub(super) fn definitions() -> Vec<ToolDef> {
+    vec![
+        define::<QueryArgs, TableResult>(
+            ToolClass::Read,
+            "run_kql_query",
+            "Run KQL query",
+            "Run a read-only KQL (Kusto Query Language) query against the Microsoft Sentinel / Log Analytics workspace and return the result table. \
+             Use list_sentinel_tables and get_table_schema first to learn table and column names (they are case-sensitive). \
+             Filter early with `where`, aggregate with `summarize`, and limit with `take`/`top`; results are capped (default 200 rows) with a notice of what was left out. \
+             Control commands (.show, .drop…), externaldata and network plugins are refused.",
+        ),
+        define::<HuntingArgs, TableResult>(
+            ToolClass::Hunt,
+            "run_hunting_query",
+            "Run advanced hunting query",
+            "Run a Microsoft Defender XDR advanced hunting query (KQL over Device*, Email*, Identity* tables) and return the result table. \
+             Use it to investigate endpoint activity: processes, network connections, logons, file events and email. Read-only; results are capped like run_kql_query.",
+        ),
+    ]
+}
+
+pub(super) async fn run_kql_query(
+    ctx: &ToolContext,
+    args: QueryArgs,
+) -> Result<CallToolResult, ToolError> {
+    let caps = ctx.caps(args.max_rows)?;
+    let request = request(ctx, args.query, args.timespan.as_deref())?;
+    let out = ctx.backend.query(request).await?;
+    let (text, structured) = table_result(&out.table, caps, out.warnings, out.visualization);
+    success(text, structured)
+}
+
+pub(super) async fn run_hunting_query(
+    ctx: &ToolContext,
+    args: HuntingArgs,
+) -> Result<CallToolResult, ToolError> {
+    let caps = ctx.caps(None)?;
+    let request = request(ctx, args.query, args.timespan.as_deref())?;
+    let out = ctx.backend.hunt(request).await?;
+    let (text, structured) = table_result(&out.table, caps, out.warnings, out.visualization);
+    success(text, structured)
+}
+
+fn request(
+    ctx: &ToolContext,
+    query: String,
+    timespan: Option<&str>,
+) -> Result<QueryRequest, ToolError> {
+    if query.trim().is_empty() {
+        return Err(ToolError::Input(
+            "query is empty; pass a KQL query such as `SigninLogs | take 10`".into(),
+        ));
+    }
+    Ok(QueryRequest {
+        query,
+        range: ctx.time_range(timespan)?,
+        timeout: ctx.settings.query_timeout,
+    })
+}

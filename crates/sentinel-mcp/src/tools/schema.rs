@@ -1,0 +1,92 @@
+//! list_sentinel_tables and get_table_schema.
+
+use rmcp::model::CallToolResult;
+use serde::{Deserialize, Serialize};
+
+use super::format::ColumnOut;
+use super::{ToolClass, ToolContext, ToolDef, ToolError, define, success};
+use crate::backend::TableInfo;
+
+/// list_sentinel_tables takes no arguments.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NoArgs {}
+
+/// Arguments of get_table_schema.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SchemaArgs {
+    /// Table name exactly as list_sentinel_tables shows it (case-sensitive), e.g. SigninLogs.
+    table: String,
+}
+
+/// The tables of the workspace.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub(super) struct TablesOut {
+    tables: Vec<TableInfo>,
+}
+
+/// One table's columns.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub(super) struct SchemaOut {
+    table: String,
+    columns: Vec<ColumnOut>,
+}
+
+pub(super) fn definitions() -> Vec<ToolDef> {
+    vec![
+        define::<NoArgs, TablesOut>(
+            ToolClass::Read,
+            "list_sentinel_tables",
+            "List workspace tables",
+            "List the tables in the Sentinel / Log Analytics workspace with their row counts and the time range their TimeGenerated spans. Start here to see what data exists.",
+        ),
+        define::<SchemaArgs, SchemaOut>(
+            ToolClass::Read,
+            "get_table_schema",
+            "Get table schema",
+            "Get the columns and their KQL types (string, long, real, bool, datetime, timespan, guid, dynamic) of one table, so queries name columns correctly.",
+        ),
+    ]
+}
+
+pub(super) async fn list_tables(
+    ctx: &ToolContext,
+    _args: NoArgs,
+) -> Result<CallToolResult, ToolError> {
+    let tables = ctx.backend.list_tables().await?;
+    let mut text = format!("{} tables:\n", tables.len());
+    for t in &tables {
+        let span = match (&t.first_time, &t.last_time) {
+            (Some(a), Some(b)) => format!(", {a} to {b}"),
+            _ => String::new(),
+        };
+        text.push_str(&format!("- {} ({} rows{span})\n", t.name, t.row_count));
+    }
+    success(text, TablesOut { tables })
+}
+
+pub(super) async fn table_schema(
+    ctx: &ToolContext,
+    args: SchemaArgs,
+) -> Result<CallToolResult, ToolError> {
+    let columns = ctx.backend.table_schema(args.table.trim()).await?;
+    let columns: Vec<ColumnOut> = columns
+        .into_iter()
+        .map(|c| ColumnOut {
+            name: c.name,
+            ty: c.ty.name().to_string(),
+        })
+        .collect();
+    let mut text = format!("{} has {} columns:\n", args.table, columns.len());
+    for c in &columns {
+        text.push_str(&format!("- {}: {}\n", c.name, c.ty));
+    }
+    success(
+        text,
+        SchemaOut {
+            table: args.table,
+            columns,
+        },
+    )
+}

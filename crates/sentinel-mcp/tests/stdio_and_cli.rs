@@ -1,0 +1,204 @@
+//! The stdio transport and the one-shot commands, through the real binary.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+use common::{BIN, Server, TEST_DEMO_ROWS};
+use serde_json::{Value, json};
+
+fn cmd() -> Command {
+    let mut c = Command::new(BIN);
+    c.env("SENTINEL_MCP_DEMO_ROWS", TEST_DEMO_ROWS)
+        .env("SENTINEL_MCP_STATE_DIR", common::temp_dir("cli"));
+    c
+}
+
+#[test]
+fn stdio_speaks_newline_delimited_jsonrpc_and_keeps_stdout_clean() {
+    let mut child = cmd()
+        .args(["--transport", "stdio"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut send = |v: Value| writeln!(stdin, "{v}").unwrap();
+    send(
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": common::init_params("2025-06-18")}),
+    );
+    send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    send(
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "run_kql_query", "arguments": {"query": "datatable(a:long, b:string)[1,'x',2,'y',3,'z'] | where a >= 2 | project b"}}}),
+    );
+    let mut responses = Vec::new();
+    while responses.len() < 2 {
+        let mut line = String::new();
+        assert!(out.read_line(&mut line).unwrap() > 0, "stdout closed early");
+        let v: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("stdout holds only JSON-RPC, got {line:?}: {e}"));
+        responses.push(v);
+    }
+    assert_eq!(
+        responses[0]["result"]["serverInfo"]["name"],
+        "sentinel-mcp-server"
+    );
+    assert_eq!(
+        responses[1]["result"]["structuredContent"]["rows"],
+        json!([["y"], ["z"]])
+    );
+    drop(stdin);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "stdin EOF ends the server cleanly");
+}
+
+#[test]
+fn query_prints_json_csv_and_table() {
+    let q = "datatable(a:long, b:string)[1,'x,y',2,'z'] | order by a asc";
+    let out = cmd()
+        .args(["query", "--format", "json", q])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v,
+        json!({"columns": [{"name": "a", "type": "long"}, {"name": "b", "type": "string"}], "rows": [[1, "x,y"], [2, "z"]]})
+    );
+
+    let out = cmd()
+        .args(["query", "--format", "csv", q])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "a,b\n1,\"x,y\"\n2,z\n"
+    );
+
+    let out = cmd().args(["query", q]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.lines().next().unwrap().starts_with("a  b"), "{text}");
+    assert!(text.contains("(2 rows)"));
+}
+
+#[test]
+fn query_errors_exit_1_with_the_error_on_stderr() {
+    let out = cmd()
+        .args(["query", "SigninLogs | where"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 1"), "{err}");
+}
+
+#[test]
+fn kql_parse_checks_without_running() {
+    let dir = common::temp_dir("parse");
+    let good = dir.join("good.kql");
+    std::fs::write(
+        &good,
+        "SigninLogs\n| where ResultType == \"50126\"\n| summarize count() by IPAddress",
+    )
+    .unwrap();
+    let out = cmd().args(["kql", "parse"]).arg(&good).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut child = cmd()
+        .args(["kql", "parse"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"SigninLogs\n| summarize count( by X")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 2") && err.contains("column"), "{err}");
+}
+
+#[test]
+fn help_lists_every_setting_with_its_environment_variable() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for var in [
+        "MCP_TRANSPORT",
+        "PORT",
+        "HOST",
+        "DEBUG",
+        "MAX_CONNECTIONS",
+        "SENTINEL_MCP_ALLOWED_HOSTS",
+        "SENTINEL_MCP_ALLOWED_ORIGINS",
+        "SENTINEL_MCP_DATA_DIR",
+        "SENTINEL_MCP_DEMO_ROWS",
+        "SENTINEL_MCP_ENABLE_WRITE_TOOLS",
+        "SENTINEL_MCP_MAX_ROWS",
+        "SENTINEL_MCP_MAX_BODY_BYTES",
+        "SENTINEL_MCP_SSE_KEEPALIVE_SECS",
+    ] {
+        assert!(help.contains(var), "--help lacks {var}");
+    }
+}
+
+#[test]
+fn bad_configuration_is_refused_with_a_message() {
+    let out = cmd()
+        .args(["serve"])
+        .env("SENTINEL_MCP_DATA_DIR", "/definitely/not/here")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SENTINEL_MCP_DATA_DIR"));
+    let out = cmd()
+        .args(["serve"])
+        .env("PORT", "not-a-port")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("PORT")
+            || String::from_utf8_lossy(&out.stderr).contains("port")
+    );
+}
+
+#[tokio::test]
+async fn healthcheck_exits_0_against_a_live_server_and_1_otherwise() {
+    let server = Server::start(&[]).await;
+    let out = Command::new(BIN)
+        .args(["healthcheck", "--url", &server.url("/health")])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let closed = common::free_port();
+    let out = Command::new(BIN)
+        .args([
+            "healthcheck",
+            "--url",
+            &format!("http://127.0.0.1:{closed}/health"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -1,0 +1,156 @@
+//! Streamable HTTP at /mcp: the session era and the stateless 2026-07-28 era.
+
+mod common;
+
+use common::{Server, init_params};
+use serde_json::{Value, json};
+
+/// The JSON-RPC message of a response, whether sent as JSON or as an SSE stream.
+async fn message(resp: reqwest::Response) -> Value {
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let body = resp.text().await.unwrap();
+    if ct.starts_with("application/json") {
+        return serde_json::from_str(&body).unwrap();
+    }
+    body.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+        .find(|v| v.get("id").is_some())
+        .unwrap_or_else(|| panic!("no JSON-RPC response in: {body}"))
+}
+
+fn post(server: &Server, body: Value) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .post(server.url("/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(body.to_string())
+}
+
+#[tokio::test]
+async fn session_era_initialize_call_and_delete() {
+    let server = Server::start(&[]).await;
+    let resp = post(&server, json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init_params("2025-06-18")})).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let sid = resp.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let init = message(resp).await;
+    assert_eq!(init["result"]["serverInfo"]["name"], "sentinel-mcp-server");
+
+    let with_session = |body: Value| {
+        post(&server, body)
+            .header("mcp-session-id", &sid)
+            .header("mcp-protocol-version", "2025-06-18")
+    };
+    let r = with_session(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let tools = message(
+        with_session(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(tools["result"]["tools"].as_array().unwrap().len(), 8);
+    let call = message(
+        with_session(json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "run_kql_query", "arguments": {"query": "range i from 1 to 5 step 1 | summarize total = sum(i)"}}}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(call["result"]["structuredContent"]["rows"], json!([[15]]));
+
+    let r = reqwest::Client::new()
+        .delete(server.url("/mcp"))
+        .header("mcp-session-id", &sid)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "DELETE answered {}", r.status());
+    let r = with_session(json!({"jsonrpc": "2.0", "id": 4, "method": "tools/list"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "a deleted session is gone");
+}
+
+#[tokio::test]
+async fn stateless_2026_era_answers_without_a_session() {
+    let server = Server::start(&[]).await;
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "run_kql_query", "arguments": {"query": "print n = 40 + 2"}, "_meta": meta}});
+    let resp = post(&server, body)
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", "run_kql_query")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers().get("mcp-session-id").is_none(),
+        "no session in the stateless era"
+    );
+    let msg = message(resp).await;
+    assert_eq!(
+        msg["result"]["structuredContent"]["rows"],
+        json!([[42]]),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn dns_rebinding_is_refused_on_mcp() {
+    let server = Server::start(&[]).await;
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init_params("2025-06-18")});
+    let r = post(&server, init.clone())
+        .header("host", "evil.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = post(&server, init)
+        .header("origin", "http://evil.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+
+#[tokio::test]
+async fn malformed_json_before_a_session_is_a_400() {
+    let server = Server::start(&[]).await;
+    let r = reqwest::Client::new()
+        .post(server.url("/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body("{oops")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], -32700);
+    let r = reqwest::Client::new()
+        .post(server.url("/mcp"))
+        .header("content-type", "text/plain")
+        .header("accept", "application/json, text/event-stream")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415, "wrong content type");
+}

@@ -241,54 +241,55 @@ fn load_jsonl(path: &Path, table: &str) -> Result<Table, LoadError> {
         file: file.clone(),
         source,
     })?;
-    let mut objects: Vec<(u64, serde_json::Map<String, Json>)> = Vec::new();
+    let mut objects: Vec<(u64, Vec<(String, Json)>)> = Vec::new();
+    // Windows tools often start UTF-8 text with a byte-order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     for (i, line) in text.lines().enumerate() {
         let line_no = i + 1;
         if line.trim().is_empty() {
             continue;
         }
-        let jsonl_error = |problem: String| LoadError::Jsonl {
-            file: file.clone(),
-            line: line_no,
-            problem,
-        };
-        match serde_json::from_str::<Json>(line) {
-            Ok(Json::Object(map)) => objects.push((line_no as u64, map)),
-            Ok(other) => {
-                return Err(jsonl_error(format!(
-                    "found {} instead of an object",
-                    json_kind(&other)
-                )));
-            }
-            Err(e) => {
-                return Err(jsonl_error(format!(
-                    "invalid JSON at column {}: {e}",
-                    e.column()
-                )));
+        match serde_json::from_str::<OrderedObject>(line) {
+            Ok(OrderedObject(fields)) => objects.push((line_no as u64, fields)),
+            Err(_) => {
+                let problem = match serde_json::from_str::<Json>(line) {
+                    Ok(other) => format!("found {} instead of an object", json_kind(&other)),
+                    Err(e) => format!("invalid JSON at column {}: {e}", e.column()),
+                };
+                return Err(LoadError::Jsonl {
+                    file,
+                    line: line_no,
+                    problem,
+                });
             }
         }
     }
+    // Columns in the order keys first appear in the file.
     let mut names: Vec<String> = Vec::new();
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    for (_, obj) in &objects {
-        for key in obj.keys() {
-            if !index.contains_key(key.as_str()) {
-                index.insert(key, names.len());
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (_, fields) in &objects {
+        for (key, _) in fields {
+            if !index.contains_key(key) {
+                index.insert(key.clone(), names.len());
                 names.push(key.clone());
             }
         }
     }
-    const NULL: Json = Json::Null;
-    let cells = names
+    let mut columns: Vec<Vec<Json>> = vec![vec![Json::Null; objects.len()]; names.len()];
+    let mut lines = Vec::with_capacity(objects.len());
+    for (row, (line, fields)) in objects.into_iter().enumerate() {
+        lines.push(line);
+        for (key, value) in fields {
+            // A repeated key keeps its last value, as JSON parsers do.
+            if let Some(&c) = index.get(&key) {
+                columns[c][row] = value;
+            }
+        }
+    }
+    let cells = columns
         .iter()
-        .map(|name| {
-            objects
-                .iter()
-                .map(|(_, obj)| Raw::Json(obj.get(name).unwrap_or(&NULL)))
-                .collect()
-        })
+        .map(|column| column.iter().map(Raw::Json).collect())
         .collect();
-    let lines = objects.iter().map(|(line, _)| *line).collect();
     build(RawTable {
         file,
         table,
@@ -296,6 +297,32 @@ fn load_jsonl(path: &Path, table: &str) -> Result<Table, LoadError> {
         cells,
         lines,
     })
+}
+
+/// A JSON object's members in the order the text has them.
+struct OrderedObject(Vec<(String, Json)>);
+
+impl<'de> serde::Deserialize<'de> for OrderedObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = OrderedObject;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrderedObject, A::Error> {
+                let mut fields = Vec::new();
+                while let Some(entry) = map.next_entry::<String, Json>()? {
+                    fields.push(entry);
+                }
+                Ok(OrderedObject(fields))
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 fn json_kind(v: &Json) -> &'static str {
@@ -650,6 +677,20 @@ mod tests {
         let cat = load_dir(dir.path()).expect("load");
         let t = cat.get("Events").expect("table");
         assert_eq!(t.len(), 2);
+        let order: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            order,
+            [
+                "TimeGenerated",
+                "Count",
+                "Ok",
+                "Ratio",
+                "Name",
+                "Props",
+                "When",
+                "Extra"
+            ]
+        );
         let ty = types(t);
         assert_eq!(ty["TimeGenerated"], ScalarType::DateTime);
         assert_eq!(ty["Count"], ScalarType::Long);
@@ -695,7 +736,7 @@ mod tests {
         let dir = dir_with(&[
             (
                 "SigninLogs.csv",
-                b"TimeGenerated,ResultType,UserPrincipalName,DurationMs,Score,Flag,Details,Seen\n\
+                b"\xef\xbb\xbfTimeGenerated,ResultType,UserPrincipalName,DurationMs,Score,Flag,Details,Seen\n\
                   2024-05-01T12:00:00Z,50126,a@contoso.com,12,0.5,true,\"{\"\"a\"\":1}\",\"5/1/2024, 1:02:03.000 PM\"\n\
                   2024-05-01 12:00:05,0,\"b, the second\",,1e3,FALSE,[],2024-05-01\n",
             ),
@@ -733,6 +774,20 @@ mod tests {
         assert_eq!(types(a)["y"], ScalarType::String);
         assert_eq!(cell(a, 0, "y"), &Value::str(""));
         assert!(cat.get("B").expect("B").is_empty());
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_crlf_line_ends_are_accepted() {
+        let dir = dir_with(&[
+            ("J.jsonl", b"\xef\xbb\xbf{\"a\":1}\r\n{\"a\":2}\r\n"),
+            ("C.csv", b"\xef\xbb\xbfa,b\r\n1,x\r\n"),
+        ]);
+        let cat = load_dir(dir.path()).expect("load");
+        let j = cat.get("J").expect("J");
+        assert_eq!((j.len(), types(j)["a"]), (2, ScalarType::Long));
+        let c = cat.get("C").expect("C");
+        assert_eq!(types(c)["a"], ScalarType::Long);
+        assert_eq!(cell(c, 0, "b"), &Value::str("x"));
     }
 
     #[test]

@@ -252,12 +252,16 @@ pub enum OperatorKind {
     },
     Union(Box<Union>),
     MvExpand {
+        /// `kind=`, `bagexpansion=`, `with_itemindex=`.
+        params: Vec<(String, Expr)>,
         items: Vec<ExpandItem>,
         limit: Option<Expr>,
     },
     Parse {
         source: Expr,
         kind: String,
+        /// Regex flags of `kind=regex` (`flags=Ui`).
+        flags: String,
         parts: Vec<ParsePart>,
         filter: bool,
     },
@@ -268,7 +272,16 @@ pub enum OperatorKind {
     Sample(Expr),
     Invoke(Expr),
     /// `evaluate plugin(...)`: the plugin's name.
-    Evaluate(String),
+    Evaluate {
+        plugin: String,
+        args: Vec<Expr>,
+    },
+    /// `mv-apply items on (operators)`: the operators run once per row over its expanded items.
+    MvApply {
+        items: Vec<ExpandItem>,
+        limit: Option<Expr>,
+        ops: Vec<Operator>,
+    },
     /// An operator the parser understands but the engine does not run.
     Other(String),
 }

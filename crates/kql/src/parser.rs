@@ -32,11 +32,10 @@ struct Parser<'a> {
 const OPERATOR_NAMES: &str =
     "a tabular operator (where, extend, project, summarize, join, sort, take, ...)";
 
-const OTHER_OPERATORS: [&str; 16] = [
+const OTHER_OPERATORS: [&str; 15] = [
     "make-series",
     "top-nested",
     "top-hitters",
-    "mv-apply",
     "partition",
     "fork",
     "facet",
@@ -692,42 +691,18 @@ impl Parser<'_> {
             }
             "union" => OperatorKind::Union(Box::new(self.union()?)),
             "mv-expand" | "mvexpand" => {
-                self.params()?;
-                let mut items = Vec::new();
-                loop {
-                    let name = if matches!(
-                        self.peek().kind,
-                        TokenKind::Ident(_) | TokenKind::QuotedIdent(_)
-                    ) && self.punct_at(1, "=")
-                    {
-                        let n = self.name()?;
-                        self.next();
-                        Some(n)
-                    } else {
-                        None
-                    };
-                    let expr = self.expr(0)?;
-                    let to = if self.eat_word("to") {
-                        self.expect_word("typeof")?;
-                        let (raw, _) = self.paren_raw()?;
-                        Some(
-                            ScalarType::from_name(&raw)
-                                .ok_or_else(|| self.error("a scalar type name"))?,
-                        )
-                    } else {
-                        None
-                    };
-                    items.push(ExpandItem { name, expr, to });
-                    if !self.eat_punct(",") {
-                        break;
-                    }
-                }
+                let params = self.params()?;
+                let items = self.expand_items()?;
                 let limit = if self.eat_word("limit") {
                     Some(self.expr(0)?)
                 } else {
                     None
                 };
-                OperatorKind::MvExpand { items, limit }
+                OperatorKind::MvExpand {
+                    params,
+                    items,
+                    limit,
+                }
             }
             "parse" | "parse-where" => self.parse_op(word == "parse-where")?,
             "serialize" => OperatorKind::Serialize(if self.at_end_of_operator() {
@@ -750,8 +725,40 @@ impl Parser<'_> {
             "evaluate" => {
                 self.params()?;
                 let plugin = self.word_at(0).unwrap_or("").to_string();
+                let args = match (self.word_at(0).is_some() && self.punct_at(1, "("))
+                    .then(|| self.unary())
+                {
+                    Some(Ok(Expr {
+                        kind: ExprKind::Call { args, .. },
+                        ..
+                    })) => args,
+                    Some(Err(e)) => return Err(e),
+                    _ => Vec::new(),
+                };
                 self.skip_operator_body()?;
-                OperatorKind::Evaluate(plugin)
+                OperatorKind::Evaluate { plugin, args }
+            }
+            "mv-apply" => {
+                self.params()?;
+                let items = self.expand_items()?;
+                let limit = if self.eat_word("limit") {
+                    Some(self.expr(0)?)
+                } else {
+                    None
+                };
+                self.expect_word("on")?;
+                self.expect_punct("(")?;
+                self.enter()?;
+                let mut ops = Vec::new();
+                loop {
+                    ops.push(self.operator()?);
+                    if !self.eat_punct("|") {
+                        break;
+                    }
+                }
+                self.depth -= 1;
+                self.expect_punct(")")?;
+                OperatorKind::MvApply { items, limit, ops }
             }
             w if OTHER_OPERATORS.contains(&w) => {
                 self.skip_operator_body()?;
@@ -818,6 +825,36 @@ impl Parser<'_> {
         Ok(())
     }
 
+    fn expand_items(&mut self) -> Result<Vec<ExpandItem>, KqlError> {
+        let mut items = Vec::new();
+        loop {
+            let name = if matches!(
+                self.peek().kind,
+                TokenKind::Ident(_) | TokenKind::QuotedIdent(_)
+            ) && self.punct_at(1, "=")
+            {
+                let n = self.name()?;
+                self.next();
+                Some(n)
+            } else {
+                None
+            };
+            let expr = self.expr(0)?;
+            let to = if self.eat_word("to") {
+                self.expect_word("typeof")?;
+                let (raw, _) = self.paren_raw()?;
+                Some(ScalarType::from_name(&raw).ok_or_else(|| self.error("a scalar type name"))?)
+            } else {
+                None
+            };
+            items.push(ExpandItem { name, expr, to });
+            if !self.eat_punct(",") {
+                break;
+            }
+        }
+        Ok(items)
+    }
+
     fn parse_op(&mut self, filter: bool) -> Result<OperatorKind, KqlError> {
         let params = self.params()?;
         let kind = params
@@ -828,6 +865,15 @@ impl Parser<'_> {
                 _ => None,
             })
             .unwrap_or_else(|| "simple".into());
+        let flags = params
+            .iter()
+            .find(|(n, _)| n == "flags")
+            .and_then(|(_, e)| match &e.kind {
+                ExprKind::Name(k) => Some(k.clone()),
+                ExprKind::Literal(Value::String(k)) => Some(k.to_string()),
+                _ => None,
+            })
+            .unwrap_or_default();
         let source = self.expr(0)?;
         self.expect_word("with")?;
         let mut parts = Vec::new();
@@ -855,6 +901,7 @@ impl Parser<'_> {
         Ok(OperatorKind::Parse {
             source,
             kind,
+            flags,
             parts,
             filter,
         })
@@ -1456,7 +1503,7 @@ impl Parser<'_> {
 
 /// Parses the text of `datetime(...)`: ISO 8601 forms, `2024-01-01 10:00`, `null`.
 pub fn parse_datetime_literal(raw: &str) -> Option<Value> {
-    let raw = raw.trim();
+    let raw = raw.trim().trim_matches(|c| c == '"' || c == '\'');
     if raw.eq_ignore_ascii_case("null") {
         return Some(Value::Null);
     }

@@ -180,9 +180,7 @@ impl AggState {
         let v = args.first().cloned().unwrap_or(Value::Null);
         match self {
             AggState::Count(n) => {
-                if name == "countif" || args.is_empty() || !v.is_null() {
-                    *n += 1;
-                }
+                *n += 1;
             }
             AggState::Distinct(set) => {
                 if !v.is_null() {

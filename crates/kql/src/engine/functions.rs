@@ -132,7 +132,16 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         "toguid" | "new_guid" => Guid,
         "bin" | "floor" | "bin_at" | "abs" => first,
         "sign" | "ceiling" => Real,
-        "range" => Dynamic,
+        "range" | "array_reverse" | "bag_set_key" => Dynamic,
+        "tohex" | "regex_quote" | "url_encode_component" | "url_decode_component" => String,
+        "strcmp" | "binary_and" | "binary_or" | "binary_xor" | "binary_not"
+        | "binary_shift_left" | "binary_shift_right" | "ipv4_compare" | "indexof_regex" => Long,
+        "has_ipv4"
+        | "has_ipv4_prefix"
+        | "has_any_ipv4"
+        | "has_any_ipv4_prefix"
+        | "ipv4_is_in_any_range" => Bool,
+        "array_sum" => Real,
         "round" => {
             if matches!(first, Int | Long) {
                 Long
@@ -250,6 +259,23 @@ fn bin_value(v: &Value, size: &Value) -> Value {
 
 fn ipv4(s: &str) -> Option<u32> {
     s.trim().parse::<std::net::Ipv4Addr>().ok().map(u32::from)
+}
+
+/// The IPv4 addresses in free text, as written (bounded by characters that cannot extend them).
+fn ipv4_tokens(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_digit() || c == '.' {
+            current.push(c);
+        } else {
+            if !c.is_ascii_alphabetic() && ipv4(&current).is_some() {
+                out.push(current.clone());
+            }
+            current.clear();
+        }
+    }
+    out
 }
 
 fn ipv4_range(s: &str) -> Option<(u32, u32)> {
@@ -756,6 +782,9 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
                 (Value::DateTime(t), Value::TimeSpan(s), Value::DateTime(a)) if *s > 0 => {
                     Value::DateTime((t - a).div_euclid(*s) * s + a)
                 }
+                (Value::TimeSpan(t), Value::TimeSpan(s), Value::TimeSpan(a)) if *s > 0 => {
+                    Value::TimeSpan((t - a).div_euclid(*s) * s + a)
+                }
                 _ => match (as_f64(&v), as_f64(&size), as_f64(&at)) {
                     (Some(x), Some(s), Some(a)) if s > 0.0 => {
                         coerce(Value::Real(((x - a) / s).floor() * s + a), result)
@@ -1016,6 +1045,162 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             }
             Value::dynamic(J::Array(out))
         }
+        "array_reverse" => match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
+            Some(mut items) => {
+                items.reverse();
+                Value::dynamic(J::Array(items))
+            }
+            None => Value::Null,
+        },
+        "array_sum" => match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
+            Some(items) => Value::Real(items.iter().filter_map(J::as_f64).sum()),
+            None => Value::Null,
+        },
+        "zip" => {
+            let arrays: Vec<Vec<J>> = args.iter().filter_map(dynamic_array).collect();
+            if arrays.len() != args.len() {
+                return Value::Null;
+            }
+            let n = arrays.iter().map(Vec::len).max().unwrap_or(0);
+            let rows = (0..n)
+                .map(|i| {
+                    J::Array(
+                        arrays
+                            .iter()
+                            .map(|a| a.get(i).cloned().unwrap_or(J::Null))
+                            .collect(),
+                    )
+                })
+                .collect();
+            Value::dynamic(J::Array(rows))
+        }
+        "bag_remove_keys" => match (args.first(), args.get(1).and_then(dynamic_array)) {
+            (Some(Value::Dynamic(d)), Some(keys)) => match d.as_object() {
+                Some(o) => {
+                    let mut o = o.clone();
+                    for k in keys {
+                        if let J::String(k) = k {
+                            o.remove(&k);
+                        }
+                    }
+                    Value::dynamic(J::Object(o))
+                }
+                None => Value::Null,
+            },
+            _ => Value::Null,
+        },
+        "bag_set_key" => match args.first() {
+            Some(Value::Dynamic(d)) => match d.as_object() {
+                Some(o) => {
+                    let mut o = o.clone();
+                    o.insert(s(1), json_of(&args.get(2).cloned().unwrap_or(Value::Null)));
+                    Value::dynamic(J::Object(o))
+                }
+                None => Value::Null,
+            },
+            _ => Value::Null,
+        },
+        "tohex" => match as_i64(&arg(args, 0)) {
+            Some(n) => {
+                let width = as_i64(&arg(args, 1)).unwrap_or(0).clamp(0, 64) as usize;
+                let hex = if n < 0 {
+                    format!("{:x}", n as u64)
+                } else {
+                    format!("{n:x}")
+                };
+                Value::str(format!("{hex:0>width$}"))
+            }
+            None => Value::Null,
+        },
+        "regex_quote" => Value::str(regex::escape(&s(0))),
+        "strcmp" => Value::Long(match s(0).cmp(&s(1)) {
+            std::cmp::Ordering::Less => -1,
+            std::cmp::Ordering::Equal => 0,
+            std::cmp::Ordering::Greater => 1,
+        }),
+        "binary_and" | "binary_or" | "binary_xor" | "binary_shift_left" | "binary_shift_right" => {
+            match (as_i64(&arg(args, 0)), as_i64(&arg(args, 1))) {
+                (Some(a), Some(b)) => Value::Long(match name {
+                    "binary_and" => a & b,
+                    "binary_or" => a | b,
+                    "binary_xor" => a ^ b,
+                    "binary_shift_left" => a.checked_shl(b as u32).unwrap_or(0),
+                    _ => a.checked_shr(b as u32).unwrap_or(0),
+                }),
+                _ => Value::Null,
+            }
+        }
+        "binary_not" => as_i64(&arg(args, 0)).map_or(Value::Null, |a| Value::Long(!a)),
+        "indexof_regex" => match regex(&s(1)) {
+            Some(r) => Value::Long(
+                r.find(&s(0))
+                    .map_or(-1, |m| s(0)[..m.start()].chars().count() as i64),
+            ),
+            None => Value::Null,
+        },
+        "has_ipv4" | "has_ipv4_prefix" | "has_any_ipv4" | "has_any_ipv4_prefix" => {
+            let hay = s(0);
+            let wanted: Vec<String> = args
+                .iter()
+                .skip(1)
+                .flat_map(|a| match dynamic_array(a) {
+                    Some(items) => items
+                        .iter()
+                        .map(|j| to_text(&Value::dynamic(j.clone())))
+                        .collect(),
+                    None => vec![to_text(a)],
+                })
+                .collect();
+            let prefix = name.ends_with("prefix");
+            Value::Bool(ipv4_tokens(&hay).iter().any(|ip| {
+                wanted.iter().any(|w| {
+                    if prefix {
+                        ip.starts_with(w.as_str())
+                    } else {
+                        ip == w
+                    }
+                })
+            }))
+        }
+        "ipv4_is_in_any_range" => match ipv4(s(0).split('/').next().unwrap_or("")) {
+            Some(ip) => {
+                let ranges: Vec<String> = args
+                    .iter()
+                    .skip(1)
+                    .flat_map(|a| match dynamic_array(a) {
+                        Some(items) => items
+                            .iter()
+                            .map(|j| to_text(&Value::dynamic(j.clone())))
+                            .collect(),
+                        None => vec![to_text(a)],
+                    })
+                    .collect();
+                Value::Bool(
+                    ranges
+                        .iter()
+                        .filter_map(|r| ipv4_range(r))
+                        .any(|(net, mask)| ip & mask == net),
+                )
+            }
+            None => Value::Null,
+        },
+        "ipv4_compare" => {
+            let prefix = as_i64(&arg(args, 2)).map(|p| p.clamp(0, 32) as u32);
+            match (ipv4_range(&s(0)), ipv4_range(&s(1))) {
+                (Some((a, ma)), Some((b, mb))) => {
+                    let mask =
+                        prefix.map_or(ma & mb, |p| if p == 0 { 0 } else { u32::MAX << (32 - p) });
+                    Value::Long(match (a & mask).cmp(&(b & mask)) {
+                        std::cmp::Ordering::Less => -1,
+                        std::cmp::Ordering::Equal => 0,
+                        std::cmp::Ordering::Greater => 1,
+                    })
+                }
+                _ => Value::Null,
+            }
+        }
+        "url_encode_component" => call("url_encode", args, result),
+        "url_decode_component" => call("url_decode", args, result),
         "ipv4_is_private" => match ipv4(s(0).split('/').next().unwrap_or("")) {
             Some(ip) => {
                 let in_net = |net: u32, bits: u32| ip & (u32::MAX << (32 - bits)) == net;
@@ -1025,7 +1210,18 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             }
             None => Value::Null,
         },
-        "ipv4_is_in_range" | "ipv4_is_match" => match (
+        "ipv4_is_match" => {
+            let prefix = as_i64(&arg(args, 2)).map(|p| p.clamp(0, 32) as u32);
+            match (ipv4_range(&s(0)), ipv4_range(&s(1))) {
+                (Some((a, ma)), Some((b, mb))) => {
+                    let mask =
+                        prefix.map_or(ma & mb, |p| if p == 0 { 0 } else { u32::MAX << (32 - p) });
+                    Value::Bool(a & mask == b & mask)
+                }
+                _ => Value::Null,
+            }
+        }
+        "ipv4_is_in_range" => match (
             ipv4(s(0).split('/').next().unwrap_or("")),
             ipv4_range(&s(1)),
         ) {
@@ -1074,7 +1270,7 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
                 if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
                     out.push(b as char);
                 } else {
-                    out.push_str(&format!("%{b:02X}"));
+                    out.push_str(&format!("%{b:02x}"));
                 }
             }
             Value::str(out)

@@ -296,8 +296,14 @@ impl<'a> Engine<'a> {
         match &e.kind {
             ExprKind::Pipe { source, ops } => {
                 let mut t = self.tabular(source, env)?;
+                let mut scope: Option<Env<'a>> = None;
                 for op in ops {
-                    t = self.operator(t, op, env)?;
+                    t = self.operator(t, op, scope.as_ref().unwrap_or(env))?;
+                    // `as Name` makes the result so far visible to the rest of the query.
+                    if let crate::ast::OperatorKind::As(name) = &op.kind {
+                        let s = scope.get_or_insert_with(|| env.clone());
+                        s.push(name.clone(), Binding::Table(Arc::new(t.clone())));
+                    }
                 }
                 Ok(t)
             }

@@ -214,15 +214,18 @@ impl<'a> Engine<'a> {
                 self.join(op, t, kind.as_deref().unwrap_or("leftouter"), r, on, true)
             }
             OperatorKind::Union(u) => self.union(Some(t), u, env),
-            OperatorKind::MvExpand { items, limit } => {
-                self.mv_expand(t, items, limit.as_ref(), env)
-            }
+            OperatorKind::MvExpand {
+                params,
+                items,
+                limit,
+            } => self.mv_expand(t, params, items, limit.as_ref(), env),
             OperatorKind::Parse {
                 source,
                 kind,
+                flags,
                 parts,
                 filter,
-            } => self.parse_op(op, t, source, kind, parts, *filter, env),
+            } => self.parse_op(op, t, source, (kind, flags), parts, *filter, env),
             OperatorKind::GetSchema => Ok(Table {
                 columns: vec![
                     Column::new("ColumnName", ScalarType::String),
@@ -260,20 +263,125 @@ impl<'a> Engine<'a> {
                 },
                 _ => Err(self.type_error(call, "invoke needs a function call")),
             },
-            OperatorKind::Evaluate(plugin) => {
+            OperatorKind::Evaluate { plugin, args } => {
                 if FORBIDDEN_PLUGINS.contains(&plugin.as_str()) {
                     Err(KqlError::Forbidden {
                         location: self_location(self, op),
                         construct: format!("The plugin '{plugin}'"),
                     })
+                } else if plugin == "bag_unpack" {
+                    self.bag_unpack(op, t, args, env)
                 } else {
                     Err(self.unsupported_at(op.span, &format!("The plugin 'evaluate {plugin}'")))
                 }
+            }
+            OperatorKind::MvApply { items, limit, ops } => {
+                let mut out: Option<Table> = None;
+                let inputs: Vec<Table> = if t.rows.is_empty() {
+                    vec![Table::new(t.columns.clone())]
+                } else {
+                    t.rows
+                        .iter()
+                        .map(|r| Table {
+                            columns: t.columns.clone(),
+                            rows: vec![r.clone()],
+                        })
+                        .collect()
+                };
+                for one in inputs {
+                    let mut sub = self.mv_expand(one, &[], items, limit.as_ref(), env)?;
+                    for o in ops {
+                        sub = self.operator(sub, o, env)?;
+                    }
+                    match &mut out {
+                        None => out = Some(sub),
+                        Some(acc) => acc.rows.extend(sub.rows),
+                    }
+                }
+                Ok(out.unwrap_or_default())
             }
             OperatorKind::Other(name) => {
                 Err(self.unsupported_at(op.span, &format!("The '{name}' operator")))
             }
         }
+    }
+
+    fn bag_unpack(
+        &mut self,
+        op: &Operator,
+        t: Table,
+        args: &'a [Expr],
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        let Some(col) = args.first() else {
+            return Err(self.unsupported_at(op.span, "bag_unpack without a column"));
+        };
+        let (c, _) = self.compile(col, &t.columns, env)?;
+        let prefix = match args.get(1) {
+            Some(p) => to_text(&self.constant(p, env)?),
+            None => String::new(),
+        };
+        let source = match &col.kind {
+            ExprKind::Name(n) => t.column_index(n),
+            _ => None,
+        };
+        let mut bags = Vec::with_capacity(t.rows.len());
+        let mut keys: Vec<String> = Vec::new();
+        for idx in 0..t.rows.len() {
+            self.check()?;
+            let bag = match eval(&c, Row { rows: &t.rows, idx }) {
+                Value::Dynamic(d) => d.as_object().cloned().unwrap_or_default(),
+                _ => serde_json::Map::new(),
+            };
+            for k in bag.keys() {
+                if !keys.contains(k) {
+                    keys.push(k.clone());
+                }
+            }
+            bags.push(bag);
+        }
+        keys.sort();
+        let keep: Vec<usize> = (0..t.columns.len())
+            .filter(|i| Some(*i) != source)
+            .collect();
+        let mut out = select(t, &keep);
+        let names: Vec<String> = out.columns.iter().map(|c| c.name.clone()).collect();
+        // Like Kusto, a key whose values all share one JSON kind gets that column type.
+        let types: Vec<ScalarType> = keys
+            .iter()
+            .map(|k| {
+                let kinds: Vec<ScalarType> = bags
+                    .iter()
+                    .filter_map(|b| match b.get(k) {
+                        Some(serde_json::Value::String(_)) => Some(ScalarType::String),
+                        Some(serde_json::Value::Bool(_)) => Some(ScalarType::Bool),
+                        Some(serde_json::Value::Number(n)) if n.is_i64() => Some(ScalarType::Long),
+                        Some(serde_json::Value::Number(_)) => Some(ScalarType::Real),
+                        Some(serde_json::Value::Null) | None => None,
+                        Some(_) => Some(ScalarType::Dynamic),
+                    })
+                    .collect();
+                match kinds.first() {
+                    Some(first) if kinds.iter().all(|t| t == first) => *first,
+                    _ => ScalarType::Dynamic,
+                }
+            })
+            .collect();
+        for (k, ty) in keys.iter().zip(&types) {
+            out.columns.push(Column::new(
+                unique_name(&names, &format!("{prefix}{k}")),
+                *ty,
+            ));
+        }
+        for (row, bag) in out.rows.iter_mut().zip(bags) {
+            for (k, ty) in keys.iter().zip(&types) {
+                row.push(match bag.get(k) {
+                    None | Some(serde_json::Value::Null) => coerce(Value::Null, *ty),
+                    Some(v) => coerce(super::convert::undyn(&Value::dynamic(v.clone())), *ty),
+                });
+            }
+        }
+        Ok(out)
     }
 
     fn count_arg(&mut self, e: &'a Expr, env: &Env<'a>) -> Result<usize, KqlError> {
@@ -721,7 +829,10 @@ impl<'a> Engine<'a> {
         let mut matched_right = vec![false; right.rows.len()];
         let mut rows = Vec::new();
         let mut seen_left = std::collections::HashSet::new();
-        let null_right = vec![Value::Null; right_keep.len()];
+        let null_right: Vec<Value> = right_keep
+            .iter()
+            .map(|i| coerce(Value::Null, right.columns[*i].ty))
+            .collect();
         for l in &left.rows {
             self.check()?;
             let k = key(l, &lk);
@@ -786,7 +897,11 @@ impl<'a> Engine<'a> {
             "rightouter" | "fullouter" => {
                 for (r, m) in right.rows.iter().zip(&matched_right) {
                     if !m {
-                        let mut row = vec![Value::Null; left.columns.len()];
+                        let mut row: Vec<Value> = left
+                            .columns
+                            .iter()
+                            .map(|c| coerce(Value::Null, c.ty))
+                            .collect();
                         row.extend(right_keep.iter().map(|i| r[*i].clone()));
                         rows.push(row);
                     }
@@ -921,6 +1036,7 @@ impl<'a> Engine<'a> {
     fn mv_expand(
         &mut self,
         mut t: Table,
+        params: &[(String, Expr)],
         items: &'a [crate::ast::ExpandItem],
         limit: Option<&'a Expr>,
         env: &Env<'a>,
@@ -955,6 +1071,20 @@ impl<'a> Engine<'a> {
             targets.push((idx, ty));
             compiled.push(c);
         }
+        let param = |name: &str| {
+            params
+                .iter()
+                .find(|(n, _)| n == name)
+                .and_then(|(_, e)| match &e.kind {
+                    ExprKind::Name(v) => Some(v.clone()),
+                    _ => None,
+                })
+        };
+        let as_array = param("kind").or_else(|| param("bagexpansion")).as_deref() == Some("array");
+        let item_index = param("with_itemindex");
+        if let Some(name) = &item_index {
+            t.columns.push(Column::new(name.clone(), ScalarType::Long));
+        }
         let mut rows = Vec::new();
         for idx in 0..t.rows.len() {
             self.check()?;
@@ -969,6 +1099,9 @@ impl<'a> Engine<'a> {
                         serde_json::Value::Object(o) => o
                             .iter()
                             .map(|(k, v)| {
+                                if as_array {
+                                    return Value::dynamic(serde_json::json!([k, v]));
+                                }
                                 let mut m = serde_json::Map::new();
                                 m.insert(k.clone(), v.clone());
                                 Value::dynamic(serde_json::Value::Object(m))
@@ -986,6 +1119,9 @@ impl<'a> Engine<'a> {
                 for ((target, ty), list) in targets.iter().zip(&lists) {
                     r[*target] = coerce(list.get(i).cloned().unwrap_or(Value::Null), *ty);
                 }
+                if item_index.is_some() {
+                    r.push(Value::Long(i as i64));
+                }
                 rows.push(r);
             }
         }
@@ -1001,14 +1137,24 @@ impl<'a> Engine<'a> {
         op: &Operator,
         mut t: Table,
         source: &'a Expr,
-        kind: &str,
+        (kind, flags): (&str, &str),
         parts: &[ParsePart],
         filter: bool,
         env: &Env<'a>,
     ) -> Result<Table, KqlError> {
         let (src, _) = self.compile(source, &t.columns, env)?;
         let regex_kind = kind == "regex";
-        let mut pattern = String::from(if regex_kind { "(?s)" } else { "(?s)^" });
+        // Regex mode is greedy unless flag U; simple mode matches the shortest text between literals.
+        let flags: String = flags.chars().filter(|c| "imsU".contains(*c)).collect();
+        let mut pattern = if regex_kind {
+            if flags.is_empty() {
+                String::new()
+            } else {
+                format!("(?{flags})")
+            }
+        } else {
+            String::from("(?s)^")
+        };
         let mut cols = Vec::new();
         for (i, p) in parts.iter().enumerate() {
             let last = i + 1 == parts.len();
@@ -1018,14 +1164,14 @@ impl<'a> Engine<'a> {
                 } else {
                     regex::escape(s)
                 }),
-                ParsePart::Star => pattern.push_str(".*?"),
+                ParsePart::Star => pattern.push_str(if regex_kind { ".*" } else { ".*?" }),
                 ParsePart::Column { name, ty } => {
                     pattern.push_str(match ty {
                         ScalarType::Int | ScalarType::Long => r"(-?\d+)",
                         ScalarType::Real | ScalarType::Decimal => {
                             r"(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
                         }
-                        _ if last => "(.*)",
+                        _ if last || regex_kind => "(.*)",
                         _ => "(.*?)",
                     });
                     cols.push((name.clone(), *ty));

@@ -449,6 +449,32 @@ fn print_range_count_distinct_getschema_serialize() {
 }
 
 #[test]
+fn bag_unpack_and_mv_apply() {
+    let r = run("SigninLogs | take 1 | evaluate bag_unpack(Props) | project-away TimeGenerated");
+    assert_eq!(
+        names(&r.table),
+        vec![
+            "UserPrincipalName",
+            "ResultType",
+            "IPAddress",
+            "app",
+            "tags"
+        ]
+    );
+    assert_eq!(r.table.columns[3].ty, ScalarType::String);
+    let r = run(
+        "SigninLogs | mv-apply t = Props.tags to typeof(string) on (summarize tags = make_list(t)) | project tags",
+    );
+    assert_eq!(r.table.len(), 4);
+    assert_eq!(
+        r.table.rows[0][0],
+        Value::dynamic(serde_json::json!(["a", "b"]))
+    );
+    let r = run("range x from 1 to 3 step 1 | as T | join (T | extend y = x * 2) on x | count");
+    assert_eq!(r.table.rows[0][0], Value::Long(3));
+}
+
+#[test]
 fn render_is_recorded() {
     let r = run("SigninLogs | summarize count() by bin(TimeGenerated, 1h) | render timechart");
     assert_eq!(r.visualization.as_deref(), Some("timechart"));
@@ -627,7 +653,7 @@ fn errors_name_what_went_wrong_and_where() {
         KqlError::Unsupported { .. }
     ));
     assert!(matches!(
-        err("SigninLogs | evaluate bag_unpack(Props)"),
+        err("SigninLogs | evaluate autocluster()"),
         KqlError::Unsupported { .. }
     ));
     assert!(matches!(

@@ -211,6 +211,19 @@ pub struct ExpandItem {
     pub to: Option<ScalarType>,
 }
 
+/// A `make-series`: each aggregate with its default for empty bins.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MakeSeries {
+    /// `kind=nonempty`: an empty input still gives one row of defaults.
+    pub nonempty: bool,
+    pub aggs: Vec<(NamedExpr, Option<Expr>)>,
+    pub axis: Expr,
+    pub from: Option<Expr>,
+    pub to: Option<Expr>,
+    pub step: Expr,
+    pub by: Vec<NamedExpr>,
+}
+
 /// A tabular operator after `|`, with its span.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Operator {
@@ -276,6 +289,8 @@ pub enum OperatorKind {
         plugin: String,
         args: Vec<Expr>,
     },
+    /// `make-series aggs on axis from a to b step s by keys`.
+    MakeSeries(Box<MakeSeries>),
     /// `mv-apply items on (operators)`: the operators run once per row over its expanded items.
     MvApply {
         items: Vec<ExpandItem>,

@@ -32,8 +32,7 @@ struct Parser<'a> {
 const OPERATOR_NAMES: &str =
     "a tabular operator (where, extend, project, summarize, join, sort, take, ...)";
 
-const OTHER_OPERATORS: [&str; 15] = [
-    "make-series",
+const OTHER_OPERATORS: [&str; 14] = [
     "top-nested",
     "top-hitters",
     "partition",
@@ -737,6 +736,74 @@ impl Parser<'_> {
                 };
                 self.skip_operator_body()?;
                 OperatorKind::Evaluate { plugin, args }
+            }
+            "make-series" => {
+                let nonempty = self.params()?.iter().any(|(n, v)| {
+                    n == "kind" && matches!(&v.kind, ExprKind::Name(k) if k == "nonempty")
+                });
+                let mut aggs = Vec::new();
+                loop {
+                    let item = self.named()?;
+                    let default = if self.is_word("default") && self.punct_at(1, "=") {
+                        self.next();
+                        self.next();
+                        Some(self.expr(0)?)
+                    } else {
+                        None
+                    };
+                    aggs.push((item, default));
+                    if !self.eat_punct(",") {
+                        break;
+                    }
+                }
+                self.expect_word("on")?;
+                let mut axis = self.expr(0)?;
+                let (mut from, mut to, mut step) = (None, None, None);
+                // Legacy form: `on axis in range(from, to, step)`.
+                if let ExprKind::In {
+                    expr,
+                    list,
+                    negated: false,
+                    ..
+                } = &axis.kind
+                    && let [
+                        Expr {
+                            kind: ExprKind::Call { name, args },
+                            ..
+                        },
+                    ] = list.as_slice()
+                    && name == "range"
+                    && args.len() == 3
+                {
+                    from = args.first().cloned();
+                    to = args.get(1).cloned();
+                    step = args.get(2).cloned();
+                    axis = (**expr).clone();
+                }
+                if self.eat_word("from") {
+                    from = Some(self.expr(0)?);
+                }
+                if self.eat_word("to") {
+                    to = Some(self.expr(0)?);
+                }
+                if self.eat_word("step") {
+                    step = Some(self.expr(0)?);
+                }
+                let step = step.ok_or_else(|| self.error("'step'"))?;
+                let by = if self.eat_word("by") {
+                    self.named_list()?
+                } else {
+                    Vec::new()
+                };
+                OperatorKind::MakeSeries(Box::new(MakeSeries {
+                    nonempty,
+                    aggs,
+                    axis,
+                    from,
+                    to,
+                    step,
+                    by,
+                }))
             }
             "mv-apply" => {
                 self.params()?;

@@ -246,7 +246,7 @@ impl AggState {
                     return;
                 }
                 if !*set || seen.insert(key_of(&v)) {
-                    items.push(v.to_json());
+                    items.push(super::convert::dyn_json(&v));
                 }
             }
             AggState::Bag(map) => {

@@ -48,10 +48,27 @@ pub(crate) fn as_i64(v: &Value) -> Option<i64> {
     }
 }
 
+/// A datetime inside a dynamic value: Kusto writes all seven fractional digits.
+pub(crate) fn datetime_json(ticks: i64) -> serde_json::Value {
+    let text = crate::value::format_datetime(ticks);
+    let base = text.split('.').next().unwrap_or("").trim_end_matches('Z');
+    let frac = ticks.rem_euclid(crate::value::TICKS_PER_SECOND);
+    serde_json::Value::String(format!("{base}.{frac:07}Z"))
+}
+
+/// A value as an element of a dynamic array or bag.
+pub(crate) fn dyn_json(v: &Value) -> serde_json::Value {
+    match v {
+        Value::DateTime(t) => datetime_json(*t),
+        other => other.to_json(),
+    }
+}
+
 /// A value as JSON for a dynamic cell.
 pub(crate) fn to_dynamic(v: &Value) -> Value {
     match v {
         Value::Null => Value::Null,
+        Value::DateTime(t) => Value::dynamic(datetime_json(*t)),
         Value::Dynamic(_) => v.clone(),
         other => Value::dynamic(other.to_json()),
     }

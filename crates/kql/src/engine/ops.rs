@@ -275,6 +275,7 @@ impl<'a> Engine<'a> {
                     Err(self.unsupported_at(op.span, &format!("The plugin 'evaluate {plugin}'")))
                 }
             }
+            OperatorKind::MakeSeries(ms) => self.make_series(op, t, ms, env),
             OperatorKind::MvApply { items, limit, ops } => {
                 let mut out: Option<Table> = None;
                 let inputs: Vec<Table> = if t.rows.is_empty() {
@@ -304,6 +305,200 @@ impl<'a> Engine<'a> {
                 Err(self.unsupported_at(op.span, &format!("The '{name}' operator")))
             }
         }
+    }
+
+    fn make_series(
+        &mut self,
+        op: &Operator,
+        t: Table,
+        ms: &'a crate::ast::MakeSeries,
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        let (axis, axis_ty) = self.compile(&ms.axis, &t.columns, env)?;
+        let mut key_exprs = Vec::new();
+        let mut key_cols: Vec<Column> = Vec::new();
+        for item in &ms.by {
+            let (c, ty) = self.compile(&item.expr, &t.columns, env)?;
+            let taken: Vec<String> = key_cols.iter().map(|c| c.name.clone()).collect();
+            let name = item
+                .names
+                .first()
+                .cloned()
+                .or_else(|| derive_name(&item.expr))
+                .unwrap_or_else(|| fresh_name(&key_cols, &taken));
+            key_exprs.push(c);
+            key_cols.push(Column::new(name, ty));
+        }
+        self.agg = Some(AggCollector {
+            input: t.columns.clone(),
+            specs: Vec::new(),
+            keys: key_cols.len(),
+            key_names: key_cols.iter().map(|c| c.name.clone()).collect(),
+        });
+        let mut outs = Vec::new();
+        let mut bound = Ok(());
+        for (item, _) in &ms.aggs {
+            match self.compile(&item.expr, &key_cols, env) {
+                Ok(c) => outs.push(c),
+                Err(e) => {
+                    bound = Err(e);
+                    break;
+                }
+            }
+        }
+        let specs = self.agg.take().map(|a| a.specs).unwrap_or_default();
+        bound?;
+        if specs
+            .iter()
+            .any(|s| !s.row.is_empty() || s.percents.len() > 1)
+        {
+            return Err(self.unsupported_at(
+                op.span,
+                "arg_max, arg_min, take_any(*) and percentiles in make-series",
+            ));
+        }
+        let mut defaults = Vec::new();
+        for ((_, d), (_, ty)) in ms.aggs.iter().zip(&outs) {
+            defaults.push(match d {
+                Some(d) => coerce(self.constant(d, env)?, *ty),
+                None => coerce(Value::Long(0), *ty),
+            });
+        }
+        // The axis as ticks or numbers; bins are [start + i*step, start + (i+1)*step).
+        let num = |v: &Value| -> Option<f64> {
+            match super::convert::undyn(v) {
+                Value::DateTime(x) | Value::TimeSpan(x) => Some(x as f64),
+                other => super::convert::as_f64(&other),
+            }
+        };
+        let step_v = self.constant(&ms.step, env)?;
+        let step = num(&step_v)
+            .filter(|s| *s > 0.0)
+            .ok_or_else(|| self.type_error(&ms.step, "make-series needs a positive step"))?;
+        let mut axis_vals = Vec::with_capacity(t.rows.len());
+        for idx in 0..t.rows.len() {
+            self.check()?;
+            axis_vals.push(eval(&axis, Row { rows: &t.rows, idx }).clone());
+        }
+        let from = match &ms.from {
+            Some(f) => num(&self.constant(f, env)?),
+            None => axis_vals
+                .iter()
+                .filter_map(num)
+                .reduce(f64::min)
+                .map(|m| (m / step).floor() * step),
+        };
+        let to = match &ms.to {
+            Some(e) => num(&self.constant(e, env)?),
+            None => axis_vals
+                .iter()
+                .filter_map(num)
+                .reduce(f64::max)
+                .map(|m| m + step),
+        };
+        let (Some(from), Some(to)) = (from, to) else {
+            let mut columns = key_cols.clone();
+            for (i, (item, _)) in ms.aggs.iter().enumerate() {
+                columns.push(Column::new(series_name(item, i), ScalarType::Dynamic));
+            }
+            columns.push(Column::new(
+                derive_name(&ms.axis).unwrap_or_else(|| "Axis".into()),
+                ScalarType::Dynamic,
+            ));
+            return Ok(Table::new(columns));
+        };
+        let bins = (((to - from) / step).ceil().max(0.0) as usize).min(100_000);
+        let mut groups: HashMap<Vec<Key>, usize> = HashMap::new();
+        let mut group_keys: Vec<Vec<Value>> = Vec::new();
+        let mut states: Vec<Vec<Option<Vec<AggState>>>> = Vec::new();
+        for (idx, av) in axis_vals.iter().enumerate() {
+            self.check()?;
+            let Some(x) = num(av) else { continue };
+            if x < from || x >= from + step * bins as f64 {
+                continue;
+            }
+            let bin = (((x - from) / step).floor() as usize).min(bins.saturating_sub(1));
+            let row = Row { rows: &t.rows, idx };
+            let kv: Vec<Value> = key_exprs
+                .iter()
+                .zip(&key_cols)
+                .map(|(c, col)| coerce(eval(c, row), col.ty))
+                .collect();
+            let g = *groups.entry(key_row(&kv)).or_insert_with(|| {
+                group_keys.push(kv);
+                states.push(vec![None; bins]);
+                group_keys.len() - 1
+            });
+            let cell =
+                states[g][bin].get_or_insert_with(|| specs.iter().map(|s| s.state()).collect());
+            for (state, spec) in cell.iter_mut().zip(&specs) {
+                let args: Vec<Value> = spec.args.iter().map(|a| eval(a, row)).collect();
+                state.update(&spec.name, &args, &[]);
+            }
+        }
+        if ms.nonempty && key_exprs.is_empty() && group_keys.is_empty() {
+            group_keys.push(Vec::new());
+            states.push(vec![None; bins]);
+        }
+        let mut columns = key_cols.clone();
+        for (i, (item, _)) in ms.aggs.iter().enumerate() {
+            columns.push(Column::new(series_name(item, i), ScalarType::Dynamic));
+        }
+        let axis_name = derive_name(&ms.axis).unwrap_or_else(|| "Axis".into());
+        columns.push(Column::new(axis_name, ScalarType::Dynamic));
+        let axis_json: Vec<serde_json::Value> = (0..bins)
+            .map(|i| {
+                let x = from + step * i as f64;
+                match axis_ty {
+                    ScalarType::DateTime => super::convert::datetime_json(x as i64),
+                    ScalarType::TimeSpan => Value::TimeSpan(x as i64).to_json(),
+                    ScalarType::Real | ScalarType::Decimal => Value::Real(x).to_json(),
+                    _ => Value::Long(x as i64).to_json(),
+                }
+            })
+            .collect();
+        let mut rows = Vec::new();
+        for (keys, bins_states) in group_keys.into_iter().zip(states) {
+            let mut series: Vec<Vec<serde_json::Value>> =
+                vec![Vec::with_capacity(bins); outs.len()];
+            for cell in &bins_states {
+                for (o, ((c, ty), default)) in outs.iter().zip(&defaults).enumerate() {
+                    let v = match cell {
+                        Some(st) => {
+                            let mut slots = keys.clone();
+                            slots.extend(st.iter().zip(&specs).map(|(s, spec)| {
+                                s.finish(spec.ty, &spec.percents, 1)
+                                    .into_iter()
+                                    .next()
+                                    .unwrap_or(Value::Null)
+                            }));
+                            let slot_rows = [slots];
+                            coerce(
+                                eval(
+                                    c,
+                                    Row {
+                                        rows: &slot_rows,
+                                        idx: 0,
+                                    },
+                                ),
+                                *ty,
+                            )
+                        }
+                        None => default.clone(),
+                    };
+                    series[o].push(super::convert::dyn_json(&v));
+                }
+            }
+            let mut row = keys;
+            row.extend(
+                series
+                    .into_iter()
+                    .map(|s| Value::dynamic(serde_json::Value::Array(s))),
+            );
+            row.push(Value::dynamic(serde_json::Value::Array(axis_json.clone())));
+            rows.push(row);
+        }
+        Ok(Table { columns, rows })
     }
 
     fn bag_unpack(
@@ -1246,6 +1441,24 @@ impl<'a> Engine<'a> {
 
 fn self_location(engine: &Engine<'_>, op: &Operator) -> crate::error::Location {
     crate::error::Location::from_offset(engine.text, op.span.start)
+}
+
+/// The column name of a `make-series` aggregate (`avg_Price`, `count_`).
+fn series_name(item: &NamedExpr, i: usize) -> String {
+    if let Some(n) = item.names.first() {
+        return n.clone();
+    }
+    match &item.expr.kind {
+        ExprKind::Call { name, args } if aggregate::is_aggregate(name) => {
+            let arg = args
+                .iter()
+                .find(|a| !matches!(a.kind, ExprKind::Star))
+                .and_then(derive_name)
+                .unwrap_or_default();
+            aggregate::default_name(name, &arg)
+        }
+        _ => format!("Column{}", i + 1),
+    }
 }
 
 fn select(t: Table, keep: &[usize]) -> Table {

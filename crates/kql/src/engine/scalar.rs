@@ -592,7 +592,7 @@ fn first_column_array(t: &crate::table::Table) -> Value {
     Value::dynamic(J::Array(
         t.rows
             .iter()
-            .map(|r| r.first().map_or(J::Null, Value::to_json))
+            .map(|r| r.first().map_or(J::Null, super::convert::dyn_json))
             .collect(),
     ))
 }

@@ -475,6 +475,30 @@ fn bag_unpack_and_mv_apply() {
 }
 
 #[test]
+fn make_series_fills_empty_bins_with_the_default() {
+    let r = run(
+        "SigninLogs | make-series n = count() default = 0 on TimeGenerated from datetime(2024-01-01 20:00) to datetime(2024-01-02) step 1h by UserPrincipalName | where UserPrincipalName startswith 'alice'",
+    );
+    assert_eq!(
+        names(&r.table),
+        vec!["UserPrincipalName", "n", "TimeGenerated"]
+    );
+    assert_eq!(
+        r.table.rows[0][1],
+        Value::dynamic(serde_json::json!([0, 1, 0, 1]))
+    );
+    assert_eq!(
+        r.table.rows[0][2],
+        Value::dynamic(serde_json::json!([
+            "2024-01-01T20:00:00.0000000Z",
+            "2024-01-01T21:00:00.0000000Z",
+            "2024-01-01T22:00:00.0000000Z",
+            "2024-01-01T23:00:00.0000000Z"
+        ]))
+    );
+}
+
+#[test]
 fn render_is_recorded() {
     let r = run("SigninLogs | summarize count() by bin(TimeGenerated, 1h) | render timechart");
     assert_eq!(r.visualization.as_deref(), Some("timechart"));
@@ -649,7 +673,7 @@ fn errors_name_what_went_wrong_and_where() {
     ));
     assert!(matches!(err("print 'a' + 1"), KqlError::Type { .. }));
     assert!(matches!(
-        err("SigninLogs | make-series count() on TimeGenerated step 1h"),
+        err("SigninLogs | top-nested 3 of UserPrincipalName by count()"),
         KqlError::Unsupported { .. }
     ));
     assert!(matches!(

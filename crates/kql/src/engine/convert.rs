@@ -125,7 +125,9 @@ pub(crate) fn coerce(v: Value, ty: ScalarType) -> Value {
         },
         ScalarType::Guid => match undyn(&v) {
             Value::Guid(g) => Value::Guid(g),
-            Value::String(s) => uuid::Uuid::parse_str(&s).map_or(Value::Null, Value::Guid),
+            Value::String(s) => uuid::Uuid::parse_str(&s)
+                .or_else(|_| uuid::Uuid::parse_str(&s.replace('-', "")))
+                .map_or(Value::Null, Value::Guid),
             _ => Value::Null,
         },
     }

@@ -103,8 +103,8 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         "strlen" | "indexof" | "array_length" | "datetime_diff" | "countof" | "row_number"
         | "tolong" | "toint64" | "array_index_of" | "datetime_part" | "week_of_year"
         | "string_size" | "hash" => Long,
-        "hourofday" | "dayofmonth" | "dayofyear" | "getmonth" | "monthofyear" | "getyear"
-        | "toint" => Int,
+        "hourofday" | "dayofmonth" | "dayofyear" | "getmonth" | "monthofyear" | "getyear" => Long,
+        "toint" => Int,
         "todouble" | "toreal" | "log" | "log10" | "log2" | "exp" | "exp2" | "exp10" | "pow"
         | "sqrt" | "rand" | "pi" | "cos" | "sin" | "tan" | "acos" | "asin" | "atan" | "atan2"
         | "degrees" | "radians" => Real,
@@ -1155,7 +1155,11 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             Value::Bool(ipv4_tokens(&hay).iter().any(|ip| {
                 wanted.iter().any(|w| {
                     if prefix {
+                        // A prefix matches whole octets only: `10.1` matches 10.1.x.x, not 10.10.x.x.
                         ip.starts_with(w.as_str())
+                            && (w.ends_with('.')
+                                || ip.len() == w.len()
+                                || ip[w.len()..].starts_with('.'))
                     } else {
                         ip == w
                     }

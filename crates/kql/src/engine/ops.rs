@@ -290,13 +290,42 @@ impl<'a> Engine<'a> {
                         .collect()
                 };
                 for one in inputs {
+                    let original = one.rows.first().cloned();
                     let mut sub = self.mv_expand(one, &[], items, limit.as_ref(), env)?;
                     for o in ops {
                         sub = self.operator(sub, o, env)?;
                     }
+                    // Each result row is the original row with the subquery's columns laid over it.
+                    let mut columns = t.columns.clone();
+                    let mut slots = Vec::new();
+                    for c in &sub.columns {
+                        match columns.iter().position(|x| x.name == c.name) {
+                            Some(i) => {
+                                columns[i].ty = c.ty;
+                                slots.push(i);
+                            }
+                            None => {
+                                columns.push(c.clone());
+                                slots.push(columns.len() - 1);
+                            }
+                        }
+                    }
+                    let base = original.unwrap_or_else(|| vec![Value::Null; t.columns.len()]);
+                    let rows: Vec<Vec<Value>> = sub
+                        .rows
+                        .into_iter()
+                        .map(|r| {
+                            let mut row = base.clone();
+                            row.resize(columns.len(), Value::Null);
+                            for (v, slot) in r.into_iter().zip(&slots) {
+                                row[*slot] = v;
+                            }
+                            row
+                        })
+                        .collect();
                     match &mut out {
-                        None => out = Some(sub),
-                        Some(acc) => acc.rows.extend(sub.rows),
+                        None => out = Some(Table { columns, rows }),
+                        Some(acc) => acc.rows.extend(rows),
                     }
                 }
                 Ok(out.unwrap_or_default())
@@ -1135,6 +1164,23 @@ impl<'a> Engine<'a> {
                             parts.push((n, t));
                         }
                     }
+                    // `let` tables and parameterless functions (views) match wildcards too.
+                    let mut local: Vec<(String, Binding<'a>)> = Vec::new();
+                    for (n, b) in env.vars.iter() {
+                        if wildcard_match(w, n) && !local.iter().any(|(m, _)| m == n) {
+                            local.push((n.clone(), b.clone()));
+                        }
+                    }
+                    for (n, b) in local {
+                        match b {
+                            Binding::Table(t) => parts.push((n, (*t).clone())),
+                            Binding::Function(f) if f.params.is_empty() => {
+                                let t = self.invoke(e, f, &[], None, env)?;
+                                parts.push((n, t));
+                            }
+                            _ => {}
+                        }
+                    }
                 }
                 ExprKind::Star => {
                     let names: Vec<String> = self.catalog.names().map(String::from).collect();
@@ -1361,14 +1407,16 @@ impl<'a> Engine<'a> {
                 }),
                 ParsePart::Star => pattern.push_str(if regex_kind { ".*" } else { ".*?" }),
                 ParsePart::Column { name, ty } => {
-                    pattern.push_str(match ty {
-                        ScalarType::Int | ScalarType::Long => r"(-?\d+)",
+                    // Named groups, so groups inside regex literals do not shift the columns.
+                    let body = match ty {
+                        ScalarType::Int | ScalarType::Long => r"-?\d+",
                         ScalarType::Real | ScalarType::Decimal => {
-                            r"(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
+                            r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
                         }
-                        _ if last || regex_kind => "(.*)",
-                        _ => "(.*?)",
-                    });
+                        _ if last || regex_kind => ".*",
+                        _ => ".*?",
+                    };
+                    pattern.push_str(&format!("(?P<kqlcol{}>{body})", cols.len()));
                     cols.push((name.clone(), *ty));
                 }
             }
@@ -1407,13 +1455,13 @@ impl<'a> Engine<'a> {
             let vals: Vec<Value> = targets
                 .iter()
                 .enumerate()
-                .map(
-                    |(i, (_, ty))| match caps.as_ref().and_then(|c| c.get(i + 1)) {
+                .map(|(i, (_, ty))| {
+                    match caps.as_ref().and_then(|c| c.name(&format!("kqlcol{i}"))) {
                         Some(m) => coerce(Value::str(m.as_str()), *ty),
                         None if *ty == ScalarType::String => Value::str(""),
                         None => Value::Null,
-                    },
-                )
+                    }
+                })
                 .collect();
             if caps.is_none() {
                 *kept = !filter;

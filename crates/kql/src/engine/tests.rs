@@ -584,7 +584,7 @@ fn scalar_functions() {
     );
     assert_eq!(
         cell("print hourofday(datetime(2024-01-02 03:04:05))"),
-        Value::Int(3)
+        Value::Long(3)
     );
     assert_eq!(
         cell("print dayofweek(datetime(2024-01-02))"),
@@ -592,7 +592,7 @@ fn scalar_functions() {
     );
     assert_eq!(
         cell("print getyear(datetime(2024-01-02))"),
-        Value::Int(2024)
+        Value::Long(2024)
     );
     assert_eq!(cell("print coalesce('', 'b')"), Value::str("b"));
     assert_eq!(cell("print round(2.567, 2)"), Value::Real(2.57));

@@ -241,16 +241,21 @@ fn load_jsonl(path: &Path, table: &str) -> Result<Table, LoadError> {
         file: file.clone(),
         source,
     })?;
-    let mut objects: Vec<(u64, Vec<(String, Json)>)> = Vec::new();
     // Windows tools often start UTF-8 text with a byte-order mark.
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    // Columns in the order keys first appear in the file. Rows of an export share one key order,
+    // so a key is usually found at its own position without hashing.
+    let mut names: Vec<String> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut columns: Vec<Vec<Json>> = Vec::new();
+    let mut lines: Vec<u64> = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line_no = i + 1;
         if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<OrderedObject>(line) {
-            Ok(OrderedObject(fields)) => objects.push((line_no as u64, fields)),
+        let fields = match serde_json::from_str::<OrderedObject>(line) {
+            Ok(OrderedObject(fields)) => fields,
             Err(_) => {
                 let problem = match serde_json::from_str::<Json>(line) {
                     Ok(other) => format!("found {} instead of an object", json_kind(&other)),
@@ -262,29 +267,32 @@ fn load_jsonl(path: &Path, table: &str) -> Result<Table, LoadError> {
                     problem,
                 });
             }
-        }
-    }
-    // Columns in the order keys first appear in the file.
-    let mut names: Vec<String> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    for (_, fields) in &objects {
-        for (key, _) in fields {
-            if !index.contains_key(key) {
+        };
+        let row = lines.len();
+        for (pos, (key, value)) in fields.into_iter().enumerate() {
+            let c = if names.get(pos) == Some(&key) {
+                pos
+            } else if let Some(&c) = index.get(&key) {
+                c
+            } else {
                 index.insert(key.clone(), names.len());
-                names.push(key.clone());
+                names.push(key);
+                columns.push(Vec::new());
+                names.len() - 1
+            };
+            let column = &mut columns[c];
+            if column.len() > row {
+                // A repeated key keeps its last value, as JSON parsers do.
+                column[row] = value;
+            } else {
+                column.resize(row, Json::Null);
+                column.push(value);
             }
         }
+        lines.push(line_no as u64);
     }
-    let mut columns: Vec<Vec<Json>> = vec![vec![Json::Null; objects.len()]; names.len()];
-    let mut lines = Vec::with_capacity(objects.len());
-    for (row, (line, fields)) in objects.into_iter().enumerate() {
-        lines.push(line);
-        for (key, value) in fields {
-            // A repeated key keeps its last value, as JSON parsers do.
-            if let Some(&c) = index.get(&key) {
-                columns[c][row] = value;
-            }
-        }
+    for column in &mut columns {
+        column.resize(lines.len(), Json::Null);
     }
     let cells = columns
         .iter()
@@ -774,6 +782,22 @@ mod tests {
         assert_eq!(types(a)["y"], ScalarType::String);
         assert_eq!(cell(a, 0, "y"), &Value::str(""));
         assert!(cat.get("B").expect("B").is_empty());
+    }
+
+    #[test]
+    fn jsonl_rows_may_differ_in_key_order_and_repeat_a_key() {
+        let dir = dir_with(&[(
+            "T.jsonl",
+            b"{\"a\":1,\"b\":\"x\"}\n{\"b\":\"y\",\"c\":true,\"a\":2,\"a\":3}\n{\"c\":false}\n",
+        )]);
+        let cat = load_dir(dir.path()).expect("load");
+        let t = cat.get("T").expect("T");
+        let order: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(order, ["a", "b", "c"]);
+        assert_eq!(cell(t, 1, "a"), &Value::Long(3));
+        assert_eq!(cell(t, 1, "b"), &Value::str("y"));
+        assert_eq!(cell(t, 2, "a"), &Value::Null);
+        assert_eq!(cell(t, 2, "c"), &Value::Bool(false));
     }
 
     #[test]

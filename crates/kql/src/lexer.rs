@@ -104,14 +104,6 @@ struct Lexer<'a> {
     col: usize,
 }
 
-fn is_ident_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_' || b == b'$' || b >= 0x80
-}
-
-fn is_ident_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
-}
-
 fn timespan_unit(unit: &str) -> Option<f64> {
     let tps = TICKS_PER_SECOND as f64;
     Some(match unit.to_ascii_lowercase().as_str() {
@@ -183,16 +175,33 @@ impl Lexer<'_> {
         }
     }
 
+    fn char_at(&self, pos: usize) -> Option<char> {
+        self.text.get(pos..)?.chars().next()
+    }
+
+    fn ident_start_at(&self, pos: usize) -> bool {
+        self.char_at(pos)
+            .is_some_and(|c| c.is_alphabetic() || c == '_' || c == '$')
+    }
+
+    /// The end of the name characters starting at `pos`.
+    fn ident_end(&self, mut pos: usize) -> usize {
+        while let Some(c) = self.char_at(pos) {
+            if !(c.is_alphanumeric() || c == '_') {
+                break;
+            }
+            pos += c.len_utf8();
+        }
+        pos
+    }
+
     fn skip_trivia(&mut self) {
         loop {
+            let c = self.char_at(self.pos).unwrap_or('\0');
             let b = self.peek(0);
-            if b.is_ascii_whitespace() || (b == 0xC2 && self.peek(1) == 0xA0) {
-                self.advance(if b == 0xC2 { 2 } else { 1 });
-            } else if (b == 0xEF && self.peek(1) == 0xBB && self.peek(2) == 0xBF)
-                || (b == 0xE2 && self.peek(1) == 0x80 && matches!(self.peek(2), 0x8B..=0x8D))
-            {
-                // Byte-order mark and zero-width spaces pasted from web pages.
-                self.advance(3);
+            // Unicode spaces, the byte-order mark and zero-width spaces pasted from web pages.
+            if c.is_whitespace() || matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}') {
+                self.advance(c.len_utf8());
             } else if b == b'/' && self.peek(1) == b'/' {
                 while self.pos < self.bytes.len() && self.peek(0) != b'\n' {
                     self.advance(1);
@@ -246,7 +255,7 @@ impl Lexer<'_> {
             }
             (self.pos, self.line, self.col) = save;
         }
-        if b == b'!' && is_ident_start(self.peek(1)) && self.peek(1) != b'$' {
+        if b == b'!' && self.ident_start_at(self.pos + 1) && self.peek(1) != b'$' {
             self.advance(1);
             let mut word = format!("!{}", self.word());
             if word == "!in" && self.peek(0) == b'~' {
@@ -255,14 +264,11 @@ impl Lexer<'_> {
             }
             return Ok(TokenKind::Ident(word));
         }
-        if is_ident_start(b) {
+        if self.ident_start_at(self.pos) {
             let mut word = self.word();
-            if self.peek(0) == b'-' && is_ident_start(self.peek(1)) {
+            if self.peek(0) == b'-' && self.ident_start_at(self.pos + 1) {
                 let rest_start = self.pos + 1;
-                let mut end = rest_start;
-                while end < self.bytes.len() && is_ident_char(self.bytes[end]) {
-                    end += 1;
-                }
+                let end = self.ident_end(rest_start);
                 let joined = format!("{}-{}", word, &self.text[rest_start..end]);
                 if HYPHENATED.contains(&joined.to_ascii_lowercase().as_str()) {
                     self.advance(end - self.pos);
@@ -294,9 +300,8 @@ impl Lexer<'_> {
         if self.peek(0) == b'$' {
             self.advance(1);
         }
-        while is_ident_char(self.peek(0)) {
-            self.advance(1);
-        }
+        let end = self.ident_end(self.pos);
+        self.advance(end - self.pos);
         self.text[start..self.pos].to_string()
     }
 
@@ -408,12 +413,9 @@ impl Lexer<'_> {
             }
         }
         let num_text = &self.text[start..self.pos];
-        if is_ident_start(self.peek(0)) && self.peek(0) != b'$' {
+        if self.ident_start_at(self.pos) && self.peek(0) != b'$' {
             let unit_start = self.pos;
-            let mut end = unit_start;
-            while end < self.bytes.len() && is_ident_char(self.bytes[end]) {
-                end += 1;
-            }
+            let end = self.ident_end(unit_start);
             let unit = &self.text[unit_start..end];
             let n: f64 = num_text.parse().unwrap_or(0.0);
             if let Some(mult) = timespan_unit(unit) {

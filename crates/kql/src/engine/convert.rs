@@ -170,6 +170,19 @@ pub(crate) fn compare(a: &Value, b: &Value) -> Option<Ordering> {
             crate::parser::parse_timespan_text(s).map(|x| x.cmp(y))
         }
         (Value::Guid(x), Value::Guid(y)) => Some(x.cmp(y)),
+        (
+            Value::String(s),
+            n @ (Value::Int(_) | Value::Long(_) | Value::Real(_) | Value::Decimal(_)),
+        ) => s.trim().parse::<f64>().ok()?.partial_cmp(&as_f64(n)?),
+        (
+            n @ (Value::Int(_) | Value::Long(_) | Value::Real(_) | Value::Decimal(_)),
+            Value::String(s),
+        ) => as_f64(n)?.partial_cmp(&s.trim().parse::<f64>().ok()?),
+        (Value::Bool(b), Value::String(s)) | (Value::String(s), Value::Bool(b)) => {
+            let t = s.trim().to_ascii_lowercase();
+            (t == "true" || t == "false")
+                .then(|| (if *b { "true" } else { "false" }).cmp(t.as_str()))
+        }
         (Value::Guid(_), Value::String(_)) | (Value::String(_), Value::Guid(_)) => {
             Some(to_text(&a).to_lowercase().cmp(&to_text(&b).to_lowercase()))
         }

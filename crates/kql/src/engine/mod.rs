@@ -347,6 +347,12 @@ impl<'a> Engine<'a> {
                         _ => Err(self.type_error(e, "table() needs a table name as a string")),
                     },
                     "external_table" => Err(self.forbidden(e.span, "external_table()")),
+                    "cluster" | "database" | "workspace" | "app" | "resource" | "adx" | "arg" => {
+                        Err(self.unsupported(
+                            e,
+                            &format!("The cross-resource query function '{name}()'"),
+                        ))
+                    }
                     _ => Err(self.resolution(
                         e,
                         &format!("Failed to resolve table or column expression named '{name}'"),
@@ -381,6 +387,11 @@ impl<'a> Engine<'a> {
             ExprKind::Union(u) => self.union(None, u, env),
             ExprKind::ExternalData => Err(self.forbidden(e.span, "externaldata")),
             ExprKind::OtherSource(w) => Err(self.unsupported(e, &format!("The '{w}' operator"))),
+            // `workspace('x').T`, `arg('').Resources`: the call reports the cross-resource query.
+            ExprKind::Member { target, .. } if matches!(target.kind, ExprKind::Call { .. }) => {
+                self.tabular(target, env)?;
+                Err(self.type_error(e, "a table was expected here"))
+            }
             ExprKind::Wildcard(w) => Err(self.resolution(
                 e,
                 &format!("Failed to resolve table or column expression named '{w}'"),

@@ -144,9 +144,11 @@ fn comparable(l: ScalarType, r: ScalarType) -> bool {
         || l == Dynamic
         || r == Dynamic
         || (is_numeric(l) && is_numeric(r))
+        // Kusto converts between strings and numbers or bools in comparisons (`ResultType == 0`).
         || matches!(
             (l, r),
-            (String, DateTime | TimeSpan | Guid) | (DateTime | TimeSpan | Guid, String)
+            (String, DateTime | TimeSpan | Guid | Bool | Int | Long | Real | Decimal)
+                | (DateTime | TimeSpan | Guid | Bool | Int | Long | Real | Decimal, String)
         )
         || (matches!((l, r), (Bool, _) | (_, Bool)) && (is_numeric(l) || is_numeric(r)))
 }

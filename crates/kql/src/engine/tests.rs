@@ -668,10 +668,15 @@ fn errors_name_what_went_wrong_and_where() {
         KqlError::Resolution { .. }
     ));
     assert!(matches!(
-        err("SigninLogs | where UserPrincipalName > 1"),
+        err("SigninLogs | where TimeGenerated > 1"),
         KqlError::Type { .. }
     ));
     assert!(matches!(err("print 'a' + 1"), KqlError::Type { .. }));
+    assert!(matches!(
+        err("workspace('x').SigninLogs | take 1"),
+        KqlError::Unsupported { .. }
+    ));
+    assert_eq!(run("SigninLogs | where ResultType == '0'").table.len(), 2);
     assert!(matches!(
         err("SigninLogs | top-nested 3 of UserPrincipalName by count()"),
         KqlError::Unsupported { .. }

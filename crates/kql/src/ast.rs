@@ -158,6 +158,7 @@ pub enum ExprKind {
         step: Box<Expr>,
     },
     Union(Box<Union>),
+    Search(Box<Search>),
     /// `externaldata(...) [...]`: parsed, never run.
     ExternalData,
     /// A tabular source the engine does not run (`find`, `evaluate` as source, ...).
@@ -176,6 +177,14 @@ pub struct NamedExpr {
 pub struct Union {
     pub params: Vec<(String, Expr)>,
     pub tables: Vec<Expr>,
+}
+
+/// A `search`: tables (all when empty) and a predicate whose bare strings are terms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Search {
+    pub case_sensitive: bool,
+    pub tables: Vec<Expr>,
+    pub predicate: Expr,
 }
 
 /// Sort direction and null placement.
@@ -289,6 +298,7 @@ pub enum OperatorKind {
         plugin: String,
         args: Vec<Expr>,
     },
+    Search(Box<Search>),
     /// `make-series aggs on axis from a to b step s by keys`.
     MakeSeries(Box<MakeSeries>),
     /// `mv-apply items on (operators)`: the operators run once per row over its expanded items.

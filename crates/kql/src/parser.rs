@@ -32,7 +32,7 @@ struct Parser<'a> {
 const OPERATOR_NAMES: &str =
     "a tabular operator (where, extend, project, summarize, join, sort, take, ...)";
 
-const OTHER_OPERATORS: [&str; 14] = [
+const OTHER_OPERATORS: [&str; 13] = [
     "top-nested",
     "top-hitters",
     "partition",
@@ -46,7 +46,6 @@ const OTHER_OPERATORS: [&str; 14] = [
     "consume",
     "make-graph",
     "graph-match",
-    "search",
 ];
 
 fn string_op(word: &str) -> Option<BinOp> {
@@ -433,7 +432,11 @@ impl Parser<'_> {
                 self.skip_operator_body()?;
                 ExprKind::ExternalData
             }
-            Some(w @ ("find" | "search" | "evaluate")) => {
+            Some("search") => {
+                self.next();
+                ExprKind::Search(Box::new(self.search_body()?))
+            }
+            Some(w @ ("find" | "evaluate")) => {
                 let w = w.to_string();
                 self.next();
                 self.skip_operator_body()?;
@@ -737,6 +740,7 @@ impl Parser<'_> {
                 self.skip_operator_body()?;
                 OperatorKind::Evaluate { plugin, args }
             }
+            "search" => OperatorKind::Search(Box::new(self.search_body()?)),
             "make-series" => {
                 let nonempty = self.params()?.iter().any(|(n, v)| {
                     n == "kind" && matches!(&v.kind, ExprKind::Name(k) if k == "nonempty")
@@ -890,6 +894,102 @@ impl Parser<'_> {
             }
         }
         Ok(())
+    }
+
+    fn search_body(&mut self) -> Result<Search, KqlError> {
+        let params = self.params()?;
+        let case_sensitive = params.iter().any(|(n, v)| {
+            n == "kind" && matches!(&v.kind, ExprKind::Name(k) if k == "case_sensitive")
+        });
+        let mut tables = Vec::new();
+        if self.is_word("in") && self.punct_at(1, "(") {
+            self.next();
+            self.next();
+            loop {
+                tables.push(self.table_ref()?);
+                if !self.eat_punct(",") {
+                    break;
+                }
+            }
+            self.expect_punct(")")?;
+        }
+        let predicate = self.search_or()?;
+        Ok(Search {
+            case_sensitive,
+            tables,
+            predicate,
+        })
+    }
+
+    /// Search predicates: `and`/`or` over terms, `Column:"term"` and ordinary comparisons.
+    fn search_or(&mut self) -> Result<Expr, KqlError> {
+        self.enter()?;
+        let mut left = self.search_and()?;
+        while self.eat_word("or") {
+            let right = self.search_and()?;
+            let span = left.span.to(right.span);
+            left = Expr {
+                kind: ExprKind::Binary {
+                    op: BinOp::Or,
+                    left: Box::new(left),
+                    right: Box::new(right),
+                },
+                span,
+            };
+        }
+        self.depth -= 1;
+        Ok(left)
+    }
+
+    fn search_and(&mut self) -> Result<Expr, KqlError> {
+        let mut left = self.search_atom()?;
+        while self.eat_word("and") {
+            let right = self.search_atom()?;
+            let span = left.span.to(right.span);
+            left = Expr {
+                kind: ExprKind::Binary {
+                    op: BinOp::And,
+                    left: Box::new(left),
+                    right: Box::new(right),
+                },
+                span,
+            };
+        }
+        Ok(left)
+    }
+
+    fn search_atom(&mut self) -> Result<Expr, KqlError> {
+        let start = self.peek().span;
+        if matches!(
+            self.peek().kind,
+            TokenKind::Ident(_) | TokenKind::QuotedIdent(_)
+        ) && self.punct_at(1, ":")
+        {
+            let name = self.name()?;
+            let col = Expr {
+                kind: ExprKind::Name(name),
+                span: start,
+            };
+            self.next();
+            let value = self.unary()?;
+            let span = start.to(value.span);
+            let op = BinOp::Str(StrOp::Has { cs: false }, false);
+            return Ok(Expr {
+                kind: ExprKind::Binary {
+                    op,
+                    left: Box::new(col),
+                    right: Box::new(value),
+                },
+                span,
+            });
+        }
+        if self.is_punct("(") {
+            self.next();
+            let inner = self.search_or()?;
+            self.expect_punct(")")?;
+            return Ok(inner);
+        }
+        self.expr(3)
     }
 
     fn expand_items(&mut self) -> Result<Vec<ExpandItem>, KqlError> {

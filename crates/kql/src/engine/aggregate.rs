@@ -7,10 +7,20 @@ use serde_json::Value as J;
 use super::convert::{Key, as_f64, coerce, compare, key_of, sort_cmp, undyn};
 use crate::value::{ScalarType, Value};
 
+/// The current name of a legacy aggregate alias (`makeset` → `make_set`).
+pub(crate) fn canonical(name: &str) -> &str {
+    match name {
+        "makeset" | "make_set_with_limit" => "make_set",
+        "makelist" | "make_list_with_limit" => "make_list",
+        "makebag" => "make_bag",
+        other => other,
+    }
+}
+
 /// True when `name` is an aggregation function.
 pub(crate) fn is_aggregate(name: &str) -> bool {
     matches!(
-        name,
+        canonical(name),
         "count"
             | "countif"
             | "dcount"
@@ -49,7 +59,7 @@ pub(crate) fn is_aggregate(name: &str) -> bool {
 
 /// The default output column name of an aggregate over the column `arg` (empty when unnamed).
 pub(crate) fn default_name(name: &str, arg: &str) -> String {
-    match name {
+    match canonical(name) {
         "count" => format!("count_{arg}"),
         "countif" => "countif_".into(),
         "make_set" | "make_set_if" => format!("set_{arg}"),

@@ -142,6 +142,8 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         | "has_any_ipv4_prefix"
         | "ipv4_is_in_any_range" => Bool,
         "array_sum" => Real,
+        "parse_url" | "parse_path" => Dynamic,
+        "translate" => String,
         "round" => {
             if matches!(first, Int | Long) {
                 Long
@@ -259,6 +261,67 @@ fn bin_value(v: &Value, size: &Value) -> Value {
 
 fn ipv4(s: &str) -> Option<u32> {
     s.trim().parse::<std::net::Ipv4Addr>().ok().map(u32::from)
+}
+
+/// `parse_url`: the parts of an absolute URL as Kusto names them.
+fn parse_url(url: &str) -> Option<J> {
+    let (scheme, rest) = url.split_once("://")?;
+    let (rest, fragment) = rest.split_once('#').unwrap_or((rest, ""));
+    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let (userinfo, hostport) = authority.rsplit_once('@').unwrap_or(("", authority));
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) if !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) => (h, p),
+        _ => (hostport, ""),
+    };
+    let mut params = serde_json::Map::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        params.insert(k.to_string(), J::String(v.to_string()));
+    }
+    Some(serde_json::json!({
+        "Scheme": scheme,
+        "Host": host,
+        "Port": port,
+        "Path": path,
+        "Username": user,
+        "Password": password,
+        "Query Parameters": params,
+        "Fragment": fragment,
+    }))
+}
+
+/// `parse_path`: directory, file name and extension of a Windows or Unix path.
+fn parse_path(path: &str) -> J {
+    let (scheme, body) = match path.split_once("://") {
+        Some((s, b)) => (s, b),
+        None => ("", path),
+    };
+    let split = body.rfind(['\\', '/']);
+    let (dir, file) = match split {
+        Some(i) => (&body[..i], &body[i + 1..]),
+        None => ("", body),
+    };
+    let root = if body.as_bytes().get(1) == Some(&b':') {
+        body.get(..2).unwrap_or("")
+    } else {
+        ""
+    };
+    let dir_name = dir.rsplit(['\\', '/']).next().unwrap_or("");
+    let ext = file.rsplit_once('.').map_or("", |(_, e)| e);
+    serde_json::json!({
+        "Scheme": scheme,
+        "RootPath": root,
+        "DirectoryPath": dir,
+        "DirectoryName": dir_name,
+        "Filename": file,
+        "Extension": ext,
+        "AlternateDataStreamName": "",
+    })
 }
 
 /// The IPv4 addresses in free text, as written (bounded by characters that cannot extend them).
@@ -1044,6 +1107,21 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
                 }
             }
             Value::dynamic(J::Array(out))
+        }
+        "parse_url" => parse_url(&s(0)).map_or(Value::Null, Value::dynamic),
+        "parse_path" => Value::dynamic(parse_path(&s(0))),
+        "translate" => {
+            let (from, to): (Vec<char>, Vec<char>) =
+                (s(0).chars().collect(), s(1).chars().collect());
+            let out: String = s(2)
+                .chars()
+                .filter_map(|c| match from.iter().position(|f| *f == c) {
+                    // Past the end of the replacements, the last one repeats; none at all deletes.
+                    Some(i) => to.get(i).or(to.last()).copied(),
+                    None => Some(c),
+                })
+                .collect();
+            Value::str(out)
         }
         "array_reverse" => match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
             Some(mut items) => {

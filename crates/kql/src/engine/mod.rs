@@ -237,6 +237,7 @@ impl<'a> Engine<'a> {
             | ExprKind::Print(_)
             | ExprKind::Range { .. }
             | ExprKind::Union(_)
+            | ExprKind::Search(_)
             | ExprKind::ExternalData
             | ExprKind::OtherSource(_)
             | ExprKind::Wildcard(_) => true,
@@ -385,6 +386,7 @@ impl<'a> Engine<'a> {
                 step,
             } => self.range(e, name, from, to, step, env),
             ExprKind::Union(u) => self.union(None, u, env),
+            ExprKind::Search(s) => self.search(None, s, env),
             ExprKind::ExternalData => Err(self.forbidden(e.span, "externaldata")),
             ExprKind::OtherSource(w) => Err(self.unsupported(e, &format!("The '{w}' operator"))),
             // `workspace('x').T`, `arg('').Resources`: the call reports the cross-resource query.

@@ -275,6 +275,7 @@ impl<'a> Engine<'a> {
                     Err(self.unsupported_at(op.span, &format!("The plugin 'evaluate {plugin}'")))
                 }
             }
+            OperatorKind::Search(s) => self.search(Some(t), s, env),
             OperatorKind::MakeSeries(ms) => self.make_series(op, t, ms, env),
             OperatorKind::MvApply { items, limit, ops } => {
                 let mut out: Option<Table> = None;
@@ -1211,7 +1212,26 @@ impl<'a> Engine<'a> {
             .params
             .iter()
             .any(|(n, v)| n == "kind" && matches!(&v.kind, ExprKind::Name(k) if k == "inner"));
-        // Columns by name; a name seen with several types becomes one column per type (`name_type`).
+        let source = u
+            .params
+            .iter()
+            .find(|(n, _)| n == "withsource")
+            .and_then(|(_, v)| match &v.kind {
+                ExprKind::Name(n) => Some(n.clone()),
+                ExprKind::Literal(Value::String(s)) => Some(s.to_string()),
+                _ => None,
+            });
+        self.merge_tables(parts, source, inner)
+    }
+
+    /// Stacks tables by column name (as `union` does); a name seen with several types becomes one
+    /// column per type (`name_type`); `source` names a first column holding each row's table.
+    fn merge_tables(
+        &mut self,
+        parts: Vec<(String, Table)>,
+        source: Option<String>,
+        inner: bool,
+    ) -> Result<Table, KqlError> {
         let mut pairs: Vec<(String, ScalarType)> = Vec::new();
         for (_, t) in &parts {
             for c in &t.columns {
@@ -1238,15 +1258,6 @@ impl<'a> Engine<'a> {
             .iter()
             .map(|(n, ty)| Column::new(out_name(n, *ty), *ty))
             .collect();
-        let source = u
-            .params
-            .iter()
-            .find(|(n, _)| n == "withsource")
-            .and_then(|(_, v)| match &v.kind {
-                ExprKind::Name(n) => Some(n.clone()),
-                ExprKind::Literal(Value::String(s)) => Some(s.to_string()),
-                _ => None,
-            });
         if let Some(s) = &source {
             columns.insert(0, Column::new(s.clone(), ScalarType::String));
         }
@@ -1259,7 +1270,10 @@ impl<'a> Engine<'a> {
                 .collect();
             for r in t.rows {
                 self.check()?;
-                let mut row = vec![Value::Null; pairs.len()];
+                let mut row: Vec<Value> = pairs
+                    .iter()
+                    .map(|(_, ty)| coerce(Value::Null, *ty))
+                    .collect();
                 for (v, m) in r.into_iter().zip(&map) {
                     if let Some(i) = m {
                         row[*i] = v;
@@ -1272,6 +1286,120 @@ impl<'a> Engine<'a> {
             }
         }
         Ok(Table { columns, rows })
+    }
+
+    /// `search`: rows of the given tables where the predicate holds; a bare string is a term
+    /// looked up in every column.
+    pub(crate) fn search(
+        &mut self,
+        input: Option<Table>,
+        s: &'a crate::ast::Search,
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        let mut parts: Vec<(String, Table)> = Vec::new();
+        match input {
+            Some(t) => parts.push(("union_arg0".into(), t)),
+            None if s.tables.is_empty() => {
+                let names: Vec<String> = self.catalog.names().map(String::from).collect();
+                for n in names {
+                    if let Some(t) = self.catalog_table(&n) {
+                        parts.push((n, t));
+                    }
+                }
+            }
+            None => {
+                for e in &s.tables {
+                    let name = match &e.kind {
+                        ExprKind::Name(n) => n.clone(),
+                        _ => String::new(),
+                    };
+                    if let ExprKind::Wildcard(w) = &e.kind {
+                        let names: Vec<String> = self
+                            .catalog
+                            .names()
+                            .filter(|n| wildcard_match(w, n))
+                            .map(String::from)
+                            .collect();
+                        for n in names {
+                            if let Some(t) = self.catalog_table(&n) {
+                                parts.push((n, t));
+                            }
+                        }
+                    } else {
+                        parts.push((name, self.tabular(e, env)?));
+                    }
+                }
+            }
+        }
+        let mut kept = Vec::new();
+        for (name, t) in parts {
+            let pred = match self.search_predicate(&s.predicate, &t.columns, env, s.case_sensitive)
+            {
+                Ok(p) => p,
+                // A column the predicate names is absent from this table: no row can match.
+                Err(KqlError::Resolution { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            let mut rows = Vec::new();
+            for idx in 0..t.rows.len() {
+                self.check()?;
+                if matches!(eval(&pred, Row { rows: &t.rows, idx }), Value::Bool(true)) {
+                    rows.push(t.rows[idx].clone());
+                }
+            }
+            kept.push((
+                name,
+                Table {
+                    columns: t.columns,
+                    rows,
+                },
+            ));
+        }
+        self.merge_tables(kept, Some("$table".into()), false)
+    }
+
+    fn search_predicate(
+        &mut self,
+        e: &'a Expr,
+        schema: &[Column],
+        env: &Env<'a>,
+        cs: bool,
+    ) -> Result<CExpr, KqlError> {
+        use crate::ast::{BinOp, StrOp};
+        Ok(match &e.kind {
+            ExprKind::Literal(Value::String(term)) => {
+                let (op, term) = if term.contains('*') {
+                    (StrOp::Contains { cs }, term.replace('*', ""))
+                } else {
+                    (StrOp::Has { cs }, term.to_string())
+                };
+                (0..schema.len())
+                    .map(|i| {
+                        CExpr::Bin(
+                            BinOp::Str(op, false),
+                            Box::new(CExpr::Col(i)),
+                            Box::new(CExpr::Lit(Value::str(&term))),
+                        )
+                    })
+                    .reduce(|a, b| CExpr::Bin(BinOp::Or, Box::new(a), Box::new(b)))
+                    .unwrap_or(CExpr::Lit(Value::Bool(false)))
+            }
+            ExprKind::Binary {
+                op: op @ (BinOp::And | BinOp::Or),
+                left,
+                right,
+            } => CExpr::Bin(
+                *op,
+                Box::new(self.search_predicate(left, schema, env, cs)?),
+                Box::new(self.search_predicate(right, schema, env, cs)?),
+            ),
+            ExprKind::Call { name, args } if name == "not" && args.len() == 1 => CExpr::Call {
+                name: "not".into(),
+                args: vec![self.search_predicate(&args[0], schema, env, cs)?],
+                ty: ScalarType::Bool,
+            },
+            _ => self.compile(e, schema, env)?.0,
+        })
     }
 
     fn mv_expand(

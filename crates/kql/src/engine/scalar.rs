@@ -290,6 +290,7 @@ impl<'a> Engine<'a> {
             | ExprKind::Print(_)
             | ExprKind::Range { .. }
             | ExprKind::Union(_)
+            | ExprKind::Search(_)
             | ExprKind::ExternalData
             | ExprKind::OtherSource(_) => {
                 let t = self.tabular(e, env)?;
@@ -331,6 +332,15 @@ impl<'a> Engine<'a> {
         }
         match name {
             "now" => return Ok((CExpr::Lit(Value::DateTime(self.opts.now)), T::DateTime)),
+            // Local tables carry no ingestion time; TimeGenerated is the closest stand-in.
+            "ingestion_time" => {
+                return Ok(
+                    match schema.iter().position(|c| c.name == "TimeGenerated") {
+                        Some(i) => (CExpr::Col(i), schema[i].ty),
+                        None => (CExpr::Lit(Value::Null), T::DateTime),
+                    },
+                );
+            }
             "ago" => {
                 let (span, _) = self.compile_arg(e, args, 0, schema, env)?;
                 let now = Box::new(CExpr::Lit(Value::DateTime(self.opts.now)));
@@ -516,6 +526,7 @@ impl<'a> Engine<'a> {
         env: &Env<'a>,
     ) -> Result<AggSpec, KqlError> {
         let input = collector.input.clone();
+        let name = aggregate::canonical(name);
         let mut spec = AggSpec {
             name: name.to_string(),
             args: Vec::new(),

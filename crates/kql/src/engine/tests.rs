@@ -499,6 +499,56 @@ fn make_series_fills_empty_bins_with_the_default() {
 }
 
 #[test]
+fn search_finds_terms_in_any_column_of_any_table() {
+    let r = run("search 'outlook'");
+    assert_eq!(r.table.columns[0].name, "$table");
+    assert_eq!(r.table.len(), 1);
+    assert_eq!(
+        run("search in (Users, SigninLogs) 'sales' or 'bob'")
+            .table
+            .len(),
+        3
+    );
+    assert_eq!(
+        run("SigninLogs | search 'alice' and ResultType == 0")
+            .table
+            .len(),
+        1
+    );
+    assert_eq!(run("search kind=case_sensitive 'ALICE'").table.len(), 0);
+    assert_eq!(
+        run("search UserPrincipalName:'carol' or (Dept:'HR')")
+            .table
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn url_path_translate_and_legacy_aggregate_names() {
+    assert_eq!(
+        cell("print parse_url('https://u:p@host.com:8080/a/b?x=1&y=2#f').Host"),
+        Value::dynamic(serde_json::json!("host.com"))
+    );
+    assert_eq!(
+        cell("print parse_url('https://host.com/a?x=1')['Query Parameters'].x"),
+        Value::dynamic(serde_json::json!("1"))
+    );
+    assert_eq!(
+        cell(r"print parse_path(@'C:\Temp\evil.ps1').Extension"),
+        Value::dynamic(serde_json::json!("ps1"))
+    );
+    assert_eq!(
+        cell("print translate('abc', 'x', 'aabbcc')"),
+        Value::str("xxxxxx")
+    );
+    let r = run("SigninLogs | summarize makeset(IPAddress), m = makelist(ResultType)");
+    assert_eq!(names(&r.table), vec!["set_IPAddress", "m"]);
+    let r = run("SigninLogs | where ingestion_time() > ago(1d) | count");
+    assert_eq!(r.table.rows[0][0], Value::Long(3));
+}
+
+#[test]
 fn render_is_recorded() {
     let r = run("SigninLogs | summarize count() by bin(TimeGenerated, 1h) | render timechart");
     assert_eq!(r.visualization.as_deref(), Some("timechart"));

@@ -206,3 +206,51 @@ async fn incident_updates_and_comments_survive_a_restart() {
         "Spray source blocked at the firewall."
     );
 }
+
+#[tokio::test]
+async fn a_data_dir_of_exports_is_served_and_cached_as_parquet() {
+    let data = common::temp_dir("exports");
+    std::fs::write(
+        data.join("SigninLogs.jsonl"),
+        "{\"TimeGenerated\":\"2099-01-01T00:00:00Z\",\"UserPrincipalName\":\"a@contoso.com\",\"ResultType\":\"0\"}\n\
+         {\"TimeGenerated\":\"2099-01-01T01:00:00Z\",\"UserPrincipalName\":\"b@contoso.com\",\"ResultType\":\"50126\"}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        data.join("Heartbeat.csv"),
+        "TimeGenerated,Computer\n2099-01-01T00:00:00Z,wks-1\n",
+    )
+    .unwrap();
+    let state = common::temp_dir("exports-state");
+    for start in 0..2 {
+        let server = Server::start_with_state(
+            &[("SENTINEL_MCP_DATA_DIR", data.to_str().unwrap())],
+            state.clone(),
+        )
+        .await;
+        let mut c = SseClient::connect(&server).await;
+        c.initialize().await;
+        let r = c.call_tool("list_sentinel_tables", json!({})).await;
+        let names: Vec<String> = structured(&r)["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names, ["Heartbeat", "SigninLogs"], "start {start}");
+        let r = c
+            .call_tool("run_kql_query", json!({"query": "SigninLogs | where ResultType == '50126' | project UserPrincipalName", "timespan": "2098-12-31T00:00:00Z/2099-01-02T00:00:00Z"}))
+            .await;
+        assert_eq!(
+            structured(&r)["rows"],
+            json!([["b@contoso.com"]]),
+            "start {start}"
+        );
+    }
+    let cached = std::fs::read_dir(state.join("cache"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "parquet"))
+        .count();
+    assert_eq!(cached, 2, "each JSONL/CSV export has a Parquet copy");
+}

@@ -130,7 +130,10 @@ impl LocalBackend {
                 clock::now_ticks(),
             ),
             LocalSource::Dir(dir) => {
-                kql::catalog::load::load_dir(dir).map_err(|e| e.to_string())?
+                // JSONL/CSV are converted to Parquet once, so the next start reads the fast copy.
+                let cache_dir = self.state_path.parent().map(|d| d.join("cache"));
+                let options = kql::catalog::LoadOptions { cache_dir };
+                kql::catalog::load_dir_with(dir, &options).map_err(|e| e.to_string())?
             }
         };
         let journal = read_state(&self.state_path)?;

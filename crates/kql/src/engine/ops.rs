@@ -1333,13 +1333,7 @@ impl<'a> Engine<'a> {
         }
         let mut kept = Vec::new();
         for (name, t) in parts {
-            let pred = match self.search_predicate(&s.predicate, &t.columns, env, s.case_sensitive)
-            {
-                Ok(p) => p,
-                // A column the predicate names is absent from this table: no row can match.
-                Err(KqlError::Resolution { .. }) => continue,
-                Err(e) => return Err(e),
-            };
+            let pred = self.search_predicate(&s.predicate, &t.columns, env, s.case_sensitive)?;
             let mut rows = Vec::new();
             for idx in 0..t.rows.len() {
                 self.check()?;
@@ -1398,7 +1392,12 @@ impl<'a> Engine<'a> {
                 args: vec![self.search_predicate(&args[0], schema, env, cs)?],
                 ty: ScalarType::Bool,
             },
-            _ => self.compile(e, schema, env)?.0,
+            // A part that names a column this table lacks is false here, not an error.
+            _ => match self.compile(e, schema, env) {
+                Ok((c, _)) => c,
+                Err(KqlError::Resolution { .. }) => CExpr::Lit(Value::Bool(false)),
+                Err(err) => return Err(err),
+            },
         })
     }
 

@@ -9,6 +9,7 @@ mod cli;
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod outbound;
 pub mod server;
 mod telemetry;
 pub mod tools;

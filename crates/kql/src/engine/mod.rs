@@ -56,8 +56,36 @@ pub struct QueryResult {
     pub visualization: Option<String>,
 }
 
+/// Stack for the thread a query runs on: expression trees may nest hundreds of levels deep.
+const EXEC_STACK_BYTES: usize = 64 << 20;
+
 /// Parses and runs `text` against `catalog`.
+///
+/// The query runs on its own thread with a large stack, so deeply nested (even hostile)
+/// expressions cannot overflow the caller's stack; a panic there becomes `KqlError::Runtime`.
 pub fn execute(catalog: &Catalog, text: &str, opts: &ExecOptions) -> Result<QueryResult, KqlError> {
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("kql-exec".into())
+            .stack_size(EXEC_STACK_BYTES)
+            .spawn_scoped(scope, || execute_here(catalog, text, opts));
+        match worker {
+            Ok(handle) => handle.join().unwrap_or_else(|_| {
+                Err(KqlError::Runtime {
+                    message: "the local engine hit an internal error on this query".into(),
+                })
+            }),
+            // No thread to be had (resource limits): run here instead.
+            Err(_) => execute_here(catalog, text, opts),
+        }
+    })
+}
+
+fn execute_here(
+    catalog: &Catalog,
+    text: &str,
+    opts: &ExecOptions,
+) -> Result<QueryResult, KqlError> {
     let script = crate::parser::parse_script(text)?;
     let mut engine = Engine {
         catalog,
@@ -67,6 +95,7 @@ pub fn execute(catalog: &Catalog, text: &str, opts: &ExecOptions) -> Result<Quer
         visualization: None,
         warnings: Vec::new(),
         ticks: 0,
+        calls: 0,
     };
     let mut env = Env::default();
     let mut results = Vec::new();
@@ -91,6 +120,13 @@ pub fn execute(catalog: &Catalog, text: &str, opts: &ExecOptions) -> Result<Quer
         visualization: engine.visualization,
     })
 }
+
+/// The most rows one operator may produce; beyond it the query stops with an error rather
+/// than exhausting memory.
+pub(crate) const MAX_ROWS: usize = 2_000_000;
+
+/// The deepest nesting of user-defined function calls.
+const MAX_CALL_DEPTH: usize = 64;
 
 /// What a name bound by `let` (or a function parameter) stands for.
 #[derive(Debug, Clone)]
@@ -130,6 +166,8 @@ pub(crate) struct Engine<'a> {
     visualization: Option<String>,
     warnings: Vec<String>,
     ticks: u32,
+    /// Function calls being evaluated, innermost last.
+    calls: usize,
 }
 
 const FORBIDDEN_PLUGINS: [&str; 10] = [
@@ -414,6 +452,34 @@ impl<'a> Engine<'a> {
         input: Option<Table>,
         env: &Env<'a>,
     ) -> Result<Table, KqlError> {
+        self.enter_call(e)?;
+        let r = self.invoke_body(e, f, args, input, env);
+        self.calls -= 1;
+        r
+    }
+
+    /// Counts nested function calls: Kusto has no recursion, and unbounded nesting would exhaust the stack.
+    pub(crate) fn enter_call(&mut self, e: &Expr) -> Result<(), KqlError> {
+        if self.calls >= MAX_CALL_DEPTH {
+            return Err(KqlError::Resolution {
+                location: self.location(e.span),
+                message: format!(
+                    "Functions nest more than {MAX_CALL_DEPTH} calls deep here; recursive functions are not supported"
+                ),
+            });
+        }
+        self.calls += 1;
+        Ok(())
+    }
+
+    fn invoke_body(
+        &mut self,
+        e: &'a Expr,
+        f: &'a Function,
+        args: &'a [Expr],
+        input: Option<Table>,
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
         let mut inner = env.clone();
         let mut input = input;
         let mut args_iter = args.iter();
@@ -501,7 +567,6 @@ impl<'a> Engine<'a> {
         step: &'a Expr,
         env: &Env<'a>,
     ) -> Result<Table, KqlError> {
-        const MAX_ROWS: usize = 10_000_000;
         let (fv, tv, sv) = (
             self.constant(from, env)?,
             self.constant(to, env)?,
@@ -515,7 +580,7 @@ impl<'a> Engine<'a> {
         };
         let mut rows = Vec::new();
         let too_many = || KqlError::Runtime {
-            message: format!("range produces more than {MAX_ROWS} rows"),
+            message: format!("range produces more than {MAX_ROWS} rows; use a larger step"),
         };
         match (&fv, &sv) {
             (Value::DateTime(_) | Value::TimeSpan(_), Value::TimeSpan(s)) => {

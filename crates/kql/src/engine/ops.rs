@@ -1060,6 +1060,9 @@ impl<'a> Engine<'a> {
             .collect();
         for l in &left.rows {
             self.check()?;
+            if rows.len() > super::MAX_ROWS {
+                return Err(too_many_rows("join"));
+            }
             let k = key(l, &lk);
             if kind == "innerunique"
                 && let Some(k) = &k
@@ -1492,6 +1495,9 @@ impl<'a> Engine<'a> {
                 }
                 rows.push(r);
             }
+            if rows.len() > super::MAX_ROWS {
+                return Err(too_many_rows("mv-expand"));
+            }
         }
         Ok(Table {
             columns: t.columns,
@@ -1633,6 +1639,15 @@ fn series_name(item: &NamedExpr, i: usize) -> String {
             aggregate::default_name(name, &arg)
         }
         _ => format!("Column{}", i + 1),
+    }
+}
+
+fn too_many_rows(operator: &str) -> KqlError {
+    KqlError::Runtime {
+        message: format!(
+            "{operator} produced more than {} rows; filter or summarize the input first",
+            super::MAX_ROWS
+        ),
     }
 }
 

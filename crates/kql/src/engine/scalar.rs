@@ -474,6 +474,20 @@ impl<'a> Engine<'a> {
         schema: &[Column],
         env: &Env<'a>,
     ) -> Result<(CExpr, ScalarType), KqlError> {
+        self.enter_call(e)?;
+        let r = self.inline_function_body(e, f, args, schema, env);
+        self.calls -= 1;
+        r
+    }
+
+    fn inline_function_body(
+        &mut self,
+        e: &'a Expr,
+        f: &'a crate::ast::Function,
+        args: &'a [Expr],
+        schema: &[Column],
+        env: &Env<'a>,
+    ) -> Result<(CExpr, ScalarType), KqlError> {
         let mut inner = env.clone();
         for (i, p) in f.params.iter().enumerate() {
             let bound = match (args.get(i), &p.default) {

@@ -751,6 +751,27 @@ fn errors_name_what_went_wrong_and_where() {
 }
 
 #[test]
+fn hostile_queries_fail_cleanly() {
+    let e = err("let f = (x:long) { f(x) }; print f(1)");
+    assert!(e.to_string().contains("recursive"), "{e}");
+    let e = err("let T = () { T() }; T()");
+    assert!(e.to_string().contains("recursive"), "{e}");
+    assert!(matches!(
+        err("range x from 1 to 100000000 step 1"),
+        KqlError::Runtime { .. }
+    ));
+    let deep = format!("print {}1{}", "(".repeat(100), ")".repeat(100));
+    assert_eq!(cell(&deep), Value::Long(1));
+    let long = format!("print 0{}", " + 1".repeat(500));
+    assert_eq!(cell(&long), Value::Long(500));
+    let ors = format!(
+        "SigninLogs | where {}",
+        vec!["ResultType == 1"; 500].join(" or ")
+    );
+    assert_eq!(run(&ors).table.len(), 0);
+}
+
+#[test]
 fn cancellation_stops_the_query() {
     let mut o = opts();
     o.cancel = Some(Arc::new(std::sync::atomic::AtomicBool::new(true)));

@@ -205,6 +205,58 @@ pub struct Settings {
     )]
     pub query_timeout_secs: u64,
 
+    /// Authentication of the MCP endpoints: `entra` validates Entra ID bearer tokens; `none` trusts every caller (loopback only unless SENTINEL_MCP_ALLOW_UNAUTHENTICATED=true).
+    #[arg(long, env = "SENTINEL_MCP_AUTH", value_enum, default_value = "none", global = true)]
+    pub auth: AuthMode,
+
+    /// Allow `SENTINEL_MCP_AUTH=none` on a non-loopback HOST (a warning is logged at every start).
+    #[arg(long, env = "SENTINEL_MCP_ALLOW_UNAUTHENTICATED", default_value_t = false, global = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub allow_unauthenticated: bool,
+
+    /// Entra tenant (directory) id whose tokens are accepted.
+    #[arg(long, env = "AZURE_TENANT_ID", global = true)]
+    pub tenant_id: Option<String>,
+
+    /// More tenants whose tokens are accepted, for multi-tenant app registrations (comma list).
+    #[arg(long, env = "SENTINEL_MCP_ALLOWED_TENANTS", value_delimiter = ',', global = true)]
+    pub allowed_tenants: Vec<String>,
+
+    /// Application (client) id of this API's app registration; tokens must carry it (or api://<id>) as audience.
+    #[arg(long, env = "MCP_SERVER_APP_ID", global = true)]
+    pub server_app_id: Option<String>,
+
+    /// The API's App ID URI when it is not api://<app id> (also accepted as audience).
+    #[arg(long, env = "SENTINEL_MCP_APP_ID_URI", global = true)]
+    pub app_id_uri: Option<String>,
+
+    /// Entra authority host (sovereign clouds differ); plain http only for a loopback host.
+    #[arg(long, env = "SENTINEL_MCP_AUTHORITY_HOST", default_value = "https://login.microsoftonline.com", global = true)]
+    pub authority_host: String,
+
+    /// Clock skew tolerated on exp, nbf and iat, in seconds.
+    #[arg(long, env = "SENTINEL_MCP_CLOCK_SKEW_SECS", default_value_t = 300, global = true)]
+    pub clock_skew_secs: u64,
+
+    /// App roles or delegated scopes that grant the read tools (queries, schema, incidents and alerts read).
+    #[arg(long, env = "SENTINEL_MCP_READ_ROLES", value_delimiter = ',', default_value = "SecOps.Read", global = true)]
+    pub read_roles: Vec<String>,
+
+    /// App roles or delegated scopes that grant advanced hunting.
+    #[arg(long, env = "SENTINEL_MCP_HUNT_ROLES", value_delimiter = ',', default_value = "SecOps.Hunt", global = true)]
+    pub hunt_roles: Vec<String>,
+
+    /// App roles or delegated scopes that grant the write tools (update incident, comment).
+    #[arg(long, env = "SENTINEL_MCP_WRITE_ROLES", value_delimiter = ',', default_value = "SecOps.Write", global = true)]
+    pub write_roles: Vec<String>,
+
+    /// Public base URL of this server (no trailing slash), used in OAuth protected-resource metadata; defaults to http://HOST:PORT.
+    #[arg(long, env = "SENTINEL_MCP_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// How tool arguments appear in the audit log: `full` or `redacted` (queries and comments replaced by their length and hash).
+    #[arg(long, env = "SENTINEL_MCP_AUDIT_ARGUMENTS", value_enum, default_value = "full", global = true)]
+    pub audit_arguments: AuditArguments,
+
     /// Timespan applied to queries that name none (ISO 8601 duration like P1D or a KQL timespan like 7d).
     #[arg(
         long,
@@ -213,6 +265,22 @@ pub struct Settings {
         global = true
     )]
     pub default_timespan: String,
+}
+
+/// How the MCP endpoints authenticate callers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthMode {
+    /// Entra ID bearer tokens (OAuth 2.1 resource server).
+    Entra,
+    /// No authentication.
+    None,
+}
+
+/// How much of a tool call's arguments the audit log keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditArguments {
+    Full,
+    Redacted,
 }
 
 /// Log output format.

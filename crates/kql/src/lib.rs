@@ -15,9 +15,10 @@ pub use error::{KqlError, Location};
 pub use table::{Column, Table};
 pub use value::{ScalarType, Value};
 
-/// Parses a query text without running it.
+/// Parses a query text without running it (on a large-stack thread, so hostile nesting
+/// is reported as an error rather than overflowing the caller's stack).
 pub fn parse(text: &str) -> Result<ast::Script, KqlError> {
-    parser::parse_script(text)
+    parser::on_deep_stack(|| parser::parse_script(text))
 }
 
 pub mod engine;

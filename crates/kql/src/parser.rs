@@ -8,6 +8,32 @@ use crate::value::{ScalarType, TICKS_PER_SECOND, Value};
 /// Maximum nesting of expressions and subqueries; deeper input is rejected, not overflowed.
 pub const MAX_DEPTH: usize = 256;
 
+/// Stack for the thread that parses or runs a query: trees may nest hundreds of levels deep.
+const DEEP_STACK_BYTES: usize = 64 << 20;
+
+/// Runs `f` on a thread with a large stack, so deeply nested (even hostile) input cannot
+/// overflow the caller's stack; a panic there becomes `KqlError::Runtime`.
+pub(crate) fn on_deep_stack<T: Send>(
+    f: impl FnOnce() -> Result<T, KqlError> + Send,
+) -> Result<T, KqlError> {
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("kql".into())
+            .stack_size(DEEP_STACK_BYTES)
+            .spawn_scoped(scope, f);
+        match worker {
+            Ok(handle) => handle.join().unwrap_or_else(|_| {
+                Err(KqlError::Runtime {
+                    message: "the KQL engine hit an internal error on this query".into(),
+                })
+            }),
+            Err(e) => Err(KqlError::Runtime {
+                message: format!("no thread could be started for the query: {e}"),
+            }),
+        }
+    })
+}
+
 /// Parses a whole query text (statements separated by `;`).
 pub fn parse_script(text: &str) -> Result<Script, KqlError> {
     let tokens = tokenize(text)?;

@@ -56,29 +56,12 @@ pub struct QueryResult {
     pub visualization: Option<String>,
 }
 
-/// Stack for the thread a query runs on: expression trees may nest hundreds of levels deep.
-const EXEC_STACK_BYTES: usize = 64 << 20;
-
 /// Parses and runs `text` against `catalog`.
 ///
 /// The query runs on its own thread with a large stack, so deeply nested (even hostile)
 /// expressions cannot overflow the caller's stack; a panic there becomes `KqlError::Runtime`.
 pub fn execute(catalog: &Catalog, text: &str, opts: &ExecOptions) -> Result<QueryResult, KqlError> {
-    std::thread::scope(|scope| {
-        let worker = std::thread::Builder::new()
-            .name("kql-exec".into())
-            .stack_size(EXEC_STACK_BYTES)
-            .spawn_scoped(scope, || execute_here(catalog, text, opts));
-        match worker {
-            Ok(handle) => handle.join().unwrap_or_else(|_| {
-                Err(KqlError::Runtime {
-                    message: "the local engine hit an internal error on this query".into(),
-                })
-            }),
-            // No thread to be had (resource limits): run here instead.
-            Err(_) => execute_here(catalog, text, opts),
-        }
-    })
+    crate::parser::on_deep_stack(|| execute_here(catalog, text, opts))
 }
 
 fn execute_here(

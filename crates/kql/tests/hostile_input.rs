@@ -1,0 +1,112 @@
+//! Mutated real queries: the parser and engine must answer every one with a result or an
+//! error, never a panic or a stack overflow.
+
+use std::path::PathBuf;
+
+use rand::{Rng, SeedableRng};
+
+fn corpus_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("KQL_CORPUS_DIR") {
+        return PathBuf::from(dir);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/kql-corpus")
+}
+
+fn mutate(query: &str, rng: &mut rand::rngs::StdRng) -> String {
+    let chars: Vec<char> = query.chars().collect();
+    if chars.is_empty() {
+        return String::new();
+    }
+    let at = rng.random_range(0..chars.len());
+    let pieces = [
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        "|",
+        "'",
+        "\"",
+        "@\"",
+        "```",
+        "!",
+        "=~",
+        "..",
+        ",",
+        ";",
+        "-",
+        "\u{202F}",
+        "dynamic(",
+        "datetime(",
+        "$left.",
+    ];
+    let mut out: Vec<char> = chars.clone();
+    match rng.random_range(0..5) {
+        0 => out.truncate(at),
+        1 => {
+            out.remove(at);
+        }
+        2 => {
+            let piece = pieces[rng.random_range(0..pieces.len())];
+            for (i, c) in piece.chars().enumerate() {
+                out.insert(at + i, c);
+            }
+        }
+        3 => {
+            let end = (at + rng.random_range(1..40)).min(chars.len());
+            let slice: Vec<char> = chars[at..end].to_vec();
+            for (i, c) in slice.into_iter().enumerate() {
+                out.insert(at + i, c);
+            }
+        }
+        _ => {
+            let other = rng.random_range(0..chars.len());
+            out.swap(at, other);
+        }
+    }
+    out.into_iter().collect()
+}
+
+#[test]
+fn mutated_corpus_queries_never_panic() {
+    let path = corpus_dir().join("hunting-queries.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "the KQL corpus is missing at {} ({e}); set KQL_CORPUS_DIR",
+            path.display()
+        )
+    });
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x004b_514c);
+    let catalog = kql::Catalog::new();
+    let opts = kql::ExecOptions::default();
+    for line in text.lines().take(400) {
+        let record: serde_json::Value = serde_json::from_str(line).expect("corpus line is JSON");
+        let query = record["query"].as_str().unwrap_or("");
+        for _ in 0..4 {
+            let q = mutate(query, &mut rng);
+            let _ = kql::parse(&q);
+            if let Err(kql::KqlError::Runtime { message }) = kql::execute(&catalog, &q, &opts) {
+                assert!(
+                    !message.contains("internal error"),
+                    "engine panicked on: {q}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn pathological_nesting_is_rejected_not_overflowed() {
+    for q in [
+        format!("print {}", "dynamic([".repeat(10_000)),
+        format!("print {}1", "-".repeat(100_000)),
+        format!("T | where {}", "not(".repeat(10_000)),
+        format!("print 1{}", " * 2".repeat(100_000)),
+        format!("let f = () {{ {} }}; f()", "(".repeat(10_000)),
+        "print '".repeat(1000),
+    ] {
+        assert!(kql::parse(&q).is_err());
+        assert!(kql::execute(&kql::Catalog::new(), &q, &kql::ExecOptions::default()).is_err());
+    }
+}

@@ -58,9 +58,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Probes go straight to 127.0.0.1 whatever proxy the environment names.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def http_status(url: str, timeout: float = 2.0) -> int | None:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
+        with _DIRECT.open(url, timeout=timeout) as resp:
             return resp.status
     except urllib.error.HTTPError as e:
         return e.code
@@ -130,12 +134,18 @@ def _command(port: int, peer_transport: str) -> tuple[list[str], dict[str, str]]
     return [str(binary), "serve", "--host", "127.0.0.1", "--port", str(port)], {}
 
 
+class _PortTaken(Exception):
+    """The server could not bind: another process took the free port first."""
+
+
 def _wait_ready(server: RunningServer) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     paths = ["/health"] if against_peer() else ["/health", "/ready"]
     for path in paths:
         last = None
         while True:
+            if server.process.poll() is not None and "in use" in server.stderr_text().lower():
+                raise _PortTaken()
             server.assert_alive()
             last = http_status(server.base_url + path)
             # The peer's Streamable HTTP app has no /health: any answer means it listens.
@@ -178,11 +188,13 @@ def start_server(tmp_dir: Path, extra_env: dict[str, str] | None = None, peer_tr
         )
         stderr_file.close()
         server = RunningServer(port=port, process=process, stderr_path=stderr_path, env=env)
-        # Another process may take the port between our probe and the server's bind: retry.
-        time.sleep(0.05)
-        if process.poll() is not None and "in use" in server.stderr_text().lower() and attempt < 2:
+        try:
+            _wait_ready(server)
+        except _PortTaken:
+            # Another process took the port between our probe and the server's bind.
+            if attempt == 2:
+                server.assert_alive()
             continue
-        _wait_ready(server)
         return server
     raise AssertionError("unreachable")
 

@@ -98,6 +98,8 @@ pub enum StrOp {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExprKind {
     Literal(Value),
+    /// A typed null such as `datetime(null)` or `long(null)`.
+    NullOf(ScalarType),
     /// A name: column, `let` variable, table or parameter.
     Name(String),
     /// `*` (in `count(*)`, `arg_max(x, *)`, `project-away *`).

@@ -1516,7 +1516,10 @@ impl Parser<'_> {
     fn call_or_literal(&mut self, name: String, start: Span) -> Result<Expr, KqlError> {
         let typed = |p: &Parser, v: Result<Value, String>, span: Span| -> Result<Expr, KqlError> {
             v.map(|v| Expr {
-                kind: ExprKind::Literal(v),
+                kind: match (&v, ScalarType::from_name(&name)) {
+                    (Value::Null, Some(ty)) => ExprKind::NullOf(ty),
+                    _ => ExprKind::Literal(v),
+                },
                 span,
             })
             .map_err(|msg| KqlError::Syntax {
@@ -1676,6 +1679,7 @@ impl Parser<'_> {
                     let e = self.unary()?;
                     match e.kind {
                         ExprKind::Literal(v) => v.to_json(),
+                        ExprKind::NullOf(_) => J::Null,
                         _ => return Err(self.error("a literal inside dynamic()")),
                     }
                 }
@@ -1965,7 +1969,15 @@ mod tests {
             lit("datetime(2024-01-01 10:00:00)"),
             Value::DateTime((1_704_067_200 + 36_000) * TICKS_PER_SECOND)
         );
-        assert_eq!(lit("datetime(null)"), Value::Null);
+        let null_of = |t: &str| match query(&format!("print {t}")).kind {
+            ExprKind::Print(items) => items[0].expr.kind.clone(),
+            _ => panic!(),
+        };
+        assert_eq!(
+            null_of("datetime(null)"),
+            ExprKind::NullOf(ScalarType::DateTime)
+        );
+        assert_eq!(null_of("long(null)"), ExprKind::NullOf(ScalarType::Long));
         assert_eq!(
             lit("time(1.02:00:00)"),
             Value::TimeSpan(26 * 3600 * TICKS_PER_SECOND)

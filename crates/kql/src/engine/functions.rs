@@ -143,6 +143,17 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         | "ipv4_is_in_any_range" => Bool,
         "array_sum" => Real,
         "parse_url" | "parse_path" => Dynamic,
+        "array_iff"
+        | "array_split"
+        | "array_shift_left"
+        | "array_shift_right"
+        | "array_rotate_left"
+        | "array_rotate_right"
+        | "bag_zip"
+        | "unicode_codepoints_from_string"
+        | "base64_decode_toarray" => Dynamic,
+        "unicode_codepoints_to_string" | "replace_strings" | "base64_encode_fromarray" => String,
+        "cot" => Real,
         "translate" => String,
         "round" => {
             if matches!(first, Int | Long) {
@@ -1108,6 +1119,163 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             }
             Value::dynamic(J::Array(out))
         }
+        "array_iff" => {
+            let (c, t, f) = (args.first(), args.get(1), args.get(2));
+            let Some(conds) = c.and_then(dynamic_array) else {
+                return Value::Null;
+            };
+            let side = |v: Option<&Value>, i: usize| match v.and_then(dynamic_array) {
+                Some(a) => a.get(i).cloned().unwrap_or(J::Null),
+                None => v.map_or(J::Null, json_of),
+            };
+            let out = conds
+                .iter()
+                .enumerate()
+                .map(|(i, cond)| match cond {
+                    J::Bool(true) => side(t, i),
+                    J::Bool(false) => side(f, i),
+                    J::Number(n) if n.as_f64().is_some_and(|x| x != 0.0) => side(t, i),
+                    J::Number(_) => side(f, i),
+                    _ => J::Null,
+                })
+                .collect();
+            Value::dynamic(J::Array(out))
+        }
+        "array_split" => match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
+            Some(items) => {
+                let n = items.len() as i64;
+                let mut cuts: Vec<usize> = match args.get(1).and_then(dynamic_array) {
+                    Some(a) => a.iter().filter_map(J::as_i64).collect::<Vec<i64>>(),
+                    None => as_i64(&arg(args, 1)).into_iter().collect::<Vec<i64>>(),
+                }
+                .into_iter()
+                .map(|i| (if i < 0 { n + i } else { i }).clamp(0, n) as usize)
+                .collect();
+                cuts.sort_unstable();
+                let mut out = Vec::new();
+                let mut prev = 0;
+                for c in cuts.into_iter().chain(std::iter::once(items.len())) {
+                    out.push(J::Array(
+                        items.get(prev..c.max(prev)).unwrap_or(&[]).to_vec(),
+                    ));
+                    prev = c.max(prev);
+                }
+                Value::dynamic(J::Array(out))
+            }
+            None => Value::Null,
+        },
+        "array_shift_left" | "array_shift_right" | "array_rotate_left" | "array_rotate_right" => {
+            match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
+                Some(items) if !items.is_empty() => {
+                    let len = items.len() as i64;
+                    let by = as_i64(&arg(args, 1)).unwrap_or(0);
+                    let by = if name.ends_with("right") { -by } else { by };
+                    let fill = args.get(2).map_or(J::Null, json_of);
+                    let out = (0..len)
+                        .map(|i| {
+                            let src = i + by;
+                            if name.starts_with("array_rotate") {
+                                items[src.rem_euclid(len) as usize].clone()
+                            } else if (0..len).contains(&src) {
+                                items[src as usize].clone()
+                            } else {
+                                fill.clone()
+                            }
+                        })
+                        .collect();
+                    Value::dynamic(J::Array(out))
+                }
+                Some(items) => Value::dynamic(J::Array(items)),
+                None => Value::Null,
+            }
+        }
+        "bag_zip" => match (
+            args.first().and_then(dynamic_array),
+            args.get(1).and_then(dynamic_array),
+        ) {
+            (Some(keys), Some(vals)) => {
+                let mut map = serde_json::Map::new();
+                for (i, k) in keys.iter().enumerate() {
+                    if let J::String(k) = k {
+                        map.insert(k.clone(), vals.get(i).cloned().unwrap_or(J::Null));
+                    }
+                }
+                Value::dynamic(J::Object(map))
+            }
+            _ => Value::Null,
+        },
+        "unicode_codepoints_from_string" => Value::dynamic(J::Array(
+            s(0).chars().map(|c| J::from(u32::from(c))).collect(),
+        )),
+        "unicode_codepoints_to_string" => {
+            let codes: Vec<J> = args
+                .iter()
+                .flat_map(|a| dynamic_array(a).unwrap_or_else(|| vec![json_of(a)]))
+                .collect();
+            let text: Option<String> = codes
+                .iter()
+                .map(|j| j.as_u64().and_then(|c| char::from_u32(c as u32)))
+                .collect();
+            text.map_or(Value::Null, Value::str)
+        }
+        "replace_strings" => {
+            let (Some(lookups), Some(rewrites)) = (
+                args.get(1).and_then(dynamic_array),
+                args.get(2).and_then(dynamic_array),
+            ) else {
+                return Value::Null;
+            };
+            let pairs: Vec<(String, String)> = lookups
+                .iter()
+                .zip(&rewrites)
+                .map(|(l, r)| {
+                    (
+                        to_text(&Value::dynamic(l.clone())),
+                        to_text(&Value::dynamic(r.clone())),
+                    )
+                })
+                .filter(|(l, _)| !l.is_empty())
+                .collect();
+            // One left-to-right pass, longest lookup first at each position, as Kusto does.
+            let text = s(0);
+            let mut out = String::new();
+            let mut i = 0;
+            while i < text.len() {
+                let rest = &text[i..];
+                match pairs
+                    .iter()
+                    .filter(|(l, _)| rest.starts_with(l.as_str()))
+                    .max_by_key(|(l, _)| l.len())
+                {
+                    Some((l, r)) => {
+                        out.push_str(r);
+                        i += l.len();
+                    }
+                    None => {
+                        let c = rest.chars().next().unwrap_or(' ');
+                        out.push(c);
+                        i += c.len_utf8();
+                    }
+                }
+            }
+            Value::str(out)
+        }
+        "base64_decode_toarray" => match encoding::base64_decode(&s(0)) {
+            Some(bytes) => Value::dynamic(J::Array(bytes.into_iter().map(J::from).collect())),
+            None => Value::Null,
+        },
+        "base64_encode_fromarray" => match args.first().and_then(dynamic_array) {
+            Some(items) => {
+                let bytes: Vec<u8> = items
+                    .iter()
+                    .filter_map(J::as_u64)
+                    .map(|b| b as u8)
+                    .collect();
+                Value::str(encoding::base64_encode(&bytes))
+            }
+            None => Value::Null,
+        },
+        "cot" => as_f64(&arg(args, 0)).map_or(Value::Null, |x| Value::Real(1.0 / x.tan())),
         "parse_url" => parse_url(&s(0)).map_or(Value::Null, Value::dynamic),
         "parse_path" => Value::dynamic(parse_path(&s(0))),
         "translate" => {

@@ -165,7 +165,7 @@ impl<'a> Engine<'a> {
         use ScalarType as T;
         Ok(match &e.kind {
             ExprKind::Literal(v) => (CExpr::Lit(v.clone()), v.scalar_type().unwrap_or(T::Dynamic)),
-            ExprKind::TypeOf(t) => (CExpr::Lit(Value::Null), *t),
+            ExprKind::TypeOf(t) | ExprKind::NullOf(t) => (CExpr::Lit(Value::Null), *t),
             ExprKind::Name(n) => {
                 if let Some(i) = schema.iter().position(|c| c.name == *n) {
                     return Ok((CExpr::Col(i), schema[i].ty));

@@ -25,7 +25,14 @@ pub(crate) fn undyn(v: &Value) -> Value {
 
 /// Text of a value as `tostring` gives it; null is the empty string.
 pub(crate) fn to_text(v: &Value) -> String {
-    v.to_string()
+    match v {
+        // Converted to text, a datetime keeps all seven fractional digits, as in Kusto.
+        Value::DateTime(t) => match datetime_json(*t) {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        },
+        other => other.to_string(),
+    }
 }
 
 /// A number as f64 (numeric values and dynamic numbers only).

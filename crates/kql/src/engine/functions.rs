@@ -312,13 +312,15 @@ fn parse_path(path: &str) -> J {
         Some((s, b)) => (s, b),
         None => ("", path),
     };
-    let split = body.rfind(['\\', '/']);
-    let (dir, file) = match split {
+    let (dir, file) = match body.rfind(['\\', '/']) {
         Some(i) => (&body[..i], &body[i + 1..]),
         None => ("", body),
     };
-    let root = if body.as_bytes().get(1) == Some(&b':') {
-        body.get(..2).unwrap_or("")
+    // `file.txt:stream` names an NTFS alternate data stream.
+    let (file, stream) = file.split_once(':').unwrap_or((file, ""));
+    let bytes = body.as_bytes();
+    let root = if bytes.get(1) == Some(&b':') && matches!(bytes.get(2), Some(b'\\' | b'/')) {
+        body.get(..3).unwrap_or("")
     } else {
         ""
     };
@@ -331,7 +333,7 @@ fn parse_path(path: &str) -> J {
         "DirectoryName": dir_name,
         "Filename": file,
         "Extension": ext,
-        "AlternateDataStreamName": "",
+        "AlternateDataStreamName": stream,
     })
 }
 
@@ -1087,7 +1089,7 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
                 (Value::DateTime(x), Value::DateTime(y), Value::TimeSpan(s)) if *s > 0 => {
                     let mut t = *x;
                     while t <= *y && out.len() < 1_048_576 {
-                        out.push(J::String(crate::value::format_datetime(t)));
+                        out.push(super::convert::datetime_json(t));
                         t += s;
                     }
                 }
@@ -1191,7 +1193,7 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
         }
         "bag_zip" => match (
             args.first().and_then(dynamic_array),
-            args.get(1).and_then(dynamic_array),
+            args.get(1).map(|v| dynamic_array(v).unwrap_or_default()),
         ) {
             (Some(keys), Some(vals)) => {
                 let mut map = serde_json::Map::new();
@@ -1236,28 +1238,26 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
                 })
                 .filter(|(l, _)| !l.is_empty())
                 .collect();
-            // One left-to-right pass, longest lookup first at each position, as Kusto does.
+            // Earlier lookups win: a later lookup's match overlapping a chosen one is dropped.
             let text = s(0);
-            let mut out = String::new();
-            let mut i = 0;
-            while i < text.len() {
-                let rest = &text[i..];
-                match pairs
-                    .iter()
-                    .filter(|(l, _)| rest.starts_with(l.as_str()))
-                    .max_by_key(|(l, _)| l.len())
-                {
-                    Some((l, r)) => {
-                        out.push_str(r);
-                        i += l.len();
-                    }
-                    None => {
-                        let c = rest.chars().next().unwrap_or(' ');
-                        out.push(c);
-                        i += c.len_utf8();
+            let mut chosen: Vec<(usize, usize, usize)> = Vec::new();
+            for (p, (l, _)) in pairs.iter().enumerate() {
+                for (start, m) in text.match_indices(l.as_str()) {
+                    let end = start + m.len();
+                    if chosen.iter().all(|(s, e, _)| end <= *s || start >= *e) {
+                        chosen.push((start, end, p));
                     }
                 }
             }
+            chosen.sort_unstable();
+            let mut out = String::new();
+            let mut at = 0;
+            for (start, end, p) in chosen {
+                out.push_str(&text[at..start]);
+                out.push_str(&pairs[p].1);
+                at = end;
+            }
+            out.push_str(&text[at..]);
             Value::str(out)
         }
         "base64_decode_toarray" => match encoding::base64_decode(&s(0)) {
@@ -1401,11 +1401,8 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             Value::Bool(ipv4_tokens(&hay).iter().any(|ip| {
                 wanted.iter().any(|w| {
                     if prefix {
-                        // A prefix matches whole octets only: `10.1` matches 10.1.x.x, not 10.10.x.x.
-                        ip.starts_with(w.as_str())
-                            && (w.ends_with('.')
-                                || ip.len() == w.len()
-                                || ip[w.len()..].starts_with('.'))
+                        // A partial prefix must end with a dot: `10.1.` matches 10.1.x.x.
+                        ip == w || (w.ends_with('.') && ip.starts_with(w.as_str()))
                     } else {
                         ip == w
                     }

@@ -364,6 +364,30 @@ impl<'a> Engine<'a> {
                 return Ok((CExpr::Lit(v), ty));
             }
             "materialize" => return self.compile_arg(e, args, 0, schema, env),
+            // `pack_all()` and `bag_pack_columns(a, b)`: a bag of the row's columns by name.
+            "pack_all" | "bag_pack_columns" => {
+                let mut packed = Vec::new();
+                if name == "pack_all" {
+                    for (i, c) in schema.iter().enumerate() {
+                        packed.push(CExpr::Lit(Value::str(&c.name)));
+                        packed.push(CExpr::Col(i));
+                    }
+                } else {
+                    for a in args {
+                        let label = derive_name(a).ok_or_else(|| {
+                            self.type_error(a, "bag_pack_columns takes column names")
+                        })?;
+                        packed.push(CExpr::Lit(Value::str(label)));
+                        packed.push(self.compile(a, schema, env)?.0);
+                    }
+                }
+                let call = CExpr::Call {
+                    name: "pack".into(),
+                    args: packed,
+                    ty: T::Dynamic,
+                };
+                return Ok((call, T::Dynamic));
+            }
             "row_number" => {
                 let start = match args.first() {
                     Some(a) => as_i64(&self.constant(a, env)?).unwrap_or(1),

@@ -542,6 +542,15 @@ fn url_path_translate_and_legacy_aggregate_names() {
         cell("print translate('abc', 'x', 'aabbcc')"),
         Value::str("xxxxxx")
     );
+    let r = run("Users | take 1 | extend b = pack_all(), c = bag_pack_columns(Dept)");
+    assert_eq!(
+        r.table.rows[0][2],
+        Value::dynamic(serde_json::json!({"UPN": "alice@contoso.com", "Dept": "Sales"}))
+    );
+    assert_eq!(
+        r.table.rows[0][3],
+        Value::dynamic(serde_json::json!({"Dept": "Sales"}))
+    );
     let r = run("SigninLogs | summarize makeset(IPAddress), m = makelist(ResultType)");
     assert_eq!(names(&r.table), vec!["set_IPAddress", "m"]);
     let r = run("SigninLogs | where ingestion_time() > ago(1d) | count");

@@ -265,6 +265,9 @@ pub struct Settings {
         global = true
     )]
     pub default_timespan: String,
+
+    #[command(flatten)]
+    pub azure: AzureSettings,
 }
 
 /// How the MCP endpoints authenticate callers.
@@ -281,6 +284,154 @@ pub enum AuthMode {
 pub enum AuditArguments {
     Full,
     Redacted,
+}
+
+/// Which data the tools read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// The embedded KQL engine over the demo workspace or SENTINEL_MCP_DATA_DIR.
+    Local,
+    /// Microsoft's services: Log Analytics, Microsoft Graph security and Sentinel's ARM API.
+    Azure,
+}
+
+/// Which API the incident tools use on the Azure backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IncidentsApi {
+    /// Microsoft Graph security (`/security/incidents`, Defender XDR unified incidents).
+    Graph,
+    /// Sentinel's ARM API (`Microsoft.SecurityInsights/incidents`).
+    Arm,
+}
+
+/// Settings of the Azure backend and its identity (docs/configuration.md explains each). The
+/// identity's tenant and authority host are the server's own (AZURE_TENANT_ID,
+/// SENTINEL_MCP_AUTHORITY_HOST).
+#[derive(Debug, Clone, Args)]
+pub struct AzureSettings {
+    /// Backend: local (embedded engine) or azure (Log Analytics, Graph, Sentinel).
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_BACKEND",
+        value_enum,
+        default_value = "local",
+        global = true
+    )]
+    pub backend: BackendKind,
+
+    /// Log Analytics workspace id (a GUID) the Azure backend queries.
+    #[arg(long, env = "SENTINEL_WORKSPACE_ID", global = true)]
+    pub workspace_id: Option<String>,
+
+    /// Full ARM resource id of the workspace (/subscriptions/…/resourceGroups/…/providers/Microsoft.OperationalInsights/workspaces/…), needed when SENTINEL_MCP_INCIDENTS_API=arm.
+    #[arg(long, env = "SENTINEL_MCP_WORKSPACE_RESOURCE_ID", global = true)]
+    pub workspace_resource_id: Option<String>,
+
+    /// Incident API: graph (Microsoft Graph security) or arm (Sentinel's ARM API).
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_INCIDENTS_API",
+        value_enum,
+        default_value = "graph",
+        global = true
+    )]
+    pub incidents_api: IncidentsApi,
+
+    /// Client id of the server's identity; with a managed identity, selects a user-assigned one.
+    #[arg(long, env = "AZURE_CLIENT_ID", global = true)]
+    pub identity_client_id: Option<String>,
+
+    /// Client secret of the server's identity (development; prefer a managed identity).
+    #[arg(
+        long,
+        env = "AZURE_CLIENT_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub identity_client_secret: Option<crate::azure::Secret>,
+
+    /// Federated token file for workload identity (set by AKS).
+    #[arg(long, env = "AZURE_FEDERATED_TOKEN_FILE", global = true)]
+    pub federated_token_file: Option<PathBuf>,
+
+    /// Managed identity endpoint (set by Container Apps and App Service).
+    #[arg(long, env = "IDENTITY_ENDPOINT", global = true)]
+    pub identity_endpoint: Option<String>,
+
+    /// Managed identity endpoint's header secret (set by Container Apps and App Service).
+    #[arg(long, env = "IDENTITY_HEADER", global = true, hide_env_values = true)]
+    pub identity_header: Option<crate::azure::Secret>,
+
+    /// A user-assigned managed identity by resource id (sent as mi_res_id).
+    #[arg(long, env = "SENTINEL_MCP_MANAGED_IDENTITY_RESOURCE_ID", global = true)]
+    pub managed_identity_resource_id: Option<String>,
+
+    /// Instance metadata service base URL (managed identity on VMs).
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_IMDS_ENDPOINT",
+        default_value = "http://169.254.169.254",
+        global = true
+    )]
+    pub imds_endpoint: String,
+
+    /// Try the Azure CLI (`az account get-access-token`) last, for development.
+    #[arg(long, env = "SENTINEL_MCP_AZURE_CLI", default_value_t = true, global = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub azure_cli: bool,
+
+    /// Log Analytics query API base URL.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_LOG_ANALYTICS_ENDPOINT",
+        default_value = "https://api.loganalytics.azure.com",
+        global = true
+    )]
+    pub log_analytics_endpoint: String,
+
+    /// Microsoft Graph base URL.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_GRAPH_ENDPOINT",
+        default_value = "https://graph.microsoft.com",
+        global = true
+    )]
+    pub graph_endpoint: String,
+
+    /// Azure Resource Manager base URL.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_ARM_ENDPOINT",
+        default_value = "https://management.azure.com",
+        global = true
+    )]
+    pub arm_endpoint: String,
+
+    /// Retries of a throttled (429) or failing (5xx) Azure call.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_AZURE_MAX_RETRIES",
+        default_value_t = 3,
+        global = true
+    )]
+    pub max_retries: u32,
+
+    /// Longest wait between retries in seconds, whatever Retry-After asks.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_AZURE_MAX_RETRY_WAIT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub max_retry_wait_secs: u64,
+
+    /// Seconds a table list or table schema is cached.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_SCHEMA_CACHE_SECS",
+        default_value_t = 300,
+        global = true
+    )]
+    pub schema_cache_secs: u64,
 }
 
 /// Log output format.

@@ -4,6 +4,7 @@
 //! `main.rs` parses the command line and calls [`run`]; everything else lives here so tests can
 //! drive it.
 
+pub mod azure;
 pub mod backend;
 mod cli;
 pub mod clock;
@@ -103,10 +104,28 @@ fn validate(settings: &Settings) -> Result<(), RunError> {
     Ok(())
 }
 
+/// The backend the settings choose: the embedded engine or Azure's services.
+fn start_backend(settings: &Settings) -> Result<Arc<dyn backend::Backend>, RunError> {
+    match settings.azure.backend {
+        config::BackendKind::Local => Ok(LocalBackend::start(
+            local_source(settings),
+            state_dir(settings),
+        )),
+        config::BackendKind::Azure => {
+            let config =
+                backend::azure::AzureConfig::from_settings(settings).map_err(RunError::Config)?;
+            let timeout = settings.query_timeout() + std::time::Duration::from_secs(30);
+            let backend =
+                backend::azure::AzureBackend::start(config, timeout).map_err(RunError::Config)?;
+            Ok(backend)
+        }
+    }
+}
+
 async fn serve(settings: Settings) -> Result<(), RunError> {
     telemetry::init(&settings);
     validate(&settings)?;
-    let backend = LocalBackend::start(local_source(&settings), state_dir(&settings));
+    let backend = start_backend(&settings)?;
     let app = Arc::new(AppState {
         tools: ToolCatalog::new(settings.enable_write_tools),
         context: ToolContext {

@@ -24,6 +24,7 @@ pub enum OutboundError {
 #[derive(Debug, Clone)]
 pub struct OutboundClient {
     http: reqwest::Client,
+    retry: RetryPolicy,
 }
 
 /// The most of an error body worth repeating in a message.
@@ -41,7 +42,10 @@ impl OutboundClient {
                 url: String::new(),
                 reason: e.to_string(),
             })?;
-        Ok(OutboundClient { http })
+        Ok(OutboundClient {
+            http,
+            retry: RetryPolicy::default(),
+        })
     }
 
     /// GET a JSON document.
@@ -74,6 +78,299 @@ impl OutboundClient {
         serde_json::from_slice(&body).map_err(|e| OutboundError::Decode {
             url: url.to_string(),
             reason: e.to_string(),
+        })
+    }
+}
+
+/// How an outbound call retries throttling (429) and server errors (5xx).
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt; 0 disables retrying.
+    pub max_retries: u32,
+    /// First backoff when the service names no `Retry-After`; doubles per attempt, jittered.
+    pub base_delay: Duration,
+    /// No wait is longer than this, whatever `Retry-After` asks.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 3,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+/// One outbound request, described before it is sent so it can be retried.
+#[derive(Debug, Clone)]
+pub struct OutboundRequest {
+    pub method: reqwest::Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    /// Bearer token for `Authorization`; never logged.
+    pub bearer: Option<crate::azure::Secret>,
+    pub body: RequestBody,
+    /// Overrides the client's timeout for this call (long queries).
+    pub timeout: Option<Duration>,
+    /// Whether a 5xx or a transport failure may be retried (429 always may: nothing ran).
+    pub idempotent: bool,
+}
+
+/// The body of an outbound request.
+#[derive(Debug, Clone)]
+pub enum RequestBody {
+    Empty,
+    Json(serde_json::Value),
+    /// `application/x-www-form-urlencoded`; values may hold secrets and are never logged.
+    Form(Vec<(String, crate::azure::Secret)>),
+}
+
+impl OutboundRequest {
+    /// A request with no body or headers.
+    pub fn new(method: reqwest::Method, url: impl Into<String>) -> OutboundRequest {
+        let idempotent = method != reqwest::Method::POST;
+        OutboundRequest {
+            method,
+            url: url.into(),
+            headers: Vec::new(),
+            bearer: None,
+            body: RequestBody::Empty,
+            timeout: None,
+            idempotent,
+        }
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the bearer token.
+    pub fn bearer(mut self, token: crate::azure::Secret) -> Self {
+        self.bearer = Some(token);
+        self
+    }
+
+    /// Sets a JSON body.
+    pub fn json(mut self, body: serde_json::Value) -> Self {
+        self.body = RequestBody::Json(body);
+        self
+    }
+
+    /// Sets a form body.
+    pub fn form(mut self, fields: Vec<(String, crate::azure::Secret)>) -> Self {
+        self.body = RequestBody::Form(fields);
+        self
+    }
+
+    /// Marks the request safe (or not) to repeat after a 5xx.
+    pub fn idempotent(mut self, yes: bool) -> Self {
+        self.idempotent = yes;
+        self
+    }
+
+    /// Sets this call's timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+}
+
+/// The final answer of a call, whatever its status (callers read services' error bodies).
+#[derive(Debug, Clone)]
+pub struct OutboundResponse {
+    pub url: String,
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: bytes::Bytes,
+    /// The `x-ms-client-request-id` sent, for correlating with the service's logs.
+    pub client_request_id: String,
+}
+
+impl OutboundResponse {
+    /// True for 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The body as JSON.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, OutboundError> {
+        serde_json::from_slice(&self.body).map_err(|e| OutboundError::Decode {
+            url: self.url.clone(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// The start of the body, for error messages.
+    pub fn body_excerpt(&self) -> String {
+        String::from_utf8_lossy(&self.body[..self.body.len().min(MAX_ERROR_BODY)]).to_string()
+    }
+
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A W3C `traceparent` for a new outbound trace (version 00, sampled).
+pub fn new_traceparent() -> String {
+    let trace: u128 = rand::random::<u128>() | 1;
+    let span: u64 = rand::random::<u64>() | 1;
+    format!("00-{trace:032x}-{span:016x}-01")
+}
+
+/// The wait a throttled or failing service asked for: `Retry-After` (seconds or HTTP date) or
+/// `x-ms-retry-after-ms`.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(ms) = text("x-ms-retry-after-ms").and_then(|v| v.trim().parse::<u64>().ok()) {
+        return Some(Duration::from_millis(ms));
+    }
+    let value = text("retry-after")?.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// Exponential backoff with jitter between half and all of the step.
+fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
+    let step = policy
+        .base_delay
+        .saturating_mul(2u32.saturating_pow(attempt.min(16)));
+    let jittered = step.mul_f64(0.5 + rand::random::<f64>() * 0.5);
+    jittered.min(policy.max_delay)
+}
+
+fn retryable(status: u16, idempotent: bool) -> bool {
+    status == 429 || (idempotent && matches!(status, 500 | 502 | 503 | 504))
+}
+
+impl OutboundClient {
+    /// The same client with another retry policy.
+    pub fn with_retry(mut self, policy: RetryPolicy) -> OutboundClient {
+        self.retry = policy;
+        self
+    }
+
+    /// Sends a request, retrying 429 and (for idempotent requests) 5xx and transport failures,
+    /// and answers the final response whatever its status. Every attempt carries the same
+    /// `x-ms-client-request-id` and a `traceparent` of one trace.
+    pub async fn send(&self, request: OutboundRequest) -> Result<OutboundResponse, OutboundError> {
+        let client_request_id = uuid::Uuid::new_v4().to_string();
+        let traceparent = new_traceparent();
+        let mut attempt = 0u32;
+        loop {
+            let started = std::time::Instant::now();
+            let outcome = self
+                .attempt(&request, &client_request_id, &traceparent)
+                .await;
+            let wait = match &outcome {
+                Ok(resp) => {
+                    tracing::debug!(
+                        method = %request.method,
+                        url = %request.url,
+                        status = resp.status,
+                        client_request_id = %client_request_id,
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        attempt,
+                        "outbound call"
+                    );
+                    if !retryable(resp.status, request.idempotent) {
+                        return outcome;
+                    }
+                    retry_after(&resp.headers).map(|d| d.min(self.retry.max_delay))
+                }
+                Err(e) => {
+                    tracing::debug!(
+                        method = %request.method,
+                        url = %request.url,
+                        client_request_id = %client_request_id,
+                        error = %e,
+                        attempt,
+                        "outbound call failed"
+                    );
+                    if !request.idempotent {
+                        return outcome;
+                    }
+                    None
+                }
+            };
+            if attempt >= self.retry.max_retries {
+                return outcome;
+            }
+            let wait = wait.unwrap_or_else(|| backoff(&self.retry, attempt));
+            tracing::info!(
+                url = %request.url,
+                client_request_id = %client_request_id,
+                wait_ms = wait.as_millis() as u64,
+                attempt,
+                "retrying outbound call"
+            );
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        request: &OutboundRequest,
+        client_request_id: &str,
+        traceparent: &str,
+    ) -> Result<OutboundResponse, OutboundError> {
+        let url = &request.url;
+        let mut builder = self
+            .http
+            .request(request.method.clone(), url)
+            .header("x-ms-client-request-id", client_request_id)
+            .header("x-ms-return-client-request-id", "true")
+            .header("traceparent", traceparent);
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        if let Some(token) = &request.bearer {
+            builder = builder.header(
+                reqwest::header::AUTHORIZATION,
+                format!("Bearer {}", token.expose()),
+            );
+        }
+        if let Some(timeout) = request.timeout {
+            builder = builder.timeout(timeout);
+        }
+        builder = match &request.body {
+            RequestBody::Empty => builder,
+            RequestBody::Json(v) => builder.json(v),
+            RequestBody::Form(fields) => {
+                let pairs: Vec<(&str, &str)> = fields
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.expose()))
+                    .collect();
+                builder.form(&pairs)
+            }
+        };
+        let transport = |e: reqwest::Error| OutboundError::Transport {
+            url: url.clone(),
+            reason: if e.is_timeout() {
+                "timed out".to_string()
+            } else {
+                e.to_string()
+            },
+        };
+        let response = builder.send().await.map_err(transport)?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(transport)?;
+        Ok(OutboundResponse {
+            url: url.clone(),
+            status,
+            headers,
+            body,
+            client_request_id: client_request_id.to_string(),
         })
     }
 }

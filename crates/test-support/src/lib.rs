@@ -5,3 +5,6 @@
 /// Fake Microsoft Entra ID: OpenID metadata, JWKS with key rotation, v1/v2 access-token minting
 /// and JWT attack helpers.
 pub mod entra;
+
+/// Fake Azure services (identity endpoints, Log Analytics, Graph security, Sentinel ARM).
+pub mod azure;

@@ -1,5 +1,6 @@
 //! The seam between tools and data: `Backend`, with a local implementation over the KQL engine.
 
+pub mod azure;
 pub mod local;
 pub mod timespan;
 
@@ -153,6 +154,9 @@ pub enum BackendError {
     Timeout(u64),
     #[error("internal error: {0}")]
     Internal(String),
+    /// An Azure service refused or failed the call; the message carries its code and text.
+    #[error("{0}")]
+    Upstream(String),
 }
 
 /// Where tool data comes from. Nothing below this trait knows about MCP or HTTP.

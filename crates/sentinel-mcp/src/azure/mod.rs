@@ -1,0 +1,248 @@
+//! Azure clients: identity (token providers), Log Analytics, Microsoft Graph security and
+//! Sentinel's ARM API. Every base URL is configurable, for sovereign clouds and for tests' fakes.
+
+pub mod guard;
+pub mod log_analytics;
+pub mod token;
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::outbound::{OutboundClient, OutboundRequest, OutboundResponse};
+
+/// A secret (client secret, access token, federated assertion) that refuses to print.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The value, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Secret, Self::Err> {
+        Ok(Secret::new(s))
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Secret {
+        Secret::new(value)
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Secret {
+        Secret(value)
+    }
+}
+
+/// The audiences (token resources) of the services, public cloud by default.
+#[derive(Debug, Clone)]
+pub struct Audiences {
+    pub log_analytics: String,
+    pub graph: String,
+    pub arm: String,
+}
+
+impl Default for Audiences {
+    fn default() -> Self {
+        Audiences {
+            log_analytics: "https://api.loganalytics.io".into(),
+            graph: "https://graph.microsoft.com".into(),
+            arm: "https://management.azure.com".into(),
+        }
+    }
+}
+
+/// Why an Azure call failed; each message names the service and what it said.
+#[derive(Debug, thiserror::Error)]
+pub enum AzureError {
+    #[error("could not get an access token: {0}")]
+    Token(#[from] token::TokenError),
+    #[error("{0}")]
+    Transport(#[from] crate::outbound::OutboundError),
+    #[error("{service} answered HTTP {status}{code}: {message}{hint}", code = code.as_deref().map(|c| format!(" {c}")).unwrap_or_default(), hint = hint(*status, service))]
+    Service {
+        service: &'static str,
+        status: u16,
+        code: Option<String>,
+        message: String,
+    },
+    #[error("{service} answered with a body that could not be read: {reason}")]
+    Decode {
+        service: &'static str,
+        reason: String,
+    },
+}
+
+/// What to do about an HTTP status, for the status codes that have one answer.
+fn hint(status: u16, service: &str) -> String {
+    match status {
+        401 => format!(" (the token was refused; check the identity's tenant and that {service} accepts it)"),
+        403 => " (the identity lacks a role or permission; docs/configuration.md lists the roles each tool needs)".into(),
+        429 => " (throttled and still throttled after retrying; wait and try again)".into(),
+        _ => String::new(),
+    }
+}
+
+impl AzureError {
+    /// The HTTP status of a service error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            AzureError::Service { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// A service error from a response, reading `{"error":{"code","message","innererror"}}`
+    /// (Log Analytics, Graph and ARM all use that shape).
+    pub fn from_response(service: &'static str, response: &OutboundResponse) -> AzureError {
+        let body: Option<serde_json::Value> = serde_json::from_slice(&response.body).ok();
+        let error = body.as_ref().and_then(|b| b.get("error"));
+        let (code, message) = match error {
+            Some(serde_json::Value::Object(e)) => {
+                let mut code = e.get("code").and_then(|c| c.as_str()).map(str::to_string);
+                let mut message = e
+                    .get("message")
+                    .and_then(|c| c.as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                // The innermost error says what was wrong (SyntaxError at line…).
+                let mut inner = e.get("innererror");
+                while let Some(i) = inner {
+                    if let Some(c) = i.get("code").and_then(|c| c.as_str()) {
+                        code = Some(match code {
+                            Some(outer) if outer != c => format!("{outer}/{c}"),
+                            _ => c.to_string(),
+                        });
+                    }
+                    if let Some(m) = i.get("message").and_then(|c| c.as_str())
+                        && !m.is_empty()
+                    {
+                        message = format!("{message}: {m}");
+                    }
+                    inner = i.get("innererror");
+                }
+                (code, message)
+            }
+            Some(serde_json::Value::String(s)) => (Some(s.clone()), response.body_excerpt()),
+            _ => (None, response.body_excerpt()),
+        };
+        AzureError::Service {
+            service,
+            status: response.status,
+            code,
+            message,
+        }
+    }
+}
+
+/// The outbound client plus the identity: sends a request with a bearer token for an audience,
+/// and on a 401 refreshes the token once and sends again.
+pub struct AzureHttp {
+    pub http: OutboundClient,
+    pub credential: Arc<token::TokenCredential>,
+}
+
+impl AzureHttp {
+    /// Sends `request` with a token for `audience`; answers the final response.
+    pub async fn call(
+        &self,
+        audience: &str,
+        request: OutboundRequest,
+    ) -> Result<OutboundResponse, AzureError> {
+        let token = self.credential.token(audience).await?;
+        let response = self.http.send(request.clone().bearer(token)).await?;
+        if response.status != 401 {
+            return Ok(response);
+        }
+        tracing::info!(audience, "token refused with 401; refreshing it once");
+        self.credential.invalidate(audience).await;
+        let token = self.credential.token(audience).await?;
+        Ok(self.http.send(request.bearer(token)).await?)
+    }
+
+    /// Sends and decodes a JSON success, or turns the response into a service error.
+    pub async fn json(
+        &self,
+        service: &'static str,
+        audience: &str,
+        request: OutboundRequest,
+    ) -> Result<serde_json::Value, AzureError> {
+        let response = self.call(audience, request).await?;
+        if !response.is_success() {
+            return Err(AzureError::from_response(service, &response));
+        }
+        if response.body.is_empty() {
+            return Ok(serde_json::Value::Null);
+        }
+        serde_json::from_slice(&response.body).map_err(|e| AzureError::Decode {
+            service,
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// Joins a base URL and a path with exactly one slash.
+pub(crate) fn join(base: &str, path: &str) -> String {
+    format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
+}
+
+/// Percent-encodes a query-string value.
+pub(crate) fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s}"), "***");
+        assert_eq!(format!("{s:?}"), "***");
+        assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn encode_escapes_reserved_characters() {
+        assert_eq!(encode("status eq 'active'"), "status%20eq%20%27active%27");
+        assert_eq!(join("http://a/", "/b"), "http://a/b");
+    }
+}

@@ -1,0 +1,377 @@
+//! The Azure backend: queries through Log Analytics, incidents and alerts through Microsoft
+//! Graph security or Sentinel's ARM API, hunting through Graph, all as the server's identity.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use kql::{Column, Value};
+
+use super::{
+    Alert, AlertFilter, Backend, BackendError, Comment, Incident, IncidentDetail, IncidentFilter,
+    IncidentPatch, QueryOutput, QueryRequest, Readiness, TableInfo, TimeRange,
+};
+use crate::azure::log_analytics::LogAnalyticsClient;
+use crate::azure::token::{IdentityConfig, TokenCredential, providers};
+use crate::azure::{Audiences, AzureError, AzureHttp, guard};
+use crate::clock;
+use crate::config::{IncidentsApi, Settings};
+use crate::outbound::{OutboundClient, RetryPolicy};
+
+/// At most one readiness probe per this period, however often the platform asks.
+const PROBE_PERIOD: Duration = Duration::from_secs(30);
+/// How long the readiness query may take.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Everything the Azure backend needs, resolved from settings.
+#[derive(Debug, Clone)]
+pub struct AzureConfig {
+    pub workspace_id: String,
+    pub workspace_resource_id: Option<String>,
+    pub incidents_api: IncidentsApi,
+    pub identity: IdentityConfig,
+    pub log_analytics_endpoint: String,
+    pub graph_endpoint: String,
+    pub arm_endpoint: String,
+    pub audiences: Audiences,
+    pub retry: RetryPolicy,
+    pub schema_cache: Duration,
+    /// The window `list_sentinel_tables` counts rows in.
+    pub default_timespan: String,
+}
+
+impl AzureConfig {
+    /// Reads the Azure settings; errors name the setting to fix.
+    pub fn from_settings(settings: &Settings) -> Result<AzureConfig, String> {
+        let azure = &settings.azure;
+        let workspace_id = azure
+            .workspace_id
+            .clone()
+            .filter(|w| !w.trim().is_empty())
+            .ok_or("SENTINEL_WORKSPACE_ID is required when SENTINEL_MCP_BACKEND=azure")?;
+        if azure.incidents_api == IncidentsApi::Arm && azure.workspace_resource_id.is_none() {
+            return Err("SENTINEL_MCP_WORKSPACE_RESOURCE_ID is required when SENTINEL_MCP_INCIDENTS_API=arm".into());
+        }
+        Ok(AzureConfig {
+            workspace_id,
+            workspace_resource_id: azure.workspace_resource_id.clone(),
+            incidents_api: azure.incidents_api,
+            identity: IdentityConfig {
+                tenant_id: settings.tenant_id.clone(),
+                client_id: azure.identity_client_id.clone(),
+                client_secret: azure.identity_client_secret.clone(),
+                federated_token_file: azure.federated_token_file.clone(),
+                authority_host: settings.authority_host.clone(),
+                identity_endpoint: azure.identity_endpoint.clone(),
+                identity_header: azure.identity_header.clone(),
+                managed_identity_resource_id: azure.managed_identity_resource_id.clone(),
+                imds_endpoint: azure.imds_endpoint.clone(),
+                imds: true,
+                azure_cli: azure.azure_cli,
+            },
+            log_analytics_endpoint: azure.log_analytics_endpoint.clone(),
+            graph_endpoint: azure.graph_endpoint.clone(),
+            arm_endpoint: azure.arm_endpoint.clone(),
+            audiences: Audiences::default(),
+            retry: RetryPolicy {
+                max_retries: azure.max_retries,
+                max_delay: Duration::from_secs(azure.max_retry_wait_secs.max(1)),
+                ..RetryPolicy::default()
+            },
+            schema_cache: Duration::from_secs(azure.schema_cache_secs),
+            default_timespan: settings.default_timespan.clone(),
+        })
+    }
+}
+
+/// The last readiness probe.
+struct Probe {
+    at: Option<Instant>,
+    state: Readiness,
+}
+
+/// Log Analytics, Graph and ARM behind the `Backend` trait.
+pub struct AzureBackend {
+    config: AzureConfig,
+    la: LogAnalyticsClient,
+    tables: tokio::sync::Mutex<Option<(Instant, Vec<TableInfo>)>>,
+    schemas: tokio::sync::Mutex<HashMap<String, (Instant, Vec<Column>)>>,
+    probe: std::sync::Mutex<Probe>,
+    probing: AtomicBool,
+    this: Weak<AzureBackend>,
+}
+
+impl AzureBackend {
+    /// Builds the clients and starts the first readiness probe.
+    pub fn start(config: AzureConfig, timeout: Duration) -> Result<Arc<AzureBackend>, String> {
+        let http = OutboundClient::new(timeout)
+            .map_err(|e| e.to_string())?
+            .with_retry(config.retry);
+        let credential = Arc::new(TokenCredential::new(providers(&config.identity, &http)));
+        tracing::info!(providers = ?credential.provider_names(), "Azure identity chain");
+        let http = Arc::new(AzureHttp { http, credential });
+        let la = LogAnalyticsClient {
+            http: http.clone(),
+            endpoint: config.log_analytics_endpoint.clone(),
+            audience: config.audiences.log_analytics.clone(),
+        };
+        let backend = Arc::new_cyclic(|this| AzureBackend {
+            config,
+            la,
+            tables: tokio::sync::Mutex::new(None),
+            schemas: tokio::sync::Mutex::new(HashMap::new()),
+            probe: std::sync::Mutex::new(Probe {
+                at: None,
+                state: Readiness::NotReady("checking Azure: identity and a test query".into()),
+            }),
+            probing: AtomicBool::new(false),
+            this: this.clone(),
+        });
+        backend.spawn_probe();
+        Ok(backend)
+    }
+
+    fn spawn_probe(&self) {
+        if self.probing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Some(this) = self.this.upgrade() else {
+            self.probing.store(false, Ordering::Release);
+            return;
+        };
+        tokio::spawn(async move {
+            let state = match this
+                .la
+                .query(
+                    &this.config.workspace_id,
+                    "print ready = 1",
+                    None,
+                    PROBE_TIMEOUT,
+                )
+                .await
+            {
+                Ok(_) => Readiness::Ready,
+                Err(e) => {
+                    tracing::warn!(error = %e, "Azure readiness probe failed");
+                    Readiness::NotReady(e.to_string())
+                }
+            };
+            if let Ok(mut probe) = this.probe.lock() {
+                *probe = Probe {
+                    at: Some(Instant::now()),
+                    state,
+                };
+            }
+            this.probing.store(false, Ordering::Release);
+        });
+    }
+
+    async fn run_query(&self, request: &QueryRequest) -> Result<QueryOutput, BackendError> {
+        guard::check(&request.query)?;
+        let result = self
+            .la
+            .query(
+                &self.config.workspace_id,
+                &request.query,
+                Some((request.range.start, request.range.end)),
+                request.timeout,
+            )
+            .await
+            .map_err(upstream)?;
+        Ok(QueryOutput {
+            table: result.table,
+            warnings: result.warnings,
+            visualization: result.visualization,
+        })
+    }
+
+    async fn tables(&self) -> Result<Vec<TableInfo>, BackendError> {
+        let mut cached = self.tables.lock().await;
+        if let Some((at, tables)) = cached.as_ref()
+            && at.elapsed() < self.config.schema_cache
+        {
+            return Ok(tables.clone());
+        }
+        let range = TimeRange::parse(&self.config.default_timespan, clock::now_ticks())
+            .map_err(|e| BackendError::Invalid(e.to_string()))?;
+        let query = "union withsource=TableName * \
+            | summarize RowCount = count(), FirstTime = min(TimeGenerated), LastTime = max(TimeGenerated) by TableName \
+            | sort by TableName asc";
+        let result = self
+            .la
+            .query(
+                &self.config.workspace_id,
+                query,
+                Some((range.start, range.end)),
+                Duration::from_secs(120),
+            )
+            .await
+            .map_err(upstream)?;
+        let t = &result.table;
+        let col = |name: &str| t.column_index(name);
+        let (Some(n), Some(c), Some(f), Some(l)) = (
+            col("TableName"),
+            col("RowCount"),
+            col("FirstTime"),
+            col("LastTime"),
+        ) else {
+            return Err(BackendError::Internal(
+                "Log Analytics answered the table list without the expected columns".into(),
+            ));
+        };
+        let time = |v: &Value| match v {
+            Value::DateTime(t) => Some(kql::value::format_datetime(*t)),
+            _ => None,
+        };
+        let tables: Vec<TableInfo> = t
+            .rows
+            .iter()
+            .map(|r| TableInfo {
+                name: r[n].to_string(),
+                row_count: match r[c] {
+                    Value::Long(x) => x.max(0) as u64,
+                    Value::Int(x) => x.max(0) as u64,
+                    _ => 0,
+                },
+                first_time: time(&r[f]),
+                last_time: time(&r[l]),
+            })
+            .collect();
+        *cached = Some((Instant::now(), tables.clone()));
+        Ok(tables)
+    }
+
+    async fn suggestion(&self, table: &str) -> Option<String> {
+        let tables = self.tables().await.ok()?;
+        tables
+            .into_iter()
+            .find(|t| t.name.eq_ignore_ascii_case(table))
+            .map(|t| t.name)
+    }
+}
+
+/// A service failure as the caller sees it.
+fn upstream(e: AzureError) -> BackendError {
+    BackendError::Upstream(e.to_string())
+}
+
+fn not_yet() -> BackendError {
+    BackendError::Invalid(
+        "incidents and alerts are not available on the Azure backend in this build".into(),
+    )
+}
+
+#[async_trait]
+impl Backend for AzureBackend {
+    fn kind(&self) -> &'static str {
+        "azure"
+    }
+
+    fn readiness(&self) -> Readiness {
+        let (stale, state) = match self.probe.lock() {
+            Ok(p) => (
+                p.at.is_none_or(|at| at.elapsed() >= PROBE_PERIOD),
+                p.state.clone(),
+            ),
+            Err(_) => (true, Readiness::NotReady("readiness state poisoned".into())),
+        };
+        if stale {
+            self.spawn_probe();
+        }
+        state
+    }
+
+    async fn query(&self, request: QueryRequest) -> Result<QueryOutput, BackendError> {
+        self.run_query(&request).await
+    }
+
+    async fn hunt(&self, _request: QueryRequest) -> Result<QueryOutput, BackendError> {
+        Err(not_yet())
+    }
+
+    async fn list_tables(&self) -> Result<Vec<TableInfo>, BackendError> {
+        self.tables().await
+    }
+
+    async fn table_schema(&self, table: &str) -> Result<Vec<Column>, BackendError> {
+        if table.is_empty() || !table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(BackendError::Invalid(format!(
+                "'{table}' is not a table name; use list_sentinel_tables to see the tables"
+            )));
+        }
+        {
+            let cache = self.schemas.lock().await;
+            if let Some((at, cols)) = cache.get(table)
+                && at.elapsed() < self.config.schema_cache
+            {
+                return Ok(cols.clone());
+            }
+        }
+        let query = format!("{table} | take 0");
+        match self
+            .la
+            .query(
+                &self.config.workspace_id,
+                &query,
+                None,
+                Duration::from_secs(60),
+            )
+            .await
+        {
+            Ok(result) => {
+                let cols = result.table.columns;
+                self.schemas
+                    .lock()
+                    .await
+                    .insert(table.to_string(), (Instant::now(), cols.clone()));
+                Ok(cols)
+            }
+            Err(e) if e.status() == Some(400) => {
+                let hint = match self.suggestion(table).await {
+                    Some(name) if name != table => format!("; did you mean {name}?"),
+                    _ => "; use list_sentinel_tables to see the tables".into(),
+                };
+                Err(BackendError::NotFound(format!(
+                    "no table named '{table}' in the workspace{hint}"
+                )))
+            }
+            Err(e) => Err(upstream(e)),
+        }
+    }
+
+    async fn list_incidents(&self, _filter: IncidentFilter) -> Result<Vec<Incident>, BackendError> {
+        Err(not_yet())
+    }
+
+    async fn get_incident(&self, _id: &str) -> Result<IncidentDetail, BackendError> {
+        Err(not_yet())
+    }
+
+    async fn list_alerts(&self, _filter: AlertFilter) -> Result<Vec<Alert>, BackendError> {
+        Err(not_yet())
+    }
+
+    async fn get_alert(&self, _id: &str) -> Result<Alert, BackendError> {
+        Err(not_yet())
+    }
+
+    async fn update_incident(
+        &self,
+        _id: &str,
+        _patch: IncidentPatch,
+        _actor: &str,
+    ) -> Result<Incident, BackendError> {
+        Err(not_yet())
+    }
+
+    async fn add_incident_comment(
+        &self,
+        _id: &str,
+        _message: &str,
+        _actor: &str,
+    ) -> Result<Comment, BackendError> {
+        Err(not_yet())
+    }
+}

@@ -1,0 +1,366 @@
+//! A fake of Azure as sentinel-mcp's Azure backend sees it, on one 127.0.0.1 port: the Entra
+//! token endpoint (client secret and federated assertion), the Container Apps identity endpoint,
+//! IMDS, Log Analytics (running queries with the local KQL engine over the demo workspace),
+//! Microsoft Graph security and Sentinel's ARM incidents. Every request is recorded, tokens are
+//! issued per resource and checked by each service, and faults can be injected.
+
+mod identity;
+mod log_analytics;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// The client secret the fake Entra accepts.
+pub const CLIENT_SECRET: &str = "fake-client-secret-value";
+/// The `X-IDENTITY-HEADER` value the fake Container Apps endpoint accepts.
+pub const IDENTITY_HEADER: &str = "fake-identity-header";
+/// The workspace id the fake Log Analytics serves.
+pub const WORKSPACE_ID: &str = "8b1d9e4c-6a2f-4c0e-9f3a-1d2e3f4a5b6c";
+
+/// Audiences (token resources) of the services.
+pub const LOG_ANALYTICS: &str = "https://api.loganalytics.io";
+pub const GRAPH: &str = "https://graph.microsoft.com";
+pub const ARM: &str = "https://management.azure.com";
+
+/// One request the fake received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    /// The query string, percent-decoded into pairs.
+    pub query: Vec<(String, String)>,
+    /// Header names lower-case.
+    pub headers: HashMap<String, String>,
+    pub body: String,
+}
+
+impl Recorded {
+    /// A query-string parameter.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A header (name in any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+    }
+
+    /// The body as JSON (Null when it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+
+    /// The body as form fields.
+    pub fn form(&self) -> Vec<(String, String)> {
+        parse_pairs(&self.body)
+    }
+}
+
+/// A fault the next matching request meets instead of (or before) its answer.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// 429 with `Retry-After: secs`.
+    Throttle { retry_after_secs: u64 },
+    /// 500 with an error body.
+    ServerError,
+    /// The answer, after a delay.
+    Slow(Duration),
+    /// Log Analytics: 200 with the rows and a `PartialError`.
+    PartialError,
+    /// 401 as if the token had expired.
+    Unauthorized,
+    /// ARM: the next PUT answers 412 as if someone else changed the incident.
+    EtagConflict,
+}
+
+#[derive(Default)]
+pub(crate) struct State {
+    pub(crate) requests: Vec<Recorded>,
+    faults: Vec<(String, Fault)>,
+    /// token → audience
+    pub(crate) tokens: HashMap<String, String>,
+    pub(crate) issued: usize,
+    pub(crate) token_lifetime: i64,
+}
+
+/// The shared state and the demo catalog the fake services read.
+pub(crate) struct Shared {
+    pub(crate) state: Mutex<State>,
+    pub(crate) catalog: kql::Catalog,
+    #[allow(dead_code)]
+    pub(crate) base: String,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The running fake; stops when dropped.
+pub struct FakeAzure {
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+    /// `http://127.0.0.1:PORT`: every endpoint setting points here.
+    pub base: String,
+}
+
+impl Drop for FakeAzure {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeAzure {
+    /// Starts the fake over a demo workspace of about `demo_rows` rows.
+    pub async fn start(demo_rows: usize) -> FakeAzure {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake Azure");
+        let base = format!("http://{}", listener.local_addr().expect("local addr"));
+        let now = kql::value::datetime_to_ticks(chrono::Utc::now());
+        let catalog =
+            kql::catalog::demo::demo_workspace(kql::catalog::demo::DEMO_SEED, demo_rows, now);
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                token_lifetime: 3600,
+                ..State::default()
+            }),
+            catalog,
+            base: base.clone(),
+        });
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(shared.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeAzure { shared, task, base }
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.shared.lock().requests.clone()
+    }
+
+    /// Requests whose path contains `part`.
+    pub fn requests_to(&self, part: &str) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path.contains(part))
+            .collect()
+    }
+
+    /// The next request whose path contains `path_part` meets `fault` (once).
+    pub fn inject(&self, path_part: &str, fault: Fault) {
+        self.shared
+            .lock()
+            .faults
+            .push((path_part.to_string(), fault));
+    }
+
+    /// Lifetime in seconds of the tokens issued from now on.
+    pub fn set_token_lifetime(&self, secs: i64) {
+        self.shared.lock().token_lifetime = secs;
+    }
+
+    /// How many tokens have been issued.
+    pub fn tokens_issued(&self) -> usize {
+        self.shared.lock().issued
+    }
+
+    /// The audience a token was issued for.
+    pub fn audience_of(&self, token: &str) -> Option<String> {
+        self.shared.lock().tokens.get(token).cloned()
+    }
+
+    /// The authority host to configure (`SENTINEL_MCP_AUTHORITY_HOST`).
+    pub fn authority_host(&self) -> String {
+        self.base.clone()
+    }
+
+    /// The Container Apps identity endpoint (`IDENTITY_ENDPOINT`).
+    pub fn identity_endpoint(&self) -> String {
+        format!("{}/msi/token", self.base)
+    }
+
+    /// Environment for a server whose Azure backend uses this fake with a client secret.
+    pub fn server_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("SENTINEL_MCP_BACKEND".into(), "azure".into()),
+            ("SENTINEL_WORKSPACE_ID".into(), WORKSPACE_ID.into()),
+            ("AZURE_TENANT_ID".into(), "contoso-tenant".into()),
+            (
+                "AZURE_CLIENT_ID".into(),
+                "11111111-2222-3333-4444-555555555555".into(),
+            ),
+            ("AZURE_CLIENT_SECRET".into(), CLIENT_SECRET.into()),
+            ("SENTINEL_MCP_AUTHORITY_HOST".into(), self.base.clone()),
+            ("SENTINEL_MCP_IMDS_ENDPOINT".into(), self.base.clone()),
+            ("SENTINEL_MCP_AZURE_CLI".into(), "false".into()),
+            (
+                "SENTINEL_MCP_LOG_ANALYTICS_ENDPOINT".into(),
+                self.base.clone(),
+            ),
+            ("SENTINEL_MCP_GRAPH_ENDPOINT".into(), self.base.clone()),
+            ("SENTINEL_MCP_ARM_ENDPOINT".into(), self.base.clone()),
+        ]
+    }
+}
+
+async fn handle(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let recorded = Recorded {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+        query: parse_pairs(uri.query().unwrap_or("")),
+        headers: headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    v.to_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect(),
+        body: String::from_utf8_lossy(&body).to_string(),
+    };
+    let fault = {
+        let mut state = shared.lock();
+        state.requests.push(recorded.clone());
+        let at = state.faults.iter().position(|(part, f)| {
+            recorded.path.contains(part.as_str())
+                && !matches!(f, Fault::EtagConflict if recorded.method != "PUT")
+        });
+        at.map(|i| state.faults.remove(i).1)
+    };
+    match fault {
+        Some(Fault::Throttle { retry_after_secs }) => {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", retry_after_secs.to_string())],
+                axum::Json(json!({"error": {"code": "TooManyRequests", "message": "Rate limit exceeded; retry later."}})),
+            )
+                .into_response();
+        }
+        Some(Fault::ServerError) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                axum::Json(json!({"error": {"code": "InternalServerError", "message": "Something went wrong."}})),
+            )
+                .into_response();
+        }
+        Some(Fault::Unauthorized) => {
+            return unauthorized("The access token has expired.");
+        }
+        Some(Fault::Slow(d)) => tokio::time::sleep(d).await,
+        _ => {}
+    }
+    let partial = matches!(fault, Some(Fault::PartialError));
+    let conflict = matches!(fault, Some(Fault::EtagConflict));
+    let path = recorded.path.clone();
+    if path.ends_with("/oauth2/v2.0/token") {
+        identity::entra_token(&shared, &recorded)
+    } else if path == "/msi/token" {
+        identity::container_apps_token(&shared, &recorded)
+    } else if path == "/metadata/identity/oauth2/token" {
+        identity::imds_token(&shared, &recorded)
+    } else if path.starts_with("/v1/workspaces/") {
+        log_analytics::handle(&shared, &recorded, partial)
+    } else {
+        let _ = conflict;
+        not_found(&path)
+    }
+}
+
+/// The 401 to answer when the request's bearer token was not issued for `audience`.
+pub(crate) fn refuse(shared: &Shared, r: &Recorded, audience: &str) -> Option<Response> {
+    let Some(token) = r
+        .header("authorization")
+        .and_then(|h| h.strip_prefix("Bearer "))
+    else {
+        return Some(unauthorized("No Authorization header."));
+    };
+    match shared.lock().tokens.get(token) {
+        Some(a) if a == audience => None,
+        Some(a) => Some(unauthorized(&format!(
+            "The token's audience {a} is not {audience}."
+        ))),
+        None => Some(unauthorized("The token is not valid.")),
+    }
+}
+
+pub(crate) fn unauthorized(message: &str) -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [("www-authenticate", "Bearer error=\"invalid_token\"")],
+        axum::Json(json!({"error": {"code": "InvalidAuthenticationToken", "message": message}})),
+    )
+        .into_response()
+}
+
+pub(crate) fn not_found(path: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(
+            json!({"error": {"code": "NotFound", "message": format!("No route for {path}.")}}),
+        ),
+    )
+        .into_response()
+}
+
+pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
+}
+
+/// `a=1&b=x%20y` → pairs, `+` as space.
+pub(crate) fn parse_pairs(text: &str) -> Vec<(String, String)> {
+    text.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 2;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).to_string()
+}

@@ -51,6 +51,8 @@ pub(crate) fn is_aggregate(name: &str) -> bool {
             | "stdevif"
             | "variance"
             | "varianceif"
+            | "stdevp"
+            | "variancep"
             | "count_distinct"
             | "count_distinctif"
             | "binary_all_or"
@@ -84,7 +86,13 @@ pub(crate) fn result_type(name: &str, args: &[ScalarType]) -> ScalarType {
             ScalarType::Decimal => ScalarType::Decimal,
             _ => ScalarType::Real,
         },
-        "avg" | "avgif" | "stdev" | "stdevif" | "variance" | "varianceif" => ScalarType::Real,
+        "avg" | "avgif" => match first {
+            ScalarType::TimeSpan | ScalarType::DateTime => first,
+            _ => ScalarType::Real,
+        },
+        "stdev" | "stdevif" | "variance" | "varianceif" | "stdevp" | "variancep" => {
+            ScalarType::Real
+        }
         "make_set" | "make_list" | "make_set_if" | "make_list_if" | "make_bag" | "make_bag_if" => {
             ScalarType::Dynamic
         }
@@ -125,6 +133,8 @@ pub(crate) enum AggState {
         sum: f64,
         sq: f64,
         variance: bool,
+        /// Population (`stdevp`, `variancep`) rather than sample statistics.
+        population: bool,
     },
 }
 
@@ -166,12 +176,21 @@ impl AggState {
                 sum: 0.0,
                 sq: 0.0,
                 variance: false,
+                population: false,
+            },
+            "stdevp" | "variancep" => AggState::Moments {
+                n: 0.0,
+                sum: 0.0,
+                sq: 0.0,
+                variance: name == "variancep",
+                population: true,
             },
             "variance" | "varianceif" => AggState::Moments {
                 n: 0.0,
                 sum: 0.0,
                 sq: 0.0,
                 variance: true,
+                population: false,
             },
             _ => AggState::Any(None),
         }
@@ -327,10 +346,11 @@ impl AggState {
                     _ => one(Value::Real(*real + *long as f64)),
                 }
             }
-            AggState::Avg { sum, n } => one(if *n == 0 {
-                Value::Null
-            } else {
-                Value::Real(sum / *n as f64)
+            AggState::Avg { sum, n } => one(match (*n, ty) {
+                (0, _) => Value::Null,
+                (_, ScalarType::TimeSpan) => Value::TimeSpan((sum / *n as f64) as i64),
+                (_, ScalarType::DateTime) => Value::DateTime((sum / *n as f64) as i64),
+                _ => Value::Real(sum / *n as f64),
             }),
             AggState::Best(v, _) => one(v.clone()),
             AggState::List(items, _, _) => one(Value::dynamic(J::Array(items.clone()))),
@@ -364,7 +384,15 @@ impl AggState {
                 sum,
                 sq,
                 variance,
+                population,
             } => {
+                if *population {
+                    if *n == 0.0 {
+                        return one(Value::Null);
+                    }
+                    let var = ((sq - sum * sum / n) / n).max(0.0);
+                    return one(Value::Real(if *variance { var } else { var.sqrt() }));
+                }
                 if *n < 2.0 {
                     return one(if *n == 1.0 {
                         Value::Real(0.0)

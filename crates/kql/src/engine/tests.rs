@@ -304,6 +304,10 @@ fn arg_max_star_returns_the_latest_row_per_group() {
 
 #[test]
 fn percentiles_stdev_and_make_list() {
+    let r = run("range x from 1 to 4 step 1 | summarize variancep(x), a = avg(x * 1h)");
+    assert_eq!(r.table.rows[0][0], Value::Real(1.25));
+    assert_eq!(r.table.columns[1].ty, ScalarType::TimeSpan);
+    assert_eq!(r.table.rows[0][1], Value::TimeSpan(25 * HOUR / 10));
     let r = run(
         "range x from 1 to 10 step 1 | summarize percentile(x, 50), percentiles(x, 90, 100), stdev(x), make_list(x, 3)",
     );

@@ -1,7 +1,22 @@
 //! The local engine: runs a parsed query row by row over in-memory tables.
 //!
-//! `dcount` is exact here (Kusto estimates with HyperLogLog), and `percentile` uses the
-//! nearest-rank method on all values (Kusto estimates with t-digest).
+//! It is the engine until execution moves to DataFusion. Names are bound and typed before any
+//! row is read (`scalar::CExpr`), so unknown names and type clashes fail with a location even
+//! on empty tables, and every output column has a type.
+//!
+//! Runs: `let` (scalars, tables, functions, views), `datatable`, `print`, `range`, `union`,
+//! `search`, and the operators where, extend, project(-away/-keep/-rename/-reorder), summarize,
+//! make-series, sort/order, top, take/limit, sample, count, distinct, join (all kinds), lookup,
+//! union, mv-expand, mv-apply, parse/parse-where (simple, relaxed, regex), serialize, getschema,
+//! as, invoke, render, `evaluate bag_unpack`.
+//! Parsed but not run (`KqlError::Unsupported`): top-nested, top-hitters, partition, fork, facet,
+//! scan, reduce, find, sample-distinct, parse-kv, other `evaluate` plugins and the geo_*/series_*
+//! function families. Refused (`KqlError::Forbidden`): control commands, `externaldata`,
+//! `external_table()` and network or code plugins.
+//!
+//! Differences from Kusto: `dcount` is exact (Kusto estimates with HyperLogLog), `percentile`
+//! uses the nearest rank over all values (Kusto estimates with t-digest), `ingestion_time()`
+//! is `TimeGenerated`, and `innerunique` joins keep the first left row of each key.
 
 mod aggregate;
 mod convert;

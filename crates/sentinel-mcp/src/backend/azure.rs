@@ -13,7 +13,8 @@ use super::{
     Alert, AlertFilter, Backend, BackendError, Comment, Incident, IncidentDetail, IncidentFilter,
     IncidentPatch, QueryOutput, QueryRequest, Readiness, TableInfo, TimeRange,
 };
-use crate::azure::log_analytics::LogAnalyticsClient;
+use crate::azure::graph::{self, GraphSecurityClient};
+use crate::azure::log_analytics::{LogAnalyticsClient, iso_interval};
 use crate::azure::token::{IdentityConfig, TokenCredential, providers};
 use crate::azure::{Audiences, AzureError, AzureHttp, guard};
 use crate::clock;
@@ -96,6 +97,7 @@ struct Probe {
 pub struct AzureBackend {
     config: AzureConfig,
     la: LogAnalyticsClient,
+    graph: GraphSecurityClient,
     tables: tokio::sync::Mutex<Option<(Instant, Vec<TableInfo>)>>,
     schemas: tokio::sync::Mutex<HashMap<String, (Instant, Vec<Column>)>>,
     probe: std::sync::Mutex<Probe>,
@@ -117,9 +119,15 @@ impl AzureBackend {
             endpoint: config.log_analytics_endpoint.clone(),
             audience: config.audiences.log_analytics.clone(),
         };
+        let graph = GraphSecurityClient {
+            http: http.clone(),
+            endpoint: config.graph_endpoint.clone(),
+            audience: config.audiences.graph.clone(),
+        };
         let backend = Arc::new_cyclic(|this| AzureBackend {
             config,
             la,
+            graph,
             tables: tokio::sync::Mutex::new(None),
             schemas: tokio::sync::Mutex::new(HashMap::new()),
             probe: std::sync::Mutex::new(Probe {
@@ -257,10 +265,49 @@ fn upstream(e: AzureError) -> BackendError {
     BackendError::Upstream(e.to_string())
 }
 
-fn not_yet() -> BackendError {
-    BackendError::Invalid(
-        "incidents and alerts are not available on the Azure backend in this build".into(),
-    )
+/// A service failure where a 404 means the named thing does not exist.
+fn upstream_or_missing(e: AzureError, what: &str, id: &str) -> BackendError {
+    if e.status() == Some(404) {
+        BackendError::NotFound(format!("no {what} with id '{id}'"))
+    } else {
+        upstream(e)
+    }
+}
+
+/// Ids go into URL paths: refuse anything but the characters Graph and ARM ids use.
+fn check_id(what: &str, id: &str) -> Result<(), BackendError> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(BackendError::Invalid(format!(
+            "'{id}' is not a valid {what} id; use the id list_incidents or list_alerts shows"
+        )))
+    }
+}
+
+fn check_patch(patch: &IncidentPatch) -> Result<(), BackendError> {
+    if patch.status.as_deref() == Some("Closed") && patch.classification.is_none() {
+        return Err(BackendError::Invalid(
+            "closing an incident needs a classification (TruePositive, BenignPositive, FalsePositive, Undetermined)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The entities of alerts, each once.
+fn entities_of(alerts: &[Alert]) -> Vec<serde_json::Value> {
+    let mut seen = std::collections::HashSet::new();
+    alerts
+        .iter()
+        .flat_map(|a| a.entities.iter())
+        .filter(|e| seen.insert(e.to_string()))
+        .cloned()
+        .collect()
 }
 
 #[async_trait]
@@ -287,8 +334,21 @@ impl Backend for AzureBackend {
         self.run_query(&request).await
     }
 
-    async fn hunt(&self, _request: QueryRequest) -> Result<QueryOutput, BackendError> {
-        Err(not_yet())
+    async fn hunt(&self, request: QueryRequest) -> Result<QueryOutput, BackendError> {
+        guard::check(&request.query)?;
+        let table = self
+            .graph
+            .run_hunting_query(
+                &request.query,
+                Some(iso_interval(request.range.start, request.range.end)),
+                request.timeout,
+            )
+            .await
+            .map_err(upstream)?;
+        Ok(QueryOutput {
+            table,
+            ..QueryOutput::default()
+        })
     }
 
     async fn list_tables(&self) -> Result<Vec<TableInfo>, BackendError> {
@@ -341,37 +401,92 @@ impl Backend for AzureBackend {
         }
     }
 
-    async fn list_incidents(&self, _filter: IncidentFilter) -> Result<Vec<Incident>, BackendError> {
-        Err(not_yet())
+    async fn list_incidents(&self, filter: IncidentFilter) -> Result<Vec<Incident>, BackendError> {
+        let items = self.graph.list_incidents(&filter).await.map_err(upstream)?;
+        let mut incidents: Vec<Incident> = items.iter().map(graph::incident).collect();
+        incidents.sort_by(|a, b| b.last_modified_time.cmp(&a.last_modified_time));
+        Ok(incidents)
     }
 
-    async fn get_incident(&self, _id: &str) -> Result<IncidentDetail, BackendError> {
-        Err(not_yet())
+    async fn get_incident(&self, id: &str) -> Result<IncidentDetail, BackendError> {
+        check_id("incident", id)?;
+        let v = self
+            .graph
+            .get_incident(id)
+            .await
+            .map_err(|e| upstream_or_missing(e, "incident", id))?;
+        let alerts: Vec<Alert> = v
+            .get("alerts")
+            .and_then(serde_json::Value::as_array)
+            .map(|a| a.iter().map(graph::alert).collect())
+            .unwrap_or_default();
+        Ok(IncidentDetail {
+            incident: graph::incident(&v),
+            entities: entities_of(&alerts),
+            alerts,
+        })
     }
 
-    async fn list_alerts(&self, _filter: AlertFilter) -> Result<Vec<Alert>, BackendError> {
-        Err(not_yet())
+    async fn list_alerts(&self, filter: AlertFilter) -> Result<Vec<Alert>, BackendError> {
+        let items = self.graph.list_alerts(&filter).await.map_err(upstream)?;
+        let mut alerts: Vec<Alert> = items.iter().map(graph::alert).collect();
+        alerts.sort_by(|a, b| b.time_generated.cmp(&a.time_generated));
+        Ok(alerts)
     }
 
-    async fn get_alert(&self, _id: &str) -> Result<Alert, BackendError> {
-        Err(not_yet())
+    async fn get_alert(&self, id: &str) -> Result<Alert, BackendError> {
+        check_id("alert", id)?;
+        let v = self
+            .graph
+            .get_alert(id)
+            .await
+            .map_err(|e| upstream_or_missing(e, "alert", id))?;
+        Ok(graph::alert(&v))
     }
 
     async fn update_incident(
         &self,
-        _id: &str,
-        _patch: IncidentPatch,
-        _actor: &str,
+        id: &str,
+        patch: IncidentPatch,
+        actor: &str,
     ) -> Result<Incident, BackendError> {
-        Err(not_yet())
+        check_id("incident", id)?;
+        check_patch(&patch)?;
+        tracing::info!(incident = id, actor, "updating incident through Graph");
+        let v = self
+            .graph
+            .update_incident(id, graph::patch_body(&patch))
+            .await
+            .map_err(|e| upstream_or_missing(e, "incident", id))?;
+        Ok(graph::incident(&v))
     }
 
     async fn add_incident_comment(
         &self,
-        _id: &str,
-        _message: &str,
-        _actor: &str,
+        id: &str,
+        message: &str,
+        actor: &str,
     ) -> Result<Comment, BackendError> {
-        Err(not_yet())
+        check_id("incident", id)?;
+        tracing::info!(incident = id, actor, "commenting on incident through Graph");
+        let v = self
+            .graph
+            .add_comment(id, message)
+            .await
+            .map_err(|e| upstream_or_missing(e, "incident", id))?;
+        let comments = v
+            .get("value")
+            .and_then(serde_json::Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        match comments.last() {
+            Some(last) => Ok(graph::comment(comments.len() - 1, last)),
+            None => Ok(Comment {
+                id: "1".into(),
+                message: message.to_string(),
+                author: actor.to_string(),
+                created_time: clock::now_iso(),
+            }),
+        }
     }
 }

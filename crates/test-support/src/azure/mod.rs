@@ -4,6 +4,7 @@
 //! Microsoft Graph security and Sentinel's ARM incidents. Every request is recorded, tokens are
 //! issued per resource and checked by each service, and faults can be injected.
 
+mod graph;
 mod identity;
 mod log_analytics;
 
@@ -92,19 +93,38 @@ pub(crate) struct State {
     pub(crate) tokens: HashMap<String, String>,
     pub(crate) issued: usize,
     pub(crate) token_lifetime: i64,
+    pub(crate) graph: Option<graph::GraphData>,
 }
 
 /// The shared state and the demo catalog the fake services read.
 pub(crate) struct Shared {
     pub(crate) state: Mutex<State>,
     pub(crate) catalog: kql::Catalog,
-    #[allow(dead_code)]
     pub(crate) base: String,
 }
 
 impl Shared {
     pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The Graph data, locked.
+    pub(crate) fn graph(&self) -> GraphView<'_> {
+        GraphView(self.lock())
+    }
+}
+
+/// A locked view of the Graph data.
+pub(crate) struct GraphView<'a>(std::sync::MutexGuard<'a, State>);
+
+impl std::ops::Deref for GraphView<'_> {
+    type Target = graph::GraphData;
+
+    fn deref(&self) -> &graph::GraphData {
+        self.0
+            .graph
+            .as_ref()
+            .expect("graph data is seeded at start")
     }
 }
 
@@ -135,6 +155,7 @@ impl FakeAzure {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 token_lifetime: 3600,
+                graph: Some(graph::GraphData::seed()),
                 ..State::default()
             }),
             catalog,
@@ -283,6 +304,8 @@ async fn handle(
         identity::imds_token(&shared, &recorded)
     } else if path.starts_with("/v1/workspaces/") {
         log_analytics::handle(&shared, &recorded, partial)
+    } else if path.starts_with("/v1.0/security/") {
+        graph::handle(&shared, &recorded)
     } else {
         let _ = conflict;
         not_found(&path)

@@ -46,13 +46,17 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
   cargo build --release -p sentinel-mcp -p mcp-load >&2
 fi
 BIN_DIR=${BIN_DIR:-$ROOT/target/release}
-OURS_BIN=${OURS_BIN:-$ROOT/target/release/sentinel-mcp}
-LOAD_BIN=$BIN_DIR/mcp-load
-BARE_BIN=$BIN_DIR/mcp-bare
+# Copies, so another build in the shared target dir cannot swap a binary mid-run.
+mkdir -p "$OUT/bin"
+cp "${OURS_BIN:-$ROOT/target/release/sentinel-mcp}" "$BIN_DIR/mcp-load" "$BIN_DIR/mcp-bare" "$OUT/bin/"
+OURS_BIN=$OUT/bin/sentinel-mcp
+LOAD_BIN=$OUT/bin/mcp-load
+BARE_BIN=$OUT/bin/mcp-bare
 
 echo "== peer venv" >&2
 if [ ! -x .bench-venv/bin/python ]; then
   python3 -m venv .bench-venv
+  echo "*" >.bench-venv/.gitignore
 fi
 .bench-venv/bin/pip install -q -r "$PEER_DIR/requirements.txt" >&2
 PY=$ROOT/.bench-venv/bin/python

@@ -94,6 +94,7 @@ fn execute_here(
         warnings: Vec::new(),
         ticks: 0,
         calls: 0,
+        piped_name: None,
     };
     let mut env = Env::default();
     let mut results = Vec::new();
@@ -166,6 +167,8 @@ pub(crate) struct Engine<'a> {
     ticks: u32,
     /// Function calls being evaluated, innermost last.
     calls: usize,
+    /// The name `as` just gave the piped table, for a following `union withsource=`.
+    piped_name: Option<String>,
 }
 
 const FORBIDDEN_PLUGINS: [&str; 10] = [
@@ -336,10 +339,13 @@ impl<'a> Engine<'a> {
                 let mut scope: Option<Env<'a>> = None;
                 for op in ops {
                     t = self.operator(t, op, scope.as_ref().unwrap_or(env))?;
-                    // `as Name` makes the result so far visible to the rest of the query.
+                    self.piped_name = None;
+                    // `as Name` makes the result so far visible to the rest of the query,
+                    // and names it in a `union withsource=` right after.
                     if let crate::ast::OperatorKind::As(name) = &op.kind {
                         let s = scope.get_or_insert_with(|| env.clone());
                         s.push(name.clone(), Binding::Table(Arc::new(t.clone())));
+                        self.piped_name = Some(name.clone());
                     }
                 }
                 Ok(t)

@@ -1148,7 +1148,11 @@ impl<'a> Engine<'a> {
     ) -> Result<Table, KqlError> {
         let mut parts: Vec<(String, Table)> = Vec::new();
         if let Some(t) = input {
-            parts.push(("union_arg0".into(), t));
+            let name = self
+                .piped_name
+                .take()
+                .unwrap_or_else(|| "union_arg0".into());
+            parts.push((name, t));
         }
         let fuzzy = u
             .params
@@ -1197,6 +1201,11 @@ impl<'a> Engine<'a> {
                 other => {
                     let name = match other {
                         ExprKind::Name(n) => n.clone(),
+                        // `(T | as Name)` is called by the name `as` gave it.
+                        ExprKind::Pipe { ops, .. } => match ops.last().map(|o| &o.kind) {
+                            Some(OperatorKind::As(n)) => n.clone(),
+                            _ => format!("union_arg{}", parts.len()),
+                        },
                         _ => format!("union_arg{}", parts.len()),
                     };
                     match self.tabular(e, env) {

@@ -474,6 +474,17 @@ fn bag_unpack_and_mv_apply() {
         r.table.rows[0][0],
         Value::dynamic(serde_json::json!(["a", "b"]))
     );
+    let r = run(
+        "range x from 1 to 2 step 1 | as A | union withsource=Src (print x = 3 | as B) | project Src",
+    );
+    assert_eq!(
+        r.table.rows,
+        vec![
+            vec![Value::str("A")],
+            vec![Value::str("A")],
+            vec![Value::str("B")]
+        ]
+    );
     let r = run("range x from 1 to 3 step 1 | as T | join (T | extend y = x * 2) on x | count");
     assert_eq!(r.table.rows[0][0], Value::Long(3));
 }

@@ -206,7 +206,13 @@ pub struct Settings {
     pub query_timeout_secs: u64,
 
     /// Authentication of the MCP endpoints: `entra` validates Entra ID bearer tokens; `none` trusts every caller (loopback only unless SENTINEL_MCP_ALLOW_UNAUTHENTICATED=true).
-    #[arg(long, env = "SENTINEL_MCP_AUTH", value_enum, default_value = "none", global = true)]
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_AUTH",
+        value_enum,
+        default_value = "none",
+        global = true
+    )]
     pub auth: AuthMode,
 
     /// Allow `SENTINEL_MCP_AUTH=none` on a non-loopback HOST (a warning is logged at every start).
@@ -218,7 +224,12 @@ pub struct Settings {
     pub tenant_id: Option<String>,
 
     /// More tenants whose tokens are accepted, for multi-tenant app registrations (comma list).
-    #[arg(long, env = "SENTINEL_MCP_ALLOWED_TENANTS", value_delimiter = ',', global = true)]
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_ALLOWED_TENANTS",
+        value_delimiter = ',',
+        global = true
+    )]
     pub allowed_tenants: Vec<String>,
 
     /// Application (client) id of this API's app registration; tokens must carry it (or api://<id>) as audience.
@@ -230,23 +241,51 @@ pub struct Settings {
     pub app_id_uri: Option<String>,
 
     /// Entra authority host (sovereign clouds differ); plain http only for a loopback host.
-    #[arg(long, env = "SENTINEL_MCP_AUTHORITY_HOST", default_value = "https://login.microsoftonline.com", global = true)]
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_AUTHORITY_HOST",
+        default_value = "https://login.microsoftonline.com",
+        global = true
+    )]
     pub authority_host: String,
 
     /// Clock skew tolerated on exp, nbf and iat, in seconds.
-    #[arg(long, env = "SENTINEL_MCP_CLOCK_SKEW_SECS", default_value_t = 300, global = true)]
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_CLOCK_SKEW_SECS",
+        default_value_t = 300,
+        global = true
+    )]
     pub clock_skew_secs: u64,
 
     /// App roles or delegated scopes that grant the read tools (queries, schema, incidents and alerts read).
-    #[arg(long, env = "SENTINEL_MCP_READ_ROLES", value_delimiter = ',', default_value = "SecOps.Read", global = true)]
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_READ_ROLES",
+        value_delimiter = ',',
+        default_value = "SecOps.Read",
+        global = true
+    )]
     pub read_roles: Vec<String>,
 
     /// App roles or delegated scopes that grant advanced hunting.
-    #[arg(long, env = "SENTINEL_MCP_HUNT_ROLES", value_delimiter = ',', default_value = "SecOps.Hunt", global = true)]
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_HUNT_ROLES",
+        value_delimiter = ',',
+        default_value = "SecOps.Hunt",
+        global = true
+    )]
     pub hunt_roles: Vec<String>,
 
     /// App roles or delegated scopes that grant the write tools (update incident, comment).
-    #[arg(long, env = "SENTINEL_MCP_WRITE_ROLES", value_delimiter = ',', default_value = "SecOps.Write", global = true)]
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_WRITE_ROLES",
+        value_delimiter = ',',
+        default_value = "SecOps.Write",
+        global = true
+    )]
     pub write_roles: Vec<String>,
 
     /// Public base URL of this server (no trailing slash), used in OAuth protected-resource metadata; defaults to http://HOST:PORT.
@@ -254,7 +293,13 @@ pub struct Settings {
     pub public_url: Option<String>,
 
     /// How tool arguments appear in the audit log: `full` or `redacted` (queries and comments replaced by their length and hash).
-    #[arg(long, env = "SENTINEL_MCP_AUDIT_ARGUMENTS", value_enum, default_value = "full", global = true)]
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_AUDIT_ARGUMENTS",
+        value_enum,
+        default_value = "full",
+        global = true
+    )]
     pub audit_arguments: AuditArguments,
 
     /// Timespan applied to queries that name none (ISO 8601 duration like P1D or a KQL timespan like 7d).

@@ -4,6 +4,7 @@
 //! `main.rs` parses the command line and calls [`run`]; everything else lives here so tests can
 //! drive it.
 
+pub mod auth;
 pub mod azure;
 pub mod backend;
 mod cli;
@@ -20,8 +21,12 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
+use auth::metadata::ResourceMetadata;
+use auth::{AccessPolicy, JwksCache, TokenValidator};
 use backend::local::{LocalBackend, LocalSource};
+use config::AuthMode;
 use config::{Cli, Command, KqlCommand, Settings, Transport};
+use http::auth::Authenticator;
 use server::{AppState, SentinelServer};
 use tokio_util::sync::CancellationToken;
 use tools::{ToolCatalog, ToolContext, ToolSettings};
@@ -104,6 +109,108 @@ fn validate(settings: &Settings) -> Result<(), RunError> {
     Ok(())
 }
 
+/// The access policy and, with `SENTINEL_MCP_AUTH=entra`, the token authenticator.
+/// Refuses an unauthenticated server on a non-loopback address unless explicitly allowed.
+fn authentication(settings: &Settings) -> Result<(AccessPolicy, Option<Authenticator>), RunError> {
+    let http = settings.transport != Transport::Stdio;
+    if settings.auth == AuthMode::None {
+        if http && !settings.host.is_loopback() {
+            if !settings.allow_unauthenticated {
+                return Err(RunError::Config(format!(
+                    "refusing to serve {} without authentication: set SENTINEL_MCP_AUTH=entra (with AZURE_TENANT_ID and MCP_SERVER_APP_ID), or SENTINEL_MCP_ALLOW_UNAUTHENTICATED=true to accept that anyone who reaches the port can query your data",
+                    settings.host
+                )));
+            }
+            tracing::warn!(host = %settings.host, "serving WITHOUT authentication on a non-loopback address (SENTINEL_MCP_ALLOW_UNAUTHENTICATED=true): anyone who reaches the port can query the workspace");
+        }
+        return Ok((AccessPolicy::open(), None));
+    }
+    let mut tenants: Vec<String> = settings
+        .tenant_id
+        .iter()
+        .chain(&settings.allowed_tenants)
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect();
+    tenants.dedup();
+    if tenants.is_empty() {
+        return Err(RunError::Config(
+            "SENTINEL_MCP_AUTH=entra needs AZURE_TENANT_ID (or SENTINEL_MCP_ALLOWED_TENANTS)"
+                .into(),
+        ));
+    }
+    let app_id = settings.server_app_id.clone().filter(|a| !a.trim().is_empty()).ok_or_else(|| RunError::Config("SENTINEL_MCP_AUTH=entra needs MCP_SERVER_APP_ID, the API's application (client) id".into()))?;
+    let authority = settings.authority_host.trim_end_matches('/').to_string();
+    let authority_ok = authority.starts_with("https://")
+        || authority.strip_prefix("http://").is_some_and(|rest| {
+            let host = rest.split('/').next().unwrap_or_default();
+            let name = host.rsplit_once(':').map_or(host, |(n, _)| n);
+            matches!(name, "localhost" | "127.0.0.1" | "[::1]")
+        });
+    if !authority_ok {
+        return Err(RunError::Config(format!(
+            "SENTINEL_MCP_AUTHORITY_HOST {authority} must use https (plain http only on a loopback host)"
+        )));
+    }
+    let app_uri = settings
+        .app_id_uri
+        .clone()
+        .unwrap_or_else(|| format!("api://{app_id}"));
+    let mut audiences = vec![app_id.clone(), format!("api://{app_id}")];
+    if !audiences.contains(&app_uri) {
+        audiences.push(app_uri.clone());
+    }
+    let policy = AccessPolicy {
+        read: settings.read_roles.clone(),
+        hunt: settings.hunt_roles.clone(),
+        write: settings.write_roles.clone(),
+        enforced: true,
+    };
+    let public_url = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| {
+            format!(
+                "http://{}",
+                std::net::SocketAddr::new(settings.host, settings.port)
+            )
+        })
+        .trim_end_matches('/')
+        .to_string();
+    let scopes = policy
+        .read
+        .iter()
+        .chain(&policy.hunt)
+        .chain(&policy.write)
+        .map(|n| format!("{app_uri}/{n}"))
+        .collect();
+    let metadata = ResourceMetadata {
+        public_url,
+        authorization_servers: tenants
+            .iter()
+            .map(|t| format!("{authority}/{t}/v2.0"))
+            .collect(),
+        scopes,
+    };
+    let client = outbound::OutboundClient::new(std::time::Duration::from_secs(10))
+        .map_err(|e| RunError::Config(e.to_string()))?;
+    let validator = TokenValidator::new(
+        JwksCache::new(client, &authority),
+        &authority,
+        &tenants,
+        audiences,
+        settings.clock_skew_secs,
+    );
+    tracing::info!(tenants = ?tenants, app_id, "Entra ID authentication on");
+    Ok((
+        policy,
+        Some(Authenticator {
+            validator,
+            metadata,
+        }),
+    ))
+}
+
 /// The backend the settings choose: the embedded engine or Azure's services.
 fn start_backend(settings: &Settings) -> Result<Arc<dyn backend::Backend>, RunError> {
     match settings.azure.backend {
@@ -125,6 +232,7 @@ fn start_backend(settings: &Settings) -> Result<Arc<dyn backend::Backend>, RunEr
 async fn serve(settings: Settings) -> Result<(), RunError> {
     telemetry::init(&settings);
     validate(&settings)?;
+    let (policy, authenticator) = authentication(&settings)?;
     let backend = start_backend(&settings)?;
     let app = Arc::new(AppState {
         tools: ToolCatalog::new(settings.enable_write_tools),
@@ -139,6 +247,8 @@ async fn serve(settings: Settings) -> Result<(), RunError> {
                 write_tools: settings.enable_write_tools,
             },
         },
+        policy,
+        audit_arguments: settings.audit_arguments,
         transport: settings.transport,
         started: Instant::now(),
     });
@@ -163,11 +273,23 @@ async fn serve(settings: Settings) -> Result<(), RunError> {
         app,
         sse: Default::default(),
         keepalive: settings.sse_keepalive(),
-        policy: http::HostOriginPolicy::new(&settings.allowed_hosts, &settings.allowed_origins),
+        host_policy: http::HostOriginPolicy::new(
+            &settings.allowed_hosts,
+            &settings.allowed_origins,
+        ),
         max_body_bytes: settings.max_body_bytes,
         shutdown: shutdown.clone(),
         rejected_requests: AtomicU64::new(0),
+        authenticator,
+        mcp_sessions: Arc::new(Default::default()),
+        mcp_owners: Arc::new(Default::default()),
     });
+    tokio::spawn(
+        state
+            .mcp_owners
+            .clone()
+            .prune(state.mcp_sessions.clone(), shutdown.clone()),
+    );
     let router = http::router(state);
     tokio::spawn(shutdown_on_signal(shutdown.clone()));
     tracing::info!(%addr, transport = settings.transport.name(), "listening: legacy SSE at /sse, Streamable HTTP at /mcp");

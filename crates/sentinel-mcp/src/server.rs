@@ -4,13 +4,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
-use crate::config::Transport;
+use crate::auth::{AccessPolicy, RequestMeta};
+use crate::config::{AuditArguments, Transport};
 use crate::tools::{ToolCatalog, ToolContext};
 
 /// The server's name on the wire and in /health.
@@ -27,6 +28,8 @@ Results are capped; prefer summarize and where over large raw pulls.";
 pub struct AppState {
     pub tools: ToolCatalog,
     pub context: ToolContext,
+    pub policy: AccessPolicy,
+    pub audit_arguments: AuditArguments,
     pub transport: Transport,
     pub started: Instant,
 }
@@ -55,32 +58,82 @@ impl ServerHandler for SentinelServer {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(self.app.tools.list()))
+        // A tool is listed only to principals that may call it.
+        let tools = match request_meta(&context) {
+            Some(meta) => self
+                .app
+                .tools
+                .list()
+                .into_iter()
+                .filter(|t| {
+                    self.app
+                        .tools
+                        .class(&t.name)
+                        .is_some_and(|c| self.app.policy.allows(&meta.principal, c))
+                })
+                .collect(),
+            None => self.app.tools.list(),
+        };
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let started = Instant::now();
+        let meta = request_meta(&context);
         let name = request.name.as_ref();
-        let result = self
-            .app
-            .tools
-            .call(&self.app.context, name, request.arguments, "anonymous")
-            .await;
+        let actor = meta
+            .as_ref()
+            .map_or("local", |m| m.principal.display_name())
+            .to_string();
+        let audit_args = audit_arguments(request.arguments.as_ref(), self.app.audit_arguments);
+        let permitted = match (&meta, self.app.tools.class(name)) {
+            (Some(m), Some(class)) => self.app.policy.allows(&m.principal, class),
+            _ => true,
+        };
+        let result = if permitted {
+            self.app
+                .tools
+                .call(&self.app.context, name, request.arguments, &actor)
+                .await
+        } else {
+            Ok(CallToolResult::error(vec![ContentBlock::text(format!(
+                "You are not permitted to call '{name}': your token lacks the role or scope it needs."
+            ))]))
+        };
         let outcome = match &result {
+            Ok(_) if !permitted => "forbidden",
             Ok(r) if r.is_error == Some(true) => "tool_error",
             Ok(_) => "ok",
             Err(_) => "invalid_params",
         };
+        let rows = result
+            .as_ref()
+            .ok()
+            .and_then(|r| r.structured_content.as_ref())
+            .and_then(|s| s.get("returned_rows").or_else(|| s.get("count")))
+            .and_then(|v| v.as_u64());
+        let principal = meta.as_ref().map(|m| &m.principal);
         tracing::info!(
+            target: "audit",
             tool = name,
             outcome,
             duration_ms = started.elapsed().as_millis() as u64,
+            rows,
+            arguments = %audit_args,
+            oid = principal.map(|p| p.object_id.as_str()),
+            tid = principal.map(|p| p.tenant_id.as_str()),
+            app_id = principal.map(|p| p.app_id.as_str()),
+            upn = principal.and_then(|p| p.upn.as_deref()),
+            roles = ?principal.map(|p| &p.roles),
+            scopes = ?principal.map(|p| &p.scopes),
+            request_id = meta.as_ref().map(|m| m.request_id.as_str()),
+            session_id = meta.as_ref().and_then(|m| m.session_id.as_deref()),
             "tool call"
         );
         result.map(Into::into)
@@ -88,5 +141,48 @@ impl ServerHandler for SentinelServer {
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
         self.app.tools.get(name).cloned()
+    }
+}
+
+/// What the HTTP layer attached to this request: directly (legacy SSE) or inside the HTTP request
+/// parts rmcp passes along (Streamable HTTP). `None` on stdio.
+fn request_meta(context: &RequestContext<RoleServer>) -> Option<RequestMeta> {
+    context
+        .extensions
+        .get::<RequestMeta>()
+        .or_else(|| {
+            context
+                .extensions
+                .get::<axum::http::request::Parts>()
+                .and_then(|p| p.extensions.get::<RequestMeta>())
+        })
+        .cloned()
+}
+
+/// Tool arguments as the audit log records them.
+fn audit_arguments(
+    args: Option<&rmcp::model::JsonObject>,
+    mode: AuditArguments,
+) -> serde_json::Value {
+    let Some(args) = args else {
+        return serde_json::Value::Null;
+    };
+    match mode {
+        AuditArguments::Full => serde_json::Value::Object(args.clone()),
+        AuditArguments::Redacted => serde_json::Value::Object(
+            args.iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        serde_json::Value::String(s)
+                            if matches!(k.as_str(), "query" | "message") =>
+                        {
+                            format!("<redacted: {} chars>", s.chars().count()).into()
+                        }
+                        other => other.clone(),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
     }
 }

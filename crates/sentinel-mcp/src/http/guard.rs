@@ -138,7 +138,7 @@ pub async fn check_host_and_origin(
     let host_name = strip_port(host)
         .trim_start_matches('[')
         .trim_end_matches(']');
-    if !state.policy.host_allowed(host) && !state.policy.host_allowed(host_name) {
+    if !state.host_policy.host_allowed(host) && !state.host_policy.host_allowed(host_name) {
         state.rejected_requests.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(host, "request refused: Host not allowed");
         return json_error(
@@ -148,7 +148,7 @@ pub async fn check_host_and_origin(
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or("");
-        if !state.policy.origin_allowed(origin) {
+        if !state.host_policy.origin_allowed(origin) {
             state.rejected_requests.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(origin, "request refused: Origin not allowed");
             return json_error(

@@ -1,6 +1,8 @@
 //! The HTTP side: one router (probes, legacy SSE, Streamable HTTP) and the connection loop.
 
+pub mod auth;
 mod guard;
+pub mod owners;
 pub mod sse;
 
 use std::sync::Arc;
@@ -36,11 +38,16 @@ pub struct HttpState {
     pub app: Arc<AppState>,
     pub sse: sse::SseSessions,
     pub keepalive: Duration,
-    pub policy: HostOriginPolicy,
+    pub host_policy: HostOriginPolicy,
     pub max_body_bytes: usize,
     /// Cancelled on shutdown: ends every stream and session.
     pub shutdown: CancellationToken,
     pub rejected_requests: AtomicU64,
+    /// Bearer token validation; `None` when authentication is off.
+    pub authenticator: Option<auth::Authenticator>,
+    /// Streamable HTTP sessions and who owns each.
+    pub mcp_sessions: Arc<LocalSessionManager>,
+    pub mcp_owners: Arc<owners::SessionOwners>,
 }
 
 /// The one router: probes, metrics, legacy SSE and Streamable HTTP, with the tower layers in order.
@@ -49,20 +56,33 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .with_sse_keep_alive(Some(state.keepalive))
         .with_cancellation_token(state.shutdown.child_token())
         .with_max_request_body_bytes(state.max_body_bytes);
-    let config = state.policy.apply_to(config);
+    let config = state.host_policy.apply_to(config);
     let app = state.app.clone();
     let mcp = StreamableHttpService::new(
         move || Ok(SentinelServer::new(app.clone())),
-        Arc::new(LocalSessionManager::default()),
+        state.mcp_sessions.clone(),
         config,
     );
 
+    // Layers run outside-in: Host/Origin, then authentication, then session ownership and the
+    // JSON-RPC checks, then the transport.
     let mcp_routes = Router::new()
         .route("/sse", get(sse::open))
         .route("/messages", post(sse::post))
         .route("/messages/", post(sse::post))
         .nest_service("/mcp", mcp)
-        .layer(axum::middleware::from_fn(reject_malformed_json))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::inspect_jsonrpc,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            owners::bind_session_owner,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::check_host_and_origin,
@@ -72,6 +92,8 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
+        .route("/.well-known/oauth-protected-resource", get(auth::protected_resource))
+        .route("/.well-known/oauth-protected-resource/{*path}", get(auth::protected_resource))
         .merge(mcp_routes)
         .fallback(|| async { json_error(StatusCode::NOT_FOUND, "no such endpoint; MCP is served at /sse (legacy) and /mcp") })
         .with_state(state.clone())
@@ -129,48 +151,6 @@ async fn metrics(State(state): State<Arc<HttpState>>) -> Response {
         body,
     )
         .into_response()
-}
-
-/// Answers a JSON POST whose body is not JSON with a JSON-RPC parse error (rmcp would say 415).
-async fn reject_malformed_json(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let is_json_post = request.method() == axum::http::Method::POST
-        && request
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.trim_start()
-                    .to_ascii_lowercase()
-                    .starts_with("application/json")
-            });
-    if !is_json_post {
-        return next.run(request).await;
-    }
-    let (parts, body) = request.into_parts();
-    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
-        Ok(b) => b,
-        Err(_) => {
-            return json_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "request body is larger than SENTINEL_MCP_MAX_BODY_BYTES",
-            );
-        }
-    };
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
-        return jsonrpc_error(
-            StatusCode::BAD_REQUEST,
-            -32700,
-            &format!("Parse error: {e}"),
-        );
-    }
-    next.run(axum::extract::Request::from_parts(
-        parts,
-        axum::body::Body::from(bytes),
-    ))
-    .await
 }
 
 /// A JSON error body `{"error": …}` with a status.

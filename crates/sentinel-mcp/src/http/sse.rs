@@ -11,26 +11,34 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::channel::mpsc;
 use futures::{SinkExt, Stream};
-use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
+use rmcp::model::{ClientJsonRpcMessage, GetExtensions, ServerJsonRpcMessage};
 use rmcp::service::serve_server_with_ct;
 use serde::Deserialize;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use super::{HttpState, json_error, jsonrpc_error};
+use crate::auth::RequestMeta;
 use crate::server::SentinelServer;
 
 /// Messages a session buffers in each direction before the sender waits.
 const CHANNEL_DEPTH: usize = 8;
 
+/// A live session: where its messages go and who owns it.
+struct SessionEntry {
+    inbound: mpsc::Sender<ClientJsonRpcMessage>,
+    /// Tenant and object id of the principal that opened it.
+    owner: Box<str>,
+}
+
 /// Live legacy SSE sessions by id.
 #[derive(Default)]
 pub struct SseSessions {
-    sessions: Mutex<HashMap<Box<str>, mpsc::Sender<ClientJsonRpcMessage>>>,
+    sessions: Mutex<HashMap<Box<str>, SessionEntry>>,
 }
 
 impl SseSessions {
@@ -44,9 +52,15 @@ impl SseSessions {
         self.len() == 0
     }
 
-    fn insert(&self, id: &str, inbound: mpsc::Sender<ClientJsonRpcMessage>) {
+    fn insert(&self, id: &str, inbound: mpsc::Sender<ClientJsonRpcMessage>, owner: &str) {
         if let Ok(mut s) = self.sessions.lock() {
-            s.insert(id.into(), inbound);
+            s.insert(
+                id.into(),
+                SessionEntry {
+                    inbound,
+                    owner: owner.into(),
+                },
+            );
         }
     }
 
@@ -56,17 +70,23 @@ impl SseSessions {
         }
     }
 
-    fn sender(&self, id: &str) -> Option<mpsc::Sender<ClientJsonRpcMessage>> {
-        self.sessions.lock().ok()?.get(id).cloned()
+    /// The session's inbound sender, if the session exists and belongs to `owner`.
+    fn sender(&self, id: &str, owner: &str) -> Option<mpsc::Sender<ClientJsonRpcMessage>> {
+        let sessions = self.sessions.lock().ok()?;
+        let entry = sessions.get(id)?;
+        (*entry.owner == *owner).then(|| entry.inbound.clone())
     }
 }
 
 /// `GET /sse`: opens a session and streams its messages.
-pub async fn open(State(state): State<Arc<HttpState>>) -> Response {
+pub async fn open(
+    State(state): State<Arc<HttpState>>,
+    Extension(meta): Extension<RequestMeta>,
+) -> Response {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (in_tx, in_rx) = mpsc::channel::<ClientJsonRpcMessage>(CHANNEL_DEPTH);
     let (out_tx, out_rx) = mpsc::channel::<ServerJsonRpcMessage>(CHANNEL_DEPTH);
-    state.sse.insert(&id, in_tx);
+    state.sse.insert(&id, in_tx, &meta.principal.owner_key());
     let session_ct = state.shutdown.child_token();
     let server = SentinelServer::new(state.app.clone());
     let ct = session_ct.clone();
@@ -179,6 +199,7 @@ pub struct MessageQuery {
 /// `POST /messages?sessionId=…`: one JSON-RPC message into the session; 202 when accepted.
 pub async fn post(
     State(state): State<Arc<HttpState>>,
+    Extension(meta): Extension<RequestMeta>,
     Query(q): Query<MessageQuery>,
     headers: HeaderMap,
     body: Bytes,
@@ -193,7 +214,8 @@ pub async fn post(
             "missing sessionId query parameter; use the endpoint sent by GET /sse",
         );
     };
-    let Some(mut sender) = state.sse.sender(&id) else {
+    // Someone else's session is answered exactly like a missing one.
+    let Some(mut sender) = state.sse.sender(&id, &meta.principal.owner_key()) else {
         return json_error(
             StatusCode::NOT_FOUND,
             "session not found; it may have ended, open a new one with GET /sse",
@@ -222,7 +244,7 @@ pub async fn post(
             "Invalid Request: JSON-RPC batches are not supported",
         );
     }
-    let message: ClientJsonRpcMessage = match serde_json::from_value(value) {
+    let mut message: ClientJsonRpcMessage = match serde_json::from_value(value) {
         Ok(m) => m,
         Err(e) => {
             return jsonrpc_error(
@@ -232,6 +254,16 @@ pub async fn post(
             );
         }
     };
+    // The handler learns who is calling and which HTTP request carried the call.
+    match &mut message {
+        ClientJsonRpcMessage::Request(r) => {
+            r.request.extensions_mut().insert(meta);
+        }
+        ClientJsonRpcMessage::Notification(n) => {
+            n.notification.extensions_mut().insert(meta);
+        }
+        _ => {}
+    }
     match sender.send(message).await {
         Ok(()) => StatusCode::ACCEPTED.into_response(),
         Err(_) => json_error(
@@ -239,6 +271,14 @@ pub async fn post(
             "session not found; it has ended, open a new one with GET /sse",
         ),
     }
+}
+
+/// The session id in a `/messages` query string (`sessionId` or `session_id`).
+pub fn session_id_from_query(query: &str) -> Option<String> {
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == "sessionId" || k == "session_id").then(|| v.to_string())
+    })
 }
 
 fn is_json(headers: &HeaderMap) -> bool {

@@ -69,7 +69,7 @@ impl Server {
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .stderr(std::fs::File::create(state_dir.join("server.log")).expect("log file"));
         for (k, v) in envs {
             cmd.env(k, v);
         }
@@ -95,7 +95,15 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("server did not become ready in 60 s");
+        panic!(
+            "server did not become ready in 60 s; its log:\n{}",
+            self.log()
+        );
+    }
+
+    /// Everything the server wrote to stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.state_dir.join("server.log")).unwrap_or_default()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -131,12 +139,23 @@ pub struct SseClient {
     stream: futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
     buf: String,
     next_id: u64,
+    /// Bearer token sent with every request, when the server wants one.
+    pub token: Option<String>,
 }
 
 impl SseClient {
     pub async fn connect(server: &Server) -> SseClient {
+        Self::connect_as(server, None).await
+    }
+
+    /// Connects with a bearer token.
+    pub async fn connect_as(server: &Server, token: Option<&str>) -> SseClient {
         let http = reqwest::Client::new();
-        let resp = http.get(server.url("/sse")).send().await.unwrap();
+        let mut req = http.get(server.url("/sse"));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.unwrap();
         assert_eq!(resp.status(), 200);
         assert!(
             resp.headers()["content-type"]
@@ -151,6 +170,7 @@ impl SseClient {
             stream: resp.bytes_stream().boxed(),
             buf: String::new(),
             next_id: 1,
+            token: token.map(String::from),
         };
         let first = client.next_event().await;
         assert_eq!(first.event, "endpoint");
@@ -206,13 +226,15 @@ impl SseClient {
     }
 
     pub async fn post_raw(&self, body: &str) -> reqwest::Response {
-        self.http
+        let mut req = self
+            .http
             .post(&self.endpoint)
             .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap()
+            .body(body.to_string());
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.unwrap()
     }
 
     /// Sends a request and waits for its response on the stream.
@@ -225,7 +247,17 @@ impl SseClient {
                     .to_string(),
             )
             .await;
-        assert_eq!(resp.status(), 202, "POST answered {}", resp.status());
+        let status = resp.status();
+        let challenge = resp
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap_or_default().to_string());
+        assert_eq!(
+            status,
+            202,
+            "POST answered {status} {challenge:?}: {}",
+            resp.text().await.unwrap_or_default()
+        );
         loop {
             let ev = self.next_event().await;
             assert_eq!(ev.event, "message");

@@ -1,0 +1,57 @@
+//! Entra ID authentication (OAuth 2.1 resource server) and authorization by tool class.
+
+mod jwks;
+pub mod metadata;
+pub mod policy;
+mod validator;
+
+use serde::Serialize;
+
+pub use jwks::JwksCache;
+pub use policy::AccessPolicy;
+pub use validator::{AuthError, TokenValidator};
+
+/// Who is calling: the validated claims of the bearer token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Principal {
+    pub tenant_id: String,
+    pub object_id: String,
+    /// The client application (`appid` in v1 tokens, `azp` in v2).
+    pub app_id: String,
+    pub upn: Option<String>,
+    pub roles: Vec<String>,
+    pub scopes: Vec<String>,
+}
+
+impl Principal {
+    /// The caller when authentication is off (loopback development, stdio).
+    pub fn anonymous() -> Principal {
+        Principal {
+            tenant_id: String::new(),
+            object_id: "anonymous".into(),
+            app_id: String::new(),
+            upn: None,
+            roles: Vec::new(),
+            scopes: Vec::new(),
+        }
+    }
+
+    /// Sessions belong to this key: tenant and object id.
+    pub fn owner_key(&self) -> String {
+        format!("{}/{}", self.tenant_id, self.object_id)
+    }
+
+    /// A name for logs, comments and the audit trail.
+    pub fn display_name(&self) -> &str {
+        self.upn.as_deref().unwrap_or(&self.object_id)
+    }
+}
+
+/// What the HTTP layer learned about a request, handed to the MCP handler.
+#[derive(Debug, Clone)]
+pub struct RequestMeta {
+    pub principal: Principal,
+    pub request_id: String,
+    /// The MCP session the request belongs to, when it names one.
+    pub session_id: Option<String>,
+}

@@ -1,0 +1,328 @@
+//! The authentication layer of the MCP endpoints, the step-up check on `tools/call`, and the
+//! protected-resource metadata routes.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::{HttpState, json_error, jsonrpc_error};
+use crate::auth::{
+    AccessPolicy, AuthError, Principal, RequestMeta, TokenValidator, metadata::ResourceMetadata,
+};
+
+/// Validates bearer tokens for the MCP endpoints.
+pub struct Authenticator {
+    pub validator: TokenValidator,
+    pub metadata: ResourceMetadata,
+}
+
+/// The endpoint family a path belongs to, for the resource metadata URL.
+fn resource_path(path: &str) -> &'static str {
+    if path.starts_with("/mcp") {
+        "/mcp"
+    } else {
+        "/sse"
+    }
+}
+
+impl Authenticator {
+    fn challenge(
+        &self,
+        status: StatusCode,
+        path: &str,
+        params: &[(&str, String)],
+        body_error: &str,
+        description: &str,
+    ) -> Response {
+        let mut value = format!(
+            "Bearer resource_metadata=\"{}\"",
+            self.metadata.metadata_url(resource_path(path))
+        );
+        for (k, v) in params {
+            value.push_str(&format!(", {k}=\"{}\"", v.replace(['"', '\\'], "")));
+        }
+        let mut response = (
+            status,
+            axum::Json(json!({"error": body_error, "error_description": description})),
+        )
+            .into_response();
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+        response
+    }
+
+    fn scopes_for(&self, names: &[String]) -> String {
+        names
+            .iter()
+            .map(|n| {
+                self.metadata
+                    .scopes
+                    .iter()
+                    .find(|s| s.ends_with(&format!("/{n}")))
+                    .cloned()
+                    .unwrap_or_else(|| n.clone())
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    async fn authenticate(
+        &self,
+        request: &RequestHead,
+        policy: &AccessPolicy,
+    ) -> Result<Principal, Response> {
+        let path = request.path.as_str();
+        if request.query.as_deref().is_some_and(|q| {
+            q.split('&').any(|kv| {
+                kv.split('=')
+                    .next()
+                    .is_some_and(|k| k.eq_ignore_ascii_case("access_token"))
+            })
+        }) {
+            let d = "tokens are accepted only in the Authorization header, never in the URL";
+            return Err(self.challenge(
+                StatusCode::UNAUTHORIZED,
+                path,
+                &[
+                    ("error", "invalid_request".into()),
+                    ("error_description", d.into()),
+                ],
+                "invalid_request",
+                d,
+            ));
+        }
+        let Some(value) = &request.authorization else {
+            let scope = self.scopes_for(&policy.read);
+            return Err(self.challenge(
+                StatusCode::UNAUTHORIZED,
+                path,
+                &[("scope", scope)],
+                "invalid_token",
+                "a bearer token is required",
+            ));
+        };
+        let token = value.to_str().ok().and_then(|v| {
+            let (scheme, rest) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+        });
+        let Some(token) = token.filter(|t| !t.is_empty()) else {
+            let d = "the Authorization header must carry a Bearer token";
+            return Err(self.challenge(
+                StatusCode::UNAUTHORIZED,
+                path,
+                &[
+                    ("error", "invalid_request".into()),
+                    ("error_description", d.into()),
+                ],
+                "invalid_request",
+                d,
+            ));
+        };
+        match self.validator.validate(token).await {
+            Ok(principal) if policy.allows_any(&principal) => Ok(principal),
+            Ok(principal) => {
+                tracing::warn!(
+                    oid = principal.object_id,
+                    tid = principal.tenant_id,
+                    "token holds no role or scope of this server"
+                );
+                let scope = self.scopes_for(&policy.read);
+                let d = "the token grants no role or scope of this server";
+                Err(self.challenge(
+                    StatusCode::FORBIDDEN,
+                    path,
+                    &[
+                        ("error", "insufficient_scope".into()),
+                        ("scope", scope),
+                        ("error_description", d.into()),
+                    ],
+                    "insufficient_scope",
+                    d,
+                ))
+            }
+            Err(AuthError::InvalidToken(reason)) => {
+                tracing::warn!(reason, "bearer token refused");
+                Err(self.challenge(
+                    StatusCode::UNAUTHORIZED,
+                    path,
+                    &[
+                        ("error", "invalid_token".into()),
+                        ("error_description", reason.clone()),
+                    ],
+                    "invalid_token",
+                    &reason,
+                ))
+            }
+            Err(AuthError::Unavailable) => Err(json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &AuthError::Unavailable.to_string(),
+            )),
+        }
+    }
+}
+
+/// The parts of a request authentication reads (owned, so no borrow of the body lives across an await).
+struct RequestHead {
+    path: String,
+    query: Option<String>,
+    authorization: Option<HeaderValue>,
+}
+
+impl RequestHead {
+    fn of(request: &Request) -> RequestHead {
+        RequestHead {
+            path: request.uri().path().to_string(),
+            query: request.uri().query().map(String::from),
+            authorization: request.headers().get(header::AUTHORIZATION).cloned(),
+        }
+    }
+}
+
+/// Middleware: establishes who is calling and attaches [`RequestMeta`] to the request.
+pub async fn authenticate(
+    State(state): State<Arc<HttpState>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let principal = match &state.authenticator {
+        None => Principal::anonymous(),
+        Some(auth) => match auth
+            .authenticate(&RequestHead::of(&request), &state.app.policy)
+            .await
+        {
+            Ok(p) => p,
+            Err(response) => {
+                state
+                    .rejected_requests
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return response;
+            }
+        },
+    };
+    let headers = request.headers();
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let session_id = headers
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from)
+        .or_else(|| {
+            request
+                .uri()
+                .query()
+                .and_then(super::sse::session_id_from_query)
+        });
+    request.extensions_mut().insert(RequestMeta {
+        principal,
+        request_id,
+        session_id,
+    });
+    next.run(request).await
+}
+
+/// Middleware on JSON-RPC POSTs: a body that is not JSON is a parse error (400, -32700), and a
+/// `tools/call` of a tool the caller may not use is refused with 403 `insufficient_scope` naming
+/// the scopes that would allow it (step-up).
+pub async fn inspect_jsonrpc(
+    State(state): State<Arc<HttpState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let is_json_post = request.method() == axum::http::Method::POST
+        && request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("application/json")
+            });
+    if !is_json_post {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(_) => {
+            return json_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body is larger than SENTINEL_MCP_MAX_BODY_BYTES",
+            );
+        }
+    };
+    let message: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return jsonrpc_error(
+                StatusCode::BAD_REQUEST,
+                -32700,
+                &format!("Parse error: {e}"),
+            );
+        }
+    };
+    if message["method"] == "tools/call"
+        && let (Some(auth), Some(meta)) =
+            (&state.authenticator, parts.extensions.get::<RequestMeta>())
+        && let Some(class) = message["params"]["name"]
+            .as_str()
+            .and_then(|n| state.app.tools.class(n))
+        && !state.app.policy.allows(&meta.principal, class)
+    {
+        let scope = auth.scopes_for(state.app.policy.names(class));
+        tracing::warn!(
+            oid = meta.principal.object_id,
+            tool = message["params"]["name"].as_str(),
+            "tool call refused: insufficient scope"
+        );
+        let d = "the token does not grant the role or scope this tool needs";
+        let mut response = auth.challenge(
+            StatusCode::FORBIDDEN,
+            parts.uri.path(),
+            &[
+                ("error", "insufficient_scope".into()),
+                ("scope", scope),
+                ("error_description", d.into()),
+            ],
+            "insufficient_scope",
+            d,
+        );
+        *response.body_mut() = Body::from(json!({"jsonrpc": "2.0", "id": message["id"], "error": {"code": -32001, "message": format!("Forbidden: {d}")}}).to_string());
+        state
+            .rejected_requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return response;
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// `GET /.well-known/oauth-protected-resource[/mcp|/sse]`.
+pub async fn protected_resource(State(state): State<Arc<HttpState>>, request: Request) -> Response {
+    let Some(auth) = &state.authenticator else {
+        return json_error(
+            StatusCode::NOT_FOUND,
+            "authentication is off (SENTINEL_MCP_AUTH=none); there is no protected resource",
+        );
+    };
+    let suffix = request
+        .uri()
+        .path()
+        .trim_start_matches("/.well-known/oauth-protected-resource");
+    let path = match suffix {
+        "" | "/" => "",
+        "/mcp" => "/mcp",
+        "/sse" | "/messages" => "/sse",
+        _ => return json_error(StatusCode::NOT_FOUND, "no protected resource at this path"),
+    };
+    axum::Json(auth.metadata.document(path)).into_response()
+}

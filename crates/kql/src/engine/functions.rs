@@ -143,6 +143,12 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         | "ipv4_is_in_any_range" => Bool,
         "array_sum" => Real,
         "parse_url" | "parse_path" => Dynamic,
+        "series_sum"
+        | "series_product"
+        | "series_dot_product"
+        | "series_cosine_similarity"
+        | "series_pearson_correlation" => Real,
+        n if n.starts_with("series_") && series_kind(n).is_some() => Dynamic,
         "array_iff"
         | "array_split"
         | "array_shift_left"
@@ -272,6 +278,161 @@ fn bin_value(v: &Value, size: &Value) -> Value {
 
 fn ipv4(s: &str) -> Option<u32> {
     s.trim().parse::<std::net::Ipv4Addr>().ok().map(u32::from)
+}
+
+/// How a `series_*` function combines its arguments.
+enum SeriesKind {
+    Unary(fn(f64) -> f64),
+    Binary(fn(f64, f64) -> J),
+    Reduce,
+    Fill,
+}
+
+fn num(x: f64) -> J {
+    serde_json::Number::from_f64(x).map_or(J::Null, J::Number)
+}
+
+fn series_kind(name: &str) -> Option<SeriesKind> {
+    use SeriesKind::*;
+    Some(match name.strip_prefix("series_")? {
+        "abs" => Unary(f64::abs),
+        "acos" => Unary(f64::acos),
+        "asin" => Unary(f64::asin),
+        "atan" => Unary(f64::atan),
+        "ceiling" => Unary(f64::ceil),
+        "cos" => Unary(f64::cos),
+        "exp" => Unary(f64::exp),
+        "floor" => Unary(f64::floor),
+        "log" => Unary(f64::ln),
+        "sign" => Unary(f64::signum),
+        "sin" => Unary(f64::sin),
+        "sqrt" => Unary(f64::sqrt),
+        "tan" => Unary(f64::tan),
+        "add" => Binary(|a, b| num(a + b)),
+        "subtract" => Binary(|a, b| num(a - b)),
+        "multiply" => Binary(|a, b| num(a * b)),
+        "divide" => Binary(|a, b| num(a / b)),
+        "pow" => Binary(|a, b| num(a.powf(b))),
+        "greater" => Binary(|a, b| J::Bool(a > b)),
+        "greater_equals" => Binary(|a, b| J::Bool(a >= b)),
+        "less" => Binary(|a, b| J::Bool(a < b)),
+        "less_equals" => Binary(|a, b| J::Bool(a <= b)),
+        "equals" => Binary(|a, b| J::Bool(a == b)),
+        "not_equals" => Binary(|a, b| J::Bool(a != b)),
+        "sum" | "product" | "dot_product" | "cosine_similarity" | "pearson_correlation" => Reduce,
+        "fill_const" | "fill_forward" | "fill_backward" | "fill_linear" => Fill,
+        _ => return None,
+    })
+}
+
+/// Element-wise arithmetic, comparisons, reductions and gap filling over numeric arrays.
+fn series(name: &str, args: &[Value]) -> Value {
+    let elems = |v: Option<&Value>| -> Option<Vec<Option<f64>>> {
+        match v {
+            Some(Value::Dynamic(d)) => d.as_array().map(|a| a.iter().map(J::as_f64).collect()),
+            _ => None,
+        }
+    };
+    let Some(first) = elems(args.first()) else {
+        return Value::Null;
+    };
+    let second = || -> Vec<Option<f64>> {
+        elems(args.get(1)).unwrap_or_else(|| vec![args.get(1).and_then(as_f64); first.len()])
+    };
+    let out = match series_kind(name) {
+        Some(SeriesKind::Unary(f)) => first
+            .iter()
+            .map(|x| x.map_or(J::Null, |x| num(f(x))))
+            .collect(),
+        Some(SeriesKind::Binary(f)) => {
+            let b = second();
+            first
+                .iter()
+                .enumerate()
+                .map(|(i, a)| match (a, b.get(i).copied().flatten()) {
+                    (Some(a), Some(b)) => f(*a, b),
+                    _ => J::Null,
+                })
+                .collect()
+        }
+        Some(SeriesKind::Reduce) => {
+            let b = second();
+            let pairs: Vec<(f64, f64)> = first
+                .iter()
+                .enumerate()
+                .filter_map(|(i, a)| Some(((*a)?, b.get(i).copied().flatten().unwrap_or(f64::NAN))))
+                .collect();
+            let xs: Vec<f64> = first.iter().flatten().copied().collect();
+            let dot: f64 = pairs.iter().map(|(a, b)| a * b).sum();
+            let norm = |v: &mut dyn Iterator<Item = f64>| v.map(|x| x * x).sum::<f64>().sqrt();
+            let r = match name {
+                "series_sum" => xs.iter().sum(),
+                "series_product" => xs.iter().product(),
+                "series_dot_product" => dot,
+                "series_cosine_similarity" => {
+                    dot / (norm(&mut pairs.iter().map(|p| p.0))
+                        * norm(&mut pairs.iter().map(|p| p.1)))
+                }
+                _ => {
+                    let n = pairs.len() as f64;
+                    let (ma, mb) = (
+                        pairs.iter().map(|p| p.0).sum::<f64>() / n,
+                        pairs.iter().map(|p| p.1).sum::<f64>() / n,
+                    );
+                    let cov: f64 = pairs.iter().map(|(a, b)| (a - ma) * (b - mb)).sum();
+                    let va: f64 = pairs.iter().map(|(a, _)| (a - ma).powi(2)).sum();
+                    let vb: f64 = pairs.iter().map(|(_, b)| (b - mb).powi(2)).sum();
+                    cov / (va * vb).sqrt()
+                }
+            };
+            return Value::Real(r);
+        }
+        Some(SeriesKind::Fill) => {
+            let Some(Value::Dynamic(d)) = args.first() else {
+                return Value::Null;
+            };
+            let raw: Vec<J> = d.as_array().cloned().unwrap_or_default();
+            let mut out = raw.clone();
+            match name {
+                "series_fill_const" => {
+                    let c = args.get(1).map_or(J::from(0), json_of);
+                    for v in out.iter_mut().filter(|v| v.is_null()) {
+                        *v = c.clone();
+                    }
+                }
+                "series_fill_forward" => {
+                    for i in 1..out.len() {
+                        if out[i].is_null() {
+                            out[i] = out[i - 1].clone();
+                        }
+                    }
+                }
+                "series_fill_backward" => {
+                    for i in (0..out.len().saturating_sub(1)).rev() {
+                        if out[i].is_null() {
+                            out[i] = out[i + 1].clone();
+                        }
+                    }
+                }
+                _ => {
+                    let known: Vec<(usize, f64)> = raw
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, v)| Some((i, v.as_f64()?)))
+                        .collect();
+                    for pair in known.windows(2) {
+                        let ((i0, v0), (i1, v1)) = (pair[0], pair[1]);
+                        for (i, slot) in out.iter_mut().enumerate().take(i1).skip(i0 + 1) {
+                            *slot = num(v0 + (v1 - v0) * (i - i0) as f64 / (i1 - i0) as f64);
+                        }
+                    }
+                }
+            }
+            return Value::dynamic(J::Array(out));
+        }
+        None => return Value::Null,
+    };
+    Value::dynamic(J::Array(out))
 }
 
 /// `parse_url`: the parts of an absolute URL as Kusto names them.
@@ -1276,6 +1437,7 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             None => Value::Null,
         },
         "cot" => as_f64(&arg(args, 0)).map_or(Value::Null, |x| Value::Real(1.0 / x.tan())),
+        n if n.starts_with("series_") => series(n, args),
         "parse_url" => parse_url(&s(0)).map_or(Value::Null, Value::dynamic),
         "parse_path" => Value::dynamic(parse_path(&s(0))),
         "translate" => {

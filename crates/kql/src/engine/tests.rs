@@ -808,3 +808,27 @@ fn cancellation_stops_the_query() {
         KqlError::Cancelled
     );
 }
+
+#[test]
+fn series_functions_work_element_wise() {
+    assert_eq!(
+        cell("print series_add(dynamic([1, 2, null]), dynamic([10, 20, 30]))"),
+        Value::dynamic(serde_json::json!([11.0, 22.0, null]))
+    );
+    assert_eq!(
+        cell("print series_greater(dynamic([1, 5]), 2)"),
+        Value::dynamic(serde_json::json!([false, true]))
+    );
+    assert_eq!(
+        cell("print series_sum(dynamic([1, 2, 3]))"),
+        Value::Real(6.0)
+    );
+    assert_eq!(
+        cell("print series_fill_forward(dynamic([null, 1, null, 3, null]))"),
+        Value::dynamic(serde_json::json!([null, 1, 1, 3, 3]))
+    );
+    assert_eq!(
+        cell("print series_fill_linear(dynamic([1, null, 3]))"),
+        Value::dynamic(serde_json::json!([1, 2.0, 3]))
+    );
+}

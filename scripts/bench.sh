@@ -155,23 +155,53 @@ load_runs ours "http://127.0.0.1:$OURS_PORT/sse" "http://127.0.0.1:$OURS_PORT/mc
 record ours "tp_stateless_list" throughput --url "http://127.0.0.1:$OURS_PORT/mcp" --transport stateless --sessions "$SESSIONS" --in-flight 1 --tool list_sentinel_tables --duration "$DURATION" --warmup 1
 record ours "churn_streamable" churn --url "http://127.0.0.1:$OURS_PORT/mcp" --transport streamable --rate 20000 --max-in-flight 64 --duration "$CHURN_SECS"
 
-if [ "$PROFILE" = 1 ] && perf stat -e instructions true >/dev/null 2>&1; then
-  echo "== ours: profile (perf) of tools/call over legacy SSE" >&2
-  # Instructions per call: count the server's instructions during a fixed run.
-  perf stat -x, -e instructions,cycles -p "$SERVER_PID" -o "$OUT/perf-stat.csv" -- sleep 6 &
-  PERF=$!
-  record ours "profile_calls" throughput --url "http://127.0.0.1:$OURS_PORT/sse" --transport sse --sessions 64 --in-flight 1 --tool list_sentinel_tables --duration 5 --warmup 0
-  wait $PERF || true
-  perf record -F 999 -g -p "$SERVER_PID" -o "$OUT/perf.data" -- sleep 5 >/dev/null 2>&1 &
+if [ "$PROFILE" = 1 ] && command -v perf >/dev/null; then
+  echo "== ours: sampling profile (perf, cpu-clock) of tools/call over legacy SSE" >&2
+  perf record -e cpu-clock -F 999 -g -p "$SERVER_PID" -o "$OUT/perf.data" -- sleep 5 >/dev/null 2>&1 &
   PERF=$!
   record ours "profile_record" throughput --url "http://127.0.0.1:$OURS_PORT/sse" --transport sse --sessions 64 --in-flight 1 --tool list_sentinel_tables --duration 4 --warmup 0
   wait $PERF || true
   perf report -i "$OUT/perf.data" --stdio --no-children --sort dso,symbol --percent-limit 0.8 2>/dev/null \
-    | grep -E '^ +[0-9]' | head -40 >"$OUT/perf-top.txt" || true
-  perf report -i "$OUT/perf.data" --stdio --children --sort symbol --percent-limit 4 -g none 2>/dev/null \
-    | grep -E '^ +[0-9]' | head -40 >"$OUT/perf-children.txt" || true
+    | grep -E '^ +[0-9]' | sed -E 's/ +$//' | head -30 >"$OUT/perf-top.txt" || true
+  perf report -i "$OUT/perf.data" --stdio --sort dso 2>/dev/null | grep -E '^ +[0-9]' | sed -E 's/ +$//' >"$OUT/perf-dso.txt" || true
 fi
 stop_server
+
+# Instructions per call are repeatable where wall time on a busy machine is not: count them
+# with callgrind (hardware counters are often missing in VMs) over fixed phases.
+if [ "$PROFILE" = 1 ] && command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; then
+  echo "== ours: instructions per call (callgrind)" >&2
+  CG=$OUT/callgrind
+  rm -rf "$CG" && mkdir -p "$CG"
+  stop_server
+  sh -c "exec env SENTINEL_MCP_DEMO_ROWS=2000 SENTINEL_MCP_STATE_DIR=$OUT/state-cg valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=$CG/cg.out $OURS_BIN serve --host 127.0.0.1 --port 18189" >"$CG/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 600); do curl -sf -o /dev/null -m 2 http://127.0.0.1:18189/ready && break; sleep 0.2; done
+  callgrind_control -i on "$SERVER_PID" >/dev/null 2>&1
+  # Warm up every path first so one-time work is not charged to the calls.
+  "$LOAD_BIN" throughput --url http://127.0.0.1:18189/sse --sessions 1 --duration 2 --warmup 0 >/dev/null 2>&1
+  "$LOAD_BIN" throughput --url http://127.0.0.1:18189/sse --sessions 1 --duration 1 --warmup 0 --tool run_kql_query >/dev/null 2>&1
+  "$LOAD_BIN" throughput --url http://127.0.0.1:18189/mcp --transport stateless --sessions 1 --duration 1 --warmup 0 >/dev/null 2>&1
+  callgrind_control -z "$SERVER_PID" >/dev/null 2>&1
+  for phase in "sse_list sse list_sentinel_tables /sse" "sse_kql sse run_kql_query /sse" "stateless_list stateless list_sentinel_tables /mcp"; do
+    set -- $phase
+    "$LOAD_BIN" throughput --url "http://127.0.0.1:18189$4" --transport "$2" --sessions 1 --duration 5 --warmup 0 --tool "$3" >"$CG/$1.json" 2>/dev/null
+    callgrind_control -d "$1" "$SERVER_PID" >/dev/null 2>&1
+  done
+  n=1
+  for phase in sse_list sse_kql stateless_list; do
+    f=$CG/cg.out.$n
+    n=$((n + 1))
+    [ -f "$f" ] || continue
+    total=$(awk '/^totals:/{print $2}' "$f")
+    calls=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['calls_ok'])" "$CG/$phase.json")
+    echo "{\"phase\":\"$phase\",\"instructions\":$total,\"calls\":$calls}" >>"$CG/summary.jsonl"
+    callgrind_annotate --inclusive=yes "$f" 2>/dev/null | grep -E '^ *[0-9,]+ \(' \
+      | grep -E 'sentinel_mcp|rmcp::|tracing_core::event::Event::dispatch|serde_json::de::from|Dispatcher<D,Bs,I,T>::poll_(read|write)|malloc.c:(malloc|free) |__rust_alloc |__rust_dealloc ' \
+      | grep -vE 'drop_in_place|serve::\{\{closure\}\}' | sed -E 's/ \[[^]]*\]$//; s/\?\?\?://' | head -16 >"$CG/$phase.top.txt"
+  done
+  stop_server
+fi
 fi
 
 # the Python peer

@@ -198,38 +198,50 @@ w("")
 # Profile
 w("## 5. Where the time goes (sentinel-mcp, tools/call over legacy SSE)")
 w("")
-stat_path = os.path.join(env["OUT"], "perf-stat.csv")
-calls = get("ours", "profile_calls", "calls_ok")
-instr = cycles = None
-if os.path.exists(stat_path):
-    for l in open(stat_path):
-        parts = l.strip().split(",")
-        if len(parts) > 2 and parts[0].replace(".", "").isdigit():
-            if parts[2].startswith("instructions"):
-                instr = float(parts[0])
-            elif parts[2].startswith("cycles"):
-                cycles = float(parts[0])
-if instr and calls:
-    w(f"`perf stat -e instructions,cycles -p <server>` over a 5 s run of 64 sessions ({num(calls)} calls): "
-      f"**{num(instr / calls)} instructions and {num((cycles or 0) / calls)} cycles per tools/call** in the server "
-      "(everything: accept, HTTP parse, routing, JSON, rmcp, the tool, the SSE write, the scheduler).")
+cg_dir = os.path.join(env["OUT"], "callgrind")
+summary = os.path.join(cg_dir, "summary.jsonl")
+PHASES = {
+    "sse_list": "legacy SSE, `list_sentinel_tables`",
+    "sse_kql": "legacy SSE, `run_kql_query` (`print x = 1`)",
+    "stateless_list": "Streamable HTTP stateless, `list_sentinel_tables`",
+}
+if os.path.exists(summary):
+    w("Instructions per tools/call, counted by `valgrind --tool=callgrind` in the server over 5 s of one")
+    w("session calling back to back, after a warm-up (hardware counters are not available in this VM, so")
+    w("`perf stat` cannot count them; instruction counts, unlike wall time, do not depend on the")
+    w("machine's other load). Everything the server does per call is included: HTTP parse, routing")
+    w("and tower layers, JSON-RPC decode, rmcp dispatch, the tool, encode, the SSE write, logging.")
     w("")
+    w("| Path | calls | instructions per call |")
+    w("| --- | ---: | ---: |")
+    for l in open(summary):
+        d = json.loads(l)
+        if d.get("calls"):
+            w(f"| {PHASES.get(d['phase'], d['phase'])} | {num(d['calls'])} | {num(d['instructions'] / d['calls'])} |")
+    w("")
+    for phase, title in PHASES.items():
+        top = os.path.join(cg_dir, f"{phase}.top.txt")
+        if os.path.exists(top) and os.path.getsize(top) > 0:
+            w(f"Inclusive instructions by function, {title} (share of the phase):")
+            w("")
+            w("```")
+            for l in open(top):
+                w(l.rstrip()[:150])
+            w("```")
+            w("")
+dso = os.path.join(env["OUT"], "perf-dso.txt")
 top = os.path.join(env["OUT"], "perf-top.txt")
 if os.path.exists(top) and os.path.getsize(top) > 0:
-    w("`perf record -F 999 -g` over 4 s of the same load, self time by symbol (≥ 0.8 %):")
+    w("Wall-clock sampling with `perf record -e cpu-clock -F 999` over 4 s of 64 sessions (legacy SSE,")
+    w("`list_sentinel_tables`), by binary, then self time by symbol (≥ 0.8 %):")
     w("")
     w("```")
+    if os.path.exists(dso):
+        for l in open(dso):
+            w(l.rstrip()[:150])
+        w("")
     for l in open(top):
-        w(l.rstrip()[:140])
-    w("```")
-    w("")
-children = os.path.join(env["OUT"], "perf-children.txt")
-if os.path.exists(children) and os.path.getsize(children) > 0:
-    w("Inclusive time (self + callees, ≥ 4 %):")
-    w("")
-    w("```")
-    for l in open(children):
-        w(l.rstrip()[:140])
+        w(re.sub(r"\s+-\s+-\s*$", "", l.rstrip())[:150])
     w("```")
     w("")
 

@@ -1,6 +1,7 @@
 //! Azure clients: identity (token providers), Log Analytics, Microsoft Graph security and
 //! Sentinel's ARM API. Every base URL is configurable, for sovereign clouds and for tests' fakes.
 
+pub mod arm;
 pub mod graph;
 pub mod guard;
 pub mod log_analytics;

@@ -13,6 +13,7 @@ use super::{
     Alert, AlertFilter, Backend, BackendError, Comment, Incident, IncidentDetail, IncidentFilter,
     IncidentPatch, QueryOutput, QueryRequest, Readiness, TableInfo, TimeRange,
 };
+use crate::azure::arm::{self, ArmError, SentinelArmClient};
 use crate::azure::graph::{self, GraphSecurityClient};
 use crate::azure::log_analytics::{LogAnalyticsClient, iso_interval};
 use crate::azure::token::{IdentityConfig, TokenCredential, providers};
@@ -98,6 +99,8 @@ pub struct AzureBackend {
     config: AzureConfig,
     la: LogAnalyticsClient,
     graph: GraphSecurityClient,
+    /// Set when SENTINEL_MCP_INCIDENTS_API=arm: incidents through Sentinel's ARM API.
+    arm: Option<SentinelArmClient>,
     tables: tokio::sync::Mutex<Option<(Instant, Vec<TableInfo>)>>,
     schemas: tokio::sync::Mutex<HashMap<String, (Instant, Vec<Column>)>>,
     probe: std::sync::Mutex<Probe>,
@@ -124,10 +127,20 @@ impl AzureBackend {
             endpoint: config.graph_endpoint.clone(),
             audience: config.audiences.graph.clone(),
         };
+        let arm = match (config.incidents_api, &config.workspace_resource_id) {
+            (IncidentsApi::Arm, Some(id)) => Some(SentinelArmClient {
+                http: http.clone(),
+                endpoint: config.arm_endpoint.clone(),
+                audience: config.audiences.arm.clone(),
+                workspace_resource_id: id.clone(),
+            }),
+            _ => None,
+        };
         let backend = Arc::new_cyclic(|this| AzureBackend {
             config,
             la,
             graph,
+            arm,
             tables: tokio::sync::Mutex::new(None),
             schemas: tokio::sync::Mutex::new(HashMap::new()),
             probe: std::sync::Mutex::new(Probe {
@@ -263,6 +276,39 @@ impl AzureBackend {
 /// A service failure as the caller sees it.
 fn upstream(e: AzureError) -> BackendError {
     BackendError::Upstream(e.to_string())
+}
+
+fn arm_error(e: ArmError) -> BackendError {
+    match e {
+        ArmError::Azure(e) => upstream(e),
+        ArmError::NotFound(_) => BackendError::NotFound(e.to_string()),
+        ArmError::Conflict => BackendError::Invalid(e.to_string()),
+    }
+}
+
+/// An ARM incident with its alerts and comments.
+async fn arm_detail(
+    client: &SentinelArmClient,
+    v: &serde_json::Value,
+) -> Result<IncidentDetail, BackendError> {
+    let name = v
+        .get("name")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default();
+    let (alerts, entities, comments) = tokio::try_join!(
+        client.alerts(name),
+        client.entities(name),
+        client.comments(name)
+    )
+    .map_err(upstream)?;
+    let alerts: Vec<Alert> = alerts.iter().map(arm::alert).collect();
+    let comments = comments.iter().map(arm::comment).collect();
+    let ids = alerts.iter().map(|a| a.id.clone()).collect();
+    Ok(IncidentDetail {
+        incident: arm::incident(v, ids, comments),
+        alerts,
+        entities,
+    })
 }
 
 /// A service failure where a 404 means the named thing does not exist.
@@ -402,6 +448,13 @@ impl Backend for AzureBackend {
     }
 
     async fn list_incidents(&self, filter: IncidentFilter) -> Result<Vec<Incident>, BackendError> {
+        if let Some(arm) = &self.arm {
+            let items = arm.list_incidents(&filter).await.map_err(upstream)?;
+            return Ok(items
+                .iter()
+                .map(|v| arm::incident(v, Vec::new(), Vec::new()))
+                .collect());
+        }
         let items = self.graph.list_incidents(&filter).await.map_err(upstream)?;
         let mut incidents: Vec<Incident> = items.iter().map(graph::incident).collect();
         incidents.sort_by(|a, b| b.last_modified_time.cmp(&a.last_modified_time));
@@ -410,6 +463,10 @@ impl Backend for AzureBackend {
 
     async fn get_incident(&self, id: &str) -> Result<IncidentDetail, BackendError> {
         check_id("incident", id)?;
+        if let Some(arm) = &self.arm {
+            let v = arm.find(id).await.map_err(arm_error)?;
+            return arm_detail(arm, &v).await;
+        }
         let v = self
             .graph
             .get_incident(id)
@@ -452,6 +509,11 @@ impl Backend for AzureBackend {
     ) -> Result<Incident, BackendError> {
         check_id("incident", id)?;
         check_patch(&patch)?;
+        if let Some(arm) = &self.arm {
+            tracing::info!(incident = id, actor, "updating incident through ARM");
+            let v = arm.update(id, &patch).await.map_err(arm_error)?;
+            return Ok(arm::incident(&v, Vec::new(), Vec::new()));
+        }
         tracing::info!(incident = id, actor, "updating incident through Graph");
         let v = self
             .graph
@@ -468,6 +530,16 @@ impl Backend for AzureBackend {
         actor: &str,
     ) -> Result<Comment, BackendError> {
         check_id("incident", id)?;
+        if let Some(arm) = &self.arm {
+            tracing::info!(incident = id, actor, "commenting on incident through ARM");
+            let incident = arm.find(id).await.map_err(arm_error)?;
+            let name = incident
+                .get("name")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default();
+            let v = arm.add_comment(name, message).await.map_err(upstream)?;
+            return Ok(arm::comment(&v));
+        }
         tracing::info!(incident = id, actor, "commenting on incident through Graph");
         let v = self
             .graph

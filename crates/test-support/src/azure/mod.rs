@@ -4,6 +4,7 @@
 //! Microsoft Graph security and Sentinel's ARM incidents. Every request is recorded, tokens are
 //! issued per resource and checked by each service, and faults can be injected.
 
+mod arm;
 mod graph;
 mod identity;
 mod log_analytics;
@@ -21,6 +22,8 @@ use serde_json::{Value, json};
 pub const CLIENT_SECRET: &str = "fake-client-secret-value";
 /// The `X-IDENTITY-HEADER` value the fake Container Apps endpoint accepts.
 pub const IDENTITY_HEADER: &str = "fake-identity-header";
+pub use arm::{API_VERSION as ARM_API_VERSION, WORKSPACE_RESOURCE_ID};
+
 /// The workspace id the fake Log Analytics serves.
 pub const WORKSPACE_ID: &str = "8b1d9e4c-6a2f-4c0e-9f3a-1d2e3f4a5b6c";
 
@@ -94,6 +97,7 @@ pub(crate) struct State {
     pub(crate) issued: usize,
     pub(crate) token_lifetime: i64,
     pub(crate) graph: Option<graph::GraphData>,
+    pub(crate) arm: Option<arm::ArmData>,
 }
 
 /// The shared state and the demo catalog the fake services read.
@@ -156,6 +160,7 @@ impl FakeAzure {
             state: Mutex::new(State {
                 token_lifetime: 3600,
                 graph: Some(graph::GraphData::seed()),
+                arm: Some(arm::ArmData::seed()),
                 ..State::default()
             }),
             catalog,
@@ -306,8 +311,9 @@ async fn handle(
         log_analytics::handle(&shared, &recorded, partial)
     } else if path.starts_with("/v1.0/security/") {
         graph::handle(&shared, &recorded)
+    } else if path.starts_with("/subscriptions/") {
+        arm::handle(&shared, &recorded, conflict)
     } else {
-        let _ = conflict;
         not_found(&path)
     }
 }

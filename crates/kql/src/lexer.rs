@@ -309,7 +309,7 @@ impl Lexer<'_> {
         self.advance(3);
         let start = self.pos;
         while self.pos < self.bytes.len() {
-            if self.text[self.pos..].starts_with("```") {
+            if self.bytes[self.pos..].starts_with(b"```") {
                 let s = self.text[start..self.pos].to_string();
                 self.advance(3);
                 return Ok(TokenKind::Str(s));
@@ -489,6 +489,7 @@ mod tests {
         assert_eq!(kinds(r#"'a\'b\n'"#)[0], TokenKind::Str("a'b\n".into()));
         assert_eq!(kinds("h'secret'")[0], TokenKind::Str("secret".into()));
         assert_eq!(kinds("```a\nb```")[0], TokenKind::Str("a\nb".into()));
+        assert_eq!(kinds("```é```")[0], TokenKind::Str("é".into()));
         assert_eq!(kinds("['a b']")[0], TokenKind::QuotedIdent("a b".into()));
         assert_eq!(
             kinds("project-away")[0],

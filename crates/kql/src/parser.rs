@@ -45,6 +45,9 @@ pub fn parse_script(text: &str) -> Result<Script, KqlError> {
     };
     let statements = p.statements(false)?;
     p.expect_eof()?;
+    if statements.is_empty() {
+        return Err(p.error("a query, such as a table name"));
+    }
     Ok(Script { statements })
 }
 
@@ -1861,6 +1864,17 @@ mod tests {
                 .to_string()
                 .contains("line 1, column 14")
         );
+    }
+
+    #[test]
+    fn empty_query_is_a_syntax_error() {
+        for text in ["", "  // only a comment", ";;"] {
+            let err = parse_script(text).unwrap_err();
+            assert!(
+                matches!(err, KqlError::Syntax { ref found, .. } if found == "the end of the query"),
+                "{err:?}"
+            );
+        }
     }
 
     #[test]

@@ -76,7 +76,9 @@ fi
 
 stage "fmt" cargo fmt --all -- --check
 stage "clippy" cargo clippy --workspace --all-targets -- -D warnings
-if stage "build" cargo build --workspace; then
+# --all-targets: tests and the binary are built once, with the features the dev-dependencies
+# unify in; a plain `cargo build` would build tokio, hyper, clap... a second time for the tests.
+if stage "build" cargo build --workspace --all-targets; then
     if cargo nextest --version >/dev/null 2>&1; then
         stage "rust tests" cargo nextest run --workspace --no-fail-fast --no-tests=warn
         count_tests "$logs/rust_tests.log"

@@ -16,6 +16,8 @@ pub enum OutboundError {
         status: u16,
         body: String,
     },
+    #[error("request to {url} timed out")]
+    Timeout { url: String },
     #[error("{url} answered with JSON that could not be read: {reason}")]
     Decode { url: String, reason: String },
 }
@@ -295,7 +297,8 @@ impl OutboundClient {
                         attempt,
                         "outbound call failed"
                     );
-                    if !request.idempotent {
+                    // A call that timed out would time out again: report it now.
+                    if !request.idempotent || matches!(e, OutboundError::Timeout { .. }) {
                         return outcome;
                     }
                     None
@@ -353,13 +356,15 @@ impl OutboundClient {
                 builder.form(&pairs)
             }
         };
-        let transport = |e: reqwest::Error| OutboundError::Transport {
-            url: url.clone(),
-            reason: if e.is_timeout() {
-                "timed out".to_string()
+        let transport = |e: reqwest::Error| {
+            if e.is_timeout() {
+                OutboundError::Timeout { url: url.clone() }
             } else {
-                e.to_string()
-            },
+                OutboundError::Transport {
+                    url: url.clone(),
+                    reason: e.to_string(),
+                }
+            }
         };
         let response = builder.send().await.map_err(transport)?;
         let status = response.status().as_u16();

@@ -8,8 +8,15 @@ use serde_json::json;
 use test_support::azure::{FakeAzure, Fault, LOG_ANALYTICS, WORKSPACE_ID};
 
 async fn start() -> (FakeAzure, Server) {
+    start_with(&[], &[]).await
+}
+
+/// Starts the fake and a server on it, with `extra` settings and without those named in `drop`.
+async fn start_with(extra: &[(&str, &str)], drop: &[&str]) -> (FakeAzure, Server) {
     let fake = FakeAzure::start(20_000).await;
-    let env = fake.server_env();
+    let mut env = fake.server_env();
+    env.retain(|(k, _)| !drop.contains(&k.as_str()));
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let server = Server::start(&env).await;
     (fake, server)
@@ -276,4 +283,79 @@ async fn azure_ready_probes_are_cached_however_often_the_platform_asks() {
         .filter(|r| r.body.contains("print ready"))
         .count();
     assert_eq!(probes, 1, "one probe per 30 s");
+}
+
+#[tokio::test]
+async fn azure_server_uses_the_container_apps_managed_identity_without_any_secret() {
+    let fake = FakeAzure::start(20_000).await;
+    let endpoint = fake.identity_endpoint();
+    let mut env = fake.server_env();
+    env.retain(|(k, _)| {
+        !matches!(
+            k.as_str(),
+            "AZURE_CLIENT_SECRET" | "AZURE_TENANT_ID" | "AZURE_CLIENT_ID"
+        )
+    });
+    env.push(("IDENTITY_ENDPOINT".into(), endpoint));
+    env.push((
+        "IDENTITY_HEADER".into(),
+        test_support::azure::IDENTITY_HEADER.into(),
+    ));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let server = Server::start(&env).await;
+    let mut c = SseClient::connect(&server).await;
+    c.initialize().await;
+    let r = c
+        .call_tool("run_kql_query", json!({"query": "SigninLogs | take 1"}))
+        .await;
+    structured(&r);
+    assert!(fake.requests_to("/oauth2/v2.0/token").is_empty());
+    let mi = fake.requests_to("/msi/token");
+    assert!(!mi.is_empty());
+    assert!(
+        mi.iter()
+            .all(|r| r.param("api-version") == Some("2019-08-01")
+                && r.param("resource") == Some(LOG_ANALYTICS)
+                && r.header("x-identity-header") == Some(test_support::azure::IDENTITY_HEADER))
+    );
+    let q = queries(&fake).pop().unwrap();
+    let token = q
+        .header("authorization")
+        .unwrap()
+        .strip_prefix("Bearer ")
+        .unwrap();
+    assert!(token.starts_with("fake-containerapps-token"));
+}
+
+#[tokio::test]
+async fn azure_query_slower_than_the_timeout_is_a_timeout_and_not_retried() {
+    let (fake, server) = start_with(&[("SENTINEL_MCP_QUERY_TIMEOUT_SECS", "1")], &[]).await;
+    let mut c = SseClient::connect(&server).await;
+    c.initialize().await;
+    fake.inject(
+        &query_path(),
+        Fault::Slow(std::time::Duration::from_secs(20)),
+    );
+    let r = c
+        .call_tool("run_kql_query", json!({"query": "SigninLogs | take 1"}))
+        .await;
+    assert_eq!(r["result"]["isError"], true);
+    assert!(text(&r).contains("did not finish within 1 seconds"), "{r}");
+    let sent = queries(&fake);
+    assert_eq!(sent.len(), 1, "a timed-out query is not repeated");
+    assert!(sent[0].header("prefer").unwrap().starts_with("wait=1,"));
+}
+
+#[tokio::test]
+async fn azure_missing_workspace_id_stops_the_server_with_the_setting_to_fix() {
+    let out = std::process::Command::new(common::BIN)
+        .arg("serve")
+        .env_clear()
+        .env("SENTINEL_MCP_BACKEND", "azure")
+        .env("PORT", common::free_port().to_string())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("SENTINEL_WORKSPACE_ID is required"), "{err}");
 }

@@ -165,7 +165,7 @@ impl GraphSecurityClient {
         }
         let request = OutboundRequest::new(Method::POST, self.url("security/runHuntingQuery"))
             .json(body)
-            .timeout(timeout + std::time::Duration::from_secs(15))
+            .timeout(timeout + std::time::Duration::from_secs(5))
             .idempotent(true);
         let value = self.http.json(SERVICE, &self.audience, request).await?;
         Ok(hunting_table(&value))

@@ -56,7 +56,8 @@ impl LogAnalyticsClient {
         let request = OutboundRequest::new(Method::POST, url)
             .header("Prefer", format!("wait={wait}, include-statistics=true"))
             .json(body)
-            .timeout(timeout + Duration::from_secs(15))
+            // A little more than the service's own wait, so its timeout error arrives first.
+            .timeout(timeout + Duration::from_secs(5))
             .idempotent(true);
         let value = self.http.json(SERVICE, &self.audience, request).await?;
         parse_response(&value).map_err(|reason| AzureError::Decode {

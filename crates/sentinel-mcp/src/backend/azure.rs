@@ -20,7 +20,7 @@ use crate::azure::token::{IdentityConfig, TokenCredential, providers};
 use crate::azure::{Audiences, AzureError, AzureHttp, guard};
 use crate::clock;
 use crate::config::{IncidentsApi, Settings};
-use crate::outbound::{OutboundClient, RetryPolicy};
+use crate::outbound::{OutboundClient, OutboundError, RetryPolicy};
 
 /// At most one readiness probe per this period, however often the platform asks.
 const PROBE_PERIOD: Duration = Duration::from_secs(30);
@@ -200,7 +200,12 @@ impl AzureBackend {
                 request.timeout,
             )
             .await
-            .map_err(upstream)?;
+            .map_err(|e| match e {
+                AzureError::Transport(OutboundError::Timeout { .. }) => {
+                    BackendError::Timeout(request.timeout.as_secs())
+                }
+                other => upstream(other),
+            })?;
         Ok(QueryOutput {
             table: result.table,
             warnings: result.warnings,

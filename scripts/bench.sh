@@ -31,15 +31,57 @@ OURS_PORT=18180 PEER_PORT=18181 PEER_HTTP_PORT=18182 BARE_PORT=18183
 OUT=$ROOT/target/bench
 mkdir -p "$OUT"
 RESULTS=$OUT/results.jsonl
-: >"$RESULTS"
 LOG=$OUT/servers.log
-: >"$LOG"
 
 # 15,000 sessions need 15,000 sockets on each side.
 ulimit -n "$(ulimit -Hn)"
 
 SERVERS=${SERVERS:-ours peer bare}
 runs() { case " $SERVERS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+
+# Server on core 0, load tool on core 1 when there are two cores and taskset.
+PIN_SERVER="" PIN_LOAD="" PINNING="not pinned (one core or no taskset)"
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  PIN_SERVER="taskset -c 0" PIN_LOAD="taskset -c 1"
+  PINNING="server on CPU 0, load tool on CPU 1 (taskset)"
+fi
+
+# --- BENCHMARKS.md ---------------------------------------------------------------------
+render() {
+  echo "== writing BENCHMARKS.md" >&2
+  export PINNING RESULTS OUT
+  export MACHINE_CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+  export MACHINE_CORES="$(nproc)"
+  export MACHINE_MEM="$(free -g | awk '/^Mem:/{print $2}') GiB"
+  export KERNEL="$(uname -r)"
+  export RUSTC="$(rustc --version)"
+  export PYVER="$($PY --version 2>&1)"
+  export PEER_PKGS="$(.bench-venv/bin/pip freeze 2>/dev/null | grep -iE '^(mcp|starlette|uvicorn|sse-starlette)==' | tr '\n' ' ')"
+  export OURS_VERSION="$("$OURS_BIN" --version 2>/dev/null || echo sentinel-mcp)"
+  export GIT_REV="$(git rev-parse --short HEAD)$(git diff --quiet -- crates || echo '+dirty')"
+  export DURATION SESSIONS IDLE_SESSIONS PEER_IDLE_SESSIONS CHURN_SECS COLD_RUNS
+  python3 "$ROOT/crates/mcp-load/render_benchmarks.py" "$ROOT/BENCHMARKS.md"
+  echo "done: BENCHMARKS.md (raw results in $RESULTS)" >&2
+}
+
+SERVER_PID=""
+stop_server() {
+  if [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+  fi
+}
+trap stop_server EXIT
+
+if [ "${RENDER_ONLY:-0}" = 1 ]; then
+  PY=$ROOT/.bench-venv/bin/python OURS_BIN=$OUT/bin/sentinel-mcp
+  render
+  exit 0
+fi
+: >"$RESULTS"
+: >"$LOG"
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   echo "== building release binaries" >&2
@@ -60,23 +102,6 @@ if [ ! -x .bench-venv/bin/python ]; then
 fi
 .bench-venv/bin/pip install -q -r "$PEER_DIR/requirements.txt" >&2
 PY=$ROOT/.bench-venv/bin/python
-
-# Server on core 0, load tool on core 1 when there are two cores and taskset.
-PIN_SERVER="" PIN_LOAD="" PINNING="not pinned (one core or no taskset)"
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-  PIN_SERVER="taskset -c 0" PIN_LOAD="taskset -c 1"
-  PINNING="server on CPU 0, load tool on CPU 1 (taskset)"
-fi
-
-SERVER_PID=""
-stop_server() {
-  if [ -n "$SERVER_PID" ]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
-  fi
-}
-trap stop_server EXIT
 
 ours_cmd() { echo "env SENTINEL_MCP_DEMO_ROWS=20000 MAX_CONNECTIONS=19500 SENTINEL_MCP_STATE_DIR=$OUT/state $PIN_SERVER $OURS_BIN serve --host 127.0.0.1 --port $1"; }
 peer_cmd() { echo "env PORT=$1 MCP_TRANSPORT=${2:-sse} $PIN_SERVER $PY $PEER_DIR/server.py"; }
@@ -231,18 +256,4 @@ runs ours && record ours cold_start cold-start --cmd "$(ours_cmd 18190)" --url h
 runs peer && record peer cold_start cold-start --cmd "$(peer_cmd 18191)" --url http://127.0.0.1:18191/health --runs "$COLD_RUNS"
 runs bare && record bare cold_start cold-start --cmd "$(bare_cmd 18192)" --url http://127.0.0.1:18192/health --runs "$COLD_RUNS"
 
-# --- BENCHMARKS.md -----------------------------------------------------------------------
-echo "== writing BENCHMARKS.md" >&2
-export PINNING RESULTS OUT
-export MACHINE_CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
-export MACHINE_CORES="$(nproc)"
-export MACHINE_MEM="$(free -g | awk '/^Mem:/{print $2}') GiB"
-export KERNEL="$(uname -r)"
-export RUSTC="$(rustc --version)"
-export PYVER="$($PY --version 2>&1)"
-export PEER_PKGS="$(.bench-venv/bin/pip freeze 2>/dev/null | grep -iE '^(mcp|starlette|uvicorn|sse-starlette)==' | tr '\n' ' ')"
-export OURS_VERSION="$("$OURS_BIN" --version 2>/dev/null || echo sentinel-mcp)"
-export GIT_REV="$(git rev-parse --short HEAD)$(git diff --quiet -- crates || echo '+dirty')"
-export DURATION SESSIONS IDLE_SESSIONS PEER_IDLE_SESSIONS CHURN_SECS COLD_RUNS
-python3 "$ROOT/crates/mcp-load/render_benchmarks.py" "$ROOT/BENCHMARKS.md"
-echo "done: BENCHMARKS.md (raw results in $RESULTS)" >&2
+render

@@ -26,6 +26,9 @@ use crate::target::Target;
 /// Longest any single network step may take before it counts as an error.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long the end of a per-request event stream may lag behind its reply.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// What can go wrong talking to the server.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -96,6 +99,25 @@ impl Conn {
         })
         .await
     }
+
+    /// Like `send`, but hands the request back when it never left (the server had closed the
+    /// connection), so the caller can retry it on a new connection without sending it twice.
+    async fn try_send(
+        &mut self,
+        req: Request<Full<Bytes>>,
+    ) -> std::result::Result<Response<Incoming>, (ClientError, Option<Request<Full<Bytes>>>)> {
+        let sent = timeout(STEP_TIMEOUT, async {
+            if let Err(e) = self.sender.ready().await {
+                return Err((ClientError::Http(e), None));
+            }
+            self.sender.try_send_request(req).await.map_err(|mut e| {
+                let unsent = e.take_message();
+                (ClientError::Http(e.into_error()), unsent)
+            })
+        })
+        .await;
+        sent.unwrap_or(Err((ClientError::Timeout("response headers"), None)))
+    }
 }
 
 /// A lazily (re)connected keep-alive connection for POSTs; reconnects when the server closed it.
@@ -136,13 +158,25 @@ impl Poster {
             .body(Full::new(body))
             .map_err(|_| ClientError::Status(StatusCode::BAD_REQUEST, "building a request"))?;
         let conn = self.conn.as_mut().ok_or(ClientError::StreamEnded("post"))?;
-        match conn.send(req).await {
+        match conn.try_send(req).await {
             Ok(r) => Ok(r),
-            Err(e) => {
+            Err((_, Some(unsent))) => {
+                // The server closed this keep-alive connection first; the request never left.
+                let mut fresh = Conn::connect(&self.target).await?;
+                let r = fresh.send(unsent).await;
+                self.conn = r.is_ok().then_some(fresh);
+                r
+            }
+            Err((e, None)) => {
                 self.conn = None;
                 Err(e)
             }
         }
+    }
+
+    /// Forgets the connection, e.g. after abandoning a response body mid-stream.
+    pub fn discard(&mut self) {
+        self.conn = None;
     }
 }
 
@@ -400,8 +434,22 @@ impl SseSession {
     }
 }
 
-/// Reads a Streamable HTTP response (JSON or an SSE stream) until the reply to `id`.
-pub async fn read_streamable_reply(resp: Response<Incoming>, id: u64) -> Result<RpcReply> {
+/// Reads a Streamable HTTP response (JSON or an SSE stream) until the reply to `id`, then the
+/// rest of the stream; a stream still open after that is abandoned and its connection discarded.
+pub async fn read_streamable_reply(
+    resp: Response<Incoming>,
+    id: u64,
+    poster: &mut Poster,
+) -> Result<RpcReply> {
+    let r = read_reply(resp, id).await;
+    if !matches!(r, Ok((_, true))) {
+        poster.discard();
+    }
+    r.map(|(reply, _)| reply)
+}
+
+/// The reply to `id`, and whether the body was read to its end.
+async fn read_reply(resp: Response<Incoming>, id: u64) -> Result<(RpcReply, bool)> {
     let status = resp.status();
     if !status.is_success() {
         let _ = read_body(resp).await;
@@ -414,24 +462,28 @@ pub async fn read_streamable_reply(resp: Response<Incoming>, id: u64) -> Result<
         .is_some_and(|v| v.starts_with("text/event-stream"));
     if !is_sse {
         let bytes = read_body(resp).await?;
-        return Ok(serde_json::from_slice(&bytes)?);
+        return Ok((serde_json::from_slice(&bytes)?, true));
     }
     let mut body = resp.into_body();
     let mut parser = SseParser::default();
     step("the response event", async {
         let mut found = None;
+        let mut ended = false;
         loop {
             let frame = if found.is_some() {
                 // Drain the rest of this request's stream so the connection can be reused;
                 // a server that keeps it open costs a reconnect, not a stall.
-                match timeout(Duration::from_millis(100), body.frame()).await {
+                match timeout(DRAIN_TIMEOUT, body.frame()).await {
                     Ok(f) => f,
                     Err(_) => break,
                 }
             } else {
                 body.frame().await
             };
-            let Some(frame) = frame else { break };
+            let Some(frame) = frame else {
+                ended = true;
+                break;
+            };
             let Ok(data) = frame?.into_data() else {
                 continue;
             };
@@ -445,10 +497,13 @@ pub async fn read_streamable_reply(resp: Response<Incoming>, id: u64) -> Result<
                 }
             }
             if found.is_some() && body.is_end_stream() {
+                ended = true;
                 break;
             }
         }
-        found.ok_or(ClientError::StreamEnded("the response event"))
+        found
+            .map(|f| (f, ended))
+            .ok_or(ClientError::StreamEnded("the response event"))
     })
     .await
 }
@@ -472,7 +527,7 @@ impl StreamableSession {
             .get("mcp-session-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let reply = read_streamable_reply(resp, 1).await?;
+        let reply = read_streamable_reply(resp, 1, poster).await?;
         if !reply.is_ok() {
             return Err(ClientError::RpcError);
         }
@@ -528,7 +583,7 @@ impl StreamableSession {
         let resp = poster
             .post(&self.mcp.path, call_body(id, tool, stateless), &headers)
             .await?;
-        Ok(read_streamable_reply(resp, id).await?.is_ok())
+        Ok(read_streamable_reply(resp, id, poster).await?.is_ok())
     }
 
     /// DELETE the session (session era); errors are ignored, the run is over.

@@ -5,6 +5,7 @@
 pub mod ast;
 pub mod catalog;
 pub mod error;
+pub mod guard;
 pub mod lexer;
 pub mod parser;
 pub mod table;
@@ -12,6 +13,7 @@ pub mod value;
 
 pub use catalog::Catalog;
 pub use error::{KqlError, Location};
+pub use guard::{GuardError, GuardedQuery, QueryGuard};
 pub use table::{Column, Table};
 pub use value::{ScalarType, Value};
 

@@ -222,6 +222,16 @@ pub struct ExpandItem {
     pub to: Option<ScalarType>,
 }
 
+/// One level of `top-nested [N] of Expr [with others = V] by Aggregate [asc|desc]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopNestedLevel {
+    pub count: Option<Expr>,
+    pub of: NamedExpr,
+    pub others: Option<Expr>,
+    pub by: NamedExpr,
+    pub desc: bool,
+}
+
 /// A `make-series`: each aggregate with its default for empty bins.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MakeSeries {
@@ -301,6 +311,7 @@ pub enum OperatorKind {
         args: Vec<Expr>,
     },
     Search(Box<Search>),
+    TopNested(Vec<TopNestedLevel>),
     /// `make-series aggs on axis from a to b step s by keys`.
     MakeSeries(Box<MakeSeries>),
     /// `mv-apply items on (operators)`: the operators run once per row over its expanded items.

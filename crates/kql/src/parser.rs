@@ -61,8 +61,7 @@ struct Parser<'a> {
 const OPERATOR_NAMES: &str =
     "a tabular operator (where, extend, project, summarize, join, sort, take, ...)";
 
-const OTHER_OPERATORS: [&str; 13] = [
-    "top-nested",
+const OTHER_OPERATORS: [&str; 12] = [
     "top-hitters",
     "partition",
     "fork",
@@ -770,6 +769,42 @@ impl Parser<'_> {
                 OperatorKind::Evaluate { plugin, args }
             }
             "search" => OperatorKind::Search(Box::new(self.search_body()?)),
+            "top-nested" => {
+                let mut levels = Vec::new();
+                loop {
+                    let count = if self.is_word("of") {
+                        None
+                    } else {
+                        Some(self.expr(0)?)
+                    };
+                    self.expect_word("of")?;
+                    let of = self.named()?;
+                    let others = if self.eat_word("with") {
+                        self.expect_word("others")?;
+                        self.expect_punct("=")?;
+                        Some(self.expr(0)?)
+                    } else {
+                        None
+                    };
+                    self.expect_word("by")?;
+                    let by = self.named()?;
+                    let desc = !self.eat_word("asc");
+                    self.eat_word("desc");
+                    levels.push(TopNestedLevel {
+                        count,
+                        of,
+                        others,
+                        by,
+                        desc,
+                    });
+                    if !(self.is_punct(",") && self.word_at(1) == Some("top-nested")) {
+                        break;
+                    }
+                    self.next();
+                    self.next();
+                }
+                OperatorKind::TopNested(levels)
+            }
             "make-series" => {
                 let nonempty = self.params()?.iter().any(|(n, v)| {
                     n == "kind" && matches!(&v.kind, ExprKind::Name(k) if k == "nonempty")

@@ -276,6 +276,7 @@ impl<'a> Engine<'a> {
                 }
             }
             OperatorKind::Search(s) => self.search(Some(t), s, env),
+            OperatorKind::TopNested(levels) => self.top_nested(op, t, levels, env),
             OperatorKind::MakeSeries(ms) => self.make_series(op, t, ms, env),
             OperatorKind::MvApply { items, limit, ops } => {
                 let mut out: Option<Table> = None;
@@ -529,6 +530,136 @@ impl<'a> Engine<'a> {
             rows.push(row);
         }
         Ok(Table { columns, rows })
+    }
+
+    fn top_nested(
+        &mut self,
+        op: &Operator,
+        t: Table,
+        levels: &'a [crate::ast::TopNestedLevel],
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        struct Level {
+            count: usize,
+            of: CExpr,
+            of_col: Column,
+            agg: CExpr,
+            agg_col: Column,
+            specs: Vec<super::scalar::AggSpec>,
+            desc: bool,
+        }
+        let mut compiled = Vec::new();
+        for (i, l) in levels.iter().enumerate() {
+            if l.others.is_some() {
+                return Err(self.unsupported_at(op.span, "top-nested 'with others'"));
+            }
+            let count = match &l.count {
+                Some(c) => self.count_arg(c, env)?,
+                None => usize::MAX,
+            };
+            let (of, of_ty) = self.compile(&l.of.expr, &t.columns, env)?;
+            let of_name =
+                l.of.names
+                    .first()
+                    .cloned()
+                    .or_else(|| derive_name(&l.of.expr))
+                    .unwrap_or_else(|| format!("Column{}", i + 1));
+            self.agg = Some(AggCollector {
+                input: t.columns.clone(),
+                specs: Vec::new(),
+                keys: 0,
+                key_names: Vec::new(),
+            });
+            let bound = self.compile(&l.by.expr, &[], env);
+            let specs = self.agg.take().map(|a| a.specs).unwrap_or_default();
+            let (agg, agg_ty) = bound?;
+            let agg_name =
+                l.by.names
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| format!("aggregated_{of_name}"));
+            compiled.push(Level {
+                count,
+                of,
+                of_col: Column::new(of_name, of_ty),
+                agg,
+                agg_col: Column::new(agg_name, agg_ty),
+                specs,
+                desc: l.desc,
+            });
+        }
+        let mut columns = Vec::new();
+        for l in &compiled {
+            columns.push(l.of_col.clone());
+            columns.push(l.agg_col.clone());
+        }
+        // Each level groups the rows its parent kept and keeps the top N groups by the aggregate.
+        let mut frontier: Vec<(Vec<Value>, Vec<usize>)> =
+            vec![(Vec::new(), (0..t.rows.len()).collect())];
+        for l in &compiled {
+            let mut next = Vec::new();
+            for (prefix, rows) in frontier {
+                let mut groups: HashMap<Key, usize> = HashMap::new();
+                let mut found: Vec<(Value, Vec<usize>)> = Vec::new();
+                for &idx in &rows {
+                    self.check()?;
+                    let k = coerce(eval(&l.of, Row { rows: &t.rows, idx }), l.of_col.ty);
+                    let g = *groups.entry(key_of(&k)).or_insert_with(|| {
+                        found.push((k, Vec::new()));
+                        found.len() - 1
+                    });
+                    found[g].1.push(idx);
+                }
+                let mut scored = Vec::new();
+                for (k, members) in found {
+                    let mut states: Vec<AggState> = l.specs.iter().map(|s| s.state()).collect();
+                    for &idx in &members {
+                        let row = Row { rows: &t.rows, idx };
+                        for (state, spec) in states.iter_mut().zip(&l.specs) {
+                            let args: Vec<Value> = spec.args.iter().map(|a| eval(a, row)).collect();
+                            state.update(&spec.name, &args, &[]);
+                        }
+                    }
+                    let slots: Vec<Value> = states
+                        .iter()
+                        .zip(&l.specs)
+                        .map(|(s, spec)| {
+                            s.finish(spec.ty, &spec.percents, 1)
+                                .into_iter()
+                                .next()
+                                .unwrap_or(Value::Null)
+                        })
+                        .collect();
+                    let slot_rows = [slots];
+                    let score = coerce(
+                        eval(
+                            &l.agg,
+                            Row {
+                                rows: &slot_rows,
+                                idx: 0,
+                            },
+                        ),
+                        l.agg_col.ty,
+                    );
+                    scored.push((k, score, members));
+                }
+                scored.sort_by(|a, b| {
+                    let o = sort_cmp(&a.1, &b.1);
+                    if l.desc { o.reverse() } else { o }
+                });
+                for (k, score, members) in scored.into_iter().take(l.count) {
+                    let mut p = prefix.clone();
+                    p.push(k);
+                    p.push(score);
+                    next.push((p, members));
+                }
+            }
+            frontier = next;
+        }
+        Ok(Table {
+            columns,
+            rows: frontier.into_iter().map(|(p, _)| p).collect(),
+        })
     }
 
     fn bag_unpack(

@@ -752,7 +752,7 @@ fn errors_name_what_went_wrong_and_where() {
     ));
     assert_eq!(run("SigninLogs | where ResultType == '0'").table.len(), 2);
     assert!(matches!(
-        err("SigninLogs | top-nested 3 of UserPrincipalName by count()"),
+        err("SigninLogs | partition by UserPrincipalName (take 1)"),
         KqlError::Unsupported { .. }
     ));
     assert!(matches!(
@@ -831,4 +831,24 @@ fn series_functions_work_element_wise() {
         cell("print series_fill_linear(dynamic([1, null, 3]))"),
         Value::dynamic(serde_json::json!([1, 2.0, 3]))
     );
+}
+
+#[test]
+fn top_nested_keeps_the_top_groups_per_level() {
+    let r = run(
+        "SigninLogs | top-nested 1 of UserPrincipalName by n = count(), top-nested of IPAddress by max(TimeGenerated) asc",
+    );
+    assert_eq!(
+        names(&r.table),
+        vec![
+            "UserPrincipalName",
+            "n",
+            "IPAddress",
+            "aggregated_IPAddress"
+        ]
+    );
+    assert_eq!(r.table.len(), 2);
+    assert_eq!(r.table.rows[0][0], Value::str("alice@contoso.com"));
+    assert_eq!(r.table.rows[0][1], Value::Long(2));
+    assert_eq!(r.table.rows[0][2], Value::str("203.0.113.5"));
 }

@@ -8,10 +8,10 @@
 //! `search`, and the operators where, extend, project(-away/-keep/-rename/-reorder), summarize,
 //! make-series, sort/order, top, take/limit, sample, count, distinct, join (all kinds), lookup,
 //! union, mv-expand, mv-apply, parse/parse-where (simple, relaxed, regex), serialize, getschema,
-//! as, invoke, render, `evaluate bag_unpack`.
-//! Parsed but not run (`KqlError::Unsupported`): top-nested, top-hitters, partition, fork, facet,
-//! scan, reduce, find, sample-distinct, parse-kv, other `evaluate` plugins and the geo_*/series_*
-//! function families. Refused (`KqlError::Forbidden`): control commands, `externaldata`,
+//! as, invoke, render, top-nested, `evaluate bag_unpack`, and the element-wise series_* functions.
+//! Parsed but not run (`KqlError::Unsupported`): top-hitters, partition, fork, facet, scan,
+//! reduce, find, sample-distinct, parse-kv, other `evaluate` plugins, the geo_* functions and
+//! series analysis (decompose, fit, periods). Refused (`KqlError::Forbidden`): control commands, `externaldata`,
 //! `external_table()` and network or code plugins.
 //!
 //! Differences from Kusto: `dcount` is exact (Kusto estimates with HyperLogLog), `percentile`

@@ -11,8 +11,9 @@
 //! as, invoke, render, top-nested, `evaluate bag_unpack`, and the element-wise series_* functions.
 //! Parsed but not run (`KqlError::Unsupported`): top-hitters, partition, fork, facet, scan,
 //! reduce, find, sample-distinct, parse-kv, other `evaluate` plugins, the geo_* functions and
-//! series analysis (decompose, fit, periods). Refused (`KqlError::Forbidden`): control commands, `externaldata`,
-//! `external_table()` and network or code plugins.
+//! series analysis (decompose, fit, periods).
+//! Refused (`KqlError::Forbidden`): control commands, `externaldata`, `external_table()` and
+//! network or code plugins.
 //!
 //! Differences from Kusto: `dcount` is exact (Kusto estimates with HyperLogLog), `percentile`
 //! uses the nearest rank over all values (Kusto estimates with t-digest), `ingestion_time()`

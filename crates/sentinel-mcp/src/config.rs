@@ -311,6 +311,24 @@ pub struct Settings {
     )]
     pub default_timespan: String,
 
+    /// Longest query text accepted, in characters; a longer query is refused before it runs or is sent.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_MAX_QUERY_CHARS",
+        default_value_t = 20_000,
+        global = true
+    )]
+    pub max_query_chars: usize,
+
+    /// Longest time window a query may ask for (ISO 8601 duration like P90D or a KQL timespan like 90d); a longer window is refused.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_MAX_TIMESPAN",
+        default_value = "P365D",
+        global = true
+    )]
+    pub max_timespan: String,
+
     #[command(flatten)]
     pub azure: AzureSettings,
 }

@@ -109,6 +109,45 @@ fn validate(settings: &Settings) -> Result<(), RunError> {
     Ok(())
 }
 
+/// The guard every query passes: the local engine refuses what it cannot parse; a remote service,
+/// whose KQL is the authority, gets such queries once the token scan found nothing forbidden.
+fn query_guard(settings: &Settings, backend_kind: &str) -> Result<kql::QueryGuard, RunError> {
+    let window = |name: &str, text: &str| {
+        let now = clock::now_ticks();
+        match backend::TimeRange::parse(text, now) {
+            Ok(r) if !text.contains('/') => Ok(r.end - r.start - 1),
+            Ok(_) => Err(RunError::Config(format!(
+                "{name}: give a duration (P90D, 90d), not an interval"
+            ))),
+            Err(e) => Err(RunError::Config(format!("{name}: {e}"))),
+        }
+    };
+    let max_timespan = window("SENTINEL_MCP_MAX_TIMESPAN", &settings.max_timespan)?;
+    let default_timespan = match backend::TimeRange::parse(&settings.default_timespan, 0) {
+        Ok(r) => r.end - r.start,
+        Err(e) => return Err(RunError::Config(format!("SENTINEL_MCP_DEFAULT_TIMESPAN: {e}"))),
+    };
+    if settings.max_query_chars == 0 {
+        return Err(RunError::Config(
+            "SENTINEL_MCP_MAX_QUERY_CHARS must be at least 1".into(),
+        ));
+    }
+    Ok(kql::QueryGuard {
+        max_query_chars: settings.max_query_chars,
+        default_timespan,
+        max_timespan,
+        max_rows: settings.max_rows_limit,
+        max_result_bytes: settings.max_result_bytes,
+        timeout: settings.query_timeout(),
+        allowed_workspaces: settings.azure.workspace_id.iter().cloned().collect(),
+        syntax: if backend_kind == "local" {
+            kql::guard::SyntaxPolicy::Strict
+        } else {
+            kql::guard::SyntaxPolicy::LeaveToService
+        },
+    })
+}
+
 /// The access policy and, with `SENTINEL_MCP_AUTH=entra`, the token authenticator.
 /// Refuses an unauthenticated server on a non-loopback address unless explicitly allowed.
 fn authentication(settings: &Settings) -> Result<(AccessPolicy, Option<Authenticator>), RunError> {
@@ -234,6 +273,7 @@ async fn serve(settings: Settings) -> Result<(), RunError> {
     validate(&settings)?;
     let (policy, authenticator) = authentication(&settings)?;
     let backend = start_backend(&settings)?;
+    let backend_kind = backend.kind();
     let app = Arc::new(AppState {
         tools: ToolCatalog::new(settings.enable_write_tools),
         context: ToolContext {
@@ -245,6 +285,7 @@ async fn serve(settings: Settings) -> Result<(), RunError> {
                 query_timeout: settings.query_timeout(),
                 default_timespan: settings.default_timespan.clone(),
                 write_tools: settings.enable_write_tools,
+                guard: query_guard(&settings, backend_kind)?,
             },
         },
         policy,

@@ -6,6 +6,9 @@ mod incidents;
 mod query;
 mod schema;
 
+#[cfg(test)]
+mod guard_tests;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,6 +41,8 @@ pub struct ToolSettings {
     pub query_timeout: Duration,
     pub default_timespan: String,
     pub write_tools: bool,
+    /// Read-only rules and limits every query passes before any backend sees it.
+    pub guard: kql::QueryGuard,
 }
 
 /// Everything a tool call needs, shared by every session.
@@ -145,6 +150,8 @@ pub(crate) enum ToolError {
     Backend(#[from] BackendError),
     #[error("{0}")]
     Input(String),
+    #[error(transparent)]
+    Guard(#[from] kql::GuardError),
 }
 
 impl ToolError {
@@ -237,6 +244,16 @@ impl ToolContext {
     fn time_range(&self, timespan: Option<&str>) -> Result<TimeRange, ToolError> {
         let text = timespan.unwrap_or(&self.settings.default_timespan);
         TimeRange::parse(text, clock::now_ticks()).map_err(|e| ToolError::Input(e.to_string()))
+    }
+
+    /// The guard's verdict on a query over `range`; a refusal is the caller's to act on.
+    fn guard(&self, query: &str, range: TimeRange) -> Result<kql::GuardedQuery, ToolError> {
+        let guarded = self.settings.guard.check(
+            query,
+            Some((range.start, range.end)),
+            clock::now_ticks(),
+        )?;
+        Ok(guarded)
     }
 
     fn since(&self, since: Option<&str>) -> Result<Option<i64>, ToolError> {

@@ -85,9 +85,12 @@ fn request(
             "query is empty; pass a KQL query such as `SigninLogs | take 10`".into(),
         ));
     }
+    let range = ctx.time_range(timespan)?;
+    // Every backend, Azure included, only ever sees a query the guard let through.
+    let guarded = ctx.guard(&query, range)?;
     Ok(QueryRequest {
         query,
-        range: ctx.time_range(timespan)?,
-        timeout: ctx.settings.query_timeout,
+        range,
+        timeout: guarded.timeout,
     })
 }

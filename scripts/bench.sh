@@ -227,6 +227,20 @@ if [ "$PROFILE" = 1 ] && command -v valgrind >/dev/null && command -v callgrind_
   done
   stop_server
 fi
+
+# Where an idle initialized session's memory is: live heap by allocation site at the peak with
+# DHAT_SESSIONS sessions held (valgrind's DHAT; bytes allocated, so an upper bound on RSS).
+if [ "$PROFILE" = 1 ] && command -v valgrind >/dev/null; then
+  echo "== ours: heap per idle initialized session (dhat)" >&2
+  DH=$OUT/dhat
+  rm -rf "$DH" && mkdir -p "$DH"
+  sh -c "exec env SENTINEL_MCP_DEMO_ROWS=2000 SENTINEL_MCP_STATE_DIR=$OUT/state-cg valgrind --tool=dhat --dhat-out-file=$DH/dhat.out $OURS_BIN serve --host 127.0.0.1 --port 18188" >"$DH/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 600); do curl -sf -o /dev/null -m 2 http://127.0.0.1:18188/ready && break; sleep 0.2; done
+  "$LOAD_BIN" idle --url http://127.0.0.1:18188/sse --sessions "${DHAT_SESSIONS:-1000}" --pid "$SERVER_PID" --initialize \
+    --concurrency 32 --hold 2 --deadline 240 >"$DH/idle.json" 2>/dev/null || true
+  stop_server
+fi
 fi
 
 # the Python peer

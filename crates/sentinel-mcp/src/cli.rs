@@ -14,7 +14,10 @@ use crate::{RunError, clock, local_backend_now};
 
 /// `sentinel-mcp query`: runs one query and prints it; errors go to stderr.
 pub async fn query(settings: &Settings, text: &str, format: OutputFormat) -> Result<(), RunError> {
-    let backend = local_backend_now(settings)?;
+    let backend: std::sync::Arc<dyn Backend> = match settings.azure.backend {
+        crate::config::BackendKind::Local => std::sync::Arc::new(local_backend_now(settings)?),
+        crate::config::BackendKind::Azure => crate::start_backend(settings)?,
+    };
     let range = TimeRange::parse(&settings.default_timespan, clock::now_ticks())
         .map_err(|e| RunError::Config(e.to_string()))?;
     let out = backend
@@ -22,6 +25,7 @@ pub async fn query(settings: &Settings, text: &str, format: OutputFormat) -> Res
             query: text.to_string(),
             range,
             timeout: settings.query_timeout(),
+            workspace: None,
         })
         .await
         .map_err(|e| RunError::Query(e.to_string()))?;

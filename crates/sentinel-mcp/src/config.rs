@@ -386,6 +386,15 @@ pub struct AzureSettings {
     #[arg(long, env = "SENTINEL_WORKSPACE_ID", global = true)]
     pub workspace_id: Option<String>,
 
+    /// More workspaces run_kql_query can name, as name=workspace-id pairs (comma list); SENTINEL_WORKSPACE_ID is the default.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_WORKSPACES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub workspaces: Vec<String>,
+
     /// Full ARM resource id of the workspace (/subscriptions/…/resourceGroups/…/providers/Microsoft.OperationalInsights/workspaces/…), needed when SENTINEL_MCP_INCIDENTS_API=arm.
     #[arg(long, env = "SENTINEL_MCP_WORKSPACE_RESOURCE_ID", global = true)]
     pub workspace_resource_id: Option<String>,

@@ -359,3 +359,44 @@ async fn azure_missing_workspace_id_stops_the_server_with_the_setting_to_fix() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("SENTINEL_WORKSPACE_ID is required"), "{err}");
 }
+
+#[tokio::test]
+async fn azure_named_workspaces_route_queries_and_unknown_names_are_refused() {
+    let second = test_support::azure::SECOND_WORKSPACE_ID;
+    let pair = format!("archive={second}");
+    let (fake, server) = start_with(&[("SENTINEL_MCP_WORKSPACES", &pair)], &[]).await;
+    let mut c = SseClient::connect(&server).await;
+    c.initialize().await;
+    let r = c
+        .call_tool(
+            "run_kql_query",
+            json!({"query": "SigninLogs | take 1", "workspace": "archive"}),
+        )
+        .await;
+    structured(&r);
+    assert_eq!(
+        fake.requests_to(&format!("/v1/workspaces/{second}/query"))
+            .len(),
+        1
+    );
+    let r = c
+        .call_tool(
+            "run_kql_query",
+            json!({"query": "SigninLogs | take 1", "workspace": "nope"}),
+        )
+        .await;
+    assert_eq!(r["result"]["isError"], true);
+    assert!(
+        text(&r).contains("unknown workspace 'nope'; this server knows: default, archive"),
+        "{r}"
+    );
+    let r = c
+        .call_tool("run_kql_query", json!({"query": "SigninLogs | take 1"}))
+        .await;
+    structured(&r);
+    assert_eq!(
+        queries(&fake).len(),
+        1,
+        "the default workspace took the unnamed query"
+    );
+}

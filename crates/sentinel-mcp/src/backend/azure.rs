@@ -31,6 +31,8 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
 #[derive(Debug, Clone)]
 pub struct AzureConfig {
     pub workspace_id: String,
+    /// Further workspaces by name (`name`, workspace id).
+    pub workspaces: Vec<(String, String)>,
     pub workspace_resource_id: Option<String>,
     pub incidents_api: IncidentsApi,
     pub identity: IdentityConfig,
@@ -53,11 +55,21 @@ impl AzureConfig {
             .clone()
             .filter(|w| !w.trim().is_empty())
             .ok_or("SENTINEL_WORKSPACE_ID is required when SENTINEL_MCP_BACKEND=azure")?;
+        let mut workspaces = Vec::new();
+        for pair in azure.workspaces.iter().filter(|p| !p.trim().is_empty()) {
+            let Some((name, id)) = pair.split_once('=') else {
+                return Err(format!(
+                    "SENTINEL_MCP_WORKSPACES: '{pair}' is not name=workspace-id"
+                ));
+            };
+            workspaces.push((name.trim().to_string(), id.trim().to_string()));
+        }
         if azure.incidents_api == IncidentsApi::Arm && azure.workspace_resource_id.is_none() {
             return Err("SENTINEL_MCP_WORKSPACE_RESOURCE_ID is required when SENTINEL_MCP_INCIDENTS_API=arm".into());
         }
         Ok(AzureConfig {
             workspace_id,
+            workspaces,
             workspace_resource_id: azure.workspace_resource_id.clone(),
             incidents_api: azure.incidents_api,
             identity: IdentityConfig {
@@ -189,12 +201,36 @@ impl AzureBackend {
         });
     }
 
+    /// The workspace id a request names.
+    fn workspace_id(&self, name: Option<&str>) -> Result<&str, BackendError> {
+        let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) else {
+            return Ok(&self.config.workspace_id);
+        };
+        if name.eq_ignore_ascii_case("default") || name == self.config.workspace_id {
+            return Ok(&self.config.workspace_id);
+        }
+        self.config
+            .workspaces
+            .iter()
+            .find(|(n, id)| n.eq_ignore_ascii_case(name) || id == name)
+            .map(|(_, id)| id.as_str())
+            .ok_or_else(|| {
+                let mut names = vec!["default".to_string()];
+                names.extend(self.config.workspaces.iter().map(|(n, _)| n.clone()));
+                BackendError::Invalid(format!(
+                    "unknown workspace '{name}'; this server knows: {}",
+                    names.join(", ")
+                ))
+            })
+    }
+
     async fn run_query(&self, request: &QueryRequest) -> Result<QueryOutput, BackendError> {
         guard::check(&request.query)?;
+        let workspace = self.workspace_id(request.workspace.as_deref())?;
         let result = self
             .la
             .query(
-                &self.config.workspace_id,
+                workspace,
                 &request.query,
                 Some((request.range.start, request.range.end)),
                 request.timeout,

@@ -239,6 +239,11 @@ impl Backend for LocalBackend {
     }
 
     async fn query(&self, request: QueryRequest) -> Result<QueryOutput, BackendError> {
+        if let Some(name) = &request.workspace {
+            return Err(BackendError::Invalid(format!(
+                "the local backend has one workspace; omit workspace (got '{name}')"
+            )));
+        }
         self.run(request).await
     }
 

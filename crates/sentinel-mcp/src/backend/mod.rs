@@ -19,6 +19,8 @@ pub struct QueryRequest {
     /// The time window rows must fall in (Log Analytics' `timespan`).
     pub range: TimeRange,
     pub timeout: Duration,
+    /// A workspace by its configured name; the default workspace when `None`.
+    pub workspace: Option<String>,
 }
 
 /// A query's answer: the table plus anything the caller must see beside it.

@@ -19,6 +19,9 @@ pub(super) struct QueryArgs {
     /// Most rows to return (default 200). Larger results are truncated with a notice; prefer summarize.
     #[serde(default)]
     max_rows: Option<usize>,
+    /// Which workspace to query, by the name the server's configuration gives it (SENTINEL_MCP_WORKSPACES); the default workspace when absent.
+    #[serde(default)]
+    workspace: Option<String>,
 }
 
 /// Arguments of run_hunting_query.
@@ -58,7 +61,8 @@ pub(super) async fn run_kql_query(
     args: QueryArgs,
 ) -> Result<CallToolResult, ToolError> {
     let caps = ctx.caps(args.max_rows)?;
-    let request = request(ctx, args.query, args.timespan.as_deref())?;
+    let mut request = request(ctx, args.query, args.timespan.as_deref())?;
+    request.workspace = args.workspace;
     let out = ctx.backend.query(request).await?;
     let (text, structured) = table_result(&out.table, caps, out.warnings, out.visualization);
     success(text, structured)
@@ -92,5 +96,6 @@ fn request(
         query,
         range,
         timeout: guarded.timeout,
+        workspace: None,
     })
 }

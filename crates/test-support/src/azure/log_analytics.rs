@@ -6,14 +6,16 @@ use axum::response::{IntoResponse, Response};
 use kql::{KqlError, ScalarType, Table};
 use serde_json::{Value, json};
 
-use super::{LOG_ANALYTICS, Recorded, Shared, WORKSPACE_ID, error, refuse};
+use super::{LOG_ANALYTICS, Recorded, SECOND_WORKSPACE_ID, Shared, WORKSPACE_ID, error, refuse};
 
 pub(super) fn handle(shared: &Shared, r: &Recorded, partial: bool) -> Response {
     if let Some(resp) = refuse(shared, r, LOG_ANALYTICS) {
         return resp;
     }
-    let expected = format!("/v1/workspaces/{WORKSPACE_ID}/query");
-    if r.path != expected {
+    let known = [WORKSPACE_ID, SECOND_WORKSPACE_ID]
+        .iter()
+        .any(|id| r.path == format!("/v1/workspaces/{id}/query"));
+    if !known {
         return error(
             StatusCode::NOT_FOUND,
             "WorkspaceNotFoundError",

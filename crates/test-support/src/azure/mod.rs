@@ -26,6 +26,8 @@ pub use arm::{API_VERSION as ARM_API_VERSION, WORKSPACE_RESOURCE_ID};
 
 /// The workspace id the fake Log Analytics serves.
 pub const WORKSPACE_ID: &str = "8b1d9e4c-6a2f-4c0e-9f3a-1d2e3f4a5b6c";
+/// A second workspace the fake serves (same tables), for named-workspace tests.
+pub const SECOND_WORKSPACE_ID: &str = "0f0e0d0c-0b0a-4090-8070-605040302010";
 
 /// Audiences (token resources) of the services.
 pub const LOG_ANALYTICS: &str = "https://api.loganalytics.io";

@@ -85,12 +85,14 @@ pub enum AzureError {
     Token(#[from] token::TokenError),
     #[error("{0}")]
     Transport(#[from] crate::outbound::OutboundError),
-    #[error("{service} answered HTTP {status}{code}: {message}{hint}", code = code.as_deref().map(|c| format!(" {c}")).unwrap_or_default(), hint = hint(*status, service))]
+    #[error("{service} answered HTTP {status}{code}: {message}{hint} (x-ms-client-request-id {request_id})", code = code.as_deref().map(|c| format!(" {c}")).unwrap_or_default(), hint = hint(*status, service))]
     Service {
         service: &'static str,
         status: u16,
         code: Option<String>,
         message: String,
+        /// The id the call carried, for finding it in the service's logs.
+        request_id: String,
     },
     #[error("{service} answered with a body that could not be read: {reason}")]
     Decode {
@@ -157,6 +159,7 @@ impl AzureError {
             status: response.status,
             code,
             message,
+            request_id: response.client_request_id.clone(),
         }
     }
 }

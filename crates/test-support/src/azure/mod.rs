@@ -208,6 +208,14 @@ impl FakeAzure {
         self.shared.lock().issued
     }
 
+    /// Accepts `token` (issued elsewhere, e.g. by a fake `az`) for `audience`.
+    pub fn register_token(&self, token: &str, audience: &str) {
+        self.shared
+            .lock()
+            .tokens
+            .insert(token.to_string(), audience.to_string());
+    }
+
     /// The audience a token was issued for.
     pub fn audience_of(&self, token: &str) -> Option<String> {
         self.shared.lock().tokens.get(token).cloned()

@@ -1,0 +1,332 @@
+//! The local KQL engine against DuckDB on the same SigninLogs-like Parquet file.
+//!
+//! `cargo bench -p kql --bench engine` (or `scripts/bench-kql.sh`, which also prepares DuckDB).
+//! Environment: `BENCH_ROWS` (default 1,000,000), `BENCH_ITERS` (timed runs per query, default
+//! 5), `DUCKDB_PYTHON` (a Python with the `duckdb` package; DuckDB is skipped without it),
+//! `BENCH_MD` (write the Markdown report there), `BENCH_JSON` (write the raw results there).
+//! The data is generated once under `target/bench-data/` and reused.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kql::catalog::{load_dir, write_parquet};
+use kql::value::TICKS_PER_SECOND;
+use kql::{Column, ExecOptions, ScalarType, Table, Value};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+
+/// The queries: (name, KQL). The SQL twins live in scripts/bench_kql_duckdb.py under the same names.
+const QUERIES: [(&str, &str); 5] = [
+    (
+        "filter_bin_count",
+        "SigninLogs | where ResultType != \"0\" | summarize count() by bin(TimeGenerated, 1h), ResultType",
+    ),
+    (
+        "dcount_by_app",
+        "SigninLogs | summarize dcount(UserPrincipalName) by AppDisplayName",
+    ),
+    (
+        "has_term",
+        "SigninLogs | where UserAgent has \"Firefox\" | count",
+    ),
+    (
+        "join_aggregates",
+        "SigninLogs | where ResultType != \"0\" | summarize failures = count() by UserPrincipalName \
+         | join kind=inner (SigninLogs | summarize apps = dcount(AppDisplayName) by UserPrincipalName) on UserPrincipalName \
+         | count",
+    ),
+    (
+        "mv_expand",
+        "SigninLogs | mv-expand Method = AuthenticationMethodsUsed to typeof(string) | summarize count() by Method",
+    ),
+];
+
+const APPS: [&str; 12] = [
+    "Microsoft Teams",
+    "Office 365 Exchange Online",
+    "Azure Portal",
+    "Microsoft Edge",
+    "OneDrive",
+    "SharePoint Online",
+    "Azure CLI",
+    "Visual Studio Code",
+    "Power BI",
+    "Outlook Mobile",
+    "Windows Sign In",
+    "My Apps",
+];
+const RESULT_TYPES: [&str; 8] = [
+    "50126", "50074", "50053", "53003", "50140", "700016", "50076", "65001",
+];
+const LOCATIONS: [&str; 10] = ["US", "GB", "DE", "FR", "NL", "IN", "BR", "JP", "AU", "CA"];
+const AGENTS: [&str; 6] = [
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:124.0) Gecko/20100101 Firefox/124.0",
+    "python-requests/2.31.0",
+    "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17425)",
+];
+const METHODS: [&str; 6] = [
+    "Password",
+    "Mobile app notification",
+    "OATH verification code",
+    "FIDO2 security key",
+    "Windows Hello for Business",
+    "Text message",
+];
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+fn s(v: &str) -> Value {
+    Value::String(Arc::from(v))
+}
+
+/// A SigninLogs-like table: 30 days, 5,000 users, mostly successful sign-ins.
+fn generate(rows: usize) -> Table {
+    let mut rng = StdRng::seed_from_u64(0x5167_1a06);
+    let columns = vec![
+        Column::new("TimeGenerated", ScalarType::DateTime),
+        Column::new("UserPrincipalName", ScalarType::String),
+        Column::new("AppDisplayName", ScalarType::String),
+        Column::new("ResultType", ScalarType::String),
+        Column::new("IPAddress", ScalarType::String),
+        Column::new("Location", ScalarType::String),
+        Column::new("UserAgent", ScalarType::String),
+        Column::new("AuthenticationMethodsUsed", ScalarType::Dynamic),
+        Column::new("RiskScore", ScalarType::Long),
+    ];
+    let start = 1_767_225_600 * TICKS_PER_SECOND; // 2026-01-01
+    let span = 30 * 86_400 * TICKS_PER_SECOND;
+    let users: Vec<Value> = (0..5_000)
+        .map(|i| s(&format!("user{i:04}@contoso.com")))
+        .collect();
+    let apps: Vec<Value> = APPS.iter().map(|a| s(a)).collect();
+    let agents: Vec<Value> = AGENTS.iter().map(|a| s(a)).collect();
+    let locations: Vec<Value> = LOCATIONS.iter().map(|a| s(a)).collect();
+    let results: Vec<Value> = RESULT_TYPES.iter().map(|a| s(a)).collect();
+    let success = s("0");
+    let mut table = Table::new(columns);
+    table.rows.reserve(rows);
+    for _ in 0..rows {
+        let result = if rng.random_range(0..100) < 85 {
+            success.clone()
+        } else {
+            results[rng.random_range(0..results.len())].clone()
+        };
+        let n_methods = rng.random_range(1..=3);
+        let methods: Vec<serde_json::Value> = (0..n_methods)
+            .map(|_| json!(METHODS[rng.random_range(0..METHODS.len())]))
+            .collect();
+        table.rows.push(vec![
+            Value::DateTime(start + rng.random_range(0..span)),
+            users[rng.random_range(0..users.len())].clone(),
+            apps[rng.random_range(0..apps.len())].clone(),
+            result,
+            s(&format!(
+                "{}.{}.{}.{}",
+                rng.random_range(1..224),
+                rng.random_range(0..256),
+                rng.random_range(0..256),
+                rng.random_range(1..255)
+            )),
+            locations[rng.random_range(0..locations.len())].clone(),
+            agents[rng.random_range(0..agents.len())].clone(),
+            Value::dynamic(serde_json::Value::Array(methods)),
+            Value::Long(rng.random_range(0..100)),
+        ]);
+    }
+    table
+}
+
+fn data_dir(rows: usize) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/bench-data")
+        .join(format!("signinlogs-{rows}"))
+}
+
+/// Min and median of `iters` timed runs after one warm-up; answers them with the result's rows.
+fn time<T>(iters: usize, mut f: impl FnMut() -> T) -> (Duration, Duration, T) {
+    let mut out = f();
+    let mut times = Vec::with_capacity(iters);
+    for _ in 0..iters.max(1) {
+        let t = Instant::now();
+        out = f();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    (times[0], times[times.len() / 2], out)
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e5).round() / 100.0
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem_gib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<f64>().ok())
+        })
+        .map_or(0.0, |k| (k / 1024.0 / 1024.0 * 10.0).round() / 10.0);
+    format!("{cpu}, {cores} cores visible, {mem_gib} GiB RAM")
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument picks queries by name.
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let rows = env_usize("BENCH_ROWS", 1_000_000);
+    let iters = env_usize("BENCH_ITERS", 5);
+    let dir = data_dir(rows);
+    let parquet = dir.join("SigninLogs.parquet");
+    if !parquet.exists() {
+        std::fs::create_dir_all(&dir).expect("create target/bench-data");
+        let t = Instant::now();
+        let table = generate(rows);
+        write_parquet(&table, &parquet).expect("write the Parquet file");
+        eprintln!(
+            "generated {rows} rows into {} in {:.1}s",
+            parquet.display(),
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let parquet = parquet.canonicalize().unwrap_or(parquet);
+    let file_mib = std::fs::metadata(&parquet).map_or(0.0, |m| m.len() as f64 / 1048576.0);
+
+    let t = Instant::now();
+    let catalog = load_dir(&dir).expect("load the Parquet file");
+    let load = t.elapsed();
+    eprintln!("kql: loaded {rows} rows in {:.2}s", load.as_secs_f64());
+
+    let opts = ExecOptions::default();
+    let mut results = BTreeMap::new();
+    for (name, query) in QUERIES {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        let (min, median, out) = time(iters, || kql::execute(&catalog, query, &opts));
+        let table = out.unwrap_or_else(|e| panic!("{name}: {e}"));
+        eprintln!(
+            "kql {name:18} min {:>9.2} ms  median {:>9.2} ms  ({} rows)",
+            ms(min),
+            ms(median),
+            table.table.rows.len()
+        );
+        results.insert(
+            name.to_string(),
+            json!({"query": query, "kql_min_ms": ms(min), "kql_median_ms": ms(median),
+                   "kql_rows": table.table.rows.len(), "kql_first": format!("{:?}", table.table.rows.first())}),
+        );
+    }
+
+    let duckdb = std::env::var("DUCKDB_PYTHON").ok().and_then(|python| {
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/bench_kql_duckdb.py");
+        let out = Command::new(python)
+            .arg(script)
+            .arg(&parquet)
+            .arg(iters.to_string())
+            .output()
+            .expect("run DuckDB");
+        if !out.status.success() {
+            eprintln!("duckdb failed: {}", String::from_utf8_lossy(&out.stderr));
+            return None;
+        }
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).ok()
+    });
+
+    let mut md = String::new();
+    md.push_str("# KQL engine vs DuckDB\n\n");
+    md.push_str(&format!(
+        "Measured {} on {} by `scripts/bench-kql.sh` (`cargo bench -p kql --bench engine`).\n\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        machine()
+    ));
+    md.push_str(&format!(
+        "Data: a generated SigninLogs-like table of {rows} rows (30 days, 5,000 users, 12 apps, 15% failed sign-ins, 1-3 authentication methods a row), one Snappy Parquet file of {file_mib:.1} MiB under `target/bench-data/`. \
+         The KQL engine loads it once ({:.2} s, not counted below) and runs each query over its in-memory table; DuckDB {} runs the equivalent SQL over the same file (`parquet`) and over the same rows loaded into an in-memory table (`memory`). \
+         Times are the median of {iters} runs after a warm-up (min in brackets). Ratio = KQL engine / DuckDB in-memory; the goal is 1.5× or less.\n\n",
+        load.as_secs_f64(),
+        duckdb
+            .as_ref()
+            .and_then(|d| d["version"].as_str())
+            .unwrap_or("(not run)"),
+    ));
+    md.push_str("| Query | KQL engine ms | DuckDB parquet ms | DuckDB memory ms | Ratio | Rows (KQL / DuckDB) |\n");
+    md.push_str("| --- | ---: | ---: | ---: | ---: | --- |\n");
+    for (name, r) in &mut results {
+        let d = duckdb.as_ref().map(|d| &d["queries"][name.as_str()]);
+        let kql_med = r["kql_median_ms"].as_f64().unwrap_or(0.0);
+        let cell = |k: &str| {
+            d.and_then(|d| {
+                Some(format!(
+                    "{:.2} ({:.2})",
+                    d[format!("{k}_median_ms")].as_f64()?,
+                    d[format!("{k}_min_ms")].as_f64()?
+                ))
+            })
+            .unwrap_or_else(|| "–".into())
+        };
+        let mem = d.and_then(|d| d["memory_median_ms"].as_f64());
+        let ratio = mem.map_or("–".into(), |m| format!("{:.0}×", kql_med / m.max(0.001)));
+        let drows = d
+            .and_then(|d| d["rows"].as_u64())
+            .map_or("–".into(), |n| n.to_string());
+        md.push_str(&format!(
+            "| `{name}` | {:.2} ({:.2}) | {} | {} | {ratio} | {} / {drows} |\n",
+            kql_med,
+            r["kql_min_ms"].as_f64().unwrap_or(0.0),
+            cell("parquet"),
+            cell("memory"),
+            r["kql_rows"],
+        ));
+        if let (Some(obj), Some(d)) = (r.as_object_mut(), d) {
+            obj.insert("duckdb".into(), d.clone());
+        }
+    }
+    md.push_str("\nQueries (KQL; the SQL twins are in `scripts/bench_kql_duckdb.py`):\n\n");
+    for (name, r) in &results {
+        md.push_str(&format!(
+            "- `{name}`: `{}`\n",
+            r["query"].as_str().unwrap_or("")
+        ));
+    }
+    println!("{md}");
+    if let Ok(path) = std::env::var("BENCH_MD") {
+        std::fs::write(&path, &md).expect("write BENCH_MD");
+    }
+    if let Ok(path) = std::env::var("BENCH_JSON") {
+        let all = json!({"rows": rows, "iters": iters, "load_s": load.as_secs_f64(),
+                         "parquet_mib": file_mib, "machine": machine(), "duckdb": duckdb, "kql": results});
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&all).unwrap_or_default(),
+        )
+        .expect("write BENCH_JSON");
+    }
+}

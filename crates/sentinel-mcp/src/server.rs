@@ -34,6 +34,83 @@ pub struct AppState {
     pub started: Instant,
 }
 
+impl AppState {
+    /// The tools to list to a caller: only those it may call. `None` (stdio) sees every tool.
+    pub fn tools_for(&self, meta: Option<&RequestMeta>) -> Vec<Tool> {
+        match meta {
+            Some(meta) => self
+                .tools
+                .list()
+                .into_iter()
+                .filter(|t| {
+                    self.tools
+                        .class(&t.name)
+                        .is_some_and(|c| self.policy.allows(&meta.principal, c))
+                })
+                .collect(),
+            None => self.tools.list(),
+        }
+    }
+
+    /// Runs one tool call for a caller, checking its permission, and writes the audit event.
+    pub async fn call_tool(
+        &self,
+        meta: Option<&RequestMeta>,
+        request: CallToolRequestParams,
+    ) -> Result<CallToolResult, ErrorData> {
+        let started = Instant::now();
+        let name = request.name.as_ref();
+        let actor = meta
+            .map_or("local", |m| m.principal.display_name())
+            .to_string();
+        let audit_args = audit_arguments(request.arguments.as_ref(), self.audit_arguments);
+        let permitted = match (meta, self.tools.class(name)) {
+            (Some(m), Some(class)) => self.policy.allows(&m.principal, class),
+            _ => true,
+        };
+        let result = if permitted {
+            self.tools
+                .call(&self.context, name, request.arguments, &actor)
+                .await
+        } else {
+            Ok(CallToolResult::error(vec![ContentBlock::text(format!(
+                "You are not permitted to call '{name}': your token lacks the role or scope it needs."
+            ))]))
+        };
+        let outcome = match &result {
+            Ok(_) if !permitted => "forbidden",
+            Ok(r) if r.is_error == Some(true) => "tool_error",
+            Ok(_) => "ok",
+            Err(_) => "invalid_params",
+        };
+        let rows = result
+            .as_ref()
+            .ok()
+            .and_then(|r| r.structured_content.as_ref())
+            .and_then(|s| s.get("returned_rows").or_else(|| s.get("count")))
+            .and_then(|v| v.as_u64());
+        let principal = meta.map(|m| &m.principal);
+        tracing::info!(
+            target: "audit",
+            tool = name,
+            outcome,
+            duration_ms = started.elapsed().as_millis() as u64,
+            rows,
+            arguments = %audit_args,
+            oid = principal.map(|p| p.object_id.as_str()),
+            tid = principal.map(|p| p.tenant_id.as_str()),
+            app_id = principal.map(|p| p.app_id.as_str()),
+            upn = principal.and_then(|p| p.upn.as_deref()),
+            roles = ?principal.map(|p| &p.roles),
+            scopes = ?principal.map(|p| &p.scopes),
+            request_id = meta.map(|m| m.request_id.as_str()),
+            session_id = meta.and_then(|m| m.session_id.as_deref()),
+            "tool call"
+        );
+        result
+    }
+}
+
 /// The per-session MCP handler; cloning is one `Arc` increment.
 #[derive(Clone)]
 pub struct SentinelServer {
@@ -60,23 +137,9 @@ impl ServerHandler for SentinelServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        // A tool is listed only to principals that may call it.
-        let tools = match request_meta(&context) {
-            Some(meta) => self
-                .app
-                .tools
-                .list()
-                .into_iter()
-                .filter(|t| {
-                    self.app
-                        .tools
-                        .class(&t.name)
-                        .is_some_and(|c| self.app.policy.allows(&meta.principal, c))
-                })
-                .collect(),
-            None => self.app.tools.list(),
-        };
-        Ok(ListToolsResult::with_all_items(tools))
+        Ok(ListToolsResult::with_all_items(
+            self.app.tools_for(request_meta(&context).as_ref()),
+        ))
     }
 
     async fn call_tool(
@@ -84,59 +147,10 @@ impl ServerHandler for SentinelServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let started = Instant::now();
-        let meta = request_meta(&context);
-        let name = request.name.as_ref();
-        let actor = meta
-            .as_ref()
-            .map_or("local", |m| m.principal.display_name())
-            .to_string();
-        let audit_args = audit_arguments(request.arguments.as_ref(), self.app.audit_arguments);
-        let permitted = match (&meta, self.app.tools.class(name)) {
-            (Some(m), Some(class)) => self.app.policy.allows(&m.principal, class),
-            _ => true,
-        };
-        let result = if permitted {
-            self.app
-                .tools
-                .call(&self.app.context, name, request.arguments, &actor)
-                .await
-        } else {
-            Ok(CallToolResult::error(vec![ContentBlock::text(format!(
-                "You are not permitted to call '{name}': your token lacks the role or scope it needs."
-            ))]))
-        };
-        let outcome = match &result {
-            Ok(_) if !permitted => "forbidden",
-            Ok(r) if r.is_error == Some(true) => "tool_error",
-            Ok(_) => "ok",
-            Err(_) => "invalid_params",
-        };
-        let rows = result
-            .as_ref()
-            .ok()
-            .and_then(|r| r.structured_content.as_ref())
-            .and_then(|s| s.get("returned_rows").or_else(|| s.get("count")))
-            .and_then(|v| v.as_u64());
-        let principal = meta.as_ref().map(|m| &m.principal);
-        tracing::info!(
-            target: "audit",
-            tool = name,
-            outcome,
-            duration_ms = started.elapsed().as_millis() as u64,
-            rows,
-            arguments = %audit_args,
-            oid = principal.map(|p| p.object_id.as_str()),
-            tid = principal.map(|p| p.tenant_id.as_str()),
-            app_id = principal.map(|p| p.app_id.as_str()),
-            upn = principal.and_then(|p| p.upn.as_deref()),
-            roles = ?principal.map(|p| &p.roles),
-            scopes = ?principal.map(|p| &p.scopes),
-            request_id = meta.as_ref().map(|m| m.request_id.as_str()),
-            session_id = meta.as_ref().and_then(|m| m.session_id.as_deref()),
-            "tool call"
-        );
-        result.map(Into::into)
+        self.app
+            .call_tool(request_meta(&context).as_ref(), request)
+            .await
+            .map(Into::into)
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

@@ -1,7 +1,9 @@
 //! The legacy HTTP+SSE transport (MCP 2024-11-05): `GET /sse` opens an event stream whose first
-//! event names the POST endpoint; `POST /messages?sessionId=…` feeds the session, and responses
-//! go out on the stream. rmcp has no server for it, so it is ours: channels feed rmcp's
-//! `(Sink, Stream)` transport.
+//! event names the POST endpoint; `POST /messages?sessionId=…` carries one JSON-RPC message, and
+//! the response goes out on the stream. rmcp has no server for it, so it is ours, and so is its
+//! dispatch: a session is only a registry entry and its stream (no per-session rmcp service, no
+//! task, no internal channels), which keeps an idle session small. The JSON-RPC model types,
+//! initialize negotiation and the tool logic are the same ones the Streamable HTTP path uses.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -16,29 +18,63 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::channel::mpsc;
 use futures::{SinkExt, Stream};
-use rmcp::model::{ClientJsonRpcMessage, GetExtensions, ServerJsonRpcMessage};
-use rmcp::service::serve_server_with_ct;
+use rmcp::ErrorData;
+use rmcp::ServerHandler;
+use rmcp::model::{
+    ClientJsonRpcMessage, ClientNotification, ClientRequest, ErrorCode, ListToolsResult, RequestId,
+    ServerJsonRpcMessage, ServerResult,
+};
 use serde::Deserialize;
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio::task::AbortHandle;
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use super::{HttpState, json_error, jsonrpc_error};
 use crate::auth::RequestMeta;
 use crate::server::SentinelServer;
 
-/// Messages a session buffers in each direction before the sender waits.
+/// Events a session buffers before a sender waits for the client to read.
 const CHANNEL_DEPTH: usize = 8;
 
-/// A live session: where its messages go and who owns it.
-struct SessionEntry {
-    inbound: mpsc::Sender<ClientJsonRpcMessage>,
+/// A live session: its stream, its owner and its tool calls in progress.
+struct Session {
+    /// `event: message` frames for the stream, already serialized.
+    outbound: mpsc::Sender<Bytes>,
     /// Tenant and object id of the principal that opened it.
     owner: Box<str>,
+    /// Tool calls in progress, so `notifications/cancelled` or a disconnect can stop them.
+    in_flight: Mutex<HashMap<RequestId, AbortHandle>>,
+}
+
+impl Session {
+    /// Sends a response (or error) to the stream; a closed stream just drops it.
+    async fn reply(&self, id: RequestId, result: Result<ServerResult, ErrorData>) {
+        let message = match result {
+            Ok(r) => ServerJsonRpcMessage::response(r, id),
+            Err(e) => ServerJsonRpcMessage::error(e, Some(id)),
+        };
+        match serde_json::to_string(&message) {
+            Ok(json) => {
+                let _ = self
+                    .outbound
+                    .clone()
+                    .send(Bytes::from(format!("event: message\ndata: {json}\n\n")))
+                    .await;
+            }
+            Err(e) => tracing::error!(error = %e, "could not encode a response"),
+        }
+    }
+
+    fn abort_all(&self) {
+        if let Ok(mut calls) = self.in_flight.lock() {
+            calls.drain().for_each(|(_, h)| h.abort());
+        }
+    }
 }
 
 /// Live legacy SSE sessions by id.
 #[derive(Default)]
 pub struct SseSessions {
-    sessions: Mutex<HashMap<Box<str>, SessionEntry>>,
+    sessions: Mutex<HashMap<Box<str>, Arc<Session>>>,
 }
 
 impl SseSessions {
@@ -52,29 +88,21 @@ impl SseSessions {
         self.len() == 0
     }
 
-    fn insert(&self, id: &str, inbound: mpsc::Sender<ClientJsonRpcMessage>, owner: &str) {
+    fn insert(&self, id: &str, session: Arc<Session>) {
         if let Ok(mut s) = self.sessions.lock() {
-            s.insert(
-                id.into(),
-                SessionEntry {
-                    inbound,
-                    owner: owner.into(),
-                },
-            );
+            s.insert(id.into(), session);
         }
     }
 
-    fn remove(&self, id: &str) {
-        if let Ok(mut s) = self.sessions.lock() {
-            s.remove(id);
-        }
+    fn remove(&self, id: &str) -> Option<Arc<Session>> {
+        self.sessions.lock().ok()?.remove(id)
     }
 
-    /// The session's inbound sender, if the session exists and belongs to `owner`.
-    fn sender(&self, id: &str, owner: &str) -> Option<mpsc::Sender<ClientJsonRpcMessage>> {
+    /// The session, if it exists and belongs to `owner`.
+    fn get(&self, id: &str, owner: &str) -> Option<Arc<Session>> {
         let sessions = self.sessions.lock().ok()?;
-        let entry = sessions.get(id)?;
-        (*entry.owner == *owner).then(|| entry.inbound.clone())
+        let session = sessions.get(id)?;
+        (*session.owner == *owner).then(|| session.clone())
     }
 }
 
@@ -84,23 +112,13 @@ pub async fn open(
     Extension(meta): Extension<RequestMeta>,
 ) -> Response {
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let (in_tx, in_rx) = mpsc::channel::<ClientJsonRpcMessage>(CHANNEL_DEPTH);
-    let (out_tx, out_rx) = mpsc::channel::<ServerJsonRpcMessage>(CHANNEL_DEPTH);
-    state.sse.insert(&id, in_tx, &meta.principal.owner_key());
-    let session_ct = state.shutdown.child_token();
-    let server = SentinelServer::new(state.app.clone());
-    let ct = session_ct.clone();
-    let session_id = id.clone();
-    tokio::spawn(async move {
-        match serve_server_with_ct(server, (out_tx, in_rx), ct).await {
-            Ok(running) => {
-                let _ = running.waiting().await;
-            }
-            Err(e) => {
-                tracing::debug!(session_id, error = %e, "legacy SSE session ended before initialize")
-            }
-        }
-    });
+    let (out_tx, out_rx) = mpsc::channel::<Bytes>(CHANNEL_DEPTH);
+    let session = Session {
+        outbound: out_tx,
+        owner: meta.principal.owner_key().into(),
+        in_flight: Mutex::default(),
+    };
+    state.sse.insert(&id, Arc::new(session));
     tracing::debug!(session_id = id, "legacy SSE session opened");
     let body = SseBody {
         endpoint: Some(Bytes::from(format!(
@@ -112,7 +130,6 @@ pub async fn open(
         _guard: SessionGuard {
             id,
             state: state.clone(),
-            ct: session_ct,
         },
     };
     (
@@ -136,13 +153,13 @@ fn keepalive_timer(period: Duration) -> tokio::time::Interval {
 struct SessionGuard {
     id: String,
     state: Arc<HttpState>,
-    ct: CancellationToken,
 }
 
 impl Drop for SessionGuard {
     fn drop(&mut self) {
-        self.state.sse.remove(&self.id);
-        self.ct.cancel();
+        if let Some(session) = self.state.sse.remove(&self.id) {
+            session.abort_all();
+        }
         tracing::debug!(session_id = self.id, "legacy SSE session closed");
     }
 }
@@ -150,7 +167,7 @@ impl Drop for SessionGuard {
 /// The event stream of one session: the endpoint event, then messages and keep-alives.
 struct SseBody {
     endpoint: Option<Bytes>,
-    outbound: mpsc::Receiver<ServerJsonRpcMessage>,
+    outbound: mpsc::Receiver<Bytes>,
     keepalive: tokio::time::Interval,
     shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
     _guard: SessionGuard,
@@ -167,16 +184,9 @@ impl Stream for SseBody {
             return Poll::Ready(None);
         }
         match Pin::new(&mut self.outbound).poll_next(cx) {
-            Poll::Ready(Some(msg)) => {
-                let event = match serde_json::to_string(&msg) {
-                    Ok(json) => format!("event: message\ndata: {json}\n\n"),
-                    Err(e) => {
-                        tracing::error!(error = %e, "could not encode an outgoing message");
-                        return Poll::Ready(None);
-                    }
-                };
+            Poll::Ready(Some(event)) => {
                 self.keepalive.reset();
-                return Poll::Ready(Some(Ok(Bytes::from(event))));
+                return Poll::Ready(Some(Ok(event)));
             }
             Poll::Ready(None) => return Poll::Ready(None),
             Poll::Pending => {}
@@ -215,7 +225,7 @@ pub async fn post(
         );
     };
     // Someone else's session is answered exactly like a missing one.
-    let Some(mut sender) = state.sse.sender(&id, &meta.principal.owner_key()) else {
+    let Some(session) = state.sse.get(&id, &meta.principal.owner_key()) else {
         return json_error(
             StatusCode::NOT_FOUND,
             "session not found; it may have ended, open a new one with GET /sse",
@@ -244,7 +254,7 @@ pub async fn post(
             "Invalid Request: JSON-RPC batches are not supported",
         );
     }
-    let mut message: ClientJsonRpcMessage = match serde_json::from_value(value) {
+    let message: ClientJsonRpcMessage = match serde_json::from_value(value) {
         Ok(m) => m,
         Err(e) => {
             return jsonrpc_error(
@@ -254,22 +264,81 @@ pub async fn post(
             );
         }
     };
-    // The handler learns who is calling and which HTTP request carried the call.
-    match &mut message {
-        ClientJsonRpcMessage::Request(r) => {
-            r.request.extensions_mut().insert(meta);
+    dispatch(&state, &session, message, meta).await;
+    StatusCode::ACCEPTED.into_response()
+}
+
+/// Handles one client message of a session; responses go to the session's stream.
+async fn dispatch(
+    state: &Arc<HttpState>,
+    session: &Arc<Session>,
+    message: ClientJsonRpcMessage,
+    meta: RequestMeta,
+) {
+    match message {
+        ClientJsonRpcMessage::Request(request) => {
+            let id = request.id;
+            match request.request {
+                ClientRequest::InitializeRequest(r) => {
+                    let server = SentinelServer::new(state.app.clone());
+                    session
+                        .reply(
+                            id,
+                            server
+                                .negotiate_initialize(&r.params)
+                                .map(ServerResult::InitializeResult),
+                        )
+                        .await;
+                }
+                ClientRequest::PingRequest(_) => {
+                    session.reply(id, Ok(ServerResult::empty(()))).await
+                }
+                ClientRequest::ListToolsRequest(_) => {
+                    let tools = ListToolsResult::with_all_items(state.app.tools_for(Some(&meta)));
+                    session
+                        .reply(id, Ok(ServerResult::ListToolsResult(tools)))
+                        .await;
+                }
+                ClientRequest::CallToolRequest(r) => {
+                    // Tool calls run beside the session so a slow query does not hold up the POST.
+                    let (app, call_session, call_id) =
+                        (state.app.clone(), session.clone(), id.clone());
+                    let Ok(mut calls) = session.in_flight.lock() else {
+                        return;
+                    };
+                    let task = tokio::spawn(async move {
+                        let result = app.call_tool(Some(&meta), r.params).await;
+                        call_session
+                            .reply(call_id.clone(), result.map(ServerResult::CallToolResult))
+                            .await;
+                        if let Ok(mut calls) = call_session.in_flight.lock() {
+                            calls.remove(&call_id);
+                        }
+                    });
+                    calls.insert(id, task.abort_handle());
+                }
+                other => {
+                    let method = other.method().to_string();
+                    session
+                        .reply(
+                            id,
+                            Err(ErrorData::new(ErrorCode::METHOD_NOT_FOUND, method, None)),
+                        )
+                        .await;
+                }
+            }
         }
         ClientJsonRpcMessage::Notification(n) => {
-            n.notification.extensions_mut().insert(meta);
+            if let ClientNotification::CancelledNotification(c) = n.notification
+                && let Some(request_id) = c.params.request_id
+                && let Ok(mut calls) = session.in_flight.lock()
+                && let Some(call) = calls.remove(&request_id)
+            {
+                call.abort();
+            }
         }
-        _ => {}
-    }
-    match sender.send(message).await {
-        Ok(()) => StatusCode::ACCEPTED.into_response(),
-        Err(_) => json_error(
-            StatusCode::NOT_FOUND,
-            "session not found; it has ended, open a new one with GET /sse",
-        ),
+        // Responses and errors answer requests we never send.
+        ClientJsonRpcMessage::Response(_) | ClientJsonRpcMessage::Error(_) => {}
     }
 }
 

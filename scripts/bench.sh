@@ -249,7 +249,7 @@ idle_runs peer peer_cmd $PEER_PORT "$PEER_IDLE_SESSIONS"
 start_server "$(peer_cmd $PEER_HTTP_PORT streamable)" "http://127.0.0.1:$PEER_HTTP_PORT/mcp"
 echo "== peer: streamable throughput" >&2
 record peer "tp_streamable_list" throughput --url "http://127.0.0.1:$PEER_HTTP_PORT/mcp" --transport streamable --sessions "$SESSIONS" --in-flight 1 --tool list_sentinel_tables --duration "$DURATION" --warmup 1
-record peer "tp_stateless_list" throughput --url "http://127.0.0.1:$PEER_HTTP_PORT/mcp" --transport stateless --sessions 8 --in-flight 1 --tool list_sentinel_tables --duration 2 --warmup 0
+record peer "tp_stateless_list" throughput --url "http://127.0.0.1:$PEER_HTTP_PORT/mcp" --transport stateless --sessions "$SESSIONS" --in-flight 1 --tool list_sentinel_tables --duration "$DURATION" --warmup 1
 start_server "$(peer_cmd $PEER_PORT)" "http://127.0.0.1:$PEER_PORT/health"
 load_runs peer "http://127.0.0.1:$PEER_PORT/sse" ""
 stop_server

@@ -174,6 +174,8 @@ for label, title in SCEN:
         if r["calls_ok"] == 0 and r.get("first_error"):
             note = f" (not served: {r['first_error'][:60]})"
         vs = ratio(r["calls_per_sec"], get("peer", label, "calls_per_sec")) if s == "ours" else ""
+        if s == "ours" and get("peer", label, "sessions") not in (None, r["sessions"]):
+            vs = "n/a (the peer ran a different load)"
         pb = pct_of(r["calls_per_sec"], get("bare", label, "calls_per_sec")) if s == "ours" else ""
         w(f"| {title} | {NAMES[s]}{note} | {num(r['calls_per_sec'])} | {num(lat['p50_ms'], 2)} | {num(lat['p90_ms'], 2)} | {num(lat['p99_ms'], 2)} | {num(lat['max_ms'], 1)} | {num(r['errors'])} | {cpu(s, label)} | {num(per_cpu_sec(s, label, 'calls_ok'))} | {vs} | {pb} |")
 w("")

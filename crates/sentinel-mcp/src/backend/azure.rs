@@ -110,6 +110,8 @@ struct Probe {
 pub struct AzureBackend {
     config: AzureConfig,
     la: LogAnalyticsClient,
+    /// The read-only rules, checked again before anything is sent.
+    guard: kql::QueryGuard,
     graph: GraphSecurityClient,
     /// Set when SENTINEL_MCP_INCIDENTS_API=arm: incidents through Sentinel's ARM API.
     arm: Option<SentinelArmClient>,
@@ -148,7 +150,13 @@ impl AzureBackend {
             }),
             _ => None,
         };
+        let mut workspaces = vec![config.workspace_id.clone()];
+        for (name, id) in &config.workspaces {
+            workspaces.push(name.clone());
+            workspaces.push(id.clone());
+        }
         let backend = Arc::new_cyclic(|this| AzureBackend {
+            guard: guard::read_only(workspaces),
             config,
             la,
             graph,
@@ -225,7 +233,8 @@ impl AzureBackend {
     }
 
     async fn run_query(&self, request: &QueryRequest) -> Result<QueryOutput, BackendError> {
-        guard::check(&request.query)?;
+        guard::check(&self.guard, &request.query)
+            .map_err(|e| BackendError::Invalid(e.to_string()))?;
         let workspace = self.workspace_id(request.workspace.as_deref())?;
         let result = self
             .la
@@ -422,7 +431,8 @@ impl Backend for AzureBackend {
     }
 
     async fn hunt(&self, request: QueryRequest) -> Result<QueryOutput, BackendError> {
-        guard::check(&request.query)?;
+        guard::check(&self.guard, &request.query)
+            .map_err(|e| BackendError::Invalid(e.to_string()))?;
         let table = self
             .graph
             .run_hunting_query(

@@ -379,3 +379,70 @@ impl OutboundClient {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_dates_and_milliseconds() {
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", "7")])),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_after(&headers(&[
+                ("x-ms-retry-after-ms", "1500"),
+                ("retry-after", "9")
+            ])),
+            Some(Duration::from_millis(1500))
+        );
+        let soon = (chrono::Utc::now() + chrono::Duration::seconds(20)).to_rfc2822();
+        let wait = retry_after(&headers(&[("retry-after", &soon)])).unwrap();
+        assert!(
+            wait <= Duration::from_secs(20) && wait >= Duration::from_secs(18),
+            "{wait:?}"
+        );
+        let past = "Wed, 21 Oct 2015 07:28:00 GMT";
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", past)])),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after(&headers(&[])), None);
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_stays_bounded() {
+        let policy = RetryPolicy {
+            max_retries: 10,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
+        for attempt in 0..3u32 {
+            let step = Duration::from_millis(100 * 2u64.pow(attempt));
+            let d = backoff(&policy, attempt);
+            assert!(d >= step / 2 && d <= step, "{attempt}: {d:?}");
+        }
+        assert!(backoff(&policy, 30) <= Duration::from_secs(1));
+    }
+
+    #[test]
+    fn only_throttling_is_retried_for_requests_that_are_not_idempotent() {
+        assert!(retryable(429, false));
+        assert!(!retryable(503, false));
+        assert!(retryable(503, true));
+        assert!(!retryable(400, true));
+        let tp = new_traceparent();
+        assert_eq!(tp.len(), 55);
+        assert!(tp.starts_with("00-") && tp.ends_with("-01"));
+    }
+}

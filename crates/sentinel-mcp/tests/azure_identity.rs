@@ -197,3 +197,52 @@ async fn azure_concurrent_callers_share_one_refresh() {
     }
     assert_eq!(fake.tokens_issued(), 1);
 }
+
+#[tokio::test]
+async fn azure_ready_is_503_naming_the_identity_failure() {
+    let fake = FakeAzure::start(100).await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sentinel-mcp"));
+    cmd.arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PORT", port.to_string())
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for (k, v) in fake.server_env() {
+        let v = if k == "AZURE_CLIENT_SECRET" {
+            "wrong-secret".to_string()
+        } else {
+            v
+        };
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let url = format!("http://127.0.0.1:{port}/ready");
+    let http = reqwest::Client::new();
+    let mut last = None;
+    for _ in 0..200 {
+        if let Ok(r) = http.get(&url).send().await {
+            let status = r.status().as_u16();
+            let body: serde_json::Value = r.json().await.unwrap_or_default();
+            if status == 503 && body.to_string().contains("AADSTS") {
+                last = Some(body);
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let body = last.expect("/ready answered 503 with the identity's error");
+    let reason = body["backend"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("client secret") && reason.contains("AADSTS7000215"),
+        "{reason}"
+    );
+    assert!(!body.to_string().contains("wrong-secret"));
+}

@@ -478,6 +478,33 @@ pub struct AzureSettings {
     )]
     pub arm_endpoint: String,
 
+    /// Token audience (resource) of Log Analytics; sovereign clouds differ (https://api.loganalytics.us).
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_LOG_ANALYTICS_AUDIENCE",
+        default_value = "https://api.loganalytics.io",
+        global = true
+    )]
+    pub log_analytics_audience: String,
+
+    /// Token audience of Microsoft Graph (https://graph.microsoft.us for US Government).
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_GRAPH_AUDIENCE",
+        default_value = "https://graph.microsoft.com",
+        global = true
+    )]
+    pub graph_audience: String,
+
+    /// Token audience of Azure Resource Manager (https://management.usgovcloudapi.net for US Government).
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_ARM_AUDIENCE",
+        default_value = "https://management.azure.com",
+        global = true
+    )]
+    pub arm_audience: String,
+
     /// Retries of a throttled (429) or failing (5xx) Azure call.
     #[arg(
         long,

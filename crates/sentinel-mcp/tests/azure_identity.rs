@@ -246,3 +246,46 @@ async fn azure_ready_is_503_naming_the_identity_failure() {
     );
     assert!(!body.to_string().contains("wrong-secret"));
 }
+
+#[tokio::test]
+async fn azure_sovereign_cloud_audience_is_the_scope_requested() {
+    let fake = FakeAzure::start(100).await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sentinel-mcp"));
+    cmd.arg("serve")
+        .env_clear()
+        .env("PORT", port.to_string())
+        .env(
+            "SENTINEL_MCP_LOG_ANALYTICS_AUDIENCE",
+            "https://api.loganalytics.us",
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for (k, v) in fake.server_env() {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut scopes = Vec::new();
+    for _ in 0..200 {
+        scopes = fake
+            .requests_to("/oauth2/v2.0/token")
+            .iter()
+            .flat_map(|r| r.form())
+            .filter(|(k, _)| k == "scope")
+            .map(|(_, v)| v)
+            .collect();
+        if !scopes.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        scopes.first().map(String::as_str),
+        Some("https://api.loganalytics.us/.default")
+    );
+}

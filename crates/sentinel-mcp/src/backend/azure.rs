@@ -88,7 +88,11 @@ impl AzureConfig {
             log_analytics_endpoint: azure.log_analytics_endpoint.clone(),
             graph_endpoint: azure.graph_endpoint.clone(),
             arm_endpoint: azure.arm_endpoint.clone(),
-            audiences: Audiences::default(),
+            audiences: Audiences {
+                log_analytics: azure.log_analytics_audience.clone(),
+                graph: azure.graph_audience.clone(),
+                arm: azure.arm_audience.clone(),
+            },
             retry: RetryPolicy {
                 max_retries: azure.max_retries,
                 max_delay: Duration::from_secs(azure.max_retry_wait_secs.max(1)),

@@ -94,6 +94,9 @@ impl SentinelArmClient {
                 break;
             }
             next = page.get("nextLink").and_then(J::as_str).map(str::to_string);
+            if let Some(link) = &next {
+                super::same_origin(SERVICE, &self.endpoint, link)?;
+            }
         }
         out.truncate(top);
         Ok(out)

@@ -58,6 +58,9 @@ impl GraphSecurityClient {
                 .get("@odata.nextLink")
                 .and_then(J::as_str)
                 .map(str::to_string);
+            if let Some(link) = &next {
+                super::same_origin(SERVICE, &self.endpoint, link)?;
+            }
         }
         out.truncate(top);
         Ok(out)

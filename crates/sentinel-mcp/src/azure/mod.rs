@@ -210,6 +210,36 @@ impl AzureHttp {
     }
 }
 
+/// A paging link the service returned, accepted only on the service's own host: the bearer
+/// token goes with it, so a link elsewhere is refused rather than followed.
+pub(crate) fn same_origin(service: &'static str, base: &str, link: &str) -> Result<(), AzureError> {
+    let origin = |u: &str| {
+        let rest = u.split_once("://").map_or(u, |(_, r)| r);
+        let host = rest
+            .split(['/', '?'])
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        (
+            u.split("://")
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
+            host,
+        )
+    };
+    if origin(base) == origin(link) {
+        Ok(())
+    } else {
+        Err(AzureError::Decode {
+            service,
+            reason: format!(
+                "a paging link points outside {base}; refusing to send the token there"
+            ),
+        })
+    }
+}
+
 /// Joins a base URL and a path with exactly one slash.
 pub(crate) fn join(base: &str, path: &str) -> String {
     format!(
@@ -249,5 +279,14 @@ mod tests {
     fn encode_escapes_reserved_characters() {
         assert_eq!(encode("status eq 'active'"), "status%20eq%20%27active%27");
         assert_eq!(join("http://a/", "/b"), "http://a/b");
+    }
+
+    #[test]
+    fn paging_links_must_stay_on_the_service_host() {
+        let base = "https://graph.microsoft.com";
+        assert!(same_origin("g", base, "https://graph.microsoft.com/v1.0/x?$skiptoken=1").is_ok());
+        assert!(same_origin("g", base, "https://evil.example/v1.0/x").is_err());
+        assert!(same_origin("g", base, "http://graph.microsoft.com/v1.0/x").is_err());
+        assert!(same_origin("g", "http://127.0.0.1:5", "http://127.0.0.1:5/a").is_ok());
     }
 }

@@ -149,8 +149,8 @@ pub struct Settings {
     #[arg(long, env = "SENTINEL_MCP_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
     pub max_body_bytes: usize,
 
-    /// Most concurrent HTTP connections; further connections wait for a free slot.
-    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 15_000, global = true)]
+    /// Most concurrent HTTP connections (SSE streams and POST connections alike); further connections wait for a free slot. Keep it below the open-file limit.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 19_000, global = true)]
     pub max_connections: usize,
 
     /// Directory of the user's own exports (one <Table>.jsonl, .csv or .parquet per table); the embedded demo workspace when absent.

@@ -505,3 +505,65 @@ async fn explicitly_allowed_unauthenticated_public_server_starts_with_a_warning(
     assert!(ok, "started");
     assert!(String::from_utf8_lossy(&out.stderr).contains("WITHOUT authentication"));
 }
+
+#[tokio::test]
+async fn multi_tenant_allowlist_and_a_custom_app_id_uri_are_honoured() {
+    let third = "3a3a3a3a-3333-4333-8333-333333333333";
+    let entra = FakeEntra::start(&[TENANT, OTHER_TENANT, third]).await;
+    let authority = entra.authority_host();
+    let tenants = format!("{OTHER_TENANT}, {TENANT}");
+    let server = Server::start(&[
+        ("SENTINEL_MCP_AUTH", "entra"),
+        ("SENTINEL_MCP_ALLOWED_TENANTS", tenants.as_str()),
+        ("MCP_SERVER_APP_ID", APP),
+        (
+            "SENTINEL_MCP_APP_ID_URI",
+            "https://sentinel-mcp.contoso.com",
+        ),
+        ("SENTINEL_MCP_AUTHORITY_HOST", authority.as_str()),
+        ("SENTINEL_MCP_ENABLE_WRITE_TOOLS", "true"),
+    ])
+    .await;
+    for (tenant, audience) in [
+        (TENANT, APP),
+        (OTHER_TENANT, "https://sentinel-mcp.contoso.com"),
+        (OTHER_TENANT, &format!("api://{APP}")),
+    ] {
+        let token = entra.mint(&TokenSpec::user(tenant, audience, &ALL));
+        assert_eq!(
+            comment_call(&server, Some(&token), "ok")
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200,
+            "{tenant} {audience}"
+        );
+    }
+    let outsider = entra.mint(&TokenSpec::user(third, APP, &ALL));
+    let resp = comment_call(&server, Some(&outsider), "no")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401, "a tenant outside the allowlist");
+    assert!(challenge(&resp).contains("tenant"));
+    let doc: Value = reqwest::get(server.url("/.well-known/oauth-protected-resource"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["authorization_servers"].as_array().unwrap().len(), 2);
+    assert!(
+        doc["scopes_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("https://sentinel-mcp.contoso.com/SecOps.Read"))
+    );
+    assert_eq!(
+        comments_file(&server)
+            .matches("\"kind\": \"comment\"")
+            .count(),
+        3
+    );
+}

@@ -400,6 +400,45 @@ async fn azure_named_workspaces_route_queries_and_unknown_names_are_refused() {
         1,
         "the default workspace took the unnamed query"
     );
+
+    let r = c
+        .call_tool("list_sentinel_tables", json!({"workspace": "archive"}))
+        .await;
+    assert!(!structured(&r)["tables"].as_array().unwrap().is_empty());
+    let r = c
+        .call_tool(
+            "get_table_schema",
+            json!({"table": "SigninLogs", "workspace": "archive"}),
+        )
+        .await;
+    assert!(!structured(&r)["columns"].as_array().unwrap().is_empty());
+    let second_queries: Vec<String> = fake
+        .requests_to(&format!("/v1/workspaces/{second}/query"))
+        .iter()
+        .map(|r| r.json()["query"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        second_queries
+            .iter()
+            .any(|q| q.starts_with("union withsource")),
+        "{second_queries:?}"
+    );
+    assert!(
+        second_queries.iter().any(|q| q == "SigninLogs | take 0"),
+        "{second_queries:?}"
+    );
+}
+
+#[tokio::test]
+async fn local_backend_refuses_a_workspace_name() {
+    let server = Server::start(&[]).await;
+    let mut c = SseClient::connect(&server).await;
+    c.initialize().await;
+    let r = c
+        .call_tool("list_sentinel_tables", json!({"workspace": "archive"}))
+        .await;
+    assert_eq!(r["result"]["isError"], true);
+    assert!(text(&r).contains("one workspace"), "{r}");
 }
 
 #[tokio::test]

@@ -119,7 +119,9 @@ pub struct AzureBackend {
     graph: GraphSecurityClient,
     /// Set when SENTINEL_MCP_INCIDENTS_API=arm: incidents through Sentinel's ARM API.
     arm: Option<SentinelArmClient>,
-    tables: tokio::sync::Mutex<Option<(Instant, Vec<TableInfo>)>>,
+    /// Table lists by workspace id.
+    tables: tokio::sync::Mutex<HashMap<String, (Instant, Vec<TableInfo>)>>,
+    /// Schemas by `workspace id/table`.
     schemas: tokio::sync::Mutex<HashMap<String, (Instant, Vec<Column>)>>,
     probe: std::sync::Mutex<Probe>,
     probing: AtomicBool,
@@ -165,7 +167,7 @@ impl AzureBackend {
             la,
             graph,
             arm,
-            tables: tokio::sync::Mutex::new(None),
+            tables: tokio::sync::Mutex::new(HashMap::new()),
             schemas: tokio::sync::Mutex::new(HashMap::new()),
             probe: std::sync::Mutex::new(Probe {
                 at: None,
@@ -262,9 +264,9 @@ impl AzureBackend {
         })
     }
 
-    async fn tables(&self) -> Result<Vec<TableInfo>, BackendError> {
+    async fn tables(&self, workspace: &str) -> Result<Vec<TableInfo>, BackendError> {
         let mut cached = self.tables.lock().await;
-        if let Some((at, tables)) = cached.as_ref()
+        if let Some((at, tables)) = cached.get(workspace)
             && at.elapsed() < self.config.schema_cache
         {
             return Ok(tables.clone());
@@ -277,7 +279,7 @@ impl AzureBackend {
         let result = self
             .la
             .query(
-                &self.config.workspace_id,
+                workspace,
                 query,
                 Some((range.start, range.end)),
                 Duration::from_secs(120),
@@ -314,12 +316,12 @@ impl AzureBackend {
                 last_time: time(&r[l]),
             })
             .collect();
-        *cached = Some((Instant::now(), tables.clone()));
+        cached.insert(workspace.to_string(), (Instant::now(), tables.clone()));
         Ok(tables)
     }
 
-    async fn suggestion(&self, table: &str) -> Option<String> {
-        let tables = self.tables().await.ok()?;
+    async fn suggestion(&self, workspace: &str, table: &str) -> Option<String> {
+        let tables = self.tables(workspace).await.ok()?;
         tables
             .into_iter()
             .find(|t| t.name.eq_ignore_ascii_case(table))
@@ -453,10 +455,27 @@ impl Backend for AzureBackend {
     }
 
     async fn list_tables(&self) -> Result<Vec<TableInfo>, BackendError> {
-        self.tables().await
+        self.list_tables_in(None).await
     }
 
     async fn table_schema(&self, table: &str) -> Result<Vec<Column>, BackendError> {
+        self.table_schema_in(table, None).await
+    }
+
+    async fn list_tables_in(
+        &self,
+        workspace: Option<&str>,
+    ) -> Result<Vec<TableInfo>, BackendError> {
+        let workspace = self.workspace_id(workspace)?.to_string();
+        self.tables(&workspace).await
+    }
+
+    async fn table_schema_in(
+        &self,
+        table: &str,
+        workspace: Option<&str>,
+    ) -> Result<Vec<Column>, BackendError> {
+        let workspace = self.workspace_id(workspace)?.to_string();
         if table.is_empty() || !table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(BackendError::Invalid(format!(
                 "'{table}' is not a table name; use list_sentinel_tables to see the tables"
@@ -464,7 +483,7 @@ impl Backend for AzureBackend {
         }
         {
             let cache = self.schemas.lock().await;
-            if let Some((at, cols)) = cache.get(table)
+            if let Some((at, cols)) = cache.get(&format!("{workspace}/{table}"))
                 && at.elapsed() < self.config.schema_cache
             {
                 return Ok(cols.clone());
@@ -473,24 +492,19 @@ impl Backend for AzureBackend {
         let query = format!("{table} | take 0");
         match self
             .la
-            .query(
-                &self.config.workspace_id,
-                &query,
-                None,
-                Duration::from_secs(60),
-            )
+            .query(&workspace, &query, None, Duration::from_secs(60))
             .await
         {
             Ok(result) => {
                 let cols = result.table.columns;
-                self.schemas
-                    .lock()
-                    .await
-                    .insert(table.to_string(), (Instant::now(), cols.clone()));
+                self.schemas.lock().await.insert(
+                    format!("{workspace}/{table}"),
+                    (Instant::now(), cols.clone()),
+                );
                 Ok(cols)
             }
             Err(e) if e.status() == Some(400) => {
-                let hint = match self.suggestion(table).await {
+                let hint = match self.suggestion(&workspace, table).await {
                     Some(name) if name != table => format!("; did you mean {name}?"),
                     _ => "; use list_sentinel_tables to see the tables".into(),
                 };

@@ -161,6 +161,13 @@ pub enum BackendError {
     Upstream(String),
 }
 
+/// The refusal of a workspace name by a backend that has one workspace.
+fn one_workspace(name: &str) -> BackendError {
+    BackendError::Invalid(format!(
+        "this backend has one workspace; omit workspace (got '{name}')"
+    ))
+}
+
 /// Where tool data comes from. Nothing below this trait knows about MCP or HTTP.
 #[async_trait]
 pub trait Backend: Send + Sync + 'static {
@@ -176,6 +183,28 @@ pub trait Backend: Send + Sync + 'static {
     async fn list_tables(&self) -> Result<Vec<TableInfo>, BackendError>;
     /// Columns of one table.
     async fn table_schema(&self, table: &str) -> Result<Vec<Column>, BackendError>;
+    /// Tables of a workspace by its configured name (`None`: the default workspace); a backend
+    /// with one workspace refuses a name rather than answer from the wrong one.
+    async fn list_tables_in(
+        &self,
+        workspace: Option<&str>,
+    ) -> Result<Vec<TableInfo>, BackendError> {
+        match workspace {
+            Some(name) => Err(one_workspace(name)),
+            None => self.list_tables().await,
+        }
+    }
+    /// Columns of one table of a workspace by name (`None`: the default workspace).
+    async fn table_schema_in(
+        &self,
+        table: &str,
+        workspace: Option<&str>,
+    ) -> Result<Vec<Column>, BackendError> {
+        match workspace {
+            Some(name) => Err(one_workspace(name)),
+            None => self.table_schema(table).await,
+        }
+    }
     /// Incidents, newest first.
     async fn list_incidents(&self, filter: IncidentFilter) -> Result<Vec<Incident>, BackendError>;
     /// One incident with its alerts and entities.

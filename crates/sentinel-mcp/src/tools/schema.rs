@@ -7,10 +7,14 @@ use super::format::ColumnOut;
 use super::{ToolClass, ToolContext, ToolDef, ToolError, define, success};
 use crate::backend::TableInfo;
 
-/// list_sentinel_tables takes no arguments.
+/// Arguments of list_sentinel_tables.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct NoArgs {}
+pub(super) struct TablesArgs {
+    /// Which workspace, by the name the server's configuration gives it; the default workspace when absent.
+    #[serde(default)]
+    workspace: Option<String>,
+}
 
 /// Arguments of get_table_schema.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -18,6 +22,9 @@ pub(super) struct NoArgs {}
 pub(super) struct SchemaArgs {
     /// Table name exactly as list_sentinel_tables shows it (case-sensitive), e.g. SigninLogs.
     table: String,
+    /// Which workspace, by the name the server's configuration gives it; the default workspace when absent.
+    #[serde(default)]
+    workspace: Option<String>,
 }
 
 /// The tables of the workspace.
@@ -35,7 +42,7 @@ pub(super) struct SchemaOut {
 
 pub(super) fn definitions() -> Vec<ToolDef> {
     vec![
-        define::<NoArgs, TablesOut>(
+        define::<TablesArgs, TablesOut>(
             ToolClass::Read,
             "list_sentinel_tables",
             "List workspace tables",
@@ -52,9 +59,12 @@ pub(super) fn definitions() -> Vec<ToolDef> {
 
 pub(super) async fn list_tables(
     ctx: &ToolContext,
-    _args: NoArgs,
+    args: TablesArgs,
 ) -> Result<CallToolResult, ToolError> {
-    let tables = ctx.backend.list_tables().await?;
+    let tables = ctx
+        .backend
+        .list_tables_in(args.workspace.as_deref())
+        .await?;
     let mut text = format!("{} tables:\n", tables.len());
     for t in &tables {
         let span = match (&t.first_time, &t.last_time) {
@@ -70,7 +80,10 @@ pub(super) async fn table_schema(
     ctx: &ToolContext,
     args: SchemaArgs,
 ) -> Result<CallToolResult, ToolError> {
-    let columns = ctx.backend.table_schema(args.table.trim()).await?;
+    let columns = ctx
+        .backend
+        .table_schema_in(args.table.trim(), args.workspace.as_deref())
+        .await?;
     let columns: Vec<ColumnOut> = columns
         .into_iter()
         .map(|c| ColumnOut {

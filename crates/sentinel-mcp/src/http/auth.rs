@@ -260,28 +260,30 @@ pub async fn inspect_jsonrpc(
             );
         }
     };
-    let message: serde_json::Value = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
-        Err(e) => {
+    // Only the fields the checks need are read; the transport decodes the message itself.
+    let message: JsonRpcHead = match serde_json::from_slice(&bytes) {
+        Ok(m) => m,
+        Err(e) if e.is_syntax() || e.is_eof() => {
             return jsonrpc_error(
                 StatusCode::BAD_REQUEST,
                 -32700,
                 &format!("Parse error: {e}"),
             );
         }
+        // Valid JSON of another shape (a batch, a bare value): the transport answers it.
+        Err(_) => JsonRpcHead::default(),
     };
-    if message["method"] == "tools/call"
+    if message.method.as_deref() == Some("tools/call")
         && let (Some(auth), Some(meta)) =
             (&state.authenticator, parts.extensions.get::<RequestMeta>())
-        && let Some(class) = message["params"]["name"]
-            .as_str()
-            .and_then(|n| state.app.tools.class(n))
+        && let Some(name) = message.params.as_ref().and_then(|p| p.name.as_deref())
+        && let Some(class) = state.app.tools.class(name)
         && !state.app.policy.allows(&meta.principal, class)
     {
         let scope = auth.scopes_for(state.app.policy.names(class));
         tracing::warn!(
             oid = meta.principal.object_id,
-            tool = message["params"]["name"].as_str(),
+            tool = name,
             "tool call refused: insufficient scope"
         );
         let d = "the token does not grant the role or scope this tool needs";
@@ -296,7 +298,7 @@ pub async fn inspect_jsonrpc(
             "insufficient_scope",
             d,
         );
-        *response.body_mut() = Body::from(json!({"jsonrpc": "2.0", "id": message["id"], "error": {"code": -32001, "message": format!("Forbidden: {d}")}}).to_string());
+        *response.body_mut() = Body::from(json!({"jsonrpc": "2.0", "id": message.id, "error": {"code": -32001, "message": format!("Forbidden: {d}")}}).to_string());
         state
             .rejected_requests
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -304,6 +306,23 @@ pub async fn inspect_jsonrpc(
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// The parts of a JSON-RPC message the HTTP layer looks at.
+#[derive(Default, serde::Deserialize)]
+struct JsonRpcHead {
+    #[serde(default)]
+    id: serde_json::Value,
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
+    params: Option<CallHead>,
+}
+
+#[derive(serde::Deserialize)]
+struct CallHead {
+    #[serde(default)]
+    name: Option<String>,
 }
 
 /// `GET /.well-known/oauth-protected-resource[/mcp|/sse]`.

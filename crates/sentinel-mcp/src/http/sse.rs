@@ -237,32 +237,9 @@ pub async fn post(
             "Content-Type must be application/json",
         );
     }
-    let value: serde_json::Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => {
-            return jsonrpc_error(
-                StatusCode::BAD_REQUEST,
-                -32700,
-                &format!("Parse error: {e}"),
-            );
-        }
-    };
-    if value.is_array() {
-        return jsonrpc_error(
-            StatusCode::BAD_REQUEST,
-            -32600,
-            "Invalid Request: JSON-RPC batches are not supported",
-        );
-    }
-    let message: ClientJsonRpcMessage = match serde_json::from_value(value) {
+    let message: ClientJsonRpcMessage = match serde_json::from_slice(&body) {
         Ok(m) => m,
-        Err(e) => {
-            return jsonrpc_error(
-                StatusCode::BAD_REQUEST,
-                -32600,
-                &format!("Invalid Request: not a JSON-RPC 2.0 message: {e}"),
-            );
-        }
+        Err(e) => return invalid_message(&body, e),
     };
     dispatch(&state, &session, message, meta).await;
     StatusCode::ACCEPTED.into_response()
@@ -339,6 +316,27 @@ async fn dispatch(
         }
         // Responses and errors answer requests we never send.
         ClientJsonRpcMessage::Response(_) | ClientJsonRpcMessage::Error(_) => {}
+    }
+}
+
+/// Why a body is not a message we take: not JSON (-32700), a batch or not JSON-RPC (-32600).
+fn invalid_message(body: &[u8], error: serde_json::Error) -> Response {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Err(e) => jsonrpc_error(
+            StatusCode::BAD_REQUEST,
+            -32700,
+            &format!("Parse error: {e}"),
+        ),
+        Ok(v) if v.is_array() => jsonrpc_error(
+            StatusCode::BAD_REQUEST,
+            -32600,
+            "Invalid Request: JSON-RPC batches are not supported",
+        ),
+        Ok(_) => jsonrpc_error(
+            StatusCode::BAD_REQUEST,
+            -32600,
+            &format!("Invalid Request: not a JSON-RPC 2.0 message: {error}"),
+        ),
     }
 }
 

@@ -125,7 +125,11 @@ fn query_guard(settings: &Settings, backend_kind: &str) -> Result<kql::QueryGuar
     let max_timespan = window("SENTINEL_MCP_MAX_TIMESPAN", &settings.max_timespan)?;
     let default_timespan = match backend::TimeRange::parse(&settings.default_timespan, 0) {
         Ok(r) => r.end - r.start,
-        Err(e) => return Err(RunError::Config(format!("SENTINEL_MCP_DEFAULT_TIMESPAN: {e}"))),
+        Err(e) => {
+            return Err(RunError::Config(format!(
+                "SENTINEL_MCP_DEFAULT_TIMESPAN: {e}"
+            )));
+        }
     };
     if settings.max_query_chars == 0 {
         return Err(RunError::Config(
@@ -139,7 +143,21 @@ fn query_guard(settings: &Settings, backend_kind: &str) -> Result<kql::QueryGuar
         max_rows: settings.max_rows_limit,
         max_result_bytes: settings.max_result_bytes,
         timeout: settings.query_timeout(),
-        allowed_workspaces: settings.azure.workspace_id.iter().cloned().collect(),
+        // The default workspace and every named one (by name and by id) may be referenced.
+        allowed_workspaces: settings
+            .azure
+            .workspace_id
+            .iter()
+            .cloned()
+            .chain(
+                settings
+                    .azure
+                    .workspaces
+                    .iter()
+                    .filter_map(|p| p.split_once('='))
+                    .flat_map(|(name, id)| [name.trim().to_string(), id.trim().to_string()]),
+            )
+            .collect(),
         syntax: if backend_kind == "local" {
             kql::guard::SyntaxPolicy::Strict
         } else {

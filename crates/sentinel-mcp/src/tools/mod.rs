@@ -248,11 +248,10 @@ impl ToolContext {
 
     /// The guard's verdict on a query over `range`; a refusal is the caller's to act on.
     fn guard(&self, query: &str, range: TimeRange) -> Result<kql::GuardedQuery, ToolError> {
-        let guarded = self.settings.guard.check(
-            query,
-            Some((range.start, range.end)),
-            clock::now_ticks(),
-        )?;
+        let guarded =
+            self.settings
+                .guard
+                .check(query, Some((range.start, range.end)), clock::now_ticks())?;
         Ok(guarded)
     }
 

@@ -9,7 +9,8 @@ pub fn init(settings: &Settings) {
     let default = if settings.debug {
         "debug,hyper=info,h2=info"
     } else {
-        "info"
+        // rmcp logs every stateless request and session at info; its warnings are what matter.
+        "info,rmcp=warn"
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());

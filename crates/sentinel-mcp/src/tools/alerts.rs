@@ -4,7 +4,7 @@ use rmcp::model::CallToolResult;
 use serde::{Deserialize, Serialize};
 
 use super::format::capped_list;
-use super::{ToolClass, ToolContext, ToolDef, ToolError, define, success};
+use super::{ToolClass, ToolContext, ToolDef, ToolError, define, list_text, list_top, success};
 use crate::backend::{Alert, AlertFilter};
 
 /// Arguments of list_alerts.
@@ -75,12 +75,7 @@ fn alert_line(a: &Alert) -> String {
 }
 
 pub(super) async fn list(ctx: &ToolContext, args: ListArgs) -> Result<CallToolResult, ToolError> {
-    let top = match args.top {
-        Some(0) => return Err(ToolError::Input("top must be at least 1".into())),
-        Some(n) if n > 1000 => return Err(ToolError::Input("top must be at most 1000".into())),
-        Some(n) => n,
-        None => 50,
-    };
+    let top = list_top(args.top)?;
     let filter = AlertFilter {
         severity: args.severity,
         status: args.status,
@@ -89,18 +84,7 @@ pub(super) async fn list(ctx: &ToolContext, args: ListArgs) -> Result<CallToolRe
         top,
     };
     let (alerts, note) = capped_list(ctx.backend.list_alerts(filter).await?, ctx.caps(None)?);
-    let mut text = format!(
-        "{} alert{}:\n",
-        alerts.len(),
-        if alerts.len() == 1 { "" } else { "s" }
-    );
-    for a in &alerts {
-        text.push_str(&alert_line(a));
-        text.push('\n');
-    }
-    if let Some(n) = &note {
-        text.push_str(&format!("\nNote: {n}\n"));
-    }
+    let text = list_text(&alerts, "alert", alert_line, note.as_deref());
     success(
         text,
         AlertsOut {

@@ -4,12 +4,11 @@ use rmcp::model::CallToolResult;
 use serde::{Deserialize, Serialize};
 
 use super::format::capped_list;
-use super::{ToolClass, ToolContext, ToolDef, ToolError, define, success};
+use super::{ToolClass, ToolContext, ToolDef, ToolError, define, list_text, list_top, success};
 use crate::backend::{Comment, Incident, IncidentDetail, IncidentFilter, IncidentPatch};
 
 /// The write tools, offered only when enabled.
 pub(super) const WRITE_TOOLS: [&str; 2] = ["update_incident", "add_incident_comment"];
-const MAX_TOP: usize = 1000;
 const MAX_COMMENT_CHARS: usize = 30_000;
 
 /// Incident status.
@@ -157,14 +156,7 @@ fn incident_line(i: &Incident) -> String {
 }
 
 pub(super) async fn list(ctx: &ToolContext, args: ListArgs) -> Result<CallToolResult, ToolError> {
-    let top = match args.top {
-        Some(0) => return Err(ToolError::Input("top must be at least 1".into())),
-        Some(n) if n > MAX_TOP => {
-            return Err(ToolError::Input(format!("top must be at most {MAX_TOP}")));
-        }
-        Some(n) => n,
-        None => 50,
-    };
+    let top = list_top(args.top)?;
     let filter = IncidentFilter {
         status: args.status.as_ref().map(name),
         severity: args.severity.as_ref().map(name),
@@ -172,18 +164,7 @@ pub(super) async fn list(ctx: &ToolContext, args: ListArgs) -> Result<CallToolRe
         top,
     };
     let (incidents, note) = capped_list(ctx.backend.list_incidents(filter).await?, ctx.caps(None)?);
-    let mut text = format!(
-        "{} incident{}:\n",
-        incidents.len(),
-        if incidents.len() == 1 { "" } else { "s" }
-    );
-    for i in &incidents {
-        text.push_str(&incident_line(i));
-        text.push('\n');
-    }
-    if let Some(n) = &note {
-        text.push_str(&format!("\nNote: {n}\n"));
-    }
+    let text = list_text(&incidents, "incident", incident_line, note.as_deref());
     success(
         text,
         IncidentsOut {

@@ -173,6 +173,42 @@ fn success(text: String, structured: impl Serialize) -> Result<CallToolResult, T
     Ok(result)
 }
 
+/// Most items a list tool returns when the caller gives no `top`, and the most it may ask for.
+const DEFAULT_TOP: usize = 50;
+const MAX_TOP: usize = 1000;
+
+/// The `top` argument of a list tool.
+fn list_top(top: Option<usize>) -> Result<usize, ToolError> {
+    match top {
+        Some(0) => Err(ToolError::Input("top must be at least 1".into())),
+        Some(n) if n > MAX_TOP => Err(ToolError::Input(format!("top must be at most {MAX_TOP}"))),
+        Some(n) => Ok(n),
+        None => Ok(DEFAULT_TOP),
+    }
+}
+
+/// The text of a list result: a count, one line per item, and the capping note if any.
+fn list_text<T>(
+    items: &[T],
+    noun: &str,
+    line: impl Fn(&T) -> String,
+    note: Option<&str>,
+) -> String {
+    let mut text = format!(
+        "{} {noun}{}:\n",
+        items.len(),
+        if items.len() == 1 { "" } else { "s" }
+    );
+    for item in items {
+        text.push_str(&line(item));
+        text.push('\n');
+    }
+    if let Some(n) = note {
+        text.push_str(&format!("\nNote: {n}\n"));
+    }
+    text
+}
+
 /// Decodes tool arguments; errors name the field (`-32602`).
 fn parse_args<T: DeserializeOwned>(tool: &str, args: JsonObject) -> Result<T, ErrorData> {
     let value = serde_json::Value::Object(args);

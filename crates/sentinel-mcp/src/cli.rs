@@ -18,13 +18,19 @@ pub async fn query(settings: &Settings, text: &str, format: OutputFormat) -> Res
         crate::config::BackendKind::Local => std::sync::Arc::new(local_backend_now(settings)?),
         crate::config::BackendKind::Azure => crate::start_backend(settings)?,
     };
-    let range = TimeRange::parse(&settings.default_timespan, clock::now_ticks())
-        .map_err(|e| RunError::Config(e.to_string()))?;
+    // The same guard as the tools: read-only, length and window limits, for every backend.
+    let guard = crate::query_guard(settings, backend.kind())?;
+    let guarded = guard
+        .check(text, None, clock::now_ticks())
+        .map_err(|e| RunError::Query(e.to_string()))?;
     let out = backend
         .query(QueryRequest {
-            query: text.to_string(),
-            range,
-            timeout: settings.query_timeout(),
+            query: guarded.query,
+            range: TimeRange {
+                start: guarded.range.0,
+                end: guarded.range.1,
+            },
+            timeout: guarded.timeout,
             workspace: None,
         })
         .await

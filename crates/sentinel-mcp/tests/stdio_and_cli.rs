@@ -202,3 +202,28 @@ async fn healthcheck_exits_0_against_a_live_server_and_1_otherwise() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn query_command_applies_the_query_guard() {
+    let out = cmd()
+        .args([
+            "query",
+            "SigninLogs | take 1 | evaluate http_request('http://example.com')",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "nothing ran");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("http_request"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cmd()
+        .args(["query", "print 1"])
+        .env("SENTINEL_MCP_MAX_QUERY_CHARS", "3")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SENTINEL_MCP_MAX_QUERY_CHARS"));
+}

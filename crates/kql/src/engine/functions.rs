@@ -1548,17 +1548,7 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
         },
         "has_ipv4" | "has_ipv4_prefix" | "has_any_ipv4" | "has_any_ipv4_prefix" => {
             let hay = s(0);
-            let wanted: Vec<String> = args
-                .iter()
-                .skip(1)
-                .flat_map(|a| match dynamic_array(a) {
-                    Some(items) => items
-                        .iter()
-                        .map(|j| to_text(&Value::dynamic(j.clone())))
-                        .collect(),
-                    None => vec![to_text(a)],
-                })
-                .collect();
+            let wanted = texts_of(args.get(1..).unwrap_or_default());
             let prefix = name.ends_with("prefix");
             Value::Bool(ipv4_tokens(&hay).iter().any(|ip| {
                 wanted.iter().any(|w| {
@@ -1573,17 +1563,7 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
         }
         "ipv4_is_in_any_range" => match ipv4(s(0).split('/').next().unwrap_or("")) {
             Some(ip) => {
-                let ranges: Vec<String> = args
-                    .iter()
-                    .skip(1)
-                    .flat_map(|a| match dynamic_array(a) {
-                        Some(items) => items
-                            .iter()
-                            .map(|j| to_text(&Value::dynamic(j.clone())))
-                            .collect(),
-                        None => vec![to_text(a)],
-                    })
-                    .collect();
+                let ranges = texts_of(args.get(1..).unwrap_or_default());
                 Value::Bool(
                     ranges
                         .iter()
@@ -1687,4 +1667,17 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
         "new_guid" => Value::Guid(uuid::Uuid::new_v4()),
         _ => Value::Null,
     }
+}
+
+/// Arguments given either one by one or as dynamic arrays (`has_any_ipv4(x, dynamic([…]))`), as text.
+fn texts_of(args: &[Value]) -> Vec<String> {
+    args.iter()
+        .flat_map(|a| match dynamic_array(a) {
+            Some(items) => items
+                .iter()
+                .map(|j| to_text(&Value::dynamic(j.clone())))
+                .collect(),
+            None => vec![to_text(a)],
+        })
+        .collect()
 }

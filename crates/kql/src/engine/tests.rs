@@ -852,3 +852,23 @@ fn top_nested_keeps_the_top_groups_per_level() {
     assert_eq!(r.table.rows[0][1], Value::Long(2));
     assert_eq!(r.table.rows[0][2], Value::str("203.0.113.5"));
 }
+
+#[test]
+fn ipv4_lists_take_single_values_or_dynamic_arrays() {
+    let q = "print a = has_any_ipv4('from 10.1.2.3 to 8.8.8.8', dynamic(['8.8.8.8', '1.1.1.1'])), \
+             b = has_ipv4_prefix('x 10.1.2.3', '10.1.'), \
+             c = ipv4_is_in_any_range('192.168.1.7', '10.0.0.0/8', '192.168.0.0/16'), \
+             d = ipv4_is_in_any_range('8.8.8.8', dynamic(['10.0.0.0/8'])), \
+             e = has_any_ipv4('none here', '8.8.8.8')";
+    let t = run(q).table;
+    assert_eq!(
+        t.rows,
+        vec![vec![
+            Value::Bool(true),
+            Value::Bool(true),
+            Value::Bool(true),
+            Value::Bool(false),
+            Value::Bool(false)
+        ]]
+    );
+}

@@ -24,4 +24,6 @@ pub fn parse(text: &str) -> Result<ast::Script, KqlError> {
 }
 
 pub mod engine;
-pub use engine::{ExecOptions, QueryResult, execute};
+#[cfg(feature = "datafusion")]
+pub use engine::explain;
+pub use engine::{ExecOptions, Executor, QueryResult, execute, execute_on};

@@ -23,6 +23,8 @@ mod aggregate;
 mod convert;
 mod encoding;
 mod functions;
+#[cfg(feature = "datafusion")]
+mod fusion;
 mod ops;
 mod scalar;
 
@@ -72,31 +74,76 @@ pub struct QueryResult {
     pub visualization: Option<String>,
 }
 
+#[cfg(feature = "datafusion")]
+pub use fusion::ArrowTable;
+
+/// Which engine runs a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Executor {
+    /// DataFusion for what its planner lowers (with the `datafusion` feature), else the row engine.
+    #[default]
+    Auto,
+    /// The row engine only (the reference for Kusto's semantics).
+    Rows,
+}
+
 /// Parses and runs `text` against `catalog`.
 ///
 /// The query runs on its own thread with a large stack, so deeply nested (even hostile)
 /// expressions cannot overflow the caller's stack; a panic there becomes `KqlError::Runtime`.
 pub fn execute(catalog: &Catalog, text: &str, opts: &ExecOptions) -> Result<QueryResult, KqlError> {
-    crate::parser::on_deep_stack(|| execute_here(catalog, text, opts))
+    execute_on(Executor::Auto, catalog, text, opts)
+}
+
+/// [`execute`] on a chosen engine.
+pub fn execute_on(
+    executor: Executor,
+    catalog: &Catalog,
+    text: &str,
+    opts: &ExecOptions,
+) -> Result<QueryResult, KqlError> {
+    crate::parser::on_deep_stack(|| execute_here(executor, catalog, text, opts))
+}
+
+/// The DataFusion plan `execute` would run for `text`, or (as the error) why the query runs on
+/// the row engine instead.
+#[cfg(feature = "datafusion")]
+pub fn explain(catalog: &Catalog, text: &str, opts: &ExecOptions) -> Result<String, String> {
+    let planned = crate::parser::on_deep_stack(|| {
+        let script = crate::parser::parse_script(text)?;
+        Ok(fusion::explain(
+            &mut Engine::new(catalog, text, opts),
+            &script,
+        ))
+    });
+    planned.map_err(|e| e.to_string())?
 }
 
 fn execute_here(
+    executor: Executor,
     catalog: &Catalog,
     text: &str,
     opts: &ExecOptions,
 ) -> Result<QueryResult, KqlError> {
     let script = crate::parser::parse_script(text)?;
-    let mut engine = Engine {
-        catalog,
-        text,
-        opts,
-        agg: None,
-        visualization: None,
-        warnings: Vec::new(),
-        ticks: 0,
-        calls: 0,
-        piped_name: None,
-    };
+    #[cfg(feature = "datafusion")]
+    if executor == Executor::Auto {
+        let mut engine = Engine::new(catalog, text, opts);
+        match fusion::run(&mut engine, &script) {
+            Ok(table) => {
+                return Ok(QueryResult {
+                    table,
+                    warnings: engine.warnings,
+                    visualization: engine.visualization,
+                });
+            }
+            Err(fusion::Skip::Failed(e)) => return Err(e),
+            Err(fusion::Skip::Fallback) => {}
+        }
+    }
+    #[cfg(not(feature = "datafusion"))]
+    let _ = executor;
+    let mut engine = Engine::new(catalog, text, opts);
     let mut env = Env::default();
     let mut results = Vec::new();
     for st in &script.statements {
@@ -186,6 +233,20 @@ const FORBIDDEN_PLUGINS: [&str; 10] = [
 ];
 
 impl<'a> Engine<'a> {
+    fn new(catalog: &'a Catalog, text: &'a str, opts: &'a ExecOptions) -> Engine<'a> {
+        Engine {
+            catalog,
+            text,
+            opts,
+            agg: None,
+            visualization: None,
+            warnings: Vec::new(),
+            ticks: 0,
+            calls: 0,
+            piped_name: None,
+        }
+    }
+
     /// Checks the deadline and the cancel flag (cheaply: the clock is read every 256 calls).
     pub(crate) fn check(&mut self) -> Result<(), KqlError> {
         self.ticks = self.ticks.wrapping_add(1);

@@ -13,8 +13,24 @@ use crate::error::KqlError;
 use crate::table::{Column, Table};
 use crate::value::{ScalarType, Value};
 
+/// One output column of a `summarize`: an expression over the keys and the aggregates'
+/// results, or the several columns of `arg_max`/`arg_min`/`take_any(*)`/`percentiles`.
+pub(super) enum Out {
+    Expr(CExpr, ScalarType),
+    Spread(usize),
+}
+
+/// A bound `summarize`.
+pub(super) struct Summary {
+    pub key_exprs: Vec<CExpr>,
+    pub key_cols: Vec<Column>,
+    pub specs: Vec<super::scalar::AggSpec>,
+    pub outs: Vec<Out>,
+    pub out_cols: Vec<Column>,
+}
+
 /// The first `ColumnN` name not taken.
-fn fresh_name(columns: &[Column], taken: &[String]) -> String {
+pub(super) fn fresh_name(columns: &[Column], taken: &[String]) -> String {
     (1..)
         .map(|n| format!("Column{n}"))
         .find(|c| !columns.iter().any(|x| x.name == *c) && !taken.contains(c))
@@ -22,7 +38,7 @@ fn fresh_name(columns: &[Column], taken: &[String]) -> String {
 }
 
 /// A name not yet in `names`, suffixing 1, 2, … as Kusto does for duplicates.
-fn unique_name(names: &[String], base: &str) -> String {
+pub(super) fn unique_name(names: &[String], base: &str) -> String {
     if !names.iter().any(|n| n == base) {
         return base.to_string();
     }
@@ -740,7 +756,7 @@ impl<'a> Engine<'a> {
         Ok(out)
     }
 
-    fn count_arg(&mut self, e: &'a Expr, env: &Env<'a>) -> Result<usize, KqlError> {
+    pub(super) fn count_arg(&mut self, e: &'a Expr, env: &Env<'a>) -> Result<usize, KqlError> {
         let v = self.constant(e, env)?;
         as_i64(&v)
             .map(|n| n.max(0) as usize)
@@ -909,17 +925,19 @@ impl<'a> Engine<'a> {
         })
     }
 
-    fn summarize(
+    /// Binds a `summarize`: its keys, the aggregates inside its expressions, and its output
+    /// columns with Kusto's names (shared by the row engine and the DataFusion planner).
+    pub(super) fn bind_summarize(
         &mut self,
-        t: Table,
+        columns: &[Column],
         aggs: &'a [NamedExpr],
         by: &'a [NamedExpr],
         env: &Env<'a>,
-    ) -> Result<Table, KqlError> {
+    ) -> Result<Summary, KqlError> {
         let mut key_exprs = Vec::new();
         let mut key_cols: Vec<Column> = Vec::new();
         for item in by {
-            let (c, ty) = self.compile(&item.expr, &t.columns, env)?;
+            let (c, ty) = self.compile(&item.expr, columns, env)?;
             let name = item
                 .names
                 .first()
@@ -938,7 +956,7 @@ impl<'a> Engine<'a> {
             key_cols.push(Column::new(name, ty));
         }
         self.agg = Some(AggCollector {
-            input: t.columns.clone(),
+            input: columns.to_vec(),
             specs: Vec::new(),
             keys: key_cols.len(),
             key_names: key_cols.iter().map(|c| c.name.clone()).collect(),
@@ -958,10 +976,6 @@ impl<'a> Engine<'a> {
         bound?;
         // Output columns: each aggregate expression gives one column, or several for
         // arg_max/arg_min/take_any(*) and percentiles.
-        enum Out {
-            Expr(CExpr, ScalarType),
-            Spread(usize),
-        }
         let mut out_cols: Vec<Column> = key_cols.clone();
         let mut plan = Vec::new();
         for (item, (c, ty)) in aggs.iter().zip(outs) {
@@ -1029,6 +1043,29 @@ impl<'a> Engine<'a> {
             }
             plan.push(Out::Expr(c, ty));
         }
+        Ok(Summary {
+            key_exprs,
+            key_cols,
+            specs,
+            outs: plan,
+            out_cols,
+        })
+    }
+
+    fn summarize(
+        &mut self,
+        t: Table,
+        aggs: &'a [NamedExpr],
+        by: &'a [NamedExpr],
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        let Summary {
+            key_exprs,
+            key_cols,
+            specs,
+            outs: plan,
+            out_cols,
+        } = self.bind_summarize(&t.columns, aggs, by, env)?;
         // Group rows.
         let mut groups: HashMap<Vec<Key>, usize> = HashMap::new();
         let mut group_keys: Vec<Vec<Value>> = Vec::new();
@@ -1782,7 +1819,7 @@ fn series_name(item: &NamedExpr, i: usize) -> String {
     }
 }
 
-fn too_many_rows(operator: &str) -> KqlError {
+pub(super) fn too_many_rows(operator: &str) -> KqlError {
     KqlError::Runtime {
         message: format!(
             "{operator} produced more than {} rows; filter or summarize the input first",

@@ -115,7 +115,7 @@ fn op_name(op: BinOp) -> &'static str {
 }
 
 /// The result type of arithmetic, or None when the types do not combine.
-fn arith_type(op: BinOp, l: ScalarType, r: ScalarType) -> Option<ScalarType> {
+pub(super) fn arith_type(op: BinOp, l: ScalarType, r: ScalarType) -> Option<ScalarType> {
     use ScalarType::*;
     Some(match (l, r) {
         (Int, Int) => Int,

@@ -19,7 +19,10 @@ use crate::catalog::demo::known_column_type;
 use crate::table::{Column, Table};
 use crate::value::{ScalarType, Value, datetime_to_ticks};
 
+#[cfg(feature = "datafusion")]
+pub use parquet_file::read_arrow;
 pub use parquet_file::write_parquet;
+pub(crate) use parquet_file::{stored_array, stored_type};
 
 /// Bumped when the parsing rules change, so older cached copies are not used.
 const CACHE_VERSION: u32 = 1;
@@ -503,7 +506,7 @@ fn try_convert(cells: &[Raw<'_>], ty: ScalarType, lenient: bool) -> Option<Vec<V
     cells.iter().map(|c| convert(c, ty, lenient)).collect()
 }
 
-fn null_of(ty: ScalarType) -> Value {
+pub(crate) fn null_of(ty: ScalarType) -> Value {
     // Kusto strings are never null: an absent string is empty.
     if ty == ScalarType::String {
         Value::str("")

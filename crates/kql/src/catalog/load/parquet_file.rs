@@ -37,67 +37,142 @@ const KQL_TYPE: &str = "kql.type";
 /// Rows per written record batch and row group.
 const BATCH_ROWS: usize = 64 * 1024;
 
+/// A Parquet file opened for reading: its columns with their KQL types.
+struct Opened {
+    file: String,
+    reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+    columns: Vec<Column>,
+    /// The KQL type this module wrote for each column, when the stored layout fits it.
+    declared: Vec<Option<ScalarType>>,
+}
+
+impl Opened {
+    fn open(path: &Path) -> Result<Opened, LoadError> {
+        let file = path.display().to_string();
+        let handle = File::open(path).map_err(|source| LoadError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(handle)
+            .map_err(|e| parquet_error(&file, e.to_string()))?;
+        let schema = Arc::clone(builder.schema());
+        let mut columns = Vec::with_capacity(schema.fields().len());
+        let mut declared = Vec::with_capacity(schema.fields().len());
+        for field in schema.fields() {
+            let unsupported = || LoadError::UnsupportedColumn {
+                file: file.clone(),
+                column: field.name().clone(),
+                data_type: field.data_type().to_string(),
+            };
+            let physical = arrow_type(field.data_type()).ok_or_else(unsupported)?;
+            // A type this module wrote wins when the stored layout fits it.
+            let kql = field
+                .metadata()
+                .get(KQL_TYPE)
+                .and_then(|name| ScalarType::from_name(name))
+                .filter(|&ty| stored_as(ty) == physical);
+            declared.push(kql);
+            let ty = if field.name() == TIME_GENERATED {
+                ScalarType::DateTime
+            } else {
+                kql.unwrap_or(physical)
+            };
+            columns.push(Column::new(field.name().clone(), ty));
+        }
+        let reader = builder
+            .build()
+            .map_err(|e| parquet_error(&file, e.to_string()))?;
+        Ok(Opened {
+            file,
+            reader,
+            columns,
+            declared,
+        })
+    }
+
+    /// Column `c` of a batch as values of the column's type.
+    fn values(
+        &self,
+        c: usize,
+        array: &dyn Array,
+        first_row: usize,
+    ) -> Result<Vec<Value>, LoadError> {
+        let column = &self.columns[c];
+        let column_error = |problem: String| {
+            parquet_error(&self.file, format!("column `{}`: {problem}", column.name))
+        };
+        let converted = arrow_column(array).map_err(column_error)?;
+        let converted = match self.declared[c] {
+            Some(ty) => restore(converted, ty).map_err(column_error)?,
+            None => converted,
+        };
+        if column.name == TIME_GENERATED {
+            time_generated_from_arrow(&self.file, first_row, converted)
+        } else {
+            Ok(converted)
+        }
+    }
+}
+
+fn parquet_error(file: &str, problem: String) -> LoadError {
+    LoadError::Parquet {
+        file: file.to_string(),
+        problem,
+    }
+}
+
 /// Reads a Parquet file as a table.
 pub(super) fn read(path: &Path) -> Result<Table, LoadError> {
-    let file = path.display().to_string();
-    let parquet_error = |problem: String| LoadError::Parquet {
-        file: file.clone(),
-        problem,
-    };
-    let handle = File::open(path).map_err(|source| LoadError::Read {
-        file: file.clone(),
-        source,
-    })?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(handle)
-        .map_err(|e| parquet_error(e.to_string()))?;
-    let schema = Arc::clone(builder.schema());
-    let mut columns = Vec::with_capacity(schema.fields().len());
-    let mut declared = Vec::with_capacity(schema.fields().len());
-    for field in schema.fields() {
-        let unsupported = || LoadError::UnsupportedColumn {
-            file: file.clone(),
-            column: field.name().clone(),
-            data_type: field.data_type().to_string(),
-        };
-        let physical = arrow_type(field.data_type()).ok_or_else(unsupported)?;
-        // A type this module wrote wins when the stored layout fits it.
-        let kql = field
-            .metadata()
-            .get(KQL_TYPE)
-            .and_then(|name| ScalarType::from_name(name))
-            .filter(|&ty| stored_as(ty) == physical);
-        declared.push(kql);
-        let ty = if field.name() == TIME_GENERATED {
-            ScalarType::DateTime
-        } else {
-            kql.unwrap_or(physical)
-        };
-        columns.push(Column::new(field.name().clone(), ty));
-    }
-    let reader = builder.build().map_err(|e| parquet_error(e.to_string()))?;
+    let mut opened = Opened::open(path)?;
     let mut rows: Vec<Vec<Value>> = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| parquet_error(e.to_string()))?;
+    while let Some(batch) = opened.reader.next() {
+        let batch = batch.map_err(|e| parquet_error(&opened.file, e.to_string()))?;
         let first_row = rows.len();
-        let mut values = Vec::with_capacity(columns.len());
-        for ((column, array), kql) in columns.iter().zip(batch.columns()).zip(&declared) {
-            let column_error =
-                |problem: String| parquet_error(format!("column `{}`: {problem}", column.name));
-            let converted = arrow_column(array.as_ref()).map_err(column_error)?;
-            let converted = match kql {
-                Some(ty) => restore(converted, *ty).map_err(column_error)?,
-                None => converted,
-            };
-            let converted = if column.name == TIME_GENERATED {
-                time_generated_from_arrow(&file, first_row, converted)?
-            } else {
-                converted
-            };
-            values.push(converted);
-        }
+        let values = (0..opened.columns.len())
+            .map(|c| opened.values(c, batch.column(c).as_ref(), first_row))
+            .collect::<Result<Vec<_>, _>>()?;
         rows.extend(transpose(values, batch.num_rows()));
     }
-    Ok(Table { columns, rows })
+    Ok(Table {
+        columns: opened.columns,
+        rows,
+    })
+}
+
+/// Reads a Parquet file as record batches in the stored layout (the DataFusion engine's), without
+/// a row copy: columns already in that layout are taken as they are.
+#[cfg(feature = "datafusion")]
+pub fn read_arrow(path: &Path) -> Result<(Vec<Column>, Vec<RecordBatch>), LoadError> {
+    let mut opened = Opened::open(path)?;
+    let schema = Arc::new(Schema::new(
+        opened
+            .columns
+            .iter()
+            .map(|c| Field::new(c.name.clone(), stored_type(c.ty), true))
+            .collect::<Vec<_>>(),
+    ));
+    let mut batches = Vec::new();
+    let mut first_row = 0;
+    while let Some(batch) = opened.reader.next() {
+        let batch = batch.map_err(|e| parquet_error(&opened.file, e.to_string()))?;
+        let mut arrays = Vec::with_capacity(opened.columns.len());
+        for (c, column) in opened.columns.iter().enumerate() {
+            let array = batch.column(c);
+            let as_stored = opened.declared[c].is_some() || stored_as(column.ty) == column.ty;
+            if as_stored && *array.data_type() == stored_type(column.ty) {
+                arrays.push(Arc::clone(array));
+            } else {
+                let values = opened.values(c, array.as_ref(), first_row)?;
+                arrays.push(stored_array(values.iter(), column.ty));
+            }
+        }
+        first_row += batch.num_rows();
+        batches.push(
+            RecordBatch::try_new(Arc::clone(&schema), arrays)
+                .map_err(|e| parquet_error(&opened.file, e.to_string()))?,
+        );
+    }
+    Ok((opened.columns, batches))
 }
 
 /// A TimeGenerated column from Parquet: timestamps as they are, text parsed.
@@ -374,6 +449,17 @@ fn stored_as(ty: ScalarType) -> ScalarType {
     }
 }
 
+/// The Arrow type values of `ty` are stored as.
+pub(crate) fn stored_type(ty: ScalarType) -> DataType {
+    match stored_as(ty) {
+        ScalarType::Bool => DataType::Boolean,
+        ScalarType::Int => DataType::Int32,
+        ScalarType::Long => DataType::Int64,
+        ScalarType::Real => DataType::Float64,
+        _ => DataType::Utf8,
+    }
+}
+
 /// Turns stored values back into `ty` (ticks into datetimes, JSON text into dynamic values, …).
 fn restore(values: Vec<Value>, ty: ScalarType) -> Result<Vec<Value>, String> {
     values
@@ -410,13 +496,7 @@ pub fn write_parquet(table: &Table, path: &Path) -> Result<(), LoadError> {
         .columns
         .iter()
         .map(|c| {
-            let physical = match stored_as(c.ty) {
-                ScalarType::Bool => DataType::Boolean,
-                ScalarType::Int => DataType::Int32,
-                ScalarType::Long => DataType::Int64,
-                ScalarType::Real => DataType::Float64,
-                _ => DataType::Utf8,
-            };
+            let physical = stored_type(c.ty);
             let metadata = HashMap::from([(KQL_TYPE.to_string(), c.ty.name().to_string())]);
             Field::new(c.name.clone(), physical, true).with_metadata(metadata)
         })
@@ -434,7 +514,9 @@ pub fn write_parquet(table: &Table, path: &Path) -> Result<(), LoadError> {
             .columns
             .iter()
             .enumerate()
-            .map(|(i, c)| stored_array(chunk, i, c.ty))
+            .map(|(i, c)| {
+                stored_array(chunk.iter().map(|r| r.get(i).unwrap_or(&Value::Null)), c.ty)
+            })
             .collect();
         let batch = RecordBatch::try_new(Arc::clone(&schema), arrays)
             .map_err(|e| write_error(e.to_string()))?;
@@ -446,9 +528,9 @@ pub fn write_parquet(table: &Table, path: &Path) -> Result<(), LoadError> {
     Ok(())
 }
 
-/// Column `i` of `rows` in its stored layout; a value of another type is written as null.
-fn stored_array(rows: &[Vec<Value>], i: usize, ty: ScalarType) -> ArrayRef {
-    let cells = rows.iter().map(|r| r.get(i).unwrap_or(&Value::Null));
+/// Values of type `ty` in their stored layout (also the DataFusion engine's layout); a value of
+/// another type is written as null.
+pub(crate) fn stored_array<'v>(cells: impl Iterator<Item = &'v Value>, ty: ScalarType) -> ArrayRef {
     match stored_as(ty) {
         ScalarType::Bool => Arc::new(
             cells

@@ -1,0 +1,245 @@
+//! Tables as Arrow batches in the stored layout (the one Parquet files written by the catalog
+//! use): bool → Boolean, int → Int32, long/datetime/timespan → Int64 (ticks), real/decimal →
+//! Float64, string/guid/dynamic → Utf8 (dynamic as JSON text). Column types stay KQL types,
+//! carried beside the batches.
+
+use std::sync::{Arc, OnceLock};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int32Type, Int64Type};
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use datafusion::datasource::MemTable;
+
+use crate::catalog::load::{null_of, stored_array, stored_type};
+use crate::table::{Column, Table};
+use crate::value::{ScalarType, Value};
+
+/// Rows per batch when a row table is turned into batches.
+const BATCH_ROWS: usize = 8 * 1024;
+
+/// Tables with at least this many rows are scanned in parallel partitions; smaller ones in one,
+/// which keeps their row order (and the order of groups) as the row engine gives it.
+pub(super) const PARALLEL_ROWS: usize = 256 * 1024;
+
+/// A table as Arrow batches.
+pub struct ArrowTable {
+    pub(crate) columns: Vec<Column>,
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+    rows: usize,
+    provider: OnceLock<Arc<MemTable>>,
+}
+
+impl std::fmt::Debug for ArrowTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArrowTable")
+            .field("columns", &self.columns)
+            .field("rows", &self.rows)
+            .finish()
+    }
+}
+
+/// The Arrow schema of columns in the stored layout.
+pub(super) fn schema_of(columns: &[Column]) -> SchemaRef {
+    Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|c| Field::new(c.name.clone(), stored_type(c.ty), true))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+impl ArrowTable {
+    /// Batches already in the stored layout of `columns`.
+    pub fn new(columns: Vec<Column>, batches: Vec<RecordBatch>) -> ArrowTable {
+        let schema = schema_of(&columns);
+        let rows = batches.iter().map(RecordBatch::num_rows).sum();
+        ArrowTable {
+            columns,
+            schema,
+            batches,
+            rows,
+            provider: OnceLock::new(),
+        }
+    }
+
+    /// A row table as batches.
+    pub fn from_table(table: &Table) -> ArrowTable {
+        let schema = schema_of(&table.columns);
+        let batches = table
+            .rows
+            .chunks(BATCH_ROWS)
+            .filter_map(|chunk| {
+                let arrays = (0..table.columns.len())
+                    .map(|i| {
+                        stored_array(
+                            chunk.iter().map(|r| r.get(i).unwrap_or(&Value::Null)),
+                            table.columns[i].ty,
+                        )
+                    })
+                    .collect();
+                RecordBatch::try_new(Arc::clone(&schema), arrays).ok()
+            })
+            .collect();
+        ArrowTable::new(table.columns.clone(), batches)
+    }
+
+    /// The batches as a row table.
+    pub fn to_table(&self) -> Table {
+        batches_to_table(&self.columns, &self.batches)
+    }
+
+    /// Number of rows.
+    pub(super) fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// A DataFusion table over the batches (made once): one partition for small tables, one per
+    /// core for large ones.
+    pub(super) fn provider(&self) -> Result<Arc<MemTable>, String> {
+        if let Some(p) = self.provider.get() {
+            return Ok(Arc::clone(p));
+        }
+        let parts = if self.rows >= PARALLEL_ROWS {
+            super::parallelism()
+        } else {
+            1
+        };
+        let mut partitions = vec![Vec::new(); parts];
+        for (i, b) in self.batches.iter().enumerate() {
+            partitions[i % parts].push(b.clone());
+        }
+        let table =
+            MemTable::try_new(Arc::clone(&self.schema), partitions).map_err(|e| e.to_string())?;
+        Ok(Arc::clone(self.provider.get_or_init(|| Arc::new(table))))
+    }
+}
+
+/// Batches (in the stored layout of `columns`) as a row table.
+pub(super) fn batches_to_table(columns: &[Column], batches: &[RecordBatch]) -> Table {
+    let mut rows: Vec<Vec<Value>> = Vec::new();
+    for batch in batches {
+        let values: Vec<Vec<Value>> = columns
+            .iter()
+            .zip(batch.columns())
+            .map(|(c, a)| values_of(a.as_ref(), c.ty))
+            .collect();
+        let first = rows.len();
+        rows.extend((0..batch.num_rows()).map(|_| Vec::with_capacity(columns.len())));
+        for column in values {
+            for (row, v) in rows[first..].iter_mut().zip(column) {
+                row.push(v);
+            }
+        }
+    }
+    Table {
+        columns: columns.to_vec(),
+        rows,
+    }
+}
+
+/// An array in the stored layout of `ty` as values (other layouts are cast first; what cannot be
+/// read is null).
+pub(super) fn values_of(array: &dyn Array, ty: ScalarType) -> Vec<Value> {
+    let want = stored_type(ty);
+    let cast;
+    let array: &dyn Array = if *array.data_type() == want {
+        array
+    } else {
+        match datafusion::arrow::compute::cast(array, &want) {
+            Ok(a) => {
+                cast = a;
+                cast.as_ref()
+            }
+            Err(_) => return vec![Value::Null; array.len()],
+        }
+    };
+    let n = array.len();
+    let null = || null_of(ty);
+    match want {
+        DataType::Boolean => {
+            let a = array.as_boolean();
+            (0..n)
+                .map(|i| {
+                    if a.is_null(i) {
+                        null()
+                    } else {
+                        Value::Bool(a.value(i))
+                    }
+                })
+                .collect()
+        }
+        DataType::Int32 => {
+            let a = array.as_primitive::<Int32Type>();
+            (0..n)
+                .map(|i| {
+                    if a.is_null(i) {
+                        null()
+                    } else {
+                        Value::Int(a.value(i))
+                    }
+                })
+                .collect()
+        }
+        DataType::Int64 => {
+            let a = array.as_primitive::<Int64Type>();
+            let make = match ty {
+                ScalarType::DateTime => Value::DateTime,
+                ScalarType::TimeSpan => Value::TimeSpan,
+                _ => Value::Long,
+            };
+            (0..n)
+                .map(|i| {
+                    if a.is_null(i) {
+                        null()
+                    } else {
+                        make(a.value(i))
+                    }
+                })
+                .collect()
+        }
+        DataType::Float64 => {
+            let a = array.as_primitive::<Float64Type>();
+            let make = if ty == ScalarType::Decimal {
+                Value::Decimal
+            } else {
+                Value::Real
+            };
+            (0..n)
+                .map(|i| {
+                    if a.is_null(i) {
+                        null()
+                    } else {
+                        make(a.value(i))
+                    }
+                })
+                .collect()
+        }
+        _ => {
+            let a = array.as_string::<i32>();
+            (0..n)
+                .map(|i| {
+                    if a.is_null(i) {
+                        return null();
+                    }
+                    let s = a.value(i);
+                    match ty {
+                        ScalarType::Guid => uuid::Uuid::parse_str(s)
+                            .map(Value::Guid)
+                            .unwrap_or(Value::Null),
+                        ScalarType::Dynamic => serde_json::from_str(s)
+                            .map(Value::dynamic)
+                            .unwrap_or(Value::Null),
+                        _ => Value::str(s),
+                    }
+                })
+                .collect()
+        }
+    }
+}
+
+/// Values of type `ty` as an array in its stored layout.
+pub(super) fn array_of(values: &[Value], ty: ScalarType) -> ArrayRef {
+    stored_array(values.iter(), ty)
+}

@@ -1,0 +1,898 @@
+//! Lowering a bound KQL query to a DataFusion logical plan (`LogicalPlanBuilder`, no SQL text).
+//!
+//! Names and types come from the row engine's binder (`Engine::compile`, `bind_summarize`), so
+//! both engines agree on column names, types and errors. What this planner cannot express yet
+//! returns `Err(reason)` and the query runs on the row engine instead.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::common::{Column as DfColumn, DFSchema, JoinType, ScalarValue};
+use datafusion::datasource::provider_as_source;
+use datafusion::functions_aggregate::expr_fn::{avg, count, count_distinct, max, min, sum};
+use datafusion::logical_expr::{
+    Expr as DfExpr, ExprSchemable, LogicalPlan, LogicalPlanBuilder, SortExpr, cast, in_list,
+    is_not_null, is_null, lit, when,
+};
+
+use super::arrow::ArrowTable;
+use super::udf::{BinUdf, CaseUdf, EvalUdf, MatchUdf, mentions};
+use crate::ast::{BinOp, Expr, ExprKind, JoinOn, NamedExpr, Operator, OperatorKind, StrOp};
+use crate::catalog::load::stored_type;
+use crate::engine::convert::coerce;
+use crate::engine::ops::{Out, Summary, fresh_name, unique_name};
+use crate::engine::scalar::{CExpr, Row, derive_name, eval};
+use crate::engine::{Engine, Env, MAX_ROWS};
+use crate::table::{Column, Table};
+use crate::value::{ScalarType, Value};
+
+/// Why a query is left to the row engine.
+pub(super) type Fallback = String;
+
+/// A plan and the KQL columns of its output (the plan's fields, in order, same names).
+#[derive(Clone)]
+pub(super) struct Plan {
+    pub plan: LogicalPlan,
+    pub columns: Vec<Column>,
+    /// Whether a scanned table is large enough to be read in parallel partitions.
+    pub parallel: bool,
+}
+
+fn df<T>(r: datafusion::common::Result<T>) -> Result<T, Fallback> {
+    r.map_err(|e| e.to_string())
+}
+
+fn column(name: &str) -> DfExpr {
+    DfExpr::Column(DfColumn::new_unqualified(name))
+}
+
+/// The value of a non-null constant in the stored layout.
+fn scalar(v: &Value, ty: ScalarType) -> Option<ScalarValue> {
+    Some(match coerce(v.clone(), ty) {
+        Value::Null => return None,
+        Value::Bool(b) => ScalarValue::Boolean(Some(b)),
+        Value::Int(i) => ScalarValue::Int32(Some(i)),
+        Value::Long(i) | Value::DateTime(i) | Value::TimeSpan(i) => ScalarValue::Int64(Some(i)),
+        Value::Real(x) | Value::Decimal(x) => ScalarValue::Float64(Some(x)),
+        Value::String(s) => ScalarValue::Utf8(Some(s.to_string())),
+        Value::Guid(g) => ScalarValue::Utf8(Some(g.to_string())),
+        Value::Dynamic(d) => ScalarValue::Utf8(Some(d.to_string())),
+    })
+}
+
+fn typed_null(ty: ScalarType) -> DfExpr {
+    cast(lit(ScalarValue::Null), stored_type(ty))
+}
+
+fn constant(v: &Value, ty: ScalarType) -> DfExpr {
+    scalar(v, ty).map_or_else(|| typed_null(ty), lit)
+}
+
+fn numeric(t: ScalarType) -> bool {
+    matches!(
+        t,
+        ScalarType::Int | ScalarType::Long | ScalarType::Real | ScalarType::Decimal
+    )
+}
+
+/// Whether two types compare natively in the stored layout with the row engine's result.
+fn same_class(a: ScalarType, b: ScalarType) -> bool {
+    (numeric(a) && numeric(b))
+        || (a == b
+            && matches!(
+                a,
+                ScalarType::String | ScalarType::DateTime | ScalarType::TimeSpan | ScalarType::Bool
+            ))
+}
+
+/// Whether an expression depends on neighbouring rows (`row_number`, `prev`, `next`).
+fn row_context(e: &CExpr) -> bool {
+    match e {
+        CExpr::RowNumber(_) | CExpr::Shift { .. } => true,
+        CExpr::Lit(_) | CExpr::Col(_) => false,
+        CExpr::Neg(x) | CExpr::Member(x, _) => row_context(x),
+        CExpr::Bin(_, l, r) | CExpr::Index(l, r) => row_context(l) || row_context(r),
+        CExpr::In { expr, list, .. } => row_context(expr) || list.iter().any(row_context),
+        CExpr::Between {
+            expr, low, high, ..
+        } => row_context(expr) || row_context(low) || row_context(high),
+        CExpr::Call { args, .. } => args.iter().any(row_context),
+    }
+}
+
+/// The columns an expression reads.
+fn columns_read(e: &CExpr, out: &mut Vec<usize>) {
+    match e {
+        CExpr::Col(i) => {
+            if !out.contains(i) {
+                out.push(*i);
+            }
+        }
+        CExpr::Lit(_) | CExpr::RowNumber(_) => {}
+        CExpr::Neg(x) | CExpr::Member(x, _) => columns_read(x, out),
+        CExpr::Bin(_, l, r) | CExpr::Index(l, r) => {
+            columns_read(l, out);
+            columns_read(r, out);
+        }
+        CExpr::In { expr, list, .. } => {
+            columns_read(expr, out);
+            list.iter().for_each(|x| columns_read(x, out));
+        }
+        CExpr::Between {
+            expr, low, high, ..
+        } => {
+            columns_read(expr, out);
+            columns_read(low, out);
+            columns_read(high, out);
+        }
+        CExpr::Shift { expr, default, .. } => {
+            columns_read(expr, out);
+            columns_read(default, out);
+        }
+        CExpr::Call { args, .. } => args.iter().for_each(|x| columns_read(x, out)),
+    }
+}
+
+/// `e` with column `map[k]` renumbered to `k`.
+fn renumber(e: &CExpr, map: &[usize]) -> CExpr {
+    let r = |x: &CExpr| Box::new(renumber(x, map));
+    match e {
+        CExpr::Col(i) => CExpr::Col(map.iter().position(|m| m == i).unwrap_or(*i)),
+        CExpr::Lit(_) | CExpr::RowNumber(_) => e.clone(),
+        CExpr::Neg(x) => CExpr::Neg(r(x)),
+        CExpr::Member(x, k) => CExpr::Member(r(x), k.clone()),
+        CExpr::Bin(op, a, b) => CExpr::Bin(*op, r(a), r(b)),
+        CExpr::Index(a, b) => CExpr::Index(r(a), r(b)),
+        CExpr::In {
+            expr,
+            list,
+            negated,
+            ci,
+        } => CExpr::In {
+            expr: r(expr),
+            list: list.iter().map(|x| renumber(x, map)).collect(),
+            negated: *negated,
+            ci: *ci,
+        },
+        CExpr::Between {
+            expr,
+            low,
+            high,
+            negated,
+        } => CExpr::Between {
+            expr: r(expr),
+            low: r(low),
+            high: r(high),
+            negated: *negated,
+        },
+        CExpr::Shift { expr, by, default } => CExpr::Shift {
+            expr: r(expr),
+            by: *by,
+            default: r(default),
+        },
+        CExpr::Call { name, args, ty } => CExpr::Call {
+            name: name.clone(),
+            args: args.iter().map(|x| renumber(x, map)).collect(),
+            ty: *ty,
+        },
+    }
+}
+
+/// The KQL type of a bound expression over `cols`.
+fn type_of(e: &CExpr, cols: &[Column]) -> ScalarType {
+    match e {
+        CExpr::Lit(v) => v.scalar_type().unwrap_or(ScalarType::Dynamic),
+        CExpr::Col(i) => cols.get(*i).map_or(ScalarType::Dynamic, |c| c.ty),
+        CExpr::Call { ty, .. } => *ty,
+        CExpr::Neg(x) | CExpr::Shift { expr: x, .. } => type_of(x, cols),
+        CExpr::Bin(op, l, r) => match op {
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod => {
+                crate::engine::scalar::arith_type(*op, type_of(l, cols), type_of(r, cols))
+                    .unwrap_or(ScalarType::Dynamic)
+            }
+            _ => ScalarType::Bool,
+        },
+        CExpr::In { .. } | CExpr::Between { .. } => ScalarType::Bool,
+        CExpr::Member(..) | CExpr::Index(..) => ScalarType::Dynamic,
+        CExpr::RowNumber(_) => ScalarType::Long,
+    }
+}
+
+/// A regular expression with the meaning of a KQL string operator against `needle`.
+fn string_regex(op: StrOp, needle: &str) -> Option<regex::Regex> {
+    let lit = regex::escape(needle);
+    // Kusto's terms are runs of letters and digits (`char::is_alphanumeric`).
+    let term = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    let before = if term(needle.chars().next()) {
+        r"(?:^|[^\p{Alphabetic}\p{N}])"
+    } else {
+        ""
+    };
+    let after = if term(needle.chars().last()) {
+        r"(?:$|[^\p{Alphabetic}\p{N}])"
+    } else {
+        ""
+    };
+    let (pattern, cs) = match op {
+        StrOp::Has { cs } if needle.is_empty() => (String::new(), cs),
+        StrOp::Has { cs } => (format!("{before}{lit}{after}"), cs),
+        StrOp::HasPrefix { cs } => (format!("{before}{lit}"), cs),
+        StrOp::HasSuffix { cs } => (format!("{lit}{after}"), cs),
+        StrOp::Contains { cs } => (lit, cs),
+        StrOp::StartsWith { cs } => (format!("^{lit}"), cs),
+        StrOp::EndsWith { cs } => (format!("{lit}$"), cs),
+        StrOp::MatchesRegex => (needle.to_string(), true),
+        StrOp::HasAny | StrOp::HasAll => return None,
+    };
+    regex::RegexBuilder::new(&pattern)
+        .case_insensitive(!cs)
+        .size_limit(1 << 22)
+        .build()
+        .ok()
+}
+
+/// Lowers one query; `lets` are the tabular `let`s lowered so far.
+pub(super) struct Lowering<'e, 'a> {
+    pub engine: &'e mut Engine<'a>,
+    pub env: Env<'a>,
+    pub lets: HashMap<String, Plan>,
+}
+
+impl<'a> Lowering<'_, 'a> {
+    /// A tabular expression.
+    pub(super) fn tabular(&mut self, e: &'a Expr) -> Result<Plan, Fallback> {
+        match &e.kind {
+            ExprKind::Pipe { source, ops } => {
+                let mut plan = self.tabular(source)?;
+                for op in ops {
+                    plan = self.operator(plan, op)?;
+                }
+                Ok(plan)
+            }
+            ExprKind::Name(n) => {
+                if let Some(p) = self.lets.get(n) {
+                    return Ok(p.clone());
+                }
+                if self.env.get(n).is_some() {
+                    return Err(format!("'{n}' is bound by the row engine"));
+                }
+                let table = self
+                    .engine
+                    .catalog
+                    .arrow(n)
+                    .ok_or_else(|| format!("no table '{n}'"))?;
+                let table = Arc::clone(table);
+                let plan = self.scan(n, &table)?;
+                self.timespan(plan)
+            }
+            ExprKind::Call { name, args } if name == "materialize" && args.len() == 1 => {
+                self.tabular(&args[0])
+            }
+            ExprKind::Datatable { .. } | ExprKind::Print(_) | ExprKind::Range { .. } => {
+                // Literal sources are small: the row engine builds them, DataFusion runs the rest.
+                let t = self
+                    .engine
+                    .tabular(e, &self.env)
+                    .map_err(|e| e.to_string())?;
+                self.scan("literal", &ArrowTable::from_table(&t))
+            }
+            _ => Err("a source the planner does not lower".into()),
+        }
+    }
+
+    fn scan(&mut self, name: &str, table: &ArrowTable) -> Result<Plan, Fallback> {
+        let provider = table.provider()?;
+        let plan = df(LogicalPlanBuilder::scan(
+            name,
+            provider_as_source(provider),
+            None,
+        ))?;
+        let plan = df(plan.build())?;
+        // Re-project so every later reference is by unqualified name.
+        let exprs: Vec<DfExpr> = table
+            .columns
+            .iter()
+            .map(|c| column(&c.name).alias(c.name.clone()))
+            .collect();
+        let plan = df(df(LogicalPlanBuilder::from(plan).project(exprs))?.build())?;
+        Ok(Plan {
+            plan,
+            columns: table.columns.clone(),
+            parallel: table.len() >= super::arrow::PARALLEL_ROWS,
+        })
+    }
+
+    /// Log Analytics' `timespan`: catalog rows outside it are not seen.
+    fn timespan(&mut self, plan: Plan) -> Result<Plan, Fallback> {
+        let Some((start, end)) = self.engine.opts.timespan else {
+            return Ok(plan);
+        };
+        if !plan
+            .columns
+            .iter()
+            .any(|c| c.name == "TimeGenerated" && c.ty == ScalarType::DateTime)
+        {
+            return Ok(plan);
+        }
+        let t = column("TimeGenerated");
+        let pred = t.clone().gt_eq(lit(start)).and(t.lt(lit(end)));
+        self.build(plan.columns, plan.parallel, |b| b.filter(pred), plan.plan)
+    }
+
+    fn build(
+        &self,
+        columns: Vec<Column>,
+        parallel: bool,
+        f: impl FnOnce(LogicalPlanBuilder) -> datafusion::common::Result<LogicalPlanBuilder>,
+        plan: LogicalPlan,
+    ) -> Result<Plan, Fallback> {
+        let plan = df(df(f(LogicalPlanBuilder::from(plan)))?.build())?;
+        Ok(Plan {
+            plan,
+            columns,
+            parallel,
+        })
+    }
+
+    fn bind(&mut self, e: &'a Expr, cols: &[Column]) -> Result<(CExpr, ScalarType), Fallback> {
+        self.engine
+            .compile(e, cols, &self.env)
+            .map_err(|e| e.to_string())
+    }
+
+    /// A bound expression over `cols` as a DataFusion expression of type `stored_type(ty)`.
+    pub(super) fn expr(
+        &mut self,
+        c: &CExpr,
+        ty: ScalarType,
+        cols: &[Column],
+    ) -> Result<DfExpr, Fallback> {
+        let e = self.scalar(c, cols)?;
+        let schema = df(DFSchema::try_from(
+            super::arrow::schema_of(cols).as_ref().clone(),
+        ))?;
+        let want = stored_type(ty);
+        let have = df(e.get_type(&schema))?;
+        Ok(if have == want { e } else { cast(e, want) })
+    }
+
+    fn scalar(&mut self, c: &CExpr, cols: &[Column]) -> Result<DfExpr, Fallback> {
+        if row_context(c) {
+            return Err("row_number(), prev() or next()".into());
+        }
+        let ty = type_of(c, cols);
+        let mut read = Vec::new();
+        columns_read(c, &mut read);
+        if read.is_empty() && !mentions(c, &|n| matches!(n, "rand" | "new_guid")) {
+            // Constant within the query (now() and ago() included): evaluate once.
+            return Ok(constant(&coerce(eval(c, Row::EMPTY), ty), ty));
+        }
+        if let Some(e) = self.native(c, cols)? {
+            return Ok(e);
+        }
+        let args = read
+            .iter()
+            .map(|&i| (column(&cols[i].name), cols[i].ty))
+            .collect();
+        Ok(EvalUdf::call(renumber(c, &read), args, ty))
+    }
+
+    /// The native DataFusion form of `c`, when it has one with the row engine's semantics.
+    fn native(&mut self, c: &CExpr, cols: &[Column]) -> Result<Option<DfExpr>, Fallback> {
+        let ty_of = |x: &CExpr| type_of(x, cols);
+        Ok(Some(match c {
+            CExpr::Col(i) => column(&cols[*i].name),
+            CExpr::Bin(op, l, r) => {
+                let (lt, rt) = (ty_of(l), ty_of(r));
+                match op {
+                    BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
+                        if same_class(lt, rt) =>
+                    {
+                        let (a, b) = (self.scalar(l, cols)?, self.scalar(r, cols)?);
+                        match op {
+                            BinOp::Eq => a.eq(b),
+                            BinOp::Ne => a.not_eq(b),
+                            BinOp::Lt => a.lt(b),
+                            BinOp::Le => a.lt_eq(b),
+                            BinOp::Gt => a.gt(b),
+                            _ => a.gt_eq(b),
+                        }
+                    }
+                    BinOp::EqCi | BinOp::NeCi
+                        if lt == ScalarType::String && rt == ScalarType::String =>
+                    {
+                        let a = CaseUdf::call(self.scalar(l, cols)?, false);
+                        let b = CaseUdf::call(self.scalar(r, cols)?, false);
+                        if *op == BinOp::EqCi {
+                            a.eq(b)
+                        } else {
+                            a.not_eq(b)
+                        }
+                    }
+                    BinOp::And | BinOp::Or if lt == ScalarType::Bool && rt == ScalarType::Bool => {
+                        let (a, b) = (self.scalar(l, cols)?, self.scalar(r, cols)?);
+                        if *op == BinOp::And { a.and(b) } else { a.or(b) }
+                    }
+                    BinOp::Add | BinOp::Sub | BinOp::Mul
+                        if ty_of(c) == ScalarType::Real && numeric(lt) && numeric(rt) =>
+                    {
+                        let a = cast(self.scalar(l, cols)?, stored_type(ScalarType::Real));
+                        let b = cast(self.scalar(r, cols)?, stored_type(ScalarType::Real));
+                        match op {
+                            BinOp::Add => a + b,
+                            BinOp::Sub => a - b,
+                            _ => a * b,
+                        }
+                    }
+                    BinOp::Str(sop, negated) if lt == ScalarType::String => {
+                        let CExpr::Lit(Value::String(needle)) = &**r else {
+                            return Ok(None);
+                        };
+                        let Some(regex) = string_regex(*sop, needle) else {
+                            return Ok(None);
+                        };
+                        MatchUdf::call(self.scalar(l, cols)?, regex, *negated)
+                    }
+                    _ => return Ok(None),
+                }
+            }
+            CExpr::In {
+                expr,
+                list,
+                negated,
+                ci,
+            } => {
+                let t = ty_of(expr);
+                let ok = list
+                    .iter()
+                    .all(|x| matches!(x, CExpr::Lit(v) if !v.is_null()) && same_class(t, ty_of(x)));
+                if !ok || (*ci && t != ScalarType::String) {
+                    return Ok(None);
+                }
+                let mut items = Vec::new();
+                for x in list {
+                    let CExpr::Lit(v) = x else { return Ok(None) };
+                    let v = if *ci {
+                        Value::str(crate::engine::convert::to_text(v).to_lowercase())
+                    } else {
+                        v.clone()
+                    };
+                    items.push(constant(&v, ty_of(x)));
+                }
+                let x = self.scalar(expr, cols)?;
+                let x = if *ci { CaseUdf::call(x, false) } else { x };
+                in_list(x, items, *negated)
+            }
+            CExpr::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => {
+                let t = ty_of(expr);
+                if !(same_class(t, ty_of(low)) && same_class(t, ty_of(high)))
+                    || matches!(t, ScalarType::String | ScalarType::Bool)
+                {
+                    return Ok(None);
+                }
+                let x = self.scalar(expr, cols)?;
+                let (a, b) = (self.scalar(low, cols)?, self.scalar(high, cols)?);
+                if *negated {
+                    x.not_between(a, b)
+                } else {
+                    x.between(a, b)
+                }
+            }
+            CExpr::Call { name, args, .. } => match (name.as_str(), args.as_slice()) {
+                ("bin" | "floor", [x, CExpr::Lit(size)])
+                    if matches!(
+                        ty_of(x),
+                        ScalarType::Long | ScalarType::DateTime | ScalarType::TimeSpan
+                    ) =>
+                {
+                    let size = match size {
+                        Value::Long(n) | Value::TimeSpan(n) => *n,
+                        Value::Int(n) => i64::from(*n),
+                        _ => return Ok(None),
+                    };
+                    if size <= 0 {
+                        return Ok(None);
+                    }
+                    BinUdf::call(self.scalar(x, cols)?, size)
+                }
+                ("tolower" | "toupper", [x]) if ty_of(x) == ScalarType::String => {
+                    CaseUdf::call(self.scalar(x, cols)?, name == "toupper")
+                }
+                ("isempty" | "isnotempty", [x]) if ty_of(x) == ScalarType::String => {
+                    let x = self.scalar(x, cols)?;
+                    if name == "isempty" {
+                        is_null(x.clone()).or(x.eq(lit("")))
+                    } else {
+                        is_not_null(x.clone()).and(x.not_eq(lit("")))
+                    }
+                }
+                ("isnull" | "isnotnull", [x])
+                    if !matches!(ty_of(x), ScalarType::String | ScalarType::Dynamic) =>
+                {
+                    let x = self.scalar(x, cols)?;
+                    if name == "isnull" {
+                        is_null(x)
+                    } else {
+                        is_not_null(x)
+                    }
+                }
+                ("tostring", [x]) if ty_of(x) == ScalarType::String => self.scalar(x, cols)?,
+                _ => return Ok(None),
+            },
+            _ => return Ok(None),
+        }))
+    }
+
+    fn operator(&mut self, plan: Plan, op: &'a Operator) -> Result<Plan, Fallback> {
+        let Plan {
+            plan,
+            columns: cols,
+            parallel,
+        } = plan;
+        match &op.kind {
+            OperatorKind::Where(pred) => {
+                let (c, ty) = self.bind(pred, &cols)?;
+                if ty != ScalarType::Bool {
+                    return Err("a non-bool predicate".into());
+                }
+                let e = self.expr(&c, ty, &cols)?;
+                self.build(cols, parallel, |b| b.filter(e), plan)
+            }
+            OperatorKind::Extend(items) => {
+                let mut p = Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                };
+                for item in items {
+                    p = self.extend(p, item)?;
+                }
+                Ok(p)
+            }
+            OperatorKind::Serialize(items) if items.is_empty() => Ok(Plan {
+                plan,
+                columns: cols,
+                parallel,
+            }),
+            OperatorKind::Project(items) => {
+                let mut exprs = Vec::new();
+                let mut out: Vec<Column> = Vec::new();
+                let mut names: Vec<String> = Vec::new();
+                for item in items {
+                    if item.names.len() > 1 {
+                        return Err("several names".into());
+                    }
+                    let (c, ty) = self.bind(&item.expr, &cols)?;
+                    let name = item
+                        .names
+                        .first()
+                        .cloned()
+                        .or_else(|| derive_name(&item.expr))
+                        .unwrap_or_else(|| fresh_name(&[], &names));
+                    names.push(name.clone());
+                    exprs.push(self.expr(&c, ty, &cols)?.alias(name.clone()));
+                    out.push(Column::new(name, ty));
+                }
+                self.build(out, parallel, |b| b.project(exprs), plan)
+            }
+            OperatorKind::ProjectAway(_)
+            | OperatorKind::ProjectKeep(_)
+            | OperatorKind::ProjectRename(_)
+            | OperatorKind::ProjectReorder(_) => {
+                // The row engine's own rules on an empty table of the same columns.
+                let shape = self
+                    .engine
+                    .operator(Table::new(cols.clone()), op, &self.env)
+                    .map_err(|e| e.to_string())?;
+                let mut exprs = Vec::new();
+                let mut used = Vec::new();
+                for (i, c) in shape.columns.iter().enumerate() {
+                    // Same position order as the source unless renamed: find by name, then by slot.
+                    let src = match &op.kind {
+                        OperatorKind::ProjectRename(pairs) => pairs
+                            .iter()
+                            .find(|(new, _)| *new == c.name)
+                            .map(|(_, old)| old.clone())
+                            .unwrap_or_else(|| cols[i].name.clone()),
+                        _ => c.name.clone(),
+                    };
+                    if used.contains(&src) {
+                        return Err("a column used twice".into());
+                    }
+                    used.push(src.clone());
+                    exprs.push(column(&src).alias(c.name.clone()));
+                }
+                self.build(shape.columns, parallel, |b| b.project(exprs), plan)
+            }
+            OperatorKind::Summarize { aggs, by } => {
+                let s = self
+                    .engine
+                    .bind_summarize(&cols, aggs, by, &self.env)
+                    .map_err(|e| e.to_string())?;
+                self.summarize(
+                    Plan {
+                        plan,
+                        columns: cols,
+                        parallel,
+                    },
+                    s,
+                )
+            }
+            OperatorKind::Sort(keys) | OperatorKind::Top { keys, .. } => {
+                let mut sorts = Vec::new();
+                for k in keys {
+                    let (c, ty) = self.bind(&k.expr, &cols)?;
+                    let e = self.expr(&c, ty, &cols)?;
+                    sorts.push(SortExpr::new(e, !k.desc, k.nulls_first.unwrap_or(!k.desc)));
+                }
+                let fetch = match &op.kind {
+                    OperatorKind::Top { count, .. } => Some(self.count(count)?),
+                    _ => None,
+                };
+                self.build(cols, parallel, |b| b.sort_with_limit(sorts, fetch), plan)
+            }
+            OperatorKind::Take(n) => {
+                let n = self.count(n)?;
+                self.build(cols, parallel, |b| b.limit(0, Some(n)), plan)
+            }
+            OperatorKind::Count => self.build(
+                vec![Column::new("Count", ScalarType::Long)],
+                parallel,
+                |b| b.aggregate(Vec::<DfExpr>::new(), vec![count(lit(1)).alias("Count")]),
+                plan,
+            ),
+            OperatorKind::Distinct(exprs)
+                if exprs.iter().any(|e| matches!(e.kind, ExprKind::Star)) =>
+            {
+                self.build(cols, parallel, |b| b.distinct(), plan)
+            }
+            OperatorKind::As(_) => Ok(Plan {
+                plan,
+                columns: cols,
+                parallel,
+            }),
+            OperatorKind::Render(kind) => {
+                self.engine.visualization = Some(kind.clone());
+                Ok(Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                })
+            }
+            OperatorKind::Join { kind, right, on } => {
+                let left = Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                };
+                let right = self.tabular(right)?;
+                self.join(left, right, kind.as_deref().unwrap_or("innerunique"), on)
+            }
+            _ => Err("an operator the planner does not lower".into()),
+        }
+    }
+
+    fn count(&mut self, e: &'a Expr) -> Result<usize, Fallback> {
+        self.engine
+            .count_arg(e, &self.env)
+            .map_err(|e| e.to_string())
+    }
+
+    fn extend(&mut self, p: Plan, item: &'a NamedExpr) -> Result<Plan, Fallback> {
+        if item.names.len() > 1 {
+            return Err("several names".into());
+        }
+        let (c, ty) = self.bind(&item.expr, &p.columns)?;
+        let name = item
+            .names
+            .first()
+            .cloned()
+            .or_else(|| derive_name(&item.expr))
+            .unwrap_or_else(|| fresh_name(&p.columns, &[]));
+        let new = self.expr(&c, ty, &p.columns)?.alias(name.clone());
+        let mut cols = p.columns.clone();
+        let mut exprs: Vec<DfExpr> = cols.iter().map(|c| column(&c.name)).collect();
+        match cols.iter().position(|c| c.name == name) {
+            Some(i) => {
+                cols[i].ty = ty;
+                exprs[i] = new;
+            }
+            None => {
+                cols.push(Column::new(name, ty));
+                exprs.push(new);
+            }
+        }
+        self.build(cols, p.parallel, |b| b.project(exprs), p.plan)
+    }
+
+    fn summarize(&mut self, p: Plan, s: Summary) -> Result<Plan, Fallback> {
+        let key_name = |i: usize| format!("__k{i}");
+        let agg_name = |i: usize| format!("__a{i}");
+        let mut keys = Vec::new();
+        for (i, (c, col)) in s.key_exprs.iter().zip(&s.key_cols).enumerate() {
+            keys.push(self.expr(c, col.ty, &p.columns)?.alias(key_name(i)));
+        }
+        let mut aggs = Vec::new();
+        let mut slots: Vec<Column> = s
+            .key_cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Column::new(key_name(i), c.ty))
+            .collect();
+        for (i, spec) in s.specs.iter().enumerate() {
+            if !spec.row.is_empty() || !spec.percents.is_empty() {
+                return Err(format!("the aggregate {}", spec.name));
+            }
+            let mut arg = |k: usize| -> Result<(DfExpr, ScalarType), Fallback> {
+                let c = spec.args.get(k).ok_or("a missing argument")?;
+                let t = type_of(c, &p.columns);
+                Ok((self.expr(c, t, &p.columns)?, t))
+            };
+            let agg = match spec.name.as_str() {
+                "count" if spec.args.is_empty() => count(lit(1)),
+                "countif" => {
+                    let (pred, t) = arg(0)?;
+                    if t != ScalarType::Bool {
+                        return Err("countif of a non-bool".into());
+                    }
+                    count(when(pred, lit(1)).end().map_err(|e| e.to_string())?)
+                }
+                "dcount" | "dcountif" => {
+                    let (x, t) = arg(0)?;
+                    if t == ScalarType::Dynamic {
+                        return Err("dcount of dynamic".into());
+                    }
+                    if spec.name == "dcountif" {
+                        let (pred, _) = arg(spec.args.len() - 1)?;
+                        count_distinct(when(pred, x).end().map_err(|e| e.to_string())?)
+                    } else {
+                        count_distinct(x)
+                    }
+                }
+                "sum" | "avg" | "sumif" | "avgif" => {
+                    let (x, t) = arg(0)?;
+                    if !matches!(t, ScalarType::Int | ScalarType::Long | ScalarType::Real) {
+                        return Err(format!("{} of {t}", spec.name));
+                    }
+                    let x = if spec.name.ends_with("if") {
+                        let (pred, _) = arg(spec.args.len() - 1)?;
+                        when(pred, x).end().map_err(|e| e.to_string())?
+                    } else {
+                        x
+                    };
+                    if spec.name.starts_with("sum") {
+                        sum(x)
+                    } else {
+                        avg(x)
+                    }
+                }
+                "min" | "max" => {
+                    let (x, t) = arg(0)?;
+                    if matches!(t, ScalarType::Dynamic | ScalarType::Guid | ScalarType::Bool) {
+                        return Err(format!("{} of {t}", spec.name));
+                    }
+                    if spec.name == "min" { min(x) } else { max(x) }
+                }
+                other => return Err(format!("the aggregate {other}")),
+            };
+            let want = stored_type(spec.ty);
+            aggs.push(cast(agg, want).alias(agg_name(i)));
+            slots.push(Column::new(agg_name(i), spec.ty));
+        }
+        let grouped = self.build(
+            slots.clone(),
+            p.parallel,
+            |b| b.aggregate(keys, aggs),
+            p.plan,
+        )?;
+        // Output: the keys, then each output expression over the keys and the aggregates.
+        let mut exprs = Vec::new();
+        for (i, col) in s.key_cols.iter().enumerate() {
+            exprs.push(column(&key_name(i)).alias(col.name.clone()));
+        }
+        let outs = s.outs.iter().zip(&s.out_cols[s.key_cols.len()..]);
+        for (out, col) in outs {
+            let Out::Expr(c, ty) = out else {
+                return Err("a spread aggregate".into());
+            };
+            exprs.push(self.expr(c, *ty, &slots)?.alias(col.name.clone()));
+        }
+        self.build(s.out_cols, p.parallel, |b| b.project(exprs), grouped.plan)
+    }
+
+    fn join(
+        &mut self,
+        left: Plan,
+        right: Plan,
+        kind: &str,
+        on: &[JoinOn],
+    ) -> Result<Plan, Fallback> {
+        let kind = kind.to_ascii_lowercase();
+        let (join_type, keep_right) = match kind.as_str() {
+            "inner" => (JoinType::Inner, true),
+            "innerunique" if unique_on(&left, on) => (JoinType::Inner, true),
+            "leftouter" => (JoinType::Left, true),
+            "rightouter" => (JoinType::Right, true),
+            "fullouter" => (JoinType::Full, true),
+            "leftsemi" => (JoinType::LeftSemi, false),
+            "leftanti" | "anti" | "leftantisemi" => (JoinType::LeftAnti, false),
+            _ => return Err(format!("join kind={kind}")),
+        };
+        let mut lk = Vec::new();
+        let mut rk = Vec::new();
+        for o in on {
+            let (l, r) = match o {
+                JoinOn::Column(c) => (c.clone(), c.clone()),
+                JoinOn::Pair { left, right } => (left.clone(), right.clone()),
+            };
+            let lt = left.columns.iter().find(|c| c.name == l).map(|c| c.ty);
+            let rt = right.columns.iter().find(|c| c.name == r).map(|c| c.ty);
+            match (lt, rt) {
+                (Some(a), Some(b)) if a == b && a != ScalarType::Dynamic => {}
+                _ => return Err("join keys of different or unknown types".into()),
+            }
+            lk.push(l);
+            rk.push(r);
+        }
+        // Qualify both sides so equal names stay apart, then name the output as Kusto does.
+        let lq = df(df(LogicalPlanBuilder::from(left.plan).alias("l"))?.build())?;
+        let rq = df(df(LogicalPlanBuilder::from(right.plan).alias("r"))?.build())?;
+        let lkeys: Vec<DfColumn> = lk.iter().map(|n| DfColumn::new(Some("l"), n)).collect();
+        let rkeys: Vec<DfColumn> = rk.iter().map(|n| DfColumn::new(Some("r"), n)).collect();
+        let joined =
+            df(
+                df(LogicalPlanBuilder::from(lq).join(rq, join_type, (lkeys, rkeys), None))?.build(),
+            )?;
+        let mut out: Vec<Column> = Vec::new();
+        let mut exprs = Vec::new();
+        for c in &left.columns {
+            exprs.push(DfExpr::Column(DfColumn::new(Some("l"), &c.name)).alias(c.name.clone()));
+            out.push(c.clone());
+        }
+        if keep_right {
+            for c in &right.columns {
+                let names: Vec<String> = out.iter().map(|c| c.name.clone()).collect();
+                let name = unique_name(&names, &c.name);
+                exprs.push(DfExpr::Column(DfColumn::new(Some("r"), &c.name)).alias(name.clone()));
+                out.push(Column::new(name, c.ty));
+            }
+        }
+        let parallel = left.parallel || right.parallel;
+        self.build(out, parallel, |b| b.project(exprs), joined)
+    }
+}
+
+/// Whether the left side of a join has one row per key (a `summarize … by` the join keys), so
+/// Kusto's default `innerunique` is a plain inner join.
+fn unique_on(left: &Plan, on: &[JoinOn]) -> bool {
+    let LogicalPlan::Projection(p) = &left.plan else {
+        return false;
+    };
+    let LogicalPlan::Aggregate(a) = p.input.as_ref() else {
+        return false;
+    };
+    let keys: Vec<&str> = on
+        .iter()
+        .map(|o| match o {
+            JoinOn::Column(c) => c.as_str(),
+            JoinOn::Pair { left, .. } => left.as_str(),
+        })
+        .collect();
+    a.group_expr.len() == keys.len()
+        && keys.iter().all(|k| {
+            left.columns
+                .iter()
+                .position(|c| c.name == *k)
+                .is_some_and(|i| i < a.group_expr.len())
+        })
+}
+
+/// The row cap of the final plan: one more than the row engine allows, to detect the overflow.
+pub(super) fn capped(plan: LogicalPlan) -> Result<LogicalPlan, Fallback> {
+    df(df(LogicalPlanBuilder::from(plan).limit(0, Some(MAX_ROWS + 1)))?.build())
+}

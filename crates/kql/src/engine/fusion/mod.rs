@@ -1,0 +1,162 @@
+//! Execution on Apache DataFusion (the `datafusion` feature).
+//!
+//! A query is bound by the row engine's binder and lowered to a DataFusion `LogicalPlan` through
+//! `LogicalPlanBuilder`: catalog tables are Arrow `MemTable`s, KQL operators become plan nodes,
+//! the hot KQL functions and string operators are vectorised UDFs and every other KQL function
+//! runs as a UDF over the row engine's evaluator, so both engines share one definition of each
+//! function. Constructs the planner does not lower yet (see [`lower`]) run on the row engine,
+//! which stays the reference for Kusto's semantics; `explain` tells which engine a query gets.
+
+mod arrow;
+mod lower;
+mod udf;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use arrow_array::RecordBatch;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+pub use arrow::ArrowTable;
+use lower::{Fallback, Lowering, Plan};
+
+use super::ops::too_many_rows;
+use super::{Engine, Env, ExecOptions};
+use crate::ast::{LetValue, Script, Statement};
+use crate::error::KqlError;
+use crate::table::Table;
+
+/// How a query left the DataFusion path.
+pub(super) enum Skip {
+    /// Not lowered or not run (`explain` says why): the row engine runs it.
+    Fallback,
+    /// Stopped (cancelled, deadline passed, too many rows): the query's answer.
+    Failed(KqlError),
+}
+
+/// Threads DataFusion runs a large table's partitions on.
+pub(super) fn parallelism() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8)
+}
+
+fn runtime() -> Option<&'static tokio::runtime::Runtime> {
+    static RUNTIME: OnceLock<Option<tokio::runtime::Runtime>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(parallelism())
+                .thread_name("kql-datafusion")
+                // Planning recurses over the plan and expressions; KQL UDFs evaluate nested
+                // expressions recursively too.
+                .thread_stack_size(64 << 20)
+                .enable_time()
+                .build()
+                .ok()
+        })
+        .as_ref()
+}
+
+/// Lowers the script: its `let`s, then its one query.
+fn lower<'a>(engine: &mut Engine<'a>, script: &'a Script) -> Result<Plan, Fallback> {
+    let mut l = Lowering {
+        engine,
+        env: Env::default(),
+        lets: HashMap::new(),
+    };
+    let mut query = None;
+    for st in &script.statements {
+        match st {
+            Statement::Let {
+                name,
+                value: LetValue::Expr(e),
+                ..
+            } if l.engine.is_tabular(e, &l.env)
+                || matches!(&e.kind, crate::ast::ExprKind::Name(n) if l.lets.contains_key(n)) =>
+            {
+                let plan = l.tabular(e)?;
+                l.lets.insert(name.clone(), plan);
+            }
+            Statement::Query(e) => {
+                if query.is_some() {
+                    return Err("several result sets".into());
+                }
+                query = Some(e);
+            }
+            other => l
+                .engine
+                .statement(other, &mut l.env)
+                .map_err(|e| e.to_string())?,
+        }
+    }
+    let e = query.ok_or("no query")?;
+    l.tabular(e)
+}
+
+/// The DataFusion plan of a query, or why it runs on the row engine.
+pub(super) fn explain<'a>(engine: &mut Engine<'a>, script: &'a Script) -> Result<String, String> {
+    lower(engine, script).map(|p| p.plan.display_indent().to_string())
+}
+
+/// Runs the script on DataFusion.
+pub(super) fn run<'a>(engine: &mut Engine<'a>, script: &'a Script) -> Result<Table, Skip> {
+    let plan = lower(engine, script).map_err(|_| Skip::Fallback)?;
+    if plan.plan.schema().fields().len() != plan.columns.len() {
+        return Err(Skip::Fallback);
+    }
+    let capped = lower::capped(plan.plan).map_err(|_| Skip::Fallback)?;
+    let batches = collect(capped, plan.parallel, engine.opts)?;
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    if rows > super::MAX_ROWS {
+        return Err(Skip::Failed(too_many_rows("the query")));
+    }
+    Ok(arrow::batches_to_table(&plan.columns, &batches))
+}
+
+/// Executes a plan on the shared runtime, honouring the query's deadline and cancel flag.
+fn collect(
+    plan: LogicalPlan,
+    parallel: bool,
+    opts: &ExecOptions,
+) -> Result<Vec<RecordBatch>, Skip> {
+    let rt = runtime().ok_or(Skip::Fallback)?;
+    let partitions = if parallel { parallelism() } else { 1 };
+    let config = SessionConfig::new()
+        .with_target_partitions(partitions)
+        .with_batch_size(8 * 1024);
+    let ctx = SessionContext::new_with_config(config);
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let task = rt.spawn(async move {
+        let result = match ctx.execute_logical_plan(plan).await {
+            Ok(frame) => frame.collect().await,
+            Err(e) => Err(e),
+        };
+        let _ = tx.send(result);
+    });
+    loop {
+        match rx.recv_timeout(Duration::from_millis(20)) {
+            Ok(Ok(batches)) => return Ok(batches),
+            // A runtime failure (say an overflow DataFusion reports) is left to the row engine,
+            // which defines the answer.
+            Ok(Err(_)) => return Err(Skip::Fallback),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(Skip::Fallback);
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                let cancelled = opts
+                    .cancel
+                    .as_ref()
+                    .is_some_and(|c| c.load(Ordering::Relaxed));
+                if cancelled || opts.deadline.is_some_and(|d| Instant::now() >= d) {
+                    task.abort();
+                    return Err(Skip::Failed(KqlError::Cancelled));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! KQL functions as DataFusion scalar UDFs.
+//!
+//! [`EvalUdf`] runs any bound KQL expression the planner has no native form for, through the
+//! same evaluator as the row engine (so every KQL function keeps one definition and one set of
+//! semantics); the others are vectorised forms of the hot operators (`has` and the string
+//! operators, `bin`, `tolower`/`toupper`).
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use arrow_array::{Array, ArrayRef, BooleanArray, Int64Array, StringArray};
+use arrow_schema::DataType;
+use datafusion::common::{Result as DfResult, exec_err};
+use datafusion::logical_expr::{
+    ColumnarValue, Expr as DfExpr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility,
+};
+use regex::Regex;
+
+use super::arrow::{array_of, values_of};
+use crate::catalog::load::stored_type;
+use crate::engine::convert::coerce;
+use crate::engine::scalar::{CExpr, Row, eval};
+use crate::value::ScalarType;
+
+/// Implements equality and hashing by a key string (UDFs are compared when plans are).
+macro_rules! keyed {
+    ($t:ty) => {
+        impl PartialEq for $t {
+            fn eq(&self, other: &Self) -> bool {
+                self.key == other.key
+            }
+        }
+        impl Eq for $t {}
+        impl Hash for $t {
+            fn hash<H: Hasher>(&self, state: &mut H) {
+                self.key.hash(state);
+            }
+        }
+    };
+}
+
+fn arrays(args: ScalarFunctionArgs) -> DfResult<(Vec<ArrayRef>, usize)> {
+    let n = args.number_rows;
+    let arrays = args
+        .args
+        .into_iter()
+        .map(|a| a.into_array(n))
+        .collect::<DfResult<Vec<_>>>()?;
+    Ok((arrays, n))
+}
+
+/// A bound KQL expression over some columns, evaluated row by row by the row engine's evaluator.
+#[derive(Debug)]
+pub(super) struct EvalUdf {
+    key: String,
+    expr: CExpr,
+    /// The KQL types of the arguments (the columns the expression reads, in order).
+    args: Vec<ScalarType>,
+    ty: ScalarType,
+    signature: Signature,
+}
+keyed!(EvalUdf);
+
+impl EvalUdf {
+    /// `expr` reads only `Col(0..args.len())`.
+    pub(super) fn call(expr: CExpr, args: Vec<(DfExpr, ScalarType)>, ty: ScalarType) -> DfExpr {
+        let types: Vec<ScalarType> = args.iter().map(|(_, t)| *t).collect();
+        let key = format!("{expr:?}|{types:?}|{ty:?}");
+        let volatile = mentions(&expr, &|name| matches!(name, "rand" | "new_guid"));
+        let signature = Signature::any(
+            types.len(),
+            if volatile {
+                Volatility::Volatile
+            } else {
+                Volatility::Immutable
+            },
+        );
+        let udf = EvalUdf {
+            key,
+            expr,
+            args: types,
+            ty,
+            signature,
+        };
+        ScalarUDF::new_from_impl(udf).call(args.into_iter().map(|(e, _)| e).collect())
+    }
+}
+
+/// Whether `e` calls a function `pick` selects.
+pub(super) fn mentions(e: &CExpr, pick: &dyn Fn(&str) -> bool) -> bool {
+    match e {
+        CExpr::Call { name, args, .. } => pick(name) || args.iter().any(|a| mentions(a, pick)),
+        CExpr::Lit(_) | CExpr::Col(_) | CExpr::RowNumber(_) => false,
+        CExpr::Neg(x) | CExpr::Member(x, _) => mentions(x, pick),
+        CExpr::Bin(_, l, r) | CExpr::Index(l, r) => mentions(l, pick) || mentions(r, pick),
+        CExpr::In { expr, list, .. } => {
+            mentions(expr, pick) || list.iter().any(|a| mentions(a, pick))
+        }
+        CExpr::Between {
+            expr, low, high, ..
+        } => mentions(expr, pick) || mentions(low, pick) || mentions(high, pick),
+        CExpr::Shift { expr, default, .. } => mentions(expr, pick) || mentions(default, pick),
+    }
+}
+
+impl ScalarUDFImpl for EvalUdf {
+    fn name(&self) -> &str {
+        "kql_eval"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
+        Ok(stored_type(self.ty))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let (arrays, n) = arrays(args)?;
+        let columns: Vec<_> = arrays
+            .iter()
+            .zip(&self.args)
+            .map(|(a, t)| values_of(a.as_ref(), *t))
+            .collect();
+        let mut rows: Vec<Vec<_>> = (0..n).map(|_| Vec::with_capacity(columns.len())).collect();
+        for column in columns {
+            for (row, v) in rows.iter_mut().zip(column) {
+                row.push(v);
+            }
+        }
+        let out: Vec<_> = (0..n)
+            .map(|idx| coerce(eval(&self.expr, Row { rows: &rows, idx }), self.ty))
+            .collect();
+        Ok(ColumnarValue::Array(array_of(&out, self.ty)))
+    }
+}
+
+/// A string operator (`has`, `contains`, `startswith`, … and `matches regex`) against a constant,
+/// as one compiled regular expression run over the column.
+#[derive(Debug)]
+pub(super) struct MatchUdf {
+    key: String,
+    regex: Regex,
+    negated: bool,
+    signature: Signature,
+}
+keyed!(MatchUdf);
+
+impl MatchUdf {
+    pub(super) fn call(arg: DfExpr, regex: Regex, negated: bool) -> DfExpr {
+        let udf = MatchUdf {
+            key: format!("{}|{negated}", regex.as_str()),
+            regex,
+            negated,
+            signature: Signature::exact(vec![DataType::Utf8], Volatility::Immutable),
+        };
+        ScalarUDF::new_from_impl(udf).call(vec![arg])
+    }
+}
+
+impl ScalarUDFImpl for MatchUdf {
+    fn name(&self) -> &str {
+        "kql_match"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Boolean)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let (arrays, _) = arrays(args)?;
+        let Some(a) = arrays.first() else {
+            return exec_err!("kql_match needs one argument");
+        };
+        let text = a.as_string::<i32>();
+        // A null string is Kusto's empty string.
+        let out: BooleanArray = (0..text.len())
+            .map(|i| {
+                let s = if text.is_null(i) { "" } else { text.value(i) };
+                Some(self.regex.is_match(s) != self.negated)
+            })
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
+/// `bin(x, size)` for ticks and longs: rounds down to a multiple of `size`.
+#[derive(Debug)]
+pub(super) struct BinUdf {
+    key: String,
+    size: i64,
+    signature: Signature,
+}
+keyed!(BinUdf);
+
+impl BinUdf {
+    pub(super) fn call(arg: DfExpr, size: i64) -> DfExpr {
+        let udf = BinUdf {
+            key: size.to_string(),
+            size,
+            signature: Signature::exact(vec![DataType::Int64], Volatility::Immutable),
+        };
+        ScalarUDF::new_from_impl(udf).call(vec![arg])
+    }
+}
+
+impl ScalarUDFImpl for BinUdf {
+    fn name(&self) -> &str {
+        "kql_bin"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let (arrays, _) = arrays(args)?;
+        let Some(a) = arrays.first() else {
+            return exec_err!("kql_bin needs one argument");
+        };
+        let size = self.size;
+        let out: Int64Array = a
+            .as_primitive::<Int64Type>()
+            .iter()
+            .map(|v| v.map(|x| x.div_euclid(size).wrapping_mul(size)))
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
+/// `tolower` / `toupper` of a string column (a null string is empty).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(super) struct CaseUdf {
+    upper: bool,
+    signature: Signature,
+}
+
+impl CaseUdf {
+    pub(super) fn call(arg: DfExpr, upper: bool) -> DfExpr {
+        let udf = CaseUdf {
+            upper,
+            signature: Signature::exact(vec![DataType::Utf8], Volatility::Immutable),
+        };
+        ScalarUDF::new_from_impl(udf).call(vec![arg])
+    }
+}
+
+impl ScalarUDFImpl for CaseUdf {
+    fn name(&self) -> &str {
+        if self.upper {
+            "kql_toupper"
+        } else {
+            "kql_tolower"
+        }
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let (arrays, _) = arrays(args)?;
+        let Some(a) = arrays.first() else {
+            return exec_err!("{} needs one argument", self.name());
+        };
+        let text = a.as_string::<i32>();
+        let out: StringArray = (0..text.len())
+            .map(|i| {
+                let s = if text.is_null(i) { "" } else { text.value(i) };
+                Some(if self.upper {
+                    s.to_uppercase()
+                } else {
+                    s.to_lowercase()
+                })
+            })
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}

@@ -1,0 +1,129 @@
+//! DataFusion and the row engine (the reference for Kusto's semantics) give the same answers.
+//!
+//! Every Kusto documentation sample and every real hunting query (over a small demo workspace)
+//! that DataFusion's planner lowers runs on both engines; columns, types and rows (as multisets)
+//! must agree. The share of runnable queries the planner lowers is guarded too, so coverage
+//! cannot silently fall back to the row engine.
+#![cfg(feature = "datafusion")]
+
+use std::path::PathBuf;
+
+use kql::{Catalog, ExecOptions, Executor, QueryResult, Value};
+
+/// The share of runnable queries DataFusion ran when this baseline was recorded; never lower it.
+const BASELINE_LOWERED: f64 = 0.65;
+
+/// Functions whose answers differ from run to run, so two runs cannot be compared.
+const NONDETERMINISTIC: [&str; 3] = ["new_guid(", "rand(", "sample "];
+
+fn corpus(name: &str) -> Vec<String> {
+    let dir = std::env::var("KQL_CORPUS_DIR").map_or_else(
+        |_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/kql-corpus"),
+        PathBuf::from,
+    );
+    let text = std::fs::read_to_string(dir.join(name)).expect("the KQL corpus");
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|j| {
+            j.get("kql")
+                .or_else(|| j.get("query"))
+                .and_then(|q| q.as_str())
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+/// A cell as comparable text (reals to 9 significant digits: the engines sum in other orders).
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Real(x) | Value::Decimal(x) => format!("{x:.9e}"),
+        other => format!("{other:?}"),
+    }
+}
+
+fn shape(r: &QueryResult) -> (Vec<String>, Vec<String>) {
+    let columns = r
+        .table
+        .columns
+        .iter()
+        .map(|c| format!("{}:{}", c.name, c.ty))
+        .collect();
+    let mut rows: Vec<String> = r
+        .table
+        .rows
+        .iter()
+        .map(|row| row.iter().map(cell).collect::<Vec<_>>().join(" | "))
+        .collect();
+    rows.sort();
+    (columns, rows)
+}
+
+#[test]
+fn datafusion_and_the_row_engine_agree_on_every_lowered_query() {
+    let now = kql::value::datetime_to_ticks(
+        chrono::DateTime::parse_from_rfc3339("2026-11-20T12:00:00Z")
+            .expect("a datetime")
+            .to_utc(),
+    );
+    let catalog: Catalog = kql::catalog::demo_workspace(kql::catalog::DEMO_SEED, 4_000, now);
+    let opts = ExecOptions {
+        now,
+        ..ExecOptions::default()
+    };
+    let mut queries = corpus("kql-docs-cases.jsonl");
+    queries.extend(corpus("hunting-queries.jsonl"));
+    let (mut runnable, mut lowered) = (0usize, 0usize);
+    let mut disagreements = Vec::new();
+    for q in &queries {
+        let rows = kql::execute_on(Executor::Rows, &catalog, q, &opts);
+        if rows.is_ok() {
+            runnable += 1;
+        }
+        if kql::explain(&catalog, q, &opts).is_err() {
+            continue;
+        }
+        if NONDETERMINISTIC.iter().any(|f| q.contains(f)) {
+            runnable -= usize::from(rows.is_ok());
+            continue;
+        }
+        let fused = kql::execute_on(Executor::Auto, &catalog, q, &opts);
+        match (&fused, &rows) {
+            (Ok(a), Ok(b)) => {
+                lowered += 1;
+                let (sa, sb) = (shape(a), shape(b));
+                if sa.0 != sb.0 {
+                    disagreements.push(format!("{q}\n  columns {:?}\n  rows    {:?}", sa.0, sb.0));
+                } else if sa.1 != sb.1 {
+                    let first = sa.1.iter().zip(&sb.1).find(|(x, y)| x != y);
+                    disagreements.push(format!(
+                        "{q}\n  {} vs {} rows; first difference {first:?}",
+                        sa.1.len(),
+                        sb.1.len()
+                    ));
+                }
+            }
+            (Err(a), Err(b)) if a.to_string() == b.to_string() => {}
+            _ => disagreements.push(format!(
+                "{q}\n  datafusion {:?}\n  rows       {:?}",
+                fused.as_ref().map(|r| r.table.rows.len()),
+                rows.as_ref().map(|r| r.table.rows.len())
+            )),
+        }
+    }
+    let share = lowered as f64 / runnable.max(1) as f64;
+    eprintln!(
+        "DataFusion ran {lowered} of {runnable} runnable queries ({:.1}%); {} disagreements",
+        share * 100.0,
+        disagreements.len()
+    );
+    assert!(
+        disagreements.is_empty(),
+        "the engines disagree on {} queries:\n{}",
+        disagreements.len(),
+        disagreements.join("\n\n")
+    );
+    assert!(
+        share >= BASELINE_LOWERED,
+        "DataFusion ran {share:.3} of runnable queries, below the baseline {BASELINE_LOWERED}"
+    );
+}

@@ -29,6 +29,30 @@ pub(super) struct Summary {
     pub out_cols: Vec<Column>,
 }
 
+/// The values `mv-expand` makes of one cell: an array's elements, a bag's properties (each a
+/// one-property bag, or a `[key, value]` array with `kind=array`), or the value itself.
+pub(super) fn expansion(v: Value, as_array: bool) -> Vec<Value> {
+    match v {
+        Value::Dynamic(d) => match &*d {
+            serde_json::Value::Array(a) => a.iter().map(|j| Value::dynamic(j.clone())).collect(),
+            serde_json::Value::Object(o) => o
+                .iter()
+                .map(|(k, v)| {
+                    if as_array {
+                        return Value::dynamic(serde_json::json!([k, v]));
+                    }
+                    let mut m = serde_json::Map::new();
+                    m.insert(k.clone(), v.clone());
+                    Value::dynamic(serde_json::Value::Object(m))
+                })
+                .collect(),
+            serde_json::Value::Null => vec![Value::Null],
+            _ => vec![Value::Dynamic(d.clone())],
+        },
+        other => vec![other],
+    }
+}
+
 /// The first `ColumnN` name not taken.
 pub(super) fn fresh_name(columns: &[Column], taken: &[String]) -> String {
     (1..)
@@ -1639,27 +1663,7 @@ impl<'a> Engine<'a> {
             let row = Row { rows: &t.rows, idx };
             let lists: Vec<Vec<Value>> = compiled
                 .iter()
-                .map(|c| match eval(c, row) {
-                    Value::Dynamic(d) => match &*d {
-                        serde_json::Value::Array(a) => {
-                            a.iter().map(|j| Value::dynamic(j.clone())).collect()
-                        }
-                        serde_json::Value::Object(o) => o
-                            .iter()
-                            .map(|(k, v)| {
-                                if as_array {
-                                    return Value::dynamic(serde_json::json!([k, v]));
-                                }
-                                let mut m = serde_json::Map::new();
-                                m.insert(k.clone(), v.clone());
-                                Value::dynamic(serde_json::Value::Object(m))
-                            })
-                            .collect(),
-                        serde_json::Value::Null => vec![Value::Null],
-                        _ => vec![Value::Dynamic(d.clone())],
-                    },
-                    other => vec![other],
-                })
+                .map(|c| expansion(eval(c, row), as_array))
                 .collect();
             let n = lists.iter().map(Vec::len).max().unwrap_or(0).min(limit);
             for i in 0..n {

@@ -22,6 +22,7 @@ use crate::value::{ScalarType, Value, datetime_to_ticks};
 #[cfg(feature = "datafusion")]
 pub use parquet_file::read_arrow;
 pub use parquet_file::write_parquet;
+#[cfg(feature = "datafusion")]
 pub(crate) use parquet_file::{stored_array, stored_type};
 
 /// Bumped when the parsing rules change, so older cached copies are not used.

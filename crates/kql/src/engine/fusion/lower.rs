@@ -16,7 +16,7 @@ use datafusion::logical_expr::{
 };
 
 use super::arrow::ArrowTable;
-use super::udf::{BinUdf, CaseUdf, EvalUdf, MatchUdf, mentions};
+use super::udf::{BinUdf, CaseUdf, EvalUdf, ExpandUdf, MatchUdf, mentions};
 use crate::ast::{BinOp, Expr, ExprKind, JoinOn, NamedExpr, Operator, OperatorKind, StrOp};
 use crate::catalog::load::stored_type;
 use crate::engine::convert::coerce;
@@ -673,6 +673,18 @@ impl<'a> Lowering<'_, 'a> {
                 let right = self.tabular(right)?;
                 self.join(left, right, kind.as_deref().unwrap_or("innerunique"), on)
             }
+            OperatorKind::MvExpand {
+                params,
+                items,
+                limit: None,
+            } if params.is_empty() && items.len() == 1 => self.mv_expand(
+                Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                },
+                &items[0],
+            ),
             _ => Err("an operator the planner does not lower".into()),
         }
     }
@@ -708,6 +720,51 @@ impl<'a> Lowering<'_, 'a> {
             }
         }
         self.build(cols, p.parallel, |b| b.project(exprs), p.plan)
+    }
+
+    /// `mv-expand` of one column: each row repeated once per value of the expansion, which
+    /// replaces (or adds) the named column with the `to typeof(…)` type (dynamic by default).
+    fn mv_expand(&mut self, p: Plan, item: &'a crate::ast::ExpandItem) -> Result<Plan, Fallback> {
+        let (c, arg_ty) = self.bind(&item.expr, &p.columns)?;
+        let ty = item.to.unwrap_or(ScalarType::Dynamic);
+        let name = item
+            .name
+            .clone()
+            .or_else(|| derive_name(&item.expr))
+            .unwrap_or_else(|| fresh_name(&p.columns, &[]));
+        let list =
+            ExpandUdf::call(self.expr(&c, arg_ty, &p.columns)?, arg_ty, ty).alias(name.clone());
+        let mut cols = p.columns.clone();
+        let mut exprs: Vec<DfExpr> = cols.iter().map(|c| column(&c.name)).collect();
+        match cols.iter().position(|c| c.name == name) {
+            Some(i) => {
+                cols[i].ty = ty;
+                exprs[i] = list;
+            }
+            None => {
+                cols.push(Column::new(name.clone(), ty));
+                exprs.push(list);
+            }
+        }
+        let unnested = self.build(
+            cols.clone(),
+            p.parallel,
+            |b| {
+                b.project(exprs)?
+                    .unnest_column(DfColumn::new_unqualified(&name))
+            },
+            p.plan,
+        )?;
+        // Name every column plainly again.
+        let exprs: Vec<DfExpr> = unnested
+            .plan
+            .schema()
+            .columns()
+            .into_iter()
+            .zip(&cols)
+            .map(|(df_col, c)| DfExpr::Column(df_col).alias(c.name.clone()))
+            .collect();
+        self.build(cols, p.parallel, |b| b.project(exprs), unnested.plan)
     }
 
     fn summarize(&mut self, p: Plan, s: Summary) -> Result<Plan, Fallback> {

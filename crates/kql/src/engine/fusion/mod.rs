@@ -125,6 +125,15 @@ fn collect(
     opts: &ExecOptions,
 ) -> Result<Vec<RecordBatch>, Skip> {
     let rt = runtime().ok_or(Skip::Fallback)?;
+    let stopped = || {
+        opts.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+            || opts.deadline.is_some_and(|d| Instant::now() >= d)
+    };
+    if stopped() {
+        return Err(Skip::Failed(KqlError::Cancelled));
+    }
     let partitions = if parallel { parallelism() } else { 1 };
     let config = SessionConfig::new()
         .with_target_partitions(partitions)
@@ -148,11 +157,7 @@ fn collect(
                 return Err(Skip::Fallback);
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                let cancelled = opts
-                    .cancel
-                    .as_ref()
-                    .is_some_and(|c| c.load(Ordering::Relaxed));
-                if cancelled || opts.deadline.is_some_and(|d| Instant::now() >= d) {
+                if stopped() {
                     task.abort();
                     return Err(Skip::Failed(KqlError::Cancelled));
                 }

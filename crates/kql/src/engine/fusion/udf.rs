@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
-use arrow_array::{Array, ArrayRef, BooleanArray, Int64Array, StringArray};
-use arrow_schema::DataType;
+use arrow_array::{Array, ArrayRef, BooleanArray, Int64Array, ListArray, StringArray};
+use arrow_schema::{DataType, Field};
+use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::common::{Result as DfResult, exec_err};
 use datafusion::logical_expr::{
     ColumnarValue, Expr as DfExpr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
@@ -22,6 +23,7 @@ use regex::Regex;
 use super::arrow::{array_of, values_of};
 use crate::catalog::load::stored_type;
 use crate::engine::convert::coerce;
+use crate::engine::ops::expansion;
 use crate::engine::scalar::{CExpr, Row, eval};
 use crate::value::ScalarType;
 
@@ -279,5 +281,66 @@ impl ScalarUDFImpl for CaseUdf {
             })
             .collect();
         Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
+/// The values `mv-expand` makes of each cell, as a list (of the target type) to unnest.
+#[derive(Debug)]
+pub(super) struct ExpandUdf {
+    key: String,
+    arg: ScalarType,
+    ty: ScalarType,
+    signature: Signature,
+}
+keyed!(ExpandUdf);
+
+impl ExpandUdf {
+    pub(super) fn call(arg: DfExpr, arg_ty: ScalarType, ty: ScalarType) -> DfExpr {
+        let udf = ExpandUdf {
+            key: format!("{arg_ty:?}|{ty:?}"),
+            arg: arg_ty,
+            ty,
+            signature: Signature::any(1, Volatility::Immutable),
+        };
+        ScalarUDF::new_from_impl(udf).call(vec![arg])
+    }
+
+    fn item(&self) -> Arc<Field> {
+        Arc::new(Field::new("item", stored_type(self.ty), true))
+    }
+}
+
+impl ScalarUDFImpl for ExpandUdf {
+    fn name(&self) -> &str {
+        "kql_mv_expand"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::List(self.item()))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let (arrays, _) = arrays(args)?;
+        let Some(a) = arrays.first() else {
+            return exec_err!("kql_mv_expand needs one argument");
+        };
+        let mut items = Vec::new();
+        let mut offsets = vec![0i32];
+        for v in values_of(a.as_ref(), self.arg) {
+            items.extend(expansion(v, false).into_iter().map(|x| coerce(x, self.ty)));
+            let end = i32::try_from(items.len());
+            let Ok(end) = end else {
+                return exec_err!("mv-expand made too many values");
+            };
+            offsets.push(end);
+        }
+        let list = ListArray::try_new(
+            self.item(),
+            OffsetBuffer::new(offsets.into()),
+            array_of(&items, self.ty),
+            None,
+        )?;
+        Ok(ColumnarValue::Array(Arc::new(list)))
     }
 }

@@ -1,0 +1,175 @@
+//! The DataFusion path through the public API: which queries it plans, Arrow-only tables, the
+//! query's timespan, cancellation and the row cap.
+#![cfg(feature = "datafusion")]
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use kql::{Catalog, Column, ExecOptions, Executor, KqlError, ScalarType, Table, Value};
+
+const HOUR: i64 = 3_600 * kql::value::TICKS_PER_SECOND;
+
+/// `n` sign-ins, one an hour from t=0, user `u{i % 7}`, every third one failed, with 1-2 methods.
+fn signins(n: usize) -> Table {
+    let mut t = Table::new(vec![
+        Column::new("TimeGenerated", ScalarType::DateTime),
+        Column::new("UserPrincipalName", ScalarType::String),
+        Column::new("ResultType", ScalarType::String),
+        Column::new("UserAgent", ScalarType::String),
+        Column::new("Methods", ScalarType::Dynamic),
+    ]);
+    for i in 0..n {
+        let methods = if i % 2 == 0 {
+            serde_json::json!(["Password"])
+        } else {
+            serde_json::json!(["Password", "FIDO2"])
+        };
+        t.rows.push(vec![
+            Value::DateTime(i as i64 * HOUR),
+            Value::str(format!("u{}", i % 7)),
+            Value::str(if i % 3 == 0 { "50126" } else { "0" }),
+            Value::str(if i % 5 == 0 {
+                "Mozilla/5.0 Firefox/125.0"
+            } else {
+                "curl/8.0 firefoxish"
+            }),
+            Value::dynamic(methods),
+        ]);
+    }
+    t
+}
+
+fn opts() -> ExecOptions {
+    ExecOptions {
+        now: 1_000 * HOUR,
+        ..ExecOptions::default()
+    }
+}
+
+fn catalog(n: usize) -> Catalog {
+    let mut c = Catalog::new();
+    c.insert("SigninLogs", signins(n));
+    c
+}
+
+fn long(v: &Value) -> i64 {
+    match v {
+        Value::Long(n) => *n,
+        other => panic!("not a long: {other:?}"),
+    }
+}
+
+#[test]
+fn the_analysts_operators_are_planned_on_datafusion_and_the_rest_falls_back() {
+    let c = catalog(10);
+    for q in [
+        "SigninLogs | where ResultType != '0' | summarize count() by bin(TimeGenerated, 1h), ResultType",
+        "SigninLogs | summarize dcount(UserPrincipalName) by ResultType | sort by ResultType asc",
+        "SigninLogs | where UserAgent has 'Firefox' | count",
+        "SigninLogs | mv-expand m = Methods to typeof(string) | summarize count() by m",
+        "SigninLogs | summarize n = count() by UserPrincipalName | join kind=inner (SigninLogs | summarize f = countif(ResultType != '0') by UserPrincipalName) on UserPrincipalName",
+        "let T = SigninLogs | where TimeGenerated > ago(1d); T | project UserPrincipalName, Hour = hourofday(TimeGenerated) | take 3",
+    ] {
+        let plan = kql::explain(&c, q, &opts()).unwrap_or_else(|why| panic!("{q}: {why}"));
+        assert!(plan.contains("TableScan"), "{q}: {plan}");
+    }
+    // Not lowered yet: make-series runs on the row engine, and still answers.
+    let q = "SigninLogs | make-series count() on TimeGenerated step 1d";
+    assert!(kql::explain(&c, q, &opts()).is_err());
+    let r = kql::execute(&c, q, &opts()).expect("the row engine runs it");
+    assert_eq!(r.table.rows.len(), 1);
+}
+
+#[test]
+fn answers_match_the_kusto_semantics_on_both_engines() {
+    let c = catalog(30);
+    let q = "SigninLogs | where UserAgent has 'firefox' | summarize n = count(), users = dcount(UserPrincipalName) by ResultType | sort by ResultType asc";
+    for executor in [Executor::Auto, Executor::Rows] {
+        let r = kql::execute_on(executor, &c, q, &opts()).expect("runs");
+        let names: Vec<&str> = r.table.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["ResultType", "n", "users"]);
+        // `has` matches the whole term only: "firefoxish" does not count; i % 5 == 0 for i < 30.
+        let rows: Vec<(String, i64, i64)> = r
+            .table
+            .rows
+            .iter()
+            .map(|row| (row[0].to_string(), long(&row[1]), long(&row[2])))
+            .collect();
+        assert_eq!(
+            rows,
+            [("0".to_string(), 4, 4), ("50126".to_string(), 2, 2)],
+            "{executor:?}"
+        );
+    }
+}
+
+#[test]
+fn arrow_only_tables_serve_both_engines() {
+    let mut c = Catalog::new();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let file = dir.path().join("SigninLogs.parquet");
+    kql::catalog::write_parquet(&signins(20), &file).expect("write");
+    let (columns, batches) = kql::catalog::read_arrow(&file).expect("read");
+    c.insert_arrow("SigninLogs", columns, batches);
+    let q = "SigninLogs | mv-expand Methods | count";
+    let fused = kql::execute(&c, q, &opts()).expect("datafusion");
+    assert_eq!(long(&fused.table.rows[0][0]), 30);
+    // The row engine (make-series is not lowered) gets rows made from the batches.
+    let series = kql::execute(
+        &c,
+        "SigninLogs | make-series n = count() on TimeGenerated from datetime(1970-01-01) to datetime(1970-01-02) step 1h",
+        &opts(),
+    )
+    .expect("row engine");
+    assert_eq!(series.table.rows.len(), 1);
+    assert_eq!(c.get("SigninLogs").map(|t| t.rows.len()), Some(20));
+}
+
+#[test]
+fn the_query_timespan_hides_rows_outside_it() {
+    let c = catalog(48);
+    let o = ExecOptions {
+        timespan: Some((10 * HOUR, 20 * HOUR)),
+        ..opts()
+    };
+    let r = kql::execute(&c, "SigninLogs | count", &o).expect("runs");
+    assert_eq!(long(&r.table.rows[0][0]), 10);
+}
+
+#[test]
+fn a_passed_deadline_or_the_cancel_flag_stops_the_query() {
+    let c = catalog(200_000);
+    let q = "SigninLogs | extend x = strcat(UserPrincipalName, tostring(TimeGenerated)) | summarize dcount(x)";
+    assert!(kql::explain(&c, q, &opts()).is_ok());
+    let late = ExecOptions {
+        deadline: Some(Instant::now() - Duration::from_millis(1)),
+        ..opts()
+    };
+    assert!(matches!(
+        kql::execute(&c, q, &late),
+        Err(KqlError::Cancelled)
+    ));
+    let flag = Arc::new(AtomicBool::new(true));
+    let cancelled = ExecOptions {
+        cancel: Some(flag),
+        ..opts()
+    };
+    assert!(matches!(
+        kql::execute(&c, q, &cancelled),
+        Err(KqlError::Cancelled)
+    ));
+}
+
+#[test]
+fn results_beyond_the_row_cap_are_an_error_not_an_exhausted_memory() {
+    let c = catalog(1);
+    // range() stops at 1,048,576 values; twice that, times three, passes the 2,000,000-row cap.
+    let q = "print a = range(1, 1048576, 1), b = dynamic([1, 2, 3]) | mv-expand a | mv-expand b";
+    assert!(kql::explain(&c, q, &opts()).is_ok());
+    let err = match kql::execute(&c, q, &opts()) {
+        Ok(r) => panic!("{} rows came back", r.table.rows.len()),
+        Err(e) => e,
+    };
+    assert!(err.to_string().contains("more than 2000000 rows"), "{err}");
+}

@@ -74,12 +74,16 @@ fn datafusion_and_the_row_engine_agree_on_every_lowered_query() {
     queries.extend(corpus("hunting-queries.jsonl"));
     let (mut runnable, mut lowered) = (0usize, 0usize);
     let mut disagreements = Vec::new();
+    let mut reasons = std::collections::HashMap::new();
     for q in &queries {
         let rows = kql::execute_on(Executor::Rows, &catalog, q, &opts);
         if rows.is_ok() {
             runnable += 1;
         }
-        if kql::explain(&catalog, q, &opts).is_err() {
+        if let Err(why) = kql::explain(&catalog, q, &opts) {
+            if rows.is_ok() {
+                *reasons.entry(why).or_insert(0usize) += 1;
+            }
             continue;
         }
         if NONDETERMINISTIC.iter().any(|f| q.contains(f)) {
@@ -111,6 +115,14 @@ fn datafusion_and_the_row_engine_agree_on_every_lowered_query() {
         }
     }
     let share = lowered as f64 / runnable.max(1) as f64;
+    let mut reasons: Vec<_> = reasons.into_iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(&a.1));
+    for (why, n) in reasons.iter().take(25) {
+        eprintln!(
+            "{n:5} left to the row engine: {}",
+            why.lines().next().unwrap_or_default()
+        );
+    }
     eprintln!(
         "DataFusion ran {lowered} of {runnable} runnable queries ({:.1}%); {} disagreements",
         share * 100.0,

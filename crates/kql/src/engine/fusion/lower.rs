@@ -276,7 +276,11 @@ impl<'a> Lowering<'_, 'a> {
                     .map_err(|e| e.to_string())?;
                 self.scan("literal", &ArrowTable::from_table(&t))
             }
-            _ => Err("a source the planner does not lower".into()),
+            other => {
+                let debug = format!("{other:?}");
+                let name = debug.split(['(', ' ', '{']).next().unwrap_or_default();
+                Err(format!("a {name} source"))
+            }
         }
     }
 
@@ -685,7 +689,11 @@ impl<'a> Lowering<'_, 'a> {
                 },
                 &items[0],
             ),
-            _ => Err("an operator the planner does not lower".into()),
+            other => {
+                let debug = format!("{other:?}");
+                let name = debug.split(['(', ' ', '{']).next().unwrap_or_default();
+                Err(format!("the {name} operator"))
+            }
         }
     }
 

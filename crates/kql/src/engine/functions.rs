@@ -75,6 +75,8 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         | "substring"
         | "format_datetime"
         | "hash_sha256"
+        | "hash_sha1"
+        | "hash_md5"
         | "base64_encode_tostring"
         | "base64_decode_tostring"
         | "gettype"
@@ -102,7 +104,7 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         | "toboolean" | "bag_has_key" | "ipv4_is_match" | "isascii" | "isutf8" => Bool,
         "strlen" | "indexof" | "array_length" | "datetime_diff" | "countof" | "row_number"
         | "tolong" | "toint64" | "array_index_of" | "datetime_part" | "week_of_year"
-        | "string_size" | "hash" => Long,
+        | "string_size" | "hash" | "hash_xxhash64" => Long,
         "hourofday" | "dayofmonth" | "dayofyear" | "getmonth" | "monthofyear" | "getyear" => Long,
         "toint" => Int,
         "todouble" | "toreal" | "log" | "log10" | "log2" | "exp" | "exp2" | "exp10" | "pow"
@@ -1618,11 +1620,13 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             _ => Value::Null,
         },
         "hash_sha256" => Value::str(encoding::sha256_hex(s(0).as_bytes())),
-        "hash" => {
-            let digest = encoding::sha256_hex(s(0).as_bytes());
-            let h = i64::from_str_radix(digest.get(..15).unwrap_or("0"), 16).unwrap_or(0);
+        "hash_sha1" => Value::str(encoding::sha1_hex(s(0).as_bytes())),
+        "hash_md5" => Value::str(encoding::md5_hex(s(0).as_bytes())),
+        // The xxHash64 bits read as a signed long; a modulo keeps the result in [0, m).
+        "hash" | "hash_xxhash64" => {
+            let h = encoding::xxhash64(s(0).as_bytes()) as i64;
             match as_i64(&arg(args, 1)) {
-                Some(m) if m > 0 => Value::Long(h % m),
+                Some(m) if m > 0 => Value::Long(h.rem_euclid(m)),
                 _ => Value::Long(h),
             }
         }

@@ -872,3 +872,27 @@ fn ipv4_lists_take_single_values_or_dynamic_arrays() {
         ]]
     );
 }
+
+#[test]
+fn hashes_use_xxhash64_md5_and_sha1_of_the_text_form() {
+    // The examples of Kusto's hash() and hash_xxhash64() documentation.
+    assert_eq!(cell("print hash('World')"), Value::Long(1846988464401551951));
+    assert_eq!(cell("print hash('World', 100)"), Value::Long(51));
+    assert_eq!(
+        cell("print hash_xxhash64('World')"),
+        Value::Long(1846988464401551951)
+    );
+    assert_eq!(
+        cell("print hash_md5('World')"),
+        Value::str("f5a7924e621e84c9280a9a27e1bcb7f6")
+    );
+    assert_eq!(
+        cell("print hash_sha1('World')"),
+        Value::str("70c07ec18ef89c5309bbb0937f3a6342411e1fdd")
+    );
+    // A datetime hashes as its text with seven fractional digits.
+    assert_eq!(
+        cell("print hash_md5(datetime(2020-01-01))"),
+        Value::str("786c530672d1f8db31fee25ea8a9390b")
+    );
+}

@@ -4,7 +4,9 @@ use std::collections::HashSet;
 
 use serde_json::Value as J;
 
-use super::convert::{Key, as_f64, coerce, compare, key_of, sort_cmp, undyn};
+use super::convert::{Key, as_f64, as_i64, coerce, compare, key_of, sort_cmp, undyn};
+use super::scalar::derive_name;
+use crate::ast::{Expr, ExprKind};
 use crate::value::{ScalarType, Value};
 
 /// The current name of a legacy aggregate alias (`makeset` → `make_set`).
@@ -56,12 +58,35 @@ pub(crate) fn is_aggregate(name: &str) -> bool {
             | "count_distinct"
             | "count_distinctif"
             | "binary_all_or"
+            | "binary_all_and"
+            | "binary_all_xor"
+            | "covariance"
+            | "covarianceif"
+            | "covariancep"
+            | "covariancepif"
+            | "percentilesw"
+            | "percentiles_array"
+            | "percentilesw_array"
     )
 }
 
-/// The default output column name of an aggregate over the column `arg` (empty when unnamed).
-pub(crate) fn default_name(name: &str, arg: &str) -> String {
+/// The default output column name of an aggregate called with `args`: Kusto names it after the
+/// function and its first argument (both arguments for `covariance`).
+pub(crate) fn default_name(name: &str, args: &[Expr]) -> String {
+    let mut named = args
+        .iter()
+        .filter(|a| !matches!(a.kind, ExprKind::Star))
+        .map(|a| derive_name(a).unwrap_or_default());
+    let arg = named.next().unwrap_or_default();
     match canonical(name) {
+        "covariance" | "covarianceif" | "covariancep" | "covariancepif" => {
+            format!(
+                "{}_{arg}_{}",
+                canonical(name),
+                named.next().unwrap_or_default()
+            )
+        }
+        "percentiles_array" | "percentilesw_array" => format!("percentiles_{arg}"),
         "count" => format!("count_{arg}"),
         "countif" => "countif_".into(),
         "make_set" | "make_set_if" => format!("set_{arg}"),
@@ -90,13 +115,14 @@ pub(crate) fn result_type(name: &str, args: &[ScalarType]) -> ScalarType {
             ScalarType::TimeSpan | ScalarType::DateTime => first,
             _ => ScalarType::Real,
         },
-        "stdev" | "stdevif" | "variance" | "varianceif" | "stdevp" | "variancep" => {
-            ScalarType::Real
-        }
+        "stdev" | "stdevif" | "variance" | "varianceif" | "stdevp" | "variancep" | "covariance"
+        | "covarianceif" | "covariancep" | "covariancepif" => ScalarType::Real,
+        "binary_all_and" | "binary_all_or" | "binary_all_xor" => ScalarType::Long,
+        "percentiles_array" | "percentilesw_array" => ScalarType::Dynamic,
         "make_set" | "make_list" | "make_set_if" | "make_list_if" | "make_bag" | "make_bag_if" => {
             ScalarType::Dynamic
         }
-        "percentile" | "percentiles" => match first {
+        "percentile" | "percentiles" | "percentilesw" => match first {
             ScalarType::Int | ScalarType::Long => ScalarType::Long,
             other => other,
         },
@@ -127,7 +153,18 @@ pub(crate) enum AggState {
         max: bool,
     },
     Any(Option<Vec<Value>>),
-    Values(Vec<Value>),
+    /// Values with their weights (1 unless `percentilesw`), for percentiles.
+    Values(Vec<(Value, i64)>),
+    /// Co-moments of two columns for `covariance` (sample) and `covariancep` (population).
+    CoMoments {
+        n: f64,
+        sx: f64,
+        sy: f64,
+        sxy: f64,
+        population: bool,
+    },
+    /// Bitwise AND, OR or XOR of all values.
+    Bits(Option<i64>, fn(i64, i64) -> i64),
     Moments {
         n: f64,
         sum: f64,
@@ -156,7 +193,19 @@ impl AggState {
             },
             "avg" | "avgif" => AggState::Avg { sum: 0.0, n: 0 },
             "min" | "minif" => AggState::Best(Value::Null, false),
-            "max" | "maxif" | "binary_all_or" => AggState::Best(Value::Null, true),
+            "max" | "maxif" => AggState::Best(Value::Null, true),
+            "binary_all_and" => AggState::Bits(None, |a, b| a & b),
+            "binary_all_or" => AggState::Bits(None, |a, b| a | b),
+            "binary_all_xor" => AggState::Bits(None, |a, b| a ^ b),
+            "covariance" | "covarianceif" | "covariancep" | "covariancepif" => {
+                AggState::CoMoments {
+                    n: 0.0,
+                    sx: 0.0,
+                    sy: 0.0,
+                    sxy: 0.0,
+                    population: name.starts_with("covariancep"),
+                }
+            }
             "make_set" | "make_set_if" => AggState::List(Vec::new(), HashSet::new(), true),
             "make_list" | "make_list_if" => AggState::List(Vec::new(), HashSet::new(), false),
             "make_bag" | "make_bag_if" => AggState::Bag(serde_json::Map::new()),
@@ -170,7 +219,8 @@ impl AggState {
                 row: Vec::new(),
                 max: false,
             },
-            "percentile" | "percentiles" => AggState::Values(Vec::new()),
+            "percentile" | "percentiles" | "percentilesw" | "percentiles_array"
+            | "percentilesw_array" => AggState::Values(Vec::new()),
             "stdev" | "stdevif" => AggState::Moments {
                 n: 0.0,
                 sum: 0.0,
@@ -315,8 +365,26 @@ impl AggState {
                 }
             }
             AggState::Values(vals) => {
-                if !v.is_null() {
-                    vals.push(v);
+                let weight = if name.starts_with("percentilesw") {
+                    args.get(1).and_then(as_i64).unwrap_or(0)
+                } else {
+                    1
+                };
+                if !v.is_null() && weight > 0 {
+                    vals.push((v, weight));
+                }
+            }
+            AggState::CoMoments { n, sx, sy, sxy, .. } => {
+                if let (Some(x), Some(y)) = (as_f64(&v), args.get(1).and_then(as_f64)) {
+                    *n += 1.0;
+                    *sx += x;
+                    *sy += y;
+                    *sxy += x * y;
+                }
+            }
+            AggState::Bits(acc, op) => {
+                if let Some(x) = as_i64(&v) {
+                    *acc = Some(acc.map_or(x, |a| op(a, x)));
                 }
             }
             AggState::Moments { n, sum, sq, .. } => {
@@ -363,22 +431,45 @@ impl AggState {
             AggState::Any(None) => vec![Value::Null; width.max(1)],
             AggState::Values(vals) => {
                 let mut sorted = vals.clone();
-                sorted.sort_by(sort_cmp);
-                percents
+                sorted.sort_by(|a, b| sort_cmp(&a.0, &b.0));
+                let total: i64 = sorted.iter().map(|(_, w)| w).sum();
+                let picked: Vec<Value> = percents
                     .iter()
                     .map(|p| {
-                        if sorted.is_empty() {
-                            return Value::Null;
-                        }
-                        let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-                        let v = sorted
-                            .get(rank.saturating_sub(1).min(sorted.len() - 1))
-                            .cloned()
-                            .unwrap_or(Value::Null);
-                        coerce(v, ty)
+                        // Nearest rank over the weighted values.
+                        let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as i64;
+                        let mut seen = 0;
+                        let v = sorted.iter().find(|(_, w)| {
+                            seen += w;
+                            seen >= rank
+                        });
+                        v.or(sorted.last())
+                            .map_or(Value::Null, |(v, _)| coerce(v.clone(), ty))
                     })
-                    .collect()
+                    .collect();
+                if ty == ScalarType::Dynamic {
+                    one(Value::dynamic(J::Array(
+                        picked.iter().map(super::convert::dyn_json).collect(),
+                    )))
+                } else {
+                    picked
+                }
             }
+            AggState::CoMoments {
+                n,
+                sx,
+                sy,
+                sxy,
+                population,
+            } => {
+                let d = if *population { *n } else { n - 1.0 };
+                one(if d <= 0.0 {
+                    Value::Null
+                } else {
+                    Value::Real((sxy - sx * sy / n) / d)
+                })
+            }
+            AggState::Bits(acc, _) => one(acc.map_or(Value::Null, Value::Long)),
             AggState::Moments {
                 n,
                 sum,

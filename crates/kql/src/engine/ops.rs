@@ -986,7 +986,9 @@ impl<'a> Engine<'a> {
                     plan.push(Out::Spread(s));
                     continue;
                 }
-                if fname == "percentiles" || spec.percents.len() > 1 {
+                if spec.ty != ScalarType::Dynamic
+                    && (fname == "percentiles" || spec.percents.len() > 1)
+                {
                     let arg = args.first().and_then(derive_name).unwrap_or_default();
                     for (i, p) in spec.percents.iter().enumerate() {
                         let given = item.names.get(i).cloned();
@@ -998,12 +1000,8 @@ impl<'a> Engine<'a> {
                     plan.push(Out::Spread(s));
                     continue;
                 }
-                let arg = args
-                    .iter()
-                    .find(|a| !matches!(a.kind, ExprKind::Star))
-                    .and_then(derive_name)
-                    .unwrap_or_default();
-                let default = if matches!(fname.as_str(), "percentile") {
+                let default = if matches!(fname.as_str(), "percentile" | "percentilesw") {
+                    let arg = args.first().and_then(derive_name).unwrap_or_default();
                     format!(
                         "percentile_{arg}_{}",
                         spec.percents
@@ -1011,7 +1009,7 @@ impl<'a> Engine<'a> {
                             .map_or("50".into(), |p| p.to_string().replace('.', "_"))
                     )
                 } else {
-                    aggregate::default_name(fname, &arg)
+                    aggregate::default_name(fname, args)
                 };
                 let n = item
                     .names
@@ -1771,12 +1769,7 @@ fn series_name(item: &NamedExpr, i: usize) -> String {
     }
     match &item.expr.kind {
         ExprKind::Call { name, args } if aggregate::is_aggregate(name) => {
-            let arg = args
-                .iter()
-                .find(|a| !matches!(a.kind, ExprKind::Star))
-                .and_then(derive_name)
-                .unwrap_or_default();
-            aggregate::default_name(name, &arg)
+            aggregate::default_name(name, args)
         }
         _ => format!("Column{}", i + 1),
     }

@@ -1,6 +1,6 @@
 //! Scalar expressions: binding names and types against a schema, then evaluating per row.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value as J;
 
@@ -47,6 +47,116 @@ pub(crate) enum CExpr {
         by: i64,
         default: Box<CExpr>,
     },
+    /// A value that runs over the serialized rows (`row_cumsum`, `row_rank_*`,
+    /// `row_window_session`), starting afresh where `restart` is true.
+    Running {
+        kind: RunKind,
+        args: Vec<CExpr>,
+        restart: Option<Box<CExpr>>,
+        /// The state after the last row evaluated (rows' address, row index), so rows evaluated
+        /// in order cost one step each.
+        memo: Arc<Mutex<Option<(usize, usize, RunState)>>>,
+    },
+}
+
+/// Which running value a `CExpr::Running` computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RunKind {
+    CumSum,
+    RankDense,
+    RankMin,
+    Session,
+}
+
+/// The running state after one row of a `CExpr::Running`.
+#[derive(Debug, Clone)]
+pub(crate) struct RunState {
+    /// The running sum, or the session's first value.
+    acc: Value,
+    last: Value,
+    rank: i64,
+    /// Rows since the last restart, this one included.
+    seen: i64,
+}
+
+impl RunKind {
+    /// The state after a row with value `v` (and the session limits in `limits`).
+    fn step(self, prev: Option<&RunState>, v: Value, limits: &[Value]) -> RunState {
+        let seen = prev.map_or(1, |p| p.seen + 1);
+        let same = prev.is_some_and(|p| equals(&p.last, &v, false) == Some(true));
+        let (acc, rank) = match (self, prev) {
+            (RunKind::CumSum, Some(p)) if !v.is_null() => {
+                (arith(BinOp::Add, p.acc.clone(), v.clone()), 0)
+            }
+            (RunKind::CumSum, Some(p)) => (p.acc.clone(), 0),
+            (RunKind::RankDense, Some(p)) => (Value::Null, p.rank + i64::from(!same)),
+            (RunKind::RankMin, Some(p)) => (Value::Null, if same { p.rank } else { seen }),
+            (RunKind::Session, Some(p)) => {
+                let beyond = |from: &Value, limit: Option<&Value>| {
+                    limit.is_some_and(|l| {
+                        compare(&arith(BinOp::Sub, v.clone(), from.clone()), l)
+                            .is_some_and(|o| o.is_gt())
+                    })
+                };
+                if beyond(&p.acc, limits.first()) || beyond(&p.last, limits.get(1)) {
+                    (v.clone(), 0)
+                } else {
+                    (p.acc.clone(), 0)
+                }
+            }
+            (_, None) => (v.clone(), 1),
+        };
+        RunState {
+            acc,
+            last: v,
+            rank,
+            seen,
+        }
+    }
+
+    fn output(self, st: &RunState) -> Value {
+        match self {
+            RunKind::CumSum | RunKind::Session => st.acc.clone(),
+            RunKind::RankDense | RunKind::RankMin => Value::Long(st.rank),
+        }
+    }
+}
+
+/// Evaluates a running value at `row`: one step from the memoized previous row when rows come
+/// in order, else a fold from the last restart.
+fn running(
+    kind: RunKind,
+    args: &[CExpr],
+    restart: Option<&CExpr>,
+    memo: &Mutex<Option<(usize, usize, RunState)>>,
+    row: Row<'_>,
+) -> Value {
+    let at = |idx: usize| Row {
+        rows: row.rows,
+        idx,
+    };
+    let restarts = |idx: usize| restart.is_some_and(|r| truth(&eval(r, at(idx))) == Some(true));
+    let step = |prev: Option<&RunState>, idx: usize| {
+        let limits: Vec<Value> = args.iter().skip(1).map(|a| eval(a, at(idx))).collect();
+        let prev = prev.filter(|_| !restarts(idx));
+        kind.step(prev, undyn(&eval(&args[0], at(idx))), &limits)
+    };
+    let key = row.rows.as_ptr() as usize;
+    let mut memo = memo.lock().unwrap_or_else(|e| e.into_inner());
+    let state = match memo.as_ref() {
+        Some((k, i, prev)) if *k == key && i + 1 == row.idx => step(Some(prev), row.idx),
+        _ => {
+            let start = (1..=row.idx).rev().find(|&i| restarts(i)).unwrap_or(0);
+            let mut st = step(None, start);
+            for i in start + 1..=row.idx {
+                st = step(Some(&st), i);
+            }
+            st
+        }
+    };
+    let out = kind.output(&state);
+    *memo = Some((key, row.idx, state));
+    out
 }
 
 /// An aggregate found while binding a `summarize` expression.
@@ -395,6 +505,37 @@ impl<'a> Engine<'a> {
                 };
                 return Ok((CExpr::RowNumber(start), T::Long));
             }
+            "row_cumsum" | "row_rank_dense" | "row_rank_min" | "row_window_session" => {
+                let (kind, arity) = match name {
+                    "row_cumsum" => (RunKind::CumSum, 1),
+                    "row_rank_dense" => (RunKind::RankDense, 1),
+                    "row_rank_min" => (RunKind::RankMin, 1),
+                    _ => (RunKind::Session, 3),
+                };
+                let mut compiled = Vec::new();
+                let mut ty = T::Long;
+                for i in 0..arity {
+                    let (c, t) = self.compile_arg(e, args, i, schema, env)?;
+                    if i == 0 {
+                        ty = t;
+                    }
+                    compiled.push(c);
+                }
+                let restart = match args.get(arity) {
+                    Some(a) => Some(Box::new(self.compile(a, schema, env)?.0)),
+                    None => None,
+                };
+                if matches!(kind, RunKind::RankDense | RunKind::RankMin) {
+                    ty = T::Long;
+                }
+                let run = CExpr::Running {
+                    kind,
+                    args: compiled,
+                    restart,
+                    memo: Arc::default(),
+                };
+                return Ok((run, ty));
+            }
             "prev" | "next" => {
                 let (x, ty) = self.compile_arg(e, args, 0, schema, env)?;
                 let n = match args.get(1) {
@@ -574,13 +715,26 @@ impl<'a> Engine<'a> {
         };
         let mut types = Vec::new();
         match name {
-            "percentile" | "percentiles" => {
+            "percentile" | "percentiles" | "percentiles_array" | "percentilesw"
+            | "percentilesw_array" => {
                 let (c, t) = self.compile_arg(e, args, 0, &input, env)?;
                 spec.args.push(c);
                 types.push(t);
-                for p in args.iter().skip(1) {
-                    spec.percents
-                        .push(as_f64(&self.constant(p, env)?).unwrap_or(50.0));
+                let weighted = name.starts_with("percentilesw");
+                if weighted {
+                    spec.args.push(self.compile_arg(e, args, 1, &input, env)?.0);
+                }
+                // Percentages come one by one or, for the `_array` forms, as a dynamic array.
+                for p in args.iter().skip(1 + usize::from(weighted)) {
+                    match self.constant(p, env)? {
+                        Value::Dynamic(d) if d.is_array() => spec.percents.extend(
+                            d.as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(serde_json::Value::as_f64),
+                        ),
+                        v => spec.percents.push(as_f64(&v).unwrap_or(50.0)),
+                    }
                 }
             }
             "arg_max" | "arg_min" | "take_any" | "any"
@@ -942,6 +1096,12 @@ pub(crate) fn eval(e: &CExpr, row: Row<'_>) -> Value {
             functions::call(name, &vals, *ty)
         }
         CExpr::RowNumber(start) => Value::Long(row.idx as i64 + start),
+        CExpr::Running {
+            kind,
+            args,
+            restart,
+            memo,
+        } => running(*kind, args, restart.as_deref(), memo, row),
         CExpr::Shift { expr, by, default } => {
             let target = row.idx as i64 + by;
             match usize::try_from(target).ok().filter(|t| *t < row.rows.len()) {

@@ -876,7 +876,10 @@ fn ipv4_lists_take_single_values_or_dynamic_arrays() {
 #[test]
 fn hashes_use_xxhash64_md5_and_sha1_of_the_text_form() {
     // The examples of Kusto's hash() and hash_xxhash64() documentation.
-    assert_eq!(cell("print hash('World')"), Value::Long(1846988464401551951));
+    assert_eq!(
+        cell("print hash('World')"),
+        Value::Long(1846988464401551951)
+    );
     assert_eq!(cell("print hash('World', 100)"), Value::Long(51));
     assert_eq!(
         cell("print hash_xxhash64('World')"),
@@ -894,5 +897,84 @@ fn hashes_use_xxhash64_md5_and_sha1_of_the_text_form() {
     assert_eq!(
         cell("print hash_md5(datetime(2020-01-01))"),
         Value::str("786c530672d1f8db31fee25ea8a9390b")
+    );
+}
+
+#[test]
+fn covariance_bitwise_and_weighted_percentile_aggregates() {
+    let r = run(
+        "datatable(x:real, y:real) [1.0, 14.0, 2.0, 10.0, 3.0, 17.0, 4.0, 20.0, 5.0, 50.0] \
+         | summarize covariance(x, y), covariancep(x, y)",
+    );
+    assert_eq!(names(&r.table), ["covariance_x_y", "covariancep_x_y"]);
+    assert_eq!(r.table.rows[0], [Value::Real(20.5), Value::Real(16.4)]);
+    let r = run("datatable(n:long) [12, 10, 6] \
+         | summarize a = binary_all_and(n), o = binary_all_or(n), x = binary_all_xor(n)");
+    assert_eq!(
+        r.table.rows[0],
+        [Value::Long(0), Value::Long(14), Value::Long(0)]
+    );
+    // Weighted nearest rank: the weights act as repetition counts.
+    let data = "datatable(w:long, v:long) [8, 10, 6, 20, 3, 30, 1, 40]";
+    let r = run(&format!("{data} | summarize percentilesw(v, w, 50, 99.9)"));
+    assert_eq!(names(&r.table), ["percentile_v_50", "percentile_v_99_9"]);
+    assert_eq!(r.table.rows[0], [Value::Long(20), Value::Long(40)]);
+    let r = run(&format!(
+        "{data} | summarize percentilesw_array(v, w, dynamic([50, 75]))"
+    ));
+    assert_eq!(names(&r.table), ["percentiles_v"]);
+    assert_eq!(
+        r.table.rows[0][0],
+        Value::dynamic(serde_json::json!([20, 20]))
+    );
+}
+
+#[test]
+fn running_row_functions_restart_where_asked() {
+    let r = run("datatable(a:long) [2, 4, 6, 8] | serialize cs = row_cumsum(a, a == 6)");
+    let cs: Vec<Value> = r.table.rows.iter().map(|r| r[1].clone()).collect();
+    assert_eq!(
+        cs,
+        [
+            Value::Long(2),
+            Value::Long(6),
+            Value::Long(6),
+            Value::Long(14)
+        ]
+    );
+    let r = run("datatable(v:long) [2, 3, 3, 3, 100] | sort by v asc \
+         | extend d = row_rank_dense(v), m = row_rank_min(v)");
+    let ranks: Vec<(Value, Value)> = r
+        .table
+        .rows
+        .iter()
+        .map(|r| (r[1].clone(), r[2].clone()))
+        .collect();
+    let l = Value::Long;
+    assert_eq!(
+        ranks,
+        [
+            (l(1), l(1)),
+            (l(2), l(2)),
+            (l(2), l(2)),
+            (l(2), l(2)),
+            (l(3), l(5))
+        ]
+    );
+    // A session starts when a row is over 1h from the session's first row or 5m from the last.
+    let r = run(
+        "datatable(t:datetime) [datetime(2024-01-01 10:00), datetime(2024-01-01 10:04), \
+         datetime(2024-01-01 10:30), datetime(2024-01-01 10:33)] | sort by t asc \
+         | extend s = row_window_session(t, 1h, 5m)",
+    );
+    let s: Vec<String> = r.table.rows.iter().map(|r| r[1].to_string()).collect();
+    assert_eq!(
+        s,
+        [
+            "2024-01-01T10:00:00Z",
+            "2024-01-01T10:00:00Z",
+            "2024-01-01T10:30:00Z",
+            "2024-01-01T10:30:00Z"
+        ]
     );
 }

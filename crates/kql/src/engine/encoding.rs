@@ -172,12 +172,7 @@ pub(crate) fn xxhash64(data: &[u8]) -> u64 {
     let merge = |acc: u64, v: u64| (acc ^ round(0, v)).wrapping_mul(P1).wrapping_add(P4);
     let mut rest = data;
     let mut h = if data.len() >= 32 {
-        let mut v = [
-            P1.wrapping_add(P2),
-            P2,
-            0,
-            0u64.wrapping_sub(P1),
-        ];
+        let mut v = [P1.wrapping_add(P2), P2, 0, 0u64.wrapping_sub(P1)];
         while rest.len() >= 32 {
             for (i, acc) in v.iter_mut().enumerate() {
                 *acc = round(*acc, word(&rest[i * 8..]));

@@ -9,6 +9,9 @@ use serde_json::Value as J;
 
 use super::convert::{as_f64, as_i64, coerce, is_numeric, to_dynamic, to_text, undyn};
 use super::encoding;
+use net::ipv4;
+
+mod net;
 use crate::value::{ScalarType, TICKS_PER_SECOND, Value, datetime_to_ticks, ticks_to_datetime};
 
 const DAY: i64 = 86_400 * TICKS_PER_SECOND;
@@ -40,17 +43,7 @@ pub(crate) fn unify(types: &[ScalarType]) -> ScalarType {
 /// Kusto functions the local engine knows of but does not run.
 pub(crate) fn is_known_unsupported(name: &str) -> bool {
     [
-        "series_",
-        "geo_",
-        "ipv6_",
-        "hll",
-        "tdigest",
-        "bitset",
-        "parse_",
-        "make_",
-        "format_ipv4",
-        "zlib_",
-        "gzip_",
+        "series_", "geo_", "hll", "tdigest", "bitset", "parse_", "make_", "zlib_", "gzip_",
     ]
     .iter()
     .any(|p| name.starts_with(p))
@@ -99,9 +92,9 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         | "pack" | "bag_pack" | "bag_keys" | "array_concat" | "array_slice" | "set_union"
         | "set_intersect" | "set_difference" | "bag_merge" | "array_sort_asc"
         | "array_sort_desc" | "zip" | "bag_remove_keys" => Dynamic,
-        "isnotempty" | "isempty" | "isnull" | "isnotnull" | "not" | "ipv4_is_private"
-        | "ipv4_is_in_range" | "isnan" | "isinf" | "isfinite" | "set_has_element" | "tobool"
-        | "toboolean" | "bag_has_key" | "ipv4_is_match" | "isascii" | "isutf8" => Bool,
+        "isnotempty" | "isempty" | "isnull" | "isnotnull" | "not" | "isnan" | "isinf"
+        | "isfinite" | "set_has_element" | "tobool" | "toboolean" | "bag_has_key" | "isascii"
+        | "isutf8" => Bool,
         "strlen" | "indexof" | "array_length" | "datetime_diff" | "countof" | "row_number"
         | "tolong" | "toint64" | "array_index_of" | "datetime_part" | "week_of_year"
         | "string_size" | "hash" | "hash_xxhash64" => Long,
@@ -137,12 +130,8 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         "range" | "array_reverse" | "bag_set_key" => Dynamic,
         "tohex" | "regex_quote" | "url_encode_component" | "url_decode_component" => String,
         "strcmp" | "binary_and" | "binary_or" | "binary_xor" | "binary_not"
-        | "binary_shift_left" | "binary_shift_right" | "ipv4_compare" | "indexof_regex" => Long,
-        "has_ipv4"
-        | "has_ipv4_prefix"
-        | "has_any_ipv4"
-        | "has_any_ipv4_prefix"
-        | "ipv4_is_in_any_range" => Bool,
+        | "binary_shift_left" | "binary_shift_right" | "indexof_regex" => Long,
+        "has_ipv4" | "has_ipv4_prefix" | "has_any_ipv4" | "has_any_ipv4_prefix" => Bool,
         "array_sum" => Real,
         "parse_url" | "parse_path" => Dynamic,
         "series_sum"
@@ -180,7 +169,7 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         }
         "coalesce" | "min_of" | "max_of" => unify(args),
         "prev" | "next" => first,
-        _ => return None,
+        _ => return net::return_type(name),
     })
 }
 
@@ -276,10 +265,6 @@ fn bin_value(v: &Value, size: &Value) -> Value {
             .map_or(Value::Null, |s| Value::Decimal((r / s).floor() * s)),
         _ => Value::Null,
     }
-}
-
-fn ipv4(s: &str) -> Option<u32> {
-    s.trim().parse::<std::net::Ipv4Addr>().ok().map(u32::from)
 }
 
 /// How a `series_*` function combines its arguments.
@@ -515,20 +500,6 @@ fn ipv4_tokens(text: &str) -> Vec<String> {
         }
     }
     out
-}
-
-fn ipv4_range(s: &str) -> Option<(u32, u32)> {
-    let (ip, bits) = match s.split_once('/') {
-        Some((ip, b)) => (ip, b.trim().parse::<u32>().ok()?),
-        None => (s, 32),
-    };
-    let ip = ipv4(ip)?;
-    let mask = if bits == 0 {
-        0
-    } else {
-        u32::MAX.checked_shl(32 - bits.min(32)).unwrap_or(0)
-    };
-    Some((ip & mask, mask))
 }
 
 /// Converts a Kusto/.NET datetime format (`yyyy-MM-dd HH:mm:ss.fff`) to text.
@@ -1563,62 +1534,8 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
                 })
             }))
         }
-        "ipv4_is_in_any_range" => match ipv4(s(0).split('/').next().unwrap_or("")) {
-            Some(ip) => {
-                let ranges = texts_of(args.get(1..).unwrap_or_default());
-                Value::Bool(
-                    ranges
-                        .iter()
-                        .filter_map(|r| ipv4_range(r))
-                        .any(|(net, mask)| ip & mask == net),
-                )
-            }
-            None => Value::Null,
-        },
-        "ipv4_compare" => {
-            let prefix = as_i64(&arg(args, 2)).map(|p| p.clamp(0, 32) as u32);
-            match (ipv4_range(&s(0)), ipv4_range(&s(1))) {
-                (Some((a, ma)), Some((b, mb))) => {
-                    let mask =
-                        prefix.map_or(ma & mb, |p| if p == 0 { 0 } else { u32::MAX << (32 - p) });
-                    Value::Long(match (a & mask).cmp(&(b & mask)) {
-                        std::cmp::Ordering::Less => -1,
-                        std::cmp::Ordering::Equal => 0,
-                        std::cmp::Ordering::Greater => 1,
-                    })
-                }
-                _ => Value::Null,
-            }
-        }
         "url_encode_component" => call("url_encode", args, result),
         "url_decode_component" => call("url_decode", args, result),
-        "ipv4_is_private" => match ipv4(s(0).split('/').next().unwrap_or("")) {
-            Some(ip) => {
-                let in_net = |net: u32, bits: u32| ip & (u32::MAX << (32 - bits)) == net;
-                Value::Bool(
-                    in_net(0x0A00_0000, 8) || in_net(0xAC10_0000, 12) || in_net(0xC0A8_0000, 16),
-                )
-            }
-            None => Value::Null,
-        },
-        "ipv4_is_match" => {
-            let prefix = as_i64(&arg(args, 2)).map(|p| p.clamp(0, 32) as u32);
-            match (ipv4_range(&s(0)), ipv4_range(&s(1))) {
-                (Some((a, ma)), Some((b, mb))) => {
-                    let mask =
-                        prefix.map_or(ma & mb, |p| if p == 0 { 0 } else { u32::MAX << (32 - p) });
-                    Value::Bool(a & mask == b & mask)
-                }
-                _ => Value::Null,
-            }
-        }
-        "ipv4_is_in_range" => match (
-            ipv4(s(0).split('/').next().unwrap_or("")),
-            ipv4_range(&s(1)),
-        ) {
-            (Some(ip), Some((net, mask))) => Value::Bool(ip & mask == net),
-            _ => Value::Null,
-        },
         "hash_sha256" => Value::str(encoding::sha256_hex(s(0).as_bytes())),
         "hash_sha1" => Value::str(encoding::sha1_hex(s(0).as_bytes())),
         "hash_md5" => Value::str(encoding::md5_hex(s(0).as_bytes())),
@@ -1669,7 +1586,7 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             Value::str(out)
         }
         "new_guid" => Value::Guid(uuid::Uuid::new_v4()),
-        _ => Value::Null,
+        _ => net::call(name, args),
     }
 }
 

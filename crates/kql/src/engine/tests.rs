@@ -978,3 +978,61 @@ fn running_row_functions_restart_where_asked() {
         ]
     );
 }
+
+#[test]
+fn ip_functions_mask_with_the_shortest_prefix_and_map_ipv4_into_ipv6() {
+    assert_eq!(
+        cell("print ipv4_compare('192.168.1.1/24', '192.168.1.255', 31)"),
+        Value::Long(0)
+    );
+    assert_eq!(
+        cell("print ipv4_is_match('192.168.1.1', '192.168.1.0', 31)"),
+        Value::Bool(true)
+    );
+    assert_eq!(
+        cell("print parse_ipv4('192.168.1.1/24')"),
+        Value::Long(3_232_235_776)
+    );
+    assert_eq!(
+        cell("print parse_ipv4_mask('127.0.0.1', 24)"),
+        Value::Long(2_130_706_432)
+    );
+    assert_eq!(
+        cell("print format_ipv4_mask('192.168.1.1/24', 32)"),
+        Value::str("192.168.1.0/24")
+    );
+    assert_eq!(cell("print format_ipv4('192.168.1.1', -1)"), Value::str(""));
+    assert_eq!(
+        cell("print ipv6_compare('192.168.1.1/24', '::ffff:c0a8:01ff')"),
+        Value::Long(0)
+    );
+    // `::a.b.c.d/30` compares as the IPv4 address 192.168.1.1/30.
+    assert_eq!(
+        cell("print ipv6_compare('::192.168.1.1/30', '192.168.1.255/24')"),
+        Value::Long(0)
+    );
+    assert_eq!(
+        cell("print ipv6_is_match('fe80::85d:e82c:9446:7994/120', 'fe80::85d:e82c:9446:7998')"),
+        Value::Bool(true)
+    );
+    assert_eq!(
+        cell("print parse_ipv6_mask('::192.168.255.255/24', 128)"),
+        Value::str("0000:0000:0000:0000:0000:0000:c0a8:ff00")
+    );
+    assert_eq!(
+        cell("print ipv6_is_in_any_range('a5e::abcd', dynamic(['a5e::/112', '::1']))"),
+        Value::Bool(true)
+    );
+    assert_eq!(
+        cell("print ipv4_netmask_suffix('192.168.1.1/24')"),
+        Value::Long(24)
+    );
+    assert_eq!(
+        cell("print ipv4_range_to_cidr_list('1.1.128.0', '1.1.140.255')"),
+        Value::dynamic(serde_json::json!([
+            "1.1.128.0/21",
+            "1.1.136.0/22",
+            "1.1.140.0/24"
+        ]))
+    );
+}

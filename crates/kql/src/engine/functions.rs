@@ -88,6 +88,7 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
                 String
             }
         }
+        "extractjson" | "extract_json" => args.get(2).copied().unwrap_or(String),
         "parse_json" | "todynamic" | "toobject" | "split" | "extract_all" | "pack_array"
         | "pack" | "bag_pack" | "bag_keys" | "array_concat" | "array_slice" | "set_union"
         | "set_intersect" | "set_difference" | "bag_merge" | "array_sort_asc"
@@ -401,17 +402,41 @@ fn series(name: &str, args: &[Value]) -> Value {
                         }
                     }
                 }
+                // series_fill_linear(x[, missing, fill_edges, constant]): interpolates between
+                // known values, extends the first and last known values over the edges unless
+                // fill_edges is false, and fills a series with no known value with the constant
+                // (0). Integer series stay integers.
                 _ => {
+                    let missing = args.get(1).map_or(J::Null, json_of);
+                    let fill_edges = !matches!(args.get(2).map(undyn), Some(Value::Bool(false)));
                     let known: Vec<(usize, f64)> = raw
                         .iter()
                         .enumerate()
+                        .filter(|(_, v)| **v != missing)
                         .filter_map(|(i, v)| Some((i, v.as_f64()?)))
                         .collect();
-                    for pair in known.windows(2) {
-                        let ((i0, v0), (i1, v1)) = (pair[0], pair[1]);
-                        for (i, slot) in out.iter_mut().enumerate().take(i1).skip(i0 + 1) {
-                            *slot = num(v0 + (v1 - v0) * (i - i0) as f64 / (i1 - i0) as f64);
+                    let ints = known
+                        .iter()
+                        .all(|(i, _)| raw[*i].is_i64() || raw[*i].is_u64());
+                    let value = |x: f64| if ints { J::from(x as i64) } else { num(x) };
+                    for v in out.iter_mut().filter(|v| **v == missing) {
+                        *v = J::Null;
+                    }
+                    match (known.first(), known.last()) {
+                        (Some(&(first, a)), Some(&(last, b))) => {
+                            for pair in known.windows(2) {
+                                let ((i0, v0), (i1, v1)) = (pair[0], pair[1]);
+                                for (i, slot) in out.iter_mut().enumerate().take(i1).skip(i0 + 1) {
+                                    *slot =
+                                        value(v0 + (v1 - v0) * (i - i0) as f64 / (i1 - i0) as f64);
+                                }
+                            }
+                            if fill_edges {
+                                out[..first].fill(value(a));
+                                out[last + 1..].fill(value(b));
+                            }
                         }
+                        _ => out.fill(args.get(3).map_or(num(0.0), json_of)),
                     }
                 }
             }
@@ -420,6 +445,74 @@ fn series(name: &str, args: &[Value]) -> Value {
         None => return Value::Null,
     };
     Value::dynamic(J::Array(out))
+}
+
+/// One step of a JSONPath: a property or an array index.
+enum PathStep {
+    Key(String),
+    Index(i64),
+}
+
+/// Parses the JSONPath subset Kusto accepts: `$`, `.name`, `['name']`, `["name"]`, `[index]`.
+fn json_path(path: &str) -> Option<Vec<PathStep>> {
+    let mut rest = path.trim().strip_prefix('$')?;
+    let mut steps = Vec::new();
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            steps.push(PathStep::Key(r[..end].to_string()));
+            rest = &r[end..];
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            let inner = r[..end].trim();
+            steps.push(match inner.parse::<i64>() {
+                Ok(i) => PathStep::Index(i),
+                Err(_) => PathStep::Key(inner.trim_matches(|c| c == '\'' || c == '"').to_string()),
+            });
+            rest = &r[end + 1..];
+        } else {
+            return None;
+        }
+    }
+    Some(steps)
+}
+
+/// The element a JSONPath leads to.
+fn json_at<'j>(mut j: &'j J, steps: &[PathStep]) -> Option<&'j J> {
+    for step in steps {
+        j = match step {
+            PathStep::Key(k) => j.get(k)?,
+            PathStep::Index(i) => {
+                let arr = j.as_array()?;
+                let idx = if *i < 0 { arr.len() as i64 + i } else { *i };
+                arr.get(usize::try_from(idx).ok()?)?
+            }
+        };
+    }
+    Some(j)
+}
+
+/// Sets the property a path of keys leads to, creating bags on the way.
+fn json_set(j: &mut J, steps: &[PathStep], value: J) -> Option<()> {
+    let Some((last, parents)) = steps.split_last() else {
+        *j = value;
+        return Some(());
+    };
+    let mut cur = j;
+    for step in parents {
+        let PathStep::Key(k) = step else {
+            return None;
+        };
+        cur = cur
+            .as_object_mut()?
+            .entry(k.clone())
+            .or_insert_with(|| J::Object(serde_json::Map::new()));
+    }
+    let PathStep::Key(k) = last else {
+        return None;
+    };
+    cur.as_object_mut()?.insert(k.clone(), value);
+    Some(())
 }
 
 /// `parse_url`: the parts of an absolute URL as Kusto names them.
@@ -502,75 +595,99 @@ fn ipv4_tokens(text: &str) -> Vec<String> {
     out
 }
 
-/// Converts a Kusto/.NET datetime format (`yyyy-MM-dd HH:mm:ss.fff`) to text.
-fn format_dt(t: chrono::DateTime<chrono::Utc>, ticks: i64, fmt: &str) -> String {
-    let chars: Vec<char> = fmt.chars().collect();
-    let mut out = String::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let mut n = 1;
-        while i + n < chars.len() && chars[i + n] == c {
-            n += 1;
+/// The fields a Kusto/.NET format string (`yyyy-MM-dd HH:mm:ss.fff`) can show, from a datetime or
+/// a timespan.
+struct Fields {
+    year: i32,
+    month: u32,
+    /// Day of month, or whole days of a timespan.
+    day: i64,
+    hour: u32,
+    minute: u32,
+    second: u32,
+    /// Ticks below the second.
+    frac: i64,
+    /// A timespan: `d` pads days to the letter count and `h` is the hour of the day.
+    timespan: bool,
+}
+
+impl Fields {
+    fn of_datetime(t: chrono::DateTime<chrono::Utc>, ticks: i64) -> Fields {
+        Fields {
+            year: t.year(),
+            month: t.month(),
+            day: i64::from(t.day()),
+            hour: t.hour(),
+            minute: t.minute(),
+            second: t.second(),
+            frac: ticks.rem_euclid(TICKS_PER_SECOND),
+            timespan: false,
         }
-        let frac = ticks.rem_euclid(TICKS_PER_SECOND);
-        match c {
-            'y' => out.push_str(&if n <= 2 {
-                format!("{:02}", t.year() % 100)
-            } else {
-                format!("{:04}", t.year())
-            }),
-            'M' => out.push_str(&if n == 1 {
-                t.month().to_string()
-            } else {
-                format!("{:02}", t.month())
-            }),
-            'd' => out.push_str(&if n == 1 {
-                t.day().to_string()
-            } else {
-                format!("{:02}", t.day())
-            }),
-            'H' => out.push_str(&if n == 1 {
-                t.hour().to_string()
-            } else {
-                format!("{:02}", t.hour())
-            }),
-            'h' => {
-                let h = if t.hour().is_multiple_of(12) {
-                    12
-                } else {
-                    t.hour() % 12
-                };
-                out.push_str(&if n == 1 {
-                    h.to_string()
-                } else {
-                    format!("{h:02}")
-                })
-            }
-            'm' => out.push_str(&if n == 1 {
-                t.minute().to_string()
-            } else {
-                format!("{:02}", t.minute())
-            }),
-            's' => out.push_str(&if n == 1 {
-                t.second().to_string()
-            } else {
-                format!("{:02}", t.second())
-            }),
-            'f' | 'F' => {
-                let digits = format!("{frac:07}");
-                out.push_str(digits.get(..n.min(7)).unwrap_or(""));
-            }
-            't' => out.push_str(if t.hour() < 12 { "AM" } else { "PM" }),
-            other => {
-                for _ in 0..n {
-                    out.push(other);
-                }
-            }
-        }
-        i += n;
     }
-    out
+
+    fn of_timespan(ticks: i64) -> Fields {
+        let t = ticks.unsigned_abs();
+        let secs = t / TICKS_PER_SECOND as u64;
+        Fields {
+            year: 0,
+            month: 0,
+            day: (secs / 86_400) as i64,
+            hour: ((secs / 3600) % 24) as u32,
+            minute: ((secs / 60) % 60) as u32,
+            second: (secs % 60) as u32,
+            frac: (t % TICKS_PER_SECOND as u64) as i64,
+            timespan: true,
+        }
+    }
+
+    /// Formats the fields: runs of a letter are one specifier (`yyyy`, `MM`, `fff`), `F` digits
+    /// drop trailing zeros, anything else is copied.
+    fn format(&self, fmt: &str) -> String {
+        let chars: Vec<char> = fmt.chars().collect();
+        let mut out = String::new();
+        let mut i = 0;
+        let pad = |v: i64, n: usize| format!("{v:0n$}");
+        while i < chars.len() {
+            let c = chars[i];
+            let mut n = 1;
+            while i + n < chars.len() && chars[i + n] == c {
+                n += 1;
+            }
+            let two = n.min(2);
+            match c {
+                'y' if n <= 2 => out.push_str(&pad(i64::from(self.year % 100), 2)),
+                'y' => out.push_str(&pad(i64::from(self.year), 4)),
+                'M' => out.push_str(&pad(i64::from(self.month), two)),
+                'd' if self.timespan => out.push_str(&pad(self.day, n)),
+                'd' => out.push_str(&pad(self.day, two)),
+                'H' => out.push_str(&pad(i64::from(self.hour), two)),
+                'h' if self.timespan => out.push_str(&pad(i64::from(self.hour), two)),
+                'h' => {
+                    let h = if self.hour.is_multiple_of(12) {
+                        12
+                    } else {
+                        self.hour % 12
+                    };
+                    out.push_str(&pad(i64::from(h), two))
+                }
+                'm' => out.push_str(&pad(i64::from(self.minute), two)),
+                's' => out.push_str(&pad(i64::from(self.second), two)),
+                'f' | 'F' => {
+                    let digits = format!("{:07}", self.frac);
+                    let shown = digits.get(..n.min(7)).unwrap_or("");
+                    out.push_str(if c == 'F' {
+                        shown.trim_end_matches('0')
+                    } else {
+                        shown
+                    });
+                }
+                't' => out.push_str(if self.hour < 12 { "AM" } else { "PM" }),
+                other => out.extend(std::iter::repeat_n(other, n)),
+            }
+            i += n;
+        }
+        out
+    }
 }
 
 fn datetime_diff(
@@ -733,12 +850,26 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
                 return Value::Null;
             };
             let groups = r.captures_len() - 1;
+            // The groups to return: all of them, or those the middle argument picks by number
+            // or by name.
+            let picked: Vec<usize> = match args.get(1).filter(|_| args.len() >= 3) {
+                Some(sel) => dynamic_array(sel)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|g| match g {
+                        J::String(n) => r.capture_names().position(|c| c == Some(n.as_str())),
+                        other => other.as_u64().map(|i| i as usize),
+                    })
+                    .collect(),
+                None => (1..=groups.max(1)).map(|g| g.min(groups)).collect(),
+            };
             let mut out = Vec::new();
             for c in r.captures_iter(&hay) {
-                let texts: Vec<J> = (1..=groups.max(1))
-                    .map(|g| J::String(c.get(g.min(groups)).map_or("", |m| m.as_str()).into()))
+                let texts: Vec<J> = picked
+                    .iter()
+                    .map(|&g| J::String(c.get(g).map_or("", |m| m.as_str()).into()))
                     .collect();
-                if groups <= 1 {
+                if picked.len() <= 1 {
                     out.push(texts.into_iter().next().unwrap_or(J::Null));
                 } else {
                     out.push(J::Array(texts));
@@ -968,21 +1099,55 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             }
             None => Value::Null,
         },
+        // array_sort_asc(a1[, a2, …][, nulls_last]): sorts a1 (nulls last unless asked
+        // otherwise) and reorders the other arrays the same way; several arrays come back as an
+        // array of arrays.
         "array_sort_asc" | "array_sort_desc" => {
-            match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
-                Some(mut items) => {
-                    items.sort_by(|a, b| {
-                        super::convert::sort_cmp(
-                            &super::convert::undyn(&Value::dynamic(a.clone())),
-                            &super::convert::undyn(&Value::dynamic(b.clone())),
-                        )
-                    });
-                    if name == "array_sort_desc" {
-                        items.reverse();
+            let arrays: Vec<Vec<J>> = args.iter().map_while(dynamic_array).collect();
+            let nulls_last = match args.get(arrays.len()).map(undyn) {
+                Some(Value::Bool(b)) => b,
+                _ => true,
+            };
+            let Some(first) = arrays.first() else {
+                return Value::Null;
+            };
+            if arrays.iter().any(|a| a.len() != first.len()) {
+                return Value::Null;
+            }
+            let keys: Vec<Value> = first
+                .iter()
+                .map(|j| undyn(&Value::dynamic(j.clone())))
+                .collect();
+            let mut order: Vec<usize> = (0..keys.len()).collect();
+            order.sort_by(|&i, &j| {
+                let (a, b) = (&keys[i], &keys[j]);
+                match (a.is_null(), b.is_null()) {
+                    (true, true) => std::cmp::Ordering::Equal,
+                    (true, false) => {
+                        if nulls_last {
+                            std::cmp::Ordering::Greater
+                        } else {
+                            std::cmp::Ordering::Less
+                        }
                     }
-                    Value::dynamic(J::Array(items))
+                    (false, true) => {
+                        if nulls_last {
+                            std::cmp::Ordering::Less
+                        } else {
+                            std::cmp::Ordering::Greater
+                        }
+                    }
+                    _ if name == "array_sort_desc" => super::convert::sort_cmp(b, a),
+                    _ => super::convert::sort_cmp(a, b),
                 }
-                None => Value::Null,
+            });
+            let sorted: Vec<J> = arrays
+                .iter()
+                .map(|arr| J::Array(order.iter().map(|&i| arr[i].clone()).collect()))
+                .collect();
+            match <[J; 1]>::try_from(sorted) {
+                Ok([one]) => Value::dynamic(one),
+                Err(many) => Value::dynamic(J::Array(many)),
             }
         }
         "bin" | "floor" => bin_value(&arg(args, 0), &arg(args, 1)),
@@ -1153,11 +1318,16 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             None => Value::Null,
         },
         "format_datetime" => match coerce(arg(args, 0), ScalarType::DateTime) {
-            Value::DateTime(ticks) => ticks_to_datetime(ticks)
-                .map_or(Value::Null, |t| Value::str(format_dt(t, ticks, &s(1)))),
+            Value::DateTime(ticks) => ticks_to_datetime(ticks).map_or(Value::Null, |t| {
+                Value::str(Fields::of_datetime(t, ticks).format(&s(1)))
+            }),
             _ => Value::Null,
         },
         "format_timespan" => match coerce(arg(args, 0), ScalarType::TimeSpan) {
+            Value::TimeSpan(t) if args.len() >= 2 => {
+                let sign = if t < 0 { "-" } else { "" };
+                Value::str(format!("{sign}{}", Fields::of_timespan(t).format(&s(1))))
+            }
             Value::TimeSpan(t) => Value::str(crate::value::format_timespan(t)),
             _ => Value::Null,
         },
@@ -1194,11 +1364,12 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
         "make_timespan" => {
             let n = |i: usize| as_i64(&arg(args, i)).unwrap_or(0);
             let secs = if args.len() >= 4 {
-                (n(0) * 86_400 + n(1) * 3600 + n(2) * 60 + n(3)) as f64
+                (n(0) * 86_400 + n(1) * 3600 + n(2) * 60) as f64
+                    + as_f64(&arg(args, 3)).unwrap_or(0.0)
             } else {
                 (n(0) * 3600 + n(1) * 60) as f64 + as_f64(&arg(args, 2)).unwrap_or(0.0)
             };
-            Value::TimeSpan((secs * TICKS_PER_SECOND as f64) as i64)
+            Value::TimeSpan((secs * TICKS_PER_SECOND as f64).round() as i64)
         }
         "unixtime_seconds_todatetime"
         | "unixtime_milliseconds_todatetime"
@@ -1217,13 +1388,26 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
         }
         "range" => {
             let (a, b) = (arg(args, 0), arg(args, 1));
-            let step = args.get(2).map(undyn).unwrap_or(Value::Long(1));
+            // The step defaults to 1, or to 1h for datetimes and timespans.
+            let step = args.get(2).map(undyn).unwrap_or(match a {
+                Value::DateTime(_) | Value::TimeSpan(_) => Value::TimeSpan(3600 * TICKS_PER_SECOND),
+                _ => Value::Long(1),
+            });
             let mut out = Vec::new();
             match (&a, &b, &step) {
-                (Value::DateTime(x), Value::DateTime(y), Value::TimeSpan(s)) if *s > 0 => {
+                (Value::DateTime(x), Value::DateTime(y), Value::TimeSpan(s))
+                | (Value::TimeSpan(x), Value::TimeSpan(y), Value::TimeSpan(s))
+                    if *s > 0 =>
+                {
                     let mut t = *x;
                     while t <= *y && out.len() < 1_048_576 {
-                        out.push(super::convert::datetime_json(t));
+                        out.push(super::convert::dyn_json(
+                            &if matches!(a, Value::DateTime(_)) {
+                                Value::DateTime(t)
+                            } else {
+                                Value::TimeSpan(t)
+                            },
+                        ));
                         t += s;
                     }
                 }
@@ -1470,17 +1654,41 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             },
             _ => Value::Null,
         },
+        // The key is a property name or a JSONPath (`$.a.b`) whose missing bags are created.
         "bag_set_key" => match args.first() {
-            Some(Value::Dynamic(d)) => match d.as_object() {
-                Some(o) => {
-                    let mut o = o.clone();
-                    o.insert(s(1), json_of(&args.get(2).cloned().unwrap_or(Value::Null)));
-                    Value::dynamic(J::Object(o))
+            Some(Value::Dynamic(d)) if d.is_object() => {
+                let key = s(1);
+                let steps = if key.starts_with('$') {
+                    json_path(&key)
+                } else {
+                    Some(vec![PathStep::Key(key)])
+                };
+                let mut bag = (**d).clone();
+                let value = json_of(&args.get(2).cloned().unwrap_or(Value::Null));
+                match steps.and_then(|st| json_set(&mut bag, &st, value)) {
+                    Some(()) => Value::dynamic(bag),
+                    None => Value::Null,
                 }
-                None => Value::Null,
-            },
+            }
             _ => Value::Null,
         },
+        // extractjson(path, json[, typeof(T)]): the element as text, or converted to T.
+        "extractjson" | "extract_json" => {
+            let doc = match args.get(1).map(undyn) {
+                Some(Value::String(t)) => serde_json::from_str::<J>(&t).ok(),
+                Some(other) => Some(json_of(&other)),
+                None => None,
+            };
+            let found = doc.and_then(|d| {
+                let steps = json_path(&s(0))?;
+                json_at(&d, &steps).cloned()
+            });
+            match found {
+                Some(j) => coerce(undyn(&Value::dynamic(j)), result),
+                None if result == ScalarType::String => Value::str(""),
+                None => Value::Null,
+            }
+        }
         "tohex" => match as_i64(&arg(args, 0)) {
             Some(n) => {
                 let width = as_i64(&arg(args, 1)).unwrap_or(0).clamp(0, 64) as usize;
@@ -1512,13 +1720,40 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             }
         }
         "binary_not" => as_i64(&arg(args, 0)).map_or(Value::Null, |a| Value::Long(!a)),
-        "indexof_regex" => match regex(&s(1)) {
-            Some(r) => Value::Long(
-                r.find(&s(0))
-                    .map_or(-1, |m| s(0)[..m.start()].chars().count() as i64),
-            ),
-            None => Value::Null,
-        },
+        // indexof_regex(source, lookup[, start[, length[, occurrence]]]): positions count in
+        // characters; a negative start is invalid, a negative length means to the end.
+        "indexof_regex" => {
+            let opt = |i: usize, default: i64| match args.get(i) {
+                Some(_) => as_i64(&arg(args, i)),
+                None => Some(default),
+            };
+            let (Some(r), Some(start), Some(len), Some(nth)) =
+                (regex(&s(1)), opt(2, 0), opt(3, -1), opt(4, 1))
+            else {
+                return Value::Null;
+            };
+            if start < 0 || nth < 1 {
+                return Value::Null;
+            }
+            let chars: Vec<char> = s(0).chars().collect();
+            let end = if len < 0 {
+                chars.len()
+            } else {
+                (start as usize)
+                    .saturating_add(len as usize)
+                    .min(chars.len())
+            };
+            let window: String = chars
+                .get(start as usize..end.max(start as usize))
+                .unwrap_or(&[])
+                .iter()
+                .collect();
+            Value::Long(
+                r.find_iter(&window)
+                    .nth(nth as usize - 1)
+                    .map_or(-1, |m| start + window[..m.start()].chars().count() as i64),
+            )
+        }
         "has_ipv4" | "has_ipv4_prefix" | "has_any_ipv4" | "has_any_ipv4_prefix" => {
             let hay = s(0);
             let wanted = texts_of(args.get(1..).unwrap_or_default());
@@ -1551,7 +1786,8 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             Value::str(encoding::base64_encode(s(0).as_bytes()))
         }
         "base64_decode_tostring" | "base64_decodestring" => match encoding::base64_decode(&s(0)) {
-            Some(bytes) => Value::str(String::from_utf8_lossy(&bytes)),
+            // Bytes that are not UTF-8 decode to an empty string, as in Kusto.
+            Some(bytes) => Value::str(String::from_utf8(bytes).unwrap_or_default()),
             None => Value::Null,
         },
         "url_decode" => {

@@ -829,7 +829,7 @@ fn series_functions_work_element_wise() {
     );
     assert_eq!(
         cell("print series_fill_linear(dynamic([1, null, 3]))"),
-        Value::dynamic(serde_json::json!([1, 2.0, 3]))
+        Value::dynamic(serde_json::json!([1, 2, 3]))
     );
 }
 
@@ -1034,5 +1034,86 @@ fn ip_functions_mask_with_the_shortest_prefix_and_map_ipv4_into_ipv6() {
             "1.1.136.0/22",
             "1.1.140.0/24"
         ]))
+    );
+}
+
+#[test]
+fn documented_string_and_time_function_forms() {
+    let j = |v: serde_json::Value| Value::dynamic(v);
+    assert_eq!(
+        cell("print format_timespan(time(29.09:00:05.12345), 'dd.hh:mm:ss:FF')"),
+        Value::str("29.09:00:05:12")
+    );
+    assert_eq!(
+        cell("print format_timespan(time(29.09:00:05.12345), 'ddd.h:mm:ss [fffffff]')"),
+        Value::str("029.9:00:05 [1234500]")
+    );
+    assert_eq!(
+        cell("print make_timespan(1, 12, 30, 55.123)").to_string(),
+        "1.12:30:55.1230000"
+    );
+    // Bytes that are not UTF-8 decode to an empty string.
+    assert_eq!(
+        cell("print base64_decode_tostring('U3RyaW5n0KHR0tGA0L7Rh9C60LA=')"),
+        Value::str("")
+    );
+    assert_eq!(
+        cell(r#"print extract_all(@"(\w)(\w+)(\w)", dynamic([1, 3]), "abcd-efgh")"#),
+        j(serde_json::json!([["a", "d"], ["e", "h"]]))
+    );
+    assert_eq!(
+        cell(r#"print indexof_regex("abcabcdefg", @"a.c", 0, 9, 2)"#),
+        Value::Long(3)
+    );
+    assert_eq!(
+        cell(r#"print indexof_regex("abcabc", @"a|ab", -1)"#),
+        Value::Null
+    );
+    assert_eq!(
+        cell("print range(1h, 3h)"),
+        j(serde_json::json!(["01:00:00", "02:00:00", "03:00:00"]))
+    );
+    assert_eq!(
+        cell("print array_sort_asc(dynamic([null, 'b', 'a']))"),
+        j(serde_json::json!(["a", "b", null]))
+    );
+    assert_eq!(
+        cell("print array_sort_desc(dynamic([null, 'b', 'a']), false)"),
+        j(serde_json::json!([null, "b", "a"]))
+    );
+    assert_eq!(
+        cell("print array_sort_asc(dynamic([3, 1, 2]), dynamic(['c', 'a', 'b']))[1]"),
+        j(serde_json::json!(["a", "b", "c"]))
+    );
+    assert_eq!(
+        cell("print bag_set_key(dynamic({'k': 1}), '$.a.b', 'x')"),
+        j(serde_json::json!({"k": 1, "a": {"b": "x"}}))
+    );
+    assert_eq!(
+        cell(r#"print extractjson("$.a[1].b", '{"a": [{}, {"b": 7}]}', typeof(long))"#),
+        Value::Long(7)
+    );
+    assert_eq!(
+        cell(r#"print extract_json("$.name", '{"name": "John"}')"#),
+        Value::str("John")
+    );
+}
+
+#[test]
+fn series_fill_linear_extends_edges_and_keeps_integers() {
+    let j = |v: serde_json::Value| Value::dynamic(v);
+    assert_eq!(
+        cell("print series_fill_linear(dynamic([null, 1, null, 4, null]))"),
+        j(serde_json::json!([1, 1, 2, 4, 4]))
+    );
+    assert_eq!(
+        cell(
+            "print series_fill_linear(dynamic([null, 1.0, null, 4.0, null]), double(null), false)"
+        ),
+        j(serde_json::json!([null, 1.0, 2.5, 4.0, null]))
+    );
+    assert_eq!(
+        cell("print series_fill_linear(dynamic([null, null]), double(null), true, 3.5)"),
+        j(serde_json::json!([3.5, 3.5]))
     );
 }

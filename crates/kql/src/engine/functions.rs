@@ -11,6 +11,7 @@ use super::convert::{as_f64, as_i64, coerce, is_numeric, to_dynamic, to_text, un
 use super::encoding;
 use net::ipv4;
 
+mod math;
 mod net;
 use crate::value::{ScalarType, TICKS_PER_SECOND, Value, datetime_to_ticks, ticks_to_datetime};
 
@@ -170,7 +171,7 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         }
         "coalesce" | "min_of" | "max_of" => unify(args),
         "prev" | "next" => first,
-        _ => return net::return_type(name),
+        _ => return net::return_type(name).or_else(|| math::return_type(name)),
     })
 }
 
@@ -1822,6 +1823,7 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             Value::str(out)
         }
         "new_guid" => Value::Guid(uuid::Uuid::new_v4()),
+        _ if math::return_type(name).is_some() => math::call(name, args),
         _ => net::call(name, args),
     }
 }

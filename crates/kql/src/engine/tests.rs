@@ -1117,3 +1117,25 @@ fn series_fill_linear_extends_edges_and_keeps_integers() {
         j(serde_json::json!([3.5, 3.5]))
     );
 }
+
+#[test]
+fn special_functions_match_reference_values() {
+    let real = |q: &str| match cell(q) {
+        Value::Real(x) => x,
+        other => panic!("{q}: {other:?}"),
+    };
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1.0);
+    assert!(close(real("print erf(1)"), 0.842_700_792_949_714_9));
+    assert!(close(real("print erf(-2)"), -0.995_322_265_018_952_7));
+    let tail = real("print erfc(3)");
+    assert!((tail - 2.209_049_699_858_544e-5).abs() < 1e-17);
+    assert_eq!(real("print gamma(5)"), 24.0);
+    assert!(close(real("print gamma(0.5)"), std::f64::consts::PI.sqrt()));
+    assert!(close(real("print loggamma(5)"), 24f64.ln()));
+    // Beta(2, 2): pdf 6x(1 − x), cdf 3x² − 2x³.
+    assert!(close(real("print beta_pdf(0.5, 2.0, 2.0)"), 1.5));
+    assert!(close(real("print beta_cdf(0.25, 2.0, 2.0)"), 0.156_25));
+    assert!(close(real("print beta_inv(0.15625, 2.0, 2.0)"), 0.25));
+    assert!(real("print beta_cdf(1.5, 2.0, 2.0)").is_nan());
+    assert_eq!(cell("print beta_inv(1.5, 2.0, 2.0)"), Value::Null);
+}

@@ -268,6 +268,113 @@ pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+const PUNY_BASE: u32 = 36;
+const PUNY_TMIN: u32 = 1;
+const PUNY_TMAX: u32 = 26;
+
+/// The bias adaptation of RFC 3492.
+fn puny_adapt(delta: u32, points: u32, first: bool) -> u32 {
+    let mut delta = if first { delta / 700 } else { delta / 2 };
+    delta += delta / points;
+    let mut k = 0;
+    while delta > ((PUNY_BASE - PUNY_TMIN) * PUNY_TMAX) / 2 {
+        delta /= PUNY_BASE - PUNY_TMIN;
+        k += PUNY_BASE;
+    }
+    k + (PUNY_BASE - PUNY_TMIN + 1) * delta / (delta + 38)
+}
+
+fn puny_threshold(k: u32, bias: u32) -> u32 {
+    k.saturating_sub(bias).clamp(PUNY_TMIN, PUNY_TMAX)
+}
+
+/// Punycode (RFC 3492) of a string; None when it overflows.
+pub(crate) fn punycode_encode(input: &str) -> Option<String> {
+    let chars: Vec<u32> = input.chars().map(u32::from).collect();
+    let mut out: String = input.chars().filter(char::is_ascii).collect();
+    let basic = out.chars().count() as u32;
+    let mut handled = basic;
+    if basic > 0 {
+        out.push('-');
+    }
+    let digit = |d: u32| {
+        char::from(if d < 26 {
+            b'a' + d as u8
+        } else {
+            b'0' + (d - 26) as u8
+        })
+    };
+    let (mut n, mut delta, mut bias) = (128u32, 0u32, 72u32);
+    while (handled as usize) < chars.len() {
+        let m = chars.iter().copied().filter(|&c| c >= n).min()?;
+        delta = delta.checked_add((m - n).checked_mul(handled + 1)?)?;
+        n = m;
+        for &c in &chars {
+            if c < n {
+                delta = delta.checked_add(1)?;
+            }
+            if c == n {
+                let mut q = delta;
+                let mut k = PUNY_BASE;
+                loop {
+                    let t = puny_threshold(k, bias);
+                    if q < t {
+                        break;
+                    }
+                    out.push(digit(t + (q - t) % (PUNY_BASE - t)));
+                    q = (q - t) / (PUNY_BASE - t);
+                    k += PUNY_BASE;
+                }
+                out.push(digit(q));
+                bias = puny_adapt(delta, handled + 1, handled == basic);
+                delta = 0;
+                handled += 1;
+            }
+        }
+        delta += 1;
+        n += 1;
+    }
+    Some(out)
+}
+
+/// Decodes Punycode (RFC 3492); None when the text is not valid Punycode.
+pub(crate) fn punycode_decode(input: &str) -> Option<String> {
+    let (basic, rest) = match input.rfind('-') {
+        Some(i) => (&input[..i], &input[i + 1..]),
+        None => ("", input),
+    };
+    let mut out: Vec<char> = basic.chars().collect();
+    let (mut n, mut i, mut bias) = (128u32, 0u32, 72u32);
+    let mut digits = rest.bytes().peekable();
+    while digits.peek().is_some() {
+        let old = i;
+        let mut w = 1u32;
+        let mut k = PUNY_BASE;
+        loop {
+            let d = match digits.next()? {
+                c @ b'a'..=b'z' => u32::from(c - b'a'),
+                c @ b'A'..=b'Z' => u32::from(c - b'A'),
+                c @ b'0'..=b'9' => u32::from(c - b'0') + 26,
+                _ => return None,
+            };
+            i = i.checked_add(d.checked_mul(w)?)?;
+            let t = puny_threshold(k, bias);
+            if d < t {
+                break;
+            }
+            w = w.checked_mul(PUNY_BASE - t)?;
+            k += PUNY_BASE;
+        }
+        let len = out.len() as u32 + 1;
+        bias = puny_adapt(i - old, len, old == 0);
+        n = n.checked_add(i / len)?;
+        i %= len;
+        out.insert(i as usize, char::from_u32(n)?);
+        i += 1;
+    }
+    Some(out.into_iter().collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,6 +402,18 @@ mod tests {
             xxhash64(b"Nobody inspects the spammish repetition"),
             0xFBCE_A83C_8A37_8BF1
         );
+    }
+
+    #[test]
+    fn punycode_matches_rfc_3492_samples() {
+        assert_eq!(punycode_encode("bücher").as_deref(), Some("bcher-kva"));
+        assert_eq!(punycode_encode("艺术").as_deref(), Some("cqv902d"));
+        assert_eq!(punycode_decode("bcher-kva").as_deref(), Some("bücher"));
+        assert_eq!(
+            punycode_decode("acadmie-franaise-npb1a").as_deref(),
+            Some("académie-française")
+        );
+        assert!(punycode_decode("a-b!").is_none());
     }
 
     #[test]

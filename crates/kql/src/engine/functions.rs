@@ -71,6 +71,10 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         | "hash_sha256"
         | "hash_sha1"
         | "hash_md5"
+        | "punycode_from_string"
+        | "punycode_to_string"
+        | "punycode_domain_to_string"
+        | "punycode_domain_from_string"
         | "base64_encode_tostring"
         | "base64_decode_tostring"
         | "gettype"
@@ -1774,6 +1778,30 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
         "url_decode_component" => call("url_decode", args, result),
         "hash_sha256" => Value::str(encoding::sha256_hex(s(0).as_bytes())),
         "hash_sha1" => Value::str(encoding::sha1_hex(s(0).as_bytes())),
+        "punycode_from_string" => encoding::punycode_encode(&s(0)).map_or(Value::Null, Value::str),
+        "punycode_to_string" => encoding::punycode_decode(&s(0)).map_or(Value::Null, Value::str),
+        // Domains: each label (split at any Unicode full stop) with non-ASCII text becomes
+        // `xn--` and its Punycode, and back.
+        "punycode_domain_to_string" | "punycode_domain_from_string" => {
+            let labels: Option<Vec<String>> = s(0)
+                .split(['.', '\u{3002}', '\u{FF0E}', '\u{FF61}'])
+                .map(|label| {
+                    if name == "punycode_domain_to_string" {
+                        if label.is_ascii() {
+                            Some(label.to_string())
+                        } else {
+                            encoding::punycode_encode(label).map(|p| format!("xn--{p}"))
+                        }
+                    } else {
+                        match label.get(..4).filter(|p| p.eq_ignore_ascii_case("xn--")) {
+                            Some(_) => encoding::punycode_decode(&label[4..]),
+                            None => Some(label.to_string()),
+                        }
+                    }
+                })
+                .collect();
+            labels.map_or(Value::Null, |l| Value::str(l.join(".")))
+        }
         "hash_md5" => Value::str(encoding::md5_hex(s(0).as_bytes())),
         // The xxHash64 bits read as a signed long; a modulo keeps the result in [0, m).
         "hash" | "hash_xxhash64" => {

@@ -1139,3 +1139,23 @@ fn special_functions_match_reference_values() {
     assert!(real("print beta_cdf(1.5, 2.0, 2.0)").is_nan());
     assert_eq!(cell("print beta_inv(1.5, 2.0, 2.0)"), Value::Null);
 }
+
+#[test]
+fn punycode_functions_encode_labels_of_domains() {
+    assert_eq!(
+        cell("print punycode_from_string('académie-française')"),
+        Value::str("acadmie-franaise-npb1a")
+    );
+    assert_eq!(
+        cell("print punycode_to_string('acadmie-franaise-npb1a')"),
+        Value::str("académie-française")
+    );
+    assert_eq!(
+        cell("print punycode_domain_to_string('艺术。com')"),
+        Value::str("xn--cqv902d.com")
+    );
+    assert_eq!(
+        cell("print punycode_domain_from_string('xn--cqv902d.com')"),
+        Value::str("艺术.com")
+    );
+}

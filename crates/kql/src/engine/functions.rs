@@ -72,6 +72,8 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         | "hash_sha1"
         | "hash_md5"
         | "punycode_from_string"
+        | "format_bytes"
+        | "base64_encode_fromguid"
         | "punycode_to_string"
         | "punycode_domain_to_string"
         | "punycode_domain_from_string"
@@ -139,7 +141,12 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         | "binary_shift_left" | "binary_shift_right" | "indexof_regex" => Long,
         "has_ipv4" | "has_ipv4_prefix" | "has_any_ipv4" | "has_any_ipv4_prefix" => Bool,
         "array_sum" => Real,
-        "parse_url" | "parse_path" => Dynamic,
+        "parse_url" | "parse_path" | "parse_urlquery" | "parse_csv" => Dynamic,
+        "around" => Bool,
+        "has_any_index" => Long,
+        "jaccard_index" => Real,
+        "parse_version" => Decimal,
+        "base64_decode_toguid" => Guid,
         "series_sum"
         | "series_product"
         | "series_dot_product"
@@ -518,6 +525,27 @@ fn json_set(j: &mut J, steps: &[PathStep], value: J) -> Option<()> {
     };
     cur.as_object_mut()?.insert(k.clone(), value);
     Some(())
+}
+
+/// The fields of one CSV record: commas separate, double quotes enclose (`""` is a quote).
+fn csv_fields(text: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => fields.push(std::mem::take(&mut field)),
+            other => field.push(other),
+        }
+    }
+    fields.push(field);
+    fields
 }
 
 /// `parse_url`: the parts of an absolute URL as Kusto names them.
@@ -1601,6 +1629,122 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
         "cot" => as_f64(&arg(args, 0)).map_or(Value::Null, |x| Value::Real(1.0 / x.tan())),
         n if n.starts_with("series_") => series(n, args),
         "parse_url" => parse_url(&s(0)).map_or(Value::Null, Value::dynamic),
+        "parse_urlquery" => {
+            let decode = |t: &str| to_text(&call("url_decode", &[Value::str(t)], result));
+            let params: serde_json::Map<String, J> = s(0)
+                .trim_start_matches('?')
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                    (decode(k), J::String(decode(v)))
+                })
+                .collect();
+            Value::dynamic(serde_json::json!({ "Query Parameters": params }))
+        }
+        "parse_csv" => Value::dynamic(J::Array(
+            csv_fields(&s(0)).into_iter().map(J::String).collect(),
+        )),
+        // A version of up to four parts of up to eight digits, as one comparable number (decimals
+        // are f64 here, so parts below the first ~16 digits of it lose precision).
+        "parse_version" => {
+            let text = s(0);
+            let parts: Vec<&str> = text.trim().split('.').collect();
+            let valid = parts.len() <= 4
+                && parts.iter().all(|p| {
+                    !p.is_empty() && p.len() <= 8 && p.bytes().all(|b| b.is_ascii_digit())
+                });
+            if !valid {
+                return Value::Null;
+            }
+            let v = (0..4).fold(0.0, |acc, i| {
+                acc * 1e8
+                    + parts
+                        .get(i)
+                        .and_then(|p| p.parse::<f64>().ok())
+                        .unwrap_or(0.0)
+            });
+            Value::Decimal(v)
+        }
+        // around(value, center, delta): whether value lies within delta of center.
+        "around" => {
+            use super::scalar::arith;
+            use crate::ast::BinOp;
+            let (v, c, d) = (arg(args, 0), arg(args, 1), arg(args, 2));
+            let lo = arith(BinOp::Sub, c.clone(), d.clone());
+            let hi = arith(BinOp::Add, c, d);
+            match (
+                super::convert::compare(&v, &lo),
+                super::convert::compare(&v, &hi),
+            ) {
+                (Some(a), Some(b)) => Value::Bool(a.is_ge() && b.is_le()),
+                _ => Value::Null,
+            }
+        }
+        // The index of the first lookup term the text has (as `has`), else -1.
+        "has_any_index" => {
+            let hay = s(0).to_lowercase();
+            let terms = texts_of(args.get(1..).unwrap_or_default());
+            Value::Long(
+                terms
+                    .iter()
+                    .position(|t| super::scalar::has_term(&hay, &t.to_lowercase(), true, true))
+                    .map_or(-1, |p| p as i64),
+            )
+        }
+        "jaccard_index" => match (
+            args.first().and_then(dynamic_array),
+            args.get(1).and_then(dynamic_array),
+        ) {
+            (Some(a), Some(b)) => {
+                let mut union: Vec<&J> = Vec::new();
+                for j in a.iter().chain(&b) {
+                    if !union.contains(&j) {
+                        union.push(j);
+                    }
+                }
+                let both = union
+                    .iter()
+                    .filter(|j| a.contains(j) && b.contains(j))
+                    .count();
+                if union.is_empty() {
+                    Value::Real(f64::NAN)
+                } else {
+                    Value::Real(both as f64 / union.len() as f64)
+                }
+            }
+            _ => Value::Null,
+        },
+        // format_bytes(size[, precision[, units[, base]]]): the size in the given unit, or in the
+        // largest unit it reaches.
+        "format_bytes" => {
+            const UNITS: [&str; 7] = ["Bytes", "KB", "MB", "GB", "TB", "PB", "EB"];
+            let Some(size) = as_f64(&arg(args, 0)) else {
+                return Value::str("");
+            };
+            let precision = as_i64(&arg(args, 1)).unwrap_or(0).clamp(0, 15) as usize;
+            let base = as_i64(&arg(args, 3))
+                .filter(|b| *b == 1000)
+                .map_or(1024.0, |b| b as f64);
+            let asked = s(2);
+            let unit = match UNITS.iter().position(|u| u.eq_ignore_ascii_case(&asked)) {
+                Some(u) => u,
+                None => (0..UNITS.len())
+                    .rev()
+                    .find(|&u| size.abs() >= base.powi(u as i32))
+                    .unwrap_or(0),
+            };
+            let scaled = size / base.powi(unit as i32);
+            Value::str(format!("{scaled:.precision$} {}", UNITS[unit]))
+        }
+        "base64_encode_fromguid" => match arg(args, 0) {
+            Value::Guid(g) => Value::str(encoding::base64_encode(&g.to_bytes_le())),
+            _ => Value::Null,
+        },
+        "base64_decode_toguid" => match encoding::base64_decode(&s(0)).map(<[u8; 16]>::try_from) {
+            Some(Ok(bytes)) => Value::Guid(uuid::Uuid::from_bytes_le(bytes)),
+            _ => Value::Null,
+        },
         "parse_path" => Value::dynamic(parse_path(&s(0))),
         "translate" => {
             let (from, to): (Vec<char>, Vec<char>) =

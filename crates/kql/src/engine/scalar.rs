@@ -802,7 +802,7 @@ fn first_column_array(t: &crate::table::Table) -> Value {
     ))
 }
 
-fn arith(op: BinOp, a: Value, b: Value) -> Value {
+pub(crate) fn arith(op: BinOp, a: Value, b: Value) -> Value {
     use Value::*;
     let (a, b) = (undyn(&a), undyn(&b));
     let (a, b) = match (a, b) {
@@ -868,7 +868,7 @@ fn is_term_char(c: char) -> bool {
 }
 
 /// Kusto's `has` family: `needle` must sit on term boundaries (start, end or both).
-fn has_term(hay: &str, needle: &str, start: bool, end: bool) -> bool {
+pub(crate) fn has_term(hay: &str, needle: &str, start: bool, end: bool) -> bool {
     if needle.is_empty() {
         return true;
     }

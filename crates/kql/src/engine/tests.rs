@@ -1159,3 +1159,56 @@ fn punycode_functions_encode_labels_of_domains() {
         Value::str("艺术.com")
     );
 }
+
+#[test]
+fn small_documented_functions() {
+    let j = |v: serde_json::Value| Value::dynamic(v);
+    assert_eq!(
+        cell("print around(datetime(2021-01-01 01:31), datetime(2021-01-01 01:30), 1min)"),
+        Value::Bool(true)
+    );
+    assert_eq!(cell("print around(1.6, 1.0, 0.5)"), Value::Bool(false));
+    assert_eq!(
+        cell("print base64_encode_fromguid(toguid('ae3133f2-6e22-49ae-b06a-16e6a9b212eb'))"),
+        Value::str("8jMxriJurkmwahbmqbIS6w==")
+    );
+    assert_eq!(
+        cell("print base64_decode_toguid('8jMxriJurkmwahbmqbIS6w==')").to_string(),
+        "ae3133f2-6e22-49ae-b06a-16e6a9b212eb"
+    );
+    assert_eq!(cell("print base64_decode_toguid('abcd1231')"), Value::Null);
+    assert_eq!(cell("print format_bytes(564)"), Value::str("564 Bytes"));
+    assert_eq!(
+        cell("print format_bytes(20010332, 2)"),
+        Value::str("19.08 MB")
+    );
+    assert_eq!(
+        cell("print format_bytes(20010332, 0, 'KB')"),
+        Value::str("19541 KB")
+    );
+    assert_eq!(
+        cell("print has_any_index('this is an example', dynamic(['not', 'example']))"),
+        Value::Long(1)
+    );
+    assert_eq!(
+        cell("print has_any_index('this is an example', dynamic([]))"),
+        Value::Long(-1)
+    );
+    assert_eq!(
+        cell("print jaccard_index(dynamic([1, 2, 3]), dynamic([1, 2, 3, 4]))"),
+        Value::Real(0.75)
+    );
+    assert_eq!(
+        cell("print parse_version('1.2.3') > parse_version('1.2')"),
+        Value::Bool(true)
+    );
+    assert_eq!(cell("print parse_version('1.x')"), Value::Null);
+    assert_eq!(
+        cell("print parse_urlquery('k1=v1&k2=a%20b')"),
+        j(serde_json::json!({"Query Parameters": {"k1": "v1", "k2": "a b"}}))
+    );
+    assert_eq!(
+        cell(r#"print parse_csv('aa,"b,b",cc,"say ""hi"""')"#),
+        j(serde_json::json!(["aa", "b,b", "cc", "say \"hi\""]))
+    );
+}

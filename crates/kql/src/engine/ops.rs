@@ -673,10 +673,44 @@ impl<'a> Engine<'a> {
             return Err(self.unsupported_at(op.span, "bag_unpack without a column"));
         };
         let (c, _) = self.compile(col, &t.columns, env)?;
-        let prefix = match args.get(1) {
-            Some(p) => to_text(&self.constant(p, env)?),
-            None => String::new(),
-        };
+        // bag_unpack(column [, OutputColumnPrefix] [, columnsConflict] [, ignoredProperties]),
+        // the options by position or by name.
+        let (mut prefix, mut conflict, mut ignored) = (String::new(), String::new(), Vec::new());
+        for (i, a) in args.iter().enumerate().skip(1) {
+            let (option, value) = match &a.kind {
+                ExprKind::Named { name, value } => (name.to_ascii_lowercase(), &**value),
+                _ => (
+                    [
+                        "",
+                        "outputcolumnprefix",
+                        "columnsconflict",
+                        "ignoredproperties",
+                    ]
+                    .get(i)
+                    .copied()
+                    .unwrap_or_default()
+                    .to_string(),
+                    a,
+                ),
+            };
+            let v = self.constant(value, env)?;
+            match option.as_str() {
+                "outputcolumnprefix" => prefix = to_text(&v),
+                "columnsconflict" => conflict = to_text(&v),
+                "ignoredproperties" => {
+                    ignored = match v {
+                        Value::Dynamic(d) => d
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|j| j.as_str().map(str::to_string))
+                            .collect(),
+                        other => vec![to_text(&other)],
+                    }
+                }
+                _ => return Err(self.unsupported(a, "This bag_unpack argument")),
+            }
+        }
         let source = match &col.kind {
             ExprKind::Name(n) => t.column_index(n),
             _ => None,
@@ -690,15 +724,32 @@ impl<'a> Engine<'a> {
                 _ => serde_json::Map::new(),
             };
             for k in bag.keys() {
-                if !keys.contains(k) {
+                if !keys.contains(k) && !ignored.contains(k) {
                     keys.push(k.clone());
                 }
             }
             bags.push(bag);
         }
         keys.sort();
+        // A property named like an existing column: `replace_source` drops that column,
+        // `keep_source` drops the property, otherwise both stay (the property renamed).
+        let clashes = |name: &str| t.column_index(&format!("{prefix}{name}")).is_some();
+        match conflict.as_str() {
+            "keep_source" => keys.retain(|k| !clashes(k)),
+            "replace_source" => {
+                keys.sort_by_key(|k| (!clashes(k), k.clone()));
+            }
+            _ => {}
+        }
+        let replaced: Vec<usize> = if conflict == "replace_source" {
+            keys.iter()
+                .filter_map(|k| t.column_index(&format!("{prefix}{k}")))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let keep: Vec<usize> = (0..t.columns.len())
-            .filter(|i| Some(*i) != source)
+            .filter(|i| Some(*i) != source && !replaced.contains(i))
             .collect();
         let mut out = select(t, &keep);
         let names: Vec<String> = out.columns.iter().map(|c| c.name.clone()).collect();

@@ -1212,3 +1212,23 @@ fn small_documented_functions() {
         j(serde_json::json!(["aa", "b,b", "cc", "say \"hi\""]))
     );
 }
+
+#[test]
+fn bag_unpack_takes_conflict_and_ignored_property_options() {
+    let data = "datatable(Name:string, d:dynamic) [\
+         'James', dynamic({'Name': 'John', 'Age': 20}), 'David', dynamic({'Age': 40})]";
+    let r = run(&format!(
+        "{data} | evaluate bag_unpack(d, columnsConflict='replace_source')"
+    ));
+    assert_eq!(names(&r.table), ["Name", "Age"]);
+    assert_eq!(r.table.rows[1], [Value::str(""), Value::Long(40)]);
+    let r = run(&format!(
+        "{data} | evaluate bag_unpack(d, columnsConflict='keep_source')"
+    ));
+    assert_eq!(names(&r.table), ["Name", "Age"]);
+    assert_eq!(r.table.rows[0][0], Value::str("James"));
+    let r = run(&format!(
+        "{data} | evaluate bag_unpack(d, ignoredProperties=dynamic(['Age']))"
+    ));
+    assert_eq!(names(&r.table), ["Name", "Name1"]);
+}

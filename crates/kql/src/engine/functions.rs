@@ -13,6 +13,7 @@ use net::ipv4;
 
 mod math;
 mod net;
+mod units;
 use crate::value::{ScalarType, TICKS_PER_SECOND, Value, datetime_to_ticks, ticks_to_datetime};
 
 const DAY: i64 = 86_400 * TICKS_PER_SECOND;
@@ -182,7 +183,11 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         }
         "coalesce" | "min_of" | "max_of" => unify(args),
         "prev" | "next" => first,
-        _ => return net::return_type(name).or_else(|| math::return_type(name)),
+        _ => {
+            return net::return_type(name)
+                .or_else(|| math::return_type(name))
+                .or_else(|| units::return_type(name));
+        }
     })
 }
 
@@ -1996,6 +2001,7 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
         }
         "new_guid" => Value::Guid(uuid::Uuid::new_v4()),
         _ if math::return_type(name).is_some() => math::call(name, args),
+        _ if units::return_type(name).is_some() => units::call(name, args),
         _ => net::call(name, args),
     }
 }

@@ -1232,3 +1232,48 @@ fn bag_unpack_takes_conflict_and_ignored_property_options() {
     ));
     assert_eq!(names(&r.table), ["Name", "Name1"]);
 }
+
+#[test]
+fn unit_conversions_follow_the_documented_units() {
+    let real = |q: &str| match cell(q) {
+        Value::Real(x) => x,
+        other => panic!("{q}: {other:?}"),
+    };
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1.0);
+    assert!(close(
+        real("print convert_angle(1.2, 'Degree', 'Arcminute')"),
+        72.0
+    ));
+    assert!(close(
+        real("print convert_length(1.2, 'Meter', 'Foot')"),
+        1.2 / 0.3048
+    ));
+    assert!(close(
+        real("print convert_mass(1.2, 'Kilogram', 'Pound')"),
+        1.2 / 0.453_592_37
+    ));
+    assert!(close(
+        real("print convert_force(1.2, 'Newton', 'Decanewton')"),
+        0.12
+    ));
+    assert!(close(
+        real("print convert_speed(1.2, 'MeterPerSecond', 'CentimeterPerHour')"),
+        432_000.0
+    ));
+    assert!(close(
+        real("print convert_temperature(1.2, 'Kelvin', 'DegreeCelsius')"),
+        -271.95
+    ));
+    assert!(close(
+        real("print convert_temperature(212, 'DegreeFahrenheit', 'DegreeCelsius')"),
+        100.0
+    ));
+    assert!(close(
+        real("print convert_volume(2, 'Liter', 'CubicMeter')"),
+        0.002
+    ));
+    assert_eq!(
+        cell("print convert_length(1, 'Meter', 'Furlong')"),
+        Value::Null
+    );
+}

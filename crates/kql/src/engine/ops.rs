@@ -1730,13 +1730,20 @@ impl<'a> Engine<'a> {
                 ParsePart::Star => pattern.push_str(if regex_kind { ".*" } else { ".*?" }),
                 ParsePart::Column { name, ty } => {
                     // Named groups, so groups inside regex literals do not shift the columns.
-                    let body = match ty {
-                        ScalarType::Int | ScalarType::Long => r"-?\d+",
+                    let number = match ty {
+                        ScalarType::Int | ScalarType::Long => Some(r"-?\d+"),
                         ScalarType::Real | ScalarType::Decimal => {
-                            r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
+                            Some(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
                         }
-                        _ if last || regex_kind => ".*",
-                        _ => ".*?",
+                        _ => None,
+                    };
+                    let any = if last || regex_kind { ".*" } else { ".*?" };
+                    // Relaxed mode falls back to any text for a number and nulls what does not
+                    // convert.
+                    let body = match number {
+                        Some(n) if kind == "relaxed" => format!("{n}|{any}"),
+                        Some(n) => n.to_string(),
+                        None => any.to_string(),
                     };
                     pattern.push_str(&format!("(?P<kqlcol{}>{body})", cols.len()));
                     cols.push((name.clone(), *ty));
@@ -1774,20 +1781,35 @@ impl<'a> Engine<'a> {
             self.check()?;
             let text = to_text(&eval(&src, Row { rows: &t.rows, idx }));
             let caps = re.captures(&text);
+            let mut unconverted = false;
             let vals: Vec<Value> = targets
                 .iter()
                 .enumerate()
                 .map(|(i, (_, ty))| {
                     match caps.as_ref().and_then(|c| c.name(&format!("kqlcol{i}"))) {
-                        Some(m) => coerce(Value::str(m.as_str()), *ty),
-                        None if *ty == ScalarType::String => Value::str(""),
+                        Some(m) => {
+                            let v = coerce(Value::str(m.as_str()), *ty);
+                            unconverted |= v.is_null();
+                            v
+                        }
                         None => Value::Null,
                     }
                 })
                 .collect();
-            if caps.is_none() {
+            // Outside relaxed mode, a value that does not convert to its column type fails the
+            // whole match.
+            let matched = caps.is_some() && (kind == "relaxed" || !unconverted);
+            let vals = if matched {
+                vals
+            } else {
                 *kept = !filter;
-            }
+                targets.iter().map(|_| Value::Null).collect()
+            };
+            let vals: Vec<Value> = vals
+                .into_iter()
+                .zip(&targets)
+                .map(|(v, (_, ty))| coerce(v, *ty))
+                .collect();
             updates.push(vals);
         }
         for (row, vals) in t.rows.iter_mut().zip(updates) {

@@ -1277,3 +1277,48 @@ fn unit_conversions_follow_the_documented_units() {
         Value::Null
     );
 }
+
+#[test]
+fn parse_fails_the_row_on_unconvertible_values_unless_relaxed() {
+    let data = "datatable(s:string) ['n=1, t=2016-02-17 08:40:00;', 'n=x, t=2016-02-17 08:40:00;', \
+         'n=2, t=never;']";
+    let r = run(&format!(
+        "{data} | parse s with 'n=' n:long ', t=' t:datetime ';'"
+    ));
+    let got: Vec<(Value, String)> = r
+        .table
+        .rows
+        .iter()
+        .map(|r| (r[1].clone(), r[2].to_string()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Value::Long(1), "2016-02-17T08:40:00Z".to_string()),
+            (Value::Null, String::new()),
+            (Value::Null, String::new()),
+        ]
+    );
+    let r = run(&format!(
+        "{data} | parse-where s with 'n=' n:long ', t=' t:datetime ';'"
+    ));
+    assert_eq!(r.table.rows.len(), 1);
+    // Relaxed mode keeps what converts and nulls the rest.
+    let r = run(&format!(
+        "{data} | parse kind=relaxed s with 'n=' n:long ', t=' t:datetime ';'"
+    ));
+    let got: Vec<(Value, String)> = r
+        .table
+        .rows
+        .iter()
+        .map(|r| (r[1].clone(), r[2].to_string()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Value::Long(1), "2016-02-17T08:40:00Z".to_string()),
+            (Value::Null, "2016-02-17T08:40:00Z".to_string()),
+            (Value::Long(2), String::new()),
+        ]
+    );
+}

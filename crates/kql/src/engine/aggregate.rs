@@ -138,7 +138,6 @@ pub(crate) enum AggState {
     Sum {
         long: i64,
         real: f64,
-        any: bool,
     },
     Avg {
         sum: f64,
@@ -186,11 +185,7 @@ impl AggState {
             "dcount" | "dcountif" | "count_distinct" | "count_distinctif" => {
                 AggState::Distinct(HashSet::new())
             }
-            "sum" | "sumif" => AggState::Sum {
-                long: 0,
-                real: 0.0,
-                any: false,
-            },
+            "sum" | "sumif" => AggState::Sum { long: 0, real: 0.0 },
             "avg" | "avgif" => AggState::Avg { sum: 0.0, n: 0 },
             "min" | "minif" => AggState::Best(Value::Null, false),
             "max" | "maxif" => AggState::Best(Value::Null, true),
@@ -266,23 +261,11 @@ impl AggState {
                     set.insert(key_of(&v));
                 }
             }
-            AggState::Sum { long, real, any } => match undyn(&v) {
-                Value::Int(i) => {
-                    *long = long.wrapping_add(i64::from(i));
-                    *any = true;
-                }
-                Value::Long(i) | Value::TimeSpan(i) => {
-                    *long = long.wrapping_add(i);
-                    *any = true;
-                }
-                Value::Bool(b) => {
-                    *long += i64::from(b);
-                    *any = true;
-                }
-                Value::Real(r) | Value::Decimal(r) => {
-                    *real += r;
-                    *any = true;
-                }
+            AggState::Sum { long, real } => match undyn(&v) {
+                Value::Int(i) => *long = long.wrapping_add(i64::from(i)),
+                Value::Long(i) | Value::TimeSpan(i) => *long = long.wrapping_add(i),
+                Value::Bool(b) => *long += i64::from(b),
+                Value::Real(r) | Value::Decimal(r) => *real += r,
                 _ => {}
             },
             AggState::Avg { sum, n } => {
@@ -404,16 +387,12 @@ impl AggState {
         match self {
             AggState::Count(n) => one(Value::Long(*n)),
             AggState::Distinct(set) => one(Value::Long(set.len() as i64)),
-            AggState::Sum { long, real, any } => {
-                if !*any {
-                    return one(Value::Null);
-                }
-                match ty {
-                    ScalarType::Long => one(Value::Long(*long)),
-                    ScalarType::TimeSpan => one(Value::TimeSpan(*long)),
-                    _ => one(Value::Real(*real + *long as f64)),
-                }
-            }
+            // Over no (non-null) values, sum is 0, as Kusto documents for its defaults.
+            AggState::Sum { long, real, .. } => match ty {
+                ScalarType::Long => one(Value::Long(*long)),
+                ScalarType::TimeSpan => one(Value::TimeSpan(*long)),
+                _ => one(Value::Real(*real + *long as f64)),
+            },
             AggState::Avg { sum, n } => one(match (*n, ty) {
                 (0, _) => Value::Null,
                 (_, ScalarType::TimeSpan) => Value::TimeSpan((sum / *n as f64) as i64),
@@ -484,12 +463,9 @@ impl AggState {
                     let var = ((sq - sum * sum / n) / n).max(0.0);
                     return one(Value::Real(if *variance { var } else { var.sqrt() }));
                 }
+                // One value, or none (Kusto's default), has no spread.
                 if *n < 2.0 {
-                    return one(if *n == 1.0 {
-                        Value::Real(0.0)
-                    } else {
-                        Value::Null
-                    });
+                    return one(Value::Real(0.0));
                 }
                 let var = ((sq - sum * sum / n) / (n - 1.0)).max(0.0);
                 one(Value::Real(if *variance { var } else { var.sqrt() }))

@@ -1322,3 +1322,28 @@ fn parse_fails_the_row_on_unconvertible_values_unless_relaxed() {
         ]
     );
 }
+
+#[test]
+fn aggregates_over_no_values_take_kusto_defaults() {
+    // Kusto's table of defaults: count/sum/variance/stdev 0, make_* an empty array, others null.
+    let r = run(
+        "datatable(x:long) [] | summarize count(), sum(x), stdev(x), variance(x), \
+         make_list(x), max(x), avg(x)",
+    );
+    assert_eq!(
+        r.table.rows[0],
+        [
+            Value::Long(0),
+            Value::Long(0),
+            Value::Real(0.0),
+            Value::Real(0.0),
+            Value::dynamic(serde_json::json!([])),
+            Value::Null,
+            Value::Null,
+        ]
+    );
+    assert_eq!(
+        cell("datatable(x:real) [real(null)] | summarize sum(x)"),
+        Value::Real(0.0)
+    );
+}

@@ -67,7 +67,35 @@ pub(crate) fn is_aggregate(name: &str) -> bool {
             | "percentilesw"
             | "percentiles_array"
             | "percentilesw_array"
+            | "hll"
+            | "hll_if"
+            | "hll_merge"
+            | "tdigest"
+            | "tdigest_merge"
+            | "merge_tdigest"
     )
+}
+
+/// True when a call of `name` with `nargs` arguments aggregates: the merge functions are also
+/// scalar functions when given several sketches.
+pub(crate) fn is_aggregate_call(name: &str, nargs: usize) -> bool {
+    is_aggregate(name)
+        && !(matches!(name, "hll_merge" | "tdigest_merge" | "merge_tdigest") && nargs > 1)
+}
+
+/// The value at percentile `p` of values sorted ascending with weights (nearest rank).
+pub(crate) fn weighted_percentile(sorted: &[(Value, i64)], p: f64) -> Option<Value> {
+    let total: i64 = sorted.iter().map(|(_, w)| w).sum();
+    let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as i64;
+    let mut seen = 0;
+    sorted
+        .iter()
+        .find(|(_, w)| {
+            seen += w;
+            seen >= rank
+        })
+        .or(sorted.last())
+        .map(|(v, _)| v.clone())
 }
 
 /// The default output column name of an aggregate called with `args`: Kusto names it after the
@@ -118,7 +146,8 @@ pub(crate) fn result_type(name: &str, args: &[ScalarType]) -> ScalarType {
         "stdev" | "stdevif" | "variance" | "varianceif" | "stdevp" | "variancep" | "covariance"
         | "covarianceif" | "covariancep" | "covariancepif" => ScalarType::Real,
         "binary_all_and" | "binary_all_or" | "binary_all_xor" => ScalarType::Long,
-        "percentiles_array" | "percentilesw_array" => ScalarType::Dynamic,
+        "percentiles_array" | "percentilesw_array" | "hll" | "hll_if" | "hll_merge" | "tdigest"
+        | "tdigest_merge" | "merge_tdigest" => ScalarType::Dynamic,
         "make_set" | "make_list" | "make_set_if" | "make_list_if" | "make_bag" | "make_bag_if" => {
             ScalarType::Dynamic
         }
@@ -162,6 +191,8 @@ pub(crate) enum AggState {
         sxy: f64,
         population: bool,
     },
+    /// An exact stand-in for a t-digest: every value with its weight, as `[[value, weight], …]`.
+    Digest(Vec<J>),
     /// Bitwise AND, OR or XOR of all values.
     Bits(Option<i64>, fn(i64, i64) -> i64),
     Moments {
@@ -201,7 +232,11 @@ impl AggState {
                     population: name.starts_with("covariancep"),
                 }
             }
-            "make_set" | "make_set_if" => AggState::List(Vec::new(), HashSet::new(), true),
+            // An exact stand-in for a HyperLogLog sketch: the distinct values themselves.
+            "make_set" | "make_set_if" | "hll" | "hll_if" | "hll_merge" => {
+                AggState::List(Vec::new(), HashSet::new(), true)
+            }
+            "tdigest" | "tdigest_merge" | "merge_tdigest" => AggState::Digest(Vec::new()),
             "make_list" | "make_list_if" => AggState::List(Vec::new(), HashSet::new(), false),
             "make_bag" | "make_bag_if" => AggState::Bag(serde_json::Map::new()),
             "arg_max" => AggState::Arg {
@@ -291,6 +326,7 @@ impl AggState {
             AggState::List(items, seen, set) => {
                 let limit = args
                     .get(if name.ends_with("_if") { 2 } else { 1 })
+                    .filter(|_| name.starts_with("make_"))
                     .and_then(super::convert::as_i64)
                     .map_or(MAX_LIST, |l| l.max(0) as usize);
                 if v.is_null() || items.len() >= limit {
@@ -357,6 +393,22 @@ impl AggState {
                     vals.push((v, weight));
                 }
             }
+            AggState::Digest(items) => match &v {
+                // Merging: the input is itself a digest.
+                Value::Dynamic(d) if name != "tdigest" => {
+                    items.extend(d.as_array().into_iter().flatten().cloned());
+                }
+                _ if !v.is_null() => {
+                    let weight = args.get(1).and_then(as_i64).unwrap_or(1);
+                    if weight > 0 {
+                        items.push(J::Array(vec![
+                            super::convert::dyn_json(&v),
+                            J::from(weight),
+                        ]));
+                    }
+                }
+                _ => {}
+            },
             AggState::CoMoments { n, sx, sy, sxy, .. } => {
                 if let (Some(x), Some(y)) = (as_f64(&v), args.get(1).and_then(as_f64)) {
                     *n += 1.0;
@@ -411,19 +463,10 @@ impl AggState {
             AggState::Values(vals) => {
                 let mut sorted = vals.clone();
                 sorted.sort_by(|a, b| sort_cmp(&a.0, &b.0));
-                let total: i64 = sorted.iter().map(|(_, w)| w).sum();
                 let picked: Vec<Value> = percents
                     .iter()
                     .map(|p| {
-                        // Nearest rank over the weighted values.
-                        let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as i64;
-                        let mut seen = 0;
-                        let v = sorted.iter().find(|(_, w)| {
-                            seen += w;
-                            seen >= rank
-                        });
-                        v.or(sorted.last())
-                            .map_or(Value::Null, |(v, _)| coerce(v.clone(), ty))
+                        weighted_percentile(&sorted, *p).map_or(Value::Null, |v| coerce(v, ty))
                     })
                     .collect();
                 if ty == ScalarType::Dynamic {
@@ -449,6 +492,8 @@ impl AggState {
                 })
             }
             AggState::Bits(acc, _) => one(acc.map_or(Value::Null, Value::Long)),
+            AggState::Digest(items) if items.is_empty() => one(Value::Null),
+            AggState::Digest(items) => one(Value::dynamic(J::Array(items.clone()))),
             AggState::Moments {
                 n,
                 sum,

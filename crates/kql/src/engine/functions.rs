@@ -144,6 +144,9 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         "array_sum" => Real,
         "parse_url" | "parse_path" | "parse_urlquery" | "parse_csv" => Dynamic,
         "around" => Bool,
+        "dcount_hll" => Long,
+        "hll_merge" | "tdigest_merge" | "merge_tdigest" | "percentiles_array_tdigest" => Dynamic,
+        "percentile_tdigest" => args.get(2).copied().unwrap_or(Dynamic),
         "has_any_index" => Long,
         "jaccard_index" => Real,
         "parse_version" => Decimal,
@@ -1634,6 +1637,51 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
         "cot" => as_f64(&arg(args, 0)).map_or(Value::Null, |x| Value::Real(1.0 / x.tan())),
         n if n.starts_with("series_") => series(n, args),
         "parse_url" => parse_url(&s(0)).map_or(Value::Null, Value::dynamic),
+        // Sketches are exact here: an hll is its distinct values, a t-digest its weighted values.
+        "dcount_hll" => match args.first().and_then(dynamic_array) {
+            Some(items) => Value::Long(items.len() as i64),
+            None => Value::Null,
+        },
+        "hll_merge" => {
+            let mut out: Vec<J> = Vec::new();
+            for j in args.iter().filter_map(dynamic_array).flatten() {
+                if !out.contains(&j) {
+                    out.push(j);
+                }
+            }
+            Value::dynamic(J::Array(out))
+        }
+        "tdigest_merge" | "merge_tdigest" => Value::dynamic(J::Array(
+            args.iter().filter_map(dynamic_array).flatten().collect(),
+        )),
+        "percentile_tdigest" | "percentiles_array_tdigest" => {
+            let Some(digest) = args.first().and_then(dynamic_array) else {
+                return Value::Null;
+            };
+            let mut sorted: Vec<(Value, i64)> = digest
+                .iter()
+                .filter_map(|pair| {
+                    let v = undyn(&Value::dynamic(pair.get(0)?.clone()));
+                    Some((v, pair.get(1)?.as_i64()?))
+                })
+                .collect();
+            sorted.sort_by(|a, b| super::convert::sort_cmp(&a.0, &b.0));
+            let at =
+                |p: f64| super::aggregate::weighted_percentile(&sorted, p).unwrap_or(Value::Null);
+            if name == "percentile_tdigest" {
+                as_f64(&arg(args, 1)).map_or(Value::Null, |p| coerce(to_dynamic(&at(p)), result))
+            } else {
+                let ps: Vec<f64> = texts_of(args.get(1..).unwrap_or_default())
+                    .iter()
+                    .filter_map(|p| p.parse().ok())
+                    .collect();
+                Value::dynamic(J::Array(
+                    ps.iter()
+                        .map(|p| super::convert::dyn_json(&at(*p)))
+                        .collect(),
+                ))
+            }
+        }
         "parse_urlquery" => {
             let decode = |t: &str| to_text(&call("url_decode", &[Value::str(t)], result));
             let params: serde_json::Map<String, J> = s(0)

@@ -209,6 +209,12 @@ pub(crate) fn derive_name(e: &Expr) -> Option<String> {
             };
             Some(format!("{}_{}", derive_name(target)?, idx))
         }
+        // Kusto names the results of these sketch readers after the function and the sketch.
+        ExprKind::Call { name, args }
+            if matches!(name.as_str(), "dcount_hll" | "percentile_tdigest") =>
+        {
+            Some(format!("{name}_{}", derive_name(args.first()?)?))
+        }
         _ => None,
     }
 }
@@ -418,7 +424,7 @@ impl<'a> Engine<'a> {
         env: &Env<'a>,
     ) -> Result<(CExpr, ScalarType), KqlError> {
         use ScalarType as T;
-        if aggregate::is_aggregate(name) {
+        if aggregate::is_aggregate_call(name, args.len()) {
             let Some(mut collector) = self.agg.take() else {
                 return Err(self.resolution(
                     e,

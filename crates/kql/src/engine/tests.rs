@@ -1347,3 +1347,32 @@ fn aggregates_over_no_values_take_kusto_defaults() {
         Value::Real(0.0)
     );
 }
+
+#[test]
+fn hll_and_tdigest_sketches_merge_and_read_back() {
+    let r = run("range x from 1 to 10 step 1 | extend y = x + 5 \
+         | summarize hx = hll(x), hy = hll(y) | project m = hll_merge(hx, hy) | project dcount_hll(m)");
+    assert_eq!(names(&r.table), ["dcount_hll_m"]);
+    assert_eq!(r.table.rows[0][0], Value::Long(15));
+    let r = run(
+        "range x from 1 to 4 step 1 | summarize h = hll(x) by k = x % 2 \
+         | summarize m = hll_merge(h) | project dcount_hll(m)",
+    );
+    assert_eq!(r.table.rows[0][0], Value::Long(4));
+    // Weighted values: 1 (weight 1) and 2 (weight 2); the median is 2.
+    let r = run(
+        "datatable(v:real, w:long) [1.0, 1, 2.0, 2] | summarize td = tdigest(v, w) \
+         | project p = percentile_tdigest(td, 50), q = percentile_tdigest(td, 10, typeof(long))",
+    );
+    assert_eq!(
+        r.table.rows[0],
+        [Value::dynamic(serde_json::json!(2.0)), Value::Long(1)]
+    );
+    let r = run("range x from 1 to 10 step 1 | extend y = x + 10 \
+         | summarize a = tdigest(x), b = tdigest(y) | project m = merge_tdigest(a, b) \
+         | project percentiles_array_tdigest(m, 50, 100)");
+    assert_eq!(
+        r.table.rows[0][0],
+        Value::dynamic(serde_json::json!([10, 20]))
+    );
+}

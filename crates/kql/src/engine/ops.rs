@@ -1439,17 +1439,25 @@ impl<'a> Engine<'a> {
                     .all(|(_, t)| t.columns.iter().any(|c| c.name == *n && c.ty == *ty))
             });
         }
-        let out_name = |n: &str, ty: ScalarType| {
-            if pairs.iter().filter(|(m, _)| m == n).count() > 1 {
-                format!("{n}_{}", ty.name())
-            } else {
-                n.to_string()
-            }
-        };
-        let mut columns: Vec<Column> = pairs
+        let typed = |n: &str| pairs.iter().filter(|(m, _)| m == n).count() > 1;
+        // Names kept as they are win; a `name_type` that collides with one gets a number.
+        let mut taken: Vec<String> = pairs
             .iter()
-            .map(|(n, ty)| Column::new(out_name(n, *ty), *ty))
+            .filter(|(n, _)| !typed(n))
+            .map(|(n, _)| n.clone())
+            .chain(source.clone())
             .collect();
+        let mut columns: Vec<Column> = Vec::new();
+        for (n, ty) in &pairs {
+            let name = if typed(n) {
+                let name = unique_name(&taken, &format!("{n}_{}", ty.name()));
+                taken.push(name.clone());
+                name
+            } else {
+                n.clone()
+            };
+            columns.push(Column::new(name, *ty));
+        }
         if let Some(s) = &source {
             columns.insert(0, Column::new(s.clone(), ScalarType::String));
         }

@@ -1376,3 +1376,9 @@ fn hll_and_tdigest_sketches_merge_and_read_back() {
         Value::dynamic(serde_json::json!([10, 20]))
     );
 }
+
+#[test]
+fn union_type_suffixed_columns_never_duplicate_a_name() {
+    let r = run("union (print x = 1), (print x = toint(2)), (print x_long = 3)");
+    assert_eq!(names(&r.table), ["x_long1", "x_int", "x_long"]);
+}

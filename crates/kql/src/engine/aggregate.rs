@@ -73,6 +73,7 @@ pub(crate) fn is_aggregate(name: &str) -> bool {
             | "tdigest"
             | "tdigest_merge"
             | "merge_tdigest"
+            | "buildschema"
     )
 }
 
@@ -115,6 +116,7 @@ pub(crate) fn default_name(name: &str, args: &[Expr]) -> String {
             )
         }
         "percentiles_array" | "percentilesw_array" => format!("percentiles_{arg}"),
+        "buildschema" => format!("schema_{arg}"),
         "count" => format!("count_{arg}"),
         "countif" => "countif_".into(),
         "make_set" | "make_set_if" => format!("set_{arg}"),
@@ -147,7 +149,7 @@ pub(crate) fn result_type(name: &str, args: &[ScalarType]) -> ScalarType {
         | "covarianceif" | "covariancep" | "covariancepif" => ScalarType::Real,
         "binary_all_and" | "binary_all_or" | "binary_all_xor" => ScalarType::Long,
         "percentiles_array" | "percentilesw_array" | "hll" | "hll_if" | "hll_merge" | "tdigest"
-        | "tdigest_merge" | "merge_tdigest" => ScalarType::Dynamic,
+        | "tdigest_merge" | "merge_tdigest" | "buildschema" => ScalarType::Dynamic,
         "make_set" | "make_list" | "make_set_if" | "make_list_if" | "make_bag" | "make_bag_if" => {
             ScalarType::Dynamic
         }
@@ -193,6 +195,8 @@ pub(crate) enum AggState {
     },
     /// An exact stand-in for a t-digest: every value with its weight, as `[[value, weight], …]`.
     Digest(Vec<J>),
+    /// The schema `buildschema` infers.
+    Schema(Shape),
     /// Bitwise AND, OR or XOR of all values.
     Bits(Option<i64>, fn(i64, i64) -> i64),
     Moments {
@@ -203,6 +207,68 @@ pub(crate) enum AggState {
         /// Population (`stdevp`, `variancep`) rather than sample statistics.
         population: bool,
     },
+}
+
+/// The shapes `buildschema` has seen in one position of the values: a bag (its keys in the
+/// order first seen), an array (`` `indexer` `` for its elements) and scalar type names.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Shape {
+    bag: Option<Vec<(String, Shape)>>,
+    items: Option<Box<Shape>>,
+    scalars: Vec<&'static str>,
+}
+
+impl Shape {
+    fn add(&mut self, j: &J) {
+        let scalar = match j {
+            J::Null => return,
+            J::Object(o) => {
+                let bag = self.bag.get_or_insert_with(Vec::new);
+                for (k, v) in o {
+                    match bag.iter_mut().find(|(n, _)| n == k) {
+                        Some((_, shape)) => shape.add(v),
+                        None => {
+                            let mut shape = Shape::default();
+                            shape.add(v);
+                            bag.push((k.clone(), shape));
+                        }
+                    }
+                }
+                return;
+            }
+            J::Array(a) => {
+                let items = self.items.get_or_insert_with(Box::default);
+                a.iter().for_each(|v| items.add(v));
+                return;
+            }
+            J::Bool(_) => "bool",
+            J::Number(n) if n.is_i64() || n.is_u64() => "long",
+            J::Number(_) => "double",
+            J::String(_) => "string",
+        };
+        if !self.scalars.contains(&scalar) {
+            self.scalars.push(scalar);
+        }
+    }
+
+    /// The schema: one shape, or the alternatives as an array (bag, array, then scalars).
+    fn to_json(&self) -> J {
+        let mut alternatives = Vec::new();
+        if let Some(bag) = &self.bag {
+            alternatives.push(J::Object(
+                bag.iter().map(|(k, s)| (k.clone(), s.to_json())).collect(),
+            ));
+        }
+        if let Some(items) = &self.items {
+            alternatives.push(serde_json::json!({ "`indexer`": items.to_json() }));
+        }
+        alternatives.extend(self.scalars.iter().map(|t| J::String(t.to_string())));
+        match alternatives.len() {
+            0 => J::Null,
+            1 => alternatives.swap_remove(0),
+            _ => J::Array(alternatives),
+        }
+    }
 }
 
 /// Maximum elements `make_set`/`make_list` keep by default, as in Kusto.
@@ -237,6 +303,7 @@ impl AggState {
                 AggState::List(Vec::new(), HashSet::new(), true)
             }
             "tdigest" | "tdigest_merge" | "merge_tdigest" => AggState::Digest(Vec::new()),
+            "buildschema" => AggState::Schema(Shape::default()),
             "make_list" | "make_list_if" => AggState::List(Vec::new(), HashSet::new(), false),
             "make_bag" | "make_bag_if" => AggState::Bag(serde_json::Map::new()),
             "arg_max" => AggState::Arg {
@@ -409,6 +476,7 @@ impl AggState {
                 }
                 _ => {}
             },
+            AggState::Schema(shape) => shape.add(&super::convert::dyn_json(&v)),
             AggState::CoMoments { n, sx, sy, sxy, .. } => {
                 if let (Some(x), Some(y)) = (as_f64(&v), args.get(1).and_then(as_f64)) {
                     *n += 1.0;
@@ -492,6 +560,10 @@ impl AggState {
                 })
             }
             AggState::Bits(acc, _) => one(acc.map_or(Value::Null, Value::Long)),
+            AggState::Schema(shape) => one(match shape.to_json() {
+                J::Null => Value::Null,
+                j => Value::dynamic(j),
+            }),
             AggState::Digest(items) if items.is_empty() => one(Value::Null),
             AggState::Digest(items) => one(Value::dynamic(J::Array(items.clone()))),
             AggState::Moments {

@@ -1382,3 +1382,24 @@ fn union_type_suffixed_columns_never_duplicate_a_name() {
     let r = run("union (print x = 1), (print x = toint(2)), (print x_long = 3)");
     assert_eq!(names(&r.table), ["x_long1", "x_int", "x_long"]);
 }
+
+#[test]
+fn buildschema_merges_the_shapes_of_dynamic_values() {
+    let r = run(
+        "datatable(v:dynamic) [dynamic({'x': 1, 'z': [1]}), dynamic({'x': 'a', 'y': {'w': true}})] \
+         | summarize buildschema(v)",
+    );
+    assert_eq!(names(&r.table), ["schema_v"]);
+    assert_eq!(
+        r.table.rows[0][0],
+        Value::dynamic(serde_json::json!({
+            "x": ["long", "string"],
+            "z": {"`indexer`": "long"},
+            "y": {"w": "bool"}
+        }))
+    );
+    assert_eq!(
+        cell("datatable(v:dynamic) [] | summarize buildschema(v)"),
+        Value::Null
+    );
+}

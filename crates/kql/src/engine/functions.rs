@@ -2001,8 +2001,15 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
         }
         "hash_md5" => Value::str(encoding::md5_hex(s(0).as_bytes())),
         // The xxHash64 bits read as a signed long; a modulo keeps the result in [0, m).
+        // Datetimes and timespans hash their .NET ticks (little-endian), other values their text.
         "hash" | "hash_xxhash64" => {
-            let h = encoding::xxhash64(s(0).as_bytes()) as i64;
+            const DOTNET_EPOCH_TICKS: i64 = 621_355_968_000_000_000;
+            let bytes = match arg(args, 0) {
+                Value::DateTime(t) => t.wrapping_add(DOTNET_EPOCH_TICKS).to_le_bytes().to_vec(),
+                Value::TimeSpan(t) => t.to_le_bytes().to_vec(),
+                _ => s(0).into_bytes(),
+            };
+            let h = encoding::xxhash64(&bytes) as i64;
             match as_i64(&arg(args, 1)) {
                 Some(m) if m > 0 => Value::Long(h.rem_euclid(m)),
                 _ => Value::Long(h),

@@ -882,6 +882,10 @@ fn hashes_use_xxhash64_md5_and_sha1_of_the_text_form() {
     );
     assert_eq!(cell("print hash('World', 100)"), Value::Long(51));
     assert_eq!(
+        cell("print hash_xxhash64(datetime(2015-01-01))"),
+        Value::Long(1380966698541616202)
+    );
+    assert_eq!(
         cell("print hash_xxhash64('World')"),
         Value::Long(1846988464401551951)
     );

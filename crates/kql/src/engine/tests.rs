@@ -1407,3 +1407,9 @@ fn buildschema_merges_the_shapes_of_dynamic_values() {
         Value::Null
     );
 }
+
+#[test]
+fn aggregate_names_see_through_type_conversions() {
+    let r = run("datatable(x:long) [1, 2] | summarize max(todouble(x)), make_set(tostring(x))");
+    assert_eq!(names(&r.table), ["max_x", "set_x"]);
+}

@@ -487,12 +487,12 @@ impl<'a> Engine<'a> {
     ) -> Result<Table, KqlError> {
         let mut inner = env.clone();
         let mut input = input;
-        let mut args_iter = args.iter();
+        let mut next = 0;
         for p in &f.params {
             if p.ty.is_none() {
                 let t = match input.take() {
                     Some(t) => t,
-                    None => match args_iter.next() {
+                    None => match scalar::argument_for(args, &p.name, &mut next) {
                         Some(a) => self.tabular(a, env)?,
                         None => {
                             return Err(self.type_error(
@@ -506,7 +506,7 @@ impl<'a> Engine<'a> {
                 continue;
             }
             let ty = p.ty.unwrap_or(ScalarType::Dynamic);
-            let v = match (args_iter.next(), &p.default) {
+            let v = match (scalar::argument_for(args, &p.name, &mut next), &p.default) {
                 (Some(a), _) => self.constant(a, env)?,
                 (None, Some(d)) => self.constant(d, env)?,
                 (None, None) => {

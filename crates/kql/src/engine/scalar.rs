@@ -196,6 +196,23 @@ impl Row<'_> {
     pub(crate) const EMPTY: Row<'static> = Row { rows: &[], idx: 0 };
 }
 
+/// The argument for the parameter `name` of a user function: one passed by name (`f(len=3)`),
+/// else the next positional one.
+pub(crate) fn argument_for<'e>(args: &'e [Expr], name: &str, next: &mut usize) -> Option<&'e Expr> {
+    let named = args.iter().find_map(|a| match &a.kind {
+        ExprKind::Named { name: n, value } if n == name => Some(&**value),
+        _ => None,
+    });
+    named.or_else(|| {
+        let positional = args
+            .iter()
+            .filter(|a| !matches!(a.kind, ExprKind::Named { .. }))
+            .nth(*next);
+        *next += 1;
+        positional
+    })
+}
+
 /// The column name an expression gets when the query does not name it (`a.b` → `a_b`).
 pub(crate) fn derive_name(e: &Expr) -> Option<String> {
     match &e.kind {
@@ -480,6 +497,37 @@ impl<'a> Engine<'a> {
                 return Ok((CExpr::Lit(v), ty));
             }
             "materialize" => return self.compile_arg(e, args, 0, schema, env),
+            // assert(condition, message): checked while the query is analysed, so the condition
+            // must be constant; a false one fails the query with the message.
+            "assert" => {
+                let cond = args
+                    .first()
+                    .ok_or_else(|| self.type_error(e, "assert() needs a condition"))?;
+                let message = match args.get(1) {
+                    Some(m) => to_text(&self.constant(m, env)?),
+                    None => String::new(),
+                };
+                return match truth(&self.constant(cond, env)?) {
+                    Some(true) => Ok((CExpr::Lit(Value::Bool(true)), T::Bool)),
+                    _ => Err(KqlError::Runtime {
+                        message: format!("assertion failed: {message}"),
+                    }),
+                };
+            }
+            // column_names_of(T): the names of a table's columns.
+            "column_names_of" => {
+                let table = args
+                    .first()
+                    .filter(|a| self.is_tabular(a, env))
+                    .ok_or_else(|| self.type_error(e, "column_names_of() needs a table"))?;
+                let t = self.tabular(table, env)?;
+                let names = t
+                    .columns
+                    .iter()
+                    .map(|c| J::String(c.name.clone()))
+                    .collect();
+                return Ok((CExpr::Lit(Value::dynamic(J::Array(names))), T::Dynamic));
+            }
             // `pack_all()` and `bag_pack_columns(a, b)`: a bag of the row's columns by name.
             "pack_all" | "bag_pack_columns" => {
                 let mut packed = Vec::new();
@@ -660,8 +708,9 @@ impl<'a> Engine<'a> {
         env: &Env<'a>,
     ) -> Result<(CExpr, ScalarType), KqlError> {
         let mut inner = env.clone();
-        for (i, p) in f.params.iter().enumerate() {
-            let bound = match (args.get(i), &p.default) {
+        let mut next = 0;
+        for p in &f.params {
+            let bound = match (argument_for(args, &p.name, &mut next), &p.default) {
                 (Some(a), _) => self.compile(a, schema, env)?,
                 (None, Some(d)) => self.compile(d, &[], env)?,
                 (None, None) => {

@@ -1413,3 +1413,21 @@ fn aggregate_names_see_through_type_conversions() {
     let r = run("datatable(x:long) [1, 2] | summarize max(todouble(x)), make_set(tostring(x))");
     assert_eq!(names(&r.table), ["max_x", "set_x"]);
 }
+
+#[test]
+fn user_functions_take_named_arguments_and_assert_checks_constants() {
+    let q = "let f = (len:long, s:string) { assert(len > 0, 'len must be positive') and strlen(s) > len }; \
+         datatable(x:string) ['123', '4567'] | where f(len=3, x)";
+    assert_eq!(run(q).table.rows, [[Value::str("4567")]]);
+    let q = "let f = (len:long, s:string) { assert(len > 0, 'len must be positive') and strlen(s) > len }; \
+         datatable(x:string) ['123'] | where f(s=x, len=0)";
+    let e = err(q).to_string();
+    assert!(e.contains("len must be positive"), "{e}");
+    let q = "let g = (n:long) { print A = '', B = n }; print c = column_names_of(g(1))";
+    assert_eq!(cell(q), Value::dynamic(serde_json::json!(["A", "B"])));
+}
+
+#[test]
+fn datatable_with_one_quoted_value_is_not_a_quoted_identifier() {
+    assert_eq!(cell("datatable(x:string) ['a']"), Value::str("a"));
+}

@@ -489,6 +489,19 @@ impl Parser<'_> {
             }
         }
         self.expect_punct(")")?;
+        // `['a']` lexes as a quoted identifier; after a datatable's columns it is one value.
+        if let TokenKind::QuotedIdent(s) = &self.peek().kind {
+            let tok = self.peek().clone();
+            let value = Expr {
+                kind: ExprKind::Literal(Value::str(s)),
+                span: tok.span,
+            };
+            self.pos += 1;
+            return Ok(ExprKind::Datatable {
+                columns,
+                values: vec![value],
+            });
+        }
         self.expect_punct("[")?;
         let mut values = Vec::new();
         while !self.is_punct("]") {

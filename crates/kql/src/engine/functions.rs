@@ -165,8 +165,15 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         | "array_rotate_right"
         | "bag_zip"
         | "unicode_codepoints_from_string"
+        | "to_utf8"
+        | "repeat"
         | "base64_decode_toarray" => Dynamic,
-        "unicode_codepoints_to_string" | "replace_strings" | "base64_encode_fromarray" => String,
+        "unicode_codepoints_to_string"
+        | "make_string"
+        | "replace_strings"
+        | "base64_encode_fromarray" => String,
+        "bitset_count_ones" => Long,
+        "percentrank_tdigest" => Real,
         "cot" => Real,
         "translate" => String,
         "round" => {
@@ -1565,6 +1572,20 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             }
             _ => Value::Null,
         },
+        // to_utf8 and make_string are the older names of the code point functions.
+        "to_utf8" => call("unicode_codepoints_from_string", args, result),
+        "make_string" => call("unicode_codepoints_to_string", args, result),
+        "bitset_count_ones" => {
+            as_i64(&arg(args, 0)).map_or(Value::Null, |n| Value::Long(i64::from(n.count_ones())))
+        }
+        // repeat(value, count): an array holding value count times.
+        "repeat" => match as_i64(&arg(args, 1)) {
+            Some(n) if n >= 0 => Value::dynamic(J::Array(vec![
+                json_of(&arg(args, 0));
+                n.min(1_048_576) as usize
+            ])),
+            _ => Value::Null,
+        },
         "unicode_codepoints_from_string" => Value::dynamic(J::Array(
             s(0).chars().map(|c| J::from(u32::from(c))).collect(),
         )),
@@ -1654,7 +1675,7 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
         "tdigest_merge" | "merge_tdigest" => Value::dynamic(J::Array(
             args.iter().filter_map(dynamic_array).flatten().collect(),
         )),
-        "percentile_tdigest" | "percentiles_array_tdigest" => {
+        "percentile_tdigest" | "percentiles_array_tdigest" | "percentrank_tdigest" => {
             let Some(digest) = args.first().and_then(dynamic_array) else {
                 return Value::Null;
             };
@@ -1668,6 +1689,21 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             sorted.sort_by(|a, b| super::convert::sort_cmp(&a.0, &b.0));
             let at =
                 |p: f64| super::aggregate::weighted_percentile(&sorted, p).unwrap_or(Value::Null);
+            if name == "percentrank_tdigest" {
+                // The weighted share of values at or below the value, in percent.
+                let v = arg(args, 1);
+                let total: i64 = sorted.iter().map(|(_, w)| w).sum();
+                let below: i64 = sorted
+                    .iter()
+                    .filter(|(x, _)| super::convert::compare(x, &v).is_some_and(|o| o.is_le()))
+                    .map(|(_, w)| w)
+                    .sum();
+                return if total == 0 || v.is_null() {
+                    Value::Null
+                } else {
+                    Value::Real(100.0 * below as f64 / total as f64)
+                };
+            }
             if name == "percentile_tdigest" {
                 as_f64(&arg(args, 1)).map_or(Value::Null, |p| coerce(to_dynamic(&at(p)), result))
             } else {

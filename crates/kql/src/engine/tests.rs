@@ -1431,3 +1431,26 @@ fn user_functions_take_named_arguments_and_assert_checks_constants() {
 fn datatable_with_one_quoted_value_is_not_a_quoted_identifier() {
     assert_eq!(cell("datatable(x:string) ['a']"), Value::str("a"));
 }
+
+#[test]
+fn bitset_repeat_codepoint_aliases_and_percentrank() {
+    assert_eq!(cell("print bitset_count_ones(42)"), Value::Long(3));
+    assert_eq!(
+        cell("print repeat('a', 2)"),
+        Value::dynamic(serde_json::json!(["a", "a"]))
+    );
+    assert_eq!(
+        cell("print to_utf8('ab')"),
+        Value::dynamic(serde_json::json!([97, 98]))
+    );
+    assert_eq!(
+        cell("print make_string(65, dynamic([66, 67]))"),
+        Value::str("ABC")
+    );
+    assert_eq!(
+        cell(
+            "range x from 1 to 10 step 1 | summarize t = tdigest(x) | project percentrank_tdigest(t, 5)"
+        ),
+        Value::Real(50.0)
+    );
+}

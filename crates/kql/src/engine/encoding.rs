@@ -1,5 +1,5 @@
-//! SHA-256, SHA-1, MD5, xxHash64, base64 and punycode, small enough to carry here rather than as
-//! dependencies.
+//! SHA-256, SHA-1, MD5, xxHash64, base64, punycode and zlib/gzip, small enough to carry here
+//! rather than as dependencies.
 
 const K: [u32; 64] = [
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -375,6 +375,292 @@ pub(crate) fn punycode_decode(input: &str) -> Option<String> {
     Some(out.into_iter().collect())
 }
 
+/// Reads a DEFLATE stream's bits, least significant first.
+struct BitReader<'d> {
+    data: &'d [u8],
+    pos: usize,
+    bit: u32,
+}
+
+impl BitReader<'_> {
+    fn bits(&mut self, n: u32) -> Option<u32> {
+        let mut v = 0;
+        for i in 0..n {
+            let byte = *self.data.get(self.pos)?;
+            v |= u32::from((byte >> self.bit) & 1) << i;
+            self.bit += 1;
+            if self.bit == 8 {
+                self.bit = 0;
+                self.pos += 1;
+            }
+        }
+        Some(v)
+    }
+}
+
+/// A canonical Huffman code: how many codes of each length, and the symbols in code order.
+struct Huffman {
+    counts: [u16; 16],
+    symbols: Vec<u16>,
+}
+
+impl Huffman {
+    fn new(lengths: &[u8]) -> Huffman {
+        let mut counts = [0u16; 16];
+        for &l in lengths {
+            counts[usize::from(l)] += 1;
+        }
+        counts[0] = 0;
+        let mut offsets = [0u16; 16];
+        for len in 1..15 {
+            offsets[len + 1] = offsets[len] + counts[len];
+        }
+        let mut symbols = vec![0u16; lengths.len()];
+        for (sym, &l) in lengths.iter().enumerate() {
+            if l != 0 {
+                symbols[usize::from(offsets[usize::from(l)])] = sym as u16;
+                offsets[usize::from(l)] += 1;
+            }
+        }
+        Huffman { counts, symbols }
+    }
+
+    fn decode(&self, r: &mut BitReader<'_>) -> Option<u16> {
+        let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
+        for len in 1..16 {
+            code |= r.bits(1)? as i32;
+            let count = i32::from(self.counts[len]);
+            if code - count < first {
+                return self.symbols.get((index + code - first) as usize).copied();
+            }
+            index += count;
+            first = (first + count) << 1;
+            code <<= 1;
+        }
+        None
+    }
+}
+
+const LENGTH_BASE: [u16; 29] = [
+    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131,
+    163, 195, 227, 258,
+];
+const LENGTH_EXTRA: [u8; 29] = [
+    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
+];
+const DIST_BASE: [u16; 30] = [
+    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537,
+    2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577,
+];
+const DIST_EXTRA: [u8; 30] = [
+    0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13,
+    13,
+];
+
+/// Decodes one Huffman-coded block into `out`.
+fn inflate_block(
+    r: &mut BitReader<'_>,
+    out: &mut Vec<u8>,
+    lit: &Huffman,
+    dist: &Huffman,
+    limit: usize,
+) -> Option<()> {
+    loop {
+        let sym = lit.decode(r)?;
+        match sym {
+            0..=255 => out.push(sym as u8),
+            256 => return Some(()),
+            _ => {
+                let i = usize::from(sym - 257);
+                let len = usize::from(*LENGTH_BASE.get(i)?)
+                    + r.bits(u32::from(LENGTH_EXTRA[i]))? as usize;
+                let d = usize::from(dist.decode(r)?);
+                let back =
+                    usize::from(*DIST_BASE.get(d)?) + r.bits(u32::from(DIST_EXTRA[d]))? as usize;
+                let start = out.len().checked_sub(back)?;
+                for k in 0..len {
+                    out.push(out[start + k]);
+                }
+            }
+        }
+        if out.len() > limit {
+            return None;
+        }
+    }
+}
+
+/// Inflates a raw DEFLATE stream (RFC 1951); None when it is malformed or inflates beyond
+/// `limit` bytes.
+pub(crate) fn inflate(data: &[u8], limit: usize) -> Option<Vec<u8>> {
+    let mut r = BitReader {
+        data,
+        pos: 0,
+        bit: 0,
+    };
+    let mut out = Vec::new();
+    loop {
+        let last = r.bits(1)? == 1;
+        match r.bits(2)? {
+            0 => {
+                if r.bit != 0 {
+                    r.bit = 0;
+                    r.pos += 1;
+                }
+                let header = data.get(r.pos..r.pos + 4)?;
+                let len = usize::from(u16::from_le_bytes([header[0], header[1]]));
+                r.pos += 4;
+                out.extend_from_slice(data.get(r.pos..r.pos + len)?);
+                r.pos += len;
+            }
+            1 => {
+                let mut lengths = [8u8; 288];
+                lengths[144..256].fill(9);
+                lengths[256..280].fill(7);
+                inflate_block(
+                    &mut r,
+                    &mut out,
+                    &Huffman::new(&lengths),
+                    &Huffman::new(&[5; 30]),
+                    limit,
+                )?;
+            }
+            2 => {
+                const ORDER: [usize; 19] = [
+                    16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
+                ];
+                let nlen = r.bits(5)? as usize + 257;
+                let ndist = r.bits(5)? as usize + 1;
+                let ncode = r.bits(4)? as usize + 4;
+                let mut code_lengths = [0u8; 19];
+                for &i in ORDER.iter().take(ncode) {
+                    code_lengths[i] = r.bits(3)? as u8;
+                }
+                let codes = Huffman::new(&code_lengths);
+                let mut lengths = Vec::with_capacity(nlen + ndist);
+                while lengths.len() < nlen + ndist {
+                    let sym = codes.decode(&mut r)?;
+                    let (value, repeat) = match sym {
+                        0..=15 => (sym as u8, 1),
+                        16 => (*lengths.last()?, 3 + r.bits(2)?),
+                        17 => (0, 3 + r.bits(3)?),
+                        _ => (0, 11 + r.bits(7)?),
+                    };
+                    lengths.extend(std::iter::repeat_n(value, repeat as usize));
+                }
+                if lengths.len() != nlen + ndist {
+                    return None;
+                }
+                let (lit, dist) = lengths.split_at(nlen);
+                inflate_block(
+                    &mut r,
+                    &mut out,
+                    &Huffman::new(lit),
+                    &Huffman::new(dist),
+                    limit,
+                )?;
+            }
+            _ => return None,
+        }
+        if out.len() > limit {
+            return None;
+        }
+        if last {
+            return Some(out);
+        }
+    }
+}
+
+/// Stored (uncompressed) DEFLATE blocks of `data`: a valid stream any inflater reads.
+pub(crate) fn deflate_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + 5 * (data.len() / 65_535 + 1));
+    let mut chunks = data.chunks(65_535).peekable();
+    if chunks.peek().is_none() {
+        out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+    }
+    while let Some(chunk) = chunks.next() {
+        let len = chunk.len() as u16;
+        out.push(u8::from(chunks.peek().is_none()));
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(chunk);
+    }
+    out
+}
+
+/// CRC-32 (IEEE), as gzip uses.
+pub(crate) fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// Adler-32, as zlib uses.
+pub(crate) fn adler32(data: &[u8]) -> u32 {
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in data {
+        a = (a + u32::from(x)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    (b << 16) | a
+}
+
+/// A zlib stream (RFC 1950) of `data`.
+pub(crate) fn zlib_compress(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x78, 0x01];
+    out.extend(deflate_stored(data));
+    out.extend_from_slice(&adler32(data).to_be_bytes());
+    out
+}
+
+/// The data of a zlib stream; None when it is not one.
+pub(crate) fn zlib_decompress(data: &[u8], limit: usize) -> Option<Vec<u8>> {
+    let (&cmf, &flg) = (data.first()?, data.get(1)?);
+    if cmf & 0x0f != 8 || (u16::from(cmf) << 8 | u16::from(flg)) % 31 != 0 || flg & 0x20 != 0 {
+        return None;
+    }
+    inflate(&data[2..], limit)
+}
+
+/// A gzip stream (RFC 1952) of `data`.
+pub(crate) fn gzip_compress(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    out.extend(deflate_stored(data));
+    out.extend_from_slice(&crc32(data).to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
+}
+
+/// The data of a gzip stream; None when it is not one.
+pub(crate) fn gzip_decompress(data: &[u8], limit: usize) -> Option<Vec<u8>> {
+    if data.get(..3)? != [0x1f, 0x8b, 8] {
+        return None;
+    }
+    let flags = *data.get(3)?;
+    let mut pos = 10;
+    if flags & 4 != 0 {
+        let extra = data.get(pos..pos + 2)?;
+        pos += 2 + usize::from(u16::from_le_bytes([extra[0], extra[1]]));
+    }
+    for flag in [8, 16] {
+        if flags & flag != 0 {
+            pos += data.get(pos..)?.iter().position(|&b| b == 0)? + 1;
+        }
+    }
+    if flags & 2 != 0 {
+        pos += 2;
+    }
+    inflate(data.get(pos..)?, limit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,6 +700,41 @@ mod tests {
             Some("académie-française")
         );
         assert!(punycode_decode("a-b!").is_none());
+    }
+
+    #[test]
+    fn zlib_and_gzip_round_trip_and_inflate_compressed_streams() {
+        let text = b"1234567890qwertyuiop";
+        assert_eq!(
+            base64_encode(&zlib_compress(text)),
+            "eAEBFADr/zEyMzQ1Njc4OTBxd2VydHl1aW9wOAkGdw=="
+        );
+        assert_eq!(
+            base64_encode(&gzip_compress(text)),
+            "H4sIAAAAAAAA/wEUAOv/MTIzNDU2Nzg5MHF3ZXJ0eXVpb3A6m7f2FAAAAA=="
+        );
+        let long: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        assert_eq!(
+            zlib_decompress(&zlib_compress(&long), 1 << 20),
+            Some(long.clone())
+        );
+        assert_eq!(gzip_decompress(&gzip_compress(&long), 1 << 20), Some(long));
+        // Fixed-Huffman data as zlib writes it (Python: zlib.compress(b"Test string 123")).
+        let z = base64_decode("eJwLSS0uUSguKcrMS1cwNDIGACxqBQ4=").unwrap();
+        assert_eq!(zlib_decompress(&z, 1 << 20).unwrap(), b"Test string 123");
+        // Dynamic-Huffman data (Python: zlib.compress of 400 random letters, level 9).
+        let z = base64_decode(
+            "eNo1UAkCwyAI+wpfSwAR/v+ABbfVVilCDoAAiV2gAd7OgQKg4EFXEIQTldrvwYBH1XH8It1pzUDGGHQKBUdIF/Rr2nFnsRaH9E564NYtcS70/7n7Q9hwEZa/n6ix1HFYkjNWdh4DkMOeebF4GIXoOhKpMrJzIUtwsSwTbN7nydXfq02ZZ1sdTGW9tvLQT9PJ5KLc1jwMjzNKdmPtqHPNbnJHgv2m5k0M3Pp2CUgxCdVgstr4Cd/xfKMj1tYl9aZGnguFD3G8lYc=",
+        )
+        .unwrap();
+        let text = zlib_decompress(&z, 1 << 20).unwrap();
+        assert_eq!(text.len(), 400);
+        assert_eq!(
+            sha256_hex(&text),
+            "0c74bd496e6e2a61cc0676d52305e7546f21da936703b02bc88867811898ccc2"
+        );
+        assert!(zlib_decompress(b"nope", 1 << 20).is_none());
+        assert!(zlib_decompress(&z, 100).is_none());
     }
 
     #[test]

@@ -44,11 +44,9 @@ pub(crate) fn unify(types: &[ScalarType]) -> ScalarType {
 
 /// Kusto functions the local engine knows of but does not run.
 pub(crate) fn is_known_unsupported(name: &str) -> bool {
-    [
-        "series_", "geo_", "hll", "tdigest", "bitset", "parse_", "make_", "zlib_", "gzip_",
-    ]
-    .iter()
-    .any(|p| name.starts_with(p))
+    ["series_", "geo_", "parse_", "make_"]
+        .iter()
+        .any(|p| name.starts_with(p))
 }
 
 /// The result type of a built-in scalar function, or None when there is no such function.
@@ -74,6 +72,10 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         | "hash_md5"
         | "punycode_from_string"
         | "format_bytes"
+        | "zlib_compress_to_base64_string"
+        | "zlib_decompress_from_base64_string"
+        | "gzip_compress_to_base64_string"
+        | "gzip_decompress_from_base64_string"
         | "base64_encode_fromguid"
         | "punycode_to_string"
         | "punycode_domain_to_string"
@@ -2011,6 +2013,28 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
         "url_decode_component" => call("url_decode", args, result),
         "hash_sha256" => Value::str(encoding::sha256_hex(s(0).as_bytes())),
         "hash_sha1" => Value::str(encoding::sha1_hex(s(0).as_bytes())),
+        "zlib_compress_to_base64_string" => Value::str(encoding::base64_encode(
+            &encoding::zlib_compress(s(0).as_bytes()),
+        )),
+        "gzip_compress_to_base64_string" => Value::str(encoding::base64_encode(
+            &encoding::gzip_compress(s(0).as_bytes()),
+        )),
+        // Text that is not base64 of a stream of UTF-8 decompresses to an empty string.
+        "zlib_decompress_from_base64_string" | "gzip_decompress_from_base64_string" => {
+            const LIMIT: usize = 64 << 20;
+            let bytes = encoding::base64_decode(&s(0)).and_then(|b| {
+                if name.starts_with("zlib") {
+                    encoding::zlib_decompress(&b, LIMIT)
+                } else {
+                    encoding::gzip_decompress(&b, LIMIT)
+                }
+            });
+            Value::str(
+                bytes
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .unwrap_or_default(),
+            )
+        }
         "punycode_from_string" => encoding::punycode_encode(&s(0)).map_or(Value::Null, Value::str),
         "punycode_to_string" => encoding::punycode_decode(&s(0)).map_or(Value::Null, Value::str),
         // Domains: each label (split at any Unicode full stop) with non-ASCII text becomes

@@ -1454,3 +1454,23 @@ fn bitset_repeat_codepoint_aliases_and_percentrank() {
         Value::Real(50.0)
     );
 }
+
+#[test]
+fn zlib_and_gzip_functions_round_trip_text() {
+    assert_eq!(
+        cell("print zlib_decompress_from_base64_string(zlib_compress_to_base64_string('Kusto'))"),
+        Value::str("Kusto")
+    );
+    assert_eq!(
+        cell("print gzip_decompress_from_base64_string(gzip_compress_to_base64_string('Kusto'))"),
+        Value::str("Kusto")
+    );
+    assert_eq!(
+        cell("print zlib_decompress_from_base64_string('eJwLSS0uUSguKcrMS1cwNDIGACxqBQ4=')"),
+        Value::str("Test string 123")
+    );
+    assert_eq!(
+        cell("print gzip_decompress_from_base64_string('not base64!')"),
+        Value::str("")
+    );
+}

@@ -144,7 +144,9 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         | "binary_shift_left" | "binary_shift_right" | "indexof_regex" => Long,
         "has_ipv4" | "has_ipv4_prefix" | "has_any_ipv4" | "has_any_ipv4_prefix" => Bool,
         "array_sum" => Real,
-        "parse_url" | "parse_path" | "parse_urlquery" | "parse_csv" => Dynamic,
+        "parse_url" | "parse_path" | "parse_urlquery" | "parse_csv" | "parse_command_line" => {
+            Dynamic
+        }
         "around" => Bool,
         "dcount_hll" => Long,
         "hll_merge" | "tdigest_merge" | "merge_tdigest" | "percentiles_array_tdigest" => Dynamic,
@@ -542,6 +544,58 @@ fn json_set(j: &mut J, steps: &[PathStep], value: J) -> Option<()> {
     };
     cur.as_object_mut()?.insert(k.clone(), value);
     Some(())
+}
+
+/// A Windows command line split into arguments (CommandLineToArgvW's rules): white space
+/// separates, double quotes group, `\"` is a quote and 2n backslashes before a quote are n.
+fn windows_argv(line: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut arg = String::new();
+    let (mut quoted, mut started) = (false, false);
+    let chars: Vec<char> = line.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' => {
+                let run = chars[i..].iter().take_while(|c| **c == '\\').count();
+                i += run;
+                if chars.get(i) == Some(&'"') {
+                    arg.extend(std::iter::repeat_n('\\', run / 2));
+                    if run % 2 == 1 {
+                        arg.push('"');
+                        i += 1;
+                    }
+                } else {
+                    arg.extend(std::iter::repeat_n('\\', run));
+                }
+                started = true;
+                continue;
+            }
+            '"' if quoted && chars.get(i + 1) == Some(&'"') => {
+                arg.push('"');
+                i += 1;
+            }
+            '"' => {
+                quoted = !quoted;
+                started = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if started {
+                    args.push(std::mem::take(&mut arg));
+                    started = false;
+                }
+            }
+            c => {
+                arg.push(c);
+                started = true;
+            }
+        }
+        i += 1;
+    }
+    if started {
+        args.push(arg);
+    }
+    args
 }
 
 /// The fields of one CSV record: commas separate, double quotes enclose (`""` is a quote).
@@ -1733,6 +1787,11 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
                 .collect();
             Value::dynamic(serde_json::json!({ "Query Parameters": params }))
         }
+        // parse_command_line(command, "windows"): the arguments as CommandLineToArgvW splits them.
+        "parse_command_line" if s(1).eq_ignore_ascii_case("windows") => Value::dynamic(J::Array(
+            windows_argv(&s(0)).into_iter().map(J::String).collect(),
+        )),
+        "parse_command_line" => Value::Null,
         "parse_csv" => Value::dynamic(J::Array(
             csv_fields(&s(0)).into_iter().map(J::String).collect(),
         )),

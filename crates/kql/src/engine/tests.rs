@@ -1474,3 +1474,20 @@ fn zlib_and_gzip_functions_round_trip_text() {
         Value::str("")
     );
 }
+
+#[test]
+fn parse_command_line_splits_like_windows() {
+    assert_eq!(
+        cell(r#"print parse_command_line('echo "hello world!" a\\"b c\\\\"d e"', 'windows')"#),
+        Value::dynamic(serde_json::json!([
+            "echo",
+            "hello world!",
+            "a\"b",
+            "c\\d e"
+        ]))
+    );
+    assert_eq!(
+        cell("print parse_command_line('a b', 'linux')"),
+        Value::Null
+    );
+}

@@ -324,9 +324,15 @@ impl Parser<'_> {
         if self.is_word("set") && matches!(self.peek_at(1).kind, TokenKind::Ident(_)) {
             self.next();
             let name = self.name()?;
+            let value = if self.eat_punct("=") {
+                Some(self.expr(0)?)
+            } else {
+                None
+            };
             self.skip_operator_body()?;
             return Ok(Statement::Set {
                 name,
+                value,
                 span: start.to(self.prev_span()),
             });
         }

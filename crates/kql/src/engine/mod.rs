@@ -263,6 +263,16 @@ impl<'a> Engine<'a> {
                 value: LetValue::Function(f),
                 ..
             } => env.push(name.clone(), Binding::Function(f)),
+            // Options become bindings no identifier can name (`set:option`).
+            Statement::Set {
+                name,
+                value: Some(e),
+                ..
+            } => {
+                let (c, ty) = self.compile(e, &[], env)?;
+                let v = convert::coerce(scalar::eval(&c, scalar::Row::EMPTY), ty);
+                env.push(format!("set:{name}"), Binding::Scalar(v, ty));
+            }
             Statement::Set { .. } | Statement::Declare { .. } => {}
             Statement::Query(_) => {}
         }

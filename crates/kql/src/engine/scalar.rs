@@ -497,6 +497,31 @@ impl<'a> Engine<'a> {
                 return Ok((CExpr::Lit(v), ty));
             }
             "materialize" => return self.compile_arg(e, args, 0, schema, env),
+            // bin_auto(x): bin_at(x, size, at) with the query's `query_bin_auto_size` and
+            // `query_bin_auto_at` options (at defaults to zero of x's type).
+            "bin_auto" => {
+                let (x, ty) = self.compile_arg(e, args, 0, schema, env)?;
+                let option = |name: &str| match env.get(&format!("set:{name}")) {
+                    Some(Binding::Scalar(v, _)) => Some(v.clone()),
+                    _ => None,
+                };
+                let size = option("query_bin_auto_size").ok_or_else(|| {
+                    self.type_error(e, "bin_auto() needs 'set query_bin_auto_size = ...;'")
+                })?;
+                let call = match option("query_bin_auto_at") {
+                    Some(at) => CExpr::Call {
+                        name: "bin_at".into(),
+                        args: vec![x, CExpr::Lit(size), CExpr::Lit(at)],
+                        ty,
+                    },
+                    None => CExpr::Call {
+                        name: "bin".into(),
+                        args: vec![x, CExpr::Lit(size)],
+                        ty,
+                    },
+                };
+                return Ok((call, ty));
+            }
             // assert(condition, message): checked while the query is analysed, so the condition
             // must be constant; a false one fails the query with the message.
             "assert" => {

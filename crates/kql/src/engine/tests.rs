@@ -1491,3 +1491,15 @@ fn parse_command_line_splits_like_windows() {
         Value::Null
     );
 }
+
+#[test]
+fn bin_auto_uses_the_query_bin_auto_options() {
+    let q = "set query_bin_auto_size = 1h; set query_bin_auto_at = datetime(2017-01-01 00:05); \
+         range t from datetime(2017-01-01 00:05) to datetime(2017-01-01 02:00) step 1m \
+         | summarize count() by bin_auto(t)";
+    let r = run(q);
+    assert_eq!(names(&r.table), ["t", "count_"]);
+    let counts: Vec<Value> = r.table.rows.iter().map(|r| r[1].clone()).collect();
+    assert_eq!(counts, [Value::Long(60), Value::Long(56)]);
+    assert!(matches!(err("print bin_auto(1)"), KqlError::Type { .. }));
+}

@@ -65,6 +65,8 @@ pub(crate) fn is_aggregate(name: &str) -> bool {
             | "covariancep"
             | "covariancepif"
             | "percentilesw"
+            | "percentilew"
+            | "make_list_with_nulls"
             | "percentiles_array"
             | "percentilesw_array"
             | "hll"
@@ -75,6 +77,11 @@ pub(crate) fn is_aggregate(name: &str) -> bool {
             | "merge_tdigest"
             | "buildschema"
     )
+}
+
+/// True for the percentile aggregates that take a weight after the value.
+pub(crate) fn is_weighted(name: &str) -> bool {
+    matches!(name, "percentilew" | "percentilesw" | "percentilesw_array")
 }
 
 /// True when a call of `name` with `nargs` arguments aggregates: the merge functions are also
@@ -148,7 +155,7 @@ pub(crate) fn default_name(name: &str, args: &[Expr]) -> String {
         "count" => format!("count_{arg}"),
         "countif" => "countif_".into(),
         "make_set" | "make_set_if" => format!("set_{arg}"),
-        "make_list" | "make_list_if" => format!("list_{arg}"),
+        "make_list" | "make_list_if" | "make_list_with_nulls" => format!("list_{arg}"),
         "make_bag" | "make_bag_if" => format!("bag_{arg}"),
         "take_any" | "any" => format!("any_{arg}"),
         "take_anyif" | "anyif" => format!("anyif_{arg}"),
@@ -178,10 +185,14 @@ pub(crate) fn result_type(name: &str, args: &[ScalarType]) -> ScalarType {
         "binary_all_and" | "binary_all_or" | "binary_all_xor" => ScalarType::Long,
         "percentiles_array" | "percentilesw_array" | "hll" | "hll_if" | "hll_merge" | "tdigest"
         | "tdigest_merge" | "merge_tdigest" | "buildschema" => ScalarType::Dynamic,
-        "make_set" | "make_list" | "make_set_if" | "make_list_if" | "make_bag" | "make_bag_if" => {
-            ScalarType::Dynamic
-        }
-        "percentile" | "percentiles" | "percentilesw" => match first {
+        "make_set"
+        | "make_list"
+        | "make_set_if"
+        | "make_list_if"
+        | "make_bag"
+        | "make_bag_if"
+        | "make_list_with_nulls" => ScalarType::Dynamic,
+        "percentile" | "percentiles" | "percentilew" | "percentilesw" => match first {
             ScalarType::Int | ScalarType::Long => ScalarType::Long,
             other => other,
         },
@@ -332,7 +343,9 @@ impl AggState {
             }
             "tdigest" | "tdigest_merge" | "merge_tdigest" => AggState::Digest(Vec::new()),
             "buildschema" => AggState::Schema(Shape::default()),
-            "make_list" | "make_list_if" => AggState::List(Vec::new(), HashSet::new(), false),
+            "make_list" | "make_list_if" | "make_list_with_nulls" => {
+                AggState::List(Vec::new(), HashSet::new(), false)
+            }
             "make_bag" | "make_bag_if" => AggState::Bag(serde_json::Map::new()),
             "arg_max" => AggState::Arg {
                 best: Value::Null,
@@ -344,7 +357,7 @@ impl AggState {
                 row: Vec::new(),
                 max: false,
             },
-            "percentile" | "percentiles" | "percentilesw" | "percentiles_array"
+            "percentile" | "percentiles" | "percentilew" | "percentilesw" | "percentiles_array"
             | "percentilesw_array" => AggState::Values(Vec::new()),
             "stdev" | "stdevif" => AggState::Moments {
                 n: 0.0,
@@ -424,7 +437,13 @@ impl AggState {
                     .filter(|_| name.starts_with("make_"))
                     .and_then(super::convert::as_i64)
                     .map_or(MAX_LIST, |l| l.max(0) as usize);
-                if v.is_null() || items.len() >= limit {
+                if items.len() >= limit {
+                    return;
+                }
+                if v.is_null() {
+                    if name == "make_list_with_nulls" {
+                        items.push(J::Null);
+                    }
                     return;
                 }
                 if let Value::Dynamic(d) = &v
@@ -479,7 +498,7 @@ impl AggState {
                 }
             }
             AggState::Values(vals) => {
-                let weight = if name.starts_with("percentilesw") {
+                let weight = if is_weighted(name) {
                     args.get(1).and_then(as_i64).unwrap_or(0)
                 } else {
                     1

@@ -108,7 +108,7 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         | "isutf8" => Bool,
         "strlen" | "indexof" | "array_length" | "datetime_diff" | "countof" | "row_number"
         | "tolong" | "toint64" | "array_index_of" | "datetime_part" | "week_of_year"
-        | "string_size" | "hash" | "hash_xxhash64" => Long,
+        | "weekofyear" | "string_size" | "hash" | "hash_xxhash64" => Long,
         "hourofday" | "dayofmonth" | "dayofyear" | "getmonth" | "monthofyear" | "getyear" => Long,
         "toint" => Int,
         "todouble" | "toreal" | "log" | "log10" | "log2" | "exp" | "exp2" | "exp10" | "pow"
@@ -1436,14 +1436,14 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             _ => Value::Null,
         },
         "hourofday" | "dayofmonth" | "dayofyear" | "getmonth" | "monthofyear" | "getyear"
-        | "week_of_year" => match dt(args, 0) {
+        | "week_of_year" | "weekofyear" => match dt(args, 0) {
             Some(t) => {
                 let n = match name {
                     "hourofday" => t.hour(),
                     "dayofmonth" => t.day(),
                     "dayofyear" => t.ordinal(),
                     "getmonth" | "monthofyear" => t.month(),
-                    "week_of_year" => t.iso_week().week(),
+                    "week_of_year" | "weekofyear" => t.iso_week().week(),
                     _ => t.year() as u32,
                 };
                 coerce(Value::Long(i64::from(n)), result)

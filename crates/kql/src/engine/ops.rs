@@ -1051,7 +1051,10 @@ impl<'a> Engine<'a> {
                     plan.push(Out::Spread(s));
                     continue;
                 }
-                let default = if matches!(fname.as_str(), "percentile" | "percentilesw") {
+                let default = if matches!(
+                    fname.as_str(),
+                    "percentile" | "percentilew" | "percentilesw"
+                ) {
                     let arg = args.first().and_then(derive_name).unwrap_or_default();
                     format!(
                         "percentile_{arg}_{}",

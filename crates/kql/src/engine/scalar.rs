@@ -795,12 +795,12 @@ impl<'a> Engine<'a> {
         };
         let mut types = Vec::new();
         match name {
-            "percentile" | "percentiles" | "percentiles_array" | "percentilesw"
+            "percentile" | "percentiles" | "percentiles_array" | "percentilew" | "percentilesw"
             | "percentilesw_array" => {
                 let (c, t) = self.compile_arg(e, args, 0, &input, env)?;
                 spec.args.push(c);
                 types.push(t);
-                let weighted = name.starts_with("percentilesw");
+                let weighted = aggregate::is_weighted(name);
                 if weighted {
                     spec.args.push(self.compile_arg(e, args, 1, &input, env)?.0);
                 }

@@ -1503,3 +1503,20 @@ fn bin_auto_uses_the_query_bin_auto_options() {
     assert_eq!(counts, [Value::Long(60), Value::Long(56)]);
     assert!(matches!(err("print bin_auto(1)"), KqlError::Type { .. }));
 }
+
+#[test]
+fn make_list_with_nulls_percentilew_and_weekofyear() {
+    let r = run("datatable(x:long) [1, long(null), 2] | summarize make_list_with_nulls(x)");
+    assert_eq!(names(&r.table), ["list_x"]);
+    assert_eq!(
+        r.table.rows[0][0],
+        Value::dynamic(serde_json::json!([1, null, 2]))
+    );
+    let r = run("datatable(x:long, w:long) [1, 2, 3, 1] | summarize percentilew(x, w, 50)");
+    assert_eq!(names(&r.table), ["percentile_x_50"]);
+    assert_eq!(r.table.rows[0][0], Value::Long(1));
+    assert_eq!(
+        cell("print weekofyear(datetime(2020-03-01))"),
+        Value::Long(9)
+    );
+}

@@ -887,7 +887,11 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
         }
         "substring" => {
             let chars: Vec<char> = s(0).chars().collect();
-            let start = as_i64(&arg(args, 1)).unwrap_or(0).max(0) as usize;
+            // A negative start counts from the end of the text.
+            let start = match as_i64(&arg(args, 1)).unwrap_or(0) {
+                i if i < 0 => (chars.len() as i64 + i).max(0) as usize,
+                i => i as usize,
+            };
             let len = as_i64(&arg(args, 2)).map_or(usize::MAX, |l| l.max(0) as usize);
             Value::str(chars.iter().skip(start).take(len).collect::<String>())
         }

@@ -1520,3 +1520,11 @@ fn make_list_with_nulls_percentilew_and_weekofyear() {
         Value::Long(9)
     );
 }
+
+#[test]
+fn substring_counts_a_negative_start_from_the_end() {
+    // The examples of Kusto's substring() documentation.
+    assert_eq!(cell("print substring('123456', 1)"), Value::str("23456"));
+    assert_eq!(cell("print substring('123456', 2, 2)"), Value::str("34"));
+    assert_eq!(cell("print substring('123456', -2, 2)"), Value::str("56"));
+}

@@ -895,15 +895,47 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             let len = as_i64(&arg(args, 2)).map_or(usize::MAX, |l| l.max(0) as usize);
             Value::str(chars.iter().skip(start).take(len).collect::<String>())
         }
+        // indexof(text, match[, start[, length[, occurrence]]]): a negative start counts from
+        // the end; each occurrence is looked for in `length` characters from just after the
+        // previous one (as .NET's IndexOf(value, start, count)).
         "indexof" => {
-            let (hay, needle) = (s(0), s(1));
-            let start = as_i64(&arg(args, 2)).unwrap_or(0).max(0) as usize;
-            let chars: Vec<char> = hay.chars().collect();
-            let rest: String = chars.iter().skip(start).collect();
-            match rest.find(&needle) {
-                Some(byte) => Value::Long((start + rest[..byte].chars().count()) as i64),
-                None => Value::Long(-1),
+            let opt = |i: usize, default: i64| match args.get(i) {
+                Some(_) => as_i64(&arg(args, i)),
+                None => Some(default),
+            };
+            let (Some(start), Some(length), Some(nth)) = (opt(2, 0), opt(3, -1), opt(4, 1)) else {
+                return Value::Null;
+            };
+            if length < -1 || nth < 0 {
+                return Value::Null;
             }
+            let hay: Vec<char> = s(0).chars().collect();
+            let needle: Vec<char> = s(1).chars().collect();
+            let mut from = if start < 0 {
+                (hay.len() as i64 + start).max(0) as usize
+            } else {
+                start as usize
+            };
+            if needle.is_empty() {
+                return Value::Long(from.min(hay.len()) as i64);
+            }
+            let mut found = None;
+            for _ in 0..nth.max(1) {
+                let end = if length < 0 {
+                    hay.len()
+                } else {
+                    from.saturating_add(length as usize).min(hay.len())
+                };
+                found = hay
+                    .get(from..end.max(from))
+                    .and_then(|w| w.windows(needle.len()).position(|c| c == needle))
+                    .map(|p| from + p);
+                match found {
+                    Some(p) => from = p + 1,
+                    None => break,
+                }
+            }
+            Value::Long(found.map_or(-1, |p| p as i64))
         }
         "countof" => {
             let (hay, needle) = (s(0), s(1));

@@ -1528,3 +1528,21 @@ fn substring_counts_a_negative_start_from_the_end() {
     assert_eq!(cell("print substring('123456', 2, 2)"), Value::str("34"));
     assert_eq!(cell("print substring('123456', -2, 2)"), Value::str("56"));
 }
+
+#[test]
+fn indexof_takes_start_length_and_occurrence_as_documented() {
+    // The examples of Kusto's indexof() documentation.
+    let r = run(
+        "print idx1 = indexof('abcdefg', 'cde'), idx2 = indexof('abcdefg', 'cde', 1, 4), \
+         idx3 = indexof('abcdefg', 'cde', 1, 2), idx4 = indexof('abcdefg', 'cde', 3, 4), \
+         idx5 = indexof('abcdefg', 'cde', -5), idx6 = indexof(1234567, 5, 1, 4), \
+         idx7 = indexof('abcdefg', 'cde', 2, -1), idx8 = indexof('abcdefgabcdefg', 'cde', 1, 10, 2), \
+         idx9 = indexof('abcdefgabcdefg', 'cde', 1, -1, 3)",
+    );
+    let l = Value::Long;
+    assert_eq!(
+        r.table.rows[0],
+        [l(2), l(2), l(-1), l(-1), l(2), l(4), l(2), l(9), l(-1)]
+    );
+    assert_eq!(cell("print indexof('abc', 'b', 0, -2)"), Value::Null);
+}

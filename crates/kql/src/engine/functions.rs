@@ -946,7 +946,11 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             } else if needle.is_empty() {
                 Value::Long(0)
             } else {
-                Value::Long(hay.matches(&needle).count() as i64)
+                // Plain matches may overlap (`countof("aaaa", "aa")` is 3); regex ones do not.
+                let starts = hay
+                    .char_indices()
+                    .filter(|(i, _)| hay[*i..].starts_with(&needle));
+                Value::Long(starts.count() as i64)
             }
         }
         "replace_string" => Value::str(s(0).replace(&s(1), &s(2))),

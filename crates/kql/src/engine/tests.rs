@@ -1546,3 +1546,14 @@ fn indexof_takes_start_length_and_occurrence_as_documented() {
     );
     assert_eq!(cell("print indexof('abc', 'b', 0, -2)"), Value::Null);
 }
+
+#[test]
+fn countof_counts_overlapping_plain_matches() {
+    // The examples of Kusto's countof() documentation.
+    let r = run(
+        "print countof('aaa', 'a'), countof('aaaa', 'aa'), countof('ababa', 'ab', 'normal'), \
+         countof('ababa', 'aba'), countof('ababa', 'aba', 'regex'), countof('abcabc', 'a.c', 'regex')",
+    );
+    let l = Value::Long;
+    assert_eq!(r.table.rows[0], [l(3), l(3), l(2), l(2), l(1), l(2)]);
+}

@@ -1042,6 +1042,7 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             }
         }
         "parse_json" | "todynamic" | "toobject" => match args.first() {
+            Some(Value::String(t)) if t.trim().is_empty() => Value::Null,
             Some(Value::String(t)) => match serde_json::from_str::<J>(t) {
                 Ok(j) => Value::dynamic(j),
                 Err(_) => Value::dynamic(J::String(t.to_string())),
@@ -1389,6 +1390,8 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
                 J::Object(_) => "dictionary",
                 J::String(_) => "string",
                 J::Bool(_) => "bool",
+                // Whole numbers in dynamic values are ints when they fit, as Kusto documents.
+                J::Number(n) if n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()) => "int",
                 J::Number(n) if n.is_i64() => "long",
                 J::Number(_) => "real",
                 J::Null => "null",
@@ -2028,13 +2031,14 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
                 None => Value::Null,
             }
         }
+        // Negative numbers print as two's complement of their own size (int 32, long 64 bits).
         "tohex" => match as_i64(&arg(args, 0)) {
             Some(n) => {
-                let width = as_i64(&arg(args, 1)).unwrap_or(0).clamp(0, 64) as usize;
-                let hex = if n < 0 {
-                    format!("{:x}", n as u64)
-                } else {
-                    format!("{n:x}")
+                let width = as_i64(&arg(args, 1)).unwrap_or(0).clamp(0, 16) as usize;
+                let hex = match arg(args, 0) {
+                    Value::Int(i) if i < 0 => format!("{:x}", i as u32),
+                    _ if n < 0 => format!("{:x}", n as u64),
+                    _ => format!("{n:x}"),
                 };
                 Value::str(format!("{hex:0>width$}"))
             }

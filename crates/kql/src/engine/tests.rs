@@ -1557,3 +1557,25 @@ fn countof_counts_overlapping_plain_matches() {
     let l = Value::Long;
     assert_eq!(r.table.rows[0], [l(3), l(3), l(2), l(2), l(1), l(2)]);
 }
+
+#[test]
+fn tohex_gettype_and_parse_json_follow_their_documented_examples() {
+    let r = run(
+        "print tohex(256) == '100', tohex(-256) == 'ffffffffffffff00', \
+         tohex(toint(-256), 8) == 'ffffff00', tohex(256, 8) == '00000100', tohex(256, 2) == '100'",
+    );
+    assert!(r.table.rows[0].iter().all(|v| *v == Value::Bool(true)));
+    let r = run(
+        "print gettype(parse_json('1')), gettype(parse_json(' {\"abc\":1} ')), \
+         gettype(parse_json(''))",
+    );
+    assert_eq!(
+        r.table.rows[0],
+        [
+            Value::str("int"),
+            Value::str("dictionary"),
+            Value::str("null")
+        ]
+    );
+    assert_eq!(cell("print isempty(parse_json(''))"), Value::Bool(true));
+}

@@ -144,6 +144,7 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         | "binary_shift_left" | "binary_shift_right" | "indexof_regex" => Long,
         "has_ipv4" | "has_ipv4_prefix" | "has_any_ipv4" | "has_any_ipv4_prefix" => Bool,
         "array_sum" => Real,
+        "treepath" => Dynamic,
         "parse_url" | "parse_path" | "parse_urlquery" | "parse_csv" | "parse_command_line" => {
             Dynamic
         }
@@ -598,6 +599,72 @@ fn windows_argv(line: &str) -> Vec<String> {
     args
 }
 
+/// `indexof`/`array_index_of`: where `needle` occurs in `hay` for the optional start, length and
+/// occurrence arguments (args 2 to 4). A negative start counts from the end; each occurrence is
+/// looked for in `length` items from just after the previous one (as .NET's IndexOf(value,
+/// start, count)); -1 when absent, null for a length below -1 or a negative occurrence.
+fn position_of<T: PartialEq>(hay: &[T], needle: &[T], args: &[Value]) -> Value {
+    let opt = |i: usize, default: i64| match args.get(i) {
+        Some(_) => as_i64(&arg(args, i)),
+        None => Some(default),
+    };
+    let (Some(start), Some(length), Some(nth)) = (opt(2, 0), opt(3, -1), opt(4, 1)) else {
+        return Value::Null;
+    };
+    if length < -1 || nth < 0 {
+        return Value::Null;
+    }
+    let mut from = if start < 0 {
+        (hay.len() as i64 + start).max(0) as usize
+    } else {
+        start as usize
+    };
+    if needle.is_empty() {
+        return Value::Long(from.min(hay.len()) as i64);
+    }
+    let mut found = None;
+    for _ in 0..nth.max(1) {
+        let end = if length < 0 {
+            hay.len()
+        } else {
+            from.saturating_add(length as usize).min(hay.len())
+        };
+        found = hay
+            .get(from..end.max(from))
+            .and_then(|w| w.windows(needle.len()).position(|c| c == needle))
+            .map(|p| from + p);
+        match found {
+            Some(p) => from = p + 1,
+            None => break,
+        }
+    }
+    Value::Long(found.map_or(-1, |p| p as i64))
+}
+
+/// `treepath`: the paths (`['a'][0]['b']`) of every bag property and array element, arrays
+/// collapsed to their element `[0]`, in the order first seen.
+fn tree_paths(j: &J, prefix: &str, out: &mut Vec<String>) {
+    let visit = |path: String, child: &J, out: &mut Vec<String>| {
+        if !out.contains(&path) {
+            out.push(path.clone());
+        }
+        tree_paths(child, &path, out);
+    };
+    match j {
+        J::Object(o) => {
+            for (k, v) in o {
+                visit(format!("{prefix}['{k}']"), v, out);
+            }
+        }
+        J::Array(a) => {
+            for v in a {
+                visit(format!("{prefix}[0]"), v, out);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The fields of one CSV record: commas separate, double quotes enclose (`""` is a quote).
 fn csv_fields(text: &str) -> Vec<String> {
     let mut fields = Vec::new();
@@ -895,47 +962,10 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             let len = as_i64(&arg(args, 2)).map_or(usize::MAX, |l| l.max(0) as usize);
             Value::str(chars.iter().skip(start).take(len).collect::<String>())
         }
-        // indexof(text, match[, start[, length[, occurrence]]]): a negative start counts from
-        // the end; each occurrence is looked for in `length` characters from just after the
-        // previous one (as .NET's IndexOf(value, start, count)).
         "indexof" => {
-            let opt = |i: usize, default: i64| match args.get(i) {
-                Some(_) => as_i64(&arg(args, i)),
-                None => Some(default),
-            };
-            let (Some(start), Some(length), Some(nth)) = (opt(2, 0), opt(3, -1), opt(4, 1)) else {
-                return Value::Null;
-            };
-            if length < -1 || nth < 0 {
-                return Value::Null;
-            }
             let hay: Vec<char> = s(0).chars().collect();
             let needle: Vec<char> = s(1).chars().collect();
-            let mut from = if start < 0 {
-                (hay.len() as i64 + start).max(0) as usize
-            } else {
-                start as usize
-            };
-            if needle.is_empty() {
-                return Value::Long(from.min(hay.len()) as i64);
-            }
-            let mut found = None;
-            for _ in 0..nth.max(1) {
-                let end = if length < 0 {
-                    hay.len()
-                } else {
-                    from.saturating_add(length as usize).min(hay.len())
-                };
-                found = hay
-                    .get(from..end.max(from))
-                    .and_then(|w| w.windows(needle.len()).position(|c| c == needle))
-                    .map(|p| from + p);
-                match found {
-                    Some(p) => from = p + 1,
-                    None => break,
-                }
-            }
-            Value::Long(found.map_or(-1, |p| p as i64))
+            position_of(&hay, &needle, args)
         }
         "countof" => {
             let (hay, needle) = (s(0), s(1));
@@ -1137,11 +1167,19 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             coerce(a, result)
         }
         "pack_array" => Value::dynamic(J::Array(args.iter().map(json_of).collect())),
-        "pack" | "bag_pack" => {
+        // `pack:nonempty` (what `pack_all(true)` compiles to) leaves out null and empty values.
+        "pack" | "bag_pack" | "pack:nonempty" => {
             let mut map = serde_json::Map::new();
             for pair in args.chunks(2) {
                 if let [k, v] = pair {
-                    map.insert(to_text(k), json_of(v));
+                    let empty = match undyn(v) {
+                        Value::Null => true,
+                        Value::String(t) => t.is_empty(),
+                        _ => false,
+                    };
+                    if !(empty && name == "pack:nonempty") {
+                        map.insert(to_text(k), json_of(v));
+                    }
                 }
             }
             Value::dynamic(J::Object(map))
@@ -1219,16 +1257,16 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             None => Value::Null,
         },
         "array_index_of" => match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
-            Some(items) => {
-                let needle = json_of(&arg(args, 1));
-                Value::Long(
-                    items
-                        .iter()
-                        .position(|j| *j == needle)
-                        .map_or(-1, |p| p as i64),
-                )
-            }
+            Some(items) => position_of(&items, &[json_of(&arg(args, 1))], args),
             None => Value::Null,
+        },
+        "treepath" => match args.first().map(json_of) {
+            Some(j @ (J::Object(_) | J::Array(_))) => {
+                let mut paths = Vec::new();
+                tree_paths(&j, "", &mut paths);
+                Value::dynamic(J::Array(paths.into_iter().map(J::String).collect()))
+            }
+            _ => Value::Null,
         },
         "array_slice" => match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
             Some(items) => {

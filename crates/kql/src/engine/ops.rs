@@ -844,11 +844,17 @@ impl<'a> Engine<'a> {
         items: &'a [NamedExpr],
         env: &Env<'a>,
     ) -> Result<Table, KqlError> {
+        let input_width = t.columns.len();
         for item in items {
             if item.names.len() > 1 {
                 return Err(self.unsupported(&item.expr, "Assigning several columns at once"));
             }
-            let (c, ty) = self.compile(&item.expr, &t.columns, env)?;
+            // pack_all() packs the extend's input columns, not those it adds alongside.
+            let schema = match &item.expr.kind {
+                ExprKind::Call { name, .. } if name == "pack_all" => &t.columns[..input_width],
+                _ => &t.columns[..],
+            };
+            let (c, ty) = self.compile(&item.expr, schema, env)?;
             let name = item
                 .names
                 .first()

@@ -554,7 +554,12 @@ impl<'a> Engine<'a> {
                 return Ok((CExpr::Lit(Value::dynamic(J::Array(names))), T::Dynamic));
             }
             // `pack_all()` and `bag_pack_columns(a, b)`: a bag of the row's columns by name.
+            // `pack_all(true)` leaves out null and empty columns.
             "pack_all" | "bag_pack_columns" => {
+                let nonempty = match (name, args.first()) {
+                    ("pack_all", Some(a)) => truth(&self.constant(a, env)?) == Some(true),
+                    _ => false,
+                };
                 let mut packed = Vec::new();
                 if name == "pack_all" {
                     for (i, c) in schema.iter().enumerate() {
@@ -571,7 +576,7 @@ impl<'a> Engine<'a> {
                     }
                 }
                 let call = CExpr::Call {
-                    name: "pack".into(),
+                    name: if nonempty { "pack:nonempty" } else { "pack" }.into(),
                     args: packed,
                     ty: T::Dynamic,
                 };

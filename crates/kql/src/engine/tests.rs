@@ -1579,3 +1579,46 @@ fn tohex_gettype_and_parse_json_follow_their_documented_examples() {
     );
     assert_eq!(cell("print isempty(parse_json(''))"), Value::Bool(true));
 }
+
+#[test]
+fn array_index_of_treepath_and_pack_all_follow_their_documented_examples() {
+    let r = run(
+        "let arr = dynamic(['this', 'is', 'an', 'example', 'an', 'example']); \
+         print idx1 = array_index_of(arr, 'an'), idx2 = array_index_of(arr, 'example', 1, 3), \
+         idx3 = array_index_of(arr, 'example', 1, 2), idx4 = array_index_of(arr, 'is', 2, 4), \
+         idx5 = array_index_of(arr, 'example', 2, -1), idx6 = array_index_of(arr, 'an', 1, -1, 2), \
+         idx7 = array_index_of(arr, 'an', 1, -1, 3), idx8 = array_index_of(arr, 'an', -3), \
+         idx9 = array_index_of(arr, 'is', -4)",
+    );
+    let l = Value::Long;
+    assert_eq!(
+        r.table.rows[0],
+        [l(2), l(3), l(-1), l(-1), l(3), l(4), l(-1), l(4), l(-1)]
+    );
+    assert_eq!(
+        cell(r#"print treepath(parse_json('{"prop1":[1,2,3,4], "prop2":"value2"}'))"#),
+        Value::dynamic(serde_json::json!([
+            "['prop1']",
+            "['prop1'][0]",
+            "['prop2']"
+        ]))
+    );
+    assert_eq!(
+        cell(r#"print treepath(parse_json('{"listProperty":[100,200,300,"abcde",{"x":"y"}]}'))"#),
+        Value::dynamic(serde_json::json!([
+            "['listProperty']",
+            "['listProperty'][0]",
+            "['listProperty'][0]['x']"
+        ]))
+    );
+    let r = run("datatable(a:string, b:string, n:long) ['x', '', 1] \
+         | extend p = pack_all(), q = pack_all(true)");
+    assert_eq!(
+        r.table.rows[0][3],
+        Value::dynamic(serde_json::json!({"a": "x", "b": "", "n": 1}))
+    );
+    assert_eq!(
+        r.table.rows[0][4],
+        Value::dynamic(serde_json::json!({"a": "x", "n": 1}))
+    );
+}

@@ -1622,3 +1622,18 @@ fn array_index_of_treepath_and_pack_all_follow_their_documented_examples() {
         Value::dynamic(serde_json::json!({"a": "x", "n": 1}))
     );
 }
+
+#[test]
+fn welch_test_gives_the_two_sided_p_value() {
+    // The documentation's samples (from Wikipedia's Welch's t-test article): p ≈ 0.021.
+    let q = "range r from 1 to 1 step 1 \
+         | extend s1 = dynamic([27.5, 21.0, 19.0, 23.6, 17.0, 17.9, 16.9, 20.1, 21.9, 22.6, 23.1, 19.6, 19.0, 21.7, 21.4]), \
+                  s2 = dynamic([27.1, 22.0, 20.8, 23.4, 23.4, 23.5, 25.8, 22.0, 24.8, 20.2, 21.9, 22.1, 22.9, 20.5, 24.4]) \
+         | mv-expand s1 to typeof(double), s2 to typeof(double) \
+         | summarize m1 = avg(s1), v1 = variance(s1), c1 = count(), m2 = avg(s2), v2 = variance(s2), c2 = count() \
+         | project p = welch_test(m1, v1, c1, m2, v2, c2)";
+    match cell(q) {
+        Value::Real(p) => assert!((p - 0.021).abs() < 0.0005, "{p}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -1,4 +1,5 @@
-//! Special functions of statistics: erf, erfc, gamma, loggamma and the beta distribution.
+//! Special functions of statistics: erf, erfc, gamma, loggamma, the beta distribution and
+//! Welch's t-test.
 
 use super::arg;
 use crate::engine::convert::as_f64;
@@ -8,7 +9,7 @@ use crate::value::{ScalarType, Value};
 pub(super) fn return_type(name: &str) -> Option<ScalarType> {
     matches!(
         name,
-        "erf" | "erfc" | "gamma" | "loggamma" | "beta_cdf" | "beta_pdf" | "beta_inv"
+        "erf" | "erfc" | "gamma" | "loggamma" | "beta_cdf" | "beta_pdf" | "beta_inv" | "welch_test"
     )
     .then_some(ScalarType::Real)
 }
@@ -174,6 +175,15 @@ fn beta_inv(p: f64, a: f64, b: f64) -> Option<f64> {
     Some((lo + hi) / 2.0)
 }
 
+/// The two-sided p-value of Welch's t-test for two samples' means, variances and counts.
+fn welch_test(m1: f64, v1: f64, n1: f64, m2: f64, v2: f64, n2: f64) -> f64 {
+    let (s1, s2) = (v1 / n1, v2 / n2);
+    let t = (m1 - m2) / (s1 + s2).sqrt();
+    let df = (s1 + s2).powi(2) / (s1 * s1 / (n1 - 1.0) + s2 * s2 / (n2 - 1.0));
+    // Student's t: P(|T| > |t|) = I_{df/(df+t²)}(df/2, 1/2).
+    beta_cdf(df / (df + t * t), df / 2.0, 0.5)
+}
+
 /// Evaluates a special function (null on non-numeric input).
 pub(super) fn call(name: &str, args: &[Value]) -> Value {
     let xs: Option<Vec<f64>> = (0..args.len()).map(|i| as_f64(&arg(args, i))).collect();
@@ -188,6 +198,7 @@ pub(super) fn call(name: &str, args: &[Value]) -> Value {
         "loggamma" => ln_gamma(at(0)),
         "beta_cdf" => beta_cdf(at(0), at(1), at(2)),
         "beta_pdf" => beta_pdf(at(0), at(1), at(2)),
+        "welch_test" => welch_test(at(0), at(1), at(2), at(3), at(4), at(5)),
         "beta_inv" => match beta_inv(at(0), at(1), at(2)) {
             Some(x) => x,
             None => return Value::Null,

@@ -18,8 +18,12 @@ pub enum Statement {
         value: LetValue,
         span: Span,
     },
-    /// `set option = value` (query options; ignored by the local engine).
-    Set { name: String, span: Span },
+    /// `set option [= value]`: a query option (the local engine reads `query_bin_auto_*`).
+    Set {
+        name: String,
+        value: Option<Expr>,
+        span: Span,
+    },
     /// `declare query_parameters(...)` (ignored by the local engine).
     Declare { span: Span },
     /// A tabular (or scalar) expression whose result is the query's output.

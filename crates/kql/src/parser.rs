@@ -324,9 +324,15 @@ impl Parser<'_> {
         if self.is_word("set") && matches!(self.peek_at(1).kind, TokenKind::Ident(_)) {
             self.next();
             let name = self.name()?;
+            let value = if self.eat_punct("=") {
+                Some(self.expr(0)?)
+            } else {
+                None
+            };
             self.skip_operator_body()?;
             return Ok(Statement::Set {
                 name,
+                value,
                 span: start.to(self.prev_span()),
             });
         }
@@ -489,6 +495,19 @@ impl Parser<'_> {
             }
         }
         self.expect_punct(")")?;
+        // `['a']` lexes as a quoted identifier; after a datatable's columns it is one value.
+        if let TokenKind::QuotedIdent(s) = &self.peek().kind {
+            let tok = self.peek().clone();
+            let value = Expr {
+                kind: ExprKind::Literal(Value::str(s)),
+                span: tok.span,
+            };
+            self.pos += 1;
+            return Ok(ExprKind::Datatable {
+                columns,
+                values: vec![value],
+            });
+        }
         self.expect_punct("[")?;
         let mut values = Vec::new();
         while !self.is_punct("]") {
@@ -1752,7 +1771,13 @@ pub fn parse_datetime_text(raw: &str) -> Option<i64> {
             t.with_timezone(&chrono::Utc),
         ));
     }
-    let trimmed = raw.trim_end_matches('Z').trim_end_matches('z');
+    // A trailing GMT or UTC (as RFC 822, RFC 850 and sortable forms may end) names UTC.
+    let trimmed = raw
+        .strip_suffix(" GMT")
+        .or_else(|| raw.strip_suffix(" UTC"))
+        .unwrap_or(raw)
+        .trim_end_matches('Z')
+        .trim_end_matches('z');
     for fmt in [
         "%Y-%m-%dT%H:%M:%S%.f",
         "%Y-%m-%d %H:%M:%S%.f",
@@ -1761,6 +1786,15 @@ pub fn parse_datetime_text(raw: &str) -> Option<i64> {
         "%Y/%m/%d %H:%M:%S%.f",
         "%m/%d/%Y %H:%M:%S%.f",
         "%m/%d/%Y %H:%M",
+        // RFC 822 and RFC 850, with or without the weekday and seconds.
+        "%a, %d %b %y %H:%M:%S",
+        "%a, %d %b %y %H:%M",
+        "%d %b %y %H:%M:%S",
+        "%d %b %y %H:%M",
+        "%A, %d-%b-%y %H:%M:%S",
+        "%A, %d-%b-%y %H:%M",
+        "%d-%b-%y %H:%M:%S",
+        "%d-%b-%y %H:%M",
     ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(trimmed, fmt) {
             return Some(crate::value::datetime_to_ticks(t.and_utc()));
@@ -1855,6 +1889,22 @@ mod tests {
         match script.statements.into_iter().last() {
             Some(Statement::Query(e)) => e,
             other => panic!("expected a query, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn datetime_text_takes_the_documented_rfc_822_850_and_sortable_forms() {
+        let want = parse_datetime_text("2014-11-08T15:05:02Z");
+        assert!(want.is_some());
+        for text in [
+            "Sat, 8 Nov 14 15:05:02 GMT",
+            "Sat, 8 Nov 14 15:05:02",
+            "8 Nov 14 15:05:02 GMT",
+            "Saturday, 08-Nov-14 15:05:02 GMT",
+            "08-Nov-14 15:05:02",
+            "2014-11-08 15:05:02 GMT",
+        ] {
+            assert_eq!(parse_datetime_text(text), want, "{text}");
         }
     }
 

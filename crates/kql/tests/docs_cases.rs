@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use serde_json::Value as J;
 
 /// The share of comparable cases that matched when this baseline was recorded; never lower it.
-const BASELINE_PASS_RATE: f64 = 0.46;
+const BASELINE_PASS_RATE: f64 = 0.63;
+
+/// The same share among the cases whose constructs are in scope (see `out_of_scope`); never
+/// lower it.
+const IN_SCOPE_BASELINE_PASS_RATE: f64 = 0.95;
 
 fn corpus_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("KQL_CORPUS_DIR") {
@@ -63,6 +67,223 @@ fn ordered(kql: &str) -> bool {
         .any(|p| last.starts_with(p))
 }
 
+/// Plugins, operators and function families the conformance issue leaves out of scope; a case
+/// using any of them still runs and counts in the raw rate, but not in the in-scope rate.
+fn out_of_scope(kql: &str) -> Option<String> {
+    let words: Vec<&str> = kql
+        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-' || c == '.'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    for (i, w) in words.iter().enumerate() {
+        if *w == "evaluate" {
+            let plugin = words.get(i + 1).copied().unwrap_or("");
+            if plugin != "bag_unpack" {
+                return Some(format!("evaluate {plugin}"));
+            }
+        }
+        let lower = w.to_ascii_lowercase();
+        if lower.starts_with("geo_") {
+            return Some("geo_* functions".into());
+        }
+        const SERIES_ANALYSIS: [&str; 8] = [
+            "series_decompose",
+            "series_fit_",
+            "series_periods_",
+            "series_seasonal",
+            "series_outliers",
+            "series_stats",
+            "series_fir",
+            "series_iir",
+        ];
+        if SERIES_ANALYSIS.iter().any(|p| lower.starts_with(p)) {
+            return Some("series analysis".into());
+        }
+        const OPERATORS: [&str; 13] = [
+            "partition",
+            "fork",
+            "facet",
+            "scan",
+            "reduce",
+            "top-hitters",
+            "find",
+            "make-graph",
+            "graph-match",
+            "graph-to-table",
+            "graph-mark-components",
+            "graph-shortest-paths",
+            "externaldata",
+        ];
+        let after_pipe = kql
+            .split('|')
+            .skip(1)
+            .any(|seg| seg.split_whitespace().next() == Some(lower.as_str()));
+        if OPERATORS.contains(&lower.as_str()) && (after_pipe || lower == "externaldata") {
+            return Some(format!("{lower} operator"));
+        }
+    }
+    kql.lines()
+        .any(|l| l.trim_start().starts_with('.'))
+        .then(|| "control command".into())
+}
+
+/// Why a case did not match, grouped for the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Failure {
+    Parse,
+    Unsupported,
+    Runtime,
+    ColumnNames,
+    ColumnTypes,
+    Rows,
+}
+
+impl Failure {
+    fn label(self) -> &'static str {
+        match self {
+            Failure::Parse => "parse error",
+            Failure::Unsupported => "unsupported construct",
+            Failure::Runtime => "runtime error",
+            Failure::ColumnNames => "column-name mismatch",
+            Failure::ColumnTypes => "type mismatch",
+            Failure::Rows => "row mismatch",
+        }
+    }
+}
+
+/// The first cell where `got` differs from `want` (row and column index, both values), comparing
+/// each row with the expected row it agrees with most.
+fn first_difference(got: &[J], want: &[J], in_order: bool, loose: bool) -> String {
+    if got.len() != want.len() {
+        return format!("{} rows, expected {}", got.len(), want.len());
+    }
+    let cells = |r: &J| r.as_array().cloned().unwrap_or_default();
+    let mut remaining: Vec<&J> = want.iter().collect();
+    for (i, g) in got.iter().enumerate() {
+        let gc = cells(g);
+        let pick = if in_order {
+            i
+        } else {
+            match remaining.iter().position(|w| same_cell(g, w, loose)) {
+                Some(p) => {
+                    remaining.swap_remove(p);
+                    continue;
+                }
+                None => (0..remaining.len())
+                    .max_by_key(|&p| {
+                        let wc = cells(remaining[p]);
+                        gc.iter()
+                            .zip(&wc)
+                            .filter(|(a, b)| same_cell(a, b, loose))
+                            .count()
+                    })
+                    .unwrap_or(0),
+            }
+        };
+        let w = if in_order { &want[i] } else { remaining[pick] };
+        let wc = cells(w);
+        if let Some(j) = (0..gc.len().max(wc.len())).find(
+            |&j| !matches!((gc.get(j), wc.get(j)), (Some(a), Some(b)) if same_cell(a, b, loose)),
+        ) {
+            return format!(
+                "row {i} column {j}: got {} expected {}",
+                gc.get(j).unwrap_or(&J::Null),
+                wc.get(j).unwrap_or(&J::Null)
+            );
+        }
+    }
+    "rows differ".into()
+}
+
+/// Runs one case: `Ok(())` when it matches, else the failure kind and what differed.
+fn run_case(kql_text: &str, want: &J) -> Result<(), (Failure, String)> {
+    let opts = kql::ExecOptions::default();
+    let outcome = std::panic::catch_unwind(|| kql::execute(&kql::Catalog::new(), kql_text, &opts));
+    let result = match outcome {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            let kind = match e {
+                kql::KqlError::Syntax { .. } => Failure::Parse,
+                kql::KqlError::Unsupported { .. } | kql::KqlError::Forbidden { .. } => {
+                    Failure::Unsupported
+                }
+                _ => Failure::Runtime,
+            };
+            return Err((kind, e.to_string()));
+        }
+        Err(_) => return Err((Failure::Runtime, "PANIC".into())),
+    };
+    let names: Vec<J> = result
+        .table
+        .columns
+        .iter()
+        .map(|c| J::String(c.name.clone()))
+        .collect();
+    let types: Vec<J> = result
+        .table
+        .columns
+        .iter()
+        .map(|c| J::String(dotnet(c.ty).into()))
+        .collect();
+    if J::Array(names.clone()) != want["columns"] {
+        return Err((
+            Failure::ColumnNames,
+            format!("{} expected {}", J::Array(names), want["columns"]),
+        ));
+    }
+    if J::Array(types.clone()) != want["column_types"] {
+        return Err((
+            Failure::ColumnTypes,
+            format!("{} expected {}", J::Array(types), want["column_types"]),
+        ));
+    }
+    let got: Vec<J> = result
+        .table
+        .rows
+        .iter()
+        .map(|r| J::Array(r.iter().map(kql::Value::to_json).collect()))
+        .collect();
+    let want_rows = want["rows"].as_array().cloned().unwrap_or_default();
+    let loose = ["dcount", "percentile", "tdigest"]
+        .iter()
+        .any(|p| kql_text.contains(p));
+    let take_only = {
+        let last = kql_text.rsplit('|').next().unwrap_or("").trim_start();
+        (last.starts_with("take ") || last.starts_with("limit "))
+            && !kql_text.contains("sort ")
+            && !kql_text.contains("order ")
+    };
+    let in_order = ordered(kql_text);
+    let ok = if take_only {
+        got.len() == want_rows.len()
+    } else if in_order {
+        got.len() == want_rows.len()
+            && got
+                .iter()
+                .zip(&want_rows)
+                .all(|(a, b)| same_cell(a, b, loose))
+    } else {
+        let mut remaining = want_rows.clone();
+        got.len() == want_rows.len()
+            && got.iter().all(
+                |g| match remaining.iter().position(|w| same_cell(g, w, loose)) {
+                    Some(p) => {
+                        remaining.swap_remove(p);
+                        true
+                    }
+                    None => false,
+                },
+            )
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err((
+            Failure::Rows,
+            first_difference(&got, &want_rows, in_order, loose),
+        ))
+    }
+}
+
 #[test]
 fn documentation_samples_match_the_kusto_emulator_at_or_above_baseline() {
     let path = corpus_dir().join("kql-docs-cases.jsonl");
@@ -72,8 +293,9 @@ fn documentation_samples_match_the_kusto_emulator_at_or_above_baseline() {
             path.display()
         )
     });
-    let (mut total, mut passed) = (0usize, 0usize);
-    let mut failures = Vec::new();
+    let (mut total, mut passed, mut in_scope, mut in_scope_passed) = (0usize, 0, 0, 0);
+    let mut failures: Vec<(Failure, String, String)> = Vec::new();
+    let mut excluded: Vec<(String, String)> = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let case: J = serde_json::from_str(line).expect("case is JSON");
         let kql_text = case["kql"].as_str().unwrap_or("");
@@ -91,103 +313,61 @@ fn documentation_samples_match_the_kusto_emulator_at_or_above_baseline() {
             continue;
         }
         total += 1;
-        let want = &case["expected"];
-        let opts = kql::ExecOptions::default();
-        let outcome =
-            std::panic::catch_unwind(|| kql::execute(&kql::Catalog::new(), kql_text, &opts));
-        let result = match outcome {
-            Ok(Ok(r)) => r,
-            Ok(Err(e)) => {
-                failures.push(format!("{}: error: {e}", case["id"]));
-                continue;
+        let id = case["id"].as_str().unwrap_or("?").to_string();
+        let scope = out_of_scope(kql_text);
+        let outcome = run_case(kql_text, &case["expected"]);
+        match (scope, outcome) {
+            (None, Ok(())) => {
+                passed += 1;
+                in_scope += 1;
+                in_scope_passed += 1;
             }
-            Err(_) => {
-                failures.push(format!("{}: PANIC", case["id"]));
-                continue;
+            (None, Err((kind, detail))) => {
+                in_scope += 1;
+                failures.push((kind, id, detail));
             }
-        };
-        let names: Vec<J> = result
-            .table
-            .columns
-            .iter()
-            .map(|c| J::String(c.name.clone()))
-            .collect();
-        let types: Vec<J> = result
-            .table
-            .columns
-            .iter()
-            .map(|c| J::String(dotnet(c.ty).into()))
-            .collect();
-        if J::Array(names.clone()) != want["columns"] {
-            failures.push(format!(
-                "{}: columns {:?} != {}",
-                case["id"], names, want["columns"]
-            ));
-            continue;
-        }
-        if J::Array(types.clone()) != want["column_types"] {
-            failures.push(format!(
-                "{}: types {:?} != {}",
-                case["id"], types, want["column_types"]
-            ));
-            continue;
-        }
-        let got: Vec<J> = result
-            .table
-            .rows
-            .iter()
-            .map(|r| J::Array(r.iter().map(kql::Value::to_json).collect()))
-            .collect();
-        let want_rows = want["rows"].as_array().cloned().unwrap_or_default();
-        let loose = ["dcount", "percentile", "tdigest"]
-            .iter()
-            .any(|p| kql_text.contains(p));
-        let take_only = {
-            let last = kql_text.rsplit('|').next().unwrap_or("").trim_start();
-            (last.starts_with("take ") || last.starts_with("limit "))
-                && !kql_text.contains("sort ")
-                && !kql_text.contains("order ")
-        };
-        let ok = if take_only {
-            got.len() == want_rows.len()
-        } else if ordered(kql_text) {
-            got.len() == want_rows.len()
-                && got
-                    .iter()
-                    .zip(&want_rows)
-                    .all(|(a, b)| same_cell(a, b, loose))
-        } else {
-            let mut remaining = want_rows.clone();
-            got.len() == want_rows.len()
-                && got.iter().all(
-                    |g| match remaining.iter().position(|w| same_cell(g, w, loose)) {
-                        Some(p) => {
-                            remaining.swap_remove(p);
-                            true
-                        }
-                        None => false,
-                    },
-                )
-        };
-        if ok {
-            passed += 1;
-        } else {
-            failures.push(format!(
-                "{}: rows {:?} != {}",
-                case["id"],
-                got.iter().take(3).collect::<Vec<_>>(),
-                J::Array(want_rows.into_iter().take(3).collect())
-            ));
+            (Some(reason), outcome) => {
+                passed += usize::from(outcome.is_ok());
+                excluded.push((reason, id));
+            }
         }
     }
-    for f in &failures {
-        eprintln!("{f}");
+    failures.sort();
+    let mut report = String::new();
+    for (kind, id, detail) in &failures {
+        report.push_str(&format!("[{}] {id}: {detail}\n", kind.label()));
+    }
+    report.push_str("\nin-scope failures by kind:\n");
+    let mut kinds: Vec<Failure> = failures.iter().map(|f| f.0).collect();
+    kinds.dedup();
+    for k in kinds {
+        let n = failures.iter().filter(|f| f.0 == k).count();
+        report.push_str(&format!("  {:<22} {n}\n", k.label()));
+    }
+    excluded.sort();
+    report.push_str(&format!("\nout of scope: {} cases\n", excluded.len()));
+    let mut reasons: Vec<&str> = excluded.iter().map(|e| e.0.as_str()).collect();
+    reasons.dedup();
+    for r in reasons {
+        let ids: Vec<&str> = excluded
+            .iter()
+            .filter(|e| e.0 == r)
+            .map(|e| e.1.as_str())
+            .collect();
+        report.push_str(&format!("  {r} ({}): {}\n", ids.len(), ids.join(", ")));
     }
     let rate = passed as f64 / total.max(1) as f64;
-    eprintln!(
-        "matched {passed} of {total} documentation cases ({:.2}%)",
-        rate * 100.0
-    );
+    let scoped_rate = in_scope_passed as f64 / in_scope.max(1) as f64;
+    report.push_str(&format!(
+        "\nmatched {passed} of {total} documentation cases ({:.2}%)\n{in_scope_passed} of {in_scope} in-scope cases match ({:.2}%)\n",
+        rate * 100.0,
+        scoped_rate * 100.0
+    ));
+    eprint!("{report}");
+    let report_path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("docs-cases-report.txt");
+    if let Err(e) = std::fs::write(&report_path, &report) {
+        eprintln!("could not write {}: {e}", report_path.display());
+    }
     assert!(
         total > 500,
         "expected over 500 comparable cases, found {total}"
@@ -195,5 +375,9 @@ fn documentation_samples_match_the_kusto_emulator_at_or_above_baseline() {
     assert!(
         rate >= BASELINE_PASS_RATE,
         "match rate {rate:.4} fell below the baseline {BASELINE_PASS_RATE}"
+    );
+    assert!(
+        scoped_rate >= IN_SCOPE_BASELINE_PASS_RATE,
+        "in-scope match rate {scoped_rate:.4} fell below the baseline {IN_SCOPE_BASELINE_PASS_RATE}"
     );
 }

@@ -4,7 +4,9 @@ use std::collections::HashSet;
 
 use serde_json::Value as J;
 
-use super::convert::{Key, as_f64, coerce, compare, key_of, sort_cmp, undyn};
+use super::convert::{Key, as_f64, as_i64, coerce, compare, key_of, sort_cmp, undyn};
+use super::scalar::derive_name;
+use crate::ast::{Expr, ExprKind};
 use crate::value::{ScalarType, Value};
 
 /// The current name of a legacy aggregate alias (`makeset` → `make_set`).
@@ -56,16 +58,104 @@ pub(crate) fn is_aggregate(name: &str) -> bool {
             | "count_distinct"
             | "count_distinctif"
             | "binary_all_or"
+            | "binary_all_and"
+            | "binary_all_xor"
+            | "covariance"
+            | "covarianceif"
+            | "covariancep"
+            | "covariancepif"
+            | "percentilesw"
+            | "percentilew"
+            | "make_list_with_nulls"
+            | "percentiles_array"
+            | "percentilesw_array"
+            | "hll"
+            | "hll_if"
+            | "hll_merge"
+            | "tdigest"
+            | "tdigest_merge"
+            | "merge_tdigest"
+            | "buildschema"
     )
 }
 
-/// The default output column name of an aggregate over the column `arg` (empty when unnamed).
-pub(crate) fn default_name(name: &str, arg: &str) -> String {
+/// True for the percentile aggregates that take a weight after the value.
+pub(crate) fn is_weighted(name: &str) -> bool {
+    matches!(name, "percentilew" | "percentilesw" | "percentilesw_array")
+}
+
+/// True when a call of `name` with `nargs` arguments aggregates: the merge functions are also
+/// scalar functions when given several sketches.
+pub(crate) fn is_aggregate_call(name: &str, nargs: usize) -> bool {
+    is_aggregate(name)
+        && !(matches!(name, "hll_merge" | "tdigest_merge" | "merge_tdigest") && nargs > 1)
+}
+
+/// The value at percentile `p` of values sorted ascending with weights (nearest rank).
+pub(crate) fn weighted_percentile(sorted: &[(Value, i64)], p: f64) -> Option<Value> {
+    let total: i64 = sorted.iter().map(|(_, w)| w).sum();
+    let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as i64;
+    let mut seen = 0;
+    sorted
+        .iter()
+        .find(|(_, w)| {
+            seen += w;
+            seen >= rank
+        })
+        .or(sorted.last())
+        .map(|(v, _)| v.clone())
+}
+
+/// The expression inside type conversions (`todynamic(tostring(x))` → `x`), which Kusto sees
+/// through when it names an aggregate's column.
+fn unconverted(e: &Expr) -> &Expr {
+    match &e.kind {
+        ExprKind::Call { name, args }
+            if args.len() == 1
+                && matches!(
+                    name.as_str(),
+                    "tostring"
+                        | "todynamic"
+                        | "toobject"
+                        | "tolong"
+                        | "toint"
+                        | "todouble"
+                        | "toreal"
+                        | "todecimal"
+                        | "tobool"
+                        | "todatetime"
+                        | "totimespan"
+                        | "toguid"
+                ) =>
+        {
+            unconverted(&args[0])
+        }
+        _ => e,
+    }
+}
+
+/// The default output column name of an aggregate called with `args`: Kusto names it after the
+/// function and its first argument (both arguments for `covariance`).
+pub(crate) fn default_name(name: &str, args: &[Expr]) -> String {
+    let mut named = args
+        .iter()
+        .filter(|a| !matches!(a.kind, ExprKind::Star))
+        .map(|a| derive_name(unconverted(a)).unwrap_or_default());
+    let arg = named.next().unwrap_or_default();
     match canonical(name) {
+        "covariance" | "covarianceif" | "covariancep" | "covariancepif" => {
+            format!(
+                "{}_{arg}_{}",
+                canonical(name),
+                named.next().unwrap_or_default()
+            )
+        }
+        "percentiles_array" | "percentilesw_array" => format!("percentiles_{arg}"),
+        "buildschema" => format!("schema_{arg}"),
         "count" => format!("count_{arg}"),
         "countif" => "countif_".into(),
         "make_set" | "make_set_if" => format!("set_{arg}"),
-        "make_list" | "make_list_if" => format!("list_{arg}"),
+        "make_list" | "make_list_if" | "make_list_with_nulls" => format!("list_{arg}"),
         "make_bag" | "make_bag_if" => format!("bag_{arg}"),
         "take_any" | "any" => format!("any_{arg}"),
         "take_anyif" | "anyif" => format!("anyif_{arg}"),
@@ -90,13 +180,19 @@ pub(crate) fn result_type(name: &str, args: &[ScalarType]) -> ScalarType {
             ScalarType::TimeSpan | ScalarType::DateTime => first,
             _ => ScalarType::Real,
         },
-        "stdev" | "stdevif" | "variance" | "varianceif" | "stdevp" | "variancep" => {
-            ScalarType::Real
-        }
-        "make_set" | "make_list" | "make_set_if" | "make_list_if" | "make_bag" | "make_bag_if" => {
-            ScalarType::Dynamic
-        }
-        "percentile" | "percentiles" => match first {
+        "stdev" | "stdevif" | "variance" | "varianceif" | "stdevp" | "variancep" | "covariance"
+        | "covarianceif" | "covariancep" | "covariancepif" => ScalarType::Real,
+        "binary_all_and" | "binary_all_or" | "binary_all_xor" => ScalarType::Long,
+        "percentiles_array" | "percentilesw_array" | "hll" | "hll_if" | "hll_merge" | "tdigest"
+        | "tdigest_merge" | "merge_tdigest" | "buildschema" => ScalarType::Dynamic,
+        "make_set"
+        | "make_list"
+        | "make_set_if"
+        | "make_list_if"
+        | "make_bag"
+        | "make_bag_if"
+        | "make_list_with_nulls" => ScalarType::Dynamic,
+        "percentile" | "percentiles" | "percentilew" | "percentilesw" => match first {
             ScalarType::Int | ScalarType::Long => ScalarType::Long,
             other => other,
         },
@@ -112,7 +208,6 @@ pub(crate) enum AggState {
     Sum {
         long: i64,
         real: f64,
-        any: bool,
     },
     Avg {
         sum: f64,
@@ -127,7 +222,22 @@ pub(crate) enum AggState {
         max: bool,
     },
     Any(Option<Vec<Value>>),
-    Values(Vec<Value>),
+    /// Values with their weights (1 unless `percentilesw`), for percentiles.
+    Values(Vec<(Value, i64)>),
+    /// Co-moments of two columns for `covariance` (sample) and `covariancep` (population).
+    CoMoments {
+        n: f64,
+        sx: f64,
+        sy: f64,
+        sxy: f64,
+        population: bool,
+    },
+    /// An exact stand-in for a t-digest: every value with its weight, as `[[value, weight], …]`.
+    Digest(Vec<J>),
+    /// The schema `buildschema` infers.
+    Schema(Shape),
+    /// Bitwise AND, OR or XOR of all values.
+    Bits(Option<i64>, fn(i64, i64) -> i64),
     Moments {
         n: f64,
         sum: f64,
@@ -136,6 +246,68 @@ pub(crate) enum AggState {
         /// Population (`stdevp`, `variancep`) rather than sample statistics.
         population: bool,
     },
+}
+
+/// The shapes `buildschema` has seen in one position of the values: a bag (its keys in the
+/// order first seen), an array (`` `indexer` `` for its elements) and scalar type names.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Shape {
+    bag: Option<Vec<(String, Shape)>>,
+    items: Option<Box<Shape>>,
+    scalars: Vec<&'static str>,
+}
+
+impl Shape {
+    fn add(&mut self, j: &J) {
+        let scalar = match j {
+            J::Null => return,
+            J::Object(o) => {
+                let bag = self.bag.get_or_insert_with(Vec::new);
+                for (k, v) in o {
+                    match bag.iter_mut().find(|(n, _)| n == k) {
+                        Some((_, shape)) => shape.add(v),
+                        None => {
+                            let mut shape = Shape::default();
+                            shape.add(v);
+                            bag.push((k.clone(), shape));
+                        }
+                    }
+                }
+                return;
+            }
+            J::Array(a) => {
+                let items = self.items.get_or_insert_with(Box::default);
+                a.iter().for_each(|v| items.add(v));
+                return;
+            }
+            J::Bool(_) => "bool",
+            J::Number(n) if n.is_i64() || n.is_u64() => "long",
+            J::Number(_) => "double",
+            J::String(_) => "string",
+        };
+        if !self.scalars.contains(&scalar) {
+            self.scalars.push(scalar);
+        }
+    }
+
+    /// The schema: one shape, or the alternatives as an array (bag, array, then scalars).
+    fn to_json(&self) -> J {
+        let mut alternatives = Vec::new();
+        if let Some(bag) = &self.bag {
+            alternatives.push(J::Object(
+                bag.iter().map(|(k, s)| (k.clone(), s.to_json())).collect(),
+            ));
+        }
+        if let Some(items) = &self.items {
+            alternatives.push(serde_json::json!({ "`indexer`": items.to_json() }));
+        }
+        alternatives.extend(self.scalars.iter().map(|t| J::String(t.to_string())));
+        match alternatives.len() {
+            0 => J::Null,
+            1 => alternatives.swap_remove(0),
+            _ => J::Array(alternatives),
+        }
+    }
 }
 
 /// Maximum elements `make_set`/`make_list` keep by default, as in Kusto.
@@ -149,16 +321,31 @@ impl AggState {
             "dcount" | "dcountif" | "count_distinct" | "count_distinctif" => {
                 AggState::Distinct(HashSet::new())
             }
-            "sum" | "sumif" => AggState::Sum {
-                long: 0,
-                real: 0.0,
-                any: false,
-            },
+            "sum" | "sumif" => AggState::Sum { long: 0, real: 0.0 },
             "avg" | "avgif" => AggState::Avg { sum: 0.0, n: 0 },
             "min" | "minif" => AggState::Best(Value::Null, false),
-            "max" | "maxif" | "binary_all_or" => AggState::Best(Value::Null, true),
-            "make_set" | "make_set_if" => AggState::List(Vec::new(), HashSet::new(), true),
-            "make_list" | "make_list_if" => AggState::List(Vec::new(), HashSet::new(), false),
+            "max" | "maxif" => AggState::Best(Value::Null, true),
+            "binary_all_and" => AggState::Bits(None, |a, b| a & b),
+            "binary_all_or" => AggState::Bits(None, |a, b| a | b),
+            "binary_all_xor" => AggState::Bits(None, |a, b| a ^ b),
+            "covariance" | "covarianceif" | "covariancep" | "covariancepif" => {
+                AggState::CoMoments {
+                    n: 0.0,
+                    sx: 0.0,
+                    sy: 0.0,
+                    sxy: 0.0,
+                    population: name.starts_with("covariancep"),
+                }
+            }
+            // An exact stand-in for a HyperLogLog sketch: the distinct values themselves.
+            "make_set" | "make_set_if" | "hll" | "hll_if" | "hll_merge" => {
+                AggState::List(Vec::new(), HashSet::new(), true)
+            }
+            "tdigest" | "tdigest_merge" | "merge_tdigest" => AggState::Digest(Vec::new()),
+            "buildschema" => AggState::Schema(Shape::default()),
+            "make_list" | "make_list_if" | "make_list_with_nulls" => {
+                AggState::List(Vec::new(), HashSet::new(), false)
+            }
             "make_bag" | "make_bag_if" => AggState::Bag(serde_json::Map::new()),
             "arg_max" => AggState::Arg {
                 best: Value::Null,
@@ -170,7 +357,8 @@ impl AggState {
                 row: Vec::new(),
                 max: false,
             },
-            "percentile" | "percentiles" => AggState::Values(Vec::new()),
+            "percentile" | "percentiles" | "percentilew" | "percentilesw" | "percentiles_array"
+            | "percentilesw_array" => AggState::Values(Vec::new()),
             "stdev" | "stdevif" => AggState::Moments {
                 n: 0.0,
                 sum: 0.0,
@@ -216,23 +404,11 @@ impl AggState {
                     set.insert(key_of(&v));
                 }
             }
-            AggState::Sum { long, real, any } => match undyn(&v) {
-                Value::Int(i) => {
-                    *long = long.wrapping_add(i64::from(i));
-                    *any = true;
-                }
-                Value::Long(i) | Value::TimeSpan(i) => {
-                    *long = long.wrapping_add(i);
-                    *any = true;
-                }
-                Value::Bool(b) => {
-                    *long += i64::from(b);
-                    *any = true;
-                }
-                Value::Real(r) | Value::Decimal(r) => {
-                    *real += r;
-                    *any = true;
-                }
+            AggState::Sum { long, real } => match undyn(&v) {
+                Value::Int(i) => *long = long.wrapping_add(i64::from(i)),
+                Value::Long(i) | Value::TimeSpan(i) => *long = long.wrapping_add(i),
+                Value::Bool(b) => *long += i64::from(b),
+                Value::Real(r) | Value::Decimal(r) => *real += r,
                 _ => {}
             },
             AggState::Avg { sum, n } => {
@@ -258,9 +434,16 @@ impl AggState {
             AggState::List(items, seen, set) => {
                 let limit = args
                     .get(if name.ends_with("_if") { 2 } else { 1 })
+                    .filter(|_| name.starts_with("make_"))
                     .and_then(super::convert::as_i64)
                     .map_or(MAX_LIST, |l| l.max(0) as usize);
-                if v.is_null() || items.len() >= limit {
+                if items.len() >= limit {
+                    return;
+                }
+                if v.is_null() {
+                    if name == "make_list_with_nulls" {
+                        items.push(J::Null);
+                    }
                     return;
                 }
                 if let Value::Dynamic(d) = &v
@@ -315,8 +498,43 @@ impl AggState {
                 }
             }
             AggState::Values(vals) => {
-                if !v.is_null() {
-                    vals.push(v);
+                let weight = if is_weighted(name) {
+                    args.get(1).and_then(as_i64).unwrap_or(0)
+                } else {
+                    1
+                };
+                if !v.is_null() && weight > 0 {
+                    vals.push((v, weight));
+                }
+            }
+            AggState::Digest(items) => match &v {
+                // Merging: the input is itself a digest.
+                Value::Dynamic(d) if name != "tdigest" => {
+                    items.extend(d.as_array().into_iter().flatten().cloned());
+                }
+                _ if !v.is_null() => {
+                    let weight = args.get(1).and_then(as_i64).unwrap_or(1);
+                    if weight > 0 {
+                        items.push(J::Array(vec![
+                            super::convert::dyn_json(&v),
+                            J::from(weight),
+                        ]));
+                    }
+                }
+                _ => {}
+            },
+            AggState::Schema(shape) => shape.add(&super::convert::dyn_json(&v)),
+            AggState::CoMoments { n, sx, sy, sxy, .. } => {
+                if let (Some(x), Some(y)) = (as_f64(&v), args.get(1).and_then(as_f64)) {
+                    *n += 1.0;
+                    *sx += x;
+                    *sy += y;
+                    *sxy += x * y;
+                }
+            }
+            AggState::Bits(acc, op) => {
+                if let Some(x) = as_i64(&v) {
+                    *acc = Some(acc.map_or(x, |a| op(a, x)));
                 }
             }
             AggState::Moments { n, sum, sq, .. } => {
@@ -336,16 +554,12 @@ impl AggState {
         match self {
             AggState::Count(n) => one(Value::Long(*n)),
             AggState::Distinct(set) => one(Value::Long(set.len() as i64)),
-            AggState::Sum { long, real, any } => {
-                if !*any {
-                    return one(Value::Null);
-                }
-                match ty {
-                    ScalarType::Long => one(Value::Long(*long)),
-                    ScalarType::TimeSpan => one(Value::TimeSpan(*long)),
-                    _ => one(Value::Real(*real + *long as f64)),
-                }
-            }
+            // Over no (non-null) values, sum is 0, as Kusto documents for its defaults.
+            AggState::Sum { long, real, .. } => match ty {
+                ScalarType::Long => one(Value::Long(*long)),
+                ScalarType::TimeSpan => one(Value::TimeSpan(*long)),
+                _ => one(Value::Real(*real + *long as f64)),
+            },
             AggState::Avg { sum, n } => one(match (*n, ty) {
                 (0, _) => Value::Null,
                 (_, ScalarType::TimeSpan) => Value::TimeSpan((sum / *n as f64) as i64),
@@ -363,22 +577,42 @@ impl AggState {
             AggState::Any(None) => vec![Value::Null; width.max(1)],
             AggState::Values(vals) => {
                 let mut sorted = vals.clone();
-                sorted.sort_by(sort_cmp);
-                percents
+                sorted.sort_by(|a, b| sort_cmp(&a.0, &b.0));
+                let picked: Vec<Value> = percents
                     .iter()
                     .map(|p| {
-                        if sorted.is_empty() {
-                            return Value::Null;
-                        }
-                        let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-                        let v = sorted
-                            .get(rank.saturating_sub(1).min(sorted.len() - 1))
-                            .cloned()
-                            .unwrap_or(Value::Null);
-                        coerce(v, ty)
+                        weighted_percentile(&sorted, *p).map_or(Value::Null, |v| coerce(v, ty))
                     })
-                    .collect()
+                    .collect();
+                if ty == ScalarType::Dynamic {
+                    one(Value::dynamic(J::Array(
+                        picked.iter().map(super::convert::dyn_json).collect(),
+                    )))
+                } else {
+                    picked
+                }
             }
+            AggState::CoMoments {
+                n,
+                sx,
+                sy,
+                sxy,
+                population,
+            } => {
+                let d = if *population { *n } else { n - 1.0 };
+                one(if d <= 0.0 {
+                    Value::Null
+                } else {
+                    Value::Real((sxy - sx * sy / n) / d)
+                })
+            }
+            AggState::Bits(acc, _) => one(acc.map_or(Value::Null, Value::Long)),
+            AggState::Schema(shape) => one(match shape.to_json() {
+                J::Null => Value::Null,
+                j => Value::dynamic(j),
+            }),
+            AggState::Digest(items) if items.is_empty() => one(Value::Null),
+            AggState::Digest(items) => one(Value::dynamic(J::Array(items.clone()))),
             AggState::Moments {
                 n,
                 sum,
@@ -393,12 +627,9 @@ impl AggState {
                     let var = ((sq - sum * sum / n) / n).max(0.0);
                     return one(Value::Real(if *variance { var } else { var.sqrt() }));
                 }
+                // One value, or none (Kusto's default), has no spread.
                 if *n < 2.0 {
-                    return one(if *n == 1.0 {
-                        Value::Real(0.0)
-                    } else {
-                        Value::Null
-                    });
+                    return one(Value::Real(0.0));
                 }
                 let var = ((sq - sum * sum / n) / (n - 1.0)).max(0.0);
                 one(Value::Real(if *variance { var } else { var.sqrt() }))

@@ -9,6 +9,11 @@ use serde_json::Value as J;
 
 use super::convert::{as_f64, as_i64, coerce, is_numeric, to_dynamic, to_text, undyn};
 use super::encoding;
+use net::ipv4;
+
+mod math;
+mod net;
+mod units;
 use crate::value::{ScalarType, TICKS_PER_SECOND, Value, datetime_to_ticks, ticks_to_datetime};
 
 const DAY: i64 = 86_400 * TICKS_PER_SECOND;
@@ -39,21 +44,9 @@ pub(crate) fn unify(types: &[ScalarType]) -> ScalarType {
 
 /// Kusto functions the local engine knows of but does not run.
 pub(crate) fn is_known_unsupported(name: &str) -> bool {
-    [
-        "series_",
-        "geo_",
-        "ipv6_",
-        "hll",
-        "tdigest",
-        "bitset",
-        "parse_",
-        "make_",
-        "format_ipv4",
-        "zlib_",
-        "gzip_",
-    ]
-    .iter()
-    .any(|p| name.starts_with(p))
+    ["series_", "geo_", "parse_", "make_"]
+        .iter()
+        .any(|p| name.starts_with(p))
 }
 
 /// The result type of a built-in scalar function, or None when there is no such function.
@@ -75,6 +68,18 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         | "substring"
         | "format_datetime"
         | "hash_sha256"
+        | "hash_sha1"
+        | "hash_md5"
+        | "punycode_from_string"
+        | "format_bytes"
+        | "zlib_compress_to_base64_string"
+        | "zlib_decompress_from_base64_string"
+        | "gzip_compress_to_base64_string"
+        | "gzip_decompress_from_base64_string"
+        | "base64_encode_fromguid"
+        | "punycode_to_string"
+        | "punycode_domain_to_string"
+        | "punycode_domain_from_string"
         | "base64_encode_tostring"
         | "base64_decode_tostring"
         | "gettype"
@@ -93,16 +98,17 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
                 String
             }
         }
+        "extractjson" | "extract_json" => args.get(2).copied().unwrap_or(String),
         "parse_json" | "todynamic" | "toobject" | "split" | "extract_all" | "pack_array"
         | "pack" | "bag_pack" | "bag_keys" | "array_concat" | "array_slice" | "set_union"
         | "set_intersect" | "set_difference" | "bag_merge" | "array_sort_asc"
         | "array_sort_desc" | "zip" | "bag_remove_keys" => Dynamic,
-        "isnotempty" | "isempty" | "isnull" | "isnotnull" | "not" | "ipv4_is_private"
-        | "ipv4_is_in_range" | "isnan" | "isinf" | "isfinite" | "set_has_element" | "tobool"
-        | "toboolean" | "bag_has_key" | "ipv4_is_match" | "isascii" | "isutf8" => Bool,
+        "isnotempty" | "isempty" | "isnull" | "isnotnull" | "not" | "isnan" | "isinf"
+        | "isfinite" | "set_has_element" | "tobool" | "toboolean" | "bag_has_key" | "isascii"
+        | "isutf8" => Bool,
         "strlen" | "indexof" | "array_length" | "datetime_diff" | "countof" | "row_number"
         | "tolong" | "toint64" | "array_index_of" | "datetime_part" | "week_of_year"
-        | "string_size" | "hash" => Long,
+        | "weekofyear" | "string_size" | "hash" | "hash_xxhash64" => Long,
         "hourofday" | "dayofmonth" | "dayofyear" | "getmonth" | "monthofyear" | "getyear" => Long,
         "toint" => Int,
         "todouble" | "toreal" | "log" | "log10" | "log2" | "exp" | "exp2" | "exp10" | "pow"
@@ -135,14 +141,21 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         "range" | "array_reverse" | "bag_set_key" => Dynamic,
         "tohex" | "regex_quote" | "url_encode_component" | "url_decode_component" => String,
         "strcmp" | "binary_and" | "binary_or" | "binary_xor" | "binary_not"
-        | "binary_shift_left" | "binary_shift_right" | "ipv4_compare" | "indexof_regex" => Long,
-        "has_ipv4"
-        | "has_ipv4_prefix"
-        | "has_any_ipv4"
-        | "has_any_ipv4_prefix"
-        | "ipv4_is_in_any_range" => Bool,
+        | "binary_shift_left" | "binary_shift_right" | "indexof_regex" => Long,
+        "has_ipv4" | "has_ipv4_prefix" | "has_any_ipv4" | "has_any_ipv4_prefix" => Bool,
         "array_sum" => Real,
-        "parse_url" | "parse_path" => Dynamic,
+        "treepath" => Dynamic,
+        "parse_url" | "parse_path" | "parse_urlquery" | "parse_csv" | "parse_command_line" => {
+            Dynamic
+        }
+        "around" => Bool,
+        "dcount_hll" => Long,
+        "hll_merge" | "tdigest_merge" | "merge_tdigest" | "percentiles_array_tdigest" => Dynamic,
+        "percentile_tdigest" => args.get(2).copied().unwrap_or(Dynamic),
+        "has_any_index" => Long,
+        "jaccard_index" => Real,
+        "parse_version" => Decimal,
+        "base64_decode_toguid" => Guid,
         "series_sum"
         | "series_product"
         | "series_dot_product"
@@ -157,8 +170,15 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         | "array_rotate_right"
         | "bag_zip"
         | "unicode_codepoints_from_string"
+        | "to_utf8"
+        | "repeat"
         | "base64_decode_toarray" => Dynamic,
-        "unicode_codepoints_to_string" | "replace_strings" | "base64_encode_fromarray" => String,
+        "unicode_codepoints_to_string"
+        | "make_string"
+        | "replace_strings"
+        | "base64_encode_fromarray" => String,
+        "bitset_count_ones" => Long,
+        "percentrank_tdigest" => Real,
         "cot" => Real,
         "translate" => String,
         "round" => {
@@ -178,7 +198,11 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
         }
         "coalesce" | "min_of" | "max_of" => unify(args),
         "prev" | "next" => first,
-        _ => return None,
+        _ => {
+            return net::return_type(name)
+                .or_else(|| math::return_type(name))
+                .or_else(|| units::return_type(name));
+        }
     })
 }
 
@@ -274,10 +298,6 @@ fn bin_value(v: &Value, size: &Value) -> Value {
             .map_or(Value::Null, |s| Value::Decimal((r / s).floor() * s)),
         _ => Value::Null,
     }
-}
-
-fn ipv4(s: &str) -> Option<u32> {
-    s.trim().parse::<std::net::Ipv4Addr>().ok().map(u32::from)
 }
 
 /// How a `series_*` function combines its arguments.
@@ -414,17 +434,41 @@ fn series(name: &str, args: &[Value]) -> Value {
                         }
                     }
                 }
+                // series_fill_linear(x[, missing, fill_edges, constant]): interpolates between
+                // known values, extends the first and last known values over the edges unless
+                // fill_edges is false, and fills a series with no known value with the constant
+                // (0). Integer series stay integers.
                 _ => {
+                    let missing = args.get(1).map_or(J::Null, json_of);
+                    let fill_edges = !matches!(args.get(2).map(undyn), Some(Value::Bool(false)));
                     let known: Vec<(usize, f64)> = raw
                         .iter()
                         .enumerate()
+                        .filter(|(_, v)| **v != missing)
                         .filter_map(|(i, v)| Some((i, v.as_f64()?)))
                         .collect();
-                    for pair in known.windows(2) {
-                        let ((i0, v0), (i1, v1)) = (pair[0], pair[1]);
-                        for (i, slot) in out.iter_mut().enumerate().take(i1).skip(i0 + 1) {
-                            *slot = num(v0 + (v1 - v0) * (i - i0) as f64 / (i1 - i0) as f64);
+                    let ints = known
+                        .iter()
+                        .all(|(i, _)| raw[*i].is_i64() || raw[*i].is_u64());
+                    let value = |x: f64| if ints { J::from(x as i64) } else { num(x) };
+                    for v in out.iter_mut().filter(|v| **v == missing) {
+                        *v = J::Null;
+                    }
+                    match (known.first(), known.last()) {
+                        (Some(&(first, a)), Some(&(last, b))) => {
+                            for pair in known.windows(2) {
+                                let ((i0, v0), (i1, v1)) = (pair[0], pair[1]);
+                                for (i, slot) in out.iter_mut().enumerate().take(i1).skip(i0 + 1) {
+                                    *slot =
+                                        value(v0 + (v1 - v0) * (i - i0) as f64 / (i1 - i0) as f64);
+                                }
+                            }
+                            if fill_edges {
+                                out[..first].fill(value(a));
+                                out[last + 1..].fill(value(b));
+                            }
                         }
+                        _ => out.fill(args.get(3).map_or(num(0.0), json_of)),
                     }
                 }
             }
@@ -433,6 +477,213 @@ fn series(name: &str, args: &[Value]) -> Value {
         None => return Value::Null,
     };
     Value::dynamic(J::Array(out))
+}
+
+/// One step of a JSONPath: a property or an array index.
+enum PathStep {
+    Key(String),
+    Index(i64),
+}
+
+/// Parses the JSONPath subset Kusto accepts: `$`, `.name`, `['name']`, `["name"]`, `[index]`.
+fn json_path(path: &str) -> Option<Vec<PathStep>> {
+    let mut rest = path.trim().strip_prefix('$')?;
+    let mut steps = Vec::new();
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            steps.push(PathStep::Key(r[..end].to_string()));
+            rest = &r[end..];
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            let inner = r[..end].trim();
+            steps.push(match inner.parse::<i64>() {
+                Ok(i) => PathStep::Index(i),
+                Err(_) => PathStep::Key(inner.trim_matches(|c| c == '\'' || c == '"').to_string()),
+            });
+            rest = &r[end + 1..];
+        } else {
+            return None;
+        }
+    }
+    Some(steps)
+}
+
+/// The element a JSONPath leads to.
+fn json_at<'j>(mut j: &'j J, steps: &[PathStep]) -> Option<&'j J> {
+    for step in steps {
+        j = match step {
+            PathStep::Key(k) => j.get(k)?,
+            PathStep::Index(i) => {
+                let arr = j.as_array()?;
+                let idx = if *i < 0 { arr.len() as i64 + i } else { *i };
+                arr.get(usize::try_from(idx).ok()?)?
+            }
+        };
+    }
+    Some(j)
+}
+
+/// Sets the property a path of keys leads to, creating bags on the way.
+fn json_set(j: &mut J, steps: &[PathStep], value: J) -> Option<()> {
+    let Some((last, parents)) = steps.split_last() else {
+        *j = value;
+        return Some(());
+    };
+    let mut cur = j;
+    for step in parents {
+        let PathStep::Key(k) = step else {
+            return None;
+        };
+        cur = cur
+            .as_object_mut()?
+            .entry(k.clone())
+            .or_insert_with(|| J::Object(serde_json::Map::new()));
+    }
+    let PathStep::Key(k) = last else {
+        return None;
+    };
+    cur.as_object_mut()?.insert(k.clone(), value);
+    Some(())
+}
+
+/// A Windows command line split into arguments (CommandLineToArgvW's rules): white space
+/// separates, double quotes group, `\"` is a quote and 2n backslashes before a quote are n.
+fn windows_argv(line: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut arg = String::new();
+    let (mut quoted, mut started) = (false, false);
+    let chars: Vec<char> = line.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' => {
+                let run = chars[i..].iter().take_while(|c| **c == '\\').count();
+                i += run;
+                if chars.get(i) == Some(&'"') {
+                    arg.extend(std::iter::repeat_n('\\', run / 2));
+                    if run % 2 == 1 {
+                        arg.push('"');
+                        i += 1;
+                    }
+                } else {
+                    arg.extend(std::iter::repeat_n('\\', run));
+                }
+                started = true;
+                continue;
+            }
+            '"' if quoted && chars.get(i + 1) == Some(&'"') => {
+                arg.push('"');
+                i += 1;
+            }
+            '"' => {
+                quoted = !quoted;
+                started = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if started {
+                    args.push(std::mem::take(&mut arg));
+                    started = false;
+                }
+            }
+            c => {
+                arg.push(c);
+                started = true;
+            }
+        }
+        i += 1;
+    }
+    if started {
+        args.push(arg);
+    }
+    args
+}
+
+/// `indexof`/`array_index_of`: where `needle` occurs in `hay` for the optional start, length and
+/// occurrence arguments (args 2 to 4). A negative start counts from the end; each occurrence is
+/// looked for in `length` items from just after the previous one (as .NET's IndexOf(value,
+/// start, count)); -1 when absent, null for a length below -1 or a negative occurrence.
+fn position_of<T: PartialEq>(hay: &[T], needle: &[T], args: &[Value]) -> Value {
+    let opt = |i: usize, default: i64| match args.get(i) {
+        Some(_) => as_i64(&arg(args, i)),
+        None => Some(default),
+    };
+    let (Some(start), Some(length), Some(nth)) = (opt(2, 0), opt(3, -1), opt(4, 1)) else {
+        return Value::Null;
+    };
+    if length < -1 || nth < 0 {
+        return Value::Null;
+    }
+    let mut from = if start < 0 {
+        (hay.len() as i64 + start).max(0) as usize
+    } else {
+        start as usize
+    };
+    if needle.is_empty() {
+        return Value::Long(from.min(hay.len()) as i64);
+    }
+    let mut found = None;
+    for _ in 0..nth.max(1) {
+        let end = if length < 0 {
+            hay.len()
+        } else {
+            from.saturating_add(length as usize).min(hay.len())
+        };
+        found = hay
+            .get(from..end.max(from))
+            .and_then(|w| w.windows(needle.len()).position(|c| c == needle))
+            .map(|p| from + p);
+        match found {
+            Some(p) => from = p + 1,
+            None => break,
+        }
+    }
+    Value::Long(found.map_or(-1, |p| p as i64))
+}
+
+/// `treepath`: the paths (`['a'][0]['b']`) of every bag property and array element, arrays
+/// collapsed to their element `[0]`, in the order first seen.
+fn tree_paths(j: &J, prefix: &str, out: &mut Vec<String>) {
+    let visit = |path: String, child: &J, out: &mut Vec<String>| {
+        if !out.contains(&path) {
+            out.push(path.clone());
+        }
+        tree_paths(child, &path, out);
+    };
+    match j {
+        J::Object(o) => {
+            for (k, v) in o {
+                visit(format!("{prefix}['{k}']"), v, out);
+            }
+        }
+        J::Array(a) => {
+            for v in a {
+                visit(format!("{prefix}[0]"), v, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The fields of one CSV record: commas separate, double quotes enclose (`""` is a quote).
+fn csv_fields(text: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => fields.push(std::mem::take(&mut field)),
+            other => field.push(other),
+        }
+    }
+    fields.push(field);
+    fields
 }
 
 /// `parse_url`: the parts of an absolute URL as Kusto names them.
@@ -515,89 +766,99 @@ fn ipv4_tokens(text: &str) -> Vec<String> {
     out
 }
 
-fn ipv4_range(s: &str) -> Option<(u32, u32)> {
-    let (ip, bits) = match s.split_once('/') {
-        Some((ip, b)) => (ip, b.trim().parse::<u32>().ok()?),
-        None => (s, 32),
-    };
-    let ip = ipv4(ip)?;
-    let mask = if bits == 0 {
-        0
-    } else {
-        u32::MAX.checked_shl(32 - bits.min(32)).unwrap_or(0)
-    };
-    Some((ip & mask, mask))
+/// The fields a Kusto/.NET format string (`yyyy-MM-dd HH:mm:ss.fff`) can show, from a datetime or
+/// a timespan.
+struct Fields {
+    year: i32,
+    month: u32,
+    /// Day of month, or whole days of a timespan.
+    day: i64,
+    hour: u32,
+    minute: u32,
+    second: u32,
+    /// Ticks below the second.
+    frac: i64,
+    /// A timespan: `d` pads days to the letter count and `h` is the hour of the day.
+    timespan: bool,
 }
 
-/// Converts a Kusto/.NET datetime format (`yyyy-MM-dd HH:mm:ss.fff`) to text.
-fn format_dt(t: chrono::DateTime<chrono::Utc>, ticks: i64, fmt: &str) -> String {
-    let chars: Vec<char> = fmt.chars().collect();
-    let mut out = String::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let mut n = 1;
-        while i + n < chars.len() && chars[i + n] == c {
-            n += 1;
+impl Fields {
+    fn of_datetime(t: chrono::DateTime<chrono::Utc>, ticks: i64) -> Fields {
+        Fields {
+            year: t.year(),
+            month: t.month(),
+            day: i64::from(t.day()),
+            hour: t.hour(),
+            minute: t.minute(),
+            second: t.second(),
+            frac: ticks.rem_euclid(TICKS_PER_SECOND),
+            timespan: false,
         }
-        let frac = ticks.rem_euclid(TICKS_PER_SECOND);
-        match c {
-            'y' => out.push_str(&if n <= 2 {
-                format!("{:02}", t.year() % 100)
-            } else {
-                format!("{:04}", t.year())
-            }),
-            'M' => out.push_str(&if n == 1 {
-                t.month().to_string()
-            } else {
-                format!("{:02}", t.month())
-            }),
-            'd' => out.push_str(&if n == 1 {
-                t.day().to_string()
-            } else {
-                format!("{:02}", t.day())
-            }),
-            'H' => out.push_str(&if n == 1 {
-                t.hour().to_string()
-            } else {
-                format!("{:02}", t.hour())
-            }),
-            'h' => {
-                let h = if t.hour().is_multiple_of(12) {
-                    12
-                } else {
-                    t.hour() % 12
-                };
-                out.push_str(&if n == 1 {
-                    h.to_string()
-                } else {
-                    format!("{h:02}")
-                })
-            }
-            'm' => out.push_str(&if n == 1 {
-                t.minute().to_string()
-            } else {
-                format!("{:02}", t.minute())
-            }),
-            's' => out.push_str(&if n == 1 {
-                t.second().to_string()
-            } else {
-                format!("{:02}", t.second())
-            }),
-            'f' | 'F' => {
-                let digits = format!("{frac:07}");
-                out.push_str(digits.get(..n.min(7)).unwrap_or(""));
-            }
-            't' => out.push_str(if t.hour() < 12 { "AM" } else { "PM" }),
-            other => {
-                for _ in 0..n {
-                    out.push(other);
-                }
-            }
-        }
-        i += n;
     }
-    out
+
+    fn of_timespan(ticks: i64) -> Fields {
+        let t = ticks.unsigned_abs();
+        let secs = t / TICKS_PER_SECOND as u64;
+        Fields {
+            year: 0,
+            month: 0,
+            day: (secs / 86_400) as i64,
+            hour: ((secs / 3600) % 24) as u32,
+            minute: ((secs / 60) % 60) as u32,
+            second: (secs % 60) as u32,
+            frac: (t % TICKS_PER_SECOND as u64) as i64,
+            timespan: true,
+        }
+    }
+
+    /// Formats the fields: runs of a letter are one specifier (`yyyy`, `MM`, `fff`), `F` digits
+    /// drop trailing zeros, anything else is copied.
+    fn format(&self, fmt: &str) -> String {
+        let chars: Vec<char> = fmt.chars().collect();
+        let mut out = String::new();
+        let mut i = 0;
+        let pad = |v: i64, n: usize| format!("{v:0n$}");
+        while i < chars.len() {
+            let c = chars[i];
+            let mut n = 1;
+            while i + n < chars.len() && chars[i + n] == c {
+                n += 1;
+            }
+            let two = n.min(2);
+            match c {
+                'y' if n <= 2 => out.push_str(&pad(i64::from(self.year % 100), 2)),
+                'y' => out.push_str(&pad(i64::from(self.year), 4)),
+                'M' => out.push_str(&pad(i64::from(self.month), two)),
+                'd' if self.timespan => out.push_str(&pad(self.day, n)),
+                'd' => out.push_str(&pad(self.day, two)),
+                'H' => out.push_str(&pad(i64::from(self.hour), two)),
+                'h' if self.timespan => out.push_str(&pad(i64::from(self.hour), two)),
+                'h' => {
+                    let h = if self.hour.is_multiple_of(12) {
+                        12
+                    } else {
+                        self.hour % 12
+                    };
+                    out.push_str(&pad(i64::from(h), two))
+                }
+                'm' => out.push_str(&pad(i64::from(self.minute), two)),
+                's' => out.push_str(&pad(i64::from(self.second), two)),
+                'f' | 'F' => {
+                    let digits = format!("{:07}", self.frac);
+                    let shown = digits.get(..n.min(7)).unwrap_or("");
+                    out.push_str(if c == 'F' {
+                        shown.trim_end_matches('0')
+                    } else {
+                        shown
+                    });
+                }
+                't' => out.push_str(if self.hour < 12 { "AM" } else { "PM" }),
+                other => out.extend(std::iter::repeat_n(other, n)),
+            }
+            i += n;
+        }
+        out
+    }
 }
 
 fn datetime_diff(
@@ -693,19 +954,18 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
         }
         "substring" => {
             let chars: Vec<char> = s(0).chars().collect();
-            let start = as_i64(&arg(args, 1)).unwrap_or(0).max(0) as usize;
+            // A negative start counts from the end of the text.
+            let start = match as_i64(&arg(args, 1)).unwrap_or(0) {
+                i if i < 0 => (chars.len() as i64 + i).max(0) as usize,
+                i => i as usize,
+            };
             let len = as_i64(&arg(args, 2)).map_or(usize::MAX, |l| l.max(0) as usize);
             Value::str(chars.iter().skip(start).take(len).collect::<String>())
         }
         "indexof" => {
-            let (hay, needle) = (s(0), s(1));
-            let start = as_i64(&arg(args, 2)).unwrap_or(0).max(0) as usize;
-            let chars: Vec<char> = hay.chars().collect();
-            let rest: String = chars.iter().skip(start).collect();
-            match rest.find(&needle) {
-                Some(byte) => Value::Long((start + rest[..byte].chars().count()) as i64),
-                None => Value::Long(-1),
-            }
+            let hay: Vec<char> = s(0).chars().collect();
+            let needle: Vec<char> = s(1).chars().collect();
+            position_of(&hay, &needle, args)
         }
         "countof" => {
             let (hay, needle) = (s(0), s(1));
@@ -716,7 +976,11 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             } else if needle.is_empty() {
                 Value::Long(0)
             } else {
-                Value::Long(hay.matches(&needle).count() as i64)
+                // Plain matches may overlap (`countof("aaaa", "aa")` is 3); regex ones do not.
+                let starts = hay
+                    .char_indices()
+                    .filter(|(i, _)| hay[*i..].starts_with(&needle));
+                Value::Long(starts.count() as i64)
             }
         }
         "replace_string" => Value::str(s(0).replace(&s(1), &s(2))),
@@ -760,12 +1024,26 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
                 return Value::Null;
             };
             let groups = r.captures_len() - 1;
+            // The groups to return: all of them, or those the middle argument picks by number
+            // or by name.
+            let picked: Vec<usize> = match args.get(1).filter(|_| args.len() >= 3) {
+                Some(sel) => dynamic_array(sel)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|g| match g {
+                        J::String(n) => r.capture_names().position(|c| c == Some(n.as_str())),
+                        other => other.as_u64().map(|i| i as usize),
+                    })
+                    .collect(),
+                None => (1..=groups.max(1)).map(|g| g.min(groups)).collect(),
+            };
             let mut out = Vec::new();
             for c in r.captures_iter(&hay) {
-                let texts: Vec<J> = (1..=groups.max(1))
-                    .map(|g| J::String(c.get(g.min(groups)).map_or("", |m| m.as_str()).into()))
+                let texts: Vec<J> = picked
+                    .iter()
+                    .map(|&g| J::String(c.get(g).map_or("", |m| m.as_str()).into()))
                     .collect();
-                if groups <= 1 {
+                if picked.len() <= 1 {
                     out.push(texts.into_iter().next().unwrap_or(J::Null));
                 } else {
                     out.push(J::Array(texts));
@@ -794,6 +1072,7 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             }
         }
         "parse_json" | "todynamic" | "toobject" => match args.first() {
+            Some(Value::String(t)) if t.trim().is_empty() => Value::Null,
             Some(Value::String(t)) => match serde_json::from_str::<J>(t) {
                 Ok(j) => Value::dynamic(j),
                 Err(_) => Value::dynamic(J::String(t.to_string())),
@@ -888,11 +1167,19 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             coerce(a, result)
         }
         "pack_array" => Value::dynamic(J::Array(args.iter().map(json_of).collect())),
-        "pack" | "bag_pack" => {
+        // `pack:nonempty` (what `pack_all(true)` compiles to) leaves out null and empty values.
+        "pack" | "bag_pack" | "pack:nonempty" => {
             let mut map = serde_json::Map::new();
             for pair in args.chunks(2) {
                 if let [k, v] = pair {
-                    map.insert(to_text(k), json_of(v));
+                    let empty = match undyn(v) {
+                        Value::Null => true,
+                        Value::String(t) => t.is_empty(),
+                        _ => false,
+                    };
+                    if !(empty && name == "pack:nonempty") {
+                        map.insert(to_text(k), json_of(v));
+                    }
                 }
             }
             Value::dynamic(J::Object(map))
@@ -970,16 +1257,16 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             None => Value::Null,
         },
         "array_index_of" => match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
-            Some(items) => {
-                let needle = json_of(&arg(args, 1));
-                Value::Long(
-                    items
-                        .iter()
-                        .position(|j| *j == needle)
-                        .map_or(-1, |p| p as i64),
-                )
-            }
+            Some(items) => position_of(&items, &[json_of(&arg(args, 1))], args),
             None => Value::Null,
+        },
+        "treepath" => match args.first().map(json_of) {
+            Some(j @ (J::Object(_) | J::Array(_))) => {
+                let mut paths = Vec::new();
+                tree_paths(&j, "", &mut paths);
+                Value::dynamic(J::Array(paths.into_iter().map(J::String).collect()))
+            }
+            _ => Value::Null,
         },
         "array_slice" => match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
             Some(items) => {
@@ -995,21 +1282,55 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             }
             None => Value::Null,
         },
+        // array_sort_asc(a1[, a2, …][, nulls_last]): sorts a1 (nulls last unless asked
+        // otherwise) and reorders the other arrays the same way; several arrays come back as an
+        // array of arrays.
         "array_sort_asc" | "array_sort_desc" => {
-            match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
-                Some(mut items) => {
-                    items.sort_by(|a, b| {
-                        super::convert::sort_cmp(
-                            &super::convert::undyn(&Value::dynamic(a.clone())),
-                            &super::convert::undyn(&Value::dynamic(b.clone())),
-                        )
-                    });
-                    if name == "array_sort_desc" {
-                        items.reverse();
+            let arrays: Vec<Vec<J>> = args.iter().map_while(dynamic_array).collect();
+            let nulls_last = match args.get(arrays.len()).map(undyn) {
+                Some(Value::Bool(b)) => b,
+                _ => true,
+            };
+            let Some(first) = arrays.first() else {
+                return Value::Null;
+            };
+            if arrays.iter().any(|a| a.len() != first.len()) {
+                return Value::Null;
+            }
+            let keys: Vec<Value> = first
+                .iter()
+                .map(|j| undyn(&Value::dynamic(j.clone())))
+                .collect();
+            let mut order: Vec<usize> = (0..keys.len()).collect();
+            order.sort_by(|&i, &j| {
+                let (a, b) = (&keys[i], &keys[j]);
+                match (a.is_null(), b.is_null()) {
+                    (true, true) => std::cmp::Ordering::Equal,
+                    (true, false) => {
+                        if nulls_last {
+                            std::cmp::Ordering::Greater
+                        } else {
+                            std::cmp::Ordering::Less
+                        }
                     }
-                    Value::dynamic(J::Array(items))
+                    (false, true) => {
+                        if nulls_last {
+                            std::cmp::Ordering::Less
+                        } else {
+                            std::cmp::Ordering::Greater
+                        }
+                    }
+                    _ if name == "array_sort_desc" => super::convert::sort_cmp(b, a),
+                    _ => super::convert::sort_cmp(a, b),
                 }
-                None => Value::Null,
+            });
+            let sorted: Vec<J> = arrays
+                .iter()
+                .map(|arr| J::Array(order.iter().map(|&i| arr[i].clone()).collect()))
+                .collect();
+            match <[J; 1]>::try_from(sorted) {
+                Ok([one]) => Value::dynamic(one),
+                Err(many) => Value::dynamic(J::Array(many)),
             }
         }
         "bin" | "floor" => bin_value(&arg(args, 0), &arg(args, 1)),
@@ -1107,6 +1428,8 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
                 J::Object(_) => "dictionary",
                 J::String(_) => "string",
                 J::Bool(_) => "bool",
+                // Whole numbers in dynamic values are ints when they fit, as Kusto documents.
+                J::Number(n) if n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()) => "int",
                 J::Number(n) if n.is_i64() => "long",
                 J::Number(_) => "real",
                 J::Null => "null",
@@ -1180,23 +1503,28 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             None => Value::Null,
         },
         "format_datetime" => match coerce(arg(args, 0), ScalarType::DateTime) {
-            Value::DateTime(ticks) => ticks_to_datetime(ticks)
-                .map_or(Value::Null, |t| Value::str(format_dt(t, ticks, &s(1)))),
+            Value::DateTime(ticks) => ticks_to_datetime(ticks).map_or(Value::Null, |t| {
+                Value::str(Fields::of_datetime(t, ticks).format(&s(1)))
+            }),
             _ => Value::Null,
         },
         "format_timespan" => match coerce(arg(args, 0), ScalarType::TimeSpan) {
+            Value::TimeSpan(t) if args.len() >= 2 => {
+                let sign = if t < 0 { "-" } else { "" };
+                Value::str(format!("{sign}{}", Fields::of_timespan(t).format(&s(1))))
+            }
             Value::TimeSpan(t) => Value::str(crate::value::format_timespan(t)),
             _ => Value::Null,
         },
         "hourofday" | "dayofmonth" | "dayofyear" | "getmonth" | "monthofyear" | "getyear"
-        | "week_of_year" => match dt(args, 0) {
+        | "week_of_year" | "weekofyear" => match dt(args, 0) {
             Some(t) => {
                 let n = match name {
                     "hourofday" => t.hour(),
                     "dayofmonth" => t.day(),
                     "dayofyear" => t.ordinal(),
                     "getmonth" | "monthofyear" => t.month(),
-                    "week_of_year" => t.iso_week().week(),
+                    "week_of_year" | "weekofyear" => t.iso_week().week(),
                     _ => t.year() as u32,
                 };
                 coerce(Value::Long(i64::from(n)), result)
@@ -1221,11 +1549,12 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
         "make_timespan" => {
             let n = |i: usize| as_i64(&arg(args, i)).unwrap_or(0);
             let secs = if args.len() >= 4 {
-                (n(0) * 86_400 + n(1) * 3600 + n(2) * 60 + n(3)) as f64
+                (n(0) * 86_400 + n(1) * 3600 + n(2) * 60) as f64
+                    + as_f64(&arg(args, 3)).unwrap_or(0.0)
             } else {
                 (n(0) * 3600 + n(1) * 60) as f64 + as_f64(&arg(args, 2)).unwrap_or(0.0)
             };
-            Value::TimeSpan((secs * TICKS_PER_SECOND as f64) as i64)
+            Value::TimeSpan((secs * TICKS_PER_SECOND as f64).round() as i64)
         }
         "unixtime_seconds_todatetime"
         | "unixtime_milliseconds_todatetime"
@@ -1244,13 +1573,26 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
         }
         "range" => {
             let (a, b) = (arg(args, 0), arg(args, 1));
-            let step = args.get(2).map(undyn).unwrap_or(Value::Long(1));
+            // The step defaults to 1, or to 1h for datetimes and timespans.
+            let step = args.get(2).map(undyn).unwrap_or(match a {
+                Value::DateTime(_) | Value::TimeSpan(_) => Value::TimeSpan(3600 * TICKS_PER_SECOND),
+                _ => Value::Long(1),
+            });
             let mut out = Vec::new();
             match (&a, &b, &step) {
-                (Value::DateTime(x), Value::DateTime(y), Value::TimeSpan(s)) if *s > 0 => {
+                (Value::DateTime(x), Value::DateTime(y), Value::TimeSpan(s))
+                | (Value::TimeSpan(x), Value::TimeSpan(y), Value::TimeSpan(s))
+                    if *s > 0 =>
+                {
                     let mut t = *x;
                     while t <= *y && out.len() < 1_048_576 {
-                        out.push(super::convert::datetime_json(t));
+                        out.push(super::convert::dyn_json(
+                            &if matches!(a, Value::DateTime(_)) {
+                                Value::DateTime(t)
+                            } else {
+                                Value::TimeSpan(t)
+                            },
+                        ));
                         t += s;
                     }
                 }
@@ -1367,6 +1709,20 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             }
             _ => Value::Null,
         },
+        // to_utf8 and make_string are the older names of the code point functions.
+        "to_utf8" => call("unicode_codepoints_from_string", args, result),
+        "make_string" => call("unicode_codepoints_to_string", args, result),
+        "bitset_count_ones" => {
+            as_i64(&arg(args, 0)).map_or(Value::Null, |n| Value::Long(i64::from(n.count_ones())))
+        }
+        // repeat(value, count): an array holding value count times.
+        "repeat" => match as_i64(&arg(args, 1)) {
+            Some(n) if n >= 0 => Value::dynamic(J::Array(vec![
+                json_of(&arg(args, 0));
+                n.min(1_048_576) as usize
+            ])),
+            _ => Value::Null,
+        },
         "unicode_codepoints_from_string" => Value::dynamic(J::Array(
             s(0).chars().map(|c| J::from(u32::from(c))).collect(),
         )),
@@ -1439,6 +1795,187 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
         "cot" => as_f64(&arg(args, 0)).map_or(Value::Null, |x| Value::Real(1.0 / x.tan())),
         n if n.starts_with("series_") => series(n, args),
         "parse_url" => parse_url(&s(0)).map_or(Value::Null, Value::dynamic),
+        // Sketches are exact here: an hll is its distinct values, a t-digest its weighted values.
+        "dcount_hll" => match args.first().and_then(dynamic_array) {
+            Some(items) => Value::Long(items.len() as i64),
+            None => Value::Null,
+        },
+        "hll_merge" => {
+            let mut out: Vec<J> = Vec::new();
+            for j in args.iter().filter_map(dynamic_array).flatten() {
+                if !out.contains(&j) {
+                    out.push(j);
+                }
+            }
+            Value::dynamic(J::Array(out))
+        }
+        "tdigest_merge" | "merge_tdigest" => Value::dynamic(J::Array(
+            args.iter().filter_map(dynamic_array).flatten().collect(),
+        )),
+        "percentile_tdigest" | "percentiles_array_tdigest" | "percentrank_tdigest" => {
+            let Some(digest) = args.first().and_then(dynamic_array) else {
+                return Value::Null;
+            };
+            let mut sorted: Vec<(Value, i64)> = digest
+                .iter()
+                .filter_map(|pair| {
+                    let v = undyn(&Value::dynamic(pair.get(0)?.clone()));
+                    Some((v, pair.get(1)?.as_i64()?))
+                })
+                .collect();
+            sorted.sort_by(|a, b| super::convert::sort_cmp(&a.0, &b.0));
+            let at =
+                |p: f64| super::aggregate::weighted_percentile(&sorted, p).unwrap_or(Value::Null);
+            if name == "percentrank_tdigest" {
+                // The weighted share of values at or below the value, in percent.
+                let v = arg(args, 1);
+                let total: i64 = sorted.iter().map(|(_, w)| w).sum();
+                let below: i64 = sorted
+                    .iter()
+                    .filter(|(x, _)| super::convert::compare(x, &v).is_some_and(|o| o.is_le()))
+                    .map(|(_, w)| w)
+                    .sum();
+                return if total == 0 || v.is_null() {
+                    Value::Null
+                } else {
+                    Value::Real(100.0 * below as f64 / total as f64)
+                };
+            }
+            if name == "percentile_tdigest" {
+                as_f64(&arg(args, 1)).map_or(Value::Null, |p| coerce(to_dynamic(&at(p)), result))
+            } else {
+                let ps: Vec<f64> = texts_of(args.get(1..).unwrap_or_default())
+                    .iter()
+                    .filter_map(|p| p.parse().ok())
+                    .collect();
+                Value::dynamic(J::Array(
+                    ps.iter()
+                        .map(|p| super::convert::dyn_json(&at(*p)))
+                        .collect(),
+                ))
+            }
+        }
+        "parse_urlquery" => {
+            let decode = |t: &str| to_text(&call("url_decode", &[Value::str(t)], result));
+            let params: serde_json::Map<String, J> = s(0)
+                .trim_start_matches('?')
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                    (decode(k), J::String(decode(v)))
+                })
+                .collect();
+            Value::dynamic(serde_json::json!({ "Query Parameters": params }))
+        }
+        // parse_command_line(command, "windows"): the arguments as CommandLineToArgvW splits them.
+        "parse_command_line" if s(1).eq_ignore_ascii_case("windows") => Value::dynamic(J::Array(
+            windows_argv(&s(0)).into_iter().map(J::String).collect(),
+        )),
+        "parse_command_line" => Value::Null,
+        "parse_csv" => Value::dynamic(J::Array(
+            csv_fields(&s(0)).into_iter().map(J::String).collect(),
+        )),
+        // A version of up to four parts of up to eight digits, as one comparable number (decimals
+        // are f64 here, so parts below the first ~16 digits of it lose precision).
+        "parse_version" => {
+            let text = s(0);
+            let parts: Vec<&str> = text.trim().split('.').collect();
+            let valid = parts.len() <= 4
+                && parts.iter().all(|p| {
+                    !p.is_empty() && p.len() <= 8 && p.bytes().all(|b| b.is_ascii_digit())
+                });
+            if !valid {
+                return Value::Null;
+            }
+            let v = (0..4).fold(0.0, |acc, i| {
+                acc * 1e8
+                    + parts
+                        .get(i)
+                        .and_then(|p| p.parse::<f64>().ok())
+                        .unwrap_or(0.0)
+            });
+            Value::Decimal(v)
+        }
+        // around(value, center, delta): whether value lies within delta of center.
+        "around" => {
+            use super::scalar::arith;
+            use crate::ast::BinOp;
+            let (v, c, d) = (arg(args, 0), arg(args, 1), arg(args, 2));
+            let lo = arith(BinOp::Sub, c.clone(), d.clone());
+            let hi = arith(BinOp::Add, c, d);
+            match (
+                super::convert::compare(&v, &lo),
+                super::convert::compare(&v, &hi),
+            ) {
+                (Some(a), Some(b)) => Value::Bool(a.is_ge() && b.is_le()),
+                _ => Value::Null,
+            }
+        }
+        // The index of the first lookup term the text has (as `has`), else -1.
+        "has_any_index" => {
+            let hay = s(0).to_lowercase();
+            let terms = texts_of(args.get(1..).unwrap_or_default());
+            Value::Long(
+                terms
+                    .iter()
+                    .position(|t| super::scalar::has_term(&hay, &t.to_lowercase(), true, true))
+                    .map_or(-1, |p| p as i64),
+            )
+        }
+        "jaccard_index" => match (
+            args.first().and_then(dynamic_array),
+            args.get(1).and_then(dynamic_array),
+        ) {
+            (Some(a), Some(b)) => {
+                let mut union: Vec<&J> = Vec::new();
+                for j in a.iter().chain(&b) {
+                    if !union.contains(&j) {
+                        union.push(j);
+                    }
+                }
+                let both = union
+                    .iter()
+                    .filter(|j| a.contains(j) && b.contains(j))
+                    .count();
+                if union.is_empty() {
+                    Value::Real(f64::NAN)
+                } else {
+                    Value::Real(both as f64 / union.len() as f64)
+                }
+            }
+            _ => Value::Null,
+        },
+        // format_bytes(size[, precision[, units[, base]]]): the size in the given unit, or in the
+        // largest unit it reaches.
+        "format_bytes" => {
+            const UNITS: [&str; 7] = ["Bytes", "KB", "MB", "GB", "TB", "PB", "EB"];
+            let Some(size) = as_f64(&arg(args, 0)) else {
+                return Value::str("");
+            };
+            let precision = as_i64(&arg(args, 1)).unwrap_or(0).clamp(0, 15) as usize;
+            let base = as_i64(&arg(args, 3))
+                .filter(|b| *b == 1000)
+                .map_or(1024.0, |b| b as f64);
+            let asked = s(2);
+            let unit = match UNITS.iter().position(|u| u.eq_ignore_ascii_case(&asked)) {
+                Some(u) => u,
+                None => (0..UNITS.len())
+                    .rev()
+                    .find(|&u| size.abs() >= base.powi(u as i32))
+                    .unwrap_or(0),
+            };
+            let scaled = size / base.powi(unit as i32);
+            Value::str(format!("{scaled:.precision$} {}", UNITS[unit]))
+        }
+        "base64_encode_fromguid" => match arg(args, 0) {
+            Value::Guid(g) => Value::str(encoding::base64_encode(&g.to_bytes_le())),
+            _ => Value::Null,
+        },
+        "base64_decode_toguid" => match encoding::base64_decode(&s(0)).map(<[u8; 16]>::try_from) {
+            Some(Ok(bytes)) => Value::Guid(uuid::Uuid::from_bytes_le(bytes)),
+            _ => Value::Null,
+        },
         "parse_path" => Value::dynamic(parse_path(&s(0))),
         "translate" => {
             let (from, to): (Vec<char>, Vec<char>) =
@@ -1497,24 +2034,49 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             },
             _ => Value::Null,
         },
+        // The key is a property name or a JSONPath (`$.a.b`) whose missing bags are created.
         "bag_set_key" => match args.first() {
-            Some(Value::Dynamic(d)) => match d.as_object() {
-                Some(o) => {
-                    let mut o = o.clone();
-                    o.insert(s(1), json_of(&args.get(2).cloned().unwrap_or(Value::Null)));
-                    Value::dynamic(J::Object(o))
+            Some(Value::Dynamic(d)) if d.is_object() => {
+                let key = s(1);
+                let steps = if key.starts_with('$') {
+                    json_path(&key)
+                } else {
+                    Some(vec![PathStep::Key(key)])
+                };
+                let mut bag = (**d).clone();
+                let value = json_of(&args.get(2).cloned().unwrap_or(Value::Null));
+                match steps.and_then(|st| json_set(&mut bag, &st, value)) {
+                    Some(()) => Value::dynamic(bag),
+                    None => Value::Null,
                 }
-                None => Value::Null,
-            },
+            }
             _ => Value::Null,
         },
+        // extractjson(path, json[, typeof(T)]): the element as text, or converted to T.
+        "extractjson" | "extract_json" => {
+            let doc = match args.get(1).map(undyn) {
+                Some(Value::String(t)) => serde_json::from_str::<J>(&t).ok(),
+                Some(other) => Some(json_of(&other)),
+                None => None,
+            };
+            let found = doc.and_then(|d| {
+                let steps = json_path(&s(0))?;
+                json_at(&d, &steps).cloned()
+            });
+            match found {
+                Some(j) => coerce(undyn(&Value::dynamic(j)), result),
+                None if result == ScalarType::String => Value::str(""),
+                None => Value::Null,
+            }
+        }
+        // Negative numbers print as two's complement of their own size (int 32, long 64 bits).
         "tohex" => match as_i64(&arg(args, 0)) {
             Some(n) => {
-                let width = as_i64(&arg(args, 1)).unwrap_or(0).clamp(0, 64) as usize;
-                let hex = if n < 0 {
-                    format!("{:x}", n as u64)
-                } else {
-                    format!("{n:x}")
+                let width = as_i64(&arg(args, 1)).unwrap_or(0).clamp(0, 16) as usize;
+                let hex = match arg(args, 0) {
+                    Value::Int(i) if i < 0 => format!("{:x}", i as u32),
+                    _ if n < 0 => format!("{:x}", n as u64),
+                    _ => format!("{n:x}"),
                 };
                 Value::str(format!("{hex:0>width$}"))
             }
@@ -1539,13 +2101,40 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             }
         }
         "binary_not" => as_i64(&arg(args, 0)).map_or(Value::Null, |a| Value::Long(!a)),
-        "indexof_regex" => match regex(&s(1)) {
-            Some(r) => Value::Long(
-                r.find(&s(0))
-                    .map_or(-1, |m| s(0)[..m.start()].chars().count() as i64),
-            ),
-            None => Value::Null,
-        },
+        // indexof_regex(source, lookup[, start[, length[, occurrence]]]): positions count in
+        // characters; a negative start is invalid, a negative length means to the end.
+        "indexof_regex" => {
+            let opt = |i: usize, default: i64| match args.get(i) {
+                Some(_) => as_i64(&arg(args, i)),
+                None => Some(default),
+            };
+            let (Some(r), Some(start), Some(len), Some(nth)) =
+                (regex(&s(1)), opt(2, 0), opt(3, -1), opt(4, 1))
+            else {
+                return Value::Null;
+            };
+            if start < 0 || nth < 1 {
+                return Value::Null;
+            }
+            let chars: Vec<char> = s(0).chars().collect();
+            let end = if len < 0 {
+                chars.len()
+            } else {
+                (start as usize)
+                    .saturating_add(len as usize)
+                    .min(chars.len())
+            };
+            let window: String = chars
+                .get(start as usize..end.max(start as usize))
+                .unwrap_or(&[])
+                .iter()
+                .collect();
+            Value::Long(
+                r.find_iter(&window)
+                    .nth(nth as usize - 1)
+                    .map_or(-1, |m| start + window[..m.start()].chars().count() as i64),
+            )
+        }
         "has_ipv4" | "has_ipv4_prefix" | "has_any_ipv4" | "has_any_ipv4_prefix" => {
             let hay = s(0);
             let wanted = texts_of(args.get(1..).unwrap_or_default());
@@ -1561,68 +2150,69 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
                 })
             }))
         }
-        "ipv4_is_in_any_range" => match ipv4(s(0).split('/').next().unwrap_or("")) {
-            Some(ip) => {
-                let ranges = texts_of(args.get(1..).unwrap_or_default());
-                Value::Bool(
-                    ranges
-                        .iter()
-                        .filter_map(|r| ipv4_range(r))
-                        .any(|(net, mask)| ip & mask == net),
-                )
-            }
-            None => Value::Null,
-        },
-        "ipv4_compare" => {
-            let prefix = as_i64(&arg(args, 2)).map(|p| p.clamp(0, 32) as u32);
-            match (ipv4_range(&s(0)), ipv4_range(&s(1))) {
-                (Some((a, ma)), Some((b, mb))) => {
-                    let mask =
-                        prefix.map_or(ma & mb, |p| if p == 0 { 0 } else { u32::MAX << (32 - p) });
-                    Value::Long(match (a & mask).cmp(&(b & mask)) {
-                        std::cmp::Ordering::Less => -1,
-                        std::cmp::Ordering::Equal => 0,
-                        std::cmp::Ordering::Greater => 1,
-                    })
-                }
-                _ => Value::Null,
-            }
-        }
         "url_encode_component" => call("url_encode", args, result),
         "url_decode_component" => call("url_decode", args, result),
-        "ipv4_is_private" => match ipv4(s(0).split('/').next().unwrap_or("")) {
-            Some(ip) => {
-                let in_net = |net: u32, bits: u32| ip & (u32::MAX << (32 - bits)) == net;
-                Value::Bool(
-                    in_net(0x0A00_0000, 8) || in_net(0xAC10_0000, 12) || in_net(0xC0A8_0000, 16),
-                )
-            }
-            None => Value::Null,
-        },
-        "ipv4_is_match" => {
-            let prefix = as_i64(&arg(args, 2)).map(|p| p.clamp(0, 32) as u32);
-            match (ipv4_range(&s(0)), ipv4_range(&s(1))) {
-                (Some((a, ma)), Some((b, mb))) => {
-                    let mask =
-                        prefix.map_or(ma & mb, |p| if p == 0 { 0 } else { u32::MAX << (32 - p) });
-                    Value::Bool(a & mask == b & mask)
-                }
-                _ => Value::Null,
-            }
-        }
-        "ipv4_is_in_range" => match (
-            ipv4(s(0).split('/').next().unwrap_or("")),
-            ipv4_range(&s(1)),
-        ) {
-            (Some(ip), Some((net, mask))) => Value::Bool(ip & mask == net),
-            _ => Value::Null,
-        },
         "hash_sha256" => Value::str(encoding::sha256_hex(s(0).as_bytes())),
-        "hash" => {
-            let digest = encoding::sha256_hex(s(0).as_bytes());
-            let h = i64::from_str_radix(digest.get(..15).unwrap_or("0"), 16).unwrap_or(0);
+        "hash_sha1" => Value::str(encoding::sha1_hex(s(0).as_bytes())),
+        "zlib_compress_to_base64_string" => Value::str(encoding::base64_encode(
+            &encoding::zlib_compress(s(0).as_bytes()),
+        )),
+        "gzip_compress_to_base64_string" => Value::str(encoding::base64_encode(
+            &encoding::gzip_compress(s(0).as_bytes()),
+        )),
+        // Text that is not base64 of a stream of UTF-8 decompresses to an empty string.
+        "zlib_decompress_from_base64_string" | "gzip_decompress_from_base64_string" => {
+            const LIMIT: usize = 64 << 20;
+            let bytes = encoding::base64_decode(&s(0)).and_then(|b| {
+                if name.starts_with("zlib") {
+                    encoding::zlib_decompress(&b, LIMIT)
+                } else {
+                    encoding::gzip_decompress(&b, LIMIT)
+                }
+            });
+            Value::str(
+                bytes
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .unwrap_or_default(),
+            )
+        }
+        "punycode_from_string" => encoding::punycode_encode(&s(0)).map_or(Value::Null, Value::str),
+        "punycode_to_string" => encoding::punycode_decode(&s(0)).map_or(Value::Null, Value::str),
+        // Domains: each label (split at any Unicode full stop) with non-ASCII text becomes
+        // `xn--` and its Punycode, and back.
+        "punycode_domain_to_string" | "punycode_domain_from_string" => {
+            let labels: Option<Vec<String>> = s(0)
+                .split(['.', '\u{3002}', '\u{FF0E}', '\u{FF61}'])
+                .map(|label| {
+                    if name == "punycode_domain_to_string" {
+                        if label.is_ascii() {
+                            Some(label.to_string())
+                        } else {
+                            encoding::punycode_encode(label).map(|p| format!("xn--{p}"))
+                        }
+                    } else {
+                        match label.get(..4).filter(|p| p.eq_ignore_ascii_case("xn--")) {
+                            Some(_) => encoding::punycode_decode(&label[4..]),
+                            None => Some(label.to_string()),
+                        }
+                    }
+                })
+                .collect();
+            labels.map_or(Value::Null, |l| Value::str(l.join(".")))
+        }
+        "hash_md5" => Value::str(encoding::md5_hex(s(0).as_bytes())),
+        // The xxHash64 bits read as a signed long; a modulo keeps the result in [0, m).
+        // Datetimes and timespans hash their .NET ticks (little-endian), other values their text.
+        "hash" | "hash_xxhash64" => {
+            const DOTNET_EPOCH_TICKS: i64 = 621_355_968_000_000_000;
+            let bytes = match arg(args, 0) {
+                Value::DateTime(t) => t.wrapping_add(DOTNET_EPOCH_TICKS).to_le_bytes().to_vec(),
+                Value::TimeSpan(t) => t.to_le_bytes().to_vec(),
+                _ => s(0).into_bytes(),
+            };
+            let h = encoding::xxhash64(&bytes) as i64;
             match as_i64(&arg(args, 1)) {
-                Some(m) if m > 0 => Value::Long(h % m),
+                Some(m) if m > 0 => Value::Long(h.rem_euclid(m)),
                 _ => Value::Long(h),
             }
         }
@@ -1630,7 +2220,8 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             Value::str(encoding::base64_encode(s(0).as_bytes()))
         }
         "base64_decode_tostring" | "base64_decodestring" => match encoding::base64_decode(&s(0)) {
-            Some(bytes) => Value::str(String::from_utf8_lossy(&bytes)),
+            // Bytes that are not UTF-8 decode to an empty string, as in Kusto.
+            Some(bytes) => Value::str(String::from_utf8(bytes).unwrap_or_default()),
             None => Value::Null,
         },
         "url_decode" => {
@@ -1665,7 +2256,9 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             Value::str(out)
         }
         "new_guid" => Value::Guid(uuid::Uuid::new_v4()),
-        _ => Value::Null,
+        _ if math::return_type(name).is_some() => math::call(name, args),
+        _ if units::return_type(name).is_some() => units::call(name, args),
+        _ => net::call(name, args),
     }
 }
 

@@ -16,8 +16,10 @@
 //! network or code plugins.
 //!
 //! Differences from Kusto: `dcount` is exact (Kusto estimates with HyperLogLog), `percentile`
-//! uses the nearest rank over all values (Kusto estimates with t-digest), `ingestion_time()`
-//! is `TimeGenerated`, and `innerunique` joins keep the first left row of each key.
+//! uses the nearest rank over all values (Kusto estimates with t-digest), the `hll` and `tdigest`
+//! sketches hold their values exactly, `ingestion_time()` is `TimeGenerated`, time zones are
+//! not known (`datetime_utc_to_local` returns its input), and `innerunique` joins keep the first
+//! left row of each key.
 
 mod aggregate;
 mod convert;
@@ -324,6 +326,16 @@ impl<'a> Engine<'a> {
                 value: LetValue::Function(f),
                 ..
             } => env.push(name.clone(), Binding::Function(f)),
+            // Options become bindings no identifier can name (`set:option`).
+            Statement::Set {
+                name,
+                value: Some(e),
+                ..
+            } => {
+                let (c, ty) = self.compile(e, &[], env)?;
+                let v = convert::coerce(scalar::eval(&c, scalar::Row::EMPTY), ty);
+                env.push(format!("set:{name}"), Binding::Scalar(v, ty));
+            }
             Statement::Set { .. } | Statement::Declare { .. } => {}
             Statement::Query(_) => {}
         }
@@ -548,12 +560,12 @@ impl<'a> Engine<'a> {
     ) -> Result<Table, KqlError> {
         let mut inner = env.clone();
         let mut input = input;
-        let mut args_iter = args.iter();
+        let mut next = 0;
         for p in &f.params {
             if p.ty.is_none() {
                 let t = match input.take() {
                     Some(t) => t,
-                    None => match args_iter.next() {
+                    None => match scalar::argument_for(args, &p.name, &mut next) {
                         Some(a) => self.tabular(a, env)?,
                         None => {
                             return Err(self.type_error(
@@ -567,7 +579,7 @@ impl<'a> Engine<'a> {
                 continue;
             }
             let ty = p.ty.unwrap_or(ScalarType::Dynamic);
-            let v = match (args_iter.next(), &p.default) {
+            let v = match (scalar::argument_for(args, &p.name, &mut next), &p.default) {
                 (Some(a), _) => self.constant(a, env)?,
                 (None, Some(d)) => self.constant(d, env)?,
                 (None, None) => {

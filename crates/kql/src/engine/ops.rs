@@ -713,10 +713,44 @@ impl<'a> Engine<'a> {
             return Err(self.unsupported_at(op.span, "bag_unpack without a column"));
         };
         let (c, _) = self.compile(col, &t.columns, env)?;
-        let prefix = match args.get(1) {
-            Some(p) => to_text(&self.constant(p, env)?),
-            None => String::new(),
-        };
+        // bag_unpack(column [, OutputColumnPrefix] [, columnsConflict] [, ignoredProperties]),
+        // the options by position or by name.
+        let (mut prefix, mut conflict, mut ignored) = (String::new(), String::new(), Vec::new());
+        for (i, a) in args.iter().enumerate().skip(1) {
+            let (option, value) = match &a.kind {
+                ExprKind::Named { name, value } => (name.to_ascii_lowercase(), &**value),
+                _ => (
+                    [
+                        "",
+                        "outputcolumnprefix",
+                        "columnsconflict",
+                        "ignoredproperties",
+                    ]
+                    .get(i)
+                    .copied()
+                    .unwrap_or_default()
+                    .to_string(),
+                    a,
+                ),
+            };
+            let v = self.constant(value, env)?;
+            match option.as_str() {
+                "outputcolumnprefix" => prefix = to_text(&v),
+                "columnsconflict" => conflict = to_text(&v),
+                "ignoredproperties" => {
+                    ignored = match v {
+                        Value::Dynamic(d) => d
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|j| j.as_str().map(str::to_string))
+                            .collect(),
+                        other => vec![to_text(&other)],
+                    }
+                }
+                _ => return Err(self.unsupported(a, "This bag_unpack argument")),
+            }
+        }
         let source = match &col.kind {
             ExprKind::Name(n) => t.column_index(n),
             _ => None,
@@ -730,15 +764,32 @@ impl<'a> Engine<'a> {
                 _ => serde_json::Map::new(),
             };
             for k in bag.keys() {
-                if !keys.contains(k) {
+                if !keys.contains(k) && !ignored.contains(k) {
                     keys.push(k.clone());
                 }
             }
             bags.push(bag);
         }
         keys.sort();
+        // A property named like an existing column: `replace_source` drops that column,
+        // `keep_source` drops the property, otherwise both stay (the property renamed).
+        let clashes = |name: &str| t.column_index(&format!("{prefix}{name}")).is_some();
+        match conflict.as_str() {
+            "keep_source" => keys.retain(|k| !clashes(k)),
+            "replace_source" => {
+                keys.sort_by_key(|k| (!clashes(k), k.clone()));
+            }
+            _ => {}
+        }
+        let replaced: Vec<usize> = if conflict == "replace_source" {
+            keys.iter()
+                .filter_map(|k| t.column_index(&format!("{prefix}{k}")))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let keep: Vec<usize> = (0..t.columns.len())
-            .filter(|i| Some(*i) != source)
+            .filter(|i| Some(*i) != source && !replaced.contains(i))
             .collect();
         let mut out = select(t, &keep);
         let names: Vec<String> = out.columns.iter().map(|c| c.name.clone()).collect();
@@ -833,11 +884,17 @@ impl<'a> Engine<'a> {
         items: &'a [NamedExpr],
         env: &Env<'a>,
     ) -> Result<Table, KqlError> {
+        let input_width = t.columns.len();
         for item in items {
             if item.names.len() > 1 {
                 return Err(self.unsupported(&item.expr, "Assigning several columns at once"));
             }
-            let (c, ty) = self.compile(&item.expr, &t.columns, env)?;
+            // pack_all() packs the extend's input columns, not those it adds alongside.
+            let schema = match &item.expr.kind {
+                ExprKind::Call { name, .. } if name == "pack_all" => &t.columns[..input_width],
+                _ => &t.columns[..],
+            };
+            let (c, ty) = self.compile(&item.expr, schema, env)?;
             let name = item
                 .names
                 .first()
@@ -1024,7 +1081,9 @@ impl<'a> Engine<'a> {
                     plan.push(Out::Spread(s));
                     continue;
                 }
-                if fname == "percentiles" || spec.percents.len() > 1 {
+                if spec.ty != ScalarType::Dynamic
+                    && (fname == "percentiles" || spec.percents.len() > 1)
+                {
                     let arg = args.first().and_then(derive_name).unwrap_or_default();
                     for (i, p) in spec.percents.iter().enumerate() {
                         let given = item.names.get(i).cloned();
@@ -1036,12 +1095,11 @@ impl<'a> Engine<'a> {
                     plan.push(Out::Spread(s));
                     continue;
                 }
-                let arg = args
-                    .iter()
-                    .find(|a| !matches!(a.kind, ExprKind::Star))
-                    .and_then(derive_name)
-                    .unwrap_or_default();
-                let default = if matches!(fname.as_str(), "percentile") {
+                let default = if matches!(
+                    fname.as_str(),
+                    "percentile" | "percentilew" | "percentilesw"
+                ) {
+                    let arg = args.first().and_then(derive_name).unwrap_or_default();
                     format!(
                         "percentile_{arg}_{}",
                         spec.percents
@@ -1049,7 +1107,7 @@ impl<'a> Engine<'a> {
                             .map_or("50".into(), |p| p.to_string().replace('.', "_"))
                     )
                 } else {
-                    aggregate::default_name(fname, &arg)
+                    aggregate::default_name(fname, args)
                 };
                 let n = item
                     .names
@@ -1451,17 +1509,25 @@ impl<'a> Engine<'a> {
                     .all(|(_, t)| t.columns.iter().any(|c| c.name == *n && c.ty == *ty))
             });
         }
-        let out_name = |n: &str, ty: ScalarType| {
-            if pairs.iter().filter(|(m, _)| m == n).count() > 1 {
-                format!("{n}_{}", ty.name())
-            } else {
-                n.to_string()
-            }
-        };
-        let mut columns: Vec<Column> = pairs
+        let typed = |n: &str| pairs.iter().filter(|(m, _)| m == n).count() > 1;
+        // Names kept as they are win; a `name_type` that collides with one gets a number.
+        let mut taken: Vec<String> = pairs
             .iter()
-            .map(|(n, ty)| Column::new(out_name(n, *ty), *ty))
+            .filter(|(n, _)| !typed(n))
+            .map(|(n, _)| n.clone())
+            .chain(source.clone())
             .collect();
+        let mut columns: Vec<Column> = Vec::new();
+        for (n, ty) in &pairs {
+            let name = if typed(n) {
+                let name = unique_name(&taken, &format!("{n}_{}", ty.name()));
+                taken.push(name.clone());
+                name
+            } else {
+                n.clone()
+            };
+            columns.push(Column::new(name, *ty));
+        }
         if let Some(s) = &source {
             columns.insert(0, Column::new(s.clone(), ScalarType::String));
         }
@@ -1722,13 +1788,20 @@ impl<'a> Engine<'a> {
                 ParsePart::Star => pattern.push_str(if regex_kind { ".*" } else { ".*?" }),
                 ParsePart::Column { name, ty } => {
                     // Named groups, so groups inside regex literals do not shift the columns.
-                    let body = match ty {
-                        ScalarType::Int | ScalarType::Long => r"-?\d+",
+                    let number = match ty {
+                        ScalarType::Int | ScalarType::Long => Some(r"-?\d+"),
                         ScalarType::Real | ScalarType::Decimal => {
-                            r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
+                            Some(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
                         }
-                        _ if last || regex_kind => ".*",
-                        _ => ".*?",
+                        _ => None,
+                    };
+                    let any = if last || regex_kind { ".*" } else { ".*?" };
+                    // Relaxed mode falls back to any text for a number and nulls what does not
+                    // convert.
+                    let body = match number {
+                        Some(n) if kind == "relaxed" => format!("{n}|{any}"),
+                        Some(n) => n.to_string(),
+                        None => any.to_string(),
                     };
                     pattern.push_str(&format!("(?P<kqlcol{}>{body})", cols.len()));
                     cols.push((name.clone(), *ty));
@@ -1766,20 +1839,35 @@ impl<'a> Engine<'a> {
             self.check()?;
             let text = to_text(&eval(&src, Row { rows: &t.rows, idx }));
             let caps = re.captures(&text);
+            let mut unconverted = false;
             let vals: Vec<Value> = targets
                 .iter()
                 .enumerate()
                 .map(|(i, (_, ty))| {
                     match caps.as_ref().and_then(|c| c.name(&format!("kqlcol{i}"))) {
-                        Some(m) => coerce(Value::str(m.as_str()), *ty),
-                        None if *ty == ScalarType::String => Value::str(""),
+                        Some(m) => {
+                            let v = coerce(Value::str(m.as_str()), *ty);
+                            unconverted |= v.is_null();
+                            v
+                        }
                         None => Value::Null,
                     }
                 })
                 .collect();
-            if caps.is_none() {
+            // Outside relaxed mode, a value that does not convert to its column type fails the
+            // whole match.
+            let matched = caps.is_some() && (kind == "relaxed" || !unconverted);
+            let vals = if matched {
+                vals
+            } else {
                 *kept = !filter;
-            }
+                targets.iter().map(|_| Value::Null).collect()
+            };
+            let vals: Vec<Value> = vals
+                .into_iter()
+                .zip(&targets)
+                .map(|(v, (_, ty))| coerce(v, *ty))
+                .collect();
             updates.push(vals);
         }
         for (row, vals) in t.rows.iter_mut().zip(updates) {
@@ -1812,12 +1900,7 @@ fn series_name(item: &NamedExpr, i: usize) -> String {
     }
     match &item.expr.kind {
         ExprKind::Call { name, args } if aggregate::is_aggregate(name) => {
-            let arg = args
-                .iter()
-                .find(|a| !matches!(a.kind, ExprKind::Star))
-                .and_then(derive_name)
-                .unwrap_or_default();
-            aggregate::default_name(name, &arg)
+            aggregate::default_name(name, args)
         }
         _ => format!("Column{}", i + 1),
     }

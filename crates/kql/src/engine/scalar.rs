@@ -1,6 +1,6 @@
 //! Scalar expressions: binding names and types against a schema, then evaluating per row.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value as J;
 
@@ -47,6 +47,116 @@ pub(crate) enum CExpr {
         by: i64,
         default: Box<CExpr>,
     },
+    /// A value that runs over the serialized rows (`row_cumsum`, `row_rank_*`,
+    /// `row_window_session`), starting afresh where `restart` is true.
+    Running {
+        kind: RunKind,
+        args: Vec<CExpr>,
+        restart: Option<Box<CExpr>>,
+        /// The state after the last row evaluated (rows' address, row index), so rows evaluated
+        /// in order cost one step each.
+        memo: Arc<Mutex<Option<(usize, usize, RunState)>>>,
+    },
+}
+
+/// Which running value a `CExpr::Running` computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RunKind {
+    CumSum,
+    RankDense,
+    RankMin,
+    Session,
+}
+
+/// The running state after one row of a `CExpr::Running`.
+#[derive(Debug, Clone)]
+pub(crate) struct RunState {
+    /// The running sum, or the session's first value.
+    acc: Value,
+    last: Value,
+    rank: i64,
+    /// Rows since the last restart, this one included.
+    seen: i64,
+}
+
+impl RunKind {
+    /// The state after a row with value `v` (and the session limits in `limits`).
+    fn step(self, prev: Option<&RunState>, v: Value, limits: &[Value]) -> RunState {
+        let seen = prev.map_or(1, |p| p.seen + 1);
+        let same = prev.is_some_and(|p| equals(&p.last, &v, false) == Some(true));
+        let (acc, rank) = match (self, prev) {
+            (RunKind::CumSum, Some(p)) if !v.is_null() => {
+                (arith(BinOp::Add, p.acc.clone(), v.clone()), 0)
+            }
+            (RunKind::CumSum, Some(p)) => (p.acc.clone(), 0),
+            (RunKind::RankDense, Some(p)) => (Value::Null, p.rank + i64::from(!same)),
+            (RunKind::RankMin, Some(p)) => (Value::Null, if same { p.rank } else { seen }),
+            (RunKind::Session, Some(p)) => {
+                let beyond = |from: &Value, limit: Option<&Value>| {
+                    limit.is_some_and(|l| {
+                        compare(&arith(BinOp::Sub, v.clone(), from.clone()), l)
+                            .is_some_and(|o| o.is_gt())
+                    })
+                };
+                if beyond(&p.acc, limits.first()) || beyond(&p.last, limits.get(1)) {
+                    (v.clone(), 0)
+                } else {
+                    (p.acc.clone(), 0)
+                }
+            }
+            (_, None) => (v.clone(), 1),
+        };
+        RunState {
+            acc,
+            last: v,
+            rank,
+            seen,
+        }
+    }
+
+    fn output(self, st: &RunState) -> Value {
+        match self {
+            RunKind::CumSum | RunKind::Session => st.acc.clone(),
+            RunKind::RankDense | RunKind::RankMin => Value::Long(st.rank),
+        }
+    }
+}
+
+/// Evaluates a running value at `row`: one step from the memoized previous row when rows come
+/// in order, else a fold from the last restart.
+fn running(
+    kind: RunKind,
+    args: &[CExpr],
+    restart: Option<&CExpr>,
+    memo: &Mutex<Option<(usize, usize, RunState)>>,
+    row: Row<'_>,
+) -> Value {
+    let at = |idx: usize| Row {
+        rows: row.rows,
+        idx,
+    };
+    let restarts = |idx: usize| restart.is_some_and(|r| truth(&eval(r, at(idx))) == Some(true));
+    let step = |prev: Option<&RunState>, idx: usize| {
+        let limits: Vec<Value> = args.iter().skip(1).map(|a| eval(a, at(idx))).collect();
+        let prev = prev.filter(|_| !restarts(idx));
+        kind.step(prev, undyn(&eval(&args[0], at(idx))), &limits)
+    };
+    let key = row.rows.as_ptr() as usize;
+    let mut memo = memo.lock().unwrap_or_else(|e| e.into_inner());
+    let state = match memo.as_ref() {
+        Some((k, i, prev)) if *k == key && i + 1 == row.idx => step(Some(prev), row.idx),
+        _ => {
+            let start = (1..=row.idx).rev().find(|&i| restarts(i)).unwrap_or(0);
+            let mut st = step(None, start);
+            for i in start + 1..=row.idx {
+                st = step(Some(&st), i);
+            }
+            st
+        }
+    };
+    let out = kind.output(&state);
+    *memo = Some((key, row.idx, state));
+    out
 }
 
 /// An aggregate found while binding a `summarize` expression.
@@ -86,6 +196,23 @@ impl Row<'_> {
     pub(crate) const EMPTY: Row<'static> = Row { rows: &[], idx: 0 };
 }
 
+/// The argument for the parameter `name` of a user function: one passed by name (`f(len=3)`),
+/// else the next positional one.
+pub(crate) fn argument_for<'e>(args: &'e [Expr], name: &str, next: &mut usize) -> Option<&'e Expr> {
+    let named = args.iter().find_map(|a| match &a.kind {
+        ExprKind::Named { name: n, value } if n == name => Some(&**value),
+        _ => None,
+    });
+    named.or_else(|| {
+        let positional = args
+            .iter()
+            .filter(|a| !matches!(a.kind, ExprKind::Named { .. }))
+            .nth(*next);
+        *next += 1;
+        positional
+    })
+}
+
 /// The column name an expression gets when the query does not name it (`a.b` → `a_b`).
 pub(crate) fn derive_name(e: &Expr) -> Option<String> {
     match &e.kind {
@@ -98,6 +225,12 @@ pub(crate) fn derive_name(e: &Expr) -> Option<String> {
                 _ => return None,
             };
             Some(format!("{}_{}", derive_name(target)?, idx))
+        }
+        // Kusto names the results of these sketch readers after the function and the sketch.
+        ExprKind::Call { name, args }
+            if matches!(name.as_str(), "dcount_hll" | "percentile_tdigest") =>
+        {
+            Some(format!("{name}_{}", derive_name(args.first()?)?))
         }
         _ => None,
     }
@@ -308,7 +441,7 @@ impl<'a> Engine<'a> {
         env: &Env<'a>,
     ) -> Result<(CExpr, ScalarType), KqlError> {
         use ScalarType as T;
-        if aggregate::is_aggregate(name) {
+        if aggregate::is_aggregate_call(name, args.len()) {
             let Some(mut collector) = self.agg.take() else {
                 return Err(self.resolution(
                     e,
@@ -364,8 +497,69 @@ impl<'a> Engine<'a> {
                 return Ok((CExpr::Lit(v), ty));
             }
             "materialize" => return self.compile_arg(e, args, 0, schema, env),
+            // bin_auto(x): bin_at(x, size, at) with the query's `query_bin_auto_size` and
+            // `query_bin_auto_at` options (at defaults to zero of x's type).
+            "bin_auto" => {
+                let (x, ty) = self.compile_arg(e, args, 0, schema, env)?;
+                let option = |name: &str| match env.get(&format!("set:{name}")) {
+                    Some(Binding::Scalar(v, _)) => Some(v.clone()),
+                    _ => None,
+                };
+                let size = option("query_bin_auto_size").ok_or_else(|| {
+                    self.type_error(e, "bin_auto() needs 'set query_bin_auto_size = ...;'")
+                })?;
+                let call = match option("query_bin_auto_at") {
+                    Some(at) => CExpr::Call {
+                        name: "bin_at".into(),
+                        args: vec![x, CExpr::Lit(size), CExpr::Lit(at)],
+                        ty,
+                    },
+                    None => CExpr::Call {
+                        name: "bin".into(),
+                        args: vec![x, CExpr::Lit(size)],
+                        ty,
+                    },
+                };
+                return Ok((call, ty));
+            }
+            // assert(condition, message): checked while the query is analysed, so the condition
+            // must be constant; a false one fails the query with the message.
+            "assert" => {
+                let cond = args
+                    .first()
+                    .ok_or_else(|| self.type_error(e, "assert() needs a condition"))?;
+                let message = match args.get(1) {
+                    Some(m) => to_text(&self.constant(m, env)?),
+                    None => String::new(),
+                };
+                return match truth(&self.constant(cond, env)?) {
+                    Some(true) => Ok((CExpr::Lit(Value::Bool(true)), T::Bool)),
+                    _ => Err(KqlError::Runtime {
+                        message: format!("assertion failed: {message}"),
+                    }),
+                };
+            }
+            // column_names_of(T): the names of a table's columns.
+            "column_names_of" => {
+                let table = args
+                    .first()
+                    .filter(|a| self.is_tabular(a, env))
+                    .ok_or_else(|| self.type_error(e, "column_names_of() needs a table"))?;
+                let t = self.tabular(table, env)?;
+                let names = t
+                    .columns
+                    .iter()
+                    .map(|c| J::String(c.name.clone()))
+                    .collect();
+                return Ok((CExpr::Lit(Value::dynamic(J::Array(names))), T::Dynamic));
+            }
             // `pack_all()` and `bag_pack_columns(a, b)`: a bag of the row's columns by name.
+            // `pack_all(true)` leaves out null and empty columns.
             "pack_all" | "bag_pack_columns" => {
+                let nonempty = match (name, args.first()) {
+                    ("pack_all", Some(a)) => truth(&self.constant(a, env)?) == Some(true),
+                    _ => false,
+                };
                 let mut packed = Vec::new();
                 if name == "pack_all" {
                     for (i, c) in schema.iter().enumerate() {
@@ -382,7 +576,7 @@ impl<'a> Engine<'a> {
                     }
                 }
                 let call = CExpr::Call {
-                    name: "pack".into(),
+                    name: if nonempty { "pack:nonempty" } else { "pack" }.into(),
                     args: packed,
                     ty: T::Dynamic,
                 };
@@ -394,6 +588,37 @@ impl<'a> Engine<'a> {
                     None => 1,
                 };
                 return Ok((CExpr::RowNumber(start), T::Long));
+            }
+            "row_cumsum" | "row_rank_dense" | "row_rank_min" | "row_window_session" => {
+                let (kind, arity) = match name {
+                    "row_cumsum" => (RunKind::CumSum, 1),
+                    "row_rank_dense" => (RunKind::RankDense, 1),
+                    "row_rank_min" => (RunKind::RankMin, 1),
+                    _ => (RunKind::Session, 3),
+                };
+                let mut compiled = Vec::new();
+                let mut ty = T::Long;
+                for i in 0..arity {
+                    let (c, t) = self.compile_arg(e, args, i, schema, env)?;
+                    if i == 0 {
+                        ty = t;
+                    }
+                    compiled.push(c);
+                }
+                let restart = match args.get(arity) {
+                    Some(a) => Some(Box::new(self.compile(a, schema, env)?.0)),
+                    None => None,
+                };
+                if matches!(kind, RunKind::RankDense | RunKind::RankMin) {
+                    ty = T::Long;
+                }
+                let run = CExpr::Running {
+                    kind,
+                    args: compiled,
+                    restart,
+                    memo: Arc::default(),
+                };
+                return Ok((run, ty));
             }
             "prev" | "next" => {
                 let (x, ty) = self.compile_arg(e, args, 0, schema, env)?;
@@ -513,8 +738,9 @@ impl<'a> Engine<'a> {
         env: &Env<'a>,
     ) -> Result<(CExpr, ScalarType), KqlError> {
         let mut inner = env.clone();
-        for (i, p) in f.params.iter().enumerate() {
-            let bound = match (args.get(i), &p.default) {
+        let mut next = 0;
+        for p in &f.params {
+            let bound = match (argument_for(args, &p.name, &mut next), &p.default) {
                 (Some(a), _) => self.compile(a, schema, env)?,
                 (None, Some(d)) => self.compile(d, &[], env)?,
                 (None, None) => {
@@ -574,13 +800,26 @@ impl<'a> Engine<'a> {
         };
         let mut types = Vec::new();
         match name {
-            "percentile" | "percentiles" => {
+            "percentile" | "percentiles" | "percentiles_array" | "percentilew" | "percentilesw"
+            | "percentilesw_array" => {
                 let (c, t) = self.compile_arg(e, args, 0, &input, env)?;
                 spec.args.push(c);
                 types.push(t);
-                for p in args.iter().skip(1) {
-                    spec.percents
-                        .push(as_f64(&self.constant(p, env)?).unwrap_or(50.0));
+                let weighted = aggregate::is_weighted(name);
+                if weighted {
+                    spec.args.push(self.compile_arg(e, args, 1, &input, env)?.0);
+                }
+                // Percentages come one by one or, for the `_array` forms, as a dynamic array.
+                for p in args.iter().skip(1 + usize::from(weighted)) {
+                    match self.constant(p, env)? {
+                        Value::Dynamic(d) if d.is_array() => spec.percents.extend(
+                            d.as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(serde_json::Value::as_f64),
+                        ),
+                        v => spec.percents.push(as_f64(&v).unwrap_or(50.0)),
+                    }
                 }
             }
             "arg_max" | "arg_min" | "take_any" | "any"
@@ -648,7 +887,7 @@ fn first_column_array(t: &crate::table::Table) -> Value {
     ))
 }
 
-fn arith(op: BinOp, a: Value, b: Value) -> Value {
+pub(crate) fn arith(op: BinOp, a: Value, b: Value) -> Value {
     use Value::*;
     let (a, b) = (undyn(&a), undyn(&b));
     let (a, b) = match (a, b) {
@@ -714,7 +953,7 @@ fn is_term_char(c: char) -> bool {
 }
 
 /// Kusto's `has` family: `needle` must sit on term boundaries (start, end or both).
-fn has_term(hay: &str, needle: &str, start: bool, end: bool) -> bool {
+pub(crate) fn has_term(hay: &str, needle: &str, start: bool, end: bool) -> bool {
     if needle.is_empty() {
         return true;
     }
@@ -942,6 +1181,12 @@ pub(crate) fn eval(e: &CExpr, row: Row<'_>) -> Value {
             functions::call(name, &vals, *ty)
         }
         CExpr::RowNumber(start) => Value::Long(row.idx as i64 + start),
+        CExpr::Running {
+            kind,
+            args,
+            restart,
+            memo,
+        } => running(*kind, args, restart.as_deref(), memo, row),
         CExpr::Shift { expr, by, default } => {
             let target = row.idx as i64 + by;
             match usize::try_from(target).ok().filter(|t| *t < row.rows.len()) {

@@ -88,7 +88,7 @@ fn same_class(a: ScalarType, b: ScalarType) -> bool {
 /// Whether an expression depends on neighbouring rows (`row_number`, `prev`, `next`).
 fn row_context(e: &CExpr) -> bool {
     match e {
-        CExpr::RowNumber(_) | CExpr::Shift { .. } => true,
+        CExpr::RowNumber(_) | CExpr::Shift { .. } | CExpr::Running { .. } => true,
         CExpr::Lit(_) | CExpr::Col(_) => false,
         CExpr::Neg(x) | CExpr::Member(x, _) => row_context(x),
         CExpr::Bin(_, l, r) | CExpr::Index(l, r) => row_context(l) || row_context(r),
@@ -108,7 +108,8 @@ fn columns_read(e: &CExpr, out: &mut Vec<usize>) {
                 out.push(*i);
             }
         }
-        CExpr::Lit(_) | CExpr::RowNumber(_) => {}
+        // Never lowered (see `row_context`).
+        CExpr::Lit(_) | CExpr::RowNumber(_) | CExpr::Running { .. } => {}
         CExpr::Neg(x) | CExpr::Member(x, _) => columns_read(x, out),
         CExpr::Bin(_, l, r) | CExpr::Index(l, r) => {
             columns_read(l, out);
@@ -138,7 +139,7 @@ fn renumber(e: &CExpr, map: &[usize]) -> CExpr {
     let r = |x: &CExpr| Box::new(renumber(x, map));
     match e {
         CExpr::Col(i) => CExpr::Col(map.iter().position(|m| m == i).unwrap_or(*i)),
-        CExpr::Lit(_) | CExpr::RowNumber(_) => e.clone(),
+        CExpr::Lit(_) | CExpr::RowNumber(_) | CExpr::Running { .. } => e.clone(),
         CExpr::Neg(x) => CExpr::Neg(r(x)),
         CExpr::Member(x, k) => CExpr::Member(r(x), k.clone()),
         CExpr::Bin(op, a, b) => CExpr::Bin(*op, r(a), r(b)),
@@ -193,7 +194,7 @@ fn type_of(e: &CExpr, cols: &[Column]) -> ScalarType {
             _ => ScalarType::Bool,
         },
         CExpr::In { .. } | CExpr::Between { .. } => ScalarType::Bool,
-        CExpr::Member(..) | CExpr::Index(..) => ScalarType::Dynamic,
+        CExpr::Member(..) | CExpr::Index(..) | CExpr::Running { .. } => ScalarType::Dynamic,
         CExpr::RowNumber(_) => ScalarType::Long,
     }
 }
@@ -553,8 +554,9 @@ impl<'a> Lowering<'_, 'a> {
                     columns: cols,
                     parallel,
                 };
+                let input_width = p.columns.len();
                 for item in items {
-                    p = self.extend(p, item)?;
+                    p = self.extend(p, item, input_width)?;
                 }
                 Ok(p)
             }
@@ -703,11 +705,21 @@ impl<'a> Lowering<'_, 'a> {
             .map_err(|e| e.to_string())
     }
 
-    fn extend(&mut self, p: Plan, item: &'a NamedExpr) -> Result<Plan, Fallback> {
+    fn extend(
+        &mut self,
+        p: Plan,
+        item: &'a NamedExpr,
+        input_width: usize,
+    ) -> Result<Plan, Fallback> {
         if item.names.len() > 1 {
             return Err("several names".into());
         }
-        let (c, ty) = self.bind(&item.expr, &p.columns)?;
+        // pack_all() packs the extend's input columns, not those it adds alongside.
+        let schema = match &item.expr.kind {
+            ExprKind::Call { name, .. } if name == "pack_all" => &p.columns[..input_width],
+            _ => &p.columns[..],
+        };
+        let (c, ty) = self.bind(&item.expr, schema)?;
         let name = item
             .names
             .first()
@@ -831,7 +843,11 @@ impl<'a> Lowering<'_, 'a> {
                         x
                     };
                     if spec.name.starts_with("sum") {
-                        sum(x)
+                        // Kusto's sum over no values is 0, not null.
+                        let total = sum(x);
+                        when(is_null(total.clone()), lit(0))
+                            .otherwise(total)
+                            .map_err(|e| e.to_string())?
                     } else {
                         avg(x)
                     }

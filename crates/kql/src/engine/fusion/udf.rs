@@ -105,6 +105,10 @@ pub(super) fn mentions(e: &CExpr, pick: &dyn Fn(&str) -> bool) -> bool {
             expr, low, high, ..
         } => mentions(expr, pick) || mentions(low, pick) || mentions(high, pick),
         CExpr::Shift { expr, default, .. } => mentions(expr, pick) || mentions(default, pick),
+        CExpr::Running { args, restart, .. } => {
+            args.iter().any(|a| mentions(a, pick))
+                || restart.as_ref().is_some_and(|r| mentions(r, pick))
+        }
     }
 }
 

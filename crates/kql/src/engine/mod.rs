@@ -155,10 +155,7 @@ fn execute_here(
         }
     }
     if results.len() > 1 {
-        engine.warnings.push(format!(
-            "The query has {} result sets; only the last one is returned.",
-            results.len()
-        ));
+        engine.warnings.push(several_results_warning(results.len()));
     }
     let table = results.pop().ok_or_else(|| KqlError::Runtime {
         message: "the query has only let statements; end it with a tabular expression such as a table name".into(),
@@ -168,6 +165,10 @@ fn execute_here(
         warnings: engine.warnings,
         visualization: engine.visualization,
     })
+}
+
+fn several_results_warning(n: usize) -> String {
+    format!("The query has {n} result sets; only the last one is returned.")
 }
 
 /// The most rows one operator may produce; beyond it the query stops with an error rather

@@ -9,14 +9,16 @@ use std::sync::Arc;
 
 use datafusion::common::{Column as DfColumn, DFSchema, JoinType, ScalarValue};
 use datafusion::datasource::provider_as_source;
-use datafusion::functions_aggregate::expr_fn::{avg, count, count_distinct, max, min, sum};
+use datafusion::functions_aggregate::expr_fn::{
+    array_agg, avg, count, count_distinct, max, min, sum,
+};
 use datafusion::logical_expr::{
-    Expr as DfExpr, ExprSchemable, LogicalPlan, LogicalPlanBuilder, SortExpr, cast, in_list,
-    is_not_null, is_null, lit, when,
+    Expr as DfExpr, ExprFunctionExt, ExprSchemable, LogicalPlan, LogicalPlanBuilder, SortExpr,
+    cast, in_list, is_not_null, is_null, lit, when,
 };
 
 use super::arrow::ArrowTable;
-use super::udf::{BinUdf, CaseUdf, EvalUdf, ExpandUdf, MatchUdf, mentions};
+use super::udf::{BinUdf, CaseUdf, EvalUdf, ExpandUdf, FinishUdf, MatchUdf, mentions};
 use crate::ast::{BinOp, Expr, ExprKind, JoinOn, NamedExpr, Operator, OperatorKind, StrOp};
 use crate::catalog::load::stored_type;
 use crate::engine::convert::coerce;
@@ -266,6 +268,7 @@ impl<'a> Lowering<'_, 'a> {
                 let plan = self.scan(n, &table)?;
                 self.timespan(plan)
             }
+            ExprKind::Union(u) => self.union(None, u),
             ExprKind::Call { name, args } if name == "materialize" && args.len() == 1 => {
                 self.tabular(&args[0])
             }
@@ -566,25 +569,34 @@ impl<'a> Lowering<'_, 'a> {
                 parallel,
             }),
             OperatorKind::Project(items) => {
-                let mut exprs = Vec::new();
-                let mut out: Vec<Column> = Vec::new();
-                let mut names: Vec<String> = Vec::new();
+                let mut list = Vec::new();
                 for item in items {
                     if item.names.len() > 1 {
                         return Err("several names".into());
                     }
-                    let (c, ty) = self.bind(&item.expr, &cols)?;
-                    let name = item
-                        .names
-                        .first()
-                        .cloned()
-                        .or_else(|| derive_name(&item.expr))
-                        .unwrap_or_else(|| fresh_name(&[], &names));
-                    names.push(name.clone());
-                    exprs.push(self.expr(&c, ty, &cols)?.alias(name.clone()));
-                    out.push(Column::new(name, ty));
+                    list.push((&item.expr, item.names.first().cloned()));
                 }
-                self.build(out, parallel, |b| b.project(exprs), plan)
+                self.project(
+                    Plan {
+                        plan,
+                        columns: cols,
+                        parallel,
+                    },
+                    list,
+                )
+            }
+            OperatorKind::Distinct(exprs) => {
+                let p = Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                };
+                let p = if exprs.iter().any(|e| matches!(e.kind, ExprKind::Star)) {
+                    p
+                } else {
+                    self.project(p, exprs.iter().map(|e| (e, None)).collect())?
+                };
+                self.build(p.columns, p.parallel, |b| b.distinct(), p.plan)
             }
             OperatorKind::ProjectAway(_)
             | OperatorKind::ProjectKeep(_)
@@ -652,11 +664,6 @@ impl<'a> Lowering<'_, 'a> {
                 |b| b.aggregate(Vec::<DfExpr>::new(), vec![count(lit(1)).alias("Count")]),
                 plan,
             ),
-            OperatorKind::Distinct(exprs)
-                if exprs.iter().any(|e| matches!(e.kind, ExprKind::Star)) =>
-            {
-                self.build(cols, parallel, |b| b.distinct(), plan)
-            }
             OperatorKind::As(_) => Ok(Plan {
                 plan,
                 columns: cols,
@@ -679,6 +686,14 @@ impl<'a> Lowering<'_, 'a> {
                 let right = self.tabular(right)?;
                 self.join(left, right, kind.as_deref().unwrap_or("innerunique"), on)
             }
+            OperatorKind::Union(u) => self.union(
+                Some(Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                }),
+                u,
+            ),
             OperatorKind::MvExpand {
                 params,
                 items,
@@ -697,6 +712,76 @@ impl<'a> Lowering<'_, 'a> {
                 Err(format!("the {name} operator"))
             }
         }
+    }
+
+    /// `union` (Kusto's default `kind=outer`): the columns of all inputs by name, in order of
+    /// first appearance, null where an input lacks one.
+    fn union(&mut self, first: Option<Plan>, u: &'a crate::ast::Union) -> Result<Plan, Fallback> {
+        if !u.params.is_empty() {
+            return Err("union parameters".into());
+        }
+        let mut inputs: Vec<Plan> = first.into_iter().collect();
+        for t in &u.tables {
+            inputs.push(self.tabular(t)?);
+        }
+        let mut columns: Vec<Column> = Vec::new();
+        for c in inputs.iter().flat_map(|p| &p.columns) {
+            match columns.iter().find(|x| x.name == c.name) {
+                Some(x) if x.ty != c.ty => return Err("union columns of different types".into()),
+                Some(_) => {}
+                None => columns.push(c.clone()),
+            }
+        }
+        let parallel = inputs.iter().any(|p| p.parallel);
+        let mut plans = Vec::new();
+        for p in inputs {
+            let exprs: Vec<DfExpr> = columns
+                .iter()
+                .map(|c| {
+                    if p.columns.iter().any(|x| x.name == c.name) {
+                        column(&c.name)
+                    } else {
+                        typed_null(c.ty).alias(c.name.clone())
+                    }
+                })
+                .collect();
+            plans.push(self.build(columns.clone(), parallel, |b| b.project(exprs), p.plan)?);
+        }
+        let mut plans = plans.into_iter();
+        let first = plans.next().ok_or("an empty union")?;
+        let rest: Vec<LogicalPlan> = plans.map(|p| p.plan).collect();
+        self.build(
+            columns,
+            parallel,
+            |mut b| {
+                for p in rest {
+                    b = b.union(p)?;
+                }
+                Ok(b)
+            },
+            first.plan,
+        )
+    }
+
+    /// `project`: each expression under its given or derived name (`ColumnN` otherwise).
+    fn project(
+        &mut self,
+        p: Plan,
+        items: Vec<(&'a Expr, Option<String>)>,
+    ) -> Result<Plan, Fallback> {
+        let mut exprs = Vec::new();
+        let mut out: Vec<Column> = Vec::new();
+        let mut names: Vec<String> = Vec::new();
+        for (expr, given) in items {
+            let (c, ty) = self.bind(expr, &p.columns)?;
+            let name = given
+                .or_else(|| derive_name(expr))
+                .unwrap_or_else(|| fresh_name(&[], &names));
+            names.push(name.clone());
+            exprs.push(self.expr(&c, ty, &p.columns)?.alias(name.clone()));
+            out.push(Column::new(name, ty));
+        }
+        self.build(out, p.parallel, |b| b.project(exprs), p.plan)
     }
 
     fn count(&mut self, e: &'a Expr) -> Result<usize, Fallback> {
@@ -802,7 +887,7 @@ impl<'a> Lowering<'_, 'a> {
             .map(|(i, c)| Column::new(key_name(i), c.ty))
             .collect();
         for (i, spec) in s.specs.iter().enumerate() {
-            if !spec.row.is_empty() || !spec.percents.is_empty() {
+            if !spec.row.is_empty() || spec.percents.len() > 1 {
                 return Err(format!("the aggregate {}", spec.name));
             }
             let mut arg = |k: usize| -> Result<(DfExpr, ScalarType), Fallback> {
@@ -859,7 +944,41 @@ impl<'a> Lowering<'_, 'a> {
                     }
                     if spec.name == "min" { min(x) } else { max(x) }
                 }
-                other => return Err(format!("the aggregate {other}")),
+                other => {
+                    // Collected, then finished by the row engine's aggregate state.
+                    let predicate = other.ends_with("if");
+                    let last = spec.args.len().saturating_sub(usize::from(predicate));
+                    let mut consts = Vec::new();
+                    for c in spec.args.iter().take(last).skip(1) {
+                        match c {
+                            CExpr::Lit(v) => consts.push(v.clone()),
+                            _ => {
+                                return Err(format!(
+                                    "the aggregate {other} with a column argument"
+                                ));
+                            }
+                        }
+                    }
+                    let (x, t) = arg(0)?;
+                    let collected = if predicate {
+                        let (pred, _) = arg(spec.args.len() - 1)?;
+                        array_agg(x)
+                            .filter(pred)
+                            .build()
+                            .map_err(|e| e.to_string())?
+                    } else {
+                        array_agg(x)
+                    };
+                    FinishUdf::call(
+                        collected,
+                        other,
+                        t,
+                        spec.ty,
+                        consts,
+                        predicate,
+                        spec.percents.clone(),
+                    )
+                }
             };
             let want = stored_type(spec.ty);
             aggs.push(cast(agg, want).alias(agg_name(i)));
@@ -894,14 +1013,17 @@ impl<'a> Lowering<'_, 'a> {
         on: &[JoinOn],
     ) -> Result<Plan, Fallback> {
         let kind = kind.to_ascii_lowercase();
-        let (join_type, keep_right) = match kind.as_str() {
-            "inner" => (JoinType::Inner, true),
-            "innerunique" if unique_on(&left, on) => (JoinType::Inner, true),
-            "leftouter" => (JoinType::Left, true),
-            "rightouter" => (JoinType::Right, true),
-            "fullouter" => (JoinType::Full, true),
-            "leftsemi" => (JoinType::LeftSemi, false),
-            "leftanti" | "anti" | "leftantisemi" => (JoinType::LeftAnti, false),
+        // Which sides' columns the output has.
+        let (join_type, keep_left, keep_right) = match kind.as_str() {
+            "inner" => (JoinType::Inner, true, true),
+            "innerunique" if unique_on(&left, on) => (JoinType::Inner, true, true),
+            "leftouter" => (JoinType::Left, true, true),
+            "rightouter" => (JoinType::Right, true, true),
+            "fullouter" => (JoinType::Full, true, true),
+            "leftsemi" => (JoinType::LeftSemi, true, false),
+            "leftanti" | "anti" | "leftantisemi" => (JoinType::LeftAnti, true, false),
+            "rightsemi" => (JoinType::RightSemi, false, true),
+            "rightanti" | "rightantisemi" => (JoinType::RightAnti, false, true),
             _ => return Err(format!("join kind={kind}")),
         };
         let mut lk = Vec::new();
@@ -931,7 +1053,7 @@ impl<'a> Lowering<'_, 'a> {
             )?;
         let mut out: Vec<Column> = Vec::new();
         let mut exprs = Vec::new();
-        for c in &left.columns {
+        for c in left.columns.iter().filter(|_| keep_left) {
             exprs.push(DfExpr::Column(DfColumn::new(Some("l"), &c.name)).alias(c.name.clone()));
             out.push(c.clone());
         }

@@ -69,7 +69,7 @@ fn lower<'a>(engine: &mut Engine<'a>, script: &'a Script) -> Result<Plan, Fallba
         env: Env::default(),
         lets: HashMap::new(),
     };
-    let mut query = None;
+    let mut queries = Vec::new();
     for st in &script.statements {
         match st {
             Statement::Let {
@@ -82,20 +82,25 @@ fn lower<'a>(engine: &mut Engine<'a>, script: &'a Script) -> Result<Plan, Fallba
                 let plan = l.tabular(e)?;
                 l.lets.insert(name.clone(), plan);
             }
-            Statement::Query(e) => {
-                if query.is_some() {
-                    return Err("several result sets".into());
-                }
-                query = Some(e);
-            }
+            Statement::Query(e) => queries.push(e),
             other => l
                 .engine
                 .statement(other, &mut l.env)
                 .map_err(|e| e.to_string())?,
         }
     }
-    let e = query.ok_or("no query")?;
-    l.tabular(e)
+    // Every result set is planned (so each binds), the last one is returned, as the row engine
+    // does.
+    let last = queries.pop().ok_or("no query")?;
+    for e in &queries {
+        l.tabular(e)?;
+    }
+    if !queries.is_empty() {
+        l.engine
+            .warnings
+            .push(super::several_results_warning(queries.len() + 1));
+    }
+    l.tabular(last)
 }
 
 /// The DataFusion plan of a query, or why it runs on the row engine.

@@ -116,7 +116,7 @@ fn datafusion_and_the_row_engine_agree_on_every_lowered_query() {
     }
     let share = lowered as f64 / runnable.max(1) as f64;
     let mut reasons: Vec<_> = reasons.into_iter().collect();
-    reasons.sort_by(|a, b| b.1.cmp(&a.1));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
     for (why, n) in reasons.iter().take(25) {
         eprintln!(
             "{n:5} left to the row engine: {}",

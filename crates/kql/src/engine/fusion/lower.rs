@@ -10,8 +10,9 @@ use std::sync::Arc;
 use datafusion::common::{Column as DfColumn, DFSchema, JoinType, ScalarValue};
 use datafusion::datasource::provider_as_source;
 use datafusion::functions_aggregate::expr_fn::{
-    array_agg, avg, count, count_distinct, max, min, sum,
+    array_agg, avg, count, count_distinct, first_value, max, min, sum,
 };
+use datafusion::functions_window::expr_fn::row_number;
 use datafusion::logical_expr::{
     Expr as DfExpr, ExprFunctionExt, ExprSchemable, LogicalPlan, LogicalPlanBuilder, SortExpr,
     cast, in_list, is_not_null, is_null, lit, when,
@@ -872,7 +873,66 @@ impl<'a> Lowering<'_, 'a> {
         self.build(cols, p.parallel, |b| b.project(exprs), unnested.plan)
     }
 
+    /// `summarize arg_max(x, …) by …` (or `arg_min`): per group, the row whose `x` is largest
+    /// (smallest), the first such row on ties (input order), all nulls when every `x` is null —
+    /// as the row engine's aggregate state keeps it.
+    fn arg_best(&mut self, p: Plan, s: &Summary) -> Result<Plan, Fallback> {
+        let spec = &s.specs[0];
+        let max = spec.name == "arg_max";
+        let value = spec.args.first().ok_or("arg_max without a value")?;
+        let mut exprs = Vec::new();
+        let mut keys = Vec::new();
+        for (i, (c, col)) in s.key_exprs.iter().zip(&s.key_cols).enumerate() {
+            exprs.push(self.expr(c, col.ty, &p.columns)?.alias(format!("__k{i}")));
+            keys.push(column(&format!("__k{i}")));
+        }
+        let vt = type_of(value, &p.columns);
+        if matches!(
+            vt,
+            ScalarType::Dynamic | ScalarType::Bool | ScalarType::Guid
+        ) {
+            return Err(format!("{} of {vt}", spec.name));
+        }
+        exprs.push(self.expr(value, vt, &p.columns)?.alias("__v"));
+        for (i, (c, col)) in spec.row.iter().enumerate() {
+            exprs.push(self.expr(c, col.ty, &p.columns)?.alias(format!("__r{i}")));
+        }
+        // Input order breaks ties (and orders the groups by first appearance, as the row
+        // engine's summarize does).
+        let order = row_number().alias("__o");
+        let ranking = vec![
+            SortExpr::new(column("__v"), !max, false),
+            SortExpr::new(column("__o"), true, false),
+        ];
+        let mut aggs: Vec<DfExpr> = (0..spec.row.len())
+            .map(|i| {
+                first_value(column(&format!("__r{i}")), ranking.clone()).alias(format!("__r{i}"))
+            })
+            .collect();
+        aggs.push(min(column("__o")).alias("__f"));
+        let plan = df(df(df(df(
+            df(LogicalPlanBuilder::from(p.plan).project(exprs))?.window(vec![order])
+        )?
+        .aggregate(keys, aggs))?
+        .sort(vec![SortExpr::new(column("__f"), true, false)]))?
+        .build())?;
+        let mut out = Vec::new();
+        for (i, col) in s.key_cols.iter().enumerate() {
+            out.push(column(&format!("__k{i}")).alias(col.name.clone()));
+        }
+        for (i, col) in s.out_cols[s.key_cols.len()..].iter().enumerate() {
+            out.push(column(&format!("__r{i}")).alias(col.name.clone()));
+        }
+        self.build(s.out_cols.clone(), p.parallel, |b| b.project(out), plan)
+    }
+
     fn summarize(&mut self, p: Plan, s: Summary) -> Result<Plan, Fallback> {
+        if let ([spec], [Out::Spread(0)]) = (s.specs.as_slice(), s.outs.as_slice())
+            && matches!(spec.name.as_str(), "arg_max" | "arg_min")
+            && spec.row.len() == s.out_cols.len() - s.key_cols.len()
+        {
+            return self.arg_best(p, &s);
+        }
         let key_name = |i: usize| format!("__k{i}");
         let agg_name = |i: usize| format!("__a{i}");
         let mut keys = Vec::new();

@@ -186,9 +186,10 @@ if [ "$PROFILE" = 1 ] && command -v perf >/dev/null; then
   PERF=$!
   record ours "profile_record" throughput --url "http://127.0.0.1:$OURS_PORT/sse" --transport sse --sessions 64 --in-flight 1 --tool list_sentinel_tables --duration 4 --warmup 0
   wait $PERF || true
+  # Rows start with a percentage; call-chain addresses (0x…) and perf's trailing columns are dropped.
   perf report -i "$OUT/perf.data" --stdio --no-children --sort dso,symbol --percent-limit 0.8 2>/dev/null \
-    | grep -E '^ +[0-9]' | sed -E 's/ +$//' | head -30 >"$OUT/perf-top.txt" || true
-  perf report -i "$OUT/perf.data" --stdio --sort dso 2>/dev/null | grep -E '^ +[0-9]' | sed -E 's/ +$//' >"$OUT/perf-dso.txt" || true
+    | grep -E '^ +[0-9.]+%' | sed -E 's/ +-? +-? *$//; s/ +$//' | head -30 >"$OUT/perf-top.txt" || true
+  perf report -i "$OUT/perf.data" --stdio --sort dso 2>/dev/null | grep -E '^ +[0-9.]+%' | sed -E 's/ +$//' >"$OUT/perf-dso.txt" || true
 fi
 stop_server
 
@@ -223,7 +224,8 @@ if [ "$PROFILE" = 1 ] && command -v valgrind >/dev/null && command -v callgrind_
     echo "{\"phase\":\"$phase\",\"instructions\":$total,\"calls\":$calls}" >>"$CG/summary.jsonl"
     callgrind_annotate --inclusive=yes "$f" 2>/dev/null | grep -E '^ *[0-9,]+ \(' \
       | grep -E 'sentinel_mcp|rmcp::|tracing_core::event::Event::dispatch|serde_json::de::from|Dispatcher<D,Bs,I,T>::poll_(read|write)|malloc.c:(malloc|free) |__rust_alloc |__rust_dealloc ' \
-      | grep -vE 'drop_in_place|serve::\{\{closure\}\}' | sed -E 's/ \[[^]]*\]$//; s/\?\?\?://' | head -16 >"$CG/$phase.top.txt"
+      | grep -vE 'drop_in_place|serve::\{\{closure\}\}' | sed -E 's/ \[[^]]*\]$//; s/\?\?\?://' \
+      | awk '{ share = $2; gsub(/[(%)]/, "", share); if (share + 0 <= 100) print }' | head -16 >"$CG/$phase.top.txt"
   done
   stop_server
 fi

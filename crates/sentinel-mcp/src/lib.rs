@@ -349,6 +349,10 @@ async fn serve(settings: Settings) -> Result<(), RunError> {
             .clone()
             .prune(state.mcp_sessions.clone(), shutdown.clone()),
     );
+    tokio::spawn(http::sse::trim_after_session_closes(
+        state.clone(),
+        shutdown.clone(),
+    ));
     let router = http::router(state);
     tokio::spawn(shutdown_on_signal(shutdown.clone()));
     tracing::info!(%addr, transport = settings.transport.name(), "listening: legacy SSE at /sse, Streamable HTTP at /mcp");

@@ -12,7 +12,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use crate::auth::{AccessPolicy, RequestMeta};
 use crate::config::{AuditArguments, Transport};
-use crate::tools::{ToolCatalog, ToolContext};
+use crate::tools::{ToolAnswer, ToolCatalog, ToolContext};
 
 /// The server's name on the wire and in /health.
 pub const SERVER_NAME: &str = "sentinel-mcp-server";
@@ -57,7 +57,7 @@ impl AppState {
         &self,
         meta: Option<&RequestMeta>,
         request: CallToolRequestParams,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> Result<ToolAnswer, ErrorData> {
         let started = Instant::now();
         let name = request.name.as_ref();
         let actor = meta
@@ -73,20 +73,22 @@ impl AppState {
                 .call(&self.context, name, request.arguments, &actor)
                 .await
         } else {
-            Ok(CallToolResult::error(vec![ContentBlock::text(format!(
-                "You are not permitted to call '{name}': your token lacks the role or scope it needs."
-            ))]))
+            Ok(ToolAnswer::Fresh(CallToolResult::error(vec![
+                ContentBlock::text(format!(
+                    "You are not permitted to call '{name}': your token lacks the role or scope it needs."
+                )),
+            ])))
         };
         let outcome = match &result {
             Ok(_) if !permitted => "forbidden",
-            Ok(r) if r.is_error == Some(true) => "tool_error",
+            Ok(r) if r.result().is_error == Some(true) => "tool_error",
             Ok(_) => "ok",
             Err(_) => "invalid_params",
         };
         let rows = result
             .as_ref()
             .ok()
-            .and_then(|r| r.structured_content.as_ref())
+            .and_then(|r| r.result().structured_content.as_ref())
             .and_then(|s| s.get("returned_rows").or_else(|| s.get("count")))
             .and_then(|v| v.as_u64());
         let principal = meta.map(|m| &m.principal);
@@ -150,7 +152,7 @@ impl ServerHandler for SentinelServer {
         self.app
             .call_tool(request_meta(&context).as_ref(), request)
             .await
-            .map(Into::into)
+            .map(|answer| answer.into_result().into())
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

@@ -149,6 +149,42 @@ async fn protocol_errors_come_back_as_jsonrpc_errors() {
 }
 
 #[tokio::test]
+async fn tool_calls_decode_like_any_message_whatever_their_shape() {
+    let server = Server::start(&[]).await;
+    let mut c = SseClient::connect(&server).await;
+    c.initialize().await;
+    // `_meta` in the params and the fields in another order: an ordinary call.
+    let r = c
+        .post_raw(r#"{"params":{"_meta":{"progressToken":7},"arguments":{"query":"print x = 41 + 1"},"name":"run_kql_query"},"method":"tools/call","id":"call-1","jsonrpc":"2.0"}"#)
+        .await;
+    assert_eq!(r.status(), 202);
+    let ev = c.next_event().await;
+    let msg: Value = serde_json::from_str(&ev.data).unwrap();
+    assert_eq!(msg["id"], "call-1");
+    assert_eq!(msg["jsonrpc"], "2.0");
+    assert_eq!(structured(&msg)["rows"], json!([[42]]));
+    // A stray `result` makes it no request at all, and nothing runs.
+    let r = c
+        .post_raw(r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"list_sentinel_tables"},"result":{}}"#)
+        .await;
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], -32600, "{body}");
+    // The wrong protocol version is refused the same way.
+    let r = c
+        .post_raw(r#"{"jsonrpc":"1.0","id":3,"method":"tools/call","params":{"name":"list_sentinel_tables"}}"#)
+        .await;
+    assert_eq!(r.status(), 400);
+    // The next event on the stream answers the next real request, not either of those.
+    let r = c
+        .post_raw(r#"{"jsonrpc":"2.0","id":4,"method":"ping"}"#)
+        .await;
+    assert_eq!(r.status(), 202);
+    let msg: Value = serde_json::from_str(&c.next_event().await.data).unwrap();
+    assert_eq!(msg["id"], 4, "{msg}");
+}
+
+#[tokio::test]
 async fn kql_errors_are_tool_errors_with_a_location() {
     let server = Server::start(&[]).await;
     let mut c = SseClient::connect(&server).await;

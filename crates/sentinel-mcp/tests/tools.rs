@@ -254,3 +254,51 @@ async fn a_data_dir_of_exports_is_served_and_cached_as_parquet() {
         .count();
     assert_eq!(cached, 2, "each JSONL/CSV export has a Parquet copy");
 }
+
+#[tokio::test]
+async fn table_list_follows_the_data_after_a_write_appends_an_incident_version() {
+    let envs = [("SENTINEL_MCP_ENABLE_WRITE_TOOLS", "true")];
+    let server = Server::start(&envs).await;
+    let mut c = SseClient::connect(&server).await;
+    c.initialize().await;
+    let incidents = |r: &serde_json::Value| {
+        structured(r)["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == "SecurityIncident")
+            .expect("SecurityIncident listed")["row_count"]
+            .as_u64()
+            .unwrap()
+    };
+    let before = c.call_tool("list_sentinel_tables", json!({})).await;
+    let again = c.call_tool("list_sentinel_tables", json!({})).await;
+    assert_eq!(
+        before["result"], again["result"],
+        "unchanged data, same answer"
+    );
+    let rows = incidents(&before);
+    assert!(text(&before).contains(&format!("- SecurityIncident ({rows} rows")));
+
+    let r = c
+        .call_tool("list_incidents", json!({"status": "New", "top": 1}))
+        .await;
+    let id = structured(&r)["incidents"][0]["id"].clone();
+    let r = c
+        .call_tool("add_incident_comment", json!({"id": id, "message": "seen"}))
+        .await;
+    assert_eq!(structured(&r)["message"], "seen");
+
+    let after = c.call_tool("list_sentinel_tables", json!({})).await;
+    assert_eq!(incidents(&after), rows + 1, "the new version is counted");
+    assert!(
+        text(&after).contains(&format!("- SecurityIncident ({} rows", rows + 1)),
+        "{}",
+        text(&after)
+    );
+    // A second session gets the same, current answer.
+    let mut other = SseClient::connect(&server).await;
+    other.initialize().await;
+    let r = other.call_tool("list_sentinel_tables", json!({})).await;
+    assert_eq!(r["result"], after["result"]);
+}

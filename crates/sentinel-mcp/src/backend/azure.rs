@@ -11,7 +11,7 @@ use kql::{Column, Value};
 
 use super::{
     Alert, AlertFilter, Backend, BackendError, Comment, Incident, IncidentDetail, IncidentFilter,
-    IncidentPatch, QueryOutput, QueryRequest, Readiness, TableInfo, TimeRange,
+    IncidentPatch, QueryOutput, QueryRequest, Readiness, TableInfo, TableList, TimeRange,
 };
 use crate::azure::arm::{self, ArmError, SentinelArmClient};
 use crate::azure::graph::{self, GraphSecurityClient};
@@ -120,7 +120,7 @@ pub struct AzureBackend {
     /// Set when SENTINEL_MCP_INCIDENTS_API=arm: incidents through Sentinel's ARM API.
     arm: Option<SentinelArmClient>,
     /// Table lists by workspace id.
-    tables: tokio::sync::Mutex<HashMap<String, (Instant, Vec<TableInfo>)>>,
+    tables: tokio::sync::Mutex<HashMap<String, (Instant, TableList)>>,
     /// Schemas by `workspace id/table`.
     schemas: tokio::sync::Mutex<HashMap<String, (Instant, Vec<Column>)>>,
     probe: std::sync::Mutex<Probe>,
@@ -264,7 +264,7 @@ impl AzureBackend {
         })
     }
 
-    async fn tables(&self, workspace: &str) -> Result<Vec<TableInfo>, BackendError> {
+    async fn tables(&self, workspace: &str) -> Result<TableList, BackendError> {
         let mut cached = self.tables.lock().await;
         if let Some((at, tables)) = cached.get(workspace)
             && at.elapsed() < self.config.schema_cache
@@ -302,7 +302,7 @@ impl AzureBackend {
             Value::DateTime(t) => Some(kql::value::format_datetime(*t)),
             _ => None,
         };
-        let tables: Vec<TableInfo> = t
+        let tables: TableList = t
             .rows
             .iter()
             .map(|r| TableInfo {
@@ -323,9 +323,9 @@ impl AzureBackend {
     async fn suggestion(&self, workspace: &str, table: &str) -> Option<String> {
         let tables = self.tables(workspace).await.ok()?;
         tables
-            .into_iter()
+            .iter()
             .find(|t| t.name.eq_ignore_ascii_case(table))
-            .map(|t| t.name)
+            .map(|t| t.name.clone())
     }
 }
 
@@ -454,7 +454,7 @@ impl Backend for AzureBackend {
         })
     }
 
-    async fn list_tables(&self) -> Result<Vec<TableInfo>, BackendError> {
+    async fn list_tables(&self) -> Result<TableList, BackendError> {
         self.list_tables_in(None).await
     }
 
@@ -462,10 +462,7 @@ impl Backend for AzureBackend {
         self.table_schema_in(table, None).await
     }
 
-    async fn list_tables_in(
-        &self,
-        workspace: Option<&str>,
-    ) -> Result<Vec<TableInfo>, BackendError> {
+    async fn list_tables_in(&self, workspace: Option<&str>) -> Result<TableList, BackendError> {
         let workspace = self.workspace_id(workspace)?.to_string();
         self.tables(&workspace).await
     }

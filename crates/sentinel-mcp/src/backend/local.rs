@@ -15,7 +15,7 @@ use tokio::sync::{Mutex, watch};
 
 use super::{
     Alert, AlertFilter, Backend, BackendError, Comment, Incident, IncidentDetail, IncidentFilter,
-    IncidentPatch, QueryOutput, QueryRequest, Readiness, TableInfo,
+    IncidentPatch, QueryOutput, QueryRequest, Readiness, TableInfo, TableList,
 };
 use crate::clock;
 
@@ -42,7 +42,7 @@ enum LoadState {
 /// The loaded tables and what `list_sentinel_tables` reports of them.
 struct Workspace {
     catalog: Catalog,
-    tables: Vec<TableInfo>,
+    tables: TableList,
 }
 
 /// One journaled change to an incident.
@@ -251,7 +251,7 @@ impl Backend for LocalBackend {
         self.run(request).await
     }
 
-    async fn list_tables(&self) -> Result<Vec<TableInfo>, BackendError> {
+    async fn list_tables(&self) -> Result<TableList, BackendError> {
         Ok(self.workspace().await?.tables.clone())
     }
 
@@ -767,7 +767,7 @@ fn strip_entity_refs(e: &serde_json::Value) -> serde_json::Value {
     }
 }
 
-fn table_infos(catalog: &Catalog) -> Vec<TableInfo> {
+fn table_infos(catalog: &Catalog) -> TableList {
     catalog
         .iter()
         .map(|(name, t)| {

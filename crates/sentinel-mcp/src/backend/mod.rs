@@ -43,6 +43,11 @@ pub struct TableInfo {
     pub last_time: Option<String>,
 }
 
+/// The tables of a workspace as a backend last saw them. A backend hands out the same `Arc`
+/// until the list changes, so a caller may keep what it derives from a snapshot, keyed by
+/// `Arc::ptr_eq`, for as long as it holds the snapshot.
+pub type TableList = std::sync::Arc<[TableInfo]>;
+
 /// Filters of `list_incidents`.
 #[derive(Debug, Clone, Default)]
 pub struct IncidentFilter {
@@ -180,15 +185,12 @@ pub trait Backend: Send + Sync + 'static {
     /// Runs an advanced hunting query (Defender XDR schema).
     async fn hunt(&self, request: QueryRequest) -> Result<QueryOutput, BackendError>;
     /// Tables with row counts and time ranges.
-    async fn list_tables(&self) -> Result<Vec<TableInfo>, BackendError>;
+    async fn list_tables(&self) -> Result<TableList, BackendError>;
     /// Columns of one table.
     async fn table_schema(&self, table: &str) -> Result<Vec<Column>, BackendError>;
     /// Tables of a workspace by its configured name (`None`: the default workspace); a backend
     /// with one workspace refuses a name rather than answer from the wrong one.
-    async fn list_tables_in(
-        &self,
-        workspace: Option<&str>,
-    ) -> Result<Vec<TableInfo>, BackendError> {
+    async fn list_tables_in(&self, workspace: Option<&str>) -> Result<TableList, BackendError> {
         match workspace {
             Some(name) => Err(one_workspace(name)),
             None => self.list_tables().await,

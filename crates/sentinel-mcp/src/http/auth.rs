@@ -6,7 +6,6 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -184,12 +183,11 @@ impl RequestHead {
     }
 }
 
-/// Middleware: establishes who is calling and attaches [`RequestMeta`] to the request.
-pub async fn authenticate(
-    State(state): State<Arc<HttpState>>,
+/// Establishes who is calling and attaches [`RequestMeta`] to the request.
+pub(super) async fn authenticate(
+    state: &HttpState,
     mut request: Request,
-    next: Next,
-) -> Response {
+) -> Result<Request, Response> {
     let principal = match &state.authenticator {
         None => Principal::anonymous(),
         Some(auth) => match auth
@@ -201,7 +199,7 @@ pub async fn authenticate(
                 state
                     .rejected_requests
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                return response;
+                return Err(response);
             }
         },
     };
@@ -226,17 +224,16 @@ pub async fn authenticate(
         request_id,
         session_id,
     });
-    next.run(request).await
+    Ok(request)
 }
 
-/// Middleware on JSON-RPC POSTs: a body that is not JSON is a parse error (400, -32700), and a
+/// On JSON-RPC POSTs: a body that is not JSON is a parse error (400, -32700), and a
 /// `tools/call` of a tool the caller may not use is refused with 403 `insufficient_scope` naming
 /// the scopes that would allow it (step-up).
-pub async fn inspect_jsonrpc(
-    State(state): State<Arc<HttpState>>,
+pub(super) async fn inspect_jsonrpc(
+    state: &HttpState,
     request: Request,
-    next: Next,
-) -> Response {
+) -> Result<Request, Response> {
     let is_json_post = request.method() == axum::http::Method::POST
         && request
             .headers()
@@ -248,27 +245,27 @@ pub async fn inspect_jsonrpc(
                     .starts_with("application/json")
             });
     if !is_json_post {
-        return next.run(request).await;
+        return Ok(request);
     }
     let (parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(b) => b,
         Err(_) => {
-            return json_error(
+            return Err(json_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "request body is larger than SENTINEL_MCP_MAX_BODY_BYTES",
-            );
+            ));
         }
     };
     // Only the fields the checks need are read; the transport decodes the message itself.
     let message: JsonRpcHead = match serde_json::from_slice(&bytes) {
         Ok(m) => m,
         Err(e) if e.is_syntax() || e.is_eof() => {
-            return jsonrpc_error(
+            return Err(jsonrpc_error(
                 StatusCode::BAD_REQUEST,
                 -32700,
                 &format!("Parse error: {e}"),
-            );
+            ));
         }
         // Valid JSON of another shape (a batch, a bare value): the transport answers it.
         Err(_) => JsonRpcHead::default(),
@@ -302,10 +299,9 @@ pub async fn inspect_jsonrpc(
         state
             .rejected_requests
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        return response;
+        return Err(response);
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
 /// The parts of a JSON-RPC message the HTTP layer looks at.

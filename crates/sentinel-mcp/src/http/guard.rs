@@ -1,13 +1,11 @@
 //! DNS-rebinding and cross-origin protection for the MCP endpoints: the `Host` header must name
 //! this server and a browser `Origin`, when present, must be allowed.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{StatusCode, header};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use rmcp::transport::streamable_http_server::StreamableHttpServerConfig;
 
 use super::{HttpState, json_error};
@@ -124,12 +122,28 @@ fn strip_port(authority: &str) -> &str {
     }
 }
 
-/// Middleware: 403 for a foreign `Host` or a disallowed `Origin`.
-pub async fn check_host_and_origin(
-    State(state): State<Arc<HttpState>>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// Why a request was refused: its `Host` or its `Origin`.
+pub(super) enum Refused {
+    Host,
+    Origin,
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let message = match self {
+            Refused::Host => {
+                "Forbidden: the Host header does not name this server; add the name to SENTINEL_MCP_ALLOWED_HOSTS"
+            }
+            Refused::Origin => {
+                "Forbidden: this Origin is not allowed; add it to SENTINEL_MCP_ALLOWED_ORIGINS"
+            }
+        };
+        json_error(StatusCode::FORBIDDEN, message)
+    }
+}
+
+/// Refuses (403) a foreign `Host` or a disallowed `Origin`.
+pub(super) fn check_host_and_origin(state: &HttpState, request: &Request) -> Result<(), Refused> {
     let headers = request.headers();
     let host = headers
         .get(header::HOST)
@@ -141,23 +155,17 @@ pub async fn check_host_and_origin(
     if !state.host_policy.host_allowed(host) && !state.host_policy.host_allowed(host_name) {
         state.rejected_requests.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(host, "request refused: Host not allowed");
-        return json_error(
-            StatusCode::FORBIDDEN,
-            "Forbidden: the Host header does not name this server; add the name to SENTINEL_MCP_ALLOWED_HOSTS",
-        );
+        return Err(Refused::Host);
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or("");
         if !state.host_policy.origin_allowed(origin) {
             state.rejected_requests.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(origin, "request refused: Origin not allowed");
-            return json_error(
-                StatusCode::FORBIDDEN,
-                "Forbidden: this Origin is not allowed; add it to SENTINEL_MCP_ALLOWED_ORIGINS",
-            );
+            return Err(Refused::Origin);
         }
     }
-    next.run(request).await
+    Ok(())
 }
 
 #[cfg(test)]

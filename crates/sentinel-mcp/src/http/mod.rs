@@ -10,8 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::Request;
 use axum::extract::State;
-use axum::http::{HeaderValue, Request, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hyper_util::rt::TokioIo;
@@ -64,8 +66,6 @@ pub fn router(state: Arc<HttpState>) -> Router {
         config,
     );
 
-    // Layers run outside-in: Host/Origin, then authentication, then session ownership and the
-    // JSON-RPC checks, then the transport.
     let mcp_routes = Router::new()
         .route("/sse", get(sse::open))
         .route("/messages", post(sse::post))
@@ -73,19 +73,7 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .nest_service("/mcp", mcp)
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            auth::inspect_jsonrpc,
-        ))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            owners::bind_session_owner,
-        ))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::authenticate,
-        ))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            guard::check_host_and_origin,
+            check_mcp_request,
         ));
 
     Router::new()
@@ -109,6 +97,29 @@ pub fn router(state: Arc<HttpState>) -> Router {
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// The checks in front of the MCP endpoints, in order: Host/Origin, authentication, session
+/// ownership, the JSON-RPC checks, then the transport. One middleware rather than a layer each:
+/// every layer adds a boxed service clone and future to each request.
+async fn check_mcp_request(
+    State(state): State<Arc<HttpState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let checked = async {
+        guard::check_host_and_origin(&state, &request).map_err(IntoResponse::into_response)?;
+        let request = auth::authenticate(&state, request).await?;
+        let claim =
+            owners::SessionClaim::check(&state, &request).map_err(IntoResponse::into_response)?;
+        let response = match auth::inspect_jsonrpc(&state, request).await {
+            Ok(request) => next.run(request).await,
+            Err(refused) => refused,
+        };
+        claim.record(&state, &response);
+        Ok::<_, Response>(response)
+    };
+    checked.await.unwrap_or_else(|refused| refused)
 }
 
 async fn health(State(state): State<Arc<HttpState>>) -> Response {

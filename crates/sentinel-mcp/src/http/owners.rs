@@ -5,10 +5,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{Method, StatusCode};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use rmcp::transport::streamable_http_server::session::SessionManager;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 
@@ -70,45 +69,71 @@ impl SessionOwners {
     }
 }
 
-/// Middleware on `/mcp`: enforce and record session ownership.
-pub async fn bind_session_owner(
-    State(state): State<Arc<HttpState>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let owner = request
-        .extensions()
-        .get::<RequestMeta>()
-        .map(|m| m.principal.owner_key())
-        .unwrap_or_default();
-    let session = request
-        .headers()
-        .get("mcp-session-id")
-        .and_then(|v| v.to_str().ok())
-        .map(String::from);
-    if let Some(id) = &session
-        && state.mcp_owners.get(id).is_some_and(|o| o != owner)
-    {
-        tracing::warn!(
-            session_id = id,
-            "request for another principal's session refused"
-        );
-        return json_error(StatusCode::NOT_FOUND, "session not found");
+/// A request for another principal's session, answered as if the session did not exist.
+pub(super) struct ForeignSession;
+
+impl IntoResponse for ForeignSession {
+    fn into_response(self) -> Response {
+        json_error(StatusCode::NOT_FOUND, "session not found")
     }
-    let is_delete = request.method() == Method::DELETE;
-    let response = next.run(request).await;
-    match session {
-        Some(id) if is_delete && response.status().is_success() => state.mcp_owners.remove(&id),
-        None => {
-            if let Some(id) = response
-                .headers()
-                .get("mcp-session-id")
-                .and_then(|v| v.to_str().ok())
-            {
-                state.mcp_owners.set(id.to_string(), owner);
-            }
+}
+
+/// The Streamable HTTP session a request names, checked against its owner before the request
+/// runs and recorded (or forgotten) from the response after.
+pub(super) struct SessionClaim {
+    session: Option<String>,
+    owner: String,
+    is_delete: bool,
+}
+
+impl SessionClaim {
+    /// Refuses a request for another principal's session as if the session did not exist.
+    pub(super) fn check(
+        state: &HttpState,
+        request: &Request,
+    ) -> Result<SessionClaim, ForeignSession> {
+        let owner = request
+            .extensions()
+            .get::<RequestMeta>()
+            .map(|m| m.principal.owner_key())
+            .unwrap_or_default();
+        let session = request
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
+        if let Some(id) = &session
+            && state.mcp_owners.get(id).is_some_and(|o| o != owner)
+        {
+            tracing::warn!(
+                session_id = id,
+                "request for another principal's session refused"
+            );
+            return Err(ForeignSession);
         }
-        _ => {}
+        Ok(SessionClaim {
+            session,
+            owner,
+            is_delete: request.method() == Method::DELETE,
+        })
     }
-    response
+
+    /// Binds a session the response opened to the owner; forgets one a DELETE closed.
+    pub(super) fn record(self, state: &HttpState, response: &Response) {
+        match self.session {
+            Some(id) if self.is_delete && response.status().is_success() => {
+                state.mcp_owners.remove(&id)
+            }
+            None => {
+                if let Some(id) = response
+                    .headers()
+                    .get("mcp-session-id")
+                    .and_then(|v| v.to_str().ok())
+                {
+                    state.mcp_owners.set(id.to_string(), self.owner);
+                }
+            }
+            _ => {}
+        }
+    }
 }

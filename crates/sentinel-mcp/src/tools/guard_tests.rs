@@ -35,8 +35,8 @@ impl Backend for CountingBackend {
     async fn hunt(&self, r: QueryRequest) -> Result<QueryOutput, BackendError> {
         self.query(r).await
     }
-    async fn list_tables(&self) -> Result<Vec<TableInfo>, BackendError> {
-        Ok(Vec::new())
+    async fn list_tables(&self) -> Result<TableList, BackendError> {
+        Ok(TableList::from([]))
     }
     async fn table_schema(&self, _: &str) -> Result<Vec<Column>, BackendError> {
         Ok(Vec::new())
@@ -111,6 +111,7 @@ async fn refused_queries_never_reach_the_backend_and_allowed_ones_do() {
     for (tool, query) in refused {
         let args = json!({"query": query}).as_object().cloned();
         let r = tools.call(&ctx, tool, args, "tester").await.unwrap();
+        let r = r.result();
         assert_eq!(r.is_error, Some(true), "{query} was not refused");
     }
     assert_eq!(backend.queries.load(Ordering::SeqCst), 0);
@@ -121,7 +122,8 @@ async fn refused_queries_never_reach_the_backend_and_allowed_ones_do() {
         let r = tools
             .call(&ctx, "run_kql_query", args, "tester")
             .await
-            .unwrap();
+            .unwrap()
+            .into_result();
         assert_ne!(r.is_error, Some(true), "{query}: {r:?}");
     }
     assert_eq!(backend.queries.load(Ordering::SeqCst), 2);

@@ -61,6 +61,58 @@ struct ToolDef {
 pub struct ToolCatalog {
     defs: Vec<ToolDef>,
     write_enabled: bool,
+    /// list_sentinel_tables answers by the table list they were built from.
+    table_lists: schema::TableListAnswers,
+}
+
+/// What a tool call answers: a result built for this call, or one shared with earlier calls
+/// together with its JSON encoding.
+pub enum ToolAnswer {
+    Fresh(CallToolResult),
+    Shared(Arc<EncodedResult>),
+}
+
+/// A tool result and its JSON encoding, built once and reused while its inputs are unchanged.
+pub struct EncodedResult {
+    result: CallToolResult,
+    json: String,
+}
+
+impl EncodedResult {
+    fn new(result: CallToolResult) -> Result<EncodedResult, ToolError> {
+        let json = serde_json::to_string(&result)
+            .map_err(|e| ToolError::Input(format!("result could not be encoded: {e}")))?;
+        Ok(EncodedResult { result, json })
+    }
+}
+
+impl ToolAnswer {
+    /// The result, to read.
+    pub fn result(&self) -> &CallToolResult {
+        match self {
+            ToolAnswer::Fresh(r) => r,
+            ToolAnswer::Shared(e) => &e.result,
+        }
+    }
+
+    /// The result, owned (a copy when shared).
+    pub fn into_result(self) -> CallToolResult {
+        match self {
+            ToolAnswer::Fresh(r) => r,
+            ToolAnswer::Shared(e) => e.result.clone(),
+        }
+    }
+
+    /// Appends the result's JSON, as `serde_json` encodes a `CallToolResult`.
+    pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        match self {
+            ToolAnswer::Fresh(r) => serde_json::to_writer(out, r),
+            ToolAnswer::Shared(e) => {
+                out.extend_from_slice(e.json.as_bytes());
+                Ok(())
+            }
+        }
+    }
 }
 
 impl ToolCatalog {
@@ -75,6 +127,7 @@ impl ToolCatalog {
         ToolCatalog {
             defs,
             write_enabled,
+            table_lists: Default::default(),
         }
     }
 
@@ -107,6 +160,27 @@ impl ToolCatalog {
         name: &str,
         args: Option<JsonObject>,
         actor: &str,
+    ) -> Result<ToolAnswer, ErrorData> {
+        if name == "list_sentinel_tables" && self.get(name).is_some() {
+            let args = parse_args(name, args.unwrap_or_default())?;
+            return Ok(self
+                .table_lists
+                .answer(ctx, args)
+                .await
+                .unwrap_or_else(|e| ToolAnswer::Fresh(e.into_result())));
+        }
+        self.call_fresh(ctx, name, args, actor)
+            .await
+            .map(ToolAnswer::Fresh)
+    }
+
+    /// Runs a tool whose result is built for each call.
+    async fn call_fresh(
+        &self,
+        ctx: &ToolContext,
+        name: &str,
+        args: Option<JsonObject>,
+        actor: &str,
     ) -> Result<CallToolResult, ErrorData> {
         if self.get(name).is_none() {
             let msg = if !self.write_enabled && incidents::WRITE_TOOLS.contains(&name) {
@@ -129,7 +203,6 @@ impl ToolCatalog {
         let outcome = match name {
             "run_kql_query" => query::run_kql_query(ctx, parse_args(name, args)?).await,
             "run_hunting_query" => query::run_hunting_query(ctx, parse_args(name, args)?).await,
-            "list_sentinel_tables" => schema::list_tables(ctx, parse_args(name, args)?).await,
             "get_table_schema" => schema::table_schema(ctx, parse_args(name, args)?).await,
             "list_incidents" => incidents::list(ctx, parse_args(name, args)?).await,
             "get_incident" => incidents::get(ctx, parse_args(name, args)?).await,

@@ -1,11 +1,18 @@
 //! list_sentinel_tables and get_table_schema.
 
+use std::sync::{Arc, Mutex};
+
 use rmcp::model::CallToolResult;
 use serde::{Deserialize, Serialize};
 
 use super::format::ColumnOut;
-use super::{ToolClass, ToolContext, ToolDef, ToolError, define, success};
-use crate::backend::TableInfo;
+use super::{
+    EncodedResult, ToolAnswer, ToolClass, ToolContext, ToolDef, ToolError, define, success,
+};
+use crate::backend::{TableInfo, TableList};
+
+/// How many table lists' answers are kept: one per workspace in use.
+const KEPT_TABLE_LISTS: usize = 8;
 
 /// Arguments of list_sentinel_tables.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -57,23 +64,68 @@ pub(super) fn definitions() -> Vec<ToolDef> {
     ]
 }
 
-pub(super) async fn list_tables(
-    ctx: &ToolContext,
-    args: TablesArgs,
-) -> Result<CallToolResult, ToolError> {
-    let tables = ctx
-        .backend
-        .list_tables_in(args.workspace.as_deref())
-        .await?;
+/// list_sentinel_tables answers by the table list each was built from. An answer is a function of
+/// the list alone, and a backend hands out a new list whenever its tables change (a reload, a
+/// write, a refetch), so a kept answer is exactly what the tool would build now.
+#[derive(Default)]
+pub(super) struct TableListAnswers {
+    answers: Mutex<Vec<(TableList, Arc<EncodedResult>)>>,
+}
+
+impl TableListAnswers {
+    /// The answer for the backend's current table list, built on the first call that sees it.
+    pub(super) async fn answer(
+        &self,
+        ctx: &ToolContext,
+        args: TablesArgs,
+    ) -> Result<ToolAnswer, ToolError> {
+        let tables = ctx
+            .backend
+            .list_tables_in(args.workspace.as_deref())
+            .await?;
+        if let Some(kept) = self.kept(&tables) {
+            return Ok(ToolAnswer::Shared(kept));
+        }
+        let answer = Arc::new(EncodedResult::new(tables_result(&tables)?)?);
+        self.keep(tables, answer.clone());
+        Ok(ToolAnswer::Shared(answer))
+    }
+
+    fn kept(&self, tables: &TableList) -> Option<Arc<EncodedResult>> {
+        let answers = self.answers.lock().ok()?;
+        answers
+            .iter()
+            .find(|(t, _)| Arc::ptr_eq(t, tables))
+            .map(|(_, a)| a.clone())
+    }
+
+    fn keep(&self, tables: TableList, answer: Arc<EncodedResult>) {
+        if let Ok(mut answers) = self.answers.lock() {
+            // A list only we still hold has been replaced in the backend: no call will see it again.
+            answers.retain(|(t, _)| Arc::strong_count(t) > 1);
+            if answers.len() >= KEPT_TABLE_LISTS {
+                answers.remove(0);
+            }
+            answers.push((tables, answer));
+        }
+    }
+}
+
+fn tables_result(tables: &[TableInfo]) -> Result<CallToolResult, ToolError> {
     let mut text = format!("{} tables:\n", tables.len());
-    for t in &tables {
+    for t in tables {
         let span = match (&t.first_time, &t.last_time) {
             (Some(a), Some(b)) => format!(", {a} to {b}"),
             _ => String::new(),
         };
         text.push_str(&format!("- {} ({} rows{span})\n", t.name, t.row_count));
     }
-    success(text, TablesOut { tables })
+    success(
+        text,
+        TablesOut {
+            tables: tables.to_vec(),
+        },
+    )
 }
 
 pub(super) async fn table_schema(

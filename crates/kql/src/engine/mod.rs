@@ -1,8 +1,12 @@
-//! The local engine: runs a parsed query row by row over in-memory tables.
+//! The local engine: binds a parsed query and runs it over in-memory tables.
 //!
-//! It is the engine until execution moves to DataFusion. Names are bound and typed before any
-//! row is read (`scalar::CExpr`), so unknown names and type clashes fail with a location even
-//! on empty tables, and every output column has a type.
+//! Two executors share one binder. With the `datafusion` feature (the default) a query is
+//! lowered to a DataFusion plan and runs there, vectorised and on every core (`fusion`); what
+//! its planner does not lower yet runs on the row engine here, an evaluator that goes row by
+//! row and is the reference for Kusto's semantics (a test runs the corpora on both and requires
+//! the same answers). Names are bound and typed before any row is read (`scalar::CExpr`), so
+//! unknown names and type clashes fail with a location even on empty tables, and every output
+//! column has a type.
 //!
 //! Runs: `let` (scalars, tables, functions, views), `datatable`, `print`, `range`, `union`,
 //! `search`, and the operators where, extend, project(-away/-keep/-rename/-reorder), summarize,

@@ -76,6 +76,8 @@ fi
 
 stage "fmt" cargo fmt --all -- --check
 stage "clippy" cargo clippy --workspace --all-targets -- -D warnings
+# The Azure-only build (no DataFusion) must stay clean too.
+stage "no-datafusion" cargo clippy -p sentinel-mcp -p kql --no-default-features -- -D warnings
 # --all-targets: tests and the binary are built once, with the features the dev-dependencies
 # unify in; a plain `cargo build` would build tokio, hyper, clap... a second time for the tests.
 if stage "build" cargo build --workspace --all-targets; then

@@ -173,3 +173,17 @@ fn results_beyond_the_row_cap_are_an_error_not_an_exhausted_memory() {
     };
     assert!(err.to_string().contains("more than 2000000 rows"), "{err}");
 }
+
+#[test]
+fn mv_expand_to_string_agrees_with_the_row_engine_on_every_kind_of_cell() {
+    let c = catalog(1);
+    let q = r#"datatable(d: dynamic) [
+        dynamic(["a", "b\"q", "ü"]), dynamic([1, "x", null, {"k": 2}]), dynamic({"p": 1, "q": "w"}),
+        dynamic(null), dynamic([]), dynamic("plain"), dynamic(7)
+    ] | mv-expand s = d to typeof(string) | project s"#;
+    assert!(kql::explain(&c, q, &opts()).is_ok());
+    let fused = kql::execute_on(Executor::Auto, &c, q, &opts()).expect("datafusion");
+    let rows = kql::execute_on(Executor::Rows, &c, q, &opts()).expect("rows");
+    assert_eq!(fused.table, rows.table);
+    assert_eq!(rows.table.rows.len(), 12);
+}

@@ -8,6 +8,7 @@
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+use arrow_array::builder::{ArrayBuilder, StringBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_array::{Array, ArrayRef, BooleanArray, Int64Array, ListArray, StringArray};
@@ -313,6 +314,48 @@ impl ExpandUdf {
     fn item(&self) -> Arc<Field> {
         Arc::new(Field::new("item", stored_type(self.ty), true))
     }
+
+    /// `mv-expand … to typeof(string)` of JSON text: arrays of plain strings are read without
+    /// building dynamic values; anything else takes the general rule.
+    fn strings(&self, text: &StringArray) -> DfResult<ListArray> {
+        let mut out = StringBuilder::with_capacity(text.len() * 2, text.value_data().len());
+        let mut offsets = vec![0i32];
+        for i in 0..text.len() {
+            match (!text.is_null(i))
+                .then(|| serde_json::from_str::<Vec<&str>>(text.value(i)).ok())
+                .flatten()
+            {
+                Some(items) => {
+                    for s in items {
+                        out.append_value(s);
+                    }
+                }
+                None => {
+                    let cell = values_of(&text.slice(i, 1), self.arg);
+                    for v in cell.into_iter().flat_map(|v| expansion(v, false)) {
+                        match coerce(v, self.ty) {
+                            crate::value::Value::String(s) => out.append_value(&*s),
+                            _ => out.append_null(),
+                        }
+                    }
+                }
+            }
+            offsets.push(offset(out.len())?);
+        }
+        Ok(ListArray::try_new(
+            self.item(),
+            OffsetBuffer::new(offsets.into()),
+            Arc::new(out.finish()),
+            None,
+        )?)
+    }
+}
+
+fn offset(n: usize) -> DfResult<i32> {
+    match i32::try_from(n) {
+        Ok(o) => Ok(o),
+        Err(_) => exec_err!("mv-expand made too many values"),
+    }
 }
 
 impl ScalarUDFImpl for ExpandUdf {
@@ -330,15 +373,19 @@ impl ScalarUDFImpl for ExpandUdf {
         let Some(a) = arrays.first() else {
             return exec_err!("kql_mv_expand needs one argument");
         };
+        if self.arg == ScalarType::Dynamic
+            && self.ty == ScalarType::String
+            && *a.data_type() == DataType::Utf8
+        {
+            return Ok(ColumnarValue::Array(Arc::new(
+                self.strings(a.as_string::<i32>())?,
+            )));
+        }
         let mut items = Vec::new();
         let mut offsets = vec![0i32];
         for v in values_of(a.as_ref(), self.arg) {
             items.extend(expansion(v, false).into_iter().map(|x| coerce(x, self.ty)));
-            let end = i32::try_from(items.len());
-            let Ok(end) = end else {
-                return exec_err!("mv-expand made too many values");
-            };
-            offsets.push(end);
+            offsets.push(offset(items.len())?);
         }
         let list = ListArray::try_new(
             self.item(),

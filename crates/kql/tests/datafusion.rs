@@ -187,3 +187,19 @@ fn mv_expand_to_string_agrees_with_the_row_engine_on_every_kind_of_cell() {
     assert_eq!(fused.table, rows.table);
     assert_eq!(rows.table.rows.len(), 12);
 }
+
+#[test]
+fn kql_aggregates_merge_across_parallel_partitions_as_the_row_engine_computes_them() {
+    // Large enough to be scanned in one partition per core, so partial states are merged.
+    let c = catalog(300_000);
+    let q = "SigninLogs | extend h = hourofday(TimeGenerated) \
+             | summarize users = array_length(make_set(UserPrincipalName)), n = array_length(make_list(h)), \
+               sd = round(stdev(h), 6), p50 = percentile(h, 50), firefox = array_length(make_set_if(UserPrincipalName, UserAgent has 'firefox')) \
+               by ResultType | sort by ResultType asc";
+    let plan = kql::explain(&c, q, &opts()).expect("lowered");
+    assert!(plan.contains("make_set"), "{plan}");
+    let fused = kql::execute_on(Executor::Auto, &c, q, &opts()).expect("datafusion");
+    let rows = kql::execute_on(Executor::Rows, &c, q, &opts()).expect("rows");
+    assert_eq!(fused.table, rows.table);
+    assert_eq!(long(&rows.table.rows[0][2]), 200_000);
+}

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use datafusion::common::{Column as DfColumn, DFSchema, JoinType, ScalarValue};
 use datafusion::datasource::provider_as_source;
 use datafusion::functions_aggregate::expr_fn::{
-    array_agg, avg, count, count_distinct, first_value, max, min, sum,
+    avg, count, count_distinct, first_value, max, min, sum,
 };
 use datafusion::functions_window::expr_fn::row_number;
 use datafusion::logical_expr::{
@@ -19,7 +19,8 @@ use datafusion::logical_expr::{
 };
 
 use super::arrow::ArrowTable;
-use super::udf::{BinUdf, CaseUdf, EvalUdf, ExpandUdf, FinishUdf, MatchUdf, mentions};
+use super::udaf::KqlAggregate;
+use super::udf::{BinUdf, CaseUdf, EvalUdf, ExpandUdf, MatchUdf, mentions};
 use crate::ast::{BinOp, Expr, ExprKind, JoinOn, NamedExpr, Operator, OperatorKind, StrOp};
 use crate::catalog::load::stored_type;
 use crate::engine::convert::coerce;
@@ -1005,7 +1006,7 @@ impl<'a> Lowering<'_, 'a> {
                     if spec.name == "min" { min(x) } else { max(x) }
                 }
                 other => {
-                    // Collected, then finished by the row engine's aggregate state.
+                    // The row engine's aggregate state, as a DataFusion UDAF.
                     let predicate = other.ends_with("if");
                     let last = spec.args.len().saturating_sub(usize::from(predicate));
                     let mut consts = Vec::new();
@@ -1020,24 +1021,20 @@ impl<'a> Lowering<'_, 'a> {
                         }
                     }
                     let (x, t) = arg(0)?;
-                    let collected = if predicate {
-                        let (pred, _) = arg(spec.args.len() - 1)?;
-                        array_agg(x)
-                            .filter(pred)
-                            .build()
-                            .map_err(|e| e.to_string())?
-                    } else {
-                        array_agg(x)
-                    };
-                    FinishUdf::call(
-                        collected,
+                    let agg = KqlAggregate::call(
+                        x,
                         other,
-                        t,
-                        spec.ty,
+                        (t, spec.ty),
                         consts,
                         predicate,
                         spec.percents.clone(),
-                    )
+                    );
+                    if predicate {
+                        let (pred, _) = arg(spec.args.len() - 1)?;
+                        agg.filter(pred).build().map_err(|e| e.to_string())?
+                    } else {
+                        agg
+                    }
                 }
             };
             let want = stored_type(spec.ty);

@@ -9,6 +9,7 @@
 
 mod arrow;
 mod lower;
+mod udaf;
 mod udf;
 
 use std::collections::HashMap;

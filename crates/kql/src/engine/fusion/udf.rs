@@ -23,7 +23,6 @@ use regex::Regex;
 
 use super::arrow::{array_of, values_of};
 use crate::catalog::load::stored_type;
-use crate::engine::aggregate::AggState;
 use crate::engine::convert::coerce;
 use crate::engine::ops::expansion;
 use crate::engine::scalar::{CExpr, Row, eval};
@@ -394,93 +393,5 @@ impl ScalarUDFImpl for ExpandUdf {
             None,
         )?;
         Ok(ColumnarValue::Array(Arc::new(list)))
-    }
-}
-
-/// Finishes an aggregate DataFusion has no native form for: the values `array_agg` collected
-/// for a group go through the row engine's own aggregate state (`AggState`), so both engines
-/// share one definition of each aggregate (`make_set`, `make_list`, `stdev`, `percentile`, …).
-#[derive(Debug)]
-pub(super) struct FinishUdf {
-    key: String,
-    name: String,
-    arg: ScalarType,
-    ty: ScalarType,
-    /// The aggregate's constant arguments after the value (a `make_set` limit, …).
-    consts: Vec<crate::value::Value>,
-    /// Whether the aggregate is a `*if` form (its predicate, already applied, is passed as true).
-    predicate: bool,
-    percents: Vec<f64>,
-    signature: Signature,
-}
-keyed!(FinishUdf);
-
-impl FinishUdf {
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn call(
-        collected: DfExpr,
-        name: &str,
-        arg: ScalarType,
-        ty: ScalarType,
-        consts: Vec<crate::value::Value>,
-        predicate: bool,
-        percents: Vec<f64>,
-    ) -> DfExpr {
-        let udf = FinishUdf {
-            key: format!("{name}|{arg:?}|{ty:?}|{consts:?}|{predicate}|{percents:?}"),
-            name: name.to_string(),
-            arg,
-            ty,
-            consts,
-            predicate,
-            percents,
-            signature: Signature::any(1, Volatility::Immutable),
-        };
-        ScalarUDF::new_from_impl(udf).call(vec![collected])
-    }
-}
-
-impl ScalarUDFImpl for FinishUdf {
-    fn name(&self) -> &str {
-        "kql_aggregate"
-    }
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
-        Ok(stored_type(self.ty))
-    }
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
-        let (arrays, _) = arrays(args)?;
-        let Some(a) = arrays.first() else {
-            return exec_err!("kql_aggregate needs one argument");
-        };
-        let Some(lists) = a.as_list_opt::<i32>() else {
-            return exec_err!("kql_aggregate needs a list, not {}", a.data_type());
-        };
-        let mut out = Vec::with_capacity(lists.len());
-        for i in 0..lists.len() {
-            let mut state = AggState::new(&self.name);
-            if !lists.is_null(i) {
-                for v in values_of(lists.value(i).as_ref(), self.arg) {
-                    let mut args = Vec::with_capacity(self.consts.len() + 2);
-                    args.push(v);
-                    args.extend(self.consts.iter().cloned());
-                    if self.predicate {
-                        args.push(crate::value::Value::Bool(true));
-                    }
-                    state.update(&self.name, &args, &[]);
-                }
-            }
-            let finished = state.finish(self.ty, &self.percents, 1);
-            out.push(coerce(
-                finished
-                    .into_iter()
-                    .next()
-                    .unwrap_or(crate::value::Value::Null),
-                self.ty,
-            ));
-        }
-        Ok(ColumnarValue::Array(array_of(&out, self.ty)))
     }
 }

@@ -170,52 +170,25 @@ pub(super) fn values_of(array: &dyn Array, ty: ScalarType) -> Vec<Value> {
                 })
                 .collect()
         }
-        DataType::Int32 => {
-            let a = array.as_primitive::<Int32Type>();
-            (0..n)
-                .map(|i| {
-                    if a.is_null(i) {
-                        null()
-                    } else {
-                        Value::Int(a.value(i))
-                    }
-                })
-                .collect()
-        }
-        DataType::Int64 => {
-            let a = array.as_primitive::<Int64Type>();
-            let make = match ty {
+        DataType::Int32 => primitive::<Int32Type>(array, null, Value::Int),
+        DataType::Int64 => primitive::<Int64Type>(
+            array,
+            null,
+            match ty {
                 ScalarType::DateTime => Value::DateTime,
                 ScalarType::TimeSpan => Value::TimeSpan,
                 _ => Value::Long,
-            };
-            (0..n)
-                .map(|i| {
-                    if a.is_null(i) {
-                        null()
-                    } else {
-                        make(a.value(i))
-                    }
-                })
-                .collect()
-        }
-        DataType::Float64 => {
-            let a = array.as_primitive::<Float64Type>();
-            let make = if ty == ScalarType::Decimal {
+            },
+        ),
+        DataType::Float64 => primitive::<Float64Type>(
+            array,
+            null,
+            if ty == ScalarType::Decimal {
                 Value::Decimal
             } else {
                 Value::Real
-            };
-            (0..n)
-                .map(|i| {
-                    if a.is_null(i) {
-                        null()
-                    } else {
-                        make(a.value(i))
-                    }
-                })
-                .collect()
-        }
+            },
+        ),
         _ => {
             let a = array.as_string::<i32>();
             (0..n)
@@ -237,6 +210,24 @@ pub(super) fn values_of(array: &dyn Array, ty: ScalarType) -> Vec<Value> {
                 .collect()
         }
     }
+}
+
+/// A primitive array's values through `make` (nulls through `null`).
+fn primitive<T: arrow_array::ArrowPrimitiveType>(
+    array: &dyn Array,
+    null: impl Fn() -> Value,
+    make: impl Fn(T::Native) -> Value,
+) -> Vec<Value> {
+    let a = array.as_primitive::<T>();
+    (0..a.len())
+        .map(|i| {
+            if a.is_null(i) {
+                null()
+            } else {
+                make(a.value(i))
+            }
+        })
+        .collect()
 }
 
 /// Values of type `ty` as an array in its stored layout.

@@ -814,18 +814,7 @@ impl<'a> Lowering<'_, 'a> {
             .or_else(|| derive_name(&item.expr))
             .unwrap_or_else(|| fresh_name(&p.columns, &[]));
         let new = self.expr(&c, ty, &p.columns)?.alias(name.clone());
-        let mut cols = p.columns.clone();
-        let mut exprs: Vec<DfExpr> = cols.iter().map(|c| column(&c.name)).collect();
-        match cols.iter().position(|c| c.name == name) {
-            Some(i) => {
-                cols[i].ty = ty;
-                exprs[i] = new;
-            }
-            None => {
-                cols.push(Column::new(name, ty));
-                exprs.push(new);
-            }
-        }
+        let (cols, exprs) = set_column(&p.columns, Column::new(name, ty), new);
         self.build(cols, p.parallel, |b| b.project(exprs), p.plan)
     }
 
@@ -841,18 +830,7 @@ impl<'a> Lowering<'_, 'a> {
             .unwrap_or_else(|| fresh_name(&p.columns, &[]));
         let list =
             ExpandUdf::call(self.expr(&c, arg_ty, &p.columns)?, arg_ty, ty).alias(name.clone());
-        let mut cols = p.columns.clone();
-        let mut exprs: Vec<DfExpr> = cols.iter().map(|c| column(&c.name)).collect();
-        match cols.iter().position(|c| c.name == name) {
-            Some(i) => {
-                cols[i].ty = ty;
-                exprs[i] = list;
-            }
-            None => {
-                cols.push(Column::new(name.clone(), ty));
-                exprs.push(list);
-            }
-        }
+        let (cols, exprs) = set_column(&p.columns, Column::new(name.clone(), ty), list);
         let unnested = self.build(
             cols.clone(),
             p.parallel,
@@ -1125,6 +1103,24 @@ impl<'a> Lowering<'_, 'a> {
         let parallel = left.parallel || right.parallel;
         self.build(out, parallel, |b| b.project(exprs), joined)
     }
+}
+
+/// The columns and projection that replace the column named like `col` by `e` (in place, with
+/// `col`'s type) or add it at the end, as `extend` does.
+fn set_column(columns: &[Column], col: Column, e: DfExpr) -> (Vec<Column>, Vec<DfExpr>) {
+    let mut cols = columns.to_vec();
+    let mut exprs: Vec<DfExpr> = cols.iter().map(|c| column(&c.name)).collect();
+    match cols.iter().position(|c| c.name == col.name) {
+        Some(i) => {
+            cols[i].ty = col.ty;
+            exprs[i] = e;
+        }
+        None => {
+            cols.push(col);
+            exprs.push(e);
+        }
+    }
+    (cols, exprs)
 }
 
 /// Whether the left side of a join has one row per key (a `summarize … by` the join keys), so

@@ -255,6 +255,7 @@ fn main() {
         }
         let (min, median, out) = time(iters, || kql::execute(&catalog, query, &opts));
         let table = out.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(table.executor, kql::Executor::DataFusion, "{name}");
         eprintln!(
             "kql {name:18} min {:>9.2} ms  median {:>9.2} ms  ({} rows)",
             ms(min),

@@ -53,6 +53,12 @@ fn catalog(n: usize) -> Catalog {
     c
 }
 
+/// Runs on DataFusion whatever the table's size (`Executor::Auto` leaves small inputs to the
+/// row engine).
+fn run(c: &Catalog, q: &str, o: &ExecOptions) -> Result<kql::QueryResult, KqlError> {
+    kql::execute_on(Executor::DataFusion, c, q, o)
+}
+
 fn long(v: &Value) -> i64 {
     match v {
         Value::Long(n) => *n,
@@ -77,7 +83,7 @@ fn the_analysts_operators_are_planned_on_datafusion_and_the_rest_falls_back() {
     // Not lowered yet: make-series runs on the row engine, and still answers.
     let q = "SigninLogs | make-series count() on TimeGenerated step 1d";
     assert!(kql::explain(&c, q, &opts()).is_err());
-    let r = kql::execute(&c, q, &opts()).expect("the row engine runs it");
+    let r = run(&c, q, &opts()).expect("the row engine runs it");
     assert_eq!(r.table.rows.len(), 1);
 }
 
@@ -85,7 +91,7 @@ fn the_analysts_operators_are_planned_on_datafusion_and_the_rest_falls_back() {
 fn answers_match_the_kusto_semantics_on_both_engines() {
     let c = catalog(30);
     let q = "SigninLogs | where UserAgent has 'firefox' | summarize n = count(), users = dcount(UserPrincipalName) by ResultType | sort by ResultType asc";
-    for executor in [Executor::Auto, Executor::Rows] {
+    for executor in [Executor::DataFusion, Executor::Rows] {
         let r = kql::execute_on(executor, &c, q, &opts()).expect("runs");
         let names: Vec<&str> = r.table.columns.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["ResultType", "n", "users"]);
@@ -113,10 +119,10 @@ fn arrow_only_tables_serve_both_engines() {
     let (columns, batches) = kql::catalog::read_arrow(&file).expect("read");
     c.insert_arrow("SigninLogs", columns, batches);
     let q = "SigninLogs | mv-expand Methods | count";
-    let fused = kql::execute(&c, q, &opts()).expect("datafusion");
+    let fused = run(&c, q, &opts()).expect("datafusion");
     assert_eq!(long(&fused.table.rows[0][0]), 30);
     // The row engine (make-series is not lowered) gets rows made from the batches.
-    let series = kql::execute(
+    let series = run(
         &c,
         "SigninLogs | make-series n = count() on TimeGenerated from datetime(1970-01-01) to datetime(1970-01-02) step 1h",
         &opts(),
@@ -127,13 +133,39 @@ fn arrow_only_tables_serve_both_engines() {
 }
 
 #[test]
+fn small_inputs_run_on_the_row_engine_unless_datafusion_is_asked_for() {
+    let q = "SigninLogs | summarize count() by UserPrincipalName";
+    for (n, auto_runs_on) in [(100, Executor::Rows), (20_000, Executor::DataFusion)] {
+        let c = catalog(n);
+        assert!(kql::explain(&c, q, &opts()).is_ok());
+        let auto = kql::execute(&c, q, &opts()).expect("auto");
+        let fused = run(&c, q, &opts()).expect("datafusion");
+        let rows = kql::execute_on(Executor::Rows, &c, q, &opts()).expect("rows");
+        assert_eq!(auto.executor, auto_runs_on, "{n} rows");
+        assert_eq!(fused.executor, Executor::DataFusion);
+        assert_eq!(rows.executor, Executor::Rows);
+        assert_eq!(auto.table, rows.table);
+        assert_eq!(fused.table, rows.table);
+    }
+    // Not lowered: DataFusion asked for, the row engine answers.
+    let c = catalog(100);
+    let series = run(
+        &c,
+        "SigninLogs | make-series n = count() on TimeGenerated step 1d",
+        &opts(),
+    )
+    .expect("row engine");
+    assert_eq!(series.executor, Executor::Rows);
+}
+
+#[test]
 fn the_query_timespan_hides_rows_outside_it() {
     let c = catalog(48);
     let o = ExecOptions {
         timespan: Some((10 * HOUR, 20 * HOUR)),
         ..opts()
     };
-    let r = kql::execute(&c, "SigninLogs | count", &o).expect("runs");
+    let r = run(&c, "SigninLogs | count", &o).expect("runs");
     assert_eq!(long(&r.table.rows[0][0]), 10);
 }
 
@@ -146,19 +178,13 @@ fn a_passed_deadline_or_the_cancel_flag_stops_the_query() {
         deadline: Some(Instant::now() - Duration::from_millis(1)),
         ..opts()
     };
-    assert!(matches!(
-        kql::execute(&c, q, &late),
-        Err(KqlError::Cancelled)
-    ));
+    assert!(matches!(run(&c, q, &late), Err(KqlError::Cancelled)));
     let flag = Arc::new(AtomicBool::new(true));
     let cancelled = ExecOptions {
         cancel: Some(flag),
         ..opts()
     };
-    assert!(matches!(
-        kql::execute(&c, q, &cancelled),
-        Err(KqlError::Cancelled)
-    ));
+    assert!(matches!(run(&c, q, &cancelled), Err(KqlError::Cancelled)));
 }
 
 #[test]
@@ -167,7 +193,7 @@ fn results_beyond_the_row_cap_are_an_error_not_an_exhausted_memory() {
     // range() stops at 1,048,576 values; twice that, times three, passes the 2,000,000-row cap.
     let q = "print a = range(1, 1048576, 1), b = dynamic([1, 2, 3]) | mv-expand a | mv-expand b";
     assert!(kql::explain(&c, q, &opts()).is_ok());
-    let err = match kql::execute(&c, q, &opts()) {
+    let err = match run(&c, q, &opts()) {
         Ok(r) => panic!("{} rows came back", r.table.rows.len()),
         Err(e) => e,
     };
@@ -182,7 +208,7 @@ fn mv_expand_to_string_agrees_with_the_row_engine_on_every_kind_of_cell() {
         dynamic(null), dynamic([]), dynamic("plain"), dynamic(7)
     ] | mv-expand s = d to typeof(string) | project s"#;
     assert!(kql::explain(&c, q, &opts()).is_ok());
-    let fused = kql::execute_on(Executor::Auto, &c, q, &opts()).expect("datafusion");
+    let fused = kql::execute_on(Executor::DataFusion, &c, q, &opts()).expect("datafusion");
     let rows = kql::execute_on(Executor::Rows, &c, q, &opts()).expect("rows");
     assert_eq!(fused.table, rows.table);
     assert_eq!(rows.table.rows.len(), 12);
@@ -198,8 +224,25 @@ fn kql_aggregates_merge_across_parallel_partitions_as_the_row_engine_computes_th
                by ResultType | sort by ResultType asc";
     let plan = kql::explain(&c, q, &opts()).expect("lowered");
     assert!(plan.contains("make_set"), "{plan}");
-    let fused = kql::execute_on(Executor::Auto, &c, q, &opts()).expect("datafusion");
+    let fused = kql::execute_on(Executor::DataFusion, &c, q, &opts()).expect("datafusion");
     let rows = kql::execute_on(Executor::Rows, &c, q, &opts()).expect("rows");
     assert_eq!(fused.table, rows.table);
     assert_eq!(long(&rows.table.rows[0][2]), 200_000);
+}
+
+#[test]
+fn repeated_and_look_alike_expressions_stay_apart() {
+    // Two UDFs over the same column, and the same aggregate twice: DataFusion names expressions
+    // after their text, so these would clash without distinct names and shared aggregates.
+    let c = catalog(50);
+    let q = "SigninLogs | summarize a = countif(toint(ResultType) == 0), b = countif(toint(ResultType) != 0), \
+             c = countif(toint(ResultType) == 0), d = dcount(bin(TimeGenerated, 1d)), e = dcount(bin(TimeGenerated, 2d)), \
+             f = countif(UserAgent has 'firefox'), g = countif(UserAgent has 'curl')";
+    kql::explain(&c, q, &opts()).expect("lowered");
+    let fused = run(&c, q, &opts()).expect("datafusion");
+    assert_eq!(fused.executor, Executor::DataFusion);
+    let rows = kql::execute_on(Executor::Rows, &c, q, &opts()).expect("rows");
+    assert_eq!(fused.table, rows.table);
+    let cells: Vec<i64> = rows.table.rows[0].iter().map(long).collect();
+    assert_eq!(cells, [33, 17, 33, 3, 2, 10, 40]);
 }

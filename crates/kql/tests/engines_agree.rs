@@ -90,9 +90,10 @@ fn datafusion_and_the_row_engine_agree_on_every_lowered_query() {
             runnable -= usize::from(rows.is_ok());
             continue;
         }
-        let fused = kql::execute_on(Executor::Auto, &catalog, q, &opts);
+        let fused = kql::execute_on(Executor::DataFusion, &catalog, q, &opts);
         match (&fused, &rows) {
             (Ok(a), Ok(b)) => {
+                assert_eq!(a.executor, Executor::DataFusion, "{q}");
                 lowered += 1;
                 let (sa, sb) = (shape(a), shape(b));
                 if sa.0 != sb.0 {

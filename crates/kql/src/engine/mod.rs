@@ -78,6 +78,8 @@ pub struct QueryResult {
     pub warnings: Vec<String>,
     /// The chart kind asked for by `render` (e.g. `timechart`).
     pub visualization: Option<String>,
+    /// The engine that ran the query: `DataFusion` or `Rows`.
+    pub executor: Executor,
 }
 
 #[cfg(feature = "datafusion")]
@@ -86,9 +88,13 @@ pub use fusion::ArrowTable;
 /// Which engine runs a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Executor {
-    /// DataFusion for what its planner lowers (with the `datafusion` feature), else the row engine.
+    /// DataFusion for what its planner lowers (with the `datafusion` feature) when the query
+    /// reads at least 10,000 rows, else the row engine (which answers small inputs faster than
+    /// DataFusion can plan).
     #[default]
     Auto,
+    /// DataFusion for what its planner lowers, whatever the input's size; else the row engine.
+    DataFusion,
     /// The row engine only (the reference for Kusto's semantics).
     Rows,
 }
@@ -133,14 +139,19 @@ fn execute_here(
 ) -> Result<QueryResult, KqlError> {
     let script = crate::parser::parse_script(text)?;
     #[cfg(feature = "datafusion")]
-    if executor == Executor::Auto {
+    if executor != Executor::Rows {
+        let min_rows = match executor {
+            Executor::Auto => fusion::MIN_ROWS,
+            _ => 0,
+        };
         let mut engine = Engine::new(catalog, text, opts);
-        match fusion::run(&mut engine, &script) {
+        match fusion::run(&mut engine, &script, min_rows) {
             Ok(table) => {
                 return Ok(QueryResult {
                     table,
                     warnings: engine.warnings,
                     visualization: engine.visualization,
+                    executor: Executor::DataFusion,
                 });
             }
             Err(fusion::Skip::Failed(e)) => return Err(e),
@@ -168,6 +179,7 @@ fn execute_here(
         table,
         warnings: engine.warnings,
         visualization: engine.visualization,
+        executor: Executor::Rows,
     })
 }
 

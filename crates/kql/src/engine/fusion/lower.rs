@@ -241,6 +241,8 @@ pub(super) struct Lowering<'e, 'a> {
     pub engine: &'e mut Engine<'a>,
     pub env: Env<'a>,
     pub lets: HashMap<String, Plan>,
+    /// Rows of every table the plans scan.
+    pub scanned: usize,
 }
 
 impl<'a> Lowering<'_, 'a> {
@@ -292,6 +294,7 @@ impl<'a> Lowering<'_, 'a> {
 
     fn scan(&mut self, name: &str, table: &ArrowTable) -> Result<Plan, Fallback> {
         let provider = table.provider()?;
+        self.scanned += table.len();
         let plan = df(LogicalPlanBuilder::scan(
             name,
             provider_as_source(provider),
@@ -919,6 +922,11 @@ impl<'a> Lowering<'_, 'a> {
             keys.push(self.expr(c, col.ty, &p.columns)?.alias(key_name(i)));
         }
         let mut aggs = Vec::new();
+        let mut seen: Vec<(DfExpr, String)> = Vec::new();
+        // Every slot by its own name, repeated aggregates copied from the first.
+        let mut copies: Vec<DfExpr> = (0..s.key_cols.len())
+            .map(|i| column(&key_name(i)))
+            .collect();
         let mut slots: Vec<Column> = s
             .key_cols
             .iter()
@@ -1015,14 +1023,24 @@ impl<'a> Lowering<'_, 'a> {
                     }
                 }
             };
-            let want = stored_type(spec.ty);
-            aggs.push(cast(agg, want).alias(agg_name(i)));
+            // The same aggregate twice (`a = countif(x), b = countif(x)`) is computed once:
+            // DataFusion refuses two identical aggregate expressions.
+            let agg = cast(agg, stored_type(spec.ty));
+            let source = match seen.iter().find(|(e, _)| *e == agg) {
+                Some((_, first)) => first.clone(),
+                None => {
+                    seen.push((agg.clone(), agg_name(i)));
+                    aggs.push(agg.alias(agg_name(i)));
+                    agg_name(i)
+                }
+            };
             slots.push(Column::new(agg_name(i), spec.ty));
+            copies.push(column(&source).alias(agg_name(i)));
         }
         let grouped = self.build(
             slots.clone(),
             p.parallel,
-            |b| b.aggregate(keys, aggs),
+            |b| b.aggregate(keys, aggs)?.project(copies),
             p.plan,
         )?;
         // Output: the keys, then each output expression over the keys and the aggregates.

@@ -63,12 +63,17 @@ fn runtime() -> Option<&'static tokio::runtime::Runtime> {
         .as_ref()
 }
 
-/// Lowers the script: its `let`s, then its one query.
-fn lower<'a>(engine: &mut Engine<'a>, script: &'a Script) -> Result<Plan, Fallback> {
+/// Inputs smaller than this (rows scanned in all) run on the row engine under `Executor::Auto`:
+/// it answers them in microseconds, while planning alone costs DataFusion about a millisecond.
+pub(super) const MIN_ROWS: usize = 10_000;
+
+/// Lowers the script (its `let`s, then its queries): the plan and the rows it scans.
+fn lower<'a>(engine: &mut Engine<'a>, script: &'a Script) -> Result<(Plan, usize), Fallback> {
     let mut l = Lowering {
         engine,
         env: Env::default(),
         lets: HashMap::new(),
+        scanned: 0,
     };
     let mut queries = Vec::new();
     for st in &script.statements {
@@ -101,17 +106,25 @@ fn lower<'a>(engine: &mut Engine<'a>, script: &'a Script) -> Result<Plan, Fallba
             .warnings
             .push(super::several_results_warning(queries.len() + 1));
     }
-    l.tabular(last)
+    let plan = l.tabular(last)?;
+    Ok((plan, l.scanned))
 }
 
 /// The DataFusion plan of a query, or why it runs on the row engine.
 pub(super) fn explain<'a>(engine: &mut Engine<'a>, script: &'a Script) -> Result<String, String> {
-    lower(engine, script).map(|p| p.plan.display_indent().to_string())
+    lower(engine, script).map(|(p, _)| p.plan.display_indent().to_string())
 }
 
-/// Runs the script on DataFusion.
-pub(super) fn run<'a>(engine: &mut Engine<'a>, script: &'a Script) -> Result<Table, Skip> {
-    let plan = lower(engine, script).map_err(|_| Skip::Fallback)?;
+/// Runs the script on DataFusion; `min_rows` leaves smaller inputs to the row engine.
+pub(super) fn run<'a>(
+    engine: &mut Engine<'a>,
+    script: &'a Script,
+    min_rows: usize,
+) -> Result<Table, Skip> {
+    let (plan, scanned) = lower(engine, script).map_err(|_| Skip::Fallback)?;
+    if scanned < min_rows {
+        return Err(Skip::Fallback);
+    }
     if plan.plan.schema().fields().len() != plan.columns.len() {
         return Err(Skip::Fallback);
     }

@@ -41,6 +41,8 @@ struct Spec {
 #[derive(Debug)]
 pub(super) struct KqlAggregate {
     key: String,
+    /// Unique per key: DataFusion names expressions after their function and arguments.
+    name: String,
     spec: Arc<Spec>,
     signature: Signature,
 }
@@ -75,8 +77,10 @@ impl KqlAggregate {
             predicate,
             percents,
         };
+        let key = format!("{spec:?}");
         let udaf = KqlAggregate {
-            key: format!("{spec:?}"),
+            name: super::udf::instance_name(&format!("kql_{name}"), &key),
+            key,
             spec: Arc::new(spec),
             signature: Signature::any(1, Volatility::Immutable),
         };
@@ -90,7 +94,7 @@ impl KqlAggregate {
 
 impl AggregateUDFImpl for KqlAggregate {
     fn name(&self) -> &str {
-        &self.spec.name
+        &self.name
     }
     fn signature(&self) -> &Signature {
         &self.signature

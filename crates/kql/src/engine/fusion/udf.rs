@@ -45,6 +45,13 @@ macro_rules! keyed {
     };
 }
 
+/// `kind` suffixed with a hash of `key`, so two different instances never share a name.
+pub(super) fn instance_name(kind: &str, key: &str) -> String {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    format!("{kind}_{:016x}", h.finish())
+}
+
 fn arrays(args: ScalarFunctionArgs) -> DfResult<(Vec<ArrayRef>, usize)> {
     let n = args.number_rows;
     let arrays = args
@@ -59,6 +66,8 @@ fn arrays(args: ScalarFunctionArgs) -> DfResult<(Vec<ArrayRef>, usize)> {
 #[derive(Debug)]
 pub(super) struct EvalUdf {
     key: String,
+    /// Unique per key: DataFusion names expressions after their function and arguments.
+    name: String,
     expr: CExpr,
     /// The KQL types of the arguments (the columns the expression reads, in order).
     args: Vec<ScalarType>,
@@ -82,6 +91,7 @@ impl EvalUdf {
             },
         );
         let udf = EvalUdf {
+            name: instance_name("kql_eval", &key),
             key,
             expr,
             args: types,
@@ -115,7 +125,7 @@ pub(super) fn mentions(e: &CExpr, pick: &dyn Fn(&str) -> bool) -> bool {
 
 impl ScalarUDFImpl for EvalUdf {
     fn name(&self) -> &str {
-        "kql_eval"
+        &self.name
     }
     fn signature(&self) -> &Signature {
         &self.signature
@@ -148,6 +158,8 @@ impl ScalarUDFImpl for EvalUdf {
 #[derive(Debug)]
 pub(super) struct MatchUdf {
     key: String,
+    /// Unique per key: DataFusion names expressions after their function and arguments.
+    name: String,
     regex: Regex,
     negated: bool,
     signature: Signature,
@@ -156,8 +168,10 @@ keyed!(MatchUdf);
 
 impl MatchUdf {
     pub(super) fn call(arg: DfExpr, regex: Regex, negated: bool) -> DfExpr {
+        let key = format!("{}|{negated}", regex.as_str());
         let udf = MatchUdf {
-            key: format!("{}|{negated}", regex.as_str()),
+            name: instance_name("kql_match", &key),
+            key,
             regex,
             negated,
             signature: Signature::exact(vec![DataType::Utf8], Volatility::Immutable),
@@ -168,7 +182,7 @@ impl MatchUdf {
 
 impl ScalarUDFImpl for MatchUdf {
     fn name(&self) -> &str {
-        "kql_match"
+        &self.name
     }
     fn signature(&self) -> &Signature {
         &self.signature
@@ -197,6 +211,8 @@ impl ScalarUDFImpl for MatchUdf {
 #[derive(Debug)]
 pub(super) struct BinUdf {
     key: String,
+    /// Unique per key: DataFusion names expressions after their function and arguments.
+    name: String,
     size: i64,
     signature: Signature,
 }
@@ -205,6 +221,7 @@ keyed!(BinUdf);
 impl BinUdf {
     pub(super) fn call(arg: DfExpr, size: i64) -> DfExpr {
         let udf = BinUdf {
+            name: format!("kql_bin_{size}"),
             key: size.to_string(),
             size,
             signature: Signature::exact(vec![DataType::Int64], Volatility::Immutable),
@@ -215,7 +232,7 @@ impl BinUdf {
 
 impl ScalarUDFImpl for BinUdf {
     fn name(&self) -> &str {
-        "kql_bin"
+        &self.name
     }
     fn signature(&self) -> &Signature {
         &self.signature
@@ -293,6 +310,8 @@ impl ScalarUDFImpl for CaseUdf {
 #[derive(Debug)]
 pub(super) struct ExpandUdf {
     key: String,
+    /// Unique per key: DataFusion names expressions after their function and arguments.
+    name: String,
     arg: ScalarType,
     ty: ScalarType,
     signature: Signature,
@@ -301,8 +320,10 @@ keyed!(ExpandUdf);
 
 impl ExpandUdf {
     pub(super) fn call(arg: DfExpr, arg_ty: ScalarType, ty: ScalarType) -> DfExpr {
+        let key = format!("{arg_ty:?}|{ty:?}");
         let udf = ExpandUdf {
-            key: format!("{arg_ty:?}|{ty:?}"),
+            name: instance_name("kql_mv_expand", &key),
+            key,
             arg: arg_ty,
             ty,
             signature: Signature::any(1, Volatility::Immutable),
@@ -359,7 +380,7 @@ fn offset(n: usize) -> DfResult<i32> {
 
 impl ScalarUDFImpl for ExpandUdf {
     fn name(&self) -> &str {
-        "kql_mv_expand"
+        &self.name
     }
     fn signature(&self) -> &Signature {
         &self.signature

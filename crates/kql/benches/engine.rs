@@ -197,6 +197,34 @@ fn machine() -> String {
     format!("{cpu}, {cores} cores visible, {mem_gib} GiB RAM")
 }
 
+/// The row engine against DataFusion on small tables (where `Executor::Auto` picks the row
+/// engine below 10,000 rows): the same query, both executors, as a Markdown section.
+fn small_inputs(iters: usize) -> String {
+    let query = QUERIES[0].1;
+    let mut out = String::from(
+        "\n## Small inputs: row engine vs DataFusion\n\n`filter_bin_count` on small generated tables, each executor forced (`kql::execute_on`); median of the runs (min in brackets). `Executor::Auto` runs inputs under 10,000 rows on the row engine.\n\n| Rows | Row engine ms | DataFusion ms |\n| ---: | ---: | ---: |\n",
+    );
+    let mut rng = StdRng::seed_from_u64(7);
+    for n in [100, 1_000, 10_000, 100_000] {
+        let mut catalog = Catalog::new();
+        catalog.insert("SigninLogs", generate(&mut rng, n));
+        let opts = ExecOptions::default();
+        let cell = |executor| {
+            let (min, median, out) = time(iters.max(20), || {
+                kql::execute_on(executor, &catalog, query, &opts)
+            });
+            let r = out.unwrap_or_else(|e| panic!("{n} rows: {e}"));
+            assert_eq!(r.executor, executor);
+            format!("{:.3} ({:.3})", ms(median), ms(min))
+        };
+        let rows = cell(kql::Executor::Rows);
+        let fused = cell(kql::Executor::DataFusion);
+        eprintln!("small {n:>7} rows: row engine {rows} ms, DataFusion {fused} ms");
+        out.push_str(&format!("| {n} | {rows} | {fused} |\n"));
+    }
+    out
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument picks queries by name.
     let filter: Vec<String> = std::env::args()
@@ -348,6 +376,7 @@ fn main() {
             r["query"].as_str().unwrap_or("")
         ));
     }
+    md.push_str(&small_inputs(iters));
     println!("{md}");
     if let Ok(path) = std::env::var("BENCH_MD") {
         // Hand-written notes between the markers survive a rerun.

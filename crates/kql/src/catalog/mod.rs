@@ -69,6 +69,16 @@ impl Catalog {
         entry.rows.get()
     }
 
+    /// Number of rows of a table, without converting it between forms.
+    pub fn row_count(&self, name: &str) -> Option<usize> {
+        let entry = self.tables.get(name)?;
+        #[cfg(feature = "datafusion")]
+        if let Some(arrow) = entry.arrow.get() {
+            return Some(arrow.len());
+        }
+        entry.rows.get().map(|t| t.len())
+    }
+
     /// A table by exact name as Arrow batches.
     #[cfg(feature = "datafusion")]
     pub(crate) fn arrow(&self, name: &str) -> Option<&Arc<crate::engine::ArrowTable>> {

@@ -88,9 +88,9 @@ pub use fusion::ArrowTable;
 /// Which engine runs a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Executor {
-    /// DataFusion for what its planner lowers (with the `datafusion` feature) when the query
-    /// reads at least 10,000 rows, else the row engine (which answers small inputs faster than
-    /// DataFusion can plan).
+    /// DataFusion for what its planner lowers (with the `datafusion` feature) when the catalog
+    /// tables the query names hold at least 10,000 rows, else the row engine (which answers small
+    /// inputs faster than DataFusion can plan).
     #[default]
     Auto,
     /// DataFusion for what its planner lowers, whatever the input's size; else the row engine.
@@ -139,13 +139,11 @@ fn execute_here(
 ) -> Result<QueryResult, KqlError> {
     let script = crate::parser::parse_script(text)?;
     #[cfg(feature = "datafusion")]
-    if executor != Executor::Rows {
-        let min_rows = match executor {
-            Executor::Auto => fusion::MIN_ROWS,
-            _ => 0,
-        };
+    if executor == Executor::DataFusion
+        || (executor == Executor::Auto && fusion::catalog_rows(catalog, text) >= fusion::MIN_ROWS)
+    {
         let mut engine = Engine::new(catalog, text, opts);
-        match fusion::run(&mut engine, &script, min_rows) {
+        match fusion::run(&mut engine, &script) {
             Ok(table) => {
                 return Ok(QueryResult {
                     table,

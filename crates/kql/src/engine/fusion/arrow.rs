@@ -85,13 +85,18 @@ impl ArrowTable {
         ArrowTable::new(table.columns.clone(), batches)
     }
 
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
     /// The batches as a row table.
     pub fn to_table(&self) -> Table {
         batches_to_table(&self.columns, &self.batches)
     }
 
     /// Number of rows.
-    pub(super) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.rows
     }
 

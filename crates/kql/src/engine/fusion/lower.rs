@@ -241,8 +241,6 @@ pub(super) struct Lowering<'e, 'a> {
     pub engine: &'e mut Engine<'a>,
     pub env: Env<'a>,
     pub lets: HashMap<String, Plan>,
-    /// Rows of every table the plans scan.
-    pub scanned: usize,
 }
 
 impl<'a> Lowering<'_, 'a> {
@@ -294,7 +292,6 @@ impl<'a> Lowering<'_, 'a> {
 
     fn scan(&mut self, name: &str, table: &ArrowTable) -> Result<Plan, Fallback> {
         let provider = table.provider()?;
-        self.scanned += table.len();
         let plan = df(LogicalPlanBuilder::scan(
             name,
             provider_as_source(provider),

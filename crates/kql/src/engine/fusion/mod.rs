@@ -63,17 +63,36 @@ fn runtime() -> Option<&'static tokio::runtime::Runtime> {
         .as_ref()
 }
 
-/// Inputs smaller than this (rows scanned in all) run on the row engine under `Executor::Auto`:
+/// Queries naming catalog tables of fewer rows than this in all run on the row engine under
+/// `Executor::Auto` (literal sources count as none):
 /// it answers them in microseconds, while planning alone costs DataFusion about a millisecond.
 pub(super) const MIN_ROWS: usize = 10_000;
 
-/// Lowers the script (its `let`s, then its queries): the plan and the rows it scans.
-fn lower<'a>(engine: &mut Engine<'a>, script: &'a Script) -> Result<(Plan, usize), Fallback> {
+/// Rows of the catalog tables a query names (any identifier that is a table's name counts): a
+/// cheap upper bound of what it reads from the catalog, known before anything is planned.
+pub(super) fn catalog_rows(catalog: &crate::catalog::Catalog, text: &str) -> usize {
+    let Ok(tokens) = crate::lexer::tokenize(text) else {
+        return 0;
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    let mut rows = 0;
+    for t in &tokens {
+        if let crate::lexer::TokenKind::Ident(n) | crate::lexer::TokenKind::QuotedIdent(n) = &t.kind
+            && !seen.contains(&n.as_str())
+        {
+            seen.push(n);
+            rows += catalog.row_count(n).unwrap_or(0);
+        }
+    }
+    rows
+}
+
+/// Lowers the script: its `let`s, then its queries.
+fn lower<'a>(engine: &mut Engine<'a>, script: &'a Script) -> Result<Plan, Fallback> {
     let mut l = Lowering {
         engine,
         env: Env::default(),
         lets: HashMap::new(),
-        scanned: 0,
     };
     let mut queries = Vec::new();
     for st in &script.statements {
@@ -106,25 +125,17 @@ fn lower<'a>(engine: &mut Engine<'a>, script: &'a Script) -> Result<(Plan, usize
             .warnings
             .push(super::several_results_warning(queries.len() + 1));
     }
-    let plan = l.tabular(last)?;
-    Ok((plan, l.scanned))
+    l.tabular(last)
 }
 
 /// The DataFusion plan of a query, or why it runs on the row engine.
 pub(super) fn explain<'a>(engine: &mut Engine<'a>, script: &'a Script) -> Result<String, String> {
-    lower(engine, script).map(|(p, _)| p.plan.display_indent().to_string())
+    lower(engine, script).map(|p| p.plan.display_indent().to_string())
 }
 
-/// Runs the script on DataFusion; `min_rows` leaves smaller inputs to the row engine.
-pub(super) fn run<'a>(
-    engine: &mut Engine<'a>,
-    script: &'a Script,
-    min_rows: usize,
-) -> Result<Table, Skip> {
-    let (plan, scanned) = lower(engine, script).map_err(|_| Skip::Fallback)?;
-    if scanned < min_rows {
-        return Err(Skip::Fallback);
-    }
+/// Runs the script on DataFusion.
+pub(super) fn run<'a>(engine: &mut Engine<'a>, script: &'a Script) -> Result<Table, Skip> {
+    let plan = lower(engine, script).map_err(|_| Skip::Fallback)?;
     if plan.plan.schema().fields().len() != plan.columns.len() {
         return Err(Skip::Fallback);
     }

@@ -198,11 +198,11 @@ fn machine() -> String {
 }
 
 /// The row engine against DataFusion on small tables (where `Executor::Auto` picks the row
-/// engine below 10,000 rows): the same query, both executors, as a Markdown section.
+/// engine below 5,000 rows): the same query, both executors, as a Markdown section.
 fn small_inputs(iters: usize) -> String {
     let query = QUERIES[0].1;
     let mut out = String::from(
-        "\n## Small inputs: row engine vs DataFusion\n\n`filter_bin_count` on small generated tables, each executor forced (`kql::execute_on`); median of the runs (min in brackets). `Executor::Auto` runs inputs under 10,000 rows on the row engine.\n\n| Rows | Row engine ms | DataFusion ms |\n| ---: | ---: | ---: |\n",
+        "\n## Small inputs: row engine vs DataFusion\n\n`filter_bin_count` on small generated tables, each executor forced (`kql::execute_on`); median of the runs (min in brackets). `Executor::Auto` runs inputs under 5,000 rows on the row engine.\n\n| Rows | Row engine ms | DataFusion ms |\n| ---: | ---: | ---: |\n",
     );
     let mut rng = StdRng::seed_from_u64(7);
     for n in [100, 1_000, 10_000, 100_000] {

@@ -89,7 +89,7 @@ pub use fusion::ArrowTable;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Executor {
     /// DataFusion for what its planner lowers (with the `datafusion` feature) when the catalog
-    /// tables the query names hold at least 10,000 rows, else the row engine (which answers small
+    /// tables the query names hold at least 5,000 rows, else the row engine (which answers small
     /// inputs faster than DataFusion can plan).
     #[default]
     Auto,

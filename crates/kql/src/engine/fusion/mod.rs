@@ -64,9 +64,10 @@ fn runtime() -> Option<&'static tokio::runtime::Runtime> {
 }
 
 /// Queries naming catalog tables of fewer rows than this in all run on the row engine under
-/// `Executor::Auto` (literal sources count as none):
-/// it answers them in microseconds, while planning alone costs DataFusion about a millisecond.
-pub(super) const MIN_ROWS: usize = 10_000;
+/// `Executor::Auto` (literal sources count as none): planning costs DataFusion about a
+/// millisecond, and the row engine is faster below about 5,000 rows (BENCHMARKS-kql.md, "Small
+/// inputs": 0.27 vs 1.19 ms at 1,000 rows, 2.6 vs 1.4 ms at 10,000).
+pub(super) const MIN_ROWS: usize = 5_000;
 
 /// Rows of the catalog tables a query names (any identifier that is a table's name counts): a
 /// cheap upper bound of what it reads from the catalog, known before anything is planned.

@@ -83,12 +83,23 @@ fn mutated_corpus_queries_never_panic() {
     });
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x004b_514c);
     let catalog = kql::Catalog::new();
+    // A small workspace with the tables the queries name, so DataFusion plans and runs them.
+    let demo = kql::catalog::demo_workspace(kql::catalog::DEMO_SEED, 2_000, 0);
     let opts = kql::ExecOptions::default();
     for line in text.lines() {
         let record: serde_json::Value = serde_json::from_str(line).expect("corpus line is JSON");
         let query = record["query"].as_str().unwrap_or("");
-        for _ in 0..4 {
+        for i in 0..4 {
             let q = mutate(query, &mut rng);
+            if i == 0
+                && let Err(kql::KqlError::Runtime { message }) =
+                    kql::execute_on(kql::Executor::DataFusion, &demo, &q, &opts)
+            {
+                assert!(
+                    !message.contains("internal error"),
+                    "DataFusion path panicked on: {q}"
+                );
+            }
             if let Err(kql::KqlError::Runtime { message }) = kql::parse(&q) {
                 assert!(
                     !message.contains("internal error"),

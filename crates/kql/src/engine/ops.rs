@@ -1764,6 +1764,69 @@ impl<'a> Engine<'a> {
         env: &Env<'a>,
     ) -> Result<Table, KqlError> {
         let (src, _) = self.compile(source, &t.columns, env)?;
+        let pattern = ParsePattern::new(kind, flags, parts).ok_or_else(|| KqlError::Syntax {
+            location: self_location(self, op),
+            found: "an invalid parse pattern".into(),
+            expected: "a pattern of strings, '*' and column names".into(),
+        })?;
+        let cols = pattern.columns.clone();
+        let mut targets = Vec::new();
+        for (name, ty) in &cols {
+            let idx = match t.column_index(name) {
+                Some(i) => {
+                    t.columns[i].ty = *ty;
+                    i
+                }
+                None => {
+                    t.columns.push(Column::new(name.clone(), *ty));
+                    for r in &mut t.rows {
+                        r.push(Value::Null);
+                    }
+                    t.columns.len() - 1
+                }
+            };
+            targets.push((idx, *ty));
+        }
+        let mut keep = vec![true; t.rows.len()];
+        let mut updates = Vec::with_capacity(t.rows.len());
+        for (idx, kept) in keep.iter_mut().enumerate() {
+            self.check()?;
+            let text = to_text(&eval(&src, Row { rows: &t.rows, idx }));
+            let vals = pattern.values(&text);
+            *kept = vals.is_some() || !filter;
+            updates.push(vals.unwrap_or_else(|| pattern.nulls()));
+        }
+        for (row, vals) in t.rows.iter_mut().zip(updates) {
+            for ((target, _), v) in targets.iter().zip(vals) {
+                row[*target] = v;
+            }
+        }
+        let rows = t
+            .rows
+            .into_iter()
+            .zip(keep)
+            .filter(|(_, k)| *k)
+            .map(|(r, _)| r)
+            .collect();
+        Ok(Table {
+            columns: t.columns,
+            rows,
+        })
+    }
+}
+
+/// A `parse` operator's pattern: one regular expression with a named group per column.
+#[derive(Debug, Clone)]
+pub(super) struct ParsePattern {
+    regex: regex::Regex,
+    relaxed: bool,
+    /// The columns it extracts, with their types.
+    pub columns: Vec<(String, ScalarType)>,
+}
+
+impl ParsePattern {
+    /// The pattern of `parse kind=… flags=… with parts`, or `None` when it is not a valid one.
+    pub(super) fn new(kind: &str, flags: &str, parts: &[ParsePart]) -> Option<ParsePattern> {
         let regex_kind = kind == "regex";
         // Regex mode is greedy unless flag U; simple mode matches the shortest text between literals.
         let flags: String = flags.chars().filter(|c| "imsU".contains(*c)).collect();
@@ -1811,81 +1874,40 @@ impl<'a> Engine<'a> {
         if !regex_kind && matches!(parts.last(), Some(ParsePart::Literal(_))) && kind == "simple" {
             pattern.push('$');
         }
-        let re = functions::regex(&pattern).ok_or_else(|| KqlError::Syntax {
-            location: self_location(self, op),
-            found: "an invalid parse pattern".into(),
-            expected: "a pattern of strings, '*' and column names".into(),
-        })?;
-        let mut targets = Vec::new();
-        for (name, ty) in &cols {
-            let idx = match t.column_index(name) {
-                Some(i) => {
-                    t.columns[i].ty = *ty;
-                    i
-                }
-                None => {
-                    t.columns.push(Column::new(name.clone(), *ty));
-                    for r in &mut t.rows {
-                        r.push(Value::Null);
-                    }
-                    t.columns.len() - 1
-                }
-            };
-            targets.push((idx, *ty));
-        }
-        let mut keep = vec![true; t.rows.len()];
-        let mut updates = Vec::with_capacity(t.rows.len());
-        for (idx, kept) in keep.iter_mut().enumerate() {
-            self.check()?;
-            let text = to_text(&eval(&src, Row { rows: &t.rows, idx }));
-            let caps = re.captures(&text);
-            let mut unconverted = false;
-            let vals: Vec<Value> = targets
-                .iter()
-                .enumerate()
-                .map(|(i, (_, ty))| {
-                    match caps.as_ref().and_then(|c| c.name(&format!("kqlcol{i}"))) {
-                        Some(m) => {
-                            let v = coerce(Value::str(m.as_str()), *ty);
-                            unconverted |= v.is_null();
-                            v
-                        }
-                        None => Value::Null,
-                    }
-                })
-                .collect();
-            // Outside relaxed mode, a value that does not convert to its column type fails the
-            // whole match.
-            let matched = caps.is_some() && (kind == "relaxed" || !unconverted);
-            let vals = if matched {
-                vals
-            } else {
-                *kept = !filter;
-                targets.iter().map(|_| Value::Null).collect()
-            };
-            let vals: Vec<Value> = vals
-                .into_iter()
-                .zip(&targets)
-                .map(|(v, (_, ty))| coerce(v, *ty))
-                .collect();
-            updates.push(vals);
-        }
-        for (row, vals) in t.rows.iter_mut().zip(updates) {
-            for ((target, _), v) in targets.iter().zip(vals) {
-                row[*target] = v;
-            }
-        }
-        let rows = t
-            .rows
-            .into_iter()
-            .zip(keep)
-            .filter(|(_, k)| *k)
-            .map(|(r, _)| r)
-            .collect();
-        Ok(Table {
-            columns: t.columns,
-            rows,
+        Some(ParsePattern {
+            regex: functions::regex(&pattern)?,
+            relaxed: kind == "relaxed",
+            columns: cols,
         })
+    }
+
+    /// The columns' values parsed from `text`, or `None` when it does not match (outside relaxed
+    /// mode, a value that does not convert to its column's type fails the whole match).
+    pub(super) fn values(&self, text: &str) -> Option<Vec<Value>> {
+        let caps = self.regex.captures(text)?;
+        let mut unconverted = false;
+        let vals = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, (_, ty))| match caps.name(&format!("kqlcol{i}")) {
+                Some(m) => {
+                    let v = coerce(Value::str(m.as_str()), *ty);
+                    unconverted |= v.is_null();
+                    v
+                }
+                None => coerce(Value::Null, *ty),
+            })
+            .collect();
+        (self.relaxed || !unconverted).then_some(vals)
+    }
+
+    /// The columns' values when the text does not match.
+    pub(super) fn nulls(&self) -> Vec<Value> {
+        self.columns
+            .iter()
+            .map(|(_, ty)| coerce(Value::Null, *ty))
+            .collect()
     }
 }
 

@@ -20,7 +20,7 @@ use datafusion::logical_expr::{
 
 use super::arrow::ArrowTable;
 use super::udaf::KqlAggregate;
-use super::udf::{BinUdf, CaseUdf, EvalUdf, ExpandUdf, MatchUdf, mentions};
+use super::udf::{BinUdf, CaseUdf, EvalUdf, ExpandUdf, MatchUdf, ParseUdf, mentions};
 use crate::ast::{BinOp, Expr, ExprKind, JoinOn, NamedExpr, Operator, OperatorKind, StrOp};
 use crate::catalog::load::stored_type;
 use crate::engine::convert::coerce;
@@ -688,6 +688,23 @@ impl<'a> Lowering<'_, 'a> {
                 let right = self.tabular(right)?;
                 self.join(left, right, kind.as_deref().unwrap_or("innerunique"), on)
             }
+            OperatorKind::Parse {
+                source,
+                kind,
+                flags,
+                parts,
+                filter,
+            } => self.parse(
+                Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                },
+                source,
+                (kind, flags),
+                parts,
+                *filter,
+            ),
             OperatorKind::Union(u) => self.union(
                 Some(Plan {
                     plan,
@@ -714,6 +731,36 @@ impl<'a> Lowering<'_, 'a> {
                 Err(format!("the {name} operator"))
             }
         }
+    }
+
+    /// `parse` / `parse-where`: the pattern's columns, each a UDF over the source text (the
+    /// row engine's `ParsePattern`), replacing or added like `extend`; `parse-where` first keeps
+    /// only the rows that match.
+    fn parse(
+        &mut self,
+        p: Plan,
+        source: &'a Expr,
+        (kind, flags): (&str, &str),
+        parts: &[crate::ast::ParsePart],
+        filter: bool,
+    ) -> Result<Plan, Fallback> {
+        let (c, ty) = self.bind(source, &p.columns)?;
+        let pattern = Arc::new(
+            crate::engine::ops::ParsePattern::new(kind, flags, parts)
+                .ok_or("an invalid parse pattern")?,
+        );
+        let text = self.expr(&c, ty, &p.columns)?;
+        let mut p = p;
+        if filter {
+            let matched = ParseUdf::call(text.clone(), ty, &pattern, None);
+            p = self.build(p.columns, p.parallel, |b| b.filter(matched), p.plan)?;
+        }
+        let (mut cols, mut exprs) = as_is(&p.columns);
+        for (i, (name, cty)) in pattern.columns.iter().enumerate() {
+            let e = ParseUdf::call(text.clone(), ty, &pattern, Some(i)).alias(name.clone());
+            set_column(&mut cols, &mut exprs, Column::new(name.clone(), *cty), e);
+        }
+        self.build(cols, p.parallel, |b| b.project(exprs), p.plan)
     }
 
     /// `union` (Kusto's default `kind=outer`): the columns of all inputs by name, in order of
@@ -814,7 +861,8 @@ impl<'a> Lowering<'_, 'a> {
             .or_else(|| derive_name(&item.expr))
             .unwrap_or_else(|| fresh_name(&p.columns, &[]));
         let new = self.expr(&c, ty, &p.columns)?.alias(name.clone());
-        let (cols, exprs) = set_column(&p.columns, Column::new(name, ty), new);
+        let (mut cols, mut exprs) = as_is(&p.columns);
+        set_column(&mut cols, &mut exprs, Column::new(name, ty), new);
         self.build(cols, p.parallel, |b| b.project(exprs), p.plan)
     }
 
@@ -830,7 +878,8 @@ impl<'a> Lowering<'_, 'a> {
             .unwrap_or_else(|| fresh_name(&p.columns, &[]));
         let list =
             ExpandUdf::call(self.expr(&c, arg_ty, &p.columns)?, arg_ty, ty).alias(name.clone());
-        let (cols, exprs) = set_column(&p.columns, Column::new(name.clone(), ty), list);
+        let (mut cols, mut exprs) = as_is(&p.columns);
+        set_column(&mut cols, &mut exprs, Column::new(name.clone(), ty), list);
         let unnested = self.build(
             cols.clone(),
             p.parallel,
@@ -1120,11 +1169,15 @@ impl<'a> Lowering<'_, 'a> {
     }
 }
 
-/// The columns and projection that replace the column named like `col` by `e` (in place, with
-/// `col`'s type) or add it at the end, as `extend` does.
-fn set_column(columns: &[Column], col: Column, e: DfExpr) -> (Vec<Column>, Vec<DfExpr>) {
-    let mut cols = columns.to_vec();
-    let mut exprs: Vec<DfExpr> = cols.iter().map(|c| column(&c.name)).collect();
+/// Every column as it is: the start of a projection that `set_column` changes.
+fn as_is(columns: &[Column]) -> (Vec<Column>, Vec<DfExpr>) {
+    let exprs = columns.iter().map(|c| column(&c.name)).collect();
+    (columns.to_vec(), exprs)
+}
+
+/// Replaces the column named like `col` by `e` in a projection (in place, with `col`'s type),
+/// or adds it at the end, as `extend` does.
+fn set_column(cols: &mut Vec<Column>, exprs: &mut Vec<DfExpr>, col: Column, e: DfExpr) {
     match cols.iter().position(|c| c.name == col.name) {
         Some(i) => {
             cols[i].ty = col.ty;
@@ -1135,7 +1188,6 @@ fn set_column(columns: &[Column], col: Column, e: DfExpr) -> (Vec<Column>, Vec<D
             exprs.push(e);
         }
     }
-    (cols, exprs)
 }
 
 /// Whether the left side of a join has one row per key (a `summarize … by` the join keys), so

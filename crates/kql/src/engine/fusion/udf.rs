@@ -23,10 +23,10 @@ use regex::Regex;
 
 use super::arrow::{array_of, values_of};
 use crate::catalog::load::stored_type;
-use crate::engine::convert::coerce;
-use crate::engine::ops::expansion;
+use crate::engine::convert::{coerce, to_text};
+use crate::engine::ops::{ParsePattern, expansion};
 use crate::engine::scalar::{CExpr, Row, eval};
-use crate::value::ScalarType;
+use crate::value::{ScalarType, Value};
 
 /// Implements equality and hashing by a key string (UDFs are compared when plans are).
 macro_rules! keyed {
@@ -414,5 +414,76 @@ impl ScalarUDFImpl for ExpandUdf {
             None,
         )?;
         Ok(ColumnarValue::Array(Arc::new(list)))
+    }
+}
+
+/// One column a `parse` pattern extracts from each cell (or, with no column, whether it matched).
+#[derive(Debug)]
+pub(super) struct ParseUdf {
+    key: String,
+    name: String,
+    pattern: Arc<ParsePattern>,
+    arg: ScalarType,
+    /// The column it answers; `None` answers whether the pattern matched.
+    column: Option<usize>,
+    signature: Signature,
+}
+keyed!(ParseUdf);
+
+impl ParseUdf {
+    pub(super) fn call(
+        arg: DfExpr,
+        arg_ty: ScalarType,
+        pattern: &Arc<ParsePattern>,
+        column: Option<usize>,
+    ) -> DfExpr {
+        let key = format!("{pattern:?}|{arg_ty:?}|{column:?}");
+        let udf = ParseUdf {
+            name: instance_name("kql_parse", &key),
+            key,
+            pattern: Arc::clone(pattern),
+            arg: arg_ty,
+            column,
+            signature: Signature::any(1, Volatility::Immutable),
+        };
+        ScalarUDF::new_from_impl(udf).call(vec![arg])
+    }
+
+    fn ty(&self) -> ScalarType {
+        match self.column {
+            Some(i) => self.pattern.columns[i].1,
+            None => ScalarType::Bool,
+        }
+    }
+}
+
+impl ScalarUDFImpl for ParseUdf {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
+        Ok(stored_type(self.ty()))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let (arrays, _) = arrays(args)?;
+        let Some(a) = arrays.first() else {
+            return exec_err!("kql_parse needs one argument");
+        };
+        let out: Vec<Value> = values_of(a.as_ref(), self.arg)
+            .iter()
+            .map(|v| {
+                let parsed = self.pattern.values(&to_text(v));
+                match self.column {
+                    None => Value::Bool(parsed.is_some()),
+                    Some(i) => parsed
+                        .and_then(|mut vals| (i < vals.len()).then(|| vals.swap_remove(i)))
+                        .unwrap_or_else(|| self.pattern.nulls().swap_remove(i)),
+                }
+            })
+            .collect();
+        Ok(ColumnarValue::Array(array_of(&out, self.ty())))
     }
 }

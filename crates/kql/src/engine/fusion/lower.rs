@@ -901,66 +901,21 @@ impl<'a> Lowering<'_, 'a> {
         self.build(cols, p.parallel, |b| b.project(exprs), unnested.plan)
     }
 
-    /// `summarize arg_max(x, …) by …` (or `arg_min`): per group, the row whose `x` is largest
-    /// (smallest), the first such row on ties (input order), all nulls when every `x` is null —
-    /// as the row engine's aggregate state keeps it.
-    fn arg_best(&mut self, p: Plan, s: &Summary) -> Result<Plan, Fallback> {
-        let spec = &s.specs[0];
-        let max = spec.name == "arg_max";
-        let value = spec.args.first().ok_or("arg_max without a value")?;
-        let mut exprs = Vec::new();
-        let mut keys = Vec::new();
-        for (i, (c, col)) in s.key_exprs.iter().zip(&s.key_cols).enumerate() {
-            exprs.push(self.expr(c, col.ty, &p.columns)?.alias(format!("__k{i}")));
-            keys.push(column(&format!("__k{i}")));
-        }
-        let vt = type_of(value, &p.columns);
-        if matches!(
-            vt,
-            ScalarType::Dynamic | ScalarType::Bool | ScalarType::Guid
-        ) {
-            return Err(format!("{} of {vt}", spec.name));
-        }
-        exprs.push(self.expr(value, vt, &p.columns)?.alias("__v"));
-        for (i, (c, col)) in spec.row.iter().enumerate() {
-            exprs.push(self.expr(c, col.ty, &p.columns)?.alias(format!("__r{i}")));
-        }
-        // Input order breaks ties (and orders the groups by first appearance, as the row
-        // engine's summarize does).
-        let order = row_number().alias("__o");
-        let ranking = vec![
-            SortExpr::new(column("__v"), !max, false),
-            SortExpr::new(column("__o"), true, false),
-        ];
-        let mut aggs: Vec<DfExpr> = (0..spec.row.len())
-            .map(|i| {
-                first_value(column(&format!("__r{i}")), ranking.clone()).alias(format!("__r{i}"))
-            })
-            .collect();
-        aggs.push(min(column("__o")).alias("__f"));
-        let plan = df(df(df(df(
-            df(LogicalPlanBuilder::from(p.plan).project(exprs))?.window(vec![order])
-        )?
-        .aggregate(keys, aggs))?
-        .sort(vec![SortExpr::new(column("__f"), true, false)]))?
-        .build())?;
-        let mut out = Vec::new();
-        for (i, col) in s.key_cols.iter().enumerate() {
-            out.push(column(&format!("__k{i}")).alias(col.name.clone()));
-        }
-        for (i, col) in s.out_cols[s.key_cols.len()..].iter().enumerate() {
-            out.push(column(&format!("__r{i}")).alias(col.name.clone()));
-        }
-        self.build(s.out_cols.clone(), p.parallel, |b| b.project(out), plan)
-    }
-
+    /// `summarize`: DataFusion's aggregate over the keys, then a projection of the output
+    /// expressions. `arg_max`/`arg_min` keep, per group, each returned column of the row whose
+    /// value is largest (smallest), the first such row in input order on ties, as the row
+    /// engine's aggregate state does.
     fn summarize(&mut self, p: Plan, s: Summary) -> Result<Plan, Fallback> {
-        if let ([spec], [Out::Spread(0)]) = (s.specs.as_slice(), s.outs.as_slice())
-            && matches!(spec.name.as_str(), "arg_max" | "arg_min")
-            && spec.row.len() == s.out_cols.len() - s.key_cols.len()
-        {
-            return self.arg_best(p, &s);
-        }
+        let arg_rows = |name: &str| matches!(name, "arg_max" | "arg_min");
+        let input = if s.specs.iter().any(|sp| arg_rows(&sp.name)) {
+            df(
+                df(LogicalPlanBuilder::from(p.plan).window(vec![row_number().alias("__o")]))?
+                    .build(),
+            )?
+        } else {
+            p.plan
+        };
+        let p = Plan { plan: input, ..p };
         let key_name = |i: usize| format!("__k{i}");
         let agg_name = |i: usize| format!("__a{i}");
         let mut keys = Vec::new();
@@ -980,8 +935,36 @@ impl<'a> Lowering<'_, 'a> {
             .map(|(i, c)| Column::new(key_name(i), c.ty))
             .collect();
         for (i, spec) in s.specs.iter().enumerate() {
-            if !spec.row.is_empty() || spec.percents.len() > 1 {
+            if (!spec.row.is_empty() && !arg_rows(&spec.name)) || spec.percents.len() > 1 {
                 return Err(format!("the aggregate {}", spec.name));
+            }
+            if arg_rows(&spec.name) {
+                let value = spec.args.first().ok_or("arg_max without a value")?;
+                let vt = type_of(value, &p.columns);
+                if matches!(
+                    vt,
+                    ScalarType::Dynamic | ScalarType::Bool | ScalarType::Guid
+                ) {
+                    return Err(format!("{} of {vt}", spec.name));
+                }
+                let ranking = vec![
+                    SortExpr::new(
+                        self.expr(value, vt, &p.columns)?,
+                        spec.name == "arg_min",
+                        false,
+                    ),
+                    SortExpr::new(column("__o"), true, false),
+                ];
+                for (k, (c, col)) in spec.row.iter().enumerate() {
+                    let name = format!("__a{i}_{k}");
+                    let e = first_value(self.expr(c, col.ty, &p.columns)?, ranking.clone());
+                    aggs.push(e.alias(name.clone()));
+                    copies.push(column(&name));
+                }
+                // Only the spread columns are read; an expression over this slot finds no
+                // column and leaves the query to the row engine.
+                slots.push(Column::new(agg_name(i), spec.ty));
+                continue;
             }
             let mut arg = |k: usize| -> Result<(DfExpr, ScalarType), Fallback> {
                 let c = spec.args.get(k).ok_or("a missing argument")?;
@@ -1094,12 +1077,24 @@ impl<'a> Lowering<'_, 'a> {
         for (i, col) in s.key_cols.iter().enumerate() {
             exprs.push(column(&key_name(i)).alias(col.name.clone()));
         }
-        let outs = s.outs.iter().zip(&s.out_cols[s.key_cols.len()..]);
-        for (out, col) in outs {
-            let Out::Expr(c, ty) = out else {
-                return Err("a spread aggregate".into());
-            };
-            exprs.push(self.expr(c, *ty, &slots)?.alias(col.name.clone()));
+        let mut names = s.out_cols[s.key_cols.len()..].iter();
+        for out in &s.outs {
+            match out {
+                Out::Expr(c, ty) => {
+                    let col = names.next().ok_or("fewer output columns than outputs")?;
+                    exprs.push(self.expr(c, *ty, &slots)?.alias(col.name.clone()));
+                }
+                Out::Spread(si) => {
+                    let spec = &s.specs[*si];
+                    if !arg_rows(&spec.name) {
+                        return Err(format!("the aggregate {}", spec.name));
+                    }
+                    for k in 0..spec.row.len() {
+                        let col = names.next().ok_or("fewer output columns than outputs")?;
+                        exprs.push(column(&format!("__a{si}_{k}")).alias(col.name.clone()));
+                    }
+                }
+            }
         }
         self.build(s.out_cols, p.parallel, |b| b.project(exprs), grouped.plan)
     }

@@ -246,3 +246,29 @@ fn repeated_and_look_alike_expressions_stay_apart() {
     let cells: Vec<i64> = rows.table.rows[0].iter().map(long).collect();
     assert_eq!(cells, [33, 17, 33, 3, 2, 10, 40]);
 }
+
+#[test]
+fn the_default_join_keeps_the_first_left_row_of_each_key() {
+    let c = catalog(1);
+    let q = "datatable(k: string, v: long) ['a', 1, 'b', 2, 'a', 3, 'b', 4, 'c', 5] \
+             | join (datatable(k: string, w: long) ['a', 10, 'a', 11, 'b', 20]) on k \
+             | project k, v, w | sort by k asc, w asc";
+    let fused = run(&c, q, &opts()).expect("datafusion");
+    assert_eq!(fused.executor, Executor::DataFusion);
+    let rows = kql::execute_on(Executor::Rows, &c, q, &opts()).expect("rows");
+    assert_eq!(fused.table, rows.table);
+    let got: Vec<(String, i64, i64)> = rows
+        .table
+        .rows
+        .iter()
+        .map(|r| (r[0].to_string(), long(&r[1]), long(&r[2])))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a".to_string(), 1, 10),
+            ("a".to_string(), 1, 11),
+            ("b".to_string(), 2, 20)
+        ]
+    );
+}

@@ -1110,7 +1110,7 @@ impl<'a> Lowering<'_, 'a> {
         // Which sides' columns the output has.
         let (join_type, keep_left, keep_right) = match kind.as_str() {
             "inner" => (JoinType::Inner, true, true),
-            "innerunique" if unique_on(&left, on) => (JoinType::Inner, true, true),
+            "innerunique" => (JoinType::Inner, true, true),
             "leftouter" => (JoinType::Left, true, true),
             "rightouter" => (JoinType::Right, true, true),
             "fullouter" => (JoinType::Full, true, true),
@@ -1136,6 +1136,26 @@ impl<'a> Lowering<'_, 'a> {
             lk.push(l);
             rk.push(r);
         }
+        // `innerunique` (Kusto's default) keeps the first left row of each key, then joins.
+        let left = if kind == "innerunique" && !unique_on(&left, on) {
+            let first = row_number()
+                .partition_by(lk.iter().map(|k| column(k)).collect())
+                .order_by(vec![SortExpr::new(column("__lo"), true, false)])
+                .build()
+                .map_err(|e| e.to_string())?
+                .alias("__lr");
+            let keep: Vec<DfExpr> = left.columns.iter().map(|c| column(&c.name)).collect();
+            let plan = df(df(df(df(df(
+                LogicalPlanBuilder::from(left.plan).window(vec![row_number().alias("__lo")])
+            )?
+            .window(vec![first]))?
+            .filter(column("__lr").eq(lit(1u64))))?
+            .project(keep))?
+            .build())?;
+            Plan { plan, ..left }
+        } else {
+            left
+        };
         // Qualify both sides so equal names stay apart, then name the output as Kusto does.
         let lq = df(df(LogicalPlanBuilder::from(left.plan).alias("l"))?.build())?;
         let rq = df(df(LogicalPlanBuilder::from(right.plan).alias("r"))?.build())?;

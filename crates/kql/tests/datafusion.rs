@@ -272,3 +272,21 @@ fn the_default_join_keeps_the_first_left_row_of_each_key() {
         ]
     );
 }
+
+#[test]
+fn a_tabular_let_used_as_a_scalar_runs_first_and_binds_as_the_row_engine_binds_it() {
+    let c = catalog(70);
+    let q = "let failed = SigninLogs | where ResultType != '0' | distinct UserPrincipalName; \
+             let n = toscalar(failed | count); \
+             SigninLogs | where UserPrincipalName in (failed) | summarize c = count(), known = max(n)";
+    if let Err(why) = kql::explain(&c, q, &opts()) {
+        panic!("{why}");
+    }
+    let fused = run(&c, q, &opts()).expect("datafusion");
+    assert_eq!(fused.executor, Executor::DataFusion);
+    let rows = kql::execute_on(Executor::Rows, &c, q, &opts()).expect("rows");
+    assert_eq!(fused.table, rows.table);
+    // Every third sign-in fails, over users u0..u6: all seven users have a failure.
+    assert_eq!(long(&rows.table.rows[0][0]), 70);
+    assert_eq!(long(&rows.table.rows[0][1]), 7);
+}

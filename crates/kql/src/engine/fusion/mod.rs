@@ -13,8 +13,8 @@ mod udaf;
 mod udf;
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
@@ -25,7 +25,7 @@ pub use arrow::ArrowTable;
 use lower::{Fallback, Lowering, Plan};
 
 use super::ops::too_many_rows;
-use super::{Engine, Env, ExecOptions};
+use super::{Binding, Engine, Env, ExecOptions};
 use crate::ast::{LetValue, Script, Statement};
 use crate::error::KqlError;
 use crate::table::Table;
@@ -90,10 +90,51 @@ pub(super) fn catalog_rows(catalog: &crate::catalog::Catalog, text: &str) -> usi
 
 /// Lowers the script: its `let`s, then its queries.
 fn lower<'a>(engine: &mut Engine<'a>, script: &'a Script) -> Result<Plan, Fallback> {
+    // A tabular `let` used as a scalar (`where u in (knownusers)`, `toscalar(T)`) is run on
+    // DataFusion and bound as a table, as the row engine binds it; then planning starts over.
+    let mut tables: Vec<(String, Arc<Table>)> = Vec::new();
+    loop {
+        match lower_once(engine, script, &tables) {
+            Err(Lower::NeedsTable(name, plan)) => {
+                let batches = collect(plan.plan, plan.parallel, engine.opts)
+                    .map_err(|_| format!("'{name}' could not be run"))?;
+                let table = arrow::batches_to_table(&plan.columns, &batches);
+                tables.push((name, Arc::new(table)));
+            }
+            Err(Lower::Fallback(why)) => return Err(why),
+            Ok(plan) => return Ok(plan),
+        }
+    }
+}
+
+enum Lower {
+    Fallback(Fallback),
+    /// The tabular `let` of that name is used as a scalar: its plan, to run first.
+    NeedsTable(String, Box<Plan>),
+}
+
+fn lower_once<'a>(
+    engine: &mut Engine<'a>,
+    script: &'a Script,
+    tables: &[(String, Arc<Table>)],
+) -> Result<Plan, Lower> {
     let mut l = Lowering {
         engine,
         env: Env::default(),
         lets: HashMap::new(),
+    };
+    // Which `let` a failure to bind a scalar name points at, if any.
+    let needs = |l: &Lowering<'_, 'a>, why: Fallback| -> Lower {
+        let wanted = l.lets.iter().find(|(name, _)| {
+            ["scalar expression", "table or column expression"]
+                .iter()
+                .any(|what| why.contains(&format!("Failed to resolve {what} named '{name}'")))
+                && !tables.iter().any(|(t, _)| t == *name)
+        });
+        match wanted {
+            Some((name, plan)) => Lower::NeedsTable(name.clone(), Box::new(plan.clone())),
+            None => Lower::Fallback(why),
+        }
     };
     let mut queries = Vec::new();
     for st in &script.statements {
@@ -105,28 +146,32 @@ fn lower<'a>(engine: &mut Engine<'a>, script: &'a Script) -> Result<Plan, Fallba
             } if l.engine.is_tabular(e, &l.env)
                 || matches!(&e.kind, crate::ast::ExprKind::Name(n) if l.lets.contains_key(n)) =>
             {
-                let plan = l.tabular(e)?;
+                let plan = l.tabular(e).map_err(|why| needs(&l, why))?;
+                if let Some((_, t)) = tables.iter().find(|(t, _)| t == name) {
+                    l.env.push(name.clone(), Binding::Table(Arc::clone(t)));
+                }
                 l.lets.insert(name.clone(), plan);
             }
             Statement::Query(e) => queries.push(e),
-            other => l
-                .engine
-                .statement(other, &mut l.env)
-                .map_err(|e| e.to_string())?,
+            other => {
+                let bound = l.engine.statement(other, &mut l.env);
+                bound.map_err(|e| needs(&l, e.to_string()))?;
+            }
         }
     }
     // Every result set is planned (so each binds), the last one is returned, as the row engine
     // does.
-    let last = queries.pop().ok_or("no query")?;
+    let last = queries.pop().ok_or(Lower::Fallback("no query".into()))?;
     for e in &queries {
-        l.tabular(e)?;
+        l.tabular(e).map_err(|why| needs(&l, why))?;
     }
+    let plan = l.tabular(last).map_err(|why| needs(&l, why))?;
     if !queries.is_empty() {
         l.engine
             .warnings
             .push(super::several_results_warning(queries.len() + 1));
     }
-    l.tabular(last)
+    Ok(plan)
 }
 
 /// The DataFusion plan of a query, or why it runs on the row engine.

@@ -290,3 +290,29 @@ fn a_tabular_let_used_as_a_scalar_runs_first_and_binds_as_the_row_engine_binds_i
     assert_eq!(long(&rows.table.rows[0][0]), 70);
     assert_eq!(long(&rows.table.rows[0][1]), 7);
 }
+
+#[test]
+fn union_withsource_names_each_input_as_the_row_engine_does() {
+    let c = catalog(12);
+    let q = "SigninLogs | where ResultType != '0' | as Failed \
+             | union withsource=Source isfuzzy=true (SigninLogs | take 2), (datatable(x: long) [1] | as Lit) \
+             | summarize n = count() by Source | sort by Source asc";
+    let fused = run(&c, q, &opts()).expect("datafusion");
+    assert_eq!(fused.executor, Executor::DataFusion);
+    let rows = kql::execute_on(Executor::Rows, &c, q, &opts()).expect("rows");
+    assert_eq!(fused.table, rows.table);
+    let got: Vec<(String, i64)> = rows
+        .table
+        .rows
+        .iter()
+        .map(|r| (r[0].to_string(), long(&r[1])))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("Failed".to_string(), 4),
+            ("Lit".to_string(), 1),
+            ("union_arg1".to_string(), 2)
+        ]
+    );
+}

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use kql::{Catalog, ExecOptions, Executor, QueryResult, Value};
 
 /// The share of runnable queries DataFusion ran when this baseline was recorded; never lower it.
-const BASELINE_LOWERED: f64 = 0.90;
+const BASELINE_LOWERED: f64 = 0.91;
 
 /// Functions whose answers differ from run to run, so two runs cannot be compared.
 const NONDETERMINISTIC: [&str; 3] = ["new_guid(", "rand(", "sample "];

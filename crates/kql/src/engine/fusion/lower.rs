@@ -241,6 +241,8 @@ pub(super) struct Lowering<'e, 'a> {
     pub engine: &'e mut Engine<'a>,
     pub env: Env<'a>,
     pub lets: HashMap<String, Plan>,
+    /// The name `as` gave the piped table, for a `union withsource=` right after it.
+    pub piped_name: Option<String>,
 }
 
 impl<'a> Lowering<'_, 'a> {
@@ -251,6 +253,11 @@ impl<'a> Lowering<'_, 'a> {
                 let mut plan = self.tabular(source)?;
                 for op in ops {
                     plan = self.operator(plan, op)?;
+                    // `as Name` names the result so far in a `union withsource=` right after.
+                    self.piped_name = match &op.kind {
+                        OperatorKind::As(name) => Some(name.clone()),
+                        _ => None,
+                    };
                 }
                 Ok(plan)
             }
@@ -766,13 +773,37 @@ impl<'a> Lowering<'_, 'a> {
     /// `union` (Kusto's default `kind=outer`): the columns of all inputs by name, in order of
     /// first appearance, null where an input lacks one.
     fn union(&mut self, first: Option<Plan>, u: &'a crate::ast::Union) -> Result<Plan, Fallback> {
-        if !u.params.is_empty() {
-            return Err("union parameters".into());
+        let mut source = None;
+        for (name, value) in &u.params {
+            match (name.as_str(), &value.kind) {
+                ("withsource", ExprKind::Name(column)) => source = Some(column.clone()),
+                // Fuzzy only matters for inputs that do not resolve, which are not lowered.
+                ("isfuzzy", _) => {}
+                ("kind", ExprKind::Name(kind)) if kind == "outer" => {}
+                _ => return Err(format!("union {name}=")),
+            }
         }
-        let mut inputs: Vec<Plan> = first.into_iter().collect();
+        // Each input with the name `withsource` gives it, as the row engine names them.
+        let mut inputs: Vec<(String, Plan)> = Vec::new();
+        if let Some(p) = first {
+            let name = self
+                .piped_name
+                .take()
+                .unwrap_or_else(|| "union_arg0".into());
+            inputs.push((name, p));
+        }
         for t in &u.tables {
-            inputs.push(self.tabular(t)?);
+            let name = match &t.kind {
+                ExprKind::Name(n) => n.clone(),
+                ExprKind::Pipe { ops, .. } => match ops.last().map(|o| &o.kind) {
+                    Some(OperatorKind::As(n)) => n.clone(),
+                    _ => format!("union_arg{}", inputs.len()),
+                },
+                _ => format!("union_arg{}", inputs.len()),
+            };
+            inputs.push((name, self.tabular(t)?));
         }
+        let (names, inputs): (Vec<String>, Vec<Plan>) = inputs.into_iter().unzip();
         let mut columns: Vec<Column> = Vec::new();
         for c in inputs.iter().flat_map(|p| &p.columns) {
             match columns.iter().find(|x| x.name == c.name) {
@@ -781,13 +812,19 @@ impl<'a> Lowering<'_, 'a> {
                 None => columns.push(c.clone()),
             }
         }
+        if let Some(s) = &source {
+            columns.insert(0, Column::new(s.clone(), ScalarType::String));
+        }
         let parallel = inputs.iter().any(|p| p.parallel);
         let mut plans = Vec::new();
-        for p in inputs {
+        for (name, p) in names.into_iter().zip(inputs) {
             let exprs: Vec<DfExpr> = columns
                 .iter()
-                .map(|c| {
-                    if p.columns.iter().any(|x| x.name == c.name) {
+                .enumerate()
+                .map(|(i, c)| {
+                    if i == 0 && source.is_some() {
+                        lit(name.clone()).alias(c.name.clone())
+                    } else if p.columns.iter().any(|x| x.name == c.name) {
                         column(&c.name)
                     } else {
                         typed_null(c.ty).alias(c.name.clone())

@@ -122,6 +122,7 @@ fn lower_once<'a>(
         engine,
         env: Env::default(),
         lets: HashMap::new(),
+        piped_name: None,
     };
     // Which `let` a failure to bind a scalar name points at, if any.
     let needs = |l: &Lowering<'_, 'a>, why: Fallback| -> Lower {

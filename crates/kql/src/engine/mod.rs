@@ -117,8 +117,10 @@ pub fn execute_on(
     crate::parser::on_deep_stack(|| execute_here(executor, catalog, text, opts))
 }
 
-/// The DataFusion plan `execute` would run for `text`, or (as the error) why the query runs on
-/// the row engine instead.
+/// The DataFusion plan `execute_on(Executor::DataFusion, …)` runs for `text`, or (as the error)
+/// why the query runs on the row engine instead. (`Executor::Auto` also leaves queries over
+/// fewer than 5,000 catalog rows to the row engine.) A tabular `let` the query uses as a scalar
+/// is executed to plan the rest, as it is when the query runs.
 #[cfg(feature = "datafusion")]
 pub fn explain(catalog: &Catalog, text: &str, opts: &ExecOptions) -> Result<String, String> {
     let planned = crate::parser::on_deep_stack(|| {

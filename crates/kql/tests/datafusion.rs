@@ -316,3 +316,35 @@ fn union_withsource_names_each_input_as_the_row_engine_does() {
         ]
     );
 }
+
+#[test]
+fn mv_expand_of_several_columns_zips_them_and_honours_limit_and_kind() {
+    let c = catalog(1);
+    for q in [
+        "datatable(a: dynamic, b: dynamic) [dynamic([1, 2, 3]), dynamic(['x']), dynamic([]), dynamic([])] \
+         | mv-expand a to typeof(long), b to typeof(string)",
+        "datatable(a: dynamic, b: dynamic) [dynamic([1, 2, 3]), dynamic(['x', 'y'])] | mv-expand a, b limit 2",
+        "print d = dynamic({'p': 1, 'q': [2]}) | mv-expand kind=array d",
+    ] {
+        let fused = run(&c, q, &opts()).expect("datafusion");
+        assert_eq!(fused.executor, Executor::DataFusion, "{q}");
+        let rows = kql::execute_on(Executor::Rows, &c, q, &opts()).expect("rows");
+        assert_eq!(fused.table, rows.table, "{q}");
+    }
+    let r = run(
+        &c,
+        "datatable(a: dynamic, b: dynamic) [dynamic([1, 2, 3]), dynamic(['x'])] | mv-expand a to typeof(long), b to typeof(string)",
+        &opts(),
+    )
+    .expect("runs");
+    let got: Vec<(i64, String)> = r
+        .table
+        .rows
+        .iter()
+        .map(|row| (long(&row[0]), row[1].to_string()))
+        .collect();
+    assert_eq!(
+        got,
+        [(1, "x".to_string()), (2, String::new()), (3, String::new())]
+    );
+}

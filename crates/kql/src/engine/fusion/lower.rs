@@ -723,14 +723,16 @@ impl<'a> Lowering<'_, 'a> {
             OperatorKind::MvExpand {
                 params,
                 items,
-                limit: None,
-            } if params.is_empty() && items.len() == 1 => self.mv_expand(
+                limit,
+            } => self.mv_expand(
                 Plan {
                     plan,
                     columns: cols,
                     parallel,
                 },
-                &items[0],
+                params,
+                items,
+                limit.as_ref(),
             ),
             other => {
                 let debug = format!("{other:?}");
@@ -905,24 +907,52 @@ impl<'a> Lowering<'_, 'a> {
 
     /// `mv-expand` of one column: each row repeated once per value of the expansion, which
     /// replaces (or adds) the named column with the `to typeof(…)` type (dynamic by default).
-    fn mv_expand(&mut self, p: Plan, item: &'a crate::ast::ExpandItem) -> Result<Plan, Fallback> {
-        let (c, arg_ty) = self.bind(&item.expr, &p.columns)?;
-        let ty = item.to.unwrap_or(ScalarType::Dynamic);
-        let name = item
-            .name
-            .clone()
-            .or_else(|| derive_name(&item.expr))
-            .unwrap_or_else(|| fresh_name(&p.columns, &[]));
-        let list =
-            ExpandUdf::call(self.expr(&c, arg_ty, &p.columns)?, arg_ty, ty).alias(name.clone());
+    fn mv_expand(
+        &mut self,
+        p: Plan,
+        params: &[(String, Expr)],
+        items: &'a [crate::ast::ExpandItem],
+        limit: Option<&'a Expr>,
+    ) -> Result<Plan, Fallback> {
+        let mut as_array = false;
+        for (name, value) in params {
+            match (name.as_str(), &value.kind) {
+                ("kind" | "bagexpansion", ExprKind::Name(k)) if k == "array" || k == "bag" => {
+                    as_array = k == "array";
+                }
+                _ => return Err(format!("mv-expand {name}=")),
+            }
+        }
+        let limit = match limit {
+            Some(l) => self.count(l)?,
+            None => usize::MAX,
+        };
+        // Several columns expand side by side (zipped; the shorter padded with nulls).
         let (mut cols, mut exprs) = as_is(&p.columns);
-        set_column(&mut cols, &mut exprs, Column::new(name.clone(), ty), list);
+        let mut names = Vec::new();
+        for item in items {
+            let (c, arg_ty) = self.bind(&item.expr, &p.columns)?;
+            let ty = item.to.unwrap_or(ScalarType::Dynamic);
+            let name = item
+                .name
+                .clone()
+                .or_else(|| derive_name(&item.expr))
+                .unwrap_or_else(|| fresh_name(&cols, &[]));
+            if names.contains(&name) {
+                return Err("one column expanded twice".into());
+            }
+            let arg = self.expr(&c, arg_ty, &p.columns)?;
+            let list = ExpandUdf::call(arg, (arg_ty, ty), as_array, limit).alias(name.clone());
+            set_column(&mut cols, &mut exprs, Column::new(name.clone(), ty), list);
+            names.push(name);
+        }
+        let targets: Vec<DfColumn> = names.iter().map(DfColumn::new_unqualified).collect();
         let unnested = self.build(
             cols.clone(),
             p.parallel,
             |b| {
                 b.project(exprs)?
-                    .unnest_column(DfColumn::new_unqualified(&name))
+                    .unnest_columns_with_options(targets, Default::default())
             },
             p.plan,
         )?;

@@ -314,18 +314,29 @@ pub(super) struct ExpandUdf {
     name: String,
     arg: ScalarType,
     ty: ScalarType,
+    /// `kind=array`: a bag's properties as `[key, value]` arrays.
+    as_array: bool,
+    /// At most this many values a cell (`mv-expand limit`).
+    limit: usize,
     signature: Signature,
 }
 keyed!(ExpandUdf);
 
 impl ExpandUdf {
-    pub(super) fn call(arg: DfExpr, arg_ty: ScalarType, ty: ScalarType) -> DfExpr {
-        let key = format!("{arg_ty:?}|{ty:?}");
+    pub(super) fn call(
+        arg: DfExpr,
+        (arg_ty, ty): (ScalarType, ScalarType),
+        as_array: bool,
+        limit: usize,
+    ) -> DfExpr {
+        let key = format!("{arg_ty:?}|{ty:?}|{as_array}|{limit}");
         let udf = ExpandUdf {
             name: instance_name("kql_mv_expand", &key),
             key,
             arg: arg_ty,
             ty,
+            as_array,
+            limit,
             signature: Signature::any(1, Volatility::Immutable),
         };
         ScalarUDF::new_from_impl(udf).call(vec![arg])
@@ -346,13 +357,14 @@ impl ExpandUdf {
                 .flatten()
             {
                 Some(items) => {
-                    for s in items {
+                    for s in items.into_iter().take(self.limit) {
                         out.append_value(s);
                     }
                 }
                 None => {
                     let cell = values_of(&text.slice(i, 1), self.arg);
-                    for v in cell.into_iter().flat_map(|v| expansion(v, false)) {
+                    let values = cell.into_iter().flat_map(|v| expansion(v, self.as_array));
+                    for v in values.take(self.limit) {
                         match coerce(v, self.ty) {
                             crate::value::Value::String(s) => out.append_value(&*s),
                             _ => out.append_null(),
@@ -404,7 +416,12 @@ impl ScalarUDFImpl for ExpandUdf {
         let mut items = Vec::new();
         let mut offsets = vec![0i32];
         for v in values_of(a.as_ref(), self.arg) {
-            items.extend(expansion(v, false).into_iter().map(|x| coerce(x, self.ty)));
+            items.extend(
+                expansion(v, self.as_array)
+                    .into_iter()
+                    .take(self.limit)
+                    .map(|x| coerce(x, self.ty)),
+            );
             offsets.push(offset(items.len())?);
         }
         let list = ListArray::try_new(

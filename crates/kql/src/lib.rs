@@ -26,4 +26,4 @@ pub fn parse(text: &str) -> Result<ast::Script, KqlError> {
 pub mod engine;
 #[cfg(feature = "datafusion")]
 pub use engine::explain;
-pub use engine::{ExecOptions, Executor, QueryResult, execute, execute_on};
+pub use engine::{DEFAULT_MEMORY_LIMIT, ExecOptions, Executor, QueryResult, execute, execute_on};

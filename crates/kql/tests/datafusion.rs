@@ -348,3 +348,29 @@ fn mv_expand_of_several_columns_zips_them_and_honours_limit_and_kind() {
         [(1, "x".to_string()), (2, String::new()), (3, String::new())]
     );
 }
+
+#[test]
+fn a_query_past_its_memory_limit_stops_with_an_error_naming_the_limit() {
+    let c = catalog(200_000);
+    let q = "SigninLogs | extend k = strcat(UserPrincipalName, '-', tostring(TimeGenerated)) | sort by k asc";
+    let small = ExecOptions {
+        memory_limit: 2 << 20,
+        ..opts()
+    };
+    let err = match run(&c, q, &small) {
+        Ok(r) => panic!("{} rows came back under a 2 MiB limit", r.table.rows.len()),
+        Err(e) => e,
+    };
+    assert!(
+        matches!(&err, KqlError::Runtime { message } if message.contains("more than 2 MiB")),
+        "{err}"
+    );
+    // The default limit is far above what this needs.
+    let r = run(
+        &c,
+        "SigninLogs | summarize count() by UserPrincipalName",
+        &opts(),
+    )
+    .expect("runs");
+    assert_eq!(r.table.rows.len(), 7);
+}

@@ -58,7 +58,13 @@ pub struct ExecOptions {
     pub deadline: Option<Instant>,
     /// When set to true, the query stops with `KqlError::Cancelled`.
     pub cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// Bytes DataFusion may hold for one query's joins, aggregations and sorts; past it the
+    /// query stops with an error instead of exhausting the server's memory.
+    pub memory_limit: usize,
 }
+
+/// The default [`ExecOptions::memory_limit`]: 1 GiB.
+pub const DEFAULT_MEMORY_LIMIT: usize = 1 << 30;
 
 impl Default for ExecOptions {
     fn default() -> ExecOptions {
@@ -67,6 +73,7 @@ impl Default for ExecOptions {
             timespan: None,
             deadline: None,
             cancel: None,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
         }
     }
 }

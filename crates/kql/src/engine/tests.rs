@@ -83,9 +83,7 @@ fn catalog() -> Catalog {
 fn opts() -> ExecOptions {
     ExecOptions {
         now: NOW,
-        timespan: None,
-        deadline: None,
-        cancel: None,
+        ..ExecOptions::default()
     }
 }
 

@@ -177,6 +177,7 @@ impl LocalBackend {
             timespan: Some((request.range.start, request.range.end)),
             deadline: Some(Instant::now() + request.timeout),
             cancel: Some(cancel),
+            ..ExecOptions::default()
         };
         let timeout_secs = request.timeout.as_secs();
         let result =

@@ -284,6 +284,7 @@ fn hunting(shared: &Shared, r: &Recorded) -> Response {
         timespan,
         deadline: None,
         cancel: None,
+        ..kql::ExecOptions::default()
     };
     match kql::execute(&shared.catalog, query, &opts) {
         Ok(result) => {

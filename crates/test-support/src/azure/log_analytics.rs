@@ -56,6 +56,7 @@ pub(super) fn handle(shared: &Shared, r: &Recorded, partial: bool) -> Response {
         timespan,
         deadline: None,
         cancel: None,
+        ..kql::ExecOptions::default()
     };
     match kql::execute(&shared.catalog, query, &opts) {
         Ok(result) => {

@@ -18,6 +18,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
+use datafusion::common::DataFusionError;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
@@ -215,7 +218,18 @@ fn collect(
     let config = SessionConfig::new()
         .with_target_partitions(partitions)
         .with_batch_size(8 * 1024);
-    let ctx = SessionContext::new_with_config(config);
+    // No spilling to disk: a query past its memory stops (a shared server's disk is not scratch).
+    let Ok(runtime) = RuntimeEnvBuilder::new()
+        .with_memory_limit(opts.memory_limit, 1.0)
+        .with_disk_manager_builder(
+            DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
+        )
+        .build_arc()
+    else {
+        return Err(Skip::Fallback);
+    };
+    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    let limit = opts.memory_limit;
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let task = rt.spawn(async move {
         let result = match ctx.execute_logical_plan(plan).await {
@@ -229,6 +243,16 @@ fn collect(
             Ok(Ok(batches)) => return Ok(batches),
             // A runtime failure (say an overflow DataFusion reports) is left to the row engine,
             // which defines the answer.
+            // Past the memory limit the row engine would not fare better: the query stops.
+            Ok(Err(e)) if matches!(e.find_root(), DataFusionError::ResourcesExhausted(_)) => {
+                return Err(Skip::Failed(KqlError::Runtime {
+                    message: format!(
+                        "the query needs more than {} MiB of memory for its joins, aggregations \
+                         and sorts; filter or summarize its input first",
+                        limit >> 20
+                    ),
+                }));
+            }
             Ok(Err(_)) => return Err(Skip::Fallback),
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                 return Err(Skip::Fallback);

@@ -53,6 +53,24 @@ pub(super) fn expansion(v: Value, as_array: bool) -> Vec<Value> {
     }
 }
 
+/// The name `union withsource=` gives the piped input: what `as` called it, or `union_arg0`.
+pub(super) fn piped_union_name(as_name: Option<String>) -> String {
+    as_name.unwrap_or_else(|| "union_arg0".into())
+}
+
+/// The name `union withsource=` gives the input `e` in position `index`: the table's name,
+/// what a final `as` called it, or `union_argN`.
+pub(super) fn union_input_name(e: &Expr, index: usize) -> String {
+    match &e.kind {
+        ExprKind::Name(n) => n.clone(),
+        ExprKind::Pipe { ops, .. } => match ops.last().map(|o| &o.kind) {
+            Some(OperatorKind::As(n)) => n.clone(),
+            _ => format!("union_arg{index}"),
+        },
+        _ => format!("union_arg{index}"),
+    }
+}
+
 /// The first `ColumnN` name not taken.
 pub(super) fn fresh_name(columns: &[Column], taken: &[String]) -> String {
     (1..)
@@ -1398,11 +1416,7 @@ impl<'a> Engine<'a> {
     ) -> Result<Table, KqlError> {
         let mut parts: Vec<(String, Table)> = Vec::new();
         if let Some(t) = input {
-            let name = self
-                .piped_name
-                .take()
-                .unwrap_or_else(|| "union_arg0".into());
-            parts.push((name, t));
+            parts.push((piped_union_name(self.piped_name.take()), t));
         }
         let fuzzy = u
             .params
@@ -1448,16 +1462,8 @@ impl<'a> Engine<'a> {
                         }
                     }
                 }
-                other => {
-                    let name = match other {
-                        ExprKind::Name(n) => n.clone(),
-                        // `(T | as Name)` is called by the name `as` gave it.
-                        ExprKind::Pipe { ops, .. } => match ops.last().map(|o| &o.kind) {
-                            Some(OperatorKind::As(n)) => n.clone(),
-                            _ => format!("union_arg{}", parts.len()),
-                        },
-                        _ => format!("union_arg{}", parts.len()),
-                    };
+                _ => {
+                    let name = union_input_name(e, parts.len());
                     match self.tabular(e, env) {
                         Ok(t) => parts.push((name, t)),
                         Err(KqlError::Resolution { .. }) if fuzzy => {

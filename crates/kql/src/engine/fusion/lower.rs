@@ -24,7 +24,9 @@ use super::udf::{BinUdf, CaseUdf, EvalUdf, ExpandUdf, MatchUdf, ParseUdf, mentio
 use crate::ast::{BinOp, Expr, ExprKind, JoinOn, NamedExpr, Operator, OperatorKind, StrOp};
 use crate::catalog::load::stored_type;
 use crate::engine::convert::coerce;
-use crate::engine::ops::{Out, Summary, fresh_name, unique_name};
+use crate::engine::ops::{
+    Out, Summary, fresh_name, piped_union_name, union_input_name, unique_name,
+};
 use crate::engine::scalar::{CExpr, Row, derive_name, eval};
 use crate::engine::{Engine, Env, MAX_ROWS};
 use crate::table::{Column, Table};
@@ -788,22 +790,10 @@ impl<'a> Lowering<'_, 'a> {
         // Each input with the name `withsource` gives it, as the row engine names them.
         let mut inputs: Vec<(String, Plan)> = Vec::new();
         if let Some(p) = first {
-            let name = self
-                .piped_name
-                .take()
-                .unwrap_or_else(|| "union_arg0".into());
-            inputs.push((name, p));
+            inputs.push((piped_union_name(self.piped_name.take()), p));
         }
         for t in &u.tables {
-            let name = match &t.kind {
-                ExprKind::Name(n) => n.clone(),
-                ExprKind::Pipe { ops, .. } => match ops.last().map(|o| &o.kind) {
-                    Some(OperatorKind::As(n)) => n.clone(),
-                    _ => format!("union_arg{}", inputs.len()),
-                },
-                _ => format!("union_arg{}", inputs.len()),
-            };
-            inputs.push((name, self.tabular(t)?));
+            inputs.push((union_input_name(t, inputs.len()), self.tabular(t)?));
         }
         let (names, inputs): (Vec<String>, Vec<Plan>) = inputs.into_iter().unzip();
         let mut columns: Vec<Column> = Vec::new();

@@ -12,6 +12,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use crate::auth::{AccessPolicy, RequestMeta};
 use crate::config::{AuditArguments, Transport};
+use crate::shutdown::Shutdown;
 use crate::tools::{ToolAnswer, ToolCatalog, ToolContext};
 
 /// The server's name on the wire and in /health.
@@ -32,6 +33,8 @@ pub struct AppState {
     pub audit_arguments: AuditArguments,
     pub transport: Transport,
     pub started: Instant,
+    /// The drain on SIGTERM/SIGINT: tool calls run as its in-flight work.
+    pub shutdown: Arc<Shutdown>,
 }
 
 impl AppState {
@@ -149,8 +152,10 @@ impl ServerHandler for SentinelServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        let meta = request_meta(&context);
         self.app
-            .call_tool(request_meta(&context).as_ref(), request)
+            .shutdown
+            .run_call(self.app.call_tool(meta.as_ref(), request))
             .await
             .map(|answer| answer.into_result().into())
     }

@@ -54,4 +54,8 @@ pub struct RequestMeta {
     pub request_id: String,
     /// The MCP session the request belongs to, when it names one.
     pub session_id: Option<String>,
+    /// Who the request counts against for every per-principal limit: the principal's tenant and
+    /// object id ([`Principal::owner_key`]) when authenticated, else the client's address (from
+    /// `X-Forwarded-For` only behind a trusted proxy). Computed once, when authenticating.
+    pub limit_key: String,
 }

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -31,7 +31,8 @@ use serde_json::value::RawValue;
 use tokio::task::AbortHandle;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use super::{HttpState, json_error, jsonrpc_error};
+use super::quota::SessionSlot;
+use super::{HttpState, admit_session, json_error, jsonrpc_error};
 use crate::auth::RequestMeta;
 use crate::server::SentinelServer;
 use crate::tools::ToolAnswer;
@@ -51,6 +52,8 @@ struct Session {
     owner: Box<str>,
     /// Tool calls in progress, so `notifications/cancelled` or a disconnect can stop them.
     in_flight: Mutex<HashMap<RequestId, AbortHandle>>,
+    /// Seconds after the server's start of the session's last request (for the idle timeout).
+    last_request: AtomicU32,
 }
 
 /// What a response to a request carries.
@@ -108,6 +111,10 @@ impl Session {
         }
     }
 
+    fn touch(&self, now: u32) {
+        self.last_request.store(now, Ordering::Relaxed);
+    }
+
     fn abort_all(&self) {
         if let Ok(mut calls) = self.in_flight.lock() {
             calls.drain().for_each(|(_, h)| h.abort());
@@ -152,6 +159,22 @@ impl SseSessions {
         let session = sessions.get(id)?;
         (*session.owner == *owner).then(|| session.clone())
     }
+
+    /// Whether the session has had no request for `idle` seconds and runs no call.
+    fn is_idle(&self, id: &str, now: u32, idle: u32) -> bool {
+        let Ok(sessions) = self.sessions.lock() else {
+            return false;
+        };
+        sessions.get(id).is_some_and(|s| {
+            now.saturating_sub(s.last_request.load(Ordering::Relaxed)) >= idle
+                && s.in_flight.lock().is_ok_and(|calls| calls.is_empty())
+        })
+    }
+}
+
+/// Seconds since the server started: the clock of session idleness.
+fn uptime_secs(state: &HttpState) -> u32 {
+    u32::try_from(state.app.started.elapsed().as_secs()).unwrap_or(u32::MAX)
 }
 
 /// Once a burst of at least [`TRIM_AFTER_CLOSES`] closed sessions has ended (a check without new
@@ -191,12 +214,17 @@ pub async fn open(
     State(state): State<Arc<HttpState>>,
     Extension(meta): Extension<RequestMeta>,
 ) -> Response {
+    let slot = match admit_session(&state, &meta) {
+        Ok(slot) => slot,
+        Err(refused) => return refused.into_response(),
+    };
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (out_tx, out_rx) = mpsc::channel::<Bytes>(CHANNEL_DEPTH);
     let session = Session {
         outbound: out_tx,
         owner: meta.principal.owner_key().into(),
         in_flight: Mutex::default(),
+        last_request: AtomicU32::new(uptime_secs(&state)),
     };
     state.sse.insert(&id, Arc::new(session));
     tracing::debug!(session_id = id, "legacy SSE session opened");
@@ -206,18 +234,16 @@ pub async fn open(
         ))),
         outbound: out_rx,
         keepalive: keepalive_timer(state.keepalive),
-        shutdown: Box::pin(state.shutdown.clone().cancelled_owned()),
-        _guard: SessionGuard {
+        closed: Box::pin(state.app.shutdown.closed().clone().cancelled_owned()),
+        guard: SessionGuard {
             id,
             state: state.clone(),
+            _slot: slot,
         },
     };
+    // The MCP endpoints' middleware adds Cache-Control and X-Accel-Buffering.
     (
-        [
-            (header::CONTENT_TYPE, "text/event-stream"),
-            (header::CACHE_CONTROL, "no-cache"),
-            (header::HeaderName::from_static("x-accel-buffering"), "no"),
-        ],
+        [(header::CONTENT_TYPE, "text/event-stream")],
         Body::from_stream(body),
     )
         .into_response()
@@ -229,10 +255,24 @@ fn keepalive_timer(period: Duration) -> tokio::time::Interval {
     t
 }
 
-/// Ends a session when its stream goes away, however that happens.
+/// Ends a session when its stream goes away, however that happens, and frees its quota slot.
 struct SessionGuard {
     id: String,
     state: Arc<HttpState>,
+    _slot: Option<SessionSlot>,
+}
+
+impl SessionGuard {
+    /// Whether the session has outlived `SENTINEL_MCP_SESSION_IDLE_TIMEOUT_SECS` without a request.
+    fn is_expired(&self) -> bool {
+        let Some(idle) = self.state.session_idle else {
+            return false;
+        };
+        let idle = u32::try_from(idle.as_secs()).unwrap_or(u32::MAX);
+        self.state
+            .sse
+            .is_idle(&self.id, uptime_secs(&self.state), idle)
+    }
 }
 
 impl Drop for SessionGuard {
@@ -244,13 +284,15 @@ impl Drop for SessionGuard {
     }
 }
 
-/// The event stream of one session: the endpoint event, then messages and keep-alives.
+/// The event stream of one session: the endpoint event, then messages and keep-alives, until
+/// the client goes, the session idles out (checked at each keep-alive) or the server closes
+/// (after delivering what is queued).
 struct SseBody {
     endpoint: Option<Bytes>,
     outbound: mpsc::Receiver<Bytes>,
     keepalive: tokio::time::Interval,
-    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
-    _guard: SessionGuard,
+    closed: Pin<Box<WaitForCancellationFutureOwned>>,
+    guard: SessionGuard,
 }
 
 impl Stream for SseBody {
@@ -260,18 +302,24 @@ impl Stream for SseBody {
         if let Some(first) = self.endpoint.take() {
             return Poll::Ready(Some(Ok(first)));
         }
-        if self.shutdown.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(None);
-        }
+        let closing = self.closed.as_mut().poll(cx).is_ready();
         match Pin::new(&mut self.outbound).poll_next(cx) {
             Poll::Ready(Some(event)) => {
                 self.keepalive.reset();
                 return Poll::Ready(Some(Ok(event)));
             }
             Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Pending if closing => return Poll::Ready(None),
             Poll::Pending => {}
         }
         if self.keepalive.poll_tick(cx).is_ready() {
+            if self.guard.is_expired() {
+                tracing::debug!(
+                    session_id = self.guard.id,
+                    "legacy SSE session idle: closing"
+                );
+                return Poll::Ready(None);
+            }
             return Poll::Ready(Some(Ok(Bytes::from_static(b": keep-alive\n\n"))));
         }
         Poll::Pending
@@ -322,6 +370,7 @@ pub async fn post(
             "session not found; it may have ended, open a new one with GET /sse",
         );
     };
+    session.touch(uptime_secs(&state));
     if !json {
         return json_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -421,7 +470,10 @@ fn start_call(
         return;
     };
     let task = tokio::spawn(async move {
-        let result = app.call_tool(Some(&meta), params).await;
+        let result = app
+            .shutdown
+            .run_call(app.call_tool(Some(&meta), params))
+            .await;
         call_session
             .reply(
                 &call_id,

@@ -82,6 +82,8 @@ pub enum Fault {
     ServerError,
     /// The answer, after a delay.
     Slow(Duration),
+    /// The answer, once the gate opens: a response exactly as slow as the test needs.
+    Hold(Gate),
     /// Log Analytics: 200 with the rows and a `PartialError`.
     PartialError,
     /// 401 as if the token had expired.
@@ -90,10 +92,38 @@ pub enum Fault {
     EtagConflict,
 }
 
+/// Holds the requests that meet [`Fault::Hold`] until [`Gate::open`].
+#[derive(Debug, Clone)]
+pub struct Gate(Arc<tokio::sync::Semaphore>);
+
+impl Gate {
+    /// A closed gate.
+    pub fn new() -> Gate {
+        Gate(Arc::new(tokio::sync::Semaphore::new(0)))
+    }
+
+    /// Lets every held request (and any later one) through.
+    pub fn open(&self) {
+        self.0.close();
+    }
+
+    async fn pass(&self) {
+        // Acquiring fails once the gate is open (the semaphore closed); until then it waits.
+        let _ = self.0.acquire().await;
+    }
+}
+
+impl Default for Gate {
+    fn default() -> Gate {
+        Gate::new()
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct State {
     pub(crate) requests: Vec<Recorded>,
-    faults: Vec<(String, Fault)>,
+    /// (path part, body part, fault), in injection order.
+    faults: Vec<(String, String, Fault)>,
     /// token → audience
     pub(crate) tokens: HashMap<String, String>,
     pub(crate) issued: usize,
@@ -192,10 +222,16 @@ impl FakeAzure {
 
     /// The next request whose path contains `path_part` meets `fault` (once).
     pub fn inject(&self, path_part: &str, fault: Fault) {
+        self.inject_where(path_part, "", fault);
+    }
+
+    /// The next request whose path contains `path_part` and whose body contains `body_part` meets
+    /// `fault` (once): e.g. one query, whatever other queries (readiness probes) run meanwhile.
+    pub fn inject_where(&self, path_part: &str, body_part: &str, fault: Fault) {
         self.shared
             .lock()
             .faults
-            .push((path_part.to_string(), fault));
+            .push((path_part.to_string(), body_part.to_string(), fault));
     }
 
     /// Lifetime in seconds of the tokens issued from now on.
@@ -280,13 +316,14 @@ async fn handle(
     let fault = {
         let mut state = shared.lock();
         state.requests.push(recorded.clone());
-        let at = state.faults.iter().position(|(part, f)| {
+        let at = state.faults.iter().position(|(part, body, f)| {
             recorded.path.contains(part.as_str())
+                && recorded.body.contains(body.as_str())
                 && !matches!(f, Fault::EtagConflict if recorded.method != "PUT")
         });
-        at.map(|i| state.faults.remove(i).1)
+        at.map(|i| state.faults.remove(i).2)
     };
-    match fault {
+    match &fault {
         Some(Fault::Throttle { retry_after_secs }) => {
             return (
                 StatusCode::TOO_MANY_REQUESTS,
@@ -305,7 +342,8 @@ async fn handle(
         Some(Fault::Unauthorized) => {
             return unauthorized("The access token has expired.");
         }
-        Some(Fault::Slow(d)) => tokio::time::sleep(d).await,
+        Some(Fault::Slow(d)) => tokio::time::sleep(*d).await,
+        Some(Fault::Hold(gate)) => gate.pass().await,
         _ => {}
     }
     let partial = matches!(fault, Some(Fault::PartialError));

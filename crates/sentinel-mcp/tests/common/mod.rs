@@ -411,16 +411,16 @@ pub async fn mcp_open_session(server: &Server, headers: &[(&str, &str)]) -> Stri
         .unwrap()
         .to_string();
     mcp_message(resp).await;
-    let r = mcp_post(
+    let mut req = mcp_post(
         server,
         json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
     )
     .header("mcp-session-id", &sid)
-    .header("mcp-protocol-version", "2025-06-18")
-    .send()
-    .await
-    .unwrap();
-    assert_eq!(r.status(), 202);
+    .header("mcp-protocol-version", "2025-06-18");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    assert_eq!(req.send().await.unwrap().status(), 202);
     sid
 }
 

@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use mcp_load::client::Tool;
 use mcp_load::scenarios::{self, Transport};
+use mcp_load::soak;
 use mcp_load::target::Target;
 
 /// Load generator for MCP servers on loopback. Every run is bounded in count and time.
@@ -82,6 +83,30 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         max_in_flight: usize,
         #[arg(long, value_enum, default_value = "list_sentinel_tables")]
+        tool: Tool,
+    },
+    /// Start the server, churn sessions on every transport for a while (some left abruptly
+    /// mid-call), and compare its session gauges, open fds and RSS before and after.
+    Soak {
+        /// The server command line (run with `sh -c "exec …"`); the soak adds its own settings.
+        #[arg(long)]
+        cmd: String,
+        /// The server's base URL, e.g. http://127.0.0.1:18300.
+        #[arg(long)]
+        url: String,
+        /// Session slots churning at once.
+        #[arg(long, default_value_t = 1000)]
+        sessions: usize,
+        /// Seconds of load.
+        #[arg(long, default_value_t = 300.0)]
+        duration: f64,
+        /// Share of sessions that leave abruptly mid-call (0-1).
+        #[arg(long, default_value_t = 0.3)]
+        abrupt: f64,
+        /// The server's session idle timeout for the run, which reclaims abandoned sessions.
+        #[arg(long, default_value_t = 20)]
+        idle_timeout: u64,
+        #[arg(long, value_enum, default_value = "run_kql_query")]
         tool: Tool,
     },
     /// Spawn the server, time the first 200 from its health URL, kill it; repeat.
@@ -244,6 +269,62 @@ async fn run(command: Command) -> anyhow::Result<String> {
                     .as_deref()
                     .map(|e| format!("; first error: {e}"))
                     .unwrap_or_default()
+            );
+            serde_json::to_string(&r)?
+        }
+        Command::Soak {
+            cmd,
+            url,
+            sessions,
+            duration,
+            abrupt,
+            idle_timeout,
+            tool,
+        } => {
+            bounded("--sessions", sessions as f64, MAX_SESSIONS as f64)?;
+            bounded("--duration", duration, MAX_SECONDS)?;
+            bounded("--idle-timeout", idle_timeout as f64, MAX_SECONDS)?;
+            anyhow::ensure!((0.0..=1.0).contains(&abrupt), "--abrupt is a share, 0 to 1");
+            let r = soak::soak(soak::SoakOptions {
+                cmd,
+                base: target(&url)?,
+                sessions,
+                duration: secs(duration)?,
+                abrupt,
+                idle_timeout_secs: idle_timeout,
+                tool,
+            })
+            .await?;
+            eprintln!(
+                "soak: {} session slots for {:.0} s (per-principal limits off: {}), {} sessions (sse/streamable/stateless {:?}), {} left abruptly mid-call, {} calls ok, {} errors{}; \
+                 sessions sse/streamable {}/{} -> peak {}/{} -> after {}/{}; fds {} -> peak {} -> after {}; RSS {} -> peak {} -> after {} KiB ({:+.1} %); reclaimed in {:.1} s; server exit code {:?}",
+                r.session_slots,
+                r.duration_secs,
+                r.server_settings.join(" "),
+                r.sessions_opened,
+                r.sessions_by_transport,
+                r.abrupt_disconnects,
+                r.calls_ok,
+                r.errors,
+                r.first_error
+                    .as_deref()
+                    .map(|e| format!(" (first: {e})"))
+                    .unwrap_or_default(),
+                r.before.sse_sessions,
+                r.before.streamable_sessions,
+                r.peak.sse_sessions,
+                r.peak.streamable_sessions,
+                r.after.sse_sessions,
+                r.after.streamable_sessions,
+                r.before.open_fds,
+                r.peak.open_fds,
+                r.after.open_fds,
+                r.before.rss_kib,
+                r.peak.rss_kib,
+                r.after.rss_kib,
+                r.rss_after_vs_before_pct,
+                r.reclaim_secs,
+                r.server_exit_code,
             );
             serde_json::to_string(&r)?
         }

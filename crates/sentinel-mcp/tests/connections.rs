@@ -107,6 +107,31 @@ async fn over_max_connections_new_connections_get_503_but_probes_are_answered() 
 }
 
 #[tokio::test]
+async fn beyond_the_probe_reserve_a_connection_still_gets_a_503_not_silence() {
+    let server = Server::start(&[
+        ("MAX_CONNECTIONS", "1"),
+        ("SENTINEL_MCP_HEADER_READ_TIMEOUT_SECS", "0"),
+    ])
+    .await;
+    let addr = format!("127.0.0.1:{}", server.port);
+    // One slot and the reserve of 64, held by clients that send nothing.
+    let mut silent = Vec::new();
+    for _ in 0..65 {
+        silent.push(TcpStream::connect(&addr).await.unwrap());
+    }
+    let mut beyond = TcpStream::connect(&addr).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(60), beyond.read_to_end(&mut answer))
+        .await
+        .expect("an answer and a close within 60 s")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("retry-after: 5"), "{answer}");
+    assert!(answer.contains("\"limit\":\"MAX_CONNECTIONS\""), "{answer}");
+}
+
+#[tokio::test]
 async fn a_client_that_never_completes_its_headers_is_disconnected() {
     let server = Server::start(&[("SENTINEL_MCP_HEADER_READ_TIMEOUT_SECS", "1")]).await;
     let addr = format!("127.0.0.1:{}", server.port);

@@ -78,9 +78,13 @@ pub async fn serve(
         let (permit, at_capacity) = match slots.clone().try_acquire_owned() {
             Ok(permit) => (permit, None),
             Err(_) => match reserve.clone().try_acquire_owned() {
-                Ok(permit) => (permit, Some(full.clone())),
+                Ok(permit) => {
+                    full.note(false);
+                    (permit, Some(full.clone()))
+                }
                 Err(_) => {
-                    full.refuse_unread(&stream);
+                    full.note(true);
+                    let _ = stream.try_write(&full.unread);
                     continue;
                 }
             },
@@ -121,9 +125,15 @@ pub async fn serve(
 /// The answer over the connection cap.
 struct Full {
     message: String,
-    /// The whole HTTP response, for connections beyond the reserve, which are never read.
+    /// The whole HTTP response, for connections beyond the reserve, which are never read: the
+    /// socket's send buffer is empty, so one non-blocking write takes it.
     unread: Vec<u8>,
+    /// Refusals since the last warning, and when that was (one line per period at most).
+    refused: Mutex<(u64, Option<Instant>)>,
 }
+
+/// At most one warning about refused connections per this period.
+const WARN_EVERY: Duration = Duration::from_secs(10);
 
 impl Full {
     fn new(max_connections: usize) -> Full {
@@ -136,7 +146,25 @@ impl Full {
             body.len()
         )
         .into_bytes();
-        Full { message, unread }
+        Full {
+            message,
+            unread,
+            refused: Mutex::new((0, None)),
+        }
+    }
+
+    /// Counts a refused connection and warns about the refusals now and then.
+    fn note(&self, beyond_reserve: bool) {
+        let mut refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+        refused.0 += 1;
+        if refused.1.is_none_or(|at| at.elapsed() >= WARN_EVERY) {
+            tracing::warn!(
+                refused = refused.0,
+                beyond_reserve,
+                "connections over MAX_CONNECTIONS: requests other than probes answered 503 (probes are served on a reserve of {RESERVE_CONNECTIONS})"
+            );
+            *refused = (0, Some(Instant::now()));
+        }
     }
 
     fn response(&self) -> Response {
@@ -146,16 +174,6 @@ impl Full {
             Some("MAX_CONNECTIONS"),
             &self.message,
         )
-    }
-
-    /// Beyond the reserve: writes the 503 without reading the request (the socket's send buffer
-    /// is empty, so it fits) and closes.
-    fn refuse_unread(&self, stream: &TcpStream) {
-        tracing::warn!(
-            reserve = RESERVE_CONNECTIONS,
-            "connection refused: MAX_CONNECTIONS and its probe reserve are in use"
-        );
-        let _ = stream.try_write(&self.unread);
     }
 }
 

@@ -3,25 +3,15 @@
 
 mod common;
 
-use common::{Server, SseClient, mcp_post, mcp_session_initialize};
+use common::{APP, Server, SseClient, TENANT, mcp_post, mcp_session_initialize};
 use reqwest::Method;
 use serde_json::json;
 use test_support::entra::{FakeEntra, TokenSpec};
 
-const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-const APP: &str = "8a3c6a3e-5d4c-4e57-9a39-6b1e4d2c7f10";
 const WEB_APP: &str = "https://app.contoso.com";
 
 async fn secured_with_cors(entra: &FakeEntra) -> Server {
-    let authority = entra.authority_host();
-    Server::start(&[
-        ("SENTINEL_MCP_AUTH", "entra"),
-        ("AZURE_TENANT_ID", TENANT),
-        ("MCP_SERVER_APP_ID", APP),
-        ("SENTINEL_MCP_AUTHORITY_HOST", authority.as_str()),
-        ("SENTINEL_MCP_CORS_ORIGINS", WEB_APP),
-    ])
-    .await
+    common::start_with_entra(entra, &[("SENTINEL_MCP_CORS_ORIGINS", WEB_APP)]).await
 }
 
 fn preflight(server: &Server, path: &str, origin: &str) -> reqwest::RequestBuilder {

@@ -111,16 +111,23 @@ fn assert_shutting_down_error(message: &Value, id: u64) {
     );
 }
 
-#[tokio::test]
-async fn sigterm_during_a_legacy_sse_call_delivers_its_result_then_exits_0() {
-    let (fake, mut server) = on_fake_azure("60").await;
+/// A server draining for `drain_secs`, and an initialized legacy SSE session whose tool call
+/// (id `id`) is held at the fake Log Analytics by the returned gate.
+async fn legacy_call_held(drain_secs: &str, id: u64) -> (FakeAzure, Server, SseClient, Gate) {
+    let (fake, server) = on_fake_azure(drain_secs).await;
     let mut c = SseClient::connect(&server).await;
     c.initialize().await;
-    let gate = hold(&fake, "held_sse");
-    let call = json!({"jsonrpc": "2.0", "id": 70, "method": "tools/call", "params": run_query(&held_query("held_sse"))});
+    let marker = format!("held_{id}");
+    let gate = hold(&fake, &marker);
+    let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": run_query(&held_query(&marker))});
     assert_eq!(c.post_raw(&call.to_string()).await.status(), 202);
-    reached_the_fake(&fake, "held_sse").await;
+    reached_the_fake(&fake, &marker).await;
+    (fake, server, c, gate)
+}
 
+#[tokio::test]
+async fn sigterm_during_a_legacy_sse_call_delivers_its_result_then_exits_0() {
+    let (_fake, mut server, mut c, gate) = legacy_call_held("60", 70).await;
     server.signal("TERM");
     assert_draining(&server).await;
     // The open session is still served.
@@ -138,69 +145,68 @@ async fn sigterm_during_a_legacy_sse_call_delivers_its_result_then_exits_0() {
 
 #[tokio::test]
 async fn a_legacy_sse_call_running_at_the_drain_deadline_gets_a_shutting_down_error() {
-    let (fake, mut server) = on_fake_azure("4").await;
-    let mut c = SseClient::connect(&server).await;
-    c.initialize().await;
-    let _never_opened = hold(&fake, "held_forever");
-    let call = json!({"jsonrpc": "2.0", "id": 71, "method": "tools/call", "params": run_query(&held_query("held_forever"))});
-    assert_eq!(c.post_raw(&call.to_string()).await.status(), 202);
-    reached_the_fake(&fake, "held_forever").await;
-
+    let (_fake, mut server, mut c, _never_opened) = legacy_call_held("4", 71).await;
     server.signal("TERM");
     assert_shutting_down_error(&next_message(&mut c).await, 71);
     assert!(c.next_event_or_end().await.is_none());
     assert_eq!(server.exit_code().await, Some(0), "{}", server.log());
 }
 
-#[tokio::test]
-async fn sigterm_during_streamable_http_calls_delivers_their_results_then_exits_0() {
-    let (fake, mut server) = on_fake_azure("60").await;
-    let sid = mcp_open_session(&server, &[]).await;
-    let session_gate = hold(&fake, "held_session");
-    // A session-era call answers on an SSE stream whose headers come at once.
-    let session_call = mcp_session_request(
-        &server,
-        &sid,
-        7,
-        "tools/call",
-        run_query(&held_query("held_session")),
-    )
-    .await;
+/// Two Streamable HTTP tool calls held at the fake Log Analytics.
+struct HeldMcpCalls {
+    _fake: FakeAzure,
+    server: Server,
+    session: String,
+    /// A session-era call (id 7): its SSE response headers came at once, the result is to come.
+    session_call: reqwest::Response,
+    /// A stateless call (id 8): its response comes with the result.
+    stateless_call: tokio::task::JoinHandle<reqwest::Response>,
+    gates: [Gate; 2],
+}
+
+async fn mcp_calls_held(drain_secs: &str) -> HeldMcpCalls {
+    let (fake, server) = on_fake_azure(drain_secs).await;
+    let session = mcp_open_session(&server, &[]).await;
+    let gates = [hold(&fake, "held_session"), hold(&fake, "held_stateless")];
+    let query = run_query(&held_query("held_session"));
+    let session_call = mcp_session_request(&server, &session, 7, "tools/call", query).await;
     assert_eq!(session_call.status(), 200);
-    let stateless_gate = hold(&fake, "held_stateless");
-    let stateless = mcp_stateless_call(
-        &server,
-        8,
-        "run_kql_query",
-        json!({"query": held_query("held_stateless")}),
-    );
+    let query = json!({"query": held_query("held_stateless")});
+    let stateless = mcp_stateless_call(&server, 8, "run_kql_query", query);
     let stateless_call = tokio::spawn(async move { stateless.send().await.unwrap() });
     reached_the_fake(&fake, "held_session").await;
     reached_the_fake(&fake, "held_stateless").await;
+    HeldMcpCalls {
+        _fake: fake,
+        server,
+        session,
+        session_call,
+        stateless_call,
+        gates,
+    }
+}
 
+#[tokio::test]
+async fn sigterm_during_streamable_http_calls_delivers_their_results_then_exits_0() {
+    let mut held = mcp_calls_held("60").await;
+    let server = &mut held.server;
     server.signal("TERM");
-    assert_draining(&server).await;
+    assert_draining(server).await;
     // The open session is still served, and so is a stateless request (it needs no session).
-    let pong = mcp_message(mcp_session_request(&server, &sid, 9, "ping", json!({})).await).await;
-    assert_eq!(pong["result"], json!({}));
-    let late = mcp_stateless_call(
-        &server,
-        10,
-        "run_kql_query",
-        json!({"query": "print n = 1"}),
-    )
-    .send()
-    .await
-    .unwrap();
+    let pong = mcp_session_request(server, &held.session, 9, "ping", json!({})).await;
+    assert_eq!(mcp_message(pong).await["result"], json!({}));
+    let late = mcp_stateless_call(server, 10, "run_kql_query", json!({"query": "print n = 1"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(late.status(), 200);
     assert_eq!(structured(&mcp_message(late).await)["rows"], json!([[1]]));
 
-    session_gate.open();
-    stateless_gate.open();
-    let result = mcp_message(session_call).await;
+    held.gates.iter().for_each(Gate::open);
+    let result = mcp_message(held.session_call).await;
     assert_eq!(result["id"], 7);
     assert!(structured(&result)["rows"][0][0].as_u64().unwrap() > 0);
-    let result = mcp_message(stateless_call.await.unwrap()).await;
+    let result = mcp_message(held.stateless_call.await.unwrap()).await;
     assert_eq!(result["id"], 8);
     assert!(structured(&result)["rows"][0][0].as_u64().unwrap() > 0);
     assert_eq!(server.exit_code().await, Some(0), "{}", server.log());
@@ -208,31 +214,16 @@ async fn sigterm_during_streamable_http_calls_delivers_their_results_then_exits_
 
 #[tokio::test]
 async fn streamable_http_calls_running_at_the_drain_deadline_get_a_shutting_down_error() {
-    let (fake, mut server) = on_fake_azure("4").await;
-    let sid = mcp_open_session(&server, &[]).await;
-    let _held = [hold(&fake, "held_session"), hold(&fake, "held_stateless")];
-    let session_call = mcp_session_request(
-        &server,
-        &sid,
-        7,
-        "tools/call",
-        run_query(&held_query("held_session")),
-    )
-    .await;
-    let stateless = mcp_stateless_call(
-        &server,
-        8,
-        "run_kql_query",
-        json!({"query": held_query("held_stateless")}),
+    let mut held = mcp_calls_held("4").await;
+    held.server.signal("TERM");
+    assert_shutting_down_error(&mcp_message(held.session_call).await, 7);
+    assert_shutting_down_error(&mcp_message(held.stateless_call.await.unwrap()).await, 8);
+    assert_eq!(
+        held.server.exit_code().await,
+        Some(0),
+        "{}",
+        held.server.log()
     );
-    let stateless_call = tokio::spawn(async move { stateless.send().await.unwrap() });
-    reached_the_fake(&fake, "held_session").await;
-    reached_the_fake(&fake, "held_stateless").await;
-
-    server.signal("TERM");
-    assert_shutting_down_error(&mcp_message(session_call).await, 7);
-    assert_shutting_down_error(&mcp_message(stateless_call.await.unwrap()).await, 8);
-    assert_eq!(server.exit_code().await, Some(0), "{}", server.log());
 }
 
 /// The server on stdio over the fake Azure, initialized; its stdin and stdout lines.

@@ -8,8 +8,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Server, SseClient, mcp_message, mcp_open_session, mcp_session_initialize, mcp_session_request,
-    wait_until,
+    APP, Server, SseClient, TENANT, mcp_message, mcp_open_session, mcp_session_initialize,
+    mcp_session_request, wait_until,
 };
 use serde_json::{Value, json};
 use test_support::entra::{FakeEntra, TokenSpec};
@@ -190,18 +190,9 @@ async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
 
 #[tokio::test]
 async fn with_entra_the_quota_is_per_principal_whatever_the_token_or_address() {
-    const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-    const APP: &str = "8a3c6a3e-5d4c-4e57-9a39-6b1e4d2c7f10";
     let entra = FakeEntra::start(&[TENANT]).await;
-    let authority = entra.authority_host();
-    let server = Server::start(&[
-        ("SENTINEL_MCP_AUTH", "entra"),
-        ("AZURE_TENANT_ID", TENANT),
-        ("MCP_SERVER_APP_ID", APP),
-        ("SENTINEL_MCP_AUTHORITY_HOST", authority.as_str()),
-        ("SENTINEL_MCP_MAX_SESSIONS_PER_PRINCIPAL", "2"),
-    ])
-    .await;
+    let server =
+        common::start_with_entra(&entra, &[("SENTINEL_MCP_MAX_SESSIONS_PER_PRINCIPAL", "2")]).await;
     let user = TokenSpec::user(TENANT, APP, &["SecOps.Read"]);
     let token = entra.mint(&user);
     let bearer = format!("Bearer {token}");

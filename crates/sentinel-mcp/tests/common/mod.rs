@@ -151,6 +151,27 @@ impl Server {
     }
 }
 
+/// The tenant whose tokens servers started with [`start_with_entra`] accept.
+pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+/// The API's application id (and token audience) of those servers.
+pub const APP: &str = "8a3c6a3e-5d4c-4e57-9a39-6b1e4d2c7f10";
+
+/// A server authenticating with the fake Entra (tenant [`TENANT`], API [`APP`]), plus `extra`.
+pub async fn start_with_entra(
+    entra: &test_support::entra::FakeEntra,
+    extra: &[(&str, &str)],
+) -> Server {
+    let authority = entra.authority_host();
+    let mut env = vec![
+        ("SENTINEL_MCP_AUTH", "entra"),
+        ("AZURE_TENANT_ID", TENANT),
+        ("MCP_SERVER_APP_ID", APP),
+        ("SENTINEL_MCP_AUTHORITY_HOST", authority.as_str()),
+    ];
+    env.extend_from_slice(extra);
+    Server::start(&env).await
+}
+
 /// Sends process `pid` a signal (`TERM`, `INT`).
 pub fn signal(pid: u32, name: &str) {
     let status = Command::new("kill")

@@ -103,7 +103,10 @@ fi
 .bench-venv/bin/pip install -q -r "$PEER_DIR/requirements.txt" >&2
 PY=$ROOT/.bench-venv/bin/python
 
-ours_cmd() { echo "env SENTINEL_MCP_DEMO_ROWS=20000 MAX_CONNECTIONS=19500 SENTINEL_MCP_STATE_DIR=$OUT/state $PIN_SERVER $OURS_BIN serve --host 127.0.0.1 --port $1"; }
+# Every load comes from one loopback address, that is one principal: per-principal limits off.
+PER_PRINCIPAL_OFF="SENTINEL_MCP_MAX_SESSIONS_PER_PRINCIPAL=0"
+echo "== our server runs with $PER_PRINCIPAL_OFF (all load comes from one loopback principal)" >&2
+ours_cmd() { echo "env SENTINEL_MCP_DEMO_ROWS=20000 MAX_CONNECTIONS=19500 $PER_PRINCIPAL_OFF SENTINEL_MCP_STATE_DIR=$OUT/state $PIN_SERVER $OURS_BIN serve --host 127.0.0.1 --port $1"; }
 peer_cmd() { echo "env PORT=$1 MCP_TRANSPORT=${2:-sse} $PIN_SERVER $PY $PEER_DIR/server.py"; }
 bare_cmd() { echo "$PIN_SERVER $BARE_BIN $1"; }
 

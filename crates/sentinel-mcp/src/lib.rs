@@ -349,7 +349,7 @@ async fn serve(settings: Settings) -> Result<(), RunError> {
         session_idle: lifecycle.session_idle_timeout(),
         trusted_proxies,
     });
-    tokio::spawn(http::sse::trim_after_session_closes(
+    tokio::spawn(http::heap::trim_after_session_closes(
         state.clone(),
         shutdown.closed().clone(),
     ));

@@ -19,6 +19,7 @@ use rmcp::transport::streamable_http_server::session::{
     EventStore, RestoreOutcome, ServerSseMessage, SessionId, SessionManager,
 };
 
+use super::heap::ClosedSessions;
 use super::quota::SessionSlot;
 use super::{HttpState, json_error};
 use crate::auth::RequestMeta;
@@ -36,6 +37,8 @@ struct McpSession {
 pub struct McpSessions {
     inner: LocalSessionManager,
     sessions: Mutex<HashMap<SessionId, McpSession>>,
+    /// Sessions closed since the heap trimmer last looked.
+    pub(super) closed: ClosedSessions,
 }
 
 impl McpSessions {
@@ -46,6 +49,7 @@ impl McpSessions {
         McpSessions {
             inner,
             sessions: Mutex::default(),
+            closed: ClosedSessions::default(),
         }
     }
 
@@ -105,8 +109,9 @@ impl SessionManager for McpSessions {
 
     /// Called on DELETE and whenever a session's worker ends (idle expiry, shutdown, failure).
     async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
-        let closed = self.lock().remove(id);
-        drop(closed);
+        if self.lock().remove(id).is_some() {
+            self.closed.count();
+        }
         self.inner.close_session(id).await
     }
 

@@ -5,6 +5,7 @@ pub mod client;
 mod conn;
 pub mod cors;
 mod guard;
+pub mod heap;
 pub mod mcp_sessions;
 pub mod quota;
 pub mod sse;

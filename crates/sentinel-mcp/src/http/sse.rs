@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -29,8 +29,9 @@ use rmcp::model::{
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio::task::AbortHandle;
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
+use super::heap::ClosedSessions;
 use super::quota::SessionSlot;
 use super::{HttpState, admit_session, json_error, jsonrpc_error};
 use crate::auth::RequestMeta;
@@ -39,10 +40,6 @@ use crate::tools::ToolAnswer;
 
 /// Events a session buffers before a sender waits for the client to read.
 const CHANNEL_DEPTH: usize = 8;
-/// Closed sessions after which, once closing pauses, freed heap pages go back to the OS.
-const TRIM_AFTER_CLOSES: usize = 1000;
-/// How often the trimmer looks whether a burst of closes has ended.
-const TRIM_CHECK_EVERY: Duration = Duration::from_millis(500);
 
 /// A live session: its stream, its owner and its tool calls in progress.
 struct Session {
@@ -126,8 +123,8 @@ impl Session {
 #[derive(Default)]
 pub struct SseSessions {
     sessions: Mutex<HashMap<Box<str>, Arc<Session>>>,
-    /// Sessions closed since the trimmer last looked.
-    closed: AtomicUsize,
+    /// Sessions closed since the heap trimmer last looked.
+    pub(super) closed: ClosedSessions,
 }
 
 impl SseSessions {
@@ -149,7 +146,7 @@ impl SseSessions {
 
     fn remove(&self, id: &str) -> Option<Arc<Session>> {
         let session = self.sessions.lock().ok()?.remove(id)?;
-        self.closed.fetch_add(1, Ordering::Relaxed);
+        self.closed.count();
         Some(session)
     }
 
@@ -176,38 +173,6 @@ impl SseSessions {
 fn uptime_secs(state: &HttpState) -> u32 {
     u32::try_from(state.app.started.elapsed().as_secs()).unwrap_or(u32::MAX)
 }
-
-/// Once a burst of at least [`TRIM_AFTER_CLOSES`] closed sessions has ended (a check without new
-/// closes), hands the free heap pages glibc keeps back to the OS, until `stop`. Without it the
-/// buffers of 15,000 closed idle sessions stay resident (~100 MB) until the heap is reused.
-pub async fn trim_after_session_closes(state: Arc<HttpState>, stop: CancellationToken) {
-    let mut pending = 0;
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(TRIM_CHECK_EVERY) => {}
-            _ = stop.cancelled() => return,
-        }
-        let closed = state.sse.closed.swap(0, Ordering::Relaxed);
-        pending += closed;
-        if closed == 0 && pending >= TRIM_AFTER_CLOSES {
-            pending = 0;
-            let _ = tokio::task::spawn_blocking(release_free_heap).await;
-        }
-    }
-}
-
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn release_free_heap() {
-    // SAFETY: malloc_trim has no preconditions; it takes glibc's arena locks itself and only
-    // returns free pages to the kernel.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
-/// Other allocators return memory on their own terms.
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn release_free_heap() {}
 
 /// `GET /sse`: opens a session and streams its messages.
 pub async fn open(

@@ -4,15 +4,21 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode,
+    Implementation, ListToolsResult, PaginatedRequestParams, RequestId, ServerCapabilities,
+    ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use crate::auth::{AccessPolicy, RequestMeta};
 use crate::config::{AuditArguments, Transport};
+use crate::failure::{CallFailure, catch_panic};
+use crate::limits::Limits;
 use crate::tools::{ToolAnswer, ToolCatalog, ToolContext};
+
+/// The error of a call the client cancelled (the code LSP uses for it; MCP names none).
+const CANCELLED: ErrorCode = ErrorCode(-32800);
 
 /// The server's name on the wire and in /health.
 pub const SERVER_NAME: &str = "sentinel-mcp-server";
@@ -32,6 +38,10 @@ pub struct AppState {
     pub audit_arguments: AuditArguments,
     pub transport: Transport,
     pub started: Instant,
+    /// Per-principal rate limit and the cap on concurrent calls.
+    pub limits: Limits,
+    /// Internal failures' detail goes to clients too (`DEBUG=true`), not only to the log.
+    pub debug_errors: bool,
 }
 
 impl AppState {
@@ -52,10 +62,13 @@ impl AppState {
         }
     }
 
-    /// Runs one tool call for a caller, checking its permission, and writes the audit event.
+    /// Runs one tool call for a caller (`None` on stdio), checking its permission, in one of the
+    /// call slots, and writes the audit event. `id` is the JSON-RPC id: it names the call in the
+    /// log and, without an HTTP request id, in an internal error.
     pub async fn call_tool(
         &self,
         meta: Option<&RequestMeta>,
+        id: &RequestId,
         request: CallToolRequestParams,
     ) -> Result<ToolAnswer, ErrorData> {
         let started = Instant::now();
@@ -69,8 +82,7 @@ impl AppState {
             _ => true,
         };
         let result = if permitted {
-            self.tools
-                .call(&self.context, name, request.arguments, &actor)
+            self.run_tool(name, request.arguments, &actor, started)
                 .await
         } else {
             Ok(ToolAnswer::Fresh(CallToolResult::error(vec![
@@ -83,7 +95,7 @@ impl AppState {
             Ok(_) if !permitted => "forbidden",
             Ok(r) if r.result().is_error == Some(true) => "tool_error",
             Ok(_) => "ok",
-            Err(_) => "invalid_params",
+            Err(failure) => failure.outcome(),
         };
         let rows = result
             .as_ref()
@@ -109,7 +121,44 @@ impl AppState {
             session_id = meta.and_then(|m| m.session_id.as_deref()),
             "tool call"
         );
-        result
+        result.map_err(|failure| {
+            let request_id = match meta {
+                Some(m) if !m.request_id.is_empty() => m.request_id.clone(),
+                _ => id.to_string(),
+            };
+            if let Some((kind, detail)) = failure.internal_detail() {
+                tracing::error!(
+                    tool = name,
+                    request_id,
+                    session_id = meta.and_then(|m| m.session_id.as_deref()),
+                    error = detail,
+                    "tool call failed: {kind}"
+                );
+            }
+            failure.into_error(&request_id, self.debug_errors)
+        })
+    }
+
+    /// A permitted call: waits for a call slot (the wait counts against the query timeout), then
+    /// runs the tool with any panic caught.
+    async fn run_tool(
+        &self,
+        name: &str,
+        arguments: Option<rmcp::model::JsonObject>,
+        actor: &str,
+        started: Instant,
+    ) -> Result<ToolAnswer, CallFailure> {
+        let time_limit = self.context.settings.query_timeout;
+        let _slot = self
+            .limits
+            .calls
+            .acquire(time_limit)
+            .await
+            .map_err(CallFailure::Busy)?;
+        let call = self
+            .tools
+            .call(&self.context, name, arguments, actor, started + time_limit);
+        catch_panic(call).await?
     }
 }
 
@@ -149,10 +198,14 @@ impl ServerHandler for SentinelServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        self.app
-            .call_tool(request_meta(&context).as_ref(), request)
-            .await
-            .map(|answer| answer.into_result().into())
+        let meta = request_meta(&context);
+        let call = self.app.call_tool(meta.as_ref(), &context.id, request);
+        // rmcp does not drop a cancelled handler: stop here, so the call leaves its slot or
+        // the queue at once (a client's notifications/cancelled, a closed session or stdin).
+        tokio::select! {
+            result = call => result.map(|answer| answer.into_result().into()),
+            _ = context.ct.cancelled() => Err(ErrorData::new(CANCELLED, "the call was cancelled", None)),
+        }
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

@@ -2,26 +2,8 @@
 
 mod common;
 
-use common::{Server, init_params};
+use common::{Server, init_params, jsonrpc_message as message};
 use serde_json::{Value, json};
-
-/// The JSON-RPC message of a response, whether sent as JSON or as an SSE stream.
-async fn message(resp: reqwest::Response) -> Value {
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let body = resp.text().await.unwrap();
-    if ct.starts_with("application/json") {
-        return serde_json::from_str(&body).unwrap();
-    }
-    body.lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-        .find(|v| v.get("id").is_some())
-        .unwrap_or_else(|| panic!("no JSON-RPC response in: {body}"))
-}
 
 fn post(server: &Server, body: Value) -> reqwest::RequestBuilder {
     reqwest::Client::new()

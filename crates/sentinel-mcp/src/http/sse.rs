@@ -33,6 +33,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use super::{HttpState, json_error, jsonrpc_error};
 use crate::auth::RequestMeta;
+use crate::failure::CallFailure;
 use crate::server::SentinelServer;
 use crate::tools::ToolAnswer;
 
@@ -98,13 +99,21 @@ fn response_frame(id: &RequestId, outcome: Outcome<'_>) -> serde_json::Result<By
 }
 
 impl Session {
-    /// Sends a response (or error) to the stream; a closed stream just drops it.
-    async fn reply(&self, id: &RequestId, outcome: Outcome<'_>) {
-        match response_frame(id, outcome) {
+    /// Sends a response (or error) to the stream; a closed stream just drops it. A response
+    /// that cannot be encoded is an internal failure: the client gets a generic error naming
+    /// `request_id` and the log the detail (a serializer's message: nothing for a client, even
+    /// with DEBUG).
+    async fn reply(&self, id: &RequestId, outcome: Outcome<'_>, request_id: &str) {
+        let frame = response_frame(id, outcome).or_else(|e| {
+            tracing::error!(error = %e, request_id, "a response could not be encoded");
+            let failure = CallFailure::Internal(e.to_string());
+            response_frame(id, Outcome::Error(&failure.into_error(request_id, false)))
+        });
+        match frame {
             Ok(frame) => {
                 let _ = self.outbound.clone().send(frame).await;
             }
-            Err(e) => tracing::error!(error = %e, "could not encode a response"),
+            Err(e) => tracing::error!(error = %e, request_id, "could not encode an error"),
         }
     }
 
@@ -329,9 +338,11 @@ pub async fn post(
         );
     }
     match common_message(&body) {
-        Some(CommonMessage::Call(id, params)) => start_call(&state, &session, id, params, meta),
+        Some(CommonMessage::Call(id, params)) => {
+            start_call(&state, &session, id, params, meta).await
+        }
         Some(CommonMessage::Initialize(id, params)) => {
-            initialize(&state, &session, &id, &params).await
+            initialize(&state, &session, &id, &params, &meta.request_id).await
         }
         // Nothing to do: the session is ready once initialize is answered.
         Some(CommonMessage::Initialized) => {}
@@ -356,26 +367,29 @@ async fn dispatch(
     match message {
         ClientJsonRpcMessage::Request(request) => {
             let id = request.id;
+            let request_id = meta.request_id.as_str();
             match request.request {
                 ClientRequest::InitializeRequest(r) => {
-                    initialize(state, session, &id, &r.params).await
+                    initialize(state, session, &id, &r.params, request_id).await
                 }
                 ClientRequest::PingRequest(_) => {
-                    session
-                        .reply(&id, Outcome::Result(&ServerResult::empty(())))
-                        .await
+                    let pong = ServerResult::empty(());
+                    session.reply(&id, Outcome::Result(&pong), request_id).await
                 }
                 ClientRequest::ListToolsRequest(_) => {
                     let tools = ListToolsResult::with_all_items(state.app.tools_for(Some(&meta)));
+                    let tools = ServerResult::ListToolsResult(tools);
                     session
-                        .reply(&id, Outcome::Result(&ServerResult::ListToolsResult(tools)))
+                        .reply(&id, Outcome::Result(&tools), request_id)
                         .await;
                 }
-                ClientRequest::CallToolRequest(r) => start_call(state, session, id, r.params, meta),
+                ClientRequest::CallToolRequest(r) => {
+                    start_call(state, session, id, r.params, meta).await
+                }
                 other => {
                     let method = other.method().to_string();
                     let error = ErrorData::new(ErrorCode::METHOD_NOT_FOUND, method, None);
-                    session.reply(&id, Outcome::Error(&error)).await;
+                    session.reply(&id, Outcome::Error(&error), request_id).await;
                 }
             }
         }
@@ -399,33 +413,44 @@ async fn initialize(
     session: &Session,
     id: &RequestId,
     params: &InitializeRequestParams,
+    request_id: &str,
 ) {
     let server = SentinelServer::new(state.app.clone());
     let result = server
         .negotiate_initialize(params)
         .map(ServerResult::InitializeResult);
-    session.reply(id, (&result).into()).await;
+    session.reply(id, (&result).into(), request_id).await;
 }
 
 /// Starts a tool call beside the session, so a slow query does not hold up the POST; the
-/// response goes to the stream.
-fn start_call(
+/// response goes to the stream. A call over the caller's rate limit is answered at once with
+/// -32029 on the stream (an SDK client shows that as the call's error; an HTTP 429 on the POST
+/// would leave it waiting for an answer that never comes).
+async fn start_call(
     state: &Arc<HttpState>,
     session: &Arc<Session>,
     id: RequestId,
     params: CallToolRequestParams,
     meta: RequestMeta,
 ) {
+    if let Err(limited) = state.app.limits.rate.check(&meta) {
+        let error = limited.error();
+        session
+            .reply(&id, Outcome::Error(&error), &meta.request_id)
+            .await;
+        return;
+    }
     let (app, call_session, call_id) = (state.app.clone(), session.clone(), id.clone());
     let Ok(mut calls) = session.in_flight.lock() else {
         return;
     };
     let task = tokio::spawn(async move {
-        let result = app.call_tool(Some(&meta), params).await;
+        let result = app.call_tool(Some(&meta), &call_id, params).await;
         call_session
             .reply(
                 &call_id,
                 result.as_ref().map_or_else(Outcome::Error, Outcome::Tool),
+                &meta.request_id,
             )
             .await;
         if let Ok(mut calls) = call_session.in_flight.lock() {

@@ -312,3 +312,122 @@ pub fn text(response: &Value) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+impl Server {
+    /// The value of a metric line in /metrics (`name` with its labels, if any).
+    pub async fn metric(&self, name: &str) -> Option<u64> {
+        let text = reqwest::get(self.url("/metrics"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
+    /// Waits (60 s at most) until `name` in /metrics reads `value`.
+    pub async fn wait_for_metric(&self, name: &str, value: u64) {
+        let mut last = None;
+        wait_until(&format!("{name} == {value}"), async || {
+            last = self.metric(name).await;
+            last == Some(value)
+        })
+        .await;
+    }
+}
+
+/// Polls `check` until it holds, failing the test after 60 s.
+pub async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("waited 60 s for {what}");
+}
+
+impl SseClient {
+    /// Posts a `tools/call` with `id` and returns once the server accepted it (202), without
+    /// waiting for the answer.
+    pub async fn start_call(&self, id: u64, name: &str, args: Value) {
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": name, "arguments": args}});
+        let resp = self.post_raw(&body.to_string()).await;
+        assert_eq!(
+            resp.status(),
+            202,
+            "{}",
+            resp.text().await.unwrap_or_default()
+        );
+    }
+
+    /// Asks the server to cancel the call with `id`.
+    pub async fn cancel(&self, id: u64) {
+        let body = json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": id, "reason": "test"}});
+        assert_eq!(self.post_raw(&body.to_string()).await.status(), 202);
+    }
+
+    /// The next JSON-RPC message on the stream.
+    pub async fn next_message(&mut self) -> Value {
+        let ev = self.next_event().await;
+        assert_eq!(ev.event, "message");
+        serde_json::from_str(&ev.data).unwrap()
+    }
+}
+
+/// A stateless (2026-07-28) `tools/call` on /mcp, as one request.
+pub fn stateless_call(
+    server: &Server,
+    id: u64,
+    name: &str,
+    args: Value,
+) -> reqwest::RequestBuilder {
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "sentinel-mcp-tests", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": name, "arguments": args, "_meta": meta}});
+    reqwest::Client::new()
+        .post(server.url("/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", name)
+        .body(body.to_string())
+}
+
+/// The JSON-RPC message of a /mcp response, whether sent as JSON or as an SSE stream.
+pub async fn jsonrpc_message(resp: reqwest::Response) -> Value {
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let body = resp.text().await.unwrap();
+    if ct.starts_with("application/json") {
+        return serde_json::from_str(&body).unwrap();
+    }
+    body.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+        .find(|v| v.get("id").is_some())
+        .unwrap_or_else(|| panic!("no JSON-RPC response in: {body}"))
+}
+
+impl Server {
+    /// A server whose Azure backend uses `fake`, with `extra` settings.
+    pub async fn start_on_azure(
+        fake: &test_support::azure::FakeAzure,
+        extra: &[(&str, &str)],
+    ) -> Server {
+        let mut env = fake.server_env();
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Server::start(&env).await
+    }
+}

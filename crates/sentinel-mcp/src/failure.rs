@@ -1,0 +1,165 @@
+//! What a failed tool call looks like to the client and to the log. Failures the caller can act on
+//! (bad arguments, a busy server) keep their detail; internal ones (a panic, a task that failed,
+//! an encoding failure, an unexpected backend answer) reach the client as a generic message with
+//! the request id, and their detail goes to the log (to the client too with `DEBUG=true`).
+
+use std::cell::Cell;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Once;
+
+use futures::FutureExt;
+use rmcp::ErrorData;
+use serde_json::json;
+
+use crate::limits::Busy;
+
+/// Why a tool call has no result.
+#[derive(Debug)]
+pub enum CallFailure {
+    /// A protocol-level error the caller can fix (invalid arguments: -32602).
+    Invalid(ErrorData),
+    /// No slot for the call or its query; try again later.
+    Busy(Busy),
+    /// Something failed inside the server; the detail is for the log.
+    Internal(String),
+    /// The tool panicked; the panic message and where.
+    Panic(String),
+}
+
+impl CallFailure {
+    /// The audit log's name for the outcome.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            CallFailure::Invalid(_) => "invalid_params",
+            CallFailure::Busy(_) => "busy",
+            CallFailure::Internal(_) => "internal_error",
+            CallFailure::Panic(_) => "panic",
+        }
+    }
+
+    /// What an internal failure was (`internal error` or `panic`) and its detail, for the log.
+    pub fn internal_detail(&self) -> Option<(&'static str, &str)> {
+        match self {
+            CallFailure::Internal(detail) => Some(("internal error", detail)),
+            CallFailure::Panic(detail) => Some(("panic", detail)),
+            CallFailure::Invalid(_) | CallFailure::Busy(_) => None,
+        }
+    }
+
+    /// The JSON-RPC error the client gets: an internal failure names `request_id`, under which
+    /// the caller logs its detail; `debug` shows the detail to the client too.
+    pub fn into_error(self, request_id: &str, debug: bool) -> ErrorData {
+        let detail = match &self {
+            CallFailure::Invalid(e) => return e.clone(),
+            CallFailure::Busy(busy) => return busy.error(),
+            CallFailure::Internal(_) | CallFailure::Panic(_) => self.internal_detail(),
+        };
+        let mut message = format!(
+            "Internal error: the server could not complete this call. The server log has the details under request id {request_id}."
+        );
+        if debug && let Some((kind, detail)) = detail {
+            message.push_str(&format!(" Detail ({kind}): {detail}"));
+        }
+        ErrorData::internal_error(message, Some(json!({"requestId": request_id})))
+    }
+}
+
+tokio::task_local! {
+    /// Inside a tool call: where its panic happened, filled by the panic hook.
+    static PANIC_SITE: Cell<Option<String>>;
+}
+
+/// Runs a tool call, turning a panic into [`CallFailure::Panic`] with its message and location.
+/// The process's panic hook stays quiet for these panics, so the caller logs each once, with its
+/// request id.
+pub async fn catch_panic<T>(call: impl Future<Output = T>) -> Result<T, CallFailure> {
+    install_panic_hook();
+    PANIC_SITE
+        .scope(Cell::new(None), async {
+            AssertUnwindSafe(call)
+                .catch_unwind()
+                .await
+                .map_err(|payload| {
+                    let message = payload
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| payload.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic without a message".into());
+                    let site = PANIC_SITE.with(Cell::take).unwrap_or_default();
+                    CallFailure::Panic(format!("{message}{site}"))
+                })
+        })
+        .await
+}
+
+/// Chains a panic hook that, inside [`catch_panic`], records the location instead of printing;
+/// every other panic goes to the hook that was there before.
+fn install_panic_hook() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let site = info
+                .location()
+                .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                .unwrap_or_default();
+            if PANIC_SITE.try_with(|s| s.set(Some(site))).is_err() {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// A test hook, compiled only into debug builds: with `SENTINEL_MCP_TEST_PANIC=<marker>` set, a
+/// query containing `<marker>:<site>` panics at that site (`tool`: in the tool call; `engine`: on
+/// the local engine's blocking thread). Release builds have no such hook.
+#[cfg(debug_assertions)]
+pub(crate) fn test_panic(site: &str, query: &str) {
+    static MARKER: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let marker = MARKER.get_or_init(|| {
+        std::env::var("SENTINEL_MCP_TEST_PANIC")
+            .ok()
+            .filter(|m| !m.is_empty())
+    });
+    if let Some(marker) = marker
+        && query.contains(&format!("{marker}:{site}"))
+    {
+        panic!("test panic requested at the {site} site");
+    }
+}
+
+/// Release builds: no hook.
+#[cfg(not(debug_assertions))]
+#[inline(always)]
+pub(crate) fn test_panic(_site: &str, _query: &str) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_becomes_a_failure_with_its_message_and_location() {
+        fn explode() -> u32 {
+            panic!("boom {}", 7)
+        }
+        let r = catch_panic(async { explode() }).await;
+        let Err(CallFailure::Panic(detail)) = r else {
+            panic!("not caught: {r:?}")
+        };
+        assert!(detail.starts_with("boom 7 at "), "{detail}");
+        assert!(detail.contains("failure.rs:"), "{detail}");
+        assert_eq!(catch_panic(async { 3 }).await.unwrap(), 3);
+    }
+
+    #[test]
+    fn internal_detail_reaches_the_client_only_with_debug() {
+        let e = CallFailure::Internal("secret path /var/x".into()).into_error("req-1", false);
+        assert_eq!(e.code, rmcp::model::ErrorCode::INTERNAL_ERROR);
+        assert!(!e.message.contains("/var/x"), "{}", e.message);
+        assert!(e.message.contains("req-1"));
+        assert_eq!(e.data, Some(json!({"requestId": "req-1"})));
+        let e = CallFailure::Internal("secret path /var/x".into()).into_error("req-1", true);
+        assert!(e.message.contains("/var/x"), "{}", e.message);
+    }
+}

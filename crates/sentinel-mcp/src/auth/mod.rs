@@ -9,7 +9,7 @@ use serde::Serialize;
 
 pub use jwks::JwksCache;
 pub use policy::AccessPolicy;
-pub use validator::{AuthError, TokenValidator};
+pub use validator::{AuthError, TokenValidator, UnverifiedToken, read_unverified};
 
 /// Who is calling: the validated claims of the bearer token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -161,7 +161,11 @@ impl LocalBackend {
                 .clone();
         match state {
             LoadState::Ready(ws) => Ok(ws),
-            LoadState::Failed(e) => Err(BackendError::NotReady(e)),
+            // The data or the state file could not be read: the operator's to fix (and /ready
+            // says why), nothing a caller can do.
+            LoadState::Failed(e) => Err(BackendError::Internal(format!(
+                "the workspace failed to load: {e}"
+            ))),
             LoadState::Loading => Err(BackendError::NotReady(
                 "the workspace is still loading".into(),
             )),

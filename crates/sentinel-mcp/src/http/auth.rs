@@ -327,7 +327,7 @@ fn rate_limited(id: &serde_json::Value, limited: RateLimited) -> Response {
 
 /// The parts of a JSON-RPC message the HTTP layer looks at.
 #[derive(Default, serde::Deserialize)]
-struct JsonRpcHead {
+pub(super) struct JsonRpcHead {
     #[serde(default)]
     id: serde_json::Value,
     #[serde(default)]

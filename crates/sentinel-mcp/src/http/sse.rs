@@ -533,6 +533,65 @@ fn invalid_message(body: &[u8], error: serde_json::Error) -> Response {
     }
 }
 
+/// Everything a `POST /messages` or `POST /mcp` body goes through before a tool runs, for
+/// fuzzing: the HTTP checks' read of the JSON-RPC head, the legacy transport's fast-path decoder,
+/// rmcp's message decoding (what `/mcp` and the legacy fallback use) and the refusal of what it
+/// cannot decode, and a `tools/call`'s argument decoding. None may panic. An `Err` names a
+/// message the fast path decodes differently from rmcp, which it must never do.
+pub fn check_post_body(body: &[u8]) -> Result<(), String> {
+    let _ = serde_json::from_slice::<super::auth::JsonRpcHead>(body);
+    let generic = serde_json::from_slice::<ClientJsonRpcMessage>(body);
+    let fast = common_message(body);
+    let arguments = match (&fast, &generic) {
+        (Some(CommonMessage::Call(_, params)), _) => Some(params),
+        (None, Ok(ClientJsonRpcMessage::Request(r))) => match &r.request {
+            ClientRequest::CallToolRequest(call) => Some(&call.params),
+            _ => None,
+        },
+        _ => None,
+    };
+    if let Some(params) = arguments {
+        let _ = crate::tools::check_arguments(
+            &params.name,
+            params.arguments.clone().unwrap_or_default(),
+        );
+    }
+    let generic = match (fast.is_some(), generic) {
+        (_, Ok(message)) => message,
+        (false, Err(e)) => {
+            let _ = invalid_message(body, e);
+            return Ok(());
+        }
+        (true, Err(e)) => return Err(format!("the fast path took a message rmcp refuses: {e}")),
+    };
+    let agree = match (fast, generic) {
+        (None, _) => true,
+        (Some(CommonMessage::Call(id, params)), ClientJsonRpcMessage::Request(r)) => {
+            matches!(&r.request, ClientRequest::CallToolRequest(c) if r.id == id && same(&c.params, &params))
+        }
+        (Some(CommonMessage::Initialize(id, params)), ClientJsonRpcMessage::Request(r)) => {
+            matches!(&r.request, ClientRequest::InitializeRequest(i) if r.id == id && same(&i.params, &params))
+        }
+        (Some(CommonMessage::Initialized), ClientJsonRpcMessage::Notification(n)) => {
+            matches!(
+                n.notification,
+                ClientNotification::InitializedNotification(_)
+            )
+        }
+        _ => false,
+    };
+    if agree {
+        Ok(())
+    } else {
+        Err("the fast path decoded a message differently from rmcp".into())
+    }
+}
+
+/// Params compared by their JSON encoding (rmcp's types do not all implement `PartialEq`).
+fn same<T: serde::Serialize>(a: &T, b: &T) -> bool {
+    serde_json::to_value(a).ok() == serde_json::to_value(b).ok()
+}
+
 /// The session id in a `/messages` query string (`sessionId` or `session_id`).
 pub fn session_id_from_query(query: &str) -> Option<String> {
     query.split('&').find_map(|kv| {

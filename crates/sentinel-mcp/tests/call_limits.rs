@@ -7,7 +7,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Server, SseClient, jsonrpc_message, stateless_call, structured, wait_until};
+use common::{
+    Server, SseClient, azure_session, jsonrpc_message, stateless_call, structured, wait_until,
+};
 use serde_json::{Value, json};
 use test_support::azure::{FakeAzure, Fault, WORKSPACE_ID};
 use test_support::entra::{FakeEntra, TokenSpec};
@@ -141,20 +143,14 @@ async fn over_the_rate_limit_mcp_answers_429_with_retry_after_and_other_principa
 
 #[tokio::test]
 async fn with_every_limit_at_zero_calls_and_queries_all_run_at_once() {
-    let fake = FakeAzure::start(20_000).await;
-    let server = Server::start_on_azure(
-        &fake,
-        &[
-            ("SENTINEL_MCP_RATE_LIMIT_PER_MINUTE", "0"),
-            ("SENTINEL_MCP_RATE_LIMIT_BURST", "0"),
-            ("SENTINEL_MCP_MAX_CONCURRENT_CALLS", "0"),
-            ("SENTINEL_MCP_CALL_QUEUE", "0"),
-            ("SENTINEL_MCP_AZURE_MAX_CONCURRENT_QUERIES", "0"),
-        ],
-    )
+    let (fake, _server, c) = azure_session(&[
+        ("SENTINEL_MCP_RATE_LIMIT_PER_MINUTE", "0"),
+        ("SENTINEL_MCP_RATE_LIMIT_BURST", "0"),
+        ("SENTINEL_MCP_MAX_CONCURRENT_CALLS", "0"),
+        ("SENTINEL_MCP_CALL_QUEUE", "0"),
+        ("SENTINEL_MCP_AZURE_MAX_CONCURRENT_QUERIES", "0"),
+    ])
     .await;
-    let mut c = SseClient::connect(&server).await;
-    c.initialize().await;
     // More than the default Azure cap (5) and call slots (4 a core) would let run at once.
     let calls = 12;
     for _ in 0..calls {
@@ -175,18 +171,12 @@ async fn with_every_limit_at_zero_calls_and_queries_all_run_at_once() {
 #[tokio::test]
 async fn calls_beyond_the_cap_wait_then_are_refused_busy_on_every_transport_and_cancelled_ones_leave_at_once()
  {
-    let fake = FakeAzure::start(20_000).await;
-    let server = Server::start_on_azure(
-        &fake,
-        &[
-            ("SENTINEL_MCP_MAX_CONCURRENT_CALLS", "1"),
-            ("SENTINEL_MCP_CALL_QUEUE", "1"),
-            ("SENTINEL_MCP_AZURE_MAX_CONCURRENT_QUERIES", "0"),
-        ],
-    )
+    let (fake, server, mut c) = azure_session(&[
+        ("SENTINEL_MCP_MAX_CONCURRENT_CALLS", "1"),
+        ("SENTINEL_MCP_CALL_QUEUE", "1"),
+        ("SENTINEL_MCP_AZURE_MAX_CONCURRENT_QUERIES", "0"),
+    ])
     .await;
-    let mut c = SseClient::connect(&server).await;
-    c.initialize().await;
     fake.inject(&query_path(), Fault::Slow(FOREVER));
     c.start_call(101, "run_kql_query", query(101)).await;
     wait_until("call 101 at Log Analytics", async || {
@@ -238,17 +228,11 @@ async fn calls_beyond_the_cap_wait_then_are_refused_busy_on_every_transport_and_
 
 #[tokio::test]
 async fn time_spent_waiting_for_a_slot_counts_against_the_query_timeout() {
-    let fake = FakeAzure::start(20_000).await;
-    let server = Server::start_on_azure(
-        &fake,
-        &[
-            ("SENTINEL_MCP_MAX_CONCURRENT_CALLS", "1"),
-            ("SENTINEL_MCP_QUERY_TIMEOUT_SECS", "2"),
-        ],
-    )
+    let (fake, _server, mut c) = azure_session(&[
+        ("SENTINEL_MCP_MAX_CONCURRENT_CALLS", "1"),
+        ("SENTINEL_MCP_QUERY_TIMEOUT_SECS", "2"),
+    ])
     .await;
-    let mut c = SseClient::connect(&server).await;
-    c.initialize().await;
     // An alert lookup holds the only slot for as long as Graph takes (no query timeout).
     let alerts = "/v1.0/security/alerts_v2";
     fake.inject(alerts, Fault::Slow(FOREVER));
@@ -267,17 +251,11 @@ async fn time_spent_waiting_for_a_slot_counts_against_the_query_timeout() {
 
 #[tokio::test]
 async fn a_call_that_waited_for_a_slot_has_only_the_rest_of_its_time() {
-    let fake = FakeAzure::start(20_000).await;
-    let server = Server::start_on_azure(
-        &fake,
-        &[
-            ("SENTINEL_MCP_MAX_CONCURRENT_CALLS", "1"),
-            ("SENTINEL_MCP_QUERY_TIMEOUT_SECS", "60"),
-        ],
-    )
+    let (fake, _server, mut c) = azure_session(&[
+        ("SENTINEL_MCP_MAX_CONCURRENT_CALLS", "1"),
+        ("SENTINEL_MCP_QUERY_TIMEOUT_SECS", "60"),
+    ])
     .await;
-    let mut c = SseClient::connect(&server).await;
-    c.initialize().await;
     let alerts = "/v1.0/security/alerts_v2";
     fake.inject(alerts, Fault::Slow(Duration::from_secs(10)));
     c.start_call(101, "get_alert", json!({"id": "da101-1"}))
@@ -307,16 +285,12 @@ async fn stdio_calls_share_the_cap_and_closing_stdin_frees_them() {
 
     let fake = FakeAzure::start(20_000).await;
     fake.inject(&query_path(), Fault::Slow(FOREVER));
-    let mut child = tokio::process::Command::new(common::BIN)
-        .args(["--transport", "stdio"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
+    let mut command = common::stdio_command();
+    command
         .envs(fake.server_env())
         .env("SENTINEL_MCP_MAX_CONCURRENT_CALLS", "1")
-        .env("SENTINEL_MCP_CALL_QUEUE", "1")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .env("SENTINEL_MCP_CALL_QUEUE", "1");
+    let mut child = tokio::process::Command::from(command)
         .kill_on_drop(true)
         .spawn()
         .unwrap();
@@ -357,17 +331,11 @@ async fn stdio_calls_share_the_cap_and_closing_stdin_frees_them() {
 
 #[tokio::test]
 async fn azure_queries_in_flight_never_exceed_the_cap_and_the_rest_wait_their_turn() {
-    let fake = FakeAzure::start(20_000).await;
-    let server = Server::start_on_azure(
-        &fake,
-        &[
-            ("SENTINEL_MCP_AZURE_MAX_CONCURRENT_QUERIES", "2"),
-            ("SENTINEL_MCP_MAX_CONCURRENT_CALLS", "0"),
-        ],
-    )
+    let (fake, server, mut c) = azure_session(&[
+        ("SENTINEL_MCP_AZURE_MAX_CONCURRENT_QUERIES", "2"),
+        ("SENTINEL_MCP_MAX_CONCURRENT_CALLS", "0"),
+    ])
     .await;
-    let mut c = SseClient::connect(&server).await;
-    c.initialize().await;
     fake.inject(&query_path(), Fault::Slow(FOREVER));
     fake.inject(&query_path(), Fault::Slow(FOREVER));
     for n in 101..=104 {
@@ -405,18 +373,12 @@ async fn azure_queries_in_flight_never_exceed_the_cap_and_the_rest_wait_their_tu
 
 #[tokio::test]
 async fn azure_queries_beyond_the_cap_and_the_queue_are_refused_busy_hunting_included() {
-    let fake = FakeAzure::start(20_000).await;
-    let server = Server::start_on_azure(
-        &fake,
-        &[
-            ("SENTINEL_MCP_AZURE_MAX_CONCURRENT_QUERIES", "1"),
-            ("SENTINEL_MCP_CALL_QUEUE", "1"),
-            ("SENTINEL_MCP_MAX_CONCURRENT_CALLS", "0"),
-        ],
-    )
+    let (fake, server, mut c) = azure_session(&[
+        ("SENTINEL_MCP_AZURE_MAX_CONCURRENT_QUERIES", "1"),
+        ("SENTINEL_MCP_CALL_QUEUE", "1"),
+        ("SENTINEL_MCP_MAX_CONCURRENT_CALLS", "0"),
+    ])
     .await;
-    let mut c = SseClient::connect(&server).await;
-    c.initialize().await;
     fake.inject(&query_path(), Fault::Slow(FOREVER));
     c.start_call(101, "run_kql_query", query(101)).await;
     wait_until("call 101 at Log Analytics", async || {

@@ -105,14 +105,8 @@ async fn a_panicking_tool_call_is_an_internal_error_with_the_request_id_and_the_
 )]
 fn a_panicking_tool_call_on_stdio_answers_with_its_jsonrpc_id_and_the_session_goes_on() {
     use std::io::{BufRead, BufReader, Write};
-    let mut child = std::process::Command::new(common::BIN)
-        .args(["--transport", "stdio"])
-        .env("SENTINEL_MCP_DEMO_ROWS", common::TEST_DEMO_ROWS)
-        .env("SENTINEL_MCP_STATE_DIR", common::temp_dir("panic-stdio"))
+    let mut child = common::stdio_command()
         .env("SENTINEL_MCP_TEST_PANIC", MARKER)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
@@ -201,13 +195,9 @@ async fn errors_the_caller_can_act_on_keep_their_detail() {
 }
 
 async fn on_azure(extra: &[(&str, &str)]) -> (FakeAzure, Server, SseClient) {
-    let fake = FakeAzure::start(20_000).await;
     let mut settings = vec![("SENTINEL_MCP_AZURE_MAX_RETRIES", "0")];
     settings.extend_from_slice(extra);
-    let server = Server::start_on_azure(&fake, &settings).await;
-    let mut c = SseClient::connect(&server).await;
-    c.initialize().await;
-    (fake, server, c)
+    common::azure_session(&settings).await
 }
 
 #[tokio::test]

@@ -17,13 +17,7 @@ fn cmd() -> Command {
 
 #[test]
 fn stdio_speaks_newline_delimited_jsonrpc_and_keeps_stdout_clean() {
-    let mut child = cmd()
-        .args(["--transport", "stdio"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = common::stdio_command().spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut send = |v: Value| writeln!(stdin, "{v}").unwrap();

@@ -431,3 +431,27 @@ impl Server {
         Server::start(&env).await
     }
 }
+
+/// A fake Azure, a server on it with `extra` settings, and an initialized legacy SSE client.
+pub async fn azure_session(
+    extra: &[(&str, &str)],
+) -> (test_support::azure::FakeAzure, Server, SseClient) {
+    let fake = test_support::azure::FakeAzure::start(20_000).await;
+    let server = Server::start_on_azure(&fake, extra).await;
+    let mut client = SseClient::connect(&server).await;
+    client.initialize().await;
+    (fake, server, client)
+}
+
+/// The binary serving MCP on stdio (demo workspace, a fresh state dir), its stdin and stdout
+/// piped; add settings, then spawn.
+pub fn stdio_command() -> Command {
+    let mut c = Command::new(BIN);
+    c.args(["--transport", "stdio"])
+        .env("SENTINEL_MCP_DEMO_ROWS", TEST_DEMO_ROWS)
+        .env("SENTINEL_MCP_STATE_DIR", temp_dir("stdio"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    c
+}

@@ -401,3 +401,36 @@ async fn azure_queries_beyond_the_cap_and_the_queue_are_refused_busy_hunting_inc
     assert!(fake.requests_to("runHuntingQuery").is_empty());
     assert_eq!(calls_sent(&fake), [101]);
 }
+
+#[tokio::test]
+async fn a_client_that_goes_away_frees_its_slot_on_legacy_sse_and_on_mcp() {
+    let (fake, server, c) = azure_session(&[("SENTINEL_MCP_MAX_CONCURRENT_CALLS", "1")]).await;
+    fake.inject(&query_path(), Fault::Slow(FOREVER));
+    fake.inject(&query_path(), Fault::Slow(FOREVER));
+    // Legacy SSE: closing the stream ends the session and its calls.
+    c.start_call(101, "run_kql_query", query(101)).await;
+    wait_until("call 101 at Log Analytics", async || {
+        calls_sent(&fake) == [101]
+    })
+    .await;
+    server
+        .wait_for_metric("sentinel_mcp_tool_calls_running", 1)
+        .await;
+    drop(c);
+    server
+        .wait_for_metric("sentinel_mcp_tool_calls_running", 0)
+        .await;
+    // Streamable HTTP: a client that drops its POST.
+    let call = tokio::spawn(stateless_call(&server, 102, "run_kql_query", query(102)).send());
+    wait_until("call 102 at Log Analytics", async || {
+        calls_sent(&fake) == [101, 102]
+    })
+    .await;
+    server
+        .wait_for_metric("sentinel_mcp_tool_calls_running", 1)
+        .await;
+    call.abort();
+    server
+        .wait_for_metric("sentinel_mcp_tool_calls_running", 0)
+        .await;
+}

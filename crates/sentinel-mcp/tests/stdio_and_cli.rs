@@ -147,6 +147,11 @@ fn help_lists_every_setting_with_its_environment_variable() {
         "SENTINEL_MCP_MAX_ROWS",
         "SENTINEL_MCP_MAX_BODY_BYTES",
         "SENTINEL_MCP_SSE_KEEPALIVE_SECS",
+        "SENTINEL_MCP_RATE_LIMIT_PER_MINUTE",
+        "SENTINEL_MCP_RATE_LIMIT_BURST",
+        "SENTINEL_MCP_MAX_CONCURRENT_CALLS",
+        "SENTINEL_MCP_CALL_QUEUE",
+        "SENTINEL_MCP_AZURE_MAX_CONCURRENT_QUERIES",
     ] {
         assert!(help.contains(var), "--help lacks {var}");
     }

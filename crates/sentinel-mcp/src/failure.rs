@@ -66,31 +66,35 @@ impl CallFailure {
 }
 
 tokio::task_local! {
-    /// Inside a tool call: where its panic happened, filled by the panic hook.
-    static PANIC_SITE: Cell<Option<String>>;
+    /// Set while a tool call is being polled: its panics are caught and logged by the caller.
+    static IN_CALL: ();
+}
+
+thread_local! {
+    /// Where the last panic inside a tool call happened, filled by the panic hook on the
+    /// panicking thread and read right after the unwind is caught there.
+    static PANIC_SITE: Cell<Option<String>> = const { Cell::new(None) };
 }
 
 /// Runs a tool call, turning a panic into [`CallFailure::Panic`] with its message and location.
 /// The process's panic hook stays quiet for these panics, so the caller logs each once, with its
-/// request id.
-pub async fn catch_panic<T>(call: impl Future<Output = T>) -> Result<T, CallFailure> {
+/// request id. A plain function over the call's future, not an `async fn`: an `async` wrapper
+/// would hold the (large) tool future twice and copy it on every spawn.
+pub fn catch_panic<F: Future>(call: F) -> impl Future<Output = Result<F::Output, CallFailure>> {
     install_panic_hook();
-    PANIC_SITE
-        .scope(Cell::new(None), async {
-            AssertUnwindSafe(call)
-                .catch_unwind()
-                .await
-                .map_err(|payload| {
-                    let message = payload
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| payload.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "a panic without a message".into());
-                    let site = PANIC_SITE.with(Cell::take).unwrap_or_default();
-                    CallFailure::Panic(format!("{message}{site}"))
-                })
+    IN_CALL
+        .scope((), AssertUnwindSafe(call).catch_unwind())
+        .map(|caught| {
+            caught.map_err(|payload| {
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic without a message".into());
+                let site = PANIC_SITE.take().unwrap_or_default();
+                CallFailure::Panic(format!("{message}{site}"))
+            })
         })
-        .await
 }
 
 /// Chains a panic hook that, inside [`catch_panic`], records the location instead of printing;
@@ -100,13 +104,13 @@ fn install_panic_hook() {
     INSTALL.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
+            if IN_CALL.try_with(|_| ()).is_err() {
+                return previous(info);
+            }
             let site = info
                 .location()
-                .map(|l| format!(" at {}:{}", l.file(), l.line()))
-                .unwrap_or_default();
-            if PANIC_SITE.try_with(|s| s.set(Some(site))).is_err() {
-                previous(info);
-            }
+                .map(|l| format!(" at {}:{}", l.file(), l.line()));
+            PANIC_SITE.set(site);
         }));
     });
 }

@@ -155,10 +155,12 @@ impl AppState {
             .acquire(time_limit)
             .await
             .map_err(CallFailure::Busy)?;
-        let call = self
-            .tools
-            .call(&self.context, name, arguments, actor, started + time_limit);
-        catch_panic(call).await?
+        // Inline, not a local: a local would be one more copy of the tool future in this one.
+        catch_panic(
+            self.tools
+                .call(&self.context, name, arguments, actor, started + time_limit),
+        )
+        .await?
     }
 }
 
@@ -199,11 +201,12 @@ impl ServerHandler for SentinelServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let meta = request_meta(&context);
-        let call = self.app.call_tool(meta.as_ref(), &context.id, request);
         // rmcp does not drop a cancelled handler: stop here, so the call leaves its slot or
         // the queue at once (a client's notifications/cancelled, a closed session or stdin).
         tokio::select! {
-            result = call => result.map(|answer| answer.into_result().into()),
+            result = self.app.call_tool(meta.as_ref(), &context.id, request) => {
+                result.map(|answer| answer.into_result().into())
+            }
             _ = context.ct.cancelled() => Err(ErrorData::new(CANCELLED, "the call was cancelled", None)),
         }
     }

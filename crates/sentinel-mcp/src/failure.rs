@@ -6,7 +6,7 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 
 use futures::FutureExt;
 use rmcp::ErrorData;
@@ -38,27 +38,19 @@ impl CallFailure {
         }
     }
 
-    /// What an internal failure was (`internal error` or `panic`) and its detail, for the log.
-    pub fn internal_detail(&self) -> Option<(&'static str, &str)> {
-        match self {
-            CallFailure::Internal(detail) => Some(("internal error", detail)),
-            CallFailure::Panic(detail) => Some(("panic", detail)),
-            CallFailure::Invalid(_) | CallFailure::Busy(_) => None,
-        }
-    }
-
     /// The JSON-RPC error the client gets: an internal failure names `request_id`, under which
-    /// the caller logs its detail; `debug` shows the detail to the client too.
+    /// its detail is logged; `debug` shows the detail to the client too.
     pub fn into_error(self, request_id: &str, debug: bool) -> ErrorData {
-        let detail = match &self {
-            CallFailure::Invalid(e) => return e.clone(),
+        let (kind, detail) = match self {
+            CallFailure::Invalid(e) => return e,
             CallFailure::Busy(busy) => return busy.error(),
-            CallFailure::Internal(_) | CallFailure::Panic(_) => self.internal_detail(),
+            CallFailure::Internal(detail) => ("internal error", detail),
+            CallFailure::Panic(detail) => ("panic", detail),
         };
         let mut message = format!(
             "Internal error: the server could not complete this call. The server log has the details under request id {request_id}."
         );
-        if debug && let Some((kind, detail)) = detail {
+        if debug {
             message.push_str(&format!(" Detail ({kind}): {detail}"));
         }
         ErrorData::internal_error(message, Some(json!({"requestId": request_id})))
@@ -66,8 +58,8 @@ impl CallFailure {
 }
 
 tokio::task_local! {
-    /// Set while a tool call is being polled: its panics are caught and logged by the caller.
-    static IN_CALL: ();
+    /// The request id of the tool call being polled: a panic in it is logged with it.
+    static CALL: Arc<str>;
 }
 
 thread_local! {
@@ -77,13 +69,16 @@ thread_local! {
 }
 
 /// Runs a tool call, turning a panic into [`CallFailure::Panic`] with its message and location.
-/// The process's panic hook stays quiet for these panics, so the caller logs each once, with its
-/// request id. A plain function over the call's future, not an `async fn`: an `async` wrapper
-/// would hold the (large) tool future twice and copy it on every spawn.
-pub fn catch_panic<F: Future>(call: F) -> impl Future<Output = Result<F::Output, CallFailure>> {
+/// The panic hook logs each panic inside a call once, as an error with `request_id` (instead of
+/// the process's usual panic output), whether the call or code inside it catches the unwind.
+/// A plain function over the call's future, not an `async fn`: an `async` wrapper would hold the
+/// (large) tool future twice and copy it on every spawn.
+pub fn catch_panic<F: Future>(
+    request_id: Arc<str>,
+    call: F,
+) -> impl Future<Output = Result<F::Output, CallFailure>> {
     install_panic_hook();
-    IN_CALL
-        .scope((), AssertUnwindSafe(call).catch_unwind())
+    CALL.scope(request_id, AssertUnwindSafe(call).catch_unwind())
         .map(|caught| {
             caught.map_err(|payload| {
                 let message = payload
@@ -92,25 +87,34 @@ pub fn catch_panic<F: Future>(call: F) -> impl Future<Output = Result<F::Output,
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "a panic without a message".into());
                 let site = PANIC_SITE.take().unwrap_or_default();
-                CallFailure::Panic(format!("{message}{site}"))
+                CallFailure::Panic(format!("{message} at {site}"))
             })
         })
 }
 
-/// Chains a panic hook that, inside [`catch_panic`], records the location instead of printing;
-/// every other panic goes to the hook that was there before.
+/// Chains a panic hook that logs a panic inside [`catch_panic`] as one error line with its
+/// request id, message and location; every other panic goes to the hook that was there before.
 fn install_panic_hook() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if IN_CALL.try_with(|_| ()).is_err() {
-                return previous(info);
-            }
             let site = info
                 .location()
-                .map(|l| format!(" at {}:{}", l.file(), l.line()));
-            PANIC_SITE.set(site);
+                .map(|l| format!("{}:{}", l.file(), l.line()))
+                .unwrap_or_default();
+            let logged = CALL.try_with(|request_id| {
+                tracing::error!(
+                    request_id = &**request_id,
+                    panic = info.payload_as_str().unwrap_or("a panic without a message"),
+                    location = site,
+                    "a tool call panicked"
+                );
+            });
+            match logged {
+                Ok(()) => PANIC_SITE.set(Some(site)),
+                Err(_) => previous(info),
+            }
         }));
     });
 }
@@ -147,13 +151,13 @@ mod tests {
         fn explode() -> u32 {
             panic!("boom {}", 7)
         }
-        let r = catch_panic(async { explode() }).await;
+        let r = catch_panic("req-7".into(), async { explode() }).await;
         let Err(CallFailure::Panic(detail)) = r else {
             panic!("not caught: {r:?}")
         };
         assert!(detail.starts_with("boom 7 at "), "{detail}");
         assert!(detail.contains("failure.rs:"), "{detail}");
-        assert_eq!(catch_panic(async { 3 }).await.unwrap(), 3);
+        assert_eq!(catch_panic("req-8".into(), async { 3 }).await.unwrap(), 3);
     }
 
     #[test]

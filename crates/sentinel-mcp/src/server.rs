@@ -81,8 +81,13 @@ impl AppState {
             (Some(m), Some(class)) => self.policy.allows(&m.principal, class),
             _ => true,
         };
+        // What the log and an internal error name the call by.
+        let request_id: Arc<str> = match meta {
+            Some(m) if !m.request_id.is_empty() => m.request_id.as_str().into(),
+            _ => id.to_string().into(),
+        };
         let result = if permitted {
-            self.run_tool(name, request.arguments, &actor, started)
+            self.run_tool(name, request.arguments, &actor, started, &request_id)
                 .await
         } else {
             Ok(ToolAnswer::Fresh(CallToolResult::error(vec![
@@ -122,17 +127,14 @@ impl AppState {
             "tool call"
         );
         result.map_err(|failure| {
-            let request_id = match meta {
-                Some(m) if !m.request_id.is_empty() => m.request_id.clone(),
-                _ => id.to_string(),
-            };
-            if let Some((kind, detail)) = failure.internal_detail() {
+            // A panic was logged by the panic hook, where it happened.
+            if let CallFailure::Internal(detail) = &failure {
                 tracing::error!(
                     tool = name,
-                    request_id,
+                    request_id = &*request_id,
                     session_id = meta.and_then(|m| m.session_id.as_deref()),
                     error = detail,
-                    "tool call failed: {kind}"
+                    "tool call failed: internal error"
                 );
             }
             failure.into_error(&request_id, self.debug_errors)
@@ -147,6 +149,7 @@ impl AppState {
         arguments: Option<rmcp::model::JsonObject>,
         actor: &str,
         started: Instant,
+        request_id: &Arc<str>,
     ) -> Result<ToolAnswer, CallFailure> {
         let time_limit = self.context.settings.query_timeout;
         let _slot = self
@@ -157,6 +160,7 @@ impl AppState {
             .map_err(CallFailure::Busy)?;
         // Inline, not a local: a local would be one more copy of the tool future in this one.
         catch_panic(
+            request_id.clone(),
             self.tools
                 .call(&self.context, name, arguments, actor, started + time_limit),
         )

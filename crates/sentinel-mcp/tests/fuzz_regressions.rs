@@ -51,6 +51,10 @@ fn the_fast_path_and_rmcp_agree_on_the_messages_clients_send() {
         r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
         r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"get_incident","arguments":{"id":7}}}"#,
         r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#,
+        // Values in fields the typed decoding skips must still pass rmcp's checks.
+        r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"x","extra":1e999}}"#,
+        r#"{"jsonrpc":"2.0","id":5,"method":"initialize","params":{"protocolVersion":"2024-11-05","capabilities":{},"clientInfo":{"name":"c","version":"1","extra":"\ud800x"}}}"#,
+        r#"{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"x","name":"y"}}"#,
         "{oops",
         "",
     ];

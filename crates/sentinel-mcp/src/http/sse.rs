@@ -491,16 +491,33 @@ fn common_message(body: &[u8]) -> Option<CommonMessage> {
         #[serde(borrow)]
         method: &'a str,
     }
-    // rmcp moves `_meta` out of the params into the request's extensions.
+    /// The params of a `tools/call` as clients send them. Fields are decoded in full: a field
+    /// skipped here would escape the checks rmcp's buffering makes on every value (a lone
+    /// surrogate escape, a number out of range), so a message with any other field goes to the
+    /// generic decoding.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct CallParams {
+        name: std::borrow::Cow<'static, str>,
+        #[serde(default)]
+        arguments: Option<rmcp::model::JsonObject>,
+        /// rmcp moves `_meta` out of the params into the request's extensions.
+        #[serde(rename = "_meta", default)]
+        _meta: Option<rmcp::model::JsonObject>,
+    }
     if let Ok(request) = serde_json::from_slice::<Request>(body) {
         let params = request.params.get();
         return match request.method {
             "tools/call" => {
-                let mut params: CallToolRequestParams = serde_json::from_str(params).ok()?;
-                params.meta = None;
+                let call: CallParams = serde_json::from_str(params).ok()?;
+                let mut params = CallToolRequestParams::new(call.name);
+                params.arguments = call.arguments;
                 Some(CommonMessage::Call(request.id, params))
             }
             "initialize" => {
+                // Clients send fields rmcp skips (in clientInfo, capabilities): decoded in full
+                // once, for rmcp's checks, before the typed decoding. Once a session.
+                serde_json::from_str::<serde_json::Value>(params).ok()?;
                 let mut params: InitializeRequestParams = serde_json::from_str(params).ok()?;
                 params.meta = None;
                 Some(CommonMessage::Initialize(request.id, params))

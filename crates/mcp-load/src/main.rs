@@ -133,6 +133,9 @@ fn target(url: &str) -> anyhow::Result<Target> {
     Ok(Target::parse(url)?)
 }
 
+/// Said before every load run: the server sees all of it as one caller.
+const ONE_PRINCIPAL: &str = "mcp-load: every session comes from this one loopback address, which a server sees as one principal; run sentinel-mcp with its per-principal limits off (SENTINEL_MCP_RATE_LIMIT_PER_MINUTE=0), or its rate limit refuses calls (-32029 on legacy SSE, HTTP 429 on /mcp)";
+
 /// Runs, caps and time limits keep every scenario bounded.
 const MAX_SESSIONS: usize = 50_000;
 const MAX_SECONDS: f64 = 600.0;
@@ -210,6 +213,7 @@ async fn run(command: Command) -> anyhow::Result<String> {
         } => {
             bounded("--sessions", sessions as f64, MAX_SESSIONS as f64)?;
             bounded("--duration", duration, MAX_SECONDS)?;
+            eprintln!("{ONE_PRINCIPAL}");
             let r = scenarios::throughput(scenarios::ThroughputOptions {
                 url: target(&url)?,
                 transport,
@@ -248,6 +252,7 @@ async fn run(command: Command) -> anyhow::Result<String> {
             tool,
         } => {
             bounded("--duration", duration, MAX_SECONDS)?;
+            eprintln!("{ONE_PRINCIPAL}");
             let r = scenarios::churn(scenarios::ChurnOptions {
                 url: target(&url)?,
                 transport,

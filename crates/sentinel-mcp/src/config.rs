@@ -333,6 +333,9 @@ pub struct Settings {
     pub lifecycle: LifecycleSettings,
 
     #[command(flatten)]
+    pub limits: CallLimits,
+
+    #[command(flatten)]
     pub azure: AzureSettings,
 }
 
@@ -429,6 +432,46 @@ impl LifecycleSettings {
     pub fn session_idle_timeout(&self) -> Option<Duration> {
         seconds_or_off(self.session_idle_timeout_secs)
     }
+}
+
+/// Limits on tool calls (docs/operations.md says how to size them); 0 turns each off.
+#[derive(Debug, Clone, Args)]
+pub struct CallLimits {
+    /// Tool calls one principal may make per minute, on average (a token bucket refilled at this rate); 0 turns the rate limit off.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 600,
+        global = true
+    )]
+    pub rate_limit_per_minute: u32,
+
+    /// Tool calls one principal may make at once above the average rate (the token bucket's size); 0 turns the rate limit off.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_RATE_LIMIT_BURST",
+        default_value_t = 60,
+        global = true
+    )]
+    pub rate_limit_burst: u32,
+
+    /// Tool calls running at once across the process, every transport; further calls wait (default: 4 per available core). 0 turns the cap off.
+    #[arg(long, env = "SENTINEL_MCP_MAX_CONCURRENT_CALLS", default_value_t = default_concurrent_calls(), global = true)]
+    pub max_concurrent_calls: usize,
+
+    /// Tool calls (and Azure queries) that may wait for a slot; beyond it a call is refused as busy. 0: no bound on waiting.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_CALL_QUEUE",
+        default_value_t = 256,
+        global = true
+    )]
+    pub call_queue: usize,
+}
+
+/// Four tool calls per core the process may use (a container's CPU quota included).
+fn default_concurrent_calls() -> usize {
+    4 * std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// How the MCP endpoints authenticate callers.
@@ -620,6 +663,15 @@ pub struct AzureSettings {
         global = true
     )]
     pub max_retry_wait_secs: u64,
+
+    /// Azure queries (Log Analytics and advanced hunting) in flight at once across the process, since they all run as one identity; further queries wait (SENTINEL_MCP_CALL_QUEUE bounds the wait). 0 turns the cap off.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_AZURE_MAX_CONCURRENT_QUERIES",
+        default_value_t = 5,
+        global = true
+    )]
+    pub max_concurrent_queries: usize,
 
     /// Seconds a table list or table schema is cached.
     #[arg(

@@ -10,7 +10,9 @@ pub mod backend;
 mod cli;
 pub mod clock;
 pub mod config;
+pub mod failure;
 pub mod http;
+pub mod limits;
 pub mod outbound;
 pub mod server;
 pub mod shutdown;
@@ -316,10 +318,25 @@ async fn serve(settings: Settings) -> Result<(), RunError> {
         transport: settings.transport,
         started: Instant::now(),
         shutdown: shutdown.clone(),
+        limits: limits::Limits {
+            rate: limits::RateLimiter::new(
+                settings.limits.rate_limit_per_minute,
+                settings.limits.rate_limit_burst,
+            ),
+            calls: limits::Slots::new(
+                "tool calls",
+                settings.limits.max_concurrent_calls,
+                settings.limits.call_queue,
+            ),
+        },
+        debug_errors: settings.debug,
     });
     if settings.transport == Transport::Stdio {
         return serve_stdio(app, &shutdown).await;
     }
+    // Asking starts the first readiness probe (Azure's `print ready = 1`), so /ready turns 200
+    // soon after start. Only the HTTP server has a /ready: stdio and one-shot commands never ask.
+    let _ = app.context.backend.readiness();
     let addr = std::net::SocketAddr::new(settings.host, settings.port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -14,6 +14,7 @@ use super::{HttpState, json_error, jsonrpc_error};
 use crate::auth::{
     AccessPolicy, AuthError, Principal, RequestMeta, TokenValidator, metadata::ResourceMetadata,
 };
+use crate::limits::RateLimited;
 
 /// Validates bearer tokens for the MCP endpoints.
 pub struct Authenticator {
@@ -247,9 +248,11 @@ pub(super) enum Carried {
     Request { initialize: bool },
 }
 
-/// On JSON-RPC POSTs: a body that is not JSON is a parse error (400, -32700), and a
-/// `tools/call` of a tool the caller may not use is refused with 403 `insufficient_scope` naming
-/// the scopes that would allow it (step-up). Says what the request carries.
+/// On JSON-RPC POSTs: a body that is not JSON is a parse error (400, -32700); a `tools/call` of
+/// a tool the caller may not use is refused with 403 `insufficient_scope` naming the scopes that
+/// would allow it (step-up); and a `tools/call` on `/mcp` over the caller's rate limit is refused
+/// with 429 and `Retry-After` (legacy SSE answers that on the stream instead). Says what the
+/// request carries.
 pub(super) async fn inspect_jsonrpc(
     state: &HttpState,
     request: Request,
@@ -321,6 +324,13 @@ pub(super) async fn inspect_jsonrpc(
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return Err(response);
     }
+    if message.method.as_deref() == Some("tools/call")
+        && parts.uri.path().starts_with("/mcp")
+        && let Some(meta) = parts.extensions.get::<RequestMeta>()
+        && let Err(limited) = state.app.limits.rate.check(meta)
+    {
+        return Err(rate_limited(&message.id, limited));
+    }
     let carried = match &message.method {
         Some(method) if !message.id.is_null() => Carried::Request {
             initialize: method == "initialize",
@@ -330,9 +340,21 @@ pub(super) async fn inspect_jsonrpc(
     Ok((Request::from_parts(parts, Body::from(bytes)), carried))
 }
 
+/// 429 with `Retry-After`, and the JSON-RPC error a legacy SSE client would get on its stream.
+fn rate_limited(id: &serde_json::Value, limited: RateLimited) -> Response {
+    let error = limited.error();
+    let body = json!({"jsonrpc": "2.0", "id": id, "error": error});
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(limited.retry_after_secs),
+    );
+    response
+}
+
 /// The parts of a JSON-RPC message the HTTP layer looks at.
 #[derive(Default, serde::Deserialize)]
-struct JsonRpcHead {
+pub(super) struct JsonRpcHead {
     #[serde(default)]
     id: serde_json::Value,
     #[serde(default)]

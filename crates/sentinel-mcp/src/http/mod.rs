@@ -283,7 +283,7 @@ async fn ready(State(state): State<Arc<HttpState>>) -> Response {
 }
 
 async fn metrics(State(state): State<Arc<HttpState>>) -> Response {
-    let body = format!(
+    let mut body = format!(
         "# HELP sentinel_mcp_sessions Open MCP sessions by transport.\n# TYPE sentinel_mcp_sessions gauge\nsentinel_mcp_sessions{{transport=\"sse\"}} {}\nsentinel_mcp_sessions{{transport=\"streamable_http\"}} {}\n\
          # HELP sentinel_mcp_rejected_requests_total Requests refused by the Host/Origin policy.\n# TYPE sentinel_mcp_rejected_requests_total counter\nsentinel_mcp_rejected_requests_total {}\n\
          # HELP sentinel_mcp_uptime_seconds Seconds since start.\n# TYPE sentinel_mcp_uptime_seconds gauge\nsentinel_mcp_uptime_seconds {}\n",
@@ -292,6 +292,9 @@ async fn metrics(State(state): State<Arc<HttpState>>) -> Response {
         state.rejected_requests.load(Ordering::Relaxed),
         state.app.started.elapsed().as_secs()
     );
+    let app = &state.app;
+    app.limits
+        .write_metrics(&mut body, app.context.backend.query_slots());
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -35,6 +35,7 @@ use super::heap::ClosedSessions;
 use super::quota::SessionSlot;
 use super::{HttpState, admit_session, json_error, jsonrpc_error};
 use crate::auth::RequestMeta;
+use crate::failure::CallFailure;
 use crate::server::SentinelServer;
 use crate::tools::ToolAnswer;
 
@@ -98,13 +99,21 @@ fn response_frame(id: &RequestId, outcome: Outcome<'_>) -> serde_json::Result<By
 }
 
 impl Session {
-    /// Sends a response (or error) to the stream; a closed stream just drops it.
-    async fn reply(&self, id: &RequestId, outcome: Outcome<'_>) {
-        match response_frame(id, outcome) {
+    /// Sends a response (or error) to the stream; a closed stream just drops it. A response
+    /// that cannot be encoded is an internal failure: the client gets a generic error naming
+    /// `request_id` and the log the detail (a serializer's message: nothing for a client, even
+    /// with DEBUG).
+    async fn reply(&self, id: &RequestId, outcome: Outcome<'_>, request_id: &str) {
+        let frame = response_frame(id, outcome).or_else(|e| {
+            tracing::error!(error = %e, request_id, "a response could not be encoded");
+            let failure = CallFailure::Internal(e.to_string());
+            response_frame(id, Outcome::Error(&failure.into_error(request_id, false)))
+        });
+        match frame {
             Ok(frame) => {
                 let _ = self.outbound.clone().send(frame).await;
             }
-            Err(e) => tracing::error!(error = %e, "could not encode a response"),
+            Err(e) => tracing::error!(error = %e, request_id, "could not encode an error"),
         }
     }
 
@@ -343,9 +352,11 @@ pub async fn post(
         );
     }
     match common_message(&body) {
-        Some(CommonMessage::Call(id, params)) => start_call(&state, &session, id, params, meta),
+        Some(CommonMessage::Call(id, params)) => {
+            start_call(&state, &session, id, params, meta).await
+        }
         Some(CommonMessage::Initialize(id, params)) => {
-            initialize(&state, &session, &id, &params).await
+            initialize(&state, &session, &id, &params, &meta.request_id).await
         }
         // Nothing to do: the session is ready once initialize is answered.
         Some(CommonMessage::Initialized) => {}
@@ -370,26 +381,29 @@ async fn dispatch(
     match message {
         ClientJsonRpcMessage::Request(request) => {
             let id = request.id;
+            let request_id = meta.request_id.as_str();
             match request.request {
                 ClientRequest::InitializeRequest(r) => {
-                    initialize(state, session, &id, &r.params).await
+                    initialize(state, session, &id, &r.params, request_id).await
                 }
                 ClientRequest::PingRequest(_) => {
-                    session
-                        .reply(&id, Outcome::Result(&ServerResult::empty(())))
-                        .await
+                    let pong = ServerResult::empty(());
+                    session.reply(&id, Outcome::Result(&pong), request_id).await
                 }
                 ClientRequest::ListToolsRequest(_) => {
                     let tools = ListToolsResult::with_all_items(state.app.tools_for(Some(&meta)));
+                    let tools = ServerResult::ListToolsResult(tools);
                     session
-                        .reply(&id, Outcome::Result(&ServerResult::ListToolsResult(tools)))
+                        .reply(&id, Outcome::Result(&tools), request_id)
                         .await;
                 }
-                ClientRequest::CallToolRequest(r) => start_call(state, session, id, r.params, meta),
+                ClientRequest::CallToolRequest(r) => {
+                    start_call(state, session, id, r.params, meta).await
+                }
                 other => {
                     let method = other.method().to_string();
                     let error = ErrorData::new(ErrorCode::METHOD_NOT_FOUND, method, None);
-                    session.reply(&id, Outcome::Error(&error)).await;
+                    session.reply(&id, Outcome::Error(&error), request_id).await;
                 }
             }
         }
@@ -413,23 +427,33 @@ async fn initialize(
     session: &Session,
     id: &RequestId,
     params: &InitializeRequestParams,
+    request_id: &str,
 ) {
     let server = SentinelServer::new(state.app.clone());
     let result = server
         .negotiate_initialize(params)
         .map(ServerResult::InitializeResult);
-    session.reply(id, (&result).into()).await;
+    session.reply(id, (&result).into(), request_id).await;
 }
 
 /// Starts a tool call beside the session, so a slow query does not hold up the POST; the
-/// response goes to the stream.
-fn start_call(
+/// response goes to the stream. A call over the caller's rate limit is answered at once with
+/// -32029 on the stream (an SDK client shows that as the call's error; an HTTP 429 on the POST
+/// would leave it waiting for an answer that never comes).
+async fn start_call(
     state: &Arc<HttpState>,
     session: &Arc<Session>,
     id: RequestId,
     params: CallToolRequestParams,
     meta: RequestMeta,
 ) {
+    if let Err(limited) = state.app.limits.rate.check(&meta) {
+        let error = limited.error();
+        session
+            .reply(&id, Outcome::Error(&error), &meta.request_id)
+            .await;
+        return;
+    }
     let (app, call_session, call_id) = (state.app.clone(), session.clone(), id.clone());
     let Ok(mut calls) = session.in_flight.lock() else {
         return;
@@ -437,12 +461,13 @@ fn start_call(
     let task = tokio::spawn(async move {
         let result = app
             .shutdown
-            .run_call(app.call_tool(Some(&meta), params))
+            .run_call(app.call_tool(Some(&meta), &call_id, params))
             .await;
         call_session
             .reply(
                 &call_id,
                 result.as_ref().map_or_else(Outcome::Error, Outcome::Tool),
+                &meta.request_id,
             )
             .await;
         if let Ok(mut calls) = call_session.in_flight.lock() {
@@ -483,16 +508,33 @@ fn common_message(body: &[u8]) -> Option<CommonMessage> {
         #[serde(borrow)]
         method: &'a str,
     }
-    // rmcp moves `_meta` out of the params into the request's extensions.
+    /// The params of a `tools/call` as clients send them. Fields are decoded in full: a field
+    /// skipped here would escape the checks rmcp's buffering makes on every value (a lone
+    /// surrogate escape, a number out of range), so a message with any other field goes to the
+    /// generic decoding.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct CallParams {
+        name: std::borrow::Cow<'static, str>,
+        #[serde(default)]
+        arguments: Option<rmcp::model::JsonObject>,
+        /// rmcp moves `_meta` out of the params into the request's extensions.
+        #[serde(rename = "_meta", default)]
+        _meta: Option<rmcp::model::JsonObject>,
+    }
     if let Ok(request) = serde_json::from_slice::<Request>(body) {
         let params = request.params.get();
         return match request.method {
             "tools/call" => {
-                let mut params: CallToolRequestParams = serde_json::from_str(params).ok()?;
-                params.meta = None;
+                let call: CallParams = serde_json::from_str(params).ok()?;
+                let mut params = CallToolRequestParams::new(call.name);
+                params.arguments = call.arguments;
                 Some(CommonMessage::Call(request.id, params))
             }
             "initialize" => {
+                // Clients send fields rmcp skips (in clientInfo, capabilities): decoded in full
+                // once, for rmcp's checks, before the typed decoding. Once a session.
+                serde_json::from_str::<serde_json::Value>(params).ok()?;
                 let mut params: InitializeRequestParams = serde_json::from_str(params).ok()?;
                 params.meta = None;
                 Some(CommonMessage::Initialize(request.id, params))
@@ -523,6 +565,65 @@ fn invalid_message(body: &[u8], error: serde_json::Error) -> Response {
             &format!("Invalid Request: not a JSON-RPC 2.0 message: {error}"),
         ),
     }
+}
+
+/// Everything a `POST /messages` or `POST /mcp` body goes through before a tool runs, for
+/// fuzzing: the HTTP checks' read of the JSON-RPC head, the legacy transport's fast-path decoder,
+/// rmcp's message decoding (what `/mcp` and the legacy fallback use) and the refusal of what it
+/// cannot decode, and a `tools/call`'s argument decoding. None may panic. An `Err` names a
+/// message the fast path decodes differently from rmcp, which it must never do.
+pub fn check_post_body(body: &[u8]) -> Result<(), String> {
+    let _ = serde_json::from_slice::<super::auth::JsonRpcHead>(body);
+    let generic = serde_json::from_slice::<ClientJsonRpcMessage>(body);
+    let fast = common_message(body);
+    let arguments = match (&fast, &generic) {
+        (Some(CommonMessage::Call(_, params)), _) => Some(params),
+        (None, Ok(ClientJsonRpcMessage::Request(r))) => match &r.request {
+            ClientRequest::CallToolRequest(call) => Some(&call.params),
+            _ => None,
+        },
+        _ => None,
+    };
+    if let Some(params) = arguments {
+        let _ = crate::tools::check_arguments(
+            &params.name,
+            params.arguments.clone().unwrap_or_default(),
+        );
+    }
+    let generic = match (fast.is_some(), generic) {
+        (_, Ok(message)) => message,
+        (false, Err(e)) => {
+            let _ = invalid_message(body, e);
+            return Ok(());
+        }
+        (true, Err(e)) => return Err(format!("the fast path took a message rmcp refuses: {e}")),
+    };
+    let agree = match (fast, generic) {
+        (None, _) => true,
+        (Some(CommonMessage::Call(id, params)), ClientJsonRpcMessage::Request(r)) => {
+            matches!(&r.request, ClientRequest::CallToolRequest(c) if r.id == id && same(&c.params, &params))
+        }
+        (Some(CommonMessage::Initialize(id, params)), ClientJsonRpcMessage::Request(r)) => {
+            matches!(&r.request, ClientRequest::InitializeRequest(i) if r.id == id && same(&i.params, &params))
+        }
+        (Some(CommonMessage::Initialized), ClientJsonRpcMessage::Notification(n)) => {
+            matches!(
+                n.notification,
+                ClientNotification::InitializedNotification(_)
+            )
+        }
+        _ => false,
+    };
+    if agree {
+        Ok(())
+    } else {
+        Err("the fast path decoded a message differently from rmcp".into())
+    }
+}
+
+/// Params compared by their JSON encoding (rmcp's types do not all implement `PartialEq`).
+fn same<T: serde::Serialize>(a: &T, b: &T) -> bool {
+    serde_json::to_value(a).ok() == serde_json::to_value(b).ok()
 }
 
 /// The session id in a `/messages` query string (`sessionId` or `session_id`).

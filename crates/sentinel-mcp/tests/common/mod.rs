@@ -182,19 +182,6 @@ pub fn signal(pid: u32, name: &str) {
     assert!(status.success(), "kill -{name} {pid} failed");
 }
 
-/// Polls `condition` until it holds, failing the test after a generous minute.
-pub async fn wait_until<F, Fut>(what: &str, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !condition().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// One SSE event.
 #[derive(Debug, Clone)]
 pub struct Event {
@@ -498,4 +485,106 @@ pub fn mcp_stateless_call(
     .header("mcp-protocol-version", "2026-07-28")
     .header("mcp-method", "tools/call")
     .header("mcp-name", tool)
+}
+
+impl Server {
+    /// The value of a metric line in /metrics (`name` with its labels, if any).
+    pub async fn metric(&self, name: &str) -> Option<u64> {
+        let text = reqwest::get(self.url("/metrics"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
+    /// Waits (60 s at most) until `name` in /metrics reads `value`.
+    pub async fn wait_for_metric(&self, name: &str, value: u64) {
+        let mut last = None;
+        wait_until(&format!("{name} == {value}"), async || {
+            last = self.metric(name).await;
+            last == Some(value)
+        })
+        .await;
+    }
+}
+
+/// Polls `check` until it holds, failing the test after 60 s.
+pub async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("waited 60 s for {what}");
+}
+
+impl SseClient {
+    /// Posts a `tools/call` with `id` and returns once the server accepted it (202), without
+    /// waiting for the answer.
+    pub async fn start_call(&self, id: u64, name: &str, args: Value) {
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": name, "arguments": args}});
+        let resp = self.post_raw(&body.to_string()).await;
+        assert_eq!(
+            resp.status(),
+            202,
+            "{}",
+            resp.text().await.unwrap_or_default()
+        );
+    }
+
+    /// Asks the server to cancel the call with `id`.
+    pub async fn cancel(&self, id: u64) {
+        let body = json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": id, "reason": "test"}});
+        assert_eq!(self.post_raw(&body.to_string()).await.status(), 202);
+    }
+
+    /// The next JSON-RPC message on the stream.
+    pub async fn next_message(&mut self) -> Value {
+        let ev = self.next_event().await;
+        assert_eq!(ev.event, "message");
+        serde_json::from_str(&ev.data).unwrap()
+    }
+}
+
+impl Server {
+    /// A server whose Azure backend uses `fake`, with `extra` settings.
+    pub async fn start_on_azure(
+        fake: &test_support::azure::FakeAzure,
+        extra: &[(&str, &str)],
+    ) -> Server {
+        let mut env = fake.server_env();
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Server::start(&env).await
+    }
+}
+
+/// A fake Azure, a server on it with `extra` settings, and an initialized legacy SSE client.
+pub async fn azure_session(
+    extra: &[(&str, &str)],
+) -> (test_support::azure::FakeAzure, Server, SseClient) {
+    let fake = test_support::azure::FakeAzure::start(20_000).await;
+    let server = Server::start_on_azure(&fake, extra).await;
+    let mut client = SseClient::connect(&server).await;
+    client.initialize().await;
+    (fake, server, client)
+}
+
+/// The binary serving MCP on stdio (demo workspace, a fresh state dir), its stdin and stdout
+/// piped; add settings, then spawn.
+pub fn stdio_command() -> Command {
+    let mut c = Command::new(BIN);
+    c.args(["--transport", "stdio"])
+        .env("SENTINEL_MCP_DEMO_ROWS", TEST_DEMO_ROWS)
+        .env("SENTINEL_MCP_STATE_DIR", temp_dir("stdio"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    c
 }

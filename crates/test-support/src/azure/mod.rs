@@ -90,6 +90,8 @@ pub enum Fault {
     Unauthorized,
     /// ARM: the next PUT answers 412 as if someone else changed the incident.
     EtagConflict,
+    /// 200 with a JSON body of another shape than the service's (a proxy's answer, say).
+    Malformed,
 }
 
 /// Holds the requests that meet [`Fault::Hold`] until [`Gate::open`].
@@ -122,6 +124,9 @@ impl Default for Gate {
 #[derive(Default)]
 pub(crate) struct State {
     pub(crate) requests: Vec<Recorded>,
+    /// Each request's path as it starts (`true`) and as it is answered or dropped (`false`),
+    /// in order: how many overlapped, for any subset of paths.
+    spans: Vec<(String, bool)>,
     /// (path part, body part, fault), in injection order.
     faults: Vec<(String, String, Fault)>,
     /// token → audience
@@ -220,6 +225,30 @@ impl FakeAzure {
             .collect()
     }
 
+    /// Requests whose path contains `part` being handled now (a `Slow` fault holds one open).
+    pub fn in_flight(&self, part: &str) -> usize {
+        self.concurrency(part).0
+    }
+
+    /// The most requests whose path contains `part` that were ever handled at once.
+    pub fn peak_in_flight(&self, part: &str) -> usize {
+        self.concurrency(part).1
+    }
+
+    fn concurrency(&self, part: &str) -> (usize, usize) {
+        let state = self.shared.lock();
+        let (mut now, mut peak) = (0usize, 0usize);
+        for (_, start) in state.spans.iter().filter(|(p, _)| p.contains(part)) {
+            if *start {
+                now += 1;
+                peak = peak.max(now);
+            } else {
+                now = now.saturating_sub(1);
+            }
+        }
+        (now, peak)
+    }
+
     /// The next request whose path contains `path_part` meets `fault` (once).
     pub fn inject(&self, path_part: &str, fault: Fault) {
         self.inject_where(path_part, "", fault);
@@ -313,6 +342,7 @@ async fn handle(
             .collect(),
         body: String::from_utf8_lossy(&body).to_string(),
     };
+    let _span = Span::open(&shared, &recorded.path);
     let fault = {
         let mut state = shared.lock();
         state.requests.push(recorded.clone());
@@ -342,6 +372,9 @@ async fn handle(
         Some(Fault::Unauthorized) => {
             return unauthorized("The access token has expired.");
         }
+        Some(Fault::Malformed) => {
+            return axum::Json(json!({"message": "an answer of another shape"})).into_response();
+        }
         Some(Fault::Slow(d)) => tokio::time::sleep(*d).await,
         Some(Fault::Hold(gate)) => gate.pass().await,
         _ => {}
@@ -363,6 +396,30 @@ async fn handle(
         arm::handle(&shared, &recorded, conflict)
     } else {
         not_found(&path)
+    }
+}
+
+/// A request being handled: its start is recorded now, its end when the answer is ready or the
+/// client went away (the handler dropped).
+struct Span<'a> {
+    shared: &'a Shared,
+    path: String,
+}
+
+impl<'a> Span<'a> {
+    fn open(shared: &'a Shared, path: &str) -> Span<'a> {
+        shared.lock().spans.push((path.to_string(), true));
+        Span {
+            shared,
+            path: path.to_string(),
+        }
+    }
+}
+
+impl Drop for Span<'_> {
+    fn drop(&mut self) {
+        let path = std::mem::take(&mut self.path);
+        self.shared.lock().spans.push((path, false));
     }
 }
 

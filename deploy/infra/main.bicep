@@ -208,6 +208,8 @@ output appUrl string = app.outputs.url
 output principalId string = app.outputs.principalId
 
 output appName string = app.outputs.name
+@description('The API\'s application id: clients and the smoke test ask Entra for api://<id>/.default.')
+output serverAppId string = serverAppId
 output registryName string = registry.outputs.name
 output registryLoginServer string = registry.outputs.loginServer
 output keyVaultName string = vault.outputs.name

@@ -13,7 +13,7 @@
 # tag again replaces it with an identical build.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=common.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$here/common.sh"
 
 registry=${REGISTRY:-} tag=${TAG:-} build=${BUILD:-full}

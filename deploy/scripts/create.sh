@@ -20,7 +20,7 @@
 # infrastructure deployed again with it.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=common.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$here/common.sh"
 
 env_name=${ENVIRONMENT:-} group=${RESOURCE_GROUP:-} location=${LOCATION:-westeurope} build=${BUILD:-full}

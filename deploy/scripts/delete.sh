@@ -12,7 +12,7 @@
 # A prod Key Vault has purge protection: its name stays reserved for 90 days after deletion.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=common.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$here/common.sh"
 
 group=${RESOURCE_GROUP:-} yes=false

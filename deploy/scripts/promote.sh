@@ -9,7 +9,7 @@
 #   --revision REVISION   the revision to serve everything (REVISION)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=common.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$here/common.sh"
 
 group=${RESOURCE_GROUP:-} app=${APP:-} revision=${REVISION:-}

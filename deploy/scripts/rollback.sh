@@ -11,7 +11,7 @@
 #   --from REVISION       the failed revision (FROM_REVISION); default: the newest revision
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=common.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$here/common.sh"
 
 group=${RESOURCE_GROUP:-} app=${APP:-} to=${TO_REVISION:-} from=${FROM_REVISION:-}

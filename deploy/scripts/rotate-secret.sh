@@ -15,7 +15,7 @@
 # Run again, it stores an identical version and restarts again; nothing else changes.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=common.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$here/common.sh"
 
 group=${RESOURCE_GROUP:-} app=${APP:-} vault=${VAULT:-} appinsights=${APPINSIGHTS:-}

@@ -11,7 +11,7 @@
 # Setting the minimum to what it already is changes nothing.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=common.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$here/common.sh"
 
 group=${RESOURCE_GROUP:-} app=${APP:-} min=0

@@ -14,7 +14,7 @@
 # Needs curl and jq. Exits 0 when every check passed, 1 at the first failure (saying which).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=common.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$here/common.sh"
 
 url=${SMOKE_URL:-} token=${SMOKE_TOKEN:-} attempts=24

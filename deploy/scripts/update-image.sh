@@ -14,7 +14,7 @@
 # Prints, on stdout, the revision's name and its own URL, tab-separated.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=common.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$here/common.sh"
 
 group=${RESOURCE_GROUP:-} app=${APP:-} image=${IMAGE:-} suffix=${REVISION_SUFFIX:-} no_traffic=false

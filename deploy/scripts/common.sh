@@ -26,5 +26,14 @@ need_az() {
         az extension add --name containerapp --upgrade --only-show-errors >/dev/null
 }
 
+# serving_revisions GROUP APP: the revisions that get traffic, one NAME=WEIGHT per line, by name
+# (the template's "latest revision" entry resolved to the revision it means today).
+serving_revisions() {
+    local latest
+    latest=$(az containerapp show -g "$1" -n "$2" --query properties.latestRevisionName -o tsv)
+    az containerapp ingress traffic show -g "$1" -n "$2" -o json |
+        jq -r --arg latest "$latest" '.[] | select(.weight > 0) | "\(.revisionName // $latest)=\(.weight)"'
+}
+
 # app_name/resource names follow deploy/infra/main.bicep: <name>-<environment>-app.
 default_app() { printf '%s-%s-app' "${NAME:-sentinel-mcp}" "$1"; }

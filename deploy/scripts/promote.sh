@@ -28,8 +28,8 @@ need "$revision" --revision
 need_az
 
 # The one kept for rollback: whatever serves traffic now.
-previous=$(az containerapp ingress traffic show -g "$group" -n "$app" \
-    --query "[?weight > \`0\` && revisionName != '$revision'].revisionName" -o tsv)
+command -v jq >/dev/null || die "jq is not installed"
+previous=$(serving_revisions "$group" "$app" | cut -d= -f1 | grep -vx "$revision" || true)
 say "traffic: 100 % to $revision"
 az containerapp ingress traffic set -g "$group" -n "$app" --revision-weight "$revision=100" \
     --only-show-errors --output none

@@ -32,6 +32,7 @@ done
 need "$group" --resource-group
 need "$app" --app
 need "$image" --image
+command -v jq >/dev/null || die "jq is not installed"
 [ -n "$suffix" ] || suffix=$(printf '%s' "${image##*:}" | tr -c 'a-z0-9-' '-' | cut -c1-12)
 need_az
 
@@ -44,9 +45,9 @@ if az containerapp revision show -g "$group" -n "$app" --revision "$revision" --
     say "revision $revision exists: reusing it"
 else
     if $no_traffic; then
-        # Pin today's traffic to today's revisions, so the new one gets none.
-        weights=$(az containerapp ingress traffic show -g "$group" -n "$app" \
-            --query "[?weight > \`0\`].join('=', [revisionName, to_string(weight)])" -o tsv | tr '\n' ' ')
+        # Pin today's traffic to today's revisions by name (a "latest revision" entry would
+        # follow the new one), so the new revision gets none.
+        weights=$(serving_revisions "$group" "$app" | tr '\n' ' ')
         if [ -n "${weights// /}" ]; then
             # shellcheck disable=SC2086 # one NAME=WEIGHT word per revision
             az containerapp ingress traffic set -g "$group" -n "$app" --revision-weight $weights \

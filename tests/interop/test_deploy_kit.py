@@ -139,3 +139,101 @@ def test_smoke_test_script_fails_when_nothing_listens():
     port = __import__("conftest").free_port()
     proc = run([str(REPO_ROOT / "deploy/scripts/smoke-test.sh"), "--url", f"http://127.0.0.1:{port}", "--attempts", "1"])
     assert proc.returncode == 1 and "GET /health answered 000" in proc.stderr, proc.stderr
+
+
+# ---------------------------------------------------------------- revisions and traffic (fake az)
+
+DOMAIN = "purplesky-1a2b3c.westeurope.azurecontainerapps.io"
+
+
+@pytest.fixture
+def fake_az(tmp_path):
+    """A PATH whose `az` is tests/interop/fake_az.py over one app serving revision `a` through a
+    "latest revision" traffic entry (as create.sh leaves it), with an older revision `old`."""
+    python = REPO_ROOT / ".venv-deploy" / "bin" / "python"
+    if not python.exists():
+        pytest.fail(f"{python} missing: run scripts/install-test-deps.sh", pytrace=False)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "az"
+    shim.write_text(f'#!/bin/sh\nexec "{python}" "{REPO_ROOT / "tests/interop/fake_az.py"}" "$@"\n')
+    shim.chmod(0o755)
+    state = tmp_path / "state.json"
+    revision = lambda name, t: {"name": f"app--{name}", "image": f"reg.azurecr.io/sentinel-mcp:{name}",
+                                "active": True, "createdTime": f"2026-01-01T00:00:{t:02d}Z", "env": {}}
+    state.write_text(json.dumps({
+        "group": "rg", "app": "app", "domain": DOMAIN, "minReplicas": 1, "clock": 10,
+        "revisions": [revision("old", 1), revision("a", 2)],
+        "traffic": [{"latestRevision": True, "weight": 100}],
+    }))
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+           "FAKE_AZ_STATE": str(state), "FAKE_AZ_LOG": str(tmp_path / "calls.log"),
+           "RESOURCE_GROUP": "rg", "APP": "app"}
+
+    class Fake:
+        def script(self, name: str, *args: str) -> subprocess.CompletedProcess:
+            return run([str(REPO_ROOT / "deploy/scripts" / name), *args], env=env)
+
+        def state(self) -> dict:
+            return json.loads(state.read_text())
+
+        def traffic(self) -> dict[str, int]:
+            return {t.get("revisionName", "latest"): t["weight"] for t in self.state()["traffic"] if t["weight"]}
+
+        def active(self) -> set[str]:
+            return {r["name"] for r in self.state()["revisions"] if r["active"]}
+
+    return Fake()
+
+
+def test_update_image_without_traffic_adds_a_revision_at_zero_percent(fake_az):
+    proc = fake_az.script("update-image.sh", "--image", "reg.azurecr.io/sentinel-mcp:b", "--suffix", "b", "--no-traffic")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"app--b\thttps://app--b.{DOMAIN}\n"
+    assert fake_az.traffic() == {"app--a": 100}, "the serving revision keeps everything, by name"
+    new = fake_az.state()["revisions"][-1]
+    assert new["name"] == "app--b" and new["image"].endswith(":b")
+    # The Host guard accepts the app's name and the revision's own (the smoke test's URL).
+    assert new["env"] == {"SENTINEL_MCP_ALLOWED_HOSTS": f"app.{DOMAIN},app--b.{DOMAIN}"}
+    again = fake_az.script("update-image.sh", "--image", "reg.azurecr.io/sentinel-mcp:b", "--suffix", "b", "--no-traffic")
+    assert again.returncode == 0 and "reusing it" in again.stderr
+    assert len(fake_az.state()["revisions"]) == 3, "no second revision for the same suffix"
+
+
+def test_promote_moves_all_traffic_and_keeps_only_the_previous_revision_for_rollback(fake_az):
+    assert fake_az.script("update-image.sh", "--image", "x:b", "--suffix", "b", "--no-traffic").returncode == 0
+    proc = fake_az.script("promote.sh", "--revision", "app--b")
+    assert proc.returncode == 0, proc.stderr
+    assert fake_az.traffic() == {"app--b": 100}
+    assert fake_az.active() == {"app--a", "app--b"}, "app--old is retired, app--a kept"
+
+
+def test_rollback_after_a_promotion_returns_to_the_previous_revision_and_is_idempotent(fake_az):
+    fake_az.script("update-image.sh", "--image", "x:b", "--suffix", "b", "--no-traffic")
+    fake_az.script("promote.sh", "--revision", "app--b")
+    proc = fake_az.script("rollback.sh")
+    assert proc.returncode == 0, proc.stderr
+    assert fake_az.traffic() == {"app--a": 100}
+    assert fake_az.active() == {"app--a"}, "the bad revision is deactivated"
+    before = fake_az.state()
+    again = fake_az.script("rollback.sh", "--from", "app--b")
+    assert again.returncode == 0, again.stderr
+    assert fake_az.state() == before
+
+
+def test_rollback_of_a_revision_that_failed_its_smoke_test(fake_az):
+    """deploy.yml's path: the new revision never got traffic; it is deactivated, nothing else moves."""
+    fake_az.script("update-image.sh", "--image", "x:b", "--suffix", "b", "--no-traffic")
+    proc = fake_az.script("rollback.sh", "--from", "app--b")
+    assert proc.returncode == 0, proc.stderr
+    assert fake_az.traffic() == {"app--a": 100}
+    assert "app--b" not in fake_az.active()
+
+
+def test_scale_to_zero_and_back(fake_az):
+    assert fake_az.script("scale-to-zero.sh").returncode == 0
+    assert fake_az.state()["minReplicas"] == 0
+    again = fake_az.script("scale-to-zero.sh")
+    assert again.returncode == 0 and "already" in again.stderr
+    assert fake_az.script("scale-to-zero.sh", "--restore", "2").returncode == 0
+    assert fake_az.state()["minReplicas"] == 2

@@ -151,8 +151,8 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
         // HTTP/1.1 to the container: SSE streams and Streamable HTTP; TLS ends at the ingress.
         transport: 'http'
         allowInsecure: false
-        // Traffic is moved by deploy.yml (az containerapp ingress traffic set), never by a
-        // template re-deployment.
+        // A template deployment (create.sh) serves the revision it creates; deploy.yml instead
+        // adds a revision at 0 % and moves traffic to it after its smoke test.
         traffic: [{ latestRevision: true, weight: 100 }]
       }
       // Not on the placeholder revision: the identity's roles below do not exist yet when it starts.

@@ -40,9 +40,9 @@ auth=()
 get() { curl -sS --max-time 20 -o "$work/body" -w '%{http_code}' "$url$1" || echo 000; }
 
 status=000
-for _ in $(seq 1 "$attempts"); do
+for attempt in $(seq 1 "$attempts"); do
     status=$(get /health)
-    [ "$status" = 200 ] && break
+    [ "$status" = 200 ] || [ "$attempt" = "$attempts" ] && break
     sleep 5
 done
 [ "$status" = 200 ] || die "GET /health answered $status"

@@ -3,6 +3,7 @@
 mod alerts;
 pub mod format;
 mod incidents;
+mod portable;
 mod query;
 mod schema;
 
@@ -21,6 +22,7 @@ use crate::backend::{Backend, BackendError, TimeRange};
 use crate::clock;
 use crate::failure::CallFailure;
 use format::ResultCaps;
+use portable::Side;
 
 /// What a principal must hold to call a tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -368,9 +370,9 @@ fn define<A: schemars::JsonSchema, O: schemars::JsonSchema>(
     title: &str,
     description: &'static str,
 ) -> ToolDef {
-    let tool = Tool::new(name, description, Arc::new(schema_object::<A>()))
+    let tool = Tool::new(name, description, Arc::new(schema_object::<A>(Side::Input)))
         .with_title(title)
-        .with_raw_output_schema(Arc::new(schema_object::<O>()))
+        .with_raw_output_schema(Arc::new(schema_object::<O>(Side::Output)))
         .with_annotations(
             ToolAnnotations::with_title(title)
                 .read_only(class != ToolClass::Write)
@@ -379,12 +381,19 @@ fn define<A: schemars::JsonSchema, O: schemars::JsonSchema>(
     ToolDef { class, tool }
 }
 
-fn schema_object<T: schemars::JsonSchema>() -> JsonObject {
-    let settings =
-        schemars::generate::SchemaSettings::draft2020_12().with(|s| s.meta_schema = None);
+/// A type's schema in the portable subset (`portable`): definitions inlined, no `$defs`.
+fn schema_object<T: schemars::JsonSchema>(side: Side) -> JsonObject {
+    let settings = schemars::generate::SchemaSettings::draft2020_12().with(|s| {
+        s.meta_schema = None;
+        s.inline_subschemas = true;
+    });
     let schema = settings.into_generator().into_root_schema_for::<T>();
-    match serde_json::to_value(schema) {
-        Ok(serde_json::Value::Object(mut o)) => {
+    let Ok(mut value) = serde_json::to_value(schema) else {
+        return JsonObject::new();
+    };
+    portable::make_portable(&mut value, side);
+    match value {
+        serde_json::Value::Object(mut o) => {
             o.remove("title");
             o.entry("type").or_insert_with(|| "object".into());
             o.entry("properties")

@@ -44,7 +44,7 @@ enum Command {
         /// Give up opening after this many seconds.
         #[arg(long, default_value_t = 120.0)]
         deadline: f64,
-        /// A Prometheus URL whose sentinel_mcp_sessions{transport="sse"} gauge is read while held.
+        /// A Prometheus URL whose sentinel_mcp_sessions_active{transport="legacy_sse"} gauge is read while held.
         #[arg(long)]
         metrics_url: Option<String>,
     },

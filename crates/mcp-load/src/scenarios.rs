@@ -44,11 +44,13 @@ pub fn parse_vm_rss(status: &str) -> Option<u64> {
         .and_then(|n| n.parse().ok())
 }
 
-/// The `sentinel_mcp_sessions{transport="sse"}` gauge of a Prometheus text, if present.
-pub fn parse_sse_sessions_gauge(metrics: &str) -> Option<u64> {
+/// The `sentinel_mcp_sessions_active{transport=…}` gauge (`legacy_sse`, `streamable`) of a
+/// Prometheus text, if present.
+pub fn parse_sessions_gauge(metrics: &str, transport: &str) -> Option<u64> {
+    let prefix = format!("sentinel_mcp_sessions_active{{transport=\"{transport}\"}} ");
     metrics
         .lines()
-        .find_map(|l| l.strip_prefix("sentinel_mcp_sessions{transport=\"sse\"}"))
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
         .and_then(|v| v.trim().parse::<f64>().ok())
         .map(|v| v as u64)
 }
@@ -156,7 +158,7 @@ pub async fn idle(o: IdleOptions) -> anyhow::Result<IdleReport> {
         Some(m) => get(m)
             .await
             .ok()
-            .and_then(|(_, b)| parse_sse_sessions_gauge(&String::from_utf8_lossy(&b))),
+            .and_then(|(_, b)| parse_sessions_gauge(&String::from_utf8_lossy(&b), "legacy_sse")),
         None => None,
     };
     tokio::time::sleep(o.hold).await;
@@ -560,8 +562,9 @@ mod tests {
 
     #[test]
     fn sse_session_gauge_is_found_in_prometheus_text() {
-        let text = "# HELP sentinel_mcp_sessions x\n# TYPE sentinel_mcp_sessions gauge\nsentinel_mcp_sessions{transport=\"sse\"} 15000\nother 1\n";
-        assert_eq!(parse_sse_sessions_gauge(text), Some(15000));
-        assert_eq!(parse_sse_sessions_gauge("other 1\n"), None);
+        let text = "# HELP sentinel_mcp_sessions_active x\n# TYPE sentinel_mcp_sessions_active gauge\nsentinel_mcp_sessions_active{transport=\"legacy_sse\"} 15000\nsentinel_mcp_sessions_active{transport=\"streamable\"} 3\nother 1\n";
+        assert_eq!(parse_sessions_gauge(text, "legacy_sse"), Some(15000));
+        assert_eq!(parse_sessions_gauge(text, "streamable"), Some(3));
+        assert_eq!(parse_sessions_gauge("other 1\n", "legacy_sse"), None);
     }
 }

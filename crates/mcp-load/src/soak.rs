@@ -15,7 +15,7 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 
 use crate::client::{Tool, get};
-use crate::scenarios::{Session, Transport, rss_kib};
+use crate::scenarios::{Session, Transport, parse_sessions_gauge, rss_kib};
 use crate::target::Target;
 
 /// Settings the soak gives the server: per-principal limits off (one loopback principal).
@@ -172,16 +172,10 @@ struct SlotOptions {
 async fn measure(metrics: &Target, pid: u32) -> anyhow::Result<Gauges> {
     let (_, body) = get(metrics).await?;
     let text = String::from_utf8_lossy(&body);
-    let gauge = |transport: &str| {
-        let prefix = format!("sentinel_mcp_sessions{{transport=\"{transport}\"}}");
-        text.lines()
-            .find_map(|l| l.strip_prefix(prefix.as_str()))
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .map_or(0, |v| v as u64)
-    };
+    let gauge = |transport: &str| parse_sessions_gauge(&text, transport).unwrap_or(0);
     Ok(Gauges {
-        sse_sessions: gauge("sse"),
-        streamable_sessions: gauge("streamable_http"),
+        sse_sessions: gauge("legacy_sse"),
+        streamable_sessions: gauge("streamable"),
         open_fds: std::fs::read_dir(format!("/proc/{pid}/fd"))?.count() as u64,
         rss_kib: rss_kib(pid)?,
     })

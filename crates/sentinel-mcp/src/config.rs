@@ -336,6 +336,9 @@ pub struct Settings {
     pub limits: CallLimits,
 
     #[command(flatten)]
+    pub metrics: crate::metrics::MetricsSettings,
+
+    #[command(flatten)]
     pub azure: AzureSettings,
 }
 

@@ -13,6 +13,7 @@ pub mod config;
 pub mod failure;
 pub mod http;
 pub mod limits;
+pub mod metrics;
 pub mod outbound;
 pub mod server;
 pub mod shutdown;
@@ -21,7 +22,6 @@ pub mod tools;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
 use auth::metadata::ResourceMetadata;
@@ -357,10 +357,12 @@ async fn serve(settings: Settings) -> Result<(), RunError> {
         host_policy: http::HostOriginPolicy::new(&settings.allowed_hosts, &allowed_origins),
         cors: http::cors::CorsPolicy::new(&lifecycle.cors_origins),
         max_body_bytes: settings.max_body_bytes,
-        rejected_requests: AtomicU64::new(0),
+        metrics_token: settings.metrics.metrics_token.clone(),
+        metrics_enabled: settings.metrics.enabled,
         authenticator,
         mcp_sessions: Arc::new(http::mcp_sessions::McpSessions::new(
             lifecycle.session_idle_timeout(),
+            shutdown.clone(),
         )),
         session_quota: http::quota::SessionQuota::new(lifecycle.max_sessions_per_principal),
         session_idle: lifecycle.session_idle_timeout(),

@@ -2,9 +2,8 @@
 //! for tool calls and Azure queries. Every limit is off when its setting is 0.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rmcp::ErrorData;
@@ -13,6 +12,7 @@ use serde_json::json;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::auth::RequestMeta;
+use crate::metrics::metrics;
 
 /// JSON-RPC error code of a call refused by the per-principal rate limit.
 pub const RATE_LIMITED: i32 = -32029;
@@ -28,53 +28,6 @@ const MIN_SWEEP: usize = 1024;
 pub struct Limits {
     pub rate: RateLimiter,
     pub calls: Slots,
-}
-
-impl Limits {
-    /// The gauges and counters of the limits, in Prometheus text; `azure` is the Azure query cap
-    /// when the backend has one.
-    pub fn write_metrics(&self, out: &mut String, azure: Option<&Slots>) {
-        let mut gauge = |name: &str, help: &str, value: u64| {
-            let _ = write!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"
-            );
-        };
-        gauge(
-            "sentinel_mcp_tool_calls_running",
-            "Tool calls holding one of the SENTINEL_MCP_MAX_CONCURRENT_CALLS slots.",
-            self.calls.running() as u64,
-        );
-        gauge(
-            "sentinel_mcp_tool_calls_waiting",
-            "Tool calls waiting for a slot.",
-            self.calls.waiting() as u64,
-        );
-        if let Some(azure) = azure {
-            gauge(
-                "sentinel_mcp_azure_queries_running",
-                "Azure queries holding one of the SENTINEL_MCP_AZURE_MAX_CONCURRENT_QUERIES slots.",
-                azure.running() as u64,
-            );
-            gauge(
-                "sentinel_mcp_azure_queries_waiting",
-                "Azure queries waiting for a slot.",
-                azure.waiting() as u64,
-            );
-        }
-        gauge(
-            "sentinel_mcp_rate_limit_buckets",
-            "Principals the rate limiter holds a token bucket for.",
-            self.rate.buckets() as u64,
-        );
-        let busy = self.calls.refused() + azure.map_or(0, Slots::refused);
-        let _ = write!(
-            out,
-            "# HELP sentinel_mcp_refused_calls_total Tool calls refused by a limit.\n# TYPE sentinel_mcp_refused_calls_total counter\n\
-             sentinel_mcp_refused_calls_total{{reason=\"rate_limit\"}} {}\nsentinel_mcp_refused_calls_total{{reason=\"busy\"}} {busy}\n",
-            self.rate.refused.load(Ordering::Relaxed),
-        );
-    }
 }
 
 /// A call refused by the rate limit: a token is back after this many seconds.
@@ -106,7 +59,6 @@ pub struct RateLimiter {
     rate: f64,
     burst: f64,
     buckets: Mutex<Buckets>,
-    refused: AtomicU64,
 }
 
 struct Buckets {
@@ -142,7 +94,6 @@ impl RateLimiter {
                 map: HashMap::new(),
                 sweep_at: MIN_SWEEP,
             }),
-            refused: AtomicU64::new(0),
         }
     }
 
@@ -154,7 +105,7 @@ impl RateLimiter {
         // The key every per-principal limit shares (the session quota too).
         let verdict = self.take(&meta.limit_key, Instant::now());
         if verdict.is_err() {
-            self.refused.fetch_add(1, Ordering::Relaxed);
+            metrics().refused_call("rate_limit");
         }
         verdict
     }
@@ -267,7 +218,6 @@ pub struct Slots {
     max_waiting: usize,
     permits: Semaphore,
     waiting: AtomicUsize,
-    refused: AtomicU64,
 }
 
 /// A slot held; dropping it frees the slot.
@@ -294,7 +244,6 @@ impl Slots {
             max_waiting,
             permits: Semaphore::new(limit.min(Semaphore::MAX_PERMITS)),
             waiting: AtomicUsize::new(0),
-            refused: AtomicU64::new(0),
         }
     }
 
@@ -312,7 +261,7 @@ impl Slots {
         let ahead = self.waiting.fetch_add(1, Ordering::AcqRel);
         let _waiting = Waiting(&self.waiting);
         if self.max_waiting != 0 && ahead >= self.max_waiting {
-            self.refused.fetch_add(1, Ordering::Relaxed);
+            metrics().refused_call("busy");
             return Err(Busy::QueueFull {
                 what: self.what,
                 running: self.limit,
@@ -325,7 +274,7 @@ impl Slots {
             }),
             // The semaphore is never closed; a timeout is the only other way out.
             _ => {
-                self.refused.fetch_add(1, Ordering::Relaxed);
+                metrics().refused_call("busy");
                 Err(Busy::WaitedTooLong {
                     what: self.what,
                     running: self.limit,
@@ -346,11 +295,6 @@ impl Slots {
     /// Holders waiting now.
     pub fn waiting(&self) -> usize {
         self.waiting.load(Ordering::Acquire)
-    }
-
-    /// Refusals so far.
-    pub fn refused(&self) -> u64 {
-        self.refused.load(Ordering::Relaxed)
     }
 
     /// Runs `work` in a slot: the wait for one counts against `time_limit`, and `work` gets what
@@ -469,7 +413,6 @@ mod tests {
         drop(held);
         assert!(next.await.is_ok());
         assert_eq!(slots.running(), 0, "a dropped slot is free again");
-        assert_eq!(slots.refused(), 1);
     }
 
     #[tokio::test]
@@ -479,7 +422,6 @@ mod tests {
         let r = slots.acquire(Duration::from_millis(50)).await;
         assert!(matches!(r, Err(Busy::WaitedTooLong { .. })), "{r:?}");
         assert_eq!(slots.waiting(), 0);
-        assert_eq!(slots.refused(), 1);
     }
 
     #[tokio::test]

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
+use crate::metrics::{self, metrics};
+
 /// Why an outbound call failed; never carries a token or a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum OutboundError {
@@ -50,17 +52,21 @@ impl OutboundClient {
         })
     }
 
-    /// GET a JSON document.
+    /// GET a JSON document (Entra's OpenID metadata and signing keys: the `jwks` service of the
+    /// backend metrics).
     pub async fn get_json<T: DeserializeOwned>(&self, url: &str) -> Result<T, OutboundError> {
-        let response = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| OutboundError::Transport {
-                url: url.to_string(),
-                reason: e.to_string(),
-            })?;
+        let started = std::time::Instant::now();
+        let response = self.http.get(url).send().await;
+        let status = match &response {
+            Ok(r) => metrics::status_label(r.status().as_u16()),
+            Err(e) if e.is_timeout() => "timeout",
+            Err(_) => "transport_error",
+        };
+        metrics().backend_attempt("jwks", status, started.elapsed(), false);
+        let response = response.map_err(|e| OutboundError::Transport {
+            url: url.to_string(),
+            reason: e.to_string(),
+        })?;
         let status = response.status();
         let body = response
             .bytes()
@@ -118,6 +124,8 @@ pub struct OutboundRequest {
     pub timeout: Option<Duration>,
     /// Whether a 5xx or a transport failure may be retried (429 always may: nothing ran).
     pub idempotent: bool,
+    /// The service called, as the backend metrics' `service` label names it.
+    pub service: &'static str,
 }
 
 /// The body of an outbound request.
@@ -141,7 +149,14 @@ impl OutboundRequest {
             body: RequestBody::Empty,
             timeout: None,
             idempotent,
+            service: "other",
         }
+    }
+
+    /// Names the service called, for the backend metrics.
+    pub fn service(mut self, service: &'static str) -> Self {
+        self.service = service;
+        self
     }
 
     /// Adds a header.
@@ -224,6 +239,15 @@ pub fn new_traceparent() -> String {
     format!("00-{trace:032x}-{span:016x}-01")
 }
 
+/// The `status` label of one attempt: its HTTP status, `timeout` or `transport_error`.
+fn attempt_status(outcome: &Result<OutboundResponse, OutboundError>) -> &'static str {
+    match outcome {
+        Ok(response) => metrics::status_label(response.status),
+        Err(OutboundError::Timeout { .. }) => "timeout",
+        Err(_) => "transport_error",
+    }
+}
+
 /// The wait a throttled or failing service asked for: `Retry-After` (seconds or HTTP date) or
 /// `x-ms-retry-after-ms`.
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
@@ -272,6 +296,12 @@ impl OutboundClient {
             let outcome = self
                 .attempt(&request, &client_request_id, &traceparent)
                 .await;
+            metrics().backend_attempt(
+                request.service,
+                attempt_status(&outcome),
+                started.elapsed(),
+                attempt > 0,
+            );
             let wait = match &outcome {
                 Ok(resp) => {
                     tracing::debug!(

@@ -15,6 +15,7 @@ use crate::auth::{AccessPolicy, RequestMeta};
 use crate::config::{AuditArguments, Transport};
 use crate::failure::{CallFailure, catch_panic};
 use crate::limits::Limits;
+use crate::metrics::metrics;
 use crate::shutdown::Shutdown;
 use crate::tools::{ToolAnswer, ToolCatalog, ToolContext};
 
@@ -111,6 +112,12 @@ impl AppState {
             .and_then(|r| r.result().structured_content.as_ref())
             .and_then(|s| s.get("returned_rows").or_else(|| s.get("count")))
             .and_then(|v| v.as_u64());
+        metrics().tool_call(
+            self.tools.label(name),
+            outcome,
+            started.elapsed(),
+            rows.filter(|_| outcome == "ok"),
+        );
         let principal = meta.map(|m| &m.principal);
         tracing::info!(
             target: "audit",
@@ -197,9 +204,10 @@ impl ServerHandler for SentinelServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(
-            self.app.tools_for(request_meta(&context).as_ref()),
-        ))
+        let started = Instant::now();
+        let tools = self.app.tools_for(request_meta(&context).as_ref());
+        metrics().operation("tools/list", "ok", started.elapsed());
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     async fn call_tool(

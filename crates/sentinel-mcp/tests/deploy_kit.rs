@@ -31,8 +31,7 @@ const PENDING_FEATURES: &[(&str, &str)] = &[
 ];
 
 /// Metrics the kit scales or alerts on that other work adds (same rule as above).
-const PENDING_METRICS: &[(&str, &str)] =
-    &[("sentinel_mcp_sessions_active", "issue 11 (observability)")];
+const PENDING_METRICS: &[(&str, &str)] = &[];
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -91,9 +91,9 @@ async fn an_idle_streamable_http_session_is_deleted_and_its_slot_freed() {
     ])
     .await;
     let sid = mcp_open_session(&server, &[]).await;
-    assert_eq!(server.sessions_gauge("streamable_http").await, 1);
+    assert_eq!(server.sessions_gauge("streamable").await, 1);
     wait_until("the idle session expires", || async {
-        server.sessions_gauge("streamable_http").await == 0
+        server.sessions_gauge("streamable").await == 0
     })
     .await;
     let r = mcp_session_request(&server, &sid, 2, "tools/list", json!({})).await;

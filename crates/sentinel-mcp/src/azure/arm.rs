@@ -11,6 +11,8 @@ use crate::backend::{Alert, Comment, Incident, IncidentFilter, IncidentPatch};
 use crate::outbound::OutboundRequest;
 
 const SERVICE: &str = "Azure Resource Manager (Sentinel)";
+/// The backend metrics\' `service` label of its calls.
+const METRIC: &str = "arm";
 /// The SecurityInsights API version every call names.
 pub const API_VERSION: &str = "2025-09-01";
 const MAX_PAGES: usize = 100;
@@ -85,7 +87,7 @@ impl SentinelArmClient {
         let mut out = Vec::new();
         let mut pages = 0;
         while let Some(url) = next.take() {
-            let page = self.call(OutboundRequest::new(Method::GET, url)).await?;
+            let page = self.call(OutboundRequest::new(Method::GET, url).service(METRIC)).await?;
             if let Some(items) = page.get("value").and_then(J::as_array) {
                 out.extend(items.iter().cloned());
             }
@@ -113,7 +115,7 @@ impl SentinelArmClient {
                 .ok_or_else(|| ArmError::NotFound(id.to_string()));
         }
         let url = self.url(&format!("incidents/{}", encode(id)), "");
-        match self.call(OutboundRequest::new(Method::GET, url)).await {
+        match self.call(OutboundRequest::new(Method::GET, url).service(METRIC)).await {
             Err(e) if e.status() == Some(404) => Err(ArmError::NotFound(id.to_string())),
             other => Ok(other?),
         }
@@ -123,7 +125,7 @@ impl SentinelArmClient {
     pub async fn alerts(&self, name: &str) -> Result<Vec<J>, AzureError> {
         let url = self.url(&format!("incidents/{}/alerts", encode(name)), "");
         let v = self
-            .call(OutboundRequest::new(Method::POST, url).idempotent(true))
+            .call(OutboundRequest::new(Method::POST, url).service(METRIC).idempotent(true))
             .await?;
         Ok(list_of(&v, "value"))
     }
@@ -132,7 +134,7 @@ impl SentinelArmClient {
     pub async fn entities(&self, name: &str) -> Result<Vec<J>, AzureError> {
         let url = self.url(&format!("incidents/{}/entities", encode(name)), "");
         let v = self
-            .call(OutboundRequest::new(Method::POST, url).idempotent(true))
+            .call(OutboundRequest::new(Method::POST, url).service(METRIC).idempotent(true))
             .await?;
         Ok(list_of(&v, "entities"))
     }
@@ -140,7 +142,7 @@ impl SentinelArmClient {
     /// The incident's comments.
     pub async fn comments(&self, name: &str) -> Result<Vec<J>, AzureError> {
         let url = self.url(&format!("incidents/{}/comments", encode(name)), "");
-        let v = self.call(OutboundRequest::new(Method::GET, url)).await?;
+        let v = self.call(OutboundRequest::new(Method::GET, url).service(METRIC)).await?;
         Ok(list_of(&v, "value"))
     }
 
@@ -160,7 +162,7 @@ impl SentinelArmClient {
         let mut properties = current.get("properties").cloned().unwrap_or(json!({}));
         apply_patch(&mut properties, patch);
         let url = self.url(&format!("incidents/{}", encode(&name)), "");
-        let request = OutboundRequest::new(Method::PUT, url)
+        let request = OutboundRequest::new(Method::PUT, url).service(METRIC)
             .header("If-Match", etag.clone())
             .json(json!({"etag": etag, "properties": properties}));
         let response = self.http.call(&self.audience, request).await?;
@@ -180,7 +182,7 @@ impl SentinelArmClient {
             &format!("incidents/{}/comments/{comment_id}", encode(name)),
             "",
         );
-        let request = OutboundRequest::new(Method::PUT, url)
+        let request = OutboundRequest::new(Method::PUT, url).service(METRIC)
             .json(json!({"properties": {"message": message}}));
         self.call(request).await
     }

@@ -13,6 +13,8 @@ use crate::backend::{Alert, AlertFilter, Comment, Incident, IncidentFilter, Inci
 use crate::outbound::OutboundRequest;
 
 const SERVICE: &str = "Microsoft Graph";
+/// The backend metrics\' `service` label of its calls.
+const METRIC: &str = "graph";
 /// Graph's largest page of incidents.
 const MAX_PAGE: usize = 50;
 /// Pages followed at most, whatever `@odata.nextLink` says.
@@ -35,7 +37,7 @@ impl GraphSecurityClient {
             .json(
                 SERVICE,
                 &self.audience,
-                OutboundRequest::new(Method::GET, url),
+                OutboundRequest::new(Method::GET, url).service(METRIC),
             )
             .await
     }
@@ -105,14 +107,14 @@ impl GraphSecurityClient {
     /// `PATCH /security/incidents/{id}`; answers the incident as it now is.
     pub async fn update_incident(&self, id: &str, body: J) -> Result<J, AzureError> {
         let url = self.url(&format!("security/incidents/{}", encode(id)));
-        let request = OutboundRequest::new(Method::PATCH, url).json(body);
+        let request = OutboundRequest::new(Method::PATCH, url).service(METRIC).json(body);
         self.http.json(SERVICE, &self.audience, request).await
     }
 
     /// `POST /security/incidents/{id}/comments`; answers the incident's comments.
     pub async fn add_comment(&self, id: &str, message: &str) -> Result<J, AzureError> {
         let url = self.url(&format!("security/incidents/{}/comments", encode(id)));
-        let request = OutboundRequest::new(Method::POST, url).json(json!({
+        let request = OutboundRequest::new(Method::POST, url).service(METRIC).json(json!({
             "@odata.type": "microsoft.graph.security.alertComment",
             "comment": message
         }));
@@ -166,7 +168,7 @@ impl GraphSecurityClient {
         if let Some(ts) = timespan {
             body["Timespan"] = J::String(ts);
         }
-        let request = OutboundRequest::new(Method::POST, self.url("security/runHuntingQuery"))
+        let request = OutboundRequest::new(Method::POST, self.url("security/runHuntingQuery")).service(METRIC)
             .json(body)
             .timeout(timeout + std::time::Duration::from_secs(5))
             .idempotent(true);

@@ -13,6 +13,8 @@ use super::{AzureError, AzureHttp, join};
 use crate::outbound::OutboundRequest;
 
 const SERVICE: &str = "Log Analytics";
+/// The backend metrics\' `service` label of its calls.
+const METRIC: &str = "log_analytics";
 
 /// A query's answer from Log Analytics.
 #[derive(Debug, Clone, Default)]
@@ -53,7 +55,7 @@ impl LogAnalyticsClient {
         }
         let wait = timeout.as_secs().clamp(1, 600);
         // Reading is safe to repeat, so 5xx is retried too.
-        let request = OutboundRequest::new(Method::POST, url)
+        let request = OutboundRequest::new(Method::POST, url).service(METRIC)
             .header("Prefer", format!("wait={wait}, include-statistics=true"))
             .json(body)
             // A little more than the service's own wait, so its timeout error arrives first.

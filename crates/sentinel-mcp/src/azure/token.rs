@@ -60,6 +60,8 @@ impl TokenError {
 pub trait TokenProvider: Send + Sync {
     /// The provider's name in errors and logs.
     fn name(&self) -> &'static str;
+    /// The kind of identity, as the token metric's `identity` label names it.
+    fn kind(&self) -> &'static str;
     /// Asks the identity service for a new token.
     async fn fetch(&self, resource: &str) -> Result<AccessToken, TokenError>;
 }
@@ -162,6 +164,10 @@ impl TokenProvider for ClientSecretProvider {
         "client secret"
     }
 
+    fn kind(&self) -> &'static str {
+        "client_secret"
+    }
+
     async fn fetch(&self, resource: &str) -> Result<AccessToken, TokenError> {
         let fields = vec![
             ("grant_type".to_string(), Secret::from("client_credentials")),
@@ -198,6 +204,10 @@ pub struct WorkloadIdentityProvider {
 impl TokenProvider for WorkloadIdentityProvider {
     fn name(&self) -> &'static str {
         "workload identity"
+    }
+
+    fn kind(&self) -> &'static str {
+        "workload_identity"
     }
 
     async fn fetch(&self, resource: &str) -> Result<AccessToken, TokenError> {
@@ -271,6 +281,10 @@ impl TokenProvider for ManagedIdentityProvider {
         }
     }
 
+    fn kind(&self) -> &'static str {
+        "managed_identity"
+    }
+
     async fn fetch(&self, resource: &str) -> Result<AccessToken, TokenError> {
         let (mut url, id_param) = match &self.source {
             ManagedIdentitySource::AppService { endpoint, .. } => (
@@ -320,6 +334,10 @@ impl TokenProvider for AzureCliProvider {
         "Azure CLI"
     }
 
+    fn kind(&self) -> &'static str {
+        "azure_cli"
+    }
+
     async fn fetch(&self, resource: &str) -> Result<AccessToken, TokenError> {
         let resource = resource.to_string();
         let run = tokio::task::spawn_blocking(move || {
@@ -356,6 +374,16 @@ impl TokenProvider for AzureCliProvider {
     }
 }
 
+/// Asks a provider for a token, counting the acquisition by identity kind and outcome.
+async fn fetch_counted(
+    provider: &dyn TokenProvider,
+    resource: &str,
+) -> Result<AccessToken, TokenError> {
+    let token = provider.fetch(resource).await;
+    crate::metrics::metrics().token_acquired(provider.kind(), token.is_ok());
+    token
+}
+
 /// `https://x` → `https://x/.default`.
 fn scope(resource: &str) -> String {
     format!("{}/.default", resource.trim_end_matches('/'))
@@ -366,7 +394,7 @@ async fn send(
     provider: &'static str,
     request: OutboundRequest,
 ) -> Result<OutboundResponse, TokenError> {
-    http.send(request)
+    http.send(request.service("entra"))
         .await
         .map_err(|e| TokenError::unavailable(provider, e.to_string()))
 }
@@ -546,11 +574,11 @@ impl TokenCredential {
         }
         let chosen = self.chosen.load(Ordering::Relaxed);
         if let Some(p) = self.providers.get(chosen) {
-            return p.fetch(resource).await;
+            return fetch_counted(p.as_ref(), resource).await;
         }
         let mut failures = Vec::new();
         for (i, p) in self.providers.iter().enumerate() {
-            match p.fetch(resource).await {
+            match fetch_counted(p.as_ref(), resource).await {
                 Ok(t) => {
                     tracing::info!(provider = p.name(), resource, "identity chosen");
                     self.chosen.store(i, Ordering::Relaxed);

@@ -185,6 +185,23 @@ impl RequestHead {
     }
 }
 
+/// The `reason` label of an authentication refusal, read from its status and challenge.
+fn refusal_reason(response: &Response) -> &'static str {
+    let challenge = response
+        .headers()
+        .get(header::WWW_AUTHENTICATE)
+        .map(HeaderValue::as_bytes)
+        .unwrap_or_default();
+    let has = |error: &[u8]| challenge.windows(error.len()).any(|w| w == error);
+    match response.status() {
+        StatusCode::FORBIDDEN => "scope",
+        StatusCode::UNAUTHORIZED if has(b"error=\"invalid_token\"") => "auth_invalid_token",
+        StatusCode::UNAUTHORIZED if has(b"error=\"invalid_request\"") => "auth_malformed",
+        StatusCode::UNAUTHORIZED => "auth_missing",
+        _ => "auth_unavailable",
+    }
+}
+
 /// Establishes who is calling and attaches [`RequestMeta`] to the request.
 pub(super) async fn authenticate(
     state: &HttpState,
@@ -198,9 +215,7 @@ pub(super) async fn authenticate(
         {
             Ok(p) => p,
             Err(response) => {
-                state
-                    .rejected_requests
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                crate::metrics::metrics().rejected(refusal_reason(&response));
                 return Err(response);
             }
         },
@@ -319,9 +334,7 @@ pub(super) async fn inspect_jsonrpc(
             d,
         );
         *response.body_mut() = Body::from(json!({"jsonrpc": "2.0", "id": message.id, "error": {"code": -32001, "message": format!("Forbidden: {d}")}}).to_string());
-        state
-            .rejected_requests
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        crate::metrics::metrics().rejected("scope");
         return Err(response);
     }
     if message.method.as_deref() == Some("tools/call")

@@ -155,6 +155,7 @@ impl Full {
 
     /// Counts a refused connection and warns about the refusals now and then.
     fn note(&self, beyond_reserve: bool) {
+        crate::metrics::metrics().rejected("connection_cap");
         let mut refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
         refused.0 += 1;
         if refused.1.is_none_or(|at| at.elapsed() >= WARN_EVERY) {

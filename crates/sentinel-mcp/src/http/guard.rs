@@ -1,7 +1,6 @@
 //! DNS-rebinding and cross-origin protection for the MCP endpoints: the `Host` header must name
 //! this server and a browser `Origin`, when present, must be allowed.
 
-use std::sync::atomic::Ordering;
 
 use axum::extract::Request;
 use axum::http::{StatusCode, header};
@@ -171,14 +170,14 @@ pub(super) fn check_host_and_origin(state: &HttpState, request: &Request) -> Res
         .trim_start_matches('[')
         .trim_end_matches(']');
     if !state.host_policy.host_allowed(host) && !state.host_policy.host_allowed(host_name) {
-        state.rejected_requests.fetch_add(1, Ordering::Relaxed);
+        crate::metrics::metrics().rejected("host");
         tracing::warn!(host, "request refused: Host not allowed");
         return Err(Refused::Host);
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or("");
         if !state.host_policy.origin_allowed(origin) {
-            state.rejected_requests.fetch_add(1, Ordering::Relaxed);
+            crate::metrics::metrics().rejected("origin");
             tracing::warn!(origin, "request refused: Origin not allowed");
             return Err(Refused::Origin);
         }

@@ -4,11 +4,11 @@
 //! `Mcp-Session-Id` is answered as if the session did not exist.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use axum::extract::Request;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
@@ -23,14 +23,29 @@ use super::heap::ClosedSessions;
 use super::quota::SessionSlot;
 use super::{HttpState, json_error};
 use crate::auth::RequestMeta;
+use crate::metrics::{SessionEnd, Transport, metrics};
+use crate::shutdown::Shutdown;
 
 /// What we keep beside each session rmcp holds.
-#[derive(Default)]
 struct McpSession {
     /// Tenant and object id of the principal that opened it; `None` until its `initialize`
     /// response is out.
     owner: Option<Box<str>>,
     _slot: Option<SessionSlot>,
+    opened: Instant,
+    /// Its owner sent DELETE.
+    deleted: bool,
+}
+
+impl McpSession {
+    fn new() -> McpSession {
+        McpSession {
+            owner: None,
+            _slot: None,
+            opened: Instant::now(),
+            deleted: false,
+        }
+    }
 }
 
 /// rmcp's [`LocalSessionManager`] plus the owner and quota slot of every session.
@@ -39,17 +54,20 @@ pub struct McpSessions {
     sessions: Mutex<HashMap<SessionId, McpSession>>,
     /// Sessions closed since the heap trimmer last looked.
     pub(super) closed: ClosedSessions,
+    /// Sessions rmcp closes while the server drains were closed by the drain.
+    shutdown: Arc<Shutdown>,
 }
 
 impl McpSessions {
     /// Sessions that expire after `idle` without a request (rmcp's keep-alive); never when `None`.
-    pub fn new(idle: Option<Duration>) -> McpSessions {
+    pub fn new(idle: Option<Duration>, shutdown: Arc<Shutdown>) -> McpSessions {
         let mut inner = LocalSessionManager::default();
         inner.session_config.keep_alive = idle;
         McpSessions {
             inner,
             sessions: Mutex::default(),
             closed: ClosedSessions::default(),
+            shutdown,
         }
     }
 
@@ -75,6 +93,13 @@ impl McpSessions {
             .is_some_and(|o| o != owner)
     }
 
+    /// Notes that the session's owner asked to end it (DELETE), before rmcp closes it.
+    fn mark_deleted(&self, id: &str) {
+        if let Some(session) = self.lock().get_mut(id) {
+            session.deleted = true;
+        }
+    }
+
     /// Binds a session an `initialize` just opened to its owner and quota slot; when the session
     /// is already gone, the slot is freed at once.
     fn adopt(&self, id: &str, owner: String, slot: Option<SessionSlot>) {
@@ -91,7 +116,8 @@ impl SessionManager for McpSessions {
 
     async fn create_session(&self) -> Result<(SessionId, Self::Transport), Self::Error> {
         let (id, transport) = self.inner.create_session().await?;
-        self.lock().insert(id.clone(), McpSession::default());
+        self.lock().insert(id.clone(), McpSession::new());
+        metrics().session_opened(Transport::Streamable);
         Ok((id, transport))
     }
 
@@ -109,8 +135,17 @@ impl SessionManager for McpSessions {
 
     /// Called on DELETE and whenever a session's worker ends (idle expiry, shutdown, failure).
     async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
-        if self.lock().remove(id).is_some() {
+        let removed = self.lock().remove(id);
+        if let Some(session) = removed {
             self.closed.count();
+            let reason = if session.deleted {
+                SessionEnd::ClientGone
+            } else if self.shutdown.is_draining() {
+                SessionEnd::Drain
+            } else {
+                SessionEnd::IdleTimeout
+            };
+            metrics().session_closed(Transport::Streamable, reason, session.opened.elapsed());
         }
         self.inner.close_session(id).await
     }
@@ -152,7 +187,10 @@ impl SessionManager for McpSessions {
     ) -> Result<RestoreOutcome<Self::Transport>, Self::Error> {
         let outcome = self.inner.restore_session(id.clone()).await?;
         if let RestoreOutcome::Restored(_) = &outcome {
-            self.lock().entry(id).or_default();
+            if let std::collections::hash_map::Entry::Vacant(entry) = self.lock().entry(id) {
+                entry.insert(McpSession::new());
+                metrics().session_opened(Transport::Streamable);
+            }
         }
         Ok(outcome)
     }
@@ -202,6 +240,11 @@ impl SessionClaim {
                 "request for another principal's session refused"
             );
             return Err(ForeignSession);
+        }
+        if let Some(id) = &session
+            && request.method() == Method::DELETE
+        {
+            state.mcp_sessions.mark_deleted(id);
         }
         Ok(SessionClaim { session, owner })
     }

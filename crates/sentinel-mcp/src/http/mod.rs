@@ -7,12 +7,12 @@ pub mod cors;
 mod guard;
 pub mod heap;
 pub mod mcp_sessions;
+mod metrics;
 pub mod quota;
 pub mod sse;
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -33,6 +33,7 @@ use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::auth::RequestMeta;
 use crate::backend::Readiness;
+use crate::metrics::{InFlight, Transport, metrics};
 use crate::server::{AppState, SERVER_NAME, SentinelServer, VERSION};
 use crate::shutdown::Work;
 pub use conn::{ConnectionLimits, RESERVE_CONNECTIONS, serve};
@@ -51,7 +52,10 @@ pub struct HttpState {
     pub host_policy: HostOriginPolicy,
     pub cors: cors::CorsPolicy,
     pub max_body_bytes: usize,
-    pub rejected_requests: AtomicU64,
+    /// `SENTINEL_MCP_METRICS_TOKEN`: the bearer token `/metrics` asks for, when set.
+    pub metrics_token: Option<crate::azure::Secret>,
+    /// `SENTINEL_MCP_METRICS`: whether `/metrics` is served.
+    pub metrics_enabled: bool,
     /// Bearer token validation; `None` when authentication is off.
     pub authenticator: Option<auth::Authenticator>,
     /// Streamable HTTP sessions, who owns each and their quota slots.
@@ -88,10 +92,14 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .route("/messages", post(sse::post).layer(check.clone()))
         .route("/messages/", post(sse::post).layer(check));
 
-    Router::new()
+    let probes = Router::new()
         .route("/health", get(health))
-        .route("/ready", get(ready))
-        .route("/metrics", get(metrics))
+        .route("/ready", get(ready));
+    let probes = match state.metrics_enabled {
+        true => probes.route("/metrics", get(metrics::serve)),
+        false => probes,
+    };
+    probes
         .route("/.well-known/oauth-protected-resource", get(auth::protected_resource))
         .route("/.well-known/oauth-protected-resource/{*path}", get(auth::protected_resource))
         .merge(mcp_routes)
@@ -125,6 +133,9 @@ async fn check_mcp_request(
     let mut response = checked_mcp_request(&state, request, next)
         .await
         .unwrap_or_else(|refused| refused);
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        metrics().rejected("body_size");
+    }
     let headers = response.headers_mut();
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -163,12 +174,25 @@ async fn checked_mcp_request(
         }
         _ => None,
     };
-    // A request is in flight until its answer is written, so the drain waits for it.
-    let work = matches!(carried, auth::Carried::Request { .. }).then(|| state.app.shutdown.work());
+    // A request is in flight until its answer is written, so the drain waits for it. Legacy SSE
+    // answers on its stream: `sse::post` counts its requests in flight.
+    let work = matches!(carried, auth::Carried::Request { .. }).then(|| {
+        let streamable = request.uri().path().starts_with("/mcp");
+        (
+            state.app.shutdown.work(),
+            streamable.then(|| metrics().in_flight(Transport::Streamable)),
+        )
+    });
     let response = next.run(request).await;
     claim.record(state, &response, slot);
     Ok(match work {
-        Some(work) => response.map(|body| Body::new(InFlightBody { body, _work: work })),
+        Some((work, in_flight)) => response.map(|body| {
+            Body::new(InFlightBody {
+                body,
+                _work: work,
+                _in_flight: in_flight,
+            })
+        }),
         None => response,
     })
 }
@@ -210,12 +234,14 @@ pub(crate) fn admit_session(
     meta: &RequestMeta,
 ) -> Result<Option<quota::SessionSlot>, NotAdmitted> {
     if state.app.shutdown.is_draining() {
+        metrics().rejected("draining");
         return Err(NotAdmitted::Draining);
     }
     state
         .session_quota
         .acquire(&meta.limit_key)
         .map_err(|full| {
+            metrics().rejected("session_quota");
             tracing::warn!(
                 limit_key = meta.limit_key,
                 request_id = meta.request_id,
@@ -230,6 +256,7 @@ pub(crate) fn admit_session(
 struct InFlightBody {
     body: Body,
     _work: Work,
+    _in_flight: Option<InFlight>,
 }
 
 impl http_body::Body for InFlightBody {
@@ -280,29 +307,6 @@ async fn ready(State(state): State<Arc<HttpState>>) -> Response {
         )
             .into_response(),
     }
-}
-
-async fn metrics(State(state): State<Arc<HttpState>>) -> Response {
-    let mut body = format!(
-        "# HELP sentinel_mcp_sessions Open MCP sessions by transport.\n# TYPE sentinel_mcp_sessions gauge\nsentinel_mcp_sessions{{transport=\"sse\"}} {}\nsentinel_mcp_sessions{{transport=\"streamable_http\"}} {}\n\
-         # HELP sentinel_mcp_rejected_requests_total Requests refused by the Host/Origin policy.\n# TYPE sentinel_mcp_rejected_requests_total counter\nsentinel_mcp_rejected_requests_total {}\n\
-         # HELP sentinel_mcp_uptime_seconds Seconds since start.\n# TYPE sentinel_mcp_uptime_seconds gauge\nsentinel_mcp_uptime_seconds {}\n",
-        state.sse.len(),
-        state.mcp_sessions.len(),
-        state.rejected_requests.load(Ordering::Relaxed),
-        state.app.started.elapsed().as_secs()
-    );
-    let app = &state.app;
-    app.limits
-        .write_metrics(&mut body, app.context.backend.query_slots());
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4"),
-        )],
-        body,
-    )
-        .into_response()
 }
 
 /// A JSON error body `{"error": …}` with a status.

@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Extension, FromRequestParts, Query, State};
@@ -36,6 +36,7 @@ use super::quota::SessionSlot;
 use super::{HttpState, admit_session, json_error, jsonrpc_error};
 use crate::auth::RequestMeta;
 use crate::failure::CallFailure;
+use crate::metrics::{InFlight, SessionEnd, Transport, metrics};
 use crate::server::SentinelServer;
 use crate::tools::ToolAnswer;
 
@@ -201,6 +202,7 @@ pub async fn open(
         last_request: AtomicU32::new(uptime_secs(&state)),
     };
     state.sse.insert(&id, Arc::new(session));
+    metrics().session_opened(Transport::LegacySse);
     tracing::debug!(session_id = id, "legacy SSE session opened");
     let body = SseBody {
         endpoint: Some(Bytes::from(format!(
@@ -213,6 +215,8 @@ pub async fn open(
             id,
             state: state.clone(),
             _slot: slot,
+            opened: Instant::now(),
+            end: SessionEnd::ClientGone,
         },
     };
     // The MCP endpoints' middleware adds Cache-Control and X-Accel-Buffering.
@@ -234,6 +238,10 @@ struct SessionGuard {
     id: String,
     state: Arc<HttpState>,
     _slot: Option<SessionSlot>,
+    opened: Instant,
+    /// Why the session ends, once its stream does: the client going unless it idled out or the
+    /// server closed it.
+    end: SessionEnd,
 }
 
 impl SessionGuard {
@@ -253,6 +261,7 @@ impl Drop for SessionGuard {
     fn drop(&mut self) {
         if let Some(session) = self.state.sse.remove(&self.id) {
             session.abort_all();
+            metrics().session_closed(Transport::LegacySse, self.end, self.opened.elapsed());
         }
         tracing::debug!(session_id = self.id, "legacy SSE session closed");
     }
@@ -283,7 +292,10 @@ impl Stream for SseBody {
                 return Poll::Ready(Some(Ok(event)));
             }
             Poll::Ready(None) => return Poll::Ready(None),
-            Poll::Pending if closing => return Poll::Ready(None),
+            Poll::Pending if closing => {
+                self.guard.end = SessionEnd::Drain;
+                return Poll::Ready(None);
+            }
             Poll::Pending => {}
         }
         if self.keepalive.poll_tick(cx).is_ready() {
@@ -292,6 +304,7 @@ impl Stream for SseBody {
                     session_id = self.guard.id,
                     "legacy SSE session idle: closing"
                 );
+                self.guard.end = SessionEnd::IdleTimeout;
                 return Poll::Ready(None);
             }
             return Poll::Ready(Some(Ok(Bytes::from_static(b": keep-alive\n\n"))));
@@ -327,6 +340,7 @@ pub async fn post(
     JsonContentType(json): JsonContentType,
     body: Bytes,
 ) -> Response {
+    let in_flight = metrics().in_flight(Transport::LegacySse);
     let Some(id) = q
         .session_id_camel
         .or(q.session_id)
@@ -353,7 +367,7 @@ pub async fn post(
     }
     match common_message(&body) {
         Some(CommonMessage::Call(id, params)) => {
-            start_call(&state, &session, id, params, meta).await
+            start_call(&state, &session, id, params, meta, in_flight).await
         }
         Some(CommonMessage::Initialize(id, params)) => {
             initialize(&state, &session, &id, &params, &meta.request_id).await
@@ -365,7 +379,7 @@ pub async fn post(
                 Ok(m) => m,
                 Err(e) => return invalid_message(&body, e),
             };
-            dispatch(&state, &session, message, meta).await;
+            dispatch(&state, &session, message, meta, in_flight).await;
         }
     }
     StatusCode::ACCEPTED.into_response()
@@ -377,6 +391,7 @@ async fn dispatch(
     session: &Arc<Session>,
     message: ClientJsonRpcMessage,
     meta: RequestMeta,
+    in_flight: InFlight,
 ) {
     match message {
         ClientJsonRpcMessage::Request(request) => {
@@ -391,14 +406,16 @@ async fn dispatch(
                     session.reply(&id, Outcome::Result(&pong), request_id).await
                 }
                 ClientRequest::ListToolsRequest(_) => {
+                    let started = Instant::now();
                     let tools = ListToolsResult::with_all_items(state.app.tools_for(Some(&meta)));
                     let tools = ServerResult::ListToolsResult(tools);
                     session
                         .reply(&id, Outcome::Result(&tools), request_id)
                         .await;
+                    metrics().operation("tools/list", "ok", started.elapsed());
                 }
                 ClientRequest::CallToolRequest(r) => {
-                    start_call(state, session, id, r.params, meta).await
+                    start_call(state, session, id, r.params, meta, in_flight).await
                 }
                 other => {
                     let method = other.method().to_string();
@@ -446,6 +463,7 @@ async fn start_call(
     id: RequestId,
     params: CallToolRequestParams,
     meta: RequestMeta,
+    in_flight: InFlight,
 ) {
     if let Err(limited) = state.app.limits.rate.check(&meta) {
         let error = limited.error();
@@ -459,6 +477,8 @@ async fn start_call(
         return;
     };
     let task = tokio::spawn(async move {
+        // In flight until answered (or aborted), not only until the POST's 202.
+        let _in_flight = in_flight;
         let result = app
             .shutdown
             .run_call(app.call_tool(Some(&meta), &call_id, params))

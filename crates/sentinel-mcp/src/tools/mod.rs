@@ -147,6 +147,19 @@ impl ToolCatalog {
             .map(|d| &d.tool)
     }
 
+    /// A tool's name as a metric label: the catalogue's own (static) name, or `unknown` for a
+    /// name the catalogue does not hold, so no caller can add label values.
+    pub fn label(&self, name: &str) -> &'static str {
+        self.defs
+            .iter()
+            .find(|d| d.tool.name == name)
+            .and_then(|d| match d.tool.name {
+                std::borrow::Cow::Borrowed(static_name) => Some(static_name),
+                std::borrow::Cow::Owned(_) => None,
+            })
+            .unwrap_or("unknown")
+    }
+
     /// The permission class of a tool.
     pub fn class(&self, name: &str) -> Option<ToolClass> {
         self.defs

@@ -111,10 +111,10 @@ impl Server {
     }
 
     pub async fn sse_sessions(&self) -> u64 {
-        self.sessions_gauge("sse").await
+        self.sessions_gauge("legacy_sse").await
     }
 
-    /// Open sessions of a transport (`sse`, `streamable_http`) by the /metrics gauge.
+    /// Open sessions of a transport (`legacy_sse`, `streamable`) by the /metrics gauge.
     pub async fn sessions_gauge(&self, transport: &str) -> u64 {
         let text = reqwest::get(self.url("/metrics"))
             .await
@@ -122,7 +122,7 @@ impl Server {
             .text()
             .await
             .unwrap();
-        let prefix = format!("sentinel_mcp_sessions{{transport=\"{transport}\"}} ");
+        let prefix = format!("sentinel_mcp_sessions_active{{transport=\"{transport}\"}} ");
         text.lines()
             .find_map(|l| l.strip_prefix(prefix.as_str()))
             .and_then(|v| v.trim().parse().ok())

@@ -205,111 +205,111 @@ impl Metrics {
         let r = &mut m.registry;
         r.register(
             "sentinel_mcp_sessions_active",
-            "Open MCP sessions by transport (legacy_sse, streamable).",
+            "Open MCP sessions by transport (legacy_sse, streamable)",
             m.sessions_active.clone(),
         );
         r.register(
             "sentinel_mcp_requests_in_flight",
-            "MCP requests received and not yet answered, by transport (the stateless Streamable HTTP era has no sessions: this is its load).",
+            "MCP requests received and not yet answered, by transport (the stateless Streamable HTTP era has no sessions: this is its load)",
             m.requests_in_flight.clone(),
         );
         r.register(
             "sentinel_mcp_sessions_opened",
-            "MCP sessions opened, by transport.",
+            "MCP sessions opened, by transport",
             m.sessions_opened.clone(),
         );
         r.register(
             "sentinel_mcp_sessions_closed",
-            "MCP sessions closed, by transport and reason (client_gone, idle_timeout, drain).",
+            "MCP sessions closed, by transport and reason (client_gone, idle_timeout, drain)",
             m.sessions_closed.clone(),
         );
         r.register_with_unit(
             "mcp_server_session_duration",
-            "How long MCP sessions lasted, by transport (OpenTelemetry mcp.server.session.duration).",
+            "How long MCP sessions lasted, by transport (OpenTelemetry mcp.server.session.duration)",
             Unit::Seconds,
             m.session_duration.clone(),
         );
         r.register(
             "sentinel_mcp_rejected_requests",
-            "HTTP requests to the MCP endpoints refused before reaching MCP, by reason (host, origin, auth_*, scope, body_size, session_quota, draining, connection_cap).",
+            "HTTP requests to the MCP endpoints refused before reaching MCP, by reason (host, origin, auth_*, scope, body_size, session_quota, draining, connection_cap)",
             m.rejected.clone(),
         );
         r.register(
             "sentinel_mcp_refused_calls",
-            "Tool calls refused by a limit, by reason (rate_limit, busy).",
+            "Tool calls refused by a limit, by reason (rate_limit, busy)",
             m.refused_calls.clone(),
         );
         r.register_with_unit(
             "mcp_server_operation_duration",
-            "How long MCP requests took to answer, by method, tool and outcome (OpenTelemetry mcp.server.operation.duration).",
+            "How long MCP requests took to answer, by method, tool and outcome (OpenTelemetry mcp.server.operation.duration)",
             Unit::Seconds,
             m.operation_duration.clone(),
         );
         r.register(
             "sentinel_mcp_tool_calls",
-            "Tool calls answered, by tool and outcome (ok, tool_error, forbidden, invalid_params, busy, internal_error, panic).",
+            "Tool calls answered, by tool and outcome (ok, tool_error, forbidden, invalid_params, busy, internal_error, panic)",
             m.tool_calls.clone(),
         );
         r.register(
             "sentinel_mcp_tool_result_rows",
-            "Rows (or items) a successful tool call returned, by tool.",
+            "Rows (or items) a successful tool call returned, by tool",
             m.result_rows.clone(),
         );
         r.register(
             "sentinel_mcp_backend_calls",
-            "HTTP calls to Azure and Entra (every attempt), by service and status (the HTTP status, timeout or transport_error).",
+            "HTTP calls to Azure and Entra (every attempt), by service and status (the HTTP status, timeout or transport_error)",
             m.backend_calls.clone(),
         );
         r.register_with_unit(
             "sentinel_mcp_backend_call_duration",
-            "How long each attempt of a backend call took, by service.",
+            "How long each attempt of a backend call took, by service",
             Unit::Seconds,
             m.backend_duration.clone(),
         );
         r.register(
             "sentinel_mcp_backend_retries",
-            "Backend call attempts that were retries (after a 429, a 5xx or a transport failure), by service.",
+            "Backend call attempts that were retries (after a 429, a 5xx or a transport failure), by service",
             m.backend_retries.clone(),
         );
         r.register(
             "sentinel_mcp_token_acquisitions",
-            "Entra access tokens fetched for Azure calls, by identity kind and outcome (ok, error).",
+            "Entra access tokens fetched for Azure calls, by identity kind and outcome (ok, error)",
             m.token_acquisitions.clone(),
         );
         r.register(
             "sentinel_mcp_tool_calls_running",
-            "Tool calls holding one of the SENTINEL_MCP_MAX_CONCURRENT_CALLS slots.",
+            "Tool calls holding one of the SENTINEL_MCP_MAX_CONCURRENT_CALLS slots",
             m.tool_calls_running.clone(),
         );
         r.register(
             "sentinel_mcp_tool_calls_waiting",
-            "Tool calls waiting for a slot.",
+            "Tool calls waiting for a slot",
             m.tool_calls_waiting.clone(),
         );
         r.register(
             "sentinel_mcp_azure_queries_running",
-            "Azure queries holding one of the SENTINEL_MCP_AZURE_MAX_CONCURRENT_QUERIES slots (0 with the local backend).",
+            "Azure queries holding one of the SENTINEL_MCP_AZURE_MAX_CONCURRENT_QUERIES slots (0 with the local backend)",
             m.azure_queries_running.clone(),
         );
         r.register(
             "sentinel_mcp_azure_queries_waiting",
-            "Azure queries waiting for a slot.",
+            "Azure queries waiting for a slot",
             m.azure_queries_waiting.clone(),
         );
         r.register(
             "sentinel_mcp_rate_limit_buckets",
-            "Principals the rate limiter holds a token bucket for.",
+            "Principals the rate limiter holds a token bucket for",
             m.rate_limit_buckets.clone(),
         );
         r.register_with_unit(
             "sentinel_mcp_uptime",
-            "Seconds since start.",
+            "Seconds since start",
             Unit::Seconds,
             m.uptime_seconds.clone(),
         );
         r.register(
             "sentinel_mcp_build",
-            "The running build: version, git commit (SENTINEL_MCP_GIT_COMMIT at build time) and cargo features.",
+            "The running build: version, git commit (SENTINEL_MCP_GIT_COMMIT at build time) and cargo features",
             Info::new(BuildLabels {
                 version: env!("CARGO_PKG_VERSION"),
                 git_commit: option_env!("SENTINEL_MCP_GIT_COMMIT").unwrap_or("unknown"),
@@ -358,9 +358,7 @@ impl Metrics {
 
     /// A session opened.
     pub fn session_opened(&self, transport: Transport) {
-        self.sessions_opened
-            .get_or_create(&transport.label())
-            .inc();
+        self.sessions_opened.get_or_create(&transport.label()).inc();
     }
 
     /// A session closed after `lasted`.

@@ -87,7 +87,9 @@ impl SentinelArmClient {
         let mut out = Vec::new();
         let mut pages = 0;
         while let Some(url) = next.take() {
-            let page = self.call(OutboundRequest::new(Method::GET, url).service(METRIC)).await?;
+            let page = self
+                .call(OutboundRequest::new(Method::GET, url).service(METRIC))
+                .await?;
             if let Some(items) = page.get("value").and_then(J::as_array) {
                 out.extend(items.iter().cloned());
             }
@@ -115,7 +117,10 @@ impl SentinelArmClient {
                 .ok_or_else(|| ArmError::NotFound(id.to_string()));
         }
         let url = self.url(&format!("incidents/{}", encode(id)), "");
-        match self.call(OutboundRequest::new(Method::GET, url).service(METRIC)).await {
+        match self
+            .call(OutboundRequest::new(Method::GET, url).service(METRIC))
+            .await
+        {
             Err(e) if e.status() == Some(404) => Err(ArmError::NotFound(id.to_string())),
             other => Ok(other?),
         }
@@ -125,7 +130,11 @@ impl SentinelArmClient {
     pub async fn alerts(&self, name: &str) -> Result<Vec<J>, AzureError> {
         let url = self.url(&format!("incidents/{}/alerts", encode(name)), "");
         let v = self
-            .call(OutboundRequest::new(Method::POST, url).service(METRIC).idempotent(true))
+            .call(
+                OutboundRequest::new(Method::POST, url)
+                    .service(METRIC)
+                    .idempotent(true),
+            )
             .await?;
         Ok(list_of(&v, "value"))
     }
@@ -134,7 +143,11 @@ impl SentinelArmClient {
     pub async fn entities(&self, name: &str) -> Result<Vec<J>, AzureError> {
         let url = self.url(&format!("incidents/{}/entities", encode(name)), "");
         let v = self
-            .call(OutboundRequest::new(Method::POST, url).service(METRIC).idempotent(true))
+            .call(
+                OutboundRequest::new(Method::POST, url)
+                    .service(METRIC)
+                    .idempotent(true),
+            )
             .await?;
         Ok(list_of(&v, "entities"))
     }
@@ -142,7 +155,9 @@ impl SentinelArmClient {
     /// The incident's comments.
     pub async fn comments(&self, name: &str) -> Result<Vec<J>, AzureError> {
         let url = self.url(&format!("incidents/{}/comments", encode(name)), "");
-        let v = self.call(OutboundRequest::new(Method::GET, url).service(METRIC)).await?;
+        let v = self
+            .call(OutboundRequest::new(Method::GET, url).service(METRIC))
+            .await?;
         Ok(list_of(&v, "value"))
     }
 
@@ -162,7 +177,8 @@ impl SentinelArmClient {
         let mut properties = current.get("properties").cloned().unwrap_or(json!({}));
         apply_patch(&mut properties, patch);
         let url = self.url(&format!("incidents/{}", encode(&name)), "");
-        let request = OutboundRequest::new(Method::PUT, url).service(METRIC)
+        let request = OutboundRequest::new(Method::PUT, url)
+            .service(METRIC)
             .header("If-Match", etag.clone())
             .json(json!({"etag": etag, "properties": properties}));
         let response = self.http.call(&self.audience, request).await?;
@@ -182,7 +198,8 @@ impl SentinelArmClient {
             &format!("incidents/{}/comments/{comment_id}", encode(name)),
             "",
         );
-        let request = OutboundRequest::new(Method::PUT, url).service(METRIC)
+        let request = OutboundRequest::new(Method::PUT, url)
+            .service(METRIC)
             .json(json!({"properties": {"message": message}}));
         self.call(request).await
     }

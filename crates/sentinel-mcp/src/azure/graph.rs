@@ -107,17 +107,21 @@ impl GraphSecurityClient {
     /// `PATCH /security/incidents/{id}`; answers the incident as it now is.
     pub async fn update_incident(&self, id: &str, body: J) -> Result<J, AzureError> {
         let url = self.url(&format!("security/incidents/{}", encode(id)));
-        let request = OutboundRequest::new(Method::PATCH, url).service(METRIC).json(body);
+        let request = OutboundRequest::new(Method::PATCH, url)
+            .service(METRIC)
+            .json(body);
         self.http.json(SERVICE, &self.audience, request).await
     }
 
     /// `POST /security/incidents/{id}/comments`; answers the incident's comments.
     pub async fn add_comment(&self, id: &str, message: &str) -> Result<J, AzureError> {
         let url = self.url(&format!("security/incidents/{}/comments", encode(id)));
-        let request = OutboundRequest::new(Method::POST, url).service(METRIC).json(json!({
-            "@odata.type": "microsoft.graph.security.alertComment",
-            "comment": message
-        }));
+        let request = OutboundRequest::new(Method::POST, url)
+            .service(METRIC)
+            .json(json!({
+                "@odata.type": "microsoft.graph.security.alertComment",
+                "comment": message
+            }));
         self.http.json(SERVICE, &self.audience, request).await
     }
 
@@ -168,7 +172,8 @@ impl GraphSecurityClient {
         if let Some(ts) = timespan {
             body["Timespan"] = J::String(ts);
         }
-        let request = OutboundRequest::new(Method::POST, self.url("security/runHuntingQuery")).service(METRIC)
+        let request = OutboundRequest::new(Method::POST, self.url("security/runHuntingQuery"))
+            .service(METRIC)
             .json(body)
             .timeout(timeout + std::time::Duration::from_secs(5))
             .idempotent(true);

@@ -55,7 +55,8 @@ impl LogAnalyticsClient {
         }
         let wait = timeout.as_secs().clamp(1, 600);
         // Reading is safe to repeat, so 5xx is retried too.
-        let request = OutboundRequest::new(Method::POST, url).service(METRIC)
+        let request = OutboundRequest::new(Method::POST, url)
+            .service(METRIC)
             .header("Prefer", format!("wait={wait}, include-statistics=true"))
             .json(body)
             // A little more than the service's own wait, so its timeout error arrives first.

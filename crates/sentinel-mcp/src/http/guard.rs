@@ -1,7 +1,6 @@
 //! DNS-rebinding and cross-origin protection for the MCP endpoints: the `Host` header must name
 //! this server and a browser `Origin`, when present, must be allowed.
 
-
 use axum::extract::Request;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -21,7 +21,9 @@ fn authorized(expected: &str, headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
             let (scheme, token) = v.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then_some(token.trim())
         })
         .unwrap_or("");
     bool::from(offered.as_bytes().ct_eq(expected.as_bytes()))

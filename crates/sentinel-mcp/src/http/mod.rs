@@ -29,7 +29,7 @@ use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnFailure, TraceLayer};
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, OnResponse, TraceLayer};
 
 use crate::auth::RequestMeta;
 use crate::backend::Readiness;
@@ -113,6 +113,13 @@ pub fn router(state: Arc<HttpState>) -> Router {
                     let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
                     tracing::debug_span!("request", method = %req.method(), path = req.uri().path(), request_id = id)
                 })
+                // Every 413, the body limit layer's own included, passes here.
+                .on_response(|response: &Response, latency, span: &tracing::Span| {
+                    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        metrics().rejected("body_size");
+                    }
+                    DefaultOnResponse::new().on_response(response, latency, span)
+                })
                 .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
@@ -133,9 +140,6 @@ async fn check_mcp_request(
     let mut response = checked_mcp_request(&state, request, next)
         .await
         .unwrap_or_else(|refused| refused);
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        metrics().rejected("body_size");
-    }
     let headers = response.headers_mut();
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -186,11 +186,11 @@ impl SessionManager for McpSessions {
         id: SessionId,
     ) -> Result<RestoreOutcome<Self::Transport>, Self::Error> {
         let outcome = self.inner.restore_session(id.clone()).await?;
-        if let RestoreOutcome::Restored(_) = &outcome {
-            if let std::collections::hash_map::Entry::Vacant(entry) = self.lock().entry(id) {
-                entry.insert(McpSession::new());
-                metrics().session_opened(Transport::Streamable);
-            }
+        if let RestoreOutcome::Restored(_) = &outcome
+            && let std::collections::hash_map::Entry::Vacant(entry) = self.lock().entry(id)
+        {
+            entry.insert(McpSession::new());
+            metrics().session_opened(Transport::Streamable);
         }
         Ok(outcome)
     }

@@ -476,9 +476,12 @@ async fn start_call(
     let Ok(mut calls) = session.in_flight.lock() else {
         return;
     };
+    // In flight until the answer is on the stream (or the call aborted), not only until the
+    // POST's 202: the drain closes streams once no work is left, and the answer must be queued
+    // by then.
+    let work = app.shutdown.work();
     let task = tokio::spawn(async move {
-        // In flight until answered (or aborted), not only until the POST's 202.
-        let _in_flight = in_flight;
+        let _in_flight = (in_flight, work);
         let result = app
             .shutdown
             .run_call(app.call_tool(Some(&meta), &call_id, params))

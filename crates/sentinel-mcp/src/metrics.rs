@@ -7,7 +7,7 @@
 //! gauges that mirror a registry (open sessions, call slots) are read when `/metrics` is scraped,
 //! so they are exact by construction.
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -149,6 +149,9 @@ pub struct Metrics {
     backend_duration: HistogramFamily<ServiceLabel>,
     backend_retries: Family<ServiceLabel, Counter>,
     token_acquisitions: Family<TokenLabels, Counter>,
+    /// `requests_in_flight` of each transport, resolved once.
+    in_flight_legacy: Gauge,
+    in_flight_streamable: Gauge,
     /// Read from the limits when `/metrics` is scraped.
     pub tool_calls_running: Gauge,
     pub tool_calls_waiting: Gauge,
@@ -195,6 +198,8 @@ impl Metrics {
             backend_duration: Family::new_with_constructor(backend_histogram),
             backend_retries: Family::default(),
             token_acquisitions: Family::default(),
+            in_flight_legacy: Gauge::default(),
+            in_flight_streamable: Gauge::default(),
             tool_calls_running: Gauge::default(),
             tool_calls_waiting: Gauge::default(),
             azure_queries_running: Gauge::default(),
@@ -325,6 +330,12 @@ impl Metrics {
             let _ = m.requests_in_flight.get_or_create(&label);
             let _ = m.sessions_opened.get_or_create(&label);
         }
+        m.in_flight_legacy = m
+            .requests_in_flight
+            .get_or_create_owned(&Transport::LegacySse.label());
+        m.in_flight_streamable = m
+            .requests_in_flight
+            .get_or_create_owned(&Transport::Streamable.label());
         for reason in ["rate_limit", "busy"] {
             let _ = m.refused_calls.get_or_create(&ReasonLabel { reason });
         }
@@ -348,10 +359,10 @@ impl Metrics {
 
     /// Counts an MCP request as in flight until the guard is dropped.
     pub fn in_flight(&self, transport: Transport) -> InFlight {
-        let gauge = self
-            .requests_in_flight
-            .get_or_create(&transport.label())
-            .clone();
+        let gauge = match transport {
+            Transport::LegacySse => self.in_flight_legacy.clone(),
+            Transport::Streamable => self.in_flight_streamable.clone(),
+        };
         gauge.inc();
         InFlight(gauge)
     }
@@ -398,30 +409,18 @@ impl Metrics {
             .observe(took.as_secs_f64());
     }
 
-    /// A `tools/call` answered: `tool` is the catalogue's name (`unknown` for any other),
-    /// `rows` what a successful call returned.
-    pub fn tool_call(
-        &self,
-        tool: &'static str,
-        outcome: &'static str,
-        took: Duration,
-        rows: Option<u64>,
-    ) {
-        self.tool_calls
-            .get_or_create(&ToolCallLabels { tool, outcome })
-            .inc();
-        self.operation_duration
-            .get_or_create(&OperationLabels {
-                method: "tools/call",
-                tool,
-                outcome,
-            })
-            .observe(took.as_secs_f64());
-        if let Some(rows) = rows {
-            self.result_rows
-                .get_or_create(&ToolLabel { tool })
-                .observe(rows as f64);
-        }
+    /// The call counter and duration histogram of a tool and outcome.
+    fn tool_call_series(&self, tool: &'static str, outcome: &'static str) -> (Counter, Histogram) {
+        (
+            self.tool_calls
+                .get_or_create_owned(&ToolCallLabels { tool, outcome }),
+            self.operation_duration
+                .get_or_create_owned(&OperationLabels {
+                    method: "tools/call",
+                    tool,
+                    outcome,
+                }),
+        )
     }
 
     /// One attempt of a backend call: `status` is the HTTP status, `timeout` or
@@ -482,6 +481,63 @@ pub fn status_label(status: u16) -> &'static str {
             4 => "4xx",
             _ => "5xx",
         },
+    }
+}
+
+/// The outcomes of a tool call, as the `outcome` label names them.
+const OUTCOMES: [&str; 7] = [
+    "ok",
+    "tool_error",
+    "forbidden",
+    "invalid_params",
+    "busy",
+    "internal_error",
+    "panic",
+];
+
+/// One tool's series (calls and duration by outcome, result rows), each resolved from its family
+/// on first use and kept: recording a call then costs no label hashing and no allocation.
+#[derive(Debug)]
+pub struct ToolSeries {
+    tool: &'static str,
+    by_outcome: [OnceLock<(Counter, Histogram)>; OUTCOMES.len()],
+    rows: OnceLock<Histogram>,
+}
+
+/// The series of every tool name the catalogue does not hold.
+pub static UNKNOWN_TOOL: ToolSeries = ToolSeries::new("unknown");
+
+impl ToolSeries {
+    /// The series of `tool` (the catalogue's name).
+    pub const fn new(tool: &'static str) -> ToolSeries {
+        ToolSeries {
+            tool,
+            by_outcome: [const { OnceLock::new() }; OUTCOMES.len()],
+            rows: OnceLock::new(),
+        }
+    }
+
+    /// A `tools/call` answered with `outcome`; `rows` what a successful call returned.
+    pub fn record(&self, outcome: &'static str, took: Duration, rows: Option<u64>) {
+        let m = metrics();
+        let fresh;
+        let (calls, duration) = match OUTCOMES.iter().position(|o| *o == outcome) {
+            Some(i) => self.by_outcome[i].get_or_init(|| m.tool_call_series(self.tool, outcome)),
+            None => {
+                fresh = m.tool_call_series(self.tool, outcome);
+                &fresh
+            }
+        };
+        calls.inc();
+        duration.observe(took.as_secs_f64());
+        if let Some(rows) = rows {
+            self.rows
+                .get_or_init(|| {
+                    m.result_rows
+                        .get_or_create_owned(&ToolLabel { tool: self.tool })
+                })
+                .observe(rows as f64);
+        }
     }
 }
 

@@ -112,8 +112,7 @@ impl AppState {
             .and_then(|r| r.result().structured_content.as_ref())
             .and_then(|s| s.get("returned_rows").or_else(|| s.get("count")))
             .and_then(|v| v.as_u64());
-        metrics().tool_call(
-            self.tools.label(name),
+        self.tools.series(name).record(
             outcome,
             started.elapsed(),
             rows.filter(|_| outcome == "ok"),

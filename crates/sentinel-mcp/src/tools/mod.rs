@@ -10,6 +10,7 @@ mod schema;
 #[cfg(test)]
 mod guard_tests;
 
+use crate::metrics::{ToolSeries, UNKNOWN_TOOL};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -58,6 +59,8 @@ pub struct ToolContext {
 struct ToolDef {
     class: ToolClass,
     tool: Tool,
+    /// Its metric series, resolved once.
+    series: ToolSeries,
 }
 
 /// The tools this server offers, built once at start-up and shared by every session.
@@ -147,17 +150,13 @@ impl ToolCatalog {
             .map(|d| &d.tool)
     }
 
-    /// A tool's name as a metric label: the catalogue's own (static) name, or `unknown` for a
-    /// name the catalogue does not hold, so no caller can add label values.
-    pub fn label(&self, name: &str) -> &'static str {
+    /// A tool's metric series; one shared `unknown` series for any name the catalogue does not
+    /// hold, so no caller can add label values.
+    pub fn series(&self, name: &str) -> &ToolSeries {
         self.defs
             .iter()
             .find(|d| d.tool.name == name)
-            .and_then(|d| match d.tool.name {
-                std::borrow::Cow::Borrowed(static_name) => Some(static_name),
-                std::borrow::Cow::Owned(_) => None,
-            })
-            .unwrap_or("unknown")
+            .map_or(&UNKNOWN_TOOL, |d| &d.series)
     }
 
     /// The permission class of a tool.
@@ -391,7 +390,11 @@ fn define<A: schemars::JsonSchema, O: schemars::JsonSchema>(
                 .read_only(class != ToolClass::Write)
                 .destructive(false),
         );
-    ToolDef { class, tool }
+    ToolDef {
+        class,
+        tool,
+        series: ToolSeries::new(name),
+    }
 }
 
 /// A type's schema in the portable subset (`portable`): definitions inlined, no `$defs`.

@@ -1,5 +1,6 @@
 //! The Azure backend: queries through Log Analytics, incidents and alerts through Microsoft
-//! Graph security or Sentinel's ARM API, hunting through Graph, all as the server's identity.
+//! Graph security or Sentinel's ARM API, hunting through Graph: as the server's identity, or, with
+//! SENTINEL_MCP_AZURE_ACCESS=on-behalf-of, as each caller (see `azure::access`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,9 +14,11 @@ use super::{
     Alert, AlertFilter, Backend, BackendError, Comment, Incident, IncidentDetail, IncidentFilter,
     IncidentPatch, QueryOutput, QueryRequest, Readiness, TableInfo, TableList, TimeRange,
 };
+use crate::azure::access::{self, DataAccess};
 use crate::azure::arm::{self, ArmError, SentinelArmClient};
 use crate::azure::graph::{self, GraphSecurityClient};
 use crate::azure::log_analytics::{LogAnalyticsClient, iso_interval};
+use crate::azure::obo::OnBehalfOf;
 use crate::azure::token::{IdentityConfig, TokenCredential, providers};
 use crate::azure::{Audiences, AzureError, AzureHttp, guard};
 use crate::clock;
@@ -44,6 +47,14 @@ pub struct AzureConfig {
     pub schema_cache: Duration,
     /// The window `list_sentinel_tables` counts rows in.
     pub default_timespan: String,
+}
+
+/// What a call outside a tool call (the readiness probe) may use, by access mode.
+pub enum AccessMode {
+    /// Every call as the server's identity.
+    ServerIdentity,
+    /// Calls as their callers; readiness is the exchange's client credential.
+    OnBehalfOf(Arc<OnBehalfOf>),
 }
 
 impl AzureConfig {
@@ -119,24 +130,46 @@ pub struct AzureBackend {
     graph: GraphSecurityClient,
     /// Set when SENTINEL_MCP_INCIDENTS_API=arm: incidents through Sentinel's ARM API.
     arm: Option<SentinelArmClient>,
-    /// Table lists by workspace id.
+    /// Table lists by identity and workspace id (each caller sees its own in on-behalf-of mode).
     tables: tokio::sync::Mutex<HashMap<String, (Instant, TableList)>>,
-    /// Schemas by `workspace id/table`.
+    /// Schemas by identity, `workspace id/table`.
     schemas: tokio::sync::Mutex<HashMap<String, (Instant, Vec<Column>)>>,
     probe: std::sync::Mutex<Probe>,
     probing: AtomicBool,
+    /// Set in on-behalf-of mode: readiness checks its client credential, not a query.
+    obo: Option<Arc<OnBehalfOf>>,
     this: Weak<AzureBackend>,
 }
 
 impl AzureBackend {
     /// Builds the clients and starts the first readiness probe.
-    pub fn start(config: AzureConfig, timeout: Duration) -> Result<Arc<AzureBackend>, String> {
+    pub fn start(
+        config: AzureConfig,
+        timeout: Duration,
+        mode: AccessMode,
+    ) -> Result<Arc<AzureBackend>, String> {
         let http = OutboundClient::new(timeout)
             .map_err(|e| e.to_string())?
             .with_retry(config.retry);
         let credential = Arc::new(TokenCredential::new(providers(&config.identity, &http)));
-        tracing::info!(providers = ?credential.provider_names(), "Azure identity chain");
-        let http = Arc::new(AzureHttp { http, credential });
+        let (unscoped, obo) = match mode {
+            AccessMode::ServerIdentity => {
+                tracing::info!(providers = ?credential.provider_names(), "Azure identity chain");
+                (Some(DataAccess::Server), None)
+            }
+            AccessMode::OnBehalfOf(obo) => {
+                tracing::info!(
+                    credential = obo.credential_name(),
+                    "Azure access on behalf of each caller"
+                );
+                (None, Some(obo))
+            }
+        };
+        let http = Arc::new(AzureHttp {
+            http,
+            credential,
+            unscoped,
+        });
         let la = LogAnalyticsClient {
             http: http.clone(),
             endpoint: config.log_analytics_endpoint.clone(),
@@ -174,6 +207,7 @@ impl AzureBackend {
                 state: Readiness::NotReady("checking Azure: identity and a test query".into()),
             }),
             probing: AtomicBool::new(false),
+            obo,
             this: this.clone(),
         });
         backend.spawn_probe();
@@ -189,20 +223,28 @@ impl AzureBackend {
             return;
         };
         tokio::spawn(async move {
-            let state = match this
-                .la
-                .query(
-                    &this.config.workspace_id,
-                    "print ready = 1",
-                    None,
-                    PROBE_TIMEOUT,
-                )
-                .await
-            {
-                Ok(_) => Readiness::Ready,
+            let outcome = match &this.obo {
+                Some(obo) => obo
+                    .check_client_credential()
+                    .await
+                    .map_err(|e| e.to_string()),
+                None => this
+                    .la
+                    .query(
+                        &this.config.workspace_id,
+                        "print ready = 1",
+                        None,
+                        PROBE_TIMEOUT,
+                    )
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string()),
+            };
+            let state = match outcome {
+                Ok(()) => Readiness::Ready,
                 Err(e) => {
                     tracing::warn!(error = %e, "Azure readiness probe failed");
-                    Readiness::NotReady(e.to_string())
+                    Readiness::NotReady(e)
                 }
             };
             if let Ok(mut probe) = this.probe.lock() {
@@ -265,8 +307,9 @@ impl AzureBackend {
     }
 
     async fn tables(&self, workspace: &str) -> Result<TableList, BackendError> {
+        let key = identity_key(workspace);
         let mut cached = self.tables.lock().await;
-        if let Some((at, tables)) = cached.get(workspace)
+        if let Some((at, tables)) = cached.get(&key)
             && at.elapsed() < self.config.schema_cache
         {
             return Ok(tables.clone());
@@ -316,7 +359,9 @@ impl AzureBackend {
                 last_time: time(&r[l]),
             })
             .collect();
-        cached.insert(workspace.to_string(), (Instant::now(), tables.clone()));
+        let ttl = self.config.schema_cache;
+        cached.retain(|_, (at, _)| at.elapsed() < ttl);
+        cached.insert(key, (Instant::now(), tables.clone()));
         Ok(tables)
     }
 
@@ -326,6 +371,15 @@ impl AzureBackend {
             .iter()
             .find(|t| t.name.eq_ignore_ascii_case(table))
             .map(|t| t.name.clone())
+    }
+}
+
+/// A cache key for what the current call's identity may see of `item`: one view for the
+/// server, one per caller.
+fn identity_key(item: &str) -> String {
+    match access::current() {
+        Some(access) => format!("{}|{item}", access.cache_key()),
+        None => format!("server|{item}"),
     }
 }
 
@@ -480,7 +534,7 @@ impl Backend for AzureBackend {
         }
         {
             let cache = self.schemas.lock().await;
-            if let Some((at, cols)) = cache.get(&format!("{workspace}/{table}"))
+            if let Some((at, cols)) = cache.get(&identity_key(&format!("{workspace}/{table}")))
                 && at.elapsed() < self.config.schema_cache
             {
                 return Ok(cols.clone());
@@ -494,8 +548,11 @@ impl Backend for AzureBackend {
         {
             Ok(result) => {
                 let cols = result.table.columns;
-                self.schemas.lock().await.insert(
-                    format!("{workspace}/{table}"),
+                let ttl = self.config.schema_cache;
+                let mut cache = self.schemas.lock().await;
+                cache.retain(|_, (at, _)| at.elapsed() < ttl);
+                cache.insert(
+                    identity_key(&format!("{workspace}/{table}")),
                     (Instant::now(), cols.clone()),
                 );
                 Ok(cols)

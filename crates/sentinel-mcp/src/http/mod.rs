@@ -47,6 +47,8 @@ pub struct HttpState {
     pub rejected_requests: AtomicU64,
     /// Bearer token validation; `None` when authentication is off.
     pub authenticator: Option<auth::Authenticator>,
+    /// Set with SENTINEL_MCP_AZURE_ACCESS=on-behalf-of: how callers get their own Azure access.
+    pub caller_access: Option<crate::azure::access::CallerAccess>,
     /// Streamable HTTP sessions and who owns each.
     pub mcp_sessions: Arc<LocalSessionManager>,
     pub mcp_owners: Arc<owners::SessionOwners>,

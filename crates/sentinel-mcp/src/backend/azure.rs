@@ -194,6 +194,10 @@ impl AzureBackend {
             workspaces.push(name.clone());
             workspaces.push(id.clone());
         }
+        let checking = Readiness::NotReady(match obo {
+            Some(_) => "checking the on-behalf-of client credential".into(),
+            None => "checking Azure: identity and a test query".into(),
+        });
         let backend = Arc::new_cyclic(|this| AzureBackend {
             guard: guard::read_only(workspaces),
             config,
@@ -204,7 +208,7 @@ impl AzureBackend {
             schemas: tokio::sync::Mutex::new(HashMap::new()),
             probe: std::sync::Mutex::new(Probe {
                 at: None,
-                state: Readiness::NotReady("checking Azure: identity and a test query".into()),
+                state: checking,
             }),
             probing: AtomicBool::new(false),
             obo,

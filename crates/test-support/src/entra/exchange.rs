@@ -277,7 +277,9 @@ fn authenticate_client(
             "JWT token is invalid or malformed.",
         )
     })?;
-    if header.x5t_s256.is_some() || header.x5t.is_some() {
+    // As Entra tells them apart: an app's own assertion names the app as its issuer; a
+    // federated one comes from another issuer (here, the managed identity's tokens).
+    if unverified_issuer(assertion).as_deref() == Some(app.app_id.as_str()) {
         certificate_assertion(s, tenant, assertion, &header, app)
     } else {
         federated_assertion(assertion, app)
@@ -346,6 +348,17 @@ fn certificate_assertion(
             ),
         }),
     }
+}
+
+/// The `iss` of a compact JWS, read without verifying it.
+fn unverified_issuer(token: &str) -> Option<String> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("iss")?.as_str().map(str::to_string)
 }
 
 /// A token from a trusted issuer, matched against the app's federated identity credentials.

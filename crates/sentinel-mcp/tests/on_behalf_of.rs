@@ -552,3 +552,58 @@ async fn a_caller_whose_token_expired_gets_401_not_a_cached_downstream_token() {
     );
     assert_eq!(s.entra.exchanges_for(ALICE, LOG_ANALYTICS), 1);
 }
+
+#[tokio::test]
+async fn sentinel_arm_is_reached_as_the_caller_and_refuses_one_without_a_role() {
+    let s = start(
+        Credential::Certificate,
+        &[
+            ("SENTINEL_MCP_INCIDENTS_API", "arm"),
+            (
+                "SENTINEL_MCP_WORKSPACE_RESOURCE_ID",
+                azure::WORKSPACE_RESOURCE_ID,
+            ),
+        ],
+    )
+    .await;
+    s.fake.deny_arm(BOB);
+    let alice = user(&s.entra, ALICE, "alice");
+    let bob = user(&s.entra, BOB, "bob");
+    let a = result(&s.server, &alice, "list_incidents", json!({})).await;
+    assert!(!incident_ids(&a).is_empty(), "{a}");
+    let b = result(&s.server, &bob, "list_incidents", json!({})).await;
+    assert_eq!(b["isError"], true, "{b}");
+    assert!(result_text(&b).contains("AuthorizationFailed"), "{b}");
+    let arm: Vec<azure::Recorded> = s.fake.requests_to(azure::WORKSPACE_RESOURCE_ID);
+    assert!(arm.len() >= 2);
+    for r in &arm {
+        let p = r.principal.as_ref().unwrap();
+        assert!(p.is_user(ALICE) || p.is_user(BOB), "{r:?}");
+    }
+    assert_eq!(s.entra.exchanges_for(ALICE, azure::ARM), 1);
+    assert_eq!(s.entra.exchanges_for(BOB, azure::ARM), 1);
+}
+
+#[test]
+fn on_behalf_of_without_entra_authentication_or_the_azure_backend_refuses_to_start() {
+    let run = |env: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new(common::BIN);
+        cmd.arg("serve")
+            .env_clear()
+            .env("PORT", "0")
+            .env("SENTINEL_MCP_AZURE_ACCESS", "on-behalf-of");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let err = run(&[
+        ("SENTINEL_MCP_BACKEND", "azure"),
+        ("SENTINEL_WORKSPACE_ID", "w"),
+    ]);
+    assert!(err.contains("needs SENTINEL_MCP_AUTH=entra"), "{err}");
+    let err = run(&[]);
+    assert!(err.contains("needs SENTINEL_MCP_BACKEND=azure"), "{err}");
+}

@@ -176,6 +176,12 @@ async fn result(server: &Server, token: &str, tool: &str, args: Value) -> Value 
     m["result"].clone()
 }
 
+/// `print 1` runs for the caller.
+async fn query_runs(server: &Server, token: &str) {
+    let r = result(server, token, "run_kql_query", json!({"query": "print 1"})).await;
+    assert_ne!(r["isError"], true, "{r}");
+}
+
 fn result_text(result: &Value) -> String {
     result["content"][0]["text"]
         .as_str()
@@ -394,14 +400,7 @@ async fn missing_admin_consent_is_a_tool_error_naming_the_permission() {
     assert!(text.contains("AADSTS65001"), "{text}");
     assert!(data_requests(&s.fake).is_empty());
     // Log Analytics is consented: that still works.
-    let r = result(
-        &s.server,
-        &alice,
-        "run_kql_query",
-        json!({"query": "print 1"}),
-    )
-    .await;
-    assert_ne!(r["isError"], true, "{r}");
+    query_runs(&s.server, &alice).await;
 }
 
 #[tokio::test]
@@ -490,14 +489,7 @@ async fn app_only_callers_are_denied_by_default_or_use_the_server_identity() {
         &[("SENTINEL_MCP_APP_CALLERS", "server-identity")],
     );
     allowed.wait_ready().await;
-    let r = result(
-        &allowed,
-        &daemon,
-        "run_kql_query",
-        json!({"query": "print 1"}),
-    )
-    .await;
-    assert_ne!(r["isError"], true, "{r}");
+    query_runs(&allowed, &daemon).await;
     let requests = data_requests(&s.fake);
     assert_eq!(requests.len(), 1);
     let p = requests[0].principal.as_ref().unwrap();
@@ -522,14 +514,7 @@ async fn a_caller_whose_token_expired_gets_401_not_a_cached_downstream_token() {
     spec.expires_in_secs = 8;
     let alice = s.entra.mint(&spec);
     let expires = std::time::Instant::now() + Duration::from_secs(8);
-    let r = result(
-        &s.server,
-        &alice,
-        "run_kql_query",
-        json!({"query": "print 1"}),
-    )
-    .await;
-    assert_ne!(r["isError"], true, "{r}");
+    query_runs(&s.server, &alice).await;
     let before = data_requests(&s.fake).len();
     tokio::time::sleep_until((expires + Duration::from_secs(2)).into()).await;
     let resp = call(
@@ -606,4 +591,28 @@ fn on_behalf_of_without_entra_authentication_or_the_azure_backend_refuses_to_sta
     assert!(err.contains("needs SENTINEL_MCP_AUTH=entra"), "{err}");
     let err = run(&[]);
     assert!(err.contains("needs SENTINEL_MCP_BACKEND=azure"), "{err}");
+}
+
+#[tokio::test]
+async fn downstream_tokens_are_renewed_five_minutes_early_and_the_cache_is_bounded() {
+    // One entry: Bob's token pushes Alice's out, so Alice is exchanged again.
+    let s = start(
+        Credential::Secret,
+        &[("SENTINEL_MCP_OBO_CACHE_ENTRIES", "1")],
+    )
+    .await;
+    let alice = user(&s.entra, ALICE, "alice");
+    let bob = user(&s.entra, BOB, "bob");
+    query_runs(&s.server, &alice).await;
+    query_runs(&s.server, &alice).await;
+    assert_eq!(s.entra.exchanges_for(ALICE, LOG_ANALYTICS), 1);
+    query_runs(&s.server, &bob).await;
+    query_runs(&s.server, &alice).await;
+    assert_eq!(s.entra.exchanges_for(ALICE, LOG_ANALYTICS), 2);
+
+    // A downstream token with less than five minutes left is not served from the cache.
+    s.entra.set_token_lifetime(240);
+    query_runs(&s.server, &bob).await;
+    query_runs(&s.server, &bob).await;
+    assert_eq!(s.entra.exchanges_for(BOB, LOG_ANALYTICS), 3);
 }

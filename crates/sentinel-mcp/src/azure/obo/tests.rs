@@ -1,4 +1,5 @@
-//! The downstream-token cache's bound and the exchange's sorting of Entra's refusals.
+//! The downstream-token cache (its bound, callers whose token expired), the sorting of Entra's
+//! refusals, and the refusal of a call that names no identity.
 
 use serde_json::json;
 
@@ -82,4 +83,33 @@ fn entra_refusals_are_sorted_by_who_can_act_on_them() {
     let client = json!({"error": "invalid_client", "error_codes": [7000215], "error_description": "AADSTS7000215: bad secret"});
     assert_eq!(x.classify(la, 401, Some(&client), "").status(), Some(503));
     assert_eq!(x.classify(la, 503, None, "down").status(), Some(503));
+}
+
+#[tokio::test]
+async fn an_expired_caller_is_refused_without_an_exchange_and_its_tokens_are_dropped() {
+    let x = exchange();
+    let mut alice = caller("alice");
+    alice.expires_at = clock::now_secs() - 1;
+    let la = "https://api.loganalytics.io";
+    x.cache.slot(&Key::new(&alice, la));
+    // The authority is a closed port: an exchange attempt would be `Unavailable`.
+    let e = x.token(&alice, la).await.unwrap_err();
+    assert!(matches!(e, OboError::CallerToken { .. }), "{e:?}");
+    assert_eq!(e.status(), Some(401));
+    assert!(!x.cache.contains(&Key::new(&alice, la)));
+}
+
+#[tokio::test]
+async fn outside_any_scope_an_on_behalf_of_client_refuses_to_call() {
+    let http = crate::azure::AzureHttp {
+        http: OutboundClient::new(Duration::from_secs(1)).unwrap(),
+        credential: std::sync::Arc::new(crate::azure::token::TokenCredential::new(Vec::new())),
+        unscoped: None,
+    };
+    let request = OutboundRequest::new(Method::GET, "http://127.0.0.1:9/x".to_string());
+    let e = http
+        .call("https://api.loganalytics.io", request)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, crate::azure::AzureError::NoIdentity), "{e}");
 }

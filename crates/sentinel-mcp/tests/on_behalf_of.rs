@@ -616,3 +616,54 @@ async fn downstream_tokens_are_renewed_five_minutes_early_and_the_cache_is_bound
     query_runs(&s.server, &bob).await;
     assert_eq!(s.entra.exchanges_for(BOB, LOG_ANALYTICS), 3);
 }
+
+#[tokio::test]
+async fn a_downstream_token_the_service_refuses_is_exchanged_again_once() {
+    let s = start(Credential::Secret, &[]).await;
+    let alice = user(&s.entra, ALICE, "alice");
+    query_runs(&s.server, &alice).await;
+    s.fake.inject("/query", azure::Fault::Unauthorized);
+    query_runs(&s.server, &alice).await;
+    assert_eq!(s.entra.exchanges_for(ALICE, LOG_ANALYTICS), 2);
+    let queries = s.fake.requests_to("/query");
+    assert_eq!(queries.len(), 3, "the refused call was repeated once");
+    assert_ne!(bearer(&queries[1]), bearer(&queries[2]), "with a new token");
+    assert!(
+        queries
+            .iter()
+            .all(|r| r.principal.as_ref().unwrap().is_user(ALICE))
+    );
+}
+
+#[tokio::test]
+async fn a_server_credential_entra_does_not_accept_is_a_503_naming_entras_reason() {
+    let fake = FakeAzure::start(20_000).await;
+    let entra = FakeEntra::start(&[TENANT]).await;
+    // Registered without the managed identity's federated credential and with another secret.
+    let mut app = registration(&entra);
+    app.federated.clear();
+    app.secrets = vec!["another-secret".into()];
+    entra.register_app(app);
+    let alice = user(&entra, ALICE, "alice");
+    for (credential, code) in [
+        (Credential::ManagedIdentity, "AADSTS70021"),
+        (Credential::Secret, "AADSTS7000215"),
+    ] {
+        let server = launch(&fake, &entra, credential, &[]);
+        server.wait_ready().await;
+        let resp = call(
+            &server,
+            &alice,
+            "run_kql_query",
+            json!({"query": "print 1"}),
+        )
+        .await;
+        assert_eq!(resp.status(), 503, "{credential:?}");
+        let m = message(resp).await;
+        let text = m["error"]["message"].as_str().unwrap();
+        assert!(text.contains(code), "{credential:?}: {text}");
+        assert!(text.contains("not your sign-in"), "{text}");
+        assert!(!text.contains("another-secret") && !text.contains(SECRET));
+    }
+    assert!(data_requests(&fake).is_empty());
+}

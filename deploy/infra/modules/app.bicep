@@ -100,8 +100,6 @@ var baseEnv = [
   // No Azure CLI in the image: the managed identity is the only credential.
   { name: 'SENTINEL_MCP_AZURE_CLI', value: 'false' }
   { name: 'SENTINEL_MCP_DRAIN_TIMEOUT_SECS', value: string(drainTimeoutSecs) }
-  // The ingress (Envoy) is the one proxy in front: its X-Forwarded-For is trusted.
-  { name: 'SENTINEL_MCP_TRUSTED_PROXIES', value: '0.0.0.0/0' }
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', secretRef: 'appinsights-connection-string' }
 ]
 var redisEnv = empty(redisUrl) ? [] : [

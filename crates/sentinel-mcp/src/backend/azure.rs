@@ -17,12 +17,13 @@ use super::{
 use crate::azure::access::{self, DataAccess};
 use crate::azure::arm::{self, ArmError, SentinelArmClient};
 use crate::azure::graph::{self, GraphSecurityClient};
-use crate::azure::log_analytics::{LogAnalyticsClient, iso_interval};
+use crate::azure::log_analytics::{LogAnalyticsClient, LogAnalyticsResult, iso_interval};
 use crate::azure::obo::OnBehalfOf;
 use crate::azure::token::{IdentityConfig, TokenCredential, providers};
 use crate::azure::{Audiences, AzureError, AzureHttp, guard};
 use crate::clock;
 use crate::config::{IncidentsApi, Settings};
+use crate::limits::{Busy, Slots};
 use crate::outbound::{OutboundClient, OutboundError, RetryPolicy};
 
 /// At most one readiness probe per this period, however often the platform asks.
@@ -47,6 +48,10 @@ pub struct AzureConfig {
     pub schema_cache: Duration,
     /// The window `list_sentinel_tables` counts rows in.
     pub default_timespan: String,
+    /// Queries (Log Analytics and hunting) in flight at once; 0: no cap.
+    pub max_concurrent_queries: usize,
+    /// Queries that may wait for a slot; 0: no bound.
+    pub query_queue: usize,
 }
 
 /// What a call outside a tool call (the readiness probe) may use, by access mode.
@@ -111,6 +116,8 @@ impl AzureConfig {
             },
             schema_cache: Duration::from_secs(azure.schema_cache_secs),
             default_timespan: settings.default_timespan.clone(),
+            max_concurrent_queries: azure.max_concurrent_queries,
+            query_queue: settings.limits.call_queue,
         })
     }
 }
@@ -138,11 +145,13 @@ pub struct AzureBackend {
     probing: AtomicBool,
     /// Set in on-behalf-of mode: readiness checks its client credential, not a query.
     obo: Option<Arc<OnBehalfOf>>,
+    /// Every query runs as the one identity, whose concurrent queries the services limit.
+    queries: Slots,
     this: Weak<AzureBackend>,
 }
 
 impl AzureBackend {
-    /// Builds the clients and starts the first readiness probe.
+    /// Builds the clients; the first readiness probe starts when readiness is first asked.
     pub fn start(
         config: AzureConfig,
         timeout: Duration,
@@ -200,7 +209,6 @@ impl AzureBackend {
         });
         let backend = Arc::new_cyclic(|this| AzureBackend {
             guard: guard::read_only(workspaces),
-            config,
             la,
             graph,
             arm,
@@ -212,9 +220,14 @@ impl AzureBackend {
             }),
             probing: AtomicBool::new(false),
             obo,
+            queries: Slots::new(
+                "Azure queries",
+                config.max_concurrent_queries,
+                config.query_queue,
+            ),
+            config,
             this: this.clone(),
         });
-        backend.spawn_probe();
         Ok(backend)
     }
 
@@ -228,30 +241,33 @@ impl AzureBackend {
         };
         tokio::spawn(async move {
             let outcome = match &this.obo {
-                Some(obo) => obo
+                Some(obo) => Ok(obo
                     .check_client_credential()
                     .await
-                    .map_err(|e| e.to_string()),
-                None => this
-                    .la
-                    .query(
-                        &this.config.workspace_id,
-                        "print ready = 1",
-                        None,
-                        PROBE_TIMEOUT,
-                    )
-                    .await
-                    .map(drop)
-                    .map_err(|e| e.to_string()),
-            };
-            let state = match outcome {
-                Ok(()) => Readiness::Ready,
-                Err(e) => {
-                    tracing::warn!(error = %e, "Azure readiness probe failed");
-                    Readiness::NotReady(e)
+                    .map_err(|e| e.to_string())),
+                None => {
+                    let workspace = &this.config.workspace_id;
+                    this.la_query(workspace, "print ready = 1", None, PROBE_TIMEOUT)
+                        .await
+                        .map(|answer| answer.map(drop).map_err(|e| e.to_string()))
                 }
             };
-            if let Ok(mut probe) = this.probe.lock() {
+            let state = match outcome {
+                Ok(Ok(())) => Some(Readiness::Ready),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "Azure readiness probe failed");
+                    Some(Readiness::NotReady(e))
+                }
+                // Every query slot busy: a busy server is not an unready one, so the last
+                // verdict stands and the next readiness check probes again.
+                Err(busy) => {
+                    tracing::debug!(%busy, "Azure readiness probe found no free query slot");
+                    None
+                }
+            };
+            if let Some(state) = state
+                && let Ok(mut probe) = this.probe.lock()
+            {
                 *probe = Probe {
                     at: Some(Instant::now()),
                     state,
@@ -288,21 +304,12 @@ impl AzureBackend {
         guard::check(&self.guard, &request.query)
             .map_err(|e| BackendError::Invalid(e.to_string()))?;
         let workspace = self.workspace_id(request.workspace.as_deref())?;
+        let range = Some((request.range.start, request.range.end));
         let result = self
-            .la
-            .query(
-                workspace,
-                &request.query,
-                Some((request.range.start, request.range.end)),
-                request.timeout,
-            )
+            .la_query(workspace, &request.query, range, request.timeout)
             .await
-            .map_err(|e| match e {
-                AzureError::Transport(OutboundError::Timeout { .. }) => {
-                    BackendError::Timeout(request.timeout.as_secs())
-                }
-                other => upstream(other),
-            })?;
+            .map_err(BackendError::Busy)?
+            .map_err(|e| query_failure(e, request.timeout))?;
         Ok(QueryOutput {
             table: result.table,
             warnings: result.warnings,
@@ -324,14 +331,14 @@ impl AzureBackend {
             | summarize RowCount = count(), FirstTime = min(TimeGenerated), LastTime = max(TimeGenerated) by TableName \
             | sort by TableName asc";
         let result = self
-            .la
-            .query(
+            .la_query(
                 workspace,
                 query,
                 Some((range.start, range.end)),
                 Duration::from_secs(120),
             )
             .await
+            .map_err(BackendError::Busy)?
             .map_err(upstream)?;
         let t = &result.table;
         let col = |name: &str| t.column_index(name);
@@ -369,6 +376,22 @@ impl AzureBackend {
         Ok(tables)
     }
 
+    /// A Log Analytics query in one of the query slots; the wait for a slot counts against
+    /// `timeout`.
+    async fn la_query(
+        &self,
+        workspace: &str,
+        query: &str,
+        timespan: Option<(i64, i64)>,
+        timeout: Duration,
+    ) -> Result<Result<LogAnalyticsResult, AzureError>, Busy> {
+        self.queries
+            .run(timeout, async |left| {
+                self.la.query(workspace, query, timespan, left).await
+            })
+            .await
+    }
+
     async fn suggestion(&self, workspace: &str, table: &str) -> Option<String> {
         let tables = self.tables(workspace).await.ok()?;
         tables
@@ -387,9 +410,26 @@ fn identity_key(item: &str) -> String {
     }
 }
 
-/// A service failure as the caller sees it.
+/// A service failure as the caller sees it: with its detail when the caller can act on it (the
+/// service refused the request itself, 4xx, or is throttling, 429; in on-behalf-of mode also
+/// 401/403, which refuse the caller's own identity); as an internal failure otherwise (the
+/// server's identity was refused, 401/403; an outage, 5xx; no answer; an answer that could not
+/// be read), whose detail goes only to the log.
 fn upstream(e: AzureError) -> BackendError {
-    BackendError::Upstream(e.to_string())
+    let as_caller = matches!(access::current(), Some(DataAccess::Caller(_)));
+    match e.status() {
+        Some(401 | 403) if !as_caller => BackendError::Internal(e.to_string()),
+        Some(400..=499) => BackendError::Upstream(e.to_string()),
+        _ => BackendError::Internal(e.to_string()),
+    }
+}
+
+/// A query's failure; running out of time is the caller's to act on (narrow the query).
+fn query_failure(e: AzureError, timeout: Duration) -> BackendError {
+    match e {
+        AzureError::Transport(OutboundError::Timeout { .. }) => BackendError::timeout(timeout),
+        other => upstream(other),
+    }
 }
 
 fn arm_error(e: ArmError) -> BackendError {
@@ -476,6 +516,10 @@ impl Backend for AzureBackend {
         "azure"
     }
 
+    fn query_slots(&self) -> Option<&Slots> {
+        Some(&self.queries)
+    }
+
     fn readiness(&self) -> Readiness {
         let (stale, state) = match self.probe.lock() {
             Ok(p) => (
@@ -497,15 +541,17 @@ impl Backend for AzureBackend {
     async fn hunt(&self, request: QueryRequest) -> Result<QueryOutput, BackendError> {
         guard::check(&self.guard, &request.query)
             .map_err(|e| BackendError::Invalid(e.to_string()))?;
+        let interval = iso_interval(request.range.start, request.range.end);
         let table = self
-            .graph
-            .run_hunting_query(
-                &request.query,
-                Some(iso_interval(request.range.start, request.range.end)),
-                request.timeout,
-            )
+            .queries
+            .run(request.timeout, async |left| {
+                self.graph
+                    .run_hunting_query(&request.query, Some(interval), left)
+                    .await
+            })
             .await
-            .map_err(upstream)?;
+            .map_err(BackendError::Busy)?
+            .map_err(|e| query_failure(e, request.timeout))?;
         Ok(QueryOutput {
             table,
             ..QueryOutput::default()
@@ -546,9 +592,9 @@ impl Backend for AzureBackend {
         }
         let query = format!("{table} | take 0");
         match self
-            .la
-            .query(&workspace, &query, None, Duration::from_secs(60))
+            .la_query(&workspace, &query, None, Duration::from_secs(60))
             .await
+            .map_err(BackendError::Busy)?
         {
             Ok(result) => {
                 let cols = result.table.columns;

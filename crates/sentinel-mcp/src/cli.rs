@@ -16,7 +16,7 @@ use crate::{RunError, clock, local_backend_now};
 pub async fn query(settings: &Settings, text: &str, format: OutputFormat) -> Result<(), RunError> {
     let backend: std::sync::Arc<dyn Backend> = match settings.azure.backend {
         crate::config::BackendKind::Local => std::sync::Arc::new(local_backend_now(settings)?),
-        crate::config::BackendKind::Azure => crate::start_backend(settings)?,
+        crate::config::BackendKind::Azure => crate::start_backend(settings, false)?.0,
     };
     // The same guard as the tools: read-only, length and window limits, for every backend.
     let guard = crate::query_guard(settings, backend.kind())?;

@@ -11,3 +11,8 @@ pub fn now_ticks() -> i64 {
 pub fn now_iso() -> String {
     kql::value::format_datetime(now_ticks())
 }
+
+/// Current time in whole seconds since the Unix epoch (token lifetimes).
+pub fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
+}

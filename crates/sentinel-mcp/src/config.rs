@@ -667,6 +667,51 @@ pub struct AzureSettings {
     )]
     pub max_retry_wait_secs: u64,
 
+    /// Whose identity reaches Azure: `server-identity` (the server's own, for every caller) or `on-behalf-of` (each caller's, through Entra's on-behalf-of exchange; needs SENTINEL_MCP_AUTH=entra).
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_AZURE_ACCESS",
+        value_enum,
+        default_value = "server-identity",
+        global = true
+    )]
+    pub access: AzureAccess,
+
+    /// With on-behalf-of, what app-only callers (client-credentials tokens, no user) get: `deny` (403, the default) or `server-identity` (the server's own identity).
+    #[arg(long, env = "SENTINEL_MCP_APP_CALLERS", value_enum, global = true)]
+    pub app_callers: Option<AppCallers>,
+
+    /// PEM file with the certificate and private key of the API's app registration (MCP_SERVER_APP_ID), to authenticate the on-behalf-of exchange when no managed identity is federated with it.
+    #[arg(long, env = "SENTINEL_MCP_CLIENT_CERTIFICATE_PATH", global = true)]
+    pub client_certificate_path: Option<PathBuf>,
+
+    /// Client secret of the API's app registration (MCP_SERVER_APP_ID) for the on-behalf-of exchange; development only (prefer the managed identity).
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_CLIENT_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub client_secret: Option<crate::azure::Secret>,
+
+    /// Audience of the managed identity token presented as the federated client assertion (api://AzureADTokenExchangeUSGov and api://AzureADTokenExchangeChina in those clouds).
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_TOKEN_EXCHANGE_AUDIENCE",
+        default_value = "api://AzureADTokenExchange",
+        global = true
+    )]
+    pub token_exchange_audience: String,
+
+    /// Most downstream tokens kept for on-behalf-of (one per caller and Azure service); the least recently used is dropped beyond it.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_OBO_CACHE_ENTRIES",
+        default_value_t = 4096,
+        global = true
+    )]
+    pub obo_cache_entries: usize,
+
     /// Azure queries (Log Analytics and advanced hunting) in flight at once across the process, since they all run as one identity; further queries wait (SENTINEL_MCP_CALL_QUEUE bounds the wait). 0 turns the cap off.
     #[arg(
         long,
@@ -684,6 +729,24 @@ pub struct AzureSettings {
         global = true
     )]
     pub schema_cache_secs: u64,
+}
+
+/// Whose identity the Azure backend uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AzureAccess {
+    /// The server's own identity (managed identity, workload identity, client secret, CLI).
+    ServerIdentity,
+    /// The caller's: each call exchanges the caller's token with Entra's on-behalf-of grant.
+    OnBehalfOf,
+}
+
+/// What app-only callers get when the Azure backend acts on behalf of callers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AppCallers {
+    /// Refused with 403: there is no user to act for.
+    Deny,
+    /// Served with the server's own identity (the audit line says so).
+    ServerIdentity,
 }
 
 /// Log output format.

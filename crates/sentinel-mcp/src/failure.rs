@@ -21,6 +21,9 @@ pub enum CallFailure {
     Invalid(ErrorData),
     /// No slot for the call or its query; try again later.
     Busy(Busy),
+    /// The caller's own Azure access could not be prepared (on-behalf-of): a sign-in to repeat
+    /// or the server's credential failing, as a JSON-RPC error carrying the HTTP status.
+    AccessRefused(ErrorData),
     /// Something failed inside the server; the detail is for the log.
     Internal(String),
     /// The tool panicked; the panic message and where.
@@ -33,6 +36,7 @@ impl CallFailure {
         match self {
             CallFailure::Invalid(_) => "invalid_params",
             CallFailure::Busy(_) => "busy",
+            CallFailure::AccessRefused(_) => "access_refused",
             CallFailure::Internal(_) => "internal_error",
             CallFailure::Panic(_) => "panic",
         }
@@ -42,7 +46,7 @@ impl CallFailure {
     /// its detail is logged; `debug` shows the detail to the client too.
     pub fn into_error(self, request_id: &str, debug: bool) -> ErrorData {
         let (kind, detail) = match self {
-            CallFailure::Invalid(e) => return e,
+            CallFailure::Invalid(e) | CallFailure::AccessRefused(e) => return e,
             CallFailure::Busy(busy) => return busy.error(),
             CallFailure::Internal(detail) => ("internal error", detail),
             CallFailure::Panic(detail) => ("panic", detail),

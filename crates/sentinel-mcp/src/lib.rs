@@ -26,8 +26,10 @@ use std::time::Instant;
 
 use auth::metadata::ResourceMetadata;
 use auth::{AccessPolicy, JwksCache, TokenValidator};
+use azure::access::CallerAccess;
+use azure::obo::{ClientCredentialConfig, OboConfig, OnBehalfOf, Services};
 use backend::local::{LocalBackend, LocalSource};
-use config::AuthMode;
+use config::{AppCallers, AuthMode};
 use config::{Cli, Command, KqlCommand, Settings, Transport};
 use http::auth::Authenticator;
 use server::{AppState, SentinelServer};
@@ -271,29 +273,110 @@ fn authentication(settings: &Settings) -> Result<(AccessPolicy, Option<Authentic
     ))
 }
 
-/// The backend the settings choose: the embedded engine or Azure's services.
-fn start_backend(settings: &Settings) -> Result<Arc<dyn backend::Backend>, RunError> {
+/// The backend the settings choose: the embedded engine or Azure's services; with
+/// `on_behalf_of` (the server with SENTINEL_MCP_AZURE_ACCESS=on-behalf-of; the CLI runs as the
+/// server's identity) also the exchange that gives callers their own access.
+fn start_backend(
+    settings: &Settings,
+    on_behalf_of: bool,
+) -> Result<(Arc<dyn backend::Backend>, Option<CallerAccess>), RunError> {
     match settings.azure.backend {
-        config::BackendKind::Local => Ok(LocalBackend::start(
-            local_source(settings),
-            state_dir(settings),
+        config::BackendKind::Local if on_behalf_of => Err(RunError::Config(
+            "SENTINEL_MCP_AZURE_ACCESS=on-behalf-of needs SENTINEL_MCP_BACKEND=azure".into(),
+        )),
+        config::BackendKind::Local => Ok((
+            LocalBackend::start(local_source(settings), state_dir(settings)),
+            None,
         )),
         config::BackendKind::Azure => {
             let config =
                 backend::azure::AzureConfig::from_settings(settings).map_err(RunError::Config)?;
             let timeout = settings.query_timeout() + std::time::Duration::from_secs(30);
-            let backend =
-                backend::azure::AzureBackend::start(config, timeout).map_err(RunError::Config)?;
-            Ok(backend)
+            let callers = if on_behalf_of {
+                Some(caller_access(settings, &config, timeout)?)
+            } else {
+                None
+            };
+            let mode = match &callers {
+                Some(c) => backend::azure::AccessMode::OnBehalfOf(c.exchange.clone()),
+                None => backend::azure::AccessMode::ServerIdentity,
+            };
+            let backend = backend::azure::AzureBackend::start(config, timeout, mode)
+                .map_err(RunError::Config)?;
+            Ok((backend, callers))
         }
     }
+}
+
+/// The on-behalf-of exchange: the API's app registration as its client, authenticated by the
+/// managed identity (when the Container Apps / App Service endpoint is there), a certificate, a
+/// secret, or else the managed identity through IMDS.
+fn caller_access(
+    settings: &Settings,
+    config: &backend::azure::AzureConfig,
+    timeout: std::time::Duration,
+) -> Result<CallerAccess, RunError> {
+    let azure = &settings.azure;
+    if settings.auth != AuthMode::Entra || settings.transport == Transport::Stdio {
+        return Err(RunError::Config("SENTINEL_MCP_AZURE_ACCESS=on-behalf-of acts with each caller's token: it needs SENTINEL_MCP_AUTH=entra over HTTP (not stdio)".into()));
+    }
+    let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+    let (Some(client_id), Some(home_tenant)) = (
+        non_empty(&settings.server_app_id),
+        non_empty(&settings.tenant_id),
+    ) else {
+        return Err(RunError::Config(
+            "SENTINEL_MCP_AZURE_ACCESS=on-behalf-of needs MCP_SERVER_APP_ID and AZURE_TENANT_ID"
+                .into(),
+        ));
+    };
+    let app_service =
+        non_empty(&azure.identity_endpoint).is_some() && azure.identity_header.is_some();
+    let credential = match (&azure.client_certificate_path, &azure.client_secret) {
+        _ if app_service => ClientCredentialConfig::ManagedIdentity {
+            audience: azure.token_exchange_audience.clone(),
+        },
+        (Some(path), _) => ClientCredentialConfig::Certificate(path.clone()),
+        (None, Some(secret)) => ClientCredentialConfig::Secret(secret.clone()),
+        (None, None) => ClientCredentialConfig::ManagedIdentity {
+            audience: azure.token_exchange_audience.clone(),
+        },
+    };
+    let http =
+        outbound::OutboundClient::new(timeout).map_err(|e| RunError::Config(e.to_string()))?;
+    let exchange = OnBehalfOf::new(
+        OboConfig {
+            client_id,
+            authority_host: settings.authority_host.clone(),
+            home_tenant,
+            credential,
+            services: Services {
+                log_analytics: config.audiences.log_analytics.clone(),
+                graph: config.audiences.graph.clone(),
+                arm: config.audiences.arm.clone(),
+                incidents_api: config.incidents_api,
+                write_tools: settings.enable_write_tools,
+            },
+            cache_entries: azure.obo_cache_entries,
+        },
+        http,
+        &config.identity,
+    )
+    .map_err(RunError::Config)?;
+    let app_callers = azure.app_callers.unwrap_or(AppCallers::Deny);
+    tracing::info!(credential = exchange.credential_name(), app_callers = ?app_callers, "Azure access on behalf of each caller");
+    Ok(CallerAccess {
+        exchange: Arc::new(exchange),
+        app_callers,
+    })
 }
 
 async fn serve(settings: Settings) -> Result<(), RunError> {
     telemetry::init(&settings);
     validate(&settings)?;
     let (policy, authenticator) = authentication(&settings)?;
-    let backend = start_backend(&settings)?;
+    let on_behalf_of = settings.azure.access == config::AzureAccess::OnBehalfOf;
+    let (backend, caller_access) = start_backend(&settings, on_behalf_of)?;
     let backend_kind = backend.kind();
     let trusted_proxies = http::client::TrustedProxies::parse(&settings.lifecycle.trusted_proxies)
         .map_err(RunError::Config)?;
@@ -360,6 +443,7 @@ async fn serve(settings: Settings) -> Result<(), RunError> {
         metrics_token: settings.metrics.metrics_token.clone(),
         metrics_enabled: settings.metrics.enabled,
         authenticator,
+        caller_access,
         mcp_sessions: Arc::new(http::mcp_sessions::McpSessions::new(
             lifecycle.session_idle_timeout(),
             shutdown.clone(),

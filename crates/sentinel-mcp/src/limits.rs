@@ -385,6 +385,7 @@ mod tests {
                 request_id: String::new(),
                 session_id: None,
                 limit_key: "203.0.113.7".into(),
+                access: None,
             };
             for _ in 0..1000 {
                 assert_eq!(limiter.check(&meta), Ok(()));

@@ -12,8 +12,11 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use crate::auth::{AccessPolicy, RequestMeta};
+use crate::azure::access::{self, DataAccess};
+use crate::azure::obo::OboError;
 use crate::config::{AuditArguments, Transport};
 use crate::failure::{CallFailure, catch_panic};
+use crate::http::auth::APP_CALLER_DENIED;
 use crate::limits::Limits;
 use crate::metrics::metrics;
 use crate::shutdown::Shutdown;
@@ -90,18 +93,26 @@ impl AppState {
             Some(m) if !m.request_id.is_empty() => m.request_id.as_str().into(),
             _ => id.to_string().into(),
         };
-        let result = if permitted {
-            self.run_tool(name, request.arguments, &actor, started, &request_id)
-                .await
-        } else {
-            Ok(ToolAnswer::Fresh(CallToolResult::error(vec![
-                ContentBlock::text(format!(
-                    "You are not permitted to call '{name}': your token lacks the role or scope it needs."
-                )),
-            ])))
+        // Stdio has no caller: the server's identity.
+        let access = meta.map_or(Some(DataAccess::Server), |m| m.access.clone());
+        let result = match (&access, permitted) {
+            (_, false) => Ok(tool_error(format!(
+                "You are not permitted to call '{name}': your token lacks the role or scope it needs."
+            ))),
+            (None, true) => Ok(tool_error(APP_CALLER_DENIED.to_string())),
+            (Some(access), true) => match prepared_failure(access) {
+                Some(e) => refused_access(e),
+                None => {
+                    access::scope(
+                        access.clone(),
+                        self.run_tool(name, request.arguments, &actor, started, &request_id),
+                    )
+                    .await
+                }
+            },
         };
         let outcome = match &result {
-            Ok(_) if !permitted => "forbidden",
+            Ok(_) if !permitted || access.is_none() => "forbidden",
             Ok(r) if r.result().is_error == Some(true) => "tool_error",
             Ok(_) => "ok",
             Err(failure) => failure.outcome(),
@@ -124,6 +135,7 @@ impl AppState {
             outcome,
             duration_ms = started.elapsed().as_millis() as u64,
             rows,
+            identity = access.as_ref().map_or("none", DataAccess::label),
             arguments = %audit_args,
             oid = principal.map(|p| p.object_id.as_str()),
             tid = principal.map(|p| p.tenant_id.as_str()),
@@ -175,6 +187,40 @@ impl AppState {
         )
         .await?
     }
+}
+
+fn tool_error(message: String) -> ToolAnswer {
+    ToolAnswer::Fresh(CallToolResult::error(vec![ContentBlock::text(message)]))
+}
+
+/// The failed exchange the request checks made for this call, if any.
+fn prepared_failure(access: &DataAccess) -> Option<OboError> {
+    match access {
+        DataAccess::Caller(grant) => grant.prepared_failure(),
+        DataAccess::Server => None,
+    }
+}
+
+/// A failed exchange as the caller sees it: what the caller (or an administrator) must do about
+/// consent is a tool error; a sign-in to repeat (a claims challenge, an expired sign-in) or the
+/// server's own credential failing is a JSON-RPC error carrying the HTTP status and, for a
+/// sign-in, the `WWW-Authenticate` challenge the client would have got on `/mcp`.
+fn refused_access(e: OboError) -> Result<ToolAnswer, CallFailure> {
+    let Some(status) = e.status() else {
+        return Ok(tool_error(e.to_string()));
+    };
+    let mut data = serde_json::json!({"status": status});
+    if let Some(challenge) = e.www_authenticate() {
+        data["www_authenticate"] = challenge.into();
+    }
+    if let OboError::ClaimsChallenge { claims, .. } = &e {
+        data["claims"] = claims.clone().into();
+    }
+    Err(CallFailure::AccessRefused(ErrorData::new(
+        ErrorCode(-32001),
+        e.to_string(),
+        Some(data),
+    )))
 }
 
 /// The per-session MCP handler; cloning is one `Arc` increment.

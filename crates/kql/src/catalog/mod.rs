@@ -41,6 +41,11 @@ impl Catalog {
         self.tables.insert(name.into(), Arc::new(entry));
     }
 
+    /// Removes a table; answers whether it was there.
+    pub fn remove(&mut self, name: &str) -> bool {
+        self.tables.remove(name).is_some()
+    }
+
     /// Adds or replaces a table held only as Arrow batches in the stored layout (as
     /// [`read_arrow`] returns them); rows are made from them only if the row engine needs them.
     #[cfg(feature = "datafusion")]

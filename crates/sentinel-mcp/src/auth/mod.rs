@@ -21,6 +21,11 @@ pub struct Principal {
     pub upn: Option<String>,
     pub roles: Vec<String>,
     pub scopes: Vec<String>,
+    /// An application calling as itself (client credentials: `idtyp=app`, or no `scp`): there
+    /// is no user to act on behalf of.
+    pub app_only: bool,
+    /// The token's `exp` (Unix seconds; 0 when authentication is off).
+    pub expires_at: i64,
 }
 
 impl Principal {
@@ -33,6 +38,8 @@ impl Principal {
             upn: None,
             roles: Vec::new(),
             scopes: Vec::new(),
+            app_only: false,
+            expires_at: 0,
         }
     }
 
@@ -56,6 +63,9 @@ impl Principal {
 #[derive(Debug, Clone)]
 pub struct RequestMeta {
     pub principal: Principal,
+    /// The identity its tool calls reach Azure with; `None` when it may not reach Azure at all
+    /// (an app-only caller with SENTINEL_MCP_APP_CALLERS=deny).
+    pub access: Option<crate::azure::access::DataAccess>,
     pub request_id: String,
     /// The MCP session the request belongs to, when it names one.
     pub session_id: Option<String>,

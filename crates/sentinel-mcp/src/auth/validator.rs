@@ -39,6 +39,10 @@ struct Claims {
     #[serde(default)]
     iat: Option<i64>,
     #[serde(default)]
+    exp: Option<i64>,
+    #[serde(default)]
+    idtyp: Option<String>,
+    #[serde(default)]
     appid: Option<String>,
     #[serde(default)]
     azp: Option<String>,
@@ -144,9 +148,12 @@ impl TokenValidator {
             .oid
             .filter(|o| !o.is_empty())
             .ok_or_else(|| AuthError::invalid("the token has no object id (oid)"))?;
+        let app_only = c.idtyp.as_deref() == Some("app") || c.scp.is_none();
         Ok(Principal {
             tenant_id: tenant,
             object_id,
+            app_only,
+            expires_at: c.exp.unwrap_or_default(),
             app_id: c.azp.or(c.appid).unwrap_or_default(),
             upn: c.upn.or(c.preferred_username).or(c.unique_name),
             roles: c.roles,

@@ -1,16 +1,20 @@
-//! Azure clients: identity (token providers), Log Analytics, Microsoft Graph security and
-//! Sentinel's ARM API. Every base URL is configurable, for sovereign clouds and for tests' fakes.
+//! Azure clients: identity (token providers, on-behalf-of), Log Analytics, Microsoft Graph
+//! security and Sentinel's ARM API. Every call carries a [`access::DataAccess`]: the identity it
+//! reaches Azure with. Every base URL is configurable, for sovereign clouds and for tests' fakes.
 
+pub mod access;
 pub mod arm;
 pub mod graph;
 pub mod guard;
 pub mod log_analytics;
+pub mod obo;
 pub mod token;
 
 use std::fmt;
 use std::sync::Arc;
 
 use crate::outbound::{OutboundClient, OutboundRequest, OutboundResponse};
+use access::DataAccess;
 
 /// A secret (client secret, access token, federated assertion) that refuses to print.
 #[derive(Clone, PartialEq, Eq)]
@@ -83,6 +87,13 @@ impl Default for Audiences {
 pub enum AzureError {
     #[error("could not get an access token: {0}")]
     Token(#[from] token::TokenError),
+    /// The caller's token could not be exchanged (on-behalf-of).
+    #[error(transparent)]
+    OnBehalfOf(#[from] obo::OboError),
+    /// In on-behalf-of mode, a call that names no identity: it is refused rather than made
+    /// with the server's own.
+    #[error("internal error: an Azure call was made without the caller's identity; it was refused")]
+    NoIdentity,
     #[error("{0}")]
     Transport(#[from] crate::outbound::OutboundError),
     #[error("{service} answered HTTP {status}{code}: {message}{hint} (x-ms-client-request-id {request_id})", code = code.as_deref().map(|c| format!(" {c}")).unwrap_or_default(), hint = hint(*status, service))]
@@ -164,11 +175,15 @@ impl AzureError {
     }
 }
 
-/// The outbound client plus the identity: sends a request with a bearer token for an audience,
-/// and on a 401 refreshes the token once and sends again.
+/// The outbound client plus the server's identity: sends a request with a bearer token for an
+/// audience, as the call's identity ([`access::current`]: the server's, or the caller's
+/// exchanged token), and on a 401 forgets the token and sends once more with a new one.
 pub struct AzureHttp {
     pub http: OutboundClient,
     pub credential: Arc<token::TokenCredential>,
+    /// The identity of a call made outside any [`access::scope`]: the server's in
+    /// server-identity mode; none in on-behalf-of mode, where such a call is refused.
+    pub unscoped: Option<DataAccess>,
 }
 
 impl AzureHttp {
@@ -178,15 +193,32 @@ impl AzureHttp {
         audience: &str,
         request: OutboundRequest,
     ) -> Result<OutboundResponse, AzureError> {
-        let token = self.credential.token(audience).await?;
+        let access = access::current()
+            .or_else(|| self.unscoped.clone())
+            .ok_or(AzureError::NoIdentity)?;
+        let token = self.token(&access, audience).await?;
         let response = self.http.send(request.clone().bearer(token)).await?;
         if response.status != 401 {
             return Ok(response);
         }
-        tracing::info!(audience, "token refused with 401; refreshing it once");
-        self.credential.invalidate(audience).await;
-        let token = self.credential.token(audience).await?;
+        tracing::info!(
+            audience,
+            identity = access.label(),
+            "token refused with 401; getting a new one once"
+        );
+        match &access {
+            DataAccess::Server => self.credential.invalidate(audience).await,
+            DataAccess::Caller(grant) => grant.invalidate(audience),
+        }
+        let token = self.token(&access, audience).await?;
         Ok(self.http.send(request.bearer(token)).await?)
+    }
+
+    async fn token(&self, access: &DataAccess, audience: &str) -> Result<Secret, AzureError> {
+        Ok(match access {
+            DataAccess::Server => self.credential.token(audience).await?,
+            DataAccess::Caller(grant) => grant.token(audience).await?,
+        })
     }
 
     /// Sends and decodes a JSON success, or turns the response into a service error.

@@ -118,35 +118,47 @@ pub fn providers(config: &IdentityConfig, http: &OutboundClient) -> Vec<Arc<dyn 
             file: file.clone(),
         }));
     }
-    let user_assigned = match non_empty(&config.managed_identity_resource_id) {
-        Some(id) => Some(UserAssigned::ResourceId(id)),
-        None => client.clone().map(UserAssigned::ClientId),
-    };
-    if let (Some(endpoint), Some(header)) = (
-        non_empty(&config.identity_endpoint),
-        config.identity_header.as_ref(),
-    ) {
-        out.push(Arc::new(ManagedIdentityProvider {
-            http: http.clone(),
-            source: ManagedIdentitySource::AppService {
-                endpoint,
-                header: header.clone(),
-            },
-            user_assigned: user_assigned.clone(),
-        }));
-    } else if config.imds {
-        out.push(Arc::new(ManagedIdentityProvider {
-            http: http.clone(),
-            source: ManagedIdentitySource::Imds {
-                endpoint: config.imds_endpoint.clone(),
-            },
-            user_assigned,
-        }));
+    if let Some(managed) = managed_identity(config, http) {
+        out.push(managed);
     }
     if config.azure_cli {
         out.push(Arc::new(AzureCliProvider));
     }
     out
+}
+
+/// The managed identity the configuration reaches: the Container Apps / App Service endpoint
+/// when `IDENTITY_ENDPOINT` and its header are set, else IMDS when enabled. User-assigned by
+/// resource id, else by `AZURE_CLIENT_ID`; system-assigned without either.
+pub fn managed_identity(
+    config: &IdentityConfig,
+    http: &OutboundClient,
+) -> Option<Arc<dyn TokenProvider>> {
+    let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+    let user_assigned = match non_empty(&config.managed_identity_resource_id) {
+        Some(id) => Some(UserAssigned::ResourceId(id)),
+        None => non_empty(&config.client_id).map(UserAssigned::ClientId),
+    };
+    let source = if let (Some(endpoint), Some(header)) = (
+        non_empty(&config.identity_endpoint),
+        config.identity_header.as_ref(),
+    ) {
+        ManagedIdentitySource::AppService {
+            endpoint,
+            header: header.clone(),
+        }
+    } else if config.imds {
+        ManagedIdentitySource::Imds {
+            endpoint: config.imds_endpoint.clone(),
+        }
+    } else {
+        return None;
+    };
+    Some(Arc::new(ManagedIdentityProvider {
+        http: http.clone(),
+        source,
+        user_assigned,
+    }))
 }
 
 /// Entra's client credentials grant with a client secret.
@@ -385,7 +397,7 @@ async fn fetch_counted(
 }
 
 /// `https://x` → `https://x/.default`.
-fn scope(resource: &str) -> String {
+pub(crate) fn scope(resource: &str) -> String {
     format!("{}/.default", resource.trim_end_matches('/'))
 }
 
@@ -417,7 +429,7 @@ fn parse_token(
 }
 
 /// A sentence from an identity service's error: the AADSTS code first, then the description.
-fn describe_error(status: u16, body: Option<&J>, raw: &str) -> String {
+pub(crate) fn describe_error(status: u16, body: Option<&J>, raw: &str) -> String {
     let Some(v) = body else {
         return format!("HTTP {status}: {raw}");
     };
@@ -460,7 +472,7 @@ fn aadsts_code(text: &str) -> Option<String> {
 
 /// Reads `access_token`/`accessToken` and the expiry from `expires_on` (number, numeric string
 /// or date), falling back to `expires_in`.
-fn token_from_json(provider: &'static str, v: &J) -> Result<AccessToken, TokenError> {
+pub(crate) fn token_from_json(provider: &'static str, v: &J) -> Result<AccessToken, TokenError> {
     let token = v
         .get("access_token")
         .or_else(|| v.get("accessToken"))

@@ -1,5 +1,6 @@
 //! The Azure backend: queries through Log Analytics, incidents and alerts through Microsoft
-//! Graph security or Sentinel's ARM API, hunting through Graph, all as the server's identity.
+//! Graph security or Sentinel's ARM API, hunting through Graph: as the server's identity, or, with
+//! SENTINEL_MCP_AZURE_ACCESS=on-behalf-of, as each caller (see `azure::access`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,9 +14,11 @@ use super::{
     Alert, AlertFilter, Backend, BackendError, Comment, Incident, IncidentDetail, IncidentFilter,
     IncidentPatch, QueryOutput, QueryRequest, Readiness, TableInfo, TableList, TimeRange,
 };
+use crate::azure::access::{self, DataAccess};
 use crate::azure::arm::{self, ArmError, SentinelArmClient};
 use crate::azure::graph::{self, GraphSecurityClient};
 use crate::azure::log_analytics::{LogAnalyticsClient, LogAnalyticsResult, iso_interval};
+use crate::azure::obo::OnBehalfOf;
 use crate::azure::token::{IdentityConfig, TokenCredential, providers};
 use crate::azure::{Audiences, AzureError, AzureHttp, guard};
 use crate::clock;
@@ -49,6 +52,14 @@ pub struct AzureConfig {
     pub max_concurrent_queries: usize,
     /// Queries that may wait for a slot; 0: no bound.
     pub query_queue: usize,
+}
+
+/// What a call outside a tool call (the readiness probe) may use, by access mode.
+pub enum AccessMode {
+    /// Every call as the server's identity.
+    ServerIdentity,
+    /// Calls as their callers; readiness is the exchange's client credential.
+    OnBehalfOf(Arc<OnBehalfOf>),
 }
 
 impl AzureConfig {
@@ -126,12 +137,14 @@ pub struct AzureBackend {
     graph: GraphSecurityClient,
     /// Set when SENTINEL_MCP_INCIDENTS_API=arm: incidents through Sentinel's ARM API.
     arm: Option<SentinelArmClient>,
-    /// Table lists by workspace id.
+    /// Table lists by identity and workspace id (each caller sees its own in on-behalf-of mode).
     tables: tokio::sync::Mutex<HashMap<String, (Instant, TableList)>>,
-    /// Schemas by `workspace id/table`.
+    /// Schemas by identity, `workspace id/table`.
     schemas: tokio::sync::Mutex<HashMap<String, (Instant, Vec<Column>)>>,
     probe: std::sync::Mutex<Probe>,
     probing: AtomicBool,
+    /// Set in on-behalf-of mode: readiness checks its client credential, not a query.
+    obo: Option<Arc<OnBehalfOf>>,
     /// Every query runs as the one identity, whose concurrent queries the services limit.
     queries: Slots,
     this: Weak<AzureBackend>,
@@ -139,13 +152,33 @@ pub struct AzureBackend {
 
 impl AzureBackend {
     /// Builds the clients; the first readiness probe starts when readiness is first asked.
-    pub fn start(config: AzureConfig, timeout: Duration) -> Result<Arc<AzureBackend>, String> {
+    pub fn start(
+        config: AzureConfig,
+        timeout: Duration,
+        mode: AccessMode,
+    ) -> Result<Arc<AzureBackend>, String> {
         let http = OutboundClient::new(timeout)
             .map_err(|e| e.to_string())?
             .with_retry(config.retry);
         let credential = Arc::new(TokenCredential::new(providers(&config.identity, &http)));
-        tracing::info!(providers = ?credential.provider_names(), "Azure identity chain");
-        let http = Arc::new(AzureHttp { http, credential });
+        let (unscoped, obo) = match mode {
+            AccessMode::ServerIdentity => {
+                tracing::info!(providers = ?credential.provider_names(), "Azure identity chain");
+                (Some(DataAccess::Server), None)
+            }
+            AccessMode::OnBehalfOf(obo) => {
+                tracing::info!(
+                    credential = obo.credential_name(),
+                    "Azure access on behalf of each caller"
+                );
+                (None, Some(obo))
+            }
+        };
+        let http = Arc::new(AzureHttp {
+            http,
+            credential,
+            unscoped,
+        });
         let la = LogAnalyticsClient {
             http: http.clone(),
             endpoint: config.log_analytics_endpoint.clone(),
@@ -170,6 +203,10 @@ impl AzureBackend {
             workspaces.push(name.clone());
             workspaces.push(id.clone());
         }
+        let checking = Readiness::NotReady(match obo {
+            Some(_) => "checking the on-behalf-of client credential".into(),
+            None => "checking Azure: identity and a test query".into(),
+        });
         let backend = Arc::new_cyclic(|this| AzureBackend {
             guard: guard::read_only(workspaces),
             la,
@@ -179,9 +216,10 @@ impl AzureBackend {
             schemas: tokio::sync::Mutex::new(HashMap::new()),
             probe: std::sync::Mutex::new(Probe {
                 at: None,
-                state: Readiness::NotReady("checking Azure: identity and a test query".into()),
+                state: checking,
             }),
             probing: AtomicBool::new(false),
+            obo,
             queries: Slots::new(
                 "Azure queries",
                 config.max_concurrent_queries,
@@ -202,15 +240,23 @@ impl AzureBackend {
             return;
         };
         tokio::spawn(async move {
-            let workspace = &this.config.workspace_id;
-            let state = match this
-                .la_query(workspace, "print ready = 1", None, PROBE_TIMEOUT)
-                .await
-            {
-                Ok(Ok(_)) => Some(Readiness::Ready),
+            let outcome = match &this.obo {
+                Some(obo) => Ok(obo
+                    .check_client_credential()
+                    .await
+                    .map_err(|e| e.to_string())),
+                None => {
+                    let workspace = &this.config.workspace_id;
+                    this.la_query(workspace, "print ready = 1", None, PROBE_TIMEOUT)
+                        .await
+                        .map(|answer| answer.map(drop).map_err(|e| e.to_string()))
+                }
+            };
+            let state = match outcome {
+                Ok(Ok(())) => Some(Readiness::Ready),
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, "Azure readiness probe failed");
-                    Some(Readiness::NotReady(e.to_string()))
+                    Some(Readiness::NotReady(e))
                 }
                 // Every query slot busy: a busy server is not an unready one, so the last
                 // verdict stands and the next readiness check probes again.
@@ -272,8 +318,9 @@ impl AzureBackend {
     }
 
     async fn tables(&self, workspace: &str) -> Result<TableList, BackendError> {
+        let key = identity_key(workspace);
         let mut cached = self.tables.lock().await;
-        if let Some((at, tables)) = cached.get(workspace)
+        if let Some((at, tables)) = cached.get(&key)
             && at.elapsed() < self.config.schema_cache
         {
             return Ok(tables.clone());
@@ -323,7 +370,9 @@ impl AzureBackend {
                 last_time: time(&r[l]),
             })
             .collect();
-        cached.insert(workspace.to_string(), (Instant::now(), tables.clone()));
+        let ttl = self.config.schema_cache;
+        cached.retain(|_, (at, _)| at.elapsed() < ttl);
+        cached.insert(key, (Instant::now(), tables.clone()));
         Ok(tables)
     }
 
@@ -352,13 +401,24 @@ impl AzureBackend {
     }
 }
 
+/// A cache key for what the current call's identity may see of `item`: one view for the
+/// server, one per caller.
+fn identity_key(item: &str) -> String {
+    match access::current() {
+        Some(access) => format!("{}|{item}", access.cache_key()),
+        None => format!("server|{item}"),
+    }
+}
+
 /// A service failure as the caller sees it: with its detail when the caller can act on it (the
-/// service refused the request itself, 4xx, or is throttling, 429); as an internal failure
-/// otherwise (the server's identity was refused, 401/403; an outage, 5xx; no answer; an answer
-/// that could not be read), whose detail goes only to the log.
+/// service refused the request itself, 4xx, or is throttling, 429; in on-behalf-of mode also
+/// 401/403, which refuse the caller's own identity); as an internal failure otherwise (the
+/// server's identity was refused, 401/403; an outage, 5xx; no answer; an answer that could not
+/// be read), whose detail goes only to the log.
 fn upstream(e: AzureError) -> BackendError {
+    let as_caller = matches!(access::current(), Some(DataAccess::Caller(_)));
     match e.status() {
-        Some(401 | 403) => BackendError::Internal(e.to_string()),
+        Some(401 | 403) if !as_caller => BackendError::Internal(e.to_string()),
         Some(400..=499) => BackendError::Upstream(e.to_string()),
         _ => BackendError::Internal(e.to_string()),
     }
@@ -524,7 +584,7 @@ impl Backend for AzureBackend {
         }
         {
             let cache = self.schemas.lock().await;
-            if let Some((at, cols)) = cache.get(&format!("{workspace}/{table}"))
+            if let Some((at, cols)) = cache.get(&identity_key(&format!("{workspace}/{table}")))
                 && at.elapsed() < self.config.schema_cache
             {
                 return Ok(cols.clone());
@@ -538,8 +598,11 @@ impl Backend for AzureBackend {
         {
             Ok(result) => {
                 let cols = result.table.columns;
-                self.schemas.lock().await.insert(
-                    format!("{workspace}/{table}"),
+                let ttl = self.config.schema_cache;
+                let mut cache = self.schemas.lock().await;
+                cache.retain(|_, (at, _)| at.elapsed() < ttl);
+                cache.insert(
+                    identity_key(&format!("{workspace}/{table}")),
                     (Instant::now(), cols.clone()),
                 );
                 Ok(cols)

@@ -137,6 +137,21 @@ pub struct IncidentPatch {
     pub owner: Option<String>,
 }
 
+/// Which data a tool reads or changes, and so which Azure service holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataKind {
+    /// Workspace queries, tables and schemas (Log Analytics).
+    Logs,
+    /// Advanced hunting (Graph).
+    Hunting,
+    /// Incidents read (Graph, or ARM with SENTINEL_MCP_INCIDENTS_API=arm).
+    Incidents,
+    /// Incident updates and comments (as incidents).
+    IncidentChanges,
+    /// Alerts (Graph).
+    Alerts,
+}
+
 /// Readiness of a backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Readiness {

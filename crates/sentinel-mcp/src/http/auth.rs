@@ -14,6 +14,10 @@ use super::{HttpState, json_error, jsonrpc_error};
 use crate::auth::{
     AccessPolicy, AuthError, Principal, RequestMeta, TokenValidator, metadata::ResourceMetadata,
 };
+use crate::azure::Secret;
+use crate::azure::access::DataAccess;
+use crate::azure::obo::{CallerToken, OboError};
+use crate::backend::DataKind;
 use crate::limits::RateLimited;
 
 /// Validates bearer tokens for the MCP endpoints.
@@ -73,11 +77,12 @@ impl Authenticator {
             .join(" ")
     }
 
+    /// The caller and its bearer token.
     async fn authenticate(
         &self,
         request: &RequestHead,
         policy: &AccessPolicy,
-    ) -> Result<Principal, Response> {
+    ) -> Result<(Principal, Secret), Response> {
         let path = request.path.as_str();
         if request.query.as_deref().is_some_and(|q| {
             q.split('&').any(|kv| {
@@ -126,7 +131,9 @@ impl Authenticator {
             ));
         };
         match self.validator.validate(token).await {
-            Ok(principal) if policy.allows_any(&principal) => Ok(principal),
+            Ok(principal) if policy.allows_any(&principal) => {
+                Ok((principal, Secret::new(token.to_string())))
+            }
             Ok(principal) => {
                 tracing::warn!(
                     oid = principal.object_id,
@@ -207,13 +214,27 @@ pub(super) async fn authenticate(
     state: &HttpState,
     mut request: Request,
 ) -> Result<Request, Response> {
-    let principal = match &state.authenticator {
-        None => Principal::anonymous(),
+    let (principal, access) = match &state.authenticator {
+        None => (Principal::anonymous(), Some(DataAccess::Server)),
         Some(auth) => match auth
             .authenticate(&RequestHead::of(&request), &state.app.policy)
             .await
         {
-            Ok(p) => p,
+            Ok((p, token)) => {
+                let access = match &state.caller_access {
+                    None => Some(DataAccess::Server),
+                    Some(callers) => callers.for_caller(
+                        CallerToken {
+                            tenant_id: p.tenant_id.clone(),
+                            object_id: p.object_id.clone(),
+                            token,
+                            expires_at: p.expires_at,
+                        },
+                        p.app_only,
+                    ),
+                };
+                (p, access)
+            }
             Err(response) => {
                 crate::metrics::metrics().rejected(refusal_reason(&response));
                 return Err(response);
@@ -247,6 +268,7 @@ pub(super) async fn authenticate(
         });
     request.extensions_mut().insert(RequestMeta {
         principal,
+        access,
         request_id,
         session_id,
         limit_key,
@@ -344,6 +366,14 @@ pub(super) async fn inspect_jsonrpc(
     {
         return Err(rate_limited(&message.id, limited));
     }
+    if message.method.as_deref() == Some("tools/call")
+        && let (Some(auth), Some(meta)) =
+            (&state.authenticator, parts.extensions.get::<RequestMeta>())
+        && let Some(name) = message.params.as_ref().and_then(|p| p.name.as_deref())
+        && let Some(kind) = state.app.tools.data_kind(name)
+    {
+        prepare_access(state, auth, meta, kind, parts.uri.path(), &message.id).await?;
+    }
     let carried = match &message.method {
         Some(method) if !message.id.is_null() => Carried::Request {
             initialize: method == "initialize",
@@ -364,6 +394,71 @@ fn rate_limited(id: &serde_json::Value, limited: RateLimited) -> Response {
     );
     response
 }
+
+/// The Azure access of a `tools/call`, settled before the transport answers: an app-only
+/// caller refused (403) when on-behalf-of has no user to act for; otherwise the caller's token
+/// exchanged for the service the tool reaches, so that on `/mcp` a claims challenge or an
+/// expired sign-in is a 401 and a failure of the server's own credential a 503. On legacy SSE
+/// (and for a missing consent, which the tool reports) the outcome is kept for the tool call.
+async fn prepare_access(
+    state: &HttpState,
+    auth: &Authenticator,
+    meta: &RequestMeta,
+    kind: DataKind,
+    path: &str,
+    id: &serde_json::Value,
+) -> Result<(), Response> {
+    let rpc_error = |mut response: Response, message: &str| {
+        *response.body_mut() = Body::from(
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32001, "message": message}})
+                .to_string(),
+        );
+        response
+    };
+    let grant = match &meta.access {
+        None => {
+            tracing::warn!(
+                oid = meta.principal.object_id,
+                app_id = meta.principal.app_id,
+                "tool call refused: app-only caller and SENTINEL_MCP_APP_CALLERS=deny"
+            );
+            state
+                .rejected_requests
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let response = json_error(StatusCode::FORBIDDEN, APP_CALLER_DENIED);
+            return Err(rpc_error(response, APP_CALLER_DENIED));
+        }
+        Some(DataAccess::Server) => return Ok(()),
+        Some(DataAccess::Caller(grant)) => grant,
+    };
+    let Err(e) = grant.prepare(kind).await else {
+        return Ok(());
+    };
+    let Some(status) = e.status().filter(|_| path.starts_with("/mcp")) else {
+        return Ok(());
+    };
+    let message = e.to_string();
+    let response = if status == 401 {
+        let code = if matches!(e, OboError::ClaimsChallenge { .. }) {
+            "insufficient_claims"
+        } else {
+            "invalid_token"
+        };
+        auth.challenge(
+            StatusCode::UNAUTHORIZED,
+            path,
+            &e.bearer_params(),
+            code,
+            &message,
+        )
+    } else {
+        json_error(StatusCode::SERVICE_UNAVAILABLE, &message)
+    };
+    Err(rpc_error(response, &message))
+}
+
+/// What an app-only caller is told when on-behalf-of has no user to act for.
+pub(crate) const APP_CALLER_DENIED: &str = "this server reaches Azure as each signed-in user (SENTINEL_MCP_AZURE_ACCESS=on-behalf-of), and an application token (client credentials, no user) has no user to act for: call with a user's delegated token, or an administrator can let applications use the server's identity with SENTINEL_MCP_APP_CALLERS=server-identity";
 
 /// The parts of a JSON-RPC message the HTTP layer looks at.
 #[derive(Default, serde::Deserialize)]

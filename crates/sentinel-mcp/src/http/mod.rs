@@ -58,6 +58,8 @@ pub struct HttpState {
     pub metrics_enabled: bool,
     /// Bearer token validation; `None` when authentication is off.
     pub authenticator: Option<auth::Authenticator>,
+    /// Set with SENTINEL_MCP_AZURE_ACCESS=on-behalf-of: how callers get their own Azure access.
+    pub caller_access: Option<crate::azure::access::CallerAccess>,
     /// Streamable HTTP sessions, who owns each and their quota slots.
     pub mcp_sessions: Arc<mcp_sessions::McpSessions>,
     /// Open sessions per client key (`SENTINEL_MCP_MAX_SESSIONS_PER_PRINCIPAL`).

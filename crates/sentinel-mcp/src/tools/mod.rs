@@ -19,7 +19,7 @@ use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool, ToolAnnotation
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::backend::{Backend, BackendError, TimeRange};
+use crate::backend::{Backend, BackendError, DataKind, TimeRange};
 use crate::clock;
 use crate::failure::CallFailure;
 use format::ResultCaps;
@@ -165,6 +165,18 @@ impl ToolCatalog {
             .iter()
             .find(|d| d.tool.name == name)
             .map(|d| d.class)
+    }
+
+    /// Which data a tool reaches (so which Azure service the request checks exchange for).
+    pub fn data_kind(&self, name: &str) -> Option<DataKind> {
+        self.get(name)?;
+        Some(match name {
+            "run_hunting_query" => DataKind::Hunting,
+            "list_incidents" | "get_incident" => DataKind::Incidents,
+            "update_incident" | "add_incident_comment" => DataKind::IncidentChanges,
+            "list_alerts" | "get_alert" => DataKind::Alerts,
+            _ => DataKind::Logs,
+        })
     }
 
     /// Runs a tool. Protocol-level problems (bad arguments) are `Err` (-32602), and so are

@@ -58,6 +58,13 @@ impl Server {
     }
 
     pub async fn start_with_state(envs: &[(&str, &str)], state_dir: PathBuf) -> Server {
+        let server = Self::launch(envs, state_dir);
+        server.wait_ready().await;
+        server
+    }
+
+    /// Starts the server without waiting for it to be ready.
+    pub fn launch(envs: &[(&str, &str)], state_dir: PathBuf) -> Server {
         let port = free_port();
         let mut cmd = Command::new(BIN);
         cmd.arg("serve")
@@ -74,14 +81,12 @@ impl Server {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("spawn sentinel-mcp");
-        let server = Server {
+        Server {
             child,
             port,
             base: format!("http://127.0.0.1:{port}"),
             state_dir,
-        };
-        server.wait_ready().await;
-        server
+        }
     }
 
     pub async fn wait_ready(&self) {

@@ -65,6 +65,19 @@ pub(super) fn handle(shared: &Shared, r: &Recorded, conflict: bool) -> Response 
     if let Some(resp) = refuse(shared, r, ARM) {
         return resp;
     }
+    if let Some(p) = &r.principal
+        && shared.lock().arm_denied.contains(&p.oid)
+    {
+        return error(
+            StatusCode::FORBIDDEN,
+            "AuthorizationFailed",
+            &format!(
+                "The client '{}' with object id '{}' does not have authorization to perform action 'Microsoft.SecurityInsights/incidents/read' over scope '{WORKSPACE_RESOURCE_ID}' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+                p.upn.as_deref().unwrap_or(&p.oid),
+                p.oid
+            ),
+        );
+    }
     if r.param("api-version") != Some(API_VERSION) {
         return error(
             StatusCode::BAD_REQUEST,

@@ -76,6 +76,7 @@ pub(super) fn handle(shared: &Shared, r: &Recorded) -> Response {
     if let Some(resp) = refuse(shared, r, GRAPH) {
         return resp;
     }
+    let who = r.principal.as_ref();
     let rest = r.path.trim_start_matches("/v1.0/security/");
     let parts: Vec<&str> = rest.split('/').collect();
     match (r.method.as_str(), parts.as_slice()) {
@@ -84,20 +85,25 @@ pub(super) fn handle(shared: &Shared, r: &Recorded) -> Response {
         ("GET", ["incidents", id]) => {
             let data = shared.graph();
             match data.incidents.iter().find(|i| i["id"] == *id) {
-                Some(i) => axum::Json(expand(&data, i, r)).into_response(),
-                None => missing(id),
+                Some(i) if data.sees(who, id) => axum::Json(expand(&data, i, r)).into_response(),
+                _ => missing(id),
             }
         }
         ("GET", ["alerts_v2", id]) => {
             let data = shared.graph();
             match data.alerts.iter().find(|a| a["id"] == *id) {
-                Some(a) => axum::Json(a.clone()).into_response(),
-                None => missing(id),
+                Some(a) if data.sees(who, a["incidentId"].as_str().unwrap_or_default()) => {
+                    axum::Json(a.clone()).into_response()
+                }
+                _ => missing(id),
             }
         }
         ("PATCH", ["incidents", id]) => {
             let body = r.json();
             let mut state = shared.lock();
+            if !state.sees_incident(who, id) {
+                return missing(id);
+            }
             let Some(data) = state.graph.as_mut() else {
                 return missing(id);
             };
@@ -145,13 +151,21 @@ pub(super) fn handle(shared: &Shared, r: &Recorded) -> Response {
                 );
             };
             let mut state = shared.lock();
+            if !state.sees_incident(who, id) {
+                return missing(id);
+            }
             let Some(data) = state.graph.as_mut() else {
                 return missing(id);
             };
             let Some(incident) = data.incidents.iter_mut().find(|i| i["id"] == *id) else {
                 return missing(id);
             };
-            let comment = json!({"@odata.type": "microsoft.graph.security.alertComment", "comment": text, "createdByDisplayName": "sentinel-mcp (app)", "createdDateTime": "2026-01-25T00:00:00Z"});
+            // Graph names the signed-in user as the author of a delegated call's comment.
+            let author = match who {
+                Some(p) if !p.app_only => p.upn.clone().unwrap_or_else(|| p.oid.clone()),
+                _ => "sentinel-mcp (app)".to_string(),
+            };
+            let comment = json!({"@odata.type": "microsoft.graph.security.alertComment", "comment": text, "createdByDisplayName": author, "createdDateTime": "2026-01-25T00:00:00Z"});
             if let Some(list) = incident["comments"].as_array_mut() {
                 list.push(comment);
             }
@@ -217,9 +231,18 @@ fn list(shared: &Shared, r: &Recorded, what: &str) -> Response {
         &data.alerts
     };
     let filter = r.param("$filter").unwrap_or("");
+    let who = r.principal.as_ref();
+    let visible = |i: &Value| {
+        let incident = if what == "incidents" {
+            &i["id"]
+        } else {
+            &i["incidentId"]
+        };
+        data.sees(who, incident.as_str().unwrap_or_default())
+    };
     let matching: Vec<&Value> = items
         .iter()
-        .filter(|i| filter.is_empty() || matches(i, filter))
+        .filter(|i| visible(i) && (filter.is_empty() || matches(i, filter)))
         .collect();
     let top: usize = r.param("$top").and_then(|t| t.parse().ok()).unwrap_or(50);
     let skip: usize = r
@@ -286,7 +309,7 @@ fn hunting(shared: &Shared, r: &Recorded) -> Response {
         cancel: None,
         ..kql::ExecOptions::default()
     };
-    match kql::execute(&shared.catalog, query, &opts) {
+    match kql::execute(&shared.catalog_for(r.principal.as_ref()), query, &opts) {
         Ok(result) => {
             let t = &result.table;
             let schema: Vec<Value> = t

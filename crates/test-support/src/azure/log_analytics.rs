@@ -58,7 +58,7 @@ pub(super) fn handle(shared: &Shared, r: &Recorded, partial: bool) -> Response {
         cancel: None,
         ..kql::ExecOptions::default()
     };
-    match kql::execute(&shared.catalog, query, &opts) {
+    match kql::execute(&shared.catalog_for(r.principal.as_ref()), query, &opts) {
         Ok(result) => {
             let mut out = json!({"tables": [table_json(&result.table)]});
             if r.header("prefer")

@@ -1,8 +1,10 @@
 //! A fake of Azure as sentinel-mcp's Azure backend sees it, on one 127.0.0.1 port: the Entra
 //! token endpoint (client secret and federated assertion), the Container Apps identity endpoint,
 //! IMDS, Log Analytics (running queries with the local KQL engine over the demo workspace),
-//! Microsoft Graph security and Sentinel's ARM incidents. Every request is recorded, tokens are
-//! issued per resource and checked by each service, and faults can be injected.
+//! Microsoft Graph security and Sentinel's ARM incidents. Every request is recorded with the
+//! principal its token names, tokens are issued per resource and checked by each service (its
+//! own, and RS256 tokens the fake Entra signed, as a caller's on-behalf-of token is), per-user
+//! access rules decide what each principal may read, and faults can be injected.
 
 mod arm;
 mod graph;
@@ -34,9 +36,32 @@ pub const LOG_ANALYTICS: &str = "https://api.loganalytics.io";
 pub const GRAPH: &str = "https://graph.microsoft.com";
 pub const ARM: &str = "https://management.azure.com";
 
+/// Object id the fake's own (opaque) tokens stand for: the server's identity.
+pub const SERVER_IDENTITY_OID: &str = "fake-azure-server-identity";
+
+/// Who a request's bearer token names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// `oid` of the token ([`SERVER_IDENTITY_OID`] for the fake's own tokens).
+    pub oid: String,
+    /// `upn` (or `preferred_username`) of a user token.
+    pub upn: Option<String>,
+    /// An application's own token (no user): `idtyp` is `app`, or there is no `scp`.
+    pub app_only: bool,
+}
+
+impl Principal {
+    /// A user, as a delegated (on-behalf-of) token names one.
+    pub fn is_user(&self, oid: &str) -> bool {
+        !self.app_only && self.oid == oid
+    }
+}
+
 /// One request the fake received.
 #[derive(Debug, Clone)]
 pub struct Recorded {
+    /// Who the bearer token names, when it is one the fake accepts at all.
+    pub principal: Option<Principal>,
     pub method: String,
     pub path: String,
     /// The query string, percent-decoded into pairs.
@@ -135,6 +160,24 @@ pub(crate) struct State {
     pub(crate) token_lifetime: i64,
     pub(crate) graph: Option<graph::GraphData>,
     pub(crate) arm: Option<arm::ArmData>,
+    /// (table, oid): the principal may not read the table (Log Analytics table-level RBAC,
+    /// Defender's scoping for hunting).
+    pub(crate) hidden_tables: Vec<(String, String)>,
+    /// (incident id, oid): the principal may not see the Graph incident or its alerts.
+    pub(crate) hidden_incidents: Vec<(String, String)>,
+    /// Principals with no Sentinel role on the workspace (ARM answers 403).
+    pub(crate) arm_denied: Vec<String>,
+}
+
+impl State {
+    /// Whether `principal` may see Graph incident `id`.
+    pub(crate) fn sees_incident(&self, principal: Option<&Principal>, id: &str) -> bool {
+        let oid = principal.map_or("", |p| p.oid.as_str());
+        !self
+            .hidden_incidents
+            .iter()
+            .any(|(i, o)| i == id && o == oid)
+    }
 }
 
 /// The shared state and the demo catalog the fake services read.
@@ -145,6 +188,29 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The tables `principal` may read: the demo catalog without the tables hidden from it.
+    pub(crate) fn catalog_for(
+        &self,
+        principal: Option<&Principal>,
+    ) -> std::borrow::Cow<'_, kql::Catalog> {
+        let oid = principal.map_or("", |p| p.oid.as_str());
+        let hidden: Vec<String> = self
+            .lock()
+            .hidden_tables
+            .iter()
+            .filter(|(_, o)| o == oid)
+            .map(|(t, _)| t.clone())
+            .collect();
+        if hidden.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.catalog);
+        }
+        let mut visible = self.catalog.clone();
+        for table in &hidden {
+            visible.remove(table);
+        }
+        std::borrow::Cow::Owned(visible)
+    }
+
     pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -157,6 +223,13 @@ impl Shared {
 
 /// A locked view of the Graph data.
 pub(crate) struct GraphView<'a>(std::sync::MutexGuard<'a, State>);
+
+impl GraphView<'_> {
+    /// Whether `principal` may see Graph incident `id`.
+    pub(crate) fn sees(&self, principal: Option<&Principal>, id: &str) -> bool {
+        self.0.sees_incident(principal, id)
+    }
+}
 
 impl std::ops::Deref for GraphView<'_> {
     type Target = graph::GraphData;
@@ -286,6 +359,27 @@ impl FakeAzure {
         self.shared.lock().tokens.get(token).cloned()
     }
 
+    /// `oid` may not read `table` (hidden from it, as table-level RBAC hides a table).
+    pub fn hide_table(&self, table: &str, oid: &str) {
+        self.shared
+            .lock()
+            .hidden_tables
+            .push((table.to_string(), oid.to_string()));
+    }
+
+    /// `oid` may not see Graph incident `id` (nor its alerts).
+    pub fn hide_incident(&self, id: &str, oid: &str) {
+        self.shared
+            .lock()
+            .hidden_incidents
+            .push((id.to_string(), oid.to_string()));
+    }
+
+    /// `oid` holds no Sentinel role on the workspace: ARM refuses it with 403.
+    pub fn deny_arm(&self, oid: &str) {
+        self.shared.lock().arm_denied.push(oid.to_string());
+    }
+
     /// The authority host to configure (`SENTINEL_MCP_AUTHORITY_HOST`).
     pub fn authority_host(&self) -> String {
         self.base.clone()
@@ -327,7 +421,9 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let principal = bearer(&headers).and_then(|t| identify(&shared, t));
     let recorded = Recorded {
+        principal,
         method: method.to_string(),
         path: uri.path().to_string(),
         query: parse_pairs(uri.query().unwrap_or("")),
@@ -423,7 +519,34 @@ impl Drop for Span<'_> {
     }
 }
 
-/// The 401 to answer when the request's bearer token was not issued for `audience`.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+}
+
+/// The principal a token names: the fake's own tokens are the server's identity; an RS256 token
+/// signed by the fake Entra names its `oid`.
+fn identify(shared: &Shared, token: &str) -> Option<Principal> {
+    if shared.lock().tokens.contains_key(token) {
+        return Some(Principal {
+            oid: SERVER_IDENTITY_OID.to_string(),
+            upn: None,
+            app_only: true,
+        });
+    }
+    let claims = crate::entra::verify_issued(token).ok()?;
+    let text = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_string);
+    Some(Principal {
+        oid: text("oid")?,
+        upn: text("upn").or_else(|| text("preferred_username")),
+        app_only: text("idtyp").as_deref() == Some("app") || text("scp").is_none(),
+    })
+}
+
+/// The 401 to answer when the request's bearer token was not issued for `audience`: one of the
+/// fake's own tokens for it, or an unexpired RS256 token from the fake Entra whose `aud` it is.
 pub(crate) fn refuse(shared: &Shared, r: &Recorded, audience: &str) -> Option<Response> {
     let Some(token) = r
         .header("authorization")
@@ -431,12 +554,23 @@ pub(crate) fn refuse(shared: &Shared, r: &Recorded, audience: &str) -> Option<Re
     else {
         return Some(unauthorized("No Authorization header."));
     };
-    match shared.lock().tokens.get(token) {
-        Some(a) if a == audience => None,
-        Some(a) => Some(unauthorized(&format!(
-            "The token's audience {a} is not {audience}."
-        ))),
-        None => Some(unauthorized("The token is not valid.")),
+    if let Some(a) = shared.lock().tokens.get(token) {
+        return (a != audience)
+            .then(|| unauthorized(&format!("The token's audience {a} is not {audience}.")));
+    }
+    match crate::entra::verify_issued(token) {
+        Ok(claims) => {
+            let aud = claims
+                .get("aud")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            (aud.trim_end_matches('/') != audience)
+                .then(|| unauthorized(&format!("The token's audience {aud} is not {audience}.")))
+        }
+        Err(crate::entra::Unverified::Expired) => {
+            Some(unauthorized("The access token has expired."))
+        }
+        Err(_) => Some(unauthorized("The token is not valid.")),
     }
 }
 

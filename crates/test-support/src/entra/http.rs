@@ -1,5 +1,5 @@
-//! Entra's HTTP surface: OpenID metadata and JWKS per tenant, Entra's error JSON for unknown
-//! tenants. (A token endpoint, `POST /{tenant}/oauth2/v2.0/token`, would be routed here too.)
+//! Entra's HTTP surface: OpenID metadata and JWKS per tenant, the token endpoint, the managed
+//! identity endpoint, and Entra's error JSON.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -8,8 +8,8 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use serde_json::{Value, json};
+use axum::routing::{get, post};
+use serde_json::{Map, Value, json};
 
 use super::Shared;
 use super::keys::test_keys;
@@ -30,6 +30,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/{tenant}/discovery/v2.0/keys", get(keys_v2))
         .route("/{tenant}/discovery/keys", get(keys_v1))
+        .route("/{tenant}/oauth2/v2.0/token", post(super::exchange::token))
+        .route("/msi/token", get(super::identity::token))
         .with_state(shared)
 }
 
@@ -165,30 +167,56 @@ fn json_ok(body: Value) -> Response {
 }
 
 /// Entra's answer for a tenant that does not exist: 400 `invalid_tenant`, AADSTS90002.
-fn invalid_tenant(s: &Shared, tenant: &str) -> Response {
+pub(super) fn invalid_tenant(s: &Shared, tenant: &str) -> Response {
+    entra_error(
+        s,
+        StatusCode::BAD_REQUEST,
+        "invalid_tenant",
+        90002,
+        &format!(
+            "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are \
+             signing into the correct cloud. Check with your subscription administrator, this may \
+             happen if there are no active subscriptions for the tenant."
+        ),
+        Map::new(),
+    )
+}
+
+/// An error as Entra's token service words it: `error`, `error_description` (`AADSTS<code>: …`
+/// with trace and correlation ids and a timestamp), `error_codes`, ids, `error_uri`, plus `extra`
+/// fields (`suberror`, `claims`).
+pub(super) fn entra_error(
+    s: &Shared,
+    status: StatusCode,
+    error: &str,
+    code: u32,
+    text: &str,
+    extra: Map<String, Value>,
+) -> Response {
     let trace_id = uuid::Uuid::new_v4().to_string();
     let correlation_id = uuid::Uuid::new_v4().to_string();
     let now = chrono::Utc::now();
     let timestamp = now.format("%Y-%m-%d %H:%M:%SZ").to_string();
     let description = format!(
-        "AADSTS90002: Tenant '{tenant}' not found. Check to make sure you have the correct tenant \
-         ID and are signing into the correct cloud. Check with your subscription administrator, \
-         this may happen if there are no active subscriptions for the tenant. Trace ID: \
-         {trace_id} Correlation ID: {correlation_id} Timestamp: {}",
+        "AADSTS{code}: {text}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {}",
         now.format("%Y-%m-%d %H:%M:%S%.3fZ")
     );
+    let mut body = json!({
+        "error": error,
+        "error_description": description,
+        "error_codes": [code],
+        "timestamp": timestamp,
+        "trace_id": trace_id,
+        "correlation_id": correlation_id,
+        "error_uri": format!("{}/error?code={code}", s.authority_host),
+    });
+    if let Some(obj) = body.as_object_mut() {
+        obj.extend(extra);
+    }
     (
-        StatusCode::BAD_REQUEST,
+        status,
         [(header::CACHE_CONTROL, "no-store, no-cache")],
-        axum::Json(json!({
-            "error": "invalid_tenant",
-            "error_description": description,
-            "error_codes": [90002],
-            "timestamp": timestamp,
-            "trace_id": trace_id,
-            "correlation_id": correlation_id,
-            "error_uri": format!("{}/error?code=90002", s.authority_host),
-        })),
+        axum::Json(body),
     )
         .into_response()
 }

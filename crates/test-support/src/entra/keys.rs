@@ -3,7 +3,8 @@
 use std::sync::OnceLock;
 
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
-use jsonwebtoken::{Algorithm, EncodingKey};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
+use serde_json::{Map, Value};
 
 /// How many test keys exist; `rotate` cycles through them.
 pub(crate) const KEY_COUNT: usize = 3;
@@ -32,6 +33,7 @@ const THUMBPRINTS: [&str; KEY_COUNT] = [
 /// One signing key with everything the JWKS document and token header need.
 pub(crate) struct TestKey {
     pub(crate) encoding: EncodingKey,
+    pub(crate) decoding: DecodingKey,
     /// Entra uses the certificate's SHA-1 thumbprint as both `kid` and `x5t`.
     pub(crate) kid: String,
     pub(crate) x5t: String,
@@ -62,8 +64,11 @@ fn load(i: usize) -> TestKey {
         .lines()
         .filter(|l| !l.starts_with("-----"))
         .collect::<String>();
+    let decoding = DecodingKey::from_rsa_pem(PUBLIC_PEMS[i].as_bytes())
+        .unwrap_or_else(|e| panic!("committed test key {} has no public PEM: {e}", i + 1));
     TestKey {
         encoding,
+        decoding,
         kid: thumbprint.clone(),
         x5t: thumbprint,
         n: rsa.n,
@@ -71,4 +76,58 @@ fn load(i: usize) -> TestKey {
         x5c,
         public_pem: PUBLIC_PEMS[i],
     }
+}
+
+/// Why a token the fake Entra is shown was not one it issued (or no longer counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unverified {
+    /// Not a JWS, or signed by no test key (forged, tampered, another issuer's).
+    Signature,
+    /// Signed by a test key, but past its `exp`.
+    Expired,
+}
+
+/// The claims of a token signed (RS256) by one of the test keys, with `exp` checked and nothing
+/// else: callers check issuer and audience the way the service they fake does. The key is found
+/// by `kid` when the header names a test key, else each key is tried.
+pub(crate) fn verify_issued(token: &str) -> Result<Map<String, Value>, Unverified> {
+    let kid = jsonwebtoken::decode_header(token)
+        .map_err(|_| Unverified::Signature)?
+        .kid;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.validate_aud = false;
+    validation.leeway = 0;
+    validation.set_required_spec_claims(&["exp"]);
+    let keys = test_keys();
+    let mut candidates: Vec<&TestKey> = keys
+        .iter()
+        .filter(|k| Some(&k.kid) == kid.as_ref())
+        .collect();
+    if candidates.is_empty() {
+        candidates = keys.iter().collect();
+    }
+    let mut expired = false;
+    for key in candidates {
+        match jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding, &validation) {
+            Ok(data) => return Ok(data.claims),
+            Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
+                expired = true
+            }
+            Err(_) => {}
+        }
+    }
+    Err(if expired {
+        Unverified::Expired
+    } else {
+        Unverified::Signature
+    })
+}
+
+/// The fake app registration's certificate credential: the private key and certificate PEMs.
+pub(crate) const CLIENT_CERT_KEY_PEM: &str = include_str!("../../keys/client-cert.pem");
+pub(crate) const CLIENT_CERT_PEM: &str = include_str!("../../keys/client-cert.crt");
+
+/// Test key `index`'s private key and certificate, for a certificate the app does not trust.
+pub(crate) fn signing_key_pems(index: usize) -> (&'static str, &'static str) {
+    (PRIVATE_PEMS[index], CERT_PEMS[index])
 }

@@ -203,6 +203,6 @@ pub(crate) fn v2_issuer(authority_host: &str, tenant: &str) -> String {
 }
 
 /// 22 base64url characters, the shape of Entra's `uti`.
-fn opaque_id() -> String {
+pub(crate) fn opaque_id() -> String {
     URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes())
 }

@@ -80,9 +80,7 @@ struct Runner {
 impl Runner {
     fn start(settings: &Settings) -> Result<Runner, RunError> {
         let backend: std::sync::Arc<dyn Backend> = match settings.azure.backend {
-            crate::config::BackendKind::Local => {
-                std::sync::Arc::new(local_backend_now(settings)?)
-            }
+            crate::config::BackendKind::Local => std::sync::Arc::new(local_backend_now(settings)?),
             crate::config::BackendKind::Azure => crate::start_backend(settings)?,
         };
         // The same guard as the tools: read-only, length and window limits, for every backend.

@@ -21,11 +21,12 @@ const RAN_FLOOR: f64 = 0.84;
 const ROWS_FLOOR: f64 = 0.28;
 
 fn corpus() -> PathBuf {
-    std::env::var("KQL_CORPUS_DIR").map_or_else(
-        |_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/kql-corpus"),
-        PathBuf::from,
-    )
-    .join("hunting-queries.jsonl")
+    std::env::var("KQL_CORPUS_DIR")
+        .map_or_else(
+            |_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/kql-corpus"),
+            PathBuf::from,
+        )
+        .join("hunting-queries.jsonl")
 }
 
 /// An error message without its specifics (names, positions, numbers), to group failures.
@@ -87,7 +88,9 @@ fn hunting_corpus_runs_and_finds_rows_in_the_demo_workspace() {
     let mut failures: HashMap<String, Vec<u64>> = HashMap::new();
     for r in &results {
         match r["error"].as_str() {
-            Some(e) if e.contains("no externaldata") || e.contains("no network or code plugins") => {
+            Some(e)
+                if e.contains("no externaldata") || e.contains("no network or code plugins") =>
+            {
                 refused += 1;
             }
             Some(e) => {
@@ -113,7 +116,11 @@ fn hunting_corpus_runs_and_finds_rows_in_the_demo_workspace() {
     let mut failures: Vec<(String, Vec<u64>)> = failures.into_iter().collect();
     failures.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
     for (kind, lines) in failures.iter().take(25) {
-        eprintln!("{:4} {kind} (lines {:?})", lines.len(), &lines[..lines.len().min(5)]);
+        eprintln!(
+            "{:4} {kind} (lines {:?})",
+            lines.len(),
+            &lines[..lines.len().min(5)]
+        );
     }
     assert!(
         share(ran) >= RAN_FLOOR,

@@ -118,7 +118,11 @@ fn query_batch_reports_rows_or_the_error_of_every_line() {
         ),
     )
     .unwrap();
-    let out = cmd().args(["query", "--batch"]).arg(&file).output().unwrap();
+    let out = cmd()
+        .args(["query", "--batch"])
+        .arg(&file)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     let lines: Vec<Value> = String::from_utf8(out.stdout)
@@ -132,8 +136,16 @@ fn query_batch_reports_rows_or_the_error_of_every_line() {
     let error = |i: usize| lines[i]["error"].as_str().unwrap_or_default().to_string();
     assert!(error(1).contains("line 1"), "{}", error(1));
     assert!(error(2).contains("line 4 is not JSON"), "{}", error(2));
-    assert!(error(3).contains("line 5 has no \"query\" string"), "{}", error(3));
-    assert!(error(4).contains("no network or code plugins"), "{}", error(4));
+    assert!(
+        error(3).contains("line 5 has no \"query\" string"),
+        "{}",
+        error(3)
+    );
+    assert!(
+        error(4).contains("no network or code plugins"),
+        "{}",
+        error(4)
+    );
     assert!(error(5).contains("NoSuchTable"), "{}", error(5));
     assert_eq!(lines[6], json!({"line": 8, "rows": 0}));
     assert!(
@@ -145,11 +157,18 @@ fn query_batch_reports_rows_or_the_error_of_every_line() {
 #[test]
 fn query_batch_needs_a_readable_file_and_excludes_query_text() {
     let missing = common::temp_dir("batch-missing").join("nope.jsonl");
-    let out = cmd().args(["query", "--batch"]).arg(&missing).output().unwrap();
+    let out = cmd()
+        .args(["query", "--batch"])
+        .arg(&missing)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cannot read") && err.contains("nope.jsonl"), "{err}");
+    assert!(
+        err.contains("cannot read") && err.contains("nope.jsonl"),
+        "{err}"
+    );
 
     let out = cmd()
         .args(["query", "--batch", "x.jsonl", "print 1"])
@@ -157,7 +176,11 @@ fn query_batch_needs_a_readable_file_and_excludes_query_text() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "clap refuses both");
     let out = cmd().args(["query"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "clap asks for a query or --batch");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "clap asks for a query or --batch"
+    );
 }
 
 #[test]

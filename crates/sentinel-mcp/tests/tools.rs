@@ -34,7 +34,12 @@ async fn tables_schema_incidents_and_alerts_answer_from_the_demo_workspace() {
     assert!(tables.iter().all(|t| t["row_count"].as_u64().unwrap() > 0));
     // Dated tables report their time range; inventories without a time column report none.
     let table = |name: &str| tables.iter().find(|t| t["name"] == name).unwrap();
-    for dated in ["SigninLogs", "DeviceProcessEvents", "AADSignInEventsBeta", "Heartbeat"] {
+    for dated in [
+        "SigninLogs",
+        "DeviceProcessEvents",
+        "AADSignInEventsBeta",
+        "Heartbeat",
+    ] {
         assert!(table(dated)["last_time"].is_string(), "{dated}");
     }
     assert!(table("DeviceTvmSoftwareInventory")["last_time"].is_null());

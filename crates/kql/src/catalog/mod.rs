@@ -249,7 +249,11 @@ mod tests {
         catalog.insert_lazy("T", columns.clone(), counted_table(Arc::clone(&made)));
         assert_eq!(catalog.columns("T"), Some(columns.as_slice()));
         assert_eq!(catalog.names().collect::<Vec<_>>(), ["T"]);
-        assert_eq!(made.load(Ordering::SeqCst), 0, "naming a table does not make it");
+        assert_eq!(
+            made.load(Ordering::SeqCst),
+            0,
+            "naming a table does not make it"
+        );
         // Many threads asking at once: one makes it, the others wait for it.
         let shared = catalog.clone();
         std::thread::scope(|scope| {
@@ -269,7 +273,11 @@ mod tests {
         let mut catalog = Catalog::new();
         let table = |name: &str| Table {
             columns: vec![Column::new(name, ScalarType::DateTime)],
-            rows: vec![vec![Value::DateTime(5)], vec![Value::Null], vec![Value::DateTime(2)]],
+            rows: vec![
+                vec![Value::DateTime(5)],
+                vec![Value::Null],
+                vec![Value::DateTime(2)],
+            ],
         };
         catalog.insert("A", table("TimeGenerated"));
         catalog.insert("B", table("Timestamp"));

@@ -444,7 +444,12 @@ mod tests {
         let expected = story::write(&mut Gen::new(NOW, Keep::Count), &org);
         for schema in schemas::tables() {
             let mut g = Gen::new(NOW, Keep::Table(TableBuilder::new(schema.name)));
-            assert_eq!(story::write(&mut g, &org), expected, "story for {}", schema.name);
+            assert_eq!(
+                story::write(&mut g, &org),
+                expected,
+                "story for {}",
+                schema.name
+            );
         }
         for unit in UNITS {
             let end = |keep: Keep| {
@@ -644,7 +649,11 @@ mod tests {
         let messages: HashSet<String> = values(&cat, "EmailEvents", "NetworkMessageId")
             .into_iter()
             .collect();
-        for table in ["EmailAttachmentInfo", "EmailUrlInfo", "EmailPostDeliveryEvents"] {
+        for table in [
+            "EmailAttachmentInfo",
+            "EmailUrlInfo",
+            "EmailPostDeliveryEvents",
+        ] {
             for id in values(&cat, table, "NetworkMessageId") {
                 assert!(messages.contains(&id), "{table} names message {id}");
             }
@@ -679,7 +688,11 @@ mod tests {
             &["1042", "High", "Active"],
             &[story::ATTACKER_IP],
             &["Megan Brown", story::ATTACKER_IP],
-            &["wks-014.contoso.com", "WinUpdateHelper", story::DROPPED_BINARY],
+            &[
+                "wks-014.contoso.com",
+                "WinUpdateHelper",
+                story::DROPPED_BINARY,
+            ],
             &["wks-014.contoso.com", "mbrown"],
             &["srv-fs01.contoso.com", "mbrown", "10.10.1.14"],
             &[story::EXFIL_IP, "C2"],
@@ -719,13 +732,29 @@ mod tests {
             ("UrlClickEvents", "AccountUpn", story::VICTIM_UPN),
             ("EmailPostDeliveryEvents", "ActionType", "Phish ZAP"),
             ("EmailAttachmentInfo", "FileName", "Invoice_4471.docm"),
-            ("AADNonInteractiveUserSignInLogs", "IPAddress", story::ATTACKER_IP),
+            (
+                "AADNonInteractiveUserSignInLogs",
+                "IPAddress",
+                story::ATTACKER_IP,
+            ),
             ("AADUserRiskEvents", "IpAddress", story::ATTACKER_IP),
             ("AADRiskyUsers", "UserPrincipalName", story::VICTIM_UPN),
             ("BehaviorAnalytics", "SourceIPAddress", story::ATTACKER_IP),
-            ("AuditLogs", "OperationName", "User registered security info"),
-            ("CloudAppEvents", "ActionType", "User registered security info."),
-            ("MicrosoftGraphActivityLogs", "IPAddress", story::ATTACKER_IP),
+            (
+                "AuditLogs",
+                "OperationName",
+                "User registered security info",
+            ),
+            (
+                "CloudAppEvents",
+                "ActionType",
+                "User registered security info.",
+            ),
+            (
+                "MicrosoftGraphActivityLogs",
+                "IPAddress",
+                story::ATTACKER_IP,
+            ),
             ("GraphApiAuditEvents", "IPAddress", story::ATTACKER_IP),
             ("OfficeActivity", "Operation", "New-InboxRule"),
             ("CloudAppEvents", "ActionType", "New-InboxRule"),
@@ -733,7 +762,11 @@ mod tests {
             ("DeviceEvents", "ActionType", "AsrOfficeChildProcessAudited"),
             ("DeviceEvents", "ActionType", "ScheduledTaskCreated"),
             ("DeviceImageLoadEvents", "FileName", "VBE7.DLL"),
-            ("DeviceRegistryEvents", "RegistryValueName", "WinUpdateHelper"),
+            (
+                "DeviceRegistryEvents",
+                "RegistryValueName",
+                "WinUpdateHelper",
+            ),
             ("DeviceFileEvents", "FileName", story::DROPPED_BINARY),
             ("SecurityEvent", "CommandLine", "-enc "),
             ("IdentityQueryEvents", "QueryTarget", "Domain Admins"),
@@ -743,12 +776,19 @@ mod tests {
             ("DeviceNetworkEvents", "RemoteIP", story::EXFIL_IP),
             ("CommonSecurityLog", "DestinationIP", story::EXFIL_IP),
             ("CloudAppEvents", "IPAddress", story::ATTACKER_IP),
-            ("ThreatIntelligenceIndicator", "NetworkIP", story::ATTACKER_IP),
+            (
+                "ThreatIntelligenceIndicator",
+                "NetworkIP",
+                story::ATTACKER_IP,
+            ),
             ("AlertInfo", "Title", "Suspicious PowerShell command line"),
             ("AlertEvidence", "RemoteIP", story::C2_IP),
             ("Heartbeat", "Computer", story::VICTIM_HOST),
         ] {
-            assert!(has(table, column, needle), "{table}.{column} lacks {needle}");
+            assert!(
+                has(table, column, needle),
+                "{table}.{column} lacks {needle}"
+            );
         }
         let events = cat.get("SecurityEvent").expect("SecurityEvent");
         let (id, logon_type, computer) = (
@@ -757,8 +797,18 @@ mod tests {
             col(events, "Computer"),
         );
         let on = |row: &Vec<Value>, host: &str| text(&row[computer]).starts_with(host);
-        assert!(events.rows.iter().any(|r| r[id] == Value::Int(4688) && on(r, "wks-014")));
-        assert!(events.rows.iter().any(|r| r[id] == Value::Int(4698) && on(r, "wks-014")));
+        assert!(
+            events
+                .rows
+                .iter()
+                .any(|r| r[id] == Value::Int(4688) && on(r, "wks-014"))
+        );
+        assert!(
+            events
+                .rows
+                .iter()
+                .any(|r| r[id] == Value::Int(4698) && on(r, "wks-014"))
+        );
         assert!(events.rows.iter().any(|r| r[id] == Value::Int(4624)
             && r[logon_type] == Value::Int(10)
             && on(r, "srv-fs01")));
@@ -776,12 +826,27 @@ mod tmp_counts {
         super::story::write(&mut count, &org);
         println!("10000 STORY {}", count.counted);
         for total in [10_000usize, 120_000] {
-            let cat = super::demo_workspace(super::DEMO_SEED, total, 17_640_000_000 * super::TICKS_PER_SECOND / 10);
+            let cat = super::demo_workspace(
+                super::DEMO_SEED,
+                total,
+                17_640_000_000 * super::TICKS_PER_SECOND / 10,
+            );
             let mut sum = 0;
             for (n, t) in cat.iter() {
-                println!("{total} {n} {}", t.len()); sum += t.len();
+                println!("{total} {n} {}", t.len());
+                sum += t.len();
                 if total == 120_000 {
-                    let filled: Vec<&str> = t.columns.iter().enumerate().filter(|(i, _)| t.rows.iter().any(|r| !r[*i].is_null() && r[*i].to_string() != "")).map(|(_, c)| c.name.as_str()).collect();
+                    let filled: Vec<&str> = t
+                        .columns
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| {
+                            t.rows
+                                .iter()
+                                .any(|r| !r[*i].is_null() && r[*i].to_string() != "")
+                        })
+                        .map(|(_, c)| c.name.as_str())
+                        .collect();
                     println!("FILLED {n} {} {}", t.columns.len(), filled.join(","));
                 }
             }

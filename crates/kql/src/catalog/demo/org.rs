@@ -197,12 +197,7 @@ const GUESTS: [(&str, &str, &str); 4] = [
 ];
 
 const SERVICE_PRINCIPALS: [(&str, &str, bool, &str); 6] = [
-    (
-        "Contoso HR Sync",
-        "20.42.65.90",
-        false,
-        "Microsoft Graph",
-    ),
+    ("Contoso HR Sync", "20.42.65.90", false, "Microsoft Graph"),
     (
         "Veeam Backup for Microsoft 365",
         "20.42.65.91",
@@ -221,7 +216,12 @@ const SERVICE_PRINCIPALS: [(&str, &str, bool, &str); 6] = [
         false,
         "Microsoft Graph",
     ),
-    ("func-invoice-processor", "10.30.0.4", true, "Azure Key Vault"),
+    (
+        "func-invoice-processor",
+        "10.30.0.4",
+        true,
+        "Azure Key Vault",
+    ),
     ("vm-build-agent01", "10.30.0.5", true, "Azure Storage"),
 ];
 

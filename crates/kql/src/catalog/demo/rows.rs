@@ -21,7 +21,10 @@ pub(super) const APPS: [(&str, &str); 8] = [
     ),
     ("Microsoft Office", "d3590ed6-52b3-4102-aeff-aad2292ab01c"),
     ("OfficeHome", "4765445b-32c6-49b0-83e6-1d93765276ca"),
-    ("OneDrive SyncEngine", "ab9b8c07-8f02-4f72-87fa-80105867a763"),
+    (
+        "OneDrive SyncEngine",
+        "ab9b8c07-8f02-4f72-87fa-80105867a763",
+    ),
     ("Azure Portal", "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"),
     ("My Signins", "19db86c3-b2b9-44cc-b339-36da233a3be2"),
 ];
@@ -152,9 +155,11 @@ pub(super) fn signin(g: &mut Gen, rng: &mut Rng, si: SignIn<'_>) {
         "Edge 130.0.0"
     };
     let device = match si.device {
-        Some(d) => json!({"deviceId": d.aad_device_id, "displayName": d.short, "operatingSystem": os,
+        Some(d) => {
+            json!({"deviceId": d.aad_device_id, "displayName": d.short, "operatingSystem": os,
                           "browser": browser, "isCompliant": true, "isManaged": true,
-                          "trustType": "Hybrid Azure AD joined"}),
+                          "trustType": "Hybrid Azure AD joined"})
+        }
         None => json!({"deviceId": "", "operatingSystem": os, "browser": browser}),
     };
     let location = json!({"city": si.place.city, "state": si.place.state, "countryOrRegion": si.place.country,
@@ -247,7 +252,11 @@ pub(super) fn signin(g: &mut Gen, rng: &mut Rng, si: SignIn<'_>) {
             ("AuthenticationDetails", s(auth_details.to_string())),
             (
                 "AuthenticationMethodsUsed",
-                s(if mfa { format!("Password, {}", si.mfa) } else { "Password".to_string() }),
+                s(if mfa {
+                    format!("Password, {}", si.mfa)
+                } else {
+                    "Password".to_string()
+                }),
             ),
             ("AuthenticationProtocol", s(si.protocol)),
             ("CreatedDateTime", dt(si.time)),
@@ -262,7 +271,11 @@ pub(super) fn signin(g: &mut Gen, rng: &mut Rng, si: SignIn<'_>) {
             ("RiskDetail", s("none")),
             (
                 "RiskEventTypes_V2",
-                s(if risky { "[\"unfamiliarFeatures\"]" } else { "[]" }),
+                s(if risky {
+                    "[\"unfamiliarFeatures\"]"
+                } else {
+                    "[]"
+                }),
             ),
             ("RiskLevelAggregated", s(si.risk)),
             ("RiskLevelDuringSignIn", s(si.risk)),
@@ -277,14 +290,21 @@ pub(super) fn signin(g: &mut Gen, rng: &mut Rng, si: SignIn<'_>) {
             ("UserDisplayName", s(si.user.display_name)),
             ("UserId", s(si.user.object_id)),
             ("UserPrincipalName", s(si.user.upn)),
-            ("UserType", s(if si.user.guest { "Guest" } else { "Member" })),
+            (
+                "UserType",
+                s(if si.user.guest { "Guest" } else { "Member" }),
+            ),
             ("AutonomousSystemNumber", s(si.place.asn.to_string())),
             ("TokenIssuerType", s("AzureAD")),
             ("TokenIssuerName", s("")),
             ("UniqueTokenIdentifier", s(&token)),
             (
                 "CrossTenantAccessType",
-                s(if si.tenants.0 == si.tenants.1 { "none" } else { "b2bCollaboration" }),
+                s(if si.tenants.0 == si.tenants.1 {
+                    "none"
+                } else {
+                    "b2bCollaboration"
+                }),
             ),
             ("SignInIdentifierType", s("userPrincipalName")),
             (
@@ -349,7 +369,10 @@ pub(super) fn signin(g: &mut Gen, rng: &mut Rng, si: SignIn<'_>) {
                     "EntraIdDeviceId",
                     s(si.device.map_or("", |d| d.aad_device_id.as_str())),
                 ),
-                ("OSPlatform", s(if os == "Linux" { "Linux" } else { "Windows 10" })),
+                (
+                    "OSPlatform",
+                    s(if os == "Linux" { "Linux" } else { "Windows 10" }),
+                ),
                 (
                     "DeviceTrustType",
                     s(if si.device.is_some() { "ServerAd" } else { "" }),
@@ -421,14 +444,24 @@ pub(super) fn signin(g: &mut Gen, rng: &mut Rng, si: SignIn<'_>) {
                 ("AccountObjectId", s(si.user.object_id)),
                 ("AccountDisplayName", s(si.user.display_name)),
                 ("DeviceName", s(si.device.map_or("", |d| d.fqdn.as_str()))),
-                ("DeviceType", s(if si.device.is_some() { "Desktop" } else { "" })),
+                (
+                    "DeviceType",
+                    s(if si.device.is_some() { "Desktop" } else { "" }),
+                ),
                 (
                     "OSPlatform",
                     s(if os == "Linux" { "Linux" } else { "Windows" }),
                 ),
                 ("IPAddress", s(si.place.ip)),
                 ("Location", s(si.place.country)),
-                ("Isp", s(if si.place.asn == 64_496 { "Contoso Networks" } else { "Example Hosting B.V." })),
+                (
+                    "Isp",
+                    s(if si.place.asn == 64_496 {
+                        "Contoso Networks"
+                    } else {
+                        "Example Hosting B.V."
+                    }),
+                ),
                 ("ReportId", s(report)),
                 (
                     "AdditionalFields",
@@ -478,10 +511,20 @@ pub(super) const LSASS: Proc<'static> = Proc {
 /// `(company, product, description)` of a binary's version information.
 fn version_info(file: &str, folder: &str) -> (&'static str, &'static str, &'static str) {
     let f = file.to_ascii_lowercase();
-    if f.ends_with(".exe") && (folder.contains("\\windows\\") || folder.contains("windows defender")) {
-        ("Microsoft Corporation", "Microsoft® Windows® Operating System", "Windows component")
+    if f.ends_with(".exe")
+        && (folder.contains("\\windows\\") || folder.contains("windows defender"))
+    {
+        (
+            "Microsoft Corporation",
+            "Microsoft® Windows® Operating System",
+            "Windows component",
+        )
     } else if folder.contains("microsoft office") {
-        ("Microsoft Corporation", "Microsoft Office", "Microsoft Office application")
+        (
+            "Microsoft Corporation",
+            "Microsoft Office",
+            "Microsoft Office application",
+        )
     } else if folder.contains("google") {
         ("Google LLC", "Google Chrome", "Google Chrome")
     } else if folder.contains("microsoft\\edge") {
@@ -520,10 +563,16 @@ pub(super) fn initiating(p: &Proc<'_>, time: i64) -> Vec<(&'static str, Value)> 
         ("InitiatingProcessSHA1", s(sha1)),
         ("InitiatingProcessSHA256", s(sha256)),
         ("InitiatingProcessMD5", s(md5)),
-        ("InitiatingProcessFileSize", long(60_000 + (p.pid * 53) % 2_000_000)),
+        (
+            "InitiatingProcessFileSize",
+            long(60_000 + (p.pid * 53) % 2_000_000),
+        ),
         ("InitiatingProcessVersionInfoCompanyName", s(company)),
         ("InitiatingProcessVersionInfoProductName", s(product)),
-        ("InitiatingProcessVersionInfoFileDescription", s(description)),
+        (
+            "InitiatingProcessVersionInfoFileDescription",
+            s(description),
+        ),
         ("InitiatingProcessVersionInfoOriginalFileName", s(p.file)),
         ("InitiatingProcessVersionInfoInternalFileName", s(p.file)),
         (
@@ -555,7 +604,10 @@ pub(super) fn initiating(p: &Proc<'_>, time: i64) -> Vec<(&'static str, Value)> 
             }),
         ),
         ("InitiatingProcessLogonId", long(0x3e7 + p.pid % 97)),
-        ("InitiatingProcessSessionId", long(i64::from(p.account.is_some()))),
+        (
+            "InitiatingProcessSessionId",
+            long(i64::from(p.account.is_some())),
+        ),
         ("IsInitiatingProcessRemoteSession", boolean(false)),
     ]
 }
@@ -635,8 +687,18 @@ pub(super) fn process_created(
             time,
             4688,
             [
-                ("Account", s(format!("{}\\{}", domain.to_ascii_uppercase(), name))),
-                ("AccountType", s(if child.account.is_some() { "User" } else { "Machine" })),
+                (
+                    "Account",
+                    s(format!("{}\\{}", domain.to_ascii_uppercase(), name)),
+                ),
+                (
+                    "AccountType",
+                    s(if child.account.is_some() {
+                        "User"
+                    } else {
+                        "Machine"
+                    }),
+                ),
                 ("SubjectUserName", s(name)),
                 ("SubjectDomainName", s(domain.to_ascii_uppercase())),
                 ("SubjectUserSid", s(sid)),
@@ -644,7 +706,10 @@ pub(super) fn process_created(
                 ("NewProcessName", s(folder)),
                 ("NewProcessId", s(format!("0x{:x}", child.pid))),
                 ("CommandLine", s(child.command_line)),
-                ("ParentProcessName", s(parent.folder.replace("c:\\", "C:\\"))),
+                (
+                    "ParentProcessName",
+                    s(parent.folder.replace("c:\\", "C:\\")),
+                ),
                 ("ProcessId", s(format!("0x{:x}", parent.pid))),
                 ("Process", s(child.file)),
                 (
@@ -684,9 +749,13 @@ fn activity(event_id: i32) -> &'static str {
         4740 => "4740 - A user account was locked out.",
         4768 => "4768 - A Kerberos authentication ticket (TGT) was requested.",
         4769 => "4769 - A Kerberos service ticket was requested.",
-        4776 => "4776 - The domain controller attempted to validate the credentials for an account.",
+        4776 => {
+            "4776 - The domain controller attempted to validate the credentials for an account."
+        }
         5140 => "5140 - A network share object was accessed.",
-        5145 => "5145 - A network share object was checked to see whether client can be granted desired access.",
+        5145 => {
+            "5145 - A network share object was checked to see whether client can be granted desired access."
+        }
         _ => "",
     }
 }
@@ -727,7 +796,10 @@ pub(super) fn security_event<'a>(
         ("Level", s(if event_id == 4625 { "0" } else { "8" })),
         ("Task", int(task(event_id))),
         ("SourceSystem", s("OpsManager")),
-        ("ManagementGroupName", s("AOI-72f988bf-0000-4e1a-9c0d-c0a7050de4a0")),
+        (
+            "ManagementGroupName",
+            s("AOI-72f988bf-0000-4e1a-9c0d-c0a7050de4a0"),
+        ),
         ("SourceComputerId", s(&d.aad_device_id)),
     ];
     g.push("SecurityEvent", base.into_iter().chain(fields));
@@ -757,9 +829,19 @@ pub(super) fn connection(
         ("RemoteUrl", s(remote.2)),
         ("LocalIP", s(&d.ip)),
         ("LocalPort", int(local_port)),
-        ("Protocol", s(if inbound || remote.1 != 53 { "Tcp" } else { "Udp" })),
+        (
+            "Protocol",
+            s(if inbound || remote.1 != 53 {
+                "Tcp"
+            } else {
+                "Udp"
+            }),
+        ),
         ("LocalIPType", s("Private")),
-        ("RemoteIPType", s(if private { "Private" } else { "Public" })),
+        (
+            "RemoteIPType",
+            s(if private { "Private" } else { "Public" }),
+        ),
         ("ReportId", report),
         ("AdditionalFields", dy(json!({}))),
     ]);
@@ -853,7 +935,11 @@ pub(super) fn logon(g: &mut Gen, d: &Device, l: Logon<'_>) {
                 ("Timestamp", dt(l.time)),
                 (
                     "ActionType",
-                    s(if l.success { "LogonSuccess" } else { "LogonFailed" }),
+                    s(if l.success {
+                        "LogonSuccess"
+                    } else {
+                        "LogonFailed"
+                    }),
                 ),
                 ("LogonType", s(l.logon_type)),
                 ("AccountDomain", s(domain)),
@@ -862,13 +948,23 @@ pub(super) fn logon(g: &mut Gen, d: &Device, l: Logon<'_>) {
                 ("Protocol", s(l.protocol)),
                 (
                     "FailureReason",
-                    s(if l.success { "" } else { "InvalidUserNameOrPassword" }),
+                    s(if l.success {
+                        ""
+                    } else {
+                        "InvalidUserNameOrPassword"
+                    }),
                 ),
                 ("IsLocalAdmin", boolean(admin)),
                 ("LogonId", long(0x10_0000 + report_n)),
-                ("RemoteDeviceName", s(l.remote.map_or("", |r| r.fqdn.as_str()))),
+                (
+                    "RemoteDeviceName",
+                    s(l.remote.map_or("", |r| r.fqdn.as_str())),
+                ),
                 ("RemoteIP", s(l.remote.map_or("", |r| r.ip.as_str()))),
-                ("RemoteIPType", s(if l.remote.is_some() { "Private" } else { "" })),
+                (
+                    "RemoteIPType",
+                    s(if l.remote.is_some() { "Private" } else { "" }),
+                ),
                 (
                     "RemotePort",
                     if l.remote.is_some() {
@@ -878,7 +974,10 @@ pub(super) fn logon(g: &mut Gen, d: &Device, l: Logon<'_>) {
                     },
                 ),
                 ("ReportId", report),
-                ("AdditionalFields", dy(json!({"IsLocalLogon": l.remote.is_none()}))),
+                (
+                    "AdditionalFields",
+                    dy(json!({"IsLocalLogon": l.remote.is_none()})),
+                ),
             ]);
         g.push_known("DeviceLogonEvents", fields);
     }
@@ -899,28 +998,55 @@ pub(super) fn logon(g: &mut Gen, d: &Device, l: Logon<'_>) {
             l.time,
             event_id,
             [
-                ("Account", s(format!("{}\\{name}", domain.to_ascii_uppercase()))),
-                ("AccountType", s(if l.user.is_some() { "User" } else { "Machine" })),
-                ("TargetAccount", s(format!("{}\\{name}", domain.to_ascii_uppercase()))),
+                (
+                    "Account",
+                    s(format!("{}\\{name}", domain.to_ascii_uppercase())),
+                ),
+                (
+                    "AccountType",
+                    s(if l.user.is_some() { "User" } else { "Machine" }),
+                ),
+                (
+                    "TargetAccount",
+                    s(format!("{}\\{name}", domain.to_ascii_uppercase())),
+                ),
                 ("TargetUserName", s(name)),
                 ("TargetDomainName", s(domain.to_ascii_uppercase())),
                 ("TargetUserSid", s(sid)),
                 ("TargetLogonId", s(format!("0x{:x}", 0x10_0000 + report_n))),
-                ("SubjectUserName", s(format!("{}$", d.short.to_ascii_uppercase()))),
+                (
+                    "SubjectUserName",
+                    s(format!("{}$", d.short.to_ascii_uppercase())),
+                ),
                 ("SubjectDomainName", s(NETBIOS.to_ascii_uppercase())),
                 ("SubjectUserSid", s("S-1-5-18")),
                 ("LogonType", int(number)),
                 ("LogonTypeName", s(format!("{number} - {}", l.logon_type))),
                 (
                     "LogonProcessName",
-                    s(if number == 10 || number == 2 { "User32 " } else { "NtLmSsp " }),
+                    s(if number == 10 || number == 2 {
+                        "User32 "
+                    } else {
+                        "NtLmSsp "
+                    }),
                 ),
                 (
                     "AuthenticationPackageName",
-                    s(if l.protocol == "NTLM" { "NTLM" } else { "Negotiate" }),
+                    s(if l.protocol == "NTLM" {
+                        "NTLM"
+                    } else {
+                        "Negotiate"
+                    }),
                 ),
                 ("IpAddress", s(l.remote.map_or("-", |r| r.ip.as_str()))),
-                ("IpPort", s(if l.remote.is_some() { remote_port.to_string() } else { "-".into() })),
+                (
+                    "IpPort",
+                    s(if l.remote.is_some() {
+                        remote_port.to_string()
+                    } else {
+                        "-".into()
+                    }),
+                ),
                 ("WorkstationName", s(workstation)),
                 ("ElevatedToken", s(if admin { "%%1842" } else { "%%1843" })),
                 ("ProcessName", s("C:\\Windows\\System32\\svchost.exe")),
@@ -1071,7 +1197,10 @@ pub(super) fn device_event<'a>(
             ("Timestamp", dt(time)),
             ("ActionType", s(action)),
             ("ReportId", report),
-            ("MachineGroup", s(if d.server { "Servers" } else { "Workstations" })),
+            (
+                "MachineGroup",
+                s(if d.server { "Servers" } else { "Workstations" }),
+            ),
         ])
         .chain(fields);
     g.push_known("DeviceEvents", all);
@@ -1103,7 +1232,14 @@ pub(super) fn registry_event(
 }
 
 /// One image (DLL) load (DeviceImageLoadEvents).
-pub(super) fn image_load(g: &mut Gen, d: &Device, time: i64, p: &Proc<'_>, dll: &str, folder: &str) {
+pub(super) fn image_load(
+    g: &mut Gen,
+    d: &Device,
+    time: i64,
+    p: &Proc<'_>,
+    dll: &str,
+    folder: &str,
+) {
     let report = g.report_id();
     if !g.wants("DeviceImageLoadEvents") {
         return;
@@ -1117,7 +1253,10 @@ pub(super) fn image_load(g: &mut Gen, d: &Device, time: i64, p: &Proc<'_>, dll: 
         ("SHA1", s(sha1)),
         ("SHA256", s(sha256)),
         ("MD5", s(md5)),
-        ("FileSize", long(80_000 + (dll.len() as i64 * 7_919) % 3_000_000)),
+        (
+            "FileSize",
+            long(80_000 + (dll.len() as i64 * 7_919) % 3_000_000),
+        ),
         ("ReportId", report),
     ]);
     g.push_known("DeviceImageLoadEvents", fields);
@@ -1165,7 +1304,10 @@ pub(super) fn audit(g: &mut Gen, rng: &mut Rng, a: Audit<'_>) {
                 ("Category", s(a.category)),
                 ("ResultType", s("")),
                 ("ResultSignature", s("None")),
-                ("ResultDescription", s(if a.result == "success" { "" } else { "Failure" })),
+                (
+                    "ResultDescription",
+                    s(if a.result == "success" { "" } else { "Failure" }),
+                ),
                 ("DurationMs", long(0)),
                 ("CorrelationId", s(&correlation)),
                 ("Identity", s(a.actor_account.0)),
@@ -1202,7 +1344,11 @@ pub(super) fn audit(g: &mut Gen, rng: &mut Rng, a: Audit<'_>) {
                 application_id: 11161,
                 account: a.actor_account,
                 ip: a.actor_ip,
-                activity_type: if operation_type == "Add" { "Create" } else { "Edit" },
+                activity_type: if operation_type == "Add" {
+                    "Create"
+                } else {
+                    "Edit"
+                },
                 object_name: "",
                 object_type: "Account",
                 raw,
@@ -1346,19 +1492,29 @@ pub(super) fn office_activity(g: &mut Gen, rng: &mut Rng, o: O365<'_>) {
             ("RecordType", s(o.record_type)),
             ("Operation", s(o.operation)),
             ("OrganizationId", s(super::org::TENANT_ID)),
-            ("UserType", s(if o.user.guest { "Guest" } else { "Regular" })),
+            (
+                "UserType",
+                s(if o.user.guest { "Guest" } else { "Regular" }),
+            ),
             ("UserKey", s(o.user.object_id)),
             ("OfficeWorkload", s(o.workload)),
             (
                 "ResultStatus",
-                s(if o.workload == "Exchange" { "True" } else { "Succeeded" }),
+                s(if o.workload == "Exchange" {
+                    "True"
+                } else {
+                    "Succeeded"
+                }),
             ),
             ("OfficeObjectId", s(&object)),
             ("UserId", s(o.user.upn)),
             ("ClientIP", s(&client_ip)),
             ("UserAgent", s(o.user_agent)),
             ("Site_Url", s(o.site)),
-            ("SourceRelativeUrl", s(if files { "Shared Documents" } else { "" })),
+            (
+                "SourceRelativeUrl",
+                s(if files { "Shared Documents" } else { "" }),
+            ),
             ("SourceFileName", s(o.file)),
             (
                 "SourceFileExtension",
@@ -1373,7 +1529,11 @@ pub(super) fn office_activity(g: &mut Gen, rng: &mut Rng, o: O365<'_>) {
             ("Parameters", s(&params)),
             (
                 "MailboxOwnerUPN",
-                s(if o.workload == "Exchange" { o.user.upn } else { "" }),
+                s(if o.workload == "Exchange" {
+                    o.user.upn
+                } else {
+                    ""
+                }),
             ),
             ("ExternalAccess", s("false")),
             ("OfficeId", s(&id)),
@@ -1456,7 +1616,11 @@ pub(super) fn firewall_row(
         ("DeviceInboundInterface", s("ethernet1/2")),
         (
             "DeviceOutboundInterface",
-            s(if outbound { "ethernet1/1" } else { "ethernet1/3" }),
+            s(if outbound {
+                "ethernet1/1"
+            } else {
+                "ethernet1/3"
+            }),
         ),
         ("SourceIP", s(src)),
         ("SourcePort", int(src_port)),

@@ -11,7 +11,9 @@ const PORTAL: &str = "https://portal.azure.com/#asset/Microsoft_Azure_Security_I
 const WORKSPACE_RG: &str = "soc-rg";
 
 fn workspace() -> String {
-    format!("/subscriptions/{SUBSCRIPTION}/resourceGroups/{WORKSPACE_RG}/providers/Microsoft.OperationalInsights/workspaces/contoso-sentinel")
+    format!(
+        "/subscriptions/{SUBSCRIPTION}/resourceGroups/{WORKSPACE_RG}/providers/Microsoft.OperationalInsights/workspaces/contoso-sentinel"
+    )
 }
 
 /// Which product raised an alert.
@@ -146,10 +148,7 @@ fn evidence(e: &Json) -> (&'static str, Vec<(&'static str, Value)>) {
             ],
         ),
         "ip" => ("Ip", vec![("RemoteIP", text("Address"))]),
-        "process" => (
-            "Process",
-            vec![("ProcessCommandLine", text("CommandLine"))],
-        ),
+        "process" => ("Process", vec![("ProcessCommandLine", text("CommandLine"))]),
         "file" => (
             "File",
             vec![
@@ -304,7 +303,11 @@ pub(super) fn write_alert(g: &mut Gen, rng: &mut Rng, a: Alert<'_>) -> String {
     g.push("AlertInfo", info);
     for (k, e) in entities.iter().enumerate() {
         let (kind, fields) = evidence(e);
-        let role = if k == 0 || kind == "Machine" { "Impacted" } else { "Related" };
+        let role = if k == 0 || kind == "Machine" {
+            "Impacted"
+        } else {
+            "Related"
+        };
         let row = common()
             .into_iter()
             .chain([
@@ -313,7 +316,10 @@ pub(super) fn write_alert(g: &mut Gen, rng: &mut Rng, a: Alert<'_>) -> String {
                 ("EvidenceRole", s(role)),
                 ("EvidenceDirection", s("")),
                 ("Severity", s(a.severity)),
-                ("AdditionalFields", dy(json!({"Type": e.get("Type"), "Role": role}))),
+                (
+                    "AdditionalFields",
+                    dy(json!({"Type": e.get("Type"), "Role": role})),
+                ),
             ])
             .chain(fields);
         g.push("AlertEvidence", row);

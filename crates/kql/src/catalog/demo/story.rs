@@ -121,7 +121,11 @@ pub(super) fn write(g: &mut Gen, org: &Org) -> Vec<String> {
                 } else {
                     "{\"Phish\":[\"URL detonation reputation\"]}"
                 },
-                confidence: if delivered { "" } else { "{\"Phish\":\"Normal\"}" },
+                confidence: if delivered {
+                    ""
+                } else {
+                    "{\"Phish\":\"Normal\"}"
+                },
                 bcl: 0,
                 attachments: &[],
                 urls: &[&url],
@@ -142,7 +146,10 @@ pub(super) fn write(g: &mut Gen, org: &Org) -> Vec<String> {
                     ("RecipientEmailAddress", s(&u.upn)),
                     ("DeliveryLocation", s("Junk folder")),
                     ("ThreatTypes", s("Phish")),
-                    ("DetectionMethods", s("{\"Phish\":[\"URL detonation reputation\"]}")),
+                    (
+                        "DetectionMethods",
+                        s("{\"Phish\":[\"URL detonation reputation\"]}"),
+                    ),
                     ("ReportId", s(format!("{network_id}-zap"))),
                 ],
             );
@@ -538,7 +545,14 @@ pub(super) fn write(g: &mut Gen, org: &Org) -> Vec<String> {
         ),
         ("amsi.dll", "C:\\Windows\\System32"),
     ] {
-        rows::image_load(g, wks, at(MACRO) + MINUTE + 2 * SECOND, &powershell, dll, folder);
+        rows::image_load(
+            g,
+            wks,
+            at(MACRO) + MINUTE + 2 * SECOND,
+            &powershell,
+            dll,
+            folder,
+        );
     }
     rows::device_event(
         g,
@@ -568,7 +582,14 @@ pub(super) fn write(g: &mut Gen, org: &Org) -> Vec<String> {
         (C2_IP, 80, "http://203.0.113.88/update.ps1"),
         51_544,
     );
-    dns_lookup(g, rng, at(MACRO) + MINUTE + 3 * SECOND, &wks.ip, C2_DOMAIN, C2_IP);
+    dns_lookup(
+        g,
+        rng,
+        at(MACRO) + MINUTE + 3 * SECOND,
+        &wks.ip,
+        C2_DOMAIN,
+        C2_IP,
+    );
     rows::file_event(
         g,
         wks,
@@ -921,7 +942,14 @@ pub(super) fn write(g: &mut Gen, org: &Org) -> Vec<String> {
         account: Some(victim),
     };
     rows::process_created(g, fs, at(EXFIL), &fs_implant, &rclone);
-    dns_lookup(g, rng, at(EXFIL) + 5 * SECOND, &fs.ip, EXFIL_DOMAIN, EXFIL_IP);
+    dns_lookup(
+        g,
+        rng,
+        at(EXFIL) + 5 * SECOND,
+        &fs.ip,
+        EXFIL_DOMAIN,
+        EXFIL_IP,
+    );
     for k in 0..8 {
         let start = at(EXFIL) + 10 * SECOND + k * 5 * MINUTE;
         let port = 53_000 + k as i32;
@@ -1247,7 +1275,12 @@ fn risk(g: &mut Gen, rng: &mut Rng, victim: &User, time: i64) {
 }
 
 /// One AADRiskyUsers row: `(RiskLevel, RiskState, RiskDetail)` of a user at `time`.
-pub(super) fn risky_user(g: &mut Gen, u: &User, time: i64, (level, state, detail): (&str, &str, &str)) {
+pub(super) fn risky_user(
+    g: &mut Gen,
+    u: &User,
+    time: i64,
+    (level, state, detail): (&str, &str, &str),
+) {
     g.push(
         "AADRiskyUsers",
         [
@@ -1297,7 +1330,10 @@ fn graph_recon(g: &mut Gen, rng: &mut Rng, victim: &User, start: i64) {
                 ("ClientAuthMethod", int(0)),
                 ("ClientRequestId", s(&operation)),
                 ("DurationMs", int(120 + rng.below(400) as i32)),
-                ("IdentityProvider", s(format!("https://sts.windows.net/{TENANT_ID}/"))),
+                (
+                    "IdentityProvider",
+                    s(format!("https://sts.windows.net/{TENANT_ID}/")),
+                ),
                 ("IPAddress", s(ATTACKER_IP)),
                 ("Location", s("West Europe")),
                 ("OperationId", s(&operation)),
@@ -1320,7 +1356,10 @@ fn graph_recon(g: &mut Gen, rng: &mut Rng, victim: &User, start: i64) {
             "GraphApiAuditEvents",
             [
                 ("Timestamp", s(super::iso(time))),
-                ("IdentityProvider", s(format!("https://sts.windows.net/{TENANT_ID}/"))),
+                (
+                    "IdentityProvider",
+                    s(format!("https://sts.windows.net/{TENANT_ID}/")),
+                ),
                 ("ApiVersion", s("v1.0")),
                 ("ApplicationId", s(app)),
                 ("IPAddress", s(ATTACKER_IP)),
@@ -1390,7 +1429,14 @@ fn identity_query(
 }
 
 /// A name lookup answered by the domain controller's DNS server (DnsEvents).
-pub(super) fn dns_lookup(g: &mut Gen, _rng: &mut Rng, time: i64, client: &str, name: &str, answer: &str) {
+pub(super) fn dns_lookup(
+    g: &mut Gen,
+    _rng: &mut Rng,
+    time: i64,
+    client: &str,
+    name: &str,
+    answer: &str,
+) {
     g.push(
         "DnsEvents",
         [
@@ -1406,7 +1452,10 @@ pub(super) fn dns_lookup(g: &mut Gen, _rng: &mut Rng, time: i64, client: &str, n
             ("Result", s("Success")),
             ("ResultCode", int(0)),
             ("TaskCategory", s("Lookup")),
-            ("Message", s(format!("Query received from {client} for {name} (A)"))),
+            (
+                "Message",
+                s(format!("Query received from {client} for {name} (A)")),
+            ),
         ],
     );
 }
@@ -1415,13 +1464,33 @@ pub(super) fn dns_lookup(g: &mut Gen, _rng: &mut Rng, time: i64, client: &str, n
 fn threat_intelligence(g: &mut Gen, rng: &mut Rng, time: i64) {
     let (_, sha256, _) = file_hashes(DROPPED_BINARY);
     let indicators: [(&str, &str, &str, &str); 7] = [
-        ("NetworkIP", ATTACKER_IP, "password spray and phishing infrastructure", "Phishing"),
+        (
+            "NetworkIP",
+            ATTACKER_IP,
+            "password spray and phishing infrastructure",
+            "Phishing",
+        ),
         ("NetworkIP", C2_IP, "command and control server", "C2"),
         ("NetworkIP", EXFIL_IP, "data exfiltration endpoint", "C2"),
-        ("DomainName", PHISH_DOMAIN, "credential phishing domain", "Phishing"),
+        (
+            "DomainName",
+            PHISH_DOMAIN,
+            "credential phishing domain",
+            "Phishing",
+        ),
         ("DomainName", C2_DOMAIN, "command and control domain", "C2"),
-        ("Url", "http://203.0.113.88/update.ps1", "PowerShell stager", "MaliciousUrl"),
-        ("FileHashValue", &sha256, "wuauhelper.exe implant", "Malware"),
+        (
+            "Url",
+            "http://203.0.113.88/update.ps1",
+            "PowerShell stager",
+            "MaliciousUrl",
+        ),
+        (
+            "FileHashValue",
+            &sha256,
+            "wuauhelper.exe implant",
+            "Malware",
+        ),
     ];
     for (k, (kind, value, description, threat)) in indicators.into_iter().enumerate() {
         let ingested = time + k as i64 * MINUTE;
@@ -1434,7 +1503,10 @@ fn threat_intelligence(g: &mut Gen, rng: &mut Rng, time: i64) {
             ("ConfidenceScore", real(85.0)),
             ("Description", s(description)),
             ("ExpirationDateTime", dt(ingested + 90 * 24 * HOUR)),
-            ("ExternalIndicatorId", s(format!("indicator--{}", rng.guid_string()))),
+            (
+                "ExternalIndicatorId",
+                s(format!("indicator--{}", rng.guid_string())),
+            ),
             ("IndicatorId", s(rng.hex(64))),
             ("IndicatorProvider", s("Microsoft Threat Intelligence")),
             ("ThreatSeverity", int(4)),

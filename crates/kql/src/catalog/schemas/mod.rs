@@ -182,13 +182,19 @@ mod tests {
             .collect();
         on_disk.sort();
         let listed: Vec<&str> = FILES.iter().map(|(n, _)| *n).collect();
-        assert_eq!(on_disk, listed, "schema files and the list in mod.rs differ");
+        assert_eq!(
+            on_disk, listed,
+            "schema files and the list in mod.rs differ"
+        );
     }
 
     #[test]
     fn a_malformed_schema_file_is_refused_with_its_line() {
         let e = parse("T", "# a comment\nA string\nB numberish\n").expect_err("unknown type");
-        assert_eq!((e.line, e.problem.as_str()), (3, "unknown type 'numberish'"));
+        assert_eq!(
+            (e.line, e.problem.as_str()),
+            (3, "unknown type 'numberish'")
+        );
         let e = parse("T", "A string\nA long\n").expect_err("duplicate");
         assert_eq!(e.line, 2);
         let e = parse("T", "A string extra\n").expect_err("three words");
@@ -199,59 +205,561 @@ mod tests {
     /// types Microsoft documents for them.
     #[allow(clippy::type_complexity)]
     const FACTS: &[(&str, usize, &str, &str, &[(&str, ScalarType)])] = &[
-        ("AADManagedIdentitySignInLogs", 35, "AppId", "UniqueTokenIdentifier", &[("ResultType", S), ("DurationMs", L), ("TimeGenerated", D)]),
-        ("AADNonInteractiveUserSignInLogs", 69, "AlternateSignInName", "UserType", &[("AppliedEventListeners", J), ("ConditionalAccessPolicies", S), ("DeviceDetail", S), ("IsInteractive", B), ("_BilledSize", R)]),
-        ("AADRiskyUsers", 17, "_BilledSize", "UserPrincipalName", &[("IsDeleted", B), ("RiskLastUpdatedDateTime", D), ("RiskState", S)]),
-        ("AADServicePrincipalSignInLogs", 33, "AppId", "UniqueTokenIdentifier", &[("ServicePrincipalId", S), ("LocationDetails", S), ("DurationMs", L)]),
-        ("AADSignInEventsBeta", 45, "Timestamp", "EndpointCall", &[("ErrorCode", I), ("IsGuestUser", B), ("IsManaged", I), ("RiskLevelAggregated", I), ("LastPasswordChangeTimestamp", D)]),
-        ("AADSpnSignInEventsBeta", 19, "Timestamp", "ReportId", &[("IsManagedIdentity", B), ("ErrorCode", I)]),
-        ("AADUserRiskEvents", 27, "Activity", "UserPrincipalName", &[("AdditionalInfo", J), ("Location", J), ("DetectedDateTime", D)]),
-        ("AlertEvidence", 46, "TenantId", "Type", &[("Timestamp", D), ("ApplicationId", I), ("FileSize", L), ("AdditionalFields", J), ("EntityType", S)]),
-        ("AlertInfo", 12, "TenantId", "Type", &[("TimeGenerated", D), ("AlertId", S), ("AttackTechniques", S)]),
-        ("AuditLogs", 31, "AADOperationType", "Type", &[("InitiatedBy", J), ("TargetResources", J), ("AdditionalDetails", J), ("ActivityDateTime", D)]),
-        ("AzureActivity", 37, "ActivityStatus", "Type", &[("Authorization_d", J), ("Properties_d", J), ("EventSubmissionTimestamp", D)]),
-        ("AzureDiagnostics", 204, "action_id_s", "workflowId_s", &[("ActivityId_g", G), ("AdditionalFields", J), ("DurationMs", L), ("httpStatus_d", R), ("isAccessPolicyMatch_b", B), ("SubscriptionId", S)]),
-        ("BehaviorAnalytics", 33, "ActionType", "UsersInsights", &[("ActivityInsights", J), ("InvestigationPriority", I), ("TimeProcessed", D)]),
-        ("CloudAppEvents", 40, "TenantId", "Type", &[("ApplicationId", I), ("RawEventData", J), ("ActivityObjects", J), ("IsAdminOperation", B), ("ReportId", S)]),
-        ("CommonSecurityLog", 163, "Activity", "Type", &[("DestinationPort", I), ("SentBytes", L), ("EndTime", D), ("DeviceCustomFloatingPoint1", R), ("RemotePort", S)]),
-        ("DeviceEvents", 69, "TenantId", "Type", &[("AdditionalFields", J), ("RemotePort", I), ("ProcessId", L), ("IsProcessRemoteSession", B), ("MachineGroup", S)]),
-        ("DeviceFileEvents", 61, "TenantId", "Type", &[("FileSize", L), ("RequestSourcePort", I), ("IsAzureInfoProtectionApplied", B), ("ShareName", S)]),
-        ("DeviceImageLoadEvents", 41, "TenantId", "Type", &[("InitiatingProcessParentCreationTime", D), ("ReportId", L)]),
-        ("DeviceInfo", 41, "TenantId", "Type", &[("OSBuild", L), ("IsAzureADJoined", B), ("LoggedOnUsers", S), ("MachineGroup", S)]),
-        ("DeviceLogonEvents", 52, "TenantId", "Type", &[("IsLocalAdmin", B), ("RemotePort", I), ("LogonId", L), ("LogonType", S)]),
-        ("DeviceNetworkEvents", 48, "TenantId", "Type", &[("RemotePort", I), ("LocalPort", I), ("RemoteIPType", S)]),
-        ("DeviceNetworkInfo", 20, "TenantId", "Type", &[("IPAddresses", S), ("ReportId", L)]),
-        ("DeviceProcessEvents", 62, "TenantId", "Type", &[("ProcessId", L), ("ProcessCreationTime", D), ("InitiatingProcessSignerType", S), ("AdditionalFields", J)]),
-        ("DeviceRegistryEvents", 46, "TenantId", "Type", &[("RegistryValueData", S), ("PreviousRegistryKey", S), ("IsInitiatingProcessRemoteSession", B)]),
-        ("DeviceTvmBrowserExtensions", 10, "DeviceId", "InstallationTime", &[("IsActivated", S), ("InstallationTime", D)]),
-        ("DeviceTvmInfoGathering", 6, "Timestamp", "AdditionalFields", &[("LastSeenTime", D), ("AdditionalFields", J)]),
-        ("DeviceTvmSecureConfigurationAssessment", 12, "DeviceId", "IsExpectedUserImpact", &[("ConfigurationImpact", R), ("IsCompliant", B), ("Context", J)]),
-        ("DeviceTvmSoftwareInventory", 11, "DeviceId", "ProductCodeCpe", &[("EndOfSupportDate", D)]),
-        ("DeviceTvmSoftwareVulnerabilities", 13, "DeviceId", "CveTags", &[("CveId", S), ("CveTags", J)]),
-        ("DeviceTvmSoftwareVulnerabilitiesKB", 8, "CveId", "AffectedSoftware", &[("CvssScore", S), ("IsExploitAvailable", B), ("PublishedDate", D)]),
-        ("DnsEvents", 26, "_BilledSize", "Type", &[("EventId", I), ("ResultCode", I), ("RemoteIPLatitude", R)]),
-        ("EmailAttachmentInfo", 19, "TenantId", "Type", &[("FileSize", L), ("NetworkMessageId", S)]),
-        ("EmailEvents", 43, "TenantId", "Type", &[("EmailClusterId", L), ("BulkComplaintLevel", I), ("AttachmentCount", I), ("ReportId", S), ("AdditionalFields", J)]),
-        ("EmailPostDeliveryEvents", 16, "TenantId", "Type", &[("ActionType", S), ("Timestamp", D)]),
-        ("EmailUrlInfo", 10, "TenantId", "Type", &[("Url", S), ("UrlLocation", S)]),
-        ("ExposureGraphEdges", 11, "EdgeId", "EdgeProperties", &[("SourceNodeCategories", J), ("EdgeLabel", S)]),
-        ("GraphApiAuditEvents", 20, "IdentityProvider", "ResponseSize", &[("Timestamp", S), ("ResponseStatusCode", S), ("ResponseSize", I)]),
-        ("Heartbeat", 31, "_BilledSize", "VMUUID", &[("ComputerPrivateIPs", J), ("IsGatewayInstalled", B), ("RemoteIPLatitude", R)]),
-        ("IdentityDirectoryEvents", 27, "TenantId", "Type", &[("DestinationPort", I), ("Port", I), ("AdditionalFields", J), ("ISP", S)]),
-        ("IdentityInfo", 57, "AccountCloudSID", "UserType", &[("AssignedRoles", J), ("GroupMembership", J), ("IsAccountEnabled", B), ("InvestigationPriority", I), ("AccountUPN", S)]),
-        ("IdentityLogonEvents", 30, "TenantId", "Type", &[("Port", I), ("AdditionalFields", J), ("Isp", S)]),
-        ("IdentityQueryEvents", 29, "TenantId", "Type", &[("QueryTarget", S), ("DestinationPort", I)]),
-        ("IntuneDevices", 49, "AADTenantId", "WifiMacAddress", &[("StorageFree", L), ("Stats", J), ("GraphDeviceIsManaged", B), ("CreatedDate", S)]),
-        ("LAQueryLogs", 32, "AADClientId", "WorkspaceRegion", &[("ResponseCode", I), ("ResponseDurationMs", R), ("RequestContext", J)]),
-        ("MicrosoftGraphActivityLogs", 30, "AadTenantId", "Wids", &[("ResponseStatusCode", I), ("DurationMs", I), ("TokenIssuedAt", D)]),
-        ("OAuthAppInfo", 18, "ReportId", "AssignedRoles", &[("Permissions", J), ("ConsentedUsersCount", I), ("IsAdminConsented", B)]),
-        ("OfficeActivity", 132, "AADGroupId", "UserType", &[("CrossMailboxOperations", B), ("ElevationDuration", I), ("ExtraProperties", J), ("Start_Time", D), ("Parameters", S)]),
-        ("SecurityAlert", 35, "AlertLink", "WorkspaceSubscriptionId", &[("ConfidenceScore", R), ("IsIncident", B), ("Entities", S), ("ExtendedProperties", S)]),
-        ("SecurityEvent", 218, "AccessMask", "WorkstationName", &[("EventID", I), ("LogonType", I), ("AuthenticationLevel", I), ("IpPort", S), ("ProcessId", S)]),
-        ("SecurityIncident", 33, "AdditionalData", "Type", &[("IncidentNumber", I), ("AlertIds", J), ("Owner", J), ("ClosedTime", D)]),
-        ("SigninLogs", 77, "AADTenantId", "UserType", &[("ConditionalAccessPolicies", J), ("AuthenticationDetails", S), ("NetworkLocationDetails", S), ("Status", J), ("DeviceDetail", J), ("LocationDetails", J), ("AutonomousSystemNumber", S), ("DurationMs", L), ("IsRisky", B)]),
-        ("ThreatIntelligenceIndicator", 64, "Action", "UserAgent", &[("ConfidenceScore", R), ("Active", B), ("FileSize", I), ("NetworkDestinationPort", I), ("ExpirationDateTime", D)]),
-        ("UrlClickEvents", 16, "TenantId", "Type", &[("IsClickedThrough", B), ("UrlChain", S)]),
+        (
+            "AADManagedIdentitySignInLogs",
+            35,
+            "AppId",
+            "UniqueTokenIdentifier",
+            &[("ResultType", S), ("DurationMs", L), ("TimeGenerated", D)],
+        ),
+        (
+            "AADNonInteractiveUserSignInLogs",
+            69,
+            "AlternateSignInName",
+            "UserType",
+            &[
+                ("AppliedEventListeners", J),
+                ("ConditionalAccessPolicies", S),
+                ("DeviceDetail", S),
+                ("IsInteractive", B),
+                ("_BilledSize", R),
+            ],
+        ),
+        (
+            "AADRiskyUsers",
+            17,
+            "_BilledSize",
+            "UserPrincipalName",
+            &[
+                ("IsDeleted", B),
+                ("RiskLastUpdatedDateTime", D),
+                ("RiskState", S),
+            ],
+        ),
+        (
+            "AADServicePrincipalSignInLogs",
+            33,
+            "AppId",
+            "UniqueTokenIdentifier",
+            &[
+                ("ServicePrincipalId", S),
+                ("LocationDetails", S),
+                ("DurationMs", L),
+            ],
+        ),
+        (
+            "AADSignInEventsBeta",
+            45,
+            "Timestamp",
+            "EndpointCall",
+            &[
+                ("ErrorCode", I),
+                ("IsGuestUser", B),
+                ("IsManaged", I),
+                ("RiskLevelAggregated", I),
+                ("LastPasswordChangeTimestamp", D),
+            ],
+        ),
+        (
+            "AADSpnSignInEventsBeta",
+            19,
+            "Timestamp",
+            "ReportId",
+            &[("IsManagedIdentity", B), ("ErrorCode", I)],
+        ),
+        (
+            "AADUserRiskEvents",
+            27,
+            "Activity",
+            "UserPrincipalName",
+            &[
+                ("AdditionalInfo", J),
+                ("Location", J),
+                ("DetectedDateTime", D),
+            ],
+        ),
+        (
+            "AlertEvidence",
+            46,
+            "TenantId",
+            "Type",
+            &[
+                ("Timestamp", D),
+                ("ApplicationId", I),
+                ("FileSize", L),
+                ("AdditionalFields", J),
+                ("EntityType", S),
+            ],
+        ),
+        (
+            "AlertInfo",
+            12,
+            "TenantId",
+            "Type",
+            &[
+                ("TimeGenerated", D),
+                ("AlertId", S),
+                ("AttackTechniques", S),
+            ],
+        ),
+        (
+            "AuditLogs",
+            31,
+            "AADOperationType",
+            "Type",
+            &[
+                ("InitiatedBy", J),
+                ("TargetResources", J),
+                ("AdditionalDetails", J),
+                ("ActivityDateTime", D),
+            ],
+        ),
+        (
+            "AzureActivity",
+            37,
+            "ActivityStatus",
+            "Type",
+            &[
+                ("Authorization_d", J),
+                ("Properties_d", J),
+                ("EventSubmissionTimestamp", D),
+            ],
+        ),
+        (
+            "AzureDiagnostics",
+            204,
+            "action_id_s",
+            "workflowId_s",
+            &[
+                ("ActivityId_g", G),
+                ("AdditionalFields", J),
+                ("DurationMs", L),
+                ("httpStatus_d", R),
+                ("isAccessPolicyMatch_b", B),
+                ("SubscriptionId", S),
+            ],
+        ),
+        (
+            "BehaviorAnalytics",
+            33,
+            "ActionType",
+            "UsersInsights",
+            &[
+                ("ActivityInsights", J),
+                ("InvestigationPriority", I),
+                ("TimeProcessed", D),
+            ],
+        ),
+        (
+            "CloudAppEvents",
+            40,
+            "TenantId",
+            "Type",
+            &[
+                ("ApplicationId", I),
+                ("RawEventData", J),
+                ("ActivityObjects", J),
+                ("IsAdminOperation", B),
+                ("ReportId", S),
+            ],
+        ),
+        (
+            "CommonSecurityLog",
+            163,
+            "Activity",
+            "Type",
+            &[
+                ("DestinationPort", I),
+                ("SentBytes", L),
+                ("EndTime", D),
+                ("DeviceCustomFloatingPoint1", R),
+                ("RemotePort", S),
+            ],
+        ),
+        (
+            "DeviceEvents",
+            69,
+            "TenantId",
+            "Type",
+            &[
+                ("AdditionalFields", J),
+                ("RemotePort", I),
+                ("ProcessId", L),
+                ("IsProcessRemoteSession", B),
+                ("MachineGroup", S),
+            ],
+        ),
+        (
+            "DeviceFileEvents",
+            61,
+            "TenantId",
+            "Type",
+            &[
+                ("FileSize", L),
+                ("RequestSourcePort", I),
+                ("IsAzureInfoProtectionApplied", B),
+                ("ShareName", S),
+            ],
+        ),
+        (
+            "DeviceImageLoadEvents",
+            41,
+            "TenantId",
+            "Type",
+            &[("InitiatingProcessParentCreationTime", D), ("ReportId", L)],
+        ),
+        (
+            "DeviceInfo",
+            41,
+            "TenantId",
+            "Type",
+            &[
+                ("OSBuild", L),
+                ("IsAzureADJoined", B),
+                ("LoggedOnUsers", S),
+                ("MachineGroup", S),
+            ],
+        ),
+        (
+            "DeviceLogonEvents",
+            52,
+            "TenantId",
+            "Type",
+            &[
+                ("IsLocalAdmin", B),
+                ("RemotePort", I),
+                ("LogonId", L),
+                ("LogonType", S),
+            ],
+        ),
+        (
+            "DeviceNetworkEvents",
+            48,
+            "TenantId",
+            "Type",
+            &[("RemotePort", I), ("LocalPort", I), ("RemoteIPType", S)],
+        ),
+        (
+            "DeviceNetworkInfo",
+            20,
+            "TenantId",
+            "Type",
+            &[("IPAddresses", S), ("ReportId", L)],
+        ),
+        (
+            "DeviceProcessEvents",
+            62,
+            "TenantId",
+            "Type",
+            &[
+                ("ProcessId", L),
+                ("ProcessCreationTime", D),
+                ("InitiatingProcessSignerType", S),
+                ("AdditionalFields", J),
+            ],
+        ),
+        (
+            "DeviceRegistryEvents",
+            46,
+            "TenantId",
+            "Type",
+            &[
+                ("RegistryValueData", S),
+                ("PreviousRegistryKey", S),
+                ("IsInitiatingProcessRemoteSession", B),
+            ],
+        ),
+        (
+            "DeviceTvmBrowserExtensions",
+            10,
+            "DeviceId",
+            "InstallationTime",
+            &[("IsActivated", S), ("InstallationTime", D)],
+        ),
+        (
+            "DeviceTvmInfoGathering",
+            6,
+            "Timestamp",
+            "AdditionalFields",
+            &[("LastSeenTime", D), ("AdditionalFields", J)],
+        ),
+        (
+            "DeviceTvmSecureConfigurationAssessment",
+            12,
+            "DeviceId",
+            "IsExpectedUserImpact",
+            &[
+                ("ConfigurationImpact", R),
+                ("IsCompliant", B),
+                ("Context", J),
+            ],
+        ),
+        (
+            "DeviceTvmSoftwareInventory",
+            11,
+            "DeviceId",
+            "ProductCodeCpe",
+            &[("EndOfSupportDate", D)],
+        ),
+        (
+            "DeviceTvmSoftwareVulnerabilities",
+            13,
+            "DeviceId",
+            "CveTags",
+            &[("CveId", S), ("CveTags", J)],
+        ),
+        (
+            "DeviceTvmSoftwareVulnerabilitiesKB",
+            8,
+            "CveId",
+            "AffectedSoftware",
+            &[
+                ("CvssScore", S),
+                ("IsExploitAvailable", B),
+                ("PublishedDate", D),
+            ],
+        ),
+        (
+            "DnsEvents",
+            26,
+            "_BilledSize",
+            "Type",
+            &[("EventId", I), ("ResultCode", I), ("RemoteIPLatitude", R)],
+        ),
+        (
+            "EmailAttachmentInfo",
+            19,
+            "TenantId",
+            "Type",
+            &[("FileSize", L), ("NetworkMessageId", S)],
+        ),
+        (
+            "EmailEvents",
+            43,
+            "TenantId",
+            "Type",
+            &[
+                ("EmailClusterId", L),
+                ("BulkComplaintLevel", I),
+                ("AttachmentCount", I),
+                ("ReportId", S),
+                ("AdditionalFields", J),
+            ],
+        ),
+        (
+            "EmailPostDeliveryEvents",
+            16,
+            "TenantId",
+            "Type",
+            &[("ActionType", S), ("Timestamp", D)],
+        ),
+        (
+            "EmailUrlInfo",
+            10,
+            "TenantId",
+            "Type",
+            &[("Url", S), ("UrlLocation", S)],
+        ),
+        (
+            "ExposureGraphEdges",
+            11,
+            "EdgeId",
+            "EdgeProperties",
+            &[("SourceNodeCategories", J), ("EdgeLabel", S)],
+        ),
+        (
+            "GraphApiAuditEvents",
+            20,
+            "IdentityProvider",
+            "ResponseSize",
+            &[
+                ("Timestamp", S),
+                ("ResponseStatusCode", S),
+                ("ResponseSize", I),
+            ],
+        ),
+        (
+            "Heartbeat",
+            31,
+            "_BilledSize",
+            "VMUUID",
+            &[
+                ("ComputerPrivateIPs", J),
+                ("IsGatewayInstalled", B),
+                ("RemoteIPLatitude", R),
+            ],
+        ),
+        (
+            "IdentityDirectoryEvents",
+            27,
+            "TenantId",
+            "Type",
+            &[
+                ("DestinationPort", I),
+                ("Port", I),
+                ("AdditionalFields", J),
+                ("ISP", S),
+            ],
+        ),
+        (
+            "IdentityInfo",
+            57,
+            "AccountCloudSID",
+            "UserType",
+            &[
+                ("AssignedRoles", J),
+                ("GroupMembership", J),
+                ("IsAccountEnabled", B),
+                ("InvestigationPriority", I),
+                ("AccountUPN", S),
+            ],
+        ),
+        (
+            "IdentityLogonEvents",
+            30,
+            "TenantId",
+            "Type",
+            &[("Port", I), ("AdditionalFields", J), ("Isp", S)],
+        ),
+        (
+            "IdentityQueryEvents",
+            29,
+            "TenantId",
+            "Type",
+            &[("QueryTarget", S), ("DestinationPort", I)],
+        ),
+        (
+            "IntuneDevices",
+            49,
+            "AADTenantId",
+            "WifiMacAddress",
+            &[
+                ("StorageFree", L),
+                ("Stats", J),
+                ("GraphDeviceIsManaged", B),
+                ("CreatedDate", S),
+            ],
+        ),
+        (
+            "LAQueryLogs",
+            32,
+            "AADClientId",
+            "WorkspaceRegion",
+            &[
+                ("ResponseCode", I),
+                ("ResponseDurationMs", R),
+                ("RequestContext", J),
+            ],
+        ),
+        (
+            "MicrosoftGraphActivityLogs",
+            30,
+            "AadTenantId",
+            "Wids",
+            &[
+                ("ResponseStatusCode", I),
+                ("DurationMs", I),
+                ("TokenIssuedAt", D),
+            ],
+        ),
+        (
+            "OAuthAppInfo",
+            18,
+            "ReportId",
+            "AssignedRoles",
+            &[
+                ("Permissions", J),
+                ("ConsentedUsersCount", I),
+                ("IsAdminConsented", B),
+            ],
+        ),
+        (
+            "OfficeActivity",
+            132,
+            "AADGroupId",
+            "UserType",
+            &[
+                ("CrossMailboxOperations", B),
+                ("ElevationDuration", I),
+                ("ExtraProperties", J),
+                ("Start_Time", D),
+                ("Parameters", S),
+            ],
+        ),
+        (
+            "SecurityAlert",
+            35,
+            "AlertLink",
+            "WorkspaceSubscriptionId",
+            &[
+                ("ConfidenceScore", R),
+                ("IsIncident", B),
+                ("Entities", S),
+                ("ExtendedProperties", S),
+            ],
+        ),
+        (
+            "SecurityEvent",
+            218,
+            "AccessMask",
+            "WorkstationName",
+            &[
+                ("EventID", I),
+                ("LogonType", I),
+                ("AuthenticationLevel", I),
+                ("IpPort", S),
+                ("ProcessId", S),
+            ],
+        ),
+        (
+            "SecurityIncident",
+            33,
+            "AdditionalData",
+            "Type",
+            &[
+                ("IncidentNumber", I),
+                ("AlertIds", J),
+                ("Owner", J),
+                ("ClosedTime", D),
+            ],
+        ),
+        (
+            "SigninLogs",
+            77,
+            "AADTenantId",
+            "UserType",
+            &[
+                ("ConditionalAccessPolicies", J),
+                ("AuthenticationDetails", S),
+                ("NetworkLocationDetails", S),
+                ("Status", J),
+                ("DeviceDetail", J),
+                ("LocationDetails", J),
+                ("AutonomousSystemNumber", S),
+                ("DurationMs", L),
+                ("IsRisky", B),
+            ],
+        ),
+        (
+            "ThreatIntelligenceIndicator",
+            64,
+            "Action",
+            "UserAgent",
+            &[
+                ("ConfidenceScore", R),
+                ("Active", B),
+                ("FileSize", I),
+                ("NetworkDestinationPort", I),
+                ("ExpirationDateTime", D),
+            ],
+        ),
+        (
+            "UrlClickEvents",
+            16,
+            "TenantId",
+            "Type",
+            &[("IsClickedThrough", B), ("UrlChain", S)],
+        ),
     ];
 
     #[test]
@@ -274,7 +782,9 @@ mod tests {
             let tg = schema.column_type("TimeGenerated");
             let ts = schema.column_type("Timestamp");
             assert!(
-                tg == Some(D) || ts.is_some() || schema.name.starts_with("DeviceTvm")
+                tg == Some(D)
+                    || ts.is_some()
+                    || schema.name.starts_with("DeviceTvm")
                     || schema.name == "ExposureGraphEdges",
                 "{} has no time column",
                 schema.name
@@ -282,7 +792,12 @@ mod tests {
             if ts.is_some() && tg.is_some() {
                 // Sentinel's copies of Defender tables: TenantId, TimeGenerated, Timestamp first.
                 let first: Vec<&str> = schema.columns.iter().take(3).map(|c| c.0).collect();
-                assert_eq!(first, ["TenantId", "TimeGenerated", "Timestamp"], "{}", schema.name);
+                assert_eq!(
+                    first,
+                    ["TenantId", "TimeGenerated", "Timestamp"],
+                    "{}",
+                    schema.name
+                );
             }
         }
         assert_eq!(column_type("SigninLogs", "ResultType"), Some(S));

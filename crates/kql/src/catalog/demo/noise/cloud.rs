@@ -10,7 +10,14 @@ use super::super::{DAY, Gen, HOUR, MINUTE, Rng, SPAN, boolean, dt, dy, int, long
 use super::{any_time, egress, office_time};
 
 const DOC_STEMS: [&str; 8] = [
-    "Q3-report", "budget", "meeting-notes", "proposal", "roadmap", "timesheet", "contract", "design",
+    "Q3-report",
+    "budget",
+    "meeting-notes",
+    "proposal",
+    "roadmap",
+    "timesheet",
+    "contract",
+    "design",
 ];
 const DOC_EXTS: [&str; 4] = ["docx", "xlsx", "pptx", "pdf"];
 
@@ -20,17 +27,39 @@ pub(super) fn m365(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
         let time = office_time(g, rng, u.office);
         let ip = egress(u);
         let roll = rng.below(100);
-        let (operation, workload, record, site, file, extra): (&str, &str, &str, String, String, Vec<(&str, super::super::Value)>) = if roll < 55 {
+        let (operation, workload, record, site, file, extra): (
+            &str,
+            &str,
+            &str,
+            String,
+            String,
+            Vec<(&str, super::super::Value)>,
+        ) = if roll < 55 {
             let onedrive = rng.chance(0.3);
             let site = if onedrive {
-                format!("https://contoso-my.sharepoint.com/personal/{}_contoso_com/", u.sam)
+                format!(
+                    "https://contoso-my.sharepoint.com/personal/{}_contoso_com/",
+                    u.sam
+                )
             } else {
                 format!(
                     "{SHAREPOINT}/sites/{}/",
-                    rng.pick(&["Finance", "HR", "Engineering", "Marketing", "Sales", "Intranet"])
+                    rng.pick(&[
+                        "Finance",
+                        "HR",
+                        "Engineering",
+                        "Marketing",
+                        "Sales",
+                        "Intranet"
+                    ])
                 )
             };
-            let file = format!("{}-{}.{}", rng.pick(&DOC_STEMS), rng.below(400), rng.pick(&DOC_EXTS));
+            let file = format!(
+                "{}-{}.{}",
+                rng.pick(&DOC_STEMS),
+                rng.below(400),
+                rng.pick(&DOC_EXTS)
+            );
             let op = *rng.pick(&[
                 "FileAccessed",
                 "FileAccessed",
@@ -59,12 +88,22 @@ pub(super) fn m365(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                 extra,
             )
         } else if roll < 70 {
-            let team = *rng.pick(&["Finance Team", "Project Falcon", "IT Operations", "Sales EMEA"]);
-            let op = *rng.pick(&["MemberAdded", "MemberAdded", "ChannelAdded", "TeamCreated", "AppInstalled", "MemberRoleChanged", "MemberRemoved"]);
-            let mut extra = vec![
-                ("TeamName", s(team)),
-                ("CommunicationType", s("Team")),
-            ];
+            let team = *rng.pick(&[
+                "Finance Team",
+                "Project Falcon",
+                "IT Operations",
+                "Sales EMEA",
+            ]);
+            let op = *rng.pick(&[
+                "MemberAdded",
+                "MemberAdded",
+                "ChannelAdded",
+                "TeamCreated",
+                "AppInstalled",
+                "MemberRoleChanged",
+                "MemberRemoved",
+            ]);
+            let mut extra = vec![("TeamName", s(team)), ("CommunicationType", s("Team"))];
             if op.starts_with("Member") {
                 let guest_add = rng.chance(0.4);
                 let member = if guest_add {
@@ -80,7 +119,14 @@ pub(super) fn m365(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                 extra.push(("AddonName", s("Polls")));
                 extra.push(("AzureADAppId", s("8a5a3f3b-0000-4b1e-9c2d-7d1f0e3c2b11")));
             }
-            (op, "MicrosoftTeams", "MicrosoftTeams", String::new(), String::new(), extra)
+            (
+                op,
+                "MicrosoftTeams",
+                "MicrosoftTeams",
+                String::new(),
+                String::new(),
+                extra,
+            )
         } else {
             let op = *rng.pick(&[
                 "MailItemsAccessed",
@@ -98,7 +144,14 @@ pub(super) fn m365(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                 "MailItemsAccessed" => "ExchangeItemAggregated",
                 _ => "ExchangeItem",
             };
-            (op, "Exchange", record, String::new(), String::new(), Vec::new())
+            (
+                op,
+                "Exchange",
+                record,
+                String::new(),
+                String::new(),
+                Vec::new(),
+            )
         };
         let parameters = match operation {
             "New-InboxRule" => json!([{"Name": "Name", "Value": "Newsletters"},
@@ -106,9 +159,11 @@ pub(super) fn m365(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                                       {"Name": "MoveToFolder", "Value": "Newsletters"}]),
             "Set-Mailbox" => json!([{"Name": "Identity", "Value": u.upn},
                                     {"Name": "AuditEnabled", "Value": "True"}]),
-            "Add-MailboxPermission" => json!([{"Name": "Identity", "Value": "shared-finance@contoso.com"},
+            "Add-MailboxPermission" => {
+                json!([{"Name": "Identity", "Value": "shared-finance@contoso.com"},
                                               {"Name": "User", "Value": u.upn},
-                                              {"Name": "AccessRights", "Value": "FullAccess"}]),
+                                              {"Name": "AccessRights", "Value": "FullAccess"}])
+            }
             _ => serde_json::Value::Null,
         };
         rows::office_activity(
@@ -181,14 +236,46 @@ pub(super) fn m365(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
 
 /// Azure control-plane operations: `(OperationNameValue, OperationName, Category)`.
 const AZURE_OPS: [(&str, &str, &str); 8] = [
-    ("MICROSOFT.COMPUTE/VIRTUALMACHINES/START/ACTION", "Start Virtual Machine", "Administrative"),
-    ("MICROSOFT.COMPUTE/VIRTUALMACHINES/DEALLOCATE/ACTION", "Deallocate Virtual Machine", "Administrative"),
-    ("MICROSOFT.STORAGE/STORAGEACCOUNTS/LISTKEYS/ACTION", "List Storage Account Keys", "Administrative"),
-    ("MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE", "Create role assignment", "Administrative"),
-    ("MICROSOFT.AUTHORIZATION/LOCKS/WRITE", "Create management locks", "Administrative"),
-    ("MICROSOFT.KEYVAULT/VAULTS/WRITE", "Update Key Vault", "Administrative"),
-    ("MICROSOFT.RESOURCES/DEPLOYMENTS/WRITE", "Create Deployment", "Administrative"),
-    ("MICROSOFT.SECURITY/POLICIES/WRITE", "Update security policy", "Policy"),
+    (
+        "MICROSOFT.COMPUTE/VIRTUALMACHINES/START/ACTION",
+        "Start Virtual Machine",
+        "Administrative",
+    ),
+    (
+        "MICROSOFT.COMPUTE/VIRTUALMACHINES/DEALLOCATE/ACTION",
+        "Deallocate Virtual Machine",
+        "Administrative",
+    ),
+    (
+        "MICROSOFT.STORAGE/STORAGEACCOUNTS/LISTKEYS/ACTION",
+        "List Storage Account Keys",
+        "Administrative",
+    ),
+    (
+        "MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE",
+        "Create role assignment",
+        "Administrative",
+    ),
+    (
+        "MICROSOFT.AUTHORIZATION/LOCKS/WRITE",
+        "Create management locks",
+        "Administrative",
+    ),
+    (
+        "MICROSOFT.KEYVAULT/VAULTS/WRITE",
+        "Update Key Vault",
+        "Administrative",
+    ),
+    (
+        "MICROSOFT.RESOURCES/DEPLOYMENTS/WRITE",
+        "Create Deployment",
+        "Administrative",
+    ),
+    (
+        "MICROSOFT.SECURITY/POLICIES/WRITE",
+        "Update security policy",
+        "Policy",
+    ),
 ];
 
 pub(super) fn azure(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
@@ -203,9 +290,19 @@ pub(super) fn azure(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
             } else {
                 admin.upn.clone()
             };
-            let caller_ip = if by_pipeline { "20.42.65.92" } else { egress(admin) };
+            let caller_ip = if by_pipeline {
+                "20.42.65.92"
+            } else {
+                egress(admin)
+            };
             let rg = *rng.pick(&["prod-app-rg", "shared-rg", "soc-rg"]);
-            let resource = format!("/subscriptions/{SUBSCRIPTION}/resourceGroups/{rg}/providers/{}", value.rsplit_once('/').map_or("", |(p, _)| p).to_ascii_lowercase());
+            let resource = format!(
+                "/subscriptions/{SUBSCRIPTION}/resourceGroups/{rg}/providers/{}",
+                value
+                    .rsplit_once('/')
+                    .map_or("", |(p, _)| p)
+                    .to_ascii_lowercase()
+            );
             let correlation = rng.guid_string();
             for (status, sub) in [("Started", ""), ("Succeeded", "OK")] {
                 g.push(
@@ -245,7 +342,8 @@ pub(super) fn azure(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
             }
         } else if k % 4 == 1 {
             let identity = &org.service_principals[4];
-            let operation = *rng.pick(&["SecretGet", "SecretGet", "VaultGet", "KeyGet", "SecretList"]);
+            let operation =
+                *rng.pick(&["SecretGet", "SecretGet", "VaultGet", "KeyGet", "SecretList"]);
             g.push(
                 "AzureDiagnostics",
                 [
@@ -293,16 +391,36 @@ pub(super) fn azure(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                     ("Resource", s("AGW-CONTOSO-WEB")),
                     ("ResourceGroup", s("PROD-APP-RG")),
                     ("SubscriptionId", s(SUBSCRIPTION)),
-                    ("Category", s(if rule.is_empty() { "ApplicationGatewayAccessLog" } else { "ApplicationGatewayFirewallLog" })),
-                    ("OperationName", s(if rule.is_empty() { "ApplicationGatewayAccess" } else { "ApplicationGatewayFirewall" })),
+                    (
+                        "Category",
+                        s(if rule.is_empty() {
+                            "ApplicationGatewayAccessLog"
+                        } else {
+                            "ApplicationGatewayFirewallLog"
+                        }),
+                    ),
+                    (
+                        "OperationName",
+                        s(if rule.is_empty() {
+                            "ApplicationGatewayAccess"
+                        } else {
+                            "ApplicationGatewayFirewall"
+                        }),
+                    ),
                     ("clientIP_s", s(&client)),
                     ("clientIp_s", s(&client)),
                     ("host_s", s("shop.contoso.com")),
                     ("requestUri_s", s(uri)),
                     ("httpMethod_s", s("GET")),
-                    ("httpStatus_d", real(if action == "Blocked" { 403.0 } else { 200.0 })),
+                    (
+                        "httpStatus_d",
+                        real(if action == "Blocked" { 403.0 } else { 200.0 }),
+                    ),
                     ("action_s", s(action)),
-                    ("ruleName_s", s(if rule.is_empty() { "" } else { "OWASP_3.2" })),
+                    (
+                        "ruleName_s",
+                        s(if rule.is_empty() { "" } else { "OWASP_3.2" }),
+                    ),
                     ("TenantId", s(TENANT_ID)),
                     ("SourceSystem", s("Azure")),
                 ],
@@ -337,7 +455,10 @@ pub(super) fn graph(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                 ("ClientAuthMethod", int(2)),
                 ("ClientRequestId", s(&request)),
                 ("DurationMs", int(40 + rng.below(300) as i32)),
-                ("IdentityProvider", s(format!("https://sts.windows.net/{TENANT_ID}/"))),
+                (
+                    "IdentityProvider",
+                    s(format!("https://sts.windows.net/{TENANT_ID}/")),
+                ),
                 ("IPAddress", s(sp.ip)),
                 ("Location", s("East US")),
                 ("OperationId", s(&request)),
@@ -359,7 +480,10 @@ pub(super) fn graph(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
             "GraphApiAuditEvents",
             [
                 ("Timestamp", s(super::super::iso(time))),
-                ("IdentityProvider", s(format!("https://sts.windows.net/{TENANT_ID}/"))),
+                (
+                    "IdentityProvider",
+                    s(format!("https://sts.windows.net/{TENANT_ID}/")),
+                ),
                 ("ApiVersion", s("v1.0")),
                 ("ApplicationId", s(&sp.app_id)),
                 ("IPAddress", s(sp.ip)),
@@ -385,7 +509,12 @@ pub(super) fn graph(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
 /// who can reach what.
 pub(super) fn apps(g: &mut Gen, org: &Org, rng: &mut Rng, _n: usize) {
     let time = g.now - 2 * HOUR;
-    for (k, sp) in org.service_principals.iter().filter(|sp| !sp.managed).enumerate() {
+    for (k, sp) in org
+        .service_principals
+        .iter()
+        .filter(|sp| !sp.managed)
+        .enumerate()
+    {
         let (privilege, permission, external) = match k {
             0 => ("High", "User.ReadWrite.All", false),
             1 => ("High", "Mail.ReadWrite", true),
@@ -433,7 +562,11 @@ pub(super) fn apps(g: &mut Gen, org: &Org, rng: &mut Rng, _n: usize) {
     }
     for u in &org.users {
         for (label, target, kind) in [
-            ("has permissions to", "kv-contoso-prod", "microsoft.keyvault/vaults"),
+            (
+                "has permissions to",
+                "kv-contoso-prod",
+                "microsoft.keyvault/vaults",
+            ),
             ("member of", u.department, "group"),
             ("can authenticate to", "wks-001", "device"),
         ] {
@@ -491,7 +624,10 @@ pub(super) fn sentinel_usage(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                     ("ConfidenceScore", real(50.0 + rng.below(50) as f64)),
                     ("Description", s("Known scanning infrastructure")),
                     ("ExpirationDateTime", dt(time + 30 * DAY)),
-                    ("ExternalIndicatorId", s(format!("indicator--{}", rng.guid_string()))),
+                    (
+                        "ExternalIndicatorId",
+                        s(format!("indicator--{}", rng.guid_string())),
+                    ),
                     ("IndicatorId", s(rng.hex(64))),
                     ("IndicatorProvider", s("Microsoft Threat Intelligence")),
                     ("NetworkIP", s(&indicator)),

@@ -10,88 +10,408 @@ use super::{any_time, office_time, workstation};
 
 /// Everyday workstation processes: (file, folder, command line, started by the user?).
 const WORKSTATION_PROCS: [(&str, &str, &str, bool); 24] = [
-    ("chrome.exe", "c:\\program files\\google\\chrome\\application\\chrome.exe", "\"chrome.exe\" --type=renderer", true),
-    ("msedge.exe", "c:\\program files (x86)\\microsoft\\edge\\application\\msedge.exe", "\"msedge.exe\" --profile-directory=Default", true),
-    ("OUTLOOK.EXE", "c:\\program files\\microsoft office\\root\\office16\\outlook.exe", "\"OUTLOOK.EXE\" ", true),
-    ("WINWORD.EXE", "c:\\program files\\microsoft office\\root\\office16\\winword.exe", "\"WINWORD.EXE\" /n", true),
-    ("EXCEL.EXE", "c:\\program files\\microsoft office\\root\\office16\\excel.exe", "\"EXCEL.EXE\" ", true),
-    ("POWERPNT.EXE", "c:\\program files\\microsoft office\\root\\office16\\powerpnt.exe", "\"POWERPNT.EXE\" ", true),
-    ("ms-teams.exe", "c:\\program files\\windowsapps\\msteams\\ms-teams.exe", "\"ms-teams.exe\" --system-initiated", true),
-    ("Code.exe", "c:\\users\\public\\appdata\\local\\programs\\microsoft vs code\\code.exe", "\"Code.exe\" ", true),
-    ("OneDrive.exe", "c:\\program files\\microsoft onedrive\\onedrive.exe", "\"OneDrive.exe\" /background", true),
-    ("cmd.exe", "c:\\windows\\system32\\cmd.exe", "cmd.exe /c ipconfig /all", true),
-    ("notepad.exe", "c:\\windows\\system32\\notepad.exe", "\"notepad.exe\" C:\\Users\\Public\\notes.txt", true),
-    ("SnippingTool.exe", "c:\\program files\\windowsapps\\microsoft.screensketch\\snippingtool.exe", "\"SnippingTool.exe\"", true),
-    ("svchost.exe", "c:\\windows\\system32\\svchost.exe", "svchost.exe -k netsvcs -p -s Schedule", false),
-    ("MpCmdRun.exe", "c:\\program files\\windows defender\\mpcmdrun.exe", "\"MpCmdRun.exe\" -SignatureUpdate -ScheduleJob", false),
-    ("SearchProtocolHost.exe", "c:\\windows\\system32\\searchprotocolhost.exe", "\"SearchProtocolHost.exe\" Global\\UsGthrFltPipeMssGthrPipe1", false),
-    ("CompatTelRunner.exe", "c:\\windows\\system32\\compattelrunner.exe", "C:\\WINDOWS\\system32\\compattelrunner.exe -maintenance", false),
-    ("powershell.exe", "c:\\windows\\system32\\windowspowershell\\v1.0\\powershell.exe", "powershell.exe -NoProfile -ExecutionPolicy Bypass -File \"C:\\Program Files (x86)\\Microsoft Intune Management Extension\\Policies\\Scripts\\detect.ps1\"", false),
-    ("gpupdate.exe", "c:\\windows\\system32\\gpupdate.exe", "gpupdate.exe /target:computer", false),
-    ("msiexec.exe", "c:\\windows\\system32\\msiexec.exe", "msiexec.exe /i \"C:\\Windows\\ccmcache\\2f\\TeamsMachineInstaller.msi\" /qn", false),
-    ("rundll32.exe", "c:\\windows\\system32\\rundll32.exe", "rundll32.exe C:\\Windows\\system32\\printui.dll,PrintUIEntry /in /n \\\\srv-app01\\Floor2-Printer", true),
-    ("conhost.exe", "c:\\windows\\system32\\conhost.exe", "\\??\\C:\\WINDOWS\\system32\\conhost.exe 0xffffffff -ForceV1", false),
-    ("taskhostw.exe", "c:\\windows\\system32\\taskhostw.exe", "taskhostw.exe", true),
-    ("wuauclt.exe", "c:\\windows\\system32\\wuauclt.exe", "\"wuauclt.exe\" /RunHandlerComServer", false),
-    ("MsMpEng.exe", "c:\\programdata\\microsoft\\windows defender\\platform\\4.18.24090.11-0\\msmpeng.exe", "\"MsMpEng.exe\"", false),
+    (
+        "chrome.exe",
+        "c:\\program files\\google\\chrome\\application\\chrome.exe",
+        "\"chrome.exe\" --type=renderer",
+        true,
+    ),
+    (
+        "msedge.exe",
+        "c:\\program files (x86)\\microsoft\\edge\\application\\msedge.exe",
+        "\"msedge.exe\" --profile-directory=Default",
+        true,
+    ),
+    (
+        "OUTLOOK.EXE",
+        "c:\\program files\\microsoft office\\root\\office16\\outlook.exe",
+        "\"OUTLOOK.EXE\" ",
+        true,
+    ),
+    (
+        "WINWORD.EXE",
+        "c:\\program files\\microsoft office\\root\\office16\\winword.exe",
+        "\"WINWORD.EXE\" /n",
+        true,
+    ),
+    (
+        "EXCEL.EXE",
+        "c:\\program files\\microsoft office\\root\\office16\\excel.exe",
+        "\"EXCEL.EXE\" ",
+        true,
+    ),
+    (
+        "POWERPNT.EXE",
+        "c:\\program files\\microsoft office\\root\\office16\\powerpnt.exe",
+        "\"POWERPNT.EXE\" ",
+        true,
+    ),
+    (
+        "ms-teams.exe",
+        "c:\\program files\\windowsapps\\msteams\\ms-teams.exe",
+        "\"ms-teams.exe\" --system-initiated",
+        true,
+    ),
+    (
+        "Code.exe",
+        "c:\\users\\public\\appdata\\local\\programs\\microsoft vs code\\code.exe",
+        "\"Code.exe\" ",
+        true,
+    ),
+    (
+        "OneDrive.exe",
+        "c:\\program files\\microsoft onedrive\\onedrive.exe",
+        "\"OneDrive.exe\" /background",
+        true,
+    ),
+    (
+        "cmd.exe",
+        "c:\\windows\\system32\\cmd.exe",
+        "cmd.exe /c ipconfig /all",
+        true,
+    ),
+    (
+        "notepad.exe",
+        "c:\\windows\\system32\\notepad.exe",
+        "\"notepad.exe\" C:\\Users\\Public\\notes.txt",
+        true,
+    ),
+    (
+        "SnippingTool.exe",
+        "c:\\program files\\windowsapps\\microsoft.screensketch\\snippingtool.exe",
+        "\"SnippingTool.exe\"",
+        true,
+    ),
+    (
+        "svchost.exe",
+        "c:\\windows\\system32\\svchost.exe",
+        "svchost.exe -k netsvcs -p -s Schedule",
+        false,
+    ),
+    (
+        "MpCmdRun.exe",
+        "c:\\program files\\windows defender\\mpcmdrun.exe",
+        "\"MpCmdRun.exe\" -SignatureUpdate -ScheduleJob",
+        false,
+    ),
+    (
+        "SearchProtocolHost.exe",
+        "c:\\windows\\system32\\searchprotocolhost.exe",
+        "\"SearchProtocolHost.exe\" Global\\UsGthrFltPipeMssGthrPipe1",
+        false,
+    ),
+    (
+        "CompatTelRunner.exe",
+        "c:\\windows\\system32\\compattelrunner.exe",
+        "C:\\WINDOWS\\system32\\compattelrunner.exe -maintenance",
+        false,
+    ),
+    (
+        "powershell.exe",
+        "c:\\windows\\system32\\windowspowershell\\v1.0\\powershell.exe",
+        "powershell.exe -NoProfile -ExecutionPolicy Bypass -File \"C:\\Program Files (x86)\\Microsoft Intune Management Extension\\Policies\\Scripts\\detect.ps1\"",
+        false,
+    ),
+    (
+        "gpupdate.exe",
+        "c:\\windows\\system32\\gpupdate.exe",
+        "gpupdate.exe /target:computer",
+        false,
+    ),
+    (
+        "msiexec.exe",
+        "c:\\windows\\system32\\msiexec.exe",
+        "msiexec.exe /i \"C:\\Windows\\ccmcache\\2f\\TeamsMachineInstaller.msi\" /qn",
+        false,
+    ),
+    (
+        "rundll32.exe",
+        "c:\\windows\\system32\\rundll32.exe",
+        "rundll32.exe C:\\Windows\\system32\\printui.dll,PrintUIEntry /in /n \\\\srv-app01\\Floor2-Printer",
+        true,
+    ),
+    (
+        "conhost.exe",
+        "c:\\windows\\system32\\conhost.exe",
+        "\\??\\C:\\WINDOWS\\system32\\conhost.exe 0xffffffff -ForceV1",
+        false,
+    ),
+    (
+        "taskhostw.exe",
+        "c:\\windows\\system32\\taskhostw.exe",
+        "taskhostw.exe",
+        true,
+    ),
+    (
+        "wuauclt.exe",
+        "c:\\windows\\system32\\wuauclt.exe",
+        "\"wuauclt.exe\" /RunHandlerComServer",
+        false,
+    ),
+    (
+        "MsMpEng.exe",
+        "c:\\programdata\\microsoft\\windows defender\\platform\\4.18.24090.11-0\\msmpeng.exe",
+        "\"MsMpEng.exe\"",
+        false,
+    ),
 ];
 
 /// What the IT admins run: (file, folder, command line).
 const ADMIN_PROCS: [(&str, &str, &str); 19] = [
-    ("net.exe", "c:\\windows\\system32\\net.exe", "net.exe localgroup administrators"),
-    ("net.exe", "c:\\windows\\system32\\net.exe", "net.exe user jlee /domain"),
-    ("net1.exe", "c:\\windows\\system32\\net1.exe", "C:\\WINDOWS\\system32\\net1 localgroup administrators"),
-    ("whoami.exe", "c:\\windows\\system32\\whoami.exe", "whoami.exe /groups"),
-    ("reg.exe", "c:\\windows\\system32\\reg.exe", "reg.exe query HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall /s"),
-    ("schtasks.exe", "c:\\windows\\system32\\schtasks.exe", "schtasks.exe /query /fo LIST /v"),
-    ("sc.exe", "c:\\windows\\system32\\sc.exe", "sc.exe query wuauserv"),
-    ("netsh.exe", "c:\\windows\\system32\\netsh.exe", "netsh.exe advfirewall show allprofiles"),
-    ("nltest.exe", "c:\\windows\\system32\\nltest.exe", "nltest.exe /dsgetdc:contoso.com"),
-    ("ipconfig.exe", "c:\\windows\\system32\\ipconfig.exe", "ipconfig.exe /flushdns"),
-    ("mstsc.exe", "c:\\windows\\system32\\mstsc.exe", "mstsc.exe /v:srv-app01.contoso.com"),
-    ("powershell.exe", "c:\\windows\\system32\\windowspowershell\\v1.0\\powershell.exe", "powershell.exe -Command Get-ADUser -Filter * -SearchBase \"OU=Users,DC=contoso,DC=com\""),
-    ("certutil.exe", "c:\\windows\\system32\\certutil.exe", "certutil.exe -store my"),
-    ("wmic.exe", "c:\\windows\\system32\\wbem\\wmic.exe", "wmic.exe os get caption,version"),
-    ("net.exe", "c:\\windows\\system32\\net.exe", "net.exe group \"IT\" pwagner /add /domain"),
-    ("PsExec.exe", "c:\\tools\\sysinternals\\psexec.exe", "PsExec.exe -accepteula \\\\srv-app01 cmd.exe /c \"sc query w3svc\""),
-    ("runas.exe", "c:\\windows\\system32\\runas.exe", "runas.exe /user:contoso\\adavis-adm mmc.exe"),
-    ("ping.exe", "c:\\windows\\system32\\ping.exe", "ping.exe -n 4 srv-fs01.contoso.com"),
-    ("ssh.exe", "c:\\windows\\system32\\openssh\\ssh.exe", "ssh.exe adavis@srv-web01.contoso.com"),
+    (
+        "net.exe",
+        "c:\\windows\\system32\\net.exe",
+        "net.exe localgroup administrators",
+    ),
+    (
+        "net.exe",
+        "c:\\windows\\system32\\net.exe",
+        "net.exe user jlee /domain",
+    ),
+    (
+        "net1.exe",
+        "c:\\windows\\system32\\net1.exe",
+        "C:\\WINDOWS\\system32\\net1 localgroup administrators",
+    ),
+    (
+        "whoami.exe",
+        "c:\\windows\\system32\\whoami.exe",
+        "whoami.exe /groups",
+    ),
+    (
+        "reg.exe",
+        "c:\\windows\\system32\\reg.exe",
+        "reg.exe query HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall /s",
+    ),
+    (
+        "schtasks.exe",
+        "c:\\windows\\system32\\schtasks.exe",
+        "schtasks.exe /query /fo LIST /v",
+    ),
+    (
+        "sc.exe",
+        "c:\\windows\\system32\\sc.exe",
+        "sc.exe query wuauserv",
+    ),
+    (
+        "netsh.exe",
+        "c:\\windows\\system32\\netsh.exe",
+        "netsh.exe advfirewall show allprofiles",
+    ),
+    (
+        "nltest.exe",
+        "c:\\windows\\system32\\nltest.exe",
+        "nltest.exe /dsgetdc:contoso.com",
+    ),
+    (
+        "ipconfig.exe",
+        "c:\\windows\\system32\\ipconfig.exe",
+        "ipconfig.exe /flushdns",
+    ),
+    (
+        "mstsc.exe",
+        "c:\\windows\\system32\\mstsc.exe",
+        "mstsc.exe /v:srv-app01.contoso.com",
+    ),
+    (
+        "powershell.exe",
+        "c:\\windows\\system32\\windowspowershell\\v1.0\\powershell.exe",
+        "powershell.exe -Command Get-ADUser -Filter * -SearchBase \"OU=Users,DC=contoso,DC=com\"",
+    ),
+    (
+        "certutil.exe",
+        "c:\\windows\\system32\\certutil.exe",
+        "certutil.exe -store my",
+    ),
+    (
+        "wmic.exe",
+        "c:\\windows\\system32\\wbem\\wmic.exe",
+        "wmic.exe os get caption,version",
+    ),
+    (
+        "net.exe",
+        "c:\\windows\\system32\\net.exe",
+        "net.exe group \"IT\" pwagner /add /domain",
+    ),
+    (
+        "PsExec.exe",
+        "c:\\tools\\sysinternals\\psexec.exe",
+        "PsExec.exe -accepteula \\\\srv-app01 cmd.exe /c \"sc query w3svc\"",
+    ),
+    (
+        "runas.exe",
+        "c:\\windows\\system32\\runas.exe",
+        "runas.exe /user:contoso\\adavis-adm mmc.exe",
+    ),
+    (
+        "ping.exe",
+        "c:\\windows\\system32\\ping.exe",
+        "ping.exe -n 4 srv-fs01.contoso.com",
+    ),
+    (
+        "ssh.exe",
+        "c:\\windows\\system32\\openssh\\ssh.exe",
+        "ssh.exe adavis@srv-web01.contoso.com",
+    ),
 ];
 
 /// Benign parent and child pairs of software at work: (parent, parent command line, child, child
 /// folder, child command line, system account?).
 const CHAINS: [(&str, &str, &str, &str, &str, bool); 12] = [
-    ("AgentExecutor.exe", "\"AgentExecutor.exe\" -powershell", "powershell.exe", "c:\\windows\\system32\\windowspowershell\\v1.0\\powershell.exe", "powershell.exe -NoLogo -NonInteractive -ExecutionPolicy Bypass -EncodedCommand RwBlAHQALQBDAGkAbQBJAG4AcwB0AGEAbgBjAGUAIAAtAEMAbABhAHMAcwBOAGEAbQBlACAAVwBpAG4AMwAyAF8AQwBvAG0AcAB1AHQAZQByAFMAeQBzAHQAZQBtACAAfAAgAFMAZQBsAGUAYwB0AC0ATwBiAGoAZQBjAHQAIABNAGEAbgB1AGYAYQBjAHQAdQByAGUAcgAsAE0AbwBkAGUAbAA=", true),
-    ("CcmExec.exe", "C:\\WINDOWS\\CCM\\CcmExec.exe", "powershell.exe", "c:\\windows\\system32\\windowspowershell\\v1.0\\powershell.exe", "powershell.exe -NoProfile -NonInteractive -enc WwBDAG8AbgBzAG8AbABlAF0AOgA6AE8AdQB0AHAAdQB0AEUAbgBjAG8AZABpAG4AZwA9AFsAVABlAHgAdAAuAEUAbgBjAG8AZABpAG4AZwBdADoAOgBVAFQARgA4ADsAIABHAGUAdAAtAEkAdABlAG0AUAByAG8AcABlAHIAdAB5ACAASABLAEwATQA6AFwAUwBPAEYAVABXAEEAUgBFAFwATQBpAGMAcgBvAHMAbwBmAHQAXABXAGkAbgBkAG8AdwBzAFwAQwB1AHIAcgBlAG4AdABWAGUAcgBzAGkAbwBuAFwAVQBuAGkAbgBzAHQAYQBsAGwAXAAqACAAfAAgAFMAZQBsAGUAYwB0AC0ATwBiAGoAZQBjAHQAIABEAGkAcwBwAGwAYQB5AE4AYQBtAGUA", true),
-    ("msiexec.exe", "C:\\WINDOWS\\system32\\msiexec.exe /V", "netsh.exe", "c:\\windows\\system32\\netsh.exe", "netsh.exe advfirewall firewall add rule name=\"Teams\" dir=in action=allow program=\"C:\\Program Files\\WindowsApps\\MSTeams\\ms-teams.exe\"", true),
-    ("msiexec.exe", "C:\\WINDOWS\\system32\\msiexec.exe /V", "taskkill.exe", "c:\\windows\\system32\\taskkill.exe", "taskkill.exe /F /IM ms-teams.exe", true),
-    ("wmiprvse.exe", "C:\\WINDOWS\\system32\\wbem\\wmiprvse.exe -secured -Embedding", "gpupdate.exe", "c:\\windows\\system32\\gpupdate.exe", "gpupdate.exe /force", true),
-    ("svchost.exe", "svchost.exe -k netsvcs -p -s Schedule", "schtasks.exe", "c:\\windows\\system32\\schtasks.exe", "schtasks.exe /run /tn \"\\Microsoft\\Office\\Office Automatic Updates 2.0\"", true),
-    ("svchost.exe", "svchost.exe -k WerSvcGroup", "WerFault.exe", "c:\\windows\\system32\\werfault.exe", "C:\\WINDOWS\\system32\\WerFault.exe -u -p 10312 -s 552", false),
-    ("EXCEL.EXE", "\"EXCEL.EXE\" \"C:\\Users\\Public\\Finance\\month-end-close.xlsm\"", "splwow64.exe", "c:\\windows\\splwow64.exe", "C:\\WINDOWS\\splwow64.exe 12288", false),
-    ("cmd.exe", "C:\\WINDOWS\\system32\\cmd.exe /c \"\\\\srv-dc01\\NETLOGON\\logon.bat\"", "net.exe", "c:\\windows\\system32\\net.exe", "net.exe use H: \\\\srv-fs01\\home", false),
-    ("cmd.exe", "C:\\WINDOWS\\system32\\cmd.exe /c \"\\\\srv-dc01\\NETLOGON\\logon.bat\"", "ping.exe", "c:\\windows\\system32\\ping.exe", "ping.exe -n 1 srv-fs01", false),
-    ("rundll32.exe", "rundll32.exe C:\\WINDOWS\\system32\\shell32.dll,Control_RunDLL", "SystemSettings.exe", "c:\\windows\\immersivecontrolpanel\\systemsettings.exe", "\"SystemSettings.exe\" -ServerName:microsoft.windows.immersivecontrolpanel", false),
-    ("wbengine.exe", "\"C:\\WINDOWS\\system32\\wbengine.exe\"", "vssadmin.exe", "c:\\windows\\system32\\vssadmin.exe", "vssadmin.exe list shadows", true),
+    (
+        "AgentExecutor.exe",
+        "\"AgentExecutor.exe\" -powershell",
+        "powershell.exe",
+        "c:\\windows\\system32\\windowspowershell\\v1.0\\powershell.exe",
+        "powershell.exe -NoLogo -NonInteractive -ExecutionPolicy Bypass -EncodedCommand RwBlAHQALQBDAGkAbQBJAG4AcwB0AGEAbgBjAGUAIAAtAEMAbABhAHMAcwBOAGEAbQBlACAAVwBpAG4AMwAyAF8AQwBvAG0AcAB1AHQAZQByAFMAeQBzAHQAZQBtACAAfAAgAFMAZQBsAGUAYwB0AC0ATwBiAGoAZQBjAHQAIABNAGEAbgB1AGYAYQBjAHQAdQByAGUAcgAsAE0AbwBkAGUAbAA=",
+        true,
+    ),
+    (
+        "CcmExec.exe",
+        "C:\\WINDOWS\\CCM\\CcmExec.exe",
+        "powershell.exe",
+        "c:\\windows\\system32\\windowspowershell\\v1.0\\powershell.exe",
+        "powershell.exe -NoProfile -NonInteractive -enc WwBDAG8AbgBzAG8AbABlAF0AOgA6AE8AdQB0AHAAdQB0AEUAbgBjAG8AZABpAG4AZwA9AFsAVABlAHgAdAAuAEUAbgBjAG8AZABpAG4AZwBdADoAOgBVAFQARgA4ADsAIABHAGUAdAAtAEkAdABlAG0AUAByAG8AcABlAHIAdAB5ACAASABLAEwATQA6AFwAUwBPAEYAVABXAEEAUgBFAFwATQBpAGMAcgBvAHMAbwBmAHQAXABXAGkAbgBkAG8AdwBzAFwAQwB1AHIAcgBlAG4AdABWAGUAcgBzAGkAbwBuAFwAVQBuAGkAbgBzAHQAYQBsAGwAXAAqACAAfAAgAFMAZQBsAGUAYwB0AC0ATwBiAGoAZQBjAHQAIABEAGkAcwBwAGwAYQB5AE4AYQBtAGUA",
+        true,
+    ),
+    (
+        "msiexec.exe",
+        "C:\\WINDOWS\\system32\\msiexec.exe /V",
+        "netsh.exe",
+        "c:\\windows\\system32\\netsh.exe",
+        "netsh.exe advfirewall firewall add rule name=\"Teams\" dir=in action=allow program=\"C:\\Program Files\\WindowsApps\\MSTeams\\ms-teams.exe\"",
+        true,
+    ),
+    (
+        "msiexec.exe",
+        "C:\\WINDOWS\\system32\\msiexec.exe /V",
+        "taskkill.exe",
+        "c:\\windows\\system32\\taskkill.exe",
+        "taskkill.exe /F /IM ms-teams.exe",
+        true,
+    ),
+    (
+        "wmiprvse.exe",
+        "C:\\WINDOWS\\system32\\wbem\\wmiprvse.exe -secured -Embedding",
+        "gpupdate.exe",
+        "c:\\windows\\system32\\gpupdate.exe",
+        "gpupdate.exe /force",
+        true,
+    ),
+    (
+        "svchost.exe",
+        "svchost.exe -k netsvcs -p -s Schedule",
+        "schtasks.exe",
+        "c:\\windows\\system32\\schtasks.exe",
+        "schtasks.exe /run /tn \"\\Microsoft\\Office\\Office Automatic Updates 2.0\"",
+        true,
+    ),
+    (
+        "svchost.exe",
+        "svchost.exe -k WerSvcGroup",
+        "WerFault.exe",
+        "c:\\windows\\system32\\werfault.exe",
+        "C:\\WINDOWS\\system32\\WerFault.exe -u -p 10312 -s 552",
+        false,
+    ),
+    (
+        "EXCEL.EXE",
+        "\"EXCEL.EXE\" \"C:\\Users\\Public\\Finance\\month-end-close.xlsm\"",
+        "splwow64.exe",
+        "c:\\windows\\splwow64.exe",
+        "C:\\WINDOWS\\splwow64.exe 12288",
+        false,
+    ),
+    (
+        "cmd.exe",
+        "C:\\WINDOWS\\system32\\cmd.exe /c \"\\\\srv-dc01\\NETLOGON\\logon.bat\"",
+        "net.exe",
+        "c:\\windows\\system32\\net.exe",
+        "net.exe use H: \\\\srv-fs01\\home",
+        false,
+    ),
+    (
+        "cmd.exe",
+        "C:\\WINDOWS\\system32\\cmd.exe /c \"\\\\srv-dc01\\NETLOGON\\logon.bat\"",
+        "ping.exe",
+        "c:\\windows\\system32\\ping.exe",
+        "ping.exe -n 1 srv-fs01",
+        false,
+    ),
+    (
+        "rundll32.exe",
+        "rundll32.exe C:\\WINDOWS\\system32\\shell32.dll,Control_RunDLL",
+        "SystemSettings.exe",
+        "c:\\windows\\immersivecontrolpanel\\systemsettings.exe",
+        "\"SystemSettings.exe\" -ServerName:microsoft.windows.immersivecontrolpanel",
+        false,
+    ),
+    (
+        "wbengine.exe",
+        "\"C:\\WINDOWS\\system32\\wbengine.exe\"",
+        "vssadmin.exe",
+        "c:\\windows\\system32\\vssadmin.exe",
+        "vssadmin.exe list shadows",
+        true,
+    ),
 ];
 
 const SERVER_PROCS: [(&str, &str, &str); 6] = [
-    ("svchost.exe", "c:\\windows\\system32\\svchost.exe", "svchost.exe -k netsvcs -p"),
-    ("w3wp.exe", "c:\\windows\\system32\\inetsrv\\w3wp.exe", "w3wp.exe -ap \"DefaultAppPool\" -v \"v4.0\""),
-    ("sqlservr.exe", "c:\\program files\\microsoft sql server\\mssql16.mssqlserver\\mssql\\binn\\sqlservr.exe", "\"sqlservr.exe\" -sMSSQLSERVER"),
-    ("wbengine.exe", "c:\\windows\\system32\\wbengine.exe", "\"wbengine.exe\""),
-    ("MsSense.exe", "c:\\program files\\windows defender advanced threat protection\\mssense.exe", "\"MsSense.exe\""),
-    ("vssvc.exe", "c:\\windows\\system32\\vssvc.exe", "C:\\WINDOWS\\system32\\vssvc.exe"),
+    (
+        "svchost.exe",
+        "c:\\windows\\system32\\svchost.exe",
+        "svchost.exe -k netsvcs -p",
+    ),
+    (
+        "w3wp.exe",
+        "c:\\windows\\system32\\inetsrv\\w3wp.exe",
+        "w3wp.exe -ap \"DefaultAppPool\" -v \"v4.0\"",
+    ),
+    (
+        "sqlservr.exe",
+        "c:\\program files\\microsoft sql server\\mssql16.mssqlserver\\mssql\\binn\\sqlservr.exe",
+        "\"sqlservr.exe\" -sMSSQLSERVER",
+    ),
+    (
+        "wbengine.exe",
+        "c:\\windows\\system32\\wbengine.exe",
+        "\"wbengine.exe\"",
+    ),
+    (
+        "MsSense.exe",
+        "c:\\program files\\windows defender advanced threat protection\\mssense.exe",
+        "\"MsSense.exe\"",
+    ),
+    (
+        "vssvc.exe",
+        "c:\\windows\\system32\\vssvc.exe",
+        "C:\\WINDOWS\\system32\\vssvc.exe",
+    ),
 ];
 
 const LINUX_PROCS: [(&str, &str, &str); 6] = [
     ("nginx", "/usr/sbin/nginx", "nginx: worker process"),
-    ("python3", "/usr/bin/python3", "/usr/bin/python3 /opt/app/manage.py runjobs"),
+    (
+        "python3",
+        "/usr/bin/python3",
+        "/usr/bin/python3 /opt/app/manage.py runjobs",
+    ),
     ("sshd", "/usr/sbin/sshd", "sshd: adavis [priv]"),
-    ("logrotate", "/usr/sbin/logrotate", "/usr/sbin/logrotate /etc/logrotate.conf"),
-    ("curl", "/usr/bin/curl", "curl -fsS https://packages.microsoft.com/config/ubuntu/22.04/prod.list"),
-    ("bash", "/usr/bin/bash", "/bin/bash -c /usr/local/bin/backup.sh"),
+    (
+        "logrotate",
+        "/usr/sbin/logrotate",
+        "/usr/sbin/logrotate /etc/logrotate.conf",
+    ),
+    (
+        "curl",
+        "/usr/bin/curl",
+        "curl -fsS https://packages.microsoft.com/config/ubuntu/22.04/prod.list",
+    ),
+    (
+        "bash",
+        "/usr/bin/bash",
+        "/bin/bash -c /usr/local/bin/backup.sh",
+    ),
 ];
 
 fn explorer(u: &User) -> Proc<'_> {
@@ -139,7 +459,11 @@ pub(super) fn processes(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
         } else if roll < 80 {
             let &(parent, parent_cmd, file, folder, cmd, system) = rng.pick(&CHAINS);
             let (d, u) = workstation(org, rng);
-            let d = if parent == "wbengine.exe" { org.device("srv-fs01") } else { d };
+            let d = if parent == "wbengine.exe" {
+                org.device("srv-fs01")
+            } else {
+                d
+            };
             let time = office_time(g, rng, u.office);
             let account = (!system).then_some(u);
             let parent = Proc {
@@ -147,7 +471,11 @@ pub(super) fn processes(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                 folder: "c:\\windows\\system32",
                 command_line: parent_cmd,
                 pid: pid - 60,
-                parent: if system { "services.exe" } else { "explorer.exe" },
+                parent: if system {
+                    "services.exe"
+                } else {
+                    "explorer.exe"
+                },
                 account,
             };
             let child = Proc {
@@ -245,7 +573,12 @@ pub(super) fn network(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                 };
                 // Most of the web is TLS; network protection inspects the plain HTTP.
                 if rng.chance(0.1) {
-                    let path = *rng.pick(&["index.html", "downloads/update.msi", "images/banner.png", "feed.xml"]);
+                    let path = *rng.pick(&[
+                        "index.html",
+                        "downloads/update.msi",
+                        "images/banner.png",
+                        "feed.xml",
+                    ]);
                     let http = format!("http://{url}/{path}");
                     rows::connection(g, d, time, &p, action, (ip, 80, &http), port);
                     rows::inspected(g, d, time, &p, (ip, 80, &http), port);
@@ -262,7 +595,15 @@ pub(super) fn network(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                     parent: "powershell.exe",
                     account: Some(u),
                 };
-                rows::connection(g, d, time, &ssh, "ConnectionSuccess", (&web.ip, 22, "srv-web01.contoso.com"), port);
+                rows::connection(
+                    g,
+                    d,
+                    time,
+                    &ssh,
+                    "ConnectionSuccess",
+                    (&web.ip, 22, "srv-web01.contoso.com"),
+                    port,
+                );
             } else {
                 let (server, remote_port) = *rng.pick(&[
                     ("srv-dc01", 389),
@@ -282,7 +623,15 @@ pub(super) fn network(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                     parent: "services.exe",
                     account: None,
                 };
-                rows::connection(g, d, time, &p, "ConnectionSuccess", (&s.ip, remote_port, ""), port);
+                rows::connection(
+                    g,
+                    d,
+                    time,
+                    &p,
+                    "ConnectionSuccess",
+                    (&s.ip, remote_port, ""),
+                    port,
+                );
             }
         } else {
             // Servers accept connections and listen.
@@ -304,17 +653,41 @@ pub(super) fn network(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                 account: None,
             };
             if from.is_empty() {
-                rows::connection(g, d, time, &p, "ListeningConnectionCreated", ("", 0, ""), local);
+                rows::connection(
+                    g,
+                    d,
+                    time,
+                    &p,
+                    "ListeningConnectionCreated",
+                    ("", 0, ""),
+                    local,
+                );
             } else {
-                rows::connection(g, d, time, &p, "InboundConnectionAccepted", (from, port, ""), local);
+                rows::connection(
+                    g,
+                    d,
+                    time,
+                    &p,
+                    "InboundConnectionAccepted",
+                    (from, port, ""),
+                    local,
+                );
             }
         }
     }
 }
 
 const DOC_STEMS: [&str; 10] = [
-    "Q3-report", "budget", "meeting-notes", "proposal", "roadmap", "timesheet", "contract", "slides",
-    "invoice", "design",
+    "Q3-report",
+    "budget",
+    "meeting-notes",
+    "proposal",
+    "roadmap",
+    "timesheet",
+    "contract",
+    "slides",
+    "invoice",
+    "design",
 ];
 const DOC_EXTS: [(&str, &str); 6] = [
     ("docx", "WINWORD.EXE"),
@@ -348,7 +721,13 @@ pub(super) fn files(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
             let action = if usb {
                 "FileCreated"
             } else {
-                *rng.pick(&["FileCreated", "FileModified", "FileModified", "FileDeleted", "FileRenamed"])
+                *rng.pick(&[
+                    "FileCreated",
+                    "FileModified",
+                    "FileModified",
+                    "FileDeleted",
+                    "FileRenamed",
+                ])
             };
             let p = Proc {
                 file: if usb { "explorer.exe" } else { app },
@@ -570,7 +949,14 @@ pub(super) fn device_events(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                     action,
                     [
                         ("RemoteUrl", s(format!("https://{url}/download"))),
-                        ("FileName", s(if action == "SmartScreenAppWarning" { "setup-helper.exe" } else { "" })),
+                        (
+                            "FileName",
+                            s(if action == "SmartScreenAppWarning" {
+                                "setup-helper.exe"
+                            } else {
+                                ""
+                            }),
+                        ),
                         ("AdditionalFields", dy(json!({"Experience": experience}))),
                     ],
                 );
@@ -585,9 +971,11 @@ pub(super) fn device_events(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                     "PnpDeviceConnected",
                     [(
                         "AdditionalFields",
-                        dy(json!({"ClassName": "DiskDrive", "DeviceDescription": format!("{maker} {product} USB Device"),
+                        dy(
+                            json!({"ClassName": "DiskDrive", "DeviceDescription": format!("{maker} {product} USB Device"),
                                   "DeviceId": format!("{vid}\\4C530001230627113291"), "VendorIds": vid,
-                                  "ClassId": "{4d36e967-e325-11ce-bfc1-08002be10318}"})),
+                                  "ClassId": "{4d36e967-e325-11ce-bfc1-08002be10318}"}),
+                        ),
                     )],
                 );
                 rows::device_event(
@@ -598,18 +986,32 @@ pub(super) fn device_events(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                     "UsbDriveMounted",
                     [(
                         "AdditionalFields",
-                        dy(json!({"DriveLetter": "E:", "ProductName": product, "Manufacturer": maker,
+                        dy(
+                            json!({"DriveLetter": "E:", "ProductName": product, "Manufacturer": maker,
                                   "SerialNumber": "4C530001230627113291", "Volume": "\\\\?\\Volume{8a1f...}",
-                                  "BusType": 7, "LoggedOnUsers": u.sam})),
+                                  "BusType": 7, "LoggedOnUsers": u.sam}),
+                        ),
                     )],
                 );
             }
             49..56 => {
                 let (kind, rule) = *rng.pick(&[
-                    ("AsrLsassCredentialTheftAudited", "9e6c4e1f-7d60-472f-ba1a-a39ef669e4b2"),
-                    ("AsrOfficeChildProcessAudited", "d4f940ab-401b-4efc-aadc-ad5f3c50688a"),
-                    ("AsrPsexecWmiChildProcessAudited", "d1e49aac-8f56-4280-b9ba-993a6d77406c"),
-                    ("AsrExecutableEmailContentAudited", "be9ba2d9-53ea-4cdc-84e5-9b1eeee46550"),
+                    (
+                        "AsrLsassCredentialTheftAudited",
+                        "9e6c4e1f-7d60-472f-ba1a-a39ef669e4b2",
+                    ),
+                    (
+                        "AsrOfficeChildProcessAudited",
+                        "d4f940ab-401b-4efc-aadc-ad5f3c50688a",
+                    ),
+                    (
+                        "AsrPsexecWmiChildProcessAudited",
+                        "d1e49aac-8f56-4280-b9ba-993a6d77406c",
+                    ),
+                    (
+                        "AsrExecutableEmailContentAudited",
+                        "be9ba2d9-53ea-4cdc-84e5-9b1eeee46550",
+                    ),
                 ]);
                 let excel = user_proc(
                     "EXCEL.EXE",
@@ -624,7 +1026,10 @@ pub(super) fn device_events(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                     [
                         ("FileName", s("splwow64.exe")),
                         ("FolderPath", s("C:\\Windows\\splwow64.exe")),
-                        ("AdditionalFields", dy(json!({"IsAudit": true, "RuleId": rule}))),
+                        (
+                            "AdditionalFields",
+                            dy(json!({"IsAudit": true, "RuleId": rule})),
+                        ),
                     ],
                 );
             }
@@ -664,7 +1069,9 @@ pub(super) fn device_events(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                     "DnsQueryResponse",
                     [(
                         "AdditionalFields",
-                        dy(json!({"DnsQueryString": site, "DnsQueryResult": [{"DnsQueryType": "A"}]})),
+                        dy(
+                            json!({"DnsQueryString": site, "DnsQueryResult": [{"DnsQueryType": "A"}]}),
+                        ),
                     )],
                 );
             }
@@ -676,8 +1083,10 @@ pub(super) fn device_events(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                 "NamedPipeEvent",
                 [(
                     "AdditionalFields",
-                    dy(json!({"PipeName": "\\Device\\NamedPipe\\mojo.5480.1234", "FileOperation": "File opened",
-                              "NamedPipeEnd": "Client", "ShareMode": "Read"})),
+                    dy(
+                        json!({"PipeName": "\\Device\\NamedPipe\\mojo.5480.1234", "FileOperation": "File opened",
+                              "NamedPipeEnd": "Client", "ShareMode": "Read"}),
+                    ),
                 )],
             ),
             71..74 => {
@@ -718,8 +1127,10 @@ pub(super) fn device_events(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                     action,
                     [(
                         "AdditionalFields",
-                        dy(json!({"TaskName": "\\Microsoft\\Windows\\UpdateOrchestrator\\Schedule Scan",
-                                  "TaskContent": "<Task/>"})),
+                        dy(
+                            json!({"TaskName": "\\Microsoft\\Windows\\UpdateOrchestrator\\Schedule Scan",
+                                  "TaskContent": "<Task/>"}),
+                        ),
                     )],
                 );
             }
@@ -750,12 +1161,20 @@ pub(super) fn device_events(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                     [
                         ("RemoteUrl", s(url)),
                         ("RemoteIP", s(ip)),
-                        ("AdditionalFields", dy(json!({"ResponseCategory": "CustomBlockList", "IsAudit": action.ends_with("Audited")}))),
+                        (
+                            "AdditionalFields",
+                            dy(
+                                json!({"ResponseCategory": "CustomBlockList", "IsAudit": action.ends_with("Audited")}),
+                            ),
+                        ),
                     ],
                 );
             }
             89..91 => {
-                let notepad = user_proc("notepad++.exe", "c:\\program files\\notepad++\\notepad++.exe");
+                let notepad = user_proc(
+                    "notepad++.exe",
+                    "c:\\program files\\notepad++\\notepad++.exe",
+                );
                 rows::device_event(
                     g,
                     d,
@@ -764,7 +1183,10 @@ pub(super) fn device_events(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                     "ControlledFolderAccessViolationAudited",
                     [
                         ("FileName", s("notes.docx")),
-                        ("FolderPath", s(format!("C:\\Users\\{}\\Documents\\notes.docx", u.sam))),
+                        (
+                            "FolderPath",
+                            s(format!("C:\\Users\\{}\\Documents\\notes.docx", u.sam)),
+                        ),
                         ("AdditionalFields", dy(json!({"IsAudit": true}))),
                     ],
                 );
@@ -790,13 +1212,22 @@ pub(super) fn device_events(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                 [
                     ("FileName", s("consent.exe")),
                     ("FolderPath", s("C:\\Windows\\System32\\consent.exe")),
-                    ("AdditionalFields", dy(json!({"OriginalTokenIntegrityLevel": "Medium", "TokenModificationProperties": "PrivilegesAdded"}))),
+                    (
+                        "AdditionalFields",
+                        dy(
+                            json!({"OriginalTokenIntegrityLevel": "Medium", "TokenModificationProperties": "PrivilegesAdded"}),
+                        ),
+                    ),
                 ],
             ),
             95..97 => {
                 let (file, threat, category) = *rng.pick(&[
                     ("eicar.com", "Virus:DOS/EICAR_Test_File", "Virus"),
-                    ("freepdf-setup.exe", "PUA:Win32/Softcnapp", "PotentiallyUnwantedSoftware"),
+                    (
+                        "freepdf-setup.exe",
+                        "PUA:Win32/Softcnapp",
+                        "PotentiallyUnwantedSoftware",
+                    ),
                 ]);
                 rows::device_event(
                     g,
@@ -806,7 +1237,10 @@ pub(super) fn device_events(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                     "AntivirusDetection",
                     [
                         ("FileName", s(file)),
-                        ("FolderPath", s(format!("C:\\Users\\{}\\Downloads\\{file}", u.sam))),
+                        (
+                            "FolderPath",
+                            s(format!("C:\\Users\\{}\\Downloads\\{file}", u.sam)),
+                        ),
                         ("SHA1", s(super::super::file_hashes(file).0)),
                         (
                             "AdditionalFields",
@@ -834,7 +1268,10 @@ pub(super) fn device_events(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                     [
                         ("AccountName", s("svc-backup")),
                         ("AccountDomain", s(server.short.to_ascii_uppercase())),
-                        ("AccountSid", s("S-1-5-21-3623811015-3361044348-30300820-1013")),
+                        (
+                            "AccountSid",
+                            s("S-1-5-21-3623811015-3361044348-30300820-1013"),
+                        ),
                     ],
                 );
             }
@@ -860,8 +1297,10 @@ pub(super) fn device_events(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                         ("AccountDomain", s("contoso")),
                         (
                             "AdditionalFields",
-                            dy(json!({"GroupName": "Administrators", "GroupDomainName": "BUILTIN",
-                                      "GroupSid": "S-1-5-32-544"})),
+                            dy(
+                                json!({"GroupName": "Administrators", "GroupDomainName": "BUILTIN",
+                                      "GroupSid": "S-1-5-32-544"}),
+                            ),
                         ),
                     ],
                 );
@@ -872,17 +1311,83 @@ pub(super) fn device_events(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
 
 /// Everyday registry writes: (key, value name, type, data, process file).
 const REGISTRY: [(&str, &str, &str, &str, &str); 11] = [
-    ("HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows Defender\\Signature Updates", "SignatureUpdateLastAttempted", "Binary", "", "MsMpEng.exe"),
-    ("HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Services\\bam\\State\\UserSettings", "\\Device\\HarddiskVolume3\\Windows\\explorer.exe", "Binary", "", "svchost.exe"),
-    ("HKEY_CURRENT_USER\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run", "OneDrive", "String", "\"C:\\Program Files\\Microsoft OneDrive\\OneDrive.exe\" /background", "OneDrive.exe"),
-    ("HKEY_CURRENT_USER\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run", "com.squirrel.Teams.Teams", "String", "\"C:\\Program Files\\WindowsApps\\MSTeams\\ms-teams.exe\" --system-initiated", "ms-teams.exe"),
-    ("HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\WindowsUpdate\\Auto Update", "LastOnlineScanTimeForAppCategory", "String", "2026-11-20T08:00:00Z", "svchost.exe"),
-    ("HKEY_CURRENT_USER\\SOFTWARE\\Microsoft\\Office\\16.0\\Common\\Roaming\\Identities", "LastSwitchedTime", "Qword", "133700000000000000", "WINWORD.EXE"),
-    ("HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Services\\WinDefend", "Start", "Dword", "2", "services.exe"),
-    ("HKEY_CURRENT_USER\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Explorer\\RunMRU", "a", "String", "cmd\\1", "explorer.exe"),
-    ("HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\TeamsUpdateService", "ImagePath", "ExpandString", "\"C:\\Program Files\\WindowsApps\\MSTeams\\TeamsUpdateService.exe\"", "msiexec.exe"),
-    ("HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows Defender\\Exclusions\\Paths", "D:\\SQLData", "Dword", "0", "svchost.exe"),
-    ("HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows Defender\\Exclusions\\Extensions", ".mdf", "Dword", "0", "svchost.exe"),
+    (
+        "HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows Defender\\Signature Updates",
+        "SignatureUpdateLastAttempted",
+        "Binary",
+        "",
+        "MsMpEng.exe",
+    ),
+    (
+        "HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Services\\bam\\State\\UserSettings",
+        "\\Device\\HarddiskVolume3\\Windows\\explorer.exe",
+        "Binary",
+        "",
+        "svchost.exe",
+    ),
+    (
+        "HKEY_CURRENT_USER\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run",
+        "OneDrive",
+        "String",
+        "\"C:\\Program Files\\Microsoft OneDrive\\OneDrive.exe\" /background",
+        "OneDrive.exe",
+    ),
+    (
+        "HKEY_CURRENT_USER\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run",
+        "com.squirrel.Teams.Teams",
+        "String",
+        "\"C:\\Program Files\\WindowsApps\\MSTeams\\ms-teams.exe\" --system-initiated",
+        "ms-teams.exe",
+    ),
+    (
+        "HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\WindowsUpdate\\Auto Update",
+        "LastOnlineScanTimeForAppCategory",
+        "String",
+        "2026-11-20T08:00:00Z",
+        "svchost.exe",
+    ),
+    (
+        "HKEY_CURRENT_USER\\SOFTWARE\\Microsoft\\Office\\16.0\\Common\\Roaming\\Identities",
+        "LastSwitchedTime",
+        "Qword",
+        "133700000000000000",
+        "WINWORD.EXE",
+    ),
+    (
+        "HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Services\\WinDefend",
+        "Start",
+        "Dword",
+        "2",
+        "services.exe",
+    ),
+    (
+        "HKEY_CURRENT_USER\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Explorer\\RunMRU",
+        "a",
+        "String",
+        "cmd\\1",
+        "explorer.exe",
+    ),
+    (
+        "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\TeamsUpdateService",
+        "ImagePath",
+        "ExpandString",
+        "\"C:\\Program Files\\WindowsApps\\MSTeams\\TeamsUpdateService.exe\"",
+        "msiexec.exe",
+    ),
+    (
+        "HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows Defender\\Exclusions\\Paths",
+        "D:\\SQLData",
+        "Dword",
+        "0",
+        "svchost.exe",
+    ),
+    (
+        "HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows Defender\\Exclusions\\Extensions",
+        ".mdf",
+        "Dword",
+        "0",
+        "svchost.exe",
+    ),
 ];
 
 pub(super) fn registry(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
@@ -896,17 +1401,30 @@ pub(super) fn registry(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
         } else {
             d
         };
-        let key = key.replace("HKEY_CURRENT_USER", &format!("HKEY_CURRENT_USER\\{}", u.sid));
+        let key = key.replace(
+            "HKEY_CURRENT_USER",
+            &format!("HKEY_CURRENT_USER\\{}", u.sid),
+        );
         let user_key = key.starts_with("HKEY_CURRENT_USER");
         let p = Proc {
             file,
             folder: "c:\\windows\\system32",
             command_line: file,
             pid: rng.range(1_000, 30_000),
-            parent: if user_key { "explorer.exe" } else { "services.exe" },
+            parent: if user_key {
+                "explorer.exe"
+            } else {
+                "services.exe"
+            },
             account: user_key.then_some(u),
         };
-        let action = *rng.pick(&["RegistryValueSet", "RegistryValueSet", "RegistryValueSet", "RegistryKeyCreated", "RegistryValueDeleted"]);
+        let action = *rng.pick(&[
+            "RegistryValueSet",
+            "RegistryValueSet",
+            "RegistryValueSet",
+            "RegistryKeyCreated",
+            "RegistryValueDeleted",
+        ]);
         rows::registry_event(g, d, time, &p, action, (&key, name, kind, data));
     }
 }
@@ -914,12 +1432,28 @@ pub(super) fn registry(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
 /// Everyday image loads: (process, DLL, folder).
 const IMAGES: [(&str, &str, &str); 8] = [
     ("OUTLOOK.EXE", "mshtml.dll", "C:\\Windows\\System32"),
-    ("EXCEL.EXE", "VBE7.DLL", "C:\\Program Files\\Common Files\\microsoft shared\\VBA\\VBA7.1"),
-    ("powershell.exe", "System.Management.Automation.ni.dll", "C:\\Windows\\assembly\\NativeImages_v4.0.30319_64\\System.Manaa57fc8cc#"),
-    ("powershell.exe", "clr.dll", "C:\\Windows\\Microsoft.NET\\Framework64\\v4.0.30319"),
+    (
+        "EXCEL.EXE",
+        "VBE7.DLL",
+        "C:\\Program Files\\Common Files\\microsoft shared\\VBA\\VBA7.1",
+    ),
+    (
+        "powershell.exe",
+        "System.Management.Automation.ni.dll",
+        "C:\\Windows\\assembly\\NativeImages_v4.0.30319_64\\System.Manaa57fc8cc#",
+    ),
+    (
+        "powershell.exe",
+        "clr.dll",
+        "C:\\Windows\\Microsoft.NET\\Framework64\\v4.0.30319",
+    ),
     ("msedge.exe", "winhttp.dll", "C:\\Windows\\System32"),
     ("svchost.exe", "wininet.dll", "C:\\Windows\\System32"),
-    ("spoolsv.exe", "mxdwdrv.dll", "C:\\Windows\\System32\\spool\\drivers\\x64\\3"),
+    (
+        "spoolsv.exe",
+        "mxdwdrv.dll",
+        "C:\\Windows\\System32\\spool\\drivers\\x64\\3",
+    ),
     ("lsass.exe", "samlib.dll", "C:\\Windows\\System32"),
 ];
 
@@ -934,7 +1468,11 @@ pub(super) fn image_loads(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
             folder: "c:\\windows\\system32",
             command_line: file,
             pid: rng.range(1_000, 30_000),
-            parent: if system { "services.exe" } else { "explorer.exe" },
+            parent: if system {
+                "services.exe"
+            } else {
+                "explorer.exe"
+            },
             account: (!system).then_some(u),
         };
         rows::image_load(g, d, time, &p, dll, folder);

@@ -87,7 +87,10 @@ pub(super) fn signins(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
             ])
         };
         let app = if device_code {
-            ("Microsoft Azure CLI", "04b07795-8ddb-461a-bbee-02f9e1bf7b46")
+            (
+                "Microsoft Azure CLI",
+                "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+            )
         } else if guest {
             rows::APPS[1]
         } else if rng.chance(0.02) && !u.admin {
@@ -120,7 +123,11 @@ pub(super) fn signins(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
         } else {
             (u.into(), rows::office_place(u), (TENANT_ID, TENANT_ID))
         };
-        let user = if device_code { &org.users[rng.below(2)] } else { u };
+        let user = if device_code {
+            &org.users[rng.below(2)]
+        } else {
+            u
+        };
         rows::signin(
             g,
             rng,
@@ -188,7 +195,10 @@ pub(super) fn service_signins(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                 ("ServicePrincipalId", s(&sp.object_id)),
                 ("ServicePrincipalName", s(sp.name)),
                 ("ResultType", s(result)),
-                ("ResultSignature", s(if result == "0" { "SUCCESS" } else { "NONE" })),
+                (
+                    "ResultSignature",
+                    s(if result == "0" { "SUCCESS" } else { "NONE" }),
+                ),
                 ("ResultDescription", s("")),
                 ("CorrelationId", s(&correlation)),
                 ("Id", s(&id)),
@@ -198,7 +208,10 @@ pub(super) fn service_signins(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                 ("Location", s("US")),
                 (
                     "LocationDetails",
-                    s(json!({"city": "Boydton", "state": "Virginia", "countryOrRegion": "US"}).to_string()),
+                    s(
+                        json!({"city": "Boydton", "state": "Virginia", "countryOrRegion": "US"})
+                            .to_string(),
+                    ),
                 ),
                 ("ResourceDisplayName", s(sp.resource)),
                 ("ResourceIdentity", s(&resource_id)),
@@ -207,7 +220,14 @@ pub(super) fn service_signins(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                 ("ConditionalAccessPolicies", s("[]")),
                 ("DurationMs", long(0)),
                 ("UniqueTokenIdentifier", s(rng.hex(22))),
-                ("ServicePrincipalCredentialKeyId", s(if sp.managed { String::new() } else { rng.guid_string() })),
+                (
+                    "ServicePrincipalCredentialKeyId",
+                    s(if sp.managed {
+                        String::new()
+                    } else {
+                        rng.guid_string()
+                    }),
+                ),
             ],
         );
         g.push(
@@ -240,15 +260,30 @@ pub(super) fn service_signins(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
 /// Directory changes: `(operation, category, service, self-service)`.
 const AUDIT_OPS: [(&str, &str, &str, bool); 31] = [
     ("Update user", "UserManagement", "Core Directory", false),
-    ("Add member to group", "GroupManagement", "Core Directory", false),
-    ("Remove member from group", "GroupManagement", "Core Directory", false),
+    (
+        "Add member to group",
+        "GroupManagement",
+        "Core Directory",
+        false,
+    ),
+    (
+        "Remove member from group",
+        "GroupManagement",
+        "Core Directory",
+        false,
+    ),
     (
         "Reset password (self-service)",
         "UserManagement",
         "Self-service Password Management",
         true,
     ),
-    ("Change user license", "UserManagement", "Core Directory", false),
+    (
+        "Change user license",
+        "UserManagement",
+        "Core Directory",
+        false,
+    ),
     (
         "Add app role assignment to service principal",
         "ApplicationManagement",
@@ -261,14 +296,24 @@ const AUDIT_OPS: [(&str, &str, &str, bool); 31] = [
         "Core Directory",
         false,
     ),
-    ("Consent to application", "ApplicationManagement", "Core Directory", true),
+    (
+        "Consent to application",
+        "ApplicationManagement",
+        "Core Directory",
+        true,
+    ),
     (
         "Update application – Certificates and secrets management ",
         "ApplicationManagement",
         "Core Directory",
         false,
     ),
-    ("Add service principal", "ApplicationManagement", "Core Directory", false),
+    (
+        "Add service principal",
+        "ApplicationManagement",
+        "Core Directory",
+        false,
+    ),
     ("Update device", "Device", "Core Directory", false),
     (
         "User registered security info",
@@ -282,34 +327,104 @@ const AUDIT_OPS: [(&str, &str, &str, bool); 31] = [
         "PIM",
         true,
     ),
-    ("Add member to role", "RoleManagement", "Core Directory", false),
-    ("Remove member from role", "RoleManagement", "Core Directory", false),
-    ("Invite external user", "UserManagement", "Invited Users", false),
-    ("Redeem external user invite", "UserManagement", "Invited Users", true),
+    (
+        "Add member to role",
+        "RoleManagement",
+        "Core Directory",
+        false,
+    ),
+    (
+        "Remove member from role",
+        "RoleManagement",
+        "Core Directory",
+        false,
+    ),
+    (
+        "Invite external user",
+        "UserManagement",
+        "Invited Users",
+        false,
+    ),
+    (
+        "Redeem external user invite",
+        "UserManagement",
+        "Invited Users",
+        true,
+    ),
     (
         "Update conditional access policy",
         "Policy",
         "Conditional Access",
         false,
     ),
-    ("Update named location", "Policy", "Conditional Access", false),
+    (
+        "Update named location",
+        "Policy",
+        "Conditional Access",
+        false,
+    ),
     (
         "Unlock user account (self-service)",
         "UserManagement",
         "Self-service Password Management",
         true,
     ),
-    ("Add member to role in PIM completed (timebound)", "RoleManagement", "PIM", false),
-    ("Add eligible member to role in PIM completed (permanent)", "RoleManagement", "PIM", false),
+    (
+        "Add member to role in PIM completed (timebound)",
+        "RoleManagement",
+        "PIM",
+        false,
+    ),
+    (
+        "Add eligible member to role in PIM completed (permanent)",
+        "RoleManagement",
+        "PIM",
+        false,
+    ),
     ("Add group", "GroupManagement", "Core Directory", false),
-    ("Update service principal", "ApplicationManagement", "Core Directory", false),
+    (
+        "Update service principal",
+        "ApplicationManagement",
+        "Core Directory",
+        false,
+    ),
     ("Update policy", "Policy", "Core Directory", false),
-    ("Admin updated security info", "UserManagement", "Authentication Methods", false),
-    ("Add conditional access policy", "Policy", "Conditional Access", false),
-    ("Delete conditional access policy", "Policy", "Conditional Access", false),
-    ("Read BitLocker key", "KeyManagement", "Core Directory", false),
-    ("Add member to group", "GroupManagement", "Microsoft Approval Management", false),
-    ("Reset password (by admin)", "UserManagement", "Core Directory", false),
+    (
+        "Admin updated security info",
+        "UserManagement",
+        "Authentication Methods",
+        false,
+    ),
+    (
+        "Add conditional access policy",
+        "Policy",
+        "Conditional Access",
+        false,
+    ),
+    (
+        "Delete conditional access policy",
+        "Policy",
+        "Conditional Access",
+        false,
+    ),
+    (
+        "Read BitLocker key",
+        "KeyManagement",
+        "Core Directory",
+        false,
+    ),
+    (
+        "Add member to group",
+        "GroupManagement",
+        "Microsoft Approval Management",
+        false,
+    ),
+    (
+        "Reset password (by admin)",
+        "UserManagement",
+        "Core Directory",
+        false,
+    ),
 ];
 
 pub(super) fn directory(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
@@ -337,8 +452,10 @@ pub(super) fn directory(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
         let initiated = match app_actor {
             Some(app) => json!({"app": {"appId": null, "displayName": app,
                                         "servicePrincipalId": "a3e7b4c2-0000-4f6a-b0a1-2f7d9e5c1b00", "servicePrincipalName": null}}),
-            None => json!({"user": {"id": actor.object_id, "displayName": null, "userPrincipalName": actor.upn,
-                                    "ipAddress": egress(actor)}}),
+            None => {
+                json!({"user": {"id": actor.object_id, "displayName": null, "userPrincipalName": actor.upn,
+                                    "ipAddress": egress(actor)}})
+            }
         };
         let targets = match category {
             "ApplicationManagement" => {
@@ -356,21 +473,33 @@ pub(super) fn directory(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                                                 "newValue": "\"Security Reader\""}]},
                        {"id": "5d6b6bb7-de71-4623-b4af-96380a352509", "displayName": "Security Reader", "type": "Role"}])
             }
-            "Policy" => json!([{"id": rng.guid_string(), "displayName": "Require MFA for all users", "type": "Policy",
-                                "modifiedProperties": [{"displayName": "ConditionalAccessPolicy", "oldValue": "{}", "newValue": "{}"}]}]),
+            "Policy" => {
+                json!([{"id": rng.guid_string(), "displayName": "Require MFA for all users", "type": "Policy",
+                                "modifiedProperties": [{"displayName": "ConditionalAccessPolicy", "oldValue": "{}", "newValue": "{}"}]}])
+            }
             _ if op.contains("external") => {
                 let guest = rng.pick(&org.guests);
                 json!([{"id": guest.object_id, "displayName": guest.display_name, "type": "User",
                         "userPrincipalName": guest.upn, "modifiedProperties": []}])
             }
-            _ => json!([{"id": target.object_id, "displayName": target.display_name, "type": "User",
-                         "userPrincipalName": target.upn, "modifiedProperties": []}]),
+            _ => {
+                json!([{"id": target.object_id, "displayName": target.display_name, "type": "User",
+                         "userPrincipalName": target.upn, "modifiedProperties": []}])
+            }
         };
-        let result = if rng.chance(0.97) { "success" } else { "failure" };
+        let result = if rng.chance(0.97) {
+            "success"
+        } else {
+            "failure"
+        };
         let (name, upn, oid) = if let Some(app) = app_actor {
             (app, "", "a3e7b4c2-0000-4f6a-b0a1-2f7d9e5c1b00")
         } else {
-            (actor.display_name.as_str(), actor.upn.as_str(), actor.object_id.as_str())
+            (
+                actor.display_name.as_str(),
+                actor.upn.as_str(),
+                actor.object_id.as_str(),
+            )
         };
         rows::audit(
             g,
@@ -467,7 +596,10 @@ pub(super) fn risk(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                 ("EventVendor", s("Microsoft")),
                 ("EventProductVersion", s("1.0")),
                 ("SourceIPAddress", s(egress(u))),
-                ("SourceIPLocation", s(super::super::org::OFFICES[u.office].country)),
+                (
+                    "SourceIPLocation",
+                    s(super::super::org::OFFICES[u.office].country),
+                ),
                 ("NativeTableName", s(table)),
                 ("InvestigationPriority", int(rng.below(3) as i32)),
                 (
@@ -478,8 +610,10 @@ pub(super) fn risk(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                 ),
                 (
                     "UsersInsights",
-                    dy(json!({"AccountDisplayName": u.display_name, "AccountObjectID": u.object_id,
-                              "IsDormantAccount": false, "IsNewAccount": false})),
+                    dy(
+                        json!({"AccountDisplayName": u.display_name, "AccountObjectID": u.object_id,
+                              "IsDormantAccount": false, "IsNewAccount": false}),
+                    ),
                 ),
                 ("DevicesInsights", dy(json!({}))),
             ],
@@ -505,7 +639,10 @@ pub(super) fn identity_info(g: &mut Gen, org: &Org, _rng: &mut Rng, _n: usize) {
                     ("TimeGenerated", dt(time)),
                     ("SourceSystem", s("Azure AD")),
                     ("AccountCloudSID", s(format!("S-1-12-1-{}", 1_000_000 + i))),
-                    ("AccountCreationTime", dt(g.now - (400 + i as i64 * 13) * DAY)),
+                    (
+                        "AccountCreationTime",
+                        dt(g.now - (400 + i as i64 * 13) * DAY),
+                    ),
                     ("AccountDisplayName", s(&u.display_name)),
                     ("AccountDomain", s(DOMAIN)),
                     ("AccountName", s(&u.sam)),
@@ -538,12 +675,32 @@ pub(super) fn identity_info(g: &mut Gen, org: &Org, _rng: &mut Rng, _n: usize) {
                     ("Manager", s(if i == 0 { "" } else { "adavis" })),
                     (
                         "OnPremisesDistinguishedName",
-                        s(format!("CN={},OU=Users,OU={},DC=contoso,DC=com", u.display_name, office.city)),
+                        s(format!(
+                            "CN={},OU=Users,OU={},DC=contoso,DC=com",
+                            u.display_name, office.city
+                        )),
                     ),
                     ("Phone", s(&u.phone)),
-                    ("RiskLevel", s(if u.sam == "mbrown" && week == 0 { "High" } else { "" })),
-                    ("RiskState", s(if u.sam == "mbrown" && week == 0 { "Remediated" } else { "" })),
-                    ("Tags", s(if u.admin { "[\"Administrator\"]" } else { "[]" })),
+                    (
+                        "RiskLevel",
+                        s(if u.sam == "mbrown" && week == 0 {
+                            "High"
+                        } else {
+                            ""
+                        }),
+                    ),
+                    (
+                        "RiskState",
+                        s(if u.sam == "mbrown" && week == 0 {
+                            "Remediated"
+                        } else {
+                            ""
+                        }),
+                    ),
+                    (
+                        "Tags",
+                        s(if u.admin { "[\"Administrator\"]" } else { "[]" }),
+                    ),
                     ("UACFlags", s("NormalAccount")),
                     ("UserAccountControl", dy(json!(["NormalAccount"]))),
                     ("UserState", s("Active")),
@@ -604,9 +761,30 @@ pub(super) fn domain_controller(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize)
         match rng.below(10) {
             0..5 => {
                 let (action, query_type, target, protocol, port, query) = *rng.pick(&[
-                    ("LDAP query", "AllUsers", "contoso.com", "Ldap", 389, "(&(objectCategory=person)(objectClass=user))"),
-                    ("LDAP query", "QueryGroup", "IT", "Ldap", 389, "(&(objectClass=group)(cn=IT))"),
-                    ("DNS query", "Srv", "_kerberos._tcp.contoso.com", "Dns", 53, ""),
+                    (
+                        "LDAP query",
+                        "AllUsers",
+                        "contoso.com",
+                        "Ldap",
+                        389,
+                        "(&(objectCategory=person)(objectClass=user))",
+                    ),
+                    (
+                        "LDAP query",
+                        "QueryGroup",
+                        "IT",
+                        "Ldap",
+                        389,
+                        "(&(objectClass=group)(cn=IT))",
+                    ),
+                    (
+                        "DNS query",
+                        "Srv",
+                        "_kerberos._tcp.contoso.com",
+                        "Dns",
+                        53,
+                        "",
+                    ),
                     ("DNS query", "A", "srv-fs01.contoso.com", "Dns", 53, ""),
                     ("SAMR query", "QueryUser", "Administrator", "Samr", 445, ""),
                 ]);
@@ -687,10 +865,20 @@ pub(super) fn domain_controller(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize)
                 g.push(
                     "IdentityLogonEvents",
                     common.into_iter().chain([
-                        ("ActionType", s(if rng.chance(0.97) { "LogonSuccess" } else { "LogonFailed" })),
+                        (
+                            "ActionType",
+                            s(if rng.chance(0.97) {
+                                "LogonSuccess"
+                            } else {
+                                "LogonFailed"
+                            }),
+                        ),
                         ("LogonType", s(kind)),
                         ("Protocol", s(protocol)),
-                        ("DestinationPort", int(if protocol == "Ntlm" { 445 } else { 88 })),
+                        (
+                            "DestinationPort",
+                            int(if protocol == "Ntlm" { 445 } else { 88 }),
+                        ),
                         ("TargetDeviceName", s("srv-fs01.contoso.com")),
                         ("OSPlatform", s("Windows")),
                         ("DeviceType", s("Desktop")),
@@ -712,10 +900,18 @@ pub(super) fn domain_controller(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize)
                 ]);
                 let mut extra = match action {
                     "Group Membership changed" => json!({"TO.GROUP": "IT", "FROM.GROUP": ""}),
-                    "Account Password Never Expires changed" => json!({"FROM Account Password Never Expires": "False", "TO Account Password Never Expires": "True"}),
-                    "Account Supported Encryption Types changed" => json!({"FROM AccountSupportedEncryptionTypes": "N/A", "TO AccountSupportedEncryptionTypes": "AES128, AES256"}),
-                    "SAM Account Name changed" => json!({"FROM.SAM": "temp-user", "TO.SAM": target.sam}),
-                    "Account Constrained Delegation changed" => json!({"TO Account Constrained Delegation": "cifs/srv-fs01.contoso.com"}),
+                    "Account Password Never Expires changed" => {
+                        json!({"FROM Account Password Never Expires": "False", "TO Account Password Never Expires": "True"})
+                    }
+                    "Account Supported Encryption Types changed" => {
+                        json!({"FROM AccountSupportedEncryptionTypes": "N/A", "TO AccountSupportedEncryptionTypes": "AES128, AES256"})
+                    }
+                    "SAM Account Name changed" => {
+                        json!({"FROM.SAM": "temp-user", "TO.SAM": target.sam})
+                    }
+                    "Account Constrained Delegation changed" => {
+                        json!({"TO Account Constrained Delegation": "cifs/srv-fs01.contoso.com"})
+                    }
                     _ => json!({}),
                 };
                 extra["ACTOR.ACCOUNT"] = json!(admin.sam);

@@ -18,17 +18,22 @@ pub(super) fn inventory(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
             .iter()
             .filter(|u| u.device.is_some_and(|i| org.devices[i].short == d.short))
             .collect();
-        let logged_on = json!(users
-            .iter()
-            .map(|u| json!({"UserName": u.sam, "DomainName": "CONTOSO", "Sid": u.sid}))
-            .collect::<Vec<_>>());
+        let logged_on = json!(
+            users
+                .iter()
+                .map(|u| json!({"UserName": u.sam, "DomainName": "CONTOSO", "Sid": u.sid}))
+                .collect::<Vec<_>>()
+        );
         let public_ip = OFFICES[d.office].egress_ip;
         for k in 0..per_device {
             let time = g.now - k * interval - offset;
             g.push(
                 "Heartbeat",
                 [
-                    ("SourceSystem", s(if d.linux { "Linux" } else { "OpsManager" })),
+                    (
+                        "SourceSystem",
+                        s(if d.linux { "Linux" } else { "OpsManager" }),
+                    ),
                     ("TimeGenerated", dt(time)),
                     ("ComputerIP", s(public_ip)),
                     ("Computer", s(&d.short)),
@@ -72,20 +77,56 @@ pub(super) fn inventory(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                         ("OSPlatform", s(d.os_platform())),
                         ("OSBuild", long(d.os_build())),
                         ("IsAzureADJoined", boolean(!d.server)),
-                        ("JoinType", s(if d.server { "Domain Joined" } else { "Hybrid Azure AD Join" })),
+                        (
+                            "JoinType",
+                            s(if d.server {
+                                "Domain Joined"
+                            } else {
+                                "Hybrid Azure AD Join"
+                            }),
+                        ),
                         ("AadDeviceId", s(&d.aad_device_id)),
                         ("LoggedOnUsers", s(logged_on.to_string())),
                         ("OSVersion", s(d.os_version())),
-                        ("MachineGroup", s(if d.server { "Servers" } else { "Workstations" })),
+                        (
+                            "MachineGroup",
+                            s(if d.server { "Servers" } else { "Workstations" }),
+                        ),
                         ("ReportId", long(time % 1_000_000)),
                         ("OnboardingStatus", s("Onboarded")),
                         ("AdditionalFields", dy(json!({}))),
                         ("DeviceCategory", s("Endpoint")),
-                        ("DeviceType", s(if d.server { "Server" } else { "Workstation" })),
-                        ("Model", s(if d.server { "Virtual Machine" } else { "Latitude 7440" })),
-                        ("Vendor", s(if d.server { "Microsoft Corporation" } else { "Dell Inc." })),
+                        (
+                            "DeviceType",
+                            s(if d.server { "Server" } else { "Workstation" }),
+                        ),
+                        (
+                            "Model",
+                            s(if d.server {
+                                "Virtual Machine"
+                            } else {
+                                "Latitude 7440"
+                            }),
+                        ),
+                        (
+                            "Vendor",
+                            s(if d.server {
+                                "Microsoft Corporation"
+                            } else {
+                                "Dell Inc."
+                            }),
+                        ),
                         ("OSDistribution", s(if d.linux { "Ubuntu" } else { "" })),
-                        ("OSVersionInfo", s(if d.linux { "22.04" } else if d.server { "" } else { "23H2" })),
+                        (
+                            "OSVersionInfo",
+                            s(if d.linux {
+                                "22.04"
+                            } else if d.server {
+                                ""
+                            } else {
+                                "23H2"
+                            }),
+                        ),
                         ("IsInternetFacing", boolean(d.short == "srv-web01")),
                         ("SensorHealthState", s("Active")),
                         ("IsExcluded", boolean(false)),
@@ -134,12 +175,45 @@ pub(super) fn inventory(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
     }
     // Devices Defender discovered on the network but that run no sensor.
     let discovered = [
-        ("hp-floor2-printer", "Printer", "Network device", "HP", "LaserJet M607", "10.10.1.200", "Can be onboarded"),
-        ("iphone-mwilson", "Mobile", "Endpoint", "Apple", "iPhone 15", "10.10.1.201", "Unsupported"),
-        ("wks-guest01", "Workstation", "Endpoint", "Lenovo", "ThinkPad T14", "10.10.1.202", "Can be onboarded"),
-        ("cam-lobby01", "Camera", "IoT", "Axis", "P3245-LV", "10.10.1.203", "Unsupported"),
+        (
+            "hp-floor2-printer",
+            "Printer",
+            "Network device",
+            "HP",
+            "LaserJet M607",
+            "10.10.1.200",
+            "Can be onboarded",
+        ),
+        (
+            "iphone-mwilson",
+            "Mobile",
+            "Endpoint",
+            "Apple",
+            "iPhone 15",
+            "10.10.1.201",
+            "Unsupported",
+        ),
+        (
+            "wks-guest01",
+            "Workstation",
+            "Endpoint",
+            "Lenovo",
+            "ThinkPad T14",
+            "10.10.1.202",
+            "Can be onboarded",
+        ),
+        (
+            "cam-lobby01",
+            "Camera",
+            "IoT",
+            "Axis",
+            "P3245-LV",
+            "10.10.1.203",
+            "Unsupported",
+        ),
     ];
-    for (k, (name, kind, category, vendor, model, ip, status)) in discovered.into_iter().enumerate() {
+    for (k, (name, kind, category, vendor, model, ip, status)) in discovered.into_iter().enumerate()
+    {
         for day in 0..14 {
             g.push(
                 "DeviceInfo",
@@ -176,7 +250,14 @@ pub(super) fn inventory(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                     ("AADTenantId", s(super::super::org::TENANT_ID)),
                     ("BatchId", s(format!("{day}-{}", rng.hex(8)))),
                     ("CategoryName", s("Laptops")),
-                    ("CompliantState", s(if i == 7 && day < 3 { "Noncompliant" } else { "Compliant" })),
+                    (
+                        "CompliantState",
+                        s(if i == 7 && day < 3 {
+                            "Noncompliant"
+                        } else {
+                            "Compliant"
+                        }),
+                    ),
                     ("CreatedDate", s(super::super::iso(g.now - 300 * DAY))),
                     ("DeviceId", s(&d.aad_device_id)),
                     ("DeviceName", s(&d.short)),
@@ -189,7 +270,10 @@ pub(super) fn inventory(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                     ("JoinType", s("Hybrid Azure AD joined")),
                     ("LastContact", s(super::super::iso(time - HOUR))),
                     ("ManagedBy", s("Intune")),
-                    ("ManagedDeviceName", s(format!("{}_Windows_{}", owner.sam, d.short))),
+                    (
+                        "ManagedDeviceName",
+                        s(format!("{}_Windows_{}", owner.sam, d.short)),
+                    ),
                     ("Manufacturer", s("Dell Inc.")),
                     ("Model", s("Latitude 7440")),
                     ("OS", s("Windows")),
@@ -199,7 +283,10 @@ pub(super) fn inventory(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                     ("ReferenceId", s(&d.aad_device_id)),
                     ("SerialNumber", s(format!("DL{:06}", 400_000 + i))),
                     ("SkuFamily", s("Enterprise")),
-                    ("StorageFree", long(120_000_000_000 - i as i64 * 1_000_000_000)),
+                    (
+                        "StorageFree",
+                        long(120_000_000_000 - i as i64 * 1_000_000_000),
+                    ),
                     ("StorageTotal", long(512_000_000_000)),
                     ("UPN", s(&owner.upn)),
                     ("UserEmail", s(&owner.upn)),
@@ -213,28 +300,134 @@ pub(super) fn inventory(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
 
 /// Installed software: (vendor, name, version, end of support, CPE).
 const SOFTWARE: [(&str, &str, &str, &str); 10] = [
-    ("microsoft", "windows_11", "10.0.22631.4317", "cpe:2.3:o:microsoft:windows_11:-:*:*:*:*:*:*:*"),
-    ("microsoft", "office", "16.0.17928.20156", "cpe:2.3:a:microsoft:office:-:*:*:*:*:*:*:*"),
-    ("microsoft", "edge_chromium-based", "130.0.2849.56", "cpe:2.3:a:microsoft:edge_chromium-based:-:*:*:*:*:*:*:*"),
-    ("google", "chrome", "129.0.6668.90", "cpe:2.3:a:google:chrome:-:*:*:*:*:*:*:*"),
-    ("microsoft", "teams", "24215.1007.3082.1590", "cpe:2.3:a:microsoft:teams:-:*:*:*:*:*:*:*"),
-    ("videolan", "vlc_media_player", "3.0.18", "cpe:2.3:a:videolan:vlc_media_player:-:*:*:*:*:*:*:*"),
-    ("7-zip", "7-zip", "22.01", "cpe:2.3:a:7-zip:7-zip:-:*:*:*:*:*:*:*"),
-    ("oracle", "jre", "8.0.3610", "cpe:2.3:a:oracle:jre:-:*:*:*:*:*:*:*"),
-    ("notepad-plus-plus", "notepad++", "8.5.4", "cpe:2.3:a:notepad-plus-plus:notepad\\+\\+:-:*:*:*:*:*:*:*"),
-    ("openssl", "openssl", "3.0.13", "cpe:2.3:a:openssl:openssl:-:*:*:*:*:*:*:*"),
+    (
+        "microsoft",
+        "windows_11",
+        "10.0.22631.4317",
+        "cpe:2.3:o:microsoft:windows_11:-:*:*:*:*:*:*:*",
+    ),
+    (
+        "microsoft",
+        "office",
+        "16.0.17928.20156",
+        "cpe:2.3:a:microsoft:office:-:*:*:*:*:*:*:*",
+    ),
+    (
+        "microsoft",
+        "edge_chromium-based",
+        "130.0.2849.56",
+        "cpe:2.3:a:microsoft:edge_chromium-based:-:*:*:*:*:*:*:*",
+    ),
+    (
+        "google",
+        "chrome",
+        "129.0.6668.90",
+        "cpe:2.3:a:google:chrome:-:*:*:*:*:*:*:*",
+    ),
+    (
+        "microsoft",
+        "teams",
+        "24215.1007.3082.1590",
+        "cpe:2.3:a:microsoft:teams:-:*:*:*:*:*:*:*",
+    ),
+    (
+        "videolan",
+        "vlc_media_player",
+        "3.0.18",
+        "cpe:2.3:a:videolan:vlc_media_player:-:*:*:*:*:*:*:*",
+    ),
+    (
+        "7-zip",
+        "7-zip",
+        "22.01",
+        "cpe:2.3:a:7-zip:7-zip:-:*:*:*:*:*:*:*",
+    ),
+    (
+        "oracle",
+        "jre",
+        "8.0.3610",
+        "cpe:2.3:a:oracle:jre:-:*:*:*:*:*:*:*",
+    ),
+    (
+        "notepad-plus-plus",
+        "notepad++",
+        "8.5.4",
+        "cpe:2.3:a:notepad-plus-plus:notepad\\+\\+:-:*:*:*:*:*:*:*",
+    ),
+    (
+        "openssl",
+        "openssl",
+        "3.0.13",
+        "cpe:2.3:a:openssl:openssl:-:*:*:*:*:*:*:*",
+    ),
 ];
 
 /// Known vulnerabilities: (CVE, software, CVSS, severity, exploit available, update).
 const CVES: [(&str, &str, &str, &str, bool, &str); 8] = [
-    ("CVE-2024-38112", "windows_11", "7.5", "High", true, "KB5040442"),
-    ("CVE-2024-43573", "windows_11", "6.5", "Medium", true, "KB5044285"),
-    ("CVE-2024-38021", "office", "8.8", "High", false, "Update Microsoft Office to 16.0.17830"),
-    ("CVE-2024-7971", "chrome", "8.8", "High", true, "Update Google Chrome to 128.0.6613.84"),
-    ("CVE-2023-47359", "vlc_media_player", "9.8", "Critical", false, "Update VLC media player to 3.0.20"),
-    ("CVE-2023-31102", "7-zip", "7.8", "High", false, "Update 7-Zip to 23.01"),
-    ("CVE-2024-20918", "jre", "7.4", "High", false, "Update Java to 8u401"),
-    ("CVE-2024-0727", "openssl", "5.5", "Medium", false, "Update OpenSSL to 3.0.14"),
+    (
+        "CVE-2024-38112",
+        "windows_11",
+        "7.5",
+        "High",
+        true,
+        "KB5040442",
+    ),
+    (
+        "CVE-2024-43573",
+        "windows_11",
+        "6.5",
+        "Medium",
+        true,
+        "KB5044285",
+    ),
+    (
+        "CVE-2024-38021",
+        "office",
+        "8.8",
+        "High",
+        false,
+        "Update Microsoft Office to 16.0.17830",
+    ),
+    (
+        "CVE-2024-7971",
+        "chrome",
+        "8.8",
+        "High",
+        true,
+        "Update Google Chrome to 128.0.6613.84",
+    ),
+    (
+        "CVE-2023-47359",
+        "vlc_media_player",
+        "9.8",
+        "Critical",
+        false,
+        "Update VLC media player to 3.0.20",
+    ),
+    (
+        "CVE-2023-31102",
+        "7-zip",
+        "7.8",
+        "High",
+        false,
+        "Update 7-Zip to 23.01",
+    ),
+    (
+        "CVE-2024-20918",
+        "jre",
+        "7.4",
+        "High",
+        false,
+        "Update Java to 8u401",
+    ),
+    (
+        "CVE-2024-0727",
+        "openssl",
+        "5.5",
+        "Medium",
+        false,
+        "Update OpenSSL to 3.0.14",
+    ),
 ];
 
 /// Security configuration checks: (id, category, subcategory, impact).
@@ -274,8 +467,18 @@ pub(super) fn vulnerabilities(g: &mut Gen, org: &Org, rng: &mut Rng, _n: usize) 
                     ("SoftwareVendor", s(*vendor)),
                     ("SoftwareName", s(*name)),
                     ("SoftwareVersion", s(*version)),
-                    ("EndOfSupportStatus", s(if eos { "EOS Version" } else { "" })),
-                    ("EndOfSupportDate", if eos { dt(g.now - 200 * DAY) } else { super::super::Value::Null }),
+                    (
+                        "EndOfSupportStatus",
+                        s(if eos { "EOS Version" } else { "" }),
+                    ),
+                    (
+                        "EndOfSupportDate",
+                        if eos {
+                            dt(g.now - 200 * DAY)
+                        } else {
+                            super::super::Value::Null
+                        },
+                    ),
                     ("ProductCodeCpe", s(*cpe)),
                 ],
             );
@@ -297,7 +500,10 @@ pub(super) fn vulnerabilities(g: &mut Gen, org: &Org, rng: &mut Rng, _n: usize) 
                         ("CveId", s(*cve)),
                         ("VulnerabilitySeverityLevel", s(*severity)),
                         ("RecommendedSecurityUpdate", s(*update)),
-                        ("RecommendedSecurityUpdateId", s(update.strip_prefix("Update ").unwrap_or(update))),
+                        (
+                            "RecommendedSecurityUpdateId",
+                            s(update.strip_prefix("Update ").unwrap_or(update)),
+                        ),
                         ("CveTags", dy(json!([]))),
                     ],
                 );
@@ -345,9 +551,21 @@ pub(super) fn vulnerabilities(g: &mut Gen, org: &Org, rng: &mut Rng, _n: usize) 
         );
         if !d.server {
             for (name, id, risk) in [
-                ("Microsoft Editor: Spelling & Grammar Checker", "hokifickgkhplphjiodbggjmoafhignh", "Medium"),
-                ("Adobe Acrobat: PDF edit, convert, sign tools", "efaidnbmnnnibpcajpcglclefindmkaj", "High"),
-                ("Google Translate", "aapbdbdomjkkjkaonfhkkikfgjllcleb", "Low"),
+                (
+                    "Microsoft Editor: Spelling & Grammar Checker",
+                    "hokifickgkhplphjiodbggjmoafhignh",
+                    "Medium",
+                ),
+                (
+                    "Adobe Acrobat: PDF edit, convert, sign tools",
+                    "efaidnbmnnnibpcajpcglclefindmkaj",
+                    "High",
+                ),
+                (
+                    "Google Translate",
+                    "aapbdbdomjkkjkaonfhkkikfgjllcleb",
+                    "Low",
+                ),
             ] {
                 g.push(
                     "DeviceTvmBrowserExtensions",
@@ -359,9 +577,15 @@ pub(super) fn vulnerabilities(g: &mut Gen, org: &Org, rng: &mut Rng, _n: usize) 
                         ("ExtensionDescription", s(name)),
                         ("ExtensionVersion", s("1.0.0")),
                         ("ExtensionRisk", s(risk)),
-                        ("ExtensionVendor", s(name.split(' ').next().unwrap_or_default())),
+                        (
+                            "ExtensionVendor",
+                            s(name.split(' ').next().unwrap_or_default()),
+                        ),
                         ("IsActivated", s("true")),
-                        ("InstallationTime", dt(g.now - (30 + rng.below(300) as i64) * DAY)),
+                        (
+                            "InstallationTime",
+                            dt(g.now - (30 + rng.below(300) as i64) * DAY),
+                        ),
                     ],
                 );
             }
@@ -377,7 +601,10 @@ pub(super) fn vulnerabilities(g: &mut Gen, org: &Org, rng: &mut Rng, _n: usize) 
                 ("VulnerabilitySeverityLevel", s(severity)),
                 ("LastModifiedTime", dt(g.now - 20 * DAY)),
                 ("PublishedDate", dt(g.now - 120 * DAY)),
-                ("VulnerabilityDescription", s(format!("A vulnerability in {software}."))),
+                (
+                    "VulnerabilityDescription",
+                    s(format!("A vulnerability in {software}.")),
+                ),
                 ("AffectedSoftware", dy(json!([software]))),
             ],
         );

@@ -69,13 +69,18 @@ pub(super) fn mail(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
             rng.hex(20),
             from.rsplit('@').next().unwrap_or(DOMAIN)
         );
-        let attachments: Vec<(&str, i64)> = (0..rng.below(3)).map(|_| *rng.pick(&ATTACHMENTS)).collect();
+        let attachments: Vec<(&str, i64)> =
+            (0..rng.below(3)).map(|_| *rng.pick(&ATTACHMENTS)).collect();
         let url = format!(
             "https://{}/{}",
             from.rsplit('@').next().unwrap_or(DOMAIN),
             rng.pick(&["portal", "docs/shared", "track?id=88213", "news"])
         );
-        let urls: Vec<&str> = if rng.chance(0.5) { vec![url.as_str()] } else { Vec::new() };
+        let urls: Vec<&str> = if rng.chance(0.5) {
+            vec![url.as_str()]
+        } else {
+            Vec::new()
+        };
         let detection = match threats {
             "Spam" => "{\"Spam\":[\"Mixed analysis detection\"]}",
             "Phish" => "{\"Phish\":[\"URL malicious reputation\"]}",
@@ -98,7 +103,11 @@ pub(super) fn mail(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                 delivery,
                 threats,
                 detection,
-                confidence: if threats == "Spam" { "{\"Spam\":\"5\"}" } else { "" },
+                confidence: if threats == "Spam" {
+                    "{\"Spam\":\"5\"}"
+                } else {
+                    ""
+                },
                 bcl: if subject.contains("newsletter") { 6 } else { 0 },
                 attachments: &attachments,
                 urls: &urls,
@@ -139,7 +148,10 @@ pub(super) fn mail(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                     ("RecipientEmailAddress", s(&to.upn)),
                     ("DeliveryLocation", s("Junk folder")),
                     ("ThreatTypes", s("Spam")),
-                    ("DetectionMethods", s("{\"Spam\":[\"Mixed analysis detection\"]}")),
+                    (
+                        "DetectionMethods",
+                        s("{\"Spam\":[\"Mixed analysis detection\"]}"),
+                    ),
                     ("ReportId", s(format!("{network_id}-zap"))),
                 ],
             );

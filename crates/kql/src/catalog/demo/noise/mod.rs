@@ -171,7 +171,12 @@ pub(super) const UNITS: &[Unit] = &[
     },
     Unit {
         name: "inventory",
-        tables: &["DeviceInfo", "DeviceNetworkInfo", "Heartbeat", "IntuneDevices"],
+        tables: &[
+            "DeviceInfo",
+            "DeviceNetworkInfo",
+            "Heartbeat",
+            "IntuneDevices",
+        ],
         share: 0.0354,
         run: inventory::inventory,
     },
@@ -190,7 +195,12 @@ pub(super) const UNITS: &[Unit] = &[
     },
     Unit {
         name: "alerts",
-        tables: &["SecurityAlert", "SecurityIncident", "AlertInfo", "AlertEvidence"],
+        tables: &[
+            "SecurityAlert",
+            "SecurityIncident",
+            "AlertInfo",
+            "AlertEvidence",
+        ],
         share: 1.0,
         run: alerts::alerts_and_incidents,
     },

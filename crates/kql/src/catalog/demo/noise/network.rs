@@ -15,7 +15,10 @@ pub(super) fn windows_security(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) 
         let time = office_time(g, rng, u.office);
         let dc = &org.devices[24 + rng.below(2)];
         let subject = [
-            ("SubjectUserName", s(format!("{}$", dc.short.to_ascii_uppercase()))),
+            (
+                "SubjectUserName",
+                s(format!("{}$", dc.short.to_ascii_uppercase())),
+            ),
             ("SubjectDomainName", s(&domain)),
             ("SubjectUserSid", s("S-1-5-18")),
         ];
@@ -28,7 +31,13 @@ pub(super) fn windows_security(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) 
                 [
                     ("TargetUserName", s(format!("{}@{}", u.sam, domain))),
                     ("TargetDomainName", s(&domain)),
-                    ("ServiceName", s(format!("{}$", org.device("srv-fs01").short.to_ascii_uppercase()))),
+                    (
+                        "ServiceName",
+                        s(format!(
+                            "{}$",
+                            org.device("srv-fs01").short.to_ascii_uppercase()
+                        )),
+                    ),
                     ("IpAddress", s(format!("::ffff:{}", client.ip))),
                     ("Status", s("0x0")),
                     ("Account", s(format!("{domain}\\{}", u.sam))),
@@ -77,7 +86,12 @@ pub(super) fn windows_security(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) 
                         ("SubjectDomainName", s(&domain)),
                         ("SubjectUserSid", s(&admin.sid)),
                         ("SubjectLogonId", s("0x3f2a71")),
-                        ("PrivilegeList", s("SeSecurityPrivilege\n\t\t\tSeBackupPrivilege\n\t\t\tSeRestorePrivilege\n\t\t\tSeTakeOwnershipPrivilege\n\t\t\tSeDebugPrivilege")),
+                        (
+                            "PrivilegeList",
+                            s(
+                                "SeSecurityPrivilege\n\t\t\tSeBackupPrivilege\n\t\t\tSeRestorePrivilege\n\t\t\tSeTakeOwnershipPrivilege\n\t\t\tSeDebugPrivilege",
+                            ),
+                        ),
                         ("Account", s(format!("{domain}\\{}", admin.sam))),
                         ("AccountType", s("User")),
                     ],
@@ -116,7 +130,8 @@ pub(super) fn windows_security(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) 
             ),
             93..96 => {
                 let admin = &org.users[rng.below(2)];
-                let (event, group) = *rng.pick(&[(4728, "IT"), (4732, "Remote Desktop Users"), (4724, "")]);
+                let (event, group) =
+                    *rng.pick(&[(4728, "IT"), (4732, "Remote Desktop Users"), (4724, "")]);
                 rows::security_event(
                     g,
                     dc,
@@ -127,10 +142,30 @@ pub(super) fn windows_security(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) 
                         ("SubjectDomainName", s(&domain)),
                         ("SubjectUserSid", s(&admin.sid)),
                         ("SubjectAccount", s(format!("{domain}\\{}", admin.sam))),
-                        ("TargetUserName", s(if group.is_empty() { u.sam.as_str() } else { group })),
+                        (
+                            "TargetUserName",
+                            s(if group.is_empty() {
+                                u.sam.as_str()
+                            } else {
+                                group
+                            }),
+                        ),
                         ("TargetDomainName", s(&domain)),
-                        ("TargetAccount", s(format!("{domain}\\{}", if group.is_empty() { u.sam.as_str() } else { group }))),
-                        ("MemberName", s(format!("CN={},OU=Users,DC=contoso,DC=com", u.display_name))),
+                        (
+                            "TargetAccount",
+                            s(format!(
+                                "{domain}\\{}",
+                                if group.is_empty() {
+                                    u.sam.as_str()
+                                } else {
+                                    group
+                                }
+                            )),
+                        ),
+                        (
+                            "MemberName",
+                            s(format!("CN={},OU=Users,DC=contoso,DC=com", u.display_name)),
+                        ),
                         ("MemberSid", s(&u.sid)),
                         ("Account", s(format!("{domain}\\{}", admin.sam))),
                         ("AccountType", s("User")),
@@ -164,7 +199,10 @@ pub(super) fn windows_security(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) 
                         ("TargetDomainName", s(&domain)),
                         ("TargetAccount", s(format!("{domain}\\{target}"))),
                         ("ObjectName", s(object)),
-                        ("OperationType", s(if event == 5136 { "%%14674" } else { "" })),
+                        (
+                            "OperationType",
+                            s(if event == 5136 { "%%14674" } else { "" }),
+                        ),
                         ("NewUacValue", s(if event == 4742 { "0x80" } else { "" })),
                         ("OldUacValue", s(if event == 4742 { "0x80" } else { "" })),
                         (
@@ -182,14 +220,25 @@ pub(super) fn windows_security(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) 
             }
             97 => {
                 // A mistyped user name at a workstation.
-                let (status, sub) = *rng.pick(&[("0xc000006d", "0xc0000064"), ("0xc000006d", "0xc000006a"), ("0xc0000234", "0x0")]);
+                let (status, sub) = *rng.pick(&[
+                    ("0xc000006d", "0xc0000064"),
+                    ("0xc000006d", "0xc000006a"),
+                    ("0xc0000234", "0x0"),
+                ]);
                 rows::security_event(
                     g,
                     client,
                     time,
                     4625,
                     [
-                        ("TargetUserName", s(if sub == "0xc0000064" { format!("{}x", u.sam) } else { u.sam.clone() })),
+                        (
+                            "TargetUserName",
+                            s(if sub == "0xc0000064" {
+                                format!("{}x", u.sam)
+                            } else {
+                                u.sam.clone()
+                            }),
+                        ),
                         ("TargetDomainName", s(&domain)),
                         ("TargetAccount", s(format!("{domain}\\{}", u.sam))),
                         ("LogonType", int(2)),
@@ -252,7 +301,10 @@ pub(super) fn dns(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                 (
                     "Name",
                     s(if srv {
-                        *rng.pick(&["_ldap._tcp.dc._msdcs.contoso.com", "_kerberos._tcp.contoso.com"])
+                        *rng.pick(&[
+                            "_ldap._tcp.dc._msdcs.contoso.com",
+                            "_kerberos._tcp.contoso.com",
+                        ])
                     } else {
                         name
                     }),
@@ -262,7 +314,10 @@ pub(super) fn dns(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                 ("Result", s("Success")),
                 ("ResultCode", int(0)),
                 ("TaskCategory", s("Lookup")),
-                ("Message", s(format!("Query received from {} for {name}", client.ip))),
+                (
+                    "Message",
+                    s(format!("Query received from {} for {name}", client.ip)),
+                ),
             ],
         );
     }
@@ -286,7 +341,14 @@ pub(super) fn firewall(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
             let user = format!("contoso\\{}", u.sam);
             g.push(
                 "CommonSecurityLog",
-                rows::firewall_row(time, (&d.ip, port), (ip, dst_port), app, (sent, received), &user),
+                rows::firewall_row(
+                    time,
+                    (&d.ip, port),
+                    (ip, dst_port),
+                    app,
+                    (sent, received),
+                    &user,
+                ),
             );
         } else {
             // Internet scanners knocking on the office egress, denied.

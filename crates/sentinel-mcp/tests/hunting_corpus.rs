@@ -1,6 +1,10 @@
 //! Every real hunting query of the corpus, run through the CLI (`sentinel-mcp query --batch`)
 //! against the default demo workspace: how many run without error and how many find rows.
 //!
+//! The workspace is the default demo's story with a sixth of its benign rows
+//! (`SENTINEL_MCP_DEMO_ROWS=20000`): the story's rows, which the hunting queries find, are the
+//! same at any size, and the smaller noise keeps this test to about a minute of a debug build.
+//!
 //! Queries the guard refuses by design (`externaldata` and the plugins that reach the network or
 //! run code) are left out; every other failure counts, whatever its cause. The floors are what
 //! the workspace reached when they were set; never lower them. The report lists the commonest
@@ -16,9 +20,12 @@ use common::BIN;
 use serde_json::Value;
 
 /// Share of the counted queries that ran without error when this floor was set.
-const RAN_FLOOR: f64 = 0.84;
+const RAN_FLOOR: f64 = 0.855;
 /// Share of the counted queries that returned at least one row when this floor was set.
-const ROWS_FLOOR: f64 = 0.28;
+const ROWS_FLOOR: f64 = 0.29;
+
+/// The demo's size for this test (its default is 120,000 rows).
+const DEMO_ROWS: &str = "20000";
 
 fn corpus() -> PathBuf {
     std::env::var("KQL_CORPUS_DIR")
@@ -29,25 +36,24 @@ fn corpus() -> PathBuf {
         .join("hunting-queries.jsonl")
 }
 
-/// An error message without its specifics (names, positions, numbers), to group failures.
+/// An error message without its positions and numbers, to group failures; quoted names (the
+/// missing table, column or function) stay, as they say what to add.
 fn kind(error: &str) -> String {
     let mut out = String::new();
     let mut quoted = None;
     for c in error.chars() {
         match (quoted, c) {
-            (None, '\'' | '"') => {
-                quoted = Some(c);
-                out.push_str("…");
-            }
+            (None, '\'' | '"') => quoted = Some(c),
             (Some(q), c) if c == q => quoted = None,
-            (Some(_), _) => {}
             (None, c) if c.is_ascii_digit() => {
                 if !out.ends_with('N') {
                     out.push('N');
                 }
+                continue;
             }
-            (None, c) => out.push(c),
+            _ => {}
         }
+        out.push(c);
     }
     out.chars().take(110).collect()
 }
@@ -63,7 +69,7 @@ fn hunting_corpus_runs_and_finds_rows_in_the_demo_workspace() {
     let out = Command::new(BIN)
         .args(["query", "--batch"])
         .arg(&path)
-        .env_remove("SENTINEL_MCP_DEMO_ROWS")
+        .env("SENTINEL_MCP_DEMO_ROWS", DEMO_ROWS)
         .env("SENTINEL_MCP_STATE_DIR", common::temp_dir("corpus"))
         .env("RUST_LOG", "error")
         .output()

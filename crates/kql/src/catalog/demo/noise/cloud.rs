@@ -365,7 +365,7 @@ pub(super) fn azure(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                     ("id_s", s("https://kv-contoso-prod.vault.azure.net/secrets/invoice-db")),
                     ("identity_claim_appid_g", s(&identity.app_id)),
                     ("identity_claim_ipaddr_s", s(identity.ip)),
-                    ("requestUri_s", s(format!("https://kv-contoso-prod.vault.azure.net/secrets/invoice-db?api-version=7.4"))),
+                    ("requestUri_s", s("https://kv-contoso-prod.vault.azure.net/secrets/invoice-db?api-version=7.4")),
                     ("httpStatusCode_d", real(200.0)),
                     ("clientInfo_s", s("azsdk-net-Security.KeyVault.Secrets/4.5.0")),
                     ("isAccessPolicyMatch_b", boolean(true)),

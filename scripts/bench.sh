@@ -60,7 +60,7 @@ render() {
   export PEER_PKGS="$(.bench-venv/bin/pip freeze 2>/dev/null | grep -iE '^(mcp|starlette|uvicorn|sse-starlette)==' | tr '\n' ' ')"
   export OURS_VERSION="$("$OURS_BIN" --version 2>/dev/null || echo sentinel-mcp)"
   export GIT_REV="$(git rev-parse --short HEAD)$(git diff --quiet -- crates || echo '+dirty')"
-  export DURATION SESSIONS IDLE_SESSIONS PEER_IDLE_SESSIONS CHURN_SECS COLD_RUNS
+  export DURATION SESSIONS IDLE_SESSIONS PEER_IDLE_SESSIONS CHURN_SECS COLD_RUNS PER_PRINCIPAL_OFF
   python3 "$ROOT/crates/mcp-load/render_benchmarks.py" "$ROOT/BENCHMARKS.md"
   echo "done: BENCHMARKS.md (raw results in $RESULTS)" >&2
 }
@@ -103,7 +103,11 @@ fi
 .bench-venv/bin/pip install -q -r "$PEER_DIR/requirements.txt" >&2
 PY=$ROOT/.bench-venv/bin/python
 
-ours_cmd() { echo "env SENTINEL_MCP_DEMO_ROWS=20000 MAX_CONNECTIONS=19500 SENTINEL_MCP_STATE_DIR=$OUT/state $PIN_SERVER $OURS_BIN serve --host 127.0.0.1 --port $1"; }
+# Every load session comes from one loopback address, which is one principal: the per-principal
+# limits are off for our server (the process-wide caps keep their defaults).
+PER_PRINCIPAL_OFF="SENTINEL_MCP_MAX_SESSIONS_PER_PRINCIPAL=0 SENTINEL_MCP_RATE_LIMIT_PER_MINUTE=0"
+echo "== per-principal limits off for sentinel-mcp ($PER_PRINCIPAL_OFF): all load comes from one loopback address, one principal" >&2
+ours_cmd() { echo "env SENTINEL_MCP_DEMO_ROWS=20000 MAX_CONNECTIONS=19500 SENTINEL_MCP_STATE_DIR=$OUT/state $PER_PRINCIPAL_OFF $PIN_SERVER $OURS_BIN serve --host 127.0.0.1 --port $1"; }
 peer_cmd() { echo "env PORT=$1 MCP_TRANSPORT=${2:-sse} $PIN_SERVER $PY $PEER_DIR/server.py"; }
 bare_cmd() { echo "$PIN_SERVER $BARE_BIN $1"; }
 
@@ -200,7 +204,7 @@ if [ "$PROFILE" = 1 ] && command -v valgrind >/dev/null && command -v callgrind_
   CG=$OUT/callgrind
   rm -rf "$CG" && mkdir -p "$CG"
   stop_server
-  sh -c "exec env SENTINEL_MCP_DEMO_ROWS=2000 SENTINEL_MCP_STATE_DIR=$OUT/state-cg valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=$CG/cg.out $OURS_BIN serve --host 127.0.0.1 --port 18189" >"$CG/server.log" 2>&1 &
+  sh -c "exec env SENTINEL_MCP_DEMO_ROWS=2000 SENTINEL_MCP_STATE_DIR=$OUT/state-cg $PER_PRINCIPAL_OFF valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=$CG/cg.out $OURS_BIN serve --host 127.0.0.1 --port 18189" >"$CG/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 600); do curl -sf -o /dev/null -m 2 http://127.0.0.1:18189/ready && break; sleep 0.2; done
   callgrind_control -i on "$SERVER_PID" >/dev/null 2>&1
@@ -236,7 +240,7 @@ if [ "$PROFILE" = 1 ] && command -v valgrind >/dev/null; then
   echo "== ours: heap per idle initialized session (dhat)" >&2
   DH=$OUT/dhat
   rm -rf "$DH" && mkdir -p "$DH"
-  sh -c "exec env SENTINEL_MCP_DEMO_ROWS=2000 SENTINEL_MCP_STATE_DIR=$OUT/state-cg valgrind --tool=dhat --dhat-out-file=$DH/dhat.out $OURS_BIN serve --host 127.0.0.1 --port 18188" >"$DH/server.log" 2>&1 &
+  sh -c "exec env SENTINEL_MCP_DEMO_ROWS=2000 SENTINEL_MCP_STATE_DIR=$OUT/state-cg $PER_PRINCIPAL_OFF valgrind --tool=dhat --dhat-out-file=$DH/dhat.out $OURS_BIN serve --host 127.0.0.1 --port 18188" >"$DH/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 600); do curl -sf -o /dev/null -m 2 http://127.0.0.1:18188/ready && break; sleep 0.2; done
   "$LOAD_BIN" idle --url http://127.0.0.1:18188/sse --sessions "${DHAT_SESSIONS:-1000}" --pid "$SERVER_PID" --initialize \

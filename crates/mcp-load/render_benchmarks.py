@@ -93,7 +93,8 @@ w(f"- **Versions:** {env.get('OURS_VERSION')} built with {env.get('RUSTC')} (rel
 w(f"- **How:** {env.get('PINNING')}; the machine was shared with other work, so treat small differences as noise. "
   f"Throughput phases {env.get('DURATION')} s after 1 s of warm-up, {env.get('SESSIONS')} sessions with 1 call in flight each unless noted; "
   f"churn {env.get('CHURN_SECS')} s with at most 64 sessions alive; cold start median of {env.get('COLD_RUNS')} spawns. "
-  "Loopback only. Our server ran with `SENTINEL_MCP_DEMO_ROWS=20000` (demo workspace), default settings otherwise.")
+  "Loopback only. Our server ran with `SENTINEL_MCP_DEMO_ROWS=20000` (demo workspace) and its per-principal limits off "
+  f"(`{env.get('PER_PRINCIPAL_OFF', '?')}`: all load comes from one loopback address, which is one principal), default settings otherwise.")
 w("")
 
 # Headline

@@ -114,6 +114,28 @@ def test_inspector_cli_calls_list_sentinel_tables_over_streamable_http(http_serv
         assert table in text or table in json.dumps(out.get("structuredContent")), table
 
 
+@needs_sentinel
+@pytest.mark.parametrize("endpoint", ["sse", "http"])
+def test_every_tool_schema_passes_the_inspector_strict_portability_check(endpoint, write_server, tmp_path):
+    """No `type` arrays, bare `true` sub-schemas or untyped schemas, in any tool's input or output
+    schema (write tools on, so all ten are checked): clients that map schemas onto a single-type
+    dialect (Gemini function declarations, strict function calling) accept every tool."""
+    url = write_server.sse_url if endpoint == "sse" else write_server.mcp_url
+    proc = run_node_tool(
+        "inspector", ["--cli", url, "--transport", endpoint, "--method", "tools/list", "--strict"], tmp_path
+    )
+    report = f"inspector exited {proc.returncode}\nstdout:\n{proc.stdout[:4000]}\nstderr:\n{proc.stderr}"
+    findings = [line for line in proc.stderr.splitlines() if line.startswith(("Error:", "Warning:"))]
+    assert proc.returncode == 0, report
+    assert findings == [], report
+    assert "unportable" not in proc.stderr and "warning" not in proc.stderr.lower(), report
+    tools = json.loads(proc.stdout)["tools"]
+    assert {t["name"] for t in tools} == READ_TOOLS | WRITE_TOOLS
+    for tool in tools:
+        for key in ("inputSchema", "outputSchema"):
+            assert "$defs" not in json.dumps(tool[key]), f"{tool['name']} {key} has definitions"
+
+
 # ---------------------------------------------------------------- MCP conformance suite
 
 CONFORMANCE_SCENARIOS = ["server-initialize", "ping", "tools-list", "dns-rebinding-protection"]

@@ -432,6 +432,12 @@ impl SseSession {
         let id = self.next_id();
         self.request(poster, id, call_body(id, tool, false)).await
     }
+
+    /// POSTs a tools/call without waiting for its response on the stream.
+    pub async fn send_call(&self, poster: &mut Poster, tool: Tool) -> Result<()> {
+        let id = self.next_id();
+        self.post(poster, call_body(id, tool, false)).await
+    }
 }
 
 /// Reads a Streamable HTTP response (JSON or an SSE stream) until the reply to `id`, then the
@@ -573,6 +579,16 @@ impl StreamableSession {
 
     /// One tools/call; Ok(true) when it succeeded.
     pub async fn call(&self, poster: &mut Poster, tool: Tool) -> Result<bool> {
+        let (id, resp) = self.send_call(poster, tool).await?;
+        Ok(read_streamable_reply(resp, id, poster).await?.is_ok())
+    }
+
+    /// Sends a tools/call and returns its id and the response, its body unread.
+    pub async fn send_call(
+        &self,
+        poster: &mut Poster,
+        tool: Tool,
+    ) -> Result<(u64, Response<Incoming>)> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let stateless = self.session_id.is_none();
         let mut headers = self.headers();
@@ -583,7 +599,7 @@ impl StreamableSession {
         let resp = poster
             .post(&self.mcp.path, call_body(id, tool, stateless), &headers)
             .await?;
-        Ok(read_streamable_reply(resp, id, poster).await?.is_ok())
+        Ok((id, resp))
     }
 
     /// DELETE the session (session era); errors are ignored, the run is over.

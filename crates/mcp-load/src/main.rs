@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use mcp_load::client::Tool;
 use mcp_load::scenarios::{self, Transport};
+use mcp_load::soak;
 use mcp_load::target::Target;
 
 /// Load generator for MCP servers on loopback. Every run is bounded in count and time.
@@ -84,6 +85,30 @@ enum Command {
         #[arg(long, value_enum, default_value = "list_sentinel_tables")]
         tool: Tool,
     },
+    /// Start the server, churn sessions on every transport for a while (some left abruptly
+    /// mid-call), and compare its session gauges, open fds and RSS before and after.
+    Soak {
+        /// The server command line (run with `sh -c "exec …"`); the soak adds its own settings.
+        #[arg(long)]
+        cmd: String,
+        /// The server's base URL, e.g. http://127.0.0.1:18300.
+        #[arg(long)]
+        url: String,
+        /// Session slots churning at once.
+        #[arg(long, default_value_t = 1000)]
+        sessions: usize,
+        /// Seconds of load.
+        #[arg(long, default_value_t = 300.0)]
+        duration: f64,
+        /// Share of sessions that leave abruptly mid-call (0-1).
+        #[arg(long, default_value_t = 0.3)]
+        abrupt: f64,
+        /// The server's session idle timeout for the run, which reclaims abandoned sessions.
+        #[arg(long, default_value_t = 20)]
+        idle_timeout: u64,
+        #[arg(long, value_enum, default_value = "run_kql_query")]
+        tool: Tool,
+    },
     /// Spawn the server, time the first 200 from its health URL, kill it; repeat.
     ColdStart {
         /// The server command line (run with `sh -c "exec …"`).
@@ -107,6 +132,9 @@ fn secs(s: f64) -> anyhow::Result<Duration> {
 fn target(url: &str) -> anyhow::Result<Target> {
     Ok(Target::parse(url)?)
 }
+
+/// Said before every load run: the server sees all of it as one caller.
+const ONE_PRINCIPAL: &str = "mcp-load: every session comes from this one loopback address, which a server sees as one principal; run sentinel-mcp with its per-principal limits off (SENTINEL_MCP_RATE_LIMIT_PER_MINUTE=0), or its rate limit refuses calls (-32029 on legacy SSE, HTTP 429 on /mcp)";
 
 /// Runs, caps and time limits keep every scenario bounded.
 const MAX_SESSIONS: usize = 50_000;
@@ -185,6 +213,7 @@ async fn run(command: Command) -> anyhow::Result<String> {
         } => {
             bounded("--sessions", sessions as f64, MAX_SESSIONS as f64)?;
             bounded("--duration", duration, MAX_SECONDS)?;
+            eprintln!("{ONE_PRINCIPAL}");
             let r = scenarios::throughput(scenarios::ThroughputOptions {
                 url: target(&url)?,
                 transport,
@@ -223,6 +252,7 @@ async fn run(command: Command) -> anyhow::Result<String> {
             tool,
         } => {
             bounded("--duration", duration, MAX_SECONDS)?;
+            eprintln!("{ONE_PRINCIPAL}");
             let r = scenarios::churn(scenarios::ChurnOptions {
                 url: target(&url)?,
                 transport,
@@ -244,6 +274,62 @@ async fn run(command: Command) -> anyhow::Result<String> {
                     .as_deref()
                     .map(|e| format!("; first error: {e}"))
                     .unwrap_or_default()
+            );
+            serde_json::to_string(&r)?
+        }
+        Command::Soak {
+            cmd,
+            url,
+            sessions,
+            duration,
+            abrupt,
+            idle_timeout,
+            tool,
+        } => {
+            bounded("--sessions", sessions as f64, MAX_SESSIONS as f64)?;
+            bounded("--duration", duration, MAX_SECONDS)?;
+            bounded("--idle-timeout", idle_timeout as f64, MAX_SECONDS)?;
+            anyhow::ensure!((0.0..=1.0).contains(&abrupt), "--abrupt is a share, 0 to 1");
+            let r = soak::soak(soak::SoakOptions {
+                cmd,
+                base: target(&url)?,
+                sessions,
+                duration: secs(duration)?,
+                abrupt,
+                idle_timeout_secs: idle_timeout,
+                tool,
+            })
+            .await?;
+            eprintln!(
+                "soak: {} session slots for {:.0} s (per-principal limits off: {}), {} sessions (sse/streamable/stateless {:?}), {} left abruptly mid-call, {} calls ok, {} errors{}; \
+                 sessions sse/streamable {}/{} -> peak {}/{} -> after {}/{}; fds {} -> peak {} -> after {}; RSS {} -> peak {} -> after {} KiB ({:+.1} %); reclaimed in {:.1} s; server exit code {:?}",
+                r.session_slots,
+                r.duration_secs,
+                r.server_settings.join(" "),
+                r.sessions_opened,
+                r.sessions_by_transport,
+                r.abrupt_disconnects,
+                r.calls_ok,
+                r.errors,
+                r.first_error
+                    .as_deref()
+                    .map(|e| format!(" (first: {e})"))
+                    .unwrap_or_default(),
+                r.before.sse_sessions,
+                r.before.streamable_sessions,
+                r.peak.sse_sessions,
+                r.peak.streamable_sessions,
+                r.after.sse_sessions,
+                r.after.streamable_sessions,
+                r.before.open_fds,
+                r.peak.open_fds,
+                r.after.open_fds,
+                r.before.rss_kib,
+                r.peak.rss_kib,
+                r.after.rss_kib,
+                r.rss_after_vs_before_pct,
+                r.reclaim_secs,
+                r.server_exit_code,
             );
             serde_json::to_string(&r)?
         }

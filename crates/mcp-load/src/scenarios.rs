@@ -209,13 +209,14 @@ pub struct ThroughputReport {
     pub first_error: Option<String>,
 }
 
-enum Session {
+/// An open session of any transport (a stateless "session" is just its endpoint).
+pub(crate) enum Session {
     Sse(SseSession),
     Http(StreamableSession),
 }
 
 impl Session {
-    async fn open(
+    pub(crate) async fn open(
         url: &Target,
         transport: Transport,
     ) -> Result<(Arc<Session>, Poster), ClientError> {
@@ -245,14 +246,29 @@ impl Session {
         }
     }
 
-    async fn call(&self, p: &mut Poster, tool: Tool) -> Result<bool, ClientError> {
+    pub(crate) async fn call(&self, p: &mut Poster, tool: Tool) -> Result<bool, ClientError> {
         match self {
             Session::Sse(s) => s.call(p, tool).await,
             Session::Http(s) => s.call(p, tool).await,
         }
     }
 
-    async fn close(&self, p: &mut Poster) {
+    /// Starts a call and goes away without its answer or a goodbye: the POST connection closes
+    /// now and the stream when the session is dropped; a Streamable HTTP session is left for the
+    /// server's idle timeout.
+    pub(crate) async fn abandon_mid_call(&self, mut p: Poster, tool: Tool) {
+        match self {
+            Session::Sse(s) => {
+                let _ = s.send_call(&mut p, tool).await;
+            }
+            Session::Http(s) => {
+                let _ = s.send_call(&mut p, tool).await;
+            }
+        }
+        p.discard();
+    }
+
+    pub(crate) async fn close(&self, p: &mut Poster) {
         if let Session::Http(s) = self {
             s.close(p).await;
         }

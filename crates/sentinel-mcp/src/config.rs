@@ -154,7 +154,7 @@ pub struct Settings {
     #[arg(long, env = "SENTINEL_MCP_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
     pub max_body_bytes: usize,
 
-    /// Most concurrent HTTP connections (SSE streams and POST connections alike); further connections wait for a free slot. Keep it below the open-file limit.
+    /// Most concurrent HTTP connections (SSE streams and POST connections alike); a connection beyond it is answered 503 (probes are still answered, on a reserve of 64 more). Keep it below the open-file limit.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 19_000, global = true)]
     pub max_connections: usize,
 
@@ -335,7 +335,148 @@ pub struct Settings {
     pub max_timespan: String,
 
     #[command(flatten)]
+    pub lifecycle: LifecycleSettings,
+
+    #[command(flatten)]
+    pub limits: CallLimits,
+
+    #[command(flatten)]
     pub azure: AzureSettings,
+}
+
+/// Shutdown, connection and session lifetimes, and who a session counts against
+/// (docs/operations.md says what each protects against and how to size it). `0` turns each off.
+#[derive(Debug, Clone, Args)]
+pub struct LifecycleSettings {
+    /// Seconds from SIGTERM/SIGINT to exit: running tool calls finish and are delivered meanwhile; those still running 3 s before it are cancelled with a "shutting down" error. 0: cancel them at once.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_DRAIN_TIMEOUT_SECS",
+        default_value_t = 25,
+        global = true
+    )]
+    pub drain_timeout_secs: u64,
+
+    /// Seconds a client has to send a request's complete headers on a new connection (or from the first byte of the next request on a kept-alive one) before it is disconnected. 0: no limit.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_HEADER_READ_TIMEOUT_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a kept-alive connection may wait for its next request before it is closed (keep above the ingress's idle timeout, 240 s on Container Apps). 0: no limit.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_CONNECTION_IDLE_SECS",
+        default_value_t = 300,
+        global = true
+    )]
+    pub connection_idle_secs: u64,
+
+    /// Seconds an MCP session (legacy SSE or Streamable HTTP) may go without a request before it is closed; keep-alive comments do not count. 0: sessions never expire.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_SESSION_IDLE_TIMEOUT_SECS",
+        default_value_t = 1800,
+        global = true
+    )]
+    pub session_idle_timeout_secs: u64,
+
+    /// Open MCP sessions (both transports together) one principal may hold; the next is refused with 429. 0: no limit.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_MAX_SESSIONS_PER_PRINCIPAL",
+        default_value_t = 50,
+        global = true
+    )]
+    pub max_sessions_per_principal: usize,
+
+    /// Proxies (addresses or CIDR ranges, comma list) whose X-Forwarded-For is believed: with SENTINEL_MCP_AUTH=none, a request from one counts against the rightmost X-Forwarded-For address that is not itself a trusted proxy.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<String>,
+
+    /// Browser origins (comma list, like SENTINEL_MCP_ALLOWED_ORIGINS) that get CORS headers on the MCP endpoints; each is also an allowed Origin. Empty: no CORS headers at all.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_origins: Vec<String>,
+}
+
+/// A number of seconds where 0 means "no limit".
+fn seconds_or_off(secs: u64) -> Option<Duration> {
+    (secs > 0).then(|| Duration::from_secs(secs))
+}
+
+impl LifecycleSettings {
+    /// From the shutdown signal to exit.
+    pub fn drain_timeout(&self) -> Duration {
+        Duration::from_secs(self.drain_timeout_secs)
+    }
+
+    /// Time to send a request's headers; `None` when off.
+    pub fn header_read_timeout(&self) -> Option<Duration> {
+        seconds_or_off(self.header_read_timeout_secs)
+    }
+
+    /// Time a kept-alive connection may idle; `None` when off.
+    pub fn connection_idle(&self) -> Option<Duration> {
+        seconds_or_off(self.connection_idle_secs)
+    }
+
+    /// Time a session may go without a request; `None` when off.
+    pub fn session_idle_timeout(&self) -> Option<Duration> {
+        seconds_or_off(self.session_idle_timeout_secs)
+    }
+}
+
+/// Limits on tool calls (docs/operations.md says how to size them); 0 turns each off.
+#[derive(Debug, Clone, Args)]
+pub struct CallLimits {
+    /// Tool calls one principal may make per minute, on average (a token bucket refilled at this rate); 0 turns the rate limit off.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 600,
+        global = true
+    )]
+    pub rate_limit_per_minute: u32,
+
+    /// Tool calls one principal may make at once above the average rate (the token bucket's size); 0 turns the rate limit off.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_RATE_LIMIT_BURST",
+        default_value_t = 60,
+        global = true
+    )]
+    pub rate_limit_burst: u32,
+
+    /// Tool calls running at once across the process, every transport; further calls wait (default: 4 per available core). 0 turns the cap off.
+    #[arg(long, env = "SENTINEL_MCP_MAX_CONCURRENT_CALLS", default_value_t = default_concurrent_calls(), global = true)]
+    pub max_concurrent_calls: usize,
+
+    /// Tool calls (and Azure queries) that may wait for a slot; beyond it a call is refused as busy. 0: no bound on waiting.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_CALL_QUEUE",
+        default_value_t = 256,
+        global = true
+    )]
+    pub call_queue: usize,
+}
+
+/// Four tool calls per core the process may use (a container's CPU quota included).
+fn default_concurrent_calls() -> usize {
+    4 * std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// How the MCP endpoints authenticate callers.
@@ -527,6 +668,15 @@ pub struct AzureSettings {
         global = true
     )]
     pub max_retry_wait_secs: u64,
+
+    /// Azure queries (Log Analytics and advanced hunting) in flight at once across the process, since they all run as one identity; further queries wait (SENTINEL_MCP_CALL_QUEUE bounds the wait). 0 turns the cap off.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_AZURE_MAX_CONCURRENT_QUERIES",
+        default_value_t = 5,
+        global = true
+    )]
+    pub max_concurrent_queries: usize,
 
     /// Seconds a table list or table schema is cached.
     #[arg(

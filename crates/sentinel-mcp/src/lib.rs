@@ -10,9 +10,12 @@ pub mod backend;
 mod cli;
 pub mod clock;
 pub mod config;
+pub mod failure;
 pub mod http;
+pub mod limits;
 pub mod outbound;
 pub mod server;
+pub mod shutdown;
 mod telemetry;
 pub mod tools;
 
@@ -28,7 +31,7 @@ use config::AuthMode;
 use config::{Cli, Command, KqlCommand, Settings, Transport};
 use http::auth::Authenticator;
 use server::{AppState, SentinelServer};
-use tokio_util::sync::CancellationToken;
+use shutdown::Shutdown;
 use tools::{ToolCatalog, ToolContext, ToolSettings};
 
 /// Why the process stops with a failure; each message tells the operator what to do.
@@ -297,6 +300,10 @@ async fn serve(settings: Settings) -> Result<(), RunError> {
     let (policy, authenticator) = authentication(&settings)?;
     let backend = start_backend(&settings)?;
     let backend_kind = backend.kind();
+    let trusted_proxies = http::client::TrustedProxies::parse(&settings.lifecycle.trusted_proxies)
+        .map_err(RunError::Config)?;
+    let shutdown = Shutdown::new(settings.lifecycle.drain_timeout());
+    tokio::spawn(shutdown::on_signal(shutdown.clone()));
     let app = Arc::new(AppState {
         tools: ToolCatalog::new(settings.enable_write_tools),
         context: ToolContext {
@@ -315,16 +322,26 @@ async fn serve(settings: Settings) -> Result<(), RunError> {
         audit_arguments: settings.audit_arguments,
         transport: settings.transport,
         started: Instant::now(),
+        shutdown: shutdown.clone(),
+        limits: limits::Limits {
+            rate: limits::RateLimiter::new(
+                settings.limits.rate_limit_per_minute,
+                settings.limits.rate_limit_burst,
+            ),
+            calls: limits::Slots::new(
+                "tool calls",
+                settings.limits.max_concurrent_calls,
+                settings.limits.call_queue,
+            ),
+        },
+        debug_errors: settings.debug,
     });
     if settings.transport == Transport::Stdio {
-        tracing::info!("serving MCP on stdio");
-        let running =
-            rmcp::service::serve_server(SentinelServer::new(app), rmcp::transport::stdio())
-                .await
-                .map_err(|e| RunError::Stdio(e.to_string()))?;
-        let _ = running.waiting().await;
-        return Ok(());
+        return serve_stdio(app, &shutdown).await;
     }
+    // Asking starts the first readiness probe (Azure's `print ready = 1`), so /ready turns 200
+    // soon after start. Only the HTTP server has a /ready: stdio and one-shot commands never ask.
+    let _ = app.context.backend.readiness();
     let addr = std::net::SocketAddr::new(settings.host, settings.port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -332,60 +349,60 @@ async fn serve(settings: Settings) -> Result<(), RunError> {
             addr: addr.to_string(),
             source,
         })?;
-    let shutdown = CancellationToken::new();
+    let lifecycle = &settings.lifecycle;
+    let allowed_origins = [
+        settings.allowed_origins.as_slice(),
+        lifecycle.cors_origins.as_slice(),
+    ]
+    .concat();
     let state = Arc::new(http::HttpState {
         app,
         sse: Default::default(),
         keepalive: settings.sse_keepalive(),
-        host_policy: http::HostOriginPolicy::new(
-            &settings.allowed_hosts,
-            &settings.allowed_origins,
-        ),
+        host_policy: http::HostOriginPolicy::new(&settings.allowed_hosts, &allowed_origins),
+        cors: http::cors::CorsPolicy::new(&lifecycle.cors_origins),
         max_body_bytes: settings.max_body_bytes,
-        shutdown: shutdown.clone(),
         rejected_requests: AtomicU64::new(0),
         authenticator,
-        mcp_sessions: Arc::new(Default::default()),
-        mcp_owners: Arc::new(Default::default()),
+        mcp_sessions: Arc::new(http::mcp_sessions::McpSessions::new(
+            lifecycle.session_idle_timeout(),
+        )),
+        session_quota: http::quota::SessionQuota::new(lifecycle.max_sessions_per_principal),
+        session_idle: lifecycle.session_idle_timeout(),
+        trusted_proxies,
     });
-    tokio::spawn(
-        state
-            .mcp_owners
-            .clone()
-            .prune(state.mcp_sessions.clone(), shutdown.clone()),
-    );
-    tokio::spawn(http::sse::trim_after_session_closes(
+    tokio::spawn(http::heap::trim_after_session_closes(
         state.clone(),
-        shutdown.clone(),
+        shutdown.closed().clone(),
     ));
     let router = http::router(state);
-    tokio::spawn(shutdown_on_signal(shutdown.clone()));
     tracing::info!(%addr, transport = settings.transport.name(), "listening: legacy SSE at /sse, Streamable HTTP at /mcp");
-    http::serve(listener, router, shutdown, settings.max_connections).await;
+    let limits = http::ConnectionLimits {
+        max_connections: settings.max_connections,
+        header_read_timeout: lifecycle.header_read_timeout(),
+        idle_timeout: lifecycle.connection_idle(),
+    };
+    http::serve(listener, router, shutdown, limits).await;
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn shutdown_on_signal(shutdown: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    shutdown.cancel();
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
+/// MCP on stdin/stdout until the client closes stdin, or until a shutdown signal's drain is done.
+async fn serve_stdio(app: Arc<AppState>, shutdown: &Arc<Shutdown>) -> Result<(), RunError> {
+    tracing::info!("serving MCP on stdio");
+    let running = rmcp::service::serve_server(SentinelServer::new(app), rmcp::transport::stdio())
+        .await
+        .map_err(|e| RunError::Stdio(e.to_string()))?;
+    let stop = running.cancellation_token();
+    let waiting = running.waiting();
+    tokio::pin!(waiting);
+    tokio::select! {
+        _ = &mut waiting => {}
+        _ = shutdown.drain() => {
+            // rmcp writes the answers already produced before it stops.
+            stop.cancel();
+            let _ = waiting.await;
         }
     }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-    tracing::info!("shutting down: draining connections");
-    shutdown.cancel();
+    Ok(())
 }

@@ -16,7 +16,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(sentinel_mcp::run(cli)) {
+    let outcome = runtime.block_on(sentinel_mcp::run(cli));
+    // A query still running on a blocking thread (the drain abandoned it) must not hold the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -4,15 +4,22 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode,
+    Implementation, ListToolsResult, PaginatedRequestParams, RequestId, ServerCapabilities,
+    ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use crate::auth::{AccessPolicy, RequestMeta};
 use crate::config::{AuditArguments, Transport};
+use crate::failure::{CallFailure, catch_panic};
+use crate::limits::Limits;
+use crate::shutdown::Shutdown;
 use crate::tools::{ToolAnswer, ToolCatalog, ToolContext};
+
+/// The error of a call the client cancelled (the code LSP uses for it; MCP names none).
+const CANCELLED: ErrorCode = ErrorCode(-32800);
 
 /// The server's name on the wire and in /health.
 pub const SERVER_NAME: &str = "sentinel-mcp-server";
@@ -32,6 +39,12 @@ pub struct AppState {
     pub audit_arguments: AuditArguments,
     pub transport: Transport,
     pub started: Instant,
+    /// The drain on SIGTERM/SIGINT: tool calls run as its in-flight work.
+    pub shutdown: Arc<Shutdown>,
+    /// Per-principal rate limit and the cap on concurrent calls.
+    pub limits: Limits,
+    /// Internal failures' detail goes to clients too (`DEBUG=true`), not only to the log.
+    pub debug_errors: bool,
 }
 
 impl AppState {
@@ -52,10 +65,13 @@ impl AppState {
         }
     }
 
-    /// Runs one tool call for a caller, checking its permission, and writes the audit event.
+    /// Runs one tool call for a caller (`None` on stdio), checking its permission, in one of the
+    /// call slots, and writes the audit event. `id` is the JSON-RPC id: it names the call in the
+    /// log and, without an HTTP request id, in an internal error.
     pub async fn call_tool(
         &self,
         meta: Option<&RequestMeta>,
+        id: &RequestId,
         request: CallToolRequestParams,
     ) -> Result<ToolAnswer, ErrorData> {
         let started = Instant::now();
@@ -68,9 +84,13 @@ impl AppState {
             (Some(m), Some(class)) => self.policy.allows(&m.principal, class),
             _ => true,
         };
+        // What the log and an internal error name the call by.
+        let request_id: Arc<str> = match meta {
+            Some(m) if !m.request_id.is_empty() => m.request_id.as_str().into(),
+            _ => id.to_string().into(),
+        };
         let result = if permitted {
-            self.tools
-                .call(&self.context, name, request.arguments, &actor)
+            self.run_tool(name, request.arguments, &actor, started, &request_id)
                 .await
         } else {
             Ok(ToolAnswer::Fresh(CallToolResult::error(vec![
@@ -83,7 +103,7 @@ impl AppState {
             Ok(_) if !permitted => "forbidden",
             Ok(r) if r.result().is_error == Some(true) => "tool_error",
             Ok(_) => "ok",
-            Err(_) => "invalid_params",
+            Err(failure) => failure.outcome(),
         };
         let rows = result
             .as_ref()
@@ -109,7 +129,45 @@ impl AppState {
             session_id = meta.and_then(|m| m.session_id.as_deref()),
             "tool call"
         );
-        result
+        result.map_err(|failure| {
+            // A panic was logged by the panic hook, where it happened.
+            if let CallFailure::Internal(detail) = &failure {
+                tracing::error!(
+                    tool = name,
+                    request_id = &*request_id,
+                    session_id = meta.and_then(|m| m.session_id.as_deref()),
+                    error = detail,
+                    "tool call failed: internal error"
+                );
+            }
+            failure.into_error(&request_id, self.debug_errors)
+        })
+    }
+
+    /// A permitted call: waits for a call slot (the wait counts against the query timeout), then
+    /// runs the tool with any panic caught.
+    async fn run_tool(
+        &self,
+        name: &str,
+        arguments: Option<rmcp::model::JsonObject>,
+        actor: &str,
+        started: Instant,
+        request_id: &Arc<str>,
+    ) -> Result<ToolAnswer, CallFailure> {
+        let time_limit = self.context.settings.query_timeout;
+        let _slot = self
+            .limits
+            .calls
+            .acquire(time_limit)
+            .await
+            .map_err(CallFailure::Busy)?;
+        // Inline, not a local: a local would be one more copy of the tool future in this one.
+        catch_panic(
+            request_id.clone(),
+            self.tools
+                .call(&self.context, name, arguments, actor, started + time_limit),
+        )
+        .await?
     }
 }
 
@@ -149,10 +207,17 @@ impl ServerHandler for SentinelServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        self.app
-            .call_tool(request_meta(&context).as_ref(), request)
-            .await
-            .map(|answer| answer.into_result().into())
+        let meta = request_meta(&context);
+        let call =
+            self.app
+                .shutdown
+                .run_call(self.app.call_tool(meta.as_ref(), &context.id, request));
+        // rmcp does not drop a cancelled handler: stop here, so the call leaves its slot or
+        // the queue at once (a client's notifications/cancelled, a closed session or stdin).
+        tokio::select! {
+            result = call => result.map(|answer| answer.into_result().into()),
+            _ = context.ct.cancelled() => Err(ErrorData::new(CANCELLED, "the call was cancelled", None)),
+        }
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

@@ -3,26 +3,22 @@
 
 mod common;
 
-use common::{Server, SseClient, structured};
+use common::{APP, Server, SseClient, TENANT, structured};
 use serde_json::{Value, json};
 use test_support::entra::{self, FakeEntra, TokenSpec};
 
-const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const OTHER_TENANT: &str = "0d4b1e6a-1111-4c4c-9e9e-abcdefabcdef";
-const APP: &str = "8a3c6a3e-5d4c-4e57-9a39-6b1e4d2c7f10";
 const ALL: [&str; 3] = ["SecOps.Read", "SecOps.Hunt", "SecOps.Write"];
 
 async fn secured(entra: &FakeEntra) -> Server {
-    let authority = entra.authority_host();
-    Server::start(&[
-        ("SENTINEL_MCP_AUTH", "entra"),
-        ("AZURE_TENANT_ID", TENANT),
-        ("MCP_SERVER_APP_ID", APP),
-        ("SENTINEL_MCP_AUTHORITY_HOST", authority.as_str()),
-        ("SENTINEL_MCP_ENABLE_WRITE_TOOLS", "true"),
-        ("SENTINEL_MCP_PUBLIC_URL", "https://mcp.contoso.com"),
-        ("RUST_LOG", "debug"),
-    ])
+    common::start_with_entra(
+        entra,
+        &[
+            ("SENTINEL_MCP_ENABLE_WRITE_TOOLS", "true"),
+            ("SENTINEL_MCP_PUBLIC_URL", "https://mcp.contoso.com"),
+            ("RUST_LOG", "debug"),
+        ],
+    )
     .await
 }
 

@@ -8,17 +8,13 @@ use serde_json::json;
 use test_support::azure::{FakeAzure, Fault, LOG_ANALYTICS, WORKSPACE_ID};
 
 async fn start() -> (FakeAzure, Server) {
-    start_with(&[], &[]).await
+    start_with(&[]).await
 }
 
-/// Starts the fake and a server on it, with `extra` settings and without those named in `drop`.
-async fn start_with(extra: &[(&str, &str)], drop: &[&str]) -> (FakeAzure, Server) {
+/// Starts the fake and a server on it, with `extra` settings.
+async fn start_with(extra: &[(&str, &str)]) -> (FakeAzure, Server) {
     let fake = FakeAzure::start(20_000).await;
-    let mut env = fake.server_env();
-    env.retain(|(k, _)| !drop.contains(&k.as_str()));
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let server = Server::start(&env).await;
+    let server = Server::start_on_azure(&fake, extra).await;
     (fake, server)
 }
 
@@ -330,7 +326,7 @@ async fn azure_server_uses_the_container_apps_managed_identity_without_any_secre
 
 #[tokio::test]
 async fn azure_query_slower_than_the_timeout_is_a_timeout_and_not_retried() {
-    let (fake, server) = start_with(&[("SENTINEL_MCP_QUERY_TIMEOUT_SECS", "1")], &[]).await;
+    let (fake, server) = start_with(&[("SENTINEL_MCP_QUERY_TIMEOUT_SECS", "1")]).await;
     let mut c = SseClient::connect(&server).await;
     c.initialize().await;
     fake.inject(
@@ -365,7 +361,7 @@ async fn azure_missing_workspace_id_stops_the_server_with_the_setting_to_fix() {
 async fn azure_named_workspaces_route_queries_and_unknown_names_are_refused() {
     let second = test_support::azure::SECOND_WORKSPACE_ID;
     let pair = format!("archive={second}");
-    let (fake, server) = start_with(&[("SENTINEL_MCP_WORKSPACES", &pair)], &[]).await;
+    let (fake, server) = start_with(&[("SENTINEL_MCP_WORKSPACES", &pair)]).await;
     let mut c = SseClient::connect(&server).await;
     c.initialize().await;
     let r = c
@@ -443,7 +439,7 @@ async fn local_backend_refuses_a_workspace_name() {
 
 #[tokio::test]
 async fn azure_throttling_that_outlasts_the_retries_says_so_with_the_request_id() {
-    let (fake, server) = start_with(&[("SENTINEL_MCP_AZURE_MAX_RETRIES", "1")], &[]).await;
+    let (fake, server) = start_with(&[("SENTINEL_MCP_AZURE_MAX_RETRIES", "1")]).await;
     let mut c = SseClient::connect(&server).await;
     c.initialize().await;
     fake.inject(
@@ -527,4 +523,31 @@ async fn azure_cli_is_the_last_resort_for_development() {
         q.header("authorization"),
         Some(format!("Bearer cli-token-for-{LOG_ANALYTICS}").as_str())
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn azure_query_command_sends_exactly_one_query_and_no_readiness_probe() {
+    let fake = FakeAzure::start(20_000).await;
+    let out = tokio::process::Command::new(common::BIN)
+        .args(["query", "--format", "json", "SigninLogs | take 2"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(fake.server_env())
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        printed["rows"].as_array().map(Vec::len),
+        Some(2),
+        "{printed}"
+    );
+    let sent = fake.requests_to(&query_path());
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert!(sent[0].body.contains("SigninLogs | take 2"));
 }

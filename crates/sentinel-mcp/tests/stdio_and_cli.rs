@@ -17,13 +17,7 @@ fn cmd() -> Command {
 
 #[test]
 fn stdio_speaks_newline_delimited_jsonrpc_and_keeps_stdout_clean() {
-    let mut child = cmd()
-        .args(["--transport", "stdio"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = common::stdio_command().spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut send = |v: Value| writeln!(stdin, "{v}").unwrap();
@@ -236,6 +230,11 @@ fn help_lists_every_setting_with_its_environment_variable() {
         "SENTINEL_MCP_MAX_ROWS",
         "SENTINEL_MCP_MAX_BODY_BYTES",
         "SENTINEL_MCP_SSE_KEEPALIVE_SECS",
+        "SENTINEL_MCP_RATE_LIMIT_PER_MINUTE",
+        "SENTINEL_MCP_RATE_LIMIT_BURST",
+        "SENTINEL_MCP_MAX_CONCURRENT_CALLS",
+        "SENTINEL_MCP_CALL_QUEUE",
+        "SENTINEL_MCP_AZURE_MAX_CONCURRENT_QUERIES",
     ] {
         assert!(help.contains(var), "--help lacks {var}");
     }

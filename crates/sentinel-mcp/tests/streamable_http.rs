@@ -2,34 +2,8 @@
 
 mod common;
 
-use common::{Server, init_params};
+use common::{Server, init_params, mcp_message as message, mcp_post as post, mcp_stateless_call};
 use serde_json::{Value, json};
-
-/// The JSON-RPC message of a response, whether sent as JSON or as an SSE stream.
-async fn message(resp: reqwest::Response) -> Value {
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let body = resp.text().await.unwrap();
-    if ct.starts_with("application/json") {
-        return serde_json::from_str(&body).unwrap();
-    }
-    body.lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-        .find(|v| v.get("id").is_some())
-        .unwrap_or_else(|| panic!("no JSON-RPC response in: {body}"))
-}
-
-fn post(server: &Server, body: Value) -> reqwest::RequestBuilder {
-    reqwest::Client::new()
-        .post(server.url("/mcp"))
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .body(body.to_string())
-}
 
 #[tokio::test]
 async fn session_era_initialize_call_and_delete() {
@@ -87,19 +61,15 @@ async fn session_era_initialize_call_and_delete() {
 #[tokio::test]
 async fn stateless_2026_era_answers_without_a_session() {
     let server = Server::start(&[]).await;
-    let meta = json!({
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"},
-        "io.modelcontextprotocol/clientCapabilities": {}
-    });
-    let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "run_kql_query", "arguments": {"query": "print n = 40 + 2"}, "_meta": meta}});
-    let resp = post(&server, body)
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", "run_kql_query")
-        .send()
-        .await
-        .unwrap();
+    let resp = mcp_stateless_call(
+        &server,
+        7,
+        "run_kql_query",
+        json!({"query": "print n = 40 + 2"}),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(resp.status(), 200);
     assert!(
         resp.headers().get("mcp-session-id").is_none(),

@@ -99,26 +99,7 @@ impl TokenValidator {
 
     /// Checks a bearer token and answers who it belongs to.
     pub async fn validate(&self, token: &str) -> Result<Principal, AuthError> {
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(AuthError::invalid("the token is too large"));
-        }
-        let header: UnverifiedHeader = unverified_segment(token, 0)?;
-        if header.alg != "RS256" {
-            let alg: String = header
-                .alg
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric())
-                .take(16)
-                .collect();
-            return Err(AuthError::InvalidToken(format!(
-                "tokens signed with '{alg}' are not accepted; Entra tokens are RS256"
-            )));
-        }
-        let kid = header
-            .kid
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| AuthError::invalid("the token header names no signing key (kid)"))?;
-        let tenant = unverified_tenant(token)?;
+        let UnverifiedToken { kid, tenant } = read_unverified(token)?;
         if !self.tenants.contains(&tenant) {
             return Err(AuthError::invalid(
                 "the token's tenant is not allowed to use this server",
@@ -175,6 +156,45 @@ impl TokenValidator {
                 .unwrap_or_default(),
         })
     }
+}
+
+/// What a token claims before its signature is checked: only enough to choose the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnverifiedToken {
+    /// The signing key the header names.
+    pub kid: String,
+    /// The tenant (`tid`), lower-case.
+    pub tenant: String,
+}
+
+/// Reads a bearer token before any signature check, refusing what no key could make valid: a
+/// token over [`MAX_TOKEN_BYTES`], not three base64url segments of JSON, signed with anything
+/// but RS256 (so `none` and HS* never reach a key), without a `kid`, or without a well-formed
+/// `tid`. Everything a client sends in `Authorization` passes here first; public for fuzzing.
+pub fn read_unverified(token: &str) -> Result<UnverifiedToken, AuthError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(AuthError::invalid("the token is too large"));
+    }
+    let header: UnverifiedHeader = unverified_segment(token, 0)?;
+    if header.alg != "RS256" {
+        let alg: String = header
+            .alg
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(16)
+            .collect();
+        return Err(AuthError::InvalidToken(format!(
+            "tokens signed with '{alg}' are not accepted; Entra tokens are RS256"
+        )));
+    }
+    let kid = header
+        .kid
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| AuthError::invalid("the token header names no signing key (kid)"))?;
+    Ok(UnverifiedToken {
+        kid,
+        tenant: unverified_tenant(token)?,
+    })
 }
 
 /// One base64url JSON segment of a compact JWS, read before verification.

@@ -15,11 +15,12 @@ use super::{
 };
 use crate::azure::arm::{self, ArmError, SentinelArmClient};
 use crate::azure::graph::{self, GraphSecurityClient};
-use crate::azure::log_analytics::{LogAnalyticsClient, iso_interval};
+use crate::azure::log_analytics::{LogAnalyticsClient, LogAnalyticsResult, iso_interval};
 use crate::azure::token::{IdentityConfig, TokenCredential, providers};
 use crate::azure::{Audiences, AzureError, AzureHttp, guard};
 use crate::clock;
 use crate::config::{IncidentsApi, Settings};
+use crate::limits::{Busy, Slots};
 use crate::outbound::{OutboundClient, OutboundError, RetryPolicy};
 
 /// At most one readiness probe per this period, however often the platform asks.
@@ -44,6 +45,10 @@ pub struct AzureConfig {
     pub schema_cache: Duration,
     /// The window `list_sentinel_tables` counts rows in.
     pub default_timespan: String,
+    /// Queries (Log Analytics and hunting) in flight at once; 0: no cap.
+    pub max_concurrent_queries: usize,
+    /// Queries that may wait for a slot; 0: no bound.
+    pub query_queue: usize,
 }
 
 impl AzureConfig {
@@ -100,6 +105,8 @@ impl AzureConfig {
             },
             schema_cache: Duration::from_secs(azure.schema_cache_secs),
             default_timespan: settings.default_timespan.clone(),
+            max_concurrent_queries: azure.max_concurrent_queries,
+            query_queue: settings.limits.call_queue,
         })
     }
 }
@@ -125,11 +132,13 @@ pub struct AzureBackend {
     schemas: tokio::sync::Mutex<HashMap<String, (Instant, Vec<Column>)>>,
     probe: std::sync::Mutex<Probe>,
     probing: AtomicBool,
+    /// Every query runs as the one identity, whose concurrent queries the services limit.
+    queries: Slots,
     this: Weak<AzureBackend>,
 }
 
 impl AzureBackend {
-    /// Builds the clients and starts the first readiness probe.
+    /// Builds the clients; the first readiness probe starts when readiness is first asked.
     pub fn start(config: AzureConfig, timeout: Duration) -> Result<Arc<AzureBackend>, String> {
         let http = OutboundClient::new(timeout)
             .map_err(|e| e.to_string())?
@@ -163,7 +172,6 @@ impl AzureBackend {
         }
         let backend = Arc::new_cyclic(|this| AzureBackend {
             guard: guard::read_only(workspaces),
-            config,
             la,
             graph,
             arm,
@@ -174,9 +182,14 @@ impl AzureBackend {
                 state: Readiness::NotReady("checking Azure: identity and a test query".into()),
             }),
             probing: AtomicBool::new(false),
+            queries: Slots::new(
+                "Azure queries",
+                config.max_concurrent_queries,
+                config.query_queue,
+            ),
+            config,
             this: this.clone(),
         });
-        backend.spawn_probe();
         Ok(backend)
     }
 
@@ -189,23 +202,26 @@ impl AzureBackend {
             return;
         };
         tokio::spawn(async move {
+            let workspace = &this.config.workspace_id;
             let state = match this
-                .la
-                .query(
-                    &this.config.workspace_id,
-                    "print ready = 1",
-                    None,
-                    PROBE_TIMEOUT,
-                )
+                .la_query(workspace, "print ready = 1", None, PROBE_TIMEOUT)
                 .await
             {
-                Ok(_) => Readiness::Ready,
-                Err(e) => {
+                Ok(Ok(_)) => Some(Readiness::Ready),
+                Ok(Err(e)) => {
                     tracing::warn!(error = %e, "Azure readiness probe failed");
-                    Readiness::NotReady(e.to_string())
+                    Some(Readiness::NotReady(e.to_string()))
+                }
+                // Every query slot busy: a busy server is not an unready one, so the last
+                // verdict stands and the next readiness check probes again.
+                Err(busy) => {
+                    tracing::debug!(%busy, "Azure readiness probe found no free query slot");
+                    None
                 }
             };
-            if let Ok(mut probe) = this.probe.lock() {
+            if let Some(state) = state
+                && let Ok(mut probe) = this.probe.lock()
+            {
                 *probe = Probe {
                     at: Some(Instant::now()),
                     state,
@@ -242,21 +258,12 @@ impl AzureBackend {
         guard::check(&self.guard, &request.query)
             .map_err(|e| BackendError::Invalid(e.to_string()))?;
         let workspace = self.workspace_id(request.workspace.as_deref())?;
+        let range = Some((request.range.start, request.range.end));
         let result = self
-            .la
-            .query(
-                workspace,
-                &request.query,
-                Some((request.range.start, request.range.end)),
-                request.timeout,
-            )
+            .la_query(workspace, &request.query, range, request.timeout)
             .await
-            .map_err(|e| match e {
-                AzureError::Transport(OutboundError::Timeout { .. }) => {
-                    BackendError::Timeout(request.timeout.as_secs())
-                }
-                other => upstream(other),
-            })?;
+            .map_err(BackendError::Busy)?
+            .map_err(|e| query_failure(e, request.timeout))?;
         Ok(QueryOutput {
             table: result.table,
             warnings: result.warnings,
@@ -277,14 +284,14 @@ impl AzureBackend {
             | summarize RowCount = count(), FirstTime = min(TimeGenerated), LastTime = max(TimeGenerated) by TableName \
             | sort by TableName asc";
         let result = self
-            .la
-            .query(
+            .la_query(
                 workspace,
                 query,
                 Some((range.start, range.end)),
                 Duration::from_secs(120),
             )
             .await
+            .map_err(BackendError::Busy)?
             .map_err(upstream)?;
         let t = &result.table;
         let col = |name: &str| t.column_index(name);
@@ -320,6 +327,22 @@ impl AzureBackend {
         Ok(tables)
     }
 
+    /// A Log Analytics query in one of the query slots; the wait for a slot counts against
+    /// `timeout`.
+    async fn la_query(
+        &self,
+        workspace: &str,
+        query: &str,
+        timespan: Option<(i64, i64)>,
+        timeout: Duration,
+    ) -> Result<Result<LogAnalyticsResult, AzureError>, Busy> {
+        self.queries
+            .run(timeout, async |left| {
+                self.la.query(workspace, query, timespan, left).await
+            })
+            .await
+    }
+
     async fn suggestion(&self, workspace: &str, table: &str) -> Option<String> {
         let tables = self.tables(workspace).await.ok()?;
         tables
@@ -329,9 +352,24 @@ impl AzureBackend {
     }
 }
 
-/// A service failure as the caller sees it.
+/// A service failure as the caller sees it: with its detail when the caller can act on it (the
+/// service refused the request itself, 4xx, or is throttling, 429); as an internal failure
+/// otherwise (the server's identity was refused, 401/403; an outage, 5xx; no answer; an answer
+/// that could not be read), whose detail goes only to the log.
 fn upstream(e: AzureError) -> BackendError {
-    BackendError::Upstream(e.to_string())
+    match e.status() {
+        Some(401 | 403) => BackendError::Internal(e.to_string()),
+        Some(400..=499) => BackendError::Upstream(e.to_string()),
+        _ => BackendError::Internal(e.to_string()),
+    }
+}
+
+/// A query's failure; running out of time is the caller's to act on (narrow the query).
+fn query_failure(e: AzureError, timeout: Duration) -> BackendError {
+    match e {
+        AzureError::Transport(OutboundError::Timeout { .. }) => BackendError::timeout(timeout),
+        other => upstream(other),
+    }
 }
 
 fn arm_error(e: ArmError) -> BackendError {
@@ -418,6 +456,10 @@ impl Backend for AzureBackend {
         "azure"
     }
 
+    fn query_slots(&self) -> Option<&Slots> {
+        Some(&self.queries)
+    }
+
     fn readiness(&self) -> Readiness {
         let (stale, state) = match self.probe.lock() {
             Ok(p) => (
@@ -439,15 +481,17 @@ impl Backend for AzureBackend {
     async fn hunt(&self, request: QueryRequest) -> Result<QueryOutput, BackendError> {
         guard::check(&self.guard, &request.query)
             .map_err(|e| BackendError::Invalid(e.to_string()))?;
+        let interval = iso_interval(request.range.start, request.range.end);
         let table = self
-            .graph
-            .run_hunting_query(
-                &request.query,
-                Some(iso_interval(request.range.start, request.range.end)),
-                request.timeout,
-            )
+            .queries
+            .run(request.timeout, async |left| {
+                self.graph
+                    .run_hunting_query(&request.query, Some(interval), left)
+                    .await
+            })
             .await
-            .map_err(upstream)?;
+            .map_err(BackendError::Busy)?
+            .map_err(|e| query_failure(e, request.timeout))?;
         Ok(QueryOutput {
             table,
             ..QueryOutput::default()
@@ -488,9 +532,9 @@ impl Backend for AzureBackend {
         }
         let query = format!("{table} | take 0");
         match self
-            .la
-            .query(&workspace, &query, None, Duration::from_secs(60))
+            .la_query(&workspace, &query, None, Duration::from_secs(60))
             .await
+            .map_err(BackendError::Busy)?
         {
             Ok(result) => {
                 let cols = result.table.columns;

@@ -172,7 +172,11 @@ impl LocalBackend {
                 .clone();
         match state {
             LoadState::Ready(ws) => Ok(ws),
-            LoadState::Failed(e) => Err(BackendError::NotReady(e)),
+            // The data or the state file could not be read: the operator's to fix (and /ready
+            // says why), nothing a caller can do.
+            LoadState::Failed(e) => Err(BackendError::Internal(format!(
+                "the workspace failed to load: {e}"
+            ))),
             LoadState::Loading => Err(BackendError::NotReady(
                 "the workspace is still loading".into(),
             )),
@@ -190,18 +194,20 @@ impl LocalBackend {
             cancel: Some(cancel),
             ..ExecOptions::default()
         };
-        let timeout_secs = request.timeout.as_secs();
-        let result =
-            tokio::task::spawn_blocking(move || kql::execute(&ws.catalog, &request.query, &opts))
-                .await
-                .map_err(|e| BackendError::Internal(format!("query task failed: {e}")))?;
+        let timeout = request.timeout;
+        let result = tokio::task::spawn_blocking(move || {
+            crate::failure::test_panic("engine", &request.query);
+            kql::execute(&ws.catalog, &request.query, &opts)
+        })
+        .await
+        .map_err(|e| BackendError::Internal(format!("query task failed: {e}")))?;
         match result {
             Ok(r) => Ok(QueryOutput {
                 table: r.table,
                 warnings: r.warnings,
                 visualization: r.visualization,
             }),
-            Err(kql::KqlError::Cancelled) => Err(BackendError::Timeout(timeout_secs)),
+            Err(kql::KqlError::Cancelled) => Err(BackendError::timeout(timeout)),
             Err(e) => Err(BackendError::Query(e)),
         }
     }

@@ -144,7 +144,8 @@ pub enum Readiness {
     NotReady(String),
 }
 
-/// What can go wrong in a backend; each message is shown to the caller as it is.
+/// What can go wrong in a backend; each message is shown to the caller as it is, except
+/// `Internal`'s, which goes to the log.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
     #[error("{0}")]
@@ -159,11 +160,23 @@ pub enum BackendError {
         "the query did not finish within {0} seconds and was cancelled; narrow the timespan or add filters"
     )]
     Timeout(u64),
+    /// A failure of the server, not of the request; the caller sees a generic message.
     #[error("internal error: {0}")]
     Internal(String),
+    /// Every slot for the service's queries is taken and the wait queue is full.
+    #[error("{0}")]
+    Busy(crate::limits::Busy),
     /// An Azure service refused or failed the call; the message carries its code and text.
     #[error("{0}")]
     Upstream(String),
+}
+
+impl BackendError {
+    /// A query that ran out of its `limit` (whole seconds, rounded up: a call that waited for
+    /// a slot has a fraction of its timeout left).
+    pub fn timeout(limit: Duration) -> BackendError {
+        BackendError::Timeout(limit.as_secs_f64().ceil() as u64)
+    }
 }
 
 /// The refusal of a workspace name by a backend that has one workspace.
@@ -180,6 +193,10 @@ pub trait Backend: Send + Sync + 'static {
     fn kind(&self) -> &'static str;
     /// Whether the backend can answer now, and why not.
     fn readiness(&self) -> Readiness;
+    /// The cap on the queries it runs at once against a shared service, if it has one.
+    fn query_slots(&self) -> Option<&crate::limits::Slots> {
+        None
+    }
     /// Runs a KQL query against the workspace.
     async fn query(&self, request: QueryRequest) -> Result<QueryOutput, BackendError>;
     /// Runs an advanced hunting query (Defender XDR schema).

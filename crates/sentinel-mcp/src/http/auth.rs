@@ -9,10 +9,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::client::PeerAddr;
 use super::{HttpState, json_error, jsonrpc_error};
 use crate::auth::{
     AccessPolicy, AuthError, Principal, RequestMeta, TokenValidator, metadata::ResourceMetadata,
 };
+use crate::limits::RateLimited;
 
 /// Validates bearer tokens for the MCP endpoints.
 pub struct Authenticator {
@@ -204,6 +206,15 @@ pub(super) async fn authenticate(
         },
     };
     let headers = request.headers();
+    let limit_key = match (&state.authenticator, request.extensions().get::<PeerAddr>()) {
+        (Some(_), _) => principal.owner_key(),
+        (None, Some(peer)) => state
+            .trusted_proxies
+            .client_address(peer.0.ip(), headers)
+            .to_string(),
+        // Only a router driven without the accept loop has no peer.
+        (None, None) => String::new(),
+    };
     let request_id = headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
@@ -223,17 +234,29 @@ pub(super) async fn authenticate(
         principal,
         request_id,
         session_id,
+        limit_key,
     });
     Ok(request)
 }
 
-/// On JSON-RPC POSTs: a body that is not JSON is a parse error (400, -32700), and a
-/// `tools/call` of a tool the caller may not use is refused with 403 `insufficient_scope` naming
-/// the scopes that would allow it (step-up).
+/// What a request carries, as far as the checks in front of the transports need to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Carried {
+    /// Not a JSON-RPC POST (a GET stream, a DELETE), or a message that expects no answer.
+    NoRequest,
+    /// A JSON-RPC request, which will be answered; `initialize` opens a session.
+    Request { initialize: bool },
+}
+
+/// On JSON-RPC POSTs: a body that is not JSON is a parse error (400, -32700); a `tools/call` of
+/// a tool the caller may not use is refused with 403 `insufficient_scope` naming the scopes that
+/// would allow it (step-up); and a `tools/call` on `/mcp` over the caller's rate limit is refused
+/// with 429 and `Retry-After` (legacy SSE answers that on the stream instead). Says what the
+/// request carries.
 pub(super) async fn inspect_jsonrpc(
     state: &HttpState,
     request: Request,
-) -> Result<Request, Response> {
+) -> Result<(Request, Carried), Response> {
     let is_json_post = request.method() == axum::http::Method::POST
         && request
             .headers()
@@ -245,7 +268,7 @@ pub(super) async fn inspect_jsonrpc(
                     .starts_with("application/json")
             });
     if !is_json_post {
-        return Ok(request);
+        return Ok((request, Carried::NoRequest));
     }
     let (parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {
@@ -301,12 +324,37 @@ pub(super) async fn inspect_jsonrpc(
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return Err(response);
     }
-    Ok(Request::from_parts(parts, Body::from(bytes)))
+    if message.method.as_deref() == Some("tools/call")
+        && parts.uri.path().starts_with("/mcp")
+        && let Some(meta) = parts.extensions.get::<RequestMeta>()
+        && let Err(limited) = state.app.limits.rate.check(meta)
+    {
+        return Err(rate_limited(&message.id, limited));
+    }
+    let carried = match &message.method {
+        Some(method) if !message.id.is_null() => Carried::Request {
+            initialize: method == "initialize",
+        },
+        _ => Carried::NoRequest,
+    };
+    Ok((Request::from_parts(parts, Body::from(bytes)), carried))
+}
+
+/// 429 with `Retry-After`, and the JSON-RPC error a legacy SSE client would get on its stream.
+fn rate_limited(id: &serde_json::Value, limited: RateLimited) -> Response {
+    let error = limited.error();
+    let body = json!({"jsonrpc": "2.0", "id": id, "error": error});
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(limited.retry_after_secs),
+    );
+    response
 }
 
 /// The parts of a JSON-RPC message the HTTP layer looks at.
 #[derive(Default, serde::Deserialize)]
-struct JsonRpcHead {
+pub(super) struct JsonRpcHead {
     #[serde(default)]
     id: serde_json::Value,
     #[serde(default)]

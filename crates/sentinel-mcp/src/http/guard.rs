@@ -18,8 +18,57 @@ const LOOPBACK_ORIGINS: [&str; 3] = ["http://localhost:*", "http://127.0.0.1:*",
 pub struct HostOriginPolicy {
     /// Host names or `host:port`; empty means any host.
     hosts: Vec<String>,
-    /// Origins as `scheme://host[:port|:*]`.
-    origins: Vec<String>,
+    origins: OriginList,
+}
+
+/// Browser origins as `scheme://host[:port|:*]`, lower-case, without a trailing slash.
+#[derive(Debug, Clone, Default)]
+pub struct OriginList(Vec<String>);
+
+impl OriginList {
+    /// The non-empty entries of a configured list.
+    pub fn new<'a>(entries: impl IntoIterator<Item = &'a String>) -> OriginList {
+        OriginList(
+            entries
+                .into_iter()
+                .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+                .filter(|o| !o.is_empty())
+                .collect(),
+        )
+    }
+
+    /// True when no origin is listed.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether an `Origin` header value matches an entry (scheme, host and port).
+    pub fn matches(&self, origin: &str) -> bool {
+        let origin = origin.trim().to_ascii_lowercase();
+        let Some((scheme, authority)) = origin.split_once("://") else {
+            return false;
+        };
+        let name = strip_port(authority);
+        let port = authority[name.len()..].trim_start_matches(':');
+        let port = if port.is_empty() {
+            default_port(scheme)
+        } else {
+            port
+        };
+        self.0.iter().any(|allowed| {
+            let Some((a_scheme, a_auth)) = allowed.split_once("://") else {
+                return false;
+            };
+            let a_name = strip_port(a_auth);
+            let a_port = a_auth[a_name.len()..].trim_start_matches(':');
+            let port_ok = match a_port {
+                "*" => true,
+                "" => port == default_port(a_scheme),
+                p => p == port,
+            };
+            a_scheme == scheme && a_name == name && port_ok
+        })
+    }
 }
 
 impl HostOriginPolicy {
@@ -39,16 +88,8 @@ impl HostOriginPolicy {
                 .chain(extra_hosts)
                 .collect()
         };
-        let origins = LOOPBACK_ORIGINS
-            .iter()
-            .map(|s| s.to_string())
-            .chain(
-                extra_origins
-                    .iter()
-                    .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
-                    .filter(|o| !o.is_empty()),
-            )
-            .collect();
+        let loopback = LOOPBACK_ORIGINS.map(String::from);
+        let origins = OriginList::new(loopback.iter().chain(extra_origins));
         HostOriginPolicy { hosts, origins }
     }
 
@@ -60,7 +101,7 @@ impl HostOriginPolicy {
             config.with_allowed_hosts(self.hosts.clone())
         };
         config
-            .with_allowed_origins(self.origins.clone())
+            .with_allowed_origins(self.origins.0.clone())
             .enforce_origin_validation()
     }
 
@@ -76,30 +117,7 @@ impl HostOriginPolicy {
 
     /// Whether an `Origin` header value is allowed.
     pub fn origin_allowed(&self, origin: &str) -> bool {
-        let origin = origin.trim().to_ascii_lowercase();
-        let Some((scheme, authority)) = origin.split_once("://") else {
-            return false;
-        };
-        let name = strip_port(authority);
-        let port = authority[name.len()..].trim_start_matches(':');
-        let port = if port.is_empty() {
-            default_port(scheme)
-        } else {
-            port
-        };
-        self.origins.iter().any(|allowed| {
-            let Some((a_scheme, a_auth)) = allowed.split_once("://") else {
-                return false;
-            };
-            let a_name = strip_port(a_auth);
-            let a_port = a_auth[a_name.len()..].trim_start_matches(':');
-            let port_ok = match a_port {
-                "*" => true,
-                "" => port == default_port(a_scheme),
-                p => p == port,
-            };
-            a_scheme == scheme && a_name == name && port_ok
-        })
+        self.origins.matches(origin)
     }
 }
 

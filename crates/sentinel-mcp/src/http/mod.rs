@@ -1,39 +1,47 @@
 //! The HTTP side: one router (probes, legacy SSE, Streamable HTTP) and the connection loop.
 
 pub mod auth;
+pub mod client;
+mod conn;
+pub mod cors;
 mod guard;
-pub mod owners;
+pub mod heap;
+pub mod mcp_sessions;
+pub mod quota;
 pub mod sse;
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::json;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
+use crate::auth::RequestMeta;
 use crate::backend::Readiness;
 use crate::server::{AppState, SERVER_NAME, SentinelServer, VERSION};
+use crate::shutdown::Work;
+pub use conn::{ConnectionLimits, RESERVE_CONNECTIONS, serve};
 pub use guard::HostOriginPolicy;
 
-/// How long a shutdown waits for open connections to finish.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// `Retry-After` of a new session refused while the server drains.
+const RETRY_AFTER_DRAINING_SECS: u64 = 5;
+/// `Retry-After` of a new session refused over the principal's session quota.
+const RETRY_AFTER_QUOTA_SECS: u64 = 30;
 
 /// Everything the HTTP handlers share.
 pub struct HttpState {
@@ -41,22 +49,27 @@ pub struct HttpState {
     pub sse: sse::SseSessions,
     pub keepalive: Duration,
     pub host_policy: HostOriginPolicy,
+    pub cors: cors::CorsPolicy,
     pub max_body_bytes: usize,
-    /// Cancelled on shutdown: ends every stream and session.
-    pub shutdown: CancellationToken,
     pub rejected_requests: AtomicU64,
     /// Bearer token validation; `None` when authentication is off.
     pub authenticator: Option<auth::Authenticator>,
-    /// Streamable HTTP sessions and who owns each.
-    pub mcp_sessions: Arc<LocalSessionManager>,
-    pub mcp_owners: Arc<owners::SessionOwners>,
+    /// Streamable HTTP sessions, who owns each and their quota slots.
+    pub mcp_sessions: Arc<mcp_sessions::McpSessions>,
+    /// Open sessions per client key (`SENTINEL_MCP_MAX_SESSIONS_PER_PRINCIPAL`).
+    pub session_quota: Arc<quota::SessionQuota>,
+    /// How long a session may go without a request; `None` is forever.
+    pub session_idle: Option<Duration>,
+    /// Whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: client::TrustedProxies,
 }
 
 /// The one router: probes, metrics, legacy SSE and Streamable HTTP, with the tower layers in order.
 pub fn router(state: Arc<HttpState>) -> Router {
+    // Cancelled only once the drain is done, so running calls finish and reach their streams.
     let config = StreamableHttpServerConfig::default()
         .with_sse_keep_alive(Some(state.keepalive))
-        .with_cancellation_token(state.shutdown.child_token())
+        .with_cancellation_token(state.app.shutdown.closed().child_token())
         .with_max_request_body_bytes(state.max_body_bytes);
     let config = state.host_policy.apply_to(config);
     let app = state.app.clone();
@@ -66,15 +79,14 @@ pub fn router(state: Arc<HttpState>) -> Router {
         config,
     );
 
+    let check = axum::middleware::from_fn_with_state(state.clone(), check_mcp_request);
     let mcp_routes = Router::new()
-        .route("/sse", get(sse::open))
-        .route("/messages", post(sse::post))
-        .route("/messages/", post(sse::post))
         .nest_service("/mcp", mcp)
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            check_mcp_request,
-        ));
+        .route_layer(check.clone())
+        // A method router's own layer also covers its 405 answer, so OPTIONS reaches the checks.
+        .route("/sse", get(sse::open).layer(check.clone()))
+        .route("/messages", post(sse::post).layer(check.clone()))
+        .route("/messages/", post(sse::post).layer(check));
 
     Router::new()
         .route("/health", get(health))
@@ -99,27 +111,145 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
-/// The checks in front of the MCP endpoints, in order: Host/Origin, authentication, session
-/// ownership, the JSON-RPC checks, then the transport. One middleware rather than a layer each:
-/// every layer adds a boxed service clone and future to each request.
+/// The checks in front of the MCP endpoints, in order: Host/Origin, CORS preflight,
+/// authentication, session ownership, the JSON-RPC checks, admission of a new session, then the
+/// transport; every answer, refusals included, leaves with the response headers of an MCP
+/// endpoint. One middleware rather than a layer each: every layer adds a boxed service clone and
+/// future to each request.
 async fn check_mcp_request(
     State(state): State<Arc<HttpState>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let checked = async {
-        guard::check_host_and_origin(&state, &request).map_err(IntoResponse::into_response)?;
-        let request = auth::authenticate(&state, request).await?;
-        let claim =
-            owners::SessionClaim::check(&state, &request).map_err(IntoResponse::into_response)?;
-        let response = match auth::inspect_jsonrpc(&state, request).await {
-            Ok(request) => next.run(request).await,
-            Err(refused) => refused,
-        };
-        claim.record(&state, &response);
-        Ok::<_, Response>(response)
+    let cors_origin = state.cors.allowed_origin(request.headers());
+    let mut response = checked_mcp_request(&state, request, next)
+        .await
+        .unwrap_or_else(|refused| refused);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"))
+    {
+        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    }
+    state.cors.decorate(headers, cors_origin);
+    response
+}
+
+async fn checked_mcp_request(
+    state: &Arc<HttpState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, Response> {
+    guard::check_host_and_origin(state, &request).map_err(IntoResponse::into_response)?;
+    if request.method() == Method::OPTIONS {
+        return Ok(state.cors.preflight(&request));
+    }
+    let request = auth::authenticate(state, request).await?;
+    let claim =
+        mcp_sessions::SessionClaim::check(state, &request).map_err(IntoResponse::into_response)?;
+    let (request, carried) = auth::inspect_jsonrpc(state, request).await?;
+    let opens_mcp_session = carried == auth::Carried::Request { initialize: true }
+        && claim.is_sessionless()
+        && request.uri().path().starts_with("/mcp");
+    let slot = match request.extensions().get::<RequestMeta>() {
+        Some(meta) if opens_mcp_session => {
+            admit_session(state, meta).map_err(IntoResponse::into_response)?
+        }
+        _ => None,
     };
-    checked.await.unwrap_or_else(|refused| refused)
+    // A request is in flight until its answer is written, so the drain waits for it.
+    let work = matches!(carried, auth::Carried::Request { .. }).then(|| state.app.shutdown.work());
+    let response = next.run(request).await;
+    claim.record(state, &response, slot);
+    Ok(match work {
+        Some(work) => response.map(|body| Body::new(InFlightBody { body, _work: work })),
+        None => response,
+    })
+}
+
+/// Why a new session may not open now.
+pub(crate) enum NotAdmitted {
+    /// The server drains: 503.
+    Draining,
+    /// The caller's key holds the most sessions allowed: 429.
+    QuotaFull { max: usize },
+}
+
+impl IntoResponse for NotAdmitted {
+    fn into_response(self) -> Response {
+        match self {
+            NotAdmitted::Draining => retry_later(
+                StatusCode::SERVICE_UNAVAILABLE,
+                RETRY_AFTER_DRAINING_SECS,
+                None,
+                "the server is shutting down and takes no new sessions; open the session again",
+            ),
+            NotAdmitted::QuotaFull { max } => retry_later(
+                StatusCode::TOO_MANY_REQUESTS,
+                RETRY_AFTER_QUOTA_SECS,
+                Some("SENTINEL_MCP_MAX_SESSIONS_PER_PRINCIPAL"),
+                &format!(
+                    "this principal already holds {max} open sessions, the most SENTINEL_MCP_MAX_SESSIONS_PER_PRINCIPAL allows; close one (DELETE it or end its stream) or let an idle one expire"
+                ),
+            ),
+        }
+    }
+}
+
+/// Whether a new session (`GET /sse`, `initialize` on `/mcp`) may open: not while the server
+/// drains, nor when the caller's key holds `SENTINEL_MCP_MAX_SESSIONS_PER_PRINCIPAL` sessions.
+/// The slot returned goes with the session and frees its place when the session ends.
+pub(crate) fn admit_session(
+    state: &HttpState,
+    meta: &RequestMeta,
+) -> Result<Option<quota::SessionSlot>, NotAdmitted> {
+    if state.app.shutdown.is_draining() {
+        return Err(NotAdmitted::Draining);
+    }
+    state
+        .session_quota
+        .acquire(&meta.limit_key)
+        .map_err(|full| {
+            tracing::warn!(
+                limit_key = meta.limit_key,
+                request_id = meta.request_id,
+                max = full.max,
+                "new session refused: the principal's session quota is full"
+            );
+            NotAdmitted::QuotaFull { max: full.max }
+        })
+}
+
+/// A response body that counts as in-flight work until it is written (or dropped).
+struct InFlightBody {
+    body: Body,
+    _work: Work,
+}
+
+impl http_body::Body for InFlightBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 async fn health(State(state): State<Arc<HttpState>>) -> Response {
@@ -134,6 +264,13 @@ async fn health(State(state): State<Arc<HttpState>>) -> Response {
 }
 
 async fn ready(State(state): State<Arc<HttpState>>) -> Response {
+    if state.app.shutdown.is_draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "draining"})),
+        )
+            .into_response();
+    }
     let backend = &state.app.context.backend;
     match backend.readiness() {
         Readiness::Ready => (StatusCode::OK, axum::Json(json!({"status": "ready", "backend": {"kind": backend.kind(), "status": "ready"}}))).into_response(),
@@ -146,14 +283,18 @@ async fn ready(State(state): State<Arc<HttpState>>) -> Response {
 }
 
 async fn metrics(State(state): State<Arc<HttpState>>) -> Response {
-    let body = format!(
-        "# HELP sentinel_mcp_sessions Open MCP sessions by transport.\n# TYPE sentinel_mcp_sessions gauge\nsentinel_mcp_sessions{{transport=\"sse\"}} {}\n\
+    let mut body = format!(
+        "# HELP sentinel_mcp_sessions Open MCP sessions by transport.\n# TYPE sentinel_mcp_sessions gauge\nsentinel_mcp_sessions{{transport=\"sse\"}} {}\nsentinel_mcp_sessions{{transport=\"streamable_http\"}} {}\n\
          # HELP sentinel_mcp_rejected_requests_total Requests refused by the Host/Origin policy.\n# TYPE sentinel_mcp_rejected_requests_total counter\nsentinel_mcp_rejected_requests_total {}\n\
          # HELP sentinel_mcp_uptime_seconds Seconds since start.\n# TYPE sentinel_mcp_uptime_seconds gauge\nsentinel_mcp_uptime_seconds {}\n",
         state.sse.len(),
+        state.mcp_sessions.len(),
         state.rejected_requests.load(Ordering::Relaxed),
         state.app.started.elapsed().as_secs()
     );
+    let app = &state.app;
+    app.limits
+        .write_metrics(&mut body, app.context.backend.query_slots());
     (
         [(
             axum::http::header::CONTENT_TYPE,
@@ -180,48 +321,22 @@ pub(crate) fn jsonrpc_error(status: StatusCode, code: i64, message: &str) -> Res
         .into_response()
 }
 
-/// Accepts connections until `shutdown`, each served by hyper's HTTP/1 connection with the
-/// router as its service, at most `max_connections` at once; then drains.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: CancellationToken,
-    max_connections: usize,
-) {
-    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    loop {
-        let permit = tokio::select! {
-            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-            _ = shutdown.cancelled() => break,
-        };
-        let stream = tokio::select! {
-            r = listener.accept() => match r {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = shutdown.cancelled() => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
-        let conn = hyper::server::conn::http1::Builder::new()
-            .keep_alive(true)
-            .serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            let _ = conn.await;
-            drop(permit);
-        });
-    }
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("connections still open after the drain timeout; closing them");
-    }
+/// A refusal to retry later: the status, `Retry-After`, and `{"error": …, "limit": …}` naming
+/// the setting that refused it, when one did.
+pub(crate) fn retry_later(
+    status: StatusCode,
+    retry_after_secs: u64,
+    limit: Option<&str>,
+    message: &str,
+) -> Response {
+    let body = match limit {
+        Some(limit) => json!({"error": message, "limit": limit}),
+        None => json!({"error": message}),
+    };
+    (
+        status,
+        [(header::RETRY_AFTER, retry_after_secs.to_string())],
+        axum::Json(body),
+    )
+        .into_response()
 }

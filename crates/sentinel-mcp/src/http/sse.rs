@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -29,19 +29,18 @@ use rmcp::model::{
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio::task::AbortHandle;
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
-use super::{HttpState, json_error, jsonrpc_error};
+use super::heap::ClosedSessions;
+use super::quota::SessionSlot;
+use super::{HttpState, admit_session, json_error, jsonrpc_error};
 use crate::auth::RequestMeta;
+use crate::failure::CallFailure;
 use crate::server::SentinelServer;
 use crate::tools::ToolAnswer;
 
 /// Events a session buffers before a sender waits for the client to read.
 const CHANNEL_DEPTH: usize = 8;
-/// Closed sessions after which, once closing pauses, freed heap pages go back to the OS.
-const TRIM_AFTER_CLOSES: usize = 1000;
-/// How often the trimmer looks whether a burst of closes has ended.
-const TRIM_CHECK_EVERY: Duration = Duration::from_millis(500);
 
 /// A live session: its stream, its owner and its tool calls in progress.
 struct Session {
@@ -51,6 +50,8 @@ struct Session {
     owner: Box<str>,
     /// Tool calls in progress, so `notifications/cancelled` or a disconnect can stop them.
     in_flight: Mutex<HashMap<RequestId, AbortHandle>>,
+    /// Seconds after the server's start of the session's last request (for the idle timeout).
+    last_request: AtomicU32,
 }
 
 /// What a response to a request carries.
@@ -98,14 +99,26 @@ fn response_frame(id: &RequestId, outcome: Outcome<'_>) -> serde_json::Result<By
 }
 
 impl Session {
-    /// Sends a response (or error) to the stream; a closed stream just drops it.
-    async fn reply(&self, id: &RequestId, outcome: Outcome<'_>) {
-        match response_frame(id, outcome) {
+    /// Sends a response (or error) to the stream; a closed stream just drops it. A response
+    /// that cannot be encoded is an internal failure: the client gets a generic error naming
+    /// `request_id` and the log the detail (a serializer's message: nothing for a client, even
+    /// with DEBUG).
+    async fn reply(&self, id: &RequestId, outcome: Outcome<'_>, request_id: &str) {
+        let frame = response_frame(id, outcome).or_else(|e| {
+            tracing::error!(error = %e, request_id, "a response could not be encoded");
+            let failure = CallFailure::Internal(e.to_string());
+            response_frame(id, Outcome::Error(&failure.into_error(request_id, false)))
+        });
+        match frame {
             Ok(frame) => {
                 let _ = self.outbound.clone().send(frame).await;
             }
-            Err(e) => tracing::error!(error = %e, "could not encode a response"),
+            Err(e) => tracing::error!(error = %e, request_id, "could not encode an error"),
         }
+    }
+
+    fn touch(&self, now: u32) {
+        self.last_request.store(now, Ordering::Relaxed);
     }
 
     fn abort_all(&self) {
@@ -119,8 +132,8 @@ impl Session {
 #[derive(Default)]
 pub struct SseSessions {
     sessions: Mutex<HashMap<Box<str>, Arc<Session>>>,
-    /// Sessions closed since the trimmer last looked.
-    closed: AtomicUsize,
+    /// Sessions closed since the heap trimmer last looked.
+    pub(super) closed: ClosedSessions,
 }
 
 impl SseSessions {
@@ -142,7 +155,7 @@ impl SseSessions {
 
     fn remove(&self, id: &str) -> Option<Arc<Session>> {
         let session = self.sessions.lock().ok()?.remove(id)?;
-        self.closed.fetch_add(1, Ordering::Relaxed);
+        self.closed.count();
         Some(session)
     }
 
@@ -152,51 +165,40 @@ impl SseSessions {
         let session = sessions.get(id)?;
         (*session.owner == *owner).then(|| session.clone())
     }
-}
 
-/// Once a burst of at least [`TRIM_AFTER_CLOSES`] closed sessions has ended (a check without new
-/// closes), hands the free heap pages glibc keeps back to the OS, until `stop`. Without it the
-/// buffers of 15,000 closed idle sessions stay resident (~100 MB) until the heap is reused.
-pub async fn trim_after_session_closes(state: Arc<HttpState>, stop: CancellationToken) {
-    let mut pending = 0;
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(TRIM_CHECK_EVERY) => {}
-            _ = stop.cancelled() => return,
-        }
-        let closed = state.sse.closed.swap(0, Ordering::Relaxed);
-        pending += closed;
-        if closed == 0 && pending >= TRIM_AFTER_CLOSES {
-            pending = 0;
-            let _ = tokio::task::spawn_blocking(release_free_heap).await;
-        }
+    /// Whether the session has had no request for `idle` seconds and runs no call.
+    fn is_idle(&self, id: &str, now: u32, idle: u32) -> bool {
+        let Ok(sessions) = self.sessions.lock() else {
+            return false;
+        };
+        sessions.get(id).is_some_and(|s| {
+            now.saturating_sub(s.last_request.load(Ordering::Relaxed)) >= idle
+                && s.in_flight.lock().is_ok_and(|calls| calls.is_empty())
+        })
     }
 }
 
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn release_free_heap() {
-    // SAFETY: malloc_trim has no preconditions; it takes glibc's arena locks itself and only
-    // returns free pages to the kernel.
-    unsafe {
-        libc::malloc_trim(0);
-    }
+/// Seconds since the server started: the clock of session idleness.
+fn uptime_secs(state: &HttpState) -> u32 {
+    u32::try_from(state.app.started.elapsed().as_secs()).unwrap_or(u32::MAX)
 }
-
-/// Other allocators return memory on their own terms.
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn release_free_heap() {}
 
 /// `GET /sse`: opens a session and streams its messages.
 pub async fn open(
     State(state): State<Arc<HttpState>>,
     Extension(meta): Extension<RequestMeta>,
 ) -> Response {
+    let slot = match admit_session(&state, &meta) {
+        Ok(slot) => slot,
+        Err(refused) => return refused.into_response(),
+    };
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (out_tx, out_rx) = mpsc::channel::<Bytes>(CHANNEL_DEPTH);
     let session = Session {
         outbound: out_tx,
         owner: meta.principal.owner_key().into(),
         in_flight: Mutex::default(),
+        last_request: AtomicU32::new(uptime_secs(&state)),
     };
     state.sse.insert(&id, Arc::new(session));
     tracing::debug!(session_id = id, "legacy SSE session opened");
@@ -206,18 +208,16 @@ pub async fn open(
         ))),
         outbound: out_rx,
         keepalive: keepalive_timer(state.keepalive),
-        shutdown: Box::pin(state.shutdown.clone().cancelled_owned()),
-        _guard: SessionGuard {
+        closed: Box::pin(state.app.shutdown.closed().clone().cancelled_owned()),
+        guard: SessionGuard {
             id,
             state: state.clone(),
+            _slot: slot,
         },
     };
+    // The MCP endpoints' middleware adds Cache-Control and X-Accel-Buffering.
     (
-        [
-            (header::CONTENT_TYPE, "text/event-stream"),
-            (header::CACHE_CONTROL, "no-cache"),
-            (header::HeaderName::from_static("x-accel-buffering"), "no"),
-        ],
+        [(header::CONTENT_TYPE, "text/event-stream")],
         Body::from_stream(body),
     )
         .into_response()
@@ -229,10 +229,24 @@ fn keepalive_timer(period: Duration) -> tokio::time::Interval {
     t
 }
 
-/// Ends a session when its stream goes away, however that happens.
+/// Ends a session when its stream goes away, however that happens, and frees its quota slot.
 struct SessionGuard {
     id: String,
     state: Arc<HttpState>,
+    _slot: Option<SessionSlot>,
+}
+
+impl SessionGuard {
+    /// Whether the session has outlived `SENTINEL_MCP_SESSION_IDLE_TIMEOUT_SECS` without a request.
+    fn is_expired(&self) -> bool {
+        let Some(idle) = self.state.session_idle else {
+            return false;
+        };
+        let idle = u32::try_from(idle.as_secs()).unwrap_or(u32::MAX);
+        self.state
+            .sse
+            .is_idle(&self.id, uptime_secs(&self.state), idle)
+    }
 }
 
 impl Drop for SessionGuard {
@@ -244,13 +258,15 @@ impl Drop for SessionGuard {
     }
 }
 
-/// The event stream of one session: the endpoint event, then messages and keep-alives.
+/// The event stream of one session: the endpoint event, then messages and keep-alives, until
+/// the client goes, the session idles out (checked at each keep-alive) or the server closes
+/// (after delivering what is queued).
 struct SseBody {
     endpoint: Option<Bytes>,
     outbound: mpsc::Receiver<Bytes>,
     keepalive: tokio::time::Interval,
-    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
-    _guard: SessionGuard,
+    closed: Pin<Box<WaitForCancellationFutureOwned>>,
+    guard: SessionGuard,
 }
 
 impl Stream for SseBody {
@@ -260,18 +276,24 @@ impl Stream for SseBody {
         if let Some(first) = self.endpoint.take() {
             return Poll::Ready(Some(Ok(first)));
         }
-        if self.shutdown.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(None);
-        }
+        let closing = self.closed.as_mut().poll(cx).is_ready();
         match Pin::new(&mut self.outbound).poll_next(cx) {
             Poll::Ready(Some(event)) => {
                 self.keepalive.reset();
                 return Poll::Ready(Some(Ok(event)));
             }
             Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Pending if closing => return Poll::Ready(None),
             Poll::Pending => {}
         }
         if self.keepalive.poll_tick(cx).is_ready() {
+            if self.guard.is_expired() {
+                tracing::debug!(
+                    session_id = self.guard.id,
+                    "legacy SSE session idle: closing"
+                );
+                return Poll::Ready(None);
+            }
             return Poll::Ready(Some(Ok(Bytes::from_static(b": keep-alive\n\n"))));
         }
         Poll::Pending
@@ -322,6 +344,7 @@ pub async fn post(
             "session not found; it may have ended, open a new one with GET /sse",
         );
     };
+    session.touch(uptime_secs(&state));
     if !json {
         return json_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -329,9 +352,11 @@ pub async fn post(
         );
     }
     match common_message(&body) {
-        Some(CommonMessage::Call(id, params)) => start_call(&state, &session, id, params, meta),
+        Some(CommonMessage::Call(id, params)) => {
+            start_call(&state, &session, id, params, meta).await
+        }
         Some(CommonMessage::Initialize(id, params)) => {
-            initialize(&state, &session, &id, &params).await
+            initialize(&state, &session, &id, &params, &meta.request_id).await
         }
         // Nothing to do: the session is ready once initialize is answered.
         Some(CommonMessage::Initialized) => {}
@@ -356,26 +381,29 @@ async fn dispatch(
     match message {
         ClientJsonRpcMessage::Request(request) => {
             let id = request.id;
+            let request_id = meta.request_id.as_str();
             match request.request {
                 ClientRequest::InitializeRequest(r) => {
-                    initialize(state, session, &id, &r.params).await
+                    initialize(state, session, &id, &r.params, request_id).await
                 }
                 ClientRequest::PingRequest(_) => {
-                    session
-                        .reply(&id, Outcome::Result(&ServerResult::empty(())))
-                        .await
+                    let pong = ServerResult::empty(());
+                    session.reply(&id, Outcome::Result(&pong), request_id).await
                 }
                 ClientRequest::ListToolsRequest(_) => {
                     let tools = ListToolsResult::with_all_items(state.app.tools_for(Some(&meta)));
+                    let tools = ServerResult::ListToolsResult(tools);
                     session
-                        .reply(&id, Outcome::Result(&ServerResult::ListToolsResult(tools)))
+                        .reply(&id, Outcome::Result(&tools), request_id)
                         .await;
                 }
-                ClientRequest::CallToolRequest(r) => start_call(state, session, id, r.params, meta),
+                ClientRequest::CallToolRequest(r) => {
+                    start_call(state, session, id, r.params, meta).await
+                }
                 other => {
                     let method = other.method().to_string();
                     let error = ErrorData::new(ErrorCode::METHOD_NOT_FOUND, method, None);
-                    session.reply(&id, Outcome::Error(&error)).await;
+                    session.reply(&id, Outcome::Error(&error), request_id).await;
                 }
             }
         }
@@ -399,33 +427,47 @@ async fn initialize(
     session: &Session,
     id: &RequestId,
     params: &InitializeRequestParams,
+    request_id: &str,
 ) {
     let server = SentinelServer::new(state.app.clone());
     let result = server
         .negotiate_initialize(params)
         .map(ServerResult::InitializeResult);
-    session.reply(id, (&result).into()).await;
+    session.reply(id, (&result).into(), request_id).await;
 }
 
 /// Starts a tool call beside the session, so a slow query does not hold up the POST; the
-/// response goes to the stream.
-fn start_call(
+/// response goes to the stream. A call over the caller's rate limit is answered at once with
+/// -32029 on the stream (an SDK client shows that as the call's error; an HTTP 429 on the POST
+/// would leave it waiting for an answer that never comes).
+async fn start_call(
     state: &Arc<HttpState>,
     session: &Arc<Session>,
     id: RequestId,
     params: CallToolRequestParams,
     meta: RequestMeta,
 ) {
+    if let Err(limited) = state.app.limits.rate.check(&meta) {
+        let error = limited.error();
+        session
+            .reply(&id, Outcome::Error(&error), &meta.request_id)
+            .await;
+        return;
+    }
     let (app, call_session, call_id) = (state.app.clone(), session.clone(), id.clone());
     let Ok(mut calls) = session.in_flight.lock() else {
         return;
     };
     let task = tokio::spawn(async move {
-        let result = app.call_tool(Some(&meta), params).await;
+        let result = app
+            .shutdown
+            .run_call(app.call_tool(Some(&meta), &call_id, params))
+            .await;
         call_session
             .reply(
                 &call_id,
                 result.as_ref().map_or_else(Outcome::Error, Outcome::Tool),
+                &meta.request_id,
             )
             .await;
         if let Ok(mut calls) = call_session.in_flight.lock() {
@@ -466,16 +508,33 @@ fn common_message(body: &[u8]) -> Option<CommonMessage> {
         #[serde(borrow)]
         method: &'a str,
     }
-    // rmcp moves `_meta` out of the params into the request's extensions.
+    /// The params of a `tools/call` as clients send them. Fields are decoded in full: a field
+    /// skipped here would escape the checks rmcp's buffering makes on every value (a lone
+    /// surrogate escape, a number out of range), so a message with any other field goes to the
+    /// generic decoding.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct CallParams {
+        name: std::borrow::Cow<'static, str>,
+        #[serde(default)]
+        arguments: Option<rmcp::model::JsonObject>,
+        /// rmcp moves `_meta` out of the params into the request's extensions.
+        #[serde(rename = "_meta", default)]
+        _meta: Option<rmcp::model::JsonObject>,
+    }
     if let Ok(request) = serde_json::from_slice::<Request>(body) {
         let params = request.params.get();
         return match request.method {
             "tools/call" => {
-                let mut params: CallToolRequestParams = serde_json::from_str(params).ok()?;
-                params.meta = None;
+                let call: CallParams = serde_json::from_str(params).ok()?;
+                let mut params = CallToolRequestParams::new(call.name);
+                params.arguments = call.arguments;
                 Some(CommonMessage::Call(request.id, params))
             }
             "initialize" => {
+                // Clients send fields rmcp skips (in clientInfo, capabilities): decoded in full
+                // once, for rmcp's checks, before the typed decoding. Once a session.
+                serde_json::from_str::<serde_json::Value>(params).ok()?;
                 let mut params: InitializeRequestParams = serde_json::from_str(params).ok()?;
                 params.meta = None;
                 Some(CommonMessage::Initialize(request.id, params))
@@ -506,6 +565,65 @@ fn invalid_message(body: &[u8], error: serde_json::Error) -> Response {
             &format!("Invalid Request: not a JSON-RPC 2.0 message: {error}"),
         ),
     }
+}
+
+/// Everything a `POST /messages` or `POST /mcp` body goes through before a tool runs, for
+/// fuzzing: the HTTP checks' read of the JSON-RPC head, the legacy transport's fast-path decoder,
+/// rmcp's message decoding (what `/mcp` and the legacy fallback use) and the refusal of what it
+/// cannot decode, and a `tools/call`'s argument decoding. None may panic. An `Err` names a
+/// message the fast path decodes differently from rmcp, which it must never do.
+pub fn check_post_body(body: &[u8]) -> Result<(), String> {
+    let _ = serde_json::from_slice::<super::auth::JsonRpcHead>(body);
+    let generic = serde_json::from_slice::<ClientJsonRpcMessage>(body);
+    let fast = common_message(body);
+    let arguments = match (&fast, &generic) {
+        (Some(CommonMessage::Call(_, params)), _) => Some(params),
+        (None, Ok(ClientJsonRpcMessage::Request(r))) => match &r.request {
+            ClientRequest::CallToolRequest(call) => Some(&call.params),
+            _ => None,
+        },
+        _ => None,
+    };
+    if let Some(params) = arguments {
+        let _ = crate::tools::check_arguments(
+            &params.name,
+            params.arguments.clone().unwrap_or_default(),
+        );
+    }
+    let generic = match (fast.is_some(), generic) {
+        (_, Ok(message)) => message,
+        (false, Err(e)) => {
+            let _ = invalid_message(body, e);
+            return Ok(());
+        }
+        (true, Err(e)) => return Err(format!("the fast path took a message rmcp refuses: {e}")),
+    };
+    let agree = match (fast, generic) {
+        (None, _) => true,
+        (Some(CommonMessage::Call(id, params)), ClientJsonRpcMessage::Request(r)) => {
+            matches!(&r.request, ClientRequest::CallToolRequest(c) if r.id == id && same(&c.params, &params))
+        }
+        (Some(CommonMessage::Initialize(id, params)), ClientJsonRpcMessage::Request(r)) => {
+            matches!(&r.request, ClientRequest::InitializeRequest(i) if r.id == id && same(&i.params, &params))
+        }
+        (Some(CommonMessage::Initialized), ClientJsonRpcMessage::Notification(n)) => {
+            matches!(
+                n.notification,
+                ClientNotification::InitializedNotification(_)
+            )
+        }
+        _ => false,
+    };
+    if agree {
+        Ok(())
+    } else {
+        Err("the fast path decoded a message differently from rmcp".into())
+    }
+}
+
+/// Params compared by their JSON encoding (rmcp's types do not all implement `PartialEq`).
+fn same<T: serde::Serialize>(a: &T, b: &T) -> bool {
+    serde_json::to_value(a).ok() == serde_json::to_value(b).ok()
 }
 
 /// The session id in a `/messages` query string (`sessionId` or `session_id`).

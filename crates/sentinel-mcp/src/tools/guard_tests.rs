@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use kql::{Column, Table};
@@ -71,6 +71,10 @@ impl Backend for CountingBackend {
     }
 }
 
+fn deadline() -> Instant {
+    Instant::now() + Duration::from_secs(60)
+}
+
 fn context(backend: Arc<CountingBackend>) -> ToolContext {
     ToolContext {
         backend,
@@ -110,7 +114,10 @@ async fn refused_queries_never_reach_the_backend_and_allowed_ones_do() {
     ];
     for (tool, query) in refused {
         let args = json!({"query": query}).as_object().cloned();
-        let r = tools.call(&ctx, tool, args, "tester").await.unwrap();
+        let r = tools
+            .call(&ctx, tool, args, "tester", deadline())
+            .await
+            .unwrap();
         let r = r.result();
         assert_eq!(r.is_error, Some(true), "{query} was not refused");
     }
@@ -120,7 +127,7 @@ async fn refused_queries_never_reach_the_backend_and_allowed_ones_do() {
     for query in ["SigninLogs | take 1", "SigninLogs | some-new-operator x"] {
         let args = json!({"query": query}).as_object().cloned();
         let r = tools
-            .call(&ctx, "run_kql_query", args, "tester")
+            .call(&ctx, "run_kql_query", args, "tester", deadline())
             .await
             .unwrap()
             .into_result();

@@ -3,6 +3,7 @@
 mod alerts;
 pub mod format;
 mod incidents;
+mod portable;
 mod query;
 mod schema;
 
@@ -10,7 +11,7 @@ mod schema;
 mod guard_tests;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rmcp::ErrorData;
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool, ToolAnnotations};
@@ -19,7 +20,9 @@ use serde::de::DeserializeOwned;
 
 use crate::backend::{Backend, BackendError, TimeRange};
 use crate::clock;
+use crate::failure::CallFailure;
 use format::ResultCaps;
+use portable::Side;
 
 /// What a principal must hold to call a tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +84,7 @@ pub struct EncodedResult {
 impl EncodedResult {
     fn new(result: CallToolResult) -> Result<EncodedResult, ToolError> {
         let json = serde_json::to_string(&result)
-            .map_err(|e| ToolError::Input(format!("result could not be encoded: {e}")))?;
+            .map_err(|e| ToolError::Internal(format!("the result could not be encoded: {e}")))?;
         Ok(EncodedResult { result, json })
     }
 }
@@ -152,71 +155,123 @@ impl ToolCatalog {
             .map(|d| d.class)
     }
 
-    /// Runs a tool. Protocol-level problems (bad arguments) are `Err` (-32602); everything
-    /// the caller should read and act on (query errors, unknown ids) is an error result.
+    /// Runs a tool. Protocol-level problems (bad arguments) are `Err` (-32602), and so are
+    /// a busy server and internal failures; everything the caller should read and act on (query
+    /// errors, unknown ids) is an error result. Queries must finish by `deadline`.
     pub async fn call(
         &self,
         ctx: &ToolContext,
         name: &str,
         args: Option<JsonObject>,
         actor: &str,
-    ) -> Result<ToolAnswer, ErrorData> {
-        if name == "list_sentinel_tables" && self.get(name).is_some() {
-            let args = parse_args(name, args.unwrap_or_default())?;
-            return Ok(self
-                .table_lists
-                .answer(ctx, args)
-                .await
-                .unwrap_or_else(|e| ToolAnswer::Fresh(e.into_result())));
+        deadline: Instant,
+    ) -> Result<ToolAnswer, CallFailure> {
+        let decoded = match self.get(name) {
+            Some(_) => ToolArgs::decode(name, args.unwrap_or_default()),
+            None => None,
+        };
+        let Some(args) = decoded else {
+            return Ok(ToolAnswer::Fresh(error_result(self.unknown_tool(name))));
+        };
+        let call = Call {
+            ctx,
+            actor,
+            deadline,
+        };
+        match args.map_err(CallFailure::Invalid)?.run(self, &call).await {
+            Ok(answer) => Ok(answer),
+            Err(e) => e.into_answer().map(ToolAnswer::Fresh),
         }
-        self.call_fresh(ctx, name, args, actor)
-            .await
-            .map(ToolAnswer::Fresh)
     }
 
-    /// Runs a tool whose result is built for each call.
-    async fn call_fresh(
-        &self,
-        ctx: &ToolContext,
-        name: &str,
-        args: Option<JsonObject>,
-        actor: &str,
-    ) -> Result<CallToolResult, ErrorData> {
-        if self.get(name).is_none() {
-            let msg = if !self.write_enabled && incidents::WRITE_TOOLS.contains(&name) {
-                format!(
-                    "The tool '{name}' is disabled on this server; an administrator can enable write tools with SENTINEL_MCP_ENABLE_WRITE_TOOLS=true."
-                )
-            } else {
-                format!(
-                    "Unknown tool '{name}'. Available tools: {}.",
-                    self.defs
-                        .iter()
-                        .map(|d| d.tool.name.as_ref())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            };
-            return Ok(error_result(msg));
+    /// Why a tool name is not one this server offers.
+    fn unknown_tool(&self, name: &str) -> String {
+        if !self.write_enabled && incidents::WRITE_TOOLS.contains(&name) {
+            format!(
+                "The tool '{name}' is disabled on this server; an administrator can enable write tools with SENTINEL_MCP_ENABLE_WRITE_TOOLS=true."
+            )
+        } else {
+            format!(
+                "Unknown tool '{name}'. Available tools: {}.",
+                self.defs
+                    .iter()
+                    .map(|d| d.tool.name.as_ref())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         }
-        let args = args.unwrap_or_default();
-        let outcome = match name {
-            "run_kql_query" => query::run_kql_query(ctx, parse_args(name, args)?).await,
-            "run_hunting_query" => query::run_hunting_query(ctx, parse_args(name, args)?).await,
-            "get_table_schema" => schema::table_schema(ctx, parse_args(name, args)?).await,
-            "list_incidents" => incidents::list(ctx, parse_args(name, args)?).await,
-            "get_incident" => incidents::get(ctx, parse_args(name, args)?).await,
-            "update_incident" => incidents::update(ctx, parse_args(name, args)?, actor).await,
-            "add_incident_comment" => incidents::comment(ctx, parse_args(name, args)?, actor).await,
-            "list_alerts" => alerts::list(ctx, parse_args(name, args)?).await,
-            "get_alert" => alerts::get(ctx, parse_args(name, args)?).await,
-            _ => return Ok(error_result(format!("Unknown tool '{name}'."))),
-        };
-        Ok(outcome.unwrap_or_else(|e| e.into_result()))
     }
 }
 
-/// Why a tool could not answer; shown to the caller as an error result.
+/// What one call of a tool needs besides its arguments.
+struct Call<'a> {
+    ctx: &'a ToolContext,
+    /// Who is calling, for the incident journal and comments.
+    actor: &'a str,
+    /// When its queries must have finished (the query timeout, less the wait for a slot).
+    deadline: Instant,
+}
+
+/// A tool's arguments, decoded into that tool's own type.
+enum ToolArgs {
+    Tables(schema::TablesArgs),
+    Schema(schema::SchemaArgs),
+    Query(query::QueryArgs),
+    Hunting(query::HuntingArgs),
+    ListIncidents(incidents::ListArgs),
+    GetIncident(incidents::GetArgs),
+    UpdateIncident(incidents::UpdateArgs),
+    Comment(incidents::CommentArgs),
+    ListAlerts(alerts::ListArgs),
+    GetAlert(alerts::GetArgs),
+}
+
+impl ToolArgs {
+    /// The arguments of tool `name`, or the -32602 error naming the field that is wrong; `None`
+    /// when no tool has that name.
+    fn decode(name: &str, args: JsonObject) -> Option<Result<ToolArgs, ErrorData>> {
+        Some(match name {
+            "list_sentinel_tables" => parse_args(name, args).map(ToolArgs::Tables),
+            "get_table_schema" => parse_args(name, args).map(ToolArgs::Schema),
+            "run_kql_query" => parse_args(name, args).map(ToolArgs::Query),
+            "run_hunting_query" => parse_args(name, args).map(ToolArgs::Hunting),
+            "list_incidents" => parse_args(name, args).map(ToolArgs::ListIncidents),
+            "get_incident" => parse_args(name, args).map(ToolArgs::GetIncident),
+            "update_incident" => parse_args(name, args).map(ToolArgs::UpdateIncident),
+            "add_incident_comment" => parse_args(name, args).map(ToolArgs::Comment),
+            "list_alerts" => parse_args(name, args).map(ToolArgs::ListAlerts),
+            "get_alert" => parse_args(name, args).map(ToolArgs::GetAlert),
+            _ => return None,
+        })
+    }
+
+    async fn run(self, catalog: &ToolCatalog, call: &Call<'_>) -> Result<ToolAnswer, ToolError> {
+        let (ctx, actor) = (call.ctx, call.actor);
+        let result = match self {
+            ToolArgs::Tables(args) => return catalog.table_lists.answer(ctx, args).await,
+            ToolArgs::Schema(args) => schema::table_schema(ctx, args).await,
+            ToolArgs::Query(args) => query::run_kql_query(call, args).await,
+            ToolArgs::Hunting(args) => query::run_hunting_query(call, args).await,
+            ToolArgs::ListIncidents(args) => incidents::list(ctx, args).await,
+            ToolArgs::GetIncident(args) => incidents::get(ctx, args).await,
+            ToolArgs::UpdateIncident(args) => incidents::update(ctx, args, actor).await,
+            ToolArgs::Comment(args) => incidents::comment(ctx, args, actor).await,
+            ToolArgs::ListAlerts(args) => alerts::list(ctx, args).await,
+            ToolArgs::GetAlert(args) => alerts::get(ctx, args).await,
+        };
+        result.map(ToolAnswer::Fresh)
+    }
+}
+
+/// Decodes `arguments` as tool `name` would, without running it: `Ok` when they are valid, the
+/// -32602 error a call would get otherwise (unknown tools have no arguments to check). For
+/// fuzzing what a request goes through before a tool runs.
+pub fn check_arguments(name: &str, arguments: JsonObject) -> Result<(), ErrorData> {
+    ToolArgs::decode(name, arguments).map_or(Ok(()), |r| r.map(drop))
+}
+
+/// Why a tool could not answer: shown to the caller as an error result, except for internal
+/// failures and a busy server (see [`ToolError::into_answer`]).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ToolError {
     #[error(transparent)]
@@ -225,11 +280,22 @@ pub(crate) enum ToolError {
     Input(String),
     #[error(transparent)]
     Guard(#[from] kql::GuardError),
+    /// A failure of the server, not of the request; its detail is for the log.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl ToolError {
-    fn into_result(self) -> CallToolResult {
-        error_result(self.to_string())
+    /// The caller's answer: an error result with the detail when the caller can act on it (its
+    /// query, arguments, ids; a timeout; throttling), a failure otherwise.
+    fn into_answer(self) -> Result<CallToolResult, CallFailure> {
+        match self {
+            ToolError::Internal(detail) | ToolError::Backend(BackendError::Internal(detail)) => {
+                Err(CallFailure::Internal(detail))
+            }
+            ToolError::Backend(BackendError::Busy(busy)) => Err(CallFailure::Busy(busy)),
+            other => Ok(error_result(other.to_string())),
+        }
     }
 }
 
@@ -240,7 +306,7 @@ fn error_result(message: String) -> CallToolResult {
 /// A successful result: readable text plus the same data as `structuredContent`.
 fn success(text: String, structured: impl Serialize) -> Result<CallToolResult, ToolError> {
     let value = serde_json::to_value(structured)
-        .map_err(|e| ToolError::Input(format!("result could not be encoded: {e}")))?;
+        .map_err(|e| ToolError::Internal(format!("the result could not be encoded: {e}")))?;
     let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
     result.structured_content = Some(value);
     Ok(result)
@@ -304,9 +370,9 @@ fn define<A: schemars::JsonSchema, O: schemars::JsonSchema>(
     title: &str,
     description: &'static str,
 ) -> ToolDef {
-    let tool = Tool::new(name, description, Arc::new(schema_object::<A>()))
+    let tool = Tool::new(name, description, Arc::new(schema_object::<A>(Side::Input)))
         .with_title(title)
-        .with_raw_output_schema(Arc::new(schema_object::<O>()))
+        .with_raw_output_schema(Arc::new(schema_object::<O>(Side::Output)))
         .with_annotations(
             ToolAnnotations::with_title(title)
                 .read_only(class != ToolClass::Write)
@@ -315,12 +381,19 @@ fn define<A: schemars::JsonSchema, O: schemars::JsonSchema>(
     ToolDef { class, tool }
 }
 
-fn schema_object<T: schemars::JsonSchema>() -> JsonObject {
-    let settings =
-        schemars::generate::SchemaSettings::draft2020_12().with(|s| s.meta_schema = None);
+/// A type's schema in the portable subset (`portable`): definitions inlined, no `$defs`.
+fn schema_object<T: schemars::JsonSchema>(side: Side) -> JsonObject {
+    let settings = schemars::generate::SchemaSettings::draft2020_12().with(|s| {
+        s.meta_schema = None;
+        s.inline_subschemas = true;
+    });
     let schema = settings.into_generator().into_root_schema_for::<T>();
-    match serde_json::to_value(schema) {
-        Ok(serde_json::Value::Object(mut o)) => {
+    let Ok(mut value) = serde_json::to_value(schema) else {
+        return JsonObject::new();
+    };
+    portable::make_portable(&mut value, side);
+    match value {
+        serde_json::Value::Object(mut o) => {
             o.remove("title");
             o.entry("type").or_insert_with(|| "object".into());
             o.entry("properties")

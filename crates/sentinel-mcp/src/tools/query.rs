@@ -1,10 +1,12 @@
 //! run_kql_query and run_hunting_query.
 
+use std::time::Instant;
+
 use rmcp::model::CallToolResult;
 use serde::Deserialize;
 
 use super::format::{TableResult, table_result};
-use super::{ToolClass, ToolContext, ToolDef, ToolError, define, success};
+use super::{Call, ToolClass, ToolDef, ToolError, define, success};
 use crate::backend::QueryRequest;
 
 /// Arguments of run_kql_query.
@@ -57,11 +59,12 @@ pub(super) fn definitions() -> Vec<ToolDef> {
 }
 
 pub(super) async fn run_kql_query(
-    ctx: &ToolContext,
+    call: &Call<'_>,
     args: QueryArgs,
 ) -> Result<CallToolResult, ToolError> {
+    let ctx = call.ctx;
     let caps = ctx.caps(args.max_rows)?;
-    let mut request = request(ctx, args.query, args.timespan.as_deref())?;
+    let mut request = request(call, args.query, args.timespan.as_deref())?;
     request.workspace = args.workspace;
     let out = ctx.backend.query(request).await?;
     let (text, structured) = table_result(&out.table, caps, out.warnings, out.visualization);
@@ -69,18 +72,19 @@ pub(super) async fn run_kql_query(
 }
 
 pub(super) async fn run_hunting_query(
-    ctx: &ToolContext,
+    call: &Call<'_>,
     args: HuntingArgs,
 ) -> Result<CallToolResult, ToolError> {
+    let ctx = call.ctx;
     let caps = ctx.caps(None)?;
-    let request = request(ctx, args.query, args.timespan.as_deref())?;
+    let request = request(call, args.query, args.timespan.as_deref())?;
     let out = ctx.backend.hunt(request).await?;
     let (text, structured) = table_result(&out.table, caps, out.warnings, out.visualization);
     success(text, structured)
 }
 
 fn request(
-    ctx: &ToolContext,
+    call: &Call<'_>,
     query: String,
     timespan: Option<&str>,
 ) -> Result<QueryRequest, ToolError> {
@@ -89,13 +93,16 @@ fn request(
             "query is empty; pass a KQL query such as `SigninLogs | take 10`".into(),
         ));
     }
-    let range = ctx.time_range(timespan)?;
+    crate::failure::test_panic("tool", &query);
+    let range = call.ctx.time_range(timespan)?;
     // Every backend, Azure included, only ever sees a query the guard let through.
-    let guarded = ctx.guard(&query, range)?;
+    let guarded = call.ctx.guard(&query, range)?;
+    // Time spent waiting for a slot counts against the query's time limit.
+    let left = call.deadline.saturating_duration_since(Instant::now());
     Ok(QueryRequest {
         query,
         range,
-        timeout: guarded.timeout,
+        timeout: guarded.timeout.min(left),
         workspace: None,
     })
 }

@@ -111,17 +111,75 @@ impl Server {
     }
 
     pub async fn sse_sessions(&self) -> u64 {
+        self.sessions_gauge("sse").await
+    }
+
+    /// Open sessions of a transport (`sse`, `streamable_http`) by the /metrics gauge.
+    pub async fn sessions_gauge(&self, transport: &str) -> u64 {
         let text = reqwest::get(self.url("/metrics"))
             .await
             .unwrap()
             .text()
             .await
             .unwrap();
+        let prefix = format!("sentinel_mcp_sessions{{transport=\"{transport}\"}} ");
         text.lines()
-            .find_map(|l| l.strip_prefix("sentinel_mcp_sessions{transport=\"sse\"} "))
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
             .and_then(|v| v.trim().parse().ok())
             .expect("sessions gauge in /metrics")
     }
+
+    /// Sends the process a signal (`TERM`, `INT`).
+    pub fn signal(&self, name: &str) {
+        signal(self.child.id(), name);
+    }
+
+    /// Waits (generously) for the process to exit and returns its exit code.
+    pub async fn exit_code(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not exit within 60 s; its log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// The tenant whose tokens servers started with [`start_with_entra`] accept.
+pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+/// The API's application id (and token audience) of those servers.
+pub const APP: &str = "8a3c6a3e-5d4c-4e57-9a39-6b1e4d2c7f10";
+
+/// A server authenticating with the fake Entra (tenant [`TENANT`], API [`APP`]), plus `extra`.
+pub async fn start_with_entra(
+    entra: &test_support::entra::FakeEntra,
+    extra: &[(&str, &str)],
+) -> Server {
+    let authority = entra.authority_host();
+    let mut env = vec![
+        ("SENTINEL_MCP_AUTH", "entra"),
+        ("AZURE_TENANT_ID", TENANT),
+        ("MCP_SERVER_APP_ID", APP),
+        ("SENTINEL_MCP_AUTHORITY_HOST", authority.as_str()),
+    ];
+    env.extend_from_slice(extra);
+    Server::start(&env).await
+}
+
+/// Sends process `pid` a signal (`TERM`, `INT`).
+pub fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{name} {pid} failed");
 }
 
 /// One SSE event.
@@ -150,10 +208,22 @@ impl SseClient {
 
     /// Connects with a bearer token.
     pub async fn connect_as(server: &Server, token: Option<&str>) -> SseClient {
+        Self::connect_with(server, token, &[]).await
+    }
+
+    /// Connects with a bearer token and extra headers on the `GET /sse`.
+    pub async fn connect_with(
+        server: &Server,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> SseClient {
         let http = reqwest::Client::new();
         let mut req = http.get(server.url("/sse"));
         if let Some(t) = token {
             req = req.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
         }
         let resp = req.send().await.unwrap();
         assert_eq!(resp.status(), 200);
@@ -189,6 +259,11 @@ impl SseClient {
 
     /// The next event that is not a keep-alive comment.
     pub async fn next_event(&mut self) -> Event {
+        self.next_event_or_end().await.expect("stream ended")
+    }
+
+    /// The next event that is not a keep-alive comment, or `None` when the stream ended cleanly.
+    pub async fn next_event_or_end(&mut self) -> Option<Event> {
         tokio::time::timeout(Duration::from_secs(30), async {
             loop {
                 if let Some(pos) = self.buf.find("\n\n") {
@@ -208,16 +283,11 @@ impl SseClient {
                         }
                     }
                     if any {
-                        return ev;
+                        return Some(ev);
                     }
                     continue;
                 }
-                let chunk = self
-                    .stream
-                    .next()
-                    .await
-                    .expect("stream ended")
-                    .expect("stream error");
+                let chunk = self.stream.next().await?.expect("stream error");
                 self.buf.push_str(&String::from_utf8_lossy(&chunk));
             }
         })
@@ -311,4 +381,210 @@ pub fn text(response: &Value) -> String {
         .as_str()
         .unwrap_or_default()
         .to_string()
+}
+
+/// The JSON-RPC message of a Streamable HTTP response, whether sent as JSON or as an SSE stream.
+pub async fn mcp_message(resp: reqwest::Response) -> Value {
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let body = resp.text().await.unwrap();
+    if ct.starts_with("application/json") {
+        return serde_json::from_str(&body).unwrap();
+    }
+    body.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+        .find(|v| v.get("id").is_some())
+        .unwrap_or_else(|| panic!("no JSON-RPC response in: {body}"))
+}
+
+/// A `POST /mcp` with the headers a Streamable HTTP client sends.
+pub fn mcp_post(server: &Server, body: Value) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .post(server.url("/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(body.to_string())
+}
+
+/// Opens a session-era Streamable HTTP session (initialize, then initialized); its id.
+pub async fn mcp_open_session(server: &Server, headers: &[(&str, &str)]) -> String {
+    let resp = mcp_session_initialize(server, headers).await;
+    assert_eq!(resp.status(), 200, "initialize answered {}", resp.status());
+    let sid = resp.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    mcp_message(resp).await;
+    let mut req = mcp_post(
+        server,
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    )
+    .header("mcp-session-id", &sid)
+    .header("mcp-protocol-version", "2025-06-18");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    assert_eq!(req.send().await.unwrap().status(), 202);
+    sid
+}
+
+/// A session-era `initialize` on /mcp, as sent (the response unread).
+pub async fn mcp_session_initialize(
+    server: &Server,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut req = mcp_post(
+        server,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init_params("2025-06-18")}),
+    );
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.unwrap()
+}
+
+/// A request on a session-era Streamable HTTP session, as sent (the response unread).
+pub async fn mcp_session_request(
+    server: &Server,
+    session: &str,
+    id: u64,
+    method: &str,
+    params: Value,
+) -> reqwest::Response {
+    mcp_post(
+        server,
+        json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
+    )
+    .header("mcp-session-id", session)
+    .header("mcp-protocol-version", "2025-06-18")
+    .send()
+    .await
+    .unwrap()
+}
+
+/// A stateless (2026-07-28 era) `tools/call` on /mcp: no session, the call in one request.
+pub fn mcp_stateless_call(
+    server: &Server,
+    id: u64,
+    tool: &str,
+    arguments: Value,
+) -> reqwest::RequestBuilder {
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "sentinel-mcp-tests", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    mcp_post(
+        server,
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": arguments, "_meta": meta}}),
+    )
+    .header("mcp-protocol-version", "2026-07-28")
+    .header("mcp-method", "tools/call")
+    .header("mcp-name", tool)
+}
+
+impl Server {
+    /// The value of a metric line in /metrics (`name` with its labels, if any).
+    pub async fn metric(&self, name: &str) -> Option<u64> {
+        let text = reqwest::get(self.url("/metrics"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
+    /// Waits (60 s at most) until `name` in /metrics reads `value`.
+    pub async fn wait_for_metric(&self, name: &str, value: u64) {
+        let mut last = None;
+        wait_until(&format!("{name} == {value}"), async || {
+            last = self.metric(name).await;
+            last == Some(value)
+        })
+        .await;
+    }
+}
+
+/// Polls `check` until it holds, failing the test after 60 s.
+pub async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("waited 60 s for {what}");
+}
+
+impl SseClient {
+    /// Posts a `tools/call` with `id` and returns once the server accepted it (202), without
+    /// waiting for the answer.
+    pub async fn start_call(&self, id: u64, name: &str, args: Value) {
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": name, "arguments": args}});
+        let resp = self.post_raw(&body.to_string()).await;
+        assert_eq!(
+            resp.status(),
+            202,
+            "{}",
+            resp.text().await.unwrap_or_default()
+        );
+    }
+
+    /// Asks the server to cancel the call with `id`.
+    pub async fn cancel(&self, id: u64) {
+        let body = json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": id, "reason": "test"}});
+        assert_eq!(self.post_raw(&body.to_string()).await.status(), 202);
+    }
+
+    /// The next JSON-RPC message on the stream.
+    pub async fn next_message(&mut self) -> Value {
+        let ev = self.next_event().await;
+        assert_eq!(ev.event, "message");
+        serde_json::from_str(&ev.data).unwrap()
+    }
+}
+
+impl Server {
+    /// A server whose Azure backend uses `fake`, with `extra` settings.
+    pub async fn start_on_azure(
+        fake: &test_support::azure::FakeAzure,
+        extra: &[(&str, &str)],
+    ) -> Server {
+        let mut env = fake.server_env();
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Server::start(&env).await
+    }
+}
+
+/// A fake Azure, a server on it with `extra` settings, and an initialized legacy SSE client.
+pub async fn azure_session(
+    extra: &[(&str, &str)],
+) -> (test_support::azure::FakeAzure, Server, SseClient) {
+    let fake = test_support::azure::FakeAzure::start(20_000).await;
+    let server = Server::start_on_azure(&fake, extra).await;
+    let mut client = SseClient::connect(&server).await;
+    client.initialize().await;
+    (fake, server, client)
+}
+
+/// The binary serving MCP on stdio (demo workspace, a fresh state dir), its stdin and stdout
+/// piped; add settings, then spawn.
+pub fn stdio_command() -> Command {
+    let mut c = Command::new(BIN);
+    c.args(["--transport", "stdio"])
+        .env("SENTINEL_MCP_DEMO_ROWS", TEST_DEMO_ROWS)
+        .env("SENTINEL_MCP_STATE_DIR", temp_dir("stdio"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    c
 }

@@ -82,18 +82,53 @@ pub enum Fault {
     ServerError,
     /// The answer, after a delay.
     Slow(Duration),
+    /// The answer, once the gate opens: a response exactly as slow as the test needs.
+    Hold(Gate),
     /// Log Analytics: 200 with the rows and a `PartialError`.
     PartialError,
     /// 401 as if the token had expired.
     Unauthorized,
     /// ARM: the next PUT answers 412 as if someone else changed the incident.
     EtagConflict,
+    /// 200 with a JSON body of another shape than the service's (a proxy's answer, say).
+    Malformed,
+}
+
+/// Holds the requests that meet [`Fault::Hold`] until [`Gate::open`].
+#[derive(Debug, Clone)]
+pub struct Gate(Arc<tokio::sync::Semaphore>);
+
+impl Gate {
+    /// A closed gate.
+    pub fn new() -> Gate {
+        Gate(Arc::new(tokio::sync::Semaphore::new(0)))
+    }
+
+    /// Lets every held request (and any later one) through.
+    pub fn open(&self) {
+        self.0.close();
+    }
+
+    async fn pass(&self) {
+        // Acquiring fails once the gate is open (the semaphore closed); until then it waits.
+        let _ = self.0.acquire().await;
+    }
+}
+
+impl Default for Gate {
+    fn default() -> Gate {
+        Gate::new()
+    }
 }
 
 #[derive(Default)]
 pub(crate) struct State {
     pub(crate) requests: Vec<Recorded>,
-    faults: Vec<(String, Fault)>,
+    /// Each request's path as it starts (`true`) and as it is answered or dropped (`false`),
+    /// in order: how many overlapped, for any subset of paths.
+    spans: Vec<(String, bool)>,
+    /// (path part, body part, fault), in injection order.
+    faults: Vec<(String, String, Fault)>,
     /// token → audience
     pub(crate) tokens: HashMap<String, String>,
     pub(crate) issued: usize,
@@ -190,12 +225,42 @@ impl FakeAzure {
             .collect()
     }
 
+    /// Requests whose path contains `part` being handled now (a `Slow` fault holds one open).
+    pub fn in_flight(&self, part: &str) -> usize {
+        self.concurrency(part).0
+    }
+
+    /// The most requests whose path contains `part` that were ever handled at once.
+    pub fn peak_in_flight(&self, part: &str) -> usize {
+        self.concurrency(part).1
+    }
+
+    fn concurrency(&self, part: &str) -> (usize, usize) {
+        let state = self.shared.lock();
+        let (mut now, mut peak) = (0usize, 0usize);
+        for (_, start) in state.spans.iter().filter(|(p, _)| p.contains(part)) {
+            if *start {
+                now += 1;
+                peak = peak.max(now);
+            } else {
+                now = now.saturating_sub(1);
+            }
+        }
+        (now, peak)
+    }
+
     /// The next request whose path contains `path_part` meets `fault` (once).
     pub fn inject(&self, path_part: &str, fault: Fault) {
+        self.inject_where(path_part, "", fault);
+    }
+
+    /// The next request whose path contains `path_part` and whose body contains `body_part` meets
+    /// `fault` (once): e.g. one query, whatever other queries (readiness probes) run meanwhile.
+    pub fn inject_where(&self, path_part: &str, body_part: &str, fault: Fault) {
         self.shared
             .lock()
             .faults
-            .push((path_part.to_string(), fault));
+            .push((path_part.to_string(), body_part.to_string(), fault));
     }
 
     /// Lifetime in seconds of the tokens issued from now on.
@@ -277,16 +342,18 @@ async fn handle(
             .collect(),
         body: String::from_utf8_lossy(&body).to_string(),
     };
+    let _span = Span::open(&shared, &recorded.path);
     let fault = {
         let mut state = shared.lock();
         state.requests.push(recorded.clone());
-        let at = state.faults.iter().position(|(part, f)| {
+        let at = state.faults.iter().position(|(part, body, f)| {
             recorded.path.contains(part.as_str())
+                && recorded.body.contains(body.as_str())
                 && !matches!(f, Fault::EtagConflict if recorded.method != "PUT")
         });
-        at.map(|i| state.faults.remove(i).1)
+        at.map(|i| state.faults.remove(i).2)
     };
-    match fault {
+    match &fault {
         Some(Fault::Throttle { retry_after_secs }) => {
             return (
                 StatusCode::TOO_MANY_REQUESTS,
@@ -305,7 +372,11 @@ async fn handle(
         Some(Fault::Unauthorized) => {
             return unauthorized("The access token has expired.");
         }
-        Some(Fault::Slow(d)) => tokio::time::sleep(d).await,
+        Some(Fault::Malformed) => {
+            return axum::Json(json!({"message": "an answer of another shape"})).into_response();
+        }
+        Some(Fault::Slow(d)) => tokio::time::sleep(*d).await,
+        Some(Fault::Hold(gate)) => gate.pass().await,
         _ => {}
     }
     let partial = matches!(fault, Some(Fault::PartialError));
@@ -325,6 +396,30 @@ async fn handle(
         arm::handle(&shared, &recorded, conflict)
     } else {
         not_found(&path)
+    }
+}
+
+/// A request being handled: its start is recorded now, its end when the answer is ready or the
+/// client went away (the handler dropped).
+struct Span<'a> {
+    shared: &'a Shared,
+    path: String,
+}
+
+impl<'a> Span<'a> {
+    fn open(shared: &'a Shared, path: &str) -> Span<'a> {
+        shared.lock().spans.push((path.to_string(), true));
+        Span {
+            shared,
+            path: path.to_string(),
+        }
+    }
+}
+
+impl Drop for Span<'_> {
+    fn drop(&mut self) {
+        let path = std::mem::take(&mut self.path);
+        self.shared.lock().spans.push((path, false));
     }
 }
 

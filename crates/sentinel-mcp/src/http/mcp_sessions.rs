@@ -1,0 +1,225 @@
+//! Streamable HTTP sessions: rmcp's in-memory session manager, wrapped so that we see exactly
+//! when each session begins and ends (DELETE, idle expiry, the server closing) and keep beside
+//! it who owns it and its place in the owner's session quota. A request naming someone else's
+//! `Mcp-Session-Id` is answered as if the session did not exist.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use futures::Stream;
+use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
+use rmcp::transport::streamable_http_server::session::local::{
+    LocalSessionManager, LocalSessionManagerError,
+};
+use rmcp::transport::streamable_http_server::session::{
+    EventStore, RestoreOutcome, ServerSseMessage, SessionId, SessionManager,
+};
+
+use super::heap::ClosedSessions;
+use super::quota::SessionSlot;
+use super::{HttpState, json_error};
+use crate::auth::RequestMeta;
+
+/// What we keep beside each session rmcp holds.
+#[derive(Default)]
+struct McpSession {
+    /// Tenant and object id of the principal that opened it; `None` until its `initialize`
+    /// response is out.
+    owner: Option<Box<str>>,
+    _slot: Option<SessionSlot>,
+}
+
+/// rmcp's [`LocalSessionManager`] plus the owner and quota slot of every session.
+pub struct McpSessions {
+    inner: LocalSessionManager,
+    sessions: Mutex<HashMap<SessionId, McpSession>>,
+    /// Sessions closed since the heap trimmer last looked.
+    pub(super) closed: ClosedSessions,
+}
+
+impl McpSessions {
+    /// Sessions that expire after `idle` without a request (rmcp's keep-alive); never when `None`.
+    pub fn new(idle: Option<Duration>) -> McpSessions {
+        let mut inner = LocalSessionManager::default();
+        inner.session_config.keep_alive = idle;
+        McpSessions {
+            inner,
+            sessions: Mutex::default(),
+            closed: ClosedSessions::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<SessionId, McpSession>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many sessions are open.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// True when no session is open.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the session exists and belongs to someone other than `owner`.
+    fn owned_by_other(&self, id: &str, owner: &str) -> bool {
+        self.lock()
+            .get(id)
+            .and_then(|s| s.owner.as_deref())
+            .is_some_and(|o| o != owner)
+    }
+
+    /// Binds a session an `initialize` just opened to its owner and quota slot; when the session
+    /// is already gone, the slot is freed at once.
+    fn adopt(&self, id: &str, owner: String, slot: Option<SessionSlot>) {
+        if let Some(session) = self.lock().get_mut(id) {
+            session.owner = Some(owner.into());
+            session._slot = slot;
+        }
+    }
+}
+
+impl SessionManager for McpSessions {
+    type Error = LocalSessionManagerError;
+    type Transport = <LocalSessionManager as SessionManager>::Transport;
+
+    async fn create_session(&self) -> Result<(SessionId, Self::Transport), Self::Error> {
+        let (id, transport) = self.inner.create_session().await?;
+        self.lock().insert(id.clone(), McpSession::default());
+        Ok((id, transport))
+    }
+
+    async fn initialize_session(
+        &self,
+        id: &SessionId,
+        message: ClientJsonRpcMessage,
+    ) -> Result<ServerJsonRpcMessage, Self::Error> {
+        self.inner.initialize_session(id, message).await
+    }
+
+    async fn has_session(&self, id: &SessionId) -> Result<bool, Self::Error> {
+        self.inner.has_session(id).await
+    }
+
+    /// Called on DELETE and whenever a session's worker ends (idle expiry, shutdown, failure).
+    async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
+        if self.lock().remove(id).is_some() {
+            self.closed.count();
+        }
+        self.inner.close_session(id).await
+    }
+
+    async fn create_stream(
+        &self,
+        id: &SessionId,
+        message: ClientJsonRpcMessage,
+    ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
+        self.inner.create_stream(id, message).await
+    }
+
+    async fn accept_message(
+        &self,
+        id: &SessionId,
+        message: ClientJsonRpcMessage,
+    ) -> Result<(), Self::Error> {
+        self.inner.accept_message(id, message).await
+    }
+
+    async fn create_standalone_stream(
+        &self,
+        id: &SessionId,
+    ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
+        self.inner.create_standalone_stream(id).await
+    }
+
+    async fn resume(
+        &self,
+        id: &SessionId,
+        last_event_id: String,
+    ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
+        self.inner.resume(id, last_event_id).await
+    }
+
+    async fn restore_session(
+        &self,
+        id: SessionId,
+    ) -> Result<RestoreOutcome<Self::Transport>, Self::Error> {
+        let outcome = self.inner.restore_session(id.clone()).await?;
+        if let RestoreOutcome::Restored(_) = &outcome {
+            self.lock().entry(id).or_default();
+        }
+        Ok(outcome)
+    }
+
+    fn event_store(&self) -> Option<std::sync::Arc<dyn EventStore>> {
+        self.inner.event_store()
+    }
+}
+
+/// A request for another principal's session, answered as if the session did not exist.
+pub(super) struct ForeignSession;
+
+impl IntoResponse for ForeignSession {
+    fn into_response(self) -> Response {
+        json_error(StatusCode::NOT_FOUND, "session not found")
+    }
+}
+
+/// The Streamable HTTP session a request names, checked against its owner before the request
+/// runs; a session the response opens is bound to the owner after.
+pub(super) struct SessionClaim {
+    session: Option<String>,
+    owner: String,
+}
+
+impl SessionClaim {
+    /// Refuses a request for another principal's session as if the session did not exist.
+    pub(super) fn check(
+        state: &HttpState,
+        request: &Request,
+    ) -> Result<SessionClaim, ForeignSession> {
+        let owner = request
+            .extensions()
+            .get::<RequestMeta>()
+            .map(|m| m.principal.owner_key())
+            .unwrap_or_default();
+        let session = request
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
+        if let Some(id) = &session
+            && state.mcp_sessions.owned_by_other(id, &owner)
+        {
+            tracing::warn!(
+                session_id = id,
+                "request for another principal's session refused"
+            );
+            return Err(ForeignSession);
+        }
+        Ok(SessionClaim { session, owner })
+    }
+
+    /// Whether the request names no session (it may open one).
+    pub(super) fn is_sessionless(&self) -> bool {
+        self.session.is_none()
+    }
+
+    /// Binds a session the response opened to the owner and its quota slot.
+    pub(super) fn record(self, state: &HttpState, response: &Response, slot: Option<SessionSlot>) {
+        if self.session.is_none()
+            && let Some(id) = response
+                .headers()
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok())
+        {
+            state.mcp_sessions.adopt(id, self.owner, slot);
+        }
+    }
+}

@@ -117,7 +117,7 @@ def test_run_kql_query_counts_a_positive_number_of_demo_signins(kind, server, ht
 
 
 @pytest.mark.parametrize("kind", TRANSPORTS)
-def test_list_sentinel_tables_names_the_twelve_demo_tables(kind, server, http_server):
+def test_list_sentinel_tables_names_every_demo_table(kind, server, http_server):
     async def body():
         async with connect(kind, server, http_server) as client:
             return await call(client, "list_sentinel_tables")

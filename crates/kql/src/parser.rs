@@ -1659,7 +1659,10 @@ impl Parser<'_> {
         }
         let end = self.expect_punct(")")?;
         Ok(Expr {
-            kind: ExprKind::Call { name, args },
+            kind: ExprKind::Call {
+                name: current_function_name(name),
+                args,
+            },
             span: start.to(end),
         })
     }
@@ -1878,6 +1881,22 @@ fn parse_typed_number(ty: &str, raw: &str) -> Option<Value> {
             })
         }
     }
+}
+
+/// The current name of a function Kusto still accepts under a deprecated alias (`parsejson` →
+/// `parse_json`), so both engines know one name.
+fn current_function_name(name: String) -> String {
+    let current = match name.as_str() {
+        "parsejson" => "parse_json",
+        "notempty" => "isnotempty",
+        "notnull" => "isnotnull",
+        "extractall" => "extract_all",
+        "pack_dictionary" => "bag_pack",
+        "argmax" => "arg_max",
+        "argmin" => "arg_min",
+        _ => return name,
+    };
+    current.to_string()
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The one-shot commands: `query`, `kql parse`, `healthcheck`.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
@@ -14,27 +14,8 @@ use crate::{RunError, clock, local_backend_now};
 
 /// `sentinel-mcp query`: runs one query and prints it; errors go to stderr.
 pub async fn query(settings: &Settings, text: &str, format: OutputFormat) -> Result<(), RunError> {
-    let backend: std::sync::Arc<dyn Backend> = match settings.azure.backend {
-        crate::config::BackendKind::Local => std::sync::Arc::new(local_backend_now(settings)?),
-        crate::config::BackendKind::Azure => crate::start_backend(settings, false)?.0,
-    };
-    // The same guard as the tools: read-only, length and window limits, for every backend.
-    let guard = crate::query_guard(settings, backend.kind())?;
-    let guarded = guard
-        .check(text, None, clock::now_ticks())
-        .map_err(|e| RunError::Query(e.to_string()))?;
-    let out = backend
-        .query(QueryRequest {
-            query: guarded.query,
-            range: TimeRange {
-                start: guarded.range.0,
-                end: guarded.range.1,
-            },
-            timeout: guarded.timeout,
-            workspace: None,
-        })
-        .await
-        .map_err(|e| RunError::Query(e.to_string()))?;
+    let runner = Runner::start(settings)?;
+    let out = runner.run(text).await.map_err(RunError::Query)?;
     for w in &out.warnings {
         eprintln!("warning: {w}");
     }
@@ -45,6 +26,86 @@ pub async fn query(settings: &Settings, text: &str, format: OutputFormat) -> Res
     };
     print!("{printed}");
     Ok(())
+}
+
+/// `sentinel-mcp query --batch FILE`: runs every query of a JSON Lines file (objects with a
+/// `"query"` string, like the hunting corpus) against one workspace and prints one JSON line per
+/// input line: `{"line": n, "rows": r}` or `{"line": n, "error": "..."}`. A query that fails is
+/// a result, not a failure of the command; a summary goes to stderr.
+pub async fn query_batch(settings: &Settings, file: &Path) -> Result<(), RunError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| RunError::Config(format!("cannot read {}: {e}", file.display())))?;
+    let runner = Runner::start(settings)?;
+    let (mut total, mut ran, mut with_rows) = (0usize, 0usize, 0usize);
+    let mut stdout = std::io::stdout().lock();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        total += 1;
+        let query = serde_json::from_str::<serde_json::Value>(line)
+            .map_err(|e| format!("line {} is not JSON: {e}", i + 1))
+            .and_then(|record| match record.get("query") {
+                Some(serde_json::Value::String(q)) => Ok(q.clone()),
+                _ => Err(format!("line {} has no \"query\" string", i + 1)),
+            });
+        let result = match query {
+            Ok(q) => runner.run(&q).await,
+            Err(e) => Err(e),
+        };
+        let record = match result {
+            Ok(out) => {
+                ran += 1;
+                with_rows += usize::from(!out.table.rows.is_empty());
+                serde_json::json!({"line": i + 1, "rows": out.table.rows.len()})
+            }
+            Err(e) => serde_json::json!({"line": i + 1, "error": e}),
+        };
+        writeln!(stdout, "{record}")
+            .map_err(|e| RunError::Config(format!("cannot write the results: {e}")))?;
+    }
+    eprintln!(
+        "{total} queries: {ran} ran ({with_rows} returned rows), {} failed",
+        total - ran
+    );
+    Ok(())
+}
+
+/// A backend and the query guard the tools use, for the one-shot commands.
+struct Runner {
+    backend: std::sync::Arc<dyn Backend>,
+    guard: kql::QueryGuard,
+}
+
+impl Runner {
+    fn start(settings: &Settings) -> Result<Runner, RunError> {
+        let backend: std::sync::Arc<dyn Backend> = match settings.azure.backend {
+            crate::config::BackendKind::Local => std::sync::Arc::new(local_backend_now(settings)?),
+            crate::config::BackendKind::Azure => crate::start_backend(settings, false)?.0,
+        };
+        // The same guard as the tools: read-only, length and window limits, for every backend.
+        let guard = crate::query_guard(settings, backend.kind())?;
+        Ok(Runner { backend, guard })
+    }
+
+    async fn run(&self, text: &str) -> Result<crate::backend::QueryOutput, String> {
+        let guarded = self
+            .guard
+            .check(text, None, clock::now_ticks())
+            .map_err(|e| e.to_string())?;
+        self.backend
+            .query(QueryRequest {
+                query: guarded.query,
+                range: TimeRange {
+                    start: guarded.range.0,
+                    end: guarded.range.1,
+                },
+                timeout: guarded.timeout,
+                workspace: None,
+            })
+            .await
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// `sentinel-mcp kql parse [FILE]`: parses without running.

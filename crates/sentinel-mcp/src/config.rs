@@ -57,8 +57,13 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: OutputFormat,
+        /// Run every query of a JSON Lines file instead (one object with a "query" string per
+        /// line) and print one JSON line per query: its row count or its error.
+        #[arg(long, value_name = "FILE", conflicts_with = "query")]
+        batch: Option<PathBuf>,
         /// The KQL query text.
-        query: String,
+        #[arg(required_unless_present = "batch")]
+        query: Option<String>,
     },
     /// KQL language tools.
     Kql {

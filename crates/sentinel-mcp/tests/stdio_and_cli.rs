@@ -95,6 +95,89 @@ fn query_errors_exit_1_with_the_error_on_stderr() {
 }
 
 #[test]
+fn query_batch_reports_rows_or_the_error_of_every_line() {
+    let dir = common::temp_dir("batch");
+    let file = dir.join("queries.jsonl");
+    std::fs::write(
+        &file,
+        concat!(
+            "{\"query\": \"SigninLogs | where IPAddress == '203.0.113.57' and ResultType == '0' | summarize count() by UserPrincipalName\"}\n",
+            "{\"query\": \"SigninLogs | where\"}\n",
+            "\n",
+            "not json\n",
+            "{\"path\": \"a record without a query\"}\n",
+            "{\"query\": \"print x = 1 | evaluate http_request('http://example.com')\"}\n",
+            "{\"query\": \"NoSuchTable | take 1\"}\n",
+            "{\"query\": \"SigninLogs | where UserPrincipalName == 'nobody@contoso.com'\"}\n",
+        ),
+    )
+    .unwrap();
+    let out = cmd()
+        .args(["query", "--batch"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let lines_of: Vec<u64> = lines.iter().map(|l| l["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines_of, [1, 2, 4, 5, 6, 7, 8], "blank lines are skipped");
+    assert_eq!(lines[0], json!({"line": 1, "rows": 1}));
+    let error = |i: usize| lines[i]["error"].as_str().unwrap_or_default().to_string();
+    assert!(error(1).contains("line 1"), "{}", error(1));
+    assert!(error(2).contains("line 4 is not JSON"), "{}", error(2));
+    assert!(
+        error(3).contains("line 5 has no \"query\" string"),
+        "{}",
+        error(3)
+    );
+    assert!(
+        error(4).contains("no network or code plugins"),
+        "{}",
+        error(4)
+    );
+    assert!(error(5).contains("NoSuchTable"), "{}", error(5));
+    assert_eq!(lines[6], json!({"line": 8, "rows": 0}));
+    assert!(
+        err.contains("7 queries: 2 ran (1 returned rows), 5 failed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn query_batch_needs_a_readable_file_and_excludes_query_text() {
+    let missing = common::temp_dir("batch-missing").join("nope.jsonl");
+    let out = cmd()
+        .args(["query", "--batch"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot read") && err.contains("nope.jsonl"),
+        "{err}"
+    );
+
+    let out = cmd()
+        .args(["query", "--batch", "x.jsonl", "print 1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "clap refuses both");
+    let out = cmd().args(["query"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "clap asks for a query or --batch"
+    );
+}
+
+#[test]
 fn kql_parse_checks_without_running() {
     let dir = common::temp_dir("parse");
     let good = dir.join("good.kql");

@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod load;
+pub mod schemas;
 
 pub use demo::{DEMO_SEED, demo_story, demo_workspace};
 #[cfg(feature = "datafusion")]
@@ -11,7 +12,12 @@ pub use load::{LoadError, LoadOptions, load_dir, load_dir_with, write_parquet};
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
-use crate::table::Table;
+use crate::table::{Column, Table};
+use crate::value::{ScalarType, Value};
+
+/// Makes a table's rows when a query first needs them (the demo workspace generates each table on
+/// first use, so an idle server holds none of them).
+pub type MakeTable = Arc<dyn Fn() -> Table + Send + Sync>;
 
 /// Tables by name (case-sensitive, as in Kusto).
 #[derive(Debug, Clone, Default)]
@@ -20,12 +26,69 @@ pub struct Catalog {
 }
 
 /// One table, as rows (the row engine's form) and as Arrow batches (DataFusion's), each made
-/// from the other on first use.
-#[derive(Debug, Default)]
+/// from the other on first use; or, for a table made on first use, its columns and its maker.
+#[derive(Default)]
 struct Entry {
+    /// The columns of a table not made yet.
+    columns: Vec<Column>,
+    make: Option<MakeTable>,
+    made: OnceLock<()>,
     rows: OnceLock<Arc<Table>>,
     #[cfg(feature = "datafusion")]
     arrow: OnceLock<Arc<crate::engine::ArrowTable>>,
+    /// The first and last time of the table's rows (see [`Catalog::time_range`]).
+    times: OnceLock<Option<(i64, i64)>>,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("columns", &self.columns.len())
+            .field("made", &self.made.get().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Entry {
+    /// Makes a made-on-first-use table (once, whichever thread asks first; the others wait), in
+    /// the compact form: Arrow batches when DataFusion is built in, rows otherwise.
+    fn materialize(&self) {
+        let Some(make) = &self.make else { return };
+        self.made.get_or_init(|| {
+            let table = make();
+            let _ = self.times.set(time_range_of(&table));
+            #[cfg(feature = "datafusion")]
+            let _ = self
+                .arrow
+                .set(Arc::new(crate::engine::ArrowTable::from_table(&table)));
+            #[cfg(not(feature = "datafusion"))]
+            let _ = self.rows.set(Arc::new(table));
+        });
+    }
+}
+
+/// The column that dates a table's rows: `TimeGenerated`, else Defender's `Timestamp`.
+fn time_column(columns: &[Column]) -> Option<usize> {
+    ["TimeGenerated", "Timestamp"].iter().find_map(|name| {
+        columns
+            .iter()
+            .position(|c| c.name == *name && c.ty == ScalarType::DateTime)
+    })
+}
+
+fn time_range_of(table: &Table) -> Option<(i64, i64)> {
+    let i = time_column(&table.columns)?;
+    table
+        .rows
+        .iter()
+        .filter_map(|r| match r.get(i) {
+            Some(Value::DateTime(t)) => Some(*t),
+            _ => None,
+        })
+        .fold(None, |range, t| match range {
+            None => Some((t, t)),
+            Some((lo, hi)) => Some((lo.min(t), hi.max(t))),
+        })
 }
 
 impl Catalog {
@@ -44,6 +107,17 @@ impl Catalog {
     /// Removes a table; answers whether it was there.
     pub fn remove(&mut self, name: &str) -> bool {
         self.tables.remove(name).is_some()
+    }
+
+    /// Adds or replaces a table that `make` makes when a query first needs its rows; until then
+    /// only its columns are held.
+    pub fn insert_lazy(&mut self, name: impl Into<String>, columns: Vec<Column>, make: MakeTable) {
+        let entry = Entry {
+            columns,
+            make: Some(make),
+            ..Entry::default()
+        };
+        self.tables.insert(name.into(), Arc::new(entry));
     }
 
     /// Adds or replaces a table held only as Arrow batches in the stored layout (as
@@ -65,6 +139,7 @@ impl Catalog {
     /// A table by exact name.
     pub fn get(&self, name: &str) -> Option<&Arc<Table>> {
         let entry = self.tables.get(name)?;
+        entry.materialize();
         #[cfg(feature = "datafusion")]
         if entry.rows.get().is_none()
             && let Some(arrow) = entry.arrow.get()
@@ -74,9 +149,23 @@ impl Catalog {
         entry.rows.get()
     }
 
+    /// A table's columns, without making or converting it.
+    pub fn columns(&self, name: &str) -> Option<&[Column]> {
+        let entry = self.tables.get(name)?;
+        if let Some(rows) = entry.rows.get() {
+            return Some(&rows.columns);
+        }
+        #[cfg(feature = "datafusion")]
+        if let Some(arrow) = entry.arrow.get() {
+            return Some(&arrow.columns);
+        }
+        Some(&entry.columns)
+    }
+
     /// Number of rows of a table, without converting it between forms.
     pub fn row_count(&self, name: &str) -> Option<usize> {
         let entry = self.tables.get(name)?;
+        entry.materialize();
         #[cfg(feature = "datafusion")]
         if let Some(arrow) = entry.arrow.get() {
             return Some(arrow.len());
@@ -84,10 +173,29 @@ impl Catalog {
         entry.rows.get().map(|t| t.len())
     }
 
+    /// The first and last time of a table's rows (by `TimeGenerated`, or Defender's `Timestamp`
+    /// where a table has no `TimeGenerated`); `None` for a table with neither or no rows.
+    pub fn time_range(&self, name: &str) -> Option<(i64, i64)> {
+        let entry = self.tables.get(name)?;
+        entry.materialize();
+        *entry.times.get_or_init(|| {
+            if let Some(rows) = entry.rows.get() {
+                return time_range_of(rows);
+            }
+            // A table held only as batches is read once here, not kept as rows.
+            #[cfg(feature = "datafusion")]
+            if let Some(arrow) = entry.arrow.get() {
+                return time_range_of(&arrow.to_table());
+            }
+            None
+        })
+    }
+
     /// A table by exact name as Arrow batches.
     #[cfg(feature = "datafusion")]
     pub(crate) fn arrow(&self, name: &str) -> Option<&Arc<crate::engine::ArrowTable>> {
         let entry = self.tables.get(name)?;
+        entry.materialize();
         if entry.arrow.get().is_none()
             && let Some(rows) = entry.rows.get()
         {
@@ -105,10 +213,82 @@ impl Catalog {
         self.tables.keys().map(String::as_str)
     }
 
-    /// Every table with its name, sorted by name.
+    /// Every table with its name, sorted by name (making every table made on first use).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Arc<Table>)> {
         self.tables
             .keys()
             .filter_map(|k| Some((k.as_str(), self.get(k)?)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn counted_table(made: Arc<AtomicUsize>) -> MakeTable {
+        Arc::new(move || {
+            made.fetch_add(1, Ordering::SeqCst);
+            Table {
+                columns: vec![
+                    Column::new("TimeGenerated", ScalarType::DateTime),
+                    Column::new("Name", ScalarType::String),
+                ],
+                rows: vec![
+                    vec![Value::DateTime(30), Value::str("b")],
+                    vec![Value::DateTime(10), Value::str("a")],
+                ],
+            }
+        })
+    }
+
+    #[test]
+    fn a_lazy_table_is_made_once_on_first_use_and_its_columns_are_known_before() {
+        let made = Arc::new(AtomicUsize::new(0));
+        let mut catalog = Catalog::new();
+        let columns = vec![
+            Column::new("TimeGenerated", ScalarType::DateTime),
+            Column::new("Name", ScalarType::String),
+        ];
+        catalog.insert_lazy("T", columns.clone(), counted_table(Arc::clone(&made)));
+        assert_eq!(catalog.columns("T"), Some(columns.as_slice()));
+        assert_eq!(catalog.names().collect::<Vec<_>>(), ["T"]);
+        assert_eq!(
+            made.load(Ordering::SeqCst),
+            0,
+            "naming a table does not make it"
+        );
+        // Many threads asking at once: one makes it, the others wait for it.
+        let shared = catalog.clone();
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| assert_eq!(shared.row_count("T"), Some(2)));
+            }
+        });
+        assert_eq!(catalog.time_range("T"), Some((10, 30)));
+        assert_eq!(catalog.get("T").map(|t| t.len()), Some(2));
+        assert_eq!(made.load(Ordering::SeqCst), 1);
+        assert_eq!(catalog.row_count("missing"), None);
+        assert_eq!(catalog.time_range("missing"), None);
+    }
+
+    #[test]
+    fn time_range_reads_time_generated_or_else_a_defender_timestamp() {
+        let mut catalog = Catalog::new();
+        let table = |name: &str| Table {
+            columns: vec![Column::new(name, ScalarType::DateTime)],
+            rows: vec![
+                vec![Value::DateTime(5)],
+                vec![Value::Null],
+                vec![Value::DateTime(2)],
+            ],
+        };
+        catalog.insert("A", table("TimeGenerated"));
+        catalog.insert("B", table("Timestamp"));
+        catalog.insert("C", table("CreatedDateTime"));
+        assert_eq!(catalog.time_range("A"), Some((2, 5)));
+        assert_eq!(catalog.time_range("B"), Some((2, 5)));
+        assert_eq!(catalog.time_range("C"), None);
     }
 }

@@ -198,6 +198,11 @@ fn several_results_warning(n: usize) -> String {
 /// than exhausting memory.
 pub(crate) const MAX_ROWS: usize = 2_000_000;
 
+/// The most cells (rows times columns) a `union` may stack (about 1 GB of values): every input
+/// row gets every column of every input, so a union of many wide tables is refused before it is
+/// built.
+pub(crate) const MAX_CELLS: usize = 40_000_000;
+
 /// The deepest nesting of user-defined function calls.
 const MAX_CALL_DEPTH: usize = 64;
 

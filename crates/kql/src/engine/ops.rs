@@ -1537,7 +1537,19 @@ impl<'a> Engine<'a> {
         if let Some(s) = &source {
             columns.insert(0, Column::new(s.clone(), ScalarType::String));
         }
-        let mut rows = Vec::new();
+        // Every row gets every column: a wide union (`union *` over many tables) is refused
+        // before it is built rather than exhausting memory.
+        let total: usize = parts.iter().map(|(_, t)| t.rows.len()).sum();
+        if total.saturating_mul(columns.len()) > super::MAX_CELLS {
+            return Err(KqlError::Runtime {
+                message: format!(
+                    "union would produce {total} rows of {} columns, more than {} cells; name the tables, or filter and project each input first",
+                    columns.len(),
+                    super::MAX_CELLS
+                ),
+            });
+        }
+        let mut rows = Vec::with_capacity(total);
         for (name, t) in parts {
             let map: Vec<Option<usize>> = t
                 .columns

@@ -1635,3 +1635,70 @@ fn welch_test_gives_the_two_sided_p_value() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_union_too_wide_to_hold_is_refused_before_it_is_built() {
+    // One row of 2,000 columns and 20,000 rows of another: stacked, every row gets every
+    // column, 40,020,001 cells, past the cap though the inputs are small.
+    let mut c = Catalog::new();
+    let wide: Vec<Column> = (0..2000)
+        .map(|i| Column::new(format!("c{i}"), ScalarType::Long))
+        .collect();
+    let wide_row = vec![Value::Long(1); wide.len()];
+    c.insert(
+        "Wide",
+        Table {
+            columns: wide,
+            rows: vec![wide_row],
+        },
+    );
+    c.insert(
+        "Long",
+        Table {
+            columns: vec![Column::new("n", ScalarType::Long)],
+            rows: (0..20_000).map(|i| vec![Value::Long(i)]).collect(),
+        },
+    );
+    let e = execute(&c, "union * | count", &opts()).expect_err("too wide");
+    let message = e.to_string();
+    assert!(matches!(e, KqlError::Runtime { .. }), "{message}");
+    assert!(
+        message.contains("20001 rows of 2001 columns") && message.contains("name the tables"),
+        "{message}"
+    );
+    // Narrower, the same union runs.
+    let r = execute(&c, "union Wide, (Long | take 100) | count", &opts()).expect("runs");
+    assert_eq!(r.table.rows, vec![vec![Value::Long(101)]]);
+}
+
+#[test]
+fn deprecated_function_aliases_run_as_their_current_names() {
+    let r = run(
+        r#"print a = tolong(parsejson('{"n": 7}').n), b = notempty(''), c = notnull(1),
+        d = extractall('(\\d)', 'a1b2'), e = pack_dictionary('k', 1)"#,
+    );
+    assert_eq!(
+        r.table.rows[0],
+        vec![
+            Value::Long(7),
+            Value::Bool(false),
+            Value::Bool(true),
+            Value::dynamic(serde_json::json!(["1", "2"])),
+            Value::dynamic(serde_json::json!({"k": 1})),
+        ]
+    );
+    let r = run(
+        "SigninLogs | summarize argmax(TimeGenerated, IPAddress), argmin(TimeGenerated, IPAddress)",
+    );
+    assert_eq!(r.table.rows.len(), 1);
+    assert!(
+        r.table.rows[0].contains(&Value::str("10.0.0.1")),
+        "{:?}",
+        r.table.rows
+    );
+    assert!(
+        r.table.rows[0].contains(&Value::str("192.168.1.9")),
+        "{:?}",
+        r.table.rows
+    );
+}

@@ -2,8 +2,8 @@
 //! with incident updates and comments journaled to a state file so a restart loses nothing.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -39,10 +39,24 @@ enum LoadState {
     Failed(String),
 }
 
-/// The loaded tables and what `list_sentinel_tables` reports of them.
+/// The loaded tables and what `list_sentinel_tables` reports of them (worked out on the first
+/// list: the demo workspace makes each table on first use, and listing them all makes them all).
 struct Workspace {
     catalog: Catalog,
-    tables: TableList,
+    tables: OnceLock<TableList>,
+}
+
+impl Workspace {
+    fn new(catalog: Catalog) -> Workspace {
+        Workspace {
+            catalog,
+            tables: OnceLock::new(),
+        }
+    }
+
+    fn tables(&self) -> &TableList {
+        self.tables.get_or_init(|| table_infos(&self.catalog))
+    }
 }
 
 /// One journaled change to an incident.
@@ -93,7 +107,7 @@ impl LocalBackend {
             let next = match loader.load(&source) {
                 Ok(ws) => {
                     tracing::info!(
-                        tables = ws.tables.len(),
+                        tables = ws.catalog.names().count(),
                         elapsed_ms = started.elapsed().as_millis() as u64,
                         "workspace loaded"
                     );
@@ -141,10 +155,7 @@ impl LocalBackend {
             apply_change(&mut catalog, change)
                 .map_err(|e| format!("state file {}: {e}", self.state_path.display()))?;
         }
-        Ok(Workspace {
-            tables: table_infos(&catalog),
-            catalog,
-        })
+        Ok(Workspace::new(catalog))
     }
 
     async fn workspace(&self) -> Result<Arc<Workspace>, BackendError> {
@@ -212,10 +223,7 @@ impl LocalBackend {
             .await
             .map_err(|e| BackendError::Internal(e.to_string()))?
             .map_err(BackendError::Internal)?;
-        let next = Arc::new(Workspace {
-            tables: table_infos(&catalog),
-            catalog,
-        });
+        let next = Arc::new(Workspace::new(catalog));
         self.state.send_replace(LoadState::Ready(next.clone()));
         Ok(next)
     }
@@ -259,13 +267,20 @@ impl Backend for LocalBackend {
     }
 
     async fn list_tables(&self) -> Result<TableList, BackendError> {
-        Ok(self.workspace().await?.tables.clone())
+        let ws = self.workspace().await?;
+        if let Some(tables) = ws.tables.get() {
+            return Ok(tables.clone());
+        }
+        // The first list may make every table: off the runtime's threads.
+        tokio::task::spawn_blocking(move || ws.tables().clone())
+            .await
+            .map_err(|e| BackendError::Internal(format!("table list task failed: {e}")))
     }
 
     async fn table_schema(&self, table: &str) -> Result<Vec<Column>, BackendError> {
         let ws = self.workspace().await?;
-        match ws.catalog.get(table) {
-            Some(t) => Ok(t.columns.clone()),
+        match ws.catalog.columns(table) {
+            Some(columns) => Ok(columns.to_vec()),
             None => Err(BackendError::NotFound(unknown_table(&ws.catalog, table))),
         }
     }
@@ -407,13 +422,17 @@ impl Backend for LocalBackend {
 }
 
 fn unknown_table(catalog: &Catalog, name: &str) -> String {
-    let close: Vec<&str> = catalog
+    // The same name in other case first; otherwise names containing it.
+    let mut close: Vec<&str> = catalog
         .names()
-        .filter(|n| {
-            n.eq_ignore_ascii_case(name)
-                || n.to_ascii_lowercase().contains(&name.to_ascii_lowercase())
-        })
+        .filter(|n| n.eq_ignore_ascii_case(name))
         .collect();
+    if close.is_empty() {
+        close = catalog
+            .names()
+            .filter(|n| n.to_ascii_lowercase().contains(&name.to_ascii_lowercase()))
+            .collect();
+    }
     if close.is_empty() {
         format!("table '{name}' does not exist; list_sentinel_tables shows the tables")
     } else {
@@ -776,27 +795,12 @@ fn strip_entity_refs(e: &serde_json::Value) -> serde_json::Value {
 
 fn table_infos(catalog: &Catalog) -> TableList {
     catalog
-        .iter()
-        .map(|(name, t)| {
-            let (first, last) = match t.column_index("TimeGenerated") {
-                Some(i) => t
-                    .rows
-                    .iter()
-                    .filter_map(|r| match r.get(i) {
-                        Some(Value::DateTime(x)) => Some(*x),
-                        _ => None,
-                    })
-                    .fold((None, None), |(lo, hi): (Option<i64>, Option<i64>), x| {
-                        (
-                            Some(lo.map_or(x, |l| l.min(x))),
-                            Some(hi.map_or(x, |h| h.max(x))),
-                        )
-                    }),
-                None => (None, None),
-            };
+        .names()
+        .map(|name| {
+            let (first, last) = catalog.time_range(name).unzip();
             TableInfo {
                 name: name.to_string(),
-                row_count: t.rows.len() as u64,
+                row_count: catalog.row_count(name).unwrap_or(0) as u64,
                 first_time: first.map(format_datetime),
                 last_time: last.map(format_datetime),
             }

@@ -1,25 +1,34 @@
-//! SecurityAlert and SecurityIncident rows, shaped as Sentinel writes them.
+//! Alerts and incidents: SecurityAlert and SecurityIncident as Sentinel writes them, and the same
+//! alerts in Defender XDR's AlertInfo and AlertEvidence.
 
 use serde_json::{Value as Json, json};
 
-use super::org::{DOMAIN, Device, User};
-use super::{Gen, MINUTE, Rng, Tbl, dt, dy, int, iso, s};
+use super::org::{DOMAIN, Device, NETBIOS, SUBSCRIPTION, User};
+use super::{Gen, MINUTE, Rng, boolean, dt, dy, int, iso, real, s};
 use crate::value::Value;
 
 const PORTAL: &str = "https://portal.azure.com/#asset/Microsoft_Azure_Security_Insights/Incident";
-const WORKSPACE: &str = "/subscriptions/d1d8779d-0000-4c2d-9d2b-6a9c0fe0e0e0/resourceGroups/soc-rg/providers/Microsoft.OperationalInsights/workspaces/contoso-sentinel";
+const WORKSPACE_RG: &str = "soc-rg";
 
-/// Which product raised an alert: `(ProviderName, ProductName, ProductComponentName)`.
-#[derive(Clone, Copy)]
+fn workspace() -> String {
+    format!(
+        "/subscriptions/{SUBSCRIPTION}/resourceGroups/{WORKSPACE_RG}/providers/Microsoft.OperationalInsights/workspaces/contoso-sentinel"
+    )
+}
+
+/// Which product raised an alert.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Product {
     IdentityProtection,
     CloudApps,
     Endpoint,
     Office,
+    Identity,
     Scheduled,
 }
 
 impl Product {
+    /// `(ProviderName, ProductName, ProductComponentName)` in SecurityAlert.
     fn names(self) -> (&'static str, &'static str, &'static str) {
         match self {
             Product::IdentityProtection => {
@@ -28,7 +37,36 @@ impl Product {
             Product::CloudApps => ("MCAS", "Microsoft Cloud App Security", ""),
             Product::Endpoint => ("MDATP", "Microsoft Defender Advanced Threat Protection", ""),
             Product::Office => ("OATP", "Office 365 Advanced Threat Protection", ""),
+            Product::Identity => (
+                "Azure Advanced Threat Protection",
+                "Azure Advanced Threat Protection",
+                "",
+            ),
             Product::Scheduled => ("ASI Scheduled Alerts", "Azure Sentinel", "Scheduled Alerts"),
+        }
+    }
+
+    /// `(ServiceSource, DetectionSource)` in AlertInfo and AlertEvidence.
+    fn sources(self) -> (&'static str, &'static str) {
+        match self {
+            Product::IdentityProtection => (
+                "Microsoft Entra ID Protection",
+                "Microsoft Entra ID Protection",
+            ),
+            Product::CloudApps => (
+                "Microsoft Defender for Cloud Apps",
+                "Microsoft Defender for Cloud Apps",
+            ),
+            Product::Endpoint => ("Microsoft Defender for Endpoint", "EDR"),
+            Product::Office => (
+                "Microsoft Defender for Office 365",
+                "Microsoft Defender for Office 365",
+            ),
+            Product::Identity => (
+                "Microsoft Defender for Identity",
+                "Microsoft Defender for Identity",
+            ),
+            Product::Scheduled => ("Microsoft Sentinel", "Scheduled Alerts"),
         }
     }
 }
@@ -36,7 +74,7 @@ impl Product {
 /// An entity as Sentinel serialises it in `SecurityAlert.Entities`.
 pub(super) fn account(u: &User) -> Json {
     json!({"Name": u.sam, "UPNSuffix": DOMAIN, "AadUserId": u.object_id, "Sid": u.sid,
-           "DisplayName": u.display_name, "Type": "account"})
+           "NTDomain": NETBIOS.to_ascii_uppercase(), "DisplayName": u.display_name, "Type": "account"})
 }
 
 pub(super) fn host(d: &Device) -> Json {
@@ -76,7 +114,103 @@ pub(super) struct Alert<'a> {
     pub end: i64,
 }
 
-/// Writes one alert row, generated a few minutes after its last activity; returns its SystemAlertId.
+/// The AlertEvidence columns of one entity: `(EntityType, EvidenceRole, fields)`.
+fn evidence(e: &Json) -> (&'static str, Vec<(&'static str, Value)>) {
+    let text = |k: &str| s(e.get(k).and_then(Json::as_str).unwrap_or_default());
+    match e.get("Type").and_then(Json::as_str).unwrap_or_default() {
+        "account" => (
+            "User",
+            vec![
+                ("AccountName", text("Name")),
+                ("AccountDomain", s(NETBIOS)),
+                ("AccountSid", text("Sid")),
+                ("AccountObjectId", text("AadUserId")),
+                (
+                    "AccountUpn",
+                    s(format!(
+                        "{}@{DOMAIN}",
+                        e.get("Name").and_then(Json::as_str).unwrap_or_default()
+                    )),
+                ),
+            ],
+        ),
+        "host" => (
+            "Machine",
+            vec![
+                ("DeviceId", text("MdatpDeviceId")),
+                (
+                    "DeviceName",
+                    s(format!(
+                        "{}.{DOMAIN}",
+                        e.get("HostName").and_then(Json::as_str).unwrap_or_default()
+                    )),
+                ),
+            ],
+        ),
+        "ip" => ("Ip", vec![("RemoteIP", text("Address"))]),
+        "process" => ("Process", vec![("ProcessCommandLine", text("CommandLine"))]),
+        "file" => (
+            "File",
+            vec![
+                ("FileName", text("Name")),
+                ("FolderPath", text("Directory")),
+                (
+                    "SHA256",
+                    s(e.pointer("/FileHashes/0/Value")
+                        .and_then(Json::as_str)
+                        .unwrap_or_default()),
+                ),
+            ],
+        ),
+        "mailbox" => (
+            "Mailbox",
+            vec![
+                ("AccountUpn", text("Upn")),
+                ("AccountObjectId", text("AadId")),
+            ],
+        ),
+        "mailMessage" => (
+            "MailMessage",
+            vec![
+                ("NetworkMessageId", text("NetworkMessageId")),
+                ("EmailSubject", text("Subject")),
+            ],
+        ),
+        "url" => ("Url", vec![("RemoteUrl", text("Url"))]),
+        _ => ("Other", Vec::new()),
+    }
+}
+
+/// MITRE ATT&CK technique names, as Defender writes them in `AttackTechniques`.
+fn technique_name(id: &str) -> String {
+    let name = match id {
+        "T1110" => "Brute Force",
+        "T1110.003" => "Password Spraying",
+        "T1078" => "Valid Accounts",
+        "T1564" => "Hide Artifacts",
+        "T1564.008" => "Email Hiding Rules",
+        "T1114" => "Email Collection",
+        "T1059.001" => "PowerShell",
+        "T1204.002" => "Malicious File",
+        "T1021.001" => "Remote Desktop Protocol",
+        "T1021.002" => "SMB/Windows Admin Shares",
+        "T1570" => "Lateral Tool Transfer",
+        "T1048" => "Exfiltration Over Alternative Protocol",
+        "T1567.002" => "Exfiltration to Cloud Storage",
+        "T1530" => "Data from Cloud Storage",
+        "T1566.002" => "Spearphishing Link",
+        "T1098" => "Account Manipulation",
+        "T1547.001" => "Registry Run Keys / Startup Folder",
+        "T1090" => "Proxy",
+        "T1053.005" => "Scheduled Task",
+        "T1087.002" => "Domain Account",
+        _ => "Technique",
+    };
+    format!("{name} ({id})")
+}
+
+/// Writes one alert: its SecurityAlert row (generated a few minutes after its last activity) and
+/// its AlertInfo and AlertEvidence rows; returns its SystemAlertId.
 pub(super) fn write_alert(g: &mut Gen, rng: &mut Rng, a: Alert<'_>) -> String {
     let id = rng.guid_string();
     let vendor_id = rng.guid_string();
@@ -96,47 +230,100 @@ pub(super) fn write_alert(g: &mut Gen, rng: &mut Rng, a: Alert<'_>) -> String {
     let techniques = serde_json::to_string(a.techniques).unwrap_or_default();
     let extended = json!({"Alert generation status": "Full alert created",
                           "ProcessedBySentinel": "True", "Tactics": a.tactics});
-    let link = match a.product {
-        Product::Endpoint => format!("https://security.microsoft.com/alerts/da{vendor_id}"),
-        Product::Scheduled => String::new(),
-        _ => format!("https://security.microsoft.com/alerts/{vendor_id}"),
+    let (alert_id, link) = match a.product {
+        Product::Endpoint => (
+            format!("da{}", vendor_id.replace('-', "")),
+            format!("https://security.microsoft.com/alerts/da{vendor_id}"),
+        ),
+        Product::Scheduled => (vendor_id.clone(), String::new()),
+        _ => (
+            vendor_id.clone(),
+            format!("https://security.microsoft.com/alerts/{vendor_id}"),
+        ),
     };
     let confidence = 0.5 + (rng.below(50) as f64) / 100.0;
+    let alert_type = format!("{provider}_{}", a.name.replace(' ', ""));
     g.push(
-        Tbl::Alert,
+        "SecurityAlert",
         [
             ("TimeGenerated", dt(generated)),
             ("DisplayName", s(a.name)),
             ("AlertName", s(a.name)),
             ("AlertSeverity", s(a.severity)),
+            ("AlertType", s(&alert_type)),
             ("Description", s(a.description)),
             ("ProviderName", s(provider)),
             ("VendorName", s("Microsoft")),
             ("VendorOriginalId", s(&vendor_id)),
             ("SystemAlertId", s(&id)),
-            ("ResourceId", s(WORKSPACE)),
-            (
-                "AlertType",
-                s(format!("{provider}_{}", a.name.replace(' ', ""))),
-            ),
+            ("ResourceId", s(workspace())),
+            ("WorkspaceSubscriptionId", s(SUBSCRIPTION)),
+            ("WorkspaceResourceGroup", s(WORKSPACE_RG)),
             ("ConfidenceLevel", s("Unknown")),
-            ("ConfidenceScore", Value::Real(confidence)),
-            ("IsIncident", Value::Bool(false)),
+            ("ConfidenceScore", real(confidence)),
+            ("IsIncident", boolean(false)),
             ("StartTime", dt(a.start)),
             ("EndTime", dt(a.end)),
             ("ProcessingEndTime", dt(generated)),
             ("ExtendedProperties", s(extended.to_string())),
-            ("Entities", s(Json::Array(entities).to_string())),
-            ("SourceSystem", s("Detection")),
+            ("Entities", s(Json::Array(entities.clone()).to_string())),
             ("ProductName", s(product)),
             ("ProductComponentName", s(component)),
             ("AlertLink", s(link)),
             ("Status", s("New")),
             ("CompromisedEntity", s(a.compromised)),
             ("Tactics", s(a.tactics)),
-            ("Techniques", s(techniques)),
+            ("Techniques", s(&techniques)),
+            ("SubTechniques", s("")),
         ],
     );
+    let (service, detection) = a.product.sources();
+    let category = a.tactics.split(',').next().unwrap_or_default().trim();
+    let attack = serde_json::to_string(
+        &a.techniques
+            .iter()
+            .map(|t| technique_name(t))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap_or_default();
+    let common = || {
+        [
+            ("Timestamp", dt(generated)),
+            ("AlertId", s(&alert_id)),
+            ("Title", s(a.name)),
+            ("ServiceSource", s(service)),
+            ("DetectionSource", s(detection)),
+            ("AttackTechniques", s(&attack)),
+            ("SourceSystem", s("")),
+        ]
+    };
+    let info = common()
+        .into_iter()
+        .chain([("Category", s(category)), ("Severity", s(a.severity))]);
+    g.push("AlertInfo", info);
+    for (k, e) in entities.iter().enumerate() {
+        let (kind, fields) = evidence(e);
+        let role = if k == 0 || kind == "Machine" {
+            "Impacted"
+        } else {
+            "Related"
+        };
+        let row = common()
+            .into_iter()
+            .chain([
+                ("Categories", s(format!("[\"{category}\"]"))),
+                ("EntityType", s(kind)),
+                ("EvidenceRole", s(role)),
+                ("EvidenceDirection", s("")),
+                ("Severity", s(a.severity)),
+                (
+                    "AdditionalFields",
+                    dy(json!({"Type": e.get("Type"), "Role": role})),
+                ),
+            ])
+            .chain(fields);
+        g.push("AlertEvidence", row);
+    }
     id
 }
 
@@ -162,6 +349,7 @@ pub(super) struct Incident<'a> {
     pub description: &'a str,
     pub created: i64,
     pub tactics: &'a [&'a str],
+    pub techniques: &'a [&'a str],
     pub products: &'a [&'a str],
     pub labels: &'a [&'a str],
 }
@@ -187,11 +375,11 @@ pub(super) fn write_incident_version(g: &mut Gen, inc: &Incident<'_>, v: Inciden
     let (class, reason, comment) = v.classification.unwrap_or(("", "", ""));
     let additional = json!({
         "alertsCount": v.alert_ids.len(), "bookmarksCount": 0, "commentsCount": v.comments.len(),
-        "alertProductNames": inc.products, "tactics": inc.tactics, "techniques": [],
+        "alertProductNames": inc.products, "tactics": inc.tactics, "techniques": inc.techniques,
         "providerIncidentUrl": format!("https://security.microsoft.com/incidents/{}", inc.number),
     });
     g.push(
-        Tbl::Incident,
+        "SecurityIncident",
         [
             ("TimeGenerated", dt(v.modified)),
             ("IncidentName", s(inc.name)),
@@ -228,7 +416,8 @@ pub(super) fn write_incident_version(g: &mut Gen, inc: &Incident<'_>, v: Inciden
             (
                 "IncidentUrl",
                 s(format!(
-                    "{PORTAL}{WORKSPACE}/providers/Microsoft.SecurityInsights/Incidents/{}",
+                    "{PORTAL}{}/providers/Microsoft.SecurityInsights/Incidents/{}",
+                    workspace(),
                     inc.name
                 )),
             ),

@@ -2,8 +2,9 @@
 //!
 //! `<Table>.jsonl` (one JSON object per line), `<Table>.csv` (a header row) and
 //! `<Table>.parquet`. Column types come from the Parquet schema, or are inferred from the values
-//! of JSONL and CSV files; for the Sentinel tables the demo knows (`SigninLogs`, …) the real column
-//! types win whenever every value fits them, so `ResultType` stays a string even in a CSV file.
+//! of JSONL and CSV files; for the documented Sentinel and Defender XDR tables (`SigninLogs`, …; see
+//! [`crate::catalog::schemas`]) the documented column types win whenever every value fits them, so
+//! `ResultType` stays a string even in a CSV file.
 //! `TimeGenerated` is always a datetime.
 
 mod parquet_file;
@@ -15,7 +16,7 @@ use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde_json::Value as Json;
 
 use crate::catalog::Catalog;
-use crate::catalog::demo::known_column_type;
+use crate::catalog::schemas;
 use crate::table::{Column, Table};
 use crate::value::{ScalarType, Value, datetime_to_ticks};
 
@@ -471,7 +472,7 @@ fn time_generated(raw: &RawTable<'_>, cells: &[Raw<'_>]) -> Result<Vec<Value>, L
 
 /// The known Sentinel type when every cell fits it, else the first inferred type that fits all.
 fn typed_column(table: &str, name: &str, cells: &[Raw<'_>]) -> (ScalarType, Vec<Value>) {
-    if let Some(ty) = known_column_type(table, name)
+    if let Some(ty) = schemas::column_type(table, name)
         && let Some(values) = try_convert(cells, ty, true)
     {
         return (ty, values);

@@ -372,7 +372,7 @@ pub(super) async fn inspect_jsonrpc(
         && let Some(name) = message.params.as_ref().and_then(|p| p.name.as_deref())
         && let Some(kind) = state.app.tools.data_kind(name)
     {
-        prepare_access(state, auth, meta, kind, parts.uri.path(), &message.id).await?;
+        prepare_access(auth, meta, kind, parts.uri.path(), &message.id).await?;
     }
     let carried = match &message.method {
         Some(method) if !message.id.is_null() => Carried::Request {
@@ -401,7 +401,6 @@ fn rate_limited(id: &serde_json::Value, limited: RateLimited) -> Response {
 /// expired sign-in is a 401 and a failure of the server's own credential a 503. On legacy SSE
 /// (and for a missing consent, which the tool reports) the outcome is kept for the tool call.
 async fn prepare_access(
-    state: &HttpState,
     auth: &Authenticator,
     meta: &RequestMeta,
     kind: DataKind,
@@ -422,9 +421,7 @@ async fn prepare_access(
                 app_id = meta.principal.app_id,
                 "tool call refused: app-only caller and SENTINEL_MCP_APP_CALLERS=deny"
             );
-            state
-                .rejected_requests
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            crate::metrics::metrics().rejected("app_only");
             let response = json_error(StatusCode::FORBIDDEN, APP_CALLER_DENIED);
             return Err(rpc_error(response, APP_CALLER_DENIED));
         }

@@ -458,7 +458,12 @@ async fn start_call(
     let Ok(mut calls) = session.in_flight.lock() else {
         return;
     };
+    // In flight until the answer is on the stream (or the call aborted), not only until the
+    // call returns: the drain closes streams once no work is left, and the answer must be
+    // queued by then.
+    let work = app.shutdown.work();
     let task = tokio::spawn(async move {
+        let _work = work;
         let result = app
             .shutdown
             .run_call(app.call_tool(Some(&meta), &call_id, params))

@@ -83,8 +83,12 @@ fn state_dir(settings: &Settings) -> PathBuf {
 
 /// The local backend, loaded before returning (for one-shot commands).
 fn local_backend_now(settings: &Settings) -> Result<LocalBackend, RunError> {
-    LocalBackend::load_now(local_source(settings), state_dir(settings))
-        .map_err(|e| RunError::Config(e.to_string()))
+    LocalBackend::load_now(
+        local_source(settings),
+        state_dir(settings),
+        settings.memory_budgets(),
+    )
+    .map_err(|e| RunError::Config(e.to_string()))
 }
 
 fn validate(settings: &Settings) -> Result<(), RunError> {
@@ -96,6 +100,12 @@ fn validate(settings: &Settings) -> Result<(), RunError> {
     if settings.max_rows == 0 || settings.max_rows_limit == 0 {
         return Err(RunError::Config(
             "SENTINEL_MCP_MAX_ROWS and SENTINEL_MCP_MAX_ROWS_LIMIT must be at least 1".into(),
+        ));
+    }
+    if settings.query_memory_mb == 0 || settings.engine_memory_mb == Some(0) {
+        return Err(RunError::Config(
+            "SENTINEL_MCP_QUERY_MEMORY_MB and SENTINEL_MCP_ENGINE_MEMORY_MB must be at least 1"
+                .into(),
         ));
     }
     if let Some(dir) = &settings.data_dir
@@ -274,6 +284,7 @@ fn start_backend(settings: &Settings) -> Result<Arc<dyn backend::Backend>, RunEr
         config::BackendKind::Local => Ok(LocalBackend::start(
             local_source(settings),
             state_dir(settings),
+            settings.memory_budgets(),
         )),
         config::BackendKind::Azure => {
             let config =

@@ -4,6 +4,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// Every allocation is counted, so each query's memory budget sees all it uses.
+#[global_allocator]
+static ALLOCATOR: kql::budget::CountingAllocator = kql::budget::CountingAllocator;
+
 fn main() -> ExitCode {
     let cli = sentinel_mcp::config::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

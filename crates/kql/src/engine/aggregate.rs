@@ -19,64 +19,66 @@ pub(crate) fn canonical(name: &str) -> &str {
     }
 }
 
+/// Every aggregation function, by its current name (see [`canonical`] for the legacy ones).
+pub(crate) const NAMES: [&str; 53] = [
+    "count",
+    "countif",
+    "dcount",
+    "dcountif",
+    "sum",
+    "sumif",
+    "avg",
+    "avgif",
+    "min",
+    "max",
+    "minif",
+    "maxif",
+    "make_set",
+    "make_list",
+    "make_set_if",
+    "make_list_if",
+    "make_bag",
+    "make_bag_if",
+    "arg_max",
+    "arg_min",
+    "any",
+    "take_any",
+    "anyif",
+    "take_anyif",
+    "percentile",
+    "percentiles",
+    "stdev",
+    "stdevif",
+    "variance",
+    "varianceif",
+    "stdevp",
+    "variancep",
+    "count_distinct",
+    "count_distinctif",
+    "binary_all_or",
+    "binary_all_and",
+    "binary_all_xor",
+    "covariance",
+    "covarianceif",
+    "covariancep",
+    "covariancepif",
+    "percentilesw",
+    "percentilew",
+    "make_list_with_nulls",
+    "percentiles_array",
+    "percentilesw_array",
+    "hll",
+    "hll_if",
+    "hll_merge",
+    "tdigest",
+    "tdigest_merge",
+    "merge_tdigest",
+    "buildschema",
+];
+
 /// True when `name` is an aggregation function.
 pub(crate) fn is_aggregate(name: &str) -> bool {
-    matches!(
-        canonical(name),
-        "count"
-            | "countif"
-            | "dcount"
-            | "dcountif"
-            | "sum"
-            | "sumif"
-            | "avg"
-            | "avgif"
-            | "min"
-            | "max"
-            | "minif"
-            | "maxif"
-            | "make_set"
-            | "make_list"
-            | "make_set_if"
-            | "make_list_if"
-            | "make_bag"
-            | "make_bag_if"
-            | "arg_max"
-            | "arg_min"
-            | "any"
-            | "take_any"
-            | "anyif"
-            | "take_anyif"
-            | "percentile"
-            | "percentiles"
-            | "stdev"
-            | "stdevif"
-            | "variance"
-            | "varianceif"
-            | "stdevp"
-            | "variancep"
-            | "count_distinct"
-            | "count_distinctif"
-            | "binary_all_or"
-            | "binary_all_and"
-            | "binary_all_xor"
-            | "covariance"
-            | "covarianceif"
-            | "covariancep"
-            | "covariancepif"
-            | "percentilesw"
-            | "percentilew"
-            | "make_list_with_nulls"
-            | "percentiles_array"
-            | "percentilesw_array"
-            | "hll"
-            | "hll_if"
-            | "hll_merge"
-            | "tdigest"
-            | "tdigest_merge"
-            | "merge_tdigest"
-            | "buildschema"
-    )
+    NAMES.contains(&canonical(name))
 }
 
 /// True for the percentile aggregates that take a weight after the value.

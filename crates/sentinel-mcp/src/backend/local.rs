@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use kql::value::format_datetime;
-use kql::{Catalog, Column, ExecOptions, ScalarType, Table, Value};
+use kql::{Catalog, Column, EngineMemory, ExecOptions, ScalarType, Table, Value};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::{Mutex, watch};
@@ -18,6 +18,7 @@ use super::{
     IncidentPatch, QueryOutput, QueryRequest, Readiness, TableInfo, TableList,
 };
 use crate::clock;
+use crate::config::MemoryBudgets;
 
 /// Where the local backend's tables come from.
 #[derive(Debug, Clone)]
@@ -76,17 +77,34 @@ pub struct LocalBackend {
     state_path: PathBuf,
     /// Serializes writers: one journal append and table update at a time.
     write_lock: Mutex<()>,
+    /// Bytes one query may use.
+    query_memory: usize,
+    /// The memory all running queries share.
+    engine_memory: Arc<EngineMemory>,
 }
 
+/// How long past its timeout a query's caller waits for the engine to notice and stop.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
 impl LocalBackend {
-    /// Starts loading `source` in the background; the backend answers once it is loaded.
-    pub fn start(source: LocalSource, state_dir: PathBuf) -> Arc<LocalBackend> {
+    fn new(state_dir: &Path, budgets: MemoryBudgets) -> LocalBackend {
         let (tx, _) = watch::channel(LoadState::Loading);
-        let backend = Arc::new(LocalBackend {
+        LocalBackend {
             state: tx,
             state_path: state_dir.join(STATE_FILE),
             write_lock: Mutex::new(()),
-        });
+            query_memory: budgets.query,
+            engine_memory: EngineMemory::new(budgets.engine),
+        }
+    }
+
+    /// Starts loading `source` in the background; the backend answers once it is loaded.
+    pub fn start(
+        source: LocalSource,
+        state_dir: PathBuf,
+        budgets: MemoryBudgets,
+    ) -> Arc<LocalBackend> {
+        let backend = Arc::new(LocalBackend::new(&state_dir, budgets));
         let loader = backend.clone();
         tokio::task::spawn_blocking(move || {
             let started = Instant::now();
@@ -110,13 +128,12 @@ impl LocalBackend {
     }
 
     /// Loads synchronously (for the CLI): answers once the workspace is ready.
-    pub fn load_now(source: LocalSource, state_dir: PathBuf) -> Result<LocalBackend, BackendError> {
-        let (tx, _) = watch::channel(LoadState::Loading);
-        let backend = LocalBackend {
-            state: tx,
-            state_path: state_dir.join(STATE_FILE),
-            write_lock: Mutex::new(()),
-        };
+    pub fn load_now(
+        source: LocalSource,
+        state_dir: PathBuf,
+        budgets: MemoryBudgets,
+    ) -> Result<LocalBackend, BackendError> {
+        let backend = LocalBackend::new(&state_dir, budgets);
         let ws = backend.load(&source).map_err(BackendError::NotReady)?;
         backend.state.send_replace(LoadState::Ready(Arc::new(ws)));
         Ok(backend)
@@ -177,19 +194,33 @@ impl LocalBackend {
             timespan: Some((request.range.start, request.range.end)),
             deadline: Some(Instant::now() + request.timeout),
             cancel: Some(cancel),
-            ..ExecOptions::default()
+            memory_limit: self.query_memory,
+            engine_memory: Some(Arc::clone(&self.engine_memory)),
         };
         let timeout_secs = request.timeout.as_secs();
-        let result =
-            tokio::task::spawn_blocking(move || kql::execute(&ws.catalog, &request.query, &opts))
-                .await
-                .map_err(|e| BackendError::Internal(format!("query task failed: {e}")))?;
+        let task =
+            tokio::task::spawn_blocking(move || kql::execute(&ws.catalog, &request.query, &opts));
+        // The engine stops at its deadline; should a step overrun it, the caller still gets its
+        // answer (the cancel flag is set when this future ends, and the step stops at its next
+        // check).
+        let result = tokio::time::timeout(request.timeout + STOP_GRACE, task)
+            .await
+            .map_err(|_| BackendError::Timeout(timeout_secs))?
+            .map_err(|e| BackendError::Internal(format!("query task failed: {e}")))?;
         match result {
-            Ok(r) => Ok(QueryOutput {
-                table: r.table,
-                warnings: r.warnings,
-                visualization: r.visualization,
-            }),
+            Ok(r) => {
+                tracing::debug!(
+                    peak_memory_kib = r.peak_memory >> 10,
+                    executor = ?r.executor,
+                    rows = r.table.rows.len(),
+                    "query ran"
+                );
+                Ok(QueryOutput {
+                    table: r.table,
+                    warnings: r.warnings,
+                    visualization: r.visualization,
+                })
+            }
             Err(kql::KqlError::Cancelled) => Err(BackendError::Timeout(timeout_secs)),
             Err(e) => Err(BackendError::Query(e)),
         }

@@ -16,6 +16,7 @@ pub use budget::{EngineMemory, MemoryError, QueryBudget};
 pub use catalog::Catalog;
 pub use error::{KqlError, Location};
 pub use guard::{GuardError, GuardedQuery, QueryGuard};
+pub use parser::QUERY_THREAD_STACK_BYTES;
 pub use table::{Column, Table};
 pub use value::{ScalarType, Value};
 

@@ -10,6 +10,7 @@ pub mod backend;
 mod cli;
 pub mod clock;
 pub mod config;
+mod heap;
 pub mod http;
 pub mod outbound;
 pub mod server;

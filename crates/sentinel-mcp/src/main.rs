@@ -12,6 +12,9 @@ fn main() -> ExitCode {
     let cli = sentinel_mcp::config::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Queries run on the blocking threads' own stacks (deep enough for the most nested
+        // query), not on a stack mapped for each one.
+        .thread_stack_size(kql::QUERY_THREAD_STACK_BYTES)
         .build()
     {
         Ok(rt) => rt,

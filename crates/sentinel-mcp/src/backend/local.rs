@@ -83,6 +83,9 @@ pub struct LocalBackend {
     engine_memory: Arc<EngineMemory>,
 }
 
+/// A query that used this much memory at its peak gives the heap's free pages back afterwards.
+const TRIM_AFTER_BYTES: usize = 64 << 20;
+
 /// How long past its timeout a query's caller waits for the engine to notice and stop.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -198,8 +201,19 @@ impl LocalBackend {
             engine_memory: Some(Arc::clone(&self.engine_memory)),
         };
         let timeout_secs = request.timeout.as_secs();
-        let task =
-            tokio::task::spawn_blocking(move || kql::execute(&ws.catalog, &request.query, &opts));
+        let task = tokio::task::spawn_blocking(move || {
+            let result = kql::execute(&ws.catalog, &request.query, &opts);
+            // What a large query freed goes back to the OS, rather than staying resident in
+            // this thread's heap until it is reused.
+            let large = match &result {
+                Ok(r) => r.peak_memory >= TRIM_AFTER_BYTES,
+                Err(e) => matches!(e, kql::KqlError::Memory(_)),
+            };
+            if large {
+                crate::heap::release_free();
+            }
+            result
+        });
         // The engine stops at its deadline; should a step overrun it, the caller still gets its
         // answer (the cancel flag is set when this future ends, and the step stops at its next
         // check).

@@ -95,13 +95,15 @@ pub(crate) fn is_aggregate_call(name: &str, nargs: usize) -> bool {
 
 /// The value at percentile `p` of values sorted ascending with weights (nearest rank).
 pub(crate) fn weighted_percentile(sorted: &[(Value, i64)], p: f64) -> Option<Value> {
-    let total: i64 = sorted.iter().map(|(_, w)| w).sum();
+    let total = sorted
+        .iter()
+        .fold(0i64, |acc, (_, w)| acc.saturating_add(*w));
     let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as i64;
-    let mut seen = 0;
+    let mut seen = 0i64;
     sorted
         .iter()
         .find(|(_, w)| {
-            seen += w;
+            seen = seen.saturating_add(*w);
             seen >= rank
         })
         .or(sorted.last())

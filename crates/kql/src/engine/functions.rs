@@ -500,8 +500,17 @@ thread_local! {
     static REGEXES: RefCell<HashMap<String, Option<Regex>>> = RefCell::new(HashMap::new());
 }
 
+/// The longest regular expression (in bytes) the engine compiles; a longer one is invalid (the
+/// call answers null). A regex search cannot stop at the query's deadline, and its worst case is
+/// the pattern's length times the text's: a 250,000-character pattern against a text as long ran
+/// for minutes past the timeout. Kusto's patterns are a few dozen characters.
+pub(crate) const MAX_REGEX_BYTES: usize = 4096;
+
 /// A compiled regex from a cache (patterns usually repeat per row).
 pub(crate) fn regex(pattern: &str) -> Option<Regex> {
+    if pattern.len() > MAX_REGEX_BYTES {
+        return None;
+    }
     REGEXES.with(|cache| {
         let mut cache = cache.borrow_mut();
         if let Some(r) = cache.get(pattern) {
@@ -1885,12 +1894,12 @@ fn evaluate(name: &str, args: &[Value], result: ScalarType) -> Value {
                 })
         }
         "make_timespan" => {
-            let n = |i: usize| as_i64(&arg(args, i)).unwrap_or(0);
+            // In floating point: huge parts saturate to the timespan's range, not overflow.
+            let n = |i: usize| as_i64(&arg(args, i)).unwrap_or(0) as f64;
             let secs = if args.len() >= 4 {
-                (n(0) * 86_400 + n(1) * 3600 + n(2) * 60) as f64
-                    + as_f64(&arg(args, 3)).unwrap_or(0.0)
+                n(0) * 86_400.0 + n(1) * 3600.0 + n(2) * 60.0 + as_f64(&arg(args, 3)).unwrap_or(0.0)
             } else {
-                (n(0) * 3600 + n(1) * 60) as f64 + as_f64(&arg(args, 2)).unwrap_or(0.0)
+                n(0) * 3600.0 + n(1) * 60.0 + as_f64(&arg(args, 2)).unwrap_or(0.0)
             };
             Value::TimeSpan((secs * TICKS_PER_SECOND as f64).round() as i64)
         }
@@ -1931,7 +1940,8 @@ fn evaluate(name: &str, args: &[Value], result: ScalarType) -> Value {
                                 Value::TimeSpan(t)
                             },
                         ));
-                        t += s;
+                        let Some(next) = t.checked_add(*s) else { break };
+                        t = next;
                     }
                 }
                 _ => {
@@ -2010,8 +2020,9 @@ fn evaluate(name: &str, args: &[Value], result: ScalarType) -> Value {
         "array_shift_left" | "array_shift_right" | "array_rotate_left" | "array_rotate_right" => {
             match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
                 Some(items) if !items.is_empty() => {
-                    let len = items.len() as i64;
-                    let by = as_i64(&arg(args, 1)).unwrap_or(0);
+                    // In i128: a shift by any i64 (even its minimum, negated) cannot overflow.
+                    let len = items.len() as i128;
+                    let by = i128::from(as_i64(&arg(args, 1)).unwrap_or(0));
                     let by = if name.ends_with("right") { -by } else { by };
                     let fill = args.get(2).map_or(J::Null, json_of);
                     let out = (0..len)
@@ -2173,12 +2184,13 @@ fn evaluate(name: &str, args: &[Value], result: ScalarType) -> Value {
             if name == "percentrank_tdigest" {
                 // The weighted share of values at or below the value, in percent.
                 let v = arg(args, 1);
-                let total: i64 = sorted.iter().map(|(_, w)| w).sum();
-                let below: i64 = sorted
+                let total = sorted
+                    .iter()
+                    .fold(0i64, |acc, (_, w)| acc.saturating_add(*w));
+                let below = sorted
                     .iter()
                     .filter(|(x, _)| super::convert::compare(x, &v).is_some_and(|o| o.is_le()))
-                    .map(|(_, w)| w)
-                    .sum();
+                    .fold(0i64, |acc, (_, w)| acc.saturating_add(*w));
                 return if total == 0 || v.is_null() {
                     Value::Null
                 } else {

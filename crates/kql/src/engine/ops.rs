@@ -1087,6 +1087,8 @@ impl<'a> Engine<'a> {
         let mut out_cols: Vec<Column> = key_cols.clone();
         let mut plan = Vec::new();
         for (item, (c, ty)) in aggs.iter().zip(outs) {
+            // Thousands of aggregates bind for a while: the timeout applies here too.
+            crate::budget::check()?;
             let direct = match (&c, &item.expr.kind) {
                 (CExpr::Col(slot), ExprKind::Call { name, args })
                     if aggregate::is_aggregate(name) =>
@@ -1095,14 +1097,15 @@ impl<'a> Engine<'a> {
                 }
                 _ => None,
             };
-            let names: Vec<String> = out_cols.iter().map(|c| c.name.clone()).collect();
+            // The names taken so far, built only for a column the query leaves unnamed.
+            let taken =
+                |cols: &[Column]| -> Vec<String> { cols.iter().map(|c| c.name.clone()).collect() };
             if let Some((s, fname, args)) = direct {
                 let spec = &specs[s];
                 if !spec.row.is_empty() {
                     for (i, (_, col)) in spec.row.iter().enumerate() {
                         let given = item.names.get(i).cloned();
-                        let names: Vec<String> = out_cols.iter().map(|c| c.name.clone()).collect();
-                        let n = given.unwrap_or_else(|| unique_name(&names, &col.name));
+                        let n = given.unwrap_or_else(|| unique_name(&taken(&out_cols), &col.name));
                         out_cols.push(Column::new(n, col.ty));
                     }
                     plan.push(Out::Spread(s));
@@ -1140,14 +1143,14 @@ impl<'a> Engine<'a> {
                     .names
                     .first()
                     .cloned()
-                    .unwrap_or_else(|| unique_name(&names, &default));
+                    .unwrap_or_else(|| unique_name(&taken(&out_cols), &default));
                 out_cols.push(Column::new(n, ty));
             } else {
                 let n = item
                     .names
                     .first()
                     .cloned()
-                    .unwrap_or_else(|| fresh_name(&out_cols, &names));
+                    .unwrap_or_else(|| fresh_name(&out_cols, &taken(&out_cols)));
                 out_cols.push(Column::new(n, ty));
             }
             plan.push(Out::Expr(c, ty));

@@ -653,7 +653,11 @@ impl<'a> Engine<'a> {
                     Some(a) => self.compile(a, schema, env)?.0,
                     None => CExpr::Lit(Value::Null),
                 };
-                let by = if name == "prev" { -n } else { n };
+                let by = if name == "prev" {
+                    n.saturating_neg()
+                } else {
+                    n
+                };
                 return Ok((
                     CExpr::Shift {
                         expr: Box::new(x),
@@ -1211,7 +1215,7 @@ pub(crate) fn eval(e: &CExpr, row: Row<'_>) -> Value {
             memo,
         } => running(*kind, args, restart.as_deref(), memo, row),
         CExpr::Shift { expr, by, default } => {
-            let target = row.idx as i64 + by;
+            let target = (row.idx as i64).saturating_add(*by);
             match usize::try_from(target).ok().filter(|t| *t < row.rows.len()) {
                 Some(t) => eval(
                     expr,

@@ -240,6 +240,10 @@ fn string_regex(op: StrOp, needle: &str) -> Option<regex::Regex> {
         StrOp::Contains { cs } => (lit, cs),
         StrOp::StartsWith { cs } => (format!("^{lit}"), cs),
         StrOp::EndsWith { cs } => (format!("{lit}$"), cs),
+        // A longer pattern is left to the row engine, which refuses it.
+        StrOp::MatchesRegex if needle.len() > crate::engine::functions::MAX_REGEX_BYTES => {
+            return None;
+        }
         StrOp::MatchesRegex => (needle.to_string(), true),
         StrOp::HasAny | StrOp::HasAll => return None,
     };

@@ -589,9 +589,16 @@ impl AggState {
                     })
                     .collect();
                 if ty == ScalarType::Dynamic {
-                    one(Value::dynamic(J::Array(
-                        picked.iter().map(super::convert::dyn_json).collect(),
-                    )))
+                    // Each element copies a value, and a call can ask for thousands: once the
+                    // query is stopped the array ends (the query's next check says why).
+                    let mut items = Vec::with_capacity(picked.len());
+                    for v in &picked {
+                        if crate::budget::check().is_err() {
+                            break;
+                        }
+                        items.push(super::convert::dyn_json(v));
+                    }
+                    one(Value::dynamic(J::Array(items)))
                 } else {
                     picked
                 }

@@ -13,8 +13,18 @@ use crate::config::{OutputFormat, Settings};
 use crate::tools::format::TableJson;
 use crate::{RunError, clock, local_backend_now};
 
-/// `sentinel-mcp query`: runs one query and prints it; errors go to stderr.
-pub async fn query(settings: &Settings, text: &str, format: OutputFormat) -> Result<(), RunError> {
+/// `sentinel-mcp query`: runs one query (given, or read from stdin) and prints it; errors go to
+/// stderr.
+pub async fn query(
+    settings: &Settings,
+    text: Option<String>,
+    format: OutputFormat,
+) -> Result<(), RunError> {
+    let text = match text.filter(|t| t != "-") {
+        Some(t) => t,
+        None => read_stdin()?,
+    };
+    let text = text.as_str();
     let backend: std::sync::Arc<dyn Backend> = match settings.azure.backend {
         crate::config::BackendKind::Local => std::sync::Arc::new(local_backend_now(settings)?),
         crate::config::BackendKind::Azure => crate::start_backend(settings)?,
@@ -74,17 +84,19 @@ pub fn parse(file: Option<&Path>) -> Result<(), RunError> {
     let text = match file {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|e| RunError::Config(format!("cannot read {}: {e}", path.display())))?,
-        None => {
-            let mut s = String::new();
-            std::io::stdin()
-                .read_to_string(&mut s)
-                .map_err(|e| RunError::Config(format!("cannot read stdin: {e}")))?;
-            s
-        }
+        None => read_stdin()?,
     };
     kql::parse(&text).map_err(|e| RunError::Query(e.to_string()))?;
     println!("ok");
     Ok(())
+}
+
+fn read_stdin() -> Result<String, RunError> {
+    let mut s = String::new();
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .map_err(|e| RunError::Config(format!("cannot read stdin: {e}")))?;
+    Ok(s)
 }
 
 /// `sentinel-mcp healthcheck`: exit 0 when /health answers 200.

@@ -57,8 +57,9 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: OutputFormat,
-        /// The KQL query text.
-        query: String,
+        /// The KQL query text; `-` (or none) reads it from stdin, for queries longer than a
+        /// command line holds.
+        query: Option<String>,
     },
     /// KQL language tools.
     Kql {

@@ -57,7 +57,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
     let settings = cli.settings;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
-        Command::Query { format, query } => cli::query(&settings, &query, format).await,
+        Command::Query { format, query } => cli::query(&settings, query, format).await,
         Command::Kql {
             command: KqlCommand::Parse { file },
         } => cli::parse(file.as_deref()),

@@ -323,6 +323,7 @@ impl QueryBudget {
     }
 
     /// Stops the query as over its own memory limit (DataFusion's pool refused to grow).
+    #[cfg(feature = "datafusion")]
     pub(crate) fn exceed(&self) {
         self.stop_with(OVER_QUERY);
     }

@@ -68,4 +68,7 @@ pub enum KqlError {
         "The query was cancelled because its time limit passed or the caller cancelled it; narrow the query or raise the limit."
     )]
     Cancelled,
+    /// Stopped at a memory limit (its own or the engine's).
+    #[error(transparent)]
+    Memory(#[from] crate::budget::MemoryError),
 }

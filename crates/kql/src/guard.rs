@@ -23,6 +23,8 @@ pub mod settings {
     pub const MAX_TIMESPAN: &str = "SENTINEL_MCP_MAX_TIMESPAN";
     pub const DEFAULT_TIMESPAN: &str = "SENTINEL_MCP_DEFAULT_TIMESPAN";
     pub const WORKSPACE_ID: &str = "SENTINEL_WORKSPACE_ID";
+    pub const QUERY_MEMORY_MB: &str = "SENTINEL_MCP_QUERY_MEMORY_MB";
+    pub const ENGINE_MEMORY_MB: &str = "SENTINEL_MCP_ENGINE_MEMORY_MB";
 }
 
 const TICKS_PER_DAY: i64 = 86_400 * TICKS_PER_SECOND;

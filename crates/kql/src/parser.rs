@@ -11,14 +11,19 @@ pub const MAX_DEPTH: usize = 256;
 /// Stack for the thread that parses or runs a query: trees may nest hundreds of levels deep.
 const DEEP_STACK_BYTES: usize = 64 << 20;
 
-/// Runs `f` on a fresh large stack segment of the calling thread, so deeply nested (even hostile)
-/// input cannot overflow the caller's stack; a panic there becomes `KqlError::Runtime`. A stack
-/// segment costs one mmap, not an OS thread and two context switches per query.
+/// The stack a thread needs to parse and run queries on its own stack: threads made with it
+/// (the server's) run each query without mapping a stack segment for it.
+pub const QUERY_THREAD_STACK_BYTES: usize = DEEP_STACK_BYTES + (2 << 20);
+
+/// Runs `f` with at least [`DEEP_STACK_BYTES`] of stack, so deeply nested (even hostile) input
+/// cannot overflow the caller's stack; a panic there becomes `KqlError::Runtime`. A thread with
+/// less stack left gets a fresh segment for it (one mmap, not an OS thread and two context
+/// switches per query); one made with [`QUERY_THREAD_STACK_BYTES`] needs none.
 pub(crate) fn on_deep_stack<T: Send>(
     f: impl FnOnce() -> Result<T, KqlError> + Send,
 ) -> Result<T, KqlError> {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        stacker::grow(DEEP_STACK_BYTES, f)
+        stacker::maybe_grow(DEEP_STACK_BYTES, DEEP_STACK_BYTES, f)
     }));
     outcome.unwrap_or_else(|_| {
         Err(KqlError::Runtime {

@@ -361,8 +361,14 @@ fn a_query_past_its_memory_limit_stops_with_an_error_naming_the_limit() {
         Ok(r) => panic!("{} rows came back under a 2 MiB limit", r.table.rows.len()),
         Err(e) => e,
     };
+    assert_eq!(
+        err,
+        KqlError::Memory(kql::MemoryError::Query { limit: 2 << 20 }),
+        "{err}"
+    );
     assert!(
-        matches!(&err, KqlError::Runtime { message } if message.contains("more than 2 MiB")),
+        err.to_string().contains("more than 2 MB")
+            && err.to_string().contains("SENTINEL_MCP_QUERY_MEMORY_MB"),
         "{err}"
     );
     // The default limit is far above what this needs.

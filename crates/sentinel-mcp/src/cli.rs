@@ -1,5 +1,6 @@
 //! The one-shot commands: `query`, `kql parse`, `healthcheck`.
 
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Duration;
@@ -9,23 +10,53 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::backend::{Backend, QueryRequest, TimeRange};
 use crate::config::{OutputFormat, Settings};
-use crate::tools::format::table_json;
+use crate::tools::format::TableJson;
 use crate::{RunError, clock, local_backend_now};
 
-/// `sentinel-mcp query`: runs one query and prints it; errors go to stderr.
-pub async fn query(settings: &Settings, text: &str, format: OutputFormat) -> Result<(), RunError> {
+/// `sentinel-mcp query`: runs one query (given, or read from stdin) and prints it; errors go to
+/// stderr.
+pub async fn query(
+    settings: &Settings,
+    text: Option<String>,
+    format: OutputFormat,
+) -> Result<(), RunError> {
+    let text = match text.filter(|t| t != "-") {
+        Some(t) => t,
+        None => read_stdin()?,
+    };
     let runner = Runner::start(settings)?;
-    let out = runner.run(text).await.map_err(RunError::Query)?;
+    let out = runner.run(&text).await.map_err(RunError::Query)?;
     for w in &out.warnings {
         eprintln!("warning: {w}");
     }
-    let printed = match format {
-        OutputFormat::Json => table_json(&out.table).to_string() + "\n",
-        OutputFormat::Csv => csv(&out.table),
-        OutputFormat::Table => ascii_table(&out.table),
+    // Written as it is formatted: a large result is not copied into one string first.
+    let stdout = std::io::stdout();
+    let mut w = std::io::BufWriter::new(stdout.lock());
+    let written = match format {
+        OutputFormat::Json => serde_json::to_writer(&mut w, &TableJson(&out.table))
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(w)),
+        OutputFormat::Csv => csv(&out.table, &mut w),
+        OutputFormat::Table => {
+            let cut = ascii_table(&out.table, &mut w);
+            if let Ok(n) = cut
+                && n > 0
+            {
+                eprintln!(
+                    "note: {n} cell{} longer than {MAX_CELL_CHARS} characters {} cut short (…); --format csv or json prints every value whole.",
+                    if n == 1 { "" } else { "s" },
+                    if n == 1 { "was" } else { "were" }
+                );
+            }
+            cut.map(|_| ())
+        }
     };
-    print!("{printed}");
-    Ok(())
+    match written.and_then(|()| w.flush()) {
+        Ok(()) => Ok(()),
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(RunError::Query(format!("cannot write the result: {e}"))),
+    }
 }
 
 /// `sentinel-mcp query --batch FILE`: runs every query of a JSON Lines file (objects with a
@@ -113,17 +144,19 @@ pub fn parse(file: Option<&Path>) -> Result<(), RunError> {
     let text = match file {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|e| RunError::Config(format!("cannot read {}: {e}", path.display())))?,
-        None => {
-            let mut s = String::new();
-            std::io::stdin()
-                .read_to_string(&mut s)
-                .map_err(|e| RunError::Config(format!("cannot read stdin: {e}")))?;
-            s
-        }
+        None => read_stdin()?,
     };
     kql::parse(&text).map_err(|e| RunError::Query(e.to_string()))?;
     println!("ok");
     Ok(())
+}
+
+fn read_stdin() -> Result<String, RunError> {
+    let mut s = String::new();
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .map_err(|e| RunError::Config(format!("cannot read stdin: {e}")))?;
+    Ok(s)
 }
 
 /// `sentinel-mcp healthcheck`: exit 0 when /health answers 200.
@@ -170,72 +203,166 @@ pub async fn healthcheck(settings: &Settings, url: Option<&str>) -> Result<(), R
     }
 }
 
-fn cells(table: &Table) -> Vec<Vec<String>> {
-    table
-        .rows
-        .iter()
-        .map(|r| r.iter().map(Value::to_string).collect())
-        .collect()
+/// The widest cell the table layout shows; longer ones end with `…`.
+const MAX_CELL_CHARS: usize = 256;
+
+/// A cell (or column name) as the table layout shows it: at most [`MAX_CELL_CHARS`]
+/// characters, read from the value without making the whole text of a large one.
+struct Cell {
+    text: String,
+    chars: usize,
+    cut: bool,
 }
 
-fn ascii_table(table: &Table) -> String {
-    let rows = cells(table);
-    let mut widths: Vec<usize> = table
-        .columns
+impl Cell {
+    fn of(value: &dyn std::fmt::Display) -> Cell {
+        let mut cell = Cell {
+            text: String::new(),
+            chars: 0,
+            cut: false,
+        };
+        // The writer refuses text past the limit, which ends the formatting early.
+        let _ = write!(cell, "{value}");
+        if cell.cut {
+            cell.text.push('…');
+            cell.chars += 1;
+        }
+        cell
+    }
+}
+
+impl std::fmt::Write for Cell {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for c in s.chars() {
+            if self.chars == MAX_CELL_CHARS {
+                self.cut = true;
+                return Err(std::fmt::Error);
+            }
+            self.text.push(c);
+            self.chars += 1;
+        }
+        Ok(())
+    }
+}
+
+/// The table layout: columns padded to their widest (shown) cell. Answers how many cells were
+/// cut short.
+fn ascii_table(table: &Table, w: &mut impl Write) -> std::io::Result<usize> {
+    let header: Vec<Cell> = table.columns.iter().map(|c| Cell::of(&c.name)).collect();
+    let mut widths: Vec<usize> = header.iter().map(|c| c.chars).collect();
+    let mut cut = header.iter().filter(|c| c.cut).count();
+    for row in &table.rows {
+        for (width, v) in widths.iter_mut().zip(row) {
+            let cell = Cell::of(v);
+            *width = (*width).max(cell.chars);
+            cut += usize::from(cell.cut);
+        }
+    }
+    let line = |w: &mut dyn Write, cells: &[Cell]| -> std::io::Result<()> {
+        let mut out = String::new();
+        for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                out.push_str("  ");
+            }
+            out.push_str(&cell.text);
+            out.extend(std::iter::repeat_n(' ', width.saturating_sub(cell.chars)));
+        }
+        writeln!(w, "{}", out.trim_end())
+    };
+    line(w, &header)?;
+    let rule: Vec<Cell> = widths
         .iter()
-        .map(|c| c.name.chars().count())
+        .map(|n| Cell {
+            text: "-".repeat(*n),
+            chars: *n,
+            cut: false,
+        })
         .collect();
-    for row in &rows {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
+    line(w, &rule)?;
+    for row in &table.rows {
+        let cells: Vec<Cell> = row.iter().map(|v| Cell::of(v)).collect();
+        line(w, &cells)?;
     }
-    let line = |vals: Vec<&str>| -> String {
-        let parts: Vec<String> = vals
-            .iter()
-            .zip(&widths)
-            .map(|(v, w)| format!("{v:<w$}"))
-            .collect();
-        format!("{}\n", parts.join("  ").trim_end())
-    };
-    let mut out = line(table.columns.iter().map(|c| c.name.as_str()).collect());
-    out.push_str(&line(
-        widths
-            .iter()
-            .map(|w| "-".repeat(*w))
-            .collect::<Vec<_>>()
-            .iter()
-            .map(String::as_str)
-            .collect(),
-    ));
-    for row in &rows {
-        out.push_str(&line(row.iter().map(String::as_str).collect()));
-    }
-    out.push_str(&format!(
-        "({} row{})\n",
-        rows.len(),
-        if rows.len() == 1 { "" } else { "s" }
-    ));
-    out
+    let n = table.rows.len();
+    writeln!(w, "({n} row{})", if n == 1 { "" } else { "s" })?;
+    Ok(cut)
 }
 
-fn csv(table: &Table) -> String {
-    let field = |s: &str| {
+/// CSV, every value whole.
+fn csv(table: &Table, w: &mut impl Write) -> std::io::Result<()> {
+    let field = |w: &mut dyn Write, s: &str| -> std::io::Result<()> {
         if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
+            write!(w, "\"{}\"", s.replace('"', "\"\""))
         } else {
-            s.to_string()
+            w.write_all(s.as_bytes())
         }
     };
-    let mut out = table
-        .columns
-        .iter()
-        .map(|c| field(&c.name))
-        .collect::<Vec<_>>()
-        .join(",")
-        + "\n";
-    for row in cells(table) {
-        out.push_str(&(row.iter().map(|c| field(c)).collect::<Vec<_>>().join(",") + "\n"));
+    let record = |w: &mut dyn Write, fields: &mut dyn Iterator<Item = String>| {
+        for (i, f) in fields.enumerate() {
+            if i > 0 {
+                w.write_all(b",")?;
+            }
+            field(w, &f)?;
+        }
+        w.write_all(b"\n")
+    };
+    record(w, &mut table.columns.iter().map(|c| c.name.clone()))?;
+    for row in &table.rows {
+        record(w, &mut row.iter().map(Value::to_string))?;
     }
-    out
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kql::{Column, ScalarType};
+
+    fn one(v: Value) -> Table {
+        Table {
+            columns: vec![Column::new("x", ScalarType::String)],
+            rows: vec![vec![v]],
+        }
+    }
+
+    #[test]
+    fn a_very_wide_cell_is_cut_with_a_marker_and_the_layout_does_not_panic() {
+        let wide = "abc".repeat(100_000);
+        let mut out = Vec::new();
+        let cut = ascii_table(&one(Value::str(&wide)), &mut out).unwrap();
+        assert_eq!(cut, 1);
+        let text = String::from_utf8(out).unwrap();
+        let cell = text.lines().nth(2).unwrap();
+        assert_eq!(cell.chars().count(), MAX_CELL_CHARS + 1);
+        assert!(cell.ends_with('…') && cell.starts_with("abcabc"), "{cell}");
+        assert!(text.ends_with("(1 row)\n"), "{text}");
+    }
+
+    #[test]
+    fn csv_keeps_a_very_wide_value_whole() {
+        let wide = "a,b".repeat(100_000);
+        let mut out = Vec::new();
+        csv(&one(Value::str(&wide)), &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), format!("x\n\"{wide}\"\n"));
+    }
+
+    #[test]
+    fn narrow_cells_are_laid_out_as_before() {
+        let t = Table {
+            columns: vec![
+                Column::new("name", ScalarType::String),
+                Column::new("n", ScalarType::Long),
+            ],
+            rows: vec![
+                vec![Value::str("a"), Value::Long(10)],
+                vec![Value::str("longer"), Value::Long(2)],
+            ],
+        };
+        let mut out = Vec::new();
+        assert_eq!(ascii_table(&t, &mut out).unwrap(), 0);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "name    n\n------  --\na       10\nlonger  2\n(2 rows)\n"
+        );
+    }
 }

@@ -61,8 +61,8 @@ pub enum Command {
         /// line) and print one JSON line per query: its row count or its error.
         #[arg(long, value_name = "FILE", conflicts_with = "query")]
         batch: Option<PathBuf>,
-        /// The KQL query text.
-        #[arg(required_unless_present = "batch")]
+        /// The KQL query text; `-` (or none, without --batch) reads it from stdin, for queries
+        /// longer than a command line holds.
         query: Option<String>,
     },
     /// KQL language tools.
@@ -209,6 +209,19 @@ pub struct Settings {
         global = true
     )]
     pub query_timeout_secs: u64,
+
+    /// Memory one query may use on the local engine, in MB (MiB): the values and tables it builds, DataFusion's joins, aggregations and sorts, and its result. Past it the query stops with an error naming this setting.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_QUERY_MEMORY_MB",
+        default_value_t = 1024,
+        global = true
+    )]
+    pub query_memory_mb: usize,
+
+    /// Memory all queries running at once may use together on the local engine, in MB (MiB); a query gets the smaller of its own budget and what is left, and waits (up to 10 s) to start when less than a quarter of its budget is left. Default: half the memory the process may use (the cgroup limit in a container, else physical memory).
+    #[arg(long, env = "SENTINEL_MCP_ENGINE_MEMORY_MB", global = true)]
+    pub engine_memory_mb: Option<usize>,
 
     /// Authentication of the MCP endpoints: `entra` validates Entra ID bearer tokens; `none` trusts every caller (loopback only unless SENTINEL_MCP_ALLOW_UNAUTHENTICATED=true).
     #[arg(
@@ -771,4 +784,25 @@ impl Settings {
     pub fn query_timeout(&self) -> Duration {
         Duration::from_secs(self.query_timeout_secs.max(1))
     }
+
+    /// The local engine's memory budgets: one query's, and all running queries' together.
+    pub fn memory_budgets(&self) -> MemoryBudgets {
+        let engine = match self.engine_memory_mb {
+            Some(mb) => mb.saturating_mul(1 << 20),
+            None => kql::budget::default_engine_memory(),
+        };
+        MemoryBudgets {
+            query: self.query_memory_mb.saturating_mul(1 << 20),
+            engine,
+        }
+    }
+}
+
+/// The local engine's memory budgets, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryBudgets {
+    /// One query's (`SENTINEL_MCP_QUERY_MEMORY_MB`).
+    pub query: usize,
+    /// All running queries' together (`SENTINEL_MCP_ENGINE_MEMORY_MB`).
+    pub engine: usize,
 }

@@ -11,6 +11,7 @@ mod cli;
 pub mod clock;
 pub mod config;
 pub mod failure;
+mod heap;
 pub mod http;
 pub mod limits;
 pub mod metrics;
@@ -64,9 +65,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
         Command::Query {
             batch: Some(file), ..
         } => cli::query_batch(&settings, &file).await,
-        Command::Query { format, query, .. } => {
-            cli::query(&settings, query.as_deref().unwrap_or_default(), format).await
-        }
+        Command::Query { format, query, .. } => cli::query(&settings, query, format).await,
         Command::Kql {
             command: KqlCommand::Parse { file },
         } => cli::parse(file.as_deref()),
@@ -93,8 +92,12 @@ fn state_dir(settings: &Settings) -> PathBuf {
 
 /// The local backend, loaded before returning (for one-shot commands).
 fn local_backend_now(settings: &Settings) -> Result<LocalBackend, RunError> {
-    LocalBackend::load_now(local_source(settings), state_dir(settings))
-        .map_err(|e| RunError::Config(e.to_string()))
+    LocalBackend::load_now(
+        local_source(settings),
+        state_dir(settings),
+        settings.memory_budgets(),
+    )
+    .map_err(|e| RunError::Config(e.to_string()))
 }
 
 fn validate(settings: &Settings) -> Result<(), RunError> {
@@ -106,6 +109,12 @@ fn validate(settings: &Settings) -> Result<(), RunError> {
     if settings.max_rows == 0 || settings.max_rows_limit == 0 {
         return Err(RunError::Config(
             "SENTINEL_MCP_MAX_ROWS and SENTINEL_MCP_MAX_ROWS_LIMIT must be at least 1".into(),
+        ));
+    }
+    if settings.query_memory_mb == 0 || settings.engine_memory_mb == Some(0) {
+        return Err(RunError::Config(
+            "SENTINEL_MCP_QUERY_MEMORY_MB and SENTINEL_MCP_ENGINE_MEMORY_MB must be at least 1"
+                .into(),
         ));
     }
     if let Some(dir) = &settings.data_dir
@@ -290,7 +299,11 @@ fn start_backend(
             "SENTINEL_MCP_AZURE_ACCESS=on-behalf-of needs SENTINEL_MCP_BACKEND=azure".into(),
         )),
         config::BackendKind::Local => Ok((
-            LocalBackend::start(local_source(settings), state_dir(settings)),
+            LocalBackend::start(
+                local_source(settings),
+                state_dir(settings),
+                settings.memory_budgets(),
+            ),
             None,
         )),
         config::BackendKind::Azure => {

@@ -4,10 +4,17 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// Every allocation is counted, so each query's memory budget sees all it uses.
+#[global_allocator]
+static ALLOCATOR: kql::budget::CountingAllocator = kql::budget::CountingAllocator;
+
 fn main() -> ExitCode {
     let cli = sentinel_mcp::config::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Queries run on the blocking threads' own stacks (deep enough for the most nested
+        // query), not on a stack mapped for each one.
+        .thread_stack_size(kql::QUERY_THREAD_STACK_BYTES)
         .build()
     {
         Ok(rt) => rt,

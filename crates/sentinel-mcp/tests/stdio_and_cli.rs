@@ -83,6 +83,88 @@ fn query_prints_json_csv_and_table() {
 }
 
 #[test]
+fn query_lays_out_a_very_wide_value_cut_short_and_prints_it_whole_as_csv_and_json() {
+    // Once a panic in the table layout ("Formatting argument out of range").
+    let q = r#"print x = repeat("abc", 100000000)"#;
+    let out = cmd().args(["query", q]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let cell = text.lines().nth(2).expect("a row");
+    assert!(
+        cell.starts_with(r#"["abc","abc""#) && cell.ends_with('…'),
+        "{cell}"
+    );
+    assert_eq!(cell.chars().count(), 257);
+    assert!(text.ends_with("(1 row)\n"), "{text}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("1 cell longer than 256 characters was cut short"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let q = r#"print x = strrep("ab", 10000)"#;
+    let out = cmd()
+        .args(["query", "--format", "csv", q])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("x\n{}\n", "ab".repeat(10_000))
+    );
+    let out = cmd()
+        .args(["query", "--format", "json", q])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["rows"][0][0], json!("ab".repeat(10_000)));
+}
+
+#[test]
+fn query_honours_the_memory_budget_like_the_server() {
+    let q = "range x from 1 to 1900000 step 1 | extend y = repeat(x, 1000) | summarize count()";
+    let out = cmd()
+        .env("SENTINEL_MCP_QUERY_MEMORY_MB", "64")
+        .args(["query", q])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("more than 64 MB of memory") && err.contains("SENTINEL_MCP_QUERY_MEMORY_MB"),
+        "{err}"
+    );
+    // The engine-wide budget too: a query needs a quarter of its share free to start.
+    let out = cmd()
+        .env("SENTINEL_MCP_ENGINE_MEMORY_MB", "1")
+        .args(["query", "print 1"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cmd()
+        .env("SENTINEL_MCP_ENGINE_MEMORY_MB", "16")
+        .args(["query", q])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("more than 16 MB of memory together")
+            && err.contains("SENTINEL_MCP_ENGINE_MEMORY_MB"),
+        "{err}"
+    );
+}
+
+#[test]
 fn query_errors_exit_1_with_the_error_on_stderr() {
     let out = cmd()
         .args(["query", "SigninLogs | where"])

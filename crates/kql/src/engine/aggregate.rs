@@ -19,64 +19,66 @@ pub(crate) fn canonical(name: &str) -> &str {
     }
 }
 
+/// Every aggregation function, by its current name (see [`canonical`] for the legacy ones).
+pub(crate) const NAMES: [&str; 53] = [
+    "count",
+    "countif",
+    "dcount",
+    "dcountif",
+    "sum",
+    "sumif",
+    "avg",
+    "avgif",
+    "min",
+    "max",
+    "minif",
+    "maxif",
+    "make_set",
+    "make_list",
+    "make_set_if",
+    "make_list_if",
+    "make_bag",
+    "make_bag_if",
+    "arg_max",
+    "arg_min",
+    "any",
+    "take_any",
+    "anyif",
+    "take_anyif",
+    "percentile",
+    "percentiles",
+    "stdev",
+    "stdevif",
+    "variance",
+    "varianceif",
+    "stdevp",
+    "variancep",
+    "count_distinct",
+    "count_distinctif",
+    "binary_all_or",
+    "binary_all_and",
+    "binary_all_xor",
+    "covariance",
+    "covarianceif",
+    "covariancep",
+    "covariancepif",
+    "percentilesw",
+    "percentilew",
+    "make_list_with_nulls",
+    "percentiles_array",
+    "percentilesw_array",
+    "hll",
+    "hll_if",
+    "hll_merge",
+    "tdigest",
+    "tdigest_merge",
+    "merge_tdigest",
+    "buildschema",
+];
+
 /// True when `name` is an aggregation function.
 pub(crate) fn is_aggregate(name: &str) -> bool {
-    matches!(
-        canonical(name),
-        "count"
-            | "countif"
-            | "dcount"
-            | "dcountif"
-            | "sum"
-            | "sumif"
-            | "avg"
-            | "avgif"
-            | "min"
-            | "max"
-            | "minif"
-            | "maxif"
-            | "make_set"
-            | "make_list"
-            | "make_set_if"
-            | "make_list_if"
-            | "make_bag"
-            | "make_bag_if"
-            | "arg_max"
-            | "arg_min"
-            | "any"
-            | "take_any"
-            | "anyif"
-            | "take_anyif"
-            | "percentile"
-            | "percentiles"
-            | "stdev"
-            | "stdevif"
-            | "variance"
-            | "varianceif"
-            | "stdevp"
-            | "variancep"
-            | "count_distinct"
-            | "count_distinctif"
-            | "binary_all_or"
-            | "binary_all_and"
-            | "binary_all_xor"
-            | "covariance"
-            | "covarianceif"
-            | "covariancep"
-            | "covariancepif"
-            | "percentilesw"
-            | "percentilew"
-            | "make_list_with_nulls"
-            | "percentiles_array"
-            | "percentilesw_array"
-            | "hll"
-            | "hll_if"
-            | "hll_merge"
-            | "tdigest"
-            | "tdigest_merge"
-            | "merge_tdigest"
-            | "buildschema"
-    )
+    NAMES.contains(&canonical(name))
 }
 
 /// True for the percentile aggregates that take a weight after the value.
@@ -93,13 +95,15 @@ pub(crate) fn is_aggregate_call(name: &str, nargs: usize) -> bool {
 
 /// The value at percentile `p` of values sorted ascending with weights (nearest rank).
 pub(crate) fn weighted_percentile(sorted: &[(Value, i64)], p: f64) -> Option<Value> {
-    let total: i64 = sorted.iter().map(|(_, w)| w).sum();
+    let total = sorted
+        .iter()
+        .fold(0i64, |acc, (_, w)| acc.saturating_add(*w));
     let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as i64;
-    let mut seen = 0;
+    let mut seen = 0i64;
     sorted
         .iter()
         .find(|(_, w)| {
-            seen += w;
+            seen = seen.saturating_add(*w);
             seen >= rank
         })
         .or(sorted.last())
@@ -585,9 +589,16 @@ impl AggState {
                     })
                     .collect();
                 if ty == ScalarType::Dynamic {
-                    one(Value::dynamic(J::Array(
-                        picked.iter().map(super::convert::dyn_json).collect(),
-                    )))
+                    // Each element copies a value, and a call can ask for thousands: once the
+                    // query is stopped the array ends (the query's next check says why).
+                    let mut items = Vec::with_capacity(picked.len());
+                    for v in &picked {
+                        if crate::budget::check().is_err() {
+                            break;
+                        }
+                        items.push(super::convert::dyn_json(v));
+                    }
+                    one(Value::dynamic(J::Array(items)))
                 } else {
                     picked
                 }

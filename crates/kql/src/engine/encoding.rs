@@ -306,6 +306,8 @@ pub(crate) fn punycode_encode(input: &str) -> Option<String> {
     };
     let (mut n, mut delta, mut bias) = (128u32, 0u32, 72u32);
     while (handled as usize) < chars.len() {
+        // A pass over the text per distinct code point: long texts take long.
+        crate::budget::check().ok()?;
         let m = chars.iter().copied().filter(|&c| c >= n).min()?;
         delta = delta.checked_add((m - n).checked_mul(handled + 1)?)?;
         n = m;
@@ -347,6 +349,8 @@ pub(crate) fn punycode_decode(input: &str) -> Option<String> {
     let (mut n, mut i, mut bias) = (128u32, 0u32, 72u32);
     let mut digits = rest.bytes().peekable();
     while digits.peek().is_some() {
+        // Each code point is inserted into the text so far: long texts take long.
+        crate::budget::check().ok()?;
         let old = i;
         let mut w = 1u32;
         let mut k = PUNY_BASE;

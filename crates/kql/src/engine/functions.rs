@@ -49,8 +49,298 @@ pub(crate) fn is_known_unsupported(name: &str) -> bool {
         .any(|p| name.starts_with(p))
 }
 
+/// Every built-in scalar function the engine evaluates, sorted. The binder knows a function
+/// only if it is listed here, so everything that runs over the list (the hostile-input test
+/// calls each with extreme arguments) covers every function, a new one included.
+pub(crate) const NAMES: [&str; 279] = [
+    "abs",
+    "acos",
+    "ago",
+    "around",
+    "array_concat",
+    "array_iff",
+    "array_index_of",
+    "array_length",
+    "array_reverse",
+    "array_rotate_left",
+    "array_rotate_right",
+    "array_shift_left",
+    "array_shift_right",
+    "array_slice",
+    "array_sort_asc",
+    "array_sort_desc",
+    "array_split",
+    "array_sum",
+    "asin",
+    "atan",
+    "atan2",
+    "bag_has_key",
+    "bag_keys",
+    "bag_merge",
+    "bag_pack",
+    "bag_remove_keys",
+    "bag_set_key",
+    "bag_zip",
+    "base64_decode_toarray",
+    "base64_decode_toguid",
+    "base64_decode_tostring",
+    "base64_decodestring",
+    "base64_encode_fromarray",
+    "base64_encode_fromguid",
+    "base64_encode_tostring",
+    "base64_encodestring",
+    "beta_cdf",
+    "beta_inv",
+    "beta_pdf",
+    "bin",
+    "bin_at",
+    "binary_and",
+    "binary_not",
+    "binary_or",
+    "binary_shift_left",
+    "binary_shift_right",
+    "binary_xor",
+    "bitset_count_ones",
+    "case",
+    "ceiling",
+    "coalesce",
+    "convert_angle",
+    "convert_energy",
+    "convert_force",
+    "convert_length",
+    "convert_mass",
+    "convert_speed",
+    "convert_temperature",
+    "convert_volume",
+    "cos",
+    "cot",
+    "countof",
+    "datetime_add",
+    "datetime_diff",
+    "datetime_local_to_utc",
+    "datetime_part",
+    "datetime_utc_to_local",
+    "dayofmonth",
+    "dayofweek",
+    "dayofyear",
+    "dcount_hll",
+    "degrees",
+    "endofday",
+    "endofmonth",
+    "endofweek",
+    "endofyear",
+    "erf",
+    "erfc",
+    "exp",
+    "exp10",
+    "exp2",
+    "extract",
+    "extract_all",
+    "extract_json",
+    "extractjson",
+    "floor",
+    "format_bytes",
+    "format_datetime",
+    "format_ipv4",
+    "format_ipv4_mask",
+    "format_timespan",
+    "gamma",
+    "getmonth",
+    "gettype",
+    "getyear",
+    "gzip_compress_to_base64_string",
+    "gzip_decompress_from_base64_string",
+    "has_any_index",
+    "has_any_ipv4",
+    "has_any_ipv4_prefix",
+    "has_ipv4",
+    "has_ipv4_prefix",
+    "hash",
+    "hash_md5",
+    "hash_sha1",
+    "hash_sha256",
+    "hash_xxhash64",
+    "hll_merge",
+    "hourofday",
+    "iff",
+    "iif",
+    "indexof",
+    "indexof_regex",
+    "ipv4_compare",
+    "ipv4_is_in_any_range",
+    "ipv4_is_in_range",
+    "ipv4_is_match",
+    "ipv4_is_private",
+    "ipv4_netmask_suffix",
+    "ipv4_range_to_cidr_list",
+    "ipv6_compare",
+    "ipv6_is_in_any_range",
+    "ipv6_is_in_range",
+    "ipv6_is_match",
+    "isascii",
+    "isempty",
+    "isfinite",
+    "isinf",
+    "isnan",
+    "isnotempty",
+    "isnotnull",
+    "isnull",
+    "isutf8",
+    "jaccard_index",
+    "log",
+    "log10",
+    "log2",
+    "loggamma",
+    "make_datetime",
+    "make_string",
+    "make_timespan",
+    "max_of",
+    "merge_tdigest",
+    "min_of",
+    "monthofyear",
+    "new_guid",
+    "next",
+    "not",
+    "now",
+    "pack",
+    "pack_array",
+    "parse_command_line",
+    "parse_csv",
+    "parse_ipv4",
+    "parse_ipv4_mask",
+    "parse_ipv6",
+    "parse_ipv6_mask",
+    "parse_json",
+    "parse_path",
+    "parse_url",
+    "parse_urlquery",
+    "parse_version",
+    "percentile_tdigest",
+    "percentiles_array_tdigest",
+    "percentrank_tdigest",
+    "pi",
+    "pow",
+    "prev",
+    "punycode_domain_from_string",
+    "punycode_domain_to_string",
+    "punycode_from_string",
+    "punycode_to_string",
+    "radians",
+    "rand",
+    "range",
+    "regex_quote",
+    "repeat",
+    "replace",
+    "replace_regex",
+    "replace_string",
+    "replace_strings",
+    "reverse",
+    "round",
+    "row_number",
+    "series_abs",
+    "series_acos",
+    "series_add",
+    "series_asin",
+    "series_atan",
+    "series_ceiling",
+    "series_cos",
+    "series_cosine_similarity",
+    "series_divide",
+    "series_dot_product",
+    "series_equals",
+    "series_exp",
+    "series_fill_backward",
+    "series_fill_const",
+    "series_fill_forward",
+    "series_fill_linear",
+    "series_floor",
+    "series_greater",
+    "series_greater_equals",
+    "series_less",
+    "series_less_equals",
+    "series_log",
+    "series_multiply",
+    "series_not_equals",
+    "series_pearson_correlation",
+    "series_pow",
+    "series_product",
+    "series_sign",
+    "series_sin",
+    "series_sqrt",
+    "series_subtract",
+    "series_sum",
+    "series_tan",
+    "set_difference",
+    "set_has_element",
+    "set_intersect",
+    "set_union",
+    "sign",
+    "sin",
+    "split",
+    "sqrt",
+    "startofday",
+    "startofmonth",
+    "startofweek",
+    "startofyear",
+    "strcat",
+    "strcat_array",
+    "strcat_delim",
+    "strcmp",
+    "string_size",
+    "strlen",
+    "strrep",
+    "substring",
+    "tan",
+    "tdigest_merge",
+    "to_utf8",
+    "tobool",
+    "toboolean",
+    "todatetime",
+    "todecimal",
+    "todouble",
+    "todynamic",
+    "toguid",
+    "tohex",
+    "toint",
+    "toint64",
+    "tolong",
+    "tolower",
+    "toobject",
+    "toreal",
+    "tostring",
+    "totime",
+    "totimespan",
+    "toupper",
+    "translate",
+    "treepath",
+    "trim",
+    "trim_end",
+    "trim_start",
+    "unicode_codepoints_from_string",
+    "unicode_codepoints_to_string",
+    "unixtime_microseconds_todatetime",
+    "unixtime_milliseconds_todatetime",
+    "unixtime_nanoseconds_todatetime",
+    "unixtime_seconds_todatetime",
+    "url_decode",
+    "url_decode_component",
+    "url_encode",
+    "url_encode_component",
+    "week_of_year",
+    "weekofyear",
+    "welch_test",
+    "zip",
+    "zlib_compress_to_base64_string",
+    "zlib_decompress_from_base64_string",
+];
+
 /// The result type of a built-in scalar function, or None when there is no such function.
 pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType> {
+    NAMES.binary_search(&name).ok()?;
+    listed_return_type(name, args)
+}
+
+fn listed_return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType> {
     use ScalarType::*;
     let first = args.first().copied().unwrap_or(Dynamic);
     Some(match name {
@@ -210,8 +500,17 @@ thread_local! {
     static REGEXES: RefCell<HashMap<String, Option<Regex>>> = RefCell::new(HashMap::new());
 }
 
+/// The longest regular expression (in bytes) the engine compiles; a longer one is invalid (the
+/// call answers null). A regex search cannot stop at the query's deadline, and its worst case is
+/// the pattern's length times the text's: a 250,000-character pattern against a text as long ran
+/// for minutes past the timeout. Kusto's patterns are a few dozen characters.
+pub(crate) const MAX_REGEX_BYTES: usize = 4096;
+
 /// A compiled regex from a cache (patterns usually repeat per row).
 pub(crate) fn regex(pattern: &str) -> Option<Regex> {
+    if pattern.len() > MAX_REGEX_BYTES {
+        return None;
+    }
     REGEXES.with(|cache| {
         let mut cache = cache.borrow_mut();
         if let Some(r) = cache.get(pattern) {
@@ -629,10 +928,16 @@ fn position_of<T: PartialEq>(hay: &[T], needle: &[T], args: &[Value]) -> Value {
         } else {
             from.saturating_add(length as usize).min(hay.len())
         };
+        // A long needle in a long window compares for long: check as the search goes.
         found = hay
             .get(from..end.max(from))
-            .and_then(|w| w.windows(needle.len()).position(|c| c == needle))
-            .map(|p| from + p);
+            .and_then(|w| {
+                w.windows(needle.len())
+                    .enumerate()
+                    .take_while(|(p, _)| p % 1024 != 0 || crate::budget::check().is_ok())
+                    .find(|(_, c)| *c == needle)
+            })
+            .map(|(p, _)| from + p);
         match found {
             Some(p) => from = p + 1,
             None => break,
@@ -645,6 +950,9 @@ fn position_of<T: PartialEq>(hay: &[T], needle: &[T], args: &[Value]) -> Value {
 /// collapsed to their element `[0]`, in the order first seen.
 fn tree_paths(j: &J, prefix: &str, out: &mut Vec<String>) {
     let visit = |path: String, child: &J, out: &mut Vec<String>| {
+        if crate::budget::check().is_err() {
+            return;
+        }
         if !out.contains(&path) {
             out.push(path.clone());
         }
@@ -817,7 +1125,14 @@ impl Fields {
         let chars: Vec<char> = fmt.chars().collect();
         let mut out = String::new();
         let mut i = 0;
-        let pad = |v: i64, n: usize| format!("{v:0n$}");
+        // Zero-padded to n digits (by hand: a format width must fit in 16 bits, and a run
+        // of letters in the format can be longer).
+        let pad = |v: i64, n: usize| {
+            let digits = v.unsigned_abs().to_string();
+            let sign = if v < 0 { "-" } else { "" };
+            let zeros = n.saturating_sub(digits.len() + sign.len());
+            format!("{sign}{}{digits}", "0".repeat(zeros))
+        };
         while i < chars.len() {
             let c = chars[i];
             let mut n = 1;
@@ -924,7 +1239,20 @@ fn trim_regex(pattern: &str, s: &str, start: bool, end: bool) -> Option<String> 
 }
 
 /// Evaluates a built-in scalar function on already evaluated arguments (null on bad input).
+///
+/// A call that could build a large value (large arguments, a large count) is first checked
+/// against the query's memory budget with its worst case; when that does not fit, the query is
+/// stopped (its next check reports the limit) and the call answers null without building it.
 pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
+    if let Some(bytes) = super::size::function_bound(name, args)
+        && crate::budget::reserve(bytes).is_err()
+    {
+        return Value::Null;
+    }
+    evaluate(name, args, result)
+}
+
+fn evaluate(name: &str, args: &[Value], result: ScalarType) -> Value {
     let s = |i: usize| text(args, i);
     match name {
         "tostring" => Value::str(s(0)),
@@ -950,7 +1278,18 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
         "reverse" => Value::str(s(0).chars().rev().collect::<String>()),
         "strrep" => {
             let n = as_i64(&arg(args, 1)).unwrap_or(0).clamp(0, 10_000) as usize;
-            Value::str(vec![s(0); n].join(&s(2)))
+            let (text, delimiter) = (s(0), s(2));
+            let mut out = String::with_capacity(
+                n.saturating_mul(text.len())
+                    .saturating_add(n.saturating_sub(1).saturating_mul(delimiter.len())),
+            );
+            for i in 0..n {
+                if i > 0 {
+                    out.push_str(&delimiter);
+                }
+                out.push_str(&text);
+            }
+            Value::str(out)
         }
         "substring" => {
             let chars: Vec<char> = s(0).chars().collect();
@@ -977,10 +1316,14 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
                 Value::Long(0)
             } else {
                 // Plain matches may overlap (`countof("aaaa", "aa")` is 3); regex ones do not.
-                let starts = hay
-                    .char_indices()
-                    .filter(|(i, _)| hay[*i..].starts_with(&needle));
-                Value::Long(starts.count() as i64)
+                let mut found = 0;
+                for (i, _) in hay.char_indices() {
+                    if crate::budget::check().is_err() {
+                        return Value::Null;
+                    }
+                    found += i64::from(hay[i..].starts_with(&needle));
+                }
+                Value::Long(found)
             }
         }
         "replace_string" => Value::str(s(0).replace(&s(1), &s(2))),
@@ -1238,6 +1581,10 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
                 first
             };
             for c in candidates {
+                // Each candidate is looked for in every set, and in the result so far.
+                if crate::budget::check().is_err() {
+                    return Value::Null;
+                }
                 let keep = match name {
                     "set_intersect" => sets.iter().skip(1).all(|s| s.contains(&c)),
                     "set_difference" => !sets.iter().skip(1).any(|s| s.contains(&c)),
@@ -1547,12 +1894,12 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
                 })
         }
         "make_timespan" => {
-            let n = |i: usize| as_i64(&arg(args, i)).unwrap_or(0);
+            // In floating point: huge parts saturate to the timespan's range, not overflow.
+            let n = |i: usize| as_i64(&arg(args, i)).unwrap_or(0) as f64;
             let secs = if args.len() >= 4 {
-                (n(0) * 86_400 + n(1) * 3600 + n(2) * 60) as f64
-                    + as_f64(&arg(args, 3)).unwrap_or(0.0)
+                n(0) * 86_400.0 + n(1) * 3600.0 + n(2) * 60.0 + as_f64(&arg(args, 3)).unwrap_or(0.0)
             } else {
-                (n(0) * 3600 + n(1) * 60) as f64 + as_f64(&arg(args, 2)).unwrap_or(0.0)
+                n(0) * 3600.0 + n(1) * 60.0 + as_f64(&arg(args, 2)).unwrap_or(0.0)
             };
             Value::TimeSpan((secs * TICKS_PER_SECOND as f64).round() as i64)
         }
@@ -1593,7 +1940,8 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
                                 Value::TimeSpan(t)
                             },
                         ));
-                        t += s;
+                        let Some(next) = t.checked_add(*s) else { break };
+                        t = next;
                     }
                 }
                 _ => {
@@ -1672,8 +2020,9 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
         "array_shift_left" | "array_shift_right" | "array_rotate_left" | "array_rotate_right" => {
             match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
                 Some(items) if !items.is_empty() => {
-                    let len = items.len() as i64;
-                    let by = as_i64(&arg(args, 1)).unwrap_or(0);
+                    // In i128: a shift by any i64 (even its minimum, negated) cannot overflow.
+                    let len = items.len() as i128;
+                    let by = i128::from(as_i64(&arg(args, 1)).unwrap_or(0));
                     let by = if name.ends_with("right") { -by } else { by };
                     let fill = args.get(2).map_or(J::Null, json_of);
                     let out = (0..len)
@@ -1760,6 +2109,9 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             let mut chosen: Vec<(usize, usize, usize)> = Vec::new();
             for (p, (l, _)) in pairs.iter().enumerate() {
                 for (start, m) in text.match_indices(l.as_str()) {
+                    if crate::budget::check().is_err() {
+                        return Value::Null;
+                    }
                     let end = start + m.len();
                     if chosen.iter().all(|(s, e, _)| end <= *s || start >= *e) {
                         chosen.push((start, end, p));
@@ -1803,6 +2155,9 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
         "hll_merge" => {
             let mut out: Vec<J> = Vec::new();
             for j in args.iter().filter_map(dynamic_array).flatten() {
+                if crate::budget::check().is_err() {
+                    return Value::Null;
+                }
                 if !out.contains(&j) {
                     out.push(j);
                 }
@@ -1829,12 +2184,13 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             if name == "percentrank_tdigest" {
                 // The weighted share of values at or below the value, in percent.
                 let v = arg(args, 1);
-                let total: i64 = sorted.iter().map(|(_, w)| w).sum();
-                let below: i64 = sorted
+                let total = sorted
+                    .iter()
+                    .fold(0i64, |acc, (_, w)| acc.saturating_add(*w));
+                let below = sorted
                     .iter()
                     .filter(|(x, _)| super::convert::compare(x, &v).is_some_and(|o| o.is_le()))
-                    .map(|(_, w)| w)
-                    .sum();
+                    .fold(0i64, |acc, (_, w)| acc.saturating_add(*w));
                 return if total == 0 || v.is_null() {
                     Value::Null
                 } else {
@@ -1930,6 +2286,9 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
             (Some(a), Some(b)) => {
                 let mut union: Vec<&J> = Vec::new();
                 for j in a.iter().chain(&b) {
+                    if crate::budget::check().is_err() {
+                        return Value::Null;
+                    }
                     if !union.contains(&j) {
                         union.push(j);
                     }
@@ -1982,6 +2341,7 @@ pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
                 (s(0).chars().collect(), s(1).chars().collect());
             let out: String = s(2)
                 .chars()
+                .take_while(|_| crate::budget::check().is_ok())
                 .filter_map(|c| match from.iter().position(|f| *f == c) {
                     // Past the end of the replacements, the last one repeats; none at all deletes.
                     Some(i) => to.get(i).or(to.last()).copied(),

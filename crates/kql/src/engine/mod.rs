@@ -33,12 +33,13 @@ mod functions;
 mod fusion;
 mod ops;
 mod scalar;
+mod size;
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering as AtomicOrdering;
 use std::time::Instant;
 
 use crate::ast::{Expr, ExprKind, Function, LetValue, Statement};
+use crate::budget::{EngineMemory, QueryBudget};
 use crate::catalog::Catalog;
 use crate::error::{KqlError, Location};
 use crate::lexer::Span;
@@ -58,9 +59,16 @@ pub struct ExecOptions {
     pub deadline: Option<Instant>,
     /// When set to true, the query stops with `KqlError::Cancelled`.
     pub cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
-    /// Bytes DataFusion may hold for one query's joins, aggregations and sorts; past it the
-    /// query stops with an error instead of exhausting the server's memory.
+    /// Bytes the query may use, on either executor: the values and tables it builds,
+    /// DataFusion's joins, aggregations and sorts, and its result. Past it the query stops with
+    /// `KqlError::Memory` instead of exhausting the server's memory. (Measured by
+    /// [`crate::budget::CountingAllocator`]; without it as the global allocator, only the
+    /// engine's checks before large allocations apply.)
     pub memory_limit: usize,
+    /// The memory all running queries share: the query gets the smaller of `memory_limit` and
+    /// what is left, and waits (bounded) to start when too little is left. `None`: no budget
+    /// beyond `memory_limit`.
+    pub engine_memory: Option<Arc<EngineMemory>>,
 }
 
 /// The default [`ExecOptions::memory_limit`]: 1 GiB.
@@ -74,6 +82,7 @@ impl Default for ExecOptions {
             deadline: None,
             cancel: None,
             memory_limit: DEFAULT_MEMORY_LIMIT,
+            engine_memory: None,
         }
     }
 }
@@ -87,6 +96,8 @@ pub struct QueryResult {
     pub visualization: Option<String>,
     /// The engine that ran the query: `DataFusion` or `Rows`.
     pub executor: Executor,
+    /// The most memory the query used at once, in bytes (0 without the counting allocator).
+    pub peak_memory: usize,
 }
 
 #[cfg(feature = "datafusion")]
@@ -106,6 +117,21 @@ pub enum Executor {
     Rows,
 }
 
+/// Every function the engine runs, sorted, once each: the built-in scalar functions, those the
+/// binder resolves itself (`now`, `pack_all`, `row_cumsum`, …) and the aggregation functions.
+/// The binder knows no function outside this list.
+pub fn function_names() -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = functions::NAMES
+        .iter()
+        .chain(&scalar::BINDER_FUNCTIONS)
+        .chain(&aggregate::NAMES)
+        .copied()
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
 /// Parses and runs `text` against `catalog`.
 ///
 /// The query runs on its own thread with a large stack, so deeply nested (even hostile)
@@ -121,7 +147,23 @@ pub fn execute_on(
     text: &str,
     opts: &ExecOptions,
 ) -> Result<QueryResult, KqlError> {
-    crate::parser::on_deep_stack(|| execute_here(executor, catalog, text, opts))
+    let budget = match &opts.engine_memory {
+        Some(engine) => engine.admit(opts.memory_limit, opts.deadline, opts.cancel.clone())?,
+        None => QueryBudget::new(opts.memory_limit, opts.deadline, opts.cancel.clone()),
+    };
+    let result = {
+        // The whole run (and its result) is charged to the query, on this thread and on every
+        // DataFusion task it spawns.
+        let _scope = budget.enter();
+        crate::parser::on_deep_stack(|| execute_here(executor, catalog, text, opts, &budget))
+    };
+    budget.release();
+    // A limit that stopped the query is the answer, whatever error it caused on the way out.
+    budget.stopped()?;
+    result.map(|r| QueryResult {
+        peak_memory: budget.peak(),
+        ..r
+    })
 }
 
 /// The DataFusion plan `execute_on(Executor::DataFusion, …)` runs for `text`, or (as the error)
@@ -130,10 +172,12 @@ pub fn execute_on(
 /// is executed to plan the rest, as it is when the query runs.
 #[cfg(feature = "datafusion")]
 pub fn explain(catalog: &Catalog, text: &str, opts: &ExecOptions) -> Result<String, String> {
+    let budget = QueryBudget::new(opts.memory_limit, opts.deadline, opts.cancel.clone());
+    let _scope = budget.enter();
     let planned = crate::parser::on_deep_stack(|| {
         let script = crate::parser::parse_script(text)?;
         Ok(fusion::explain(
-            &mut Engine::new(catalog, text, opts),
+            &mut Engine::new(catalog, text, opts, &budget),
             &script,
         ))
     });
@@ -145,13 +189,14 @@ fn execute_here(
     catalog: &Catalog,
     text: &str,
     opts: &ExecOptions,
+    budget: &Arc<QueryBudget>,
 ) -> Result<QueryResult, KqlError> {
     let script = crate::parser::parse_script(text)?;
     #[cfg(feature = "datafusion")]
     if executor == Executor::DataFusion
         || (executor == Executor::Auto && fusion::catalog_rows(catalog, text) >= fusion::MIN_ROWS)
     {
-        let mut engine = Engine::new(catalog, text, opts);
+        let mut engine = Engine::new(catalog, text, opts, budget);
         match fusion::run(&mut engine, &script) {
             Ok(table) => {
                 return Ok(QueryResult {
@@ -159,6 +204,7 @@ fn execute_here(
                     warnings: engine.warnings,
                     visualization: engine.visualization,
                     executor: Executor::DataFusion,
+                    peak_memory: 0,
                 });
             }
             Err(fusion::Skip::Failed(e)) => return Err(e),
@@ -167,7 +213,7 @@ fn execute_here(
     }
     #[cfg(not(feature = "datafusion"))]
     let _ = executor;
-    let mut engine = Engine::new(catalog, text, opts);
+    let mut engine = Engine::new(catalog, text, opts, budget);
     let mut env = Env::default();
     let mut results = Vec::new();
     for st in &script.statements {
@@ -187,6 +233,7 @@ fn execute_here(
         warnings: engine.warnings,
         visualization: engine.visualization,
         executor: Executor::Rows,
+        peak_memory: 0,
     })
 }
 
@@ -240,6 +287,8 @@ pub(crate) struct Engine<'a> {
     catalog: &'a Catalog,
     text: &'a str,
     opts: &'a ExecOptions,
+    /// The query's memory and time budget.
+    pub(crate) budget: &'a Arc<QueryBudget>,
     agg: Option<AggCollector>,
     visualization: Option<String>,
     warnings: Vec<String>,
@@ -264,11 +313,17 @@ const FORBIDDEN_PLUGINS: [&str; 10] = [
 ];
 
 impl<'a> Engine<'a> {
-    fn new(catalog: &'a Catalog, text: &'a str, opts: &'a ExecOptions) -> Engine<'a> {
+    fn new(
+        catalog: &'a Catalog,
+        text: &'a str,
+        opts: &'a ExecOptions,
+        budget: &'a Arc<QueryBudget>,
+    ) -> Engine<'a> {
         Engine {
             catalog,
             text,
             opts,
+            budget,
             agg: None,
             visualization: None,
             warnings: Vec::new(),
@@ -278,24 +333,15 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// Checks the deadline and the cancel flag (cheaply: the clock is read every 256 calls).
+    /// Checks the memory budget, the cancel flag and the deadline (cheaply: the clock is read
+    /// every 256 calls).
     pub(crate) fn check(&mut self) -> Result<(), KqlError> {
+        self.budget.stopped()?;
         self.ticks = self.ticks.wrapping_add(1);
         if !self.ticks.is_multiple_of(256) {
             return Ok(());
         }
-        if self
-            .opts
-            .cancel
-            .as_ref()
-            .is_some_and(|c| c.load(AtomicOrdering::Relaxed))
-        {
-            return Err(KqlError::Cancelled);
-        }
-        if self.opts.deadline.is_some_and(|d| Instant::now() >= d) {
-            return Err(KqlError::Cancelled);
-        }
-        Ok(())
+        self.budget.check_deadline()
     }
 
     fn location(&self, span: Span) -> Location {
@@ -386,7 +432,7 @@ impl<'a> Engine<'a> {
             ExprKind::Name(n) => match env.get(n) {
                 Some(Binding::Table(_)) => true,
                 Some(_) => false,
-                None => self.catalog.get(n).is_some(),
+                None => self.catalog.row_count(n).is_some(),
             },
             ExprKind::Call { name, args } => match env.get(name) {
                 Some(Binding::Function(f)) => {
@@ -408,9 +454,16 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// A catalog table's rows. The catalog makes them once (from its Arrow form) and keeps them
+    /// for every query: that is the process's memory, not this query's.
+    pub(crate) fn catalog_rows(&self, name: &str) -> Option<&'a Arc<Table>> {
+        let catalog = self.catalog;
+        crate::budget::outside_query(|| catalog.get(name))
+    }
+
     /// A catalog table as the query sees it (the timespan filter applied).
     fn catalog_table(&self, name: &str) -> Option<Table> {
-        let t = self.catalog.get(name)?;
+        let t = self.catalog_rows(name)?;
         let Some((start, end)) = self.opts.timespan else {
             return Some((**t).clone());
         };

@@ -551,6 +551,7 @@ impl<'a> Engine<'a> {
             let mut series: Vec<Vec<serde_json::Value>> =
                 vec![Vec::with_capacity(bins); outs.len()];
             for cell in &bins_states {
+                self.check()?;
                 for (o, ((c, ty), default)) in outs.iter().zip(&defaults).enumerate() {
                     let v = match cell {
                         Some(st) => {
@@ -775,6 +776,7 @@ impl<'a> Engine<'a> {
         };
         let mut bags = Vec::with_capacity(t.rows.len());
         let mut keys: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for idx in 0..t.rows.len() {
             self.check()?;
             let bag = match eval(&c, Row { rows: &t.rows, idx }) {
@@ -782,12 +784,18 @@ impl<'a> Engine<'a> {
                 _ => serde_json::Map::new(),
             };
             for k in bag.keys() {
-                if !keys.contains(k) && !ignored.contains(k) {
+                if !ignored.contains(k) && seen.insert(k.clone()) {
                     keys.push(k.clone());
                 }
             }
             bags.push(bag);
         }
+        // A cell per row and key: rows with keys of their own make a table of rows × keys.
+        self.budget.reserve(
+            bags.len()
+                .saturating_mul(keys.len())
+                .saturating_mul(std::mem::size_of::<Value>()),
+        )?;
         keys.sort();
         // A property named like an existing column: `replace_source` drops that column,
         // `keep_source` drops the property, otherwise both stay (the property renamed).
@@ -839,6 +847,7 @@ impl<'a> Engine<'a> {
             ));
         }
         for (row, bag) in out.rows.iter_mut().zip(bags) {
+            self.budget.stopped()?;
             for (k, ty) in keys.iter().zip(&types) {
                 row.push(match bag.get(k) {
                     None | Some(serde_json::Value::Null) => coerce(Value::Null, *ty),
@@ -1078,6 +1087,8 @@ impl<'a> Engine<'a> {
         let mut out_cols: Vec<Column> = key_cols.clone();
         let mut plan = Vec::new();
         for (item, (c, ty)) in aggs.iter().zip(outs) {
+            // Thousands of aggregates bind for a while: the timeout applies here too.
+            crate::budget::check()?;
             let direct = match (&c, &item.expr.kind) {
                 (CExpr::Col(slot), ExprKind::Call { name, args })
                     if aggregate::is_aggregate(name) =>
@@ -1086,14 +1097,15 @@ impl<'a> Engine<'a> {
                 }
                 _ => None,
             };
-            let names: Vec<String> = out_cols.iter().map(|c| c.name.clone()).collect();
+            // The names taken so far, built only for a column the query leaves unnamed.
+            let taken =
+                |cols: &[Column]| -> Vec<String> { cols.iter().map(|c| c.name.clone()).collect() };
             if let Some((s, fname, args)) = direct {
                 let spec = &specs[s];
                 if !spec.row.is_empty() {
                     for (i, (_, col)) in spec.row.iter().enumerate() {
                         let given = item.names.get(i).cloned();
-                        let names: Vec<String> = out_cols.iter().map(|c| c.name.clone()).collect();
-                        let n = given.unwrap_or_else(|| unique_name(&names, &col.name));
+                        let n = given.unwrap_or_else(|| unique_name(&taken(&out_cols), &col.name));
                         out_cols.push(Column::new(n, col.ty));
                     }
                     plan.push(Out::Spread(s));
@@ -1131,14 +1143,14 @@ impl<'a> Engine<'a> {
                     .names
                     .first()
                     .cloned()
-                    .unwrap_or_else(|| unique_name(&names, &default));
+                    .unwrap_or_else(|| unique_name(&taken(&out_cols), &default));
                 out_cols.push(Column::new(n, ty));
             } else {
                 let n = item
                     .names
                     .first()
                     .cloned()
-                    .unwrap_or_else(|| fresh_name(&out_cols, &names));
+                    .unwrap_or_else(|| fresh_name(&out_cols, &taken(&out_cols)));
                 out_cols.push(Column::new(n, ty));
             }
             plan.push(Out::Expr(c, ty));
@@ -1359,6 +1371,11 @@ impl<'a> Engine<'a> {
                 "rightanti" | "rightantisemi" | "rightsemi" => {}
                 _ => {
                     for &m in matches {
+                        // One left row can match many: check as the output grows.
+                        self.check()?;
+                        if rows.len() > super::MAX_ROWS {
+                            return Err(too_many_rows("join"));
+                        }
                         let mut row = l.clone();
                         row.extend(right_keep.iter().map(|i| right.rows[m][*i].clone()));
                         rows.push(row);
@@ -1751,6 +1768,11 @@ impl<'a> Engine<'a> {
                 .collect();
             let n = lists.iter().map(Vec::len).max().unwrap_or(0).min(limit);
             for i in 0..n {
+                // One row can expand into many: check as the output grows.
+                self.check()?;
+                if rows.len() > super::MAX_ROWS {
+                    return Err(too_many_rows("mv-expand"));
+                }
                 let mut r = t.rows[idx].clone();
                 for ((target, ty), list) in targets.iter().zip(&lists) {
                     r[*target] = coerce(list.get(i).cloned().unwrap_or(Value::Null), *ty);

@@ -13,6 +13,29 @@ use crate::error::KqlError;
 use crate::table::Column;
 use crate::value::{ScalarType, Value};
 
+/// The functions the binder resolves itself (the first `match` of `compile_call`), besides the
+/// built-in scalar functions (`functions::NAMES`) and the aggregates (`aggregate::NAMES`).
+pub(crate) const BINDER_FUNCTIONS: [&str; 18] = [
+    "ago",
+    "assert",
+    "bag_pack_columns",
+    "bin_auto",
+    "column_ifexists",
+    "column_names_of",
+    "ingestion_time",
+    "materialize",
+    "next",
+    "now",
+    "pack_all",
+    "prev",
+    "row_cumsum",
+    "row_number",
+    "row_rank_dense",
+    "row_rank_min",
+    "row_window_session",
+    "toscalar",
+];
+
 /// A bound scalar expression: names resolved to column positions or constants.
 #[derive(Debug, Clone)]
 pub(crate) enum CExpr {
@@ -313,7 +336,7 @@ impl<'a> Engine<'a> {
                             &format!("Function '{n}' must be called with parentheses: {n}()"),
                         ));
                     }
-                    None => match self.catalog.get(n) {
+                    None => match self.catalog_rows(n) {
                         Some(t) => (CExpr::Lit(first_column_array(t)), T::Dynamic),
                         None => {
                             return Err(self.resolution(
@@ -630,7 +653,11 @@ impl<'a> Engine<'a> {
                     Some(a) => self.compile(a, schema, env)?.0,
                     None => CExpr::Lit(Value::Null),
                 };
-                let by = if name == "prev" { -n } else { n };
+                let by = if name == "prev" {
+                    n.saturating_neg()
+                } else {
+                    n
+                };
                 return Ok((
                     CExpr::Shift {
                         expr: Box::new(x),
@@ -1188,7 +1215,7 @@ pub(crate) fn eval(e: &CExpr, row: Row<'_>) -> Value {
             memo,
         } => running(*kind, args, restart.as_deref(), memo, row),
         CExpr::Shift { expr, by, default } => {
-            let target = row.idx as i64 + by;
+            let target = (row.idx as i64).saturating_add(*by);
             match usize::try_from(target).ok().filter(|t| *t < row.rows.len()) {
                 Some(t) => eval(
                     expr,

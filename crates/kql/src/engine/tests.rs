@@ -1702,3 +1702,28 @@ fn deprecated_function_aliases_run_as_their_current_names() {
         r.table.rows
     );
 }
+
+#[test]
+fn a_regex_longer_than_the_cap_is_invalid_not_run() {
+    // A search cannot stop at the deadline and costs up to the pattern's length times the
+    // text's, so a pattern past MAX_REGEX_BYTES is refused like an invalid one; one at the cap
+    // still runs. The long branch never matches: the texts stay short.
+    let pattern = |n: usize| format!("(b)|{}", "a".repeat(n - 4));
+    let (at_cap, past) = (
+        pattern(functions::MAX_REGEX_BYTES),
+        pattern(functions::MAX_REGEX_BYTES + 1),
+    );
+    let extract = |p: &str| cell(&format!("print extract('{p}', 1, 'xb')"));
+    assert_eq!(extract(&at_cap), Value::str("b"));
+    assert_eq!(extract(&past), extract("("));
+    let matching = |p: &str| {
+        run(&format!(
+            "range x from 1 to 3 step 1 | extend s = 'xb' | where s matches regex '{p}' | count"
+        ))
+        .table
+        .rows[0][0]
+            .clone()
+    };
+    assert_eq!(matching(&at_cap), Value::Long(3));
+    assert_eq!(matching(&past), Value::Long(0));
+}

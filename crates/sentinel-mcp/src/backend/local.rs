@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use kql::value::format_datetime;
-use kql::{Catalog, Column, ExecOptions, ScalarType, Table, Value};
+use kql::{Catalog, Column, EngineMemory, ExecOptions, ScalarType, Table, Value};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::{Mutex, watch};
@@ -18,6 +18,7 @@ use super::{
     IncidentPatch, QueryOutput, QueryRequest, Readiness, TableInfo, TableList,
 };
 use crate::clock;
+use crate::config::MemoryBudgets;
 
 /// Where the local backend's tables come from.
 #[derive(Debug, Clone)]
@@ -90,17 +91,37 @@ pub struct LocalBackend {
     state_path: PathBuf,
     /// Serializes writers: one journal append and table update at a time.
     write_lock: Mutex<()>,
+    /// Bytes one query may use.
+    query_memory: usize,
+    /// The memory all running queries share.
+    engine_memory: Arc<EngineMemory>,
 }
 
+/// A query that used this much memory at its peak gives the heap's free pages back afterwards.
+const TRIM_AFTER_BYTES: usize = 64 << 20;
+
+/// How long past its timeout a query's caller waits for the engine to notice and stop.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
 impl LocalBackend {
-    /// Starts loading `source` in the background; the backend answers once it is loaded.
-    pub fn start(source: LocalSource, state_dir: PathBuf) -> Arc<LocalBackend> {
+    fn new(state_dir: &Path, budgets: MemoryBudgets) -> LocalBackend {
         let (tx, _) = watch::channel(LoadState::Loading);
-        let backend = Arc::new(LocalBackend {
+        LocalBackend {
             state: tx,
             state_path: state_dir.join(STATE_FILE),
             write_lock: Mutex::new(()),
-        });
+            query_memory: budgets.query,
+            engine_memory: EngineMemory::new(budgets.engine),
+        }
+    }
+
+    /// Starts loading `source` in the background; the backend answers once it is loaded.
+    pub fn start(
+        source: LocalSource,
+        state_dir: PathBuf,
+        budgets: MemoryBudgets,
+    ) -> Arc<LocalBackend> {
+        let backend = Arc::new(LocalBackend::new(&state_dir, budgets));
         let loader = backend.clone();
         tokio::task::spawn_blocking(move || {
             let started = Instant::now();
@@ -124,13 +145,12 @@ impl LocalBackend {
     }
 
     /// Loads synchronously (for the CLI): answers once the workspace is ready.
-    pub fn load_now(source: LocalSource, state_dir: PathBuf) -> Result<LocalBackend, BackendError> {
-        let (tx, _) = watch::channel(LoadState::Loading);
-        let backend = LocalBackend {
-            state: tx,
-            state_path: state_dir.join(STATE_FILE),
-            write_lock: Mutex::new(()),
-        };
+    pub fn load_now(
+        source: LocalSource,
+        state_dir: PathBuf,
+        budgets: MemoryBudgets,
+    ) -> Result<LocalBackend, BackendError> {
+        let backend = LocalBackend::new(&state_dir, budgets);
         let ws = backend.load(&source).map_err(BackendError::NotReady)?;
         backend.state.send_replace(LoadState::Ready(Arc::new(ws)));
         Ok(backend)
@@ -192,21 +212,45 @@ impl LocalBackend {
             timespan: Some((request.range.start, request.range.end)),
             deadline: Some(Instant::now() + request.timeout),
             cancel: Some(cancel),
-            ..ExecOptions::default()
+            memory_limit: self.query_memory,
+            engine_memory: Some(Arc::clone(&self.engine_memory)),
         };
         let timeout = request.timeout;
-        let result = tokio::task::spawn_blocking(move || {
+        let task = tokio::task::spawn_blocking(move || {
             crate::failure::test_panic("engine", &request.query);
-            kql::execute(&ws.catalog, &request.query, &opts)
-        })
-        .await
-        .map_err(|e| BackendError::Internal(format!("query task failed: {e}")))?;
+            let result = kql::execute(&ws.catalog, &request.query, &opts);
+            // What a large query freed goes back to the OS, rather than staying resident in
+            // this thread's heap until it is reused.
+            let large = match &result {
+                Ok(r) => r.peak_memory >= TRIM_AFTER_BYTES,
+                Err(e) => matches!(e, kql::KqlError::Memory(_)),
+            };
+            if large {
+                crate::heap::release_free();
+            }
+            result
+        });
+        // The engine stops at its deadline; should a step overrun it, the caller still gets its
+        // answer (the cancel flag is set when this future ends, and the step stops at its next
+        // check).
+        let result = tokio::time::timeout(timeout + STOP_GRACE, task)
+            .await
+            .map_err(|_| BackendError::timeout(timeout))?
+            .map_err(|e| BackendError::Internal(format!("query task failed: {e}")))?;
         match result {
-            Ok(r) => Ok(QueryOutput {
-                table: r.table,
-                warnings: r.warnings,
-                visualization: r.visualization,
-            }),
+            Ok(r) => {
+                tracing::debug!(
+                    peak_memory_kib = r.peak_memory >> 10,
+                    executor = ?r.executor,
+                    rows = r.table.rows.len(),
+                    "query ran"
+                );
+                Ok(QueryOutput {
+                    table: r.table,
+                    warnings: r.warnings,
+                    visualization: r.visualization,
+                })
+            }
             Err(kql::KqlError::Cancelled) => Err(BackendError::timeout(timeout)),
             Err(e) => Err(BackendError::Query(e)),
         }

@@ -45,20 +45,7 @@ pub async fn trim_after_session_closes(state: Arc<HttpState>, stop: Cancellation
         pending += closed;
         if closed == 0 && pending >= TRIM_AFTER_CLOSES {
             pending = 0;
-            let _ = tokio::task::spawn_blocking(release_free_heap).await;
+            let _ = tokio::task::spawn_blocking(crate::heap::release_free).await;
         }
     }
 }
-
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn release_free_heap() {
-    // SAFETY: malloc_trim has no preconditions; it takes glibc's arena locks itself and only
-    // returns free pages to the kernel.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
-/// Other allocators return memory on their own terms.
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn release_free_heap() {}

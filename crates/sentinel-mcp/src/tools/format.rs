@@ -2,7 +2,6 @@
 
 use kql::{Table, Value};
 use serde::Serialize;
-use serde_json::json;
 
 /// Caps on one result.
 #[derive(Debug, Clone, Copy)]
@@ -57,8 +56,12 @@ pub fn table_result(
     let mut rows = Vec::new();
     let mut bytes = 0usize;
     let mut byte_capped = false;
+    let mut cut = 0usize;
     for row in table.rows.iter().take(caps.max_rows) {
-        let cells: Vec<serde_json::Value> = row.iter().map(Value::to_json).collect();
+        let cells: Vec<serde_json::Value> = row
+            .iter()
+            .map(|v| cell_json(v, caps.max_bytes, &mut cut))
+            .collect();
         let size = serde_json::to_string(&cells).map_or(0, |s| s.len());
         if bytes + size > caps.max_bytes && !rows.is_empty() {
             byte_capped = true;
@@ -81,6 +84,15 @@ pub fn table_result(
             total - returned
         ));
     }
+    if cut > 0 {
+        warnings.push(format!(
+            "{cut} value{} longer than the result size cap of {} bytes {} cut short (…); select a part of {} (substring, extract, a bag's property) to see more.",
+            if cut == 1 { "" } else { "s" },
+            caps.max_bytes,
+            if cut == 1 { "was" } else { "were" },
+            if cut == 1 { "it" } else { "them" },
+        ));
+    }
     let text = render_text(&columns, &rows, total, &warnings, visualization.as_deref());
     (
         text,
@@ -94,6 +106,57 @@ pub fn table_result(
             visualization,
         },
     )
+}
+
+/// A cell as JSON, its text cut to `max` bytes when longer (counted in `cut`): the one row a
+/// result always shows must fit the size cap too, and a large value is never copied whole.
+fn cell_json(v: &Value, max: usize, cut: &mut usize) -> serde_json::Value {
+    let text = match v {
+        Value::String(s) => s.as_ref(),
+        Value::Dynamic(d) => match &**d {
+            serde_json::Value::String(s) => s.as_str(),
+            _ => {
+                let mut upto = Upto(Vec::new(), max);
+                if serde_json::to_writer(&mut upto, &**d).is_ok() {
+                    return (**d).clone();
+                }
+                *cut += 1;
+                let shown = match std::str::from_utf8(&upto.0) {
+                    Ok(t) => t,
+                    Err(e) => std::str::from_utf8(&upto.0[..e.valid_up_to()]).unwrap_or_default(),
+                };
+                return serde_json::Value::String(format!("{shown}…"));
+            }
+        },
+        _ => return v.to_json(),
+    };
+    if text.len() <= max {
+        return v.to_json();
+    }
+    *cut += 1;
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    serde_json::Value::String(format!("{}…", &text[..end]))
+}
+
+/// A writer that takes at most `.1` bytes, then refuses.
+struct Upto(Vec<u8>, usize);
+
+impl std::io::Write for Upto {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let room = self.1 - self.0.len();
+        if buf.len() > room {
+            self.0.extend_from_slice(&buf[..room]);
+            return Err(std::io::Error::other("past the size cap"));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn render_text(
@@ -161,12 +224,51 @@ pub fn capped_list<T: Serialize>(items: Vec<T>, caps: ResultCaps) -> (Vec<T>, Op
     (kept, note)
 }
 
-/// JSON for the CLI's `--format json`: `{"columns":[{"name","type"}],"rows":[[…]]}`.
-pub fn table_json(table: &Table) -> serde_json::Value {
-    json!({
-        "columns": table.columns.iter().map(|c| json!({"name": c.name, "type": c.ty.name()})).collect::<Vec<_>>(),
-        "rows": table.rows.iter().map(|r| r.iter().map(Value::to_json).collect::<Vec<_>>()).collect::<Vec<_>>(),
-    })
+/// JSON for the CLI's `--format json`: `{"columns":[{"name","type"}],"rows":[[…]]}`, written
+/// as it is serialized (one cell's JSON at a time, however large the table).
+pub struct TableJson<'a>(pub &'a Table);
+
+impl Serialize for TableJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        struct Columns<'a>(&'a [kql::Column]);
+        impl Serialize for Columns<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(Some(self.0.len()))?;
+                for c in self.0 {
+                    seq.serialize_element(&ColumnOut {
+                        name: c.name.clone(),
+                        ty: c.ty.name().to_string(),
+                    })?;
+                }
+                seq.end()
+            }
+        }
+        struct Row<'a>(&'a [Value]);
+        impl Serialize for Row<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(Some(self.0.len()))?;
+                for v in self.0 {
+                    seq.serialize_element(&v.to_json())?;
+                }
+                seq.end()
+            }
+        }
+        struct Rows<'a>(&'a [Vec<Value>]);
+        impl Serialize for Rows<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(Some(self.0.len()))?;
+                for r in self.0 {
+                    seq.serialize_element(&Row(r))?;
+                }
+                seq.end()
+            }
+        }
+        let mut map = s.serialize_map(Some(2))?;
+        map.serialize_entry("columns", &Columns(&self.0.columns))?;
+        map.serialize_entry("rows", &Rows(&self.0.rows))?;
+        map.end()
+    }
 }
 
 #[cfg(test)]
@@ -218,6 +320,42 @@ mod tests {
         );
         assert_eq!(r.returned_rows, 1);
         assert!(r.warnings[0].contains("result size cap of 1 bytes"));
+    }
+
+    #[test]
+    fn a_value_larger_than_the_byte_cap_is_cut_with_a_marker() {
+        let t = Table {
+            columns: vec![
+                Column::new("s", ScalarType::String),
+                Column::new("d", ScalarType::Dynamic),
+            ],
+            rows: vec![vec![
+                Value::str("é".repeat(1000)),
+                Value::dynamic(serde_json::json!(vec![1; 1000])),
+            ]],
+        };
+        let caps = ResultCaps {
+            max_rows: 10,
+            max_bytes: 101,
+        };
+        let (text, r) = table_result(&t, caps, vec![], None);
+        assert_eq!(r.returned_rows, 1);
+        assert_eq!(
+            r.rows[0][0],
+            serde_json::json!(format!("{}…", "é".repeat(50)))
+        );
+        assert_eq!(
+            r.rows[0][1],
+            serde_json::json!(format!("[{}…", "1,".repeat(50)))
+        );
+        assert!(
+            r.warnings.iter().any(|w| w.starts_with(
+                "2 values longer than the result size cap of 101 bytes were cut short"
+            )),
+            "{:?}",
+            r.warnings
+        );
+        assert!(text.contains("were cut short"), "{text}");
     }
 
     #[test]

@@ -11,12 +11,16 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use datafusion::datasource::MemTable;
 
+use datafusion::common::{DataFusionError, Result as DfResult, exec_err};
+
+use crate::budget::QueryBudget;
 use crate::catalog::load::{null_of, stored_array, stored_type};
+use crate::engine::size::{LARGE, value_bytes};
 use crate::table::{Column, Table};
 use crate::value::{ScalarType, Value};
 
-/// Rows per batch when a row table is turned into batches.
-const BATCH_ROWS: usize = 8 * 1024;
+use super::BATCH_ROWS;
+use crate::error::KqlError;
 
 /// Tables with at least this many rows are scanned in parallel partitions; smaller ones in one,
 /// which keeps their row order (and the order of groups) as the row engine gives it.
@@ -123,8 +127,25 @@ impl ArrowTable {
 
 /// Batches (in the stored layout of `columns`) as a row table.
 pub(super) fn batches_to_table(columns: &[Column], batches: &[RecordBatch]) -> Table {
+    rows_of_batches(columns, batches, || Ok(())).unwrap_or_default()
+}
+
+/// [`batches_to_table`] for a query: its budget is checked after each batch.
+pub(super) fn batches_to_query_table(
+    columns: &[Column],
+    batches: &[RecordBatch],
+) -> Result<Table, KqlError> {
+    rows_of_batches(columns, batches, crate::budget::check)
+}
+
+fn rows_of_batches(
+    columns: &[Column],
+    batches: &[RecordBatch],
+    mut check: impl FnMut() -> Result<(), KqlError>,
+) -> Result<Table, KqlError> {
     let mut rows: Vec<Vec<Value>> = Vec::new();
     for batch in batches {
+        check()?;
         let values: Vec<Vec<Value>> = columns
             .iter()
             .zip(batch.columns())
@@ -138,10 +159,10 @@ pub(super) fn batches_to_table(columns: &[Column], batches: &[RecordBatch]) -> T
             }
         }
     }
-    Table {
+    Ok(Table {
         columns: columns.to_vec(),
         rows,
-    }
+    })
 }
 
 /// An array in the stored layout of `ty` as values (other layouts are cast first; what cannot be
@@ -235,7 +256,40 @@ fn primitive<T: arrow_array::ArrowPrimitiveType>(
         .collect()
 }
 
-/// Values of type `ty` as an array in its stored layout.
-pub(super) fn array_of(values: &[Value], ty: ScalarType) -> ArrayRef {
-    stored_array(values.iter(), ty)
+/// The widest value (or row) DataFusion may copy into every row of a batch (a constant, a
+/// row a join or mv-expand repeats): a quarter of the query's budget over a batch's rows. The
+/// row engine shares one copy of a value between rows; in DataFusion each row gets its own.
+pub(super) fn copy_limit(budget: &QueryBudget) -> usize {
+    (budget.limit() / (4 * BATCH_ROWS)).max(1024)
+}
+
+/// Values of type `ty` as an array in its stored layout, for the query the current thread works
+/// for: when the values are large, the bytes copied are reserved from its budget first.
+pub(super) fn array_of(values: &[Value], ty: ScalarType) -> DfResult<ArrayRef> {
+    reserve_copy(values, false)?;
+    Ok(stored_array(values.iter(), ty))
+}
+
+/// [`array_of`] for values rows may share (the row engine's evaluator gives every row the same
+/// copy of a constant): when they would take more than a quarter of the budget in one batch,
+/// the query is left to the row engine, which keeps the one copy.
+pub(super) fn shared_array_of(values: &[Value], ty: ScalarType) -> DfResult<ArrayRef> {
+    reserve_copy(values, true)?;
+    Ok(stored_array(values.iter(), ty))
+}
+
+fn reserve_copy(values: &[Value], shared: bool) -> DfResult<()> {
+    let total = values
+        .iter()
+        .fold(0usize, |acc, v| acc.saturating_add(value_bytes(v)));
+    if total < LARGE {
+        return Ok(());
+    }
+    if shared
+        && (!crate::budget::fits(total)
+            || crate::budget::current().is_some_and(|b| total > b.limit() / 4))
+    {
+        return exec_err!("{total} bytes of values in one batch: left to the row engine");
+    }
+    crate::budget::reserve(total).map_err(|e| DataFusionError::External(Box::new(e)))
 }

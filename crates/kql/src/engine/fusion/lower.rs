@@ -18,9 +18,9 @@ use datafusion::logical_expr::{
     cast, in_list, is_not_null, is_null, lit, when,
 };
 
-use super::arrow::ArrowTable;
+use super::arrow::{ArrowTable, copy_limit};
 use super::udaf::KqlAggregate;
-use super::udf::{BinUdf, CaseUdf, EvalUdf, ExpandUdf, MatchUdf, ParseUdf, mentions};
+use super::udf::{BinUdf, CaseUdf, EvalUdf, ExpandUdf, MatchUdf, ParseUdf, RowGuardUdf, mentions};
 use crate::ast::{BinOp, Expr, ExprKind, JoinOn, NamedExpr, Operator, OperatorKind, StrOp};
 use crate::catalog::load::stored_type;
 use crate::engine::convert::coerce;
@@ -28,6 +28,7 @@ use crate::engine::ops::{
     Out, Summary, fresh_name, piped_union_name, union_input_name, unique_name,
 };
 use crate::engine::scalar::{CExpr, Row, derive_name, eval};
+use crate::engine::size::value_bytes;
 use crate::engine::{Engine, Env, MAX_ROWS};
 use crate::table::{Column, Table};
 use crate::value::{ScalarType, Value};
@@ -64,6 +65,17 @@ fn scalar(v: &Value, ty: ScalarType) -> Option<ScalarValue> {
         Value::Guid(g) => ScalarValue::Utf8(Some(g.to_string())),
         Value::Dynamic(d) => ScalarValue::Utf8(Some(d.to_string())),
     })
+}
+
+/// A row's text columns (what copying the row copies beyond fixed-width values) and the bytes
+/// of its other columns and of the text columns' offsets.
+fn row_width(cols: &[Column]) -> (Vec<DfExpr>, usize) {
+    let texts = cols
+        .iter()
+        .filter(|c| stored_type(c.ty) == arrow_schema::DataType::Utf8)
+        .map(|c| column(&c.name))
+        .collect();
+    (texts, 8 * cols.len())
 }
 
 fn typed_null(ty: ScalarType) -> DfExpr {
@@ -228,6 +240,10 @@ fn string_regex(op: StrOp, needle: &str) -> Option<regex::Regex> {
         StrOp::Contains { cs } => (lit, cs),
         StrOp::StartsWith { cs } => (format!("^{lit}"), cs),
         StrOp::EndsWith { cs } => (format!("{lit}$"), cs),
+        // A longer pattern is left to the row engine, which refuses it.
+        StrOp::MatchesRegex if needle.len() > crate::engine::functions::MAX_REGEX_BYTES => {
+            return None;
+        }
         StrOp::MatchesRegex => (needle.to_string(), true),
         StrOp::HasAny | StrOp::HasAll => return None,
     };
@@ -270,10 +286,9 @@ impl<'a> Lowering<'_, 'a> {
                 if self.env.get(n).is_some() {
                     return Err(format!("'{n}' is bound by the row engine"));
                 }
-                let table = self
-                    .engine
-                    .catalog
-                    .arrow(n)
+                // The catalog's Arrow form is made once and kept for every query.
+                let catalog = self.engine.catalog;
+                let table = crate::budget::outside_query(|| catalog.arrow(n))
                     .ok_or_else(|| format!("no table '{n}'"))?;
                 let table = Arc::clone(table);
                 let plan = self.scan(n, &table)?;
@@ -384,7 +399,16 @@ impl<'a> Lowering<'_, 'a> {
         columns_read(c, &mut read);
         if read.is_empty() && !mentions(c, &|n| matches!(n, "rand" | "new_guid")) {
             // Constant within the query (now() and ago() included): evaluate once.
-            return Ok(constant(&coerce(eval(c, Row::EMPTY), ty), ty));
+            let v = coerce(eval(c, Row::EMPTY), ty);
+            // DataFusion copies a constant into every row it makes of it; the row engine shares
+            // one copy of a large one.
+            let bytes = value_bytes(&v);
+            if bytes > copy_limit(self.engine.budget) {
+                return Err(format!(
+                    "a constant of {bytes} bytes (copied into every row on DataFusion)"
+                ));
+            }
+            return Ok(constant(&v, ty));
         }
         if let Some(e) = self.native(c, cols)? {
             return Ok(e);
@@ -932,7 +956,8 @@ impl<'a> Lowering<'_, 'a> {
                 return Err("one column expanded twice".into());
             }
             let arg = self.expr(&c, arg_ty, &p.columns)?;
-            let list = ExpandUdf::call(arg, (arg_ty, ty), as_array, limit).alias(name.clone());
+            let list = ExpandUdf::call(arg, (arg_ty, ty), (as_array, limit), row_width(&p.columns))
+                .alias(name.clone());
             set_column(&mut cols, &mut exprs, Column::new(name.clone(), ty), list);
             names.push(name);
         }
@@ -1156,6 +1181,17 @@ impl<'a> Lowering<'_, 'a> {
         self.build(s.out_cols, p.parallel, |b| b.project(exprs), grouped.plan)
     }
 
+    /// `p`, whose rows a join may repeat: a row wider than DataFusion may copy into a batch's
+    /// rows leaves the query to the row engine.
+    fn narrow_rows(&self, p: Plan) -> Result<Plan, Fallback> {
+        let (texts, fixed) = row_width(&p.columns);
+        if texts.is_empty() {
+            return Ok(p);
+        }
+        let guard = RowGuardUdf::call(texts, fixed, copy_limit(self.engine.budget));
+        self.build(p.columns, p.parallel, |b| b.filter(guard), p.plan)
+    }
+
     fn join(
         &mut self,
         left: Plan,
@@ -1193,6 +1229,7 @@ impl<'a> Lowering<'_, 'a> {
             lk.push(l);
             rk.push(r);
         }
+        let (left, right) = (self.narrow_rows(left)?, self.narrow_rows(right)?);
         // `innerunique` (Kusto's default) keeps the first left row of each key, then joins.
         let left = if kind == "innerunique" && !unique_on(&left, on) {
             let first = row_number()

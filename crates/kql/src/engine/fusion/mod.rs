@@ -13,9 +13,8 @@ mod udaf;
 mod udf;
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use arrow_array::RecordBatch;
 use datafusion::common::DataFusionError;
@@ -23,15 +22,21 @@ use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
+use futures::StreamExt;
 
 pub use arrow::ArrowTable;
 use lower::{Fallback, Lowering, Plan};
 
 use super::ops::too_many_rows;
-use super::{Binding, Engine, Env, ExecOptions};
+use super::{Binding, Engine, Env};
 use crate::ast::{LetValue, Script, Statement};
+use crate::budget::QueryBudget;
+use crate::budget::datafusion::{InQuery, QueryPool};
 use crate::error::KqlError;
 use crate::table::Table;
+
+/// Rows per DataFusion batch (and per batch made of a row table).
+pub(super) const BATCH_ROWS: usize = 8 * 1024;
 
 /// How a query left the DataFusion path.
 pub(super) enum Skip {
@@ -53,6 +58,8 @@ fn runtime() -> Option<&'static tokio::runtime::Runtime> {
     static RUNTIME: OnceLock<Option<tokio::runtime::Runtime>> = OnceLock::new();
     RUNTIME
         .get_or_init(|| {
+            // The tasks DataFusion spawns work for the query that spawned them.
+            crate::budget::datafusion::follow_spawned_tasks();
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(parallelism())
                 .thread_name("kql-datafusion")
@@ -99,9 +106,10 @@ fn lower<'a>(engine: &mut Engine<'a>, script: &'a Script) -> Result<Plan, Fallba
     loop {
         match lower_once(engine, script, &tables) {
             Err(Lower::NeedsTable(name, plan)) => {
-                let batches = collect(plan.plan, plan.parallel, engine.opts)
+                let batches = collect(plan.plan, plan.parallel, engine.budget)
                     .map_err(|_| format!("'{name}' could not be run"))?;
-                let table = arrow::batches_to_table(&plan.columns, &batches);
+                let table = arrow::batches_to_query_table(&plan.columns, &batches)
+                    .map_err(|e| e.to_string())?;
                 tables.push((name, Arc::new(table)));
             }
             Err(Lower::Fallback(why)) => return Err(why),
@@ -190,37 +198,31 @@ pub(super) fn run<'a>(engine: &mut Engine<'a>, script: &'a Script) -> Result<Tab
         return Err(Skip::Fallback);
     }
     let capped = lower::capped(plan.plan).map_err(|_| Skip::Fallback)?;
-    let batches = collect(capped, plan.parallel, engine.opts)?;
+    let batches = collect(capped, plan.parallel, engine.budget)?;
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     if rows > super::MAX_ROWS {
         return Err(Skip::Failed(too_many_rows("the query")));
     }
-    Ok(arrow::batches_to_table(&plan.columns, &batches))
+    arrow::batches_to_query_table(&plan.columns, &batches).map_err(Skip::Failed)
 }
 
-/// Executes a plan on the shared runtime, honouring the query's deadline and cancel flag.
+/// Executes a plan on the shared runtime within the query's budget: its tasks work for the
+/// query, DataFusion's memory pool is the budget, and the deadline, the cancel flag and the
+/// memory used are checked as batches arrive and every 20 ms.
 fn collect(
     plan: LogicalPlan,
     parallel: bool,
-    opts: &ExecOptions,
+    budget: &Arc<QueryBudget>,
 ) -> Result<Vec<RecordBatch>, Skip> {
     let rt = runtime().ok_or(Skip::Fallback)?;
-    let stopped = || {
-        opts.cancel
-            .as_ref()
-            .is_some_and(|c| c.load(Ordering::Relaxed))
-            || opts.deadline.is_some_and(|d| Instant::now() >= d)
-    };
-    if stopped() {
-        return Err(Skip::Failed(KqlError::Cancelled));
-    }
+    budget.check_deadline().map_err(Skip::Failed)?;
     let partitions = if parallel { parallelism() } else { 1 };
     let config = SessionConfig::new()
         .with_target_partitions(partitions)
-        .with_batch_size(8 * 1024);
+        .with_batch_size(BATCH_ROWS);
     // No spilling to disk: a query past its memory stops (a shared server's disk is not scratch).
     let Ok(runtime) = RuntimeEnvBuilder::new()
-        .with_memory_limit(opts.memory_limit, 1.0)
+        .with_memory_pool(Arc::new(QueryPool::new(Arc::clone(budget))))
         .with_disk_manager_builder(
             DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
         )
@@ -229,40 +231,58 @@ fn collect(
         return Err(Skip::Fallback);
     };
     let ctx = SessionContext::new_with_config_rt(config, runtime);
-    let limit = opts.memory_limit;
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    let task = rt.spawn(async move {
-        let result = match ctx.execute_logical_plan(plan).await {
-            Ok(frame) => frame.collect().await,
-            Err(e) => Err(e),
-        };
-        let _ = tx.send(result);
-    });
+    let in_query = Arc::clone(budget);
+    let task = rt.spawn(InQuery::new(
+        Arc::clone(budget),
+        Box::pin(async move {
+            let result = gather(ctx, plan, &in_query).await;
+            let _ = tx.send(result);
+        }),
+    ));
+    let stopped = |task: &tokio::task::JoinHandle<()>| {
+        let why = budget.check_deadline();
+        if why.is_err() {
+            task.abort();
+        }
+        why.map_err(Skip::Failed)
+    };
     loop {
         match rx.recv_timeout(Duration::from_millis(20)) {
             Ok(Ok(batches)) => return Ok(batches),
-            // A runtime failure (say an overflow DataFusion reports) is left to the row engine,
-            // which defines the answer.
-            // Past the memory limit the row engine would not fare better: the query stops.
-            Ok(Err(e)) if matches!(e.find_root(), DataFusionError::ResourcesExhausted(_)) => {
-                return Err(Skip::Failed(KqlError::Runtime {
-                    message: format!(
-                        "the query needs more than {} MiB of memory for its joins, aggregations \
-                         and sorts; filter or summarize its input first",
-                        limit >> 20
-                    ),
-                }));
-            }
-            Ok(Err(_)) => return Err(Skip::Fallback),
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            // Past a limit the row engine would not fare better: the query stops.
+            Ok(Err(_)) => {
+                stopped(&task)?;
+                // A value too large to be copied into DataFusion's rows, or a runtime failure
+                // (say an overflow DataFusion reports): the row engine defines the answer.
                 return Err(Skip::Fallback);
             }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                if stopped() {
-                    task.abort();
-                    return Err(Skip::Failed(KqlError::Cancelled));
-                }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                stopped(&task)?;
+                return Err(Skip::Fallback);
             }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => stopped(&task)?,
         }
     }
+}
+
+/// Runs the plan and gathers its batches, stopping between batches when the budget says so.
+async fn gather(
+    ctx: SessionContext,
+    plan: LogicalPlan,
+    budget: &QueryBudget,
+) -> Result<Vec<RecordBatch>, DataFusionError> {
+    let mut stream = ctx
+        .execute_logical_plan(plan)
+        .await?
+        .execute_stream()
+        .await?;
+    let mut batches = Vec::new();
+    while let Some(batch) = stream.next().await {
+        batches.push(batch?);
+        budget
+            .check_deadline()
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+    }
+    Ok(batches)
 }

@@ -12,7 +12,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, ListArray};
 use arrow_schema::{DataType, Field, FieldRef};
 use datafusion::arrow::buffer::OffsetBuffer;
-use datafusion::common::{Result as DfResult, ScalarValue, exec_err};
+use datafusion::common::{DataFusionError, Result as DfResult, ScalarValue, exec_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
@@ -155,7 +155,7 @@ impl Accumulator for Collect {
         let list = ListArray::try_new(
             Arc::clone(&self.item),
             OffsetBuffer::new(vec![0, n].into()),
-            array_of(&self.values, self.spec.arg),
+            array_of(&self.values, self.spec.arg)?,
             None,
         )?;
         Ok(vec![ScalarValue::List(Arc::new(list))])
@@ -166,6 +166,7 @@ impl Accumulator for Collect {
         let mut state = AggState::new(&spec.name);
         let mut args = Vec::with_capacity(spec.consts.len() + 2);
         for v in &self.values {
+            crate::budget::check().map_err(|e| DataFusionError::External(Box::new(e)))?;
             args.clear();
             args.push(v.clone());
             args.extend(spec.consts.iter().cloned());
@@ -176,7 +177,7 @@ impl Accumulator for Collect {
         }
         let finished = state.finish(spec.ty, &spec.percents, 1);
         let v = coerce(finished.into_iter().next().unwrap_or(Value::Null), spec.ty);
-        ScalarValue::try_from_array(&array_of(&[v], spec.ty), 0)
+        ScalarValue::try_from_array(&array_of(&[v], spec.ty)?, 0)
     }
 
     fn size(&self) -> usize {

@@ -14,18 +14,19 @@ use arrow_array::types::Int64Type;
 use arrow_array::{Array, ArrayRef, BooleanArray, Int64Array, ListArray, StringArray};
 use arrow_schema::{DataType, Field};
 use datafusion::arrow::buffer::OffsetBuffer;
-use datafusion::common::{Result as DfResult, exec_err};
+use datafusion::common::{DataFusionError, Result as DfResult, exec_err};
 use datafusion::logical_expr::{
     ColumnarValue, Expr as DfExpr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
     Volatility,
 };
 use regex::Regex;
 
-use super::arrow::{array_of, values_of};
+use super::arrow::{array_of, shared_array_of, values_of};
 use crate::catalog::load::stored_type;
 use crate::engine::convert::{coerce, to_text};
 use crate::engine::ops::{ParsePattern, expansion};
 use crate::engine::scalar::{CExpr, Row, eval};
+use crate::engine::size::LARGE;
 use crate::value::{ScalarType, Value};
 
 /// Implements equality and hashing by a key string (UDFs are compared when plans are).
@@ -146,10 +147,12 @@ impl ScalarUDFImpl for EvalUdf {
                 row.push(v);
             }
         }
-        let out: Vec<_> = (0..n)
-            .map(|idx| coerce(eval(&self.expr, Row { rows: &rows, idx }), self.ty))
-            .collect();
-        Ok(ColumnarValue::Array(array_of(&out, self.ty)))
+        let mut out = Vec::with_capacity(n);
+        for idx in 0..n {
+            crate::budget::check().map_err(|e| DataFusionError::External(Box::new(e)))?;
+            out.push(coerce(eval(&self.expr, Row { rows: &rows, idx }), self.ty));
+        }
+        Ok(ColumnarValue::Array(shared_array_of(&out, self.ty)?))
     }
 }
 
@@ -318,18 +321,22 @@ pub(super) struct ExpandUdf {
     as_array: bool,
     /// At most this many values a cell (`mv-expand limit`).
     limit: usize,
+    /// The row's width beyond its text columns (the other arguments), in bytes.
+    fixed: usize,
     signature: Signature,
 }
 keyed!(ExpandUdf);
 
 impl ExpandUdf {
+    /// `arg`'s expansion; `row` are the row's text columns (repeated with each value), and
+    /// `fixed` the bytes of its other columns.
     pub(super) fn call(
         arg: DfExpr,
         (arg_ty, ty): (ScalarType, ScalarType),
-        as_array: bool,
-        limit: usize,
+        (as_array, limit): (bool, usize),
+        (row, fixed): (Vec<DfExpr>, usize),
     ) -> DfExpr {
-        let key = format!("{arg_ty:?}|{ty:?}|{as_array}|{limit}");
+        let key = format!("{arg_ty:?}|{ty:?}|{as_array}|{limit}|{}|{fixed}", row.len());
         let udf = ExpandUdf {
             name: instance_name("kql_mv_expand", &key),
             key,
@@ -337,9 +344,45 @@ impl ExpandUdf {
             ty,
             as_array,
             limit,
-            signature: Signature::any(1, Volatility::Immutable),
+            fixed,
+            signature: Signature::any(1 + row.len(), Volatility::Immutable),
         };
-        ScalarUDF::new_from_impl(udf).call(vec![arg])
+        let mut args = vec![arg];
+        args.extend(row);
+        ScalarUDF::new_from_impl(udf).call(args)
+    }
+
+    /// Whether DataFusion can repeat each row once per value: `unnest` copies the row into
+    /// every one (up to a batch at once, and a whole row's expansion however long). The row
+    /// engine shares the row's values between its copies, so when DataFusion's copies would
+    /// not fit the budget, the query is left to it.
+    fn check_copies(&self, list: &ListArray, row: &[ArrayRef]) -> DfResult<()> {
+        let texts: Vec<&StringArray> = row.iter().filter_map(|a| a.as_string_opt()).collect();
+        let width = |i: usize| -> usize {
+            self.fixed
+                + texts
+                    .iter()
+                    .map(|t| if t.is_null(i) { 0 } else { t.value(i).len() })
+                    .sum::<usize>()
+        };
+        let offsets = list.value_offsets();
+        let (mut widest, mut longest) = (0usize, 0usize);
+        for i in 0..list.len() {
+            let n = (offsets[i + 1] - offsets[i]) as usize;
+            if n == 0 {
+                continue;
+            }
+            let w = width(i);
+            widest = widest.max(w);
+            longest = longest.max(n.saturating_mul(w));
+        }
+        let copies = longest.max(widest.saturating_mul(super::BATCH_ROWS));
+        if copies >= LARGE && !crate::budget::fits(copies) {
+            return exec_err!(
+                "mv-expand would copy {copies} bytes of rows: left to the row engine"
+            );
+        }
+        Ok(())
     }
 
     fn item(&self) -> Arc<Field> {
@@ -402,34 +445,35 @@ impl ScalarUDFImpl for ExpandUdf {
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
         let (arrays, _) = arrays(args)?;
-        let Some(a) = arrays.first() else {
+        let Some((a, row)) = arrays.split_first() else {
             return exec_err!("kql_mv_expand needs one argument");
         };
-        if self.arg == ScalarType::Dynamic
+        let list = if self.arg == ScalarType::Dynamic
             && self.ty == ScalarType::String
             && *a.data_type() == DataType::Utf8
         {
-            return Ok(ColumnarValue::Array(Arc::new(
-                self.strings(a.as_string::<i32>())?,
-            )));
-        }
-        let mut items = Vec::new();
-        let mut offsets = vec![0i32];
-        for v in values_of(a.as_ref(), self.arg) {
-            items.extend(
-                expansion(v, self.as_array)
-                    .into_iter()
-                    .take(self.limit)
-                    .map(|x| coerce(x, self.ty)),
-            );
-            offsets.push(offset(items.len())?);
-        }
-        let list = ListArray::try_new(
-            self.item(),
-            OffsetBuffer::new(offsets.into()),
-            array_of(&items, self.ty),
-            None,
-        )?;
+            self.strings(a.as_string::<i32>())?
+        } else {
+            let mut items = Vec::new();
+            let mut offsets = vec![0i32];
+            for v in values_of(a.as_ref(), self.arg) {
+                crate::budget::check().map_err(|e| DataFusionError::External(Box::new(e)))?;
+                items.extend(
+                    expansion(v, self.as_array)
+                        .into_iter()
+                        .take(self.limit)
+                        .map(|x| coerce(x, self.ty)),
+                );
+                offsets.push(offset(items.len())?);
+            }
+            ListArray::try_new(
+                self.item(),
+                OffsetBuffer::new(offsets.into()),
+                array_of(&items, self.ty)?,
+                None,
+            )?
+        };
+        self.check_copies(&list, row)?;
         Ok(ColumnarValue::Array(Arc::new(list)))
     }
 }
@@ -489,18 +533,71 @@ impl ScalarUDFImpl for ParseUdf {
         let Some(a) = arrays.first() else {
             return exec_err!("kql_parse needs one argument");
         };
-        let out: Vec<Value> = values_of(a.as_ref(), self.arg)
-            .iter()
-            .map(|v| {
-                let parsed = self.pattern.values(&to_text(v));
-                match self.column {
-                    None => Value::Bool(parsed.is_some()),
-                    Some(i) => parsed
-                        .and_then(|mut vals| (i < vals.len()).then(|| vals.swap_remove(i)))
-                        .unwrap_or_else(|| self.pattern.nulls().swap_remove(i)),
-                }
-            })
-            .collect();
-        Ok(ColumnarValue::Array(array_of(&out, self.ty())))
+        let mut out: Vec<Value> = Vec::with_capacity(a.len());
+        for v in values_of(a.as_ref(), self.arg) {
+            crate::budget::check().map_err(|e| DataFusionError::External(Box::new(e)))?;
+            let parsed = self.pattern.values(&to_text(&v));
+            out.push(match self.column {
+                None => Value::Bool(parsed.is_some()),
+                Some(i) => parsed
+                    .and_then(|mut vals| (i < vals.len()).then(|| vals.swap_remove(i)))
+                    .unwrap_or_else(|| self.pattern.nulls().swap_remove(i)),
+            });
+        }
+        Ok(ColumnarValue::Array(array_of(&out, self.ty())?))
+    }
+}
+
+/// Whether each row is narrow enough for DataFusion to repeat in the rows a join makes (a row
+/// goes into every row it matches, up to a batch of them at once): always true, as a filter; a
+/// wider row leaves the query to the row engine, which shares one copy of a row's values.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(super) struct RowGuardUdf {
+    /// The widest row allowed, in bytes.
+    limit: usize,
+    /// The row's width beyond its text columns (the arguments), in bytes.
+    fixed: usize,
+    signature: Signature,
+}
+
+impl RowGuardUdf {
+    /// A guard over the row's text columns `row`; `fixed` is the bytes of its other columns.
+    pub(super) fn call(row: Vec<DfExpr>, fixed: usize, limit: usize) -> DfExpr {
+        let udf = RowGuardUdf {
+            limit,
+            fixed,
+            signature: Signature::any(row.len(), Volatility::Volatile),
+        };
+        ScalarUDF::new_from_impl(udf).call(row)
+    }
+}
+
+impl ScalarUDFImpl for RowGuardUdf {
+    fn name(&self) -> &str {
+        "kql_row_guard"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Boolean)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let (arrays, n) = arrays(args)?;
+        let texts: Vec<&StringArray> = arrays.iter().filter_map(|a| a.as_string_opt()).collect();
+        for i in 0..n {
+            let width = self.fixed
+                + texts
+                    .iter()
+                    .map(|t| if t.is_null(i) { 0 } else { t.value(i).len() })
+                    .sum::<usize>();
+            if width > self.limit {
+                return exec_err!("a row of {width} bytes to join: left to the row engine");
+            }
+        }
+        Ok(ColumnarValue::Array(Arc::new(BooleanArray::from(vec![
+            true;
+            n
+        ]))))
     }
 }

@@ -24,6 +24,11 @@ pub async fn query(
         Some(t) => t,
         None => read_stdin()?,
     };
+    if text.trim().is_empty() {
+        return Err(RunError::Config(
+            "no query: give it as the argument, on stdin (`-` or no argument), or run a file of queries with --batch FILE".into(),
+        ));
+    }
     let runner = Runner::start(settings)?;
     let out = runner.run(&text).await.map_err(RunError::Query)?;
     for w in &out.warnings {

@@ -177,9 +177,11 @@ const FAMILY: [(&str, &str); 14] = [
 #[tokio::test]
 async fn queries_past_the_memory_budget_are_tool_errors_and_the_server_stays_up_and_within_it() {
     let budget = BUDGET_MB.to_string();
+    // Every call comes from one principal: the rate limit is not what this test is about.
     let server = Server::start(&[
         ("SENTINEL_MCP_QUERY_MEMORY_MB", budget.as_str()),
         ("SENTINEL_MCP_QUERY_TIMEOUT_SECS", "300"),
+        ("SENTINEL_MCP_RATE_LIMIT_PER_MINUTE", "0"),
     ])
     .await;
     let pid = server.child.id();
@@ -261,6 +263,7 @@ async fn large_queries_at_once_share_the_engine_budget_and_cannot_add_up() {
         ("SENTINEL_MCP_QUERY_MEMORY_MB", "128"),
         ("SENTINEL_MCP_ENGINE_MEMORY_MB", engine.as_str()),
         ("SENTINEL_MCP_QUERY_TIMEOUT_SECS", "300"),
+        ("SENTINEL_MCP_RATE_LIMIT_PER_MINUTE", "0"),
     ])
     .await;
     let pid = server.child.id();

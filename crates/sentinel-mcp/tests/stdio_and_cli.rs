@@ -251,12 +251,16 @@ fn query_batch_needs_a_readable_file_and_excludes_query_text() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "clap refuses both");
-    let out = cmd().args(["query"]).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "clap asks for a query or --batch"
-    );
+    // No query and no --batch: the query is read from stdin, and an empty one is refused.
+    let out = cmd()
+        .args(["query"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no query") && err.contains("--batch"), "{err}");
 }
 
 #[test]

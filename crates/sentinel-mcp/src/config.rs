@@ -357,6 +357,9 @@ pub struct Settings {
     pub metrics: crate::metrics::MetricsSettings,
 
     #[command(flatten)]
+    pub telemetry: crate::telemetry::TelemetrySettings,
+
+    #[command(flatten)]
     pub azure: AzureSettings,
 }
 

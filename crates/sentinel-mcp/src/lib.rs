@@ -18,7 +18,7 @@ pub mod metrics;
 pub mod outbound;
 pub mod server;
 pub mod shutdown;
-mod telemetry;
+pub mod telemetry;
 pub mod tools;
 
 use std::path::PathBuf;
@@ -390,7 +390,14 @@ fn caller_access(
 }
 
 async fn serve(settings: Settings) -> Result<(), RunError> {
-    telemetry::init(&settings);
+    let telemetry = telemetry::init(&settings).map_err(RunError::Config)?;
+    let outcome = serve_with(settings).await;
+    // Spans still queued go out before the process exits.
+    telemetry.flush().await;
+    outcome
+}
+
+async fn serve_with(settings: Settings) -> Result<(), RunError> {
     validate(&settings)?;
     let (policy, authenticator) = authentication(&settings)?;
     let on_behalf_of = settings.azure.access == config::AzureAccess::OnBehalfOf;
@@ -431,6 +438,7 @@ async fn serve(settings: Settings) -> Result<(), RunError> {
             ),
         },
         debug_errors: settings.debug,
+        trace_arguments: settings.telemetry.trace_arguments,
     });
     if settings.transport == Transport::Stdio {
         return serve_stdio(app, &shutdown).await;

@@ -386,6 +386,8 @@ mod tests {
                 session_id: None,
                 limit_key: "203.0.113.7".into(),
                 access: None,
+                trace_parent: None,
+                protocol_version: None,
             };
             for _ in 0..1000 {
                 assert_eq!(limiter.check(&meta), Ok(()));

@@ -124,6 +124,12 @@ struct TokenLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct DroppedSpanLabels {
+    exporter: &'static str,
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
     git_commit: &'static str,
@@ -149,6 +155,7 @@ pub struct Metrics {
     backend_duration: HistogramFamily<ServiceLabel>,
     backend_retries: Family<ServiceLabel, Counter>,
     token_acquisitions: Family<TokenLabels, Counter>,
+    spans_dropped: Family<DroppedSpanLabels, Counter>,
     /// `requests_in_flight` of each transport, resolved once.
     in_flight_legacy: Gauge,
     in_flight_streamable: Gauge,
@@ -174,11 +181,24 @@ fn backend_histogram() -> Histogram {
 }
 
 /// The features this binary was built with, as the build-info metric names them.
-const FEATURES: &str = if cfg!(feature = "datafusion") {
-    "datafusion"
-} else {
-    ""
-};
+const FEATURES: &str = features_label();
+
+const fn features_label() -> &'static str {
+    match (
+        cfg!(feature = "datafusion"),
+        cfg!(feature = "otlp"),
+        cfg!(feature = "app-insights"),
+    ) {
+        (true, true, true) => "datafusion,otlp,app-insights",
+        (true, true, false) => "datafusion,otlp",
+        (true, false, true) => "datafusion,app-insights",
+        (true, false, false) => "datafusion",
+        (false, true, true) => "otlp,app-insights",
+        (false, true, false) => "otlp",
+        (false, false, true) => "app-insights",
+        (false, false, false) => "",
+    }
+}
 
 impl Metrics {
     fn new() -> Metrics {
@@ -198,6 +218,7 @@ impl Metrics {
             backend_duration: Family::new_with_constructor(backend_histogram),
             backend_retries: Family::default(),
             token_acquisitions: Family::default(),
+            spans_dropped: Family::default(),
             in_flight_legacy: Gauge::default(),
             in_flight_streamable: Gauge::default(),
             tool_calls_running: Gauge::default(),
@@ -282,6 +303,11 @@ impl Metrics {
             m.token_acquisitions.clone(),
         );
         r.register(
+            "sentinel_mcp_telemetry_spans_dropped",
+            "Trace spans not delivered, by exporter and reason (export_failed: the collector or Application Insights refused or could not be reached; queue_full: more spans waiting than the exporter's queue holds)",
+            m.spans_dropped.clone(),
+        );
+        r.register(
             "sentinel_mcp_tool_calls_running",
             "Tool calls holding one of the SENTINEL_MCP_MAX_CONCURRENT_CALLS slots",
             m.tool_calls_running.clone(),
@@ -324,6 +350,13 @@ impl Metrics {
         #[cfg(target_os = "linux")]
         r.register_collector(Box::new(process::ProcessCollector));
         // The series every dashboard and alert reads exist from the start, at 0.
+        for exporter in crate::telemetry::EXPORTERS {
+            for reason in ["export_failed", "queue_full"] {
+                let _ = m
+                    .spans_dropped
+                    .get_or_create(&DroppedSpanLabels { exporter, reason });
+            }
+        }
         for transport in [Transport::LegacySse, Transport::Streamable] {
             let label = transport.label();
             let _ = m.sessions_active.get_or_create(&label);
@@ -442,6 +475,13 @@ impl Metrics {
         if retry {
             self.backend_retries.get_or_create(&service).inc();
         }
+    }
+
+    /// Trace spans an exporter could not deliver.
+    pub fn spans_dropped(&self, exporter: &'static str, reason: &'static str, count: u64) {
+        self.spans_dropped
+            .get_or_create(&DroppedSpanLabels { exporter, reason })
+            .inc_by(count);
     }
 
     /// An access token fetched (or not) from Entra or a managed identity endpoint.

@@ -4,8 +4,10 @@
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
+use tracing::Instrument;
 
 use crate::metrics::{self, metrics};
+use crate::telemetry::trace;
 
 /// Why an outbound call failed; never carries a token or a secret.
 #[derive(Debug, thiserror::Error)]
@@ -56,12 +58,20 @@ impl OutboundClient {
     /// backend metrics).
     pub async fn get_json<T: DeserializeOwned>(&self, url: &str) -> Result<T, OutboundError> {
         let started = std::time::Instant::now();
-        let response = self.http.get(url).send().await;
+        let (span, traceparent) = backend_span("jwks", &reqwest::Method::GET, url);
+        let response = self
+            .http
+            .get(url)
+            .header("traceparent", traceparent)
+            .send()
+            .instrument(span.clone())
+            .await;
         let status = match &response {
             Ok(r) => metrics::status_label(r.status().as_u16()),
             Err(e) if e.is_timeout() => "timeout",
             Err(_) => "transport_error",
         };
+        record_attempt(&span, status, 0);
         metrics().backend_attempt("jwks", status, started.elapsed(), false);
         let response = response.map_err(|e| OutboundError::Transport {
             url: url.to_string(),
@@ -232,11 +242,34 @@ impl OutboundResponse {
     }
 }
 
-/// A W3C `traceparent` for a new outbound trace (version 00, sampled).
-pub fn new_traceparent() -> String {
-    let trace: u128 = rand::random::<u128>() | 1;
-    let span: u64 = rand::random::<u64>() | 1;
-    format!("00-{trace:032x}-{span:016x}-01")
+/// The CLIENT span of one backend call (all its attempts) and the `traceparent` it sends: inside
+/// an MCP request, a child of the request's span, in its trace.
+fn backend_span(service: &str, method: &reqwest::Method, url: &str) -> (tracing::Span, String) {
+    let (host, template) = trace::url_template(url);
+    let name = format!("{method} {template}");
+    let (span, traceparent) = trace::client_span(&name, service, method.as_str(), &template);
+    span.record("server.address", host);
+    (span, traceparent)
+}
+
+/// An attempt's outcome on the call's span: status (or failure kind) and retries so far.
+fn record_attempt(span: &tracing::Span, status: &str, attempt: u32) {
+    match status.parse::<u16>() {
+        Ok(code) => {
+            span.record("http.response.status_code", code);
+            if code >= 400 {
+                span.record("error.type", status);
+                span.record("otel.status_code", "ERROR");
+            }
+        }
+        Err(_) => {
+            span.record("error.type", status);
+            span.record("otel.status_code", "ERROR");
+        }
+    }
+    if attempt > 0 {
+        span.record("http.request.resend_count", attempt);
+    }
 }
 
 /// The `status` label of one attempt: its HTTP status, `timeout` or `transport_error`.
@@ -289,19 +322,27 @@ impl OutboundClient {
     /// `x-ms-client-request-id` and a `traceparent` of one trace.
     pub async fn send(&self, request: OutboundRequest) -> Result<OutboundResponse, OutboundError> {
         let client_request_id = uuid::Uuid::new_v4().to_string();
-        let traceparent = new_traceparent();
+        let (span, traceparent) = backend_span(request.service, &request.method, &request.url);
+        span.record("azure.client_request_id", client_request_id.as_str());
+        self.send_attempts(&request, &client_request_id, &traceparent, &span)
+            .instrument(span.clone())
+            .await
+    }
+
+    async fn send_attempts(
+        &self,
+        request: &OutboundRequest,
+        client_request_id: &str,
+        traceparent: &str,
+        span: &tracing::Span,
+    ) -> Result<OutboundResponse, OutboundError> {
         let mut attempt = 0u32;
         loop {
             let started = std::time::Instant::now();
-            let outcome = self
-                .attempt(&request, &client_request_id, &traceparent)
-                .await;
-            metrics().backend_attempt(
-                request.service,
-                attempt_status(&outcome),
-                started.elapsed(),
-                attempt > 0,
-            );
+            let outcome = self.attempt(request, client_request_id, traceparent).await;
+            let status = attempt_status(&outcome);
+            record_attempt(span, status, attempt);
+            metrics().backend_attempt(request.service, status, started.elapsed(), attempt > 0);
             let wait = match &outcome {
                 Ok(resp) => {
                     tracing::debug!(
@@ -471,8 +512,5 @@ mod tests {
         assert!(!retryable(503, false));
         assert!(retryable(503, true));
         assert!(!retryable(400, true));
-        let tp = new_traceparent();
-        assert_eq!(tp.len(), 55);
-        assert!(tp.starts_with("00-") && tp.ends_with("-01"));
     }
 }

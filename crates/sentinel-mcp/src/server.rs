@@ -10,6 +10,7 @@ use rmcp::model::{
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
+use tracing::Instrument;
 
 use crate::auth::{AccessPolicy, RequestMeta};
 use crate::azure::access::{self, DataAccess};
@@ -20,6 +21,8 @@ use crate::http::auth::APP_CALLER_DENIED;
 use crate::limits::Limits;
 use crate::metrics::metrics;
 use crate::shutdown::Shutdown;
+use crate::telemetry::trace::{RequestAttributes, RequestSpan, TraceParent};
+use crate::telemetry::with_log_context;
 use crate::tools::{ToolAnswer, ToolCatalog, ToolContext};
 
 /// The error of a call the client cancelled (the code LSP uses for it; MCP names none).
@@ -49,6 +52,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Internal failures' detail goes to clients too (`DEBUG=true`), not only to the log.
     pub debug_errors: bool,
+    /// `SENTINEL_MCP_TRACE_ARGUMENTS`: tool arguments on the call's span, as the audit keeps them.
+    pub trace_arguments: bool,
 }
 
 impl AppState {
@@ -72,11 +77,51 @@ impl AppState {
     /// Runs one tool call for a caller (`None` on stdio), checking its permission, in one of the
     /// call slots, and writes the audit event. `id` is the JSON-RPC id: it names the call in the
     /// log and, without an HTTP request id, in an internal error.
+    /// `call_meta` is the request's `_meta`: its `traceparent`, when present, is the call's
+    /// parent (else the HTTP request's header is).
     pub async fn call_tool(
         &self,
         meta: Option<&RequestMeta>,
         id: &RequestId,
         request: CallToolRequestParams,
+        call_meta: Option<&rmcp::model::JsonObject>,
+    ) -> Result<ToolAnswer, ErrorData> {
+        let parent = call_meta
+            .and_then(TraceParent::from_meta)
+            .or_else(|| meta.and_then(|m| m.trace_parent.clone()));
+        let session_id = meta.and_then(|m| m.session_id.as_deref());
+        let caller = meta
+            .map(|m| &m.principal)
+            .filter(|p| !p.tenant_id.is_empty())
+            .map(|p| p.object_id.as_str());
+        let span = RequestSpan::start(
+            parent.as_ref(),
+            &RequestAttributes {
+                method: "tools/call",
+                tool: Some(request.name.as_ref()),
+                session_id,
+                protocol_version: meta.and_then(|m| m.protocol_version.as_deref()),
+                jsonrpc_id: id,
+                network_transport: if meta.is_some() { "tcp" } else { "pipe" },
+                enduser: caller,
+            },
+        );
+        let request_id = meta.map_or_else(|| id.to_string(), |m| m.request_id.clone());
+        let context = span
+            .log_context(&request_id, session_id, caller)
+            .with_sampled(span.sampled);
+        let traced = self
+            .call_tool_in_span(meta, id, request, &span)
+            .instrument(span.span.clone());
+        with_log_context(Arc::new(context), traced).await
+    }
+
+    async fn call_tool_in_span(
+        &self,
+        meta: Option<&RequestMeta>,
+        id: &RequestId,
+        request: CallToolRequestParams,
+        span: &RequestSpan,
     ) -> Result<ToolAnswer, ErrorData> {
         let started = Instant::now();
         let name = request.name.as_ref();
@@ -84,6 +129,18 @@ impl AppState {
             .map_or("local", |m| m.principal.display_name())
             .to_string();
         let audit_args = audit_arguments(request.arguments.as_ref(), self.audit_arguments);
+        if let Some(query) = request
+            .arguments
+            .as_ref()
+            .and_then(|a| a.get("query"))
+            .and_then(|q| q.as_str())
+        {
+            span.span.record("kql.query_length", query.chars().count());
+        }
+        if self.trace_arguments {
+            span.span
+                .record("gen_ai.tool.call.arguments", audit_args.to_string());
+        }
         let permitted = match (meta, self.tools.class(name)) {
             (Some(m), Some(class)) => self.policy.allows(&m.principal, class),
             _ => true,
@@ -123,6 +180,10 @@ impl AppState {
             .and_then(|r| r.result().structured_content.as_ref())
             .and_then(|s| s.get("returned_rows").or_else(|| s.get("count")))
             .and_then(|v| v.as_u64());
+        if let Some(rows) = rows {
+            span.span.record("kql.row_count", rows);
+        }
+        span.finish((outcome != "ok").then_some(outcome));
         self.tools.series(name).record(
             outcome,
             started.elapsed(),
@@ -261,10 +322,12 @@ impl ServerHandler for SentinelServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let meta = request_meta(&context);
-        let call =
-            self.app
-                .shutdown
-                .run_call(self.app.call_tool(meta.as_ref(), &context.id, request));
+        let call = self.app.shutdown.run_call(self.app.call_tool(
+            meta.as_ref(),
+            &context.id,
+            request,
+            Some(&context.meta.0.0),
+        ));
         // rmcp does not drop a cancelled handler: stop here, so the call leaves its slot or
         // the queue at once (a client's notifications/cancelled, a closed session or stdin).
         tokio::select! {

@@ -8,3 +8,6 @@ pub mod entra;
 
 /// Fake Azure services (identity endpoints, Log Analytics, Graph security, Sentinel ARM).
 pub mod azure;
+
+/// Telemetry receivers: OTLP/HTTP traces and Application Insights ingestion.
+pub mod telemetry;

@@ -73,4 +73,8 @@ pub struct RequestMeta {
     /// object id ([`Principal::owner_key`]) when authenticated, else the client's address (from
     /// `X-Forwarded-For` only behind a trusted proxy). Computed once, when authenticating.
     pub limit_key: String,
+    /// The W3C trace context the HTTP request carried (`traceparent`, `tracestate`).
+    pub trace_parent: Option<crate::telemetry::trace::TraceParent>,
+    /// `MCP-Protocol-Version`, when the client sent it.
+    pub protocol_version: Option<String>,
 }

@@ -19,6 +19,7 @@ use crate::azure::access::DataAccess;
 use crate::azure::obo::{CallerToken, OboError};
 use crate::backend::DataKind;
 use crate::limits::RateLimited;
+use crate::telemetry::trace::TraceParent;
 
 /// Validates bearer tokens for the MCP endpoints.
 pub struct Authenticator {
@@ -266,12 +267,23 @@ pub(super) async fn authenticate(
                 .query()
                 .and_then(super::sse::session_id_from_query)
         });
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let trace_parent =
+        text("traceparent").and_then(|parent| TraceParent::parse(parent, text("tracestate")));
+    let protocol_version = text("mcp-protocol-version").map(String::from);
+    if state.authenticator.is_some()
+        && let Some(context) = crate::telemetry::current_log_context()
+    {
+        context.set_oid(&principal.object_id);
+    }
     request.extensions_mut().insert(RequestMeta {
         principal,
         access,
         request_id,
         session_id,
         limit_key,
+        trace_parent,
+        protocol_version,
     });
     Ok(request)
 }

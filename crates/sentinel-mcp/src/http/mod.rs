@@ -36,6 +36,8 @@ use crate::backend::Readiness;
 use crate::metrics::{InFlight, Transport, metrics};
 use crate::server::{AppState, SERVER_NAME, SentinelServer, VERSION};
 use crate::shutdown::Work;
+use crate::telemetry::LogContext;
+use crate::telemetry::trace::TraceParent;
 pub use conn::{ConnectionLimits, RESERVE_CONNECTIONS, serve};
 pub use guard::HostOriginPolicy;
 
@@ -126,6 +128,31 @@ pub fn router(state: Arc<HttpState>) -> Router {
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        // Before the id is set: a client's id that is not sane is replaced by a generated one.
+        .layer(tower::util::MapRequestLayer::new(drop_insane_request_id))
+}
+
+/// The longest client-sent `x-request-id` kept.
+const MAX_REQUEST_ID: usize = 128;
+
+/// Removes an `x-request-id` that is empty, longer than 128 bytes or holds anything but
+/// letters, digits and `.` `_` `:` `-`: it would be logged and echoed, so a client may not put
+/// markup, separators or a megabyte there.
+fn drop_insane_request_id<B>(mut request: Request<B>) -> Request<B> {
+    let sane = |v: &HeaderValue| {
+        let b = v.as_bytes();
+        !b.is_empty()
+            && b.len() <= MAX_REQUEST_ID
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b':' | b'-'))
+    };
+    let headers = request.headers_mut();
+    if headers.get_all("x-request-id").iter().count() > 1
+        || headers.get("x-request-id").is_some_and(|v| !sane(v))
+    {
+        headers.remove("x-request-id");
+    }
+    request
 }
 
 /// The checks in front of the MCP endpoints, in order: Host/Origin, CORS preflight,
@@ -139,9 +166,11 @@ async fn check_mcp_request(
     next: Next,
 ) -> Response {
     let cors_origin = state.cors.allowed_origin(request.headers());
-    let mut response = checked_mcp_request(&state, request, next)
-        .await
-        .unwrap_or_else(|refused| refused);
+    let context = http_log_context(&request);
+    let mut response =
+        crate::telemetry::with_log_context(context, checked_mcp_request(&state, request, next))
+            .await
+            .unwrap_or_else(|refused| refused);
     let headers = response.headers_mut();
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -156,6 +185,25 @@ async fn check_mcp_request(
     }
     state.cors.decorate(headers, cors_origin);
     response
+}
+
+/// What the log lines of an HTTP request carry before it reaches MCP: its request id, the
+/// session it names, and the trace its `traceparent` names.
+fn http_log_context(request: &Request) -> Arc<LogContext> {
+    let headers = request.headers();
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let session = text("mcp-session-id")
+        .map(String::from)
+        .or_else(|| request.uri().query().and_then(sse::session_id_from_query));
+    let trace = text("traceparent")
+        .and_then(|parent| TraceParent::parse(parent, None))
+        .map(|parent| (parent.trace_id, 0));
+    Arc::new(LogContext::new(
+        text("x-request-id").unwrap_or_default(),
+        session.as_deref(),
+        trace,
+        None,
+    ))
 }
 
 async fn checked_mcp_request(

@@ -24,7 +24,8 @@ use rmcp::ErrorData;
 use rmcp::ServerHandler;
 use rmcp::model::{
     CallToolRequestParams, ClientJsonRpcMessage, ClientNotification, ClientRequest, ErrorCode,
-    InitializeRequestParams, JsonRpcVersion2_0, ListToolsResult, RequestId, ServerResult,
+    InitializeRequestParams, JsonObject, JsonRpcVersion2_0, ListToolsResult, RequestId,
+    RequestMetaObject, ServerResult,
 };
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -366,8 +367,8 @@ pub async fn post(
         );
     }
     match common_message(&body) {
-        Some(CommonMessage::Call(id, params)) => {
-            start_call(&state, &session, id, params, meta, in_flight).await
+        Some(CommonMessage::Call(id, params, call_meta)) => {
+            start_call(&state, &session, id, params, call_meta, meta, in_flight).await
         }
         Some(CommonMessage::Initialize(id, params)) => {
             initialize(&state, &session, &id, &params, &meta.request_id).await
@@ -415,7 +416,11 @@ async fn dispatch(
                     metrics().operation("tools/list", "ok", started.elapsed());
                 }
                 ClientRequest::CallToolRequest(r) => {
-                    start_call(state, session, id, r.params, meta, in_flight).await
+                    let call_meta = r
+                        .extensions
+                        .get::<RequestMetaObject>()
+                        .map(|m| m.0.0.clone());
+                    start_call(state, session, id, r.params, call_meta, meta, in_flight).await
                 }
                 other => {
                     let method = other.method().to_string();
@@ -462,6 +467,7 @@ async fn start_call(
     session: &Arc<Session>,
     id: RequestId,
     params: CallToolRequestParams,
+    call_meta: Option<JsonObject>,
     meta: RequestMeta,
     in_flight: InFlight,
 ) {
@@ -484,7 +490,7 @@ async fn start_call(
         let _in_flight = (in_flight, work);
         let result = app
             .shutdown
-            .run_call(app.call_tool(Some(&meta), &call_id, params))
+            .run_call(app.call_tool(Some(&meta), &call_id, params, call_meta.as_ref()))
             .await;
         call_session
             .reply(
@@ -502,7 +508,8 @@ async fn start_call(
 
 /// The messages every session sends, decoded straight from their fields.
 enum CommonMessage {
-    Call(RequestId, CallToolRequestParams),
+    /// A `tools/call`, with its `_meta` (which rmcp keeps beside the params).
+    Call(RequestId, CallToolRequestParams, Option<JsonObject>),
     Initialize(RequestId, InitializeRequestParams),
     Initialized,
 }
@@ -543,7 +550,7 @@ fn common_message(body: &[u8]) -> Option<CommonMessage> {
         arguments: Option<rmcp::model::JsonObject>,
         /// rmcp moves `_meta` out of the params into the request's extensions.
         #[serde(rename = "_meta", default)]
-        _meta: Option<rmcp::model::JsonObject>,
+        meta: Option<JsonObject>,
     }
     if let Ok(request) = serde_json::from_slice::<Request>(body) {
         let params = request.params.get();
@@ -552,7 +559,7 @@ fn common_message(body: &[u8]) -> Option<CommonMessage> {
                 let call: CallParams = serde_json::from_str(params).ok()?;
                 let mut params = CallToolRequestParams::new(call.name);
                 params.arguments = call.arguments;
-                Some(CommonMessage::Call(request.id, params))
+                Some(CommonMessage::Call(request.id, params, call.meta))
             }
             "initialize" => {
                 // Clients send fields rmcp skips (in clientInfo, capabilities): decoded in full
@@ -600,7 +607,7 @@ pub fn check_post_body(body: &[u8]) -> Result<(), String> {
     let generic = serde_json::from_slice::<ClientJsonRpcMessage>(body);
     let fast = common_message(body);
     let arguments = match (&fast, &generic) {
-        (Some(CommonMessage::Call(_, params)), _) => Some(params),
+        (Some(CommonMessage::Call(_, params, _)), _) => Some(params),
         (None, Ok(ClientJsonRpcMessage::Request(r))) => match &r.request {
             ClientRequest::CallToolRequest(call) => Some(&call.params),
             _ => None,
@@ -623,8 +630,13 @@ pub fn check_post_body(body: &[u8]) -> Result<(), String> {
     };
     let agree = match (fast, generic) {
         (None, _) => true,
-        (Some(CommonMessage::Call(id, params)), ClientJsonRpcMessage::Request(r)) => {
+        (Some(CommonMessage::Call(id, params, meta)), ClientJsonRpcMessage::Request(r)) => {
+            let rmcp_meta = match &r.request {
+                ClientRequest::CallToolRequest(c) => c.extensions.get::<RequestMetaObject>(),
+                _ => None,
+            };
             matches!(&r.request, ClientRequest::CallToolRequest(c) if r.id == id && same(&c.params, &params))
+                && rmcp_meta.map(|m| &m.0.0) == meta.as_ref()
         }
         (Some(CommonMessage::Initialize(id, params)), ClientJsonRpcMessage::Request(r)) => {
             matches!(&r.request, ClientRequest::InitializeRequest(i) if r.id == id && same(&i.params, &params))

@@ -1,39 +1,118 @@
-//! Logging: structured lines on stderr (stdout belongs to the stdio transport).
+//! Log lines: structured lines on stderr (stdout belongs to the stdio transport), each line
+//! written inside a request carrying that request's ids.
 
 use std::cell::RefCell;
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use serde::ser::{SerializeMap, Serializer as _};
 use tracing::{Event, Subscriber};
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::fmt::format::{Format, Json, JsonFields, Writer};
+use tracing_subscriber::fmt::format::{Format, Json, Writer};
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::config::{LogFormat, Settings};
+tokio::task_local! {
+    /// The request whose work is being polled: every log line it writes names it.
+    static REQUEST: Arc<LogContext>;
+}
 
-/// Installs the global subscriber; `RUST_LOG` overrides the level from `DEBUG`.
-pub fn init(settings: &Settings) {
-    let default = if settings.debug {
-        "debug,hyper=info,h2=info"
-    } else {
-        // rmcp logs every stateless request and session at info; its warnings are what matter.
-        "info,rmcp=warn"
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi);
-    let _ = match settings.log_format {
-        LogFormat::Json => builder
-            .fmt_fields(JsonFields::new())
-            .event_format(JsonLines::default())
-            .try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
+/// What every log line written for one request carries: `request_id`, `session_id`,
+/// `trace_id`/`span_id` (how Application Insights and Log Analytics join lines to traces) and
+/// the caller's object id once authenticated.
+#[derive(Debug)]
+pub struct LogContext {
+    request_id: String,
+    session_id: Option<String>,
+    /// Trace id and span id; with `sampled`, what a backend call's `traceparent` continues.
+    trace: Option<(u128, u64)>,
+    sampled: bool,
+    oid: OnceLock<String>,
+}
+
+impl LogContext {
+    pub fn new(
+        request_id: &str,
+        session_id: Option<&str>,
+        trace: Option<(u128, u64)>,
+        oid: Option<&str>,
+    ) -> LogContext {
+        let context = LogContext {
+            request_id: request_id.to_string(),
+            session_id: session_id.map(String::from),
+            trace,
+            sampled: true,
+            oid: OnceLock::new(),
+        };
+        if let Some(oid) = oid {
+            context.set_oid(oid);
+        }
+        context
+    }
+
+    /// Marks the trace as one the client asked not to sample.
+    pub fn with_sampled(mut self, sampled: bool) -> LogContext {
+        self.sampled = sampled;
+        self
+    }
+
+    /// The caller, once authentication names it.
+    pub fn set_oid(&self, oid: &str) {
+        let _ = self.oid.set(oid.to_string());
+    }
+
+    /// Trace id, span id and whether the trace is sampled.
+    pub fn trace(&self) -> Option<(u128, u64, bool)> {
+        self.trace.map(|(t, s)| (t, s, self.sampled))
+    }
+
+    /// The fields a line gets, skipping those the event names itself (the audit line has its
+    /// own `request_id`, `session_id` and `oid`), as JSON members each followed by a comma.
+    fn write_members(&self, event: &Event<'_>, out: &mut String) {
+        let own = event.metadata().fields();
+        let mut member = |name: &str, value: &str| {
+            if own.field(name).is_none() {
+                out.push('"');
+                out.push_str(name);
+                out.push_str("\":");
+                // Strings from a client (request and session ids) are escaped like any value.
+                match serde_json::to_string(value) {
+                    Ok(quoted) => out.push_str(&quoted),
+                    Err(_) => out.push_str("null"),
+                }
+                out.push(',');
+            }
+        };
+        if !self.request_id.is_empty() {
+            member("request_id", &self.request_id);
+        }
+        if let Some(session) = &self.session_id {
+            member("session_id", session);
+        }
+        if let Some((trace_id, span_id)) = self.trace {
+            member("trace_id", &format!("{trace_id:032x}"));
+            // 0: the HTTP request named its trace, no span of ours has started yet.
+            if span_id != 0 {
+                member("span_id", &format!("{span_id:016x}"));
+            }
+        }
+        if let Some(oid) = self.oid.get() {
+            member("oid", oid);
+        }
+    }
+}
+
+/// Runs `work` as the request `context` names: its log lines carry the context's fields.
+pub fn with_log_context<F: std::future::Future>(
+    context: Arc<LogContext>,
+    work: F,
+) -> impl std::future::Future<Output = F::Output> {
+    REQUEST.scope(context, work)
+}
+
+/// The context of the request being polled on this thread, if any.
+pub fn current_log_context() -> Option<Arc<LogContext>> {
+    REQUEST.try_with(Arc::clone).ok()
 }
 
 /// The JSON line format: tracing-subscriber's flattened JSON with the current span, byte for byte.
@@ -42,7 +121,7 @@ pub fn init(settings: &Settings) {
 /// the ~100 pieces of a line separately (a quarter of a `tools/call`'s instructions went to the
 /// audit line). Events outside any span, every request's audit line among them, are serialized
 /// here the same way into one byte buffer instead; the rest go to the stock formatter.
-struct JsonLines {
+pub(super) struct JsonLines {
     stock: Format<Json, SystemTime>,
 }
 
@@ -68,11 +147,18 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
+        let context = current_log_context();
         let in_span = event.parent().is_some() || ctx.lookup_current().is_some();
         // Events bridged from the `log` crate have their metadata rewritten by the stock formatter.
         let from_log = event.metadata().fields().field("log.target").is_some();
         if in_span || from_log {
-            return self.stock.format_event(ctx, writer, event);
+            let Some(context) = context else {
+                return self.stock.format_event(ctx, writer, event);
+            };
+            let mut line = String::new();
+            self.stock
+                .format_event(ctx, Writer::new(&mut line), event)?;
+            return writer.write_str(&with_context(line, &context, event));
         }
         thread_local! {
             static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
@@ -89,10 +175,34 @@ where
             SystemTime.format_time(&mut Writer::new(&mut timestamp))?;
             serialize_flat(buf, &timestamp, event).map_err(|_| fmt::Error)?;
             let text = std::str::from_utf8(buf).map_err(|_| fmt::Error)?;
-            writer.write_str(text)?;
+            match &context {
+                Some(context) => {
+                    writer.write_str(&with_context(text.to_string(), context, event))?
+                }
+                None => writer.write_str(text)?,
+            }
             writeln!(writer)
         })
     }
+}
+
+/// A JSON line with the request's fields added after its `level`.
+fn with_context(line: String, context: &LogContext, event: &Event<'_>) -> String {
+    let mut members = String::new();
+    context.write_members(event, &mut members);
+    if members.is_empty() {
+        return line;
+    }
+    // Both formats start `{"timestamp":"…","level":"INFO",`; any other line gets the fields first.
+    let at = line
+        .find("\"level\":\"")
+        .and_then(|level| line[level + 9..].find("\",").map(|end| level + 9 + end + 2))
+        .unwrap_or(1);
+    let mut out = String::with_capacity(line.len() + members.len());
+    out.push_str(&line[..at]);
+    out.push_str(&members);
+    out.push_str(&line[at..]);
+    out
 }
 
 /// `{"timestamp", "level", the event's fields, "target"}`: the stock JSON format outside a span.

@@ -22,7 +22,6 @@ import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import anyio
 import pytest
@@ -74,7 +73,6 @@ class FakeAzure(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _AzureHandler)
         self.lock = threading.Lock()
         self.throttled = 0
-        self.paths: list[str] = []
 
     @property
     def base(self) -> str:
@@ -99,8 +97,6 @@ class _AzureHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        with self.server.lock:
-            self.server.paths.append(self.path)
         if self.path == f"/{TENANT}/oauth2/v2.0/token":
             self._json(200, {"token_type": "Bearer", "expires_in": 3600, "access_token": "fake-la-token"})
             return
@@ -153,15 +149,16 @@ def parse_exposition(text: str) -> tuple[dict[str, str], dict[str, set[str]]]:
 
 
 @pytest.fixture(scope="module")
-def exercised(tmp_path_factory) -> tuple[RunningServer, str]:
+def exercised(tmp_path_factory) -> RunningServer:
     """A server on the Azure backend (a loopback fake) with a metrics token, after a session on
     each HTTP transport with a tool call each (the first throttled), both sessions closed, and a
-    request refused for its Host header; with its /metrics text."""
+    request refused for its Host header; its /metrics text as `metrics_text` (a RunningServer, so
+    a failed test's report carries the server's stderr)."""
     azure = FakeAzure()
     threading.Thread(target=azure.serve_forever, daemon=True).start()
-    server = start_server(
-        tmp_path_factory.mktemp("observability"),
-        {
+    server = None
+    try:
+        server = start_server(tmp_path_factory.mktemp("observability"), {
             "SENTINEL_MCP_BACKEND": "azure",
             "SENTINEL_WORKSPACE_ID": WORKSPACE,
             "AZURE_TENANT_ID": TENANT,
@@ -174,9 +171,8 @@ def exercised(tmp_path_factory) -> tuple[RunningServer, str]:
             "SENTINEL_MCP_IMDS_ENDPOINT": azure.base,
             "SENTINEL_MCP_AZURE_CLI": "false",
             "SENTINEL_MCP_METRICS_TOKEN": METRICS_TOKEN,
-        },
-    )
-    try:
+        })
+
         async def sessions():
             with anyio.fail_after(120):
                 async with Client(sse_client(server.sse_url), mode="legacy") as client:
@@ -210,15 +206,17 @@ def exercised(tmp_path_factory) -> tuple[RunningServer, str]:
                 break
             assert time.monotonic() < deadline, f"sessions closed on {closed} only:\n{text}"
             time.sleep(0.2)
-        yield server, text
+        server.metrics_text = text  # type: ignore[attr-defined]
+        yield server
     finally:
-        server.stop()
+        if server is not None:
+            server.stop()
         azure.shutdown()
         azure.server_close()
 
 
 def test_the_metrics_endpoint_asks_for_the_token_the_collector_sends(exercised):
-    server, _ = exercised
+    server = exercised
     assert scrape(server, token=None)[0] == 401
     assert scrape(server, token="wrong")[0] == 401
     assert scrape(server)[0] == 200
@@ -385,7 +383,7 @@ def dashboard_queries(d: dict) -> list[tuple[str, str, str]]:
 
 
 def test_every_metric_and_label_the_dashboard_queries_is_exported(exercised):
-    _, text = exercised
+    text = exercised.metrics_text
     types, samples = parse_exposition(text)
     problems, pending_seen = [], set()
     queries = dashboard_queries(dashboard())

@@ -65,7 +65,9 @@ class FakeAzure(ThreadingHTTPServer):
     """Entra's client-credentials token endpoint and the Log Analytics query API, as the server
     calls them (`POST {authority}/{tenant}/oauth2/v2.0/token`, `POST
     {endpoint}/v1/workspaces/{id}/query`). The first query that is not the readiness probe is
-    answered 429 with `Retry-After: 0`, so the server retries it."""
+    answered 429 with `Retry-After: 0`, so the server retries it. It also takes the spans of a
+    server whose `OTEL_EXPORTER_OTLP_ENDPOINT` names it (`POST /v1/traces`), as a collector
+    would, so the trace exporter runs as it does beside the collector of deploy/observability."""
 
     daemon_threads = True
 
@@ -114,6 +116,13 @@ class _AzureHandler(BaseHTTPRequestHandler):
             column = "ready" if "ready" in query else "answer"
             self._json(200, {"tables": [{"name": "PrimaryResult", "columns": [{"name": column, "type": "long"}],
                                          "rows": [[1 if column == "ready" else 42]]}]})
+            return
+        if self.path == "/v1/traces":
+            # An OTLP/HTTP sink: an empty ExportTraceServiceResponse accepts every span.
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
             return
         self._json(404, {"error": {"code": "NotFound", "message": self.path}})
 
@@ -171,6 +180,7 @@ def exercised(tmp_path_factory) -> RunningServer:
             "SENTINEL_MCP_IMDS_ENDPOINT": azure.base,
             "SENTINEL_MCP_AZURE_CLI": "false",
             "SENTINEL_MCP_METRICS_TOKEN": METRICS_TOKEN,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": azure.base,
         })
 
         async def sessions():
@@ -220,6 +230,13 @@ def test_the_metrics_endpoint_asks_for_the_token_the_collector_sends(exercised):
     assert scrape(server, token=None)[0] == 401
     assert scrape(server, token="wrong")[0] == 401
     assert scrape(server)[0] == 200
+
+
+def test_an_open_metrics_endpoint_answers_the_empty_credential_of_a_collector_without_a_token(server):
+    # otel-collector.yaml always configures `authorization`; with SENTINEL_MCP_METRICS_TOKEN unset
+    # the scrape carries `Authorization: Bearer ` and must still be served.
+    status, text = scrape(server, token="")
+    assert status == 200 and "sentinel_mcp_sessions_active" in text
 
 
 # ---------------------------------------------------------------- PromQL, enough of it

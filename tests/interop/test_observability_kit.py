@@ -41,7 +41,9 @@ DASHBOARD = KIT / "grafana-dashboard.json"
 COLLECTOR = KIT / "otel-collector.yaml"
 
 # Metrics the dashboard may query before the binary exports them. Each entry names work in
-# progress; the test fails once such a metric appears in /metrics, so the entry is removed then.
+# progress; the test fails once such a metric has a sample in /metrics (the exercised server
+# below exports spans over OTLP, so a drop counter created at 0 with its exporter shows), and the
+# entry is removed then.
 PENDING = {
     # The trace exporter's drop counter (labels exporter = otlp | app_insights, reason =
     # export_failed | queue_full) lands with the OpenTelemetry traces of issue 11.

@@ -170,7 +170,7 @@ def start_server(tmp_dir: Path, extra_env: dict[str, str] | None = None, peer_tr
         env = dict(os.environ)
         # Settings from the developer's shell must not change what the tests see.
         for key in list(env):
-            if key.startswith("SENTINEL_MCP_") and key != "SENTINEL_MCP_BIN":
+            if key.startswith(("SENTINEL_MCP_", "OTEL_", "APPLICATIONINSIGHTS_")) and key != "SENTINEL_MCP_BIN":
                 del env[key]
         env.pop("MCP_TRANSPORT", None)
         env.update(cmd_env)

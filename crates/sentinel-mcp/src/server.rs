@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode,
-    Implementation, ListToolsResult, PaginatedRequestParams, RequestId, ServerCapabilities,
-    ServerConfig, Tool,
+    Implementation, InitializeRequestParams, InitializeResult, ListToolsResult,
+    PaginatedRequestParams, RequestId, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -22,7 +22,7 @@ use crate::limits::Limits;
 use crate::metrics::metrics;
 use crate::shutdown::Shutdown;
 use crate::telemetry::trace::{RequestAttributes, RequestSpan, TraceParent};
-use crate::telemetry::with_log_context;
+use crate::telemetry::{LogContext, with_log_context};
 use crate::tools::{ToolAnswer, ToolCatalog, ToolContext};
 
 /// The error of a call the client cancelled (the code LSP uses for it; MCP names none).
@@ -86,7 +86,31 @@ impl AppState {
         request: CallToolRequestParams,
         call_meta: Option<&rmcp::model::JsonObject>,
     ) -> Result<ToolAnswer, ErrorData> {
-        let parent = call_meta
+        let (span, context) = self.request_trace(
+            "tools/call",
+            Some(request.name.as_ref()),
+            meta,
+            id,
+            call_meta,
+        );
+        let traced = self
+            .call_tool_in_span(meta, id, request, &span)
+            .instrument(span.span.clone());
+        with_log_context(context, traced).await
+    }
+
+    /// The SERVER span of one MCP request (`method`, on `tool`) and the log context of the work
+    /// done for it. Its parent is the `traceparent` in the request's `_meta`, else the HTTP
+    /// request's header, else none (a new trace).
+    pub fn request_trace(
+        &self,
+        method: &'static str,
+        tool: Option<&str>,
+        meta: Option<&RequestMeta>,
+        id: &RequestId,
+        request_meta: Option<&rmcp::model::JsonObject>,
+    ) -> (RequestSpan, Arc<LogContext>) {
+        let parent = request_meta
             .and_then(TraceParent::from_meta)
             .or_else(|| meta.and_then(|m| m.trace_parent.clone()));
         let session_id = meta.and_then(|m| m.session_id.as_deref());
@@ -97,8 +121,8 @@ impl AppState {
         let span = RequestSpan::start(
             parent.as_ref(),
             &RequestAttributes {
-                method: "tools/call",
-                tool: Some(request.name.as_ref()),
+                method,
+                tool,
                 session_id,
                 protocol_version: meta.and_then(|m| m.protocol_version.as_deref()),
                 jsonrpc_id: id,
@@ -110,10 +134,7 @@ impl AppState {
         let context = span
             .log_context(&request_id, session_id, caller)
             .with_sampled(span.sampled);
-        let traced = self
-            .call_tool_in_span(meta, id, request, &span)
-            .instrument(span.span.clone());
-        with_log_context(Arc::new(context), traced).await
+        (span, Arc::new(context))
     }
 
     async fn call_tool_in_span(
@@ -311,9 +332,39 @@ impl ServerHandler for SentinelServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let started = Instant::now();
-        let tools = self.app.tools_for(request_meta(&context).as_ref());
+        let meta = request_meta(&context);
+        let (span, _) = self.app.request_trace(
+            "tools/list",
+            None,
+            meta.as_ref(),
+            &context.id,
+            Some(&context.meta.0.0),
+        );
+        let _in_span = span.span.enter();
+        let tools = self.app.tools_for(meta.as_ref());
         metrics().operation("tools/list", "ok", started.elapsed());
         Ok(ListToolsResult::with_all_items(tools))
+    }
+
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, ErrorData> {
+        let meta = request_meta(&context);
+        let (span, _) = self.app.request_trace(
+            "initialize",
+            None,
+            meta.as_ref(),
+            &context.id,
+            Some(&context.meta.0.0),
+        );
+        let _in_span = span.span.enter();
+        context.peer.set_peer_info(request.clone());
+        let result = self.negotiate_initialize(&request);
+        let code = result.as_ref().err().map(|e| e.code.0.to_string());
+        span.finish(code.as_deref());
+        result
     }
 
     async fn call_tool(

@@ -118,6 +118,24 @@ async fn a_legacy_sse_call_is_a_server_span_in_the_callers_trace_and_azure_gets_
         la.attr("azure.client_request_id"),
         sent.header("x-ms-client-request-id")
     );
+    // Every MCP request is a span: initialize, and tools/list (its `_meta` parent honoured too,
+    // on the generic decoding path).
+    let init = span_named(&receiver, "initialize").await;
+    assert_eq!(
+        (init.kind, init.attr("mcp.session.id")),
+        (SERVER, Some(c.session_id.as_str()))
+    );
+    let list_parent = "1111111111111111";
+    c.request(
+        "tools/list",
+        json!({"_meta": {"traceparent": traceparent(TRACE, list_parent)}}),
+    )
+    .await;
+    let list = span_named(&receiver, "tools/list").await;
+    assert_eq!(
+        (list.trace_id.as_str(), list.parent_span_id.as_str()),
+        (TRACE, list_parent)
+    );
     // No query string in a span.
     assert!(
         receiver
@@ -180,6 +198,28 @@ async fn streamable_http_takes_the_header_traceparent_and_a_call_without_one_sta
     mcp_message(r).await;
     let restarted = span_named(&receiver, "tools/call list_sentinel_tables").await;
     assert_eq!(restarted.parent_span_id, "");
+
+    // Session era: initialize and tools/list are spans of their own, parented by the header.
+    let list_parent = "2222222222222222";
+    let session = common::mcp_open_session(&server, &[]).await;
+    let r = common::mcp_post(
+        &server,
+        json!({"jsonrpc": "2.0", "id": 9, "method": "tools/list", "params": {}}),
+    )
+    .header("mcp-session-id", &session)
+    .header("mcp-protocol-version", "2025-06-18")
+    .header("traceparent", traceparent(TRACE, list_parent))
+    .send()
+    .await
+    .unwrap();
+    mcp_message(r).await;
+    let list = span_named(&receiver, "tools/list").await;
+    assert_eq!(
+        (list.trace_id.as_str(), list.parent_span_id.as_str()),
+        (TRACE, list_parent)
+    );
+    assert_eq!(list.attr("mcp.session.id"), Some(session.as_str()));
+    span_named(&receiver, "initialize").await;
 }
 
 #[tokio::test]

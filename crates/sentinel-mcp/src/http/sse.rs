@@ -371,7 +371,7 @@ pub async fn post(
             start_call(&state, &session, id, params, call_meta, meta, in_flight).await
         }
         Some(CommonMessage::Initialize(id, params)) => {
-            initialize(&state, &session, &id, &params, &meta.request_id).await
+            initialize(&state, &session, &id, &params, &meta).await
         }
         // Nothing to do: the session is ready once initialize is answered.
         Some(CommonMessage::Initialized) => {}
@@ -400,15 +400,22 @@ async fn dispatch(
             let request_id = meta.request_id.as_str();
             match request.request {
                 ClientRequest::InitializeRequest(r) => {
-                    initialize(state, session, &id, &r.params, request_id).await
+                    initialize(state, session, &id, &r.params, &meta).await
                 }
                 ClientRequest::PingRequest(_) => {
                     let pong = ServerResult::empty(());
                     session.reply(&id, Outcome::Result(&pong), request_id).await
                 }
-                ClientRequest::ListToolsRequest(_) => {
+                ClientRequest::ListToolsRequest(r) => {
                     let started = Instant::now();
-                    let tools = ListToolsResult::with_all_items(state.app.tools_for(Some(&meta)));
+                    let list_meta = r.extensions.get::<RequestMetaObject>().map(|m| &m.0.0);
+                    let (span, _) =
+                        state
+                            .app
+                            .request_trace("tools/list", None, Some(&meta), &id, list_meta);
+                    let tools = span.span.in_scope(|| {
+                        ListToolsResult::with_all_items(state.app.tools_for(Some(&meta)))
+                    });
                     let tools = ServerResult::ListToolsResult(tools);
                     session
                         .reply(&id, Outcome::Result(&tools), request_id)
@@ -449,13 +456,20 @@ async fn initialize(
     session: &Session,
     id: &RequestId,
     params: &InitializeRequestParams,
-    request_id: &str,
+    meta: &RequestMeta,
 ) {
+    let (span, _) = state
+        .app
+        .request_trace("initialize", None, Some(meta), id, None);
     let server = SentinelServer::new(state.app.clone());
-    let result = server
-        .negotiate_initialize(params)
-        .map(ServerResult::InitializeResult);
-    session.reply(id, (&result).into(), request_id).await;
+    let result = span.span.in_scope(|| {
+        server
+            .negotiate_initialize(params)
+            .map(ServerResult::InitializeResult)
+    });
+    let code = result.as_ref().err().map(|e| e.code.0.to_string());
+    span.finish(code.as_deref());
+    session.reply(id, (&result).into(), &meta.request_id).await;
 }
 
 /// Starts a tool call beside the session, so a slow query does not hold up the POST; the

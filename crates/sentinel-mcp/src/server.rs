@@ -118,6 +118,7 @@ impl AppState {
             .map(|m| &m.principal)
             .filter(|p| !p.tenant_id.is_empty())
             .map(|p| p.object_id.as_str());
+        let request_id = meta.map_or_else(|| id.to_string(), |m| m.request_id.clone());
         let span = RequestSpan::start(
             parent.as_ref(),
             &RequestAttributes {
@@ -128,9 +129,9 @@ impl AppState {
                 jsonrpc_id: id,
                 network_transport: if meta.is_some() { "tcp" } else { "pipe" },
                 enduser: caller,
+                request_id: &request_id,
             },
         );
-        let request_id = meta.map_or_else(|| id.to_string(), |m| m.request_id.clone());
         let context = span
             .log_context(&request_id, session_id, caller)
             .with_sampled(span.sampled);

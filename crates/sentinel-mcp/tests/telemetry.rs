@@ -160,6 +160,7 @@ async fn streamable_http_takes_the_header_traceparent_and_a_call_without_one_sta
     let r = call("run_kql_query", json!({"query": secret_query}))
         .header("traceparent", traceparent(TRACE, PARENT))
         .header("tracestate", "vendor=abc")
+        .header("x-request-id", "call-with-parent")
         .send()
         .await
         .unwrap();
@@ -169,6 +170,7 @@ async fn streamable_http_takes_the_header_traceparent_and_a_call_without_one_sta
     assert_eq!(with_parent.trace_id, TRACE);
     assert_eq!(with_parent.parent_span_id, PARENT);
     assert_eq!(with_parent.attr("mcp.protocol.version"), Some("2026-07-28"));
+    assert_eq!(with_parent.attr("request_id"), Some("call-with-parent"));
     // Arguments on the span, redacted as the audit setting says.
     let args = with_parent.attr("gen_ai.tool.call.arguments").unwrap();
     assert!(

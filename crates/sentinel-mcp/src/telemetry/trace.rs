@@ -124,6 +124,8 @@ pub struct RequestAttributes<'a> {
     pub network_transport: &'static str,
     /// The caller's object id, once authenticated.
     pub enduser: Option<&'a str>,
+    /// The HTTP request id (`X-Request-Id`, echoed to the client): how an operator finds the call.
+    pub request_id: &'a str,
 }
 
 /// One MCP request's place in its trace: its SERVER span (disabled unless exporting) and the
@@ -172,6 +174,7 @@ impl RequestSpan {
             server.address = address,
             server.port = port,
             enduser.id = attrs.enduser,
+            request_id = attrs.request_id,
             kql.query_length = Empty,
             kql.row_count = Empty,
             kql.executor = Empty,

@@ -202,36 +202,8 @@ stop_server
 if [ "$PROFILE" = 1 ] && command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; then
   echo "== ours: instructions per call (callgrind)" >&2
   CG=$OUT/callgrind
-  rm -rf "$CG" && mkdir -p "$CG"
   stop_server
-  sh -c "exec env SENTINEL_MCP_DEMO_ROWS=2000 SENTINEL_MCP_STATE_DIR=$OUT/state-cg $PER_PRINCIPAL_OFF valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=$CG/cg.out $OURS_BIN serve --host 127.0.0.1 --port 18189" >"$CG/server.log" 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 1 600); do curl -sf -o /dev/null -m 2 http://127.0.0.1:18189/ready && break; sleep 0.2; done
-  callgrind_control -i on "$SERVER_PID" >/dev/null 2>&1
-  # Warm up every path first so one-time work is not charged to the calls.
-  "$LOAD_BIN" throughput --url http://127.0.0.1:18189/sse --sessions 1 --duration 2 --warmup 0 >/dev/null 2>&1
-  "$LOAD_BIN" throughput --url http://127.0.0.1:18189/sse --sessions 1 --duration 1 --warmup 0 --tool run_kql_query >/dev/null 2>&1
-  "$LOAD_BIN" throughput --url http://127.0.0.1:18189/mcp --transport stateless --sessions 1 --duration 1 --warmup 0 >/dev/null 2>&1
-  callgrind_control -z "$SERVER_PID" >/dev/null 2>&1
-  for phase in "sse_list sse list_sentinel_tables /sse" "sse_kql sse run_kql_query /sse" "stateless_list stateless list_sentinel_tables /mcp"; do
-    set -- $phase
-    "$LOAD_BIN" throughput --url "http://127.0.0.1:18189$4" --transport "$2" --sessions 1 --duration 5 --warmup 0 --tool "$3" >"$CG/$1.json" 2>/dev/null
-    callgrind_control -d "$1" "$SERVER_PID" >/dev/null 2>&1
-  done
-  n=1
-  for phase in sse_list sse_kql stateless_list; do
-    f=$CG/cg.out.$n
-    n=$((n + 1))
-    [ -f "$f" ] || continue
-    total=$(awk '/^totals:/{print $2}' "$f")
-    calls=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['calls_ok'])" "$CG/$phase.json")
-    echo "{\"phase\":\"$phase\",\"instructions\":$total,\"calls\":$calls}" >>"$CG/summary.jsonl"
-    callgrind_annotate --inclusive=yes "$f" 2>/dev/null | grep -E '^ *[0-9,]+ \(' \
-      | grep -E 'sentinel_mcp|rmcp::|tracing_core::event::Event::dispatch|serde_json::de::from|Dispatcher<D,Bs,I,T>::poll_(read|write)|malloc.c:(malloc|free) |__rust_alloc |__rust_dealloc ' \
-      | grep -vE 'drop_in_place|serve::\{\{closure\}\}' | sed -E 's/ \[[^]]*\]$//; s/\?\?\?://' \
-      | awk '{ share = $2; gsub(/[(%)]/, "", share); if (share + 0 <= 100) print }' | head -16 >"$CG/$phase.top.txt"
-  done
-  stop_server
+  scripts/instructions-per-call.sh "$OURS_BIN" "$LOAD_BIN" "$CG" >&2
 fi
 
 # Where an idle initialized session's memory is: live heap by allocation site at the peak with

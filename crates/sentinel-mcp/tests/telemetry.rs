@@ -80,6 +80,7 @@ async fn a_legacy_sse_call_is_a_server_span_in_the_callers_trace_and_azure_gets_
         Some(query.len().to_string().as_str())
     );
     assert_eq!(call.attr("kql.row_count"), Some("3"));
+    assert_eq!(call.attr("kql.executor"), Some("log_analytics"));
     assert_eq!(call.attr("error.type"), None);
     assert!(call.attr("jsonrpc.request.id").is_some());
     // Arguments stay off spans unless asked for.
@@ -171,6 +172,8 @@ async fn streamable_http_takes_the_header_traceparent_and_a_call_without_one_sta
     assert_eq!(with_parent.parent_span_id, PARENT);
     assert_eq!(with_parent.attr("mcp.protocol.version"), Some("2026-07-28"));
     assert_eq!(with_parent.attr("request_id"), Some("call-with-parent"));
+    // A small table: the row engine.
+    assert_eq!(with_parent.attr("kql.executor"), Some("rows"));
     // Arguments on the span, redacted as the audit setting says.
     let args = with_parent.attr("gen_ai.tool.call.arguments").unwrap();
     assert!(

@@ -535,10 +535,12 @@ impl Backend for AzureBackend {
     }
 
     async fn query(&self, request: QueryRequest) -> Result<QueryOutput, BackendError> {
+        crate::telemetry::trace::record_executor("log_analytics");
         self.run_query(&request).await
     }
 
     async fn hunt(&self, request: QueryRequest) -> Result<QueryOutput, BackendError> {
+        crate::telemetry::trace::record_executor("defender_advanced_hunting");
         guard::check(&self.guard, &request.query)
             .map_err(|e| BackendError::Invalid(e.to_string()))?;
         let interval = iso_interval(request.range.start, request.range.end);

@@ -239,11 +239,10 @@ impl LocalBackend {
             .map_err(|e| BackendError::Internal(format!("query task failed: {e}")))?;
         match result {
             Ok(r) => {
-                // On the tool call's span, when spans are exported.
-                let span = tracing::Span::current();
-                if !span.is_disabled() {
-                    span.record("kql.executor", format!("{:?}", r.executor).to_lowercase());
-                }
+                crate::telemetry::trace::record_executor(match r.executor {
+                    kql::engine::Executor::DataFusion => "datafusion",
+                    _ => "rows",
+                });
                 tracing::debug!(
                     peak_memory_kib = r.peak_memory >> 10,
                     executor = ?r.executor,

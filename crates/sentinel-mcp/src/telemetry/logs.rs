@@ -66,41 +66,69 @@ impl LogContext {
         self.trace.map(|(t, s)| (t, s, self.sampled))
     }
 
-    /// The fields a line gets, skipping those the event names itself (the audit line has its
-    /// own `request_id`, `session_id` and `oid`), as JSON members each followed by a comma.
-    fn write_members(&self, event: &Event<'_>, out: &mut String) {
-        let own = event.metadata().fields();
-        let mut member = |name: &str, value: &str| {
-            if own.field(name).is_none() {
-                out.push('"');
-                out.push_str(name);
-                out.push_str("\":");
-                // Strings from a client (request and session ids) are escaped like any value.
-                match serde_json::to_string(value) {
-                    Ok(quoted) => out.push_str(&quoted),
-                    Err(_) => out.push_str("null"),
-                }
-                out.push(',');
+    /// Calls `member` with each field a line gets, skipping those the event names itself (the
+    /// audit line has its own `request_id`, `session_id` and `oid`). Ids are formatted on the
+    /// stack: this runs for every line written inside a request.
+    fn for_each_member(&self, event: &Event<'_>, mut member: impl FnMut(&'static str, &str)) {
+        // One pass over the event's field names (a lookup per member would scan them each time).
+        let mut own = 0u8;
+        for field in event.metadata().fields() {
+            if let Some(i) = MEMBERS.iter().position(|m| *m == field.name()) {
+                own |= 1 << i;
+            }
+        }
+        let mut give = |i: usize, value: &str| {
+            if own & (1 << i) == 0 {
+                member(MEMBERS[i], value);
             }
         };
         if !self.request_id.is_empty() {
-            member("request_id", &self.request_id);
+            give(0, &self.request_id);
         }
         if let Some(session) = &self.session_id {
-            member("session_id", session);
+            give(1, session);
         }
         if let Some((trace_id, span_id)) = self.trace {
-            member("trace_id", &format!("{trace_id:032x}"));
+            give(2, hex(trace_id, &mut [0; 32]));
             // 0: the HTTP request named its trace, no span of ours has started yet.
             if span_id != 0 {
-                member("span_id", &format!("{span_id:016x}"));
+                give(3, hex(u128::from(span_id), &mut [0; 16]));
             }
         }
         if let Some(oid) = self.oid.get() {
-            member("oid", oid);
+            give(4, oid);
         }
     }
+
+    /// The fields as JSON members, each followed by a comma.
+    fn write_members(&self, event: &Event<'_>, out: &mut String) {
+        self.for_each_member(event, |name, value| {
+            out.push('"');
+            out.push_str(name);
+            out.push_str("\":");
+            // Strings from a client (request and session ids) are escaped like any value.
+            match serde_json::to_string(value) {
+                Ok(quoted) => out.push_str(&quoted),
+                Err(_) => out.push_str("null"),
+            }
+            out.push(',');
+        });
+    }
 }
+
+/// `value`'s low `out.len()` hex digits, lowercase, as text in `out`.
+fn hex(value: u128, out: &mut [u8]) -> &str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let len = out.len();
+    for (i, digit) in out.iter_mut().enumerate() {
+        let shift = 4 * (len - 1 - i);
+        *digit = DIGITS[((value >> shift) & 0xf) as usize];
+    }
+    std::str::from_utf8(out).unwrap_or_default()
+}
+
+/// The fields a request's lines carry, in order.
+const MEMBERS: [&str; 5] = ["request_id", "session_id", "trace_id", "span_id", "oid"];
 
 /// Runs `work` as the request `context` names: its log lines carry the context's fields.
 pub fn with_log_context<F: std::future::Future>(
@@ -173,14 +201,9 @@ where
             buf.clear();
             let mut timestamp = String::new();
             SystemTime.format_time(&mut Writer::new(&mut timestamp))?;
-            serialize_flat(buf, &timestamp, event).map_err(|_| fmt::Error)?;
+            serialize_flat(buf, &timestamp, event, context.as_deref()).map_err(|_| fmt::Error)?;
             let text = std::str::from_utf8(buf).map_err(|_| fmt::Error)?;
-            match &context {
-                Some(context) => {
-                    writer.write_str(&with_context(text.to_string(), context, event))?
-                }
-                None => writer.write_str(text)?,
-            }
+            writer.write_str(text)?;
             writeln!(writer)
         })
     }
@@ -206,12 +229,26 @@ fn with_context(line: String, context: &LogContext, event: &Event<'_>) -> String
 }
 
 /// `{"timestamp", "level", the event's fields, "target"}`: the stock JSON format outside a span.
-fn serialize_flat(buf: &mut Vec<u8>, timestamp: &str, event: &Event<'_>) -> serde_json::Result<()> {
+fn serialize_flat(
+    buf: &mut Vec<u8>,
+    timestamp: &str,
+    event: &Event<'_>,
+    context: Option<&LogContext>,
+) -> serde_json::Result<()> {
     let meta = event.metadata();
     let mut serializer = serde_json::Serializer::new(buf);
     let mut map = serializer.serialize_map(None)?;
     map.serialize_entry("timestamp", timestamp)?;
     map.serialize_entry("level", meta.level().as_str())?;
+    if let Some(context) = context {
+        let mut written = Ok(());
+        context.for_each_member(event, |name, value| {
+            if written.is_ok() {
+                written = map.serialize_entry(name, value);
+            }
+        });
+        written?;
+    }
     let mut visitor = tracing_serde::SerdeMapVisitor::new(map);
     event.record(&mut visitor);
     let mut map = visitor.take_serializer()?;

@@ -244,6 +244,11 @@ impl RequestSpan {
     }
 }
 
+/// Names, on the current request's span, what ran its KQL (`kql.executor`).
+pub fn record_executor(executor: &'static str) {
+    tracing::Span::current().record("kql.executor", executor);
+}
+
 /// The `traceparent` of a backend call made now, and its CLIENT span when exporting. Inside an
 /// MCP request the call joins its trace (the span is the request span's child); outside one (a
 /// readiness probe, a token fetched by the authentication check) it starts its own.

@@ -69,6 +69,24 @@ async fn serve(app: axum::Router) -> (String, tokio::task::JoinHandle<()>) {
     (base, task)
 }
 
+/// Polls `items` until one matches `pred`, for at most `timeout`.
+async fn wait_for<T>(
+    timeout: Duration,
+    items: impl Fn() -> Vec<T>,
+    pred: impl Fn(&T) -> bool,
+) -> Option<T> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(item) = items().into_iter().find(|i| pred(i)) {
+            return Some(item);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// An OTLP/HTTP (protobuf) trace receiver: `POST /v1/traces`.
 pub struct OtlpReceiver {
     received: Shared,
@@ -112,16 +130,7 @@ impl OtlpReceiver {
         timeout: Duration,
         pred: impl Fn(&ReceivedSpan) -> bool,
     ) -> Option<ReceivedSpan> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if let Some(span) = self.spans().into_iter().find(|s| pred(s)) {
-                return Some(span);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_for(timeout, || self.spans(), pred).await
     }
 }
 
@@ -246,16 +255,7 @@ impl FakeAppInsights {
         timeout: Duration,
         pred: impl Fn(&Value) -> bool,
     ) -> Option<Value> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if let Some(e) = self.envelopes().into_iter().find(|e| pred(e)) {
-                return Some(e);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_for(timeout, || self.envelopes(), pred).await
     }
 }
 

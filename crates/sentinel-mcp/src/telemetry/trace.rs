@@ -84,6 +84,16 @@ impl TraceParent {
         })
     }
 
+    /// The context of one of our spans.
+    fn of(ids: &SpanContext) -> TraceParent {
+        TraceParent {
+            trace_id: u128::from_be_bytes(ids.trace_id().to_bytes()),
+            span_id: u64::from_be_bytes(ids.span_id().to_bytes()),
+            sampled: ids.is_sampled(),
+            state: None,
+        }
+    }
+
     /// The `traceparent` header naming this context.
     pub fn header(&self) -> String {
         format!(
@@ -211,10 +221,11 @@ impl RequestSpan {
                 sampled: false,
             };
         }
+        let ids = TraceParent::of(ids);
         RequestSpan {
-            trace_id: u128::from_be_bytes(ids.trace_id().to_bytes()),
-            span_id: u64::from_be_bytes(ids.span_id().to_bytes()),
-            sampled: ids.is_sampled(),
+            trace_id: ids.trace_id,
+            span_id: ids.span_id,
+            sampled: ids.sampled,
             span,
         }
     }
@@ -276,13 +287,7 @@ pub fn client_span(
         );
         let ids = span.context().span().span_context().clone();
         if ids.is_valid() {
-            let parent = TraceParent {
-                trace_id: u128::from_be_bytes(ids.trace_id().to_bytes()),
-                span_id: u64::from_be_bytes(ids.span_id().to_bytes()),
-                sampled: ids.is_sampled(),
-                state: None,
-            };
-            return (span, parent.header());
+            return (span, TraceParent::of(&ids).header());
         }
     }
     let (trace_id, sampled) = current_log_context()

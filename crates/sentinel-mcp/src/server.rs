@@ -1,5 +1,6 @@
 //! The MCP service: one `SentinelServer` per session, all sharing one `AppState`.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,7 +11,6 @@ use rmcp::model::{
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
-use tracing::Instrument;
 
 use crate::auth::{AccessPolicy, RequestMeta};
 use crate::azure::access::{self, DataAccess};
@@ -22,7 +22,7 @@ use crate::limits::Limits;
 use crate::metrics::metrics;
 use crate::shutdown::Shutdown;
 use crate::telemetry::trace::{RequestAttributes, RequestSpan, TraceParent};
-use crate::telemetry::{LogContext, with_log_context};
+use crate::telemetry::{InRequest, LogContext, in_request};
 use crate::tools::{ToolAnswer, ToolCatalog, ToolContext};
 
 /// The error of a call the client cancelled (the code LSP uses for it; MCP names none).
@@ -79,13 +79,15 @@ impl AppState {
     /// log and, without an HTTP request id, in an internal error.
     /// `call_meta` is the request's `_meta`: its `traceparent`, when present, is the call's
     /// parent (else the HTTP request's header is).
-    pub async fn call_tool(
-        &self,
-        meta: Option<&RequestMeta>,
-        id: &RequestId,
+    /// A plain function returning the call's future, not an `async fn`: a wrapper would hold the
+    /// (large) call future once more and copy it.
+    pub fn call_tool<'a>(
+        &'a self,
+        meta: Option<&'a RequestMeta>,
+        id: &'a RequestId,
         request: CallToolRequestParams,
         call_meta: Option<&rmcp::model::JsonObject>,
-    ) -> Result<ToolAnswer, ErrorData> {
+    ) -> InRequest<impl Future<Output = Result<ToolAnswer, ErrorData>> + 'a> {
         let (span, context) = self.request_trace(
             "tools/call",
             Some(request.name.as_ref()),
@@ -93,10 +95,12 @@ impl AppState {
             id,
             call_meta,
         );
-        let traced = self
-            .call_tool_in_span(meta, id, request, &span)
-            .instrument(span.span.clone());
-        with_log_context(context, traced).await
+        let entered = span.span.clone();
+        in_request(
+            context,
+            entered,
+            self.call_tool_in_span(meta, id, request, span),
+        )
     }
 
     /// The SERVER span of one MCP request (`method`, on `tool`) and the log context of the work
@@ -143,7 +147,7 @@ impl AppState {
         meta: Option<&RequestMeta>,
         id: &RequestId,
         request: CallToolRequestParams,
-        span: &RequestSpan,
+        span: RequestSpan,
     ) -> Result<ToolAnswer, ErrorData> {
         let started = Instant::now();
         let name = request.name.as_ref();

@@ -20,6 +20,10 @@ use crate::azure::obo::{CallerToken, OboError};
 use crate::backend::DataKind;
 use crate::limits::RateLimited;
 use crate::telemetry::trace::TraceParent;
+use crate::telemetry::trace::headers::{
+    MCP_PROTOCOL_VERSION, MCP_SESSION_ID, TRACEPARENT, TRACESTATE, X_REQUEST_ID,
+};
+use axum::http::HeaderName;
 
 /// Validates bearer tokens for the MCP endpoints.
 pub struct Authenticator {
@@ -253,12 +257,12 @@ pub(super) async fn authenticate(
         (None, None) => String::new(),
     };
     let request_id = headers
-        .get("x-request-id")
+        .get(X_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
     let session_id = headers
-        .get("mcp-session-id")
+        .get(MCP_SESSION_ID)
         .and_then(|v| v.to_str().ok())
         .map(String::from)
         .or_else(|| {
@@ -267,10 +271,10 @@ pub(super) async fn authenticate(
                 .query()
                 .and_then(super::sse::session_id_from_query)
         });
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let text = |name: HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     let trace_parent =
-        text("traceparent").and_then(|parent| TraceParent::parse(parent, text("tracestate")));
-    let protocol_version = text("mcp-protocol-version").map(String::from);
+        text(TRACEPARENT).and_then(|parent| TraceParent::parse(parent, text(TRACESTATE)));
+    let protocol_version = text(MCP_PROTOCOL_VERSION).map(String::from);
     if state.authenticator.is_some()
         && let Some(context) = crate::telemetry::current_log_context()
     {

@@ -38,6 +38,8 @@ use crate::server::{AppState, SERVER_NAME, SentinelServer, VERSION};
 use crate::shutdown::Work;
 use crate::telemetry::LogContext;
 use crate::telemetry::trace::TraceParent;
+use crate::telemetry::trace::headers::{MCP_SESSION_ID, TRACEPARENT, X_REQUEST_ID};
+use axum::http::HeaderName;
 pub use conn::{ConnectionLimits, RESERVE_CONNECTIONS, serve};
 pub use guard::HostOriginPolicy;
 
@@ -114,7 +116,7 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {
-                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+                    let id = req.headers().get(X_REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
                     tracing::debug_span!("request", method = %req.method(), path = req.uri().path(), request_id = id)
                 })
                 // Every 413, the body limit layer's own included, passes here.
@@ -147,10 +149,10 @@ fn drop_insane_request_id<B>(mut request: Request<B>) -> Request<B> {
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b':' | b'-'))
     };
     let headers = request.headers_mut();
-    if headers.get_all("x-request-id").iter().count() > 1
-        || headers.get("x-request-id").is_some_and(|v| !sane(v))
+    if headers.get_all(X_REQUEST_ID).iter().count() > 1
+        || headers.get(X_REQUEST_ID).is_some_and(|v| !sane(v))
     {
-        headers.remove("x-request-id");
+        headers.remove(X_REQUEST_ID);
     }
     request
 }
@@ -167,10 +169,13 @@ async fn check_mcp_request(
 ) -> Response {
     let cors_origin = state.cors.allowed_origin(request.headers());
     let context = http_log_context(&request);
-    let mut response =
-        crate::telemetry::with_log_context(context, checked_mcp_request(&state, request, next))
-            .await
-            .unwrap_or_else(|refused| refused);
+    let mut response = crate::telemetry::in_request(
+        context,
+        tracing::Span::none(),
+        checked_mcp_request(&state, request, next),
+    )
+    .await
+    .unwrap_or_else(|refused| refused);
     let headers = response.headers_mut();
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -191,15 +196,15 @@ async fn check_mcp_request(
 /// session it names, and the trace its `traceparent` names.
 fn http_log_context(request: &Request) -> Arc<LogContext> {
     let headers = request.headers();
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let session = text("mcp-session-id")
+    let text = |name: HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let session = text(MCP_SESSION_ID)
         .map(String::from)
         .or_else(|| request.uri().query().and_then(sse::session_id_from_query));
-    let trace = text("traceparent")
+    let trace = text(TRACEPARENT)
         .and_then(|parent| TraceParent::parse(parent, None))
         .map(|parent| (parent.trace_id, 0));
     Arc::new(LogContext::new(
-        text("x-request-id").unwrap_or_default(),
+        text(X_REQUEST_ID).unwrap_or_default(),
         session.as_deref(),
         trace,
         None,

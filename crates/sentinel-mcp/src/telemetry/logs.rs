@@ -3,7 +3,10 @@
 
 use std::cell::RefCell;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 
 use serde::ser::{SerializeMap, Serializer as _};
 use tracing::{Event, Subscriber};
@@ -12,9 +15,9 @@ use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
-tokio::task_local! {
-    /// The request whose work is being polled: every log line it writes names it.
-    static REQUEST: Arc<LogContext>;
+thread_local! {
+    /// The request whose work is being polled on this thread: every log line it writes names it.
+    static CURRENT: RefCell<Option<Arc<LogContext>>> = const { RefCell::new(None) };
 }
 
 /// What every log line written for one request carries: `request_id`, `session_id`,
@@ -130,17 +133,60 @@ fn hex(value: u128, out: &mut [u8]) -> &str {
 /// The fields a request's lines carry, in order.
 const MEMBERS: [&str; 5] = ["request_id", "session_id", "trace_id", "span_id", "oid"];
 
-/// Runs `work` as the request `context` names: its log lines carry the context's fields.
-pub fn with_log_context<F: std::future::Future>(
+pin_project_lite::pin_project! {
+    /// A request's work: while it is polled, its log context is the thread's and its span (when
+    /// one is built) is entered. One wrapper for both, so the work's future is moved once.
+    pub struct InRequest<F> {
+        context: Option<Arc<LogContext>>,
+        span: tracing::Span,
+        #[pin]
+        work: F,
+    }
+}
+
+/// Runs `work` as the request `context` names, inside `span` (`Span::none()` for none).
+pub fn in_request<F: Future>(
     context: Arc<LogContext>,
+    span: tracing::Span,
     work: F,
-) -> impl std::future::Future<Output = F::Output> {
-    REQUEST.scope(context, work)
+) -> InRequest<F> {
+    InRequest {
+        context: Some(context),
+        span,
+        work,
+    }
+}
+
+impl<F: Future> Future for InRequest<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _entered = this.span.enter();
+        let outer = CURRENT.with(|current| current.replace(this.context.take()));
+        // Put back whatever was there, even if the work panics.
+        let _restore = Restore {
+            slot: this.context,
+            outer,
+        };
+        this.work.poll(cx)
+    }
+}
+
+struct Restore<'a> {
+    slot: &'a mut Option<Arc<LogContext>>,
+    outer: Option<Arc<LogContext>>,
+}
+
+impl Drop for Restore<'_> {
+    fn drop(&mut self) {
+        *self.slot = CURRENT.with(|current| current.replace(self.outer.take()));
+    }
 }
 
 /// The context of the request being polled on this thread, if any.
 pub fn current_log_context() -> Option<Arc<LogContext>> {
-    REQUEST.try_with(Arc::clone).ok()
+    CURRENT.with(|current| current.try_borrow().ok().and_then(|c| c.clone()))
 }
 
 /// The JSON line format: tracing-subscriber's flattened JSON with the current span, byte for byte.

@@ -16,7 +16,7 @@ use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 use crate::azure::Secret;
 use crate::config::{LogFormat, Settings};
-pub use logs::{LogContext, current_log_context, with_log_context};
+pub use logs::{InRequest, LogContext, current_log_context, in_request};
 
 /// The exporters this build has, as `sentinel_mcp_telemetry_spans_dropped_total` names them.
 pub const EXPORTERS: &[&str] = &[

@@ -36,6 +36,17 @@ pub fn set_server_address(host: String, port: u16) {
     let _ = SERVER.set((host, port));
 }
 
+/// Header names looked up on every request, parsed once (a `&str` name is parsed per lookup).
+pub mod headers {
+    use axum::http::HeaderName;
+
+    pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+    pub const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+    pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+    pub const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+    pub const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+}
+
 /// The longest `tracestate` kept (the W3C limit for what a vendor must propagate).
 const MAX_TRACESTATE: usize = 512;
 

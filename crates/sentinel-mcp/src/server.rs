@@ -1,6 +1,7 @@
 //! The MCP service: one `SentinelServer` per session, all sharing one `AppState`.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -79,15 +80,15 @@ impl AppState {
     /// log and, without an HTTP request id, in an internal error.
     /// `call_meta` is the request's `_meta`: its `traceparent`, when present, is the call's
     /// parent (else the HTTP request's header is).
-    /// A plain function returning the call's future, not an `async fn`: a wrapper would hold the
-    /// (large) call future once more and copy it.
+    /// The call's (large) future is boxed once here: every layer above it (the drain, the
+    /// transport's task) then moves a pointer, not kilobytes of state.
     pub fn call_tool<'a>(
         &'a self,
         meta: Option<&'a RequestMeta>,
         id: &'a RequestId,
         request: CallToolRequestParams,
         call_meta: Option<&rmcp::model::JsonObject>,
-    ) -> InRequest<impl Future<Output = Result<ToolAnswer, ErrorData>> + 'a> {
+    ) -> InRequest<Pin<Box<impl Future<Output = Result<ToolAnswer, ErrorData>> + 'a>>> {
         let (span, context) = self.request_trace(
             "tools/call",
             Some(request.name.as_ref()),
@@ -99,7 +100,7 @@ impl AppState {
         in_request(
             context,
             entered,
-            self.call_tool_in_span(meta, id, request, span),
+            Box::pin(self.call_tool_in_span(meta, id, request, span)),
         )
     }
 
@@ -137,7 +138,7 @@ impl AppState {
             },
         );
         let context = span
-            .log_context(&request_id, session_id, caller)
+            .log_context(request_id, session_id, caller)
             .with_sampled(span.sampled);
         (span, Arc::new(context))
     }

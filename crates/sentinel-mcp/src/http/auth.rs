@@ -19,11 +19,7 @@ use crate::azure::access::DataAccess;
 use crate::azure::obo::{CallerToken, OboError};
 use crate::backend::DataKind;
 use crate::limits::RateLimited;
-use crate::telemetry::trace::TraceParent;
-use crate::telemetry::trace::headers::{
-    MCP_PROTOCOL_VERSION, MCP_SESSION_ID, TRACEPARENT, TRACESTATE, X_REQUEST_ID,
-};
-use axum::http::HeaderName;
+use crate::telemetry::trace::headers::MCP_PROTOCOL_VERSION;
 
 /// Validates bearer tokens for the MCP endpoints.
 pub struct Authenticator {
@@ -256,30 +252,20 @@ pub(super) async fn authenticate(
         // Only a router driven without the accept loop has no peer.
         (None, None) => String::new(),
     };
-    let request_id = headers
-        .get(X_REQUEST_ID)
+    let protocol_version = headers
+        .get(MCP_PROTOCOL_VERSION)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let session_id = headers
-        .get(MCP_SESSION_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(String::from)
-        .or_else(|| {
-            request
-                .uri()
-                .query()
-                .and_then(super::sse::session_id_from_query)
-        });
-    let text = |name: HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-    let trace_parent =
-        text(TRACEPARENT).and_then(|parent| TraceParent::parse(parent, text(TRACESTATE)));
-    let protocol_version = text(MCP_PROTOCOL_VERSION).map(String::from);
-    if state.authenticator.is_some()
-        && let Some(context) = crate::telemetry::current_log_context()
-    {
+        .map(String::from);
+    // The ids the checks in front read from the headers (a router driven without them reads
+    // them here).
+    let context = crate::telemetry::current_log_context()
+        .unwrap_or_else(|| Arc::new(super::request_context(&request)));
+    if state.authenticator.is_some() {
         context.set_oid(&principal.object_id);
     }
+    let request_id = context.request_id().to_string();
+    let session_id = context.session_id().map(String::from);
+    let trace_parent = context.parent().cloned();
     request.extensions_mut().insert(RequestMeta {
         principal,
         access,

@@ -38,7 +38,7 @@ use crate::server::{AppState, SERVER_NAME, SentinelServer, VERSION};
 use crate::shutdown::Work;
 use crate::telemetry::LogContext;
 use crate::telemetry::trace::TraceParent;
-use crate::telemetry::trace::headers::{MCP_SESSION_ID, TRACEPARENT, X_REQUEST_ID};
+use crate::telemetry::trace::headers::{MCP_SESSION_ID, TRACEPARENT, TRACESTATE, X_REQUEST_ID};
 use axum::http::HeaderName;
 pub use conn::{ConnectionLimits, RESERVE_CONNECTIONS, serve};
 pub use guard::HostOriginPolicy;
@@ -168,7 +168,7 @@ async fn check_mcp_request(
     next: Next,
 ) -> Response {
     let cors_origin = state.cors.allowed_origin(request.headers());
-    let context = http_log_context(&request);
+    let context = Arc::new(request_context(&request));
     let mut response = crate::telemetry::in_request(
         context,
         tracing::Span::none(),
@@ -192,23 +192,23 @@ async fn check_mcp_request(
     response
 }
 
-/// What the log lines of an HTTP request carry before it reaches MCP: its request id, the
-/// session it names, and the trace its `traceparent` names.
-fn http_log_context(request: &Request) -> Arc<LogContext> {
+/// What the log lines of an HTTP request carry before it reaches MCP, and what its `RequestMeta`
+/// is made from: its request id, the session it names, and the trace context its `traceparent`
+/// (and `tracestate`) name. Read from the headers once.
+pub(crate) fn request_context(request: &Request) -> LogContext {
     let headers = request.headers();
     let text = |name: HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     let session = text(MCP_SESSION_ID)
         .map(String::from)
         .or_else(|| request.uri().query().and_then(sse::session_id_from_query));
-    let trace = text(TRACEPARENT)
-        .and_then(|parent| TraceParent::parse(parent, None))
-        .map(|parent| (parent.trace_id, 0));
-    Arc::new(LogContext::new(
-        text(X_REQUEST_ID).unwrap_or_default(),
+    let parent = text(TRACEPARENT).and_then(|parent| TraceParent::parse(parent, text(TRACESTATE)));
+    LogContext::new(
+        text(X_REQUEST_ID).unwrap_or_default().to_string(),
         session.as_deref(),
-        trace,
         None,
-    ))
+        None,
+    )
+    .with_parent(parent)
 }
 
 async fn checked_mcp_request(

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -91,12 +91,16 @@ impl Outcome<'_> {
 
 /// The `event: message` frame of a JSON-RPC response, written straight into one buffer.
 fn response_frame(id: &RequestId, outcome: Outcome<'_>) -> serde_json::Result<Bytes> {
-    let mut frame = Vec::with_capacity(512);
+    // Sized like the last frame: answers of one server are alike (a tool list, a page of rows),
+    // and growing a buffer from 512 bytes to a few KiB copied it four times.
+    static LAST_FRAME: AtomicUsize = AtomicUsize::new(512);
+    let mut frame = Vec::with_capacity(LAST_FRAME.load(Ordering::Relaxed).clamp(512, 64 * 1024));
     frame.extend_from_slice(b"event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":");
     serde_json::to_writer(&mut frame, id)?;
     frame.push(b',');
     outcome.write(&mut frame)?;
     frame.extend_from_slice(b"}\n\n");
+    LAST_FRAME.store(frame.len(), Ordering::Relaxed);
     Ok(Bytes::from(frame))
 }
 

@@ -10,6 +10,8 @@ use std::task::{Context, Poll};
 
 use serde::ser::{SerializeMap, Serializer as _};
 use tracing::{Event, Subscriber};
+
+use super::trace::TraceParent;
 use tracing_subscriber::fmt::format::{Format, Json, Writer};
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
@@ -31,26 +33,49 @@ pub struct LogContext {
     trace: Option<(u128, u64)>,
     sampled: bool,
     oid: OnceLock<String>,
+    /// The trace context the HTTP request named (`traceparent`, `tracestate`).
+    parent: Option<TraceParent>,
 }
 
 impl LogContext {
     pub fn new(
-        request_id: &str,
+        request_id: String,
         session_id: Option<&str>,
         trace: Option<(u128, u64)>,
         oid: Option<&str>,
     ) -> LogContext {
         let context = LogContext {
-            request_id: request_id.to_string(),
+            request_id,
             session_id: session_id.map(String::from),
             trace,
             sampled: true,
             oid: OnceLock::new(),
+            parent: None,
         };
         if let Some(oid) = oid {
             context.set_oid(oid);
         }
         context
+    }
+
+    /// The context of an HTTP request that names its trace: its lines carry that trace id.
+    pub fn with_parent(mut self, parent: Option<TraceParent>) -> LogContext {
+        self.trace = parent.as_ref().map(|p| (p.trace_id, 0));
+        self.parent = parent;
+        self
+    }
+
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    pub fn session_id(&self) -> Option<&str> {
+        self.session_id.as_deref()
+    }
+
+    /// The trace context the HTTP request named.
+    pub fn parent(&self) -> Option<&TraceParent> {
+        self.parent.as_ref()
     }
 
     /// Marks the trace as one the client asked not to sample.

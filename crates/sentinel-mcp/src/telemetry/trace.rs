@@ -253,7 +253,7 @@ impl RequestSpan {
     /// The log context of the request: its ids, beside the HTTP request's.
     pub fn log_context(
         &self,
-        request_id: &str,
+        request_id: String,
         session_id: Option<&str>,
         oid: Option<&str>,
     ) -> LogContext {

@@ -1,5 +1,6 @@
 //! The MCP service: one `SentinelServer` per session, all sharing one `AppState`.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use crate::limits::Limits;
 use crate::metrics::metrics;
 use crate::shutdown::Shutdown;
 use crate::telemetry::trace::{RequestAttributes, RequestSpan, TraceParent};
-use crate::telemetry::{InRequest, LogContext, in_request};
+use crate::telemetry::{InRequest, in_request};
 use crate::tools::{ToolAnswer, ToolCatalog, ToolContext};
 
 /// The error of a call the client cancelled (the code LSP uses for it; MCP names none).
@@ -89,58 +90,55 @@ impl AppState {
         request: CallToolRequestParams,
         call_meta: Option<&rmcp::model::JsonObject>,
     ) -> InRequest<Pin<Box<impl Future<Output = Result<ToolAnswer, ErrorData>> + 'a>>> {
-        let (span, context) = self.request_trace(
+        let span = self.request_span(
             "tools/call",
             Some(request.name.as_ref()),
             meta,
             id,
             call_meta,
         );
+        // The call's work logs inside it: its lines carry the request's and the span's ids.
+        let context = span
+            .log_context(
+                request_id_of(meta, id).into_owned(),
+                meta.and_then(|m| m.session_id.as_deref()),
+                caller_of(meta),
+            )
+            .with_sampled(span.sampled);
         let entered = span.span.clone();
         in_request(
-            context,
+            Arc::new(context),
             entered,
             Box::pin(self.call_tool_in_span(meta, id, request, span)),
         )
     }
 
-    /// The SERVER span of one MCP request (`method`, on `tool`) and the log context of the work
-    /// done for it. Its parent is the `traceparent` in the request's `_meta`, else the HTTP
-    /// request's header, else none (a new trace).
-    pub fn request_trace(
+    /// The SERVER span of one MCP request (`method`, on `tool`). Its parent is the `traceparent`
+    /// in the request's `_meta`, else the HTTP request's header, else none (a new trace).
+    pub fn request_span(
         &self,
         method: &'static str,
         tool: Option<&str>,
         meta: Option<&RequestMeta>,
         id: &RequestId,
         request_meta: Option<&rmcp::model::JsonObject>,
-    ) -> (RequestSpan, Arc<LogContext>) {
+    ) -> RequestSpan {
         let parent = request_meta
             .and_then(TraceParent::from_meta)
             .or_else(|| meta.and_then(|m| m.trace_parent.clone()));
-        let session_id = meta.and_then(|m| m.session_id.as_deref());
-        let caller = meta
-            .map(|m| &m.principal)
-            .filter(|p| !p.tenant_id.is_empty())
-            .map(|p| p.object_id.as_str());
-        let request_id = meta.map_or_else(|| id.to_string(), |m| m.request_id.clone());
-        let span = RequestSpan::start(
+        RequestSpan::start(
             parent.as_ref(),
             &RequestAttributes {
                 method,
                 tool,
-                session_id,
+                session_id: meta.and_then(|m| m.session_id.as_deref()),
                 protocol_version: meta.and_then(|m| m.protocol_version.as_deref()),
                 jsonrpc_id: id,
                 network_transport: if meta.is_some() { "tcp" } else { "pipe" },
-                enduser: caller,
-                request_id: &request_id,
+                enduser: caller_of(meta),
+                request_id: &request_id_of(meta, id),
             },
-        );
-        let context = span
-            .log_context(request_id, session_id, caller)
-            .with_sampled(span.sampled);
-        (span, Arc::new(context))
+        )
     }
 
     async fn call_tool_in_span(
@@ -277,6 +275,21 @@ impl AppState {
     }
 }
 
+/// The id a request is known by: its HTTP request id, or on stdio its JSON-RPC id.
+fn request_id_of<'a>(meta: Option<&'a RequestMeta>, id: &RequestId) -> Cow<'a, str> {
+    meta.map_or_else(
+        || Cow::Owned(id.to_string()),
+        |m| Cow::Borrowed(m.request_id.as_str()),
+    )
+}
+
+/// The authenticated caller's object id (none when authentication is off).
+fn caller_of(meta: Option<&RequestMeta>) -> Option<&str> {
+    meta.map(|m| &m.principal)
+        .filter(|p| !p.tenant_id.is_empty())
+        .map(|p| p.object_id.as_str())
+}
+
 fn tool_error(message: String) -> ToolAnswer {
     ToolAnswer::Fresh(CallToolResult::error(vec![ContentBlock::text(message)]))
 }
@@ -324,6 +337,19 @@ impl SentinelServer {
     }
 }
 
+impl SentinelServer {
+    /// The span of a request rmcp hands over, from its HTTP request's meta and its `_meta`.
+    fn span_of(
+        &self,
+        method: &'static str,
+        context: &RequestContext<RoleServer>,
+        meta: Option<&RequestMeta>,
+    ) -> RequestSpan {
+        self.app
+            .request_span(method, None, meta, &context.id, Some(&context.meta.0.0))
+    }
+}
+
 impl ServerHandler for SentinelServer {
     fn get_info(&self) -> ServerConfig {
         let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
@@ -339,13 +365,7 @@ impl ServerHandler for SentinelServer {
     ) -> Result<ListToolsResult, ErrorData> {
         let started = Instant::now();
         let meta = request_meta(&context);
-        let (span, _) = self.app.request_trace(
-            "tools/list",
-            None,
-            meta.as_ref(),
-            &context.id,
-            Some(&context.meta.0.0),
-        );
+        let span = self.span_of("tools/list", &context, meta.as_ref());
         let _in_span = span.span.enter();
         let tools = self.app.tools_for(meta.as_ref());
         metrics().operation("tools/list", "ok", started.elapsed());
@@ -358,13 +378,7 @@ impl ServerHandler for SentinelServer {
         context: RequestContext<RoleServer>,
     ) -> Result<InitializeResult, ErrorData> {
         let meta = request_meta(&context);
-        let (span, _) = self.app.request_trace(
-            "initialize",
-            None,
-            meta.as_ref(),
-            &context.id,
-            Some(&context.meta.0.0),
-        );
+        let span = self.span_of("initialize", &context, meta.as_ref());
         let _in_span = span.span.enter();
         context.peer.set_peer_info(request.clone());
         let result = self.negotiate_initialize(&request);

@@ -413,10 +413,10 @@ async fn dispatch(
                 ClientRequest::ListToolsRequest(r) => {
                     let started = Instant::now();
                     let list_meta = r.extensions.get::<RequestMetaObject>().map(|m| &m.0.0);
-                    let (span, _) =
+                    let span =
                         state
                             .app
-                            .request_trace("tools/list", None, Some(&meta), &id, list_meta);
+                            .request_span("tools/list", None, Some(&meta), &id, list_meta);
                     let tools = span.span.in_scope(|| {
                         ListToolsResult::with_all_items(state.app.tools_for(Some(&meta)))
                     });
@@ -462,9 +462,9 @@ async fn initialize(
     params: &InitializeRequestParams,
     meta: &RequestMeta,
 ) {
-    let (span, _) = state
+    let span = state
         .app
-        .request_trace("initialize", None, Some(meta), id, None);
+        .request_span("initialize", None, Some(meta), id, None);
     let server = SentinelServer::new(state.app.clone());
     let result = span.span.in_scope(|| {
         server

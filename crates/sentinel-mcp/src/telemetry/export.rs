@@ -236,13 +236,19 @@ fn sampler(name: &str, arg: Option<&str>) -> Result<(Sampler, f64), String> {
     Ok(match name.trim() {
         "always_on" => (Sampler::AlwaysOn, 1.0),
         "always_off" => (Sampler::AlwaysOff, 0.0),
-        "traceidratio" => (Sampler::TraceIdRatioBased(ratio()?), ratio()?),
+        "traceidratio" => {
+            let r = ratio()?;
+            (Sampler::TraceIdRatioBased(r), r)
+        }
         "parentbased_always_on" => (Sampler::ParentBased(Box::new(Sampler::AlwaysOn)), 1.0),
         "parentbased_always_off" => (Sampler::ParentBased(Box::new(Sampler::AlwaysOff)), 0.0),
-        "parentbased_traceidratio" => (
-            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio()?))),
-            ratio()?,
-        ),
+        "parentbased_traceidratio" => {
+            let r = ratio()?;
+            (
+                Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(r))),
+                r,
+            )
+        }
         other => {
             return Err(format!(
                 "OTEL_TRACES_SAMPLER {other:?} is not one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio"

@@ -68,6 +68,17 @@ pub enum KqlError {
         "The query was cancelled because its time limit passed or the caller cancelled it; narrow the query or raise the limit."
     )]
     Cancelled,
+    /// A regular expression too large to search a text this long: a search cannot stop at the
+    /// query's deadline, so its worst case (automaton states x text bytes) is bounded.
+    #[error(
+        "The regular expression {pattern:?} is too complex to search a text of {bytes} bytes: its automaton has {states} states, and a search's worst case ({states} x {bytes} steps) must stay within {limit} steps, since a search cannot be stopped at the time limit; use a simpler pattern or search shorter texts."
+    )]
+    RegexWork {
+        pattern: String,
+        states: usize,
+        bytes: usize,
+        limit: u64,
+    },
     /// Stopped at a memory limit (its own or the engine's).
     #[error(transparent)]
     Memory(#[from] crate::budget::MemoryError),

@@ -380,3 +380,17 @@ fn a_query_past_its_memory_limit_stops_with_an_error_naming_the_limit() {
     .expect("runs");
     assert_eq!(r.table.rows.len(), 7);
 }
+
+#[test]
+fn has_and_has_cs_on_the_same_term_stay_two_predicates() {
+    // Both compile to one regex over the column; the case is in the pattern, so DataFusion
+    // (which names an expression after its function and arguments) keeps them apart.
+    let c = catalog(30);
+    let q = "SigninLogs | summarize ci = countif(UserAgent has 'FIREFOX'), cs = countif(UserAgent has_cs 'FIREFOX')";
+    kql::explain(&c, q, &opts()).unwrap_or_else(|why| panic!("{q}: {why}"));
+    for executor in [Executor::DataFusion, Executor::Rows] {
+        let r = kql::execute_on(executor, &c, q, &opts()).expect("runs");
+        let row: Vec<i64> = r.table.rows[0].iter().map(long).collect();
+        assert_eq!(row, [6, 0], "{executor:?}");
+    }
+}

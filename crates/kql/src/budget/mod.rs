@@ -65,6 +65,7 @@ const RUNNING: u8 = 0;
 const OVER_QUERY: u8 = 1;
 const OVER_ENGINE: u8 = 2;
 const CANCELLED: u8 = 3;
+const REFUSED: u8 = 4;
 
 /// Marks an engine charge closed (the query released its share).
 const RELEASED: isize = isize::MIN;
@@ -159,6 +160,8 @@ pub struct QueryBudget {
     /// What this query has charged to the engine, or `RELEASED`.
     engine_charged: AtomicIsize,
     stop: AtomicU8,
+    /// Why the query was refused, when it stopped for a bound other than memory or time.
+    refusal: Mutex<Option<KqlError>>,
     deadline: Option<Instant>,
     cancel: Option<Arc<AtomicBool>>,
 }
@@ -186,6 +189,7 @@ impl QueryBudget {
             engine,
             engine_charged: AtomicIsize::new(0),
             stop: AtomicU8::new(RUNNING),
+            refusal: Mutex::new(None),
             deadline,
             cancel,
         }
@@ -271,6 +275,10 @@ impl QueryBudget {
                 }
                 .into());
             }
+            REFUSED => {
+                let refusal = self.refusal.lock().unwrap_or_else(|p| p.into_inner());
+                return Err(refusal.clone().unwrap_or(KqlError::Cancelled));
+            }
             _ => return Err(KqlError::Cancelled),
         }
         if self
@@ -303,6 +311,19 @@ impl QueryBudget {
             return self.stopped();
         }
         Ok(())
+    }
+
+    /// Stops the query with `error` (a bound other than memory or time that one step would
+    /// pass); the first reason to stop wins.
+    pub fn refuse(&self, error: KqlError) {
+        let mut refusal = self.refusal.lock().unwrap_or_else(|p| p.into_inner());
+        if self
+            .stop
+            .compare_exchange(RUNNING, REFUSED, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+        {
+            *refusal = Some(error);
+        }
     }
 
     /// Whether `bytes` more would fit now (the query goes on either way).
@@ -362,6 +383,12 @@ pub fn check() -> Result<(), KqlError> {
 /// Ok on a thread that works for no query.
 pub fn reserve(bytes: usize) -> Result<(), KqlError> {
     alloc::with_current(|b| b.reserve(bytes)).unwrap_or(Ok(()))
+}
+
+/// Stops the current thread's query with `error` ([`QueryBudget::refuse`]); false on a thread
+/// that works for no query.
+pub fn refuse(error: KqlError) -> bool {
+    alloc::with_current(|b| b.refuse(error)).is_some()
 }
 
 /// Whether `bytes` more would fit the current thread's query's budget now (without stopping it

@@ -1858,7 +1858,7 @@ impl<'a> Engine<'a> {
 /// A `parse` operator's pattern: one regular expression with a named group per column.
 #[derive(Debug, Clone)]
 pub(super) struct ParsePattern {
-    regex: regex::Regex,
+    regex: functions::Pattern,
     relaxed: bool,
     /// The columns it extracts, with their types.
     pub columns: Vec<(String, ScalarType)>,
@@ -1924,7 +1924,7 @@ impl ParsePattern {
     /// The columns' values parsed from `text`, or `None` when it does not match (outside relaxed
     /// mode, a value that does not convert to its column's type fails the whole match).
     pub(super) fn values(&self, text: &str) -> Option<Vec<Value>> {
-        let caps = self.regex.captures(text)?;
+        let caps = self.regex.over(text)?.captures(text)?;
         let mut unconverted = false;
         let vals = self
             .columns

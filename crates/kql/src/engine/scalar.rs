@@ -1041,7 +1041,7 @@ fn string_op(op: StrOp, l: &Value, r: &Value) -> Option<bool> {
         StrOp::Contains { cs } => fold(cs, &hay).contains(&fold(cs, &needle)),
         StrOp::StartsWith { cs } => fold(cs, &hay).starts_with(&fold(cs, &needle)),
         StrOp::EndsWith { cs } => fold(cs, &hay).ends_with(&fold(cs, &needle)),
-        StrOp::MatchesRegex => functions::regex(&needle)?.is_match(&hay),
+        StrOp::MatchesRegex => functions::regex(&needle)?.over(&hay)?.is_match(&hay),
         StrOp::HasAny | StrOp::HasAll => false,
     })
 }

@@ -1727,3 +1727,42 @@ fn a_regex_longer_than_the_cap_is_invalid_not_run() {
     assert_eq!(matching(&at_cap), Value::Long(3));
     assert_eq!(matching(&past), Value::Long(0));
 }
+
+#[test]
+fn a_regex_search_past_the_work_bound_stops_the_query_and_says_why() {
+    // `a{4000}b` spelled out has about 4,000 states; against 300,000 `a`s its worst case is
+    // 1.2e9 steps, past MAX_REGEX_WORK (seconds in a release build, minutes in a debug one, and
+    // a search cannot stop at the deadline). Every search site refuses it before searching; the
+    // same pattern against 1,000 `a`s runs.
+    let p = format!("{}b", "a".repeat(4000));
+    let sites = [
+        format!("print r = extract('{p}', 0, T)"),
+        format!("print r = extract_all('({p})', T)"),
+        format!("print r = replace_regex(T, '{p}', 'x')"),
+        format!("print r = countof(T, '{p}', 'regex')"),
+        format!("print r = indexof_regex(T, '{p}')"),
+        format!("print r = trim_end('{p}', T)"),
+        format!("print r = T | parse kind=regex r with '({p})' x:string"),
+        format!("range i from 1 to 3 step 1 | extend s = T | where s matches regex '{p}' | count"),
+    ];
+    let within = |q: &str, n: usize| q.replace('T', &format!("strcat_array(repeat('a', {n}), '')"));
+    for q in &sites {
+        for executor in [Executor::Rows, Executor::DataFusion] {
+            let big = within(q, 300_000);
+            match execute_on(executor, &catalog(), &big, &opts()) {
+                Err(KqlError::RegexWork { states, bytes, .. }) => {
+                    assert!(states > 4000 && bytes == 300_000, "{q}: {states} {bytes}");
+                }
+                other => panic!("{q} ({executor:?}): {other:?}"),
+            }
+            let small = within(q, 1_000);
+            execute_on(executor, &catalog(), &small, &opts())
+                .unwrap_or_else(|e| panic!("{q} ({executor:?}): {e}"));
+        }
+    }
+    let e = err(&within(&sites[0], 300_000)).to_string();
+    assert!(
+        e.contains("too complex to search a text of 300000 bytes") && e.contains('…'),
+        "{e}"
+    );
+}

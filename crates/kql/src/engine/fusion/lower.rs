@@ -24,6 +24,7 @@ use super::udf::{BinUdf, CaseUdf, EvalUdf, ExpandUdf, MatchUdf, ParseUdf, RowGua
 use crate::ast::{BinOp, Expr, ExprKind, JoinOn, NamedExpr, Operator, OperatorKind, StrOp};
 use crate::catalog::load::stored_type;
 use crate::engine::convert::coerce;
+use crate::engine::functions::{self, Pattern};
 use crate::engine::ops::{
     Out, Summary, fresh_name, piped_union_name, union_input_name, unique_name,
 };
@@ -218,7 +219,7 @@ fn type_of(e: &CExpr, cols: &[Column]) -> ScalarType {
 }
 
 /// A regular expression with the meaning of a KQL string operator against `needle`.
-fn string_regex(op: StrOp, needle: &str) -> Option<regex::Regex> {
+fn string_regex(op: StrOp, needle: &str) -> Option<Pattern> {
     let lit = regex::escape(needle);
     // Kusto's terms are runs of letters and digits (`char::is_alphanumeric`).
     let term = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
@@ -241,17 +242,12 @@ fn string_regex(op: StrOp, needle: &str) -> Option<regex::Regex> {
         StrOp::StartsWith { cs } => (format!("^{lit}"), cs),
         StrOp::EndsWith { cs } => (format!("{lit}$"), cs),
         // A longer pattern is left to the row engine, which refuses it.
-        StrOp::MatchesRegex if needle.len() > crate::engine::functions::MAX_REGEX_BYTES => {
-            return None;
-        }
         StrOp::MatchesRegex => (needle.to_string(), true),
         StrOp::HasAny | StrOp::HasAll => return None,
     };
-    regex::RegexBuilder::new(&pattern)
-        .case_insensitive(!cs)
-        .size_limit(1 << 22)
-        .build()
-        .ok()
+    // The flag is in the pattern, so the expression's name tells `has` from `has_cs`.
+    let flags = if cs { "" } else { "(?i)" };
+    functions::regex(&format!("{flags}{pattern}"))
 }
 
 /// Lowers one query; `lets` are the tabular `let`s lowered so far.

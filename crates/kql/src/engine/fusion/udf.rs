@@ -8,6 +8,7 @@
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+use crate::engine::functions::Pattern;
 use arrow_array::builder::{ArrayBuilder, StringBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
@@ -19,7 +20,6 @@ use datafusion::logical_expr::{
     ColumnarValue, Expr as DfExpr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
     Volatility,
 };
-use regex::Regex;
 
 use super::arrow::{array_of, shared_array_of, values_of};
 use crate::catalog::load::stored_type;
@@ -163,15 +163,15 @@ pub(super) struct MatchUdf {
     key: String,
     /// Unique per key: DataFusion names expressions after their function and arguments.
     name: String,
-    regex: Regex,
+    regex: Pattern,
     negated: bool,
     signature: Signature,
 }
 keyed!(MatchUdf);
 
 impl MatchUdf {
-    pub(super) fn call(arg: DfExpr, regex: Regex, negated: bool) -> DfExpr {
-        let key = format!("{}|{negated}", regex.as_str());
+    pub(super) fn call(arg: DfExpr, regex: Pattern, negated: bool) -> DfExpr {
+        let key = format!("{}|{negated}", regex.regex().as_str());
         let udf = MatchUdf {
             name: instance_name("kql_match", &key),
             key,
@@ -203,7 +203,8 @@ impl ScalarUDFImpl for MatchUdf {
         let out: BooleanArray = (0..text.len())
             .map(|i| {
                 let s = if text.is_null(i) { "" } else { text.value(i) };
-                Some(self.regex.is_match(s) != self.negated)
+                // A search past the work bound stops the query (null until its next check).
+                Some(self.regex.over(s)?.is_match(s) != self.negated)
             })
             .collect();
         Ok(ColumnarValue::Array(Arc::new(out)))

@@ -359,26 +359,28 @@ impl ExpandUdf {
     /// not fit the budget, the query is left to it.
     fn check_copies(&self, list: &ListArray, row: &[ArrayRef]) -> DfResult<()> {
         let texts: Vec<&StringArray> = row.iter().filter_map(|a| a.as_string_opt()).collect();
-        let width = |i: usize| -> usize {
-            self.fixed
-                + texts
-                    .iter()
-                    .map(|t| if t.is_null(i) { 0 } else { t.value(i).len() })
-                    .sum::<usize>()
-        };
         let offsets = list.value_offsets();
+        let counts = || offsets.windows(2).map(|w| (w[1] - w[0]) as usize);
+        // First from each column's longest value (no pass over the rows), which almost always
+        // settles it; the exact widths only when that bound does not fit.
+        let bound = widest_bound(self.fixed, &texts);
+        let most = counts().max().unwrap_or(0);
+        let fit = |widest: usize, longest: usize| {
+            let copies = longest.max(widest.saturating_mul(super::BATCH_ROWS));
+            (copies < LARGE || crate::budget::fits(copies))
+                .then_some(())
+                .ok_or(copies)
+        };
+        if most == 0 || fit(bound, most.saturating_mul(bound)).is_ok() {
+            return Ok(());
+        }
         let (mut widest, mut longest) = (0usize, 0usize);
-        for i in 0..list.len() {
-            let n = (offsets[i + 1] - offsets[i]) as usize;
-            if n == 0 {
-                continue;
-            }
-            let w = width(i);
+        for (i, n) in counts().enumerate().filter(|(_, n)| *n > 0) {
+            let w = row_width(self.fixed, &texts, i);
             widest = widest.max(w);
             longest = longest.max(n.saturating_mul(w));
         }
-        let copies = longest.max(widest.saturating_mul(super::BATCH_ROWS));
-        if copies >= LARGE && !crate::budget::fits(copies) {
+        if let Err(copies) = fit(widest, longest) {
             return exec_err!(
                 "mv-expand would copy {copies} bytes of rows: left to the row engine"
             );
@@ -549,6 +551,28 @@ impl ScalarUDFImpl for ParseUdf {
     }
 }
 
+/// Row `i`'s width: `fixed` (its columns other than texts) plus its texts' bytes.
+fn row_width(fixed: usize, texts: &[&StringArray], i: usize) -> usize {
+    fixed
+        + texts
+            .iter()
+            .map(|t| if t.is_null(i) { 0 } else { t.value(i).len() })
+            .sum::<usize>()
+}
+
+/// At least the widest row's width: `fixed` plus each text column's longest value, read from
+/// the columns' offsets alone.
+fn widest_bound(fixed: usize, texts: &[&StringArray]) -> usize {
+    let longest = |t: &&StringArray| {
+        t.value_offsets()
+            .windows(2)
+            .map(|w| (w[1] - w[0]) as usize)
+            .max()
+            .unwrap_or(0)
+    };
+    fixed + texts.iter().map(longest).sum::<usize>()
+}
+
 /// Whether each row is narrow enough for DataFusion to repeat in the rows a join makes (a row
 /// goes into every row it matches, up to a batch of them at once): always true, as a filter; a
 /// wider row leaves the query to the row engine, which shares one copy of a row's values.
@@ -586,12 +610,11 @@ impl ScalarUDFImpl for RowGuardUdf {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
         let (arrays, n) = arrays(args)?;
         let texts: Vec<&StringArray> = arrays.iter().filter_map(|a| a.as_string_opt()).collect();
-        for i in 0..n {
-            let width = self.fixed
-                + texts
-                    .iter()
-                    .map(|t| if t.is_null(i) { 0 } else { t.value(i).len() })
-                    .sum::<usize>();
+        // Each column's longest value bounds every row's width: the rows are looked at one by
+        // one only when that bound is past the limit.
+        let wide = widest_bound(self.fixed, &texts) > self.limit;
+        for i in (0..n).filter(|_| wide) {
+            let width = row_width(self.fixed, &texts, i);
             if width > self.limit {
                 return exec_err!("a row of {width} bytes to join: left to the row engine");
             }

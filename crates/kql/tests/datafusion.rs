@@ -394,3 +394,37 @@ fn has_and_has_cs_on_the_same_term_stay_two_predicates() {
         assert_eq!(row, [6, 0], "{executor:?}");
     }
 }
+
+#[test]
+fn a_table_with_one_very_wide_row_is_joined_and_expanded_without_copying_it_into_batches() {
+    // With a 64 MB budget DataFusion may copy rows of up to 64 MB / (4 x 8,192) = 2 KiB into a
+    // batch. A table's longest values bound its rows without reading them, so narrow tables
+    // need no guard; one 100 KB value makes the rows be measured, and the join and mv-expand
+    // that would repeat it leave the query to the row engine, which answers the same.
+    let opts = ExecOptions {
+        memory_limit: 64 << 20,
+        ..opts()
+    };
+    let join = "SigninLogs | join kind=inner (SigninLogs | project UserPrincipalName, Agent = UserAgent) on UserPrincipalName | count";
+    let expand = "SigninLogs | mv-expand m = Methods to typeof(string) | summarize count()";
+    let narrow = catalog(50);
+    let mut wide_table = signins(50);
+    wide_table.rows[3][3] = Value::str("x".repeat(100_000));
+    let mut wide = Catalog::new();
+    wide.insert("SigninLogs", wide_table);
+    for (c, guarded, executor) in [
+        (&narrow, false, Executor::DataFusion),
+        (&wide, true, Executor::Rows),
+    ] {
+        let plan = kql::explain(c, join, &opts).expect("planned");
+        assert_eq!(plan.contains("kql_row_guard"), guarded, "{plan}");
+        // u0 holds 8 of the 50 rows and u1-u6 7 each: 64 + 6 x 49 pairs; half the rows have two methods.
+        for (q, answer) in [(join, 358), (expand, 75)] {
+            let r = run(c, q, &opts).unwrap_or_else(|e| panic!("{q}: {e}"));
+            assert_eq!(r.executor, executor, "{q}");
+            let rows = kql::execute_on(Executor::Rows, c, q, &opts).expect("row engine");
+            assert_eq!(r.table.rows, rows.table.rows, "{q}");
+            assert_eq!(long(&r.table.rows[0][0]), answer as i64, "{q}");
+        }
+    }
+}

@@ -33,6 +33,8 @@ pub struct ArrowTable {
     batches: Vec<RecordBatch>,
     rows: usize,
     provider: OnceLock<Arc<MemTable>>,
+    /// Each column's longest text in bytes (0 for other types), found once.
+    longest: OnceLock<Vec<usize>>,
 }
 
 impl std::fmt::Debug for ArrowTable {
@@ -65,6 +67,7 @@ impl ArrowTable {
             batches,
             rows,
             provider: OnceLock::new(),
+            longest: OnceLock::new(),
         }
     }
 
@@ -102,6 +105,31 @@ impl ArrowTable {
     /// Number of rows.
     pub fn len(&self) -> usize {
         self.rows
+    }
+
+    /// The longest text in column `name` in bytes, `None` if there is no such text column.
+    /// Read from the offsets of every batch once, then kept: a bound on what a row of the table
+    /// holds there that costs nothing per query.
+    pub(super) fn longest_text(&self, name: &str) -> Option<usize> {
+        let i = self.columns.iter().position(|c| c.name == name)?;
+        if stored_type(self.columns[i].ty) != DataType::Utf8 {
+            return None;
+        }
+        let longest = self.longest.get_or_init(|| {
+            crate::budget::outside_query(|| {
+                (0..self.columns.len())
+                    .map(|c| {
+                        self.batches
+                            .iter()
+                            .filter_map(|b| b.column(c).as_string_opt::<i32>())
+                            .map(|t| longest_step(t.value_offsets()))
+                            .max()
+                            .unwrap_or(0)
+                    })
+                    .collect()
+            })
+        });
+        longest.get(i).copied()
     }
 
     /// A DataFusion table over the batches (made once): one partition for small tables, one per
@@ -254,6 +282,16 @@ fn primitive<T: arrow_array::ArrowPrimitiveType>(
             }
         })
         .collect()
+}
+
+/// The largest step between consecutive offsets: the longest value (or list) they delimit.
+/// A fold over `i32`s, which the compiler vectorises.
+pub(super) fn longest_step(offsets: &[i32]) -> usize {
+    let steps = offsets
+        .iter()
+        .zip(offsets.iter().skip(1))
+        .map(|(a, b)| b - a);
+    steps.fold(0, i32::max) as usize
 }
 
 /// The widest value (or row) DataFusion may copy into every row of a batch (a constant, a

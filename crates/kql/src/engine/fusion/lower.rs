@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::common::{Column as DfColumn, DFSchema, JoinType, ScalarValue};
-use datafusion::datasource::provider_as_source;
+use datafusion::datasource::{provider_as_source, source_as_provider};
 use datafusion::functions_aggregate::expr_fn::{
     avg, count, count_distinct, first_value, max, min, sum,
 };
@@ -68,15 +68,9 @@ fn scalar(v: &Value, ty: ScalarType) -> Option<ScalarValue> {
     })
 }
 
-/// A row's text columns (what copying the row copies beyond fixed-width values) and the bytes
-/// of its other columns and of the text columns' offsets.
-fn row_width(cols: &[Column]) -> (Vec<DfExpr>, usize) {
-    let texts = cols
-        .iter()
-        .filter(|c| stored_type(c.ty) == arrow_schema::DataType::Utf8)
-        .map(|c| column(&c.name))
-        .collect();
-    (texts, 8 * cols.len())
+/// Where a DataFusion table lives: which scanned table a plan's `TableScan` reads.
+fn address<T: ?Sized>(table: &Arc<T>) -> usize {
+    Arc::as_ptr(table).cast::<()>() as usize
 }
 
 fn typed_null(ty: ScalarType) -> DfExpr {
@@ -257,6 +251,9 @@ pub(super) struct Lowering<'e, 'a> {
     pub lets: HashMap<String, Plan>,
     /// The name `as` gave the piped table, for a `union withsource=` right after it.
     pub piped_name: Option<String>,
+    /// The catalog tables scanned so far, by the address of their DataFusion table: their
+    /// columns' longest texts bound a row's width without reading it.
+    pub scanned: HashMap<usize, Arc<ArrowTable>>,
 }
 
 impl<'a> Lowering<'_, 'a> {
@@ -288,6 +285,7 @@ impl<'a> Lowering<'_, 'a> {
                     .ok_or_else(|| format!("no table '{n}'"))?;
                 let table = Arc::clone(table);
                 let plan = self.scan(n, &table)?;
+                self.scanned.insert(address(&table.provider()?), table);
                 self.timespan(plan)
             }
             ExprKind::Union(u) => self.union(None, u),
@@ -952,7 +950,7 @@ impl<'a> Lowering<'_, 'a> {
                 return Err("one column expanded twice".into());
             }
             let arg = self.expr(&c, arg_ty, &p.columns)?;
-            let list = ExpandUdf::call(arg, (arg_ty, ty), (as_array, limit), row_width(&p.columns))
+            let list = ExpandUdf::call(arg, (arg_ty, ty), (as_array, limit), self.row_width(&p))
                 .alias(name.clone());
             set_column(&mut cols, &mut exprs, Column::new(name.clone(), ty), list);
             names.push(name);
@@ -1180,12 +1178,76 @@ impl<'a> Lowering<'_, 'a> {
     /// `p`, whose rows a join may repeat: a row wider than DataFusion may copy into a batch's
     /// rows leaves the query to the row engine.
     fn narrow_rows(&self, p: Plan) -> Result<Plan, Fallback> {
-        let (texts, fixed) = row_width(&p.columns);
+        let (texts, fixed) = self.row_width(&p);
         if texts.is_empty() {
             return Ok(p);
         }
         let guard = RowGuardUdf::call(texts, fixed, copy_limit(self.engine.budget));
         self.build(p.columns, p.parallel, |b| b.filter(guard), p.plan)
+    }
+
+    /// What copying a row of `p` copies: the text columns to measure row by row, and the bytes
+    /// known without reading rows (8 per column, and the longest text of each column that comes
+    /// unchanged from a catalog table, while together those stay within what DataFusion may copy
+    /// into a batch's rows; past that every text column is measured, so one long value in a table
+    /// does not send its queries to the row engine).
+    fn row_width(&self, p: &Plan) -> (Vec<DfExpr>, usize) {
+        let texts: Vec<&Column> = p
+            .columns
+            .iter()
+            .filter(|c| stored_type(c.ty) == arrow_schema::DataType::Utf8)
+            .collect();
+        let fixed = 8 * p.columns.len();
+        let known: Vec<Option<usize>> = texts
+            .iter()
+            .map(|c| self.longest_text(&p.plan, &c.name))
+            .collect();
+        let known_bytes = known.iter().flatten().sum::<usize>();
+        let measure = |c: &&Column| column(&c.name);
+        if fixed + known_bytes > copy_limit(self.engine.budget) {
+            return (texts.iter().map(measure).collect(), fixed);
+        }
+        let unknown = texts.iter().zip(&known).filter(|(_, k)| k.is_none());
+        (
+            unknown.map(|(c, _)| measure(c)).collect(),
+            fixed + known_bytes,
+        )
+    }
+
+    /// [`longest_text`](Self::longest_text) of what `e` reads from `input`, when `e` is a column
+    /// (maybe renamed).
+    fn longest_passed_on(&self, mut e: &DfExpr, input: &LogicalPlan) -> Option<usize> {
+        while let DfExpr::Alias(a) = e {
+            e = &a.expr;
+        }
+        match e {
+            DfExpr::Column(c) => self.longest_text(input, &c.name),
+            _ => None,
+        }
+    }
+
+    /// The longest text column `name` of `plan` can hold, when it is a catalog table's column
+    /// passed on unchanged (projected, renamed, filtered, sorted, limited or a group key).
+    fn longest_text(&self, plan: &LogicalPlan, name: &str) -> Option<usize> {
+        match plan {
+            LogicalPlan::Projection(p) => {
+                let i = p.schema.index_of_column_by_name(None, name)?;
+                self.longest_passed_on(p.expr.get(i)?, &p.input)
+            }
+            // The group keys come first in an aggregation's output.
+            LogicalPlan::Aggregate(a) => {
+                let i = a.schema.index_of_column_by_name(None, name)?;
+                self.longest_passed_on(a.group_expr.get(i)?, &a.input)
+            }
+            LogicalPlan::Filter(f) => self.longest_text(&f.input, name),
+            LogicalPlan::Sort(s) => self.longest_text(&s.input, name),
+            LogicalPlan::Limit(l) => self.longest_text(&l.input, name),
+            LogicalPlan::TableScan(t) => {
+                let provider = source_as_provider(&t.source).ok()?;
+                self.scanned.get(&address(&provider))?.longest_text(name)
+            }
+            _ => None,
+        }
     }
 
     fn join(

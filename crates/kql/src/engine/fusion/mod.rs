@@ -134,6 +134,7 @@ fn lower_once<'a>(
         env: Env::default(),
         lets: HashMap::new(),
         piped_name: None,
+        scanned: HashMap::new(),
     };
     // Which `let` a failure to bind a scalar name points at, if any.
     let needs = |l: &Lowering<'_, 'a>, why: Fallback| -> Lower {

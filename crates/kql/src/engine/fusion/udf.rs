@@ -14,14 +14,14 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_array::{Array, ArrayRef, BooleanArray, Int64Array, ListArray, StringArray};
 use arrow_schema::{DataType, Field};
-use datafusion::arrow::buffer::OffsetBuffer;
+use datafusion::arrow::buffer::{BooleanBuffer, OffsetBuffer};
 use datafusion::common::{DataFusionError, Result as DfResult, exec_err};
 use datafusion::logical_expr::{
     ColumnarValue, Expr as DfExpr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
     Volatility,
 };
 
-use super::arrow::{array_of, shared_array_of, values_of};
+use super::arrow::{array_of, longest_step, shared_array_of, values_of};
 use crate::catalog::load::stored_type;
 use crate::engine::convert::{coerce, to_text};
 use crate::engine::ops::{ParsePattern, expansion};
@@ -364,9 +364,9 @@ impl ExpandUdf {
         // First from each column's longest value (no pass over the rows), which almost always
         // settles it; the exact widths only when that bound does not fit.
         let bound = widest_bound(self.fixed, &texts);
-        let most = counts().max().unwrap_or(0);
-        let fit = |widest: usize, longest: usize| {
-            let copies = longest.max(widest.saturating_mul(super::BATCH_ROWS));
+        let most = longest_step(offsets);
+        let fit = |widest: usize, repeated: usize| {
+            let copies = repeated.max(widest.saturating_mul(super::BATCH_ROWS));
             (copies < LARGE || crate::budget::fits(copies))
                 .then_some(())
                 .ok_or(copies)
@@ -563,14 +563,11 @@ fn row_width(fixed: usize, texts: &[&StringArray], i: usize) -> usize {
 /// At least the widest row's width: `fixed` plus each text column's longest value, read from
 /// the columns' offsets alone.
 fn widest_bound(fixed: usize, texts: &[&StringArray]) -> usize {
-    let longest = |t: &&StringArray| {
-        t.value_offsets()
-            .windows(2)
-            .map(|w| (w[1] - w[0]) as usize)
-            .max()
-            .unwrap_or(0)
-    };
-    fixed + texts.iter().map(longest).sum::<usize>()
+    fixed
+        + texts
+            .iter()
+            .map(|t| longest_step(t.value_offsets()))
+            .sum::<usize>()
 }
 
 /// Whether each row is narrow enough for DataFusion to repeat in the rows a join makes (a row
@@ -619,9 +616,8 @@ impl ScalarUDFImpl for RowGuardUdf {
                 return exec_err!("a row of {width} bytes to join: left to the row engine");
             }
         }
-        Ok(ColumnarValue::Array(Arc::new(BooleanArray::from(vec![
-            true;
-            n
-        ]))))
+        // All true, set a word at a time.
+        let all = BooleanArray::new(BooleanBuffer::new_set(n), None);
+        Ok(ColumnarValue::Array(Arc::new(all)))
     }
 }

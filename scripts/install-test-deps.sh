@@ -11,6 +11,8 @@
 #   .venv-deploy                           checkov (deploy/requirements-checkov.txt), run with
 #                                          --skip-download on the deploy kit
 #   ShellCheck                             from Debian's packages, only if missing
+#   redis-server, nginx                    from Debian's packages, only if missing (the
+#                                          many-replica tests start them on loopback ports)
 #
 # Re-installs the venv or node_modules only when their pinned input file changed.
 set -euo pipefail
@@ -32,7 +34,10 @@ python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_missing+=(python3-ven
 command -v node >/dev/null || apt_missing+=(nodejs)
 command -v npm >/dev/null || apt_missing+=(npm)
 command -v shellcheck >/dev/null || apt_missing+=(shellcheck)
-# Services the tests start themselves go here too (e.g. redis-server for the many-replica tests).
+# Services the tests start themselves: Redis and nginx for the many-replica tests
+# (tests/interop/test_replicas.py); redis-cli comes with redis-server.
+command -v redis-server >/dev/null || apt_missing+=(redis-server)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_missing+=(nginx-light)
 if [ ${#apt_missing[@]} -gt 0 ]; then
     say "apt-get install ${apt_missing[*]}"
     command -v apt-get >/dev/null || die "missing ${apt_missing[*]} and no apt-get to install them"

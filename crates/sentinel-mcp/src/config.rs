@@ -359,6 +359,10 @@ pub struct Settings {
     #[command(flatten)]
     pub telemetry: crate::telemetry::TelemetrySettings,
 
+    #[cfg(feature = "redis")]
+    #[command(flatten)]
+    pub replicas: crate::replicas::ReplicaSettings,
+
     #[command(flatten)]
     pub azure: AzureSettings,
 }

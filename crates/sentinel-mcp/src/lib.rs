@@ -16,6 +16,8 @@ pub mod http;
 pub mod limits;
 pub mod metrics;
 pub mod outbound;
+#[cfg(feature = "redis")]
+pub mod replicas;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;
@@ -459,6 +461,16 @@ async fn serve_with(settings: Settings) -> Result<(), RunError> {
         lifecycle.cors_origins.as_slice(),
     ]
     .concat();
+    #[cfg(feature = "redis")]
+    let replicas = replicas::Replicas::connect(&settings.replicas)
+        .await
+        .map_err(|e| RunError::Config(e.to_string()))?;
+    #[cfg(not(feature = "redis"))]
+    if std::env::var_os("SENTINEL_MCP_REDIS_URL").is_some() {
+        return Err(RunError::Config(
+            "SENTINEL_MCP_REDIS_URL is set, but this build has no Redis client: build with the `redis` feature".into(),
+        ));
+    }
     let state = Arc::new(http::HttpState {
         app,
         sse: Default::default(),
@@ -473,7 +485,11 @@ async fn serve_with(settings: Settings) -> Result<(), RunError> {
         mcp_sessions: Arc::new(http::mcp_sessions::McpSessions::new(
             lifecycle.session_idle_timeout(),
             shutdown.clone(),
+            #[cfg(feature = "redis")]
+            replicas.clone(),
         )),
+        #[cfg(feature = "redis")]
+        replicas: replicas.clone(),
         session_quota: http::quota::SessionQuota::new(lifecycle.max_sessions_per_principal),
         session_idle: lifecycle.session_idle_timeout(),
         trusted_proxies,
@@ -483,6 +499,10 @@ async fn serve_with(settings: Settings) -> Result<(), RunError> {
         shutdown.closed().clone(),
     ));
     let router = http::router(state);
+    #[cfg(feature = "redis")]
+    if let Some(replicas) = &replicas {
+        replicas.serve_with(router.clone());
+    }
     tracing::info!(%addr, transport = settings.transport.name(), "listening: legacy SSE at /sse, Streamable HTTP at /mcp");
     let limits = http::ConnectionLimits {
         max_connections: settings.max_connections,

@@ -130,6 +130,11 @@ struct DroppedSpanLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
     git_commit: &'static str,
@@ -156,6 +161,7 @@ pub struct Metrics {
     backend_retries: Family<ServiceLabel, Counter>,
     token_acquisitions: Family<TokenLabels, Counter>,
     spans_dropped: Family<DroppedSpanLabels, Counter>,
+    relays: Family<OutcomeLabel, Counter>,
     /// `requests_in_flight` of each transport, resolved once.
     in_flight_legacy: Gauge,
     in_flight_streamable: Gauge,
@@ -219,6 +225,7 @@ impl Metrics {
             backend_retries: Family::default(),
             token_acquisitions: Family::default(),
             spans_dropped: Family::default(),
+            relays: Family::default(),
             in_flight_legacy: Gauge::default(),
             in_flight_streamable: Gauge::default(),
             tool_calls_running: Gauge::default(),
@@ -306,6 +313,11 @@ impl Metrics {
             "sentinel_mcp_telemetry_spans_dropped",
             "Trace spans not delivered, by exporter and reason (export_failed: the collector or Application Insights refused or could not be reached; queue_full: more spans waiting than the exporter's queue holds)",
             m.spans_dropped.clone(),
+        );
+        r.register(
+            "sentinel_mcp_relays",
+            "Requests for a session another replica holds (SENTINEL_MCP_REDIS_URL), by outcome: relayed, no_session (no replica holds it), owner_gone (its replica no longer listens), redis_down, timeout (its replica did not answer)",
+            m.relays.clone(),
         );
         r.register(
             "sentinel_mcp_tool_calls_running",
@@ -482,6 +494,11 @@ impl Metrics {
         self.spans_dropped
             .get_or_create(&DroppedSpanLabels { exporter, reason })
             .inc_by(count);
+    }
+
+    /// A request for a session another replica holds, and what became of it.
+    pub fn relay(&self, outcome: &'static str) {
+        self.relays.get_or_create(&OutcomeLabel { outcome }).inc();
     }
 
     /// An access token fetched (or not) from Entra or a managed identity endpoint.

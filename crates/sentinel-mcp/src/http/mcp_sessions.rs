@@ -56,11 +56,18 @@ pub struct McpSessions {
     pub(super) closed: ClosedSessions,
     /// Sessions rmcp closes while the server drains were closed by the drain.
     shutdown: Arc<Shutdown>,
+    /// Where sessions are registered for the other replicas to find.
+    #[cfg(feature = "redis")]
+    replicas: Option<Arc<crate::replicas::Replicas>>,
 }
 
 impl McpSessions {
     /// Sessions that expire after `idle` without a request (rmcp's keep-alive); never when `None`.
-    pub fn new(idle: Option<Duration>, shutdown: Arc<Shutdown>) -> McpSessions {
+    pub fn new(
+        idle: Option<Duration>,
+        shutdown: Arc<Shutdown>,
+        #[cfg(feature = "redis")] replicas: Option<Arc<crate::replicas::Replicas>>,
+    ) -> McpSessions {
         let mut inner = LocalSessionManager::default();
         inner.session_config.keep_alive = idle;
         McpSessions {
@@ -68,7 +75,14 @@ impl McpSessions {
             sessions: Mutex::default(),
             closed: ClosedSessions::default(),
             shutdown,
+            #[cfg(feature = "redis")]
+            replicas,
         }
+    }
+
+    /// Whether the session is open here.
+    pub fn contains(&self, id: &str) -> bool {
+        self.lock().contains_key(id)
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<SessionId, McpSession>> {
@@ -138,6 +152,10 @@ impl SessionManager for McpSessions {
         let removed = self.lock().remove(id);
         if let Some(session) = removed {
             self.closed.count();
+            #[cfg(feature = "redis")]
+            if let Some(replicas) = &self.replicas {
+                replicas.deregister(id);
+            }
             let reason = if session.deleted {
                 SessionEnd::ClientGone
             } else if self.shutdown.is_draining() {
@@ -254,15 +272,28 @@ impl SessionClaim {
         self.session.is_none()
     }
 
-    /// Binds a session the response opened to the owner and its quota slot.
-    pub(super) fn record(self, state: &HttpState, response: &Response, slot: Option<SessionSlot>) {
-        if self.session.is_none()
-            && let Some(id) = response
-                .headers()
-                .get("mcp-session-id")
-                .and_then(|v| v.to_str().ok())
-        {
-            state.mcp_sessions.adopt(id, self.owner, slot);
+    /// The session a response opened, if it opened one (`initialize` on `/mcp`).
+    pub(super) fn opened_by(&self, response: &Response) -> Option<String> {
+        if self.session.is_some() {
+            return None;
         }
+        let id = response.headers().get("mcp-session-id")?.to_str().ok()?;
+        Some(id.to_string())
+    }
+
+    /// Binds a session the response opened to the owner and its quota slot, and registers it
+    /// for the other replicas before the client can send its next request.
+    pub(super) async fn record(
+        self,
+        state: &HttpState,
+        opened: Option<String>,
+        slot: Option<SessionSlot>,
+    ) {
+        let Some(id) = opened else { return };
+        #[cfg(feature = "redis")]
+        if let Some(replicas) = &state.replicas {
+            replicas.register(&id, "streamable", &self.owner).await;
+        }
+        state.mcp_sessions.adopt(&id, self.owner, slot);
     }
 }

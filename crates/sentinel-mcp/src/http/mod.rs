@@ -72,6 +72,16 @@ pub struct HttpState {
     pub session_idle: Option<Duration>,
     /// Whose `X-Forwarded-For` names the client.
     pub trusted_proxies: client::TrustedProxies,
+    /// The other replicas, through Redis (`SENTINEL_MCP_REDIS_URL`).
+    #[cfg(feature = "redis")]
+    pub replicas: Option<Arc<crate::replicas::Replicas>>,
+}
+
+impl HttpState {
+    /// Whether the session is open on this replica, on either transport.
+    pub fn holds(&self, session: &str) -> bool {
+        self.sse.contains(session) || self.mcp_sessions.contains(session)
+    }
 }
 
 /// The one router: probes, metrics, legacy SSE and Streamable HTTP, with the tower layers in order.
@@ -192,15 +202,25 @@ async fn check_mcp_request(
     response
 }
 
+/// The session a request names: `Mcp-Session-Id` on `/mcp`, `sessionId` on `/messages`.
+fn named_session(request: &Request) -> Option<String> {
+    let header = request
+        .headers()
+        .get(MCP_SESSION_ID)
+        .and_then(|v| v.to_str().ok());
+    match header {
+        Some(id) => Some(id.to_string()),
+        None => request.uri().query().and_then(sse::session_id_from_query),
+    }
+}
+
 /// What the log lines of an HTTP request carry before it reaches MCP, and what its `RequestMeta`
 /// is made from: its request id, the session it names, and the trace context its `traceparent`
 /// (and `tracestate`) name. Read from the headers once.
 pub(crate) fn request_context(request: &Request) -> LogContext {
     let headers = request.headers();
     let text = |name: HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-    let session = text(MCP_SESSION_ID)
-        .map(String::from)
-        .or_else(|| request.uri().query().and_then(sse::session_id_from_query));
+    let session = named_session(request);
     let parent = text(TRACEPARENT).and_then(|parent| TraceParent::parse(parent, text(TRACESTATE)));
     LogContext::new(
         text(X_REQUEST_ID).unwrap_or_default().to_string(),
@@ -219,6 +239,18 @@ async fn checked_mcp_request(
     guard::check_host_and_origin(state, &request).map_err(IntoResponse::into_response)?;
     if request.method() == Method::OPTIONS {
         return Ok(state.cors.preflight(&request));
+    }
+    // A session another replica holds: that replica answers, through Redis.
+    #[cfg(feature = "redis")]
+    if let Some(replicas) = &state.replicas
+        && request
+            .extensions()
+            .get::<crate::replicas::relay::Relayed>()
+            .is_none()
+        && let Some(session) = named_session(&request)
+        && !state.holds(&session)
+    {
+        return Ok(replicas.relay(&session, request).await);
     }
     let request = auth::authenticate(state, request).await?;
     let claim =
@@ -243,7 +275,8 @@ async fn checked_mcp_request(
         )
     });
     let response = next.run(request).await;
-    claim.record(state, &response, slot);
+    let opened = claim.opened_by(&response);
+    claim.record(state, opened, slot).await;
     Ok(match work {
         Some((work, in_flight)) => response.map(|body| {
             Body::new(InFlightBody {
@@ -358,14 +391,32 @@ async fn ready(State(state): State<Arc<HttpState>>) -> Response {
             .into_response();
     }
     let backend = &state.app.context.backend;
-    match backend.readiness() {
-        Readiness::Ready => (StatusCode::OK, axum::Json(json!({"status": "ready", "backend": {"kind": backend.kind(), "status": "ready"}}))).into_response(),
+    let (status, body) = match backend.readiness() {
+        Readiness::Ready => (
+            StatusCode::OK,
+            json!({"status": "ready", "backend": {"kind": backend.kind(), "status": "ready"}}),
+        ),
         Readiness::NotReady(reason) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(json!({"status": "not_ready", "backend": {"kind": backend.kind(), "status": "not_ready", "reason": reason}})),
-        )
-            .into_response(),
-    }
+            json!({"status": "not_ready", "backend": {"kind": backend.kind(), "status": "not_ready", "reason": reason}}),
+        ),
+    };
+    // Redis down does not make a replica unready: it serves the sessions it holds.
+    #[cfg(feature = "redis")]
+    let body = match &state.replicas {
+        Some(replicas) => {
+            let mut body = body;
+            body["redis"] = json!(if replicas.is_healthy() {
+                "ok"
+            } else {
+                "degraded"
+            });
+            body["replica"] = json!(replicas.id());
+            body
+        }
+        None => body,
+    };
+    (status, axum::Json(body)).into_response()
 }
 
 /// A JSON error body `{"error": …}` with a status.

@@ -165,6 +165,11 @@ impl SseSessions {
         Some(session)
     }
 
+    /// Whether the session is open here.
+    pub fn contains(&self, id: &str) -> bool {
+        self.sessions.lock().is_ok_and(|s| s.contains_key(id))
+    }
+
     /// The session, if it exists and belongs to `owner`.
     fn get(&self, id: &str, owner: &str) -> Option<Arc<Session>> {
         let sessions = self.sessions.lock().ok()?;
@@ -207,6 +212,13 @@ pub async fn open(
         last_request: AtomicU32::new(uptime_secs(&state)),
     };
     state.sse.insert(&id, Arc::new(session));
+    // Registered before the client learns the id, so a POST for it on any replica finds it.
+    #[cfg(feature = "redis")]
+    if let Some(replicas) = &state.replicas {
+        replicas
+            .register(&id, "sse", &meta.principal.owner_key())
+            .await;
+    }
     metrics().session_opened(Transport::LegacySse);
     tracing::debug!(session_id = id, "legacy SSE session opened");
     let body = SseBody {
@@ -266,6 +278,10 @@ impl Drop for SessionGuard {
     fn drop(&mut self) {
         if let Some(session) = self.state.sse.remove(&self.id) {
             session.abort_all();
+            #[cfg(feature = "redis")]
+            if let Some(replicas) = &self.state.replicas {
+                replicas.deregister(&self.id);
+            }
             metrics().session_closed(Transport::LegacySse, self.end, self.opened.elapsed());
         }
         tracing::debug!(session_id = self.id, "legacy SSE session closed");

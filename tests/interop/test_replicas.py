@@ -21,6 +21,7 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -303,8 +304,12 @@ class SseSession:
                         else:
                             self.events.append(json.loads(data))
                         self.lock.notify_all()
-        except OSError:
+        except (OSError, AttributeError):
+            # The stream was closed (by the test, or by the server going away).
             pass
+
+    def close(self):
+        self.response.close()
 
     def post(self, message: dict, base: str | None = None) -> tuple[int, str]:
         request = urllib.request.Request(
@@ -335,9 +340,6 @@ class SseSession:
     def call(self, request_id: int, x: int, base: str | None = None) -> tuple[int, str]:
         return self.post({"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": {
             "name": "run_kql_query", "arguments": {"query": f"print x = {x}"}}}, base)
-
-
-import urllib.error  # noqa: E402 - used by SseSession
 
 
 def sessions_on_two_replicas(cluster) -> tuple[SseSession, SseSession, str, str]:
@@ -409,3 +411,202 @@ def test_sigkill_of_a_replica_ends_its_sessions_and_spares_the_others(cluster):
         assert b.answer(20 + i)["result"]["structuredContent"]["rows"] == [[i]]
     assert cluster.metric("sentinel_mcp_relays_total", 'outcome="owner_gone"') >= 1
     assert owner_b != owner_a
+
+
+# ------------------------------------------------------------------ limits across replicas
+
+
+@pytest.fixture
+def limited(tmp_path: Path):
+    """Three replicas on their own Redis, with a cap of two sessions per principal and a burst
+    of three calls (all test traffic is one loopback principal)."""
+    redis = Redis(tmp_path)
+    redis.start()
+    replicas = [
+        start_server(tmp_path, {
+            "SENTINEL_MCP_REPLICA_ID": f"l{i}",
+            "SENTINEL_MCP_REDIS_URL": f"redis://:{REDIS_PASSWORD}@127.0.0.1:{redis.port}",
+            "SENTINEL_MCP_MAX_SESSIONS_PER_PRINCIPAL": "2",
+            "SENTINEL_MCP_RATE_LIMIT_PER_MINUTE": "6",
+            "SENTINEL_MCP_RATE_LIMIT_BURST": "3",
+        })
+        for i in range(REPLICAS)
+    ]
+    yield redis, replicas
+    for r in replicas:
+        r.stop()
+    redis.stop()
+
+
+def test_the_session_cap_counts_sessions_on_every_replica(limited):
+    redis, (r0, r1, r2) = limited
+    first, second = SseSession(r0.base_url), SseSession(r1.base_url)
+    # Each replica holds one session or none: only the shared count can refuse the third.
+    try:
+        _DIRECT.open(f"{r2.base_url}/sse", timeout=10)
+        pytest.fail("a third session was admitted")
+    except urllib.error.HTTPError as e:
+        assert e.code == 429, e.code
+        body = json.loads(e.read())
+        assert body["limit"] == "SENTINEL_MCP_MAX_SESSIONS_PER_PRINCIPAL", body
+    # Closing a session frees its place everywhere.
+    first.close()
+    third = wait_for(lambda: _try_open(r2.base_url), "the closed session's place was not freed")
+    assert third.id and second.id
+
+
+def _try_open(base: str):
+    try:
+        return SseSession(base)
+    except urllib.error.HTTPError:
+        return None
+
+
+def test_the_rate_limit_counts_calls_on_every_replica(limited):
+    redis, (r0, r1, r2) = limited
+    sessions = [SseSession(r0.base_url), SseSession(r1.base_url)]
+    for s in sessions:
+        s.initialize()
+    # A burst of three, taken on two replicas: the fourth call is over the shared limit
+    # whichever replica runs it.
+    outcomes = []
+    for i, s in enumerate([sessions[0], sessions[1], sessions[0], sessions[1]]):
+        status, _ = s.call(50 + i, i)
+        assert status == 202
+        outcomes.append(s.answer(50 + i))
+    assert all("result" in o for o in outcomes[:3]), outcomes
+    assert outcomes[3]["error"]["code"] == -32029, outcomes[3]
+    assert outcomes[3]["error"]["data"]["retryAfterSeconds"] >= 1
+
+
+# ------------------------------------------------------------------ Redis sign-in with Entra
+
+
+class FakeIdentity:
+    """A Container Apps managed identity endpoint (IDENTITY_ENDPOINT, X-IDENTITY-HEADER) that
+    issues short-lived JWTs for https://redis.azure.com/ and, as Azure Cache for Redis' data
+    access policy would, lets each token sign in as the identity's object id (an ACL user)."""
+
+    OID = "6f1e2d3c-0000-4000-8000-0123456789ab"
+    HEADER = "fake-identity-header-secret"
+    LIFETIME_S = 20
+
+    def __init__(self, redis: Redis):
+        import http.server
+        import base64
+
+        self.redis = redis
+        self.issued: list[str] = []
+        self.asked: list[str] = []
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                from urllib.parse import parse_qs, urlparse
+
+                resource = parse_qs(urlparse(self.path).query).get("resource", [""])[0]
+                fake.asked.append(resource)
+                if self.headers.get("X-IDENTITY-HEADER") != FakeIdentity.HEADER:
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                exp = int(time.time()) + FakeIdentity.LIFETIME_S
+                enc = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
+                token = ".".join([enc({"alg": "RS256", "typ": "JWT"}),
+                                  enc({"oid": FakeIdentity.OID, "aud": resource, "exp": exp,
+                                       "jti": f"t{len(fake.issued)}"}), "c2lnbmF0dXJl"])
+                fake.redis.cli("ACL", "SETUSER", FakeIdentity.OID, "on", f">{token}", "~*", "&*", "+@all")
+                fake.issued.append(token)
+                body = json.dumps({"access_token": token, "expires_on": str(exp),
+                                   "resource": resource, "token_type": "Bearer"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/msi/token"
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def test_replicas_sign_in_to_redis_with_their_entra_identity_and_its_refreshed_tokens(tmp_path):
+    redis = Redis(tmp_path)
+    redis.start()
+    identity = FakeIdentity(redis)
+    env = {
+        "SENTINEL_MCP_REDIS_URL": f"redis://127.0.0.1:{redis.port}",
+        "SENTINEL_MCP_REDIS_ENTRA": "true",
+        "IDENTITY_ENDPOINT": identity.url,
+        "IDENTITY_HEADER": FakeIdentity.HEADER,
+        "SENTINEL_MCP_AZURE_CLI": "false",
+    }
+    a = start_server(tmp_path, {**env, "SENTINEL_MCP_REPLICA_ID": "e0"})
+    b = start_server(tmp_path, {**env, "SENTINEL_MCP_REPLICA_ID": "e1"})
+    try:
+        assert set(identity.asked) == {"https://redis.azure.com/"}, identity.asked
+        users = redis.cli("CLIENT", "LIST")
+        assert f"user={FakeIdentity.OID}" in users, users
+
+        def relayed_call(s: SseSession, n: int):
+            status, body = s.call(n, n, base=b.base_url)
+            assert status == 202, body
+            assert s.answer(n)["result"]["structuredContent"]["rows"] == [[n]]
+
+        s = SseSession(a.base_url)
+        s.initialize()
+        relayed_call(s, 1)
+        # Each replica fetches a new token at half the short life of the last one.
+        wait_for(lambda: len(identity.issued) >= 4, "the Redis tokens were not refreshed", timeout=40)
+        # Only the newest tokens sign in now; connections still on old ones are cut and come
+        # back with the refreshed token (and their subscriptions).
+        latest = identity.issued[-2:]
+        redis.cli("ACL", "SETUSER", FakeIdentity.OID, "resetpass", *[f">{t}" for t in latest])
+        redis.cli("CLIENT", "KILL", "USER", FakeIdentity.OID)
+        wait_for(lambda: all(json.loads(_DIRECT.open(f"{r.base_url}/ready", timeout=5).read())["redis"] == "ok"
+                             for r in (a, b)) and f"user={FakeIdentity.OID}" in redis.cli("CLIENT", "LIST"),
+                 "the replicas did not sign in again", timeout=20)
+        wait_for(lambda: _relay_works(s, b), "relays did not work again after the reconnect", timeout=20)
+        for r in (a, b):
+            log = r.stderr_text(500_000)
+            assert not any(t in log for t in identity.issued), "a Redis token was logged"
+            assert FakeIdentity.HEADER not in log
+    finally:
+        a.stop()
+        b.stop()
+        identity.stop()
+        redis.stop()
+
+
+_next_id = iter(range(1000, 10_000))
+
+
+def _relay_works(s: SseSession, via: RunningServer) -> bool:
+    n = next(_next_id)
+    status, _ = s.call(n, n, base=via.base_url)
+    if status != 202:
+        return False
+    try:
+        return s.answer(n, timeout=5)["result"]["structuredContent"]["rows"] == [[n]]
+    except AssertionError:
+        return False
+
+
+def test_entra_sign_in_with_a_password_too_is_refused_at_start(tmp_path):
+    from conftest import server_binary
+
+    done = subprocess.run(
+        [str(server_binary()), "serve", "--host", "127.0.0.1", "--port", str(free_port())],
+        env={**os.environ, "SENTINEL_MCP_REDIS_URL": "redis://:a-password@127.0.0.1:1",
+             "SENTINEL_MCP_REDIS_ENTRA": "true"},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode != 0
+    assert "remove the password" in done.stderr, done.stderr
+    assert "a-password" not in done.stderr + done.stdout

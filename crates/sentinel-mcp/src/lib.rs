@@ -462,9 +462,16 @@ async fn serve_with(settings: Settings) -> Result<(), RunError> {
     ]
     .concat();
     #[cfg(feature = "redis")]
-    let replicas = replicas::Replicas::connect(&settings.replicas)
-        .await
-        .map_err(|e| RunError::Config(e.to_string()))?;
+    let replicas = replicas::Replicas::connect(&settings.replicas, || {
+        let http = outbound::OutboundClient::new(std::time::Duration::from_secs(30))
+            .map_err(|e| e.to_string())?;
+        let identity = backend::azure::identity_config(&settings);
+        Ok(Arc::new(azure::token::TokenCredential::new(
+            azure::token::providers(&identity, &http),
+        )))
+    })
+    .await
+    .map_err(|e| RunError::Config(e.to_string()))?;
     #[cfg(not(feature = "redis"))]
     if std::env::var_os("SENTINEL_MCP_REDIS_URL").is_some() {
         return Err(RunError::Config(

@@ -97,6 +97,11 @@ impl RateLimiter {
         }
     }
 
+    /// Tokens a second and the burst, when the limit is on.
+    pub fn setting(&self) -> Option<(f64, f64)> {
+        (self.rate > 0.0).then_some((self.rate, self.burst))
+    }
+
     /// Takes a token for the caller of a `tools/call`, or says when one is back.
     pub fn check(&self, meta: &RequestMeta) -> Result<(), RateLimited> {
         if self.rate == 0.0 {

@@ -62,6 +62,25 @@ pub enum AccessMode {
     OnBehalfOf(Arc<OnBehalfOf>),
 }
 
+/// The server's own identity chain, as the settings configure it (the Azure backend's, and
+/// Redis sign-in with Entra).
+pub fn identity_config(settings: &Settings) -> IdentityConfig {
+    let azure = &settings.azure;
+    IdentityConfig {
+        tenant_id: settings.tenant_id.clone(),
+        client_id: azure.identity_client_id.clone(),
+        client_secret: azure.identity_client_secret.clone(),
+        federated_token_file: azure.federated_token_file.clone(),
+        authority_host: settings.authority_host.clone(),
+        identity_endpoint: azure.identity_endpoint.clone(),
+        identity_header: azure.identity_header.clone(),
+        managed_identity_resource_id: azure.managed_identity_resource_id.clone(),
+        imds_endpoint: azure.imds_endpoint.clone(),
+        imds: true,
+        azure_cli: azure.azure_cli,
+    }
+}
+
 impl AzureConfig {
     /// Reads the Azure settings; errors name the setting to fix.
     pub fn from_settings(settings: &Settings) -> Result<AzureConfig, String> {
@@ -88,19 +107,7 @@ impl AzureConfig {
             workspaces,
             workspace_resource_id: azure.workspace_resource_id.clone(),
             incidents_api: azure.incidents_api,
-            identity: IdentityConfig {
-                tenant_id: settings.tenant_id.clone(),
-                client_id: azure.identity_client_id.clone(),
-                client_secret: azure.identity_client_secret.clone(),
-                federated_token_file: azure.federated_token_file.clone(),
-                authority_host: settings.authority_host.clone(),
-                identity_endpoint: azure.identity_endpoint.clone(),
-                identity_header: azure.identity_header.clone(),
-                managed_identity_resource_id: azure.managed_identity_resource_id.clone(),
-                imds_endpoint: azure.imds_endpoint.clone(),
-                imds: true,
-                azure_cli: azure.azure_cli,
-            },
+            identity: identity_config(settings),
             log_analytics_endpoint: azure.log_analytics_endpoint.clone(),
             graph_endpoint: azure.graph_endpoint.clone(),
             arm_endpoint: azure.arm_endpoint.clone(),

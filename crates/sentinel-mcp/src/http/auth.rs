@@ -364,7 +364,7 @@ pub(super) async fn inspect_jsonrpc(
     if message.method.as_deref() == Some("tools/call")
         && parts.uri.path().starts_with("/mcp")
         && let Some(meta) = parts.extensions.get::<RequestMeta>()
-        && let Err(limited) = state.app.limits.rate.check(meta)
+        && let Err(limited) = state.check_rate(meta).await
     {
         return Err(rate_limited(&message.id, limited));
     }

@@ -260,9 +260,9 @@ async fn checked_mcp_request(
         && claim.is_sessionless()
         && request.uri().path().starts_with("/mcp");
     let slot = match request.extensions().get::<RequestMeta>() {
-        Some(meta) if opens_mcp_session => {
-            admit_session(state, meta).map_err(IntoResponse::into_response)?
-        }
+        Some(meta) if opens_mcp_session => admit_session(state, meta)
+            .await
+            .map_err(IntoResponse::into_response)?,
         _ => None,
     };
     // A request is in flight until its answer is written, so the drain waits for it. Legacy SSE
@@ -321,7 +321,9 @@ impl IntoResponse for NotAdmitted {
 /// Whether a new session (`GET /sse`, `initialize` on `/mcp`) may open: not while the server
 /// drains, nor when the caller's key holds `SENTINEL_MCP_MAX_SESSIONS_PER_PRINCIPAL` sessions.
 /// The slot returned goes with the session and frees its place when the session ends.
-pub(crate) fn admit_session(
+/// With replicas, the quota counts the key's sessions on every replica (through Redis; the
+/// replica's own count when Redis cannot be asked).
+pub(crate) async fn admit_session(
     state: &HttpState,
     meta: &RequestMeta,
 ) -> Result<Option<quota::SessionSlot>, NotAdmitted> {
@@ -329,19 +331,64 @@ pub(crate) fn admit_session(
         metrics().rejected("draining");
         return Err(NotAdmitted::Draining);
     }
-    state
+    let refuse = |max: usize| {
+        metrics().rejected("session_quota");
+        tracing::warn!(
+            limit_key = meta.limit_key,
+            request_id = meta.request_id,
+            max,
+            "new session refused: the principal's session quota is full"
+        );
+        NotAdmitted::QuotaFull { max }
+    };
+    let slot = state
         .session_quota
         .acquire(&meta.limit_key)
-        .map_err(|full| {
-            metrics().rejected("session_quota");
-            tracing::warn!(
-                limit_key = meta.limit_key,
-                request_id = meta.request_id,
-                max = full.max,
-                "new session refused: the principal's session quota is full"
-            );
-            NotAdmitted::QuotaFull { max: full.max }
-        })
+        .map_err(|full| refuse(full.max))?;
+    #[cfg(feature = "redis")]
+    let slot = match (&state.replicas, slot) {
+        (Some(replicas), Some(mut slot)) => {
+            use crate::replicas::limits::Admission;
+            let max = state.session_quota.max();
+            match replicas.admit(&meta.limit_key, max).await {
+                Admission::Admitted(shared) => slot.shared = Some(shared),
+                Admission::Full => return Err(refuse(max)),
+                Admission::Unknown => {}
+            }
+            Some(slot)
+        }
+        (_, slot) => slot,
+    };
+    Ok(slot)
+}
+
+impl HttpState {
+    /// The per-principal rate limit on `tools/call`: across replicas through Redis when it is
+    /// on (the replica's own bucket when Redis cannot be asked).
+    pub(crate) async fn check_rate(
+        &self,
+        meta: &RequestMeta,
+    ) -> Result<(), crate::limits::RateLimited> {
+        let rate = &self.app.limits.rate;
+        #[cfg(feature = "redis")]
+        if let (Some(replicas), Some((per_second, burst))) = (&self.replicas, rate.setting()) {
+            use crate::replicas::limits::Verdict;
+            match replicas
+                .take_token(&meta.limit_key, per_second, burst)
+                .await
+            {
+                Verdict::Allowed => return Ok(()),
+                Verdict::Limited(wait_ms) => {
+                    metrics().refused_call("rate_limit");
+                    return Err(crate::limits::RateLimited {
+                        retry_after_secs: wait_ms.div_ceil(1000).max(1),
+                    });
+                }
+                Verdict::Unknown => {}
+            }
+        }
+        rate.check(meta)
+    }
 }
 
 /// A response body that counts as in-flight work until it is written (or dropped).

@@ -16,6 +16,9 @@ pub struct SessionSlot {
     quota: Arc<SessionQuota>,
     /// Shared with the map entry and the key's other slots: no allocation per session.
     key: Arc<str>,
+    /// Its place in the key's count across replicas (`SENTINEL_MCP_REDIS_URL`).
+    #[cfg(feature = "redis")]
+    pub(crate) shared: Option<crate::replicas::limits::SharedSlot>,
 }
 
 impl std::fmt::Debug for SessionSlot {
@@ -54,7 +57,14 @@ impl SessionQuota {
         Ok(Some(SessionSlot {
             quota: self.clone(),
             key,
+            #[cfg(feature = "redis")]
+            shared: None,
         }))
+    }
+
+    /// The most sessions a key may hold; 0 is no limit.
+    pub fn max(&self) -> usize {
+        self.max
     }
 
     /// Sessions `key` holds now.

@@ -199,7 +199,7 @@ pub async fn open(
     State(state): State<Arc<HttpState>>,
     Extension(meta): Extension<RequestMeta>,
 ) -> Response {
-    let slot = match admit_session(&state, &meta) {
+    let slot = match admit_session(&state, &meta).await {
         Ok(slot) => slot,
         Err(refused) => return refused.into_response(),
     };
@@ -505,7 +505,7 @@ async fn start_call(
     meta: RequestMeta,
     in_flight: InFlight,
 ) {
-    if let Err(limited) = state.app.limits.rate.check(&meta) {
+    if let Err(limited) = state.check_rate(&meta).await {
         let error = limited.error();
         session
             .reply(&id, Outcome::Error(&error), &meta.request_id)

@@ -8,6 +8,8 @@
 //! on its own channel `replica:{id}` for relayed requests and for the answers to the requests it
 //! relayed.
 
+pub mod entra;
+pub mod limits;
 pub mod relay;
 
 use std::collections::HashMap;
@@ -52,6 +54,10 @@ pub struct ReplicaSettings {
     )]
     pub redis_password: Option<Secret>,
 
+    /// Sign in to Redis with the server's own Entra identity (the Azure identity chain: managed identity, workload identity, client secret or Azure CLI), user name = its object id, token for https://redis.azure.com/ refreshed before expiry; no password then.
+    #[arg(long, env = "SENTINEL_MCP_REDIS_ENTRA", default_value_t = false, global = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub redis_entra: bool,
+
     /// This replica's name in Redis; default: the container's host name and a random suffix.
     #[arg(long, env = "SENTINEL_MCP_REPLICA_ID", global = true)]
     pub replica_id: Option<String>,
@@ -66,6 +72,12 @@ pub enum ReplicaError {
     Url(String),
     #[error("Redis at {host} did not answer: {reason}")]
     Connect { host: String, reason: String },
+    #[error(
+        "SENTINEL_MCP_REDIS_ENTRA signs in with the server's identity: remove the password from SENTINEL_MCP_REDIS_URL and SENTINEL_MCP_REDIS_PASSWORD"
+    )]
+    EntraWithPassword,
+    #[error("SENTINEL_MCP_REDIS_ENTRA: {0}")]
+    Entra(String),
 }
 
 /// Who owns a session, as kept in Redis.
@@ -92,13 +104,18 @@ pub struct Replicas {
     /// The server's own router, which relayed requests are served by.
     router: OnceLock<Router>,
     relays: relay::Relays,
+    scripts: limits::Scripts,
+    /// The session places this replica holds in principals' counts (slot id to key), renewed by
+    /// the heartbeat.
+    slots: Mutex<HashMap<String, String>>,
 }
 
 impl Replicas {
     /// Connects to Redis and starts listening for relayed requests; `None` when Redis is not
-    /// configured.
+    /// configured. `identity` is the server's token chain, asked for only with `SENTINEL_MCP_REDIS_ENTRA`.
     pub async fn connect(
         settings: &ReplicaSettings,
+        identity: impl FnOnce() -> Result<Arc<crate::azure::token::TokenCredential>, String>,
     ) -> Result<Option<Arc<Replicas>>, ReplicaError> {
         let Some(url) = &settings.redis_url else {
             return Ok(None);
@@ -119,9 +136,22 @@ impl Replicas {
         if url.expose().starts_with("rediss://") {
             install_tls_provider();
         }
+        if settings.redis_entra
+            && (info.redis_settings().password().is_some() || settings.redis_password.is_some())
+        {
+            return Err(ReplicaError::EntraWithPassword);
+        }
         let client = redis::Client::open(info).map_err(|e| ReplicaError::Url(e.to_string()))?;
         let (push_tx, push_rx) = tokio::sync::mpsc::unbounded_channel();
-        let config = ConnectionManagerConfig::new()
+        let mut config = ConnectionManagerConfig::new();
+        if settings.redis_entra {
+            let credential = identity().map_err(ReplicaError::Entra)?;
+            let credentials = entra::EntraCredentials::start(credential)
+                .await
+                .map_err(ReplicaError::Entra)?;
+            config = config.set_credentials_provider(credentials);
+        }
+        let config = config
             .set_push_sender(push_tx)
             .set_automatic_resubscription()
             .set_connection_timeout(Some(COMMAND_TIMEOUT))
@@ -149,6 +179,8 @@ impl Replicas {
             healthy: AtomicBool::new(true),
             router: OnceLock::new(),
             relays: relay::Relays::default(),
+            scripts: limits::Scripts::default(),
+            slots: Mutex::default(),
         });
         tokio::spawn(relay::listen(Arc::downgrade(&replicas), push_rx));
         tokio::spawn(heartbeat(Arc::downgrade(&replicas)));
@@ -260,6 +292,10 @@ impl Replicas {
         self.owned.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn lock_slots(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Renews every owned session's key (re-creating it if Redis restarted empty).
     async fn renew(&self) {
         let owned: Vec<(String, String)> = self
@@ -292,6 +328,7 @@ async fn heartbeat(replicas: std::sync::Weak<Replicas>) {
         tick.tick().await;
         let Some(r) = replicas.upgrade() else { return };
         r.renew().await;
+        r.renew_slots().await;
     }
 }
 

@@ -74,7 +74,8 @@ fn help() -> String {
 /// The variables `serve --help` lists, with their defaults.
 fn help_settings() -> BTreeMap<String, Option<String>> {
     let help = help();
-    let re = Regex::new(r"\[env: ([A-Z0-9_]+)=[^\]]*\](?:\s*\[default: ([^\]]*)\])?").unwrap();
+    // A secret's value is hidden: clap prints `[env: NAME]` with no `=`.
+    let re = Regex::new(r"\[env: ([A-Z0-9_]+)(?:=[^\]]*)?\](?:\s*\[default: ([^\]]*)\])?").unwrap();
     re.captures_iter(&help)
         .map(|c| (c[1].to_string(), c.get(2).map(|m| m.as_str().to_string())))
         .collect()

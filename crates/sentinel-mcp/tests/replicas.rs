@@ -1,0 +1,154 @@
+//! Replicas sharing a real `redis-server` (issue 12), with Entra authentication on: a request
+//! relayed to a session's replica is checked there like any other, so a principal's session
+//! stays its own across replicas, and nothing of it leaks to whoever guessed its id. The
+//! many-replica behaviour behind nginx is in tests/interop/test_replicas.py.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+
+use common::{APP, Server, SseClient, TENANT};
+use serde_json::json;
+use test_support::entra::{FakeEntra, TokenSpec};
+
+const READ: [&str; 1] = ["SecOps.Read"];
+
+/// A `redis-server` on a free loopback port, stopped on drop.
+struct Redis {
+    child: Child,
+    url: String,
+}
+
+impl Redis {
+    async fn start() -> Redis {
+        let port = common::free_port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args(["--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (scripts/install-test-deps.sh)");
+        let redis = Redis {
+            child,
+            url: format!("redis://127.0.0.1:{port}"),
+        };
+        common::wait_until("redis-server listens", async || {
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+        })
+        .await;
+        redis
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn replica(entra: &FakeEntra, redis: &Redis, id: &str) -> Server {
+    common::start_with_entra(
+        entra,
+        &[
+            ("SENTINEL_MCP_REDIS_URL", redis.url.as_str()),
+            ("SENTINEL_MCP_REPLICA_ID", id),
+        ],
+    )
+    .await
+}
+
+fn mallory(entra: &FakeEntra) -> String {
+    let mut spec = TokenSpec::user(TENANT, APP, &READ);
+    spec.oid = "99999999-9999-9999-9999-999999999999".into();
+    spec.upn = Some("mallory@contoso.com".into());
+    entra.mint(&spec)
+}
+
+fn call(id: u64) -> String {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "run_kql_query", "arguments": {"query": "print secret = 'alice-only'"}}}).to_string()
+}
+
+#[tokio::test]
+async fn a_legacy_session_relayed_from_another_replica_answers_its_owner_and_no_one_else() {
+    let entra = FakeEntra::start(&[TENANT]).await;
+    let redis = Redis::start().await;
+    let (a, b) = (
+        replica(&entra, &redis, "a").await,
+        replica(&entra, &redis, "b").await,
+    );
+    let alice_token = entra.mint(&TokenSpec::user(TENANT, APP, &READ));
+    let mut alice = SseClient::connect_as(&a, Some(&alice_token)).await;
+    alice.initialize().await;
+    let on_b = b.url(&format!("/messages?sessionId={}", alice.session_id));
+    let post = |token: String, body: String| {
+        reqwest::Client::new()
+            .post(&on_b)
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+
+    let hijack = post(mallory(&entra), call(66)).await.unwrap();
+    assert_eq!(hijack.status(), 404, "someone else's session looks missing on every replica");
+    let body = hijack.text().await.unwrap();
+    assert!(!body.contains("alice-only"), "{body}");
+    let no_token = reqwest::Client::new().post(&on_b).body(call(67)).send().await.unwrap();
+    assert_eq!(no_token.status(), 401, "the receiving replica authenticates too");
+
+    let own = post(alice_token.clone(), call(7)).await.unwrap();
+    assert_eq!(own.status(), 202);
+    // Alice's stream carries the answer to her call, and nothing for Mallory's.
+    let event = alice.next_event().await;
+    let message: serde_json::Value = serde_json::from_str(&event.data).unwrap();
+    assert_eq!(message["id"], 7, "{message}");
+    assert_eq!(
+        common::structured(&message)["rows"],
+        json!([["alice-only"]]),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_streamable_session_relayed_from_another_replica_answers_its_owner_and_no_one_else() {
+    let entra = FakeEntra::start(&[TENANT]).await;
+    let redis = Redis::start().await;
+    let (a, b) = (
+        replica(&entra, &redis, "a").await,
+        replica(&entra, &redis, "b").await,
+    );
+    let alice = entra.mint(&TokenSpec::user(TENANT, APP, &READ));
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": common::init_params("2025-06-18")});
+    let send = |server: &Server, token: &str, session: Option<&str>, body: String| {
+        let mut req = reqwest::Client::new()
+            .post(server.url("/mcp"))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-06-18")
+            .body(body);
+        if let Some(s) = session {
+            req = req.header("mcp-session-id", s);
+        }
+        req.send()
+    };
+    let opened = send(&a, &alice, None, init.to_string()).await.unwrap();
+    assert_eq!(opened.status(), 200);
+    let sid = opened.headers()["mcp-session-id"].to_str().unwrap().to_string();
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let sent = send(&b, &alice, Some(&sid), initialized.to_string()).await.unwrap();
+    assert_eq!(sent.status(), 202, "relayed to replica a");
+
+    let hijack = send(&b, &mallory(&entra), Some(&sid), call(66)).await.unwrap();
+    assert_eq!(hijack.status(), 404);
+    assert!(!hijack.text().await.unwrap().contains("alice-only"));
+
+    let own = send(&b, &alice, Some(&sid), call(7)).await.unwrap();
+    assert_eq!(own.status(), 200);
+    let message = common::mcp_message(own).await;
+    assert_eq!(message["id"], 7, "{message}");
+    assert_eq!(common::structured(&message)["rows"], json!([["alice-only"]]));
+}

@@ -14,6 +14,7 @@ issue's bounded scenario is 200 x 50).
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
@@ -282,6 +283,7 @@ class SseSession:
         self.response = _DIRECT.open(f"{base}/sse", timeout=60)
         self.events: list[dict] = []
         self.endpoint = None
+        self.ended = False
         self.lock = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()
         with self.lock:
@@ -307,6 +309,9 @@ class SseSession:
         except (OSError, AttributeError):
             # The stream was closed (by the test, or by the server going away).
             pass
+        with self.lock:
+            self.ended = True
+            self.lock.notify_all()
 
     def close(self):
         self.response.close()
@@ -321,10 +326,14 @@ class SseSession:
                 return r.status, r.read().decode()
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
+        except (http.client.HTTPException, ValueError, OSError) as e:
+            # The connection broke under the request (its replica was killed): no answer.
+            return 599, repr(e)
 
     def answer(self, request_id: int, timeout: float = 30) -> dict:
         with self.lock:
-            self.lock.wait_for(lambda: any(e.get("id") == request_id for e in self.events), timeout=timeout)
+            self.lock.wait_for(
+                lambda: self.ended or any(e.get("id") == request_id for e in self.events), timeout=timeout)
             found = [e for e in self.events if e.get("id") == request_id]
         assert found, f"no answer to request {request_id}; events: {self.events}"
         return found[0]
@@ -610,3 +619,82 @@ def test_entra_sign_in_with_a_password_too_is_refused_at_start(tmp_path):
     assert done.returncode != 0
     assert "remove the password" in done.stderr, done.stderr
     assert "a-password" not in done.stderr + done.stdout
+
+
+def test_under_load_a_redis_restart_and_a_killed_replica_lose_no_call_of_a_live_replicas_session(tmp_path):
+    """Sessions call in a loop through nginx while Redis restarts, then while a replica is
+    SIGKILLed: a session whose replica lives never loses its stream or a call (a relay refused
+    with 503 while Redis is down is retried); the dead replica's sessions end, open again and go
+    on."""
+    redis = Redis(tmp_path)
+    redis.start()
+    replicas = [start_server(tmp_path, {
+        "SENTINEL_MCP_REPLICA_ID": f"c{i}",
+        "SENTINEL_MCP_REDIS_URL": f"redis://:{REDIS_PASSWORD}@127.0.0.1:{redis.port}",
+        "SENTINEL_MCP_MAX_SESSIONS_PER_PRINCIPAL": "0",
+        "SENTINEL_MCP_RATE_LIMIT_PER_MINUTE": "0",
+    }) for i in range(REPLICAS)]
+    nginx = Nginx(tmp_path, [r.port for r in replicas])
+    stop = threading.Event()
+    lock = threading.Lock()
+    report = {"ok": 0, "refused_503": 0, "resent_502": 0, "lost_on_live": [], "reopened": 0}
+    dead: set[str] = set()
+
+    def worker(k: int):
+        s = SseSession(nginx.base_url)
+        s.initialize()
+        owner = wait_for(lambda: redis.owner_of(s.id), "the session was not registered")
+        n = 0
+        while not stop.is_set():
+            n += 1
+            rid = 10_000 * (k + 1) + n
+            status, body = s.call(rid, n)
+            if status in (502, 599):
+                # The replica nginx gave the POST to died with it in flight (SIGKILL): nginx
+                # answers 502 or drops the connection, and a read-only call is sent again.
+                with lock:
+                    report["resent_502"] += 1
+                status, body = s.call(rid, n)
+            answer = s.answer(rid, timeout=15) if status == 202 else None
+            with lock:
+                if answer and answer.get("result", {}).get("structuredContent", {}).get("rows") == [[n]]:
+                    report["ok"] += 1
+                    continue
+                if status == 503 and "Redis" in body:
+                    report["refused_503"] += 1
+                    time.sleep(0.2)
+                    continue
+                if owner in dead:
+                    # Its replica is gone: the session ended; open a new one and go on.
+                    report["reopened"] += 1
+                else:
+                    report["lost_on_live"].append(f"session {k} on {owner}: {status} {body[:200]} {answer}")
+            s = SseSession(nginx.base_url)
+            s.initialize()
+            owner = wait_for(lambda: redis.owner_of(s.id), "the reopened session was not registered")
+
+    threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(12)]
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(2)
+        redis.stop()
+        time.sleep(2)
+        redis.start()
+        time.sleep(12)  # the heartbeat puts every session back
+        victim = replicas[0]
+        dead.add("c0")
+        victim.process.send_signal(signal.SIGKILL)
+        victim.process.wait(timeout=10)
+        time.sleep(4)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+        nginx.stop()
+        for r in replicas:
+            r.stop()
+        redis.stop()
+    print(report)
+    assert not report["lost_on_live"], "\n".join(report["lost_on_live"][:10])
+    assert report["ok"] > 100 and report["refused_503"] >= 1 and report["reopened"] >= 1, report

@@ -23,7 +23,14 @@ impl Redis {
     async fn start() -> Redis {
         let port = common::free_port();
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
             .args(["--appendonly", "no"])
             .stdout(Stdio::null())
             .spawn()
@@ -93,11 +100,24 @@ async fn a_legacy_session_relayed_from_another_replica_answers_its_owner_and_no_
     };
 
     let hijack = post(mallory(&entra), call(66)).await.unwrap();
-    assert_eq!(hijack.status(), 404, "someone else's session looks missing on every replica");
+    assert_eq!(
+        hijack.status(),
+        404,
+        "someone else's session looks missing on every replica"
+    );
     let body = hijack.text().await.unwrap();
     assert!(!body.contains("alice-only"), "{body}");
-    let no_token = reqwest::Client::new().post(&on_b).body(call(67)).send().await.unwrap();
-    assert_eq!(no_token.status(), 401, "the receiving replica authenticates too");
+    let no_token = reqwest::Client::new()
+        .post(&on_b)
+        .body(call(67))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        no_token.status(),
+        401,
+        "the receiving replica authenticates too"
+    );
 
     let own = post(alice_token.clone(), call(7)).await.unwrap();
     assert_eq!(own.status(), 202);
@@ -137,12 +157,19 @@ async fn a_streamable_session_relayed_from_another_replica_answers_its_owner_and
     };
     let opened = send(&a, &alice, None, init.to_string()).await.unwrap();
     assert_eq!(opened.status(), 200);
-    let sid = opened.headers()["mcp-session-id"].to_str().unwrap().to_string();
+    let sid = opened.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
     let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-    let sent = send(&b, &alice, Some(&sid), initialized.to_string()).await.unwrap();
+    let sent = send(&b, &alice, Some(&sid), initialized.to_string())
+        .await
+        .unwrap();
     assert_eq!(sent.status(), 202, "relayed to replica a");
 
-    let hijack = send(&b, &mallory(&entra), Some(&sid), call(66)).await.unwrap();
+    let hijack = send(&b, &mallory(&entra), Some(&sid), call(66))
+        .await
+        .unwrap();
     assert_eq!(hijack.status(), 404);
     assert!(!hijack.text().await.unwrap().contains("alice-only"));
 
@@ -150,5 +177,8 @@ async fn a_streamable_session_relayed_from_another_replica_answers_its_owner_and
     assert_eq!(own.status(), 200);
     let message = common::mcp_message(own).await;
     assert_eq!(message["id"], 7, "{message}");
-    assert_eq!(common::structured(&message)["rows"], json!([["alice-only"]]));
+    assert_eq!(
+        common::structured(&message)["rows"],
+        json!([["alice-only"]])
+    );
 }

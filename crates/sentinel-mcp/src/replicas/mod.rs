@@ -28,6 +28,9 @@ use crate::azure::Secret;
 const PREFIX: &str = "sentinel-mcp";
 /// How often a replica renews its sessions' keys.
 const HEARTBEAT: Duration = Duration::from_secs(10);
+/// How often a replica that lost Redis tries again, so its sessions are back in a restarted
+/// (empty) Redis within a second of it.
+const HEARTBEAT_WHILE_DOWN: Duration = Duration::from_secs(1);
 /// How long a session's key outlives its owner's last heartbeat.
 const SESSION_TTL: Duration = Duration::from_secs(30);
 /// How long a Redis command may take before the replica counts Redis as down.
@@ -276,6 +279,22 @@ impl Replicas {
         Ok(found.and_then(|v| serde_json::from_str(&v).ok()))
     }
 
+    /// Whether Redis started less than a session's TTL ago: it may not hold every live session
+    /// yet (each replica puts its own back within a second of reaching it again).
+    async fn restarted_lately(&self) -> bool {
+        let mut redis = self.redis.clone();
+        let mut info = redis::cmd("INFO");
+        info.arg("server");
+        let text = info.query_async::<String>(&mut redis);
+        let Some(text) = self.noted(tokio::time::timeout(COMMAND_TIMEOUT, text).await) else {
+            return true;
+        };
+        text.lines()
+            .find_map(|l| l.strip_prefix("uptime_in_seconds:"))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .is_some_and(|up| up < SESSION_TTL.as_secs())
+    }
+
     /// Drops Redis's record of a session whose owner no longer answers.
     async fn forget(&self, session: &str) {
         let mut redis = self.redis.clone();
@@ -320,12 +339,18 @@ impl Replicas {
     }
 }
 
-/// Renews this replica's sessions until the replica is gone.
+/// Renews this replica's sessions until the replica is gone: every 10 s, and every second
+/// while Redis is unreachable (the first renewal that gets through puts them all back).
 async fn heartbeat(replicas: std::sync::Weak<Replicas>) {
-    let mut tick = tokio::time::interval(HEARTBEAT);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
+        let Some(r) = replicas.upgrade() else { return };
+        let wait = if r.is_healthy() {
+            HEARTBEAT
+        } else {
+            HEARTBEAT_WHILE_DOWN
+        };
+        drop(r);
+        tokio::time::sleep(wait).await;
         let Some(r) = replicas.upgrade() else { return };
         r.renew().await;
         r.renew_slots().await;

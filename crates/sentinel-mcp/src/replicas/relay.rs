@@ -130,6 +130,15 @@ fn session_gone(uri: &Uri) -> Response {
     )
 }
 
+fn redis_restarted() -> Response {
+    crate::http::retry_later(
+        StatusCode::SERVICE_UNAVAILABLE,
+        2,
+        None,
+        "Redis, through which replicas reach each other, restarted moments ago and does not know this session yet; retry in a few seconds",
+    )
+}
+
 fn redis_down() -> Response {
     json_error(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -148,11 +157,18 @@ impl Replicas {
                 return redis_down();
             }
             Ok(Some(o)) if o.replica != self.id => o,
-            Ok(found) => {
+            Ok(Some(_)) => {
                 // A key naming this replica for a session it does not hold is stale.
-                if found.is_some() {
-                    self.forget(session).await;
-                }
+                self.forget(session).await;
+                metrics().relay("no_session");
+                return session_gone(request.uri());
+            }
+            Ok(None) if self.restarted_lately().await => {
+                // A Redis that just restarted empty has not got every live session back yet.
+                metrics().relay("redis_down");
+                return redis_restarted();
+            }
+            Ok(None) => {
                 metrics().relay("no_session");
                 return session_gone(request.uri());
             }

@@ -517,6 +517,10 @@ async fn serve_with(settings: Settings) -> Result<(), RunError> {
         idle_timeout: lifecycle.connection_idle(),
     };
     http::serve(listener, router, shutdown, limits).await;
+    #[cfg(feature = "redis")]
+    if let Some(replicas) = &replicas {
+        replicas.leave().await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -1,14 +1,17 @@
-//! Replicas sharing a real `redis-server` (issue 12), with Entra authentication on: a request
+//! Replicas sharing a real `redis-server` (issue 12). With Entra authentication on, a request
 //! relayed to a session's replica is checked there like any other, so a principal's session
-//! stays its own across replicas, and nothing of it leaks to whoever guessed its id. The
-//! many-replica behaviour behind nginx is in tests/interop/test_replicas.py.
+//! stays its own across replicas, and nothing of it leaks to whoever guessed its id. On SIGTERM
+//! a replica answers its sessions' relayed requests until their streams close, then its
+//! sessions are gone on every replica. The many-replica behaviour behind nginx is in
+//! tests/interop/test_replicas.py.
 
 mod common;
 
 use std::process::{Child, Command, Stdio};
 
-use common::{APP, Server, SseClient, TENANT};
-use serde_json::json;
+use common::{APP, Server, SseClient, TENANT, structured, wait_until};
+use serde_json::{Value, json};
+use test_support::azure::{FakeAzure, Fault, Gate, WORKSPACE_ID};
 use test_support::entra::{FakeEntra, TokenSpec};
 
 const READ: [&str; 1] = ["SecOps.Read"];
@@ -16,6 +19,7 @@ const READ: [&str; 1] = ["SecOps.Read"];
 /// A `redis-server` on a free loopback port, stopped on drop.
 struct Redis {
     child: Child,
+    port: u16,
     url: String,
 }
 
@@ -37,6 +41,7 @@ impl Redis {
             .expect("redis-server is installed (scripts/install-test-deps.sh)");
         let redis = Redis {
             child,
+            port,
             url: format!("redis://127.0.0.1:{port}"),
         };
         common::wait_until("redis-server listens", async || {
@@ -46,6 +51,15 @@ impl Redis {
         })
         .await;
         redis
+    }
+
+    /// `GET key`, through `redis-cli` (empty when the key does not exist).
+    fn get(&self, key: &str) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string(), "GET", key])
+            .output()
+            .expect("redis-cli comes with redis-server");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 }
 
@@ -181,4 +195,82 @@ async fn a_streamable_session_relayed_from_another_replica_answers_its_owner_and
         common::structured(&message)["rows"],
         json!([["alice-only"]])
     );
+}
+
+/// The next JSON-RPC message on a legacy stream.
+async fn next_message(c: &mut SseClient) -> Value {
+    let event = c.next_event().await;
+    assert_eq!(event.event, "message");
+    serde_json::from_str(&event.data).unwrap()
+}
+
+#[tokio::test]
+async fn a_draining_replica_answers_relayed_requests_until_its_stream_closes_then_the_session_is_gone_everywhere()
+ {
+    let fake = FakeAzure::start(20_000).await;
+    let redis = Redis::start().await;
+    let replica = async |id: &str| {
+        let mut env = fake.server_env();
+        env.push(("SENTINEL_MCP_REDIS_URL".into(), redis.url.clone()));
+        env.push(("SENTINEL_MCP_REPLICA_ID".into(), id.into()));
+        env.push(("SENTINEL_MCP_DRAIN_TIMEOUT_SECS".into(), "60".into()));
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Server::start(&env).await
+    };
+    let (mut a, b) = (replica("a").await, replica("b").await);
+    let mut c = SseClient::connect(&a).await;
+    c.initialize().await;
+    let key = format!("sentinel-mcp:session:{}", c.session_id);
+    assert!(redis.get(&key).contains(r#""replica":"a""#));
+    // A call relayed to replica a through b, held at the fake Log Analytics.
+    let query_path = format!("/v1/workspaces/{WORKSPACE_ID}/query");
+    let gate = Gate::new();
+    fake.inject_where(&query_path, "held_drain", Fault::Hold(gate.clone()));
+    let on_b = b.url(&format!("/messages?sessionId={}", c.session_id));
+    let post = |message: Value| {
+        reqwest::Client::new()
+            .post(&on_b)
+            .header("content-type", "application/json")
+            .body(message.to_string())
+            .send()
+    };
+    let held = json!({"jsonrpc": "2.0", "id": 70, "method": "tools/call", "params": {"name": "run_kql_query", "arguments": {"query": "SigninLogs | summarize held_drain = count()"}}});
+    assert_eq!(post(held).await.unwrap().status(), 202);
+    wait_until("the held query reaches Log Analytics", || async {
+        fake.requests_to(&query_path)
+            .iter()
+            .any(|r| r.body.contains("held_drain"))
+    })
+    .await;
+
+    a.signal("TERM");
+    wait_until("replica a drains", || async {
+        reqwest::get(a.url("/ready"))
+            .await
+            .is_ok_and(|r| r.status() == 503)
+    })
+    .await;
+    let ping = json!({"jsonrpc": "2.0", "id": 71, "method": "ping"});
+    assert_eq!(post(ping).await.unwrap().status(), 202);
+    let pong = next_message(&mut c).await;
+    assert_eq!(
+        (pong["id"].clone(), pong["result"].clone()),
+        (json!(71), json!({})),
+        "the draining replica still answers what is relayed to it: {pong}"
+    );
+    gate.open();
+    let result = next_message(&mut c).await;
+    assert_eq!(result["id"], 70, "{result}");
+    assert!(structured(&result)["rows"][0][0].as_u64().unwrap() > 0);
+    assert!(c.next_event_or_end().await.is_none(), "the stream ends");
+    assert_eq!(a.exit_code().await, Some(0), "{}", a.log());
+
+    // Redis marks the session ended, so b answers 404 at once: not 503, which a missing key
+    // gets while Redis is this young (it may be a live session not yet put back).
+    assert!(redis.get(&key).contains("ended"), "{}", redis.get(&key));
+    let after = post(json!({"jsonrpc": "2.0", "id": 72, "method": "ping"}))
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 404);
+    assert!(after.text().await.unwrap().contains("session not found"));
 }

@@ -90,18 +90,17 @@ impl std::fmt::Debug for SharedSlot {
 impl Drop for SharedSlot {
     fn drop(&mut self) {
         let replicas = self.replicas.clone();
-        replicas.lock_slots().remove(&self.member);
-        let (key, member) = (
+        if replicas.lock_slots().remove(&self.member).is_none() {
+            // Given back already, when the replica left Redis.
+            return;
+        }
+        let held = [(
             std::mem::take(&mut self.key),
             std::mem::take(&mut self.member),
-        );
-        tokio::spawn(async move {
-            let mut redis = replicas.redis.clone();
-            let mut zrem = redis::cmd("ZREM");
-            zrem.arg(&key).arg(&member);
-            let removed = zrem.query_async::<()>(&mut redis);
-            replicas.noted(tokio::time::timeout(COMMAND_TIMEOUT, removed).await);
-        });
+        )];
+        self.replicas
+            .cleanups
+            .spawn(async move { replicas.remove_slots(&held).await });
     }
 }
 
@@ -190,5 +189,28 @@ impl Replicas {
         let mut redis = self.redis.clone();
         let renewed = call.invoke_async::<i64>(&mut redis);
         self.noted(tokio::time::timeout(COMMAND_TIMEOUT, renewed).await);
+    }
+
+    /// Gives back every session place this replica holds (it is leaving).
+    pub(super) async fn release_slots(&self) {
+        let held: Vec<(String, String)> = self
+            .lock_slots()
+            .drain()
+            .map(|(member, key)| (key, member))
+            .collect();
+        if !held.is_empty() {
+            self.remove_slots(&held).await;
+        }
+    }
+
+    /// Removes session places (key, member) from their principals' counts.
+    async fn remove_slots(&self, held: &[(String, String)]) {
+        let mut pipe = redis::pipe();
+        for (key, member) in held {
+            pipe.zrem(key, member).ignore();
+        }
+        let mut redis = self.redis.clone();
+        let removed = pipe.query_async::<()>(&mut redis);
+        self.noted(tokio::time::timeout(COMMAND_TIMEOUT, removed).await);
     }
 }

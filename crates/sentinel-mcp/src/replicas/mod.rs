@@ -4,7 +4,10 @@
 //! this exists and nothing is paid.
 //!
 //! Keys (all under `sentinel-mcp:`): `session:{id}` holds the owner of a session (replica,
-//! transport, principal, opened) with a TTL the owner's heartbeat renews; each replica listens
+//! transport, principal, opened) with a TTL the owner's heartbeat renews, and once the session
+//! has ended, for one TTL more, when it ended (so every replica answers 404 for it at once,
+//! even right after a Redis restart, when a missing key may be a live session not yet put
+//! back); each replica listens
 //! on its own channel `replica:{id}` for relayed requests and for the answers to the requests it
 //! relayed.
 
@@ -21,6 +24,7 @@ use axum::Router;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, IntoConnectionInfo, ProtocolVersion};
 use serde::{Deserialize, Serialize};
+use tokio_util::task::TaskTracker;
 
 use crate::azure::Secret;
 
@@ -96,6 +100,17 @@ pub struct Ownership {
     pub opened: i64,
 }
 
+/// What Redis holds for a session id.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Record {
+    /// The session is live on this replica.
+    Owned(Ownership),
+    /// The session ended (closed, deleted, expired, or its replica stopped) at these Unix
+    /// seconds.
+    Ended { ended: i64 },
+}
+
 /// This replica's link to the others.
 pub struct Replicas {
     id: String,
@@ -111,6 +126,9 @@ pub struct Replicas {
     /// The session places this replica holds in principals' counts (slot id to key), renewed by
     /// the heartbeat.
     slots: Mutex<HashMap<String, String>>,
+    /// Redis clean-ups under way in the background (an ended session's key, a session's place
+    /// in its principal's count), waited for by [`Replicas::leave`].
+    cleanups: TaskTracker,
 }
 
 impl Replicas {
@@ -184,6 +202,7 @@ impl Replicas {
             relays: relay::Relays::default(),
             scripts: limits::Scripts::default(),
             slots: Mutex::default(),
+            cleanups: TaskTracker::new(),
         });
         tokio::spawn(relay::listen(Arc::downgrade(&replicas), push_rx));
         tokio::spawn(heartbeat(Arc::downgrade(&replicas)));
@@ -255,28 +274,60 @@ impl Replicas {
         self.noted(tokio::time::timeout(COMMAND_TIMEOUT, set).await);
     }
 
-    /// Forgets a session that ended here, in Redis too (in the background: called from drops).
+    /// Forgets a session that ended here, and marks it ended in Redis (in the background:
+    /// called from drops).
     pub fn deregister(self: &Arc<Self>, session: &str) {
         if self.lock_owned().remove(session).is_none() {
             return;
         }
         let this = self.clone();
-        let key = session_key(session);
-        tokio::spawn(async move {
-            let mut redis = this.redis.clone();
-            let del = redis.del::<_, ()>(key);
-            this.noted(tokio::time::timeout(COMMAND_TIMEOUT, del).await);
-        });
+        let session = session.to_string();
+        self.cleanups
+            .spawn(async move { this.mark_ended(&[session]).await });
     }
 
-    /// Who owns `session`, per Redis; `Err` when Redis cannot be reached.
-    pub async fn owner_of(&self, session: &str) -> Result<Option<Ownership>, ()> {
+    /// Marks `sessions` ended in Redis, for one TTL.
+    async fn mark_ended(&self, sessions: &[String]) {
+        let ended = serde_json::to_string(&Record::Ended {
+            ended: chrono::Utc::now().timestamp(),
+        })
+        .unwrap_or_default();
+        let mut pipe = redis::pipe();
+        for session in sessions {
+            pipe.set_ex(session_key(session), &ended, SESSION_TTL.as_secs())
+                .ignore();
+        }
+        let mut redis = self.redis.clone();
+        let sent = pipe.query_async::<()>(&mut redis);
+        self.noted(tokio::time::timeout(COMMAND_TIMEOUT, sent).await);
+    }
+
+    /// What Redis holds for `session`; `Err` when Redis cannot be reached.
+    pub async fn record_of(&self, session: &str) -> Result<Option<Record>, ()> {
         let mut redis = self.redis.clone();
         let get = redis.get::<_, Option<String>>(session_key(session));
         let found = self
             .noted(tokio::time::timeout(COMMAND_TIMEOUT, get).await)
             .ok_or(())?;
         Ok(found.and_then(|v| serde_json::from_str(&v).ok()))
+    }
+
+    /// On a graceful stop, once the server has closed its streams: waits (a command's timeout at
+    /// most) for the clean-ups under way, then marks ended every session this replica still
+    /// holds and gives back their places, so no other replica relays to it once it is gone.
+    pub async fn leave(&self) {
+        self.cleanups.close();
+        let _ = tokio::time::timeout(COMMAND_TIMEOUT, self.cleanups.wait()).await;
+        let sessions: Vec<String> = self.lock_owned().drain().map(|(id, _)| id).collect();
+        if !sessions.is_empty() {
+            self.mark_ended(&sessions).await;
+        }
+        self.release_slots().await;
+        tracing::info!(
+            replica = self.id,
+            sessions = sessions.len(),
+            "replicas: left Redis"
+        );
     }
 
     /// Whether Redis started less than a session's TTL ago: it may not hold every live session
@@ -295,11 +346,9 @@ impl Replicas {
             .is_some_and(|up| up < SESSION_TTL.as_secs())
     }
 
-    /// Drops Redis's record of a session whose owner no longer answers.
+    /// Marks ended a session whose owner no longer answers.
     async fn forget(&self, session: &str) {
-        let mut redis = self.redis.clone();
-        let del = redis.del::<_, ()>(session_key(session));
-        self.noted(tokio::time::timeout(COMMAND_TIMEOUT, del).await);
+        self.mark_ended(&[session.to_string()]).await;
     }
 
     /// Whether this replica owns `session` now.

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tower::ServiceExt;
 
-use super::{COMMAND_TIMEOUT, Replicas, channel};
+use super::{COMMAND_TIMEOUT, Record, Replicas, channel};
 use crate::http::client::PeerAddr;
 use crate::http::json_error;
 use crate::metrics::metrics;
@@ -151,15 +151,19 @@ impl Replicas {
     /// that replica's response: 404 when no live replica owns the session, 503 when Redis is
     /// unreachable.
     pub async fn relay(self: &Arc<Self>, session: &str, request: Request) -> Response {
-        let owner = match self.owner_of(session).await {
+        let owner = match self.record_of(session).await {
             Err(()) => {
                 metrics().relay("redis_down");
                 return redis_down();
             }
-            Ok(Some(o)) if o.replica != self.id => o,
-            Ok(Some(_)) => {
+            Ok(Some(Record::Owned(o))) if o.replica != self.id => o,
+            Ok(Some(Record::Owned(_))) => {
                 // A key naming this replica for a session it does not hold is stale.
                 self.forget(session).await;
+                metrics().relay("no_session");
+                return session_gone(request.uri());
+            }
+            Ok(Some(Record::Ended { .. })) => {
                 metrics().relay("no_session");
                 return session_gone(request.uri());
             }

@@ -42,9 +42,10 @@ redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" >/dev/null &
 pids+=($!)
 
-# start_replica NAME [ENV=VALUE...]: prints the port.
+# start_replica NAME [ENV=VALUE...]: sets port. (Not run in $(...): the pid must reach pids,
+# and a background child would hold the substitution's pipe open.)
 start_replica() {
-    local name=$1 port
+    local name=$1
     shift
     port=$(free_port)
     env -i PATH="$PATH" HOME="$HOME" SENTINEL_MCP_REPLICA_ID="$name" \
@@ -52,13 +53,12 @@ start_replica() {
         SENTINEL_MCP_RATE_LIMIT_PER_MINUTE=0 RUST_LOG=warn "$@" \
         "$bin_dir/sentinel-mcp" serve --host 127.0.0.1 --port "$port" >"$work/$name.log" 2>&1 &
     pids+=($!)
-    wait_ok "http://127.0.0.1:$port/ready" >&2
-    echo "$port"
+    wait_ok "http://127.0.0.1:$port/ready"
 }
 
-# start_nginx PORT...: prints nginx's port.
+# start_nginx PORT...: sets port to nginx's.
 start_nginx() {
-    local port servers="" dir=$work/nginx-$RANDOM
+    local servers="" dir=$work/nginx-$RANDOM
     port=$(free_port)
     mkdir -p "$dir"
     for p in "$@"; do servers="$servers server 127.0.0.1:$p;"; done
@@ -82,10 +82,10 @@ http {
     }
 }
 EOF
-    "$(command -v nginx || echo /usr/sbin/nginx)" -p "$dir" -c "$dir/nginx.conf" -g 'daemon off; user root;' &
+    "$(command -v nginx || echo /usr/sbin/nginx)" -p "$dir" -c "$dir/nginx.conf" -g 'daemon off; user root;' \
+        >"$dir/stdout.log" 2>&1 &
     pids+=($!)
-    wait_ok "http://127.0.0.1:$port/health" >&2
-    echo "$port"
+    wait_ok "http://127.0.0.1:$port/health"
 }
 
 # load SETUP TRANSPORT BASE_URL: one mcp-load run, one line of the table.
@@ -95,20 +95,31 @@ load() {
     [ "$transport" = sse ] && url=$base/sse
     "$bin_dir/mcp-load" throughput --url "$url" --transport "$transport" --sessions "$sessions" \
         --in-flight "$in_flight" --duration "$duration" --warmup 2 2>/dev/null |
-        python3 -c 'import json,sys; r=json.load(sys.stdin); l=r["latency"]; print(f"| {sys.argv[1]} | {sys.argv[2]} | {r[\"calls_per_sec\"]:.0f} | {l[\"p50_ms\"]:.2f} | {l[\"p99_ms\"]:.2f} | {r[\"errors\"]} |")' "$setup" "$transport"
+        python3 -c 'import json, sys
+r = json.load(sys.stdin)
+l = r["latency"]
+print("| {} | {} | {:.0f} | {:.2f} | {:.2f} | {} |".format(
+    sys.argv[1], sys.argv[2], r["calls_per_sec"], l["p50_ms"], l["p99_ms"], r["errors"]))' "$setup" "$transport"
 }
 
 redis_url=redis://127.0.0.1:$redis_port
 echo "| Setup | Transport | calls/s | p50 ms | p99 ms | errors |"
 echo "| --- | --- | ---: | ---: | ---: | ---: |"
-direct=$(start_replica d0)
-nginx_one=$(start_nginx "$direct")
-r0=$(start_replica r0 SENTINEL_MCP_REDIS_URL="$redis_url")
-r1=$(start_replica r1 SENTINEL_MCP_REDIS_URL="$redis_url")
-r2=$(start_replica r2 SENTINEL_MCP_REDIS_URL="$redis_url")
-nginx_three=$(start_nginx "$r0" "$r1" "$r2")
-limited=$(start_replica l0 SENTINEL_MCP_REDIS_URL="$redis_url" \
-    SENTINEL_MCP_RATE_LIMIT_PER_MINUTE=100000000 SENTINEL_MCP_RATE_LIMIT_BURST=100000000)
+start_replica d0
+direct=$port
+start_nginx "$direct"
+nginx_one=$port
+start_replica r0 SENTINEL_MCP_REDIS_URL="$redis_url"
+r0=$port
+start_replica r1 SENTINEL_MCP_REDIS_URL="$redis_url"
+r1=$port
+start_replica r2 SENTINEL_MCP_REDIS_URL="$redis_url"
+r2=$port
+start_nginx "$r0" "$r1" "$r2"
+nginx_three=$port
+start_replica l0 SENTINEL_MCP_REDIS_URL="$redis_url" \
+    SENTINEL_MCP_RATE_LIMIT_PER_MINUTE=100000000 SENTINEL_MCP_RATE_LIMIT_BURST=100000000
+limited=$port
 for transport in sse streamable; do
     load direct "$transport" "http://127.0.0.1:$direct"
     load nginx-1 "$transport" "http://127.0.0.1:$nginx_one"

@@ -12,16 +12,6 @@ use std::process::Command;
 use common::{BIN, Server};
 use regex::Regex;
 
-/// Settings the kit sets that other work adds to the binary. The lead empties an entry when the
-/// issue that adds it is merged; the test fails while an entry is here *and* in `--help`.
-const PENDING_SETTINGS: &[(&str, &str)] = &[];
-
-/// Cargo features the Azure-only image names that other work adds (same rule as above).
-const PENDING_FEATURES: &[(&str, &str)] = &[];
-
-/// Metrics the kit scales or alerts on that other work adds (same rule as above).
-const PENDING_METRICS: &[(&str, &str)] = &[];
-
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -143,25 +133,14 @@ fn every_setting_the_kit_sets_is_one_the_binary_lists() {
             "the kit does not set {needed}: {kit:?}"
         );
     }
-    let pending: BTreeMap<_, _> = PENDING_SETTINGS.iter().copied().collect();
     let unknown: Vec<_> = kit
         .iter()
-        .filter(|(name, _)| !listed.contains_key(*name) && !pending.contains_key(name.as_str()))
+        .filter(|(name, _)| !listed.contains_key(*name))
         .collect();
     assert!(
         unknown.is_empty(),
         "the kit sets variables `sentinel-mcp --help` does not list: {unknown:?}"
     );
-    for (name, issue) in PENDING_SETTINGS {
-        assert!(
-            !listed.contains_key(*name),
-            "{name} is now in `sentinel-mcp --help` ({issue} merged): remove it from PENDING_SETTINGS"
-        );
-        assert!(
-            kit.contains_key(*name),
-            "{name} is pending ({issue}) but the kit no longer sets it: remove it from PENDING_SETTINGS"
-        );
-    }
 }
 
 #[test]
@@ -226,20 +205,9 @@ fn the_features_the_image_names_exist() {
         .into_iter()
         .collect();
     let named: BTreeSet<&str> = features[0].split(',').collect();
-    for (feature, issue) in PENDING_FEATURES {
-        assert!(
-            !defined.contains(*feature),
-            "feature {feature} now exists ({issue} merged): remove it from PENDING_FEATURES"
-        );
-        assert!(
-            named.contains(feature),
-            "{feature} is pending but the image no longer names it"
-        );
-    }
-    let pending: BTreeSet<&str> = PENDING_FEATURES.iter().map(|(f, _)| *f).collect();
     for feature in named {
         assert!(
-            defined.contains(feature) || pending.contains(feature),
+            defined.contains(feature),
             "the Dockerfile names feature {feature}, which crates/sentinel-mcp/Cargo.toml does not define"
         );
     }
@@ -307,20 +275,13 @@ async fn every_path_the_kit_probes_answers_on_the_binary() {
     let scaled = captures(r"metricName: '([a-z_]+)'", &app);
     assert!(!scaled.is_empty());
     for metric in scaled {
-        let pending = PENDING_METRICS.iter().find(|(m, _)| *m == metric);
         let exported = metrics
             .lines()
             .any(|l| l.starts_with(&format!("{metric}{{")) || l.starts_with(&format!("{metric} ")));
-        match pending {
-            Some((_, issue)) => assert!(
-                !exported,
-                "{metric} is now exported ({issue} merged): remove it from PENDING_METRICS"
-            ),
-            None => assert!(
-                exported,
-                "app.bicep scales on {metric}, which /metrics does not have"
-            ),
-        }
+        assert!(
+            exported,
+            "app.bicep scales on {metric}, which /metrics does not have"
+        );
     }
 }
 

@@ -38,6 +38,11 @@ use crate::metrics::metrics;
 const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 /// Frames of one response waiting for a slow client; past this the relay is dropped.
 const FRAMES_QUEUED: usize = 256;
+/// How long a relay message no one heard is sent again: its addressee may be re-subscribing
+/// after a Redis reconnect.
+const RESEND_FOR: Duration = Duration::from_secs(5);
+/// The pause between those tries.
+const RESEND_EVERY: Duration = Duration::from_millis(100);
 
 /// A relayed request is marked so its owner never relays it again.
 #[derive(Debug, Clone, Copy)]
@@ -202,7 +207,16 @@ impl Replicas {
             peer: parts.extensions.get::<PeerAddr>().map(|p| p.0),
             body: B64.encode(&body),
         };
-        match self.publish(&owner.replica, &message).await {
+        let mut heard = self.publish(&owner.replica, &message).await;
+        // Just after a Redis restart the owner may still be subscribing again: keep sending
+        // for a few seconds before taking silence for a replica that is gone.
+        if heard == Some(0)
+            && self.restarted_lately().await
+            && self.heard(&owner.replica, &message).await
+        {
+            heard = Some(1);
+        }
+        match heard {
             None => {
                 waiting.end();
                 metrics().relay("redis_down");
@@ -266,7 +280,7 @@ impl Replicas {
             status: parts.status.as_u16(),
             headers: carried(&parts.headers),
         };
-        if self.publish(&from, &head).await.is_none_or(|n| n == 0) {
+        if !self.heard(&from, &head).await {
             return;
         }
         let mut chunks = body.into_data_stream();
@@ -275,11 +289,27 @@ impl Replicas {
                 rid,
                 body: B64.encode(&chunk),
             };
-            if self.publish(&from, &data).await.is_none_or(|n| n == 0) {
+            if !self.heard(&from, &data).await {
                 return;
             }
         }
-        let _ = self.publish(&from, &Message::End { rid }).await;
+        self.heard(&from, &Message::End { rid }).await;
+    }
+
+    /// Sends `message` to `replica`, trying again for [`RESEND_FOR`] while no one hears it
+    /// or Redis is away (a Redis restart drops the subscriptions until each replica's
+    /// connection comes back); `false` when it never got through.
+    async fn heard(&self, replica: &str, message: &Message) -> bool {
+        let deadline = tokio::time::Instant::now() + RESEND_FOR;
+        loop {
+            if self.publish(replica, message).await.is_some_and(|n| n > 0) {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(RESEND_EVERY).await;
+        }
     }
 
     /// Takes one message from this replica's channel.

@@ -173,7 +173,7 @@ impl TableBuilder {
         let mut row = self.template.clone();
         for (col, value) in fields {
             match self.index.get(col) {
-                Some(&i) => row[i] = value,
+                Some(&i) => row[i] = typed(value, self.columns[i].ty),
                 None => debug_assert!(lenient, "{} has no column {col}", self.name),
             }
         }
@@ -199,6 +199,18 @@ impl TableBuilder {
             columns: self.columns,
             rows: self.rows,
         }
+    }
+}
+
+/// A generated value in its column's type: the generators write guids as text, as the services
+/// send them, and a guid column holds guids (the Arrow form restores them; the row form, which
+/// a build without DataFusion keeps, must hold them too).
+fn typed(value: Value, ty: crate::value::ScalarType) -> Value {
+    match (ty, value) {
+        (crate::value::ScalarType::Guid, Value::String(text)) => {
+            uuid::Uuid::parse_str(&text).map_or_else(|_| Value::String(text), Value::Guid)
+        }
+        (_, value) => value,
     }
 }
 

@@ -299,19 +299,6 @@ pub(crate) struct Engine<'a> {
     piped_name: Option<String>,
 }
 
-const FORBIDDEN_PLUGINS: [&str; 10] = [
-    "http_request",
-    "http_request_post",
-    "sql_request",
-    "cosmosdb_sql_request",
-    "azure_digital_twins_query_request",
-    "mysql_request",
-    "postgresql_request",
-    "python",
-    "r",
-    "ai_embed_text",
-];
-
 impl<'a> Engine<'a> {
     fn new(
         catalog: &'a Catalog,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use super::aggregate::{self, AggState};
 use super::convert::{Key, as_i64, coerce, key_of, sort_cmp, to_text};
 use super::scalar::{AggCollector, CExpr, Row, derive_name, eval};
-use super::{Binding, Engine, Env, FORBIDDEN_PLUGINS, functions};
+use super::{Binding, Engine, Env, functions};
 use crate::ast::{
     Expr, ExprKind, JoinOn, NamedExpr, Operator, OperatorKind, ParsePart, SortKey, Union,
 };
@@ -322,7 +322,7 @@ impl<'a> Engine<'a> {
                 _ => Err(self.type_error(call, "invoke needs a function call")),
             },
             OperatorKind::Evaluate { plugin, args } => {
-                if FORBIDDEN_PLUGINS.contains(&plugin.as_str()) {
+                if crate::guard::plugin_is_forbidden(plugin) {
                     Err(KqlError::Forbidden {
                         location: self_location(self, op),
                         construct: format!("The plugin '{plugin}'"),

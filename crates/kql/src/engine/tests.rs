@@ -757,10 +757,23 @@ fn errors_name_what_went_wrong_and_where() {
         err("SigninLogs | evaluate autocluster()"),
         KqlError::Unsupported { .. }
     ));
-    assert!(matches!(
-        err("print 1 | evaluate http_request('http://x')"),
-        KqlError::Forbidden { .. }
-    ));
+    // The engine refuses the plugins the guard refuses, by the guard's one rule (the engine's
+    // own list once lacked these).
+    for plugin in [
+        "http_request('http://x')",
+        "HTTP_REQUEST('http://x')",
+        "java('class X {}')",
+        "infer_storage_schema(dynamic({}))",
+        "external_data('x')",
+        "webhook_request('x')",
+        "ai_chat_completion('x')",
+    ] {
+        let e = err(&format!("print 1 | evaluate {plugin}"));
+        assert!(matches!(e, KqlError::Forbidden { .. }), "{plugin}: {e:?}");
+        assert!(crate::guard::plugin_is_forbidden(
+            plugin.split('(').next().expect("a name")
+        ));
+    }
     assert!(matches!(
         err("externaldata(a:string)[h'https://x'] | take 1"),
         KqlError::Forbidden { .. }

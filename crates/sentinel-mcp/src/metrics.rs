@@ -138,7 +138,7 @@ struct OutcomeLabel {
 struct BuildLabels {
     version: &'static str,
     git_commit: &'static str,
-    features: &'static str,
+    features: String,
 }
 
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
@@ -186,24 +186,20 @@ fn backend_histogram() -> Histogram {
     Histogram::new(BACKEND_BUCKETS)
 }
 
-/// The features this binary was built with, as the build-info metric names them.
-const FEATURES: &str = features_label();
-
-const fn features_label() -> &'static str {
-    match (
-        cfg!(feature = "datafusion"),
-        cfg!(feature = "otlp"),
-        cfg!(feature = "app-insights"),
-    ) {
-        (true, true, true) => "datafusion,otlp,app-insights",
-        (true, true, false) => "datafusion,otlp",
-        (true, false, true) => "datafusion,app-insights",
-        (true, false, false) => "datafusion",
-        (false, true, true) => "otlp,app-insights",
-        (false, true, false) => "otlp",
-        (false, false, true) => "app-insights",
-        (false, false, false) => "",
-    }
+/// The cargo features this binary was built with, comma-separated, as the build-info metric
+/// names them.
+fn features_label() -> String {
+    [
+        ("datafusion", cfg!(feature = "datafusion")),
+        ("parquet", cfg!(feature = "parquet")),
+        ("otlp", cfg!(feature = "otlp")),
+        ("app-insights", cfg!(feature = "app-insights")),
+        ("redis", cfg!(feature = "redis")),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect::<Vec<_>>()
+    .join(",")
 }
 
 impl Metrics {
@@ -356,7 +352,7 @@ impl Metrics {
             Info::new(BuildLabels {
                 version: env!("CARGO_PKG_VERSION"),
                 git_commit: option_env!("SENTINEL_MCP_GIT_COMMIT").unwrap_or("unknown"),
-                features: FEATURES,
+                features: features_label(),
             }),
         );
         #[cfg(target_os = "linux")]

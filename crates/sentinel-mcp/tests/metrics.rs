@@ -61,6 +61,27 @@ async fn every_family_is_served_from_the_start() {
         .unwrap();
     assert!(rss > 1024 * 1024, "RSS {rss}");
     assert!(server.metric("process_open_fds").await.unwrap() > 2);
+    // The build's cargo features, each named exactly when this build has it.
+    let info = text
+        .lines()
+        .find(|l| l.starts_with("sentinel_mcp_build_info{"))
+        .expect("build info");
+    let label = info
+        .split("features=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a features label");
+    let named: Vec<&str> = label.split(',').filter(|f| !f.is_empty()).collect();
+    for (feature, built) in [
+        ("datafusion", cfg!(feature = "datafusion")),
+        ("parquet", cfg!(feature = "parquet")),
+        ("otlp", cfg!(feature = "otlp")),
+        ("app-insights", cfg!(feature = "app-insights")),
+        ("redis", cfg!(feature = "redis")),
+    ] {
+        assert_eq!(named.contains(&feature), built, "{feature} in {info}");
+    }
+    assert!(named.len() <= 5, "{info}");
 }
 
 #[tokio::test]

@@ -7,7 +7,9 @@ pub mod schemas;
 pub use demo::{DEMO_SEED, demo_story, demo_workspace};
 #[cfg(feature = "datafusion")]
 pub use load::read_arrow;
-pub use load::{LoadError, LoadOptions, load_dir, load_dir_with, write_parquet};
+#[cfg(feature = "parquet")]
+pub use load::write_parquet;
+pub use load::{LoadError, LoadOptions, load_dir, load_dir_with};
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};

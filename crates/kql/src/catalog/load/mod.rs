@@ -7,6 +7,7 @@
 //! `ResultType` stays a string even in a CSV file.
 //! `TimeGenerated` is always a datetime.
 
+#[cfg(feature = "parquet")]
 mod parquet_file;
 
 use std::collections::HashMap;
@@ -22,11 +23,13 @@ use crate::value::{ScalarType, Value, datetime_to_ticks};
 
 #[cfg(feature = "datafusion")]
 pub use parquet_file::read_arrow;
+#[cfg(feature = "parquet")]
 pub use parquet_file::write_parquet;
 #[cfg(feature = "datafusion")]
 pub(crate) use parquet_file::{stored_array, stored_type};
 
 /// Bumped when the parsing rules change, so older cached copies are not used.
+#[cfg(feature = "parquet")]
 const CACHE_VERSION: u32 = 1;
 const TIME_GENERATED: &str = "TimeGenerated";
 
@@ -65,6 +68,10 @@ pub enum LoadError {
     )]
     Parquet { file: String, problem: String },
     #[error(
+        "{file}: this build of sentinel-mcp reads no Parquet files (it was built without the `parquet` feature, as the Azure-only image is); export the table as .jsonl or .csv, or use the full build"
+    )]
+    NoParquet { file: String },
+    #[error(
         "{file}: column `{column}` has Arrow type {data_type}, which has no KQL equivalent; cast it to a string, number, timestamp, list or struct column"
     )]
     UnsupportedColumn {
@@ -96,8 +103,9 @@ pub enum LoadError {
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
     /// Where to keep Parquet copies of JSONL and CSV files so that the next load reads those
-    /// instead of parsing again; `None` turns the cache off. A copy is used only while its source
-    /// file keeps its path, size and modification time. Failing to write a copy is not an error.
+    /// instead of parsing again; `None` turns the cache off, and so does a build without the
+    /// `parquet` feature. A copy is used only while its source file keeps its path, size and
+    /// modification time. Failing to write a copy is not an error.
     pub cache_dir: Option<PathBuf>,
 }
 
@@ -141,33 +149,70 @@ pub fn load_dir_with(dir: &Path, options: &LoadOptions) -> Result<Catalog, LoadE
             });
         }
         let table = if format == "parquet" {
-            parquet_file::read(&path)?
+            read_parquet(&path)?
         } else {
-            let cached = options
-                .cache_dir
-                .as_deref()
-                .and_then(|c| cache_path(c, &path, stem));
-            match cached.as_deref().and_then(|c| parquet_file::read(c).ok()) {
-                Some(table) => table,
-                None => {
-                    let table = if format == "csv" {
-                        load_csv(&path, stem)?
-                    } else {
-                        load_jsonl(&path, stem)?
-                    };
-                    if let Some(cache) = &cached {
-                        store_in_cache(&table, cache, stem);
-                    }
-                    table
-                }
-            }
+            load_text(&path, stem, &format, options)?
         };
         catalog.insert(stem, table);
     }
     Ok(catalog)
 }
 
+#[cfg(feature = "parquet")]
+fn read_parquet(path: &Path) -> Result<Table, LoadError> {
+    parquet_file::read(path)
+}
+
+#[cfg(not(feature = "parquet"))]
+fn read_parquet(path: &Path) -> Result<Table, LoadError> {
+    Err(LoadError::NoParquet {
+        file: path.display().to_string(),
+    })
+}
+
+/// A JSONL or CSV file: parsed, or its cached Parquet copy read instead.
+#[cfg(feature = "parquet")]
+fn load_text(
+    path: &Path,
+    stem: &str,
+    format: &str,
+    options: &LoadOptions,
+) -> Result<Table, LoadError> {
+    let cached = options
+        .cache_dir
+        .as_deref()
+        .and_then(|c| cache_path(c, path, stem));
+    if let Some(table) = cached.as_deref().and_then(|c| parquet_file::read(c).ok()) {
+        return Ok(table);
+    }
+    let table = parse_text(path, stem, format)?;
+    if let Some(cache) = &cached {
+        store_in_cache(&table, cache, stem);
+    }
+    Ok(table)
+}
+
+/// A JSONL or CSV file, parsed (without the `parquet` feature there is no cache).
+#[cfg(not(feature = "parquet"))]
+fn load_text(
+    path: &Path,
+    stem: &str,
+    format: &str,
+    _options: &LoadOptions,
+) -> Result<Table, LoadError> {
+    parse_text(path, stem, format)
+}
+
+fn parse_text(path: &Path, stem: &str, format: &str) -> Result<Table, LoadError> {
+    if format == "csv" {
+        load_csv(path, stem)
+    } else {
+        load_jsonl(path, stem)
+    }
+}
+
 /// `<cache_dir>/<stem>-<16 hex digits>.parquet`, the digits a hash of the source's identity.
+#[cfg(feature = "parquet")]
 fn cache_path(cache_dir: &Path, source: &Path, stem: &str) -> Option<PathBuf> {
     let meta = std::fs::metadata(source).ok()?;
     let modified = meta
@@ -191,6 +236,7 @@ fn cache_path(cache_dir: &Path, source: &Path, stem: &str) -> Option<PathBuf> {
 
 /// Writes the cached copy (via a temporary file, so a reader never sees half of one) and removes
 /// older copies of the same table. Best effort: the cache only saves time.
+#[cfg(feature = "parquet")]
 fn store_in_cache(table: &Table, cache: &Path, stem: &str) {
     let Some(dir) = cache.parent() else { return };
     if std::fs::create_dir_all(dir).is_err() {
@@ -646,8 +692,6 @@ fn transpose(columns: Vec<Vec<Value>>, rows: usize) -> Vec<Vec<Value>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow_array::types::Int32Type;
-    use arrow_schema::DataType;
     use std::collections::BTreeMap;
     use std::fs::File;
     use std::io::Write;
@@ -875,155 +919,6 @@ mod tests {
     }
 
     #[test]
-    fn malformed_parquet_is_an_error_not_a_panic() {
-        let e = err(&[("T.parquet", b"PAR1 this is not parquet")]);
-        assert!(
-            e.contains("T.parquet is not a readable Parquet file"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn parquet_columns_map_from_arrow_types() {
-        use arrow_array::builder::{Int64Builder, ListBuilder};
-        use arrow_array::{
-            BooleanArray, Date32Array, Decimal128Array, DictionaryArray, DurationSecondArray,
-            Float64Array, Int32Array, RecordBatch, StringArray, StructArray,
-            TimestampMicrosecondArray, UInt64Array,
-        };
-        use arrow_schema::{Field, Schema};
-        use parquet::arrow::ArrowWriter;
-
-        let mut list = ListBuilder::new(Int64Builder::new());
-        list.values().append_value(1);
-        list.values().append_value(2);
-        list.append(true);
-        list.append(false);
-        let inner = StructArray::from(vec![(
-            Arc::new(Field::new("city", DataType::Utf8, true)),
-            Arc::new(StringArray::from(vec![Some("Oslo"), None])) as arrow_array::ArrayRef,
-        )]);
-        let dict: DictionaryArray<Int32Type> = vec!["High", "Low"].into_iter().collect();
-        let columns: Vec<(&str, arrow_array::ArrayRef)> = vec![
-            (
-                "TimeGenerated",
-                Arc::new(StringArray::from(vec![
-                    "2024-05-01T12:00:00Z",
-                    "2024-05-01T12:00:01Z",
-                ])),
-            ),
-            (
-                "When",
-                Arc::new(
-                    TimestampMicrosecondArray::from(vec![Some(1_714_564_800_000_001), None])
-                        .with_timezone("UTC"),
-                ),
-            ),
-            ("Flag", Arc::new(BooleanArray::from(vec![true, false]))),
-            ("Small", Arc::new(Int32Array::from(vec![7, -1]))),
-            ("Big", Arc::new(UInt64Array::from(vec![Some(5), None]))),
-            ("Ratio", Arc::new(Float64Array::from(vec![0.25, 1.0]))),
-            (
-                "Price",
-                Arc::new(
-                    Decimal128Array::from(vec![12_345, 1])
-                        .with_precision_and_scale(10, 2)
-                        .expect("decimal"),
-                ),
-            ),
-            ("Day", Arc::new(Date32Array::from(vec![19_844, 0]))),
-            ("Took", Arc::new(DurationSecondArray::from(vec![90, 1]))),
-            ("Ids", Arc::new(list.finish())),
-            ("Where", Arc::new(inner)),
-            ("Severity", Arc::new(dict)),
-        ];
-        let schema = Arc::new(Schema::new(
-            columns
-                .iter()
-                .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
-                .collect::<Vec<_>>(),
-        ));
-        let batch = RecordBatch::try_new(
-            schema.clone(),
-            columns.into_iter().map(|(_, a)| a).collect(),
-        )
-        .expect("batch");
-        let dir = tempfile::tempdir().expect("temp dir");
-        let file = File::create(dir.path().join("Alerts.parquet")).expect("create");
-        let mut writer = ArrowWriter::try_new(file, schema, None).expect("writer");
-        writer.write(&batch).expect("write");
-        writer.close().expect("close");
-
-        let cat = load_dir(dir.path()).expect("load");
-        let t = cat.get("Alerts").expect("table");
-        let ty = types(t);
-        assert_eq!(ty["TimeGenerated"], ScalarType::DateTime);
-        assert_eq!(ty["When"], ScalarType::DateTime);
-        assert_eq!(ty["Flag"], ScalarType::Bool);
-        assert_eq!(ty["Small"], ScalarType::Int);
-        assert_eq!(ty["Big"], ScalarType::Long);
-        assert_eq!(ty["Ratio"], ScalarType::Real);
-        assert_eq!(ty["Price"], ScalarType::Decimal);
-        assert_eq!(ty["Day"], ScalarType::DateTime);
-        assert_eq!(ty["Took"], ScalarType::TimeSpan);
-        assert_eq!(ty["Ids"], ScalarType::Dynamic);
-        assert_eq!(ty["Where"], ScalarType::Dynamic);
-        assert_eq!(ty["Severity"], ScalarType::String);
-        assert_eq!(
-            cell(t, 1, "TimeGenerated").to_string(),
-            "2024-05-01T12:00:01Z"
-        );
-        assert_eq!(
-            cell(t, 0, "When").to_string(),
-            "2024-05-01T12:00:00.000001Z"
-        );
-        assert_eq!(cell(t, 1, "When"), &Value::Null);
-        assert_eq!(cell(t, 0, "Small"), &Value::Int(7));
-        assert_eq!(cell(t, 1, "Big"), &Value::Null);
-        assert_eq!(cell(t, 0, "Price"), &Value::Decimal(123.45));
-        assert_eq!(cell(t, 0, "Day").to_string(), "2024-05-01T00:00:00Z");
-        assert_eq!(cell(t, 0, "Took").to_string(), "00:01:30");
-        assert_eq!(
-            cell(t, 0, "Ids"),
-            &Value::dynamic(serde_json::json!([1, 2]))
-        );
-        assert_eq!(cell(t, 1, "Ids"), &Value::Null);
-        assert_eq!(
-            cell(t, 0, "Where"),
-            &Value::dynamic(serde_json::json!({"city": "Oslo"}))
-        );
-        assert_eq!(cell(t, 1, "Severity"), &Value::str("Low"));
-    }
-
-    #[test]
-    fn parquet_time_generated_that_is_not_a_datetime_is_an_error() {
-        use arrow_array::{Int64Array, RecordBatch};
-        use arrow_schema::{Field, Schema};
-        use parquet::arrow::ArrowWriter;
-
-        let schema = Arc::new(Schema::new(vec![Field::new(
-            "TimeGenerated",
-            DataType::Int64,
-            false,
-        )]));
-        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![1]))])
-            .expect("batch");
-        let dir = tempfile::tempdir().expect("temp dir");
-        let file = File::create(dir.path().join("T.parquet")).expect("create");
-        let mut writer = ArrowWriter::try_new(file, schema, None).expect("writer");
-        writer.write(&batch).expect("write");
-        writer.close().expect("close");
-        let e = load_dir(dir.path())
-            .map(|_| ())
-            .expect_err("error")
-            .to_string();
-        assert!(
-            e.contains("T.parquet, row 1: TimeGenerated 1 (long) is not a datetime"),
-            "{e}"
-        );
-    }
-
-    #[test]
     fn datetime_forms_parse_to_utc_ticks() {
         let t = |s: &str| parse_datetime(s).map(crate::value::format_datetime);
         assert_eq!(
@@ -1046,91 +941,275 @@ mod tests {
         assert_eq!(t("hello"), None);
     }
 
+    #[cfg(not(feature = "parquet"))]
     #[test]
-    fn written_parquet_reads_back_as_the_same_table() {
-        let now = 1_764_000_000 * crate::value::TICKS_PER_SECOND;
-        let demo = crate::catalog::demo_workspace(3, 3_000, now);
-        let dir = tempfile::tempdir().expect("temp dir");
-        for (name, table) in demo.iter() {
-            write_parquet(table, &dir.path().join(format!("{name}.parquet"))).expect("write");
-        }
-        let mut odd = Table::new(vec![
-            Column::new("TimeGenerated", ScalarType::DateTime),
-            Column::new("Id", ScalarType::Guid),
-            Column::new("Took", ScalarType::TimeSpan),
-            Column::new("Price", ScalarType::Decimal),
-            Column::new("Bag", ScalarType::Dynamic),
-            Column::new("Note", ScalarType::String),
+    fn without_the_parquet_feature_a_parquet_file_is_refused_by_name_and_text_files_still_load() {
+        let e = err(&[
+            (
+                "Events.csv",
+                b"TimeGenerated,Name\n2024-05-01T00:00:00Z,a\n",
+            ),
+            ("T.parquet", b"PAR1"),
         ]);
-        odd.rows.push(vec![
-            Value::DateTime(-5),
-            Value::Guid(uuid::Uuid::from_u128(7)),
-            Value::TimeSpan(-36_000_000_001),
-            Value::Decimal(1.25),
-            Value::dynamic(serde_json::json!("just text")),
-            Value::str("ünïcode"),
-        ]);
-        odd.rows.push(vec![
-            Value::Null,
-            Value::Null,
-            Value::Null,
-            Value::Null,
-            Value::Null,
-            Value::str(""),
-        ]);
-        write_parquet(&odd, &dir.path().join("Odd.parquet")).expect("write");
-        let back = load_dir(dir.path()).expect("load");
-        for (name, table) in demo.iter() {
-            assert_eq!(back.get(name).map(|t| &**t), Some(&**table), "{name}");
-        }
-        assert_eq!(back.get("Odd").map(|t| &**t), Some(&odd));
+        assert!(
+            e.contains("T.parquet: this build of sentinel-mcp reads no Parquet files"),
+            "{e}"
+        );
+        let dir = dir_with(&[(
+            "Events.csv",
+            b"TimeGenerated,Name\n2024-05-01T00:00:00Z,a\n",
+        )]);
+        let options = LoadOptions {
+            cache_dir: Some(dir.path().join("cache")),
+        };
+        let catalog = load_dir_with(dir.path(), &options).expect("a CSV file loads");
+        assert_eq!(catalog.get("Events").expect("Events").rows.len(), 1);
+        assert!(!dir.path().join("cache").exists(), "no cache is written");
     }
 
-    #[test]
-    fn the_cache_keeps_a_parquet_copy_and_follows_source_changes() {
-        let dir = dir_with(&[("Events.csv", b"TimeGenerated,N\n2024-05-01T00:00:00Z,1\n")]);
-        let cache = dir.path().join(".cache");
-        let options = LoadOptions {
-            cache_dir: Some(cache.clone()),
-        };
-        let first = load_dir_with(dir.path(), &options).expect("load");
-        let copy =
-            cache_path(&cache, &dir.path().join("Events.csv"), "Events").expect("cache path");
-        assert!(copy.is_file(), "no cached copy at {}", copy.display());
+    /// Parquet files and the Parquet cache: the `parquet` feature.
+    #[cfg(feature = "parquet")]
+    mod parquet_files {
+        use super::*;
+        use arrow_array::types::Int32Type;
+        use arrow_schema::DataType;
 
-        // The next load reads the copy: a doctored copy shows through.
-        let mut doctored = (**first.get("Events").expect("Events")).clone();
-        doctored.rows[0][1] = Value::Long(42);
-        write_parquet(&doctored, &copy).expect("write");
-        let second = load_dir_with(dir.path(), &options).expect("load");
-        assert_eq!(second.get("Events").map(|t| &**t), Some(&doctored));
+        #[test]
+        fn malformed_parquet_is_an_error_not_a_panic() {
+            let e = err(&[("T.parquet", b"PAR1 this is not parquet")]);
+            assert!(
+                e.contains("T.parquet is not a readable Parquet file"),
+                "{e}"
+            );
+        }
 
-        // A changed source is parsed again, and its old copy removed.
-        std::fs::write(
-            dir.path().join("Events.csv"),
-            "TimeGenerated,N\n2024-05-01T00:00:00Z,1\n2024-05-02T00:00:00Z,2\n",
-        )
-        .expect("rewrite");
-        let third = load_dir_with(dir.path(), &options).expect("load");
-        assert_eq!(third.get("Events").map(|t| t.len()), Some(2));
-        assert!(!copy.exists(), "stale copy kept");
-        let copies = std::fs::read_dir(&cache).expect("cache dir").count();
-        assert_eq!(copies, 1);
+        #[test]
+        fn parquet_columns_map_from_arrow_types() {
+            use arrow_array::builder::{Int64Builder, ListBuilder};
+            use arrow_array::{
+                BooleanArray, Date32Array, Decimal128Array, DictionaryArray, DurationSecondArray,
+                Float64Array, Int32Array, RecordBatch, StringArray, StructArray,
+                TimestampMicrosecondArray, UInt64Array,
+            };
+            use arrow_schema::{Field, Schema};
+            use parquet::arrow::ArrowWriter;
 
-        // A corrupt copy is ignored, and a cache that cannot be written is not an error.
-        let fresh =
-            cache_path(&cache, &dir.path().join("Events.csv"), "Events").expect("cache path");
-        std::fs::write(&fresh, b"garbage").expect("corrupt");
-        assert_eq!(
-            load_dir_with(dir.path(), &options)
-                .expect("load")
-                .get("Events")
-                .map(|t| t.len()),
-            Some(2)
-        );
-        let blocked = LoadOptions {
-            cache_dir: Some(dir.path().join("Events.csv").join("sub")),
-        };
-        assert!(load_dir_with(dir.path(), &blocked).is_ok());
+            let mut list = ListBuilder::new(Int64Builder::new());
+            list.values().append_value(1);
+            list.values().append_value(2);
+            list.append(true);
+            list.append(false);
+            let inner = StructArray::from(vec![(
+                Arc::new(Field::new("city", DataType::Utf8, true)),
+                Arc::new(StringArray::from(vec![Some("Oslo"), None])) as arrow_array::ArrayRef,
+            )]);
+            let dict: DictionaryArray<Int32Type> = vec!["High", "Low"].into_iter().collect();
+            let columns: Vec<(&str, arrow_array::ArrayRef)> = vec![
+                (
+                    "TimeGenerated",
+                    Arc::new(StringArray::from(vec![
+                        "2024-05-01T12:00:00Z",
+                        "2024-05-01T12:00:01Z",
+                    ])),
+                ),
+                (
+                    "When",
+                    Arc::new(
+                        TimestampMicrosecondArray::from(vec![Some(1_714_564_800_000_001), None])
+                            .with_timezone("UTC"),
+                    ),
+                ),
+                ("Flag", Arc::new(BooleanArray::from(vec![true, false]))),
+                ("Small", Arc::new(Int32Array::from(vec![7, -1]))),
+                ("Big", Arc::new(UInt64Array::from(vec![Some(5), None]))),
+                ("Ratio", Arc::new(Float64Array::from(vec![0.25, 1.0]))),
+                (
+                    "Price",
+                    Arc::new(
+                        Decimal128Array::from(vec![12_345, 1])
+                            .with_precision_and_scale(10, 2)
+                            .expect("decimal"),
+                    ),
+                ),
+                ("Day", Arc::new(Date32Array::from(vec![19_844, 0]))),
+                ("Took", Arc::new(DurationSecondArray::from(vec![90, 1]))),
+                ("Ids", Arc::new(list.finish())),
+                ("Where", Arc::new(inner)),
+                ("Severity", Arc::new(dict)),
+            ];
+            let schema = Arc::new(Schema::new(
+                columns
+                    .iter()
+                    .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
+                    .collect::<Vec<_>>(),
+            ));
+            let batch = RecordBatch::try_new(
+                schema.clone(),
+                columns.into_iter().map(|(_, a)| a).collect(),
+            )
+            .expect("batch");
+            let dir = tempfile::tempdir().expect("temp dir");
+            let file = File::create(dir.path().join("Alerts.parquet")).expect("create");
+            let mut writer = ArrowWriter::try_new(file, schema, None).expect("writer");
+            writer.write(&batch).expect("write");
+            writer.close().expect("close");
+
+            let cat = load_dir(dir.path()).expect("load");
+            let t = cat.get("Alerts").expect("table");
+            let ty = types(t);
+            assert_eq!(ty["TimeGenerated"], ScalarType::DateTime);
+            assert_eq!(ty["When"], ScalarType::DateTime);
+            assert_eq!(ty["Flag"], ScalarType::Bool);
+            assert_eq!(ty["Small"], ScalarType::Int);
+            assert_eq!(ty["Big"], ScalarType::Long);
+            assert_eq!(ty["Ratio"], ScalarType::Real);
+            assert_eq!(ty["Price"], ScalarType::Decimal);
+            assert_eq!(ty["Day"], ScalarType::DateTime);
+            assert_eq!(ty["Took"], ScalarType::TimeSpan);
+            assert_eq!(ty["Ids"], ScalarType::Dynamic);
+            assert_eq!(ty["Where"], ScalarType::Dynamic);
+            assert_eq!(ty["Severity"], ScalarType::String);
+            assert_eq!(
+                cell(t, 1, "TimeGenerated").to_string(),
+                "2024-05-01T12:00:01Z"
+            );
+            assert_eq!(
+                cell(t, 0, "When").to_string(),
+                "2024-05-01T12:00:00.000001Z"
+            );
+            assert_eq!(cell(t, 1, "When"), &Value::Null);
+            assert_eq!(cell(t, 0, "Small"), &Value::Int(7));
+            assert_eq!(cell(t, 1, "Big"), &Value::Null);
+            assert_eq!(cell(t, 0, "Price"), &Value::Decimal(123.45));
+            assert_eq!(cell(t, 0, "Day").to_string(), "2024-05-01T00:00:00Z");
+            assert_eq!(cell(t, 0, "Took").to_string(), "00:01:30");
+            assert_eq!(
+                cell(t, 0, "Ids"),
+                &Value::dynamic(serde_json::json!([1, 2]))
+            );
+            assert_eq!(cell(t, 1, "Ids"), &Value::Null);
+            assert_eq!(
+                cell(t, 0, "Where"),
+                &Value::dynamic(serde_json::json!({"city": "Oslo"}))
+            );
+            assert_eq!(cell(t, 1, "Severity"), &Value::str("Low"));
+        }
+
+        #[test]
+        fn parquet_time_generated_that_is_not_a_datetime_is_an_error() {
+            use arrow_array::{Int64Array, RecordBatch};
+            use arrow_schema::{Field, Schema};
+            use parquet::arrow::ArrowWriter;
+
+            let schema = Arc::new(Schema::new(vec![Field::new(
+                "TimeGenerated",
+                DataType::Int64,
+                false,
+            )]));
+            let batch =
+                RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![1]))])
+                    .expect("batch");
+            let dir = tempfile::tempdir().expect("temp dir");
+            let file = File::create(dir.path().join("T.parquet")).expect("create");
+            let mut writer = ArrowWriter::try_new(file, schema, None).expect("writer");
+            writer.write(&batch).expect("write");
+            writer.close().expect("close");
+            let e = load_dir(dir.path())
+                .map(|_| ())
+                .expect_err("error")
+                .to_string();
+            assert!(
+                e.contains("T.parquet, row 1: TimeGenerated 1 (long) is not a datetime"),
+                "{e}"
+            );
+        }
+
+        #[test]
+        fn written_parquet_reads_back_as_the_same_table() {
+            let now = 1_764_000_000 * crate::value::TICKS_PER_SECOND;
+            let demo = crate::catalog::demo_workspace(3, 3_000, now);
+            let dir = tempfile::tempdir().expect("temp dir");
+            for (name, table) in demo.iter() {
+                write_parquet(table, &dir.path().join(format!("{name}.parquet"))).expect("write");
+            }
+            let mut odd = Table::new(vec![
+                Column::new("TimeGenerated", ScalarType::DateTime),
+                Column::new("Id", ScalarType::Guid),
+                Column::new("Took", ScalarType::TimeSpan),
+                Column::new("Price", ScalarType::Decimal),
+                Column::new("Bag", ScalarType::Dynamic),
+                Column::new("Note", ScalarType::String),
+            ]);
+            odd.rows.push(vec![
+                Value::DateTime(-5),
+                Value::Guid(uuid::Uuid::from_u128(7)),
+                Value::TimeSpan(-36_000_000_001),
+                Value::Decimal(1.25),
+                Value::dynamic(serde_json::json!("just text")),
+                Value::str("ünïcode"),
+            ]);
+            odd.rows.push(vec![
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::str(""),
+            ]);
+            write_parquet(&odd, &dir.path().join("Odd.parquet")).expect("write");
+            let back = load_dir(dir.path()).expect("load");
+            for (name, table) in demo.iter() {
+                assert_eq!(back.get(name).map(|t| &**t), Some(&**table), "{name}");
+            }
+            assert_eq!(back.get("Odd").map(|t| &**t), Some(&odd));
+        }
+
+        #[test]
+        fn the_cache_keeps_a_parquet_copy_and_follows_source_changes() {
+            let dir = dir_with(&[("Events.csv", b"TimeGenerated,N\n2024-05-01T00:00:00Z,1\n")]);
+            let cache = dir.path().join(".cache");
+            let options = LoadOptions {
+                cache_dir: Some(cache.clone()),
+            };
+            let first = load_dir_with(dir.path(), &options).expect("load");
+            let copy =
+                cache_path(&cache, &dir.path().join("Events.csv"), "Events").expect("cache path");
+            assert!(copy.is_file(), "no cached copy at {}", copy.display());
+
+            // The next load reads the copy: a doctored copy shows through.
+            let mut doctored = (**first.get("Events").expect("Events")).clone();
+            doctored.rows[0][1] = Value::Long(42);
+            write_parquet(&doctored, &copy).expect("write");
+            let second = load_dir_with(dir.path(), &options).expect("load");
+            assert_eq!(second.get("Events").map(|t| &**t), Some(&doctored));
+
+            // A changed source is parsed again, and its old copy removed.
+            std::fs::write(
+                dir.path().join("Events.csv"),
+                "TimeGenerated,N\n2024-05-01T00:00:00Z,1\n2024-05-02T00:00:00Z,2\n",
+            )
+            .expect("rewrite");
+            let third = load_dir_with(dir.path(), &options).expect("load");
+            assert_eq!(third.get("Events").map(|t| t.len()), Some(2));
+            assert!(!copy.exists(), "stale copy kept");
+            let copies = std::fs::read_dir(&cache).expect("cache dir").count();
+            assert_eq!(copies, 1);
+
+            // A corrupt copy is ignored, and a cache that cannot be written is not an error.
+            let fresh =
+                cache_path(&cache, &dir.path().join("Events.csv"), "Events").expect("cache path");
+            std::fs::write(&fresh, b"garbage").expect("corrupt");
+            assert_eq!(
+                load_dir_with(dir.path(), &options)
+                    .expect("load")
+                    .get("Events")
+                    .map(|t| t.len()),
+                Some(2)
+            );
+            let blocked = LoadOptions {
+                cache_dir: Some(dir.path().join("Events.csv").join("sub")),
+            };
+            assert!(load_dir_with(dir.path(), &blocked).is_ok());
+        }
     }
 }

@@ -3,7 +3,7 @@
 # fuzz/corpus/mcp_message and fuzz/corpus/jwt from the messages and tokens below (never committed).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-shared="${KQL_CORPUS_DIR:-$here/../../shared/kql-corpus}"
+shared="${KQL_CORPUS_DIR:-$here/../testdata/kql-corpus}"
 out="$here/corpus/parse"
 mkdir -p "$out"
 python3 - "$shared" "$out" <<'PY'

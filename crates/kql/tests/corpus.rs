@@ -1,26 +1,13 @@
 //! Parses every query of the real-world hunting corpus and guards the share that parses.
 
-use std::path::PathBuf;
+mod common;
 
 /// The share of corpus queries that parsed when this baseline was recorded; never lower it.
 const BASELINE_PARSE_RATE: f64 = 0.992;
 
-fn corpus_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("KQL_CORPUS_DIR") {
-        return PathBuf::from(dir);
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/kql-corpus")
-}
-
 #[test]
 fn hunting_corpus_parse_rate_stays_at_or_above_baseline() {
-    let path = corpus_dir().join("hunting-queries.jsonl");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "the KQL corpus is missing at {} ({e}); put shared/kql-corpus beside the repository or set KQL_CORPUS_DIR",
-            path.display()
-        )
-    });
+    let text = common::corpus_text("hunting-queries.jsonl");
     let mut total = 0usize;
     let mut parsed = 0usize;
     let mut failures = Vec::new();

@@ -1,6 +1,8 @@
 //! Runs the Kusto documentation samples (results recorded on Microsoft's Kusto emulator) on the
 //! local engine and guards the share whose columns, types and rows match.
 
+mod common;
+
 use std::path::PathBuf;
 
 use serde_json::Value as J;
@@ -11,13 +13,6 @@ const BASELINE_PASS_RATE: f64 = 0.63;
 /// The same share among the cases whose constructs are in scope (see `out_of_scope`); never
 /// lower it.
 const IN_SCOPE_BASELINE_PASS_RATE: f64 = 0.95;
-
-fn corpus_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("KQL_CORPUS_DIR") {
-        return PathBuf::from(dir);
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/kql-corpus")
-}
 
 fn dotnet(ty: kql::ScalarType) -> &'static str {
     use kql::ScalarType::*;
@@ -286,13 +281,7 @@ fn run_case(kql_text: &str, want: &J) -> Result<(), (Failure, String)> {
 
 #[test]
 fn documentation_samples_match_the_kusto_emulator_at_or_above_baseline() {
-    let path = corpus_dir().join("kql-docs-cases.jsonl");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "the KQL docs cases are missing at {} ({e}); put shared/kql-corpus beside the repository or set KQL_CORPUS_DIR",
-            path.display()
-        )
-    });
+    let text = common::corpus_text("kql-docs-cases.jsonl");
     let (mut total, mut passed, mut in_scope, mut in_scope_passed) = (0usize, 0, 0, 0);
     let mut failures: Vec<(Failure, String, String)> = Vec::new();
     let mut excluded: Vec<(String, String)> = Vec::new();

@@ -6,7 +6,7 @@
 //! cannot silently fall back to the row engine.
 #![cfg(feature = "datafusion")]
 
-use std::path::PathBuf;
+mod common;
 
 use kql::{Catalog, ExecOptions, Executor, QueryResult, Value};
 
@@ -17,12 +17,8 @@ const BASELINE_LOWERED: f64 = 0.91;
 const NONDETERMINISTIC: [&str; 3] = ["new_guid(", "rand(", "sample "];
 
 fn corpus(name: &str) -> Vec<String> {
-    let dir = std::env::var("KQL_CORPUS_DIR").map_or_else(
-        |_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/kql-corpus"),
-        PathBuf::from,
-    );
-    let text = std::fs::read_to_string(dir.join(name)).expect("the KQL corpus");
-    text.lines()
+    common::corpus_text(name)
+        .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter_map(|j| {
             j.get("kql")

@@ -1,16 +1,9 @@
 //! Mutated real queries: the parser and engine must answer every one with a result or an
 //! error, never a panic or a stack overflow.
 
-use std::path::PathBuf;
+mod common;
 
 use rand::{Rng, SeedableRng};
-
-fn corpus_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("KQL_CORPUS_DIR") {
-        return PathBuf::from(dir);
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/kql-corpus")
-}
 
 fn mutate(query: &str, rng: &mut rand::rngs::StdRng) -> String {
     let chars: Vec<char> = query.chars().collect();
@@ -74,13 +67,7 @@ fn mutate(query: &str, rng: &mut rand::rngs::StdRng) -> String {
 
 #[test]
 fn mutated_corpus_queries_never_panic() {
-    let path = corpus_dir().join("hunting-queries.jsonl");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "the KQL corpus is missing at {} ({e}); set KQL_CORPUS_DIR",
-            path.display()
-        )
-    });
+    let text = common::corpus_text("hunting-queries.jsonl");
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x004b_514c);
     let catalog = kql::Catalog::new();
     // A small workspace with the tables the queries name, so DataFusion plans and runs them.

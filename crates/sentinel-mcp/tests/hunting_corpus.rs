@@ -30,7 +30,7 @@ const DEMO_ROWS: &str = "10000";
 fn corpus() -> PathBuf {
     std::env::var("KQL_CORPUS_DIR")
         .map_or_else(
-            |_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/kql-corpus"),
+            |_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/kql-corpus"),
             PathBuf::from,
         )
         .join("hunting-queries.jsonl")
@@ -63,7 +63,7 @@ fn hunting_corpus_runs_and_finds_rows_in_the_demo_workspace() {
     let path = corpus();
     assert!(
         path.exists(),
-        "the KQL corpus is missing at {}; put shared/kql-corpus beside the repository or set KQL_CORPUS_DIR",
+        "the KQL corpus is missing at {}; it is committed under testdata/kql-corpus, or set KQL_CORPUS_DIR",
         path.display()
     );
     let out = Command::new(BIN)

@@ -428,3 +428,49 @@ fn a_table_with_one_very_wide_row_is_joined_and_expanded_without_copying_it_into
         }
     }
 }
+
+/// Integer arithmetic at the edges (`long` and `int` minimum by -1, by zero) answers null or
+/// wraps as Kusto does, the same on both engines, and never panics.
+#[test]
+fn integer_edge_arithmetic_is_null_or_wraps_the_same_on_both_engines() {
+    let mut t = Table::new(vec![
+        Column::new("x", ScalarType::Long),
+        Column::new("y", ScalarType::Long),
+        Column::new("i", ScalarType::Int),
+        Column::new("j", ScalarType::Int),
+    ]);
+    for (x, y, i, j) in [
+        (i64::MIN, -1, i32::MIN, -1),
+        (i64::MIN, 0, i32::MIN, 0),
+        (7, -2, 7, -2),
+        (i64::MAX, 1, i32::MAX, 1),
+    ] {
+        t.rows.push(vec![
+            Value::Long(x),
+            Value::Long(y),
+            Value::Int(i),
+            Value::Int(j),
+        ]);
+    }
+    let mut c = Catalog::new();
+    c.insert("N", t);
+    let o = opts();
+    let mut answers = Vec::new();
+    for executor in [Executor::Rows, Executor::DataFusion] {
+        let q = "N | project rem = x % y, quo = x / y, neg = -x, abs_x = abs(x), \
+                 irem = i % j, iquo = i / j, ineg = -i";
+        let r = kql::execute_on(executor, &c, q, &o)
+            .unwrap_or_else(|e| panic!("{executor:?}: {e}"));
+        let rows = r.table.rows;
+        // long: MIN % -1 and MIN / -1 overflow, and a zero divisor has no answer: null.
+        assert_eq!(rows[0][0], Value::Null, "{executor:?} MIN % -1");
+        assert_eq!(rows[0][1], Value::Null, "{executor:?} MIN / -1");
+        assert_eq!(rows[1][0], Value::Null, "{executor:?} MIN % 0");
+        assert_eq!(rows[1][1], Value::Null, "{executor:?} MIN / 0");
+        // Negating or taking abs of the minimum wraps to itself, as 64-bit arithmetic does.
+        assert_eq!(rows[0][2], Value::Long(i64::MIN), "{executor:?} -MIN");
+        assert_eq!(rows[0][3], Value::Long(i64::MIN), "{executor:?} abs(MIN)");
+        answers.push(rows);
+    }
+    assert_eq!(answers[0], answers[1], "the engines disagree");
+}

@@ -459,8 +459,8 @@ fn integer_edge_arithmetic_is_null_or_wraps_the_same_on_both_engines() {
     for executor in [Executor::Rows, Executor::DataFusion] {
         let q = "N | project rem = x % y, quo = x / y, neg = -x, abs_x = abs(x), \
                  irem = i % j, iquo = i / j, ineg = -i";
-        let r = kql::execute_on(executor, &c, q, &o)
-            .unwrap_or_else(|e| panic!("{executor:?}: {e}"));
+        let r =
+            kql::execute_on(executor, &c, q, &o).unwrap_or_else(|e| panic!("{executor:?}: {e}"));
         let rows = r.table.rows;
         // long: MIN % -1 and MIN / -1 overflow, and a zero divisor has no answer: null.
         assert_eq!(rows[0][0], Value::Null, "{executor:?} MIN % -1");

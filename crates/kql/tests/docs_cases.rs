@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use serde_json::Value as J;
@@ -13,6 +14,9 @@ const BASELINE_PASS_RATE: f64 = 0.63;
 /// The same share among the cases whose constructs are in scope (see `out_of_scope`); never
 /// lower it.
 const IN_SCOPE_BASELINE_PASS_RATE: f64 = 0.95;
+
+/// The cases that must match, one id a line: a case that stops matching fails the test by name.
+const MUST_MATCH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/docs-cases-matching.txt");
 
 fn dotnet(ty: kql::ScalarType) -> &'static str {
     use kql::ScalarType::*;
@@ -285,6 +289,7 @@ fn documentation_samples_match_the_kusto_emulator_at_or_above_baseline() {
     let (mut total, mut passed, mut in_scope, mut in_scope_passed) = (0usize, 0, 0, 0);
     let mut failures: Vec<(Failure, String, String)> = Vec::new();
     let mut excluded: Vec<(String, String)> = Vec::new();
+    let mut matched: BTreeSet<String> = BTreeSet::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let case: J = serde_json::from_str(line).expect("case is JSON");
         let kql_text = case["kql"].as_str().unwrap_or("");
@@ -305,6 +310,9 @@ fn documentation_samples_match_the_kusto_emulator_at_or_above_baseline() {
         let id = case["id"].as_str().unwrap_or("?").to_string();
         let scope = out_of_scope(kql_text);
         let outcome = run_case(kql_text, &case["expected"]);
+        if outcome.is_ok() {
+            matched.insert(id.clone());
+        }
         match (scope, outcome) {
             (None, Ok(())) => {
                 passed += 1;
@@ -360,6 +368,28 @@ fn documentation_samples_match_the_kusto_emulator_at_or_above_baseline() {
     assert!(
         total > 500,
         "expected over 500 comparable cases, found {total}"
+    );
+    // Every case that matched when the list was last written must still match, by name.
+    let listed = std::fs::read_to_string(MUST_MATCH).expect("the committed list of matching cases");
+    let listed: BTreeSet<String> = listed
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect();
+    let newly: Vec<&String> = matched.difference(&listed).collect();
+    if !newly.is_empty() {
+        eprintln!(
+            "{} cases match that {MUST_MATCH} does not list yet; add them: {newly:?}",
+            newly.len()
+        );
+    }
+    let lost: Vec<&String> = listed.difference(&matched).collect();
+    assert!(
+        lost.is_empty(),
+        "{} cases listed in {MUST_MATCH} no longer match: {lost:?} (see {})",
+        lost.len(),
+        report_path.display()
     );
     assert!(
         rate >= BASELINE_PASS_RATE,

@@ -231,17 +231,7 @@ impl QueryGuard {
         requested: Option<(i64, i64)>,
         now: i64,
     ) -> Result<GuardedQuery, GuardError> {
-        let chars = query.chars().count();
-        if chars > self.max_query_chars {
-            return Err(GuardError::TooLong {
-                chars,
-                limit: self.max_query_chars,
-            });
-        }
-        // Parse and walk on a large stack: trees nest deeply, and the tree is dropped there too.
-        let parsed = parser::on_deep_stack(|| Ok(self.inspect(query)))
-            .map_err(GuardError::Syntax)
-            .and_then(|r| r)?;
+        let parsed = self.read_only(query)?;
         let range = match requested {
             Some((start, end)) => (start, end),
             None => (
@@ -268,6 +258,28 @@ impl QueryGuard {
             max_result_bytes: self.max_result_bytes,
             timeout: self.timeout,
         })
+    }
+
+    /// Checks what the query text may do (its length and the read-only rules) and nothing about
+    /// a time window: for a caller that sends the window apart from the query, as the Azure path
+    /// does.
+    pub fn check_read_only(&self, query: &str) -> Result<(), GuardError> {
+        self.read_only(query).map(|_| ())
+    }
+
+    /// [`QueryGuard::check_read_only`], answering whether the local parser understood the query.
+    fn read_only(&self, query: &str) -> Result<bool, GuardError> {
+        let chars = query.chars().count();
+        if chars > self.max_query_chars {
+            return Err(GuardError::TooLong {
+                chars,
+                limit: self.max_query_chars,
+            });
+        }
+        // Parse and walk on a large stack: trees nest deeply, and the tree is dropped there too.
+        parser::on_deep_stack(|| Ok(self.inspect(query)))
+            .map_err(GuardError::Syntax)
+            .and_then(|r| r)
     }
 
     /// Parses and checks; answers whether the local parser understood the query.

@@ -327,3 +327,32 @@ fn every_corpus_query_is_either_allowed_or_refused_by_a_named_rule_without_panic
     );
     assert!(refused > 0);
 }
+
+#[test]
+fn the_read_only_check_applies_the_rules_and_the_length_but_no_window() {
+    let g = QueryGuard {
+        max_query_chars: 40,
+        ..guard()
+    };
+    assert!(g.check_read_only("SigninLogs | take 1").is_ok());
+    // The full check refuses an empty window; the read-only check has no window to refuse.
+    assert!(matches!(
+        g.check("SigninLogs | take 1", Some((5, 5)), NOW),
+        Err(GuardError::EmptyTimespan)
+    ));
+    for (query, rule) in [
+        (".drop table SigninLogs", Rule::ControlCommand),
+        ("print 1 | evaluate python('x')", Rule::NetworkPlugin),
+        ("workspace('other-ws').SigninLogs", Rule::CrossScope),
+    ] {
+        let e = g.check_read_only(query).expect_err(query);
+        assert_eq!(e.rule(), Some(rule), "{query}: {e}");
+    }
+    assert!(matches!(
+        g.check_read_only(&"x".repeat(41)),
+        Err(GuardError::TooLong {
+            chars: 41,
+            limit: 40
+        })
+    ));
+}

@@ -589,7 +589,7 @@ pub struct AzureSettings {
         global = true,
         hide_env_values = true
     )]
-    pub identity_client_secret: Option<crate::azure::Secret>,
+    pub identity_client_secret: Option<crate::secret::Secret>,
 
     /// Federated token file for workload identity (set by AKS).
     #[arg(long, env = "AZURE_FEDERATED_TOKEN_FILE", global = true)]
@@ -601,7 +601,7 @@ pub struct AzureSettings {
 
     /// Managed identity endpoint's header secret (set by Container Apps and App Service).
     #[arg(long, env = "IDENTITY_HEADER", global = true, hide_env_values = true)]
-    pub identity_header: Option<crate::azure::Secret>,
+    pub identity_header: Option<crate::secret::Secret>,
 
     /// A user-assigned managed identity by resource id (sent as mi_res_id).
     #[arg(long, env = "SENTINEL_MCP_MANAGED_IDENTITY_RESOURCE_ID", global = true)]
@@ -717,7 +717,7 @@ pub struct AzureSettings {
         global = true,
         hide_env_values = true
     )]
-    pub client_secret: Option<crate::azure::Secret>,
+    pub client_secret: Option<crate::secret::Secret>,
 
     /// Audience of the managed identity token presented as the federated client assertion (api://AzureADTokenExchangeUSGov and api://AzureADTokenExchangeChina in those clouds).
     #[arg(

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod outbound;
 #[cfg(feature = "redis")]
 pub mod replicas;
+pub mod secret;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;

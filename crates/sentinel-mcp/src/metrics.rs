@@ -713,7 +713,7 @@ pub struct MetricsSettings {
         global = true,
         hide_env_values = true
     )]
-    pub metrics_token: Option<crate::azure::Secret>,
+    pub metrics_token: Option<crate::secret::Secret>,
 }
 
 #[cfg(test)]

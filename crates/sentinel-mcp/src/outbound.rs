@@ -128,7 +128,7 @@ pub struct OutboundRequest {
     pub url: String,
     pub headers: Vec<(String, String)>,
     /// Bearer token for `Authorization`; never logged.
-    pub bearer: Option<crate::azure::Secret>,
+    pub bearer: Option<crate::secret::Secret>,
     pub body: RequestBody,
     /// Overrides the client's timeout for this call (long queries).
     pub timeout: Option<Duration>,
@@ -144,7 +144,7 @@ pub enum RequestBody {
     Empty,
     Json(serde_json::Value),
     /// `application/x-www-form-urlencoded`; values may hold secrets and are never logged.
-    Form(Vec<(String, crate::azure::Secret)>),
+    Form(Vec<(String, crate::secret::Secret)>),
 }
 
 impl OutboundRequest {
@@ -176,7 +176,7 @@ impl OutboundRequest {
     }
 
     /// Sets the bearer token.
-    pub fn bearer(mut self, token: crate::azure::Secret) -> Self {
+    pub fn bearer(mut self, token: crate::secret::Secret) -> Self {
         self.bearer = Some(token);
         self
     }
@@ -188,7 +188,7 @@ impl OutboundRequest {
     }
 
     /// Sets a form body.
-    pub fn form(mut self, fields: Vec<(String, crate::azure::Secret)>) -> Self {
+    pub fn form(mut self, fields: Vec<(String, crate::secret::Secret)>) -> Self {
         self.body = RequestBody::Form(fields);
         self
     }

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use sentinel_mcp::azure::Secret;
 use sentinel_mcp::azure::token::{IdentityConfig, TokenCredential, providers};
 use sentinel_mcp::outbound::{OutboundClient, RetryPolicy};
+use sentinel_mcp::secret::Secret;
 use test_support::azure::{CLIENT_SECRET, FakeAzure, IDENTITY_HEADER, LOG_ANALYTICS};
 
 fn http() -> OutboundClient {

@@ -7,11 +7,11 @@
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 
-use super::Secret;
 use super::obo::{CallerToken, OboError, OnBehalfOf};
 use super::token::AccessToken;
 use crate::backend::DataKind;
 use crate::config::AppCallers;
+use crate::secret::Secret;
 
 tokio::task_local! {
     static ACCESS: DataAccess;

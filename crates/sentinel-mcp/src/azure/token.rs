@@ -12,8 +12,9 @@ use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::Value as J;
 
-use super::{Secret, encode, join};
+use super::{encode, join};
 use crate::outbound::{OutboundClient, OutboundRequest, OutboundResponse};
+use crate::secret::Secret;
 
 /// Tokens are refreshed this long before they expire.
 pub const REFRESH_EARLY_SECS: i64 = 300;

@@ -14,11 +14,11 @@ use super::{HttpState, json_error, jsonrpc_error};
 use crate::auth::{
     AccessPolicy, AuthError, Principal, RequestMeta, TokenValidator, metadata::ResourceMetadata,
 };
-use crate::azure::Secret;
 use crate::azure::access::DataAccess;
 use crate::azure::obo::{CallerToken, OboError};
 use crate::backend::DataKind;
 use crate::limits::RateLimited;
+use crate::secret::Secret;
 use crate::telemetry::trace::headers::MCP_PROTOCOL_VERSION;
 
 /// Validates bearer tokens for the MCP endpoints.

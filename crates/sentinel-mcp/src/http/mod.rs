@@ -4,8 +4,8 @@ pub mod auth;
 pub mod client;
 mod conn;
 pub mod cors;
-mod guard;
 pub mod heap;
+mod host_origin;
 pub mod mcp_sessions;
 mod metrics;
 pub mod quota;
@@ -41,7 +41,7 @@ use crate::telemetry::trace::TraceParent;
 use crate::telemetry::trace::headers::{MCP_SESSION_ID, TRACEPARENT, TRACESTATE, X_REQUEST_ID};
 use axum::http::HeaderName;
 pub use conn::{ConnectionLimits, RESERVE_CONNECTIONS, serve};
-pub use guard::HostOriginPolicy;
+pub use host_origin::HostOriginPolicy;
 
 /// `Retry-After` of a new session refused while the server drains.
 const RETRY_AFTER_DRAINING_SECS: u64 = 5;
@@ -57,7 +57,7 @@ pub struct HttpState {
     pub cors: cors::CorsPolicy,
     pub max_body_bytes: usize,
     /// `SENTINEL_MCP_METRICS_TOKEN`: the bearer token `/metrics` asks for, when set.
-    pub metrics_token: Option<crate::azure::Secret>,
+    pub metrics_token: Option<crate::secret::Secret>,
     /// `SENTINEL_MCP_METRICS`: whether `/metrics` is served.
     pub metrics_enabled: bool,
     /// Bearer token validation; `None` when authentication is off.
@@ -236,7 +236,7 @@ async fn checked_mcp_request(
     request: Request,
     next: Next,
 ) -> Result<Response, Response> {
-    guard::check_host_and_origin(state, &request).map_err(IntoResponse::into_response)?;
+    host_origin::check_host_and_origin(state, &request).map_err(IntoResponse::into_response)?;
     if request.method() == Method::OPTIONS {
         return Ok(state.cors.preflight(&request));
     }

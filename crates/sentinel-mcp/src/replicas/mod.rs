@@ -26,7 +26,7 @@ use redis::{AsyncCommands, IntoConnectionInfo, ProtocolVersion};
 use serde::{Deserialize, Serialize};
 use tokio_util::task::TaskTracker;
 
-use crate::azure::Secret;
+use crate::secret::Secret;
 
 /// Every key and channel starts with this.
 const PREFIX: &str = "sentinel-mcp";

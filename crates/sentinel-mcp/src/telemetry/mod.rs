@@ -14,8 +14,8 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
-use crate::azure::Secret;
 use crate::config::{LogFormat, Settings};
+use crate::secret::Secret;
 pub use logs::{InRequest, LogContext, current_log_context, in_request};
 
 /// The exporters this build has, as `sentinel_mcp_telemetry_spans_dropped_total` names them.

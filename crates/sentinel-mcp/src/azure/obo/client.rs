@@ -11,10 +11,10 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use sha2::{Digest, Sha256};
 
 use super::OboError;
-use crate::azure::Secret;
 use crate::azure::token::{IdentityConfig, TokenCredential, managed_identity};
 use crate::clock;
 use crate::outbound::OutboundClient;
+use crate::secret::Secret;
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// A signed assertion is good for this long (Entra advises minutes).

@@ -15,11 +15,12 @@ use reqwest::Method;
 use serde_json::Value as J;
 
 use super::token::{AccessToken, REFRESH_EARLY_SECS, describe_error, scope, token_from_json};
-use super::{Secret, encode, join};
+use super::{encode, join};
 use crate::backend::DataKind;
 use crate::clock;
 use crate::config::IncidentsApi;
 use crate::outbound::{OutboundClient, OutboundRequest};
+use crate::secret::Secret;
 pub use client::{ClientCredential, ClientCredentialConfig};
 
 /// The most an exchange may take: it runs before the caller's request is answered.

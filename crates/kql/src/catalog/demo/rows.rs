@@ -734,6 +734,7 @@ pub(super) fn process_created(
 /// Activity text of a Windows security event.
 fn activity(event_id: i32) -> &'static str {
     match event_id {
+        1102 => "1102 - The audit log was cleared.",
         4624 => "4624 - An account was successfully logged on.",
         4625 => "4625 - An account failed to log on.",
         4634 => "4634 - An account was logged off.",
@@ -763,6 +764,7 @@ fn activity(event_id: i32) -> &'static str {
 /// Task category of a Windows security event.
 fn task(event_id: i32) -> i32 {
     match event_id {
+        1102 => 104,
         4624 | 4625 | 4634 | 4648 => 12544,
         4672 => 12548,
         4688 => 13312,
@@ -792,7 +794,14 @@ pub(super) fn security_event<'a>(
         ("EventID", int(event_id)),
         ("Activity", s(activity(event_id))),
         ("Channel", s("Security")),
-        ("EventSourceName", s("Microsoft-Windows-Security-Auditing")),
+        (
+            "EventSourceName",
+            s(if event_id == 1102 {
+                "Microsoft-Windows-Eventlog"
+            } else {
+                "Microsoft-Windows-Security-Auditing"
+            }),
+        ),
         ("Level", s(if event_id == 4625 { "0" } else { "8" })),
         ("Task", int(task(event_id))),
         ("SourceSystem", s("OpsManager")),

@@ -1,7 +1,11 @@
 //! The attack story: phishing and password spray → account takeover (MFA method, inbox rule,
 //! directory reconnaissance through Graph) → a macro, encoded PowerShell and an implant on the
 //! victim's workstation (persistence, reconnaissance, beaconing) → lateral movement to the file
-//! server → exfiltration. Fixed rows, the same for every seed and size.
+//! server → exfiltration → credential theft, a second foothold and, after containment, the
+//! attacker's return to prepare ransomware (see `impact`). Fixed rows, the same for every seed and
+//! size.
+
+mod impact;
 
 use serde_json::json;
 
@@ -1001,6 +1005,8 @@ pub(super) fn write(g: &mut Gen, org: &Org) -> Vec<String> {
         );
     }
 
+    impact::write(g, org, rng, at);
+
     threat_intelligence(g, rng, at(ago(90, 0)));
 
     // The alerts and the incident that groups them.
@@ -1175,17 +1181,20 @@ pub(super) fn write(g: &mut Gen, org: &Org) -> Vec<String> {
             },
         );
     }
-    // The analyst collects the implant, scans and isolates both machines from the Defender portal.
-    for (offset, action, device) in [
-        (22, "LiveResponseGetFile", wks),
-        (24, "RunAntiVirusScan", wks),
-        (25, "IsolateDevice", wks),
-        (26, "IsolateDevice", fs),
+    // The analyst collects the implant, scans and isolates both machines from the Defender portal,
+    // and srv-sql01 once Defender has quarantined the ransomware there.
+    let sql = org.device(impact::RANSOM_HOST);
+    for (time, action, device) in [
+        (alert_times[6] + 22 * MINUTE, "LiveResponseGetFile", wks),
+        (alert_times[6] + 24 * MINUTE, "RunAntiVirusScan", wks),
+        (alert_times[6] + 25 * MINUTE, "IsolateDevice", wks),
+        (alert_times[6] + 26 * MINUTE, "IsolateDevice", fs),
+        (at(impact::RETURN) + 20 * MINUTE, "IsolateDevice", sql),
     ] {
         rows::cloud_app_event(
             g,
             rows::CloudApp {
-                time: alert_times[6] + offset * MINUTE,
+                time,
                 action,
                 application: "Microsoft Defender for Endpoint",
                 application_id: 0,

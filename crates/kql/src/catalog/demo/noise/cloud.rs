@@ -675,3 +675,112 @@ pub(super) fn sentinel_usage(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
         }
     }
 }
+
+/// What the SOC and IT admins change in the Defender portal, as its audit records reach
+/// CloudAppEvents: `(action, workload, object, fields the record adds)`.
+fn portal_changes() -> [(&'static str, &'static str, &'static str, serde_json::Value); 9] {
+    let rule = "Encoded PowerShell started by an Office app";
+    let rule_query = "DeviceProcessEvents | where InitiatingProcessFileName in~ (\"winword.exe\", \"excel.exe\", \"outlook.exe\") | where ProcessCommandLine has_any (\"-enc\", \"-encodedcommand\")";
+    let custom_rule = |status: &str| {
+        json!({"RuleName": rule, "RuleId": "4127", "Query": rule_query,
+               "AlertTitle": "Encoded PowerShell from Office", "AlertCategory": "Execution",
+               "AlertSeverity": "Medium", "MitreTechniques": ["T1059.001", "T1204.002"],
+               "RuleFrequency": "1h", "IsEnabled": status == "enabled"})
+    };
+    [
+        (
+            "SetAdvancedFeatures",
+            "MicrosoftDefenderATP",
+            "Live Response unsigned script execution",
+            json!({"SettingName": "Live Response unsigned script execution",
+                   "SettingsOldValue": true, "SettingsNewValue": false}),
+        ),
+        (
+            "SetAdvancedFeatures",
+            "MicrosoftDefenderATP",
+            "Allow or block file",
+            json!({"SettingName": "Allow or block file", "SettingsOldValue": false,
+                   "SettingsNewValue": true}),
+        ),
+        (
+            "CreateCustomDetection",
+            "Microsoft365Defender",
+            rule,
+            custom_rule("enabled"),
+        ),
+        (
+            "EditCustomDetection",
+            "Microsoft365Defender",
+            rule,
+            custom_rule("enabled"),
+        ),
+        (
+            "DeleteCustomDetection",
+            "Microsoft365Defender",
+            "TEST - EICAR download",
+            json!({"RuleName": "TEST - EICAR download", "RuleId": "4088",
+                   "Query": "DeviceFileEvents | where FileName =~ \"eicar.com\"",
+                   "AlertDescription": "Test rule for the EICAR file; no longer needed"}),
+        ),
+        (
+            "EditRole",
+            "Microsoft365Defender",
+            "SOC Tier 1",
+            json!({"RoleName": "SOC Tier 1",
+                   "RolePermissions": "Security operations: Security data basics (read), Alerts (manage), Response (manage)",
+                   "AssignedGroups": "SG-SOC-Tier1"}),
+        ),
+        (
+            "DownloadOffboardingPkg",
+            "MicrosoftDefenderATP",
+            "WindowsServer2019",
+            json!({"OsPlatform": "Windows Server 2019", "DeploymentMethod": "Group Policy"}),
+        ),
+        (
+            "SensorDeleted",
+            "MicrosoftDefenderForIdentity",
+            "SRV-DC00",
+            json!({"ResultDescription": "Sensor SRV-DC00 (decommissioned domain controller) deleted"}),
+        ),
+        (
+            "Write AlertsSuppressionRules",
+            "MicrosoftDefenderForCloud",
+            "Suppress-VA-scanner-srv-app01",
+            json!({"RuleName": "Suppress-VA-scanner-srv-app01",
+                   "AlertType": "VM_SuspiciousScanActivity", "State": "Enabled",
+                   "Comment": "Nessus scans from 10.20.0.40 every Sunday"}),
+        ),
+    ]
+}
+
+/// The admins' changes in the Defender portal, spread over the span (a fixed handful).
+pub(super) fn security_admin(g: &mut Gen, org: &Org, rng: &mut Rng, _n: usize) {
+    for (k, (action, workload, object, fields)) in portal_changes().into_iter().enumerate() {
+        let admin = &org.users[k % 2];
+        let time = office_time(g, rng, admin.office);
+        let mut raw = json!({"CreationTime": super::super::iso(time), "Id": rng.guid_string(),
+                             "Operation": action, "OrganizationId": TENANT_ID, "UserKey": admin.object_id,
+                             "UserType": 2, "Workload": workload, "UserId": admin.upn,
+                             "ClientIP": egress(admin), "ResultStatus": "Success"});
+        if let (Some(raw), Some(fields)) = (raw.as_object_mut(), fields.as_object()) {
+            raw.extend(fields.clone());
+        }
+        rows::cloud_app_event(
+            g,
+            rows::CloudApp {
+                time,
+                action,
+                application: "Microsoft Defender XDR",
+                application_id: 0,
+                account: (&admin.display_name, &admin.upn, &admin.object_id),
+                ip: egress(admin),
+                activity_type: "Edit",
+                object_name: object,
+                object_type: "Setting",
+                raw,
+                user_agent: rows::ORG_USER_AGENT,
+                admin: true,
+            },
+        );
+    }
+}

@@ -466,11 +466,33 @@ pub(super) fn directory(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                        {"id": "4f2b4d6c-0000-4a8b-9c1d-2e3f4a5b6c7d", "displayName": "Microsoft Graph", "type": "ServicePrincipal",
                         "modifiedProperties": []}])
             }
+            // PIM names the role, the request and the principal; the directory names the user and
+            // the role in its modified properties.
+            "RoleManagement" if service == "PIM" => {
+                json!([{"id": "5d6b6bb7-de71-4623-b4af-96380a352509", "displayName": "Security Reader",
+                        "type": "Role", "modifiedProperties": []},
+                       {"id": rng.guid_string(), "displayName": null, "type": "Request",
+                        "modifiedProperties": []},
+                       {"id": target.object_id, "displayName": target.display_name, "type": "User",
+                        "userPrincipalName": target.upn, "modifiedProperties": []}])
+            }
             "RoleManagement" => {
+                let role = json!("\"Security Reader\"");
+                let (old, new) = if op.starts_with("Remove") {
+                    (role, json!(null))
+                } else {
+                    (json!(null), role)
+                };
                 json!([{"id": target.object_id, "displayName": target.display_name, "type": "User",
                         "userPrincipalName": target.upn,
-                        "modifiedProperties": [{"displayName": "Role.DisplayName", "oldValue": null,
-                                                "newValue": "\"Security Reader\""}]},
+                        "modifiedProperties": [
+                            {"displayName": "Role.ObjectID", "oldValue": null,
+                             "newValue": "\"b0f9e6a3-6a2c-4d1e-9f0a-5d6b6bb7de71\""},
+                            {"displayName": "Role.DisplayName", "oldValue": old, "newValue": new},
+                            {"displayName": "Role.TemplateId", "oldValue": null,
+                             "newValue": "\"5d6b6bb7-de71-4623-b4af-96380a352509\""},
+                            {"displayName": "Role.WellKnownObjectName", "oldValue": null,
+                             "newValue": "\"SecurityReader\""}]},
                        {"id": "5d6b6bb7-de71-4623-b4af-96380a352509", "displayName": "Security Reader", "type": "Role"}])
             }
             "Policy" => {

@@ -164,6 +164,12 @@ pub(super) const UNITS: &[Unit] = &[
         run: cloud::apps,
     },
     Unit {
+        name: "security-admin",
+        tables: &["CloudAppEvents"],
+        share: 0.0,
+        run: cloud::security_admin,
+    },
+    Unit {
         name: "sentinel-usage",
         tables: &["LAQueryLogs", "ThreatIntelligenceIndicator"],
         share: 0.0053,

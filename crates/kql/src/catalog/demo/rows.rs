@@ -830,13 +830,25 @@ pub(super) fn connection(
     }
     let private = remote.0.starts_with("10.") || remote.0.starts_with("192.168.");
     let inbound = action == "InboundConnectionAccepted";
+    // A domain controller's services listen on dual-stack sockets: Defender records their IPv4
+    // addresses as IPv4-mapped IPv6 ones.
+    let mapped = inbound && d.short.starts_with("srv-dc");
+    let (local_ip, remote_ip, local_type) = if mapped {
+        (
+            format!("::ffff:{}", d.ip),
+            format!("::ffff:{}", remote.0),
+            "FourToSixMapping",
+        )
+    } else {
+        (d.ip.clone(), remote.0.to_string(), "Private")
+    };
     let fields = device(d).into_iter().chain(initiating(p, time)).chain([
         ("Timestamp", dt(time)),
         ("ActionType", s(action)),
-        ("RemoteIP", s(remote.0)),
+        ("RemoteIP", s(remote_ip)),
         ("RemotePort", int(remote.1)),
         ("RemoteUrl", s(remote.2)),
-        ("LocalIP", s(&d.ip)),
+        ("LocalIP", s(local_ip)),
         ("LocalPort", int(local_port)),
         (
             "Protocol",
@@ -846,10 +858,16 @@ pub(super) fn connection(
                 "Udp"
             }),
         ),
-        ("LocalIPType", s("Private")),
+        ("LocalIPType", s(local_type)),
         (
             "RemoteIPType",
-            s(if private { "Private" } else { "Public" }),
+            s(if mapped {
+                "FourToSixMapping"
+            } else if private {
+                "Private"
+            } else {
+                "Public"
+            }),
         ),
         ("ReportId", report),
         ("AdditionalFields", dy(json!({}))),

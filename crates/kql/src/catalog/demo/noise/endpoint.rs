@@ -634,25 +634,31 @@ pub(super) fn network(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                 );
             }
         } else {
-            // Servers accept connections and listen.
-            let d = &org.devices[24 + rng.below(5)];
+            // Servers' services accept connections from workstations, and listen again when the
+            // service restarts (after patching).
+            let &(server, local, (file, folder, cmd)) = rng.pick(&SERVER_SERVICES);
+            let d = org.device(server);
             let time = any_time(g, rng);
-            let (local, from) = if roll < 94 {
-                let (client, _) = workstation(org, rng);
-                let local = *rng.pick(&[445, 389, 88, 443, 1433, 3389]);
-                (local, client.ip.as_str())
-            } else {
-                (*rng.pick(&[445, 3389, 80, 443, 5985]), "")
-            };
             let p = Proc {
-                file: "svchost.exe",
-                folder: "c:\\windows\\system32\\svchost.exe",
-                command_line: "svchost.exe -k NetworkService",
-                pid: 1_620,
+                file,
+                folder,
+                command_line: cmd,
+                pid: 700 + (local as i64 % 97) * 13,
                 parent: "services.exe",
                 account: None,
             };
-            if from.is_empty() {
+            if roll < 95 && local != 22 {
+                let (client, _) = workstation(org, rng);
+                rows::connection(
+                    g,
+                    d,
+                    time,
+                    &p,
+                    "InboundConnectionAccepted",
+                    (&client.ip, port, ""),
+                    local,
+                );
+            } else {
                 rows::connection(
                     g,
                     d,
@@ -662,20 +668,72 @@ pub(super) fn network(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                     ("", 0, ""),
                     local,
                 );
-            } else {
-                rows::connection(
-                    g,
-                    d,
-                    time,
-                    &p,
-                    "InboundConnectionAccepted",
-                    (from, port, ""),
-                    local,
-                );
             }
         }
     }
 }
+
+const LSASS_SERVICE: (&str, &str, &str) =
+    ("lsass.exe", "c:\\windows\\system32\\lsass.exe", "lsass.exe");
+const SYSTEM_SERVICE: (&str, &str, &str) = ("System", "", "");
+
+/// What the servers serve: (server, local port, listening process).
+const SERVER_SERVICES: [(&str, i32, (&str, &str, &str)); 14] = [
+    ("srv-dc01", 88, LSASS_SERVICE),
+    ("srv-dc01", 389, LSASS_SERVICE),
+    ("srv-dc01", 49_664, LSASS_SERVICE),
+    ("srv-dc01", 445, SYSTEM_SERVICE),
+    (
+        "srv-dc01",
+        53,
+        (
+            "dns.exe",
+            "c:\\windows\\system32\\dns.exe",
+            "C:\\Windows\\system32\\dns.exe",
+        ),
+    ),
+    ("srv-dc02", 88, LSASS_SERVICE),
+    ("srv-dc02", 389, LSASS_SERVICE),
+    ("srv-fs01", 445, SYSTEM_SERVICE),
+    ("srv-app01", 443, SYSTEM_SERVICE),
+    (
+        "srv-app01",
+        3389,
+        (
+            "svchost.exe",
+            "c:\\windows\\system32\\svchost.exe",
+            "svchost.exe -k termsvcs -s TermService",
+        ),
+    ),
+    (
+        "srv-sql01",
+        1433,
+        (
+            "sqlservr.exe",
+            "c:\\program files\\microsoft sql server\\mssql16.mssqlserver\\mssql\\binn\\sqlservr.exe",
+            "\"sqlservr.exe\" -sMSSQLSERVER",
+        ),
+    ),
+    ("srv-sql01", 445, SYSTEM_SERVICE),
+    (
+        "srv-web01",
+        22,
+        (
+            "sshd",
+            "/usr/sbin/sshd",
+            "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups",
+        ),
+    ),
+    (
+        "srv-web01",
+        443,
+        (
+            "nginx",
+            "/usr/sbin/nginx",
+            "nginx: master process /usr/sbin/nginx",
+        ),
+    ),
+];
 
 const DOC_STEMS: [&str; 10] = [
     "Q3-report",

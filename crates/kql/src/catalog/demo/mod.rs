@@ -758,7 +758,7 @@ mod tests {
                 "IPAddress",
                 story::ATTACKER_IP,
             ),
-            ("GraphApiAuditEvents", "IPAddress", story::ATTACKER_IP),
+            ("GraphAPIAuditEvents", "IPAddress", story::ATTACKER_IP),
             ("OfficeActivity", "Operation", "New-InboxRule"),
             ("CloudAppEvents", "ActionType", "New-InboxRule"),
             ("DeviceProcessEvents", "ProcessCommandLine", "-enc "),

@@ -1362,7 +1362,7 @@ fn graph_recon(g: &mut Gen, rng: &mut Rng, victim: &User, start: i64) {
             ],
         );
         g.push(
-            "GraphApiAuditEvents",
+            "GraphAPIAuditEvents",
             [
                 ("Timestamp", s(super::iso(time))),
                 (

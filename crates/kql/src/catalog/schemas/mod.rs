@@ -80,7 +80,7 @@ schema_files![
     "EmailPostDeliveryEvents",
     "EmailUrlInfo",
     "ExposureGraphEdges",
-    "GraphApiAuditEvents",
+    "GraphAPIAuditEvents",
     "Heartbeat",
     "IdentityDirectoryEvents",
     "IdentityInfo",
@@ -568,7 +568,7 @@ mod tests {
             &[("SourceNodeCategories", J), ("EdgeLabel", S)],
         ),
         (
-            "GraphApiAuditEvents",
+            "GraphAPIAuditEvents",
             20,
             "IdentityProvider",
             "ResponseSize",

@@ -477,7 +477,7 @@ pub(super) fn graph(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
             ],
         );
         g.push(
-            "GraphApiAuditEvents",
+            "GraphAPIAuditEvents",
             [
                 ("Timestamp", s(super::super::iso(time))),
                 (

@@ -153,7 +153,7 @@ pub(super) const UNITS: &[Unit] = &[
     },
     Unit {
         name: "graph",
-        tables: &["MicrosoftGraphActivityLogs", "GraphApiAuditEvents"],
+        tables: &["MicrosoftGraphActivityLogs", "GraphAPIAuditEvents"],
         share: 0.0088,
         run: cloud::graph,
     },

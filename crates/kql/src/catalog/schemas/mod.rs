@@ -71,6 +71,7 @@ schema_files![
     "DeviceTvmBrowserExtensions",
     "DeviceTvmInfoGathering",
     "DeviceTvmSecureConfigurationAssessment",
+    "DeviceTvmSecureConfigurationAssessmentKB",
     "DeviceTvmSoftwareInventory",
     "DeviceTvmSoftwareVulnerabilities",
     "DeviceTvmSoftwareVulnerabilitiesKB",
@@ -492,6 +493,17 @@ mod tests {
                 ("ConfigurationImpact", R),
                 ("IsCompliant", B),
                 ("Context", J),
+            ],
+        ),
+        (
+            "DeviceTvmSecureConfigurationAssessmentKB",
+            10,
+            "ConfigurationId",
+            "RemediationOptions",
+            &[
+                ("ConfigurationImpact", R),
+                ("ConfigurationBenchmarks", J),
+                ("Tags", J),
             ],
         ),
         (

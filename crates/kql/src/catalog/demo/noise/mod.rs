@@ -193,6 +193,7 @@ pub(super) const UNITS: &[Unit] = &[
             "DeviceTvmSoftwareVulnerabilities",
             "DeviceTvmSoftwareVulnerabilitiesKB",
             "DeviceTvmSecureConfigurationAssessment",
+            "DeviceTvmSecureConfigurationAssessmentKB",
             "DeviceTvmInfoGathering",
             "DeviceTvmBrowserExtensions",
         ],

@@ -80,6 +80,7 @@ schema_files![
     "EmailEvents",
     "EmailPostDeliveryEvents",
     "EmailUrlInfo",
+    "Event",
     "ExposureGraphEdges",
     "GraphAPIAuditEvents",
     "Heartbeat",
@@ -98,6 +99,7 @@ schema_files![
     "SigninLogs",
     "ThreatIntelligenceIndicator",
     "UrlClickEvents",
+    "Usage",
 ];
 
 /// A schema file that does not read as `ColumnName type` lines.
@@ -573,6 +575,13 @@ mod tests {
             &[("Url", S), ("UrlLocation", S)],
         ),
         (
+            "Event",
+            23,
+            "_BilledSize",
+            "UserName",
+            &[("EventID", I), ("EventLevel", I), ("EventData", S)],
+        ),
+        (
             "ExposureGraphEdges",
             11,
             "EdgeId",
@@ -771,6 +780,13 @@ mod tests {
             "TenantId",
             "Type",
             &[("IsClickedThrough", B), ("UrlChain", S)],
+        ),
+        (
+            "Usage",
+            21,
+            "AvgLatencyInSeconds",
+            "Type",
+            &[("IsBillable", B), ("Quantity", R), ("StartTime", D)],
         ),
     ];
 

@@ -784,3 +784,54 @@ pub(super) fn security_admin(g: &mut Gen, org: &Org, rng: &mut Rng, _n: usize) {
         );
     }
 }
+
+/// The workspace's hourly ingestion per table (Usage), newest hour first: `(table, solution,
+/// MB per hour, billable)`.
+const INGESTION: [(&str, &str, f64, bool); 10] = [
+    ("CommonSecurityLog", "Security", 58.0, true),
+    ("SecurityEvent", "Security", 41.0, true),
+    ("DeviceNetworkEvents", "SecurityInsights", 37.0, true),
+    ("DeviceProcessEvents", "SecurityInsights", 26.0, true),
+    ("DeviceFileEvents", "SecurityInsights", 19.0, true),
+    ("AzureDiagnostics", "LogManagement", 11.0, true),
+    ("SigninLogs", "SecurityInsights", 4.2, true),
+    ("OfficeActivity", "SecurityInsights", 3.1, false),
+    ("AzureActivity", "LogManagement", 0.8, false),
+    ("SecurityAlert", "SecurityInsights", 0.05, false),
+];
+
+/// `n` hourly Usage records, the newest hours first.
+pub(super) fn workspace_usage(g: &mut Gen, _org: &Org, rng: &mut Rng, n: usize) {
+    let last_hour = g.now.div_euclid(HOUR) * HOUR;
+    for k in 0..n {
+        let (table, solution, mb, billable) = INGESTION[k % INGESTION.len()];
+        let start = last_hour - (1 + (k / INGESTION.len()) as i64) * HOUR;
+        let batches = rng.range(40, 400);
+        g.push(
+            "Usage",
+            [
+                ("TimeGenerated", dt(start + HOUR - MINUTE)),
+                (
+                    "AvgLatencyInSeconds",
+                    real(20.0 + rng.below(200) as f64 / 4.0),
+                ),
+                ("BatchesCapped", long(0)),
+                ("BatchesOutsideSla", long(0)),
+                ("BatchesWithinSla", long(batches)),
+                ("TotalBatches", long(batches)),
+                ("DataType", s(table)),
+                ("StartTime", dt(start)),
+                ("EndTime", dt(start + HOUR)),
+                ("IsBillable", boolean(billable)),
+                (
+                    "Quantity",
+                    real((mb * (600.0 + rng.below(800) as f64)).round() / 1000.0),
+                ),
+                ("QuantityUnit", s("MBytes")),
+                ("ResourceUri", s(super::super::sentinel::workspace())),
+                ("Solution", s(solution)),
+                ("SourceSystem", s("OMS")),
+            ],
+        );
+    }
+}

@@ -967,3 +967,83 @@ pub(super) fn domain_controller(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize)
         }
     }
 }
+
+/// What the Entra password protection DC agent logs when a password is set or changed:
+/// `(event id, level, what happened)`.
+const PASSWORD_POLICY_EVENTS: [(i32, &str, &str); 5] = [
+    (
+        10014,
+        "Information",
+        "The changed password for the specified user was validated as compliant with the current Azure password policy.",
+    ),
+    (
+        10014,
+        "Information",
+        "The changed password for the specified user was validated as compliant with the current Azure password policy.",
+    ),
+    (
+        10015,
+        "Information",
+        "The reset password for the specified user was validated as compliant with the current Azure password policy.",
+    ),
+    (
+        10016,
+        "Warning",
+        "The changed password for the specified user was rejected because it did not comply with the current Azure password policy.",
+    ),
+    (
+        30002,
+        "Warning",
+        "The changed password for the specified user was rejected because it matched at least one of the tokens present in the per-tenant banned password list of the current Azure password policy.",
+    ),
+];
+
+/// Password changes and resets as the Entra password protection DC agent logs them (Event).
+pub(super) fn password_protection(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
+    for _ in 0..n {
+        let u = rng.pick(&org.users);
+        let dc = org.device(if rng.chance(0.6) {
+            "srv-dc01"
+        } else {
+            "srv-dc02"
+        });
+        let time = office_time(g, rng, u.office);
+        let &(id, level, text) = rng.pick(&PASSWORD_POLICY_EVENTS);
+        let description = format!(
+            "{text}\r\n\r\n UserName: {}\r\n FullName: {}",
+            u.sam, u.display_name
+        );
+        g.push(
+            "Event",
+            [
+                ("TimeGenerated", dt(time)),
+                ("Source", s("Microsoft-AzureADPasswordProtection-DCAgent")),
+                ("EventLog", s("Microsoft-AzureADPasswordProtection-DCAgent/Admin")),
+                ("Computer", s(&dc.fqdn)),
+                ("EventLevel", int(if level == "Warning" { 3 } else { 4 })),
+                ("EventLevelName", s(level)),
+                ("EventID", int(id)),
+                ("EventCategory", int(0)),
+                ("UserName", s("NT AUTHORITY\\SYSTEM")),
+                ("RenderedDescription", s(&description)),
+                (
+                    "ParameterXml",
+                    s(format!("<Param>{}</Param><Param>{}</Param>", u.sam, u.display_name)),
+                ),
+                (
+                    "EventData",
+                    s(format!(
+                        "<DataItem type=\"System.XmlData\" time=\"{}\" sourceHealthServiceId=\"{}\"><EventData xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\"><Data Name=\"UserName\">{}</Data><Data Name=\"FullName\">{}</Data></EventData></DataItem>",
+                        super::super::iso(time),
+                        dc.aad_device_id,
+                        u.sam,
+                        u.display_name
+                    )),
+                ),
+                ("Message", s(&description)),
+                ("SourceSystem", s("OpsManager")),
+                ("ManagementGroupName", s("AOI-72f988bf-0000-4e1a-9c0d-c0a7050de4a0")),
+            ],
+        );
+    }
+}

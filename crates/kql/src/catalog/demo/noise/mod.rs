@@ -170,6 +170,18 @@ pub(super) const UNITS: &[Unit] = &[
         run: cloud::security_admin,
     },
     Unit {
+        name: "workspace-usage",
+        tables: &["Usage"],
+        share: 0.01,
+        run: cloud::workspace_usage,
+    },
+    Unit {
+        name: "password-protection",
+        tables: &["Event"],
+        share: 0.002,
+        run: identity::password_protection,
+    },
+    Unit {
         name: "sentinel-usage",
         tables: &["LAQueryLogs", "ThreatIntelligenceIndicator"],
         share: 0.0053,

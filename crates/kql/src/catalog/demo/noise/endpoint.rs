@@ -987,37 +987,42 @@ pub(super) fn device_events(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                 );
             }
             38..44 => {
+                // A warning, which the user overrides about a third of the time: Defender links the
+                // two by their ActivityId.
                 let &(url, _) = rng.pick(&SITES[5..8]);
-                let action = *rng.pick(&[
-                    "SmartScreenUrlWarning",
-                    "SmartScreenUrlWarning",
-                    "SmartScreenAppWarning",
-                    "SmartScreenUserOverride",
-                ]);
-                let experience = if action == "SmartScreenAppWarning" {
-                    "Untrusted"
+                let app = rng.chance(0.3);
+                let (action, experience, file) = if app {
+                    ("SmartScreenAppWarning", "Untrusted", "setup-helper.exe")
                 } else {
-                    *rng.pick(&["Untrusted", "Phishing", "Malicious"])
+                    (
+                        "SmartScreenUrlWarning",
+                        *rng.pick(&["Untrusted", "Phishing", "Malicious"]),
+                        "",
+                    )
                 };
-                rows::device_event(
-                    g,
-                    d,
-                    time,
-                    &edge,
-                    action,
-                    [
-                        ("RemoteUrl", s(format!("https://{url}/download"))),
-                        (
-                            "FileName",
-                            s(if action == "SmartScreenAppWarning" {
-                                "setup-helper.exe"
-                            } else {
-                                ""
-                            }),
-                        ),
-                        ("AdditionalFields", dy(json!({"Experience": experience}))),
-                    ],
-                );
+                let activity = rng.guid_string();
+                let overridden = rng.chance(0.35);
+                for (k, action) in [action, "SmartScreenUserOverride"]
+                    .into_iter()
+                    .take(1 + overridden as usize)
+                    .enumerate()
+                {
+                    rows::device_event(
+                        g,
+                        d,
+                        time + k as i64 * 9 * SECOND,
+                        &edge,
+                        action,
+                        [
+                            ("RemoteUrl", s(format!("https://{url}/download"))),
+                            ("FileName", s(file)),
+                            (
+                                "AdditionalFields",
+                                dy(json!({"Experience": experience, "ActivityId": activity})),
+                            ),
+                        ],
+                    );
+                }
             }
             44..49 => {
                 let &(product, maker, vid) = rng.pick(&USB);
@@ -1192,23 +1197,46 @@ pub(super) fn device_events(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                     )],
                 );
             }
-            83..86 => rows::device_event(
-                g,
-                d,
-                time,
-                &system,
-                "FirewallInboundConnectionBlocked",
-                [
-                    ("RemoteIP", s(format!("10.10.1.{}", 1 + rng.below(24)))),
-                    ("RemotePort", int(137)),
-                    ("LocalPort", int(137)),
-                ],
-            ),
+            83..86 => {
+                // NetBIOS chatter between workstations, and the vulnerability scanner's sweeps,
+                // which several workstations' firewalls refuse within minutes.
+                let sweep = rng.chance(0.3);
+                let (remote, port, targets) = if sweep {
+                    ("10.20.0.40".to_string(), 445, 4 + rng.below(3))
+                } else {
+                    (format!("10.10.1.{}", 1 + rng.below(24)), 137, 1)
+                };
+                for k in 0..targets {
+                    let target = if k == 0 { d } else { workstation(org, rng).0 };
+                    rows::device_event(
+                        g,
+                        target,
+                        time + k as i64 * 40 * SECOND,
+                        &system,
+                        "FirewallInboundConnectionBlocked",
+                        [
+                            ("RemoteIP", s(&remote)),
+                            (
+                                "RemotePort",
+                                int(if sweep { 53_000 + k as i32 } else { 137 }),
+                            ),
+                            ("LocalPort", int(port)),
+                        ],
+                    );
+                }
+            }
             86..89 => {
                 let &(url, ip) = rng.pick(&SITES[5..8]);
                 let action = *rng.pick(&[
                     "ExploitGuardNetworkProtectionAudited",
                     "ExploitGuardNetworkProtectionBlocked",
+                ]);
+                let &(category, name) = rng.pick(&[
+                    ("CustomBlockList", ""),
+                    ("CustomBlockList", ""),
+                    ("Malicious", "Malicious site"),
+                    ("Phishing", "Phishing site"),
+                    ("CustomPolicy", "Block file-sharing sites"),
                 ]);
                 rows::device_event(
                     g,
@@ -1221,9 +1249,8 @@ pub(super) fn device_events(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                         ("RemoteIP", s(ip)),
                         (
                             "AdditionalFields",
-                            dy(
-                                json!({"ResponseCategory": "CustomBlockList", "IsAudit": action.ends_with("Audited")}),
-                            ),
+                            dy(json!({"ResponseCategory": category, "DisplayName": name,
+                                       "IsAudit": action.ends_with("Audited")})),
                         ),
                     ],
                 );

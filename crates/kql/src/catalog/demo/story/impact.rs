@@ -607,7 +607,8 @@ fn ransomware_batch(g: &mut Gen, d: &Device, implant: &Proc<'_>, time: i64) {
             );
             rows::device_event(g, d, t + SECOND, &child, "SecurityLogCleared", []);
         }
-        t += 4 * SECOND;
+        // A batch file runs its commands back to back.
+        t += SECOND;
     }
 
     // The ransomware itself: fetched with certutil, then quarantined by Defender before it runs.

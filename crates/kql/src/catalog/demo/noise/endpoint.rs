@@ -1563,3 +1563,129 @@ pub(super) fn image_loads(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
         rows::image_load(g, d, time, &p, dll, folder);
     }
 }
+
+/// One troubleshooting session of an IT admin: where, and the commands, in order.
+type AdminSession = (
+    &'static str,
+    &'static [(&'static str, &'static str, &'static str)],
+);
+
+/// A fortnight's troubleshooting by the IT admins, beyond their everyday commands.
+const ADMIN_SESSIONS: [AdminSession; 5] = [
+    (
+        "srv-dc01",
+        &[
+            (
+                "nltest.exe",
+                "c:\\windows\\system32\\nltest.exe",
+                "nltest.exe /dsgetdc:contoso.com",
+            ),
+            (
+                "nltest.exe",
+                "c:\\windows\\system32\\nltest.exe",
+                "nltest.exe /dclist:contoso.com",
+            ),
+            (
+                "nltest.exe",
+                "c:\\windows\\system32\\nltest.exe",
+                "nltest.exe /domain_trusts /all_trusts",
+            ),
+            (
+                "nltest.exe",
+                "c:\\windows\\system32\\nltest.exe",
+                "nltest.exe /sc_query:contoso.com",
+            ),
+        ],
+    ),
+    (
+        "srv-app01",
+        &[
+            (
+                "PktMon.exe",
+                "c:\\windows\\system32\\pktmon.exe",
+                "PktMon.exe start --capture --comp nics --pkt-size 0 -f C:\\Temp\\app01.etl",
+            ),
+            (
+                "PktMon.exe",
+                "c:\\windows\\system32\\pktmon.exe",
+                "PktMon.exe stop",
+            ),
+            (
+                "netsh.exe",
+                "c:\\windows\\system32\\netsh.exe",
+                "netsh.exe advfirewall firewall delete rule name=\"Legacy SQL 1433\"",
+            ),
+        ],
+    ),
+    (
+        "wks-001",
+        &[
+            (
+                "runas.exe",
+                "c:\\windows\\system32\\runas.exe",
+                "runas.exe /savecred /user:contoso\\adavis-adm \"mmc.exe dsa.msc\"",
+            ),
+            (
+                "WMIC.exe",
+                "c:\\windows\\system32\\wbem\\wmic.exe",
+                "wmic.exe /node:10.20.0.13 os get caption,lastbootuptime",
+            ),
+            (
+                "PsExec.exe",
+                "c:\\tools\\sysinternals\\psexec.exe",
+                "psexec.exe -accepteula \\\\srv-app01 c:\\windows\\system32\\cmd.exe /c \"gpupdate /force\"",
+            ),
+        ],
+    ),
+    (
+        "wks-002",
+        &[
+            (
+                "certutil.exe",
+                "c:\\windows\\system32\\certutil.exe",
+                "certutil.exe -hashfile C:\\Users\\jlee\\Downloads\\FortiClientVPN.msi SHA256",
+            ),
+            (
+                "Autoruns64.exe",
+                "c:\\tools\\sysinternals\\autoruns64.exe",
+                "Autoruns64.exe",
+            ),
+        ],
+    ),
+    (
+        "srv-fs01",
+        &[(
+            "vssadmin.exe",
+            "c:\\windows\\system32\\vssadmin.exe",
+            "vssadmin.exe list shadows /for=D:",
+        )],
+    ),
+];
+
+/// The admins' troubleshooting sessions: a fixed handful, each on one machine, minutes apart.
+pub(super) fn admin_sessions(g: &mut Gen, org: &Org, rng: &mut Rng, _n: usize) {
+    for (k, &(host, commands)) in ADMIN_SESSIONS.iter().enumerate() {
+        let admin = &org.users[k % 2];
+        let d = org.device(host);
+        let start = office_time(g, rng, admin.office);
+        let shell = Proc {
+            file: "powershell.exe",
+            folder: "c:\\windows\\system32\\windowspowershell\\v1.0\\powershell.exe",
+            command_line: "\"C:\\WINDOWS\\System32\\WindowsPowerShell\\v1.0\\powershell.exe\"",
+            pid: rng.range(1_000, 30_000),
+            parent: "explorer.exe",
+            account: Some(admin),
+        };
+        for (i, &(file, folder, command_line)) in commands.iter().enumerate() {
+            let child = Proc {
+                file,
+                folder,
+                command_line,
+                pid: shell.pid + 40 + i as i64 * 24,
+                parent: shell.file,
+                account: Some(admin),
+            };
+            rows::process_created(g, d, start + i as i64 * 50 * SECOND, &shell, &child);
+        }
+    }
+}

@@ -74,6 +74,12 @@ pub(super) const UNITS: &[Unit] = &[
         run: endpoint::processes,
     },
     Unit {
+        name: "admin-sessions",
+        tables: &["DeviceProcessEvents", "SecurityEvent"],
+        share: 0.0,
+        run: endpoint::admin_sessions,
+    },
+    Unit {
         name: "network",
         tables: &["DeviceNetworkEvents"],
         share: 0.0973,

@@ -1109,7 +1109,7 @@ pub(super) fn write(g: &mut Gen, org: &Org) -> Vec<String> {
         },
     ];
     let mut alert_times = Vec::new();
-    for spec in specs {
+    for spec in specs.into_iter().chain(impact::alerts(org, at)) {
         alert_times.push(spec.end + 6 * MINUTE);
         alerts.push(sentinel::write_alert(g, rng, spec));
     }
@@ -1128,8 +1128,12 @@ pub(super) fn write(g: &mut Gen, org: &Org) -> Vec<String> {
             "Execution",
             "LateralMovement",
             "Exfiltration",
+            "DefenseEvasion",
+            "Impact",
         ],
-        techniques: &["T1110", "T1078", "T1564", "T1059", "T1021", "T1048"],
+        techniques: &[
+            "T1110", "T1078", "T1564", "T1059", "T1021", "T1048", "T1070", "T1490", "T1486",
+        ],
         products: &[
             "Azure Active Directory Identity Protection",
             "Microsoft Cloud App Security",
@@ -1151,14 +1155,23 @@ pub(super) fn write(g: &mut Gen, org: &Org) -> Vec<String> {
             alert_times[6] + 30 * MINUTE,
         ),
     ];
+    let comment_3 = [
+        comment_1[0],
+        comment_2[1],
+        (
+            "srv-sql01: ransomware quarantined before it ran; isolated. svc_print removed, adavis reset.",
+            alert_times[9] + 30 * MINUTE,
+        ),
+    ];
     // (alerts so far, title, severity, status, owner, comments)
-    let versions: [StoryVersion<'_>; 6] = [
+    let versions: [StoryVersion<'_>; 7] = [
         (2, first_title, "Medium", "New", None, &[]),
         (3, first_title, "Medium", "New", None, &[]),
         (4, full_title, "High", "Active", Some(analyst), &[]),
         (5, full_title, "High", "Active", Some(analyst), &comment_1),
         (6, full_title, "High", "Active", Some(analyst), &comment_1),
         (7, full_title, "High", "Active", Some(analyst), &comment_2),
+        (10, full_title, "High", "Active", Some(analyst), &comment_3),
     ];
     for (n, title, severity, status, owner, comments) in versions {
         let modified = comments.last().map_or(alert_times[n - 1] + MINUTE, |c| {

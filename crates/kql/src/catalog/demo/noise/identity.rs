@@ -780,7 +780,8 @@ pub(super) fn domain_controller(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize)
             ("DestinationIPAddress", s("10.20.0.10")),
             ("ReportId", s(report)),
         ];
-        match rng.below(10) {
+        // Queries, logons and replication, and a quarter of directory changes.
+        match rng.below(12) {
             0..5 => {
                 let (action, query_type, target, protocol, port, query) = *rng.pick(&[
                     (
@@ -925,14 +926,17 @@ pub(super) fn domain_controller(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize)
                     "Account Password Never Expires changed" => {
                         json!({"FROM Account Password Never Expires": "False", "TO Account Password Never Expires": "True"})
                     }
+                    // Retiring RC4 for Kerberos, account by account.
                     "Account Supported Encryption Types changed" => {
-                        json!({"FROM AccountSupportedEncryptionTypes": "N/A", "TO AccountSupportedEncryptionTypes": "AES128, AES256"})
+                        json!({"FROM AccountSupportedEncryptionTypes": "RC4, AES128, AES256", "TO AccountSupportedEncryptionTypes": "AES128, AES256"})
                     }
                     "SAM Account Name changed" => {
-                        json!({"FROM.SAM": "temp-user", "TO.SAM": target.sam})
+                        json!({"FROM SAM Account Name": "temp-user", "TO SAM Account Name": target.sam})
                     }
                     "Account Constrained Delegation changed" => {
-                        json!({"TO Account Constrained Delegation": "cifs/srv-fs01.contoso.com"})
+                        json!({"FROM AccountConstrainedDelegationState": "False", "TO AccountConstrainedDelegationState": "True",
+                               "TO Account Constrained Delegation": "cifs/srv-fs01.contoso.com",
+                               "TargetComputerOperatingSystem": "Windows Server 2022"})
                     }
                     _ => json!({}),
                 };

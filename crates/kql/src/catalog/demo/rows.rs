@@ -744,15 +744,18 @@ fn activity(event_id: i32) -> &'static str {
         4698 => "4698 - A scheduled task was created.",
         4720 => "4720 - A user account was created.",
         4724 => "4724 - An attempt was made to reset an account's password.",
+        4726 => "4726 - A user account was deleted.",
         4728 => "4728 - A member was added to a security-enabled global group.",
         4732 => "4732 - A member was added to a security-enabled local group.",
         4738 => "4738 - A user account was changed.",
+        4742 => "4742 - A computer account was changed.",
         4740 => "4740 - A user account was locked out.",
         4768 => "4768 - A Kerberos authentication ticket (TGT) was requested.",
         4769 => "4769 - A Kerberos service ticket was requested.",
         4776 => {
             "4776 - The domain controller attempted to validate the credentials for an account."
         }
+        5136 => "5136 - A directory service object was modified.",
         5140 => "5140 - A network share object was accessed.",
         5145 => {
             "5145 - A network share object was checked to see whether client can be granted desired access."
@@ -769,7 +772,9 @@ fn task(event_id: i32) -> i32 {
         4672 => 12548,
         4688 => 13312,
         4698 => 12804,
-        4720 | 4724 | 4738 | 4740 => 13824,
+        4720 | 4724 | 4726 | 4738 | 4740 => 13824,
+        4742 => 13825,
+        5136 => 14081,
         4728 | 4732 => 13826,
         4768 => 14339,
         4769 => 14337,

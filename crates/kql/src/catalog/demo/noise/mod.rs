@@ -122,6 +122,12 @@ pub(super) const UNITS: &[Unit] = &[
         run: network::windows_security,
     },
     Unit {
+        name: "account-housekeeping",
+        tables: &["SecurityEvent"],
+        share: 0.0,
+        run: network::account_housekeeping,
+    },
+    Unit {
         name: "dns",
         tables: &["DnsEvents"],
         share: 0.0177,

@@ -627,7 +627,7 @@ pub(super) fn write(g: &mut Gen, org: &Org) -> Vec<String> {
     let schtasks_cmd = format!(
         "schtasks.exe /create /tn \"Microsoft\\Windows\\WinUpdateHelper\" /tr \"{DROP_DIR}\\{DROPPED_BINARY} /svc\" /sc onlogon /ru mbrown /f"
     );
-    let recon: [(&str, &str, String); 5] = [
+    let recon: [(&str, &str, String); 6] = [
         (
             "schtasks.exe",
             "c:\\windows\\system32\\schtasks.exe",
@@ -652,6 +652,13 @@ pub(super) fn write(g: &mut Gen, org: &Org) -> Vec<String> {
             "net.exe",
             "c:\\windows\\system32\\net.exe",
             "net.exe view \\\\srv-fs01.contoso.com".into(),
+        ),
+        // Which servers has the victim used Remote Desktop to?
+        (
+            "reg.exe",
+            "c:\\windows\\system32\\reg.exe",
+            "reg query \"HKEY_CURRENT_USER\\Software\\Microsoft\\Terminal Server Client\\Default\""
+                .into(),
         ),
     ];
     for (k, (file, folder, cmd)) in recon.iter().enumerate() {

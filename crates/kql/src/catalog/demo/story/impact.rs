@@ -1,10 +1,11 @@
-//! Stages 6 and 7: on srv-fs01 the attacker becomes SYSTEM through the print spooler, turns on
-//! WDigest, dumps LSASS once an IT admin has signed in, saves the SAM hive, adds a local admin,
-//! tries to switch off Defender, and uses the admin's password to plant the implant on srv-sql01
-//! with PsExec. After the analyst has isolated wks-014 and srv-fs01, the attacker comes back
-//! through srv-sql01 and runs the usual pre-ransomware batch (kill databases, stop services, delete
-//! shadow copies and backups, disable recovery, clear the logs); Defender quarantines the
-//! ransomware binary and the analyst isolates srv-sql01.
+//! Stages 6 and 7: on srv-fs01 the attacker becomes SYSTEM through the print spooler, sweeps the
+//! directory with AdFind and PowerShell, turns on WDigest, dumps LSASS once an IT admin has signed
+//! in, saves the SAM hive, adds a local admin, tries to switch off Defender, and uses the admin's
+//! password to plant the implant on srv-sql01 with PsExec. After the analyst has isolated wks-014
+//! and srv-fs01 and blocked the attacker's range, the attacker comes back through srv-sql01 (its
+//! C2 domain re-pointed) and runs the usual pre-ransomware batch (kill databases, stop services,
+//! delete shadow copies and backups, disable recovery, clear the logs) and fetches the ransomware
+//! with certutil; Defender quarantines it, raises three alerts, and the analyst isolates srv-sql01.
 
 use serde_json::json;
 
@@ -735,7 +736,11 @@ pub(super) fn alerts(org: &Org, at: impl Fn(i64) -> i64) -> [Alert<'static>; 3] 
             compromised: "srv-sql01.contoso.com",
             entities: vec![
                 sentinel::host(sql),
-                sentinel::process(CLEAR_SECURITY_LOG, batch_pid(wipe_step(9))),
+                sentinel::process(
+                    CLEAR_SECURITY_LOG,
+                    // The Security log is the batch's last step.
+                    batch_pid(wipe_step(WIPE_LIST.len() - 1)),
+                ),
             ],
             start: batch + 30 * SECOND,
             end: batch + 40 * SECOND,

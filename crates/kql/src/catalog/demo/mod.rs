@@ -688,7 +688,7 @@ mod tests {
             .filter(|l| !l.trim().is_empty())
             .collect();
         // What the first row of each query's answer names.
-        let expected: [&[&str]; 16] = [
+        let expected: [&[&str]; 20] = [
             &[story::ATTACKER_IP],
             &[story::VICTIM_UPN],
             &["wks-014.contoso.com", "mbrown"],
@@ -709,6 +709,10 @@ mod tests {
             &[story::EXFIL_IP, "C2"],
             &["wks-014.contoso.com"],
             &[story::ATTACKER_IP],
+            &["srv-fs01.contoso.com", "system", "lsass"],
+            &["srv-sql01.contoso.com", story::DROPPED_BINARY],
+            &["srv-sql01.contoso.com", "svc.bat"],
+            &["srv-sql01.contoso.com", "sqlupd.exe", "Ransom:"],
         ];
         assert_eq!(queries.len(), expected.len());
         for (query, needles) in queries.iter().zip(expected) {
@@ -766,7 +770,7 @@ mod tests {
                 "IPAddress",
                 story::ATTACKER_IP,
             ),
-            ("GraphApiAuditEvents", "IPAddress", story::ATTACKER_IP),
+            ("GraphAPIAuditEvents", "IPAddress", story::ATTACKER_IP),
             ("OfficeActivity", "Operation", "New-InboxRule"),
             ("CloudAppEvents", "ActionType", "New-InboxRule"),
             ("DeviceProcessEvents", "ProcessCommandLine", "-enc "),

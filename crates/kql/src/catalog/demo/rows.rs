@@ -734,6 +734,7 @@ pub(super) fn process_created(
 /// Activity text of a Windows security event.
 fn activity(event_id: i32) -> &'static str {
     match event_id {
+        1102 => "1102 - The audit log was cleared.",
         4624 => "4624 - An account was successfully logged on.",
         4625 => "4625 - An account failed to log on.",
         4634 => "4634 - An account was logged off.",
@@ -743,15 +744,18 @@ fn activity(event_id: i32) -> &'static str {
         4698 => "4698 - A scheduled task was created.",
         4720 => "4720 - A user account was created.",
         4724 => "4724 - An attempt was made to reset an account's password.",
+        4726 => "4726 - A user account was deleted.",
         4728 => "4728 - A member was added to a security-enabled global group.",
         4732 => "4732 - A member was added to a security-enabled local group.",
         4738 => "4738 - A user account was changed.",
+        4742 => "4742 - A computer account was changed.",
         4740 => "4740 - A user account was locked out.",
         4768 => "4768 - A Kerberos authentication ticket (TGT) was requested.",
         4769 => "4769 - A Kerberos service ticket was requested.",
         4776 => {
             "4776 - The domain controller attempted to validate the credentials for an account."
         }
+        5136 => "5136 - A directory service object was modified.",
         5140 => "5140 - A network share object was accessed.",
         5145 => {
             "5145 - A network share object was checked to see whether client can be granted desired access."
@@ -763,11 +767,14 @@ fn activity(event_id: i32) -> &'static str {
 /// Task category of a Windows security event.
 fn task(event_id: i32) -> i32 {
     match event_id {
+        1102 => 104,
         4624 | 4625 | 4634 | 4648 => 12544,
         4672 => 12548,
         4688 => 13312,
         4698 => 12804,
-        4720 | 4724 | 4738 | 4740 => 13824,
+        4720 | 4724 | 4726 | 4738 | 4740 => 13824,
+        4742 => 13825,
+        5136 => 14081,
         4728 | 4732 => 13826,
         4768 => 14339,
         4769 => 14337,
@@ -792,7 +799,14 @@ pub(super) fn security_event<'a>(
         ("EventID", int(event_id)),
         ("Activity", s(activity(event_id))),
         ("Channel", s("Security")),
-        ("EventSourceName", s("Microsoft-Windows-Security-Auditing")),
+        (
+            "EventSourceName",
+            s(if event_id == 1102 {
+                "Microsoft-Windows-Eventlog"
+            } else {
+                "Microsoft-Windows-Security-Auditing"
+            }),
+        ),
         ("Level", s(if event_id == 4625 { "0" } else { "8" })),
         ("Task", int(task(event_id))),
         ("SourceSystem", s("OpsManager")),
@@ -821,13 +835,25 @@ pub(super) fn connection(
     }
     let private = remote.0.starts_with("10.") || remote.0.starts_with("192.168.");
     let inbound = action == "InboundConnectionAccepted";
+    // A domain controller's services listen on dual-stack sockets: Defender records their IPv4
+    // addresses as IPv4-mapped IPv6 ones.
+    let mapped = inbound && d.short.starts_with("srv-dc");
+    let (local_ip, remote_ip, local_type) = if mapped {
+        (
+            format!("::ffff:{}", d.ip),
+            format!("::ffff:{}", remote.0),
+            "FourToSixMapping",
+        )
+    } else {
+        (d.ip.clone(), remote.0.to_string(), "Private")
+    };
     let fields = device(d).into_iter().chain(initiating(p, time)).chain([
         ("Timestamp", dt(time)),
         ("ActionType", s(action)),
-        ("RemoteIP", s(remote.0)),
+        ("RemoteIP", s(remote_ip)),
         ("RemotePort", int(remote.1)),
         ("RemoteUrl", s(remote.2)),
-        ("LocalIP", s(&d.ip)),
+        ("LocalIP", s(local_ip)),
         ("LocalPort", int(local_port)),
         (
             "Protocol",
@@ -837,10 +863,16 @@ pub(super) fn connection(
                 "Udp"
             }),
         ),
-        ("LocalIPType", s("Private")),
+        ("LocalIPType", s(local_type)),
         (
             "RemoteIPType",
-            s(if private { "Private" } else { "Public" }),
+            s(if mapped {
+                "FourToSixMapping"
+            } else if private {
+                "Private"
+            } else {
+                "Public"
+            }),
         ),
         ("ReportId", report),
         ("AdditionalFields", dy(json!({}))),

@@ -10,7 +10,8 @@ use crate::value::Value;
 const PORTAL: &str = "https://portal.azure.com/#asset/Microsoft_Azure_Security_Insights/Incident";
 const WORKSPACE_RG: &str = "soc-rg";
 
-fn workspace() -> String {
+/// The Sentinel workspace's resource id.
+pub(super) fn workspace() -> String {
     format!(
         "/subscriptions/{SUBSCRIPTION}/resourceGroups/{WORKSPACE_RG}/providers/Microsoft.OperationalInsights/workspaces/contoso-sentinel"
     )

@@ -1,7 +1,11 @@
 //! The attack story: phishing and password spray → account takeover (MFA method, inbox rule,
 //! directory reconnaissance through Graph) → a macro, encoded PowerShell and an implant on the
 //! victim's workstation (persistence, reconnaissance, beaconing) → lateral movement to the file
-//! server → exfiltration. Fixed rows, the same for every seed and size.
+//! server → exfiltration → credential theft, a second foothold and, after containment, the
+//! attacker's return to prepare ransomware (see `impact`). Fixed rows, the same for every seed and
+//! size.
+
+mod impact;
 
 use serde_json::json;
 
@@ -623,7 +627,7 @@ pub(super) fn write(g: &mut Gen, org: &Org) -> Vec<String> {
     let schtasks_cmd = format!(
         "schtasks.exe /create /tn \"Microsoft\\Windows\\WinUpdateHelper\" /tr \"{DROP_DIR}\\{DROPPED_BINARY} /svc\" /sc onlogon /ru mbrown /f"
     );
-    let recon: [(&str, &str, String); 5] = [
+    let recon: [(&str, &str, String); 6] = [
         (
             "schtasks.exe",
             "c:\\windows\\system32\\schtasks.exe",
@@ -648,6 +652,13 @@ pub(super) fn write(g: &mut Gen, org: &Org) -> Vec<String> {
             "net.exe",
             "c:\\windows\\system32\\net.exe",
             "net.exe view \\\\srv-fs01.contoso.com".into(),
+        ),
+        // Which servers has the victim used Remote Desktop to?
+        (
+            "reg.exe",
+            "c:\\windows\\system32\\reg.exe",
+            "reg query \"HKEY_CURRENT_USER\\Software\\Microsoft\\Terminal Server Client\\Default\""
+                .into(),
         ),
     ];
     for (k, (file, folder, cmd)) in recon.iter().enumerate() {
@@ -1001,6 +1012,8 @@ pub(super) fn write(g: &mut Gen, org: &Org) -> Vec<String> {
         );
     }
 
+    impact::write(g, org, rng, at);
+
     threat_intelligence(g, rng, at(ago(90, 0)));
 
     // The alerts and the incident that groups them.
@@ -1103,7 +1116,7 @@ pub(super) fn write(g: &mut Gen, org: &Org) -> Vec<String> {
         },
     ];
     let mut alert_times = Vec::new();
-    for spec in specs {
+    for spec in specs.into_iter().chain(impact::alerts(org, at)) {
         alert_times.push(spec.end + 6 * MINUTE);
         alerts.push(sentinel::write_alert(g, rng, spec));
     }
@@ -1122,8 +1135,12 @@ pub(super) fn write(g: &mut Gen, org: &Org) -> Vec<String> {
             "Execution",
             "LateralMovement",
             "Exfiltration",
+            "DefenseEvasion",
+            "Impact",
         ],
-        techniques: &["T1110", "T1078", "T1564", "T1059", "T1021", "T1048"],
+        techniques: &[
+            "T1110", "T1078", "T1564", "T1059", "T1021", "T1048", "T1070", "T1490", "T1486",
+        ],
         products: &[
             "Azure Active Directory Identity Protection",
             "Microsoft Cloud App Security",
@@ -1145,14 +1162,23 @@ pub(super) fn write(g: &mut Gen, org: &Org) -> Vec<String> {
             alert_times[6] + 30 * MINUTE,
         ),
     ];
+    let comment_3 = [
+        comment_1[0],
+        comment_2[1],
+        (
+            "srv-sql01: ransomware quarantined before it ran; isolated. svc_print removed, adavis reset.",
+            alert_times[9] + 30 * MINUTE,
+        ),
+    ];
     // (alerts so far, title, severity, status, owner, comments)
-    let versions: [StoryVersion<'_>; 6] = [
+    let versions: [StoryVersion<'_>; 7] = [
         (2, first_title, "Medium", "New", None, &[]),
         (3, first_title, "Medium", "New", None, &[]),
         (4, full_title, "High", "Active", Some(analyst), &[]),
         (5, full_title, "High", "Active", Some(analyst), &comment_1),
         (6, full_title, "High", "Active", Some(analyst), &comment_1),
         (7, full_title, "High", "Active", Some(analyst), &comment_2),
+        (10, full_title, "High", "Active", Some(analyst), &comment_3),
     ];
     for (n, title, severity, status, owner, comments) in versions {
         let modified = comments.last().map_or(alert_times[n - 1] + MINUTE, |c| {
@@ -1175,17 +1201,20 @@ pub(super) fn write(g: &mut Gen, org: &Org) -> Vec<String> {
             },
         );
     }
-    // The analyst collects the implant, scans and isolates both machines from the Defender portal.
-    for (offset, action, device) in [
-        (22, "LiveResponseGetFile", wks),
-        (24, "RunAntiVirusScan", wks),
-        (25, "IsolateDevice", wks),
-        (26, "IsolateDevice", fs),
+    // The analyst collects the implant, scans and isolates both machines from the Defender portal,
+    // and srv-sql01 once Defender has quarantined the ransomware there.
+    let sql = org.device(impact::RANSOM_HOST);
+    for (time, action, device) in [
+        (alert_times[6] + 22 * MINUTE, "LiveResponseGetFile", wks),
+        (alert_times[6] + 24 * MINUTE, "RunAntiVirusScan", wks),
+        (alert_times[6] + 25 * MINUTE, "IsolateDevice", wks),
+        (alert_times[6] + 26 * MINUTE, "IsolateDevice", fs),
+        (at(impact::RETURN) + 20 * MINUTE, "IsolateDevice", sql),
     ] {
         rows::cloud_app_event(
             g,
             rows::CloudApp {
-                time: alert_times[6] + offset * MINUTE,
+                time,
                 action,
                 application: "Microsoft Defender for Endpoint",
                 application_id: 0,
@@ -1353,7 +1382,7 @@ fn graph_recon(g: &mut Gen, rng: &mut Rng, victim: &User, start: i64) {
             ],
         );
         g.push(
-            "GraphApiAuditEvents",
+            "GraphAPIAuditEvents",
             [
                 ("Timestamp", s(super::iso(time))),
                 (

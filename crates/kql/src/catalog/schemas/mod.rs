@@ -71,6 +71,7 @@ schema_files![
     "DeviceTvmBrowserExtensions",
     "DeviceTvmInfoGathering",
     "DeviceTvmSecureConfigurationAssessment",
+    "DeviceTvmSecureConfigurationAssessmentKB",
     "DeviceTvmSoftwareInventory",
     "DeviceTvmSoftwareVulnerabilities",
     "DeviceTvmSoftwareVulnerabilitiesKB",
@@ -79,8 +80,9 @@ schema_files![
     "EmailEvents",
     "EmailPostDeliveryEvents",
     "EmailUrlInfo",
+    "Event",
     "ExposureGraphEdges",
-    "GraphApiAuditEvents",
+    "GraphAPIAuditEvents",
     "Heartbeat",
     "IdentityDirectoryEvents",
     "IdentityInfo",
@@ -97,6 +99,7 @@ schema_files![
     "SigninLogs",
     "ThreatIntelligenceIndicator",
     "UrlClickEvents",
+    "Usage",
 ];
 
 /// A schema file that does not read as `ColumnName type` lines.
@@ -495,6 +498,17 @@ mod tests {
             ],
         ),
         (
+            "DeviceTvmSecureConfigurationAssessmentKB",
+            10,
+            "ConfigurationId",
+            "RemediationOptions",
+            &[
+                ("ConfigurationImpact", R),
+                ("ConfigurationBenchmarks", J),
+                ("Tags", J),
+            ],
+        ),
+        (
             "DeviceTvmSoftwareInventory",
             11,
             "DeviceId",
@@ -561,6 +575,13 @@ mod tests {
             &[("Url", S), ("UrlLocation", S)],
         ),
         (
+            "Event",
+            23,
+            "_BilledSize",
+            "UserName",
+            &[("EventID", I), ("EventLevel", I), ("EventData", S)],
+        ),
+        (
             "ExposureGraphEdges",
             11,
             "EdgeId",
@@ -568,7 +589,7 @@ mod tests {
             &[("SourceNodeCategories", J), ("EdgeLabel", S)],
         ),
         (
-            "GraphApiAuditEvents",
+            "GraphAPIAuditEvents",
             20,
             "IdentityProvider",
             "ResponseSize",
@@ -759,6 +780,13 @@ mod tests {
             "TenantId",
             "Type",
             &[("IsClickedThrough", B), ("UrlChain", S)],
+        ),
+        (
+            "Usage",
+            21,
+            "AvgLatencyInSeconds",
+            "Type",
+            &[("IsBillable", B), ("Quantity", R), ("StartTime", D)],
         ),
     ];
 

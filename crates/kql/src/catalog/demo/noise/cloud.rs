@@ -477,7 +477,7 @@ pub(super) fn graph(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
             ],
         );
         g.push(
-            "GraphApiAuditEvents",
+            "GraphAPIAuditEvents",
             [
                 ("Timestamp", s(super::super::iso(time))),
                 (
@@ -673,5 +673,165 @@ pub(super) fn sentinel_usage(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                 ],
             );
         }
+    }
+}
+
+/// What the SOC and IT admins change in the Defender portal, as its audit records reach
+/// CloudAppEvents: `(action, workload, object, fields the record adds)`.
+fn portal_changes() -> [(&'static str, &'static str, &'static str, serde_json::Value); 9] {
+    let rule = "Encoded PowerShell started by an Office app";
+    let rule_query = "DeviceProcessEvents | where InitiatingProcessFileName in~ (\"winword.exe\", \"excel.exe\", \"outlook.exe\") | where ProcessCommandLine has_any (\"-enc\", \"-encodedcommand\")";
+    let custom_rule = |status: &str| {
+        json!({"RuleName": rule, "RuleId": "4127", "Query": rule_query,
+               "AlertTitle": "Encoded PowerShell from Office", "AlertCategory": "Execution",
+               "AlertSeverity": "Medium", "MitreTechniques": ["T1059.001", "T1204.002"],
+               "RuleFrequency": "1h", "IsEnabled": status == "enabled"})
+    };
+    [
+        (
+            "SetAdvancedFeatures",
+            "MicrosoftDefenderATP",
+            "Live Response unsigned script execution",
+            json!({"SettingName": "Live Response unsigned script execution",
+                   "SettingsOldValue": true, "SettingsNewValue": false}),
+        ),
+        (
+            "SetAdvancedFeatures",
+            "MicrosoftDefenderATP",
+            "Allow or block file",
+            json!({"SettingName": "Allow or block file", "SettingsOldValue": false,
+                   "SettingsNewValue": true}),
+        ),
+        (
+            "CreateCustomDetection",
+            "Microsoft365Defender",
+            rule,
+            custom_rule("enabled"),
+        ),
+        (
+            "EditCustomDetection",
+            "Microsoft365Defender",
+            rule,
+            custom_rule("enabled"),
+        ),
+        (
+            "DeleteCustomDetection",
+            "Microsoft365Defender",
+            "TEST - EICAR download",
+            json!({"RuleName": "TEST - EICAR download", "RuleId": "4088",
+                   "Query": "DeviceFileEvents | where FileName =~ \"eicar.com\"",
+                   "AlertDescription": "Test rule for the EICAR file; no longer needed"}),
+        ),
+        (
+            "EditRole",
+            "Microsoft365Defender",
+            "SOC Tier 1",
+            json!({"RoleName": "SOC Tier 1",
+                   "RolePermissions": "Security operations: Security data basics (read), Alerts (manage), Response (manage)",
+                   "AssignedGroups": "SG-SOC-Tier1"}),
+        ),
+        (
+            "DownloadOffboardingPkg",
+            "MicrosoftDefenderATP",
+            "WindowsServer2019",
+            json!({"OsPlatform": "Windows Server 2019", "DeploymentMethod": "Group Policy"}),
+        ),
+        (
+            "SensorDeleted",
+            "MicrosoftDefenderForIdentity",
+            "SRV-DC00",
+            json!({"ResultDescription": "Sensor SRV-DC00 (decommissioned domain controller) deleted"}),
+        ),
+        (
+            "Write AlertsSuppressionRules",
+            "MicrosoftDefenderForCloud",
+            "Suppress-VA-scanner-srv-app01",
+            json!({"RuleName": "Suppress-VA-scanner-srv-app01",
+                   "AlertType": "VM_SuspiciousScanActivity", "State": "Enabled",
+                   "Comment": "Nessus scans from 10.20.0.40 every Sunday"}),
+        ),
+    ]
+}
+
+/// The admins' changes in the Defender portal, spread over the span (a fixed handful).
+pub(super) fn security_admin(g: &mut Gen, org: &Org, rng: &mut Rng, _n: usize) {
+    for (k, (action, workload, object, fields)) in portal_changes().into_iter().enumerate() {
+        let admin = &org.users[k % 2];
+        let time = office_time(g, rng, admin.office);
+        let mut raw = json!({"CreationTime": super::super::iso(time), "Id": rng.guid_string(),
+                             "Operation": action, "OrganizationId": TENANT_ID, "UserKey": admin.object_id,
+                             "UserType": 2, "Workload": workload, "UserId": admin.upn,
+                             "ClientIP": egress(admin), "ResultStatus": "Success"});
+        if let (Some(raw), Some(fields)) = (raw.as_object_mut(), fields.as_object()) {
+            raw.extend(fields.clone());
+        }
+        rows::cloud_app_event(
+            g,
+            rows::CloudApp {
+                time,
+                action,
+                application: "Microsoft Defender XDR",
+                application_id: 0,
+                account: (&admin.display_name, &admin.upn, &admin.object_id),
+                ip: egress(admin),
+                activity_type: "Edit",
+                object_name: object,
+                object_type: "Setting",
+                raw,
+                user_agent: rows::ORG_USER_AGENT,
+                admin: true,
+            },
+        );
+    }
+}
+
+/// The workspace's hourly ingestion per table (Usage), newest hour first: `(table, solution,
+/// MB per hour, billable)`.
+const INGESTION: [(&str, &str, f64, bool); 10] = [
+    ("CommonSecurityLog", "Security", 58.0, true),
+    ("SecurityEvent", "Security", 41.0, true),
+    ("DeviceNetworkEvents", "SecurityInsights", 37.0, true),
+    ("DeviceProcessEvents", "SecurityInsights", 26.0, true),
+    ("DeviceFileEvents", "SecurityInsights", 19.0, true),
+    ("AzureDiagnostics", "LogManagement", 11.0, true),
+    ("SigninLogs", "SecurityInsights", 4.2, true),
+    ("OfficeActivity", "SecurityInsights", 3.1, false),
+    ("AzureActivity", "LogManagement", 0.8, false),
+    ("SecurityAlert", "SecurityInsights", 0.05, false),
+];
+
+/// `n` hourly Usage records, the newest hours first.
+pub(super) fn workspace_usage(g: &mut Gen, _org: &Org, rng: &mut Rng, n: usize) {
+    let last_hour = g.now.div_euclid(HOUR) * HOUR;
+    for k in 0..n {
+        let (table, solution, mb, billable) = INGESTION[k % INGESTION.len()];
+        let start = last_hour - (1 + (k / INGESTION.len()) as i64) * HOUR;
+        let batches = rng.range(40, 400);
+        g.push(
+            "Usage",
+            [
+                ("TimeGenerated", dt(start + HOUR - MINUTE)),
+                (
+                    "AvgLatencyInSeconds",
+                    real(20.0 + rng.below(200) as f64 / 4.0),
+                ),
+                ("BatchesCapped", long(0)),
+                ("BatchesOutsideSla", long(0)),
+                ("BatchesWithinSla", long(batches)),
+                ("TotalBatches", long(batches)),
+                ("DataType", s(table)),
+                ("StartTime", dt(start)),
+                ("EndTime", dt(start + HOUR)),
+                ("IsBillable", boolean(billable)),
+                (
+                    "Quantity",
+                    real((mb * (600.0 + rng.below(800) as f64)).round() / 1000.0),
+                ),
+                ("QuantityUnit", s("MBytes")),
+                ("ResourceUri", s(super::super::sentinel::workspace())),
+                ("Solution", s(solution)),
+                ("SourceSystem", s("OMS")),
+            ],
+        );
     }
 }

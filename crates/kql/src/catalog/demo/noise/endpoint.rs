@@ -634,25 +634,31 @@ pub(super) fn network(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                 );
             }
         } else {
-            // Servers accept connections and listen.
-            let d = &org.devices[24 + rng.below(5)];
+            // Servers' services accept connections from workstations, and listen again when the
+            // service restarts (after patching).
+            let &(server, local, (file, folder, cmd)) = rng.pick(&SERVER_SERVICES);
+            let d = org.device(server);
             let time = any_time(g, rng);
-            let (local, from) = if roll < 94 {
-                let (client, _) = workstation(org, rng);
-                let local = *rng.pick(&[445, 389, 88, 443, 1433, 3389]);
-                (local, client.ip.as_str())
-            } else {
-                (*rng.pick(&[445, 3389, 80, 443, 5985]), "")
-            };
             let p = Proc {
-                file: "svchost.exe",
-                folder: "c:\\windows\\system32\\svchost.exe",
-                command_line: "svchost.exe -k NetworkService",
-                pid: 1_620,
+                file,
+                folder,
+                command_line: cmd,
+                pid: 700 + (local as i64 % 97) * 13,
                 parent: "services.exe",
                 account: None,
             };
-            if from.is_empty() {
+            if roll < 95 && local != 22 {
+                let (client, _) = workstation(org, rng);
+                rows::connection(
+                    g,
+                    d,
+                    time,
+                    &p,
+                    "InboundConnectionAccepted",
+                    (&client.ip, port, ""),
+                    local,
+                );
+            } else {
                 rows::connection(
                     g,
                     d,
@@ -662,20 +668,72 @@ pub(super) fn network(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                     ("", 0, ""),
                     local,
                 );
-            } else {
-                rows::connection(
-                    g,
-                    d,
-                    time,
-                    &p,
-                    "InboundConnectionAccepted",
-                    (from, port, ""),
-                    local,
-                );
             }
         }
     }
 }
+
+const LSASS_SERVICE: (&str, &str, &str) =
+    ("lsass.exe", "c:\\windows\\system32\\lsass.exe", "lsass.exe");
+const SYSTEM_SERVICE: (&str, &str, &str) = ("System", "", "");
+
+/// What the servers serve: (server, local port, listening process).
+const SERVER_SERVICES: [(&str, i32, (&str, &str, &str)); 14] = [
+    ("srv-dc01", 88, LSASS_SERVICE),
+    ("srv-dc01", 389, LSASS_SERVICE),
+    ("srv-dc01", 49_664, LSASS_SERVICE),
+    ("srv-dc01", 445, SYSTEM_SERVICE),
+    (
+        "srv-dc01",
+        53,
+        (
+            "dns.exe",
+            "c:\\windows\\system32\\dns.exe",
+            "C:\\Windows\\system32\\dns.exe",
+        ),
+    ),
+    ("srv-dc02", 88, LSASS_SERVICE),
+    ("srv-dc02", 389, LSASS_SERVICE),
+    ("srv-fs01", 445, SYSTEM_SERVICE),
+    ("srv-app01", 443, SYSTEM_SERVICE),
+    (
+        "srv-app01",
+        3389,
+        (
+            "svchost.exe",
+            "c:\\windows\\system32\\svchost.exe",
+            "svchost.exe -k termsvcs -s TermService",
+        ),
+    ),
+    (
+        "srv-sql01",
+        1433,
+        (
+            "sqlservr.exe",
+            "c:\\program files\\microsoft sql server\\mssql16.mssqlserver\\mssql\\binn\\sqlservr.exe",
+            "\"sqlservr.exe\" -sMSSQLSERVER",
+        ),
+    ),
+    ("srv-sql01", 445, SYSTEM_SERVICE),
+    (
+        "srv-web01",
+        22,
+        (
+            "sshd",
+            "/usr/sbin/sshd",
+            "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups",
+        ),
+    ),
+    (
+        "srv-web01",
+        443,
+        (
+            "nginx",
+            "/usr/sbin/nginx",
+            "nginx: master process /usr/sbin/nginx",
+        ),
+    ),
+];
 
 const DOC_STEMS: [&str; 10] = [
     "Q3-report",
@@ -929,37 +987,42 @@ pub(super) fn device_events(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                 );
             }
             38..44 => {
+                // A warning, which the user overrides about a third of the time: Defender links the
+                // two by their ActivityId.
                 let &(url, _) = rng.pick(&SITES[5..8]);
-                let action = *rng.pick(&[
-                    "SmartScreenUrlWarning",
-                    "SmartScreenUrlWarning",
-                    "SmartScreenAppWarning",
-                    "SmartScreenUserOverride",
-                ]);
-                let experience = if action == "SmartScreenAppWarning" {
-                    "Untrusted"
+                let app = rng.chance(0.3);
+                let (action, experience, file) = if app {
+                    ("SmartScreenAppWarning", "Untrusted", "setup-helper.exe")
                 } else {
-                    *rng.pick(&["Untrusted", "Phishing", "Malicious"])
+                    (
+                        "SmartScreenUrlWarning",
+                        *rng.pick(&["Untrusted", "Phishing", "Malicious"]),
+                        "",
+                    )
                 };
-                rows::device_event(
-                    g,
-                    d,
-                    time,
-                    &edge,
-                    action,
-                    [
-                        ("RemoteUrl", s(format!("https://{url}/download"))),
-                        (
-                            "FileName",
-                            s(if action == "SmartScreenAppWarning" {
-                                "setup-helper.exe"
-                            } else {
-                                ""
-                            }),
-                        ),
-                        ("AdditionalFields", dy(json!({"Experience": experience}))),
-                    ],
-                );
+                let activity = rng.guid_string();
+                let overridden = rng.chance(0.35);
+                for (k, action) in [action, "SmartScreenUserOverride"]
+                    .into_iter()
+                    .take(1 + overridden as usize)
+                    .enumerate()
+                {
+                    rows::device_event(
+                        g,
+                        d,
+                        time + k as i64 * 9 * SECOND,
+                        &edge,
+                        action,
+                        [
+                            ("RemoteUrl", s(format!("https://{url}/download"))),
+                            ("FileName", s(file)),
+                            (
+                                "AdditionalFields",
+                                dy(json!({"Experience": experience, "ActivityId": activity})),
+                            ),
+                        ],
+                    );
+                }
             }
             44..49 => {
                 let &(product, maker, vid) = rng.pick(&USB);
@@ -1134,23 +1197,46 @@ pub(super) fn device_events(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                     )],
                 );
             }
-            83..86 => rows::device_event(
-                g,
-                d,
-                time,
-                &system,
-                "FirewallInboundConnectionBlocked",
-                [
-                    ("RemoteIP", s(format!("10.10.1.{}", 1 + rng.below(24)))),
-                    ("RemotePort", int(137)),
-                    ("LocalPort", int(137)),
-                ],
-            ),
+            83..86 => {
+                // NetBIOS chatter between workstations, and the vulnerability scanner's sweeps,
+                // which several workstations' firewalls refuse within minutes.
+                let sweep = rng.chance(0.3);
+                let (remote, port, targets) = if sweep {
+                    ("10.20.0.40".to_string(), 445, 4 + rng.below(3))
+                } else {
+                    (format!("10.10.1.{}", 1 + rng.below(24)), 137, 1)
+                };
+                for k in 0..targets {
+                    let target = if k == 0 { d } else { workstation(org, rng).0 };
+                    rows::device_event(
+                        g,
+                        target,
+                        time + k as i64 * 40 * SECOND,
+                        &system,
+                        "FirewallInboundConnectionBlocked",
+                        [
+                            ("RemoteIP", s(&remote)),
+                            (
+                                "RemotePort",
+                                int(if sweep { 53_000 + k as i32 } else { 137 }),
+                            ),
+                            ("LocalPort", int(port)),
+                        ],
+                    );
+                }
+            }
             86..89 => {
                 let &(url, ip) = rng.pick(&SITES[5..8]);
                 let action = *rng.pick(&[
                     "ExploitGuardNetworkProtectionAudited",
                     "ExploitGuardNetworkProtectionBlocked",
+                ]);
+                let &(category, name) = rng.pick(&[
+                    ("CustomBlockList", ""),
+                    ("CustomBlockList", ""),
+                    ("Malicious", "Malicious site"),
+                    ("Phishing", "Phishing site"),
+                    ("CustomPolicy", "Block file-sharing sites"),
                 ]);
                 rows::device_event(
                     g,
@@ -1163,9 +1249,8 @@ pub(super) fn device_events(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                         ("RemoteIP", s(ip)),
                         (
                             "AdditionalFields",
-                            dy(
-                                json!({"ResponseCategory": "CustomBlockList", "IsAudit": action.ends_with("Audited")}),
-                            ),
+                            dy(json!({"ResponseCategory": category, "DisplayName": name,
+                                       "IsAudit": action.ends_with("Audited")})),
                         ),
                     ],
                 );
@@ -1476,5 +1561,131 @@ pub(super) fn image_loads(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
             account: (!system).then_some(u),
         };
         rows::image_load(g, d, time, &p, dll, folder);
+    }
+}
+
+/// One troubleshooting session of an IT admin: where, and the commands, in order.
+type AdminSession = (
+    &'static str,
+    &'static [(&'static str, &'static str, &'static str)],
+);
+
+/// A fortnight's troubleshooting by the IT admins, beyond their everyday commands.
+const ADMIN_SESSIONS: [AdminSession; 5] = [
+    (
+        "srv-dc01",
+        &[
+            (
+                "nltest.exe",
+                "c:\\windows\\system32\\nltest.exe",
+                "nltest.exe /dsgetdc:contoso.com",
+            ),
+            (
+                "nltest.exe",
+                "c:\\windows\\system32\\nltest.exe",
+                "nltest.exe /dclist:contoso.com",
+            ),
+            (
+                "nltest.exe",
+                "c:\\windows\\system32\\nltest.exe",
+                "nltest.exe /domain_trusts /all_trusts",
+            ),
+            (
+                "nltest.exe",
+                "c:\\windows\\system32\\nltest.exe",
+                "nltest.exe /sc_query:contoso.com",
+            ),
+        ],
+    ),
+    (
+        "srv-app01",
+        &[
+            (
+                "PktMon.exe",
+                "c:\\windows\\system32\\pktmon.exe",
+                "PktMon.exe start --capture --comp nics --pkt-size 0 -f C:\\Temp\\app01.etl",
+            ),
+            (
+                "PktMon.exe",
+                "c:\\windows\\system32\\pktmon.exe",
+                "PktMon.exe stop",
+            ),
+            (
+                "netsh.exe",
+                "c:\\windows\\system32\\netsh.exe",
+                "netsh.exe advfirewall firewall delete rule name=\"Legacy SQL 1433\"",
+            ),
+        ],
+    ),
+    (
+        "wks-001",
+        &[
+            (
+                "runas.exe",
+                "c:\\windows\\system32\\runas.exe",
+                "runas.exe /savecred /user:contoso\\adavis-adm \"mmc.exe dsa.msc\"",
+            ),
+            (
+                "WMIC.exe",
+                "c:\\windows\\system32\\wbem\\wmic.exe",
+                "wmic.exe /node:10.20.0.13 os get caption,lastbootuptime",
+            ),
+            (
+                "PsExec.exe",
+                "c:\\tools\\sysinternals\\psexec.exe",
+                "psexec.exe -accepteula \\\\srv-app01 c:\\windows\\system32\\cmd.exe /c \"gpupdate /force\"",
+            ),
+        ],
+    ),
+    (
+        "wks-002",
+        &[
+            (
+                "certutil.exe",
+                "c:\\windows\\system32\\certutil.exe",
+                "certutil.exe -hashfile C:\\Users\\jlee\\Downloads\\FortiClientVPN.msi SHA256",
+            ),
+            (
+                "Autoruns64.exe",
+                "c:\\tools\\sysinternals\\autoruns64.exe",
+                "Autoruns64.exe",
+            ),
+        ],
+    ),
+    (
+        "srv-fs01",
+        &[(
+            "vssadmin.exe",
+            "c:\\windows\\system32\\vssadmin.exe",
+            "vssadmin.exe list shadows /for=D:",
+        )],
+    ),
+];
+
+/// The admins' troubleshooting sessions: a fixed handful, each on one machine, minutes apart.
+pub(super) fn admin_sessions(g: &mut Gen, org: &Org, rng: &mut Rng, _n: usize) {
+    for (k, &(host, commands)) in ADMIN_SESSIONS.iter().enumerate() {
+        let admin = &org.users[k % 2];
+        let d = org.device(host);
+        let start = office_time(g, rng, admin.office);
+        let shell = Proc {
+            file: "powershell.exe",
+            folder: "c:\\windows\\system32\\windowspowershell\\v1.0\\powershell.exe",
+            command_line: "\"C:\\WINDOWS\\System32\\WindowsPowerShell\\v1.0\\powershell.exe\"",
+            pid: rng.range(1_000, 30_000),
+            parent: "explorer.exe",
+            account: Some(admin),
+        };
+        for (i, &(file, folder, command_line)) in commands.iter().enumerate() {
+            let child = Proc {
+                file,
+                folder,
+                command_line,
+                pid: shell.pid + 40 + i as i64 * 24,
+                parent: shell.file,
+                account: Some(admin),
+            };
+            rows::process_created(g, d, start + i as i64 * 50 * SECOND, &shell, &child);
+        }
     }
 }

@@ -466,11 +466,33 @@ pub(super) fn directory(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
                        {"id": "4f2b4d6c-0000-4a8b-9c1d-2e3f4a5b6c7d", "displayName": "Microsoft Graph", "type": "ServicePrincipal",
                         "modifiedProperties": []}])
             }
+            // PIM names the role, the request and the principal; the directory names the user and
+            // the role in its modified properties.
+            "RoleManagement" if service == "PIM" => {
+                json!([{"id": "5d6b6bb7-de71-4623-b4af-96380a352509", "displayName": "Security Reader",
+                        "type": "Role", "modifiedProperties": []},
+                       {"id": rng.guid_string(), "displayName": null, "type": "Request",
+                        "modifiedProperties": []},
+                       {"id": target.object_id, "displayName": target.display_name, "type": "User",
+                        "userPrincipalName": target.upn, "modifiedProperties": []}])
+            }
             "RoleManagement" => {
+                let role = json!("\"Security Reader\"");
+                let (old, new) = if op.starts_with("Remove") {
+                    (role, json!(null))
+                } else {
+                    (json!(null), role)
+                };
                 json!([{"id": target.object_id, "displayName": target.display_name, "type": "User",
                         "userPrincipalName": target.upn,
-                        "modifiedProperties": [{"displayName": "Role.DisplayName", "oldValue": null,
-                                                "newValue": "\"Security Reader\""}]},
+                        "modifiedProperties": [
+                            {"displayName": "Role.ObjectID", "oldValue": null,
+                             "newValue": "\"b0f9e6a3-6a2c-4d1e-9f0a-5d6b6bb7de71\""},
+                            {"displayName": "Role.DisplayName", "oldValue": old, "newValue": new},
+                            {"displayName": "Role.TemplateId", "oldValue": null,
+                             "newValue": "\"5d6b6bb7-de71-4623-b4af-96380a352509\""},
+                            {"displayName": "Role.WellKnownObjectName", "oldValue": null,
+                             "newValue": "\"SecurityReader\""}]},
                        {"id": "5d6b6bb7-de71-4623-b4af-96380a352509", "displayName": "Security Reader", "type": "Role"}])
             }
             "Policy" => {
@@ -758,7 +780,8 @@ pub(super) fn domain_controller(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize)
             ("DestinationIPAddress", s("10.20.0.10")),
             ("ReportId", s(report)),
         ];
-        match rng.below(10) {
+        // Queries, logons and replication, and a quarter of directory changes.
+        match rng.below(12) {
             0..5 => {
                 let (action, query_type, target, protocol, port, query) = *rng.pick(&[
                     (
@@ -903,14 +926,17 @@ pub(super) fn domain_controller(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize)
                     "Account Password Never Expires changed" => {
                         json!({"FROM Account Password Never Expires": "False", "TO Account Password Never Expires": "True"})
                     }
+                    // Retiring RC4 for Kerberos, account by account.
                     "Account Supported Encryption Types changed" => {
-                        json!({"FROM AccountSupportedEncryptionTypes": "N/A", "TO AccountSupportedEncryptionTypes": "AES128, AES256"})
+                        json!({"FROM AccountSupportedEncryptionTypes": "RC4, AES128, AES256", "TO AccountSupportedEncryptionTypes": "AES128, AES256"})
                     }
                     "SAM Account Name changed" => {
-                        json!({"FROM.SAM": "temp-user", "TO.SAM": target.sam})
+                        json!({"FROM SAM Account Name": "temp-user", "TO SAM Account Name": target.sam})
                     }
                     "Account Constrained Delegation changed" => {
-                        json!({"TO Account Constrained Delegation": "cifs/srv-fs01.contoso.com"})
+                        json!({"FROM AccountConstrainedDelegationState": "False", "TO AccountConstrainedDelegationState": "True",
+                               "TO Account Constrained Delegation": "cifs/srv-fs01.contoso.com",
+                               "TargetComputerOperatingSystem": "Windows Server 2022"})
                     }
                     _ => json!({}),
                 };
@@ -943,5 +969,85 @@ pub(super) fn domain_controller(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize)
                 );
             }
         }
+    }
+}
+
+/// What the Entra password protection DC agent logs when a password is set or changed:
+/// `(event id, level, what happened)`.
+const PASSWORD_POLICY_EVENTS: [(i32, &str, &str); 5] = [
+    (
+        10014,
+        "Information",
+        "The changed password for the specified user was validated as compliant with the current Azure password policy.",
+    ),
+    (
+        10014,
+        "Information",
+        "The changed password for the specified user was validated as compliant with the current Azure password policy.",
+    ),
+    (
+        10015,
+        "Information",
+        "The reset password for the specified user was validated as compliant with the current Azure password policy.",
+    ),
+    (
+        10016,
+        "Warning",
+        "The changed password for the specified user was rejected because it did not comply with the current Azure password policy.",
+    ),
+    (
+        30002,
+        "Warning",
+        "The changed password for the specified user was rejected because it matched at least one of the tokens present in the per-tenant banned password list of the current Azure password policy.",
+    ),
+];
+
+/// Password changes and resets as the Entra password protection DC agent logs them (Event).
+pub(super) fn password_protection(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
+    for _ in 0..n {
+        let u = rng.pick(&org.users);
+        let dc = org.device(if rng.chance(0.6) {
+            "srv-dc01"
+        } else {
+            "srv-dc02"
+        });
+        let time = office_time(g, rng, u.office);
+        let &(id, level, text) = rng.pick(&PASSWORD_POLICY_EVENTS);
+        let description = format!(
+            "{text}\r\n\r\n UserName: {}\r\n FullName: {}",
+            u.sam, u.display_name
+        );
+        g.push(
+            "Event",
+            [
+                ("TimeGenerated", dt(time)),
+                ("Source", s("Microsoft-AzureADPasswordProtection-DCAgent")),
+                ("EventLog", s("Microsoft-AzureADPasswordProtection-DCAgent/Admin")),
+                ("Computer", s(&dc.fqdn)),
+                ("EventLevel", int(if level == "Warning" { 3 } else { 4 })),
+                ("EventLevelName", s(level)),
+                ("EventID", int(id)),
+                ("EventCategory", int(0)),
+                ("UserName", s("NT AUTHORITY\\SYSTEM")),
+                ("RenderedDescription", s(&description)),
+                (
+                    "ParameterXml",
+                    s(format!("<Param>{}</Param><Param>{}</Param>", u.sam, u.display_name)),
+                ),
+                (
+                    "EventData",
+                    s(format!(
+                        "<DataItem type=\"System.XmlData\" time=\"{}\" sourceHealthServiceId=\"{}\"><EventData xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\"><Data Name=\"UserName\">{}</Data><Data Name=\"FullName\">{}</Data></EventData></DataItem>",
+                        super::super::iso(time),
+                        dc.aad_device_id,
+                        u.sam,
+                        u.display_name
+                    )),
+                ),
+                ("Message", s(&description)),
+                ("SourceSystem", s("OpsManager")),
+                ("ManagementGroupName", s("AOI-72f988bf-0000-4e1a-9c0d-c0a7050de4a0")),
+            ],
+        );
     }
 }

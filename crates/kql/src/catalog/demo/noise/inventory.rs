@@ -430,16 +430,72 @@ const CVES: [(&str, &str, &str, &str, bool, &str); 8] = [
     ),
 ];
 
-/// Security configuration checks: (id, category, subcategory, impact).
-const CONFIGS: [(&str, &str, &str, f64); 8] = [
-    ("scid-2000", "Security controls", "Antivirus", 9.0),
-    ("scid-2001", "Security controls", "Antivirus", 6.0),
-    ("scid-2003", "Security controls", "Antivirus", 6.0),
-    ("scid-2010", "Security controls", "Antivirus", 6.0),
-    ("scid-2011", "Security controls", "Antivirus", 9.0),
-    ("scid-91", "OS", "Credential Guard", 4.0),
-    ("scid-10", "OS", "SMBv1", 8.0),
-    ("scid-5003", "Accounts", "Local Administrators", 5.0),
+/// Security configuration checks: (id, category, subcategory, impact, name, remediation).
+const CONFIGS: [(&str, &str, &str, f64, &str, &str); 8] = [
+    (
+        "scid-2000",
+        "Security controls",
+        "Antivirus",
+        9.0,
+        "Turn on Microsoft Defender Antivirus",
+        "Set 'Turn off Microsoft Defender Antivirus' to Disabled in Group Policy or Intune.",
+    ),
+    (
+        "scid-2001",
+        "Security controls",
+        "Antivirus",
+        6.0,
+        "Turn on real-time protection",
+        "Set 'Turn off real-time protection' to Disabled.",
+    ),
+    (
+        "scid-2003",
+        "Security controls",
+        "Antivirus",
+        6.0,
+        "Turn on PUA protection in block mode",
+        "Set 'Configure detection for potentially unwanted applications' to Block.",
+    ),
+    (
+        "scid-2010",
+        "Security controls",
+        "Antivirus",
+        6.0,
+        "Update Microsoft Defender Antivirus definitions",
+        "Let Windows Update or WSUS deliver security intelligence updates at least daily.",
+    ),
+    (
+        "scid-2011",
+        "Security controls",
+        "Antivirus",
+        9.0,
+        "Turn on cloud-delivered protection",
+        "Set 'Join Microsoft MAPS' to Advanced MAPS.",
+    ),
+    (
+        "scid-91",
+        "OS",
+        "Credential Guard",
+        4.0,
+        "Turn on Credential Guard",
+        "Set 'Turn On Virtualization Based Security' with Credential Guard enabled with UEFI lock.",
+    ),
+    (
+        "scid-10",
+        "OS",
+        "SMBv1",
+        8.0,
+        "Disable SMBv1 client driver",
+        "Set the MrxSmb10 service's start type to Disabled.",
+    ),
+    (
+        "scid-5003",
+        "Accounts",
+        "Local Administrators",
+        5.0,
+        "Remove unneeded members of the local Administrators group",
+        "Manage local administrators with LAPS and restricted groups.",
+    ),
 ];
 
 pub(super) fn vulnerabilities(g: &mut Gen, org: &Org, rng: &mut Rng, _n: usize) {
@@ -510,7 +566,7 @@ pub(super) fn vulnerabilities(g: &mut Gen, org: &Org, rng: &mut Rng, _n: usize) 
             }
         }
         if !d.linux {
-            for (k, (id, category, subcategory, impact)) in CONFIGS.iter().enumerate() {
+            for (k, &(id, category, subcategory, impact, _, _)) in CONFIGS.iter().enumerate() {
                 g.push(
                     "DeviceTvmSecureConfigurationAssessment",
                     [
@@ -518,10 +574,10 @@ pub(super) fn vulnerabilities(g: &mut Gen, org: &Org, rng: &mut Rng, _n: usize) 
                         ("DeviceName", s(&d.fqdn)),
                         ("OSPlatform", s(d.os_platform())),
                         ("Timestamp", dt(time)),
-                        ("ConfigurationId", s(*id)),
-                        ("ConfigurationCategory", s(*category)),
-                        ("ConfigurationSubcategory", s(*subcategory)),
-                        ("ConfigurationImpact", real(*impact)),
+                        ("ConfigurationId", s(id)),
+                        ("ConfigurationCategory", s(category)),
+                        ("ConfigurationSubcategory", s(subcategory)),
+                        ("ConfigurationImpact", real(impact)),
                         ("IsCompliant", boolean((i + k) % 7 != 0)),
                         ("IsApplicable", boolean(true)),
                         ("Context", dy(json!([]))),
@@ -590,6 +646,31 @@ pub(super) fn vulnerabilities(g: &mut Gen, org: &Org, rng: &mut Rng, _n: usize) 
                 );
             }
         }
+    }
+    for (id, category, subcategory, impact, name, remediation) in CONFIGS {
+        g.push(
+            "DeviceTvmSecureConfigurationAssessmentKB",
+            [
+                ("ConfigurationId", s(id)),
+                ("ConfigurationImpact", real(impact)),
+                ("ConfigurationName", s(name)),
+                ("ConfigurationDescription", s(format!("{name}."))),
+                (
+                    "RiskDescription",
+                    s(format!(
+                        "Devices without this {subcategory} setting are easier to attack."
+                    )),
+                ),
+                ("ConfigurationCategory", s(category)),
+                ("ConfigurationSubcategory", s(subcategory)),
+                (
+                    "ConfigurationBenchmarks",
+                    dy(json!([{"BenchmarkName": "CIS", "Name": name}])),
+                ),
+                ("Tags", dy(json!([subcategory]))),
+                ("RemediationOptions", s(remediation)),
+            ],
+        );
     }
     for (cve, software, cvss, severity, exploit, _) in CVES {
         g.push(

@@ -74,6 +74,12 @@ pub(super) const UNITS: &[Unit] = &[
         run: endpoint::processes,
     },
     Unit {
+        name: "admin-sessions",
+        tables: &["DeviceProcessEvents", "SecurityEvent"],
+        share: 0.0,
+        run: endpoint::admin_sessions,
+    },
+    Unit {
         name: "network",
         tables: &["DeviceNetworkEvents"],
         share: 0.0973,
@@ -116,6 +122,12 @@ pub(super) const UNITS: &[Unit] = &[
         run: network::windows_security,
     },
     Unit {
+        name: "account-housekeeping",
+        tables: &["SecurityEvent"],
+        share: 0.0,
+        run: network::account_housekeeping,
+    },
+    Unit {
         name: "dns",
         tables: &["DnsEvents"],
         share: 0.0177,
@@ -153,7 +165,7 @@ pub(super) const UNITS: &[Unit] = &[
     },
     Unit {
         name: "graph",
-        tables: &["MicrosoftGraphActivityLogs", "GraphApiAuditEvents"],
+        tables: &["MicrosoftGraphActivityLogs", "GraphAPIAuditEvents"],
         share: 0.0088,
         run: cloud::graph,
     },
@@ -162,6 +174,24 @@ pub(super) const UNITS: &[Unit] = &[
         tables: &["OAuthAppInfo", "ExposureGraphEdges"],
         share: 0.0,
         run: cloud::apps,
+    },
+    Unit {
+        name: "security-admin",
+        tables: &["CloudAppEvents"],
+        share: 0.0,
+        run: cloud::security_admin,
+    },
+    Unit {
+        name: "workspace-usage",
+        tables: &["Usage"],
+        share: 0.01,
+        run: cloud::workspace_usage,
+    },
+    Unit {
+        name: "password-protection",
+        tables: &["Event"],
+        share: 0.002,
+        run: identity::password_protection,
     },
     Unit {
         name: "sentinel-usage",
@@ -187,6 +217,7 @@ pub(super) const UNITS: &[Unit] = &[
             "DeviceTvmSoftwareVulnerabilities",
             "DeviceTvmSoftwareVulnerabilitiesKB",
             "DeviceTvmSecureConfigurationAssessment",
+            "DeviceTvmSecureConfigurationAssessmentKB",
             "DeviceTvmInfoGathering",
             "DeviceTvmBrowserExtensions",
         ],

@@ -375,3 +375,43 @@ pub(super) fn firewall(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
         }
     }
 }
+
+/// Account changes the admins made at the domain controller this fortnight, beyond the everyday
+/// ones: `(event id, target account, UserAccountControl as the event renders it)`.
+const ACCOUNT_HOUSEKEEPING: [(i32, &str, &str); 4] = [
+    // The admins' own accounts are marked sensitive, so they cannot be delegated.
+    (4738, "adavis-adm", "\r\n\t\t%%2094"),
+    (4738, "jlee-adm", "\r\n\t\t%%2094"),
+    // A legacy scanner's account that cannot do Kerberos pre-authentication.
+    (4738, "svc-scan", "\r\n\t\t%%2096"),
+    // A leaver's account is deleted.
+    (4726, "tcontractor", "-"),
+];
+
+/// The admins' account housekeeping at srv-dc01 (a fixed handful).
+pub(super) fn account_housekeeping(g: &mut Gen, org: &Org, rng: &mut Rng, _n: usize) {
+    let dc = org.device("srv-dc01");
+    let domain = NETBIOS.to_ascii_uppercase();
+    for (k, (event, target, uac)) in ACCOUNT_HOUSEKEEPING.into_iter().enumerate() {
+        let admin = &org.users[k % 2];
+        let time = office_time(g, rng, admin.office);
+        rows::security_event(
+            g,
+            dc,
+            time,
+            event,
+            [
+                ("SubjectUserName", s(&admin.sam)),
+                ("SubjectDomainName", s(&domain)),
+                ("SubjectUserSid", s(&admin.sid)),
+                ("SubjectAccount", s(format!("{domain}\\{}", admin.sam))),
+                ("TargetUserName", s(target)),
+                ("TargetDomainName", s(&domain)),
+                ("TargetAccount", s(format!("{domain}\\{target}"))),
+                ("UserAccountControl", s(uac)),
+                ("Account", s(format!("{domain}\\{}", admin.sam))),
+                ("AccountType", s("User")),
+            ],
+        );
+    }
+}

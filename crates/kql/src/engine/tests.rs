@@ -1779,3 +1779,24 @@ fn a_regex_search_past_the_work_bound_stops_the_query_and_says_why() {
         "{e}"
     );
 }
+
+#[test]
+fn table_takes_any_constant_name_including_a_function_parameter() {
+    let direct = run("table('SigninLogs') | count");
+    let via_parameter = run("let rows = (name: string) { table(name) | count }; \
+         union (rows('SigninLogs')), (rows(strcat('Signin', 'Logs')))");
+    assert_eq!(via_parameter.table.rows.len(), 2);
+    for row in &via_parameter.table.rows {
+        assert_eq!(row, &direct.table.rows[0]);
+    }
+    assert!(
+        err("let f = (name: string) { table(name) }; f('NoSuchTable')")
+            .to_string()
+            .contains("named 'NoSuchTable'")
+    );
+    assert!(
+        err("print n = 1 | extend t = 2 | take 1 | join (table(42)) on n")
+            .to_string()
+            .contains("table() needs a table name as a string")
+    );
+}

@@ -1800,3 +1800,41 @@ fn table_takes_any_constant_name_including_a_function_parameter() {
             .contains("table() needs a table name as a string")
     );
 }
+
+#[test]
+fn has_any_and_has_all_take_the_elements_of_dynamic_arrays() {
+    let q = "let L = dynamic(['enc', 'nothing']); \
+             print x = 'powershell.exe -enc SQBFAFgA' \
+             | extend a = x has_any (dynamic(['enc'])), b = x has_any (L), \
+                      c = x has_all (dynamic(['powershell', 'enc'])), \
+                      d = x has_all (L), e = x has_any (dynamic(['nothing']))";
+    let row = &run(q).table.rows[0];
+    assert_eq!(
+        row[1..],
+        [
+            Value::Bool(true),
+            Value::Bool(true),
+            Value::Bool(true),
+            Value::Bool(false),
+            Value::Bool(false)
+        ]
+    );
+}
+
+#[test]
+fn a_bool_compares_with_a_number_as_one_or_zero() {
+    let row =
+        &run("print a = true == 1, b = false == 0, c = true != 0, d = true == 2, e = 0 == false")
+            .table
+            .rows[0];
+    assert_eq!(
+        row[..],
+        [
+            Value::Bool(true),
+            Value::Bool(true),
+            Value::Bool(true),
+            Value::Bool(false),
+            Value::Bool(true)
+        ]
+    );
+}

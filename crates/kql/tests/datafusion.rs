@@ -474,3 +474,31 @@ fn integer_edge_arithmetic_is_null_or_wraps_the_same_on_both_engines() {
     }
     assert_eq!(answers[0], answers[1], "the engines disagree");
 }
+
+/// `IsCompliant == 0` on a bool column: the same rows on both engines.
+#[test]
+fn a_bool_column_compared_with_zero_or_one_selects_the_same_rows_on_both_engines() {
+    let mut t = Table::new(vec![
+        Column::new("Name", ScalarType::String),
+        Column::new("IsCompliant", ScalarType::Bool),
+    ]);
+    for (name, ok) in [("a", true), ("b", false), ("c", false)] {
+        t.rows.push(vec![Value::str(name), Value::Bool(ok)]);
+    }
+    let mut c = Catalog::new();
+    c.insert("Assessments", t);
+    for executor in [Executor::Rows, Executor::DataFusion] {
+        let r = kql::execute_on(
+            executor,
+            &c,
+            "Assessments | where IsCompliant == 0 | order by Name asc | project Name",
+            &opts(),
+        )
+        .unwrap_or_else(|e| panic!("{executor:?}: {e}"));
+        assert_eq!(
+            r.table.rows,
+            vec![vec![Value::str("b")], vec![Value::str("c")]],
+            "{executor:?}"
+        );
+    }
+}

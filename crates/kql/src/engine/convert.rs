@@ -161,6 +161,15 @@ pub(crate) fn compare(a: &Value, b: &Value) -> Option<Ordering> {
         ) => as_f64(&a)?.partial_cmp(&as_f64(&b)?),
         (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
         (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
+        // A bool is true (1) or false (0): `IsCompliant == 0` compares it as a number.
+        (
+            Value::Bool(x),
+            n @ (Value::Int(_) | Value::Long(_) | Value::Real(_) | Value::Decimal(_)),
+        ) => f64::from(u8::from(*x)).partial_cmp(&as_f64(n)?),
+        (
+            n @ (Value::Int(_) | Value::Long(_) | Value::Real(_) | Value::Decimal(_)),
+            Value::Bool(y),
+        ) => as_f64(n)?.partial_cmp(&f64::from(u8::from(*y))),
         (Value::DateTime(x), Value::DateTime(y)) | (Value::TimeSpan(x), Value::TimeSpan(y)) => {
             Some(x.cmp(y))
         }

@@ -1003,13 +1003,20 @@ pub(crate) fn has_term(hay: &str, needle: &str, start: bool, end: bool) -> bool 
     })
 }
 
+/// The values of a list, with the elements of dynamic arrays in it (at any depth) in their
+/// place: `x has_any (dynamic(["a", "b"]))` and `x has_any (L)` for `let L = dynamic([...])` are
+/// lists of the array's elements, as `x has_any ("a", "b")` is.
 fn flatten(values: Vec<Value>) -> Vec<Value> {
     let mut out = Vec::new();
     for v in values {
         match &v {
             Value::Dynamic(d) if d.is_array() => {
                 if let Some(arr) = d.as_array() {
-                    out.extend(arr.iter().map(|j| undyn(&Value::dynamic(j.clone()))));
+                    out.extend(flatten(
+                        arr.iter()
+                            .map(|j| undyn(&Value::dynamic(j.clone())))
+                            .collect(),
+                    ));
                 }
             }
             _ => out.push(v),

@@ -1779,3 +1779,62 @@ fn a_regex_search_past_the_work_bound_stops_the_query_and_says_why() {
         "{e}"
     );
 }
+
+#[test]
+fn table_takes_any_constant_name_including_a_function_parameter() {
+    let direct = run("table('SigninLogs') | count");
+    let via_parameter = run("let rows = (name: string) { table(name) | count }; \
+         union (rows('SigninLogs')), (rows(strcat('Signin', 'Logs')))");
+    assert_eq!(via_parameter.table.rows.len(), 2);
+    for row in &via_parameter.table.rows {
+        assert_eq!(row, &direct.table.rows[0]);
+    }
+    assert!(
+        err("let f = (name: string) { table(name) }; f('NoSuchTable')")
+            .to_string()
+            .contains("named 'NoSuchTable'")
+    );
+    assert!(
+        err("print n = 1 | extend t = 2 | take 1 | join (table(42)) on n")
+            .to_string()
+            .contains("table() needs a table name as a string")
+    );
+}
+
+#[test]
+fn has_any_and_has_all_take_the_elements_of_dynamic_arrays() {
+    let q = "let L = dynamic(['enc', 'nothing']); \
+             print x = 'powershell.exe -enc SQBFAFgA' \
+             | extend a = x has_any (dynamic(['enc'])), b = x has_any (L), \
+                      c = x has_all (dynamic(['powershell', 'enc'])), \
+                      d = x has_all (L), e = x has_any (dynamic(['nothing']))";
+    let row = &run(q).table.rows[0];
+    assert_eq!(
+        row[1..],
+        [
+            Value::Bool(true),
+            Value::Bool(true),
+            Value::Bool(true),
+            Value::Bool(false),
+            Value::Bool(false)
+        ]
+    );
+}
+
+#[test]
+fn a_bool_compares_with_a_number_as_one_or_zero() {
+    let row =
+        &run("print a = true == 1, b = false == 0, c = true != 0, d = true == 2, e = 0 == false")
+            .table
+            .rows[0];
+    assert_eq!(
+        row[..],
+        [
+            Value::Bool(true),
+            Value::Bool(true),
+            Value::Bool(true),
+            Value::Bool(false),
+            Value::Bool(true)
+        ]
+    );
+}

@@ -79,6 +79,14 @@ pub(super) fn fresh_name(columns: &[Column], taken: &[String]) -> String {
         .unwrap_or_default()
 }
 
+/// The name of a `project` column: the given one, else the expression's own (suffixed when an
+/// earlier column took it: `project T, startofday(T)` → `T`, `T1`), else `ColumnN`.
+pub(super) fn projected_name(given: Option<String>, expr: &Expr, taken: &[String]) -> String {
+    given
+        .or_else(|| derive_name(expr).map(|n| unique_name(taken, &n)))
+        .unwrap_or_else(|| fresh_name(&[], taken))
+}
+
 /// A name not yet in `names`, suffixing 1, 2, … as Kusto does for duplicates.
 pub(super) fn unique_name(names: &[String], base: &str) -> String {
     if !names.iter().any(|n| n == base) {
@@ -957,9 +965,7 @@ impl<'a> Engine<'a> {
         let mut names: Vec<String> = Vec::new();
         for (expr, given) in items {
             let (c, ty) = self.compile(expr, &t.columns, env)?;
-            let name = given
-                .or_else(|| derive_name(expr))
-                .unwrap_or_else(|| fresh_name(&[], &names));
+            let name = projected_name(given, expr, &names);
             names.push(name.clone());
             compiled.push((c, Column::new(name, ty)));
         }
@@ -1050,14 +1056,7 @@ impl<'a> Engine<'a> {
                 .names
                 .first()
                 .cloned()
-                .or_else(|| match &item.expr.kind {
-                    ExprKind::Call { name, args }
-                        if matches!(name.as_str(), "bin" | "floor" | "bin_at" | "bin_auto") =>
-                    {
-                        args.first().and_then(derive_name)
-                    }
-                    _ => derive_name(&item.expr),
-                });
+                .or_else(|| derive_name(&item.expr));
             let taken: Vec<String> = key_cols.iter().map(|c| c.name.clone()).collect();
             let name = name.unwrap_or_else(|| fresh_name(&key_cols, &taken));
             key_exprs.push(c);

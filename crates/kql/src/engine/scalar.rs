@@ -249,12 +249,92 @@ pub(crate) fn derive_name(e: &Expr) -> Option<String> {
             };
             Some(format!("{}_{}", derive_name(target)?, idx))
         }
-        // Kusto names the results of these sketch readers after the function and the sketch.
-        ExprKind::Call { name, args }
-            if matches!(name.as_str(), "dcount_hll" | "percentile_tdigest") =>
-        {
-            Some(format!("{name}_{}", derive_name(args.first()?)?))
-        }
+        ExprKind::Call { name, args } => call_result_name(name, args),
+        _ => None,
+    }
+}
+
+/// The column name Kusto gives an unnamed call, after Kusto.Language's `ResultNameKind` of the
+/// function: most calls get `ColumnN`, conversions, rounding and math take their first
+/// argument's name (`bin(TimeGenerated, 1h)` → `TimeGenerated`), a few prefix it.
+fn call_result_name(name: &str, args: &[Expr]) -> Option<String> {
+    let first = || args.first().and_then(derive_name);
+    // A prefixed name keeps its `_` when the argument has no name (`strlen("a")` → `strlen_`).
+    let prefixed = |prefix: &str| Some(format!("{prefix}_{}", first().unwrap_or_default()));
+    match name {
+        "tostring"
+        | "tohex"
+        | "todynamic"
+        | "toobject"
+        | "tolong"
+        | "toint"
+        | "toreal"
+        | "todouble"
+        | "todatetime"
+        | "totimespan"
+        | "totime"
+        | "tobool"
+        | "toboolean"
+        | "todecimal"
+        | "toguid"
+        | "split"
+        | "parse_csv"
+        | "parsejson"
+        | "parse_json"
+        | "parse_xml"
+        | "format_datetime"
+        | "format_timespan"
+        | "format_bytes"
+        | "startofday"
+        | "bin"
+        | "floor"
+        | "bin_at"
+        | "bin_auto"
+        | "binary_and"
+        | "binary_or"
+        | "binary_xor"
+        | "binary_not"
+        | "binary_shift_right"
+        | "binary_shift_left"
+        | "bitset_count_ones"
+        | "series_fir"
+        | "series_iir"
+        | "series_outliers"
+        | "series_fill_backward"
+        | "series_fill_forward"
+        | "series_fill_const"
+        | "series_fill_linear"
+        | "round"
+        | "ceiling"
+        | "pow"
+        | "sqrt"
+        | "log"
+        | "log2"
+        | "log10"
+        | "exp"
+        | "exp2"
+        | "exp10"
+        | "cos"
+        | "sin"
+        | "tan"
+        | "acos"
+        | "asin"
+        | "atan"
+        | "atan2"
+        | "abs"
+        | "rand"
+        | "gamma"
+        | "loggamma"
+        | "erf"
+        | "erfc" => first(),
+        "make_datetime" | "make_timespan" if args.len() == 1 => first(),
+        "strlen" | "string_size" | "dcount_hll" | "percentile_tdigest" => prefixed(name),
+        "percentiles_array_tdigest" => prefixed("percentile_tdigest"),
+        "gettype" => prefixed("type"),
+        "treepath" => prefixed("tree"),
+        "repeat" => prefixed("repeat"),
+        "tdigest_merge" | "merge_tdigest" => Some("tdigests_merge_result".into()),
+        "hll_merge" => Some("hll_merged_result".into()),
         _ => None,
     }
 }

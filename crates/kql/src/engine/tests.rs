@@ -233,6 +233,41 @@ fn extend_and_project_name_and_type_columns() {
 }
 
 #[test]
+fn unnamed_calls_are_named_after_their_first_argument_where_kusto_does() {
+    // Kusto.Language's ResultNameKind: conversions, startofday, rounding and math take the first
+    // argument's name, strlen/gettype prefix it, the rest (startofweek, strcat …) get ColumnN.
+    let r = run(
+        "SigninLogs | take 1 | project TimeGenerated, startofday(TimeGenerated), tostring(Props.app), round(ResultType), strlen(UserPrincipalName), gettype(IPAddress), startofweek(TimeGenerated), strlen('x')",
+    );
+    assert_eq!(
+        names(&r.table),
+        vec![
+            "TimeGenerated",
+            "TimeGenerated1",
+            "Props_app",
+            "ResultType",
+            "strlen_UserPrincipalName",
+            "type_IPAddress",
+            "Column1",
+            "strlen_"
+        ]
+    );
+    // extend replaces the column its call is named after, as in Kusto.
+    let r = run("SigninLogs | take 1 | extend tostring(ResultType) | project ResultType");
+    assert_eq!(r.table.columns[0].ty, ScalarType::String);
+    let r = run(
+        "SigninLogs | summarize n = count() by UserPrincipalName, startofday(TimeGenerated) | sort by TimeGenerated desc, UserPrincipalName asc",
+    );
+    assert_eq!(
+        names(&r.table),
+        vec!["UserPrincipalName", "TimeGenerated", "n"]
+    );
+    assert_eq!(r.table.rows[0][1], Value::DateTime(NOW - 24 * HOUR));
+    let r = run("SigninLogs | summarize max(tostring(Props.app)), dcount(tolower(IPAddress))");
+    assert_eq!(names(&r.table), vec!["max_Props_app", "dcount_"]);
+}
+
+#[test]
 fn project_away_rename_reorder_keep() {
     let r = run(
         "SigninLogs | project-away Props, IP* | project-rename User = UserPrincipalName | project-reorder ResultType",

@@ -26,7 +26,7 @@ use crate::catalog::load::stored_type;
 use crate::engine::convert::coerce;
 use crate::engine::functions::{self, Pattern};
 use crate::engine::ops::{
-    Out, Summary, fresh_name, piped_union_name, union_input_name, unique_name,
+    Out, Summary, fresh_name, piped_union_name, projected_name, union_input_name, unique_name,
 };
 use crate::engine::scalar::{CExpr, Row, derive_name, eval};
 use crate::engine::size::value_bytes;
@@ -870,9 +870,7 @@ impl<'a> Lowering<'_, 'a> {
         let mut names: Vec<String> = Vec::new();
         for (expr, given) in items {
             let (c, ty) = self.bind(expr, &p.columns)?;
-            let name = given
-                .or_else(|| derive_name(expr))
-                .unwrap_or_else(|| fresh_name(&[], &names));
+            let name = projected_name(given, expr, &names);
             names.push(name.clone());
             exprs.push(self.expr(&c, ty, &p.columns)?.alias(name.clone()));
             out.push(Column::new(name, ty));

@@ -178,6 +178,16 @@ pub struct NamedExpr {
     pub expr: Expr,
 }
 
+/// `evaluate pivot(...)`: each value of `column` becomes a column holding `agg` (`count()` when
+/// not given) of its rows per key (`by`, or every column the pivot and `agg` do not use).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pivot {
+    pub column: Expr,
+    /// The aggregation, as a one-item summarize list.
+    pub agg: Vec<NamedExpr>,
+    pub by: Vec<Expr>,
+}
+
 /// A `union`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Union {
@@ -314,6 +324,8 @@ pub enum OperatorKind {
         plugin: String,
         args: Vec<Expr>,
     },
+    /// `evaluate pivot(column [, aggregation [, key, ...]])`.
+    Pivot(Box<Pivot>),
     Search(Box<Search>),
     TopNested(Vec<TopNestedLevel>),
     /// `make-series aggs on axis from a to b step s by keys`.

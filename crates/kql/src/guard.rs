@@ -631,6 +631,11 @@ impl Walker<'_> {
                 self.plugin(plugin, o.span)?;
                 self.exprs(args)
             }
+            OperatorKind::Pivot(p) => {
+                self.expr(&p.column)?;
+                self.named(&p.agg)?;
+                self.exprs(&p.by)
+            }
             OperatorKind::Search(s) => self.search(s),
             OperatorKind::MakeSeries(m) => {
                 for (agg, default) in &m.aggs {

@@ -771,6 +771,7 @@ impl Parser<'_> {
             "invoke" => OperatorKind::Invoke(self.unary()?),
             "evaluate" => {
                 self.params()?;
+                let at = self.peek().location;
                 let plugin = self.word_at(0).unwrap_or("").to_string();
                 let args = match (self.word_at(0).is_some() && self.punct_at(1, "("))
                     .then(|| self.unary())
@@ -783,7 +784,31 @@ impl Parser<'_> {
                     _ => Vec::new(),
                 };
                 self.skip_operator_body()?;
-                OperatorKind::Evaluate { plugin, args }
+                if plugin == "pivot" {
+                    let mut args = args.into_iter();
+                    let column = args.next().ok_or_else(|| KqlError::Syntax {
+                        location: at,
+                        found: "pivot()".into(),
+                        expected: "the column to pivot, as in pivot(State)".into(),
+                    })?;
+                    let agg = args.next().unwrap_or_else(|| Expr {
+                        kind: ExprKind::Call {
+                            name: "count".into(),
+                            args: Vec::new(),
+                        },
+                        span: column.span,
+                    });
+                    OperatorKind::Pivot(Box::new(Pivot {
+                        column,
+                        agg: vec![NamedExpr {
+                            names: Vec::new(),
+                            expr: agg,
+                        }],
+                        by: args.collect(),
+                    }))
+                } else {
+                    OperatorKind::Evaluate { plugin, args }
+                }
             }
             "search" => OperatorKind::Search(Box::new(self.search_body()?)),
             "top-nested" => {

@@ -32,6 +32,7 @@ mod functions;
 #[cfg(feature = "datafusion")]
 mod fusion;
 mod ops;
+mod pivot;
 mod scalar;
 mod size;
 

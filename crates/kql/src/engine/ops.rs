@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::aggregate::{self, AggState};
 use super::convert::{Key, as_i64, coerce, key_of, sort_cmp, to_text};
-use super::scalar::{AggCollector, CExpr, Row, derive_name, eval};
+use super::scalar::{AggCollector, AggSpec, CExpr, Row, derive_name, eval};
 use super::{Binding, Engine, Env, FORBIDDEN_PLUGINS, functions};
 use crate::ast::{
     Expr, ExprKind, JoinOn, NamedExpr, Operator, OperatorKind, ParsePart, SortKey, Union,
@@ -24,7 +24,7 @@ pub(super) enum Out {
 pub(super) struct Summary {
     pub key_exprs: Vec<CExpr>,
     pub key_cols: Vec<Column>,
-    pub specs: Vec<super::scalar::AggSpec>,
+    pub specs: Vec<AggSpec>,
     pub outs: Vec<Out>,
     pub out_cols: Vec<Column>,
 }
@@ -79,6 +79,9 @@ pub(super) fn fresh_name(columns: &[Column], taken: &[String]) -> String {
         .unwrap_or_default()
 }
 
+/// Each group's key values and its aggregates' states, in the order the groups were first seen.
+pub(super) type Groups = (Vec<Vec<Value>>, Vec<Vec<AggState>>);
+
 /// The name of a `project` column: the given one, else the expression's own (suffixed when an
 /// earlier column took it: `project T, startofday(T)` → `T`, `T1`), else `ColumnN`.
 pub(super) fn projected_name(given: Option<String>, expr: &Expr, taken: &[String]) -> String {
@@ -123,7 +126,7 @@ fn wildcard_match(pattern: &str, name: &str) -> bool {
     true
 }
 
-fn key_row(vals: &[Value]) -> Vec<Key> {
+pub(super) fn key_row(vals: &[Value]) -> Vec<Key> {
     vals.iter().map(key_of).collect()
 }
 
@@ -341,6 +344,7 @@ impl<'a> Engine<'a> {
                     Err(self.unsupported_at(op.span, &format!("The plugin 'evaluate {plugin}'")))
                 }
             }
+            OperatorKind::Pivot(p) => self.pivot(t, p, env),
             OperatorKind::Search(s) => self.search(Some(t), s, env),
             OperatorKind::TopNested(levels) => self.top_nested(op, t, levels, env),
             OperatorKind::MakeSeries(ms) => self.make_series(op, t, ms, env),
@@ -1163,6 +1167,44 @@ impl<'a> Engine<'a> {
         })
     }
 
+    /// Groups `t`'s rows by the values of `key_exprs` (groups in the order first seen) and folds
+    /// each group's rows into a state per aggregate of `specs`.
+    pub(super) fn fold_groups(
+        &mut self,
+        t: &Table,
+        key_exprs: &[CExpr],
+        key_cols: &[Column],
+        specs: &[AggSpec],
+    ) -> Result<Groups, KqlError> {
+        let mut groups: HashMap<Vec<Key>, usize> = HashMap::new();
+        let mut group_keys: Vec<Vec<Value>> = Vec::new();
+        let mut states: Vec<Vec<AggState>> = Vec::new();
+        for idx in 0..t.rows.len() {
+            self.check()?;
+            let row = Row { rows: &t.rows, idx };
+            let kv: Vec<Value> = key_exprs
+                .iter()
+                .zip(key_cols)
+                .map(|(c, col)| coerce(eval(c, row), col.ty))
+                .collect();
+            let g = *groups.entry(key_row(&kv)).or_insert_with(|| {
+                group_keys.push(kv);
+                states.push(specs.iter().map(|s| s.state()).collect());
+                group_keys.len() - 1
+            });
+            for (state, spec) in states[g].iter_mut().zip(specs) {
+                let args: Vec<Value> = spec.args.iter().map(|a| eval(a, row)).collect();
+                let kept: Vec<Value> = spec
+                    .row
+                    .iter()
+                    .map(|(c, col)| coerce(eval(c, row), col.ty))
+                    .collect();
+                state.update(&spec.name, &args, &kept);
+            }
+        }
+        Ok((group_keys, states))
+    }
+
     fn summarize(
         &mut self,
         t: Table,
@@ -1177,33 +1219,7 @@ impl<'a> Engine<'a> {
             outs: plan,
             out_cols,
         } = self.bind_summarize(&t.columns, aggs, by, env)?;
-        // Group rows.
-        let mut groups: HashMap<Vec<Key>, usize> = HashMap::new();
-        let mut group_keys: Vec<Vec<Value>> = Vec::new();
-        let mut states: Vec<Vec<AggState>> = Vec::new();
-        for idx in 0..t.rows.len() {
-            self.check()?;
-            let row = Row { rows: &t.rows, idx };
-            let kv: Vec<Value> = key_exprs
-                .iter()
-                .zip(&key_cols)
-                .map(|(c, col)| coerce(eval(c, row), col.ty))
-                .collect();
-            let g = *groups.entry(key_row(&kv)).or_insert_with(|| {
-                group_keys.push(kv);
-                states.push(specs.iter().map(|s| s.state()).collect());
-                group_keys.len() - 1
-            });
-            for (state, spec) in states[g].iter_mut().zip(&specs) {
-                let args: Vec<Value> = spec.args.iter().map(|a| eval(a, row)).collect();
-                let kept: Vec<Value> = spec
-                    .row
-                    .iter()
-                    .map(|(c, col)| coerce(eval(c, row), col.ty))
-                    .collect();
-                state.update(&spec.name, &args, &kept);
-            }
-        }
+        let (mut group_keys, mut states) = self.fold_groups(&t, &key_exprs, &key_cols, &specs)?;
         if key_exprs.is_empty() && group_keys.is_empty() {
             group_keys.push(Vec::new());
             states.push(specs.iter().map(|s| s.state()).collect());

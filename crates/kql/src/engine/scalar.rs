@@ -82,6 +82,28 @@ pub(crate) enum CExpr {
     },
 }
 
+impl CExpr {
+    /// Whether `pick` holds for this expression or any expression inside it.
+    pub(crate) fn any(&self, pick: &dyn Fn(&CExpr) -> bool) -> bool {
+        pick(self)
+            || match self {
+                CExpr::Lit(_) | CExpr::Col(_) | CExpr::RowNumber(_) => false,
+                CExpr::Neg(x) | CExpr::Member(x, _) => x.any(pick),
+                CExpr::Bin(_, l, r) | CExpr::Index(l, r) => l.any(pick) || r.any(pick),
+                CExpr::Call { args, .. } => args.iter().any(|a| a.any(pick)),
+                CExpr::In { expr, list, .. } => expr.any(pick) || list.iter().any(|a| a.any(pick)),
+                CExpr::Between {
+                    expr, low, high, ..
+                } => expr.any(pick) || low.any(pick) || high.any(pick),
+                CExpr::Shift { expr, default, .. } => expr.any(pick) || default.any(pick),
+                CExpr::Running { args, restart, .. } => {
+                    args.iter().any(|a| a.any(pick))
+                        || restart.as_ref().is_some_and(|r| r.any(pick))
+                }
+            }
+    }
+}
+
 /// Which running value a `CExpr::Running` computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RunKind {

@@ -268,6 +268,49 @@ fn unnamed_calls_are_named_after_their_first_argument_where_kusto_does() {
 }
 
 #[test]
+fn pivot_turns_values_into_columns_of_counts_or_the_given_aggregate() {
+    let data = "datatable(State:string, EventType:string, Deaths:long)[
+        'ALABAMA','Strong Wind',1, 'ALASKA','High Wind',2, 'ALABAMA','Strong Wind',3,
+        'ALASKA','High Wind',4, 'ALASKA','Strong Wind',5]";
+    // The docs' first example: pivot(State) counts per EventType, 0 where a state has none.
+    let r = run(&format!(
+        "{data} | project State, EventType | evaluate pivot(State)"
+    ));
+    assert_eq!(names(&r.table), vec!["EventType", "ALABAMA", "ALASKA"]);
+    let rows: Vec<Vec<String>> = r
+        .table
+        .rows
+        .iter()
+        .map(|row| row.iter().map(|v| v.to_string()).collect())
+        .collect();
+    assert_eq!(
+        rows,
+        vec![vec!["Strong Wind", "2", "1"], vec!["High Wind", "0", "2"]]
+    );
+    // An aggregate's columns are not keys; the keys can be named.
+    let r = run(&format!("{data} | evaluate pivot(State, sum(Deaths))"));
+    assert_eq!(names(&r.table), vec!["EventType", "ALABAMA", "ALASKA"]);
+    assert_eq!(r.table.rows[0][1..], [Value::Long(4), Value::Long(5)]);
+    let r = run(&format!(
+        "{data} | evaluate pivot(EventType, max(Deaths), State)"
+    ));
+    assert_eq!(names(&r.table), vec!["State", "Strong Wind", "High Wind"]);
+    assert_eq!(r.table.rows[0][1..], [Value::Long(3), Value::Null]);
+    for (q, message) in [
+        ("pivot(State, Deaths)", "pivot takes one aggregation"),
+        (
+            "pivot(State, percentiles(Deaths, 5, 50))",
+            "pivot takes one aggregation",
+        ),
+        ("pivot(strlen(State))", "pivot takes column names"),
+        ("pivot()", "the column to pivot"),
+    ] {
+        let e = err(&format!("{data} | evaluate {q}")).to_string();
+        assert!(e.contains(message), "{q}: {e}");
+    }
+}
+
+#[test]
 fn project_away_rename_reorder_keep() {
     let r = run(
         "SigninLogs | project-away Props, IP* | project-rename User = UserPrincipalName | project-reorder ResultType",

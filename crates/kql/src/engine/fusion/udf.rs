@@ -105,23 +105,7 @@ impl EvalUdf {
 
 /// Whether `e` calls a function `pick` selects.
 pub(super) fn mentions(e: &CExpr, pick: &dyn Fn(&str) -> bool) -> bool {
-    match e {
-        CExpr::Call { name, args, .. } => pick(name) || args.iter().any(|a| mentions(a, pick)),
-        CExpr::Lit(_) | CExpr::Col(_) | CExpr::RowNumber(_) => false,
-        CExpr::Neg(x) | CExpr::Member(x, _) => mentions(x, pick),
-        CExpr::Bin(_, l, r) | CExpr::Index(l, r) => mentions(l, pick) || mentions(r, pick),
-        CExpr::In { expr, list, .. } => {
-            mentions(expr, pick) || list.iter().any(|a| mentions(a, pick))
-        }
-        CExpr::Between {
-            expr, low, high, ..
-        } => mentions(expr, pick) || mentions(low, pick) || mentions(high, pick),
-        CExpr::Shift { expr, default, .. } => mentions(expr, pick) || mentions(default, pick),
-        CExpr::Running { args, restart, .. } => {
-            args.iter().any(|a| mentions(a, pick))
-                || restart.as_ref().is_some_and(|r| mentions(r, pick))
-        }
-    }
+    e.any(&|x| matches!(x, CExpr::Call { name, .. } if pick(name)))
 }
 
 impl ScalarUDFImpl for EvalUdf {

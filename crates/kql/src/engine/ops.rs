@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::aggregate::{self, AggState};
 use super::convert::{Key, as_i64, coerce, key_of, sort_cmp, to_text};
-use super::scalar::{AggCollector, AggSpec, CExpr, Row, derive_name, eval};
+use super::scalar::{AggCollector, AggSpec, CExpr, Row, derive_name, eval, tuple_result};
 use super::{Binding, Engine, Env, FORBIDDEN_PLUGINS, functions};
 use crate::ast::{
     Expr, ExprKind, JoinOn, NamedExpr, Operator, OperatorKind, ParsePart, SortKey, Union,
@@ -77,6 +77,48 @@ pub(super) fn fresh_name(columns: &[Column], taken: &[String]) -> String {
         .map(|n| format!("Column{n}"))
         .find(|c| !columns.iter().any(|x| x.name == *c) && !taken.contains(c))
         .unwrap_or_default()
+}
+
+/// A column a call of several results makes: its name, whether the query gave it, and which
+/// of the results it holds.
+pub(super) struct Spread {
+    pub name: String,
+    pub declared: bool,
+    pub result: &'static str,
+    pub ty: ScalarType,
+}
+
+/// The columns of a call of several results, each with its values.
+type SpreadColumns = Vec<(Spread, Vec<Value>)>;
+
+impl Spread {
+    /// Its name among `taken`: a name the query gave replaces a column, Kusto's own is made
+    /// unique.
+    pub(super) fn name_among(&self, taken: &[String]) -> String {
+        if self.declared {
+            self.name.clone()
+        } else {
+            unique_name(taken, &self.name)
+        }
+    }
+}
+
+/// Sets the column `name` of `t` to `values`, replacing one of that name or adding it.
+fn put_column(t: &mut Table, name: String, ty: ScalarType, values: Vec<Value>) {
+    match t.column_index(&name) {
+        Some(i) => {
+            t.columns[i].ty = ty;
+            for (row, v) in t.rows.iter_mut().zip(values) {
+                row[i] = v;
+            }
+        }
+        None => {
+            t.columns.push(Column::new(name, ty));
+            for (row, v) in t.rows.iter_mut().zip(values) {
+                row.push(v);
+            }
+        }
+    }
 }
 
 /// Each group's key values and its aggregates' states, in the order the groups were first seen.
@@ -164,15 +206,7 @@ impl<'a> Engine<'a> {
                 self.extend(t, items, env)
             }
             OperatorKind::Project(items) => {
-                let mut list = Vec::new();
-                for item in items {
-                    if item.names.len() > 1 {
-                        return Err(
-                            self.unsupported(&item.expr, "Assigning several columns at once")
-                        );
-                    }
-                    list.push((&item.expr, item.names.first().cloned()));
-                }
+                let list = items.iter().map(|i| (&i.expr, &i.names[..])).collect();
                 self.project(t, list, env)
             }
             OperatorKind::ProjectAway(pats) => {
@@ -254,7 +288,7 @@ impl<'a> Engine<'a> {
                 let t = if exprs.iter().any(|e| matches!(e.kind, ExprKind::Star)) {
                     t
                 } else {
-                    self.project(t, exprs.iter().map(|e| (e, None)).collect(), env)?
+                    self.project(t, exprs.iter().map(|e| (e, &[][..])).collect(), env)?
                 };
                 let mut seen = std::collections::HashSet::new();
                 let rows = t
@@ -925,8 +959,17 @@ impl<'a> Engine<'a> {
     ) -> Result<Table, KqlError> {
         let input_width = t.columns.len();
         for item in items {
+            if let Some(spread) = self.spread(&t, &item.expr, &item.names, false, env)? {
+                for (s, values) in spread {
+                    let taken: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
+                    put_column(&mut t, s.name_among(&taken), s.ty, values);
+                }
+                continue;
+            }
             if item.names.len() > 1 {
-                return Err(self.unsupported(&item.expr, "Assigning several columns at once"));
+                return Err(
+                    self.type_error(&item.expr, "The expression does not have multiple values")
+                );
             }
             // pack_all() packs the extend's input columns, not those it adds alongside.
             let schema = match &item.expr.kind {
@@ -941,35 +984,119 @@ impl<'a> Engine<'a> {
                 .or_else(|| derive_name(&item.expr))
                 .unwrap_or_else(|| fresh_name(&t.columns, &[]));
             let values = self.column_values(&t, &c, ty)?;
-            match t.column_index(&name) {
-                Some(i) => {
-                    t.columns[i].ty = ty;
-                    for (row, v) in t.rows.iter_mut().zip(values) {
-                        row[i] = v;
-                    }
-                }
-                None => {
-                    t.columns.push(Column::new(name, ty));
-                    for (row, v) in t.rows.iter_mut().zip(values) {
-                        row.push(v);
-                    }
-                }
-            }
+            put_column(&mut t, name, ty, values);
         }
         Ok(t)
     }
 
+    /// Binds `expr` when it calls a function of several results (`series_fit_line(y)`), else
+    /// None: the call as the bag of its results, and the columns it makes. `(a, b) = f(y)` names
+    /// the first results; the others (all of them when none is named) keep Kusto's names
+    /// (`f_y_result`) when `keep_rest`, as in `project`, and are dropped otherwise, as in
+    /// `extend`. Shared by both engines.
+    pub(super) fn bind_spread(
+        &mut self,
+        columns: &[Column],
+        expr: &'a Expr,
+        names: &[String],
+        keep_rest: bool,
+        env: &Env<'a>,
+    ) -> Result<Option<(CExpr, Vec<Spread>)>, KqlError> {
+        let ExprKind::Call { name, args } = &expr.kind else {
+            return Ok(None);
+        };
+        let Some(tuple) = functions::tuple(name).filter(|_| env.get(name).is_none()) else {
+            return Ok(None);
+        };
+        if names.len() > tuple.results.len() {
+            return Err(self.type_error(
+                expr,
+                &format!(
+                    "{name} has {} results, fewer than the {} names given",
+                    tuple.results.len(),
+                    names.len()
+                ),
+            ));
+        }
+        let bag = self.compile_tuple(expr, tuple, args, columns, env)?;
+        let prefix: Vec<String> = [Some(name.clone()), args.first().and_then(derive_name)]
+            .into_iter()
+            .flatten()
+            .collect();
+        let mut out = Vec::new();
+        for (i, (result, ty)) in tuple.results.iter().enumerate() {
+            let (name, declared) = match names.get(i) {
+                Some(n) => (n.clone(), true),
+                None if keep_rest || names.is_empty() => {
+                    (format!("{}_{result}", prefix.join("_")), false)
+                }
+                None => continue,
+            };
+            out.push(Spread {
+                name,
+                declared,
+                result,
+                ty: *ty,
+            });
+        }
+        Ok(Some((bag, out)))
+    }
+
+    /// The columns of a call of several results with their values: the call runs once a row.
+    fn spread(
+        &mut self,
+        t: &Table,
+        expr: &'a Expr,
+        names: &[String],
+        keep_rest: bool,
+        env: &Env<'a>,
+    ) -> Result<Option<SpreadColumns>, KqlError> {
+        let Some((bag, spread)) = self.bind_spread(&t.columns, expr, names, keep_rest, env)? else {
+            return Ok(None);
+        };
+        let bags: Vec<Vec<Value>> = self
+            .column_values(t, &bag, ScalarType::Dynamic)?
+            .into_iter()
+            .map(|b| vec![b])
+            .collect();
+        let mut out = Vec::with_capacity(spread.len());
+        for s in spread {
+            let member = tuple_result(CExpr::Col(0), s.result, s.ty);
+            let mut values = Vec::with_capacity(bags.len());
+            for idx in 0..bags.len() {
+                self.check()?;
+                values.push(coerce(eval(&member, Row { rows: &bags, idx }), s.ty));
+            }
+            out.push((s, values));
+        }
+        Ok(Some(out))
+    }
+
     fn project(
         &mut self,
-        t: Table,
-        items: Vec<(&'a Expr, Option<String>)>,
+        mut t: Table,
+        items: Vec<(&'a Expr, &'a [String])>,
         env: &Env<'a>,
     ) -> Result<Table, KqlError> {
         let mut compiled = Vec::new();
         let mut names: Vec<String> = Vec::new();
         for (expr, given) in items {
+            if let Some(spread) = self.spread(&t, expr, given, true, env)? {
+                // Each result rides along as an unnamed input column until the rows are built.
+                for (s, values) in spread {
+                    let name = s.name_among(&names);
+                    names.push(name.clone());
+                    let at = t.columns.len();
+                    put_column(&mut t, format!("\u{0}{at}"), s.ty, values);
+                    compiled.push((CExpr::Col(at), Column::new(name, s.ty)));
+                }
+                continue;
+            }
+            if given.len() > 1 {
+                return Err(self.type_error(expr, "The expression does not have multiple values"));
+            }
             let (c, ty) = self.compile(expr, &t.columns, env)?;
-            let name = projected_name(given, expr, &names);
+            let name = projected_name(given.first().cloned(), expr, &names);
             names.push(name.clone());
             compiled.push((c, Column::new(name, ty)));
         }

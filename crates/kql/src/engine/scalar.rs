@@ -104,6 +104,21 @@ impl CExpr {
     }
 }
 
+/// One result of the bag a call of several results evaluates to, as its column type.
+pub(crate) fn tuple_result(bag: CExpr, result: &str, ty: ScalarType) -> CExpr {
+    let member = CExpr::Member(Box::new(bag), result.to_string());
+    let conversion = match ty {
+        ScalarType::Real => "todouble",
+        ScalarType::Long => "tolong",
+        _ => return member,
+    };
+    CExpr::Call {
+        name: conversion.into(),
+        args: vec![member],
+        ty,
+    }
+}
+
 /// Which running value a `CExpr::Running` computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RunKind {
@@ -785,6 +800,12 @@ impl<'a> Engine<'a> {
         if let Some(Binding::Function(f)) = env.get(name) {
             return self.inline_function(e, f, args, schema, env);
         }
+        if let Some(tuple) = functions::tuple(name) {
+            // Outside `extend`/`project`, a call of several results is its first result.
+            let bag = self.compile_tuple(e, tuple, args, schema, env)?;
+            let (first, ty) = tuple.results[0];
+            return Ok((tuple_result(bag, first, ty), ty));
+        }
         if functions::return_type(name, &[]).is_none() {
             return Err(if functions::is_known_unsupported(name) {
                 self.unsupported(e, &format!("The function '{name}()'"))
@@ -819,6 +840,50 @@ impl<'a> Engine<'a> {
                 &format!("Failed to resolve scalar expression named '{name}'"),
             )),
         }
+    }
+
+    /// A call of several results (`series_fit_line(y)`) as the bag of all of them, its
+    /// arguments checked against the function's parameters.
+    pub(super) fn compile_tuple(
+        &mut self,
+        e: &'a Expr,
+        tuple: &functions::Tuple,
+        args: &'a [Expr],
+        schema: &[Column],
+        env: &Env<'a>,
+    ) -> Result<CExpr, KqlError> {
+        let count = if tuple.required == tuple.params.len() {
+            format!("{}", tuple.required)
+        } else {
+            format!("{} to {}", tuple.required, tuple.params.len())
+        };
+        if args.len() < tuple.required || args.len() > tuple.params.len() {
+            return Err(self.type_error(
+                e,
+                &format!(
+                    "{} takes {count} argument(s): ({}), not {}",
+                    tuple.name,
+                    tuple.params.join(", "),
+                    args.len()
+                ),
+            ));
+        }
+        let mut compiled = Vec::with_capacity(args.len());
+        for (a, param) in args.iter().zip(tuple.params) {
+            let (c, ty) = self.compile(a, schema, env)?;
+            if *param == "series" && ty != ScalarType::Dynamic {
+                return Err(self.type_error(
+                    a,
+                    &format!("{}'s series must be a dynamic array, not {ty}", tuple.name),
+                ));
+            }
+            compiled.push(c);
+        }
+        Ok(CExpr::Call {
+            name: tuple.name.to_string(),
+            args: compiled,
+            ty: ScalarType::Dynamic,
+        })
     }
 
     fn compile_arg(

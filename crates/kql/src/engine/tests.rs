@@ -311,6 +311,68 @@ fn pivot_turns_values_into_columns_of_counts_or_the_given_aggregate() {
 }
 
 #[test]
+fn calls_of_several_results_spread_into_columns_as_kusto_names_them() {
+    let y = "print y=dynamic([2, 5, 6, 8, 11, 15, 17, 18, 25, 26, 30, 30])";
+    // extend keeps only the named results; project keeps the rest under `f_arg_result`.
+    let r = run(&format!(
+        "{y} | extend (RSquare, Slope) = series_fit_line(y)"
+    ));
+    assert_eq!(names(&r.table), vec!["y", "RSquare", "Slope"]);
+    assert_eq!(r.table.columns[1].ty, ScalarType::Real);
+    let Value::Real(slope) = r.table.rows[0][2] else {
+        panic!("{:?}", r.table.rows[0][2]);
+    };
+    assert!((slope - 2.730_769).abs() < 1e-6);
+    let r = run(&format!("{y} | project (rs, si) = series_fit_2lines(y)"));
+    assert_eq!(
+        names(&r.table)[..4],
+        [
+            "rs",
+            "si",
+            "series_fit_2lines_y_variance",
+            "series_fit_2lines_y_rvariance"
+        ]
+    );
+    assert_eq!(r.table.columns.len(), 15);
+    assert_eq!(r.table.columns[1].ty, ScalarType::Long);
+    let r = run(&format!(
+        "{y} | extend series_stats(y) | project series_stats_y_max, series_stats_y_max_idx"
+    ));
+    assert_eq!(r.table.rows[0], vec![Value::Real(30.0), Value::Long(10)]);
+    // One name, or a call inside an expression, takes the first result.
+    let r = run(&format!(
+        "{y} | extend flags = series_decompose_anomalies(y), n = array_length(series_decompose(y))"
+    ));
+    assert_eq!(names(&r.table), vec!["y", "flags", "n"]);
+    assert_eq!(r.table.rows[0][2], Value::Long(12));
+    for (q, message) in [
+        (
+            "extend (a, b, c, d, e, f, g) = series_fit_line(y)",
+            "has 6 results, fewer than the 7 names",
+        ),
+        (
+            "extend (a, b) = series_fit_line(y, 2)",
+            "takes 1 argument(s): (series), not 2",
+        ),
+        (
+            "extend (a, b) = series_fit_line(1)",
+            "series must be a dynamic array",
+        ),
+        (
+            "extend (a, b) = strlen('x')",
+            "does not have multiple values",
+        ),
+        (
+            "extend f = series_decompose_forecast(y)",
+            "takes 2 to 5 argument(s)",
+        ),
+    ] {
+        let e = err(&format!("{y} | {q}")).to_string();
+        assert!(e.contains(message), "{q}: {e}");
+    }
+}
+
+#[test]
 fn project_away_rename_reorder_keep() {
     let r = run(
         "SigninLogs | project-away Props, IP* | project-rename User = UserPrincipalName | project-reorder ResultType",

@@ -287,6 +287,8 @@ pub(crate) fn derive_name(e: &Expr) -> Option<String> {
             Some(format!("{}_{}", derive_name(target)?, idx))
         }
         ExprKind::Call { name, args } => call_result_name(name, args),
+        // `bin(Minute=Timestamp, 5m)` is named after the argument's name.
+        ExprKind::Named { name, .. } => Some(name.clone()),
         _ => None,
     }
 }
@@ -480,9 +482,9 @@ impl<'a> Engine<'a> {
                 let (i, _) = self.compile(index, schema, env)?;
                 (CExpr::Index(Box::new(t), Box::new(i)), T::Dynamic)
             }
-            ExprKind::Named { .. } => {
-                return Err(self.unsupported(e, "A named argument in this position"));
-            }
+            // A built-in function's argument given by name (`case(c, strcat="x", …)`) is its
+            // value, as Kusto takes it; user functions match names before this (argument_for).
+            ExprKind::Named { value, .. } => return self.compile(value, schema, env),
             ExprKind::Neg(inner) => {
                 let (c, t) = self.compile(inner, schema, env)?;
                 (CExpr::Neg(Box::new(c)), t)

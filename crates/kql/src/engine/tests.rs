@@ -373,6 +373,16 @@ fn calls_of_several_results_spread_into_columns_as_kusto_names_them() {
 }
 
 #[test]
+fn a_built_in_functions_named_argument_is_its_value_and_names_its_column() {
+    let r = run(
+        "SigninLogs | summarize n = count() by bin(Day=TimeGenerated, 1d) | extend k = case(n > 1, strcat='many', strcat='one') | sort by Day asc",
+    );
+    assert_eq!(names(&r.table), vec!["Day", "n", "k"]);
+    assert_eq!(r.table.rows[0][2], Value::str("one"));
+    assert_eq!(r.table.rows[1][2], Value::str("many"));
+}
+
+#[test]
 fn project_away_rename_reorder_keep() {
     let r = run(
         "SigninLogs | project-away Props, IP* | project-rename User = UserPrincipalName | project-reorder ResultType",

@@ -1834,6 +1834,8 @@ impl<'a> Engine<'a> {
                 Box::new(self.search_predicate(left, schema, env, cs)?),
                 Box::new(self.search_predicate(right, schema, env, cs)?),
             ),
+            // `search *` keeps every row.
+            ExprKind::Star => CExpr::Lit(Value::Bool(true)),
             ExprKind::Call { name, args } if name == "not" && args.len() == 1 => CExpr::Call {
                 name: "not".into(),
                 args: vec![self.search_predicate(&args[0], schema, env, cs)?],

@@ -679,6 +679,14 @@ fn search_finds_terms_in_any_column_of_any_table() {
         1
     );
     assert_eq!(run("search kind=case_sensitive 'ALICE'").table.len(), 0);
+    // `search *` keeps every row of every table, each named in `$table`.
+    let r = run("search * | summarize n = count() by $table | sort by $table asc");
+    let all = run("SigninLogs | count").table.rows[0][0].clone();
+    assert!(r.table.rows.contains(&vec![Value::str("SigninLogs"), all]));
+    assert_eq!(
+        run("search in (SigninLogs) * | count").table.rows[0][0],
+        Value::Long(4)
+    );
     assert_eq!(
         run("search UserPrincipalName:'carol' or (Dept:'HR')")
             .table

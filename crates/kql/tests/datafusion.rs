@@ -125,6 +125,16 @@ fn unnamed_calls_get_kustos_names_on_both_engines() {
 }
 
 #[test]
+fn an_expression_of_no_column_runs_once_a_row_on_datafusion() {
+    let c = catalog(30);
+    let q = "SigninLogs | extend g = strlen(tostring(new_guid())) | summarize n = count(), g = max(g), d = dcount(tostring(new_guid()))";
+    let r = run(&c, q, &opts()).expect("runs");
+    assert_eq!(r.executor, Executor::DataFusion);
+    let row: Vec<i64> = r.table.rows[0].iter().map(long).collect();
+    assert_eq!(row, [30, 36, 30]);
+}
+
+#[test]
 fn arrow_only_tables_serve_both_engines() {
     let mut c = Catalog::new();
     let dir = tempfile::tempdir().expect("a temp dir");

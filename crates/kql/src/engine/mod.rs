@@ -533,17 +533,16 @@ impl<'a> Engine<'a> {
                         Some(a) => self.tabular(a, env),
                         None => Err(self.type_error(e, "materialize() needs a tabular argument")),
                     },
-                    "table" => match args.first().map(|a| &a.kind) {
-                        Some(ExprKind::Literal(Value::String(n))) => {
-                            self.catalog_table(n).ok_or_else(|| {
-                                self.resolution(
-                                    e,
-                                    &format!(
-                                        "Failed to resolve table or column expression named '{n}'"
-                                    ),
-                                )
-                            })
-                        }
+                    // The name may be any constant: a function's string parameter, a `let`.
+                    "table" => match args.first().map(|a| self.constant(a, env)).transpose()? {
+                        Some(Value::String(n)) => self.catalog_table(&n).ok_or_else(|| {
+                            self.resolution(
+                                e,
+                                &format!(
+                                    "Failed to resolve table or column expression named '{n}'"
+                                ),
+                            )
+                        }),
                         _ => Err(self.type_error(e, "table() needs a table name as a string")),
                     },
                     "external_table" => Err(self.forbidden(e.span, "external_table()")),

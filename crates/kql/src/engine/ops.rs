@@ -1280,6 +1280,7 @@ impl<'a> Engine<'a> {
                     .names
                     .first()
                     .cloned()
+                    .or_else(|| derive_name(&item.expr).map(|n| unique_name(&taken(&out_cols), &n)))
                     .unwrap_or_else(|| fresh_name(&out_cols, &taken(&out_cols)));
                 out_cols.push(Column::new(n, ty));
             }

@@ -374,6 +374,10 @@ fn call_result_name(name: &str, args: &[Expr]) -> Option<String> {
         "repeat" => prefixed("repeat"),
         "tdigest_merge" | "merge_tdigest" => Some("tdigests_merge_result".into()),
         "hll_merge" => Some("hll_merged_result".into()),
+        // An aggregate inside an expression (`tostring(make_set(x))`) is named as a bare one.
+        _ if aggregate::is_aggregate_call(name, args.len()) => {
+            Some(aggregate::default_name(name, args))
+        }
         _ => None,
     }
 }

@@ -265,6 +265,9 @@ fn unnamed_calls_are_named_after_their_first_argument_where_kusto_does() {
     assert_eq!(r.table.rows[0][1], Value::DateTime(NOW - 24 * HOUR));
     let r = run("SigninLogs | summarize max(tostring(Props.app)), dcount(tolower(IPAddress))");
     assert_eq!(names(&r.table), vec!["max_Props_app", "dcount_"]);
+    // An aggregate inside an expression is named as a bare one; other expressions get ColumnN.
+    let r = run("SigninLogs | summarize tostring(make_set(IPAddress)), count() * 2");
+    assert_eq!(names(&r.table), vec!["set_IPAddress", "Column1"]);
 }
 
 #[test]
@@ -380,6 +383,19 @@ fn a_built_in_functions_named_argument_is_its_value_and_names_its_column() {
     assert_eq!(names(&r.table), vec!["Day", "n", "k"]);
     assert_eq!(r.table.rows[0][2], Value::str("one"));
     assert_eq!(r.table.rows[1][2], Value::str("many"));
+}
+
+#[test]
+fn table_takes_any_constant_name_such_as_a_function_parameter() {
+    let r = run(
+        "let f = (name: string) { table(name) | count }; let n = 'Signin'; union f('SigninLogs'), (table(strcat(n, 'Logs')) | count)",
+    );
+    assert_eq!(
+        r.table.rows,
+        vec![vec![Value::Long(4)], vec![Value::Long(4)]]
+    );
+    let e = err("table(1)").to_string();
+    assert!(e.contains("table() needs a table name as a string"), "{e}");
 }
 
 #[test]

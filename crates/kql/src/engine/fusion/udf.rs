@@ -83,14 +83,18 @@ impl EvalUdf {
         let types: Vec<ScalarType> = args.iter().map(|(_, t)| *t).collect();
         let key = format!("{expr:?}|{types:?}|{ty:?}");
         let volatile = mentions(&expr, &|name| matches!(name, "rand" | "new_guid"));
-        let signature = Signature::any(
-            types.len(),
-            if volatile {
-                Volatility::Volatile
-            } else {
-                Volatility::Immutable
-            },
-        );
+        let volatility = if volatile {
+            Volatility::Volatile
+        } else {
+            Volatility::Immutable
+        };
+        // An expression that reads no column (`pack_all()` of no columns, a nested constant)
+        // still runs once a row: DataFusion takes no arguments only from a nullary signature.
+        let signature = if types.is_empty() {
+            Signature::nullary(volatility)
+        } else {
+            Signature::any(types.len(), volatility)
+        };
         let udf = EvalUdf {
             name: instance_name("kql_eval", &key),
             key,

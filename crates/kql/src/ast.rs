@@ -165,6 +165,7 @@ pub enum ExprKind {
     },
     Union(Box<Union>),
     Search(Box<Search>),
+    Find(Box<Find>),
     /// `externaldata(...) [...]`: parsed, never run.
     ExternalData,
     /// A tabular source the engine does not run (`find`, `evaluate` as source, ...).
@@ -201,6 +202,18 @@ pub struct Search {
     pub case_sensitive: bool,
     pub tables: Vec<Expr>,
     pub predicate: Expr,
+}
+
+/// `find [withsource=Name] [in (tables)] where predicate [project-smart | project columns]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Find {
+    /// The column naming each row's table (`source_` by default).
+    pub source: String,
+    /// Every table when empty.
+    pub tables: Vec<Expr>,
+    pub predicate: Expr,
+    /// `project`'s columns (with the types they are asked in); None for `project-smart`.
+    pub project: Option<Vec<(String, Option<ScalarType>)>>,
 }
 
 /// Sort direction and null placement.

@@ -568,6 +568,10 @@ impl Walker<'_> {
             }
             ExprKind::Union(u) => self.union(u),
             ExprKind::Search(s) => self.search(s),
+            ExprKind::Find(f) => {
+                self.exprs(&f.tables)?;
+                self.expr(&f.predicate)
+            }
         }
     }
 

@@ -468,7 +468,11 @@ impl Parser<'_> {
                 self.next();
                 ExprKind::Search(Box::new(self.search_body()?))
             }
-            Some(w @ ("find" | "evaluate")) => {
+            Some("find") => {
+                self.next();
+                ExprKind::Find(Box::new(self.find_body()?))
+            }
+            Some(w @ "evaluate") => {
                 let w = w.to_string();
                 self.next();
                 self.skip_operator_body()?;
@@ -1024,6 +1028,60 @@ impl Parser<'_> {
             case_sensitive,
             tables,
             predicate,
+        })
+    }
+
+    fn find_body(&mut self) -> Result<Find, KqlError> {
+        let params = self.params()?;
+        let source = params
+            .iter()
+            .find(|(n, _)| n == "withsource")
+            .and_then(|(_, v)| match &v.kind {
+                ExprKind::Name(n) => Some(n.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| "source_".into());
+        let mut tables = Vec::new();
+        if self.eat_word("in") {
+            self.expect_punct("(")?;
+            loop {
+                tables.push(self.table_ref()?);
+                if !self.eat_punct(",") {
+                    break;
+                }
+            }
+            self.expect_punct(")")?;
+        }
+        self.expect_word("where")?;
+        let predicate = self.search_or()?;
+        let project = if self.eat_word("project") {
+            let mut columns = Vec::new();
+            loop {
+                let name = self.name()?;
+                let ty = if self.eat_punct(":") {
+                    let t = self.name()?;
+                    Some(
+                        ScalarType::from_name(&t)
+                            .ok_or_else(|| self.error("a scalar type name"))?,
+                    )
+                } else {
+                    None
+                };
+                columns.push((name, ty));
+                if !self.eat_punct(",") {
+                    break;
+                }
+            }
+            Some(columns)
+        } else {
+            self.eat_word("project-smart");
+            None
+        };
+        Ok(Find {
+            source,
+            tables,
+            predicate,
+            project,
         })
     }
 

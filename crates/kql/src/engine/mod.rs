@@ -427,6 +427,7 @@ impl<'a> Engine<'a> {
             | ExprKind::Range { .. }
             | ExprKind::Union(_)
             | ExprKind::Search(_)
+            | ExprKind::Find(_)
             | ExprKind::ExternalData
             | ExprKind::OtherSource(_)
             | ExprKind::Wildcard(_) => true,
@@ -585,6 +586,7 @@ impl<'a> Engine<'a> {
             } => self.range(e, name, from, to, step, env),
             ExprKind::Union(u) => self.union(None, u, env),
             ExprKind::Search(s) => self.search(None, s, env),
+            ExprKind::Find(f) => self.find(f, env),
             ExprKind::ExternalData => Err(self.forbidden(e.span, "externaldata")),
             ExprKind::OtherSource(w) => Err(self.unsupported(e, &format!("The '{w}' operator"))),
             // `workspace('x').T`, `arg('').Resources`: the call reports the cross-resource query.

@@ -1744,10 +1744,129 @@ impl<'a> Engine<'a> {
         s: &'a crate::ast::Search,
         env: &Env<'a>,
     ) -> Result<Table, KqlError> {
+        let parts = match input {
+            Some(t) => vec![("union_arg0".into(), t)],
+            None => self.searched_tables(&s.tables, env)?,
+        };
+        let mut kept = Vec::new();
+        for (name, t) in parts {
+            let t = self.search_rows(t, &s.predicate, env, s.case_sensitive)?;
+            kept.push((name, t));
+        }
+        self.merge_tables(kept, Some("$table".into()), false)
+    }
+
+    /// `find`: the rows of each table the predicate holds for, as `project` lists their columns
+    /// (null where a table lacks one), or by `project-smart`: the columns the predicate reads
+    /// and those every table has, the rest of each row packed into `pack_`.
+    pub(crate) fn find(
+        &mut self,
+        f: &'a crate::ast::Find,
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        let parts = self.searched_tables(&f.tables, env)?;
+        let common: Vec<String> = parts
+            .first()
+            .map(|(_, t)| t.columns.iter().map(|c| c.name.clone()))
+            .into_iter()
+            .flatten()
+            .filter(|n| parts.iter().all(|(_, t)| t.column_index(n).is_some()))
+            .collect();
+        let mut kept = Vec::new();
+        let mut order: Vec<String> = vec![f.source.clone()];
+        for (name, t) in parts {
+            let pred = self.search_predicate(&f.predicate, &t.columns, env, false)?;
+            let read = |i: usize| pred.any(&|x| matches!(x, CExpr::Col(j) if *j == i));
+            let t = self.search_rows(t, &f.predicate, env, false)?;
+            let keep: Vec<usize> = match &f.project {
+                Some(cols) => cols.iter().filter_map(|(c, _)| t.column_index(c)).collect(),
+                None => (0..t.columns.len())
+                    .filter(|&i| read(i) || common.contains(&t.columns[i].name))
+                    .collect(),
+            };
+            let packed: Vec<usize> = match &f.project {
+                Some(_) => Vec::new(),
+                None => (0..t.columns.len()).filter(|i| !keep.contains(i)).collect(),
+            };
+            let mut out = select(t.clone(), &keep);
+            if f.project.is_none() {
+                out.columns.push(Column::new("pack_", ScalarType::Dynamic));
+                for (row, full) in out.rows.iter_mut().zip(&t.rows) {
+                    let bag: serde_json::Map<String, serde_json::Value> = packed
+                        .iter()
+                        .filter(|&&i| !full[i].is_null())
+                        .map(|&i| (t.columns[i].name.clone(), full[i].to_json()))
+                        .collect();
+                    row.push(Value::dynamic(serde_json::Value::Object(bag)));
+                }
+            }
+            for c in &out.columns {
+                if !order.contains(&c.name) {
+                    order.push(c.name.clone());
+                }
+            }
+            kept.push((name, out));
+        }
+        if f.project.is_none() {
+            // pack_ comes last, after every table's columns.
+            order.retain(|n| n != "pack_");
+            order.push("pack_".into());
+        }
+        let mut merged = self.merge_tables(kept, Some(f.source.clone()), false)?;
+        // `project`'s columns in its order (typed as asked, null where no table has one).
+        if let Some(cols) = &f.project {
+            order.truncate(1);
+            for (name, ty) in cols {
+                if merged.column_index(name).is_none() {
+                    merged
+                        .columns
+                        .push(Column::new(name.clone(), ty.unwrap_or(ScalarType::Dynamic)));
+                    for row in &mut merged.rows {
+                        row.push(Value::Null);
+                    }
+                }
+                order.push(name.clone());
+            }
+        }
+        let at: Vec<usize> = order
+            .iter()
+            .filter_map(|n| merged.column_index(n))
+            .collect();
+        Ok(select(merged, &at))
+    }
+
+    /// The rows of `t` that a `search`/`find` predicate holds for.
+    fn search_rows(
+        &mut self,
+        t: Table,
+        predicate: &'a Expr,
+        env: &Env<'a>,
+        case_sensitive: bool,
+    ) -> Result<Table, KqlError> {
+        let pred = self.search_predicate(predicate, &t.columns, env, case_sensitive)?;
+        let mut rows = Vec::new();
+        for idx in 0..t.rows.len() {
+            self.check()?;
+            if matches!(eval(&pred, Row { rows: &t.rows, idx }), Value::Bool(true)) {
+                rows.push(t.rows[idx].clone());
+            }
+        }
+        Ok(Table {
+            columns: t.columns,
+            rows,
+        })
+    }
+
+    /// The tables `search in (...)`/`find in (...)` name (wildcards matched), every table when
+    /// none is named.
+    fn searched_tables(
+        &mut self,
+        tables: &'a [Expr],
+        env: &Env<'a>,
+    ) -> Result<Vec<(String, Table)>, KqlError> {
         let mut parts: Vec<(String, Table)> = Vec::new();
-        match input {
-            Some(t) => parts.push(("union_arg0".into(), t)),
-            None if s.tables.is_empty() => {
+        match () {
+            _ if tables.is_empty() => {
                 let names: Vec<String> = self.catalog.names().map(String::from).collect();
                 for n in names {
                     if let Some(t) = self.catalog_table(&n) {
@@ -1755,8 +1874,8 @@ impl<'a> Engine<'a> {
                     }
                 }
             }
-            None => {
-                for e in &s.tables {
+            _ => {
+                for e in tables {
                     let name = match &e.kind {
                         ExprKind::Name(n) => n.clone(),
                         _ => String::new(),
@@ -1779,25 +1898,7 @@ impl<'a> Engine<'a> {
                 }
             }
         }
-        let mut kept = Vec::new();
-        for (name, t) in parts {
-            let pred = self.search_predicate(&s.predicate, &t.columns, env, s.case_sensitive)?;
-            let mut rows = Vec::new();
-            for idx in 0..t.rows.len() {
-                self.check()?;
-                if matches!(eval(&pred, Row { rows: &t.rows, idx }), Value::Bool(true)) {
-                    rows.push(t.rows[idx].clone());
-                }
-            }
-            kept.push((
-                name,
-                Table {
-                    columns: t.columns,
-                    rows,
-                },
-            ));
-        }
-        self.merge_tables(kept, Some("$table".into()), false)
+        Ok(parts)
     }
 
     fn search_predicate(

@@ -570,6 +570,7 @@ impl<'a> Engine<'a> {
             | ExprKind::Range { .. }
             | ExprKind::Union(_)
             | ExprKind::Search(_)
+            | ExprKind::Find(_)
             | ExprKind::ExternalData
             | ExprKind::OtherSource(_) => {
                 let t = self.tabular(e, env)?;

@@ -712,6 +712,58 @@ fn search_finds_terms_in_any_column_of_any_table() {
 }
 
 #[test]
+fn find_returns_the_matching_rows_of_each_table_with_their_source() {
+    // project: its columns in its order, null where a table lacks one.
+    let r = run(
+        "find in (SigninLogs, Users) where UserPrincipalName has 'alice' or UPN has 'alice' project UPN, ResultType, Missing:string",
+    );
+    assert_eq!(
+        names(&r.table),
+        vec!["source_", "UPN", "ResultType", "Missing"]
+    );
+    assert_eq!(r.table.columns[3].ty, ScalarType::String);
+    assert_eq!(r.table.len(), 3);
+    let users: Vec<&Vec<Value>> = r
+        .table
+        .rows
+        .iter()
+        .filter(|row| row[0] == Value::str("Users"))
+        .collect();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0][1], Value::str("alice@contoso.com"));
+    assert_eq!(users[0][2], Value::Null);
+    // project-smart: the columns the predicate reads, the rest packed into pack_.
+    let r = run("find withsource=T in (SigninLogs) where ResultType == 50126");
+    assert_eq!(
+        names(&r.table),
+        vec![
+            "T",
+            "TimeGenerated",
+            "UserPrincipalName",
+            "ResultType",
+            "IPAddress",
+            "Props",
+            "pack_"
+        ]
+    );
+    assert_eq!(r.table.len(), 2);
+    let r = run("find in (SigninLogs, Users) where UserPrincipalName has 'bob' or UPN has 'bob'");
+    assert_eq!(
+        names(&r.table),
+        vec!["source_", "UserPrincipalName", "UPN", "pack_"]
+    );
+    let users = r
+        .table
+        .rows
+        .iter()
+        .find(|row| row[0] == Value::str("Users"));
+    assert_eq!(
+        users.map(|row| row[3].clone()),
+        Some(Value::dynamic(serde_json::json!({"Dept": "IT"})))
+    );
+}
+
+#[test]
 fn url_path_translate_and_legacy_aggregate_names() {
     assert_eq!(
         cell("print parse_url('https://u:p@host.com:8080/a/b?x=1&y=2#f').Host"),

@@ -349,6 +349,11 @@ pub enum OperatorKind {
         limit: Option<Expr>,
         ops: Vec<Operator>,
     },
+    /// `partition by Column (operators)`: the operators run on the rows of each value apart.
+    Partition {
+        by: String,
+        ops: Vec<Operator>,
+    },
     /// An operator the parser understands but the engine does not run.
     Other(String),
 }

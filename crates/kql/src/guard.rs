@@ -658,6 +658,7 @@ impl Walker<'_> {
                 self.exprs(&l.others)?;
                 self.expr(&l.by.expr)
             }),
+            OperatorKind::Partition { ops, .. } => ops.iter().try_for_each(|o| self.operator(o)),
             OperatorKind::MvApply { items, limit, ops } => {
                 self.expand_items(items)?;
                 self.exprs(limit)?;

@@ -59,9 +59,8 @@ struct Parser<'a> {
 const OPERATOR_NAMES: &str =
     "a tabular operator (where, extend, project, summarize, join, sort, take, ...)";
 
-const OTHER_OPERATORS: [&str; 12] = [
+const OTHER_OPERATORS: [&str; 11] = [
     "top-hitters",
-    "partition",
     "fork",
     "facet",
     "sample-distinct",
@@ -940,6 +939,29 @@ impl Parser<'_> {
                 self.depth -= 1;
                 self.expect_punct(")")?;
                 OperatorKind::MvApply { items, limit, ops }
+            }
+            "partition" => {
+                self.params()?;
+                self.expect_word("by")?;
+                let by = self.name()?;
+                if self.is_punct("(") {
+                    self.next();
+                    self.enter()?;
+                    let mut ops = Vec::new();
+                    loop {
+                        ops.push(self.operator()?);
+                        if !self.eat_punct("|") {
+                            break;
+                        }
+                    }
+                    self.depth -= 1;
+                    self.expect_punct(")")?;
+                    OperatorKind::Partition { by, ops }
+                } else {
+                    // The `{ subquery }` form is parsed, not run.
+                    self.skip_operator_body()?;
+                    OperatorKind::Other(word.clone())
+                }
             }
             w if OTHER_OPERATORS.contains(&w) => {
                 self.skip_operator_body()?;

@@ -379,6 +379,7 @@ impl<'a> Engine<'a> {
                 }
             }
             OperatorKind::Pivot(p) => self.pivot(t, p, env),
+            OperatorKind::Partition { by, ops } => self.partition(op, t, by, ops, env),
             OperatorKind::Search(s) => self.search(Some(t), s, env),
             OperatorKind::TopNested(levels) => self.top_nested(op, t, levels, env),
             OperatorKind::MakeSeries(ms) => self.make_series(op, t, ms, env),
@@ -1833,6 +1834,45 @@ impl<'a> Engine<'a> {
             .filter_map(|n| merged.column_index(n))
             .collect();
         Ok(select(merged, &at))
+    }
+
+    /// `partition by Column (operators)`: the operators run on each value's rows (in the order
+    /// the values come), and their results are put together.
+    fn partition(
+        &mut self,
+        op: &Operator,
+        t: Table,
+        by: &str,
+        ops: &'a [Operator],
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        let Some(col) = t.column_index(by) else {
+            return Err(KqlError::Resolution {
+                location: self_location(self, op),
+                message: format!("Failed to resolve column named '{by}' to partition by"),
+            });
+        };
+        let mut at: HashMap<Key, usize> = HashMap::new();
+        let mut parts: Vec<Table> = Vec::new();
+        for row in t.rows {
+            self.check()?;
+            let part = *at.entry(key_of(&row[col])).or_insert_with(|| {
+                parts.push(Table::new(t.columns.clone()));
+                parts.len() - 1
+            });
+            parts[part].rows.push(row);
+        }
+        if parts.is_empty() {
+            parts.push(Table::new(t.columns));
+        }
+        let mut results = Vec::with_capacity(parts.len());
+        for mut part in parts {
+            for o in ops {
+                part = self.operator(part, o, env)?;
+            }
+            results.push((String::new(), part));
+        }
+        self.merge_tables(results, None, false)
     }
 
     /// The rows of `t` that a `search`/`find` predicate holds for.

@@ -764,6 +764,32 @@ fn find_returns_the_matching_rows_of_each_table_with_their_source() {
 }
 
 #[test]
+fn partition_runs_its_operators_on_each_values_rows() {
+    let r = run(
+        "SigninLogs | partition by UserPrincipalName (top 1 by TimeGenerated desc | project UserPrincipalName, ResultType) | sort by UserPrincipalName asc",
+    );
+    let rows: Vec<(String, Value)> = r
+        .table
+        .rows
+        .iter()
+        .map(|row| (row[0].to_string(), row[1].clone()))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("alice@contoso.com".into(), Value::Long(0)),
+            ("bob@contoso.com".into(), Value::Long(50126)),
+            ("carol@contoso.com".into(), Value::Long(0)),
+        ]
+    );
+    let e = err("SigninLogs | partition by Nope (take 1)").to_string();
+    assert!(
+        e.contains("Failed to resolve column named 'Nope' to partition by"),
+        "{e}"
+    );
+}
+
+#[test]
 fn url_path_translate_and_legacy_aggregate_names() {
     assert_eq!(
         cell("print parse_url('https://u:p@host.com:8080/a/b?x=1&y=2#f').Host"),
@@ -976,7 +1002,7 @@ fn errors_name_what_went_wrong_and_where() {
     ));
     assert_eq!(run("SigninLogs | where ResultType == '0'").table.len(), 2);
     assert!(matches!(
-        err("SigninLogs | partition by UserPrincipalName (take 1)"),
+        err("SigninLogs | facet by UserPrincipalName"),
         KqlError::Unsupported { .. }
     ));
     assert!(matches!(

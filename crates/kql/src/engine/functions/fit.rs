@@ -306,6 +306,9 @@ fn stats(y: &[f64], ignore_nonfinite: bool) -> Map<String, J> {
     bag.insert("min_idx".into(), min.map_or(J::Null, |m| J::from(m.0)));
     bag.insert("max".into(), max.map_or(J::Null, |m| num(m.1)));
     bag.insert("max_idx".into(), max.map_or(J::Null, |m| J::from(m.0)));
+    // The bag (`series_stats_dynamic`) also holds the sum and the count.
+    bag.insert("sum".into(), num(xs.iter().sum()));
+    bag.insert("len".into(), J::from(xs.len()));
     bag.insert("avg".into(), num(mean(&xs)));
     bag.insert("stdev".into(), num(variance(&xs).sqrt()));
     bag.insert("variance".into(), num(variance(&xs)));

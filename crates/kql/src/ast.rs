@@ -165,6 +165,7 @@ pub enum ExprKind {
     },
     Union(Box<Union>),
     Search(Box<Search>),
+    Find(Box<Find>),
     /// `externaldata(...) [...]`: parsed, never run.
     ExternalData,
     /// A tabular source the engine does not run (`find`, `evaluate` as source, ...).
@@ -176,6 +177,16 @@ pub enum ExprKind {
 pub struct NamedExpr {
     pub names: Vec<String>,
     pub expr: Expr,
+}
+
+/// `evaluate pivot(...)`: each value of `column` becomes a column holding `agg` (`count()` when
+/// not given) of its rows per key (`by`, or every column the pivot and `agg` do not use).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pivot {
+    pub column: Expr,
+    /// The aggregation, as a one-item summarize list.
+    pub agg: Vec<NamedExpr>,
+    pub by: Vec<Expr>,
 }
 
 /// A `union`.
@@ -191,6 +202,18 @@ pub struct Search {
     pub case_sensitive: bool,
     pub tables: Vec<Expr>,
     pub predicate: Expr,
+}
+
+/// `find [withsource=Name] [in (tables)] where predicate [project-smart | project columns]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Find {
+    /// The column naming each row's table (`source_` by default).
+    pub source: String,
+    /// Every table when empty.
+    pub tables: Vec<Expr>,
+    pub predicate: Expr,
+    /// `project`'s columns (with the types they are asked in); None for `project-smart`.
+    pub project: Option<Vec<(String, Option<ScalarType>)>>,
 }
 
 /// Sort direction and null placement.
@@ -314,6 +337,8 @@ pub enum OperatorKind {
         plugin: String,
         args: Vec<Expr>,
     },
+    /// `evaluate pivot(column [, aggregation [, key, ...]])`.
+    Pivot(Box<Pivot>),
     Search(Box<Search>),
     TopNested(Vec<TopNestedLevel>),
     /// `make-series aggs on axis from a to b step s by keys`.
@@ -322,6 +347,11 @@ pub enum OperatorKind {
     MvApply {
         items: Vec<ExpandItem>,
         limit: Option<Expr>,
+        ops: Vec<Operator>,
+    },
+    /// `partition by Column (operators)`: the operators run on the rows of each value apart.
+    Partition {
+        by: String,
         ops: Vec<Operator>,
     },
     /// An operator the parser understands but the engine does not run.

@@ -580,6 +580,10 @@ impl Walker<'_> {
             }
             ExprKind::Union(u) => self.union(u),
             ExprKind::Search(s) => self.search(s),
+            ExprKind::Find(f) => {
+                self.exprs(&f.tables)?;
+                self.expr(&f.predicate)
+            }
         }
     }
 
@@ -643,6 +647,11 @@ impl Walker<'_> {
                 self.plugin(plugin, o.span)?;
                 self.exprs(args)
             }
+            OperatorKind::Pivot(p) => {
+                self.expr(&p.column)?;
+                self.named(&p.agg)?;
+                self.exprs(&p.by)
+            }
             OperatorKind::Search(s) => self.search(s),
             OperatorKind::MakeSeries(m) => {
                 for (agg, default) in &m.aggs {
@@ -661,6 +670,7 @@ impl Walker<'_> {
                 self.exprs(&l.others)?;
                 self.expr(&l.by.expr)
             }),
+            OperatorKind::Partition { ops, .. } => ops.iter().try_for_each(|o| self.operator(o)),
             OperatorKind::MvApply { items, limit, ops } => {
                 self.expand_items(items)?;
                 self.exprs(limit)?;

@@ -59,9 +59,8 @@ struct Parser<'a> {
 const OPERATOR_NAMES: &str =
     "a tabular operator (where, extend, project, summarize, join, sort, take, ...)";
 
-const OTHER_OPERATORS: [&str; 12] = [
+const OTHER_OPERATORS: [&str; 11] = [
     "top-hitters",
-    "partition",
     "fork",
     "facet",
     "sample-distinct",
@@ -468,7 +467,11 @@ impl Parser<'_> {
                 self.next();
                 ExprKind::Search(Box::new(self.search_body()?))
             }
-            Some(w @ ("find" | "evaluate")) => {
+            Some("find") => {
+                self.next();
+                ExprKind::Find(Box::new(self.find_body()?))
+            }
+            Some(w @ "evaluate") => {
                 let w = w.to_string();
                 self.next();
                 self.skip_operator_body()?;
@@ -771,6 +774,7 @@ impl Parser<'_> {
             "invoke" => OperatorKind::Invoke(self.unary()?),
             "evaluate" => {
                 self.params()?;
+                let at = self.peek().location;
                 let plugin = self.word_at(0).unwrap_or("").to_string();
                 let args = match (self.word_at(0).is_some() && self.punct_at(1, "("))
                     .then(|| self.unary())
@@ -783,7 +787,31 @@ impl Parser<'_> {
                     _ => Vec::new(),
                 };
                 self.skip_operator_body()?;
-                OperatorKind::Evaluate { plugin, args }
+                if plugin == "pivot" {
+                    let mut args = args.into_iter();
+                    let column = args.next().ok_or_else(|| KqlError::Syntax {
+                        location: at,
+                        found: "pivot()".into(),
+                        expected: "the column to pivot, as in pivot(State)".into(),
+                    })?;
+                    let agg = args.next().unwrap_or_else(|| Expr {
+                        kind: ExprKind::Call {
+                            name: "count".into(),
+                            args: Vec::new(),
+                        },
+                        span: column.span,
+                    });
+                    OperatorKind::Pivot(Box::new(Pivot {
+                        column,
+                        agg: vec![NamedExpr {
+                            names: Vec::new(),
+                            expr: agg,
+                        }],
+                        by: args.collect(),
+                    }))
+                } else {
+                    OperatorKind::Evaluate { plugin, args }
+                }
             }
             "search" => OperatorKind::Search(Box::new(self.search_body()?)),
             "top-nested" => {
@@ -912,6 +940,29 @@ impl Parser<'_> {
                 self.expect_punct(")")?;
                 OperatorKind::MvApply { items, limit, ops }
             }
+            "partition" => {
+                self.params()?;
+                self.expect_word("by")?;
+                let by = self.name()?;
+                if self.is_punct("(") {
+                    self.next();
+                    self.enter()?;
+                    let mut ops = Vec::new();
+                    loop {
+                        ops.push(self.operator()?);
+                        if !self.eat_punct("|") {
+                            break;
+                        }
+                    }
+                    self.depth -= 1;
+                    self.expect_punct(")")?;
+                    OperatorKind::Partition { by, ops }
+                } else {
+                    // The `{ subquery }` form is parsed, not run.
+                    self.skip_operator_body()?;
+                    OperatorKind::Other(word.clone())
+                }
+            }
             w if OTHER_OPERATORS.contains(&w) => {
                 self.skip_operator_body()?;
                 OperatorKind::Other(word.clone())
@@ -999,6 +1050,60 @@ impl Parser<'_> {
             case_sensitive,
             tables,
             predicate,
+        })
+    }
+
+    fn find_body(&mut self) -> Result<Find, KqlError> {
+        let params = self.params()?;
+        let source = params
+            .iter()
+            .find(|(n, _)| n == "withsource")
+            .and_then(|(_, v)| match &v.kind {
+                ExprKind::Name(n) => Some(n.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| "source_".into());
+        let mut tables = Vec::new();
+        if self.eat_word("in") {
+            self.expect_punct("(")?;
+            loop {
+                tables.push(self.table_ref()?);
+                if !self.eat_punct(",") {
+                    break;
+                }
+            }
+            self.expect_punct(")")?;
+        }
+        self.expect_word("where")?;
+        let predicate = self.search_or()?;
+        let project = if self.eat_word("project") {
+            let mut columns = Vec::new();
+            loop {
+                let name = self.name()?;
+                let ty = if self.eat_punct(":") {
+                    let t = self.name()?;
+                    Some(
+                        ScalarType::from_name(&t)
+                            .ok_or_else(|| self.error("a scalar type name"))?,
+                    )
+                } else {
+                    None
+                };
+                columns.push((name, ty));
+                if !self.eat_punct(",") {
+                    break;
+                }
+            }
+            Some(columns)
+        } else {
+            self.eat_word("project-smart");
+            None
+        };
+        Ok(Find {
+            source,
+            tables,
+            predicate,
+            project,
         })
     }
 

@@ -111,6 +111,30 @@ fn answers_match_the_kusto_semantics_on_both_engines() {
 }
 
 #[test]
+fn unnamed_calls_get_kustos_names_on_both_engines() {
+    let c = catalog(60);
+    let q = "SigninLogs | summarize n = count() by startofday(TimeGenerated), tostring(Methods[1]) | project TimeGenerated, startofday(TimeGenerated), Methods_1, n | sort by TimeGenerated asc, Methods_1 asc";
+    for executor in [Executor::DataFusion, Executor::Rows] {
+        let r = kql::execute_on(executor, &c, q, &opts()).expect("runs");
+        let names: Vec<&str> = r.table.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["TimeGenerated", "TimeGenerated1", "Methods_1", "n"]);
+        let counts: Vec<i64> = r.table.rows.iter().map(|row| long(&row[3])).collect();
+        // 60 hours from midnight: days of 24, 24 and 12 hours, half of each with FIDO2.
+        assert_eq!(counts, [12, 12, 12, 12, 6, 6], "{executor:?}");
+    }
+}
+
+#[test]
+fn an_expression_of_no_column_runs_once_a_row_on_datafusion() {
+    let c = catalog(30);
+    let q = "SigninLogs | extend g = strlen(tostring(new_guid())) | summarize n = count(), g = max(g), d = dcount(tostring(new_guid()))";
+    let r = run(&c, q, &opts()).expect("runs");
+    assert_eq!(r.executor, Executor::DataFusion);
+    let row: Vec<i64> = r.table.rows[0].iter().map(long).collect();
+    assert_eq!(row, [30, 36, 30]);
+}
+
+#[test]
 fn arrow_only_tables_serve_both_engines() {
     let mut c = Catalog::new();
     let dir = tempfile::tempdir().expect("a temp dir");

@@ -76,7 +76,7 @@ fn out_of_scope(kql: &str) -> Option<String> {
     for (i, w) in words.iter().enumerate() {
         if *w == "evaluate" {
             let plugin = words.get(i + 1).copied().unwrap_or("");
-            if plugin != "bag_unpack" {
+            if plugin != "bag_unpack" && plugin != "pivot" {
                 return Some(format!("evaluate {plugin}"));
             }
         }
@@ -84,27 +84,22 @@ fn out_of_scope(kql: &str) -> Option<String> {
         if lower.starts_with("geo_") {
             return Some("geo_* functions".into());
         }
-        const SERIES_ANALYSIS: [&str; 8] = [
-            "series_decompose",
-            "series_fit_",
+        const SERIES_ANALYSIS: [&str; 5] = [
             "series_periods_",
             "series_seasonal",
             "series_outliers",
-            "series_stats",
             "series_fir",
             "series_iir",
         ];
         if SERIES_ANALYSIS.iter().any(|p| lower.starts_with(p)) {
             return Some("series analysis".into());
         }
-        const OPERATORS: [&str; 13] = [
-            "partition",
+        const OPERATORS: [&str; 11] = [
             "fork",
             "facet",
             "scan",
             "reduce",
             "top-hitters",
-            "find",
             "make-graph",
             "graph-match",
             "graph-to-table",

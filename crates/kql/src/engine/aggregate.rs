@@ -110,41 +110,13 @@ pub(crate) fn weighted_percentile(sorted: &[(Value, i64)], p: f64) -> Option<Val
         .map(|(v, _)| v.clone())
 }
 
-/// The expression inside type conversions (`todynamic(tostring(x))` → `x`), which Kusto sees
-/// through when it names an aggregate's column.
-fn unconverted(e: &Expr) -> &Expr {
-    match &e.kind {
-        ExprKind::Call { name, args }
-            if args.len() == 1
-                && matches!(
-                    name.as_str(),
-                    "tostring"
-                        | "todynamic"
-                        | "toobject"
-                        | "tolong"
-                        | "toint"
-                        | "todouble"
-                        | "toreal"
-                        | "todecimal"
-                        | "tobool"
-                        | "todatetime"
-                        | "totimespan"
-                        | "toguid"
-                ) =>
-        {
-            unconverted(&args[0])
-        }
-        _ => e,
-    }
-}
-
 /// The default output column name of an aggregate called with `args`: Kusto names it after the
 /// function and its first argument (both arguments for `covariance`).
 pub(crate) fn default_name(name: &str, args: &[Expr]) -> String {
     let mut named = args
         .iter()
         .filter(|a| !matches!(a.kind, ExprKind::Star))
-        .map(|a| derive_name(unconverted(a)).unwrap_or_default());
+        .map(|a| derive_name(a).unwrap_or_default());
     let arg = named.next().unwrap_or_default();
     match canonical(name) {
         "covariance" | "covarianceif" | "covariancep" | "covariancepif" => {

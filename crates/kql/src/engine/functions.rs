@@ -13,10 +13,12 @@ use super::convert::{as_f64, as_i64, coerce, is_numeric, to_dynamic, to_text, un
 use super::encoding;
 use net::ipv4;
 
+mod fit;
 mod math;
 mod net;
 mod units;
 use crate::value::{ScalarType, TICKS_PER_SECOND, Value, datetime_to_ticks, ticks_to_datetime};
+pub(crate) use fit::{Tuple, tuple};
 
 const DAY: i64 = 86_400 * TICKS_PER_SECOND;
 
@@ -54,7 +56,7 @@ pub(crate) fn is_known_unsupported(name: &str) -> bool {
 /// Every built-in scalar function the engine evaluates, sorted. The binder knows a function
 /// only if it is listed here, so everything that runs over the list (the hostile-input test
 /// calls each with extreme arguments) covers every function, a new one included.
-pub(crate) const NAMES: [&str; 279] = [
+pub(crate) const NAMES: [&str; 288] = [
     "abs",
     "acos",
     "ago",
@@ -247,6 +249,9 @@ pub(crate) const NAMES: [&str; 279] = [
     "series_ceiling",
     "series_cos",
     "series_cosine_similarity",
+    "series_decompose",
+    "series_decompose_anomalies",
+    "series_decompose_forecast",
     "series_divide",
     "series_dot_product",
     "series_equals",
@@ -255,6 +260,10 @@ pub(crate) const NAMES: [&str; 279] = [
     "series_fill_const",
     "series_fill_forward",
     "series_fill_linear",
+    "series_fit_2lines",
+    "series_fit_2lines_dynamic",
+    "series_fit_line",
+    "series_fit_line_dynamic",
     "series_floor",
     "series_greater",
     "series_greater_equals",
@@ -269,6 +278,8 @@ pub(crate) const NAMES: [&str; 279] = [
     "series_sign",
     "series_sin",
     "series_sqrt",
+    "series_stats",
+    "series_stats_dynamic",
     "series_subtract",
     "series_sum",
     "series_tan",
@@ -493,7 +504,8 @@ fn listed_return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType> {
         _ => {
             return net::return_type(name)
                 .or_else(|| math::return_type(name))
-                .or_else(|| units::return_type(name));
+                .or_else(|| units::return_type(name))
+                .or_else(|| fit::return_type(name));
         }
     })
 }
@@ -2214,7 +2226,7 @@ fn evaluate(name: &str, args: &[Value], result: ScalarType) -> Value {
             None => Value::Null,
         },
         "cot" => as_f64(&arg(args, 0)).map_or(Value::Null, |x| Value::Real(1.0 / x.tan())),
-        n if n.starts_with("series_") => series(n, args),
+        n if series_kind(n).is_some() => series(n, args),
         "parse_url" => parse_url(&s(0)).map_or(Value::Null, Value::dynamic),
         // Sketches are exact here: an hll is its distinct values, a t-digest its weighted values.
         "dcount_hll" => match args.first().and_then(dynamic_array) {
@@ -2689,6 +2701,7 @@ fn evaluate(name: &str, args: &[Value], result: ScalarType) -> Value {
         }
         "new_guid" => Value::Guid(uuid::Uuid::new_v4()),
         _ if math::return_type(name).is_some() => math::call(name, args),
+        _ if fit::return_type(name).is_some() => fit::call(name, args),
         _ if units::return_type(name).is_some() => units::call(name, args),
         _ => net::call(name, args),
     }

@@ -32,6 +32,7 @@ mod functions;
 #[cfg(feature = "datafusion")]
 mod fusion;
 mod ops;
+mod pivot;
 mod scalar;
 mod size;
 
@@ -413,6 +414,7 @@ impl<'a> Engine<'a> {
             | ExprKind::Range { .. }
             | ExprKind::Union(_)
             | ExprKind::Search(_)
+            | ExprKind::Find(_)
             | ExprKind::ExternalData
             | ExprKind::OtherSource(_)
             | ExprKind::Wildcard(_) => true,
@@ -572,6 +574,7 @@ impl<'a> Engine<'a> {
             } => self.range(e, name, from, to, step, env),
             ExprKind::Union(u) => self.union(None, u, env),
             ExprKind::Search(s) => self.search(None, s, env),
+            ExprKind::Find(f) => self.find(f, env),
             ExprKind::ExternalData => Err(self.forbidden(e.span, "externaldata")),
             ExprKind::OtherSource(w) => Err(self.unsupported(e, &format!("The '{w}' operator"))),
             // `workspace('x').T`, `arg('').Resources`: the call reports the cross-resource query.

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::aggregate::{self, AggState};
 use super::convert::{Key, as_i64, coerce, key_of, sort_cmp, to_text};
-use super::scalar::{AggCollector, CExpr, Row, derive_name, eval};
+use super::scalar::{AggCollector, AggSpec, CExpr, Row, derive_name, eval, tuple_result};
 use super::{Binding, Engine, Env, functions};
 use crate::ast::{
     Expr, ExprKind, JoinOn, NamedExpr, Operator, OperatorKind, ParsePart, SortKey, Union,
@@ -24,7 +24,7 @@ pub(super) enum Out {
 pub(super) struct Summary {
     pub key_exprs: Vec<CExpr>,
     pub key_cols: Vec<Column>,
-    pub specs: Vec<super::scalar::AggSpec>,
+    pub specs: Vec<AggSpec>,
     pub outs: Vec<Out>,
     pub out_cols: Vec<Column>,
 }
@@ -79,6 +79,59 @@ pub(super) fn fresh_name(columns: &[Column], taken: &[String]) -> String {
         .unwrap_or_default()
 }
 
+/// A column a call of several results makes: its name, whether the query gave it, and which
+/// of the results it holds.
+pub(super) struct Spread {
+    pub name: String,
+    pub declared: bool,
+    pub result: &'static str,
+    pub ty: ScalarType,
+}
+
+/// The columns of a call of several results, each with its values.
+type SpreadColumns = Vec<(Spread, Vec<Value>)>;
+
+impl Spread {
+    /// Its name among `taken`: a name the query gave replaces a column, Kusto's own is made
+    /// unique.
+    pub(super) fn name_among(&self, taken: &[String]) -> String {
+        if self.declared {
+            self.name.clone()
+        } else {
+            unique_name(taken, &self.name)
+        }
+    }
+}
+
+/// Sets the column `name` of `t` to `values`, replacing one of that name or adding it.
+fn put_column(t: &mut Table, name: String, ty: ScalarType, values: Vec<Value>) {
+    match t.column_index(&name) {
+        Some(i) => {
+            t.columns[i].ty = ty;
+            for (row, v) in t.rows.iter_mut().zip(values) {
+                row[i] = v;
+            }
+        }
+        None => {
+            t.columns.push(Column::new(name, ty));
+            for (row, v) in t.rows.iter_mut().zip(values) {
+                row.push(v);
+            }
+        }
+    }
+}
+
+/// Each group's key values and its aggregates' states, in the order the groups were first seen.
+pub(super) type Groups = (Vec<Vec<Value>>, Vec<Vec<AggState>>);
+
+/// The name of a `project` column: the given one, else the expression's own (suffixed when an
+/// earlier column took it: `project T, startofday(T)` → `T`, `T1`), else `ColumnN`.
+pub(super) fn projected_name(given: Option<String>, expr: &Expr, taken: &[String]) -> String {
+    given
+        .or_else(|| derive_name(expr).map(|n| unique_name(taken, &n)))
+        .unwrap_or_else(|| fresh_name(&[], taken))
+}
+
 /// A name not yet in `names`, suffixing 1, 2, … as Kusto does for duplicates.
 pub(super) fn unique_name(names: &[String], base: &str) -> String {
     if !names.iter().any(|n| n == base) {
@@ -115,7 +168,7 @@ fn wildcard_match(pattern: &str, name: &str) -> bool {
     true
 }
 
-fn key_row(vals: &[Value]) -> Vec<Key> {
+pub(super) fn key_row(vals: &[Value]) -> Vec<Key> {
     vals.iter().map(key_of).collect()
 }
 
@@ -153,15 +206,7 @@ impl<'a> Engine<'a> {
                 self.extend(t, items, env)
             }
             OperatorKind::Project(items) => {
-                let mut list = Vec::new();
-                for item in items {
-                    if item.names.len() > 1 {
-                        return Err(
-                            self.unsupported(&item.expr, "Assigning several columns at once")
-                        );
-                    }
-                    list.push((&item.expr, item.names.first().cloned()));
-                }
+                let list = items.iter().map(|i| (&i.expr, &i.names[..])).collect();
                 self.project(t, list, env)
             }
             OperatorKind::ProjectAway(pats) => {
@@ -243,7 +288,7 @@ impl<'a> Engine<'a> {
                 let t = if exprs.iter().any(|e| matches!(e.kind, ExprKind::Star)) {
                     t
                 } else {
-                    self.project(t, exprs.iter().map(|e| (e, None)).collect(), env)?
+                    self.project(t, exprs.iter().map(|e| (e, &[][..])).collect(), env)?
                 };
                 let mut seen = std::collections::HashSet::new();
                 let rows = t
@@ -333,6 +378,8 @@ impl<'a> Engine<'a> {
                     Err(self.unsupported_at(op.span, &format!("The plugin 'evaluate {plugin}'")))
                 }
             }
+            OperatorKind::Pivot(p) => self.pivot(t, p, env),
+            OperatorKind::Partition { by, ops } => self.partition(op, t, by, ops, env),
             OperatorKind::Search(s) => self.search(Some(t), s, env),
             OperatorKind::TopNested(levels) => self.top_nested(op, t, levels, env),
             OperatorKind::MakeSeries(ms) => self.make_series(op, t, ms, env),
@@ -913,8 +960,17 @@ impl<'a> Engine<'a> {
     ) -> Result<Table, KqlError> {
         let input_width = t.columns.len();
         for item in items {
+            if let Some(spread) = self.spread(&t, &item.expr, &item.names, false, env)? {
+                for (s, values) in spread {
+                    let taken: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
+                    put_column(&mut t, s.name_among(&taken), s.ty, values);
+                }
+                continue;
+            }
             if item.names.len() > 1 {
-                return Err(self.unsupported(&item.expr, "Assigning several columns at once"));
+                return Err(
+                    self.type_error(&item.expr, "The expression does not have multiple values")
+                );
             }
             // pack_all() packs the extend's input columns, not those it adds alongside.
             let schema = match &item.expr.kind {
@@ -929,37 +985,119 @@ impl<'a> Engine<'a> {
                 .or_else(|| derive_name(&item.expr))
                 .unwrap_or_else(|| fresh_name(&t.columns, &[]));
             let values = self.column_values(&t, &c, ty)?;
-            match t.column_index(&name) {
-                Some(i) => {
-                    t.columns[i].ty = ty;
-                    for (row, v) in t.rows.iter_mut().zip(values) {
-                        row[i] = v;
-                    }
-                }
-                None => {
-                    t.columns.push(Column::new(name, ty));
-                    for (row, v) in t.rows.iter_mut().zip(values) {
-                        row.push(v);
-                    }
-                }
-            }
+            put_column(&mut t, name, ty, values);
         }
         Ok(t)
     }
 
+    /// Binds `expr` when it calls a function of several results (`series_fit_line(y)`), else
+    /// None: the call as the bag of its results, and the columns it makes. `(a, b) = f(y)` names
+    /// the first results; the others (all of them when none is named) keep Kusto's names
+    /// (`f_y_result`) when `keep_rest`, as in `project`, and are dropped otherwise, as in
+    /// `extend`. Shared by both engines.
+    pub(super) fn bind_spread(
+        &mut self,
+        columns: &[Column],
+        expr: &'a Expr,
+        names: &[String],
+        keep_rest: bool,
+        env: &Env<'a>,
+    ) -> Result<Option<(CExpr, Vec<Spread>)>, KqlError> {
+        let ExprKind::Call { name, args } = &expr.kind else {
+            return Ok(None);
+        };
+        let Some(tuple) = functions::tuple(name).filter(|_| env.get(name).is_none()) else {
+            return Ok(None);
+        };
+        if names.len() > tuple.results.len() {
+            return Err(self.type_error(
+                expr,
+                &format!(
+                    "{name} has {} results, fewer than the {} names given",
+                    tuple.results.len(),
+                    names.len()
+                ),
+            ));
+        }
+        let bag = self.compile_tuple(expr, tuple, args, columns, env)?;
+        let prefix: Vec<String> = [Some(name.clone()), args.first().and_then(derive_name)]
+            .into_iter()
+            .flatten()
+            .collect();
+        let mut out = Vec::new();
+        for (i, (result, ty)) in tuple.results.iter().enumerate() {
+            let (name, declared) = match names.get(i) {
+                Some(n) => (n.clone(), true),
+                None if keep_rest || names.is_empty() => {
+                    (format!("{}_{result}", prefix.join("_")), false)
+                }
+                None => continue,
+            };
+            out.push(Spread {
+                name,
+                declared,
+                result,
+                ty: *ty,
+            });
+        }
+        Ok(Some((bag, out)))
+    }
+
+    /// The columns of a call of several results with their values: the call runs once a row.
+    fn spread(
+        &mut self,
+        t: &Table,
+        expr: &'a Expr,
+        names: &[String],
+        keep_rest: bool,
+        env: &Env<'a>,
+    ) -> Result<Option<SpreadColumns>, KqlError> {
+        let Some((bag, spread)) = self.bind_spread(&t.columns, expr, names, keep_rest, env)? else {
+            return Ok(None);
+        };
+        let bags: Vec<Vec<Value>> = self
+            .column_values(t, &bag, ScalarType::Dynamic)?
+            .into_iter()
+            .map(|b| vec![b])
+            .collect();
+        let mut out = Vec::with_capacity(spread.len());
+        for s in spread {
+            let member = tuple_result(CExpr::Col(0), s.result, s.ty);
+            let mut values = Vec::with_capacity(bags.len());
+            for idx in 0..bags.len() {
+                self.check()?;
+                values.push(coerce(eval(&member, Row { rows: &bags, idx }), s.ty));
+            }
+            out.push((s, values));
+        }
+        Ok(Some(out))
+    }
+
     fn project(
         &mut self,
-        t: Table,
-        items: Vec<(&'a Expr, Option<String>)>,
+        mut t: Table,
+        items: Vec<(&'a Expr, &'a [String])>,
         env: &Env<'a>,
     ) -> Result<Table, KqlError> {
         let mut compiled = Vec::new();
         let mut names: Vec<String> = Vec::new();
         for (expr, given) in items {
+            if let Some(spread) = self.spread(&t, expr, given, true, env)? {
+                // Each result rides along as an unnamed input column until the rows are built.
+                for (s, values) in spread {
+                    let name = s.name_among(&names);
+                    names.push(name.clone());
+                    let at = t.columns.len();
+                    put_column(&mut t, format!("\u{0}{at}"), s.ty, values);
+                    compiled.push((CExpr::Col(at), Column::new(name, s.ty)));
+                }
+                continue;
+            }
+            if given.len() > 1 {
+                return Err(self.type_error(expr, "The expression does not have multiple values"));
+            }
             let (c, ty) = self.compile(expr, &t.columns, env)?;
-            let name = given
-                .or_else(|| derive_name(expr))
-                .unwrap_or_else(|| fresh_name(&[], &names));
+            let name = projected_name(given.first().cloned(), expr, &names);
             names.push(name.clone());
             compiled.push((c, Column::new(name, ty)));
         }
@@ -1050,14 +1188,7 @@ impl<'a> Engine<'a> {
                 .names
                 .first()
                 .cloned()
-                .or_else(|| match &item.expr.kind {
-                    ExprKind::Call { name, args }
-                        if matches!(name.as_str(), "bin" | "floor" | "bin_at" | "bin_auto") =>
-                    {
-                        args.first().and_then(derive_name)
-                    }
-                    _ => derive_name(&item.expr),
-                });
+                .or_else(|| derive_name(&item.expr));
             let taken: Vec<String> = key_cols.iter().map(|c| c.name.clone()).collect();
             let name = name.unwrap_or_else(|| fresh_name(&key_cols, &taken));
             key_exprs.push(c);
@@ -1150,6 +1281,7 @@ impl<'a> Engine<'a> {
                     .names
                     .first()
                     .cloned()
+                    .or_else(|| derive_name(&item.expr).map(|n| unique_name(&taken(&out_cols), &n)))
                     .unwrap_or_else(|| fresh_name(&out_cols, &taken(&out_cols)));
                 out_cols.push(Column::new(n, ty));
             }
@@ -1162,6 +1294,44 @@ impl<'a> Engine<'a> {
             outs: plan,
             out_cols,
         })
+    }
+
+    /// Groups `t`'s rows by the values of `key_exprs` (groups in the order first seen) and folds
+    /// each group's rows into a state per aggregate of `specs`.
+    pub(super) fn fold_groups(
+        &mut self,
+        t: &Table,
+        key_exprs: &[CExpr],
+        key_cols: &[Column],
+        specs: &[AggSpec],
+    ) -> Result<Groups, KqlError> {
+        let mut groups: HashMap<Vec<Key>, usize> = HashMap::new();
+        let mut group_keys: Vec<Vec<Value>> = Vec::new();
+        let mut states: Vec<Vec<AggState>> = Vec::new();
+        for idx in 0..t.rows.len() {
+            self.check()?;
+            let row = Row { rows: &t.rows, idx };
+            let kv: Vec<Value> = key_exprs
+                .iter()
+                .zip(key_cols)
+                .map(|(c, col)| coerce(eval(c, row), col.ty))
+                .collect();
+            let g = *groups.entry(key_row(&kv)).or_insert_with(|| {
+                group_keys.push(kv);
+                states.push(specs.iter().map(|s| s.state()).collect());
+                group_keys.len() - 1
+            });
+            for (state, spec) in states[g].iter_mut().zip(specs) {
+                let args: Vec<Value> = spec.args.iter().map(|a| eval(a, row)).collect();
+                let kept: Vec<Value> = spec
+                    .row
+                    .iter()
+                    .map(|(c, col)| coerce(eval(c, row), col.ty))
+                    .collect();
+                state.update(&spec.name, &args, &kept);
+            }
+        }
+        Ok((group_keys, states))
     }
 
     fn summarize(
@@ -1178,33 +1348,7 @@ impl<'a> Engine<'a> {
             outs: plan,
             out_cols,
         } = self.bind_summarize(&t.columns, aggs, by, env)?;
-        // Group rows.
-        let mut groups: HashMap<Vec<Key>, usize> = HashMap::new();
-        let mut group_keys: Vec<Vec<Value>> = Vec::new();
-        let mut states: Vec<Vec<AggState>> = Vec::new();
-        for idx in 0..t.rows.len() {
-            self.check()?;
-            let row = Row { rows: &t.rows, idx };
-            let kv: Vec<Value> = key_exprs
-                .iter()
-                .zip(&key_cols)
-                .map(|(c, col)| coerce(eval(c, row), col.ty))
-                .collect();
-            let g = *groups.entry(key_row(&kv)).or_insert_with(|| {
-                group_keys.push(kv);
-                states.push(specs.iter().map(|s| s.state()).collect());
-                group_keys.len() - 1
-            });
-            for (state, spec) in states[g].iter_mut().zip(&specs) {
-                let args: Vec<Value> = spec.args.iter().map(|a| eval(a, row)).collect();
-                let kept: Vec<Value> = spec
-                    .row
-                    .iter()
-                    .map(|(c, col)| coerce(eval(c, row), col.ty))
-                    .collect();
-                state.update(&spec.name, &args, &kept);
-            }
-        }
+        let (mut group_keys, mut states) = self.fold_groups(&t, &key_exprs, &key_cols, &specs)?;
         if key_exprs.is_empty() && group_keys.is_empty() {
             group_keys.push(Vec::new());
             states.push(specs.iter().map(|s| s.state()).collect());
@@ -1601,10 +1745,168 @@ impl<'a> Engine<'a> {
         s: &'a crate::ast::Search,
         env: &Env<'a>,
     ) -> Result<Table, KqlError> {
+        let parts = match input {
+            Some(t) => vec![("union_arg0".into(), t)],
+            None => self.searched_tables(&s.tables, env)?,
+        };
+        let mut kept = Vec::new();
+        for (name, t) in parts {
+            let t = self.search_rows(t, &s.predicate, env, s.case_sensitive)?;
+            kept.push((name, t));
+        }
+        self.merge_tables(kept, Some("$table".into()), false)
+    }
+
+    /// `find`: the rows of each table the predicate holds for, as `project` lists their columns
+    /// (null where a table lacks one), or by `project-smart`: the columns the predicate reads
+    /// and those every table has, the rest of each row packed into `pack_`.
+    pub(crate) fn find(
+        &mut self,
+        f: &'a crate::ast::Find,
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        let parts = self.searched_tables(&f.tables, env)?;
+        let common: Vec<String> = parts
+            .first()
+            .map(|(_, t)| t.columns.iter().map(|c| c.name.clone()))
+            .into_iter()
+            .flatten()
+            .filter(|n| parts.iter().all(|(_, t)| t.column_index(n).is_some()))
+            .collect();
+        let mut kept = Vec::new();
+        let mut order: Vec<String> = vec![f.source.clone()];
+        for (name, t) in parts {
+            let pred = self.search_predicate(&f.predicate, &t.columns, env, false)?;
+            let read = |i: usize| pred.any(&|x| matches!(x, CExpr::Col(j) if *j == i));
+            let t = self.search_rows(t, &f.predicate, env, false)?;
+            let keep: Vec<usize> = match &f.project {
+                Some(cols) => cols.iter().filter_map(|(c, _)| t.column_index(c)).collect(),
+                None => (0..t.columns.len())
+                    .filter(|&i| read(i) || common.contains(&t.columns[i].name))
+                    .collect(),
+            };
+            let packed: Vec<usize> = match &f.project {
+                Some(_) => Vec::new(),
+                None => (0..t.columns.len()).filter(|i| !keep.contains(i)).collect(),
+            };
+            let mut out = select(t.clone(), &keep);
+            if f.project.is_none() {
+                out.columns.push(Column::new("pack_", ScalarType::Dynamic));
+                for (row, full) in out.rows.iter_mut().zip(&t.rows) {
+                    let bag: serde_json::Map<String, serde_json::Value> = packed
+                        .iter()
+                        .filter(|&&i| !full[i].is_null())
+                        .map(|&i| (t.columns[i].name.clone(), full[i].to_json()))
+                        .collect();
+                    row.push(Value::dynamic(serde_json::Value::Object(bag)));
+                }
+            }
+            for c in &out.columns {
+                if !order.contains(&c.name) {
+                    order.push(c.name.clone());
+                }
+            }
+            kept.push((name, out));
+        }
+        if f.project.is_none() {
+            // pack_ comes last, after every table's columns.
+            order.retain(|n| n != "pack_");
+            order.push("pack_".into());
+        }
+        let mut merged = self.merge_tables(kept, Some(f.source.clone()), false)?;
+        // `project`'s columns in its order (typed as asked, null where no table has one).
+        if let Some(cols) = &f.project {
+            order.truncate(1);
+            for (name, ty) in cols {
+                if merged.column_index(name).is_none() {
+                    merged
+                        .columns
+                        .push(Column::new(name.clone(), ty.unwrap_or(ScalarType::Dynamic)));
+                    for row in &mut merged.rows {
+                        row.push(Value::Null);
+                    }
+                }
+                order.push(name.clone());
+            }
+        }
+        let at: Vec<usize> = order
+            .iter()
+            .filter_map(|n| merged.column_index(n))
+            .collect();
+        Ok(select(merged, &at))
+    }
+
+    /// `partition by Column (operators)`: the operators run on each value's rows (in the order
+    /// the values come), and their results are put together.
+    fn partition(
+        &mut self,
+        op: &Operator,
+        t: Table,
+        by: &str,
+        ops: &'a [Operator],
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        let Some(col) = t.column_index(by) else {
+            return Err(KqlError::Resolution {
+                location: self_location(self, op),
+                message: format!("Failed to resolve column named '{by}' to partition by"),
+            });
+        };
+        let mut at: HashMap<Key, usize> = HashMap::new();
+        let mut parts: Vec<Table> = Vec::new();
+        for row in t.rows {
+            self.check()?;
+            let part = *at.entry(key_of(&row[col])).or_insert_with(|| {
+                parts.push(Table::new(t.columns.clone()));
+                parts.len() - 1
+            });
+            parts[part].rows.push(row);
+        }
+        if parts.is_empty() {
+            parts.push(Table::new(t.columns));
+        }
+        let mut results = Vec::with_capacity(parts.len());
+        for mut part in parts {
+            for o in ops {
+                part = self.operator(part, o, env)?;
+            }
+            results.push((String::new(), part));
+        }
+        self.merge_tables(results, None, false)
+    }
+
+    /// The rows of `t` that a `search`/`find` predicate holds for.
+    fn search_rows(
+        &mut self,
+        t: Table,
+        predicate: &'a Expr,
+        env: &Env<'a>,
+        case_sensitive: bool,
+    ) -> Result<Table, KqlError> {
+        let pred = self.search_predicate(predicate, &t.columns, env, case_sensitive)?;
+        let mut rows = Vec::new();
+        for idx in 0..t.rows.len() {
+            self.check()?;
+            if matches!(eval(&pred, Row { rows: &t.rows, idx }), Value::Bool(true)) {
+                rows.push(t.rows[idx].clone());
+            }
+        }
+        Ok(Table {
+            columns: t.columns,
+            rows,
+        })
+    }
+
+    /// The tables `search in (...)`/`find in (...)` name (wildcards matched), every table when
+    /// none is named.
+    fn searched_tables(
+        &mut self,
+        tables: &'a [Expr],
+        env: &Env<'a>,
+    ) -> Result<Vec<(String, Table)>, KqlError> {
         let mut parts: Vec<(String, Table)> = Vec::new();
-        match input {
-            Some(t) => parts.push(("union_arg0".into(), t)),
-            None if s.tables.is_empty() => {
+        match () {
+            _ if tables.is_empty() => {
                 let names: Vec<String> = self.catalog.names().map(String::from).collect();
                 for n in names {
                     if let Some(t) = self.catalog_table(&n) {
@@ -1612,8 +1914,8 @@ impl<'a> Engine<'a> {
                     }
                 }
             }
-            None => {
-                for e in &s.tables {
+            _ => {
+                for e in tables {
                     let name = match &e.kind {
                         ExprKind::Name(n) => n.clone(),
                         _ => String::new(),
@@ -1636,25 +1938,7 @@ impl<'a> Engine<'a> {
                 }
             }
         }
-        let mut kept = Vec::new();
-        for (name, t) in parts {
-            let pred = self.search_predicate(&s.predicate, &t.columns, env, s.case_sensitive)?;
-            let mut rows = Vec::new();
-            for idx in 0..t.rows.len() {
-                self.check()?;
-                if matches!(eval(&pred, Row { rows: &t.rows, idx }), Value::Bool(true)) {
-                    rows.push(t.rows[idx].clone());
-                }
-            }
-            kept.push((
-                name,
-                Table {
-                    columns: t.columns,
-                    rows,
-                },
-            ));
-        }
-        self.merge_tables(kept, Some("$table".into()), false)
+        Ok(parts)
     }
 
     fn search_predicate(
@@ -1692,6 +1976,8 @@ impl<'a> Engine<'a> {
                 Box::new(self.search_predicate(left, schema, env, cs)?),
                 Box::new(self.search_predicate(right, schema, env, cs)?),
             ),
+            // `search *` keeps every row.
+            ExprKind::Star => CExpr::Lit(Value::Bool(true)),
             ExprKind::Call { name, args } if name == "not" && args.len() == 1 => CExpr::Call {
                 name: "not".into(),
                 args: vec![self.search_predicate(&args[0], schema, env, cs)?],

@@ -82,6 +82,43 @@ pub(crate) enum CExpr {
     },
 }
 
+impl CExpr {
+    /// Whether `pick` holds for this expression or any expression inside it.
+    pub(crate) fn any(&self, pick: &dyn Fn(&CExpr) -> bool) -> bool {
+        pick(self)
+            || match self {
+                CExpr::Lit(_) | CExpr::Col(_) | CExpr::RowNumber(_) => false,
+                CExpr::Neg(x) | CExpr::Member(x, _) => x.any(pick),
+                CExpr::Bin(_, l, r) | CExpr::Index(l, r) => l.any(pick) || r.any(pick),
+                CExpr::Call { args, .. } => args.iter().any(|a| a.any(pick)),
+                CExpr::In { expr, list, .. } => expr.any(pick) || list.iter().any(|a| a.any(pick)),
+                CExpr::Between {
+                    expr, low, high, ..
+                } => expr.any(pick) || low.any(pick) || high.any(pick),
+                CExpr::Shift { expr, default, .. } => expr.any(pick) || default.any(pick),
+                CExpr::Running { args, restart, .. } => {
+                    args.iter().any(|a| a.any(pick))
+                        || restart.as_ref().is_some_and(|r| r.any(pick))
+                }
+            }
+    }
+}
+
+/// One result of the bag a call of several results evaluates to, as its column type.
+pub(crate) fn tuple_result(bag: CExpr, result: &str, ty: ScalarType) -> CExpr {
+    let member = CExpr::Member(Box::new(bag), result.to_string());
+    let conversion = match ty {
+        ScalarType::Real => "todouble",
+        ScalarType::Long => "tolong",
+        _ => return member,
+    };
+    CExpr::Call {
+        name: conversion.into(),
+        args: vec![member],
+        ty,
+    }
+}
+
 /// Which running value a `CExpr::Running` computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RunKind {
@@ -249,11 +286,97 @@ pub(crate) fn derive_name(e: &Expr) -> Option<String> {
             };
             Some(format!("{}_{}", derive_name(target)?, idx))
         }
-        // Kusto names the results of these sketch readers after the function and the sketch.
-        ExprKind::Call { name, args }
-            if matches!(name.as_str(), "dcount_hll" | "percentile_tdigest") =>
-        {
-            Some(format!("{name}_{}", derive_name(args.first()?)?))
+        ExprKind::Call { name, args } => call_result_name(name, args),
+        // `bin(Minute=Timestamp, 5m)` is named after the argument's name.
+        ExprKind::Named { name, .. } => Some(name.clone()),
+        _ => None,
+    }
+}
+
+/// The column name Kusto gives an unnamed call, after Kusto.Language's `ResultNameKind` of the
+/// function: most calls get `ColumnN`, conversions, rounding and math take their first
+/// argument's name (`bin(TimeGenerated, 1h)` → `TimeGenerated`), a few prefix it.
+fn call_result_name(name: &str, args: &[Expr]) -> Option<String> {
+    let first = || args.first().and_then(derive_name);
+    // A prefixed name keeps its `_` when the argument has no name (`strlen("a")` → `strlen_`).
+    let prefixed = |prefix: &str| Some(format!("{prefix}_{}", first().unwrap_or_default()));
+    match name {
+        "tostring"
+        | "tohex"
+        | "todynamic"
+        | "toobject"
+        | "tolong"
+        | "toint"
+        | "toreal"
+        | "todouble"
+        | "todatetime"
+        | "totimespan"
+        | "totime"
+        | "tobool"
+        | "toboolean"
+        | "todecimal"
+        | "toguid"
+        | "split"
+        | "parse_csv"
+        | "parsejson"
+        | "parse_json"
+        | "parse_xml"
+        | "format_datetime"
+        | "format_timespan"
+        | "format_bytes"
+        | "startofday"
+        | "bin"
+        | "floor"
+        | "bin_at"
+        | "bin_auto"
+        | "binary_and"
+        | "binary_or"
+        | "binary_xor"
+        | "binary_not"
+        | "binary_shift_right"
+        | "binary_shift_left"
+        | "bitset_count_ones"
+        | "series_fir"
+        | "series_iir"
+        | "series_outliers"
+        | "series_fill_backward"
+        | "series_fill_forward"
+        | "series_fill_const"
+        | "series_fill_linear"
+        | "round"
+        | "ceiling"
+        | "pow"
+        | "sqrt"
+        | "log"
+        | "log2"
+        | "log10"
+        | "exp"
+        | "exp2"
+        | "exp10"
+        | "cos"
+        | "sin"
+        | "tan"
+        | "acos"
+        | "asin"
+        | "atan"
+        | "atan2"
+        | "abs"
+        | "rand"
+        | "gamma"
+        | "loggamma"
+        | "erf"
+        | "erfc" => first(),
+        "make_datetime" | "make_timespan" if args.len() == 1 => first(),
+        "strlen" | "string_size" | "dcount_hll" | "percentile_tdigest" => prefixed(name),
+        "percentiles_array_tdigest" => prefixed("percentile_tdigest"),
+        "gettype" => prefixed("type"),
+        "treepath" => prefixed("tree"),
+        "repeat" => prefixed("repeat"),
+        "tdigest_merge" | "merge_tdigest" => Some("tdigests_merge_result".into()),
+        "hll_merge" => Some("hll_merged_result".into()),
+        // An aggregate inside an expression (`tostring(make_set(x))`) is named as a bare one.
+        _ if aggregate::is_aggregate_call(name, args.len()) => {
+            Some(aggregate::default_name(name, args))
         }
         _ => None,
     }
@@ -363,9 +486,9 @@ impl<'a> Engine<'a> {
                 let (i, _) = self.compile(index, schema, env)?;
                 (CExpr::Index(Box::new(t), Box::new(i)), T::Dynamic)
             }
-            ExprKind::Named { .. } => {
-                return Err(self.unsupported(e, "A named argument in this position"));
-            }
+            // A built-in function's argument given by name (`case(c, strcat="x", …)`) is its
+            // value, as Kusto takes it; user functions match names before this (argument_for).
+            ExprKind::Named { value, .. } => return self.compile(value, schema, env),
             ExprKind::Neg(inner) => {
                 let (c, t) = self.compile(inner, schema, env)?;
                 (CExpr::Neg(Box::new(c)), t)
@@ -447,6 +570,7 @@ impl<'a> Engine<'a> {
             | ExprKind::Range { .. }
             | ExprKind::Union(_)
             | ExprKind::Search(_)
+            | ExprKind::Find(_)
             | ExprKind::ExternalData
             | ExprKind::OtherSource(_) => {
                 let t = self.tabular(e, env)?;
@@ -683,6 +807,12 @@ impl<'a> Engine<'a> {
         if let Some(Binding::Function(f)) = env.get(name) {
             return self.inline_function(e, f, args, schema, env);
         }
+        if let Some(tuple) = functions::tuple(name) {
+            // Outside `extend`/`project`, a call of several results is its first result.
+            let bag = self.compile_tuple(e, tuple, args, schema, env)?;
+            let (first, ty) = tuple.results[0];
+            return Ok((tuple_result(bag, first, ty), ty));
+        }
         if functions::return_type(name, &[]).is_none() {
             return Err(if functions::is_known_unsupported(name) {
                 self.unsupported(e, &format!("The function '{name}()'"))
@@ -717,6 +847,50 @@ impl<'a> Engine<'a> {
                 &format!("Failed to resolve scalar expression named '{name}'"),
             )),
         }
+    }
+
+    /// A call of several results (`series_fit_line(y)`) as the bag of all of them, its
+    /// arguments checked against the function's parameters.
+    pub(super) fn compile_tuple(
+        &mut self,
+        e: &'a Expr,
+        tuple: &functions::Tuple,
+        args: &'a [Expr],
+        schema: &[Column],
+        env: &Env<'a>,
+    ) -> Result<CExpr, KqlError> {
+        let count = if tuple.required == tuple.params.len() {
+            format!("{}", tuple.required)
+        } else {
+            format!("{} to {}", tuple.required, tuple.params.len())
+        };
+        if args.len() < tuple.required || args.len() > tuple.params.len() {
+            return Err(self.type_error(
+                e,
+                &format!(
+                    "{} takes {count} argument(s): ({}), not {}",
+                    tuple.name,
+                    tuple.params.join(", "),
+                    args.len()
+                ),
+            ));
+        }
+        let mut compiled = Vec::with_capacity(args.len());
+        for (a, param) in args.iter().zip(tuple.params) {
+            let (c, ty) = self.compile(a, schema, env)?;
+            if *param == "series" && ty != ScalarType::Dynamic {
+                return Err(self.type_error(
+                    a,
+                    &format!("{}'s series must be a dynamic array, not {ty}", tuple.name),
+                ));
+            }
+            compiled.push(c);
+        }
+        Ok(CExpr::Call {
+            name: tuple.name.to_string(),
+            args: compiled,
+            ty: ScalarType::Dynamic,
+        })
     }
 
     fn compile_arg(

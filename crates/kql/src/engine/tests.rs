@@ -233,6 +233,172 @@ fn extend_and_project_name_and_type_columns() {
 }
 
 #[test]
+fn unnamed_calls_are_named_after_their_first_argument_where_kusto_does() {
+    // Kusto.Language's ResultNameKind: conversions, startofday, rounding and math take the first
+    // argument's name, strlen/gettype prefix it, the rest (startofweek, strcat …) get ColumnN.
+    let r = run(
+        "SigninLogs | take 1 | project TimeGenerated, startofday(TimeGenerated), tostring(Props.app), round(ResultType), strlen(UserPrincipalName), gettype(IPAddress), startofweek(TimeGenerated), strlen('x')",
+    );
+    assert_eq!(
+        names(&r.table),
+        vec![
+            "TimeGenerated",
+            "TimeGenerated1",
+            "Props_app",
+            "ResultType",
+            "strlen_UserPrincipalName",
+            "type_IPAddress",
+            "Column1",
+            "strlen_"
+        ]
+    );
+    // extend replaces the column its call is named after, as in Kusto.
+    let r = run("SigninLogs | take 1 | extend tostring(ResultType) | project ResultType");
+    assert_eq!(r.table.columns[0].ty, ScalarType::String);
+    let r = run(
+        "SigninLogs | summarize n = count() by UserPrincipalName, startofday(TimeGenerated) | sort by TimeGenerated desc, UserPrincipalName asc",
+    );
+    assert_eq!(
+        names(&r.table),
+        vec!["UserPrincipalName", "TimeGenerated", "n"]
+    );
+    assert_eq!(r.table.rows[0][1], Value::DateTime(NOW - 24 * HOUR));
+    let r = run("SigninLogs | summarize max(tostring(Props.app)), dcount(tolower(IPAddress))");
+    assert_eq!(names(&r.table), vec!["max_Props_app", "dcount_"]);
+    // An aggregate inside an expression is named as a bare one; other expressions get ColumnN.
+    let r = run("SigninLogs | summarize tostring(make_set(IPAddress)), count() * 2");
+    assert_eq!(names(&r.table), vec!["set_IPAddress", "Column1"]);
+}
+
+#[test]
+fn pivot_turns_values_into_columns_of_counts_or_the_given_aggregate() {
+    let data = "datatable(State:string, EventType:string, Deaths:long)[
+        'ALABAMA','Strong Wind',1, 'ALASKA','High Wind',2, 'ALABAMA','Strong Wind',3,
+        'ALASKA','High Wind',4, 'ALASKA','Strong Wind',5]";
+    // The docs' first example: pivot(State) counts per EventType, 0 where a state has none.
+    let r = run(&format!(
+        "{data} | project State, EventType | evaluate pivot(State)"
+    ));
+    assert_eq!(names(&r.table), vec!["EventType", "ALABAMA", "ALASKA"]);
+    let rows: Vec<Vec<String>> = r
+        .table
+        .rows
+        .iter()
+        .map(|row| row.iter().map(|v| v.to_string()).collect())
+        .collect();
+    assert_eq!(
+        rows,
+        vec![vec!["Strong Wind", "2", "1"], vec!["High Wind", "0", "2"]]
+    );
+    // An aggregate's columns are not keys; the keys can be named.
+    let r = run(&format!("{data} | evaluate pivot(State, sum(Deaths))"));
+    assert_eq!(names(&r.table), vec!["EventType", "ALABAMA", "ALASKA"]);
+    assert_eq!(r.table.rows[0][1..], [Value::Long(4), Value::Long(5)]);
+    let r = run(&format!(
+        "{data} | evaluate pivot(EventType, max(Deaths), State)"
+    ));
+    assert_eq!(names(&r.table), vec!["State", "Strong Wind", "High Wind"]);
+    assert_eq!(r.table.rows[0][1..], [Value::Long(3), Value::Null]);
+    for (q, message) in [
+        ("pivot(State, Deaths)", "pivot takes one aggregation"),
+        (
+            "pivot(State, percentiles(Deaths, 5, 50))",
+            "pivot takes one aggregation",
+        ),
+        ("pivot(strlen(State))", "pivot takes column names"),
+        ("pivot()", "the column to pivot"),
+    ] {
+        let e = err(&format!("{data} | evaluate {q}")).to_string();
+        assert!(e.contains(message), "{q}: {e}");
+    }
+}
+
+#[test]
+fn calls_of_several_results_spread_into_columns_as_kusto_names_them() {
+    let y = "print y=dynamic([2, 5, 6, 8, 11, 15, 17, 18, 25, 26, 30, 30])";
+    // extend keeps only the named results; project keeps the rest under `f_arg_result`.
+    let r = run(&format!(
+        "{y} | extend (RSquare, Slope) = series_fit_line(y)"
+    ));
+    assert_eq!(names(&r.table), vec!["y", "RSquare", "Slope"]);
+    assert_eq!(r.table.columns[1].ty, ScalarType::Real);
+    let Value::Real(slope) = r.table.rows[0][2] else {
+        panic!("{:?}", r.table.rows[0][2]);
+    };
+    assert!((slope - 2.730_769).abs() < 1e-6);
+    let r = run(&format!("{y} | project (rs, si) = series_fit_2lines(y)"));
+    assert_eq!(
+        names(&r.table)[..4],
+        [
+            "rs",
+            "si",
+            "series_fit_2lines_y_variance",
+            "series_fit_2lines_y_rvariance"
+        ]
+    );
+    assert_eq!(r.table.columns.len(), 15);
+    assert_eq!(r.table.columns[1].ty, ScalarType::Long);
+    let r = run(&format!(
+        "{y} | extend series_stats(y) | project series_stats_y_max, series_stats_y_max_idx"
+    ));
+    assert_eq!(r.table.rows[0], vec![Value::Real(30.0), Value::Long(10)]);
+    // One name, or a call inside an expression, takes the first result.
+    let r = run(&format!(
+        "{y} | extend flags = series_decompose_anomalies(y), n = array_length(series_decompose(y))"
+    ));
+    assert_eq!(names(&r.table), vec!["y", "flags", "n"]);
+    assert_eq!(r.table.rows[0][2], Value::Long(12));
+    for (q, message) in [
+        (
+            "extend (a, b, c, d, e, f, g) = series_fit_line(y)",
+            "has 6 results, fewer than the 7 names",
+        ),
+        (
+            "extend (a, b) = series_fit_line(y, 2)",
+            "takes 1 argument(s): (series), not 2",
+        ),
+        (
+            "extend (a, b) = series_fit_line(1)",
+            "series must be a dynamic array",
+        ),
+        (
+            "extend (a, b) = strlen('x')",
+            "does not have multiple values",
+        ),
+        (
+            "extend f = series_decompose_forecast(y)",
+            "takes 2 to 5 argument(s)",
+        ),
+    ] {
+        let e = err(&format!("{y} | {q}")).to_string();
+        assert!(e.contains(message), "{q}: {e}");
+    }
+}
+
+#[test]
+fn a_built_in_functions_named_argument_is_its_value_and_names_its_column() {
+    let r = run(
+        "SigninLogs | summarize n = count() by bin(Day=TimeGenerated, 1d) | extend k = case(n > 1, strcat='many', strcat='one') | sort by Day asc",
+    );
+    assert_eq!(names(&r.table), vec!["Day", "n", "k"]);
+    assert_eq!(r.table.rows[0][2], Value::str("one"));
+    assert_eq!(r.table.rows[1][2], Value::str("many"));
+}
+
+#[test]
+fn table_takes_any_constant_name_such_as_a_function_parameter() {
+    let r = run(
+        "let f = (name: string) { table(name) | count }; let n = 'Signin'; union f('SigninLogs'), (table(strcat(n, 'Logs')) | count)",
+    );
+    assert_eq!(
+        r.table.rows,
+        vec![vec![Value::Long(4)], vec![Value::Long(4)]]
+    );
+    let e = err("table(1)").to_string();
+    assert!(e.contains("table() needs a table name as a string"), "{e}");
+}
+
+#[test]
 fn project_away_rename_reorder_keep() {
     let r = run(
         "SigninLogs | project-away Props, IP* | project-rename User = UserPrincipalName | project-reorder ResultType",
@@ -529,11 +695,97 @@ fn search_finds_terms_in_any_column_of_any_table() {
         1
     );
     assert_eq!(run("search kind=case_sensitive 'ALICE'").table.len(), 0);
+    // `search *` keeps every row of every table, each named in `$table`.
+    let r = run("search * | summarize n = count() by $table | sort by $table asc");
+    let all = run("SigninLogs | count").table.rows[0][0].clone();
+    assert!(r.table.rows.contains(&vec![Value::str("SigninLogs"), all]));
+    assert_eq!(
+        run("search in (SigninLogs) * | count").table.rows[0][0],
+        Value::Long(4)
+    );
     assert_eq!(
         run("search UserPrincipalName:'carol' or (Dept:'HR')")
             .table
             .len(),
         2
+    );
+}
+
+#[test]
+fn find_returns_the_matching_rows_of_each_table_with_their_source() {
+    // project: its columns in its order, null where a table lacks one.
+    let r = run(
+        "find in (SigninLogs, Users) where UserPrincipalName has 'alice' or UPN has 'alice' project UPN, ResultType, Missing:string",
+    );
+    assert_eq!(
+        names(&r.table),
+        vec!["source_", "UPN", "ResultType", "Missing"]
+    );
+    assert_eq!(r.table.columns[3].ty, ScalarType::String);
+    assert_eq!(r.table.len(), 3);
+    let users: Vec<&Vec<Value>> = r
+        .table
+        .rows
+        .iter()
+        .filter(|row| row[0] == Value::str("Users"))
+        .collect();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0][1], Value::str("alice@contoso.com"));
+    assert_eq!(users[0][2], Value::Null);
+    // project-smart: the columns the predicate reads, the rest packed into pack_.
+    let r = run("find withsource=T in (SigninLogs) where ResultType == 50126");
+    assert_eq!(
+        names(&r.table),
+        vec![
+            "T",
+            "TimeGenerated",
+            "UserPrincipalName",
+            "ResultType",
+            "IPAddress",
+            "Props",
+            "pack_"
+        ]
+    );
+    assert_eq!(r.table.len(), 2);
+    let r = run("find in (SigninLogs, Users) where UserPrincipalName has 'bob' or UPN has 'bob'");
+    assert_eq!(
+        names(&r.table),
+        vec!["source_", "UserPrincipalName", "UPN", "pack_"]
+    );
+    let users = r
+        .table
+        .rows
+        .iter()
+        .find(|row| row[0] == Value::str("Users"));
+    assert_eq!(
+        users.map(|row| row[3].clone()),
+        Some(Value::dynamic(serde_json::json!({"Dept": "IT"})))
+    );
+}
+
+#[test]
+fn partition_runs_its_operators_on_each_values_rows() {
+    let r = run(
+        "SigninLogs | partition by UserPrincipalName (top 1 by TimeGenerated desc | project UserPrincipalName, ResultType) | sort by UserPrincipalName asc",
+    );
+    let rows: Vec<(String, Value)> = r
+        .table
+        .rows
+        .iter()
+        .map(|row| (row[0].to_string(), row[1].clone()))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("alice@contoso.com".into(), Value::Long(0)),
+            ("bob@contoso.com".into(), Value::Long(50126)),
+            ("carol@contoso.com".into(), Value::Long(0)),
+        ]
+    );
+    let e = err("SigninLogs | partition by Nope (take 1)").to_string();
+    assert!(
+        e.contains("Failed to resolve column named 'Nope' to partition by"),
+        "{e}"
     );
 }
 
@@ -750,7 +1002,7 @@ fn errors_name_what_went_wrong_and_where() {
     ));
     assert_eq!(run("SigninLogs | where ResultType == '0'").table.len(), 2);
     assert!(matches!(
-        err("SigninLogs | partition by UserPrincipalName (take 1)"),
+        err("SigninLogs | facet by UserPrincipalName"),
         KqlError::Unsupported { .. }
     ));
     assert!(matches!(

@@ -26,9 +26,9 @@ use crate::catalog::load::stored_type;
 use crate::engine::convert::coerce;
 use crate::engine::functions::{self, Pattern};
 use crate::engine::ops::{
-    Out, Summary, fresh_name, piped_union_name, union_input_name, unique_name,
+    Out, Summary, fresh_name, piped_union_name, projected_name, union_input_name, unique_name,
 };
-use crate::engine::scalar::{CExpr, Row, derive_name, eval};
+use crate::engine::scalar::{CExpr, Row, derive_name, eval, tuple_result};
 use crate::engine::size::value_bytes;
 use crate::engine::{Engine, Env, MAX_ROWS};
 use crate::table::{Column, Table};
@@ -600,7 +600,7 @@ impl<'a> Lowering<'_, 'a> {
             OperatorKind::Project(items) => {
                 let mut list = Vec::new();
                 for item in items {
-                    if item.names.len() > 1 {
+                    if item.names.len() > 1 || spreads(&item.expr) {
                         return Err("several names".into());
                     }
                     list.push((&item.expr, item.names.first().cloned()));
@@ -870,9 +870,7 @@ impl<'a> Lowering<'_, 'a> {
         let mut names: Vec<String> = Vec::new();
         for (expr, given) in items {
             let (c, ty) = self.bind(expr, &p.columns)?;
-            let name = given
-                .or_else(|| derive_name(expr))
-                .unwrap_or_else(|| fresh_name(&[], &names));
+            let name = projected_name(given, expr, &names);
             names.push(name.clone());
             exprs.push(self.expr(&c, ty, &p.columns)?.alias(name.clone()));
             out.push(Column::new(name, ty));
@@ -892,6 +890,21 @@ impl<'a> Lowering<'_, 'a> {
         item: &'a NamedExpr,
         input_width: usize,
     ) -> Result<Plan, Fallback> {
+        let spread = self
+            .engine
+            .bind_spread(&p.columns, &item.expr, &item.names, false, &self.env)
+            .map_err(|e| e.to_string())?;
+        if let Some((bag, spread)) = spread {
+            let (mut cols, mut exprs) = as_is(&p.columns);
+            for s in spread {
+                let taken: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
+                let name = s.name_among(&taken);
+                let result = tuple_result(bag.clone(), s.result, s.ty);
+                let e = self.expr(&result, s.ty, &p.columns)?.alias(name.clone());
+                set_column(&mut cols, &mut exprs, Column::new(name, s.ty), e);
+            }
+            return self.build(cols, p.parallel, |b| b.project(exprs), p.plan);
+        }
         if item.names.len() > 1 {
             return Err("several names".into());
         }
@@ -1385,4 +1398,10 @@ fn unique_on(left: &Plan, on: &[JoinOn]) -> bool {
 /// The row cap of the final plan: one more than the row engine allows, to detect the overflow.
 pub(super) fn capped(plan: LogicalPlan) -> Result<LogicalPlan, Fallback> {
     df(df(LogicalPlanBuilder::from(plan).limit(0, Some(MAX_ROWS + 1)))?.build())
+}
+
+/// Whether `e` calls a function of several results, whose columns `extend` and `project` make
+/// on the row engine.
+fn spreads(e: &Expr) -> bool {
+    matches!(&e.kind, ExprKind::Call { name, .. } if functions::tuple(name).is_some())
 }

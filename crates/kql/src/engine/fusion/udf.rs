@@ -83,14 +83,18 @@ impl EvalUdf {
         let types: Vec<ScalarType> = args.iter().map(|(_, t)| *t).collect();
         let key = format!("{expr:?}|{types:?}|{ty:?}");
         let volatile = mentions(&expr, &|name| matches!(name, "rand" | "new_guid"));
-        let signature = Signature::any(
-            types.len(),
-            if volatile {
-                Volatility::Volatile
-            } else {
-                Volatility::Immutable
-            },
-        );
+        let volatility = if volatile {
+            Volatility::Volatile
+        } else {
+            Volatility::Immutable
+        };
+        // An expression that reads no column (`pack_all()` of no columns, a nested constant)
+        // still runs once a row: DataFusion takes no arguments only from a nullary signature.
+        let signature = if types.is_empty() {
+            Signature::nullary(volatility)
+        } else {
+            Signature::any(types.len(), volatility)
+        };
         let udf = EvalUdf {
             name: instance_name("kql_eval", &key),
             key,
@@ -105,23 +109,7 @@ impl EvalUdf {
 
 /// Whether `e` calls a function `pick` selects.
 pub(super) fn mentions(e: &CExpr, pick: &dyn Fn(&str) -> bool) -> bool {
-    match e {
-        CExpr::Call { name, args, .. } => pick(name) || args.iter().any(|a| mentions(a, pick)),
-        CExpr::Lit(_) | CExpr::Col(_) | CExpr::RowNumber(_) => false,
-        CExpr::Neg(x) | CExpr::Member(x, _) => mentions(x, pick),
-        CExpr::Bin(_, l, r) | CExpr::Index(l, r) => mentions(l, pick) || mentions(r, pick),
-        CExpr::In { expr, list, .. } => {
-            mentions(expr, pick) || list.iter().any(|a| mentions(a, pick))
-        }
-        CExpr::Between {
-            expr, low, high, ..
-        } => mentions(expr, pick) || mentions(low, pick) || mentions(high, pick),
-        CExpr::Shift { expr, default, .. } => mentions(expr, pick) || mentions(default, pick),
-        CExpr::Running { args, restart, .. } => {
-            args.iter().any(|a| mentions(a, pick))
-                || restart.as_ref().is_some_and(|r| mentions(r, pick))
-        }
-    }
+    e.any(&|x| matches!(x, CExpr::Call { name, .. } if pick(name)))
 }
 
 impl ScalarUDFImpl for EvalUdf {

@@ -20,9 +20,9 @@ use common::BIN;
 use serde_json::Value;
 
 /// Share of the counted queries that ran without error when this floor was set.
-const RAN_FLOOR: f64 = 0.86;
+const RAN_FLOOR: f64 = 0.899;
 /// Share of the counted queries that returned at least one row when this floor was set.
-const ROWS_FLOOR: f64 = 0.345;
+const ROWS_FLOOR: f64 = 0.37;
 
 /// The demo's size for this test (its default is 120,000 rows).
 const DEMO_ROWS: &str = "10000";

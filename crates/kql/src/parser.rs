@@ -632,6 +632,22 @@ impl Parser<'_> {
         })
     }
 
+    /// `op | op | ... )`: the operators of a sub-pipeline after its `(`, and the closing `)`
+    /// (`mv-apply ... on (...)`, `partition by C (...)`).
+    fn bracketed_operators(&mut self) -> Result<Vec<Operator>, KqlError> {
+        self.enter()?;
+        let mut ops = Vec::new();
+        loop {
+            ops.push(self.operator()?);
+            if !self.eat_punct("|") {
+                break;
+            }
+        }
+        self.depth -= 1;
+        self.expect_punct(")")?;
+        Ok(ops)
+    }
+
     fn operator(&mut self) -> Result<Operator, KqlError> {
         let start = self.peek().span;
         let Some(word) = self.word_at(0).map(str::to_string) else {
@@ -928,16 +944,7 @@ impl Parser<'_> {
                 };
                 self.expect_word("on")?;
                 self.expect_punct("(")?;
-                self.enter()?;
-                let mut ops = Vec::new();
-                loop {
-                    ops.push(self.operator()?);
-                    if !self.eat_punct("|") {
-                        break;
-                    }
-                }
-                self.depth -= 1;
-                self.expect_punct(")")?;
+                let ops = self.bracketed_operators()?;
                 OperatorKind::MvApply { items, limit, ops }
             }
             "partition" => {
@@ -946,16 +953,7 @@ impl Parser<'_> {
                 let by = self.name()?;
                 if self.is_punct("(") {
                     self.next();
-                    self.enter()?;
-                    let mut ops = Vec::new();
-                    loop {
-                        ops.push(self.operator()?);
-                        if !self.eat_punct("|") {
-                            break;
-                        }
-                    }
-                    self.depth -= 1;
-                    self.expect_punct(")")?;
+                    let ops = self.bracketed_operators()?;
                     OperatorKind::Partition { by, ops }
                 } else {
                     // The `{ subquery }` form is parsed, not run.

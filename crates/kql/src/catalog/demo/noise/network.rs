@@ -1,11 +1,12 @@
 //! Windows security events of the servers and domain controllers, DNS lookups, and the perimeter
 //! firewall.
 
-use super::super::org::{NETBIOS, OFFICES, Org};
+use super::super::org::{Device, NETBIOS, OFFICES, Org, User};
 use super::super::rows;
 use super::super::{Gen, Rng, int, s};
 use super::endpoint::SITES;
 use super::{any_time, office_time, workstation};
+use crate::value::Value;
 
 /// Security events other than logons and process starts, mostly at the domain controllers.
 pub(super) fn windows_security(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
@@ -132,16 +133,14 @@ pub(super) fn windows_security(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) 
                 let admin = &org.users[rng.below(2)];
                 let (event, group) =
                     *rng.pick(&[(4728, "IT"), (4732, "Remote Desktop Users"), (4724, "")]);
-                rows::security_event(
+                admin_event(
                     g,
                     dc,
                     time,
                     event,
+                    admin,
+                    &domain,
                     [
-                        ("SubjectUserName", s(&admin.sam)),
-                        ("SubjectDomainName", s(&domain)),
-                        ("SubjectUserSid", s(&admin.sid)),
-                        ("SubjectAccount", s(format!("{domain}\\{}", admin.sam))),
                         (
                             "TargetUserName",
                             s(if group.is_empty() {
@@ -185,16 +184,14 @@ pub(super) fn windows_security(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) 
                     .next()
                     .and_then(|cn| cn.strip_prefix("CN="))
                     .unwrap_or_default();
-                rows::security_event(
+                admin_event(
                     g,
                     dc,
                     time,
                     event,
+                    admin,
+                    &domain,
                     [
-                        ("SubjectUserName", s(&admin.sam)),
-                        ("SubjectDomainName", s(&domain)),
-                        ("SubjectUserSid", s(&admin.sid)),
-                        ("SubjectAccount", s(format!("{domain}\\{}", admin.sam))),
                         ("TargetUserName", s(target)),
                         ("TargetDomainName", s(&domain)),
                         ("TargetAccount", s(format!("{domain}\\{target}"))),
@@ -255,16 +252,14 @@ pub(super) fn windows_security(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) 
             }
             _ => {
                 let admin = &org.users[rng.below(2)];
-                rows::security_event(
+                admin_event(
                     g,
                     dc,
                     time,
                     4738,
+                    admin,
+                    &domain,
                     [
-                        ("SubjectUserName", s(&admin.sam)),
-                        ("SubjectDomainName", s(&domain)),
-                        ("SubjectUserSid", s(&admin.sid)),
-                        ("SubjectAccount", s(format!("{domain}\\{}", admin.sam))),
                         ("TargetUserName", s(&u.sam)),
                         ("TargetDomainName", s(&domain)),
                         ("TargetSid", s(&u.sid)),
@@ -283,6 +278,26 @@ pub(super) fn windows_security(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) 
 }
 
 /// Lookups the domain controllers' DNS server answers.
+/// A security event an admin's change at a domain controller writes: its subject fields name the
+/// admin.
+fn admin_event<'a>(
+    g: &mut Gen,
+    dc: &Device,
+    time: i64,
+    event: i32,
+    admin: &User,
+    domain: &str,
+    fields: impl IntoIterator<Item = (&'a str, Value)>,
+) {
+    let subject = [
+        ("SubjectUserName", s(&admin.sam)),
+        ("SubjectDomainName", s(domain)),
+        ("SubjectUserSid", s(&admin.sid)),
+        ("SubjectAccount", s(format!("{domain}\\{}", admin.sam))),
+    ];
+    rows::security_event(g, dc, time, event, subject.into_iter().chain(fields));
+}
+
 pub(super) fn dns(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {
     for _ in 0..n {
         let (client, u) = workstation(org, rng);
@@ -395,16 +410,14 @@ pub(super) fn account_housekeeping(g: &mut Gen, org: &Org, rng: &mut Rng, _n: us
     for (k, (event, target, uac)) in ACCOUNT_HOUSEKEEPING.into_iter().enumerate() {
         let admin = &org.users[k % 2];
         let time = office_time(g, rng, admin.office);
-        rows::security_event(
+        admin_event(
             g,
             dc,
             time,
             event,
+            admin,
+            &domain,
             [
-                ("SubjectUserName", s(&admin.sam)),
-                ("SubjectDomainName", s(&domain)),
-                ("SubjectUserSid", s(&admin.sid)),
-                ("SubjectAccount", s(format!("{domain}\\{}", admin.sam))),
                 ("TargetUserName", s(target)),
                 ("TargetDomainName", s(&domain)),
                 ("TargetAccount", s(format!("{domain}\\{target}"))),

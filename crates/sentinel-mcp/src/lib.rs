@@ -392,15 +392,39 @@ fn caller_access(
     })
 }
 
-async fn serve(settings: Settings) -> Result<(), RunError> {
+async fn serve(mut settings: Settings) -> Result<(), RunError> {
+    // Bound first, so that with port 0 the port the OS chose is the one everything names: the
+    // default public URL, the spans' `server.port` and the "listening" line.
+    let listener = match settings.transport {
+        Transport::Stdio => None,
+        _ => Some(bind(&mut settings).await?),
+    };
     let telemetry = telemetry::init(&settings).map_err(RunError::Config)?;
-    let outcome = serve_with(settings).await;
+    let outcome = serve_with(settings, listener).await;
     // Spans still queued go out before the process exits.
     telemetry.flush().await;
     outcome
 }
 
-async fn serve_with(settings: Settings) -> Result<(), RunError> {
+/// Binds the HTTP listener and writes the bound port back into the settings.
+async fn bind(settings: &mut Settings) -> Result<tokio::net::TcpListener, RunError> {
+    let addr = std::net::SocketAddr::new(settings.host, settings.port);
+    let bind_error = |source| RunError::Bind {
+        addr: addr.to_string(),
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(bind_error)?;
+    settings.port = listener.local_addr().map_err(bind_error)?.port();
+    Ok(listener)
+}
+
+/// Serves HTTP on `listener`, or stdio when there is none.
+async fn serve_with(
+    settings: Settings,
+    listener: Option<tokio::net::TcpListener>,
+) -> Result<(), RunError> {
     validate(&settings)?;
     let (policy, authenticator) = authentication(&settings)?;
     let on_behalf_of = settings.azure.access == config::AzureAccess::OnBehalfOf;
@@ -443,19 +467,13 @@ async fn serve_with(settings: Settings) -> Result<(), RunError> {
         debug_errors: settings.debug,
         trace_arguments: settings.telemetry.trace_arguments,
     });
-    if settings.transport == Transport::Stdio {
+    let Some(listener) = listener else {
         return serve_stdio(app, &shutdown).await;
-    }
+    };
     // Asking starts the first readiness probe (Azure's `print ready = 1`), so /ready turns 200
     // soon after start. Only the HTTP server has a /ready: stdio and one-shot commands never ask.
     let _ = app.context.backend.readiness();
     let addr = std::net::SocketAddr::new(settings.host, settings.port);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| RunError::Bind {
-            addr: addr.to_string(),
-            source,
-        })?;
     let lifecycle = &settings.lifecycle;
     let allowed_origins = [
         settings.allowed_origins.as_slice(),
@@ -511,7 +529,8 @@ async fn serve_with(settings: Settings) -> Result<(), RunError> {
     if let Some(replicas) = &replicas {
         replicas.serve_with(router.clone());
     }
-    tracing::info!(%addr, transport = settings.transport.name(), "listening: legacy SSE at /sse, Streamable HTTP at /mcp");
+    // Its own target, so a launcher that keeps other logs quiet can still read the bound port.
+    tracing::info!(target: "sentinel_mcp::listening", %addr, transport = settings.transport.name(), "listening: legacy SSE at /sse, Streamable HTTP at /mcp");
     let limits = http::ConnectionLimits {
         max_connections: settings.max_connections,
         header_read_timeout: lifecycle.header_read_timeout(),

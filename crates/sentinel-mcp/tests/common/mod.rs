@@ -21,10 +21,16 @@ pub fn refusing_port() -> (tokio::net::TcpSocket, u16) {
     (socket, port)
 }
 
-/// The log directive a launched server gets after the test's own `RUST_LOG`, so its "listening"
-/// line (where the harness reads the port the OS chose) is written whatever else is filtered.
+/// `RUST_LOG` for a launched server: the test's own, plus the "listening" line (where the harness
+/// reads the port the OS chose) when the test's level would hide it.
 pub fn with_listening_line(rust_log: &str) -> String {
-    format!("{rust_log},sentinel_mcp::listening=info")
+    let quiet = rust_log
+        .split(',')
+        .any(|d| matches!(d.trim(), "warn" | "error" | "off"));
+    match quiet {
+        true => format!("{rust_log},sentinel_mcp::listening=info"),
+        false => rust_log.to_string(),
+    }
 }
 
 /// Waits until the server writing its log to `log` says where it listens (it binds port 0);

@@ -7,7 +7,7 @@ use serde_json::{Value as Json, json};
 
 use super::org::{DOMAIN, Device, NETBIOS, OFFICES, User};
 use super::{Gen, Rng, boolean, dt, dy, file_hashes, int, long, s};
-use crate::value::Value;
+use kql::value::Value;
 
 pub(super) const APPS: [(&str, &str); 8] = [
     (

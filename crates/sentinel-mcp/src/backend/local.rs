@@ -158,11 +158,9 @@ impl LocalBackend {
 
     fn load(&self, source: &LocalSource) -> Result<Workspace, String> {
         let mut catalog = match source {
-            LocalSource::Demo { rows } => kql::catalog::demo::demo_workspace(
-                kql::catalog::demo::DEMO_SEED,
-                *rows,
-                clock::now_ticks(),
-            ),
+            LocalSource::Demo { rows } => {
+                sentinel_demo::workspace(sentinel_demo::SEED, *rows, clock::now_ticks())
+            }
             LocalSource::Dir(dir) => {
                 // JSONL/CSV are converted to Parquet once, so the next start reads the fast copy.
                 let cache_dir = self.state_path.parent().map(|d| d.join("cache"));

@@ -22,7 +22,7 @@ use crate::azure::obo::OnBehalfOf;
 use crate::azure::token::{IdentityConfig, TokenCredential, providers};
 use crate::azure::{Audiences, AzureError, AzureHttp, guard};
 use crate::clock;
-use crate::config::{IncidentsApi, Settings};
+use crate::config::IncidentsApi;
 use crate::limits::{Busy, Slots};
 use crate::outbound::{OutboundClient, OutboundError, RetryPolicy};
 
@@ -60,73 +60,6 @@ pub enum AccessMode {
     ServerIdentity,
     /// Calls as their callers; readiness is the exchange's client credential.
     OnBehalfOf(Arc<OnBehalfOf>),
-}
-
-/// The server's own identity chain, as the settings configure it (the Azure backend's, and
-/// Redis sign-in with Entra).
-pub fn identity_config(settings: &Settings) -> IdentityConfig {
-    let azure = &settings.azure;
-    IdentityConfig {
-        tenant_id: settings.tenant_id.clone(),
-        client_id: azure.identity_client_id.clone(),
-        client_secret: azure.identity_client_secret.clone(),
-        federated_token_file: azure.federated_token_file.clone(),
-        authority_host: settings.authority_host.clone(),
-        identity_endpoint: azure.identity_endpoint.clone(),
-        identity_header: azure.identity_header.clone(),
-        managed_identity_resource_id: azure.managed_identity_resource_id.clone(),
-        imds_endpoint: azure.imds_endpoint.clone(),
-        imds: true,
-        azure_cli: azure.azure_cli,
-    }
-}
-
-impl AzureConfig {
-    /// Reads the Azure settings; errors name the setting to fix.
-    pub fn from_settings(settings: &Settings) -> Result<AzureConfig, String> {
-        let azure = &settings.azure;
-        let workspace_id = azure
-            .workspace_id
-            .clone()
-            .filter(|w| !w.trim().is_empty())
-            .ok_or("SENTINEL_WORKSPACE_ID is required when SENTINEL_MCP_BACKEND=azure")?;
-        let mut workspaces = Vec::new();
-        for pair in azure.workspaces.iter().filter(|p| !p.trim().is_empty()) {
-            let Some((name, id)) = pair.split_once('=') else {
-                return Err(format!(
-                    "SENTINEL_MCP_WORKSPACES: '{pair}' is not name=workspace-id"
-                ));
-            };
-            workspaces.push((name.trim().to_string(), id.trim().to_string()));
-        }
-        if azure.incidents_api == IncidentsApi::Arm && azure.workspace_resource_id.is_none() {
-            return Err("SENTINEL_MCP_WORKSPACE_RESOURCE_ID is required when SENTINEL_MCP_INCIDENTS_API=arm".into());
-        }
-        Ok(AzureConfig {
-            workspace_id,
-            workspaces,
-            workspace_resource_id: azure.workspace_resource_id.clone(),
-            incidents_api: azure.incidents_api,
-            identity: identity_config(settings),
-            log_analytics_endpoint: azure.log_analytics_endpoint.clone(),
-            graph_endpoint: azure.graph_endpoint.clone(),
-            arm_endpoint: azure.arm_endpoint.clone(),
-            audiences: Audiences {
-                log_analytics: azure.log_analytics_audience.clone(),
-                graph: azure.graph_audience.clone(),
-                arm: azure.arm_audience.clone(),
-            },
-            retry: RetryPolicy {
-                max_retries: azure.max_retries,
-                max_delay: Duration::from_secs(azure.max_retry_wait_secs.max(1)),
-                ..RetryPolicy::default()
-            },
-            schema_cache: Duration::from_secs(azure.schema_cache_secs),
-            default_timespan: settings.default_timespan.clone(),
-            max_concurrent_queries: azure.max_concurrent_queries,
-            query_queue: settings.limits.call_queue,
-        })
-    }
 }
 
 /// The last readiness probe.

@@ -122,7 +122,7 @@ impl Runner {
                     config: settings.azure_config()?,
                     on_behalf_of: None,
                 };
-                crate::start_backend(settings, config)?.0
+                crate::start_backend(settings, config, &clock::Clock::system())?.0
             }
         };
         // The same guard as the tools: read-only, length and window limits, for every backend.

@@ -32,6 +32,7 @@ use auth::{JwksCache, TokenValidator};
 use azure::access::CallerAccess;
 use azure::obo::OnBehalfOf;
 use backend::local::{LocalBackend, LocalSource};
+use clock::Clock;
 use config::{BackendConfig, EntraConfig, OnBehalfOfConfig, ServerConfig};
 use config::{Cli, Command, ConfigError, KqlCommand, Settings, Transport};
 use http::auth::Authenticator;
@@ -108,18 +109,21 @@ fn local_backend_now(settings: &Settings) -> Result<LocalBackend, RunError> {
 fn authenticator(
     entra: Option<EntraConfig>,
     clock_skew_secs: u64,
+    clock: &Clock,
 ) -> Result<Option<Authenticator>, RunError> {
     let Some(entra) = entra else {
         return Ok(None);
     };
     let client = outbound::OutboundClient::new(std::time::Duration::from_secs(10))
-        .map_err(|e| RunError::Config(e.to_string()))?;
+        .map_err(|e| RunError::Config(e.to_string()))?
+        .with_clock(clock.clone());
     let validator = TokenValidator::new(
         JwksCache::new(client, &entra.authority),
         &entra.authority,
         &entra.tenants,
         entra.audiences,
         clock_skew_secs,
+        clock.clone(),
     );
     let (tenants, app_id) = (&entra.tenants, &entra.app_id);
     tracing::info!(tenants = ?tenants, app_id, "Entra ID authentication on");
@@ -135,6 +139,7 @@ fn authenticator(
 fn start_backend(
     settings: &Settings,
     backend: BackendConfig,
+    clock: &Clock,
 ) -> Result<(Arc<dyn backend::Backend>, Option<CallerAccess>), RunError> {
     match backend {
         BackendConfig::Local => Ok((
@@ -151,14 +156,14 @@ fn start_backend(
         } => {
             let timeout = settings.query_timeout() + std::time::Duration::from_secs(30);
             let callers = match on_behalf_of {
-                Some(obo) => Some(caller_access(obo, &config, timeout)?),
+                Some(obo) => Some(caller_access(obo, &config, timeout, clock)?),
                 None => None,
             };
             let mode = match &callers {
                 Some(c) => backend::azure::AccessMode::OnBehalfOf(c.exchange.clone()),
                 None => backend::azure::AccessMode::ServerIdentity,
             };
-            let backend = backend::azure::AzureBackend::start(config, timeout, mode)
+            let backend = backend::azure::AzureBackend::start(config, timeout, mode, clock.clone())
                 .map_err(RunError::Config)?;
             Ok((backend, callers))
         }
@@ -170,9 +175,11 @@ fn caller_access(
     obo: OnBehalfOfConfig,
     config: &backend::azure::AzureConfig,
     timeout: std::time::Duration,
+    clock: &Clock,
 ) -> Result<CallerAccess, RunError> {
-    let http =
-        outbound::OutboundClient::new(timeout).map_err(|e| RunError::Config(e.to_string()))?;
+    let http = outbound::OutboundClient::new(timeout)
+        .map_err(|e| RunError::Config(e.to_string()))?
+        .with_clock(clock.clone());
     let exchange =
         OnBehalfOf::new(obo.exchange, http, &config.identity).map_err(RunError::Config)?;
     let app_callers = obo.app_callers;
@@ -203,14 +210,17 @@ async fn serve_with(settings: Settings) -> Result<(), RunError> {
     if settings.unauthenticated_on_network() {
         tracing::warn!(host = %settings.host, "serving WITHOUT authentication on a non-loopback address (SENTINEL_MCP_ALLOW_UNAUTHENTICATED=true): anyone who reaches the port can query the workspace");
     }
-    let authenticator = authenticator(entra, settings.clock_skew_secs)?;
-    let (backend, caller_access) = start_backend(&settings, backend)?;
+    // The one clock of this server: its token checks, caches and time windows read it.
+    let clock = Clock::system();
+    let authenticator = authenticator(entra, settings.clock_skew_secs, &clock)?;
+    let (backend, caller_access) = start_backend(&settings, backend, &clock)?;
     let shutdown = Shutdown::new(settings.lifecycle.drain_timeout());
     tokio::spawn(shutdown::on_signal(shutdown.clone()));
     let app = Arc::new(AppState {
         tools: ToolCatalog::new(settings.enable_write_tools),
         context: ToolContext {
             backend,
+            clock: clock.clone(),
             settings: ToolSettings {
                 max_rows: settings.max_rows,
                 max_rows_limit: settings.max_rows_limit,
@@ -262,10 +272,12 @@ async fn serve_with(settings: Settings) -> Result<(), RunError> {
     #[cfg(feature = "redis")]
     let replicas = replicas::Replicas::connect(&settings.replicas, || {
         let http = outbound::OutboundClient::new(std::time::Duration::from_secs(30))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())?
+            .with_clock(clock.clone());
         let identity = settings.identity_config();
         Ok(Arc::new(azure::token::TokenCredential::new(
             azure::token::providers(&identity, &http),
+            clock.clone(),
         )))
     })
     .await

@@ -21,7 +21,7 @@ use crate::azure::log_analytics::{LogAnalyticsClient, LogAnalyticsResult, iso_in
 use crate::azure::obo::OnBehalfOf;
 use crate::azure::token::{IdentityConfig, TokenCredential, providers};
 use crate::azure::{Audiences, AzureError, AzureHttp, guard};
-use crate::clock;
+use crate::clock::Clock;
 use crate::config::IncidentsApi;
 use crate::limits::{Busy, Slots};
 use crate::outbound::{OutboundClient, OutboundError, RetryPolicy};
@@ -87,20 +87,28 @@ pub struct AzureBackend {
     obo: Option<Arc<OnBehalfOf>>,
     /// Every query runs as the one identity, whose concurrent queries the services limit.
     queries: Slots,
+    /// Wall time for default windows and the tokens' lifetimes.
+    clock: Clock,
     this: Weak<AzureBackend>,
 }
 
 impl AzureBackend {
-    /// Builds the clients; the first readiness probe starts when readiness is first asked.
+    /// Builds the clients, reading wall time from `clock`; the first readiness probe starts
+    /// when readiness is first asked.
     pub fn start(
         config: AzureConfig,
         timeout: Duration,
         mode: AccessMode,
+        clock: Clock,
     ) -> Result<Arc<AzureBackend>, String> {
         let http = OutboundClient::new(timeout)
             .map_err(|e| e.to_string())?
-            .with_retry(config.retry);
-        let credential = Arc::new(TokenCredential::new(providers(&config.identity, &http)));
+            .with_retry(config.retry)
+            .with_clock(clock.clone());
+        let credential = Arc::new(TokenCredential::new(
+            providers(&config.identity, &http),
+            clock.clone(),
+        ));
         let (unscoped, obo) = match mode {
             AccessMode::ServerIdentity => {
                 tracing::info!(providers = ?credential.provider_names(), "Azure identity chain");
@@ -166,6 +174,7 @@ impl AzureBackend {
                 config.query_queue,
             ),
             config,
+            clock,
             this: this.clone(),
         });
         Ok(backend)
@@ -265,7 +274,7 @@ impl AzureBackend {
         {
             return Ok(tables.clone());
         }
-        let range = TimeRange::parse(&self.config.default_timespan, clock::now_ticks())
+        let range = TimeRange::parse(&self.config.default_timespan, self.clock.now_ticks())
             .map_err(|e| BackendError::Invalid(e.to_string()))?;
         let query = "union withsource=TableName * \
             | summarize RowCount = count(), FirstTime = min(TimeGenerated), LastTime = max(TimeGenerated) by TableName \
@@ -672,7 +681,7 @@ impl Backend for AzureBackend {
                 id: "1".into(),
                 message: message.to_string(),
                 author: actor.to_string(),
-                created_time: clock::now_iso(),
+                created_time: self.clock.now_iso(),
             }),
         }
     }

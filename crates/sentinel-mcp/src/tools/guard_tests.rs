@@ -78,6 +78,7 @@ fn deadline() -> Instant {
 fn context(backend: Arc<CountingBackend>) -> ToolContext {
     ToolContext {
         backend,
+        clock: crate::clock::Clock::system(),
         settings: ToolSettings {
             max_rows: 200,
             max_rows_limit: 5_000,

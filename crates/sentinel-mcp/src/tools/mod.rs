@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::backend::{Backend, BackendError, DataKind, TimeRange};
-use crate::clock;
+use crate::clock::Clock;
 use crate::failure::CallFailure;
 use format::ResultCaps;
 use portable::Side;
@@ -53,6 +53,8 @@ pub struct ToolSettings {
 pub struct ToolContext {
     pub backend: Arc<dyn Backend>,
     pub settings: ToolSettings,
+    /// Where relative time windows (`P7D`, `since`) end.
+    pub clock: Clock,
 }
 
 /// One tool: its MCP definition and the class of permission it needs.
@@ -453,15 +455,16 @@ impl ToolContext {
 
     fn time_range(&self, timespan: Option<&str>) -> Result<TimeRange, ToolError> {
         let text = timespan.unwrap_or(&self.settings.default_timespan);
-        TimeRange::parse(text, clock::now_ticks()).map_err(|e| ToolError::Input(e.to_string()))
+        TimeRange::parse(text, self.clock.now_ticks()).map_err(|e| ToolError::Input(e.to_string()))
     }
 
     /// The guard's verdict on a query over `range`; a refusal is the caller's to act on.
     fn guard(&self, query: &str, range: TimeRange) -> Result<kql::GuardedQuery, ToolError> {
-        let guarded =
-            self.settings
-                .guard
-                .check(query, Some((range.start, range.end)), clock::now_ticks())?;
+        let guarded = self.settings.guard.check(
+            query,
+            Some((range.start, range.end)),
+            self.clock.now_ticks(),
+        )?;
         Ok(guarded)
     }
 

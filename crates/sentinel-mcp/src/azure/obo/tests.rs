@@ -11,7 +11,7 @@ fn caller(oid: &str) -> CallerToken {
         tenant_id: "t".into(),
         object_id: oid.into(),
         token: Secret::from("user-token"),
-        expires_at: clock::now_secs() + 3600,
+        expires_at: crate::clock::Clock::system().now_secs() + 3600,
     }
 }
 
@@ -89,7 +89,7 @@ fn entra_refusals_are_sorted_by_who_can_act_on_them() {
 async fn an_expired_caller_is_refused_without_an_exchange_and_its_tokens_are_dropped() {
     let x = exchange();
     let mut alice = caller("alice");
-    alice.expires_at = clock::now_secs() - 1;
+    alice.expires_at = crate::clock::Clock::system().now_secs() - 1;
     let la = "https://api.loganalytics.io";
     x.cache.slot(&Key::new(&alice, la));
     // The authority is a closed port: an exchange attempt would be `Unavailable`.
@@ -103,7 +103,10 @@ async fn an_expired_caller_is_refused_without_an_exchange_and_its_tokens_are_dro
 async fn outside_any_scope_an_on_behalf_of_client_refuses_to_call() {
     let http = crate::azure::AzureHttp {
         http: OutboundClient::new(Duration::from_secs(1)).unwrap(),
-        credential: std::sync::Arc::new(crate::azure::token::TokenCredential::new(Vec::new())),
+        credential: std::sync::Arc::new(crate::azure::token::TokenCredential::new(
+            Vec::new(),
+            crate::clock::Clock::system(),
+        )),
         unscoped: None,
     };
     let request = OutboundRequest::new(Method::GET, "http://127.0.0.1:9/x".to_string());

@@ -17,6 +17,7 @@ use crate::backend::TimeRange;
 use crate::backend::azure::AzureConfig;
 use crate::clock;
 use crate::http::client::TrustedProxies;
+use crate::model::{AppCallers, IncidentsApi};
 use crate::outbound::RetryPolicy;
 
 /// Which transport the `serve` command speaks.
@@ -540,15 +541,6 @@ pub enum BackendKind {
     Azure,
 }
 
-/// Which API the incident tools use on the Azure backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum IncidentsApi {
-    /// Microsoft Graph security (`/security/incidents`, Defender XDR unified incidents).
-    Graph,
-    /// Sentinel's ARM API (`Microsoft.SecurityInsights/incidents`).
-    Arm,
-}
-
 /// Settings of the Azure backend and its identity (docs/configuration.md explains each). The
 /// identity's tenant and authority host are the server's own (AZURE_TENANT_ID,
 /// SENTINEL_MCP_AUTHORITY_HOST).
@@ -776,15 +768,6 @@ pub enum AzureAccess {
     ServerIdentity,
     /// The caller's: each call exchanges the caller's token with Entra's on-behalf-of grant.
     OnBehalfOf,
-}
-
-/// What app-only callers get when the Azure backend acts on behalf of callers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AppCallers {
-    /// Refused with 403: there is no user to act for.
-    Deny,
-    /// Served with the server's own identity (the audit line says so).
-    ServerIdentity,
 }
 
 /// Log output format.

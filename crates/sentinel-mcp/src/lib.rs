@@ -15,6 +15,7 @@ mod heap;
 pub mod http;
 pub mod limits;
 pub mod metrics;
+pub mod model;
 pub mod outbound;
 #[cfg(feature = "redis")]
 pub mod replicas;

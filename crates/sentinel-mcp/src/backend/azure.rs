@@ -10,10 +10,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use kql::{Column, Value};
 
-use super::{
-    Alert, AlertFilter, Backend, BackendError, Comment, Incident, IncidentDetail, IncidentFilter,
-    IncidentPatch, QueryOutput, QueryRequest, Readiness, TableInfo, TableList, TimeRange,
-};
+use super::{Backend, BackendError, QueryOutput, QueryRequest, Readiness, TimeRange};
 use crate::azure::access::{self, DataAccess};
 use crate::azure::arm::{self, ArmError, SentinelArmClient};
 use crate::azure::graph::{self, GraphSecurityClient};
@@ -22,8 +19,11 @@ use crate::azure::obo::OnBehalfOf;
 use crate::azure::token::{IdentityConfig, TokenCredential, providers};
 use crate::azure::{Audiences, AzureError, AzureHttp, guard};
 use crate::clock::Clock;
-use crate::config::IncidentsApi;
 use crate::limits::{Busy, Slots};
+use crate::model::{
+    Alert, AlertFilter, Comment, Incident, IncidentDetail, IncidentFilter, IncidentPatch,
+    IncidentsApi, TableInfo, TableList,
+};
 use crate::outbound::{OutboundClient, OutboundError, RetryPolicy};
 
 /// At most one readiness probe per this period, however often the platform asks.

@@ -4,8 +4,8 @@ use rmcp::model::CallToolResult;
 use serde::{Deserialize, Serialize};
 
 use super::format::capped_list;
-use super::{ToolClass, ToolContext, ToolDef, ToolError, define, list_text, list_top, success};
-use crate::backend::{Alert, AlertFilter};
+use super::{ToolContext, ToolDef, ToolError, define, list_text, list_top, success};
+use crate::model::{Alert, AlertFilter, ToolClass};
 
 /// Arguments of list_alerts.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

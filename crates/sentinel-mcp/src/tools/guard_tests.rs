@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::{ToolCatalog, ToolContext, ToolSettings};
 use crate::backend::*;
+use crate::model::*;
 
 /// A backend that counts the queries it receives and answers an empty table.
 #[derive(Default)]

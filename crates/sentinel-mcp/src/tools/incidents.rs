@@ -4,8 +4,8 @@ use rmcp::model::CallToolResult;
 use serde::{Deserialize, Serialize};
 
 use super::format::capped_list;
-use super::{ToolClass, ToolContext, ToolDef, ToolError, define, list_text, list_top, success};
-use crate::backend::{Comment, Incident, IncidentDetail, IncidentFilter, IncidentPatch};
+use super::{ToolContext, ToolDef, ToolError, define, list_text, list_top, success};
+use crate::model::{Comment, Incident, IncidentDetail, IncidentFilter, IncidentPatch, ToolClass};
 
 /// The write tools, offered only when enabled.
 pub(super) const WRITE_TOOLS: [&str; 2] = ["update_incident", "add_incident_comment"];

@@ -19,22 +19,12 @@ use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool, ToolAnnotation
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::backend::{Backend, BackendError, DataKind, TimeRange};
+use crate::backend::{Backend, BackendError, TimeRange};
 use crate::clock::Clock;
 use crate::failure::CallFailure;
+use crate::model::{DataKind, ToolClass};
 use format::ResultCaps;
 use portable::Side;
-
-/// What a principal must hold to call a tool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ToolClass {
-    /// Queries, schema, incidents and alerts read.
-    Read,
-    /// Advanced hunting.
-    Hunt,
-    /// Incident updates and comments.
-    Write,
-}
 
 /// Limits and defaults the tools apply.
 #[derive(Debug, Clone)]

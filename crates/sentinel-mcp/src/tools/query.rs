@@ -6,8 +6,9 @@ use rmcp::model::CallToolResult;
 use serde::Deserialize;
 
 use super::format::{TableResult, table_result};
-use super::{Call, ToolClass, ToolDef, ToolError, define, success};
+use super::{Call, ToolDef, ToolError, define, success};
 use crate::backend::QueryRequest;
+use crate::model::ToolClass;
 
 /// Arguments of run_kql_query.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

@@ -6,10 +6,8 @@ use rmcp::model::CallToolResult;
 use serde::{Deserialize, Serialize};
 
 use super::format::ColumnOut;
-use super::{
-    EncodedResult, ToolAnswer, ToolClass, ToolContext, ToolDef, ToolError, define, success,
-};
-use crate::backend::{TableInfo, TableList};
+use super::{EncodedResult, ToolAnswer, ToolContext, ToolDef, ToolError, define, success};
+use crate::model::{TableInfo, TableList, ToolClass};
 
 /// How many table lists' answers are kept: one per workspace in use.
 const KEPT_TABLE_LISTS: usize = 8;

@@ -16,8 +16,7 @@ use serde_json::Value as J;
 
 use super::token::{AccessToken, REFRESH_EARLY_SECS, describe_error, scope, token_from_json};
 use super::{encode, join};
-use crate::backend::DataKind;
-use crate::config::IncidentsApi;
+use crate::model::{DataKind, IncidentsApi};
 use crate::outbound::{OutboundClient, OutboundRequest};
 use crate::secret::Secret;
 pub use client::{ClientCredential, ClientCredentialConfig};

@@ -119,7 +119,7 @@ impl Runner {
             crate::config::BackendKind::Local => std::sync::Arc::new(local_backend_now(settings)?),
             crate::config::BackendKind::Azure => {
                 let config = crate::config::BackendConfig::Azure {
-                    config: settings.azure_config()?,
+                    config: Box::new(settings.azure_config()?),
                     on_behalf_of: None,
                 };
                 crate::start_backend(settings, config, &clock::Clock::system())?.0

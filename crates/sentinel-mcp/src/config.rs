@@ -889,8 +889,8 @@ pub enum BackendConfig {
     Local,
     /// Azure's services; with `SENTINEL_MCP_AZURE_ACCESS=on-behalf-of`, as each caller.
     Azure {
-        config: AzureConfig,
-        on_behalf_of: Option<OnBehalfOfConfig>,
+        config: Box<AzureConfig>,
+        on_behalf_of: Option<Box<OnBehalfOfConfig>>,
     },
 }
 
@@ -1080,12 +1080,12 @@ impl Settings {
             BackendKind::Azure => {
                 let config = self.azure_config()?;
                 let on_behalf_of = if on_behalf_of {
-                    Some(self.on_behalf_of(&config)?)
+                    Some(Box::new(self.on_behalf_of(&config)?))
                 } else {
                     None
                 };
                 Ok(BackendConfig::Azure {
-                    config,
+                    config: Box::new(config),
                     on_behalf_of,
                 })
             }

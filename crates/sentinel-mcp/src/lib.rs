@@ -157,15 +157,16 @@ fn start_backend(
         } => {
             let timeout = settings.query_timeout() + std::time::Duration::from_secs(30);
             let callers = match on_behalf_of {
-                Some(obo) => Some(caller_access(obo, &config, timeout, clock)?),
+                Some(obo) => Some(caller_access(*obo, &config, timeout, clock)?),
                 None => None,
             };
             let mode = match &callers {
                 Some(c) => backend::azure::AccessMode::OnBehalfOf(c.exchange.clone()),
                 None => backend::azure::AccessMode::ServerIdentity,
             };
-            let backend = backend::azure::AzureBackend::start(config, timeout, mode, clock.clone())
-                .map_err(RunError::Config)?;
+            let backend =
+                backend::azure::AzureBackend::start(*config, timeout, mode, clock.clone())
+                    .map_err(RunError::Config)?;
             Ok((backend, callers))
         }
     }

@@ -13,12 +13,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::{Mutex, watch};
 
-use super::{
-    Alert, AlertFilter, Backend, BackendError, Comment, Incident, IncidentDetail, IncidentFilter,
-    IncidentPatch, QueryOutput, QueryRequest, Readiness, TableInfo, TableList,
-};
+use super::{Backend, BackendError, QueryOutput, QueryRequest, Readiness};
 use crate::clock;
 use crate::config::MemoryBudgets;
+use crate::model::{
+    Alert, AlertFilter, Comment, Incident, IncidentDetail, IncidentFilter, IncidentPatch,
+    TableInfo, TableList,
+};
 
 /// Where the local backend's tables come from.
 #[derive(Debug, Clone)]

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Side-by-side benchmarks: sentinel-mcp vs the lab's Python server (the peer) vs a bare hyper
-# server (the machine's limit), all driven by the same load tool (crates/mcp-load) in the same
-# run, then BENCHMARKS.md is rewritten from the results. Loopback only; every phase is bounded.
+# Side-by-side benchmarks: sentinel-mcp vs the lab's Python server (the peer) vs stock rmcp
+# (`mcp-rmcp`: the Streamable HTTP server a Rust user would write, same tools, canned answers) vs
+# a bare hyper server (the machine's limit), all driven by the same load tool (crates/mcp-load) in
+# the same run, then open-loop latency at half of the bare server's maximum on each transport.
+# BENCHMARKS.md is rewritten from the results. Loopback only; every phase is bounded.
 #
 #   scripts/bench.sh            # full run (about 6-9 minutes on 2 cores)
 #   QUICK=1 scripts/bench.sh    # smaller and shorter, to check the script itself
 #
 # Knobs (environment): DURATION (s per throughput phase), SESSIONS (throughput sessions),
 # IDLE_SESSIONS (ours and bare), PEER_IDLE_SESSIONS, CHURN_SECS, COLD_RUNS, PROFILE=0 to skip perf,
-# SERVERS="ours peer bare" to run a subset, SKIP_BUILD=1 with BIN_DIR=… to use binaries built elsewhere.
+# SERVERS="ours peer rmcp bare" to run a subset (the open loop needs ours and bare), SKIP_BUILD=1 with BIN_DIR=… to use binaries built elsewhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -27,7 +29,7 @@ CHURN_SECS=${CHURN_SECS:-10}
 COLD_RUNS=${COLD_RUNS:-7}
 PROFILE=${PROFILE:-1}
 
-OURS_PORT=18180 PEER_PORT=18181 PEER_HTTP_PORT=18182 BARE_PORT=18183
+OURS_PORT=18180 PEER_PORT=18181 PEER_HTTP_PORT=18182 BARE_PORT=18183 RMCP_PORT=18184
 OUT=$ROOT/target/bench
 mkdir -p "$OUT"
 RESULTS=$OUT/results.jsonl
@@ -36,7 +38,7 @@ LOG=$OUT/servers.log
 # 15,000 sessions need 15,000 sockets on each side.
 ulimit -n "$(ulimit -Hn)"
 
-SERVERS=${SERVERS:-ours peer bare}
+SERVERS=${SERVERS:-ours peer rmcp bare}
 runs() { case " $SERVERS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 
@@ -90,10 +92,25 @@ fi
 BIN_DIR=${BIN_DIR:-$ROOT/target/release}
 # Copies, so another build in the shared target dir cannot swap a binary mid-run.
 mkdir -p "$OUT/bin"
-cp "${OURS_BIN:-$ROOT/target/release/sentinel-mcp}" "$BIN_DIR/mcp-load" "$BIN_DIR/mcp-bare" "$OUT/bin/"
+cp "${OURS_BIN:-$ROOT/target/release/sentinel-mcp}" "$BIN_DIR/mcp-load" "$BIN_DIR/mcp-bare" "$BIN_DIR/mcp-rmcp" "$OUT/bin/"
 OURS_BIN=$OUT/bin/sentinel-mcp
 LOAD_BIN=$OUT/bin/mcp-load
 BARE_BIN=$OUT/bin/mcp-bare
+RMCP_BIN=$OUT/bin/mcp-rmcp
+
+# The stock-rmcp peer lists exactly our tools: ask our server over stdio.
+python3 - "$OURS_BIN" "$OUT/tools.json" <<'PY'
+import json, subprocess, sys
+msgs = [
+    {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}},
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+    {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+]
+p = subprocess.run([sys.argv[1], "--transport", "stdio"], input="".join(json.dumps(m) + "\n" for m in msgs),
+                   capture_output=True, text=True, timeout=60, env={"SENTINEL_MCP_DEMO_ROWS": "2000", "PATH": "/usr/bin:/bin"})
+reply = next(m for m in map(json.loads, p.stdout.splitlines()) if m.get("id") == 2)
+json.dump({"tools": reply["result"]["tools"]}, open(sys.argv[2], "w"))
+PY
 
 echo "== peer venv" >&2
 if [ ! -x .bench-venv/bin/python ]; then
@@ -110,6 +127,7 @@ echo "== per-principal limits off for sentinel-mcp ($PER_PRINCIPAL_OFF): all loa
 ours_cmd() { echo "env SENTINEL_MCP_DEMO_ROWS=20000 MAX_CONNECTIONS=19500 SENTINEL_MCP_STATE_DIR=$OUT/state $PER_PRINCIPAL_OFF $PIN_SERVER $OURS_BIN serve --host 127.0.0.1 --port $1"; }
 peer_cmd() { echo "env PORT=$1 MCP_TRANSPORT=${2:-sse} $PIN_SERVER $PY $PEER_DIR/server.py"; }
 bare_cmd() { echo "$PIN_SERVER $BARE_BIN $1"; }
+rmcp_cmd() { echo "$PIN_SERVER $RMCP_BIN $1 $OUT/tools.json"; }
 
 # start_server <command> <url that answers when ready>
 start_server() {
@@ -239,6 +257,37 @@ idle_runs bare bare_cmd $BARE_PORT "$IDLE_SESSIONS"
 start_server "$(bare_cmd $BARE_PORT)" "http://127.0.0.1:$BARE_PORT/health"
 load_runs bare "http://127.0.0.1:$BARE_PORT/sse" "http://127.0.0.1:$BARE_PORT/mcp"
 record bare "tp_stateless_list" throughput --url "http://127.0.0.1:$BARE_PORT/mcp" --transport stateless --sessions "$SESSIONS" --in-flight 1 --tool list_sentinel_tables --duration "$DURATION" --warmup 1
+stop_server
+fi
+
+# stock rmcp: Streamable HTTP only
+if runs rmcp; then
+echo "== rmcp: streamable throughput" >&2
+start_server "$(rmcp_cmd $RMCP_PORT)" "http://127.0.0.1:$RMCP_PORT/mcp"
+for era in streamable stateless; do
+  record rmcp "tp_${era}_list" throughput --url "http://127.0.0.1:$RMCP_PORT/mcp" --transport "$era" --sessions "$SESSIONS" --in-flight 1 --tool list_sentinel_tables --duration "$DURATION" --warmup 1
+done
+stop_server
+fi
+
+# Open loop: calls offered on a fixed schedule at half of the bare server's maximum on each
+# transport, latency from each call's due time (no coordinated omission).
+if runs ours && runs bare; then
+start_server "$(ours_cmd $OURS_PORT)" "http://127.0.0.1:$OURS_PORT/ready"
+for transport in sse streamable stateless; do
+  rate=$(python3 -c 'import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["server"] == "bare" and r["label"] == sys.argv[2]:
+        print(round(r["result"].get("calls_per_sec", 0) / 2))' "$RESULTS" "tp_${transport}_list")
+  if [ -z "$rate" ] || [ "$rate" -le 0 ]; then
+    echo "no bare maximum for $transport: open loop skipped" >&2
+    continue
+  fi
+  path=/mcp; [ "$transport" = sse ] && path=/sse
+  echo "== ours: open loop, $transport at $rate calls/s" >&2
+  record ours "ol_${transport}_list" throughput --url "http://127.0.0.1:$OURS_PORT$path" --transport "$transport" --sessions "$SESSIONS" --in-flight 4 --rate "$rate" --tool list_sentinel_tables --duration "$DURATION" --warmup 1
+done
 stop_server
 fi
 

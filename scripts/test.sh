@@ -77,9 +77,10 @@ fi
 stage "fmt" cargo fmt --all -- --check
 stage "clippy" cargo clippy --workspace --all-targets -- -D warnings
 # The Azure-only build (no DataFusion) must stay clean too.
-stage "no-datafusion" cargo clippy -p sentinel-mcp -p kql --no-default-features -- -D warnings
-# ...and its row-form catalog and loaders (no Arrow, no Parquet) must pass the engine's own tests.
-stage "kql without datafusion" cargo test -p kql --no-default-features --lib
+stage "no-datafusion" cargo clippy -p sentinel-mcp -p kql -p sentinel-demo --no-default-features -- -D warnings
+# ...and its row-form catalog and loaders (no Arrow, no Parquet) must pass the engine's own tests,
+# and the demo workspace its own in the row form it is kept in there.
+stage "kql without datafusion" cargo test -p kql -p sentinel-demo --no-default-features --lib
 count_tests "$logs/kql_without_datafusion.log"
 # --all-targets: tests and the binary are built once, with the features the dev-dependencies
 # unify in; a plain `cargo build` would build tokio, hyper, clap... a second time for the tests.

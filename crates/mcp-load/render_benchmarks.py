@@ -16,7 +16,7 @@ out_path = sys.argv[1]
 env = os.environ
 rows = [json.loads(l) for l in open(env["RESULTS"]) if l.strip()]
 R = {(r["server"], r["label"]): r for r in rows}
-NAMES = {"ours": "sentinel-mcp", "peer": "Python peer", "bare": "bare hyper"}
+NAMES = {"ours": "sentinel-mcp", "peer": "Python peer", "rmcp": "stock rmcp", "bare": "bare hyper"}
 
 
 def res(server, label):
@@ -120,6 +120,9 @@ c = {s: get(s, "churn_sse", "sessions_per_sec") for s in NAMES}
 w(f"| Session churn: connect + initialize + 1 call + disconnect (sessions/s) | {num(c['ours'])} | {num(c['peer'])} | {ratio(c['ours'], c['peer'])} | {num(c['bare'])} | {pct_of(c['ours'], c['bare'])} | ≥ 20× peer |")
 e = {s: per_cpu_sec(s, "churn_sse", "completed") for s in NAMES}
 w(f"| … the same per second of server CPU time (sessions/CPU-s) | {num(e['ours'])} | {num(e['peer'])} | {ratio(e['ours'], e['peer'])} | {num(e['bare'])} | {pct_of(e['ours'], e['bare'])} | |")
+for label, era in (("tp_streamable_list", "session era"), ("tp_stateless_list", "stateless 2026-07-28 era")):
+    v = {s: get(s, label, "calls_per_sec") for s in NAMES}
+    w(f"| tools/call `list_sentinel_tables`, Streamable HTTP {era}, {env.get('SESSIONS')} sessions (calls/s) | {num(v['ours'])} | {num(v['peer'])} | {ratio(v['ours'], v['peer'])} | {num(v['bare'])} | {pct_of(v['ours'], v['bare'])} | ≥ 70 % of bare; {ratio(v['ours'], v['rmcp'])} than stock rmcp ({num(v['rmcp'])}), goal ≥ 3× |")
 cs = {s: get(s, "cold_start", "median_ms") for s in NAMES}
 w(f"| Cold start: spawn → first `/health` 200 (ms, median) | {num(cs['ours'], 1)} | {num(cs['peer'], 0)} | {ratio(cs['ours'], cs['peer'], False)} | {num(cs['bare'], 1)} | | ≤ 50 |")
 w("")
@@ -157,8 +160,8 @@ w("load tool on the other core, or other work on the machine, is the limit). *ca
 w("the calls by the server's CPU seconds over the whole phase (session set-up and warm-up included,")
 w("so it is a slight underestimate): the efficiency figure that other load on the machine disturbs least.")
 w("")
-w("| Scenario | Server | calls/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU | calls/CPU-s | vs peer | % of bare |")
-w("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
+w("| Scenario | Server | calls/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU | calls/CPU-s | vs peer | vs stock rmcp | % of bare |")
+w("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |")
 SCEN = [
     ("tp_sse_list", f"legacy SSE, {env.get('SESSIONS')} sessions, list_sentinel_tables"),
     ("tp_sse_kql", f"legacy SSE, {env.get('SESSIONS')} sessions, run_kql_query"),
@@ -179,7 +182,30 @@ for label, title in SCEN:
         if s == "ours" and get("peer", label, "sessions") not in (None, r["sessions"]):
             vs = "n/a (the peer ran a different load)"
         pb = pct_of(r["calls_per_sec"], get("bare", label, "calls_per_sec")) if s == "ours" else ""
-        w(f"| {title} | {NAMES[s]}{note} | {num(r['calls_per_sec'])} | {num(lat['p50_ms'], 2)} | {num(lat['p90_ms'], 2)} | {num(lat['p99_ms'], 2)} | {num(lat['max_ms'], 1)} | {num(r['errors'])} | {cpu(s, label)} | {num(per_cpu_sec(s, label, 'calls_ok'))} | {vs} | {pb} |")
+        vr = ratio(r["calls_per_sec"], get("rmcp", label, "calls_per_sec")) if s == "ours" and res("rmcp", label) else ""
+        w(f"| {title} | {NAMES[s]}{note} | {num(r['calls_per_sec'])} | {num(lat['p50_ms'], 2)} | {num(lat['p90_ms'], 2)} | {num(lat['p99_ms'], 2)} | {num(lat['max_ms'], 1)} | {num(r['errors'])} | {cpu(s, label)} | {num(per_cpu_sec(s, label, 'calls_ok'))} | {vs} | {vr} | {pb} |")
+w("")
+w("*stock rmcp* is `mcp-rmcp` (crates/mcp-load/src/bin): rmcp's `StreamableHttpService` with its")
+w("`LocalSessionManager` and default configuration on axum, listing our tools (dumped from our")
+w("server) and answering every call with `mcp-bare`'s canned text: the server a Rust user would")
+w("write from rmcp's documentation, doing less work per call than ours.")
+w("")
+
+w("## 2b. Open loop: latency at a fixed offered rate")
+w("")
+w("`mcp-load throughput --rate R --in-flight 4 …`: calls are due on a fixed schedule, R per second")
+w("spread evenly over the sessions, R being half of the bare server's maximum on that transport in")
+w("this run; latency runs from each call's due time, so a stalled server's queue shows in the")
+w("latency instead of slowing the load (no coordinated omission). Goal: p99 ≤ 5 ms.")
+w("")
+w("| Transport | offered calls/s | achieved calls/s | p50 ms | p99 ms | p99.9 ms | max ms | errors |")
+w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+for transport, title in (("sse", "legacy SSE"), ("streamable", "Streamable HTTP, session era"), ("stateless", "Streamable HTTP, stateless era")):
+    r = res("ours", f"ol_{transport}_list")
+    if not r:
+        continue
+    lat = r["latency"]
+    w(f"| {title} | {num(r.get('offered_rate'))} | {num(r['calls_per_sec'])} | {num(lat['p50_ms'], 2)} | {num(lat['p99_ms'], 2)} | {num(lat.get('p999_ms'), 2)} | {num(lat['max_ms'], 1)} | {num(r['errors'])} |")
 w("")
 
 # Churn

@@ -87,7 +87,7 @@ fn datafusion_and_the_row_engine_agree_on_every_lowered_query() {
             .expect("a datetime")
             .to_utc(),
     );
-    let catalog: Catalog = kql::catalog::demo_workspace(kql::catalog::DEMO_SEED, 4_000, now);
+    let catalog: Catalog = sentinel_demo::workspace(sentinel_demo::SEED, 4_000, now);
     let opts = ExecOptions {
         now,
         ..ExecOptions::default()

@@ -71,7 +71,7 @@ fn mutated_corpus_queries_never_panic() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x004b_514c);
     let catalog = kql::Catalog::new();
     // A small workspace with the tables the queries name, so DataFusion plans and runs them.
-    let demo = kql::catalog::demo_workspace(kql::catalog::DEMO_SEED, 2_000, 0);
+    let demo = sentinel_demo::workspace(sentinel_demo::SEED, 2_000, 0);
     let opts = kql::ExecOptions::default();
     for line in text.lines() {
         let record: serde_json::Value = serde_json::from_str(line).expect("corpus line is JSON");

@@ -8,3 +8,7 @@ pub mod soak;
 pub mod sse;
 pub mod stats;
 pub mod target;
+
+/// The tables the reference servers (`mcp-bare`, `mcp-rmcp`) answer every tool call with, one per
+/// line: a canned result the size of a small `list_sentinel_tables` answer.
+pub const CANNED_TABLES: &str = "SecurityIncident\nSecurityAlert\nSigninLogs\nAuditLogs\nDeviceProcessEvents\nDeviceNetworkEvents\nOfficeActivity";

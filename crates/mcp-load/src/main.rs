@@ -67,6 +67,10 @@ enum Command {
         warmup: f64,
         #[arg(long, value_enum, default_value = "list_sentinel_tables")]
         tool: Tool,
+        /// Open loop: offer this many calls per second across the sessions on a fixed schedule
+        /// (latency from each call's due time); without it each worker calls back to back.
+        #[arg(long)]
+        rate: Option<f64>,
     },
     /// Whole sessions (connect, initialize, one call, disconnect) at a target rate.
     Churn {
@@ -210,6 +214,7 @@ async fn run(command: Command) -> anyhow::Result<String> {
             duration,
             warmup,
             tool,
+            rate,
         } => {
             bounded("--sessions", sessions as f64, MAX_SESSIONS as f64)?;
             bounded("--duration", duration, MAX_SECONDS)?;
@@ -222,18 +227,23 @@ async fn run(command: Command) -> anyhow::Result<String> {
                 duration: secs(duration)?,
                 warmup: secs(warmup)?,
                 tool,
+                rate,
             })
             .await?;
             eprintln!(
-                "throughput ({:?}, {}, {}×{}): {:.0} calls/s, p50 {:.2} p90 {:.2} p99 {:.2} max {:.2} ms, {} errors{}",
+                "throughput ({:?}, {}, {}×{}{}): {:.0} calls/s, p50 {:.2} p90 {:.2} p99 {:.2} p99.9 {:.2} max {:.2} ms, {} errors{}",
                 r.transport,
                 r.tool,
                 r.sessions_open,
                 r.in_flight,
+                r.offered_rate
+                    .map(|rate| format!(", offered {rate:.0}/s"))
+                    .unwrap_or_default(),
                 r.calls_per_sec,
                 r.latency.p50_ms,
                 r.latency.p90_ms,
                 r.latency.p99_ms,
+                r.latency.p999_ms,
                 r.latency.max_ms,
                 r.errors,
                 r.first_error

@@ -1,5 +1,6 @@
 //! The four scenarios. Each is bounded in count and time and returns a serialisable report.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -192,6 +193,28 @@ pub struct ThroughputOptions {
     pub duration: Duration,
     pub warmup: Duration,
     pub tool: Tool,
+    /// Open loop: calls per second offered across all sessions, on a fixed schedule.
+    pub rate: Option<f64>,
+}
+
+/// The open loop's clock: when each session's calls are due. Call `j` of session `k` is call
+/// `k + j × sessions` of the run, due `(k + j × sessions) / rate` seconds after the start, so the
+/// run offers `rate` calls per second spread evenly over the sessions whatever the server does.
+/// Latency runs from the due time, not from when the call could be sent: a stalled server's
+/// queue shows in the latency instead of slowing the load (no coordinated omission).
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    pub start: Instant,
+    pub rate: f64,
+    pub sessions: usize,
+}
+
+impl Schedule {
+    /// When call `j` of session `k` is due.
+    pub fn due(&self, k: usize, j: u64) -> Instant {
+        let n = k as f64 + j as f64 * self.sessions as f64;
+        self.start + Duration::from_secs_f64(n / self.rate)
+    }
 }
 
 /// What the throughput scenario measured.
@@ -207,6 +230,8 @@ pub struct ThroughputReport {
     pub calls_ok: usize,
     pub errors: usize,
     pub calls_per_sec: f64,
+    /// Open loop: the calls per second offered (`calls_per_sec` is what was achieved).
+    pub offered_rate: Option<f64>,
     pub latency: Summary,
     pub first_error: Option<String>,
 }
@@ -293,24 +318,43 @@ pub async fn throughput(o: ThroughputOptions) -> anyhow::Result<ThroughputReport
         }
     }
     let open_errors = o.sessions - sessions.len();
+    if let Some(rate) = o.rate {
+        anyhow::ensure!(
+            rate.is_finite() && rate > 0.0,
+            "--rate must be a positive number of calls per second"
+        );
+    }
     let t0 = Instant::now();
     let measure_from = t0 + o.warmup;
     let end = measure_from + o.duration;
+    let schedule = o.rate.map(|rate| Schedule {
+        start: t0,
+        rate,
+        sessions: sessions.len().max(1),
+    });
     let mut workers = JoinSet::new();
-    for (session, first_poster) in &mut sessions {
+    for (k, (session, first_poster)) in sessions.iter_mut().enumerate() {
         let mut first = Some(std::mem::replace(first_poster, session.poster(&o.url)));
+        // The session's next call on the open loop's schedule, taken by whichever worker is free.
+        let next_call = Arc::new(AtomicU64::new(0));
         for _ in 0..o.in_flight.max(1) {
             let session = session.clone();
             let mut poster = first.take().unwrap_or_else(|| session.poster(&o.url));
             let tool = o.tool;
             let first_error = first_error.clone();
+            let next_call = next_call.clone();
             workers.spawn(async move {
                 let mut samples = Samples::default();
                 let mut errors = 0usize;
                 loop {
-                    let start = Instant::now();
+                    let start = schedule.map_or_else(Instant::now, |s| {
+                        s.due(k, next_call.fetch_add(1, Ordering::Relaxed))
+                    });
                     if start >= end {
                         break;
+                    }
+                    if schedule.is_some() {
+                        tokio::time::sleep_until(start.into()).await;
                     }
                     let ok = match session.call(&mut poster, tool).await {
                         Ok(ok) => ok,
@@ -339,6 +383,12 @@ pub async fn throughput(o: ThroughputOptions) -> anyhow::Result<ThroughputReport
         errors += e;
     }
     let elapsed = t0.elapsed().saturating_sub(o.warmup).as_secs_f64();
+    // Open loop: every due call runs, however late, so the rate achieved is over the time until
+    // the last answer came back, not over the window the calls were due in.
+    let achieved_over = match o.rate {
+        Some(_) => elapsed.max(o.duration.as_secs_f64()),
+        None => o.duration.as_secs_f64(),
+    };
     for (s, p) in &mut sessions {
         s.close(p).await;
     }
@@ -353,7 +403,8 @@ pub async fn throughput(o: ThroughputOptions) -> anyhow::Result<ThroughputReport
         duration_secs: elapsed,
         calls_ok,
         errors: errors + open_errors,
-        calls_per_sec: calls_ok as f64 / o.duration.as_secs_f64().max(1e-9),
+        calls_per_sec: calls_ok as f64 / achieved_over.max(1e-9),
+        offered_rate: o.rate,
         latency: all.summary(),
         first_error: first_error.lock().ok().and_then(|mut e| e.take()),
     })
@@ -551,6 +602,21 @@ pub async fn cold_start(o: ColdStartOptions) -> anyhow::Result<ColdStartReport> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_open_loop_spreads_its_rate_evenly_over_the_sessions() {
+        let start = Instant::now();
+        let s = Schedule {
+            start,
+            rate: 100.0,
+            sessions: 4,
+        };
+        // Calls of the run are 10 ms apart; session 1's calls are runs' calls 1, 5, 9, ...
+        assert_eq!(s.due(0, 0), start);
+        assert_eq!(s.due(1, 0) - start, Duration::from_millis(10));
+        assert_eq!(s.due(1, 2) - start, Duration::from_millis(90));
+        assert_eq!(s.due(3, 1) - start, Duration::from_millis(70));
+    }
 
     #[test]
     fn vm_rss_is_read_from_proc_status() {

@@ -17,6 +17,7 @@ pub struct Summary {
     pub p50_ms: f64,
     pub p90_ms: f64,
     pub p99_ms: f64,
+    pub p999_ms: f64,
     pub max_ms: f64,
     pub mean_ms: f64,
 }
@@ -58,6 +59,7 @@ impl Samples {
             p50_ms: ms(percentile(v, 50.0)),
             p90_ms: ms(percentile(v, 90.0)),
             p99_ms: ms(percentile(v, 99.0)),
+            p999_ms: ms(percentile(v, 99.9)),
             max_ms: ms(v.last().copied().unwrap_or(0)),
             mean_ms: mean,
         }
@@ -70,7 +72,8 @@ pub fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
         return 0;
     }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    // p × n / 100 in that order, less a hair: 99.9 % of 1,000 is rank 999, not 1,000 from rounding.
+    let rank = (p * sorted.len() as f64 / 100.0 - 1e-9).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
@@ -93,6 +96,8 @@ mod tests {
         assert_eq!(percentile(&v, 50.0), 50);
         assert_eq!(percentile(&v, 90.0), 90);
         assert_eq!(percentile(&v, 99.0), 99);
+        let w: Vec<u64> = (1..=1000).collect();
+        assert_eq!(percentile(&w, 99.9), 999);
         assert_eq!(percentile(&v, 100.0), 100);
         assert_eq!(percentile(&v, 0.0), 1);
         assert_eq!(percentile(&[7], 99.0), 7);

@@ -117,10 +117,16 @@ impl Runner {
     fn start(settings: &Settings) -> Result<Runner, RunError> {
         let backend: std::sync::Arc<dyn Backend> = match settings.azure.backend {
             crate::config::BackendKind::Local => std::sync::Arc::new(local_backend_now(settings)?),
-            crate::config::BackendKind::Azure => crate::start_backend(settings, false)?.0,
+            crate::config::BackendKind::Azure => {
+                let config = crate::config::BackendConfig::Azure {
+                    config: Box::new(settings.azure_config()?),
+                    on_behalf_of: None,
+                };
+                crate::start_backend(settings, config, &clock::Clock::system())?.0
+            }
         };
         // The same guard as the tools: read-only, length and window limits, for every backend.
-        let guard = crate::query_guard(settings, backend.kind())?;
+        let guard = settings.query_guard()?;
         Ok(Runner { backend, guard })
     }
 

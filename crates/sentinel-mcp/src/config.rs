@@ -1,10 +1,18 @@
-//! One `Config` from flags and environment variables (every setting is both).
+//! One `Config` from flags and environment variables (every setting is both), and
+//! [`Settings::validate`]: the settings checked and derived into the [`ServerConfig`] the server
+//! is built from, or a [`ConfigError`] naming the setting to fix.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::model::{AppCallers, IncidentsApi};
+
+mod validate;
+
+pub use validate::{BackendConfig, ConfigError, EntraConfig, OnBehalfOfConfig, ServerConfig};
 
 /// Which transport the `serve` command speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -527,15 +535,6 @@ pub enum BackendKind {
     Azure,
 }
 
-/// Which API the incident tools use on the Azure backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum IncidentsApi {
-    /// Microsoft Graph security (`/security/incidents`, Defender XDR unified incidents).
-    Graph,
-    /// Sentinel's ARM API (`Microsoft.SecurityInsights/incidents`).
-    Arm,
-}
-
 /// Settings of the Azure backend and its identity (docs/configuration.md explains each). The
 /// identity's tenant and authority host are the server's own (AZURE_TENANT_ID,
 /// SENTINEL_MCP_AUTHORITY_HOST).
@@ -763,15 +762,6 @@ pub enum AzureAccess {
     ServerIdentity,
     /// The caller's: each call exchanges the caller's token with Entra's on-behalf-of grant.
     OnBehalfOf,
-}
-
-/// What app-only callers get when the Azure backend acts on behalf of callers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AppCallers {
-    /// Refused with 403: there is no user to act for.
-    Deny,
-    /// Served with the server's own identity (the audit line says so).
-    ServerIdentity,
 }
 
 /// Log output format.

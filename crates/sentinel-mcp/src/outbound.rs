@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
+use crate::clock::Clock;
 use crate::metrics::{self, metrics};
 use crate::telemetry::trace;
 
@@ -31,6 +32,8 @@ pub enum OutboundError {
 pub struct OutboundClient {
     http: reqwest::Client,
     retry: RetryPolicy,
+    /// Wall time for `Retry-After` dates, and for the callers' token lifetimes.
+    clock: Clock,
 }
 
 /// The most of an error body worth repeating in a message.
@@ -51,6 +54,7 @@ impl OutboundClient {
         Ok(OutboundClient {
             http,
             retry: RetryPolicy::default(),
+            clock: Clock::system(),
         })
     }
 
@@ -283,7 +287,7 @@ fn attempt_status(outcome: &Result<OutboundResponse, OutboundError>) -> &'static
 
 /// The wait a throttled or failing service asked for: `Retry-After` (seconds or HTTP date) or
 /// `x-ms-retry-after-ms`.
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+fn retry_after(headers: &reqwest::header::HeaderMap, clock: &Clock) -> Option<Duration> {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(ms) = text("x-ms-retry-after-ms").and_then(|v| v.trim().parse::<u64>().ok()) {
         return Some(Duration::from_millis(ms));
@@ -293,7 +297,7 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
     }
     let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let wait = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    let wait = at.with_timezone(&chrono::Utc) - clock.now();
     Some(wait.to_std().unwrap_or(Duration::ZERO))
 }
 
@@ -315,6 +319,17 @@ impl OutboundClient {
     pub fn with_retry(mut self, policy: RetryPolicy) -> OutboundClient {
         self.retry = policy;
         self
+    }
+
+    /// The same client reading wall time from `clock`.
+    pub fn with_clock(mut self, clock: Clock) -> OutboundClient {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock the client, and the components that call through it, read wall time from.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// Sends a request, retrying 429 and (for idempotent requests) 5xx and transport failures,
@@ -357,7 +372,7 @@ impl OutboundClient {
                     if !retryable(resp.status, request.idempotent) {
                         return outcome;
                     }
-                    retry_after(&resp.headers).map(|d| d.min(self.retry.max_delay))
+                    retry_after(&resp.headers, &self.clock).map(|d| d.min(self.retry.max_delay))
                 }
                 Err(e) => {
                     tracing::debug!(
@@ -466,29 +481,35 @@ mod tests {
 
     #[test]
     fn retry_after_reads_seconds_dates_and_milliseconds() {
+        let manual = crate::clock::ManualClock::new();
+        let clock = manual.clock();
         assert_eq!(
-            retry_after(&headers(&[("retry-after", "7")])),
+            retry_after(&headers(&[("retry-after", "7")]), &clock),
             Some(Duration::from_secs(7))
         );
         assert_eq!(
-            retry_after(&headers(&[
-                ("x-ms-retry-after-ms", "1500"),
-                ("retry-after", "9")
-            ])),
+            retry_after(
+                &headers(&[("x-ms-retry-after-ms", "1500"), ("retry-after", "9")]),
+                &clock
+            ),
             Some(Duration::from_millis(1500))
         );
-        let soon = (chrono::Utc::now() + chrono::Duration::seconds(20)).to_rfc2822();
-        let wait = retry_after(&headers(&[("retry-after", &soon)])).unwrap();
+        let soon = (clock.now() + chrono::Duration::seconds(20)).to_rfc2822();
+        let wait = retry_after(&headers(&[("retry-after", &soon)]), &clock).unwrap();
         assert!(
-            wait <= Duration::from_secs(20) && wait >= Duration::from_secs(18),
+            wait <= Duration::from_secs(20) && wait >= Duration::from_secs(19),
             "{wait:?}"
         );
+        // A date is a wait from the clock's now: later, less is left.
+        manual.advance(Duration::from_secs(15));
+        let wait = retry_after(&headers(&[("retry-after", &soon)]), &clock).unwrap();
+        assert!(wait <= Duration::from_secs(5), "{wait:?}");
         let past = "Wed, 21 Oct 2015 07:28:00 GMT";
         assert_eq!(
-            retry_after(&headers(&[("retry-after", past)])),
+            retry_after(&headers(&[("retry-after", past)]), &clock),
             Some(Duration::ZERO)
         );
-        assert_eq!(retry_after(&headers(&[])), None);
+        assert_eq!(retry_after(&headers(&[]), &clock), None);
     }
 
     #[test]

@@ -413,6 +413,24 @@ async fn sessions_belong_to_the_principal_that_opened_them() {
 }
 
 #[tokio::test]
+async fn on_port_zero_the_default_resource_url_names_the_port_the_system_chose() {
+    let entra = FakeEntra::start(&[TENANT]).await;
+    // The harness starts every server with PORT=0 and reads the port from its "listening" line.
+    let server = common::start_with_entra(&entra, &[]).await;
+    assert_ne!(server.port, 0);
+    let doc: Value = reqwest::get(server.url("/.well-known/oauth-protected-resource/mcp"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        doc["resource"],
+        format!("http://127.0.0.1:{}/mcp", server.port)
+    );
+}
+
+#[tokio::test]
 async fn protected_resource_metadata_describes_the_server() {
     let entra = FakeEntra::start(&[TENANT]).await;
     let server = secured(&entra).await;
@@ -474,17 +492,20 @@ fn unauthenticated_server_on_a_public_address_refuses_to_start() {
 
 #[tokio::test]
 async fn explicitly_allowed_unauthenticated_public_server_starts_with_a_warning() {
-    let port = common::free_port();
+    let log = common::temp_dir("public").join("server.log");
     let mut child = std::process::Command::new(common::BIN)
         .args(["serve", "--host", "0.0.0.0"])
         .envs([
-            ("PORT", port.to_string()),
+            ("PORT", "0".into()),
             ("SENTINEL_MCP_ALLOW_UNAUTHENTICATED", "true".into()),
             ("SENTINEL_MCP_DEMO_ROWS", "2000".into()),
+            ("RUST_LOG", common::with_listening_line("warn")),
         ])
-        .stderr(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
+    let port = common::listening_port(&mut child, &log).await;
+    let port = port.expect("the server listens");
     let mut ok = false;
     for _ in 0..100 {
         if reqwest::get(format!("http://127.0.0.1:{port}/health"))
@@ -497,9 +518,10 @@ async fn explicitly_allowed_unauthenticated_public_server_starts_with_a_warning(
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let _ = child.kill();
-    let out = child.wait_with_output().unwrap();
+    let _ = child.wait();
     assert!(ok, "started");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("WITHOUT authentication"));
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.contains("WITHOUT authentication"), "{log}");
 }
 
 #[tokio::test]

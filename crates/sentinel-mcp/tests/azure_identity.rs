@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use sentinel_mcp::azure::token::{IdentityConfig, TokenCredential, providers};
+use sentinel_mcp::clock::{Clock, ManualClock};
 use sentinel_mcp::outbound::{OutboundClient, RetryPolicy};
 use sentinel_mcp::secret::Secret;
 use test_support::azure::{CLIENT_SECRET, FakeAzure, IDENTITY_HEADER, LOG_ANALYTICS};
@@ -28,7 +29,7 @@ fn base_config(fake: &FakeAzure) -> IdentityConfig {
 }
 
 fn credential(config: &IdentityConfig) -> TokenCredential {
-    TokenCredential::new(providers(config, &http()))
+    TokenCredential::new(providers(config, &http()), Clock::system())
 }
 
 #[tokio::test]
@@ -177,6 +178,26 @@ async fn azure_tokens_are_cached_per_resource_and_refreshed_five_minutes_early()
     cred.token(LOG_ANALYTICS).await.unwrap();
     cred.token(LOG_ANALYTICS).await.unwrap();
     assert_eq!(fake.tokens_issued(), 4);
+}
+
+#[tokio::test]
+async fn azure_cached_token_is_refreshed_once_the_clock_passes_its_refresh_point() {
+    let fake = FakeAzure::start(100).await;
+    let manual = ManualClock::new();
+    let http = http().with_clock(manual.clock());
+    let cred = TokenCredential::new(providers(&base_config(&fake), &http), manual.clock());
+    let first = cred.token(LOG_ANALYTICS).await.unwrap();
+    // The fake's tokens live an hour; the cache serves one until five minutes before that.
+    manual.advance(std::time::Duration::from_secs(3600 - 300 - 10));
+    assert_eq!(cred.token(LOG_ANALYTICS).await.unwrap(), first);
+    assert_eq!(fake.tokens_issued(), 1);
+    manual.advance(std::time::Duration::from_secs(20));
+    cred.token(LOG_ANALYTICS).await.unwrap();
+    assert_eq!(
+        fake.tokens_issued(),
+        2,
+        "refreshed past the refresh point, without sleeping"
+    );
 }
 
 #[tokio::test]

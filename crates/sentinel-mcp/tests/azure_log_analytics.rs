@@ -349,7 +349,7 @@ async fn azure_missing_workspace_id_stops_the_server_with_the_setting_to_fix() {
         .arg("serve")
         .env_clear()
         .env("SENTINEL_MCP_BACKEND", "azure")
-        .env("PORT", common::free_port().to_string())
+        .env("PORT", "0")
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -493,9 +493,10 @@ async fn azure_cli_is_the_last_resort_for_development() {
         )
     });
     // No IMDS here: a closed port, so the chain moves on at once.
+    let (_closed, port) = common::refusing_port();
     env.push((
         "SENTINEL_MCP_IMDS_ENDPOINT".into(),
-        format!("http://127.0.0.1:{}", common::free_port()),
+        format!("http://127.0.0.1:{port}"),
     ));
     let path = format!(
         "{}:{}",

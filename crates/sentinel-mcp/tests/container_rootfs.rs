@@ -154,7 +154,6 @@ async fn runtime_image_rootfs_serves_mcp_as_nonroot_without_a_shell() {
 
     // The image's environment, with a free loopback port instead of 0.0.0.0:8000 (this machine
     // is shared), and the state directory the image's WORKDIR gives (chroot starts in /).
-    let port = common::free_port();
     let mut env: Vec<(String, String)> = image_env
         .into_iter()
         .filter(|(k, _)| k != "HOST" && k != "PORT")
@@ -162,7 +161,7 @@ async fn runtime_image_rootfs_serves_mcp_as_nonroot_without_a_shell() {
     assert!(env.iter().any(|(k, v)| k == "MCP_TRANSPORT" && v == "sse"));
     env.extend([
         ("HOST".into(), "127.0.0.1".into()),
-        ("PORT".into(), port.to_string()),
+        ("PORT".into(), "0".into()),
         (
             "SENTINEL_MCP_STATE_DIR".into(),
             "/home/nonroot/.sentinel-mcp".into(),
@@ -171,14 +170,21 @@ async fn runtime_image_rootfs_serves_mcp_as_nonroot_without_a_shell() {
             "SENTINEL_MCP_DEMO_ROWS".into(),
             common::TEST_DEMO_ROWS.into(),
         ),
-        ("RUST_LOG".into(), "warn".into()),
+        ("RUST_LOG".into(), common::with_listening_line("warn")),
     ]);
     let log = root.join("server.log");
-    let child = in_rootfs(&root, &binary, &["serve"], &env)
+    let mut child = in_rootfs(&root, &binary, &["serve"], &env)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .expect("chroot");
+    let port = common::listening_port(&mut child, &log).await.unwrap_or(0);
+    // The healthcheck below reads PORT as the image sets it: the port the server chose.
+    for (k, v) in &mut env {
+        if k == "PORT" {
+            *v = port.to_string();
+        }
+    }
     let server = Server {
         child,
         port,

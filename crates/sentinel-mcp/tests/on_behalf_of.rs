@@ -62,7 +62,7 @@ async fn start(credential: Credential, extra: &[(&str, &str)]) -> Setup {
     let fake = FakeAzure::start(20_000).await;
     let entra = FakeEntra::start(&[TENANT]).await;
     entra.register_app(registration(&entra));
-    let server = launch(&fake, &entra, credential, extra);
+    let server = launch(&fake, &entra, credential, extra).await;
     server.wait_ready().await;
     Setup {
         fake,
@@ -74,7 +74,7 @@ async fn start(credential: Credential, extra: &[(&str, &str)]) -> Setup {
 /// The server in on-behalf-of mode, not yet ready. The server's own identity is the managed
 /// identity of the fake Entra (with `ManagedIdentity`) or the fake Azure's IMDS otherwise; it
 /// never holds a client secret of its own.
-fn launch(
+async fn launch(
     fake: &FakeAzure,
     entra: &FakeEntra,
     credential: Credential,
@@ -122,7 +122,7 @@ fn launch(
         env.push((k.to_string(), v.to_string()));
     }
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    Server::launch(&env, state)
+    Server::launch(&env, state).await
 }
 
 fn user(entra: &FakeEntra, oid: &str, name: &str) -> String {
@@ -336,7 +336,7 @@ async fn a_certificate_signs_the_client_assertion_and_an_untrusted_one_is_a_503(
 
     // A certificate the app registration does not hold: the server's credential fails, which
     // is the operator's to fix: 503 with a clear message, never a 401 that loops sign-ins.
-    let untrusted = launch(&s.fake, &s.entra, Credential::UntrustedCertificate, &[]);
+    let untrusted = launch(&s.fake, &s.entra, Credential::UntrustedCertificate, &[]).await;
     untrusted.wait_ready().await;
     let before = data_requests(&s.fake).len();
     let resp = call(&untrusted, &alice, "list_alerts", json!({})).await;
@@ -359,7 +359,7 @@ async fn ready_checks_only_the_servers_client_assertion() {
     let entra = FakeEntra::start(&[TENANT]).await;
     entra.register_app(registration(&entra));
     entra.set_identity_down(true);
-    let server = launch(&fake, &entra, Credential::ManagedIdentity, &[]);
+    let server = launch(&fake, &entra, Credential::ManagedIdentity, &[]).await;
     let client = reqwest::Client::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let body = loop {
@@ -487,7 +487,8 @@ async fn app_only_callers_are_denied_by_default_or_use_the_server_identity() {
         &s.entra,
         Credential::ManagedIdentity,
         &[("SENTINEL_MCP_APP_CALLERS", "server-identity")],
-    );
+    )
+    .await;
     allowed.wait_ready().await;
     query_runs(&allowed, &daemon).await;
     let requests = data_requests(&s.fake);
@@ -649,7 +650,7 @@ async fn a_server_credential_entra_does_not_accept_is_a_503_naming_entras_reason
         (Credential::ManagedIdentity, "AADSTS70021"),
         (Credential::Secret, "AADSTS7000215"),
     ] {
-        let server = launch(&fake, &entra, credential, &[]);
+        let server = launch(&fake, &entra, credential, &[]).await;
         server.wait_ready().await;
         let resp = call(
             &server,

@@ -47,13 +47,16 @@ async fn ready_is_503_with_the_reason_when_the_data_cannot_load() {
         "{\"TimeGenerated\": \"2024-01-01T00:00:00Z\"}\nnot json\n",
     )
     .unwrap();
-    let port = common::free_port();
+    let log = dir.join("server.log");
     let mut child = std::process::Command::new(common::BIN)
-        .env("PORT", port.to_string())
+        .env("PORT", "0")
         .env("SENTINEL_MCP_DATA_DIR", &dir)
-        .stderr(std::process::Stdio::null())
+        .env("RUST_LOG", common::with_listening_line("warn"))
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
+    let port = common::listening_port(&mut child, &log).await;
+    let port = port.expect("the server listens");
     let url = format!("http://127.0.0.1:{port}/ready");
     let mut last = None;
     for _ in 0..200 {

@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use common::{APP, Server, SseClient, TENANT, structured, wait_until};
 use serde_json::{Value, json};
@@ -24,33 +24,38 @@ struct Redis {
 }
 
 impl Redis {
+    /// redis-server on a port nobody else holds: it is told a free port and must say it is ready
+    /// on it (if another process took the port in between, it exits, and we try another).
     async fn start() -> Redis {
-        let port = common::free_port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (scripts/install-test-deps.sh)");
-        let redis = Redis {
-            child,
-            port,
-            url: format!("redis://127.0.0.1:{port}"),
-        };
-        common::wait_until("redis-server listens", async || {
-            tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-        })
-        .await;
-        redis
+        for _ in 0..3 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let log = common::temp_dir("redis").join("redis.log");
+            let mut child = Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no"])
+                .stdout(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .expect("redis-server is installed (scripts/install-test-deps.sh)");
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while std::time::Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                if text.contains("Ready to accept connections") {
+                    return Redis {
+                        child,
+                        port,
+                        url: format!("redis://127.0.0.1:{port}"),
+                    };
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("redis-server did not start on three free ports");
     }
 
     /// `GET key`, through `redis-cli` (empty when the key does not exist).

@@ -359,7 +359,7 @@ async fn healthcheck_exits_0_against_a_live_server_and_1_otherwise() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let closed = common::free_port();
+    let (_held, closed) = common::refusing_port();
     let out = Command::new(BIN)
         .args([
             "healthcheck",

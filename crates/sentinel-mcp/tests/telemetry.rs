@@ -255,8 +255,8 @@ async fn spans_still_queued_are_sent_on_graceful_shutdown() {
 
 #[tokio::test]
 async fn a_collector_that_is_down_fails_no_call_and_its_drops_are_counted() {
-    // A port nobody listens on.
-    let down = format!("http://127.0.0.1:{}", common::free_port());
+    let (_held, port) = common::refusing_port();
+    let down = format!("http://127.0.0.1:{port}");
     let server = Server::start(&[
         ("OTEL_EXPORTER_OTLP_ENDPOINT", down.as_str()),
         ("OTEL_BSP_SCHEDULE_DELAY", "100"),
@@ -379,7 +379,7 @@ async fn telemetry_settings_that_cannot_work_stop_the_server_at_start_with_the_s
             "APPLICATIONINSIGHTS_CONNECTION_STRING",
         ),
     ] {
-        let mut server = Server::launch(&env, common::temp_dir("bad-telemetry"));
+        let mut server = Server::launch(&env, common::temp_dir("bad-telemetry")).await;
         assert_eq!(server.exit_code().await, Some(1), "{env:?}");
         let log = server.log();
         assert!(log.contains(named), "{env:?}: {log}");

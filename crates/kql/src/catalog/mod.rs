@@ -1,10 +1,8 @@
 //! The catalog: the tables a query can name.
 
-pub mod demo;
 pub mod load;
 pub mod schemas;
 
-pub use demo::{DEMO_SEED, demo_story, demo_workspace};
 #[cfg(feature = "datafusion")]
 pub use load::read_arrow;
 #[cfg(feature = "parquet")]
@@ -17,8 +15,8 @@ use std::sync::{Arc, OnceLock};
 use crate::table::{Column, Table};
 use crate::value::{ScalarType, Value};
 
-/// Makes a table's rows when a query first needs them (the demo workspace generates each table on
-/// first use, so an idle server holds none of them).
+/// Makes a table's rows when a query first needs them (the demo workspace, in the `sentinel-demo`
+/// crate, generates each table on first use, so an idle server holds none of them).
 pub type MakeTable = Arc<dyn Fn() -> Table + Send + Sync>;
 
 /// Tables by name (case-sensitive, as in Kusto).

@@ -3,7 +3,9 @@
 //! replies, `GET /health`) with canned results and no MCP machinery. Measured with the same
 //! load tool, it shows what the sockets, HTTP/1 and JSON parsing alone cost here.
 //!
-//!     mcp-bare [PORT]      # 127.0.0.1:PORT, default 8090
+//!     mcp-bare [PORT]      # 127.0.0.1:PORT, default 8090; 0 picks a free port
+//!
+//! Its first line on stdout is `listening on 127.0.0.1:PORT`.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -47,13 +49,18 @@ struct Message {
     method: Option<String>,
 }
 
-const TABLES: &str = "SecurityIncident\\nSecurityAlert\\nSigninLogs\\nAuditLogs\\nDeviceProcessEvents\\nDeviceNetworkEvents\\nOfficeActivity";
+/// The canned tables as a JSON string's contents (newlines escaped).
+static TABLES: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| mcp_load::CANNED_TABLES.replace('\n', "\\n"));
 
 fn reply(msg: &Message) -> Option<String> {
     let id = msg.id.as_ref()?;
     let result = match msg.method.as_deref() {
         Some("initialize") => r#"{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"mcp-bare","version":"0"}}"#.to_string(),
-        Some("tools/call") => format!(r#"{{"content":[{{"type":"text","text":"{TABLES}"}}],"isError":false}}"#),
+        Some("tools/call") => format!(
+            r#"{{"content":[{{"type":"text","text":"{}"}}],"isError":false}}"#,
+            *TABLES
+        ),
         _ => "{}".to_string(),
     };
     Some(format!(
@@ -163,6 +170,7 @@ async fn handle(
 async fn main() -> anyhow::Result<()> {
     let port: u16 = std::env::args().nth(1).map_or(Ok(8090), |p| p.parse())?;
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("listening on {}", listener.local_addr()?);
     let sessions = Arc::new(Sessions::default());
     loop {
         let (stream, _) = match listener.accept().await {

@@ -1,7 +1,7 @@
 //! Which app roles or delegated scopes grant which tool classes.
 
 use super::Principal;
-use crate::tools::ToolClass;
+use crate::model::ToolClass;
 
 /// Role/scope names that grant each tool class; holding any one of a class's names grants it.
 #[derive(Debug, Clone)]

@@ -1,5 +1,6 @@
 //! Bearer token validation as an Entra ID resource server: RS256 only, keys from the tenant's
-//! JWKS, issuer (v1 and v2), tenant allowlist, audience, exp/nbf/iat with clock skew.
+//! JWKS, issuer (v1 and v2), tenant allowlist, audience, exp/nbf/iat with clock skew against the
+//! server's [`Clock`].
 
 use std::collections::HashSet;
 
@@ -9,6 +10,7 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
 
 use super::{JwksCache, Principal};
+use crate::clock::Clock;
 
 /// Tokens larger than this are refused before any parsing.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -40,6 +42,9 @@ struct Claims {
     iat: Option<i64>,
     #[serde(default)]
     exp: Option<i64>,
+    /// A number, as jsonwebtoken reads it (an integer, or a float rounded).
+    #[serde(default)]
+    nbf: Option<serde_json::Number>,
     #[serde(default)]
     idtyp: Option<String>,
     #[serde(default)]
@@ -81,16 +86,19 @@ pub struct TokenValidator {
     tenants: HashSet<String>,
     audiences: Vec<String>,
     skew_secs: u64,
+    clock: Clock,
 }
 
 impl TokenValidator {
-    /// A validator for tokens issued by `authority` to `audiences`, from the allowed tenants.
+    /// A validator for tokens issued by `authority` to `audiences`, from the allowed tenants;
+    /// lifetimes are checked against `clock`.
     pub fn new(
         keys: JwksCache,
         authority: &str,
         tenants: &[String],
         audiences: Vec<String>,
         skew_secs: u64,
+        clock: Clock,
     ) -> TokenValidator {
         TokenValidator {
             keys,
@@ -98,6 +106,7 @@ impl TokenValidator {
             tenants: tenants.iter().map(|t| t.to_ascii_lowercase()).collect(),
             audiences,
             skew_secs,
+            clock,
         }
     }
 
@@ -111,29 +120,35 @@ impl TokenValidator {
         }
         let key = self.keys.key(&tenant, &kid).await?;
         let mut validation = Validation::new(Algorithm::RS256);
-        validation.leeway = self.skew_secs;
-        validation.validate_nbf = true;
+        // Lifetimes are checked against the server's clock below, not the system's.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         validation.set_audience(&self.audiences);
         validation.set_issuer(&[
             format!("https://sts.windows.net/{tenant}/"),
             format!("{}/{tenant}/v2.0", self.authority),
         ]);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| {
-            AuthError::invalid(match e.kind() {
-                ErrorKind::ExpiredSignature => "the token has expired",
-                ErrorKind::ImmatureSignature => "the token is not valid yet (nbf)",
-                ErrorKind::InvalidAudience => "the token was issued for another audience",
-                ErrorKind::InvalidIssuer => "the token's issuer is not accepted",
-                ErrorKind::InvalidSignature => "the token's signature is invalid",
-                ErrorKind::MissingRequiredClaim(_) => {
-                    "the token lacks a required claim (exp, iss, aud)"
+        let now = self.clock.now_secs();
+        let data = match jsonwebtoken::decode::<Claims>(token, &key, &validation) {
+            Ok(data) => data,
+            // jsonwebtoken checks the lifetime before issuer and audience; so do we. Its claim
+            // checks run after the signature's, so these claims are signed.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience
+                ) =>
+            {
+                if let Ok(claims) = unverified_segment::<Claims>(token, 1) {
+                    self.check_lifetime(&claims, now)?;
                 }
-                _ => "the token could not be verified",
-            })
-        })?;
+                return Err(AuthError::invalid(refusal(e.kind())));
+            }
+            Err(e) => return Err(AuthError::invalid(refusal(e.kind()))),
+        };
         let c = data.claims;
-        let now = chrono::Utc::now().timestamp();
+        self.check_lifetime(&c, now)?;
         if c.iat.is_some_and(|iat| iat > now + self.skew_secs as i64) {
             return Err(AuthError::invalid(
                 "the token claims to be issued in the future",
@@ -162,6 +177,39 @@ impl TokenValidator {
                 .map(|s| s.split_whitespace().map(String::from).collect())
                 .unwrap_or_default(),
         })
+    }
+}
+
+impl TokenValidator {
+    /// `exp` and `nbf` against the clock, with the allowed skew: the checks and messages of
+    /// jsonwebtoken's own, which reads the system's time.
+    fn check_lifetime(&self, c: &Claims, now: i64) -> Result<(), AuthError> {
+        let skew = self.skew_secs as i64;
+        if c.exp.is_some_and(|exp| exp < now - skew) {
+            return Err(AuthError::invalid("the token has expired"));
+        }
+        let nbf = c.nbf.as_ref().and_then(|n| {
+            n.as_i64().or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.is_finite())
+                    .map(|f| f.round() as i64)
+            })
+        });
+        if nbf.is_some_and(|nbf| nbf > now + skew) {
+            return Err(AuthError::invalid("the token is not valid yet (nbf)"));
+        }
+        Ok(())
+    }
+}
+
+/// The sentence for a token jsonwebtoken refused.
+fn refusal(kind: &ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::InvalidAudience => "the token was issued for another audience",
+        ErrorKind::InvalidIssuer => "the token's issuer is not accepted",
+        ErrorKind::InvalidSignature => "the token's signature is invalid",
+        ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim (exp, iss, aud)",
+        _ => "the token could not be verified",
     }
 }
 
@@ -231,4 +279,92 @@ fn unverified_tenant(token: &str) -> Result<String, AuthError> {
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
         })
         .ok_or_else(|| AuthError::invalid("the token names no valid tenant (tid)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use test_support::entra::{FakeEntra, TokenSpec};
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::outbound::OutboundClient;
+
+    const TENANT: &str = "7f0c1d2e-3b4a-4c5d-8e9f-0a1b2c3d4e5f";
+    const APP: &str = "api://sentinel-mcp-test";
+    const SKEW: u64 = 300;
+
+    fn validator(entra: &FakeEntra, clock: &ManualClock) -> TokenValidator {
+        let http = OutboundClient::new(Duration::from_secs(10))
+            .expect("a client")
+            .with_clock(clock.clock());
+        let authority = entra.authority_host();
+        TokenValidator::new(
+            JwksCache::new(http, &authority),
+            &authority,
+            &[TENANT.to_string()],
+            vec![APP.to_string()],
+            SKEW,
+            clock.clock(),
+        )
+    }
+
+    fn expired() -> Result<Principal, AuthError> {
+        Err(AuthError::invalid("the token has expired"))
+    }
+
+    #[tokio::test]
+    async fn a_token_valid_now_is_rejected_once_the_clock_passes_exp_and_the_skew() {
+        let entra = FakeEntra::start(&[TENANT]).await;
+        let clock = ManualClock::new();
+        let validator = validator(&entra, &clock);
+        let token = entra.mint(&TokenSpec::user(TENANT, APP, &["SecOps.Read"]));
+        assert!(validator.validate(&token).await.is_ok());
+        // Within the skew after `exp` (3,600 s from now) it is still accepted...
+        clock.advance(Duration::from_secs(3600 + SKEW - 5));
+        assert!(validator.validate(&token).await.is_ok());
+        // ...and past it refused, with the message jsonwebtoken's own check gave.
+        clock.advance(Duration::from_secs(10));
+        assert_eq!(
+            validator.validate(&token).await.map(drop),
+            expired().map(drop)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_token_not_valid_yet_is_accepted_once_the_clock_reaches_nbf_less_the_skew() {
+        let entra = FakeEntra::start(&[TENANT]).await;
+        let clock = ManualClock::new();
+        let validator = validator(&entra, &clock);
+        let mut spec = TokenSpec::user(TENANT, APP, &["SecOps.Read"]);
+        spec.not_before_offset_secs = 1800;
+        let token = entra.mint(&spec);
+        assert_eq!(
+            validator.validate(&token).await.map(drop),
+            Err(AuthError::invalid("the token is not valid yet (nbf)"))
+        );
+        clock.advance(Duration::from_secs(1800 - SKEW + 5));
+        assert!(validator.validate(&token).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn an_expired_token_for_another_audience_is_refused_as_expired() {
+        // jsonwebtoken checked the lifetime before the audience; the order stays.
+        let entra = FakeEntra::start(&[TENANT]).await;
+        let clock = ManualClock::new();
+        let validator = validator(&entra, &clock);
+        let token = entra.mint(&TokenSpec::user(TENANT, "api://someone-else", &[]));
+        assert_eq!(
+            validator.validate(&token).await.map(drop),
+            Err(AuthError::invalid(
+                "the token was issued for another audience"
+            ))
+        );
+        clock.advance(Duration::from_secs(3600 + SKEW + 5));
+        assert_eq!(
+            validator.validate(&token).await.map(drop),
+            expired().map(drop)
+        );
+    }
 }

@@ -9,8 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use super::obo::{CallerToken, OboError, OnBehalfOf};
 use super::token::AccessToken;
-use crate::backend::DataKind;
-use crate::config::AppCallers;
+use crate::model::{AppCallers, DataKind};
 use crate::secret::Secret;
 
 tokio::task_local! {

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{Value as J, json};
 
 use super::{AzureError, AzureHttp, encode, join};
-use crate::backend::{Alert, Comment, Incident, IncidentFilter, IncidentPatch};
+use crate::model::{Alert, Comment, Incident, IncidentFilter, IncidentPatch};
 use crate::outbound::OutboundRequest;
 
 const SERVICE: &str = "Azure Resource Manager (Sentinel)";

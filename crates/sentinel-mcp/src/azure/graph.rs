@@ -9,7 +9,7 @@ use serde_json::{Value as J, json};
 
 use super::log_analytics::cell;
 use super::{AzureError, AzureHttp, encode, join};
-use crate::backend::{Alert, AlertFilter, Comment, Incident, IncidentFilter, IncidentPatch};
+use crate::model::{Alert, AlertFilter, Comment, Incident, IncidentFilter, IncidentPatch};
 use crate::outbound::OutboundRequest;
 
 const SERVICE: &str = "Microsoft Graph";

@@ -13,6 +13,7 @@ use reqwest::Method;
 use serde_json::Value as J;
 
 use super::{encode, join};
+use crate::clock::Clock;
 use crate::outbound::{OutboundClient, OutboundRequest, OutboundResponse};
 use crate::secret::Secret;
 
@@ -123,7 +124,9 @@ pub fn providers(config: &IdentityConfig, http: &OutboundClient) -> Vec<Arc<dyn 
         out.push(managed);
     }
     if config.azure_cli {
-        out.push(Arc::new(AzureCliProvider));
+        out.push(Arc::new(AzureCliProvider {
+            clock: http.clock().clone(),
+        }));
     }
     out
 }
@@ -196,7 +199,7 @@ impl TokenProvider for ClientSecretProvider {
             .form(fields)
             .idempotent(true);
         let response = send(&self.http, self.name(), request).await?;
-        parse_token(self.name(), &response).map_err(|mut e| {
+        parse_token(self.name(), &response, self.http.clock().now_secs()).map_err(|mut e| {
             e.reason = e.reason.replace(self.secret.expose(), "***");
             e
         })
@@ -258,7 +261,7 @@ impl TokenProvider for WorkloadIdentityProvider {
             .form(fields)
             .idempotent(true);
         let response = send(&self.http, self.name(), request).await?;
-        parse_token(self.name(), &response)
+        parse_token(self.name(), &response, self.http.clock().now_secs())
     }
 }
 
@@ -334,12 +337,15 @@ impl TokenProvider for ManagedIdentityProvider {
                 .idempotent(false),
         };
         let response = send(&self.http, self.name(), request).await?;
-        parse_token(self.name(), &response)
+        parse_token(self.name(), &response, self.http.clock().now_secs())
     }
 }
 
 /// `az account get-access-token`, for development on a signed-in machine.
-pub struct AzureCliProvider;
+pub struct AzureCliProvider {
+    /// Turns a relative lifetime into an expiry.
+    clock: Clock,
+}
 
 #[async_trait]
 impl TokenProvider for AzureCliProvider {
@@ -383,7 +389,7 @@ impl TokenProvider for AzureCliProvider {
         }
         let v: J = serde_json::from_slice(&output.stdout)
             .map_err(|e| TokenError::new("Azure CLI", format!("unreadable output: {e}")))?;
-        token_from_json("Azure CLI", &v)
+        token_from_json("Azure CLI", &v, self.clock.now_secs())
     }
 }
 
@@ -415,6 +421,7 @@ async fn send(
 fn parse_token(
     provider: &'static str,
     response: &OutboundResponse,
+    now: i64,
 ) -> Result<AccessToken, TokenError> {
     let body: Option<J> = serde_json::from_slice(&response.body).ok();
     if !response.is_success() {
@@ -426,7 +433,7 @@ fn parse_token(
     let Some(v) = body else {
         return Err(TokenError::new(provider, "the token response is not JSON"));
     };
-    token_from_json(provider, &v)
+    token_from_json(provider, &v, now)
 }
 
 /// A sentence from an identity service's error: the AADSTS code first, then the description.
@@ -472,15 +479,18 @@ fn aadsts_code(text: &str) -> Option<String> {
 }
 
 /// Reads `access_token`/`accessToken` and the expiry from `expires_on` (number, numeric string
-/// or date), falling back to `expires_in`.
-pub(crate) fn token_from_json(provider: &'static str, v: &J) -> Result<AccessToken, TokenError> {
+/// or date), falling back to `expires_in` from `now` (Unix seconds).
+pub(crate) fn token_from_json(
+    provider: &'static str,
+    v: &J,
+    now: i64,
+) -> Result<AccessToken, TokenError> {
     let token = v
         .get("access_token")
         .or_else(|| v.get("accessToken"))
         .and_then(J::as_str)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| TokenError::new(provider, "the response carries no access_token"))?;
-    let now = chrono::Utc::now().timestamp();
     let expires_on = ["expires_on", "expiresOn"]
         .iter()
         .find_map(|k| v.get(*k).and_then(epoch_seconds))
@@ -534,16 +544,24 @@ pub struct TokenCredential {
     /// The provider that last succeeded (`usize::MAX`: none yet), tried first.
     chosen: AtomicUsize,
     cache: std::sync::Mutex<HashMap<String, Slot>>,
+    /// When a cached token is due for refresh.
+    clock: Clock,
 }
 
 impl TokenCredential {
-    /// A credential over these providers, in order.
-    pub fn new(providers: Vec<Arc<dyn TokenProvider>>) -> TokenCredential {
+    /// A credential over these providers, in order, refreshing tokens by `clock`.
+    pub fn new(providers: Vec<Arc<dyn TokenProvider>>, clock: Clock) -> TokenCredential {
         TokenCredential {
             providers,
             chosen: AtomicUsize::new(usize::MAX),
             cache: std::sync::Mutex::new(HashMap::new()),
+            clock,
         }
+    }
+
+    /// The clock its tokens' lifetimes are read by.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// The names of the providers, in order.
@@ -560,7 +578,7 @@ impl TokenCredential {
     pub async fn token(&self, resource: &str) -> Result<Secret, TokenError> {
         let slot = self.slot(resource);
         let mut held = slot.lock().await;
-        let now = chrono::Utc::now().timestamp();
+        let now = self.clock.now_secs();
         if let Some(t) = held.as_ref()
             && t.expires_on - now > REFRESH_EARLY_SECS
         {
@@ -623,29 +641,32 @@ mod tests {
         let t = token_from_json(
             "t",
             &serde_json::json!({"access_token": "a", "expires_on": "1700000000"}),
+            0,
         )
         .unwrap();
         assert_eq!(t.expires_on, 1_700_000_000);
         let t = token_from_json(
             "t",
             &serde_json::json!({"access_token": "a", "expires_on": 1700000000}),
+            0,
         )
         .unwrap();
         assert_eq!(t.expires_on, 1_700_000_000);
         let t = token_from_json(
             "t",
             &serde_json::json!({"access_token": "a", "expires_on": "2023-11-14T22:13:20Z"}),
+            0,
         )
         .unwrap();
         assert_eq!(t.expires_on, 1_700_000_000);
-        let now = chrono::Utc::now().timestamp();
         let t = token_from_json(
             "t",
             &serde_json::json!({"access_token": "a", "expires_in": "3600"}),
+            1_700_000_000,
         )
         .unwrap();
-        assert!((t.expires_on - now - 3600).abs() < 5);
-        assert!(token_from_json("t", &serde_json::json!({"access_token": "a"})).is_err());
+        assert_eq!(t.expires_on, 1_700_003_600);
+        assert!(token_from_json("t", &serde_json::json!({"access_token": "a"}), 0).is_err());
     }
 
     #[test]

@@ -10,10 +10,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use kql::{Column, Value};
 
-use super::{
-    Alert, AlertFilter, Backend, BackendError, Comment, Incident, IncidentDetail, IncidentFilter,
-    IncidentPatch, QueryOutput, QueryRequest, Readiness, TableInfo, TableList, TimeRange,
-};
+use super::{Backend, BackendError, QueryOutput, QueryRequest, Readiness, TimeRange};
 use crate::azure::access::{self, DataAccess};
 use crate::azure::arm::{self, ArmError, SentinelArmClient};
 use crate::azure::graph::{self, GraphSecurityClient};
@@ -21,9 +18,12 @@ use crate::azure::log_analytics::{LogAnalyticsClient, LogAnalyticsResult, iso_in
 use crate::azure::obo::OnBehalfOf;
 use crate::azure::token::{IdentityConfig, TokenCredential, providers};
 use crate::azure::{Audiences, AzureError, AzureHttp, guard};
-use crate::clock;
-use crate::config::{IncidentsApi, Settings};
+use crate::clock::Clock;
 use crate::limits::{Busy, Slots};
+use crate::model::{
+    Alert, AlertFilter, Comment, Incident, IncidentDetail, IncidentFilter, IncidentPatch,
+    IncidentsApi, TableInfo, TableList,
+};
 use crate::outbound::{OutboundClient, OutboundError, RetryPolicy};
 
 /// At most one readiness probe per this period, however often the platform asks.
@@ -62,73 +62,6 @@ pub enum AccessMode {
     OnBehalfOf(Arc<OnBehalfOf>),
 }
 
-/// The server's own identity chain, as the settings configure it (the Azure backend's, and
-/// Redis sign-in with Entra).
-pub fn identity_config(settings: &Settings) -> IdentityConfig {
-    let azure = &settings.azure;
-    IdentityConfig {
-        tenant_id: settings.tenant_id.clone(),
-        client_id: azure.identity_client_id.clone(),
-        client_secret: azure.identity_client_secret.clone(),
-        federated_token_file: azure.federated_token_file.clone(),
-        authority_host: settings.authority_host.clone(),
-        identity_endpoint: azure.identity_endpoint.clone(),
-        identity_header: azure.identity_header.clone(),
-        managed_identity_resource_id: azure.managed_identity_resource_id.clone(),
-        imds_endpoint: azure.imds_endpoint.clone(),
-        imds: true,
-        azure_cli: azure.azure_cli,
-    }
-}
-
-impl AzureConfig {
-    /// Reads the Azure settings; errors name the setting to fix.
-    pub fn from_settings(settings: &Settings) -> Result<AzureConfig, String> {
-        let azure = &settings.azure;
-        let workspace_id = azure
-            .workspace_id
-            .clone()
-            .filter(|w| !w.trim().is_empty())
-            .ok_or("SENTINEL_WORKSPACE_ID is required when SENTINEL_MCP_BACKEND=azure")?;
-        let mut workspaces = Vec::new();
-        for pair in azure.workspaces.iter().filter(|p| !p.trim().is_empty()) {
-            let Some((name, id)) = pair.split_once('=') else {
-                return Err(format!(
-                    "SENTINEL_MCP_WORKSPACES: '{pair}' is not name=workspace-id"
-                ));
-            };
-            workspaces.push((name.trim().to_string(), id.trim().to_string()));
-        }
-        if azure.incidents_api == IncidentsApi::Arm && azure.workspace_resource_id.is_none() {
-            return Err("SENTINEL_MCP_WORKSPACE_RESOURCE_ID is required when SENTINEL_MCP_INCIDENTS_API=arm".into());
-        }
-        Ok(AzureConfig {
-            workspace_id,
-            workspaces,
-            workspace_resource_id: azure.workspace_resource_id.clone(),
-            incidents_api: azure.incidents_api,
-            identity: identity_config(settings),
-            log_analytics_endpoint: azure.log_analytics_endpoint.clone(),
-            graph_endpoint: azure.graph_endpoint.clone(),
-            arm_endpoint: azure.arm_endpoint.clone(),
-            audiences: Audiences {
-                log_analytics: azure.log_analytics_audience.clone(),
-                graph: azure.graph_audience.clone(),
-                arm: azure.arm_audience.clone(),
-            },
-            retry: RetryPolicy {
-                max_retries: azure.max_retries,
-                max_delay: Duration::from_secs(azure.max_retry_wait_secs.max(1)),
-                ..RetryPolicy::default()
-            },
-            schema_cache: Duration::from_secs(azure.schema_cache_secs),
-            default_timespan: settings.default_timespan.clone(),
-            max_concurrent_queries: azure.max_concurrent_queries,
-            query_queue: settings.limits.call_queue,
-        })
-    }
-}
-
 /// The last readiness probe.
 struct Probe {
     at: Option<Instant>,
@@ -154,20 +87,28 @@ pub struct AzureBackend {
     obo: Option<Arc<OnBehalfOf>>,
     /// Every query runs as the one identity, whose concurrent queries the services limit.
     queries: Slots,
+    /// Wall time for default windows and the tokens' lifetimes.
+    clock: Clock,
     this: Weak<AzureBackend>,
 }
 
 impl AzureBackend {
-    /// Builds the clients; the first readiness probe starts when readiness is first asked.
+    /// Builds the clients, reading wall time from `clock`; the first readiness probe starts
+    /// when readiness is first asked.
     pub fn start(
         config: AzureConfig,
         timeout: Duration,
         mode: AccessMode,
+        clock: Clock,
     ) -> Result<Arc<AzureBackend>, String> {
         let http = OutboundClient::new(timeout)
             .map_err(|e| e.to_string())?
-            .with_retry(config.retry);
-        let credential = Arc::new(TokenCredential::new(providers(&config.identity, &http)));
+            .with_retry(config.retry)
+            .with_clock(clock.clone());
+        let credential = Arc::new(TokenCredential::new(
+            providers(&config.identity, &http),
+            clock.clone(),
+        ));
         let (unscoped, obo) = match mode {
             AccessMode::ServerIdentity => {
                 tracing::info!(providers = ?credential.provider_names(), "Azure identity chain");
@@ -233,6 +174,7 @@ impl AzureBackend {
                 config.query_queue,
             ),
             config,
+            clock,
             this: this.clone(),
         });
         Ok(backend)
@@ -332,7 +274,7 @@ impl AzureBackend {
         {
             return Ok(tables.clone());
         }
-        let range = TimeRange::parse(&self.config.default_timespan, clock::now_ticks())
+        let range = TimeRange::parse(&self.config.default_timespan, self.clock.now_ticks())
             .map_err(|e| BackendError::Invalid(e.to_string()))?;
         let query = "union withsource=TableName * \
             | summarize RowCount = count(), FirstTime = min(TimeGenerated), LastTime = max(TimeGenerated) by TableName \
@@ -739,7 +681,7 @@ impl Backend for AzureBackend {
                 id: "1".into(),
                 message: message.to_string(),
                 author: actor.to_string(),
-                created_time: clock::now_iso(),
+                created_time: self.clock.now_iso(),
             }),
         }
     }

@@ -13,12 +13,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::{Mutex, watch};
 
-use super::{
-    Alert, AlertFilter, Backend, BackendError, Comment, Incident, IncidentDetail, IncidentFilter,
-    IncidentPatch, QueryOutput, QueryRequest, Readiness, TableInfo, TableList,
-};
+use super::{Backend, BackendError, QueryOutput, QueryRequest, Readiness};
 use crate::clock;
 use crate::config::MemoryBudgets;
+use crate::model::{
+    Alert, AlertFilter, Comment, Incident, IncidentDetail, IncidentFilter, IncidentPatch,
+    TableInfo, TableList,
+};
 
 /// Where the local backend's tables come from.
 #[derive(Debug, Clone)]
@@ -158,11 +159,9 @@ impl LocalBackend {
 
     fn load(&self, source: &LocalSource) -> Result<Workspace, String> {
         let mut catalog = match source {
-            LocalSource::Demo { rows } => kql::catalog::demo::demo_workspace(
-                kql::catalog::demo::DEMO_SEED,
-                *rows,
-                clock::now_ticks(),
-            ),
+            LocalSource::Demo { rows } => {
+                sentinel_demo::workspace(sentinel_demo::SEED, *rows, clock::now_ticks())
+            }
             LocalSource::Dir(dir) => {
                 // JSONL/CSV are converted to Parquet once, so the next start reads the fast copy.
                 let cache_dir = self.state_path.parent().map(|d| d.join("cache"));

@@ -8,9 +8,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use kql::{Column, Table};
-use serde::{Deserialize, Serialize};
 
 pub use timespan::{TimeRange, TimespanError};
+
+use crate::model::{
+    Alert, AlertFilter, Comment, Incident, IncidentDetail, IncidentFilter, IncidentPatch, TableList,
+};
 
 /// A query as a tool asks for it.
 #[derive(Debug, Clone)]
@@ -30,126 +33,6 @@ pub struct QueryOutput {
     pub warnings: Vec<String>,
     /// The visualization a `render` operator asked for.
     pub visualization: Option<String>,
-}
-
-/// A table the workspace holds.
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct TableInfo {
-    pub name: String,
-    pub row_count: u64,
-    /// Earliest TimeGenerated (ISO 8601), when the table has that column and rows.
-    pub first_time: Option<String>,
-    /// Latest TimeGenerated (ISO 8601).
-    pub last_time: Option<String>,
-}
-
-/// The tables of a workspace as a backend last saw them. A backend hands out the same `Arc`
-/// until the list changes, so a caller may keep what it derives from a snapshot, keyed by
-/// `Arc::ptr_eq`, for as long as it holds the snapshot.
-pub type TableList = std::sync::Arc<[TableInfo]>;
-
-/// Filters of `list_incidents`.
-#[derive(Debug, Clone, Default)]
-pub struct IncidentFilter {
-    pub status: Option<String>,
-    pub severity: Option<String>,
-    /// Only incidents created or modified at or after this time (ticks).
-    pub since: Option<i64>,
-    pub top: usize,
-}
-
-/// Filters of `list_alerts`.
-#[derive(Debug, Clone, Default)]
-pub struct AlertFilter {
-    pub severity: Option<String>,
-    pub status: Option<String>,
-    pub since: Option<i64>,
-    pub incident_id: Option<String>,
-    pub top: usize,
-}
-
-/// A Sentinel incident (latest version).
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Incident {
-    /// The incident number analysts see, used as `id` by the tools.
-    pub id: String,
-    /// Sentinel's incident name (a GUID).
-    pub name: String,
-    pub title: String,
-    pub description: String,
-    pub severity: String,
-    pub status: String,
-    pub classification: String,
-    pub classification_reason: String,
-    pub owner: String,
-    pub created_time: Option<String>,
-    pub last_modified_time: Option<String>,
-    pub first_activity_time: Option<String>,
-    pub last_activity_time: Option<String>,
-    pub alert_ids: Vec<String>,
-    pub labels: Vec<String>,
-    pub comments: Vec<Comment>,
-    pub url: String,
-}
-
-/// A comment on an incident.
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Comment {
-    pub id: String,
-    pub message: String,
-    pub author: String,
-    pub created_time: String,
-}
-
-/// A security alert.
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Alert {
-    pub id: String,
-    pub name: String,
-    pub severity: String,
-    pub status: String,
-    pub description: String,
-    pub provider: String,
-    pub product: String,
-    pub tactics: String,
-    pub techniques: String,
-    pub compromised_entity: String,
-    pub start_time: Option<String>,
-    pub end_time: Option<String>,
-    pub time_generated: Option<String>,
-    pub entities: Vec<serde_json::Value>,
-}
-
-/// An incident with its alerts and the entities they name.
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct IncidentDetail {
-    pub incident: Incident,
-    pub alerts: Vec<Alert>,
-    pub entities: Vec<serde_json::Value>,
-}
-
-/// Changes `update_incident` applies; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct IncidentPatch {
-    pub status: Option<String>,
-    pub severity: Option<String>,
-    pub classification: Option<String>,
-    pub owner: Option<String>,
-}
-
-/// Which data a tool reads or changes, and so which Azure service holds it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DataKind {
-    /// Workspace queries, tables and schemas (Log Analytics).
-    Logs,
-    /// Advanced hunting (Graph).
-    Hunting,
-    /// Incidents read (Graph, or ARM with SENTINEL_MCP_INCIDENTS_API=arm).
-    Incidents,
-    /// Incident updates and comments (as incidents).
-    IncidentChanges,
-    /// Alerts (Graph).
-    Alerts,
 }
 
 /// Readiness of a backend.

@@ -16,8 +16,8 @@ use crate::auth::{
 };
 use crate::azure::access::DataAccess;
 use crate::azure::obo::{CallerToken, OboError};
-use crate::backend::DataKind;
 use crate::limits::RateLimited;
+use crate::model::DataKind;
 use crate::secret::Secret;
 use crate::telemetry::trace::headers::MCP_PROTOCOL_VERSION;
 

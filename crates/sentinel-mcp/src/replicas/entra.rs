@@ -78,7 +78,7 @@ async fn refresh(credential: Arc<TokenCredential>, tx: watch::Sender<Latest>) {
                     let auth = BasicAuth::new(oid, token.expose().to_string());
                     (
                         Ok(auth),
-                        refresh_in(expires - chrono::Utc::now().timestamp()),
+                        refresh_in(expires - credential.clock().now_secs()),
                     )
                 }
                 Err(e) => (Err(e), RETRY),

@@ -4,13 +4,13 @@ use rmcp::model::CallToolResult;
 use serde::{Deserialize, Serialize};
 
 use super::format::capped_list;
-use super::{ToolClass, ToolContext, ToolDef, ToolError, define, list_text, list_top, success};
-use crate::backend::{Alert, AlertFilter};
+use super::{ToolContext, ToolDef, ToolError, define, fresh, list_text, list_top, success};
+use crate::model::{Alert, AlertFilter, DataKind, ToolClass};
 
 /// Arguments of list_alerts.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct ListArgs {
+struct ListArgs {
     /// Only alerts of this severity (High, Medium, Low, Informational).
     #[serde(default)]
     severity: Option<String>,
@@ -31,14 +31,14 @@ pub(super) struct ListArgs {
 /// Arguments of get_alert.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct GetArgs {
+struct GetArgs {
     /// The alert id (SystemAlertId) as list_alerts or get_incident shows it.
     id: String,
 }
 
 /// A list of alerts.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
-pub(super) struct AlertsOut {
+struct AlertsOut {
     alerts: Vec<Alert>,
     count: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -49,15 +49,19 @@ pub(super) fn definitions() -> Vec<ToolDef> {
     vec![
         define::<ListArgs, AlertsOut>(
             ToolClass::Read,
+            DataKind::Alerts,
             "list_alerts",
             "List alerts",
             "List security alerts (Sentinel analytics, Defender XDR, Entra ID Protection), newest first, optionally filtered by severity, status, time window or incident.",
+            |call, args| fresh(list(call.ctx, args)),
         ),
         define::<GetArgs, Alert>(
             ToolClass::Read,
+            DataKind::Alerts,
             "get_alert",
             "Get alert",
             "Get one security alert by id with its tactics, techniques, time range and entities.",
+            |call, args| fresh(get(call.ctx, args)),
         ),
     ]
 }
@@ -74,7 +78,7 @@ fn alert_line(a: &Alert) -> String {
     )
 }
 
-pub(super) async fn list(ctx: &ToolContext, args: ListArgs) -> Result<CallToolResult, ToolError> {
+async fn list(ctx: &ToolContext, args: ListArgs) -> Result<CallToolResult, ToolError> {
     let top = list_top(args.top)?;
     let filter = AlertFilter {
         severity: args.severity,
@@ -95,7 +99,7 @@ pub(super) async fn list(ctx: &ToolContext, args: ListArgs) -> Result<CallToolRe
     )
 }
 
-pub(super) async fn get(ctx: &ToolContext, args: GetArgs) -> Result<CallToolResult, ToolError> {
+async fn get(ctx: &ToolContext, args: GetArgs) -> Result<CallToolResult, ToolError> {
     let alert = ctx.backend.get_alert(&args.id).await?;
     let mut text = format!(
         "{}\n{}\nTactics: {}; techniques: {}\nProvider: {} / {}\n",

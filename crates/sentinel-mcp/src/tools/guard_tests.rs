@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::{ToolCatalog, ToolContext, ToolSettings};
 use crate::backend::*;
+use crate::model::*;
 
 /// A backend that counts the queries it receives and answers an empty table.
 #[derive(Default)]
@@ -78,6 +79,7 @@ fn deadline() -> Instant {
 fn context(backend: Arc<CountingBackend>) -> ToolContext {
     ToolContext {
         backend,
+        clock: crate::clock::Clock::system(),
         settings: ToolSettings {
             max_rows: 200,
             max_rows_limit: 5_000,

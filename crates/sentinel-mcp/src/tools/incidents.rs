@@ -4,16 +4,16 @@ use rmcp::model::CallToolResult;
 use serde::{Deserialize, Serialize};
 
 use super::format::capped_list;
-use super::{ToolClass, ToolContext, ToolDef, ToolError, define, list_text, list_top, success};
-use crate::backend::{Comment, Incident, IncidentDetail, IncidentFilter, IncidentPatch};
+use super::{ToolContext, ToolDef, ToolError, define, fresh, list_text, list_top, success};
+use crate::model::{
+    Comment, DataKind, Incident, IncidentDetail, IncidentFilter, IncidentPatch, ToolClass,
+};
 
-/// The write tools, offered only when enabled.
-pub(super) const WRITE_TOOLS: [&str; 2] = ["update_incident", "add_incident_comment"];
 const MAX_COMMENT_CHARS: usize = 30_000;
 
 /// Incident status.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, schemars::JsonSchema)]
-pub(super) enum Status {
+enum Status {
     New,
     Active,
     Closed,
@@ -21,7 +21,7 @@ pub(super) enum Status {
 
 /// Incident severity.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, schemars::JsonSchema)]
-pub(super) enum Severity {
+enum Severity {
     High,
     Medium,
     Low,
@@ -30,7 +30,7 @@ pub(super) enum Severity {
 
 /// How a closed incident is classified.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, schemars::JsonSchema)]
-pub(super) enum Classification {
+enum Classification {
     TruePositive,
     BenignPositive,
     FalsePositive,
@@ -47,7 +47,7 @@ fn name<T: Serialize>(v: &T) -> String {
 /// Arguments of list_incidents.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct ListArgs {
+struct ListArgs {
     /// Only incidents in this status.
     #[serde(default)]
     status: Option<Status>,
@@ -65,7 +65,7 @@ pub(super) struct ListArgs {
 /// Arguments naming one incident.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct GetArgs {
+struct GetArgs {
     /// The incident number (e.g. "42") or its incident name (GUID), as list_incidents shows.
     id: String,
 }
@@ -73,7 +73,7 @@ pub(super) struct GetArgs {
 /// Arguments of update_incident.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct UpdateArgs {
+struct UpdateArgs {
     /// The incident number or name.
     id: String,
     /// New status. Closing needs a classification.
@@ -93,7 +93,7 @@ pub(super) struct UpdateArgs {
 /// Arguments of add_incident_comment.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct CommentArgs {
+struct CommentArgs {
     /// The incident number or name.
     id: String,
     /// The comment text (plain text or Markdown, at most 30,000 characters).
@@ -102,7 +102,7 @@ pub(super) struct CommentArgs {
 
 /// A list of incidents.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
-pub(super) struct IncidentsOut {
+struct IncidentsOut {
     incidents: Vec<Incident>,
     count: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -113,27 +113,35 @@ pub(super) fn definitions() -> Vec<ToolDef> {
     vec![
         define::<ListArgs, IncidentsOut>(
             ToolClass::Read,
+            DataKind::Incidents,
             "list_incidents",
             "List incidents",
             "List Microsoft Sentinel incidents, most recently modified first, optionally filtered by status (New, Active, Closed), severity (High, Medium, Low, Informational) and a time window. Each incident lists its alert ids; use get_incident for alerts and entities.",
+            |call, args| fresh(list(call.ctx, args)),
         ),
         define::<GetArgs, IncidentDetail>(
             ToolClass::Read,
+            DataKind::Incidents,
             "get_incident",
             "Get incident",
             "Get one Sentinel incident by number with its full details, its alerts and the entities (accounts, hosts, IPs, files, processes) those alerts name. Use it to triage an incident.",
+            |call, args| fresh(get(call.ctx, args)),
         ),
         define::<UpdateArgs, Incident>(
             ToolClass::Write,
+            DataKind::IncidentChanges,
             "update_incident",
             "Update incident",
             "Change an incident's status, severity, classification or owner. Closing (status Closed) requires a classification (TruePositive, BenignPositive, FalsePositive, Undetermined). Answers the incident as it now is.",
+            |call, args| fresh(update(call.ctx, args, call.actor)),
         ),
         define::<CommentArgs, Comment>(
             ToolClass::Write,
+            DataKind::IncidentChanges,
             "add_incident_comment",
             "Add incident comment",
             "Add a comment to an incident, for example triage findings or next steps. Answers the stored comment.",
+            |call, args| fresh(comment(call.ctx, args, call.actor)),
         ),
     ]
 }
@@ -155,7 +163,7 @@ fn incident_line(i: &Incident) -> String {
     )
 }
 
-pub(super) async fn list(ctx: &ToolContext, args: ListArgs) -> Result<CallToolResult, ToolError> {
+async fn list(ctx: &ToolContext, args: ListArgs) -> Result<CallToolResult, ToolError> {
     let top = list_top(args.top)?;
     let filter = IncidentFilter {
         status: args.status.as_ref().map(name),
@@ -175,7 +183,7 @@ pub(super) async fn list(ctx: &ToolContext, args: ListArgs) -> Result<CallToolRe
     )
 }
 
-pub(super) async fn get(ctx: &ToolContext, args: GetArgs) -> Result<CallToolResult, ToolError> {
+async fn get(ctx: &ToolContext, args: GetArgs) -> Result<CallToolResult, ToolError> {
     let detail = ctx.backend.get_incident(&args.id).await?;
     let i = &detail.incident;
     let mut text = format!("{}\n{}\n", incident_line(i), i.description);
@@ -212,7 +220,7 @@ pub(super) async fn get(ctx: &ToolContext, args: GetArgs) -> Result<CallToolResu
     success(text, detail)
 }
 
-pub(super) async fn update(
+async fn update(
     ctx: &ToolContext,
     args: UpdateArgs,
     actor: &str,
@@ -246,7 +254,7 @@ pub(super) async fn update(
     success(format!("Updated: {}", incident_line(&incident)), incident)
 }
 
-pub(super) async fn comment(
+async fn comment(
     ctx: &ToolContext,
     args: CommentArgs,
     actor: &str,

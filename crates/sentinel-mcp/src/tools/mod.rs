@@ -1,4 +1,7 @@
-//! The tools analysts' agents call: one module per family, one catalog, one dispatch.
+//! The tools analysts' agents call. Each tool is defined once, in its family's module (`query`,
+//! `schema`, `incidents`, `alerts`): its name, description, argument and result types (the MCP
+//! schemas come from them), the permission class and data it needs, and its handler. The
+//! catalog holds those definitions and dispatches a call by looking its name up once.
 
 mod alerts;
 pub mod format;
@@ -11,7 +14,9 @@ mod schema;
 mod guard_tests;
 
 use crate::metrics::{ToolSeries, UNKNOWN_TOOL};
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use rmcp::ErrorData;
@@ -19,22 +24,12 @@ use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool, ToolAnnotation
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::backend::{Backend, BackendError, DataKind, TimeRange};
-use crate::clock;
+use crate::backend::{Backend, BackendError, TimeRange};
+use crate::clock::Clock;
 use crate::failure::CallFailure;
+use crate::model::{DataKind, ToolClass};
 use format::ResultCaps;
 use portable::Side;
-
-/// What a principal must hold to call a tool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ToolClass {
-    /// Queries, schema, incidents and alerts read.
-    Read,
-    /// Advanced hunting.
-    Hunt,
-    /// Incident updates and comments.
-    Write,
-}
 
 /// Limits and defaults the tools apply.
 #[derive(Debug, Clone)]
@@ -53,22 +48,36 @@ pub struct ToolSettings {
 pub struct ToolContext {
     pub backend: Arc<dyn Backend>,
     pub settings: ToolSettings,
+    /// Where relative time windows (`P7D`, `since`) end.
+    pub clock: Clock,
 }
 
-/// One tool: its MCP definition and the class of permission it needs.
+/// A tool call under way.
+type Running<'a> = Pin<Box<dyn Future<Output = Result<ToolAnswer, ToolError>> + Send + 'a>>;
+
+/// A tool's handler: decodes the call's arguments (the -32602 error naming the field when they
+/// are wrong) and starts the call.
+type Handler =
+    Box<dyn for<'a> Fn(&'a Call<'a>, JsonObject) -> Result<Running<'a>, ErrorData> + Send + Sync>;
+
+/// One tool, defined in one place (see [`define`]).
 struct ToolDef {
     class: ToolClass,
+    /// The data it reaches, so which Azure service a caller's token is exchanged for.
+    data: DataKind,
     tool: Tool,
     /// Its metric series, resolved once.
     series: ToolSeries,
+    /// Decodes arguments without running the tool.
+    check: fn(&str, JsonObject) -> Result<(), ErrorData>,
+    handler: Handler,
 }
 
 /// The tools this server offers, built once at start-up and shared by every session.
 pub struct ToolCatalog {
     defs: Vec<ToolDef>,
-    write_enabled: bool,
-    /// list_sentinel_tables answers by the table list they were built from.
-    table_lists: schema::TableListAnswers,
+    /// The write tools, when they are off: a call to one is told how to turn them on.
+    disabled: Vec<Tool>,
 }
 
 /// What a tool call answers: a result built for this call, or one shared with earlier calls
@@ -129,11 +138,12 @@ impl ToolCatalog {
         defs.extend(schema::definitions());
         defs.extend(incidents::definitions());
         defs.extend(alerts::definitions());
-        defs.retain(|d| write_enabled || d.class != ToolClass::Write);
+        let (defs, disabled): (Vec<ToolDef>, Vec<ToolDef>) = defs
+            .into_iter()
+            .partition(|d| write_enabled || d.class != ToolClass::Write);
         ToolCatalog {
             defs,
-            write_enabled,
-            table_lists: Default::default(),
+            disabled: disabled.into_iter().map(|d| d.tool).collect(),
         }
     }
 
@@ -142,41 +152,29 @@ impl ToolCatalog {
         self.defs.iter().map(|d| d.tool.clone()).collect()
     }
 
+    fn def(&self, name: &str) -> Option<&ToolDef> {
+        self.defs.iter().find(|d| d.tool.name == name)
+    }
+
     /// A tool by name.
     pub fn get(&self, name: &str) -> Option<&Tool> {
-        self.defs
-            .iter()
-            .find(|d| d.tool.name == name)
-            .map(|d| &d.tool)
+        self.def(name).map(|d| &d.tool)
     }
 
     /// A tool's metric series; one shared `unknown` series for any name the catalogue does not
     /// hold, so no caller can add label values.
     pub fn series(&self, name: &str) -> &ToolSeries {
-        self.defs
-            .iter()
-            .find(|d| d.tool.name == name)
-            .map_or(&UNKNOWN_TOOL, |d| &d.series)
+        self.def(name).map_or(&UNKNOWN_TOOL, |d| &d.series)
     }
 
     /// The permission class of a tool.
     pub fn class(&self, name: &str) -> Option<ToolClass> {
-        self.defs
-            .iter()
-            .find(|d| d.tool.name == name)
-            .map(|d| d.class)
+        self.def(name).map(|d| d.class)
     }
 
     /// Which data a tool reaches (so which Azure service the request checks exchange for).
     pub fn data_kind(&self, name: &str) -> Option<DataKind> {
-        self.get(name)?;
-        Some(match name {
-            "run_hunting_query" => DataKind::Hunting,
-            "list_incidents" | "get_incident" => DataKind::Incidents,
-            "update_incident" | "add_incident_comment" => DataKind::IncidentChanges,
-            "list_alerts" | "get_alert" => DataKind::Alerts,
-            _ => DataKind::Logs,
-        })
+        self.def(name).map(|d| d.data)
     }
 
     /// Runs a tool. Protocol-level problems (bad arguments) are `Err` (-32602), and so are
@@ -190,11 +188,7 @@ impl ToolCatalog {
         actor: &str,
         deadline: Instant,
     ) -> Result<ToolAnswer, CallFailure> {
-        let decoded = match self.get(name) {
-            Some(_) => ToolArgs::decode(name, args.unwrap_or_default()),
-            None => None,
-        };
-        let Some(args) = decoded else {
+        let Some(def) = self.def(name) else {
             return Ok(ToolAnswer::Fresh(error_result(self.unknown_tool(name))));
         };
         let call = Call {
@@ -202,7 +196,9 @@ impl ToolCatalog {
             actor,
             deadline,
         };
-        match args.map_err(CallFailure::Invalid)?.run(self, &call).await {
+        let running =
+            (def.handler)(&call, args.unwrap_or_default()).map_err(CallFailure::Invalid)?;
+        match running.await {
             Ok(answer) => Ok(answer),
             Err(e) => e.into_answer().map(ToolAnswer::Fresh),
         }
@@ -210,7 +206,7 @@ impl ToolCatalog {
 
     /// Why a tool name is not one this server offers.
     fn unknown_tool(&self, name: &str) -> String {
-        if !self.write_enabled && incidents::WRITE_TOOLS.contains(&name) {
+        if self.disabled.iter().any(|t| t.name == name) {
             format!(
                 "The tool '{name}' is disabled on this server; an administrator can enable write tools with SENTINEL_MCP_ENABLE_WRITE_TOOLS=true."
             )
@@ -236,62 +232,14 @@ struct Call<'a> {
     deadline: Instant,
 }
 
-/// A tool's arguments, decoded into that tool's own type.
-enum ToolArgs {
-    Tables(schema::TablesArgs),
-    Schema(schema::SchemaArgs),
-    Query(query::QueryArgs),
-    Hunting(query::HuntingArgs),
-    ListIncidents(incidents::ListArgs),
-    GetIncident(incidents::GetArgs),
-    UpdateIncident(incidents::UpdateArgs),
-    Comment(incidents::CommentArgs),
-    ListAlerts(alerts::ListArgs),
-    GetAlert(alerts::GetArgs),
-}
-
-impl ToolArgs {
-    /// The arguments of tool `name`, or the -32602 error naming the field that is wrong; `None`
-    /// when no tool has that name.
-    fn decode(name: &str, args: JsonObject) -> Option<Result<ToolArgs, ErrorData>> {
-        Some(match name {
-            "list_sentinel_tables" => parse_args(name, args).map(ToolArgs::Tables),
-            "get_table_schema" => parse_args(name, args).map(ToolArgs::Schema),
-            "run_kql_query" => parse_args(name, args).map(ToolArgs::Query),
-            "run_hunting_query" => parse_args(name, args).map(ToolArgs::Hunting),
-            "list_incidents" => parse_args(name, args).map(ToolArgs::ListIncidents),
-            "get_incident" => parse_args(name, args).map(ToolArgs::GetIncident),
-            "update_incident" => parse_args(name, args).map(ToolArgs::UpdateIncident),
-            "add_incident_comment" => parse_args(name, args).map(ToolArgs::Comment),
-            "list_alerts" => parse_args(name, args).map(ToolArgs::ListAlerts),
-            "get_alert" => parse_args(name, args).map(ToolArgs::GetAlert),
-            _ => return None,
-        })
-    }
-
-    async fn run(self, catalog: &ToolCatalog, call: &Call<'_>) -> Result<ToolAnswer, ToolError> {
-        let (ctx, actor) = (call.ctx, call.actor);
-        let result = match self {
-            ToolArgs::Tables(args) => return catalog.table_lists.answer(ctx, args).await,
-            ToolArgs::Schema(args) => schema::table_schema(ctx, args).await,
-            ToolArgs::Query(args) => query::run_kql_query(call, args).await,
-            ToolArgs::Hunting(args) => query::run_hunting_query(call, args).await,
-            ToolArgs::ListIncidents(args) => incidents::list(ctx, args).await,
-            ToolArgs::GetIncident(args) => incidents::get(ctx, args).await,
-            ToolArgs::UpdateIncident(args) => incidents::update(ctx, args, actor).await,
-            ToolArgs::Comment(args) => incidents::comment(ctx, args, actor).await,
-            ToolArgs::ListAlerts(args) => alerts::list(ctx, args).await,
-            ToolArgs::GetAlert(args) => alerts::get(ctx, args).await,
-        };
-        result.map(ToolAnswer::Fresh)
-    }
-}
-
 /// Decodes `arguments` as tool `name` would, without running it: `Ok` when they are valid, the
 /// -32602 error a call would get otherwise (unknown tools have no arguments to check). For
 /// fuzzing what a request goes through before a tool runs.
 pub fn check_arguments(name: &str, arguments: JsonObject) -> Result<(), ErrorData> {
-    ToolArgs::decode(name, arguments).map_or(Ok(()), |r| r.map(drop))
+    static EVERY_TOOL: LazyLock<ToolCatalog> = LazyLock::new(|| ToolCatalog::new(true));
+    EVERY_TOOL
+        .def(name)
+        .map_or(Ok(()), |d| (d.check)(name, arguments))
 }
 
 /// Why a tool could not answer: shown to the caller as an error result, except for internal
@@ -387,13 +335,21 @@ fn parse_args<T: DeserializeOwned>(tool: &str, args: JsonObject) -> Result<T, Er
     })
 }
 
-/// A tool's definition from its argument and output types.
-fn define<A: schemars::JsonSchema, O: schemars::JsonSchema>(
+/// A tool's whole definition: its permission class, the data it reaches, its MCP definition
+/// (the argument type `A` and result type `O` give the schemas) and its handler, which gets
+/// the decoded arguments.
+fn define<A, O>(
     class: ToolClass,
+    data: DataKind,
     name: &'static str,
     title: &str,
     description: &'static str,
-) -> ToolDef {
+    run: impl for<'a> Fn(&'a Call<'a>, A) -> Running<'a> + Send + Sync + 'static,
+) -> ToolDef
+where
+    A: schemars::JsonSchema + DeserializeOwned + 'static,
+    O: schemars::JsonSchema,
+{
     let tool = Tool::new(name, description, Arc::new(schema_object::<A>(Side::Input)))
         .with_title(title)
         .with_raw_output_schema(Arc::new(schema_object::<O>(Side::Output)))
@@ -404,9 +360,29 @@ fn define<A: schemars::JsonSchema, O: schemars::JsonSchema>(
         );
     ToolDef {
         class,
+        data,
         tool,
         series: ToolSeries::new(name),
+        check: |name, args| parse_args::<A>(name, args).map(drop),
+        handler: handler(move |call, args| Ok(run(call, parse_args::<A>(name, args)?))),
     }
+}
+
+/// Boxes a handler (naming its type so the closure is checked for every lifetime of a call).
+fn handler(
+    f: impl for<'a> Fn(&'a Call<'a>, JsonObject) -> Result<Running<'a>, ErrorData>
+    + Send
+    + Sync
+    + 'static,
+) -> Handler {
+    Box::new(f)
+}
+
+/// A call whose result is built for it alone.
+fn fresh<'a>(
+    result: impl Future<Output = Result<CallToolResult, ToolError>> + Send + 'a,
+) -> Running<'a> {
+    Box::pin(async move { result.await.map(ToolAnswer::Fresh) })
 }
 
 /// A type's schema in the portable subset (`portable`): definitions inlined, no `$defs`.
@@ -453,15 +429,16 @@ impl ToolContext {
 
     fn time_range(&self, timespan: Option<&str>) -> Result<TimeRange, ToolError> {
         let text = timespan.unwrap_or(&self.settings.default_timespan);
-        TimeRange::parse(text, clock::now_ticks()).map_err(|e| ToolError::Input(e.to_string()))
+        TimeRange::parse(text, self.clock.now_ticks()).map_err(|e| ToolError::Input(e.to_string()))
     }
 
     /// The guard's verdict on a query over `range`; a refusal is the caller's to act on.
     fn guard(&self, query: &str, range: TimeRange) -> Result<kql::GuardedQuery, ToolError> {
-        let guarded =
-            self.settings
-                .guard
-                .check(query, Some((range.start, range.end)), clock::now_ticks())?;
+        let guarded = self.settings.guard.check(
+            query,
+            Some((range.start, range.end)),
+            self.clock.now_ticks(),
+        )?;
         Ok(guarded)
     }
 
@@ -469,5 +446,73 @@ impl ToolContext {
         since
             .map(|s| self.time_range(Some(s)).map(|r| r.start))
             .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_tool_is_defined_once_with_its_class_and_data() {
+        let all = ToolCatalog::new(true);
+        let expected = [
+            ("run_kql_query", ToolClass::Read, DataKind::Logs),
+            ("run_hunting_query", ToolClass::Hunt, DataKind::Hunting),
+            ("list_sentinel_tables", ToolClass::Read, DataKind::Logs),
+            ("get_table_schema", ToolClass::Read, DataKind::Logs),
+            ("list_incidents", ToolClass::Read, DataKind::Incidents),
+            ("get_incident", ToolClass::Read, DataKind::Incidents),
+            (
+                "update_incident",
+                ToolClass::Write,
+                DataKind::IncidentChanges,
+            ),
+            (
+                "add_incident_comment",
+                ToolClass::Write,
+                DataKind::IncidentChanges,
+            ),
+            ("list_alerts", ToolClass::Read, DataKind::Alerts),
+            ("get_alert", ToolClass::Read, DataKind::Alerts),
+        ];
+        let listed: Vec<String> = all.list().iter().map(|t| t.name.to_string()).collect();
+        assert_eq!(listed, expected.map(|(name, _, _)| name));
+        for (name, class, data) in expected {
+            assert_eq!(all.class(name), Some(class), "{name}");
+            assert_eq!(all.data_kind(name), Some(data), "{name}");
+        }
+        assert_eq!(all.class("nope"), None);
+    }
+
+    #[test]
+    fn write_tools_when_off_are_refused_with_the_setting_that_turns_them_on() {
+        let read_only = ToolCatalog::new(false);
+        for name in ["update_incident", "add_incident_comment"] {
+            assert!(read_only.get(name).is_none() && read_only.data_kind(name).is_none());
+            assert!(
+                read_only
+                    .unknown_tool(name)
+                    .contains("SENTINEL_MCP_ENABLE_WRITE_TOOLS=true")
+            );
+        }
+        assert!(
+            read_only
+                .unknown_tool("nope")
+                .starts_with("Unknown tool 'nope'")
+        );
+    }
+
+    #[test]
+    fn arguments_are_checked_by_the_tool_they_are_for() {
+        let args = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
+        assert!(check_arguments("run_kql_query", args(serde_json::json!({"query": "T"}))).is_ok());
+        let e = check_arguments("run_kql_query", args(serde_json::json!({"query": 1})))
+            .expect_err("a number is not a query");
+        assert!(e.message.contains("field 'query'"), "{}", e.message);
+        // Write tools are checked whether or not this server offers them; unknown names have
+        // no arguments to check.
+        assert!(check_arguments("update_incident", args(serde_json::json!({}))).is_err());
+        assert!(check_arguments("nope", args(serde_json::json!({"x": 1}))).is_ok());
     }
 }

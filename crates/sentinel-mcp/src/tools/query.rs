@@ -6,13 +6,14 @@ use rmcp::model::CallToolResult;
 use serde::Deserialize;
 
 use super::format::{TableResult, table_result};
-use super::{Call, ToolClass, ToolDef, ToolError, define, success};
+use super::{Call, ToolDef, ToolError, define, fresh, success};
 use crate::backend::QueryRequest;
+use crate::model::{DataKind, ToolClass};
 
 /// Arguments of run_kql_query.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct QueryArgs {
+struct QueryArgs {
     /// The KQL query, e.g. `SigninLogs | where ResultType != "0" | summarize count() by UserPrincipalName | top 10 by count_`.
     query: String,
     /// Time window the rows must fall in (filters TimeGenerated): ISO 8601 duration (PT1H, P7D), an interval `start/end`, or shorthand like 24h or 7d. Defaults to the server's default (30 days).
@@ -29,7 +30,7 @@ pub(super) struct QueryArgs {
 /// Arguments of run_hunting_query.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct HuntingArgs {
+struct HuntingArgs {
     /// An advanced hunting KQL query over the Defender XDR tables (DeviceProcessEvents, DeviceNetworkEvents, DeviceLogonEvents, DeviceFileEvents, EmailEvents, …).
     query: String,
     /// Time window (ISO 8601 duration like P7D or shorthand like 7d); defaults to 30 days.
@@ -41,27 +42,28 @@ pub(super) fn definitions() -> Vec<ToolDef> {
     vec![
         define::<QueryArgs, TableResult>(
             ToolClass::Read,
+            DataKind::Logs,
             "run_kql_query",
             "Run KQL query",
             "Run a read-only KQL (Kusto Query Language) query against the Microsoft Sentinel / Log Analytics workspace and return the result table. \
              Use list_sentinel_tables and get_table_schema first to learn table and column names (they are case-sensitive). \
              Filter early with `where`, aggregate with `summarize`, and limit with `take`/`top`; results are capped (default 200 rows) with a notice of what was left out. \
              Control commands (.show, .drop…), externaldata and network plugins are refused.",
+            |call, args| fresh(run_kql_query(call, args)),
         ),
         define::<HuntingArgs, TableResult>(
             ToolClass::Hunt,
+            DataKind::Hunting,
             "run_hunting_query",
             "Run advanced hunting query",
             "Run a Microsoft Defender XDR advanced hunting query (KQL over Device*, Email*, Identity* tables) and return the result table. \
              Use it to investigate endpoint activity: processes, network connections, logons, file events and email. Read-only; results are capped like run_kql_query.",
+            |call, args| fresh(run_hunting_query(call, args)),
         ),
     ]
 }
 
-pub(super) async fn run_kql_query(
-    call: &Call<'_>,
-    args: QueryArgs,
-) -> Result<CallToolResult, ToolError> {
+async fn run_kql_query(call: &Call<'_>, args: QueryArgs) -> Result<CallToolResult, ToolError> {
     let ctx = call.ctx;
     let caps = ctx.caps(args.max_rows)?;
     let mut request = request(call, args.query, args.timespan.as_deref())?;
@@ -71,7 +73,7 @@ pub(super) async fn run_kql_query(
     success(text, structured)
 }
 
-pub(super) async fn run_hunting_query(
+async fn run_hunting_query(
     call: &Call<'_>,
     args: HuntingArgs,
 ) -> Result<CallToolResult, ToolError> {

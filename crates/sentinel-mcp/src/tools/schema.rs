@@ -6,10 +6,8 @@ use rmcp::model::CallToolResult;
 use serde::{Deserialize, Serialize};
 
 use super::format::ColumnOut;
-use super::{
-    EncodedResult, ToolAnswer, ToolClass, ToolContext, ToolDef, ToolError, define, success,
-};
-use crate::backend::{TableInfo, TableList};
+use super::{EncodedResult, ToolAnswer, ToolContext, ToolDef, ToolError, define, fresh, success};
+use crate::model::{DataKind, TableInfo, TableList, ToolClass};
 
 /// How many table lists' answers are kept: one per workspace in use.
 const KEPT_TABLE_LISTS: usize = 8;
@@ -17,7 +15,7 @@ const KEPT_TABLE_LISTS: usize = 8;
 /// Arguments of list_sentinel_tables.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct TablesArgs {
+struct TablesArgs {
     /// Which workspace, by the name the server's configuration gives it; the default workspace when absent.
     #[serde(default)]
     workspace: Option<String>,
@@ -26,7 +24,7 @@ pub(super) struct TablesArgs {
 /// Arguments of get_table_schema.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct SchemaArgs {
+struct SchemaArgs {
     /// Table name exactly as list_sentinel_tables shows it (case-sensitive), e.g. SigninLogs.
     table: String,
     /// Which workspace, by the name the server's configuration gives it; the default workspace when absent.
@@ -36,30 +34,39 @@ pub(super) struct SchemaArgs {
 
 /// The tables of the workspace.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
-pub(super) struct TablesOut {
+struct TablesOut {
     tables: Vec<TableInfo>,
 }
 
 /// One table's columns.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
-pub(super) struct SchemaOut {
+struct SchemaOut {
     table: String,
     columns: Vec<ColumnOut>,
 }
 
 pub(super) fn definitions() -> Vec<ToolDef> {
+    // list_sentinel_tables' answers by the table list they were built from, kept by the tool.
+    let answers = Arc::new(TableListAnswers::default());
     vec![
         define::<TablesArgs, TablesOut>(
             ToolClass::Read,
+            DataKind::Logs,
             "list_sentinel_tables",
             "List workspace tables",
             "List the tables in the Sentinel / Log Analytics workspace with their row counts and the time range their TimeGenerated spans. Start here to see what data exists.",
+            move |call, args| {
+                let answers = answers.clone();
+                Box::pin(async move { answers.answer(call.ctx, args).await })
+            },
         ),
         define::<SchemaArgs, SchemaOut>(
             ToolClass::Read,
+            DataKind::Logs,
             "get_table_schema",
             "Get table schema",
             "Get the columns and their KQL types (string, long, real, bool, datetime, timespan, guid, dynamic) of one table, so queries name columns correctly.",
+            |call, args| fresh(table_schema(call.ctx, args)),
         ),
     ]
 }
@@ -68,17 +75,13 @@ pub(super) fn definitions() -> Vec<ToolDef> {
 /// the list alone, and a backend hands out a new list whenever its tables change (a reload, a
 /// write, a refetch), so a kept answer is exactly what the tool would build now.
 #[derive(Default)]
-pub(super) struct TableListAnswers {
+struct TableListAnswers {
     answers: Mutex<Vec<(TableList, Arc<EncodedResult>)>>,
 }
 
 impl TableListAnswers {
     /// The answer for the backend's current table list, built on the first call that sees it.
-    pub(super) async fn answer(
-        &self,
-        ctx: &ToolContext,
-        args: TablesArgs,
-    ) -> Result<ToolAnswer, ToolError> {
+    async fn answer(&self, ctx: &ToolContext, args: TablesArgs) -> Result<ToolAnswer, ToolError> {
         let tables = ctx
             .backend
             .list_tables_in(args.workspace.as_deref())
@@ -128,10 +131,7 @@ fn tables_result(tables: &[TableInfo]) -> Result<CallToolResult, ToolError> {
     )
 }
 
-pub(super) async fn table_schema(
-    ctx: &ToolContext,
-    args: SchemaArgs,
-) -> Result<CallToolResult, ToolError> {
+async fn table_schema(ctx: &ToolContext, args: SchemaArgs) -> Result<CallToolResult, ToolError> {
     let columns = ctx
         .backend
         .table_schema_in(args.table.trim(), args.workspace.as_deref())

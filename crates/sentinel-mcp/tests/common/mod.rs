@@ -1,8 +1,7 @@
 //! Test support: start the real binary on an ephemeral port and talk to it like a client.
 #![allow(dead_code)]
 
-use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,12 +12,57 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_sentinel-mcp");
 /// Small demo workspace: tests need the story, not the noise.
 pub const TEST_DEMO_ROWS: &str = "20000";
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// A loopback port that refuses connections: bound (so nothing else takes it while the test
+/// holds the socket) but not listening.
+pub fn refusing_port() -> (tokio::net::TcpSocket, u16) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(([127, 0, 0, 1], 0).into()).unwrap();
+    let port = socket.local_addr().unwrap().port();
+    (socket, port)
+}
+
+/// `RUST_LOG` for a launched server: the test's own, plus the "listening" line (where the harness
+/// reads the port the OS chose) when the test's level would hide it.
+pub fn with_listening_line(rust_log: &str) -> String {
+    let quiet = rust_log
+        .split(',')
+        .any(|d| matches!(d.trim(), "warn" | "error" | "off"));
+    match quiet {
+        true => format!("{rust_log},sentinel_mcp::listening=info"),
+        false => rust_log.to_string(),
+    }
+}
+
+/// Waits until the server writing its log to `log` says where it listens (it binds port 0);
+/// `None` if it exits first or says nothing in 60 s.
+pub async fn listening_port(child: &mut Child, log: &Path) -> Option<u16> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(port) = text.lines().find_map(listening_addr) {
+            return Some(port);
+        }
+        if child.try_wait().unwrap().is_some() {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
+/// The port of a "listening" log line, JSON (`"addr":"127.0.0.1:41234"`) or text
+/// (`addr=127.0.0.1:41234`).
+fn listening_addr(line: &str) -> Option<u16> {
+    if !line.contains("listening:") {
+        return None;
+    }
+    let rest = &line[line.find("addr")? + "addr".len()..];
+    let rest = rest.trim_start_matches(['"', ':', '=']);
+    let end = rest
+        .find(|c: char| c == '"' || c.is_whitespace())
+        .unwrap_or(rest.len());
+    let addr: std::net::SocketAddr = rest[..end].parse().ok()?;
+    Some(addr.port())
 }
 
 pub fn temp_dir(tag: &str) -> PathBuf {
@@ -58,29 +102,35 @@ impl Server {
     }
 
     pub async fn start_with_state(envs: &[(&str, &str)], state_dir: PathBuf) -> Server {
-        let server = Self::launch(envs, state_dir);
+        let server = Self::launch(envs, state_dir).await;
         server.wait_ready().await;
         server
     }
 
-    /// Starts the server without waiting for it to be ready.
-    pub fn launch(envs: &[(&str, &str)], state_dir: PathBuf) -> Server {
-        let port = free_port();
+    /// Starts the server on a port the OS picks and returns once it listens (or has exited),
+    /// without waiting for it to be ready.
+    pub async fn launch(envs: &[(&str, &str)], state_dir: PathBuf) -> Server {
+        let log = state_dir.join("server.log");
         let mut cmd = Command::new(BIN);
         cmd.arg("serve")
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("PORT", port.to_string())
+            .env("PORT", "0")
             .env("SENTINEL_MCP_DEMO_ROWS", TEST_DEMO_ROWS)
             .env("SENTINEL_MCP_STATE_DIR", &state_dir)
-            .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(state_dir.join("server.log")).expect("log file"));
+            .stderr(std::fs::File::create(&log).expect("log file"));
         for (k, v) in envs {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().expect("spawn sentinel-mcp");
+        let rust_log = envs
+            .iter()
+            .find(|(k, _)| *k == "RUST_LOG")
+            .map_or("warn", |(_, v)| v);
+        cmd.env("RUST_LOG", with_listening_line(rust_log));
+        let mut child = cmd.spawn().expect("spawn sentinel-mcp");
+        let port = listening_port(&mut child, &log).await.unwrap_or(0);
         Server {
             child,
             port,
@@ -90,6 +140,11 @@ impl Server {
     }
 
     pub async fn wait_ready(&self) {
+        assert!(
+            self.port != 0,
+            "the server exited before it listened; its log:\n{}",
+            self.log()
+        );
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {

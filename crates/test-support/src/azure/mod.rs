@@ -264,8 +264,7 @@ impl FakeAzure {
             .expect("bind fake Azure");
         let base = format!("http://{}", listener.local_addr().expect("local addr"));
         let now = kql::value::datetime_to_ticks(chrono::Utc::now());
-        let catalog =
-            kql::catalog::demo::demo_workspace(kql::catalog::demo::DEMO_SEED, demo_rows, now);
+        let catalog = sentinel_demo::workspace(sentinel_demo::SEED, demo_rows, now);
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 token_lifetime: 3600,

@@ -695,7 +695,6 @@ mod tests {
     use std::collections::BTreeMap;
     use std::fs::File;
     use std::io::Write;
-    use std::sync::Arc;
 
     fn dir_with(files: &[(&str, &[u8])]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -971,6 +970,8 @@ mod tests {
     #[cfg(feature = "parquet")]
     mod parquet_files {
         use super::*;
+        use std::sync::Arc;
+
         use arrow_array::types::Int32Type;
         use arrow_schema::DataType;
 
@@ -1124,14 +1125,11 @@ mod tests {
             );
         }
 
+        /// Every type, nulls and non-ASCII text (every documented table, written from the demo
+        /// workspace, is checked the same way in the `sentinel-demo` crate's tests).
         #[test]
         fn written_parquet_reads_back_as_the_same_table() {
-            let now = 1_764_000_000 * crate::value::TICKS_PER_SECOND;
-            let demo = crate::catalog::demo_workspace(3, 3_000, now);
             let dir = tempfile::tempdir().expect("temp dir");
-            for (name, table) in demo.iter() {
-                write_parquet(table, &dir.path().join(format!("{name}.parquet"))).expect("write");
-            }
             let mut odd = Table::new(vec![
                 Column::new("TimeGenerated", ScalarType::DateTime),
                 Column::new("Id", ScalarType::Guid),
@@ -1158,9 +1156,6 @@ mod tests {
             ]);
             write_parquet(&odd, &dir.path().join("Odd.parquet")).expect("write");
             let back = load_dir(dir.path()).expect("load");
-            for (name, table) in demo.iter() {
-                assert_eq!(back.get(name).map(|t| &**t), Some(&**table), "{name}");
-            }
             assert_eq!(back.get("Odd").map(|t| &**t), Some(&odd));
         }
 

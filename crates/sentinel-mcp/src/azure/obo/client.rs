@@ -12,7 +12,6 @@ use sha2::{Digest, Sha256};
 
 use super::OboError;
 use crate::azure::token::{IdentityConfig, TokenCredential, managed_identity};
-use crate::clock;
 use crate::outbound::OutboundClient;
 use crate::secret::Secret;
 
@@ -54,7 +53,7 @@ impl ClientCredential {
                     "on-behalf-of needs a credential for MCP_SERVER_APP_ID: a managed identity (IDENTITY_ENDPOINT, or IMDS), SENTINEL_MCP_CLIENT_CERTIFICATE_PATH or SENTINEL_MCP_CLIENT_SECRET",
                 )?;
                 ClientCredential::ManagedIdentity {
-                    identity: TokenCredential::new(vec![provider]),
+                    identity: TokenCredential::new(vec![provider], http.clock().clone()),
                     audience: audience.clone(),
                 }
             }
@@ -74,11 +73,13 @@ impl ClientCredential {
         }
     }
 
-    /// The form fields that authenticate `client_id` at `token_endpoint`.
+    /// The form fields that authenticate `client_id` at `token_endpoint`; a certificate's
+    /// assertion is valid from `now` (Unix seconds).
     pub async fn fields(
         &self,
         client_id: &str,
         token_endpoint: &str,
+        now: i64,
     ) -> Result<Vec<(String, Secret)>, OboError> {
         let assertion = match self {
             ClientCredential::Secret(secret) => {
@@ -91,7 +92,7 @@ impl ClientCredential {
                     detail: format!("the managed identity gave no token for {audience}: {e}"),
                 })?,
             ClientCredential::Certificate(certificate) => {
-                certificate.assertion(client_id, token_endpoint)?
+                certificate.assertion(client_id, token_endpoint, now)?
             }
         };
         Ok(vec![
@@ -141,10 +142,14 @@ impl CertificateCredential {
 
     /// A signed client assertion for `token_endpoint`: PS256, `x5t#S256`, `aud` the endpoint,
     /// `iss` = `sub` = the client id, a fresh `jti`, ten minutes of validity.
-    fn assertion(&self, client_id: &str, token_endpoint: &str) -> Result<Secret, OboError> {
+    fn assertion(
+        &self,
+        client_id: &str,
+        token_endpoint: &str,
+        now: i64,
+    ) -> Result<Secret, OboError> {
         let mut header = Header::new(Algorithm::PS256);
         header.x5t_s256 = Some(self.thumbprint.clone());
-        let now = clock::now_secs();
         let claims = serde_json::json!({
             "aud": token_endpoint,
             "iss": client_id,

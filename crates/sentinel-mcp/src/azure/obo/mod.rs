@@ -16,9 +16,7 @@ use serde_json::Value as J;
 
 use super::token::{AccessToken, REFRESH_EARLY_SECS, describe_error, scope, token_from_json};
 use super::{encode, join};
-use crate::backend::DataKind;
-use crate::clock;
-use crate::config::IncidentsApi;
+use crate::model::{DataKind, IncidentsApi};
 use crate::outbound::{OutboundClient, OutboundRequest};
 use crate::secret::Secret;
 pub use client::{ClientCredential, ClientCredentialConfig};
@@ -237,7 +235,7 @@ impl OnBehalfOf {
     pub async fn check_client_credential(&self) -> Result<(), OboError> {
         let endpoint = self.token_endpoint(&self.home_tenant);
         self.client
-            .fields(&self.client_id, &endpoint)
+            .fields(&self.client_id, &endpoint, self.http.clock().now_secs())
             .await
             .map(drop)
     }
@@ -251,7 +249,7 @@ impl OnBehalfOf {
         audience: &str,
     ) -> Result<AccessToken, OboError> {
         let key = cache::Key::new(caller, audience);
-        if caller.expires_at <= clock::now_secs() {
+        if caller.expires_at <= self.http.clock().now_secs() {
             self.cache.remove(&key);
             let (api, _) = self.services.describe(audience);
             return Err(OboError::CallerToken {
@@ -262,7 +260,7 @@ impl OnBehalfOf {
         let slot = self.cache.slot(&key);
         let mut held = slot.lock().await;
         if let Some(cached) = held.as_ref()
-            && cached.usable_until > clock::now_secs()
+            && cached.usable_until > self.http.clock().now_secs()
         {
             return Ok(cached.token.clone());
         }
@@ -304,7 +302,11 @@ impl OnBehalfOf {
                 Secret::from("on_behalf_of"),
             ),
         ];
-        fields.extend(self.client.fields(&self.client_id, &endpoint).await?);
+        fields.extend(
+            self.client
+                .fields(&self.client_id, &endpoint, self.http.clock().now_secs())
+                .await?,
+        );
         let request = OutboundRequest::new(Method::POST, endpoint)
             .form(fields)
             .timeout(EXCHANGE_TIMEOUT)
@@ -329,7 +331,7 @@ impl OnBehalfOf {
                 audience,
                 "on-behalf-of token issued"
             );
-            return token_from_json("on-behalf-of", &body)
+            return token_from_json("on-behalf-of", &body, self.http.clock().now_secs())
                 .map_err(|e| OboError::Unavailable { detail: e.reason });
         }
         let error = self.classify(

@@ -1,5 +1,6 @@
 //! The downstream-token cache (its bound, callers whose token expired), the sorting of Entra's
-//! refusals, and the refusal of a call that names no identity.
+//! refusals, the refusal of a call that names no identity, and a cached token coming due as the
+//! clock moves.
 
 use serde_json::json;
 
@@ -11,7 +12,7 @@ fn caller(oid: &str) -> CallerToken {
         tenant_id: "t".into(),
         object_id: oid.into(),
         token: Secret::from("user-token"),
-        expires_at: clock::now_secs() + 3600,
+        expires_at: crate::clock::Clock::system().now_secs() + 3600,
     }
 }
 
@@ -89,7 +90,7 @@ fn entra_refusals_are_sorted_by_who_can_act_on_them() {
 async fn an_expired_caller_is_refused_without_an_exchange_and_its_tokens_are_dropped() {
     let x = exchange();
     let mut alice = caller("alice");
-    alice.expires_at = clock::now_secs() - 1;
+    alice.expires_at = crate::clock::Clock::system().now_secs() - 1;
     let la = "https://api.loganalytics.io";
     x.cache.slot(&Key::new(&alice, la));
     // The authority is a closed port: an exchange attempt would be `Unavailable`.
@@ -103,7 +104,10 @@ async fn an_expired_caller_is_refused_without_an_exchange_and_its_tokens_are_dro
 async fn outside_any_scope_an_on_behalf_of_client_refuses_to_call() {
     let http = crate::azure::AzureHttp {
         http: OutboundClient::new(Duration::from_secs(1)).unwrap(),
-        credential: std::sync::Arc::new(crate::azure::token::TokenCredential::new(Vec::new())),
+        credential: std::sync::Arc::new(crate::azure::token::TokenCredential::new(
+            Vec::new(),
+            crate::clock::Clock::system(),
+        )),
         unscoped: None,
     };
     let request = OutboundRequest::new(Method::GET, "http://127.0.0.1:9/x".to_string());
@@ -112,4 +116,59 @@ async fn outside_any_scope_an_on_behalf_of_client_refuses_to_call() {
         .await
         .unwrap_err();
     assert!(matches!(e, crate::azure::AzureError::NoIdentity), "{e}");
+}
+
+#[tokio::test]
+async fn a_cached_downstream_token_is_exchanged_again_once_the_clock_passes_its_refresh_point() {
+    use test_support::entra::{AppRegistration, FakeEntra, TokenSpec};
+    const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    const APP: &str = "8a3c6a3e-5d4c-4e57-9a39-6b1e4d2c7f10";
+    const ALICE: &str = "a11ce000-0000-4000-8000-000000000001";
+    let la = "https://api.loganalytics.io";
+    let entra = FakeEntra::start(&[TENANT]).await;
+    let mut app = AppRegistration::new(APP).consent(la, &["Data.Read"]);
+    app.secrets.push("obo-secret".into());
+    entra.register_app(app);
+    entra.set_token_lifetime(3600);
+    let manual = crate::clock::ManualClock::new();
+    let clock = manual.clock();
+    let x = OnBehalfOf::new(
+        OboConfig {
+            client_id: APP.into(),
+            authority_host: entra.authority_host(),
+            home_tenant: TENANT.into(),
+            credential: ClientCredentialConfig::Secret(Secret::from("obo-secret")),
+            services: Services {
+                log_analytics: la.into(),
+                graph: "https://graph.microsoft.com".into(),
+                arm: "https://management.azure.com".into(),
+                incidents_api: IncidentsApi::Graph,
+                write_tools: false,
+            },
+            cache_entries: 8,
+        },
+        OutboundClient::new(Duration::from_secs(10))
+            .unwrap()
+            .with_clock(clock.clone()),
+        &super::super::token::IdentityConfig::default(),
+    )
+    .unwrap();
+    let mut spec = TokenSpec::user(TENANT, APP, &["SecOps.Read"]);
+    spec.oid = ALICE.into();
+    spec.expires_in_secs = 4 * 3600;
+    let alice = CallerToken {
+        tenant_id: TENANT.into(),
+        object_id: ALICE.into(),
+        token: Secret::new(entra.mint(&spec)),
+        expires_at: clock.now_secs() + 4 * 3600,
+    };
+    let first = x.token(&alice, la).await.unwrap();
+    // Served from the cache until five minutes before the downstream token's hour is up...
+    manual.advance(Duration::from_secs(3600 - 300 - 10));
+    assert_eq!(x.token(&alice, la).await.unwrap().token, first.token);
+    assert_eq!(entra.exchanges_for(ALICE, la), 1);
+    // ...then exchanged again, without sleeping.
+    manual.advance(Duration::from_secs(20));
+    x.token(&alice, la).await.unwrap();
+    assert_eq!(entra.exchanges_for(ALICE, la), 2);
 }

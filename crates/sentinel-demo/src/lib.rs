@@ -1,14 +1,19 @@
-//! A generated security workspace: every Sentinel and Defender XDR table that real hunting
-//! queries name, with its complete documented schema (from [`super::schemas`]), benign activity
-//! of a fictional organisation (contoso.com) and one attack story woven through every table it
-//! would touch. See [`demo_story`] for the story and docs/demo-workspace.md for the tables.
+//! A generated Microsoft Sentinel workspace for sentinel-mcp's demo mode: every Sentinel and
+//! Defender XDR table that real hunting queries name, with its complete documented schema (from
+//! [`kql::catalog::schemas`], the schemas the file loader types exports with), benign activity of
+//! a fictional organisation (contoso.com) and one attack story woven through every table it would
+//! touch. See [`story()`] for the story and docs/demo-workspace.md for the tables.
+//!
+//! The product's data, not the language's: it lives apart from the `kql` crate and uses only its
+//! public API (a [`Catalog`] of tables made on first use, [`Value`]s, the schemas).
 //!
 //! Each table is generated when a query first needs it (an idle server holds none of them) and is
-//! then kept as Arrow batches. Generation is deterministic for a given `(seed, total_rows,
-//! now_ticks)`, and one table's rows do not depend on which tables were made before it: each
-//! table is made from the story and the noise units that write it, each unit from its own random
-//! stream. The seed varies the noise only: the story rows are the same for every seed and every
-//! `total_rows`, so the story's description and its queries hold for every demo workspace.
+//! then kept as Arrow batches (as rows in a build without DataFusion). Generation is
+//! deterministic for a given `(seed, total_rows, now_ticks)`, and one table's rows do not depend
+//! on which tables were made before it: each table is made from the story and the noise units
+//! that write it, each unit from its own random stream. The seed varies the noise only: the story
+//! rows are the same for every seed and every `total_rows`, so the story's description and its
+//! queries hold for every demo workspace.
 
 mod noise;
 mod org;
@@ -19,23 +24,23 @@ mod story;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::catalog::{Catalog, schemas};
-use crate::table::{Column, Table};
-use crate::value::{TICKS_PER_SECOND, Value};
+use kql::catalog::{Catalog, schemas};
+use kql::table::{Column, Table};
+use kql::value::{ScalarType, TICKS_PER_SECOND, Value};
 
 use noise::UNITS;
 use org::Org;
 
 /// The seed the server uses for its demo workspace unless told otherwise.
-pub const DEMO_SEED: u64 = 0x5E57_1DE1_2026;
+pub const SEED: u64 = 0x5E57_1DE1_2026;
 
 /// The row count the server asks for by default.
-pub const DEMO_DEFAULT_ROWS: usize = 120_000;
+pub const DEFAULT_ROWS: usize = 120_000;
 
 /// The demo workspace: ~`total_rows` rows over every documented table, every timestamp within
 /// the 14 days before `now_ticks` (100 ns ticks since the Unix epoch). Tables are made on first
 /// use.
-pub fn demo_workspace(seed: u64, total_rows: usize, now_ticks: i64) -> Catalog {
+pub fn workspace(seed: u64, total_rows: usize, now_ticks: i64) -> Catalog {
     let plan = Arc::new(Plan::new(seed, total_rows, now_ticks));
     let mut catalog = Catalog::new();
     for schema in schemas::tables() {
@@ -51,9 +56,14 @@ pub fn demo_workspace(seed: u64, total_rows: usize, now_ticks: i64) -> Catalog {
 }
 
 /// A short markdown description of the attack story in the demo workspace.
-pub fn demo_story() -> &'static str {
+pub fn story() -> &'static str {
     story::DESCRIPTION
 }
+
+// The tests count allocations as the server does, so query budgets are enforced in them too.
+#[cfg(test)]
+#[global_allocator]
+static ALLOCATOR: kql::budget::CountingAllocator = kql::budget::CountingAllocator;
 
 const SECOND: i64 = TICKS_PER_SECOND;
 const MINUTE: i64 = 60 * SECOND;
@@ -133,7 +143,7 @@ struct TableBuilder {
 
 impl TableBuilder {
     fn new(name: &'static str) -> TableBuilder {
-        let cols: &[(&'static str, crate::value::ScalarType)] =
+        let cols: &[(&'static str, ScalarType)] =
             schemas::table(name).map_or(&[], |s| s.columns.as_slice());
         let empty = Value::str("");
         let template = cols
@@ -143,7 +153,7 @@ impl TableBuilder {
                 "TenantId" => Value::str(org::TENANT_ID),
                 "_IsBillable" => Value::str("True"),
                 // Kusto strings are never null: an absent string is empty.
-                _ if ty == crate::value::ScalarType::String => empty.clone(),
+                _ if ty == ScalarType::String => empty.clone(),
                 _ => Value::Null,
             })
             .collect();
@@ -154,7 +164,7 @@ impl TableBuilder {
             .collect();
         let datetime = |col: &str| {
             cols.iter()
-                .position(|&(c, ty)| c == col && ty == crate::value::ScalarType::DateTime)
+                .position(|&(c, ty)| c == col && ty == ScalarType::DateTime)
         };
         TableBuilder {
             name,
@@ -205,9 +215,9 @@ impl TableBuilder {
 /// A generated value in its column's type: the generators write guids as text, as the services
 /// send them, and a guid column holds guids (the Arrow form restores them; the row form, which
 /// a build without DataFusion keeps, must hold them too).
-fn typed(value: Value, ty: crate::value::ScalarType) -> Value {
+fn typed(value: Value, ty: ScalarType) -> Value {
     match (ty, value) {
-        (crate::value::ScalarType::Guid, Value::String(text)) => {
+        (ScalarType::Guid, Value::String(text)) => {
             uuid::Uuid::parse_str(&text).map_or_else(|_| Value::String(text), Value::Guid)
         }
         (_, value) => value,
@@ -215,7 +225,7 @@ fn typed(value: Value, ty: crate::value::ScalarType) -> Value {
 }
 
 /// The workspace under construction: the rows of the table being made.
-pub(super) struct Gen {
+pub(crate) struct Gen {
     now: i64,
     keep: Keep,
     counted: usize,
@@ -310,7 +320,7 @@ fn fnv(name: &str) -> u64 {
 }
 
 /// A small, fast, seedable generator (splitmix64); its output never changes across releases.
-pub(super) struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
@@ -403,7 +413,7 @@ fn dy(v: serde_json::Value) -> Value {
 }
 
 fn iso(ticks: i64) -> String {
-    crate::value::format_datetime(ticks)
+    kql::value::format_datetime(ticks)
 }
 
 #[cfg(test)]
@@ -411,7 +421,6 @@ mod tests {
     use std::collections::{HashMap, HashSet};
 
     use super::*;
-    use crate::value::ScalarType;
 
     const NOW: i64 = 17_640_000_000 * TICKS_PER_SECOND / 10; // 2025-11-24T16:00:00Z
 
@@ -432,9 +441,9 @@ mod tests {
 
     #[test]
     fn same_inputs_give_the_same_workspace_whatever_order_tables_are_made_in() {
-        let a = demo_workspace(7, 5_000, NOW);
-        let b = demo_workspace(7, 5_000, NOW);
-        let c = demo_workspace(8, 5_000, NOW);
+        let a = workspace(7, 5_000, NOW);
+        let b = workspace(7, 5_000, NOW);
+        let c = workspace(8, 5_000, NOW);
         // b makes its tables in reverse order.
         let names: Vec<&str> = b.names().collect();
         for name in names.iter().rev() {
@@ -485,7 +494,7 @@ mod tests {
 
     #[test]
     fn every_documented_table_has_rows_of_its_documented_types_within_the_last_14_days() {
-        let cat = demo_workspace(DEMO_SEED, 10_000, NOW);
+        let cat = workspace(SEED, 10_000, NOW);
         let names: Vec<&str> = cat.names().collect();
         assert_eq!(names.len(), schemas::tables().len(), "{names:?}");
         for (name, table) in cat.iter() {
@@ -525,7 +534,7 @@ mod tests {
     fn row_count_is_within_ten_percent_of_the_request() {
         for total in [10_000usize, 120_000] {
             // Counted in the form each table is made in, not converted to rows.
-            let catalog = demo_workspace(DEMO_SEED, total, NOW);
+            let catalog = workspace(SEED, total, NOW);
             let n: usize = catalog.names().filter_map(|t| catalog.row_count(t)).sum();
             let (lo, hi) = (total * 9 / 10, total * 11 / 10);
             assert!((lo..=hi).contains(&n), "asked {total}, got {n}");
@@ -544,15 +553,15 @@ mod tests {
                 .cloned()
                 .collect()
         };
-        let small = demo_workspace(1, 1_000, NOW);
-        let large = demo_workspace(2, 30_000, NOW);
+        let small = workspace(1, 1_000, NOW);
+        let large = workspace(2, 30_000, NOW);
         assert_eq!(story_of(&small), story_of(&large));
         assert_eq!(story_of(&small).len(), story::alert_ids().len());
     }
 
     #[test]
     fn password_spray_then_victim_sign_in_from_the_attacker_ip() {
-        let cat = demo_workspace(DEMO_SEED, 1_000, NOW);
+        let cat = workspace(SEED, 1_000, NOW);
         let t = cat.get("SigninLogs").expect("SigninLogs");
         let (ip, rt, upn) = (
             col(t, "IPAddress"),
@@ -605,7 +614,7 @@ mod tests {
 
     #[test]
     fn alerts_incidents_evidence_and_mail_refer_to_each_other() {
-        let cat = demo_workspace(DEMO_SEED, 4_000, NOW);
+        let cat = workspace(SEED, 4_000, NOW);
         let known: HashSet<String> = values(&cat, "SecurityAlert", "SystemAlertId")
             .into_iter()
             .collect();
@@ -673,12 +682,12 @@ mod tests {
 
     #[test]
     fn the_documented_queries_find_each_stage() {
-        let cat = demo_workspace(DEMO_SEED, 20_000, NOW);
-        let opts = crate::ExecOptions {
+        let cat = workspace(SEED, 20_000, NOW);
+        let opts = kql::ExecOptions {
             now: NOW,
             ..Default::default()
         };
-        let block = demo_story()
+        let block = story()
             .split("```kql")
             .nth(1)
             .and_then(|b| b.split("```").next());
@@ -717,7 +726,7 @@ mod tests {
         assert_eq!(queries.len(), expected.len());
         for (query, needles) in queries.iter().zip(expected) {
             let result =
-                crate::execute(&cat, query, &opts).unwrap_or_else(|e| panic!("{query}: {e}"));
+                kql::execute(&cat, query, &opts).unwrap_or_else(|e| panic!("{query}: {e}"));
             let first = result
                 .table
                 .rows
@@ -735,7 +744,7 @@ mod tests {
 
     #[test]
     fn every_stage_leaves_rows_in_the_tables_it_touches() {
-        let cat = demo_workspace(DEMO_SEED, 1_000, NOW);
+        let cat = workspace(SEED, 1_000, NOW);
         let has = |table: &str, column: &str, needle: &str| {
             values(&cat, table, column)
                 .iter()
@@ -827,45 +836,7 @@ mod tests {
         assert!(events.rows.iter().any(|r| r[id] == Value::Int(4624)
             && r[logon_type] == Value::Int(10)
             && on(r, "srv-fs01")));
-        assert!(demo_story().contains(story::ATTACKER_IP));
-        assert!(demo_story().contains(story::VICTIM_UPN));
-    }
-}
-#[cfg(test)]
-mod tmp_counts {
-    #[test]
-    #[ignore]
-    fn print_counts() {
-        let org = super::Org::new();
-        let mut count = super::Gen::new(0, super::Keep::Count);
-        super::story::write(&mut count, &org);
-        println!("10000 STORY {}", count.counted);
-        for total in [10_000usize, 120_000] {
-            let cat = super::demo_workspace(
-                super::DEMO_SEED,
-                total,
-                17_640_000_000 * super::TICKS_PER_SECOND / 10,
-            );
-            let mut sum = 0;
-            for (n, t) in cat.iter() {
-                println!("{total} {n} {}", t.len());
-                sum += t.len();
-                if total == 120_000 {
-                    let filled: Vec<&str> = t
-                        .columns
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| {
-                            t.rows
-                                .iter()
-                                .any(|r| !r[*i].is_null() && r[*i].to_string() != "")
-                        })
-                        .map(|(_, c)| c.name.as_str())
-                        .collect();
-                    println!("FILLED {n} {} {}", t.columns.len(), filled.join(","));
-                }
-            }
-            println!("{total} TOTAL {sum}");
-        }
+        assert!(story().contains(story::ATTACKER_IP));
+        assert!(story().contains(story::VICTIM_UPN));
     }
 }

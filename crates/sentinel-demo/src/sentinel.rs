@@ -5,7 +5,7 @@ use serde_json::{Value as Json, json};
 
 use super::org::{DOMAIN, Device, NETBIOS, SUBSCRIPTION, User};
 use super::{Gen, MINUTE, Rng, boolean, dt, dy, int, iso, real, s};
-use crate::value::Value;
+use kql::value::Value;
 
 const PORTAL: &str = "https://portal.azure.com/#asset/Microsoft_Azure_Security_Insights/Incident";
 const WORKSPACE_RG: &str = "soc-rg";

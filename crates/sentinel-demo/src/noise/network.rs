@@ -6,7 +6,7 @@ use super::super::rows;
 use super::super::{Gen, Rng, int, s};
 use super::endpoint::SITES;
 use super::{any_time, office_time, workstation};
-use crate::value::Value;
+use kql::value::Value;
 
 /// Security events other than logons and process starts, mostly at the domain controllers.
 pub(super) fn windows_security(g: &mut Gen, org: &Org, rng: &mut Rng, n: usize) {

@@ -18,7 +18,7 @@ use serde_json::Value as Json;
 
 use crate::catalog::Catalog;
 use crate::catalog::schemas;
-use crate::table::{Column, Table};
+use crate::value::table::{Column, Table};
 use crate::value::{ScalarType, Value, datetime_to_ticks};
 
 #[cfg(feature = "datafusion")]

@@ -28,7 +28,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::Value as Json;
 
 use super::{LoadError, TIME_GENERATED, null_of, parse_datetime, transpose};
-use crate::table::{Column, Table};
+use crate::value::table::{Column, Table};
 use crate::value::{ScalarType, TICKS_PER_SECOND, Value};
 
 const TICKS_PER_DAY: i64 = 86_400 * TICKS_PER_SECOND;

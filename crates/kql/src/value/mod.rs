@@ -1,5 +1,9 @@
 //! Scalar types and values with Kusto's semantics (100 ns ticks for datetime and timespan).
 
+pub(crate) mod convert;
+pub(crate) mod size;
+pub mod table;
+
 use std::fmt;
 use std::sync::Arc;
 

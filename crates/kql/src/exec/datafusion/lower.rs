@@ -18,20 +18,20 @@ use datafusion::logical_expr::{
     cast, in_list, is_not_null, is_null, lit, when,
 };
 
-use super::arrow::{ArrowTable, copy_limit};
 use super::udaf::KqlAggregate;
 use super::udf::{BinUdf, CaseUdf, EvalUdf, ExpandUdf, MatchUdf, ParseUdf, RowGuardUdf, mentions};
-use crate::ast::{BinOp, Expr, ExprKind, JoinOn, NamedExpr, Operator, OperatorKind, StrOp};
+use crate::bind::scalar::{CExpr, Row, derive_name, eval, tuple_result};
 use crate::catalog::load::stored_type;
-use crate::engine::convert::coerce;
-use crate::engine::functions::{self, Pattern};
-use crate::engine::ops::{
+use crate::exec::rows::ops::{
     Out, Summary, fresh_name, piped_union_name, projected_name, union_input_name, unique_name,
 };
-use crate::engine::scalar::{CExpr, Row, derive_name, eval, tuple_result};
-use crate::engine::size::value_bytes;
-use crate::engine::{Engine, Env, MAX_ROWS};
-use crate::table::{Column, Table};
+use crate::exec::{Engine, Env, MAX_ROWS};
+use crate::functions::{self, Pattern};
+use crate::storage::arrow_table::{ArrowTable, copy_limit};
+use crate::syntax::ast::{BinOp, Expr, ExprKind, JoinOn, NamedExpr, Operator, OperatorKind, StrOp};
+use crate::value::convert::coerce;
+use crate::value::size::value_bytes;
+use crate::value::table::{Column, Table};
 use crate::value::{ScalarType, Value};
 
 /// Why a query is left to the row engine.
@@ -201,7 +201,7 @@ fn type_of(e: &CExpr, cols: &[Column]) -> ScalarType {
         CExpr::Neg(x) | CExpr::Shift { expr: x, .. } => type_of(x, cols),
         CExpr::Bin(op, l, r) => match op {
             BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod => {
-                crate::engine::scalar::arith_type(*op, type_of(l, cols), type_of(r, cols))
+                crate::bind::scalar::arith_type(*op, type_of(l, cols), type_of(r, cols))
                     .unwrap_or(ScalarType::Dynamic)
             }
             _ => ScalarType::Bool,
@@ -326,7 +326,7 @@ impl<'a> Lowering<'_, 'a> {
         Ok(Plan {
             plan,
             columns: table.columns.clone(),
-            parallel: table.len() >= super::arrow::PARALLEL_ROWS,
+            parallel: table.len() >= crate::storage::arrow_table::PARALLEL_ROWS,
         })
     }
 
@@ -377,7 +377,9 @@ impl<'a> Lowering<'_, 'a> {
     ) -> Result<DfExpr, Fallback> {
         let e = self.scalar(c, cols)?;
         let schema = df(DFSchema::try_from(
-            super::arrow::schema_of(cols).as_ref().clone(),
+            crate::storage::arrow_table::schema_of(cols)
+                .as_ref()
+                .clone(),
         ))?;
         let want = stored_type(ty);
         let have = df(e.get_type(&schema))?;
@@ -490,7 +492,7 @@ impl<'a> Lowering<'_, 'a> {
                 for x in list {
                     let CExpr::Lit(v) = x else { return Ok(None) };
                     let v = if *ci {
-                        Value::str(crate::engine::convert::to_text(v).to_lowercase())
+                        Value::str(crate::value::convert::to_text(v).to_lowercase())
                     } else {
                         v.clone()
                     };
@@ -770,12 +772,12 @@ impl<'a> Lowering<'_, 'a> {
         p: Plan,
         source: &'a Expr,
         (kind, flags): (&str, &str),
-        parts: &[crate::ast::ParsePart],
+        parts: &[crate::syntax::ast::ParsePart],
         filter: bool,
     ) -> Result<Plan, Fallback> {
         let (c, ty) = self.bind(source, &p.columns)?;
         let pattern = Arc::new(
-            crate::engine::ops::ParsePattern::new(kind, flags, parts)
+            crate::exec::rows::ops::ParsePattern::new(kind, flags, parts)
                 .ok_or("an invalid parse pattern")?,
         );
         let text = self.expr(&c, ty, &p.columns)?;
@@ -794,7 +796,11 @@ impl<'a> Lowering<'_, 'a> {
 
     /// `union` (Kusto's default `kind=outer`): the columns of all inputs by name, in order of
     /// first appearance, null where an input lacks one.
-    fn union(&mut self, first: Option<Plan>, u: &'a crate::ast::Union) -> Result<Plan, Fallback> {
+    fn union(
+        &mut self,
+        first: Option<Plan>,
+        u: &'a crate::syntax::ast::Union,
+    ) -> Result<Plan, Fallback> {
         let mut source = None;
         for (name, value) in &u.params {
             match (name.as_str(), &value.kind) {
@@ -932,7 +938,7 @@ impl<'a> Lowering<'_, 'a> {
         &mut self,
         p: Plan,
         params: &[(String, Expr)],
-        items: &'a [crate::ast::ExpandItem],
+        items: &'a [crate::syntax::ast::ExpandItem],
         limit: Option<&'a Expr>,
     ) -> Result<Plan, Fallback> {
         let mut as_array = false;

@@ -7,7 +7,6 @@
 //! function. Constructs the planner does not lower yet (see [`lower`]) run on the row engine,
 //! which stays the reference for Kusto's semantics; `explain` tells which engine a query gets.
 
-mod arrow;
 mod lower;
 mod udaf;
 mod udf;
@@ -24,19 +23,18 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
 
-pub use arrow::ArrowTable;
 use lower::{Fallback, Lowering, Plan};
 
-use super::ops::too_many_rows;
+use super::rows::ops::too_many_rows;
 use super::{Binding, Engine, Env};
-use crate::ast::{LetValue, Script, Statement};
 use crate::budget::QueryBudget;
 use crate::budget::datafusion::{InQuery, QueryPool};
 use crate::error::KqlError;
-use crate::table::Table;
+use crate::syntax::ast::{LetValue, Script, Statement};
+use crate::value::table::Table;
 
 /// Rows per DataFusion batch (and per batch made of a row table).
-pub(super) const BATCH_ROWS: usize = 8 * 1024;
+pub(crate) const BATCH_ROWS: usize = 8 * 1024;
 
 /// How a query left the DataFusion path.
 pub(super) enum Skip {
@@ -47,7 +45,7 @@ pub(super) enum Skip {
 }
 
 /// Threads DataFusion runs a large table's partitions on.
-pub(super) fn parallelism() -> usize {
+pub(crate) fn parallelism() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -82,13 +80,14 @@ pub(super) const MIN_ROWS: usize = 5_000;
 /// Rows of the catalog tables a query names (any identifier that is a table's name counts): a
 /// cheap upper bound of what it reads from the catalog, known before anything is planned.
 pub(super) fn catalog_rows(catalog: &crate::catalog::Catalog, text: &str) -> usize {
-    let Ok(tokens) = crate::lexer::tokenize(text) else {
+    let Ok(tokens) = crate::syntax::lexer::tokenize(text) else {
         return 0;
     };
     let mut seen: Vec<&str> = Vec::new();
     let mut rows = 0;
     for t in &tokens {
-        if let crate::lexer::TokenKind::Ident(n) | crate::lexer::TokenKind::QuotedIdent(n) = &t.kind
+        if let crate::syntax::lexer::TokenKind::Ident(n)
+        | crate::syntax::lexer::TokenKind::QuotedIdent(n) = &t.kind
             && !seen.contains(&n.as_str())
         {
             seen.push(n);
@@ -108,8 +107,9 @@ fn lower<'a>(engine: &mut Engine<'a>, script: &'a Script) -> Result<Plan, Fallba
             Err(Lower::NeedsTable(name, plan)) => {
                 let batches = collect(plan.plan, plan.parallel, engine.budget)
                     .map_err(|_| format!("'{name}' could not be run"))?;
-                let table = arrow::batches_to_query_table(&plan.columns, &batches)
-                    .map_err(|e| e.to_string())?;
+                let table =
+                    crate::storage::arrow_table::batches_to_query_table(&plan.columns, &batches)
+                        .map_err(|e| e.to_string())?;
                 tables.push((name, Arc::new(table)));
             }
             Err(Lower::Fallback(why)) => return Err(why),
@@ -157,7 +157,7 @@ fn lower_once<'a>(
                 value: LetValue::Expr(e),
                 ..
             } if l.engine.is_tabular(e, &l.env)
-                || matches!(&e.kind, crate::ast::ExprKind::Name(n) if l.lets.contains_key(n)) =>
+                || matches!(&e.kind, crate::syntax::ast::ExprKind::Name(n) if l.lets.contains_key(n)) =>
             {
                 let plan = l.tabular(e).map_err(|why| needs(&l, why))?;
                 if let Some((_, t)) = tables.iter().find(|(t, _)| t == name) {
@@ -204,7 +204,8 @@ pub(super) fn run<'a>(engine: &mut Engine<'a>, script: &'a Script) -> Result<Tab
     if rows > super::MAX_ROWS {
         return Err(Skip::Failed(too_many_rows("the query")));
     }
-    arrow::batches_to_query_table(&plan.columns, &batches).map_err(Skip::Failed)
+    crate::storage::arrow_table::batches_to_query_table(&plan.columns, &batches)
+        .map_err(Skip::Failed)
 }
 
 /// Executes a plan on the shared runtime within the query's budget: its tasks work for the

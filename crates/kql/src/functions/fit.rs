@@ -6,7 +6,7 @@
 use serde_json::{Map, Value as J};
 
 use super::{arg, num, text};
-use crate::engine::convert::{as_f64, as_i64};
+use crate::value::convert::{as_f64, as_i64};
 use crate::value::{ScalarType, Value};
 
 /// A function of several results: its parameters and its results, in Kusto's order.

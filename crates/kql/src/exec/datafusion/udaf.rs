@@ -19,10 +19,10 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, Expr as DfExpr, Signature, Volatility,
 };
 
-use super::arrow::{array_of, values_of};
 use crate::catalog::load::stored_type;
-use crate::engine::aggregate::AggState;
-use crate::engine::convert::coerce;
+use crate::functions::aggregate::AggState;
+use crate::storage::arrow_table::{array_of, values_of};
+use crate::value::convert::coerce;
 use crate::value::{ScalarType, Value};
 
 /// One KQL aggregate with its constant arguments.

@@ -25,28 +25,23 @@
 //! not known (`datetime_utc_to_local` returns its input), and `innerunique` joins keep the first
 //! left row of each key.
 
-mod aggregate;
-mod convert;
-mod encoding;
-mod functions;
 #[cfg(feature = "datafusion")]
-mod fusion;
-mod ops;
-mod pivot;
-mod scalar;
-mod size;
+pub(crate) mod datafusion;
+pub(crate) mod rows;
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::ast::{Expr, ExprKind, Function, LetValue, Statement};
+use crate::bind::scalar::{self, AggCollector, CExpr};
 use crate::budget::{EngineMemory, QueryBudget};
 use crate::catalog::Catalog;
 use crate::error::{KqlError, Location};
-use crate::lexer::Span;
-use crate::table::Table;
+use crate::functions::{self, aggregate};
+use crate::syntax::ast::{Expr, ExprKind, Function, LetValue, Statement};
+use crate::syntax::lexer::Span;
+use crate::value::convert;
+use crate::value::table::Table;
 use crate::value::{ScalarType, Value, datetime_to_ticks};
-use scalar::{AggCollector, CExpr};
 
 /// How to run a query.
 #[derive(Debug, Clone)]
@@ -101,9 +96,6 @@ pub struct QueryResult {
     pub peak_memory: usize,
 }
 
-#[cfg(feature = "datafusion")]
-pub use fusion::ArrowTable;
-
 /// Which engine runs a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Executor {
@@ -156,7 +148,9 @@ pub fn execute_on(
         // The whole run (and its result) is charged to the query, on this thread and on every
         // DataFusion task it spawns.
         let _scope = budget.enter();
-        crate::parser::on_deep_stack(|| execute_here(executor, catalog, text, opts, &budget))
+        crate::syntax::parser::on_deep_stack(|| {
+            execute_here(executor, catalog, text, opts, &budget)
+        })
     };
     budget.release();
     // A limit that stopped the query is the answer, whatever error it caused on the way out.
@@ -175,9 +169,9 @@ pub fn execute_on(
 pub fn explain(catalog: &Catalog, text: &str, opts: &ExecOptions) -> Result<String, String> {
     let budget = QueryBudget::new(opts.memory_limit, opts.deadline, opts.cancel.clone());
     let _scope = budget.enter();
-    let planned = crate::parser::on_deep_stack(|| {
-        let script = crate::parser::parse_script(text)?;
-        Ok(fusion::explain(
+    let planned = crate::syntax::parser::on_deep_stack(|| {
+        let script = crate::syntax::parser::parse_script(text)?;
+        Ok(datafusion::explain(
             &mut Engine::new(catalog, text, opts, &budget),
             &script,
         ))
@@ -192,13 +186,14 @@ fn execute_here(
     opts: &ExecOptions,
     budget: &Arc<QueryBudget>,
 ) -> Result<QueryResult, KqlError> {
-    let script = crate::parser::parse_script(text)?;
+    let script = crate::syntax::parser::parse_script(text)?;
     #[cfg(feature = "datafusion")]
     if executor == Executor::DataFusion
-        || (executor == Executor::Auto && fusion::catalog_rows(catalog, text) >= fusion::MIN_ROWS)
+        || (executor == Executor::Auto
+            && datafusion::catalog_rows(catalog, text) >= datafusion::MIN_ROWS)
     {
         let mut engine = Engine::new(catalog, text, opts, budget);
-        match fusion::run(&mut engine, &script) {
+        match datafusion::run(&mut engine, &script) {
             Ok(table) => {
                 return Ok(QueryResult {
                     table,
@@ -208,8 +203,8 @@ fn execute_here(
                     peak_memory: 0,
                 });
             }
-            Err(fusion::Skip::Failed(e)) => return Err(e),
-            Err(fusion::Skip::Fallback) => {}
+            Err(datafusion::Skip::Failed(e)) => return Err(e),
+            Err(datafusion::Skip::Fallback) => {}
         }
     }
     #[cfg(not(feature = "datafusion"))]
@@ -266,11 +261,11 @@ pub(crate) enum Binding<'a> {
 /// Names in scope, innermost last.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Env<'a> {
-    vars: Vec<(String, Binding<'a>)>,
+    pub(crate) vars: Vec<(String, Binding<'a>)>,
 }
 
 impl<'a> Env<'a> {
-    fn get(&self, name: &str) -> Option<&Binding<'a>> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Binding<'a>> {
         self.vars
             .iter()
             .rev()
@@ -278,30 +273,30 @@ impl<'a> Env<'a> {
             .map(|(_, b)| b)
     }
 
-    fn push(&mut self, name: String, b: Binding<'a>) {
+    pub(crate) fn push(&mut self, name: String, b: Binding<'a>) {
         self.vars.push((name, b));
     }
 }
 
 /// One query run: the catalog, the options and what the run collects.
 pub(crate) struct Engine<'a> {
-    catalog: &'a Catalog,
-    text: &'a str,
-    opts: &'a ExecOptions,
+    pub(crate) catalog: &'a Catalog,
+    pub(crate) text: &'a str,
+    pub(crate) opts: &'a ExecOptions,
     /// The query's memory and time budget.
     pub(crate) budget: &'a Arc<QueryBudget>,
-    agg: Option<AggCollector>,
-    visualization: Option<String>,
-    warnings: Vec<String>,
-    ticks: u32,
+    pub(crate) agg: Option<AggCollector>,
+    pub(crate) visualization: Option<String>,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) ticks: u32,
     /// Function calls being evaluated, innermost last.
-    calls: usize,
+    pub(crate) calls: usize,
     /// The name `as` just gave the piped table, for a following `union withsource=`.
-    piped_name: Option<String>,
+    pub(crate) piped_name: Option<String>,
 }
 
 impl<'a> Engine<'a> {
-    fn new(
+    pub(crate) fn new(
         catalog: &'a Catalog,
         text: &'a str,
         opts: &'a ExecOptions,
@@ -332,7 +327,7 @@ impl<'a> Engine<'a> {
         self.budget.check_deadline()
     }
 
-    fn location(&self, span: Span) -> Location {
+    pub(crate) fn location(&self, span: Span) -> Location {
         Location::from_offset(self.text, span.start)
     }
 
@@ -361,14 +356,18 @@ impl<'a> Engine<'a> {
         }
     }
 
-    fn forbidden(&self, span: Span, construct: &str) -> KqlError {
+    pub(crate) fn forbidden(&self, span: Span, construct: &str) -> KqlError {
         KqlError::Forbidden {
             location: self.location(span),
             construct: construct.into(),
         }
     }
 
-    fn statement(&mut self, st: &'a Statement, env: &mut Env<'a>) -> Result<(), KqlError> {
+    pub(crate) fn statement(
+        &mut self,
+        st: &'a Statement,
+        env: &mut Env<'a>,
+    ) -> Result<(), KqlError> {
         match st {
             Statement::Let {
                 name,
@@ -451,7 +450,7 @@ impl<'a> Engine<'a> {
     }
 
     /// A catalog table as the query sees it (the timespan filter applied).
-    fn catalog_table(&self, name: &str) -> Option<Table> {
+    pub(crate) fn catalog_table(&self, name: &str) -> Option<Table> {
         let t = self.catalog_rows(name)?;
         let Some((start, end)) = self.opts.timespan else {
             return Some((**t).clone());
@@ -487,7 +486,7 @@ impl<'a> Engine<'a> {
                     self.piped_name = None;
                     // `as Name` makes the result so far visible to the rest of the query,
                     // and names it in a `union withsource=` right after.
-                    if let crate::ast::OperatorKind::As(name) = &op.kind {
+                    if let crate::syntax::ast::OperatorKind::As(name) = &op.kind {
                         let s = scope.get_or_insert_with(|| env.clone());
                         s.push(name.clone(), Binding::Table(Arc::new(t.clone())));
                         self.piped_name = Some(name.clone());
@@ -558,7 +557,7 @@ impl<'a> Engine<'a> {
                         .first()
                         .cloned()
                         .unwrap_or_else(|| format!("print_{i}"));
-                    columns.push(crate::table::Column::new(name, ty));
+                    columns.push(crate::value::table::Column::new(name, ty));
                     row.push(convert::coerce(scalar::eval(&c, scalar::Row::EMPTY), ty));
                 }
                 Ok(Table {
@@ -594,7 +593,7 @@ impl<'a> Engine<'a> {
     }
 
     /// Runs a user-defined function that returns a table; `input` feeds its first tabular parameter.
-    fn invoke(
+    pub(crate) fn invoke(
         &mut self,
         e: &'a Expr,
         f: &'a Function,
@@ -622,7 +621,7 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    fn invoke_body(
+    pub(crate) fn invoke_body(
         &mut self,
         e: &'a Expr,
         f: &'a Function,
@@ -673,7 +672,7 @@ impl<'a> Engine<'a> {
         result.ok_or_else(|| self.type_error(e, "the function body has no tabular result"))
     }
 
-    fn datatable(
+    pub(crate) fn datatable(
         &mut self,
         e: &'a Expr,
         columns: &[(String, ScalarType)],
@@ -690,9 +689,9 @@ impl<'a> Engine<'a> {
                 ),
             ));
         }
-        let cols: Vec<crate::table::Column> = columns
+        let cols: Vec<crate::value::table::Column> = columns
             .iter()
-            .map(|(n, t)| crate::table::Column::new(n.clone(), *t))
+            .map(|(n, t)| crate::value::table::Column::new(n.clone(), *t))
             .collect();
         let mut rows = Vec::new();
         for chunk in values.chunks(columns.len()) {
@@ -708,7 +707,7 @@ impl<'a> Engine<'a> {
         })
     }
 
-    fn range(
+    pub(crate) fn range(
         &mut self,
         e: &'a Expr,
         name: &str,
@@ -795,13 +794,13 @@ impl<'a> Engine<'a> {
                     ScalarType::Long
                 };
                 return Ok(Table {
-                    columns: vec![crate::table::Column::new(name, ty)],
+                    columns: vec![crate::value::table::Column::new(name, ty)],
                     rows,
                 });
             }
         }
         Ok(Table {
-            columns: vec![crate::table::Column::new(name, ty)],
+            columns: vec![crate::value::table::Column::new(name, ty)],
             rows,
         })
     }

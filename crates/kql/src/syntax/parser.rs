@@ -1,8 +1,8 @@
 //! Recursive-descent KQL parser with a Pratt loop for scalar expressions.
 
-use crate::ast::*;
 use crate::error::{KqlError, Location};
-use crate::lexer::{Span, Token, TokenKind, tokenize};
+use crate::syntax::ast::*;
+use crate::syntax::lexer::{Span, Token, TokenKind, tokenize};
 use crate::value::{ScalarType, TICKS_PER_SECOND, Value};
 
 /// Maximum nesting of expressions and subqueries; deeper input is rejected, not overflowed.

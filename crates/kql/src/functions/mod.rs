@@ -9,10 +9,12 @@ use regex::Regex;
 use crate::error::KqlError;
 use serde_json::Value as J;
 
-use super::convert::{as_f64, as_i64, coerce, is_numeric, to_dynamic, to_text, undyn};
-use super::encoding;
+use crate::value::convert::{as_f64, as_i64, coerce, is_numeric, to_dynamic, to_text, undyn};
+
 use net::ipv4;
 
+pub(crate) mod aggregate;
+pub(crate) mod encoding;
 mod fit;
 mod math;
 mod net;
@@ -1317,7 +1319,7 @@ fn trim_regex(pattern: &str, s: &str, start: bool, end: bool) -> Option<String> 
 /// against the query's memory budget with its worst case; when that does not fit, the query is
 /// stopped (its next check reports the limit) and the call answers null without building it.
 pub(crate) fn call(name: &str, args: &[Value], result: ScalarType) -> Value {
-    if let Some(bytes) = super::size::function_bound(name, args)
+    if let Some(bytes) = crate::value::size::function_bound(name, args)
         && crate::budget::reserve(bytes).is_err()
     {
         return Value::Null;
@@ -1545,7 +1547,7 @@ fn evaluate(name: &str, args: &[Value], result: ScalarType) -> Value {
                 let better = match &best {
                     None => true,
                     Some(b) => {
-                        let o = super::convert::sort_cmp(a, b);
+                        let o = crate::value::convert::sort_cmp(a, b);
                         if name == "min_of" {
                             o.is_lt()
                         } else {
@@ -1748,8 +1750,8 @@ fn evaluate(name: &str, args: &[Value], result: ScalarType) -> Value {
                             std::cmp::Ordering::Greater
                         }
                     }
-                    _ if name == "array_sort_desc" => super::convert::sort_cmp(b, a),
-                    _ => super::convert::sort_cmp(a, b),
+                    _ if name == "array_sort_desc" => crate::value::convert::sort_cmp(b, a),
+                    _ => crate::value::convert::sort_cmp(a, b),
                 }
             });
             let sorted: Vec<J> = arrays
@@ -2014,7 +2016,7 @@ fn evaluate(name: &str, args: &[Value], result: ScalarType) -> Value {
                 {
                     let mut t = *x;
                     while t <= *y && out.len() < 1_048_576 {
-                        out.push(super::convert::dyn_json(
+                        out.push(crate::value::convert::dyn_json(
                             &if matches!(a, Value::DateTime(_)) {
                                 Value::DateTime(t)
                             } else {
@@ -2259,9 +2261,10 @@ fn evaluate(name: &str, args: &[Value], result: ScalarType) -> Value {
                     Some((v, pair.get(1)?.as_i64()?))
                 })
                 .collect();
-            sorted.sort_by(|a, b| super::convert::sort_cmp(&a.0, &b.0));
-            let at =
-                |p: f64| super::aggregate::weighted_percentile(&sorted, p).unwrap_or(Value::Null);
+            sorted.sort_by(|a, b| crate::value::convert::sort_cmp(&a.0, &b.0));
+            let at = |p: f64| {
+                crate::functions::aggregate::weighted_percentile(&sorted, p).unwrap_or(Value::Null)
+            };
             if name == "percentrank_tdigest" {
                 // The weighted share of values at or below the value, in percent.
                 let v = arg(args, 1);
@@ -2270,7 +2273,9 @@ fn evaluate(name: &str, args: &[Value], result: ScalarType) -> Value {
                     .fold(0i64, |acc, (_, w)| acc.saturating_add(*w));
                 let below = sorted
                     .iter()
-                    .filter(|(x, _)| super::convert::compare(x, &v).is_some_and(|o| o.is_le()))
+                    .filter(|(x, _)| {
+                        crate::value::convert::compare(x, &v).is_some_and(|o| o.is_le())
+                    })
                     .fold(0i64, |acc, (_, w)| acc.saturating_add(*w));
                 return if total == 0 || v.is_null() {
                     Value::Null
@@ -2287,7 +2292,7 @@ fn evaluate(name: &str, args: &[Value], result: ScalarType) -> Value {
                     .collect();
                 Value::dynamic(J::Array(
                     ps.iter()
-                        .map(|p| super::convert::dyn_json(&at(*p)))
+                        .map(|p| crate::value::convert::dyn_json(&at(*p)))
                         .collect(),
                 ))
             }
@@ -2336,14 +2341,14 @@ fn evaluate(name: &str, args: &[Value], result: ScalarType) -> Value {
         }
         // around(value, center, delta): whether value lies within delta of center.
         "around" => {
-            use super::scalar::arith;
-            use crate::ast::BinOp;
+            use crate::bind::scalar::arith;
+            use crate::syntax::ast::BinOp;
             let (v, c, d) = (arg(args, 0), arg(args, 1), arg(args, 2));
             let lo = arith(BinOp::Sub, c.clone(), d.clone());
             let hi = arith(BinOp::Add, c, d);
             match (
-                super::convert::compare(&v, &lo),
-                super::convert::compare(&v, &hi),
+                crate::value::convert::compare(&v, &lo),
+                crate::value::convert::compare(&v, &hi),
             ) {
                 (Some(a), Some(b)) => Value::Bool(a.is_ge() && b.is_le()),
                 _ => Value::Null,
@@ -2356,7 +2361,9 @@ fn evaluate(name: &str, args: &[Value], result: ScalarType) -> Value {
             Value::Long(
                 terms
                     .iter()
-                    .position(|t| super::scalar::has_term(&hay, &t.to_lowercase(), true, true))
+                    .position(|t| {
+                        crate::bind::scalar::has_term(&hay, &t.to_lowercase(), true, true)
+                    })
                     .map_or(-1, |p| p as i64),
             )
         }

@@ -1,6 +1,6 @@
 //! The KQL syntax tree. Every expression and operator carries the span of its text.
 
-use crate::lexer::Span;
+use crate::syntax::lexer::Span;
 use crate::value::{ScalarType, Value};
 
 /// A query text: statements separated by `;`.

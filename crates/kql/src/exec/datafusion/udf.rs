@@ -8,7 +8,7 @@
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use crate::engine::functions::Pattern;
+use crate::functions::Pattern;
 use arrow_array::builder::{ArrayBuilder, StringBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
@@ -21,12 +21,12 @@ use datafusion::logical_expr::{
     Volatility,
 };
 
-use super::arrow::{array_of, longest_step, shared_array_of, values_of};
+use crate::bind::scalar::{CExpr, Row, eval};
 use crate::catalog::load::stored_type;
-use crate::engine::convert::{coerce, to_text};
-use crate::engine::ops::{ParsePattern, expansion};
-use crate::engine::scalar::{CExpr, Row, eval};
-use crate::engine::size::LARGE;
+use crate::exec::rows::ops::{ParsePattern, expansion};
+use crate::storage::arrow_table::{array_of, longest_step, shared_array_of, values_of};
+use crate::value::convert::{coerce, to_text};
+use crate::value::size::LARGE;
 use crate::value::{ScalarType, Value};
 
 /// Implements equality and hashing by a key string (UDFs are compared when plans are).

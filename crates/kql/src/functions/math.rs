@@ -2,7 +2,7 @@
 //! Welch's t-test.
 
 use super::arg;
-use crate::engine::convert::as_f64;
+use crate::value::convert::as_f64;
 use crate::value::{ScalarType, Value};
 
 /// The result type of a special function, or None when `name` is not one.

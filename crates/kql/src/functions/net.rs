@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use serde_json::Value as J;
 
 use super::{arg, text, texts_of};
-use crate::engine::convert::as_i64;
+use crate::value::convert::as_i64;
 use crate::value::{ScalarType, Value};
 
 /// The result type of an IP function, or None when `name` is not one.

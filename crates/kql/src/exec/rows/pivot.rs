@@ -2,22 +2,22 @@
 
 use std::collections::HashMap;
 
-use super::aggregate::{AggState, is_aggregate};
-use super::convert::{Key, coerce, to_text};
-use super::ops::{Out, Summary, key_row, unique_name};
-use super::scalar::{CExpr, Row, eval};
-use super::{Engine, Env};
-use crate::ast::{Expr, ExprKind, Pivot};
+use crate::bind::scalar::{CExpr, Row, eval};
 use crate::error::KqlError;
-use crate::table::{Column, Table};
+use crate::exec::rows::ops::{Out, Summary, key_row, unique_name};
+use crate::exec::{Engine, Env};
+use crate::functions::aggregate::{AggState, is_aggregate};
+use crate::syntax::ast::{Expr, ExprKind, Pivot};
 use crate::value::Value;
+use crate::value::convert::{Key, coerce, to_text};
+use crate::value::table::{Column, Table};
 
 impl<'a> Engine<'a> {
     /// `pivot(column [, aggregation [, key, ...]])`: a row per key (the given columns, else every
     /// column neither pivoted nor aggregated), a column per value of `column` in the order first
     /// seen, each cell the aggregation (`count()` by default) of the rows with that key and value;
     /// a key without rows of some value gets the aggregation of no rows (`count()` 0).
-    pub(super) fn pivot(
+    pub(crate) fn pivot(
         &mut self,
         t: Table,
         p: &'a Pivot,

@@ -4,13 +4,13 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value as J;
 
-use super::aggregate::{self, AggState};
-use super::convert::{as_f64, as_i64, coerce, compare, equals, is_numeric, to_text, undyn};
-use super::functions;
-use super::{Binding, Engine, Env};
-use crate::ast::{BinOp, Expr, ExprKind, LetValue, Statement, StrOp};
 use crate::error::KqlError;
-use crate::table::Column;
+use crate::exec::{Binding, Engine, Env};
+use crate::functions;
+use crate::functions::aggregate::{self, AggState};
+use crate::syntax::ast::{BinOp, Expr, ExprKind, LetValue, Statement, StrOp};
+use crate::value::convert::{as_f64, as_i64, coerce, compare, equals, is_numeric, to_text, undyn};
+use crate::value::table::Column;
 use crate::value::{ScalarType, Value};
 
 /// The functions the binder resolves itself (the first `match` of `compile_call`), besides the
@@ -394,7 +394,7 @@ fn op_name(op: BinOp) -> &'static str {
 }
 
 /// The result type of arithmetic, or None when the types do not combine.
-pub(super) fn arith_type(op: BinOp, l: ScalarType, r: ScalarType) -> Option<ScalarType> {
+pub(crate) fn arith_type(op: BinOp, l: ScalarType, r: ScalarType) -> Option<ScalarType> {
     use ScalarType::*;
     Some(match (l, r) {
         (Int, Int) => Int,
@@ -851,7 +851,7 @@ impl<'a> Engine<'a> {
 
     /// A call of several results (`series_fit_line(y)`) as the bag of all of them, its
     /// arguments checked against the function's parameters.
-    pub(super) fn compile_tuple(
+    pub(crate) fn compile_tuple(
         &mut self,
         e: &'a Expr,
         tuple: &functions::Tuple,
@@ -919,7 +919,7 @@ impl<'a> Engine<'a> {
     fn inline_function(
         &mut self,
         e: &'a Expr,
-        f: &'a crate::ast::Function,
+        f: &'a crate::syntax::ast::Function,
         args: &'a [Expr],
         schema: &[Column],
         env: &Env<'a>,
@@ -933,7 +933,7 @@ impl<'a> Engine<'a> {
     fn inline_function_body(
         &mut self,
         e: &'a Expr,
-        f: &'a crate::ast::Function,
+        f: &'a crate::syntax::ast::Function,
         args: &'a [Expr],
         schema: &[Column],
         env: &Env<'a>,
@@ -1079,11 +1079,11 @@ impl<'a> Engine<'a> {
 }
 
 /// The first column of a table as a dynamic array (for `in (T)` and `has_any (T)`).
-fn first_column_array(t: &crate::table::Table) -> Value {
+fn first_column_array(t: &crate::value::table::Table) -> Value {
     Value::dynamic(J::Array(
         t.rows
             .iter()
-            .map(|r| r.first().map_or(J::Null, super::convert::dyn_json))
+            .map(|r| r.first().map_or(J::Null, crate::value::convert::dyn_json))
             .collect(),
     ))
 }

@@ -11,10 +11,10 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::ast::*;
 use crate::error::{KqlError, Location};
-use crate::lexer::{Span, Token, TokenKind, tokenize};
-use crate::parser;
+use crate::syntax::ast::*;
+use crate::syntax::lexer::{Span, Token, TokenKind, tokenize};
+use crate::syntax::parser;
 use crate::value::TICKS_PER_SECOND;
 
 /// The server settings the messages name, so a user knows what to change.

@@ -2,26 +2,27 @@
 
 use std::collections::HashMap;
 
-use super::aggregate::{self, AggState};
-use super::convert::{Key, as_i64, coerce, key_of, sort_cmp, to_text};
-use super::scalar::{AggCollector, AggSpec, CExpr, Row, derive_name, eval, tuple_result};
-use super::{Binding, Engine, Env, functions};
-use crate::ast::{
+use crate::bind::scalar::{AggCollector, AggSpec, CExpr, Row, derive_name, eval, tuple_result};
+use crate::error::KqlError;
+use crate::exec::{Binding, Engine, Env};
+use crate::functions;
+use crate::functions::aggregate::{self, AggState};
+use crate::syntax::ast::{
     Expr, ExprKind, JoinOn, NamedExpr, Operator, OperatorKind, ParsePart, SortKey, Union,
 };
-use crate::error::KqlError;
-use crate::table::{Column, Table};
+use crate::value::convert::{Key, as_i64, coerce, key_of, sort_cmp, to_text};
+use crate::value::table::{Column, Table};
 use crate::value::{ScalarType, Value};
 
 /// One output column of a `summarize`: an expression over the keys and the aggregates'
 /// results, or the several columns of `arg_max`/`arg_min`/`take_any(*)`/`percentiles`.
-pub(super) enum Out {
+pub(crate) enum Out {
     Expr(CExpr, ScalarType),
     Spread(usize),
 }
 
 /// A bound `summarize`.
-pub(super) struct Summary {
+pub(crate) struct Summary {
     pub key_exprs: Vec<CExpr>,
     pub key_cols: Vec<Column>,
     pub specs: Vec<AggSpec>,
@@ -31,7 +32,7 @@ pub(super) struct Summary {
 
 /// The values `mv-expand` makes of one cell: an array's elements, a bag's properties (each a
 /// one-property bag, or a `[key, value]` array with `kind=array`), or the value itself.
-pub(super) fn expansion(v: Value, as_array: bool) -> Vec<Value> {
+pub(crate) fn expansion(v: Value, as_array: bool) -> Vec<Value> {
     match v {
         Value::Dynamic(d) => match &*d {
             serde_json::Value::Array(a) => a.iter().map(|j| Value::dynamic(j.clone())).collect(),
@@ -54,13 +55,13 @@ pub(super) fn expansion(v: Value, as_array: bool) -> Vec<Value> {
 }
 
 /// The name `union withsource=` gives the piped input: what `as` called it, or `union_arg0`.
-pub(super) fn piped_union_name(as_name: Option<String>) -> String {
+pub(crate) fn piped_union_name(as_name: Option<String>) -> String {
     as_name.unwrap_or_else(|| "union_arg0".into())
 }
 
 /// The name `union withsource=` gives the input `e` in position `index`: the table's name,
 /// what a final `as` called it, or `union_argN`.
-pub(super) fn union_input_name(e: &Expr, index: usize) -> String {
+pub(crate) fn union_input_name(e: &Expr, index: usize) -> String {
     match &e.kind {
         ExprKind::Name(n) => n.clone(),
         ExprKind::Pipe { ops, .. } => match ops.last().map(|o| &o.kind) {
@@ -72,7 +73,7 @@ pub(super) fn union_input_name(e: &Expr, index: usize) -> String {
 }
 
 /// The first `ColumnN` name not taken.
-pub(super) fn fresh_name(columns: &[Column], taken: &[String]) -> String {
+pub(crate) fn fresh_name(columns: &[Column], taken: &[String]) -> String {
     (1..)
         .map(|n| format!("Column{n}"))
         .find(|c| !columns.iter().any(|x| x.name == *c) && !taken.contains(c))
@@ -81,7 +82,7 @@ pub(super) fn fresh_name(columns: &[Column], taken: &[String]) -> String {
 
 /// A column a call of several results makes: its name, whether the query gave it, and which
 /// of the results it holds.
-pub(super) struct Spread {
+pub(crate) struct Spread {
     pub name: String,
     pub declared: bool,
     pub result: &'static str,
@@ -94,7 +95,7 @@ type SpreadColumns = Vec<(Spread, Vec<Value>)>;
 impl Spread {
     /// Its name among `taken`: a name the query gave replaces a column, Kusto's own is made
     /// unique.
-    pub(super) fn name_among(&self, taken: &[String]) -> String {
+    pub(crate) fn name_among(&self, taken: &[String]) -> String {
         if self.declared {
             self.name.clone()
         } else {
@@ -122,18 +123,18 @@ fn put_column(t: &mut Table, name: String, ty: ScalarType, values: Vec<Value>) {
 }
 
 /// Each group's key values and its aggregates' states, in the order the groups were first seen.
-pub(super) type Groups = (Vec<Vec<Value>>, Vec<Vec<AggState>>);
+pub(crate) type Groups = (Vec<Vec<Value>>, Vec<Vec<AggState>>);
 
 /// The name of a `project` column: the given one, else the expression's own (suffixed when an
 /// earlier column took it: `project T, startofday(T)` → `T`, `T1`), else `ColumnN`.
-pub(super) fn projected_name(given: Option<String>, expr: &Expr, taken: &[String]) -> String {
+pub(crate) fn projected_name(given: Option<String>, expr: &Expr, taken: &[String]) -> String {
     given
         .or_else(|| derive_name(expr).map(|n| unique_name(taken, &n)))
         .unwrap_or_else(|| fresh_name(&[], taken))
 }
 
 /// A name not yet in `names`, suffixing 1, 2, … as Kusto does for duplicates.
-pub(super) fn unique_name(names: &[String], base: &str) -> String {
+pub(crate) fn unique_name(names: &[String], base: &str) -> String {
     if !names.iter().any(|n| n == base) {
         return base.to_string();
     }
@@ -168,7 +169,7 @@ fn wildcard_match(pattern: &str, name: &str) -> bool {
     true
 }
 
-pub(super) fn key_row(vals: &[Value]) -> Vec<Key> {
+pub(crate) fn key_row(vals: &[Value]) -> Vec<Key> {
     vals.iter().map(key_of).collect()
 }
 
@@ -186,7 +187,7 @@ impl<'a> Engine<'a> {
                 for idx in 0..t.rows.len() {
                     self.check()?;
                     keep.push(matches!(
-                        super::convert::undyn(&eval(&c, Row { rows: &t.rows, idx })),
+                        crate::value::convert::undyn(&eval(&c, Row { rows: &t.rows, idx })),
                         Value::Bool(true)
                     ));
                 }
@@ -367,7 +368,7 @@ impl<'a> Engine<'a> {
                 _ => Err(self.type_error(call, "invoke needs a function call")),
             },
             OperatorKind::Evaluate { plugin, args } => {
-                if crate::guard::plugin_is_forbidden(plugin) {
+                if crate::bind::guard::plugin_is_forbidden(plugin) {
                     Err(KqlError::Forbidden {
                         location: self_location(self, op),
                         construct: format!("The plugin '{plugin}'"),
@@ -447,7 +448,7 @@ impl<'a> Engine<'a> {
         &mut self,
         op: &Operator,
         t: Table,
-        ms: &'a crate::ast::MakeSeries,
+        ms: &'a crate::syntax::ast::MakeSeries,
         env: &Env<'a>,
     ) -> Result<Table, KqlError> {
         let (axis, axis_ty) = self.compile(&ms.axis, &t.columns, env)?;
@@ -502,9 +503,9 @@ impl<'a> Engine<'a> {
         }
         // The axis as ticks or numbers; bins are [start + i*step, start + (i+1)*step).
         let num = |v: &Value| -> Option<f64> {
-            match super::convert::undyn(v) {
+            match crate::value::convert::undyn(v) {
                 Value::DateTime(x) | Value::TimeSpan(x) => Some(x as f64),
-                other => super::convert::as_f64(&other),
+                other => crate::value::convert::as_f64(&other),
             }
         };
         let step_v = self.constant(&ms.step, env)?;
@@ -586,7 +587,7 @@ impl<'a> Engine<'a> {
             .map(|i| {
                 let x = from + step * i as f64;
                 match axis_ty {
-                    ScalarType::DateTime => super::convert::datetime_json(x as i64),
+                    ScalarType::DateTime => crate::value::convert::datetime_json(x as i64),
                     ScalarType::TimeSpan => Value::TimeSpan(x as i64).to_json(),
                     ScalarType::Real | ScalarType::Decimal => Value::Real(x).to_json(),
                     _ => Value::Long(x as i64).to_json(),
@@ -623,7 +624,7 @@ impl<'a> Engine<'a> {
                         }
                         None => default.clone(),
                     };
-                    series[o].push(super::convert::dyn_json(&v));
+                    series[o].push(crate::value::convert::dyn_json(&v));
                 }
             }
             let mut row = keys;
@@ -642,7 +643,7 @@ impl<'a> Engine<'a> {
         &mut self,
         op: &Operator,
         t: Table,
-        levels: &'a [crate::ast::TopNestedLevel],
+        levels: &'a [crate::syntax::ast::TopNestedLevel],
         env: &Env<'a>,
     ) -> Result<Table, KqlError> {
         struct Level {
@@ -651,7 +652,7 @@ impl<'a> Engine<'a> {
             of_col: Column,
             agg: CExpr,
             agg_col: Column,
-            specs: Vec<super::scalar::AggSpec>,
+            specs: Vec<crate::bind::scalar::AggSpec>,
             desc: bool,
         }
         let mut compiled = Vec::new();
@@ -898,14 +899,17 @@ impl<'a> Engine<'a> {
             for (k, ty) in keys.iter().zip(&types) {
                 row.push(match bag.get(k) {
                     None | Some(serde_json::Value::Null) => coerce(Value::Null, *ty),
-                    Some(v) => coerce(super::convert::undyn(&Value::dynamic(v.clone())), *ty),
+                    Some(v) => coerce(
+                        crate::value::convert::undyn(&Value::dynamic(v.clone())),
+                        *ty,
+                    ),
                 });
             }
         }
         Ok(out)
     }
 
-    pub(super) fn count_arg(&mut self, e: &'a Expr, env: &Env<'a>) -> Result<usize, KqlError> {
+    pub(crate) fn count_arg(&mut self, e: &'a Expr, env: &Env<'a>) -> Result<usize, KqlError> {
         let v = self.constant(e, env)?;
         as_i64(&v)
             .map(|n| n.max(0) as usize)
@@ -995,7 +999,7 @@ impl<'a> Engine<'a> {
     /// the first results; the others (all of them when none is named) keep Kusto's names
     /// (`f_y_result`) when `keep_rest`, as in `project`, and are dropped otherwise, as in
     /// `extend`. Shared by both engines.
-    pub(super) fn bind_spread(
+    pub(crate) fn bind_spread(
         &mut self,
         columns: &[Column],
         expr: &'a Expr,
@@ -1173,7 +1177,7 @@ impl<'a> Engine<'a> {
 
     /// Binds a `summarize`: its keys, the aggregates inside its expressions, and its output
     /// columns with Kusto's names (shared by the row engine and the DataFusion planner).
-    pub(super) fn bind_summarize(
+    pub(crate) fn bind_summarize(
         &mut self,
         columns: &[Column],
         aggs: &'a [NamedExpr],
@@ -1298,7 +1302,7 @@ impl<'a> Engine<'a> {
 
     /// Groups `t`'s rows by the values of `key_exprs` (groups in the order first seen) and folds
     /// each group's rows into a state per aggregate of `specs`.
-    pub(super) fn fold_groups(
+    pub(crate) fn fold_groups(
         &mut self,
         t: &Table,
         key_exprs: &[CExpr],
@@ -1484,7 +1488,7 @@ impl<'a> Engine<'a> {
             .collect();
         for l in &left.rows {
             self.check()?;
-            if rows.len() > super::MAX_ROWS {
+            if rows.len() > crate::exec::MAX_ROWS {
                 return Err(too_many_rows("join"));
             }
             let k = key(l, &lk);
@@ -1517,7 +1521,7 @@ impl<'a> Engine<'a> {
                     for &m in matches {
                         // One left row can match many: check as the output grows.
                         self.check()?;
-                        if rows.len() > super::MAX_ROWS {
+                        if rows.len() > crate::exec::MAX_ROWS {
                             return Err(too_many_rows("join"));
                         }
                         let mut row = l.clone();
@@ -1701,12 +1705,12 @@ impl<'a> Engine<'a> {
         // Every row gets every column: a wide union (`union *` over many tables) is refused
         // before it is built rather than exhausting memory.
         let total: usize = parts.iter().map(|(_, t)| t.rows.len()).sum();
-        if total.saturating_mul(columns.len()) > super::MAX_CELLS {
+        if total.saturating_mul(columns.len()) > crate::exec::MAX_CELLS {
             return Err(KqlError::Runtime {
                 message: format!(
                     "union would produce {total} rows of {} columns, more than {} cells; name the tables, or filter and project each input first",
                     columns.len(),
-                    super::MAX_CELLS
+                    crate::exec::MAX_CELLS
                 ),
             });
         }
@@ -1742,7 +1746,7 @@ impl<'a> Engine<'a> {
     pub(crate) fn search(
         &mut self,
         input: Option<Table>,
-        s: &'a crate::ast::Search,
+        s: &'a crate::syntax::ast::Search,
         env: &Env<'a>,
     ) -> Result<Table, KqlError> {
         let parts = match input {
@@ -1762,7 +1766,7 @@ impl<'a> Engine<'a> {
     /// and those every table has, the rest of each row packed into `pack_`.
     pub(crate) fn find(
         &mut self,
-        f: &'a crate::ast::Find,
+        f: &'a crate::syntax::ast::Find,
         env: &Env<'a>,
     ) -> Result<Table, KqlError> {
         let parts = self.searched_tables(&f.tables, env)?;
@@ -1948,7 +1952,7 @@ impl<'a> Engine<'a> {
         env: &Env<'a>,
         cs: bool,
     ) -> Result<CExpr, KqlError> {
-        use crate::ast::{BinOp, StrOp};
+        use crate::syntax::ast::{BinOp, StrOp};
         Ok(match &e.kind {
             ExprKind::Literal(Value::String(term)) => {
                 let (op, term) = if term.contains('*') {
@@ -1996,7 +2000,7 @@ impl<'a> Engine<'a> {
         &mut self,
         mut t: Table,
         params: &[(String, Expr)],
-        items: &'a [crate::ast::ExpandItem],
+        items: &'a [crate::syntax::ast::ExpandItem],
         limit: Option<&'a Expr>,
         env: &Env<'a>,
     ) -> Result<Table, KqlError> {
@@ -2056,7 +2060,7 @@ impl<'a> Engine<'a> {
             for i in 0..n {
                 // One row can expand into many: check as the output grows.
                 self.check()?;
-                if rows.len() > super::MAX_ROWS {
+                if rows.len() > crate::exec::MAX_ROWS {
                     return Err(too_many_rows("mv-expand"));
                 }
                 let mut r = t.rows[idx].clone();
@@ -2068,7 +2072,7 @@ impl<'a> Engine<'a> {
                 }
                 rows.push(r);
             }
-            if rows.len() > super::MAX_ROWS {
+            if rows.len() > crate::exec::MAX_ROWS {
                 return Err(too_many_rows("mv-expand"));
             }
         }
@@ -2143,7 +2147,7 @@ impl<'a> Engine<'a> {
 
 /// A `parse` operator's pattern: one regular expression with a named group per column.
 #[derive(Debug, Clone)]
-pub(super) struct ParsePattern {
+pub(crate) struct ParsePattern {
     regex: functions::Pattern,
     relaxed: bool,
     /// The columns it extracts, with their types.
@@ -2152,7 +2156,7 @@ pub(super) struct ParsePattern {
 
 impl ParsePattern {
     /// The pattern of `parse kind=… flags=… with parts`, or `None` when it is not a valid one.
-    pub(super) fn new(kind: &str, flags: &str, parts: &[ParsePart]) -> Option<ParsePattern> {
+    pub(crate) fn new(kind: &str, flags: &str, parts: &[ParsePart]) -> Option<ParsePattern> {
         let regex_kind = kind == "regex";
         // Regex mode is greedy unless flag U; simple mode matches the shortest text between literals.
         let flags: String = flags.chars().filter(|c| "imsU".contains(*c)).collect();
@@ -2209,7 +2213,7 @@ impl ParsePattern {
 
     /// The columns' values parsed from `text`, or `None` when it does not match (outside relaxed
     /// mode, a value that does not convert to its column's type fails the whole match).
-    pub(super) fn values(&self, text: &str) -> Option<Vec<Value>> {
+    pub(crate) fn values(&self, text: &str) -> Option<Vec<Value>> {
         let caps = self.regex.over(text)?.captures(text)?;
         let mut unconverted = false;
         let vals = self
@@ -2229,7 +2233,7 @@ impl ParsePattern {
     }
 
     /// The columns' values when the text does not match.
-    pub(super) fn nulls(&self) -> Vec<Value> {
+    pub(crate) fn nulls(&self) -> Vec<Value> {
         self.columns
             .iter()
             .map(|(_, ty)| coerce(Value::Null, *ty))
@@ -2254,11 +2258,11 @@ fn series_name(item: &NamedExpr, i: usize) -> String {
     }
 }
 
-pub(super) fn too_many_rows(operator: &str) -> KqlError {
+pub(crate) fn too_many_rows(operator: &str) -> KqlError {
     KqlError::Runtime {
         message: format!(
             "{operator} produced more than {} rows; filter or summarize the input first",
-            super::MAX_ROWS
+            crate::exec::MAX_ROWS
         ),
     }
 }

@@ -1,8 +1,8 @@
 //! Evaluator behaviour, one operator or function at a time.
 
 use super::*;
-use crate::table::Column;
 use crate::value::TICKS_PER_SECOND;
+use crate::value::table::Column;
 
 const HOUR: i64 = 3600 * TICKS_PER_SECOND;
 /// 2024-01-02T00:00:00Z.
@@ -1022,7 +1022,7 @@ fn errors_name_what_went_wrong_and_where() {
     ] {
         let e = err(&format!("print 1 | evaluate {plugin}"));
         assert!(matches!(e, KqlError::Forbidden { .. }), "{plugin}: {e:?}");
-        assert!(crate::guard::plugin_is_forbidden(
+        assert!(crate::bind::guard::plugin_is_forbidden(
             plugin.split('(').next().expect("a name")
         ));
     }

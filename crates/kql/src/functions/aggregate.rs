@@ -4,9 +4,9 @@ use std::collections::HashSet;
 
 use serde_json::Value as J;
 
-use super::convert::{Key, as_f64, as_i64, coerce, compare, key_of, sort_cmp, undyn};
-use super::scalar::derive_name;
-use crate::ast::{Expr, ExprKind};
+use crate::bind::scalar::derive_name;
+use crate::syntax::ast::{Expr, ExprKind};
+use crate::value::convert::{Key, as_f64, as_i64, coerce, compare, key_of, sort_cmp, undyn};
 use crate::value::{ScalarType, Value};
 
 /// The current name of a legacy aggregate alias (`makeset` → `make_set`).
@@ -411,7 +411,7 @@ impl AggState {
                 let limit = args
                     .get(if name.ends_with("_if") { 2 } else { 1 })
                     .filter(|_| name.starts_with("make_"))
-                    .and_then(super::convert::as_i64)
+                    .and_then(crate::value::convert::as_i64)
                     .map_or(MAX_LIST, |l| l.max(0) as usize);
                 if items.len() >= limit {
                     return;
@@ -434,7 +434,7 @@ impl AggState {
                     return;
                 }
                 if !*set || seen.insert(key_of(&v)) {
-                    items.push(super::convert::dyn_json(&v));
+                    items.push(crate::value::convert::dyn_json(&v));
                 }
             }
             AggState::Bag(map) => {
@@ -492,14 +492,14 @@ impl AggState {
                     let weight = args.get(1).and_then(as_i64).unwrap_or(1);
                     if weight > 0 {
                         items.push(J::Array(vec![
-                            super::convert::dyn_json(&v),
+                            crate::value::convert::dyn_json(&v),
                             J::from(weight),
                         ]));
                     }
                 }
                 _ => {}
             },
-            AggState::Schema(shape) => shape.add(&super::convert::dyn_json(&v)),
+            AggState::Schema(shape) => shape.add(&crate::value::convert::dyn_json(&v)),
             AggState::CoMoments { n, sx, sy, sxy, .. } => {
                 if let (Some(x), Some(y)) = (as_f64(&v), args.get(1).and_then(as_f64)) {
                     *n += 1.0;
@@ -568,7 +568,7 @@ impl AggState {
                         if crate::budget::check().is_err() {
                             break;
                         }
-                        items.push(super::convert::dyn_json(v));
+                        items.push(crate::value::convert::dyn_json(v));
                     }
                     one(Value::dynamic(J::Array(items)))
                 } else {

@@ -15,16 +15,16 @@ use datafusion::common::{DataFusionError, Result as DfResult, exec_err};
 
 use crate::budget::QueryBudget;
 use crate::catalog::load::{null_of, stored_array, stored_type};
-use crate::engine::size::{LARGE, value_bytes};
-use crate::table::{Column, Table};
+use crate::value::size::{LARGE, value_bytes};
+use crate::value::table::{Column, Table};
 use crate::value::{ScalarType, Value};
 
-use super::BATCH_ROWS;
 use crate::error::KqlError;
+use crate::exec::datafusion::BATCH_ROWS;
 
 /// Tables with at least this many rows are scanned in parallel partitions; smaller ones in one,
 /// which keeps their row order (and the order of groups) as the row engine gives it.
-pub(super) const PARALLEL_ROWS: usize = 256 * 1024;
+pub(crate) const PARALLEL_ROWS: usize = 256 * 1024;
 
 /// A table as Arrow batches.
 pub struct ArrowTable {
@@ -47,7 +47,7 @@ impl std::fmt::Debug for ArrowTable {
 }
 
 /// The Arrow schema of columns in the stored layout.
-pub(super) fn schema_of(columns: &[Column]) -> SchemaRef {
+pub(crate) fn schema_of(columns: &[Column]) -> SchemaRef {
     Arc::new(Schema::new(
         columns
             .iter()
@@ -110,7 +110,7 @@ impl ArrowTable {
     /// The longest text in column `name` in bytes, `None` if there is no such text column.
     /// Read from the offsets of every batch once, then kept: a bound on what a row of the table
     /// holds there that costs nothing per query.
-    pub(super) fn longest_text(&self, name: &str) -> Option<usize> {
+    pub(crate) fn longest_text(&self, name: &str) -> Option<usize> {
         let i = self.columns.iter().position(|c| c.name == name)?;
         if stored_type(self.columns[i].ty) != DataType::Utf8 {
             return None;
@@ -134,12 +134,12 @@ impl ArrowTable {
 
     /// A DataFusion table over the batches (made once): one partition for small tables, one per
     /// core for large ones.
-    pub(super) fn provider(&self) -> Result<Arc<MemTable>, String> {
+    pub(crate) fn provider(&self) -> Result<Arc<MemTable>, String> {
         if let Some(p) = self.provider.get() {
             return Ok(Arc::clone(p));
         }
         let parts = if self.rows >= PARALLEL_ROWS {
-            super::parallelism()
+            crate::exec::datafusion::parallelism()
         } else {
             1
         };
@@ -154,12 +154,12 @@ impl ArrowTable {
 }
 
 /// Batches (in the stored layout of `columns`) as a row table.
-pub(super) fn batches_to_table(columns: &[Column], batches: &[RecordBatch]) -> Table {
+pub(crate) fn batches_to_table(columns: &[Column], batches: &[RecordBatch]) -> Table {
     rows_of_batches(columns, batches, || Ok(())).unwrap_or_default()
 }
 
 /// [`batches_to_table`] for a query: its budget is checked after each batch.
-pub(super) fn batches_to_query_table(
+pub(crate) fn batches_to_query_table(
     columns: &[Column],
     batches: &[RecordBatch],
 ) -> Result<Table, KqlError> {
@@ -195,7 +195,7 @@ fn rows_of_batches(
 
 /// An array in the stored layout of `ty` as values (other layouts are cast first; what cannot be
 /// read is null).
-pub(super) fn values_of(array: &dyn Array, ty: ScalarType) -> Vec<Value> {
+pub(crate) fn values_of(array: &dyn Array, ty: ScalarType) -> Vec<Value> {
     let want = stored_type(ty);
     let cast;
     let array: &dyn Array = if *array.data_type() == want {
@@ -286,7 +286,7 @@ fn primitive<T: arrow_array::ArrowPrimitiveType>(
 
 /// The largest step between consecutive offsets: the longest value (or list) they delimit.
 /// A fold over `i32`s, which the compiler vectorises.
-pub(super) fn longest_step(offsets: &[i32]) -> usize {
+pub(crate) fn longest_step(offsets: &[i32]) -> usize {
     let steps = offsets
         .iter()
         .zip(offsets.iter().skip(1))
@@ -297,13 +297,13 @@ pub(super) fn longest_step(offsets: &[i32]) -> usize {
 /// The widest value (or row) DataFusion may copy into every row of a batch (a constant, a
 /// row a join or mv-expand repeats): a quarter of the query's budget over a batch's rows. The
 /// row engine shares one copy of a value between rows; in DataFusion each row gets its own.
-pub(super) fn copy_limit(budget: &QueryBudget) -> usize {
+pub(crate) fn copy_limit(budget: &QueryBudget) -> usize {
     (budget.limit() / (4 * BATCH_ROWS)).max(1024)
 }
 
 /// Values of type `ty` as an array in its stored layout, for the query the current thread works
 /// for: when the values are large, the bytes copied are reserved from its budget first.
-pub(super) fn array_of(values: &[Value], ty: ScalarType) -> DfResult<ArrayRef> {
+pub(crate) fn array_of(values: &[Value], ty: ScalarType) -> DfResult<ArrayRef> {
     reserve_copy(values, false)?;
     Ok(stored_array(values.iter(), ty))
 }
@@ -311,7 +311,7 @@ pub(super) fn array_of(values: &[Value], ty: ScalarType) -> DfResult<ArrayRef> {
 /// [`array_of`] for values rows may share (the row engine's evaluator gives every row the same
 /// copy of a constant): when they would take more than a quarter of the budget in one batch,
 /// the query is left to the row engine, which keeps the one copy.
-pub(super) fn shared_array_of(values: &[Value], ty: ScalarType) -> DfResult<ArrayRef> {
+pub(crate) fn shared_array_of(values: &[Value], ty: ScalarType) -> DfResult<ArrayRef> {
     reserve_copy(values, true)?;
     Ok(stored_array(values.iter(), ty))
 }

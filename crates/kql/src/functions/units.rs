@@ -4,7 +4,7 @@
 //! converter Kusto uses (UnitsNet), so results agree with Kusto's to the last digits.
 
 use super::{arg, text};
-use crate::engine::convert::as_f64;
+use crate::value::convert::as_f64;
 use crate::value::{ScalarType, Value};
 
 /// The result type of a unit conversion, or None when `name` is not one.

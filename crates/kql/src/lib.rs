@@ -10,7 +10,8 @@ pub mod catalog;
 pub mod error;
 mod exec;
 mod functions;
-#[cfg(feature = "datafusion")]
+pub mod settings;
+#[cfg(feature = "parquet")]
 pub mod storage;
 pub mod syntax;
 pub mod value;

@@ -12,20 +12,11 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::error::{KqlError, Location};
+use crate::settings;
 use crate::syntax::ast::*;
 use crate::syntax::lexer::{Span, Token, TokenKind, tokenize};
 use crate::syntax::parser;
 use crate::value::TICKS_PER_SECOND;
-
-/// The server settings the messages name, so a user knows what to change.
-pub mod settings {
-    pub const MAX_QUERY_CHARS: &str = "SENTINEL_MCP_MAX_QUERY_CHARS";
-    pub const MAX_TIMESPAN: &str = "SENTINEL_MCP_MAX_TIMESPAN";
-    pub const DEFAULT_TIMESPAN: &str = "SENTINEL_MCP_DEFAULT_TIMESPAN";
-    pub const WORKSPACE_ID: &str = "SENTINEL_WORKSPACE_ID";
-    pub const QUERY_MEMORY_MB: &str = "SENTINEL_MCP_QUERY_MEMORY_MB";
-    pub const ENGINE_MEMORY_MB: &str = "SENTINEL_MCP_ENGINE_MEMORY_MB";
-}
 
 const TICKS_PER_DAY: i64 = 86_400 * TICKS_PER_SECOND;
 

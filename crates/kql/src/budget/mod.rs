@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 
 pub use alloc::{CountingAllocator, Scope};
 
-use crate::bind::guard::settings;
 use crate::error::KqlError;
+use crate::settings;
 
 /// Why a query was stopped for memory.
 #[derive(thiserror::Error, Debug, Clone, PartialEq)]

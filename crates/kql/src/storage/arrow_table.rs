@@ -13,14 +13,16 @@ use datafusion::datasource::MemTable;
 
 use datafusion::common::{DataFusionError, Result as DfResult, exec_err};
 
+use super::layout::{stored_array, stored_type};
 use crate::budget::QueryBudget;
-use crate::catalog::load::{null_of, stored_array, stored_type};
 use crate::value::size::{LARGE, value_bytes};
 use crate::value::table::{Column, Table};
-use crate::value::{ScalarType, Value};
+use crate::value::{ScalarType, Value, null_of};
 
 use crate::error::KqlError;
-use crate::exec::datafusion::BATCH_ROWS;
+
+/// Rows per DataFusion batch (and per batch made of a row table).
+pub(crate) const BATCH_ROWS: usize = 8 * 1024;
 
 /// Tables with at least this many rows are scanned in parallel partitions; smaller ones in one,
 /// which keeps their row order (and the order of groups) as the row engine gives it.
@@ -139,7 +141,7 @@ impl ArrowTable {
             return Ok(Arc::clone(p));
         }
         let parts = if self.rows >= PARALLEL_ROWS {
-            crate::exec::datafusion::parallelism()
+            parallelism()
         } else {
             1
         };
@@ -330,4 +332,12 @@ fn reserve_copy(values: &[Value], shared: bool) -> DfResult<()> {
         return exec_err!("{total} bytes of values in one batch: left to the row engine");
     }
     crate::budget::reserve(total).map_err(|e| DataFusionError::External(Box::new(e)))
+}
+
+/// Threads DataFusion runs a large table's partitions on.
+pub(crate) fn parallelism() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8)
 }

@@ -234,6 +234,15 @@ pub fn format_timespan(ticks: i64) -> String {
     out
 }
 
+pub(crate) fn null_of(ty: ScalarType) -> Value {
+    // Kusto strings are never null: an absent string is empty.
+    if ty == ScalarType::String {
+        Value::str("")
+    } else {
+        Value::Null
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

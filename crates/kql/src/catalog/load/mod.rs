@@ -19,14 +19,12 @@ use serde_json::Value as Json;
 use crate::catalog::Catalog;
 use crate::catalog::schemas;
 use crate::value::table::{Column, Table};
-use crate::value::{ScalarType, Value, datetime_to_ticks};
+use crate::value::{ScalarType, Value, datetime_to_ticks, null_of};
 
 #[cfg(feature = "datafusion")]
 pub use parquet_file::read_arrow;
 #[cfg(feature = "parquet")]
 pub use parquet_file::write_parquet;
-#[cfg(feature = "datafusion")]
-pub(crate) use parquet_file::{stored_array, stored_type};
 
 /// Bumped when the parsing rules change, so older cached copies are not used.
 #[cfg(feature = "parquet")]
@@ -554,15 +552,6 @@ fn try_convert(cells: &[Raw<'_>], ty: ScalarType, lenient: bool) -> Option<Vec<V
     cells.iter().map(|c| convert(c, ty, lenient)).collect()
 }
 
-pub(crate) fn null_of(ty: ScalarType) -> Value {
-    // Kusto strings are never null: an absent string is empty.
-    if ty == ScalarType::String {
-        Value::str("")
-    } else {
-        Value::Null
-    }
-}
-
 /// Converts one cell to `ty`, or `None` when it does not fit. Inference (`lenient == false`) only
 /// takes JSON values of the matching kind; a known column type also takes their text forms.
 fn convert(cell: &Raw<'_>, ty: ScalarType, lenient: bool) -> Option<Value> {
@@ -695,6 +684,7 @@ mod tests {
     use std::collections::BTreeMap;
     use std::fs::File;
     use std::io::Write;
+    #[cfg(feature = "parquet")]
     use std::sync::Arc;
 
     fn dir_with(files: &[(&str, &[u8])]) -> tempfile::TempDir {

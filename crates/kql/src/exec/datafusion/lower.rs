@@ -21,13 +21,13 @@ use datafusion::logical_expr::{
 use super::udaf::KqlAggregate;
 use super::udf::{BinUdf, CaseUdf, EvalUdf, ExpandUdf, MatchUdf, ParseUdf, RowGuardUdf, mentions};
 use crate::bind::scalar::{CExpr, Row, derive_name, eval, tuple_result};
-use crate::catalog::load::stored_type;
 use crate::exec::rows::ops::{
     Out, Summary, fresh_name, piped_union_name, projected_name, union_input_name, unique_name,
 };
 use crate::exec::{Engine, Env, MAX_ROWS};
 use crate::functions::{self, Pattern};
 use crate::storage::arrow_table::{ArrowTable, copy_limit};
+use crate::storage::layout::stored_type;
 use crate::syntax::ast::{BinOp, Expr, ExprKind, JoinOn, NamedExpr, Operator, OperatorKind, StrOp};
 use crate::value::convert::coerce;
 use crate::value::size::value_bytes;

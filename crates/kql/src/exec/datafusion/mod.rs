@@ -30,11 +30,9 @@ use super::{Binding, Engine, Env};
 use crate::budget::QueryBudget;
 use crate::budget::datafusion::{InQuery, QueryPool};
 use crate::error::KqlError;
+use crate::storage::arrow_table::{BATCH_ROWS, parallelism};
 use crate::syntax::ast::{LetValue, Script, Statement};
 use crate::value::table::Table;
-
-/// Rows per DataFusion batch (and per batch made of a row table).
-pub(crate) const BATCH_ROWS: usize = 8 * 1024;
 
 /// How a query left the DataFusion path.
 pub(super) enum Skip {
@@ -42,14 +40,6 @@ pub(super) enum Skip {
     Fallback,
     /// Stopped (cancelled, deadline passed, too many rows): the query's answer.
     Failed(KqlError),
-}
-
-/// Threads DataFusion runs a large table's partitions on.
-pub(crate) fn parallelism() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 8)
 }
 
 fn runtime() -> Option<&'static tokio::runtime::Runtime> {

@@ -19,9 +19,9 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, Expr as DfExpr, Signature, Volatility,
 };
 
-use crate::catalog::load::stored_type;
 use crate::functions::aggregate::AggState;
 use crate::storage::arrow_table::{array_of, values_of};
+use crate::storage::layout::stored_type;
 use crate::value::convert::coerce;
 use crate::value::{ScalarType, Value};
 

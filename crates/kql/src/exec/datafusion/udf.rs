@@ -22,9 +22,10 @@ use datafusion::logical_expr::{
 };
 
 use crate::bind::scalar::{CExpr, Row, eval};
-use crate::catalog::load::stored_type;
 use crate::exec::rows::ops::{ParsePattern, expansion};
+use crate::storage::arrow_table::BATCH_ROWS;
 use crate::storage::arrow_table::{array_of, longest_step, shared_array_of, values_of};
+use crate::storage::layout::stored_type;
 use crate::value::convert::{coerce, to_text};
 use crate::value::size::LARGE;
 use crate::value::{ScalarType, Value};
@@ -354,7 +355,7 @@ impl ExpandUdf {
         let bound = widest_bound(self.fixed, &texts);
         let most = longest_step(offsets);
         let fit = |widest: usize, repeated: usize| {
-            let copies = repeated.max(widest.saturating_mul(super::BATCH_ROWS));
+            let copies = repeated.max(widest.saturating_mul(BATCH_ROWS));
             (copies < LARGE || crate::budget::fits(copies))
                 .then_some(())
                 .ok_or(copies)

@@ -1,7 +1,7 @@
 //! The KQL lexer: text to tokens, each with its byte span and line/column.
 
 use crate::error::{KqlError, Location};
-use crate::value::TICKS_PER_SECOND;
+use crate::value::time::timespan_unit;
 
 /// A half-open byte range in the query text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -102,20 +102,6 @@ struct Lexer<'a> {
     pos: usize,
     line: usize,
     col: usize,
-}
-
-fn timespan_unit(unit: &str) -> Option<f64> {
-    let tps = TICKS_PER_SECOND as f64;
-    Some(match unit.to_ascii_lowercase().as_str() {
-        "d" | "day" | "days" => 86_400.0 * tps,
-        "h" | "hr" | "hrs" | "hour" | "hours" => 3_600.0 * tps,
-        "m" | "min" | "mins" | "minute" | "minutes" => 60.0 * tps,
-        "s" | "sec" | "secs" | "second" | "seconds" => tps,
-        "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => tps / 1_000.0,
-        "microsecond" | "microseconds" => 10.0,
-        "tick" | "ticks" => 1.0,
-        _ => return None,
-    })
 }
 
 impl Lexer<'_> {

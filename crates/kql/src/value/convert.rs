@@ -119,14 +119,14 @@ pub(crate) fn coerce(v: Value, ty: ScalarType) -> Value {
         ScalarType::DateTime => match undyn(&v) {
             Value::DateTime(t) => Value::DateTime(t),
             Value::String(s) => {
-                crate::syntax::parser::parse_datetime_text(&s).map_or(Value::Null, Value::DateTime)
+                super::time::parse_datetime_text(&s).map_or(Value::Null, Value::DateTime)
             }
             _ => Value::Null,
         },
         ScalarType::TimeSpan => match undyn(&v) {
             Value::TimeSpan(t) => Value::TimeSpan(t),
             Value::String(s) => {
-                crate::syntax::parser::parse_timespan_text(&s).map_or(Value::Null, Value::TimeSpan)
+                super::time::parse_timespan_text(&s).map_or(Value::Null, Value::TimeSpan)
             }
             _ => Value::Null,
         },
@@ -174,16 +174,16 @@ pub(crate) fn compare(a: &Value, b: &Value) -> Option<Ordering> {
             Some(x.cmp(y))
         }
         (Value::DateTime(x), Value::String(s)) => {
-            crate::syntax::parser::parse_datetime_text(s).map(|y| x.cmp(&y))
+            super::time::parse_datetime_text(s).map(|y| x.cmp(&y))
         }
         (Value::String(s), Value::DateTime(y)) => {
-            crate::syntax::parser::parse_datetime_text(s).map(|x| x.cmp(y))
+            super::time::parse_datetime_text(s).map(|x| x.cmp(y))
         }
         (Value::TimeSpan(x), Value::String(s)) => {
-            crate::syntax::parser::parse_timespan_text(s).map(|y| x.cmp(&y))
+            super::time::parse_timespan_text(s).map(|y| x.cmp(&y))
         }
         (Value::String(s), Value::TimeSpan(y)) => {
-            crate::syntax::parser::parse_timespan_text(s).map(|x| x.cmp(y))
+            super::time::parse_timespan_text(s).map(|x| x.cmp(y))
         }
         (Value::Guid(x), Value::Guid(y)) => Some(x.cmp(y)),
         (

@@ -3,6 +3,9 @@
 pub(crate) mod convert;
 pub(crate) mod size;
 pub mod table;
+pub mod time;
+
+pub use time::{parse_datetime_text, parse_timespan_text};
 
 use std::fmt;
 use std::sync::Arc;

@@ -24,9 +24,10 @@ use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::Value as Json;
 
-use super::{LoadError, TIME_GENERATED, parse_datetime, transpose};
+use super::{LoadError, TIME_GENERATED, transpose};
 use crate::storage::layout::{stored_array, stored_as, stored_type};
 use crate::value::table::{Column, Table};
+use crate::value::time::parse_file_datetime;
 use crate::value::{ScalarType, TICKS_PER_SECOND, Value, null_of};
 
 const TICKS_PER_DAY: i64 = 86_400 * TICKS_PER_SECOND;
@@ -188,7 +189,7 @@ fn time_generated_from_arrow(
             Value::DateTime(_) | Value::Null => Ok(v),
             Value::String(ref s) if s.is_empty() => Ok(Value::Null),
             Value::String(ref s) => {
-                parse_datetime(s)
+                parse_file_datetime(s)
                     .map(Value::DateTime)
                     .ok_or_else(|| LoadError::NotDatetime {
                         file: file.to_string(),

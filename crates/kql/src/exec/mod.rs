@@ -4,7 +4,7 @@
 //! lowered to a DataFusion plan and runs there, vectorised and on every core (`fusion`); what
 //! its planner does not lower yet runs on the row engine here, an evaluator that goes row by
 //! row and is the reference for Kusto's semantics (a test runs the corpora on both and requires
-//! the same answers). Names are bound and typed before any row is read (`scalar::CExpr`), so
+//! the same answers). Names are bound and typed before any row is read (`bind::expr::CExpr`), so
 //! unknown names and type clashes fail with a location even on empty tables, and every output
 //! column has a type.
 //!
@@ -27,15 +27,18 @@
 
 #[cfg(feature = "datafusion")]
 pub(crate) mod datafusion;
+pub(crate) mod eval;
 pub(crate) mod rows;
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::bind::scalar::{self, AggCollector, CExpr};
+use crate::bind::expr::{self, AggCollector, CExpr, Row};
+use crate::bind::naming::argument_for;
 use crate::budget::{EngineMemory, QueryBudget};
 use crate::catalog::Catalog;
 use crate::error::{KqlError, Location};
+use crate::exec::eval::eval;
 use crate::functions::{self, aggregate};
 use crate::syntax::ast::{Expr, ExprKind, Function, LetValue, Statement};
 use crate::syntax::lexer::Span;
@@ -116,7 +119,7 @@ pub enum Executor {
 pub fn function_names() -> Vec<&'static str> {
     let mut all: Vec<&'static str> = functions::NAMES
         .iter()
-        .chain(&scalar::BINDER_FUNCTIONS)
+        .chain(&expr::BINDER_FUNCTIONS)
         .chain(&aggregate::NAMES)
         .copied()
         .collect();
@@ -379,7 +382,7 @@ impl<'a> Engine<'a> {
                     env.push(name.clone(), Binding::Table(Arc::new(t)));
                 } else {
                     let (c, ty) = self.compile(e, &[], env)?;
-                    let v = convert::coerce(scalar::eval(&c, scalar::Row::EMPTY), ty);
+                    let v = convert::coerce(eval(&c, Row::EMPTY), ty);
                     env.push(name.clone(), Binding::Scalar(v, ty));
                 }
             }
@@ -395,7 +398,7 @@ impl<'a> Engine<'a> {
                 ..
             } => {
                 let (c, ty) = self.compile(e, &[], env)?;
-                let v = convert::coerce(scalar::eval(&c, scalar::Row::EMPTY), ty);
+                let v = convert::coerce(eval(&c, Row::EMPTY), ty);
                 env.push(format!("set:{name}"), Binding::Scalar(v, ty));
             }
             Statement::Set { .. } | Statement::Declare { .. } => {}
@@ -558,7 +561,7 @@ impl<'a> Engine<'a> {
                         .cloned()
                         .unwrap_or_else(|| format!("print_{i}"));
                     columns.push(crate::value::table::Column::new(name, ty));
-                    row.push(convert::coerce(scalar::eval(&c, scalar::Row::EMPTY), ty));
+                    row.push(convert::coerce(eval(&c, Row::EMPTY), ty));
                 }
                 Ok(Table {
                     columns,
@@ -636,7 +639,7 @@ impl<'a> Engine<'a> {
             if p.ty.is_none() {
                 let t = match input.take() {
                     Some(t) => t,
-                    None => match scalar::argument_for(args, &p.name, &mut next) {
+                    None => match argument_for(args, &p.name, &mut next) {
                         Some(a) => self.tabular(a, env)?,
                         None => {
                             return Err(self.type_error(
@@ -650,7 +653,7 @@ impl<'a> Engine<'a> {
                 continue;
             }
             let ty = p.ty.unwrap_or(ScalarType::Dynamic);
-            let v = match (scalar::argument_for(args, &p.name, &mut next), &p.default) {
+            let v = match (argument_for(args, &p.name, &mut next), &p.default) {
                 (Some(a), _) => self.constant(a, env)?,
                 (None, Some(d)) => self.constant(d, env)?,
                 (None, None) => {

@@ -4,8 +4,6 @@ use std::collections::HashSet;
 
 use serde_json::Value as J;
 
-use crate::bind::scalar::derive_name;
-use crate::syntax::ast::{Expr, ExprKind};
 use crate::value::convert::{Key, as_f64, as_i64, coerce, compare, key_of, sort_cmp, undyn};
 use crate::value::{ScalarType, Value};
 
@@ -108,35 +106,6 @@ pub(crate) fn weighted_percentile(sorted: &[(Value, i64)], p: f64) -> Option<Val
         })
         .or(sorted.last())
         .map(|(v, _)| v.clone())
-}
-
-/// The default output column name of an aggregate called with `args`: Kusto names it after the
-/// function and its first argument (both arguments for `covariance`).
-pub(crate) fn default_name(name: &str, args: &[Expr]) -> String {
-    let mut named = args
-        .iter()
-        .filter(|a| !matches!(a.kind, ExprKind::Star))
-        .map(|a| derive_name(a).unwrap_or_default());
-    let arg = named.next().unwrap_or_default();
-    match canonical(name) {
-        "covariance" | "covarianceif" | "covariancep" | "covariancepif" => {
-            format!(
-                "{}_{arg}_{}",
-                canonical(name),
-                named.next().unwrap_or_default()
-            )
-        }
-        "percentiles_array" | "percentilesw_array" => format!("percentiles_{arg}"),
-        "buildschema" => format!("schema_{arg}"),
-        "count" => format!("count_{arg}"),
-        "countif" => "countif_".into(),
-        "make_set" | "make_set_if" => format!("set_{arg}"),
-        "make_list" | "make_list_if" | "make_list_with_nulls" => format!("list_{arg}"),
-        "make_bag" | "make_bag_if" => format!("bag_{arg}"),
-        "take_any" | "any" => format!("any_{arg}"),
-        "take_anyif" | "anyif" => format!("anyif_{arg}"),
-        other => format!("{other}_{arg}"),
-    }
 }
 
 /// The result type of an aggregate given its argument types.

@@ -14,10 +14,12 @@ use crate::value::convert::{as_f64, as_i64, coerce, is_numeric, to_dynamic, to_t
 use net::ipv4;
 
 pub(crate) mod aggregate;
+pub(crate) mod arith;
 pub(crate) mod encoding;
 mod fit;
 mod math;
 mod net;
+pub(crate) mod terms;
 mod units;
 use crate::value::{ScalarType, TICKS_PER_SECOND, Value, datetime_to_ticks, ticks_to_datetime};
 pub(crate) use fit::{Tuple, tuple};
@@ -2341,7 +2343,7 @@ fn evaluate(name: &str, args: &[Value], result: ScalarType) -> Value {
         }
         // around(value, center, delta): whether value lies within delta of center.
         "around" => {
-            use crate::bind::scalar::arith;
+            use crate::functions::arith::arith;
             use crate::syntax::ast::BinOp;
             let (v, c, d) = (arg(args, 0), arg(args, 1), arg(args, 2));
             let lo = arith(BinOp::Sub, c.clone(), d.clone());
@@ -2361,9 +2363,7 @@ fn evaluate(name: &str, args: &[Value], result: ScalarType) -> Value {
             Value::Long(
                 terms
                     .iter()
-                    .position(|t| {
-                        crate::bind::scalar::has_term(&hay, &t.to_lowercase(), true, true)
-                    })
+                    .position(|t| terms::has_term(&hay, &t.to_lowercase(), true, true))
                     .map_or(-1, |p| p as i64),
             )
         }

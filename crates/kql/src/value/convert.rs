@@ -275,3 +275,11 @@ pub(crate) fn key_of(v: &Value) -> Key {
         },
     }
 }
+
+/// A value as a condition: a bool, bare or in a dynamic; anything else is neither true nor false.
+pub(crate) fn truth(v: &Value) -> Option<bool> {
+    match undyn(v) {
+        Value::Bool(b) => Some(b),
+        _ => None,
+    }
+}

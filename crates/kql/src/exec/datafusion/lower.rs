@@ -20,7 +20,9 @@ use datafusion::logical_expr::{
 
 use super::udaf::KqlAggregate;
 use super::udf::{BinUdf, CaseUdf, EvalUdf, ExpandUdf, MatchUdf, ParseUdf, RowGuardUdf, mentions};
-use crate::bind::scalar::{CExpr, Row, derive_name, eval, tuple_result};
+use crate::bind::expr::{CExpr, Row, tuple_result};
+use crate::bind::naming::derive_name;
+use crate::exec::eval::eval;
 use crate::exec::rows::ops::{
     Out, Summary, fresh_name, piped_union_name, projected_name, union_input_name, unique_name,
 };
@@ -201,7 +203,7 @@ fn type_of(e: &CExpr, cols: &[Column]) -> ScalarType {
         CExpr::Neg(x) | CExpr::Shift { expr: x, .. } => type_of(x, cols),
         CExpr::Bin(op, l, r) => match op {
             BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod => {
-                crate::bind::scalar::arith_type(*op, type_of(l, cols), type_of(r, cols))
+                crate::bind::types::arith_type(*op, type_of(l, cols), type_of(r, cols))
                     .unwrap_or(ScalarType::Dynamic)
             }
             _ => ScalarType::Bool,

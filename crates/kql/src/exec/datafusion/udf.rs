@@ -21,7 +21,8 @@ use datafusion::logical_expr::{
     Volatility,
 };
 
-use crate::bind::scalar::{CExpr, Row, eval};
+use crate::bind::expr::{CExpr, Row};
+use crate::exec::eval::eval;
 use crate::exec::rows::ops::{ParsePattern, expansion};
 use crate::storage::arrow_table::BATCH_ROWS;
 use crate::storage::arrow_table::{array_of, longest_step, shared_array_of, values_of};

@@ -2,8 +2,10 @@
 
 use std::collections::HashMap;
 
-use crate::bind::scalar::{AggCollector, AggSpec, CExpr, Row, derive_name, eval, tuple_result};
+use crate::bind::expr::{AggCollector, AggSpec, CExpr, Row, tuple_result};
+use crate::bind::naming::{default_name, derive_name};
 use crate::error::KqlError;
+use crate::exec::eval::eval;
 use crate::exec::{Binding, Engine, Env};
 use crate::functions;
 use crate::functions::aggregate::{self, AggState};
@@ -652,7 +654,7 @@ impl<'a> Engine<'a> {
             of_col: Column,
             agg: CExpr,
             agg_col: Column,
-            specs: Vec<crate::bind::scalar::AggSpec>,
+            specs: Vec<AggSpec>,
             desc: bool,
         }
         let mut compiled = Vec::new();
@@ -1272,7 +1274,7 @@ impl<'a> Engine<'a> {
                             .map_or("50".into(), |p| p.to_string().replace('.', "_"))
                     )
                 } else {
-                    aggregate::default_name(fname, args)
+                    default_name(fname, args)
                 };
                 let n = item
                     .names
@@ -2251,9 +2253,7 @@ fn series_name(item: &NamedExpr, i: usize) -> String {
         return n.clone();
     }
     match &item.expr.kind {
-        ExprKind::Call { name, args } if aggregate::is_aggregate(name) => {
-            aggregate::default_name(name, args)
-        }
+        ExprKind::Call { name, args } if aggregate::is_aggregate(name) => default_name(name, args),
         _ => format!("Column{}", i + 1),
     }
 }

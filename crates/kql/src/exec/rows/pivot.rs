@@ -2,8 +2,9 @@
 
 use std::collections::HashMap;
 
-use crate::bind::scalar::{CExpr, Row, eval};
+use crate::bind::expr::{CExpr, Row};
 use crate::error::KqlError;
+use crate::exec::eval::eval;
 use crate::exec::rows::ops::{Out, Summary, key_row, unique_name};
 use crate::exec::{Engine, Env};
 use crate::functions::aggregate::{AggState, is_aggregate};

@@ -1,8 +1,8 @@
 //! The local engine: binds a parsed query and runs it over in-memory tables.
 //!
 //! Two executors share one binder. With the `datafusion` feature (the default) a query is
-//! lowered to a DataFusion plan and runs there, vectorised and on every core (`fusion`); what
-//! its planner does not lower yet runs on the row engine here, an evaluator that goes row by
+//! lowered to a DataFusion plan and runs there, vectorised and on every core (`datafusion`); what
+//! its planner does not lower yet runs on the row engine (`rows`), an evaluator that goes row by
 //! row and is the reference for Kusto's semantics (a test runs the corpora on both and requires
 //! the same answers). Names are bound and typed before any row is read (`bind::expr::CExpr`), so
 //! unknown names and type clashes fail with a location even on empty tables, and every output

@@ -11,7 +11,7 @@ use crate::value::table::Column;
 use crate::value::{ScalarType, Value};
 
 /// The functions the binder resolves itself (the first `match` of `compile_call`), besides the
-/// built-in scalar functions (`functions::NAMES`) and the aggregates (`aggregate::NAMES`).
+/// built-in scalar functions (`functions::NAMES`) and the aggregates (`aggregate::AGGREGATES`).
 pub(crate) const BINDER_FUNCTIONS: [&str; 18] = [
     "ago",
     "assert",

@@ -1,7 +1,7 @@
 //! Kusto's column naming: the name a column gets when the query does not give one, and which
 //! argument binds to which parameter of a user function.
 
-use crate::functions::aggregate;
+use crate::functions::aggregate::{self, Column};
 use crate::syntax::ast::{Expr, ExprKind};
 use crate::value::Value;
 
@@ -137,23 +137,12 @@ pub(crate) fn default_name(name: &str, args: &[Expr]) -> String {
         .filter(|a| !matches!(a.kind, ExprKind::Star))
         .map(|a| derive_name(a).unwrap_or_default());
     let arg = named.next().unwrap_or_default();
-    match aggregate::canonical(name) {
-        "covariance" | "covarianceif" | "covariancep" | "covariancepif" => {
-            format!(
-                "{}_{arg}_{}",
-                aggregate::canonical(name),
-                named.next().unwrap_or_default()
-            )
-        }
-        "percentiles_array" | "percentilesw_array" => format!("percentiles_{arg}"),
-        "buildschema" => format!("schema_{arg}"),
-        "count" => format!("count_{arg}"),
-        "countif" => "countif_".into(),
-        "make_set" | "make_set_if" => format!("set_{arg}"),
-        "make_list" | "make_list_if" | "make_list_with_nulls" => format!("list_{arg}"),
-        "make_bag" | "make_bag_if" => format!("bag_{arg}"),
-        "take_any" | "any" => format!("any_{arg}"),
-        "take_anyif" | "anyif" => format!("anyif_{arg}"),
-        other => format!("{other}_{arg}"),
+    match aggregate::lookup(name) {
+        Some(a) => match a.column {
+            Column::Prefixed(prefix) => format!("{prefix}_{arg}"),
+            Column::Fixed(name) => name.into(),
+            Column::Covariance => format!("{}_{arg}_{}", a.name, named.next().unwrap_or_default()),
+        },
+        None => format!("{name}_{arg}"),
     }
 }

@@ -120,8 +120,8 @@ pub fn function_names() -> Vec<&'static str> {
     let mut all: Vec<&'static str> = functions::NAMES
         .iter()
         .chain(&expr::BINDER_FUNCTIONS)
-        .chain(&aggregate::NAMES)
         .copied()
+        .chain(aggregate::names())
         .collect();
     all.sort_unstable();
     all.dedup();

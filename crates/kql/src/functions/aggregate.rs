@@ -7,76 +7,470 @@ use serde_json::Value as J;
 use crate::value::convert::{Key, as_f64, as_i64, coerce, compare, key_of, sort_cmp, undyn};
 use crate::value::{ScalarType, Value};
 
-/// The current name of a legacy aggregate alias (`makeset` → `make_set`).
-pub(crate) fn canonical(name: &str) -> &str {
-    match name {
-        "makeset" | "make_set_with_limit" => "make_set",
-        "makelist" | "make_list_with_limit" => "make_list",
-        "makebag" => "make_bag",
-        other => other,
-    }
+/// What an aggregate is: its name and legacy aliases, the state it runs, its result type and the
+/// column name Kusto gives it. The one definition the binder, the namer, the row engine and
+/// DataFusion's UDAF read.
+#[derive(Debug)]
+pub(crate) struct Aggregate {
+    pub(crate) name: &'static str,
+    aliases: &'static [&'static str],
+    runs: Runs,
+    returns: Returns,
+    pub(crate) column: Column,
 }
 
-/// Every aggregation function, by its current name (see [`canonical`] for the legacy ones).
-pub(crate) const NAMES: [&str; 53] = [
-    "count",
-    "countif",
-    "dcount",
-    "dcountif",
-    "sum",
-    "sumif",
-    "avg",
-    "avgif",
-    "min",
-    "max",
-    "minif",
-    "maxif",
-    "make_set",
-    "make_list",
-    "make_set_if",
-    "make_list_if",
-    "make_bag",
-    "make_bag_if",
-    "arg_max",
-    "arg_min",
-    "any",
-    "take_any",
-    "anyif",
-    "take_anyif",
-    "percentile",
-    "percentiles",
-    "stdev",
-    "stdevif",
-    "variance",
-    "varianceif",
-    "stdevp",
-    "variancep",
-    "count_distinct",
-    "count_distinctif",
-    "binary_all_or",
-    "binary_all_and",
-    "binary_all_xor",
-    "covariance",
-    "covarianceif",
-    "covariancep",
-    "covariancepif",
-    "percentilesw",
-    "percentilew",
-    "make_list_with_nulls",
-    "percentiles_array",
-    "percentilesw_array",
-    "hll",
-    "hll_if",
-    "hll_merge",
-    "tdigest",
-    "tdigest_merge",
-    "merge_tdigest",
-    "buildschema",
+/// The running state an aggregate keeps (see [`AggState::new`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Runs {
+    Count,
+    Distinct,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    BitAnd,
+    BitOr,
+    BitXor,
+    Covariance,
+    CovarianceP,
+    /// Distinct values: `make_set`, and `hll` (exact here: the distinct values themselves).
+    Set,
+    Digest,
+    Schema,
+    List,
+    Bag,
+    ArgMax,
+    ArgMin,
+    Values,
+    Stdev,
+    StdevP,
+    Variance,
+    VarianceP,
+    Any,
+}
+
+/// An aggregate's result type, given its first argument's type.
+#[derive(Debug, Clone, Copy)]
+enum Returns {
+    Long,
+    Real,
+    Dynamic,
+    /// long for integers and bools, timespan and decimal kept, real otherwise.
+    Sum,
+    /// timespan and datetime kept, real otherwise.
+    Avg,
+    /// long for integers, the argument's type otherwise.
+    Percentile,
+    /// The argument's type.
+    First,
+}
+
+/// The name of an aggregate's column when the query does not name it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Column {
+    /// `prefix_arg`, after the first argument's name.
+    Prefixed(&'static str),
+    /// Always this name.
+    Fixed(&'static str),
+    /// `name_arg1_arg2`, after both arguments.
+    Covariance,
+}
+
+/// Every aggregation function.
+pub(crate) const AGGREGATES: [Aggregate; 53] = [
+    Aggregate {
+        name: "count",
+        aliases: &[],
+        runs: Runs::Count,
+        returns: Returns::Long,
+        column: Column::Prefixed("count"),
+    },
+    Aggregate {
+        name: "countif",
+        aliases: &[],
+        runs: Runs::Count,
+        returns: Returns::Long,
+        column: Column::Fixed("countif_"),
+    },
+    Aggregate {
+        name: "dcount",
+        aliases: &[],
+        runs: Runs::Distinct,
+        returns: Returns::Long,
+        column: Column::Prefixed("dcount"),
+    },
+    Aggregate {
+        name: "dcountif",
+        aliases: &[],
+        runs: Runs::Distinct,
+        returns: Returns::Long,
+        column: Column::Prefixed("dcountif"),
+    },
+    Aggregate {
+        name: "sum",
+        aliases: &[],
+        runs: Runs::Sum,
+        returns: Returns::Sum,
+        column: Column::Prefixed("sum"),
+    },
+    Aggregate {
+        name: "sumif",
+        aliases: &[],
+        runs: Runs::Sum,
+        returns: Returns::Sum,
+        column: Column::Prefixed("sumif"),
+    },
+    Aggregate {
+        name: "avg",
+        aliases: &[],
+        runs: Runs::Avg,
+        returns: Returns::Avg,
+        column: Column::Prefixed("avg"),
+    },
+    Aggregate {
+        name: "avgif",
+        aliases: &[],
+        runs: Runs::Avg,
+        returns: Returns::Avg,
+        column: Column::Prefixed("avgif"),
+    },
+    Aggregate {
+        name: "min",
+        aliases: &[],
+        runs: Runs::Min,
+        returns: Returns::First,
+        column: Column::Prefixed("min"),
+    },
+    Aggregate {
+        name: "max",
+        aliases: &[],
+        runs: Runs::Max,
+        returns: Returns::First,
+        column: Column::Prefixed("max"),
+    },
+    Aggregate {
+        name: "minif",
+        aliases: &[],
+        runs: Runs::Min,
+        returns: Returns::First,
+        column: Column::Prefixed("minif"),
+    },
+    Aggregate {
+        name: "maxif",
+        aliases: &[],
+        runs: Runs::Max,
+        returns: Returns::First,
+        column: Column::Prefixed("maxif"),
+    },
+    Aggregate {
+        name: "make_set",
+        aliases: &["makeset", "make_set_with_limit"],
+        runs: Runs::Set,
+        returns: Returns::Dynamic,
+        column: Column::Prefixed("set"),
+    },
+    Aggregate {
+        name: "make_list",
+        aliases: &["makelist", "make_list_with_limit"],
+        runs: Runs::List,
+        returns: Returns::Dynamic,
+        column: Column::Prefixed("list"),
+    },
+    Aggregate {
+        name: "make_set_if",
+        aliases: &[],
+        runs: Runs::Set,
+        returns: Returns::Dynamic,
+        column: Column::Prefixed("set"),
+    },
+    Aggregate {
+        name: "make_list_if",
+        aliases: &[],
+        runs: Runs::List,
+        returns: Returns::Dynamic,
+        column: Column::Prefixed("list"),
+    },
+    Aggregate {
+        name: "make_bag",
+        aliases: &["makebag"],
+        runs: Runs::Bag,
+        returns: Returns::Dynamic,
+        column: Column::Prefixed("bag"),
+    },
+    Aggregate {
+        name: "make_bag_if",
+        aliases: &[],
+        runs: Runs::Bag,
+        returns: Returns::Dynamic,
+        column: Column::Prefixed("bag"),
+    },
+    Aggregate {
+        name: "arg_max",
+        aliases: &[],
+        runs: Runs::ArgMax,
+        returns: Returns::First,
+        column: Column::Prefixed("arg_max"),
+    },
+    Aggregate {
+        name: "arg_min",
+        aliases: &[],
+        runs: Runs::ArgMin,
+        returns: Returns::First,
+        column: Column::Prefixed("arg_min"),
+    },
+    Aggregate {
+        name: "any",
+        aliases: &[],
+        runs: Runs::Any,
+        returns: Returns::First,
+        column: Column::Prefixed("any"),
+    },
+    Aggregate {
+        name: "take_any",
+        aliases: &[],
+        runs: Runs::Any,
+        returns: Returns::First,
+        column: Column::Prefixed("any"),
+    },
+    Aggregate {
+        name: "anyif",
+        aliases: &[],
+        runs: Runs::Any,
+        returns: Returns::First,
+        column: Column::Prefixed("anyif"),
+    },
+    Aggregate {
+        name: "take_anyif",
+        aliases: &[],
+        runs: Runs::Any,
+        returns: Returns::First,
+        column: Column::Prefixed("anyif"),
+    },
+    Aggregate {
+        name: "percentile",
+        aliases: &[],
+        runs: Runs::Values,
+        returns: Returns::Percentile,
+        column: Column::Prefixed("percentile"),
+    },
+    Aggregate {
+        name: "percentiles",
+        aliases: &[],
+        runs: Runs::Values,
+        returns: Returns::Percentile,
+        column: Column::Prefixed("percentiles"),
+    },
+    Aggregate {
+        name: "stdev",
+        aliases: &[],
+        runs: Runs::Stdev,
+        returns: Returns::Real,
+        column: Column::Prefixed("stdev"),
+    },
+    Aggregate {
+        name: "stdevif",
+        aliases: &[],
+        runs: Runs::Stdev,
+        returns: Returns::Real,
+        column: Column::Prefixed("stdevif"),
+    },
+    Aggregate {
+        name: "variance",
+        aliases: &[],
+        runs: Runs::Variance,
+        returns: Returns::Real,
+        column: Column::Prefixed("variance"),
+    },
+    Aggregate {
+        name: "varianceif",
+        aliases: &[],
+        runs: Runs::Variance,
+        returns: Returns::Real,
+        column: Column::Prefixed("varianceif"),
+    },
+    Aggregate {
+        name: "stdevp",
+        aliases: &[],
+        runs: Runs::StdevP,
+        returns: Returns::Real,
+        column: Column::Prefixed("stdevp"),
+    },
+    Aggregate {
+        name: "variancep",
+        aliases: &[],
+        runs: Runs::VarianceP,
+        returns: Returns::Real,
+        column: Column::Prefixed("variancep"),
+    },
+    Aggregate {
+        name: "count_distinct",
+        aliases: &[],
+        runs: Runs::Distinct,
+        returns: Returns::Long,
+        column: Column::Prefixed("count_distinct"),
+    },
+    Aggregate {
+        name: "count_distinctif",
+        aliases: &[],
+        runs: Runs::Distinct,
+        returns: Returns::Long,
+        column: Column::Prefixed("count_distinctif"),
+    },
+    Aggregate {
+        name: "binary_all_or",
+        aliases: &[],
+        runs: Runs::BitOr,
+        returns: Returns::Long,
+        column: Column::Prefixed("binary_all_or"),
+    },
+    Aggregate {
+        name: "binary_all_and",
+        aliases: &[],
+        runs: Runs::BitAnd,
+        returns: Returns::Long,
+        column: Column::Prefixed("binary_all_and"),
+    },
+    Aggregate {
+        name: "binary_all_xor",
+        aliases: &[],
+        runs: Runs::BitXor,
+        returns: Returns::Long,
+        column: Column::Prefixed("binary_all_xor"),
+    },
+    Aggregate {
+        name: "covariance",
+        aliases: &[],
+        runs: Runs::Covariance,
+        returns: Returns::Real,
+        column: Column::Covariance,
+    },
+    Aggregate {
+        name: "covarianceif",
+        aliases: &[],
+        runs: Runs::Covariance,
+        returns: Returns::Real,
+        column: Column::Covariance,
+    },
+    Aggregate {
+        name: "covariancep",
+        aliases: &[],
+        runs: Runs::CovarianceP,
+        returns: Returns::Real,
+        column: Column::Covariance,
+    },
+    Aggregate {
+        name: "covariancepif",
+        aliases: &[],
+        runs: Runs::CovarianceP,
+        returns: Returns::Real,
+        column: Column::Covariance,
+    },
+    Aggregate {
+        name: "percentilesw",
+        aliases: &[],
+        runs: Runs::Values,
+        returns: Returns::Percentile,
+        column: Column::Prefixed("percentilesw"),
+    },
+    Aggregate {
+        name: "percentilew",
+        aliases: &[],
+        runs: Runs::Values,
+        returns: Returns::Percentile,
+        column: Column::Prefixed("percentilew"),
+    },
+    Aggregate {
+        name: "make_list_with_nulls",
+        aliases: &[],
+        runs: Runs::List,
+        returns: Returns::Dynamic,
+        column: Column::Prefixed("list"),
+    },
+    Aggregate {
+        name: "percentiles_array",
+        aliases: &[],
+        runs: Runs::Values,
+        returns: Returns::Dynamic,
+        column: Column::Prefixed("percentiles"),
+    },
+    Aggregate {
+        name: "percentilesw_array",
+        aliases: &[],
+        runs: Runs::Values,
+        returns: Returns::Dynamic,
+        column: Column::Prefixed("percentiles"),
+    },
+    Aggregate {
+        name: "hll",
+        aliases: &[],
+        runs: Runs::Set,
+        returns: Returns::Dynamic,
+        column: Column::Prefixed("hll"),
+    },
+    Aggregate {
+        name: "hll_if",
+        aliases: &[],
+        runs: Runs::Set,
+        returns: Returns::Dynamic,
+        column: Column::Prefixed("hll_if"),
+    },
+    Aggregate {
+        name: "hll_merge",
+        aliases: &[],
+        runs: Runs::Set,
+        returns: Returns::Dynamic,
+        column: Column::Prefixed("hll_merge"),
+    },
+    Aggregate {
+        name: "tdigest",
+        aliases: &[],
+        runs: Runs::Digest,
+        returns: Returns::Dynamic,
+        column: Column::Prefixed("tdigest"),
+    },
+    Aggregate {
+        name: "tdigest_merge",
+        aliases: &[],
+        runs: Runs::Digest,
+        returns: Returns::Dynamic,
+        column: Column::Prefixed("tdigest_merge"),
+    },
+    Aggregate {
+        name: "merge_tdigest",
+        aliases: &[],
+        runs: Runs::Digest,
+        returns: Returns::Dynamic,
+        column: Column::Prefixed("merge_tdigest"),
+    },
+    Aggregate {
+        name: "buildschema",
+        aliases: &[],
+        runs: Runs::Schema,
+        returns: Returns::Dynamic,
+        column: Column::Prefixed("schema"),
+    },
 ];
+
+/// The aggregate called `name` (its current name or a legacy alias such as `makeset`).
+pub(crate) fn lookup(name: &str) -> Option<&'static Aggregate> {
+    AGGREGATES
+        .iter()
+        .find(|a| a.name == name || a.aliases.contains(&name))
+}
+
+/// The current name of a legacy aggregate alias (`makeset` → `make_set`).
+pub(crate) fn canonical(name: &str) -> &str {
+    lookup(name).map_or(name, |a| a.name)
+}
+
+/// Every aggregation function, by its current name.
+pub(crate) fn names() -> impl Iterator<Item = &'static str> {
+    AGGREGATES.iter().map(|a| a.name)
+}
 
 /// True when `name` is an aggregation function.
 pub(crate) fn is_aggregate(name: &str) -> bool {
-    NAMES.contains(&canonical(name))
+    lookup(name).is_some()
 }
 
 /// True for the percentile aggregates that take a weight after the value.
@@ -111,37 +505,25 @@ pub(crate) fn weighted_percentile(sorted: &[(Value, i64)], p: f64) -> Option<Val
 /// The result type of an aggregate given its argument types.
 pub(crate) fn result_type(name: &str, args: &[ScalarType]) -> ScalarType {
     let first = args.first().copied().unwrap_or(ScalarType::Long);
-    match name {
-        "count" | "countif" | "dcount" | "dcountif" | "count_distinct" | "count_distinctif" => {
-            ScalarType::Long
-        }
-        "sum" | "sumif" => match first {
+    match lookup(name).map_or(Returns::First, |a| a.returns) {
+        Returns::Long => ScalarType::Long,
+        Returns::Real => ScalarType::Real,
+        Returns::Dynamic => ScalarType::Dynamic,
+        Returns::Sum => match first {
             ScalarType::Int | ScalarType::Long | ScalarType::Bool => ScalarType::Long,
             ScalarType::TimeSpan => ScalarType::TimeSpan,
             ScalarType::Decimal => ScalarType::Decimal,
             _ => ScalarType::Real,
         },
-        "avg" | "avgif" => match first {
+        Returns::Avg => match first {
             ScalarType::TimeSpan | ScalarType::DateTime => first,
             _ => ScalarType::Real,
         },
-        "stdev" | "stdevif" | "variance" | "varianceif" | "stdevp" | "variancep" | "covariance"
-        | "covarianceif" | "covariancep" | "covariancepif" => ScalarType::Real,
-        "binary_all_and" | "binary_all_or" | "binary_all_xor" => ScalarType::Long,
-        "percentiles_array" | "percentilesw_array" | "hll" | "hll_if" | "hll_merge" | "tdigest"
-        | "tdigest_merge" | "merge_tdigest" | "buildschema" => ScalarType::Dynamic,
-        "make_set"
-        | "make_list"
-        | "make_set_if"
-        | "make_list_if"
-        | "make_bag"
-        | "make_bag_if"
-        | "make_list_with_nulls" => ScalarType::Dynamic,
-        "percentile" | "percentiles" | "percentilew" | "percentilesw" => match first {
+        Returns::Percentile => match first {
             ScalarType::Int | ScalarType::Long => ScalarType::Long,
             other => other,
         },
-        _ => first,
+        Returns::First => first,
     }
 }
 
@@ -261,71 +643,53 @@ const MAX_LIST: usize = 1_048_576;
 impl AggState {
     /// A fresh state for the aggregate `name`.
     pub(crate) fn new(name: &str) -> AggState {
-        match name {
-            "count" | "countif" => AggState::Count(0),
-            "dcount" | "dcountif" | "count_distinct" | "count_distinctif" => {
-                AggState::Distinct(HashSet::new())
-            }
-            "sum" | "sumif" => AggState::Sum { long: 0, real: 0.0 },
-            "avg" | "avgif" => AggState::Avg { sum: 0.0, n: 0 },
-            "min" | "minif" => AggState::Best(Value::Null, false),
-            "max" | "maxif" => AggState::Best(Value::Null, true),
-            "binary_all_and" => AggState::Bits(None, |a, b| a & b),
-            "binary_all_or" => AggState::Bits(None, |a, b| a | b),
-            "binary_all_xor" => AggState::Bits(None, |a, b| a ^ b),
-            "covariance" | "covarianceif" | "covariancep" | "covariancepif" => {
-                AggState::CoMoments {
-                    n: 0.0,
-                    sx: 0.0,
-                    sy: 0.0,
-                    sxy: 0.0,
-                    population: name.starts_with("covariancep"),
-                }
-            }
-            // An exact stand-in for a HyperLogLog sketch: the distinct values themselves.
-            "make_set" | "make_set_if" | "hll" | "hll_if" | "hll_merge" => {
-                AggState::List(Vec::new(), HashSet::new(), true)
-            }
-            "tdigest" | "tdigest_merge" | "merge_tdigest" => AggState::Digest(Vec::new()),
-            "buildschema" => AggState::Schema(Shape::default()),
-            "make_list" | "make_list_if" | "make_list_with_nulls" => {
-                AggState::List(Vec::new(), HashSet::new(), false)
-            }
-            "make_bag" | "make_bag_if" => AggState::Bag(serde_json::Map::new()),
-            "arg_max" => AggState::Arg {
+        let moments = |variance: bool, population: bool| AggState::Moments {
+            n: 0.0,
+            sum: 0.0,
+            sq: 0.0,
+            variance,
+            population,
+        };
+        let covariance = |population: bool| AggState::CoMoments {
+            n: 0.0,
+            sx: 0.0,
+            sy: 0.0,
+            sxy: 0.0,
+            population,
+        };
+        match lookup(name).map_or(Runs::Any, |a| a.runs) {
+            Runs::Count => AggState::Count(0),
+            Runs::Distinct => AggState::Distinct(HashSet::new()),
+            Runs::Sum => AggState::Sum { long: 0, real: 0.0 },
+            Runs::Avg => AggState::Avg { sum: 0.0, n: 0 },
+            Runs::Min => AggState::Best(Value::Null, false),
+            Runs::Max => AggState::Best(Value::Null, true),
+            Runs::BitAnd => AggState::Bits(None, |a, b| a & b),
+            Runs::BitOr => AggState::Bits(None, |a, b| a | b),
+            Runs::BitXor => AggState::Bits(None, |a, b| a ^ b),
+            Runs::Covariance => covariance(false),
+            Runs::CovarianceP => covariance(true),
+            Runs::Set => AggState::List(Vec::new(), HashSet::new(), true),
+            Runs::Digest => AggState::Digest(Vec::new()),
+            Runs::Schema => AggState::Schema(Shape::default()),
+            Runs::List => AggState::List(Vec::new(), HashSet::new(), false),
+            Runs::Bag => AggState::Bag(serde_json::Map::new()),
+            Runs::ArgMax => AggState::Arg {
                 best: Value::Null,
                 row: Vec::new(),
                 max: true,
             },
-            "arg_min" => AggState::Arg {
+            Runs::ArgMin => AggState::Arg {
                 best: Value::Null,
                 row: Vec::new(),
                 max: false,
             },
-            "percentile" | "percentiles" | "percentilew" | "percentilesw" | "percentiles_array"
-            | "percentilesw_array" => AggState::Values(Vec::new()),
-            "stdev" | "stdevif" => AggState::Moments {
-                n: 0.0,
-                sum: 0.0,
-                sq: 0.0,
-                variance: false,
-                population: false,
-            },
-            "stdevp" | "variancep" => AggState::Moments {
-                n: 0.0,
-                sum: 0.0,
-                sq: 0.0,
-                variance: name == "variancep",
-                population: true,
-            },
-            "variance" | "varianceif" => AggState::Moments {
-                n: 0.0,
-                sum: 0.0,
-                sq: 0.0,
-                variance: true,
-                population: false,
-            },
-            _ => AggState::Any(None),
+            Runs::Values => AggState::Values(Vec::new()),
+            Runs::Stdev => moments(false, false),
+            Runs::StdevP => moments(false, true),
+            Runs::Variance => moments(true, false),
+            Runs::VarianceP => moments(true, true),
+            Runs::Any => AggState::Any(None),
         }
     }
 
@@ -587,5 +951,40 @@ impl AggState {
                 one(Value::Real(if *variance { var } else { var.sqrt() }))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_aggregate_is_defined_once_and_aliases_name_their_current_function() {
+        let mut all: Vec<&str> = AGGREGATES
+            .iter()
+            .flat_map(|a| std::iter::once(a.name).chain(a.aliases.iter().copied()))
+            .collect();
+        let n = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), n, "a name or alias is defined twice");
+        assert_eq!(canonical("makeset"), "make_set");
+        assert_eq!(canonical("make_list_with_limit"), "make_list");
+        assert_eq!(canonical("makebag"), "make_bag");
+        assert_eq!(canonical("not_an_aggregate"), "not_an_aggregate");
+        assert!(is_aggregate("makelist") && !is_aggregate("strlen"));
+    }
+
+    #[test]
+    fn result_types_follow_the_argument_where_kusto_does() {
+        use ScalarType::*;
+        assert_eq!(result_type("sum", &[Int]), Long);
+        assert_eq!(result_type("sum", &[TimeSpan]), TimeSpan);
+        assert_eq!(result_type("avg", &[DateTime]), DateTime);
+        assert_eq!(result_type("avg", &[Long]), Real);
+        assert_eq!(result_type("percentile", &[Int]), Long);
+        assert_eq!(result_type("max", &[String]), String);
+        assert_eq!(result_type("make_set", &[Long]), Dynamic);
+        assert_eq!(result_type("dcount", &[String]), Long);
     }
 }

@@ -779,7 +779,7 @@ impl<'a> Lowering<'_, 'a> {
     ) -> Result<Plan, Fallback> {
         let (c, ty) = self.bind(source, &p.columns)?;
         let pattern = Arc::new(
-            crate::exec::rows::ops::ParsePattern::new(kind, flags, parts)
+            crate::exec::rows::parse::ParsePattern::new(kind, flags, parts)
                 .ok_or("an invalid parse pattern")?,
         );
         let text = self.expr(&c, ty, &p.columns)?;

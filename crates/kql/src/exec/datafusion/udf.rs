@@ -23,7 +23,8 @@ use datafusion::logical_expr::{
 
 use crate::bind::expr::{CExpr, Row};
 use crate::exec::eval::eval;
-use crate::exec::rows::ops::{ParsePattern, expansion};
+use crate::exec::rows::ops::expansion;
+use crate::exec::rows::parse::ParsePattern;
 use crate::storage::arrow_table::BATCH_ROWS;
 use crate::storage::arrow_table::{array_of, longest_step, shared_array_of, values_of};
 use crate::storage::layout::stored_type;

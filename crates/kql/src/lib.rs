@@ -31,11 +31,10 @@ pub fn parse(text: &str) -> Result<ast::Script, KqlError> {
     syntax::parser::on_deep_stack(|| syntax::parser::parse_script(text))
 }
 
+pub use bind::context::{DEFAULT_MEMORY_LIMIT, ExecOptions};
 #[cfg(feature = "datafusion")]
 pub use exec::explain;
-pub use exec::{
-    DEFAULT_MEMORY_LIMIT, ExecOptions, Executor, QueryResult, execute, execute_on, function_names,
-};
+pub use exec::{Executor, QueryResult, execute, execute_on, function_names};
 
 // Unit tests count allocations as the server does, so budgets are enforced in them too.
 #[cfg(test)]

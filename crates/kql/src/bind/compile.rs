@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use serde_json::Value as J;
 
+use crate::bind::context::{Binding, Engine, Env};
+use crate::bind::eval::eval;
 use crate::bind::expr::{AggCollector, AggSpec, CExpr, Row, RunKind, tuple_result};
 use crate::bind::naming::{argument_for, derive_name};
 use crate::bind::types::{arith_type, comparable, op_name};
 use crate::error::KqlError;
-use crate::exec::eval::eval;
-use crate::exec::{Binding, Engine, Env};
 use crate::functions;
 use crate::functions::aggregate;
 use crate::syntax::ast::{BinOp, Expr, ExprKind, LetValue, Statement};

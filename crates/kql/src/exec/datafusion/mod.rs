@@ -26,7 +26,7 @@ use futures::StreamExt;
 use lower::{Fallback, Lowering, Plan};
 
 use super::rows::ops::too_many_rows;
-use super::{Binding, Engine, Env};
+use crate::bind::context::{Binding, Engine, Env};
 use crate::budget::QueryBudget;
 use crate::budget::datafusion::{InQuery, QueryPool};
 use crate::error::KqlError;

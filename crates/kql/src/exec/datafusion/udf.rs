@@ -21,8 +21,8 @@ use datafusion::logical_expr::{
     Volatility,
 };
 
+use crate::bind::eval::eval;
 use crate::bind::expr::{CExpr, Row};
-use crate::exec::eval::eval;
 use crate::exec::rows::ops::expansion;
 use crate::exec::rows::parse::ParsePattern;
 use crate::storage::arrow_table::BATCH_ROWS;

@@ -1,10 +1,10 @@
 //! Expanding values into rows and columns: mv-expand, `evaluate bag_unpack`.
 
+use crate::bind::context::{Engine, Env};
+use crate::bind::eval::eval;
 use crate::bind::expr::Row;
 use crate::bind::naming::derive_name;
 use crate::error::KqlError;
-use crate::exec::eval::eval;
-use crate::exec::{Engine, Env};
 use crate::syntax::ast::{Expr, ExprKind, Operator};
 use crate::value::convert::{coerce, to_text};
 use crate::value::table::{Column, Table};

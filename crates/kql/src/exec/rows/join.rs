@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
+use crate::bind::context::{Binding, Engine, Env};
 use crate::error::KqlError;
-use crate::exec::{Binding, Engine, Env};
 use crate::syntax::ast::{ExprKind, JoinOn, Operator, Union};
 use crate::value::convert::{Key, coerce};
 use crate::value::table::{Column, Table};

@@ -1,11 +1,11 @@
 //! Tabular operators after `|`: the dispatch of every operator, the simple ones, and the helpers
 //! the others share.
 
+use crate::bind::context::{Binding, Engine, Env};
+use crate::bind::eval::eval;
 use crate::bind::expr::{AggSpec, CExpr, Row, tuple_result};
 use crate::bind::naming::derive_name;
 use crate::error::KqlError;
-use crate::exec::eval::eval;
-use crate::exec::{Binding, Engine, Env};
 use crate::functions;
 use crate::functions::aggregate::AggState;
 use crate::syntax::ast::{Expr, ExprKind, NamedExpr, Operator, OperatorKind, SortKey};

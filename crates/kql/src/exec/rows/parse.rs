@@ -1,9 +1,9 @@
 //! The `parse` operator and its patterns (simple, relaxed, regex).
 
+use crate::bind::context::{Engine, Env};
+use crate::bind::eval::eval;
 use crate::bind::expr::Row;
 use crate::error::KqlError;
-use crate::exec::eval::eval;
-use crate::exec::{Engine, Env};
 use crate::functions;
 use crate::syntax::ast::{Expr, Operator, ParsePart};
 use crate::value::convert::{coerce, to_text};

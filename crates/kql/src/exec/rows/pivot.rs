@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 
+use crate::bind::context::{Engine, Env};
+use crate::bind::eval::eval;
 use crate::bind::expr::{CExpr, Row};
 use crate::error::KqlError;
-use crate::exec::eval::eval;
 use crate::exec::rows::ops::{Out, Summary, key_row, unique_name};
-use crate::exec::{Engine, Env};
 use crate::functions::aggregate::{AggState, is_aggregate};
 use crate::syntax::ast::{Expr, ExprKind, Pivot};
 use crate::value::Value;

@@ -2,10 +2,10 @@
 
 use std::collections::HashMap;
 
+use crate::bind::context::{Engine, Env};
+use crate::bind::eval::eval;
 use crate::bind::expr::{CExpr, Row};
 use crate::error::KqlError;
-use crate::exec::eval::eval;
-use crate::exec::{Engine, Env};
 use crate::syntax::ast::{Expr, ExprKind, Operator};
 use crate::value::convert::{Key, key_of};
 use crate::value::table::{Column, Table};

@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 
+use crate::bind::context::{Engine, Env};
+use crate::bind::eval::eval;
 use crate::bind::expr::{AggCollector, AggSpec, CExpr, Row};
 use crate::bind::naming::{default_name, derive_name};
 use crate::error::KqlError;
-use crate::exec::eval::eval;
-use crate::exec::{Engine, Env};
 use crate::functions::aggregate::{self, AggState};
 use crate::syntax::ast::{ExprKind, NamedExpr, Operator};
 use crate::value::convert::{Key, coerce, key_of, sort_cmp};

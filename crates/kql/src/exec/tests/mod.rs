@@ -2,6 +2,9 @@
 //! functions, aggregates and errors each in a file.
 
 use super::*;
+use std::time::Instant;
+
+use crate::error::Location;
 use crate::value::TICKS_PER_SECOND;
 use crate::value::table::Column;
 

@@ -6,9 +6,9 @@ use datafusion::logical_expr::{
     Expr as DfExpr, ExprSchemable, cast, in_list, is_not_null, is_null, lit,
 };
 
+use crate::bind::eval::eval;
 use crate::bind::expr::{CExpr, Row};
 use crate::exec::datafusion::udf::{BinUdf, CaseUdf, EvalUdf, MatchUdf, mentions};
-use crate::exec::eval::eval;
 use crate::functions::{self, Pattern};
 use crate::storage::arrow_table::copy_limit;
 use crate::storage::layout::stored_type;

@@ -15,10 +15,11 @@ use datafusion::logical_expr::{
 };
 
 use super::udf::{ExpandUdf, ParseUdf, RowGuardUdf};
+use crate::bind::context::{Engine, Env};
 use crate::bind::expr::tuple_result;
 use crate::bind::naming::derive_name;
+use crate::exec::MAX_ROWS;
 use crate::exec::rows::ops::{fresh_name, piped_union_name, projected_name, union_input_name};
-use crate::exec::{Engine, Env, MAX_ROWS};
 use crate::functions::{self};
 use crate::storage::arrow_table::{ArrowTable, copy_limit};
 use crate::storage::layout::stored_type;

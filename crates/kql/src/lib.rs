@@ -21,6 +21,7 @@ pub use bind::guard::{GuardError, GuardedQuery, QueryGuard};
 pub use budget::{EngineMemory, MemoryError, QueryBudget};
 pub use catalog::Catalog;
 pub use error::{KqlError, Location};
+pub use syntax::ast::Visualization;
 pub use syntax::{ast, parser::QUERY_THREAD_STACK_BYTES};
 pub use value::table::{self, Column, Table};
 pub use value::{ScalarType, Value};

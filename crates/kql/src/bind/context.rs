@@ -9,7 +9,7 @@ use crate::bind::expr::{AggCollector, CExpr};
 use crate::budget::{EngineMemory, QueryBudget};
 use crate::catalog::Catalog;
 use crate::error::{KqlError, Location};
-use crate::syntax::ast::{Expr, ExprKind, Function, Statement};
+use crate::syntax::ast::{Expr, ExprKind, Function, Statement, Visualization};
 use crate::syntax::lexer::Span;
 use crate::value::table::Table;
 use crate::value::{ScalarType, Value, datetime_to_ticks};
@@ -94,7 +94,7 @@ pub(crate) struct Engine<'a> {
     /// The query's memory and time budget.
     pub(crate) budget: &'a Arc<QueryBudget>,
     pub(crate) agg: Option<AggCollector>,
-    pub(crate) visualization: Option<String>,
+    pub(crate) visualization: Option<Visualization>,
     pub(crate) warnings: Vec<String>,
     pub(crate) ticks: u32,
     /// Function calls being evaluated, innermost last.

@@ -39,7 +39,7 @@ use crate::budget::QueryBudget;
 use crate::catalog::Catalog;
 use crate::error::KqlError;
 use crate::functions::{self, aggregate};
-use crate::syntax::ast::{Expr, ExprKind, Function, LetValue, Statement};
+use crate::syntax::ast::{Expr, ExprKind, Function, LetValue, Statement, Visualization};
 use crate::value::convert;
 use crate::value::table::Table;
 use crate::value::{ScalarType, Value};
@@ -49,8 +49,8 @@ use crate::value::{ScalarType, Value};
 pub struct QueryResult {
     pub table: Table,
     pub warnings: Vec<String>,
-    /// The chart kind asked for by `render` (e.g. `timechart`).
-    pub visualization: Option<String>,
+    /// What a trailing `render` asked for (e.g. `timechart` with a title).
+    pub visualization: Option<Visualization>,
     /// The engine that ran the query: `DataFusion` or `Rows`.
     pub executor: Executor,
     /// The most memory the query used at once, in bytes (0 without the counting allocator).

@@ -329,7 +329,7 @@ pub enum OperatorKind {
     Serialize(Vec<NamedExpr>),
     GetSchema,
     As(String),
-    Render(String),
+    Render(Visualization),
     Sample(Expr),
     Invoke(Expr),
     /// `evaluate plugin(...)`: the plugin's name.
@@ -356,4 +356,14 @@ pub enum OperatorKind {
     },
     /// An operator the parser understands but the engine does not run.
     Other(String),
+}
+
+/// What a `render` operator asks the user agent for: the visualization (`timechart`,
+/// `columnchart`, ...) and its `with (name = value, ...)` properties in the order written
+/// (`title`, `xtitle`, `kind`, `ycolumns`, ...; a list value joined by commas). It does not
+/// change the data.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Visualization {
+    pub kind: String,
+    pub properties: Vec<(String, String)>,
 }

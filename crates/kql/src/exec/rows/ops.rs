@@ -351,8 +351,8 @@ impl<'a> Engine<'a> {
                     .collect(),
             }),
             OperatorKind::As(_) => Ok(t),
-            OperatorKind::Render(kind) => {
-                self.visualization = Some(kind.clone());
+            OperatorKind::Render(visualization) => {
+                self.visualization = Some(visualization.clone());
                 Ok(t)
             }
             OperatorKind::Invoke(call) => match &call.kind {

@@ -421,9 +421,37 @@ fn partition_runs_its_operators_on_each_values_rows() {
 }
 
 #[test]
-fn render_is_recorded() {
+fn render_is_recorded_with_its_properties() {
     let r = run("SigninLogs | summarize count() by bin(TimeGenerated, 1h) | render timechart");
-    assert_eq!(r.visualization.as_deref(), Some("timechart"));
+    let v = r.visualization.unwrap();
+    assert_eq!(v.kind, "timechart");
+    assert!(v.properties.is_empty());
+    let q = "SigninLogs | summarize n = count(), m = dcount(UserPrincipalName) by ResultType \
+             | render columnchart with (title='Sign-ins by app', kind=stacked, ycolumns=n, m, ymax=-1.5)";
+    let v = run(q).visualization.unwrap();
+    assert_eq!(v.kind, "columnchart");
+    let props: Vec<(&str, &str)> = v
+        .properties
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        props,
+        [
+            ("title", "Sign-ins by app"),
+            ("kind", "stacked"),
+            ("ycolumns", "n,m"),
+            ("ymax", "-1.5")
+        ]
+    );
+    // The older form without `with`, as Log Analytics' documentation writes it.
+    let v = run("SigninLogs | count | render barchart title='24H events'").visualization;
+    assert_eq!(
+        v.unwrap().properties,
+        [("title".into(), "24H events".into())]
+    );
+    let e = err("SigninLogs | render piechart with (title=)").to_string();
+    assert!(e.contains("a property value"), "{e}");
 }
 
 #[test]

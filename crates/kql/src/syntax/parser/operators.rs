@@ -173,11 +173,7 @@ impl Parser<'_> {
                 self.params()?;
                 OperatorKind::As(self.name()?)
             }
-            "render" => {
-                let kind = self.name()?;
-                self.skip_operator_body()?;
-                OperatorKind::Render(kind)
-            }
+            "render" => OperatorKind::Render(self.render()?),
             "sample" => OperatorKind::Sample(self.expr(0)?),
             "invoke" => OperatorKind::Invoke(self.unary()?),
             "evaluate" => {
@@ -740,5 +736,62 @@ impl Parser<'_> {
             names: Vec::new(),
             expr: self.expr(0)?,
         })
+    }
+}
+
+impl Parser<'_> {
+    /// `render kind [with (name = value, ...)]`, or the older `render kind name = value ...`.
+    fn render(&mut self) -> Result<Visualization, KqlError> {
+        let kind = self.name()?;
+        let mut properties = Vec::new();
+        if self.eat_word("with") {
+            self.expect_punct("(")?;
+            while !self.eat_punct(")") {
+                properties.push(self.render_property()?);
+                if !self.eat_punct(",") {
+                    self.expect_punct(")")?;
+                    break;
+                }
+            }
+        } else {
+            while self.word_at(0).is_some() && self.punct_at(1, "=") {
+                properties.push(self.render_property()?);
+            }
+        }
+        Ok(Visualization { kind, properties })
+    }
+
+    /// `name = value`: a literal, a name, or names separated by commas (`ycolumns = a, b`: a
+    /// name after a comma belongs to the list unless `=` follows it).
+    fn render_property(&mut self) -> Result<(String, String), KqlError> {
+        let name = self.name()?;
+        self.expect_punct("=")?;
+        let mut value = self.render_value()?;
+        while self.is_punct(",")
+            && matches!(
+                self.peek_at(1).kind,
+                TokenKind::Ident(_) | TokenKind::QuotedIdent(_)
+            )
+            && !self.punct_at(2, "=")
+        {
+            self.next();
+            value.push(',');
+            value.push_str(&self.render_value()?);
+        }
+        Ok((name, value))
+    }
+
+    fn render_value(&mut self) -> Result<String, KqlError> {
+        let negative = self.eat_punct("-");
+        let value = match &self.peek().kind {
+            TokenKind::Int(i) => i.to_string(),
+            TokenKind::Real(r) => r.to_string(),
+            TokenKind::Ident(s) | TokenKind::QuotedIdent(s) | TokenKind::Str(s) if !negative => {
+                s.clone()
+            }
+            _ => return Err(self.error("a property value (a string, a number or a name)")),
+        };
+        self.next();
+        Ok(if negative { format!("-{value}") } else { value })
     }
 }

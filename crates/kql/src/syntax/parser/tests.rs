@@ -142,7 +142,7 @@ fn parses_common_operators() {
         matches!(&o[3], OperatorKind::Join { kind: Some(k), on, .. } if k == "leftouter" && on.len() == 2)
     );
     assert!(matches!(&o[9], OperatorKind::Take(_)));
-    assert!(matches!(&o[10], OperatorKind::Render(k) if k == "timechart"));
+    assert!(matches!(&o[10], OperatorKind::Render(v) if v.kind == "timechart"));
 }
 
 #[test]

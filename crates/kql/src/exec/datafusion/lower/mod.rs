@@ -347,8 +347,8 @@ impl<'a> Lowering<'_, 'a> {
                 columns: cols,
                 parallel,
             }),
-            OperatorKind::Render(kind) => {
-                self.engine.visualization = Some(kind.clone());
+            OperatorKind::Render(visualization) => {
+                self.engine.visualization = Some(visualization.clone());
                 Ok(Plan {
                     plan,
                     columns: cols,

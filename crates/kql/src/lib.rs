@@ -1,35 +1,40 @@
 //! KQL (Kusto Query Language): lexer, parser and a local engine over in-memory tables.
 //!
-//! This crate knows nothing of MCP, HTTP or Azure.
+//! This crate knows nothing of MCP, HTTP or Azure. Its folders are the pipeline, each using
+//! only the ones below it: `syntax` (text to AST), `bind` (names, types, the query guard),
+//! `exec` (the row engine and DataFusion), over `functions`, `catalog`, `storage` and `value`.
 
-pub mod ast;
+pub mod bind;
 pub mod budget;
 pub mod catalog;
 pub mod error;
-pub mod guard;
-pub mod lexer;
-pub mod parser;
-pub mod table;
+mod exec;
+mod functions;
+pub mod settings;
+#[cfg(feature = "parquet")]
+pub mod storage;
+pub mod syntax;
 pub mod value;
 
+pub use bind::guard;
+pub use bind::guard::{GuardError, GuardedQuery, QueryGuard};
 pub use budget::{EngineMemory, MemoryError, QueryBudget};
 pub use catalog::Catalog;
 pub use error::{KqlError, Location};
-pub use guard::{GuardError, GuardedQuery, QueryGuard};
-pub use parser::QUERY_THREAD_STACK_BYTES;
-pub use table::{Column, Table};
+pub use syntax::{ast, parser::QUERY_THREAD_STACK_BYTES};
+pub use value::table::{self, Column, Table};
 pub use value::{ScalarType, Value};
 
 /// Parses a query text without running it (on a large-stack thread, so hostile nesting
 /// is reported as an error rather than overflowing the caller's stack).
 pub fn parse(text: &str) -> Result<ast::Script, KqlError> {
-    parser::on_deep_stack(|| parser::parse_script(text))
+    syntax::parser::on_deep_stack(|| syntax::parser::parse_script(text))
 }
 
-pub mod engine;
+pub use bind::context::{DEFAULT_MEMORY_LIMIT, ExecOptions};
 #[cfg(feature = "datafusion")]
-pub use engine::explain;
-pub use engine::{DEFAULT_MEMORY_LIMIT, ExecOptions, Executor, QueryResult, execute, execute_on};
+pub use exec::explain;
+pub use exec::{Executor, QueryResult, execute, execute_on, function_names};
 
 // Unit tests count allocations as the server does, so budgets are enforced in them too.
 #[cfg(test)]

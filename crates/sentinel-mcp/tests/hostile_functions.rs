@@ -1,4 +1,4 @@
-//! Every function the engine implements (its own list, `kql::engine::function_names`), called
+//! Every function the engine implements (its own list, `kql::function_names`), called
 //! with extreme arguments (long texts and arrays, wide bags, deep nesting, huge, negative and
 //! non-finite numbers, extreme dates) through `sentinel-mcp query`, on the row engine and on
 //! DataFusion: each run answers or fails with an error, never a panic, an abort or a hang past
@@ -449,7 +449,7 @@ fn run_jobs(ctx: &Context, jobs: Vec<(Batch, bool, Vec<Case>)>) -> Vec<Findings>
 /// `per_run` functions of one sort (scalar or aggregate). Calls are checked on two threads made
 /// with the engine's query stack.
 fn grouped(kind: Batch, per_run: usize) -> Vec<(Batch, bool, Vec<Case>)> {
-    let names = kql::engine::function_names();
+    let names = kql::function_names();
     // One row of the table: the check runs on the row engine, as it would over the real one.
     let dir = workspace(1);
     let catalog = kql::catalog::load::load_dir(&dir).expect("check workspace");
@@ -532,7 +532,7 @@ fn the_extreme_calls_the_sweep_found_answer_or_fail_cleanly() {
 #[ignore = "a bounded scenario of about 20 minutes: run on demand"]
 fn every_function_survives_extreme_arguments_without_panic_abort_or_hang() {
     let ctx = context(PathBuf::from(common::BIN));
-    assert!(kql::engine::function_names().len() > 300);
+    assert!(kql::function_names().len() > 300);
     let mut jobs = grouped(Batch::Small, 10);
     jobs.extend(grouped(Batch::Large, 8));
     jobs.extend(grouped(Batch::Table, 40));
@@ -543,7 +543,7 @@ fn every_function_survives_extreme_arguments_without_panic_abort_or_hang() {
     let failures: Vec<&String> = found.iter().flat_map(|f| &f.failures).collect();
     eprintln!(
         "{} functions, {runs} runs, {refused} single calls refused with an error, highest peak RSS {} MB",
-        kql::engine::function_names().len(),
+        kql::function_names().len(),
         peak / 1024
     );
     assert!(

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 pub use alloc::{CountingAllocator, Scope};
 
 use crate::error::KqlError;
-use crate::guard::settings;
+use crate::settings;
 
 /// Why a query was stopped for memory.
 #[derive(thiserror::Error, Debug, Clone, PartialEq)]

@@ -12,7 +12,7 @@ pub use load::{LoadError, LoadOptions, load_dir, load_dir_with};
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
-use crate::table::{Column, Table};
+use crate::value::table::{Column, Table};
 use crate::value::{ScalarType, Value};
 
 /// Makes a table's rows when a query first needs them (the demo workspace, in the `sentinel-demo`
@@ -35,7 +35,7 @@ struct Entry {
     made: OnceLock<()>,
     rows: OnceLock<Arc<Table>>,
     #[cfg(feature = "datafusion")]
-    arrow: OnceLock<Arc<crate::engine::ArrowTable>>,
+    arrow: OnceLock<Arc<crate::storage::ArrowTable>>,
     /// The first and last time of the table's rows (see [`Catalog::time_range`]).
     times: OnceLock<Option<(i64, i64)>>,
 }
@@ -60,7 +60,7 @@ impl Entry {
             #[cfg(feature = "datafusion")]
             let _ = self
                 .arrow
-                .set(Arc::new(crate::engine::ArrowTable::from_table(&table)));
+                .set(Arc::new(crate::storage::ArrowTable::from_table(&table)));
             #[cfg(not(feature = "datafusion"))]
             let _ = self.rows.set(Arc::new(table));
         });
@@ -126,13 +126,13 @@ impl Catalog {
     pub fn insert_arrow(
         &mut self,
         name: impl Into<String>,
-        columns: Vec<crate::table::Column>,
+        columns: Vec<crate::value::table::Column>,
         batches: Vec<arrow_array::RecordBatch>,
     ) {
         let entry = Entry::default();
         let _ = entry
             .arrow
-            .set(Arc::new(crate::engine::ArrowTable::new(columns, batches)));
+            .set(Arc::new(crate::storage::ArrowTable::new(columns, batches)));
         self.tables.insert(name.into(), Arc::new(entry));
     }
 
@@ -193,7 +193,7 @@ impl Catalog {
 
     /// A table by exact name as Arrow batches.
     #[cfg(feature = "datafusion")]
-    pub(crate) fn arrow(&self, name: &str) -> Option<&Arc<crate::engine::ArrowTable>> {
+    pub(crate) fn arrow(&self, name: &str) -> Option<&Arc<crate::storage::ArrowTable>> {
         let entry = self.tables.get(name)?;
         entry.materialize();
         if entry.arrow.get().is_none()
@@ -202,7 +202,7 @@ impl Catalog {
             return Some(
                 entry
                     .arrow
-                    .get_or_init(|| Arc::new(crate::engine::ArrowTable::from_table(rows))),
+                    .get_or_init(|| Arc::new(crate::storage::ArrowTable::from_table(rows))),
             );
         }
         entry.arrow.get()

@@ -191,10 +191,10 @@ pub fn cell(ty: ScalarType, v: &J) -> Value {
             other => Value::str(other.to_string()),
         },
         ScalarType::DateTime => text
-            .and_then(kql::parser::parse_datetime_text)
+            .and_then(kql::value::parse_datetime_text)
             .map_or(Value::Null, Value::DateTime),
         ScalarType::TimeSpan => text
-            .and_then(kql::parser::parse_timespan_text)
+            .and_then(kql::value::parse_timespan_text)
             .map_or(Value::Null, Value::TimeSpan),
         ScalarType::Guid => text
             .and_then(|s| uuid::Uuid::parse_str(s).ok())

@@ -239,7 +239,7 @@ impl LocalBackend {
         match result {
             Ok(r) => {
                 crate::telemetry::trace::record_executor(match r.executor {
-                    kql::engine::Executor::DataFusion => "datafusion",
+                    kql::Executor::DataFusion => "datafusion",
                     _ => "rows",
                 });
                 tracing::debug!(

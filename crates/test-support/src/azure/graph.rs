@@ -298,8 +298,8 @@ fn hunting(shared: &Shared, r: &Recorded) -> Response {
     let timespan = body.get("Timespan").and_then(Value::as_str).and_then(|ts| {
         let (a, b) = ts.split_once('/')?;
         Some((
-            kql::parser::parse_datetime_text(a)?,
-            kql::parser::parse_datetime_text(b)?,
+            kql::value::parse_datetime_text(a)?,
+            kql::value::parse_datetime_text(b)?,
         ))
     });
     let opts = kql::ExecOptions {

@@ -86,8 +86,8 @@ pub(super) fn handle(shared: &Shared, r: &Recorded, partial: bool) -> Response {
 fn interval(text: &str) -> Option<(i64, i64)> {
     let (a, b) = text.split_once('/')?;
     Some((
-        kql::parser::parse_datetime_text(a)?,
-        kql::parser::parse_datetime_text(b)?,
+        kql::value::parse_datetime_text(a)?,
+        kql::value::parse_datetime_text(b)?,
     ))
 }
 

@@ -13,20 +13,18 @@ mod parquet_file;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde_json::Value as Json;
 
 use crate::catalog::Catalog;
 use crate::catalog::schemas;
-use crate::table::{Column, Table};
-use crate::value::{ScalarType, Value, datetime_to_ticks};
+use crate::value::table::{Column, Table};
+use crate::value::time::parse_file_datetime;
+use crate::value::{ScalarType, Value, null_of};
 
 #[cfg(feature = "datafusion")]
 pub use parquet_file::read_arrow;
 #[cfg(feature = "parquet")]
 pub use parquet_file::write_parquet;
-#[cfg(feature = "datafusion")]
-pub(crate) use parquet_file::{stored_array, stored_type};
 
 /// Bumped when the parsing rules change, so older cached copies are not used.
 #[cfg(feature = "parquet")]
@@ -554,15 +552,6 @@ fn try_convert(cells: &[Raw<'_>], ty: ScalarType, lenient: bool) -> Option<Vec<V
     cells.iter().map(|c| convert(c, ty, lenient)).collect()
 }
 
-pub(crate) fn null_of(ty: ScalarType) -> Value {
-    // Kusto strings are never null: an absent string is empty.
-    if ty == ScalarType::String {
-        Value::str("")
-    } else {
-        Value::Null
-    }
-}
-
 /// Converts one cell to `ty`, or `None` when it does not fit. Inference (`lenient == false`) only
 /// takes JSON values of the matching kind; a known column type also takes their text forms.
 fn convert(cell: &Raw<'_>, ty: ScalarType, lenient: bool) -> Option<Value> {
@@ -577,7 +566,7 @@ fn convert(cell: &Raw<'_>, ty: ScalarType, lenient: bool) -> Option<Value> {
                 .and_then(|n| i32::try_from(n).ok())
                 .map(Value::Int),
             (T::Real | T::Decimal, Json::Number(n)) => n.as_f64().map(|f| real_of(ty, f)),
-            (T::DateTime, Json::String(s)) => parse_datetime(s).map(Value::DateTime),
+            (T::DateTime, Json::String(s)) => parse_file_datetime(s).map(Value::DateTime),
             (T::String, Json::String(s)) => Some(Value::str(s)),
             (T::Dynamic, Json::String(s)) if lenient => {
                 Some(Value::dynamic(json_text(s).unwrap_or_else(|| (*j).clone())))
@@ -609,7 +598,7 @@ fn convert(cell: &Raw<'_>, ty: ScalarType, lenient: bool) -> Option<Value> {
                     .flatten()
                     .map(|f| real_of(ty, f))
             }
-            T::DateTime => parse_datetime(t).map(Value::DateTime),
+            T::DateTime => parse_file_datetime(t).map(Value::DateTime),
             T::String => Some(Value::str(t)),
             T::Dynamic if lenient => Some(Value::dynamic(
                 json_text(t).unwrap_or_else(|| Json::String(t.to_string())),
@@ -636,45 +625,6 @@ fn json_text(t: &str) -> Option<Json> {
         return None;
     }
     serde_json::from_str::<Json>(t).ok()
-}
-
-/// ISO 8601 (`2024-05-01T12:00:00Z`, `2024-05-01 12:00:00.1234567`, `2024-05-01`, any offset),
-/// and the Log Analytics portal's CSV export form (`5/1/2024, 12:00:00.000 PM`), as UTC ticks.
-pub(crate) fn parse_datetime(text: &str) -> Option<i64> {
-    let t = text.trim();
-    let b = t.as_bytes();
-    if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' && b[..4].iter().all(u8::is_ascii_digit) {
-        if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
-            return Some(datetime_to_ticks(dt.with_timezone(&Utc)));
-        }
-        let naive = t.trim_end_matches(['Z', 'z']);
-        for format in [
-            "%Y-%m-%dT%H:%M:%S%.f",
-            "%Y-%m-%d %H:%M:%S%.f",
-            "%Y-%m-%dT%H:%M",
-            "%Y-%m-%d %H:%M",
-        ] {
-            if let Ok(dt) = NaiveDateTime::parse_from_str(naive, format) {
-                return Some(datetime_to_ticks(Utc.from_utc_datetime(&dt)));
-            }
-        }
-        return NaiveDate::parse_from_str(t, "%Y-%m-%d")
-            .ok()
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .map(|dt| datetime_to_ticks(Utc.from_utc_datetime(&dt)));
-    }
-    if b.first().is_some_and(u8::is_ascii_digit) && t.contains('/') {
-        for format in [
-            "%m/%d/%Y, %I:%M:%S%.f %p",
-            "%m/%d/%Y %I:%M:%S%.f %p",
-            "%m/%d/%Y %H:%M:%S%.f",
-        ] {
-            if let Ok(dt) = NaiveDateTime::parse_from_str(t, format) {
-                return Some(datetime_to_ticks(Utc.from_utc_datetime(&dt)));
-            }
-        }
-    }
-    None
 }
 
 fn transpose(columns: Vec<Vec<Value>>, rows: usize) -> Vec<Vec<Value>> {
@@ -919,7 +869,7 @@ mod tests {
 
     #[test]
     fn datetime_forms_parse_to_utc_ticks() {
-        let t = |s: &str| parse_datetime(s).map(crate::value::format_datetime);
+        let t = |s: &str| parse_file_datetime(s).map(crate::value::format_datetime);
         assert_eq!(
             t("2024-05-01T12:00:00+02:00").as_deref(),
             Some("2024-05-01T10:00:00Z")

@@ -18,18 +18,17 @@ use arrow_array::types::{
     TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
     TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
-use arrow_array::{
-    Array, ArrayRef, ArrowPrimitiveType, BooleanArray, Float64Array, Int32Array, Int64Array,
-    PrimitiveArray, RecordBatch, StringArray,
-};
+use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, PrimitiveArray, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::Value as Json;
 
-use super::{LoadError, TIME_GENERATED, null_of, parse_datetime, transpose};
-use crate::table::{Column, Table};
-use crate::value::{ScalarType, TICKS_PER_SECOND, Value};
+use super::{LoadError, TIME_GENERATED, transpose};
+use crate::storage::layout::{stored_array, stored_as, stored_type};
+use crate::value::table::{Column, Table};
+use crate::value::time::parse_file_datetime;
+use crate::value::{ScalarType, TICKS_PER_SECOND, Value, null_of};
 
 const TICKS_PER_DAY: i64 = 86_400 * TICKS_PER_SECOND;
 /// Field metadata key holding a column's KQL type name.
@@ -190,7 +189,7 @@ fn time_generated_from_arrow(
             Value::DateTime(_) | Value::Null => Ok(v),
             Value::String(ref s) if s.is_empty() => Ok(Value::Null),
             Value::String(ref s) => {
-                parse_datetime(s)
+                parse_file_datetime(s)
                     .map(Value::DateTime)
                     .ok_or_else(|| LoadError::NotDatetime {
                         file: file.to_string(),
@@ -441,27 +440,6 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The KQL type whose Arrow layout stores values of `ty` in files this module writes.
-fn stored_as(ty: ScalarType) -> ScalarType {
-    match ty {
-        ScalarType::DateTime | ScalarType::TimeSpan => ScalarType::Long,
-        ScalarType::Decimal => ScalarType::Real,
-        ScalarType::Guid | ScalarType::Dynamic => ScalarType::String,
-        other => other,
-    }
-}
-
-/// The Arrow type values of `ty` are stored as.
-pub(crate) fn stored_type(ty: ScalarType) -> DataType {
-    match stored_as(ty) {
-        ScalarType::Bool => DataType::Boolean,
-        ScalarType::Int => DataType::Int32,
-        ScalarType::Long => DataType::Int64,
-        ScalarType::Real => DataType::Float64,
-        _ => DataType::Utf8,
-    }
-}
-
 /// Turns stored values back into `ty` (ticks into datetimes, JSON text into dynamic values, …).
 fn restore(values: Vec<Value>, ty: ScalarType) -> Result<Vec<Value>, String> {
     values
@@ -528,53 +506,4 @@ pub fn write_parquet(table: &Table, path: &Path) -> Result<(), LoadError> {
     }
     writer.close().map_err(|e| write_error(e.to_string()))?;
     Ok(())
-}
-
-/// Values of type `ty` in their stored layout (also the DataFusion engine's layout); a value of
-/// another type is written as null.
-pub(crate) fn stored_array<'v>(cells: impl Iterator<Item = &'v Value>, ty: ScalarType) -> ArrayRef {
-    match stored_as(ty) {
-        ScalarType::Bool => Arc::new(
-            cells
-                .map(|v| match v {
-                    Value::Bool(b) => Some(*b),
-                    _ => None,
-                })
-                .collect::<BooleanArray>(),
-        ),
-        ScalarType::Int => Arc::new(
-            cells
-                .map(|v| match v {
-                    Value::Int(n) => Some(*n),
-                    _ => None,
-                })
-                .collect::<Int32Array>(),
-        ),
-        ScalarType::Long => Arc::new(
-            cells
-                .map(|v| match v {
-                    Value::Long(n) | Value::DateTime(n) | Value::TimeSpan(n) => Some(*n),
-                    _ => None,
-                })
-                .collect::<Int64Array>(),
-        ),
-        ScalarType::Real => Arc::new(
-            cells
-                .map(|v| match v {
-                    Value::Real(x) | Value::Decimal(x) => Some(*x),
-                    _ => None,
-                })
-                .collect::<Float64Array>(),
-        ),
-        _ => Arc::new(
-            cells
-                .map(|v| match v {
-                    Value::Null => None,
-                    Value::String(s) if ty != ScalarType::Dynamic => Some(s.to_string()),
-                    v if ty == ScalarType::Dynamic => Some(v.to_json().to_string()),
-                    v => Some(v.to_string()),
-                })
-                .collect::<StringArray>(),
-        ),
-    }
 }

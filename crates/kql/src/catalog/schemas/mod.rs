@@ -6,8 +6,8 @@
 
 use std::sync::LazyLock;
 
-use crate::table::Column;
 use crate::value::ScalarType;
+use crate::value::table::Column;
 
 /// One table's documented columns.
 #[derive(Debug)]

@@ -1,0 +1,752 @@
+//! Lowering a bound KQL query to a DataFusion logical plan (`LogicalPlanBuilder`, no SQL text).
+//!
+//! Names and types come from the row engine's binder (`Engine::compile`, `bind_summarize`), so
+//! both engines agree on column names, types and errors. What this planner cannot express yet
+//! returns `Err(reason)` and the query runs on the row engine instead.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::common::{Column as DfColumn, ScalarValue};
+use datafusion::datasource::{provider_as_source, source_as_provider};
+use datafusion::functions_aggregate::expr_fn::count;
+use datafusion::logical_expr::{
+    Expr as DfExpr, LogicalPlan, LogicalPlanBuilder, SortExpr, cast, lit,
+};
+
+use super::udf::{ExpandUdf, ParseUdf, RowGuardUdf};
+use crate::bind::context::{Engine, Env};
+use crate::bind::expr::tuple_result;
+use crate::bind::naming::derive_name;
+use crate::exec::MAX_ROWS;
+use crate::exec::rows::ops::{fresh_name, piped_union_name, projected_name, union_input_name};
+use crate::functions::{self};
+use crate::storage::arrow_table::{ArrowTable, copy_limit};
+use crate::storage::layout::stored_type;
+use crate::syntax::ast::{Expr, ExprKind, NamedExpr, Operator, OperatorKind};
+use crate::value::convert::coerce;
+use crate::value::table::{Column, Table};
+use crate::value::{ScalarType, Value};
+
+mod expressions;
+mod join;
+mod summarize;
+
+/// Why a query is left to the row engine.
+pub(super) type Fallback = String;
+
+/// A plan and the KQL columns of its output (the plan's fields, in order, same names).
+#[derive(Clone)]
+pub(super) struct Plan {
+    pub plan: LogicalPlan,
+    pub columns: Vec<Column>,
+    /// Whether a scanned table is large enough to be read in parallel partitions.
+    pub parallel: bool,
+}
+
+pub(super) fn df<T>(r: datafusion::common::Result<T>) -> Result<T, Fallback> {
+    r.map_err(|e| e.to_string())
+}
+
+pub(super) fn column(name: &str) -> DfExpr {
+    DfExpr::Column(DfColumn::new_unqualified(name))
+}
+
+/// The value of a non-null constant in the stored layout.
+pub(super) fn scalar(v: &Value, ty: ScalarType) -> Option<ScalarValue> {
+    Some(match coerce(v.clone(), ty) {
+        Value::Null => return None,
+        Value::Bool(b) => ScalarValue::Boolean(Some(b)),
+        Value::Int(i) => ScalarValue::Int32(Some(i)),
+        Value::Long(i) | Value::DateTime(i) | Value::TimeSpan(i) => ScalarValue::Int64(Some(i)),
+        Value::Real(x) | Value::Decimal(x) => ScalarValue::Float64(Some(x)),
+        Value::String(s) => ScalarValue::Utf8(Some(s.to_string())),
+        Value::Guid(g) => ScalarValue::Utf8(Some(g.to_string())),
+        Value::Dynamic(d) => ScalarValue::Utf8(Some(d.to_string())),
+    })
+}
+
+/// Where a DataFusion table lives: which scanned table a plan's `TableScan` reads.
+pub(super) fn address<T: ?Sized>(table: &Arc<T>) -> usize {
+    Arc::as_ptr(table).cast::<()>() as usize
+}
+
+pub(super) fn typed_null(ty: ScalarType) -> DfExpr {
+    cast(lit(ScalarValue::Null), stored_type(ty))
+}
+
+pub(super) fn constant(v: &Value, ty: ScalarType) -> DfExpr {
+    scalar(v, ty).map_or_else(|| typed_null(ty), lit)
+}
+
+pub(super) fn numeric(t: ScalarType) -> bool {
+    matches!(
+        t,
+        ScalarType::Int | ScalarType::Long | ScalarType::Real | ScalarType::Decimal
+    )
+}
+
+/// Whether two types compare natively in the stored layout with the row engine's result.
+pub(super) fn same_class(a: ScalarType, b: ScalarType) -> bool {
+    (numeric(a) && numeric(b))
+        || (a == b
+            && matches!(
+                a,
+                ScalarType::String | ScalarType::DateTime | ScalarType::TimeSpan | ScalarType::Bool
+            ))
+}
+
+/// Lowers one query; `lets` are the tabular `let`s lowered so far.
+pub(super) struct Lowering<'e, 'a> {
+    pub engine: &'e mut Engine<'a>,
+    pub env: Env<'a>,
+    pub lets: HashMap<String, Plan>,
+    /// The name `as` gave the piped table, for a `union withsource=` right after it.
+    pub piped_name: Option<String>,
+    /// The catalog tables scanned so far, by the address of their DataFusion table: their
+    /// columns' longest texts bound a row's width without reading it.
+    pub scanned: HashMap<usize, Arc<ArrowTable>>,
+}
+
+impl<'a> Lowering<'_, 'a> {
+    /// A tabular expression.
+    pub(super) fn tabular(&mut self, e: &'a Expr) -> Result<Plan, Fallback> {
+        match &e.kind {
+            ExprKind::Pipe { source, ops } => {
+                let mut plan = self.tabular(source)?;
+                for op in ops {
+                    plan = self.operator(plan, op)?;
+                    // `as Name` names the result so far in a `union withsource=` right after.
+                    self.piped_name = match &op.kind {
+                        OperatorKind::As(name) => Some(name.clone()),
+                        _ => None,
+                    };
+                }
+                Ok(plan)
+            }
+            ExprKind::Name(n) => {
+                if let Some(p) = self.lets.get(n) {
+                    return Ok(p.clone());
+                }
+                if self.env.get(n).is_some() {
+                    return Err(format!("'{n}' is bound by the row engine"));
+                }
+                // The catalog's Arrow form is made once and kept for every query.
+                let catalog = self.engine.catalog;
+                let table = crate::budget::outside_query(|| catalog.arrow(n))
+                    .ok_or_else(|| format!("no table '{n}'"))?;
+                let table = Arc::clone(table);
+                let plan = self.scan(n, &table)?;
+                self.scanned.insert(address(&table.provider()?), table);
+                self.timespan(plan)
+            }
+            ExprKind::Union(u) => self.union(None, u),
+            ExprKind::Call { name, args } if name == "materialize" && args.len() == 1 => {
+                self.tabular(&args[0])
+            }
+            ExprKind::Datatable { .. } | ExprKind::Print(_) | ExprKind::Range { .. } => {
+                // Literal sources are small: the row engine builds them, DataFusion runs the rest.
+                let t = self
+                    .engine
+                    .tabular(e, &self.env)
+                    .map_err(|e| e.to_string())?;
+                self.scan("literal", &ArrowTable::from_table(&t))
+            }
+            other => {
+                let debug = format!("{other:?}");
+                let name = debug.split(['(', ' ', '{']).next().unwrap_or_default();
+                Err(format!("a {name} source"))
+            }
+        }
+    }
+
+    pub(super) fn scan(&mut self, name: &str, table: &ArrowTable) -> Result<Plan, Fallback> {
+        let provider = table.provider()?;
+        let plan = df(LogicalPlanBuilder::scan(
+            name,
+            provider_as_source(provider),
+            None,
+        ))?;
+        let plan = df(plan.build())?;
+        // Re-project so every later reference is by unqualified name.
+        let exprs: Vec<DfExpr> = table
+            .columns
+            .iter()
+            .map(|c| column(&c.name).alias(c.name.clone()))
+            .collect();
+        let plan = df(df(LogicalPlanBuilder::from(plan).project(exprs))?.build())?;
+        Ok(Plan {
+            plan,
+            columns: table.columns.clone(),
+            parallel: table.len() >= crate::storage::arrow_table::PARALLEL_ROWS,
+        })
+    }
+
+    /// Log Analytics' `timespan`: catalog rows outside it are not seen.
+    pub(super) fn timespan(&mut self, plan: Plan) -> Result<Plan, Fallback> {
+        let Some((start, end)) = self.engine.opts.timespan else {
+            return Ok(plan);
+        };
+        if !plan
+            .columns
+            .iter()
+            .any(|c| c.name == "TimeGenerated" && c.ty == ScalarType::DateTime)
+        {
+            return Ok(plan);
+        }
+        let t = column("TimeGenerated");
+        let pred = t.clone().gt_eq(lit(start)).and(t.lt(lit(end)));
+        self.build(plan.columns, plan.parallel, |b| b.filter(pred), plan.plan)
+    }
+
+    pub(super) fn build(
+        &self,
+        columns: Vec<Column>,
+        parallel: bool,
+        f: impl FnOnce(LogicalPlanBuilder) -> datafusion::common::Result<LogicalPlanBuilder>,
+        plan: LogicalPlan,
+    ) -> Result<Plan, Fallback> {
+        let plan = df(df(f(LogicalPlanBuilder::from(plan)))?.build())?;
+        Ok(Plan {
+            plan,
+            columns,
+            parallel,
+        })
+    }
+
+    pub(super) fn operator(&mut self, plan: Plan, op: &'a Operator) -> Result<Plan, Fallback> {
+        let Plan {
+            plan,
+            columns: cols,
+            parallel,
+        } = plan;
+        match &op.kind {
+            OperatorKind::Where(pred) => {
+                let (c, ty) = self.bind(pred, &cols)?;
+                if ty != ScalarType::Bool {
+                    return Err("a non-bool predicate".into());
+                }
+                let e = self.expr(&c, ty, &cols)?;
+                self.build(cols, parallel, |b| b.filter(e), plan)
+            }
+            OperatorKind::Extend(items) => {
+                let mut p = Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                };
+                let input_width = p.columns.len();
+                for item in items {
+                    p = self.extend(p, item, input_width)?;
+                }
+                Ok(p)
+            }
+            OperatorKind::Serialize(items) if items.is_empty() => Ok(Plan {
+                plan,
+                columns: cols,
+                parallel,
+            }),
+            OperatorKind::Project(items) => {
+                let mut list = Vec::new();
+                for item in items {
+                    if item.names.len() > 1 || spreads(&item.expr) {
+                        return Err("several names".into());
+                    }
+                    list.push((&item.expr, item.names.first().cloned()));
+                }
+                self.project(
+                    Plan {
+                        plan,
+                        columns: cols,
+                        parallel,
+                    },
+                    list,
+                )
+            }
+            OperatorKind::Distinct(exprs) => {
+                let p = Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                };
+                let p = if exprs.iter().any(|e| matches!(e.kind, ExprKind::Star)) {
+                    p
+                } else {
+                    self.project(p, exprs.iter().map(|e| (e, None)).collect())?
+                };
+                self.build(p.columns, p.parallel, |b| b.distinct(), p.plan)
+            }
+            OperatorKind::ProjectAway(_)
+            | OperatorKind::ProjectKeep(_)
+            | OperatorKind::ProjectRename(_)
+            | OperatorKind::ProjectReorder(_) => {
+                // The row engine's own rules on an empty table of the same columns.
+                let shape = self
+                    .engine
+                    .operator(Table::new(cols.clone()), op, &self.env)
+                    .map_err(|e| e.to_string())?;
+                let mut exprs = Vec::new();
+                let mut used = Vec::new();
+                for (i, c) in shape.columns.iter().enumerate() {
+                    // Same position order as the source unless renamed: find by name, then by slot.
+                    let src = match &op.kind {
+                        OperatorKind::ProjectRename(pairs) => pairs
+                            .iter()
+                            .find(|(new, _)| *new == c.name)
+                            .map(|(_, old)| old.clone())
+                            .unwrap_or_else(|| cols[i].name.clone()),
+                        _ => c.name.clone(),
+                    };
+                    if used.contains(&src) {
+                        return Err("a column used twice".into());
+                    }
+                    used.push(src.clone());
+                    exprs.push(column(&src).alias(c.name.clone()));
+                }
+                self.build(shape.columns, parallel, |b| b.project(exprs), plan)
+            }
+            OperatorKind::Summarize { aggs, by } => {
+                let s = self
+                    .engine
+                    .bind_summarize(&cols, aggs, by, &self.env)
+                    .map_err(|e| e.to_string())?;
+                self.summarize(
+                    Plan {
+                        plan,
+                        columns: cols,
+                        parallel,
+                    },
+                    s,
+                )
+            }
+            OperatorKind::Sort(keys) | OperatorKind::Top { keys, .. } => {
+                let mut sorts = Vec::new();
+                for k in keys {
+                    let (c, ty) = self.bind(&k.expr, &cols)?;
+                    let e = self.expr(&c, ty, &cols)?;
+                    sorts.push(SortExpr::new(e, !k.desc, k.nulls_first.unwrap_or(!k.desc)));
+                }
+                let fetch = match &op.kind {
+                    OperatorKind::Top { count, .. } => Some(self.count(count)?),
+                    _ => None,
+                };
+                self.build(cols, parallel, |b| b.sort_with_limit(sorts, fetch), plan)
+            }
+            OperatorKind::Take(n) => {
+                let n = self.count(n)?;
+                self.build(cols, parallel, |b| b.limit(0, Some(n)), plan)
+            }
+            OperatorKind::Count => self.build(
+                vec![Column::new("Count", ScalarType::Long)],
+                parallel,
+                |b| b.aggregate(Vec::<DfExpr>::new(), vec![count(lit(1)).alias("Count")]),
+                plan,
+            ),
+            OperatorKind::As(_) => Ok(Plan {
+                plan,
+                columns: cols,
+                parallel,
+            }),
+            OperatorKind::Render(kind) => {
+                self.engine.visualization = Some(kind.clone());
+                Ok(Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                })
+            }
+            OperatorKind::Join { kind, right, on } => {
+                let left = Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                };
+                let right = self.tabular(right)?;
+                self.join(left, right, kind.as_deref().unwrap_or("innerunique"), on)
+            }
+            OperatorKind::Parse {
+                source,
+                kind,
+                flags,
+                parts,
+                filter,
+            } => self.parse(
+                Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                },
+                source,
+                (kind, flags),
+                parts,
+                *filter,
+            ),
+            OperatorKind::Union(u) => self.union(
+                Some(Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                }),
+                u,
+            ),
+            OperatorKind::MvExpand {
+                params,
+                items,
+                limit,
+            } => self.mv_expand(
+                Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                },
+                params,
+                items,
+                limit.as_ref(),
+            ),
+            other => {
+                let debug = format!("{other:?}");
+                let name = debug.split(['(', ' ', '{']).next().unwrap_or_default();
+                Err(format!("the {name} operator"))
+            }
+        }
+    }
+
+    /// `parse` / `parse-where`: the pattern's columns, each a UDF over the source text (the
+    /// row engine's `ParsePattern`), replacing or added like `extend`; `parse-where` first keeps
+    /// only the rows that match.
+    pub(super) fn parse(
+        &mut self,
+        p: Plan,
+        source: &'a Expr,
+        (kind, flags): (&str, &str),
+        parts: &[crate::syntax::ast::ParsePart],
+        filter: bool,
+    ) -> Result<Plan, Fallback> {
+        let (c, ty) = self.bind(source, &p.columns)?;
+        let pattern = Arc::new(
+            crate::exec::rows::parse::ParsePattern::new(kind, flags, parts)
+                .ok_or("an invalid parse pattern")?,
+        );
+        let text = self.expr(&c, ty, &p.columns)?;
+        let mut p = p;
+        if filter {
+            let matched = ParseUdf::call(text.clone(), ty, &pattern, None);
+            p = self.build(p.columns, p.parallel, |b| b.filter(matched), p.plan)?;
+        }
+        let (mut cols, mut exprs) = as_is(&p.columns);
+        for (i, (name, cty)) in pattern.columns.iter().enumerate() {
+            let e = ParseUdf::call(text.clone(), ty, &pattern, Some(i)).alias(name.clone());
+            set_column(&mut cols, &mut exprs, Column::new(name.clone(), *cty), e);
+        }
+        self.build(cols, p.parallel, |b| b.project(exprs), p.plan)
+    }
+
+    /// `union` (Kusto's default `kind=outer`): the columns of all inputs by name, in order of
+    /// first appearance, null where an input lacks one.
+    pub(super) fn union(
+        &mut self,
+        first: Option<Plan>,
+        u: &'a crate::syntax::ast::Union,
+    ) -> Result<Plan, Fallback> {
+        let mut source = None;
+        for (name, value) in &u.params {
+            match (name.as_str(), &value.kind) {
+                ("withsource", ExprKind::Name(column)) => source = Some(column.clone()),
+                // Fuzzy only matters for inputs that do not resolve, which are not lowered.
+                ("isfuzzy", _) => {}
+                ("kind", ExprKind::Name(kind)) if kind == "outer" => {}
+                _ => return Err(format!("union {name}=")),
+            }
+        }
+        // Each input with the name `withsource` gives it, as the row engine names them.
+        let mut inputs: Vec<(String, Plan)> = Vec::new();
+        if let Some(p) = first {
+            inputs.push((piped_union_name(self.piped_name.take()), p));
+        }
+        for t in &u.tables {
+            inputs.push((union_input_name(t, inputs.len()), self.tabular(t)?));
+        }
+        let (names, inputs): (Vec<String>, Vec<Plan>) = inputs.into_iter().unzip();
+        let mut columns: Vec<Column> = Vec::new();
+        for c in inputs.iter().flat_map(|p| &p.columns) {
+            match columns.iter().find(|x| x.name == c.name) {
+                Some(x) if x.ty != c.ty => return Err("union columns of different types".into()),
+                Some(_) => {}
+                None => columns.push(c.clone()),
+            }
+        }
+        if let Some(s) = &source {
+            columns.insert(0, Column::new(s.clone(), ScalarType::String));
+        }
+        let parallel = inputs.iter().any(|p| p.parallel);
+        let mut plans = Vec::new();
+        for (name, p) in names.into_iter().zip(inputs) {
+            let exprs: Vec<DfExpr> = columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i == 0 && source.is_some() {
+                        lit(name.clone()).alias(c.name.clone())
+                    } else if p.columns.iter().any(|x| x.name == c.name) {
+                        column(&c.name)
+                    } else {
+                        typed_null(c.ty).alias(c.name.clone())
+                    }
+                })
+                .collect();
+            plans.push(self.build(columns.clone(), parallel, |b| b.project(exprs), p.plan)?);
+        }
+        let mut plans = plans.into_iter();
+        let first = plans.next().ok_or("an empty union")?;
+        let rest: Vec<LogicalPlan> = plans.map(|p| p.plan).collect();
+        self.build(
+            columns,
+            parallel,
+            |mut b| {
+                for p in rest {
+                    b = b.union(p)?;
+                }
+                Ok(b)
+            },
+            first.plan,
+        )
+    }
+
+    /// `project`: each expression under its given or derived name (`ColumnN` otherwise).
+    pub(super) fn project(
+        &mut self,
+        p: Plan,
+        items: Vec<(&'a Expr, Option<String>)>,
+    ) -> Result<Plan, Fallback> {
+        let mut exprs = Vec::new();
+        let mut out: Vec<Column> = Vec::new();
+        let mut names: Vec<String> = Vec::new();
+        for (expr, given) in items {
+            let (c, ty) = self.bind(expr, &p.columns)?;
+            let name = projected_name(given, expr, &names);
+            names.push(name.clone());
+            exprs.push(self.expr(&c, ty, &p.columns)?.alias(name.clone()));
+            out.push(Column::new(name, ty));
+        }
+        self.build(out, p.parallel, |b| b.project(exprs), p.plan)
+    }
+
+    pub(super) fn count(&mut self, e: &'a Expr) -> Result<usize, Fallback> {
+        self.engine
+            .count_arg(e, &self.env)
+            .map_err(|e| e.to_string())
+    }
+
+    pub(super) fn extend(
+        &mut self,
+        p: Plan,
+        item: &'a NamedExpr,
+        input_width: usize,
+    ) -> Result<Plan, Fallback> {
+        let spread = self
+            .engine
+            .bind_spread(&p.columns, &item.expr, &item.names, false, &self.env)
+            .map_err(|e| e.to_string())?;
+        if let Some((bag, spread)) = spread {
+            let (mut cols, mut exprs) = as_is(&p.columns);
+            for s in spread {
+                let taken: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
+                let name = s.name_among(&taken);
+                let result = tuple_result(bag.clone(), s.result, s.ty);
+                let e = self.expr(&result, s.ty, &p.columns)?.alias(name.clone());
+                set_column(&mut cols, &mut exprs, Column::new(name, s.ty), e);
+            }
+            return self.build(cols, p.parallel, |b| b.project(exprs), p.plan);
+        }
+        if item.names.len() > 1 {
+            return Err("several names".into());
+        }
+        // pack_all() packs the extend's input columns, not those it adds alongside.
+        let schema = match &item.expr.kind {
+            ExprKind::Call { name, .. } if name == "pack_all" => &p.columns[..input_width],
+            _ => &p.columns[..],
+        };
+        let (c, ty) = self.bind(&item.expr, schema)?;
+        let name = item
+            .names
+            .first()
+            .cloned()
+            .or_else(|| derive_name(&item.expr))
+            .unwrap_or_else(|| fresh_name(&p.columns, &[]));
+        let new = self.expr(&c, ty, &p.columns)?.alias(name.clone());
+        let (mut cols, mut exprs) = as_is(&p.columns);
+        set_column(&mut cols, &mut exprs, Column::new(name, ty), new);
+        self.build(cols, p.parallel, |b| b.project(exprs), p.plan)
+    }
+
+    /// `mv-expand` of one column: each row repeated once per value of the expansion, which
+    /// replaces (or adds) the named column with the `to typeof(…)` type (dynamic by default).
+    pub(super) fn mv_expand(
+        &mut self,
+        p: Plan,
+        params: &[(String, Expr)],
+        items: &'a [crate::syntax::ast::ExpandItem],
+        limit: Option<&'a Expr>,
+    ) -> Result<Plan, Fallback> {
+        let mut as_array = false;
+        for (name, value) in params {
+            match (name.as_str(), &value.kind) {
+                ("kind" | "bagexpansion", ExprKind::Name(k)) if k == "array" || k == "bag" => {
+                    as_array = k == "array";
+                }
+                _ => return Err(format!("mv-expand {name}=")),
+            }
+        }
+        let limit = match limit {
+            Some(l) => self.count(l)?,
+            None => usize::MAX,
+        };
+        // Several columns expand side by side (zipped; the shorter padded with nulls).
+        let (mut cols, mut exprs) = as_is(&p.columns);
+        let mut names = Vec::new();
+        for item in items {
+            let (c, arg_ty) = self.bind(&item.expr, &p.columns)?;
+            let ty = item.to.unwrap_or(ScalarType::Dynamic);
+            let name = item
+                .name
+                .clone()
+                .or_else(|| derive_name(&item.expr))
+                .unwrap_or_else(|| fresh_name(&cols, &[]));
+            if names.contains(&name) {
+                return Err("one column expanded twice".into());
+            }
+            let arg = self.expr(&c, arg_ty, &p.columns)?;
+            let list = ExpandUdf::call(arg, (arg_ty, ty), (as_array, limit), self.row_width(&p))
+                .alias(name.clone());
+            set_column(&mut cols, &mut exprs, Column::new(name.clone(), ty), list);
+            names.push(name);
+        }
+        let targets: Vec<DfColumn> = names.iter().map(DfColumn::new_unqualified).collect();
+        let unnested = self.build(
+            cols.clone(),
+            p.parallel,
+            |b| {
+                b.project(exprs)?
+                    .unnest_columns_with_options(targets, Default::default())
+            },
+            p.plan,
+        )?;
+        // Name every column plainly again.
+        let exprs: Vec<DfExpr> = unnested
+            .plan
+            .schema()
+            .columns()
+            .into_iter()
+            .zip(&cols)
+            .map(|(df_col, c)| DfExpr::Column(df_col).alias(c.name.clone()))
+            .collect();
+        self.build(cols, p.parallel, |b| b.project(exprs), unnested.plan)
+    }
+
+    /// `p`, whose rows a join may repeat: a row wider than DataFusion may copy into a batch's
+    /// rows leaves the query to the row engine.
+    pub(super) fn narrow_rows(&self, p: Plan) -> Result<Plan, Fallback> {
+        let (texts, fixed) = self.row_width(&p);
+        if texts.is_empty() {
+            return Ok(p);
+        }
+        let guard = RowGuardUdf::call(texts, fixed, copy_limit(self.engine.budget));
+        self.build(p.columns, p.parallel, |b| b.filter(guard), p.plan)
+    }
+
+    /// What copying a row of `p` copies: the text columns to measure row by row, and the bytes
+    /// known without reading rows (8 per column, and the longest text of each column that comes
+    /// unchanged from a catalog table, while together those stay within what DataFusion may copy
+    /// into a batch's rows; past that every text column is measured, so one long value in a table
+    /// does not send its queries to the row engine).
+    pub(super) fn row_width(&self, p: &Plan) -> (Vec<DfExpr>, usize) {
+        let texts: Vec<&Column> = p
+            .columns
+            .iter()
+            .filter(|c| stored_type(c.ty) == arrow_schema::DataType::Utf8)
+            .collect();
+        let fixed = 8 * p.columns.len();
+        let known: Vec<Option<usize>> = texts
+            .iter()
+            .map(|c| self.longest_text(&p.plan, &c.name))
+            .collect();
+        let known_bytes = known.iter().flatten().sum::<usize>();
+        let measure = |c: &&Column| column(&c.name);
+        if fixed + known_bytes > copy_limit(self.engine.budget) {
+            return (texts.iter().map(measure).collect(), fixed);
+        }
+        let unknown = texts.iter().zip(&known).filter(|(_, k)| k.is_none());
+        (
+            unknown.map(|(c, _)| measure(c)).collect(),
+            fixed + known_bytes,
+        )
+    }
+
+    /// [`longest_text`](Self::longest_text) of what `e` reads from `input`, when `e` is a column
+    /// (maybe renamed).
+    pub(super) fn longest_passed_on(&self, mut e: &DfExpr, input: &LogicalPlan) -> Option<usize> {
+        while let DfExpr::Alias(a) = e {
+            e = &a.expr;
+        }
+        match e {
+            DfExpr::Column(c) => self.longest_text(input, &c.name),
+            _ => None,
+        }
+    }
+
+    /// The longest text column `name` of `plan` can hold, when it is a catalog table's column
+    /// passed on unchanged (projected, renamed, filtered, sorted, limited or a group key).
+    pub(super) fn longest_text(&self, plan: &LogicalPlan, name: &str) -> Option<usize> {
+        match plan {
+            LogicalPlan::Projection(p) => {
+                let i = p.schema.index_of_column_by_name(None, name)?;
+                self.longest_passed_on(p.expr.get(i)?, &p.input)
+            }
+            // The group keys come first in an aggregation's output.
+            LogicalPlan::Aggregate(a) => {
+                let i = a.schema.index_of_column_by_name(None, name)?;
+                self.longest_passed_on(a.group_expr.get(i)?, &a.input)
+            }
+            LogicalPlan::Filter(f) => self.longest_text(&f.input, name),
+            LogicalPlan::Sort(s) => self.longest_text(&s.input, name),
+            LogicalPlan::Limit(l) => self.longest_text(&l.input, name),
+            LogicalPlan::TableScan(t) => {
+                let provider = source_as_provider(&t.source).ok()?;
+                self.scanned.get(&address(&provider))?.longest_text(name)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Every column as it is: the start of a projection that `set_column` changes.
+pub(super) fn as_is(columns: &[Column]) -> (Vec<Column>, Vec<DfExpr>) {
+    let exprs = columns.iter().map(|c| column(&c.name)).collect();
+    (columns.to_vec(), exprs)
+}
+
+/// Replaces the column named like `col` by `e` in a projection (in place, with `col`'s type),
+/// or adds it at the end, as `extend` does.
+pub(super) fn set_column(cols: &mut Vec<Column>, exprs: &mut Vec<DfExpr>, col: Column, e: DfExpr) {
+    match cols.iter().position(|c| c.name == col.name) {
+        Some(i) => {
+            cols[i].ty = col.ty;
+            exprs[i] = e;
+        }
+        None => {
+            cols.push(col);
+            exprs.push(e);
+        }
+    }
+}
+
+/// The row cap of the final plan: one more than the row engine allows, to detect the overflow.
+pub(super) fn capped(plan: LogicalPlan) -> Result<LogicalPlan, Fallback> {
+    df(df(LogicalPlanBuilder::from(plan).limit(0, Some(MAX_ROWS + 1)))?.build())
+}
+
+/// Whether `e` calls a function of several results, whose columns `extend` and `project` make
+/// on the row engine.
+pub(super) fn spreads(e: &Expr) -> bool {
+    matches!(&e.kind, ExprKind::Call { name, .. } if functions::tuple(name).is_some())
+}

@@ -1,0 +1,220 @@
+//! `summarize` as a DataFusion aggregate: native aggregates where their results match Kusto's,
+//! the KQL UDAF for the rest.
+
+use datafusion::functions_aggregate::expr_fn::{
+    avg, count, count_distinct, first_value, max, min, sum,
+};
+use datafusion::functions_window::expr_fn::row_number;
+use datafusion::logical_expr::{
+    Expr as DfExpr, ExprFunctionExt, LogicalPlanBuilder, SortExpr, cast, is_null, lit, when,
+};
+
+use crate::bind::expr::CExpr;
+use crate::exec::datafusion::udaf::KqlAggregate;
+use crate::exec::rows::ops::{Out, Summary};
+use crate::storage::layout::stored_type;
+use crate::value::ScalarType;
+use crate::value::table::Column;
+
+use super::expressions::*;
+use super::*;
+
+impl<'a> Lowering<'_, 'a> {
+    /// `summarize`: DataFusion's aggregate over the keys, then a projection of the output
+    /// expressions. `arg_max`/`arg_min` keep, per group, each returned column of the row whose
+    /// value is largest (smallest), the first such row in input order on ties, as the row
+    /// engine's aggregate state does.
+    pub(super) fn summarize(&mut self, p: Plan, s: Summary) -> Result<Plan, Fallback> {
+        let arg_rows = |name: &str| matches!(name, "arg_max" | "arg_min");
+        let input = if s.specs.iter().any(|sp| arg_rows(&sp.name)) {
+            df(
+                df(LogicalPlanBuilder::from(p.plan).window(vec![row_number().alias("__o")]))?
+                    .build(),
+            )?
+        } else {
+            p.plan
+        };
+        let p = Plan { plan: input, ..p };
+        let key_name = |i: usize| format!("__k{i}");
+        let agg_name = |i: usize| format!("__a{i}");
+        let mut keys = Vec::new();
+        for (i, (c, col)) in s.key_exprs.iter().zip(&s.key_cols).enumerate() {
+            keys.push(self.expr(c, col.ty, &p.columns)?.alias(key_name(i)));
+        }
+        let mut aggs = Vec::new();
+        let mut seen: Vec<(DfExpr, String)> = Vec::new();
+        // Every slot by its own name, repeated aggregates copied from the first.
+        let mut copies: Vec<DfExpr> = (0..s.key_cols.len())
+            .map(|i| column(&key_name(i)))
+            .collect();
+        let mut slots: Vec<Column> = s
+            .key_cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Column::new(key_name(i), c.ty))
+            .collect();
+        for (i, spec) in s.specs.iter().enumerate() {
+            if (!spec.row.is_empty() && !arg_rows(&spec.name)) || spec.percents.len() > 1 {
+                return Err(format!("the aggregate {}", spec.name));
+            }
+            if arg_rows(&spec.name) {
+                let value = spec.args.first().ok_or("arg_max without a value")?;
+                let vt = type_of(value, &p.columns);
+                if matches!(
+                    vt,
+                    ScalarType::Dynamic | ScalarType::Bool | ScalarType::Guid
+                ) {
+                    return Err(format!("{} of {vt}", spec.name));
+                }
+                let ranking = vec![
+                    SortExpr::new(
+                        self.expr(value, vt, &p.columns)?,
+                        spec.name == "arg_min",
+                        false,
+                    ),
+                    SortExpr::new(column("__o"), true, false),
+                ];
+                for (k, (c, col)) in spec.row.iter().enumerate() {
+                    let name = format!("__a{i}_{k}");
+                    let e = first_value(self.expr(c, col.ty, &p.columns)?, ranking.clone());
+                    aggs.push(e.alias(name.clone()));
+                    copies.push(column(&name));
+                }
+                // Only the spread columns are read; an expression over this slot finds no
+                // column and leaves the query to the row engine.
+                slots.push(Column::new(agg_name(i), spec.ty));
+                continue;
+            }
+            let mut arg = |k: usize| -> Result<(DfExpr, ScalarType), Fallback> {
+                let c = spec.args.get(k).ok_or("a missing argument")?;
+                let t = type_of(c, &p.columns);
+                Ok((self.expr(c, t, &p.columns)?, t))
+            };
+            let agg = match spec.name.as_str() {
+                "count" if spec.args.is_empty() => count(lit(1)),
+                "countif" => {
+                    let (pred, t) = arg(0)?;
+                    if t != ScalarType::Bool {
+                        return Err("countif of a non-bool".into());
+                    }
+                    count(when(pred, lit(1)).end().map_err(|e| e.to_string())?)
+                }
+                "dcount" | "dcountif" => {
+                    let (x, t) = arg(0)?;
+                    if t == ScalarType::Dynamic {
+                        return Err("dcount of dynamic".into());
+                    }
+                    if spec.name == "dcountif" {
+                        let (pred, _) = arg(spec.args.len() - 1)?;
+                        count_distinct(when(pred, x).end().map_err(|e| e.to_string())?)
+                    } else {
+                        count_distinct(x)
+                    }
+                }
+                "sum" | "avg" | "sumif" | "avgif" => {
+                    let (x, t) = arg(0)?;
+                    if !matches!(t, ScalarType::Int | ScalarType::Long | ScalarType::Real) {
+                        return Err(format!("{} of {t}", spec.name));
+                    }
+                    let x = if spec.name.ends_with("if") {
+                        let (pred, _) = arg(spec.args.len() - 1)?;
+                        when(pred, x).end().map_err(|e| e.to_string())?
+                    } else {
+                        x
+                    };
+                    if spec.name.starts_with("sum") {
+                        // Kusto's sum over no values is 0, not null.
+                        let total = sum(x);
+                        when(is_null(total.clone()), lit(0))
+                            .otherwise(total)
+                            .map_err(|e| e.to_string())?
+                    } else {
+                        avg(x)
+                    }
+                }
+                "min" | "max" => {
+                    let (x, t) = arg(0)?;
+                    if matches!(t, ScalarType::Dynamic | ScalarType::Guid | ScalarType::Bool) {
+                        return Err(format!("{} of {t}", spec.name));
+                    }
+                    if spec.name == "min" { min(x) } else { max(x) }
+                }
+                other => {
+                    // The row engine's aggregate state, as a DataFusion UDAF.
+                    let predicate = other.ends_with("if");
+                    let last = spec.args.len().saturating_sub(usize::from(predicate));
+                    let mut consts = Vec::new();
+                    for c in spec.args.iter().take(last).skip(1) {
+                        match c {
+                            CExpr::Lit(v) => consts.push(v.clone()),
+                            _ => {
+                                return Err(format!(
+                                    "the aggregate {other} with a column argument"
+                                ));
+                            }
+                        }
+                    }
+                    let (x, t) = arg(0)?;
+                    let agg = KqlAggregate::call(
+                        x,
+                        other,
+                        (t, spec.ty),
+                        consts,
+                        predicate,
+                        spec.percents.clone(),
+                    );
+                    if predicate {
+                        let (pred, _) = arg(spec.args.len() - 1)?;
+                        agg.filter(pred).build().map_err(|e| e.to_string())?
+                    } else {
+                        agg
+                    }
+                }
+            };
+            // The same aggregate twice (`a = countif(x), b = countif(x)`) is computed once:
+            // DataFusion refuses two identical aggregate expressions.
+            let agg = cast(agg, stored_type(spec.ty));
+            let source = match seen.iter().find(|(e, _)| *e == agg) {
+                Some((_, first)) => first.clone(),
+                None => {
+                    seen.push((agg.clone(), agg_name(i)));
+                    aggs.push(agg.alias(agg_name(i)));
+                    agg_name(i)
+                }
+            };
+            slots.push(Column::new(agg_name(i), spec.ty));
+            copies.push(column(&source).alias(agg_name(i)));
+        }
+        let grouped = self.build(
+            slots.clone(),
+            p.parallel,
+            |b| b.aggregate(keys, aggs)?.project(copies),
+            p.plan,
+        )?;
+        // Output: the keys, then each output expression over the keys and the aggregates.
+        let mut exprs = Vec::new();
+        for (i, col) in s.key_cols.iter().enumerate() {
+            exprs.push(column(&key_name(i)).alias(col.name.clone()));
+        }
+        let mut names = s.out_cols[s.key_cols.len()..].iter();
+        for out in &s.outs {
+            match out {
+                Out::Expr(c, ty) => {
+                    let col = names.next().ok_or("fewer output columns than outputs")?;
+                    exprs.push(self.expr(c, *ty, &slots)?.alias(col.name.clone()));
+                }
+                Out::Spread(si) => {
+                    let spec = &s.specs[*si];
+                    if !arg_rows(&spec.name) {
+                        return Err(format!("the aggregate {}", spec.name));
+                    }
+                    for k in 0..spec.row.len() {
+                        let col = names.next().ok_or("fewer output columns than outputs")?;
+                        exprs.push(column(&format!("__a{si}_{k}")).alias(col.name.clone()));
+                    }
+                }
+            }
+        }
+        self.build(s.out_cols, p.parallel, |b| b.project(exprs), grouped.plan)
+    }
+}

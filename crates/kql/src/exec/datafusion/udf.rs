@@ -1,0 +1,614 @@
+//! KQL functions as DataFusion scalar UDFs.
+//!
+//! [`EvalUdf`] runs any bound KQL expression the planner has no native form for, through the
+//! same evaluator as the row engine (so every KQL function keeps one definition and one set of
+//! semantics); the others are vectorised forms of the hot operators (`has` and the string
+//! operators, `bin`, `tolower`/`toupper`).
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use crate::functions::Pattern;
+use arrow_array::builder::{ArrayBuilder, StringBuilder};
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use arrow_array::{Array, ArrayRef, BooleanArray, Int64Array, ListArray, StringArray};
+use arrow_schema::{DataType, Field};
+use datafusion::arrow::buffer::{BooleanBuffer, OffsetBuffer};
+use datafusion::common::{DataFusionError, Result as DfResult, exec_err};
+use datafusion::logical_expr::{
+    ColumnarValue, Expr as DfExpr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility,
+};
+
+use crate::bind::eval::eval;
+use crate::bind::expr::{CExpr, Row};
+use crate::exec::rows::ops::expansion;
+use crate::exec::rows::parse::ParsePattern;
+use crate::storage::arrow_table::BATCH_ROWS;
+use crate::storage::arrow_table::{array_of, longest_step, shared_array_of, values_of};
+use crate::storage::layout::stored_type;
+use crate::value::convert::{coerce, to_text};
+use crate::value::size::LARGE;
+use crate::value::{ScalarType, Value};
+
+/// Implements equality and hashing by a key string (UDFs are compared when plans are).
+macro_rules! keyed {
+    ($t:ty) => {
+        impl PartialEq for $t {
+            fn eq(&self, other: &Self) -> bool {
+                self.key == other.key
+            }
+        }
+        impl Eq for $t {}
+        impl Hash for $t {
+            fn hash<H: Hasher>(&self, state: &mut H) {
+                self.key.hash(state);
+            }
+        }
+    };
+}
+
+/// `kind` suffixed with a hash of `key`, so two different instances never share a name.
+pub(super) fn instance_name(kind: &str, key: &str) -> String {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    format!("{kind}_{:016x}", h.finish())
+}
+
+fn arrays(args: ScalarFunctionArgs) -> DfResult<(Vec<ArrayRef>, usize)> {
+    let n = args.number_rows;
+    let arrays = args
+        .args
+        .into_iter()
+        .map(|a| a.into_array(n))
+        .collect::<DfResult<Vec<_>>>()?;
+    Ok((arrays, n))
+}
+
+/// A bound KQL expression over some columns, evaluated row by row by the row engine's evaluator.
+#[derive(Debug)]
+pub(super) struct EvalUdf {
+    key: String,
+    /// Unique per key: DataFusion names expressions after their function and arguments.
+    name: String,
+    expr: CExpr,
+    /// The KQL types of the arguments (the columns the expression reads, in order).
+    args: Vec<ScalarType>,
+    ty: ScalarType,
+    signature: Signature,
+}
+keyed!(EvalUdf);
+
+impl EvalUdf {
+    /// `expr` reads only `Col(0..args.len())`.
+    pub(super) fn call(expr: CExpr, args: Vec<(DfExpr, ScalarType)>, ty: ScalarType) -> DfExpr {
+        let types: Vec<ScalarType> = args.iter().map(|(_, t)| *t).collect();
+        let key = format!("{expr:?}|{types:?}|{ty:?}");
+        let volatile = mentions(&expr, &|name| matches!(name, "rand" | "new_guid"));
+        let volatility = if volatile {
+            Volatility::Volatile
+        } else {
+            Volatility::Immutable
+        };
+        // An expression that reads no column (`pack_all()` of no columns, a nested constant)
+        // still runs once a row: DataFusion takes no arguments only from a nullary signature.
+        let signature = if types.is_empty() {
+            Signature::nullary(volatility)
+        } else {
+            Signature::any(types.len(), volatility)
+        };
+        let udf = EvalUdf {
+            name: instance_name("kql_eval", &key),
+            key,
+            expr,
+            args: types,
+            ty,
+            signature,
+        };
+        ScalarUDF::new_from_impl(udf).call(args.into_iter().map(|(e, _)| e).collect())
+    }
+}
+
+/// Whether `e` calls a function `pick` selects.
+pub(super) fn mentions(e: &CExpr, pick: &dyn Fn(&str) -> bool) -> bool {
+    e.any(&|x| matches!(x, CExpr::Call { name, .. } if pick(name)))
+}
+
+impl ScalarUDFImpl for EvalUdf {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
+        Ok(stored_type(self.ty))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let (arrays, n) = arrays(args)?;
+        let columns: Vec<_> = arrays
+            .iter()
+            .zip(&self.args)
+            .map(|(a, t)| values_of(a.as_ref(), *t))
+            .collect();
+        let mut rows: Vec<Vec<_>> = (0..n).map(|_| Vec::with_capacity(columns.len())).collect();
+        for column in columns {
+            for (row, v) in rows.iter_mut().zip(column) {
+                row.push(v);
+            }
+        }
+        let mut out = Vec::with_capacity(n);
+        for idx in 0..n {
+            crate::budget::check().map_err(|e| DataFusionError::External(Box::new(e)))?;
+            out.push(coerce(eval(&self.expr, Row { rows: &rows, idx }), self.ty));
+        }
+        Ok(ColumnarValue::Array(shared_array_of(&out, self.ty)?))
+    }
+}
+
+/// A string operator (`has`, `contains`, `startswith`, … and `matches regex`) against a constant,
+/// as one compiled regular expression run over the column.
+#[derive(Debug)]
+pub(super) struct MatchUdf {
+    key: String,
+    /// Unique per key: DataFusion names expressions after their function and arguments.
+    name: String,
+    regex: Pattern,
+    negated: bool,
+    signature: Signature,
+}
+keyed!(MatchUdf);
+
+impl MatchUdf {
+    pub(super) fn call(arg: DfExpr, regex: Pattern, negated: bool) -> DfExpr {
+        let key = format!("{}|{negated}", regex.regex().as_str());
+        let udf = MatchUdf {
+            name: instance_name("kql_match", &key),
+            key,
+            regex,
+            negated,
+            signature: Signature::exact(vec![DataType::Utf8], Volatility::Immutable),
+        };
+        ScalarUDF::new_from_impl(udf).call(vec![arg])
+    }
+}
+
+impl ScalarUDFImpl for MatchUdf {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Boolean)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let (arrays, _) = arrays(args)?;
+        let Some(a) = arrays.first() else {
+            return exec_err!("kql_match needs one argument");
+        };
+        let text = a.as_string::<i32>();
+        // A null string is Kusto's empty string.
+        let out: BooleanArray = (0..text.len())
+            .map(|i| {
+                let s = if text.is_null(i) { "" } else { text.value(i) };
+                // A search past the work bound stops the query (null until its next check).
+                Some(self.regex.over(s)?.is_match(s) != self.negated)
+            })
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
+/// `bin(x, size)` for ticks and longs: rounds down to a multiple of `size`.
+#[derive(Debug)]
+pub(super) struct BinUdf {
+    key: String,
+    /// Unique per key: DataFusion names expressions after their function and arguments.
+    name: String,
+    size: i64,
+    signature: Signature,
+}
+keyed!(BinUdf);
+
+impl BinUdf {
+    pub(super) fn call(arg: DfExpr, size: i64) -> DfExpr {
+        let udf = BinUdf {
+            name: format!("kql_bin_{size}"),
+            key: size.to_string(),
+            size,
+            signature: Signature::exact(vec![DataType::Int64], Volatility::Immutable),
+        };
+        ScalarUDF::new_from_impl(udf).call(vec![arg])
+    }
+}
+
+impl ScalarUDFImpl for BinUdf {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let (arrays, _) = arrays(args)?;
+        let Some(a) = arrays.first() else {
+            return exec_err!("kql_bin needs one argument");
+        };
+        let size = self.size;
+        let out: Int64Array = a
+            .as_primitive::<Int64Type>()
+            .iter()
+            .map(|v| v.map(|x| x.div_euclid(size).wrapping_mul(size)))
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
+/// `tolower` / `toupper` of a string column (a null string is empty).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(super) struct CaseUdf {
+    upper: bool,
+    signature: Signature,
+}
+
+impl CaseUdf {
+    pub(super) fn call(arg: DfExpr, upper: bool) -> DfExpr {
+        let udf = CaseUdf {
+            upper,
+            signature: Signature::exact(vec![DataType::Utf8], Volatility::Immutable),
+        };
+        ScalarUDF::new_from_impl(udf).call(vec![arg])
+    }
+}
+
+impl ScalarUDFImpl for CaseUdf {
+    fn name(&self) -> &str {
+        if self.upper {
+            "kql_toupper"
+        } else {
+            "kql_tolower"
+        }
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let (arrays, _) = arrays(args)?;
+        let Some(a) = arrays.first() else {
+            return exec_err!("{} needs one argument", self.name());
+        };
+        let text = a.as_string::<i32>();
+        let out: StringArray = (0..text.len())
+            .map(|i| {
+                let s = if text.is_null(i) { "" } else { text.value(i) };
+                Some(if self.upper {
+                    s.to_uppercase()
+                } else {
+                    s.to_lowercase()
+                })
+            })
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
+/// The values `mv-expand` makes of each cell, as a list (of the target type) to unnest.
+#[derive(Debug)]
+pub(super) struct ExpandUdf {
+    key: String,
+    /// Unique per key: DataFusion names expressions after their function and arguments.
+    name: String,
+    arg: ScalarType,
+    ty: ScalarType,
+    /// `kind=array`: a bag's properties as `[key, value]` arrays.
+    as_array: bool,
+    /// At most this many values a cell (`mv-expand limit`).
+    limit: usize,
+    /// The row's width beyond its text columns (the other arguments), in bytes.
+    fixed: usize,
+    signature: Signature,
+}
+keyed!(ExpandUdf);
+
+impl ExpandUdf {
+    /// `arg`'s expansion; `row` are the row's text columns (repeated with each value), and
+    /// `fixed` the bytes of its other columns.
+    pub(super) fn call(
+        arg: DfExpr,
+        (arg_ty, ty): (ScalarType, ScalarType),
+        (as_array, limit): (bool, usize),
+        (row, fixed): (Vec<DfExpr>, usize),
+    ) -> DfExpr {
+        let key = format!("{arg_ty:?}|{ty:?}|{as_array}|{limit}|{}|{fixed}", row.len());
+        let udf = ExpandUdf {
+            name: instance_name("kql_mv_expand", &key),
+            key,
+            arg: arg_ty,
+            ty,
+            as_array,
+            limit,
+            fixed,
+            signature: Signature::any(1 + row.len(), Volatility::Immutable),
+        };
+        let mut args = vec![arg];
+        args.extend(row);
+        ScalarUDF::new_from_impl(udf).call(args)
+    }
+
+    /// Whether DataFusion can repeat each row once per value: `unnest` copies the row into
+    /// every one (up to a batch at once, and a whole row's expansion however long). The row
+    /// engine shares the row's values between its copies, so when DataFusion's copies would
+    /// not fit the budget, the query is left to it.
+    fn check_copies(&self, list: &ListArray, row: &[ArrayRef]) -> DfResult<()> {
+        let texts: Vec<&StringArray> = row.iter().filter_map(|a| a.as_string_opt()).collect();
+        let offsets = list.value_offsets();
+        let counts = || offsets.windows(2).map(|w| (w[1] - w[0]) as usize);
+        // First from each column's longest value (no pass over the rows), which almost always
+        // settles it; the exact widths only when that bound does not fit.
+        let bound = widest_bound(self.fixed, &texts);
+        let most = longest_step(offsets);
+        let fit = |widest: usize, repeated: usize| {
+            let copies = repeated.max(widest.saturating_mul(BATCH_ROWS));
+            (copies < LARGE || crate::budget::fits(copies))
+                .then_some(())
+                .ok_or(copies)
+        };
+        if most == 0 || fit(bound, most.saturating_mul(bound)).is_ok() {
+            return Ok(());
+        }
+        let (mut widest, mut longest) = (0usize, 0usize);
+        for (i, n) in counts().enumerate().filter(|(_, n)| *n > 0) {
+            let w = row_width(self.fixed, &texts, i);
+            widest = widest.max(w);
+            longest = longest.max(n.saturating_mul(w));
+        }
+        if let Err(copies) = fit(widest, longest) {
+            return exec_err!(
+                "mv-expand would copy {copies} bytes of rows: left to the row engine"
+            );
+        }
+        Ok(())
+    }
+
+    fn item(&self) -> Arc<Field> {
+        Arc::new(Field::new("item", stored_type(self.ty), true))
+    }
+
+    /// `mv-expand … to typeof(string)` of JSON text: arrays of plain strings are read without
+    /// building dynamic values; anything else takes the general rule.
+    fn strings(&self, text: &StringArray) -> DfResult<ListArray> {
+        let mut out = StringBuilder::with_capacity(text.len() * 2, text.value_data().len());
+        let mut offsets = vec![0i32];
+        for i in 0..text.len() {
+            match (!text.is_null(i))
+                .then(|| serde_json::from_str::<Vec<&str>>(text.value(i)).ok())
+                .flatten()
+            {
+                Some(items) => {
+                    for s in items.into_iter().take(self.limit) {
+                        out.append_value(s);
+                    }
+                }
+                None => {
+                    let cell = values_of(&text.slice(i, 1), self.arg);
+                    let values = cell.into_iter().flat_map(|v| expansion(v, self.as_array));
+                    for v in values.take(self.limit) {
+                        match coerce(v, self.ty) {
+                            crate::value::Value::String(s) => out.append_value(&*s),
+                            _ => out.append_null(),
+                        }
+                    }
+                }
+            }
+            offsets.push(offset(out.len())?);
+        }
+        Ok(ListArray::try_new(
+            self.item(),
+            OffsetBuffer::new(offsets.into()),
+            Arc::new(out.finish()),
+            None,
+        )?)
+    }
+}
+
+fn offset(n: usize) -> DfResult<i32> {
+    match i32::try_from(n) {
+        Ok(o) => Ok(o),
+        Err(_) => exec_err!("mv-expand made too many values"),
+    }
+}
+
+impl ScalarUDFImpl for ExpandUdf {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::List(self.item()))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let (arrays, _) = arrays(args)?;
+        let Some((a, row)) = arrays.split_first() else {
+            return exec_err!("kql_mv_expand needs one argument");
+        };
+        let list = if self.arg == ScalarType::Dynamic
+            && self.ty == ScalarType::String
+            && *a.data_type() == DataType::Utf8
+        {
+            self.strings(a.as_string::<i32>())?
+        } else {
+            let mut items = Vec::new();
+            let mut offsets = vec![0i32];
+            for v in values_of(a.as_ref(), self.arg) {
+                crate::budget::check().map_err(|e| DataFusionError::External(Box::new(e)))?;
+                items.extend(
+                    expansion(v, self.as_array)
+                        .into_iter()
+                        .take(self.limit)
+                        .map(|x| coerce(x, self.ty)),
+                );
+                offsets.push(offset(items.len())?);
+            }
+            ListArray::try_new(
+                self.item(),
+                OffsetBuffer::new(offsets.into()),
+                array_of(&items, self.ty)?,
+                None,
+            )?
+        };
+        self.check_copies(&list, row)?;
+        Ok(ColumnarValue::Array(Arc::new(list)))
+    }
+}
+
+/// One column a `parse` pattern extracts from each cell (or, with no column, whether it matched).
+#[derive(Debug)]
+pub(super) struct ParseUdf {
+    key: String,
+    name: String,
+    pattern: Arc<ParsePattern>,
+    arg: ScalarType,
+    /// The column it answers; `None` answers whether the pattern matched.
+    column: Option<usize>,
+    signature: Signature,
+}
+keyed!(ParseUdf);
+
+impl ParseUdf {
+    pub(super) fn call(
+        arg: DfExpr,
+        arg_ty: ScalarType,
+        pattern: &Arc<ParsePattern>,
+        column: Option<usize>,
+    ) -> DfExpr {
+        let key = format!("{pattern:?}|{arg_ty:?}|{column:?}");
+        let udf = ParseUdf {
+            name: instance_name("kql_parse", &key),
+            key,
+            pattern: Arc::clone(pattern),
+            arg: arg_ty,
+            column,
+            signature: Signature::any(1, Volatility::Immutable),
+        };
+        ScalarUDF::new_from_impl(udf).call(vec![arg])
+    }
+
+    fn ty(&self) -> ScalarType {
+        match self.column {
+            Some(i) => self.pattern.columns[i].1,
+            None => ScalarType::Bool,
+        }
+    }
+}
+
+impl ScalarUDFImpl for ParseUdf {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
+        Ok(stored_type(self.ty()))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let (arrays, _) = arrays(args)?;
+        let Some(a) = arrays.first() else {
+            return exec_err!("kql_parse needs one argument");
+        };
+        let mut out: Vec<Value> = Vec::with_capacity(a.len());
+        for v in values_of(a.as_ref(), self.arg) {
+            crate::budget::check().map_err(|e| DataFusionError::External(Box::new(e)))?;
+            let parsed = self.pattern.values(&to_text(&v));
+            out.push(match self.column {
+                None => Value::Bool(parsed.is_some()),
+                Some(i) => parsed
+                    .and_then(|mut vals| (i < vals.len()).then(|| vals.swap_remove(i)))
+                    .unwrap_or_else(|| self.pattern.nulls().swap_remove(i)),
+            });
+        }
+        Ok(ColumnarValue::Array(array_of(&out, self.ty())?))
+    }
+}
+
+/// Row `i`'s width: `fixed` (its columns other than texts) plus its texts' bytes.
+fn row_width(fixed: usize, texts: &[&StringArray], i: usize) -> usize {
+    fixed
+        + texts
+            .iter()
+            .map(|t| if t.is_null(i) { 0 } else { t.value(i).len() })
+            .sum::<usize>()
+}
+
+/// At least the widest row's width: `fixed` plus each text column's longest value, read from
+/// the columns' offsets alone.
+fn widest_bound(fixed: usize, texts: &[&StringArray]) -> usize {
+    fixed
+        + texts
+            .iter()
+            .map(|t| longest_step(t.value_offsets()))
+            .sum::<usize>()
+}
+
+/// Whether each row is narrow enough for DataFusion to repeat in the rows a join makes (a row
+/// goes into every row it matches, up to a batch of them at once): always true, as a filter; a
+/// wider row leaves the query to the row engine, which shares one copy of a row's values.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(super) struct RowGuardUdf {
+    /// The widest row allowed, in bytes.
+    limit: usize,
+    /// The row's width beyond its text columns (the arguments), in bytes.
+    fixed: usize,
+    signature: Signature,
+}
+
+impl RowGuardUdf {
+    /// A guard over the row's text columns `row`; `fixed` is the bytes of its other columns.
+    pub(super) fn call(row: Vec<DfExpr>, fixed: usize, limit: usize) -> DfExpr {
+        let udf = RowGuardUdf {
+            limit,
+            fixed,
+            signature: Signature::any(row.len(), Volatility::Volatile),
+        };
+        ScalarUDF::new_from_impl(udf).call(row)
+    }
+}
+
+impl ScalarUDFImpl for RowGuardUdf {
+    fn name(&self) -> &str {
+        "kql_row_guard"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Boolean)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let (arrays, n) = arrays(args)?;
+        let texts: Vec<&StringArray> = arrays.iter().filter_map(|a| a.as_string_opt()).collect();
+        // Each column's longest value bounds every row's width: the rows are looked at one by
+        // one only when that bound is past the limit.
+        let wide = widest_bound(self.fixed, &texts) > self.limit;
+        for i in (0..n).filter(|_| wide) {
+            let width = row_width(self.fixed, &texts, i);
+            if width > self.limit {
+                return exec_err!("a row of {width} bytes to join: left to the row engine");
+            }
+        }
+        // All true, set a word at a time.
+        let all = BooleanArray::new(BooleanBuffer::new_set(n), None);
+        Ok(ColumnarValue::Array(Arc::new(all)))
+    }
+}

@@ -1,0 +1,571 @@
+//! The local engine: binds a parsed query and runs it over in-memory tables.
+//!
+//! Two executors share one binder. With the `datafusion` feature (the default) a query is
+//! lowered to a DataFusion plan and runs there, vectorised and on every core (`datafusion`); what
+//! its planner does not lower yet runs on the row engine (`rows`), an evaluator that goes row by
+//! row and is the reference for Kusto's semantics (a test runs the corpora on both and requires
+//! the same answers). Names are bound and typed before any row is read (`bind::expr::CExpr`), so
+//! unknown names and type clashes fail with a location even on empty tables, and every output
+//! column has a type.
+//!
+//! Runs: `let` (scalars, tables, functions, views), `datatable`, `print`, `range`, `union`,
+//! `search`, and the operators where, extend, project(-away/-keep/-rename/-reorder), summarize,
+//! make-series, sort/order, top, take/limit, sample, count, distinct, join (all kinds), lookup,
+//! union, mv-expand, mv-apply, parse/parse-where (simple, relaxed, regex), serialize, getschema,
+//! as, invoke, render, top-nested, `evaluate bag_unpack`, and the element-wise series_* functions.
+//! Parsed but not run (`KqlError::Unsupported`): top-hitters, partition, fork, facet, scan,
+//! reduce, find, sample-distinct, parse-kv, other `evaluate` plugins, the geo_* functions and
+//! series analysis (decompose, fit, periods).
+//! Refused (`KqlError::Forbidden`): control commands, `externaldata`, `external_table()` and
+//! network or code plugins.
+//!
+//! Differences from Kusto: `dcount` is exact (Kusto estimates with HyperLogLog), `percentile`
+//! uses the nearest rank over all values (Kusto estimates with t-digest), the `hll` and `tdigest`
+//! sketches hold their values exactly, `ingestion_time()` is `TimeGenerated`, time zones are
+//! not known (`datetime_utc_to_local` returns its input), and `innerunique` joins keep the first
+//! left row of each key.
+
+#[cfg(feature = "datafusion")]
+pub(crate) mod datafusion;
+pub(crate) mod rows;
+
+use std::sync::Arc;
+
+use crate::bind::context::{Binding, Engine, Env, ExecOptions};
+use crate::bind::eval::eval;
+use crate::bind::expr::{self, Row};
+use crate::bind::naming::argument_for;
+use crate::budget::QueryBudget;
+use crate::catalog::Catalog;
+use crate::error::KqlError;
+use crate::functions::{self, aggregate};
+use crate::syntax::ast::{Expr, ExprKind, Function, LetValue, Statement};
+use crate::value::convert;
+use crate::value::table::Table;
+use crate::value::{ScalarType, Value};
+
+/// What a query returned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryResult {
+    pub table: Table,
+    pub warnings: Vec<String>,
+    /// The chart kind asked for by `render` (e.g. `timechart`).
+    pub visualization: Option<String>,
+    /// The engine that ran the query: `DataFusion` or `Rows`.
+    pub executor: Executor,
+    /// The most memory the query used at once, in bytes (0 without the counting allocator).
+    pub peak_memory: usize,
+}
+
+/// Which engine runs a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Executor {
+    /// DataFusion for what its planner lowers (with the `datafusion` feature) when the catalog
+    /// tables the query names hold at least 5,000 rows, else the row engine (which answers small
+    /// inputs faster than DataFusion can plan).
+    #[default]
+    Auto,
+    /// DataFusion for what its planner lowers, whatever the input's size; else the row engine.
+    DataFusion,
+    /// The row engine only (the reference for Kusto's semantics).
+    Rows,
+}
+
+/// Every function the engine runs, sorted, once each: the built-in scalar functions, those the
+/// binder resolves itself (`now`, `pack_all`, `row_cumsum`, …) and the aggregation functions.
+/// The binder knows no function outside this list.
+pub fn function_names() -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = functions::NAMES
+        .iter()
+        .chain(&expr::BINDER_FUNCTIONS)
+        .copied()
+        .chain(aggregate::names())
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// Parses and runs `text` against `catalog`.
+///
+/// The query runs on its own thread with a large stack, so deeply nested (even hostile)
+/// expressions cannot overflow the caller's stack; a panic there becomes `KqlError::Runtime`.
+pub fn execute(catalog: &Catalog, text: &str, opts: &ExecOptions) -> Result<QueryResult, KqlError> {
+    execute_on(Executor::Auto, catalog, text, opts)
+}
+
+/// [`execute`] on a chosen engine.
+pub fn execute_on(
+    executor: Executor,
+    catalog: &Catalog,
+    text: &str,
+    opts: &ExecOptions,
+) -> Result<QueryResult, KqlError> {
+    let budget = match &opts.engine_memory {
+        Some(engine) => engine.admit(opts.memory_limit, opts.deadline, opts.cancel.clone())?,
+        None => QueryBudget::new(opts.memory_limit, opts.deadline, opts.cancel.clone()),
+    };
+    let result = {
+        // The whole run (and its result) is charged to the query, on this thread and on every
+        // DataFusion task it spawns.
+        let _scope = budget.enter();
+        crate::syntax::parser::on_deep_stack(|| {
+            execute_here(executor, catalog, text, opts, &budget)
+        })
+    };
+    budget.release();
+    // A limit that stopped the query is the answer, whatever error it caused on the way out.
+    budget.stopped()?;
+    result.map(|r| QueryResult {
+        peak_memory: budget.peak(),
+        ..r
+    })
+}
+
+/// The DataFusion plan `execute_on(Executor::DataFusion, …)` runs for `text`, or (as the error)
+/// why the query runs on the row engine instead. (`Executor::Auto` also leaves queries over
+/// fewer than 5,000 catalog rows to the row engine.) A tabular `let` the query uses as a scalar
+/// is executed to plan the rest, as it is when the query runs.
+#[cfg(feature = "datafusion")]
+pub fn explain(catalog: &Catalog, text: &str, opts: &ExecOptions) -> Result<String, String> {
+    let budget = QueryBudget::new(opts.memory_limit, opts.deadline, opts.cancel.clone());
+    let _scope = budget.enter();
+    let planned = crate::syntax::parser::on_deep_stack(|| {
+        let script = crate::syntax::parser::parse_script(text)?;
+        Ok(datafusion::explain(
+            &mut Engine::new(catalog, text, opts, &budget),
+            &script,
+        ))
+    });
+    planned.map_err(|e| e.to_string())?
+}
+
+fn execute_here(
+    executor: Executor,
+    catalog: &Catalog,
+    text: &str,
+    opts: &ExecOptions,
+    budget: &Arc<QueryBudget>,
+) -> Result<QueryResult, KqlError> {
+    let script = crate::syntax::parser::parse_script(text)?;
+    #[cfg(feature = "datafusion")]
+    if executor == Executor::DataFusion
+        || (executor == Executor::Auto
+            && datafusion::catalog_rows(catalog, text) >= datafusion::MIN_ROWS)
+    {
+        let mut engine = Engine::new(catalog, text, opts, budget);
+        match datafusion::run(&mut engine, &script) {
+            Ok(table) => {
+                return Ok(QueryResult {
+                    table,
+                    warnings: engine.warnings,
+                    visualization: engine.visualization,
+                    executor: Executor::DataFusion,
+                    peak_memory: 0,
+                });
+            }
+            Err(datafusion::Skip::Failed(e)) => return Err(e),
+            Err(datafusion::Skip::Fallback) => {}
+        }
+    }
+    #[cfg(not(feature = "datafusion"))]
+    let _ = executor;
+    let mut engine = Engine::new(catalog, text, opts, budget);
+    let mut env = Env::default();
+    let mut results = Vec::new();
+    for st in &script.statements {
+        match st {
+            Statement::Query(e) => results.push(engine.tabular(e, &env)?),
+            other => engine.statement(other, &mut env)?,
+        }
+    }
+    if results.len() > 1 {
+        engine.warnings.push(several_results_warning(results.len()));
+    }
+    let table = results.pop().ok_or_else(|| KqlError::Runtime {
+        message: "the query has only let statements; end it with a tabular expression such as a table name".into(),
+    })?;
+    Ok(QueryResult {
+        table,
+        warnings: engine.warnings,
+        visualization: engine.visualization,
+        executor: Executor::Rows,
+        peak_memory: 0,
+    })
+}
+
+fn several_results_warning(n: usize) -> String {
+    format!("The query has {n} result sets; only the last one is returned.")
+}
+
+/// The most rows one operator may produce; beyond it the query stops with an error rather
+/// than exhausting memory.
+pub(crate) const MAX_ROWS: usize = 2_000_000;
+
+/// The most cells (rows times columns) a `union` may stack (about 1 GB of values): every input
+/// row gets every column of every input, so a union of many wide tables is refused before it is
+/// built.
+pub(crate) const MAX_CELLS: usize = 40_000_000;
+
+impl<'a> Engine<'a> {
+    pub(crate) fn statement(
+        &mut self,
+        st: &'a Statement,
+        env: &mut Env<'a>,
+    ) -> Result<(), KqlError> {
+        match st {
+            Statement::Let {
+                name,
+                value: LetValue::Expr(e),
+                ..
+            } => {
+                if self.is_tabular(e, env) {
+                    let t = self.tabular(e, env)?;
+                    env.push(name.clone(), Binding::Table(Arc::new(t)));
+                } else {
+                    let (c, ty) = self.compile(e, &[], env)?;
+                    let v = convert::coerce(eval(&c, Row::EMPTY), ty);
+                    env.push(name.clone(), Binding::Scalar(v, ty));
+                }
+            }
+            Statement::Let {
+                name,
+                value: LetValue::Function(f),
+                ..
+            } => env.push(name.clone(), Binding::Function(f)),
+            // Options become bindings no identifier can name (`set:option`).
+            Statement::Set {
+                name,
+                value: Some(e),
+                ..
+            } => {
+                let (c, ty) = self.compile(e, &[], env)?;
+                let v = convert::coerce(eval(&c, Row::EMPTY), ty);
+                env.push(format!("set:{name}"), Binding::Scalar(v, ty));
+            }
+            Statement::Set { .. } | Statement::Declare { .. } => {}
+            Statement::Query(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Evaluates a tabular expression.
+    pub(crate) fn tabular(&mut self, e: &'a Expr, env: &Env<'a>) -> Result<Table, KqlError> {
+        self.check()?;
+        match &e.kind {
+            ExprKind::Pipe { source, ops } => {
+                let mut t = self.tabular(source, env)?;
+                let mut scope: Option<Env<'a>> = None;
+                for op in ops {
+                    t = self.operator(t, op, scope.as_ref().unwrap_or(env))?;
+                    self.piped_name = None;
+                    // `as Name` makes the result so far visible to the rest of the query,
+                    // and names it in a `union withsource=` right after.
+                    if let crate::syntax::ast::OperatorKind::As(name) = &op.kind {
+                        let s = scope.get_or_insert_with(|| env.clone());
+                        s.push(name.clone(), Binding::Table(Arc::new(t.clone())));
+                        self.piped_name = Some(name.clone());
+                    }
+                }
+                Ok(t)
+            }
+            ExprKind::Name(n) => match env.get(n) {
+                Some(Binding::Table(t)) => Ok((**t).clone()),
+                Some(Binding::Function(f)) if f.params.is_empty() => {
+                    self.invoke(e, f, &[], None, env)
+                }
+                Some(_) => Err(self.type_error(
+                    e,
+                    &format!("'{n}' is a scalar, but a table was expected here"),
+                )),
+                None => self.catalog_table(n).ok_or_else(|| {
+                    self.resolution(
+                        e,
+                        &format!("Failed to resolve table or column expression named '{n}'"),
+                    )
+                }),
+            },
+            ExprKind::Call { name, args } => match env.get(name) {
+                Some(Binding::Function(f)) => {
+                    let f = *f;
+                    self.invoke(e, f, args, None, env)
+                }
+                _ => match name.as_str() {
+                    "materialize" | "view" => match args.first() {
+                        Some(a) => self.tabular(a, env),
+                        None => Err(self.type_error(e, "materialize() needs a tabular argument")),
+                    },
+                    // The name may be any constant string: a literal, or a function's
+                    // parameter (`let f = (t: string) { table(t) | ... }; f("SigninLogs")`).
+                    "table" => match args.first().map(|a| self.constant(a, env)).transpose()? {
+                        Some(Value::String(n)) => self.catalog_table(&n).ok_or_else(|| {
+                            self.resolution(
+                                e,
+                                &format!(
+                                    "Failed to resolve table or column expression named '{n}'"
+                                ),
+                            )
+                        }),
+                        _ => Err(self.type_error(e, "table() needs a table name as a string")),
+                    },
+                    "external_table" => Err(self.forbidden(e.span, "external_table()")),
+                    "cluster" | "database" | "workspace" | "app" | "resource" | "adx" | "arg" => {
+                        Err(self.unsupported(
+                            e,
+                            &format!("The cross-resource query function '{name}()'"),
+                        ))
+                    }
+                    _ => Err(self.resolution(
+                        e,
+                        &format!("Failed to resolve table or column expression named '{name}'"),
+                    )),
+                },
+            },
+            ExprKind::Datatable { columns, values } => self.datatable(e, columns, values, env),
+            ExprKind::Print(items) => {
+                let mut columns = Vec::new();
+                let mut row = Vec::new();
+                for (i, ne) in items.iter().enumerate() {
+                    let (c, ty) = self.compile(&ne.expr, &[], env)?;
+                    let name = ne
+                        .names
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| format!("print_{i}"));
+                    columns.push(crate::value::table::Column::new(name, ty));
+                    row.push(convert::coerce(eval(&c, Row::EMPTY), ty));
+                }
+                Ok(Table {
+                    columns,
+                    rows: vec![row],
+                })
+            }
+            ExprKind::Range {
+                name,
+                from,
+                to,
+                step,
+            } => self.range(e, name, from, to, step, env),
+            ExprKind::Union(u) => self.union(None, u, env),
+            ExprKind::Search(s) => self.search(None, s, env),
+            ExprKind::Find(f) => self.find(f, env),
+            ExprKind::ExternalData => Err(self.forbidden(e.span, "externaldata")),
+            ExprKind::OtherSource(w) => Err(self.unsupported(e, &format!("The '{w}' operator"))),
+            // `workspace('x').T`, `arg('').Resources`: the call reports the cross-resource query.
+            ExprKind::Member { target, .. } if matches!(target.kind, ExprKind::Call { .. }) => {
+                self.tabular(target, env)?;
+                Err(self.type_error(e, "a table was expected here"))
+            }
+            ExprKind::Wildcard(w) => Err(self.resolution(
+                e,
+                &format!("Failed to resolve table or column expression named '{w}'"),
+            )),
+            _ => Err(self.type_error(
+                e,
+                "a scalar expression was found where a table was expected",
+            )),
+        }
+    }
+
+    /// Runs a user-defined function that returns a table; `input` feeds its first tabular parameter.
+    pub(crate) fn invoke(
+        &mut self,
+        e: &'a Expr,
+        f: &'a Function,
+        args: &'a [Expr],
+        input: Option<Table>,
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        self.enter_call(e)?;
+        let r = self.invoke_body(e, f, args, input, env);
+        self.calls -= 1;
+        r
+    }
+
+    pub(crate) fn invoke_body(
+        &mut self,
+        e: &'a Expr,
+        f: &'a Function,
+        args: &'a [Expr],
+        input: Option<Table>,
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        let mut inner = env.clone();
+        let mut input = input;
+        let mut next = 0;
+        for p in &f.params {
+            if p.ty.is_none() {
+                let t = match input.take() {
+                    Some(t) => t,
+                    None => match argument_for(args, &p.name, &mut next) {
+                        Some(a) => self.tabular(a, env)?,
+                        None => {
+                            return Err(self.type_error(
+                                e,
+                                &format!("the function needs a table for parameter '{}'", p.name),
+                            ));
+                        }
+                    },
+                };
+                inner.push(p.name.clone(), Binding::Table(Arc::new(t)));
+                continue;
+            }
+            let ty = p.ty.unwrap_or(ScalarType::Dynamic);
+            let v = match (argument_for(args, &p.name, &mut next), &p.default) {
+                (Some(a), _) => self.constant(a, env)?,
+                (None, Some(d)) => self.constant(d, env)?,
+                (None, None) => {
+                    return Err(self.type_error(
+                        e,
+                        &format!("the function is missing a value for parameter '{}'", p.name),
+                    ));
+                }
+            };
+            inner.push(p.name.clone(), Binding::Scalar(convert::coerce(v, ty), ty));
+        }
+        let mut result = None;
+        for st in &f.body {
+            match st {
+                Statement::Query(q) => result = Some(self.tabular(q, &inner)?),
+                other => self.statement(other, &mut inner)?,
+            }
+        }
+        result.ok_or_else(|| self.type_error(e, "the function body has no tabular result"))
+    }
+
+    pub(crate) fn datatable(
+        &mut self,
+        e: &'a Expr,
+        columns: &[(String, ScalarType)],
+        values: &'a [Expr],
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        if columns.is_empty() || !values.len().is_multiple_of(columns.len()) {
+            return Err(self.type_error(
+                e,
+                &format!(
+                    "datatable has {} values, which is not a multiple of its {} columns",
+                    values.len(),
+                    columns.len()
+                ),
+            ));
+        }
+        let cols: Vec<crate::value::table::Column> = columns
+            .iter()
+            .map(|(n, t)| crate::value::table::Column::new(n.clone(), *t))
+            .collect();
+        let mut rows = Vec::new();
+        for chunk in values.chunks(columns.len()) {
+            let mut row = Vec::new();
+            for (v, c) in chunk.iter().zip(&cols) {
+                row.push(convert::coerce(self.constant(v, env)?, c.ty));
+            }
+            rows.push(row);
+        }
+        Ok(Table {
+            columns: cols,
+            rows,
+        })
+    }
+
+    pub(crate) fn range(
+        &mut self,
+        e: &'a Expr,
+        name: &str,
+        from: &'a Expr,
+        to: &'a Expr,
+        step: &'a Expr,
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        let (fv, tv, sv) = (
+            self.constant(from, env)?,
+            self.constant(to, env)?,
+            self.constant(step, env)?,
+        );
+        let ty = fv.scalar_type().unwrap_or(ScalarType::Long);
+        let ty = if ty == ScalarType::Int {
+            ScalarType::Long
+        } else {
+            ty
+        };
+        let mut rows = Vec::new();
+        let too_many = || KqlError::Runtime {
+            message: format!("range produces more than {MAX_ROWS} rows; use a larger step"),
+        };
+        match (&fv, &sv) {
+            (Value::DateTime(_) | Value::TimeSpan(_), Value::TimeSpan(s)) => {
+                let (start, end) = match (&fv, &tv) {
+                    (Value::DateTime(a), Value::DateTime(b))
+                    | (Value::TimeSpan(a), Value::TimeSpan(b)) => (*a, *b),
+                    _ => return Err(self.type_error(e, "range bounds must have the same type")),
+                };
+                if *s == 0 {
+                    return Err(self.type_error(e, "range step must not be zero"));
+                }
+                let mut x = start;
+                while (*s > 0 && x <= end) || (*s < 0 && x >= end) {
+                    self.check()?;
+                    rows.push(vec![if ty == ScalarType::DateTime {
+                        Value::DateTime(x)
+                    } else {
+                        Value::TimeSpan(x)
+                    }]);
+                    if rows.len() > MAX_ROWS {
+                        return Err(too_many());
+                    }
+                    x = x.saturating_add(*s);
+                }
+            }
+            _ => {
+                let (Some(a), Some(b), Some(s)) = (
+                    convert::as_f64(&fv),
+                    convert::as_f64(&tv),
+                    convert::as_f64(&sv),
+                ) else {
+                    return Err(self.type_error(
+                        e,
+                        "range needs numeric, datetime or timespan bounds and step",
+                    ));
+                };
+                if s == 0.0 {
+                    return Err(self.type_error(e, "range step must not be zero"));
+                }
+                let is_real = matches!(ty, ScalarType::Real | ScalarType::Decimal)
+                    || sv.scalar_type() == Some(ScalarType::Real);
+                let mut i = 0.0;
+                loop {
+                    let x = a + i * s;
+                    if (s > 0.0 && x > b) || (s < 0.0 && x < b) {
+                        break;
+                    }
+                    self.check()?;
+                    rows.push(vec![if is_real {
+                        Value::Real(x)
+                    } else {
+                        Value::Long(x as i64)
+                    }]);
+                    if rows.len() > MAX_ROWS {
+                        return Err(too_many());
+                    }
+                    i += 1.0;
+                }
+                let ty = if is_real {
+                    ScalarType::Real
+                } else {
+                    ScalarType::Long
+                };
+                return Ok(Table {
+                    columns: vec![crate::value::table::Column::new(name, ty)],
+                    rows,
+                });
+            }
+        }
+        Ok(Table {
+            columns: vec![crate::value::table::Column::new(name, ty)],
+            rows,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,10 @@
+//! The row engine: the operator dispatch and the simple operators (`ops`), with the larger ones
+//! in files of their own.
+
+mod expand;
+mod join;
+pub(crate) mod ops;
+pub(crate) mod parse;
+pub(crate) mod pivot;
+mod search;
+mod summarize;

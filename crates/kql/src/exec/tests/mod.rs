@@ -1,0 +1,119 @@
+//! Evaluator behaviour, one operator or function at a time, on a small catalog: operators,
+//! functions, aggregates and errors each in a file.
+
+use super::*;
+use std::time::Instant;
+
+use crate::error::Location;
+use crate::value::TICKS_PER_SECOND;
+use crate::value::table::Column;
+
+const HOUR: i64 = 3600 * TICKS_PER_SECOND;
+/// 2024-01-02T00:00:00Z.
+const NOW: i64 = 1_704_153_600 * TICKS_PER_SECOND;
+
+fn catalog() -> Catalog {
+    let mut c = Catalog::new();
+    let cols = vec![
+        Column::new("TimeGenerated", ScalarType::DateTime),
+        Column::new("UserPrincipalName", ScalarType::String),
+        Column::new("ResultType", ScalarType::Long),
+        Column::new("IPAddress", ScalarType::String),
+        Column::new("Props", ScalarType::Dynamic),
+    ];
+    let row = |h: i64, u: &str, r: i64, ip: &str, p: serde_json::Value| {
+        vec![
+            Value::DateTime(NOW - h * HOUR),
+            Value::str(u),
+            Value::Long(r),
+            Value::str(ip),
+            Value::dynamic(p),
+        ]
+    };
+    let rows = vec![
+        row(
+            1,
+            "alice@contoso.com",
+            0,
+            "10.0.0.1",
+            serde_json::json!({"app": "Teams", "tags": ["a", "b"]}),
+        ),
+        row(
+            2,
+            "bob@contoso.com",
+            50126,
+            "203.0.113.5",
+            serde_json::json!({"app": "Outlook", "tags": []}),
+        ),
+        row(
+            3,
+            "alice@contoso.com",
+            50126,
+            "203.0.113.5",
+            serde_json::json!({"app": "Teams", "tags": ["c"]}),
+        ),
+        row(
+            30,
+            "carol@contoso.com",
+            0,
+            "192.168.1.9",
+            serde_json::json!({"app": "Portal"}),
+        ),
+    ];
+    c.insert(
+        "SigninLogs",
+        Table {
+            columns: cols,
+            rows,
+        },
+    );
+    c.insert(
+        "Users",
+        Table {
+            columns: vec![
+                Column::new("UPN", ScalarType::String),
+                Column::new("Dept", ScalarType::String),
+            ],
+            rows: vec![
+                vec![Value::str("alice@contoso.com"), Value::str("Sales")],
+                vec![Value::str("bob@contoso.com"), Value::str("IT")],
+                vec![Value::str("dave@contoso.com"), Value::str("HR")],
+            ],
+        },
+    );
+    c
+}
+
+fn opts() -> ExecOptions {
+    ExecOptions {
+        now: NOW,
+        ..ExecOptions::default()
+    }
+}
+
+fn run(q: &str) -> QueryResult {
+    execute(&catalog(), q, &opts()).unwrap_or_else(|e| panic!("{q}: {e}"))
+}
+
+fn err(q: &str) -> KqlError {
+    execute(&catalog(), q, &opts()).expect_err(q)
+}
+
+fn cell(q: &str) -> Value {
+    let r = run(q);
+    r.table
+        .rows
+        .first()
+        .and_then(|row| row.first())
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+fn names(t: &Table) -> Vec<&str> {
+    t.columns.iter().map(|c| c.name.as_str()).collect()
+}
+
+mod aggregates;
+mod errors;
+mod functions;
+mod operators;

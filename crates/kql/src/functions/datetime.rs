@@ -1,0 +1,343 @@
+//! Dates and times: parts, arithmetic, formatting, construction.
+
+use super::*;
+
+/// The result type of a function of this family, or None when `name` is not one of them.
+pub(super) fn return_type(name: &str, _args: &[ScalarType]) -> Option<ScalarType> {
+    use ScalarType::*;
+    Some(match name {
+        "format_datetime" | "format_timespan" => String,
+        "datetime_diff" | "datetime_part" | "week_of_year" | "weekofyear" => Long,
+        "hourofday" | "dayofmonth" | "dayofyear" | "getmonth" | "monthofyear" | "getyear" => Long,
+        "startofday"
+        | "startofweek"
+        | "startofmonth"
+        | "startofyear"
+        | "endofday"
+        | "endofweek"
+        | "endofmonth"
+        | "endofyear"
+        | "datetime_add"
+        | "make_datetime"
+        | "unixtime_seconds_todatetime"
+        | "unixtime_milliseconds_todatetime"
+        | "unixtime_microseconds_todatetime"
+        | "unixtime_nanoseconds_todatetime"
+        | "datetime_utc_to_local"
+        | "datetime_local_to_utc" => DateTime,
+        "dayofweek" | "make_timespan" => TimeSpan,
+        _ => return None,
+    })
+}
+
+/// Evaluates a function of this family, or None when `name` is not one of them.
+pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Value> {
+    let s = |i: usize| text(args, i);
+    Some(match name {
+        "startofday" | "startofweek" | "startofmonth" | "startofyear" | "endofday"
+        | "endofweek" | "endofmonth" | "endofyear" => {
+            let Some(t) = dt(args, 0) else {
+                return Some(Value::Null);
+            };
+            let offset = as_i64(&arg(args, 1)).unwrap_or(0);
+            let date = t.date_naive();
+            let start = match name {
+                "startofday" | "endofday" => date.checked_add_signed(Duration::days(offset)),
+                "startofweek" | "endofweek" => date
+                    .checked_sub_signed(Duration::days(i64::from(
+                        date.weekday().num_days_from_sunday(),
+                    )))
+                    .and_then(|d| d.checked_add_signed(Duration::weeks(offset))),
+                "startofmonth" | "endofmonth" => date.with_day(1).and_then(|d| {
+                    let m = Months::new(u32::try_from(offset.unsigned_abs()).ok()?);
+                    if offset >= 0 {
+                        d.checked_add_months(m)
+                    } else {
+                        d.checked_sub_months(m)
+                    }
+                }),
+                _ => NaiveDate::from_ymd_opt(date.year() + offset as i32, 1, 1),
+            };
+            if name.starts_with("start") {
+                date_ticks(start)
+            } else {
+                let next = start.and_then(|d| match name {
+                    "endofday" => d.checked_add_signed(Duration::days(1)),
+                    "endofweek" => d.checked_add_signed(Duration::weeks(1)),
+                    "endofmonth" => d.checked_add_months(Months::new(1)),
+                    _ => d.with_year(d.year() + 1),
+                });
+                match date_ticks(next) {
+                    Value::DateTime(x) => Value::DateTime(x - 1),
+                    other => other,
+                }
+            }
+        }
+        "datetime_diff" => match (dt(args, 1), dt(args, 2)) {
+            (Some(a), Some(b)) => datetime_diff(&s(0), a, b).map_or(Value::Null, Value::Long),
+            _ => Value::Null,
+        },
+        "datetime_add" => match (as_i64(&arg(args, 1)), dt(args, 2)) {
+            (Some(n), Some(t)) => datetime_add(&s(0), n, t).map_or(Value::Null, Value::DateTime),
+            _ => Value::Null,
+        },
+        "datetime_part" => match dt(args, 1) {
+            Some(t) => Value::Long(match s(0).to_ascii_lowercase().as_str() {
+                "year" => i64::from(t.year()),
+                "quarter" => i64::from(t.month0() / 3 + 1),
+                "month" => i64::from(t.month()),
+                "week_of_year" | "weekofyear" => i64::from(t.iso_week().week()),
+                "day" => i64::from(t.day()),
+                "dayofyear" => i64::from(t.ordinal()),
+                "hour" => i64::from(t.hour()),
+                "minute" => i64::from(t.minute()),
+                "second" => i64::from(t.second()),
+                "millisecond" => i64::from(t.timestamp_subsec_millis()),
+                "microsecond" => i64::from(t.timestamp_subsec_micros()),
+                "nanosecond" => i64::from(t.timestamp_subsec_nanos()),
+                _ => return Some(Value::Null),
+            }),
+            None => Value::Null,
+        },
+        "format_datetime" => match coerce(arg(args, 0), ScalarType::DateTime) {
+            Value::DateTime(ticks) => ticks_to_datetime(ticks).map_or(Value::Null, |t| {
+                Value::str(Fields::of_datetime(t, ticks).format(&s(1)))
+            }),
+            _ => Value::Null,
+        },
+        "format_timespan" => match coerce(arg(args, 0), ScalarType::TimeSpan) {
+            Value::TimeSpan(t) if args.len() >= 2 => {
+                let sign = if t < 0 { "-" } else { "" };
+                Value::str(format!("{sign}{}", Fields::of_timespan(t).format(&s(1))))
+            }
+            Value::TimeSpan(t) => Value::str(crate::value::format_timespan(t)),
+            _ => Value::Null,
+        },
+        "hourofday" | "dayofmonth" | "dayofyear" | "getmonth" | "monthofyear" | "getyear"
+        | "week_of_year" | "weekofyear" => match dt(args, 0) {
+            Some(t) => {
+                let n = match name {
+                    "hourofday" => t.hour(),
+                    "dayofmonth" => t.day(),
+                    "dayofyear" => t.ordinal(),
+                    "getmonth" | "monthofyear" => t.month(),
+                    "week_of_year" | "weekofyear" => t.iso_week().week(),
+                    _ => t.year() as u32,
+                };
+                coerce(Value::Long(i64::from(n)), result)
+            }
+            None => Value::Null,
+        },
+        "dayofweek" => match dt(args, 0) {
+            Some(t) => Value::TimeSpan(i64::from(t.weekday().num_days_from_sunday()) * DAY),
+            None => Value::Null,
+        },
+        "make_datetime" => {
+            let n = |i: usize| as_i64(&arg(args, i)).unwrap_or(0);
+            let secs = as_f64(&arg(args, 5)).unwrap_or(0.0);
+            NaiveDate::from_ymd_opt(n(0) as i32, n(1) as u32, n(2) as u32)
+                .and_then(|d| d.and_hms_opt(n(3) as u32, n(4) as u32, 0))
+                .map_or(Value::Null, |t| {
+                    Value::DateTime(
+                        datetime_to_ticks(t.and_utc()) + (secs * TICKS_PER_SECOND as f64) as i64,
+                    )
+                })
+        }
+        "make_timespan" => {
+            // In floating point: huge parts saturate to the timespan's range, not overflow.
+            let n = |i: usize| as_i64(&arg(args, i)).unwrap_or(0) as f64;
+            let secs = if args.len() >= 4 {
+                n(0) * 86_400.0 + n(1) * 3600.0 + n(2) * 60.0 + as_f64(&arg(args, 3)).unwrap_or(0.0)
+            } else {
+                n(0) * 3600.0 + n(1) * 60.0 + as_f64(&arg(args, 2)).unwrap_or(0.0)
+            };
+            Value::TimeSpan((secs * TICKS_PER_SECOND as f64).round() as i64)
+        }
+        "unixtime_seconds_todatetime"
+        | "unixtime_milliseconds_todatetime"
+        | "unixtime_microseconds_todatetime"
+        | "unixtime_nanoseconds_todatetime" => {
+            let per_tick = match name {
+                "unixtime_seconds_todatetime" => TICKS_PER_SECOND as f64,
+                "unixtime_milliseconds_todatetime" => 10_000.0,
+                "unixtime_microseconds_todatetime" => 10.0,
+                _ => 0.01,
+            };
+            as_f64(&arg(args, 0)).map_or(Value::Null, |x| Value::DateTime((x * per_tick) as i64))
+        }
+        "datetime_utc_to_local" | "datetime_local_to_utc" => {
+            coerce(arg(args, 0), ScalarType::DateTime)
+        }
+        _ => return None,
+    })
+}
+
+pub(super) fn date_ticks(d: Option<NaiveDate>) -> Value {
+    d.and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or(Value::Null, |t| {
+            Value::DateTime(datetime_to_ticks(t.and_utc()))
+        })
+}
+
+pub(super) fn add_months(
+    t: chrono::DateTime<chrono::Utc>,
+    months: i64,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let m = Months::new(u32::try_from(months.unsigned_abs()).ok()?);
+    if months >= 0 {
+        t.checked_add_months(m)
+    } else {
+        t.checked_sub_months(m)
+    }
+}
+
+/// The fields a Kusto/.NET format string (`yyyy-MM-dd HH:mm:ss.fff`) can show, from a datetime or
+/// a timespan.
+pub(super) struct Fields {
+    year: i32,
+    month: u32,
+    /// Day of month, or whole days of a timespan.
+    day: i64,
+    hour: u32,
+    minute: u32,
+    second: u32,
+    /// Ticks below the second.
+    frac: i64,
+    /// A timespan: `d` pads days to the letter count and `h` is the hour of the day.
+    timespan: bool,
+}
+
+impl Fields {
+    fn of_datetime(t: chrono::DateTime<chrono::Utc>, ticks: i64) -> Fields {
+        Fields {
+            year: t.year(),
+            month: t.month(),
+            day: i64::from(t.day()),
+            hour: t.hour(),
+            minute: t.minute(),
+            second: t.second(),
+            frac: ticks.rem_euclid(TICKS_PER_SECOND),
+            timespan: false,
+        }
+    }
+
+    fn of_timespan(ticks: i64) -> Fields {
+        let t = ticks.unsigned_abs();
+        let secs = t / TICKS_PER_SECOND as u64;
+        Fields {
+            year: 0,
+            month: 0,
+            day: (secs / 86_400) as i64,
+            hour: ((secs / 3600) % 24) as u32,
+            minute: ((secs / 60) % 60) as u32,
+            second: (secs % 60) as u32,
+            frac: (t % TICKS_PER_SECOND as u64) as i64,
+            timespan: true,
+        }
+    }
+
+    /// Formats the fields: runs of a letter are one specifier (`yyyy`, `MM`, `fff`), `F` digits
+    /// drop trailing zeros, anything else is copied.
+    fn format(&self, fmt: &str) -> String {
+        let chars: Vec<char> = fmt.chars().collect();
+        let mut out = String::new();
+        let mut i = 0;
+        // Zero-padded to n digits (by hand: a format width must fit in 16 bits, and a run
+        // of letters in the format can be longer).
+        let pad = |v: i64, n: usize| {
+            let digits = v.unsigned_abs().to_string();
+            let sign = if v < 0 { "-" } else { "" };
+            let zeros = n.saturating_sub(digits.len() + sign.len());
+            format!("{sign}{}{digits}", "0".repeat(zeros))
+        };
+        while i < chars.len() {
+            let c = chars[i];
+            let mut n = 1;
+            while i + n < chars.len() && chars[i + n] == c {
+                n += 1;
+            }
+            let two = n.min(2);
+            match c {
+                'y' if n <= 2 => out.push_str(&pad(i64::from(self.year % 100), 2)),
+                'y' => out.push_str(&pad(i64::from(self.year), 4)),
+                'M' => out.push_str(&pad(i64::from(self.month), two)),
+                'd' if self.timespan => out.push_str(&pad(self.day, n)),
+                'd' => out.push_str(&pad(self.day, two)),
+                'H' => out.push_str(&pad(i64::from(self.hour), two)),
+                'h' if self.timespan => out.push_str(&pad(i64::from(self.hour), two)),
+                'h' => {
+                    let h = if self.hour.is_multiple_of(12) {
+                        12
+                    } else {
+                        self.hour % 12
+                    };
+                    out.push_str(&pad(i64::from(h), two))
+                }
+                'm' => out.push_str(&pad(i64::from(self.minute), two)),
+                's' => out.push_str(&pad(i64::from(self.second), two)),
+                'f' | 'F' => {
+                    let digits = format!("{:07}", self.frac);
+                    let shown = digits.get(..n.min(7)).unwrap_or("");
+                    out.push_str(if c == 'F' {
+                        shown.trim_end_matches('0')
+                    } else {
+                        shown
+                    });
+                }
+                't' => out.push_str(if self.hour < 12 { "AM" } else { "PM" }),
+                other => out.extend(std::iter::repeat_n(other, n)),
+            }
+            i += n;
+        }
+        out
+    }
+}
+
+pub(super) fn datetime_diff(
+    part: &str,
+    a: chrono::DateTime<chrono::Utc>,
+    b: chrono::DateTime<chrono::Utc>,
+) -> Option<i64> {
+    let (ta, tb) = (datetime_to_ticks(a), datetime_to_ticks(b));
+    let trunc = |t: i64, unit: i64| t.div_euclid(unit);
+    Some(match part.to_ascii_lowercase().as_str() {
+        "year" => i64::from(a.year() - b.year()),
+        "quarter" => {
+            i64::from(a.year() - b.year()) * 4
+                + (i64::from(a.month0()) / 3 - i64::from(b.month0()) / 3)
+        }
+        "month" => {
+            i64::from(a.year() - b.year()) * 12 + i64::from(a.month0()) - i64::from(b.month0())
+        }
+        "week" => {
+            let sw = |t: i64| (t.div_euclid(DAY) + 4).div_euclid(7);
+            sw(ta) - sw(tb)
+        }
+        "day" => trunc(ta, DAY) - trunc(tb, DAY),
+        "hour" => trunc(ta, 3600 * TICKS_PER_SECOND) - trunc(tb, 3600 * TICKS_PER_SECOND),
+        "minute" => trunc(ta, 60 * TICKS_PER_SECOND) - trunc(tb, 60 * TICKS_PER_SECOND),
+        "second" => trunc(ta, TICKS_PER_SECOND) - trunc(tb, TICKS_PER_SECOND),
+        "millisecond" => trunc(ta, 10_000) - trunc(tb, 10_000),
+        "microsecond" => trunc(ta, 10) - trunc(tb, 10),
+        "nanosecond" => (ta - tb) * 100,
+        _ => return None,
+    })
+}
+
+pub(super) fn datetime_add(part: &str, n: i64, t: chrono::DateTime<chrono::Utc>) -> Option<i64> {
+    let ticks = datetime_to_ticks(t);
+    let unit = match part.to_ascii_lowercase().as_str() {
+        "year" => return add_months(t, n.checked_mul(12)?).map(datetime_to_ticks),
+        "quarter" => return add_months(t, n.checked_mul(3)?).map(datetime_to_ticks),
+        "month" => return add_months(t, n).map(datetime_to_ticks),
+        "week" => 7 * DAY,
+        "day" => DAY,
+        "hour" => 3600 * TICKS_PER_SECOND,
+        "minute" => 60 * TICKS_PER_SECOND,
+        "second" => TICKS_PER_SECOND,
+        "millisecond" => 10_000,
+        "microsecond" => 10,
+        _ => return None,
+    };
+    ticks.checked_add(n.checked_mul(unit)?)
+}

@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{Server, SseClient, TENANT, mcp_message, mcp_post, structured};
 use serde_json::{Value, json};
@@ -145,6 +145,60 @@ async fn a_legacy_sse_call_is_a_server_span_in_the_callers_trace_and_azure_gets_
             .all(|s| !s.name.contains('?')
                 && s.attr("url.template").is_none_or(|u| !u.contains('?')))
     );
+}
+
+/// An operator raising one module's level (a `sentinel_mcp::…` directive in RUST_LOG) still gets
+/// the trace of a retried call, even when Log Analytics then runs a slow query (the `union *` of
+/// list_sentinel_tables): the fakes, the OTLP receiver among them, keep answering meanwhile, so
+/// the export in flight is not timed out and dropped.
+#[tokio::test]
+async fn a_retried_call_is_exported_with_a_module_at_debug_while_log_analytics_is_busy() {
+    let receiver = OtlpReceiver::start().await;
+    let fake = FakeAzure::start(20_000).await;
+    let mut env = otlp_env(&receiver);
+    env.push(("RUST_LOG", "info,sentinel_mcp::http=debug".into()));
+    let server = Server::start_on_azure(&fake, &as_env(&env)).await;
+    fake.inject(
+        &format!("/v1/workspaces/{WORKSPACE_ID}/query"),
+        Fault::Throttle {
+            retry_after_secs: 0,
+        },
+    );
+    let mut c = SseClient::connect(&server).await;
+    c.initialize().await;
+    let r = c
+        .request(
+            "tools/call",
+            json!({"name": "run_kql_query", "arguments": {"query": "SigninLogs | take 2"}, "_meta": {"traceparent": traceparent(TRACE, PARENT)}}),
+        )
+        .await;
+    assert_eq!(structured(&r)["returned_rows"], 2, "{r}");
+    // At once the slow query, while the spans above are exported: this runtime (the receiver's)
+    // must not stall.
+    let list = tokio::spawn(
+        common::mcp_stateless_call(&server, 2, "list_sentinel_tables", json!({})).send(),
+    );
+    let mut longest = Duration::ZERO;
+    while !list.is_finished() {
+        let tick = Instant::now();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        longest = longest.max(tick.elapsed());
+    }
+    mcp_message(list.await.unwrap().unwrap()).await;
+    assert!(
+        longest < Duration::from_secs(2),
+        "the fakes stopped answering for {longest:?}"
+    );
+
+    let call = span_named(&receiver, "tools/call run_kql_query").await;
+    assert_eq!((call.kind, call.trace_id.as_str()), (SERVER, TRACE));
+    let la = receiver
+        .wait_for(WAIT, |s| {
+            s.kind == CLIENT && s.parent_span_id == call.span_id
+        })
+        .await
+        .unwrap_or_else(|| panic!("no client span under the call: {:#?}", receiver.spans()));
+    assert_eq!(la.attr("http.request.resend_count"), Some("1"));
 }
 
 #[tokio::test]

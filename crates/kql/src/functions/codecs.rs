@@ -2,6 +2,38 @@
 //! themselves are in encoding.rs).
 
 use super::*;
+
+/// The result type of a function of this family, or None when `name` is not one of them.
+pub(super) fn return_type(name: &str, _args: &[ScalarType]) -> Option<ScalarType> {
+    use ScalarType::*;
+    Some(match name {
+        "hash_sha256"
+        | "hash_sha1"
+        | "hash_md5"
+        | "punycode_from_string"
+        | "zlib_compress_to_base64_string"
+        | "zlib_decompress_from_base64_string"
+        | "gzip_compress_to_base64_string"
+        | "gzip_decompress_from_base64_string"
+        | "base64_encode_fromguid"
+        | "punycode_to_string"
+        | "punycode_domain_to_string"
+        | "punycode_domain_from_string"
+        | "base64_encode_tostring"
+        | "base64_decode_tostring"
+        | "url_decode"
+        | "url_encode"
+        | "base64_encodestring"
+        | "base64_decodestring" => String,
+        "hash" | "hash_xxhash64" => Long,
+        "url_encode_component" | "url_decode_component" => String,
+        "base64_decode_toguid" => Guid,
+        "base64_decode_toarray" => Dynamic,
+        "base64_encode_fromarray" => String,
+        _ => return None,
+    })
+}
+
 /// Evaluates a function of this family, or None when `name` is not one of them.
 pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Value> {
     let s = |i: usize| text(args, i);

@@ -2,6 +2,34 @@
 
 use super::*;
 
+/// The result type of a function of this family, or None when `name` is not one of them.
+pub(super) fn return_type(name: &str, _args: &[ScalarType]) -> Option<ScalarType> {
+    use ScalarType::*;
+    Some(match name {
+        "format_datetime" | "format_timespan" => String,
+        "datetime_diff" | "datetime_part" | "week_of_year" | "weekofyear" => Long,
+        "hourofday" | "dayofmonth" | "dayofyear" | "getmonth" | "monthofyear" | "getyear" => Long,
+        "startofday"
+        | "startofweek"
+        | "startofmonth"
+        | "startofyear"
+        | "endofday"
+        | "endofweek"
+        | "endofmonth"
+        | "endofyear"
+        | "datetime_add"
+        | "make_datetime"
+        | "unixtime_seconds_todatetime"
+        | "unixtime_milliseconds_todatetime"
+        | "unixtime_microseconds_todatetime"
+        | "unixtime_nanoseconds_todatetime"
+        | "datetime_utc_to_local"
+        | "datetime_local_to_utc" => DateTime,
+        "dayofweek" | "make_timespan" => TimeSpan,
+        _ => return None,
+    })
+}
+
 /// Evaluates a function of this family, or None when `name` is not one of them.
 pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Value> {
     let s = |i: usize| text(args, i);

@@ -2,6 +2,27 @@
 
 use super::*;
 
+/// The result type of a function of this family, or None when `name` is not one of them.
+pub(super) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType> {
+    use ScalarType::*;
+    Some(match name {
+        "extractjson" | "extract_json" => args.get(2).copied().unwrap_or(String),
+        "parse_json" | "todynamic" | "toobject" | "pack_array" | "pack" | "bag_pack"
+        | "bag_keys" | "array_concat" | "array_slice" | "set_union" | "set_intersect"
+        | "set_difference" | "bag_merge" | "array_sort_asc" | "array_sort_desc" | "zip"
+        | "bag_remove_keys" => Dynamic,
+        "set_has_element" | "bag_has_key" => Bool,
+        "array_length" | "array_index_of" => Long,
+        "range" | "array_reverse" | "bag_set_key" => Dynamic,
+        "array_sum" => Real,
+        "treepath" => Dynamic,
+        "jaccard_index" => Real,
+        "array_iff" | "array_split" | "array_shift_left" | "array_shift_right"
+        | "array_rotate_left" | "array_rotate_right" | "bag_zip" | "repeat" => Dynamic,
+        _ => return None,
+    })
+}
+
 /// Evaluates a function of this family, or None when `name` is not one of them.
 pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Value> {
     let s = |i: usize| text(args, i);

@@ -2,6 +2,33 @@
 
 use super::*;
 
+/// The result type of a function of this family, or None when `name` is not one of them.
+pub(super) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType> {
+    use ScalarType::*;
+    Some(match name {
+        "gettype" => String,
+        "isnotempty" | "isempty" | "isnull" | "isnotnull" | "not" | "tobool" | "toboolean"
+        | "isascii" | "isutf8" => Bool,
+        "tolong" | "toint64" => Long,
+        "toint" => Int,
+        "todouble" | "toreal" => Real,
+        "todecimal" => Decimal,
+        "todatetime" => DateTime,
+        "totimespan" | "totime" => TimeSpan,
+        "toguid" | "new_guid" => Guid,
+        "iff" | "iif" => unify(args.get(1..).unwrap_or(&[])),
+        "case" => {
+            let mut branch: Vec<ScalarType> = args.iter().skip(1).step_by(2).copied().collect();
+            if let Some(last) = args.last() {
+                branch.push(*last);
+            }
+            unify(&branch)
+        }
+        "coalesce" | "min_of" | "max_of" => unify(args),
+        _ => return None,
+    })
+}
+
 /// Evaluates a function of this family, or None when `name` is not one of them.
 pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Value> {
     let s = |i: usize| text(args, i);

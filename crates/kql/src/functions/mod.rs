@@ -12,7 +12,6 @@ use serde_json::Value as J;
 use crate::value::convert::{as_f64, as_i64, coerce, is_numeric, to_dynamic, to_text, undyn};
 
 use net::ipv4;
-use series::series_kind;
 
 pub(crate) mod aggregate;
 pub(crate) mod arith;
@@ -368,152 +367,26 @@ pub(crate) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType>
 }
 
 fn listed_return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType> {
+    strings::return_type(name, args)
+        .or_else(|| dynamic::return_type(name, args))
+        .or_else(|| logic::return_type(name, args))
+        .or_else(|| numbers::return_type(name, args))
+        .or_else(|| datetime::return_type(name, args))
+        .or_else(|| codecs::return_type(name, args))
+        .or_else(|| series::return_type(name, args))
+        .or_else(|| parsing::return_type(name, args))
+        .or_else(|| sketches::return_type(name, args))
+        .or_else(|| binder_return_type(name, args))
+}
+
+/// The result types of the functions no family evaluates (the binder resolves them), then of
+/// the families with their own lists.
+fn binder_return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType> {
     use ScalarType::*;
     let first = args.first().copied().unwrap_or(Dynamic);
     Some(match name {
-        "tostring"
-        | "strcat"
-        | "strcat_delim"
-        | "tolower"
-        | "toupper"
-        | "replace_string"
-        | "replace_regex"
-        | "replace"
-        | "trim"
-        | "trim_start"
-        | "trim_end"
-        | "substring"
-        | "format_datetime"
-        | "hash_sha256"
-        | "hash_sha1"
-        | "hash_md5"
-        | "punycode_from_string"
-        | "format_bytes"
-        | "zlib_compress_to_base64_string"
-        | "zlib_decompress_from_base64_string"
-        | "gzip_compress_to_base64_string"
-        | "gzip_decompress_from_base64_string"
-        | "base64_encode_fromguid"
-        | "punycode_to_string"
-        | "punycode_domain_to_string"
-        | "punycode_domain_from_string"
-        | "base64_encode_tostring"
-        | "base64_decode_tostring"
-        | "gettype"
-        | "strrep"
-        | "reverse"
-        | "url_decode"
-        | "url_encode"
-        | "format_timespan"
-        | "base64_encodestring"
-        | "base64_decodestring"
-        | "strcat_array" => String,
-        "extract" => {
-            if args.len() >= 4 {
-                args[3]
-            } else {
-                String
-            }
-        }
-        "extractjson" | "extract_json" => args.get(2).copied().unwrap_or(String),
-        "parse_json" | "todynamic" | "toobject" | "split" | "extract_all" | "pack_array"
-        | "pack" | "bag_pack" | "bag_keys" | "array_concat" | "array_slice" | "set_union"
-        | "set_intersect" | "set_difference" | "bag_merge" | "array_sort_asc"
-        | "array_sort_desc" | "zip" | "bag_remove_keys" => Dynamic,
-        "isnotempty" | "isempty" | "isnull" | "isnotnull" | "not" | "isnan" | "isinf"
-        | "isfinite" | "set_has_element" | "tobool" | "toboolean" | "bag_has_key" | "isascii"
-        | "isutf8" => Bool,
-        "strlen" | "indexof" | "array_length" | "datetime_diff" | "countof" | "row_number"
-        | "tolong" | "toint64" | "array_index_of" | "datetime_part" | "week_of_year"
-        | "weekofyear" | "string_size" | "hash" | "hash_xxhash64" => Long,
-        "hourofday" | "dayofmonth" | "dayofyear" | "getmonth" | "monthofyear" | "getyear" => Long,
-        "toint" => Int,
-        "todouble" | "toreal" | "log" | "log10" | "log2" | "exp" | "exp2" | "exp10" | "pow"
-        | "sqrt" | "rand" | "pi" | "cos" | "sin" | "tan" | "acos" | "asin" | "atan" | "atan2"
-        | "degrees" | "radians" => Real,
-        "todecimal" => Decimal,
-        "todatetime"
-        | "ago"
-        | "now"
-        | "startofday"
-        | "startofweek"
-        | "startofmonth"
-        | "startofyear"
-        | "endofday"
-        | "endofweek"
-        | "endofmonth"
-        | "endofyear"
-        | "datetime_add"
-        | "make_datetime"
-        | "unixtime_seconds_todatetime"
-        | "unixtime_milliseconds_todatetime"
-        | "unixtime_microseconds_todatetime"
-        | "unixtime_nanoseconds_todatetime"
-        | "datetime_utc_to_local"
-        | "datetime_local_to_utc" => DateTime,
-        "totimespan" | "totime" | "dayofweek" | "make_timespan" => TimeSpan,
-        "toguid" | "new_guid" => Guid,
-        "bin" | "floor" | "bin_at" | "abs" => first,
-        "sign" | "ceiling" => Real,
-        "range" | "array_reverse" | "bag_set_key" => Dynamic,
-        "tohex" | "regex_quote" | "url_encode_component" | "url_decode_component" => String,
-        "strcmp" | "binary_and" | "binary_or" | "binary_xor" | "binary_not"
-        | "binary_shift_left" | "binary_shift_right" | "indexof_regex" => Long,
-        "has_ipv4" | "has_ipv4_prefix" | "has_any_ipv4" | "has_any_ipv4_prefix" => Bool,
-        "array_sum" => Real,
-        "treepath" => Dynamic,
-        "parse_url" | "parse_path" | "parse_urlquery" | "parse_csv" | "parse_command_line" => {
-            Dynamic
-        }
-        "around" => Bool,
-        "dcount_hll" => Long,
-        "hll_merge" | "tdigest_merge" | "merge_tdigest" | "percentiles_array_tdigest" => Dynamic,
-        "percentile_tdigest" => args.get(2).copied().unwrap_or(Dynamic),
-        "has_any_index" => Long,
-        "jaccard_index" => Real,
-        "parse_version" => Decimal,
-        "base64_decode_toguid" => Guid,
-        "series_sum"
-        | "series_product"
-        | "series_dot_product"
-        | "series_cosine_similarity"
-        | "series_pearson_correlation" => Real,
-        n if n.starts_with("series_") && series_kind(n).is_some() => Dynamic,
-        "array_iff"
-        | "array_split"
-        | "array_shift_left"
-        | "array_shift_right"
-        | "array_rotate_left"
-        | "array_rotate_right"
-        | "bag_zip"
-        | "unicode_codepoints_from_string"
-        | "to_utf8"
-        | "repeat"
-        | "base64_decode_toarray" => Dynamic,
-        "unicode_codepoints_to_string"
-        | "make_string"
-        | "replace_strings"
-        | "base64_encode_fromarray" => String,
-        "bitset_count_ones" => Long,
-        "percentrank_tdigest" => Real,
-        "cot" => Real,
-        "translate" => String,
-        "round" => {
-            if matches!(first, Int | Long) {
-                Long
-            } else {
-                Real
-            }
-        }
-        "iff" | "iif" => unify(args.get(1..).unwrap_or(&[])),
-        "case" => {
-            let mut branch: Vec<ScalarType> = args.iter().skip(1).step_by(2).copied().collect();
-            if let Some(last) = args.last() {
-                branch.push(*last);
-            }
-            unify(&branch)
-        }
-        "coalesce" | "min_of" | "max_of" => unify(args),
+        "row_number" => Long,
+        "ago" | "now" => DateTime,
         "prev" | "next" => first,
         _ => {
             return net::return_type(name)
@@ -523,7 +396,6 @@ fn listed_return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType> {
         }
     })
 }
-
 thread_local! {
     static REGEXES: RefCell<HashMap<String, Option<Pattern>>> = RefCell::new(HashMap::new());
 }

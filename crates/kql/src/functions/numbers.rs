@@ -2,6 +2,36 @@
 
 use super::*;
 
+/// The result type of a function of this family, or None when `name` is not one of them.
+pub(super) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType> {
+    use ScalarType::*;
+    let first = args.first().copied().unwrap_or(Dynamic);
+    Some(match name {
+        "format_bytes" => String,
+        "isnan" | "isinf" | "isfinite" => Bool,
+        "log" | "log10" | "log2" | "exp" | "exp2" | "exp10" | "pow" | "sqrt" | "rand" | "pi"
+        | "cos" | "sin" | "tan" | "acos" | "asin" | "atan" | "atan2" | "degrees" | "radians" => {
+            Real
+        }
+        "bin" | "floor" | "bin_at" | "abs" => first,
+        "sign" | "ceiling" => Real,
+        "tohex" => String,
+        "binary_and" | "binary_or" | "binary_xor" | "binary_not" | "binary_shift_left"
+        | "binary_shift_right" => Long,
+        "around" => Bool,
+        "bitset_count_ones" => Long,
+        "cot" => Real,
+        "round" => {
+            if matches!(first, Int | Long) {
+                Long
+            } else {
+                Real
+            }
+        }
+        _ => return None,
+    })
+}
+
 /// Evaluates a function of this family, or None when `name` is not one of them.
 pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Value> {
     let s = |i: usize| text(args, i);

@@ -2,6 +2,20 @@
 
 use super::*;
 
+/// The result type of a function of this family, or None when `name` is not one of them.
+pub(super) fn return_type(name: &str, _args: &[ScalarType]) -> Option<ScalarType> {
+    use ScalarType::*;
+    Some(match name {
+        "series_sum"
+        | "series_product"
+        | "series_dot_product"
+        | "series_cosine_similarity"
+        | "series_pearson_correlation" => Real,
+        n if n.starts_with("series_") && series_kind(n).is_some() => Dynamic,
+        _ => return None,
+    })
+}
+
 /// Evaluates a function of this family, or None when `name` is not one of them.
 pub(super) fn call(name: &str, args: &[Value], _result: ScalarType) -> Option<Value> {
     Some(match name {
@@ -18,7 +32,7 @@ pub(super) enum SeriesKind {
     Fill,
 }
 
-pub(super) fn series_kind(name: &str) -> Option<SeriesKind> {
+fn series_kind(name: &str) -> Option<SeriesKind> {
     use SeriesKind::*;
     Some(match name.strip_prefix("series_")? {
         "abs" => Unary(f64::abs),

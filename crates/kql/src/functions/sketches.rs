@@ -3,6 +3,18 @@
 
 use super::*;
 
+/// The result type of a function of this family, or None when `name` is not one of them.
+pub(super) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType> {
+    use ScalarType::*;
+    Some(match name {
+        "dcount_hll" => Long,
+        "hll_merge" | "tdigest_merge" | "merge_tdigest" | "percentiles_array_tdigest" => Dynamic,
+        "percentile_tdigest" => args.get(2).copied().unwrap_or(Dynamic),
+        "percentrank_tdigest" => Real,
+        _ => return None,
+    })
+}
+
 /// Evaluates a function of this family, or None when `name` is not one of them.
 pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Value> {
     Some(match name {

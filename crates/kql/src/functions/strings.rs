@@ -2,6 +2,33 @@
 
 use super::*;
 
+/// The result type of a function of this family, or None when `name` is not one of them.
+pub(super) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType> {
+    use ScalarType::*;
+    Some(match name {
+        "tostring" | "strcat" | "strcat_delim" | "tolower" | "toupper" | "replace_string"
+        | "replace_regex" | "replace" | "trim" | "trim_start" | "trim_end" | "substring"
+        | "strrep" | "reverse" | "strcat_array" => String,
+        "extract" => {
+            if args.len() >= 4 {
+                args[3]
+            } else {
+                String
+            }
+        }
+        "split" | "extract_all" => Dynamic,
+        "strlen" | "indexof" | "countof" | "string_size" => Long,
+        "regex_quote" => String,
+        "strcmp" | "indexof_regex" => Long,
+        "has_ipv4" | "has_ipv4_prefix" | "has_any_ipv4" | "has_any_ipv4_prefix" => Bool,
+        "has_any_index" => Long,
+        "unicode_codepoints_from_string" | "to_utf8" => Dynamic,
+        "unicode_codepoints_to_string" | "make_string" | "replace_strings" => String,
+        "translate" => String,
+        _ => return None,
+    })
+}
+
 /// Evaluates a function of this family, or None when `name` is not one of them.
 pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Value> {
     let s = |i: usize| text(args, i);

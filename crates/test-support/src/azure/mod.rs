@@ -484,7 +484,19 @@ async fn handle(
     } else if path == "/metadata/identity/oauth2/token" {
         identity::imds_token(&shared, &recorded)
     } else if path.starts_with("/v1/workspaces/") {
-        log_analytics::handle(&shared, &recorded, partial)
+        // The KQL engine can run for seconds (a `union *` over the demo workspace in a debug
+        // build): off the runtime, or every other fake on a test's single-threaded runtime (the
+        // OTLP receiver, Entra) stops answering meanwhile, and an export in flight times out.
+        let (shared, recorded) = (shared.clone(), recorded.clone());
+        tokio::task::spawn_blocking(move || log_analytics::handle(&shared, &recorded, partial))
+            .await
+            .unwrap_or_else(|e| {
+                error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalServerError",
+                    &format!("the query panicked: {e}"),
+                )
+            })
     } else if path.starts_with("/v1.0/security/") {
         graph::handle(&shared, &recorded)
     } else if path.starts_with("/subscriptions/") {

@@ -13,6 +13,9 @@ use crate::spec::{ChartKind, ChartSpec};
 /// said so.
 pub const MAX_SERIES: usize = 24;
 
+/// Most rows a chart reads; a longer result is drawn from its first rows, and said so.
+pub const MAX_ROWS: usize = 20_000;
+
 /// What the x values are.
 #[derive(Debug, Clone, PartialEq)]
 pub enum XAxis {
@@ -40,6 +43,8 @@ pub struct PlotData {
     pub series: Vec<Series>,
     /// Series left out beyond [`MAX_SERIES`].
     pub series_left_out: usize,
+    /// Rows not read beyond [`MAX_ROWS`].
+    pub rows_left_out: usize,
 }
 
 fn is_numeric(t: ScalarType) -> bool {
@@ -139,7 +144,7 @@ pub fn plot_data(table: &Table, spec: &ChartSpec) -> Result<PlotData, ChartError
     let mut category_index: HashMap<String, usize> = HashMap::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut series: Vec<Series> = Vec::new();
-    for row in &table.rows {
+    for row in table.rows.iter().take(MAX_ROWS) {
         let xv = if numeric_x {
             match number(&row[x]) {
                 Some(v) => v,
@@ -198,6 +203,7 @@ pub fn plot_data(table: &Table, spec: &ChartSpec) -> Result<PlotData, ChartError
         y_names: y.iter().map(|&i| table.columns[i].name.clone()).collect(),
         series,
         series_left_out,
+        rows_left_out: table.rows.len().saturating_sub(MAX_ROWS),
     })
 }
 
@@ -208,10 +214,7 @@ mod tests {
 
     fn table(columns: &[(&str, ScalarType)], rows: Vec<Vec<Value>>) -> Table {
         Table {
-            columns: columns
-                .iter()
-                .map(|(n, t)| Column::new(*n, *t))
-                .collect(),
+            columns: columns.iter().map(|(n, t)| Column::new(*n, *t)).collect(),
             rows,
         }
     }
@@ -236,7 +239,11 @@ mod tests {
         assert_eq!(d.x_axis, XAxis::Time);
         let names: Vec<&str> = d.series.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["ok", "fail"]);
-        assert_eq!(d.series[0].points, [(0.0, 1.0), (3600.0, 3.0)], "sorted by x");
+        assert_eq!(
+            d.series[0].points,
+            [(0.0, 1.0), (3600.0, 3.0)],
+            "sorted by x"
+        );
     }
 
     #[test]
@@ -253,7 +260,10 @@ mod tests {
             ],
         );
         let d = plot_data(&t, &ChartSpec::new(ChartKind::ColumnChart)).unwrap();
-        assert_eq!(d.x_axis, XAxis::Category(vec!["alice".into(), "bob".into()]));
+        assert_eq!(
+            d.x_axis,
+            XAxis::Category(vec!["alice".into(), "bob".into()])
+        );
         assert_eq!(d.series.len(), 2);
         assert_eq!(d.series[0].points, [(0.0, 5.0), (1.0, 2.0)]);
         assert_eq!(d.series[1].points, [(0.0, 1.0)], "a null y is no point");

@@ -113,7 +113,10 @@ fn x_label(axis: &XAxis, x: f64, span: f64) -> String {
 /// A stacked chart's series: each point raised by the series before it at the same x (as a
 /// share of the x's total for `stacked100`). Returns each series' `(x, base, top)`.
 fn stacked(series: &[Series], stacking: Stacking) -> Vec<Vec<(f64, f64, f64)>> {
-    let mut xs: Vec<f64> = series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).collect();
+    let mut xs: Vec<f64> = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .collect();
     xs.sort_by(f64::total_cmp);
     xs.dedup();
     let value = |s: &Series, x: f64| {
@@ -160,7 +163,9 @@ fn legend_entry<DB: DrawingBackend>(
 /// Time, line, area and scatter charts: numeric x.
 fn lines(area: &Area, data: &PlotData, spec: &ChartSpec) -> Result<(), ChartError> {
     let points = data.series.iter().flat_map(|s| s.points.iter());
-    let (x0, x1) = points.clone().fold((f64::MAX, f64::MIN), |(l, h), p| (l.min(p.0), h.max(p.0)));
+    let (x0, x1) = points
+        .clone()
+        .fold((f64::MAX, f64::MIN), |(l, h), p| (l.min(p.0), h.max(p.0)));
     let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
     let stack = (spec.kind == ChartKind::AreaChart && spec.stacking != Stacking::Unstacked)
         .then(|| stacked(&data.series, spec.stacking));
@@ -188,7 +193,7 @@ fn lines(area: &Area, data: &PlotData, spec: &ChartSpec) -> Result<(), ChartErro
         .map_err(fail)?;
     for (i, s) in data.series.iter().enumerate() {
         let c = colour(i);
-        let mut drawn = match (spec.kind, &stack) {
+        let drawn = match (spec.kind, &stack) {
             (ChartKind::ScatterChart, _) => chart
                 .draw_series(s.points.iter().map(|&p| Circle::new(p, 3, c.filled())))
                 .map_err(fail)?,
@@ -210,7 +215,7 @@ fn lines(area: &Area, data: &PlotData, spec: &ChartSpec) -> Result<(), ChartErro
                 .draw_series(LineSeries::new(s.points.iter().copied(), c.stroke_width(2)))
                 .map_err(fail)?,
         };
-        legend_entry(&mut drawn, &s.name, c);
+        legend_entry(drawn, &s.name, c);
     }
     if spec.legend && data.series.len() > 1 {
         chart
@@ -242,7 +247,8 @@ fn columns(area: &Area, data: &PlotData, spec: &ChartSpec) -> Result<(), ChartEr
     } else {
         (std::borrow::Cow::Borrowed(data), slots)
     };
-    let stack = (spec.stacking != Stacking::Unstacked).then(|| stacked(&data.series, spec.stacking));
+    let stack =
+        (spec.stacking != Stacking::Unstacked).then(|| stacked(&data.series, spec.stacking));
     let bars: Vec<(usize, f64, f64, f64, f64)> = match &stack {
         // (series, slot low, slot high, value low, value high)
         Some(stack) => stack
@@ -277,14 +283,15 @@ fn columns(area: &Area, data: &PlotData, spec: &ChartSpec) -> Result<(), ChartEr
             let chart = &mut $chart;
             for (i, s) in data.series.iter().enumerate() {
                 let c = colour(i);
-                let mut drawn = chart
-                    .draw_series(
-                        bars.iter()
-                            .filter(|b| b.0 == i)
-                            .map(|&(_, lo, hi, v0, v1)| Rectangle::new($rect(lo, hi, v0, v1), c.filled())),
-                    )
-                    .map_err(fail)?;
-                legend_entry(&mut drawn, &s.name, c);
+                let drawn =
+                    chart
+                        .draw_series(bars.iter().filter(|b| b.0 == i).map(
+                            |&(_, lo, hi, v0, v1)| {
+                                Rectangle::new($rect(lo, hi, v0, v1), c.filled())
+                            },
+                        ))
+                        .map_err(fail)?;
+                legend_entry(drawn, &s.name, c);
             }
             if spec.legend && data.series.len() > 1 {
                 chart
@@ -298,9 +305,14 @@ fn columns(area: &Area, data: &PlotData, spec: &ChartSpec) -> Result<(), ChartEr
         }};
     }
     let mut builder = ChartBuilder::on(area);
-    builder.margin(14).x_label_area_size(44).y_label_area_size(96);
+    builder
+        .margin(14)
+        .x_label_area_size(44)
+        .y_label_area_size(96);
     if horizontal {
-        let mut chart = builder.build_cartesian_2d(values, slots_range).map_err(fail)?;
+        let mut chart = builder
+            .build_cartesian_2d(values, slots_range)
+            .map_err(fail)?;
         chart
             .configure_mesh()
             .disable_y_mesh()
@@ -315,7 +327,9 @@ fn columns(area: &Area, data: &PlotData, spec: &ChartSpec) -> Result<(), ChartEr
             .map_err(fail)?;
         draw_bars!(chart, |lo, hi, v0, v1| [(v0, lo), (v1, hi)]);
     } else {
-        let mut chart = builder.build_cartesian_2d(slots_range, values).map_err(fail)?;
+        let mut chart = builder
+            .build_cartesian_2d(slots_range, values)
+            .map_err(fail)?;
         chart
             .configure_mesh()
             .disable_x_mesh()

@@ -10,7 +10,7 @@ mod spec;
 
 use std::sync::OnceLock;
 
-pub use data::MAX_SERIES;
+pub use data::{MAX_ROWS, MAX_SERIES};
 pub use draw::PALETTE;
 pub use spec::{ChartKind, ChartSpec, Stacking};
 
@@ -95,12 +95,20 @@ pub fn render(table: &kql::Table, spec: &ChartSpec, limits: &Limits) -> Result<C
         ChartKind::PieChart => data.series[0].points.iter().filter(|p| p.1 > 0.0).count(),
         _ => data.series.len(),
     };
-    let note = (data.series_left_out > 0).then(|| {
-        format!(
-            "the chart shows the {MAX_SERIES} largest series; {} more are left out",
+    let mut notes = Vec::new();
+    if data.series_left_out > 0 {
+        notes.push(format!(
+            "it shows the {MAX_SERIES} largest series; {} more are left out",
             data.series_left_out
-        )
-    });
+        ));
+    }
+    if data.rows_left_out > 0 {
+        notes.push(format!(
+            "it is drawn from the first {MAX_ROWS} rows; {} more are left out",
+            data.rows_left_out
+        ));
+    }
+    let note = (!notes.is_empty()).then(|| notes.join("; "));
     let mut size = (limits.width.max(200), limits.height.max(150));
     loop {
         let (width, height) = size;

@@ -1,8 +1,6 @@
 //! What a query's `render` operator asked for: the visualization and its properties, read from
 //! the operator's `with (...)` list or from Log Analytics' `render` object.
 
-use serde_json::Value as J;
-
 /// The visualizations drawn as charts. Others (`table`, `card`, `pivotchart`, ...) draw nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChartKind {
@@ -108,24 +106,12 @@ impl ChartSpec {
         Some(spec)
     }
 
-    /// From Log Analytics' `render` object (`Prefer: include-render=true`), e.g.
-    /// `{"visualization": "barchart", "title": "...", "kind": "default", "yColumns": null, ...}`.
-    pub fn from_render_json(render: &J) -> Option<ChartSpec> {
-        let object = render.as_object()?;
-        let visualization = object.get("visualization")?.as_str()?;
-        let mut spec = ChartSpec::new(ChartKind::from_name(visualization)?);
-        for (name, value) in object {
-            match value {
-                J::String(s) => spec.set(name, s),
-                J::Number(n) => spec.set(name, &n.to_string()),
-                J::Array(items) => {
-                    let names: Vec<&str> = items.iter().filter_map(J::as_str).collect();
-                    spec.set(name, &names.join(","));
-                }
-                _ => {}
-            }
-        }
-        Some(spec)
+    /// From what a query's `render` operator asked for.
+    pub fn from_visualization(v: &kql::Visualization) -> Option<ChartSpec> {
+        ChartSpec::from_properties(
+            &v.kind,
+            v.properties.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )
     }
 
     /// Sets one property by its KQL name; unknown names and unreadable values are ignored, as
@@ -198,25 +184,5 @@ mod tests {
         for name in ["table", "card", "pivotchart", "anything"] {
             assert_eq!(ChartSpec::from_properties(name, []), None, "{name}");
         }
-    }
-
-    #[test]
-    fn log_analytics_render_object_is_read() {
-        let render = serde_json::json!({
-            "visualization": "barchart", "title": "24H Perf events", "accumulate": false,
-            "isQuerySorted": false, "kind": "default", "annotation": "", "by": null,
-            "xTitle": "x", "yColumns": ["n"], "yMin": 1
-        });
-        let spec = ChartSpec::from_render_json(&render).unwrap();
-        assert_eq!(spec.kind, ChartKind::BarChart);
-        assert_eq!(spec.title.as_deref(), Some("24H Perf events"));
-        assert_eq!(spec.x_title.as_deref(), Some("x"));
-        assert_eq!(spec.y_columns, ["n"]);
-        assert_eq!(spec.y_min, Some(1.0));
-        assert_eq!(spec.stacking, Stacking::Unstacked);
-        assert_eq!(
-            ChartSpec::from_render_json(&serde_json::json!({"visualization": "table"})),
-            None
-        );
     }
 }

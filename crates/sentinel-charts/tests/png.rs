@@ -93,7 +93,11 @@ fn each_chart_type_draws_its_series_in_distinct_colours() {
         let (w, h, pixels) = decode(&chart.png);
         assert_eq!((w, h), (1200, 800), "{visualization}");
         assert_eq!((chart.width, chart.height), (w, h));
-        assert!(chart.png.len() <= 300 * 1024, "{visualization}: {}", chart.png.len());
+        assert!(
+            chart.png.len() <= 300 * 1024,
+            "{visualization}: {}",
+            chart.png.len()
+        );
         let white = pixels.iter().filter(|p| **p == [255, 255, 255]).count();
         assert!(white < pixels.len() * 97 / 100, "{visualization} is blank");
         assert_eq!(chart.series, expected, "{visualization}");
@@ -138,4 +142,3 @@ fn a_table_the_chart_cannot_use_is_refused_with_the_reason() {
     let err = render(&empty, &spec, &Limits::default()).unwrap_err();
     assert!(err.to_string().contains("no rows"), "{err}");
 }
-

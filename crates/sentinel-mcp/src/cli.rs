@@ -8,7 +8,7 @@ use std::time::Duration;
 use kql::{Table, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::backend::{Backend, QueryRequest, TimeRange};
+use crate::backend::{Backend, QueryOutput, QueryRequest, TimeRange};
 use crate::config::{OutputFormat, Settings};
 use crate::tools::format::TableJson;
 use crate::{RunError, clock, local_backend_now};
@@ -19,6 +19,7 @@ pub async fn query(
     settings: &Settings,
     text: Option<String>,
     format: OutputFormat,
+    chart: Option<&Path>,
 ) -> Result<(), RunError> {
     let text = match text.filter(|t| t != "-") {
         Some(t) => t,
@@ -57,11 +58,44 @@ pub async fn query(
         }
     };
     match written.and_then(|()| w.flush()) {
-        Ok(()) => Ok(()),
+        Ok(()) => {}
         // A closed pipe (`| head`) is the reader's choice, not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(RunError::Query(format!("cannot write the result: {e}"))),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => return Err(RunError::Query(format!("cannot write the result: {e}"))),
     }
+    match chart {
+        Some(path) => write_chart(settings, &out, path),
+        None => Ok(()),
+    }
+}
+
+/// `query --chart FILE.png`: the chart the query's `render` asks for, written to `path`.
+fn write_chart(settings: &Settings, out: &QueryOutput, path: &Path) -> Result<(), RunError> {
+    let fail = |m: String| RunError::Query(format!("--chart: {m}"));
+    let Some((visualization, spec)) = out
+        .visualization
+        .as_ref()
+        .and_then(|v| sentinel_charts::ChartSpec::from_visualization(v).map(|spec| (v, spec)))
+    else {
+        return Err(fail(
+            "the query does not end in a render that draws a chart (timechart, linechart, areachart, columnchart, barchart, piechart or scatterchart)".into(),
+        ));
+    };
+    let limits = settings.chart_limits().map_err(|e| fail(e.to_string()))?;
+    let chart =
+        sentinel_charts::render(&out.table, &spec, &limits).map_err(|e| fail(e.to_string()))?;
+    std::fs::write(path, &chart.png)
+        .map_err(|e| fail(format!("cannot write {}: {e}", path.display())))?;
+    eprintln!(
+        "chart: the {} written to {} ({}x{} PNG, {} series{})",
+        visualization.kind,
+        path.display(),
+        chart.width,
+        chart.height,
+        chart.series,
+        chart.note.map(|n| format!("; {n}")).unwrap_or_default()
+    );
+    Ok(())
 }
 
 /// `sentinel-mcp query --batch FILE`: runs every query of a JSON Lines file (objects with a

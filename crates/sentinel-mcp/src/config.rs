@@ -69,6 +69,9 @@ pub enum Command {
         /// line) and print one JSON line per query: its row count or its error.
         #[arg(long, value_name = "FILE", conflicts_with = "query")]
         batch: Option<PathBuf>,
+        /// Also write the chart the query's `render` asks for (timechart, columnchart, piechart, ...) to this PNG file, sized by SENTINEL_MCP_CHART_SIZE and SENTINEL_MCP_CHART_MAX_KB.
+        #[arg(long, value_name = "FILE.png", conflicts_with = "batch")]
+        chart: Option<PathBuf>,
         /// The KQL query text; `-` (or none, without --batch) reads it from stdin, for queries
         /// longer than a command line holds.
         query: Option<String>,
@@ -208,6 +211,28 @@ pub struct Settings {
     /// Cap on the bytes of one tool result's rows, so results fit a model's context.
     #[arg(long, env = "SENTINEL_MCP_MAX_RESULT_BYTES", default_value_t = 256 * 1024, global = true)]
     pub max_result_bytes: usize,
+
+    /// Draw the chart a query's `render` asks for (timechart, columnchart, piechart, ...) as a PNG beside the table.
+    #[arg(long, env = "SENTINEL_MCP_RENDER_CHARTS", default_value_t = true, global = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub render_charts: bool,
+
+    /// Largest chart, WIDTHxHEIGHT in pixels (each 200 to 4000).
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_CHART_SIZE",
+        default_value = "1200x800",
+        global = true
+    )]
+    pub chart_size: String,
+
+    /// Largest chart PNG in KiB; a busier chart is drawn smaller until it fits.
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_CHART_MAX_KB",
+        default_value_t = 300,
+        global = true
+    )]
+    pub chart_max_kb: usize,
 
     /// Seconds a query may run before it is cancelled.
     #[arg(

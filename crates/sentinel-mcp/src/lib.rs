@@ -71,7 +71,12 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
         Command::Query {
             batch: Some(file), ..
         } => cli::query_batch(&settings, &file).await,
-        Command::Query { format, query, .. } => cli::query(&settings, query, format).await,
+        Command::Query {
+            format,
+            query,
+            chart,
+            ..
+        } => cli::query(&settings, query, format, chart.as_deref()).await,
         Command::Kql {
             command: KqlCommand::Parse { file },
         } => cli::parse(file.as_deref()),
@@ -232,6 +237,7 @@ async fn serve_with(
         backend,
         guard,
         trusted_proxies,
+        charts,
     } = settings.validate()?;
     if settings.unauthenticated_on_network() {
         tracing::warn!(host = %settings.host, "serving WITHOUT authentication on a non-loopback address (SENTINEL_MCP_ALLOW_UNAUTHENTICATED=true): anyone who reaches the port can query the workspace");
@@ -255,6 +261,7 @@ async fn serve_with(
                 default_timespan: settings.default_timespan.clone(),
                 write_tools: settings.enable_write_tools,
                 guard,
+                charts,
             },
         },
         policy,

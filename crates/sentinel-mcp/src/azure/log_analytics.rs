@@ -21,7 +21,7 @@ const METRIC: &str = "log_analytics";
 pub struct LogAnalyticsResult {
     pub table: Table,
     pub warnings: Vec<String>,
-    pub visualization: Option<String>,
+    pub visualization: Option<kql::Visualization>,
 }
 
 /// The Log Analytics query API.
@@ -57,7 +57,10 @@ impl LogAnalyticsClient {
         // Reading is safe to repeat, so 5xx is retried too.
         let request = OutboundRequest::new(Method::POST, url)
             .service(METRIC)
-            .header("Prefer", format!("wait={wait}, include-statistics=true"))
+            .header(
+                "Prefer",
+                format!("wait={wait}, include-statistics=true, include-render=true"),
+            )
             .json(body)
             // A little more than the service's own wait, so its timeout error arrives first.
             .timeout(timeout + Duration::from_secs(5))
@@ -88,16 +91,39 @@ pub fn parse_response(v: &J) -> Result<LogAnalyticsResult, String> {
     if let Some(error) = v.get("error").filter(|e| !e.is_null()) {
         warnings.push(partial_warning(error));
     }
-    let visualization = v
-        .get("render")
-        .and_then(|r| r.get("visualization"))
-        .and_then(J::as_str)
-        .map(str::to_string);
+    let visualization = v.get("render").and_then(visualization);
     Ok(LogAnalyticsResult {
         table,
         warnings,
         visualization,
     })
+}
+
+/// The `render` object (`Prefer: include-render=true`), e.g. `{"visualization": "barchart",
+/// "title": "…", "kind": "default", "yColumns": null, …}`, as the properties of a KQL `render`:
+/// names lower-cased as KQL writes them, null members left out, a list joined by commas.
+fn visualization(render: &J) -> Option<kql::Visualization> {
+    let object = render.as_object()?;
+    let kind = object.get("visualization")?.as_str()?.to_string();
+    let properties = object
+        .iter()
+        .filter(|(name, _)| *name != "visualization")
+        .filter_map(|(name, value)| {
+            let value = match value {
+                J::String(s) if !s.is_empty() => s.clone(),
+                J::Number(n) => n.to_string(),
+                J::Bool(b) => b.to_string(),
+                J::Array(items) => items
+                    .iter()
+                    .filter_map(J::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                _ => return None,
+            };
+            Some((name.to_ascii_lowercase(), value))
+        })
+        .collect();
+    Some(kql::Visualization { kind, properties })
 }
 
 fn partial_warning(error: &J) -> String {

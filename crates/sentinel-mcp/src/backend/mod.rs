@@ -31,8 +31,8 @@ pub struct QueryRequest {
 pub struct QueryOutput {
     pub table: Table,
     pub warnings: Vec<String>,
-    /// The visualization a `render` operator asked for.
-    pub visualization: Option<String>,
+    /// What a trailing `render` operator asked for: the visualization and its properties.
+    pub visualization: Option<kql::Visualization>,
 }
 
 /// Readiness of a backend.

@@ -33,6 +33,10 @@ pub enum ConfigError {
     NoMemory,
     #[error("SENTINEL_MCP_MAX_QUERY_CHARS must be at least 1")]
     NoQueryChars,
+    #[error("SENTINEL_MCP_CHART_SIZE: '{0}' is not WIDTHxHEIGHT with each from 200 to 4000 pixels")]
+    ChartSize(String),
+    #[error("SENTINEL_MCP_CHART_MAX_KB must be at least 16")]
+    ChartBytes,
     #[error("SENTINEL_MCP_DATA_DIR {} is not a directory", .0.display())]
     DataDirNotADirectory(PathBuf),
     #[error(
@@ -76,6 +80,8 @@ pub struct ServerConfig {
     /// The guard every query passes.
     pub guard: kql::QueryGuard,
     pub trusted_proxies: TrustedProxies,
+    /// How big the charts of `render` may be; `None` when SENTINEL_MCP_RENDER_CHARTS=false.
+    pub charts: Option<sentinel_charts::Limits>,
 }
 
 /// What bearer tokens are validated against, and what the protected-resource metadata says.
@@ -119,6 +125,10 @@ impl Settings {
         let trusted_proxies = TrustedProxies::parse(&self.lifecycle.trusted_proxies)
             .map_err(ConfigError::TrustedProxies)?;
         let guard = self.query_guard()?;
+        let charts = match self.render_charts {
+            true => Some(self.chart_limits()?),
+            false => None,
+        };
         Ok(ServerConfig {
             settings: self,
             policy,
@@ -126,6 +136,29 @@ impl Settings {
             backend,
             guard,
             trusted_proxies,
+            charts,
+        })
+    }
+
+    /// The size a chart may take (SENTINEL_MCP_CHART_SIZE, SENTINEL_MCP_CHART_MAX_KB).
+    pub fn chart_limits(&self) -> Result<sentinel_charts::Limits, ConfigError> {
+        let bad = || ConfigError::ChartSize(self.chart_size.clone());
+        let (w, h) = self.chart_size.split_once(['x', 'X']).ok_or_else(bad)?;
+        let side = |s: &str| {
+            s.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|v| (200..=4000).contains(v))
+                .ok_or_else(bad)
+        };
+        let (width, height) = (side(w)?, side(h)?);
+        if self.chart_max_kb < 16 {
+            return Err(ConfigError::ChartBytes);
+        }
+        Ok(sentinel_charts::Limits {
+            width,
+            height,
+            max_bytes: self.chart_max_kb.saturating_mul(1024),
         })
     }
 
@@ -445,6 +478,34 @@ mod tests {
         assert!(matches!(config.backend, BackendConfig::Local));
         assert!(config.entra.is_none() && !config.policy.enforced);
         assert_eq!(config.guard.syntax, kql::guard::SyntaxPolicy::Strict);
+    }
+
+    #[test]
+    fn charts_are_on_at_1200_by_800_and_300_kib_unless_turned_off() {
+        let limits = settings(&[]).validate().unwrap().charts.expect("charts on");
+        assert_eq!((limits.width, limits.height), (1200, 800));
+        assert_eq!(limits.max_bytes, 300 * 1024);
+        let off = settings(&["--render-charts", "false"]).validate().unwrap();
+        assert!(off.charts.is_none());
+        let small = settings(&["--chart-size", "640X480"]).validate().unwrap();
+        let small = small.charts.unwrap();
+        assert_eq!((small.width, small.height), (640, 480));
+    }
+
+    #[test]
+    fn a_chart_size_or_byte_cap_out_of_range_is_rejected() {
+        for size in ["1200", "100x800", "1200x5000", "wide x tall", "1200x"] {
+            assert_eq!(
+                rejection(&["--chart-size", size]),
+                format!(
+                    "SENTINEL_MCP_CHART_SIZE: '{size}' is not WIDTHxHEIGHT with each from 200 to 4000 pixels"
+                )
+            );
+        }
+        assert_eq!(
+            rejection(&["--chart-max-kb", "8"]),
+            "SENTINEL_MCP_CHART_MAX_KB must be at least 16"
+        );
     }
 
     #[test]

@@ -92,6 +92,7 @@ fn context(backend: Arc<CountingBackend>) -> ToolContext {
                 syntax: kql::guard::SyntaxPolicy::LeaveToService,
                 ..kql::QueryGuard::default()
             },
+            charts: None,
         },
     }
 }

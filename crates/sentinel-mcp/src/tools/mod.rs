@@ -4,6 +4,7 @@
 //! catalog holds those definitions and dispatches a call by looking its name up once.
 
 mod alerts;
+mod chart;
 pub mod format;
 mod incidents;
 mod portable;
@@ -42,6 +43,8 @@ pub struct ToolSettings {
     pub write_tools: bool,
     /// Read-only rules and limits every query passes before any backend sees it.
     pub guard: kql::QueryGuard,
+    /// How big a `render` chart may be; `None` draws none.
+    pub charts: Option<sentinel_charts::Limits>,
 }
 
 /// Everything a tool call needs, shared by every session.

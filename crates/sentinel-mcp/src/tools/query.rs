@@ -5,9 +5,10 @@ use std::time::Instant;
 use rmcp::model::CallToolResult;
 use serde::Deserialize;
 
-use super::format::{TableResult, table_result};
+use super::chart;
+use super::format::{ResultCaps, TableResult, table_result};
 use super::{Call, ToolDef, ToolError, define, fresh, success};
-use crate::backend::QueryRequest;
+use crate::backend::{QueryOutput, QueryRequest};
 use crate::model::{DataKind, ToolClass};
 
 /// Arguments of run_kql_query.
@@ -69,8 +70,7 @@ async fn run_kql_query(call: &Call<'_>, args: QueryArgs) -> Result<CallToolResul
     let mut request = request(call, args.query, args.timespan.as_deref())?;
     request.workspace = args.workspace;
     let out = ctx.backend.query(request).await?;
-    let (text, structured) = table_result(&out.table, caps, out.warnings, out.visualization);
-    success(text, structured)
+    answer(call, caps, out).await
 }
 
 async fn run_hunting_query(
@@ -81,8 +81,26 @@ async fn run_hunting_query(
     let caps = ctx.caps(None)?;
     let request = request(call, args.query, args.timespan.as_deref())?;
     let out = ctx.backend.hunt(request).await?;
-    let (text, structured) = table_result(&out.table, caps, out.warnings, out.visualization);
-    success(text, structured)
+    answer(call, caps, out).await
+}
+
+/// A query's result: the table within the caps, and the chart its `render` asks for.
+async fn answer(
+    call: &Call<'_>,
+    caps: ResultCaps,
+    out: QueryOutput,
+) -> Result<CallToolResult, ToolError> {
+    let kind = out.visualization.as_ref().map(|v| v.kind.clone());
+    let (text, structured) = table_result(&out.table, caps, out.warnings, kind);
+    let mut result = success(text, structured)?;
+    chart::attach(
+        &mut result,
+        call.ctx.settings.charts,
+        out.table,
+        out.visualization,
+    )
+    .await;
+    Ok(result)
 }
 
 fn request(

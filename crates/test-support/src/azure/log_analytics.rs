@@ -66,8 +66,12 @@ pub(super) fn handle(shared: &Shared, r: &Recorded, partial: bool) -> Response {
             {
                 out["statistics"] = json!({"query": {"executionTime": 0.01, "resourceUsage": {"cache": {"memory": {"hits": 1}}}}});
             }
-            if let Some(v) = &result.visualization {
-                out["render"] = json!({"visualization": v});
+            // As the service: the render instructions only for a client that asks for them.
+            if let Some(v) = &result.visualization
+                && r.header("prefer")
+                    .is_some_and(|p| p.contains("include-render=true"))
+            {
+                out["render"] = render_json(v);
             }
             if partial {
                 out["error"] = json!({
@@ -81,6 +85,36 @@ pub(super) fn handle(shared: &Shared, r: &Recorded, partial: bool) -> Response {
         }
         Err(e) => query_error(&e),
     }
+}
+
+/// A `render` as Log Analytics describes it: camel-case names, a list as an array, and the
+/// members the service always sends.
+fn render_json(v: &kql::Visualization) -> Value {
+    let mut out = json!({
+        "visualization": v.kind, "title": "", "accumulate": false, "isQuerySorted": false,
+        "kind": "default", "annotation": "", "by": null,
+    });
+    for (name, value) in &v.properties {
+        let key = match name.to_ascii_lowercase().as_str() {
+            "xtitle" => "xTitle",
+            "ytitle" => "yTitle",
+            "xcolumn" => "xColumn",
+            "ycolumns" => "yColumns",
+            "ymin" => "yMin",
+            "ymax" => "yMax",
+            "title" => "title",
+            "kind" => "kind",
+            "series" => "series",
+            "legend" => "legend",
+            _ => continue,
+        };
+        out[key] = match key {
+            "yColumns" | "series" => json!(value.split(',').map(str::trim).collect::<Vec<_>>()),
+            "yMin" | "yMax" => value.parse::<f64>().map_or(Value::Null, |n| json!(n)),
+            _ => json!(value),
+        };
+    }
+    out
 }
 
 fn interval(text: &str) -> Option<(i64, i64)> {

@@ -84,8 +84,8 @@ impl Default for ManualClock {
     }
 }
 
-/// The system's now in ticks, for code no component hands a clock to (the one-shot commands,
-/// the local engine's journal).
+/// The system's now in ticks, for code no component hands a clock to (the settings checks and
+/// the one-shot commands' guard).
 pub fn now_ticks() -> i64 {
     Clock::system().now_ticks()
 }

@@ -107,6 +107,7 @@ fn local_backend_now(settings: &Settings) -> Result<LocalBackend, RunError> {
         local_source(settings),
         state_dir(settings),
         settings.memory_budgets(),
+        Clock::system(),
     )
     .map_err(|e| RunError::Config(e.to_string()))
 }
@@ -153,6 +154,7 @@ fn start_backend(
                 local_source(settings),
                 state_dir(settings),
                 settings.memory_budgets(),
+                clock.clone(),
             ),
             None,
         )),

@@ -14,7 +14,7 @@ use serde_json::json;
 use tokio::sync::{Mutex, watch};
 
 use super::{Backend, BackendError, QueryOutput, QueryRequest, Readiness};
-use crate::clock;
+use crate::clock::Clock;
 use crate::config::MemoryBudgets;
 use crate::model::{
     Alert, AlertFilter, Comment, Incident, IncidentDetail, IncidentFilter, IncidentPatch,
@@ -96,6 +96,8 @@ pub struct LocalBackend {
     query_memory: usize,
     /// The memory all running queries share.
     engine_memory: Arc<EngineMemory>,
+    /// Now for queries (`now()`, `ago()`), the demo's dates and the journal's entries.
+    clock: Clock,
 }
 
 /// A query that used this much memory at its peak gives the heap's free pages back afterwards.
@@ -105,7 +107,7 @@ const TRIM_AFTER_BYTES: usize = 64 << 20;
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
 impl LocalBackend {
-    fn new(state_dir: &Path, budgets: MemoryBudgets) -> LocalBackend {
+    fn new(state_dir: &Path, budgets: MemoryBudgets, clock: Clock) -> LocalBackend {
         let (tx, _) = watch::channel(LoadState::Loading);
         LocalBackend {
             state: tx,
@@ -113,6 +115,7 @@ impl LocalBackend {
             write_lock: Mutex::new(()),
             query_memory: budgets.query,
             engine_memory: EngineMemory::new(budgets.engine),
+            clock,
         }
     }
 
@@ -121,8 +124,9 @@ impl LocalBackend {
         source: LocalSource,
         state_dir: PathBuf,
         budgets: MemoryBudgets,
+        clock: Clock,
     ) -> Arc<LocalBackend> {
-        let backend = Arc::new(LocalBackend::new(&state_dir, budgets));
+        let backend = Arc::new(LocalBackend::new(&state_dir, budgets, clock));
         let loader = backend.clone();
         tokio::task::spawn_blocking(move || {
             let started = Instant::now();
@@ -150,8 +154,9 @@ impl LocalBackend {
         source: LocalSource,
         state_dir: PathBuf,
         budgets: MemoryBudgets,
+        clock: Clock,
     ) -> Result<LocalBackend, BackendError> {
-        let backend = LocalBackend::new(&state_dir, budgets);
+        let backend = LocalBackend::new(&state_dir, budgets, clock);
         let ws = backend.load(&source).map_err(BackendError::NotReady)?;
         backend.state.send_replace(LoadState::Ready(Arc::new(ws)));
         Ok(backend)
@@ -160,7 +165,7 @@ impl LocalBackend {
     fn load(&self, source: &LocalSource) -> Result<Workspace, String> {
         let mut catalog = match source {
             LocalSource::Demo { rows } => {
-                sentinel_demo::workspace(sentinel_demo::SEED, *rows, clock::now_ticks())
+                sentinel_demo::workspace(sentinel_demo::SEED, *rows, self.clock.now_ticks())
             }
             LocalSource::Dir(dir) => {
                 // JSONL/CSV are converted to Parquet once, so the next start reads the fast copy.
@@ -207,7 +212,7 @@ impl LocalBackend {
         let cancel = Arc::new(AtomicBool::new(false));
         let _cancel_on_drop = CancelOnDrop(cancel.clone());
         let opts = ExecOptions {
-            now: clock::now_ticks(),
+            now: self.clock.now_ticks(),
             timespan: Some((request.range.start, request.range.end)),
             deadline: Some(Instant::now() + request.timeout),
             cancel: Some(cancel),
@@ -433,7 +438,7 @@ impl Backend for LocalBackend {
         }
         let change = Change::Update {
             incident: current.id.clone(),
-            at: clock::now_ticks(),
+            at: self.clock.now_ticks(),
             actor: actor.into(),
             patch,
         };
@@ -452,7 +457,7 @@ impl Backend for LocalBackend {
         let comment_id = uuid::Uuid::new_v4().to_string();
         let change = Change::Comment {
             incident: current.id.clone(),
-            at: clock::now_ticks(),
+            at: self.clock.now_ticks(),
             actor: actor.into(),
             id: comment_id.clone(),
             message: message.into(),
@@ -853,4 +858,54 @@ fn table_infos(catalog: &Catalog) -> TableList {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::TimeRange;
+    use crate::clock::ManualClock;
+
+    /// `now()` as a query on `backend` sees it.
+    async fn now(backend: &LocalBackend) -> Value {
+        let request = QueryRequest {
+            query: "print t = now()".into(),
+            range: TimeRange {
+                start: 0,
+                end: backend.clock.now_ticks() + 1,
+            },
+            timeout: Duration::from_secs(30),
+            workspace: None,
+        };
+        backend.query(request).await.unwrap().table.rows[0][0].clone()
+    }
+
+    #[tokio::test]
+    async fn queries_and_the_journal_read_the_backends_clock() {
+        let time = ManualClock::new();
+        let dir = std::env::temp_dir().join(format!("local-clock-{}", uuid::Uuid::new_v4()));
+        let budgets = MemoryBudgets {
+            query: 256 << 20,
+            engine: 512 << 20,
+        };
+        let backend = LocalBackend::load_now(
+            LocalSource::Demo { rows: 2_000 },
+            dir.clone(),
+            budgets,
+            time.clock(),
+        )
+        .unwrap();
+        let before = time.clock().now_ticks();
+        assert_eq!(now(&backend).await, Value::DateTime(before));
+        time.advance(Duration::from_secs(3_600));
+        let later = before + 3_600 * 10_000_000;
+        assert_eq!(now(&backend).await, Value::DateTime(later));
+        // A comment is journalled at the clock's time, an hour after the first query's now.
+        let comment = backend
+            .add_incident_comment("1042", "contained", "analyst@contoso.com")
+            .await
+            .unwrap();
+        assert_eq!(comment.created_time, kql::value::format_datetime(later));
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

@@ -3,6 +3,7 @@
 use std::ops::Range;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::ChartError;
@@ -160,6 +161,79 @@ fn legend_entry<DB: DrawingBackend>(
         .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c.filled()));
 }
 
+/// A chart with both axes in `f64`: numbers, times (seconds) or category slots.
+type Plot<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// How a chart's axes are laid out and labelled.
+struct Axes<'f> {
+    x: Range<f64>,
+    y: Range<f64>,
+    x_label: &'f dyn Fn(&f64) -> String,
+    y_label: &'f dyn Fn(&f64) -> String,
+    /// Most labels on each axis.
+    labels: (usize, usize),
+    x_desc: String,
+    y_desc: String,
+    /// Pixels for the y-axis labels (category names need more than numbers).
+    y_label_width: u32,
+    /// Grid lines across the values only: none along the category axis (`Some(true)`: the
+    /// categories are on x).
+    categories_on_x: Option<bool>,
+}
+
+/// The chart's frame: axes, labels, titles and grid.
+fn axes<'a, 'b>(area: &'a Area<'b>, a: Axes<'_>) -> Result<Plot<'a, 'b>, ChartError> {
+    let mut chart = ChartBuilder::on(area)
+        .margin(14)
+        .x_label_area_size(44)
+        .y_label_area_size(a.y_label_width)
+        .build_cartesian_2d(a.x, a.y)
+        .map_err(fail)?;
+    let mut mesh = chart.configure_mesh();
+    mesh.x_labels(a.labels.0)
+        .y_labels(a.labels.1)
+        .x_label_formatter(a.x_label)
+        .y_label_formatter(a.y_label)
+        .x_desc(a.x_desc)
+        .y_desc(a.y_desc)
+        .label_style((FONT, 13))
+        .light_line_style(RGBColor(235, 235, 235));
+    match a.categories_on_x {
+        Some(true) => {
+            mesh.disable_x_mesh();
+        }
+        Some(false) => {
+            mesh.disable_y_mesh();
+        }
+        None => {}
+    }
+    mesh.draw().map_err(fail)?;
+    Ok(chart)
+}
+
+/// The legend, when there is more than one series and the spec does not hide it.
+fn legend<'a, 'b: 'a>(
+    chart: &mut Plot<'a, 'b>,
+    spec: &ChartSpec,
+    series: usize,
+) -> Result<(), ChartError> {
+    if !spec.legend || series < 2 {
+        return Ok(());
+    }
+    chart
+        .configure_series_labels()
+        .label_font((FONT, 13))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .draw()
+        .map_err(fail)
+}
+
+fn number_label(v: &f64) -> String {
+    kql::value::format_real(*v)
+}
+
 /// Time, line, area and scatter charts: numeric x.
 fn lines(area: &Area, data: &PlotData, spec: &ChartSpec) -> Result<(), ChartError> {
     let points = data.series.iter().flat_map(|s| s.points.iter());
@@ -173,24 +247,22 @@ fn lines(area: &Area, data: &PlotData, spec: &ChartSpec) -> Result<(), ChartErro
         Some(s) => s.iter().flatten().map(|p| p.2).collect(),
         None => points.map(|p| p.1).collect(),
     };
-    let mut chart = ChartBuilder::on(area)
-        .margin(14)
-        .x_label_area_size(44)
-        .y_label_area_size(64)
-        .build_cartesian_2d(x0..x1, y_range(ys.into_iter(), spec))
-        .map_err(fail)?;
     let span = x1 - x0;
     let x_fmt = |x: &f64| x_label(&data.x_axis, *x, span);
-    chart
-        .configure_mesh()
-        .x_desc(spec.x_title.as_deref().unwrap_or(&data.x_name))
-        .y_desc(spec.y_title.as_deref().unwrap_or(""))
-        .x_label_formatter(&x_fmt)
-        .y_label_formatter(&|y| kql::value::format_real(*y))
-        .label_style((FONT, 13))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(fail)?;
+    let mut chart = axes(
+        area,
+        Axes {
+            x: x0..x1,
+            y: y_range(ys.into_iter(), spec),
+            x_label: &x_fmt,
+            y_label: &number_label,
+            labels: (10, 10),
+            x_desc: spec.x_title.clone().unwrap_or_else(|| data.x_name.clone()),
+            y_desc: spec.y_title.clone().unwrap_or_default(),
+            y_label_width: 64,
+            categories_on_x: None,
+        },
+    )?;
     for (i, s) in data.series.iter().enumerate() {
         let c = colour(i);
         let drawn = match (spec.kind, &stack) {
@@ -217,16 +289,7 @@ fn lines(area: &Area, data: &PlotData, spec: &ChartSpec) -> Result<(), ChartErro
         };
         legend_entry(drawn, &s.name, c);
     }
-    if spec.legend && data.series.len() > 1 {
-        chart
-            .configure_series_labels()
-            .label_font((FONT, 13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(200, 200, 200))
-            .draw()
-            .map_err(fail)?;
-    }
-    Ok(())
+    legend(&mut chart, spec, data.series.len())
 }
 
 /// Column charts (vertical) and bar charts (horizontal): one slot per x value, the series side
@@ -276,75 +339,50 @@ fn columns(area: &Area, data: &PlotData, spec: &ChartSpec) -> Result<(), ChartEr
     let x_axis = data.x_axis.clone();
     let label = move |x: &f64| x_label(&x_axis, *x, 0.0);
     let horizontal = spec.kind == ChartKind::BarChart;
-    let x_desc = spec.x_title.clone().unwrap_or_else(|| data.x_name.clone());
-    let y_desc = spec.y_title.clone().unwrap_or_default();
-    macro_rules! draw_bars {
-        ($chart:expr, $rect:expr) => {{
-            let chart = &mut $chart;
-            for (i, s) in data.series.iter().enumerate() {
-                let c = colour(i);
-                let drawn =
-                    chart
-                        .draw_series(bars.iter().filter(|b| b.0 == i).map(
-                            |&(_, lo, hi, v0, v1)| {
-                                Rectangle::new($rect(lo, hi, v0, v1), c.filled())
-                            },
-                        ))
-                        .map_err(fail)?;
-                legend_entry(drawn, &s.name, c);
-            }
-            if spec.legend && data.series.len() > 1 {
-                chart
-                    .configure_series_labels()
-                    .label_font((FONT, 13))
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(RGBColor(200, 200, 200))
-                    .draw()
-                    .map_err(fail)?;
-            }
-        }};
+    let category_desc = spec.x_title.clone().unwrap_or_else(|| data.x_name.clone());
+    let value_desc = spec.y_title.clone().unwrap_or_default();
+    // A bar chart is a column chart on its side: categories up the y axis, values along x.
+    let frame = match horizontal {
+        false => Axes {
+            x: slots_range,
+            y: values,
+            x_label: &label,
+            y_label: &number_label,
+            labels: (slots.min(24), 10),
+            x_desc: category_desc,
+            y_desc: value_desc,
+            y_label_width: 64,
+            categories_on_x: Some(true),
+        },
+        true => Axes {
+            x: values,
+            y: slots_range,
+            x_label: &number_label,
+            y_label: &label,
+            labels: (10, slots.min(40)),
+            x_desc: value_desc,
+            y_desc: category_desc,
+            y_label_width: 96,
+            categories_on_x: Some(false),
+        },
+    };
+    let mut chart = axes(area, frame)?;
+    for (i, s) in data.series.iter().enumerate() {
+        let c = colour(i);
+        let rects = bars
+            .iter()
+            .filter(|b| b.0 == i)
+            .map(|&(_, lo, hi, v0, v1)| {
+                let corners = match horizontal {
+                    true => [(v0, lo), (v1, hi)],
+                    false => [(lo, v0), (hi, v1)],
+                };
+                Rectangle::new(corners, c.filled())
+            });
+        let drawn = chart.draw_series(rects).map_err(fail)?;
+        legend_entry(drawn, &s.name, c);
     }
-    let mut builder = ChartBuilder::on(area);
-    builder
-        .margin(14)
-        .x_label_area_size(44)
-        .y_label_area_size(96);
-    if horizontal {
-        let mut chart = builder
-            .build_cartesian_2d(values, slots_range)
-            .map_err(fail)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(slots.min(40))
-            .y_label_formatter(&label)
-            .x_label_formatter(&|v| kql::value::format_real(*v))
-            .y_desc(x_desc)
-            .x_desc(y_desc)
-            .label_style((FONT, 13))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(fail)?;
-        draw_bars!(chart, |lo, hi, v0, v1| [(v0, lo), (v1, hi)]);
-    } else {
-        let mut chart = builder
-            .build_cartesian_2d(slots_range, values)
-            .map_err(fail)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(slots.min(24))
-            .x_label_formatter(&label)
-            .y_label_formatter(&|v| kql::value::format_real(*v))
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .label_style((FONT, 13))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(fail)?;
-        draw_bars!(chart, |lo, hi, v0, v1| [(lo, v0), (hi, v1)]);
-    }
-    Ok(())
+    legend(&mut chart, spec, data.series.len())
 }
 
 /// Numeric or time x values as categories (columns stand in slots, not at positions).

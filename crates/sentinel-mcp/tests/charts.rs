@@ -176,6 +176,19 @@ async fn on_azure_the_render_instructions_are_asked_for_and_drawn() {
     ));
     let prefer = sent.last().unwrap().header("prefer").unwrap().to_string();
     assert!(prefer.contains("include-render=true"), "{prefer}");
+    // Defender's advanced hunting sends no render instructions: the query's own are drawn.
+    let hunt = "DeviceProcessEvents | summarize count() by DeviceName | top 4 by count_ \
+                | render piechart with (title='Processes by device')";
+    let r = c
+        .call_tool("run_hunting_query", json!({"query": hunt}))
+        .await;
+    let devices = structured(&r)["rows"].as_array().unwrap().len();
+    assert_chart(
+        &image(&r).expect("a chart"),
+        (1200, 800),
+        devices,
+        "hunting",
+    );
 }
 
 #[test]

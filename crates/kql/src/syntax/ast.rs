@@ -9,6 +9,23 @@ pub struct Script {
     pub statements: Vec<Statement>,
 }
 
+impl Script {
+    /// What the query's trailing `render` asks for, if its output ends in one: for a service
+    /// that runs the query but does not say (Defender's advanced hunting).
+    pub fn visualization(&self) -> Option<&Visualization> {
+        let Statement::Query(output) = self.statements.last()? else {
+            return None;
+        };
+        let ExprKind::Pipe { ops, .. } = &output.kind else {
+            return None;
+        };
+        match &ops.last()?.kind {
+            OperatorKind::Render(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
 /// One statement.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Statement {

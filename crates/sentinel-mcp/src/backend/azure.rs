@@ -503,9 +503,15 @@ impl Backend for AzureBackend {
             .await
             .map_err(BackendError::Busy)?
             .map_err(|e| query_failure(e, request.timeout))?;
+        // Advanced hunting returns no render instructions: read them from the query, which KQL
+        // parses as Defender does (a query the local parser cannot read simply draws no chart).
+        let visualization = kql::parse(&request.query)
+            .ok()
+            .and_then(|script| script.visualization().cloned());
         Ok(QueryOutput {
             table,
-            ..QueryOutput::default()
+            warnings: Vec::new(),
+            visualization,
         })
     }
 

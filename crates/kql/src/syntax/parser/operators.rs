@@ -758,6 +758,8 @@ impl Parser<'_> {
                 properties.push(self.render_property()?);
             }
         }
+        // Whatever else follows is for the user agent, as before properties were read.
+        self.skip_operator_body()?;
         Ok(Visualization { kind, properties })
     }
 

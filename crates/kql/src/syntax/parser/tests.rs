@@ -210,3 +210,22 @@ fn parses_lets_functions_unions_and_tabular_sources() {
     assert!(matches!(&u.tables[0].kind, ExprKind::Wildcard(w) if w == "Device*"));
     assert!(matches!(&u.tables[2].kind, ExprKind::Name(n) if n == "My Table"));
 }
+
+#[test]
+fn a_script_names_the_render_its_output_ends_in() {
+    let script =
+        crate::parse("let t = 1d; SigninLogs | take 5 | render piechart with (title='x')").unwrap();
+    let v = script.visualization().unwrap();
+    assert_eq!(v.kind, "piechart");
+    assert_eq!(v.properties, [("title".to_string(), "x".to_string())]);
+    for none in [
+        "SigninLogs | take 5",
+        "print 1",
+        "SigninLogs | render table | take 1",
+    ] {
+        assert!(
+            crate::parse(none).unwrap().visualization().is_none(),
+            "{none}"
+        );
+    }
+}

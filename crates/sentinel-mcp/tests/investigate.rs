@@ -210,6 +210,20 @@ async fn an_address_and_a_host_bring_their_related_entities() {
         );
     }
 
+    // max_events bounds the timeline and the notable events; notable events are kept first.
+    let r = c
+        .call_tool(
+            "investigate_entity",
+            json!({"kind": "ip", "value": ATTACKER_IP, "max_events": 3}),
+        )
+        .await;
+    let timeline = events(&r, "timeline");
+    assert_eq!(timeline.len(), 3, "{}", text(&r));
+    assert!(timeline.iter().all(|e| e["notable"].is_string()));
+    assert!(events(&r, "notable").len() <= 3);
+    assert!(structured(&r)["timeline_left_out"].as_u64().unwrap() > 0);
+    assert!(structured(&r)["notable_left_out"].as_u64().unwrap() > 0);
+
     let started = Instant::now();
     let r = c
         .call_tool(

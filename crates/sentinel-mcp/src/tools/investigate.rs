@@ -109,6 +109,8 @@ struct Investigation {
     related: Vec<RelatedEntity>,
     /// Events worth an analyst's attention, oldest first: failed and risky sign-ins, alerts and incidents naming it, suspicious command lines, remote logons, threat intelligence matches.
     notable: Vec<Event>,
+    /// Notable events left out to stay within max_events.
+    notable_left_out: usize,
     /// The most relevant events (notable ones first), oldest first, at most max_events.
     timeline: Vec<Event>,
     /// Events the timeline left out to stay within max_events.
@@ -718,11 +720,15 @@ fn summarize(
         *n <= RELATED_PER_KIND
     });
 
-    let notable: Vec<Event> = events
-        .iter()
-        .filter(|e| e.notable.is_some())
-        .cloned()
-        .collect();
+    // The most frequent notable events when there are more than max_events, oldest first.
+    let mut notable: Vec<&Event> = events.iter().filter(|e| e.notable.is_some()).collect();
+    let notable_left_out = notable.len().saturating_sub(max_events);
+    if notable_left_out > 0 {
+        notable.sort_by_key(|e| (-e.count, e.ticks));
+        notable.truncate(max_events);
+        notable.sort_by_key(|e| e.ticks);
+    }
+    let notable: Vec<Event> = notable.into_iter().cloned().collect();
     // Notable events first, then the entity's busiest routine activity, shown oldest first.
     let mut ranked: Vec<&Event> = events.iter().collect();
     ranked.sort_by_key(|e| (e.notable.is_none(), -e.count, e.ticks));
@@ -755,6 +761,7 @@ fn summarize(
         activity,
         related,
         notable,
+        notable_left_out,
         timeline,
         timeline_left_out,
         queries,
@@ -814,7 +821,11 @@ fn render(inv: &Investigation) -> String {
         s.push('\n');
         s
     };
-    out.push_str(&format!("\nNotable events: {}\n", inv.notable.len()));
+    out.push_str(&format!("\nNotable events: {}", inv.notable.len()));
+    if inv.notable_left_out > 0 {
+        out.push_str(&format!(" ({} more left out)", inv.notable_left_out));
+    }
+    out.push('\n');
     for e in &inv.notable {
         out.push_str(&line(e));
     }

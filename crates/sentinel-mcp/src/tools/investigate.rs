@@ -8,6 +8,7 @@
 //! the limits run_kql_query applies, and the caller gets their text to pivot from.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use rmcp::model::CallToolResult;
@@ -177,6 +178,8 @@ struct QueryRun {
     query: String,
     /// Summarized rows it returned.
     rows: usize,
+    /// How long it took, waiting for a slot included.
+    elapsed_ms: u64,
     /// Why it failed, when it did; the rest of the investigation stands.
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
@@ -453,24 +456,24 @@ async fn investigate(call: &Call<'_>, args: InvestigateArgs) -> Result<CallToolR
     let skipped_tables = absent.into_iter().map(|p| p.table.to_string()).collect();
 
     let workspace = args.workspace.as_deref();
-    let mut runs: Vec<(Probe, Result<kql::Table, String>)> =
-        futures::stream::iter(present.into_iter().map(|p| async move {
-            let out = run(call, &p, timespan, workspace).await;
-            out.map(|t| (p, t))
-        }))
-        .buffer_unordered(CONCURRENT_QUERIES)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<_, _>>()?;
+    let mut runs: Vec<Ran> = futures::stream::iter(
+        present
+            .into_iter()
+            .map(|p| run(call, p, timespan, workspace)),
+    )
+    .buffer_unordered(CONCURRENT_QUERIES)
+    .collect::<Vec<_>>()
+    .await
+    .into_iter()
+    .collect::<Result<_, _>>()?;
     // Answers arrive in any order; report them in the order the probes list them.
     let order = |t: &str| probes_order(args.kind, t);
-    runs.sort_by_key(|(p, _)| order(p.table));
+    runs.sort_by_key(|r| order(r.probe.table));
 
     let mut events = Vec::new();
-    for (probe, out) in &runs {
-        if let Ok(table) = out {
-            events.extend(read_events(probe.table, table));
+    for r in &runs {
+        if let Ok(table) = &r.out {
+            events.extend(read_events(r.probe.table, table));
         }
     }
     if matches!(args.kind, EntityKind::User | EntityKind::Ip) {
@@ -484,12 +487,11 @@ async fn investigate(call: &Call<'_>, args: InvestigateArgs) -> Result<CallToolR
         failed.dedup();
         failed.truncate(20);
         if !failed.is_empty() {
-            let p = spray_probe(&failed);
-            let out = run(call, &p, timespan, workspace).await?;
-            if let Ok(table) = &out {
+            let ran = run(call, spray_probe(&failed), timespan, workspace).await?;
+            if let Ok(table) = &ran.out {
                 events.extend(read_sprays(table));
             }
-            runs.push((p, out));
+            runs.push(ran);
         }
     }
 
@@ -517,21 +519,37 @@ fn probes_order(kind: EntityKind, table: &str) -> usize {
 /// can act on failing is recorded beside the others; a busy or failing server fails the call.
 async fn run(
     call: &Call<'_>,
-    probe: &Probe,
+    probe: Probe,
     timespan: &str,
     workspace: Option<&str>,
-) -> Result<Result<kql::Table, String>, ToolError> {
-    let mut req = match request(call, probe.query.clone(), Some(timespan)) {
-        Ok(r) => r,
-        Err(ToolError::Guard(e)) => return Ok(Err(e.to_string())),
+) -> Result<Ran, ToolError> {
+    let started = Instant::now();
+    let out = match request(call, probe.query.clone(), Some(timespan)) {
+        Ok(mut req) => {
+            req.workspace = workspace.map(str::to_string);
+            match call.ctx.backend.query(req).await {
+                Ok(out) => Ok(out.table),
+                Err(e @ (BackendError::Busy(_) | BackendError::Internal(_))) => {
+                    return Err(e.into());
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        Err(ToolError::Guard(e)) => Err(e.to_string()),
         Err(e) => return Err(e),
     };
-    req.workspace = workspace.map(str::to_string);
-    match call.ctx.backend.query(req).await {
-        Ok(out) => Ok(Ok(out.table)),
-        Err(e @ (BackendError::Busy(_) | BackendError::Internal(_))) => Err(e.into()),
-        Err(e) => Ok(Err(e.to_string())),
-    }
+    Ok(Ran {
+        probe,
+        out,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// A probe that ran: its table, or why it failed, and how long it took.
+struct Ran {
+    probe: Probe,
+    out: Result<kql::Table, String>,
+    elapsed: Duration,
 }
 
 /// A row's cell by column name, as text.
@@ -658,7 +676,7 @@ fn summarize(
     timespan: String,
     mut events: Vec<Event>,
     max_events: usize,
-    runs: Vec<(Probe, Result<kql::Table, String>)>,
+    runs: Vec<Ran>,
     skipped_tables: Vec<String>,
 ) -> Investigation {
     events.sort_by_key(|e| e.ticks);
@@ -739,15 +757,16 @@ fn summarize(
 
     let queries = runs
         .into_iter()
-        .map(|(p, out)| {
-            let (rows, error) = match out {
+        .map(|r| {
+            let (rows, error) = match r.out {
                 Ok(t) => (t.rows.len(), None),
                 Err(e) => (0, Some(e)),
             };
             QueryRun {
-                table: p.table.to_string(),
-                query: p.query,
+                table: r.probe.table.to_string(),
+                query: r.probe.query,
                 rows,
+                elapsed_ms: u64::try_from(r.elapsed.as_millis()).unwrap_or(u64::MAX),
                 error,
             }
         })
@@ -845,7 +864,10 @@ fn render(inv: &Investigation) -> String {
     }
     out.push_str("\nQueries run (pivot with run_kql_query):\n");
     for q in &inv.queries {
-        out.push_str(&format!("-- {} ({} rows)", q.table, q.rows));
+        out.push_str(&format!(
+            "-- {} ({} rows, {} ms)",
+            q.table, q.rows, q.elapsed_ms
+        ));
         if let Some(e) = &q.error {
             out.push_str(&format!(" failed: {e}"));
         }

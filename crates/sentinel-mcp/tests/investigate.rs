@@ -384,3 +384,66 @@ async fn on_azure_the_queries_go_to_log_analytics_a_few_at_a_time() {
         "{all}"
     );
 }
+
+#[tokio::test]
+async fn a_domain_a_url_and_a_file_hash_find_the_implant() {
+    let (_server, mut c) = demo().await;
+    let r = c
+        .call_tool(
+            "investigate_entity",
+            json!({"kind": "domain", "value": "cdn-update.example"}),
+        )
+        .await;
+    let all = text(&r);
+    no_query_failed(&r);
+    assert!(
+        events(&r, "notable")
+            .iter()
+            .any(|e| field(e, "notable") == "threat intelligence match"),
+        "{all}"
+    );
+    assert!(
+        events(&r, "related")
+            .iter()
+            .any(|e| field(e, "kind") == "host" && field(e, "value").starts_with("wks-014")),
+        "{all}"
+    );
+
+    let r = c
+        .call_tool(
+            "investigate_entity",
+            json!({"kind": "url", "value": "http://198.51.100.23/sqlupd.exe"}),
+        )
+        .await;
+    no_query_failed(&r);
+
+    // The dropped implant's hash, as the story's query finds it.
+    let q = c
+        .call_tool(
+            "run_kql_query",
+            json!({"query": "DeviceFileEvents | where FolderPath startswith @\"C:\\ProgramData\" and FileName endswith \".exe\" | take 1 | project SHA256"}),
+        )
+        .await;
+    let hash = structured(&q)["rows"][0][0].as_str().unwrap().to_string();
+    let r = c
+        .call_tool(
+            "investigate_entity",
+            json!({"kind": "file_hash", "value": hash}),
+        )
+        .await;
+    let all = text(&r);
+    no_query_failed(&r);
+    let activity = events(&r, "activity");
+    assert!(
+        activity
+            .iter()
+            .any(|a| field(a, "table") == "DeviceFileEvents"),
+        "{all}"
+    );
+    assert!(
+        events(&r, "related")
+            .iter()
+            .any(|e| field(e, "kind") == "host" && field(e, "value").starts_with("wks-014")),
+        "{all}"
+    );
+}

@@ -26,6 +26,7 @@ READ_TOOLS = {
     "list_alerts",
     "get_alert",
     "run_hunting_query",
+    "investigate_entity",
 }
 WRITE_TOOLS = {"update_incident", "add_incident_comment"}
 # The demo has a table for every documented schema the server carries (one `<Table>.schema` file

@@ -5,7 +5,7 @@ mod common;
 use common::{Server, SseClient, structured, text};
 use serde_json::{Value, json};
 
-const READ_TOOLS: [&str; 8] = [
+const READ_TOOLS: [&str; 9] = [
     "run_kql_query",
     "list_sentinel_tables",
     "get_table_schema",
@@ -14,6 +14,7 @@ const READ_TOOLS: [&str; 8] = [
     "list_alerts",
     "get_alert",
     "run_hunting_query",
+    "investigate_entity",
 ];
 
 #[tokio::test]

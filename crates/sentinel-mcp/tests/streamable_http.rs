@@ -34,7 +34,7 @@ async fn session_era_initialize_call_and_delete() {
             .unwrap(),
     )
     .await;
-    assert_eq!(tools["result"]["tools"].as_array().unwrap().len(), 8);
+    assert_eq!(tools["result"]["tools"].as_array().unwrap().len(), 9);
     let call = message(
         with_session(json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "run_kql_query", "arguments": {"query": "range i from 1 to 5 step 1 | summarize total = sum(i)"}}}))
             .send()

@@ -161,7 +161,7 @@ async fn incident_updates_and_comments_survive_a_restart() {
         let mut c = SseClient::connect(&server).await;
         c.initialize().await;
         let tools = c.request("tools/list", json!({})).await;
-        assert_eq!(tools["result"]["tools"].as_array().unwrap().len(), 10);
+        assert_eq!(tools["result"]["tools"].as_array().unwrap().len(), 11);
         let r = c
             .call_tool("list_incidents", json!({"status": "New", "top": 1}))
             .await;

@@ -7,6 +7,7 @@ mod alerts;
 mod chart;
 pub mod format;
 mod incidents;
+mod investigate;
 mod portable;
 mod query;
 mod schema;
@@ -141,6 +142,7 @@ impl ToolCatalog {
         defs.extend(schema::definitions());
         defs.extend(incidents::definitions());
         defs.extend(alerts::definitions());
+        defs.extend(investigate::definitions());
         let (defs, disabled): (Vec<ToolDef>, Vec<ToolDef>) = defs
             .into_iter()
             .partition(|d| write_enabled || d.class != ToolClass::Write);
@@ -478,6 +480,7 @@ mod tests {
             ),
             ("list_alerts", ToolClass::Read, DataKind::Alerts),
             ("get_alert", ToolClass::Read, DataKind::Alerts),
+            ("investigate_entity", ToolClass::Read, DataKind::Logs),
         ];
         let listed: Vec<String> = all.list().iter().map(|t| t.name.to_string()).collect();
         assert_eq!(listed, expected.map(|(name, _, _)| name));

@@ -103,7 +103,8 @@ async fn answer(
     Ok(result)
 }
 
-fn request(
+/// A query's request after the guard, with the time window and the call's time left.
+pub(super) fn request(
     call: &Call<'_>,
     query: String,
     timespan: Option<&str>,

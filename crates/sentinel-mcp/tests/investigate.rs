@@ -44,36 +44,36 @@ fn no_query_failed(r: &Value) {
     }
 }
 
+/// One investigate_entity call, its time printed (the closing note states them), every query
+/// of it run without an error.
+async fn investigate(c: &mut SseClient, args: Value) -> Value {
+    let started = Instant::now();
+    let r = c.call_tool("investigate_entity", args.clone()).await;
+    eprintln!("investigate_entity {args}: {:?}", started.elapsed());
+    no_query_failed(&r);
+    r
+}
+
 #[tokio::test]
 async fn the_compromised_account_shows_the_attack_in_order() {
     let (_server, mut c) = demo().await;
-    let started = Instant::now();
-    let r = c
-        .call_tool(
-            "investigate_entity",
-            json!({"kind": "user", "value": VICTIM, "max_events": 100}),
-        )
-        .await;
-    eprintln!("investigate_entity user {VICTIM}: {:?}", started.elapsed());
+    let r = investigate(
+        &mut c,
+        json!({"kind": "user", "value": VICTIM, "max_events": 100}),
+    )
+    .await;
     for q in events(&r, "queries") {
         eprintln!("  {} {} ms", field(q, "table"), q["elapsed_ms"]);
     }
     // The first call also loads the tables it reads and lists the workspace; a second is warm.
-    let again = Instant::now();
-    let second = c
-        .call_tool(
-            "investigate_entity",
-            json!({"kind": "user", "value": VICTIM, "max_events": 100}),
-        )
-        .await;
-    eprintln!(
-        "investigate_entity user {VICTIM} again: {:?}",
-        again.elapsed()
-    );
+    let second = investigate(
+        &mut c,
+        json!({"kind": "user", "value": VICTIM, "max_events": 100}),
+    )
+    .await;
     assert_eq!(structured(&second)["timeline"], structured(&r)["timeline"]);
     let all = text(&r);
     assert_ne!(r["result"]["isError"], true, "{all}");
-    no_query_failed(&r);
     let timeline = events(&r, "timeline");
     let times: Vec<&str> = timeline.iter().map(|e| field(e, "time")).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
@@ -164,14 +164,8 @@ async fn the_compromised_account_shows_the_attack_in_order() {
 #[tokio::test]
 async fn a_benign_user_raises_no_alarm() {
     let (_server, mut c) = demo().await;
-    let r = c
-        .call_tool(
-            "investigate_entity",
-            json!({"kind": "user", "value": BENIGN}),
-        )
-        .await;
+    let r = investigate(&mut c, json!({"kind": "user", "value": BENIGN})).await;
     let all = text(&r);
-    no_query_failed(&r);
     assert!(structured(&r)["first_seen"].is_string(), "{all}");
     let notable = events(&r, "notable");
     let count = |flag: &str| -> i64 {
@@ -197,19 +191,8 @@ async fn a_benign_user_raises_no_alarm() {
 #[tokio::test]
 async fn an_address_and_a_host_bring_their_related_entities() {
     let (_server, mut c) = demo().await;
-    let started = Instant::now();
-    let r = c
-        .call_tool(
-            "investigate_entity",
-            json!({"kind": "ip", "value": ATTACKER_IP}),
-        )
-        .await;
-    eprintln!(
-        "investigate_entity ip {ATTACKER_IP}: {:?}",
-        started.elapsed()
-    );
+    let r = investigate(&mut c, json!({"kind": "ip", "value": ATTACKER_IP})).await;
     let all = text(&r);
-    no_query_failed(&r);
     let related = events(&r, "related");
     let users: Vec<&str> = related
         .iter()
@@ -227,12 +210,11 @@ async fn an_address_and_a_host_bring_their_related_entities() {
     }
 
     // max_events bounds the timeline and the notable events; notable events are kept first.
-    let r = c
-        .call_tool(
-            "investigate_entity",
-            json!({"kind": "ip", "value": ATTACKER_IP, "max_events": 3}),
-        )
-        .await;
+    let r = investigate(
+        &mut c,
+        json!({"kind": "ip", "value": ATTACKER_IP, "max_events": 3}),
+    )
+    .await;
     let timeline = events(&r, "timeline");
     assert_eq!(timeline.len(), 3, "{}", text(&r));
     assert!(timeline.iter().all(|e| e["notable"].is_string()));
@@ -240,16 +222,8 @@ async fn an_address_and_a_host_bring_their_related_entities() {
     assert!(structured(&r)["timeline_left_out"].as_u64().unwrap() > 0);
     assert!(structured(&r)["notable_left_out"].as_u64().unwrap() > 0);
 
-    let started = Instant::now();
-    let r = c
-        .call_tool(
-            "investigate_entity",
-            json!({"kind": "host", "value": "srv-fs01"}),
-        )
-        .await;
-    eprintln!("investigate_entity host srv-fs01: {:?}", started.elapsed());
+    let r = investigate(&mut c, json!({"kind": "host", "value": "srv-fs01"})).await;
     let all = text(&r);
-    no_query_failed(&r);
     let related = events(&r, "related");
     let has = |kind: &str, value: &str| {
         related
@@ -285,14 +259,8 @@ async fn a_hostile_value_stays_a_string_literal() {
         r#"nobody@contoso.com" or 1 == 1 or "a"#,
         r#"zz\" | union *"#,
     ] {
-        let r = c
-            .call_tool(
-                "investigate_entity",
-                json!({"kind": "user", "value": value}),
-            )
-            .await;
+        let r = investigate(&mut c, json!({"kind": "user", "value": value})).await;
         let all = text(&r);
-        no_query_failed(&r);
         // Nothing matches the value as written, so nothing is found: no query widened.
         assert!(structured(&r)["first_seen"].is_null(), "{value}\n{all}");
         assert!(events(&r, "timeline").is_empty(), "{value}\n{all}");
@@ -351,19 +319,8 @@ async fn wrong_arguments_are_refused_naming_the_field() {
 #[tokio::test]
 async fn on_azure_the_queries_go_to_log_analytics_a_few_at_a_time() {
     let (fake, _server, mut c) = azure_session(&[]).await;
-    let started = Instant::now();
-    let r = c
-        .call_tool(
-            "investigate_entity",
-            json!({"kind": "user", "value": VICTIM}),
-        )
-        .await;
-    eprintln!(
-        "investigate_entity on the Azure fake: {:?}",
-        started.elapsed()
-    );
+    let r = investigate(&mut c, json!({"kind": "user", "value": VICTIM})).await;
     let all = text(&r);
-    no_query_failed(&r);
     let path = format!("/v1/workspaces/{WORKSPACE_ID}/query");
     let sent = fake.requests_to(&path);
     let ran = events(&r, "queries");
@@ -388,14 +345,12 @@ async fn on_azure_the_queries_go_to_log_analytics_a_few_at_a_time() {
 #[tokio::test]
 async fn a_domain_a_url_and_a_file_hash_find_the_implant() {
     let (_server, mut c) = demo().await;
-    let r = c
-        .call_tool(
-            "investigate_entity",
-            json!({"kind": "domain", "value": "cdn-update.example"}),
-        )
-        .await;
+    let r = investigate(
+        &mut c,
+        json!({"kind": "domain", "value": "cdn-update.example"}),
+    )
+    .await;
     let all = text(&r);
-    no_query_failed(&r);
     assert!(
         events(&r, "notable")
             .iter()
@@ -409,13 +364,12 @@ async fn a_domain_a_url_and_a_file_hash_find_the_implant() {
         "{all}"
     );
 
-    let r = c
-        .call_tool(
-            "investigate_entity",
-            json!({"kind": "url", "value": "http://198.51.100.23/sqlupd.exe"}),
-        )
-        .await;
-    no_query_failed(&r);
+    // The stager's URL: its queries all run.
+    investigate(
+        &mut c,
+        json!({"kind": "url", "value": "http://198.51.100.23/sqlupd.exe"}),
+    )
+    .await;
 
     // The dropped implant's hash, as the story's query finds it.
     let q = c
@@ -425,14 +379,8 @@ async fn a_domain_a_url_and_a_file_hash_find_the_implant() {
         )
         .await;
     let hash = structured(&q)["rows"][0][0].as_str().unwrap().to_string();
-    let r = c
-        .call_tool(
-            "investigate_entity",
-            json!({"kind": "file_hash", "value": hash}),
-        )
-        .await;
+    let r = investigate(&mut c, json!({"kind": "file_hash", "value": hash})).await;
     let all = text(&r);
-    no_query_failed(&r);
     let activity = events(&r, "activity");
     assert!(
         activity

@@ -9,11 +9,11 @@ use std::path::PathBuf;
 use serde_json::Value as J;
 
 /// The share of comparable cases that matched when this baseline was recorded; never lower it.
-const BASELINE_PASS_RATE: f64 = 0.63;
+const BASELINE_PASS_RATE: f64 = 0.81;
 
 /// The same share among the cases whose constructs are in scope (see `out_of_scope`); never
 /// lower it.
-const IN_SCOPE_BASELINE_PASS_RATE: f64 = 0.95;
+const IN_SCOPE_BASELINE_PASS_RATE: f64 = 0.96;
 
 /// The cases that must match, one id a line: a case that stops matching fails the test by name.
 const MUST_MATCH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/docs-cases-matching.txt");
@@ -66,6 +66,30 @@ fn ordered(kql: &str) -> bool {
         .any(|p| last.starts_with(p))
 }
 
+/// The geospatial functions still out of scope (the others count as in scope): those the engine
+/// does not run (GeoIP needs a database; the S2 region coverer, buffers and set operations on
+/// the sphere are not there yet), and those whose results still differ from Kusto's in their
+/// order or their last digits (neighbors' order, densified points) or that depend on them
+/// (the lookup plugins).
+const GEO_OUT_OF_SCOPE: [&str; 16] = [
+    "geo_info_from_ip_address",
+    "geo_intersection_",
+    "geo_union_",
+    "geo_simplify_polygons_array",
+    "geo_point_buffer",
+    "geo_line_buffer",
+    "geo_polygon_buffer",
+    "geo_polygon_to_h3cells",
+    "geo_polygon_to_s2cells",
+    "geo_line_to_s2cells",
+    "geo_h3cell_neighbors",
+    "geo_s2cell_neighbors",
+    "geo_line_densify",
+    "geo_polygon_densify",
+    "geo_polygon_lookup",
+    "geo_line_lookup",
+];
+
 /// Plugins, operators and function families the conformance issue leaves out of scope; a case
 /// using any of them still runs and counts in the raw rate, but not in the in-scope rate.
 fn out_of_scope(kql: &str) -> Option<String> {
@@ -81,7 +105,7 @@ fn out_of_scope(kql: &str) -> Option<String> {
             }
         }
         let lower = w.to_ascii_lowercase();
-        if lower.starts_with("geo_") {
+        if GEO_OUT_OF_SCOPE.iter().any(|p| lower.starts_with(p)) {
             return Some("geo_* functions".into());
         }
         const SERIES_ANALYSIS: [&str; 5] = [

@@ -20,6 +20,7 @@ mod datetime;
 mod dynamic;
 pub(crate) mod encoding;
 mod fit;
+mod geo;
 mod logic;
 mod math;
 mod net;
@@ -69,7 +70,7 @@ pub(crate) fn is_known_unsupported(name: &str) -> bool {
 /// Every built-in scalar function the engine evaluates, sorted. The binder knows a function
 /// only if it is listed here, so everything that runs over the list (the hostile-input test
 /// calls each with extreme arguments) covers every function, a new one included.
-pub(crate) const NAMES: [&str; 288] = [
+pub(crate) const NAMES: [&str; 328] = [
     "abs",
     "acos",
     "ago",
@@ -162,6 +163,46 @@ pub(crate) const NAMES: [&str; 288] = [
     "format_ipv4_mask",
     "format_timespan",
     "gamma",
+    "geo_angle",
+    "geo_azimuth",
+    "geo_closest_point_on_line",
+    "geo_closest_point_on_polygon",
+    "geo_distance_2points",
+    "geo_distance_point_to_line",
+    "geo_distance_point_to_polygon",
+    "geo_from_wkt",
+    "geo_geohash_neighbors",
+    "geo_geohash_to_central_point",
+    "geo_geohash_to_polygon",
+    "geo_h3cell_children",
+    "geo_h3cell_level",
+    "geo_h3cell_neighbors",
+    "geo_h3cell_parent",
+    "geo_h3cell_rings",
+    "geo_h3cell_to_central_point",
+    "geo_h3cell_to_polygon",
+    "geo_intersects_2lines",
+    "geo_intersects_2polygons",
+    "geo_intersects_line_with_polygon",
+    "geo_line_centroid",
+    "geo_line_densify",
+    "geo_line_interpolate_point",
+    "geo_line_length",
+    "geo_line_locate_point",
+    "geo_line_simplify",
+    "geo_point_in_circle",
+    "geo_point_in_polygon",
+    "geo_point_to_geohash",
+    "geo_point_to_h3cell",
+    "geo_point_to_s2cell",
+    "geo_polygon_area",
+    "geo_polygon_centroid",
+    "geo_polygon_densify",
+    "geo_polygon_perimeter",
+    "geo_polygon_simplify",
+    "geo_s2cell_neighbors",
+    "geo_s2cell_to_central_point",
+    "geo_s2cell_to_polygon",
     "getmonth",
     "gettype",
     "getyear",
@@ -376,6 +417,7 @@ fn listed_return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType> {
         .or_else(|| series::return_type(name, args))
         .or_else(|| parsing::return_type(name, args))
         .or_else(|| sketches::return_type(name, args))
+        .or_else(|| geo::return_type(name, args))
         .or_else(|| binder_return_type(name, args))
 }
 
@@ -645,6 +687,7 @@ fn evaluate(name: &str, args: &[Value], result: ScalarType) -> Value {
         .or_else(|| series::call(name, args, result))
         .or_else(|| parsing::call(name, args, result))
         .or_else(|| sketches::call(name, args, result))
+        .or_else(|| geo::call(name, args, result))
         .unwrap_or_else(|| {
             if math::return_type(name).is_some() {
                 math::call(name, args)

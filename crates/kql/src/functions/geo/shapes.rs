@@ -1,0 +1,572 @@
+//! Points, lines and polygons: distances, azimuths and angles, lengths, perimeters and areas,
+//! centroids, containment and intersection tests, closest points, and WKT text (the `wkt`
+//! crate). As Kusto (whose geospatial functions are built on S2), the Earth is a sphere: edges
+//! are great-circle arcs, distances and bearings are `geo`'s haversine ones (on S2's Earth
+//! sphere, of radius 6,371,010 m, which reproduces Kusto's distances), areas its
+//! Chamberlain-Duquette ones scaled to that radius, centroids the true centroids of the `s2`
+//! crate.
+
+use geo::{
+    ChamberlainDuquetteArea, Closest, Contains, Coord, Distance, Geometry, HaversineClosestPoint,
+    HaversineMeasure, InterpolatePoint, Intersects, Length, LineString, MultiLineString, Point,
+    Polygon,
+};
+
+/// The sphere Kusto computes on: S2's Earth (`S2Earth::RadiusMeters`, 6,371.01 km).
+const EARTH: HaversineMeasure = HaversineMeasure::new(6_371_010.0);
+
+/// `geo`'s Chamberlain-Duquette areas are on the sphere of the equatorial radius; this scales
+/// them to [`EARTH`].
+fn area_scale() -> f64 {
+    (EARTH.radius() / 6_378_137.0).powi(2)
+}
+
+use super::geojson::{point_json, shape, value};
+use super::{Entry, lng_lat, or_null, real, real_or, string};
+use crate::value::{ScalarType, Value};
+
+use ScalarType::{Bool, Dynamic, Real};
+
+pub(super) const FUNCTIONS: [Entry; 24] = [
+    ("geo_angle", Real, angle),
+    ("geo_azimuth", Real, azimuth),
+    ("geo_closest_point_on_line", Dynamic, closest_point_on_line),
+    (
+        "geo_closest_point_on_polygon",
+        Dynamic,
+        closest_point_on_polygon,
+    ),
+    ("geo_distance_2points", Real, distance_2points),
+    ("geo_distance_point_to_line", Real, distance_point_to_line),
+    (
+        "geo_distance_point_to_polygon",
+        Real,
+        distance_point_to_polygon,
+    ),
+    ("geo_from_wkt", Dynamic, from_wkt),
+    ("geo_intersects_2lines", Bool, intersects_2lines),
+    ("geo_intersects_2polygons", Bool, intersects_2polygons),
+    (
+        "geo_intersects_line_with_polygon",
+        Bool,
+        intersects_line_with_polygon,
+    ),
+    ("geo_line_centroid", Dynamic, line_centroid),
+    ("geo_line_densify", Dynamic, line_densify),
+    (
+        "geo_line_interpolate_point",
+        Dynamic,
+        line_interpolate_point,
+    ),
+    ("geo_line_length", Real, line_length),
+    ("geo_line_locate_point", Real, line_locate_point),
+    ("geo_line_simplify", Dynamic, line_simplify),
+    ("geo_point_in_circle", Bool, point_in_circle),
+    ("geo_point_in_polygon", Bool, point_in_polygon),
+    ("geo_polygon_area", Real, polygon_area),
+    ("geo_polygon_centroid", Dynamic, polygon_centroid),
+    ("geo_polygon_densify", Dynamic, polygon_densify),
+    ("geo_polygon_perimeter", Real, polygon_perimeter),
+    ("geo_polygon_simplify", Dynamic, polygon_simplify),
+];
+
+fn real_value(x: Option<f64>) -> Value {
+    x.filter(|x| x.is_finite()).map_or(Value::Null, Value::Real)
+}
+
+fn bool_value(b: Option<bool>) -> Value {
+    b.map_or(Value::Null, Value::Bool)
+}
+
+fn pt(lng: f64, lat: f64) -> Point {
+    Point::new(lng, lat)
+}
+
+fn arg_point(args: &[Value], i: usize) -> Option<Point> {
+    lng_lat(args, i).map(|(x, y)| pt(x, y))
+}
+
+/// A line argument: a LineString or MultiLineString, as its lines.
+fn lines(args: &[Value], i: usize) -> Option<Vec<LineString>> {
+    match shape(args.get(i))? {
+        Geometry::LineString(l) => Some(vec![l]),
+        Geometry::MultiLineString(m) => Some(m.0),
+        _ => None,
+    }
+}
+
+/// A polygon argument: a Polygon or MultiPolygon, as its polygons.
+fn polygons(args: &[Value], i: usize) -> Option<Vec<Polygon>> {
+    match shape(args.get(i))? {
+        Geometry::Polygon(p) => Some(vec![p]),
+        Geometry::MultiPolygon(m) => Some(m.0),
+        _ => None,
+    }
+}
+
+// Points
+
+fn distance_2points(args: &[Value]) -> Value {
+    real_value((|| {
+        Some(EARTH.distance(arg_point(args, 0)?, arg_point(args, 2)?))
+    })())
+}
+
+fn point_in_circle(args: &[Value]) -> Value {
+    bool_value((|| {
+        let (p, c) = (arg_point(args, 0)?, arg_point(args, 2)?);
+        let r = real(args, 4).filter(|r| *r >= 0.0)?;
+        Some(EARTH.distance(p, c) <= r)
+    })())
+}
+
+/// The geodesic azimuth from `a` to `b` in radians clockwise from north, in [0, 2π); None
+/// when the points are the same.
+fn bearing(a: Point, b: Point) -> Option<f64> {
+    if a == b {
+        return None;
+    }
+    use geo::Bearing;
+    Some(EARTH.bearing(a, b).to_radians())
+}
+
+fn azimuth(args: &[Value]) -> Value {
+    real_value((|| bearing(arg_point(args, 0)?, arg_point(args, 2)?))())
+}
+
+/// The angle at the second point from the first to the third, clockwise, in [0, 2π).
+fn angle(args: &[Value]) -> Value {
+    real_value((|| {
+        let (p1, p2, p3) = (
+            arg_point(args, 0)?,
+            arg_point(args, 2)?,
+            arg_point(args, 4)?,
+        );
+        let a = bearing(p2, p3)? - bearing(p2, p1)?;
+        Some(a.rem_euclid(2.0 * std::f64::consts::PI))
+    })())
+}
+
+// WKT
+
+fn from_wkt(args: &[Value]) -> Value {
+    or_null((|| {
+        let text = string(args, 0)?;
+        let parsed: wkt::Wkt<f64> = text.trim().parse().ok()?;
+        let g: Geometry = parsed.try_into().ok()?;
+        // Through GeoJSON and back, so the shape is validated as any other.
+        let json = super::geojson::to_json(&g);
+        let g = shape(Some(&Value::dynamic(json)))?;
+        Some(value(&g))
+    })())
+}
+
+// Lengths, areas and centroids
+
+fn line_length(args: &[Value]) -> Value {
+    real_value(lines(args, 0).map(|ls| ls.iter().map(|l| EARTH.length(l)).sum()))
+}
+
+/// The polygons of a polygon argument, overlapping ones merged (a MultiPolygon's parts are
+/// taken as their union, as Kusto does).
+fn merged(args: &[Value], i: usize) -> Option<Vec<Polygon>> {
+    let ps = polygons(args, i)?;
+    if ps.len() < 2 {
+        return Some(ps);
+    }
+    Some(geo::unary_union(&ps).0)
+}
+
+fn polygon_perimeter(args: &[Value]) -> Value {
+    real_value(merged(args, 0).map(|ps| {
+        ps.iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+            .map(|r| EARTH.length(r))
+            .sum()
+    }))
+}
+
+fn polygon_area(args: &[Value]) -> Value {
+    real_value(merged(args, 0).map(|ps| {
+        ps.iter()
+            .map(|p| p.chamberlain_duquette_unsigned_area() * area_scale())
+            .sum()
+    }))
+}
+
+fn unit(c: Coord) -> s2::point::Point {
+    s2::point::Point::from(s2::latlng::LatLng::from_degrees(c.y, c.x))
+}
+
+/// A sum of 3D vectors as a point of longitude and latitude (None for the zero vector).
+fn direction(x: f64, y: f64, z: f64) -> Option<Value> {
+    let n = (x * x + y * y + z * z).sqrt();
+    if n.is_nan() || n <= 0.0 {
+        return None;
+    }
+    let ll = s2::latlng::LatLng::from(&s2::point::Point::from_coords(x / n, y / n, z / n));
+    Some(Value::dynamic(point_json(ll.lng.deg(), ll.lat.deg())))
+}
+
+/// The centroid of lines on the sphere: each edge's midpoint direction weighted by its length.
+fn line_centroid(args: &[Value]) -> Value {
+    or_null((|| {
+        let (mut x, mut y, mut z) = (0.0, 0.0, 0.0);
+        for l in lines(args, 0)? {
+            for seg in l.lines() {
+                let (a, b) = (unit(seg.start), unit(seg.end));
+                let m = (a + b).0;
+                let theta = a.0.angle(&b.0).rad();
+                let n = m.norm();
+                if n > 0.0 {
+                    let w = 2.0 * (theta / 2.0).sin() / n;
+                    x += m.x * w;
+                    y += m.y * w;
+                    z += m.z * w;
+                }
+            }
+        }
+        direction(x, y, z)
+    })())
+}
+
+/// The true centroid of polygons on the sphere (the s2 crate's triangle centroids, summed over
+/// a fan of each ring; holes, oriented the other way, subtract).
+fn polygon_centroid(args: &[Value]) -> Value {
+    or_null((|| {
+        let (mut x, mut y, mut z) = (0.0, 0.0, 0.0);
+        for p in merged(args, 0)? {
+            for (k, ring) in std::iter::once(p.exterior())
+                .chain(p.interiors())
+                .enumerate()
+            {
+                let pts: Vec<s2::point::Point> = ring.0.iter().map(|c| unit(*c)).collect();
+                // Outer rings count positive and holes negative, whatever their winding.
+                let sign = match (k == 0, ring_is_ccw(ring)) {
+                    (true, true) | (false, false) => 1.0,
+                    _ => -1.0,
+                };
+                let o = pts[0];
+                for w in pts[1..].windows(2) {
+                    let c = s2::point::true_centroid(&o, &w[0], &w[1]).0;
+                    x += sign * c.x;
+                    y += sign * c.y;
+                    z += sign * c.z;
+                }
+            }
+        }
+        direction(x, y, z)
+    })())
+}
+
+fn ring_is_ccw(ring: &LineString) -> bool {
+    use geo::Winding;
+    ring.is_ccw()
+}
+
+// Containment, intersection, closest points
+
+fn point_in_polygon(args: &[Value]) -> Value {
+    bool_value((|| {
+        let p = arg_point(args, 0)?;
+        let ps = polygons(args, 2)?;
+        Some(ps.iter().any(|poly| poly.intersects(&p)))
+    })())
+}
+
+fn intersects_2lines(args: &[Value]) -> Value {
+    bool_value((|| {
+        let (a, b) = (lines(args, 0)?, lines(args, 1)?);
+        Some(MultiLineString(a).intersects(&MultiLineString(b)))
+    })())
+}
+
+fn intersects_2polygons(args: &[Value]) -> Value {
+    bool_value((|| {
+        let (a, b) = (polygons(args, 0)?, polygons(args, 1)?);
+        Some(a.iter().any(|p| b.iter().any(|q| p.intersects(q))))
+    })())
+}
+
+fn intersects_line_with_polygon(args: &[Value]) -> Value {
+    bool_value((|| {
+        let (a, b) = (lines(args, 0)?, polygons(args, 1)?);
+        Some(a.iter().any(|l| b.iter().any(|p| l.intersects(p))))
+    })())
+}
+
+fn closest_of(c: Closest<f64>) -> Option<Point> {
+    match c {
+        Closest::Intersection(p) | Closest::SinglePoint(p) => Some(p),
+        Closest::Indeterminate => None,
+    }
+}
+
+/// The point of `lines` closest to `p` (along great circles) and its geodesic distance.
+fn closest_on_lines(p: Point, lines: &[LineString]) -> Option<(Point, f64)> {
+    lines
+        .iter()
+        .filter_map(|l| closest_of(l.haversine_closest_point(&p)))
+        .map(|c| (c, EARTH.distance(p, c)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+fn boundary(ps: &[Polygon]) -> Vec<LineString> {
+    ps.iter()
+        .flat_map(|p| std::iter::once(p.exterior().clone()).chain(p.interiors().iter().cloned()))
+        .collect()
+}
+
+fn distance_point_to_line(args: &[Value]) -> Value {
+    real_value((|| {
+        Some(closest_on_lines(arg_point(args, 0)?, &lines(args, 2)?)?.1)
+    })())
+}
+
+fn closest_point_on_line(args: &[Value]) -> Value {
+    or_null((|| {
+        let (c, _) = closest_on_lines(arg_point(args, 0)?, &lines(args, 2)?)?;
+        Some(Value::dynamic(point_json(c.x(), c.y())))
+    })())
+}
+
+fn distance_point_to_polygon(args: &[Value]) -> Value {
+    real_value((|| {
+        let p = arg_point(args, 0)?;
+        let ps = polygons(args, 2)?;
+        if ps.iter().any(|poly| poly.contains(&p)) {
+            return Some(0.0);
+        }
+        Some(closest_on_lines(p, &boundary(&ps))?.1)
+    })())
+}
+
+fn closest_point_on_polygon(args: &[Value]) -> Value {
+    or_null((|| {
+        let p = arg_point(args, 0)?;
+        let ps = polygons(args, 2)?;
+        if ps.iter().any(|poly| poly.contains(&p)) {
+            return Some(Value::dynamic(point_json(p.x(), p.y())));
+        }
+        let (c, _) = closest_on_lines(p, &boundary(&ps))?;
+        Some(Value::dynamic(point_json(c.x(), c.y())))
+    })())
+}
+
+// Positions along a line
+
+/// The geodesic lengths of a line's segments.
+fn segment_lengths(l: &LineString) -> Vec<f64> {
+    l.lines()
+        .map(|s| EARTH.distance(Point(s.start), Point(s.end)))
+        .collect()
+}
+
+fn line_interpolate_point(args: &[Value]) -> Value {
+    or_null((|| {
+        let ls = lines(args, 0)?;
+        let [l] = ls.as_slice() else { return None };
+        let f = real(args, 1).filter(|f| (0.0..=1.0).contains(f))?;
+        let lens = segment_lengths(l);
+        let total: f64 = lens.iter().sum();
+        let mut left = f * total;
+        for (s, len) in l.lines().zip(&lens) {
+            if left <= *len || std::ptr::eq(len, lens.last()?) {
+                let p = if *len > 0.0 {
+                    EARTH.point_at_distance_between(Point(s.start), Point(s.end), left.min(*len))
+                } else {
+                    Point(s.start)
+                };
+                return Some(Value::dynamic(point_json(p.x(), p.y())));
+            }
+            left -= len;
+        }
+        None
+    })())
+}
+
+fn line_locate_point(args: &[Value]) -> Value {
+    real_value((|| {
+        let ls = lines(args, 0)?;
+        let [l] = ls.as_slice() else { return None };
+        let p = arg_point(args, 1)?;
+        let lens = segment_lengths(l);
+        let total: f64 = lens.iter().sum();
+        let mut best: Option<(f64, f64)> = None;
+        let mut before = 0.0;
+        for (s, len) in l.lines().zip(&lens) {
+            if let Some(c) = closest_of(geo::Line::new(s.start, s.end).haversine_closest_point(&p))
+            {
+                let d = EARTH.distance(p, c);
+                let along = before + EARTH.distance(Point(s.start), c);
+                if best.is_none_or(|b| d < b.0) {
+                    best = Some((d, along));
+                }
+            }
+            before += len;
+        }
+        let along = best?.1;
+        (total > 0.0).then(|| (along / total).clamp(0.0, 1.0))
+    })())
+}
+
+// Densify and simplify
+
+/// The most points a densified shape may have; past it the call answers null.
+const MAX_DENSIFIED_POINTS: usize = 1 << 17;
+
+/// The points strictly between `a` and `b` that keep the straight (longitude, latitude) edge
+/// within `tolerance` meters of the geodesic, halving the edge as often as needed.
+fn densify_edge(a: Coord, b: Coord, tolerance: f64, out: &mut Vec<Coord>, depth: u32) -> bool {
+    if out.len() > MAX_DENSIFIED_POINTS {
+        return false;
+    }
+    let mid = Coord {
+        x: (a.x + b.x) / 2.0,
+        y: (a.y + b.y) / 2.0,
+    };
+    let geodesic_mid = EARTH.point_at_ratio_between(Point(a), Point(b), 0.5);
+    if depth >= 30 || EARTH.distance(Point(mid), geodesic_mid) <= tolerance {
+        return true;
+    }
+    densify_edge(a, mid, tolerance, out, depth + 1) && {
+        out.push(mid);
+        densify_edge(mid, b, tolerance, out, depth + 1)
+    }
+}
+
+fn densify(l: &LineString, tolerance: f64) -> Option<LineString> {
+    let mut out = Vec::new();
+    for s in l.lines() {
+        out.push(s.start);
+        if !densify_edge(s.start, s.end, tolerance, &mut out, 0) {
+            return None;
+        }
+    }
+    out.extend(l.0.last());
+    Some(LineString(out))
+}
+
+/// Kusto's tolerance range for densify (meters).
+fn densify_tolerance(args: &[Value]) -> Option<f64> {
+    real_or(args, 1, 10.0).filter(|t| (0.1..=10_000.0).contains(t))
+}
+
+fn line_densify(args: &[Value]) -> Value {
+    or_null((|| {
+        let t = densify_tolerance(args)?;
+        let ls = lines(args, 0)?
+            .iter()
+            .map(|l| densify(l, t))
+            .collect::<Option<Vec<_>>>()?;
+        Some(value(&match <[LineString; 1]>::try_from(ls) {
+            Ok([l]) => Geometry::LineString(l),
+            Err(ls) => Geometry::MultiLineString(MultiLineString(ls)),
+        }))
+    })())
+}
+
+fn polygon_densify(args: &[Value]) -> Value {
+    or_null((|| {
+        let t = densify_tolerance(args)?;
+        let ps = polygons(args, 0)?
+            .iter()
+            .map(|p| {
+                Some(Polygon::new(
+                    densify(p.exterior(), t)?,
+                    p.interiors()
+                        .iter()
+                        .map(|r| densify(r, t))
+                        .collect::<Option<Vec<_>>>()?,
+                ))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(value(&match <[Polygon; 1]>::try_from(ps) {
+            Ok([p]) => Geometry::Polygon(p),
+            Err(ps) => Geometry::MultiPolygon(geo::MultiPolygon(ps)),
+        }))
+    })())
+}
+
+/// Kusto's tolerance range for simplify (meters).
+fn simplify_tolerance(args: &[Value]) -> Option<f64> {
+    real_or(args, 1, 10.0).filter(|t| (0.0..=1_000_000.0).contains(t) && *t < 1_000_000.0)
+}
+
+/// Douglas-Peucker with the tolerance in meters, measured as geodesic distances from each
+/// point to the great-circle chord (the `geo` crate's closest point).
+fn simplify_line(l: &LineString, tolerance: f64) -> LineString {
+    fn keep(pts: &[Coord], tolerance: f64, out: &mut Vec<Coord>) {
+        let (a, b) = (pts[0], pts[pts.len() - 1]);
+        let chord = geo::Line::new(a, b);
+        let far = pts[1..pts.len() - 1]
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let p = Point(*c);
+                let q = closest_of(chord.haversine_closest_point(&p))?;
+                Some((i + 1, EARTH.distance(p, q)))
+            })
+            .max_by(|x, y| x.1.total_cmp(&y.1));
+        match far {
+            Some((i, d)) if d > tolerance => {
+                keep(&pts[..=i], tolerance, out);
+                out.pop();
+                keep(&pts[i..], tolerance, out);
+            }
+            _ => {
+                out.push(a);
+                out.push(b);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if l.0.len() >= 2 {
+        keep(&l.0, tolerance, &mut out);
+    }
+    LineString(out)
+}
+
+fn line_simplify(args: &[Value]) -> Value {
+    or_null((|| {
+        let t = simplify_tolerance(args)?;
+        let ls = lines(args, 0)?;
+        let out: Vec<LineString> = ls.iter().map(|l| simplify_line(l, t)).collect();
+        // A line that the tolerance shrinks to a point is no line.
+        if out
+            .iter()
+            .any(|l| super::geojson::distinct_points(&l.0) < 2 || (t > 0.0 && EARTH.length(l) <= t))
+        {
+            return None;
+        }
+        Some(value(&match <[LineString; 1]>::try_from(out) {
+            Ok([l]) => Geometry::LineString(l),
+            Err(ls) => Geometry::MultiLineString(MultiLineString(ls)),
+        }))
+    })())
+}
+
+fn polygon_simplify(args: &[Value]) -> Value {
+    or_null((|| {
+        let t = simplify_tolerance(args)?;
+        let ps = polygons(args, 0)?;
+        let mut out = Vec::new();
+        for p in &ps {
+            let ext = simplify_line(p.exterior(), t);
+            if super::geojson::distinct_points(&ext.0) < 3 {
+                return None;
+            }
+            let holes: Vec<LineString> = p
+                .interiors()
+                .iter()
+                .map(|r| simplify_line(r, t))
+                .filter(|r| super::geojson::distinct_points(&r.0) >= 3)
+                .collect();
+            out.push(Polygon::new(ext, holes));
+        }
+        Some(value(&match <[Polygon; 1]>::try_from(out) {
+            Ok([p]) => Geometry::Polygon(p),
+            Err(ps) => Geometry::MultiPolygon(geo::MultiPolygon(ps)),
+        }))
+    })())
+}

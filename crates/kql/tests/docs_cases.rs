@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde_json::Value as J;
 
 /// The share of comparable cases that matched when this baseline was recorded; never lower it.
-const BASELINE_PASS_RATE: f64 = 0.81;
+const BASELINE_PASS_RATE: f64 = 0.84;
 
 /// The same share among the cases whose constructs are in scope (see `out_of_scope`); never
 /// lower it.
@@ -73,9 +73,9 @@ fn ordered(kql: &str) -> bool {
 /// (the lookup plugins).
 const GEO_OUT_OF_SCOPE: [&str; 16] = [
     "geo_info_from_ip_address",
-    "geo_intersection_",
+    "geo_intersection_2polygons",
+    "geo_intersection_line_with_polygon",
     "geo_union_",
-    "geo_simplify_polygons_array",
     "geo_point_buffer",
     "geo_line_buffer",
     "geo_polygon_buffer",

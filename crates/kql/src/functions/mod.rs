@@ -70,7 +70,7 @@ pub(crate) fn is_known_unsupported(name: &str) -> bool {
 /// Every built-in scalar function the engine evaluates, sorted. The binder knows a function
 /// only if it is listed here, so everything that runs over the list (the hostile-input test
 /// calls each with extreme arguments) covers every function, a new one included.
-pub(crate) const NAMES: [&str; 328] = [
+pub(crate) const NAMES: [&str; 334] = [
     "abs",
     "acos",
     "ago",
@@ -181,6 +181,9 @@ pub(crate) const NAMES: [&str; 328] = [
     "geo_h3cell_rings",
     "geo_h3cell_to_central_point",
     "geo_h3cell_to_polygon",
+    "geo_intersection_2lines",
+    "geo_intersection_2polygons",
+    "geo_intersection_line_with_polygon",
     "geo_intersects_2lines",
     "geo_intersects_2polygons",
     "geo_intersects_line_with_polygon",
@@ -190,6 +193,7 @@ pub(crate) const NAMES: [&str; 328] = [
     "geo_line_length",
     "geo_line_locate_point",
     "geo_line_simplify",
+    "geo_point_buffer",
     "geo_point_in_circle",
     "geo_point_in_polygon",
     "geo_point_to_geohash",
@@ -203,6 +207,8 @@ pub(crate) const NAMES: [&str; 328] = [
     "geo_s2cell_neighbors",
     "geo_s2cell_to_central_point",
     "geo_s2cell_to_polygon",
+    "geo_simplify_polygons_array",
+    "geo_union_polygons_array",
     "getmonth",
     "gettype",
     "getyear",

@@ -116,4 +116,5 @@ fn names(t: &Table) -> Vec<&str> {
 mod aggregates;
 mod errors;
 mod functions;
+mod geo;
 mod operators;

@@ -10,6 +10,7 @@
 
 mod cells;
 mod geojson;
+mod ops;
 mod shapes;
 
 use crate::value::convert::{as_f64, as_i64, undyn};
@@ -25,6 +26,7 @@ fn find(name: &str) -> Option<&'static Entry> {
     cells::FUNCTIONS
         .iter()
         .chain(shapes::FUNCTIONS.iter())
+        .chain(ops::FUNCTIONS.iter())
         .find(|e| e.0 == name)
 }
 

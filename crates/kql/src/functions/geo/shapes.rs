@@ -13,7 +13,7 @@ use geo::{
 };
 
 /// The sphere Kusto computes on: S2's Earth (`S2Earth::RadiusMeters`, 6,371.01 km).
-const EARTH: HaversineMeasure = HaversineMeasure::new(6_371_010.0);
+pub(super) const EARTH: HaversineMeasure = HaversineMeasure::new(6_371_010.0);
 
 /// `geo`'s Chamberlain-Duquette areas are on the sphere of the equatorial radius; this scales
 /// them to [`EARTH`].
@@ -82,12 +82,12 @@ fn pt(lng: f64, lat: f64) -> Point {
     Point::new(lng, lat)
 }
 
-fn arg_point(args: &[Value], i: usize) -> Option<Point> {
+pub(super) fn arg_point(args: &[Value], i: usize) -> Option<Point> {
     lng_lat(args, i).map(|(x, y)| pt(x, y))
 }
 
 /// A line argument: a LineString or MultiLineString, as its lines.
-fn lines(args: &[Value], i: usize) -> Option<Vec<LineString>> {
+pub(super) fn lines(args: &[Value], i: usize) -> Option<Vec<LineString>> {
     match shape(args.get(i))? {
         Geometry::LineString(l) => Some(vec![l]),
         Geometry::MultiLineString(m) => Some(m.0),
@@ -96,7 +96,7 @@ fn lines(args: &[Value], i: usize) -> Option<Vec<LineString>> {
 }
 
 /// A polygon argument: a Polygon or MultiPolygon, as its polygons.
-fn polygons(args: &[Value], i: usize) -> Option<Vec<Polygon>> {
+pub(super) fn polygons(args: &[Value], i: usize) -> Option<Vec<Polygon>> {
     match shape(args.get(i))? {
         Geometry::Polygon(p) => Some(vec![p]),
         Geometry::MultiPolygon(m) => Some(m.0),

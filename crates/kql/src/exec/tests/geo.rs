@@ -1,0 +1,200 @@
+//! The geospatial functions, on documented examples (results recorded on Kusto).
+
+use super::*;
+
+fn real(q: &str) -> f64 {
+    match cell(q) {
+        Value::Real(x) => x,
+        other => panic!("{q}: {other:?}"),
+    }
+}
+
+fn close(got: f64, want: f64) -> bool {
+    (got - want).abs() <= 1e-9 * want.abs().max(1.0)
+}
+
+fn json(q: &str) -> serde_json::Value {
+    cell(q).to_json()
+}
+
+#[test]
+fn h3_cells_tokens_levels_parents_children_and_shapes() {
+    assert_eq!(
+        cell("print geo_point_to_h3cell(-73.956683, 40.807907, 5)"),
+        Value::str("852a100bfffffff")
+    );
+    // Out-of-range coordinates or resolutions give the empty string.
+    assert_eq!(cell("print geo_point_to_h3cell(300, 1, 8)"), Value::str(""));
+    assert_eq!(cell("print geo_point_to_h3cell(1, 1, 16)"), Value::str(""));
+    assert_eq!(
+        cell("print geo_h3cell_level('862a1072fffffff')"),
+        Value::Int(6)
+    );
+    assert_eq!(cell("print geo_h3cell_level('abc')"), Value::Null);
+    assert_eq!(
+        cell("print geo_h3cell_parent('862a1072fffffff', 1)"),
+        Value::str("812a3ffffffffff")
+    );
+    assert_eq!(
+        cell("print array_length(geo_h3cell_children('862a1072fffffff', 9))"),
+        Value::Long(343)
+    );
+    let rings = json("print geo_h3cell_rings('861f8894fffffff', 1)");
+    assert_eq!(rings[0], serde_json::json!(["861f8894fffffff"]));
+    assert_eq!(rings[1].as_array().map(Vec::len), Some(6));
+    let center = json("print geo_h3cell_to_central_point('862a1072fffffff')");
+    assert!(close(
+        center["coordinates"][0].as_f64().unwrap(),
+        -74.01600847979243
+    ));
+    let polygon = json("print geo_h3cell_to_polygon('862a1072fffffff')");
+    assert_eq!(polygon["coordinates"][0].as_array().map(Vec::len), Some(7));
+}
+
+#[test]
+fn h3_calls_with_extreme_arguments_are_null_not_huge() {
+    assert_eq!(
+        cell("print geo_point_to_h3cell(1, 1, 1000000000)"),
+        Value::str("")
+    );
+    assert_eq!(
+        cell("print geo_h3cell_children(geo_point_to_h3cell(1, 1, 0), 15)"),
+        Value::Null
+    );
+    assert_eq!(
+        cell("print geo_h3cell_rings('861f8894fffffff', 1000000000)"),
+        Value::Null
+    );
+    assert_eq!(
+        cell("print geo_h3cell_rings('861f8894fffffff', -1)"),
+        Value::Null
+    );
+}
+
+#[test]
+fn s2_cells_and_geohashes() {
+    assert_eq!(
+        cell("print geo_point_to_s2cell(-80.195829, 25.802215, 8)"),
+        Value::str("88d9b")
+    );
+    assert_eq!(cell("print geo_point_to_s2cell(1, 1, 35)"), Value::str(""));
+    let center = json("print geo_s2cell_to_central_point('1234567')");
+    assert!(close(
+        center["coordinates"][0].as_f64().unwrap(),
+        9.86830731850408
+    ));
+    assert!(close(
+        center["coordinates"][1].as_f64().unwrap(),
+        27.468392925827605
+    ));
+    assert_eq!(cell("print geo_s2cell_neighbors('a')"), Value::Null);
+    assert_eq!(
+        cell("print geo_point_to_geohash(-73.975212, 40.789608, 5)"),
+        Value::str("dr72h")
+    );
+    assert_eq!(
+        json("print geo_geohash_to_polygon('dr5ru')")["coordinates"][0][2],
+        serde_json::json!([-73.9599609375, 40.78125])
+    );
+    assert_eq!(
+        json("print geo_geohash_neighbors('sunny')"),
+        serde_json::json!([
+            "sunnv", "sunnt", "sunnw", "sunnx", "sunpp", "sunnz", "sunpn", "sunpj"
+        ])
+    );
+    assert_eq!(cell("print geo_geohash_to_central_point('a')"), Value::Null);
+}
+
+#[test]
+fn distances_bearings_and_lengths_are_on_s2_s_sphere() {
+    assert!(close(
+        real("print geo_distance_2points(-122.407628, 47.578557, -118.275287, 34.019056)"),
+        1546754.3519738095
+    ));
+    assert!(close(
+        real("print geo_azimuth(5, 10, 10, -40)"),
+        3.054599397964492
+    ));
+    assert!(close(
+        real("print geo_angle(0, 10, 0, 5, 3, -10)"),
+        2.9449384340688165
+    ));
+    assert_eq!(cell("print geo_azimuth(5, 10, 5, 10)"), Value::Null);
+    assert!(close(
+        real(
+            r#"print geo_line_length(dynamic({"type":"LineString","coordinates":[[-73.95807266235352,40.800426144169315],[-73.94966125488281,40.79691751000055],[-73.97317886352539,40.764486356930334]]}))"#
+        ),
+        4922.4801699208065
+    ));
+    assert_eq!(
+        cell(r#"print geo_line_length(dynamic({"type":"LineString","coordinates":[[1, 1]]}))"#),
+        Value::Null
+    );
+    assert_eq!(
+        cell("print geo_point_in_circle(-122.137575, 47.630683, -122.100896, 47.527351, 3500)"),
+        Value::Bool(false)
+    );
+    assert_eq!(
+        cell("print geo_point_in_circle(1, 1, 1, 1, -1)"),
+        Value::Null
+    );
+}
+
+#[test]
+fn shapes_from_wkt_containment_and_intersections() {
+    assert_eq!(
+        json("print geo_from_wkt('LINESTRING (1 2, 3 4)')"),
+        serde_json::json!({"type": "LineString", "coordinates": [[1.0, 2.0], [3.0, 4.0]]})
+    );
+    assert_eq!(
+        cell(
+            r#"print geo_point_in_polygon(1, 1, dynamic({"type":"Polygon","coordinates":[[[0,0],[10,10],[10,10],[0,0]]]}))"#
+        ),
+        Value::Null
+    );
+    assert_eq!(
+        cell(
+            r#"print geo_point_in_polygon(2, 1, dynamic({"type":"Polygon","coordinates":[[[0,0],[10,0],[10,10],[0,0]]]}))"#
+        ),
+        Value::Bool(true)
+    );
+    let crossing = json(
+        r#"print geo_intersection_2lines(dynamic({"type":"LineString","coordinates":[[-73.978929,40.785155],[-73.980903,40.782621]]}), dynamic({"type":"LineString","coordinates":[[-73.985195,40.788275],[-73.974552,40.779761]]}))"#,
+    );
+    assert_eq!(crossing["type"], "Point");
+    assert!(close(
+        crossing["coordinates"][0].as_f64().unwrap(),
+        -73.97983711667098
+    ));
+    assert_eq!(
+        json(
+            r#"print geo_intersection_2lines(dynamic({"type":"LineString","coordinates":[[1,1],[2,2]]}), dynamic({"type":"LineString","coordinates":[[3,3],[4,4]]}))"#
+        ),
+        serde_json::json!({"type": "GeometryCollection", "geometries": []})
+    );
+    assert_eq!(
+        cell(
+            r#"print geo_union_polygons_array(dynamic([{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}, {"type":"Polygon","coordinates":[[[1,1]]]}]))"#
+        ),
+        Value::Null
+    );
+}
+
+#[test]
+fn densify_and_buffers_are_bounded() {
+    // The smallest tolerance over the longest edge: halved as often as needed, up to the cap.
+    let long = json(
+        r#"print geo_line_densify(dynamic({"type":"LineString","coordinates":[[-179,-89],[179,89]]}), 0.1)"#,
+    );
+    let points = long["coordinates"].as_array().map_or(0, Vec::len);
+    assert!(points > 1000 && points <= (1 << 17) + 2, "{points}");
+    assert_eq!(
+        cell(
+            r#"print geo_line_densify(dynamic({"type":"LineString","coordinates":[[1,1],[2,2]]}), 0)"#
+        ),
+        Value::Null
+    );
+    assert_eq!(cell("print geo_point_buffer(10, 10, -1)"), Value::Null);
+    let buffer = json("print geo_point_buffer(-115.1745008278, 36.1497251277, 20000)");
+    assert_eq!(buffer["type"], "Polygon");
+}

@@ -198,3 +198,27 @@ fn densify_and_buffers_are_bounded() {
     let buffer = json("print geo_point_buffer(-115.1745008278, 36.1497251277, 20000)");
     assert_eq!(buffer["type"], "Polygon");
 }
+
+#[test]
+fn polygon_to_h3cells_takes_the_cells_whose_centers_are_inside() {
+    let cells = json(
+        r#"print geo_polygon_to_h3cells(dynamic({"type":"Polygon","coordinates":[[[-3.659,40.553],[-3.913,40.409],[-3.729,40.273],[-3.524,40.440],[-3.659,40.553]]]}))"#,
+    );
+    let mut cells: Vec<&str> = cells
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c.as_str())
+        .collect();
+    cells.sort_unstable();
+    // Kusto's 13 cells (in another order).
+    assert_eq!(cells.len(), 13);
+    assert!(cells.contains(&"86390cbafffffff") && cells.contains(&"86390cb57ffffff"));
+    // Past Kusto's limit of 61,680 cells: null, without enumerating them.
+    assert_eq!(
+        cell(
+            r#"print geo_polygon_to_h3cells(dynamic({"type":"Polygon","coordinates":[[[0,0],[50,0],[50,50],[0,0]]]}), 15)"#
+        ),
+        Value::Null
+    );
+}

@@ -11,7 +11,7 @@ use crate::value::{ScalarType, Value};
 
 use ScalarType::{Dynamic, Int, String};
 
-pub(super) const FUNCTIONS: [Entry; 16] = [
+pub(super) const FUNCTIONS: [Entry; 17] = [
     ("geo_geohash_neighbors", Dynamic, geohash_neighbors),
     (
         "geo_geohash_to_central_point",
@@ -33,6 +33,7 @@ pub(super) const FUNCTIONS: [Entry; 16] = [
     ("geo_point_to_geohash", String, point_to_geohash),
     ("geo_point_to_h3cell", String, point_to_h3cell),
     ("geo_point_to_s2cell", String, point_to_s2cell),
+    ("geo_polygon_to_h3cells", Dynamic, polygon_to_h3cells),
     ("geo_s2cell_neighbors", Dynamic, s2cell_neighbors),
     (
         "geo_s2cell_to_central_point",
@@ -144,6 +145,41 @@ fn h3cell_to_polygon(args: &[Value]) -> Value {
             .collect();
         Value::dynamic(ring_json(&ring))
     }))
+}
+
+/// The most cells `geo_polygon_to_h3cells` answers (Kusto's limit); past it, null.
+const MAX_POLYGON_CELLS: usize = 61_680;
+
+/// The cells whose centers are inside a polygon or multipolygon (edges are straight lines in
+/// longitude and latitude, as in Kusto), h3o's tiler. A buffer radius is not applied here: a
+/// positive one answers null.
+fn polygon_to_h3cells(args: &[Value]) -> Value {
+    use h3o::geom::{ContainmentMode, TilerBuilder};
+    or_null((|| {
+        let polygons = super::shapes::polygons(args, 0)?;
+        let res = h3_resolution(int_or(args, 1, 6)?)?;
+        let radius = super::real_or(args, 2, 0.0)?;
+        if radius != 0.0 {
+            return None;
+        }
+        let mut tiler = TilerBuilder::new(res)
+            .containment_mode(ContainmentMode::ContainsCentroid)
+            .build();
+        for p in polygons {
+            tiler.add(p).ok()?;
+        }
+        // The size hint bounds the cells from the bounding boxes: far past the limit, do not
+        // enumerate them.
+        if tiler.coverage_size_hint() > 16 * MAX_POLYGON_CELLS {
+            return None;
+        }
+        let cells: Vec<std::string::String> = tiler
+            .into_coverage()
+            .take(MAX_POLYGON_CELLS + 1)
+            .map(|c| c.to_string())
+            .collect();
+        (cells.len() <= MAX_POLYGON_CELLS).then(|| tokens(cells))
+    })())
 }
 
 // Geohash

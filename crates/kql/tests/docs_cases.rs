@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde_json::Value as J;
 
 /// The share of comparable cases that matched when this baseline was recorded; never lower it.
-const BASELINE_PASS_RATE: f64 = 0.84;
+const BASELINE_PASS_RATE: f64 = 0.85;
 
 /// The same share among the cases whose constructs are in scope (see `out_of_scope`); never
 /// lower it.
@@ -66,16 +66,15 @@ fn ordered(kql: &str) -> bool {
         .any(|p| last.starts_with(p))
 }
 
-/// The geospatial functions still out of scope (the others count as in scope): those the engine
-/// does not run (GeoIP needs a database; the S2 region coverer, buffers and set operations on
-/// the sphere are not there yet), and those whose results still differ from Kusto's in their
-/// order or their last digits (neighbors' order, densified points) or that depend on them
-/// (the lookup plugins).
-const GEO_OUT_OF_SCOPE: [&str; 16] = [
+/// The geospatial functions still out of scope (the others count as in scope): GeoIP needs a
+/// database, S2 region covers are not there, and the rest still differ from Kusto's results in
+/// their order or their vertices (neighbors' order, buffers and polygon intersections and
+/// unions computed on the plane, densified lines written with their keys in another order) or
+/// depend on those (the lookup plugins).
+const GEO_OUT_OF_SCOPE: [&str; 15] = [
     "geo_info_from_ip_address",
     "geo_intersection_2polygons",
-    "geo_intersection_line_with_polygon",
-    "geo_union_",
+    "geo_union_polygons_array",
     "geo_point_buffer",
     "geo_line_buffer",
     "geo_polygon_buffer",

@@ -70,7 +70,7 @@ pub(crate) fn is_known_unsupported(name: &str) -> bool {
 /// Every built-in scalar function the engine evaluates, sorted. The binder knows a function
 /// only if it is listed here, so everything that runs over the list (the hostile-input test
 /// calls each with extreme arguments) covers every function, a new one included.
-pub(crate) const NAMES: [&str; 335] = [
+pub(crate) const NAMES: [&str; 338] = [
     "abs",
     "acos",
     "ago",
@@ -187,6 +187,7 @@ pub(crate) const NAMES: [&str; 335] = [
     "geo_intersects_2lines",
     "geo_intersects_2polygons",
     "geo_intersects_line_with_polygon",
+    "geo_line_buffer",
     "geo_line_centroid",
     "geo_line_densify",
     "geo_line_interpolate_point",
@@ -200,6 +201,7 @@ pub(crate) const NAMES: [&str; 335] = [
     "geo_point_to_h3cell",
     "geo_point_to_s2cell",
     "geo_polygon_area",
+    "geo_polygon_buffer",
     "geo_polygon_centroid",
     "geo_polygon_densify",
     "geo_polygon_perimeter",
@@ -209,6 +211,7 @@ pub(crate) const NAMES: [&str; 335] = [
     "geo_s2cell_to_central_point",
     "geo_s2cell_to_polygon",
     "geo_simplify_polygons_array",
+    "geo_union_lines_array",
     "geo_union_polygons_array",
     "getmonth",
     "gettype",

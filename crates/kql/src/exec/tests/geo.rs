@@ -222,3 +222,42 @@ fn polygon_to_h3cells_takes_the_cells_whose_centers_are_inside() {
         Value::Null
     );
 }
+
+#[test]
+fn unions_of_lines_chain_shared_edges_and_buffers_need_a_positive_radius() {
+    let union = json(
+        r#"print geo_union_lines_array(dynamic([{"type":"LineString","coordinates":[[0,0],[1,1],[2,1]]}, {"type":"LineString","coordinates":[[2,1],[1,1]]}, {"type":"LineString","coordinates":[[2,1],[3,0]]}]))"#,
+    );
+    assert_eq!(
+        union,
+        serde_json::json!({"type": "LineString", "coordinates": [[0.0, 0.0], [1.0, 1.0], [2.0, 1.0], [3.0, 0.0]]})
+    );
+    assert_eq!(
+        cell(
+            r#"print geo_union_lines_array(dynamic([{"type":"LineString","coordinates":[[1,1]]}]))"#
+        ),
+        Value::Null
+    );
+    let buffer = json(
+        r#"print geo_line_buffer(dynamic({"type":"LineString","coordinates":[[0,0],[0.01,0]]}), 100)"#,
+    );
+    assert_eq!(buffer["type"], "Polygon");
+    assert_eq!(
+        cell(
+            r#"print geo_line_buffer(dynamic({"type":"LineString","coordinates":[[0,0],[1,1]]}), 0)"#
+        ),
+        Value::Null
+    );
+    assert_eq!(
+        cell(
+            r#"print geo_polygon_buffer(dynamic({"type":"Polygon","coordinates":[[[10,10],[0,10],[0,0],[10,10]]]}), 0)"#
+        ),
+        Value::Null
+    );
+    let inside = json(
+        r#"print geo_intersection_line_with_polygon(dynamic({"type":"LineString","coordinates":[[-1,0.5],[2,0.5]]}), dynamic({"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]}))"#,
+    );
+    assert_eq!(inside["type"], "LineString");
+    let x = inside["coordinates"][0][0].as_f64().unwrap();
+    assert!((x - 0.0).abs() < 1e-9, "{inside}");
+}

@@ -5,7 +5,7 @@
 
 use geo::{BooleanOps, Destination, Geometry, LineString, MultiLineString, MultiPolygon, Point};
 use s2::edge_crossings::{Crossing, crossing_sign, get_intersection};
-use serde_json::{Value as J, json};
+use serde_json::json;
 
 use super::geojson::{shape, value};
 use super::shapes::{EARTH, arg_point, lines, polygons};
@@ -14,7 +14,7 @@ use crate::value::{ScalarType, Value};
 
 use ScalarType::Dynamic;
 
-pub(super) const FUNCTIONS: [Entry; 6] = [
+pub(super) const FUNCTIONS: [Entry; 9] = [
     ("geo_intersection_2lines", Dynamic, intersection_2lines),
     (
         "geo_intersection_2polygons",
@@ -26,12 +26,15 @@ pub(super) const FUNCTIONS: [Entry; 6] = [
         Dynamic,
         intersection_line_with_polygon,
     ),
+    ("geo_line_buffer", Dynamic, line_buffer),
     ("geo_point_buffer", Dynamic, point_buffer),
+    ("geo_polygon_buffer", Dynamic, polygon_buffer),
     (
         "geo_simplify_polygons_array",
         Dynamic,
         simplify_polygons_array,
     ),
+    ("geo_union_lines_array", Dynamic, union_lines_array),
     ("geo_union_polygons_array", Dynamic, union_polygons_array),
 ];
 
@@ -143,14 +146,144 @@ fn intersection_2polygons(args: &[Value]) -> Value {
     })())
 }
 
+/// The parts of a line inside polygons: each edge is cut where it crosses a polygon's edges
+/// (on the sphere, the s2 crate's crossings), and the pieces whose midpoints are inside are
+/// kept, joined where they meet.
 fn intersection_line_with_polygon(args: &[Value]) -> Value {
     or_null((|| {
-        let (l, p) = (lines(args, 0)?, polygons(args, 1)?);
-        let clipped = MultiPolygon(p).clip(&MultiLineString(l), false);
-        Some(match clipped.0.len() {
+        let (ls, ps) = (lines(args, 0)?, polygons(args, 1)?);
+        let edges: Vec<(s2::point::Point, s2::point::Point)> = ps
+            .iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+            .flat_map(|r| r.lines())
+            .map(|e| (unit(e.start), unit(e.end)))
+            .collect();
+        let inside = |c: geo::Coord| ps.iter().any(|p| geo::Intersects::intersects(p, &c));
+        let mut out: Vec<LineString> = Vec::new();
+        let mut current: Vec<geo::Coord> = Vec::new();
+        let mut checked = 0usize;
+        for l in &ls {
+            for seg in l.lines() {
+                let (a, b) = (unit(seg.start), unit(seg.end));
+                let whole = a.0.angle(&b.0).rad();
+                let mut cuts: Vec<(f64, geo::Coord)> = Vec::new();
+                for (c, d) in &edges {
+                    checked += 1;
+                    if checked.is_multiple_of(4096) && crate::budget::check().is_err() {
+                        return None;
+                    }
+                    if crossing_sign(&a, &b, c, d) == Crossing::Cross {
+                        let x = get_intersection(&a, &b, c, d);
+                        cuts.push((a.0.angle(&x.0).rad() / whole, degrees(&x)));
+                    }
+                }
+                cuts.sort_by(|x, y| x.0.total_cmp(&y.0));
+                let mut points = vec![seg.start];
+                points.extend(cuts.into_iter().map(|c| c.1));
+                points.push(seg.end);
+                for w in points.windows(2) {
+                    let mid = degrees(&s2::point::Point((unit(w[0]) + unit(w[1])).0.normalize()));
+                    if inside(mid) {
+                        if current.last() != Some(&w[0]) {
+                            if current.len() >= 2 {
+                                out.push(LineString(std::mem::take(&mut current)));
+                            }
+                            current = vec![w[0]];
+                        }
+                        current.push(w[1]);
+                    }
+                }
+            }
+            if current.len() >= 2 {
+                out.push(LineString(std::mem::take(&mut current)));
+            }
+            current.clear();
+        }
+        Some(match out.len() {
             0 => empty_collection(),
-            1 => value(&Geometry::LineString(clipped.0.into_iter().next()?)),
-            _ => value(&Geometry::MultiLineString(clipped)),
+            1 => value(&Geometry::LineString(out.swap_remove(0))),
+            _ => value(&Geometry::MultiLineString(MultiLineString(out))),
+        })
+    })())
+}
+
+/// The lines of a dynamic array of LineString or MultiLineString values (None if one is not).
+fn line_array(args: &[Value]) -> Option<Vec<LineString>> {
+    let Value::Dynamic(d) = args.first()? else {
+        return None;
+    };
+    let mut out = Vec::new();
+    for item in d.as_array()? {
+        match shape(Some(&Value::dynamic(item.clone())))? {
+            Geometry::LineString(l) => out.push(l),
+            Geometry::MultiLineString(m) => out.extend(m.0),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// The union of lines: their distinct edges (an edge given twice, either way, counts once),
+/// chained into the longest lines that do not branch.
+fn union_lines_array(args: &[Value]) -> Value {
+    or_null((|| {
+        let ls = line_array(args)?;
+        let key = |c: geo::Coord| (c.x.to_bits(), c.y.to_bits());
+        let mut edges: Vec<(geo::Coord, geo::Coord)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for l in &ls {
+            for e in l.lines() {
+                let (p, q) = (key(e.start), key(e.end));
+                if p != q && seen.insert((p.min(q), p.max(q))) {
+                    edges.push((e.start, e.end));
+                }
+            }
+        }
+        // The edges at each vertex (its degree is their count).
+        let mut at_vertex: std::collections::HashMap<(u64, u64), Vec<usize>> = Default::default();
+        for (i, (a, b)) in edges.iter().enumerate() {
+            at_vertex.entry(key(*a)).or_default().push(i);
+            at_vertex.entry(key(*b)).or_default().push(i);
+        }
+        let degree = |c: geo::Coord| at_vertex.get(&key(c)).map_or(0, Vec::len);
+        let mut used = vec![false; edges.len()];
+        let mut out: Vec<LineString> = Vec::new();
+        // Chains start where lines end or branch; what is left are closed rings.
+        for pass in 0..2 {
+            for i in 0..edges.len() {
+                if used[i] {
+                    continue;
+                }
+                let (a, b) = edges[i];
+                let (start, next) = if pass == 1 || degree(a) != 2 {
+                    (a, b)
+                } else if degree(b) != 2 {
+                    (b, a)
+                } else {
+                    continue;
+                };
+                used[i] = true;
+                let mut chain = vec![start, next];
+                let mut at = next;
+                while degree(at) == 2 {
+                    let Some(&j) = at_vertex[&key(at)].iter().find(|&&j| !used[j]) else {
+                        break;
+                    };
+                    used[j] = true;
+                    at = if key(edges[j].0) == key(at) {
+                        edges[j].1
+                    } else {
+                        edges[j].0
+                    };
+                    chain.push(at);
+                }
+                out.push(LineString(chain));
+            }
+        }
+        Some(match out.len() {
+            0 => return None,
+            1 => value(&Geometry::LineString(out.swap_remove(0))),
+            _ => value(&Geometry::MultiLineString(MultiLineString(out))),
         })
     })())
 }
@@ -197,26 +330,98 @@ fn simplify_polygons_array(args: &[Value]) -> Value {
     })())
 }
 
+/// The region within `r` meters of lines: a circle around each vertex and a band along each
+/// edge (its ends moved `r` meters to either side), merged.
+fn lines_buffer(ls: &[LineString], r: f64) -> Option<MultiPolygon> {
+    let mut parts: Vec<geo::Polygon> = Vec::new();
+    for l in ls {
+        for c in &l.0 {
+            parts.push(circle(Point(*c), r));
+            if parts.len() > MAX_BUFFER_PARTS {
+                return None;
+            }
+        }
+        for e in l.lines() {
+            let (a, b) = (Point(e.start), Point(e.end));
+            let (fwd, back) = (bearing(a, b), bearing(b, a));
+            let side =
+                |p: Point, heading: f64, turn: f64| EARTH.destination(p, heading + turn, r).0;
+            parts.push(geo::Polygon::new(
+                LineString(vec![
+                    side(a, fwd, -90.0),
+                    side(a, fwd, 90.0),
+                    side(b, back, -90.0),
+                    side(b, back, 90.0),
+                    side(a, fwd, -90.0),
+                ]),
+                Vec::new(),
+            ));
+        }
+    }
+    Some(geo::unary_union(&parts))
+}
+
+fn bearing(a: Point, b: Point) -> f64 {
+    use geo::Bearing;
+    EARTH.bearing(a, b)
+}
+
+/// The most circles and bands a line or polygon buffer merges.
+const MAX_BUFFER_PARTS: usize = 4096;
+
+/// Kusto's buffer tolerance (a share of the radius, 0.1 by default): checked, not used.
+fn buffer_tolerance(args: &[Value], i: usize) -> Option<f64> {
+    real_or(args, i, 0.1).filter(|t| (0.00001..=1.0).contains(t))
+}
+
+fn line_buffer(args: &[Value]) -> Value {
+    or_null((|| {
+        let ls = lines(args, 0)?;
+        let r = real(args, 1).filter(|r| *r > 0.0 && *r <= 20_000_000.0)?;
+        buffer_tolerance(args, 2)?;
+        Some(polygon_result(lines_buffer(&ls, r)?))
+    })())
+}
+
+/// A polygon grown by `r` meters (only growing: a negative radius answers null here).
+fn polygon_buffer(args: &[Value]) -> Value {
+    or_null((|| {
+        let ps = polygons(args, 0)?;
+        let r = real(args, 1).filter(|r| *r > 0.0 && *r <= 20_000_000.0)?;
+        buffer_tolerance(args, 2)?;
+        let rings: Vec<LineString> = ps
+            .iter()
+            .flat_map(|p| {
+                std::iter::once(p.exterior().clone()).chain(p.interiors().iter().cloned())
+            })
+            .collect();
+        let band = lines_buffer(&rings, r)?;
+        Some(polygon_result(MultiPolygon(ps).union(&band)))
+    })())
+}
+
 /// How many vertices a point's buffer has (Kusto's tolerance decides it there; a fixed count
 /// here).
 const BUFFER_VERTICES: usize = 64;
 
-/// A circle of `radius` meters around a point, as a polygon (counterclockwise, closed). Kusto
-/// takes radii up to the Earth's half circumference.
+/// A circle of `r` meters around a point, as a polygon (counterclockwise, closed).
+fn circle(p: Point, r: f64) -> geo::Polygon {
+    let ring: Vec<geo::Coord> = (0..=BUFFER_VERTICES)
+        .map(|k| {
+            let heading = 360.0 - 360.0 * (k % BUFFER_VERTICES) as f64 / BUFFER_VERTICES as f64;
+            EARTH.destination(p, heading, r).0
+        })
+        .collect();
+    geo::Polygon::new(LineString(ring), Vec::new())
+}
+
+/// A circle of `radius` meters around a point. Kusto takes radii up to the Earth's half
+/// circumference.
 fn point_buffer(args: &[Value]) -> Value {
     or_null((|| {
         let p: Point = arg_point(args, 0)?;
         let r = real(args, 2).filter(|r| *r > 0.0 && *r <= 20_000_000.0)?;
-        real_or(args, 3, 0.1).filter(|t| (0.00001..=1.0).contains(t))?;
-        let ring: Vec<J> = (0..=BUFFER_VERTICES)
-            .map(|k| {
-                let bearing = 360.0 - 360.0 * (k % BUFFER_VERTICES) as f64 / BUFFER_VERTICES as f64;
-                let q = EARTH.destination(p, bearing, r);
-                json!([q.x(), q.y()])
-            })
-            .collect();
-        Some(Value::dynamic(
-            json!({"type": "Polygon", "coordinates": [ring]}),
-        ))
+        buffer_tolerance(args, 3)?;
+        Some(value(&Geometry::Polygon(circle(p, r))))
     })())
 }

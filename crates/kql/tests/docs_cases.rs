@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde_json::Value as J;
 
 /// The share of comparable cases that matched when this baseline was recorded; never lower it.
-const BASELINE_PASS_RATE: f64 = 0.85;
+const BASELINE_PASS_RATE: f64 = 0.86;
 
 /// The same share among the cases whose constructs are in scope (see `out_of_scope`); never
 /// lower it.
@@ -67,11 +67,11 @@ fn ordered(kql: &str) -> bool {
 }
 
 /// The geospatial functions still out of scope (the others count as in scope): GeoIP needs a
-/// database, S2 region covers are not there, and the rest still differ from Kusto's results in
+/// database, and the rest still differ from Kusto's results in
 /// their order or their vertices (neighbors' order, buffers and polygon intersections and
 /// unions computed on the plane, densified lines written with their keys in another order) or
 /// depend on those (the lookup plugins).
-const GEO_OUT_OF_SCOPE: [&str; 15] = [
+const GEO_OUT_OF_SCOPE: [&str; 13] = [
     "geo_info_from_ip_address",
     "geo_intersection_2polygons",
     "geo_union_polygons_array",
@@ -79,8 +79,6 @@ const GEO_OUT_OF_SCOPE: [&str; 15] = [
     "geo_line_buffer",
     "geo_polygon_buffer",
     "geo_polygon_to_h3cells",
-    "geo_polygon_to_s2cells",
-    "geo_line_to_s2cells",
     "geo_h3cell_neighbors",
     "geo_s2cell_neighbors",
     "geo_line_densify",

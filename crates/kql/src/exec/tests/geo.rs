@@ -261,3 +261,33 @@ fn unions_of_lines_chain_shared_edges_and_buffers_need_a_positive_radius() {
     let x = inside["coordinates"][0][0].as_f64().unwrap();
     assert!((x - 0.0).abs() < 1e-9, "{inside}");
 }
+
+#[test]
+fn s2_covers_have_cells_of_one_level_and_a_limit() {
+    let count = cell(
+        r#"print array_length(geo_polygon_to_s2cells(dynamic({"type":"Polygon","coordinates":[[[0,0],[0,50],[100,50],[0,0]]]}), 5))"#,
+    );
+    // Kusto covers this triangle with 286 cells.
+    let Value::Long(n) = count else {
+        panic!("{count:?}")
+    };
+    assert_eq!(n, 286);
+    assert_eq!(
+        cell(
+            r#"print geo_polygon_to_s2cells(dynamic({"type":"Polygon","coordinates":[[[0,0],[0,50],[100,50],[0,0]]]}), 30)"#
+        ),
+        Value::Null
+    );
+    let line = json(
+        r#"print geo_line_to_s2cells(dynamic({"type":"LineString","coordinates":[[-73.98,40.75],[-73.97,40.76]]}), 14)"#,
+    );
+    let tokens: Vec<&str> = line
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t.as_str())
+        .collect();
+    assert!(!tokens.is_empty());
+    let start = cell("print geo_point_to_s2cell(-73.98, 40.75, 14)");
+    assert!(tokens.iter().any(|t| Value::str(*t) == start), "{tokens:?}");
+}

@@ -9,6 +9,7 @@
 //! [`call`] look a name up in them.
 
 mod cells;
+mod cover;
 mod geojson;
 mod ops;
 mod shapes;
@@ -27,6 +28,7 @@ fn find(name: &str) -> Option<&'static Entry> {
         .iter()
         .chain(shapes::FUNCTIONS.iter())
         .chain(ops::FUNCTIONS.iter())
+        .chain(cover::FUNCTIONS.iter())
         .find(|e| e.0 == name)
 }
 

@@ -291,3 +291,17 @@ fn s2_covers_have_cells_of_one_level_and_a_limit() {
     let start = cell("print geo_point_to_s2cell(-73.98, 40.75, 14)");
     assert!(tokens.iter().any(|t| Value::str(*t) == start), "{tokens:?}");
 }
+
+#[test]
+fn polygon_edges_are_great_circle_arcs() {
+    // The edge from (0, 50) to (100, 50) bulges north on the sphere: (50, 52) is inside.
+    let q = |lng: f64, lat: f64| {
+        cell(&format!(
+            r#"print geo_point_in_polygon({lng}, {lat}, dynamic({{"type":"Polygon","coordinates":[[[0,0],[0,50],[100,50],[0,0]]]}}))"#
+        ))
+    };
+    assert_eq!(q(50.0, 52.0), Value::Bool(true));
+    assert_eq!(q(50.0, 70.0), Value::Bool(false));
+    // A vertex is in.
+    assert_eq!(q(0.0, 50.0), Value::Bool(true));
+}

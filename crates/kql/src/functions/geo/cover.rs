@@ -83,26 +83,10 @@ impl Shape {
         })
     }
 
-    /// Whether a point is inside the polygons, their edges being great-circle arcs: inside a
-    /// ring when the ring winds around it (its edges' angles seen from the point add up to a
-    /// full turn), inside a polygon when inside its outer ring and none of its holes.
     fn inside(&self, p: &Point) -> bool {
-        let winds = |ring: &LineString| {
-            let turn: f64 = ring
-                .lines()
-                .map(|e| {
-                    let (a, b) = (unit(e.start).0, unit(e.end).0);
-                    let q = p.0;
-                    let y = q.dot(&a.cross(&b));
-                    let x = a.dot(&b) - q.dot(&a) * q.dot(&b);
-                    y.atan2(x)
-                })
-                .sum();
-            turn.abs() > std::f64::consts::PI
-        };
         self.polygons
             .iter()
-            .any(|poly| winds(poly.exterior()) && !poly.interiors().iter().any(winds))
+            .any(|poly| super::shapes::sphere_contains(poly, p))
     }
 
     fn crosses(&self, cell: &Cell) -> bool {

@@ -7,7 +7,7 @@
 //! crate.
 
 use geo::{
-    ChamberlainDuquetteArea, Closest, Contains, Coord, Distance, Geometry, HaversineClosestPoint,
+    ChamberlainDuquetteArea, Closest, Coord, Distance, Geometry, HaversineClosestPoint,
     HaversineMeasure, InterpolatePoint, Intersects, Length, LineString, MultiLineString, Point,
     Polygon,
 };
@@ -266,11 +266,44 @@ fn ring_is_ccw(ring: &LineString) -> bool {
 
 // Containment, intersection, closest points
 
+/// Whether a ring winds around a point on the sphere (its edges being great-circle arcs): the
+/// angles its edges span, seen from the point, add up to a full turn.
+fn winds(ring: &LineString, p: &s2::point::Point) -> bool {
+    let q = p.0;
+    let turn: f64 = ring
+        .lines()
+        .map(|e| {
+            let (a, b) = (unit(e.start).0, unit(e.end).0);
+            let y = q.dot(&a.cross(&b));
+            let x = a.dot(&b) - q.dot(&a) * q.dot(&b);
+            y.atan2(x)
+        })
+        .sum();
+    turn.abs() > std::f64::consts::PI
+}
+
+/// Whether a polygon (great-circle edges, as Kusto's) holds a point: inside its outer ring and
+/// none of its holes.
+pub(super) fn sphere_contains(poly: &Polygon, p: &s2::point::Point) -> bool {
+    winds(poly.exterior(), p) && !poly.interiors().iter().any(|h| winds(h, p))
+}
+
+/// Whether polygons hold a point: inside one (on the sphere), or on an edge or vertex.
+fn polygons_hold(ps: &[Polygon], p: Point) -> bool {
+    let s = unit(p.0);
+    ps.iter().any(|poly| {
+        sphere_contains(poly, &s)
+            || std::iter::once(poly.exterior())
+                .chain(poly.interiors())
+                .any(|r| r.intersects(&p))
+    })
+}
+
 fn point_in_polygon(args: &[Value]) -> Value {
     bool_value((|| {
         let p = arg_point(args, 0)?;
         let ps = polygons(args, 2)?;
-        Some(ps.iter().any(|poly| poly.intersects(&p)))
+        Some(polygons_hold(&ps, p))
     })())
 }
 
@@ -334,7 +367,7 @@ fn distance_point_to_polygon(args: &[Value]) -> Value {
     real_value((|| {
         let p = arg_point(args, 0)?;
         let ps = polygons(args, 2)?;
-        if ps.iter().any(|poly| poly.contains(&p)) {
+        if polygons_hold(&ps, p) {
             return Some(0.0);
         }
         Some(closest_on_lines(p, &boundary(&ps))?.1)
@@ -345,7 +378,7 @@ fn closest_point_on_polygon(args: &[Value]) -> Value {
     or_null((|| {
         let p = arg_point(args, 0)?;
         let ps = polygons(args, 2)?;
-        if ps.iter().any(|poly| poly.contains(&p)) {
+        if polygons_hold(&ps, p) {
             return Some(Value::dynamic(point_json(p.x(), p.y())));
         }
         let (c, _) = closest_on_lines(p, &boundary(&ps))?;

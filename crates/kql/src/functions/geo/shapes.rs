@@ -177,13 +177,85 @@ fn merged(args: &[Value], i: usize) -> Option<Vec<Polygon>> {
     Some(geo::unary_union(&ps).0)
 }
 
+/// The boundary of the union of polygons, as edges on the sphere: each ring's edges (outer
+/// rings counterclockwise, holes clockwise) cut where they cross another polygon's edges, the
+/// pieces inside another polygon left out. For one polygon, its edges.
+fn union_boundary(ps: &[Polygon]) -> Option<Vec<(Coord, Coord)>> {
+    let rings = |p: &Polygon| -> Vec<Vec<Coord>> {
+        std::iter::once(p.exterior())
+            .chain(p.interiors())
+            .enumerate()
+            .map(|(k, r)| {
+                let mut cs = r.0.clone();
+                if (k == 0) != ring_is_ccw(r) {
+                    cs.reverse();
+                }
+                cs
+            })
+            .collect()
+    };
+    let mut out = Vec::new();
+    let mut checked = 0usize;
+    for (i, p) in ps.iter().enumerate() {
+        let others: Vec<&Polygon> = ps
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, q)| q)
+            .collect();
+        let other_edges: Vec<(s2::point::Point, s2::point::Point)> = others
+            .iter()
+            .flat_map(|q| std::iter::once(q.exterior()).chain(q.interiors()))
+            .flat_map(|r| r.lines())
+            .map(|e| (unit(e.start), unit(e.end)))
+            .collect();
+        for ring in rings(p) {
+            for w in ring.windows(2) {
+                let (a, b) = (unit(w[0]), unit(w[1]));
+                let whole = a.0.angle(&b.0).rad();
+                let mut cuts: Vec<(f64, Coord)> = Vec::new();
+                for (c, d) in &other_edges {
+                    checked += 1;
+                    if checked.is_multiple_of(4096) && crate::budget::check().is_err() {
+                        return None;
+                    }
+                    use s2::edge_crossings::{Crossing, crossing_sign, get_intersection};
+                    if crossing_sign(&a, &b, c, d) == Crossing::Cross {
+                        let x = get_intersection(&a, &b, c, d);
+                        let ll = s2::latlng::LatLng::from(&x);
+                        let at = Coord {
+                            x: ll.lng.deg(),
+                            y: ll.lat.deg(),
+                        };
+                        cuts.push((a.0.angle(&x.0).rad() / whole, at));
+                    }
+                }
+                cuts.sort_by(|x, y| x.0.total_cmp(&y.0));
+                let mut points = vec![w[0]];
+                points.extend(cuts.into_iter().map(|c| c.1));
+                points.push(w[1]);
+                for piece in points.windows(2) {
+                    let mid = s2::point::Point((unit(piece[0]) + unit(piece[1])).0.normalize());
+                    if !others.iter().any(|q| sphere_contains(q, &mid)) {
+                        out.push((piece[0], piece[1]));
+                    }
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
 fn polygon_perimeter(args: &[Value]) -> Value {
-    real_value(merged(args, 0).map(|ps| {
-        ps.iter()
-            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-            .map(|r| EARTH.length(r))
-            .sum()
-    }))
+    real_value((|| {
+        let edges = union_boundary(&polygons(args, 0)?)?;
+        Some(
+            edges
+                .iter()
+                .map(|(a, b)| EARTH.distance(Point(*a), Point(*b)))
+                .sum(),
+        )
+    })())
 }
 
 fn polygon_area(args: &[Value]) -> Value {
@@ -230,30 +302,19 @@ fn line_centroid(args: &[Value]) -> Value {
     })())
 }
 
-/// The true centroid of polygons on the sphere (the s2 crate's triangle centroids, summed over
-/// a fan of each ring; holes, oriented the other way, subtract).
+/// The true centroid of polygons on the sphere: the s2 crate's triangle centroids summed over
+/// a fan from one vertex to each edge of the union's boundary (holes, running clockwise,
+/// subtract).
 fn polygon_centroid(args: &[Value]) -> Value {
     or_null((|| {
+        let edges = union_boundary(&polygons(args, 0)?)?;
+        let o = unit(edges.first()?.0);
         let (mut x, mut y, mut z) = (0.0, 0.0, 0.0);
-        for p in merged(args, 0)? {
-            for (k, ring) in std::iter::once(p.exterior())
-                .chain(p.interiors())
-                .enumerate()
-            {
-                let pts: Vec<s2::point::Point> = ring.0.iter().map(|c| unit(*c)).collect();
-                // Outer rings count positive and holes negative, whatever their winding.
-                let sign = match (k == 0, ring_is_ccw(ring)) {
-                    (true, true) | (false, false) => 1.0,
-                    _ => -1.0,
-                };
-                let o = pts[0];
-                for w in pts[1..].windows(2) {
-                    let c = s2::point::true_centroid(&o, &w[0], &w[1]).0;
-                    x += sign * c.x;
-                    y += sign * c.y;
-                    z += sign * c.z;
-                }
-            }
+        for (a, b) in &edges {
+            let c = s2::point::true_centroid(&o, &unit(*a), &unit(*b)).0;
+            x += c.x;
+            y += c.y;
+            z += c.z;
         }
         direction(x, y, z)
     })())

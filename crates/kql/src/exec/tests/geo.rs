@@ -305,3 +305,13 @@ fn polygon_edges_are_great_circle_arcs() {
     // A vertex is in.
     assert_eq!(q(0.0, 50.0), Value::Bool(true));
 }
+
+#[test]
+fn polygons_that_only_touch_intersect_in_a_point() {
+    assert_eq!(
+        json(
+            r#"print geo_intersection_2polygons(dynamic({"type":"Polygon","coordinates":[[[2,45],[0,45],[1,44],[2,45]]]}), dynamic({"type":"Polygon","coordinates":[[[3,44],[2,45],[2,43],[3,44]]]}))"#
+        ),
+        serde_json::json!({"type": "Point", "coordinates": [2.0, 45.0]})
+    );
+}

@@ -77,54 +77,52 @@ fn assemble(points: Vec<geo::Coord>, mut segments: Vec<LineString>) -> Value {
 /// Where two lines meet: the crossings of their edges (on the sphere), their shared vertices,
 /// and the edges they share.
 fn intersection_2lines(args: &[Value]) -> Value {
-    or_null((|| {
-        let (a, b) = (lines(args, 0)?, lines(args, 1)?);
-        let mut points: Vec<geo::Coord> = Vec::new();
-        let mut segments: Vec<LineString> = Vec::new();
-        let mut checked = 0usize;
-        for la in &a {
-            for sa in la.lines() {
-                for lb in &b {
-                    for sb in lb.lines() {
-                        checked += 1;
-                        if checked.is_multiple_of(4096) && crate::budget::check().is_err() {
-                            return None;
+    or_null((|| lines_meet(&lines(args, 0)?, &lines(args, 1)?))())
+}
+
+/// Where the lines `a` and `b` meet, as one geometry (see [`assemble`]).
+fn lines_meet(a: &[LineString], b: &[LineString]) -> Option<Value> {
+    let mut points: Vec<geo::Coord> = Vec::new();
+    let mut segments: Vec<LineString> = Vec::new();
+    let mut checked = 0usize;
+    for la in a {
+        for sa in la.lines() {
+            for lb in b {
+                for sb in lb.lines() {
+                    checked += 1;
+                    if checked.is_multiple_of(4096) && crate::budget::check().is_err() {
+                        return None;
+                    }
+                    let same = (sa.start == sb.start && sa.end == sb.end)
+                        || (sa.start == sb.end && sa.end == sb.start);
+                    if same {
+                        let seg = LineString(vec![sa.start, sa.end]);
+                        if !segments.contains(&seg) {
+                            segments.push(seg);
                         }
-                        let same = (sa.start == sb.start && sa.end == sb.end)
-                            || (sa.start == sb.end && sa.end == sb.start);
-                        if same {
-                            let seg = LineString(vec![sa.start, sa.end]);
-                            if !segments.contains(&seg) {
-                                segments.push(seg);
-                            }
-                            continue;
-                        }
-                        let (a0, a1, b0, b1) =
-                            (unit(sa.start), unit(sa.end), unit(sb.start), unit(sb.end));
-                        let at = match crossing_sign(&a0, &a1, &b0, &b1) {
-                            Crossing::Cross => degrees(&get_intersection(&a0, &a1, &b0, &b1)),
-                            Crossing::MaybeCross => {
-                                match [sa.start, sa.end]
-                                    .into_iter()
-                                    .find(|c| *c == sb.start || *c == sb.end)
-                                {
-                                    Some(c) => c,
-                                    None => continue,
-                                }
-                            }
-                            Crossing::DoNotCross => continue,
-                        };
-                        if !points.contains(&at) {
-                            points.push(at);
-                        }
+                        continue;
+                    }
+                    let (a0, a1, b0, b1) =
+                        (unit(sa.start), unit(sa.end), unit(sb.start), unit(sb.end));
+                    // A shared vertex is where they meet; else where the arcs cross.
+                    let shared = [sa.start, sa.end]
+                        .into_iter()
+                        .find(|c| *c == sb.start || *c == sb.end);
+                    let at = match (shared, crossing_sign(&a0, &a1, &b0, &b1)) {
+                        (Some(c), _) => c,
+                        (None, Crossing::Cross) => degrees(&get_intersection(&a0, &a1, &b0, &b1)),
+                        (None, _) => continue,
+                    };
+                    if !points.contains(&at) {
+                        points.push(at);
                     }
                 }
             }
         }
-        // A point on a shared segment is part of it.
-        points.retain(|p| !segments.iter().any(|s| s.0.contains(p)));
-        Some(assemble(points, segments))
-    })())
+    }
+    // A point on a shared segment is part of it.
+    points.retain(|p| !segments.iter().any(|s| s.0.contains(p)));
+    Some(assemble(points, segments))
 }
 
 fn polygon_result(m: MultiPolygon) -> Value {
@@ -140,9 +138,19 @@ fn polygon_result(m: MultiPolygon) -> Value {
 fn intersection_2polygons(args: &[Value]) -> Value {
     or_null((|| {
         let (a, b) = (polygons(args, 0)?, polygons(args, 1)?);
-        Some(polygon_result(
-            MultiPolygon(a).intersection(&MultiPolygon(b)),
-        ))
+        let common = MultiPolygon(a.clone()).intersection(&MultiPolygon(b.clone()));
+        if !common.0.is_empty() {
+            return Some(polygon_result(common));
+        }
+        // No area in common: where the boundaries touch, if anywhere.
+        let rings = |ps: &[geo::Polygon]| -> Vec<LineString> {
+            ps.iter()
+                .flat_map(|p| {
+                    std::iter::once(p.exterior().clone()).chain(p.interiors().iter().cloned())
+                })
+                .collect()
+        };
+        lines_meet(&rings(&a), &rings(&b))
     })())
 }
 

@@ -506,13 +506,21 @@ fn line_locate_point(args: &[Value]) -> Value {
 
 // Densify and simplify
 
-/// The most points a densified shape may have; past it the call answers null.
+/// The most points a densified shape may have in all (every line or ring of it); past it the
+/// call answers null.
 const MAX_DENSIFIED_POINTS: usize = 1 << 17;
 
 /// The points strictly between `a` and `b` that keep the straight (longitude, latitude) edge
 /// within `tolerance` meters of the geodesic, halving the edge as often as needed.
-fn densify_edge(a: Coord, b: Coord, tolerance: f64, out: &mut Vec<Coord>, depth: u32) -> bool {
-    if out.len() > MAX_DENSIFIED_POINTS {
+fn densify_edge(
+    a: Coord,
+    b: Coord,
+    tolerance: f64,
+    out: &mut Vec<Coord>,
+    depth: u32,
+    room: usize,
+) -> bool {
+    if out.len() > room {
         return false;
     }
     let mid = Coord {
@@ -523,22 +531,25 @@ fn densify_edge(a: Coord, b: Coord, tolerance: f64, out: &mut Vec<Coord>, depth:
     if depth >= 30 || EARTH.distance(Point(mid), geodesic_mid) <= tolerance {
         return true;
     }
-    densify_edge(a, mid, tolerance, out, depth + 1) && {
+    densify_edge(a, mid, tolerance, out, depth + 1, room) && {
         out.push(mid);
-        densify_edge(mid, b, tolerance, out, depth + 1)
+        densify_edge(mid, b, tolerance, out, depth + 1, room)
     }
 }
 
-fn densify(l: &LineString, tolerance: f64) -> Option<LineString> {
+/// A line densified, counting its points against `made` (the shape's points so far).
+fn densify(l: &LineString, tolerance: f64, made: &mut usize) -> Option<LineString> {
+    let room = MAX_DENSIFIED_POINTS.checked_sub(*made)?;
     let mut out = Vec::new();
     for s in l.lines() {
         out.push(s.start);
-        if !densify_edge(s.start, s.end, tolerance, &mut out, 0) {
+        if !densify_edge(s.start, s.end, tolerance, &mut out, 0, room) {
             return None;
         }
     }
     out.extend(l.0.last());
-    Some(LineString(out))
+    *made += out.len();
+    (*made <= MAX_DENSIFIED_POINTS).then_some(LineString(out))
 }
 
 /// Kusto's tolerance range for densify (meters).
@@ -549,9 +560,10 @@ fn densify_tolerance(args: &[Value]) -> Option<f64> {
 fn line_densify(args: &[Value]) -> Value {
     or_null((|| {
         let t = densify_tolerance(args)?;
+        let mut made = 0;
         let ls = lines(args, 0)?
             .iter()
-            .map(|l| densify(l, t))
+            .map(|l| densify(l, t, &mut made))
             .collect::<Option<Vec<_>>>()?;
         Some(value(&match <[LineString; 1]>::try_from(ls) {
             Ok([l]) => Geometry::LineString(l),
@@ -563,14 +575,15 @@ fn line_densify(args: &[Value]) -> Value {
 fn polygon_densify(args: &[Value]) -> Value {
     or_null((|| {
         let t = densify_tolerance(args)?;
+        let mut made = 0;
         let ps = polygons(args, 0)?
             .iter()
             .map(|p| {
                 Some(Polygon::new(
-                    densify(p.exterior(), t)?,
+                    densify(p.exterior(), t, &mut made)?,
                     p.interiors()
                         .iter()
-                        .map(|r| densify(r, t))
+                        .map(|r| densify(r, t, &mut made))
                         .collect::<Option<Vec<_>>>()?,
                 ))
             })

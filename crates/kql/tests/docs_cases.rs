@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde_json::Value as J;
 
 /// The share of comparable cases that matched when this baseline was recorded; never lower it.
-const BASELINE_PASS_RATE: f64 = 0.86;
+const BASELINE_PASS_RATE: f64 = 0.88;
 
 /// The same share among the cases whose constructs are in scope (see `out_of_scope`); never
 /// lower it.
@@ -69,9 +69,8 @@ fn ordered(kql: &str) -> bool {
 /// The geospatial functions still out of scope (the others count as in scope): GeoIP needs a
 /// database, and the rest still differ from Kusto's results in
 /// their order or their vertices (neighbors' order, buffers and polygon intersections and
-/// unions computed on the plane, densified lines written with their keys in another order) or
-/// depend on those (the lookup plugins).
-const GEO_OUT_OF_SCOPE: [&str; 13] = [
+/// unions computed on the plane, densified lines written with their keys in another order).
+const GEO_OUT_OF_SCOPE: [&str; 11] = [
     "geo_info_from_ip_address",
     "geo_intersection_2polygons",
     "geo_union_polygons_array",
@@ -83,8 +82,6 @@ const GEO_OUT_OF_SCOPE: [&str; 13] = [
     "geo_s2cell_neighbors",
     "geo_line_densify",
     "geo_polygon_densify",
-    "geo_polygon_lookup",
-    "geo_line_lookup",
 ];
 
 /// Plugins, operators and function families the conformance issue leaves out of scope; a case
@@ -97,7 +94,13 @@ fn out_of_scope(kql: &str) -> Option<String> {
     for (i, w) in words.iter().enumerate() {
         if *w == "evaluate" {
             let plugin = words.get(i + 1).copied().unwrap_or("");
-            if plugin != "bag_unpack" && plugin != "pivot" {
+            const PLUGINS: [&str; 4] = [
+                "bag_unpack",
+                "pivot",
+                "geo_polygon_lookup",
+                "geo_line_lookup",
+            ];
+            if !PLUGINS.contains(&plugin) {
                 return Some(format!("evaluate {plugin}"));
             }
         }

@@ -2,6 +2,7 @@
 //! in files of their own.
 
 mod expand;
+mod geo_lookup;
 mod join;
 pub(crate) mod ops;
 pub(crate) mod parse;

@@ -374,6 +374,8 @@ impl<'a> Engine<'a> {
                     })
                 } else if plugin == "bag_unpack" {
                     self.bag_unpack(op, t, args, env)
+                } else if plugin == "geo_polygon_lookup" || plugin == "geo_line_lookup" {
+                    self.geo_lookup(op, t, plugin == "geo_line_lookup", args, env)
                 } else {
                     Err(self.unsupported_at(op.span, &format!("The plugin 'evaluate {plugin}'")))
                 }

@@ -323,3 +323,50 @@ fn polygons_that_only_touch_intersect_in_a_point() {
         serde_json::json!({"type": "Point", "coordinates": [2.0, 45.0]})
     );
 }
+
+#[test]
+fn geo_lookup_plugins_join_points_with_the_shapes_near_them() {
+    let polygons = r#"let polygons = datatable(name:string, polygon:dynamic)
+[
+    "square", dynamic({"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]}),
+];
+let roads = datatable(road:string, line:dynamic)
+[
+    "equator", dynamic({"type":"LineString","coordinates":[[10,0],[11,0]]}),
+];
+datatable(place:string, lng:real, lat:real)
+[
+    "in", 0.5, 0.5,
+    "near", 1.001, 0.5,
+    "road", 10.5, 0.0005,
+]
+"#;
+    let rows = |q: &str| {
+        let r = run(&format!("{polygons}{q}"));
+        r.table
+            .rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(Value::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        rows("| evaluate geo_polygon_lookup(polygons, polygon, lng, lat)"),
+        vec!["in,0.5,0.5,square"]
+    );
+    // Within 200 m (the point 1.001 is about 111 m east of the square).
+    assert_eq!(
+        rows("| evaluate geo_polygon_lookup(polygons, polygon, lng, lat, 200) | project place"),
+        vec!["in", "near"]
+    );
+    assert_eq!(
+        rows(
+            "| evaluate geo_line_lookup(roads, line, lng, lat, 100, return_unmatched = true) | project place, road"
+        ),
+        vec!["in,", "near,", "road,equator"]
+    );
+}

@@ -1,9 +1,11 @@
-//! The geospatial functions (`geo_*`): H3 cells, S2 cells and geohashes (`cells`), and points,
-//! lines and polygons given as GeoJSON dynamic values (`shapes`). Coordinates are longitude and
-//! latitude in degrees on the WGS-84 ellipsoid; distances, lengths and areas are geodesic, in
-//! meters. Invalid input (a longitude outside [-180, 180], a latitude outside [-90, 90], a
-//! malformed shape, a level out of range) answers null, or the empty string for the functions
-//! that return a cell token, as Kusto does.
+//! The geospatial functions (`geo_*`): H3 cells, S2 cells and geohashes (`cells`), S2 covers
+//! of shapes (`cover`), measures and tests of points, lines and polygons given as GeoJSON
+//! dynamic values (`shapes`), and the shapes made from others (`ops`: intersections, unions,
+//! buffers). Coordinates are longitude and latitude in degrees. As Kusto's (built on S2), the
+//! Earth is a sphere of radius 6,371,010 m whose shapes have great-circle edges; distances,
+//! lengths and areas are in meters. Invalid input (a longitude outside [-180, 180], a latitude
+//! outside [-90, 90], a malformed shape, a level out of range) answers null, or the empty
+//! string for the functions that return a cell token, as Kusto does.
 //!
 //! Each file holds one table of (name, result type, implementation); [`return_type`] and
 //! [`call`] look a name up in them.

@@ -370,3 +370,25 @@ datatable(place:string, lng:real, lat:real)
         vec!["in,", "near,", "road,equator"]
     );
 }
+
+#[test]
+fn simplify_keeps_the_far_points_and_takes_long_lines_without_recursion() {
+    assert_eq!(
+        json(
+            r#"print geo_line_simplify(dynamic({"type":"LineString","coordinates":[[0,0],[0.5,0.00001],[1,0],[1,1]]}), 10)"#
+        ),
+        serde_json::json!({"type": "LineString", "coordinates": [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]]})
+    );
+    // 20,000 points on a curve: every split keeps one more point at one end.
+    let simplified = json(
+        r#"range i from 0 to 19999 step 1
+        | summarize c = strcat_array(make_list(strcat('[', i * 0.0001, ',', exp(i * 0.0004) * 0.00001, ']')), ',')
+        | project geo_line_simplify(parse_json(strcat('{"type":"LineString","coordinates":[', c, ']}')), 0.1)"#,
+    );
+    let kept = simplified["coordinates"].as_array().map_or(0, Vec::len);
+    assert!(
+        kept > 10,
+        "{kept} {}",
+        simplified.to_string().chars().take(300).collect::<String>()
+    );
+}

@@ -600,45 +600,62 @@ fn simplify_tolerance(args: &[Value]) -> Option<f64> {
     real_or(args, 1, 10.0).filter(|t| (0.0..=1_000_000.0).contains(t) && *t < 1_000_000.0)
 }
 
-/// Douglas-Peucker with the tolerance in meters, measured as geodesic distances from each
-/// point to the great-circle chord (the `geo` crate's closest point).
-fn simplify_line(l: &LineString, tolerance: f64) -> LineString {
-    fn keep(pts: &[Coord], tolerance: f64, out: &mut Vec<Coord>) {
-        let (a, b) = (pts[0], pts[pts.len() - 1]);
-        let chord = geo::Line::new(a, b);
-        let far = pts[1..pts.len() - 1]
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| {
-                let p = Point(*c);
+/// Douglas-Peucker with the tolerance in meters, measured as distances on the sphere from each
+/// point to the great-circle chord (the `geo` crate's closest point). The ranges to split wait
+/// on a stack (no recursion, however many points), and the query's budget is checked as they
+/// go (None when it is spent).
+fn simplify_line(l: &LineString, tolerance: f64) -> Option<LineString> {
+    let pts = &l.0;
+    if pts.len() < 2 {
+        return Some(LineString(Vec::new()));
+    }
+    let mut kept = vec![false; pts.len()];
+    kept[0] = true;
+    kept[pts.len() - 1] = true;
+    let mut ranges = vec![(0, pts.len() - 1)];
+    let mut tested = 0usize;
+    while let Some((first, last)) = ranges.pop() {
+        if last <= first + 1 {
+            continue;
+        }
+        tested += last - first;
+        if tested >= 4096 {
+            tested = 0;
+            crate::budget::check().ok()?;
+        }
+        let chord = geo::Line::new(pts[first], pts[last]);
+        let far = (first + 1..last)
+            .filter_map(|i| {
+                let p = Point(pts[i]);
                 let q = closest_of(chord.haversine_closest_point(&p))?;
-                Some((i + 1, EARTH.distance(p, q)))
+                Some((i, EARTH.distance(p, q)))
             })
             .max_by(|x, y| x.1.total_cmp(&y.1));
-        match far {
-            Some((i, d)) if d > tolerance => {
-                keep(&pts[..=i], tolerance, out);
-                out.pop();
-                keep(&pts[i..], tolerance, out);
-            }
-            _ => {
-                out.push(a);
-                out.push(b);
-            }
+        if let Some((i, d)) = far
+            && d > tolerance
+        {
+            kept[i] = true;
+            ranges.push((i, last));
+            ranges.push((first, i));
         }
     }
-    let mut out = Vec::new();
-    if l.0.len() >= 2 {
-        keep(&l.0, tolerance, &mut out);
-    }
-    LineString(out)
+    Some(LineString(
+        pts.iter()
+            .zip(kept)
+            .filter(|(_, k)| *k)
+            .map(|(c, _)| *c)
+            .collect(),
+    ))
 }
 
 fn line_simplify(args: &[Value]) -> Value {
     or_null((|| {
         let t = simplify_tolerance(args)?;
         let ls = lines(args, 0)?;
-        let out: Vec<LineString> = ls.iter().map(|l| simplify_line(l, t)).collect();
+        let out: Vec<LineString> = ls
+            .iter()
+            .map(|l| simplify_line(l, t))
+            .collect::<Option<_>>()?;
         // A line that the tolerance shrinks to a point is no line.
         if out
             .iter()
@@ -659,16 +676,17 @@ fn polygon_simplify(args: &[Value]) -> Value {
         let ps = polygons(args, 0)?;
         let mut out = Vec::new();
         for p in &ps {
-            let ext = simplify_line(p.exterior(), t);
+            let ext = simplify_line(p.exterior(), t)?;
             if super::geojson::distinct_points(&ext.0) < 3 {
                 return None;
             }
-            let holes: Vec<LineString> = p
-                .interiors()
-                .iter()
-                .map(|r| simplify_line(r, t))
-                .filter(|r| super::geojson::distinct_points(&r.0) >= 3)
-                .collect();
+            let mut holes: Vec<LineString> = Vec::new();
+            for r in p.interiors() {
+                let hole = simplify_line(r, t)?;
+                if super::geojson::distinct_points(&hole.0) >= 3 {
+                    holes.push(hole);
+                }
+            }
             out.push(Polygon::new(ext, holes));
         }
         Some(value(&match <[Polygon; 1]>::try_from(out) {

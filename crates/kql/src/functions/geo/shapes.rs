@@ -216,8 +216,9 @@ fn union_boundary(ps: &[Polygon]) -> Option<Vec<(Coord, Coord)>> {
                 let mut cuts: Vec<(f64, Coord)> = Vec::new();
                 for (c, d) in &other_edges {
                     checked += 1;
-                    if checked.is_multiple_of(4096) && crate::budget::check().is_err() {
-                        return None;
+                    if checked >= 4096 {
+                        checked = 0;
+                        crate::budget::check().ok()?;
                     }
                     use s2::edge_crossings::{Crossing, crossing_sign, get_intersection};
                     if crossing_sign(&a, &b, c, d) == Crossing::Cross {
@@ -235,6 +236,12 @@ fn union_boundary(ps: &[Polygon]) -> Option<Vec<(Coord, Coord)>> {
                 points.extend(cuts.into_iter().map(|c| c.1));
                 points.push(w[1]);
                 for piece in points.windows(2) {
+                    // Each containment test walks the other polygons' edges.
+                    checked += other_edges.len();
+                    if checked >= 4096 {
+                        checked = 0;
+                        crate::budget::check().ok()?;
+                    }
                     let mid = s2::point::Point((unit(piece[0]) + unit(piece[1])).0.normalize());
                     if !others.iter().any(|q| sphere_contains(q, &mid)) {
                         out.push((piece[0], piece[1]));

@@ -122,15 +122,21 @@ impl ToolAnswer {
         }
     }
 
-    /// Appends the result's JSON, as `serde_json` encodes a `CallToolResult`.
-    pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    /// Appends the result's JSON, as `serde_json` encodes a `CallToolResult`. `resultType` is
+    /// kept for a peer of the 2026-07-28 revision and left out for an older one, as rmcp's
+    /// handler does (`ServerResult::strip_result_type_for_legacy_peer`).
+    pub fn write_json(&self, out: &mut Vec<u8>, result_type: bool) -> serde_json::Result<()> {
+        /// How a result built with rmcp's constructors begins: `resultType` is its first field.
+        const COMPLETE: &[u8] = b"{\"resultType\":\"complete\",";
+        let start = out.len();
         match self {
-            ToolAnswer::Fresh(r) => serde_json::to_writer(out, r),
-            ToolAnswer::Shared(e) => {
-                out.extend_from_slice(e.json.as_bytes());
-                Ok(())
-            }
+            ToolAnswer::Fresh(r) => serde_json::to_writer(&mut *out, r)?,
+            ToolAnswer::Shared(e) => out.extend_from_slice(e.json.as_bytes()),
         }
+        if !result_type && out[start..].starts_with(COMPLETE) {
+            out.drain(start + 1..start + COMPLETE.len());
+        }
+        Ok(())
     }
 }
 

@@ -9,7 +9,9 @@ mod host_origin;
 pub mod mcp_sessions;
 mod metrics;
 pub mod quota;
+mod reply;
 pub mod sse;
+mod stateless;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -255,7 +257,7 @@ async fn checked_mcp_request(
     let request = auth::authenticate(state, request).await?;
     let claim =
         mcp_sessions::SessionClaim::check(state, &request).map_err(IntoResponse::into_response)?;
-    let (request, carried) = auth::inspect_jsonrpc(state, request).await?;
+    let (request, carried, body) = auth::inspect_jsonrpc(state, request).await?;
     let opens_mcp_session = carried == auth::Carried::Request { initialize: true }
         && claim.is_sessionless()
         && request.uri().path().starts_with("/mcp");
@@ -274,7 +276,18 @@ async fn checked_mcp_request(
             streamable.then(|| metrics().in_flight(Transport::Streamable)),
         )
     });
-    let response = next.run(request).await;
+    let stateless = body.as_ref().and_then(|body| {
+        stateless::take(
+            request.method(),
+            request.uri().path(),
+            request.headers(),
+            body,
+        )
+    });
+    let response = match (stateless, request.extensions().get::<RequestMeta>()) {
+        (Some(call), Some(meta)) => stateless::answer(state, meta, call).await,
+        _ => next.run(request).await,
+    };
     let opened = claim.opened_by(&response);
     claim.record(state, opened, slot).await;
     Ok(match work {

@@ -299,16 +299,20 @@ async fn serve_with(
     ]
     .concat();
     #[cfg(feature = "redis")]
-    let replicas = replicas::Replicas::connect(&settings.replicas, || {
-        let http = outbound::OutboundClient::new(std::time::Duration::from_secs(30))
-            .map_err(|e| e.to_string())?
-            .with_clock(clock.clone());
-        let identity = settings.identity_config();
-        Ok(Arc::new(azure::token::TokenCredential::new(
-            azure::token::providers(&identity, &http),
-            clock.clone(),
-        )))
-    })
+    let replicas = replicas::Replicas::connect(
+        &settings.replicas,
+        || {
+            let http = outbound::OutboundClient::new(std::time::Duration::from_secs(30))
+                .map_err(|e| e.to_string())?
+                .with_clock(clock.clone());
+            let identity = settings.identity_config();
+            Ok(Arc::new(azure::token::TokenCredential::new(
+                azure::token::providers(&identity, &http),
+                clock.clone(),
+            )))
+        },
+        clock.clone(),
+    )
     .await
     .map_err(|e| RunError::Config(e.to_string()))?;
     #[cfg(not(feature = "redis"))]

@@ -279,3 +279,53 @@ async fn a_draining_replica_answers_relayed_requests_until_its_stream_closes_the
     assert_eq!(after.status(), 404);
     assert!(after.text().await.unwrap().contains("session not found"));
 }
+
+/// A session's owner record and its end are stamped by the server's clock, not the system's:
+/// with a `ManualClock`, an hour passes between open and end without the test waiting it.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn a_sessions_opening_and_end_in_redis_are_stamped_by_the_servers_clock() {
+    use sentinel_mcp::clock::ManualClock;
+    use sentinel_mcp::replicas::{Ownership, Record, ReplicaSettings, Replicas};
+
+    let redis = Redis::start().await;
+    let manual = ManualClock::new();
+    // Well away from the system's now, so a stamp from the system clock could not pass.
+    manual.advance(std::time::Duration::from_secs(400 * 86_400));
+    let settings = ReplicaSettings {
+        redis_url: Some(redis.url.as_str().into()),
+        redis_password: None,
+        redis_entra: false,
+        replica_id: Some("clocked".into()),
+    };
+    let replicas = Replicas::connect(
+        &settings,
+        || Err("no identity without SENTINEL_MCP_REDIS_ENTRA".into()),
+        manual.clock(),
+    )
+    .await
+    .expect("Redis answers")
+    .expect("Redis is configured");
+    let opened = manual.clock().now_secs();
+    replicas.register("s-1", "streamable", "alice").await;
+    assert_eq!(
+        replicas.record_of("s-1").await,
+        Ok(Some(Record::Owned(Ownership {
+            replica: "clocked".into(),
+            transport: "streamable".into(),
+            owner: "alice".into(),
+            opened,
+        })))
+    );
+
+    manual.advance(std::time::Duration::from_secs(3_600));
+    replicas.deregister("s-1");
+    // Waits for the background clean-up that marks the session ended.
+    replicas.leave().await;
+    assert_eq!(
+        replicas.record_of("s-1").await,
+        Ok(Some(Record::Ended {
+            ended: opened + 3_600
+        }))
+    );
+}

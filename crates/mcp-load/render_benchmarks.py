@@ -123,6 +123,9 @@ w(f"| … the same per second of server CPU time (sessions/CPU-s) | {num(e['ours
 for label, era in (("tp_streamable_list", "session era"), ("tp_stateless_list", "stateless 2026-07-28 era")):
     v = {s: get(s, label, "calls_per_sec") for s in NAMES}
     w(f"| tools/call `list_sentinel_tables`, Streamable HTTP {era}, {env.get('SESSIONS')} sessions (calls/s) | {num(v['ours'])} | {num(v['peer'])} | {ratio(v['ours'], v['peer'])} | {num(v['bare'])} | {pct_of(v['ours'], v['bare'])} | ≥ 70 % of bare; {ratio(v['ours'], v['rmcp'])} than stock rmcp ({num(v['rmcp'])}), goal ≥ 3× |")
+wk = {s: get(s, "wrk_stateless_list", "calls_per_sec") for s in NAMES}
+we = {s: get(s, "wrk_stateless_list", "errors") for s in NAMES}
+w(f"| Cross-check with `wrk` (not our load tool): stateless-era tools/call, 64 connections (calls/s; errors) | {num(wk['ours'])}; {num(we['ours'])} | | | {num(wk['bare'])}; {num(we['bare'])} | {pct_of(wk['ours'], wk['bare'])} | ≥ 50 % of bare, no errors |")
 cs = {s: get(s, "cold_start", "median_ms") for s in NAMES}
 w(f"| Cold start: spawn → first `/health` 200 (ms, median) | {num(cs['ours'], 1)} | {num(cs['peer'], 0)} | {ratio(cs['ours'], cs['peer'], False)} | {num(cs['bare'], 1)} | | ≤ 50 |")
 w("")

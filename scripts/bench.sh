@@ -198,6 +198,7 @@ load_runs() {
   echo "== $server: throughput" >&2
   record "$server" "tp_sse_list" throughput --url "$sse_url" --transport sse --sessions "$SESSIONS" --in-flight 1 --tool list_sentinel_tables "${common[@]}"
   record "$server" "tp_sse_kql" throughput --url "$sse_url" --transport sse --sessions "$SESSIONS" --in-flight 1 --tool run_kql_query "${common[@]}"
+  record "$server" "tp_sse_kql_summarize" throughput --url "$sse_url" --transport sse --sessions "$SESSIONS" --in-flight 1 --tool run_kql_summarize "${common[@]}"
   record "$server" "tp_sse_one" throughput --url "$sse_url" --transport sse --sessions 1 --in-flight 1 --tool list_sentinel_tables "${common[@]}"
   if [ -n "$mcp_url" ]; then
     record "$server" "tp_streamable_list" throughput --url "$mcp_url" --transport streamable --sessions "$SESSIONS" --in-flight 1 --tool list_sentinel_tables "${common[@]}"

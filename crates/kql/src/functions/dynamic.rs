@@ -2,32 +2,13 @@
 
 use super::*;
 
-/// The result type of a function of this family, or None when `name` is not one of them.
-pub(super) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType> {
-    use ScalarType::*;
-    Some(match name {
-        "extractjson" | "extract_json" => args.get(2).copied().unwrap_or(String),
-        "parse_json" | "todynamic" | "toobject" | "pack_array" | "pack" | "bag_pack"
-        | "bag_keys" | "array_concat" | "array_slice" | "set_union" | "set_intersect"
-        | "set_difference" | "bag_merge" | "array_sort_asc" | "array_sort_desc" | "zip"
-        | "bag_remove_keys" => Dynamic,
-        "set_has_element" | "bag_has_key" => Bool,
-        "array_length" | "array_index_of" => Long,
-        "range" | "array_reverse" | "bag_set_key" => Dynamic,
-        "array_sum" => Real,
-        "treepath" => Dynamic,
-        "jaccard_index" => Real,
-        "array_iff" | "array_split" | "array_shift_left" | "array_shift_right"
-        | "array_rotate_left" | "array_rotate_right" | "bag_zip" | "repeat" => Dynamic,
-        _ => return None,
-    })
-}
-
-/// Evaluates a function of this family, or None when `name` is not one of them.
-pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Value> {
-    let s = |i: usize| text(args, i);
-    Some(match name {
-        "parse_json" | "todynamic" | "toobject" => match args.first() {
+/// The functions of this family.
+pub(super) const FUNCTIONS: &[Function] = &[
+    Function {
+        name: "parse_json",
+        aliases: &["todynamic", "toobject"],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| match args.first() {
             Some(Value::String(t)) if t.trim().is_empty() => Value::Null,
             Some(Value::String(t)) => match serde_json::from_str::<J>(t) {
                 Ok(j) => Value::dynamic(j),
@@ -36,25 +17,30 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
             Some(other) => to_dynamic(other),
             None => Value::Null,
         },
-        "pack_array" => Value::dynamic(J::Array(args.iter().map(json_of).collect())),
-        // `pack:nonempty` (what `pack_all(true)` compiles to) leaves out null and empty values.
-        "pack" | "bag_pack" | "pack:nonempty" => {
-            let mut map = serde_json::Map::new();
-            for pair in args.chunks(2) {
-                if let [k, v] = pair {
-                    let empty = match undyn(v) {
-                        Value::Null => true,
-                        Value::String(t) => t.is_empty(),
-                        _ => false,
-                    };
-                    if !(empty && name == "pack:nonempty") {
-                        map.insert(to_text(k), json_of(v));
-                    }
-                }
-            }
-            Value::dynamic(J::Object(map))
-        }
-        "bag_keys" => match args.first() {
+    },
+    Function {
+        name: "pack_array",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| Value::dynamic(J::Array(args.iter().map(json_of).collect())),
+    },
+    Function {
+        name: "pack",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| pack(args, false),
+    },
+    Function {
+        name: "bag_pack",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| pack(args, false),
+    },
+    Function {
+        name: "bag_keys",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| match args.first() {
             Some(Value::Dynamic(d)) => match d.as_object() {
                 Some(o) => {
                     Value::dynamic(J::Array(o.keys().map(|k| J::String(k.clone())).collect()))
@@ -63,13 +49,26 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
             },
             _ => Value::Null,
         },
-        "bag_has_key" => match args.first() {
-            Some(Value::Dynamic(d)) => {
-                Value::Bool(d.as_object().is_some_and(|o| o.contains_key(&s(1))))
+    },
+    Function {
+        name: "bag_has_key",
+        aliases: &[],
+        returns: Returns::Fixed(T::Bool),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
+            match args.first() {
+                Some(Value::Dynamic(d)) => {
+                    Value::Bool(d.as_object().is_some_and(|o| o.contains_key(&s(1))))
+                }
+                _ => Value::Null,
             }
-            _ => Value::Null,
         },
-        "bag_merge" => {
+    },
+    Function {
+        name: "bag_merge",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| {
             let mut map = serde_json::Map::new();
             for a in args {
                 if let Value::Dynamic(d) = a
@@ -81,60 +80,75 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
                 }
             }
             Value::dynamic(J::Object(map))
-        }
-        "array_length" => match args.first() {
+        },
+    },
+    Function {
+        name: "array_length",
+        aliases: &[],
+        returns: Returns::Fixed(T::Long),
+        call: |args, _| match args.first() {
             Some(Value::Dynamic(d)) => d
                 .as_array()
                 .map_or(Value::Null, |a| Value::Long(a.len() as i64)),
             _ => Value::Null,
         },
-        "array_concat" => {
+    },
+    Function {
+        name: "array_concat",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| {
             let mut out = Vec::new();
             for a in args {
                 out.extend(dynamic_array(a).unwrap_or_default());
             }
             Value::dynamic(J::Array(out))
-        }
-        "set_union" | "set_intersect" | "set_difference" => {
-            let sets: Vec<Vec<J>> = args
-                .iter()
-                .map(|a| dynamic_array(a).unwrap_or_default())
-                .collect();
-            let mut out: Vec<J> = Vec::new();
-            let first = sets.first().cloned().unwrap_or_default();
-            let candidates: Vec<J> = if name == "set_union" {
-                sets.concat()
-            } else {
-                first
-            };
-            for c in candidates {
-                // Each candidate is looked for in every set, and in the result so far.
-                if crate::budget::check().is_err() {
-                    return Some(Value::Null);
-                }
-                let keep = match name {
-                    "set_intersect" => sets.iter().skip(1).all(|s| s.contains(&c)),
-                    "set_difference" => !sets.iter().skip(1).any(|s| s.contains(&c)),
-                    _ => true,
-                };
-                if keep && !out.contains(&c) {
-                    out.push(c);
-                }
-            }
-            Value::dynamic(J::Array(out))
-        }
-        "set_has_element" => match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
+        },
+    },
+    Function {
+        name: "set_union",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| set_op(args, SetOp::Union),
+    },
+    Function {
+        name: "set_intersect",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| set_op(args, SetOp::Intersect),
+    },
+    Function {
+        name: "set_difference",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| set_op(args, SetOp::Difference),
+    },
+    Function {
+        name: "set_has_element",
+        aliases: &[],
+        returns: Returns::Fixed(T::Bool),
+        call: |args, _| match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
             Some(items) => {
                 let needle = json_of(&arg(args, 1));
                 Value::Bool(items.contains(&needle))
             }
             None => Value::Null,
         },
-        "array_index_of" => match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
+    },
+    Function {
+        name: "array_index_of",
+        aliases: &[],
+        returns: Returns::Fixed(T::Long),
+        call: |args, _| match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
             Some(items) => position_of(&items, &[json_of(&arg(args, 1))], args),
             None => Value::Null,
         },
-        "treepath" => match args.first().map(json_of) {
+    },
+    Function {
+        name: "treepath",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| match args.first().map(json_of) {
             Some(j @ (J::Object(_) | J::Array(_))) => {
                 let mut paths = Vec::new();
                 tree_paths(&j, "", &mut paths);
@@ -142,7 +156,12 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
             }
             _ => Value::Null,
         },
-        "array_slice" => match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
+    },
+    Function {
+        name: "array_slice",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
             Some(items) => {
                 let n = items.len() as i64;
                 let fix = |i: i64| if i < 0 { (n + i).max(0) } else { i.min(n) };
@@ -156,58 +175,24 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
             }
             None => Value::Null,
         },
-        // array_sort_asc(a1[, a2, …][, nulls_last]): sorts a1 (nulls last unless asked
-        // otherwise) and reorders the other arrays the same way; several arrays come back as an
-        // array of arrays.
-        "array_sort_asc" | "array_sort_desc" => {
-            let arrays: Vec<Vec<J>> = args.iter().map_while(dynamic_array).collect();
-            let nulls_last = match args.get(arrays.len()).map(undyn) {
-                Some(Value::Bool(b)) => b,
-                _ => true,
-            };
-            let Some(first) = arrays.first() else {
-                return Some(Value::Null);
-            };
-            if arrays.iter().any(|a| a.len() != first.len()) {
-                return Some(Value::Null);
-            }
-            let keys: Vec<Value> = first
-                .iter()
-                .map(|j| undyn(&Value::dynamic(j.clone())))
-                .collect();
-            let mut order: Vec<usize> = (0..keys.len()).collect();
-            order.sort_by(|&i, &j| {
-                let (a, b) = (&keys[i], &keys[j]);
-                match (a.is_null(), b.is_null()) {
-                    (true, true) => std::cmp::Ordering::Equal,
-                    (true, false) => {
-                        if nulls_last {
-                            std::cmp::Ordering::Greater
-                        } else {
-                            std::cmp::Ordering::Less
-                        }
-                    }
-                    (false, true) => {
-                        if nulls_last {
-                            std::cmp::Ordering::Less
-                        } else {
-                            std::cmp::Ordering::Greater
-                        }
-                    }
-                    _ if name == "array_sort_desc" => crate::value::convert::sort_cmp(b, a),
-                    _ => crate::value::convert::sort_cmp(a, b),
-                }
-            });
-            let sorted: Vec<J> = arrays
-                .iter()
-                .map(|arr| J::Array(order.iter().map(|&i| arr[i].clone()).collect()))
-                .collect();
-            match <[J; 1]>::try_from(sorted) {
-                Ok([one]) => Value::dynamic(one),
-                Err(many) => Value::dynamic(J::Array(many)),
-            }
-        }
-        "range" => {
+    },
+    Function {
+        name: "array_sort_asc",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| array_sort(args, false),
+    },
+    Function {
+        name: "array_sort_desc",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| array_sort(args, true),
+    },
+    Function {
+        name: "range",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| {
             let (a, b) = (arg(args, 0), arg(args, 1));
             // The step defaults to 1, or to 1h for datetimes and timespans.
             let step = args.get(2).map(undyn).unwrap_or(match a {
@@ -236,10 +221,10 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
                 _ => {
                     let (Some(x), Some(y), Some(s)) = (as_f64(&a), as_f64(&b), as_f64(&step))
                     else {
-                        return Some(Value::Null);
+                        return Value::Null;
                     };
                     if s == 0.0 {
-                        return Some(Value::Null);
+                        return Value::Null;
                     }
                     let ints = [&a, &b, &step]
                         .iter()
@@ -260,11 +245,16 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
                 }
             }
             Value::dynamic(J::Array(out))
-        }
-        "array_iff" => {
+        },
+    },
+    Function {
+        name: "array_iff",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| {
             let (c, t, f) = (args.first(), args.get(1), args.get(2));
             let Some(conds) = c.and_then(dynamic_array) else {
-                return Some(Value::Null);
+                return Value::Null;
             };
             let side = |v: Option<&Value>, i: usize| match v.and_then(dynamic_array) {
                 Some(a) => a.get(i).cloned().unwrap_or(J::Null),
@@ -282,8 +272,13 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
                 })
                 .collect();
             Value::dynamic(J::Array(out))
-        }
-        "array_split" => match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
+        },
+    },
+    Function {
+        name: "array_split",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
             Some(items) => {
                 let n = items.len() as i64;
                 let mut cuts: Vec<usize> = match args.get(1).and_then(dynamic_array) {
@@ -306,33 +301,36 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
             }
             None => Value::Null,
         },
-        "array_shift_left" | "array_shift_right" | "array_rotate_left" | "array_rotate_right" => {
-            match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
-                Some(items) if !items.is_empty() => {
-                    // In i128: a shift by any i64 (even its minimum, negated) cannot overflow.
-                    let len = items.len() as i128;
-                    let by = i128::from(as_i64(&arg(args, 1)).unwrap_or(0));
-                    let by = if name.ends_with("right") { -by } else { by };
-                    let fill = args.get(2).map_or(J::Null, json_of);
-                    let out = (0..len)
-                        .map(|i| {
-                            let src = i + by;
-                            if name.starts_with("array_rotate") {
-                                items[src.rem_euclid(len) as usize].clone()
-                            } else if (0..len).contains(&src) {
-                                items[src as usize].clone()
-                            } else {
-                                fill.clone()
-                            }
-                        })
-                        .collect();
-                    Value::dynamic(J::Array(out))
-                }
-                Some(items) => Value::dynamic(J::Array(items)),
-                None => Value::Null,
-            }
-        }
-        "bag_zip" => match (
+    },
+    Function {
+        name: "array_shift_left",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| array_shift(args, false, false),
+    },
+    Function {
+        name: "array_shift_right",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| array_shift(args, true, false),
+    },
+    Function {
+        name: "array_rotate_left",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| array_shift(args, false, true),
+    },
+    Function {
+        name: "array_rotate_right",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| array_shift(args, true, true),
+    },
+    Function {
+        name: "bag_zip",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| match (
             args.first().and_then(dynamic_array),
             args.get(1).map(|v| dynamic_array(v).unwrap_or_default()),
         ) {
@@ -347,15 +345,25 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
             }
             _ => Value::Null,
         },
-        // repeat(value, count): an array holding value count times.
-        "repeat" => match as_i64(&arg(args, 1)) {
+    },
+    // repeat(value, count): an array holding value count times.
+    Function {
+        name: "repeat",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| match as_i64(&arg(args, 1)) {
             Some(n) if n >= 0 => Value::dynamic(J::Array(vec![
                 json_of(&arg(args, 0));
                 n.min(1_048_576) as usize
             ])),
             _ => Value::Null,
         },
-        "jaccard_index" => match (
+    },
+    Function {
+        name: "jaccard_index",
+        aliases: &[],
+        returns: Returns::Fixed(T::Real),
+        call: |args, _| match (
             args.first().and_then(dynamic_array),
             args.get(1).and_then(dynamic_array),
         ) {
@@ -363,7 +371,7 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
                 let mut union: Vec<&J> = Vec::new();
                 for j in a.iter().chain(&b) {
                     if crate::budget::check().is_err() {
-                        return Some(Value::Null);
+                        return Value::Null;
                     }
                     if !union.contains(&j) {
                         union.push(j);
@@ -381,21 +389,36 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
             }
             _ => Value::Null,
         },
-        "array_reverse" => match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
+    },
+    Function {
+        name: "array_reverse",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
             Some(mut items) => {
                 items.reverse();
                 Value::dynamic(J::Array(items))
             }
             None => Value::Null,
         },
-        "array_sum" => match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
+    },
+    Function {
+        name: "array_sum",
+        aliases: &[],
+        returns: Returns::Fixed(T::Real),
+        call: |args, _| match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
             Some(items) => Value::Real(items.iter().filter_map(J::as_f64).sum()),
             None => Value::Null,
         },
-        "zip" => {
+    },
+    Function {
+        name: "zip",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| {
             let arrays: Vec<Vec<J>> = args.iter().filter_map(dynamic_array).collect();
             if arrays.len() != args.len() {
-                return Some(Value::Null);
+                return Value::Null;
             }
             let n = arrays.iter().map(Vec::len).max().unwrap_or(0);
             let rows = (0..n)
@@ -409,8 +432,13 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
                 })
                 .collect();
             Value::dynamic(J::Array(rows))
-        }
-        "bag_remove_keys" => match (args.first(), args.get(1).and_then(dynamic_array)) {
+        },
+    },
+    Function {
+        name: "bag_remove_keys",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| match (args.first(), args.get(1).and_then(dynamic_array)) {
             (Some(Value::Dynamic(d)), Some(keys)) => match d.as_object() {
                 Some(o) => {
                     let mut o = o.clone();
@@ -425,26 +453,40 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
             },
             _ => Value::Null,
         },
-        // The key is a property name or a JSONPath (`$.a.b`) whose missing bags are created.
-        "bag_set_key" => match args.first() {
-            Some(Value::Dynamic(d)) if d.is_object() => {
-                let key = s(1);
-                let steps = if key.starts_with('$') {
-                    json_path(&key)
-                } else {
-                    Some(vec![PathStep::Key(key)])
-                };
-                let mut bag = (**d).clone();
-                let value = json_of(&args.get(2).cloned().unwrap_or(Value::Null));
-                match steps.and_then(|st| json_set(&mut bag, &st, value)) {
-                    Some(()) => Value::dynamic(bag),
-                    None => Value::Null,
+    },
+    // The key is a property name or a JSONPath (`$.a.b`) whose missing bags are created.
+    Function {
+        name: "bag_set_key",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
+            match args.first() {
+                Some(Value::Dynamic(d)) if d.is_object() => {
+                    let key = s(1);
+                    let steps = if key.starts_with('$') {
+                        json_path(&key)
+                    } else {
+                        Some(vec![PathStep::Key(key)])
+                    };
+                    let mut bag = (**d).clone();
+                    let value = json_of(&args.get(2).cloned().unwrap_or(Value::Null));
+                    match steps.and_then(|st| json_set(&mut bag, &st, value)) {
+                        Some(()) => Value::dynamic(bag),
+                        None => Value::Null,
+                    }
                 }
+                _ => Value::Null,
             }
-            _ => Value::Null,
         },
-        // extractjson(path, json[, typeof(T)]): the element as text, or converted to T.
-        "extractjson" | "extract_json" => {
+    },
+    // extractjson(path, json[, typeof(T)]): the element as text, or converted to T.
+    Function {
+        name: "extractjson",
+        aliases: &["extract_json"],
+        returns: Returns::Computed(|args| args.get(2).copied().unwrap_or(T::String)),
+        call: |args, result| {
+            let s = |i: usize| text(args, i);
             let doc = match args.get(1).map(undyn) {
                 Some(Value::String(t)) => serde_json::from_str::<J>(&t).ok(),
                 Some(other) => Some(json_of(&other)),
@@ -459,9 +501,156 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
                 None if result == ScalarType::String => Value::str(""),
                 None => Value::Null,
             }
+        },
+    },
+];
+
+// `pack:nonempty` (what `pack_all(true)` compiles to) leaves out null and empty values.
+/// What `pack_all(true)` compiles to: `pack` leaving out null and empty values (not a function
+/// a query can name).
+pub(crate) static PACK_NONEMPTY: Function = Function {
+    name: "pack:nonempty",
+    aliases: &[],
+    returns: Returns::Fixed(T::Dynamic),
+    call: |args, _| pack(args, true),
+};
+
+/// A bag of the key and value pairs in `args`, without the null and empty values if
+/// `nonempty`.
+fn pack(args: &[Value], nonempty: bool) -> Value {
+    let mut map = serde_json::Map::new();
+    for pair in args.chunks(2) {
+        if let [k, v] = pair {
+            let empty = match undyn(v) {
+                Value::Null => true,
+                Value::String(t) => t.is_empty(),
+                _ => false,
+            };
+            if !(empty && nonempty) {
+                map.insert(to_text(k), json_of(v));
+            }
         }
-        _ => return None,
-    })
+    }
+    Value::dynamic(J::Object(map))
+}
+
+/// Which set `set_op` makes of its arrays.
+#[derive(Clone, Copy, PartialEq)]
+enum SetOp {
+    Union,
+    Intersect,
+    Difference,
+}
+
+/// `set_union`, `set_intersect` or `set_difference` of the arrays in `args`.
+fn set_op(args: &[Value], op: SetOp) -> Value {
+    let sets: Vec<Vec<J>> = args
+        .iter()
+        .map(|a| dynamic_array(a).unwrap_or_default())
+        .collect();
+    let mut out: Vec<J> = Vec::new();
+    let first = sets.first().cloned().unwrap_or_default();
+    let candidates: Vec<J> = if op == SetOp::Union {
+        sets.concat()
+    } else {
+        first
+    };
+    for c in candidates {
+        // Each candidate is looked for in every set, and in the result so far.
+        if crate::budget::check().is_err() {
+            return Value::Null;
+        }
+        let keep = match op {
+            SetOp::Intersect => sets.iter().skip(1).all(|s| s.contains(&c)),
+            SetOp::Difference => !sets.iter().skip(1).any(|s| s.contains(&c)),
+            SetOp::Union => true,
+        };
+        if keep && !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    Value::dynamic(J::Array(out))
+}
+
+// array_sort_asc(a1[, a2, …][, nulls_last]): sorts a1 (nulls last unless asked
+// otherwise) and reorders the other arrays the same way; several arrays come back as an
+// array of arrays.
+fn array_sort(args: &[Value], descending: bool) -> Value {
+    let arrays: Vec<Vec<J>> = args.iter().map_while(dynamic_array).collect();
+    let nulls_last = match args.get(arrays.len()).map(undyn) {
+        Some(Value::Bool(b)) => b,
+        _ => true,
+    };
+    let Some(first) = arrays.first() else {
+        return Value::Null;
+    };
+    if arrays.iter().any(|a| a.len() != first.len()) {
+        return Value::Null;
+    }
+    let keys: Vec<Value> = first
+        .iter()
+        .map(|j| undyn(&Value::dynamic(j.clone())))
+        .collect();
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by(|&i, &j| {
+        let (a, b) = (&keys[i], &keys[j]);
+        match (a.is_null(), b.is_null()) {
+            (true, true) => std::cmp::Ordering::Equal,
+            (true, false) => {
+                if nulls_last {
+                    std::cmp::Ordering::Greater
+                } else {
+                    std::cmp::Ordering::Less
+                }
+            }
+            (false, true) => {
+                if nulls_last {
+                    std::cmp::Ordering::Less
+                } else {
+                    std::cmp::Ordering::Greater
+                }
+            }
+            _ if descending => crate::value::convert::sort_cmp(b, a),
+            _ => crate::value::convert::sort_cmp(a, b),
+        }
+    });
+    let sorted: Vec<J> = arrays
+        .iter()
+        .map(|arr| J::Array(order.iter().map(|&i| arr[i].clone()).collect()))
+        .collect();
+    match <[J; 1]>::try_from(sorted) {
+        Ok([one]) => Value::dynamic(one),
+        Err(many) => Value::dynamic(J::Array(many)),
+    }
+}
+
+/// `array_shift_*` (`rotate` false) and `array_rotate_*` by the second argument, to the left
+/// or to the `right`.
+fn array_shift(args: &[Value], right: bool, rotate: bool) -> Value {
+    match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
+        Some(items) if !items.is_empty() => {
+            // In i128: a shift by any i64 (even its minimum, negated) cannot overflow.
+            let len = items.len() as i128;
+            let by = i128::from(as_i64(&arg(args, 1)).unwrap_or(0));
+            let by = if right { -by } else { by };
+            let fill = args.get(2).map_or(J::Null, json_of);
+            let out = (0..len)
+                .map(|i| {
+                    let src = i + by;
+                    if rotate {
+                        items[src.rem_euclid(len) as usize].clone()
+                    } else if (0..len).contains(&src) {
+                        items[src as usize].clone()
+                    } else {
+                        fill.clone()
+                    }
+                })
+                .collect();
+            Value::dynamic(J::Array(out))
+        }
+        Some(items) => Value::dynamic(J::Array(items)),
+        None => Value::Null,
+    }
 }
 
 /// One step of a JSONPath: a property or an array index.

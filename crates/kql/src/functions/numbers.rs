@@ -2,42 +2,19 @@
 
 use super::*;
 
-/// The result type of a function of this family, or None when `name` is not one of them.
-pub(super) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType> {
-    use ScalarType::*;
-    let first = args.first().copied().unwrap_or(Dynamic);
-    Some(match name {
-        "format_bytes" => String,
-        "isnan" | "isinf" | "isfinite" => Bool,
-        "log" | "log10" | "log2" | "exp" | "exp2" | "exp10" | "pow" | "sqrt" | "rand" | "pi"
-        | "cos" | "sin" | "tan" | "acos" | "asin" | "atan" | "atan2" | "degrees" | "radians" => {
-            Real
-        }
-        "bin" | "floor" | "bin_at" | "abs" => first,
-        "sign" | "ceiling" => Real,
-        "tohex" => String,
-        "binary_and" | "binary_or" | "binary_xor" | "binary_not" | "binary_shift_left"
-        | "binary_shift_right" => Long,
-        "around" => Bool,
-        "bitset_count_ones" => Long,
-        "cot" => Real,
-        "round" => {
-            if matches!(first, Int | Long) {
-                Long
-            } else {
-                Real
-            }
-        }
-        _ => return None,
-    })
-}
-
-/// Evaluates a function of this family, or None when `name` is not one of them.
-pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Value> {
-    let s = |i: usize| text(args, i);
-    Some(match name {
-        "bin" | "floor" => bin_value(&arg(args, 0), &arg(args, 1)),
-        "bin_at" => {
+/// The functions of this family.
+pub(super) const FUNCTIONS: &[Function] = &[
+    Function {
+        name: "bin",
+        aliases: &["floor"],
+        returns: Returns::First,
+        call: |args, _| bin_value(&arg(args, 0), &arg(args, 1)),
+    },
+    Function {
+        name: "bin_at",
+        aliases: &[],
+        returns: Returns::First,
+        call: |args, result| {
             let (v, size, at) = (arg(args, 0), arg(args, 1), arg(args, 2));
             match (&v, &size, &at) {
                 (Value::DateTime(t), Value::TimeSpan(s), Value::DateTime(a)) if *s > 0 => {
@@ -53,8 +30,16 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
                     _ => Value::Null,
                 },
             }
-        }
-        "round" => {
+        },
+    },
+    Function {
+        name: "round",
+        aliases: &[],
+        returns: Returns::Computed(|args| match args.first() {
+            Some(T::Int | T::Long) => T::Long,
+            _ => T::Real,
+        }),
+        call: |args, result| {
             let digits = as_i64(&arg(args, 1)).unwrap_or(0).clamp(-15, 15) as i32;
             match as_f64(&arg(args, 0)) {
                 Some(x) => {
@@ -63,11 +48,21 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
                 }
                 None => Value::Null,
             }
-        }
-        "ceiling" => {
+        },
+    },
+    Function {
+        name: "ceiling",
+        aliases: &[],
+        returns: Returns::Fixed(T::Real),
+        call: |args, result| {
             as_f64(&arg(args, 0)).map_or(Value::Null, |x| coerce(Value::Real(x.ceil()), result))
-        }
-        "abs" => match arg(args, 0) {
+        },
+    },
+    Function {
+        name: "abs",
+        aliases: &[],
+        returns: Returns::First,
+        call: |args, _| match arg(args, 0) {
             Value::Int(i) => Value::Int(i.wrapping_abs()),
             Value::Long(i) => Value::Long(i.wrapping_abs()),
             Value::Real(r) => Value::Real(r.abs()),
@@ -75,60 +70,184 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
             Value::TimeSpan(t) => Value::TimeSpan(t.wrapping_abs()),
             _ => Value::Null,
         },
-        "sign" => as_f64(&arg(args, 0)).map_or(Value::Null, |x| {
-            coerce(
-                Value::Real(if x > 0.0 {
-                    1.0
-                } else if x < 0.0 {
-                    -1.0
-                } else {
-                    0.0
-                }),
-                result,
-            )
-        }),
-        "log" | "log10" | "log2" | "exp" | "exp2" | "exp10" | "sqrt" | "cos" | "sin" | "tan"
-        | "acos" | "asin" | "atan" | "degrees" | "radians" => match as_f64(&arg(args, 0)) {
-            Some(x) => Value::Real(match name {
-                "log" => x.ln(),
-                "log10" => x.log10(),
-                "log2" => x.log2(),
-                "exp" => x.exp(),
-                "exp2" => x.exp2(),
-                "exp10" => 10f64.powf(x),
-                "sqrt" => x.sqrt(),
-                "cos" => x.cos(),
-                "sin" => x.sin(),
-                "tan" => x.tan(),
-                "acos" => x.acos(),
-                "asin" => x.asin(),
-                "atan" => x.atan(),
-                "degrees" => x.to_degrees(),
-                _ => x.to_radians(),
-            }),
-            None => Value::Null,
+    },
+    Function {
+        name: "sign",
+        aliases: &[],
+        returns: Returns::Fixed(T::Real),
+        call: |args, result| {
+            as_f64(&arg(args, 0)).map_or(Value::Null, |x| {
+                coerce(
+                    Value::Real(if x > 0.0 {
+                        1.0
+                    } else if x < 0.0 {
+                        -1.0
+                    } else {
+                        0.0
+                    }),
+                    result,
+                )
+            })
         },
-        "pow" | "atan2" => match (as_f64(&arg(args, 0)), as_f64(&arg(args, 1))) {
-            (Some(x), Some(y)) => Value::Real(if name == "pow" { x.powf(y) } else { x.atan2(y) }),
-            _ => Value::Null,
-        },
-        "pi" => Value::Real(std::f64::consts::PI),
-        "rand" => {
+    },
+    Function {
+        name: "log",
+        aliases: &[],
+        returns: Returns::Fixed(T::Real),
+        call: |args, _| real(args, |x| x.ln()),
+    },
+    Function {
+        name: "log10",
+        aliases: &[],
+        returns: Returns::Fixed(T::Real),
+        call: |args, _| real(args, |x| x.log10()),
+    },
+    Function {
+        name: "log2",
+        aliases: &[],
+        returns: Returns::Fixed(T::Real),
+        call: |args, _| real(args, |x| x.log2()),
+    },
+    Function {
+        name: "exp",
+        aliases: &[],
+        returns: Returns::Fixed(T::Real),
+        call: |args, _| real(args, |x| x.exp()),
+    },
+    Function {
+        name: "exp2",
+        aliases: &[],
+        returns: Returns::Fixed(T::Real),
+        call: |args, _| real(args, |x| x.exp2()),
+    },
+    Function {
+        name: "exp10",
+        aliases: &[],
+        returns: Returns::Fixed(T::Real),
+        call: |args, _| real(args, |x| 10f64.powf(x)),
+    },
+    Function {
+        name: "sqrt",
+        aliases: &[],
+        returns: Returns::Fixed(T::Real),
+        call: |args, _| real(args, |x| x.sqrt()),
+    },
+    Function {
+        name: "cos",
+        aliases: &[],
+        returns: Returns::Fixed(T::Real),
+        call: |args, _| real(args, |x| x.cos()),
+    },
+    Function {
+        name: "sin",
+        aliases: &[],
+        returns: Returns::Fixed(T::Real),
+        call: |args, _| real(args, |x| x.sin()),
+    },
+    Function {
+        name: "tan",
+        aliases: &[],
+        returns: Returns::Fixed(T::Real),
+        call: |args, _| real(args, |x| x.tan()),
+    },
+    Function {
+        name: "acos",
+        aliases: &[],
+        returns: Returns::Fixed(T::Real),
+        call: |args, _| real(args, |x| x.acos()),
+    },
+    Function {
+        name: "asin",
+        aliases: &[],
+        returns: Returns::Fixed(T::Real),
+        call: |args, _| real(args, |x| x.asin()),
+    },
+    Function {
+        name: "atan",
+        aliases: &[],
+        returns: Returns::Fixed(T::Real),
+        call: |args, _| real(args, |x| x.atan()),
+    },
+    Function {
+        name: "degrees",
+        aliases: &[],
+        returns: Returns::Fixed(T::Real),
+        call: |args, _| real(args, |x| x.to_degrees()),
+    },
+    Function {
+        name: "radians",
+        aliases: &[],
+        returns: Returns::Fixed(T::Real),
+        call: |args, _| real(args, |x| x.to_radians()),
+    },
+    Function {
+        name: "pow",
+        aliases: &[],
+        returns: Returns::Fixed(T::Real),
+        call: |args, _| real2(args, f64::powf),
+    },
+    Function {
+        name: "atan2",
+        aliases: &[],
+        returns: Returns::Fixed(T::Real),
+        call: |args, _| real2(args, f64::atan2),
+    },
+    Function {
+        name: "pi",
+        aliases: &[],
+        returns: Returns::Fixed(T::Real),
+        call: |_, _| Value::Real(std::f64::consts::PI),
+    },
+    Function {
+        name: "rand",
+        aliases: &[],
+        returns: Returns::Fixed(T::Real),
+        call: |args, _| {
             let r: f64 = rand::random();
             match as_i64(&arg(args, 0)) {
                 Some(n) if n > 0 => Value::Real((r * n as f64).floor()),
                 _ => Value::Real(r),
             }
-        }
-        "isnan" => as_f64(&arg(args, 0)).map_or(Value::Null, |x| Value::Bool(x.is_nan())),
-        "isinf" => as_f64(&arg(args, 0)).map_or(Value::Null, |x| Value::Bool(x.is_infinite())),
-        "isfinite" => as_f64(&arg(args, 0)).map_or(Value::Null, |x| Value::Bool(x.is_finite())),
-        "bitset_count_ones" => {
+        },
+    },
+    Function {
+        name: "isnan",
+        aliases: &[],
+        returns: Returns::Fixed(T::Bool),
+        call: |args, _| as_f64(&arg(args, 0)).map_or(Value::Null, |x| Value::Bool(x.is_nan())),
+    },
+    Function {
+        name: "isinf",
+        aliases: &[],
+        returns: Returns::Fixed(T::Bool),
+        call: |args, _| as_f64(&arg(args, 0)).map_or(Value::Null, |x| Value::Bool(x.is_infinite())),
+    },
+    Function {
+        name: "isfinite",
+        aliases: &[],
+        returns: Returns::Fixed(T::Bool),
+        call: |args, _| as_f64(&arg(args, 0)).map_or(Value::Null, |x| Value::Bool(x.is_finite())),
+    },
+    Function {
+        name: "bitset_count_ones",
+        aliases: &[],
+        returns: Returns::Fixed(T::Long),
+        call: |args, _| {
             as_i64(&arg(args, 0)).map_or(Value::Null, |n| Value::Long(i64::from(n.count_ones())))
-        }
-        "cot" => as_f64(&arg(args, 0)).map_or(Value::Null, |x| Value::Real(1.0 / x.tan())),
-        // around(value, center, delta): whether value lies within delta of center.
-        "around" => {
+        },
+    },
+    Function {
+        name: "cot",
+        aliases: &[],
+        returns: Returns::Fixed(T::Real),
+        call: |args, _| as_f64(&arg(args, 0)).map_or(Value::Null, |x| Value::Real(1.0 / x.tan())),
+    },
+    // around(value, center, delta): whether value lies within delta of center.
+    Function {
+        name: "around",
+        aliases: &[],
+        returns: Returns::Fixed(T::Bool),
+        call: |args, _| {
             use crate::functions::arith::arith;
             use crate::syntax::ast::BinOp;
             let (v, c, d) = (arg(args, 0), arg(args, 1), arg(args, 2));
@@ -141,13 +260,19 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
                 (Some(a), Some(b)) => Value::Bool(a.is_ge() && b.is_le()),
                 _ => Value::Null,
             }
-        }
-        // format_bytes(size[, precision[, units[, base]]]): the size in the given unit, or in the
-        // largest unit it reaches.
-        "format_bytes" => {
+        },
+    },
+    // format_bytes(size[, precision[, units[, base]]]): the size in the given unit, or in the
+    // largest unit it reaches.
+    Function {
+        name: "format_bytes",
+        aliases: &[],
+        returns: Returns::Fixed(T::String),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
             const UNITS: [&str; 7] = ["Bytes", "KB", "MB", "GB", "TB", "PB", "EB"];
             let Some(size) = as_f64(&arg(args, 0)) else {
-                return Some(Value::str(""));
+                return Value::str("");
             };
             let precision = as_i64(&arg(args, 1)).unwrap_or(0).clamp(0, 15) as usize;
             let base = as_i64(&arg(args, 3))
@@ -163,9 +288,14 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
             };
             let scaled = size / base.powi(unit as i32);
             Value::str(format!("{scaled:.precision$} {}", UNITS[unit]))
-        }
-        // Negative numbers print as two's complement of their own size (int 32, long 64 bits).
-        "tohex" => match as_i64(&arg(args, 0)) {
+        },
+    },
+    // Negative numbers print as two's complement of their own size (int 32, long 64 bits).
+    Function {
+        name: "tohex",
+        aliases: &[],
+        returns: Returns::Fixed(T::String),
+        call: |args, _| match as_i64(&arg(args, 0)) {
             Some(n) => {
                 let width = as_i64(&arg(args, 1)).unwrap_or(0).clamp(0, 16) as usize;
                 let hex = match arg(args, 0) {
@@ -177,19 +307,62 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
             }
             None => Value::Null,
         },
-        "binary_and" | "binary_or" | "binary_xor" | "binary_shift_left" | "binary_shift_right" => {
-            match (as_i64(&arg(args, 0)), as_i64(&arg(args, 1))) {
-                (Some(a), Some(b)) => Value::Long(match name {
-                    "binary_and" => a & b,
-                    "binary_or" => a | b,
-                    "binary_xor" => a ^ b,
-                    "binary_shift_left" => a.checked_shl(b as u32).unwrap_or(0),
-                    _ => a.checked_shr(b as u32).unwrap_or(0),
-                }),
-                _ => Value::Null,
-            }
-        }
-        "binary_not" => as_i64(&arg(args, 0)).map_or(Value::Null, |a| Value::Long(!a)),
-        _ => return None,
-    })
+    },
+    Function {
+        name: "binary_and",
+        aliases: &[],
+        returns: Returns::Fixed(T::Long),
+        call: |args, _| long2(args, |a, b| a & b),
+    },
+    Function {
+        name: "binary_or",
+        aliases: &[],
+        returns: Returns::Fixed(T::Long),
+        call: |args, _| long2(args, |a, b| a | b),
+    },
+    Function {
+        name: "binary_xor",
+        aliases: &[],
+        returns: Returns::Fixed(T::Long),
+        call: |args, _| long2(args, |a, b| a ^ b),
+    },
+    Function {
+        name: "binary_shift_left",
+        aliases: &[],
+        returns: Returns::Fixed(T::Long),
+        call: |args, _| long2(args, |a, b| a.checked_shl(b as u32).unwrap_or(0)),
+    },
+    Function {
+        name: "binary_shift_right",
+        aliases: &[],
+        returns: Returns::Fixed(T::Long),
+        call: |args, _| long2(args, |a, b| a.checked_shr(b as u32).unwrap_or(0)),
+    },
+    Function {
+        name: "binary_not",
+        aliases: &[],
+        returns: Returns::Fixed(T::Long),
+        call: |args, _| as_i64(&arg(args, 0)).map_or(Value::Null, |a| Value::Long(!a)),
+    },
+];
+
+/// `f` of the first argument as a number (null when it is not one).
+fn real(args: &[Value], f: fn(f64) -> f64) -> Value {
+    as_f64(&arg(args, 0)).map_or(Value::Null, |x| Value::Real(f(x)))
+}
+
+/// `f` of the first two arguments as numbers (null when one is not a number).
+fn real2(args: &[Value], f: fn(f64, f64) -> f64) -> Value {
+    match (as_f64(&arg(args, 0)), as_f64(&arg(args, 1))) {
+        (Some(x), Some(y)) => Value::Real(f(x, y)),
+        _ => Value::Null,
+    }
+}
+
+/// `f` of the first two arguments as longs (null when one is not a number).
+fn long2(args: &[Value], f: fn(i64, i64) -> i64) -> Value {
+    match (as_i64(&arg(args, 0)), as_i64(&arg(args, 1))) {
+        (Some(a), Some(b)) => Value::Long(f(a, b)),
+        _ => Value::Null,
+    }
 }

@@ -2,25 +2,24 @@
 
 use super::*;
 
-/// The result type of a function of this family, or None when `name` is not one of them.
-pub(super) fn return_type(name: &str, _args: &[ScalarType]) -> Option<ScalarType> {
-    use ScalarType::*;
-    Some(match name {
-        "parse_url" | "parse_path" | "parse_urlquery" | "parse_csv" | "parse_command_line" => {
-            Dynamic
-        }
-        "parse_version" => Decimal,
-        _ => return None,
-    })
-}
-
-/// Evaluates a function of this family, or None when `name` is not one of them.
-pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Value> {
-    let s = |i: usize| text(args, i);
-    Some(match name {
-        "parse_url" => parse_url(&s(0)).map_or(Value::Null, Value::dynamic),
-        "parse_urlquery" => {
-            let decode = |t: &str| to_text(&super::call("url_decode", &[Value::str(t)], result));
+/// The functions of this family.
+pub(super) const FUNCTIONS: &[Function] = &[
+    Function {
+        name: "parse_url",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
+            parse_url(&s(0)).map_or(Value::Null, Value::dynamic)
+        },
+    },
+    Function {
+        name: "parse_urlquery",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
+            let decode = codecs::url_decode;
             let params: serde_json::Map<String, J> = s(0)
                 .trim_start_matches('?')
                 .split('&')
@@ -31,18 +30,45 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
                 })
                 .collect();
             Value::dynamic(serde_json::json!({ "Query Parameters": params }))
-        }
-        // parse_command_line(command, "windows"): the arguments as CommandLineToArgvW splits them.
-        "parse_command_line" if s(1).eq_ignore_ascii_case("windows") => Value::dynamic(J::Array(
-            windows_argv(&s(0)).into_iter().map(J::String).collect(),
-        )),
-        "parse_command_line" => Value::Null,
-        "parse_csv" => Value::dynamic(J::Array(
-            csv_fields(&s(0)).into_iter().map(J::String).collect(),
-        )),
-        // A version of up to four parts of up to eight digits, as one comparable number (decimals
-        // are f64 here, so parts below the first ~16 digits of it lose precision).
-        "parse_version" => {
+        },
+    },
+    // parse_command_line(command, "windows"): the arguments as CommandLineToArgvW splits
+    // them (null for any other parser).
+    Function {
+        name: "parse_command_line",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| {
+            if !text(args, 1).eq_ignore_ascii_case("windows") {
+                return Value::Null;
+            }
+            Value::dynamic(J::Array(
+                windows_argv(&text(args, 0))
+                    .into_iter()
+                    .map(J::String)
+                    .collect(),
+            ))
+        },
+    },
+    Function {
+        name: "parse_csv",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
+            Value::dynamic(J::Array(
+                csv_fields(&s(0)).into_iter().map(J::String).collect(),
+            ))
+        },
+    },
+    // A version of up to four parts of up to eight digits, as one comparable number (decimals
+    // are f64 here, so parts below the first ~16 digits of it lose precision).
+    Function {
+        name: "parse_version",
+        aliases: &[],
+        returns: Returns::Fixed(T::Decimal),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
             let text = s(0);
             let parts: Vec<&str> = text.trim().split('.').collect();
             let valid = parts.len() <= 4
@@ -50,7 +76,7 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
                     !p.is_empty() && p.len() <= 8 && p.bytes().all(|b| b.is_ascii_digit())
                 });
             if !valid {
-                return Some(Value::Null);
+                return Value::Null;
             }
             let v = (0..4).fold(0.0, |acc, i| {
                 acc * 1e8
@@ -60,11 +86,18 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
                         .unwrap_or(0.0)
             });
             Value::Decimal(v)
-        }
-        "parse_path" => Value::dynamic(parse_path(&s(0))),
-        _ => return None,
-    })
-}
+        },
+    },
+    Function {
+        name: "parse_path",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
+            Value::dynamic(parse_path(&s(0)))
+        },
+    },
+];
 
 /// A Windows command line split into arguments (CommandLineToArgvW's rules): white space
 /// separates, double quotes group, `\"` is a quote and 2n backslashes before a quote are n.

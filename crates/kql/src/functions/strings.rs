@@ -2,59 +2,102 @@
 
 use super::*;
 
-/// The result type of a function of this family, or None when `name` is not one of them.
-pub(super) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType> {
-    use ScalarType::*;
-    Some(match name {
-        "tostring" | "strcat" | "strcat_delim" | "tolower" | "toupper" | "replace_string"
-        | "replace_regex" | "replace" | "trim" | "trim_start" | "trim_end" | "substring"
-        | "strrep" | "reverse" | "strcat_array" => String,
-        "extract" => {
-            if args.len() >= 4 {
-                args[3]
-            } else {
-                String
-            }
-        }
-        "split" | "extract_all" => Dynamic,
-        "strlen" | "indexof" | "countof" | "string_size" => Long,
-        "regex_quote" => String,
-        "strcmp" | "indexof_regex" => Long,
-        "has_ipv4" | "has_ipv4_prefix" | "has_any_ipv4" | "has_any_ipv4_prefix" => Bool,
-        "has_any_index" => Long,
-        "unicode_codepoints_from_string" | "to_utf8" => Dynamic,
-        "unicode_codepoints_to_string" | "make_string" | "replace_strings" => String,
-        "translate" => String,
-        _ => return None,
-    })
-}
-
-/// Evaluates a function of this family, or None when `name` is not one of them.
-pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Value> {
-    let s = |i: usize| text(args, i);
-    Some(match name {
-        "tostring" => Value::str(s(0)),
-        "strcat" => Value::str(args.iter().map(to_text).collect::<String>()),
-        "strcat_delim" => {
+/// The functions of this family.
+pub(super) const FUNCTIONS: &[Function] = &[
+    Function {
+        name: "tostring",
+        aliases: &[],
+        returns: Returns::Fixed(T::String),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
+            Value::str(s(0))
+        },
+    },
+    Function {
+        name: "strcat",
+        aliases: &[],
+        returns: Returns::Fixed(T::String),
+        call: |args, _| Value::str(args.iter().map(to_text).collect::<String>()),
+    },
+    Function {
+        name: "strcat_delim",
+        aliases: &[],
+        returns: Returns::Fixed(T::String),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
             let parts: Vec<String> = args.iter().skip(1).map(to_text).collect();
             Value::str(parts.join(&s(0)))
-        }
-        "strcat_array" => match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
-            Some(items) => Value::str(
-                items
-                    .iter()
-                    .map(|j| to_text(&Value::dynamic(j.clone())))
-                    .collect::<Vec<_>>()
-                    .join(&s(1)),
-            ),
-            None => Value::Null,
         },
-        "tolower" => Value::str(s(0).to_lowercase()),
-        "toupper" => Value::str(s(0).to_uppercase()),
-        "strlen" => Value::Long(s(0).chars().count() as i64),
-        "string_size" => Value::Long(s(0).len() as i64),
-        "reverse" => Value::str(s(0).chars().rev().collect::<String>()),
-        "strrep" => {
+    },
+    Function {
+        name: "strcat_array",
+        aliases: &[],
+        returns: Returns::Fixed(T::String),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
+            match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
+                Some(items) => Value::str(
+                    items
+                        .iter()
+                        .map(|j| to_text(&Value::dynamic(j.clone())))
+                        .collect::<Vec<_>>()
+                        .join(&s(1)),
+                ),
+                None => Value::Null,
+            }
+        },
+    },
+    Function {
+        name: "tolower",
+        aliases: &[],
+        returns: Returns::Fixed(T::String),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
+            Value::str(s(0).to_lowercase())
+        },
+    },
+    Function {
+        name: "toupper",
+        aliases: &[],
+        returns: Returns::Fixed(T::String),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
+            Value::str(s(0).to_uppercase())
+        },
+    },
+    Function {
+        name: "strlen",
+        aliases: &[],
+        returns: Returns::Fixed(T::Long),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
+            Value::Long(s(0).chars().count() as i64)
+        },
+    },
+    Function {
+        name: "string_size",
+        aliases: &[],
+        returns: Returns::Fixed(T::Long),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
+            Value::Long(s(0).len() as i64)
+        },
+    },
+    Function {
+        name: "reverse",
+        aliases: &[],
+        returns: Returns::Fixed(T::String),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
+            Value::str(s(0).chars().rev().collect::<String>())
+        },
+    },
+    Function {
+        name: "strrep",
+        aliases: &[],
+        returns: Returns::Fixed(T::String),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
             let n = as_i64(&arg(args, 1)).unwrap_or(0).clamp(0, 10_000) as usize;
             let (text, delimiter) = (s(0), s(2));
             let mut out = String::with_capacity(
@@ -68,8 +111,14 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
                 out.push_str(&text);
             }
             Value::str(out)
-        }
-        "substring" => {
+        },
+    },
+    Function {
+        name: "substring",
+        aliases: &[],
+        returns: Returns::Fixed(T::String),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
             let chars: Vec<char> = s(0).chars().collect();
             // A negative start counts from the end of the text.
             let start = match as_i64(&arg(args, 1)).unwrap_or(0) {
@@ -78,13 +127,25 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
             };
             let len = as_i64(&arg(args, 2)).map_or(usize::MAX, |l| l.max(0) as usize);
             Value::str(chars.iter().skip(start).take(len).collect::<String>())
-        }
-        "indexof" => {
+        },
+    },
+    Function {
+        name: "indexof",
+        aliases: &[],
+        returns: Returns::Fixed(T::Long),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
             let hay: Vec<char> = s(0).chars().collect();
             let needle: Vec<char> = s(1).chars().collect();
             position_of(&hay, &needle, args)
-        }
-        "countof" => {
+        },
+    },
+    Function {
+        name: "countof",
+        aliases: &[],
+        returns: Returns::Fixed(T::Long),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
             let (hay, needle) = (s(0), s(1));
             if s(2) == "regex" {
                 regex(&needle)
@@ -97,36 +158,59 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
                 let mut found = 0;
                 for (i, _) in hay.char_indices() {
                     if crate::budget::check().is_err() {
-                        return Some(Value::Null);
+                        return Value::Null;
                     }
                     found += i64::from(hay[i..].starts_with(&needle));
                 }
                 Value::Long(found)
             }
-        }
-        "replace_string" => Value::str(s(0).replace(&s(1), &s(2))),
-        "replace_regex" | "replace" => {
-            let (text, pattern, rewrite) = if name == "replace" {
-                (s(2), s(0), s(1))
-            } else {
-                (s(0), s(1), s(2))
-            };
-            let rewrite = regex(r"\\(\d)").map_or(rewrite.clone(), |r| {
-                r.regex().replace_all(&rewrite, "$${$1}").into_owned()
-            });
-            regex(&pattern)
-                .and_then(|r| {
-                    Some(Value::str(
-                        r.over(&text)?.replace_all(&text, rewrite.as_str()),
-                    ))
-                })
-                .unwrap_or(Value::Null)
-        }
-        "trim" | "trim_start" | "trim_end" => {
-            trim_regex(&s(0), &s(1), name != "trim_end", name != "trim_start")
-                .map_or(Value::Null, Value::str)
-        }
-        "extract" => {
+        },
+    },
+    Function {
+        name: "replace_string",
+        aliases: &[],
+        returns: Returns::Fixed(T::String),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
+            Value::str(s(0).replace(&s(1), &s(2)))
+        },
+    },
+    Function {
+        name: "replace_regex",
+        aliases: &[],
+        returns: Returns::Fixed(T::String),
+        call: |args, _| replace_regex(&text(args, 0), &text(args, 1), &text(args, 2)),
+    },
+    Function {
+        name: "replace",
+        aliases: &[],
+        returns: Returns::Fixed(T::String),
+        call: |args, _| replace_regex(&text(args, 2), &text(args, 0), &text(args, 1)),
+    },
+    Function {
+        name: "trim",
+        aliases: &[],
+        returns: Returns::Fixed(T::String),
+        call: |args, _| trim(args, true, true),
+    },
+    Function {
+        name: "trim_start",
+        aliases: &[],
+        returns: Returns::Fixed(T::String),
+        call: |args, _| trim(args, true, false),
+    },
+    Function {
+        name: "trim_end",
+        aliases: &[],
+        returns: Returns::Fixed(T::String),
+        call: |args, _| trim(args, false, true),
+    },
+    Function {
+        name: "extract",
+        aliases: &[],
+        returns: Returns::Computed(|args| args.get(3).copied().unwrap_or(T::String)),
+        call: |args, result| {
+            let s = |i: usize| text(args, i);
             let group = as_i64(&arg(args, 1)).unwrap_or(0).max(0) as usize;
             let found = regex(&s(0)).and_then(|r| {
                 let hay = s(2);
@@ -139,52 +223,20 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
                 None if result == ScalarType::String => Value::str(""),
                 None => Value::Null,
             }
-        }
-        "extract_all" => {
-            let (pattern, hay) = if args.len() >= 3 {
-                (s(0), s(2))
-            } else {
-                (s(0), s(1))
-            };
-            let Some(r) = regex(&pattern) else {
-                return Some(Value::Null);
-            };
-            let Some(r) = r.over(&hay) else {
-                return Some(Value::Null);
-            };
-            let groups = r.captures_len() - 1;
-            // The groups to returnSome(: all of them), or those the middle argument picks by number
-            // or by name.
-            let picked: Vec<usize> = match args.get(1).filter(|_| args.len() >= 3) {
-                Some(sel) => dynamic_array(sel)
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|g| match g {
-                        J::String(n) => r.capture_names().position(|c| c == Some(n.as_str())),
-                        other => other.as_u64().map(|i| i as usize),
-                    })
-                    .collect(),
-                None => (1..=groups.max(1)).map(|g| g.min(groups)).collect(),
-            };
-            let mut out = Vec::new();
-            for c in r.captures_iter(&hay) {
-                let texts: Vec<J> = picked
-                    .iter()
-                    .map(|&g| J::String(c.get(g).map_or("", |m| m.as_str()).into()))
-                    .collect();
-                if picked.len() <= 1 {
-                    out.push(texts.into_iter().next().unwrap_or(J::Null));
-                } else {
-                    out.push(J::Array(texts));
-                }
-            }
-            if out.is_empty() {
-                Value::Null
-            } else {
-                Value::dynamic(J::Array(out))
-            }
-        }
-        "split" => {
+        },
+    },
+    Function {
+        name: "extract_all",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: extract_all,
+    },
+    Function {
+        name: "split",
+        aliases: &[],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
             let parts: Vec<J> = s(0)
                 .split(s(1).as_str())
                 .map(|p| J::String(p.into()))
@@ -199,14 +251,25 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
                 }
                 None => Value::dynamic(J::Array(parts)),
             }
-        }
-        // to_utf8 and make_string are the older names of the code point functions.
-        "to_utf8" => super::call("unicode_codepoints_from_string", args, result),
-        "make_string" => super::call("unicode_codepoints_to_string", args, result),
-        "unicode_codepoints_from_string" => Value::dynamic(J::Array(
-            s(0).chars().map(|c| J::from(u32::from(c))).collect(),
-        )),
-        "unicode_codepoints_to_string" => {
+        },
+    },
+    // to_utf8 and make_string are the older names of the code point functions.
+    Function {
+        name: "unicode_codepoints_from_string",
+        aliases: &["to_utf8"],
+        returns: Returns::Fixed(T::Dynamic),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
+            Value::dynamic(J::Array(
+                s(0).chars().map(|c| J::from(u32::from(c))).collect(),
+            ))
+        },
+    },
+    Function {
+        name: "unicode_codepoints_to_string",
+        aliases: &["make_string"],
+        returns: Returns::Fixed(T::String),
+        call: |args, _| {
             let codes: Vec<J> = args
                 .iter()
                 .flat_map(|a| dynamic_array(a).unwrap_or_else(|| vec![json_of(a)]))
@@ -216,13 +279,19 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
                 .map(|j| j.as_u64().and_then(|c| char::from_u32(c as u32)))
                 .collect();
             text.map_or(Value::Null, Value::str)
-        }
-        "replace_strings" => {
+        },
+    },
+    Function {
+        name: "replace_strings",
+        aliases: &[],
+        returns: Returns::Fixed(T::String),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
             let (Some(lookups), Some(rewrites)) = (
                 args.get(1).and_then(dynamic_array),
                 args.get(2).and_then(dynamic_array),
             ) else {
-                return Some(Value::Null);
+                return Value::Null;
             };
             let pairs: Vec<(String, String)> = lookups
                 .iter()
@@ -241,7 +310,7 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
             for (p, (l, _)) in pairs.iter().enumerate() {
                 for (start, m) in text.match_indices(l.as_str()) {
                     if crate::budget::check().is_err() {
-                        return Some(Value::Null);
+                        return Value::Null;
                     }
                     let end = start + m.len();
                     if chosen.iter().all(|(s, e, _)| end <= *s || start >= *e) {
@@ -259,9 +328,15 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
             }
             out.push_str(&text[at..]);
             Value::str(out)
-        }
-        // The index of the first lookup term the text has (as `has`), else -1.
-        "has_any_index" => {
+        },
+    },
+    // The index of the first lookup term the text has (as `has`), else -1.
+    Function {
+        name: "has_any_index",
+        aliases: &[],
+        returns: Returns::Fixed(T::Long),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
             let hay = s(0).to_lowercase();
             let terms = texts_of(args.get(1..).unwrap_or_default());
             Value::Long(
@@ -270,8 +345,14 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
                     .position(|t| terms::has_term(&hay, &t.to_lowercase(), true, true))
                     .map_or(-1, |p| p as i64),
             )
-        }
-        "translate" => {
+        },
+    },
+    Function {
+        name: "translate",
+        aliases: &[],
+        returns: Returns::Fixed(T::String),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
             let (from, to): (Vec<char>, Vec<char>) =
                 (s(0).chars().collect(), s(1).chars().collect());
             let out: String = s(2)
@@ -284,16 +365,38 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
                 })
                 .collect();
             Value::str(out)
-        }
-        "regex_quote" => Value::str(regex::escape(&s(0))),
-        "strcmp" => Value::Long(match s(0).cmp(&s(1)) {
-            std::cmp::Ordering::Less => -1,
-            std::cmp::Ordering::Equal => 0,
-            std::cmp::Ordering::Greater => 1,
-        }),
-        // indexof_regex(source, lookup[, start[, length[, occurrence]]]): positions count in
-        // characters; a negative start is invalid, a negative length means to the end.
-        "indexof_regex" => {
+        },
+    },
+    Function {
+        name: "regex_quote",
+        aliases: &[],
+        returns: Returns::Fixed(T::String),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
+            Value::str(regex::escape(&s(0)))
+        },
+    },
+    Function {
+        name: "strcmp",
+        aliases: &[],
+        returns: Returns::Fixed(T::Long),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
+            Value::Long(match s(0).cmp(&s(1)) {
+                std::cmp::Ordering::Less => -1,
+                std::cmp::Ordering::Equal => 0,
+                std::cmp::Ordering::Greater => 1,
+            })
+        },
+    },
+    // indexof_regex(source, lookup[, start[, length[, occurrence]]]): positions count in
+    // characters; a negative start is invalid, a negative length means to the end.
+    Function {
+        name: "indexof_regex",
+        aliases: &[],
+        returns: Returns::Fixed(T::Long),
+        call: |args, _| {
+            let s = |i: usize| text(args, i);
             let opt = |i: usize, default: i64| match args.get(i) {
                 Some(_) => as_i64(&arg(args, i)),
                 None => Some(default),
@@ -301,10 +404,10 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
             let (Some(r), Some(start), Some(len), Some(nth)) =
                 (regex(&s(1)), opt(2, 0), opt(3, -1), opt(4, 1))
             else {
-                return Some(Value::Null);
+                return Value::Null;
             };
             if start < 0 || nth < 1 {
-                return Some(Value::Null);
+                return Value::Null;
             }
             let chars: Vec<char> = s(0).chars().collect();
             let end = if len < 0 {
@@ -320,29 +423,122 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
                 .iter()
                 .collect();
             let Some(r) = r.over(&window) else {
-                return Some(Value::Null);
+                return Value::Null;
             };
             Value::Long(
                 r.find_iter(&window)
                     .nth(nth as usize - 1)
                     .map_or(-1, |m| start + window[..m.start()].chars().count() as i64),
             )
+        },
+    },
+    Function {
+        name: "has_ipv4",
+        aliases: &[],
+        returns: Returns::Fixed(T::Bool),
+        call: |args, _| has_ipv4(args, false),
+    },
+    Function {
+        name: "has_ipv4_prefix",
+        aliases: &[],
+        returns: Returns::Fixed(T::Bool),
+        call: |args, _| has_ipv4(args, true),
+    },
+    Function {
+        name: "has_any_ipv4",
+        aliases: &[],
+        returns: Returns::Fixed(T::Bool),
+        call: |args, _| has_ipv4(args, false),
+    },
+    Function {
+        name: "has_any_ipv4_prefix",
+        aliases: &[],
+        returns: Returns::Fixed(T::Bool),
+        call: |args, _| has_ipv4(args, true),
+    },
+];
+
+/// `text` with the matches of `pattern` replaced by `rewrite` (`replace_regex`'s arguments;
+/// `replace` takes them in another order).
+fn replace_regex(text: &str, pattern: &str, rewrite: &str) -> Value {
+    let rewrite = regex(r"\\(\d)").map_or(rewrite.to_string(), |r| {
+        r.regex().replace_all(rewrite, "$${$1}").into_owned()
+    });
+    regex(pattern)
+        .and_then(|r| {
+            Some(Value::str(
+                r.over(text)?.replace_all(text, rewrite.as_str()),
+            ))
+        })
+        .unwrap_or(Value::Null)
+}
+
+/// `trim(regex, text)` at the `start`, the `end` or both.
+fn trim(args: &[Value], start: bool, end: bool) -> Value {
+    let s = |i: usize| text(args, i);
+    trim_regex(&s(0), &s(1), start, end).map_or(Value::Null, Value::str)
+}
+
+fn extract_all(args: &[Value], _: ScalarType) -> Value {
+    let s = |i: usize| text(args, i);
+    let (pattern, hay) = if args.len() >= 3 {
+        (s(0), s(2))
+    } else {
+        (s(0), s(1))
+    };
+    let Some(r) = regex(&pattern) else {
+        return Value::Null;
+    };
+    let Some(r) = r.over(&hay) else {
+        return Value::Null;
+    };
+    let groups = r.captures_len() - 1;
+    // The groups to returnSome(: all of them), or those the middle argument picks by number
+    // or by name.
+    let picked: Vec<usize> = match args.get(1).filter(|_| args.len() >= 3) {
+        Some(sel) => dynamic_array(sel)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|g| match g {
+                J::String(n) => r.capture_names().position(|c| c == Some(n.as_str())),
+                other => other.as_u64().map(|i| i as usize),
+            })
+            .collect(),
+        None => (1..=groups.max(1)).map(|g| g.min(groups)).collect(),
+    };
+    let mut out = Vec::new();
+    for c in r.captures_iter(&hay) {
+        let texts: Vec<J> = picked
+            .iter()
+            .map(|&g| J::String(c.get(g).map_or("", |m| m.as_str()).into()))
+            .collect();
+        if picked.len() <= 1 {
+            out.push(texts.into_iter().next().unwrap_or(J::Null));
+        } else {
+            out.push(J::Array(texts));
         }
-        "has_ipv4" | "has_ipv4_prefix" | "has_any_ipv4" | "has_any_ipv4_prefix" => {
-            let hay = s(0);
-            let wanted = texts_of(args.get(1..).unwrap_or_default());
-            let prefix = name.ends_with("prefix");
-            Value::Bool(ipv4_tokens(&hay).iter().any(|ip| {
-                wanted.iter().any(|w| {
-                    if prefix {
-                        // A partial prefix must end with a dot: `10.1.` matches 10.1.x.x.
-                        ip == w || (w.ends_with('.') && ip.starts_with(w.as_str()))
-                    } else {
-                        ip == w
-                    }
-                })
-            }))
-        }
-        _ => return None,
-    })
+    }
+    if out.is_empty() {
+        Value::Null
+    } else {
+        Value::dynamic(J::Array(out))
+    }
+}
+
+/// Whether the text has one of the IPv4 addresses in the other arguments (or, with `prefix`,
+/// an address they are a prefix of).
+fn has_ipv4(args: &[Value], prefix: bool) -> Value {
+    let s = |i: usize| text(args, i);
+    let hay = s(0);
+    let wanted = texts_of(args.get(1..).unwrap_or_default());
+    Value::Bool(ipv4_tokens(&hay).iter().any(|ip| {
+        wanted.iter().any(|w| {
+            if prefix {
+                // A partial prefix must end with a dot: `10.1.` matches 10.1.x.x.
+                ip == w || (w.ends_with('.') && ip.starts_with(w.as_str()))
+            } else {
+                ip == w
+            }
+        })
+    }))
 }

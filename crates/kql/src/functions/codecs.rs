@@ -5,23 +5,16 @@ use super::*;
 
 /// The functions of this family.
 pub(super) const FUNCTIONS: &[Function] = &[
-    Function {
-        name: "base64_decode_toarray",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            match encoding::base64_decode(&s(0)) {
-                Some(bytes) => Value::dynamic(J::Array(bytes.into_iter().map(J::from).collect())),
-                None => Value::Null,
-            }
-        },
-    },
-    Function {
-        name: "base64_encode_fromarray",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| match args.first().and_then(dynamic_array) {
+    fixed("base64_decode_toarray", T::Dynamic, |args, _| {
+        let s = |i: usize| text(args, i);
+        match encoding::base64_decode(&s(0)) {
+            Some(bytes) => Value::dynamic(J::Array(bytes.into_iter().map(J::from).collect())),
+            None => Value::Null,
+        }
+    })
+    .grows(Growth::Elements),
+    fixed("base64_encode_fromarray", T::String, |args, _| {
+        match args.first().and_then(dynamic_array) {
             Some(items) => {
                 let bytes: Vec<u8> = items
                     .iter()
@@ -31,127 +24,78 @@ pub(super) const FUNCTIONS: &[Function] = &[
                 Value::str(encoding::base64_encode(&bytes))
             }
             None => Value::Null,
-        },
-    },
-    Function {
-        name: "base64_encode_fromguid",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| match arg(args, 0) {
+        }
+    }),
+    fixed("base64_encode_fromguid", T::String, |args, _| {
+        match arg(args, 0) {
             Value::Guid(g) => Value::str(encoding::base64_encode(&g.to_bytes_le())),
             _ => Value::Null,
-        },
-    },
-    Function {
-        name: "base64_decode_toguid",
-        aliases: &[],
-        returns: Returns::Fixed(T::Guid),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            match encoding::base64_decode(&s(0)).map(<[u8; 16]>::try_from) {
-                Some(Ok(bytes)) => Value::Guid(uuid::Uuid::from_bytes_le(bytes)),
-                _ => Value::Null,
-            }
-        },
-    },
-    Function {
-        name: "hash_sha256",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            Value::str(encoding::sha256_hex(s(0).as_bytes()))
-        },
-    },
-    Function {
-        name: "hash_sha1",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            Value::str(encoding::sha1_hex(s(0).as_bytes()))
-        },
-    },
-    Function {
-        name: "zlib_compress_to_base64_string",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            Value::str(encoding::base64_encode(&encoding::zlib_compress(
-                s(0).as_bytes(),
-            )))
-        },
-    },
-    Function {
-        name: "gzip_compress_to_base64_string",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            Value::str(encoding::base64_encode(&encoding::gzip_compress(
-                s(0).as_bytes(),
-            )))
-        },
-    },
-    Function {
-        name: "zlib_decompress_from_base64_string",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| decompress(args, encoding::zlib_decompress),
-    },
-    Function {
-        name: "gzip_decompress_from_base64_string",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| decompress(args, encoding::gzip_decompress),
-    },
-    Function {
-        name: "punycode_from_string",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            encoding::punycode_encode(&s(0)).map_or(Value::Null, Value::str)
-        },
-    },
-    Function {
-        name: "punycode_to_string",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            encoding::punycode_decode(&s(0)).map_or(Value::Null, Value::str)
-        },
-    },
-    Function {
-        name: "punycode_domain_to_string",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| punycode_domain(args, true),
-    },
-    Function {
-        name: "punycode_domain_from_string",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| punycode_domain(args, false),
-    },
-    Function {
-        name: "hash_md5",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            Value::str(encoding::md5_hex(s(0).as_bytes()))
-        },
-    },
+        }
+    }),
+    fixed("base64_decode_toguid", T::Guid, |args, _| {
+        let s = |i: usize| text(args, i);
+        match encoding::base64_decode(&s(0)).map(<[u8; 16]>::try_from) {
+            Some(Ok(bytes)) => Value::Guid(uuid::Uuid::from_bytes_le(bytes)),
+            _ => Value::Null,
+        }
+    }),
+    fixed("hash_sha256", T::String, |args, _| {
+        let s = |i: usize| text(args, i);
+        Value::str(encoding::sha256_hex(s(0).as_bytes()))
+    }),
+    fixed("hash_sha1", T::String, |args, _| {
+        let s = |i: usize| text(args, i);
+        Value::str(encoding::sha1_hex(s(0).as_bytes()))
+    }),
+    fixed("zlib_compress_to_base64_string", T::String, |args, _| {
+        let s = |i: usize| text(args, i);
+        Value::str(encoding::base64_encode(&encoding::zlib_compress(
+            s(0).as_bytes(),
+        )))
+    }),
+    fixed("gzip_compress_to_base64_string", T::String, |args, _| {
+        let s = |i: usize| text(args, i);
+        Value::str(encoding::base64_encode(&encoding::gzip_compress(
+            s(0).as_bytes(),
+        )))
+    }),
+    fixed(
+        "zlib_decompress_from_base64_string",
+        T::String,
+        |args, _| decompress(args, encoding::zlib_decompress),
+    )
+    .builds(size::product::decompress),
+    fixed(
+        "gzip_decompress_from_base64_string",
+        T::String,
+        |args, _| decompress(args, encoding::gzip_decompress),
+    )
+    .builds(size::product::decompress),
+    fixed("punycode_from_string", T::String, |args, _| {
+        let s = |i: usize| text(args, i);
+        encoding::punycode_encode(&s(0)).map_or(Value::Null, Value::str)
+    }),
+    fixed("punycode_to_string", T::String, |args, _| {
+        let s = |i: usize| text(args, i);
+        encoding::punycode_decode(&s(0)).map_or(Value::Null, Value::str)
+    }),
+    fixed("punycode_domain_to_string", T::String, |args, _| {
+        punycode_domain(args, true)
+    }),
+    fixed("punycode_domain_from_string", T::String, |args, _| {
+        punycode_domain(args, false)
+    }),
+    fixed("hash_md5", T::String, |args, _| {
+        let s = |i: usize| text(args, i);
+        Value::str(encoding::md5_hex(s(0).as_bytes()))
+    }),
     // The xxHash64 bits read as a signed long; a modulo keeps the result in [0, m).
     // Datetimes and timespans hash their .NET ticks (little-endian), other values their text.
-    Function {
-        name: "hash",
-        aliases: &["hash_xxhash64"],
-        returns: Returns::Fixed(T::Long),
-        call: |args, _| {
+    Function::new(
+        "hash",
+        &["hash_xxhash64"],
+        Returns::Fixed(T::Long),
+        |args, _| {
             let s = |i: usize| text(args, i);
             const DOTNET_EPOCH_TICKS: i64 = 621_355_968_000_000_000;
             let bytes = match arg(args, 0) {
@@ -165,21 +109,21 @@ pub(super) const FUNCTIONS: &[Function] = &[
                 _ => Value::Long(h),
             }
         },
-    },
-    Function {
-        name: "base64_encode_tostring",
-        aliases: &["base64_encodestring"],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
+    ),
+    Function::new(
+        "base64_encode_tostring",
+        &["base64_encodestring"],
+        Returns::Fixed(T::String),
+        |args, _| {
             let s = |i: usize| text(args, i);
             Value::str(encoding::base64_encode(s(0).as_bytes()))
         },
-    },
-    Function {
-        name: "base64_decode_tostring",
-        aliases: &["base64_decodestring"],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
+    ),
+    Function::new(
+        "base64_decode_tostring",
+        &["base64_decodestring"],
+        Returns::Fixed(T::String),
+        |args, _| {
             let s = |i: usize| text(args, i);
             match encoding::base64_decode(&s(0)) {
                 // Bytes that are not UTF-8 decode to an empty string, as in Kusto.
@@ -187,18 +131,18 @@ pub(super) const FUNCTIONS: &[Function] = &[
                 None => Value::Null,
             }
         },
-    },
-    Function {
-        name: "url_decode",
-        aliases: &["url_decode_component"],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| Value::str(url_decode(&text(args, 0))),
-    },
-    Function {
-        name: "url_encode",
-        aliases: &["url_encode_component"],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
+    ),
+    Function::new(
+        "url_decode",
+        &["url_decode_component"],
+        Returns::Fixed(T::String),
+        |args, _| Value::str(url_decode(&text(args, 0))),
+    ),
+    Function::new(
+        "url_encode",
+        &["url_encode_component"],
+        Returns::Fixed(T::String),
+        |args, _| {
             let s = |i: usize| text(args, i);
             let mut out = String::new();
             for b in s(0).bytes() {
@@ -210,7 +154,7 @@ pub(super) const FUNCTIONS: &[Function] = &[
             }
             Value::str(out)
         },
-    },
+    ),
 ];
 
 // Text that is not base64 of a stream of UTF-8 decompresses to an empty string.

@@ -4,254 +4,156 @@ use super::*;
 
 /// The functions of this family.
 pub(super) const FUNCTIONS: &[Function] = &[
-    Function {
-        name: "startofday",
-        aliases: &[],
-        returns: Returns::Fixed(T::DateTime),
-        call: |args, _| period_edge(args, Period::Day, false),
-    },
-    Function {
-        name: "startofweek",
-        aliases: &[],
-        returns: Returns::Fixed(T::DateTime),
-        call: |args, _| period_edge(args, Period::Week, false),
-    },
-    Function {
-        name: "startofmonth",
-        aliases: &[],
-        returns: Returns::Fixed(T::DateTime),
-        call: |args, _| period_edge(args, Period::Month, false),
-    },
-    Function {
-        name: "startofyear",
-        aliases: &[],
-        returns: Returns::Fixed(T::DateTime),
-        call: |args, _| period_edge(args, Period::Year, false),
-    },
-    Function {
-        name: "endofday",
-        aliases: &[],
-        returns: Returns::Fixed(T::DateTime),
-        call: |args, _| period_edge(args, Period::Day, true),
-    },
-    Function {
-        name: "endofweek",
-        aliases: &[],
-        returns: Returns::Fixed(T::DateTime),
-        call: |args, _| period_edge(args, Period::Week, true),
-    },
-    Function {
-        name: "endofmonth",
-        aliases: &[],
-        returns: Returns::Fixed(T::DateTime),
-        call: |args, _| period_edge(args, Period::Month, true),
-    },
-    Function {
-        name: "endofyear",
-        aliases: &[],
-        returns: Returns::Fixed(T::DateTime),
-        call: |args, _| period_edge(args, Period::Year, true),
-    },
-    Function {
-        name: "datetime_diff",
-        aliases: &[],
-        returns: Returns::Fixed(T::Long),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            match (dt(args, 1), dt(args, 2)) {
-                (Some(a), Some(b)) => datetime_diff(&s(0), a, b).map_or(Value::Null, Value::Long),
-                _ => Value::Null,
-            }
-        },
-    },
-    Function {
-        name: "datetime_add",
-        aliases: &[],
-        returns: Returns::Fixed(T::DateTime),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            match (as_i64(&arg(args, 1)), dt(args, 2)) {
-                (Some(n), Some(t)) => {
-                    datetime_add(&s(0), n, t).map_or(Value::Null, Value::DateTime)
-                }
-                _ => Value::Null,
-            }
-        },
-    },
-    Function {
-        name: "datetime_part",
-        aliases: &[],
-        returns: Returns::Fixed(T::Long),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            match dt(args, 1) {
-                Some(t) => Value::Long(match s(0).to_ascii_lowercase().as_str() {
-                    "year" => i64::from(t.year()),
-                    "quarter" => i64::from(t.month0() / 3 + 1),
-                    "month" => i64::from(t.month()),
-                    "week_of_year" | "weekofyear" => i64::from(t.iso_week().week()),
-                    "day" => i64::from(t.day()),
-                    "dayofyear" => i64::from(t.ordinal()),
-                    "hour" => i64::from(t.hour()),
-                    "minute" => i64::from(t.minute()),
-                    "second" => i64::from(t.second()),
-                    "millisecond" => i64::from(t.timestamp_subsec_millis()),
-                    "microsecond" => i64::from(t.timestamp_subsec_micros()),
-                    "nanosecond" => i64::from(t.timestamp_subsec_nanos()),
-                    _ => return Value::Null,
-                }),
-                None => Value::Null,
-            }
-        },
-    },
-    Function {
-        name: "format_datetime",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            match coerce(arg(args, 0), ScalarType::DateTime) {
-                Value::DateTime(ticks) => ticks_to_datetime(ticks).map_or(Value::Null, |t| {
-                    Value::str(Fields::of_datetime(t, ticks).format(&s(1)))
-                }),
-                _ => Value::Null,
-            }
-        },
-    },
-    Function {
-        name: "format_timespan",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            match coerce(arg(args, 0), ScalarType::TimeSpan) {
-                Value::TimeSpan(t) if args.len() >= 2 => {
-                    let sign = if t < 0 { "-" } else { "" };
-                    Value::str(format!("{sign}{}", Fields::of_timespan(t).format(&s(1))))
-                }
-                Value::TimeSpan(t) => Value::str(crate::value::format_timespan(t)),
-                _ => Value::Null,
-            }
-        },
-    },
-    Function {
-        name: "hourofday",
-        aliases: &[],
-        returns: Returns::Fixed(T::Long),
-        call: |args, result| date_part(args, result, |t| t.hour()),
-    },
-    Function {
-        name: "dayofmonth",
-        aliases: &[],
-        returns: Returns::Fixed(T::Long),
-        call: |args, result| date_part(args, result, |t| t.day()),
-    },
-    Function {
-        name: "dayofyear",
-        aliases: &[],
-        returns: Returns::Fixed(T::Long),
-        call: |args, result| date_part(args, result, |t| t.ordinal()),
-    },
-    Function {
-        name: "getmonth",
-        aliases: &[],
-        returns: Returns::Fixed(T::Long),
-        call: |args, result| date_part(args, result, |t| t.month()),
-    },
-    Function {
-        name: "monthofyear",
-        aliases: &[],
-        returns: Returns::Fixed(T::Long),
-        call: |args, result| date_part(args, result, |t| t.month()),
-    },
-    Function {
-        name: "getyear",
-        aliases: &[],
-        returns: Returns::Fixed(T::Long),
-        call: |args, result| date_part(args, result, |t| t.year() as u32),
-    },
-    Function {
-        name: "week_of_year",
-        aliases: &[],
-        returns: Returns::Fixed(T::Long),
-        call: |args, result| date_part(args, result, |t| t.iso_week().week()),
-    },
-    Function {
-        name: "weekofyear",
-        aliases: &[],
-        returns: Returns::Fixed(T::Long),
-        call: |args, result| date_part(args, result, |t| t.iso_week().week()),
-    },
-    Function {
-        name: "dayofweek",
-        aliases: &[],
-        returns: Returns::Fixed(T::TimeSpan),
-        call: |args, _| match dt(args, 0) {
-            Some(t) => Value::TimeSpan(i64::from(t.weekday().num_days_from_sunday()) * DAY),
+    fixed("startofday", T::DateTime, |args, _| {
+        period_edge(args, Period::Day, false)
+    }),
+    fixed("startofweek", T::DateTime, |args, _| {
+        period_edge(args, Period::Week, false)
+    }),
+    fixed("startofmonth", T::DateTime, |args, _| {
+        period_edge(args, Period::Month, false)
+    }),
+    fixed("startofyear", T::DateTime, |args, _| {
+        period_edge(args, Period::Year, false)
+    }),
+    fixed("endofday", T::DateTime, |args, _| {
+        period_edge(args, Period::Day, true)
+    }),
+    fixed("endofweek", T::DateTime, |args, _| {
+        period_edge(args, Period::Week, true)
+    }),
+    fixed("endofmonth", T::DateTime, |args, _| {
+        period_edge(args, Period::Month, true)
+    }),
+    fixed("endofyear", T::DateTime, |args, _| {
+        period_edge(args, Period::Year, true)
+    }),
+    fixed("datetime_diff", T::Long, |args, _| {
+        let s = |i: usize| text(args, i);
+        match (dt(args, 1), dt(args, 2)) {
+            (Some(a), Some(b)) => datetime_diff(&s(0), a, b).map_or(Value::Null, Value::Long),
+            _ => Value::Null,
+        }
+    }),
+    fixed("datetime_add", T::DateTime, |args, _| {
+        let s = |i: usize| text(args, i);
+        match (as_i64(&arg(args, 1)), dt(args, 2)) {
+            (Some(n), Some(t)) => datetime_add(&s(0), n, t).map_or(Value::Null, Value::DateTime),
+            _ => Value::Null,
+        }
+    }),
+    fixed("datetime_part", T::Long, |args, _| {
+        let s = |i: usize| text(args, i);
+        match dt(args, 1) {
+            Some(t) => Value::Long(match s(0).to_ascii_lowercase().as_str() {
+                "year" => i64::from(t.year()),
+                "quarter" => i64::from(t.month0() / 3 + 1),
+                "month" => i64::from(t.month()),
+                "week_of_year" | "weekofyear" => i64::from(t.iso_week().week()),
+                "day" => i64::from(t.day()),
+                "dayofyear" => i64::from(t.ordinal()),
+                "hour" => i64::from(t.hour()),
+                "minute" => i64::from(t.minute()),
+                "second" => i64::from(t.second()),
+                "millisecond" => i64::from(t.timestamp_subsec_millis()),
+                "microsecond" => i64::from(t.timestamp_subsec_micros()),
+                "nanosecond" => i64::from(t.timestamp_subsec_nanos()),
+                _ => return Value::Null,
+            }),
             None => Value::Null,
-        },
-    },
-    Function {
-        name: "make_datetime",
-        aliases: &[],
-        returns: Returns::Fixed(T::DateTime),
-        call: |args, _| {
-            let n = |i: usize| as_i64(&arg(args, i)).unwrap_or(0);
-            let secs = as_f64(&arg(args, 5)).unwrap_or(0.0);
-            NaiveDate::from_ymd_opt(n(0) as i32, n(1) as u32, n(2) as u32)
-                .and_then(|d| d.and_hms_opt(n(3) as u32, n(4) as u32, 0))
-                .map_or(Value::Null, |t| {
-                    Value::DateTime(
-                        datetime_to_ticks(t.and_utc()) + (secs * TICKS_PER_SECOND as f64) as i64,
-                    )
-                })
-        },
-    },
-    Function {
-        name: "make_timespan",
-        aliases: &[],
-        returns: Returns::Fixed(T::TimeSpan),
-        call: |args, _| {
-            // In floating point: huge parts saturate to the timespan's range, not overflow.
-            let n = |i: usize| as_i64(&arg(args, i)).unwrap_or(0) as f64;
-            let secs = if args.len() >= 4 {
-                n(0) * 86_400.0 + n(1) * 3600.0 + n(2) * 60.0 + as_f64(&arg(args, 3)).unwrap_or(0.0)
-            } else {
-                n(0) * 3600.0 + n(1) * 60.0 + as_f64(&arg(args, 2)).unwrap_or(0.0)
-            };
-            Value::TimeSpan((secs * TICKS_PER_SECOND as f64).round() as i64)
-        },
-    },
-    Function {
-        name: "unixtime_seconds_todatetime",
-        aliases: &[],
-        returns: Returns::Fixed(T::DateTime),
-        call: |args, _| from_unixtime(args, TICKS_PER_SECOND as f64),
-    },
-    Function {
-        name: "unixtime_milliseconds_todatetime",
-        aliases: &[],
-        returns: Returns::Fixed(T::DateTime),
-        call: |args, _| from_unixtime(args, 10_000.0),
-    },
-    Function {
-        name: "unixtime_microseconds_todatetime",
-        aliases: &[],
-        returns: Returns::Fixed(T::DateTime),
-        call: |args, _| from_unixtime(args, 10.0),
-    },
-    Function {
-        name: "unixtime_nanoseconds_todatetime",
-        aliases: &[],
-        returns: Returns::Fixed(T::DateTime),
-        call: |args, _| from_unixtime(args, 0.01),
-    },
-    Function {
-        name: "datetime_utc_to_local",
-        aliases: &["datetime_local_to_utc"],
-        returns: Returns::Fixed(T::DateTime),
-        call: |args, _| coerce(arg(args, 0), ScalarType::DateTime),
-    },
+        }
+    }),
+    fixed("format_datetime", T::String, |args, _| {
+        let s = |i: usize| text(args, i);
+        match coerce(arg(args, 0), ScalarType::DateTime) {
+            Value::DateTime(ticks) => ticks_to_datetime(ticks).map_or(Value::Null, |t| {
+                Value::str(Fields::of_datetime(t, ticks).format(&s(1)))
+            }),
+            _ => Value::Null,
+        }
+    }),
+    fixed("format_timespan", T::String, |args, _| {
+        let s = |i: usize| text(args, i);
+        match coerce(arg(args, 0), ScalarType::TimeSpan) {
+            Value::TimeSpan(t) if args.len() >= 2 => {
+                let sign = if t < 0 { "-" } else { "" };
+                Value::str(format!("{sign}{}", Fields::of_timespan(t).format(&s(1))))
+            }
+            Value::TimeSpan(t) => Value::str(crate::value::format_timespan(t)),
+            _ => Value::Null,
+        }
+    }),
+    fixed("hourofday", T::Long, |args, result| {
+        date_part(args, result, |t| t.hour())
+    }),
+    fixed("dayofmonth", T::Long, |args, result| {
+        date_part(args, result, |t| t.day())
+    }),
+    fixed("dayofyear", T::Long, |args, result| {
+        date_part(args, result, |t| t.ordinal())
+    }),
+    fixed("getmonth", T::Long, |args, result| {
+        date_part(args, result, |t| t.month())
+    }),
+    fixed("monthofyear", T::Long, |args, result| {
+        date_part(args, result, |t| t.month())
+    }),
+    fixed("getyear", T::Long, |args, result| {
+        date_part(args, result, |t| t.year() as u32)
+    }),
+    fixed("week_of_year", T::Long, |args, result| {
+        date_part(args, result, |t| t.iso_week().week())
+    }),
+    fixed("weekofyear", T::Long, |args, result| {
+        date_part(args, result, |t| t.iso_week().week())
+    }),
+    fixed("dayofweek", T::TimeSpan, |args, _| match dt(args, 0) {
+        Some(t) => Value::TimeSpan(i64::from(t.weekday().num_days_from_sunday()) * DAY),
+        None => Value::Null,
+    }),
+    fixed("make_datetime", T::DateTime, |args, _| {
+        let n = |i: usize| as_i64(&arg(args, i)).unwrap_or(0);
+        let secs = as_f64(&arg(args, 5)).unwrap_or(0.0);
+        NaiveDate::from_ymd_opt(n(0) as i32, n(1) as u32, n(2) as u32)
+            .and_then(|d| d.and_hms_opt(n(3) as u32, n(4) as u32, 0))
+            .map_or(Value::Null, |t| {
+                Value::DateTime(
+                    datetime_to_ticks(t.and_utc()) + (secs * TICKS_PER_SECOND as f64) as i64,
+                )
+            })
+    }),
+    fixed("make_timespan", T::TimeSpan, |args, _| {
+        // In floating point: huge parts saturate to the timespan's range, not overflow.
+        let n = |i: usize| as_i64(&arg(args, i)).unwrap_or(0) as f64;
+        let secs = if args.len() >= 4 {
+            n(0) * 86_400.0 + n(1) * 3600.0 + n(2) * 60.0 + as_f64(&arg(args, 3)).unwrap_or(0.0)
+        } else {
+            n(0) * 3600.0 + n(1) * 60.0 + as_f64(&arg(args, 2)).unwrap_or(0.0)
+        };
+        Value::TimeSpan((secs * TICKS_PER_SECOND as f64).round() as i64)
+    }),
+    fixed("unixtime_seconds_todatetime", T::DateTime, |args, _| {
+        from_unixtime(args, TICKS_PER_SECOND as f64)
+    }),
+    fixed(
+        "unixtime_milliseconds_todatetime",
+        T::DateTime,
+        |args, _| from_unixtime(args, 10_000.0),
+    ),
+    fixed(
+        "unixtime_microseconds_todatetime",
+        T::DateTime,
+        |args, _| from_unixtime(args, 10.0),
+    ),
+    fixed("unixtime_nanoseconds_todatetime", T::DateTime, |args, _| {
+        from_unixtime(args, 0.01)
+    }),
+    Function::new(
+        "datetime_utc_to_local",
+        &["datetime_local_to_utc"],
+        Returns::Fixed(T::DateTime),
+        |args, _| coerce(arg(args, 0), ScalarType::DateTime),
+    ),
 ];
 
 /// A calendar period `startof*`/`endof*` round to.

@@ -4,11 +4,11 @@ use super::*;
 
 /// The functions of this family.
 pub(super) const FUNCTIONS: &[Function] = &[
-    Function {
-        name: "parse_json",
-        aliases: &["todynamic", "toobject"],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| match args.first() {
+    Function::new(
+        "parse_json",
+        &["todynamic", "toobject"],
+        Returns::Fixed(T::Dynamic),
+        |args, _| match args.first() {
             Some(Value::String(t)) if t.trim().is_empty() => Value::Null,
             Some(Value::String(t)) => match serde_json::from_str::<J>(t) {
                 Ok(j) => Value::dynamic(j),
@@ -17,151 +17,92 @@ pub(super) const FUNCTIONS: &[Function] = &[
             Some(other) => to_dynamic(other),
             None => Value::Null,
         },
-    },
-    Function {
-        name: "pack_array",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| Value::dynamic(J::Array(args.iter().map(json_of).collect())),
-    },
-    Function {
-        name: "pack",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| pack(args, false),
-    },
-    Function {
-        name: "bag_pack",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| pack(args, false),
-    },
-    Function {
-        name: "bag_keys",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| match args.first() {
-            Some(Value::Dynamic(d)) => match d.as_object() {
-                Some(o) => {
-                    Value::dynamic(J::Array(o.keys().map(|k| J::String(k.clone())).collect()))
-                }
-                None => Value::Null,
-            },
+    )
+    .grows(Growth::Json),
+    fixed("pack_array", T::Dynamic, |args, _| {
+        Value::dynamic(J::Array(args.iter().map(json_of).collect()))
+    }),
+    fixed("pack", T::Dynamic, |args, _| pack(args, false)),
+    fixed("bag_pack", T::Dynamic, |args, _| pack(args, false)),
+    fixed("bag_keys", T::Dynamic, |args, _| match args.first() {
+        Some(Value::Dynamic(d)) => match d.as_object() {
+            Some(o) => Value::dynamic(J::Array(o.keys().map(|k| J::String(k.clone())).collect())),
+            None => Value::Null,
+        },
+        _ => Value::Null,
+    }),
+    fixed("bag_has_key", T::Bool, |args, _| {
+        let s = |i: usize| text(args, i);
+        match args.first() {
+            Some(Value::Dynamic(d)) => {
+                Value::Bool(d.as_object().is_some_and(|o| o.contains_key(&s(1))))
+            }
             _ => Value::Null,
-        },
-    },
-    Function {
-        name: "bag_has_key",
-        aliases: &[],
-        returns: Returns::Fixed(T::Bool),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            match args.first() {
-                Some(Value::Dynamic(d)) => {
-                    Value::Bool(d.as_object().is_some_and(|o| o.contains_key(&s(1))))
-                }
-                _ => Value::Null,
-            }
-        },
-    },
-    Function {
-        name: "bag_merge",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| {
-            let mut map = serde_json::Map::new();
-            for a in args {
-                if let Value::Dynamic(d) = a
-                    && let Some(o) = d.as_object()
-                {
-                    for (k, v) in o {
-                        map.entry(k.clone()).or_insert_with(|| v.clone());
-                    }
+        }
+    }),
+    fixed("bag_merge", T::Dynamic, |args, _| {
+        let mut map = serde_json::Map::new();
+        for a in args {
+            if let Value::Dynamic(d) = a
+                && let Some(o) = d.as_object()
+            {
+                for (k, v) in o {
+                    map.entry(k.clone()).or_insert_with(|| v.clone());
                 }
             }
-            Value::dynamic(J::Object(map))
-        },
-    },
-    Function {
-        name: "array_length",
-        aliases: &[],
-        returns: Returns::Fixed(T::Long),
-        call: |args, _| match args.first() {
-            Some(Value::Dynamic(d)) => d
-                .as_array()
-                .map_or(Value::Null, |a| Value::Long(a.len() as i64)),
-            _ => Value::Null,
-        },
-    },
-    Function {
-        name: "array_concat",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| {
-            let mut out = Vec::new();
-            for a in args {
-                out.extend(dynamic_array(a).unwrap_or_default());
-            }
-            Value::dynamic(J::Array(out))
-        },
-    },
-    Function {
-        name: "set_union",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| set_op(args, SetOp::Union),
-    },
-    Function {
-        name: "set_intersect",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| set_op(args, SetOp::Intersect),
-    },
-    Function {
-        name: "set_difference",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| set_op(args, SetOp::Difference),
-    },
-    Function {
-        name: "set_has_element",
-        aliases: &[],
-        returns: Returns::Fixed(T::Bool),
-        call: |args, _| match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
+        }
+        Value::dynamic(J::Object(map))
+    }),
+    fixed("array_length", T::Long, |args, _| match args.first() {
+        Some(Value::Dynamic(d)) => d
+            .as_array()
+            .map_or(Value::Null, |a| Value::Long(a.len() as i64)),
+        _ => Value::Null,
+    }),
+    fixed("array_concat", T::Dynamic, |args, _| {
+        let mut out = Vec::new();
+        for a in args {
+            out.extend(dynamic_array(a).unwrap_or_default());
+        }
+        Value::dynamic(J::Array(out))
+    }),
+    fixed("set_union", T::Dynamic, |args, _| {
+        set_op(args, SetOp::Union)
+    }),
+    fixed("set_intersect", T::Dynamic, |args, _| {
+        set_op(args, SetOp::Intersect)
+    }),
+    fixed("set_difference", T::Dynamic, |args, _| {
+        set_op(args, SetOp::Difference)
+    }),
+    fixed("set_has_element", T::Bool, |args, _| {
+        match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
             Some(items) => {
                 let needle = json_of(&arg(args, 1));
                 Value::Bool(items.contains(&needle))
             }
             None => Value::Null,
-        },
-    },
-    Function {
-        name: "array_index_of",
-        aliases: &[],
-        returns: Returns::Fixed(T::Long),
-        call: |args, _| match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
+        }
+    }),
+    fixed("array_index_of", T::Long, |args, _| {
+        match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
             Some(items) => position_of(&items, &[json_of(&arg(args, 1))], args),
             None => Value::Null,
-        },
-    },
-    Function {
-        name: "treepath",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| match args.first().map(json_of) {
+        }
+    }),
+    fixed("treepath", T::Dynamic, |args, _| {
+        match args.first().map(json_of) {
             Some(j @ (J::Object(_) | J::Array(_))) => {
                 let mut paths = Vec::new();
                 tree_paths(&j, "", &mut paths);
                 Value::dynamic(J::Array(paths.into_iter().map(J::String).collect()))
             }
             _ => Value::Null,
-        },
-    },
-    Function {
-        name: "array_slice",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
+        }
+    })
+    .builds(size::product::treepath),
+    fixed("array_slice", T::Dynamic, |args, _| {
+        match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
             Some(items) => {
                 let n = items.len() as i64;
                 let fix = |i: i64| if i < 0 { (n + i).max(0) } else { i.min(n) };
@@ -174,111 +115,93 @@ pub(super) const FUNCTIONS: &[Function] = &[
                 Value::dynamic(J::Array(slice))
             }
             None => Value::Null,
-        },
-    },
-    Function {
-        name: "array_sort_asc",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| array_sort(args, false),
-    },
-    Function {
-        name: "array_sort_desc",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| array_sort(args, true),
-    },
-    Function {
-        name: "range",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| {
-            let (a, b) = (arg(args, 0), arg(args, 1));
-            // The step defaults to 1, or to 1h for datetimes and timespans.
-            let step = args.get(2).map(undyn).unwrap_or(match a {
-                Value::DateTime(_) | Value::TimeSpan(_) => Value::TimeSpan(3600 * TICKS_PER_SECOND),
-                _ => Value::Long(1),
-            });
-            let mut out = Vec::new();
-            match (&a, &b, &step) {
-                (Value::DateTime(x), Value::DateTime(y), Value::TimeSpan(s))
-                | (Value::TimeSpan(x), Value::TimeSpan(y), Value::TimeSpan(s))
-                    if *s > 0 =>
-                {
-                    let mut t = *x;
-                    while t <= *y && out.len() < 1_048_576 {
-                        out.push(crate::value::convert::dyn_json(
-                            &if matches!(a, Value::DateTime(_)) {
-                                Value::DateTime(t)
-                            } else {
-                                Value::TimeSpan(t)
-                            },
-                        ));
-                        let Some(next) = t.checked_add(*s) else { break };
-                        t = next;
-                    }
-                }
-                _ => {
-                    let (Some(x), Some(y), Some(s)) = (as_f64(&a), as_f64(&b), as_f64(&step))
-                    else {
-                        return Value::Null;
-                    };
-                    if s == 0.0 {
-                        return Value::Null;
-                    }
-                    let ints = [&a, &b, &step]
-                        .iter()
-                        .all(|v| matches!(v, Value::Int(_) | Value::Long(_)));
-                    let mut i = 0.0;
-                    while out.len() < 1_048_576 {
-                        let v = x + i * s;
-                        if (s > 0.0 && v > y) || (s < 0.0 && v < y) {
-                            break;
-                        }
-                        out.push(if ints {
-                            J::from(v as i64)
+        }
+    }),
+    fixed("array_sort_asc", T::Dynamic, |args, _| {
+        array_sort(args, false)
+    }),
+    fixed("array_sort_desc", T::Dynamic, |args, _| {
+        array_sort(args, true)
+    }),
+    fixed("range", T::Dynamic, |args, _| {
+        let (a, b) = (arg(args, 0), arg(args, 1));
+        // The step defaults to 1, or to 1h for datetimes and timespans.
+        let step = args.get(2).map(undyn).unwrap_or(match a {
+            Value::DateTime(_) | Value::TimeSpan(_) => Value::TimeSpan(3600 * TICKS_PER_SECOND),
+            _ => Value::Long(1),
+        });
+        let mut out = Vec::new();
+        match (&a, &b, &step) {
+            (Value::DateTime(x), Value::DateTime(y), Value::TimeSpan(s))
+            | (Value::TimeSpan(x), Value::TimeSpan(y), Value::TimeSpan(s))
+                if *s > 0 =>
+            {
+                let mut t = *x;
+                while t <= *y && out.len() < 1_048_576 {
+                    out.push(crate::value::convert::dyn_json(
+                        &if matches!(a, Value::DateTime(_)) {
+                            Value::DateTime(t)
                         } else {
-                            serde_json::Number::from_f64(v).map_or(J::Null, J::Number)
-                        });
-                        i += 1.0;
-                    }
+                            Value::TimeSpan(t)
+                        },
+                    ));
+                    let Some(next) = t.checked_add(*s) else { break };
+                    t = next;
                 }
             }
-            Value::dynamic(J::Array(out))
-        },
-    },
-    Function {
-        name: "array_iff",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| {
-            let (c, t, f) = (args.first(), args.get(1), args.get(2));
-            let Some(conds) = c.and_then(dynamic_array) else {
-                return Value::Null;
-            };
-            let side = |v: Option<&Value>, i: usize| match v.and_then(dynamic_array) {
-                Some(a) => a.get(i).cloned().unwrap_or(J::Null),
-                None => v.map_or(J::Null, json_of),
-            };
-            let out = conds
-                .iter()
-                .enumerate()
-                .map(|(i, cond)| match cond {
-                    J::Bool(true) => side(t, i),
-                    J::Bool(false) => side(f, i),
-                    J::Number(n) if n.as_f64().is_some_and(|x| x != 0.0) => side(t, i),
-                    J::Number(_) => side(f, i),
-                    _ => J::Null,
-                })
-                .collect();
-            Value::dynamic(J::Array(out))
-        },
-    },
-    Function {
-        name: "array_split",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
+            _ => {
+                let (Some(x), Some(y), Some(s)) = (as_f64(&a), as_f64(&b), as_f64(&step)) else {
+                    return Value::Null;
+                };
+                if s == 0.0 {
+                    return Value::Null;
+                }
+                let ints = [&a, &b, &step]
+                    .iter()
+                    .all(|v| matches!(v, Value::Int(_) | Value::Long(_)));
+                let mut i = 0.0;
+                while out.len() < 1_048_576 {
+                    let v = x + i * s;
+                    if (s > 0.0 && v > y) || (s < 0.0 && v < y) {
+                        break;
+                    }
+                    out.push(if ints {
+                        J::from(v as i64)
+                    } else {
+                        serde_json::Number::from_f64(v).map_or(J::Null, J::Number)
+                    });
+                    i += 1.0;
+                }
+            }
+        }
+        Value::dynamic(J::Array(out))
+    })
+    .builds(size::product::range),
+    fixed("array_iff", T::Dynamic, |args, _| {
+        let (c, t, f) = (args.first(), args.get(1), args.get(2));
+        let Some(conds) = c.and_then(dynamic_array) else {
+            return Value::Null;
+        };
+        let side = |v: Option<&Value>, i: usize| match v.and_then(dynamic_array) {
+            Some(a) => a.get(i).cloned().unwrap_or(J::Null),
+            None => v.map_or(J::Null, json_of),
+        };
+        let out = conds
+            .iter()
+            .enumerate()
+            .map(|(i, cond)| match cond {
+                J::Bool(true) => side(t, i),
+                J::Bool(false) => side(f, i),
+                J::Number(n) if n.as_f64().is_some_and(|x| x != 0.0) => side(t, i),
+                J::Number(_) => side(f, i),
+                _ => J::Null,
+            })
+            .collect();
+        Value::dynamic(J::Array(out))
+    })
+    .builds(size::product::array_iff),
+    fixed("array_split", T::Dynamic, |args, _| {
+        match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
             Some(items) => {
                 let n = items.len() as i64;
                 let mut cuts: Vec<usize> = match args.get(1).and_then(dynamic_array) {
@@ -300,37 +223,26 @@ pub(super) const FUNCTIONS: &[Function] = &[
                 Value::dynamic(J::Array(out))
             }
             None => Value::Null,
-        },
-    },
-    Function {
-        name: "array_shift_left",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| array_shift(args, false, false),
-    },
-    Function {
-        name: "array_shift_right",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| array_shift(args, true, false),
-    },
-    Function {
-        name: "array_rotate_left",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| array_shift(args, false, true),
-    },
-    Function {
-        name: "array_rotate_right",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| array_shift(args, true, true),
-    },
-    Function {
-        name: "bag_zip",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| match (
+        }
+    }),
+    fixed("array_shift_left", T::Dynamic, |args, _| {
+        array_shift(args, false, false)
+    })
+    .builds(size::product::array_shift),
+    fixed("array_shift_right", T::Dynamic, |args, _| {
+        array_shift(args, true, false)
+    })
+    .builds(size::product::array_shift),
+    fixed("array_rotate_left", T::Dynamic, |args, _| {
+        array_shift(args, false, true)
+    })
+    .builds(size::product::array_shift),
+    fixed("array_rotate_right", T::Dynamic, |args, _| {
+        array_shift(args, true, true)
+    })
+    .builds(size::product::array_shift),
+    fixed("bag_zip", T::Dynamic, |args, _| {
+        match (
             args.first().and_then(dynamic_array),
             args.get(1).map(|v| dynamic_array(v).unwrap_or_default()),
         ) {
@@ -344,26 +256,21 @@ pub(super) const FUNCTIONS: &[Function] = &[
                 Value::dynamic(J::Object(map))
             }
             _ => Value::Null,
-        },
-    },
+        }
+    }),
     // repeat(value, count): an array holding value count times.
-    Function {
-        name: "repeat",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| match as_i64(&arg(args, 1)) {
+    fixed("repeat", T::Dynamic, |args, _| {
+        match as_i64(&arg(args, 1)) {
             Some(n) if n >= 0 => Value::dynamic(J::Array(vec![
                 json_of(&arg(args, 0));
                 n.min(1_048_576) as usize
             ])),
             _ => Value::Null,
-        },
-    },
-    Function {
-        name: "jaccard_index",
-        aliases: &[],
-        returns: Returns::Fixed(T::Real),
-        call: |args, _| match (
+        }
+    })
+    .builds(size::product::repeat),
+    fixed("jaccard_index", T::Real, |args, _| {
+        match (
             args.first().and_then(dynamic_array),
             args.get(1).and_then(dynamic_array),
         ) {
@@ -388,57 +295,44 @@ pub(super) const FUNCTIONS: &[Function] = &[
                 }
             }
             _ => Value::Null,
-        },
-    },
-    Function {
-        name: "array_reverse",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
+        }
+    }),
+    fixed("array_reverse", T::Dynamic, |args, _| {
+        match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
             Some(mut items) => {
                 items.reverse();
                 Value::dynamic(J::Array(items))
             }
             None => Value::Null,
-        },
-    },
-    Function {
-        name: "array_sum",
-        aliases: &[],
-        returns: Returns::Fixed(T::Real),
-        call: |args, _| match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
+        }
+    }),
+    fixed("array_sum", T::Real, |args, _| {
+        match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
             Some(items) => Value::Real(items.iter().filter_map(J::as_f64).sum()),
             None => Value::Null,
-        },
-    },
-    Function {
-        name: "zip",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| {
-            let arrays: Vec<Vec<J>> = args.iter().filter_map(dynamic_array).collect();
-            if arrays.len() != args.len() {
-                return Value::Null;
-            }
-            let n = arrays.iter().map(Vec::len).max().unwrap_or(0);
-            let rows = (0..n)
-                .map(|i| {
-                    J::Array(
-                        arrays
-                            .iter()
-                            .map(|a| a.get(i).cloned().unwrap_or(J::Null))
-                            .collect(),
-                    )
-                })
-                .collect();
-            Value::dynamic(J::Array(rows))
-        },
-    },
-    Function {
-        name: "bag_remove_keys",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| match (args.first(), args.get(1).and_then(dynamic_array)) {
+        }
+    }),
+    fixed("zip", T::Dynamic, |args, _| {
+        let arrays: Vec<Vec<J>> = args.iter().filter_map(dynamic_array).collect();
+        if arrays.len() != args.len() {
+            return Value::Null;
+        }
+        let n = arrays.iter().map(Vec::len).max().unwrap_or(0);
+        let rows = (0..n)
+            .map(|i| {
+                J::Array(
+                    arrays
+                        .iter()
+                        .map(|a| a.get(i).cloned().unwrap_or(J::Null))
+                        .collect(),
+                )
+            })
+            .collect();
+        Value::dynamic(J::Array(rows))
+    })
+    .builds(size::product::zip),
+    fixed("bag_remove_keys", T::Dynamic, |args, _| {
+        match (args.first(), args.get(1).and_then(dynamic_array)) {
             (Some(Value::Dynamic(d)), Some(keys)) => match d.as_object() {
                 Some(o) => {
                     let mut o = o.clone();
@@ -452,40 +346,35 @@ pub(super) const FUNCTIONS: &[Function] = &[
                 None => Value::Null,
             },
             _ => Value::Null,
-        },
-    },
+        }
+    }),
     // The key is a property name or a JSONPath (`$.a.b`) whose missing bags are created.
-    Function {
-        name: "bag_set_key",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            match args.first() {
-                Some(Value::Dynamic(d)) if d.is_object() => {
-                    let key = s(1);
-                    let steps = if key.starts_with('$') {
-                        json_path(&key)
-                    } else {
-                        Some(vec![PathStep::Key(key)])
-                    };
-                    let mut bag = (**d).clone();
-                    let value = json_of(&args.get(2).cloned().unwrap_or(Value::Null));
-                    match steps.and_then(|st| json_set(&mut bag, &st, value)) {
-                        Some(()) => Value::dynamic(bag),
-                        None => Value::Null,
-                    }
+    fixed("bag_set_key", T::Dynamic, |args, _| {
+        let s = |i: usize| text(args, i);
+        match args.first() {
+            Some(Value::Dynamic(d)) if d.is_object() => {
+                let key = s(1);
+                let steps = if key.starts_with('$') {
+                    json_path(&key)
+                } else {
+                    Some(vec![PathStep::Key(key)])
+                };
+                let mut bag = (**d).clone();
+                let value = json_of(&args.get(2).cloned().unwrap_or(Value::Null));
+                match steps.and_then(|st| json_set(&mut bag, &st, value)) {
+                    Some(()) => Value::dynamic(bag),
+                    None => Value::Null,
                 }
-                _ => Value::Null,
             }
-        },
-    },
+            _ => Value::Null,
+        }
+    }),
     // extractjson(path, json[, typeof(T)]): the element as text, or converted to T.
-    Function {
-        name: "extractjson",
-        aliases: &["extract_json"],
-        returns: Returns::Computed(|args| args.get(2).copied().unwrap_or(T::String)),
-        call: |args, result| {
+    Function::new(
+        "extractjson",
+        &["extract_json"],
+        Returns::Computed(|args| args.get(2).copied().unwrap_or(T::String)),
+        |args, result| {
             let s = |i: usize| text(args, i);
             let doc = match args.get(1).map(undyn) {
                 Some(Value::String(t)) => serde_json::from_str::<J>(&t).ok(),
@@ -502,18 +391,15 @@ pub(super) const FUNCTIONS: &[Function] = &[
                 None => Value::Null,
             }
         },
-    },
+    )
+    .grows(Growth::Json),
 ];
 
 // `pack:nonempty` (what `pack_all(true)` compiles to) leaves out null and empty values.
 /// What `pack_all(true)` compiles to: `pack` leaving out null and empty values (not a function
 /// a query can name).
-pub(crate) static PACK_NONEMPTY: Function = Function {
-    name: "pack:nonempty",
-    aliases: &[],
-    returns: Returns::Fixed(T::Dynamic),
-    call: |args, _| pack(args, true),
-};
+pub(crate) static PACK_NONEMPTY: Function =
+    fixed("pack:nonempty", T::Dynamic, |args, _| pack(args, true));
 
 /// A bag of the key and value pairs in `args`, without the null and empty values if
 /// `nonempty`.

@@ -136,12 +136,7 @@ const fn fitting(
     aliases: &'static [&'static str],
     call: super::registry::Eval,
 ) -> Function {
-    Function {
-        name,
-        aliases,
-        returns: Returns::Fixed(D),
-        call,
-    }
+    Function::new(name, aliases, Returns::Fixed(D), call)
 }
 
 /// The functions of this module: each evaluates to the bag of its results (null when the series

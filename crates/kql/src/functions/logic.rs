@@ -4,59 +4,40 @@ use super::*;
 
 /// The functions of this family.
 pub(super) const FUNCTIONS: &[Function] = &[
-    Function {
-        name: "isempty",
-        aliases: &[],
-        returns: Returns::Fixed(T::Bool),
-        call: |args, _| Value::Bool(is_empty(args)),
-    },
-    Function {
-        name: "isnotempty",
-        aliases: &[],
-        returns: Returns::Fixed(T::Bool),
-        call: |args, _| Value::Bool(!is_empty(args)),
-    },
-    Function {
-        name: "isnull",
-        aliases: &[],
-        returns: Returns::Fixed(T::Bool),
-        call: |args, _| Value::Bool(arg(args, 0).is_null()),
-    },
-    Function {
-        name: "isnotnull",
-        aliases: &[],
-        returns: Returns::Fixed(T::Bool),
-        call: |args, _| Value::Bool(!arg(args, 0).is_null()),
-    },
-    Function {
-        name: "not",
-        aliases: &[],
-        returns: Returns::Fixed(T::Bool),
-        call: |args, _| match arg(args, 0) {
-            Value::Bool(b) => Value::Bool(!b),
-            _ => Value::Null,
-        },
-    },
-    Function {
-        name: "iff",
-        aliases: &["iif"],
-        returns: Returns::Computed(|args| unify(args.get(1..).unwrap_or(&[]))),
-        call: |args, result| match arg(args, 0) {
+    fixed("isempty", T::Bool, |args, _| Value::Bool(is_empty(args))),
+    fixed("isnotempty", T::Bool, |args, _| {
+        Value::Bool(!is_empty(args))
+    }),
+    fixed("isnull", T::Bool, |args, _| {
+        Value::Bool(arg(args, 0).is_null())
+    }),
+    fixed("isnotnull", T::Bool, |args, _| {
+        Value::Bool(!arg(args, 0).is_null())
+    }),
+    fixed("not", T::Bool, |args, _| match arg(args, 0) {
+        Value::Bool(b) => Value::Bool(!b),
+        _ => Value::Null,
+    }),
+    Function::new(
+        "iff",
+        &["iif"],
+        Returns::Computed(|args| unify(args.get(1..).unwrap_or(&[]))),
+        |args, result| match arg(args, 0) {
             Value::Bool(true) => coerce(args.get(1).cloned().unwrap_or(Value::Null), result),
             _ => coerce(args.get(2).cloned().unwrap_or(Value::Null), result),
         },
-    },
-    Function {
-        name: "case",
-        aliases: &[],
-        returns: Returns::Computed(|args| {
+    ),
+    Function::new(
+        "case",
+        &[],
+        Returns::Computed(|args| {
             let mut branch: Vec<ScalarType> = args.iter().skip(1).step_by(2).copied().collect();
             if let Some(last) = args.last() {
                 branch.push(*last);
             }
             unify(&branch)
         }),
-        call: |args, result| {
+        |args, result| {
             let mut i = 0;
             while i + 1 < args.len() {
                 if arg(args, i) == Value::Bool(true) {
@@ -66,123 +47,61 @@ pub(super) const FUNCTIONS: &[Function] = &[
             }
             coerce(args.last().cloned().unwrap_or(Value::Null), result)
         },
-    },
-    Function {
-        name: "coalesce",
-        aliases: &[],
-        returns: Returns::Computed(unify),
-        call: |args, result| {
-            let found = args.iter().find(|a| match undyn(a) {
-                Value::Null => false,
-                Value::String(t) => !t.is_empty(),
-                _ => true,
-            });
-            coerce(found.cloned().unwrap_or(Value::Null), result)
-        },
-    },
-    Function {
-        name: "min_of",
-        aliases: &[],
-        returns: Returns::Computed(unify),
-        call: |args, result| extreme(args, result, std::cmp::Ordering::Less),
-    },
-    Function {
-        name: "max_of",
-        aliases: &[],
-        returns: Returns::Computed(unify),
-        call: |args, result| extreme(args, result, std::cmp::Ordering::Greater),
-    },
-    Function {
-        name: "todouble",
-        aliases: &["toreal"],
-        returns: Returns::Fixed(T::Real),
-        call: todouble,
-    },
-    Function {
-        name: "todecimal",
-        aliases: &[],
-        returns: Returns::Fixed(T::Decimal),
-        call: todouble,
-    },
-    Function {
-        name: "tolong",
-        aliases: &["toint64"],
-        returns: Returns::Fixed(T::Long),
-        call: todouble,
-    },
-    Function {
-        name: "toint",
-        aliases: &[],
-        returns: Returns::Fixed(T::Int),
-        call: todouble,
-    },
-    Function {
-        name: "tobool",
-        aliases: &["toboolean"],
-        returns: Returns::Fixed(T::Bool),
-        call: todouble,
-    },
-    Function {
-        name: "todatetime",
-        aliases: &[],
-        returns: Returns::Fixed(T::DateTime),
-        call: todouble,
-    },
-    Function {
-        name: "totimespan",
-        aliases: &["totime"],
-        returns: Returns::Fixed(T::TimeSpan),
-        call: todouble,
-    },
-    Function {
-        name: "toguid",
-        aliases: &[],
-        returns: Returns::Fixed(T::Guid),
-        call: todouble,
-    },
-    Function {
-        name: "isascii",
-        aliases: &[],
-        returns: Returns::Fixed(T::Bool),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            Value::Bool(s(0).is_ascii())
-        },
-    },
-    Function {
-        name: "isutf8",
-        aliases: &[],
-        returns: Returns::Fixed(T::Bool),
-        call: |_, _| Value::Bool(true),
-    },
-    Function {
-        name: "gettype",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
-            Value::str(match args.first() {
-                Some(Value::Dynamic(d)) => match &**d {
-                    J::Array(_) => "array",
-                    J::Object(_) => "dictionary",
-                    J::String(_) => "string",
-                    J::Bool(_) => "bool",
-                    // Whole numbers in dynamic values are ints when they fit, as Kusto documents.
-                    J::Number(n) if n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()) => "int",
-                    J::Number(n) if n.is_i64() => "long",
-                    J::Number(_) => "real",
-                    J::Null => "null",
-                },
-                Some(v) => v.scalar_type().map_or("null", |t| t.name()),
-                None => "null",
-            })
-        },
-    },
-    Function {
-        name: "new_guid",
-        aliases: &[],
-        returns: Returns::Fixed(T::Guid),
-        call: |_, _| Value::Guid(uuid::Uuid::new_v4()),
-    },
+    ),
+    Function::new("coalesce", &[], Returns::Computed(unify), |args, result| {
+        let found = args.iter().find(|a| match undyn(a) {
+            Value::Null => false,
+            Value::String(t) => !t.is_empty(),
+            _ => true,
+        });
+        coerce(found.cloned().unwrap_or(Value::Null), result)
+    }),
+    Function::new("min_of", &[], Returns::Computed(unify), |args, result| {
+        extreme(args, result, std::cmp::Ordering::Less)
+    }),
+    Function::new("max_of", &[], Returns::Computed(unify), |args, result| {
+        extreme(args, result, std::cmp::Ordering::Greater)
+    }),
+    Function::new("todouble", &["toreal"], Returns::Fixed(T::Real), todouble),
+    fixed("todecimal", T::Decimal, todouble),
+    Function::new("tolong", &["toint64"], Returns::Fixed(T::Long), todouble),
+    fixed("toint", T::Int, todouble),
+    Function::new("tobool", &["toboolean"], Returns::Fixed(T::Bool), todouble),
+    fixed("todatetime", T::DateTime, todouble),
+    Function::new(
+        "totimespan",
+        &["totime"],
+        Returns::Fixed(T::TimeSpan),
+        todouble,
+    ),
+    fixed("toguid", T::Guid, todouble),
+    fixed("isascii", T::Bool, |args, _| {
+        let s = |i: usize| text(args, i);
+        Value::Bool(s(0).is_ascii())
+    }),
+    fixed("isutf8", T::Bool, |_, _| Value::Bool(true)),
+    fixed("gettype", T::String, |args, _| {
+        Value::str(match args.first() {
+            Some(Value::Dynamic(d)) => match &**d {
+                J::Array(_) => "array",
+                J::Object(_) => "dictionary",
+                J::String(_) => "string",
+                J::Bool(_) => "bool",
+                // Whole numbers in dynamic values are ints when they fit, as Kusto documents.
+                J::Number(n) if n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()) => "int",
+                J::Number(n) if n.is_i64() => "long",
+                J::Number(_) => "real",
+                J::Null => "null",
+            },
+            Some(v) => v.scalar_type().map_or("null", |t| t.name()),
+            None => "null",
+        })
+    }),
+    fixed(
+        "new_guid",
+        T::Guid,
+        |_, _| Value::Guid(uuid::Uuid::new_v4()),
+    ),
 ];
 
 /// Whether the first argument is null or empty text.

@@ -32,11 +32,12 @@ mod strings;
 pub(crate) mod terms;
 mod units;
 use crate::value::ScalarType as T;
+use crate::value::size::{self, Growth};
 use crate::value::{ScalarType, TICKS_PER_SECOND, Value, datetime_to_ticks, ticks_to_datetime};
 pub(crate) use dynamic::PACK_NONEMPTY;
 pub(crate) use fit::{Tuple, tuple};
-use registry::Returns;
 pub(crate) use registry::{Function, function, lookup};
+use registry::{Returns, fixed};
 
 const DAY: i64 = 86_400 * TICKS_PER_SECOND;
 

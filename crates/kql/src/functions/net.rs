@@ -157,11 +157,11 @@ pub(super) const FUNCTIONS: &[Function] = &[
             )
         }))
     }),
-    Function {
-        name: "ipv6_is_in_range",
-        aliases: &["ipv6_is_in_any_range"],
-        returns: Returns::Fixed(Bool),
-        call: |args, _| {
+    Function::new(
+        "ipv6_is_in_range",
+        &["ipv6_is_in_any_range"],
+        Returns::Fixed(Bool),
+        |args, _| {
             opt(ipv6_prefixed(&text(args, 0), true).map(|(ip, _)| {
                 let ranges = texts_of(args.get(1..).unwrap_or_default());
                 Value::Bool(ranges.iter().filter_map(|r| ipv6_prefixed(r, true)).any(
@@ -172,7 +172,7 @@ pub(super) const FUNCTIONS: &[Function] = &[
                 ))
             }))
         },
-    },
+    ),
     fixed("ipv4_is_private", Bool, |args, _| {
         opt(v4(args, 0).map(|ip| {
             let in_net = |net: u32, bits: u32| ip & mask4(bits) == net;

@@ -4,99 +4,72 @@ use super::*;
 
 /// The functions of this family.
 pub(super) const FUNCTIONS: &[Function] = &[
-    Function {
-        name: "parse_url",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            parse_url(&s(0)).map_or(Value::Null, Value::dynamic)
-        },
-    },
-    Function {
-        name: "parse_urlquery",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            let decode = codecs::url_decode;
-            let params: serde_json::Map<String, J> = s(0)
-                .trim_start_matches('?')
-                .split('&')
-                .filter(|p| !p.is_empty())
-                .map(|p| {
-                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                    (decode(k), J::String(decode(v)))
-                })
-                .collect();
-            Value::dynamic(serde_json::json!({ "Query Parameters": params }))
-        },
-    },
+    fixed("parse_url", T::Dynamic, |args, _| {
+        let s = |i: usize| text(args, i);
+        parse_url(&s(0)).map_or(Value::Null, Value::dynamic)
+    }),
+    fixed("parse_urlquery", T::Dynamic, |args, _| {
+        let s = |i: usize| text(args, i);
+        let decode = codecs::url_decode;
+        let params: serde_json::Map<String, J> = s(0)
+            .trim_start_matches('?')
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (decode(k), J::String(decode(v)))
+            })
+            .collect();
+        Value::dynamic(serde_json::json!({ "Query Parameters": params }))
+    })
+    .grows(Growth::Elements),
     // parse_command_line(command, "windows"): the arguments as CommandLineToArgvW splits
     // them (null for any other parser).
-    Function {
-        name: "parse_command_line",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| {
-            if !text(args, 1).eq_ignore_ascii_case("windows") {
-                return Value::Null;
-            }
-            Value::dynamic(J::Array(
-                windows_argv(&text(args, 0))
-                    .into_iter()
-                    .map(J::String)
-                    .collect(),
-            ))
-        },
-    },
-    Function {
-        name: "parse_csv",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            Value::dynamic(J::Array(
-                csv_fields(&s(0)).into_iter().map(J::String).collect(),
-            ))
-        },
-    },
+    fixed("parse_command_line", T::Dynamic, |args, _| {
+        if !text(args, 1).eq_ignore_ascii_case("windows") {
+            return Value::Null;
+        }
+        Value::dynamic(J::Array(
+            windows_argv(&text(args, 0))
+                .into_iter()
+                .map(J::String)
+                .collect(),
+        ))
+    })
+    .grows(Growth::Elements),
+    fixed("parse_csv", T::Dynamic, |args, _| {
+        let s = |i: usize| text(args, i);
+        Value::dynamic(J::Array(
+            csv_fields(&s(0)).into_iter().map(J::String).collect(),
+        ))
+    })
+    .grows(Growth::Elements),
     // A version of up to four parts of up to eight digits, as one comparable number (decimals
     // are f64 here, so parts below the first ~16 digits of it lose precision).
-    Function {
-        name: "parse_version",
-        aliases: &[],
-        returns: Returns::Fixed(T::Decimal),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            let text = s(0);
-            let parts: Vec<&str> = text.trim().split('.').collect();
-            let valid = parts.len() <= 4
-                && parts.iter().all(|p| {
-                    !p.is_empty() && p.len() <= 8 && p.bytes().all(|b| b.is_ascii_digit())
-                });
-            if !valid {
-                return Value::Null;
-            }
-            let v = (0..4).fold(0.0, |acc, i| {
-                acc * 1e8
-                    + parts
-                        .get(i)
-                        .and_then(|p| p.parse::<f64>().ok())
-                        .unwrap_or(0.0)
-            });
-            Value::Decimal(v)
-        },
-    },
-    Function {
-        name: "parse_path",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            Value::dynamic(parse_path(&s(0)))
-        },
-    },
+    fixed("parse_version", T::Decimal, |args, _| {
+        let s = |i: usize| text(args, i);
+        let text = s(0);
+        let parts: Vec<&str> = text.trim().split('.').collect();
+        let valid = parts.len() <= 4
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.len() <= 8 && p.bytes().all(|b| b.is_ascii_digit()));
+        if !valid {
+            return Value::Null;
+        }
+        let v = (0..4).fold(0.0, |acc, i| {
+            acc * 1e8
+                + parts
+                    .get(i)
+                    .and_then(|p| p.parse::<f64>().ok())
+                    .unwrap_or(0.0)
+        });
+        Value::Decimal(v)
+    }),
+    fixed("parse_path", T::Dynamic, |args, _| {
+        let s = |i: usize| text(args, i);
+        Value::dynamic(parse_path(&s(0)))
+    }),
 ];
 
 /// A Windows command line split into arguments (CommandLineToArgvW's rules): white space

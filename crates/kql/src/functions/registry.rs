@@ -5,6 +5,7 @@
 
 use std::sync::LazyLock;
 
+use crate::value::size::Growth;
 use crate::value::{ScalarType, Value};
 
 /// How a function evaluates: its (already evaluated) arguments and its bound result type.
@@ -29,6 +30,11 @@ pub(crate) struct Function {
     pub(crate) aliases: &'static [&'static str],
     pub(crate) returns: Returns,
     pub(crate) call: Eval,
+    /// How what it builds grows with its arguments' size (`value::size::function_bound`).
+    pub(crate) growth: Growth,
+    /// What it builds in proportion to the product of its arguments (a count times a text, a
+    /// replacement per match), for the few functions that do.
+    pub(crate) product: Option<fn(&[Value]) -> usize>,
 }
 
 impl std::fmt::Debug for Function {
@@ -45,6 +51,36 @@ impl PartialEq for Function {
 }
 
 impl Function {
+    /// A function with aliases or a result type that depends on its arguments.
+    pub(crate) const fn new(
+        name: &'static str,
+        aliases: &'static [&'static str],
+        returns: Returns,
+        call: Eval,
+    ) -> Function {
+        Function {
+            name,
+            aliases,
+            returns,
+            call,
+            growth: Growth::Copies,
+            product: None,
+        }
+    }
+
+    /// This function, building `growth` per byte of its arguments.
+    pub(crate) const fn grows(self, growth: Growth) -> Function {
+        Function { growth, ..self }
+    }
+
+    /// This function, building `product` bytes (of its arguments) besides its growth.
+    pub(crate) const fn builds(self, product: fn(&[Value]) -> usize) -> Function {
+        Function {
+            product: Some(product),
+            ..self
+        }
+    }
+
     /// The result type of a call with arguments of types `args`.
     pub(crate) fn result_type(&self, args: &[ScalarType]) -> ScalarType {
         match self.returns {
@@ -61,7 +97,7 @@ impl Function {
     /// is stopped (its next check reports the limit) and the call answers null without
     /// building it.
     pub(crate) fn eval(&self, args: &[Value], result: ScalarType) -> Value {
-        if let Some(bytes) = crate::value::size::function_bound(self.name, args)
+        if let Some(bytes) = crate::value::size::function_bound(self, args)
             && crate::budget::reserve(bytes).is_err()
         {
             return Value::Null;
@@ -72,12 +108,7 @@ impl Function {
 
 /// A function with a fixed result type and no aliases (to keep the tables short).
 pub(crate) const fn fixed(name: &'static str, returns: ScalarType, call: Eval) -> Function {
-    Function {
-        name,
-        aliases: &[],
-        returns: Returns::Fixed(returns),
-        call,
-    }
+    Function::new(name, &[], Returns::Fixed(returns), call)
 }
 
 /// Every family's table.

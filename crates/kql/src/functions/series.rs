@@ -5,12 +5,7 @@ use super::*;
 /// A `series_*` function of `kind` with result type `ty`.
 macro_rules! series_fn {
     ($name:literal, $ty:ident, $kind:expr) => {
-        Function {
-            name: $name,
-            aliases: &[],
-            returns: Returns::Fixed(T::$ty),
-            call: |args, _| series($kind, args),
-        }
+        fixed($name, T::$ty, |args, _| series($kind, args))
     };
 }
 
@@ -61,10 +56,12 @@ pub(super) const FUNCTIONS: &[Function] = &[
         Real,
         Reduce(Reduction::PearsonCorrelation)
     ),
-    series_fn!("series_fill_const", Dynamic, Fill(Filling::Const)),
+    series_fn!("series_fill_const", Dynamic, Fill(Filling::Const))
+        .builds(size::product::series_fill_const),
     series_fn!("series_fill_forward", Dynamic, Fill(Filling::Forward)),
     series_fn!("series_fill_backward", Dynamic, Fill(Filling::Backward)),
-    series_fn!("series_fill_linear", Dynamic, Fill(Filling::Linear)),
+    series_fn!("series_fill_linear", Dynamic, Fill(Filling::Linear))
+        .builds(size::product::series_fill_linear),
 ];
 
 /// How a `series_*` function combines its arguments.

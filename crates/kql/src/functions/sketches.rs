@@ -6,60 +6,46 @@ use super::*;
 /// The functions of this family.
 pub(super) const FUNCTIONS: &[Function] = &[
     // Sketches are exact here: an hll is its distinct values, a t-digest its weighted values.
-    Function {
-        name: "dcount_hll",
-        aliases: &[],
-        returns: Returns::Fixed(T::Long),
-        call: |args, _| match args.first().and_then(dynamic_array) {
+    fixed("dcount_hll", T::Long, |args, _| {
+        match args.first().and_then(dynamic_array) {
             Some(items) => Value::Long(items.len() as i64),
             None => Value::Null,
-        },
-    },
-    Function {
-        name: "hll_merge",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| {
-            let mut out: Vec<J> = Vec::new();
-            for j in args.iter().filter_map(dynamic_array).flatten() {
-                if crate::budget::check().is_err() {
-                    return Value::Null;
-                }
-                if !out.contains(&j) {
-                    out.push(j);
-                }
+        }
+    }),
+    fixed("hll_merge", T::Dynamic, |args, _| {
+        let mut out: Vec<J> = Vec::new();
+        for j in args.iter().filter_map(dynamic_array).flatten() {
+            if crate::budget::check().is_err() {
+                return Value::Null;
             }
-            Value::dynamic(J::Array(out))
-        },
-    },
-    Function {
-        name: "tdigest_merge",
-        aliases: &["merge_tdigest"],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| {
+            if !out.contains(&j) {
+                out.push(j);
+            }
+        }
+        Value::dynamic(J::Array(out))
+    }),
+    Function::new(
+        "tdigest_merge",
+        &["merge_tdigest"],
+        Returns::Fixed(T::Dynamic),
+        |args, _| {
             Value::dynamic(J::Array(
                 args.iter().filter_map(dynamic_array).flatten().collect(),
             ))
         },
-    },
-    Function {
-        name: "percentile_tdigest",
-        aliases: &[],
-        returns: Returns::Computed(|args| args.get(2).copied().unwrap_or(T::Dynamic)),
-        call: percentile_tdigest,
-    },
-    Function {
-        name: "percentiles_array_tdigest",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: percentiles_array_tdigest,
-    },
-    Function {
-        name: "percentrank_tdigest",
-        aliases: &[],
-        returns: Returns::Fixed(T::Real),
-        call: percentrank_tdigest,
-    },
+    ),
+    Function::new(
+        "percentile_tdigest",
+        &[],
+        Returns::Computed(|args| args.get(2).copied().unwrap_or(T::Dynamic)),
+        percentile_tdigest,
+    ),
+    fixed(
+        "percentiles_array_tdigest",
+        T::Dynamic,
+        percentiles_array_tdigest,
+    ),
+    fixed("percentrank_tdigest", T::Real, percentrank_tdigest),
 ];
 
 /// The first argument's t-digest as (value, weight) pairs sorted by value; None when it is not

@@ -4,212 +4,129 @@ use super::*;
 
 /// The functions of this family.
 pub(super) const FUNCTIONS: &[Function] = &[
-    Function {
-        name: "tostring",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            Value::str(s(0))
-        },
-    },
-    Function {
-        name: "strcat",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| Value::str(args.iter().map(to_text).collect::<String>()),
-    },
-    Function {
-        name: "strcat_delim",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            let parts: Vec<String> = args.iter().skip(1).map(to_text).collect();
-            Value::str(parts.join(&s(0)))
-        },
-    },
-    Function {
-        name: "strcat_array",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
-                Some(items) => Value::str(
-                    items
-                        .iter()
-                        .map(|j| to_text(&Value::dynamic(j.clone())))
-                        .collect::<Vec<_>>()
-                        .join(&s(1)),
-                ),
-                None => Value::Null,
+    fixed("tostring", T::String, |args, _| {
+        let s = |i: usize| text(args, i);
+        Value::str(s(0))
+    }),
+    fixed("strcat", T::String, |args, _| {
+        Value::str(args.iter().map(to_text).collect::<String>())
+    }),
+    fixed("strcat_delim", T::String, |args, _| {
+        let s = |i: usize| text(args, i);
+        let parts: Vec<String> = args.iter().skip(1).map(to_text).collect();
+        Value::str(parts.join(&s(0)))
+    })
+    .builds(size::product::strcat_delim),
+    fixed("strcat_array", T::String, |args, _| {
+        let s = |i: usize| text(args, i);
+        match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
+            Some(items) => Value::str(
+                items
+                    .iter()
+                    .map(|j| to_text(&Value::dynamic(j.clone())))
+                    .collect::<Vec<_>>()
+                    .join(&s(1)),
+            ),
+            None => Value::Null,
+        }
+    })
+    .builds(size::product::strcat_array),
+    fixed("tolower", T::String, |args, _| {
+        let s = |i: usize| text(args, i);
+        Value::str(s(0).to_lowercase())
+    }),
+    fixed("toupper", T::String, |args, _| {
+        let s = |i: usize| text(args, i);
+        Value::str(s(0).to_uppercase())
+    }),
+    fixed("strlen", T::Long, |args, _| {
+        let s = |i: usize| text(args, i);
+        Value::Long(s(0).chars().count() as i64)
+    }),
+    fixed("string_size", T::Long, |args, _| {
+        let s = |i: usize| text(args, i);
+        Value::Long(s(0).len() as i64)
+    }),
+    fixed("reverse", T::String, |args, _| {
+        let s = |i: usize| text(args, i);
+        Value::str(s(0).chars().rev().collect::<String>())
+    }),
+    fixed("strrep", T::String, |args, _| {
+        let s = |i: usize| text(args, i);
+        let n = as_i64(&arg(args, 1)).unwrap_or(0).clamp(0, 10_000) as usize;
+        let (text, delimiter) = (s(0), s(2));
+        let mut out = String::with_capacity(
+            n.saturating_mul(text.len())
+                .saturating_add(n.saturating_sub(1).saturating_mul(delimiter.len())),
+        );
+        for i in 0..n {
+            if i > 0 {
+                out.push_str(&delimiter);
             }
-        },
-    },
-    Function {
-        name: "tolower",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            Value::str(s(0).to_lowercase())
-        },
-    },
-    Function {
-        name: "toupper",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            Value::str(s(0).to_uppercase())
-        },
-    },
-    Function {
-        name: "strlen",
-        aliases: &[],
-        returns: Returns::Fixed(T::Long),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            Value::Long(s(0).chars().count() as i64)
-        },
-    },
-    Function {
-        name: "string_size",
-        aliases: &[],
-        returns: Returns::Fixed(T::Long),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            Value::Long(s(0).len() as i64)
-        },
-    },
-    Function {
-        name: "reverse",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            Value::str(s(0).chars().rev().collect::<String>())
-        },
-    },
-    Function {
-        name: "strrep",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            let n = as_i64(&arg(args, 1)).unwrap_or(0).clamp(0, 10_000) as usize;
-            let (text, delimiter) = (s(0), s(2));
-            let mut out = String::with_capacity(
-                n.saturating_mul(text.len())
-                    .saturating_add(n.saturating_sub(1).saturating_mul(delimiter.len())),
-            );
-            for i in 0..n {
-                if i > 0 {
-                    out.push_str(&delimiter);
+            out.push_str(&text);
+        }
+        Value::str(out)
+    })
+    .builds(size::product::strrep),
+    fixed("substring", T::String, |args, _| {
+        let s = |i: usize| text(args, i);
+        let chars: Vec<char> = s(0).chars().collect();
+        // A negative start counts from the end of the text.
+        let start = match as_i64(&arg(args, 1)).unwrap_or(0) {
+            i if i < 0 => (chars.len() as i64 + i).max(0) as usize,
+            i => i as usize,
+        };
+        let len = as_i64(&arg(args, 2)).map_or(usize::MAX, |l| l.max(0) as usize);
+        Value::str(chars.iter().skip(start).take(len).collect::<String>())
+    }),
+    fixed("indexof", T::Long, |args, _| {
+        let s = |i: usize| text(args, i);
+        let hay: Vec<char> = s(0).chars().collect();
+        let needle: Vec<char> = s(1).chars().collect();
+        position_of(&hay, &needle, args)
+    }),
+    fixed("countof", T::Long, |args, _| {
+        let s = |i: usize| text(args, i);
+        let (hay, needle) = (s(0), s(1));
+        if s(2) == "regex" {
+            regex(&needle)
+                .and_then(|r| Some(r.over(&hay)?.find_iter(&hay).count() as i64))
+                .map_or(Value::Null, Value::Long)
+        } else if needle.is_empty() {
+            Value::Long(0)
+        } else {
+            // Plain matches may overlap (`countof("aaaa", "aa")` is 3); regex ones do not.
+            let mut found = 0;
+            for (i, _) in hay.char_indices() {
+                if crate::budget::check().is_err() {
+                    return Value::Null;
                 }
-                out.push_str(&text);
+                found += i64::from(hay[i..].starts_with(&needle));
             }
-            Value::str(out)
-        },
-    },
-    Function {
-        name: "substring",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            let chars: Vec<char> = s(0).chars().collect();
-            // A negative start counts from the end of the text.
-            let start = match as_i64(&arg(args, 1)).unwrap_or(0) {
-                i if i < 0 => (chars.len() as i64 + i).max(0) as usize,
-                i => i as usize,
-            };
-            let len = as_i64(&arg(args, 2)).map_or(usize::MAX, |l| l.max(0) as usize);
-            Value::str(chars.iter().skip(start).take(len).collect::<String>())
-        },
-    },
-    Function {
-        name: "indexof",
-        aliases: &[],
-        returns: Returns::Fixed(T::Long),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            let hay: Vec<char> = s(0).chars().collect();
-            let needle: Vec<char> = s(1).chars().collect();
-            position_of(&hay, &needle, args)
-        },
-    },
-    Function {
-        name: "countof",
-        aliases: &[],
-        returns: Returns::Fixed(T::Long),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            let (hay, needle) = (s(0), s(1));
-            if s(2) == "regex" {
-                regex(&needle)
-                    .and_then(|r| Some(r.over(&hay)?.find_iter(&hay).count() as i64))
-                    .map_or(Value::Null, Value::Long)
-            } else if needle.is_empty() {
-                Value::Long(0)
-            } else {
-                // Plain matches may overlap (`countof("aaaa", "aa")` is 3); regex ones do not.
-                let mut found = 0;
-                for (i, _) in hay.char_indices() {
-                    if crate::budget::check().is_err() {
-                        return Value::Null;
-                    }
-                    found += i64::from(hay[i..].starts_with(&needle));
-                }
-                Value::Long(found)
-            }
-        },
-    },
-    Function {
-        name: "replace_string",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            Value::str(s(0).replace(&s(1), &s(2)))
-        },
-    },
-    Function {
-        name: "replace_regex",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| replace_regex(&text(args, 0), &text(args, 1), &text(args, 2)),
-    },
-    Function {
-        name: "replace",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| replace_regex(&text(args, 2), &text(args, 0), &text(args, 1)),
-    },
-    Function {
-        name: "trim",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| trim(args, true, true),
-    },
-    Function {
-        name: "trim_start",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| trim(args, true, false),
-    },
-    Function {
-        name: "trim_end",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| trim(args, false, true),
-    },
-    Function {
-        name: "extract",
-        aliases: &[],
-        returns: Returns::Computed(|args| args.get(3).copied().unwrap_or(T::String)),
-        call: |args, result| {
+            Value::Long(found)
+        }
+    }),
+    fixed("replace_string", T::String, |args, _| {
+        let s = |i: usize| text(args, i);
+        Value::str(s(0).replace(&s(1), &s(2)))
+    })
+    .builds(size::product::replace_string),
+    fixed("replace_regex", T::String, |args, _| {
+        replace_regex(&text(args, 0), &text(args, 1), &text(args, 2))
+    })
+    .builds(size::product::replace_regex),
+    fixed("replace", T::String, |args, _| {
+        replace_regex(&text(args, 2), &text(args, 0), &text(args, 1))
+    })
+    .builds(size::product::replace),
+    fixed("trim", T::String, |args, _| trim(args, true, true)),
+    fixed("trim_start", T::String, |args, _| trim(args, true, false)),
+    fixed("trim_end", T::String, |args, _| trim(args, false, true)),
+    Function::new(
+        "extract",
+        &[],
+        Returns::Computed(|args| args.get(3).copied().unwrap_or(T::String)),
+        |args, result| {
             let s = |i: usize| text(args, i);
             let group = as_i64(&arg(args, 1)).unwrap_or(0).max(0) as usize;
             let found = regex(&s(0)).and_then(|r| {
@@ -224,52 +141,46 @@ pub(super) const FUNCTIONS: &[Function] = &[
                 None => Value::Null,
             }
         },
-    },
-    Function {
-        name: "extract_all",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: extract_all,
-    },
-    Function {
-        name: "split",
-        aliases: &[],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            let parts: Vec<J> = s(0)
-                .split(s(1).as_str())
-                .map(|p| J::String(p.into()))
-                .collect();
-            match as_i64(&arg(args, 2)) {
-                Some(i) => {
-                    let idx = if i < 0 { parts.len() as i64 + i } else { i };
-                    usize::try_from(idx)
-                        .ok()
-                        .and_then(|i| parts.get(i).cloned())
-                        .map_or(Value::Null, |p| Value::dynamic(J::Array(vec![p])))
-                }
-                None => Value::dynamic(J::Array(parts)),
+    ),
+    fixed("extract_all", T::Dynamic, extract_all)
+        .grows(Growth::Elements)
+        .builds(size::product::extract_all),
+    fixed("split", T::Dynamic, |args, _| {
+        let s = |i: usize| text(args, i);
+        let parts: Vec<J> = s(0)
+            .split(s(1).as_str())
+            .map(|p| J::String(p.into()))
+            .collect();
+        match as_i64(&arg(args, 2)) {
+            Some(i) => {
+                let idx = if i < 0 { parts.len() as i64 + i } else { i };
+                usize::try_from(idx)
+                    .ok()
+                    .and_then(|i| parts.get(i).cloned())
+                    .map_or(Value::Null, |p| Value::dynamic(J::Array(vec![p])))
             }
-        },
-    },
+            None => Value::dynamic(J::Array(parts)),
+        }
+    })
+    .grows(Growth::Elements),
     // to_utf8 and make_string are the older names of the code point functions.
-    Function {
-        name: "unicode_codepoints_from_string",
-        aliases: &["to_utf8"],
-        returns: Returns::Fixed(T::Dynamic),
-        call: |args, _| {
+    Function::new(
+        "unicode_codepoints_from_string",
+        &["to_utf8"],
+        Returns::Fixed(T::Dynamic),
+        |args, _| {
             let s = |i: usize| text(args, i);
             Value::dynamic(J::Array(
                 s(0).chars().map(|c| J::from(u32::from(c))).collect(),
             ))
         },
-    },
-    Function {
-        name: "unicode_codepoints_to_string",
-        aliases: &["make_string"],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
+    )
+    .grows(Growth::Elements),
+    Function::new(
+        "unicode_codepoints_to_string",
+        &["make_string"],
+        Returns::Fixed(T::String),
+        |args, _| {
             let codes: Vec<J> = args
                 .iter()
                 .flat_map(|a| dynamic_array(a).unwrap_or_else(|| vec![json_of(a)]))
@@ -280,182 +191,134 @@ pub(super) const FUNCTIONS: &[Function] = &[
                 .collect();
             text.map_or(Value::Null, Value::str)
         },
-    },
-    Function {
-        name: "replace_strings",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            let (Some(lookups), Some(rewrites)) = (
-                args.get(1).and_then(dynamic_array),
-                args.get(2).and_then(dynamic_array),
-            ) else {
-                return Value::Null;
-            };
-            let pairs: Vec<(String, String)> = lookups
-                .iter()
-                .zip(&rewrites)
-                .map(|(l, r)| {
-                    (
-                        to_text(&Value::dynamic(l.clone())),
-                        to_text(&Value::dynamic(r.clone())),
-                    )
-                })
-                .filter(|(l, _)| !l.is_empty())
-                .collect();
-            // Earlier lookups win: a later lookup's match overlapping a chosen one is dropped.
-            let text = s(0);
-            let mut chosen: Vec<(usize, usize, usize)> = Vec::new();
-            for (p, (l, _)) in pairs.iter().enumerate() {
-                for (start, m) in text.match_indices(l.as_str()) {
-                    if crate::budget::check().is_err() {
-                        return Value::Null;
-                    }
-                    let end = start + m.len();
-                    if chosen.iter().all(|(s, e, _)| end <= *s || start >= *e) {
-                        chosen.push((start, end, p));
-                    }
+    ),
+    fixed("replace_strings", T::String, |args, _| {
+        let s = |i: usize| text(args, i);
+        let (Some(lookups), Some(rewrites)) = (
+            args.get(1).and_then(dynamic_array),
+            args.get(2).and_then(dynamic_array),
+        ) else {
+            return Value::Null;
+        };
+        let pairs: Vec<(String, String)> = lookups
+            .iter()
+            .zip(&rewrites)
+            .map(|(l, r)| {
+                (
+                    to_text(&Value::dynamic(l.clone())),
+                    to_text(&Value::dynamic(r.clone())),
+                )
+            })
+            .filter(|(l, _)| !l.is_empty())
+            .collect();
+        // Earlier lookups win: a later lookup's match overlapping a chosen one is dropped.
+        let text = s(0);
+        let mut chosen: Vec<(usize, usize, usize)> = Vec::new();
+        for (p, (l, _)) in pairs.iter().enumerate() {
+            for (start, m) in text.match_indices(l.as_str()) {
+                if crate::budget::check().is_err() {
+                    return Value::Null;
+                }
+                let end = start + m.len();
+                if chosen.iter().all(|(s, e, _)| end <= *s || start >= *e) {
+                    chosen.push((start, end, p));
                 }
             }
-            chosen.sort_unstable();
-            let mut out = String::new();
-            let mut at = 0;
-            for (start, end, p) in chosen {
-                out.push_str(&text[at..start]);
-                out.push_str(&pairs[p].1);
-                at = end;
-            }
-            out.push_str(&text[at..]);
-            Value::str(out)
-        },
-    },
+        }
+        chosen.sort_unstable();
+        let mut out = String::new();
+        let mut at = 0;
+        for (start, end, p) in chosen {
+            out.push_str(&text[at..start]);
+            out.push_str(&pairs[p].1);
+            at = end;
+        }
+        out.push_str(&text[at..]);
+        Value::str(out)
+    })
+    .builds(size::product::replace_strings),
     // The index of the first lookup term the text has (as `has`), else -1.
-    Function {
-        name: "has_any_index",
-        aliases: &[],
-        returns: Returns::Fixed(T::Long),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            let hay = s(0).to_lowercase();
-            let terms = texts_of(args.get(1..).unwrap_or_default());
-            Value::Long(
-                terms
-                    .iter()
-                    .position(|t| terms::has_term(&hay, &t.to_lowercase(), true, true))
-                    .map_or(-1, |p| p as i64),
-            )
-        },
-    },
-    Function {
-        name: "translate",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            let (from, to): (Vec<char>, Vec<char>) =
-                (s(0).chars().collect(), s(1).chars().collect());
-            let out: String = s(2)
-                .chars()
-                .take_while(|_| crate::budget::check().is_ok())
-                .filter_map(|c| match from.iter().position(|f| *f == c) {
-                    // Past the end of the replacements, the last one repeats; none at all deletes.
-                    Some(i) => to.get(i).or(to.last()).copied(),
-                    None => Some(c),
-                })
-                .collect();
-            Value::str(out)
-        },
-    },
-    Function {
-        name: "regex_quote",
-        aliases: &[],
-        returns: Returns::Fixed(T::String),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            Value::str(regex::escape(&s(0)))
-        },
-    },
-    Function {
-        name: "strcmp",
-        aliases: &[],
-        returns: Returns::Fixed(T::Long),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            Value::Long(match s(0).cmp(&s(1)) {
-                std::cmp::Ordering::Less => -1,
-                std::cmp::Ordering::Equal => 0,
-                std::cmp::Ordering::Greater => 1,
+    fixed("has_any_index", T::Long, |args, _| {
+        let s = |i: usize| text(args, i);
+        let hay = s(0).to_lowercase();
+        let terms = texts_of(args.get(1..).unwrap_or_default());
+        Value::Long(
+            terms
+                .iter()
+                .position(|t| terms::has_term(&hay, &t.to_lowercase(), true, true))
+                .map_or(-1, |p| p as i64),
+        )
+    }),
+    fixed("translate", T::String, |args, _| {
+        let s = |i: usize| text(args, i);
+        let (from, to): (Vec<char>, Vec<char>) = (s(0).chars().collect(), s(1).chars().collect());
+        let out: String = s(2)
+            .chars()
+            .take_while(|_| crate::budget::check().is_ok())
+            .filter_map(|c| match from.iter().position(|f| *f == c) {
+                // Past the end of the replacements, the last one repeats; none at all deletes.
+                Some(i) => to.get(i).or(to.last()).copied(),
+                None => Some(c),
             })
-        },
-    },
+            .collect();
+        Value::str(out)
+    }),
+    fixed("regex_quote", T::String, |args, _| {
+        let s = |i: usize| text(args, i);
+        Value::str(regex::escape(&s(0)))
+    }),
+    fixed("strcmp", T::Long, |args, _| {
+        let s = |i: usize| text(args, i);
+        Value::Long(match s(0).cmp(&s(1)) {
+            std::cmp::Ordering::Less => -1,
+            std::cmp::Ordering::Equal => 0,
+            std::cmp::Ordering::Greater => 1,
+        })
+    }),
     // indexof_regex(source, lookup[, start[, length[, occurrence]]]): positions count in
     // characters; a negative start is invalid, a negative length means to the end.
-    Function {
-        name: "indexof_regex",
-        aliases: &[],
-        returns: Returns::Fixed(T::Long),
-        call: |args, _| {
-            let s = |i: usize| text(args, i);
-            let opt = |i: usize, default: i64| match args.get(i) {
-                Some(_) => as_i64(&arg(args, i)),
-                None => Some(default),
-            };
-            let (Some(r), Some(start), Some(len), Some(nth)) =
-                (regex(&s(1)), opt(2, 0), opt(3, -1), opt(4, 1))
-            else {
-                return Value::Null;
-            };
-            if start < 0 || nth < 1 {
-                return Value::Null;
-            }
-            let chars: Vec<char> = s(0).chars().collect();
-            let end = if len < 0 {
-                chars.len()
-            } else {
-                (start as usize)
-                    .saturating_add(len as usize)
-                    .min(chars.len())
-            };
-            let window: String = chars
-                .get(start as usize..end.max(start as usize))
-                .unwrap_or(&[])
-                .iter()
-                .collect();
-            let Some(r) = r.over(&window) else {
-                return Value::Null;
-            };
-            Value::Long(
-                r.find_iter(&window)
-                    .nth(nth as usize - 1)
-                    .map_or(-1, |m| start + window[..m.start()].chars().count() as i64),
-            )
-        },
-    },
-    Function {
-        name: "has_ipv4",
-        aliases: &[],
-        returns: Returns::Fixed(T::Bool),
-        call: |args, _| has_ipv4(args, false),
-    },
-    Function {
-        name: "has_ipv4_prefix",
-        aliases: &[],
-        returns: Returns::Fixed(T::Bool),
-        call: |args, _| has_ipv4(args, true),
-    },
-    Function {
-        name: "has_any_ipv4",
-        aliases: &[],
-        returns: Returns::Fixed(T::Bool),
-        call: |args, _| has_ipv4(args, false),
-    },
-    Function {
-        name: "has_any_ipv4_prefix",
-        aliases: &[],
-        returns: Returns::Fixed(T::Bool),
-        call: |args, _| has_ipv4(args, true),
-    },
+    fixed("indexof_regex", T::Long, |args, _| {
+        let s = |i: usize| text(args, i);
+        let opt = |i: usize, default: i64| match args.get(i) {
+            Some(_) => as_i64(&arg(args, i)),
+            None => Some(default),
+        };
+        let (Some(r), Some(start), Some(len), Some(nth)) =
+            (regex(&s(1)), opt(2, 0), opt(3, -1), opt(4, 1))
+        else {
+            return Value::Null;
+        };
+        if start < 0 || nth < 1 {
+            return Value::Null;
+        }
+        let chars: Vec<char> = s(0).chars().collect();
+        let end = if len < 0 {
+            chars.len()
+        } else {
+            (start as usize)
+                .saturating_add(len as usize)
+                .min(chars.len())
+        };
+        let window: String = chars
+            .get(start as usize..end.max(start as usize))
+            .unwrap_or(&[])
+            .iter()
+            .collect();
+        let Some(r) = r.over(&window) else {
+            return Value::Null;
+        };
+        Value::Long(
+            r.find_iter(&window)
+                .nth(nth as usize - 1)
+                .map_or(-1, |m| start + window[..m.start()].chars().count() as i64),
+        )
+    }),
+    fixed("has_ipv4", T::Bool, |args, _| has_ipv4(args, false)),
+    fixed("has_ipv4_prefix", T::Bool, |args, _| has_ipv4(args, true)),
+    fixed("has_any_ipv4", T::Bool, |args, _| has_ipv4(args, false)),
+    fixed("has_any_ipv4_prefix", T::Bool, |args, _| {
+        has_ipv4(args, true)
+    }),
 ];
 
 /// `text` with the matches of `pattern` replaced by `rewrite` (`replace_regex`'s arguments;

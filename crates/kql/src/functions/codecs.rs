@@ -5,13 +5,14 @@ use super::*;
 
 /// The functions of this family.
 pub(super) const FUNCTIONS: &[Function] = &[
-    fixed("base64_decode_toarray", T::Dynamic, |args, _| {
-        let s = |i: usize| text(args, i);
-        match encoding::base64_decode(&s(0)) {
+    fixed(
+        "base64_decode_toarray",
+        T::Dynamic,
+        |args, _| match encoding::base64_decode(&text(args, 0)) {
             Some(bytes) => Value::dynamic(J::Array(bytes.into_iter().map(J::from).collect())),
             None => Value::Null,
-        }
-    })
+        },
+    )
     .grows(Growth::Elements),
     fixed("base64_encode_fromarray", T::String, |args, _| {
         match args.first().and_then(dynamic_array) {
@@ -32,31 +33,28 @@ pub(super) const FUNCTIONS: &[Function] = &[
             _ => Value::Null,
         }
     }),
-    fixed("base64_decode_toguid", T::Guid, |args, _| {
-        let s = |i: usize| text(args, i);
-        match encoding::base64_decode(&s(0)).map(<[u8; 16]>::try_from) {
+    fixed(
+        "base64_decode_toguid",
+        T::Guid,
+        |args, _| match encoding::base64_decode(&text(args, 0)).map(<[u8; 16]>::try_from) {
             Some(Ok(bytes)) => Value::Guid(uuid::Uuid::from_bytes_le(bytes)),
             _ => Value::Null,
-        }
-    }),
+        },
+    ),
     fixed("hash_sha256", T::String, |args, _| {
-        let s = |i: usize| text(args, i);
-        Value::str(encoding::sha256_hex(s(0).as_bytes()))
+        Value::str(encoding::sha256_hex(text(args, 0).as_bytes()))
     }),
     fixed("hash_sha1", T::String, |args, _| {
-        let s = |i: usize| text(args, i);
-        Value::str(encoding::sha1_hex(s(0).as_bytes()))
+        Value::str(encoding::sha1_hex(text(args, 0).as_bytes()))
     }),
     fixed("zlib_compress_to_base64_string", T::String, |args, _| {
-        let s = |i: usize| text(args, i);
         Value::str(encoding::base64_encode(&encoding::zlib_compress(
-            s(0).as_bytes(),
+            text(args, 0).as_bytes(),
         )))
     }),
     fixed("gzip_compress_to_base64_string", T::String, |args, _| {
-        let s = |i: usize| text(args, i);
         Value::str(encoding::base64_encode(&encoding::gzip_compress(
-            s(0).as_bytes(),
+            text(args, 0).as_bytes(),
         )))
     }),
     fixed(
@@ -72,12 +70,10 @@ pub(super) const FUNCTIONS: &[Function] = &[
     )
     .builds(size::product::decompress),
     fixed("punycode_from_string", T::String, |args, _| {
-        let s = |i: usize| text(args, i);
-        encoding::punycode_encode(&s(0)).map_or(Value::Null, Value::str)
+        encoding::punycode_encode(&text(args, 0)).map_or(Value::Null, Value::str)
     }),
     fixed("punycode_to_string", T::String, |args, _| {
-        let s = |i: usize| text(args, i);
-        encoding::punycode_decode(&s(0)).map_or(Value::Null, Value::str)
+        encoding::punycode_decode(&text(args, 0)).map_or(Value::Null, Value::str)
     }),
     fixed("punycode_domain_to_string", T::String, |args, _| {
         punycode_domain(args, true)
@@ -86,8 +82,7 @@ pub(super) const FUNCTIONS: &[Function] = &[
         punycode_domain(args, false)
     }),
     fixed("hash_md5", T::String, |args, _| {
-        let s = |i: usize| text(args, i);
-        Value::str(encoding::md5_hex(s(0).as_bytes()))
+        Value::str(encoding::md5_hex(text(args, 0).as_bytes()))
     }),
     // The xxHash64 bits read as a signed long; a modulo keeps the result in [0, m).
     // Datetimes and timespans hash their .NET ticks (little-endian), other values their text.
@@ -96,12 +91,11 @@ pub(super) const FUNCTIONS: &[Function] = &[
         &["hash_xxhash64"],
         Returns::Fixed(T::Long),
         |args, _| {
-            let s = |i: usize| text(args, i);
             const DOTNET_EPOCH_TICKS: i64 = 621_355_968_000_000_000;
             let bytes = match arg(args, 0) {
                 Value::DateTime(t) => t.wrapping_add(DOTNET_EPOCH_TICKS).to_le_bytes().to_vec(),
                 Value::TimeSpan(t) => t.to_le_bytes().to_vec(),
-                _ => s(0).into_bytes(),
+                _ => text(args, 0).into_bytes(),
             };
             let h = encoding::xxhash64(&bytes) as i64;
             match as_i64(&arg(args, 1)) {
@@ -114,18 +108,14 @@ pub(super) const FUNCTIONS: &[Function] = &[
         "base64_encode_tostring",
         &["base64_encodestring"],
         Returns::Fixed(T::String),
-        |args, _| {
-            let s = |i: usize| text(args, i);
-            Value::str(encoding::base64_encode(s(0).as_bytes()))
-        },
+        |args, _| Value::str(encoding::base64_encode(text(args, 0).as_bytes())),
     ),
     Function::new(
         "base64_decode_tostring",
         &["base64_decodestring"],
         Returns::Fixed(T::String),
         |args, _| {
-            let s = |i: usize| text(args, i);
-            match encoding::base64_decode(&s(0)) {
+            match encoding::base64_decode(&text(args, 0)) {
                 // Bytes that are not UTF-8 decode to an empty string, as in Kusto.
                 Some(bytes) => Value::str(String::from_utf8(bytes).unwrap_or_default()),
                 None => Value::Null,
@@ -143,9 +133,8 @@ pub(super) const FUNCTIONS: &[Function] = &[
         &["url_encode_component"],
         Returns::Fixed(T::String),
         |args, _| {
-            let s = |i: usize| text(args, i);
             let mut out = String::new();
-            for b in s(0).bytes() {
+            for b in text(args, 0).bytes() {
                 if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
                     out.push(b as char);
                 } else {
@@ -173,8 +162,7 @@ fn decompress(args: &[Value], inflate: fn(&[u8], usize) -> Option<Vec<u8>>) -> V
 // Domains: each label (split at any Unicode full stop) with non-ASCII text becomes
 // `xn--` and its Punycode, and back.
 fn punycode_domain(args: &[Value], to_punycode: bool) -> Value {
-    let s = |i: usize| text(args, i);
-    let labels: Option<Vec<String>> = s(0)
+    let labels: Option<Vec<String>> = text(args, 0)
         .split(['.', '\u{3002}', '\u{FF0E}', '\u{FF61}'])
         .map(|label| {
             if to_punycode {

@@ -29,55 +29,55 @@ pub(super) const FUNCTIONS: &[Function] = &[
         period_edge(args, Period::Year, true)
     }),
     fixed("datetime_diff", T::Long, |args, _| {
-        let s = |i: usize| text(args, i);
         match (dt(args, 1), dt(args, 2)) {
-            (Some(a), Some(b)) => datetime_diff(&s(0), a, b).map_or(Value::Null, Value::Long),
+            (Some(a), Some(b)) => {
+                datetime_diff(&text(args, 0), a, b).map_or(Value::Null, Value::Long)
+            }
             _ => Value::Null,
         }
     }),
     fixed("datetime_add", T::DateTime, |args, _| {
-        let s = |i: usize| text(args, i);
         match (as_i64(&arg(args, 1)), dt(args, 2)) {
-            (Some(n), Some(t)) => datetime_add(&s(0), n, t).map_or(Value::Null, Value::DateTime),
+            (Some(n), Some(t)) => {
+                datetime_add(&text(args, 0), n, t).map_or(Value::Null, Value::DateTime)
+            }
             _ => Value::Null,
         }
     }),
-    fixed("datetime_part", T::Long, |args, _| {
-        let s = |i: usize| text(args, i);
-        match dt(args, 1) {
-            Some(t) => Value::Long(match s(0).to_ascii_lowercase().as_str() {
-                "year" => i64::from(t.year()),
-                "quarter" => i64::from(t.month0() / 3 + 1),
-                "month" => i64::from(t.month()),
-                "week_of_year" | "weekofyear" => i64::from(t.iso_week().week()),
-                "day" => i64::from(t.day()),
-                "dayofyear" => i64::from(t.ordinal()),
-                "hour" => i64::from(t.hour()),
-                "minute" => i64::from(t.minute()),
-                "second" => i64::from(t.second()),
-                "millisecond" => i64::from(t.timestamp_subsec_millis()),
-                "microsecond" => i64::from(t.timestamp_subsec_micros()),
-                "nanosecond" => i64::from(t.timestamp_subsec_nanos()),
-                _ => return Value::Null,
-            }),
-            None => Value::Null,
-        }
+    fixed("datetime_part", T::Long, |args, _| match dt(args, 1) {
+        Some(t) => Value::Long(match text(args, 0).to_ascii_lowercase().as_str() {
+            "year" => i64::from(t.year()),
+            "quarter" => i64::from(t.month0() / 3 + 1),
+            "month" => i64::from(t.month()),
+            "week_of_year" | "weekofyear" => i64::from(t.iso_week().week()),
+            "day" => i64::from(t.day()),
+            "dayofyear" => i64::from(t.ordinal()),
+            "hour" => i64::from(t.hour()),
+            "minute" => i64::from(t.minute()),
+            "second" => i64::from(t.second()),
+            "millisecond" => i64::from(t.timestamp_subsec_millis()),
+            "microsecond" => i64::from(t.timestamp_subsec_micros()),
+            "nanosecond" => i64::from(t.timestamp_subsec_nanos()),
+            _ => return Value::Null,
+        }),
+        None => Value::Null,
     }),
     fixed("format_datetime", T::String, |args, _| {
-        let s = |i: usize| text(args, i);
         match coerce(arg(args, 0), ScalarType::DateTime) {
             Value::DateTime(ticks) => ticks_to_datetime(ticks).map_or(Value::Null, |t| {
-                Value::str(Fields::of_datetime(t, ticks).format(&s(1)))
+                Value::str(Fields::of_datetime(t, ticks).format(&text(args, 1)))
             }),
             _ => Value::Null,
         }
     }),
     fixed("format_timespan", T::String, |args, _| {
-        let s = |i: usize| text(args, i);
         match coerce(arg(args, 0), ScalarType::TimeSpan) {
             Value::TimeSpan(t) if args.len() >= 2 => {
                 let sign = if t < 0 { "-" } else { "" };
-                Value::str(format!("{sign}{}", Fields::of_timespan(t).format(&s(1))))
+                Value::str(format!(
+                    "{sign}{}",
+                    Fields::of_timespan(t).format(&text(args, 1))
+                ))
             }
             Value::TimeSpan(t) => Value::str(crate::value::format_timespan(t)),
             _ => Value::Null,

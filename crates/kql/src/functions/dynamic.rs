@@ -31,14 +31,12 @@ pub(super) const FUNCTIONS: &[Function] = &[
         },
         _ => Value::Null,
     }),
-    fixed("bag_has_key", T::Bool, |args, _| {
-        let s = |i: usize| text(args, i);
-        match args.first() {
-            Some(Value::Dynamic(d)) => {
-                Value::Bool(d.as_object().is_some_and(|o| o.contains_key(&s(1))))
-            }
-            _ => Value::Null,
-        }
+    fixed("bag_has_key", T::Bool, |args, _| match args.first() {
+        Some(Value::Dynamic(d)) => Value::Bool(
+            d.as_object()
+                .is_some_and(|o| o.contains_key(&text(args, 1))),
+        ),
+        _ => Value::Null,
     }),
     fixed("bag_merge", T::Dynamic, |args, _| {
         let mut map = serde_json::Map::new();
@@ -349,25 +347,22 @@ pub(super) const FUNCTIONS: &[Function] = &[
         }
     }),
     // The key is a property name or a JSONPath (`$.a.b`) whose missing bags are created.
-    fixed("bag_set_key", T::Dynamic, |args, _| {
-        let s = |i: usize| text(args, i);
-        match args.first() {
-            Some(Value::Dynamic(d)) if d.is_object() => {
-                let key = s(1);
-                let steps = if key.starts_with('$') {
-                    json_path(&key)
-                } else {
-                    Some(vec![PathStep::Key(key)])
-                };
-                let mut bag = (**d).clone();
-                let value = json_of(&args.get(2).cloned().unwrap_or(Value::Null));
-                match steps.and_then(|st| json_set(&mut bag, &st, value)) {
-                    Some(()) => Value::dynamic(bag),
-                    None => Value::Null,
-                }
+    fixed("bag_set_key", T::Dynamic, |args, _| match args.first() {
+        Some(Value::Dynamic(d)) if d.is_object() => {
+            let key = text(args, 1);
+            let steps = if key.starts_with('$') {
+                json_path(&key)
+            } else {
+                Some(vec![PathStep::Key(key)])
+            };
+            let mut bag = (**d).clone();
+            let value = json_of(&args.get(2).cloned().unwrap_or(Value::Null));
+            match steps.and_then(|st| json_set(&mut bag, &st, value)) {
+                Some(()) => Value::dynamic(bag),
+                None => Value::Null,
             }
-            _ => Value::Null,
         }
+        _ => Value::Null,
     }),
     // extractjson(path, json[, typeof(T)]): the element as text, or converted to T.
     Function::new(
@@ -375,14 +370,13 @@ pub(super) const FUNCTIONS: &[Function] = &[
         &["extract_json"],
         Returns::Computed(|args| args.get(2).copied().unwrap_or(T::String)),
         |args, result| {
-            let s = |i: usize| text(args, i);
             let doc = match args.get(1).map(undyn) {
                 Some(Value::String(t)) => serde_json::from_str::<J>(&t).ok(),
                 Some(other) => Some(json_of(&other)),
                 None => None,
             };
             let found = doc.and_then(|d| {
-                let steps = json_path(&s(0))?;
+                let steps = json_path(&text(args, 0))?;
                 json_at(&d, &steps).cloned()
             });
             match found {

@@ -76,8 +76,7 @@ pub(super) const FUNCTIONS: &[Function] = &[
     ),
     fixed("toguid", T::Guid, todouble),
     fixed("isascii", T::Bool, |args, _| {
-        let s = |i: usize| text(args, i);
-        Value::Bool(s(0).is_ascii())
+        Value::Bool(text(args, 0).is_ascii())
     }),
     fixed("isutf8", T::Bool, |_, _| Value::Bool(true)),
     fixed("gettype", T::String, |args, _| {

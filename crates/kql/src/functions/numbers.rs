@@ -125,7 +125,6 @@ pub(super) const FUNCTIONS: &[Function] = &[
     // format_bytes(size[, precision[, units[, base]]]): the size in the given unit, or in the
     // largest unit it reaches.
     fixed("format_bytes", T::String, |args, _| {
-        let s = |i: usize| text(args, i);
         const UNITS: [&str; 7] = ["Bytes", "KB", "MB", "GB", "TB", "PB", "EB"];
         let Some(size) = as_f64(&arg(args, 0)) else {
             return Value::str("");
@@ -134,7 +133,7 @@ pub(super) const FUNCTIONS: &[Function] = &[
         let base = as_i64(&arg(args, 3))
             .filter(|b| *b == 1000)
             .map_or(1024.0, |b| b as f64);
-        let asked = s(2);
+        let asked = text(args, 2);
         let unit = match UNITS.iter().position(|u| u.eq_ignore_ascii_case(&asked)) {
             Some(u) => u,
             None => (0..UNITS.len())

@@ -5,13 +5,11 @@ use super::*;
 /// The functions of this family.
 pub(super) const FUNCTIONS: &[Function] = &[
     fixed("parse_url", T::Dynamic, |args, _| {
-        let s = |i: usize| text(args, i);
-        parse_url(&s(0)).map_or(Value::Null, Value::dynamic)
+        parse_url(&text(args, 0)).map_or(Value::Null, Value::dynamic)
     }),
     fixed("parse_urlquery", T::Dynamic, |args, _| {
-        let s = |i: usize| text(args, i);
         let decode = codecs::url_decode;
-        let params: serde_json::Map<String, J> = s(0)
+        let params: serde_json::Map<String, J> = text(args, 0)
             .trim_start_matches('?')
             .split('&')
             .filter(|p| !p.is_empty())
@@ -38,9 +36,11 @@ pub(super) const FUNCTIONS: &[Function] = &[
     })
     .grows(Growth::Elements),
     fixed("parse_csv", T::Dynamic, |args, _| {
-        let s = |i: usize| text(args, i);
         Value::dynamic(J::Array(
-            csv_fields(&s(0)).into_iter().map(J::String).collect(),
+            csv_fields(&text(args, 0))
+                .into_iter()
+                .map(J::String)
+                .collect(),
         ))
     })
     .grows(Growth::Elements),
@@ -67,8 +67,7 @@ pub(super) const FUNCTIONS: &[Function] = &[
         Value::Decimal(v)
     }),
     fixed("parse_path", T::Dynamic, |args, _| {
-        let s = |i: usize| text(args, i);
-        Value::dynamic(parse_path(&s(0)))
+        Value::dynamic(parse_path(&text(args, 0)))
     }),
 ];
 

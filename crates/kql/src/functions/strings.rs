@@ -4,52 +4,42 @@ use super::*;
 
 /// The functions of this family.
 pub(super) const FUNCTIONS: &[Function] = &[
-    fixed("tostring", T::String, |args, _| {
-        let s = |i: usize| text(args, i);
-        Value::str(s(0))
-    }),
+    fixed("tostring", T::String, |args, _| Value::str(text(args, 0))),
     fixed("strcat", T::String, |args, _| {
         Value::str(args.iter().map(to_text).collect::<String>())
     }),
     fixed("strcat_delim", T::String, |args, _| {
-        let s = |i: usize| text(args, i);
         let parts: Vec<String> = args.iter().skip(1).map(to_text).collect();
-        Value::str(parts.join(&s(0)))
+        Value::str(parts.join(&text(args, 0)))
     })
     .builds(size::product::strcat_delim),
     fixed("strcat_array", T::String, |args, _| {
-        let s = |i: usize| text(args, i);
         match dynamic_array(&args.first().cloned().unwrap_or(Value::Null)) {
             Some(items) => Value::str(
                 items
                     .iter()
                     .map(|j| to_text(&Value::dynamic(j.clone())))
                     .collect::<Vec<_>>()
-                    .join(&s(1)),
+                    .join(&text(args, 1)),
             ),
             None => Value::Null,
         }
     })
     .builds(size::product::strcat_array),
     fixed("tolower", T::String, |args, _| {
-        let s = |i: usize| text(args, i);
-        Value::str(s(0).to_lowercase())
+        Value::str(text(args, 0).to_lowercase())
     }),
     fixed("toupper", T::String, |args, _| {
-        let s = |i: usize| text(args, i);
-        Value::str(s(0).to_uppercase())
+        Value::str(text(args, 0).to_uppercase())
     }),
     fixed("strlen", T::Long, |args, _| {
-        let s = |i: usize| text(args, i);
-        Value::Long(s(0).chars().count() as i64)
+        Value::Long(text(args, 0).chars().count() as i64)
     }),
     fixed("string_size", T::Long, |args, _| {
-        let s = |i: usize| text(args, i);
-        Value::Long(s(0).len() as i64)
+        Value::Long(text(args, 0).len() as i64)
     }),
     fixed("reverse", T::String, |args, _| {
-        let s = |i: usize| text(args, i);
-        Value::str(s(0).chars().rev().collect::<String>())
+        Value::str(text(args, 0).chars().rev().collect::<String>())
     }),
     fixed("strrep", T::String, |args, _| {
         let s = |i: usize| text(args, i);
@@ -69,8 +59,7 @@ pub(super) const FUNCTIONS: &[Function] = &[
     })
     .builds(size::product::strrep),
     fixed("substring", T::String, |args, _| {
-        let s = |i: usize| text(args, i);
-        let chars: Vec<char> = s(0).chars().collect();
+        let chars: Vec<char> = text(args, 0).chars().collect();
         // A negative start counts from the end of the text.
         let start = match as_i64(&arg(args, 1)).unwrap_or(0) {
             i if i < 0 => (chars.len() as i64 + i).max(0) as usize,
@@ -80,15 +69,13 @@ pub(super) const FUNCTIONS: &[Function] = &[
         Value::str(chars.iter().skip(start).take(len).collect::<String>())
     }),
     fixed("indexof", T::Long, |args, _| {
-        let s = |i: usize| text(args, i);
-        let hay: Vec<char> = s(0).chars().collect();
-        let needle: Vec<char> = s(1).chars().collect();
+        let hay: Vec<char> = text(args, 0).chars().collect();
+        let needle: Vec<char> = text(args, 1).chars().collect();
         position_of(&hay, &needle, args)
     }),
     fixed("countof", T::Long, |args, _| {
-        let s = |i: usize| text(args, i);
-        let (hay, needle) = (s(0), s(1));
-        if s(2) == "regex" {
+        let (hay, needle) = (text(args, 0), text(args, 1));
+        if text(args, 2) == "regex" {
             regex(&needle)
                 .and_then(|r| Some(r.over(&hay)?.find_iter(&hay).count() as i64))
                 .map_or(Value::Null, Value::Long)
@@ -107,8 +94,7 @@ pub(super) const FUNCTIONS: &[Function] = &[
         }
     }),
     fixed("replace_string", T::String, |args, _| {
-        let s = |i: usize| text(args, i);
-        Value::str(s(0).replace(&s(1), &s(2)))
+        Value::str(text(args, 0).replace(&text(args, 1), &text(args, 2)))
     })
     .builds(size::product::replace_string),
     fixed("replace_regex", T::String, |args, _| {
@@ -127,10 +113,9 @@ pub(super) const FUNCTIONS: &[Function] = &[
         &[],
         Returns::Computed(|args| args.get(3).copied().unwrap_or(T::String)),
         |args, result| {
-            let s = |i: usize| text(args, i);
             let group = as_i64(&arg(args, 1)).unwrap_or(0).max(0) as usize;
-            let found = regex(&s(0)).and_then(|r| {
-                let hay = s(2);
+            let found = regex(&text(args, 0)).and_then(|r| {
+                let hay = text(args, 2);
                 r.over(&hay)?
                     .captures(&hay)
                     .and_then(|c| c.get(group).map(|m| m.as_str().to_string()))
@@ -146,9 +131,8 @@ pub(super) const FUNCTIONS: &[Function] = &[
         .grows(Growth::Elements)
         .builds(size::product::extract_all),
     fixed("split", T::Dynamic, |args, _| {
-        let s = |i: usize| text(args, i);
-        let parts: Vec<J> = s(0)
-            .split(s(1).as_str())
+        let parts: Vec<J> = text(args, 0)
+            .split(text(args, 1).as_str())
             .map(|p| J::String(p.into()))
             .collect();
         match as_i64(&arg(args, 2)) {
@@ -169,9 +153,11 @@ pub(super) const FUNCTIONS: &[Function] = &[
         &["to_utf8"],
         Returns::Fixed(T::Dynamic),
         |args, _| {
-            let s = |i: usize| text(args, i);
             Value::dynamic(J::Array(
-                s(0).chars().map(|c| J::from(u32::from(c))).collect(),
+                text(args, 0)
+                    .chars()
+                    .map(|c| J::from(u32::from(c)))
+                    .collect(),
             ))
         },
     )
@@ -239,8 +225,7 @@ pub(super) const FUNCTIONS: &[Function] = &[
     .builds(size::product::replace_strings),
     // The index of the first lookup term the text has (as `has`), else -1.
     fixed("has_any_index", T::Long, |args, _| {
-        let s = |i: usize| text(args, i);
-        let hay = s(0).to_lowercase();
+        let hay = text(args, 0).to_lowercase();
         let terms = texts_of(args.get(1..).unwrap_or_default());
         Value::Long(
             terms
@@ -250,9 +235,11 @@ pub(super) const FUNCTIONS: &[Function] = &[
         )
     }),
     fixed("translate", T::String, |args, _| {
-        let s = |i: usize| text(args, i);
-        let (from, to): (Vec<char>, Vec<char>) = (s(0).chars().collect(), s(1).chars().collect());
-        let out: String = s(2)
+        let (from, to): (Vec<char>, Vec<char>) = (
+            text(args, 0).chars().collect(),
+            text(args, 1).chars().collect(),
+        );
+        let out: String = text(args, 2)
             .chars()
             .take_while(|_| crate::budget::check().is_ok())
             .filter_map(|c| match from.iter().position(|f| *f == c) {
@@ -264,12 +251,10 @@ pub(super) const FUNCTIONS: &[Function] = &[
         Value::str(out)
     }),
     fixed("regex_quote", T::String, |args, _| {
-        let s = |i: usize| text(args, i);
-        Value::str(regex::escape(&s(0)))
+        Value::str(regex::escape(&text(args, 0)))
     }),
     fixed("strcmp", T::Long, |args, _| {
-        let s = |i: usize| text(args, i);
-        Value::Long(match s(0).cmp(&s(1)) {
+        Value::Long(match text(args, 0).cmp(&text(args, 1)) {
             std::cmp::Ordering::Less => -1,
             std::cmp::Ordering::Equal => 0,
             std::cmp::Ordering::Greater => 1,
@@ -278,20 +263,19 @@ pub(super) const FUNCTIONS: &[Function] = &[
     // indexof_regex(source, lookup[, start[, length[, occurrence]]]): positions count in
     // characters; a negative start is invalid, a negative length means to the end.
     fixed("indexof_regex", T::Long, |args, _| {
-        let s = |i: usize| text(args, i);
         let opt = |i: usize, default: i64| match args.get(i) {
             Some(_) => as_i64(&arg(args, i)),
             None => Some(default),
         };
         let (Some(r), Some(start), Some(len), Some(nth)) =
-            (regex(&s(1)), opt(2, 0), opt(3, -1), opt(4, 1))
+            (regex(&text(args, 1)), opt(2, 0), opt(3, -1), opt(4, 1))
         else {
             return Value::Null;
         };
         if start < 0 || nth < 1 {
             return Value::Null;
         }
-        let chars: Vec<char> = s(0).chars().collect();
+        let chars: Vec<char> = text(args, 0).chars().collect();
         let end = if len < 0 {
             chars.len()
         } else {
@@ -338,16 +322,14 @@ fn replace_regex(text: &str, pattern: &str, rewrite: &str) -> Value {
 
 /// `trim(regex, text)` at the `start`, the `end` or both.
 fn trim(args: &[Value], start: bool, end: bool) -> Value {
-    let s = |i: usize| text(args, i);
-    trim_regex(&s(0), &s(1), start, end).map_or(Value::Null, Value::str)
+    trim_regex(&text(args, 0), &text(args, 1), start, end).map_or(Value::Null, Value::str)
 }
 
 fn extract_all(args: &[Value], _: ScalarType) -> Value {
-    let s = |i: usize| text(args, i);
     let (pattern, hay) = if args.len() >= 3 {
-        (s(0), s(2))
+        (text(args, 0), text(args, 2))
     } else {
-        (s(0), s(1))
+        (text(args, 0), text(args, 1))
     };
     let Some(r) = regex(&pattern) else {
         return Value::Null;
@@ -391,8 +373,7 @@ fn extract_all(args: &[Value], _: ScalarType) -> Value {
 /// Whether the text has one of the IPv4 addresses in the other arguments (or, with `prefix`,
 /// an address they are a prefix of).
 fn has_ipv4(args: &[Value], prefix: bool) -> Value {
-    let s = |i: usize| text(args, i);
-    let hay = s(0);
+    let hay = text(args, 0);
     let wanted = texts_of(args.get(1..).unwrap_or_default());
     Value::Bool(ipv4_tokens(&hay).iter().any(|ip| {
         wanted.iter().any(|w| {

@@ -4,7 +4,7 @@
 use super::*;
 
 /// The functions of this family.
-pub(super) const FUNCTIONS: &[Function] = &[
+pub(super) static FUNCTIONS: &[Function] = &[
     fixed(
         "base64_decode_toarray",
         T::Dynamic,
@@ -159,8 +159,8 @@ fn decompress(args: &[Value], inflate: fn(&[u8], usize) -> Option<Vec<u8>>) -> V
     )
 }
 
-// Domains: each label (split at any Unicode full stop) with non-ASCII text becomes
-// `xn--` and its Punycode, and back.
+/// Domains: each label (split at any Unicode full stop) with non-ASCII text becomes `xn--` and
+/// its Punycode (`to_punycode`), and back.
 fn punycode_domain(args: &[Value], to_punycode: bool) -> Value {
     let labels: Option<Vec<String>> = text(args, 0)
         .split(['.', '\u{3002}', '\u{FF0E}', '\u{FF61}'])

@@ -3,7 +3,7 @@
 use super::*;
 
 /// The functions of this family.
-pub(super) const FUNCTIONS: &[Function] = &[
+pub(super) static FUNCTIONS: &[Function] = &[
     fixed("startofday", T::DateTime, |args, _| {
         period_edge(args, Period::Day, false)
     }),
@@ -92,21 +92,21 @@ pub(super) const FUNCTIONS: &[Function] = &[
     fixed("dayofyear", T::Long, |args, result| {
         date_part(args, result, |t| t.ordinal())
     }),
-    fixed("getmonth", T::Long, |args, result| {
-        date_part(args, result, |t| t.month())
-    }),
-    fixed("monthofyear", T::Long, |args, result| {
-        date_part(args, result, |t| t.month())
-    }),
+    Function::new(
+        "getmonth",
+        &["monthofyear"],
+        Returns::Fixed(T::Long),
+        |args, result| date_part(args, result, |t| t.month()),
+    ),
     fixed("getyear", T::Long, |args, result| {
         date_part(args, result, |t| t.year() as u32)
     }),
-    fixed("week_of_year", T::Long, |args, result| {
-        date_part(args, result, |t| t.iso_week().week())
-    }),
-    fixed("weekofyear", T::Long, |args, result| {
-        date_part(args, result, |t| t.iso_week().week())
-    }),
+    Function::new(
+        "week_of_year",
+        &["weekofyear"],
+        Returns::Fixed(T::Long),
+        |args, result| date_part(args, result, |t| t.iso_week().week()),
+    ),
     fixed("dayofweek", T::TimeSpan, |args, _| match dt(args, 0) {
         Some(t) => Value::TimeSpan(i64::from(t.weekday().num_days_from_sunday()) * DAY),
         None => Value::Null,

@@ -3,7 +3,7 @@
 use super::*;
 
 /// The functions of this family.
-pub(super) const FUNCTIONS: &[Function] = &[
+pub(super) static FUNCTIONS: &[Function] = &[
     Function::new(
         "parse_json",
         &["todynamic", "toobject"],
@@ -452,9 +452,9 @@ fn set_op(args: &[Value], op: SetOp) -> Value {
     Value::dynamic(J::Array(out))
 }
 
-// array_sort_asc(a1[, a2, …][, nulls_last]): sorts a1 (nulls last unless asked
-// otherwise) and reorders the other arrays the same way; several arrays come back as an
-// array of arrays.
+/// array_sort_asc(a1[, a2, …][, nulls_last]) (or `descending`): sorts a1 (nulls last unless
+/// asked otherwise) and reorders the other arrays the same way; several arrays come back as an
+/// array of arrays.
 fn array_sort(args: &[Value], descending: bool) -> Value {
     let arrays: Vec<Vec<J>> = args.iter().map_while(dynamic_array).collect();
     let nulls_last = match args.get(arrays.len()).map(undyn) {

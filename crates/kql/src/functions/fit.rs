@@ -141,7 +141,7 @@ const fn fitting(
 
 /// The functions of this module: each evaluates to the bag of its results (null when the series
 /// is not an array).
-pub(super) const FUNCTIONS: &[Function] = &[
+pub(super) static FUNCTIONS: &[Function] = &[
     fitting(
         "series_fit_line",
         &["series_fit_line_dynamic"],

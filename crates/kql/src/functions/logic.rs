@@ -3,7 +3,7 @@
 use super::*;
 
 /// The functions of this family.
-pub(super) const FUNCTIONS: &[Function] = &[
+pub(super) static FUNCTIONS: &[Function] = &[
     fixed("isempty", T::Bool, |args, _| Value::Bool(is_empty(args))),
     fixed("isnotempty", T::Bool, |args, _| {
         Value::Bool(!is_empty(args))
@@ -62,19 +62,19 @@ pub(super) const FUNCTIONS: &[Function] = &[
     Function::new("max_of", &[], Returns::Computed(unify), |args, result| {
         extreme(args, result, std::cmp::Ordering::Greater)
     }),
-    Function::new("todouble", &["toreal"], Returns::Fixed(T::Real), todouble),
-    fixed("todecimal", T::Decimal, todouble),
-    Function::new("tolong", &["toint64"], Returns::Fixed(T::Long), todouble),
-    fixed("toint", T::Int, todouble),
-    Function::new("tobool", &["toboolean"], Returns::Fixed(T::Bool), todouble),
-    fixed("todatetime", T::DateTime, todouble),
+    Function::new("todouble", &["toreal"], Returns::Fixed(T::Real), convert),
+    fixed("todecimal", T::Decimal, convert),
+    Function::new("tolong", &["toint64"], Returns::Fixed(T::Long), convert),
+    fixed("toint", T::Int, convert),
+    Function::new("tobool", &["toboolean"], Returns::Fixed(T::Bool), convert),
+    fixed("todatetime", T::DateTime, convert),
     Function::new(
         "totimespan",
         &["totime"],
         Returns::Fixed(T::TimeSpan),
-        todouble,
+        convert,
     ),
-    fixed("toguid", T::Guid, todouble),
+    fixed("toguid", T::Guid, convert),
     fixed("isascii", T::Bool, |args, _| {
         Value::Bool(text(args, 0).is_ascii())
     }),
@@ -128,7 +128,9 @@ fn extreme(args: &[Value], result: ScalarType, wanted: std::cmp::Ordering) -> Va
     coerce(best.unwrap_or(Value::Null), result)
 }
 
-fn todouble(args: &[Value], result: ScalarType) -> Value {
+/// The conversions (`todouble`, `tolong`, `tobool`, `todatetime`, …): the first argument as the
+/// result type, text parsed as a number or a bool first.
+fn convert(args: &[Value], result: ScalarType) -> Value {
     let a = arg(args, 0);
     let a = match (&a, result) {
         (

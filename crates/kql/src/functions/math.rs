@@ -8,7 +8,7 @@ use crate::value::Value;
 use crate::value::convert::as_f64;
 
 /// The functions of this module, each null on non-numeric input.
-pub(super) const FUNCTIONS: &[Function] = &[
+pub(super) static FUNCTIONS: &[Function] = &[
     fixed("erf", Real, |a, _| reals(a, |x| Some(erf(at(x, 0))))),
     fixed("erfc", Real, |a, _| reals(a, |x| Some(erfc(at(x, 0))))),
     fixed("gamma", Real, |a, _| reals(a, |x| Some(gamma(at(x, 0))))),

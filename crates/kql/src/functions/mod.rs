@@ -1,4 +1,5 @@
-//! Built-in scalar functions: their result types and their evaluation.
+//! Built-in scalar functions: each family file declares its functions in a `FUNCTIONS` table
+//! (`registry.rs` gathers them); this file holds what the families share.
 
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -127,7 +127,7 @@ fn cidr_list(start: u32, end: u32) -> Vec<J> {
 }
 
 /// The functions of this module.
-pub(super) const FUNCTIONS: &[Function] = &[
+pub(super) static FUNCTIONS: &[Function] = &[
     fixed("ipv4_compare", Long, |args, _| {
         opt(ipv4_pair(args).map(|(a, b)| sign(a.cmp(&b))))
     }),

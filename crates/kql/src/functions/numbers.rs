@@ -3,7 +3,7 @@
 use super::*;
 
 /// The functions of this family.
-pub(super) const FUNCTIONS: &[Function] = &[
+pub(super) static FUNCTIONS: &[Function] = &[
     Function::new("bin", &["floor"], Returns::First, |args, _| {
         bin_value(&arg(args, 0), &arg(args, 1))
     }),

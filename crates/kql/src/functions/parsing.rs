@@ -3,7 +3,7 @@
 use super::*;
 
 /// The functions of this family.
-pub(super) const FUNCTIONS: &[Function] = &[
+pub(super) static FUNCTIONS: &[Function] = &[
     fixed("parse_url", T::Dynamic, |args, _| {
         parse_url(&text(args, 0)).map_or(Value::Null, Value::dynamic)
     }),

@@ -10,7 +10,7 @@ macro_rules! series_fn {
 }
 
 /// The functions of this family.
-pub(super) const FUNCTIONS: &[Function] = &[
+pub(super) static FUNCTIONS: &[Function] = &[
     series_fn!("series_abs", Dynamic, Unary(f64::abs)),
     series_fn!("series_acos", Dynamic, Unary(f64::acos)),
     series_fn!("series_asin", Dynamic, Unary(f64::asin)),

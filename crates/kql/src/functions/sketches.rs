@@ -4,7 +4,7 @@
 use super::*;
 
 /// The functions of this family.
-pub(super) const FUNCTIONS: &[Function] = &[
+pub(super) static FUNCTIONS: &[Function] = &[
     // Sketches are exact here: an hll is its distinct values, a t-digest its weighted values.
     fixed("dcount_hll", T::Long, |args, _| {
         match args.first().and_then(dynamic_array) {

@@ -3,7 +3,7 @@
 use super::*;
 
 /// The functions of this family.
-pub(super) const FUNCTIONS: &[Function] = &[
+pub(super) static FUNCTIONS: &[Function] = &[
     fixed("tostring", T::String, |args, _| Value::str(text(args, 0))),
     fixed("strcat", T::String, |args, _| {
         Value::str(args.iter().map(to_text).collect::<String>())
@@ -325,6 +325,8 @@ fn trim(args: &[Value], start: bool, end: bool) -> Value {
     trim_regex(&text(args, 0), &text(args, 1), start, end).map_or(Value::Null, Value::str)
 }
 
+/// `extract_all(regex, [groups,] text)`: every match's groups (all of them, or those picked by
+/// number or name), null when nothing matches.
 fn extract_all(args: &[Value], _: ScalarType) -> Value {
     let (pattern, hay) = if args.len() >= 3 {
         (text(args, 0), text(args, 2))

@@ -11,7 +11,7 @@ use crate::value::convert::as_f64;
 
 /// The functions of this module: `convert_*(value, from, to)`, null for an unknown unit or a
 /// non-numeric value.
-pub(super) const FUNCTIONS: &[Function] = &[
+pub(super) static FUNCTIONS: &[Function] = &[
     fixed("convert_angle", Real, |a, _| by_factor(a, ANGLE)),
     fixed("convert_energy", Real, |a, _| by_factor(a, ENERGY)),
     fixed("convert_force", Real, |a, _| by_factor(a, FORCE)),

@@ -19,6 +19,7 @@ pub mod model;
 pub mod outbound;
 #[cfg(feature = "redis")]
 pub mod replicas;
+pub mod results;
 pub mod secret;
 pub mod server;
 pub mod shutdown;
@@ -254,6 +255,11 @@ async fn serve_with(
         tools: ToolCatalog::new(settings.enable_write_tools),
         context: ToolContext {
             backend,
+            results: results::ResultStore::new(
+                clock.clone(),
+                settings.result_ttl(),
+                settings.result_store_bytes(),
+            ),
             clock: clock.clone(),
             settings: ToolSettings {
                 max_rows: settings.max_rows,

@@ -2,12 +2,12 @@
 
 use std::time::Instant;
 
-use rmcp::model::CallToolResult;
+use rmcp::model::{CallToolResult, ContentBlock};
 use serde::Deserialize;
 
-use super::chart;
 use super::format::{ResultCaps, TableResult, table_result};
 use super::{Call, ToolDef, ToolError, define, fresh, success};
+use super::{chart, link};
 use crate::backend::{QueryOutput, QueryRequest};
 use crate::model::{DataKind, ToolClass};
 
@@ -84,15 +84,35 @@ async fn run_hunting_query(
     answer(call, caps, out).await
 }
 
-/// A query's result: the table within the caps, and the chart its `render` asks for.
+/// A query's result: the table within the caps, the chart its `render` asks for, and, when
+/// rows were left out, a link to the whole table kept for the caller.
 async fn answer(
     call: &Call<'_>,
     caps: ResultCaps,
-    out: QueryOutput,
+    mut out: QueryOutput,
 ) -> Result<CallToolResult, ToolError> {
     let kind = out.visualization.as_ref().map(|v| v.kind.clone());
-    let (text, structured) = table_result(&out.table, caps, out.warnings, kind);
+    let warnings = out.warnings.clone();
+    let (mut text, mut structured) = table_result(&out.table, caps, out.warnings, kind);
+    let link = structured.truncated.then(|| {
+        // The chart draws from the table too: a copy then (a chart of a truncated result).
+        let table = match out.visualization {
+            Some(_) => out.table.clone(),
+            None => std::mem::take(&mut out.table),
+        };
+        link::keep(call, table, warnings, structured.returned_rows)
+    });
+    let resource = link.and_then(|link| {
+        if let Some(note) = link.note {
+            text.push_str(&format!("\nNote: {note}\n"));
+        }
+        structured.full_result = link.uri;
+        link.resource
+    });
     let mut result = success(text, structured)?;
+    if let Some(resource) = resource {
+        result.content.push(ContentBlock::resource_link(resource));
+    }
     chart::attach(
         &mut result,
         call.ctx.settings.charts,

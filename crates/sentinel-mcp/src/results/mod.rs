@@ -1,0 +1,338 @@
+//! Large results by reference. A query result the row or byte cap cut is kept here whole (the
+//! table the backend returned) for `SENTINEL_MCP_RESULT_TTL_SECS`, under an unguessable id, for
+//! the principal that ran the query only; `resources/read` on `sentinel://results/{id}` pages
+//! through it ([`resource`]), so an agent reads more without running the query again.
+//!
+//! The store is bounded in memory (`SENTINEL_MCP_RESULT_STORE_MB`): the oldest results are
+//! evicted to make room, and a result larger than the whole bound is not kept. Expiry reads the
+//! server's [`Clock`]; expired results are dropped whenever the store is used (every keep, read
+//! and list), so they hold memory at most until the next query that keeps one.
+
+pub mod resource;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kql::{Table, Value};
+
+use crate::clock::Clock;
+
+/// The scheme and path every stored result's URI starts with.
+pub const URI_PREFIX: &str = "sentinel://results/";
+
+/// The owner of what a call keeps when there is no HTTP request (stdio, one-shot commands).
+pub const LOCAL_OWNER: &str = "local";
+
+/// Ticks (100 ns) in a second.
+const TICKS_PER_SEC: i64 = 10_000_000;
+
+/// Full results kept for their owners, bounded in time and memory.
+pub struct ResultStore {
+    ttl: Duration,
+    max_bytes: usize,
+    clock: Clock,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    entries: HashMap<Box<str>, Arc<StoredResult>>,
+    /// Ids, oldest first (every result lives as long, so this is also expiry order).
+    order: VecDeque<Box<str>>,
+    /// Sum of the kept results' sizes.
+    bytes: usize,
+}
+
+/// One kept result.
+#[derive(Debug)]
+pub struct StoredResult {
+    pub id: Box<str>,
+    /// Tenant and object id of the principal that ran the query.
+    owner: Box<str>,
+    pub table: Table,
+    /// What the caller was told beside the table (partial data from the service, engine notes).
+    pub warnings: Vec<String>,
+    /// When it stops being served, in ticks since the Unix epoch.
+    pub expires_ticks: i64,
+    /// Its estimated size in memory.
+    pub bytes: usize,
+}
+
+impl StoredResult {
+    /// The resource URI it is read at.
+    pub fn uri(&self) -> String {
+        format!("{URI_PREFIX}{}", self.id)
+    }
+}
+
+/// What [`ResultStore::keep`] did with a result.
+#[derive(Debug)]
+pub enum Kept {
+    Stored(Arc<StoredResult>),
+    /// Larger than the whole store: not kept.
+    TooLarge {
+        bytes: usize,
+        limit: usize,
+    },
+    /// The store is off (`SENTINEL_MCP_RESULT_STORE_MB=0`).
+    Off,
+}
+
+impl ResultStore {
+    /// A store keeping results `ttl`, at most `max_bytes` in all (0: keeps nothing).
+    pub fn new(clock: Clock, ttl: Duration, max_bytes: usize) -> ResultStore {
+        ResultStore {
+            ttl,
+            max_bytes,
+            clock,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    /// How long a result is kept.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// The most memory all kept results may take.
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
+    /// Keeps `table` for `owner`, evicting the oldest results until it fits.
+    pub fn keep(&self, owner: &str, table: Table, warnings: Vec<String>) -> Kept {
+        if self.max_bytes == 0 {
+            return Kept::Off;
+        }
+        let bytes = table_bytes(&table) + warnings.iter().map(String::len).sum::<usize>();
+        if bytes > self.max_bytes {
+            return Kept::TooLarge {
+                bytes,
+                limit: self.max_bytes,
+            };
+        }
+        let now = self.clock.now_ticks();
+        let ttl_ticks = i64::try_from(self.ttl.as_secs())
+            .unwrap_or(i64::MAX / TICKS_PER_SEC)
+            .saturating_mul(TICKS_PER_SEC);
+        let stored = Arc::new(StoredResult {
+            id: uuid::Uuid::new_v4().simple().to_string().into(),
+            owner: owner.into(),
+            table,
+            warnings,
+            expires_ticks: now.saturating_add(ttl_ticks),
+            bytes,
+        });
+        let Ok(mut inner) = self.inner.lock() else {
+            return Kept::Off;
+        };
+        inner.drop_expired(now);
+        while inner.bytes + bytes > self.max_bytes {
+            if !inner.evict_oldest() {
+                break;
+            }
+        }
+        inner.bytes += bytes;
+        inner.order.push_back(stored.id.clone());
+        inner.entries.insert(stored.id.clone(), stored.clone());
+        Kept::Stored(stored)
+    }
+
+    /// The result `id` if it is live and `owner`'s: another principal's is as unknown as one
+    /// that never existed.
+    pub fn get(&self, owner: &str, id: &str) -> Option<Arc<StoredResult>> {
+        let now = self.clock.now_ticks();
+        let mut inner = self.inner.lock().ok()?;
+        inner.drop_expired(now);
+        inner
+            .entries
+            .get(id)
+            .filter(|r| *r.owner == *owner)
+            .cloned()
+    }
+
+    /// `owner`'s live results, oldest first.
+    pub fn list(&self, owner: &str) -> Vec<Arc<StoredResult>> {
+        let now = self.clock.now_ticks();
+        let Ok(mut inner) = self.inner.lock() else {
+            return Vec::new();
+        };
+        inner.drop_expired(now);
+        let inner = &*inner;
+        inner
+            .order
+            .iter()
+            .filter_map(|id| inner.entries.get(id))
+            .filter(|r| *r.owner == *owner)
+            .cloned()
+            .collect()
+    }
+
+    /// Results kept and the memory they take.
+    pub fn usage(&self) -> (usize, usize) {
+        self.inner
+            .lock()
+            .map_or((0, 0), |i| (i.entries.len(), i.bytes))
+    }
+
+    /// Milliseconds `result` is still served for.
+    pub fn remaining_ms(&self, result: &StoredResult) -> u64 {
+        let left = result.expires_ticks - self.clock.now_ticks();
+        u64::try_from(left / 10_000).unwrap_or(0)
+    }
+}
+
+impl Inner {
+    fn drop_expired(&mut self, now: i64) {
+        while let Some(id) = self.order.front() {
+            match self.entries.get(id) {
+                Some(r) if r.expires_ticks > now => break,
+                _ => {
+                    self.evict_oldest();
+                }
+            }
+        }
+    }
+
+    /// Drops the oldest result; false when there is none.
+    fn evict_oldest(&mut self) -> bool {
+        let Some(id) = self.order.pop_front() else {
+            return false;
+        };
+        if let Some(r) = self.entries.remove(&id) {
+            self.bytes = self.bytes.saturating_sub(r.bytes);
+        }
+        true
+    }
+}
+
+/// A table's size in memory, estimated from its values: every cell's fixed size, a string's
+/// text and a dynamic value's tree, counted whole even when shared with the workspace.
+pub fn table_bytes(table: &Table) -> usize {
+    const ROW: usize = std::mem::size_of::<Vec<Value>>();
+    const CELL: usize = std::mem::size_of::<Value>();
+    table
+        .rows
+        .iter()
+        .map(|row| ROW + row.len() * CELL + row.iter().map(value_heap).sum::<usize>())
+        .sum::<usize>()
+        + table
+            .columns
+            .iter()
+            .map(|c| 64 + c.name.len())
+            .sum::<usize>()
+}
+
+/// Bytes a value holds beyond its fixed size (an `Arc`'s counts included).
+fn value_heap(v: &Value) -> usize {
+    match v {
+        Value::String(s) => 16 + s.len(),
+        Value::Dynamic(d) => 16 + json_heap(d),
+        _ => 0,
+    }
+}
+
+fn json_heap(j: &serde_json::Value) -> usize {
+    const NODE: usize = std::mem::size_of::<serde_json::Value>();
+    NODE + match j {
+        serde_json::Value::String(s) => s.len(),
+        serde_json::Value::Array(a) => a.iter().map(json_heap).sum(),
+        serde_json::Value::Object(o) => o.iter().map(|(k, v)| 48 + k.len() + json_heap(v)).sum(),
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use kql::{Column, ScalarType};
+
+    fn table(rows: usize, width: usize) -> Table {
+        Table {
+            columns: vec![Column::new("x", ScalarType::String)],
+            rows: (0..rows)
+                .map(|i| vec![Value::str(format!("{i:0width$}"))])
+                .collect(),
+        }
+    }
+
+    fn stored(kept: Kept) -> Arc<StoredResult> {
+        match kept {
+            Kept::Stored(r) => r,
+            other => panic!("not stored: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_result_is_read_back_by_its_owner_only() {
+        let store = ResultStore::new(Clock::system(), Duration::from_secs(600), 1 << 20);
+        let r = stored(store.keep("t/a", table(10, 4), vec![]));
+        assert_eq!(r.id.len(), 32, "a v4 uuid's 122 random bits");
+        assert!(r.uri().starts_with("sentinel://results/"));
+        assert_eq!(store.get("t/a", &r.id).unwrap().table.rows.len(), 10);
+        assert!(store.get("t/b", &r.id).is_none());
+        assert!(store.get("t/a", "nope").is_none());
+        assert_eq!(store.list("t/a").len(), 1);
+        assert!(store.list("t/b").is_empty());
+    }
+
+    #[test]
+    fn a_result_expires_after_the_ttl_by_the_servers_clock() {
+        let clock = ManualClock::new();
+        let store = ResultStore::new(clock.clock(), Duration::from_secs(600), 1 << 20);
+        let r = stored(store.keep("o", table(3, 4), vec![]));
+        clock.advance(Duration::from_secs(599));
+        assert!(store.get("o", &r.id).is_some());
+        assert_eq!(store.remaining_ms(&r), 1_000);
+        clock.advance(Duration::from_secs(1));
+        assert!(store.get("o", &r.id).is_none());
+        assert_eq!(
+            store.usage(),
+            (0, 0),
+            "the expired result's memory is given back"
+        );
+    }
+
+    #[test]
+    fn the_oldest_results_are_evicted_to_stay_within_the_bound() {
+        let one = table_bytes(&table(1000, 100));
+        let store = ResultStore::new(Clock::system(), Duration::from_secs(600), one * 3 + one / 2);
+        let ids: Vec<_> = (0..5)
+            .map(|_| stored(store.keep("o", table(1000, 100), vec![])).id.clone())
+            .collect();
+        let (count, bytes) = store.usage();
+        assert_eq!(count, 3);
+        assert!(
+            bytes <= store.max_bytes(),
+            "{bytes} > {}",
+            store.max_bytes()
+        );
+        assert!(store.get("o", &ids[0]).is_none());
+        assert!(store.get("o", &ids[1]).is_none());
+        for id in &ids[2..] {
+            assert!(store.get("o", id).is_some());
+        }
+    }
+
+    #[test]
+    fn a_result_larger_than_the_whole_store_is_not_kept() {
+        let store = ResultStore::new(Clock::system(), Duration::from_secs(600), 10_000);
+        let kept = stored(store.keep("o", table(10, 4), vec![]));
+        match store.keep("o", table(1000, 100), vec![]) {
+            Kept::TooLarge { bytes, limit } => assert!(bytes > limit && limit == 10_000),
+            other => panic!("{other:?}"),
+        }
+        assert!(store.get("o", &kept.id).is_some(), "nothing evicted for it");
+        let off = ResultStore::new(Clock::system(), Duration::from_secs(600), 0);
+        assert!(matches!(off.keep("o", table(1, 1), vec![]), Kept::Off));
+    }
+
+    #[test]
+    fn the_size_estimate_counts_the_text() {
+        let small = table_bytes(&table(100, 1));
+        let wide = table_bytes(&table(100, 1001));
+        assert!(wide - small >= 100 * 999);
+    }
+}

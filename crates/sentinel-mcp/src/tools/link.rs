@@ -31,10 +31,13 @@ pub(super) fn keep(
     match store.keep(call.owner, table, warnings) {
         Kept::Stored(stored) => {
             let uri = stored.uri();
-            let minutes = store.ttl().as_secs().div_ceil(60);
+            let kept_for = match store.ttl().as_secs() {
+                s if s < 120 => format!("{s} s"),
+                s => format!("{} min", s / 60),
+            };
             let expires = kql::value::format_datetime(stored.expires_ticks);
             let note = format!(
-                "The full result ({total} rows) is kept for you until {expires} (about {minutes} min) at {uri}: read the rest with resources/read in pages instead of running the query again, e.g. {uri}?offset={returned}&limit={DEFAULT_PAGE_ROWS}&format=csv (format json or csv)."
+                "The full result ({total} rows) is kept for you until {expires} ({kept_for}) at {uri}: read the rest with resources/read in pages instead of running the query again, e.g. {uri}?offset={returned}&limit={DEFAULT_PAGE_ROWS}&format=csv (format json or csv)."
             );
             let resource = Resource::new(uri.clone(), format!("query-result-{}", stored.id))
                 .with_title(format!("Full query result: {total} rows"))

@@ -105,6 +105,9 @@ impl ResultStore {
         if self.max_bytes == 0 {
             return Kept::Off;
         }
+        let mut table = table;
+        // A table collected row by row has up to twice the row slots it needs.
+        table.rows.shrink_to_fit();
         let bytes = table_bytes(&table) + warnings.iter().map(String::len).sum::<usize>();
         if bytes > self.max_bytes {
             return Kept::TooLarge {
@@ -124,18 +127,24 @@ impl ResultStore {
             expires_ticks: now.saturating_add(ttl_ticks),
             bytes,
         });
-        let Ok(mut inner) = self.inner.lock() else {
-            return Kept::Off;
-        };
-        inner.drop_expired(now);
-        while inner.bytes + bytes > self.max_bytes {
-            if !inner.evict_oldest() {
-                break;
+        // What is evicted is freed after the lock is let go: freeing a large table takes a while.
+        let mut evicted = Vec::new();
+        {
+            let Ok(mut inner) = self.inner.lock() else {
+                return Kept::Off;
+            };
+            evicted.extend(inner.drop_expired(now));
+            while inner.bytes + bytes > self.max_bytes {
+                match inner.evict_oldest() {
+                    Some(old) => evicted.push(old),
+                    None => break,
+                }
             }
+            inner.bytes += bytes;
+            inner.order.push_back(stored.id.clone());
+            inner.entries.insert(stored.id.clone(), stored.clone());
         }
-        inner.bytes += bytes;
-        inner.order.push_back(stored.id.clone());
-        inner.entries.insert(stored.id.clone(), stored.clone());
+        drop(evicted);
         Kept::Stored(stored)
     }
 
@@ -143,30 +152,37 @@ impl ResultStore {
     /// that never existed.
     pub fn get(&self, owner: &str, id: &str) -> Option<Arc<StoredResult>> {
         let now = self.clock.now_ticks();
-        let mut inner = self.inner.lock().ok()?;
-        inner.drop_expired(now);
-        inner
-            .entries
-            .get(id)
-            .filter(|r| *r.owner == *owner)
-            .cloned()
+        let (found, _expired) = {
+            let mut inner = self.inner.lock().ok()?;
+            let expired = inner.drop_expired(now);
+            let found = inner
+                .entries
+                .get(id)
+                .filter(|r| *r.owner == *owner)
+                .cloned();
+            (found, expired)
+        };
+        found
     }
 
     /// `owner`'s live results, oldest first.
     pub fn list(&self, owner: &str) -> Vec<Arc<StoredResult>> {
         let now = self.clock.now_ticks();
-        let Ok(mut inner) = self.inner.lock() else {
-            return Vec::new();
+        let (mine, _expired) = {
+            let Ok(mut inner) = self.inner.lock() else {
+                return Vec::new();
+            };
+            let expired = inner.drop_expired(now);
+            let mine = inner
+                .order
+                .iter()
+                .filter_map(|id| inner.entries.get(id))
+                .filter(|r| *r.owner == *owner)
+                .cloned()
+                .collect();
+            (mine, expired)
         };
-        inner.drop_expired(now);
-        let inner = &*inner;
-        inner
-            .order
-            .iter()
-            .filter_map(|id| inner.entries.get(id))
-            .filter(|r| *r.owner == *owner)
-            .cloned()
-            .collect()
+        mine
     }
 
     /// Results kept and the memory they take.
@@ -184,38 +200,41 @@ impl ResultStore {
 }
 
 impl Inner {
-    fn drop_expired(&mut self, now: i64) {
+    /// Drops the expired results from the index; they are freed when the caller drops them.
+    fn drop_expired(&mut self, now: i64) -> Vec<Arc<StoredResult>> {
+        let mut expired = Vec::new();
         while let Some(id) = self.order.front() {
-            match self.entries.get(id) {
-                Some(r) if r.expires_ticks > now => break,
-                _ => {
-                    self.evict_oldest();
-                }
+            if self.entries.get(id).is_some_and(|r| r.expires_ticks > now) {
+                break;
             }
+            expired.extend(self.evict_oldest());
         }
+        expired
     }
 
-    /// Drops the oldest result; false when there is none.
-    fn evict_oldest(&mut self) -> bool {
-        let Some(id) = self.order.pop_front() else {
-            return false;
-        };
-        if let Some(r) = self.entries.remove(&id) {
+    /// Takes the oldest result out; `None` when there is none.
+    fn evict_oldest(&mut self) -> Option<Arc<StoredResult>> {
+        let id = self.order.pop_front()?;
+        let evicted = self.entries.remove(&id);
+        if let Some(r) = &evicted {
             self.bytes = self.bytes.saturating_sub(r.bytes);
         }
-        true
+        evicted
     }
 }
 
-/// A table's size in memory, estimated from its values: every cell's fixed size, a string's
-/// text and a dynamic value's tree, counted whole even when shared with the workspace.
+/// A table's size in memory, estimated from its values as the allocator holds them: every
+/// row's cells in one allocation, a string's text behind its `Arc`'s counts, a dynamic value's
+/// tree, each allocation with the C allocator's header and rounding (`allocation`). Shared text
+/// (a string the workspace holds too) is counted whole. Measured against the process's
+/// resident memory in docs/operations.md.
 pub fn table_bytes(table: &Table) -> usize {
     const ROW: usize = std::mem::size_of::<Vec<Value>>();
     const CELL: usize = std::mem::size_of::<Value>();
     table
         .rows
         .iter()
-        .map(|row| ROW + row.len() * CELL + row.iter().map(value_heap).sum::<usize>())
+        .map(|row| ROW + allocation(row.len() * CELL) + row.iter().map(value_heap).sum::<usize>())
         .sum::<usize>()
         + table
             .columns
@@ -224,21 +243,41 @@ pub fn table_bytes(table: &Table) -> usize {
             .sum::<usize>()
 }
 
-/// Bytes a value holds beyond its fixed size (an `Arc`'s counts included).
+/// What an allocation of `n` bytes takes from glibc's malloc: an 8-byte header, rounded up to
+/// 16 bytes, at least 32 (nothing for an empty `Vec`).
+fn allocation(n: usize) -> usize {
+    match n {
+        0 => 0,
+        n => (n + 8).div_ceil(16).max(2) * 16,
+    }
+}
+
+/// Bytes a value holds beyond its cell: a string's or dynamic value's `Arc` (its two counts
+/// and the data).
 fn value_heap(v: &Value) -> usize {
     match v {
-        Value::String(s) => 16 + s.len(),
-        Value::Dynamic(d) => 16 + json_heap(d),
+        Value::String(s) => allocation(16 + s.len()),
+        Value::Dynamic(d) => {
+            allocation(16 + std::mem::size_of::<serde_json::Value>()) + json_heap(d)
+        }
         _ => 0,
     }
 }
 
+/// Bytes a JSON tree holds beyond its root node: strings' text, arrays' and objects' nodes and
+/// keys.
 fn json_heap(j: &serde_json::Value) -> usize {
     const NODE: usize = std::mem::size_of::<serde_json::Value>();
-    NODE + match j {
-        serde_json::Value::String(s) => s.len(),
-        serde_json::Value::Array(a) => a.iter().map(json_heap).sum(),
-        serde_json::Value::Object(o) => o.iter().map(|(k, v)| 48 + k.len() + json_heap(v)).sum(),
+    match j {
+        serde_json::Value::String(s) => allocation(s.len()),
+        serde_json::Value::Array(a) => {
+            allocation(a.len() * NODE) + a.iter().map(json_heap).sum::<usize>()
+        }
+        // A B-tree map: about a node's worth of slack per entry, its key's text, its value.
+        serde_json::Value::Object(o) => o
+            .iter()
+            .map(|(k, v)| 48 + NODE + allocation(k.len()) + json_heap(v))
+            .sum(),
         _ => 0,
     }
 }

@@ -321,6 +321,11 @@ async fn serve_with(
     )
     .await
     .map_err(|e| RunError::Config(e.to_string()))?;
+    // With replicas, kept results are shared through Redis, so a link answers on any of them.
+    #[cfg(feature = "redis")]
+    if let Some(replicas) = &replicas {
+        app.context.results.share_with(replicas.clone());
+    }
     #[cfg(not(feature = "redis"))]
     if std::env::var_os("SENTINEL_MCP_REDIS_URL").is_some() {
         return Err(RunError::Config(

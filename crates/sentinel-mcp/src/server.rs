@@ -323,8 +323,9 @@ impl AppState {
         .unwrap_or_default()
     }
 
-    /// `resources/read`: a page of one of the caller's kept results.
-    pub fn read_resource(
+    /// `resources/read`: a page of one of the caller's kept results (here, or shared by another
+    /// replica).
+    pub async fn read_resource(
         &self,
         meta: Option<&RequestMeta>,
         id: &RequestId,
@@ -332,9 +333,16 @@ impl AppState {
         request_meta: Option<&rmcp::model::JsonObject>,
         hints: bool,
     ) -> Result<ReadResourceResult, ErrorData> {
-        self.resource_request("resources/read", meta, id, request_meta, || {
-            results::resource::read(&self.context.results, &owner_of(meta), uri, hints)
-        })
+        let started = Instant::now();
+        let span = self.request_span("resources/read", None, meta, id, request_meta);
+        let owner = owner_of(meta);
+        let read = results::resource::read(&self.context.results, &owner, uri, hints);
+        let result = tracing::Instrument::instrument(read, span.span.clone()).await;
+        let code = result.as_ref().err().map(|e| e.code.0.to_string());
+        span.finish(code.as_deref());
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        metrics().operation("resources/read", outcome, started.elapsed());
+        result
     }
 
     /// Answers a resource request in its span, with its metric.
@@ -542,6 +550,7 @@ impl ServerHandler for SentinelServer {
                 Some(&context.meta.0.0),
                 true,
             )
+            .await
             .map(Into::into)
     }
 

@@ -415,6 +415,7 @@ async fn dispatch(
                     let read = state
                         .app
                         .read_resource(Some(&meta), &id, &r.params.uri, read_meta, false)
+                        .await
                         .map(|page| {
                             let mut page = ServerResult::ReadResourceResult(page);
                             page.strip_result_type_for_legacy_peer();

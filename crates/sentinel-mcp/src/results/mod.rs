@@ -9,9 +9,10 @@
 //! and list), so they hold memory at most until the next query that keeps one.
 
 pub mod resource;
+pub mod shared;
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use kql::{Table, Value};
@@ -24,6 +25,12 @@ pub const URI_PREFIX: &str = "sentinel://results/";
 /// The owner of what a call keeps when there is no HTTP request (stdio, one-shot commands).
 pub const LOCAL_OWNER: &str = "local";
 
+/// Whether `id` has the shape of an id this server makes (32 hex digits): anything else is
+/// unknown without asking Redis.
+fn valid_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Ticks (100 ns) in a second.
 const TICKS_PER_SEC: i64 = 10_000_000;
 
@@ -33,6 +40,8 @@ pub struct ResultStore {
     max_bytes: usize,
     clock: Clock,
     inner: Mutex<Inner>,
+    /// Where results are shared with the other replicas (Redis), when there are any.
+    shared: OnceLock<Arc<dyn shared::SharedResults>>,
 }
 
 #[derive(Default)]
@@ -87,7 +96,50 @@ impl ResultStore {
             max_bytes,
             clock,
             inner: Mutex::new(Inner::default()),
+            shared: OnceLock::new(),
         }
+    }
+
+    /// Shares kept results with the other replicas through `shared` from now on.
+    pub fn share_with(&self, shared: Arc<dyn shared::SharedResults>) {
+        let _ = self.shared.set(shared);
+    }
+
+    /// Writes a kept result where the other replicas read it, if there are any; false when that
+    /// failed (the result is then readable on this replica only).
+    pub async fn publish(&self, stored: &StoredResult) -> bool {
+        let Some(shared) = self.shared.get() else {
+            return true;
+        };
+        let (header, chunks) = shared::encode(stored);
+        shared.put(&stored.id, header, chunks, self.ttl).await
+    }
+
+    /// Rows `rows` of `owner`'s result `id` as another replica shared it: the header and those
+    /// rows (clipped to the result), or `None` when there is no such live result of theirs.
+    pub async fn fetch_shared(
+        &self,
+        owner: &str,
+        id: &str,
+        rows: std::ops::Range<usize>,
+    ) -> Option<(shared::Header, Table, usize)> {
+        let shared = self.shared.get()?;
+        if !valid_id(id) {
+            return None;
+        }
+        let header: shared::Header = serde_json::from_str(&shared.header(id).await?).ok()?;
+        if header.owner != owner || header.expires_ticks <= self.clock.now_ticks() {
+            return None;
+        }
+        let rows = rows.start.min(header.total)..rows.end.min(header.total);
+        let chunks = shared::chunk_range(rows.clone());
+        let first = chunks.start * shared::CHUNK_ROWS;
+        let texts = match chunks.is_empty() {
+            true => Vec::new(),
+            false => shared.chunks(id, chunks).await?,
+        };
+        let table = shared::decode(shared::columns(&header), &texts)?;
+        Some((header, table, first))
     }
 
     /// How long a result is kept.
@@ -194,7 +246,12 @@ impl ResultStore {
 
     /// Milliseconds `result` is still served for.
     pub fn remaining_ms(&self, result: &StoredResult) -> u64 {
-        let left = result.expires_ticks - self.clock.now_ticks();
+        self.remaining_ms_until(result.expires_ticks)
+    }
+
+    /// Milliseconds until `expires_ticks` (0 once past).
+    pub fn remaining_ms_until(&self, expires_ticks: i64) -> u64 {
+        let left = expires_ticks - self.clock.now_ticks();
         u64::try_from(left / 10_000).unwrap_or(0)
     }
 }

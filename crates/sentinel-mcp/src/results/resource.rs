@@ -2,7 +2,7 @@
 //! principal's live results for `resources/list`, and `resources/read`'s pages of one result
 //! (`?offset=&limit=`, `format=json|csv`). Every transport answers through these.
 
-use kql::{Table, Value};
+use kql::Value;
 use rmcp::ErrorData;
 use rmcp::model::{
     CacheScope, ErrorCode, JsonObject, ListResourceTemplatesResult, ListResourcesResult,
@@ -10,7 +10,7 @@ use rmcp::model::{
 };
 use serde_json::json;
 
-use super::{ResultStore, StoredResult, URI_PREFIX};
+use super::{ResultStore, URI_PREFIX};
 
 /// The template of a kept result's URI (RFC 6570).
 pub const TEMPLATE: &str = "sentinel://results/{id}{?offset,limit,format}";
@@ -95,37 +95,71 @@ pub fn list(store: &ResultStore, owner: &str, hints: bool) -> ListResourcesResul
     }
 }
 
-/// `resources/read`: one page of a kept result. An unknown, expired or another principal's id
+/// `resources/read`: one page of a kept result, from this replica's store or, when another
+/// replica kept it, from the shared store. An unknown, expired or another principal's id
 /// is the same `RESOURCE_NOT_FOUND` error (rmcp turns it into `INVALID_PARAMS` for a peer of the
 /// 2026-07-28 revision, as that revision asks); a malformed page request is `INVALID_PARAMS`.
 /// With `hints`, the page may be cached by this caller until the result expires: it never
 /// changes.
-pub fn read(
+pub async fn read(
     store: &ResultStore,
     owner: &str,
     uri: &str,
     hints: bool,
 ) -> Result<ReadResourceResult, ErrorData> {
     let request = parse(uri)?;
-    let Some(stored) = store.get(owner, request.id) else {
-        return Err(ErrorData::new(
-            ErrorCode::RESOURCE_NOT_FOUND,
-            format!(
-                "the result {} is expired or unknown: a truncated query's full result is kept for {} seconds, for the caller that ran the query only; run the query again",
-                request.id,
-                store.ttl().as_secs()
+    let (contents, expires_ticks) = match store.get(owner, request.id) {
+        Some(stored) => (
+            page(
+                Rows {
+                    rows: &stored.table.rows,
+                    first: 0,
+                    total: stored.table.rows.len(),
+                    columns: &stored.table.columns,
+                    warnings: &stored.warnings,
+                    expires_ticks: stored.expires_ticks,
+                },
+                &request,
+                uri,
             ),
-            Some(json!({ "uri": uri })),
-        ));
+            stored.expires_ticks,
+        ),
+        None => {
+            let wanted = request.offset..request.offset.saturating_add(request.limit);
+            let Some((header, table, first)) = store.fetch_shared(owner, request.id, wanted).await
+            else {
+                return Err(expired_or_unknown(store, &request, uri));
+            };
+            let rows = Rows {
+                rows: &table.rows,
+                first,
+                total: header.total,
+                columns: &table.columns,
+                warnings: &header.warnings,
+                expires_ticks: header.expires_ticks,
+            };
+            (page(rows, &request, uri), header.expires_ticks)
+        }
     };
-    let contents = page(&stored, &request, uri);
     let result = ReadResourceResult::new(vec![contents]);
     Ok(match hints {
         true => result
-            .with_ttl_ms(store.remaining_ms(&stored))
+            .with_ttl_ms(store.remaining_ms_until(expires_ticks))
             .with_cache_scope(CacheScope::Private),
         false => result,
     })
+}
+
+fn expired_or_unknown(store: &ResultStore, request: &PageRequest<'_>, uri: &str) -> ErrorData {
+    ErrorData::new(
+        ErrorCode::RESOURCE_NOT_FOUND,
+        format!(
+            "the result {} is expired or unknown: a truncated query's full result is kept for {} seconds, for the caller that ran the query only; run the query again",
+            request.id,
+            store.ttl().as_secs()
+        ),
+        Some(json!({ "uri": uri })),
+    )
 }
 
 /// Reads a kept result's URI: `sentinel://results/{id}` and its query parameters.
@@ -188,17 +222,27 @@ fn parse(uri: &str) -> Result<PageRequest<'_>, ErrorData> {
     Ok(request)
 }
 
+/// Rows of a kept result a page is cut from: `rows` are rows `first..` of `total`.
+struct Rows<'a> {
+    rows: &'a [Vec<Value>],
+    first: usize,
+    total: usize,
+    columns: &'a [kql::Column],
+    warnings: &'a [String],
+    expires_ticks: i64,
+}
+
 /// The page `request` asks for, as one text content: JSON (`columns`, `rows`, `offset`,
 /// `returned_rows`, `total_rows`, `next_offset`, `warnings`, `expires_at`) or CSV with a header
 /// line. Either way the content's `_meta` carries the paging numbers.
-fn page(stored: &StoredResult, request: &PageRequest<'_>, uri: &str) -> ResourceContents {
-    let table = &stored.table;
-    let total = table.rows.len();
+fn page(source: Rows<'_>, request: &PageRequest<'_>, uri: &str) -> ResourceContents {
+    let total = source.total;
     let start = request.offset.min(total);
+    let from = start.saturating_sub(source.first).min(source.rows.len());
     let mut text = String::new();
     let mut rows: Vec<String> = Vec::new();
     let mut bytes = 0;
-    for row in table.rows[start..].iter().take(request.limit) {
+    for row in source.rows[from..].iter().take(request.limit) {
         let line = match request.format {
             Format::Json => {
                 serde_json::Value::Array(row.iter().map(Value::to_json).collect()).to_string()
@@ -213,11 +257,11 @@ fn page(stored: &StoredResult, request: &PageRequest<'_>, uri: &str) -> Resource
     }
     let returned = rows.len();
     let next = (start + returned < total).then_some(start + returned);
-    let expires_at = kql::value::format_datetime(stored.expires_ticks);
+    let expires_at = kql::value::format_datetime(source.expires_ticks);
     match request.format {
         Format::Json => {
             text.push_str("{\"columns\":");
-            text.push_str(&columns_json(table).to_string());
+            text.push_str(&columns_json(source.columns).to_string());
             text.push_str(",\"rows\":[");
             text.push_str(&rows.join(","));
             text.push_str("],");
@@ -226,14 +270,14 @@ fn page(stored: &StoredResult, request: &PageRequest<'_>, uri: &str) -> Resource
                 "returned_rows": returned,
                 "total_rows": total,
                 "next_offset": next,
-                "warnings": stored.warnings,
+                "warnings": source.warnings,
                 "expires_at": expires_at,
             })
             .to_string();
             text.push_str(&tail[1..]);
         }
         Format::Csv => {
-            text.push_str(&csv_record(table.columns.iter().map(|c| c.name.clone())));
+            text.push_str(&csv_record(source.columns.iter().map(|c| c.name.clone())));
             for row in rows {
                 text.push_str(&row);
             }
@@ -257,9 +301,8 @@ fn page(stored: &StoredResult, request: &PageRequest<'_>, uri: &str) -> Resource
     }
 }
 
-fn columns_json(table: &Table) -> serde_json::Value {
-    table
-        .columns
+fn columns_json(columns: &[kql::Column]) -> serde_json::Value {
+    columns
         .iter()
         .map(|c| json!({"name": c.name, "type": c.ty.name()}))
         .collect()
@@ -291,7 +334,7 @@ mod tests {
     use super::*;
     use crate::clock::Clock;
     use crate::results::Kept;
-    use kql::{Column, ScalarType};
+    use kql::{Column, ScalarType, Table};
 
     fn store_with(rows: usize) -> (ResultStore, String) {
         let store = ResultStore::new(Clock::system(), Duration::from_secs(600), 1 << 24);
@@ -319,10 +362,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_json_page_carries_the_rows_asked_for_and_where_the_next_starts() {
+    #[tokio::test]
+    async fn a_json_page_carries_the_rows_asked_for_and_where_the_next_starts() {
         let (store, uri) = store_with(2_500);
-        let first = read(&store, "o", &uri, true).unwrap();
+        let first = read(&store, "o", &uri, true).await.unwrap();
         let (body, meta) = text(&first);
         let page: serde_json::Value = serde_json::from_str(body).unwrap();
         assert_eq!(page["rows"].as_array().unwrap().len(), DEFAULT_PAGE_ROWS);
@@ -333,7 +376,9 @@ mod tests {
         assert_eq!(meta.get("next_offset"), Some(&json!(1_000)));
         assert_eq!(first.cache_scope, Some(CacheScope::Private));
         assert!(first.ttl_ms.unwrap() > 590_000);
-        let last = read(&store, "o", &format!("{uri}?offset=2400&limit=500"), false).unwrap();
+        let last = read(&store, "o", &format!("{uri}?offset=2400&limit=500"), false)
+            .await
+            .unwrap();
         let page: serde_json::Value = serde_json::from_str(text(&last).0).unwrap();
         assert_eq!(page["rows"][0][0], 2_400);
         assert_eq!(page["returned_rows"], 100);
@@ -341,10 +386,12 @@ mod tests {
         assert_eq!(last.ttl_ms, None);
     }
 
-    #[test]
-    fn a_csv_page_has_a_header_and_quotes_what_needs_it() {
+    #[tokio::test]
+    async fn a_csv_page_has_a_header_and_quotes_what_needs_it() {
         let (store, uri) = store_with(3);
-        let result = read(&store, "o", &format!("{uri}?format=csv&offset=1"), false).unwrap();
+        let result = read(&store, "o", &format!("{uri}?format=csv&offset=1"), false)
+            .await
+            .unwrap();
         let (body, meta) = text(&result);
         assert_eq!(body, "n,s\r\n1,\"a,\"\"1\"\"\"\r\n2,\"a,\"\"2\"\"\"\r\n");
         assert_eq!(meta.get("total_rows"), Some(&json!(3)));
@@ -354,13 +401,13 @@ mod tests {
         assert_eq!(mime_type.as_deref(), Some("text/csv"));
     }
 
-    #[test]
-    fn unknown_and_someone_elses_results_get_the_same_error() {
+    #[tokio::test]
+    async fn unknown_and_someone_elses_results_get_the_same_error() {
         let (store, uri) = store_with(3);
-        let theirs = read(&store, "p", &uri, false).unwrap_err();
+        let theirs = read(&store, "p", &uri, false).await.unwrap_err();
         let id = uri.strip_prefix(URI_PREFIX).unwrap();
         let unknown_uri = uri.replace(id, "0123456789abcdef0123456789abcdef");
-        let unknown = read(&store, "o", &unknown_uri, false).unwrap_err();
+        let unknown = read(&store, "o", &unknown_uri, false).await.unwrap_err();
         assert_eq!(theirs.code, ErrorCode::RESOURCE_NOT_FOUND);
         assert!(
             theirs.message.contains("expired or unknown"),
@@ -375,8 +422,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn malformed_page_requests_are_invalid_params() {
+    #[tokio::test]
+    async fn malformed_page_requests_are_invalid_params() {
         let (store, uri) = store_with(3);
         for (query, needle) in [
             ("limit=0", "limit must be from 1"),
@@ -385,16 +432,20 @@ mod tests {
             ("format=xml", "format must be json or csv"),
             ("rows=3", "unknown parameter 'rows'"),
         ] {
-            let e = read(&store, "o", &format!("{uri}?{query}"), false).unwrap_err();
+            let e = read(&store, "o", &format!("{uri}?{query}"), false)
+                .await
+                .unwrap_err();
             assert_eq!(e.code, ErrorCode::INVALID_PARAMS, "{query}");
             assert!(e.message.contains(needle), "{query}: {}", e.message);
         }
-        let e = read(&store, "o", "file:///etc/passwd", false).unwrap_err();
+        let e = read(&store, "o", "file:///etc/passwd", false)
+            .await
+            .unwrap_err();
         assert_eq!(e.code, ErrorCode::RESOURCE_NOT_FOUND);
     }
 
-    #[test]
-    fn the_template_is_public_and_cacheable() {
+    #[tokio::test]
+    async fn the_template_is_public_and_cacheable() {
         let t = templates(true);
         assert_eq!(t.resource_templates[0].uri_template, TEMPLATE);
         assert_eq!(t.cache_scope, Some(CacheScope::Public));

@@ -16,6 +16,8 @@ pub(super) struct Link {
     pub note: Option<String>,
     /// The `resource_link` content, when it was kept.
     pub resource: Option<Resource>,
+    /// The kept result, to share with the other replicas.
+    pub stored: Option<std::sync::Arc<crate::results::StoredResult>>,
 }
 
 /// Keeps `table` (the whole table the backend returned) for the caller; `returned` rows of it
@@ -50,6 +52,7 @@ pub(super) fn keep(
                 uri: Some(uri),
                 note: Some(note),
                 resource: Some(resource),
+                stored: Some(stored),
             }
         }
         Kept::TooLarge { bytes, limit } => Link {
@@ -60,11 +63,13 @@ pub(super) fn keep(
                 limit >> 20
             )),
             resource: None,
+            stored: None,
         },
         Kept::Off => Link {
             uri: None,
             note: None,
             resource: None,
+            stored: None,
         },
     }
 }

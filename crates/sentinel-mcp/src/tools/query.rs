@@ -102,13 +102,23 @@ async fn answer(
         };
         link::keep(call, table, warnings, structured.returned_rows)
     });
-    let resource = link.and_then(|link| {
+    let mut resource = None;
+    if let Some(link) = link {
+        // With replicas, the link answers on any of them: the table is written where they read.
+        if let Some(stored) = &link.stored
+            && !call.ctx.results.publish(stored).await
+        {
+            tracing::warn!(
+                result = &*stored.id,
+                "a kept result could not be shared with the other replicas: its link answers on this replica only"
+            );
+        }
         if let Some(note) = link.note {
             text.push_str(&format!("\nNote: {note}\n"));
         }
         structured.full_result = link.uri;
-        link.resource
-    });
+        resource = link.resource;
+    }
     let mut result = success(text, structured)?;
     if let Some(resource) = resource {
         result.content.push(ContentBlock::resource_link(resource));

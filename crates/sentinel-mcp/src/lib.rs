@@ -214,6 +214,20 @@ async fn serve(mut settings: Settings) -> Result<(), RunError> {
     outcome
 }
 
+/// Drops expired kept results every 30 s while the server runs, so an idle server gives their
+/// memory back.
+async fn sweep_results(app: std::sync::Weak<AppState>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match app.upgrade() {
+            Some(app) => app.context.results.sweep(),
+            None => return,
+        }
+    }
+}
+
 /// Binds the HTTP listener and writes the bound port back into the settings.
 async fn bind(settings: &mut Settings) -> Result<tokio::net::TcpListener, RunError> {
     let addr = std::net::SocketAddr::new(settings.host, settings.port);
@@ -291,6 +305,7 @@ async fn serve_with(
         debug_errors: settings.debug,
         trace_arguments: settings.telemetry.trace_arguments,
     });
+    tokio::spawn(sweep_results(Arc::downgrade(&app)));
     let Some(listener) = listener else {
         return serve_stdio(app, &shutdown).await;
     };

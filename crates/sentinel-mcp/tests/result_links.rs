@@ -499,3 +499,26 @@ async fn no_store_no_link() {
     assert!(structured(&r).get("full_result").is_none());
     assert!(!text(&r).contains("sentinel://results/"));
 }
+
+#[tokio::test]
+async fn a_truncated_hunting_result_links_too() {
+    let server = Server::start(&[]).await;
+    let mut c = SseClient::connect(&server).await;
+    c.initialize().await;
+    let r = c
+        .call_tool(
+            "run_hunting_query",
+            json!({"query": "range x from 1 to 1000 step 1 | extend s = strcat('row,', x)"}),
+        )
+        .await;
+    let s = structured(&r);
+    assert_eq!(s["truncated"], true, "{r}");
+    let uri = s["full_result"].as_str().unwrap().to_string();
+    let page = c
+        .request(
+            "resources/read",
+            json!({"uri": format!("{uri}?offset=200&limit=800")}),
+        )
+        .await;
+    check_json_page(&page, 200, 800);
+}

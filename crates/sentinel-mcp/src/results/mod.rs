@@ -6,7 +6,7 @@
 //! The store is bounded in memory (`SENTINEL_MCP_RESULT_STORE_MB`): the oldest results are
 //! evicted to make room, and a result larger than the whole bound is not kept. Expiry reads the
 //! server's [`Clock`]; expired results are dropped whenever the store is used (every keep, read
-//! and list), so they hold memory at most until the next query that keeps one.
+//! and list) and by a timer every 30 s ([`ResultStore::sweep`]).
 
 pub mod resource;
 pub mod shared;
@@ -235,6 +235,17 @@ impl ResultStore {
             (mine, expired)
         };
         mine
+    }
+
+    /// Drops the expired results now (a timer calls it, so an idle server gives their memory
+    /// back too).
+    pub fn sweep(&self) {
+        let now = self.clock.now_ticks();
+        let expired = match self.inner.lock() {
+            Ok(mut inner) => inner.drop_expired(now),
+            Err(_) => return,
+        };
+        drop(expired);
     }
 
     /// Results kept and the memory they take.

@@ -459,6 +459,15 @@ async fn the_store_evicts_the_oldest_result_and_refuses_one_larger_than_itself()
         &c.request("resources/read", json!({"uri": uris[0]})).await,
         -32002,
     );
+    assert_eq!(
+        server.metric("sentinel_mcp_result_store_results").await,
+        Some(2)
+    );
+    let bytes = server
+        .metric("sentinel_mcp_result_store_bytes")
+        .await
+        .unwrap();
+    assert!((900_000..=1 << 20).contains(&bytes), "{bytes} bytes kept");
     for uri in &uris[1..] {
         let r = c
             .request("resources/read", json!({"uri": format!("{uri}?limit=1")}))

@@ -195,6 +195,7 @@ impl ResultStore {
             inner.bytes += bytes;
             inner.order.push_back(stored.id.clone());
             inner.entries.insert(stored.id.clone(), stored.clone());
+            inner.report();
         }
         drop(evicted);
         Kept::Stored(stored)
@@ -287,7 +288,17 @@ impl Inner {
         if let Some(r) = &evicted {
             self.bytes = self.bytes.saturating_sub(r.bytes);
         }
+        self.report();
         evicted
+    }
+
+    /// The store's size on /metrics.
+    fn report(&self) {
+        let m = crate::metrics::metrics();
+        m.result_store_results
+            .set(i64::try_from(self.entries.len()).unwrap_or(i64::MAX));
+        m.result_store_bytes
+            .set(i64::try_from(self.bytes).unwrap_or(i64::MAX));
     }
 }
 

@@ -17,6 +17,7 @@ pub mod limits;
 pub mod metrics;
 pub mod model;
 pub mod outbound;
+pub mod progress;
 #[cfg(feature = "redis")]
 pub mod replicas;
 pub mod results;

@@ -23,6 +23,7 @@ use crate::failure::{CallFailure, catch_panic};
 use crate::http::auth::APP_CALLER_DENIED;
 use crate::limits::Limits;
 use crate::metrics::metrics;
+use crate::progress::{self, Progress};
 use crate::results;
 use crate::shutdown::Shutdown;
 use crate::telemetry::trace::{RequestAttributes, RequestSpan, TraceParent};
@@ -83,6 +84,7 @@ impl AppState {
     /// log and, without an HTTP request id, in an internal error.
     /// `call_meta` is the request's `_meta`: its `traceparent`, when present, is the call's
     /// parent (else the HTTP request's header is).
+    /// `progress`, when the client asked for it, hears how the call goes while it runs.
     /// The call's (large) future is boxed once here: every layer above it (the drain, the
     /// transport's task) then moves a pointer, not kilobytes of state.
     pub fn call_tool<'a>(
@@ -91,6 +93,7 @@ impl AppState {
         id: &'a RequestId,
         request: CallToolRequestParams,
         call_meta: Option<&rmcp::model::JsonObject>,
+        progress: Option<Progress>,
     ) -> InRequest<Pin<Box<impl Future<Output = Result<ToolAnswer, ErrorData>> + 'a>>> {
         let span = self.request_span(
             "tools/call",
@@ -108,10 +111,15 @@ impl AppState {
             )
             .with_sampled(span.sampled);
         let entered = span.span.clone();
+        let waiting_on = progress::waiting_on(
+            self.tools.data_kind(&request.name),
+            self.context.backend.kind(),
+        );
+        let call = self.call_tool_in_span(meta, id, request, span);
         in_request(
             Arc::new(context),
             entered,
-            Box::pin(self.call_tool_in_span(meta, id, request, span)),
+            Box::pin(progress::report(call, progress, waiting_on)),
         )
     }
 
@@ -497,11 +505,22 @@ impl ServerHandler for SentinelServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let meta = request_meta(&context);
+        let call_meta = Some(&context.meta.0.0);
+        let progress = Progress::requested(call_meta, || {
+            let peer = context.peer.clone();
+            Box::new(move |notification| {
+                let peer = peer.clone();
+                Box::pin(async move {
+                    let _ = peer.notify_progress(notification).await;
+                })
+            })
+        });
         let call = self.app.shutdown.run_call(self.app.call_tool(
             meta.as_ref(),
             &context.id,
             request,
-            Some(&context.meta.0.0),
+            call_meta,
+            progress,
         ));
         // rmcp does not drop a cancelled handler: stop here, so the call leaves its slot or
         // the queue at once (a client's notifications/cancelled, a closed session or stdin).

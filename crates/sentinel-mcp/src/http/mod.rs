@@ -25,9 +25,10 @@ use axum::extract::State;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::json;
+use tower::ServiceExt;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -95,15 +96,21 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .with_max_request_body_bytes(state.max_body_bytes);
     let config = state.host_policy.apply_to(config);
     let app = state.app.clone();
-    let mcp = StreamableHttpService::new(
+    // Behind an Arc: the router clones a route's service for every request, and rmcp's service
+    // (its config, hosts and origins included) is cloned only for the requests it answers.
+    let mcp = Arc::new(StreamableHttpService::new(
         move || Ok(SentinelServer::new(app.clone())),
         state.mcp_sessions.clone(),
         config,
-    );
+    ));
+    let rmcp_answers = move |request: Request| {
+        let mcp = StreamableHttpService::clone(&mcp);
+        async move { mcp.oneshot(request).await.into_response() }
+    };
 
     let check = axum::middleware::from_fn_with_state(state.clone(), check_mcp_request);
     let mcp_routes = Router::new()
-        .nest_service("/mcp", mcp)
+        .route("/mcp", any(rmcp_answers))
         .route_layer(check.clone())
         // A method router's own layer also covers its 405 answer, so OPTIONS reaches the checks.
         .route("/sse", get(sse::open).layer(check.clone()))

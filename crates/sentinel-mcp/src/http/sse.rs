@@ -24,8 +24,9 @@ use rmcp::ErrorData;
 use rmcp::ServerHandler;
 use rmcp::model::{
     CallToolRequestParams, ClientJsonRpcMessage, ClientNotification, ClientRequest, ErrorCode,
-    InitializeRequestParams, JsonObject, JsonRpcVersion2_0, ListToolsResult, RequestId,
-    RequestMetaObject, ServerResult,
+    InitializeRequestParams, JsonObject, JsonRpcVersion2_0, ListToolsResult, ProgressNotification,
+    ProgressNotificationParam, RequestId, RequestMetaObject, ServerJsonRpcMessage,
+    ServerNotification, ServerResult,
 };
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -38,6 +39,7 @@ use super::reply::{self, Era, Outcome};
 use super::{HttpState, admit_session, json_error, jsonrpc_error};
 use crate::auth::RequestMeta;
 use crate::metrics::{InFlight, SessionEnd, Transport, metrics};
+use crate::progress::Progress;
 use crate::server::SentinelServer;
 
 /// Events a session buffers before a sender waits for the client to read.
@@ -61,6 +63,22 @@ impl Session {
         let event = b"event: message\ndata: ";
         if let Some(frame) = reply::frame(event, id, outcome, Era::Legacy, b"\n\n", request_id) {
             let _ = self.outbound.clone().send(frame).await;
+        }
+    }
+
+    /// Sends a call's progress to the stream; a closed stream just drops it.
+    async fn notify(&self, progress: ProgressNotificationParam) {
+        let notification = ServerJsonRpcMessage::notification(
+            ServerNotification::ProgressNotification(ProgressNotification::new(progress)),
+        );
+        match serde_json::to_vec(&notification) {
+            Ok(json) => {
+                let mut frame = b"event: message\ndata: ".to_vec();
+                frame.extend_from_slice(&json);
+                frame.extend_from_slice(b"\n\n");
+                let _ = self.outbound.clone().send(Bytes::from(frame)).await;
+            }
+            Err(e) => tracing::error!(error = %e, "a progress notification could not be encoded"),
         }
     }
 
@@ -494,12 +512,17 @@ async fn start_call(
     // POST's 202: the drain closes streams once no work is left, and the answer must be queued
     // by then.
     let work = app.shutdown.work();
+    let progress = Progress::requested(call_meta.as_ref(), || {
+        let session = session.clone();
+        Box::new(move |notification| {
+            let session = session.clone();
+            Box::pin(async move { session.notify(notification).await })
+        })
+    });
     let task = tokio::spawn(async move {
         let _in_flight = (in_flight, work);
-        let result = app
-            .shutdown
-            .run_call(app.call_tool(Some(&meta), &call_id, params, call_meta.as_ref()))
-            .await;
+        let call = app.call_tool(Some(&meta), &call_id, params, call_meta.as_ref(), progress);
+        let result = app.shutdown.run_call(call).await;
         call_session
             .reply(&call_id, (&result).into(), &meta.request_id)
             .await;

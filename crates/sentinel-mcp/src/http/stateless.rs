@@ -94,8 +94,10 @@ pub(super) fn take(
     }
     let request_meta = RequestMetaObject(MetaObject(meta));
     let revision = ProtocolVersion::V_2026_07_28;
+    // A call that asked for progress is answered with a stream of notifications: rmcp's.
     let complete = request_meta.protocol_version().as_ref() == Some(&revision)
-        && request_meta.missing_required_keys(&revision).is_empty();
+        && request_meta.missing_required_keys(&revision).is_empty()
+        && !request_meta.0.contains_key("progressToken");
     complete.then_some(StatelessCall {
         id,
         params,
@@ -114,7 +116,7 @@ pub(super) async fn answer(state: &HttpState, meta: &RequestMeta, call: Stateles
     } = call;
     let result = app
         .shutdown
-        .run_call(app.call_tool(Some(meta), &id, params, Some(&call_meta)))
+        .run_call(app.call_tool(Some(meta), &id, params, Some(&call_meta), None))
         .await;
     let outcome = Outcome::from(&result);
     let status = match outcome.error_code().map(ErrorCode) {

@@ -360,6 +360,30 @@ async fn on_azure_the_full_result_is_what_log_analytics_returned() {
 }
 
 #[tokio::test]
+async fn when_log_analytics_stopped_at_its_own_cap_the_kept_result_says_so() {
+    let (fake, _server, mut c) = common::azure_session(&[]).await;
+    fake.inject(
+        &format!("/v1/workspaces/{}/query", test_support::azure::WORKSPACE_ID),
+        test_support::azure::Fault::PartialError,
+    );
+    let r = c.call_tool("run_kql_query", big_query()).await;
+    let uri = link_of(&r);
+    let page = c
+        .request(
+            "resources/read",
+            json!({"uri": format!("{uri}?offset=10&limit=5")}),
+        )
+        .await;
+    let (body, _) = page_text(&page);
+    let page: Value = serde_json::from_str(body).unwrap();
+    let warnings = page["warnings"].to_string();
+    assert!(
+        warnings.contains("Partial results") && warnings.contains("E_QUERY_RESULT_SET_TOO_LARGE"),
+        "the service's own cap is said beside the kept rows: {warnings}"
+    );
+}
+
+#[tokio::test]
 async fn only_the_principal_that_ran_the_query_reads_its_result() {
     let entra = FakeEntra::start(&[TENANT]).await;
     let server = common::start_with_entra(&entra, &[]).await;

@@ -175,6 +175,9 @@ pub struct Metrics {
     local_queries_running: Gauge,
     pub rate_limit_buckets: Gauge,
     pub uptime_seconds: Gauge,
+    /// Kept full results of truncated queries, and the memory they take.
+    pub result_store_results: Gauge,
+    pub result_store_bytes: Gauge,
 }
 
 fn mcp_duration_histogram() -> Histogram {
@@ -234,6 +237,8 @@ impl Metrics {
             local_queries_running: Gauge::default(),
             rate_limit_buckets: Gauge::default(),
             uptime_seconds: Gauge::default(),
+            result_store_results: Gauge::default(),
+            result_store_bytes: Gauge::default(),
         };
         let r = &mut m.registry;
         r.register(
@@ -348,6 +353,17 @@ impl Metrics {
             "sentinel_mcp_rate_limit_buckets",
             "Principals the rate limiter holds a token bucket for",
             m.rate_limit_buckets.clone(),
+        );
+        r.register(
+            "sentinel_mcp_result_store_results",
+            "Full results of truncated queries kept for their callers to read (SENTINEL_MCP_RESULT_STORE_MB)",
+            m.result_store_results.clone(),
+        );
+        r.register_with_unit(
+            "sentinel_mcp_result_store",
+            "Memory the kept full results take, as the store counts it against SENTINEL_MCP_RESULT_STORE_MB",
+            Unit::Bytes,
+            m.result_store_bytes.clone(),
         );
         r.register_with_unit(
             "sentinel_mcp_uptime",

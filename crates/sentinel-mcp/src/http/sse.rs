@@ -411,6 +411,36 @@ async fn dispatch(
                         .map(|m| m.0.0.clone());
                     start_call(state, session, id, r.params, call_meta, meta, in_flight).await
                 }
+                ClientRequest::ListResourcesRequest(r) => {
+                    let list_meta = r.extensions.get::<RequestMetaObject>().map(|m| &m.0.0);
+                    let list = state.app.list_resources(Some(&meta), &id, list_meta, false);
+                    let mut list = ServerResult::ListResourcesResult(list);
+                    list.strip_result_type_for_legacy_peer();
+                    session.reply(&id, Outcome::Result(&list), request_id).await
+                }
+                ClientRequest::ListResourceTemplatesRequest(r) => {
+                    let list_meta = r.extensions.get::<RequestMetaObject>().map(|m| &m.0.0);
+                    let list =
+                        state
+                            .app
+                            .list_resource_templates(Some(&meta), &id, list_meta, false);
+                    let mut list = ServerResult::ListResourceTemplatesResult(list);
+                    list.strip_result_type_for_legacy_peer();
+                    session.reply(&id, Outcome::Result(&list), request_id).await
+                }
+                ClientRequest::ReadResourceRequest(r) => {
+                    let read_meta = r.extensions.get::<RequestMetaObject>().map(|m| &m.0.0);
+                    let read = state
+                        .app
+                        .read_resource(Some(&meta), &id, &r.params.uri, read_meta, false)
+                        .await
+                        .map(|page| {
+                            let mut page = ServerResult::ReadResourceResult(page);
+                            page.strip_result_type_for_legacy_peer();
+                            page
+                        });
+                    session.reply(&id, (&read).into(), request_id).await
+                }
                 other => {
                     let method = other.method().to_string();
                     let error = ErrorData::new(ErrorCode::METHOD_NOT_FOUND, method, None);

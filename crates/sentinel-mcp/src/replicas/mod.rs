@@ -14,6 +14,7 @@
 pub mod entra;
 pub mod limits;
 pub mod relay;
+pub mod shared_results;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -8,6 +8,7 @@ mod chart;
 pub mod format;
 mod incidents;
 mod investigate;
+mod link;
 mod portable;
 mod query;
 mod schema;
@@ -54,6 +55,8 @@ pub struct ToolContext {
     pub settings: ToolSettings,
     /// Where relative time windows (`P7D`, `since`) end.
     pub clock: Clock,
+    /// Full results of truncated queries, read back as resources.
+    pub results: crate::results::ResultStore,
 }
 
 /// A tool call under way.
@@ -197,6 +200,7 @@ impl ToolCatalog {
         name: &str,
         args: Option<JsonObject>,
         actor: &str,
+        owner: &str,
         deadline: Instant,
     ) -> Result<ToolAnswer, CallFailure> {
         let Some(def) = self.def(name) else {
@@ -205,6 +209,7 @@ impl ToolCatalog {
         let call = Call {
             ctx,
             actor,
+            owner,
             deadline,
         };
         let running =
@@ -239,6 +244,8 @@ struct Call<'a> {
     ctx: &'a ToolContext,
     /// Who is calling, for the incident journal and comments.
     actor: &'a str,
+    /// Whose the results it keeps are (tenant and object id; `results::LOCAL_OWNER` on stdio).
+    owner: &'a str,
     /// When its queries must have finished (the query timeout, less the wait for a slot).
     deadline: Instant,
 }

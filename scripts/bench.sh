@@ -10,7 +10,8 @@
 #
 # Knobs (environment): DURATION (s per throughput phase), SESSIONS (throughput sessions),
 # IDLE_SESSIONS (ours and bare), PEER_IDLE_SESSIONS, CHURN_SECS, COLD_RUNS, PROFILE=0 to skip perf,
-# SERVERS="ours peer rmcp bare" to run a subset (the open loop needs ours and bare), SKIP_BUILD=1 with BIN_DIR=… to use binaries built elsewhere.
+# SERVERS="ours peer rmcp bare" to run a subset. wrk (Debian package, installed here when apt
+# can) gives the cross-check with a load tool that is not ours. (the open loop needs ours and bare), SKIP_BUILD=1 with BIN_DIR=… to use binaries built elsewhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -34,6 +35,8 @@ OUT=$ROOT/target/bench
 mkdir -p "$OUT"
 RESULTS=$OUT/results.jsonl
 LOG=$OUT/servers.log
+
+command -v wrk >/dev/null || { command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] && apt-get install -y -q wrk >/dev/null 2>&1; } || true
 
 # 15,000 sessions need 15,000 sockets on each side.
 ulimit -n "$(ulimit -Hn)"
@@ -167,6 +170,15 @@ record() {
     'BEGIN { printf "{\"server\":\"%s\",\"label\":\"%s\",\"server_cpu_secs\":%.3f,\"wall_secs\":%.3f,\"result\":%s}\n", s, l, (a - b) / hz, t1 - t0, ENVIRON["J"] }' >>"$RESULTS"
 }
 
+# record_wrk <server> <port>: the cross-check with a load tool that is not ours: wrk posting
+# stateless-era tools/call list_sentinel_tables to /mcp over 64 connections.
+record_wrk() {
+  command -v wrk >/dev/null || { echo "wrk not installed: cross-check skipped" >&2; return 0; }
+  local json
+  json=$($PIN_LOAD wrk -t1 -c64 -d"${DURATION}s" -s "$ROOT/scripts/wrk-stateless-call.lua" "http://127.0.0.1:$2/mcp" | tail -1)
+  J="$json" awk -v s="$1" 'BEGIN { printf "{\"server\":\"%s\",\"label\":\"wrk_stateless_list\",\"result\":%s}\n", s, ENVIRON["J"] }' >>"$RESULTS"
+}
+
 # --- idle sessions: a fresh server for each measurement -------------------------------------
 idle_runs() {
   local server=$1 cmd_fn=$2 port=$3 n=$4 metrics=${5:-}
@@ -186,6 +198,7 @@ load_runs() {
   echo "== $server: throughput" >&2
   record "$server" "tp_sse_list" throughput --url "$sse_url" --transport sse --sessions "$SESSIONS" --in-flight 1 --tool list_sentinel_tables "${common[@]}"
   record "$server" "tp_sse_kql" throughput --url "$sse_url" --transport sse --sessions "$SESSIONS" --in-flight 1 --tool run_kql_query "${common[@]}"
+  record "$server" "tp_sse_kql_summarize" throughput --url "$sse_url" --transport sse --sessions "$SESSIONS" --in-flight 1 --tool run_kql_summarize "${common[@]}"
   record "$server" "tp_sse_one" throughput --url "$sse_url" --transport sse --sessions 1 --in-flight 1 --tool list_sentinel_tables "${common[@]}"
   if [ -n "$mcp_url" ]; then
     record "$server" "tp_streamable_list" throughput --url "$mcp_url" --transport streamable --sessions "$SESSIONS" --in-flight 1 --tool list_sentinel_tables "${common[@]}"
@@ -200,6 +213,7 @@ idle_runs ours ours_cmd $OURS_PORT "$IDLE_SESSIONS" "http://127.0.0.1:$OURS_PORT
 start_server "$(ours_cmd $OURS_PORT)" "http://127.0.0.1:$OURS_PORT/ready"
 load_runs ours "http://127.0.0.1:$OURS_PORT/sse" "http://127.0.0.1:$OURS_PORT/mcp"
 record ours "tp_stateless_list" throughput --url "http://127.0.0.1:$OURS_PORT/mcp" --transport stateless --sessions "$SESSIONS" --in-flight 1 --tool list_sentinel_tables --duration "$DURATION" --warmup 1
+record_wrk ours "$OURS_PORT"
 record ours "churn_streamable" churn --url "http://127.0.0.1:$OURS_PORT/mcp" --transport streamable --rate 20000 --max-in-flight 64 --duration "$CHURN_SECS"
 
 if [ "$PROFILE" = 1 ] && command -v perf >/dev/null; then
@@ -257,6 +271,7 @@ idle_runs bare bare_cmd $BARE_PORT "$IDLE_SESSIONS"
 start_server "$(bare_cmd $BARE_PORT)" "http://127.0.0.1:$BARE_PORT/health"
 load_runs bare "http://127.0.0.1:$BARE_PORT/sse" "http://127.0.0.1:$BARE_PORT/mcp"
 record bare "tp_stateless_list" throughput --url "http://127.0.0.1:$BARE_PORT/mcp" --transport stateless --sessions "$SESSIONS" --in-flight 1 --tool list_sentinel_tables --duration "$DURATION" --warmup 1
+record_wrk bare "$BARE_PORT"
 stop_server
 fi
 

@@ -138,7 +138,7 @@ def test_every_tool_schema_passes_the_inspector_strict_portability_check(endpoin
 
 # ---------------------------------------------------------------- MCP conformance suite
 
-CONFORMANCE_SCENARIOS = ["server-initialize", "ping", "tools-list", "dns-rebinding-protection"]
+CONFORMANCE_SCENARIOS = ["server-initialize", "ping", "tools-list", "resources-list", "dns-rebinding-protection"]
 
 
 @pytest.mark.parametrize("scenario", CONFORMANCE_SCENARIOS)

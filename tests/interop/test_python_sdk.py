@@ -9,6 +9,7 @@ Transports:
 
 from __future__ import annotations
 
+import json
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -151,3 +152,35 @@ def test_session_era_initialize_reports_the_server_name(http_server):
     version, info = run(body)
     assert version in ("2025-06-18", "2025-11-25", "2025-03-26"), version
     assert info is not None and info.name, info
+
+
+@needs_sentinel
+@pytest.mark.parametrize("kind", TRANSPORTS)
+def test_a_truncated_result_links_to_its_full_table_read_in_pages(kind, server, http_server):
+    """A result cut by the row cap carries a resource_link the SDK decodes; resources/read on it
+    returns the rows the result left out (CSV and JSON pages), and the template is listed."""
+
+    async def body():
+        async with connect(kind, server, http_server) as client:
+            result = await call(
+                client,
+                "run_kql_query",
+                {"query": "range x from 1 to 1000 step 1 | extend s = strcat('row,', x)", "max_rows": 10},
+            )
+            links = [c for c in result.content if getattr(c, "type", None) == "resource_link"]
+            assert len(links) == 1, result.content
+            uri = str(links[0].uri)
+            csv = await client.read_resource(f"{uri}?offset=10&limit=3&format=csv")
+            page = await client.read_resource(f"{uri}?offset=990")
+            templates = await client.list_resource_templates()
+            return result, uri, csv, page, templates
+
+    result, uri, csv, page, templates = run(body)
+    assert result.structured_content["full_result"] == uri
+    assert uri in text_of(result)
+    assert csv.contents[0].mime_type == "text/csv"
+    assert csv.contents[0].text == 'x,s\r\n11,"row,11"\r\n12,"row,12"\r\n13,"row,13"\r\n'
+    rows = json.loads(page.contents[0].text)
+    assert rows["total_rows"] == 1000 and rows["returned_rows"] == 10 and rows["next_offset"] is None
+    assert rows["rows"][0] == [991, "row,991"]
+    assert [t.uri_template for t in templates.resource_templates] == ["sentinel://results/{id}{?offset,limit,format}"]

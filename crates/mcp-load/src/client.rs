@@ -228,6 +228,9 @@ pub enum Tool {
     ListSentinelTables,
     #[value(name = "run_kql_query")]
     RunKqlQuery,
+    /// `run_kql_query` on a 1,000-row `summarize` (ten groups), not a one-row `print`.
+    #[value(name = "run_kql_summarize")]
+    RunKqlSummarize,
 }
 
 impl Tool {
@@ -235,7 +238,7 @@ impl Tool {
     pub fn name(self) -> &'static str {
         match self {
             Tool::ListSentinelTables => "list_sentinel_tables",
-            Tool::RunKqlQuery => "run_kql_query",
+            Tool::RunKqlQuery | Tool::RunKqlSummarize => "run_kql_query",
         }
     }
 
@@ -243,6 +246,9 @@ impl Tool {
         match self {
             Tool::ListSentinelTables => json!({}),
             Tool::RunKqlQuery => json!({"query": "print x = 1"}),
+            Tool::RunKqlSummarize => json!({
+                "query": "range i from 1 to 1000 step 1 | summarize n = count(), total = sum(i) by bucket = i / 100"
+            }),
         }
     }
 }

@@ -212,6 +212,24 @@ pub struct Settings {
     #[arg(long, env = "SENTINEL_MCP_MAX_RESULT_BYTES", default_value_t = 256 * 1024, global = true)]
     pub max_result_bytes: usize,
 
+    /// Seconds the full result of a query cut by the row or size cap is kept, for the caller that ran it to read in pages at the `sentinel://results/{id}` link the tool result carries (1 to 86400).
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_RESULT_TTL_SECS",
+        default_value_t = 600,
+        global = true
+    )]
+    pub result_ttl_secs: u64,
+
+    /// Most memory, in MiB, the kept full results take in all; the oldest are dropped to make room, and a result larger than this is not kept. 0 keeps none (no links).
+    #[arg(
+        long,
+        env = "SENTINEL_MCP_RESULT_STORE_MB",
+        default_value_t = 256,
+        global = true
+    )]
+    pub result_store_mb: usize,
+
     /// Draw the chart a query's `render` asks for (timechart, columnchart, piechart, ...) as a PNG beside the table.
     #[arg(long, env = "SENTINEL_MCP_RENDER_CHARTS", default_value_t = true, global = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub render_charts: bool,
@@ -800,6 +818,16 @@ impl Settings {
     /// Keep-alive period of SSE streams.
     pub fn sse_keepalive(&self) -> Duration {
         Duration::from_secs(self.sse_keepalive_secs.max(1))
+    }
+
+    /// How long a truncated query's full result is kept.
+    pub fn result_ttl(&self) -> Duration {
+        Duration::from_secs(self.result_ttl_secs)
+    }
+
+    /// The most memory kept full results take in all (0: none are kept).
+    pub fn result_store_bytes(&self) -> usize {
+        self.result_store_mb.saturating_mul(1 << 20)
     }
 
     /// Query timeout.

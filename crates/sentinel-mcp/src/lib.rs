@@ -17,8 +17,10 @@ pub mod limits;
 pub mod metrics;
 pub mod model;
 pub mod outbound;
+pub mod progress;
 #[cfg(feature = "redis")]
 pub mod replicas;
+pub mod results;
 pub mod secret;
 pub mod server;
 pub mod shutdown;
@@ -213,6 +215,20 @@ async fn serve(mut settings: Settings) -> Result<(), RunError> {
     outcome
 }
 
+/// Drops expired kept results every 30 s while the server runs, so an idle server gives their
+/// memory back.
+async fn sweep_results(app: std::sync::Weak<AppState>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match app.upgrade() {
+            Some(app) => app.context.results.sweep(),
+            None => return,
+        }
+    }
+}
+
 /// Binds the HTTP listener and writes the bound port back into the settings.
 async fn bind(settings: &mut Settings) -> Result<tokio::net::TcpListener, RunError> {
     let addr = std::net::SocketAddr::new(settings.host, settings.port);
@@ -254,6 +270,11 @@ async fn serve_with(
         tools: ToolCatalog::new(settings.enable_write_tools),
         context: ToolContext {
             backend,
+            results: results::ResultStore::new(
+                clock.clone(),
+                settings.result_ttl(),
+                settings.result_store_bytes(),
+            ),
             clock: clock.clone(),
             settings: ToolSettings {
                 max_rows: settings.max_rows,
@@ -285,6 +306,7 @@ async fn serve_with(
         debug_errors: settings.debug,
         trace_arguments: settings.telemetry.trace_arguments,
     });
+    tokio::spawn(sweep_results(Arc::downgrade(&app)));
     let Some(listener) = listener else {
         return serve_stdio(app, &shutdown).await;
     };
@@ -299,18 +321,27 @@ async fn serve_with(
     ]
     .concat();
     #[cfg(feature = "redis")]
-    let replicas = replicas::Replicas::connect(&settings.replicas, || {
-        let http = outbound::OutboundClient::new(std::time::Duration::from_secs(30))
-            .map_err(|e| e.to_string())?
-            .with_clock(clock.clone());
-        let identity = settings.identity_config();
-        Ok(Arc::new(azure::token::TokenCredential::new(
-            azure::token::providers(&identity, &http),
-            clock.clone(),
-        )))
-    })
+    let replicas = replicas::Replicas::connect(
+        &settings.replicas,
+        || {
+            let http = outbound::OutboundClient::new(std::time::Duration::from_secs(30))
+                .map_err(|e| e.to_string())?
+                .with_clock(clock.clone());
+            let identity = settings.identity_config();
+            Ok(Arc::new(azure::token::TokenCredential::new(
+                azure::token::providers(&identity, &http),
+                clock.clone(),
+            )))
+        },
+        clock.clone(),
+    )
     .await
     .map_err(|e| RunError::Config(e.to_string()))?;
+    // With replicas, kept results are shared through Redis, so a link answers on any of them.
+    #[cfg(feature = "redis")]
+    if let Some(replicas) = &replicas {
+        app.context.results.share_with(replicas.clone());
+    }
     #[cfg(not(feature = "redis"))]
     if std::env::var_os("SENTINEL_MCP_REDIS_URL").is_some() {
         return Err(RunError::Config(

@@ -170,8 +170,14 @@ pub struct Metrics {
     pub tool_calls_waiting: Gauge,
     pub azure_queries_running: Gauge,
     pub azure_queries_waiting: Gauge,
+    /// Queries the local engine is running: a cancelled call's query leaves at the engine's
+    /// next check, not when its answer is dropped.
+    local_queries_running: Gauge,
     pub rate_limit_buckets: Gauge,
     pub uptime_seconds: Gauge,
+    /// Kept full results of truncated queries, and the memory they take.
+    pub result_store_results: Gauge,
+    pub result_store_bytes: Gauge,
 }
 
 fn mcp_duration_histogram() -> Histogram {
@@ -228,8 +234,11 @@ impl Metrics {
             tool_calls_waiting: Gauge::default(),
             azure_queries_running: Gauge::default(),
             azure_queries_waiting: Gauge::default(),
+            local_queries_running: Gauge::default(),
             rate_limit_buckets: Gauge::default(),
             uptime_seconds: Gauge::default(),
+            result_store_results: Gauge::default(),
+            result_store_bytes: Gauge::default(),
         };
         let r = &mut m.registry;
         r.register(
@@ -336,9 +345,25 @@ impl Metrics {
             m.azure_queries_waiting.clone(),
         );
         r.register(
+            "sentinel_mcp_local_queries_running",
+            "Queries the local KQL engine is running, from their start on a blocking thread until the engine returns (a cancelled call's query until the engine stops it)",
+            m.local_queries_running.clone(),
+        );
+        r.register(
             "sentinel_mcp_rate_limit_buckets",
             "Principals the rate limiter holds a token bucket for",
             m.rate_limit_buckets.clone(),
+        );
+        r.register(
+            "sentinel_mcp_result_store_results",
+            "Full results of truncated queries kept for their callers to read (SENTINEL_MCP_RESULT_STORE_MB)",
+            m.result_store_results.clone(),
+        );
+        r.register_with_unit(
+            "sentinel_mcp_result_store",
+            "Memory the kept full results take, as the store counts it against SENTINEL_MCP_RESULT_STORE_MB",
+            Unit::Bytes,
+            m.result_store_bytes.clone(),
         );
         r.register_with_unit(
             "sentinel_mcp_uptime",
@@ -406,6 +431,12 @@ impl Metrics {
         };
         gauge.inc();
         InFlight(gauge)
+    }
+
+    /// Counts a local engine query as running until the guard is dropped.
+    pub fn local_query(&self) -> InFlight {
+        self.local_queries_running.inc();
+        InFlight(self.local_queries_running.clone())
     }
 
     /// A session opened.
@@ -594,7 +625,7 @@ impl ToolSeries {
     }
 }
 
-/// An MCP request in flight; dropping it ends it.
+/// An MCP request in flight (or a local query running); dropping it ends it.
 #[derive(Debug)]
 pub struct InFlight(Gauge);
 

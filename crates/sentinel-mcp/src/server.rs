@@ -8,8 +8,9 @@ use std::time::Instant;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode,
-    Implementation, InitializeRequestParams, InitializeResult, ListToolsResult,
-    PaginatedRequestParams, RequestId, ServerCapabilities, ServerConfig, Tool,
+    Implementation, InitializeRequestParams, InitializeResult, ListResourceTemplatesResult,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, RequestId, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -22,6 +23,8 @@ use crate::failure::{CallFailure, catch_panic};
 use crate::http::auth::APP_CALLER_DENIED;
 use crate::limits::Limits;
 use crate::metrics::metrics;
+use crate::progress::{self, Progress};
+use crate::results;
 use crate::shutdown::Shutdown;
 use crate::telemetry::trace::{RequestAttributes, RequestSpan, TraceParent};
 use crate::telemetry::{InRequest, in_request};
@@ -81,6 +84,7 @@ impl AppState {
     /// log and, without an HTTP request id, in an internal error.
     /// `call_meta` is the request's `_meta`: its `traceparent`, when present, is the call's
     /// parent (else the HTTP request's header is).
+    /// `progress`, when the client asked for it, hears how the call goes while it runs.
     /// The call's (large) future is boxed once here: every layer above it (the drain, the
     /// transport's task) then moves a pointer, not kilobytes of state.
     pub fn call_tool<'a>(
@@ -89,6 +93,7 @@ impl AppState {
         id: &'a RequestId,
         request: CallToolRequestParams,
         call_meta: Option<&rmcp::model::JsonObject>,
+        progress: Option<Progress>,
     ) -> InRequest<Pin<Box<impl Future<Output = Result<ToolAnswer, ErrorData>> + 'a>>> {
         let span = self.request_span(
             "tools/call",
@@ -106,10 +111,15 @@ impl AppState {
             )
             .with_sampled(span.sampled);
         let entered = span.span.clone();
+        let waiting_on = progress::waiting_on(
+            self.tools.data_kind(&request.name),
+            self.context.backend.kind(),
+        );
+        let call = self.call_tool_in_span(meta, id, request, span);
         in_request(
             Arc::new(context),
             entered,
-            Box::pin(self.call_tool_in_span(meta, id, request, span)),
+            Box::pin(progress::report(call, progress, waiting_on)),
         )
     }
 
@@ -187,7 +197,13 @@ impl AppState {
                 None => {
                     access::scope(
                         access.clone(),
-                        self.run_tool(name, request.arguments, &actor, started, &request_id),
+                        self.run_tool(
+                            name,
+                            request.arguments,
+                            (&actor, &owner_of(meta)),
+                            started,
+                            &request_id,
+                        ),
                     )
                     .await
                 }
@@ -254,7 +270,7 @@ impl AppState {
         &self,
         name: &str,
         arguments: Option<rmcp::model::JsonObject>,
-        actor: &str,
+        (actor, owner): (&str, &str),
         started: Instant,
         request_id: &Arc<str>,
     ) -> Result<ToolAnswer, CallFailure> {
@@ -268,10 +284,92 @@ impl AppState {
         // Inline, not a local: a local would be one more copy of the tool future in this one.
         catch_panic(
             request_id.clone(),
-            self.tools
-                .call(&self.context, name, arguments, actor, started + time_limit),
+            self.tools.call(
+                &self.context,
+                name,
+                arguments,
+                actor,
+                owner,
+                started + time_limit,
+            ),
         )
         .await?
+    }
+}
+
+impl AppState {
+    /// `resources/list`: the caller's kept results. `hints`: with the 2026-07-28 revision's
+    /// caching hints (rmcp's path; legacy SSE answers without them).
+    pub fn list_resources(
+        &self,
+        meta: Option<&RequestMeta>,
+        id: &RequestId,
+        request_meta: Option<&rmcp::model::JsonObject>,
+        hints: bool,
+    ) -> ListResourcesResult {
+        self.resource_request("resources/list", meta, id, request_meta, || {
+            Ok(results::resource::list(
+                &self.context.results,
+                &owner_of(meta),
+                hints,
+            ))
+        })
+        .unwrap_or_default()
+    }
+
+    /// `resources/templates/list`: the template of a kept result's URI.
+    pub fn list_resource_templates(
+        &self,
+        meta: Option<&RequestMeta>,
+        id: &RequestId,
+        request_meta: Option<&rmcp::model::JsonObject>,
+        hints: bool,
+    ) -> ListResourceTemplatesResult {
+        self.resource_request("resources/templates/list", meta, id, request_meta, || {
+            Ok(results::resource::templates(hints))
+        })
+        .unwrap_or_default()
+    }
+
+    /// `resources/read`: a page of one of the caller's kept results (here, or shared by another
+    /// replica).
+    pub async fn read_resource(
+        &self,
+        meta: Option<&RequestMeta>,
+        id: &RequestId,
+        uri: &str,
+        request_meta: Option<&rmcp::model::JsonObject>,
+        hints: bool,
+    ) -> Result<ReadResourceResult, ErrorData> {
+        let started = Instant::now();
+        let span = self.request_span("resources/read", None, meta, id, request_meta);
+        let owner = owner_of(meta);
+        let read = results::resource::read(&self.context.results, &owner, uri, hints);
+        let result = tracing::Instrument::instrument(read, span.span.clone()).await;
+        let code = result.as_ref().err().map(|e| e.code.0.to_string());
+        span.finish(code.as_deref());
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        metrics().operation("resources/read", outcome, started.elapsed());
+        result
+    }
+
+    /// Answers a resource request in its span, with its metric.
+    fn resource_request<T>(
+        &self,
+        method: &'static str,
+        meta: Option<&RequestMeta>,
+        id: &RequestId,
+        request_meta: Option<&rmcp::model::JsonObject>,
+        answer: impl FnOnce() -> Result<T, ErrorData>,
+    ) -> Result<T, ErrorData> {
+        let started = Instant::now();
+        let span = self.request_span(method, None, meta, id, request_meta);
+        let result = span.span.in_scope(answer);
+        let code = result.as_ref().err().map(|e| e.code.0.to_string());
+        span.finish(code.as_deref());
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        metrics().operation(method, outcome, started.elapsed());
+        result
     }
 }
 
@@ -280,6 +378,15 @@ fn request_id_of<'a>(meta: Option<&'a RequestMeta>, id: &RequestId) -> Cow<'a, s
     meta.map_or_else(
         || Cow::Owned(id.to_string()),
         |m| Cow::Borrowed(m.request_id.as_str()),
+    )
+}
+
+/// Whose the results a request keeps or reads are: the principal's tenant and object id, or
+/// on stdio (no request) the local user.
+fn owner_of(meta: Option<&RequestMeta>) -> String {
+    meta.map_or_else(
+        || crate::results::LOCAL_OWNER.to_string(),
+        |m| m.principal.owner_key(),
     )
 }
 
@@ -352,7 +459,12 @@ impl SentinelServer {
 
 impl ServerHandler for SentinelServer {
     fn get_info(&self) -> ServerConfig {
-        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
+        let mut info = ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .build(),
+        );
         info.server_info = Implementation::new(SERVER_NAME, VERSION);
         info.instructions = Some(INSTRUCTIONS.to_string());
         info
@@ -393,11 +505,22 @@ impl ServerHandler for SentinelServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let meta = request_meta(&context);
+        let call_meta = Some(&context.meta.0.0);
+        let progress = Progress::requested(call_meta, || {
+            let peer = context.peer.clone();
+            Box::new(move |notification| {
+                let peer = peer.clone();
+                Box::pin(async move {
+                    let _ = peer.notify_progress(notification).await;
+                })
+            })
+        });
         let call = self.app.shutdown.run_call(self.app.call_tool(
             meta.as_ref(),
             &context.id,
             request,
-            Some(&context.meta.0.0),
+            call_meta,
+            progress,
         ));
         // rmcp does not drop a cancelled handler: stop here, so the call leaves its slot or
         // the queue at once (a client's notifications/cancelled, a closed session or stdin).
@@ -405,6 +528,49 @@ impl ServerHandler for SentinelServer {
             result = call => result.map(|answer| answer.into_result().into()),
             _ = context.ct.cancelled() => Err(ErrorData::new(CANCELLED, "the call was cancelled", None)),
         }
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let meta = request_meta(&context);
+        Ok(self
+            .app
+            .list_resources(meta.as_ref(), &context.id, Some(&context.meta.0.0), true))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        let meta = request_meta(&context);
+        Ok(self.app.list_resource_templates(
+            meta.as_ref(),
+            &context.id,
+            Some(&context.meta.0.0),
+            true,
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let meta = request_meta(&context);
+        self.app
+            .read_resource(
+                meta.as_ref(),
+                &context.id,
+                &request.uri,
+                Some(&context.meta.0.0),
+                true,
+            )
+            .await
+            .map(Into::into)
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

@@ -58,6 +58,12 @@ async fn initialize_list_tools_and_query_over_the_stream() {
     );
     assert_eq!(s["rows"], json!([[3, "ab"]]));
     assert!(text(&r).contains("| x | s |"));
+    // Results keep the shape of the revisions before 2026-07-28, as rmcp gives their peers:
+    // no `resultType` (the shared answer of `list_sentinel_tables` included).
+    let listed = c.call_tool("list_sentinel_tables", json!({})).await;
+    for result in [&tools["result"], &r["result"], &listed["result"]] {
+        assert!(result.get("resultType").is_none(), "{result}");
+    }
 }
 
 #[tokio::test]

@@ -43,6 +43,8 @@ async fn every_family_is_served_from_the_start() {
         "sentinel_mcp_tool_calls_running 0",
         "sentinel_mcp_tool_calls_waiting 0",
         "sentinel_mcp_rate_limit_buckets 0",
+        "sentinel_mcp_result_store_results 0",
+        "sentinel_mcp_result_store_bytes 0",
         "sentinel_mcp_build_info{version=\"",
         "sentinel_mcp_uptime_seconds ",
         "process_resident_memory_bytes ",

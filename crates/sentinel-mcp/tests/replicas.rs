@@ -279,3 +279,144 @@ async fn a_draining_replica_answers_relayed_requests_until_its_stream_closes_the
     assert_eq!(after.status(), 404);
     assert!(after.text().await.unwrap().contains("session not found"));
 }
+
+/// A session's owner record and its end are stamped by the server's clock, not the system's:
+/// with a `ManualClock`, an hour passes between open and end without the test waiting it.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn a_sessions_opening_and_end_in_redis_are_stamped_by_the_servers_clock() {
+    use sentinel_mcp::clock::ManualClock;
+    use sentinel_mcp::replicas::{Ownership, Record, ReplicaSettings, Replicas};
+
+    let redis = Redis::start().await;
+    let manual = ManualClock::new();
+    // Well away from the system's now, so a stamp from the system clock could not pass.
+    manual.advance(std::time::Duration::from_secs(400 * 86_400));
+    let settings = ReplicaSettings {
+        redis_url: Some(redis.url.as_str().into()),
+        redis_password: None,
+        redis_entra: false,
+        replica_id: Some("clocked".into()),
+    };
+    let replicas = Replicas::connect(
+        &settings,
+        || Err("no identity without SENTINEL_MCP_REDIS_ENTRA".into()),
+        manual.clock(),
+    )
+    .await
+    .expect("Redis answers")
+    .expect("Redis is configured");
+    let opened = manual.clock().now_secs();
+    replicas.register("s-1", "streamable", "alice").await;
+    assert_eq!(
+        replicas.record_of("s-1").await,
+        Ok(Some(Record::Owned(Ownership {
+            replica: "clocked".into(),
+            transport: "streamable".into(),
+            owner: "alice".into(),
+            opened,
+        })))
+    );
+
+    manual.advance(std::time::Duration::from_secs(3_600));
+    replicas.deregister("s-1");
+    // Waits for the background clean-up that marks the session ended.
+    replicas.leave().await;
+    assert_eq!(
+        replicas.record_of("s-1").await,
+        Ok(Some(Record::Ended {
+            ended: opened + 3_600
+        }))
+    );
+}
+
+/// A truncated result kept on replica `a` answers a stateless `resources/read` on replica `b`
+/// (through Redis), for its owner only, with the same pages (JSON and CSV) `a` gives.
+#[tokio::test]
+async fn a_result_link_answers_on_every_replica_for_its_owner_only() {
+    let entra = FakeEntra::start(&[TENANT]).await;
+    let redis = Redis::start().await;
+    let (a, b) = (
+        replica(&entra, &redis, "a").await,
+        replica(&entra, &redis, "b").await,
+    );
+    let alice = entra.mint(&TokenSpec::user(TENANT, APP, &READ));
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "replica-tests", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    let stateless = |server: &Server, token: &str, method: &str, name: &str, params: Value| {
+        let mut params = params;
+        params["_meta"] = meta.clone();
+        reqwest::Client::new()
+            .post(server.url("/mcp"))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", method)
+            .header("mcp-name", name)
+            .body(
+                json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string(),
+            )
+            .send()
+    };
+    let query = json!({"query": "range x from 1 to 2500 step 1 | extend s = strcat('row,', x), d = bag_pack('x', x)", "max_rows": 10});
+    let called = stateless(
+        &a,
+        &alice,
+        "tools/call",
+        "run_kql_query",
+        json!({"name": "run_kql_query", "arguments": query}),
+    )
+    .await
+    .unwrap();
+    let called = common::mcp_message(called).await;
+    let uri = common::structured(&called)["full_result"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no link: {called}"))
+        .to_string();
+    let id = uri.strip_prefix("sentinel://results/").unwrap();
+    assert!(
+        redis
+            .get(&format!("sentinel-mcp:result:{id}"))
+            .contains("\"total\":2500"),
+        "the header is in Redis"
+    );
+    let read = |server: &Server, token: String, uri: String| {
+        let request = stateless(
+            server,
+            &token,
+            "resources/read",
+            &uri,
+            json!({"uri": uri.clone()}),
+        );
+        async move { common::mcp_message(request.await.unwrap()).await }
+    };
+    for page in ["?offset=990&limit=20", "?offset=2495&format=csv", ""] {
+        let on_a = read(&a, alice.clone(), format!("{uri}{page}")).await;
+        let on_b = read(&b, alice.clone(), format!("{uri}{page}")).await;
+        assert!(on_b.get("error").is_none(), "{on_b}");
+        assert_eq!(
+            on_a["result"]["contents"], on_b["result"]["contents"],
+            "{page}: the same page on both replicas"
+        );
+    }
+    let on_b = read(&b, alice.clone(), format!("{uri}?offset=990&limit=20")).await;
+    let page: Value =
+        serde_json::from_str(on_b["result"]["contents"][0]["text"].as_str().unwrap()).unwrap();
+    assert_eq!(page["rows"][0], json!([991, "row,991", {"x": 991}]));
+    assert_eq!(page["total_rows"], 2500);
+    assert_eq!(page["next_offset"], 1010);
+    // Someone else, on either replica: the unknown-id answer.
+    for server in [&a, &b] {
+        let theirs = read(server, mallory(&entra), uri.clone()).await;
+        assert!(
+            theirs["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("expired or unknown")),
+            "{theirs}"
+        );
+    }
+}

@@ -124,3 +124,66 @@ async fn malformed_json_before_a_session_is_a_400() {
         .unwrap();
     assert_eq!(r.status(), 415, "wrong content type");
 }
+
+/// A stateless-era `tools/call` in the plain shape clients send is answered by the server's own
+/// path (in one piece, with its length); the same call with a second `Accept` header, which only
+/// rmcp's full parsing reads, goes through rmcp's service. Both answers must be the same: status, content type and
+/// every byte, for a shared answer, a fresh one, a tool error and a call rmcp refuses.
+#[tokio::test]
+async fn stateless_calls_answer_alike_on_the_direct_path_and_through_rmcp() {
+    let server = Server::start(&[]).await;
+    let cases = [
+        ("list_sentinel_tables", json!({})),
+        (
+            "run_kql_query",
+            json!({"query": "print n = 40 + 2, s = 'x'"}),
+        ),
+        ("run_kql_query", json!({"query": "SigninLogs | where"})),
+        (
+            "run_kql_query",
+            json!({"query": "print 1", "no_such_argument": 1}),
+        ),
+        ("no_such_tool", json!({})),
+    ];
+    for (tool, arguments) in cases {
+        let answer = |accept: Option<&'static str>| {
+            let call = mcp_stateless_call(&server, 9, tool, arguments.clone());
+            let call = match accept {
+                Some(accept) => call.header("accept", accept),
+                None => call,
+            };
+            async move {
+                let r = call.send().await.unwrap();
+                let status = r.status();
+                let headers = r.headers().clone();
+                (status, headers, r.bytes().await.unwrap())
+            }
+        };
+        let (status, headers, body) = answer(None).await;
+        let (rmcp_status, rmcp_headers, rmcp_body) = answer(Some("text/event-stream;q=0.5")).await;
+        let text = String::from_utf8_lossy(&body);
+        assert_eq!(
+            headers.get("content-length").map(|v| v.to_str().unwrap()),
+            Some(body.len().to_string().as_str()),
+            "{tool}: the direct path answers in one piece: {headers:?}"
+        );
+        assert!(
+            rmcp_headers.get("content-length").is_none(),
+            "{tool}: rmcp streams its answer: {rmcp_headers:?}"
+        );
+        assert_eq!(status, rmcp_status, "{tool}: {text}");
+        assert_eq!(
+            headers["content-type"], rmcp_headers["content-type"],
+            "{tool}"
+        );
+        assert_eq!(
+            text,
+            String::from_utf8_lossy(&rmcp_body),
+            "{tool} {arguments}"
+        );
+        assert!(
+            text.starts_with("data: {\"jsonrpc\":\"2.0\",\"id\":9,"),
+            "{text}"
+        );
+    }
+}

@@ -243,12 +243,12 @@ impl<'a> Engine<'a> {
                 })?;
                 let call = match option("query_bin_auto_at") {
                     Some(at) => CExpr::Call {
-                        name: "bin_at".into(),
+                        func: functions::function("bin_at"),
                         args: vec![x, CExpr::Lit(size), CExpr::Lit(at)],
                         ty,
                     },
                     None => CExpr::Call {
-                        name: "bin".into(),
+                        func: functions::function("bin"),
                         args: vec![x, CExpr::Lit(size)],
                         ty,
                     },
@@ -309,7 +309,11 @@ impl<'a> Engine<'a> {
                     }
                 }
                 let call = CExpr::Call {
-                    name: if nonempty { "pack:nonempty" } else { "pack" }.into(),
+                    func: if nonempty {
+                        &functions::PACK_NONEMPTY
+                    } else {
+                        functions::function("pack")
+                    },
                     args: packed,
                     ty: T::Dynamic,
                 };
@@ -399,7 +403,7 @@ impl<'a> Engine<'a> {
             let (first, ty) = tuple.results[0];
             return Ok((tuple_result(bag, first, ty), ty));
         }
-        if functions::return_type(name, &[]).is_none() {
+        let Some(func) = functions::lookup(name) else {
             return Err(if functions::is_known_unsupported(name) {
                 self.unsupported(e, &format!("The function '{name}()'"))
             } else {
@@ -408,7 +412,7 @@ impl<'a> Engine<'a> {
                     &format!("Failed to resolve scalar expression named '{name}'"),
                 )
             });
-        }
+        };
         let mut compiled = Vec::new();
         let mut types = Vec::new();
         for a in args {
@@ -416,23 +420,15 @@ impl<'a> Engine<'a> {
             compiled.push(c);
             types.push(t);
         }
-        match functions::return_type(name, &types) {
-            Some(ty) => Ok((
-                CExpr::Call {
-                    name: name.to_string(),
-                    args: compiled,
-                    ty,
-                },
+        let ty = func.result_type(&types);
+        Ok((
+            CExpr::Call {
+                func,
+                args: compiled,
                 ty,
-            )),
-            None if functions::is_known_unsupported(name) => {
-                Err(self.unsupported(e, &format!("The function '{name}()'")))
-            }
-            None => Err(self.resolution(
-                e,
-                &format!("Failed to resolve scalar expression named '{name}'"),
-            )),
-        }
+            },
+            ty,
+        ))
     }
 
     /// A call of several results (`series_fit_line(y)`) as the bag of all of them, its
@@ -473,7 +469,7 @@ impl<'a> Engine<'a> {
             compiled.push(c);
         }
         Ok(CExpr::Call {
-            name: tuple.name.to_string(),
+            func: functions::function(tuple.name),
             args: compiled,
             ty: ScalarType::Dynamic,
         })

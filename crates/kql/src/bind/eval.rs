@@ -250,9 +250,9 @@ pub(crate) fn eval(e: &CExpr, row: Row<'_>) -> Value {
         }
         CExpr::Member(t, name) => member(eval(t, row), name),
         CExpr::Index(t, i) => index(eval(t, row), &eval(i, row)),
-        CExpr::Call { name, args, ty } => {
+        CExpr::Call { func, args, ty } => {
             let vals: Vec<Value> = args.iter().map(|a| eval(a, row)).collect();
-            functions::call(name, &vals, *ty)
+            func.eval(&vals, *ty)
         }
         CExpr::RowNumber(start) => Value::Long(row.idx as i64 + start),
         CExpr::Running {

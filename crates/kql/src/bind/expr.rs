@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::functions::Function;
 use crate::functions::aggregate::AggState;
 use crate::functions::arith::arith;
 use crate::syntax::ast::BinOp;
@@ -11,7 +12,7 @@ use crate::value::table::Column;
 use crate::value::{ScalarType, Value};
 
 /// The functions the binder resolves itself (the first `match` of `compile_call`), besides the
-/// built-in scalar functions (`functions::NAMES`) and the aggregates (`aggregate::AGGREGATES`).
+/// built-in scalar functions (`functions::registry`) and the aggregates (`aggregate::AGGREGATES`).
 pub(crate) const BINDER_FUNCTIONS: [&str; 18] = [
     "ago",
     "assert",
@@ -54,8 +55,9 @@ pub(crate) enum CExpr {
     },
     Member(Box<CExpr>, String),
     Index(Box<CExpr>, Box<CExpr>),
+    /// A built-in scalar function, resolved once by the binder.
     Call {
-        name: String,
+        func: &'static Function,
         args: Vec<CExpr>,
         ty: ScalarType,
     },
@@ -110,7 +112,7 @@ pub(crate) fn tuple_result(bag: CExpr, result: &str, ty: ScalarType) -> CExpr {
         _ => return member,
     };
     CExpr::Call {
-        name: conversion.into(),
+        func: crate::functions::function(conversion),
         args: vec![member],
         ty,
     }

@@ -75,10 +75,8 @@ pub enum Executor {
 /// binder resolves itself (`now`, `pack_all`, `row_cumsum`, …) and the aggregation functions.
 /// The binder knows no function outside this list.
 pub fn function_names() -> Vec<&'static str> {
-    let mut all: Vec<&'static str> = functions::NAMES
-        .iter()
-        .chain(&expr::BINDER_FUNCTIONS)
-        .copied()
+    let mut all: Vec<&'static str> = functions::registry::names()
+        .chain(expr::BINDER_FUNCTIONS)
         .chain(aggregate::names())
         .collect();
     all.sort_unstable();

@@ -2,174 +2,225 @@
 
 use super::*;
 
-/// The result type of a function of this family, or None when `name` is not one of them.
-pub(super) fn return_type(name: &str, _args: &[ScalarType]) -> Option<ScalarType> {
-    use ScalarType::*;
-    Some(match name {
-        "format_datetime" | "format_timespan" => String,
-        "datetime_diff" | "datetime_part" | "week_of_year" | "weekofyear" => Long,
-        "hourofday" | "dayofmonth" | "dayofyear" | "getmonth" | "monthofyear" | "getyear" => Long,
-        "startofday"
-        | "startofweek"
-        | "startofmonth"
-        | "startofyear"
-        | "endofday"
-        | "endofweek"
-        | "endofmonth"
-        | "endofyear"
-        | "datetime_add"
-        | "make_datetime"
-        | "unixtime_seconds_todatetime"
-        | "unixtime_milliseconds_todatetime"
-        | "unixtime_microseconds_todatetime"
-        | "unixtime_nanoseconds_todatetime"
-        | "datetime_utc_to_local"
-        | "datetime_local_to_utc" => DateTime,
-        "dayofweek" | "make_timespan" => TimeSpan,
-        _ => return None,
-    })
-}
-
-/// Evaluates a function of this family, or None when `name` is not one of them.
-pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Value> {
-    let s = |i: usize| text(args, i);
-    Some(match name {
-        "startofday" | "startofweek" | "startofmonth" | "startofyear" | "endofday"
-        | "endofweek" | "endofmonth" | "endofyear" => {
-            let Some(t) = dt(args, 0) else {
-                return Some(Value::Null);
-            };
-            let offset = as_i64(&arg(args, 1)).unwrap_or(0);
-            let date = t.date_naive();
-            let start = match name {
-                "startofday" | "endofday" => date.checked_add_signed(Duration::days(offset)),
-                "startofweek" | "endofweek" => date
-                    .checked_sub_signed(Duration::days(i64::from(
-                        date.weekday().num_days_from_sunday(),
-                    )))
-                    .and_then(|d| d.checked_add_signed(Duration::weeks(offset))),
-                "startofmonth" | "endofmonth" => date.with_day(1).and_then(|d| {
-                    let m = Months::new(u32::try_from(offset.unsigned_abs()).ok()?);
-                    if offset >= 0 {
-                        d.checked_add_months(m)
-                    } else {
-                        d.checked_sub_months(m)
-                    }
-                }),
-                _ => NaiveDate::from_ymd_opt(date.year() + offset as i32, 1, 1),
-            };
-            if name.starts_with("start") {
-                date_ticks(start)
-            } else {
-                let next = start.and_then(|d| match name {
-                    "endofday" => d.checked_add_signed(Duration::days(1)),
-                    "endofweek" => d.checked_add_signed(Duration::weeks(1)),
-                    "endofmonth" => d.checked_add_months(Months::new(1)),
-                    _ => d.with_year(d.year() + 1),
-                });
-                match date_ticks(next) {
-                    Value::DateTime(x) => Value::DateTime(x - 1),
-                    other => other,
-                }
+/// The functions of this family.
+pub(super) static FUNCTIONS: &[Function] = &[
+    fixed("startofday", T::DateTime, |args, _| {
+        period_edge(args, Period::Day, false)
+    }),
+    fixed("startofweek", T::DateTime, |args, _| {
+        period_edge(args, Period::Week, false)
+    }),
+    fixed("startofmonth", T::DateTime, |args, _| {
+        period_edge(args, Period::Month, false)
+    }),
+    fixed("startofyear", T::DateTime, |args, _| {
+        period_edge(args, Period::Year, false)
+    }),
+    fixed("endofday", T::DateTime, |args, _| {
+        period_edge(args, Period::Day, true)
+    }),
+    fixed("endofweek", T::DateTime, |args, _| {
+        period_edge(args, Period::Week, true)
+    }),
+    fixed("endofmonth", T::DateTime, |args, _| {
+        period_edge(args, Period::Month, true)
+    }),
+    fixed("endofyear", T::DateTime, |args, _| {
+        period_edge(args, Period::Year, true)
+    }),
+    fixed("datetime_diff", T::Long, |args, _| {
+        match (dt(args, 1), dt(args, 2)) {
+            (Some(a), Some(b)) => {
+                datetime_diff(&text(args, 0), a, b).map_or(Value::Null, Value::Long)
             }
+            _ => Value::Null,
         }
-        "datetime_diff" => match (dt(args, 1), dt(args, 2)) {
-            (Some(a), Some(b)) => datetime_diff(&s(0), a, b).map_or(Value::Null, Value::Long),
+    }),
+    fixed("datetime_add", T::DateTime, |args, _| {
+        match (as_i64(&arg(args, 1)), dt(args, 2)) {
+            (Some(n), Some(t)) => {
+                datetime_add(&text(args, 0), n, t).map_or(Value::Null, Value::DateTime)
+            }
             _ => Value::Null,
-        },
-        "datetime_add" => match (as_i64(&arg(args, 1)), dt(args, 2)) {
-            (Some(n), Some(t)) => datetime_add(&s(0), n, t).map_or(Value::Null, Value::DateTime),
-            _ => Value::Null,
-        },
-        "datetime_part" => match dt(args, 1) {
-            Some(t) => Value::Long(match s(0).to_ascii_lowercase().as_str() {
-                "year" => i64::from(t.year()),
-                "quarter" => i64::from(t.month0() / 3 + 1),
-                "month" => i64::from(t.month()),
-                "week_of_year" | "weekofyear" => i64::from(t.iso_week().week()),
-                "day" => i64::from(t.day()),
-                "dayofyear" => i64::from(t.ordinal()),
-                "hour" => i64::from(t.hour()),
-                "minute" => i64::from(t.minute()),
-                "second" => i64::from(t.second()),
-                "millisecond" => i64::from(t.timestamp_subsec_millis()),
-                "microsecond" => i64::from(t.timestamp_subsec_micros()),
-                "nanosecond" => i64::from(t.timestamp_subsec_nanos()),
-                _ => return Some(Value::Null),
-            }),
-            None => Value::Null,
-        },
-        "format_datetime" => match coerce(arg(args, 0), ScalarType::DateTime) {
+        }
+    }),
+    fixed("datetime_part", T::Long, |args, _| match dt(args, 1) {
+        Some(t) => Value::Long(match text(args, 0).to_ascii_lowercase().as_str() {
+            "year" => i64::from(t.year()),
+            "quarter" => i64::from(t.month0() / 3 + 1),
+            "month" => i64::from(t.month()),
+            "week_of_year" | "weekofyear" => i64::from(t.iso_week().week()),
+            "day" => i64::from(t.day()),
+            "dayofyear" => i64::from(t.ordinal()),
+            "hour" => i64::from(t.hour()),
+            "minute" => i64::from(t.minute()),
+            "second" => i64::from(t.second()),
+            "millisecond" => i64::from(t.timestamp_subsec_millis()),
+            "microsecond" => i64::from(t.timestamp_subsec_micros()),
+            "nanosecond" => i64::from(t.timestamp_subsec_nanos()),
+            _ => return Value::Null,
+        }),
+        None => Value::Null,
+    }),
+    fixed("format_datetime", T::String, |args, _| {
+        match coerce(arg(args, 0), ScalarType::DateTime) {
             Value::DateTime(ticks) => ticks_to_datetime(ticks).map_or(Value::Null, |t| {
-                Value::str(Fields::of_datetime(t, ticks).format(&s(1)))
+                Value::str(Fields::of_datetime(t, ticks).format(&text(args, 1)))
             }),
             _ => Value::Null,
-        },
-        "format_timespan" => match coerce(arg(args, 0), ScalarType::TimeSpan) {
+        }
+    }),
+    fixed("format_timespan", T::String, |args, _| {
+        match coerce(arg(args, 0), ScalarType::TimeSpan) {
             Value::TimeSpan(t) if args.len() >= 2 => {
                 let sign = if t < 0 { "-" } else { "" };
-                Value::str(format!("{sign}{}", Fields::of_timespan(t).format(&s(1))))
+                Value::str(format!(
+                    "{sign}{}",
+                    Fields::of_timespan(t).format(&text(args, 1))
+                ))
             }
             Value::TimeSpan(t) => Value::str(crate::value::format_timespan(t)),
             _ => Value::Null,
-        },
-        "hourofday" | "dayofmonth" | "dayofyear" | "getmonth" | "monthofyear" | "getyear"
-        | "week_of_year" | "weekofyear" => match dt(args, 0) {
-            Some(t) => {
-                let n = match name {
-                    "hourofday" => t.hour(),
-                    "dayofmonth" => t.day(),
-                    "dayofyear" => t.ordinal(),
-                    "getmonth" | "monthofyear" => t.month(),
-                    "week_of_year" | "weekofyear" => t.iso_week().week(),
-                    _ => t.year() as u32,
-                };
-                coerce(Value::Long(i64::from(n)), result)
-            }
-            None => Value::Null,
-        },
-        "dayofweek" => match dt(args, 0) {
-            Some(t) => Value::TimeSpan(i64::from(t.weekday().num_days_from_sunday()) * DAY),
-            None => Value::Null,
-        },
-        "make_datetime" => {
-            let n = |i: usize| as_i64(&arg(args, i)).unwrap_or(0);
-            let secs = as_f64(&arg(args, 5)).unwrap_or(0.0);
-            NaiveDate::from_ymd_opt(n(0) as i32, n(1) as u32, n(2) as u32)
-                .and_then(|d| d.and_hms_opt(n(3) as u32, n(4) as u32, 0))
-                .map_or(Value::Null, |t| {
-                    Value::DateTime(
-                        datetime_to_ticks(t.and_utc()) + (secs * TICKS_PER_SECOND as f64) as i64,
-                    )
-                })
         }
-        "make_timespan" => {
-            // In floating point: huge parts saturate to the timespan's range, not overflow.
-            let n = |i: usize| as_i64(&arg(args, i)).unwrap_or(0) as f64;
-            let secs = if args.len() >= 4 {
-                n(0) * 86_400.0 + n(1) * 3600.0 + n(2) * 60.0 + as_f64(&arg(args, 3)).unwrap_or(0.0)
+    }),
+    fixed("hourofday", T::Long, |args, result| {
+        date_part(args, result, |t| t.hour())
+    }),
+    fixed("dayofmonth", T::Long, |args, result| {
+        date_part(args, result, |t| t.day())
+    }),
+    fixed("dayofyear", T::Long, |args, result| {
+        date_part(args, result, |t| t.ordinal())
+    }),
+    Function::new(
+        "getmonth",
+        &["monthofyear"],
+        Returns::Fixed(T::Long),
+        |args, result| date_part(args, result, |t| t.month()),
+    ),
+    fixed("getyear", T::Long, |args, result| {
+        date_part(args, result, |t| t.year() as u32)
+    }),
+    Function::new(
+        "week_of_year",
+        &["weekofyear"],
+        Returns::Fixed(T::Long),
+        |args, result| date_part(args, result, |t| t.iso_week().week()),
+    ),
+    fixed("dayofweek", T::TimeSpan, |args, _| match dt(args, 0) {
+        Some(t) => Value::TimeSpan(i64::from(t.weekday().num_days_from_sunday()) * DAY),
+        None => Value::Null,
+    }),
+    fixed("make_datetime", T::DateTime, |args, _| {
+        let n = |i: usize| as_i64(&arg(args, i)).unwrap_or(0);
+        let secs = as_f64(&arg(args, 5)).unwrap_or(0.0);
+        NaiveDate::from_ymd_opt(n(0) as i32, n(1) as u32, n(2) as u32)
+            .and_then(|d| d.and_hms_opt(n(3) as u32, n(4) as u32, 0))
+            .map_or(Value::Null, |t| {
+                Value::DateTime(
+                    datetime_to_ticks(t.and_utc()) + (secs * TICKS_PER_SECOND as f64) as i64,
+                )
+            })
+    }),
+    fixed("make_timespan", T::TimeSpan, |args, _| {
+        // In floating point: huge parts saturate to the timespan's range, not overflow.
+        let n = |i: usize| as_i64(&arg(args, i)).unwrap_or(0) as f64;
+        let secs = if args.len() >= 4 {
+            n(0) * 86_400.0 + n(1) * 3600.0 + n(2) * 60.0 + as_f64(&arg(args, 3)).unwrap_or(0.0)
+        } else {
+            n(0) * 3600.0 + n(1) * 60.0 + as_f64(&arg(args, 2)).unwrap_or(0.0)
+        };
+        Value::TimeSpan((secs * TICKS_PER_SECOND as f64).round() as i64)
+    }),
+    fixed("unixtime_seconds_todatetime", T::DateTime, |args, _| {
+        from_unixtime(args, TICKS_PER_SECOND as f64)
+    }),
+    fixed(
+        "unixtime_milliseconds_todatetime",
+        T::DateTime,
+        |args, _| from_unixtime(args, 10_000.0),
+    ),
+    fixed(
+        "unixtime_microseconds_todatetime",
+        T::DateTime,
+        |args, _| from_unixtime(args, 10.0),
+    ),
+    fixed("unixtime_nanoseconds_todatetime", T::DateTime, |args, _| {
+        from_unixtime(args, 0.01)
+    }),
+    Function::new(
+        "datetime_utc_to_local",
+        &["datetime_local_to_utc"],
+        Returns::Fixed(T::DateTime),
+        |args, _| coerce(arg(args, 0), ScalarType::DateTime),
+    ),
+];
+
+/// A calendar period `startof*`/`endof*` round to.
+#[derive(Clone, Copy)]
+enum Period {
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+/// `startof<period>(t[, offset])`, or `endof<period>` (`end`): the first (last) tick of the
+/// period `offset` periods after the one `t` is in.
+fn period_edge(args: &[Value], period: Period, end: bool) -> Value {
+    let Some(t) = dt(args, 0) else {
+        return Value::Null;
+    };
+    let offset = as_i64(&arg(args, 1)).unwrap_or(0);
+    let date = t.date_naive();
+    let start = match period {
+        Period::Day => date.checked_add_signed(Duration::days(offset)),
+        Period::Week => date
+            .checked_sub_signed(Duration::days(i64::from(
+                date.weekday().num_days_from_sunday(),
+            )))
+            .and_then(|d| d.checked_add_signed(Duration::weeks(offset))),
+        Period::Month => date.with_day(1).and_then(|d| {
+            let m = Months::new(u32::try_from(offset.unsigned_abs()).ok()?);
+            if offset >= 0 {
+                d.checked_add_months(m)
             } else {
-                n(0) * 3600.0 + n(1) * 60.0 + as_f64(&arg(args, 2)).unwrap_or(0.0)
-            };
-            Value::TimeSpan((secs * TICKS_PER_SECOND as f64).round() as i64)
+                d.checked_sub_months(m)
+            }
+        }),
+        Period::Year => NaiveDate::from_ymd_opt(date.year() + offset as i32, 1, 1),
+    };
+    if !end {
+        date_ticks(start)
+    } else {
+        let next = start.and_then(|d| match period {
+            Period::Day => d.checked_add_signed(Duration::days(1)),
+            Period::Week => d.checked_add_signed(Duration::weeks(1)),
+            Period::Month => d.checked_add_months(Months::new(1)),
+            Period::Year => d.with_year(d.year() + 1),
+        });
+        match date_ticks(next) {
+            Value::DateTime(x) => Value::DateTime(x - 1),
+            other => other,
         }
-        "unixtime_seconds_todatetime"
-        | "unixtime_milliseconds_todatetime"
-        | "unixtime_microseconds_todatetime"
-        | "unixtime_nanoseconds_todatetime" => {
-            let per_tick = match name {
-                "unixtime_seconds_todatetime" => TICKS_PER_SECOND as f64,
-                "unixtime_milliseconds_todatetime" => 10_000.0,
-                "unixtime_microseconds_todatetime" => 10.0,
-                _ => 0.01,
-            };
-            as_f64(&arg(args, 0)).map_or(Value::Null, |x| Value::DateTime((x * per_tick) as i64))
-        }
-        "datetime_utc_to_local" | "datetime_local_to_utc" => {
-            coerce(arg(args, 0), ScalarType::DateTime)
-        }
-        _ => return None,
-    })
+    }
+}
+
+/// A part of the date (`hourofday`, `getyear`, …), as the result type.
+fn date_part(
+    args: &[Value],
+    result: ScalarType,
+    part: fn(&chrono::DateTime<chrono::Utc>) -> u32,
+) -> Value {
+    match dt(args, 0) {
+        Some(t) => coerce(Value::Long(i64::from(part(&t))), result),
+        None => Value::Null,
+    }
+}
+
+/// A datetime from a count of units since 1970 (`per_tick`: ticks per unit).
+fn from_unixtime(args: &[Value], per_tick: f64) -> Value {
+    as_f64(&arg(args, 0)).map_or(Value::Null, |x| Value::DateTime((x * per_tick) as i64))
 }
 
 pub(super) fn date_ticks(d: Option<NaiveDate>) -> Value {

@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value as J};
 
+use super::registry::{Function, Returns};
 use super::{arg, num, text};
 use crate::value::convert::{as_f64, as_i64};
 use crate::value::{ScalarType, Value};
@@ -129,31 +130,57 @@ pub(crate) fn tuple(name: &str) -> Option<&'static Tuple> {
     TUPLES.iter().find(|t| t.name == name)
 }
 
-/// The result type of a function of this module (its bag), or None when `name` is not one.
-pub(super) fn return_type(name: &str) -> Option<ScalarType> {
-    let base = name.strip_suffix("_dynamic").unwrap_or(name);
-    tuple(base).map(|_| D)
+/// One of this module's functions, also called with the `_dynamic` suffix in `aliases`.
+const fn fitting(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    call: super::registry::Eval,
+) -> Function {
+    Function::new(name, aliases, Returns::Fixed(D), call)
 }
 
-/// The bag of results of `name` (or its `_dynamic` variant); null when the series is not an array.
-pub(super) fn call(name: &str, args: &[Value]) -> Value {
+/// The functions of this module: each evaluates to the bag of its results (null when the series
+/// is not an array).
+pub(super) static FUNCTIONS: &[Function] = &[
+    fitting(
+        "series_fit_line",
+        &["series_fit_line_dynamic"],
+        |args, _| bag(args, |y, _| line_bag(y)),
+    ),
+    fitting(
+        "series_fit_2lines",
+        &["series_fit_2lines_dynamic"],
+        |args, _| bag(args, |y, _| two_lines(y)),
+    ),
+    fitting("series_stats", &["series_stats_dynamic"], |args, _| {
+        bag(args, |y, args| {
+            stats(y, args.get(1).and_then(as_bool).unwrap_or(false))
+        })
+    }),
+    fitting("series_decompose", &[], |args, _| {
+        bag(args, |y, args| {
+            decomposition(y, &Options::of(args, 1, 2, 3, 4)).bag()
+        })
+    }),
+    fitting("series_decompose_forecast", &[], |args, _| {
+        bag(args, |y, args| {
+            let mut options = Options::of(args, 2, 3, 0, 4);
+            options.test_points = count(args, 1);
+            decomposition(y, &options).bag()
+        })
+    }),
+    fitting("series_decompose_anomalies", &[], |args, _| {
+        bag(args, anomalies)
+    }),
+];
+
+/// The bag `results` makes of the series (the first argument) and the arguments; null when the
+/// series is not an array.
+fn bag(args: &[Value], results: fn(&[f64], &[Value]) -> Map<String, J>) -> Value {
     let Some(y) = series(args.first()) else {
         return Value::Null;
     };
-    let bag = match name.strip_suffix("_dynamic").unwrap_or(name) {
-        "series_fit_line" => line_bag(&y),
-        "series_fit_2lines" => two_lines(&y),
-        "series_stats" => stats(&y, args.get(1).and_then(as_bool).unwrap_or(false)),
-        "series_decompose" => decomposition(&y, &Options::of(args, 1, 2, 3, 4)).bag(),
-        "series_decompose_forecast" => {
-            let mut options = Options::of(args, 2, 3, 0, 4);
-            options.test_points = count(args, 1);
-            decomposition(&y, &options).bag()
-        }
-        "series_decompose_anomalies" => anomalies(&y, args),
-        _ => return Value::Null,
-    };
-    Value::dynamic(J::Object(bag))
+    Value::dynamic(J::Object(results(&y, args)))
 }
 
 /// The series' values; an element that is not a number (a gap) counts as 0, as `make-series`
@@ -496,7 +523,8 @@ mod tests {
     use super::*;
 
     fn bag(name: &str, args: &[Value]) -> J {
-        match call(name, args) {
+        let f = FUNCTIONS.iter().find(|f| f.name == name).unwrap();
+        match (f.call)(args, D) {
             Value::Dynamic(d) => (*d).clone(),
             other => panic!("{name}: {other:?}"),
         }

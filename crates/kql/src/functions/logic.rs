@@ -2,126 +2,85 @@
 
 use super::*;
 
-/// The result type of a function of this family, or None when `name` is not one of them.
-pub(super) fn return_type(name: &str, args: &[ScalarType]) -> Option<ScalarType> {
-    use ScalarType::*;
-    Some(match name {
-        "gettype" => String,
-        "isnotempty" | "isempty" | "isnull" | "isnotnull" | "not" | "tobool" | "toboolean"
-        | "isascii" | "isutf8" => Bool,
-        "tolong" | "toint64" => Long,
-        "toint" => Int,
-        "todouble" | "toreal" => Real,
-        "todecimal" => Decimal,
-        "todatetime" => DateTime,
-        "totimespan" | "totime" => TimeSpan,
-        "toguid" | "new_guid" => Guid,
-        "iff" | "iif" => unify(args.get(1..).unwrap_or(&[])),
-        "case" => {
+/// The functions of this family.
+pub(super) static FUNCTIONS: &[Function] = &[
+    fixed("isempty", T::Bool, |args, _| Value::Bool(is_empty(args))),
+    fixed("isnotempty", T::Bool, |args, _| {
+        Value::Bool(!is_empty(args))
+    }),
+    fixed("isnull", T::Bool, |args, _| {
+        Value::Bool(arg(args, 0).is_null())
+    }),
+    fixed("isnotnull", T::Bool, |args, _| {
+        Value::Bool(!arg(args, 0).is_null())
+    }),
+    fixed("not", T::Bool, |args, _| match arg(args, 0) {
+        Value::Bool(b) => Value::Bool(!b),
+        _ => Value::Null,
+    }),
+    Function::new(
+        "iff",
+        &["iif"],
+        Returns::Computed(|args| unify(args.get(1..).unwrap_or(&[]))),
+        |args, result| match arg(args, 0) {
+            Value::Bool(true) => coerce(args.get(1).cloned().unwrap_or(Value::Null), result),
+            _ => coerce(args.get(2).cloned().unwrap_or(Value::Null), result),
+        },
+    ),
+    Function::new(
+        "case",
+        &[],
+        Returns::Computed(|args| {
             let mut branch: Vec<ScalarType> = args.iter().skip(1).step_by(2).copied().collect();
             if let Some(last) = args.last() {
                 branch.push(*last);
             }
             unify(&branch)
-        }
-        "coalesce" | "min_of" | "max_of" => unify(args),
-        _ => return None,
-    })
-}
-
-/// Evaluates a function of this family, or None when `name` is not one of them.
-pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Value> {
-    let s = |i: usize| text(args, i);
-    Some(match name {
-        "isempty" | "isnotempty" => {
-            let empty = match args.first().map(undyn) {
-                None | Some(Value::Null) => true,
-                Some(Value::String(t)) => t.is_empty(),
-                _ => false,
-            };
-            Value::Bool(empty == (name == "isempty"))
-        }
-        "isnull" | "isnotnull" => Value::Bool(arg(args, 0).is_null() == (name == "isnull")),
-        "not" => match arg(args, 0) {
-            Value::Bool(b) => Value::Bool(!b),
-            _ => Value::Null,
-        },
-        "iff" | "iif" => match arg(args, 0) {
-            Value::Bool(true) => coerce(args.get(1).cloned().unwrap_or(Value::Null), result),
-            _ => coerce(args.get(2).cloned().unwrap_or(Value::Null), result),
-        },
-        "case" => {
+        }),
+        |args, result| {
             let mut i = 0;
             while i + 1 < args.len() {
                 if arg(args, i) == Value::Bool(true) {
-                    return Some(coerce(args[i + 1].clone(), result));
+                    return coerce(args[i + 1].clone(), result);
                 }
                 i += 2;
             }
             coerce(args.last().cloned().unwrap_or(Value::Null), result)
-        }
-        "coalesce" => {
-            let found = args.iter().find(|a| match undyn(a) {
-                Value::Null => false,
-                Value::String(t) => !t.is_empty(),
-                _ => true,
-            });
-            coerce(found.cloned().unwrap_or(Value::Null), result)
-        }
-        "min_of" | "max_of" => {
-            let mut best: Option<Value> = None;
-            for a in args.iter().filter(|a| !a.is_null()) {
-                let better = match &best {
-                    None => true,
-                    Some(b) => {
-                        let o = crate::value::convert::sort_cmp(a, b);
-                        if name == "min_of" {
-                            o.is_lt()
-                        } else {
-                            o.is_gt()
-                        }
-                    }
-                };
-                if better {
-                    best = Some(a.clone());
-                }
-            }
-            coerce(best.unwrap_or(Value::Null), result)
-        }
-        "todouble" | "toreal" | "todecimal" | "tolong" | "toint64" | "toint" | "tobool"
-        | "toboolean" | "todatetime" | "totimespan" | "totime" | "toguid" => {
-            let a = arg(args, 0);
-            let a = match (&a, result) {
-                (
-                    Value::String(t),
-                    ScalarType::Real | ScalarType::Decimal | ScalarType::Long | ScalarType::Int,
-                ) => {
-                    let t = t.trim();
-                    match t.parse::<i64>() {
-                        Ok(i) => Value::Long(i),
-                        Err(_) => t.parse::<f64>().map_or(Value::Null, Value::Real),
-                    }
-                }
-                (Value::String(t), ScalarType::Bool) => {
-                    match t.trim().to_ascii_lowercase().as_str() {
-                        "true" | "1" => Value::Bool(true),
-                        "false" | "0" => Value::Bool(false),
-                        _ => Value::Null,
-                    }
-                }
-                (Value::DateTime(t), ScalarType::Long) => Value::Long(*t),
-                (Value::TimeSpan(t), ScalarType::Long) => Value::Long(*t),
-                (Value::Long(t), ScalarType::TimeSpan) => Value::TimeSpan(*t),
-                (Value::Bool(b), ScalarType::Long | ScalarType::Int | ScalarType::Real) => {
-                    Value::Long(i64::from(*b))
-                }
-                _ => a,
-            };
-            coerce(a, result)
-        }
-        "isascii" => Value::Bool(s(0).is_ascii()),
-        "isutf8" => Value::Bool(true),
-        "gettype" => Value::str(match args.first() {
+        },
+    ),
+    Function::new("coalesce", &[], Returns::Computed(unify), |args, result| {
+        let found = args.iter().find(|a| match undyn(a) {
+            Value::Null => false,
+            Value::String(t) => !t.is_empty(),
+            _ => true,
+        });
+        coerce(found.cloned().unwrap_or(Value::Null), result)
+    }),
+    Function::new("min_of", &[], Returns::Computed(unify), |args, result| {
+        extreme(args, result, std::cmp::Ordering::Less)
+    }),
+    Function::new("max_of", &[], Returns::Computed(unify), |args, result| {
+        extreme(args, result, std::cmp::Ordering::Greater)
+    }),
+    Function::new("todouble", &["toreal"], Returns::Fixed(T::Real), convert),
+    fixed("todecimal", T::Decimal, convert),
+    Function::new("tolong", &["toint64"], Returns::Fixed(T::Long), convert),
+    fixed("toint", T::Int, convert),
+    Function::new("tobool", &["toboolean"], Returns::Fixed(T::Bool), convert),
+    fixed("todatetime", T::DateTime, convert),
+    Function::new(
+        "totimespan",
+        &["totime"],
+        Returns::Fixed(T::TimeSpan),
+        convert,
+    ),
+    fixed("toguid", T::Guid, convert),
+    fixed("isascii", T::Bool, |args, _| {
+        Value::Bool(text(args, 0).is_ascii())
+    }),
+    fixed("isutf8", T::Bool, |_, _| Value::Bool(true)),
+    fixed("gettype", T::String, |args, _| {
+        Value::str(match args.first() {
             Some(Value::Dynamic(d)) => match &**d {
                 J::Array(_) => "array",
                 J::Object(_) => "dictionary",
@@ -135,8 +94,67 @@ pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Val
             },
             Some(v) => v.scalar_type().map_or("null", |t| t.name()),
             None => "null",
-        }),
-        "new_guid" => Value::Guid(uuid::Uuid::new_v4()),
-        _ => return None,
-    })
+        })
+    }),
+    fixed(
+        "new_guid",
+        T::Guid,
+        |_, _| Value::Guid(uuid::Uuid::new_v4()),
+    ),
+];
+
+/// Whether the first argument is null or empty text.
+fn is_empty(args: &[Value]) -> bool {
+    match args.first().map(undyn) {
+        None | Some(Value::Null) => true,
+        Some(Value::String(t)) => t.is_empty(),
+        _ => false,
+    }
+}
+
+/// `min_of` (`wanted` Less) or `max_of` (Greater): the first argument no other is more
+/// extreme than, nulls left out.
+fn extreme(args: &[Value], result: ScalarType, wanted: std::cmp::Ordering) -> Value {
+    let mut best: Option<Value> = None;
+    for a in args.iter().filter(|a| !a.is_null()) {
+        let better = match &best {
+            None => true,
+            Some(b) => crate::value::convert::sort_cmp(a, b) == wanted,
+        };
+        if better {
+            best = Some(a.clone());
+        }
+    }
+    coerce(best.unwrap_or(Value::Null), result)
+}
+
+/// The conversions (`todouble`, `tolong`, `tobool`, `todatetime`, …): the first argument as the
+/// result type, text parsed as a number or a bool first.
+fn convert(args: &[Value], result: ScalarType) -> Value {
+    let a = arg(args, 0);
+    let a = match (&a, result) {
+        (
+            Value::String(t),
+            ScalarType::Real | ScalarType::Decimal | ScalarType::Long | ScalarType::Int,
+        ) => {
+            let t = t.trim();
+            match t.parse::<i64>() {
+                Ok(i) => Value::Long(i),
+                Err(_) => t.parse::<f64>().map_or(Value::Null, Value::Real),
+            }
+        }
+        (Value::String(t), ScalarType::Bool) => match t.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" => Value::Bool(true),
+            "false" | "0" => Value::Bool(false),
+            _ => Value::Null,
+        },
+        (Value::DateTime(t), ScalarType::Long) => Value::Long(*t),
+        (Value::TimeSpan(t), ScalarType::Long) => Value::Long(*t),
+        (Value::Long(t), ScalarType::TimeSpan) => Value::TimeSpan(*t),
+        (Value::Bool(b), ScalarType::Long | ScalarType::Int | ScalarType::Real) => {
+            Value::Long(i64::from(*b))
+        }
+        _ => a,
+    };
+    coerce(a, result)
 }

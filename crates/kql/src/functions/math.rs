@@ -2,17 +2,41 @@
 //! Welch's t-test.
 
 use super::arg;
+use super::registry::{Function, fixed};
+use crate::value::ScalarType::Real;
+use crate::value::Value;
 use crate::value::convert::as_f64;
-use crate::value::{ScalarType, Value};
 
-/// The result type of a special function, or None when `name` is not one.
-pub(super) fn return_type(name: &str) -> Option<ScalarType> {
-    matches!(
-        name,
-        "erf" | "erfc" | "gamma" | "loggamma" | "beta_cdf" | "beta_pdf" | "beta_inv" | "welch_test"
-    )
-    .then_some(ScalarType::Real)
-}
+/// The functions of this module, each null on non-numeric input.
+pub(super) static FUNCTIONS: &[Function] = &[
+    fixed("erf", Real, |a, _| reals(a, |x| Some(erf(at(x, 0))))),
+    fixed("erfc", Real, |a, _| reals(a, |x| Some(erfc(at(x, 0))))),
+    fixed("gamma", Real, |a, _| reals(a, |x| Some(gamma(at(x, 0))))),
+    fixed("loggamma", Real, |a, _| {
+        reals(a, |x| Some(ln_gamma(at(x, 0))))
+    }),
+    fixed("beta_cdf", Real, |a, _| {
+        reals(a, |x| Some(beta_cdf(at(x, 0), at(x, 1), at(x, 2))))
+    }),
+    fixed("beta_pdf", Real, |a, _| {
+        reals(a, |x| Some(beta_pdf(at(x, 0), at(x, 1), at(x, 2))))
+    }),
+    fixed("beta_inv", Real, |a, _| {
+        reals(a, |x| beta_inv(at(x, 0), at(x, 1), at(x, 2)))
+    }),
+    fixed("welch_test", Real, |a, _| {
+        reals(a, |x| {
+            Some(welch_test(
+                at(x, 0),
+                at(x, 1),
+                at(x, 2),
+                at(x, 3),
+                at(x, 4),
+                at(x, 5),
+            ))
+        })
+    }),
+];
 
 /// Lanczos coefficients (g = 7, n = 9).
 const LANCZOS: [f64; 9] = [
@@ -184,26 +208,17 @@ fn welch_test(m1: f64, v1: f64, n1: f64, m2: f64, v2: f64, n2: f64) -> f64 {
     beta_cdf(df / (df + t * t), df / 2.0, 0.5)
 }
 
-/// Evaluates a special function (null on non-numeric input).
-pub(super) fn call(name: &str, args: &[Value]) -> Value {
+/// `f` of the arguments as numbers: null when one is not a number, when there are none, or
+/// when `f` has no answer.
+fn reals(args: &[Value], f: fn(&[f64]) -> Option<f64>) -> Value {
     let xs: Option<Vec<f64>> = (0..args.len()).map(|i| as_f64(&arg(args, i))).collect();
     let Some(xs) = xs.filter(|xs| !xs.is_empty()) else {
         return Value::Null;
     };
-    let at = |i: usize| xs.get(i).copied().unwrap_or(f64::NAN);
-    let r = match name {
-        "erf" => erf(at(0)),
-        "erfc" => erfc(at(0)),
-        "gamma" => gamma(at(0)),
-        "loggamma" => ln_gamma(at(0)),
-        "beta_cdf" => beta_cdf(at(0), at(1), at(2)),
-        "beta_pdf" => beta_pdf(at(0), at(1), at(2)),
-        "welch_test" => welch_test(at(0), at(1), at(2), at(3), at(4), at(5)),
-        "beta_inv" => match beta_inv(at(0), at(1), at(2)) {
-            Some(x) => x,
-            None => return Value::Null,
-        },
-        _ => return Value::Null,
-    };
-    Value::Real(r)
+    f(&xs).map_or(Value::Null, Value::Real)
+}
+
+/// The `i`th number (NaN past the end).
+fn at(xs: &[f64], i: usize) -> f64 {
+    xs.get(i).copied().unwrap_or(f64::NAN)
 }

@@ -6,31 +6,11 @@ use std::cmp::Ordering;
 
 use serde_json::Value as J;
 
+use super::registry::{Function, Returns, fixed};
 use super::{arg, text, texts_of};
+use crate::value::ScalarType::{self as T, Bool, Dynamic, Long};
+use crate::value::Value;
 use crate::value::convert::as_i64;
-use crate::value::{ScalarType, Value};
-
-/// The result type of an IP function, or None when `name` is not one.
-pub(super) fn return_type(name: &str) -> Option<ScalarType> {
-    use ScalarType::*;
-    Some(match name {
-        "ipv4_is_private"
-        | "ipv4_is_in_range"
-        | "ipv4_is_in_any_range"
-        | "ipv4_is_match"
-        | "ipv6_is_match"
-        | "ipv6_is_in_range"
-        | "ipv6_is_in_any_range" => Bool,
-        "ipv4_compare"
-        | "ipv6_compare"
-        | "parse_ipv4"
-        | "parse_ipv4_mask"
-        | "ipv4_netmask_suffix" => Long,
-        "format_ipv4" | "format_ipv4_mask" | "parse_ipv6" | "parse_ipv6_mask" => String,
-        "ipv4_range_to_cidr_list" => Dynamic,
-        _ => return None,
-    })
-}
 
 /// An IPv4 address without prefix.
 pub(super) fn ipv4(s: &str) -> Option<u32> {
@@ -146,21 +126,28 @@ fn cidr_list(start: u32, end: u32) -> Vec<J> {
     out
 }
 
-/// Evaluates an IP function (null on bad input).
-pub(super) fn call(name: &str, args: &[Value]) -> Value {
-    let s = |i: usize| text(args, i);
-    let v4 = |i: usize| ipv4(s(i).split('/').next().unwrap_or(""));
-    let opt = |v: Option<Value>| v.unwrap_or(Value::Null);
-    match name {
-        "ipv4_compare" => opt(ipv4_pair(args).map(|(a, b)| sign(a.cmp(&b)))),
-        "ipv4_is_match" => opt(ipv4_pair(args).map(|(a, b)| Value::Bool(a == b))),
-        "ipv6_compare" => opt(ipv6_pair(args).map(|(a, b)| sign(a.cmp(&b)))),
-        "ipv6_is_match" => opt(ipv6_pair(args).map(|(a, b)| Value::Bool(a == b))),
-        "ipv4_is_in_range" => match (v4(0), ipv4_range(&s(1))) {
+/// The functions of this module.
+pub(super) static FUNCTIONS: &[Function] = &[
+    fixed("ipv4_compare", Long, |args, _| {
+        opt(ipv4_pair(args).map(|(a, b)| sign(a.cmp(&b))))
+    }),
+    fixed("ipv4_is_match", Bool, |args, _| {
+        opt(ipv4_pair(args).map(|(a, b)| Value::Bool(a == b)))
+    }),
+    fixed("ipv6_compare", Long, |args, _| {
+        opt(ipv6_pair(args).map(|(a, b)| sign(a.cmp(&b))))
+    }),
+    fixed("ipv6_is_match", Bool, |args, _| {
+        opt(ipv6_pair(args).map(|(a, b)| Value::Bool(a == b)))
+    }),
+    fixed("ipv4_is_in_range", Bool, |args, _| {
+        match (v4(args, 0), ipv4_range(&text(args, 1))) {
             (Some(ip), Some((net, mask))) => Value::Bool(ip & mask == net),
             _ => Value::Null,
-        },
-        "ipv4_is_in_any_range" => opt(v4(0).map(|ip| {
+        }
+    }),
+    fixed("ipv4_is_in_any_range", Bool, |args, _| {
+        opt(v4(args, 0).map(|ip| {
             let ranges = texts_of(args.get(1..).unwrap_or_default());
             Value::Bool(
                 ranges
@@ -168,9 +155,14 @@ pub(super) fn call(name: &str, args: &[Value]) -> Value {
                     .filter_map(|r| ipv4_range(r))
                     .any(|(net, mask)| ip & mask == net),
             )
-        })),
-        "ipv6_is_in_range" | "ipv6_is_in_any_range" => {
-            opt(ipv6_prefixed(&s(0), true).map(|(ip, _)| {
+        }))
+    }),
+    Function::new(
+        "ipv6_is_in_range",
+        &["ipv6_is_in_any_range"],
+        Returns::Fixed(Bool),
+        |args, _| {
+            opt(ipv6_prefixed(&text(args, 0), true).map(|(ip, _)| {
                 let ranges = texts_of(args.get(1..).unwrap_or_default());
                 Value::Bool(ranges.iter().filter_map(|r| ipv6_prefixed(r, true)).any(
                     |(net, bits)| {
@@ -179,56 +171,82 @@ pub(super) fn call(name: &str, args: &[Value]) -> Value {
                     },
                 ))
             }))
-        }
-        "ipv4_is_private" => opt(v4(0).map(|ip| {
+        },
+    ),
+    fixed("ipv4_is_private", Bool, |args, _| {
+        opt(v4(args, 0).map(|ip| {
             let in_net = |net: u32, bits: u32| ip & mask4(bits) == net;
             Value::Bool(
                 in_net(0x0A00_0000, 8) || in_net(0xAC10_0000, 12) || in_net(0xC0A8_0000, 16),
             )
-        })),
-        "parse_ipv4" => opt(ipv4_range(&s(0)).map(|(net, _)| Value::Long(i64::from(net)))),
-        "parse_ipv4_mask" | "format_ipv4" | "format_ipv4_mask" => {
-            // The address may also be given as a number.
-            let addr = match as_i64(&arg(args, 0)) {
-                Some(n) => u32::try_from(n).ok().map(|ip| (ip, 32)),
-                None => ipv4_prefixed(&s(0)),
-            };
-            let prefix = match args.get(1) {
-                Some(_) => as_i64(&arg(args, 1)).filter(|p| (0..=32).contains(p)),
-                None => Some(32),
-            };
-            let Some(((ip, own), p)) = addr.zip(prefix) else {
-                return if name == "parse_ipv4_mask" {
-                    Value::Null
-                } else {
-                    Value::str("")
-                };
-            };
-            let bits = own.min(p as u32);
-            let net = ip & mask4(bits);
-            match name {
-                "parse_ipv4_mask" => Value::Long(i64::from(net)),
-                "format_ipv4" => Value::str(std::net::Ipv4Addr::from(net).to_string()),
-                _ => Value::str(format!("{}/{bits}", std::net::Ipv4Addr::from(net))),
-            }
+        }))
+    }),
+    fixed("parse_ipv4", Long, |args, _| {
+        opt(ipv4_range(&text(args, 0)).map(|(net, _)| Value::Long(i64::from(net))))
+    }),
+    fixed("parse_ipv4_mask", Long, |args, _| match masked_ipv4(args) {
+        Some((net, _)) => Value::Long(i64::from(net)),
+        None => Value::Null,
+    }),
+    fixed("format_ipv4", T::String, |args, _| {
+        match masked_ipv4(args) {
+            Some((net, _)) => Value::str(std::net::Ipv4Addr::from(net).to_string()),
+            None => Value::str(""),
         }
-        "parse_ipv6" | "parse_ipv6_mask" => {
-            let prefix = if name == "parse_ipv6" {
-                Some(128)
-            } else {
-                prefix_arg(args, 1, 128)
-            };
-            opt(ipv6_prefixed(&s(0), false)
-                .zip(prefix)
-                .map(|((ip, bits), p)| Value::str(format_ipv6(ip & mask6(bits.min(p))))))
+    }),
+    fixed("format_ipv4_mask", T::String, |args, _| {
+        match masked_ipv4(args) {
+            Some((net, bits)) => Value::str(format!("{}/{bits}", std::net::Ipv4Addr::from(net))),
+            None => Value::str(""),
         }
-        "ipv4_netmask_suffix" => {
-            opt(ipv4_prefixed(&s(0)).map(|(_, bits)| Value::Long(i64::from(bits))))
-        }
-        "ipv4_range_to_cidr_list" => match (ipv4(&s(0)), ipv4(&s(1))) {
+    }),
+    fixed("parse_ipv6", T::String, |args, _| {
+        masked_ipv6(args, Some(128))
+    }),
+    fixed("parse_ipv6_mask", T::String, |args, _| {
+        masked_ipv6(args, prefix_arg(args, 1, 128))
+    }),
+    fixed("ipv4_netmask_suffix", Long, |args, _| {
+        opt(ipv4_prefixed(&text(args, 0)).map(|(_, bits)| Value::Long(i64::from(bits))))
+    }),
+    fixed("ipv4_range_to_cidr_list", Dynamic, |args, _| {
+        match (ipv4(&text(args, 0)), ipv4(&text(args, 1))) {
             (Some(a), Some(b)) if a <= b => Value::dynamic(J::Array(cidr_list(a, b))),
             _ => Value::Null,
-        },
-        _ => Value::Null,
-    }
+        }
+    }),
+];
+
+/// The IPv4 address (without prefix) of argument `i`.
+fn v4(args: &[Value], i: usize) -> Option<u32> {
+    ipv4(text(args, i).split('/').next().unwrap_or(""))
+}
+
+fn opt(v: Option<Value>) -> Value {
+    v.unwrap_or(Value::Null)
+}
+
+/// The network and prefix of `parse_ipv4_mask`/`format_ipv4`/`format_ipv4_mask`'s address
+/// (which may also be given as a number) masked with the shorter of its own prefix and the
+/// second argument (32 by default).
+fn masked_ipv4(args: &[Value]) -> Option<(u32, u32)> {
+    let addr = match as_i64(&arg(args, 0)) {
+        Some(n) => u32::try_from(n).ok().map(|ip| (ip, 32)),
+        None => ipv4_prefixed(&text(args, 0)),
+    };
+    let prefix = match args.get(1) {
+        Some(_) => as_i64(&arg(args, 1)).filter(|p| (0..=32).contains(p)),
+        None => Some(32),
+    };
+    let ((ip, own), p) = addr.zip(prefix)?;
+    let bits = own.min(p as u32);
+    Some((ip & mask4(bits), bits))
+}
+
+/// The IPv6 address of the first argument masked with the shorter of its own prefix and
+/// `prefix`, as text.
+fn masked_ipv6(args: &[Value], prefix: Option<u32>) -> Value {
+    opt(ipv6_prefixed(&text(args, 0), false)
+        .zip(prefix)
+        .map(|((ip, bits), p)| Value::str(format_ipv6(ip & mask6(bits.min(p))))))
 }

@@ -2,69 +2,74 @@
 
 use super::*;
 
-/// The result type of a function of this family, or None when `name` is not one of them.
-pub(super) fn return_type(name: &str, _args: &[ScalarType]) -> Option<ScalarType> {
-    use ScalarType::*;
-    Some(match name {
-        "parse_url" | "parse_path" | "parse_urlquery" | "parse_csv" | "parse_command_line" => {
-            Dynamic
-        }
-        "parse_version" => Decimal,
-        _ => return None,
+/// The functions of this family.
+pub(super) static FUNCTIONS: &[Function] = &[
+    fixed("parse_url", T::Dynamic, |args, _| {
+        parse_url(&text(args, 0)).map_or(Value::Null, Value::dynamic)
+    }),
+    fixed("parse_urlquery", T::Dynamic, |args, _| {
+        let decode = codecs::url_decode;
+        let params: serde_json::Map<String, J> = text(args, 0)
+            .trim_start_matches('?')
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (decode(k), J::String(decode(v)))
+            })
+            .collect();
+        Value::dynamic(serde_json::json!({ "Query Parameters": params }))
     })
-}
-
-/// Evaluates a function of this family, or None when `name` is not one of them.
-pub(super) fn call(name: &str, args: &[Value], result: ScalarType) -> Option<Value> {
-    let s = |i: usize| text(args, i);
-    Some(match name {
-        "parse_url" => parse_url(&s(0)).map_or(Value::Null, Value::dynamic),
-        "parse_urlquery" => {
-            let decode = |t: &str| to_text(&super::call("url_decode", &[Value::str(t)], result));
-            let params: serde_json::Map<String, J> = s(0)
-                .trim_start_matches('?')
-                .split('&')
-                .filter(|p| !p.is_empty())
-                .map(|p| {
-                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                    (decode(k), J::String(decode(v)))
-                })
-                .collect();
-            Value::dynamic(serde_json::json!({ "Query Parameters": params }))
+    .grows(Growth::Elements),
+    // parse_command_line(command, "windows"): the arguments as CommandLineToArgvW splits
+    // them (null for any other parser).
+    fixed("parse_command_line", T::Dynamic, |args, _| {
+        if !text(args, 1).eq_ignore_ascii_case("windows") {
+            return Value::Null;
         }
-        // parse_command_line(command, "windows"): the arguments as CommandLineToArgvW splits them.
-        "parse_command_line" if s(1).eq_ignore_ascii_case("windows") => Value::dynamic(J::Array(
-            windows_argv(&s(0)).into_iter().map(J::String).collect(),
-        )),
-        "parse_command_line" => Value::Null,
-        "parse_csv" => Value::dynamic(J::Array(
-            csv_fields(&s(0)).into_iter().map(J::String).collect(),
-        )),
-        // A version of up to four parts of up to eight digits, as one comparable number (decimals
-        // are f64 here, so parts below the first ~16 digits of it lose precision).
-        "parse_version" => {
-            let text = s(0);
-            let parts: Vec<&str> = text.trim().split('.').collect();
-            let valid = parts.len() <= 4
-                && parts.iter().all(|p| {
-                    !p.is_empty() && p.len() <= 8 && p.bytes().all(|b| b.is_ascii_digit())
-                });
-            if !valid {
-                return Some(Value::Null);
-            }
-            let v = (0..4).fold(0.0, |acc, i| {
-                acc * 1e8
-                    + parts
-                        .get(i)
-                        .and_then(|p| p.parse::<f64>().ok())
-                        .unwrap_or(0.0)
-            });
-            Value::Decimal(v)
-        }
-        "parse_path" => Value::dynamic(parse_path(&s(0))),
-        _ => return None,
+        Value::dynamic(J::Array(
+            windows_argv(&text(args, 0))
+                .into_iter()
+                .map(J::String)
+                .collect(),
+        ))
     })
-}
+    .grows(Growth::Elements),
+    fixed("parse_csv", T::Dynamic, |args, _| {
+        Value::dynamic(J::Array(
+            csv_fields(&text(args, 0))
+                .into_iter()
+                .map(J::String)
+                .collect(),
+        ))
+    })
+    .grows(Growth::Elements),
+    // A version of up to four parts of up to eight digits, as one comparable number (decimals
+    // are f64 here, so parts below the first ~16 digits of it lose precision).
+    fixed("parse_version", T::Decimal, |args, _| {
+        let s = |i: usize| text(args, i);
+        let text = s(0);
+        let parts: Vec<&str> = text.trim().split('.').collect();
+        let valid = parts.len() <= 4
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.len() <= 8 && p.bytes().all(|b| b.is_ascii_digit()));
+        if !valid {
+            return Value::Null;
+        }
+        let v = (0..4).fold(0.0, |acc, i| {
+            acc * 1e8
+                + parts
+                    .get(i)
+                    .and_then(|p| p.parse::<f64>().ok())
+                    .unwrap_or(0.0)
+        });
+        Value::Decimal(v)
+    }),
+    fixed("parse_path", T::Dynamic, |args, _| {
+        Value::dynamic(parse_path(&text(args, 0)))
+    }),
+];
 
 /// A Windows command line split into arguments (CommandLineToArgvW's rules): white space
 /// separates, double quotes group, `\"` is a quote and 2n backslashes before a quote are n.

@@ -2,71 +2,96 @@
 
 use super::*;
 
-/// The result type of a function of this family, or None when `name` is not one of them.
-pub(super) fn return_type(name: &str, _args: &[ScalarType]) -> Option<ScalarType> {
-    use ScalarType::*;
-    Some(match name {
-        "series_sum"
-        | "series_product"
-        | "series_dot_product"
-        | "series_cosine_similarity"
-        | "series_pearson_correlation" => Real,
-        n if n.starts_with("series_") && series_kind(n).is_some() => Dynamic,
-        _ => return None,
-    })
+/// A `series_*` function of `kind` with result type `ty`.
+macro_rules! series_fn {
+    ($name:literal, $ty:ident, $kind:expr) => {
+        fixed($name, T::$ty, |args, _| series($kind, args))
+    };
 }
 
-/// Evaluates a function of this family, or None when `name` is not one of them.
-pub(super) fn call(name: &str, args: &[Value], _result: ScalarType) -> Option<Value> {
-    Some(match name {
-        n if series_kind(n).is_some() => series(n, args),
-        _ => return None,
-    })
-}
+/// The functions of this family.
+pub(super) static FUNCTIONS: &[Function] = &[
+    series_fn!("series_abs", Dynamic, Unary(f64::abs)),
+    series_fn!("series_acos", Dynamic, Unary(f64::acos)),
+    series_fn!("series_asin", Dynamic, Unary(f64::asin)),
+    series_fn!("series_atan", Dynamic, Unary(f64::atan)),
+    series_fn!("series_ceiling", Dynamic, Unary(f64::ceil)),
+    series_fn!("series_cos", Dynamic, Unary(f64::cos)),
+    series_fn!("series_exp", Dynamic, Unary(f64::exp)),
+    series_fn!("series_floor", Dynamic, Unary(f64::floor)),
+    series_fn!("series_log", Dynamic, Unary(f64::ln)),
+    series_fn!("series_sign", Dynamic, Unary(f64::signum)),
+    series_fn!("series_sin", Dynamic, Unary(f64::sin)),
+    series_fn!("series_sqrt", Dynamic, Unary(f64::sqrt)),
+    series_fn!("series_tan", Dynamic, Unary(f64::tan)),
+    series_fn!("series_add", Dynamic, Binary(|a, b| num(a + b))),
+    series_fn!("series_subtract", Dynamic, Binary(|a, b| num(a - b))),
+    series_fn!("series_multiply", Dynamic, Binary(|a, b| num(a * b))),
+    series_fn!("series_divide", Dynamic, Binary(|a, b| num(a / b))),
+    series_fn!("series_pow", Dynamic, Binary(|a, b| num(a.powf(b)))),
+    series_fn!("series_greater", Dynamic, Binary(|a, b| J::Bool(a > b))),
+    series_fn!(
+        "series_greater_equals",
+        Dynamic,
+        Binary(|a, b| J::Bool(a >= b))
+    ),
+    series_fn!("series_less", Dynamic, Binary(|a, b| J::Bool(a < b))),
+    series_fn!(
+        "series_less_equals",
+        Dynamic,
+        Binary(|a, b| J::Bool(a <= b))
+    ),
+    series_fn!("series_equals", Dynamic, Binary(|a, b| J::Bool(a == b))),
+    series_fn!("series_not_equals", Dynamic, Binary(|a, b| J::Bool(a != b))),
+    series_fn!("series_sum", Real, Reduce(Reduction::Sum)),
+    series_fn!("series_product", Real, Reduce(Reduction::Product)),
+    series_fn!("series_dot_product", Real, Reduce(Reduction::DotProduct)),
+    series_fn!(
+        "series_cosine_similarity",
+        Real,
+        Reduce(Reduction::CosineSimilarity)
+    ),
+    series_fn!(
+        "series_pearson_correlation",
+        Real,
+        Reduce(Reduction::PearsonCorrelation)
+    ),
+    series_fn!("series_fill_const", Dynamic, Fill(Filling::Const))
+        .builds(size::product::series_fill_const),
+    series_fn!("series_fill_forward", Dynamic, Fill(Filling::Forward)),
+    series_fn!("series_fill_backward", Dynamic, Fill(Filling::Backward)),
+    series_fn!("series_fill_linear", Dynamic, Fill(Filling::Linear))
+        .builds(size::product::series_fill_linear),
+];
 
 /// How a `series_*` function combines its arguments.
-pub(super) enum SeriesKind {
+enum SeriesKind {
     Unary(fn(f64) -> f64),
     Binary(fn(f64, f64) -> J),
-    Reduce,
-    Fill,
+    Reduce(Reduction),
+    Fill(Filling),
+}
+use SeriesKind::*;
+
+/// What a reducing `series_*` function computes of its series.
+enum Reduction {
+    Sum,
+    Product,
+    DotProduct,
+    CosineSimilarity,
+    PearsonCorrelation,
 }
 
-fn series_kind(name: &str) -> Option<SeriesKind> {
-    use SeriesKind::*;
-    Some(match name.strip_prefix("series_")? {
-        "abs" => Unary(f64::abs),
-        "acos" => Unary(f64::acos),
-        "asin" => Unary(f64::asin),
-        "atan" => Unary(f64::atan),
-        "ceiling" => Unary(f64::ceil),
-        "cos" => Unary(f64::cos),
-        "exp" => Unary(f64::exp),
-        "floor" => Unary(f64::floor),
-        "log" => Unary(f64::ln),
-        "sign" => Unary(f64::signum),
-        "sin" => Unary(f64::sin),
-        "sqrt" => Unary(f64::sqrt),
-        "tan" => Unary(f64::tan),
-        "add" => Binary(|a, b| num(a + b)),
-        "subtract" => Binary(|a, b| num(a - b)),
-        "multiply" => Binary(|a, b| num(a * b)),
-        "divide" => Binary(|a, b| num(a / b)),
-        "pow" => Binary(|a, b| num(a.powf(b))),
-        "greater" => Binary(|a, b| J::Bool(a > b)),
-        "greater_equals" => Binary(|a, b| J::Bool(a >= b)),
-        "less" => Binary(|a, b| J::Bool(a < b)),
-        "less_equals" => Binary(|a, b| J::Bool(a <= b)),
-        "equals" => Binary(|a, b| J::Bool(a == b)),
-        "not_equals" => Binary(|a, b| J::Bool(a != b)),
-        "sum" | "product" | "dot_product" | "cosine_similarity" | "pearson_correlation" => Reduce,
-        "fill_const" | "fill_forward" | "fill_backward" | "fill_linear" => Fill,
-        _ => return None,
-    })
+/// How a `series_fill_*` function fills the gaps.
+enum Filling {
+    Const,
+    Forward,
+    Backward,
+    Linear,
 }
 
 /// Element-wise arithmetic, comparisons, reductions and gap filling over numeric arrays.
-pub(super) fn series(name: &str, args: &[Value]) -> Value {
+fn series(kind: SeriesKind, args: &[Value]) -> Value {
     let elems = |v: Option<&Value>| -> Option<Vec<Option<f64>>> {
         match v {
             Some(Value::Dynamic(d)) => d.as_array().map(|a| a.iter().map(J::as_f64).collect()),
@@ -79,12 +104,12 @@ pub(super) fn series(name: &str, args: &[Value]) -> Value {
     let second = || -> Vec<Option<f64>> {
         elems(args.get(1)).unwrap_or_else(|| vec![args.get(1).and_then(as_f64); first.len()])
     };
-    let out = match series_kind(name) {
-        Some(SeriesKind::Unary(f)) => first
+    let out = match kind {
+        Unary(f) => first
             .iter()
             .map(|x| x.map_or(J::Null, |x| num(f(x))))
             .collect(),
-        Some(SeriesKind::Binary(f)) => {
+        Binary(f) => {
             let b = second();
             first
                 .iter()
@@ -95,7 +120,7 @@ pub(super) fn series(name: &str, args: &[Value]) -> Value {
                 })
                 .collect()
         }
-        Some(SeriesKind::Reduce) => {
+        Reduce(reduction) => {
             let b = second();
             let pairs: Vec<(f64, f64)> = first
                 .iter()
@@ -105,15 +130,15 @@ pub(super) fn series(name: &str, args: &[Value]) -> Value {
             let xs: Vec<f64> = first.iter().flatten().copied().collect();
             let dot: f64 = pairs.iter().map(|(a, b)| a * b).sum();
             let norm = |v: &mut dyn Iterator<Item = f64>| v.map(|x| x * x).sum::<f64>().sqrt();
-            let r = match name {
-                "series_sum" => xs.iter().sum(),
-                "series_product" => xs.iter().product(),
-                "series_dot_product" => dot,
-                "series_cosine_similarity" => {
+            let r = match reduction {
+                Reduction::Sum => xs.iter().sum(),
+                Reduction::Product => xs.iter().product(),
+                Reduction::DotProduct => dot,
+                Reduction::CosineSimilarity => {
                     dot / (norm(&mut pairs.iter().map(|p| p.0))
                         * norm(&mut pairs.iter().map(|p| p.1)))
                 }
-                _ => {
+                Reduction::PearsonCorrelation => {
                     let n = pairs.len() as f64;
                     let (ma, mb) = (
                         pairs.iter().map(|p| p.0).sum::<f64>() / n,
@@ -127,27 +152,27 @@ pub(super) fn series(name: &str, args: &[Value]) -> Value {
             };
             return Value::Real(r);
         }
-        Some(SeriesKind::Fill) => {
+        Fill(filling) => {
             let Some(Value::Dynamic(d)) = args.first() else {
                 return Value::Null;
             };
             let raw: Vec<J> = d.as_array().cloned().unwrap_or_default();
             let mut out = raw.clone();
-            match name {
-                "series_fill_const" => {
+            match filling {
+                Filling::Const => {
                     let c = args.get(1).map_or(J::from(0), json_of);
                     for v in out.iter_mut().filter(|v| v.is_null()) {
                         *v = c.clone();
                     }
                 }
-                "series_fill_forward" => {
+                Filling::Forward => {
                     for i in 1..out.len() {
                         if out[i].is_null() {
                             out[i] = out[i - 1].clone();
                         }
                     }
                 }
-                "series_fill_backward" => {
+                Filling::Backward => {
                     for i in (0..out.len().saturating_sub(1)).rev() {
                         if out[i].is_null() {
                             out[i] = out[i + 1].clone();
@@ -158,7 +183,7 @@ pub(super) fn series(name: &str, args: &[Value]) -> Value {
                 // known values, extends the first and last known values over the edges unless
                 // fill_edges is false, and fills a series with no known value with the constant
                 // (0). Integer series stay integers.
-                _ => {
+                Filling::Linear => {
                     let missing = args.get(1).map_or(J::Null, json_of);
                     let fill_edges = !matches!(args.get(2).map(undyn), Some(Value::Bool(false)));
                     let known: Vec<(usize, f64)> = raw
@@ -194,7 +219,6 @@ pub(super) fn series(name: &str, args: &[Value]) -> Value {
             }
             return Value::dynamic(J::Array(out));
         }
-        None => return Value::Null,
     };
     Value::dynamic(J::Array(out))
 }

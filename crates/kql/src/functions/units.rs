@@ -3,14 +3,28 @@
 //! with its size in the quantity's base unit. A few factors are the rounded ones of the
 //! converter Kusto uses (UnitsNet), so results agree with Kusto's to the last digits.
 
+use super::registry::{Function, fixed};
 use super::{arg, text};
+use crate::value::ScalarType::Real;
+use crate::value::Value;
 use crate::value::convert::as_f64;
-use crate::value::{ScalarType, Value};
 
-/// The result type of a unit conversion, or None when `name` is not one.
-pub(super) fn return_type(name: &str) -> Option<ScalarType> {
-    (table(name).is_some() || name == "convert_temperature").then_some(ScalarType::Real)
-}
+/// The functions of this module: `convert_*(value, from, to)`, null for an unknown unit or a
+/// non-numeric value.
+pub(super) static FUNCTIONS: &[Function] = &[
+    fixed("convert_angle", Real, |a, _| by_factor(a, ANGLE)),
+    fixed("convert_energy", Real, |a, _| by_factor(a, ENERGY)),
+    fixed("convert_force", Real, |a, _| by_factor(a, FORCE)),
+    fixed("convert_length", Real, |a, _| by_factor(a, LENGTH)),
+    fixed("convert_mass", Real, |a, _| by_factor(a, MASS)),
+    fixed("convert_speed", Real, |a, _| by_factor(a, SPEED)),
+    fixed("convert_volume", Real, |a, _| by_factor(a, VOLUME)),
+    fixed("convert_temperature", Real, |a, _| {
+        convert(a, |x, from, to| {
+            kelvin(x, from, true).and_then(|k| kelvin(k, to, false))
+        })
+    }),
+];
 
 const INCH: f64 = 0.0254;
 const FOOT: f64 = 0.3048;
@@ -251,19 +265,6 @@ const VOLUME: &[(&str, f64)] = &[
     ("UsTeaspoon", 4.928_921_593_75e-6),
 ];
 
-fn table(name: &str) -> Option<&'static [(&'static str, f64)]> {
-    Some(match name {
-        "convert_angle" => ANGLE,
-        "convert_energy" => ENERGY,
-        "convert_force" => FORCE,
-        "convert_length" => LENGTH,
-        "convert_mass" => MASS,
-        "convert_speed" => SPEED,
-        "convert_volume" => VOLUME,
-        _ => return None,
-    })
-}
-
 fn factor(units: &[(&str, f64)], unit: &str) -> Option<f64> {
     units
         .iter()
@@ -294,17 +295,23 @@ fn kelvin(x: f64, unit: &str, to_kelvin: bool) -> Option<f64> {
     })
 }
 
-/// Evaluates a unit conversion: null for an unknown unit or a non-numeric value.
-pub(super) fn call(name: &str, args: &[Value]) -> Value {
+/// A conversion by the units' sizes in `units`.
+fn by_factor(args: &[Value], units: &[(&str, f64)]) -> Value {
     let Some(x) = as_f64(&arg(args, 0)) else {
         return Value::Null;
     };
     let (from, to) = (text(args, 1), text(args, 2));
-    let converted = match table(name) {
-        Some(units) => factor(units, &from)
-            .zip(factor(units, &to))
-            .map(|(f, t)| x * f / t),
-        None => kelvin(x, &from, true).and_then(|k| kelvin(k, &to, false)),
+    factor(units, &from)
+        .zip(factor(units, &to))
+        .map(|(f, t)| x * f / t)
+        .map_or(Value::Null, Value::Real)
+}
+
+/// A conversion of the value (the first argument) from the unit of the second argument to that
+/// of the third by `by`.
+fn convert(args: &[Value], by: fn(f64, &str, &str) -> Option<f64>) -> Value {
+    let Some(x) = as_f64(&arg(args, 0)) else {
+        return Value::Null;
     };
-    converted.map_or(Value::Null, Value::Real)
+    by(x, &text(args, 1), &text(args, 2)).map_or(Value::Null, Value::Real)
 }

@@ -10,6 +10,7 @@
 use serde_json::Value as J;
 
 use super::convert::as_i64;
+use crate::functions::Function;
 use crate::value::Value;
 
 /// Arguments (and counted results) smaller than this in all are not checked before a function
@@ -91,42 +92,47 @@ fn count(v: Option<&Value>, max: i64) -> usize {
     v.and_then(as_i64).unwrap_or(0).clamp(0, max) as usize
 }
 
-/// The most a call of `name` on `args` can allocate, when that is worth checking before it
-/// runs (large arguments, or a count or a repeat that makes a large result); else `None`.
-pub(crate) fn function_bound(name: &str, args: &[Value]) -> Option<usize> {
+/// How what a function builds grows with the size of its arguments.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Growth {
+    /// A copy or two of its text, case mappings ([`DEFAULT_GROWTH`] per byte): most functions.
+    Copies,
+    /// A dynamic element per character, byte or field ([`ELEMENT_GROWTH`] per byte): `split`,
+    /// `parse_csv`, `extract_all`, ….
+    Elements,
+    /// The parse of a JSON text (its structural characters): `parse_json`, `extract_json`.
+    Json,
+}
+
+/// The most a call of `f` on `args` can allocate, when that is worth checking before it runs
+/// (large arguments, or a count or a repeat that makes a large result); else `None`.
+pub(crate) fn function_bound(f: &Function, args: &[Value]) -> Option<usize> {
     let small = args.iter().try_fold(0usize, |acc, a| {
         let acc = acc + value_bytes_upto(a, LARGE);
         (acc < LARGE).then_some(acc)
     });
-    let made = multiplied(name, args);
+    let made = f.product.map(|product| multiplied(product(args)));
     if small.is_some() && made.is_none_or(|m| m < LARGE) {
         return None;
     }
     let input = args
         .iter()
         .fold(0usize, |acc, a| acc.saturating_add(value_bytes(a)));
-    Some(grown(name, args, input).saturating_add(made.unwrap_or(0)))
+    Some(grown(f.growth, args, input).saturating_add(made.unwrap_or(0)))
 }
 
 /// What a function builds in proportion to its arguments.
-fn grown(name: &str, args: &[Value], input: usize) -> usize {
-    match name {
-        "split"
-        | "to_utf8"
-        | "unicode_codepoints_from_string"
-        | "base64_decode_toarray"
-        | "parse_csv"
-        | "parse_command_line"
-        | "parse_urlquery"
-        | "extract_all" => input.saturating_mul(ELEMENT_GROWTH),
-        "parse_json" | "todynamic" | "toobject" | "extractjson" | "extract_json" => args
+fn grown(growth: Growth, args: &[Value], input: usize) -> usize {
+    match growth {
+        Growth::Elements => input.saturating_mul(ELEMENT_GROWTH),
+        Growth::Json => args
             .iter()
             .map(|a| match a {
                 Value::String(t) => json_text_bound(t),
                 other => value_bytes(other).saturating_mul(2),
             })
             .fold(0, usize::saturating_add),
-        _ => input.saturating_mul(DEFAULT_GROWTH),
+        Growth::Copies => input.saturating_mul(DEFAULT_GROWTH),
     }
 }
 
@@ -146,58 +152,109 @@ fn json_text_bound(t: &str) -> usize {
 /// What a function builds in proportion to the *product* of its arguments (a count times a
 /// value, a separator per element, a replacement per match): its worst case, three times over
 /// (the result as it is built, with spare capacity, and its copy into the value returned).
-fn multiplied(name: &str, args: &[Value]) -> Option<usize> {
-    product(name, args).map(|n| n.saturating_mul(3))
+fn multiplied(product: usize) -> usize {
+    product.saturating_mul(3)
 }
 
-fn product(name: &str, args: &[Value]) -> Option<usize> {
-    let arg = |i: usize| args.get(i);
-    let times = |n: usize, each: usize| n.saturating_mul(each);
-    Some(match name {
-        // The limits are the functions' own (1,048,576 copies, 10,000 repeats).
-        "repeat" => times(count(arg(1), 1 << 20), text_len(arg(0)) + NODE),
-        "strrep" => times(count(arg(1), 10_000), text_len(arg(0)) + text_len(arg(2))),
-        "range" => times(range_len(args), 2 * NODE),
-        "strcat_delim" => times(args.len(), text_len(arg(0))),
-        "strcat_array" => times(array_len(arg(0)), text_len(arg(1)) + NODE),
-        "replace_string" => times(text_len(arg(0)) + 1, text_len(arg(2))),
-        "replace_regex" => times(text_len(arg(0)) + 1, 2 * text_len(arg(2))),
-        "replace" => times(text_len(arg(2)) + 1, 2 * text_len(arg(1))),
-        "replace_strings" => times(text_len(arg(0)) + 1, text_len(arg(2))),
-        "array_shift_left" | "array_shift_right" | "array_rotate_left" | "array_rotate_right" => {
-            times(array_len(arg(0)), text_len(arg(2)) + NODE)
-        }
-        "array_iff" => times(
-            array_len(arg(0)),
-            text_len(arg(1)) + text_len(arg(2)) + NODE,
-        ),
-        "series_fill_const" => times(array_len(arg(0)), text_len(arg(1)) + NODE),
-        "series_fill_linear" => times(array_len(arg(0)), text_len(arg(3)) + NODE),
-        "zip" => times(
+/// The products of the functions that declare one (`Function::builds`), named after them.
+pub(crate) mod product {
+    use super::*;
+
+    fn times(n: usize, each: usize) -> usize {
+        n.saturating_mul(each)
+    }
+
+    // The limits are the functions' own (1,048,576 copies, 10,000 repeats).
+    pub(crate) fn repeat(args: &[Value]) -> usize {
+        times(count(args.get(1), 1 << 20), text_len(args.first()) + NODE)
+    }
+
+    pub(crate) fn strrep(args: &[Value]) -> usize {
+        times(
+            count(args.get(1), 10_000),
+            text_len(args.first()) + text_len(args.get(2)),
+        )
+    }
+
+    pub(crate) fn range(args: &[Value]) -> usize {
+        times(range_len(args), 2 * NODE)
+    }
+
+    pub(crate) fn strcat_delim(args: &[Value]) -> usize {
+        times(args.len(), text_len(args.first()))
+    }
+
+    pub(crate) fn strcat_array(args: &[Value]) -> usize {
+        times(array_len(args.first()), text_len(args.get(1)) + NODE)
+    }
+
+    pub(crate) fn replace_string(args: &[Value]) -> usize {
+        times(text_len(args.first()) + 1, text_len(args.get(2)))
+    }
+
+    pub(crate) fn replace_regex(args: &[Value]) -> usize {
+        times(text_len(args.first()) + 1, 2 * text_len(args.get(2)))
+    }
+
+    pub(crate) fn replace(args: &[Value]) -> usize {
+        times(text_len(args.get(2)) + 1, 2 * text_len(args.get(1)))
+    }
+
+    pub(crate) fn replace_strings(args: &[Value]) -> usize {
+        times(text_len(args.first()) + 1, text_len(args.get(2)))
+    }
+
+    /// `array_shift_*` and `array_rotate_*`.
+    pub(crate) fn array_shift(args: &[Value]) -> usize {
+        times(array_len(args.first()), text_len(args.get(2)) + NODE)
+    }
+
+    pub(crate) fn array_iff(args: &[Value]) -> usize {
+        times(
+            array_len(args.first()),
+            text_len(args.get(1)) + text_len(args.get(2)) + NODE,
+        )
+    }
+
+    pub(crate) fn series_fill_const(args: &[Value]) -> usize {
+        times(array_len(args.first()), text_len(args.get(1)) + NODE)
+    }
+
+    pub(crate) fn series_fill_linear(args: &[Value]) -> usize {
+        times(array_len(args.first()), text_len(args.get(3)) + NODE)
+    }
+
+    pub(crate) fn zip(args: &[Value]) -> usize {
+        times(
             args.iter().map(|a| array_len(Some(a))).max().unwrap_or(0),
             times(args.len(), NODE),
-        ),
-        "extract_all" => {
-            let picked = if args.len() >= 3 {
-                array_len(arg(1)).max(1)
-            } else {
-                1
-            };
-            times(text_len(args.last()) + 1, times(picked, 2 * NODE))
-        }
-        // Inflating stops at 64 MiB; DEFLATE makes at most about 1,032 bytes of a byte.
-        "zlib_decompress_from_base64_string" | "gzip_decompress_from_base64_string" => {
-            times(text_len(arg(0)), 1032).min(64 << 20)
-        }
-        "treepath" => match arg(0) {
+        )
+    }
+
+    pub(crate) fn extract_all(args: &[Value]) -> usize {
+        let picked = if args.len() >= 3 {
+            array_len(args.get(1)).max(1)
+        } else {
+            1
+        };
+        times(text_len(args.last()) + 1, times(picked, 2 * NODE))
+    }
+
+    /// `zlib_decompress_from_base64_string` and `gzip_decompress_from_base64_string`: inflating
+    /// stops at 64 MiB; DEFLATE makes at most about 1,032 bytes of a byte.
+    pub(crate) fn decompress(args: &[Value]) -> usize {
+        times(text_len(args.first()), 1032).min(64 << 20)
+    }
+
+    pub(crate) fn treepath(args: &[Value]) -> usize {
+        match args.first() {
             Some(Value::Dynamic(d)) => {
                 let (nodes, depth, key) = shape(d);
                 times(nodes, times(depth, key + 8) + NODE)
             }
             _ => 0,
-        },
-        _ => return None,
-    })
+        }
+    }
 }
 
 /// How many elements `range(start, stop, step)` makes (at most its own limit of 1,048,576).
@@ -254,32 +311,36 @@ mod tests {
         Value::str(text)
     }
 
+    fn bound(name: &str, args: &[Value]) -> Option<usize> {
+        function_bound(crate::functions::function(name), args)
+    }
+
     #[test]
     fn small_arguments_are_not_checked() {
-        assert_eq!(function_bound("strlen", &[s("abc")]), None);
-        assert_eq!(function_bound("repeat", &[s("abc"), Value::Long(10)]), None);
+        assert_eq!(bound("strlen", &[s("abc")]), None);
+        assert_eq!(bound("repeat", &[s("abc"), Value::Long(10)]), None);
     }
 
     #[test]
     fn a_count_times_a_value_is_checked_before_it_is_built() {
-        let bound = function_bound("repeat", &[s("abc"), Value::Long(1_000_000)]).unwrap();
-        assert!(bound >= 1_000_000 * 35, "{bound}");
+        let repeated = bound("repeat", &[s("abc"), Value::Long(1_000_000)]).unwrap();
+        assert!(repeated >= 1_000_000 * 35, "{repeated}");
         // repeat's own limit caps the count.
-        let capped = function_bound("repeat", &[s("abc"), Value::Long(i64::MAX)]).unwrap();
+        let capped = bound("repeat", &[s("abc"), Value::Long(i64::MAX)]).unwrap();
         assert_eq!(capped, 3 * (1 << 20) * (3 + NODE) + 3 * DEFAULT_GROWTH);
         let big = "x".repeat(100_000);
-        let bound = function_bound("strrep", &[s(&big), Value::Long(10_000)]).unwrap();
-        assert!(bound >= 1_000_000_000, "{bound}");
+        let strrep = bound("strrep", &[s(&big), Value::Long(10_000)]).unwrap();
+        assert!(strrep >= 1_000_000_000, "{strrep}");
     }
 
     #[test]
     fn large_arguments_are_checked_with_the_function_s_growth() {
         let big = "a,".repeat(50_000);
-        let split = function_bound("split", &[s(&big), s(",")]).unwrap();
+        let split = bound("split", &[s(&big), s(",")]).unwrap();
         assert!(split >= 100_000 * ELEMENT_GROWTH, "{split}");
-        let parsed = function_bound("parse_json", &[s(&format!("[{big}0]"))]).unwrap();
+        let parsed = bound("parse_json", &[s(&format!("[{big}0]"))]).unwrap();
         assert!(parsed >= 50_000 * 4 * NODE, "{parsed}");
-        let lower = function_bound("tolower", &[s(&big)]).unwrap();
+        let lower = bound("tolower", &[s(&big)]).unwrap();
         assert_eq!(lower, 100_000 * DEFAULT_GROWTH);
     }
 

@@ -221,6 +221,7 @@ impl LocalBackend {
         };
         let timeout = request.timeout;
         let task = tokio::task::spawn_blocking(move || {
+            let _running = crate::metrics::metrics().local_query();
             crate::failure::test_panic("engine", &request.query);
             let result = kql::execute(&ws.catalog, &request.query, &opts);
             // What a large query freed goes back to the OS, rather than staying resident in

@@ -18,6 +18,9 @@ use crate::http::client::TrustedProxies;
 use crate::model::{AppCallers, IncidentsApi};
 use crate::outbound::RetryPolicy;
 
+/// The largest result store (`SENTINEL_MCP_RESULT_STORE_MB`): 1 TiB.
+const MAX_RESULT_STORE_MB: usize = 1 << 20;
+
 /// Why the settings cannot start a server; each message names the setting to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -33,6 +36,12 @@ pub enum ConfigError {
     NoMemory,
     #[error("SENTINEL_MCP_MAX_QUERY_CHARS must be at least 1")]
     NoQueryChars,
+    #[error(
+        "SENTINEL_MCP_RESULT_TTL_SECS must be from 1 to 86400 seconds, not {0} (to keep no full results, set SENTINEL_MCP_RESULT_STORE_MB=0)"
+    )]
+    ResultTtl(u64),
+    #[error("SENTINEL_MCP_RESULT_STORE_MB must be at most 1048576 (1 TiB), not {0}; 0 keeps none")]
+    ResultStoreSize(usize),
     #[error("SENTINEL_MCP_CHART_SIZE: '{0}' is not WIDTHxHEIGHT with each from 200 to 4000 pixels")]
     ChartSize(String),
     #[error("SENTINEL_MCP_CHART_MAX_KB must be at least 16")]
@@ -170,6 +179,12 @@ impl Settings {
         }
         if self.query_memory_mb == 0 || self.engine_memory_mb == Some(0) {
             return Err(ConfigError::NoMemory);
+        }
+        if !(1..=86_400).contains(&self.result_ttl_secs) {
+            return Err(ConfigError::ResultTtl(self.result_ttl_secs));
+        }
+        if self.result_store_mb > MAX_RESULT_STORE_MB {
+            return Err(ConfigError::ResultStoreSize(self.result_store_mb));
         }
         if let Some(dir) = &self.data_dir
             && !dir.is_dir()
@@ -512,6 +527,35 @@ mod tests {
     fn a_default_timespan_that_does_not_parse_is_rejected() {
         let e = rejection(&["--default-timespan", "soon"]);
         assert!(e.starts_with("SENTINEL_MCP_DEFAULT_TIMESPAN: "), "{e}");
+    }
+
+    #[test]
+    fn results_are_kept_600_seconds_in_256_mib_unless_set() {
+        let config = settings(&[]).validate().unwrap();
+        assert_eq!(config.settings.result_ttl(), Duration::from_secs(600));
+        assert_eq!(config.settings.result_store_bytes(), 256 << 20);
+        let off = settings(&["--result-store-mb", "0"]).validate().unwrap();
+        assert_eq!(off.settings.result_store_bytes(), 0);
+    }
+
+    #[test]
+    fn a_result_ttl_out_of_range_is_rejected() {
+        for ttl in ["0", "86401"] {
+            assert_eq!(
+                rejection(&["--result-ttl-secs", ttl]),
+                format!(
+                    "SENTINEL_MCP_RESULT_TTL_SECS must be from 1 to 86400 seconds, not {ttl} (to keep no full results, set SENTINEL_MCP_RESULT_STORE_MB=0)"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn a_result_store_past_1_tib_is_rejected() {
+        assert_eq!(
+            rejection(&["--result-store-mb", "1048577"]),
+            "SENTINEL_MCP_RESULT_STORE_MB must be at most 1048576 (1 TiB), not 1048577; 0 keeps none"
+        );
     }
 
     #[test]

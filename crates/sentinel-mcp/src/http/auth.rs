@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -295,7 +295,7 @@ pub(super) enum Carried {
 pub(super) async fn inspect_jsonrpc(
     state: &HttpState,
     request: Request,
-) -> Result<(Request, Carried), Response> {
+) -> Result<(Request, Carried, Option<Bytes>), Response> {
     let is_json_post = request.method() == axum::http::Method::POST
         && request
             .headers()
@@ -307,7 +307,7 @@ pub(super) async fn inspect_jsonrpc(
                     .starts_with("application/json")
             });
     if !is_json_post {
-        return Ok((request, Carried::NoRequest));
+        return Ok((request, Carried::NoRequest, None));
     }
     let (parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {
@@ -382,7 +382,8 @@ pub(super) async fn inspect_jsonrpc(
         },
         _ => Carried::NoRequest,
     };
-    Ok((Request::from_parts(parts, Body::from(bytes)), carried))
+    let body = Body::from(bytes.clone());
+    Ok((Request::from_parts(parts, body), carried, Some(bytes)))
 }
 
 /// 429 with `Retry-After`, and the JSON-RPC error a legacy SSE client would get on its stream.

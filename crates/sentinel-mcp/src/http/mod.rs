@@ -9,7 +9,9 @@ mod host_origin;
 pub mod mcp_sessions;
 mod metrics;
 pub mod quota;
+mod reply;
 pub mod sse;
+mod stateless;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -23,9 +25,10 @@ use axum::extract::State;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::json;
+use tower::ServiceExt;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -93,15 +96,21 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .with_max_request_body_bytes(state.max_body_bytes);
     let config = state.host_policy.apply_to(config);
     let app = state.app.clone();
-    let mcp = StreamableHttpService::new(
+    // Behind an Arc: the router clones a route's service for every request, and rmcp's service
+    // (its config, hosts and origins included) is cloned only for the requests it answers.
+    let mcp = Arc::new(StreamableHttpService::new(
         move || Ok(SentinelServer::new(app.clone())),
         state.mcp_sessions.clone(),
         config,
-    );
+    ));
+    let rmcp_answers = move |request: Request| {
+        let mcp = StreamableHttpService::clone(&mcp);
+        async move { mcp.oneshot(request).await.into_response() }
+    };
 
     let check = axum::middleware::from_fn_with_state(state.clone(), check_mcp_request);
     let mcp_routes = Router::new()
-        .nest_service("/mcp", mcp)
+        .route("/mcp", any(rmcp_answers))
         .route_layer(check.clone())
         // A method router's own layer also covers its 405 answer, so OPTIONS reaches the checks.
         .route("/sse", get(sse::open).layer(check.clone()))
@@ -255,7 +264,7 @@ async fn checked_mcp_request(
     let request = auth::authenticate(state, request).await?;
     let claim =
         mcp_sessions::SessionClaim::check(state, &request).map_err(IntoResponse::into_response)?;
-    let (request, carried) = auth::inspect_jsonrpc(state, request).await?;
+    let (request, carried, body) = auth::inspect_jsonrpc(state, request).await?;
     let opens_mcp_session = carried == auth::Carried::Request { initialize: true }
         && claim.is_sessionless()
         && request.uri().path().starts_with("/mcp");
@@ -274,7 +283,18 @@ async fn checked_mcp_request(
             streamable.then(|| metrics().in_flight(Transport::Streamable)),
         )
     });
-    let response = next.run(request).await;
+    let stateless = body.as_ref().and_then(|body| {
+        stateless::take(
+            request.method(),
+            request.uri().path(),
+            request.headers(),
+            body,
+        )
+    });
+    let response = match (stateless, request.extensions().get::<RequestMeta>()) {
+        (Some(call), Some(meta)) => stateless::answer(state, meta, call).await,
+        _ => next.run(request).await,
+    };
     let opened = claim.opened_by(&response);
     claim.record(state, opened, slot).await;
     Ok(match work {

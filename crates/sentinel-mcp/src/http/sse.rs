@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -24,8 +24,9 @@ use rmcp::ErrorData;
 use rmcp::ServerHandler;
 use rmcp::model::{
     CallToolRequestParams, ClientJsonRpcMessage, ClientNotification, ClientRequest, ErrorCode,
-    InitializeRequestParams, JsonObject, JsonRpcVersion2_0, ListToolsResult, RequestId,
-    RequestMetaObject, ServerResult,
+    InitializeRequestParams, JsonObject, JsonRpcVersion2_0, ListToolsResult, ProgressNotification,
+    ProgressNotificationParam, RequestId, RequestMetaObject, ServerJsonRpcMessage,
+    ServerNotification, ServerResult,
 };
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -34,12 +35,12 @@ use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use super::heap::ClosedSessions;
 use super::quota::SessionSlot;
+use super::reply::{self, Era, Outcome};
 use super::{HttpState, admit_session, json_error, jsonrpc_error};
 use crate::auth::RequestMeta;
-use crate::failure::CallFailure;
 use crate::metrics::{InFlight, SessionEnd, Transport, metrics};
+use crate::progress::Progress;
 use crate::server::SentinelServer;
-use crate::tools::ToolAnswer;
 
 /// Events a session buffers before a sender waits for the client to read.
 const CHANNEL_DEPTH: usize = 8;
@@ -56,70 +57,28 @@ struct Session {
     last_request: AtomicU32,
 }
 
-/// What a response to a request carries.
-enum Outcome<'a> {
-    Result(&'a ServerResult),
-    Tool(&'a ToolAnswer),
-    Error(&'a ErrorData),
-}
-
-impl<'a> From<&'a Result<ServerResult, ErrorData>> for Outcome<'a> {
-    fn from(r: &'a Result<ServerResult, ErrorData>) -> Outcome<'a> {
-        r.as_ref().map_or_else(Outcome::Error, Outcome::Result)
-    }
-}
-
-impl Outcome<'_> {
-    /// Appends `"result":…` or `"error":…` of the response message.
-    fn write(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
-        match self {
-            Outcome::Result(r) => {
-                out.extend_from_slice(b"\"result\":");
-                serde_json::to_writer(out, r)
-            }
-            Outcome::Tool(answer) => {
-                out.extend_from_slice(b"\"result\":");
-                answer.write_json(out)
-            }
-            Outcome::Error(e) => {
-                out.extend_from_slice(b"\"error\":");
-                serde_json::to_writer(out, e)
-            }
+impl Session {
+    /// Sends a response (or error) to the stream; a closed stream just drops it.
+    async fn reply(&self, id: &RequestId, outcome: Outcome<'_>, request_id: &str) {
+        let event = b"event: message\ndata: ";
+        if let Some(frame) = reply::frame(event, id, outcome, Era::Legacy, b"\n\n", request_id) {
+            let _ = self.outbound.clone().send(frame).await;
         }
     }
-}
 
-/// The `event: message` frame of a JSON-RPC response, written straight into one buffer.
-fn response_frame(id: &RequestId, outcome: Outcome<'_>) -> serde_json::Result<Bytes> {
-    // Sized like the last frame: answers of one server are alike (a tool list, a page of rows),
-    // and growing a buffer from 512 bytes to a few KiB copied it four times.
-    static LAST_FRAME: AtomicUsize = AtomicUsize::new(512);
-    let mut frame = Vec::with_capacity(LAST_FRAME.load(Ordering::Relaxed).clamp(512, 64 * 1024));
-    frame.extend_from_slice(b"event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":");
-    serde_json::to_writer(&mut frame, id)?;
-    frame.push(b',');
-    outcome.write(&mut frame)?;
-    frame.extend_from_slice(b"}\n\n");
-    LAST_FRAME.store(frame.len(), Ordering::Relaxed);
-    Ok(Bytes::from(frame))
-}
-
-impl Session {
-    /// Sends a response (or error) to the stream; a closed stream just drops it. A response
-    /// that cannot be encoded is an internal failure: the client gets a generic error naming
-    /// `request_id` and the log the detail (a serializer's message: nothing for a client, even
-    /// with DEBUG).
-    async fn reply(&self, id: &RequestId, outcome: Outcome<'_>, request_id: &str) {
-        let frame = response_frame(id, outcome).or_else(|e| {
-            tracing::error!(error = %e, request_id, "a response could not be encoded");
-            let failure = CallFailure::Internal(e.to_string());
-            response_frame(id, Outcome::Error(&failure.into_error(request_id, false)))
-        });
-        match frame {
-            Ok(frame) => {
-                let _ = self.outbound.clone().send(frame).await;
+    /// Sends a call's progress to the stream; a closed stream just drops it.
+    async fn notify(&self, progress: ProgressNotificationParam) {
+        let notification = ServerJsonRpcMessage::notification(
+            ServerNotification::ProgressNotification(ProgressNotification::new(progress)),
+        );
+        match serde_json::to_vec(&notification) {
+            Ok(json) => {
+                let mut frame = b"event: message\ndata: ".to_vec();
+                frame.extend_from_slice(&json);
+                frame.extend_from_slice(b"\n\n");
+                let _ = self.outbound.clone().send(Bytes::from(frame)).await;
             }
-            Err(e) => tracing::error!(error = %e, request_id, "could not encode an error"),
+            Err(e) => tracing::error!(error = %e, "a progress notification could not be encoded"),
         }
     }
 
@@ -436,7 +395,10 @@ async fn dispatch(
                     let tools = span.span.in_scope(|| {
                         ListToolsResult::with_all_items(state.app.tools_for(Some(&meta)))
                     });
-                    let tools = ServerResult::ListToolsResult(tools);
+                    let mut tools = ServerResult::ListToolsResult(tools);
+                    // The shape rmcp's handler gives a peer of a revision before 2026-07-28.
+                    tools.strip_result_type_for_legacy_peer();
+                    tools.strip_non_object_output_for_legacy_peer();
                     session
                         .reply(&id, Outcome::Result(&tools), request_id)
                         .await;
@@ -448,6 +410,36 @@ async fn dispatch(
                         .get::<RequestMetaObject>()
                         .map(|m| m.0.0.clone());
                     start_call(state, session, id, r.params, call_meta, meta, in_flight).await
+                }
+                ClientRequest::ListResourcesRequest(r) => {
+                    let list_meta = r.extensions.get::<RequestMetaObject>().map(|m| &m.0.0);
+                    let list = state.app.list_resources(Some(&meta), &id, list_meta, false);
+                    let mut list = ServerResult::ListResourcesResult(list);
+                    list.strip_result_type_for_legacy_peer();
+                    session.reply(&id, Outcome::Result(&list), request_id).await
+                }
+                ClientRequest::ListResourceTemplatesRequest(r) => {
+                    let list_meta = r.extensions.get::<RequestMetaObject>().map(|m| &m.0.0);
+                    let list =
+                        state
+                            .app
+                            .list_resource_templates(Some(&meta), &id, list_meta, false);
+                    let mut list = ServerResult::ListResourceTemplatesResult(list);
+                    list.strip_result_type_for_legacy_peer();
+                    session.reply(&id, Outcome::Result(&list), request_id).await
+                }
+                ClientRequest::ReadResourceRequest(r) => {
+                    let read_meta = r.extensions.get::<RequestMetaObject>().map(|m| &m.0.0);
+                    let read = state
+                        .app
+                        .read_resource(Some(&meta), &id, &r.params.uri, read_meta, false)
+                        .await
+                        .map(|page| {
+                            let mut page = ServerResult::ReadResourceResult(page);
+                            page.strip_result_type_for_legacy_peer();
+                            page
+                        });
+                    session.reply(&id, (&read).into(), request_id).await
                 }
                 other => {
                     let method = other.method().to_string();
@@ -520,18 +512,19 @@ async fn start_call(
     // POST's 202: the drain closes streams once no work is left, and the answer must be queued
     // by then.
     let work = app.shutdown.work();
+    let progress = Progress::requested(call_meta.as_ref(), || {
+        let session = session.clone();
+        Box::new(move |notification| {
+            let session = session.clone();
+            Box::pin(async move { session.notify(notification).await })
+        })
+    });
     let task = tokio::spawn(async move {
         let _in_flight = (in_flight, work);
-        let result = app
-            .shutdown
-            .run_call(app.call_tool(Some(&meta), &call_id, params, call_meta.as_ref()))
-            .await;
+        let call = app.call_tool(Some(&meta), &call_id, params, call_meta.as_ref(), progress);
+        let result = app.shutdown.run_call(call).await;
         call_session
-            .reply(
-                &call_id,
-                result.as_ref().map_or_else(Outcome::Error, Outcome::Tool),
-                &meta.request_id,
-            )
+            .reply(&call_id, (&result).into(), &meta.request_id)
             .await;
         if let Ok(mut calls) = call_session.in_flight.lock() {
             calls.remove(&call_id);
@@ -541,7 +534,7 @@ async fn start_call(
 }
 
 /// The messages every session sends, decoded straight from their fields.
-enum CommonMessage {
+pub(super) enum CommonMessage {
     /// A `tools/call`, with its `_meta` (which rmcp keeps beside the params).
     Call(RequestId, CallToolRequestParams, Option<JsonObject>),
     Initialize(RequestId, InitializeRequestParams),
@@ -552,7 +545,7 @@ enum CommonMessage {
 /// decodes to the same message, decoded without rmcp's generic message types (which buffer the
 /// message and try each variant in turn). Anything else, including any unexpected field, is left
 /// to the generic decoding.
-fn common_message(body: &[u8]) -> Option<CommonMessage> {
+pub(super) fn common_message(body: &[u8]) -> Option<CommonMessage> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Request<'a> {

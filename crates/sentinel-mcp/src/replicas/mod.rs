@@ -14,6 +14,7 @@
 pub mod entra;
 pub mod limits;
 pub mod relay;
+pub mod shared_results;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,6 +27,7 @@ use redis::{AsyncCommands, IntoConnectionInfo, ProtocolVersion};
 use serde::{Deserialize, Serialize};
 use tokio_util::task::TaskTracker;
 
+use crate::clock::Clock;
 use crate::secret::Secret;
 
 /// Every key and channel starts with this.
@@ -96,7 +98,7 @@ pub struct Ownership {
     pub transport: String,
     /// The principal that opened it (tenant and object id, or the client address).
     pub owner: String,
-    /// Unix seconds.
+    /// Unix seconds, on the server's [`Clock`].
     pub opened: i64,
 }
 
@@ -107,7 +109,7 @@ pub enum Record {
     /// The session is live on this replica.
     Owned(Ownership),
     /// The session ended (closed, deleted, expired, or its replica stopped) at these Unix
-    /// seconds.
+    /// seconds, on the server's [`Clock`].
     Ended { ended: i64 },
 }
 
@@ -129,14 +131,19 @@ pub struct Replicas {
     /// Redis clean-ups under way in the background (an ended session's key, a session's place
     /// in its principal's count), waited for by [`Replicas::leave`].
     cleanups: TaskTracker,
+    /// The server's clock, which stamps when a session opened and ended. (Keys and places
+    /// expire on Redis's own clock, by TTL; the heartbeat and resend intervals are tokio's.)
+    clock: Clock,
 }
 
 impl Replicas {
     /// Connects to Redis and starts listening for relayed requests; `None` when Redis is not
-    /// configured. `identity` is the server's token chain, asked for only with `SENTINEL_MCP_REDIS_ENTRA`.
+    /// configured. `identity` is the server's token chain, asked for only with `SENTINEL_MCP_REDIS_ENTRA`;
+    /// `clock` is the server's.
     pub async fn connect(
         settings: &ReplicaSettings,
         identity: impl FnOnce() -> Result<Arc<crate::azure::token::TokenCredential>, String>,
+        clock: Clock,
     ) -> Result<Option<Arc<Replicas>>, ReplicaError> {
         let Some(url) = &settings.redis_url else {
             return Ok(None);
@@ -203,6 +210,7 @@ impl Replicas {
             scripts: limits::Scripts::default(),
             slots: Mutex::default(),
             cleanups: TaskTracker::new(),
+            clock,
         });
         tokio::spawn(relay::listen(Arc::downgrade(&replicas), push_rx));
         tokio::spawn(heartbeat(Arc::downgrade(&replicas)));
@@ -263,7 +271,7 @@ impl Replicas {
             replica: self.id.clone(),
             transport: transport.to_string(),
             owner: owner.to_string(),
-            opened: chrono::Utc::now().timestamp(),
+            opened: self.clock.now_secs(),
         };
         let value = serde_json::to_string(&ownership).unwrap_or_default();
         self.lock_owned().insert(session.to_string(), ownership);
@@ -289,7 +297,7 @@ impl Replicas {
     /// Marks `sessions` ended in Redis, for one TTL.
     async fn mark_ended(&self, sessions: &[String]) {
         let ended = serde_json::to_string(&Record::Ended {
-            ended: chrono::Utc::now().timestamp(),
+            ended: self.clock.now_secs(),
         })
         .unwrap_or_default();
         let mut pipe = redis::pipe();

@@ -28,6 +28,9 @@ pub struct TableResult {
     /// The chart a `render` operator asked for, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub visualization: Option<String>,
+    /// When rows were left out: the URI the whole result is kept at for a while, to read in pages with resources/read (`?offset=&limit=`, `format=json|csv`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub full_result: Option<String>,
 }
 
 /// A column in a result.
@@ -104,6 +107,7 @@ pub fn table_result(
             truncated,
             warnings,
             visualization,
+            full_result: None,
         },
     )
 }

@@ -80,6 +80,11 @@ fn context(backend: Arc<CountingBackend>) -> ToolContext {
     ToolContext {
         backend,
         clock: crate::clock::Clock::system(),
+        results: crate::results::ResultStore::new(
+            crate::clock::Clock::system(),
+            Duration::from_secs(600),
+            1 << 20,
+        ),
         settings: ToolSettings {
             max_rows: 200,
             max_rows_limit: 5_000,
@@ -118,7 +123,7 @@ async fn refused_queries_never_reach_the_backend_and_allowed_ones_do() {
     for (tool, query) in refused {
         let args = json!({"query": query}).as_object().cloned();
         let r = tools
-            .call(&ctx, tool, args, "tester", deadline())
+            .call(&ctx, tool, args, "tester", "t/tester", deadline())
             .await
             .unwrap();
         let r = r.result();
@@ -130,7 +135,14 @@ async fn refused_queries_never_reach_the_backend_and_allowed_ones_do() {
     for query in ["SigninLogs | take 1", "SigninLogs | some-new-operator x"] {
         let args = json!({"query": query}).as_object().cloned();
         let r = tools
-            .call(&ctx, "run_kql_query", args, "tester", deadline())
+            .call(
+                &ctx,
+                "run_kql_query",
+                args,
+                "tester",
+                "t/tester",
+                deadline(),
+            )
             .await
             .unwrap()
             .into_result();

@@ -8,6 +8,7 @@ mod chart;
 pub mod format;
 mod incidents;
 mod investigate;
+mod link;
 mod portable;
 mod query;
 mod schema;
@@ -54,6 +55,8 @@ pub struct ToolContext {
     pub settings: ToolSettings,
     /// Where relative time windows (`P7D`, `since`) end.
     pub clock: Clock,
+    /// Full results of truncated queries, read back as resources.
+    pub results: crate::results::ResultStore,
 }
 
 /// A tool call under way.
@@ -122,15 +125,21 @@ impl ToolAnswer {
         }
     }
 
-    /// Appends the result's JSON, as `serde_json` encodes a `CallToolResult`.
-    pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    /// Appends the result's JSON, as `serde_json` encodes a `CallToolResult`. `resultType` is
+    /// kept for a peer of the 2026-07-28 revision and left out for an older one, as rmcp's
+    /// handler does (`ServerResult::strip_result_type_for_legacy_peer`).
+    pub fn write_json(&self, out: &mut Vec<u8>, result_type: bool) -> serde_json::Result<()> {
+        /// How a result built with rmcp's constructors begins: `resultType` is its first field.
+        const COMPLETE: &[u8] = b"{\"resultType\":\"complete\",";
+        let start = out.len();
         match self {
-            ToolAnswer::Fresh(r) => serde_json::to_writer(out, r),
-            ToolAnswer::Shared(e) => {
-                out.extend_from_slice(e.json.as_bytes());
-                Ok(())
-            }
+            ToolAnswer::Fresh(r) => serde_json::to_writer(&mut *out, r)?,
+            ToolAnswer::Shared(e) => out.extend_from_slice(e.json.as_bytes()),
         }
+        if !result_type && out[start..].starts_with(COMPLETE) {
+            out.drain(start + 1..start + COMPLETE.len());
+        }
+        Ok(())
     }
 }
 
@@ -191,6 +200,7 @@ impl ToolCatalog {
         name: &str,
         args: Option<JsonObject>,
         actor: &str,
+        owner: &str,
         deadline: Instant,
     ) -> Result<ToolAnswer, CallFailure> {
         let Some(def) = self.def(name) else {
@@ -199,6 +209,7 @@ impl ToolCatalog {
         let call = Call {
             ctx,
             actor,
+            owner,
             deadline,
         };
         let running =
@@ -233,6 +244,8 @@ struct Call<'a> {
     ctx: &'a ToolContext,
     /// Who is calling, for the incident journal and comments.
     actor: &'a str,
+    /// Whose the results it keeps are (tenant and object id; `results::LOCAL_OWNER` on stdio).
+    owner: &'a str,
     /// When its queries must have finished (the query timeout, less the wait for a slot).
     deadline: Instant,
 }

@@ -112,7 +112,7 @@ impl EvalUdf {
 
 /// Whether `e` calls a function `pick` selects.
 pub(super) fn mentions(e: &CExpr, pick: &dyn Fn(&str) -> bool) -> bool {
-    e.any(&|x| matches!(x, CExpr::Call { name, .. } if pick(name)))
+    e.any(&|x| matches!(x, CExpr::Call { func, .. } if pick(func.name)))
 }
 
 impl ScalarUDFImpl for EvalUdf {

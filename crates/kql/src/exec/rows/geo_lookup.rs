@@ -86,7 +86,7 @@ impl<'a> Engine<'a> {
                 let hit = match (lines, radius) {
                     (false, None) => {
                         let args = [point[0].clone(), point[1].clone(), shape];
-                        functions::call("geo_point_in_polygon", &args, ScalarType::Bool)
+                        functions::function("geo_point_in_polygon").eval(&args, ScalarType::Bool)
                             == Value::Bool(true)
                     }
                     (false, Some(r)) => within("geo_distance_point_to_polygon", &point, shape, r),
@@ -136,5 +136,5 @@ impl<'a> Engine<'a> {
 /// Whether a shape is within `r` meters of a point (by the geo function `distance`).
 fn within(distance: &str, point: &[Value; 2], shape: Value, r: f64) -> bool {
     let args = [point[0].clone(), point[1].clone(), shape];
-    matches!(functions::call(distance, &args, ScalarType::Real), Value::Real(d) if d <= r)
+    matches!(functions::function(distance).eval(&args, ScalarType::Real), Value::Real(d) if d <= r)
 }

@@ -251,7 +251,7 @@ impl<'a> Engine<'a> {
             // `search *` keeps every row.
             ExprKind::Star => CExpr::Lit(Value::Bool(true)),
             ExprKind::Call { name, args } if name == "not" && args.len() == 1 => CExpr::Call {
-                name: "not".into(),
+                func: crate::functions::function("not"),
                 args: vec![self.search_predicate(&args[0], schema, env, cs)?],
                 ty: ScalarType::Bool,
             },

@@ -101,12 +101,12 @@ fn hostile_queries_fail_cleanly() {
 fn cancellation_stops_the_query() {
     let mut o = opts();
     o.cancel = Some(Arc::new(std::sync::atomic::AtomicBool::new(true)));
-    let r = execute(&catalog(), "range x from 1 to 100000 step 1 | count", &o);
+    let r = both(&catalog(), "range x from 1 to 100000 step 1 | count", &o);
     assert_eq!(r.unwrap_err(), KqlError::Cancelled);
     let mut o = opts();
     o.deadline = Some(Instant::now());
     assert_eq!(
-        execute(&catalog(), "range x from 1 to 100000 step 1", &o).unwrap_err(),
+        both(&catalog(), "range x from 1 to 100000 step 1", &o).unwrap_err(),
         KqlError::Cancelled
     );
 }
@@ -134,7 +134,7 @@ fn a_union_too_wide_to_hold_is_refused_before_it_is_built() {
             rows: (0..20_000).map(|i| vec![Value::Long(i)]).collect(),
         },
     );
-    let e = execute(&c, "union * | count", &opts()).expect_err("too wide");
+    let e = both(&c, "union * | count", &opts()).expect_err("too wide");
     let message = e.to_string();
     assert!(matches!(e, KqlError::Runtime { .. }), "{message}");
     assert!(
@@ -142,7 +142,7 @@ fn a_union_too_wide_to_hold_is_refused_before_it_is_built() {
         "{message}"
     );
     // Narrower, the same union runs.
-    let r = execute(&c, "union Wide, (Long | take 100) | count", &opts()).expect("runs");
+    let r = both(&c, "union Wide, (Long | take 100) | count", &opts()).expect("runs");
     assert_eq!(r.table.rows, vec![vec![Value::Long(101)]]);
 }
 

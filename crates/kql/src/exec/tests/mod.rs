@@ -92,12 +92,28 @@ fn opts() -> ExecOptions {
 }
 
 fn run(q: &str) -> QueryResult {
-    execute(&catalog(), q, &opts()).unwrap_or_else(|e| panic!("{q}: {e}"))
+    both(&catalog(), q, &opts()).unwrap_or_else(|e| panic!("{q}: {e}"))
 }
 
 fn err(q: &str) -> KqlError {
-    execute(&catalog(), q, &opts()).expect_err(q)
+    both(&catalog(), q, &opts()).expect_err(q)
 }
+
+/// [`execute`], and with the `datafusion` feature the same query forced onto DataFusion too: the
+/// small test catalog is below `datafusion::MIN_ROWS`, so `Executor::Auto` alone would leave
+/// every query here to the row engine. Both runs must give the same columns, types and rows
+/// (or the same error); rows are compared in order when the query sorts, else as multisets (the
+/// rules of `tests/engines_agree.rs`). A query DataFusion's planner does not lower falls back to
+/// the row engine; `agree` counts how many queries DataFusion really ran.
+fn both(catalog: &Catalog, q: &str, opts: &ExecOptions) -> Result<QueryResult, KqlError> {
+    let auto = execute(catalog, q, opts);
+    #[cfg(feature = "datafusion")]
+    agree::check(catalog, q, opts, &auto);
+    auto
+}
+
+#[cfg(feature = "datafusion")]
+mod agree;
 
 fn cell(q: &str) -> Value {
     let r = run(q);

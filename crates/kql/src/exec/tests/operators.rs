@@ -100,7 +100,7 @@ fn time_filters_use_the_query_clock() {
 fn timespan_option_hides_rows_outside_the_window() {
     let mut o = opts();
     o.timespan = Some((NOW - 5 * HOUR, NOW));
-    let r = execute(&catalog(), "SigninLogs | count", &o).unwrap();
+    let r = both(&catalog(), "SigninLogs | count", &o).unwrap();
     assert_eq!(r.table.rows, vec![vec![Value::Long(3)]]);
 }
 

@@ -6,41 +6,58 @@ use h3o::{CellIndex, Resolution};
 use serde_json::Value as J;
 
 use super::geojson::{point_json, ring_json};
-use super::{Entry, int, int_or, lng_lat, or_null, string};
+use super::{int, int_or, lng_lat, or_null, string};
+use crate::functions::registry::{Function, fixed};
 use crate::value::{ScalarType, Value};
 
 use ScalarType::{Dynamic, Int, String};
 
-pub(super) const FUNCTIONS: [Entry; 17] = [
-    ("geo_geohash_neighbors", Dynamic, geohash_neighbors),
-    (
-        "geo_geohash_to_central_point",
-        Dynamic,
-        geohash_to_central_point,
-    ),
-    ("geo_geohash_to_polygon", Dynamic, geohash_to_polygon),
-    ("geo_h3cell_children", Dynamic, h3cell_children),
-    ("geo_h3cell_level", Int, h3cell_level),
-    ("geo_h3cell_neighbors", Dynamic, h3cell_neighbors),
-    ("geo_h3cell_parent", String, h3cell_parent),
-    ("geo_h3cell_rings", Dynamic, h3cell_rings),
-    (
-        "geo_h3cell_to_central_point",
-        Dynamic,
-        h3cell_to_central_point,
-    ),
-    ("geo_h3cell_to_polygon", Dynamic, h3cell_to_polygon),
-    ("geo_point_to_geohash", String, point_to_geohash),
-    ("geo_point_to_h3cell", String, point_to_h3cell),
-    ("geo_point_to_s2cell", String, point_to_s2cell),
-    ("geo_polygon_to_h3cells", Dynamic, polygon_to_h3cells),
-    ("geo_s2cell_neighbors", Dynamic, s2cell_neighbors),
-    (
-        "geo_s2cell_to_central_point",
-        Dynamic,
-        s2cell_to_central_point,
-    ),
-    ("geo_s2cell_to_polygon", Dynamic, s2cell_to_polygon),
+pub(in crate::functions) static FUNCTIONS: &[Function] = &[
+    fixed("geo_geohash_neighbors", Dynamic, |args, _| {
+        geohash_neighbors(args)
+    }),
+    fixed("geo_geohash_to_central_point", Dynamic, |args, _| {
+        geohash_to_central_point(args)
+    }),
+    fixed("geo_geohash_to_polygon", Dynamic, |args, _| {
+        geohash_to_polygon(args)
+    }),
+    fixed("geo_h3cell_children", Dynamic, |args, _| {
+        h3cell_children(args)
+    }),
+    fixed("geo_h3cell_level", Int, |args, _| h3cell_level(args)),
+    fixed("geo_h3cell_neighbors", Dynamic, |args, _| {
+        h3cell_neighbors(args)
+    }),
+    fixed("geo_h3cell_parent", String, |args, _| h3cell_parent(args)),
+    fixed("geo_h3cell_rings", Dynamic, |args, _| h3cell_rings(args)),
+    fixed("geo_h3cell_to_central_point", Dynamic, |args, _| {
+        h3cell_to_central_point(args)
+    }),
+    fixed("geo_h3cell_to_polygon", Dynamic, |args, _| {
+        h3cell_to_polygon(args)
+    }),
+    fixed("geo_point_to_geohash", String, |args, _| {
+        point_to_geohash(args)
+    }),
+    fixed("geo_point_to_h3cell", String, |args, _| {
+        point_to_h3cell(args)
+    }),
+    fixed("geo_point_to_s2cell", String, |args, _| {
+        point_to_s2cell(args)
+    }),
+    fixed("geo_polygon_to_h3cells", Dynamic, |args, _| {
+        polygon_to_h3cells(args)
+    }),
+    fixed("geo_s2cell_neighbors", Dynamic, |args, _| {
+        s2cell_neighbors(args)
+    }),
+    fixed("geo_s2cell_to_central_point", Dynamic, |args, _| {
+        s2cell_to_central_point(args)
+    }),
+    fixed("geo_s2cell_to_polygon", Dynamic, |args, _| {
+        s2cell_to_polygon(args)
+    }),
 ];
 
 /// A token, or the empty string for invalid input (what the token functions answer).

@@ -11,16 +11,17 @@ use s2::region::{Region, RegionCoverer};
 use serde_json::Value as J;
 
 use super::shapes::{EARTH, lines, polygons};
-use super::{Entry, int_or, or_null, real_or};
+use super::{int_or, or_null, real_or};
+use crate::functions::registry::{Function, fixed};
 use crate::value::{ScalarType, Value};
 
-pub(super) const FUNCTIONS: [Entry; 2] = [
-    ("geo_line_to_s2cells", ScalarType::Dynamic, line_to_s2cells),
-    (
-        "geo_polygon_to_s2cells",
-        ScalarType::Dynamic,
-        polygon_to_s2cells,
-    ),
+pub(in crate::functions) static FUNCTIONS: &[Function] = &[
+    fixed("geo_line_to_s2cells", ScalarType::Dynamic, |args, _| {
+        line_to_s2cells(args)
+    }),
+    fixed("geo_polygon_to_s2cells", ScalarType::Dynamic, |args, _| {
+        polygon_to_s2cells(args)
+    }),
 ];
 
 /// The most cells a cover has (Kusto's limit); past it the call answers null.

@@ -7,42 +7,17 @@
 //! outside [-90, 90], a malformed shape, a level out of range) answers null, or the empty
 //! string for the functions that return a cell token, as Kusto does.
 //!
-//! Each file holds one table of (name, result type, implementation); [`return_type`] and
-//! [`call`] look a name up in them.
+//! Each of `cells`, `shapes`, `ops` and `cover` declares its functions in a `FUNCTIONS` table,
+//! which `registry::families` gathers with the other families'.
 
-mod cells;
-mod cover;
+pub(super) mod cells;
+pub(super) mod cover;
 mod geojson;
-mod ops;
-mod shapes;
+pub(super) mod ops;
+pub(super) mod shapes;
 
+use crate::value::Value;
 use crate::value::convert::{as_f64, as_i64, undyn};
-use crate::value::{ScalarType, Value};
-
-/// A function of the family: evaluated arguments in, its value out.
-type Eval = fn(&[Value]) -> Value;
-
-/// One function: its name, result type and implementation.
-type Entry = (&'static str, ScalarType, Eval);
-
-fn find(name: &str) -> Option<&'static Entry> {
-    cells::FUNCTIONS
-        .iter()
-        .chain(shapes::FUNCTIONS.iter())
-        .chain(ops::FUNCTIONS.iter())
-        .chain(cover::FUNCTIONS.iter())
-        .find(|e| e.0 == name)
-}
-
-/// The result type of a function of this family, or None when `name` is not one of them.
-pub(super) fn return_type(name: &str, _args: &[ScalarType]) -> Option<ScalarType> {
-    find(name).map(|e| e.1)
-}
-
-/// Evaluates a function of this family, or None when `name` is not one of them.
-pub(super) fn call(name: &str, args: &[Value], _result: ScalarType) -> Option<Value> {
-    find(name).map(|e| (e.2)(args))
-}
 
 /// A finite number argument.
 fn real(args: &[Value], i: usize) -> Option<f64> {

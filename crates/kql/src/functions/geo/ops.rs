@@ -8,34 +8,37 @@ use s2::edge_crossings::{Crossing, crossing_sign, get_intersection};
 use serde_json::json;
 
 use super::geojson::{shape, value};
-use super::shapes::{EARTH, arg_point, lines, polygons};
-use super::{Entry, or_null, real, real_or};
+use super::shapes::{EARTH, arg_point, lines, polygon_simplify, polygons};
+use super::{or_null, real, real_or};
+use crate::functions::registry::{Function, fixed};
 use crate::value::{ScalarType, Value};
 
 use ScalarType::Dynamic;
 
-pub(super) const FUNCTIONS: [Entry; 9] = [
-    ("geo_intersection_2lines", Dynamic, intersection_2lines),
-    (
-        "geo_intersection_2polygons",
-        Dynamic,
-        intersection_2polygons,
-    ),
-    (
-        "geo_intersection_line_with_polygon",
-        Dynamic,
-        intersection_line_with_polygon,
-    ),
-    ("geo_line_buffer", Dynamic, line_buffer),
-    ("geo_point_buffer", Dynamic, point_buffer),
-    ("geo_polygon_buffer", Dynamic, polygon_buffer),
-    (
-        "geo_simplify_polygons_array",
-        Dynamic,
-        simplify_polygons_array,
-    ),
-    ("geo_union_lines_array", Dynamic, union_lines_array),
-    ("geo_union_polygons_array", Dynamic, union_polygons_array),
+pub(in crate::functions) static FUNCTIONS: &[Function] = &[
+    fixed("geo_intersection_2lines", Dynamic, |args, _| {
+        intersection_2lines(args)
+    }),
+    fixed("geo_intersection_2polygons", Dynamic, |args, _| {
+        intersection_2polygons(args)
+    }),
+    fixed("geo_intersection_line_with_polygon", Dynamic, |args, _| {
+        intersection_line_with_polygon(args)
+    }),
+    fixed("geo_line_buffer", Dynamic, |args, _| line_buffer(args)),
+    fixed("geo_point_buffer", Dynamic, |args, _| point_buffer(args)),
+    fixed("geo_polygon_buffer", Dynamic, |args, _| {
+        polygon_buffer(args)
+    }),
+    fixed("geo_simplify_polygons_array", Dynamic, |args, _| {
+        simplify_polygons_array(args)
+    }),
+    fixed("geo_union_lines_array", Dynamic, |args, _| {
+        union_lines_array(args)
+    }),
+    fixed("geo_union_polygons_array", Dynamic, |args, _| {
+        union_polygons_array(args)
+    }),
 ];
 
 fn empty_collection() -> Value {
@@ -330,7 +333,7 @@ fn simplify_polygons_array(args: &[Value]) -> Value {
         let Value::Dynamic(_) = union else {
             return None;
         };
-        let simplified = super::call("geo_polygon_simplify", &[union, Value::Real(t)], Dynamic)?;
+        let simplified = polygon_simplify(&[union, Value::Real(t)]);
         match simplified {
             Value::Null => None,
             v => Some(v),

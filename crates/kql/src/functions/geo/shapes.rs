@@ -22,52 +22,67 @@ fn area_scale() -> f64 {
 }
 
 use super::geojson::{point_json, shape, value};
-use super::{Entry, lng_lat, or_null, real, real_or, string};
+use super::{lng_lat, or_null, real, real_or, string};
+use crate::functions::registry::{Function, fixed};
 use crate::value::{ScalarType, Value};
 
 use ScalarType::{Bool, Dynamic, Real};
 
-pub(super) const FUNCTIONS: [Entry; 24] = [
-    ("geo_angle", Real, angle),
-    ("geo_azimuth", Real, azimuth),
-    ("geo_closest_point_on_line", Dynamic, closest_point_on_line),
-    (
-        "geo_closest_point_on_polygon",
-        Dynamic,
-        closest_point_on_polygon,
-    ),
-    ("geo_distance_2points", Real, distance_2points),
-    ("geo_distance_point_to_line", Real, distance_point_to_line),
-    (
-        "geo_distance_point_to_polygon",
-        Real,
-        distance_point_to_polygon,
-    ),
-    ("geo_from_wkt", Dynamic, from_wkt),
-    ("geo_intersects_2lines", Bool, intersects_2lines),
-    ("geo_intersects_2polygons", Bool, intersects_2polygons),
-    (
-        "geo_intersects_line_with_polygon",
-        Bool,
-        intersects_line_with_polygon,
-    ),
-    ("geo_line_centroid", Dynamic, line_centroid),
-    ("geo_line_densify", Dynamic, line_densify),
-    (
-        "geo_line_interpolate_point",
-        Dynamic,
-        line_interpolate_point,
-    ),
-    ("geo_line_length", Real, line_length),
-    ("geo_line_locate_point", Real, line_locate_point),
-    ("geo_line_simplify", Dynamic, line_simplify),
-    ("geo_point_in_circle", Bool, point_in_circle),
-    ("geo_point_in_polygon", Bool, point_in_polygon),
-    ("geo_polygon_area", Real, polygon_area),
-    ("geo_polygon_centroid", Dynamic, polygon_centroid),
-    ("geo_polygon_densify", Dynamic, polygon_densify),
-    ("geo_polygon_perimeter", Real, polygon_perimeter),
-    ("geo_polygon_simplify", Dynamic, polygon_simplify),
+pub(in crate::functions) static FUNCTIONS: &[Function] = &[
+    fixed("geo_angle", Real, |args, _| angle(args)),
+    fixed("geo_azimuth", Real, |args, _| azimuth(args)),
+    fixed("geo_closest_point_on_line", Dynamic, |args, _| {
+        closest_point_on_line(args)
+    }),
+    fixed("geo_closest_point_on_polygon", Dynamic, |args, _| {
+        closest_point_on_polygon(args)
+    }),
+    fixed("geo_distance_2points", Real, |args, _| {
+        distance_2points(args)
+    }),
+    fixed("geo_distance_point_to_line", Real, |args, _| {
+        distance_point_to_line(args)
+    }),
+    fixed("geo_distance_point_to_polygon", Real, |args, _| {
+        distance_point_to_polygon(args)
+    }),
+    fixed("geo_from_wkt", Dynamic, |args, _| from_wkt(args)),
+    fixed("geo_intersects_2lines", Bool, |args, _| {
+        intersects_2lines(args)
+    }),
+    fixed("geo_intersects_2polygons", Bool, |args, _| {
+        intersects_2polygons(args)
+    }),
+    fixed("geo_intersects_line_with_polygon", Bool, |args, _| {
+        intersects_line_with_polygon(args)
+    }),
+    fixed("geo_line_centroid", Dynamic, |args, _| line_centroid(args)),
+    fixed("geo_line_densify", Dynamic, |args, _| line_densify(args)),
+    fixed("geo_line_interpolate_point", Dynamic, |args, _| {
+        line_interpolate_point(args)
+    }),
+    fixed("geo_line_length", Real, |args, _| line_length(args)),
+    fixed("geo_line_locate_point", Real, |args, _| {
+        line_locate_point(args)
+    }),
+    fixed("geo_line_simplify", Dynamic, |args, _| line_simplify(args)),
+    fixed("geo_point_in_circle", Bool, |args, _| point_in_circle(args)),
+    fixed("geo_point_in_polygon", Bool, |args, _| {
+        point_in_polygon(args)
+    }),
+    fixed("geo_polygon_area", Real, |args, _| polygon_area(args)),
+    fixed("geo_polygon_centroid", Dynamic, |args, _| {
+        polygon_centroid(args)
+    }),
+    fixed("geo_polygon_densify", Dynamic, |args, _| {
+        polygon_densify(args)
+    }),
+    fixed("geo_polygon_perimeter", Real, |args, _| {
+        polygon_perimeter(args)
+    }),
+    fixed("geo_polygon_simplify", Dynamic, |args, _| {
+        polygon_simplify(args)
+    }),
 ];
 
 fn real_value(x: Option<f64>) -> Value {
@@ -677,7 +692,7 @@ fn line_simplify(args: &[Value]) -> Value {
     })())
 }
 
-fn polygon_simplify(args: &[Value]) -> Value {
+pub(super) fn polygon_simplify(args: &[Value]) -> Value {
     or_null((|| {
         let t = simplify_tolerance(args)?;
         let ps = polygons(args, 0)?;

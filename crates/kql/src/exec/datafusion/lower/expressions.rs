@@ -186,7 +186,7 @@ impl<'a> Lowering<'_, 'a> {
                     x.between(a, b)
                 }
             }
-            CExpr::Call { name, args, .. } => match (name.as_str(), args.as_slice()) {
+            CExpr::Call { func, args, .. } => match (func.name, args.as_slice()) {
                 ("bin" | "floor", [x, CExpr::Lit(size)])
                     if matches!(
                         ty_of(x),
@@ -204,11 +204,11 @@ impl<'a> Lowering<'_, 'a> {
                     BinUdf::call(self.scalar(x, cols)?, size)
                 }
                 ("tolower" | "toupper", [x]) if ty_of(x) == ScalarType::String => {
-                    CaseUdf::call(self.scalar(x, cols)?, name == "toupper")
+                    CaseUdf::call(self.scalar(x, cols)?, func.name == "toupper")
                 }
                 ("isempty" | "isnotempty", [x]) if ty_of(x) == ScalarType::String => {
                     let x = self.scalar(x, cols)?;
-                    if name == "isempty" {
+                    if func.name == "isempty" {
                         is_null(x.clone()).or(x.eq(lit("")))
                     } else {
                         is_not_null(x.clone()).and(x.not_eq(lit("")))
@@ -218,7 +218,7 @@ impl<'a> Lowering<'_, 'a> {
                     if !matches!(ty_of(x), ScalarType::String | ScalarType::Dynamic) =>
                 {
                     let x = self.scalar(x, cols)?;
-                    if name == "isnull" {
+                    if func.name == "isnull" {
                         is_null(x)
                     } else {
                         is_not_null(x)
@@ -318,8 +318,8 @@ pub(super) fn renumber(e: &CExpr, map: &[usize]) -> CExpr {
             by: *by,
             default: r(default),
         },
-        CExpr::Call { name, args, ty } => CExpr::Call {
-            name: name.clone(),
+        CExpr::Call { func, args, ty } => CExpr::Call {
+            func,
             args: args.iter().map(|x| renumber(x, map)).collect(),
             ty: *ty,
         },

@@ -7,7 +7,10 @@
 #![cfg(feature = "datafusion")]
 
 mod common;
+#[path = "common/cells.rs"]
+mod cells;
 
+use cells::cell;
 use kql::{Catalog, ExecOptions, Executor, QueryResult, Value};
 
 /// How many runnable queries DataFusion ran when this baseline was recorded (1,112 of 1,223);
@@ -29,38 +32,6 @@ fn corpus(name: &str) -> Vec<String> {
                 .map(str::to_string)
         })
         .collect()
-}
-
-/// A cell as comparable text (reals to 9 significant digits: the engines sum in other orders,
-/// and DataFusion's tables keep dynamic values as JSON text, whose reals read back to the last
-/// digit or so).
-fn cell(v: &Value) -> String {
-    match v {
-        Value::Real(x) | Value::Decimal(x) => format!("{x:.9e}"),
-        Value::Dynamic(d) => format!("Dynamic({})", json_cell(d)),
-        other => format!("{other:?}"),
-    }
-}
-
-fn json_cell(j: &serde_json::Value) -> String {
-    use serde_json::Value as J;
-    match j {
-        J::Number(n) if !(n.is_i64() || n.is_u64()) => {
-            format!("{:.9e}", n.as_f64().unwrap_or(f64::NAN))
-        }
-        J::Array(items) => format!(
-            "[{}]",
-            items.iter().map(json_cell).collect::<Vec<_>>().join(",")
-        ),
-        J::Object(m) => format!(
-            "{{{}}}",
-            m.iter()
-                .map(|(k, v)| format!("{k:?}:{}", json_cell(v)))
-                .collect::<Vec<_>>()
-                .join(",")
-        ),
-        other => other.to_string(),
-    }
 }
 
 fn shape(r: &QueryResult) -> (Vec<String>, Vec<String>) {

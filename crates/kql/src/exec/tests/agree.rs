@@ -5,6 +5,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::*;
 
+// The cell comparison `tests/engines_agree.rs` uses, one file for both.
+#[path = "../../../tests/common/cells.rs"]
+mod cells;
+use cells::cell;
+
 /// Queries both runs compared, and those of them DataFusion really ran (not a fallback).
 pub(super) static COMPARED: AtomicUsize = AtomicUsize::new(0);
 pub(super) static ON_DATAFUSION: AtomicUsize = AtomicUsize::new(0);
@@ -58,38 +63,6 @@ fn sorts(q: &str) -> bool {
     ["sort by", "order by", "top ", "serialize"]
         .iter()
         .any(|s| q.contains(s))
-}
-
-/// A cell as comparable text (reals to 9 significant digits: the engines sum in other orders,
-/// and DataFusion's tables keep dynamic values as JSON text, whose reals read back to the last
-/// digit or so).
-fn cell(v: &Value) -> String {
-    match v {
-        Value::Real(x) | Value::Decimal(x) => format!("{x:.9e}"),
-        Value::Dynamic(d) => format!("Dynamic({})", json_cell(d)),
-        other => format!("{other:?}"),
-    }
-}
-
-fn json_cell(j: &serde_json::Value) -> String {
-    use serde_json::Value as J;
-    match j {
-        J::Number(n) if !(n.is_i64() || n.is_u64()) => {
-            format!("{:.9e}", n.as_f64().unwrap_or(f64::NAN))
-        }
-        J::Array(items) => format!(
-            "[{}]",
-            items.iter().map(json_cell).collect::<Vec<_>>().join(",")
-        ),
-        J::Object(m) => format!(
-            "{{{}}}",
-            m.iter()
-                .map(|(k, v)| format!("{k:?}:{}", json_cell(v)))
-                .collect::<Vec<_>>()
-                .join(",")
-        ),
-        other => other.to_string(),
-    }
 }
 
 fn shape(r: &QueryResult, q: &str) -> (Vec<String>, Vec<String>) {

@@ -281,8 +281,6 @@ async fn a_call_that_waited_for_a_slot_has_only_the_rest_of_its_time() {
 
 #[tokio::test]
 async fn stdio_calls_share_the_cap_and_closing_stdin_frees_them() {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
     let fake = FakeAzure::start(20_000).await;
     fake.inject(&query_path(), Fault::Slow(FOREVER));
     let mut command = common::stdio_command();
@@ -290,39 +288,23 @@ async fn stdio_calls_share_the_cap_and_closing_stdin_frees_them() {
         .envs(fake.server_env())
         .env("SENTINEL_MCP_MAX_CONCURRENT_CALLS", "1")
         .env("SENTINEL_MCP_CALL_QUEUE", "1");
-    let mut child = tokio::process::Command::from(command)
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut send = async |v: Value| {
-        stdin.write_all(format!("{v}\n").as_bytes()).await.unwrap();
-    };
-    send(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": common::init_params("2025-06-18")})).await;
-    send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+    let mut stdio = common::StdioServer::spawn(command);
+    stdio.send(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": common::init_params("2025-06-18")})).await;
+    stdio.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
     for id in 2..=4 {
-        send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "run_kql_query", "arguments": query(id)}})).await;
+        stdio.send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "run_kql_query", "arguments": query(id)}})).await;
     }
-    let mut next = async || -> Value {
-        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("an answer within 60 s")
-            .unwrap()
-            .expect("stdout open");
-        serde_json::from_str(&line).unwrap()
-    };
-    assert_eq!(next().await["id"], 1);
+    assert_eq!(stdio.next().await["id"], 1);
     // One call holds the slot (its query never returns), one waits, one is refused.
-    let refused = next().await;
+    let refused = stdio.next().await;
     let id = refused["id"].as_u64().unwrap();
     assert_busy(&refused, id);
     wait_until("the slot holder's query at Log Analytics", async || {
         calls_sent(&fake).len() == 1
     })
     .await;
-    drop(stdin);
-    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
+    stdio.close_stdin();
+    let status = tokio::time::timeout(Duration::from_secs(60), stdio.child.wait())
         .await
         .expect("the server exits when stdin closes, its calls cancelled")
         .unwrap();

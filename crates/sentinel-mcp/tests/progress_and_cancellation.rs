@@ -8,11 +8,11 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Server, SseClient, mcp_open_session, mcp_post, mcp_stateless_call, stdio_command, wait_until,
+    Server, SseClient, StdioServer, mcp_open_session, mcp_post, mcp_stateless_call, stdio_command,
+    wait_until,
 };
 use serde_json::{Value, json};
 use test_support::azure::{FakeAzure, Fault, WORKSPACE_ID};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// A Log Analytics answer slow enough for three progress notifications.
 const SLOW: Duration = Duration::from_millis(1_700);
@@ -135,27 +135,17 @@ async fn stdio_reports_progress_and_cancels() {
     fake.inject(&query_path(), Fault::Slow(SLOW));
     let mut command = stdio_command();
     command.envs(fake.server_env());
-    let mut child = tokio::process::Command::from(command)
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut stdio = StdioServer::spawn(command);
     for m in [
         json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": common::init_params("2025-06-18")}),
         json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
         call(2, "stdio"),
     ] {
-        stdin.write_all(format!("{m}\n").as_bytes()).await.unwrap();
+        stdio.send(m).await;
     }
     let mut messages = Vec::new();
     while messages.last().is_none_or(|m: &Value| m["id"] != 2) {
-        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("an answer within 60 s")
-            .unwrap()
-            .expect("stdout open");
-        let message: Value = serde_json::from_str(&line).unwrap();
+        let message = stdio.next().await;
         if message["id"] != 1 {
             messages.push(message);
         }
@@ -167,15 +157,9 @@ async fn stdio_reports_progress_and_cancels() {
     let endless = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "run_kql_query", "arguments": {"query": "print n = 3"}}});
     let cancelled =
         json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 3}});
-    stdin
-        .write_all(format!("{endless}\n").as_bytes())
-        .await
-        .unwrap();
+    stdio.send(endless).await;
     at_log_analytics(&fake, 1).await;
-    stdin
-        .write_all(format!("{cancelled}\n").as_bytes())
-        .await
-        .unwrap();
+    stdio.send(cancelled).await;
     at_log_analytics(&fake, 0).await;
 }
 

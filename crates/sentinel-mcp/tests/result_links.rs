@@ -175,46 +175,22 @@ async fn legacy_sse_links_a_truncated_result_and_reads_it_in_pages() {
 async fn streamable_session_era_reads_the_link_in_its_session() {
     let server = Server::start(&[]).await;
     let sid = mcp_open_session(&server, &[]).await;
-    let call = mcp_message(
-        mcp_session_request(
-            &server,
-            &sid,
-            2,
-            "tools/call",
-            json!({"name": "run_kql_query", "arguments": big_query()}),
-        )
-        .await,
+    let on_session = async |id: u64, method: &str, params: Value| {
+        mcp_message(mcp_session_request(&server, &sid, id, method, params).await).await
+    };
+    let call = on_session(
+        2,
+        "tools/call",
+        json!({"name": "run_kql_query", "arguments": big_query()}),
     )
     .await;
     let uri = link_of(&call);
-    let page = mcp_message(
-        mcp_session_request(
-            &server,
-            &sid,
-            3,
-            "resources/read",
-            json!({"uri": format!("{uri}?offset=10&limit=500")}),
-        )
-        .await,
-    )
-    .await;
+    let read = |query: &str| json!({"uri": format!("{uri}?{query}")});
+    let page = on_session(3, "resources/read", read("offset=10&limit=500")).await;
     check_json_page(&page, 10, 500);
-    let csv = mcp_message(
-        mcp_session_request(
-            &server,
-            &sid,
-            4,
-            "resources/read",
-            json!({"uri": format!("{uri}?offset=990&limit=2&format=csv")}),
-        )
-        .await,
-    )
-    .await;
+    let csv = on_session(4, "resources/read", read("offset=990&limit=2&format=csv")).await;
     check_csv_page(&csv);
-    let templates = mcp_message(
-        mcp_session_request(&server, &sid, 5, "resources/templates/list", json!({})).await,
-    )
-    .await;
+    let templates = on_session(5, "resources/templates/list", json!({})).await;
     assert_eq!(
         templates["result"]["resourceTemplates"][0]["name"],
         "query-result"

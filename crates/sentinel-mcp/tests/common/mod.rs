@@ -648,3 +648,50 @@ pub fn stdio_command() -> Command {
         .stderr(Stdio::null());
     c
 }
+
+/// The server on stdio, spawned from `command` (see [`stdio_command`]): JSON-RPC messages in and
+/// out, one a line.
+pub struct StdioServer {
+    pub child: tokio::process::Child,
+    stdin: Option<tokio::process::ChildStdin>,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+impl StdioServer {
+    pub fn spawn(command: Command) -> StdioServer {
+        let mut child = tokio::process::Command::from(command)
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().unwrap();
+        StdioServer {
+            child,
+            stdin,
+            lines: tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout)),
+        }
+    }
+
+    /// Writes one message.
+    pub async fn send(&mut self, message: Value) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        tokio::io::AsyncWriteExt::write_all(stdin, format!("{message}\n").as_bytes())
+            .await
+            .unwrap();
+    }
+
+    /// The next message the server writes (60 s at most).
+    pub async fn next(&mut self) -> Value {
+        let line = tokio::time::timeout(Duration::from_secs(60), self.lines.next_line())
+            .await
+            .expect("an answer within 60 s")
+            .unwrap()
+            .expect("stdout open");
+        serde_json::from_str(&line).unwrap()
+    }
+
+    /// Closes the server's stdin, as a client that goes away does.
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+}

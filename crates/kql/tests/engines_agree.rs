@@ -6,9 +6,9 @@
 //! cannot silently fall back to the row engine.
 #![cfg(feature = "datafusion")]
 
-mod common;
 #[path = "common/cells.rs"]
 mod cells;
+mod common;
 
 use cells::cell;
 use kql::{Catalog, ExecOptions, Executor, QueryResult, Value};

@@ -290,7 +290,9 @@ async fn stdio_calls_share_the_cap_and_closing_stdin_frees_them() {
         .env("SENTINEL_MCP_CALL_QUEUE", "1");
     let mut stdio = common::StdioServer::spawn(command);
     stdio.send(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": common::init_params("2025-06-18")})).await;
-    stdio.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+    stdio
+        .send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        .await;
     for id in 2..=4 {
         stdio.send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "run_kql_query", "arguments": query(id)}})).await;
     }

@@ -1,9 +1,9 @@
-//! A result cell as comparable text, for the tests that hold the two executors to one answer:
+//! A result as comparable text, for the tests that hold the two executors to one answer:
 //! `tests/engines_agree.rs` (the corpus) and the engine's unit tests (`src/exec/tests/agree.rs`),
 //! which both include this file by path. `Value` is the including module's: `kql::Value` in the
 //! one, the crate's own in the other.
 
-use super::Value;
+use super::{QueryResult, Value};
 
 /// A cell as comparable text (reals to 9 significant digits: the engines sum in other orders,
 /// and DataFusion's tables keep dynamic values as JSON text, whose reals read back to the last
@@ -35,4 +35,25 @@ fn json_cell(j: &serde_json::Value) -> String {
         ),
         other => other.to_string(),
     }
+}
+
+/// A result's columns and rows as comparable text; rows sorted unless `ordered` (the query
+/// fixes their order, so the executors must agree on it too).
+pub fn shape(r: &QueryResult, ordered: bool) -> (Vec<String>, Vec<String>) {
+    let columns = r
+        .table
+        .columns
+        .iter()
+        .map(|c| format!("{}:{}", c.name, c.ty))
+        .collect();
+    let mut rows: Vec<String> = r
+        .table
+        .rows
+        .iter()
+        .map(|row| row.iter().map(cell).collect::<Vec<_>>().join(" | "))
+        .collect();
+    if !ordered {
+        rows.sort();
+    }
+    (columns, rows)
 }

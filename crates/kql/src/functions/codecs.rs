@@ -128,23 +128,30 @@ pub(super) static FUNCTIONS: &[Function] = &[
         Returns::Fixed(T::String),
         |args, _| Value::str(url_decode(&text(args, 0))),
     ),
+    // The two differ only in a space: `+` in a URL's query, `%20` in one of its components.
+    Function::new("url_encode", &[], Returns::Fixed(T::String), |args, _| {
+        Value::str(url_encode(&text(args, 0), "+"))
+    }),
     Function::new(
-        "url_encode",
-        &["url_encode_component"],
+        "url_encode_component",
+        &[],
         Returns::Fixed(T::String),
-        |args, _| {
-            let mut out = String::new();
-            for b in text(args, 0).bytes() {
-                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                    out.push(b as char);
-                } else {
-                    out.push_str(&format!("%{b:02x}"));
-                }
-            }
-            Value::str(out)
-        },
+        |args, _| Value::str(url_encode(&text(args, 0), "%20")),
     ),
 ];
+
+/// `text` percent-encoded (lower-case hex, as Kusto writes it), a space as `space`.
+fn url_encode(text: &str, space: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
+            b' ' => out.push_str(space),
+            b if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) => out.push(b as char),
+            b => out.push_str(&format!("%{b:02x}")),
+        }
+    }
+    out
+}
 
 // Text that is not base64 of a stream of UTF-8 decompresses to an empty string.
 /// The text `inflate` (zlib's or gzip's, up to a size limit) makes of the base64 bytes of the

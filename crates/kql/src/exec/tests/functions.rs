@@ -113,6 +113,23 @@ fn a_built_in_functions_named_argument_is_its_value_and_names_its_column() {
 }
 
 #[test]
+fn url_encode_writes_a_space_as_plus_and_url_encode_component_as_percent_20() {
+    assert_eq!(
+        cell("print url_encode('https://a.com/x y?q=1')"),
+        Value::str("https%3a%2f%2fa.com%2fx+y%3fq%3d1")
+    );
+    assert_eq!(
+        cell("print url_encode_component('https://a.com/x y?q=1')"),
+        Value::str("https%3a%2f%2fa.com%2fx%20y%3fq%3d1")
+    );
+    assert_eq!(
+        cell("print url_decode('x%20y')"),
+        Value::str("x y"),
+        "what either writes decodes back"
+    );
+}
+
+#[test]
 fn url_path_translate_and_legacy_aggregate_names() {
     assert_eq!(
         cell("print parse_url('https://u:p@host.com:8080/a/b?x=1&y=2#f').Host"),

@@ -42,7 +42,7 @@ impl RateLimited {
         ErrorData::new(
             ErrorCode(RATE_LIMITED),
             format!(
-                "Rate limit exceeded: too many tool calls from this principal; retry in {} seconds.",
+                "Rate limit exceeded: too many tool calls and result reads from this principal; retry in {} seconds.",
                 self.retry_after_secs
             ),
             Some(json!({"retryAfterSeconds": self.retry_after_secs})),

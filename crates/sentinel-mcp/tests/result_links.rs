@@ -531,3 +531,53 @@ async fn a_truncated_hunting_result_links_too() {
         .await;
     check_json_page(&page, 200, 800);
 }
+
+/// Reading pages spends the same per-principal allowance as calling tools: a client cannot page
+/// through a large result faster than it could query. Over it, legacy SSE answers -32029 on the
+/// stream and `/mcp` answers 429 with `Retry-After`, and nothing is read.
+#[tokio::test]
+async fn reading_pages_counts_against_the_rate_limit_on_every_transport() {
+    let server = Server::start(&[
+        ("SENTINEL_MCP_RATE_LIMIT_PER_MINUTE", "1"),
+        ("SENTINEL_MCP_RATE_LIMIT_BURST", "3"),
+    ])
+    .await;
+    let mut c = SseClient::connect(&server).await;
+    c.initialize().await;
+    // One token for the query, two for pages: the third page is refused.
+    let uri = link_of(&c.call_tool("run_kql_query", big_query()).await);
+    for _ in 0..2 {
+        check_json_page(
+            &c.request("resources/read", json!({"uri": uri})).await,
+            0,
+            1000,
+        );
+    }
+    let refused = c.request("resources/read", json!({"uri": uri})).await;
+    assert_eq!(refused["error"]["code"], -32029, "{refused}");
+    assert!(refused.get("result").is_none(), "{refused}");
+    // The bucket is the principal's, whatever the transport: /mcp refuses the read before it runs.
+    let read = stateless(
+        &server,
+        7,
+        "resources/read",
+        Some(&uri),
+        json!({"uri": uri}),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(read.status(), 429);
+    assert!(read.headers().contains_key("retry-after"));
+    let body = read.text().await.unwrap();
+    assert!(
+        body.contains("-32029") && !body.contains("\"rows\""),
+        "{body}"
+    );
+    assert_eq!(
+        server
+            .metric("sentinel_mcp_refused_calls_total{reason=\"rate_limit\"}")
+            .await,
+        Some(2)
+    );
+}

@@ -289,9 +289,9 @@ pub(super) enum Carried {
 
 /// On JSON-RPC POSTs: a body that is not JSON is a parse error (400, -32700); a `tools/call` of
 /// a tool the caller may not use is refused with 403 `insufficient_scope` naming the scopes that
-/// would allow it (step-up); and a `tools/call` on `/mcp` over the caller's rate limit is refused
-/// with 429 and `Retry-After` (legacy SSE answers that on the stream instead). Says what the
-/// request carries.
+/// would allow it (step-up); and a `tools/call` or `resources/read` on `/mcp` over the caller's
+/// rate limit is refused with 429 and `Retry-After` (legacy SSE answers that on the stream
+/// instead). Says what the request carries.
 pub(super) async fn inspect_jsonrpc(
     state: &HttpState,
     request: Request,
@@ -361,8 +361,11 @@ pub(super) async fn inspect_jsonrpc(
         crate::metrics::metrics().rejected("scope");
         return Err(response);
     }
-    if message.method.as_deref() == Some("tools/call")
-        && parts.uri.path().starts_with("/mcp")
+    // A page of a kept result costs what a small query does: reads share the calls' allowance.
+    if matches!(
+        message.method.as_deref(),
+        Some("tools/call" | "resources/read")
+    ) && parts.uri.path().starts_with("/mcp")
         && let Some(meta) = parts.extensions.get::<RequestMeta>()
         && let Err(limited) = state.check_rate(meta).await
     {

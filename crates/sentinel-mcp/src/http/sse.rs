@@ -429,6 +429,10 @@ async fn dispatch(
                     session.reply(&id, Outcome::Result(&list), request_id).await
                 }
                 ClientRequest::ReadResourceRequest(r) => {
+                    if let Err(limited) = state.check_rate(&meta).await {
+                        let error = limited.error();
+                        return session.reply(&id, Outcome::Error(&error), request_id).await;
+                    }
                     let read_meta = r.extensions.get::<RequestMetaObject>().map(|m| &m.0.0);
                     let read = state
                         .app

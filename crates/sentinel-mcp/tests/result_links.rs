@@ -223,6 +223,11 @@ fn stateless(
     }
 }
 
+/// A stateless-era `resources/read` of `uri` on /mcp.
+fn stateless_read(server: &Server, id: u64, uri: &str) -> reqwest::RequestBuilder {
+    stateless(server, id, "resources/read", Some(uri), json!({"uri": uri}))
+}
+
 #[tokio::test]
 async fn stateless_era_reads_pages_with_caching_hints() {
     let server = Server::start(&[]).await;
@@ -234,23 +239,8 @@ async fn stateless_era_reads_pages_with_caching_hints() {
     )
     .await;
     let uri = link_of(&call);
-    let read = |id: u64, uri: String| {
-        let server = &server;
-        async move {
-            mcp_message(
-                stateless(
-                    server,
-                    id,
-                    "resources/read",
-                    Some(&uri),
-                    json!({"uri": uri}),
-                )
-                .send()
-                .await
-                .unwrap(),
-            )
-            .await
-        }
+    let read = async |id: u64, uri: String| {
+        mcp_message(stateless_read(&server, id, &uri).send().await.unwrap()).await
     };
     let page = read(2, format!("{uri}?offset=10&limit=500")).await;
     check_json_page(&page, 10, 500);
@@ -378,18 +368,9 @@ async fn only_the_principal_that_ran_the_query_reads_its_result() {
     )
     .await;
     let uri = link_of(&call);
-    let read_as = |token: String, uri: String| {
-        let server = &server;
-        async move {
-            mcp_message(
-                stateless(server, 2, "resources/read", Some(&uri), json!({"uri": uri}))
-                    .bearer_auth(token)
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await
-        }
+    let read_as = async |token: String, uri: String| {
+        let read = stateless_read(&server, 2, &uri).bearer_auth(token);
+        mcp_message(read.send().await.unwrap()).await
     };
     check_json_page(&read_as(alice.clone(), uri.clone()).await, 0, 1000);
     let theirs = read_as(mallory.clone(), uri.clone()).await;
@@ -557,16 +538,7 @@ async fn reading_pages_counts_against_the_rate_limit_on_every_transport() {
     assert_eq!(refused["error"]["code"], -32029, "{refused}");
     assert!(refused.get("result").is_none(), "{refused}");
     // The bucket is the principal's, whatever the transport: /mcp refuses the read before it runs.
-    let read = stateless(
-        &server,
-        7,
-        "resources/read",
-        Some(&uri),
-        json!({"uri": uri}),
-    )
-    .send()
-    .await
-    .unwrap();
+    let read = stateless_read(&server, 7, &uri).send().await.unwrap();
     assert_eq!(read.status(), 429);
     assert!(read.headers().contains_key("retry-after"));
     let body = read.text().await.unwrap();

@@ -33,8 +33,10 @@ enum Runs {
     BitXor,
     Covariance,
     CovarianceP,
-    /// Distinct values: `make_set`, and `hll` (exact here: the distinct values themselves).
+    /// Distinct values: `make_set`.
     Set,
+    /// `hll` (exact here: the distinct values themselves), null over no values.
+    Hll,
     Digest,
     Schema,
     List,
@@ -403,21 +405,21 @@ pub(crate) const AGGREGATES: [Aggregate; 53] = [
     Aggregate {
         name: "hll",
         aliases: &[],
-        runs: Runs::Set,
+        runs: Runs::Hll,
         returns: Returns::Dynamic,
         column: Column::Prefixed("hll"),
     },
     Aggregate {
         name: "hll_if",
         aliases: &[],
-        runs: Runs::Set,
+        runs: Runs::Hll,
         returns: Returns::Dynamic,
         column: Column::Prefixed("hll_if"),
     },
     Aggregate {
         name: "hll_merge",
         aliases: &[],
-        runs: Runs::Set,
+        runs: Runs::Hll,
         returns: Returns::Dynamic,
         column: Column::Prefixed("hll_merge"),
     },
@@ -527,6 +529,17 @@ pub(crate) fn result_type(name: &str, args: &[ScalarType]) -> ScalarType {
     }
 }
 
+/// What a collecting aggregate keeps, and what it answers over no values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Collect {
+    /// Every value (`make_list`): `[]` over none.
+    List,
+    /// Distinct values (`make_set`): `[]` over none.
+    Set,
+    /// Distinct values as an `hll` sketch: null over none, as Kusto answers.
+    Sketch,
+}
+
 /// The running state of one aggregate in one group.
 #[derive(Debug, Clone)]
 pub(crate) enum AggState {
@@ -541,7 +554,7 @@ pub(crate) enum AggState {
         n: i64,
     },
     Best(Value, bool),
-    List(Vec<J>, HashSet<Key>, bool),
+    List(Vec<J>, HashSet<Key>, Collect),
     Bag(serde_json::Map<String, J>),
     Arg {
         best: Value,
@@ -669,10 +682,11 @@ impl AggState {
             Runs::BitXor => AggState::Bits(None, |a, b| a ^ b),
             Runs::Covariance => covariance(false),
             Runs::CovarianceP => covariance(true),
-            Runs::Set => AggState::List(Vec::new(), HashSet::new(), true),
+            Runs::Set => AggState::List(Vec::new(), HashSet::new(), Collect::Set),
+            Runs::Hll => AggState::List(Vec::new(), HashSet::new(), Collect::Sketch),
             Runs::Digest => AggState::Digest(Vec::new()),
             Runs::Schema => AggState::Schema(Shape::default()),
-            Runs::List => AggState::List(Vec::new(), HashSet::new(), false),
+            Runs::List => AggState::List(Vec::new(), HashSet::new(), Collect::List),
             Runs::Bag => AggState::Bag(serde_json::Map::new()),
             Runs::ArgMax => AggState::Arg {
                 best: Value::Null,
@@ -740,7 +754,8 @@ impl AggState {
                     *best = v;
                 }
             }
-            AggState::List(items, seen, set) => {
+            AggState::List(items, seen, collect) => {
+                let set = *collect != Collect::List;
                 let limit = args
                     .get(if name.ends_with("_if") { 2 } else { 1 })
                     .filter(|_| name.starts_with("make_"))
@@ -760,13 +775,13 @@ impl AggState {
                 {
                     for j in arr {
                         let val = Value::dynamic(j.clone());
-                        if !*set || seen.insert(key_of(&val)) {
+                        if !set || seen.insert(key_of(&val)) {
                             items.push(j.clone());
                         }
                     }
                     return;
                 }
-                if !*set || seen.insert(key_of(&v)) {
+                if !set || seen.insert(key_of(&v)) {
                     items.push(crate::value::convert::dyn_json(&v));
                 }
             }
@@ -869,13 +884,17 @@ impl AggState {
                 ScalarType::TimeSpan => one(Value::TimeSpan(*long)),
                 _ => one(Value::Real(*real + *long as f64)),
             },
+            // Kusto divides the sum by the count: over no (non-null) values that is 0/0, NaN,
+            // where a timespan or datetime has no NaN and stays null.
             AggState::Avg { sum, n } => one(match (*n, ty) {
-                (0, _) => Value::Null,
+                (0, ScalarType::TimeSpan | ScalarType::DateTime) => Value::Null,
+                (0, _) => Value::Real(f64::NAN),
                 (_, ScalarType::TimeSpan) => Value::TimeSpan((sum / *n as f64) as i64),
                 (_, ScalarType::DateTime) => Value::DateTime((sum / *n as f64) as i64),
                 _ => Value::Real(sum / *n as f64),
             }),
             AggState::Best(v, _) => one(v.clone()),
+            AggState::List(items, _, Collect::Sketch) if items.is_empty() => one(Value::Null),
             AggState::List(items, _, _) => one(Value::dynamic(J::Array(items.clone()))),
             AggState::Bag(map) => one(Value::dynamic(J::Object(map.clone()))),
             AggState::Arg { row, .. } | AggState::Any(Some(row)) => {

@@ -205,13 +205,14 @@ fn covariance_bitwise_and_weighted_percentile_aggregates() {
 
 #[test]
 fn aggregates_over_no_values_take_kusto_defaults() {
-    // Kusto's table of defaults: count/sum/variance/stdev 0, make_* an empty array, others null.
+    // Kusto's table of defaults: count/sum/variance/stdev 0, make_* an empty array, others null;
+    // but avg divides a sum of 0 by a count of 0, and Kusto answers NaN.
     let r = run(
         "datatable(x:long) [] | summarize count(), sum(x), stdev(x), variance(x), \
          make_list(x), max(x), avg(x)",
     );
     assert_eq!(
-        r.table.rows[0],
+        r.table.rows[0][..6],
         [
             Value::Long(0),
             Value::Long(0),
@@ -219,7 +220,32 @@ fn aggregates_over_no_values_take_kusto_defaults() {
             Value::Real(0.0),
             Value::dynamic(serde_json::json!([])),
             Value::Null,
+        ]
+    );
+    assert_eq!(r.table.rows[0][6].to_json(), serde_json::json!("NaN"));
+    // The same over values that are all null, in a group, and for avgif matching nothing; a
+    // timespan has no NaN and stays null.
+    let r = run(
+        "datatable(k:string, x:real) ['a', real(null), 'a', real(null), 'b', 2.0] \
+         | summarize avg(x), avgif(x, x > 5) by k | sort by k asc",
+    );
+    let json: Vec<serde_json::Value> = r.table.rows.iter().flatten().map(Value::to_json).collect();
+    assert_eq!(
+        serde_json::Value::Array(json),
+        serde_json::json!(["a", "NaN", "NaN", "b", 2.0, "NaN"])
+    );
+    assert_eq!(
+        cell("datatable(x:timespan) [timespan(null)] | summarize avg(x)"),
+        Value::Null
+    );
+    // Sketches over no values are null (the docs' summarize example), a set is empty.
+    let r = run("datatable(x:long) [] | summarize hll(x), tdigest(x), make_set(x)");
+    assert_eq!(
+        r.table.rows[0],
+        [
             Value::Null,
+            Value::Null,
+            Value::dynamic(serde_json::json!([]))
         ]
     );
     assert_eq!(

@@ -129,7 +129,11 @@ impl<'a> Lowering<'_, 'a> {
                             .otherwise(total)
                             .map_err(|e| e.to_string())?
                     } else {
-                        avg(x)
+                        // Kusto's avg over no values is 0/0: NaN, not null.
+                        let mean = avg(x);
+                        when(is_null(mean.clone()), lit(f64::NAN))
+                            .otherwise(mean)
+                            .map_err(|e| e.to_string())?
                     }
                 }
                 "min" | "max" => {

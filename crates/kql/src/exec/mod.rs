@@ -33,7 +33,7 @@ use std::sync::Arc;
 
 use crate::bind::context::{Binding, Engine, Env, ExecOptions};
 use crate::bind::eval::eval;
-use crate::bind::expr::{self, Row};
+use crate::bind::expr::{self, CExpr, Row};
 use crate::bind::naming::argument_for;
 use crate::budget::QueryBudget;
 use crate::catalog::Catalog;
@@ -41,7 +41,7 @@ use crate::error::KqlError;
 use crate::functions::{self, aggregate};
 use crate::syntax::ast::{Expr, ExprKind, Function, LetValue, Statement, Visualization};
 use crate::value::convert;
-use crate::value::table::Table;
+use crate::value::table::{Column, Table};
 use crate::value::{ScalarType, Value};
 
 /// What a query returned.
@@ -324,13 +324,26 @@ impl<'a> Engine<'a> {
                 let mut columns = Vec::new();
                 let mut row = Vec::new();
                 for (i, ne) in items.iter().enumerate() {
+                    // A call of several results makes several columns, as in `project`.
+                    if let Some((bag, spread)) =
+                        self.bind_spread(&[], &ne.expr, &ne.names, true, env)?
+                    {
+                        let bag = CExpr::Lit(eval(&bag, Row::EMPTY));
+                        for s in spread {
+                            let taken: Vec<String> =
+                                columns.iter().map(|c: &Column| c.name.clone()).collect();
+                            columns.push(Column::new(s.name_among(&taken), s.ty));
+                            row.push(convert::coerce(eval(&s.of(bag.clone()), Row::EMPTY), s.ty));
+                        }
+                        continue;
+                    }
                     let (c, ty) = self.compile(&ne.expr, &[], env)?;
                     let name = ne
                         .names
                         .first()
                         .cloned()
                         .unwrap_or_else(|| format!("print_{i}"));
-                    columns.push(crate::value::table::Column::new(name, ty));
+                    columns.push(Column::new(name, ty));
                     row.push(convert::coerce(eval(&c, Row::EMPTY), ty));
                 }
                 Ok(Table {

@@ -453,8 +453,9 @@ fn set_op(args: &[Value], op: SetOp) -> Value {
 }
 
 /// array_sort_asc(a1[, a2, …][, nulls_last]) (or `descending`): sorts a1 (nulls last unless
-/// asked otherwise) and reorders the other arrays the same way; several arrays come back as an
-/// array of arrays.
+/// asked otherwise) and reorders the other arrays the same way, null for one of another length;
+/// several arrays come back as an array of arrays, which `extend`/`project`/`print` spread
+/// into columns.
 fn array_sort(args: &[Value], descending: bool) -> Value {
     let arrays: Vec<Vec<J>> = args.iter().map_while(dynamic_array).collect();
     let nulls_last = match args.get(arrays.len()).map(undyn) {
@@ -464,9 +465,6 @@ fn array_sort(args: &[Value], descending: bool) -> Value {
     let Some(first) = arrays.first() else {
         return Value::Null;
     };
-    if arrays.iter().any(|a| a.len() != first.len()) {
-        return Value::Null;
-    }
     let keys: Vec<Value> = first
         .iter()
         .map(|j| undyn(&Value::dynamic(j.clone())))
@@ -496,7 +494,13 @@ fn array_sort(args: &[Value], descending: bool) -> Value {
     });
     let sorted: Vec<J> = arrays
         .iter()
-        .map(|arr| J::Array(order.iter().map(|&i| arr[i].clone()).collect()))
+        .map(|arr| {
+            if arr.len() == first.len() {
+                J::Array(order.iter().map(|&i| arr[i].clone()).collect())
+            } else {
+                J::Null
+            }
+        })
         .collect();
     match <[J; 1]>::try_from(sorted) {
         Ok([one]) => Value::dynamic(one),

@@ -84,14 +84,33 @@ pub(crate) fn fresh_name(columns: &[Column], taken: &[String]) -> String {
 pub(crate) struct Spread {
     pub name: String,
     pub declared: bool,
-    pub result: &'static str,
+    pub part: Part,
     pub ty: ScalarType,
+}
+
+/// Where a result of a call of several results is in the value the call evaluates to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Part {
+    /// A member of the bag of a tuple function (`series_fit_line(y).slope`).
+    Result(&'static str),
+    /// An element of an array of arrays (`array_sort_asc(a, b)[1]`).
+    Element(usize),
 }
 
 /// The columns of a call of several results, each with its values.
 pub(super) type SpreadColumns = Vec<(Spread, Vec<Value>)>;
 
 impl Spread {
+    /// This column's value out of `bag`, the value of the whole call.
+    pub(crate) fn of(&self, bag: CExpr) -> CExpr {
+        match self.part {
+            Part::Result(result) => tuple_result(bag, result, self.ty),
+            Part::Element(i) => {
+                CExpr::Index(Box::new(bag), Box::new(CExpr::Lit(Value::Long(i as i64))))
+            }
+        }
+    }
+
     /// Its name among `taken`: a name the query gave replaces a column, Kusto's own is made
     /// unique.
     pub(crate) fn name_among(&self, taken: &[String]) -> String {
@@ -546,7 +565,13 @@ impl<'a> Engine<'a> {
         let ExprKind::Call { name, args } = &expr.kind else {
             return Ok(None);
         };
-        let Some(tuple) = functions::tuple(name).filter(|_| env.get(name).is_none()) else {
+        if env.get(name).is_some() {
+            return Ok(None);
+        }
+        if matches!(name.as_str(), "array_sort_asc" | "array_sort_desc") {
+            return self.bind_sorted_arrays(columns, expr, args, names, keep_rest, env);
+        }
+        let Some(tuple) = functions::tuple(name) else {
             return Ok(None);
         };
         if names.len() > tuple.results.len() {
@@ -576,8 +601,59 @@ impl<'a> Engine<'a> {
             out.push(Spread {
                 name,
                 declared,
-                result,
+                part: Part::Result(result),
                 ty: *ty,
+            });
+        }
+        Ok(Some((bag, out)))
+    }
+
+    /// `array_sort_asc(a1, a2, …[, nulls_last])` with several arrays returns as many, each a
+    /// column Kusto names `a1_sorted`, `a2_sorted`, … (or as `(x, y) = …` says, by the rules of
+    /// [`Self::bind_spread`]); with one array it is an ordinary call (None).
+    fn bind_sorted_arrays(
+        &mut self,
+        columns: &[Column],
+        expr: &'a Expr,
+        args: &'a [Expr],
+        names: &[String],
+        keep_rest: bool,
+        env: &Env<'a>,
+    ) -> Result<Option<(CExpr, Vec<Spread>)>, KqlError> {
+        let mut arrays = args.len();
+        if let Some(last) = args.last()
+            && self.compile(last, columns, env)?.1 == ScalarType::Bool
+        {
+            arrays -= 1;
+        }
+        if arrays < 2 {
+            return Ok(None);
+        }
+        if names.len() > arrays {
+            return Err(self.type_error(
+                expr,
+                &format!(
+                    "the call returns {arrays} arrays, fewer than the {} names given",
+                    names.len()
+                ),
+            ));
+        }
+        let (bag, _) = self.compile(expr, columns, env)?;
+        let mut out = Vec::new();
+        for (i, arg) in args.iter().take(arrays).enumerate() {
+            let (name, declared) = match names.get(i) {
+                Some(n) => (n.clone(), true),
+                None if keep_rest || names.is_empty() => (
+                    format!("{}_sorted", derive_name(arg).unwrap_or_default()),
+                    false,
+                ),
+                None => continue,
+            };
+            out.push(Spread {
+                name,
+                declared,
+                part: Part::Element(i),
+                ty: ScalarType::Dynamic,
             });
         }
         Ok(Some((bag, out)))
@@ -602,7 +678,7 @@ impl<'a> Engine<'a> {
             .collect();
         let mut out = Vec::with_capacity(spread.len());
         for s in spread {
-            let member = tuple_result(CExpr::Col(0), s.result, s.ty);
+            let member = s.of(CExpr::Col(0));
             let mut values = Vec::with_capacity(bags.len());
             for idx in 0..bags.len() {
                 self.check()?;

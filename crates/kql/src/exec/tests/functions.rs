@@ -41,6 +41,39 @@ fn unnamed_calls_are_named_after_their_first_argument_where_kusto_does() {
 }
 
 #[test]
+fn array_sort_of_several_arrays_spreads_into_sorted_columns() {
+    // The docs' example: the first array sorted, the second reordered alike, one column each.
+    let j = Value::dynamic;
+    let arrays = "let array1 = dynamic([1,3,4,5,2]); let array2 = dynamic(['a','b','c','d','e']);";
+    let r = run(&format!("{arrays} print array_sort_asc(array1, array2)"));
+    assert_eq!(names(&r.table), ["array1_sorted", "array2_sorted"]);
+    assert_eq!(
+        r.table.rows[0],
+        [
+            j(serde_json::json!([1, 2, 3, 4, 5])),
+            j(serde_json::json!(["a", "e", "b", "c", "d"]))
+        ]
+    );
+    let r = run(&format!("{arrays} print array_sort_desc(array1, array2)"));
+    assert_eq!(names(&r.table), ["array1_sorted", "array2_sorted"]);
+    assert_eq!(r.table.rows[0][1], j(serde_json::json!(["d", "c", "b", "e", "a"])));
+    // On rows: `(x, y) =` names them; extend keeps only the named ones, project all; one array
+    // and nulls_last stay one column.
+    let data = "datatable(k:long, a:dynamic, b:dynamic) [1, dynamic([2, 1]), dynamic(['x', 'y'])]";
+    let r = run(&format!("{data} | extend (x, y) = array_sort_asc(a, b)"));
+    assert_eq!(names(&r.table), ["k", "a", "b", "x", "y"]);
+    assert_eq!(r.table.rows[0][4], j(serde_json::json!(["y", "x"])));
+    let r = run(&format!("{data} | extend x = array_sort_desc(a, b, false)"));
+    assert_eq!(names(&r.table), ["k", "a", "b", "x"]);
+    assert_eq!(r.table.rows[0][3], j(serde_json::json!([2, 1])));
+    let r = run(&format!("{data} | project k, array_sort_asc(a, b, true)"));
+    assert_eq!(names(&r.table), ["k", "a_sorted", "b_sorted"]);
+    let r = run(&format!("{data} | project array_sort_asc(a, false)"));
+    assert_eq!(names(&r.table), ["Column1"]);
+    assert_eq!(r.table.rows[0][0], j(serde_json::json!([1, 2])));
+}
+
+#[test]
 fn calls_of_several_results_spread_into_columns_as_kusto_names_them() {
     let y = "print y=dynamic([2, 5, 6, 8, 11, 15, 17, 18, 25, 26, 30, 30])";
     // extend keeps only the named results; project keeps the rest under `f_arg_result`.
@@ -527,6 +560,11 @@ fn documented_string_and_time_function_forms() {
     assert_eq!(
         cell("print array_sort_asc(dynamic([3, 1, 2]), dynamic(['c', 'a', 'b']))[1]"),
         j(serde_json::json!(["a", "b", "c"]))
+    );
+    // An array of another length than the first comes back null, the others still sorted.
+    assert_eq!(
+        cell("print array_sort_asc(dynamic([3, 1, 2]), dynamic(['c', 'a']), dynamic([0, 1, 2]))[2]"),
+        j(serde_json::json!([1, 2, 0]))
     );
     assert_eq!(
         cell("print bag_set_key(dynamic({'k': 1}), '$.a.b', 'x')"),

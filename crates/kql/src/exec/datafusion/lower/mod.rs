@@ -16,7 +16,6 @@ use datafusion::logical_expr::{
 
 use super::udf::{ExpandUdf, ParseUdf, RowGuardUdf};
 use crate::bind::context::{Engine, Env};
-use crate::bind::expr::tuple_result;
 use crate::bind::naming::derive_name;
 use crate::exec::MAX_ROWS;
 use crate::exec::rows::ops::{fresh_name, piped_union_name, projected_name, union_input_name};
@@ -552,7 +551,7 @@ impl<'a> Lowering<'_, 'a> {
             for s in spread {
                 let taken: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
                 let name = s.name_among(&taken);
-                let result = tuple_result(bag.clone(), s.result, s.ty);
+                let result = s.of(bag.clone());
                 let e = self.expr(&result, s.ty, &p.columns)?.alias(name.clone());
                 set_column(&mut cols, &mut exprs, Column::new(name, s.ty), e);
             }
@@ -745,8 +744,11 @@ pub(super) fn capped(plan: LogicalPlan) -> Result<LogicalPlan, Fallback> {
     df(df(LogicalPlanBuilder::from(plan).limit(0, Some(MAX_ROWS + 1)))?.build())
 }
 
-/// Whether `e` calls a function of several results, whose columns `extend` and `project` make
-/// on the row engine.
+/// Whether `e` may call a function of several results, whose columns `extend` and `project`
+/// make on the row engine (an `array_sort_*` of two arguments may be one array and
+/// `nulls_last`: the row engine tells).
 pub(super) fn spreads(e: &Expr) -> bool {
-    matches!(&e.kind, ExprKind::Call { name, .. } if functions::tuple(name).is_some())
+    matches!(&e.kind, ExprKind::Call { name, args }
+        if functions::tuple(name).is_some()
+            || (matches!(name.as_str(), "array_sort_asc" | "array_sort_desc") && args.len() > 1))
 }

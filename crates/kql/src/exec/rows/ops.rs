@@ -405,6 +405,16 @@ impl<'a> Engine<'a> {
             OperatorKind::TopNested(levels) => self.top_nested(op, t, levels, env),
             OperatorKind::MakeSeries(ms) => self.make_series(op, t, ms, env),
             OperatorKind::MvApply { items, limit, ops } => {
+                // The expanded columns are the subquery's: the input's columns of those names are
+                // not carried over (`mv-apply rings on (summarize cells = make_list(rings))`
+                // gives only `cells`), those expanded under another name are.
+                let expanded: Vec<String> = items
+                    .iter()
+                    .filter_map(|i| i.name.clone().or_else(|| derive_name(&i.expr)))
+                    .collect();
+                let kept: Vec<usize> = (0..t.columns.len())
+                    .filter(|&i| !expanded.contains(&t.columns[i].name))
+                    .collect();
                 let mut out: Option<Table> = None;
                 let inputs: Vec<Table> = if t.rows.is_empty() {
                     vec![Table::new(t.columns.clone())]
@@ -424,7 +434,8 @@ impl<'a> Engine<'a> {
                         sub = self.operator(sub, o, env)?;
                     }
                     // Each result row is the original row with the subquery's columns laid over it.
-                    let mut columns = t.columns.clone();
+                    let mut columns: Vec<Column> =
+                        kept.iter().map(|&i| t.columns[i].clone()).collect();
                     let mut slots = Vec::new();
                     for c in &sub.columns {
                         match columns.iter().position(|x| x.name == c.name) {
@@ -438,7 +449,10 @@ impl<'a> Engine<'a> {
                             }
                         }
                     }
-                    let base = original.unwrap_or_else(|| vec![Value::Null; t.columns.len()]);
+                    let base: Vec<Value> = match original {
+                        Some(row) => kept.iter().map(|&i| row[i].clone()).collect(),
+                        None => vec![Value::Null; kept.len()],
+                    };
                     let rows: Vec<Vec<Value>> = sub
                         .rows
                         .into_iter()

@@ -293,6 +293,31 @@ fn bag_unpack_and_mv_apply() {
         r.table.rows[0][0],
         Value::dynamic(serde_json::json!(["a", "b"]))
     );
+    // The docs' geo_h3cell_rings example: a column expanded under its own name belongs to the
+    // subquery, so a summarize that drops it drops it from the output; under another name the
+    // input column stays.
+    let r = run(
+        "print rings = geo_h3cell_rings('861f8894fffffff', 1) \
+         | mv-apply rings on (summarize cells = make_list(rings))",
+    );
+    assert_eq!(names(&r.table), ["cells"]);
+    assert_eq!(
+        r.table.rows[0][0],
+        Value::dynamic(serde_json::json!([
+            "861f8894fffffff",
+            "861f88947ffffff",
+            "861f8895fffffff",
+            "861f88867ffffff",
+            "861f8d497ffffff",
+            "861f8d4b7ffffff",
+            "861f8896fffffff"
+        ]))
+    );
+    let r = run("print k = 1, a = dynamic([3, 4]) | mv-apply a on (summarize s = sum(toint(a)))");
+    assert_eq!(names(&r.table), ["k", "s"]);
+    assert_eq!(r.table.rows[0], [Value::Long(1), Value::Long(7)]);
+    let r = run("print k = 1, a = dynamic([3, 4]) | mv-apply e = a on (top 1 by toint(e))");
+    assert_eq!(names(&r.table), ["k", "a", "e"]);
     let r = run(
         "range x from 1 to 2 step 1 | as A | union withsource=Src (print x = 3 | as B) | project Src",
     );

@@ -254,7 +254,16 @@ impl<'a> Engine<'a> {
             ExprKind::Pipe { source, ops } => {
                 let mut t = self.tabular(source, env)?;
                 let mut scope: Option<Env<'a>> = None;
-                for op in ops {
+                let mut done = Vec::new();
+                for (i, op) in ops.iter().enumerate() {
+                    if done.contains(&i) {
+                        continue;
+                    }
+                    // Filters Kusto runs below an innerunique join run on its left side first.
+                    for j in rows::join::filters_before_join(&ops[i..], &t.columns) {
+                        t = self.operator(t, &ops[i + j], scope.as_ref().unwrap_or(env))?;
+                        done.push(i + j);
+                    }
                     t = self.operator(t, op, scope.as_ref().unwrap_or(env))?;
                     self.piped_name = None;
                     // `as Name` makes the result so far visible to the rest of the query,

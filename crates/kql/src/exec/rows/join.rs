@@ -4,12 +4,69 @@ use std::collections::HashMap;
 
 use crate::bind::context::{Binding, Engine, Env};
 use crate::error::KqlError;
-use crate::syntax::ast::{ExprKind, JoinOn, Operator, Union};
+use crate::syntax::ast::{Expr, ExprKind, JoinOn, Operator, OperatorKind, Union};
 use crate::value::convert::{Key, coerce};
 use crate::value::table::{Column, Table};
 use crate::value::{ScalarType, Value};
 
 use super::ops::*;
+
+/// The `where` operators among those right after an `innerunique` join (`ops[0]`) that run on
+/// its left side, before the left side keeps one row per key: those that read only `left`'s
+/// columns. Kusto pushes such a filter below the join, so its keys always reach the output (the
+/// docs' `join | where value == "val1.2"`); the other join kinds give the same rows either way.
+/// Indices into `ops`; both executors run them first.
+pub(crate) fn filters_before_join(ops: &[Operator], left: &[Column]) -> Vec<usize> {
+    let Some(OperatorKind::Join { kind, .. }) = ops.first().map(|o| &o.kind) else {
+        return Vec::new();
+    };
+    if !kind
+        .as_deref()
+        .is_none_or(|k| k.eq_ignore_ascii_case("innerunique"))
+    {
+        return Vec::new();
+    }
+    ops.iter()
+        .enumerate()
+        .skip(1)
+        .map_while(|(i, o)| match &o.kind {
+            OperatorKind::Where(pred) => Some((i, pred)),
+            _ => None,
+        })
+        .filter(|(_, pred)| reads_only(pred, left))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Whether `e` is a row's own value over the columns `left` only: no other name, no subquery,
+/// nothing that reads other rows (`prev`, `row_number`, ...).
+fn reads_only(e: &Expr, left: &[Column]) -> bool {
+    const ACROSS_ROWS: [&str; 8] = [
+        "prev",
+        "next",
+        "row_number",
+        "row_cumsum",
+        "row_rank_dense",
+        "row_rank_min",
+        "row_window_session",
+        "toscalar",
+    ];
+    let all = |es: &[Expr]| es.iter().all(|x| reads_only(x, left));
+    match &e.kind {
+        ExprKind::Literal(_) | ExprKind::NullOf(_) | ExprKind::TypeOf(_) => true,
+        ExprKind::Name(n) => left.iter().any(|c| c.name == *n),
+        ExprKind::Member { target, .. } | ExprKind::Neg(target) => reads_only(target, left),
+        ExprKind::Named { value, .. } => reads_only(value, left),
+        ExprKind::Index { target, index } => reads_only(target, left) && reads_only(index, left),
+        ExprKind::Call { name, args } => !ACROSS_ROWS.contains(&name.as_str()) && all(args),
+        ExprKind::Binary { left: l, right: r, .. } => reads_only(l, left) && reads_only(r, left),
+        ExprKind::In { expr, list, .. } => reads_only(expr, left) && all(list),
+        ExprKind::Between {
+            expr, low, high, ..
+        } => reads_only(expr, left) && reads_only(low, left) && reads_only(high, left),
+        _ => false,
+    }
+}
 
 impl<'a> Engine<'a> {
     pub(super) fn join(

@@ -3,7 +3,7 @@
 
 mod expand;
 mod geo_lookup;
-mod join;
+pub(crate) mod join;
 pub(crate) mod ops;
 pub(crate) mod parse;
 pub(crate) mod pivot;

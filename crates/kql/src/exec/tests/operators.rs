@@ -209,6 +209,34 @@ fn joins_follow_kusto_kinds() {
 }
 
 #[test]
+fn a_filter_on_the_left_side_runs_before_an_innerunique_join_keeps_one_row_per_key() {
+    // The docs' example: without the filter the first left row of key 1 is kept; with it Kusto
+    // filters the left side first, so val1.2 always reaches the output.
+    let tables = "let t1 = datatable(key: long, value: string) [1, 'val1.1', 1, 'val1.2']; \
+                  let t2 = datatable(key: long, value: string) [1, 'val1.3', 1, 'val1.4'];";
+    let joined = format!("{tables} t1 | join kind = innerunique t2 on key");
+    let r = run(&format!("{joined} | sort by value1 asc"));
+    assert_eq!(r.table.rows[0][..2], [Value::Long(1), Value::str("val1.1")]);
+    let r = run(&format!(
+        "{joined} | where value == 'val1.2' | where value1 != 'x' | sort by value1 asc"
+    ));
+    assert_eq!(names(&r.table), ["key", "value", "key1", "value1"]);
+    let cells: Vec<Vec<Value>> = r.table.rows.clone();
+    assert_eq!(
+        cells,
+        [
+            [Value::Long(1), Value::str("val1.2"), Value::Long(1), Value::str("val1.3")],
+            [Value::Long(1), Value::str("val1.2"), Value::Long(1), Value::str("val1.4")],
+        ]
+    );
+    // The default kind is innerunique too; a filter reading a right column stays after the join.
+    let r = run(&format!("{tables} t1 | join t2 on key | where value == 'val1.2' and key > 0"));
+    assert_eq!(r.table.len(), 2);
+    let r = run(&format!("{joined} | where value1 == 'val1.4' | project value"));
+    assert_eq!(r.table.rows, [[Value::str("val1.1")]]);
+}
+
+#[test]
 fn union_widens_by_name_and_records_the_source() {
     let r = run("union withsource=T SigninLogs, Users | summarize count() by T");
     assert_eq!(r.table.len(), 2);

@@ -18,6 +18,7 @@ use super::udf::{ExpandUdf, ParseUdf, RowGuardUdf};
 use crate::bind::context::{Engine, Env};
 use crate::bind::naming::derive_name;
 use crate::exec::MAX_ROWS;
+use crate::exec::rows::join::filters_before_join;
 use crate::exec::rows::ops::{fresh_name, piped_union_name, projected_name, union_input_name};
 use crate::functions::{self};
 use crate::storage::arrow_table::{ArrowTable, copy_limit};
@@ -113,7 +114,16 @@ impl<'a> Lowering<'_, 'a> {
         match &e.kind {
             ExprKind::Pipe { source, ops } => {
                 let mut plan = self.tabular(source)?;
-                for op in ops {
+                let mut done = Vec::new();
+                for (i, op) in ops.iter().enumerate() {
+                    if done.contains(&i) {
+                        continue;
+                    }
+                    // As on the row engine: filters below an innerunique join run first.
+                    for j in filters_before_join(&ops[i..], &plan.columns) {
+                        plan = self.operator(plan, &ops[i + j])?;
+                        done.push(i + j);
+                    }
                     plan = self.operator(plan, op)?;
                     // `as Name` names the result so far in a `union withsource=` right after.
                     self.piped_name = match &op.kind {

@@ -59,7 +59,9 @@ fn reads_only(e: &Expr, left: &[Column]) -> bool {
         ExprKind::Named { value, .. } => reads_only(value, left),
         ExprKind::Index { target, index } => reads_only(target, left) && reads_only(index, left),
         ExprKind::Call { name, args } => !ACROSS_ROWS.contains(&name.as_str()) && all(args),
-        ExprKind::Binary { left: l, right: r, .. } => reads_only(l, left) && reads_only(r, left),
+        ExprKind::Binary {
+            left: l, right: r, ..
+        } => reads_only(l, left) && reads_only(r, left),
         ExprKind::In { expr, list, .. } => reads_only(expr, left) && all(list),
         ExprKind::Between {
             expr, low, high, ..

@@ -56,7 +56,10 @@ fn array_sort_of_several_arrays_spreads_into_sorted_columns() {
     );
     let r = run(&format!("{arrays} print array_sort_desc(array1, array2)"));
     assert_eq!(names(&r.table), ["array1_sorted", "array2_sorted"]);
-    assert_eq!(r.table.rows[0][1], j(serde_json::json!(["d", "c", "b", "e", "a"])));
+    assert_eq!(
+        r.table.rows[0][1],
+        j(serde_json::json!(["d", "c", "b", "e", "a"]))
+    );
     // On rows: `(x, y) =` names them; extend keeps only the named ones, project all; one array
     // and nulls_last stay one column.
     let data = "datatable(k:long, a:dynamic, b:dynamic) [1, dynamic([2, 1]), dynamic(['x', 'y'])]";
@@ -563,7 +566,9 @@ fn documented_string_and_time_function_forms() {
     );
     // An array of another length than the first comes back null, the others still sorted.
     assert_eq!(
-        cell("print array_sort_asc(dynamic([3, 1, 2]), dynamic(['c', 'a']), dynamic([0, 1, 2]))[2]"),
+        cell(
+            "print array_sort_asc(dynamic([3, 1, 2]), dynamic(['c', 'a']), dynamic([0, 1, 2]))[2]"
+        ),
         j(serde_json::json!([1, 2, 0]))
     );
     assert_eq!(

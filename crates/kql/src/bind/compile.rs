@@ -45,6 +45,12 @@ impl<'a> Engine<'a> {
                             &format!("Function '{n}' must be called with parentheses: {n}()"),
                         ));
                     }
+                    Some(Binding::Pattern(_)) => {
+                        return Err(self.resolution(
+                            e,
+                            &format!("Pattern '{n}' must be invoked with its arguments: {n}(...)"),
+                        ));
+                    }
                     None => match self.catalog_rows(n) {
                         Some(t) => (CExpr::Lit(first_column_array(t)), T::Dynamic),
                         None => {
@@ -557,6 +563,7 @@ impl<'a> Engine<'a> {
                     value: LetValue::Function(g),
                     ..
                 } => inner.push(name.clone(), Binding::Function(g)),
+                Statement::Pattern(p) => inner.push(p.name.clone(), Binding::Pattern(p)),
                 Statement::Query(x) => result = Some(self.compile(x, schema, &inner)?),
                 Statement::Set { .. } | Statement::Declare { .. } => {}
             }

@@ -9,7 +9,7 @@ use crate::bind::expr::{AggCollector, CExpr};
 use crate::budget::{EngineMemory, QueryBudget};
 use crate::catalog::Catalog;
 use crate::error::{KqlError, Location};
-use crate::syntax::ast::{Expr, ExprKind, Function, Statement, Visualization};
+use crate::syntax::ast::{Expr, ExprKind, Function, Pattern, Statement, Visualization};
 use crate::syntax::lexer::Span;
 use crate::value::table::Table;
 use crate::value::{ScalarType, Value, datetime_to_ticks};
@@ -64,6 +64,38 @@ pub(crate) enum Binding<'a> {
     Expr(CExpr, ScalarType),
     Table(Arc<Table>),
     Function(&'a Function),
+    /// A `declare pattern`.
+    Pattern(&'a Pattern),
+}
+
+/// An invocation of a declared pattern: `name("a", ...)` or `name("a", ...).path`.
+pub(crate) struct PatternCall<'e, 'a> {
+    pub pattern: &'a Pattern,
+    pub args: &'e [Expr],
+    pub path: Option<&'e str>,
+}
+
+/// `e` as an invocation of a pattern `env` declares, if it is one.
+pub(crate) fn pattern_call<'e, 'a>(e: &'e Expr, env: &Env<'a>) -> Option<PatternCall<'e, 'a>> {
+    let (call, path) = match &e.kind {
+        ExprKind::Member { target, name } => (&**target, Some(name.as_str())),
+        ExprKind::Index { target, index } => match &index.kind {
+            ExprKind::Literal(Value::String(s)) => (&**target, Some(&**s)),
+            _ => return None,
+        },
+        _ => (e, None),
+    };
+    let ExprKind::Call { name, args } = &call.kind else {
+        return None;
+    };
+    match env.get(name) {
+        Some(Binding::Pattern(pattern)) => Some(PatternCall {
+            pattern,
+            args,
+            path,
+        }),
+        _ => None,
+    }
 }
 
 /// Names in scope, innermost last.
@@ -173,6 +205,9 @@ impl<'a> Engine<'a> {
 
     /// Whether an expression denotes a table (rather than a scalar).
     pub(crate) fn is_tabular(&self, e: &Expr, env: &Env<'a>) -> bool {
+        if pattern_call(e, env).is_some() {
+            return true;
+        }
         match &e.kind {
             ExprKind::Pipe { .. }
             | ExprKind::Datatable { .. }

@@ -447,6 +447,8 @@ impl Walker<'_> {
                 LetValue::Function(f) => self.function(f),
             },
             Statement::Set { .. } | Statement::Declare { .. } => Ok(()),
+            // Every mapping is checked, invoked or not.
+            Statement::Pattern(p) => p.cases.iter().try_for_each(|c| self.function(&c.body)),
             Statement::Query(e) => self.expr(e),
         }
     }

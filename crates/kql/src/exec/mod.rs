@@ -31,7 +31,7 @@ pub(crate) mod rows;
 
 use std::sync::Arc;
 
-use crate::bind::context::{Binding, Engine, Env, ExecOptions};
+use crate::bind::context::{Binding, Engine, Env, ExecOptions, PatternCall, pattern_call};
 use crate::bind::eval::eval;
 use crate::bind::expr::{self, CExpr, Row};
 use crate::bind::naming::argument_for;
@@ -39,7 +39,9 @@ use crate::budget::QueryBudget;
 use crate::catalog::Catalog;
 use crate::error::KqlError;
 use crate::functions::{self, aggregate};
-use crate::syntax::ast::{Expr, ExprKind, Function, LetValue, Statement, Visualization};
+use crate::syntax::ast::{
+    Expr, ExprKind, Function, LetValue, Pattern, PatternCase, Statement, Visualization,
+};
 use crate::value::convert;
 use crate::value::table::{Column, Table};
 use crate::value::{ScalarType, Value};
@@ -241,6 +243,7 @@ impl<'a> Engine<'a> {
                 let v = convert::coerce(eval(&c, Row::EMPTY), ty);
                 env.push(format!("set:{name}"), Binding::Scalar(v, ty));
             }
+            Statement::Pattern(p) => env.push(p.name.clone(), Binding::Pattern(p)),
             Statement::Set { .. } | Statement::Declare { .. } => {}
             Statement::Query(_) => {}
         }
@@ -250,6 +253,9 @@ impl<'a> Engine<'a> {
     /// Evaluates a tabular expression.
     pub(crate) fn tabular(&mut self, e: &'a Expr, env: &Env<'a>) -> Result<Table, KqlError> {
         self.check()?;
+        if let Some(call) = pattern_call(e, env) {
+            return self.invoke_pattern(e, call, env);
+        }
         match &e.kind {
             ExprKind::Pipe { source, ops } => {
                 let mut t = self.tabular(source, env)?;
@@ -281,6 +287,10 @@ impl<'a> Engine<'a> {
                 Some(Binding::Function(f)) if f.params.is_empty() => {
                     self.invoke(e, f, &[], None, env)
                 }
+                Some(Binding::Pattern(_)) => Err(self.resolution(
+                    e,
+                    &format!("Pattern '{n}' must be invoked with its arguments: {n}(...)"),
+                )),
                 Some(_) => Err(self.type_error(
                     e,
                     &format!("'{n}' is a scalar, but a table was expected here"),
@@ -385,6 +395,51 @@ impl<'a> Engine<'a> {
                 "a scalar expression was found where a table was expected",
             )),
         }
+    }
+
+    /// Runs the mapping a pattern invocation names.
+    fn invoke_pattern(
+        &mut self,
+        e: &'a Expr,
+        call: PatternCall<'a, 'a>,
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        let case = self.pattern_case(e, &call, env)?;
+        self.invoke(e, &case.body, &[], None, env)
+    }
+
+    /// The mapping of a pattern for the invocation's arguments and path, or an error naming the
+    /// reference the pattern does not map, as Kusto's.
+    pub(crate) fn pattern_case(
+        &mut self,
+        e: &Expr,
+        call: &PatternCall<'a, 'a>,
+        env: &Env<'a>,
+    ) -> Result<&'a PatternCase, KqlError> {
+        let mut args = Vec::with_capacity(call.args.len());
+        for a in call.args {
+            args.push(self.constant(a, env)?.to_string());
+        }
+        let pattern: &'a Pattern = call.pattern;
+        if let Some(case) = pattern
+            .cases
+            .iter()
+            .find(|c| c.args == args && c.path.as_deref() == call.path)
+        {
+            return Ok(case);
+        }
+        let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+        let mut reference = format!("{}({})", pattern.name, quoted.join(", "));
+        if let Some(path) = call.path {
+            reference.push_str(&format!(".['{path}']"));
+        }
+        Err(self.resolution(
+            e,
+            &format!(
+                "One or more pattern references were not declared. Detected pattern references: \
+                 [\"{reference}\"]"
+            ),
+        ))
     }
 
     /// Runs a user-defined function that returns a table; `input` feeds its first tabular parameter.

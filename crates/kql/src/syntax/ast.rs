@@ -43,6 +43,8 @@ pub enum Statement {
     },
     /// `declare query_parameters(...)` (ignored by the local engine).
     Declare { span: Span },
+    /// `declare pattern name [= (arg:string, ...)[path:string] { ... }]`.
+    Pattern(Pattern),
     /// A tabular (or scalar) expression whose result is the query's output.
     Query(Expr),
 }
@@ -52,6 +54,29 @@ pub enum Statement {
 pub enum LetValue {
     Expr(Expr),
     Function(Function),
+}
+
+/// `declare pattern`: a name that maps tuples of strings (its arguments, and a path after a
+/// `.`) to tabular expressions, invoked as `name("a").path` or `name("a")`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pattern {
+    pub name: String,
+    /// The arguments' names (all strings).
+    pub params: Vec<String>,
+    /// The path argument's name, if the pattern has one.
+    pub path: Option<String>,
+    /// The mappings; none when the pattern is only declared (`declare pattern name;`).
+    pub cases: Vec<PatternCase>,
+    pub span: Span,
+}
+
+/// One mapping of a pattern: `("a", "b").["path"] = { query }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatternCase {
+    pub args: Vec<String>,
+    pub path: Option<String>,
+    /// The mapped expression, as a function of no parameters.
+    pub body: Function,
 }
 
 /// A user-defined function: `(a:string, b:int=1) { body }`.

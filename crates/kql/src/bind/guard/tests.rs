@@ -127,6 +127,15 @@ fn externaldata_is_refused_wherever_it_appears() {
 }
 
 #[test]
+fn a_pattern_mapping_is_checked_even_when_no_query_invokes_it() {
+    assert_refused(
+        "declare pattern p = (a:string) { ('x') = { externaldata(a:string)['https://e/x'] }; };\nprint 1",
+        Rule::ExternalData,
+    );
+    assert_allowed("declare pattern p = (a:string) { ('x') = { print 1 }; };\np('x')");
+}
+
+#[test]
 fn network_and_code_plugins_are_refused_in_pipes_sources_and_subqueries() {
     let msg = assert_refused(
         "print 1 | evaluate http_request('https://example.com')",

@@ -225,15 +225,96 @@ fn a_filter_on_the_left_side_runs_before_an_innerunique_join_keeps_one_row_per_k
     assert_eq!(
         cells,
         [
-            [Value::Long(1), Value::str("val1.2"), Value::Long(1), Value::str("val1.3")],
-            [Value::Long(1), Value::str("val1.2"), Value::Long(1), Value::str("val1.4")],
+            [
+                Value::Long(1),
+                Value::str("val1.2"),
+                Value::Long(1),
+                Value::str("val1.3")
+            ],
+            [
+                Value::Long(1),
+                Value::str("val1.2"),
+                Value::Long(1),
+                Value::str("val1.4")
+            ],
         ]
     );
     // The default kind is innerunique too; a filter reading a right column stays after the join.
-    let r = run(&format!("{tables} t1 | join t2 on key | where value == 'val1.2' and key > 0"));
+    let r = run(&format!(
+        "{tables} t1 | join t2 on key | where value == 'val1.2' and key > 0"
+    ));
     assert_eq!(r.table.len(), 2);
-    let r = run(&format!("{joined} | where value1 == 'val1.4' | project value"));
+    let r = run(&format!(
+        "{joined} | where value1 == 'val1.4' | project value"
+    ));
     assert_eq!(r.table.rows, [[Value::str("val1.1")]]);
+}
+
+#[test]
+fn pattern_statements_map_string_tuples_to_queries() {
+    // The docs' examples: a pattern with a path, invoked every way Kusto normalizes alike.
+    let country = "declare pattern country = (name:string)[state:string]
+        {
+          (\"USA\").[\"New York\"] = { print Capital = \"Albany\" };
+          (\"USA\").[\"Washington\"] = { print Capital = \"Olympia\" };
+          (\"Canada\").[\"Alberta\"] = { print Capital = \"Edmonton\" };
+        };";
+    for call in [
+        "country(\"Canada\").Alberta",
+        "country('Canada').['Alberta']",
+        "country(\"Canada\").[\"Alberta\"]",
+    ] {
+        let r = run(&format!("{country}\n{call}"));
+        assert_eq!(names(&r.table), ["Capital"], "{call}");
+        assert_eq!(r.table.rows, [[Value::str("Edmonton")]], "{call}");
+    }
+    let r = run("declare pattern map_ip_to_longlat = (address:string)
+        {
+          (\"10.10.10.10\") = { print Lat=37.405992, Long=-122.078515 };
+        };
+        map_ip_to_longlat(\"10.10.10.10\")");
+    assert_eq!(names(&r.table), ["Lat", "Long"]);
+    assert_eq!(
+        r.table.rows,
+        [[Value::Real(37.405992), Value::Real(-122.078515)]]
+    );
+    // Invocations are tables anywhere one is expected: in a union, a let, a join.
+    let app = "declare pattern App = (applicationId:string)[scope:string]
+        {
+            ('a1').['Data'] = { range x from 1 to 5 step 1 | project App = 'App #1', Data = x };
+            ('a2').['Data'] = { range x from 1 to 5 step 1 | project App = 'App #2', Data = 10 - x };
+        };";
+    let r = run(&format!(
+        "{app}\nlet d = App('a2').Data; union d, App('a1').Data | summarize sum(Data) by App | sort by App asc"
+    ));
+    assert_eq!(
+        r.table.rows,
+        [
+            [Value::str("App #1"), Value::Long(15)],
+            [Value::str("App #2"), Value::Long(35)]
+        ]
+    );
+    // A mapping may hold its own statements.
+    assert_eq!(
+        cell("declare pattern p = (a:string) { ('x') = { let c = 'y'; print c }; }; p('x')"),
+        Value::str("y")
+    );
+    // A tuple the pattern does not map, and a pattern only declared, name the reference.
+    for (q, reference) in [
+        (format!("{app}\nApp('a1').['*']"), "App('a1').['*']"),
+        (format!("{app}\nApp('a3').Data"), "App('a3').['Data']"),
+        (
+            "declare pattern map_ip_to_longlat;\nmap_ip_to_longlat('10.10.10.10')".to_string(),
+            "map_ip_to_longlat('10.10.10.10')",
+        ),
+    ] {
+        let e = err(&q).to_string();
+        assert!(
+            e.contains("One or more pattern references were not declared")
+                && e.contains(&format!("[\"{reference}\"]")),
+            "{q}: {e}"
+        );
+    }
 }
 
 #[test]
@@ -324,10 +405,8 @@ fn bag_unpack_and_mv_apply() {
     // The docs' geo_h3cell_rings example: a column expanded under its own name belongs to the
     // subquery, so a summarize that drops it drops it from the output; under another name the
     // input column stays.
-    let r = run(
-        "print rings = geo_h3cell_rings('861f8894fffffff', 1) \
-         | mv-apply rings on (summarize cells = make_list(rings))",
-    );
+    let r = run("print rings = geo_h3cell_rings('861f8894fffffff', 1) \
+         | mv-apply rings on (summarize cells = make_list(rings))");
     assert_eq!(names(&r.table), ["cells"]);
     assert_eq!(
         r.table.rows[0][0],

@@ -68,6 +68,9 @@ impl Parser<'_> {
                 span: start.to(self.prev_span()),
             });
         }
+        if self.is_word("declare") && self.word_at(1) == Some("pattern") {
+            return self.pattern();
+        }
         if self.is_word("declare") || self.is_word("alias") || self.is_word("pattern") {
             self.next();
             self.skip_operator_body()?;
@@ -76,6 +79,97 @@ impl Parser<'_> {
             });
         }
         Ok(Statement::Query(self.query()?))
+    }
+
+    /// `declare pattern name [= (arg:string, ...)[path:string] { (values).[path] = { query }; ... }]`.
+    fn pattern(&mut self) -> Result<Statement, KqlError> {
+        let start = self.peek().span;
+        self.expect_word("declare")?;
+        self.expect_word("pattern")?;
+        let name = self.name()?;
+        let mut pattern = Pattern {
+            name,
+            params: Vec::new(),
+            path: None,
+            cases: Vec::new(),
+            span: start,
+        };
+        if self.eat_punct("=") {
+            let string_param = |p: &mut Self| -> Result<String, KqlError> {
+                let name = p.name()?;
+                p.expect_punct(":")?;
+                p.expect_word("string")?;
+                Ok(name)
+            };
+            self.expect_punct("(")?;
+            loop {
+                pattern.params.push(string_param(self)?);
+                if !self.eat_punct(",") {
+                    break;
+                }
+            }
+            self.expect_punct(")")?;
+            if self.eat_punct("[") {
+                pattern.path = Some(string_param(self)?);
+                self.expect_punct("]")?;
+            }
+            self.expect_punct("{")?;
+            self.enter()?;
+            while !self.is_punct("}") {
+                pattern.cases.push(self.pattern_case()?);
+                if !self.eat_punct(";") {
+                    break;
+                }
+            }
+            self.depth -= 1;
+            self.expect_punct("}")?;
+        }
+        pattern.span = start.to(self.prev_span());
+        Ok(Statement::Pattern(pattern))
+    }
+
+    /// `("a", ...).["path"] = { query }`, one mapping of a pattern.
+    fn pattern_case(&mut self) -> Result<PatternCase, KqlError> {
+        let string = |p: &mut Self| -> Result<String, KqlError> {
+            match &p.peek().kind {
+                TokenKind::Str(s) => {
+                    let s = s.clone();
+                    p.next();
+                    Ok(s)
+                }
+                _ => Err(p.error("a string literal")),
+            }
+        };
+        self.expect_punct("(")?;
+        let mut args = Vec::new();
+        loop {
+            args.push(string(self)?);
+            if !self.eat_punct(",") {
+                break;
+            }
+        }
+        self.expect_punct(")")?;
+        // `.["path"]` lexes as `.` and a bracketed name.
+        let path = if self.eat_punct(".") {
+            Some(self.name()?)
+        } else {
+            None
+        };
+        self.expect_punct("=")?;
+        let start = self.expect_punct("{")?;
+        self.enter()?;
+        let body = self.statements(true)?;
+        self.depth -= 1;
+        let end = self.expect_punct("}")?;
+        Ok(PatternCase {
+            args,
+            path,
+            body: Function {
+                params: Vec::new(),
+                body,
+                span: start.to(end),
+            },
+        })
     }
 
     pub(super) fn looks_like_lambda(&self) -> bool {

@@ -212,6 +212,47 @@ fn parses_lets_functions_unions_and_tabular_sources() {
 }
 
 #[test]
+fn parses_pattern_declarations_with_their_mappings() {
+    let s = parse_script(
+        "declare pattern country = (name:string)[state:string]\n{\n  (\"USA\").[\"New York\"] = { print Capital = \"Albany\" };\n  ('Canada').['Alberta'] = { let c = 'Edmonton'; print Capital = c };\n};\ndeclare pattern empty;\ncountry(\"Canada\").Alberta",
+    )
+    .unwrap();
+    assert_eq!(s.statements.len(), 3);
+    let Statement::Pattern(p) = &s.statements[0] else {
+        panic!("{:?}", s.statements[0]);
+    };
+    assert_eq!(
+        (p.name.as_str(), p.params.as_slice()),
+        ("country", ["name".to_string()].as_slice())
+    );
+    assert_eq!(p.path.as_deref(), Some("state"));
+    assert_eq!(p.cases.len(), 2);
+    assert_eq!(p.cases[0].args, ["USA"]);
+    assert_eq!(p.cases[0].path.as_deref(), Some("New York"));
+    assert_eq!(p.cases[1].body.body.len(), 2);
+    assert!(
+        matches!(&s.statements[1], Statement::Pattern(p) if p.name == "empty" && p.cases.is_empty())
+    );
+    for (bad, expected) in [
+        (
+            "declare pattern p = (a:long) { ('x') = { print 1 }; }; print 1",
+            "'string'",
+        ),
+        (
+            "declare pattern p = (a:string) { (1) = { print 1 }; }; print 1",
+            "a string literal",
+        ),
+        (
+            "declare pattern p = (a:string) { ('x') { print 1 }; }; print 1",
+            "'='",
+        ),
+    ] {
+        let e = parse_script(bad).unwrap_err().to_string();
+        assert!(e.contains(expected), "{bad}: {e}");
+    }
+}
+
+#[test]
 fn a_script_names_the_render_its_output_ends_in() {
     let script =
         crate::parse("let t = 1d; SigninLogs | take 5 | render piechart with (title='x')").unwrap();

@@ -15,7 +15,7 @@ use datafusion::logical_expr::{
 };
 
 use super::udf::{ExpandUdf, ParseUdf, RowGuardUdf};
-use crate::bind::context::{Engine, Env};
+use crate::bind::context::{Engine, Env, pattern_call};
 use crate::bind::naming::derive_name;
 use crate::exec::MAX_ROWS;
 use crate::exec::rows::join::filters_before_join;
@@ -23,7 +23,7 @@ use crate::exec::rows::ops::{fresh_name, piped_union_name, projected_name, union
 use crate::functions::{self};
 use crate::storage::arrow_table::{ArrowTable, copy_limit};
 use crate::storage::layout::stored_type;
-use crate::syntax::ast::{Expr, ExprKind, NamedExpr, Operator, OperatorKind};
+use crate::syntax::ast::{Expr, ExprKind, NamedExpr, Operator, OperatorKind, Statement};
 use crate::value::convert::coerce;
 use crate::value::table::{Column, Table};
 use crate::value::{ScalarType, Value};
@@ -111,6 +111,17 @@ pub(super) struct Lowering<'e, 'a> {
 impl<'a> Lowering<'_, 'a> {
     /// A tabular expression.
     pub(super) fn tabular(&mut self, e: &'a Expr) -> Result<Plan, Fallback> {
+        // A pattern's mapping of one query is lowered in its place; one with `let`s is not.
+        if let Some(call) = pattern_call(e, &self.env) {
+            let case = self
+                .engine
+                .pattern_case(e, &call, &self.env)
+                .map_err(|e| e.to_string())?;
+            return match case.body.body.as_slice() {
+                [Statement::Query(q)] => self.tabular(q),
+                _ => Err("a pattern mapping with statements".into()),
+            };
+        }
         match &e.kind {
             ExprKind::Pipe { source, ops } => {
                 let mut plan = self.tabular(source)?;

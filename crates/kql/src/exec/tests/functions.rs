@@ -543,6 +543,70 @@ fn documented_string_and_time_function_forms() {
 }
 
 #[test]
+fn time_zones_convert_with_the_iana_database_and_a_skipped_hour_takes_the_later_offset() {
+    let at = |q: &str| cell(&format!("print {q}"));
+    // Kusto's examples (datetime-local-to-utc-function.md): winter offsets of three zones.
+    for (tz, utc) in [
+        ("US/Pacific", "2020-02-03 04:02:20"),
+        ("America/Chicago", "2020-02-03 02:02:20"),
+        ("Europe/Paris", "2020-02-02 19:02:20"),
+    ] {
+        assert_eq!(
+            at(&format!(
+                "datetime_local_to_utc(datetime(2020-02-02 20:02:20), '{tz}')"
+            )),
+            at(&format!("datetime({utc})")),
+            "{tz}"
+        );
+    }
+    // Brussels skips 02:00-03:00 on 2022-03-27: the skipped hour takes summer time's offset, as
+    // in Kusto's example, and so does the hour shown twice on 2022-10-30 (winter time's).
+    for (local, utc) in [
+        ("2022-03-27 01:00", "2022-03-27 00:00"),
+        ("2022-03-27 02:00", "2022-03-27 00:00"),
+        ("2022-03-27 03:00", "2022-03-27 01:00"),
+        ("2022-10-30 02:30", "2022-10-30 01:30"),
+    ] {
+        assert_eq!(
+            at(&format!(
+                "datetime_local_to_utc(datetime({local}), 'Europe/Brussels')"
+            )),
+            at(&format!("datetime({utc})")),
+            "{local}"
+        );
+    }
+    assert_eq!(
+        at("datetime_utc_to_local(datetime(2022-03-27 00:00), 'Europe/Brussels')"),
+        at("datetime(2022-03-27 01:00)")
+    );
+    assert_eq!(
+        at("datetime_utc_to_local(datetime(2026-08-02 23:56:37), 'Australia/Canberra')"),
+        at("datetime(2026-08-03 09:56:37)")
+    );
+    assert_eq!(
+        at("datetime_utc_to_local(datetime(2024-01-01), 'Mars/Olympus_Mons')"),
+        Value::Null
+    );
+    // datetime_list_timezones(): every name the conversions take, sorted.
+    assert_eq!(
+        at("array_length(datetime_list_timezones())"),
+        Value::Long(597)
+    );
+    assert_eq!(
+        at("datetime_list_timezones()[0]"),
+        Value::dynamic(serde_json::json!("Africa/Abidjan"))
+    );
+    // Over a table, so the DataFusion run converts a column too.
+    let r = run(
+        "SigninLogs | project d = datetime_utc_to_local(TimeGenerated, 'Asia/Kolkata') - TimeGenerated | distinct d",
+    );
+    assert_eq!(
+        r.table.rows,
+        vec![vec![Value::TimeSpan(5 * HOUR + 30 * 60 * TICKS_PER_SECOND)]]
+    );
+}
+
+#[test]
 fn series_fill_linear_extends_edges_and_keeps_integers() {
     let j = |v: serde_json::Value| Value::dynamic(v);
     assert_eq!(

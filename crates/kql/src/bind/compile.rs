@@ -420,7 +420,12 @@ impl<'a> Engine<'a> {
             compiled.push(c);
             types.push(t);
         }
-        let ty = func.result_type(&types);
+        let ty = if func.name == "datetime_diff" && is_week(args.first()) {
+            // Kusto answers a real for weeks (a long for every other part).
+            T::Real
+        } else {
+            func.result_type(&types)
+        };
         Ok((
             CExpr::Call {
                 func,
@@ -668,4 +673,9 @@ fn first_column_array(t: &crate::value::table::Table) -> Value {
             .map(|r| r.first().map_or(J::Null, crate::value::convert::dyn_json))
             .collect(),
     ))
+}
+
+/// The literal part `'week'` (any case), the one `datetime_diff` answers as a real.
+fn is_week(part: Option<&Expr>) -> bool {
+    matches!(part, Some(Expr { kind: ExprKind::Literal(Value::String(p)), .. }) if p.eq_ignore_ascii_case("week"))
 }

@@ -29,10 +29,12 @@ pub(super) static FUNCTIONS: &[Function] = &[
     fixed("endofyear", T::DateTime, |args, _| {
         period_edge(args, Period::Year, true)
     }),
-    fixed("datetime_diff", T::Long, |args, _| {
+    fixed("datetime_diff", T::Long, |args, result| {
         match (dt(args, 1), dt(args, 2)) {
             (Some(a), Some(b)) => {
-                datetime_diff(&text(args, 0), a, b).map_or(Value::Null, Value::Long)
+                // A real for 'week' (the binder's type), a long otherwise.
+                datetime_diff(&text(args, 0), a, b)
+                    .map_or(Value::Null, |n| coerce(Value::Long(n), result))
             }
             _ => Value::Null,
         }

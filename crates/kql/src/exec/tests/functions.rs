@@ -607,6 +607,17 @@ fn time_zones_convert_with_the_iana_database_and_a_skipped_hour_takes_the_later_
 }
 
 #[test]
+fn datetime_diff_counts_weeks_as_a_real_and_other_parts_as_longs() {
+    // Kusto's example (datetime-diff-function.md): Sunday-started weeks, typed real.
+    let r = run(
+        "print week = datetime_diff('week', datetime(2017-10-29 00:00), datetime(2017-09-30 23:59)), day = datetime_diff('day', datetime(2017-10-29 00:00), datetime(2017-09-30 23:59))",
+    );
+    assert_eq!(r.table.columns[0].ty, ScalarType::Real);
+    assert_eq!(r.table.columns[1].ty, ScalarType::Long);
+    assert_eq!(r.table.rows[0], vec![Value::Real(5.0), Value::Long(29)]);
+}
+
+#[test]
 fn series_fill_linear_extends_edges_and_keeps_integers() {
     let j = |v: serde_json::Value| Value::dynamic(v);
     assert_eq!(

@@ -21,8 +21,9 @@
 //!
 //! Differences from Kusto: `dcount` is exact (Kusto estimates with HyperLogLog), `percentile`
 //! uses the nearest rank over all values (Kusto estimates with t-digest), the `hll` and `tdigest`
-//! sketches hold their values exactly, `ingestion_time()` is `TimeGenerated`, and `innerunique`
-//! joins keep the first left row of each key.
+//! sketches hold their values exactly, `hash_many` and `hash_combine` combine hashes another way than Kusto's undocumented
+//! one, `ingestion_time()` is `TimeGenerated`, and `innerunique` joins keep the first left row of
+//! each key.
 
 #[cfg(feature = "datafusion")]
 pub(crate) mod datafusion;

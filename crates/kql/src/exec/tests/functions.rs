@@ -373,6 +373,28 @@ fn hashes_use_xxhash64_md5_and_sha1_of_the_text_form() {
 }
 
 #[test]
+fn hash_many_combines_the_hash_of_each_value_in_order() {
+    // Kusto's example: hash_many(a, b) is hash_combine(hash(a), hash(b)). Its number is not
+    // Kusto's (-1440138333540407281), whose combination is undocumented.
+    let many = cell(r#"print hash_many("Hello", "World")"#);
+    assert_eq!(
+        many,
+        cell(r#"print hash_combine(hash("Hello"), hash("World"))"#)
+    );
+    assert!(matches!(many, Value::Long(_)));
+    assert_ne!(many, cell(r#"print hash_many("World", "Hello")"#));
+    assert_eq!(
+        cell("print hash_combine(753694413698530628, long(null))"),
+        Value::Null
+    );
+    // Over a table, so the DataFusion run hashes columns too: one hash per distinct pair.
+    let r = run(
+        "SigninLogs | summarize by UserPrincipalName, IPAddress, h = hash_many(UserPrincipalName, IPAddress) | summarize dcount(h), count()",
+    );
+    assert_eq!(r.table.rows[0][0], r.table.rows[0][1]);
+}
+
+#[test]
 fn running_row_functions_restart_where_asked() {
     let r = run("datatable(a:long) [2, 4, 6, 8] | serialize cs = row_cumsum(a, a == 6)");
     let cs: Vec<Value> = r.table.rows.iter().map(|r| r[1].clone()).collect();

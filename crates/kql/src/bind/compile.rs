@@ -319,6 +319,35 @@ impl<'a> Engine<'a> {
                 };
                 return Ok((call, T::Dynamic));
             }
+            // estimate_data_size(a, b, *): a fixed-size type counts the same for every value
+            // (null too), so those columns are summed here once; the call sizes the strings and
+            // dynamic values row by row.
+            "estimate_data_size" => {
+                let mut fixed = 0i64;
+                let mut sized = Vec::new();
+                for a in args {
+                    let compiled = if matches!(a.kind, ExprKind::Star) {
+                        (0..schema.len())
+                            .map(|i| (CExpr::Col(i), schema[i].ty))
+                            .collect()
+                    } else {
+                        vec![self.compile(a, schema, env)?]
+                    };
+                    for (c, t) in compiled {
+                        match functions::fixed_data_size(t) {
+                            Some(n) => fixed += n,
+                            None => sized.push(c),
+                        }
+                    }
+                }
+                sized.insert(0, CExpr::Lit(Value::Long(fixed)));
+                let call = CExpr::Call {
+                    func: functions::function("estimate_data_size"),
+                    args: sized,
+                    ty: T::Long,
+                };
+                return Ok((call, T::Long));
+            }
             "row_number" => {
                 let start = match args.first() {
                     Some(a) => as_i64(&self.constant(a, env)?).unwrap_or(1),

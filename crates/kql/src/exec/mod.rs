@@ -21,7 +21,8 @@
 //!
 //! Differences from Kusto: `dcount` is exact (Kusto estimates with HyperLogLog), `percentile`
 //! uses the nearest rank over all values (Kusto estimates with t-digest), the `hll` and `tdigest`
-//! sketches hold their values exactly, `hash_many` and `hash_combine` combine hashes another way than Kusto's undocumented
+//! sketches hold their values exactly (so `estimate_data_size` of one is its values' size, not the
+//! sketch's), `hash_many` and `hash_combine` combine hashes another way than Kusto's undocumented
 //! one, `ingestion_time()` is `TimeGenerated`, and `innerunique` joins keep the first left row of
 //! each key.
 

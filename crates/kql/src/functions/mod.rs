@@ -38,6 +38,7 @@ use crate::value::size::{self, Growth};
 use crate::value::{ScalarType, TICKS_PER_SECOND, Value, datetime_to_ticks, ticks_to_datetime};
 pub(crate) use dynamic::PACK_NONEMPTY;
 pub(crate) use fit::{Tuple, tuple};
+pub(crate) use logic::fixed_data_size;
 pub(crate) use registry::{Function, function, lookup};
 use registry::{Returns, fixed};
 

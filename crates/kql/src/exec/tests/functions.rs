@@ -395,6 +395,35 @@ fn hash_many_combines_the_hash_of_each_value_in_order() {
 }
 
 #[test]
+fn estimate_data_size_counts_type_sizes_and_string_bytes() {
+    // Kusto's example (estimate-data-size-function.md): a long is 8, a 10-character string 10.
+    assert_eq!(
+        cell(
+            "range x from 1 to 10 step 1 | extend Text = '1234567890' | summarize Total = sum(estimate_data_size(*))"
+        ),
+        Value::Long(180)
+    );
+    assert_eq!(
+        cell("print estimate_data_size(1, 2.5, true, int(1), datetime(2024-01-01), 1s, 'é')"),
+        Value::Long(8 + 8 + 1 + 4 + 8 + 8 + 2)
+    );
+    // A null of a fixed-size type still takes its size.
+    assert_eq!(
+        cell("print estimate_data_size(long(null), guid(null))"),
+        Value::Long(24)
+    );
+    assert_eq!(
+        cell("print estimate_data_size(dynamic({'a': 'bcd'}))"),
+        Value::Long(11)
+    );
+    // Over a table, so the DataFusion run sizes columns too.
+    let r = run(
+        "SigninLogs | take 1 | project estimate_data_size(UserPrincipalName) - strlen(UserPrincipalName)",
+    );
+    assert_eq!(r.table.rows, vec![vec![Value::Long(0)]]);
+}
+
+#[test]
 fn running_row_functions_restart_where_asked() {
     let r = run("datatable(a:long) [2, 4, 6, 8] | serialize cs = row_cumsum(a, a == 6)");
     let cs: Vec<Value> = r.table.rows.iter().map(|r| r[1].clone()).collect();

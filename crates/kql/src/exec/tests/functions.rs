@@ -772,6 +772,25 @@ fn small_documented_functions() {
         Value::Bool(true)
     );
     assert_eq!(cell("print parse_version('1.x')"), Value::Null);
+    // Kusto's example (parse-version-function.md): a decimal with every digit, written as text.
+    let r = run(
+        r#"datatable(v: string)["0.0.0.5", "0.0.7.0", "0.0.3", "0.2", "0.1.2.0", "1.2.3.4", "1"] | extend parsedVersion = parse_version(v)"#,
+    );
+    assert_eq!(r.table.columns[1].ty, ScalarType::Decimal);
+    let parsed: Vec<serde_json::Value> = r.table.rows.iter().map(|row| row[1].to_json()).collect();
+    assert_eq!(
+        parsed,
+        [
+            "5",
+            "700000000",
+            "300000000",
+            "20000000000000000",
+            "10000000200000000",
+            "1000000020000000300000004",
+            "1000000000000000000000000"
+        ]
+        .map(|d| serde_json::json!(d))
+    );
     assert_eq!(
         cell("print parse_urlquery('k1=v1&k2=a%20b')"),
         j(serde_json::json!({"Query Parameters": {"k1": "v1", "k2": "a b"}}))

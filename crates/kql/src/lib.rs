@@ -24,7 +24,7 @@ pub use error::{KqlError, Location};
 pub use syntax::ast::Visualization;
 pub use syntax::{ast, parser::QUERY_THREAD_STACK_BYTES};
 pub use value::table::{self, Column, Table};
-pub use value::{ScalarType, Value};
+pub use value::{Decimal, ScalarType, Value};
 
 /// Parses a query text without running it (on a large-stack thread, so hostile nesting
 /// is reported as an error rather than overflowing the caller's stack).

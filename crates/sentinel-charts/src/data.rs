@@ -66,7 +66,8 @@ fn number(v: &Value) -> Option<f64> {
     let n = match v {
         Value::Int(i) => f64::from(*i),
         Value::Long(l) => *l as f64,
-        Value::Real(r) | Value::Decimal(r) => *r,
+        Value::Real(r) => *r,
+        Value::Decimal(d) => d.to_f64(),
         Value::DateTime(ticks) => *ticks as f64 / 1e7,
         Value::Bool(b) => f64::from(u8::from(*b)),
         _ => return None,

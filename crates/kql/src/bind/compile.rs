@@ -325,6 +325,35 @@ impl<'a> Engine<'a> {
                 };
                 return Ok((call, T::Dynamic));
             }
+            // estimate_data_size(a, b, *): a fixed-size type counts the same for every value
+            // (null too), so those columns are summed here once; the call sizes the strings and
+            // dynamic values row by row.
+            "estimate_data_size" => {
+                let mut fixed = 0i64;
+                let mut sized = Vec::new();
+                for a in args {
+                    let compiled = if matches!(a.kind, ExprKind::Star) {
+                        (0..schema.len())
+                            .map(|i| (CExpr::Col(i), schema[i].ty))
+                            .collect()
+                    } else {
+                        vec![self.compile(a, schema, env)?]
+                    };
+                    for (c, t) in compiled {
+                        match functions::fixed_data_size(t) {
+                            Some(n) => fixed += n,
+                            None => sized.push(c),
+                        }
+                    }
+                }
+                sized.insert(0, CExpr::Lit(Value::Long(fixed)));
+                let call = CExpr::Call {
+                    func: functions::function("estimate_data_size"),
+                    args: sized,
+                    ty: T::Long,
+                };
+                return Ok((call, T::Long));
+            }
             "row_number" => {
                 let start = match args.first() {
                     Some(a) => as_i64(&self.constant(a, env)?).unwrap_or(1),
@@ -426,7 +455,12 @@ impl<'a> Engine<'a> {
             compiled.push(c);
             types.push(t);
         }
-        let ty = func.result_type(&types);
+        let ty = if func.name == "datetime_diff" && is_week(args.first()) {
+            // Kusto answers a real for weeks (a long for every other part).
+            T::Real
+        } else {
+            func.result_type(&types)
+        };
         Ok((
             CExpr::Call {
                 func,
@@ -675,4 +709,9 @@ fn first_column_array(t: &crate::value::table::Table) -> Value {
             .map(|r| r.first().map_or(J::Null, crate::value::convert::dyn_json))
             .collect(),
     ))
+}
+
+/// The literal part `'week'` (any case), the one `datetime_diff` answers as a real.
+fn is_week(part: Option<&Expr>) -> bool {
+    matches!(part, Some(Expr { kind: ExprKind::Literal(Value::String(p)), .. }) if p.eq_ignore_ascii_case("week"))
 }

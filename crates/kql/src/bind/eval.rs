@@ -153,7 +153,7 @@ pub(crate) fn eval(e: &CExpr, row: Row<'_>) -> Value {
             Value::Int(i) => Value::Int(i.wrapping_neg()),
             Value::Long(i) => Value::Long(i.wrapping_neg()),
             Value::Real(r) => Value::Real(-r),
-            Value::Decimal(r) => Value::Decimal(-r),
+            Value::Decimal(d) => Value::Decimal(-d),
             Value::TimeSpan(t) => Value::TimeSpan(t.wrapping_neg()),
             _ => Value::Null,
         },

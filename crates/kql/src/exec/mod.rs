@@ -21,9 +21,10 @@
 //!
 //! Differences from Kusto: `dcount` is exact (Kusto estimates with HyperLogLog), `percentile`
 //! uses the nearest rank over all values (Kusto estimates with t-digest), the `hll` and `tdigest`
-//! sketches hold their values exactly, `ingestion_time()` is `TimeGenerated`, time zones are
-//! not known (`datetime_utc_to_local` returns its input), and `innerunique` joins keep the first
-//! left row of each key.
+//! sketches hold their values exactly (so `estimate_data_size` of one is its values' size, not the
+//! sketch's), `hash_many` and `hash_combine` combine hashes another way than Kusto's undocumented
+//! one, `ingestion_time()` is `TimeGenerated`, and `innerunique` joins keep the first left row of
+//! each key.
 
 #[cfg(feature = "datafusion")]
 pub(crate) mod datafusion;

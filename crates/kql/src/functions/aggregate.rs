@@ -731,7 +731,8 @@ impl AggState {
                 Value::Int(i) => *long = long.wrapping_add(i64::from(i)),
                 Value::Long(i) | Value::TimeSpan(i) => *long = long.wrapping_add(i),
                 Value::Bool(b) => *long += i64::from(b),
-                Value::Real(r) | Value::Decimal(r) => *real += r,
+                Value::Real(r) => *real += r,
+                Value::Decimal(d) => *real += d.to_f64(),
                 _ => {}
             },
             AggState::Avg { sum, n } => {

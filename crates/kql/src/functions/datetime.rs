@@ -1,6 +1,7 @@
 //! Dates and times: parts, arithmetic, formatting, construction.
 
 use super::*;
+use chrono::NaiveDateTime;
 
 /// The functions of this family.
 pub(super) static FUNCTIONS: &[Function] = &[
@@ -28,10 +29,12 @@ pub(super) static FUNCTIONS: &[Function] = &[
     fixed("endofyear", T::DateTime, |args, _| {
         period_edge(args, Period::Year, true)
     }),
-    fixed("datetime_diff", T::Long, |args, _| {
+    fixed("datetime_diff", T::Long, |args, result| {
         match (dt(args, 1), dt(args, 2)) {
             (Some(a), Some(b)) => {
-                datetime_diff(&text(args, 0), a, b).map_or(Value::Null, Value::Long)
+                // A real for 'week' (the binder's type), a long otherwise.
+                datetime_diff(&text(args, 0), a, b)
+                    .map_or(Value::Null, |n| coerce(Value::Long(n), result))
             }
             _ => Value::Null,
         }
@@ -148,13 +151,70 @@ pub(super) static FUNCTIONS: &[Function] = &[
     fixed("unixtime_nanoseconds_todatetime", T::DateTime, |args, _| {
         from_unixtime(args, 0.01)
     }),
-    Function::new(
-        "datetime_utc_to_local",
-        &["datetime_local_to_utc"],
-        Returns::Fixed(T::DateTime),
-        |args, _| coerce(arg(args, 0), ScalarType::DateTime),
-    ),
+    fixed("datetime_utc_to_local", T::DateTime, |args, _| {
+        match (
+            coerce(arg(args, 0), ScalarType::DateTime),
+            zone(&text(args, 1)),
+        ) {
+            (Value::DateTime(ticks), Some(tz)) => ticks_to_datetime(ticks)
+                .and_then(|t| ticks.checked_add(utc_offset(tz, t.naive_utc())))
+                .map_or(Value::Null, Value::DateTime),
+            _ => Value::Null,
+        }
+    }),
+    fixed("datetime_local_to_utc", T::DateTime, |args, _| {
+        match (
+            coerce(arg(args, 0), ScalarType::DateTime),
+            zone(&text(args, 1)),
+        ) {
+            (Value::DateTime(ticks), Some(tz)) => ticks_to_datetime(ticks)
+                .and_then(|t| ticks.checked_sub(local_offset(tz, t.naive_utc())))
+                .map_or(Value::Null, Value::DateTime),
+            _ => Value::Null,
+        }
+    }),
+    fixed("datetime_list_timezones", T::Dynamic, |_, _| {
+        let mut names: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
+        names.sort_unstable();
+        Value::dynamic(J::Array(
+            names.into_iter().map(|n| J::String(n.into())).collect(),
+        ))
+    }),
 ];
+
+/// The IANA time zone called `name` (`Europe/Paris`, `US/Pacific`: the names
+/// `datetime_list_timezones()` lists, spelled as it spells them).
+fn zone(name: &str) -> Option<chrono_tz::Tz> {
+    name.parse().ok()
+}
+
+/// `tz`'s offset from UTC at the instant `utc`, in ticks.
+fn utc_offset(tz: chrono_tz::Tz, utc: NaiveDateTime) -> i64 {
+    use chrono::{Offset, TimeZone};
+    i64::from(tz.offset_from_utc_datetime(&utc).fix().local_minus_utc()) * TICKS_PER_SECOND
+}
+
+/// `tz`'s offset from UTC at the wall-clock time `local`, in ticks. A time the clocks skipped
+/// (a gap) or show twice (an overlap) takes the offset in force after the change, as Kusto
+/// does: 02:00 on the night Brussels moves to summer time is 00:00 UTC.
+fn local_offset(tz: chrono_tz::Tz, local: NaiveDateTime) -> i64 {
+    use chrono::{LocalResult, Offset, TimeZone};
+    match tz.offset_from_local_datetime(&local) {
+        LocalResult::Single(o) | LocalResult::Ambiguous(_, o) => {
+            i64::from(o.fix().local_minus_utc()) * TICKS_PER_SECOND
+        }
+        LocalResult::None => {
+            // The offset a day before is the one before the gap; a gap's time read with it
+            // is an instant after the change, whose offset is the one after.
+            let day_before = local.checked_sub_signed(Duration::days(1)).unwrap_or(local);
+            let before = utc_offset(tz, day_before) / TICKS_PER_SECOND;
+            let after = local
+                .checked_sub_signed(Duration::seconds(before))
+                .unwrap_or(local);
+            utc_offset(tz, after)
+        }
+    }
+}
 
 /// A calendar period `startof*`/`endof*` round to.
 #[derive(Clone, Copy)]

@@ -96,6 +96,16 @@ pub(super) static FUNCTIONS: &[Function] = &[
             None => "null",
         })
     }),
+    // The binder passes the fixed-size arguments' bytes summed as the first argument and the
+    // strings and dynamic values after it (see `fixed_data_size`).
+    fixed("estimate_data_size", T::Long, |args, _| {
+        let fixed = as_i64(&arg(args, 0)).unwrap_or(0);
+        Value::Long(
+            args.iter()
+                .skip(1)
+                .fold(fixed, |n, v| n.saturating_add(data_size(v))),
+        )
+    }),
     fixed(
         "new_guid",
         T::Guid,
@@ -157,4 +167,43 @@ fn convert(args: &[Value], result: ScalarType) -> Value {
         _ => a,
     };
     coerce(a, result)
+}
+
+/// The bytes `estimate_data_size` counts for every value of a fixed-size type, null or not, as
+/// Kusto documents them (int 4, long 8, datetime 8, ...); `None` for strings and dynamic values,
+/// which count their own size.
+pub(crate) fn fixed_data_size(ty: ScalarType) -> Option<i64> {
+    Some(match ty {
+        ScalarType::Bool => 1,
+        ScalarType::Int => 4,
+        ScalarType::Long | ScalarType::Real | ScalarType::DateTime | ScalarType::TimeSpan => 8,
+        ScalarType::Decimal | ScalarType::Guid => 16,
+        ScalarType::String | ScalarType::Dynamic => return None,
+    })
+}
+
+/// The estimated bytes of one value: a string its UTF-8 bytes, a dynamic value its JSON text
+/// (Kusto's binary form of dynamic values is not documented), a null nothing.
+fn data_size(v: &Value) -> i64 {
+    /// Counts what serde_json writes, without keeping it.
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let bytes = match v {
+        Value::Null => 0,
+        Value::String(s) => s.len(),
+        Value::Dynamic(d) => {
+            let mut n = Count(0);
+            serde_json::to_writer(&mut n, &**d).map_or(0, |()| n.0)
+        }
+        other => return other.scalar_type().and_then(fixed_data_size).unwrap_or(0),
+    };
+    i64::try_from(bytes).unwrap_or(i64::MAX)
 }

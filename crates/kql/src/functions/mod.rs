@@ -38,6 +38,7 @@ use crate::value::size::{self, Growth};
 use crate::value::{ScalarType, TICKS_PER_SECOND, Value, datetime_to_ticks, ticks_to_datetime};
 pub(crate) use dynamic::PACK_NONEMPTY;
 pub(crate) use fit::{Tuple, tuple};
+pub(crate) use logic::fixed_data_size;
 pub(crate) use registry::{Function, function, lookup};
 use registry::{Returns, fixed};
 
@@ -214,9 +215,9 @@ fn bin_value(v: &Value, size: &Value) -> Value {
         (Value::Real(r), sz) => as_f64(&sz)
             .filter(|s| *s > 0.0)
             .map_or(Value::Null, |s| Value::Real((r / s).floor() * s)),
-        (Value::Decimal(r), sz) => as_f64(&sz)
-            .filter(|s| *s > 0.0)
-            .map_or(Value::Null, |s| Value::Decimal((r / s).floor() * s)),
+        (Value::Decimal(d), sz) => as_f64(&sz).filter(|s| *s > 0.0).map_or(Value::Null, |s| {
+            Value::decimal((d.to_f64() / s).floor() * s)
+        }),
         _ => Value::Null,
     }
 }

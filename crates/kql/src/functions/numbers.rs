@@ -49,7 +49,7 @@ pub(super) static FUNCTIONS: &[Function] = &[
         Value::Int(i) => Value::Int(i.wrapping_abs()),
         Value::Long(i) => Value::Long(i.wrapping_abs()),
         Value::Real(r) => Value::Real(r.abs()),
-        Value::Decimal(r) => Value::Decimal(r.abs()),
+        Value::Decimal(d) => Value::Decimal(d.abs()),
         Value::TimeSpan(t) => Value::TimeSpan(t.wrapping_abs()),
         _ => Value::Null,
     }),

@@ -44,8 +44,9 @@ pub(super) static FUNCTIONS: &[Function] = &[
         ))
     })
     .grows(Growth::Elements),
-    // A version of up to four parts of up to eight digits, as one comparable number (decimals
-    // are f64 here, so parts below the first ~16 digits of it lose precision).
+    // A version of up to four parts of up to eight digits, as one decimal number (`1.2.3.4` is
+    // 1000000020000000300000004, every digit kept; compared as reals, so versions differing only
+    // below the first ~16 digits compare equal, see value/decimal.rs).
     fixed("parse_version", T::Decimal, |args, _| {
         let s = |i: usize| text(args, i);
         let text = s(0);
@@ -57,14 +58,14 @@ pub(super) static FUNCTIONS: &[Function] = &[
         if !valid {
             return Value::Null;
         }
-        let v = (0..4).fold(0.0, |acc, i| {
-            acc * 1e8
+        let v = (0..4).fold(0i128, |acc, i| {
+            acc * 100_000_000
                 + parts
                     .get(i)
-                    .and_then(|p| p.parse::<f64>().ok())
-                    .unwrap_or(0.0)
+                    .and_then(|p| p.parse::<i128>().ok())
+                    .unwrap_or(0)
         });
-        Value::Decimal(v)
+        Value::Decimal(crate::value::Decimal::from_i128(v))
     }),
     fixed("parse_path", T::Dynamic, |args, _| {
         Value::dynamic(parse_path(&text(args, 0)))

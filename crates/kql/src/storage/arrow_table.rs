@@ -240,7 +240,7 @@ pub(crate) fn values_of(array: &dyn Array, ty: ScalarType) -> Vec<Value> {
             array,
             null,
             if ty == ScalarType::Decimal {
-                Value::Decimal
+                Value::decimal
             } else {
                 Value::Real
             },

@@ -60,7 +60,8 @@ pub(crate) fn stored_array<'v>(cells: impl Iterator<Item = &'v Value>, ty: Scala
         ScalarType::Real => Arc::new(
             cells
                 .map(|v| match v {
-                    Value::Real(x) | Value::Decimal(x) => Some(*x),
+                    Value::Real(x) => Some(*x),
+                    Value::Decimal(d) => Some(d.to_f64()),
                     _ => None,
                 })
                 .collect::<Float64Array>(),

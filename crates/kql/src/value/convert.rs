@@ -40,7 +40,8 @@ pub(crate) fn as_f64(v: &Value) -> Option<f64> {
     match undyn(v) {
         Value::Int(i) => Some(f64::from(i)),
         Value::Long(i) => Some(i as f64),
-        Value::Real(r) | Value::Decimal(r) => Some(r),
+        Value::Real(r) => Some(r),
+        Value::Decimal(d) => Some(d.to_f64()),
         _ => None,
     }
 }
@@ -50,7 +51,8 @@ pub(crate) fn as_i64(v: &Value) -> Option<i64> {
     match undyn(v) {
         Value::Int(i) => Some(i64::from(i)),
         Value::Long(i) => Some(i),
-        Value::Real(r) | Value::Decimal(r) if r.is_finite() => Some(r.trunc() as i64),
+        Value::Real(r) if r.is_finite() => Some(r.trunc() as i64),
+        Value::Decimal(d) => Some(d.to_f64().trunc() as i64),
         _ => None,
     }
 }
@@ -91,10 +93,7 @@ pub(crate) fn coerce(v: Value, ty: ScalarType) -> Value {
         return v;
     }
     let v = match (&v, ty) {
-        (
-            Value::String(t),
-            ScalarType::Long | ScalarType::Int | ScalarType::Real | ScalarType::Decimal,
-        ) => {
+        (Value::String(t), ScalarType::Long | ScalarType::Int | ScalarType::Real) => {
             let t = t.trim();
             match t.parse::<i64>() {
                 Ok(i) => Value::Long(i),
@@ -111,7 +110,13 @@ pub(crate) fn coerce(v: Value, ty: ScalarType) -> Value {
             .and_then(|i| i32::try_from(i).ok())
             .map_or(Value::Null, Value::Int),
         ScalarType::Real => as_f64(&v).map_or(Value::Null, Value::Real),
-        ScalarType::Decimal => as_f64(&v).map_or(Value::Null, Value::Decimal),
+        ScalarType::Decimal => match &v {
+            // Text keeps all its digits, a long all of its.
+            Value::String(t) => crate::value::Decimal::parse(t).map_or(Value::Null, Value::Decimal),
+            Value::Long(i) => Value::Decimal(crate::value::Decimal::from_i128(i128::from(*i))),
+            Value::Int(i) => Value::Decimal(crate::value::Decimal::from_i128(i128::from(*i))),
+            other => as_f64(other).map_or(Value::Null, Value::decimal),
+        },
         ScalarType::Bool => match undyn(&v) {
             Value::Bool(b) => Value::Bool(b),
             other => as_i64(&other).map_or(Value::Null, |i| Value::Bool(i != 0)),
@@ -258,7 +263,10 @@ pub(crate) fn key_of(v: &Value) -> Key {
         Value::Bool(b) => Key::Bool(*b),
         Value::Int(i) => Key::Int(i64::from(*i)),
         Value::Long(i) => Key::Int(*i),
-        Value::Real(r) | Value::Decimal(r) => {
+        // Decimals group and compare by their real, as DataFusion (which stores them as reals)
+        // does, so the two executors agree.
+        Value::Real(_) | Value::Decimal(_) => {
+            let r = &as_f64(v).unwrap_or(f64::NAN);
             if r.fract() == 0.0 && r.abs() < 9.0e15 {
                 Key::Int(*r as i64)
             } else {

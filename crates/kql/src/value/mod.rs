@@ -1,10 +1,12 @@
 //! Scalar types and values with Kusto's semantics (100 ns ticks for datetime and timespan).
 
 pub(crate) mod convert;
+pub mod decimal;
 pub(crate) mod size;
 pub mod table;
 pub mod time;
 
+pub use decimal::Decimal;
 pub use time::{parse_datetime_text, parse_timespan_text};
 
 use std::fmt;
@@ -78,8 +80,8 @@ pub enum Value {
     Int(i32),
     Long(i64),
     Real(f64),
-    /// Stored as f64 in this engine; precision beyond f64 is not kept.
-    Decimal(f64),
+    /// Exact (up to 38 digits); arithmetic on it runs in f64.
+    Decimal(Decimal),
     String(Arc<str>),
     /// Ticks (100 ns) since 1970-01-01T00:00:00Z.
     DateTime(i64),
@@ -93,6 +95,11 @@ impl Value {
     /// A string value.
     pub fn str(s: impl AsRef<str>) -> Value {
         Value::String(Arc::from(s.as_ref()))
+    }
+
+    /// The decimal a real spells (null for NaN, the infinities and reals beyond 38 digits).
+    pub fn decimal(x: f64) -> Value {
+        Decimal::from_f64(x).map_or(Value::Null, Value::Decimal)
     }
 
     /// A dynamic value.
@@ -128,7 +135,7 @@ impl Value {
     }
 
     /// JSON as Log Analytics' query API returns cells: datetimes as ISO 8601 with `Z`,
-    /// timespans as `[-][d.]hh:mm:ss[.fffffff]`, guids as strings, dynamic as JSON.
+    /// timespans as `[-][d.]hh:mm:ss[.fffffff]`, guids and decimals as strings, dynamic as JSON.
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;
         match self {
@@ -136,8 +143,10 @@ impl Value {
             Value::Bool(b) => J::Bool(*b),
             Value::Int(i) => J::from(*i),
             Value::Long(i) => J::from(*i),
-            Value::Real(f) | Value::Decimal(f) => serde_json::Number::from_f64(*f)
+            Value::Real(f) => serde_json::Number::from_f64(*f)
                 .map_or_else(|| J::String(format_real(*f)), J::Number),
+            // As text, every digit kept (as Kusto and Log Analytics write decimals).
+            Value::Decimal(d) => J::String(d.to_string()),
             Value::String(s) => J::String(s.to_string()),
             Value::DateTime(t) => J::String(format_datetime(*t)),
             Value::TimeSpan(t) => J::String(format_timespan(*t)),
@@ -155,7 +164,8 @@ impl fmt::Display for Value {
             Value::Bool(b) => write!(f, "{b}"),
             Value::Int(i) => write!(f, "{i}"),
             Value::Long(i) => write!(f, "{i}"),
-            Value::Real(x) | Value::Decimal(x) => f.write_str(&format_real(*x)),
+            Value::Real(x) => f.write_str(&format_real(*x)),
+            Value::Decimal(d) => write!(f, "{d}"),
             Value::String(s) => f.write_str(s),
             Value::DateTime(t) => f.write_str(&format_datetime(*t)),
             Value::TimeSpan(t) => f.write_str(&format_timespan(*t)),

@@ -10,7 +10,9 @@ use super::{QueryResult, Value};
 /// digit or so).
 pub fn cell(v: &Value) -> String {
     match v {
-        Value::Real(x) | Value::Decimal(x) => format!("{x:.9e}"),
+        Value::Real(x) => format!("{x:.9e}"),
+        // DataFusion keeps decimals as reals: compared as reals too.
+        Value::Decimal(d) => format!("{:.9e}", d.to_f64()),
         Value::Dynamic(d) => format!("Dynamic({})", json_cell(d)),
         other => format!("{other:?}"),
     }

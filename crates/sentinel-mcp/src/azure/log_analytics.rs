@@ -211,7 +211,11 @@ pub fn cell(ty: ScalarType, v: &J) -> Value {
             .map_or(Value::Null, Value::Int),
         ScalarType::Long => integer(v).map_or(Value::Null, Value::Long),
         ScalarType::Real => real(v).map_or(Value::Null, Value::Real),
-        ScalarType::Decimal => real(v).map_or(Value::Null, Value::Decimal),
+        // Log Analytics writes decimals as text: every digit kept.
+        ScalarType::Decimal => match v {
+            J::String(s) => kql::Decimal::parse(s).map_or(Value::Null, Value::Decimal),
+            other => real(other).map_or(Value::Null, Value::decimal),
+        },
         ScalarType::String => match v {
             J::String(s) => Value::str(s),
             other => Value::str(other.to_string()),
@@ -277,7 +281,7 @@ mod tests {
         assert_eq!(row[1], Value::Int(5));
         assert_eq!(row[2], Value::Long(9007199254740993));
         assert!(matches!(row[3], Value::Real(x) if x.is_nan()));
-        assert_eq!(row[4], Value::Decimal(1.5));
+        assert_eq!(row[4], Value::decimal(1.5));
         assert_eq!(row[5], Value::str("x"));
         assert_eq!(
             format_datetime(match row[6] {

@@ -592,7 +592,8 @@ fn long_of(v: &Value) -> i64 {
     match v {
         Value::Int(n) => i64::from(*n),
         Value::Long(n) => *n,
-        Value::Real(x) | Value::Decimal(x) => *x as i64,
+        Value::Real(x) => *x as i64,
+        Value::Decimal(d) => d.to_f64() as i64,
         _ => 0,
     }
 }

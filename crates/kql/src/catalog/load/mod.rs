@@ -612,7 +612,7 @@ fn convert(cell: &Raw<'_>, ty: ScalarType, lenient: bool) -> Option<Value> {
 
 fn real_of(ty: ScalarType, f: f64) -> Value {
     if ty == ScalarType::Decimal {
-        Value::Decimal(f)
+        Value::decimal(f)
     } else {
         Value::Real(f)
     }

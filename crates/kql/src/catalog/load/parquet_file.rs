@@ -262,8 +262,10 @@ fn layout(a: &dyn Array) -> String {
     format!("unexpected layout for {}", a.data_type())
 }
 
-fn decimal(unscaled: f64, scale: i8) -> Value {
-    Value::Decimal(unscaled / 10f64.powi(i32::from(scale)))
+/// A Parquet decimal, exact: `unscaled / 10^scale`, from its digits.
+fn decimal(unscaled: impl std::fmt::Display, scale: i8) -> Value {
+    crate::value::Decimal::parse(&format!("{unscaled}e{}", -i32::from(scale)))
+        .map_or(Value::Null, Value::Decimal)
 }
 
 /// One cell of an Arrow array.
@@ -302,13 +304,10 @@ fn arrow_cell(a: &dyn Array, i: usize) -> Result<Value, String> {
         D::Float16 => Value::Real(f64::from(prim::<Float16Type>(a)?.value(i))),
         D::Float32 => Value::Real(f64::from(prim::<Float32Type>(a)?.value(i))),
         D::Float64 => Value::Real(prim::<Float64Type>(a)?.value(i)),
-        D::Decimal32(_, scale) => decimal(f64::from(prim::<Decimal32Type>(a)?.value(i)), *scale),
-        D::Decimal64(_, scale) => decimal(prim::<Decimal64Type>(a)?.value(i) as f64, *scale),
-        D::Decimal128(_, scale) => decimal(prim::<Decimal128Type>(a)?.value(i) as f64, *scale),
-        D::Decimal256(_, scale) => {
-            let text = prim::<Decimal256Type>(a)?.value(i).to_string();
-            decimal(text.parse().unwrap_or(f64::NAN), *scale)
-        }
+        D::Decimal32(_, scale) => decimal(prim::<Decimal32Type>(a)?.value(i), *scale),
+        D::Decimal64(_, scale) => decimal(prim::<Decimal64Type>(a)?.value(i), *scale),
+        D::Decimal128(_, scale) => decimal(prim::<Decimal128Type>(a)?.value(i), *scale),
+        D::Decimal256(_, scale) => decimal(prim::<Decimal256Type>(a)?.value(i), *scale),
         D::Utf8 => Value::str(a.as_string_opt::<i32>().ok_or_else(|| layout(a))?.value(i)),
         D::LargeUtf8 => Value::str(a.as_string_opt::<i64>().ok_or_else(|| layout(a))?.value(i)),
         D::Utf8View => Value::str(a.as_string_view_opt().ok_or_else(|| layout(a))?.value(i)),
@@ -449,7 +448,7 @@ fn restore(values: Vec<Value>, ty: ScalarType) -> Result<Vec<Value>, String> {
                 (_, Value::Null) => null_of(ty),
                 (ScalarType::DateTime, Value::Long(t)) => Value::DateTime(t),
                 (ScalarType::TimeSpan, Value::Long(t)) => Value::TimeSpan(t),
-                (ScalarType::Decimal, Value::Real(x)) => Value::Decimal(x),
+                (ScalarType::Decimal, Value::Real(x)) => Value::decimal(x),
                 (ScalarType::Guid | ScalarType::Dynamic, Value::String(s)) if s.is_empty() => {
                     Value::Null
                 }

@@ -389,7 +389,7 @@ mod parquet_files {
         assert_eq!(cell(t, 1, "When"), &Value::Null);
         assert_eq!(cell(t, 0, "Small"), &Value::Int(7));
         assert_eq!(cell(t, 1, "Big"), &Value::Null);
-        assert_eq!(cell(t, 0, "Price"), &Value::Decimal(123.45));
+        assert_eq!(cell(t, 0, "Price"), &Value::decimal(123.45));
         assert_eq!(cell(t, 0, "Day").to_string(), "2024-05-01T00:00:00Z");
         assert_eq!(cell(t, 0, "Took").to_string(), "00:01:30");
         assert_eq!(
@@ -449,7 +449,7 @@ mod parquet_files {
             Value::DateTime(-5),
             Value::Guid(uuid::Uuid::from_u128(7)),
             Value::TimeSpan(-36_000_000_001),
-            Value::Decimal(1.25),
+            Value::decimal(1.25),
             Value::dynamic(serde_json::json!("just text")),
             Value::str("ünïcode"),
         ]);

@@ -409,6 +409,57 @@ fn hashes_use_xxhash64_md5_and_sha1_of_the_text_form() {
 }
 
 #[test]
+fn hash_many_combines_the_hash_of_each_value_in_order() {
+    // Kusto's example: hash_many(a, b) is hash_combine(hash(a), hash(b)). Its number is not
+    // Kusto's (-1440138333540407281), whose combination is undocumented.
+    let many = cell(r#"print hash_many("Hello", "World")"#);
+    assert_eq!(
+        many,
+        cell(r#"print hash_combine(hash("Hello"), hash("World"))"#)
+    );
+    assert!(matches!(many, Value::Long(_)));
+    assert_ne!(many, cell(r#"print hash_many("World", "Hello")"#));
+    assert_eq!(
+        cell("print hash_combine(753694413698530628, long(null))"),
+        Value::Null
+    );
+    // Over a table, so the DataFusion run hashes columns too: one hash per distinct pair.
+    let r = run(
+        "SigninLogs | summarize by UserPrincipalName, IPAddress, h = hash_many(UserPrincipalName, IPAddress) | summarize dcount(h), count()",
+    );
+    assert_eq!(r.table.rows[0][0], r.table.rows[0][1]);
+}
+
+#[test]
+fn estimate_data_size_counts_type_sizes_and_string_bytes() {
+    // Kusto's example (estimate-data-size-function.md): a long is 8, a 10-character string 10.
+    assert_eq!(
+        cell(
+            "range x from 1 to 10 step 1 | extend Text = '1234567890' | summarize Total = sum(estimate_data_size(*))"
+        ),
+        Value::Long(180)
+    );
+    assert_eq!(
+        cell("print estimate_data_size(1, 2.5, true, int(1), datetime(2024-01-01), 1s, 'é')"),
+        Value::Long(8 + 8 + 1 + 4 + 8 + 8 + 2)
+    );
+    // A null of a fixed-size type still takes its size.
+    assert_eq!(
+        cell("print estimate_data_size(long(null), guid(null))"),
+        Value::Long(24)
+    );
+    assert_eq!(
+        cell("print estimate_data_size(dynamic({'a': 'bcd'}))"),
+        Value::Long(11)
+    );
+    // Over a table, so the DataFusion run sizes columns too.
+    let r = run(
+        "SigninLogs | take 1 | project estimate_data_size(UserPrincipalName) - strlen(UserPrincipalName)",
+    );
+    assert_eq!(r.table.rows, vec![vec![Value::Long(0)]]);
+}
+
+#[test]
 fn running_row_functions_restart_where_asked() {
     let r = run("datatable(a:long) [2, 4, 6, 8] | serialize cs = row_cumsum(a, a == 6)");
     let cs: Vec<Value> = r.table.rows.iter().map(|r| r[1].clone()).collect();
@@ -586,6 +637,81 @@ fn documented_string_and_time_function_forms() {
 }
 
 #[test]
+fn time_zones_convert_with_the_iana_database_and_a_skipped_hour_takes_the_later_offset() {
+    let at = |q: &str| cell(&format!("print {q}"));
+    // Kusto's examples (datetime-local-to-utc-function.md): winter offsets of three zones.
+    for (tz, utc) in [
+        ("US/Pacific", "2020-02-03 04:02:20"),
+        ("America/Chicago", "2020-02-03 02:02:20"),
+        ("Europe/Paris", "2020-02-02 19:02:20"),
+    ] {
+        assert_eq!(
+            at(&format!(
+                "datetime_local_to_utc(datetime(2020-02-02 20:02:20), '{tz}')"
+            )),
+            at(&format!("datetime({utc})")),
+            "{tz}"
+        );
+    }
+    // Brussels skips 02:00-03:00 on 2022-03-27: the skipped hour takes summer time's offset, as
+    // in Kusto's example, and so does the hour shown twice on 2022-10-30 (winter time's).
+    for (local, utc) in [
+        ("2022-03-27 01:00", "2022-03-27 00:00"),
+        ("2022-03-27 02:00", "2022-03-27 00:00"),
+        ("2022-03-27 03:00", "2022-03-27 01:00"),
+        ("2022-10-30 02:30", "2022-10-30 01:30"),
+    ] {
+        assert_eq!(
+            at(&format!(
+                "datetime_local_to_utc(datetime({local}), 'Europe/Brussels')"
+            )),
+            at(&format!("datetime({utc})")),
+            "{local}"
+        );
+    }
+    assert_eq!(
+        at("datetime_utc_to_local(datetime(2022-03-27 00:00), 'Europe/Brussels')"),
+        at("datetime(2022-03-27 01:00)")
+    );
+    assert_eq!(
+        at("datetime_utc_to_local(datetime(2026-08-02 23:56:37), 'Australia/Canberra')"),
+        at("datetime(2026-08-03 09:56:37)")
+    );
+    assert_eq!(
+        at("datetime_utc_to_local(datetime(2024-01-01), 'Mars/Olympus_Mons')"),
+        Value::Null
+    );
+    // datetime_list_timezones(): every name the conversions take, sorted.
+    assert_eq!(
+        at("array_length(datetime_list_timezones())"),
+        Value::Long(597)
+    );
+    assert_eq!(
+        at("datetime_list_timezones()[0]"),
+        Value::dynamic(serde_json::json!("Africa/Abidjan"))
+    );
+    // Over a table, so the DataFusion run converts a column too.
+    let r = run(
+        "SigninLogs | project d = datetime_utc_to_local(TimeGenerated, 'Asia/Kolkata') - TimeGenerated | distinct d",
+    );
+    assert_eq!(
+        r.table.rows,
+        vec![vec![Value::TimeSpan(5 * HOUR + 30 * 60 * TICKS_PER_SECOND)]]
+    );
+}
+
+#[test]
+fn datetime_diff_counts_weeks_as_a_real_and_other_parts_as_longs() {
+    // Kusto's example (datetime-diff-function.md): Sunday-started weeks, typed real.
+    let r = run(
+        "print week = datetime_diff('week', datetime(2017-10-29 00:00), datetime(2017-09-30 23:59)), day = datetime_diff('day', datetime(2017-10-29 00:00), datetime(2017-09-30 23:59))",
+    );
+    assert_eq!(r.table.columns[0].ty, ScalarType::Real);
+    assert_eq!(r.table.columns[1].ty, ScalarType::Long);
+    assert_eq!(r.table.rows[0], vec![Value::Real(5.0), Value::Long(29)]);
+}
+
+#[test]
 fn series_fill_linear_extends_edges_and_keeps_integers() {
     let j = |v: serde_json::Value| Value::dynamic(v);
     assert_eq!(
@@ -689,6 +815,25 @@ fn small_documented_functions() {
         Value::Bool(true)
     );
     assert_eq!(cell("print parse_version('1.x')"), Value::Null);
+    // Kusto's example (parse-version-function.md): a decimal with every digit, written as text.
+    let r = run(
+        r#"datatable(v: string)["0.0.0.5", "0.0.7.0", "0.0.3", "0.2", "0.1.2.0", "1.2.3.4", "1"] | extend parsedVersion = parse_version(v)"#,
+    );
+    assert_eq!(r.table.columns[1].ty, ScalarType::Decimal);
+    let parsed: Vec<serde_json::Value> = r.table.rows.iter().map(|row| row[1].to_json()).collect();
+    assert_eq!(
+        parsed,
+        [
+            "5",
+            "700000000",
+            "300000000",
+            "20000000000000000",
+            "10000000200000000",
+            "1000000020000000300000004",
+            "1000000000000000000000000"
+        ]
+        .map(|d| serde_json::json!(d))
+    );
     assert_eq!(
         cell("print parse_urlquery('k1=v1&k2=a%20b')"),
         j(serde_json::json!({"Query Parameters": {"k1": "v1", "k2": "a b"}}))

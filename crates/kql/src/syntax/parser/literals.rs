@@ -132,7 +132,8 @@ pub(super) fn parse_typed_number(ty: &str, raw: &str) -> Option<Value> {
                 other => other.parse::<f64>().ok()?,
             };
             Some(if ty == "decimal" {
-                Value::Decimal(f)
+                // Every digit of the literal (NaN and the infinities are null decimals).
+                crate::value::Decimal::parse(raw).map_or_else(|| Value::decimal(f), Value::Decimal)
             } else {
                 Value::Real(f)
             })

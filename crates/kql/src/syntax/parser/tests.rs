@@ -177,7 +177,7 @@ fn parses_literals() {
     );
     assert_eq!(lit("1tick"), Value::TimeSpan(1));
     assert_eq!(lit("2microseconds"), Value::TimeSpan(20));
-    assert_eq!(lit("decimal(1.5)"), Value::Decimal(1.5));
+    assert_eq!(lit("decimal(1.5)"), Value::decimal(1.5));
     assert_eq!(
         lit("dynamic({'a': [1, -2.5, null]})"),
         Value::dynamic(serde_json::json!({"a": [1, -2.5, null]}))

@@ -279,3 +279,97 @@ impl ExecutionPlan for CountedScan {
         Ok(self.rewrap(Arc::clone(&self.inner).reset_state()?))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::physical_plan::{ExecutionPlan, displayable};
+    use datafusion::prelude::{SessionConfig, SessionContext};
+
+    use crate::bind::context::{Engine, ExecOptions};
+    use crate::budget::QueryBudget;
+    use crate::catalog::Catalog;
+    use crate::progress::ScanProgress;
+    use crate::storage::arrow_table::{BATCH_ROWS, PARALLEL_ROWS, parallelism};
+    use crate::value::table::{Column, Table};
+    use crate::value::{ScalarType, Value};
+
+    fn catalog() -> Catalog {
+        let mut c = Catalog::new();
+        let table = |rows: i64| Table {
+            columns: vec![
+                Column::new("TimeGenerated", ScalarType::DateTime),
+                Column::new("n", ScalarType::Long),
+                Column::new("s", ScalarType::String),
+            ],
+            rows: (0..rows)
+                .map(|i| {
+                    vec![
+                        Value::DateTime(i * 10_000_000),
+                        Value::Long(i),
+                        Value::str(if i % 2 == 0 { "even" } else { "odd" }),
+                    ]
+                })
+                .collect(),
+        };
+        // One read in parallel partitions, one in a single partition.
+        c.insert("Large", table(PARALLEL_ROWS as i64 + 10));
+        c.insert("Small", table(20_000));
+        c
+    }
+
+    /// The physical plan DataFusion makes of `q`, as text, and how many of its leaves count.
+    fn physical(
+        catalog: &Catalog,
+        q: &str,
+        progress: Option<Arc<ScanProgress>>,
+    ) -> (String, usize) {
+        let opts = ExecOptions {
+            progress,
+            ..ExecOptions::default()
+        };
+        let budget = QueryBudget::new(opts.memory_limit, None, None);
+        let script = crate::syntax::parser::parse_script(q).unwrap();
+        let mut engine = Engine::new(catalog, q, &opts, &budget);
+        let plan = super::super::lower(&mut engine, &script).unwrap_or_else(|e| panic!("{q}: {e}"));
+        let partitions = if plan.parallel { parallelism() } else { 1 };
+        let config = SessionConfig::new()
+            .with_target_partitions(partitions)
+            .with_batch_size(BATCH_ROWS);
+        let ctx = SessionContext::new_with_config(config);
+        let runtime = super::super::runtime().unwrap();
+        let physical = runtime
+            .block_on(ctx.state().create_physical_plan(&plan.plan))
+            .unwrap();
+        fn counted(p: &Arc<dyn ExecutionPlan>) -> usize {
+            usize::from(p.name() == "CountedScan")
+                + p.children().into_iter().map(counted).sum::<usize>()
+        }
+        let n = counted(&physical);
+        (displayable(physical.as_ref()).indent(true).to_string(), n)
+    }
+
+    #[test]
+    fn a_counted_scan_plans_exactly_as_the_bare_one() {
+        let catalog = catalog();
+        let queries = [
+            ("Small | where n > 5 | take 10", 1),
+            ("Large | where n > 5 | take 10", 1),
+            ("Large | project n | sort by n desc | take 3", 1),
+            ("Large | summarize count() by s", 1),
+            (
+                "Large | where s == 'odd' | join kind=inner (Small | project n, t = s) on n | count",
+                2,
+            ),
+            ("union Large, Small | summarize max(n) by s", 2),
+        ];
+        for (q, scans) in queries {
+            let (bare, none) = physical(&catalog, q, None);
+            let progress = Some(Arc::new(ScanProgress::new()));
+            let (counted, counting) = physical(&catalog, q, progress);
+            assert_eq!(counted, bare, "{q}");
+            assert_eq!((none, counting), (0, scans), "{q}:\n{bare}");
+        }
+    }
+}

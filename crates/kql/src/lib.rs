@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod error;
 mod exec;
 mod functions;
+pub mod progress;
 pub mod settings;
 #[cfg(feature = "parquet")]
 pub mod storage;
@@ -21,6 +22,7 @@ pub use bind::guard::{GuardError, GuardedQuery, QueryGuard};
 pub use budget::{EngineMemory, MemoryError, QueryBudget};
 pub use catalog::Catalog;
 pub use error::{KqlError, Location};
+pub use progress::ScanProgress;
 pub use syntax::ast::Visualization;
 pub use syntax::{ast, parser::QUERY_THREAD_STACK_BYTES};
 pub use value::table::{self, Column, Table};

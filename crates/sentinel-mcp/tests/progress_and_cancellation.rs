@@ -38,9 +38,9 @@ async fn streamed(resp: reqwest::Response) -> Vec<Value> {
         .collect()
 }
 
-/// The messages end with the answer to `id`, before it at least two progress notifications
-/// for `token`, rising, each saying what the call waits on.
-fn assert_progress_then_answer(messages: &[Value], token: &str, id: u64) {
+/// The progress notifications for `token` before the answer to `id` that ends the messages:
+/// at least two, each higher than the last.
+fn progress_before_answer<'m>(messages: &'m [Value], token: &str, id: u64) -> Vec<&'m Value> {
     let (answer, before) = messages.split_last().expect("messages");
     assert_eq!(answer["id"], id, "{messages:?}");
     assert!(
@@ -54,16 +54,55 @@ fn assert_progress_then_answer(messages: &[Value], token: &str, id: u64) {
         .collect();
     assert!(progress.len() >= 2, "{messages:?}");
     let mut last = 0.0;
-    for p in progress {
+    for p in &progress {
         assert_eq!(p["progressToken"], token, "{p}");
         let now = p["progress"].as_f64().unwrap();
         assert!(now > last, "progress must rise: {messages:?}");
         last = now;
+    }
+    progress
+}
+
+/// The messages end with the answer to `id`, before it at least two progress notifications
+/// for `token`, rising, each saying what the call waits on.
+fn assert_progress_then_answer(messages: &[Value], token: &str, id: u64) {
+    for p in progress_before_answer(messages, token, id) {
         let message = p["message"].as_str().unwrap();
         assert!(
             message.starts_with("waiting on Log Analytics: "),
             "{message}"
         );
+    }
+}
+
+/// `n` as the progress messages write it: 41,116.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// Like [`assert_progress_then_answer`] for the local engine: the progress is rows read, out of
+/// a total that is the same in every notification and never passed, and the message says so.
+fn assert_rows_progress_then_answer(messages: &[Value], token: &str, id: u64) {
+    let progress = progress_before_answer(messages, token, id);
+    let total = progress[0]["total"].as_f64().expect("a total of rows");
+    for p in progress {
+        let (read, message) = (p["progress"].as_f64().unwrap(), &p["message"]);
+        assert_eq!(p["total"].as_f64(), Some(total), "{p}");
+        assert!(read <= total, "{p}");
+        let said = format!(
+            "read {} of {} rows of the local workspace",
+            grouped(read as u64),
+            grouped(total as u64)
+        );
+        assert_eq!(message.as_str(), Some(said.as_str()), "{p}");
     }
 }
 
@@ -127,6 +166,48 @@ async fn progress_arrives_before_the_answer_on_every_transport() {
         .unwrap();
     let messages = streamed(resp).await;
     assert_eq!(messages.len(), 1, "{messages:?}");
+}
+
+/// A local query over a demo table of about 41,000 rows (six of the engine's batches) that
+/// hashes a long value per row: it reads its table a batch at a time over seconds.
+fn slow_local_call(id: u64, token: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
+        "name": "run_kql_query",
+        "arguments": {"query": "DeviceNetworkEvents | extend h = hash_sha256(strrep(DeviceName, 150)) | summarize dcount(h)"},
+        "_meta": {"progressToken": token}}})
+}
+
+#[tokio::test]
+async fn local_progress_counts_the_rows_read_out_of_the_total() {
+    let server = Server::start(&[
+        ("SENTINEL_MCP_DEMO_ROWS", "400000"),
+        ("SENTINEL_MCP_QUERY_TIMEOUT_SECS", "300"),
+    ])
+    .await;
+
+    // Legacy SSE: on the session's stream.
+    let mut sse = SseClient::connect(&server).await;
+    sse.initialize().await;
+    let call = slow_local_call(41, "legacy").to_string();
+    assert_eq!(sse.post_raw(&call).await.status(), 202);
+    let mut messages = Vec::new();
+    while messages
+        .last()
+        .is_none_or(|m: &Value| m.get("id").is_none())
+    {
+        messages.push(sse.next_message().await);
+    }
+    assert_rows_progress_then_answer(&messages, "legacy", 41);
+
+    // Streamable HTTP, session era: on the request's stream.
+    let session = mcp_open_session(&server, &[]).await;
+    let resp = mcp_post(&server, slow_local_call(42, "session"))
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", "2025-06-18")
+        .send()
+        .await
+        .unwrap();
+    assert_rows_progress_then_answer(&streamed(resp).await, "session", 42);
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ use crate::bind::expr::{AggCollector, CExpr};
 use crate::budget::{EngineMemory, QueryBudget};
 use crate::catalog::Catalog;
 use crate::error::{KqlError, Location};
+use crate::progress::ScanProgress;
 use crate::syntax::ast::{Expr, ExprKind, Function, Pattern, Statement, Visualization};
 use crate::syntax::lexer::Span;
 use crate::value::table::Table;
@@ -36,6 +37,9 @@ pub struct ExecOptions {
     /// what is left, and waits (bounded) to start when too little is left. `None`: no budget
     /// beyond `memory_limit`.
     pub engine_memory: Option<Arc<EngineMemory>>,
+    /// When set, both executors count in it the rows they read from catalog tables and the rows
+    /// they are going to read, for a caller reporting the query's progress.
+    pub progress: Option<Arc<ScanProgress>>,
 }
 
 /// The default [`ExecOptions::memory_limit`]: 1 GiB.
@@ -50,6 +54,7 @@ impl Default for ExecOptions {
             cancel: None,
             memory_limit: DEFAULT_MEMORY_LIMIT,
             engine_memory: None,
+            progress: None,
         }
     }
 }
@@ -254,6 +259,11 @@ impl<'a> Engine<'a> {
     /// A catalog table as the query sees it (the timespan filter applied).
     pub(crate) fn catalog_table(&self, name: &str) -> Option<Table> {
         let t = self.catalog_rows(name)?;
+        // The row engine reads a table whole, here: it is known and read at once.
+        if let Some(progress) = &self.opts.progress {
+            progress.will_read(t.rows.len());
+            progress.read(t.rows.len());
+        }
         let Some((start, end)) = self.opts.timespan else {
             return Some((**t).clone());
         };

@@ -218,6 +218,8 @@ impl LocalBackend {
             cancel: Some(cancel),
             memory_limit: self.query_memory,
             engine_memory: Some(Arc::clone(&self.engine_memory)),
+            // The call's progress notifications count the rows the engine reads.
+            progress: crate::progress::scan_progress(),
         };
         let timeout = request.timeout;
         let task = tokio::task::spawn_blocking(move || {

@@ -8,6 +8,7 @@
 //! which stays the reference for Kusto's semantics; `explain` tells which engine a query gets.
 
 mod lower;
+mod scan;
 mod udaf;
 mod udf;
 
@@ -208,6 +209,7 @@ fn collect(
 ) -> Result<Vec<RecordBatch>, Skip> {
     let rt = runtime().ok_or(Skip::Fallback)?;
     budget.check_deadline().map_err(Skip::Failed)?;
+    scan::announce(&plan);
     let partitions = if parallel { parallelism() } else { 1 };
     let config = SessionConfig::new()
         .with_target_partitions(partitions)

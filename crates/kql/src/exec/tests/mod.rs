@@ -134,3 +134,4 @@ mod errors;
 mod functions;
 mod geo;
 mod operators;
+mod progress;

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use datafusion::catalog::TableProvider;
 use datafusion::common::{Column as DfColumn, ScalarValue};
 use datafusion::datasource::{provider_as_source, source_as_provider};
 use datafusion::functions_aggregate::expr_fn::count;
@@ -14,6 +15,7 @@ use datafusion::logical_expr::{
     Expr as DfExpr, LogicalPlan, LogicalPlanBuilder, SortExpr, cast, lit,
 };
 
+use super::scan::CountedTable;
 use super::udf::{ExpandUdf, ParseUdf, RowGuardUdf};
 use crate::bind::context::{Engine, Env, pattern_call};
 use crate::bind::naming::derive_name;
@@ -157,8 +159,17 @@ impl<'a> Lowering<'_, 'a> {
                 let table = crate::budget::outside_query(|| catalog.arrow(n))
                     .ok_or_else(|| format!("no table '{n}'"))?;
                 let table = Arc::clone(table);
-                let plan = self.scan(n, &table)?;
-                self.scanned.insert(address(&table.provider()?), table);
+                // A query reporting its progress counts what it reads of the table.
+                let provider: Arc<dyn TableProvider> = match &self.engine.opts.progress {
+                    Some(progress) => Arc::new(CountedTable::new(
+                        table.provider()?,
+                        table.len(),
+                        Arc::clone(progress),
+                    )),
+                    None => table.provider()?,
+                };
+                let plan = self.scan_provider(n, Arc::clone(&provider), &table)?;
+                self.scanned.insert(address(&provider), table);
                 self.timespan(plan)
             }
             ExprKind::Union(u) => self.union(None, u),
@@ -182,7 +193,16 @@ impl<'a> Lowering<'_, 'a> {
     }
 
     pub(super) fn scan(&mut self, name: &str, table: &ArrowTable) -> Result<Plan, Fallback> {
-        let provider = table.provider()?;
+        self.scan_provider(name, table.provider()?, table)
+    }
+
+    /// A scan of `table` through `provider` (its own, or one counting what it reads).
+    fn scan_provider(
+        &mut self,
+        name: &str,
+        provider: Arc<dyn TableProvider>,
+        table: &ArrowTable,
+    ) -> Result<Plan, Fallback> {
         let plan = df(LogicalPlanBuilder::scan(
             name,
             provider_as_source(provider),

@@ -264,7 +264,7 @@ async fn checked_mcp_request(
     let request = auth::authenticate(state, request).await?;
     let claim =
         mcp_sessions::SessionClaim::check(state, &request).map_err(IntoResponse::into_response)?;
-    let (request, carried, body) = auth::inspect_jsonrpc(state, request).await?;
+    let (mut request, carried) = auth::inspect_jsonrpc(state, request).await?;
     let opens_mcp_session = carried == auth::Carried::Request { initialize: true }
         && claim.is_sessionless()
         && request.uri().path().starts_with("/mcp");
@@ -283,14 +283,7 @@ async fn checked_mcp_request(
             streamable.then(|| metrics().in_flight(Transport::Streamable)),
         )
     });
-    let stateless = body.as_ref().and_then(|body| {
-        stateless::take(
-            request.method(),
-            request.uri().path(),
-            request.headers(),
-            body,
-        )
-    });
+    let stateless = stateless::take(&mut request);
     let response = match (stateless, request.extensions().get::<RequestMeta>()) {
         (Some(call), Some(meta)) => stateless::answer(state, meta, call).await,
         _ => next.run(request).await,

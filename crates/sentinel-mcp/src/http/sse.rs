@@ -301,6 +301,24 @@ pub struct MessageQuery {
     session_id: Option<String>,
 }
 
+/// What the checks in front of the transports made of a JSON-RPC body with [`common_message`],
+/// kept in the request's extensions so the transport does not decode the body again: `None` when
+/// the body is not one of the common messages (the generic decoding takes it).
+#[derive(Clone)]
+pub(super) struct Decoded(pub(super) Option<CommonMessage>);
+
+/// The [`Decoded`] message the checks left in the request's extensions, moved out (axum's
+/// `Extension` extractor clones).
+pub struct Predecoded(Option<Decoded>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Predecoded {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(Predecoded(parts.extensions.remove::<Decoded>()))
+    }
+}
+
 /// Whether a request's `Content-Type` is JSON, read without copying the headers.
 pub struct JsonContentType(bool);
 
@@ -318,6 +336,7 @@ pub async fn post(
     Extension(meta): Extension<RequestMeta>,
     Query(q): Query<MessageQuery>,
     JsonContentType(json): JsonContentType,
+    Predecoded(decoded): Predecoded,
     body: Bytes,
 ) -> Response {
     let in_flight = metrics().in_flight(Transport::LegacySse);
@@ -345,7 +364,12 @@ pub async fn post(
             "Content-Type must be application/json",
         );
     }
-    match common_message(&body) {
+    // A request through the checks in front of the transports arrives decoded.
+    let message = match decoded {
+        Some(Decoded(message)) => message,
+        None => common_message(&body),
+    };
+    match message {
         Some(CommonMessage::Call(id, params, call_meta)) => {
             start_call(&state, &session, id, params, call_meta, meta, in_flight).await
         }
@@ -538,6 +562,7 @@ async fn start_call(
 }
 
 /// The messages every session sends, decoded straight from their fields.
+#[derive(Clone)]
 pub(super) enum CommonMessage {
     /// A `tools/call`, with its `_meta` (which rmcp keeps beside the params).
     Call(RequestId, CallToolRequestParams, Option<JsonObject>),

@@ -143,7 +143,7 @@ pub(super) async fn answer(state: &HttpState, meta: &RequestMeta, call: Stateles
     ) else {
         return super::json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
     };
-    let mut response = Response::new(Body::from(body));
+    let mut response = Response::new(Body::new(body));
     *response.status_mut() = status;
     response
         .headers_mut()

@@ -1,15 +1,17 @@
 //! The authentication layer of the MCP endpoints, the step-up check on `tools/call`, and the
 //! protected-resource metadata routes.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::client::PeerAddr;
+use super::sse::{CommonMessage, Decoded, common_message};
 use super::{HttpState, json_error, jsonrpc_error};
 use crate::auth::{
     AccessPolicy, AuthError, Principal, RequestMeta, TokenValidator, metadata::ResourceMetadata,
@@ -291,11 +293,12 @@ pub(super) enum Carried {
 /// a tool the caller may not use is refused with 403 `insufficient_scope` naming the scopes that
 /// would allow it (step-up); and a `tools/call` or `resources/read` on `/mcp` over the caller's
 /// rate limit is refused with 429 and `Retry-After` (legacy SSE answers that on the stream
-/// instead). Says what the request carries.
+/// instead). Says what the request carries, and leaves the message it decoded in the request's
+/// extensions ([`Decoded`]) for the transport.
 pub(super) async fn inspect_jsonrpc(
     state: &HttpState,
     request: Request,
-) -> Result<(Request, Carried, Option<Bytes>), Response> {
+) -> Result<(Request, Carried), Response> {
     let is_json_post = request.method() == axum::http::Method::POST
         && request
             .headers()
@@ -307,7 +310,7 @@ pub(super) async fn inspect_jsonrpc(
                     .starts_with("application/json")
             });
     if !is_json_post {
-        return Ok((request, Carried::NoRequest, None));
+        return Ok((request, Carried::NoRequest));
     }
     let (parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {
@@ -319,18 +322,23 @@ pub(super) async fn inspect_jsonrpc(
             ));
         }
     };
-    // Only the fields the checks need are read; the transport decodes the message itself.
-    let message: JsonRpcHead = match serde_json::from_slice(&bytes) {
-        Ok(m) => m,
-        Err(e) if e.is_syntax() || e.is_eof() => {
-            return Err(jsonrpc_error(
-                StatusCode::BAD_REQUEST,
-                -32700,
-                &format!("Parse error: {e}"),
-            ));
-        }
-        // Valid JSON of another shape (a batch, a bare value): the transport answers it.
-        Err(_) => JsonRpcHead::default(),
+    // A common message (a tools/call, initialize) is decoded once, here, and handed to the
+    // transport; of any other, only the fields the checks need are read.
+    let decoded = common_message(&bytes);
+    let message = match &decoded {
+        Some(common) => JsonRpcHead::of(common),
+        None => match serde_json::from_slice(&bytes) {
+            Ok(m) => m,
+            Err(e) if e.is_syntax() || e.is_eof() => {
+                return Err(jsonrpc_error(
+                    StatusCode::BAD_REQUEST,
+                    -32700,
+                    &format!("Parse error: {e}"),
+                ));
+            }
+            // Valid JSON of another shape (a batch, a bare value): the transport answers it.
+            Err(_) => JsonRpcHead::default(),
+        },
     };
     if message.method.as_deref() == Some("tools/call")
         && let (Some(auth), Some(meta)) =
@@ -385,8 +393,9 @@ pub(super) async fn inspect_jsonrpc(
         },
         _ => Carried::NoRequest,
     };
-    let body = Body::from(bytes.clone());
-    Ok((Request::from_parts(parts, body), carried, Some(bytes)))
+    let mut request = Request::from_parts(parts, Body::from(bytes));
+    request.extensions_mut().insert(Decoded(decoded));
+    Ok((request, carried))
 }
 
 /// 429 with `Retry-After`, and the JSON-RPC error a legacy SSE client would get on its stream.
@@ -465,19 +474,37 @@ pub(crate) const APP_CALLER_DENIED: &str = "this server reaches Azure as each si
 
 /// The parts of a JSON-RPC message the HTTP layer looks at.
 #[derive(Default, serde::Deserialize)]
-pub(super) struct JsonRpcHead {
+pub(super) struct JsonRpcHead<'a> {
     #[serde(default)]
     id: serde_json::Value,
-    #[serde(default)]
-    method: Option<String>,
-    #[serde(default)]
-    params: Option<CallHead>,
+    #[serde(default, borrow)]
+    method: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    params: Option<CallHead<'a>>,
 }
 
 #[derive(serde::Deserialize)]
-struct CallHead {
-    #[serde(default)]
-    name: Option<String>,
+struct CallHead<'a> {
+    #[serde(default, borrow)]
+    name: Option<Cow<'a, str>>,
+}
+
+impl<'a> JsonRpcHead<'a> {
+    /// The head of a message already decoded in full.
+    fn of(message: &'a CommonMessage) -> JsonRpcHead<'a> {
+        let (id, method, name) = match message {
+            CommonMessage::Call(id, params, _) => (Some(id), "tools/call", Some(&params.name)),
+            CommonMessage::Initialize(id, _) => (Some(id), "initialize", None),
+            CommonMessage::Initialized => (None, "notifications/initialized", None),
+        };
+        JsonRpcHead {
+            id: id.map_or(serde_json::Value::Null, |id| id.clone().into_json_value()),
+            method: Some(Cow::Borrowed(method)),
+            params: name.map(|name| CallHead {
+                name: Some(Cow::Borrowed(name)),
+            }),
+        }
+    }
 }
 
 /// `GET /.well-known/oauth-protected-resource[/mcp|/sse]`.

@@ -28,7 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::json;
-use tower::ServiceExt;
+use tower::{ServiceBuilder, ServiceExt};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -124,14 +124,31 @@ pub fn router(state: Arc<HttpState>) -> Router {
         true => probes.route("/metrics", get(metrics::serve)),
         false => probes,
     };
-    probes
-        .route("/.well-known/oauth-protected-resource", get(auth::protected_resource))
-        .route("/.well-known/oauth-protected-resource/{*path}", get(auth::protected_resource))
+    let routes = probes
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(auth::protected_resource),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/{*path}",
+            get(auth::protected_resource),
+        )
         .merge(mcp_routes)
-        .fallback(|| async { json_error(StatusCode::NOT_FOUND, "no such endpoint; MCP is served at /sse (legacy) and /mcp") })
-        .with_state(state.clone())
-        .layer(RequestBodyLimitLayer::new(state.max_body_bytes))
-        .layer(CatchPanicLayer::custom(|_| json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")))
+        .fallback(|| async {
+            json_error(
+                StatusCode::NOT_FOUND,
+                "no such endpoint; MCP is served at /sse (legacy) and /mcp",
+            )
+        })
+        .with_state(state.clone());
+    // The layers every request passes, outermost first, stacked around the routes as one service:
+    // `Router::layer` boxes each layer around each route, and the router clones a route's boxes
+    // for every request (36 allocations a request with these six).
+    let layers = ServiceBuilder::new()
+        // Before the id is set: a client's id that is not sane is replaced by a generated one.
+        .map_request(drop_insane_request_id)
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {
@@ -139,7 +156,7 @@ pub fn router(state: Arc<HttpState>) -> Router {
                     tracing::debug_span!("request", method = %req.method(), path = req.uri().path(), request_id = id)
                 })
                 // Every 413, the body limit layer's own included, passes here.
-                .on_response(|response: &Response, latency, span: &tracing::Span| {
+                .on_response(|response: &axum::http::Response<_>, latency, span: &tracing::Span| {
                     if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
                         metrics().rejected("body_size");
                     }
@@ -147,10 +164,9 @@ pub fn router(state: Arc<HttpState>) -> Router {
                 })
                 .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
         )
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        // Before the id is set: a client's id that is not sane is replaced by a generated one.
-        .layer(tower::util::MapRequestLayer::new(drop_insane_request_id))
+        .layer(CatchPanicLayer::custom(|_| json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")))
+        .layer(RequestBodyLimitLayer::new(state.max_body_bytes));
+    Router::new().fallback_service(layers.service(routes))
 }
 
 /// The longest client-sent `x-request-id` kept.
@@ -264,7 +280,7 @@ async fn checked_mcp_request(
     let request = auth::authenticate(state, request).await?;
     let claim =
         mcp_sessions::SessionClaim::check(state, &request).map_err(IntoResponse::into_response)?;
-    let (request, carried, body) = auth::inspect_jsonrpc(state, request).await?;
+    let (mut request, carried) = auth::inspect_jsonrpc(state, request).await?;
     let opens_mcp_session = carried == auth::Carried::Request { initialize: true }
         && claim.is_sessionless()
         && request.uri().path().starts_with("/mcp");
@@ -283,14 +299,7 @@ async fn checked_mcp_request(
             streamable.then(|| metrics().in_flight(Transport::Streamable)),
         )
     });
-    let stateless = body.as_ref().and_then(|body| {
-        stateless::take(
-            request.method(),
-            request.uri().path(),
-            request.headers(),
-            body,
-        )
-    });
+    let stateless = stateless::take(&mut request);
     let response = match (stateless, request.extensions().get::<RequestMeta>()) {
         (Some(call), Some(meta)) => stateless::answer(state, meta, call).await,
         _ => next.run(request).await,

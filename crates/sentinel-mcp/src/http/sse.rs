@@ -35,7 +35,7 @@ use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use super::heap::ClosedSessions;
 use super::quota::SessionSlot;
-use super::reply::{self, Era, Outcome};
+use super::reply::{self, Era, Framed, Outcome};
 use super::{HttpState, admit_session, json_error, jsonrpc_error};
 use crate::auth::RequestMeta;
 use crate::metrics::{InFlight, SessionEnd, Transport, metrics};
@@ -48,7 +48,7 @@ const CHANNEL_DEPTH: usize = 8;
 /// A live session: its stream, its owner and its tool calls in progress.
 struct Session {
     /// `event: message` frames for the stream, already serialized.
-    outbound: mpsc::Sender<Bytes>,
+    outbound: mpsc::Sender<Framed>,
     /// Tenant and object id of the principal that opened it.
     owner: Box<str>,
     /// Tool calls in progress, so `notifications/cancelled` or a disconnect can stop them.
@@ -76,7 +76,7 @@ impl Session {
                 let mut frame = b"event: message\ndata: ".to_vec();
                 frame.extend_from_slice(&json);
                 frame.extend_from_slice(b"\n\n");
-                let _ = self.outbound.clone().send(Bytes::from(frame)).await;
+                let _ = self.outbound.clone().send(Bytes::from(frame).into()).await;
             }
             Err(e) => tracing::error!(error = %e, "a progress notification could not be encoded"),
         }
@@ -163,7 +163,7 @@ pub async fn open(
         Err(refused) => return refused.into_response(),
     };
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let (out_tx, out_rx) = mpsc::channel::<Bytes>(CHANNEL_DEPTH);
+    let (out_tx, out_rx) = mpsc::channel::<Framed>(CHANNEL_DEPTH);
     let session = Session {
         outbound: out_tx,
         owner: meta.principal.owner_key().into(),
@@ -185,6 +185,7 @@ pub async fn open(
             "event: endpoint\ndata: /messages?sessionId={id}\n\n"
         ))),
         outbound: out_rx,
+        sending: None,
         keepalive: keepalive_timer(state.keepalive),
         closed: Box::pin(state.app.shutdown.closed().clone().cancelled_owned()),
         guard: SessionGuard {
@@ -252,7 +253,9 @@ impl Drop for SessionGuard {
 /// (after delivering what is queued).
 struct SseBody {
     endpoint: Option<Bytes>,
-    outbound: mpsc::Receiver<Bytes>,
+    outbound: mpsc::Receiver<Framed>,
+    /// The rest of the frame being sent.
+    sending: Option<Framed>,
     keepalive: tokio::time::Interval,
     closed: Pin<Box<WaitForCancellationFutureOwned>>,
     guard: SessionGuard,
@@ -265,11 +268,16 @@ impl Stream for SseBody {
         if let Some(first) = self.endpoint.take() {
             return Poll::Ready(Some(Ok(first)));
         }
+        if let Some(part) = self.sending.as_mut().and_then(Framed::next_part) {
+            return Poll::Ready(Some(Ok(part)));
+        }
         let closing = self.closed.as_mut().poll(cx).is_ready();
         match Pin::new(&mut self.outbound).poll_next(cx) {
-            Poll::Ready(Some(event)) => {
+            Poll::Ready(Some(mut event)) => {
                 self.keepalive.reset();
-                return Poll::Ready(Some(Ok(event)));
+                let first = event.next_part().unwrap_or_default();
+                self.sending = Some(event);
+                return Poll::Ready(Some(Ok(first)));
             }
             Poll::Ready(None) => return Poll::Ready(None),
             Poll::Pending if closing => {
@@ -301,6 +309,24 @@ pub struct MessageQuery {
     session_id: Option<String>,
 }
 
+/// What the checks in front of the transports made of a JSON-RPC body with [`common_message`],
+/// kept in the request's extensions so the transport does not decode the body again: `None` when
+/// the body is not one of the common messages (the generic decoding takes it).
+#[derive(Clone)]
+pub(super) struct Decoded(pub(super) Option<CommonMessage>);
+
+/// The [`Decoded`] message the checks left in the request's extensions, moved out (axum's
+/// `Extension` extractor clones).
+pub struct Predecoded(Option<Decoded>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Predecoded {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(Predecoded(parts.extensions.remove::<Decoded>()))
+    }
+}
+
 /// Whether a request's `Content-Type` is JSON, read without copying the headers.
 pub struct JsonContentType(bool);
 
@@ -318,6 +344,7 @@ pub async fn post(
     Extension(meta): Extension<RequestMeta>,
     Query(q): Query<MessageQuery>,
     JsonContentType(json): JsonContentType,
+    Predecoded(decoded): Predecoded,
     body: Bytes,
 ) -> Response {
     let in_flight = metrics().in_flight(Transport::LegacySse);
@@ -345,7 +372,12 @@ pub async fn post(
             "Content-Type must be application/json",
         );
     }
-    match common_message(&body) {
+    // A request through the checks in front of the transports arrives decoded.
+    let message = match decoded {
+        Some(Decoded(message)) => message,
+        None => common_message(&body),
+    };
+    match message {
         Some(CommonMessage::Call(id, params, call_meta)) => {
             start_call(&state, &session, id, params, call_meta, meta, in_flight).await
         }
@@ -538,6 +570,7 @@ async fn start_call(
 }
 
 /// The messages every session sends, decoded straight from their fields.
+#[derive(Clone)]
 pub(super) enum CommonMessage {
     /// A `tools/call`, with its `_meta` (which rmcp keeps beside the params).
     Call(RequestId, CallToolRequestParams, Option<JsonObject>),

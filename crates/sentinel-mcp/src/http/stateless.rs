@@ -9,7 +9,8 @@
 //! an `Mcp-Param-*` header included, goes to rmcp, which answers it, refusals included. The
 //! answer is what rmcp writes: one `data:` event, or JSON with the status its error maps to.
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use rmcp::model::{
@@ -19,7 +20,7 @@ use rmcp::model::{
 
 use super::HttpState;
 use super::reply::{self, Era, Outcome};
-use super::sse::{CommonMessage, common_message};
+use super::sse::{CommonMessage, Decoded};
 use crate::auth::RequestMeta;
 use crate::telemetry::trace::headers::MCP_SESSION_ID;
 
@@ -65,15 +66,12 @@ fn is_json(value: &[u8]) -> bool {
         .eq_ignore_ascii_case(b"application/json")
 }
 
-/// The request if it is a stateless-era `tools/call` this path may answer.
-pub(super) fn take(
-    method: &Method,
-    path: &str,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Option<StatelessCall> {
-    let plain = method == Method::POST
-        && path == "/mcp"
+/// The request if it is a stateless-era `tools/call` this path may answer, moved out of the
+/// request's extensions (where the checks in front of the transports left it decoded).
+pub(super) fn take(request: &mut Request) -> Option<StatelessCall> {
+    let headers = request.headers();
+    let plain = request.method() == Method::POST
+        && request.uri().path() == "/mcp"
         && !headers.contains_key(MCP_SESSION_ID)
         && accepts_json_and_sse(headers)
         && single(headers, header::CONTENT_TYPE.as_str()).is_some_and(is_json)
@@ -86,9 +84,12 @@ pub(super) fn take(
     if !plain {
         return None;
     }
-    let Some(CommonMessage::Call(id, params, Some(meta))) = common_message(body) else {
+    let Some(Decoded(Some(CommonMessage::Call(id, params, Some(meta))))) =
+        request.extensions_mut().remove::<Decoded>()
+    else {
         return None;
     };
+    let headers = request.headers();
     if single(headers, "mcp-name") != Some(params.name.as_bytes()) {
         return None;
     }
@@ -142,7 +143,7 @@ pub(super) async fn answer(state: &HttpState, meta: &RequestMeta, call: Stateles
     ) else {
         return super::json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
     };
-    let mut response = Response::new(Body::from(body));
+    let mut response = Response::new(Body::new(body));
     *response.status_mut() = status;
     response
         .headers_mut()

@@ -22,6 +22,7 @@ use std::pin::Pin;
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use rmcp::ErrorData;
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool, ToolAnnotations};
 use serde::Serialize;
@@ -97,14 +98,18 @@ pub enum ToolAnswer {
 /// A tool result and its JSON encoding, built once and reused while its inputs are unchanged.
 pub struct EncodedResult {
     result: CallToolResult,
-    json: String,
+    /// Shared by every answer that sends it, without a copy.
+    json: Bytes,
 }
 
 impl EncodedResult {
     fn new(result: CallToolResult) -> Result<EncodedResult, ToolError> {
-        let json = serde_json::to_string(&result)
+        let json = serde_json::to_vec(&result)
             .map_err(|e| ToolError::Internal(format!("the result could not be encoded: {e}")))?;
-        Ok(EncodedResult { result, json })
+        Ok(EncodedResult {
+            result,
+            json: Bytes::from(json),
+        })
     }
 }
 
@@ -125,21 +130,32 @@ impl ToolAnswer {
         }
     }
 
-    /// Appends the result's JSON, as `serde_json` encodes a `CallToolResult`. `resultType` is
-    /// kept for a peer of the 2026-07-28 revision and left out for an older one, as rmcp's
-    /// handler does (`ServerResult::strip_result_type_for_legacy_peer`).
-    pub fn write_json(&self, out: &mut Vec<u8>, result_type: bool) -> serde_json::Result<()> {
+    /// The result's JSON, as `serde_json` encodes a `CallToolResult`: a shared answer's encoding
+    /// without a copy, a fresh one's appended to `out`. `resultType` is kept for a peer of the
+    /// 2026-07-28 revision and left out for an older one, as rmcp's handler does
+    /// (`ServerResult::strip_result_type_for_legacy_peer`).
+    pub fn write_json(
+        &self,
+        out: &mut Vec<u8>,
+        result_type: bool,
+    ) -> serde_json::Result<Option<Bytes>> {
         /// How a result built with rmcp's constructors begins: `resultType` is its first field.
         const COMPLETE: &[u8] = b"{\"resultType\":\"complete\",";
-        let start = out.len();
         match self {
-            ToolAnswer::Fresh(r) => serde_json::to_writer(&mut *out, r)?,
-            ToolAnswer::Shared(e) => out.extend_from_slice(e.json.as_bytes()),
+            ToolAnswer::Fresh(r) => {
+                let start = out.len();
+                serde_json::to_writer(&mut *out, r)?;
+                if !result_type && out[start..].starts_with(COMPLETE) {
+                    out.drain(start + 1..start + COMPLETE.len());
+                }
+                Ok(None)
+            }
+            ToolAnswer::Shared(e) if !result_type && e.json.starts_with(COMPLETE) => {
+                out.push(b'{');
+                Ok(Some(e.json.slice(COMPLETE.len()..)))
+            }
+            ToolAnswer::Shared(e) => Ok(Some(e.json.clone())),
         }
-        if !result_type && out[start..].starts_with(COMPLETE) {
-            out.drain(start + 1..start + COMPLETE.len());
-        }
-        Ok(())
     }
 }
 

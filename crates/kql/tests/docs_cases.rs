@@ -9,11 +9,11 @@ use std::path::PathBuf;
 use serde_json::Value as J;
 
 /// The share of comparable cases that matched when this baseline was recorded; never lower it.
-const BASELINE_PASS_RATE: f64 = 0.88;
+const BASELINE_PASS_RATE: f64 = 0.90;
 
 /// The same share among the cases whose constructs are in scope (see `out_of_scope`); never
 /// lower it.
-const IN_SCOPE_BASELINE_PASS_RATE: f64 = 0.965;
+const IN_SCOPE_BASELINE_PASS_RATE: f64 = 0.99;
 
 /// The cases that must match, one id a line: a case that stops matching fails the test by name.
 const MUST_MATCH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/docs-cases-matching.txt");

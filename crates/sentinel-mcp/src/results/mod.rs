@@ -5,7 +5,9 @@
 //! ([`resource`]), so an agent reads more without asking again.
 //!
 //! The store is bounded in memory (`SENTINEL_MCP_RESULT_STORE_MB`): the oldest results are
-//! evicted to make room, and a result larger than the whole bound is not kept. Expiry reads the
+//! evicted to make room, and a result larger than the whole bound is not kept. With replicas,
+//! the copies shared through Redis are bounded by the same budget across all of them
+//! ([`shared`]). Expiry reads the
 //! server's [`Clock`]; expired results are dropped whenever the store is used (every keep, read
 //! and list) and by a timer every 30 s ([`ResultStore::sweep`]).
 
@@ -154,7 +156,16 @@ impl ResultStore {
             return true;
         };
         let (header, chunks) = shared::encode(stored);
-        shared.put(&stored.id, header, chunks, self.ttl).await
+        shared
+            .put(&stored.id, header, chunks, self.ttl, self.max_bytes)
+            .await
+    }
+
+    /// Forgets the expired shared results, so what the replicas share counts only live ones.
+    pub async fn sweep_shared(&self) {
+        if let Some(shared) = self.shared.get() {
+            shared.sweep().await;
+        }
     }
 
     /// Rows `rows` of `owner`'s result `id` as another replica shared it: the header and those

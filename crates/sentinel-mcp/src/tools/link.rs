@@ -85,7 +85,7 @@ async fn keep(call: &Call<'_>, whole: Whole) -> Link {
             if !store.publish(&stored).await {
                 tracing::warn!(
                     result = &*stored.id,
-                    "a kept result could not be shared with the other replicas: its link answers on this replica only"
+                    "a kept result could not be shared with the other replicas (Redis unreachable, or larger than SENTINEL_MCP_RESULT_STORE_MB as JSON): its link answers on this replica only"
                 );
             }
             let uri = stored.uri();

@@ -610,9 +610,7 @@ async fn a_capped_list_links_to_all_it_had(c: &mut SseClient, tool: &str, field:
 
 #[tokio::test]
 async fn capped_incident_and_alert_lists_link_to_every_record_they_had() {
-    let server = Server::start(&[("SENTINEL_MCP_MAX_ROWS", "1")]).await;
-    let mut c = SseClient::connect(&server).await;
-    c.initialize().await;
+    let (_server, mut c) = common::local_session(&[("SENTINEL_MCP_MAX_ROWS", "1")]).await;
     a_capped_list_links_to_all_it_had(&mut c, "list_incidents", "incidents").await;
     a_capped_list_links_to_all_it_had(&mut c, "list_alerts", "alerts").await;
 }
@@ -667,9 +665,7 @@ async fn an_investigation_links_to_its_whole_timeline(c: &mut SseClient) {
 
 #[tokio::test]
 async fn investigate_entity_links_to_its_whole_timeline() {
-    let server = Server::start(&[]).await;
-    let mut c = SseClient::connect(&server).await;
-    c.initialize().await;
+    let (_server, mut c) = common::local_session(&[]).await;
     an_investigation_links_to_its_whole_timeline(&mut c).await;
 }
 

@@ -3,9 +3,7 @@
 use rmcp::model::CallToolResult;
 use serde::{Deserialize, Serialize};
 
-use super::format::capped_list;
-use super::link::{self, Whole};
-use super::{Call, ToolContext, ToolDef, ToolError, define, fresh, list_text, list_top, success};
+use super::{Call, ToolContext, ToolDef, ToolError, define, fresh, list_answer, list_top, success};
 use crate::model::{Alert, AlertFilter, DataKind, ToolClass};
 
 /// Arguments of list_alerts.
@@ -92,18 +90,18 @@ async fn list(call: &Call<'_>, args: ListArgs) -> Result<CallToolResult, ToolErr
         incident_id: args.incident_id,
         top,
     };
-    let capped = capped_list(ctx.backend.list_alerts(filter).await?, ctx.caps(None)?);
-    let text = list_text(&capped.shown, "alert", alert_line, capped.note.as_deref());
-    let whole = capped
-        .whole
-        .map(|table| Whole::list(&crate::results::ALERT_LIST, table, &capped.shown));
-    let out = AlertsOut {
-        count: capped.shown.len(),
-        alerts: capped.shown,
-        note: capped.note,
+    let alerts = ctx.backend.list_alerts(filter).await?;
+    let out = |alerts: Vec<_>, note| AlertsOut {
+        count: alerts.len(),
+        alerts,
+        note,
         full_result: None,
     };
-    link::answer(call, whole, text, out, |o| &mut o.full_result).await
+    let kind = &crate::results::ALERT_LIST;
+    list_answer(call, alerts, ("alert", alert_line), kind, out, |o| {
+        &mut o.full_result
+    })
+    .await
 }
 
 async fn get(ctx: &ToolContext, args: GetArgs) -> Result<CallToolResult, ToolError> {

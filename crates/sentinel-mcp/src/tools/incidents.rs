@@ -3,9 +3,7 @@
 use rmcp::model::CallToolResult;
 use serde::{Deserialize, Serialize};
 
-use super::format::capped_list;
-use super::link::{self, Whole};
-use super::{Call, ToolContext, ToolDef, ToolError, define, fresh, list_text, list_top, success};
+use super::{Call, ToolContext, ToolDef, ToolError, define, fresh, list_answer, list_top, success};
 use crate::model::{
     Comment, DataKind, Incident, IncidentDetail, IncidentFilter, IncidentPatch, ToolClass,
 };
@@ -176,23 +174,23 @@ async fn list(call: &Call<'_>, args: ListArgs) -> Result<CallToolResult, ToolErr
         since: ctx.since(args.since.as_deref())?,
         top,
     };
-    let capped = capped_list(ctx.backend.list_incidents(filter).await?, ctx.caps(None)?);
-    let text = list_text(
-        &capped.shown,
-        "incident",
-        incident_line,
-        capped.note.as_deref(),
-    );
-    let whole = capped
-        .whole
-        .map(|table| Whole::list(&crate::results::INCIDENT_LIST, table, &capped.shown));
-    let out = IncidentsOut {
-        count: capped.shown.len(),
-        incidents: capped.shown,
-        note: capped.note,
+    let incidents = ctx.backend.list_incidents(filter).await?;
+    let out = |incidents: Vec<_>, note| IncidentsOut {
+        count: incidents.len(),
+        incidents,
+        note,
         full_result: None,
     };
-    link::answer(call, whole, text, out, |o| &mut o.full_result).await
+    let kind = &crate::results::INCIDENT_LIST;
+    list_answer(
+        call,
+        incidents,
+        ("incident", incident_line),
+        kind,
+        out,
+        |o| &mut o.full_result,
+    )
+    .await
 }
 
 async fn get(ctx: &ToolContext, args: GetArgs) -> Result<CallToolResult, ToolError> {

@@ -21,18 +21,6 @@ pub(super) struct Whole {
     pub shown: usize,
 }
 
-impl Whole {
-    /// A capped list's whole, `shown` the records the answer shows.
-    pub fn list<T>(kind: &'static ResultKind, table: kql::Table, shown: &[T]) -> Whole {
-        Whole {
-            kind,
-            table,
-            warnings: Vec::new(),
-            shown: shown.len(),
-        }
-    }
-}
-
 /// What a truncated answer says about its whole table.
 #[derive(Default)]
 struct Link {

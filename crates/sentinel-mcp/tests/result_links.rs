@@ -497,9 +497,18 @@ async fn no_store_no_link() {
 
 #[tokio::test]
 async fn a_truncated_hunting_result_links_too() {
-    let server = Server::start(&[]).await;
-    let mut c = SseClient::connect(&server).await;
-    c.initialize().await;
+    let (_server, mut c) = common::local_session(&[]).await;
+    a_truncated_hunting_result_links(&mut c).await;
+}
+
+#[tokio::test]
+async fn on_azure_a_truncated_hunting_result_links_to_what_defender_returned() {
+    let (_fake, _server, mut c) = common::azure_session(&[]).await;
+    a_truncated_hunting_result_links(&mut c).await;
+}
+
+/// run_hunting_query, cut to the default 200 rows, links to all 1,000.
+async fn a_truncated_hunting_result_links(c: &mut SseClient) {
     let r = c
         .call_tool(
             "run_hunting_query",

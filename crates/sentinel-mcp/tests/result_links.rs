@@ -641,6 +641,11 @@ async fn an_investigation_links_to_its_whole_timeline(c: &mut SseClient) {
     let left_out = s["timeline_left_out"].as_u64().unwrap();
     assert!(left_out > 0, "{r}");
     let uri = full_result_link(&r);
+    assert!(
+        text(&r).contains(&format!("{uri}?offset=0&")),
+        "the shown event is a selection, so the rest is read from the start: {}",
+        text(&r)
+    );
     let page = whole(c, &uri).await;
     assert_eq!(page["total_rows"], left_out + 1, "{page}");
     let names: Vec<&str> = page["columns"]

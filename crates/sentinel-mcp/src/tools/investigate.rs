@@ -515,6 +515,8 @@ async fn investigate(call: &Call<'_>, args: InvestigateArgs) -> Result<CallToolR
         table: super::format::records_table(&events),
         warnings: Vec::new(),
         shown: result.timeline.len(),
+        // The timeline shows the most relevant events, not the first ones.
+        rest_at: 0,
     });
     let text = render(&result);
     link::answer(call, whole, text, result, |r| &mut r.full_result).await

@@ -19,6 +19,9 @@ pub(super) struct Whole {
     pub warnings: Vec<String>,
     /// Rows of it the answer shows.
     pub shown: usize,
+    /// Where the rows the answer did not show start: `shown` when it showed the first rows, 0
+    /// when it showed a selection (a timeline's most relevant events).
+    pub rest_at: usize,
 }
 
 /// What a truncated answer says about its whole table.
@@ -64,6 +67,7 @@ async fn keep(call: &Call<'_>, whole: Whole) -> Link {
         table,
         warnings,
         shown,
+        rest_at,
     } = whole;
     let total = table.rows.len();
     let noun = kind.noun;
@@ -83,7 +87,7 @@ async fn keep(call: &Call<'_>, whole: Whole) -> Link {
             };
             let expires = kql::value::format_datetime(stored.expires_ticks);
             let note = format!(
-                "The full {noun} ({total} rows) is kept for you until {expires} ({kept_for}) at {uri}: read the rest with resources/read in pages instead of asking again, e.g. {uri}?offset={shown}&limit={DEFAULT_PAGE_ROWS}&format=csv (format json or csv)."
+                "The full {noun} ({total} rows) is kept for you until {expires} ({kept_for}) at {uri}: read the rest with resources/read in pages instead of asking again, e.g. {uri}?offset={rest_at}&limit={DEFAULT_PAGE_ROWS}&format=csv (format json or csv)."
             );
             let resource = Resource::new(uri.clone(), format!("{}-{}", kind.name, stored.id))
                 .with_title(format!("Full {noun}: {total} rows"))

@@ -334,6 +334,7 @@ async fn list_answer<T: Serialize, O: Serialize>(
         table,
         warnings: Vec::new(),
         shown: capped.shown.len(),
+        rest_at: capped.shown.len(),
     });
     let out = out(capped.shown, capped.note);
     link::answer(call, whole, text, out, full_result).await

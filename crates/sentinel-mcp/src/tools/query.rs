@@ -103,6 +103,7 @@ async fn answer(
         },
         warnings,
         shown: structured.returned_rows,
+        rest_at: structured.returned_rows,
     });
     let mut result = link::answer(call, whole, text, structured, |s| &mut s.full_result).await?;
     chart::attach(

@@ -216,14 +216,17 @@ async fn serve(mut settings: Settings) -> Result<(), RunError> {
 }
 
 /// Drops expired kept results every 30 s while the server runs, so an idle server gives their
-/// memory back.
+/// memory back (and, with replicas, so expired shared copies leave Redis's count).
 async fn sweep_results(app: std::sync::Weak<AppState>) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
         match app.upgrade() {
-            Some(app) => app.context.results.sweep(),
+            Some(app) => {
+                app.context.results.sweep();
+                app.context.results.sweep_shared().await;
+            }
             None => return,
         }
     }

@@ -60,8 +60,14 @@ impl Redis {
 
     /// `GET key`, through `redis-cli` (empty when the key does not exist).
     fn get(&self, key: &str) -> String {
+        self.cli(&["GET", key])
+    }
+
+    /// A command's answer, through `redis-cli`.
+    fn cli(&self, command: &[&str]) -> String {
         let out = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string(), "GET", key])
+            .args(["-p", &self.port.to_string()])
+            .args(command)
             .output()
             .expect("redis-cli comes with redis-server");
         String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -76,14 +82,22 @@ impl Drop for Redis {
 }
 
 async fn replica(entra: &FakeEntra, redis: &Redis, id: &str) -> Server {
-    common::start_with_entra(
-        entra,
-        &[
-            ("SENTINEL_MCP_REDIS_URL", redis.url.as_str()),
-            ("SENTINEL_MCP_REPLICA_ID", id),
-        ],
-    )
-    .await
+    replica_with(entra, redis, id, &[]).await
+}
+
+/// A replica with settings of its own besides Redis's.
+async fn replica_with(
+    entra: &FakeEntra,
+    redis: &Redis,
+    id: &str,
+    extra: &[(&str, &str)],
+) -> Server {
+    let mut settings = vec![
+        ("SENTINEL_MCP_REDIS_URL", redis.url.as_str()),
+        ("SENTINEL_MCP_REPLICA_ID", id),
+    ];
+    settings.extend_from_slice(extra);
+    common::start_with_entra(entra, &settings).await
 }
 
 fn mallory(entra: &FakeEntra) -> String {
@@ -419,4 +433,114 @@ async fn a_result_link_answers_on_every_replica_for_its_owner_only() {
             "{theirs}"
         );
     }
+}
+
+/// About 300 KB of JSON in Redis (300 rows of a 1,000-character text), 5 rows shown: three fit
+/// a 1 MiB store, a fourth does not.
+const WIDE_QUERY: &str = "range x from 1 to 300 step 1 | extend s = strrep('x', 1000)";
+
+/// Runs [`WIDE_QUERY`] on `c` and answers its link's id.
+async fn kept_wide_result(c: &mut SseClient) -> String {
+    let r = c
+        .call_tool("run_kql_query", json!({"query": WIDE_QUERY, "max_rows": 5}))
+        .await;
+    let uri = structured(&r)["full_result"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no link: {r}"))
+        .to_string();
+    uri.strip_prefix("sentinel://results/").unwrap().to_string()
+}
+
+/// `resources/read` of result `id`'s first row on `c`.
+async fn read_first_row(c: &mut SseClient, id: &str) -> Value {
+    c.request(
+        "resources/read",
+        json!({"uri": format!("sentinel://results/{id}?limit=1")}),
+    )
+    .await
+}
+
+/// SENTINEL_MCP_RESULT_STORE_MB bounds the copies in Redis across replicas, not only each
+/// replica's memory: two results kept on `a` and two on `b` (each within its own replica's
+/// bound) pass 1 MiB together, so the oldest is deleted from Redis, its link answers like an
+/// expired one on `b`, the newest reads on `a`, and the count stays within the bound.
+#[tokio::test]
+async fn shared_results_are_bounded_by_the_store_size_across_replicas() {
+    let entra = FakeEntra::start(&[TENANT]).await;
+    let redis = Redis::start().await;
+    let small = [("SENTINEL_MCP_RESULT_STORE_MB", "1")];
+    let (a, b) = (
+        replica_with(&entra, &redis, "a", &small).await,
+        replica_with(&entra, &redis, "b", &small).await,
+    );
+    let alice = entra.mint(&TokenSpec::user(TENANT, APP, &READ));
+    let mut on_a = SseClient::connect_as(&a, Some(&alice)).await;
+    on_a.initialize().await;
+    let mut on_b = SseClient::connect_as(&b, Some(&alice)).await;
+    on_b.initialize().await;
+    let mut ids = Vec::new();
+    for on_b_now in [false, false, true, true] {
+        let c = if on_b_now { &mut on_b } else { &mut on_a };
+        ids.push(kept_wide_result(c).await);
+        let bytes: usize = redis.get("sentinel-mcp:results:bytes").parse().unwrap();
+        assert!(
+            bytes <= 1 << 20,
+            "{bytes} bytes shared after {} results",
+            ids.len()
+        );
+    }
+    assert_eq!(
+        redis.get(&format!("sentinel-mcp:result:{}", ids[0])),
+        "",
+        "the oldest was deleted from Redis"
+    );
+    assert_eq!(redis.cli(&["ZCARD", "sentinel-mcp:results:index"]), "3");
+    assert_eq!(redis.cli(&["HLEN", "sentinel-mcp:results:sizes"]), "3");
+    let bytes: usize = redis.get("sentinel-mcp:results:bytes").parse().unwrap();
+    assert!(bytes > 900_000, "three results of about 300 KB: {bytes}");
+    let evicted = read_first_row(&mut on_b, &ids[0]).await;
+    assert!(
+        evicted["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("expired or unknown")),
+        "{evicted}"
+    );
+    for (c, id) in [(&mut on_a, &ids[3]), (&mut on_b, &ids[1])] {
+        let page = read_first_row(c, id).await;
+        assert!(
+            page.get("error").is_none(),
+            "{id} reads on the other replica: {page}"
+        );
+    }
+}
+
+/// Shared results whose TTL passed leave the count: the next write forgets them.
+#[tokio::test]
+async fn expired_shared_results_leave_the_count() {
+    let entra = FakeEntra::start(&[TENANT]).await;
+    let redis = Redis::start().await;
+    let a = replica_with(
+        &entra,
+        &redis,
+        "a",
+        &[("SENTINEL_MCP_RESULT_TTL_SECS", "1")],
+    )
+    .await;
+    let alice = entra.mint(&TokenSpec::user(TENANT, APP, &READ));
+    let mut c = SseClient::connect_as(&a, Some(&alice)).await;
+    c.initialize().await;
+    let first = kept_wide_result(&mut c).await;
+    let one: usize = redis.get("sentinel-mcp:results:bytes").parse().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let second = kept_wide_result(&mut c).await;
+    let bytes: usize = redis.get("sentinel-mcp:results:bytes").parse().unwrap();
+    assert_eq!(bytes, one, "only the live result counts");
+    assert_eq!(
+        redis.cli(&["ZRANGE", "sentinel-mcp:results:index", "0", "-1"]),
+        second
+    );
+    assert_eq!(
+        redis.cli(&["HEXISTS", "sentinel-mcp:results:sizes", &first]),
+        "0"
+    );
 }

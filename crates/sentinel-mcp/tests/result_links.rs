@@ -18,14 +18,19 @@ fn big_query() -> Value {
     json!({"query": "range x from 1 to 1000 step 1 | extend s = strcat('row,', x)", "max_rows": 10})
 }
 
-/// The checks every transport shares on a truncated result: the URI is in the text, in
-/// `structuredContent.full_result` and in a `resource_link` content item. Returns the URI.
+/// The checks every transport shares on a truncated query result (see [`full_result_link`]).
 fn link_of(response: &Value) -> String {
     let s = structured(response);
     assert_eq!(s["truncated"], true, "{response}");
     assert_eq!(s["returned_rows"], 10);
     assert_eq!(s["total_rows"], 1000);
-    let uri = s["full_result"]
+    full_result_link(response)
+}
+
+/// The link every truncated answer carries: the URI is in the text, in
+/// `structuredContent.full_result` and in a `resource_link` content item. Returns the URI.
+fn full_result_link(response: &Value) -> String {
+    let uri = structured(response)["full_result"]
         .as_str()
         .unwrap_or_else(|| panic!("no full_result: {response}"))
         .to_string();
@@ -492,9 +497,18 @@ async fn no_store_no_link() {
 
 #[tokio::test]
 async fn a_truncated_hunting_result_links_too() {
-    let server = Server::start(&[]).await;
-    let mut c = SseClient::connect(&server).await;
-    c.initialize().await;
+    let (_server, mut c) = common::local_session(&[]).await;
+    a_truncated_hunting_result_links(&mut c).await;
+}
+
+#[tokio::test]
+async fn on_azure_a_truncated_hunting_result_links_to_what_defender_returned() {
+    let (_fake, _server, mut c) = common::azure_session(&[]).await;
+    a_truncated_hunting_result_links(&mut c).await;
+}
+
+/// run_hunting_query, cut to the default 200 rows, links to all 1,000.
+async fn a_truncated_hunting_result_links(c: &mut SseClient) {
     let r = c
         .call_tool(
             "run_hunting_query",
@@ -552,4 +566,125 @@ async fn reading_pages_counts_against_the_rate_limit_on_every_transport() {
             .await,
         Some(2)
     );
+}
+
+/// The whole kept table behind `uri`, in one JSON page.
+async fn whole(c: &mut SseClient, uri: &str) -> Value {
+    let page = c
+        .request(
+            "resources/read",
+            json!({"uri": format!("{uri}?limit=10000")}),
+        )
+        .await;
+    serde_json::from_str(page_text(&page).0).unwrap()
+}
+
+/// `tool` (list_incidents or list_alerts, under a row cap of 1) shows one record and links to
+/// every record it had, a column per field, the shown one first; within the caps, no link.
+async fn a_capped_list_links_to_all_it_had(c: &mut SseClient, tool: &str, field: &str) {
+    let r = c.call_tool(tool, json!({})).await;
+    let s = structured(&r);
+    let shown = s[field].as_array().unwrap_or_else(|| panic!("{r}"));
+    assert_eq!(shown.len(), 1, "{r}");
+    let uri = full_result_link(&r);
+    let page = whole(c, &uri).await;
+    let total = page["total_rows"].as_u64().unwrap();
+    assert!(total > 1, "{page}");
+    assert!(
+        s["note"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("Showing 1 of {total};")),
+        "{r}"
+    );
+    assert_eq!(page["columns"][0], json!({"name": "id", "type": "string"}));
+    assert_eq!(page["rows"][0][0], shown[0]["id"], "{page}");
+    let columns = page["columns"].to_string();
+    assert!(
+        columns.contains(r#"{"name":"severity","type":"string"}"#),
+        "{columns}"
+    );
+    let link = r["result"]["content"][1].clone();
+    assert!(
+        link["name"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}-list-", field.trim_end_matches('s'))),
+        "{link}"
+    );
+    let within = c.call_tool(tool, json!({"top": 1})).await;
+    assert!(structured(&within).get("full_result").is_none(), "{within}");
+    assert_eq!(within["result"]["content"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn capped_incident_and_alert_lists_link_to_every_record_they_had() {
+    let (_server, mut c) = common::local_session(&[("SENTINEL_MCP_MAX_ROWS", "1")]).await;
+    a_capped_list_links_to_all_it_had(&mut c, "list_incidents", "incidents").await;
+    a_capped_list_links_to_all_it_had(&mut c, "list_alerts", "alerts").await;
+}
+
+#[tokio::test]
+async fn on_azure_capped_lists_link_to_what_the_service_returned() {
+    let (_fake, _server, mut c) = common::azure_session(&[("SENTINEL_MCP_MAX_ROWS", "1")]).await;
+    a_capped_list_links_to_all_it_had(&mut c, "list_incidents", "incidents").await;
+    a_capped_list_links_to_all_it_had(&mut c, "list_alerts", "alerts").await;
+}
+
+/// investigate_entity cut to one event links to the whole merged timeline: every event it
+/// gathered (the one shown and those left out), oldest first.
+async fn an_investigation_links_to_its_whole_timeline(c: &mut SseClient) {
+    let args = json!({"kind": "user", "value": "mbrown@contoso.com", "max_events": 1});
+    let r = c.call_tool("investigate_entity", args).await;
+    let s = structured(&r);
+    assert_eq!(s["timeline"].as_array().unwrap().len(), 1, "{r}");
+    let left_out = s["timeline_left_out"].as_u64().unwrap();
+    assert!(left_out > 0, "{r}");
+    let uri = full_result_link(&r);
+    assert!(
+        text(&r).contains(&format!("{uri}?offset=0&")),
+        "the shown event is a selection, so the rest is read from the start: {}",
+        text(&r)
+    );
+    let page = whole(c, &uri).await;
+    assert_eq!(page["total_rows"], left_out + 1, "{page}");
+    let names: Vec<&str> = page["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names[..5], ["time", "last_time", "count", "table", "event"]);
+    assert!(names.contains(&"notable"), "{names:?}");
+    let times: Vec<&str> = page["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row[0].as_str().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "oldest first: {times:?}"
+    );
+    let shown = &s["timeline"][0];
+    assert!(
+        page["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|row| row[0] == shown["time"] && row[4] == shown["event"]),
+        "the shown event is in the whole: {shown}"
+    );
+}
+
+#[tokio::test]
+async fn investigate_entity_links_to_its_whole_timeline() {
+    let (_server, mut c) = common::local_session(&[]).await;
+    an_investigation_links_to_its_whole_timeline(&mut c).await;
+}
+
+#[tokio::test]
+async fn on_azure_investigate_entity_links_to_its_whole_timeline() {
+    let (_fake, _server, mut c) = common::azure_session(&[]).await;
+    an_investigation_links_to_its_whole_timeline(&mut c).await;
 }

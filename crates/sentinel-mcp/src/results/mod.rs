@@ -1,10 +1,13 @@
-//! Large results by reference. A query result the row or byte cap cut is kept here whole (the
-//! table the backend returned) for `SENTINEL_MCP_RESULT_TTL_SECS`, under an unguessable id, for
-//! the principal that ran the query only; `resources/read` on `sentinel://results/{id}` pages
-//! through it ([`resource`]), so an agent reads more without running the query again.
+//! Large results by reference. A tool answer the row or byte cap cut (a query result, an incident
+//! or alert list, an investigation's timeline) is kept here whole (the table the tool had in
+//! hand) for `SENTINEL_MCP_RESULT_TTL_SECS`, under an unguessable id, for the principal that
+//! called the tool only; `resources/read` on `sentinel://results/{id}` pages through it
+//! ([`resource`]), so an agent reads more without asking again.
 //!
 //! The store is bounded in memory (`SENTINEL_MCP_RESULT_STORE_MB`): the oldest results are
-//! evicted to make room, and a result larger than the whole bound is not kept. Expiry reads the
+//! evicted to make room, and a result larger than the whole bound is not kept. With replicas,
+//! the copies shared through Redis are bounded by the same budget across all of them
+//! ([`shared`]). Expiry reads the
 //! server's [`Clock`]; expired results are dropped whenever the store is used (every keep, read
 //! and list) and by a timer every 30 s ([`ResultStore::sweep`]).
 
@@ -34,6 +37,45 @@ fn valid_id(id: &str) -> bool {
 /// Ticks (100 ns) in a second.
 const TICKS_PER_SEC: i64 = 10_000_000;
 
+/// What a kept table is the whole of: names its resource and says how to ask for less of it.
+#[derive(Debug)]
+pub struct ResultKind {
+    /// The resource's name before its id, e.g. `query-result`.
+    pub name: &'static str,
+    /// What it is, in a sentence, e.g. `query result`.
+    pub noun: &'static str,
+    /// What to do to see more when it is too large to keep, e.g. `narrow the query`.
+    pub narrow: &'static str,
+}
+
+/// A run_kql_query or run_hunting_query result.
+pub const QUERY_RESULT: ResultKind = ResultKind {
+    name: "query-result",
+    noun: "query result",
+    narrow: "narrow the query (where, project, summarize)",
+};
+
+/// list_incidents' incidents.
+pub const INCIDENT_LIST: ResultKind = ResultKind {
+    name: "incident-list",
+    noun: "incident list",
+    narrow: "narrow the filters (status, severity, since) or lower top",
+};
+
+/// list_alerts' alerts.
+pub const ALERT_LIST: ResultKind = ResultKind {
+    name: "alert-list",
+    noun: "alert list",
+    narrow: "narrow the filters (severity, status, since, incident_id) or lower top",
+};
+
+/// investigate_entity's merged timeline: every event it gathered, before `max_events`.
+pub const ENTITY_TIMELINE: ResultKind = ResultKind {
+    name: "entity-timeline",
+    noun: "investigation timeline",
+    narrow: "narrow the timespan",
+};
+
 /// Full results kept for their owners, bounded in time and memory.
 pub struct ResultStore {
     ttl: Duration,
@@ -57,6 +99,8 @@ struct Inner {
 #[derive(Debug)]
 pub struct StoredResult {
     pub id: Box<str>,
+    /// What it is the whole of.
+    pub kind: &'static ResultKind,
     /// Tenant and object id of the principal that ran the query.
     owner: Box<str>,
     pub table: Table,
@@ -112,7 +156,16 @@ impl ResultStore {
             return true;
         };
         let (header, chunks) = shared::encode(stored);
-        shared.put(&stored.id, header, chunks, self.ttl).await
+        shared
+            .put(&stored.id, header, chunks, self.ttl, self.max_bytes)
+            .await
+    }
+
+    /// Forgets the expired shared results, so what the replicas share counts only live ones.
+    pub async fn sweep_shared(&self) {
+        if let Some(shared) = self.shared.get() {
+            shared.sweep().await;
+        }
     }
 
     /// Rows `rows` of `owner`'s result `id` as another replica shared it: the header and those
@@ -152,8 +205,15 @@ impl ResultStore {
         self.max_bytes
     }
 
-    /// Keeps `table` for `owner`, evicting the oldest results until it fits.
-    pub fn keep(&self, owner: &str, table: Table, warnings: Vec<String>) -> Kept {
+    /// Keeps `table`, the whole of a `kind`, for `owner`, evicting the oldest results until it
+    /// fits.
+    pub fn keep(
+        &self,
+        owner: &str,
+        kind: &'static ResultKind,
+        table: Table,
+        warnings: Vec<String>,
+    ) -> Kept {
         if self.max_bytes == 0 {
             return Kept::Off;
         }
@@ -173,6 +233,7 @@ impl ResultStore {
             .saturating_mul(TICKS_PER_SEC);
         let stored = Arc::new(StoredResult {
             id: uuid::Uuid::new_v4().simple().to_string().into(),
+            kind,
             owner: owner.into(),
             table,
             warnings,
@@ -386,7 +447,7 @@ mod tests {
     #[test]
     fn a_result_is_read_back_by_its_owner_only() {
         let store = ResultStore::new(Clock::system(), Duration::from_secs(600), 1 << 20);
-        let r = stored(store.keep("t/a", table(10, 4), vec![]));
+        let r = stored(store.keep("t/a", &QUERY_RESULT, table(10, 4), vec![]));
         assert_eq!(r.id.len(), 32, "a v4 uuid's 122 random bits");
         assert!(r.uri().starts_with("sentinel://results/"));
         assert_eq!(store.get("t/a", &r.id).unwrap().table.rows.len(), 10);
@@ -400,7 +461,7 @@ mod tests {
     fn a_result_expires_after_the_ttl_by_the_servers_clock() {
         let clock = ManualClock::new();
         let store = ResultStore::new(clock.clock(), Duration::from_secs(600), 1 << 20);
-        let r = stored(store.keep("o", table(3, 4), vec![]));
+        let r = stored(store.keep("o", &QUERY_RESULT, table(3, 4), vec![]));
         clock.advance(Duration::from_secs(599));
         assert!(store.get("o", &r.id).is_some());
         assert_eq!(store.remaining_ms(&r), 1_000);
@@ -418,7 +479,11 @@ mod tests {
         let one = table_bytes(&table(1000, 100));
         let store = ResultStore::new(Clock::system(), Duration::from_secs(600), one * 3 + one / 2);
         let ids: Vec<_> = (0..5)
-            .map(|_| stored(store.keep("o", table(1000, 100), vec![])).id.clone())
+            .map(|_| {
+                stored(store.keep("o", &QUERY_RESULT, table(1000, 100), vec![]))
+                    .id
+                    .clone()
+            })
             .collect();
         let (count, bytes) = store.usage();
         assert_eq!(count, 3);
@@ -437,14 +502,17 @@ mod tests {
     #[test]
     fn a_result_larger_than_the_whole_store_is_not_kept() {
         let store = ResultStore::new(Clock::system(), Duration::from_secs(600), 10_000);
-        let kept = stored(store.keep("o", table(10, 4), vec![]));
-        match store.keep("o", table(1000, 100), vec![]) {
+        let kept = stored(store.keep("o", &QUERY_RESULT, table(10, 4), vec![]));
+        match store.keep("o", &QUERY_RESULT, table(1000, 100), vec![]) {
             Kept::TooLarge { bytes, limit } => assert!(bytes > limit && limit == 10_000),
             other => panic!("{other:?}"),
         }
         assert!(store.get("o", &kept.id).is_some(), "nothing evicted for it");
         let off = ResultStore::new(Clock::system(), Duration::from_secs(600), 0);
-        assert!(matches!(off.keep("o", table(1, 1), vec![]), Kept::Off));
+        assert!(matches!(
+            off.keep("o", &QUERY_RESULT, table(1, 1), vec![]),
+            Kept::Off
+        ));
     }
 
     #[test]

@@ -55,10 +55,10 @@ struct PageRequest<'a> {
 /// caching hints) it may be cached by anyone for an hour: it is the same for every caller.
 pub fn templates(hints: bool) -> ListResourceTemplatesResult {
     let template = ResourceTemplate::new(TEMPLATE, "query-result")
-        .with_title("Full result of a truncated query")
+        .with_title("Full result of a truncated answer")
         .with_description(format!(
-            "The whole table of a run_kql_query or run_hunting_query result that the row or size cap cut, kept for a while for the caller that ran it. \
-             A truncated tool result links to it. Read it in pages: offset (first row, default 0), limit (rows, default {DEFAULT_PAGE_ROWS}, at most {MAX_PAGE_ROWS}), \
+            "The whole table of a tool answer the row or size cap cut (a run_kql_query or run_hunting_query result, a list_incidents or list_alerts list, investigate_entity's timeline), kept for a while for the caller that asked. \
+             The truncated answer links to it. Read it in pages: offset (first row, default 0), limit (rows, default {DEFAULT_PAGE_ROWS}, at most {MAX_PAGE_ROWS}), \
              format json (default: columns, rows, total_rows, next_offset) or csv."
         ))
         .with_mime_type(Format::Json.mime_type());
@@ -77,10 +77,11 @@ pub fn list(store: &ResultStore, owner: &str, hints: bool) -> ListResourcesResul
         .list(owner)
         .iter()
         .map(|r| {
-            Resource::new(r.uri(), format!("query-result-{}", r.id))
-                .with_title(format!("Query result: {} rows", r.table.rows.len()))
+            Resource::new(r.uri(), format!("{}-{}", r.kind.name, r.id))
+                .with_title(format!("Full {}: {} rows", r.kind.noun, r.table.rows.len()))
                 .with_description(format!(
-                    "The full result of a truncated query ({} rows, {} columns), kept until {}.",
+                    "The whole {} a truncated answer left rows out of ({} rows, {} columns), kept until {}.",
+                    r.kind.noun,
                     r.table.rows.len(),
                     r.table.columns.len(),
                     kql::value::format_datetime(r.expires_ticks)
@@ -154,7 +155,7 @@ fn expired_or_unknown(store: &ResultStore, request: &PageRequest<'_>, uri: &str)
     ErrorData::new(
         ErrorCode::RESOURCE_NOT_FOUND,
         format!(
-            "the result {} is expired or unknown: a truncated query's full result is kept for {} seconds, for the caller that ran the query only; run the query again",
+            "the result {} is expired or unknown: a truncated answer's full result is kept for {} seconds (less when newer ones need the room), for the caller that asked only; ask again",
             request.id,
             store.ttl().as_secs()
         ),
@@ -347,7 +348,12 @@ mod tests {
                 .map(|i| vec![Value::Long(i as i64), Value::str(format!("a,\"{i}\""))])
                 .collect(),
         };
-        let Kept::Stored(r) = store.keep("o", table, vec!["a note".into()]) else {
+        let Kept::Stored(r) = store.keep(
+            "o",
+            &crate::results::QUERY_RESULT,
+            table,
+            vec!["a note".into()],
+        ) else {
             panic!("not kept")
         };
         (store, r.uri())

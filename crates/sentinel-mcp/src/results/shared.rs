@@ -2,7 +2,9 @@
 //! `SENTINEL_MCP_REDIS_URL`, a kept table is also written to Redis for its TTL, as a header
 //! (owner, columns, row count, warnings, expiry) and chunks of [`CHUNK_ROWS`] rows of JSON
 //! cells, and a replica that does not hold a result reads the chunks a page needs from there.
-//! The store's memory bound is this replica's; Redis holds each result for its TTL.
+//! Each replica's memory holds its own results within `SENTINEL_MCP_RESULT_STORE_MB`, and the
+//! shared copies are held within the same bound across all replicas (the oldest deleted to make
+//! room), each for its TTL at most.
 
 use std::future::Future;
 use std::ops::Range;
@@ -23,14 +25,19 @@ pub type Pending<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Where kept results are shared (Redis). `None`/`false` when it cannot be reached: a read then
 /// finds nothing, as for an unknown result.
 pub trait SharedResults: Send + Sync {
-    /// Stores a result's header and chunks, each for `ttl`.
+    /// Stores a result's header and chunks, each for `ttl`, deleting the oldest shared results
+    /// until every replica's together take at most `budget` bytes; false when it was not
+    /// stored (larger than the budget alone, or the store cannot be reached).
     fn put<'a>(
         &'a self,
         id: &'a str,
         header: String,
         chunks: Vec<String>,
         ttl: Duration,
+        budget: usize,
     ) -> Pending<'a, bool>;
+    /// Forgets the results that have expired, so they no longer count against the budget.
+    fn sweep(&self) -> Pending<'_, ()>;
     /// A result's header.
     fn header<'a>(&'a self, id: &'a str) -> Pending<'a, Option<String>>;
     /// Chunks `range` of a result, all of them or none.

@@ -3,8 +3,7 @@
 use rmcp::model::CallToolResult;
 use serde::{Deserialize, Serialize};
 
-use super::format::capped_list;
-use super::{ToolContext, ToolDef, ToolError, define, fresh, list_text, list_top, success};
+use super::{Call, ToolContext, ToolDef, ToolError, define, fresh, list_answer, list_top, success};
 use crate::model::{Alert, AlertFilter, DataKind, ToolClass};
 
 /// Arguments of list_alerts.
@@ -43,6 +42,9 @@ struct AlertsOut {
     count: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     note: Option<String>,
+    /// When some were left out: the URI the whole list is kept at for a while, to read in pages with resources/read (`?offset=&limit=`, `format=json|csv`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    full_result: Option<String>,
 }
 
 pub(super) fn definitions() -> Vec<ToolDef> {
@@ -53,7 +55,7 @@ pub(super) fn definitions() -> Vec<ToolDef> {
             "list_alerts",
             "List alerts",
             "List security alerts (Sentinel analytics, Defender XDR, Entra ID Protection), newest first, optionally filtered by severity, status, time window or incident.",
-            |call, args| fresh(list(call.ctx, args)),
+            |call, args| fresh(list(call, args)),
         ),
         define::<GetArgs, Alert>(
             ToolClass::Read,
@@ -78,7 +80,8 @@ fn alert_line(a: &Alert) -> String {
     )
 }
 
-async fn list(ctx: &ToolContext, args: ListArgs) -> Result<CallToolResult, ToolError> {
+async fn list(call: &Call<'_>, args: ListArgs) -> Result<CallToolResult, ToolError> {
+    let ctx = call.ctx;
     let top = list_top(args.top)?;
     let filter = AlertFilter {
         severity: args.severity,
@@ -87,16 +90,18 @@ async fn list(ctx: &ToolContext, args: ListArgs) -> Result<CallToolResult, ToolE
         incident_id: args.incident_id,
         top,
     };
-    let (alerts, note) = capped_list(ctx.backend.list_alerts(filter).await?, ctx.caps(None)?);
-    let text = list_text(&alerts, "alert", alert_line, note.as_deref());
-    success(
-        text,
-        AlertsOut {
-            count: alerts.len(),
-            alerts,
-            note,
-        },
-    )
+    let alerts = ctx.backend.list_alerts(filter).await?;
+    let out = |alerts: Vec<_>, note| AlertsOut {
+        count: alerts.len(),
+        alerts,
+        note,
+        full_result: None,
+    };
+    let kind = &crate::results::ALERT_LIST;
+    list_answer(call, alerts, ("alert", alert_line), kind, out, |o| {
+        &mut o.full_result
+    })
+    .await
 }
 
 async fn get(ctx: &ToolContext, args: GetArgs) -> Result<CallToolResult, ToolError> {

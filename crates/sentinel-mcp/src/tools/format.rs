@@ -1,6 +1,7 @@
 //! Tables and records → readable text plus `structuredContent`, sized for a model's context.
 
-use kql::{Table, Value};
+use kql::catalog::load::OrderedObject;
+use kql::{Column, ScalarType, Table, Value};
 use serde::Serialize;
 
 /// Caps on one result.
@@ -212,20 +213,133 @@ fn escape_cell(s: &str) -> String {
     s.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
-/// The structured form of a list of records plus a note when the list was capped.
-pub fn capped_list<T: Serialize>(items: Vec<T>, caps: ResultCaps) -> (Vec<T>, Option<String>) {
+/// A list of records within the caps.
+pub struct CappedList<T> {
+    /// The records shown.
+    pub shown: Vec<T>,
+    /// What was left out, when anything was.
+    pub note: Option<String>,
+    /// Every record, as a table (a column per field), when some were left out.
+    pub whole: Option<Table>,
+}
+
+/// The records of `items` that fit the caps, a note when some did not, and then the whole list
+/// as a table to keep.
+pub fn capped_list<T: Serialize>(mut items: Vec<T>, caps: ResultCaps) -> CappedList<T> {
     let total = items.len();
     let mut bytes = 0;
-    let mut kept = Vec::new();
-    for item in items.into_iter().take(caps.max_rows) {
-        bytes += serde_json::to_string(&item).map_or(0, |s| s.len());
-        if bytes > caps.max_bytes && !kept.is_empty() {
+    let mut shown = 0;
+    for item in items.iter().take(caps.max_rows) {
+        bytes += serde_json::to_string(item).map_or(0, |s| s.len());
+        if bytes > caps.max_bytes && shown > 0 {
             break;
         }
-        kept.push(item);
+        shown += 1;
     }
-    let note = (kept.len() < total).then(|| format!("Showing {} of {total}; {} left out by the result caps. Narrow the filters or lower `top`.", kept.len(), total - kept.len()));
-    (kept, note)
+    if shown == total {
+        return CappedList {
+            shown: items,
+            note: None,
+            whole: None,
+        };
+    }
+    let whole = records_table(&items);
+    items.truncate(shown);
+    CappedList {
+        shown: items,
+        note: Some(format!(
+            "Showing {shown} of {total}; {} left out by the result caps. Narrow the filters or lower `top`.",
+            total - shown
+        )),
+        whole: Some(whole),
+    }
+}
+
+/// Records as a table: a column per field, in the order the records write their fields (a field
+/// one record leaves out goes after the field it follows in the records that have it), typed
+/// `string`, `long`, `real` or `bool` when every value is one, `dynamic` otherwise.
+pub fn records_table<T: Serialize>(items: &[T]) -> Table {
+    let records: Vec<Vec<(String, serde_json::Value)>> = items
+        .iter()
+        .map(|item| {
+            let text = serde_json::to_string(item).unwrap_or_default();
+            match serde_json::from_str::<OrderedObject>(&text) {
+                Ok(OrderedObject(fields)) => fields,
+                // Not an object: the record is its one value.
+                Err(_) => vec![(
+                    "value".into(),
+                    serde_json::from_str(&text).unwrap_or_default(),
+                )],
+            }
+        })
+        .collect();
+    let mut names: Vec<&str> = Vec::new();
+    for record in &records {
+        let mut after = None;
+        for (name, _) in record {
+            after = Some(match names.iter().position(|n| n == name) {
+                Some(at) => at,
+                None => {
+                    let at = after.map_or(names.len(), |a: usize| a + 1);
+                    names.insert(at, name);
+                    at
+                }
+            });
+        }
+    }
+    let types: Vec<ScalarType> = names
+        .iter()
+        .map(|name| {
+            let mut values = records
+                .iter()
+                .filter_map(|r| r.iter().find(|(n, _)| n == name).map(|(_, v)| v))
+                .filter(|v| !v.is_null())
+                .map(json_type);
+            let first = values.next().unwrap_or(ScalarType::Dynamic);
+            match values.all(|t| t == first) {
+                true => first,
+                false => ScalarType::Dynamic,
+            }
+        })
+        .collect();
+    let rows = records
+        .iter()
+        .map(|record| {
+            names
+                .iter()
+                .zip(&types)
+                .map(|(name, ty)| match record.iter().find(|(n, _)| n == name) {
+                    None | Some((_, serde_json::Value::Null)) => Value::Null,
+                    Some((_, v)) => match (ty, v) {
+                        (ScalarType::String, serde_json::Value::String(s)) => Value::str(s),
+                        (ScalarType::Long, v) => v.as_i64().map_or(Value::Null, Value::Long),
+                        (ScalarType::Real, v) => v.as_f64().map_or(Value::Null, Value::Real),
+                        (ScalarType::Bool, v) => v.as_bool().map_or(Value::Null, Value::Bool),
+                        (_, v) => Value::dynamic(v.clone()),
+                    },
+                })
+                .collect()
+        })
+        .collect();
+    Table {
+        columns: names
+            .iter()
+            .zip(types)
+            .map(|(name, ty)| Column::new(*name, ty))
+            .collect(),
+        rows,
+    }
+}
+
+/// The KQL type a JSON value reads as.
+fn json_type(v: &serde_json::Value) -> ScalarType {
+    match v {
+        serde_json::Value::String(_) => ScalarType::String,
+        serde_json::Value::Bool(_) => ScalarType::Bool,
+        serde_json::Value::Number(n) if n.is_i64() => ScalarType::Long,
+        serde_json::Value::Number(_) => ScalarType::Real,
+        _ => ScalarType::Dynamic,
+    }
 }
 
 /// JSON for the CLI's `--format json`: `{"columns":[{"name","type"}],"rows":[[…]]}`, written
@@ -278,7 +392,6 @@ impl Serialize for TableJson<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kql::{Column, ScalarType};
 
     fn numbers(n: i64) -> Table {
         Table {
@@ -375,5 +488,69 @@ mod tests {
         );
         assert!(!r.truncated && r.warnings.is_empty());
         assert!(text.starts_with("2 rows returned."));
+    }
+
+    #[test]
+    fn records_become_a_table_in_their_field_order_typed_by_their_values() {
+        #[derive(Serialize)]
+        struct R {
+            id: &'static str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            user: Option<&'static str>,
+            n: i64,
+            x: serde_json::Value,
+        }
+        let t = records_table(&[
+            R {
+                id: "a",
+                user: None,
+                n: 1,
+                x: serde_json::json!(1),
+            },
+            R {
+                id: "b",
+                user: Some("u"),
+                n: 2,
+                x: serde_json::json!("two"),
+            },
+        ]);
+        let columns: Vec<(&str, &str)> = t
+            .columns
+            .iter()
+            .map(|c| (c.name.as_str(), c.ty.name()))
+            .collect();
+        assert_eq!(
+            columns,
+            [
+                ("id", "string"),
+                ("user", "string"),
+                ("n", "long"),
+                ("x", "dynamic")
+            ]
+        );
+        assert_eq!(
+            t.rows[0],
+            [
+                Value::str("a"),
+                Value::Null,
+                Value::Long(1),
+                Value::dynamic(serde_json::json!(1))
+            ]
+        );
+        assert_eq!(t.rows[1][1], Value::str("u"));
+    }
+
+    #[test]
+    fn a_capped_list_keeps_its_whole_as_a_table() {
+        let caps = ResultCaps {
+            max_rows: 2,
+            max_bytes: 1 << 20,
+        };
+        let capped = capped_list(vec![1, 2, 3], caps);
+        assert_eq!(capped.shown, [1, 2]);
+        assert!(capped.note.unwrap().starts_with("Showing 2 of 3"));
+        assert_eq!(capped.whole.map(|t| t.rows.len()), Some(3));
+        let all = capped_list(vec![1, 2], caps);
+        assert!(all.note.is_none() && all.whole.is_none());
     }
 }

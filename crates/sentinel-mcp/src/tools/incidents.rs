@@ -3,8 +3,7 @@
 use rmcp::model::CallToolResult;
 use serde::{Deserialize, Serialize};
 
-use super::format::capped_list;
-use super::{ToolContext, ToolDef, ToolError, define, fresh, list_text, list_top, success};
+use super::{Call, ToolContext, ToolDef, ToolError, define, fresh, list_answer, list_top, success};
 use crate::model::{
     Comment, DataKind, Incident, IncidentDetail, IncidentFilter, IncidentPatch, ToolClass,
 };
@@ -107,6 +106,9 @@ struct IncidentsOut {
     count: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     note: Option<String>,
+    /// When some were left out: the URI the whole list is kept at for a while, to read in pages with resources/read (`?offset=&limit=`, `format=json|csv`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    full_result: Option<String>,
 }
 
 pub(super) fn definitions() -> Vec<ToolDef> {
@@ -117,7 +119,7 @@ pub(super) fn definitions() -> Vec<ToolDef> {
             "list_incidents",
             "List incidents",
             "List Microsoft Sentinel incidents, most recently modified first, optionally filtered by status (New, Active, Closed), severity (High, Medium, Low, Informational) and a time window. Each incident lists its alert ids; use get_incident for alerts and entities.",
-            |call, args| fresh(list(call.ctx, args)),
+            |call, args| fresh(list(call, args)),
         ),
         define::<GetArgs, IncidentDetail>(
             ToolClass::Read,
@@ -163,7 +165,8 @@ fn incident_line(i: &Incident) -> String {
     )
 }
 
-async fn list(ctx: &ToolContext, args: ListArgs) -> Result<CallToolResult, ToolError> {
+async fn list(call: &Call<'_>, args: ListArgs) -> Result<CallToolResult, ToolError> {
+    let ctx = call.ctx;
     let top = list_top(args.top)?;
     let filter = IncidentFilter {
         status: args.status.as_ref().map(name),
@@ -171,16 +174,23 @@ async fn list(ctx: &ToolContext, args: ListArgs) -> Result<CallToolResult, ToolE
         since: ctx.since(args.since.as_deref())?,
         top,
     };
-    let (incidents, note) = capped_list(ctx.backend.list_incidents(filter).await?, ctx.caps(None)?);
-    let text = list_text(&incidents, "incident", incident_line, note.as_deref());
-    success(
-        text,
-        IncidentsOut {
-            count: incidents.len(),
-            incidents,
-            note,
-        },
+    let incidents = ctx.backend.list_incidents(filter).await?;
+    let out = |incidents: Vec<_>, note| IncidentsOut {
+        count: incidents.len(),
+        incidents,
+        note,
+        full_result: None,
+    };
+    let kind = &crate::results::INCIDENT_LIST;
+    list_answer(
+        call,
+        incidents,
+        ("incident", incident_line),
+        kind,
+        out,
+        |o| &mut o.full_result,
     )
+    .await
 }
 
 async fn get(ctx: &ToolContext, args: GetArgs) -> Result<CallToolResult, ToolError> {

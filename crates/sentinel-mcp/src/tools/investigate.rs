@@ -14,8 +14,9 @@ use futures::StreamExt;
 use rmcp::model::CallToolResult;
 use serde::{Deserialize, Serialize};
 
+use super::link::{self, Whole};
 use super::query::request;
-use super::{Call, ToolDef, ToolError, define, fresh, success};
+use super::{Call, ToolDef, ToolError, define, fresh};
 use crate::backend::BackendError;
 use crate::model::{DataKind, ToolClass};
 use kql::Value;
@@ -116,6 +117,9 @@ struct Investigation {
     timeline: Vec<Event>,
     /// Events the timeline left out to stay within max_events.
     timeline_left_out: usize,
+    /// When events were left out: the URI the whole merged timeline (every event gathered, oldest first) is kept at for a while, to read in pages with resources/read (`?offset=&limit=`, `format=json|csv`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    full_result: Option<String>,
     /// Every query run, so it can be re-run or refined with run_kql_query.
     queries: Vec<QueryRun>,
     /// Tables the entity could appear in that this workspace does not have.
@@ -495,16 +499,27 @@ async fn investigate(call: &Call<'_>, args: InvestigateArgs) -> Result<CallToolR
         }
     }
 
+    events.sort_by_key(|e| e.ticks);
     let result = summarize(
         args.kind,
         value,
         kql::value::format_datetime(range.start) + "/" + &kql::value::format_datetime(range.end),
-        events,
+        &events,
         max_events,
         runs,
         skipped_tables,
     );
-    success(render(&result), result)
+    // The whole timeline when max_events cut it: every event gathered, oldest first.
+    let whole = (result.timeline_left_out > 0).then(|| Whole {
+        kind: &crate::results::ENTITY_TIMELINE,
+        table: super::format::records_table(&events),
+        warnings: Vec::new(),
+        shown: result.timeline.len(),
+        // The timeline shows the most relevant events, not the first ones.
+        rest_at: 0,
+    });
+    let text = render(&result);
+    link::answer(call, whole, text, result, |r| &mut r.full_result).await
 }
 
 /// Where a table's probe stands in the kind's list, so results come in a stable order.
@@ -670,17 +685,16 @@ fn read_sprays(table: &kql::Table) -> Vec<Event> {
         .collect()
 }
 
-/// Merges the events into the investigation's answer.
+/// Merges the events (oldest first) into the investigation's answer.
 fn summarize(
     kind: EntityKind,
     value: String,
     timespan: String,
-    mut events: Vec<Event>,
+    events: &[Event],
     max_events: usize,
     runs: Vec<Ran>,
     skipped_tables: Vec<String>,
 ) -> Investigation {
-    events.sort_by_key(|e| e.ticks);
     // The spray follow-up describes other accounts too: it is context, not the entity's activity.
     let own = |e: &&Event| e.notable.as_deref() != Some("password spray");
 
@@ -784,6 +798,7 @@ fn summarize(
         notable_left_out,
         timeline,
         timeline_left_out,
+        full_result: None,
         queries,
         skipped_tables,
     }

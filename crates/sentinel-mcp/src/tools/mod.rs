@@ -332,6 +332,30 @@ fn list_top(top: Option<usize>) -> Result<usize, ToolError> {
     }
 }
 
+/// A list tool's answer: the `items` within the caps, one `line` each, the note when some were
+/// left out, and then a link to the whole list (a `kind`); `out` makes the structured result
+/// from the items shown and the note.
+async fn list_answer<T: Serialize, O: Serialize>(
+    call: &Call<'_>,
+    items: Vec<T>,
+    (noun, line): (&str, fn(&T) -> String),
+    kind: &'static crate::results::ResultKind,
+    out: impl FnOnce(Vec<T>, Option<String>) -> O,
+    full_result: fn(&mut O) -> &mut Option<String>,
+) -> Result<CallToolResult, ToolError> {
+    let capped = format::capped_list(items, call.ctx.caps(None)?);
+    let text = list_text(&capped.shown, noun, line, capped.note.as_deref());
+    let whole = capped.whole.map(|table| link::Whole {
+        kind,
+        table,
+        warnings: Vec::new(),
+        shown: capped.shown.len(),
+        rest_at: capped.shown.len(),
+    });
+    let out = out(capped.shown, capped.note);
+    link::answer(call, whole, text, out, full_result).await
+}
+
 /// The text of a list result: a count, one line per item, and the capping note if any.
 fn list_text<T>(
     items: &[T],

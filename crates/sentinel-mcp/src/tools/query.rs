@@ -2,12 +2,12 @@
 
 use std::time::Instant;
 
-use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::model::CallToolResult;
 use serde::Deserialize;
 
 use super::format::{ResultCaps, TableResult, table_result};
-use super::{Call, ToolDef, ToolError, define, fresh, success};
-use super::{chart, link};
+use super::link::{self, Whole};
+use super::{Call, ToolDef, ToolError, chart, define, fresh};
 use crate::backend::{QueryOutput, QueryRequest};
 use crate::model::{DataKind, ToolClass};
 
@@ -93,36 +93,19 @@ async fn answer(
 ) -> Result<CallToolResult, ToolError> {
     let kind = out.visualization.as_ref().map(|v| v.kind.clone());
     let warnings = out.warnings.clone();
-    let (mut text, mut structured) = table_result(&out.table, caps, out.warnings, kind);
-    let link = structured.truncated.then(|| {
+    let (text, structured) = table_result(&out.table, caps, out.warnings, kind);
+    let whole = structured.truncated.then(|| Whole {
+        kind: &crate::results::QUERY_RESULT,
         // The chart draws from the table too: a copy then (a chart of a truncated result).
-        let table = match out.visualization {
+        table: match out.visualization {
             Some(_) => out.table.clone(),
             None => std::mem::take(&mut out.table),
-        };
-        link::keep(call, table, warnings, structured.returned_rows)
+        },
+        warnings,
+        shown: structured.returned_rows,
+        rest_at: structured.returned_rows,
     });
-    let mut resource = None;
-    if let Some(link) = link {
-        // With replicas, the link answers on any of them: the table is written where they read.
-        if let Some(stored) = &link.stored
-            && !call.ctx.results.publish(stored).await
-        {
-            tracing::warn!(
-                result = &*stored.id,
-                "a kept result could not be shared with the other replicas: its link answers on this replica only"
-            );
-        }
-        if let Some(note) = link.note {
-            text.push_str(&format!("\nNote: {note}\n"));
-        }
-        structured.full_result = link.uri;
-        resource = link.resource;
-    }
-    let mut result = success(text, structured)?;
-    if let Some(resource) = resource {
-        result.content.push(ContentBlock::resource_link(resource));
-    }
+    let mut result = link::answer(call, whole, text, structured, |s| &mut s.full_result).await?;
     chart::attach(
         &mut result,
         call.ctx.settings.charts,

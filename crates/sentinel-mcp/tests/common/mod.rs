@@ -625,6 +625,14 @@ impl Server {
     }
 }
 
+/// A server on the demo workspace with `extra` settings, and an initialized legacy SSE client.
+pub async fn local_session(extra: &[(&str, &str)]) -> (Server, SseClient) {
+    let server = Server::start(extra).await;
+    let mut client = SseClient::connect(&server).await;
+    client.initialize().await;
+    (server, client)
+}
+
 /// A fake Azure, a server on it with `extra` settings, and an initialized legacy SSE client.
 pub async fn azure_session(
     extra: &[(&str, &str)],

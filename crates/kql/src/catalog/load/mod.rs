@@ -356,8 +356,8 @@ fn load_jsonl(path: &Path, table: &str) -> Result<Table, LoadError> {
     })
 }
 
-/// A JSON object's members in the order the text has them.
-struct OrderedObject(Vec<(String, Json)>);
+/// A JSON object's members in the order the text has them (serde_json's own map sorts them).
+pub struct OrderedObject(pub Vec<(String, Json)>);
 
 impl<'de> serde::Deserialize<'de> for OrderedObject {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

@@ -358,6 +358,48 @@ fn series_functions_work_element_wise() {
 }
 
 #[test]
+fn series_magnitude_is_the_square_root_of_the_sum_of_squares() {
+    // Kusto's example: the magnitude of [1,2,3,4] is 5.4772255750516612.
+    assert_eq!(
+        cell(
+            "print arr=dynamic([1,2,3,4]) | extend series_magnitude=series_magnitude(arr) | project series_magnitude"
+        ),
+        Value::Real(30f64.sqrt())
+    );
+    assert_eq!(
+        cell("print series_magnitude(dynamic([]))"),
+        Value::Real(0.0)
+    );
+    assert_eq!(cell("print series_magnitude('text')"), Value::Null);
+}
+
+#[test]
+fn series_iir_filters_with_the_documented_recursion() {
+    // Kusto's examples: numerators [1] over denominators [1,-1] is a cumulative sum.
+    let r = run(
+        "let x = range(1.0, 10, 1); print x=x, y = series_iir(x, dynamic([1]), dynamic([1,-1])) | mv-expand x, y | project todouble(y)",
+    );
+    let ys: Vec<Value> = r.table.rows.iter().map(|row| row[0].clone()).collect();
+    let sums: Vec<Value> = (1..=10)
+        .map(|n| Value::Real(f64::from(n * (n + 1) / 2)))
+        .collect();
+    assert_eq!(ys, sums);
+    let r = run(
+        "let vector_sum=(x: dynamic) { let y=array_length(x) - 1; todouble(series_iir(x, dynamic([1]), dynamic([1, -1]))[y]) }; print d=dynamic([0, 1, 2, 3, 4]) | extend dd=vector_sum(d)",
+    );
+    assert_eq!(r.table.rows[0][1], Value::Real(10.0));
+    // Normalised by a[0]: y[i] = (x[i] + x[i-1] - 0.5 y[i-1]) / 2.
+    assert_eq!(
+        cell("print series_iir(dynamic([2, 4, 6]), dynamic([1, 1]), dynamic([2, 0.5]))"),
+        Value::dynamic(serde_json::json!([1.0, 2.75, 4.3125]))
+    );
+    assert_eq!(
+        cell("print series_iir(dynamic([1, 2]), dynamic([1]), dynamic([0, 1]))"),
+        Value::Null
+    );
+}
+
+#[test]
 fn ipv4_lists_take_single_values_or_dynamic_arrays() {
     let q = "print a = has_any_ipv4('from 10.1.2.3 to 8.8.8.8', dynamic(['8.8.8.8', '1.1.1.1'])), \
              b = has_ipv4_prefix('x 10.1.2.3', '10.1.'), \

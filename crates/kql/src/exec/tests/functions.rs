@@ -400,6 +400,29 @@ fn series_iir_filters_with_the_documented_recursion() {
 }
 
 #[test]
+fn dynamic_to_json_sorts_property_bags_at_every_depth() {
+    // Kusto's example: two bags with the same properties in different orders.
+    let q = "let bag1 = dynamic_to_json(dynamic({'Y10':dynamic({}), 'X8': dynamic({'c3':1, 'd8':5, 'a4':6}), \
+             'D1':114, 'A1':12, 'B1':2, 'C1':3, 'A14':[15, 13, 18]})); \
+             let bag2 = dynamic_to_json(dynamic({'X8': dynamic({'a4':6, 'c3':1, 'd8':5}), 'A14':[15, 13, 18], \
+             'C1':3, 'B1':2, 'Y10': dynamic({}), 'A1':12, 'D1':114})); \
+             print AreEqual=bag1 == bag2, Result=bag1";
+    let r = run(q);
+    assert_eq!(r.table.rows[0][0], Value::Bool(true));
+    assert_eq!(
+        r.table.rows[0][1],
+        Value::str(
+            r#"{"A1":12,"A14":[15,13,18],"B1":2,"C1":3,"D1":114,"X8":{"a4":6,"c3":1,"d8":5},"Y10":{}}"#
+        )
+    );
+    assert_eq!(
+        cell("print dynamic_to_json(dynamic([{'b':'x', 'a':[true, null]}, 1.5]))"),
+        Value::str(r#"[{"a":[true,null],"b":"x"},1.5]"#)
+    );
+    assert_eq!(cell("print dynamic_to_json(42)"), Value::str("42"));
+}
+
+#[test]
 fn ipv4_lists_take_single_values_or_dynamic_arrays() {
     let q = "print a = has_any_ipv4('from 10.1.2.3 to 8.8.8.8', dynamic(['8.8.8.8', '1.1.1.1'])), \
              b = has_ipv4_prefix('x 10.1.2.3', '10.1.'), \

@@ -975,6 +975,17 @@ fn bitset_repeat_codepoint_aliases_and_percentrank() {
         ),
         Value::Real(50.0)
     );
+    // rank_tdigest's example: in 1..1000 the rank of 685 is 685.
+    assert_eq!(
+        cell(
+            "range x from 1 to 1000 step 1 | summarize t_x=tdigest(x) | project rank_of_685=rank_tdigest(t_x, 685)"
+        ),
+        Value::Long(685)
+    );
+    assert_eq!(
+        cell("range x from 1 to 10 step 1 | summarize t = tdigest(x) | project rank_tdigest(t, 0)"),
+        Value::Long(0)
+    );
 }
 
 #[test]

@@ -423,6 +423,35 @@ fn dynamic_to_json_sorts_property_bags_at_every_depth() {
 }
 
 #[test]
+fn datetime_literals_and_todatetime_take_the_same_documented_texts() {
+    // todatetime's example: todatetime('12-02-2022') == datetime('12-02-2022').
+    assert_eq!(
+        cell("print todatetime('12-02-2022') == datetime('12-02-2022')"),
+        Value::Bool(true)
+    );
+    assert_eq!(
+        cell("print todatetime('01-01-2022') == datetime(2022-01-01)"),
+        Value::Bool(true)
+    );
+    assert_eq!(
+        cell("print datetime(\"01-01-2022\") == datetime(2022-01-01)"),
+        Value::Bool(true)
+    );
+    // The RFC 850 and Sortable forms, as literal and as text.
+    assert_eq!(
+        cell(
+            "print datetime(Saturday, 08-Nov-14 15:05:02 GMT) == todatetime('2014-11-08T15:05:02 GMT')"
+        ),
+        Value::Bool(true)
+    );
+    // A date from its parts is make_datetime, not a datetime literal.
+    assert_eq!(
+        cell("print make_datetime(2025, 6, 14) == datetime(2025-06-14)"),
+        Value::Bool(true)
+    );
+}
+
+#[test]
 fn ipv4_lists_take_single_values_or_dynamic_arrays() {
     let q = "print a = has_any_ipv4('from 10.1.2.3 to 8.8.8.8', dynamic(['8.8.8.8', '1.1.1.1'])), \
              b = has_ipv4_prefix('x 10.1.2.3', '10.1.'), \

@@ -444,7 +444,9 @@ fn datetime_literals_and_todatetime_take_the_same_documented_texts() {
         ),
         Value::Bool(true)
     );
-    // A date from its parts is make_datetime, not a datetime literal.
+    // A date from its parts is make_datetime, not a datetime literal (the error says so).
+    let e = err("print d=datetime(2025, 6, 14)").to_string();
+    assert!(e.contains("make_datetime(2025, 6, 14)"), "{e}");
     assert_eq!(
         cell("print make_datetime(2025, 6, 14) == datetime(2025-06-14)"),
         Value::Bool(true)

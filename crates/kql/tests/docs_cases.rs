@@ -108,12 +108,11 @@ fn out_of_scope(kql: &str) -> Option<String> {
         if GEO_OUT_OF_SCOPE.iter().any(|p| lower.starts_with(p)) {
             return Some("geo_* functions".into());
         }
-        const SERIES_ANALYSIS: [&str; 5] = [
+        const SERIES_ANALYSIS: [&str; 4] = [
             "series_periods_",
             "series_seasonal",
             "series_outliers",
             "series_fir",
-            "series_iir",
         ];
         if SERIES_ANALYSIS.iter().any(|p| lower.starts_with(p)) {
             return Some("series analysis".into());

@@ -79,7 +79,7 @@ pub(crate) enum Column {
 }
 
 /// Every aggregation function.
-pub(crate) const AGGREGATES: [Aggregate; 53] = [
+pub(crate) const AGGREGATES: [Aggregate; 54] = [
     Aggregate {
         name: "count",
         aliases: &[],
@@ -303,6 +303,13 @@ pub(crate) const AGGREGATES: [Aggregate; 53] = [
         runs: Runs::VarianceP,
         returns: Returns::Real,
         column: Column::Prefixed("variancep"),
+    },
+    Aggregate {
+        name: "variancepif",
+        aliases: &[],
+        runs: Runs::VarianceP,
+        returns: Returns::Real,
+        column: Column::Prefixed("variancepif"),
     },
     Aggregate {
         name: "count_distinct",

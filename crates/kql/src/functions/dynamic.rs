@@ -24,6 +24,7 @@ pub(super) static FUNCTIONS: &[Function] = &[
     }),
     fixed("pack", T::Dynamic, |args, _| pack(args, false)),
     fixed("bag_pack", T::Dynamic, |args, _| pack(args, false)),
+    fixed("dynamic_to_json", T::String, dynamic_to_json),
     fixed("bag_keys", T::Dynamic, |args, _| match args.first() {
         Some(Value::Dynamic(d)) => match d.as_object() {
             Some(o) => Value::dynamic(J::Array(o.keys().map(|k| J::String(k.clone())).collect())),
@@ -397,6 +398,52 @@ pub(crate) static PACK_NONEMPTY: Function =
 
 /// A bag of the key and value pairs in `args`, without the null and empty values if
 /// `nonempty`.
+/// `dynamic_to_json(value)`: an array or a bag as canonical JSON (a bag's properties sorted by
+/// name, at every depth); any other value as `tostring` writes it.
+fn dynamic_to_json(args: &[Value], _: ScalarType) -> Value {
+    match args.first() {
+        Some(Value::Dynamic(d)) if d.is_array() || d.is_object() => {
+            let mut out = String::new();
+            canonical_json(d, &mut out);
+            Value::str(out)
+        }
+        Some(other) => Value::str(to_text(other)),
+        None => Value::Null,
+    }
+}
+
+/// Writes `j` as compact JSON with every bag's keys in ordinal order (nesting is bounded by
+/// the parsers that build dynamic values).
+fn canonical_json(j: &J, out: &mut String) {
+    match j {
+        J::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical_json(item, out);
+            }
+            out.push(']');
+        }
+        J::Object(bag) => {
+            let mut keys: Vec<&String> = bag.keys().collect();
+            keys.sort_unstable();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&J::String(key.clone()).to_string());
+                out.push(':');
+                canonical_json(&bag[key], out);
+            }
+            out.push('}');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
 fn pack(args: &[Value], nonempty: bool) -> Value {
     let mut map = serde_json::Map::new();
     for pair in args.chunks(2) {

@@ -56,12 +56,14 @@ pub(super) static FUNCTIONS: &[Function] = &[
         Real,
         Reduce(Reduction::PearsonCorrelation)
     ),
+    series_fn!("series_magnitude", Real, Reduce(Reduction::Magnitude)),
     series_fn!("series_fill_const", Dynamic, Fill(Filling::Const))
         .builds(size::product::series_fill_const),
     series_fn!("series_fill_forward", Dynamic, Fill(Filling::Forward)),
     series_fn!("series_fill_backward", Dynamic, Fill(Filling::Backward)),
     series_fn!("series_fill_linear", Dynamic, Fill(Filling::Linear))
         .builds(size::product::series_fill_linear),
+    fixed("series_iir", T::Dynamic, |args, _| series_iir(args)),
 ];
 
 /// How a `series_*` function combines its arguments.
@@ -80,6 +82,8 @@ enum Reduction {
     DotProduct,
     CosineSimilarity,
     PearsonCorrelation,
+    /// The Euclidean norm: the square root of the series' dot product with itself.
+    Magnitude,
 }
 
 /// How a `series_fill_*` function fills the gaps.
@@ -134,6 +138,7 @@ fn series(kind: SeriesKind, args: &[Value]) -> Value {
                 Reduction::Sum => xs.iter().sum(),
                 Reduction::Product => xs.iter().product(),
                 Reduction::DotProduct => dot,
+                Reduction::Magnitude => norm(&mut xs.iter().copied()),
                 Reduction::CosineSimilarity => {
                     dot / (norm(&mut pairs.iter().map(|p| p.0))
                         * norm(&mut pairs.iter().map(|p| p.1)))
@@ -221,4 +226,40 @@ fn series(kind: SeriesKind, args: &[Value]) -> Value {
         }
     };
     Value::dynamic(J::Array(out))
+}
+
+/// `series_iir(x, numerators, denominators)`: Kusto's infinite impulse response filter,
+/// `y[i] = (b[0]x[i] + … + b[nb-1]x[i-nb+1] - a[1]y[i-1] - … - a[na-1]y[i-na+1]) / a[0]`.
+/// A missing or non-numeric element of the series counts as 0; null when a coefficient is not a
+/// number, or `a[0]` is 0 or missing.
+fn series_iir(args: &[Value]) -> Value {
+    let numbers = |v: Option<&Value>| -> Option<Vec<Option<f64>>> {
+        match v {
+            Some(Value::Dynamic(d)) => Some(d.as_array()?.iter().map(J::as_f64).collect()),
+            _ => None,
+        }
+    };
+    let coefficients = |v| numbers(v)?.into_iter().collect::<Option<Vec<f64>>>();
+    let (Some(x), Some(b), Some(a)) = (
+        numbers(args.first()),
+        coefficients(args.get(1)),
+        coefficients(args.get(2)),
+    ) else {
+        return Value::Null;
+    };
+    let Some(&a0) = a.first().filter(|a0| **a0 != 0.0) else {
+        return Value::Null;
+    };
+    let x: Vec<f64> = x.into_iter().map(|v| v.unwrap_or(0.0)).collect();
+    let mut y: Vec<f64> = Vec::with_capacity(x.len());
+    for i in 0..x.len() {
+        // Each element costs a pass over the coefficients: stop with the query.
+        if crate::budget::check().is_err() {
+            return Value::Null;
+        }
+        let fed: f64 = b.iter().zip(x[..=i].iter().rev()).map(|(b, x)| b * x).sum();
+        let back: f64 = a[1..].iter().zip(y.iter().rev()).map(|(a, y)| a * y).sum();
+        y.push((fed - back) / a0);
+    }
+    Value::dynamic(J::Array(y.into_iter().map(num).collect()))
 }

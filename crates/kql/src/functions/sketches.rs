@@ -46,6 +46,7 @@ pub(super) static FUNCTIONS: &[Function] = &[
         percentiles_array_tdigest,
     ),
     fixed("percentrank_tdigest", T::Real, percentrank_tdigest),
+    fixed("rank_tdigest", T::Long, rank_tdigest),
 ];
 
 /// The first argument's t-digest as (value, weight) pairs sorted by value; None when it is not
@@ -94,6 +95,18 @@ fn percentiles_array_tdigest(args: &[Value], _: ScalarType) -> Value {
     ))
 }
 
+/// The total weight of a sorted digest, and the weight of its values at or below `v`.
+fn weight_at_or_below(sorted: &[(Value, i64)], v: &Value) -> (i64, i64) {
+    let total = sorted
+        .iter()
+        .fold(0i64, |acc, (_, w)| acc.saturating_add(*w));
+    let below = sorted
+        .iter()
+        .filter(|(x, _)| crate::value::convert::compare(x, v).is_some_and(|o| o.is_le()))
+        .fold(0i64, |acc, (_, w)| acc.saturating_add(*w));
+    (below, total)
+}
+
 /// `percentrank_tdigest(digest, value)`: the weighted share of values at or below the value,
 /// in percent.
 fn percentrank_tdigest(args: &[Value], _: ScalarType) -> Value {
@@ -101,16 +114,23 @@ fn percentrank_tdigest(args: &[Value], _: ScalarType) -> Value {
         return Value::Null;
     };
     let v = arg(args, 1);
-    let total = sorted
-        .iter()
-        .fold(0i64, |acc, (_, w)| acc.saturating_add(*w));
-    let below = sorted
-        .iter()
-        .filter(|(x, _)| crate::value::convert::compare(x, &v).is_some_and(|o| o.is_le()))
-        .fold(0i64, |acc, (_, w)| acc.saturating_add(*w));
+    let (below, total) = weight_at_or_below(&sorted, &v);
     if total == 0 || v.is_null() {
         Value::Null
     } else {
         Value::Real(100.0 * below as f64 / total as f64)
     }
+}
+
+/// `rank_tdigest(digest, value)`: how many of the digest's values (by weight) are at or below
+/// the value.
+fn rank_tdigest(args: &[Value], _: ScalarType) -> Value {
+    let Some(sorted) = digest(args) else {
+        return Value::Null;
+    };
+    let v = arg(args, 1);
+    if v.is_null() {
+        return Value::Null;
+    }
+    Value::Long(weight_at_or_below(&sorted, &v).0)
 }

@@ -44,7 +44,9 @@ pub fn parse_datetime_text(raw: &str) -> Option<i64> {
             return Some(datetime_to_ticks(t.and_utc()));
         }
     }
-    for fmt in ["%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%Y%m%d"] {
+    // `12-02-2022` is month first, as `todatetime`'s documented example compares it with the
+    // `datetime('12-02-2022')` literal (and as `%m/%d/%Y`).
+    for fmt in ["%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%m-%d-%Y", "%Y%m%d"] {
         if let Ok(d) = NaiveDate::parse_from_str(trimmed, fmt) {
             return d
                 .and_hms_opt(0, 0, 0)
@@ -161,6 +163,61 @@ mod tests {
         ] {
             assert_eq!(parse_datetime_text(text), want, "{text}");
         }
+    }
+
+    #[test]
+    fn datetime_text_takes_every_example_of_the_documented_formats() {
+        // Kusto's "The datetime data type", Supported formats: ISO 8601, RFC 822, RFC 850 and
+        // Sortable, each table's examples.
+        let at = |s: &str| parse_datetime_text(s).unwrap_or_else(|| panic!("{s} parses"));
+        let minute = at("2014-11-08T15:05:00Z");
+        let second = at("2014-11-08T15:05:02Z");
+        for text in [
+            "Sat, 8 Nov 14 15:05:02 GMT",
+            "Sat, 8 Nov 14 15:05:02",
+            "8 Nov 14 15:05:02 GMT",
+            "8 Nov 14 15:05:02",
+            "Saturday, 08-Nov-14 15:05:02 GMT",
+            "Saturday, 08-Nov-14 15:05:02",
+            "08-Nov-14 15:05:02 GMT",
+            "08-Nov-14 15:05:02",
+            "2014-11-08 15:05:02 GMT",
+            "2014-11-08T15:05:02",
+            "2014-11-08T15:05:02 GMT",
+        ] {
+            assert_eq!(at(text), second, "{text}");
+        }
+        for text in [
+            "Sat, 8 Nov 14 15:05",
+            "Sat, 8 Nov 14 15:05 GMT",
+            "8 Nov 14 15:05",
+            "8 Nov 14 15:05 GMT",
+            "Saturday, 08-Nov-14 15:05 GMT",
+            "Saturday, 08-Nov-14 15:05",
+            "08-Nov-14 15:05 GMT",
+            "08-Nov-14 15:05",
+            "2014-11-08 15:05",
+            "2014-11-08 15:05 GMT",
+            "2014-11-08T15:05",
+            "2014-11-08T15:05 GMT",
+        ] {
+            assert_eq!(at(text), minute, "{text}");
+        }
+        for text in [
+            "2014-05-25T08:20:03.123456Z",
+            "2014-05-25T08:20:03.123456",
+            "2014-05-25T08:20",
+            "2014-11-08 15:55:55.123456Z",
+            "2014-11-08 15:55:55",
+            "2014-11-08 15:55",
+            "2014-11-08",
+        ] {
+            at(text);
+        }
+        // todatetime's example: `todatetime('12-02-2022') == datetime('12-02-2022')`.
+        assert_eq!(at("12-02-2022"), at("2022-12-02"));
+        assert_eq!(at("01-01-2022"), at("2022-01-01"));
+        assert_eq!(parse_datetime_text("31-12-2022"), None);
     }
 
     #[test]

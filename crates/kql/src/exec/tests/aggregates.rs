@@ -104,6 +104,19 @@ fn arg_max_star_returns_the_latest_row_per_group() {
 }
 
 #[test]
+fn variancepif_is_the_population_variance_of_the_rows_the_predicate_keeps() {
+    // Kusto's example: the even numbers of 1..100. Its page shows 850, varianceif's (sample)
+    // answer copied from that page; their population variance is 4 * (50² - 1) / 12 = 833.
+    let q = "range x from 1 to 100 step 1 | summarize variancepif(x, x%2 == 0), varianceif(x, x%2 == 0)";
+    let r = run(q);
+    assert_eq!(names(&r.table), ["variancepif_x", "varianceif_x"]);
+    assert_eq!(r.table.rows[0][0], Value::Real(833.0));
+    assert_eq!(r.table.rows[0][1], Value::Real(850.0));
+    let r = run("range x from 1 to 4 step 1 | summarize v = variancepif(x, x > 10)");
+    assert_eq!(r.table.rows[0][0], Value::Null);
+}
+
+#[test]
 fn percentiles_stdev_and_make_list() {
     let r = run("range x from 1 to 4 step 1 | summarize variancep(x), a = avg(x * 1h)");
     assert_eq!(r.table.rows[0][0], Value::Real(1.25));

@@ -358,6 +358,102 @@ fn series_functions_work_element_wise() {
 }
 
 #[test]
+fn series_magnitude_is_the_square_root_of_the_sum_of_squares() {
+    // Kusto's example: the magnitude of [1,2,3,4] is 5.4772255750516612.
+    assert_eq!(
+        cell(
+            "print arr=dynamic([1,2,3,4]) | extend series_magnitude=series_magnitude(arr) | project series_magnitude"
+        ),
+        Value::Real(30f64.sqrt())
+    );
+    assert_eq!(
+        cell("print series_magnitude(dynamic([]))"),
+        Value::Real(0.0)
+    );
+    assert_eq!(cell("print series_magnitude('text')"), Value::Null);
+}
+
+#[test]
+fn series_iir_filters_with_the_documented_recursion() {
+    // Kusto's examples: numerators [1] over denominators [1,-1] is a cumulative sum.
+    let r = run(
+        "let x = range(1.0, 10, 1); print x=x, y = series_iir(x, dynamic([1]), dynamic([1,-1])) | mv-expand x, y | project todouble(y)",
+    );
+    let ys: Vec<Value> = r.table.rows.iter().map(|row| row[0].clone()).collect();
+    let sums: Vec<Value> = (1..=10)
+        .map(|n| Value::Real(f64::from(n * (n + 1) / 2)))
+        .collect();
+    assert_eq!(ys, sums);
+    let r = run(
+        "let vector_sum=(x: dynamic) { let y=array_length(x) - 1; todouble(series_iir(x, dynamic([1]), dynamic([1, -1]))[y]) }; print d=dynamic([0, 1, 2, 3, 4]) | extend dd=vector_sum(d)",
+    );
+    assert_eq!(r.table.rows[0][1], Value::Real(10.0));
+    // Normalised by a[0]: y[i] = (x[i] + x[i-1] - 0.5 y[i-1]) / 2.
+    assert_eq!(
+        cell("print series_iir(dynamic([2, 4, 6]), dynamic([1, 1]), dynamic([2, 0.5]))"),
+        Value::dynamic(serde_json::json!([1.0, 2.75, 4.3125]))
+    );
+    assert_eq!(
+        cell("print series_iir(dynamic([1, 2]), dynamic([1]), dynamic([0, 1]))"),
+        Value::Null
+    );
+}
+
+#[test]
+fn dynamic_to_json_sorts_property_bags_at_every_depth() {
+    // Kusto's example: two bags with the same properties in different orders.
+    let q = "let bag1 = dynamic_to_json(dynamic({'Y10':dynamic({}), 'X8': dynamic({'c3':1, 'd8':5, 'a4':6}), \
+             'D1':114, 'A1':12, 'B1':2, 'C1':3, 'A14':[15, 13, 18]})); \
+             let bag2 = dynamic_to_json(dynamic({'X8': dynamic({'a4':6, 'c3':1, 'd8':5}), 'A14':[15, 13, 18], \
+             'C1':3, 'B1':2, 'Y10': dynamic({}), 'A1':12, 'D1':114})); \
+             print AreEqual=bag1 == bag2, Result=bag1";
+    let r = run(q);
+    assert_eq!(r.table.rows[0][0], Value::Bool(true));
+    assert_eq!(
+        r.table.rows[0][1],
+        Value::str(
+            r#"{"A1":12,"A14":[15,13,18],"B1":2,"C1":3,"D1":114,"X8":{"a4":6,"c3":1,"d8":5},"Y10":{}}"#
+        )
+    );
+    assert_eq!(
+        cell("print dynamic_to_json(dynamic([{'b':'x', 'a':[true, null]}, 1.5]))"),
+        Value::str(r#"[{"a":[true,null],"b":"x"},1.5]"#)
+    );
+    assert_eq!(cell("print dynamic_to_json(42)"), Value::str("42"));
+}
+
+#[test]
+fn datetime_literals_and_todatetime_take_the_same_documented_texts() {
+    // todatetime's example: todatetime('12-02-2022') == datetime('12-02-2022').
+    assert_eq!(
+        cell("print todatetime('12-02-2022') == datetime('12-02-2022')"),
+        Value::Bool(true)
+    );
+    assert_eq!(
+        cell("print todatetime('01-01-2022') == datetime(2022-01-01)"),
+        Value::Bool(true)
+    );
+    assert_eq!(
+        cell("print datetime(\"01-01-2022\") == datetime(2022-01-01)"),
+        Value::Bool(true)
+    );
+    // The RFC 850 and Sortable forms, as literal and as text.
+    assert_eq!(
+        cell(
+            "print datetime(Saturday, 08-Nov-14 15:05:02 GMT) == todatetime('2014-11-08T15:05:02 GMT')"
+        ),
+        Value::Bool(true)
+    );
+    // A date from its parts is make_datetime, not a datetime literal (the error says so).
+    let e = err("print d=datetime(2025, 6, 14)").to_string();
+    assert!(e.contains("make_datetime(2025, 6, 14)"), "{e}");
+    assert_eq!(
+        cell("print make_datetime(2025, 6, 14) == datetime(2025-06-14)"),
+        Value::Bool(true)
+    );
+}
+
+#[test]
 fn ipv4_lists_take_single_values_or_dynamic_arrays() {
     let q = "print a = has_any_ipv4('from 10.1.2.3 to 8.8.8.8', dynamic(['8.8.8.8', '1.1.1.1'])), \
              b = has_ipv4_prefix('x 10.1.2.3', '10.1.'), \
@@ -909,6 +1005,17 @@ fn bitset_repeat_codepoint_aliases_and_percentrank() {
             "range x from 1 to 10 step 1 | summarize t = tdigest(x) | project percentrank_tdigest(t, 5)"
         ),
         Value::Real(50.0)
+    );
+    // rank_tdigest's example: in 1..1000 the rank of 685 is 685.
+    assert_eq!(
+        cell(
+            "range x from 1 to 1000 step 1 | summarize t_x=tdigest(x) | project rank_of_685=rank_tdigest(t_x, 685)"
+        ),
+        Value::Long(685)
+    );
+    assert_eq!(
+        cell("range x from 1 to 10 step 1 | summarize t = tdigest(x) | project rank_tdigest(t, 0)"),
+        Value::Long(0)
     );
 }
 

@@ -370,6 +370,18 @@ impl Parser<'_> {
         match name.as_str() {
             "datetime" | "date" => {
                 let (raw, span) = self.paren_raw()?;
+                // `datetime(2025, 6, 14)` is no Kusto literal: point at the function that is.
+                let parts = raw.split(',').map(str::trim);
+                if raw.contains(',') && parts.clone().all(|p| p.parse::<f64>().is_ok()) {
+                    return Err(KqlError::Syntax {
+                        location: Location::from_offset(self.text, start.start),
+                        found: format!("{name}({raw})"),
+                        expected: format!(
+                            "a datetime literal such as datetime(2025-06-14); a date from its \
+                             parts is make_datetime({raw})"
+                        ),
+                    });
+                }
                 return typed(
                     self,
                     parse_datetime_literal(&raw).ok_or(raw),

@@ -130,8 +130,10 @@ fn names(t: &Table) -> Vec<&str> {
 }
 
 mod aggregates;
+mod encodings;
 mod errors;
 mod functions;
 mod geo;
 mod operators;
 mod progress;
+mod series_and_time;

@@ -297,6 +297,60 @@ fn the_default_join_keeps_the_first_left_row_of_each_key() {
     );
 }
 
+/// `lookup` is a left outer or inner join planned on DataFusion with Kusto's columns: the keys
+/// once, from the left, then the left's columns, then the right's others, a same-named one
+/// renamed; a null or unmatched key finds nothing.
+#[test]
+fn lookup_is_planned_on_datafusion_with_the_row_engines_columns_and_rows() {
+    let c = catalog(1);
+    let left = "datatable(k: long, name: string, v: long) \
+                [1, 'a', 10, 2, 'b', 20, long(null), 'n', 30, 4, 'd', 40, 1, 'e', 50]";
+    let cases = [
+        (
+            "leftouter",
+            "on k",
+            "datatable(k: long, name: string, w: long) [1, 'A', 100, 2, 'B', 200, 3, 'C', 300]",
+            vec!["k", "name", "v", "name1", "w"],
+            vec![
+                (10, Some(100)),
+                (20, Some(200)),
+                (30, None),
+                (40, None),
+                (50, Some(100)),
+            ],
+        ),
+        (
+            "inner",
+            "on $left.k == $right.id",
+            "datatable(id: long, name: string, w: long) [1, 'A', 100, 2, 'B', 200, long(null), 'N', 999]",
+            vec!["k", "name", "v", "name1", "w"],
+            vec![(10, Some(100)), (20, Some(200)), (50, Some(100))],
+        ),
+    ];
+    for (kind, on, right, names, want) in cases {
+        let q = format!("{left} | lookup kind={kind} ({right}) {on} | sort by v asc");
+        let plan = kql::explain(&c, &q, &opts()).unwrap_or_else(|why| panic!("{q}: {why}"));
+        assert!(plan.contains("Join"), "{q}: {plan}");
+        let fused = run(&c, &q, &opts()).unwrap_or_else(|e| panic!("{q}: {e}"));
+        assert_eq!(fused.executor, Executor::DataFusion, "{q}");
+        let rows = kql::execute_on(Executor::Rows, &c, &q, &opts()).expect("rows");
+        assert_eq!(fused.table, rows.table, "{q}");
+        let got: Vec<&str> = rows.table.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(got, names, "{q}");
+        let got: Vec<(i64, Option<i64>)> = rows
+            .table
+            .rows
+            .iter()
+            .map(|r| (long(&r[2]), (!r[4].is_null()).then(|| long(&r[4]))))
+            .collect();
+        assert_eq!(got, want, "{q}");
+    }
+    // Kusto's lookup has no other kind: the row engine answers it.
+    let q = format!("{left} | lookup kind=rightouter (datatable(k: long, w: long) [1, 5]) on k");
+    let why = kql::explain(&c, &q, &opts()).expect_err("left to the row engine");
+    assert!(why.to_string().contains("lookup kind=rightouter"), "{why}");
+}
+
 #[test]
 fn a_tabular_let_used_as_a_scalar_runs_first_and_binds_as_the_row_engine_binds_it() {
     let c = catalog(70);

@@ -1,4 +1,5 @@
-//! Joins and lookups as DataFusion joins.
+//! Joins and lookups as DataFusion joins: a lookup is a left outer or inner join without the
+//! right side's key columns.
 
 use datafusion::common::{Column as DfColumn, JoinType};
 use datafusion::functions_window::expr_fn::row_number;
@@ -20,6 +21,7 @@ impl<'a> Lowering<'_, 'a> {
         right: Plan,
         kind: &str,
         on: &[JoinOn],
+        lookup: bool,
     ) -> Result<Plan, Fallback> {
         let kind = kind.to_ascii_lowercase();
         // Which sides' columns the output has.
@@ -88,7 +90,12 @@ impl<'a> Lowering<'_, 'a> {
             out.push(c.clone());
         }
         if keep_right {
-            for c in &right.columns {
+            // As on the row engine, a lookup keeps the key columns once, from the left.
+            for c in right
+                .columns
+                .iter()
+                .filter(|c| !(lookup && rk.contains(&c.name)))
+            {
                 let names: Vec<String> = out.iter().map(|c| c.name.clone()).collect();
                 let name = unique_name(&names, &c.name);
                 exprs.push(DfExpr::Column(DfColumn::new(Some("r"), &c.name)).alias(name.clone()));

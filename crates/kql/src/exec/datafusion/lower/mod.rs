@@ -403,7 +403,27 @@ impl<'a> Lowering<'_, 'a> {
                     parallel,
                 };
                 let right = self.tabular(right)?;
-                self.join(left, right, kind.as_deref().unwrap_or("innerunique"), on)
+                self.join(
+                    left,
+                    right,
+                    kind.as_deref().unwrap_or("innerunique"),
+                    on,
+                    false,
+                )
+            }
+            OperatorKind::Lookup { kind, right, on } => {
+                let kind = kind.as_deref().unwrap_or("leftouter");
+                // Kusto's lookup has only these two kinds; any other stays on the row engine.
+                if !matches!(kind.to_ascii_lowercase().as_str(), "leftouter" | "inner") {
+                    return Err(format!("lookup kind={kind}"));
+                }
+                let left = Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                };
+                let right = self.tabular(right)?;
+                self.join(left, right, kind, on, true)
             }
             OperatorKind::Parse {
                 source,

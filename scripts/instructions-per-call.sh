@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per tools/call, counted by callgrind in the server over fixed phases: legacy SSE
 # `list_sentinel_tables`, legacy SSE `run_kql_query` (`print x = 1`), Streamable HTTP stateless
-# `list_sentinel_tables`. Repeatable where wall time on a shared machine is not, so a change's
+# and session-era `list_sentinel_tables`. Repeatable where wall time on a shared machine is not, so a change's
 # cost per call can be compared build against build (scripts/bench.sh runs it for BENCHMARKS.md).
 #
 #   scripts/instructions-per-call.sh SERVER_BIN LOAD_BIN OUT_DIR [VAR=value ...]
@@ -32,6 +32,7 @@ callgrind_control -i on "$SERVER_PID" >/dev/null 2>&1
 "$LOAD_BIN" throughput --url "http://127.0.0.1:$PORT/sse" --sessions 1 --duration 2 --warmup 0 >/dev/null 2>&1
 "$LOAD_BIN" throughput --url "http://127.0.0.1:$PORT/sse" --sessions 1 --duration 1 --warmup 0 --tool run_kql_query >/dev/null 2>&1
 "$LOAD_BIN" throughput --url "http://127.0.0.1:$PORT/mcp" --transport stateless --sessions 1 --duration 1 --warmup 0 >/dev/null 2>&1
+"$LOAD_BIN" throughput --url "http://127.0.0.1:$PORT/mcp" --transport streamable --sessions 1 --duration 1 --warmup 0 >/dev/null 2>&1
 callgrind_control -z "$SERVER_PID" >/dev/null 2>&1
 while read -r phase transport tool path; do
   "$LOAD_BIN" throughput --url "http://127.0.0.1:$PORT$path" --transport "$transport" --sessions 1 --duration 5 --warmup 0 --tool "$tool" <"/dev/null" >"$CG/$phase.json" 2>/dev/null
@@ -40,9 +41,10 @@ done <<'PHASES'
 sse_list sse list_sentinel_tables /sse
 sse_kql sse run_kql_query /sse
 stateless_list stateless list_sentinel_tables /mcp
+session_list streamable list_sentinel_tables /mcp
 PHASES
 n=1
-for phase in sse_list sse_kql stateless_list; do
+for phase in sse_list sse_kql stateless_list session_list; do
   f=$CG/cg.out.$n
   n=$((n + 1))
   [ -f "$f" ] || continue

@@ -254,6 +254,7 @@ PHASES = {
     "sse_list": "legacy SSE, `list_sentinel_tables`",
     "sse_kql": "legacy SSE, `run_kql_query` (`print x = 1`)",
     "stateless_list": "Streamable HTTP stateless, `list_sentinel_tables`",
+    "session_list": "Streamable HTTP session era, `list_sentinel_tables`",
 }
 if os.path.exists(summary):
     w("Instructions per tools/call, counted by `valgrind --tool=callgrind` in the server over 5 s of one")

@@ -378,6 +378,12 @@ async fn serve_with(
         state.clone(),
         shutdown.closed().clone(),
     ));
+    tokio::spawn(
+        state
+            .mcp_sessions
+            .clone()
+            .expire_idle(shutdown.closed().clone()),
+    );
     let router = http::router(state);
     #[cfg(feature = "redis")]
     if let Some(replicas) = &replicas {

@@ -309,8 +309,8 @@ async fn cancelling_closes_the_azure_request_and_frees_the_slot_on_every_transpo
 async fn a_cancelled_local_query_stops_in_the_engine() {
     let server = Server::start(&[("SENTINEL_MCP_QUERY_TIMEOUT_SECS", "300")]).await;
     let queries = "sentinel_mcp_local_queries_running";
-    // Billions of rows: it runs until stopped, in a few kilobytes.
-    let endless = json!({"query": "range i from 1 to 9000000000000 step 1 | summarize sum(i)"});
+    // Hundreds of millions of joined rows, counted as they stream: it runs until stopped.
+    let endless = json!({"query": "DeviceNetworkEvents | join kind=inner (DeviceNetworkEvents) on ActionType | summarize count()"});
 
     let mut sse = SseClient::connect(&server).await;
     sse.initialize().await;

@@ -92,6 +92,36 @@ async fn an_idle_streamable_http_session_is_deleted_and_its_slot_freed() {
     .await;
     let sid = mcp_open_session(&server, &[]).await;
     assert_eq!(server.sessions_gauge("streamable").await, 1);
+    // Tool calls every half second for twice the timeout keep it open.
+    for id in 10..18 {
+        let call = mcp_session_request(
+            &server,
+            &sid,
+            id,
+            "tools/call",
+            json!({"name": "list_sentinel_tables", "arguments": {}}),
+        )
+        .await;
+        assert!(mcp_message(call).await["result"]["structuredContent"].is_object());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(
+        server.sessions_gauge("streamable").await,
+        1,
+        "a busy session stays"
+    );
+    // So does one call running for longer than the timeout.
+    let endless = json!({"name": "run_kql_query", "arguments": {
+        "query": "DeviceNetworkEvents | join kind=inner (DeviceNetworkEvents) on ActionType | summarize count()"}});
+    let running = mcp_session_request(&server, &sid, 20, "tools/call", endless).await;
+    assert_eq!(running.status(), 200);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        server.sessions_gauge("streamable").await,
+        1,
+        "a running call keeps it"
+    );
+    drop(running);
     wait_until("the idle session expires", || async {
         server.sessions_gauge("streamable").await == 0
     })

@@ -2,7 +2,10 @@
 
 mod common;
 
-use common::{Server, init_params, mcp_message as message, mcp_post as post, mcp_stateless_call};
+use common::{
+    Server, init_params, mcp_message as message, mcp_open_session, mcp_post as post,
+    mcp_session_request, mcp_stateless_call,
+};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -56,6 +59,88 @@ async fn session_era_initialize_call_and_delete() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404, "a deleted session is gone");
+}
+
+/// Reads a session-era answer's stream until `n` keep-alive comments arrived; fails on anything
+/// else (an answer, a priming event) before them.
+async fn keep_alives(stream: &mut reqwest::Response, n: usize) {
+    let mut seen = String::new();
+    while seen.matches(": keep-alive\n\n").count() < n {
+        let chunk = stream.chunk().await.unwrap().expect("the stream is open");
+        seen.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    assert_eq!(
+        seen.replace(": keep-alive\n\n", ""),
+        "",
+        "only keep-alives: {seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_running_session_era_call_keeps_its_stream_alive_until_cancelled_or_deleted() {
+    let server = Server::start(&[
+        ("SENTINEL_MCP_SSE_KEEPALIVE_SECS", "1"),
+        ("SENTINEL_MCP_QUERY_TIMEOUT_SECS", "300"),
+    ])
+    .await;
+    let queries = "sentinel_mcp_local_queries_running";
+    let sid = mcp_open_session(&server, &[]).await;
+    // Hundreds of millions of joined rows, counted as they stream: it runs until stopped.
+    let endless = json!({"name": "run_kql_query", "arguments": {
+        "query": "DeviceNetworkEvents | join kind=inner (DeviceNetworkEvents) on ActionType | summarize count()"}});
+
+    // The headers come at once, then keep-alives while the query runs.
+    let mut running = mcp_session_request(&server, &sid, 5, "tools/call", endless.clone()).await;
+    assert_eq!(running.status(), 200);
+    assert_eq!(running.headers()["content-type"], "text/event-stream");
+    keep_alives(&mut running, 2).await;
+    server.wait_for_metric(queries, 1).await;
+
+    // notifications/cancelled ends the stream without an answer and stops the query.
+    let cancelled = post(
+        &server,
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": {"requestId": 5, "reason": "the analyst gave up"}}),
+    )
+    .header("mcp-session-id", &sid)
+    .header("mcp-protocol-version", "2025-06-18")
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(cancelled.status(), 202);
+    let rest = running.text().await.unwrap();
+    assert!(
+        !rest.contains("data:"),
+        "no answer to a cancelled call: {rest:?}"
+    );
+    server.wait_for_metric(queries, 0).await;
+
+    // The session still answers, and DELETE stops a call it runs.
+    let tables = mcp_session_request(
+        &server,
+        &sid,
+        6,
+        "tools/call",
+        json!({"name": "list_sentinel_tables", "arguments": {}}),
+    )
+    .await;
+    assert!(message(tables).await["result"]["structuredContent"].is_object());
+    let mut running = mcp_session_request(&server, &sid, 7, "tools/call", endless).await;
+    keep_alives(&mut running, 1).await;
+    server.wait_for_metric(queries, 1).await;
+    let deleted = reqwest::Client::new()
+        .delete(server.url("/mcp"))
+        .header("mcp-session-id", &sid)
+        .send()
+        .await
+        .unwrap();
+    assert!(deleted.status().is_success());
+    let rest = running.text().await.unwrap();
+    assert!(
+        !rest.contains("data:"),
+        "no answer once the session is gone: {rest:?}"
+    );
+    server.wait_for_metric(queries, 0).await;
 }
 
 #[tokio::test]
@@ -185,5 +270,55 @@ async fn stateless_calls_answer_alike_on_the_direct_path_and_through_rmcp() {
             text.starts_with("data: {\"jsonrpc\":\"2.0\",\"id\":9,"),
             "{text}"
         );
+    }
+}
+
+#[tokio::test]
+async fn session_era_calls_answer_alike_on_the_direct_path_and_through_rmcp() {
+    let server = Server::start(&[]).await;
+    let (ours, theirs) = (
+        mcp_open_session(&server, &[]).await,
+        mcp_open_session(&server, &[]).await,
+    );
+    let cases = [
+        ("list_sentinel_tables", json!({})),
+        (
+            "run_kql_query",
+            json!({"query": "print n = 40 + 2, s = 'x'"}),
+        ),
+        ("run_kql_query", json!({"query": "SigninLogs | where"})),
+        (
+            "run_kql_query",
+            json!({"query": "print 1", "no_such_argument": 1}),
+        ),
+        ("no_such_tool", json!({})),
+    ];
+    for (tool, arguments) in cases {
+        let answer = |session: &str, accept: &'static str| {
+            let call = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+                "params": {"name": tool, "arguments": arguments}});
+            let call = reqwest::Client::new()
+                .post(server.url("/mcp"))
+                .header("content-type", "application/json")
+                .body(call.to_string())
+                .header("mcp-session-id", session)
+                .header("mcp-protocol-version", "2025-06-18")
+                .header("accept", accept);
+            async move {
+                let r = call.send().await.unwrap();
+                assert_eq!(r.status(), 200, "{tool}");
+                assert_eq!(r.headers()["content-type"], "text/event-stream", "{tool}");
+                r.text().await.unwrap()
+            }
+        };
+        let direct = answer(&ours, "application/json, text/event-stream").await;
+        // A weighted Accept is left to rmcp's full parsing: rmcp answers.
+        let rmcp = answer(&theirs, "application/json, text/event-stream;q=0.9").await;
+        let rmcp_message = rmcp
+            .lines()
+            .find(|l| l.starts_with("data: {"))
+            .unwrap_or_else(|| panic!("{tool}: rmcp answered {rmcp:?}"));
+        assert!(rmcp.contains("\nid: "), "rmcp's events carry ids: {rmcp:?}");
+        assert_eq!(direct, format!("{rmcp_message}\n\n"), "{tool} {arguments}");
     }
 }

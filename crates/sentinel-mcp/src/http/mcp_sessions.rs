@@ -1,7 +1,9 @@
 //! Streamable HTTP sessions: rmcp's in-memory session manager, wrapped so that we see exactly
 //! when each session begins and ends (DELETE, idle expiry, the server closing) and keep beside
 //! it who owns it and its place in the owner's session quota. A request naming someone else's
-//! `Mcp-Session-Id` is answered as if the session did not exist.
+//! `Mcp-Session-Id` is answered as if the session did not exist. Idleness is ours too: a session
+//! ends after `SENTINEL_MCP_SESSION_IDLE_TIMEOUT_SECS` without a request running or arriving,
+//! whichever path answers its requests (rmcp's worker only sees the requests it answers).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -11,13 +13,15 @@ use axum::extract::Request;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
-use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
+use rmcp::model::{ClientJsonRpcMessage, RequestId, ServerJsonRpcMessage};
 use rmcp::transport::streamable_http_server::session::local::{
     LocalSessionManager, LocalSessionManagerError,
 };
 use rmcp::transport::streamable_http_server::session::{
     EventStore, RestoreOutcome, ServerSseMessage, SessionId, SessionManager,
 };
+
+use tokio_util::sync::CancellationToken;
 
 use super::heap::ClosedSessions;
 use super::quota::SessionSlot;
@@ -35,15 +39,59 @@ struct McpSession {
     opened: Instant,
     /// Its owner sent DELETE.
     deleted: bool,
+    /// When its last request arrived or ended.
+    last_active: Instant,
+    /// Its requests whose responses are not written yet.
+    running: u32,
+    /// Its tool calls answered beside rmcp, so that `notifications/cancelled` and the session's
+    /// end stop them.
+    calls: HashMap<RequestId, CancellationToken>,
 }
 
 impl McpSession {
     fn new() -> McpSession {
+        let now = Instant::now();
         McpSession {
             owner: None,
             _slot: None,
-            opened: Instant::now(),
+            opened: now,
             deleted: false,
+            last_active: now,
+            running: 0,
+            calls: HashMap::new(),
+        }
+    }
+}
+
+/// A request of a session in progress: the session is not idle until it is dropped (its
+/// response written or abandoned).
+pub(super) struct SessionRequest {
+    sessions: Arc<McpSessions>,
+    id: SessionId,
+}
+
+impl Drop for SessionRequest {
+    fn drop(&mut self) {
+        if let Some(session) = self.sessions.lock().get_mut(&self.id) {
+            session.running = session.running.saturating_sub(1);
+            session.last_active = Instant::now();
+        }
+    }
+}
+
+/// A tool call of a session answered beside rmcp: cancelled by `notifications/cancelled` for its
+/// id or by the session's end; forgotten when dropped.
+pub(super) struct RunningCall {
+    sessions: Arc<McpSessions>,
+    session: SessionId,
+    id: RequestId,
+    pub(super) cancelled: CancellationToken,
+}
+
+impl Drop for RunningCall {
+    fn drop(&mut self) {
+        if let Some(session) = self.sessions.lock().get_mut(&self.session) {
+            session.calls.remove(&self.id);
         }
     }
 }
@@ -56,25 +104,30 @@ pub struct McpSessions {
     pub(super) closed: ClosedSessions,
     /// Sessions rmcp closes while the server drains were closed by the drain.
     shutdown: Arc<Shutdown>,
+    /// How long a session may go without a request; `None` is forever.
+    idle: Option<Duration>,
     /// Where sessions are registered for the other replicas to find.
     #[cfg(feature = "redis")]
     replicas: Option<Arc<crate::replicas::Replicas>>,
 }
 
 impl McpSessions {
-    /// Sessions that expire after `idle` without a request (rmcp's keep-alive); never when `None`.
+    /// Sessions that expire after `idle` without a request ([`McpSessions::expire_idle`]);
+    /// never when `None`.
     pub fn new(
         idle: Option<Duration>,
         shutdown: Arc<Shutdown>,
         #[cfg(feature = "redis")] replicas: Option<Arc<crate::replicas::Replicas>>,
     ) -> McpSessions {
+        // rmcp's own idle timer counts only the requests its worker sees.
         let mut inner = LocalSessionManager::default();
-        inner.session_config.keep_alive = idle;
+        inner.session_config.keep_alive = None;
         McpSessions {
             inner,
             sessions: Mutex::default(),
             closed: ClosedSessions::default(),
             shutdown,
+            idle,
             #[cfg(feature = "redis")]
             replicas,
         }
@@ -105,6 +158,83 @@ impl McpSessions {
             .get(id)
             .and_then(|s| s.owner.as_deref())
             .is_some_and(|o| o != owner)
+    }
+
+    /// Whether the session's `initialize` has been answered (its owner bound).
+    pub(super) fn is_ready(&self, id: &str) -> bool {
+        self.lock().get(id).is_some_and(|s| s.owner.is_some())
+    }
+
+    /// A request of the session begins; `None` when the session is not open here.
+    pub(super) fn begin(self: &Arc<Self>, id: &str) -> Option<SessionRequest> {
+        let mut sessions = self.lock();
+        let (id, _) = sessions.get_key_value(id)?;
+        let id = id.clone();
+        let session = sessions.get_mut(&id)?;
+        session.running += 1;
+        session.last_active = Instant::now();
+        Some(SessionRequest {
+            sessions: self.clone(),
+            id,
+        })
+    }
+
+    /// Registers a tool call of the session answered beside rmcp; `None` when the session is
+    /// gone or already runs a call with that id.
+    pub(super) fn start_call(self: &Arc<Self>, id: &str, call: &RequestId) -> Option<RunningCall> {
+        let mut sessions = self.lock();
+        let (session_id, _) = sessions.get_key_value(id)?;
+        let session_id = session_id.clone();
+        let session = sessions.get_mut(&session_id)?;
+        if session.calls.contains_key(call) {
+            return None;
+        }
+        let cancelled = CancellationToken::new();
+        session.calls.insert(call.clone(), cancelled.clone());
+        Some(RunningCall {
+            sessions: self.clone(),
+            session: session_id,
+            id: call.clone(),
+            cancelled,
+        })
+    }
+
+    /// Whether the session runs a tool call answered beside rmcp.
+    pub(super) fn runs_calls(&self, id: &str) -> bool {
+        self.lock().get(id).is_some_and(|s| !s.calls.is_empty())
+    }
+
+    /// Cancels the session's call `call` if it is answered beside rmcp (rmcp cancels its own).
+    pub(super) fn cancel(&self, id: &str, call: &RequestId) {
+        if let Some(token) = self.lock().get(id).and_then(|s| s.calls.get(call)) {
+            token.cancel();
+        }
+    }
+
+    /// Closes the sessions idle for `SENTINEL_MCP_SESSION_IDLE_TIMEOUT_SECS` (no request running
+    /// or arriving), looking a few times per timeout, until `stop`. Returns at once when sessions
+    /// never idle out.
+    pub async fn expire_idle(self: Arc<Self>, stop: CancellationToken) {
+        let Some(idle) = self.idle else { return };
+        let every = (idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(30));
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.cancelled() => return,
+            }
+            let expired: Vec<SessionId> = self
+                .lock()
+                .iter()
+                .filter(|(_, s)| s.running == 0 && s.last_active.elapsed() >= idle)
+                .map(|(id, _)| id.clone())
+                .collect();
+            for id in expired {
+                tracing::debug!(session_id = %id, "Streamable HTTP session idle: closing");
+                if let Err(e) = self.close_session(&id).await {
+                    tracing::warn!(session_id = %id, error = %e, "an idle session could not be closed");
+                }
+            }
+        }
     }
 
     /// Notes that the session's owner asked to end it (DELETE), before rmcp closes it.
@@ -151,6 +281,7 @@ impl SessionManager for McpSessions {
     async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
         let removed = self.lock().remove(id);
         if let Some(session) = removed {
+            session.calls.values().for_each(CancellationToken::cancel);
             self.closed.count();
             #[cfg(feature = "redis")]
             if let Some(replicas) = &self.replicas {
@@ -265,6 +396,11 @@ impl SessionClaim {
             state.mcp_sessions.mark_deleted(id);
         }
         Ok(SessionClaim { session, owner })
+    }
+
+    /// The session the request names.
+    pub(super) fn session(&self) -> Option<&str> {
+        self.session.as_deref()
     }
 
     /// Whether the request names no session (it may open one).

@@ -10,6 +10,7 @@ pub mod mcp_sessions;
 mod metrics;
 pub mod quota;
 mod reply;
+mod session_era;
 pub mod sse;
 mod stateless;
 
@@ -299,22 +300,35 @@ async fn checked_mcp_request(
             streamable.then(|| metrics().in_flight(Transport::Streamable)),
         )
     });
-    let stateless = stateless::take(&mut request);
-    let response = match (stateless, request.extensions().get::<RequestMeta>()) {
-        (Some(call), Some(meta)) => stateless::answer(state, meta, call).await,
-        _ => next.run(request).await,
+    // A session is busy until the answer to each of its POSTs is written; a GET stream is not
+    // activity (it may stay open for hours).
+    let session = match request.method() {
+        &Method::POST => claim.session().and_then(|id| state.mcp_sessions.begin(id)),
+        _ => None,
+    };
+    let response = if let Some(call) = stateless::take(&mut request)
+        && let Some(meta) = request.extensions().get::<RequestMeta>()
+    {
+        stateless::answer(state, meta, call).await
+    } else if let Some(call) = session_era::take(state, &mut request) {
+        session_era::answer(state, call)
+    } else {
+        let request = session_era::cancel_named_call(state, request).await;
+        next.run(request).await
     };
     let opened = claim.opened_by(&response);
     claim.record(state, opened, slot).await;
-    Ok(match work {
-        Some((work, in_flight)) => response.map(|body| {
+    let (work, in_flight) = work.unzip();
+    Ok(match (work, session) {
+        (None, None) => response,
+        (work, session) => response.map(|body| {
             Body::new(InFlightBody {
                 body,
                 _work: work,
-                _in_flight: in_flight,
+                _in_flight: in_flight.flatten(),
+                _session: session,
             })
         }),
-        None => response,
     })
 }
 
@@ -423,8 +437,10 @@ impl HttpState {
 /// A response body that counts as in-flight work until it is written (or dropped).
 struct InFlightBody {
     body: Body,
-    _work: Work,
+    _work: Option<Work>,
     _in_flight: Option<InFlight>,
+    /// The session stays busy (not idle) until the body ends.
+    _session: Option<mcp_sessions::SessionRequest>,
 }
 
 impl http_body::Body for InFlightBody {

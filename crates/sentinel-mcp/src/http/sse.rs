@@ -204,7 +204,7 @@ pub async fn open(
         .into_response()
 }
 
-fn keepalive_timer(period: Duration) -> tokio::time::Interval {
+pub(super) fn keepalive_timer(period: Duration) -> tokio::time::Interval {
     let mut t = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     t

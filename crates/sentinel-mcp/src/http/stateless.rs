@@ -32,7 +32,7 @@ pub(super) struct StatelessCall {
 }
 
 /// The only value of a header, when it is sent exactly once.
-fn single<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a [u8]> {
+pub(super) fn single<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a [u8]> {
     let mut values = headers.get_all(name).iter();
     let first = values.next()?;
     values.next().is_none().then_some(first.as_bytes())
@@ -40,7 +40,7 @@ fn single<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a [u8]> {
 
 /// `Accept` sent once, as a plain list naming both JSON and SSE (no parameters, weights or
 /// quoting: a value with any of those is left to rmcp's full parsing).
-fn accepts_json_and_sse(headers: &HeaderMap) -> bool {
+pub(super) fn accepts_json_and_sse(headers: &HeaderMap) -> bool {
     let Some(accept) = single(headers, header::ACCEPT.as_str()) else {
         return false;
     };
@@ -59,7 +59,7 @@ fn accepts_json_and_sse(headers: &HeaderMap) -> bool {
 }
 
 /// A `Content-Type` whose essence is JSON, read as rmcp reads it.
-fn is_json(value: &[u8]) -> bool {
+pub(super) fn is_json(value: &[u8]) -> bool {
     let essence = value.split(|&b| b == b';').next().unwrap_or_default();
     essence
         .trim_ascii()

@@ -30,7 +30,7 @@ use super::reply::{self, Era, Framed};
 use super::sse::{CommonMessage, Decoded, keepalive_timer};
 use super::stateless::{accepts_json_and_sse, is_json, single};
 use crate::auth::RequestMeta;
-use crate::telemetry::trace::headers::MCP_SESSION_ID;
+use crate::telemetry::trace::headers::{MCP_PROTOCOL_VERSION, MCP_SESSION_ID};
 
 /// The `_meta` keys the 2026-07-28 revision reserves; a call carrying one is rmcp's to check.
 const REVISION_META_PREFIX: &str = "io.modelcontextprotocol/";
@@ -46,21 +46,20 @@ pub(super) struct SessionEraCall {
 
 /// The session a request names in its one `Mcp-Session-Id`.
 fn session_of(request: &Request) -> Option<&str> {
-    std::str::from_utf8(single(request.headers(), MCP_SESSION_ID.as_str())?).ok()
+    std::str::from_utf8(single(request.headers(), &MCP_SESSION_ID)?).ok()
 }
 
 /// An `MCP-Protocol-Version` a session-era client may send: absent, or one known version
 /// before the 2026-07-28 revision (which has no sessions and its own header checks).
 fn session_era_version(request: &Request) -> bool {
     let headers = request.headers();
-    if !headers.contains_key("mcp-protocol-version") {
-        return true;
-    }
-    single(headers, "mcp-protocol-version").is_some_and(|v| {
-        ProtocolVersion::KNOWN_VERSIONS.iter().any(|known| {
-            known.as_str().as_bytes() == v
-                && known.as_str() < ProtocolVersion::STANDARD_HEADERS.as_str()
-        })
+    let mut values = headers.get_all(MCP_PROTOCOL_VERSION).iter();
+    let (Some(version), None) = (values.next(), values.next()) else {
+        return !headers.contains_key(MCP_PROTOCOL_VERSION);
+    };
+    ProtocolVersion::KNOWN_VERSIONS.iter().any(|known| {
+        known.as_str().as_bytes() == version.as_bytes()
+            && known.as_str() < ProtocolVersion::STANDARD_HEADERS.as_str()
     })
 }
 
@@ -72,13 +71,13 @@ pub(super) fn take(state: &HttpState, request: &mut Request) -> Option<SessionEr
     let plain = request.method() == Method::POST
         && request.uri().path() == "/mcp"
         && accepts_json_and_sse(headers)
-        && single(headers, header::CONTENT_TYPE.as_str()).is_some_and(is_json)
+        && single(headers, &header::CONTENT_TYPE).is_some_and(is_json)
         && session_era_version(request)
         && !headers.keys().any(|name| {
             let name = name.as_str();
             name.starts_with("mcp-")
                 && name != MCP_SESSION_ID.as_str()
-                && name != "mcp-protocol-version"
+                && name != MCP_PROTOCOL_VERSION.as_str()
         });
     let session = session_of(request).filter(|_| plain)?;
     if !state.mcp_sessions.is_ready(session) {

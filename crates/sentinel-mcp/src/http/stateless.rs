@@ -11,7 +11,7 @@
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use rmcp::model::{
     CallToolRequestParams, ErrorCode, JsonObject, MetaObject, ProtocolVersion, RequestId,
@@ -22,7 +22,9 @@ use super::HttpState;
 use super::reply::{self, Era, Outcome};
 use super::sse::{CommonMessage, Decoded};
 use crate::auth::RequestMeta;
-use crate::telemetry::trace::headers::MCP_SESSION_ID;
+use crate::telemetry::trace::headers::{
+    MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION, MCP_SESSION_ID,
+};
 
 /// A `tools/call` of the stateless era that this path answers.
 pub(super) struct StatelessCall {
@@ -31,8 +33,9 @@ pub(super) struct StatelessCall {
     meta: JsonObject,
 }
 
-/// The only value of a header, when it is sent exactly once.
-pub(super) fn single<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a [u8]> {
+/// The only value of a header, when it is sent exactly once. Named by a `HeaderName`
+/// constant: a `&str` name would be parsed and checked on every lookup.
+pub(super) fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a [u8]> {
     let mut values = headers.get_all(name).iter();
     let first = values.next()?;
     values.next().is_none().then_some(first.as_bytes())
@@ -41,9 +44,16 @@ pub(super) fn single<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a [u8]>
 /// `Accept` sent once, as a plain list naming both JSON and SSE (no parameters, weights or
 /// quoting: a value with any of those is left to rmcp's full parsing).
 pub(super) fn accepts_json_and_sse(headers: &HeaderMap) -> bool {
-    let Some(accept) = single(headers, header::ACCEPT.as_str()) else {
+    let Some(accept) = single(headers, &header::ACCEPT) else {
         return false;
     };
+    // What clients send, in either order, checked without splitting.
+    if matches!(
+        accept,
+        b"application/json, text/event-stream" | b"text/event-stream, application/json"
+    ) {
+        return true;
+    }
     let Ok(accept) = std::str::from_utf8(accept) else {
         return false;
     };
@@ -74,10 +84,10 @@ pub(super) fn take(request: &mut Request) -> Option<StatelessCall> {
         && request.uri().path() == "/mcp"
         && !headers.contains_key(MCP_SESSION_ID)
         && accepts_json_and_sse(headers)
-        && single(headers, header::CONTENT_TYPE.as_str()).is_some_and(is_json)
-        && single(headers, "mcp-protocol-version")
+        && single(headers, &header::CONTENT_TYPE).is_some_and(is_json)
+        && single(headers, &MCP_PROTOCOL_VERSION)
             .is_some_and(|v| v == ProtocolVersion::V_2026_07_28.as_str().as_bytes())
-        && single(headers, "mcp-method").is_some_and(|v| v == b"tools/call")
+        && single(headers, &MCP_METHOD).is_some_and(|v| v == b"tools/call")
         && !headers
             .keys()
             .any(|name| name.as_str().starts_with("mcp-param-"));
@@ -90,7 +100,7 @@ pub(super) fn take(request: &mut Request) -> Option<StatelessCall> {
         return None;
     };
     let headers = request.headers();
-    if single(headers, "mcp-name") != Some(params.name.as_bytes()) {
+    if single(headers, &MCP_NAME) != Some(params.name.as_bytes()) {
         return None;
     }
     let request_meta = RequestMetaObject(MetaObject(meta));

@@ -45,6 +45,9 @@ pub mod headers {
     pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
     pub const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
     pub const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+    /// The 2026-07-28 revision's method and tool name headers (SEP-2243).
+    pub const MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
+    pub const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
 }
 
 /// The longest `tracestate` kept (the W3C limit for what a vendor must propagate).

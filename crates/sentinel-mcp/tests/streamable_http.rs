@@ -280,6 +280,9 @@ async fn session_era_calls_answer_alike_on_the_direct_path_and_through_rmcp() {
         mcp_open_session(&server, &[]).await,
         mcp_open_session(&server, &[]).await,
     );
+    // The first table list makes the demo tables, on a blocking thread: not at once.
+    let first = json!({"name": "list_sentinel_tables", "arguments": {}});
+    message(mcp_session_request(&server, &ours, 2, "tools/call", first).await).await;
     let cases = [
         ("list_sentinel_tables", json!({})),
         (
@@ -308,12 +311,23 @@ async fn session_era_calls_answer_alike_on_the_direct_path_and_through_rmcp() {
                 let r = call.send().await.unwrap();
                 assert_eq!(r.status(), 200, "{tool}");
                 assert_eq!(r.headers()["content-type"], "text/event-stream", "{tool}");
-                r.text().await.unwrap()
+                let length = r.headers().get("content-length").cloned();
+                (length, r.text().await.unwrap())
             }
         };
-        let direct = answer(&ours, "application/json, text/event-stream").await;
+        let (length, direct) = answer(&ours, "application/json, text/event-stream").await;
+        // An answer ready at once (the table list is) goes in one piece, with its length; a
+        // query waits for the engine's blocking thread, so its answer is streamed.
+        let length = length.map(|v| v.to_str().unwrap().parse::<usize>().unwrap());
+        assert!(
+            length.is_none_or(|n| n == direct.len()),
+            "{tool}: {length:?}"
+        );
+        if tool == "list_sentinel_tables" {
+            assert_eq!(length, Some(direct.len()));
+        }
         // A weighted Accept is left to rmcp's full parsing: rmcp answers.
-        let rmcp = answer(&theirs, "application/json, text/event-stream;q=0.9").await;
+        let (_, rmcp) = answer(&theirs, "application/json, text/event-stream;q=0.9").await;
         let rmcp_message = rmcp
             .lines()
             .find(|l| l.starts_with("data: {"))

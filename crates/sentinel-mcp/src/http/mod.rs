@@ -311,7 +311,7 @@ async fn checked_mcp_request(
     {
         stateless::answer(state, meta, call).await
     } else if let Some(call) = session_era::take(state, &mut request) {
-        session_era::answer(state, call)
+        session_era::answer(state, call).await
     } else {
         let request = session_era::cancel_named_call(state, request).await;
         next.run(request).await

@@ -1,8 +1,9 @@
 //! The session era's `tools/call` on `/mcp`, answered here. rmcp hands each such request to the
 //! session's worker task through channels, keeps the answer in the session's event cache and
 //! streams it with a priming event; that path costs about ten times the tool call itself. This
-//! one runs the call in the response body and writes its answer as one `data:` event, with
-//! keep-alive comments while it runs, as legacy SSE answers. Its events carry no ids, which the
+//! one runs the call itself and writes its answer as one `data:` event: with its length when the
+//! call answers on its first poll, else in a stream that starts at once and sends keep-alive
+//! comments while the call runs, as legacy SSE does. Its events carry no ids, which the
 //! specification allows: a client that loses the stream asks again instead of resuming.
 //!
 //! It takes only a request in exactly the shape a client of a revision before 2026-07-28 sends
@@ -137,9 +138,10 @@ pub(super) async fn cancel_named_call(state: &HttpState, request: Request) -> Re
     request
 }
 
-/// `200` with an event stream at once: keep-alive comments while the call runs, then its answer
-/// as one `data:` event; nothing when the call is cancelled.
-pub(super) fn answer(state: &HttpState, call: SessionEraCall) -> Response {
+/// `200` with an event stream: the answer as one `data:` event, with its length when the call
+/// answers at once; otherwise the headers go at once, keep-alive comments follow while the call
+/// runs, then the answer. Nothing is sent for a cancelled call.
+pub(super) async fn answer(state: &HttpState, call: SessionEraCall) -> Response {
     let app = state.app.clone();
     let SessionEraCall {
         id,
@@ -148,7 +150,7 @@ pub(super) fn answer(state: &HttpState, call: SessionEraCall) -> Response {
         caller,
         running,
     } = call;
-    let run = async move {
+    let mut run: Answer = Box::pin(async move {
         let call = app.call_tool(Some(&caller), &id, params, meta.as_ref(), None);
         let result = tokio::select! {
             result = app.shutdown.run_call(call) => result,
@@ -162,14 +164,21 @@ pub(super) fn answer(state: &HttpState, call: SessionEraCall) -> Response {
             b"\n\n",
             &caller.request_id,
         )
+    });
+    // Most calls answer on their first poll: a body of known length is cheaper for both ends
+    // than a chunked stream.
+    let first = std::future::poll_fn(|cx| Poll::Ready(run.as_mut().poll(cx))).await;
+    let body = match first {
+        Poll::Ready(Some(frame)) => Body::new(frame),
+        Poll::Ready(None) => Body::empty(),
+        Poll::Pending => Body::new(AnswerStream {
+            answer: Some(run),
+            sending: None,
+            keepalive: None,
+            period: state.keepalive,
+        }),
     };
-    let body = AnswerStream {
-        answer: Some(Box::pin(run)),
-        sending: None,
-        keepalive: None,
-        period: state.keepalive,
-    };
-    let mut response = Response::new(Body::new(body));
+    let mut response = Response::new(body);
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/event-stream"),

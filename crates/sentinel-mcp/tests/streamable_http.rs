@@ -210,14 +210,10 @@ async fn malformed_json_before_a_session_is_a_400() {
     assert_eq!(r.status(), 415, "wrong content type");
 }
 
-/// A stateless-era `tools/call` in the plain shape clients send is answered by the server's own
-/// path (in one piece, with its length); the same call with a second `Accept` header, which only
-/// rmcp's full parsing reads, goes through rmcp's service. Both answers must be the same: status, content type and
-/// every byte, for a shared answer, a fresh one, a tool error and a call rmcp refuses.
-#[tokio::test]
-async fn stateless_calls_answer_alike_on_the_direct_path_and_through_rmcp() {
-    let server = Server::start(&[]).await;
-    let cases = [
+/// The calls both paths answer in the comparisons: a shared answer, a fresh one, a tool error,
+/// bad arguments and an unknown tool.
+fn compared_calls() -> [(&'static str, Value); 5] {
+    [
         ("list_sentinel_tables", json!({})),
         (
             "run_kql_query",
@@ -229,8 +225,17 @@ async fn stateless_calls_answer_alike_on_the_direct_path_and_through_rmcp() {
             json!({"query": "print 1", "no_such_argument": 1}),
         ),
         ("no_such_tool", json!({})),
-    ];
-    for (tool, arguments) in cases {
+    ]
+}
+
+/// A stateless-era `tools/call` in the plain shape clients send is answered by the server's own
+/// path (in one piece, with its length); the same call with a second `Accept` header, which only
+/// rmcp's full parsing reads, goes through rmcp's service. Both answers must be the same: status, content type and
+/// every byte, for a shared answer, a fresh one, a tool error and a call rmcp refuses.
+#[tokio::test]
+async fn stateless_calls_answer_alike_on_the_direct_path_and_through_rmcp() {
+    let server = Server::start(&[]).await;
+    for (tool, arguments) in compared_calls() {
         let answer = |accept: Option<&'static str>| {
             let call = mcp_stateless_call(&server, 9, tool, arguments.clone());
             let call = match accept {
@@ -283,20 +288,7 @@ async fn session_era_calls_answer_alike_on_the_direct_path_and_through_rmcp() {
     // The first table list makes the demo tables, on a blocking thread: not at once.
     let first = json!({"name": "list_sentinel_tables", "arguments": {}});
     message(mcp_session_request(&server, &ours, 2, "tools/call", first).await).await;
-    let cases = [
-        ("list_sentinel_tables", json!({})),
-        (
-            "run_kql_query",
-            json!({"query": "print n = 40 + 2, s = 'x'"}),
-        ),
-        ("run_kql_query", json!({"query": "SigninLogs | where"})),
-        (
-            "run_kql_query",
-            json!({"query": "print 1", "no_such_argument": 1}),
-        ),
-        ("no_such_tool", json!({})),
-    ];
-    for (tool, arguments) in cases {
+    for (tool, arguments) in compared_calls() {
         let answer = |session: &str, accept: &'static str| {
             let call = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
                 "params": {"name": tool, "arguments": arguments}});

@@ -520,8 +520,8 @@ async fn initialize(
     session.reply(id, (&result).into(), &meta.request_id).await;
 }
 
-/// Starts a tool call beside the session, so a slow query does not hold up the POST; the
-/// response goes to the stream. A call over the caller's rate limit is answered at once with
+/// Runs a tool call until it first waits, then beside the session (so a slow query does not
+/// hold up the POST); the response goes to the stream. A call over the caller's rate limit is answered at once with
 /// -32029 on the stream (an SDK client shows that as the call's error; an HTTP 429 on the POST
 /// would leave it waiting for an answer that never comes).
 async fn start_call(
@@ -541,9 +541,6 @@ async fn start_call(
         return;
     }
     let (app, call_session, call_id) = (state.app.clone(), session.clone(), id.clone());
-    let Ok(mut calls) = session.in_flight.lock() else {
-        return;
-    };
     // In flight until the answer is on the stream (or the call aborted), not only until the
     // POST's 202: the drain closes streams once no work is left, and the answer must be queued
     // by then.
@@ -555,7 +552,7 @@ async fn start_call(
             Box::pin(async move { session.notify(notification).await })
         })
     });
-    let task = tokio::spawn(async move {
+    let mut call = Box::pin(async move {
         let _in_flight = (in_flight, work);
         let call = app.call_tool(Some(&meta), &call_id, params, call_meta.as_ref(), progress);
         let result = app.shutdown.run_call(call).await;
@@ -566,6 +563,16 @@ async fn start_call(
             calls.remove(&call_id);
         }
     });
+    // Most calls answer on their first poll (the table list, a shared answer): no task then.
+    let first = std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await;
+    if first.is_ready() {
+        return;
+    }
+    // Held until the call is registered, so the task cannot finish and unregister before.
+    let Ok(mut calls) = session.in_flight.lock() else {
+        return;
+    };
+    let task = tokio::spawn(call);
     calls.insert(id, task.abort_handle());
 }
 

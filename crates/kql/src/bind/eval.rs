@@ -11,7 +11,7 @@ use crate::functions::arith::arith;
 use crate::functions::terms::has_term;
 use crate::syntax::ast::{BinOp, StrOp};
 use crate::value::Value;
-use crate::value::convert::{as_i64, compare, equals, to_text, truth, undyn};
+use crate::value::convert::{as_i64, compare, equals, into_plain, to_text, truth, undyn};
 
 /// Evaluates a running value at `row`: one step from the memoized previous row when rows come
 /// in order, else a fold from the last restart.
@@ -149,7 +149,7 @@ pub(crate) fn eval(e: &CExpr, row: Row<'_>) -> Value {
             .and_then(|r| r.get(*i))
             .cloned()
             .unwrap_or(Value::Null),
-        CExpr::Neg(x) => match undyn(&eval(x, row)) {
+        CExpr::Neg(x) => match into_plain(eval(x, row)) {
             Value::Int(i) => Value::Int(i.wrapping_neg()),
             Value::Long(i) => Value::Long(i.wrapping_neg()),
             Value::Real(r) => Value::Real(-r),
@@ -236,8 +236,8 @@ pub(crate) fn eval(e: &CExpr, row: Row<'_>) -> Value {
             negated,
         } => {
             let x = eval(expr, row);
-            let lo = undyn(&eval(low, row));
-            let hi = match (&lo, undyn(&eval(high, row))) {
+            let lo = into_plain(eval(low, row));
+            let hi = match (&lo, into_plain(eval(high, row))) {
                 (Value::DateTime(l), Value::TimeSpan(s)) => Value::DateTime(l.wrapping_add(s)),
                 (_, h) => h,
             };

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use crate::functions::Function;
-use crate::functions::aggregate::AggState;
+use crate::functions::aggregate::{AggState, Method};
 use crate::functions::arith::arith;
 use crate::syntax::ast::BinOp;
 use crate::value::convert::{compare, equals};
@@ -82,6 +82,17 @@ pub(crate) enum CExpr {
 }
 
 impl CExpr {
+    /// Whether its value depends on neighbouring rows (`row_number`, `prev`, `next`, the
+    /// running functions), not on its own row alone.
+    pub(crate) fn reads_other_rows(&self) -> bool {
+        self.any(&|e| {
+            matches!(
+                e,
+                CExpr::RowNumber(_) | CExpr::Shift { .. } | CExpr::Running { .. }
+            )
+        })
+    }
+
     /// Whether `pick` holds for this expression or any expression inside it.
     pub(crate) fn any(&self, pick: &dyn Fn(&CExpr) -> bool) -> bool {
         pick(self)
@@ -185,6 +196,8 @@ impl RunKind {
 #[derive(Debug, Clone)]
 pub(crate) struct AggSpec {
     pub name: String,
+    /// How it runs, resolved from `name` once.
+    pub method: Method,
     pub args: Vec<CExpr>,
     pub ty: ScalarType,
     /// Columns `arg_max`/`arg_min`/`take_any` return (their expressions and names).
@@ -194,7 +207,7 @@ pub(crate) struct AggSpec {
 
 impl AggSpec {
     pub(crate) fn state(&self) -> AggState {
-        AggState::new(&self.name)
+        self.method.state()
     }
 }
 

@@ -2,11 +2,15 @@
 
 use crate::syntax::ast::BinOp;
 use crate::value::Value;
-use crate::value::convert::{as_f64, as_i64, undyn};
+use crate::value::convert::{as_f64, as_i64, into_plain};
 
 pub(crate) fn arith(op: BinOp, a: Value, b: Value) -> Value {
     use Value::*;
-    let (a, b) = (undyn(&a), undyn(&b));
+    // Two longs, the common case, need none of the conversions below.
+    if let (Long(x), Long(y)) = (&a, &b) {
+        return int_op(op, *x, *y).map_or(Null, Long);
+    }
+    let (a, b) = (into_plain(a), into_plain(b));
     let (a, b) = match (a, b) {
         (Bool(x), y) => (Long(i64::from(x)), y),
         (x, Bool(y)) => (x, Long(i64::from(y))),

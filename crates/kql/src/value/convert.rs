@@ -23,6 +23,14 @@ pub(crate) fn undyn(v: &Value) -> Value {
     }
 }
 
+/// [`undyn`] of a value owned: only a dynamic is converted (and nothing else copied).
+pub(crate) fn into_plain(v: Value) -> Value {
+    match v {
+        Value::Dynamic(_) => undyn(&v),
+        other => other,
+    }
+}
+
 /// Text of a value as `tostring` gives it; null is the empty string.
 pub(crate) fn to_text(v: &Value) -> String {
     match v {
@@ -286,8 +294,12 @@ pub(crate) fn key_of(v: &Value) -> Key {
 
 /// A value as a condition: a bool, bare or in a dynamic; anything else is neither true nor false.
 pub(crate) fn truth(v: &Value) -> Option<bool> {
-    match undyn(v) {
-        Value::Bool(b) => Some(b),
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::Dynamic(_) => match undyn(v) {
+            Value::Bool(b) => Some(b),
+            _ => None,
+        },
         _ => None,
     }
 }

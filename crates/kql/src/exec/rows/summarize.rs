@@ -13,6 +13,7 @@ use crate::value::convert::{Key, coerce, key_of, sort_cmp};
 use crate::value::table::{Column, Table};
 use crate::value::{ScalarType, Value};
 
+use super::input::Input;
 use super::ops::*;
 
 impl<'a> Engine<'a> {
@@ -142,7 +143,7 @@ impl<'a> Engine<'a> {
                 states[g][bin].get_or_insert_with(|| specs.iter().map(|s| s.state()).collect());
             for (state, spec) in cell.iter_mut().zip(&specs) {
                 let args: Vec<Value> = spec.args.iter().map(|a| eval(a, row)).collect();
-                state.update(&spec.name, &args, &[]);
+                state.update(&spec.method, &args, &[]);
             }
         }
         if ms.nonempty && key_exprs.is_empty() && group_keys.is_empty() {
@@ -295,7 +296,7 @@ impl<'a> Engine<'a> {
                         let row = Row { rows: &t.rows, idx };
                         for (state, spec) in states.iter_mut().zip(&l.specs) {
                             let args: Vec<Value> = spec.args.iter().map(|a| eval(a, row)).collect();
-                            state.update(&spec.name, &args, &[]);
+                            state.update(&spec.method, &args, &[]);
                         }
                     }
                     let slots: Vec<Value> = states
@@ -472,48 +473,44 @@ impl<'a> Engine<'a> {
         key_cols: &[Column],
         specs: &[AggSpec],
     ) -> Result<Groups, KqlError> {
-        // aHash with a random seed: as resistant to keys crafted to collide (the data may come
-        // from an attacker's logs) as SipHash, at a fraction of its cost per row.
-        let mut groups: HashMap<Vec<Key>, usize, ahash::RandomState> = HashMap::default();
-        let mut group_keys: Vec<Vec<Value>> = Vec::new();
-        let mut states: Vec<Vec<AggState>> = Vec::new();
-        // One buffer each, reused row after row: a row that joins a known group allocates nothing.
-        let (mut kv, mut key, mut args, mut kept) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for idx in 0..t.rows.len() {
-            self.check()?;
-            let row = Row { rows: &t.rows, idx };
-            kv.clear();
-            kv.extend(
-                key_exprs
+        self.fold_input(Input::Rows(&t.rows, None), key_exprs, key_cols, specs)
+    }
+
+    /// [`Self::fold_groups`] over the rows of `input`.
+    fn fold_input(
+        &mut self,
+        input: Input<'_>,
+        key_exprs: &[CExpr],
+        key_cols: &[Column],
+        specs: &[AggSpec],
+    ) -> Result<Groups, KqlError> {
+        let read: Vec<&CExpr> = key_exprs
+            .iter()
+            .chain(
+                specs
                     .iter()
-                    .zip(key_cols)
-                    .map(|(c, col)| coerce(eval(c, row), col.ty)),
-            );
-            key.clear();
-            key.extend(kv.iter().map(key_of));
-            let g = match groups.get(key.as_slice()) {
-                Some(&g) => g,
-                None => {
-                    group_keys.push(kv.clone());
-                    states.push(specs.iter().map(|s| s.state()).collect());
-                    groups.insert(key.clone(), group_keys.len() - 1);
-                    group_keys.len() - 1
-                }
-            };
-            for (state, spec) in states[g].iter_mut().zip(specs) {
-                args.clear();
-                args.extend(spec.args.iter().map(|a| eval(a, row)));
-                kept.clear();
-                kept.extend(spec.row.iter().map(|(c, col)| coerce(eval(c, row), col.ty)));
-                state.update(&spec.name, &args, &kept);
-            }
-        }
-        Ok((group_keys, states))
+                    .flat_map(|s| s.args.iter().chain(s.row.iter().map(|(c, _)| c))),
+            )
+            .collect();
+        let mut folder = Folder::new(key_exprs, key_cols, specs);
+        self.each_row(input, &read, |row| folder.add(row))?;
+        Ok(folder.finish())
     }
     pub(super) fn summarize(
         &mut self,
         t: Table,
+        aggs: &'a [NamedExpr],
+        by: &'a [NamedExpr],
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        self.summarize_input(&t.columns, Input::Rows(&t.rows, None), aggs, by, env)
+    }
+
+    /// `summarize` over the rows of `input`, whose columns are `columns`.
+    pub(crate) fn summarize_input(
+        &mut self,
+        columns: &[Column],
+        input: Input<'_>,
         aggs: &'a [NamedExpr],
         by: &'a [NamedExpr],
         env: &Env<'a>,
@@ -524,8 +521,8 @@ impl<'a> Engine<'a> {
             specs,
             outs: plan,
             out_cols,
-        } = self.bind_summarize(&t.columns, aggs, by, env)?;
-        let (mut group_keys, mut states) = self.fold_groups(&t, &key_exprs, &key_cols, &specs)?;
+        } = self.bind_summarize(columns, aggs, by, env)?;
+        let (mut group_keys, mut states) = self.fold_input(input, &key_exprs, &key_cols, &specs)?;
         if key_exprs.is_empty() && group_keys.is_empty() {
             group_keys.push(Vec::new());
             states.push(specs.iter().map(|s| s.state()).collect());
@@ -577,5 +574,111 @@ fn series_name(item: &NamedExpr, i: usize) -> String {
     match &item.expr.kind {
         ExprKind::Call { name, args } if aggregate::is_aggregate(name) => default_name(name, args),
         _ => format!("Column{}", i + 1),
+    }
+}
+
+/// The groups seen so far, by their keys' values. One key, the common case, is hashed alone (no
+/// vector of keys per row); no key is a single group, found without hashing.
+enum GroupIndex {
+    Whole,
+    One(HashMap<Key, usize, ahash::RandomState>),
+    Many(HashMap<Vec<Key>, usize, ahash::RandomState>),
+}
+
+/// Folds rows, one at a time, into groups (in the order first seen) and a state per aggregate
+/// of each group.
+pub(crate) struct Folder<'s> {
+    key_exprs: &'s [CExpr],
+    key_cols: &'s [Column],
+    specs: &'s [AggSpec],
+    // aHash with a random seed: as resistant to keys crafted to collide (the data may come
+    // from an attacker's logs) as SipHash, at a fraction of its cost per row.
+    index: GroupIndex,
+    group_keys: Vec<Vec<Value>>,
+    states: Vec<Vec<AggState>>,
+    // One buffer each, reused row after row: a row that joins a known group allocates nothing.
+    kv: Vec<Value>,
+    key: Vec<Key>,
+    args: Vec<Value>,
+    kept: Vec<Value>,
+}
+
+impl<'s> Folder<'s> {
+    pub(crate) fn new(
+        key_exprs: &'s [CExpr],
+        key_cols: &'s [Column],
+        specs: &'s [AggSpec],
+    ) -> Self {
+        let index = match key_exprs.len() {
+            0 => GroupIndex::Whole,
+            1 => GroupIndex::One(HashMap::default()),
+            _ => GroupIndex::Many(HashMap::default()),
+        };
+        Folder {
+            key_exprs,
+            key_cols,
+            specs,
+            index,
+            group_keys: Vec::new(),
+            states: Vec::new(),
+            kv: Vec::new(),
+            key: Vec::new(),
+            args: Vec::new(),
+            kept: Vec::new(),
+        }
+    }
+
+    /// Adds `row` to its group, opening the group on its first row.
+    pub(crate) fn add(&mut self, row: Row<'_>) {
+        self.kv.clear();
+        self.kv.extend(
+            self.key_exprs
+                .iter()
+                .zip(self.key_cols)
+                .map(|(c, col)| coerce(eval(c, row), col.ty)),
+        );
+        let known = match &mut self.index {
+            GroupIndex::Whole => (!self.group_keys.is_empty()).then_some(0),
+            GroupIndex::One(map) => {
+                let key = self.kv.first().map_or(Key::Null, key_of);
+                match map.get(&key) {
+                    Some(&g) => Some(g),
+                    None => {
+                        map.insert(key, self.group_keys.len());
+                        None
+                    }
+                }
+            }
+            GroupIndex::Many(map) => {
+                self.key.clear();
+                self.key.extend(self.kv.iter().map(key_of));
+                match map.get(self.key.as_slice()) {
+                    Some(&g) => Some(g),
+                    None => {
+                        map.insert(self.key.clone(), self.group_keys.len());
+                        None
+                    }
+                }
+            }
+        };
+        let g = known.unwrap_or_else(|| {
+            self.group_keys.push(self.kv.clone());
+            self.states
+                .push(self.specs.iter().map(|s| s.state()).collect());
+            self.group_keys.len() - 1
+        });
+        for (state, spec) in self.states[g].iter_mut().zip(self.specs) {
+            self.args.clear();
+            self.args.extend(spec.args.iter().map(|a| eval(a, row)));
+            self.kept.clear();
+            self.kept
+                .extend(spec.row.iter().map(|(c, col)| coerce(eval(c, row), col.ty)));
+            state.update(&spec.method, &self.args, &self.kept);
+        }
+    }
+
+    /// Each group's key values and states.
+    pub(crate) fn finish(self) -> Groups {
+        (self.group_keys, self.states)
     }
 }

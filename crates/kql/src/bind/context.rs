@@ -12,7 +12,7 @@ use crate::error::{KqlError, Location};
 use crate::progress::ScanProgress;
 use crate::syntax::ast::{Expr, ExprKind, Function, Pattern, Statement, Visualization};
 use crate::syntax::lexer::Span;
-use crate::value::table::Table;
+use crate::value::table::{Table, rows_at};
 use crate::value::{ScalarType, Value, datetime_to_ticks};
 
 /// How to run a query.
@@ -259,15 +259,9 @@ impl<'a> Engine<'a> {
     /// A catalog table as the query sees it (the timespan filter applied).
     pub(crate) fn catalog_table(&self, name: &str) -> Option<Table> {
         let (t, picked) = self.catalog_view(name)?;
-        let Some(picked) = picked else {
-            return Some((**t).clone());
-        };
         Some(Table {
             columns: t.columns.clone(),
-            rows: picked
-                .iter()
-                .filter_map(|&i| t.rows.get(i).cloned())
-                .collect(),
+            rows: rows_at(&t.rows, picked.as_deref()),
         })
     }
 

@@ -259,11 +259,11 @@ impl<'a> Engine<'a> {
         }
         match &e.kind {
             ExprKind::Pipe { source, ops } => {
-                // A first summarize or where reads the source in place when it can.
-                let (mut t, first) = match self.in_place(source, ops.first(), env)? {
-                    Some(t) => {
+                // The first wheres and summarize read the source in place when they can.
+                let (mut t, first) = match self.in_place(source, ops, env)? {
+                    Some((t, ran)) => {
                         self.piped_name = None;
-                        (t, 1)
+                        (t, ran)
                     }
                     None => (self.tabular(source, env)?, 0),
                 };

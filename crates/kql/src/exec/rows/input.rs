@@ -1,7 +1,7 @@
-//! A pipe's source read where it is. A first `summarize` or `where` reads a catalog table or a
-//! `let`-bound table in place (the timespan filter as a list of row numbers), rather than
-//! copying every row first; a first `summarize` folds a `range` value by value, never holding
-//! its rows.
+//! A pipe's source read where it is. The `where`s and the `summarize` a pipe starts with read a
+//! catalog table or a `let`-bound table in place (the timespan filter and each `where` narrow
+//! a list of row numbers), so only the rows that reach a later operator are copied; a first
+//! `summarize` folds a `range` value by value, never holding its rows.
 
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ use crate::exec::{MAX_ROWS, RangeSteps, range_too_long};
 use crate::syntax::ast::{Expr, ExprKind, Operator, OperatorKind};
 use crate::value::Value;
 use crate::value::convert::truth;
-use crate::value::table::{Column, Table};
+use crate::value::table::{Column, Table, rows_at};
 
 /// The rows an operator reads.
 pub(crate) enum Input<'t> {
@@ -24,38 +24,38 @@ pub(crate) enum Input<'t> {
 }
 
 impl<'a> Engine<'a> {
-    /// `source | first` when `first` can read `source` in place; `None` when it cannot (the
-    /// caller runs them as usual).
+    /// Runs the first operators of `source | ops` that read `source` in place (the `where`s
+    /// up to a `summarize`, or a `summarize`): their result and how many operators ran. `None`
+    /// when none can (the caller runs them as usual).
     pub(crate) fn in_place(
         &mut self,
         source: &'a Expr,
-        first: Option<&'a Operator>,
+        ops: &'a [Operator],
         env: &Env<'a>,
-    ) -> Result<Option<Table>, KqlError> {
-        let Some(op) = first else {
+    ) -> Result<Option<(Table, usize)>, KqlError> {
+        let Some(first) = ops.first() else {
             return Ok(None);
         };
         if !matches!(
-            op.kind,
+            first.kind,
             OperatorKind::Summarize { .. } | OperatorKind::Where(_)
         ) {
             return Ok(None);
         }
-        let (shared, picked) = match &source.kind {
+        let (shared, mut picked) = match &source.kind {
             ExprKind::Range {
                 name,
                 from,
                 to,
                 step,
             } => {
-                let OperatorKind::Summarize { aggs, by } = &op.kind else {
+                let OperatorKind::Summarize { aggs, by } = &first.kind else {
                     return Ok(None);
                 };
                 let (steps, ty) = self.range_steps(source, from, to, step, env)?;
                 let columns = [Column::new(name.clone(), ty)];
-                return self
-                    .summarize_input(&columns, Input::Range(steps), aggs, by, env)
-                    .map(Some);
+                let t = self.summarize_input(&columns, Input::Range(steps), aggs, by, env)?;
+                return Ok(Some((t, 1)));
             }
             ExprKind::Name(n) => match env.get(n) {
                 Some(Binding::Table(t)) => (Arc::clone(t), None),
@@ -67,36 +67,46 @@ impl<'a> Engine<'a> {
             },
             _ => return Ok(None),
         };
-        let input = Input::Rows(&shared.rows, picked.as_deref());
-        match &op.kind {
-            OperatorKind::Summarize { aggs, by } => self
-                .summarize_input(&shared.columns, input, aggs, by, env)
-                .map(Some),
-            OperatorKind::Where(pred) => self
-                .filter_input(&shared.columns, input, pred, env)
-                .map(Some),
-            _ => Ok(None),
+        for (i, op) in ops.iter().enumerate() {
+            let input = Input::Rows(&shared.rows, picked.as_deref());
+            match &op.kind {
+                OperatorKind::Where(pred) => {
+                    picked = Some(self.filter_input(&shared.columns, input, pred, env)?);
+                }
+                OperatorKind::Summarize { aggs, by } => {
+                    let t = self.summarize_input(&shared.columns, input, aggs, by, env)?;
+                    return Ok(Some((t, i + 1)));
+                }
+                _ => return Ok(Some((own(&shared, picked.as_deref()), i))),
+            }
         }
+        Ok(Some((own(&shared, picked.as_deref()), ops.len())))
     }
 
-    /// The rows of `input` that `pred` holds for.
+    /// The row numbers (in `input`'s table) of the rows of `input` that `pred` holds for.
     fn filter_input(
         &mut self,
         columns: &[Column],
         input: Input<'_>,
         pred: &'a Expr,
         env: &Env<'a>,
-    ) -> Result<Table, KqlError> {
+    ) -> Result<Vec<usize>, KqlError> {
         let (c, _) = self.compile(pred, columns, env)?;
-        let mut rows = Vec::new();
+        let picked = match &input {
+            Input::Rows(_, picked) => *picked,
+            Input::Range(_) => None,
+        };
+        // Positions in the input (its rows may be visited as a table of their own).
+        let (mut kept, mut at) = (Vec::new(), 0);
         self.each_row(input, &[&c], |row| {
             if truth(&eval(&c, row)) == Some(true) {
-                rows.extend(row.rows.get(row.idx).cloned());
+                kept.push(at);
             }
+            at += 1;
         })?;
-        Ok(Table {
-            columns: columns.to_vec(),
-            rows,
+        Ok(match picked {
+            Some(p) => kept.iter().filter_map(|&k| p.get(k).copied()).collect(),
+            None => kept,
         })
     }
 
@@ -151,12 +161,16 @@ impl<'a> Engine<'a> {
     /// The rows of `input` as rows of their own.
     fn materialize(&mut self, input: Input<'_>) -> Result<Vec<Vec<Value>>, KqlError> {
         match input {
-            Input::Rows(rows, None) => Ok(rows.to_vec()),
-            Input::Rows(rows, Some(picked)) => Ok(picked
-                .iter()
-                .filter_map(|&i| rows.get(i).cloned())
-                .collect()),
+            Input::Rows(rows, picked) => Ok(rows_at(rows, picked)),
             Input::Range(steps) => self.range_rows(steps),
         }
+    }
+}
+
+/// The rows of `t` at `picked` (all of them when `None`) as a table of their own.
+fn own(t: &Table, picked: Option<&[usize]>) -> Table {
+    Table {
+        columns: t.columns.clone(),
+        rows: rows_at(&t.rows, picked),
     }
 }

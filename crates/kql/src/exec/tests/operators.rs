@@ -697,7 +697,7 @@ fn table_takes_any_constant_name_including_a_function_parameter() {
 }
 
 #[test]
-fn a_first_summarize_or_where_reads_its_source_in_place_with_the_answers_of_a_copy() {
+fn wheres_and_a_summarize_read_their_source_in_place_with_the_answers_of_a_copy() {
     // `| serialize` first makes the source a table of its own (the engine's usual path); the
     // same query without it reads the catalog table, the `let` table or the range in place.
     let mut o = opts();
@@ -711,6 +711,10 @@ fn a_first_summarize_or_where_reads_its_source_in_place_with_the_answers_of_a_co
         "SigninLogs{} | summarize arg_max(TimeGenerated, *) by ResultType",
         "SigninLogs{} | where ResultType != 0 | project UserPrincipalName",
         "SigninLogs{} | where row_number() > 1 | project UserPrincipalName",
+        "SigninLogs{} | where ResultType != 0 | where IPAddress startswith '203' | summarize count() by UserPrincipalName",
+        "SigninLogs{} | where ResultType != 0 | where row_number() == 2 | project UserPrincipalName",
+        "SigninLogs{} | where ResultType == 0 | summarize count(), make_list(UserPrincipalName)",
+        "SigninLogs{} | where ResultType == 0",
         "SigninLogs{} | summarize s = sum(row_number()) by ResultType",
         "let T = SigninLogs | take 3; T{} | summarize dcount(IPAddress) by ResultType",
         "range i from 1 to 20 step 3{} | summarize s = sum(i), m = max(i) by b = i % 2",

@@ -155,17 +155,14 @@ impl RunKind {
         let seen = prev.map_or(1, |p| p.seen + 1);
         let same = prev.is_some_and(|p| equals(&p.last, &v, false) == Some(true));
         let (acc, rank) = match (self, prev) {
-            (RunKind::CumSum, Some(p)) if !v.is_null() => {
-                (arith(BinOp::Add, p.acc.clone(), v.clone()), 0)
-            }
+            (RunKind::CumSum, Some(p)) if !v.is_null() => (arith(BinOp::Add, &p.acc, &v), 0),
             (RunKind::CumSum, Some(p)) => (p.acc.clone(), 0),
             (RunKind::RankDense, Some(p)) => (Value::Null, p.rank + i64::from(!same)),
             (RunKind::RankMin, Some(p)) => (Value::Null, if same { p.rank } else { seen }),
             (RunKind::Session, Some(p)) => {
                 let beyond = |from: &Value, limit: Option<&Value>| {
                     limit.is_some_and(|l| {
-                        compare(&arith(BinOp::Sub, v.clone(), from.clone()), l)
-                            .is_some_and(|o| o.is_gt())
+                        compare(&arith(BinOp::Sub, &v, from), l).is_some_and(|o| o.is_gt())
                     })
                 };
                 if beyond(&p.acc, limits.first()) || beyond(&p.last, limits.get(1)) {

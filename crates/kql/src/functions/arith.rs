@@ -2,15 +2,15 @@
 
 use crate::syntax::ast::BinOp;
 use crate::value::Value;
-use crate::value::convert::{as_f64, as_i64, into_plain};
+use crate::value::convert::{as_f64, as_i64, undyn};
 
-pub(crate) fn arith(op: BinOp, a: Value, b: Value) -> Value {
+pub(crate) fn arith(op: BinOp, a: &Value, b: &Value) -> Value {
     use Value::*;
     // Two longs, the common case, need none of the conversions below.
-    if let (Long(x), Long(y)) = (&a, &b) {
+    if let (Long(x), Long(y)) = (a, b) {
         return int_op(op, *x, *y).map_or(Null, Long);
     }
-    let (a, b) = (into_plain(a), into_plain(b));
+    let (a, b) = (undyn(a), undyn(b));
     let (a, b) = match (a, b) {
         (Bool(x), y) => (Long(i64::from(x)), y),
         (x, Bool(y)) => (x, Long(i64::from(y))),
@@ -76,15 +76,15 @@ mod tests {
     #[test]
     fn integer_division_truncates_and_divide_by_zero_is_null() {
         assert_eq!(
-            arith(BinOp::Div, Value::Long(7), Value::Long(2)),
+            arith(BinOp::Div, &Value::Long(7), &Value::Long(2)),
             Value::Long(3)
         );
         assert_eq!(
-            arith(BinOp::Div, Value::Long(7), Value::Long(0)),
+            arith(BinOp::Div, &Value::Long(7), &Value::Long(0)),
             Value::Null
         );
         assert_eq!(
-            arith(BinOp::Div, Value::Real(7.0), Value::Long(2)),
+            arith(BinOp::Div, &Value::Real(7.0), &Value::Long(2)),
             Value::Real(3.5)
         );
     }

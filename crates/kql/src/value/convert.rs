@@ -1,5 +1,6 @@
 //! Conversions and comparisons between values, with Kusto's rules.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -88,6 +89,15 @@ pub(crate) fn to_dynamic(v: &Value) -> Value {
         Value::DateTime(t) => Value::dynamic(datetime_json(*t)),
         Value::Dynamic(_) => v.clone(),
         other => Value::dynamic(other.to_json()),
+    }
+}
+
+/// [`coerce`] of a borrowed value, copying it only when it must change.
+pub(crate) fn coerced(v: Cow<'_, Value>, ty: ScalarType) -> Cow<'_, Value> {
+    if v.scalar_type() == Some(ty) {
+        v
+    } else {
+        Cow::Owned(coerce(v.into_owned(), ty))
     }
 }
 

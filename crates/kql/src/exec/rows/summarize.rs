@@ -3,13 +3,13 @@
 use std::collections::HashMap;
 
 use crate::bind::context::{Engine, Env};
-use crate::bind::eval::eval;
+use crate::bind::eval::{eval, eval_ref};
 use crate::bind::expr::{AggCollector, AggSpec, CExpr, Row};
 use crate::bind::naming::{default_name, derive_name};
 use crate::error::KqlError;
 use crate::functions::aggregate::{self, AggState};
 use crate::syntax::ast::{ExprKind, NamedExpr, Operator};
-use crate::value::convert::{Key, coerce, key_of, sort_cmp};
+use crate::value::convert::{Key, coerce, coerced, key_of, sort_cmp};
 use crate::value::table::{Column, Table};
 use crate::value::{ScalarType, Value};
 
@@ -579,9 +579,13 @@ fn series_name(item: &NamedExpr, i: usize) -> String {
 
 /// The groups seen so far, by their keys' values. One key, the common case, is hashed alone (no
 /// vector of keys per row); no key is a single group, found without hashing.
-enum GroupIndex {
+enum GroupIndex<'s> {
     Whole,
-    One(HashMap<Key, usize, ahash::RandomState>),
+    One {
+        groups: HashMap<Key, usize, ahash::RandomState>,
+        expr: &'s CExpr,
+        ty: ScalarType,
+    },
     Many(HashMap<Vec<Key>, usize, ahash::RandomState>),
 }
 
@@ -593,7 +597,7 @@ pub(crate) struct Folder<'s> {
     specs: &'s [AggSpec],
     // aHash with a random seed: as resistant to keys crafted to collide (the data may come
     // from an attacker's logs) as SipHash, at a fraction of its cost per row.
-    index: GroupIndex,
+    index: GroupIndex<'s>,
     group_keys: Vec<Vec<Value>>,
     states: Vec<Vec<AggState>>,
     // One buffer each, reused row after row: a row that joins a known group allocates nothing.
@@ -609,9 +613,13 @@ impl<'s> Folder<'s> {
         key_cols: &'s [Column],
         specs: &'s [AggSpec],
     ) -> Self {
-        let index = match key_exprs.len() {
-            0 => GroupIndex::Whole,
-            1 => GroupIndex::One(HashMap::default()),
+        let index = match (key_exprs, key_cols) {
+            ([], _) => GroupIndex::Whole,
+            ([expr], [col]) => GroupIndex::One {
+                groups: HashMap::default(),
+                expr,
+                ty: col.ty,
+            },
             _ => GroupIndex::Many(HashMap::default()),
         };
         Folder {
@@ -630,51 +638,70 @@ impl<'s> Folder<'s> {
 
     /// Adds `row` to its group, opening the group on its first row.
     pub(crate) fn add(&mut self, row: Row<'_>) {
-        self.kv.clear();
-        self.kv.extend(
-            self.key_exprs
-                .iter()
-                .zip(self.key_cols)
-                .map(|(c, col)| coerce(eval(c, row), col.ty)),
-        );
-        let known = match &mut self.index {
-            GroupIndex::Whole => (!self.group_keys.is_empty()).then_some(0),
-            GroupIndex::One(map) => {
-                let key = self.kv.first().map_or(Key::Null, key_of);
-                match map.get(&key) {
-                    Some(&g) => Some(g),
+        let g = match &mut self.index {
+            GroupIndex::Whole if !self.states.is_empty() => 0,
+            GroupIndex::Whole => self.open(Vec::new()),
+            GroupIndex::One { groups, expr, ty } => {
+                // The key's value is borrowed from the row: copied only for a new group.
+                let v = coerced(eval_ref(expr, row), *ty);
+                let key = key_of(&v);
+                match groups.get(&key) {
+                    Some(&g) => g,
                     None => {
-                        map.insert(key, self.group_keys.len());
-                        None
+                        groups.insert(key, self.group_keys.len());
+                        self.open(vec![v.into_owned()])
                     }
                 }
             }
-            GroupIndex::Many(map) => {
+            GroupIndex::Many(groups) => {
+                self.kv.clear();
+                self.kv.extend(
+                    self.key_exprs
+                        .iter()
+                        .zip(self.key_cols)
+                        .map(|(c, col)| coerce(eval(c, row), col.ty)),
+                );
                 self.key.clear();
                 self.key.extend(self.kv.iter().map(key_of));
-                match map.get(self.key.as_slice()) {
-                    Some(&g) => Some(g),
+                match groups.get(self.key.as_slice()) {
+                    Some(&g) => g,
                     None => {
-                        map.insert(self.key.clone(), self.group_keys.len());
-                        None
+                        groups.insert(self.key.clone(), self.group_keys.len());
+                        self.open(self.kv.clone())
                     }
                 }
             }
         };
-        let g = known.unwrap_or_else(|| {
-            self.group_keys.push(self.kv.clone());
-            self.states
-                .push(self.specs.iter().map(|s| s.state()).collect());
-            self.group_keys.len() - 1
-        });
-        for (state, spec) in self.states[g].iter_mut().zip(self.specs) {
-            self.args.clear();
-            self.args.extend(spec.args.iter().map(|a| eval(a, row)));
-            self.kept.clear();
-            self.kept
-                .extend(spec.row.iter().map(|(c, col)| coerce(eval(c, row), col.ty)));
-            state.update(&spec.method, &self.args, &self.kept);
+        let Some(states) = self.states.get_mut(g) else {
+            return;
+        };
+        for (state, spec) in states.iter_mut().zip(self.specs) {
+            match (spec.args.as_slice(), spec.row.is_empty()) {
+                // No argument, or one (borrowed from the row): no copy of a value.
+                ([], true) => state.update(&spec.method, &[], &[]),
+                ([arg], true) => state.update(
+                    &spec.method,
+                    std::slice::from_ref(&*eval_ref(arg, row)),
+                    &[],
+                ),
+                _ => {
+                    self.args.clear();
+                    self.args.extend(spec.args.iter().map(|a| eval(a, row)));
+                    self.kept.clear();
+                    self.kept
+                        .extend(spec.row.iter().map(|(c, col)| coerce(eval(c, row), col.ty)));
+                    state.update(&spec.method, &self.args, &self.kept);
+                }
+            }
         }
+    }
+
+    /// Opens a group with the key values `kv`: its index.
+    fn open(&mut self, kv: Vec<Value>) -> usize {
+        self.group_keys.push(kv);
+        self.states
+            .push(self.specs.iter().map(|s| s.state()).collect());
+        self.group_keys.len() - 1
     }
 
     /// Each group's key values and states.

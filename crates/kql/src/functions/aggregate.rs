@@ -782,7 +782,20 @@ fn plain(v: &Value) -> Cow<'_, Value> {
 impl AggState {
     /// Adds one row to a state of `method`: `args` are the evaluated arguments (for `*if` forms
     /// the predicate is last), `row` the projected values `arg_max`/`arg_min`/`take_any` keep.
+    #[inline]
     pub(crate) fn update(&mut self, method: &Method, args: &[Value], row: &[Value]) {
+        // `count()` and `sum` of a long, the common cases, inlined in the row loop.
+        match (self, method.when, args) {
+            (AggState::Count(n), When::Always, _) => *n += 1,
+            (AggState::Sum { long, .. }, When::Always, [Value::Long(i), ..]) => {
+                *long = long.wrapping_add(*i);
+            }
+            (state, _, _) => state.add(method, args, row),
+        }
+    }
+
+    /// [`update`](Self::update) of every other case.
+    fn add(&mut self, method: &Method, args: &[Value], row: &[Value]) {
         let predicate = match method.when {
             When::Always => None,
             When::First => args.first(),

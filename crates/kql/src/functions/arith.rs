@@ -4,12 +4,18 @@ use crate::syntax::ast::BinOp;
 use crate::value::Value;
 use crate::value::convert::{as_f64, as_i64, undyn};
 
+/// `a op b` (an arithmetic `op`), with Kusto's types: two longs, the common case, inlined.
+#[inline]
 pub(crate) fn arith(op: BinOp, a: &Value, b: &Value) -> Value {
-    use Value::*;
-    // Two longs, the common case, need none of the conversions below.
-    if let (Long(x), Long(y)) = (a, b) {
-        return int_op(op, *x, *y).map_or(Null, Long);
+    match (a, b) {
+        (Value::Long(x), Value::Long(y)) => int_op(op, *x, *y).map_or(Value::Null, Value::Long),
+        _ => converted(op, a, b),
     }
+}
+
+/// [`arith`] of any other operands: dynamics unwrapped, bools as longs, mixed types widened.
+fn converted(op: BinOp, a: &Value, b: &Value) -> Value {
+    use Value::*;
     let (a, b) = (undyn(a), undyn(b));
     let (a, b) = match (a, b) {
         (Bool(x), y) => (Long(i64::from(x)), y),
@@ -59,6 +65,7 @@ pub(crate) fn arith(op: BinOp, a: &Value, b: &Value) -> Value {
     }
 }
 
+#[inline]
 fn int_op(op: BinOp, x: i64, y: i64) -> Option<i64> {
     match op {
         BinOp::Add => Some(x.wrapping_add(y)),

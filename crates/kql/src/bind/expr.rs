@@ -192,6 +192,8 @@ impl RunKind {
 /// An aggregate found while binding a `summarize` expression.
 #[derive(Debug, Clone)]
 pub(crate) struct AggSpec {
+    /// Its canonical name: the DataFusion planner matches it; the row engine runs `method`.
+    #[cfg_attr(not(feature = "datafusion"), allow(dead_code))]
     pub name: String,
     /// How it runs, resolved from `name` once.
     pub method: Method,

@@ -617,6 +617,7 @@ impl<'a> Engine<'a> {
         let name = aggregate::canonical(name);
         let mut spec = AggSpec {
             name: name.to_string(),
+            method: aggregate::Method::of(name),
             args: Vec::new(),
             ty: ScalarType::Long,
             row: Vec::new(),

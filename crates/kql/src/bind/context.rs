@@ -12,7 +12,7 @@ use crate::error::{KqlError, Location};
 use crate::progress::ScanProgress;
 use crate::syntax::ast::{Expr, ExprKind, Function, Pattern, Statement, Visualization};
 use crate::syntax::lexer::Span;
-use crate::value::table::Table;
+use crate::value::table::{Table, rows_at};
 use crate::value::{ScalarType, Value, datetime_to_ticks};
 
 /// How to run a query.
@@ -258,6 +258,16 @@ impl<'a> Engine<'a> {
 
     /// A catalog table as the query sees it (the timespan filter applied).
     pub(crate) fn catalog_table(&self, name: &str) -> Option<Table> {
+        let (t, picked) = self.catalog_view(name)?;
+        Some(Table {
+            columns: t.columns.clone(),
+            rows: rows_at(&t.rows, picked.as_deref()),
+        })
+    }
+
+    /// A catalog table read in place: the table, and the rows the timespan filter keeps (`None`:
+    /// all of them).
+    pub(crate) fn catalog_view(&self, name: &str) -> Option<(&'a Arc<Table>, Option<Vec<usize>>)> {
         let t = self.catalog_rows(name)?;
         // The row engine reads a table whole, here: it is known and read at once.
         if let Some(progress) = &self.opts.progress {
@@ -265,25 +275,25 @@ impl<'a> Engine<'a> {
             progress.read(t.rows.len());
         }
         let Some((start, end)) = self.opts.timespan else {
-            return Some((**t).clone());
+            return Some((t, None));
         };
         let Some(i) = t
             .columns
             .iter()
             .position(|c| c.name == "TimeGenerated" && c.ty == ScalarType::DateTime)
         else {
-            return Some((**t).clone());
+            return Some((t, None));
         };
-        let rows = t
+        let picked = t
             .rows
             .iter()
-            .filter(|r| matches!(r.get(i), Some(Value::DateTime(x)) if *x >= start && *x < end))
-            .cloned()
+            .enumerate()
+            .filter(
+                |(_, r)| matches!(r.get(i), Some(Value::DateTime(x)) if *x >= start && *x < end),
+            )
+            .map(|(idx, _)| idx)
             .collect();
-        Some(Table {
-            columns: t.columns.clone(),
-            rows,
-        })
+        Some((t, Some(picked)))
     }
 
     /// Counts nested function calls: Kusto has no recursion, and unbounded nesting would exhaust the stack.

@@ -1,6 +1,7 @@
 //! Evaluating bound expressions row by row (both executors run them: the row engine directly,
 //! DataFusion through its UDFs).
 
+use std::borrow::Cow;
 use std::sync::Mutex;
 
 use serde_json::Value as J;
@@ -11,7 +12,7 @@ use crate::functions::arith::arith;
 use crate::functions::terms::has_term;
 use crate::syntax::ast::{BinOp, StrOp};
 use crate::value::Value;
-use crate::value::convert::{as_i64, compare, equals, to_text, truth, undyn};
+use crate::value::convert::{as_i64, compare, equals, into_plain, to_text, truth, undyn};
 
 /// Evaluates a running value at `row`: one step from the memoized previous row when rows come
 /// in order, else a fold from the last restart.
@@ -139,6 +140,20 @@ fn index(v: Value, i: &Value) -> Value {
     }
 }
 
+/// [`eval`], borrowing a column's value or a literal rather than copying it: the common
+/// operands of comparisons, arithmetic and aggregates.
+pub(crate) fn eval_ref<'r>(e: &'r CExpr, row: Row<'r>) -> Cow<'r, Value> {
+    match e {
+        CExpr::Lit(v) => Cow::Borrowed(v),
+        CExpr::Col(i) => row
+            .rows
+            .get(row.idx)
+            .and_then(|r| r.get(*i))
+            .map_or(Cow::Owned(Value::Null), Cow::Borrowed),
+        other => Cow::Owned(eval(other, row)),
+    }
+}
+
 /// Evaluates a bound expression on one row; failures yield null, as in Kusto.
 pub(crate) fn eval(e: &CExpr, row: Row<'_>) -> Value {
     match e {
@@ -149,7 +164,7 @@ pub(crate) fn eval(e: &CExpr, row: Row<'_>) -> Value {
             .and_then(|r| r.get(*i))
             .cloned()
             .unwrap_or(Value::Null),
-        CExpr::Neg(x) => match undyn(&eval(x, row)) {
+        CExpr::Neg(x) => match into_plain(eval(x, row)) {
             Value::Int(i) => Value::Int(i.wrapping_neg()),
             Value::Long(i) => Value::Long(i.wrapping_neg()),
             Value::Real(r) => Value::Real(-r),
@@ -158,13 +173,13 @@ pub(crate) fn eval(e: &CExpr, row: Row<'_>) -> Value {
             _ => Value::Null,
         },
         CExpr::Bin(op, l, r) => {
-            let lv = eval(l, row);
+            let lv = eval_ref(l, row);
             match op {
                 BinOp::And => {
                     if truth(&lv) == Some(false) {
                         return Value::Bool(false);
                     }
-                    let rv = truth(&eval(r, row));
+                    let rv = truth(&eval_ref(r, row));
                     return match (truth(&lv), rv) {
                         (_, Some(false)) => Value::Bool(false),
                         (Some(true), Some(true)) => Value::Bool(true),
@@ -175,7 +190,7 @@ pub(crate) fn eval(e: &CExpr, row: Row<'_>) -> Value {
                     if truth(&lv) == Some(true) {
                         return Value::Bool(true);
                     }
-                    let rv = truth(&eval(r, row));
+                    let rv = truth(&eval_ref(r, row));
                     return match (truth(&lv), rv) {
                         (_, Some(true)) => Value::Bool(true),
                         (Some(false), Some(false)) => Value::Bool(false),
@@ -184,22 +199,23 @@ pub(crate) fn eval(e: &CExpr, row: Row<'_>) -> Value {
                 }
                 _ => {}
             }
-            let rv = eval(r, row);
+            let rv = eval_ref(r, row);
+            let (lv, rv) = (&*lv, &*rv);
             match op {
                 BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod => {
                     arith(*op, lv, rv)
                 }
                 BinOp::Eq | BinOp::EqCi => {
-                    equals(&lv, &rv, *op == BinOp::EqCi).map_or(Value::Null, Value::Bool)
+                    equals(lv, rv, *op == BinOp::EqCi).map_or(Value::Null, Value::Bool)
                 }
                 BinOp::Ne | BinOp::NeCi => {
-                    equals(&lv, &rv, *op == BinOp::NeCi).map_or(Value::Null, |b| Value::Bool(!b))
+                    equals(lv, rv, *op == BinOp::NeCi).map_or(Value::Null, |b| Value::Bool(!b))
                 }
                 BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
                     if lv.is_null() || rv.is_null() {
                         return Value::Null;
                     }
-                    match compare(&lv, &rv) {
+                    match compare(lv, rv) {
                         Some(o) => Value::Bool(match op {
                             BinOp::Lt => o.is_lt(),
                             BinOp::Le => o.is_le(),
@@ -210,7 +226,7 @@ pub(crate) fn eval(e: &CExpr, row: Row<'_>) -> Value {
                     }
                 }
                 BinOp::Str(sop, negated) => {
-                    string_op(*sop, &lv, &rv).map_or(Value::Null, |b| Value::Bool(b != *negated))
+                    string_op(*sop, lv, rv).map_or(Value::Null, |b| Value::Bool(b != *negated))
                 }
                 BinOp::And | BinOp::Or => Value::Null,
             }
@@ -236,8 +252,8 @@ pub(crate) fn eval(e: &CExpr, row: Row<'_>) -> Value {
             negated,
         } => {
             let x = eval(expr, row);
-            let lo = undyn(&eval(low, row));
-            let hi = match (&lo, undyn(&eval(high, row))) {
+            let lo = into_plain(eval(low, row));
+            let hi = match (&lo, into_plain(eval(high, row))) {
                 (Value::DateTime(l), Value::TimeSpan(s)) => Value::DateTime(l.wrapping_add(s)),
                 (_, h) => h,
             };

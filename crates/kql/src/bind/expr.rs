@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use crate::functions::Function;
-use crate::functions::aggregate::AggState;
+use crate::functions::aggregate::{AggState, Method};
 use crate::functions::arith::arith;
 use crate::syntax::ast::BinOp;
 use crate::value::convert::{compare, equals};
@@ -82,6 +82,17 @@ pub(crate) enum CExpr {
 }
 
 impl CExpr {
+    /// Whether its value depends on neighbouring rows (`row_number`, `prev`, `next`, the
+    /// running functions), not on its own row alone.
+    pub(crate) fn reads_other_rows(&self) -> bool {
+        self.any(&|e| {
+            matches!(
+                e,
+                CExpr::RowNumber(_) | CExpr::Shift { .. } | CExpr::Running { .. }
+            )
+        })
+    }
+
     /// Whether `pick` holds for this expression or any expression inside it.
     pub(crate) fn any(&self, pick: &dyn Fn(&CExpr) -> bool) -> bool {
         pick(self)
@@ -144,17 +155,14 @@ impl RunKind {
         let seen = prev.map_or(1, |p| p.seen + 1);
         let same = prev.is_some_and(|p| equals(&p.last, &v, false) == Some(true));
         let (acc, rank) = match (self, prev) {
-            (RunKind::CumSum, Some(p)) if !v.is_null() => {
-                (arith(BinOp::Add, p.acc.clone(), v.clone()), 0)
-            }
+            (RunKind::CumSum, Some(p)) if !v.is_null() => (arith(BinOp::Add, &p.acc, &v), 0),
             (RunKind::CumSum, Some(p)) => (p.acc.clone(), 0),
             (RunKind::RankDense, Some(p)) => (Value::Null, p.rank + i64::from(!same)),
             (RunKind::RankMin, Some(p)) => (Value::Null, if same { p.rank } else { seen }),
             (RunKind::Session, Some(p)) => {
                 let beyond = |from: &Value, limit: Option<&Value>| {
                     limit.is_some_and(|l| {
-                        compare(&arith(BinOp::Sub, v.clone(), from.clone()), l)
-                            .is_some_and(|o| o.is_gt())
+                        compare(&arith(BinOp::Sub, &v, from), l).is_some_and(|o| o.is_gt())
                     })
                 };
                 if beyond(&p.acc, limits.first()) || beyond(&p.last, limits.get(1)) {
@@ -184,7 +192,11 @@ impl RunKind {
 /// An aggregate found while binding a `summarize` expression.
 #[derive(Debug, Clone)]
 pub(crate) struct AggSpec {
+    /// Its canonical name: the DataFusion planner matches it; the row engine runs `method`.
+    #[cfg_attr(not(feature = "datafusion"), allow(dead_code))]
     pub name: String,
+    /// How it runs, resolved from `name` once.
+    pub method: Method,
     pub args: Vec<CExpr>,
     pub ty: ScalarType,
     /// Columns `arg_max`/`arg_min`/`take_any` return (their expressions and names).
@@ -194,7 +206,7 @@ pub(crate) struct AggSpec {
 
 impl AggSpec {
     pub(crate) fn state(&self) -> AggState {
-        AggState::new(&self.name)
+        self.method.state()
     }
 }
 

@@ -264,8 +264,24 @@ impl QueryBudget {
     }
 
     /// Why the query must stop, if it must: memory past a limit, or cancelled. Cheap (two
-    /// atomic loads); the deadline is [`check_deadline`](Self::check_deadline)'s.
+    /// atomic loads, inlined: the row engine asks before every row); the deadline is
+    /// [`check_deadline`](Self::check_deadline)'s.
+    #[inline]
     pub fn stopped(&self) -> Result<(), KqlError> {
+        if self.stop.load(Ordering::Relaxed) == RUNNING
+            && !self
+                .cancel
+                .as_ref()
+                .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
+            return Ok(());
+        }
+        self.why_stopped()
+    }
+
+    /// [`stopped`](Self::stopped) once the query may have to stop.
+    #[cold]
+    fn why_stopped(&self) -> Result<(), KqlError> {
         match self.stop.load(Ordering::Relaxed) {
             RUNNING => {}
             OVER_QUERY => return Err(MemoryError::Query { limit: self.limit }.into()),

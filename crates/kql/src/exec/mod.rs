@@ -259,10 +259,17 @@ impl<'a> Engine<'a> {
         }
         match &e.kind {
             ExprKind::Pipe { source, ops } => {
-                let mut t = self.tabular(source, env)?;
+                // The first wheres and summarize read the source in place when they can.
+                let (mut t, first) = match self.in_place(source, ops, env)? {
+                    Some((t, ran)) => {
+                        self.piped_name = None;
+                        (t, ran)
+                    }
+                    None => (self.tabular(source, env)?, 0),
+                };
                 let mut scope: Option<Env<'a>> = None;
                 let mut done = Vec::new();
-                for (i, op) in ops.iter().enumerate() {
+                for (i, op) in ops.iter().enumerate().skip(first) {
                     if done.contains(&i) {
                         continue;
                     }
@@ -553,21 +560,28 @@ impl<'a> Engine<'a> {
         step: &'a Expr,
         env: &Env<'a>,
     ) -> Result<Table, KqlError> {
+        let (steps, ty) = self.range_steps(e, from, to, step, env)?;
+        Ok(Table {
+            columns: vec![Column::new(name, ty)],
+            rows: self.range_rows(steps)?,
+        })
+    }
+
+    /// The values of a `range` (checked once: bounds of one type, a step that is not zero) and
+    /// their type.
+    pub(crate) fn range_steps(
+        &mut self,
+        e: &'a Expr,
+        from: &'a Expr,
+        to: &'a Expr,
+        step: &'a Expr,
+        env: &Env<'a>,
+    ) -> Result<(RangeSteps, ScalarType), KqlError> {
         let (fv, tv, sv) = (
             self.constant(from, env)?,
             self.constant(to, env)?,
             self.constant(step, env)?,
         );
-        let ty = fv.scalar_type().unwrap_or(ScalarType::Long);
-        let ty = if ty == ScalarType::Int {
-            ScalarType::Long
-        } else {
-            ty
-        };
-        let mut rows = Vec::new();
-        let too_many = || KqlError::Runtime {
-            message: format!("range produces more than {MAX_ROWS} rows; use a larger step"),
-        };
         match (&fv, &sv) {
             (Value::DateTime(_) | Value::TimeSpan(_), Value::TimeSpan(s)) => {
                 let (start, end) = match (&fv, &tv) {
@@ -578,19 +592,21 @@ impl<'a> Engine<'a> {
                 if *s == 0 {
                     return Err(self.type_error(e, "range step must not be zero"));
                 }
-                let mut x = start;
-                while (*s > 0 && x <= end) || (*s < 0 && x >= end) {
-                    self.check()?;
-                    rows.push(vec![if ty == ScalarType::DateTime {
-                        Value::DateTime(x)
-                    } else {
-                        Value::TimeSpan(x)
-                    }]);
-                    if rows.len() > MAX_ROWS {
-                        return Err(too_many());
-                    }
-                    x = x.saturating_add(*s);
-                }
+                let datetime = matches!(fv, Value::DateTime(_));
+                let ty = if datetime {
+                    ScalarType::DateTime
+                } else {
+                    ScalarType::TimeSpan
+                };
+                Ok((
+                    RangeSteps::Ticks {
+                        next: start,
+                        end,
+                        step: *s,
+                        datetime,
+                    },
+                    ty,
+                ))
             }
             _ => {
                 let (Some(a), Some(b), Some(s)) = (
@@ -606,40 +622,111 @@ impl<'a> Engine<'a> {
                 if s == 0.0 {
                     return Err(self.type_error(e, "range step must not be zero"));
                 }
-                let is_real = matches!(ty, ScalarType::Real | ScalarType::Decimal)
-                    || sv.scalar_type() == Some(ScalarType::Real);
-                let mut i = 0.0;
-                loop {
-                    let x = a + i * s;
-                    if (s > 0.0 && x > b) || (s < 0.0 && x < b) {
-                        break;
-                    }
-                    self.check()?;
-                    rows.push(vec![if is_real {
-                        Value::Real(x)
-                    } else {
-                        Value::Long(x as i64)
-                    }]);
-                    if rows.len() > MAX_ROWS {
-                        return Err(too_many());
-                    }
-                    i += 1.0;
-                }
-                let ty = if is_real {
+                let real = matches!(
+                    fv.scalar_type(),
+                    Some(ScalarType::Real | ScalarType::Decimal)
+                ) || sv.scalar_type() == Some(ScalarType::Real);
+                let ty = if real {
                     ScalarType::Real
                 } else {
                     ScalarType::Long
                 };
-                return Ok(Table {
-                    columns: vec![crate::value::table::Column::new(name, ty)],
-                    rows,
-                });
+                Ok((
+                    RangeSteps::Numbers {
+                        from: a,
+                        to: b,
+                        step: s,
+                        i: 0.0,
+                        real,
+                    },
+                    ty,
+                ))
             }
         }
-        Ok(Table {
-            columns: vec![crate::value::table::Column::new(name, ty)],
-            rows,
-        })
+    }
+
+    /// The rows of a `range`, each its value, up to [`MAX_ROWS`].
+    pub(crate) fn range_rows(&mut self, steps: RangeSteps) -> Result<Vec<Vec<Value>>, KqlError> {
+        let mut rows = Vec::new();
+        for v in steps {
+            self.check()?;
+            rows.push(vec![v]);
+            if rows.len() > MAX_ROWS {
+                return Err(range_too_long());
+            }
+        }
+        Ok(rows)
+    }
+}
+
+/// The error of a `range` of more than [`MAX_ROWS`] values.
+pub(crate) fn range_too_long() -> KqlError {
+    KqlError::Runtime {
+        message: format!("range produces more than {MAX_ROWS} rows; use a larger step"),
+    }
+}
+
+/// The values of a `range`, made one at a time.
+pub(crate) enum RangeSteps {
+    /// Datetimes or timespans, as ticks.
+    Ticks {
+        next: i64,
+        end: i64,
+        step: i64,
+        datetime: bool,
+    },
+    /// `from + i * step` (as Kusto computes them, so a real step does not drift), longs unless
+    /// a bound or the step is real.
+    Numbers {
+        from: f64,
+        to: f64,
+        step: f64,
+        i: f64,
+        real: bool,
+    },
+}
+
+impl Iterator for RangeSteps {
+    type Item = Value;
+
+    fn next(&mut self) -> Option<Value> {
+        match self {
+            RangeSteps::Ticks {
+                next,
+                end,
+                step,
+                datetime,
+            } => {
+                let x = *next;
+                if !((*step > 0 && x <= *end) || (*step < 0 && x >= *end)) {
+                    return None;
+                }
+                *next = x.saturating_add(*step);
+                Some(if *datetime {
+                    Value::DateTime(x)
+                } else {
+                    Value::TimeSpan(x)
+                })
+            }
+            RangeSteps::Numbers {
+                from,
+                to,
+                step,
+                i,
+                real,
+            } => {
+                let x = *from + *i * *step;
+                if (*step > 0.0 && x > *to) || (*step < 0.0 && x < *to) {
+                    return None;
+                }
+                *i += 1.0;
+                Some(if *real {
+                    Value::Real(x)
+                } else {
+                    Value::Long(x as i64)
+                })
+            }
+        }
     }
 }
 

@@ -1,10 +1,11 @@
 //! Aggregation functions of `summarize`: their names, result types and running state.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use serde_json::Value as J;
 
-use crate::value::convert::{Key, as_f64, as_i64, coerce, compare, key_of, sort_cmp, undyn};
+use crate::value::convert::{Key, as_f64, as_i64, coerce, compare, key_of, sort_cmp, truth, undyn};
 use crate::value::{ScalarType, Value};
 
 /// What an aggregate is: its name and legacy aliases, the state it runs, its result type and the
@@ -19,7 +20,7 @@ pub(crate) struct Aggregate {
     pub(crate) column: Column,
 }
 
-/// The running state an aggregate keeps (see [`AggState::new`]).
+/// The running state an aggregate keeps (see [`Method::state`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Runs {
     Count,
@@ -547,11 +548,15 @@ pub(crate) enum Collect {
     Sketch,
 }
 
+/// Distinct values by their keys. aHash with a random seed, as the groups of `summarize`: as
+/// resistant to values crafted to collide as the standard SipHash, at a fraction of its cost.
+pub(crate) type KeySet = HashSet<Key, ahash::RandomState>;
+
 /// The running state of one aggregate in one group.
 #[derive(Debug, Clone)]
 pub(crate) enum AggState {
     Count(i64),
-    Distinct(HashSet<Key>),
+    Distinct(KeySet),
     Sum {
         long: i64,
         real: f64,
@@ -561,7 +566,7 @@ pub(crate) enum AggState {
         n: i64,
     },
     Best(Value, bool),
-    List(Vec<J>, HashSet<Key>, Collect),
+    List(Vec<J>, KeySet, Collect),
     Bag(serde_json::Map<String, J>),
     Arg {
         best: Value,
@@ -660,9 +665,56 @@ impl Shape {
 /// Maximum elements `make_set`/`make_list` keep by default, as in Kusto.
 const MAX_LIST: usize = 1_048_576;
 
-impl AggState {
-    /// A fresh state for the aggregate `name`.
-    pub(crate) fn new(name: &str) -> AggState {
+/// Which argument, if any, decides whether a row counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum When {
+    Always,
+    /// `countif`: its only argument.
+    First,
+    /// The other `*if` forms: the last argument.
+    Last,
+}
+
+/// How an aggregate runs, resolved from its name once per query: a row's update then matches no
+/// names (it ran a dozen string comparisons per row and aggregate before).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Method {
+    runs: Runs,
+    when: When,
+    /// The argument holding `make_set`/`make_list`'s element limit.
+    limit_at: Option<usize>,
+    /// `make_list_with_nulls` keeps nulls.
+    keeps_nulls: bool,
+    /// `percentilew` and its forms: a weight follows the value.
+    weighted: bool,
+    /// The digest forms other than `tdigest` merge digests they are given.
+    merges: bool,
+}
+
+impl Method {
+    /// The method of the aggregate `name` (an unknown name runs as `take_any`).
+    pub(crate) fn of(name: &str) -> Method {
+        let when = if name == "countif" {
+            When::First
+        } else if name.ends_with("if") {
+            When::Last
+        } else {
+            When::Always
+        };
+        Method {
+            runs: lookup(name).map_or(Runs::Any, |a| a.runs),
+            when,
+            limit_at: name
+                .starts_with("make_")
+                .then_some(if name.ends_with("_if") { 2 } else { 1 }),
+            keeps_nulls: name == "make_list_with_nulls",
+            weighted: is_weighted(name),
+            merges: name != "tdigest",
+        }
+    }
+
+    /// A fresh state.
+    pub(crate) fn state(&self) -> AggState {
         let moments = |variance: bool, population: bool| AggState::Moments {
             n: 0.0,
             sum: 0.0,
@@ -677,9 +729,9 @@ impl AggState {
             sxy: 0.0,
             population,
         };
-        match lookup(name).map_or(Runs::Any, |a| a.runs) {
+        match self.runs {
             Runs::Count => AggState::Count(0),
-            Runs::Distinct => AggState::Distinct(HashSet::new()),
+            Runs::Distinct => AggState::Distinct(KeySet::default()),
             Runs::Sum => AggState::Sum { long: 0, real: 0.0 },
             Runs::Avg => AggState::Avg { sum: 0.0, n: 0 },
             Runs::Min => AggState::Best(Value::Null, false),
@@ -689,11 +741,11 @@ impl AggState {
             Runs::BitXor => AggState::Bits(None, |a, b| a ^ b),
             Runs::Covariance => covariance(false),
             Runs::CovarianceP => covariance(true),
-            Runs::Set => AggState::List(Vec::new(), HashSet::new(), Collect::Set),
-            Runs::Hll => AggState::List(Vec::new(), HashSet::new(), Collect::Sketch),
+            Runs::Set => AggState::List(Vec::new(), KeySet::default(), Collect::Set),
+            Runs::Hll => AggState::List(Vec::new(), KeySet::default(), Collect::Sketch),
             Runs::Digest => AggState::Digest(Vec::new()),
             Runs::Schema => AggState::Schema(Shape::default()),
-            Runs::List => AggState::List(Vec::new(), HashSet::new(), Collect::List),
+            Runs::List => AggState::List(Vec::new(), KeySet::default(), Collect::List),
             Runs::Bag => AggState::Bag(serde_json::Map::new()),
             Runs::ArgMax => AggState::Arg {
                 best: Value::Null,
@@ -713,39 +765,67 @@ impl AggState {
             Runs::Any => AggState::Any(None),
         }
     }
+}
 
-    /// Adds one row: `args` are the evaluated arguments (for `*if` forms the predicate is last),
-    /// `row` the projected values `arg_max`/`arg_min`/`take_any` keep.
-    pub(crate) fn update(&mut self, name: &str, args: &[Value], row: &[Value]) {
-        if name.ends_with("if") && !matches!(name, "countif") {
-            if args.last().map(undyn) != Some(Value::Bool(true)) {
-                return;
+/// The value an aggregate reads when a call has no argument.
+static NULL: Value = Value::Null;
+
+/// `v` itself, or the scalar inside a dynamic: the arithmetic aggregates read through dynamics
+/// without copying the common, plain values.
+fn plain(v: &Value) -> Cow<'_, Value> {
+    match v {
+        Value::Dynamic(_) => Cow::Owned(undyn(v)),
+        other => Cow::Borrowed(other),
+    }
+}
+
+impl AggState {
+    /// Adds one row to a state of `method`: `args` are the evaluated arguments (for `*if` forms
+    /// the predicate is last), `row` the projected values `arg_max`/`arg_min`/`take_any` keep.
+    #[inline]
+    pub(crate) fn update(&mut self, method: &Method, args: &[Value], row: &[Value]) {
+        // `count()` and `sum` of a long, the common cases, inlined in the row loop.
+        match (self, method.when, args) {
+            (AggState::Count(n), When::Always, _) => *n += 1,
+            (AggState::Sum { long, .. }, When::Always, [Value::Long(i), ..]) => {
+                *long = long.wrapping_add(*i);
             }
-        } else if name == "countif" && args.first().map(undyn) != Some(Value::Bool(true)) {
+            (state, _, _) => state.add(method, args, row),
+        }
+    }
+
+    /// [`update`](Self::update) of every other case.
+    fn add(&mut self, method: &Method, args: &[Value], row: &[Value]) {
+        let predicate = match method.when {
+            When::Always => None,
+            When::First => args.first(),
+            When::Last => args.last(),
+        };
+        if method.when != When::Always && predicate.and_then(truth) != Some(true) {
             return;
         }
-        let v = args.first().cloned().unwrap_or(Value::Null);
+        let v = args.first().unwrap_or(&NULL);
         match self {
             AggState::Count(n) => {
                 *n += 1;
             }
             AggState::Distinct(set) => {
                 if !v.is_null() {
-                    set.insert(key_of(&v));
+                    set.insert(key_of(v));
                 }
             }
-            AggState::Sum { long, real } => match undyn(&v) {
-                Value::Int(i) => *long = long.wrapping_add(i64::from(i)),
-                Value::Long(i) | Value::TimeSpan(i) => *long = long.wrapping_add(i),
-                Value::Bool(b) => *long += i64::from(b),
+            AggState::Sum { long, real } => match &*plain(v) {
+                Value::Int(i) => *long = long.wrapping_add(i64::from(*i)),
+                Value::Long(i) | Value::TimeSpan(i) => *long = long.wrapping_add(*i),
+                Value::Bool(b) => *long += i64::from(*b),
                 Value::Real(r) => *real += r,
                 Value::Decimal(d) => *real += d.to_f64(),
                 _ => {}
             },
             AggState::Avg { sum, n } => {
-                let x = match undyn(&v) {
-                    Value::TimeSpan(t) | Value::DateTime(t) => Some(t as f64),
-                    other => as_f64(&other),
+                let x = match &*plain(v) {
+                    Value::TimeSpan(t) | Value::DateTime(t) => Some(*t as f64),
+                    other => as_f64(other),
                 };
                 if let Some(x) = x {
                     *sum += x;
@@ -757,28 +837,28 @@ impl AggState {
                     return;
                 }
                 let better = best.is_null()
-                    || compare(&v, best).is_some_and(|o| if *max { o.is_gt() } else { o.is_lt() });
+                    || compare(v, best).is_some_and(|o| if *max { o.is_gt() } else { o.is_lt() });
                 if better {
-                    *best = v;
+                    *best = v.clone();
                 }
             }
             AggState::List(items, seen, collect) => {
                 let set = *collect != Collect::List;
-                let limit = args
-                    .get(if name.ends_with("_if") { 2 } else { 1 })
-                    .filter(|_| name.starts_with("make_"))
+                let limit = method
+                    .limit_at
+                    .and_then(|i| args.get(i))
                     .and_then(crate::value::convert::as_i64)
                     .map_or(MAX_LIST, |l| l.max(0) as usize);
                 if items.len() >= limit {
                     return;
                 }
                 if v.is_null() {
-                    if name == "make_list_with_nulls" {
+                    if method.keeps_nulls {
                         items.push(J::Null);
                     }
                     return;
                 }
-                if let Value::Dynamic(d) = &v
+                if let Value::Dynamic(d) = v
                     && let Some(arr) = d.as_array()
                 {
                     for j in arr {
@@ -789,12 +869,12 @@ impl AggState {
                     }
                     return;
                 }
-                if !set || seen.insert(key_of(&v)) {
-                    items.push(crate::value::convert::dyn_json(&v));
+                if !set || seen.insert(key_of(v)) {
+                    items.push(crate::value::convert::dyn_json(v));
                 }
             }
             AggState::Bag(map) => {
-                if let Value::Dynamic(d) = &v
+                if let Value::Dynamic(d) = v
                     && let Some(o) = d.as_object()
                 {
                     for (k, val) in o {
@@ -814,50 +894,50 @@ impl AggState {
                     return;
                 }
                 let better = best.is_null()
-                    || compare(&v, best).is_some_and(|o| if *max { o.is_gt() } else { o.is_lt() });
+                    || compare(v, best).is_some_and(|o| if *max { o.is_gt() } else { o.is_lt() });
                 if better {
-                    *best = v;
+                    *best = v.clone();
                     *kept = row.to_vec();
                 }
             }
             AggState::Any(kept) => {
                 if kept.is_none() && !v.is_null() {
                     *kept = Some(if row.is_empty() {
-                        vec![v]
+                        vec![v.clone()]
                     } else {
                         row.to_vec()
                     });
                 }
             }
             AggState::Values(vals) => {
-                let weight = if is_weighted(name) {
+                let weight = if method.weighted {
                     args.get(1).and_then(as_i64).unwrap_or(0)
                 } else {
                     1
                 };
                 if !v.is_null() && weight > 0 {
-                    vals.push((v, weight));
+                    vals.push((v.clone(), weight));
                 }
             }
-            AggState::Digest(items) => match &v {
+            AggState::Digest(items) => match v {
                 // Merging: the input is itself a digest.
-                Value::Dynamic(d) if name != "tdigest" => {
+                Value::Dynamic(d) if method.merges => {
                     items.extend(d.as_array().into_iter().flatten().cloned());
                 }
                 _ if !v.is_null() => {
                     let weight = args.get(1).and_then(as_i64).unwrap_or(1);
                     if weight > 0 {
                         items.push(J::Array(vec![
-                            crate::value::convert::dyn_json(&v),
+                            crate::value::convert::dyn_json(v),
                             J::from(weight),
                         ]));
                     }
                 }
                 _ => {}
             },
-            AggState::Schema(shape) => shape.add(&crate::value::convert::dyn_json(&v)),
+            AggState::Schema(shape) => shape.add(&crate::value::convert::dyn_json(v)),
             AggState::CoMoments { n, sx, sy, sxy, .. } => {
-                if let (Some(x), Some(y)) = (as_f64(&v), args.get(1).and_then(as_f64)) {
+                if let (Some(x), Some(y)) = (as_f64(v), args.get(1).and_then(as_f64)) {
                     *n += 1.0;
                     *sx += x;
                     *sy += y;
@@ -865,12 +945,12 @@ impl AggState {
                 }
             }
             AggState::Bits(acc, op) => {
-                if let Some(x) = as_i64(&v) {
+                if let Some(x) = as_i64(v) {
                     *acc = Some(acc.map_or(x, |a| op(a, x)));
                 }
             }
             AggState::Moments { n, sum, sq, .. } => {
-                if let Some(x) = as_f64(&v) {
+                if let Some(x) = as_f64(v) {
                     *n += 1.0;
                     *sum += x;
                     *sq += x * x;

@@ -4,9 +4,19 @@ use crate::syntax::ast::BinOp;
 use crate::value::Value;
 use crate::value::convert::{as_f64, as_i64, undyn};
 
-pub(crate) fn arith(op: BinOp, a: Value, b: Value) -> Value {
+/// `a op b` (an arithmetic `op`), with Kusto's types: two longs, the common case, inlined.
+#[inline]
+pub(crate) fn arith(op: BinOp, a: &Value, b: &Value) -> Value {
+    match (a, b) {
+        (Value::Long(x), Value::Long(y)) => int_op(op, *x, *y).map_or(Value::Null, Value::Long),
+        _ => converted(op, a, b),
+    }
+}
+
+/// [`arith`] of any other operands: dynamics unwrapped, bools as longs, mixed types widened.
+fn converted(op: BinOp, a: &Value, b: &Value) -> Value {
     use Value::*;
-    let (a, b) = (undyn(&a), undyn(&b));
+    let (a, b) = (undyn(a), undyn(b));
     let (a, b) = match (a, b) {
         (Bool(x), y) => (Long(i64::from(x)), y),
         (x, Bool(y)) => (x, Long(i64::from(y))),
@@ -55,6 +65,7 @@ pub(crate) fn arith(op: BinOp, a: Value, b: Value) -> Value {
     }
 }
 
+#[inline]
 fn int_op(op: BinOp, x: i64, y: i64) -> Option<i64> {
     match op {
         BinOp::Add => Some(x.wrapping_add(y)),
@@ -72,15 +83,15 @@ mod tests {
     #[test]
     fn integer_division_truncates_and_divide_by_zero_is_null() {
         assert_eq!(
-            arith(BinOp::Div, Value::Long(7), Value::Long(2)),
+            arith(BinOp::Div, &Value::Long(7), &Value::Long(2)),
             Value::Long(3)
         );
         assert_eq!(
-            arith(BinOp::Div, Value::Long(7), Value::Long(0)),
+            arith(BinOp::Div, &Value::Long(7), &Value::Long(0)),
             Value::Null
         );
         assert_eq!(
-            arith(BinOp::Div, Value::Real(7.0), Value::Long(2)),
+            arith(BinOp::Div, &Value::Real(7.0), &Value::Long(2)),
             Value::Real(3.5)
         );
     }

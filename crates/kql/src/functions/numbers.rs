@@ -112,8 +112,8 @@ pub(super) static FUNCTIONS: &[Function] = &[
         use crate::functions::arith::arith;
         use crate::syntax::ast::BinOp;
         let (v, c, d) = (arg(args, 0), arg(args, 1), arg(args, 2));
-        let lo = arith(BinOp::Sub, c.clone(), d.clone());
-        let hi = arith(BinOp::Add, c, d);
+        let lo = arith(BinOp::Sub, &c, &d);
+        let hi = arith(BinOp::Add, &c, &d);
         match (
             crate::value::convert::compare(&v, &lo),
             crate::value::convert::compare(&v, &hi),

@@ -1,5 +1,6 @@
 //! Conversions and comparisons between values, with Kusto's rules.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -20,6 +21,14 @@ pub(crate) fn undyn(v: &Value) -> Value {
             _ => v.clone(),
         },
         other => other.clone(),
+    }
+}
+
+/// [`undyn`] of a value owned: only a dynamic is converted (and nothing else copied).
+pub(crate) fn into_plain(v: Value) -> Value {
+    match v {
+        Value::Dynamic(_) => undyn(&v),
+        other => other,
     }
 }
 
@@ -80,6 +89,15 @@ pub(crate) fn to_dynamic(v: &Value) -> Value {
         Value::DateTime(t) => Value::dynamic(datetime_json(*t)),
         Value::Dynamic(_) => v.clone(),
         other => Value::dynamic(other.to_json()),
+    }
+}
+
+/// [`coerce`] of a borrowed value, copying it only when it must change.
+pub(crate) fn coerced(v: Cow<'_, Value>, ty: ScalarType) -> Cow<'_, Value> {
+    if v.scalar_type() == Some(ty) {
+        v
+    } else {
+        Cow::Owned(coerce(v.into_owned(), ty))
     }
 }
 
@@ -286,8 +304,12 @@ pub(crate) fn key_of(v: &Value) -> Key {
 
 /// A value as a condition: a bool, bare or in a dynamic; anything else is neither true nor false.
 pub(crate) fn truth(v: &Value) -> Option<bool> {
-    match undyn(v) {
-        Value::Bool(b) => Some(b),
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::Dynamic(_) => match undyn(v) {
+            Value::Bool(b) => Some(b),
+            _ => None,
+        },
         _ => None,
     }
 }

@@ -51,3 +51,14 @@ impl Table {
         self.rows.is_empty()
     }
 }
+
+/// Copies of the rows at `picked`, in its order (of every row when `None`).
+pub(crate) fn rows_at(rows: &[Vec<Value>], picked: Option<&[usize]>) -> Vec<Vec<Value>> {
+    match picked {
+        None => rows.to_vec(),
+        Some(picked) => picked
+            .iter()
+            .filter_map(|&i| rows.get(i).cloned())
+            .collect(),
+    }
+}

@@ -19,7 +19,7 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, Expr as DfExpr, Signature, Volatility,
 };
 
-use crate::functions::aggregate::AggState;
+use crate::functions::aggregate::Method;
 use crate::storage::arrow_table::{array_of, values_of};
 use crate::storage::layout::stored_type;
 use crate::value::convert::coerce;
@@ -163,7 +163,8 @@ impl Accumulator for Collect {
 
     fn evaluate(&mut self) -> DfResult<ScalarValue> {
         let spec = &self.spec;
-        let mut state = AggState::new(&spec.name);
+        let method = Method::of(&spec.name);
+        let mut state = method.state();
         let mut args = Vec::with_capacity(spec.consts.len() + 2);
         for v in &self.values {
             crate::budget::check().map_err(|e| DataFusionError::External(Box::new(e)))?;
@@ -173,7 +174,7 @@ impl Accumulator for Collect {
             if spec.predicate {
                 args.push(Value::Bool(true));
             }
-            state.update(&spec.name, &args, &[]);
+            state.update(&method, &args, &[]);
         }
         let finished = state.finish(spec.ty, &spec.percents, 1);
         let v = coerce(finished.into_iter().next().unwrap_or(Value::Null), spec.ty);

@@ -3,6 +3,7 @@
 
 mod expand;
 mod geo_lookup;
+pub(crate) mod input;
 pub(crate) mod join;
 pub(crate) mod ops;
 pub(crate) mod parse;

@@ -9,7 +9,7 @@ use crate::error::KqlError;
 use crate::functions;
 use crate::functions::aggregate::AggState;
 use crate::syntax::ast::{Expr, ExprKind, NamedExpr, Operator, OperatorKind, SortKey};
-use crate::value::convert::{Key, as_i64, coerce, key_of, sort_cmp};
+use crate::value::convert::{Key, as_i64, coerce, key_of, sort_cmp, truth};
 use crate::value::table::{Column, Table};
 use crate::value::{ScalarType, Value};
 
@@ -204,10 +204,7 @@ impl<'a> Engine<'a> {
                 let mut keep = Vec::with_capacity(t.rows.len());
                 for idx in 0..t.rows.len() {
                     self.check()?;
-                    keep.push(matches!(
-                        crate::value::convert::undyn(&eval(&c, Row { rows: &t.rows, idx })),
-                        Value::Bool(true)
-                    ));
+                    keep.push(truth(&eval(&c, Row { rows: &t.rows, idx })) == Some(true));
                 }
                 let rows = t
                     .rows

@@ -3,16 +3,17 @@
 use std::collections::HashMap;
 
 use crate::bind::context::{Engine, Env};
-use crate::bind::eval::eval;
+use crate::bind::eval::{eval, eval_ref};
 use crate::bind::expr::{AggCollector, AggSpec, CExpr, Row};
 use crate::bind::naming::{default_name, derive_name};
 use crate::error::KqlError;
 use crate::functions::aggregate::{self, AggState};
 use crate::syntax::ast::{ExprKind, NamedExpr, Operator};
-use crate::value::convert::{Key, coerce, key_of, sort_cmp};
+use crate::value::convert::{Key, coerce, coerced, key_of, sort_cmp};
 use crate::value::table::{Column, Table};
 use crate::value::{ScalarType, Value};
 
+use super::input::Input;
 use super::ops::*;
 
 impl<'a> Engine<'a> {
@@ -142,7 +143,7 @@ impl<'a> Engine<'a> {
                 states[g][bin].get_or_insert_with(|| specs.iter().map(|s| s.state()).collect());
             for (state, spec) in cell.iter_mut().zip(&specs) {
                 let args: Vec<Value> = spec.args.iter().map(|a| eval(a, row)).collect();
-                state.update(&spec.name, &args, &[]);
+                state.update(&spec.method, &args, &[]);
             }
         }
         if ms.nonempty && key_exprs.is_empty() && group_keys.is_empty() {
@@ -295,7 +296,7 @@ impl<'a> Engine<'a> {
                         let row = Row { rows: &t.rows, idx };
                         for (state, spec) in states.iter_mut().zip(&l.specs) {
                             let args: Vec<Value> = spec.args.iter().map(|a| eval(a, row)).collect();
-                            state.update(&spec.name, &args, &[]);
+                            state.update(&spec.method, &args, &[]);
                         }
                     }
                     let slots: Vec<Value> = states
@@ -472,48 +473,44 @@ impl<'a> Engine<'a> {
         key_cols: &[Column],
         specs: &[AggSpec],
     ) -> Result<Groups, KqlError> {
-        // aHash with a random seed: as resistant to keys crafted to collide (the data may come
-        // from an attacker's logs) as SipHash, at a fraction of its cost per row.
-        let mut groups: HashMap<Vec<Key>, usize, ahash::RandomState> = HashMap::default();
-        let mut group_keys: Vec<Vec<Value>> = Vec::new();
-        let mut states: Vec<Vec<AggState>> = Vec::new();
-        // One buffer each, reused row after row: a row that joins a known group allocates nothing.
-        let (mut kv, mut key, mut args, mut kept) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for idx in 0..t.rows.len() {
-            self.check()?;
-            let row = Row { rows: &t.rows, idx };
-            kv.clear();
-            kv.extend(
-                key_exprs
+        self.fold_input(Input::Rows(&t.rows, None), key_exprs, key_cols, specs)
+    }
+
+    /// [`Self::fold_groups`] over the rows of `input`.
+    fn fold_input(
+        &mut self,
+        input: Input<'_>,
+        key_exprs: &[CExpr],
+        key_cols: &[Column],
+        specs: &[AggSpec],
+    ) -> Result<Groups, KqlError> {
+        let read: Vec<&CExpr> = key_exprs
+            .iter()
+            .chain(
+                specs
                     .iter()
-                    .zip(key_cols)
-                    .map(|(c, col)| coerce(eval(c, row), col.ty)),
-            );
-            key.clear();
-            key.extend(kv.iter().map(key_of));
-            let g = match groups.get(key.as_slice()) {
-                Some(&g) => g,
-                None => {
-                    group_keys.push(kv.clone());
-                    states.push(specs.iter().map(|s| s.state()).collect());
-                    groups.insert(key.clone(), group_keys.len() - 1);
-                    group_keys.len() - 1
-                }
-            };
-            for (state, spec) in states[g].iter_mut().zip(specs) {
-                args.clear();
-                args.extend(spec.args.iter().map(|a| eval(a, row)));
-                kept.clear();
-                kept.extend(spec.row.iter().map(|(c, col)| coerce(eval(c, row), col.ty)));
-                state.update(&spec.name, &args, &kept);
-            }
-        }
-        Ok((group_keys, states))
+                    .flat_map(|s| s.args.iter().chain(s.row.iter().map(|(c, _)| c))),
+            )
+            .collect();
+        let mut folder = Folder::new(key_exprs, key_cols, specs);
+        self.each_row(input, &read, |row| folder.add(row))?;
+        Ok(folder.finish())
     }
     pub(super) fn summarize(
         &mut self,
         t: Table,
+        aggs: &'a [NamedExpr],
+        by: &'a [NamedExpr],
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        self.summarize_input(&t.columns, Input::Rows(&t.rows, None), aggs, by, env)
+    }
+
+    /// `summarize` over the rows of `input`, whose columns are `columns`.
+    pub(crate) fn summarize_input(
+        &mut self,
+        columns: &[Column],
+        input: Input<'_>,
         aggs: &'a [NamedExpr],
         by: &'a [NamedExpr],
         env: &Env<'a>,
@@ -524,8 +521,8 @@ impl<'a> Engine<'a> {
             specs,
             outs: plan,
             out_cols,
-        } = self.bind_summarize(&t.columns, aggs, by, env)?;
-        let (mut group_keys, mut states) = self.fold_groups(&t, &key_exprs, &key_cols, &specs)?;
+        } = self.bind_summarize(columns, aggs, by, env)?;
+        let (mut group_keys, mut states) = self.fold_input(input, &key_exprs, &key_cols, &specs)?;
         if key_exprs.is_empty() && group_keys.is_empty() {
             group_keys.push(Vec::new());
             states.push(specs.iter().map(|s| s.state()).collect());
@@ -577,5 +574,138 @@ fn series_name(item: &NamedExpr, i: usize) -> String {
     match &item.expr.kind {
         ExprKind::Call { name, args } if aggregate::is_aggregate(name) => default_name(name, args),
         _ => format!("Column{}", i + 1),
+    }
+}
+
+/// The groups seen so far, by their keys' values. One key, the common case, is hashed alone (no
+/// vector of keys per row); no key is a single group, found without hashing.
+enum GroupIndex<'s> {
+    Whole,
+    One {
+        groups: HashMap<Key, usize, ahash::RandomState>,
+        expr: &'s CExpr,
+        ty: ScalarType,
+    },
+    Many(HashMap<Vec<Key>, usize, ahash::RandomState>),
+}
+
+/// Folds rows, one at a time, into groups (in the order first seen) and a state per aggregate
+/// of each group.
+pub(crate) struct Folder<'s> {
+    key_exprs: &'s [CExpr],
+    key_cols: &'s [Column],
+    specs: &'s [AggSpec],
+    // aHash with a random seed: as resistant to keys crafted to collide (the data may come
+    // from an attacker's logs) as SipHash, at a fraction of its cost per row.
+    index: GroupIndex<'s>,
+    group_keys: Vec<Vec<Value>>,
+    states: Vec<Vec<AggState>>,
+    // One buffer each, reused row after row: a row that joins a known group allocates nothing.
+    kv: Vec<Value>,
+    key: Vec<Key>,
+    args: Vec<Value>,
+    kept: Vec<Value>,
+}
+
+impl<'s> Folder<'s> {
+    pub(crate) fn new(
+        key_exprs: &'s [CExpr],
+        key_cols: &'s [Column],
+        specs: &'s [AggSpec],
+    ) -> Self {
+        let index = match (key_exprs, key_cols) {
+            ([], _) => GroupIndex::Whole,
+            ([expr], [col]) => GroupIndex::One {
+                groups: HashMap::default(),
+                expr,
+                ty: col.ty,
+            },
+            _ => GroupIndex::Many(HashMap::default()),
+        };
+        Folder {
+            key_exprs,
+            key_cols,
+            specs,
+            index,
+            group_keys: Vec::new(),
+            states: Vec::new(),
+            kv: Vec::new(),
+            key: Vec::new(),
+            args: Vec::new(),
+            kept: Vec::new(),
+        }
+    }
+
+    /// Adds `row` to its group, opening the group on its first row.
+    pub(crate) fn add(&mut self, row: Row<'_>) {
+        let g = match &mut self.index {
+            GroupIndex::Whole if !self.states.is_empty() => 0,
+            GroupIndex::Whole => self.open(Vec::new()),
+            GroupIndex::One { groups, expr, ty } => {
+                // The key's value is borrowed from the row: copied only for a new group.
+                let v = coerced(eval_ref(expr, row), *ty);
+                let key = key_of(&v);
+                match groups.get(&key) {
+                    Some(&g) => g,
+                    None => {
+                        groups.insert(key, self.group_keys.len());
+                        self.open(vec![v.into_owned()])
+                    }
+                }
+            }
+            GroupIndex::Many(groups) => {
+                self.kv.clear();
+                self.kv.extend(
+                    self.key_exprs
+                        .iter()
+                        .zip(self.key_cols)
+                        .map(|(c, col)| coerce(eval(c, row), col.ty)),
+                );
+                self.key.clear();
+                self.key.extend(self.kv.iter().map(key_of));
+                match groups.get(self.key.as_slice()) {
+                    Some(&g) => g,
+                    None => {
+                        groups.insert(self.key.clone(), self.group_keys.len());
+                        self.open(self.kv.clone())
+                    }
+                }
+            }
+        };
+        let Some(states) = self.states.get_mut(g) else {
+            return;
+        };
+        for (state, spec) in states.iter_mut().zip(self.specs) {
+            match (spec.args.as_slice(), spec.row.is_empty()) {
+                // No argument, or one (borrowed from the row): no copy of a value.
+                ([], true) => state.update(&spec.method, &[], &[]),
+                ([arg], true) => state.update(
+                    &spec.method,
+                    std::slice::from_ref(&*eval_ref(arg, row)),
+                    &[],
+                ),
+                _ => {
+                    self.args.clear();
+                    self.args.extend(spec.args.iter().map(|a| eval(a, row)));
+                    self.kept.clear();
+                    self.kept
+                        .extend(spec.row.iter().map(|(c, col)| coerce(eval(c, row), col.ty)));
+                    state.update(&spec.method, &self.args, &self.kept);
+                }
+            }
+        }
+    }
+
+    /// Opens a group with the key values `kv`: its index.
+    fn open(&mut self, kv: Vec<Value>) -> usize {
+        self.group_keys.push(kv);
+        self.states
+            .push(self.specs.iter().map(|s| s.state()).collect());
+        self.group_keys.len() - 1
+    }
+
+    /// Each group's key values and states.
+    pub(crate) fn finish(self) -> Groups {
+        (self.group_keys, self.states)
     }
 }

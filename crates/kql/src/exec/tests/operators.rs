@@ -695,3 +695,46 @@ fn table_takes_any_constant_name_including_a_function_parameter() {
             .contains("table() needs a table name as a string")
     );
 }
+
+#[test]
+fn wheres_and_a_summarize_read_their_source_in_place_with_the_answers_of_a_copy() {
+    // `| serialize` first makes the source a table of its own (the engine's usual path); the
+    // same query without it reads the catalog table, the `let` table or the range in place.
+    let mut o = opts();
+    // The window hides the first row, so a row's place in the catalog table is not its place
+    // in the query's input.
+    o.timespan = Some((NOW - 40 * HOUR, NOW - 90 * 60 * TICKS_PER_SECOND));
+    let queries = [
+        "SigninLogs{} | summarize n = count(), r = sum(ResultType) by UserPrincipalName",
+        "SigninLogs{} | summarize n = count(), m = max(IPAddress)",
+        "SigninLogs{} | summarize count() by UserPrincipalName, ResultType",
+        "SigninLogs{} | summarize arg_max(TimeGenerated, *) by ResultType",
+        "SigninLogs{} | where ResultType != 0 | project UserPrincipalName",
+        "SigninLogs{} | where row_number() > 1 | project UserPrincipalName",
+        "SigninLogs{} | where ResultType != 0 | where IPAddress startswith '203' | summarize count() by UserPrincipalName",
+        "SigninLogs{} | where ResultType != 0 | where row_number() == 2 | project UserPrincipalName",
+        "SigninLogs{} | where ResultType == 0 | summarize count(), make_list(UserPrincipalName)",
+        "SigninLogs{} | where ResultType == 0",
+        "SigninLogs{} | summarize s = sum(row_number()) by ResultType",
+        "let T = SigninLogs | take 3; T{} | summarize dcount(IPAddress) by ResultType",
+        "range i from 1 to 20 step 3{} | summarize s = sum(i), m = max(i) by b = i % 2",
+        "range i from 1 to 0 step 1{} | summarize count()",
+        "range x from 0.5 to 3 step 0.5{} | summarize sum(x), avg(x)",
+        "range t from datetime(2024-01-01) to datetime(2024-01-02) step 6h{} | summarize count() by bin(t, 12h)",
+        "range i from 1 to 4 step 1{} | summarize s = sum(row_number()), p = make_list(prev(i))",
+    ];
+    for q in queries {
+        let in_place = both(&catalog(), &q.replace("{}", ""), &o).unwrap();
+        let copied = both(&catalog(), &q.replace("{}", " | serialize"), &o).unwrap();
+        assert_eq!(in_place.table, copied.table, "{q}");
+    }
+    let r = both(
+        &catalog(),
+        "range i from 1 to 4 step 1 | summarize s = sum(row_number())",
+        &o,
+    )
+    .unwrap();
+    assert_eq!(r.table.rows, vec![vec![Value::Long(10)]]);
+    let r = both(&catalog(), "SigninLogs | summarize count()", &o).unwrap();
+    assert_eq!(r.table.rows, vec![vec![Value::Long(3)]]);
+}

@@ -48,7 +48,7 @@ impl<'a> Lowering<'_, 'a> {
         Ok(if have == want { e } else { cast(e, want) })
     }
     pub(super) fn scalar(&mut self, c: &CExpr, cols: &[Column]) -> Result<DfExpr, Fallback> {
-        if row_context(c) {
+        if c.reads_other_rows() {
             return Err("row_number(), prev() or next()".into());
         }
         let ty = type_of(c, cols);
@@ -232,21 +232,6 @@ impl<'a> Lowering<'_, 'a> {
     }
 }
 
-/// Whether an expression depends on neighbouring rows (`row_number`, `prev`, `next`).
-pub(super) fn row_context(e: &CExpr) -> bool {
-    match e {
-        CExpr::RowNumber(_) | CExpr::Shift { .. } | CExpr::Running { .. } => true,
-        CExpr::Lit(_) | CExpr::Col(_) => false,
-        CExpr::Neg(x) | CExpr::Member(x, _) => row_context(x),
-        CExpr::Bin(_, l, r) | CExpr::Index(l, r) => row_context(l) || row_context(r),
-        CExpr::In { expr, list, .. } => row_context(expr) || list.iter().any(row_context),
-        CExpr::Between {
-            expr, low, high, ..
-        } => row_context(expr) || row_context(low) || row_context(high),
-        CExpr::Call { args, .. } => args.iter().any(row_context),
-    }
-}
-
 /// The columns an expression reads.
 pub(super) fn columns_read(e: &CExpr, out: &mut Vec<usize>) {
     match e {
@@ -255,7 +240,7 @@ pub(super) fn columns_read(e: &CExpr, out: &mut Vec<usize>) {
                 out.push(*i);
             }
         }
-        // Never lowered (see `row_context`).
+        // Never lowered (see `CExpr::reads_other_rows`).
         CExpr::Lit(_) | CExpr::RowNumber(_) | CExpr::Running { .. } => {}
         CExpr::Neg(x) | CExpr::Member(x, _) => columns_read(x, out),
         CExpr::Bin(_, l, r) | CExpr::Index(l, r) => {

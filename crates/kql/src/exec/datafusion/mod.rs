@@ -11,6 +11,7 @@ mod lower;
 mod scan;
 mod udaf;
 mod udf;
+mod udwf;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -126,6 +127,7 @@ fn lower_once<'a>(
         lets: HashMap::new(),
         piped_name: None,
         scanned: HashMap::new(),
+        serial: false,
     };
     // Which `let` a failure to bind a scalar name points at, if any.
     let needs = |l: &Lowering<'_, 'a>, why: Fallback| -> Lower {
@@ -169,7 +171,8 @@ fn lower_once<'a>(
     for e in &queries {
         l.tabular(e).map_err(|why| needs(&l, why))?;
     }
-    let plan = l.tabular(last).map_err(|why| needs(&l, why))?;
+    let mut plan = l.tabular(last).map_err(|why| needs(&l, why))?;
+    plan.parallel &= !l.serial;
     if !queries.is_empty() {
         l.engine
             .warnings

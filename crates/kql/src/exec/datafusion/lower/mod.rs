@@ -33,6 +33,7 @@ use crate::value::{ScalarType, Value};
 mod expressions;
 mod join;
 mod summarize;
+mod window;
 
 /// Why a query is left to the row engine.
 pub(super) type Fallback = String;
@@ -109,6 +110,9 @@ pub(super) struct Lowering<'e, 'a> {
     /// The catalog tables scanned so far, by the address of their DataFusion table: their
     /// columns' longest texts bound a row's width without reading it.
     pub scanned: HashMap<usize, Arc<ArrowTable>>,
+    /// Whether an expression reads other rows of its input in order: the query then runs in
+    /// one partition, which keeps that order (see `window.rs`).
+    pub serial: bool,
 }
 
 impl<'a> Lowering<'_, 'a> {
@@ -267,10 +271,22 @@ impl<'a> Lowering<'_, 'a> {
                 if ty != ScalarType::Bool {
                     return Err("a non-bool predicate".into());
                 }
-                let e = self.expr(&c, ty, &cols)?;
-                self.build(cols, parallel, |b| b.filter(e), plan)
+                let width = cols.len();
+                let mut bound = [(c, ty)];
+                let p = self.serial_windows(
+                    Plan {
+                        plan,
+                        columns: cols,
+                        parallel,
+                    },
+                    &mut bound,
+                )?;
+                let e = self.expr(&bound[0].0, ty, &p.columns)?;
+                let kept = self.build(p.columns, p.parallel, |b| b.filter(e), p.plan)?;
+                self.first_columns(kept, width)
             }
-            OperatorKind::Extend(items) => {
+            // `serialize` keeps the order it is given: only its columns are to add.
+            OperatorKind::Extend(items) | OperatorKind::Serialize(items) => {
                 let mut p = Plan {
                     plan,
                     columns: cols,
@@ -282,11 +298,6 @@ impl<'a> Lowering<'_, 'a> {
                 }
                 Ok(p)
             }
-            OperatorKind::Serialize(items) if items.is_empty() => Ok(Plan {
-                plan,
-                columns: cols,
-                parallel,
-            }),
             OperatorKind::Project(items) => {
                 let mut list = Vec::new();
                 for item in items {
@@ -579,13 +590,16 @@ impl<'a> Lowering<'_, 'a> {
         p: Plan,
         items: Vec<(&'a Expr, Option<String>)>,
     ) -> Result<Plan, Fallback> {
-        let mut exprs = Vec::new();
-        let mut out: Vec<Column> = Vec::new();
+        let mut bound = Vec::new();
         let mut names: Vec<String> = Vec::new();
         for (expr, given) in items {
-            let (c, ty) = self.bind(expr, &p.columns)?;
-            let name = projected_name(given, expr, &names);
-            names.push(name.clone());
+            bound.push(self.bind(expr, &p.columns)?);
+            names.push(projected_name(given, expr, &names));
+        }
+        let p = self.serial_windows(p, &mut bound)?;
+        let mut exprs = Vec::new();
+        let mut out: Vec<Column> = Vec::new();
+        for ((c, ty), name) in bound.into_iter().zip(names) {
             exprs.push(self.expr(&c, ty, &p.columns)?.alias(name.clone()));
             out.push(Column::new(name, ty));
         }
@@ -634,8 +648,12 @@ impl<'a> Lowering<'_, 'a> {
             .cloned()
             .or_else(|| derive_name(&item.expr))
             .unwrap_or_else(|| fresh_name(&p.columns, &[]));
+        let width = p.columns.len();
+        let mut bound = [(c, ty)];
+        let p = self.serial_windows(p, &mut bound)?;
+        let [(c, ty)] = bound;
         let new = self.expr(&c, ty, &p.columns)?.alias(name.clone());
-        let (mut cols, mut exprs) = as_is(&p.columns);
+        let (mut cols, mut exprs) = as_is(&p.columns[..width]);
         set_column(&mut cols, &mut exprs, Column::new(name, ty), new);
         self.build(cols, p.parallel, |b| b.project(exprs), p.plan)
     }

@@ -33,7 +33,7 @@ use crate::budget::QueryBudget;
 use crate::budget::datafusion::{InQuery, QueryPool};
 use crate::error::KqlError;
 use crate::storage::arrow_table::{BATCH_ROWS, parallelism};
-use crate::syntax::ast::{LetValue, Script, Statement};
+use crate::syntax::ast::{Script, Statement};
 use crate::value::table::Table;
 
 /// How a query left the DataFusion path.
@@ -144,26 +144,15 @@ fn lower_once<'a>(
     };
     let mut queries = Vec::new();
     for st in &script.statements {
-        match st {
-            Statement::Let {
-                name,
-                value: LetValue::Expr(e),
-                ..
-            } if l.engine.is_tabular(e, &l.env)
-                || matches!(&e.kind, crate::syntax::ast::ExprKind::Name(n) if l.lets.contains_key(n)) =>
-            {
-                let plan = l.tabular(e).map_err(|why| needs(&l, why))?;
-                if let Some((_, t)) = tables.iter().find(|(t, _)| t == name) {
-                    l.env.push(name.clone(), Binding::Table(Arc::clone(t)));
-                }
-                l.lets.insert(name.clone(), plan);
-            }
-            Statement::Query(e) => queries.push(e),
-            other => {
-                let bound = l.engine.statement(other, &mut l.env);
-                bound.map_err(|e| needs(&l, e.to_string()))?;
-            }
+        let query = l.statement(st).map_err(|why| needs(&l, why))?;
+        // A tabular `let` run first (used as a scalar) is bound as the row engine binds it.
+        if let Statement::Let { name, .. } = st
+            && l.lets.contains_key(name)
+            && let Some((_, t)) = tables.iter().find(|(t, _)| t == name)
+        {
+            l.env.push(name.clone(), Binding::Table(Arc::clone(t)));
         }
+        queries.extend(query);
     }
     // Every result set is planned (so each binds), the last one is returned, as the row engine
     // does.

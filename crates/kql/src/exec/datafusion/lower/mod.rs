@@ -30,6 +30,7 @@ use crate::value::convert::coerce;
 use crate::value::table::{Column, Table};
 use crate::value::{ScalarType, Value};
 
+mod call;
 mod expressions;
 mod join;
 mod summarize;
@@ -155,28 +156,19 @@ impl<'a> Lowering<'_, 'a> {
                 if let Some(p) = self.lets.get(n) {
                     return Ok(p.clone());
                 }
-                if self.env.get(n).is_some() {
-                    return Err(format!("'{n}' is bound by the row engine"));
+                match self.function(n) {
+                    Some(f) if f.params.is_empty() => self.call(e, f, &[], None),
+                    _ if self.env.get(n).is_some() => {
+                        Err(format!("'{n}' is bound by the row engine"))
+                    }
+                    _ => self.catalog_table(n),
                 }
-                // The catalog's Arrow form is made once and kept for every query.
-                let catalog = self.engine.catalog;
-                let table = crate::budget::outside_query(|| catalog.arrow(n))
-                    .ok_or_else(|| format!("no table '{n}'"))?;
-                let table = Arc::clone(table);
-                // A query reporting its progress counts what it reads of the table.
-                let provider: Arc<dyn TableProvider> = match &self.engine.opts.progress {
-                    Some(progress) => Arc::new(CountedTable::new(
-                        table.provider()?,
-                        table.len(),
-                        Arc::clone(progress),
-                    )),
-                    None => table.provider()?,
-                };
-                let plan = self.scan_provider(n, Arc::clone(&provider), &table)?;
-                self.scanned.insert(address(&provider), table);
-                self.timespan(plan)
             }
             ExprKind::Union(u) => self.union(None, u),
+            ExprKind::Call { name, args } if let Some(f) = self.function(name) => {
+                self.call(e, f, args, None)
+            }
+            ExprKind::Call { name, args } if name == "table" => self.table_call(args),
             ExprKind::Call { name, args } if name == "materialize" && args.len() == 1 => {
                 self.tabular(&args[0])
             }
@@ -194,6 +186,27 @@ impl<'a> Lowering<'_, 'a> {
                 Err(format!("a {name} source"))
             }
         }
+    }
+
+    /// The catalog table `n`, as the query's timespan shows it.
+    pub(super) fn catalog_table(&mut self, n: &str) -> Result<Plan, Fallback> {
+        // The catalog's Arrow form is made once and kept for every query.
+        let catalog = self.engine.catalog;
+        let table = crate::budget::outside_query(|| catalog.arrow(n))
+            .ok_or_else(|| format!("no table '{n}'"))?;
+        let table = Arc::clone(table);
+        // A query reporting its progress counts what it reads of the table.
+        let provider: Arc<dyn TableProvider> = match &self.engine.opts.progress {
+            Some(progress) => Arc::new(CountedTable::new(
+                table.provider()?,
+                table.len(),
+                Arc::clone(progress),
+            )),
+            None => table.provider()?,
+        };
+        let plan = self.scan_provider(n, Arc::clone(&provider), &table)?;
+        self.scanned.insert(address(&provider), table);
+        self.timespan(plan)
     }
 
     pub(super) fn scan(&mut self, name: &str, table: &ArrowTable) -> Result<Plan, Fallback> {
@@ -452,6 +465,14 @@ impl<'a> Lowering<'_, 'a> {
                 (kind, flags),
                 parts,
                 *filter,
+            ),
+            OperatorKind::Invoke(call) => self.invoke(
+                Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                },
+                call,
             ),
             OperatorKind::Union(u) => self.union(
                 Some(Plan {

@@ -33,6 +33,7 @@ use crate::value::{ScalarType, Value};
 mod call;
 mod expressions;
 mod join;
+mod search;
 mod summarize;
 mod window;
 
@@ -165,6 +166,7 @@ impl<'a> Lowering<'_, 'a> {
                 }
             }
             ExprKind::Union(u) => self.union(None, u),
+            ExprKind::Search(s) => self.search(None, s),
             ExprKind::Call { name, args } if let Some(f) = self.function(name) => {
                 self.call(e, f, args, None)
             }
@@ -466,6 +468,14 @@ impl<'a> Lowering<'_, 'a> {
                 parts,
                 *filter,
             ),
+            OperatorKind::Search(s) => self.search(
+                Some(Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                }),
+                s,
+            ),
             OperatorKind::Invoke(call) => self.invoke(
                 Plan {
                     plan,
@@ -559,6 +569,17 @@ impl<'a> Lowering<'_, 'a> {
         for t in &u.tables {
             inputs.push((union_input_name(t, inputs.len()), self.tabular(t)?));
         }
+        self.union_of(inputs, source)
+    }
+
+    /// The rows of every input under the columns of all of them by name, in order of first
+    /// appearance (null where an input lacks one); first, with `source`, a column of that name
+    /// holding each row's input's name.
+    pub(super) fn union_of(
+        &mut self,
+        inputs: Vec<(String, Plan)>,
+        source: Option<String>,
+    ) -> Result<Plan, Fallback> {
         let (names, inputs): (Vec<String>, Vec<Plan>) = inputs.into_iter().unzip();
         let mut columns: Vec<Column> = Vec::new();
         for c in inputs.iter().flat_map(|p| &p.columns) {

@@ -20,7 +20,7 @@ use super::udf::{ExpandUdf, ParseUdf, RowGuardUdf};
 use crate::bind::context::{Engine, Env, pattern_call};
 use crate::bind::naming::derive_name;
 use crate::exec::MAX_ROWS;
-use crate::exec::rows::join::filters_before_join;
+use crate::exec::rows::join::{filters_before_join, union_columns};
 use crate::exec::rows::ops::{fresh_name, piped_union_name, projected_name, union_input_name};
 use crate::functions::{self};
 use crate::storage::arrow_table::{ArrowTable, copy_limit};
@@ -581,33 +581,24 @@ impl<'a> Lowering<'_, 'a> {
         source: Option<String>,
     ) -> Result<Plan, Fallback> {
         let (names, inputs): (Vec<String>, Vec<Plan>) = inputs.into_iter().unzip();
-        let mut columns: Vec<Column> = Vec::new();
-        for c in inputs.iter().flat_map(|p| &p.columns) {
-            match columns.iter().find(|x| x.name == c.name) {
-                Some(x) if x.ty != c.ty => return Err("union columns of different types".into()),
-                Some(_) => {}
-                None => columns.push(c.clone()),
-            }
-        }
-        if let Some(s) = &source {
-            columns.insert(0, Column::new(s.clone(), ScalarType::String));
-        }
+        // The row engine's columns: a name of several types is one column per type.
+        let schemas: Vec<&[Column]> = inputs.iter().map(|p| &p.columns[..]).collect();
+        let (pairs, columns) = union_columns(&schemas, source.as_deref(), false);
         let parallel = inputs.iter().any(|p| p.parallel);
         let mut plans = Vec::new();
         for (name, p) in names.into_iter().zip(inputs) {
-            let exprs: Vec<DfExpr> = columns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    if i == 0 && source.is_some() {
-                        lit(name.clone()).alias(c.name.clone())
-                    } else if p.columns.iter().any(|x| x.name == c.name) {
-                        column(&c.name)
-                    } else {
-                        typed_null(c.ty).alias(c.name.clone())
-                    }
-                })
-                .collect();
+            let mut exprs: Vec<DfExpr> = Vec::new();
+            if let Some(s) = &source {
+                exprs.push(lit(name).alias(s.clone()));
+            }
+            for ((n, ty), c) in pairs.iter().zip(&columns[exprs.len()..]) {
+                let e = if p.columns.iter().any(|x| x.name == *n && x.ty == *ty) {
+                    column(n)
+                } else {
+                    typed_null(*ty)
+                };
+                exprs.push(e.alias(c.name.clone()));
+            }
             plans.push(self.build(columns.clone(), parallel, |b| b.project(exprs), p.plan)?);
         }
         let mut plans = plans.into_iter();

@@ -77,10 +77,14 @@ mod tests {
         let mut u = Table::new(vec![Column::new("s", ScalarType::String)]);
         u.rows = vec![vec![Value::str("NTDS.dit")], vec![Value::str("x")]];
         catalog.insert("Logs", u);
+        // `x` of another type: the union makes `x_long` and `x_string`, as the row engine does.
+        let mut v = Table::new(vec![Column::new("x", ScalarType::String)]);
+        v.rows = vec![vec![Value::str("ntds again")]];
+        catalog.insert("Other", v);
         let opts = ExecOptions::default();
         let cases = [
             // Every table, a term in any column (case-insensitive).
-            ("search 'ntds' | sort by s asc", 3),
+            ("search 'ntds' | sort by s asc", 4),
             // Named tables and wildcards; `x` is false where a table lacks it.
             ("search in (Events, Lo*) 'dit' and x < 2", 1),
             ("search kind=case_sensitive in (Logs) 'NTDS'", 1),
@@ -102,5 +106,14 @@ mod tests {
             assert_eq!(a.len(), n, "{q}");
             assert_eq!(fused.table.columns[0].name, "$table", "{q}");
         }
+        let all = crate::execute_on(Executor::DataFusion, &catalog, "search 'ntds'", &opts);
+        let names: Vec<String> = all
+            .expect("runs")
+            .table
+            .columns
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(names, ["$table", "x_long", "s", "x_string"]);
     }
 }

@@ -33,6 +33,7 @@ use crate::value::{ScalarType, Value};
 mod call;
 mod expressions;
 mod join;
+mod mv_apply;
 mod search;
 mod summarize;
 mod window;
@@ -387,12 +388,7 @@ impl<'a> Lowering<'_, 'a> {
                 )
             }
             OperatorKind::Sort(keys) | OperatorKind::Top { keys, .. } => {
-                let mut sorts = Vec::new();
-                for k in keys {
-                    let (c, ty) = self.bind(&k.expr, &cols)?;
-                    let e = self.expr(&c, ty, &cols)?;
-                    sorts.push(SortExpr::new(e, !k.desc, k.nulls_first.unwrap_or(!k.desc)));
-                }
+                let sorts = self.sort_exprs(keys, &cols)?;
                 let fetch = match &op.kind {
                     OperatorKind::Top { count, .. } => Some(self.count(count)?),
                     _ => None,
@@ -475,6 +471,16 @@ impl<'a> Lowering<'_, 'a> {
                     parallel,
                 }),
                 s,
+            ),
+            OperatorKind::MvApply { items, limit, ops } => self.mv_apply(
+                Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                },
+                items,
+                limit.as_ref(),
+                ops,
             ),
             OperatorKind::Invoke(call) => self.invoke(
                 Plan {
@@ -617,11 +623,36 @@ impl<'a> Lowering<'_, 'a> {
         )
     }
 
+    /// Sort keys over `cols`, with Kusto's default nulls (last ascending, first descending).
+    pub(super) fn sort_exprs(
+        &mut self,
+        keys: &'a [crate::syntax::ast::SortKey],
+        cols: &[Column],
+    ) -> Result<Vec<SortExpr>, Fallback> {
+        let mut sorts = Vec::new();
+        for k in keys {
+            let (c, ty) = self.bind(&k.expr, cols)?;
+            let e = self.expr(&c, ty, cols)?;
+            sorts.push(SortExpr::new(e, !k.desc, k.nulls_first.unwrap_or(!k.desc)));
+        }
+        Ok(sorts)
+    }
+
     /// `project`: each expression under its given or derived name (`ColumnN` otherwise).
     pub(super) fn project(
         &mut self,
         p: Plan,
         items: Vec<(&'a Expr, Option<String>)>,
+    ) -> Result<Plan, Fallback> {
+        self.project_carrying(p, items, &[])
+    }
+
+    /// [`project`](Self::project), with the columns `carry` of `p` after the projected ones.
+    pub(super) fn project_carrying(
+        &mut self,
+        p: Plan,
+        items: Vec<(&'a Expr, Option<String>)>,
+        carry: &[Column],
     ) -> Result<Plan, Fallback> {
         let mut bound = Vec::new();
         let mut names: Vec<String> = Vec::new();
@@ -635,6 +666,10 @@ impl<'a> Lowering<'_, 'a> {
         for ((c, ty), name) in bound.into_iter().zip(names) {
             exprs.push(self.expr(&c, ty, &p.columns)?.alias(name.clone()));
             out.push(Column::new(name, ty));
+        }
+        for c in carry {
+            exprs.push(column(&c.name));
+            out.push(c.clone());
         }
         self.build(out, p.parallel, |b| b.project(exprs), p.plan)
     }

@@ -4,14 +4,15 @@
 //!
 //! Each input row gets a number, and a hidden copy of each column it keeps; the expansion is
 //! `mv-expand`'s, and the subquery's operators run on all rows' expansions at once, each one per
-//! row: row by row as they are, `summarize` grouped by the row too (the hidden copies with it),
-//! `top` as a window over each row's rows, `project` carrying the hidden columns. A
-//! `summarize` of no key (one row per input row even where the row's expansion is empty), an
-//! operator reading every column (`pack_all()`, `*`) or any other operator leaves the query to
-//! the row engine.
+//! row: row by row as they are, `summarize` grouped by the row too (the hidden copies with it;
+//! without keys, joined back to the input rows, so a row whose expansion is empty still has its
+//! answer), `top` as a window over each row's rows, `project` carrying the hidden columns. An
+//! operator reading every column (`pack_all()`, `*`) or other rows (`prev`, `row_number`), or
+//! any other operator, leaves the query to the row engine.
 
+use datafusion::common::{Column as DfColumn, JoinType};
 use datafusion::functions_window::expr_fn::row_number;
-use datafusion::logical_expr::{ExprFunctionExt, SortExpr, cast};
+use datafusion::logical_expr::{ExprFunctionExt, SortExpr, cast, when};
 
 use crate::bind::expr::CExpr;
 use crate::exec::rows::ops::Out;
@@ -19,6 +20,16 @@ use crate::syntax::ast::ExpandItem;
 
 use super::expressions::map_nodes;
 use super::*;
+
+/// How an `mv-apply` subquery's operators tell the input rows apart.
+struct EachRow<'c> {
+    /// The row's number and hidden copies of its columns, which every operator passes on.
+    carried: &'c [Column],
+    /// The number's column.
+    row: &'c str,
+    /// The input rows, numbered, when a `summarize` of no key must answer each of them.
+    every: Option<&'c Plan>,
+}
 
 /// The prefix of the hidden columns an `mv-apply` carries through its subquery.
 const HIDDEN: &str = "__mv_apply";
@@ -75,8 +86,24 @@ impl<'a> Lowering<'_, 'a> {
         }
         exprs.push(cast(column("__mv_apply_n"), stored_type(ScalarType::Long)).alias(row.clone()));
         cols.push(Column::new(row.clone(), ScalarType::Long));
+        // A summarize of no key makes a row for every input row, those whose expansion is
+        // empty too: they are joined back from the input, which is read twice, so the rows are
+        // numbered in an order of their own (rows of one number on both sides are equal).
+        let every_row = ops
+            .iter()
+            .any(|o| matches!(&o.kind, OperatorKind::Summarize { by, .. } if by.is_empty()));
+        let number = if every_row {
+            let order = p
+                .columns
+                .iter()
+                .map(|c| SortExpr::new(column(&c.name), true, true))
+                .collect();
+            df(row_number().order_by(order).build())?
+        } else {
+            row_number()
+        };
         let numbered = df(df(df(
-            LogicalPlanBuilder::from(p.plan).window(vec![row_number().alias("__mv_apply_n")])
+            LogicalPlanBuilder::from(p.plan).window(vec![number.alias("__mv_apply_n")])
         )?
         .project(exprs))?
         .build())?;
@@ -86,9 +113,15 @@ impl<'a> Lowering<'_, 'a> {
             columns: cols,
             parallel: p.parallel,
         };
+        let every = every_row.then(|| sub.clone());
         sub = self.mv_expand(sub, &[], items, limit)?;
+        let rows = EachRow {
+            carried: &carried,
+            row: &row,
+            every: every.as_ref(),
+        };
         for op in ops {
-            sub = self.per_row(sub, op, &carried, &row)?;
+            sub = self.per_row(sub, op, &rows)?;
             if !carried.iter().all(|c| sub.columns.contains(c)) {
                 return Err("an mv-apply subquery dropping its row".into());
             }
@@ -122,15 +155,9 @@ impl<'a> Lowering<'_, 'a> {
         self.build(out, sub.parallel, |b| b.project(exprs), sub.plan)
     }
 
-    /// One operator of an `mv-apply` subquery, run on each input row's rows apart (`row` numbers
-    /// them; `carried` must come through).
-    fn per_row(
-        &mut self,
-        p: Plan,
-        op: &'a Operator,
-        carried: &[Column],
-        row: &str,
-    ) -> Result<Plan, Fallback> {
+    /// One operator of an `mv-apply` subquery, run on each input row's rows apart.
+    fn per_row(&mut self, p: Plan, op: &'a Operator, rows: &EachRow) -> Result<Plan, Fallback> {
+        let (carried, row) = (rows.carried, rows.row);
         match &op.kind {
             OperatorKind::Where(_)
             | OperatorKind::Extend(_)
@@ -150,7 +177,17 @@ impl<'a> Lowering<'_, 'a> {
                 }
                 self.project_carrying(p, list, carried)
             }
-            OperatorKind::Summarize { aggs, by } if !by.is_empty() => {
+            OperatorKind::Summarize { aggs, by } => {
+                // What the row engine answers for a row whose rows are none.
+                let none = match rows.every.filter(|_| by.is_empty()) {
+                    Some(every) => {
+                        let empty = Table::new(p.columns.clone());
+                        let t = self.engine.operator(empty, op, &self.env);
+                        let t = t.map_err(|e| e.to_string())?;
+                        Some((every, t))
+                    }
+                    None => None,
+                };
                 let mut s = self
                     .engine
                     .bind_summarize(&p.columns, aggs, by, &self.env)
@@ -178,7 +215,11 @@ impl<'a> Lowering<'_, 'a> {
                         })?;
                     }
                 }
-                self.summarize(p, s)
+                let grouped = self.summarize(p, s)?;
+                match none {
+                    Some((every, t)) => self.every_row(grouped, every, &t, rows),
+                    None => Ok(grouped),
+                }
             }
             OperatorKind::Top { count, keys } => {
                 let n = self.count(count)?;
@@ -196,6 +237,54 @@ impl<'a> Lowering<'_, 'a> {
                 Err(format!("the {name} operator in mv-apply"))
             }
         }
+    }
+
+    /// `grouped` (one row per input row that has rows), with a row of the answer `none` for each
+    /// input row of `every` that has none.
+    fn every_row(
+        &mut self,
+        grouped: Plan,
+        every: &Plan,
+        none: &Table,
+        rows: &EachRow,
+    ) -> Result<Plan, Fallback> {
+        let row = rows.row;
+        let (_, carried) = as_is(rows.carried);
+        let left =
+            df(df(LogicalPlanBuilder::from(every.plan.clone()).project(carried))?.alias("l"))?
+                .build();
+        let right = df(df(LogicalPlanBuilder::from(grouped.plan).alias("r"))?.build())?;
+        let joined = df(df(LogicalPlanBuilder::from(df(left)?).join(
+            right,
+            JoinType::Left,
+            (
+                vec![DfColumn::new(Some("l"), row)],
+                vec![DfColumn::new(Some("r"), row)],
+            ),
+            None,
+        ))?
+        .build())?;
+        let missing = DfExpr::Column(DfColumn::new(Some("r"), row)).is_null();
+        let mut exprs = Vec::new();
+        for c in &grouped.columns {
+            let e = if rows.carried.contains(c) {
+                DfExpr::Column(DfColumn::new(Some("l"), &c.name))
+            } else {
+                let at = none
+                    .column_index(&c.name)
+                    .ok_or("a summarize column unknown")?;
+                let value = none.rows.first().and_then(|r| r.get(at)).ok_or("no row")?;
+                let here = DfExpr::Column(DfColumn::new(Some("r"), &c.name));
+                df(when(missing.clone(), constant(value, c.ty)).otherwise(here))?
+            };
+            exprs.push(e.alias(c.name.clone()));
+        }
+        self.build(
+            grouped.columns,
+            grouped.parallel,
+            |b| b.project(exprs),
+            joined,
+        )
     }
 
     /// The first `n` rows of each input row's rows in the order of `keys`, sorted by row and
@@ -300,12 +389,16 @@ mod tests {
         assert_eq!(longs(&rows, 1), [2, 3]);
     }
 
+    /// Row 2's expansion is empty, yet it has its row of the subquery's answer over no rows.
     #[test]
-    fn a_summarize_of_no_key_in_mv_apply_stays_on_the_row_engine() {
-        // Row 2's expansion is empty, yet it has its row of `count() == 0`.
-        let q = format!("{DATA} | mv-apply x = Arr on (summarize n = count())");
-        let why = crate::explain(&Catalog::new(), &q, &ExecOptions::default())
-            .expect_err("left to the row engine");
-        assert!(why.contains("Summarize"), "{why}");
+    fn a_summarize_of_no_key_answers_every_row_even_one_whose_expansion_is_empty() {
+        let q = format!(
+            "{DATA} | union ({DATA}) \
+             | mv-apply x = Arr to typeof(long) on (where x > 5 | summarize n = count(), s = sum(x), l = make_list(x)) \
+             | project index, n, s"
+        );
+        let rows = planned_and_agreeing(&q);
+        assert_eq!(longs(&rows, 1), [3, 3, 1, 1, 0, 0]);
+        assert_eq!(longs(&rows, 2), [34, 34, 11, 11, 0, 0]);
     }
 }

@@ -572,8 +572,32 @@ impl<'a> Lowering<'_, 'a> {
         if let Some(p) = first {
             inputs.push((piped_union_name(self.piped_name.take()), p));
         }
+        let mut whole = Vec::new();
         for t in &u.tables {
-            inputs.push((union_input_name(t, inputs.len()), self.tabular(t)?));
+            let matched = match &t.kind {
+                ExprKind::Star => self.catalog_tables(|_| true)?,
+                ExprKind::Wildcard(w) => self.matching_tables(w)?,
+                _ => {
+                    inputs.push((union_input_name(t, inputs.len()), self.tabular(t)?));
+                    continue;
+                }
+            };
+            whole.extend(matched.iter().map(|(n, _)| n.clone()));
+            inputs.extend(matched);
+        }
+        // The row engine refuses a union of catalog tables past its cells (every row gets every
+        // column), as `union *` over wide tables can be: such a query is left to it.
+        let rows: usize = whole
+            .iter()
+            .filter_map(|n| self.engine.catalog.row_count(n))
+            .sum();
+        let schemas: Vec<&[Column]> = inputs.iter().map(|(_, p)| &p.columns[..]).collect();
+        let width = union_columns(&schemas, source.as_deref(), false).1.len();
+        if rows.saturating_mul(width) > crate::exec::MAX_CELLS {
+            return Err(format!(
+                "a union of more than {} cells",
+                crate::exec::MAX_CELLS
+            ));
         }
         self.union_of(inputs, source)
     }

@@ -34,25 +34,41 @@ impl<'a> Lowering<'_, 'a> {
     /// The tables `search in (...)` names, by name (wildcards matched against the catalog's
     /// names), every catalog table when it names none.
     fn searched_tables(&mut self, tables: &'a [Expr]) -> Result<Vec<(String, Plan)>, Fallback> {
-        let catalog = self.engine.catalog;
-        let mut parts = Vec::new();
         if tables.is_empty() {
-            for n in catalog.names() {
-                parts.push((n.to_string(), self.catalog_table(n)?));
-            }
+            return self.catalog_tables(|_| true);
         }
+        let mut parts = Vec::new();
         for e in tables {
             match &e.kind {
-                ExprKind::Wildcard(w) => {
-                    for n in catalog.names().filter(|n| wildcard_match(w, n)) {
-                        parts.push((n.to_string(), self.catalog_table(n)?));
-                    }
-                }
+                ExprKind::Wildcard(w) => parts.extend(self.matching_tables(w)?),
                 ExprKind::Name(n) => parts.push((n.clone(), self.tabular(e)?)),
                 _ => parts.push((String::new(), self.tabular(e)?)),
             }
         }
         Ok(parts)
+    }
+
+    /// The catalog tables whose names `pick` picks, by name, in the catalog's order.
+    pub(super) fn catalog_tables(
+        &mut self,
+        pick: impl Fn(&str) -> bool,
+    ) -> Result<Vec<(String, Plan)>, Fallback> {
+        let catalog = self.engine.catalog;
+        let mut parts = Vec::new();
+        for n in catalog.names().filter(|n| pick(n)) {
+            parts.push((n.to_string(), self.catalog_table(n)?));
+        }
+        Ok(parts)
+    }
+
+    /// The catalog tables a wildcard (`Device*`) matches. On the row engine a `let` table or a
+    /// view of a matching name is matched too: such a query stays there.
+    pub(super) fn matching_tables(&mut self, w: &str) -> Result<Vec<(String, Plan)>, Fallback> {
+        let local = self.lets.keys().chain(self.env.vars.iter().map(|(n, _)| n));
+        if local.into_iter().any(|n| wildcard_match(w, n)) {
+            return Err(format!("a wildcard '{w}' matching a let or a view"));
+        }
+        self.catalog_tables(|n| wildcard_match(w, n))
     }
 }
 
@@ -60,6 +76,41 @@ impl<'a> Lowering<'_, 'a> {
 mod tests {
     use crate::value::table::{Column, Table};
     use crate::{Catalog, ExecOptions, Executor, ScalarType, Value};
+
+    #[test]
+    fn union_of_star_or_a_wildcard_reads_the_catalog_tables_on_datafusion() {
+        let mut catalog = Catalog::new();
+        for (name, n) in [("EventsA", 2), ("EventsB", 3), ("Logs", 4)] {
+            let mut t = Table::new(vec![Column::new("x", ScalarType::Long)]);
+            t.rows = (0..n).map(|i| vec![Value::Long(i)]).collect();
+            catalog.insert(name, t);
+        }
+        let opts = ExecOptions::default();
+        for (q, want) in [
+            ("union withsource=T * | summarize n = count() by T", 3),
+            (
+                "union withsource=T Events*, Logs | summarize n = count() by T",
+                3,
+            ),
+            ("union withsource=T Ev* | summarize n = count() by T", 2),
+        ] {
+            if let Err(why) = crate::explain(&catalog, q, &opts) {
+                panic!("{q}: {why}");
+            }
+            let fused = crate::execute_on(Executor::DataFusion, &catalog, q, &opts).expect("runs");
+            assert_eq!(fused.executor, Executor::DataFusion, "{q}");
+            let rows = crate::execute_on(Executor::Rows, &catalog, q, &opts).expect("rows");
+            let (mut a, mut b) = (fused.table.rows, rows.table.rows);
+            a.sort_by_key(|r| format!("{r:?}"));
+            b.sort_by_key(|r| format!("{r:?}"));
+            assert_eq!(a, b, "{q}");
+            assert_eq!(a.len(), want, "{q}");
+        }
+        // On the row engine a `let` of a matching name is an input too.
+        let q = "let EventsC = datatable(x: long) [9]; union Events* | count";
+        let why = crate::explain(&catalog, q, &opts).expect_err("left to the row engine");
+        assert!(why.contains("matching a let"), "{why}");
+    }
 
     #[test]
     fn search_is_a_union_of_each_tables_matching_rows_on_datafusion() {

@@ -359,7 +359,20 @@ impl<'a> Engine<'a> {
                     Some(a) => as_i64(&self.constant(a, env)?).unwrap_or(1),
                     None => 1,
                 };
-                return Ok((CExpr::RowNumber(start), T::Long));
+                // With a restart predicate it is a running count, back to `start` on each row
+                // where the predicate holds.
+                return Ok(match args.get(1) {
+                    Some(r) => (
+                        CExpr::Running {
+                            kind: RunKind::RowNumber,
+                            args: vec![CExpr::Lit(Value::Long(start))],
+                            restart: Some(Box::new(self.compile(r, schema, env)?.0)),
+                            memo: Arc::default(),
+                        },
+                        T::Long,
+                    ),
+                    None => (CExpr::RowNumber(start), T::Long),
+                });
             }
             "row_cumsum" | "row_rank_dense" | "row_rank_min" | "row_window_session" => {
                 let (kind, arity) = match name {

@@ -132,6 +132,8 @@ pub(crate) fn tuple_result(bag: CExpr, result: &str, ty: ScalarType) -> CExpr {
 /// Which running value a `CExpr::Running` computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RunKind {
+    /// `row_number(start, restart)`: `start` plus the rows since the last restart.
+    RowNumber,
     CumSum,
     RankDense,
     RankMin,
@@ -156,7 +158,7 @@ impl RunKind {
         let same = prev.is_some_and(|p| equals(&p.last, &v, false) == Some(true));
         let (acc, rank) = match (self, prev) {
             (RunKind::CumSum, Some(p)) if !v.is_null() => (arith(BinOp::Add, &p.acc, &v), 0),
-            (RunKind::CumSum, Some(p)) => (p.acc.clone(), 0),
+            (RunKind::CumSum | RunKind::RowNumber, Some(p)) => (p.acc.clone(), 0),
             (RunKind::RankDense, Some(p)) => (Value::Null, p.rank + i64::from(!same)),
             (RunKind::RankMin, Some(p)) => (Value::Null, if same { p.rank } else { seen }),
             (RunKind::Session, Some(p)) => {
@@ -183,6 +185,11 @@ impl RunKind {
 
     pub(crate) fn output(self, st: &RunState) -> Value {
         match self {
+            // `acc` holds the start the first row saw.
+            RunKind::RowNumber => match st.acc {
+                Value::Long(start) => Value::Long(start.saturating_add(st.seen - 1)),
+                _ => Value::Null,
+            },
             RunKind::CumSum | RunKind::Session => st.acc.clone(),
             RunKind::RankDense | RunKind::RankMin => Value::Long(st.rank),
         }

@@ -208,6 +208,14 @@ pub(crate) const MAX_ROWS: usize = 2_000_000;
 /// built.
 pub(crate) const MAX_CELLS: usize = 40_000_000;
 
+/// Where a function call's tabular parameter gets its table.
+pub(crate) enum TableArg<'a> {
+    /// The table piped into `invoke`.
+    Input,
+    /// The call's argument.
+    Expr(&'a Expr),
+}
+
 impl<'a> Engine<'a> {
     pub(crate) fn statement(
         &mut self,
@@ -475,22 +483,54 @@ impl<'a> Engine<'a> {
     ) -> Result<Table, KqlError> {
         let mut inner = env.clone();
         let mut input = input;
+        for (name, arg) in self.bind_params(e, f, args, input.is_some(), env, &mut inner)? {
+            let t = match arg {
+                TableArg::Input => input.take().unwrap_or_default(),
+                TableArg::Expr(a) => self.tabular(a, env)?,
+            };
+            inner.push(name, Binding::Table(Arc::new(t)));
+        }
+        let mut result = None;
+        for st in &f.body {
+            match st {
+                Statement::Query(q) => result = Some(self.tabular(q, &inner)?),
+                other => self.statement(other, &mut inner)?,
+            }
+        }
+        result.ok_or_else(|| self.type_error(e, "the function body has no tabular result"))
+    }
+
+    /// Binds the scalar parameters of a call of `f` in `inner` (each to its argument's value,
+    /// else its default's, evaluated in `env`), and says where each tabular one comes from: the
+    /// piped input (to the first, when `piped`), else its argument.
+    pub(crate) fn bind_params(
+        &mut self,
+        e: &'a Expr,
+        f: &'a Function,
+        args: &'a [Expr],
+        piped: bool,
+        env: &Env<'a>,
+        inner: &mut Env<'a>,
+    ) -> Result<Vec<(String, TableArg<'a>)>, KqlError> {
+        let mut tables = Vec::new();
+        let mut piped = piped;
         let mut next = 0;
         for p in &f.params {
             if p.ty.is_none() {
-                let t = match input.take() {
-                    Some(t) => t,
-                    None => match argument_for(args, &p.name, &mut next) {
-                        Some(a) => self.tabular(a, env)?,
+                let arg = if std::mem::take(&mut piped) {
+                    TableArg::Input
+                } else {
+                    match argument_for(args, &p.name, &mut next) {
+                        Some(a) => TableArg::Expr(a),
                         None => {
                             return Err(self.type_error(
                                 e,
                                 &format!("the function needs a table for parameter '{}'", p.name),
                             ));
                         }
-                    },
+                    }
                 };
-                inner.push(p.name.clone(), Binding::Table(Arc::new(t)));
+                tables.push((p.name.clone(), arg));
                 continue;
             }
             let ty = p.ty.unwrap_or(ScalarType::Dynamic);
@@ -506,14 +546,7 @@ impl<'a> Engine<'a> {
             };
             inner.push(p.name.clone(), Binding::Scalar(convert::coerce(v, ty), ty));
         }
-        let mut result = None;
-        for st in &f.body {
-            match st {
-                Statement::Query(q) => result = Some(self.tabular(q, &inner)?),
-                other => self.statement(other, &mut inner)?,
-            }
-        }
-        result.ok_or_else(|| self.type_error(e, "the function body has no tabular result"))
+        Ok(tables)
     }
 
     pub(crate) fn datatable(

@@ -11,6 +11,7 @@ mod lower;
 mod scan;
 mod udaf;
 mod udf;
+mod udwf;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -32,7 +33,7 @@ use crate::budget::QueryBudget;
 use crate::budget::datafusion::{InQuery, QueryPool};
 use crate::error::KqlError;
 use crate::storage::arrow_table::{BATCH_ROWS, parallelism};
-use crate::syntax::ast::{LetValue, Script, Statement};
+use crate::syntax::ast::{Script, Statement};
 use crate::value::table::Table;
 
 /// How a query left the DataFusion path.
@@ -126,6 +127,7 @@ fn lower_once<'a>(
         lets: HashMap::new(),
         piped_name: None,
         scanned: HashMap::new(),
+        serial: false,
     };
     // Which `let` a failure to bind a scalar name points at, if any.
     let needs = |l: &Lowering<'_, 'a>, why: Fallback| -> Lower {
@@ -142,26 +144,15 @@ fn lower_once<'a>(
     };
     let mut queries = Vec::new();
     for st in &script.statements {
-        match st {
-            Statement::Let {
-                name,
-                value: LetValue::Expr(e),
-                ..
-            } if l.engine.is_tabular(e, &l.env)
-                || matches!(&e.kind, crate::syntax::ast::ExprKind::Name(n) if l.lets.contains_key(n)) =>
-            {
-                let plan = l.tabular(e).map_err(|why| needs(&l, why))?;
-                if let Some((_, t)) = tables.iter().find(|(t, _)| t == name) {
-                    l.env.push(name.clone(), Binding::Table(Arc::clone(t)));
-                }
-                l.lets.insert(name.clone(), plan);
-            }
-            Statement::Query(e) => queries.push(e),
-            other => {
-                let bound = l.engine.statement(other, &mut l.env);
-                bound.map_err(|e| needs(&l, e.to_string()))?;
-            }
+        let query = l.statement(st).map_err(|why| needs(&l, why))?;
+        // A tabular `let` run first (used as a scalar) is bound as the row engine binds it.
+        if let Statement::Let { name, .. } = st
+            && l.lets.contains_key(name)
+            && let Some((_, t)) = tables.iter().find(|(t, _)| t == name)
+        {
+            l.env.push(name.clone(), Binding::Table(Arc::clone(t)));
         }
+        queries.extend(query);
     }
     // Every result set is planned (so each binds), the last one is returned, as the row engine
     // does.
@@ -169,7 +160,8 @@ fn lower_once<'a>(
     for e in &queries {
         l.tabular(e).map_err(|why| needs(&l, why))?;
     }
-    let plan = l.tabular(last).map_err(|why| needs(&l, why))?;
+    let mut plan = l.tabular(last).map_err(|why| needs(&l, why))?;
+    plan.parallel &= !l.serial;
     if !queries.is_empty() {
         l.engine
             .warnings

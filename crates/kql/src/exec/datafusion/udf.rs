@@ -127,24 +127,37 @@ impl ScalarUDFImpl for EvalUdf {
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
         let (arrays, n) = arrays(args)?;
-        let columns: Vec<_> = arrays
-            .iter()
-            .zip(&self.args)
-            .map(|(a, t)| values_of(a.as_ref(), *t))
-            .collect();
-        let mut rows: Vec<Vec<_>> = (0..n).map(|_| Vec::with_capacity(columns.len())).collect();
-        for column in columns {
-            for (row, v) in rows.iter_mut().zip(column) {
-                row.push(v);
-            }
-        }
-        let mut out = Vec::with_capacity(n);
-        for idx in 0..n {
-            crate::budget::check().map_err(|e| DataFusionError::External(Box::new(e)))?;
-            out.push(coerce(eval(&self.expr, Row { rows: &rows, idx }), self.ty));
-        }
-        Ok(ColumnarValue::Array(shared_array_of(&out, self.ty)?))
+        let out = evaluate_rows(&self.expr, &arrays, &self.args, n, self.ty)?;
+        Ok(ColumnarValue::Array(out))
     }
+}
+
+/// `expr` evaluated by the row engine's evaluator on each of the `n` rows `arrays` (of KQL types
+/// `types`, `expr`'s `Col(0..)`) make, every row in reach of `prev`/`next`, as a column of `ty`.
+pub(super) fn evaluate_rows(
+    expr: &CExpr,
+    arrays: &[ArrayRef],
+    types: &[ScalarType],
+    n: usize,
+    ty: ScalarType,
+) -> DfResult<ArrayRef> {
+    let columns: Vec<_> = arrays
+        .iter()
+        .zip(types)
+        .map(|(a, t)| values_of(a.as_ref(), *t))
+        .collect();
+    let mut rows: Vec<Vec<_>> = (0..n).map(|_| Vec::with_capacity(columns.len())).collect();
+    for column in columns {
+        for (row, v) in rows.iter_mut().zip(column) {
+            row.push(v);
+        }
+    }
+    let mut out = Vec::with_capacity(n);
+    for idx in 0..n {
+        crate::budget::check().map_err(|e| DataFusionError::External(Box::new(e)))?;
+        out.push(coerce(eval(expr, Row { rows: &rows, idx }), ty));
+    }
+    shared_array_of(&out, ty)
 }
 
 /// A string operator (`has`, `contains`, `startswith`, … and `matches regex`) against a constant,

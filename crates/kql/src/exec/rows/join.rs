@@ -339,43 +339,8 @@ impl<'a> Engine<'a> {
         source: Option<String>,
         inner: bool,
     ) -> Result<Table, KqlError> {
-        let mut pairs: Vec<(String, ScalarType)> = Vec::new();
-        for (_, t) in &parts {
-            for c in &t.columns {
-                if !pairs.contains(&(c.name.clone(), c.ty)) {
-                    pairs.push((c.name.clone(), c.ty));
-                }
-            }
-        }
-        if inner {
-            pairs.retain(|(n, ty)| {
-                parts
-                    .iter()
-                    .all(|(_, t)| t.columns.iter().any(|c| c.name == *n && c.ty == *ty))
-            });
-        }
-        let typed = |n: &str| pairs.iter().filter(|(m, _)| m == n).count() > 1;
-        // Names kept as they are win; a `name_type` that collides with one gets a number.
-        let mut taken: Vec<String> = pairs
-            .iter()
-            .filter(|(n, _)| !typed(n))
-            .map(|(n, _)| n.clone())
-            .chain(source.clone())
-            .collect();
-        let mut columns: Vec<Column> = Vec::new();
-        for (n, ty) in &pairs {
-            let name = if typed(n) {
-                let name = unique_name(&taken, &format!("{n}_{}", ty.name()));
-                taken.push(name.clone());
-                name
-            } else {
-                n.clone()
-            };
-            columns.push(Column::new(name, *ty));
-        }
-        if let Some(s) = &source {
-            columns.insert(0, Column::new(s.clone(), ScalarType::String));
-        }
+        let schemas: Vec<&[Column]> = parts.iter().map(|(_, t)| &t.columns[..]).collect();
+        let (pairs, columns) = union_columns(&schemas, source.as_deref(), inner);
         // Every row gets every column: a wide union (`union *` over many tables) is refused
         // before it is built rather than exhausting memory.
         let total: usize = parts.iter().map(|(_, t)| t.rows.len()).sum();
@@ -414,4 +379,51 @@ impl<'a> Engine<'a> {
         }
         Ok(Table { columns, rows })
     }
+}
+
+/// The columns of a union of tables of these columns: each name and type once, in order of first
+/// appearance (with `inner`, only those every table has), a name of several types once per type
+/// as `name_type` (numbered where that is taken); with `source`, a string column of that name
+/// first. Also the name and type each column after `source` takes from the tables.
+pub(crate) fn union_columns(
+    schemas: &[&[Column]],
+    source: Option<&str>,
+    inner: bool,
+) -> (Vec<(String, ScalarType)>, Vec<Column>) {
+    let mut pairs: Vec<(String, ScalarType)> = Vec::new();
+    for c in schemas.iter().flat_map(|s| s.iter()) {
+        if !pairs.contains(&(c.name.clone(), c.ty)) {
+            pairs.push((c.name.clone(), c.ty));
+        }
+    }
+    if inner {
+        pairs.retain(|(n, ty)| {
+            schemas
+                .iter()
+                .all(|s| s.iter().any(|c| c.name == *n && c.ty == *ty))
+        });
+    }
+    let typed = |n: &str| pairs.iter().filter(|(m, _)| m == n).count() > 1;
+    // Names kept as they are win; a `name_type` that collides with one gets a number.
+    let mut taken: Vec<String> = pairs
+        .iter()
+        .filter(|(n, _)| !typed(n))
+        .map(|(n, _)| n.clone())
+        .chain(source.map(String::from))
+        .collect();
+    let mut columns: Vec<Column> = Vec::new();
+    for (n, ty) in &pairs {
+        let name = if typed(n) {
+            let name = unique_name(&taken, &format!("{n}_{}", ty.name()));
+            taken.push(name.clone());
+            name
+        } else {
+            n.clone()
+        };
+        columns.push(Column::new(name, *ty));
+    }
+    if let Some(s) = source {
+        columns.insert(0, Column::new(s, ScalarType::String));
+    }
+    (pairs, columns)
 }

@@ -163,7 +163,7 @@ pub(crate) fn unique_name(names: &[String], base: &str) -> String {
 }
 
 /// Shell-style match of a name against a pattern with `*`.
-pub(super) fn wildcard_match(pattern: &str, name: &str) -> bool {
+pub(crate) fn wildcard_match(pattern: &str, name: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
     if parts.len() == 1 {
         return pattern == name;

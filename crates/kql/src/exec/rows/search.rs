@@ -213,7 +213,7 @@ impl<'a> Engine<'a> {
         }
         Ok(parts)
     }
-    pub(super) fn search_predicate(
+    pub(crate) fn search_predicate(
         &mut self,
         e: &'a Expr,
         schema: &[Column],

@@ -380,6 +380,26 @@ fn print_range_count_distinct_getschema_serialize() {
     assert_eq!(r.table.rows[2][1..], [Value::Long(3), Value::Long(6)]);
 }
 
+/// Kusto's documented example: `row_number(start, restart)` numbers each run of rows anew
+/// from `start` where the predicate holds.
+#[test]
+fn row_number_restarts_at_its_start_where_the_predicate_holds() {
+    let r = run(
+        "datatable (Airport:string, Airline:string, Departures:long) \
+         ['TLV', 'LH', 1, 'TLV', 'LY', 100, 'SEA', 'LH', 1, 'SEA', 'BA', 2, 'SEA', 'LY', 0] \
+         | sort by Airport asc, Departures desc \
+         | extend Rank = row_number(1, prev(Airport) != Airport), From5 = row_number(5, Departures == 1)",
+    );
+    let ranks: Vec<(Value, Value)> = r
+        .table
+        .rows
+        .iter()
+        .map(|row| (row[3].clone(), row[4].clone()))
+        .collect();
+    let want = [(1, 5), (2, 5), (3, 6), (1, 7), (2, 5)];
+    assert_eq!(ranks, want.map(|(a, b)| (Value::Long(a), Value::Long(b))));
+}
+
 #[test]
 fn bag_unpack_and_mv_apply() {
     let r = run("SigninLogs | take 1 | evaluate bag_unpack(Props) | project-away TimeGenerated");

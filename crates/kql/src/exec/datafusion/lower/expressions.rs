@@ -7,7 +7,7 @@ use datafusion::logical_expr::{
 };
 
 use crate::bind::eval::eval;
-use crate::bind::expr::{CExpr, Row};
+use crate::bind::expr::{CExpr, Row, RunKind};
 use crate::exec::datafusion::udf::{BinUdf, CaseUdf, EvalUdf, MatchUdf, mentions};
 use crate::functions::{self, Pattern};
 use crate::storage::arrow_table::copy_limit;
@@ -240,8 +240,11 @@ pub(super) fn columns_read(e: &CExpr, out: &mut Vec<usize>) {
                 out.push(*i);
             }
         }
-        // Never lowered (see `CExpr::reads_other_rows`).
-        CExpr::Lit(_) | CExpr::RowNumber(_) | CExpr::Running { .. } => {}
+        CExpr::Lit(_) | CExpr::RowNumber(_) => {}
+        CExpr::Running { args, restart, .. } => {
+            args.iter().for_each(|x| columns_read(x, out));
+            restart.iter().for_each(|x| columns_read(x, out));
+        }
         CExpr::Neg(x) | CExpr::Member(x, _) => columns_read(x, out),
         CExpr::Bin(_, l, r) | CExpr::Index(l, r) => {
             columns_read(l, out);
@@ -268,22 +271,63 @@ pub(super) fn columns_read(e: &CExpr, out: &mut Vec<usize>) {
 
 /// `e` with column `map[k]` renumbered to `k`.
 pub(super) fn renumber(e: &CExpr, map: &[usize]) -> CExpr {
-    let r = |x: &CExpr| Box::new(renumber(x, map));
-    match e {
-        CExpr::Col(i) => CExpr::Col(map.iter().position(|m| m == i).unwrap_or(*i)),
-        CExpr::Lit(_) | CExpr::RowNumber(_) | CExpr::Running { .. } => e.clone(),
-        CExpr::Neg(x) => CExpr::Neg(r(x)),
-        CExpr::Member(x, k) => CExpr::Member(r(x), k.clone()),
-        CExpr::Bin(op, a, b) => CExpr::Bin(*op, r(a), r(b)),
-        CExpr::Index(a, b) => CExpr::Index(r(a), r(b)),
+    let renumbered = map_nodes(e, &mut |x| {
+        Ok::<_, std::convert::Infallible>(match x {
+            CExpr::Col(i) => Some(CExpr::Col(map.iter().position(|m| m == i).unwrap_or(*i))),
+            _ => None,
+        })
+    });
+    match renumbered {
+        Ok(e) => e,
+        Err(never) => match never {},
+    }
+}
+
+/// `e` rebuilt top-down: a node `f` replaces is not visited further, every other node is
+/// rebuilt from its rebuilt children.
+pub(super) fn map_nodes<E>(
+    e: &CExpr,
+    f: &mut dyn FnMut(&CExpr) -> Result<Option<CExpr>, E>,
+) -> Result<CExpr, E> {
+    if let Some(replaced) = f(e)? {
+        return Ok(replaced);
+    }
+    let mut r = |x: &CExpr| map_nodes(x, f).map(Box::new);
+    Ok(match e {
+        CExpr::Lit(_) | CExpr::Col(_) | CExpr::RowNumber(_) => e.clone(),
+        // A fresh memo: the running state belongs to the rows it was computed over.
+        CExpr::Running {
+            kind,
+            args,
+            restart,
+            ..
+        } => CExpr::Running {
+            kind: *kind,
+            args: args
+                .iter()
+                .map(|x| map_nodes(x, f))
+                .collect::<Result<_, _>>()?,
+            restart: restart
+                .as_deref()
+                .map(|x| map_nodes(x, f).map(Box::new))
+                .transpose()?,
+            memo: Default::default(),
+        },
+        CExpr::Neg(x) => CExpr::Neg(r(x)?),
+        CExpr::Member(x, k) => CExpr::Member(r(x)?, k.clone()),
+        CExpr::Bin(op, a, b) => CExpr::Bin(*op, r(a)?, r(b)?),
+        CExpr::Index(a, b) => CExpr::Index(r(a)?, r(b)?),
         CExpr::In {
             expr,
             list,
             negated,
             ci,
         } => CExpr::In {
-            expr: r(expr),
-            list: list.iter().map(|x| renumber(x, map)).collect(),
+            expr: r(expr)?,
+            list: list
+                .iter()
+                .map(|x| map_nodes(x, f))
+                .collect::<Result<_, _>>()?,
             negated: *negated,
             ci: *ci,
         },
@@ -293,22 +337,25 @@ pub(super) fn renumber(e: &CExpr, map: &[usize]) -> CExpr {
             high,
             negated,
         } => CExpr::Between {
-            expr: r(expr),
-            low: r(low),
-            high: r(high),
+            expr: r(expr)?,
+            low: r(low)?,
+            high: r(high)?,
             negated: *negated,
         },
         CExpr::Shift { expr, by, default } => CExpr::Shift {
-            expr: r(expr),
+            expr: r(expr)?,
             by: *by,
-            default: r(default),
+            default: r(default)?,
         },
         CExpr::Call { func, args, ty } => CExpr::Call {
             func,
-            args: args.iter().map(|x| renumber(x, map)).collect(),
+            args: args
+                .iter()
+                .map(|x| map_nodes(x, f))
+                .collect::<Result<_, _>>()?,
             ty: *ty,
         },
-    }
+    })
 }
 
 /// The KQL type of a bound expression over `cols`.
@@ -326,7 +373,11 @@ pub(super) fn type_of(e: &CExpr, cols: &[Column]) -> ScalarType {
             _ => ScalarType::Bool,
         },
         CExpr::In { .. } | CExpr::Between { .. } => ScalarType::Bool,
-        CExpr::Member(..) | CExpr::Index(..) | CExpr::Running { .. } => ScalarType::Dynamic,
+        CExpr::Running { kind, args, .. } => match (kind, args.first()) {
+            (RunKind::CumSum | RunKind::Session, Some(x)) => type_of(x, cols),
+            _ => ScalarType::Long,
+        },
+        CExpr::Member(..) | CExpr::Index(..) => ScalarType::Dynamic,
         CExpr::RowNumber(_) => ScalarType::Long,
     }
 }

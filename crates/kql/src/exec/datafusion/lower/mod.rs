@@ -20,7 +20,7 @@ use super::udf::{ExpandUdf, ParseUdf, RowGuardUdf};
 use crate::bind::context::{Engine, Env, pattern_call};
 use crate::bind::naming::derive_name;
 use crate::exec::MAX_ROWS;
-use crate::exec::rows::join::filters_before_join;
+use crate::exec::rows::join::{filters_before_join, union_columns};
 use crate::exec::rows::ops::{fresh_name, piped_union_name, projected_name, union_input_name};
 use crate::functions::{self};
 use crate::storage::arrow_table::{ArrowTable, copy_limit};
@@ -30,9 +30,13 @@ use crate::value::convert::coerce;
 use crate::value::table::{Column, Table};
 use crate::value::{ScalarType, Value};
 
+mod call;
 mod expressions;
 mod join;
+mod mv_apply;
+mod search;
 mod summarize;
+mod window;
 
 /// Why a query is left to the row engine.
 pub(super) type Fallback = String;
@@ -109,6 +113,9 @@ pub(super) struct Lowering<'e, 'a> {
     /// The catalog tables scanned so far, by the address of their DataFusion table: their
     /// columns' longest texts bound a row's width without reading it.
     pub scanned: HashMap<usize, Arc<ArrowTable>>,
+    /// Whether an expression reads other rows of its input in order: the query then runs in
+    /// one partition, which keeps that order (see `window.rs`).
+    pub serial: bool,
 }
 
 impl<'a> Lowering<'_, 'a> {
@@ -151,28 +158,20 @@ impl<'a> Lowering<'_, 'a> {
                 if let Some(p) = self.lets.get(n) {
                     return Ok(p.clone());
                 }
-                if self.env.get(n).is_some() {
-                    return Err(format!("'{n}' is bound by the row engine"));
+                match self.function(n) {
+                    Some(f) if f.params.is_empty() => self.call(e, f, &[], None),
+                    _ if self.env.get(n).is_some() => {
+                        Err(format!("'{n}' is bound by the row engine"))
+                    }
+                    _ => self.catalog_table(n),
                 }
-                // The catalog's Arrow form is made once and kept for every query.
-                let catalog = self.engine.catalog;
-                let table = crate::budget::outside_query(|| catalog.arrow(n))
-                    .ok_or_else(|| format!("no table '{n}'"))?;
-                let table = Arc::clone(table);
-                // A query reporting its progress counts what it reads of the table.
-                let provider: Arc<dyn TableProvider> = match &self.engine.opts.progress {
-                    Some(progress) => Arc::new(CountedTable::new(
-                        table.provider()?,
-                        table.len(),
-                        Arc::clone(progress),
-                    )),
-                    None => table.provider()?,
-                };
-                let plan = self.scan_provider(n, Arc::clone(&provider), &table)?;
-                self.scanned.insert(address(&provider), table);
-                self.timespan(plan)
             }
             ExprKind::Union(u) => self.union(None, u),
+            ExprKind::Search(s) => self.search(None, s),
+            ExprKind::Call { name, args } if let Some(f) = self.function(name) => {
+                self.call(e, f, args, None)
+            }
+            ExprKind::Call { name, args } if name == "table" => self.table_call(args),
             ExprKind::Call { name, args } if name == "materialize" && args.len() == 1 => {
                 self.tabular(&args[0])
             }
@@ -190,6 +189,27 @@ impl<'a> Lowering<'_, 'a> {
                 Err(format!("a {name} source"))
             }
         }
+    }
+
+    /// The catalog table `n`, as the query's timespan shows it.
+    pub(super) fn catalog_table(&mut self, n: &str) -> Result<Plan, Fallback> {
+        // The catalog's Arrow form is made once and kept for every query.
+        let catalog = self.engine.catalog;
+        let table = crate::budget::outside_query(|| catalog.arrow(n))
+            .ok_or_else(|| format!("no table '{n}'"))?;
+        let table = Arc::clone(table);
+        // A query reporting its progress counts what it reads of the table.
+        let provider: Arc<dyn TableProvider> = match &self.engine.opts.progress {
+            Some(progress) => Arc::new(CountedTable::new(
+                table.provider()?,
+                table.len(),
+                Arc::clone(progress),
+            )),
+            None => table.provider()?,
+        };
+        let plan = self.scan_provider(n, Arc::clone(&provider), &table)?;
+        self.scanned.insert(address(&provider), table);
+        self.timespan(plan)
     }
 
     pub(super) fn scan(&mut self, name: &str, table: &ArrowTable) -> Result<Plan, Fallback> {
@@ -267,10 +287,22 @@ impl<'a> Lowering<'_, 'a> {
                 if ty != ScalarType::Bool {
                     return Err("a non-bool predicate".into());
                 }
-                let e = self.expr(&c, ty, &cols)?;
-                self.build(cols, parallel, |b| b.filter(e), plan)
+                let width = cols.len();
+                let mut bound = [(c, ty)];
+                let p = self.serial_windows(
+                    Plan {
+                        plan,
+                        columns: cols,
+                        parallel,
+                    },
+                    &mut bound,
+                )?;
+                let e = self.expr(&bound[0].0, ty, &p.columns)?;
+                let kept = self.build(p.columns, p.parallel, |b| b.filter(e), p.plan)?;
+                self.first_columns(kept, width)
             }
-            OperatorKind::Extend(items) => {
+            // `serialize` keeps the order it is given: only its columns are to add.
+            OperatorKind::Extend(items) | OperatorKind::Serialize(items) => {
                 let mut p = Plan {
                     plan,
                     columns: cols,
@@ -282,11 +314,6 @@ impl<'a> Lowering<'_, 'a> {
                 }
                 Ok(p)
             }
-            OperatorKind::Serialize(items) if items.is_empty() => Ok(Plan {
-                plan,
-                columns: cols,
-                parallel,
-            }),
             OperatorKind::Project(items) => {
                 let mut list = Vec::new();
                 for item in items {
@@ -361,12 +388,7 @@ impl<'a> Lowering<'_, 'a> {
                 )
             }
             OperatorKind::Sort(keys) | OperatorKind::Top { keys, .. } => {
-                let mut sorts = Vec::new();
-                for k in keys {
-                    let (c, ty) = self.bind(&k.expr, &cols)?;
-                    let e = self.expr(&c, ty, &cols)?;
-                    sorts.push(SortExpr::new(e, !k.desc, k.nulls_first.unwrap_or(!k.desc)));
-                }
+                let sorts = self.sort_exprs(keys, &cols)?;
                 let fetch = match &op.kind {
                     OperatorKind::Top { count, .. } => Some(self.count(count)?),
                     _ => None,
@@ -441,6 +463,32 @@ impl<'a> Lowering<'_, 'a> {
                 (kind, flags),
                 parts,
                 *filter,
+            ),
+            OperatorKind::Search(s) => self.search(
+                Some(Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                }),
+                s,
+            ),
+            OperatorKind::MvApply { items, limit, ops } => self.mv_apply(
+                Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                },
+                items,
+                limit.as_ref(),
+                ops,
+            ),
+            OperatorKind::Invoke(call) => self.invoke(
+                Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                },
+                call,
             ),
             OperatorKind::Union(u) => self.union(
                 Some(Plan {
@@ -524,37 +572,63 @@ impl<'a> Lowering<'_, 'a> {
         if let Some(p) = first {
             inputs.push((piped_union_name(self.piped_name.take()), p));
         }
+        let mut whole = Vec::new();
         for t in &u.tables {
-            inputs.push((union_input_name(t, inputs.len()), self.tabular(t)?));
+            let matched = match &t.kind {
+                ExprKind::Star => self.catalog_tables(|_| true)?,
+                ExprKind::Wildcard(w) => self.matching_tables(w)?,
+                _ => {
+                    inputs.push((union_input_name(t, inputs.len()), self.tabular(t)?));
+                    continue;
+                }
+            };
+            whole.extend(matched.iter().map(|(n, _)| n.clone()));
+            inputs.extend(matched);
         }
+        // The row engine refuses a union of catalog tables past its cells (every row gets every
+        // column), as `union *` over wide tables can be: such a query is left to it.
+        let rows: usize = whole
+            .iter()
+            .filter_map(|n| self.engine.catalog.row_count(n))
+            .sum();
+        let schemas: Vec<&[Column]> = inputs.iter().map(|(_, p)| &p.columns[..]).collect();
+        let width = union_columns(&schemas, source.as_deref(), false).1.len();
+        if rows.saturating_mul(width) > crate::exec::MAX_CELLS {
+            return Err(format!(
+                "a union of more than {} cells",
+                crate::exec::MAX_CELLS
+            ));
+        }
+        self.union_of(inputs, source)
+    }
+
+    /// The rows of every input under the columns of all of them by name, in order of first
+    /// appearance (null where an input lacks one); first, with `source`, a column of that name
+    /// holding each row's input's name.
+    pub(super) fn union_of(
+        &mut self,
+        inputs: Vec<(String, Plan)>,
+        source: Option<String>,
+    ) -> Result<Plan, Fallback> {
         let (names, inputs): (Vec<String>, Vec<Plan>) = inputs.into_iter().unzip();
-        let mut columns: Vec<Column> = Vec::new();
-        for c in inputs.iter().flat_map(|p| &p.columns) {
-            match columns.iter().find(|x| x.name == c.name) {
-                Some(x) if x.ty != c.ty => return Err("union columns of different types".into()),
-                Some(_) => {}
-                None => columns.push(c.clone()),
-            }
-        }
-        if let Some(s) = &source {
-            columns.insert(0, Column::new(s.clone(), ScalarType::String));
-        }
+        // The row engine's columns: a name of several types is one column per type.
+        let schemas: Vec<&[Column]> = inputs.iter().map(|p| &p.columns[..]).collect();
+        let (pairs, columns) = union_columns(&schemas, source.as_deref(), false);
         let parallel = inputs.iter().any(|p| p.parallel);
         let mut plans = Vec::new();
         for (name, p) in names.into_iter().zip(inputs) {
-            let exprs: Vec<DfExpr> = columns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    if i == 0 && source.is_some() {
-                        lit(name.clone()).alias(c.name.clone())
-                    } else if p.columns.iter().any(|x| x.name == c.name) {
-                        column(&c.name)
-                    } else {
-                        typed_null(c.ty).alias(c.name.clone())
-                    }
-                })
-                .collect();
+            let mut exprs: Vec<DfExpr> = Vec::new();
+            if let Some(s) = &source {
+                exprs.push(lit(name).alias(s.clone()));
+            }
+            for ((n, ty), c) in pairs.iter().zip(&columns[exprs.len()..]) {
+                let e = if p.columns.iter().any(|x| x.name == *n && x.ty == *ty) {
+                    column(n)
+                } else {
+                    typed_null(*ty)
+                };
+                exprs.push(e.alias(c.name.clone()));
+            }
             plans.push(self.build(columns.clone(), parallel, |b| b.project(exprs), p.plan)?);
         }
         let mut plans = plans.into_iter();
@@ -573,21 +647,53 @@ impl<'a> Lowering<'_, 'a> {
         )
     }
 
+    /// Sort keys over `cols`, with Kusto's default nulls (last ascending, first descending).
+    pub(super) fn sort_exprs(
+        &mut self,
+        keys: &'a [crate::syntax::ast::SortKey],
+        cols: &[Column],
+    ) -> Result<Vec<SortExpr>, Fallback> {
+        let mut sorts = Vec::new();
+        for k in keys {
+            let (c, ty) = self.bind(&k.expr, cols)?;
+            let e = self.expr(&c, ty, cols)?;
+            sorts.push(SortExpr::new(e, !k.desc, k.nulls_first.unwrap_or(!k.desc)));
+        }
+        Ok(sorts)
+    }
+
     /// `project`: each expression under its given or derived name (`ColumnN` otherwise).
     pub(super) fn project(
         &mut self,
         p: Plan,
         items: Vec<(&'a Expr, Option<String>)>,
     ) -> Result<Plan, Fallback> {
-        let mut exprs = Vec::new();
-        let mut out: Vec<Column> = Vec::new();
+        self.project_carrying(p, items, &[])
+    }
+
+    /// [`project`](Self::project), with the columns `carry` of `p` after the projected ones.
+    pub(super) fn project_carrying(
+        &mut self,
+        p: Plan,
+        items: Vec<(&'a Expr, Option<String>)>,
+        carry: &[Column],
+    ) -> Result<Plan, Fallback> {
+        let mut bound = Vec::new();
         let mut names: Vec<String> = Vec::new();
         for (expr, given) in items {
-            let (c, ty) = self.bind(expr, &p.columns)?;
-            let name = projected_name(given, expr, &names);
-            names.push(name.clone());
+            bound.push(self.bind(expr, &p.columns)?);
+            names.push(projected_name(given, expr, &names));
+        }
+        let p = self.serial_windows(p, &mut bound)?;
+        let mut exprs = Vec::new();
+        let mut out: Vec<Column> = Vec::new();
+        for ((c, ty), name) in bound.into_iter().zip(names) {
             exprs.push(self.expr(&c, ty, &p.columns)?.alias(name.clone()));
             out.push(Column::new(name, ty));
+        }
+        for c in carry {
+            exprs.push(column(&c.name));
+            out.push(c.clone());
         }
         self.build(out, p.parallel, |b| b.project(exprs), p.plan)
     }
@@ -634,8 +740,12 @@ impl<'a> Lowering<'_, 'a> {
             .cloned()
             .or_else(|| derive_name(&item.expr))
             .unwrap_or_else(|| fresh_name(&p.columns, &[]));
+        let width = p.columns.len();
+        let mut bound = [(c, ty)];
+        let p = self.serial_windows(p, &mut bound)?;
+        let [(c, ty)] = bound;
         let new = self.expr(&c, ty, &p.columns)?.alias(name.clone());
-        let (mut cols, mut exprs) = as_is(&p.columns);
+        let (mut cols, mut exprs) = as_is(&p.columns[..width]);
         set_column(&mut cols, &mut exprs, Column::new(name, ty), new);
         self.build(cols, p.parallel, |b| b.project(exprs), p.plan)
     }

@@ -21,7 +21,7 @@ use crate::exec::datafusion::udwf::SerialUdwf;
 use crate::value::ScalarType;
 use crate::value::table::Column;
 
-use super::expressions::{columns_read, map_nodes, renumber, row_context, type_of};
+use super::expressions::{columns_read, map_nodes, renumber, type_of};
 use super::*;
 
 /// The window columns one operator's expressions need.
@@ -67,7 +67,7 @@ impl<'a> Lowering<'_, 'a> {
         p: Plan,
         exprs: &mut [(CExpr, ScalarType)],
     ) -> Result<Plan, Fallback> {
-        if !exprs.iter().any(|(c, _)| row_context(c)) {
+        if !exprs.iter().any(|(c, _)| c.reads_other_rows()) {
             return Ok(p);
         }
         let mut w = Windows {
@@ -77,7 +77,7 @@ impl<'a> Lowering<'_, 'a> {
             finals: Vec::new(),
         };
         for (c, ty) in exprs.iter_mut() {
-            if !row_context(c) {
+            if !c.reads_other_rows() {
                 continue;
             }
             *c = if natively(c, &p.columns) {
@@ -223,8 +223,8 @@ fn natively(c: &CExpr, cols: &[Column]) -> bool {
     !c.any(&|x| match x {
         CExpr::Running { .. } => true,
         CExpr::Shift { expr, default, .. } => {
-            row_context(expr)
-                || row_context(default)
+            expr.reads_other_rows()
+                || default.reads_other_rows()
                 || !(matches!(**default, CExpr::Lit(Value::Null))
                     || type_of(default, cols) == type_of(expr, cols))
         }

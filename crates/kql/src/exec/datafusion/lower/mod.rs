@@ -32,6 +32,8 @@ use crate::value::{ScalarType, Value};
 
 mod expressions;
 mod join;
+mod make_series;
+mod percentiles;
 mod summarize;
 
 /// Why a query is left to the row engine.
@@ -463,6 +465,15 @@ impl<'a> Lowering<'_, 'a> {
                 params,
                 items,
                 limit.as_ref(),
+            ),
+            OperatorKind::MakeSeries(ms) => self.make_series(
+                Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                },
+                op,
+                ms,
             ),
             other => {
                 let debug = format!("{other:?}");

@@ -5,6 +5,10 @@
 //! 5), `DUCKDB_PYTHON` (a Python with the `duckdb` package; DuckDB is skipped without it),
 //! `BENCH_MD` (write the Markdown report there), `BENCH_JSON` (write the raw results there).
 //! The data is generated once under `target/bench-data/` and reused.
+//!
+//! Peak memory: each query runs once more in a child process of this bench (`BENCH_PEAK_OF`
+//! names the query) that loads the table, resets its peak resident set and reports how far the
+//! query raised it above the loaded table; DuckDB's script does the same for its side.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,7 +28,7 @@ use serde_json::json;
 static ALLOCATOR: kql::budget::CountingAllocator = kql::budget::CountingAllocator;
 
 /// The queries: (name, KQL). The SQL twins live in scripts/bench_kql_duckdb.py under the same names.
-const QUERIES: [(&str, &str); 5] = [
+const QUERIES: [(&str, &str); 14] = [
     (
         "filter_bin_count",
         "SigninLogs | where ResultType != \"0\" | summarize count() by bin(TimeGenerated, 1h), ResultType",
@@ -46,6 +50,42 @@ const QUERIES: [(&str, &str); 5] = [
     (
         "mv_expand",
         "SigninLogs | mv-expand Method = AuthenticationMethodsUsed to typeof(string) | summarize count() by Method",
+    ),
+    (
+        "has_any",
+        "SigninLogs | where UserAgent has_any (\"firefox\", \"python\", \"outlook\") | summarize count() by AppDisplayName",
+    ),
+    (
+        "extract",
+        "SigninLogs | extend Version = extract(@\"(Firefox|Chrome)/([0-9.]+)\", 2, UserAgent) | summarize count() by Version",
+    ),
+    (
+        "parse",
+        "SigninLogs | parse UserAgent with Product \"/\" Version \" \" * | summarize count() by Product, Version",
+    ),
+    (
+        "arg_max_by_user",
+        "SigninLogs | summarize arg_max(TimeGenerated, IPAddress, Location) by UserPrincipalName",
+    ),
+    (
+        "top_n",
+        "SigninLogs | where ResultType != \"0\" | top 100 by TimeGenerated desc",
+    ),
+    (
+        "make_series",
+        "SigninLogs | make-series count() default=0 on TimeGenerated from datetime(2026-01-01) to datetime(2026-01-31) step 1h by AppDisplayName",
+    ),
+    (
+        "leftanti_join",
+        "SigninLogs | where ResultType != \"0\" | join kind=leftanti (SigninLogs | where ResultType == \"0\") on IPAddress | count",
+    ),
+    (
+        "percentiles_by_bin",
+        "SigninLogs | summarize percentiles(RiskScore, 50, 95) by bin(TimeGenerated, 1d)",
+    ),
+    (
+        "dcount_high_card",
+        "SigninLogs | summarize dcount(IPAddress) by bin(TimeGenerated, 1d)",
     ),
 ];
 
@@ -174,6 +214,89 @@ fn time<T>(iters: usize, mut f: impl FnMut() -> T) -> (Duration, Duration, T) {
     (times[0], times[times.len() / 2], out)
 }
 
+/// A cell as `bench_kql_duckdb.py` writes DuckDB's: datetimes and timespans as ticks, reals
+/// with six decimals, dynamic values as compact JSON.
+fn cell_text(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Long(i) | Value::DateTime(i) | Value::TimeSpan(i) => i.to_string(),
+        Value::Real(x) => format!("{x:.6}"),
+        Value::Decimal(d) => format!("{:.6}", d.to_f64()),
+        Value::String(s) => s.to_string(),
+        Value::Guid(g) => g.to_string(),
+        Value::Dynamic(d) => d.to_string(),
+    }
+}
+
+/// An answer in a form both engines can be compared in: its rows as text, sorted, and a
+/// 64-bit FNV-1a digest of them all (the same as the DuckDB script's).
+fn answer(table: &Table) -> (Vec<String>, String) {
+    let mut rows: Vec<String> = table
+        .rows
+        .iter()
+        .map(|r| r.iter().map(cell_text).collect::<Vec<_>>().join("|"))
+        .collect();
+    rows.sort();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in rows.join("\n").bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (rows, format!("{h:016x}"))
+}
+
+/// A `/proc/self/status` field in MiB (`VmRSS`: resident now; `VmHWM`: the peak since start or
+/// since the last [`reset_peak`]).
+fn status_mib(field: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// Resets `VmHWM` to the resident set now (Linux's `clear_refs`), so a query's own peak is read
+/// apart from the loading's.
+fn reset_peak() {
+    std::fs::write("/proc/self/clear_refs", "5")
+        .expect("reset the peak RSS (/proc/self/clear_refs)");
+}
+
+/// How far one run of `query` raises this process's resident set above what it holds now, MiB.
+fn peak_of(catalog: &Catalog, query: &str, opts: &ExecOptions) -> f64 {
+    reset_peak();
+    let base = status_mib("VmRSS");
+    let out = kql::execute(catalog, query, opts);
+    let peak = status_mib("VmHWM");
+    drop(out.unwrap_or_else(|e| panic!("{query}: {e}")));
+    peak - base
+}
+
+/// The peak of `name` measured in a fresh process of this bench (so no query inherits memory an
+/// earlier one left mapped), MiB.
+fn peak_in_child(name: &str) -> Option<f64> {
+    let exe = std::env::current_exe().ok()?;
+    let out = Command::new(exe)
+        .env("BENCH_PEAK_OF", name)
+        .env_remove("BENCH_MD")
+        .env_remove("BENCH_JSON")
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        eprintln!(
+            "{name}: peak run failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return None;
+    }
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
 fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e5).round() / 100.0
 }
@@ -263,6 +386,7 @@ fn main() {
         .map(|m| m.len() as f64 / 1048576.0)
         .sum::<f64>();
 
+    let rss_before = status_mib("VmRSS");
     let t = Instant::now();
     let mut columns = Vec::new();
     let mut batches = Vec::new();
@@ -271,12 +395,28 @@ fn main() {
         columns = c;
         batches.extend(b);
     }
+    let arrow_mib = batches
+        .iter()
+        .map(|b| b.get_array_memory_size() as f64 / 1048576.0)
+        .sum::<f64>();
     let mut catalog = Catalog::new();
     catalog.insert_arrow("SigninLogs", columns, batches);
     let load = t.elapsed();
-    eprintln!("kql: loaded {rows} rows in {:.2}s", load.as_secs_f64());
+    let resident_mib = status_mib("VmRSS") - rss_before;
+    eprintln!(
+        "kql: loaded {rows} rows in {:.2}s (Arrow buffers {arrow_mib:.0} MiB, resident +{resident_mib:.0} MiB)",
+        load.as_secs_f64()
+    );
 
     let opts = ExecOptions::default();
+    if let Ok(name) = std::env::var("BENCH_PEAK_OF") {
+        let (_, query) = QUERIES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap_or_else(|| panic!("no query {name}"));
+        println!("{:.1}", peak_of(&catalog, query, &opts));
+        return;
+    }
     let mut results = BTreeMap::new();
     for (name, query) in QUERIES {
         if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
@@ -288,8 +428,10 @@ fn main() {
         let (min, median, out) = time(iters, || kql::execute(&catalog, query, &opts));
         let table = out.unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(table.executor, kql::Executor::DataFusion, "{name}");
+        let peak = peak_in_child(name);
+        let (sorted, digest) = answer(&table.table);
         eprintln!(
-            "kql {name:18} min {:>9.2} ms  median {:>9.2} ms  ({} rows)",
+            "kql {name:18} min {:>9.2} ms  median {:>9.2} ms  ({} rows, peak +{peak:.0?} MiB)",
             ms(min),
             ms(median),
             table.table.rows.len()
@@ -297,21 +439,25 @@ fn main() {
         results.insert(
             name.to_string(),
             json!({"query": query, "kql_min_ms": ms(min), "kql_median_ms": ms(median),
-                   "kql_rows": table.table.rows.len(), "kql_first": format!("{:?}", table.table.rows.first())}),
+                   "kql_peak_mib": peak,
+                   "kql_rows": table.table.rows.len(), "kql_first": sorted.first(), "kql_digest": digest}),
         );
     }
 
     let duckdb = std::env::var("DUCKDB_PYTHON").ok().and_then(|python| {
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/bench_kql_duckdb.py");
+        let names: Vec<&str> = results.keys().map(String::as_str).collect();
         let out = Command::new(python)
             .arg(script)
             .arg(&parquet)
             .arg(iters.to_string())
+            .env("BENCH_ONLY", names.join(" "))
+            .stderr(std::process::Stdio::inherit())
             .output()
             .expect("run DuckDB");
         if !out.status.success() {
-            eprintln!("duckdb failed: {}", String::from_utf8_lossy(&out.stderr));
+            eprintln!("duckdb failed");
             return None;
         }
         serde_json::from_slice::<serde_json::Value>(&out.stdout).ok()
@@ -327,15 +473,17 @@ fn main() {
     md.push_str(&format!(
         "Data: a generated SigninLogs-like table of {rows} rows (30 days, 5,000 users, 12 apps, 15% failed sign-ins, 1-2 authentication methods a row), Snappy Parquet files of {file_mib:.1} MiB in all under `target/bench-data/`. \
          The KQL engine loads them once into Arrow batches ({:.2} s, not counted below) and runs each query on DataFusion (every query here is lowered to a DataFusion plan; `kql::explain` is checked) over those in-memory batches; DuckDB {} runs the equivalent SQL over the same files (`parquet`) and over the same rows loaded into an in-memory table (`memory`). \
-         Times are the median of {iters} runs after a warm-up (min in brackets). Ratio = KQL engine / DuckDB in-memory, of the medians (of the minimums in brackets); the goal is 1.5× or less.\n\n",
+         Times are the median of {iters} runs after a warm-up (min in brackets). Ratio = KQL engine / DuckDB in-memory, of the medians (of the minimums in brackets); the goal is 1.0× or less for each query and 0.8× or less for their geometric mean. \
+         Peak MiB = how far one run of the query raised the resident set (`VmHWM`, reset after loading) above the loaded table, each query in a fresh process of its engine.\n\n",
         load.as_secs_f64(),
         duckdb
             .as_ref()
             .and_then(|d| d["version"].as_str())
             .unwrap_or("(not run)"),
     ));
-    md.push_str("| Query | KQL engine ms | DuckDB parquet ms | DuckDB memory ms | Ratio | Rows (KQL / DuckDB) |\n");
-    md.push_str("| --- | ---: | ---: | ---: | ---: | --- |\n");
+    md.push_str("| Query | KQL engine ms | DuckDB parquet ms | DuckDB memory ms | Ratio | Peak MiB (KQL / DuckDB) | Rows (KQL / DuckDB), answers |\n");
+    md.push_str("| --- | ---: | ---: | ---: | ---: | ---: | --- |\n");
+    let mut log_ratios = Vec::new();
     for (name, r) in &mut results {
         let d = duckdb.as_ref().map(|d| &d["queries"][name.as_str()]);
         let kql_med = r["kql_median_ms"].as_f64().unwrap_or(0.0);
@@ -351,18 +499,32 @@ fn main() {
         };
         let kql_min = r["kql_min_ms"].as_f64().unwrap_or(0.0);
         let ratio = match d.map(|d| (d["memory_median_ms"].as_f64(), d["memory_min_ms"].as_f64())) {
-            Some((Some(med), Some(min))) => format!(
-                "{:.1}× ({:.1}×)",
-                kql_med / med.max(0.001),
-                kql_min / min.max(0.001)
-            ),
+            Some((Some(med), Some(min))) => {
+                log_ratios.push((kql_med / med.max(0.001)).ln());
+                format!(
+                    "{:.2}× ({:.2}×)",
+                    kql_med / med.max(0.001),
+                    kql_min / min.max(0.001)
+                )
+            }
             _ => "–".into(),
         };
+        let mib = |v: &serde_json::Value| v.as_f64().map_or("–".into(), |m| format!("{m:.0}"));
+        let peaks = format!(
+            "{} / {}",
+            mib(&r["kql_peak_mib"]),
+            d.map_or("–".into(), |d| mib(&d["memory_peak_mib"]))
+        );
         let drows = d
             .and_then(|d| d["rows"].as_u64())
             .map_or("–".into(), |n| n.to_string());
+        let same = match d.and_then(|d| d["digest"].as_str()) {
+            Some(digest) if r["kql_digest"].as_str() == Some(digest) => "same",
+            Some(_) => "**differ**",
+            None => "–",
+        };
         md.push_str(&format!(
-            "| `{name}` | {:.2} ({:.2}) | {} | {} | {ratio} | {} / {drows} |\n",
+            "| `{name}` | {:.2} ({:.2}) | {} | {} | {ratio} | {peaks} | {} / {drows}, {same} |\n",
             kql_med,
             kql_min,
             cell("parquet"),
@@ -373,6 +535,25 @@ fn main() {
             obj.insert("duckdb".into(), d.clone());
         }
     }
+    if !log_ratios.is_empty() {
+        md.push_str(&format!(
+            "\nGeometric mean of the ratios (medians): {:.2}× over {} queries.\n",
+            (log_ratios.iter().sum::<f64>() / log_ratios.len() as f64).exp(),
+            log_ratios.len()
+        ));
+    }
+    let load_of = |k: &str| duckdb.as_ref().and_then(|d| d["load"][k].as_f64());
+    let or_dash =
+        |v: Option<f64>, digits: usize| v.map_or("–".into(), |x| format!("{x:.digits$}"));
+    md.push_str(&format!(
+        "\n## Loading the {rows}-row table\n\n| Engine | Load s | Resident MiB (RSS growth) | Table MiB (engine's own count) |\n| --- | ---: | ---: | ---: |\n\
+         | KQL engine (Parquet → Arrow batches) | {:.2} | {resident_mib:.0} | {arrow_mib:.0} (Arrow buffers) |\n\
+         | DuckDB (`CREATE TABLE … AS SELECT * FROM read_parquet`) | {} | {} | {} (`duckdb_memory()`) |\n",
+        load.as_secs_f64(),
+        or_dash(load_of("seconds"), 2),
+        or_dash(load_of("resident_mib"), 0),
+        or_dash(load_of("table_mib"), 0),
+    ));
     md.push_str("\nQueries (KQL; the SQL twins are in `scripts/bench_kql_duckdb.py`):\n\n");
     for (name, r) in &results {
         md.push_str(&format!(
@@ -398,6 +579,7 @@ fn main() {
     }
     if let Ok(path) = std::env::var("BENCH_JSON") {
         let all = json!({"rows": rows, "iters": iters, "load_s": load.as_secs_f64(),
+                         "arrow_mib": arrow_mib, "resident_mib": resident_mib,
                          "parquet_mib": file_mib, "machine": machine(), "duckdb": duckdb, "kql": results});
         std::fs::write(
             &path,

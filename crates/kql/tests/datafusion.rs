@@ -580,3 +580,89 @@ fn a_bool_column_compared_with_zero_or_one_selects_the_same_rows_on_both_engines
         );
     }
 }
+
+/// Both engines' answers to `q`, which DataFusion must plan (not leave to the row engine).
+fn on_both(c: &Catalog, q: &str) -> (Table, Table) {
+    let plan = kql::explain(c, q, &opts()).unwrap_or_else(|why| panic!("{q}: {why}"));
+    let fused = run(c, q, &opts()).unwrap_or_else(|e| panic!("{q}: {e}\n{plan}"));
+    assert_eq!(fused.executor, Executor::DataFusion, "{q}");
+    let rows = kql::execute_on(Executor::Rows, c, q, &opts()).expect("rows");
+    (fused.table, rows.table)
+}
+
+#[test]
+fn make_series_with_a_range_is_planned_on_datafusion_with_the_row_engines_series() {
+    // Large enough for parallel partitions, so each group's bins come from several of them.
+    let c = catalog(300_000);
+    for q in [
+        "SigninLogs | make-series n = count() default = 0, f = countif(ResultType != '0') default = -1 \
+         on TimeGenerated from datetime(1970-01-02) to datetime(1970-01-05) step 7h by UserPrincipalName \
+         | sort by UserPrincipalName asc",
+        "SigninLogs | make-series avg(hourofday(TimeGenerated)) on TimeGenerated in range(datetime(1970-01-01 05:00), datetime(1970-01-03), 1d) \
+         by UserPrincipalName, ResultType | sort by UserPrincipalName asc, ResultType asc",
+        "SigninLogs | where ResultType == 'none' | make-series count() on TimeGenerated from datetime(1970-01-01) to datetime(1970-01-02) step 1h",
+        "SigninLogs | where ResultType == 'none' | make-series kind=nonempty count() on TimeGenerated from datetime(1970-01-01) to datetime(1970-01-02) step 6h",
+        "SigninLogs | make-series count() on TimeGenerated from datetime(1970-01-01) to datetime(1970-01-02) step 6h",
+    ] {
+        let (fused, rows) = on_both(&c, q);
+        assert_eq!(fused, rows, "{q}");
+    }
+    // The values themselves: u0 signs in at hours 0, 7, 14, …; 7h bins from day 2 see one each.
+    let (fused, _) = on_both(
+        &c,
+        "SigninLogs | where UserPrincipalName == 'u0' | make-series count() on TimeGenerated \
+         from datetime(1970-01-02 04:00) to datetime(1970-01-03) step 7h",
+    );
+    assert_eq!(fused.rows.len(), 1);
+    assert_eq!(fused.rows[0][0].to_string(), "[1,1,1]");
+    // Without `from`/`to` the data decides the range: still the row engine's.
+    let why = kql::explain(
+        &c,
+        "SigninLogs | make-series count() on TimeGenerated step 1d",
+        &opts(),
+    )
+    .expect_err("falls back");
+    assert!(why.contains("from and to"), "{why}");
+}
+
+#[test]
+fn percentiles_of_whole_numbers_are_one_datafusion_aggregate_with_the_row_engines_ranks() {
+    let c = catalog(300_000);
+    let q = "SigninLogs | extend h = hourofday(TimeGenerated) \
+             | summarize percentiles(h, 0, 25, 50, 99.9, 100), p = percentile(TimeGenerated, 90), \
+               e = percentile(toint(ResultType), 50) by ResultType | sort by ResultType asc";
+    let plan = kql::explain(&c, q, &opts()).expect("lowered");
+    assert!(plan.contains("kql_percentiles"), "{plan}");
+    let (fused, rows) = on_both(&c, q);
+    assert_eq!(fused, rows);
+    // ResultType "0" is every hour but the multiples of 3, 12,500 rows each: 16 hours, so 25%
+    // is the 4th (5), 50% the 8th (11), and 0% the first.
+    let hours: Vec<i64> = rows.rows[0][1..6].iter().map(long).collect();
+    assert_eq!(hours, [1, 5, 11, 23, 23]);
+}
+
+#[test]
+fn has_any_of_constant_terms_is_one_regex_with_the_row_engines_answers() {
+    let c = catalog(60);
+    for q in [
+        "SigninLogs | where UserAgent has_any ('FIREFOX', 'curl', 'nothing') | count",
+        "SigninLogs | where UserAgent has_any ('firefoxish', '8.0') | count",
+        "SigninLogs | where UserAgent has_any ('fire', 'Mozilla/5') | count",
+        "SigninLogs | where UserAgent has_any ('', 'nothing') | count",
+    ] {
+        let plan = kql::explain(&c, q, &opts()).expect("lowered");
+        assert!(plan.contains("kql_match"), "{q}\n{plan}");
+        let (fused, rows) = on_both(&c, q);
+        assert_eq!(fused, rows, "{q}");
+    }
+    // Every row has `firefox` or `curl` as a term; `firefoxish` is not `firefox`.
+    let counts: Vec<i64> = [
+        "SigninLogs | where UserAgent has_any ('FIREFOX', 'nothing') | count",
+        "SigninLogs | where UserAgent has_any ('firefox', 'curl') | count",
+        "SigninLogs | where UserAgent has_any ('fire', 'Mozilla/5') | count",
+    ]
+    .iter()
+    .map(|q| long(&on_both(&c, q).0.rows[0][0]))
+    .collect();
+    assert_eq!(counts, [12, 60, 12]);
+}

@@ -98,7 +98,9 @@ const REGEX_SIZE_LIMIT: usize = 1 << 22;
 /// with it may cost.
 #[derive(Clone, Debug)]
 pub(crate) struct Pattern {
-    regex: Regex,
+    /// Shared, not cloned: a cloned `Regex` starts with an empty search cache (its lazy DFA is
+    /// built again), and the cache hands out a clone for every row that asks.
+    regex: std::sync::Arc<Regex>,
     states: usize,
 }
 
@@ -113,7 +115,7 @@ impl Pattern {
             .ok()?;
         Some(Pattern {
             states: nfa.states().len(),
-            regex,
+            regex: std::sync::Arc::new(regex),
         })
     }
 
@@ -127,7 +129,7 @@ impl Pattern {
     /// check reports it) and the search is not made.
     pub(crate) fn over(&self, text: &str) -> Option<&Regex> {
         if (self.states as u64).saturating_mul(text.len() as u64) <= MAX_REGEX_WORK {
-            return Some(&self.regex);
+            return Some(self.regex.as_ref());
         }
         let mut pattern: String = self.regex.as_str().chars().take(80).collect();
         if pattern.len() < self.regex.as_str().len() {
@@ -311,4 +313,26 @@ fn texts_of(args: &[Value]) -> Vec<String> {
             None => vec![to_text(a)],
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_hands_out_one_shared_regex_not_a_clone_with_a_cold_search_cache() {
+        let (Some(a), Some(b)) = (
+            regex("(Firefox|Chrome)/([0-9.]+)"),
+            regex("(Firefox|Chrome)/([0-9.]+)"),
+        ) else {
+            panic!("a valid pattern compiles");
+        };
+        assert!(std::ptr::eq(a.regex(), b.regex()));
+        assert_eq!(
+            a.over("Firefox/125.0")
+                .and_then(|r| r.captures("x Firefox/125.0"))
+                .map(|c| c[2].to_string()),
+            Some("125.0".to_string())
+        );
+    }
 }

@@ -9,4 +9,4 @@ pub(crate) mod ops;
 pub(crate) mod parse;
 pub(crate) mod pivot;
 mod search;
-mod summarize;
+pub(crate) mod summarize;

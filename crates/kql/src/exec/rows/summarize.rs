@@ -25,48 +25,12 @@ impl<'a> Engine<'a> {
         env: &Env<'a>,
     ) -> Result<Table, KqlError> {
         let (axis, axis_ty) = self.compile(&ms.axis, &t.columns, env)?;
-        let mut key_exprs = Vec::new();
-        let mut key_cols: Vec<Column> = Vec::new();
-        for item in &ms.by {
-            let (c, ty) = self.compile(&item.expr, &t.columns, env)?;
-            let taken: Vec<String> = key_cols.iter().map(|c| c.name.clone()).collect();
-            let name = item
-                .names
-                .first()
-                .cloned()
-                .or_else(|| derive_name(&item.expr))
-                .unwrap_or_else(|| fresh_name(&key_cols, &taken));
-            key_exprs.push(c);
-            key_cols.push(Column::new(name, ty));
-        }
-        self.agg = Some(AggCollector {
-            input: t.columns.clone(),
-            specs: Vec::new(),
-            keys: key_cols.len(),
-            key_names: key_cols.iter().map(|c| c.name.clone()).collect(),
-        });
-        let mut outs = Vec::new();
-        let mut bound = Ok(());
-        for (item, _) in &ms.aggs {
-            match self.compile(&item.expr, &key_cols, env) {
-                Ok(c) => outs.push(c),
-                Err(e) => {
-                    bound = Err(e);
-                    break;
-                }
-            }
-        }
-        let specs = self.agg.take().map(|a| a.specs).unwrap_or_default();
-        bound?;
-        if specs
-            .iter()
-            .any(|s| !s.row.is_empty() || s.percents.len() > 1)
-        {
-            return Err(self.unsupported_at(
-                op.span,
-                "arg_max, arg_min, take_any(*) and percentiles in make-series",
-            ));
-        }
+        let SeriesBinding {
+            key_exprs,
+            key_cols,
+            specs,
+            outs,
+        } = self.bind_series(op, ms, &t.columns, None, env)?;
         let mut defaults = Vec::new();
         for ((_, d), (_, ty)) in ms.aggs.iter().zip(&outs) {
             defaults.push(match d {
@@ -74,15 +38,8 @@ impl<'a> Engine<'a> {
                 None => coerce(Value::Long(0), *ty),
             });
         }
-        // The axis as ticks or numbers; bins are [start + i*step, start + (i+1)*step).
-        let num = |v: &Value| -> Option<f64> {
-            match crate::value::convert::undyn(v) {
-                Value::DateTime(x) | Value::TimeSpan(x) => Some(x as f64),
-                other => crate::value::convert::as_f64(&other),
-            }
-        };
         let step_v = self.constant(&ms.step, env)?;
-        let step = num(&step_v)
+        let step = series_number(&step_v)
             .filter(|s| *s > 0.0)
             .ok_or_else(|| self.type_error(&ms.step, "make-series needs a positive step"))?;
         let mut axis_vals = Vec::with_capacity(t.rows.len());
@@ -91,18 +48,18 @@ impl<'a> Engine<'a> {
             axis_vals.push(eval(&axis, Row { rows: &t.rows, idx }).clone());
         }
         let from = match &ms.from {
-            Some(f) => num(&self.constant(f, env)?),
+            Some(f) => series_number(&self.constant(f, env)?),
             None => axis_vals
                 .iter()
-                .filter_map(num)
+                .filter_map(series_number)
                 .reduce(f64::min)
                 .map(|m| (m / step).floor() * step),
         };
         let to = match &ms.to {
-            Some(e) => num(&self.constant(e, env)?),
+            Some(e) => series_number(&self.constant(e, env)?),
             None => axis_vals
                 .iter()
-                .filter_map(num)
+                .filter_map(series_number)
                 .reduce(f64::max)
                 .map(|m| m + step),
         };
@@ -117,13 +74,13 @@ impl<'a> Engine<'a> {
             ));
             return Ok(Table::new(columns));
         };
-        let bins = (((to - from) / step).ceil().max(0.0) as usize).min(100_000);
+        let bins = series_bins(from, to, step);
         let mut groups: HashMap<Vec<Key>, usize> = HashMap::new();
         let mut group_keys: Vec<Vec<Value>> = Vec::new();
         let mut states: Vec<Vec<Option<Vec<AggState>>>> = Vec::new();
         for (idx, av) in axis_vals.iter().enumerate() {
             self.check()?;
-            let Some(x) = num(av) else { continue };
+            let Some(x) = series_number(av) else { continue };
             if x < from || x >= from + step * bins as f64 {
                 continue;
             }
@@ -156,17 +113,7 @@ impl<'a> Engine<'a> {
         }
         let axis_name = derive_name(&ms.axis).unwrap_or_else(|| "Axis".into());
         columns.push(Column::new(axis_name, ScalarType::Dynamic));
-        let axis_json: Vec<serde_json::Value> = (0..bins)
-            .map(|i| {
-                let x = from + step * i as f64;
-                match axis_ty {
-                    ScalarType::DateTime => crate::value::convert::datetime_json(x as i64),
-                    ScalarType::TimeSpan => Value::TimeSpan(x as i64).to_json(),
-                    ScalarType::Real | ScalarType::Decimal => Value::Real(x).to_json(),
-                    _ => Value::Long(x as i64).to_json(),
-                }
-            })
-            .collect();
+        let axis_json = series_axis(from, step, bins, axis_ty);
         let mut rows = Vec::new();
         for (keys, bins_states) in group_keys.into_iter().zip(states) {
             let mut series: Vec<Vec<serde_json::Value>> =
@@ -567,6 +514,113 @@ impl<'a> Engine<'a> {
 }
 
 /// The column name of a `make-series` aggregate (`avg_Price`, `count_`).
+/// A bound `make-series`: its keys, the aggregates it collects and its output expressions.
+pub(crate) struct SeriesBinding {
+    pub key_exprs: Vec<CExpr>,
+    pub key_cols: Vec<Column>,
+    pub specs: Vec<AggSpec>,
+    pub outs: Vec<(CExpr, ScalarType)>,
+}
+
+impl<'a> Engine<'a> {
+    /// Binds a `make-series`'s keys over `columns` (then `extra`, a key the caller adds, such as
+    /// DataFusion's bin number) and its aggregates over those keys.
+    pub(crate) fn bind_series(
+        &mut self,
+        op: &Operator,
+        ms: &'a crate::syntax::ast::MakeSeries,
+        columns: &[Column],
+        extra: Option<(CExpr, Column)>,
+        env: &Env<'a>,
+    ) -> Result<SeriesBinding, KqlError> {
+        let mut key_exprs = Vec::new();
+        let mut key_cols: Vec<Column> = Vec::new();
+        for item in &ms.by {
+            let (c, ty) = self.compile(&item.expr, columns, env)?;
+            let taken: Vec<String> = key_cols.iter().map(|c| c.name.clone()).collect();
+            let name = item
+                .names
+                .first()
+                .cloned()
+                .or_else(|| derive_name(&item.expr))
+                .unwrap_or_else(|| fresh_name(&key_cols, &taken));
+            key_exprs.push(c);
+            key_cols.push(Column::new(name, ty));
+        }
+        if let Some((c, col)) = extra {
+            key_exprs.push(c);
+            key_cols.push(col);
+        }
+        self.agg = Some(AggCollector {
+            input: columns.to_vec(),
+            specs: Vec::new(),
+            keys: key_cols.len(),
+            key_names: key_cols.iter().map(|c| c.name.clone()).collect(),
+        });
+        let mut outs = Vec::new();
+        let mut bound = Ok(());
+        for (item, _) in &ms.aggs {
+            match self.compile(&item.expr, &key_cols, env) {
+                Ok(c) => outs.push(c),
+                Err(e) => {
+                    bound = Err(e);
+                    break;
+                }
+            }
+        }
+        let specs = self.agg.take().map(|a| a.specs).unwrap_or_default();
+        bound?;
+        if specs
+            .iter()
+            .any(|s| !s.row.is_empty() || s.percents.len() > 1)
+        {
+            return Err(self.unsupported_at(
+                op.span,
+                "arg_max, arg_min, take_any(*) and percentiles in make-series",
+            ));
+        }
+        Ok(SeriesBinding {
+            key_exprs,
+            key_cols,
+            specs,
+            outs,
+        })
+    }
+}
+
+/// A `make-series` axis value as ticks or a number (`None`: the row is in no bin).
+pub(crate) fn series_number(v: &Value) -> Option<f64> {
+    match crate::value::convert::undyn(v) {
+        Value::DateTime(x) | Value::TimeSpan(x) => Some(x as f64),
+        other => crate::value::convert::as_f64(&other),
+    }
+}
+
+/// How many bins `[from + i*step, from + (i+1)*step)` cover `from`..`to` (at most 100,000).
+pub(crate) fn series_bins(from: f64, to: f64, step: f64) -> usize {
+    (((to - from) / step).ceil().max(0.0) as usize).min(100_000)
+}
+
+/// The axis column's array: each bin's start, in the axis's type.
+pub(crate) fn series_axis(
+    from: f64,
+    step: f64,
+    bins: usize,
+    axis_ty: ScalarType,
+) -> Vec<serde_json::Value> {
+    (0..bins)
+        .map(|i| {
+            let x = from + step * i as f64;
+            match axis_ty {
+                ScalarType::DateTime => crate::value::convert::datetime_json(x as i64),
+                ScalarType::TimeSpan => Value::TimeSpan(x as i64).to_json(),
+                ScalarType::Real | ScalarType::Decimal => Value::Real(x).to_json(),
+                _ => Value::Long(x as i64).to_json(),
+            }
+        })
+        .collect()
+}
+
 fn series_name(item: &NamedExpr, i: usize) -> String {
     if let Some(n) = item.names.first() {
         return n.clone();

@@ -128,10 +128,12 @@ impl<'a> Lowering<'_, 'a> {
                         }
                     }
                     BinOp::Str(sop, negated) if lt == ScalarType::String => {
-                        let CExpr::Lit(Value::String(needle)) = &**r else {
-                            return Ok(None);
+                        let regex = match (&**r, sop) {
+                            (CExpr::Lit(Value::String(needle)), _) => string_regex(*sop, needle),
+                            (list, StrOp::HasAny) => any_term_regex(list),
+                            _ => None,
                         };
-                        let Some(regex) = string_regex(*sop, needle) else {
+                        let Some(regex) = regex else {
                             return Ok(None);
                         };
                         MatchUdf::call(self.scalar(l, cols)?, regex, *negated)
@@ -384,6 +386,41 @@ pub(super) fn type_of(e: &CExpr, cols: &[Column]) -> ScalarType {
 
 /// A regular expression with the meaning of a KQL string operator against `needle`.
 pub(super) fn string_regex(op: StrOp, needle: &str) -> Option<Pattern> {
+    let (pattern, cs) = string_pattern(op, needle)?;
+    // The flag is in the pattern, so the expression's name tells `has` from `has_cs`.
+    let flags = if cs { "" } else { "(?i)" };
+    functions::regex(&format!("{flags}{pattern}"))
+}
+
+/// `has_any` of a constant list of strings as one regular expression: any of the terms, each
+/// as `has` matches it (whole term, any case). Anything else is left to the row evaluator.
+fn any_term_regex(list: &CExpr) -> Option<Pattern> {
+    // The list (a `pack_array` of literals) is constant: evaluated once, here.
+    let literal = |e: &CExpr| match e {
+        CExpr::Lit(_) => true,
+        CExpr::Call { func, .. } => func.name == "pack_array",
+        _ => false,
+    };
+    if list.any(&|e| !literal(e)) {
+        return None;
+    }
+    let Value::Dynamic(needles) = eval(list, Row::EMPTY) else {
+        return None;
+    };
+    let mut alternatives = Vec::new();
+    for needle in needles.as_array()? {
+        let (pattern, _) = string_pattern(StrOp::Has { cs: false }, needle.as_str()?)?;
+        alternatives.push(pattern);
+    }
+    if alternatives.is_empty() {
+        return None;
+    }
+    functions::regex(&format!("(?i)(?:{})", alternatives.join("|")))
+}
+
+/// The regular expression of a KQL string operator against `needle`, and whether it is case
+/// sensitive.
+fn string_pattern(op: StrOp, needle: &str) -> Option<(String, bool)> {
     let lit = regex::escape(needle);
     // Kusto's terms are runs of letters and digits (`char::is_alphanumeric`).
     let term = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
@@ -409,7 +446,5 @@ pub(super) fn string_regex(op: StrOp, needle: &str) -> Option<Pattern> {
         StrOp::MatchesRegex => (needle.to_string(), true),
         StrOp::HasAny | StrOp::HasAll => return None,
     };
-    // The flag is in the pattern, so the expression's name tells `has` from `has_cs`.
-    let flags = if cs { "" } else { "(?i)" };
-    functions::regex(&format!("{flags}{pattern}"))
+    Some((pattern, cs))
 }

@@ -33,7 +33,9 @@ use crate::value::{ScalarType, Value};
 mod call;
 mod expressions;
 mod join;
+mod make_series;
 mod mv_apply;
+mod percentiles;
 mod search;
 mod summarize;
 mod window;
@@ -511,6 +513,15 @@ impl<'a> Lowering<'_, 'a> {
                 params,
                 items,
                 limit.as_ref(),
+            ),
+            OperatorKind::MakeSeries(ms) => self.make_series(
+                Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                },
+                op,
+                ms,
             ),
             other => {
                 let debug = format!("{other:?}");

@@ -1,6 +1,7 @@
 //! `summarize` as a DataFusion aggregate: native aggregates where their results match Kusto's,
 //! the KQL UDAF for the rest.
 
+use datafusion::functions::core::expr_fn::get_field;
 use datafusion::functions_aggregate::expr_fn::{
     avg, count, count_distinct, first_value, max, min, sum,
 };
@@ -17,6 +18,7 @@ use crate::value::ScalarType;
 use crate::value::table::Column;
 
 use super::expressions::*;
+use super::percentiles::rank_field;
 use super::*;
 
 impl<'a> Lowering<'_, 'a> {
@@ -53,7 +55,23 @@ impl<'a> Lowering<'_, 'a> {
             .enumerate()
             .map(|(i, c)| Column::new(key_name(i), c.ty))
             .collect();
+        let mut ranked = Vec::with_capacity(s.specs.len());
         for (i, spec) in s.specs.iter().enumerate() {
+            // Percentiles of whole numbers: one aggregate, a struct of every percentage's value.
+            let ranks = self.nearest_ranks(spec, &p.columns)?;
+            ranked.push(ranks.is_some());
+            if let Some(agg) = ranks {
+                let ranks = format!("__p{i}");
+                aggs.push(agg.alias(ranks.clone()));
+                let field = |k: usize| get_field(column(&ranks), rank_field(k));
+                match spec.percents.as_slice() {
+                    [_] => copies.push(field(0).alias(agg_name(i))),
+                    many => copies
+                        .extend((0..many.len()).map(|k| field(k).alias(format!("__a{i}_{k}")))),
+                }
+                slots.push(Column::new(agg_name(i), spec.ty));
+                continue;
+            }
             if (!spec.row.is_empty() && !arg_rows(&spec.name)) || spec.percents.len() > 1 {
                 return Err(format!("the aggregate {}", spec.name));
             }
@@ -209,10 +227,15 @@ impl<'a> Lowering<'_, 'a> {
                 }
                 Out::Spread(si) => {
                     let spec = &s.specs[*si];
-                    if !arg_rows(&spec.name) {
+                    // The columns of an arg_max's row, or of each percentage.
+                    let width = if arg_rows(&spec.name) {
+                        spec.row.len()
+                    } else if ranked[*si] {
+                        spec.percents.len()
+                    } else {
                         return Err(format!("the aggregate {}", spec.name));
-                    }
-                    for k in 0..spec.row.len() {
+                    };
+                    for k in 0..width {
                         let col = names.next().ok_or("fewer output columns than outputs")?;
                         exprs.push(column(&format!("__a{si}_{k}")).alias(col.name.clone()));
                     }

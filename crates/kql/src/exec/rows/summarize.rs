@@ -310,25 +310,8 @@ impl<'a> Engine<'a> {
             key_exprs.push(c);
             key_cols.push(Column::new(name, ty));
         }
-        self.agg = Some(AggCollector {
-            input: columns.to_vec(),
-            specs: Vec::new(),
-            keys: key_cols.len(),
-            key_names: key_cols.iter().map(|c| c.name.clone()).collect(),
-        });
-        let mut outs = Vec::new();
-        let mut bound = Ok(());
-        for item in aggs {
-            match self.compile(&item.expr, &key_cols, env) {
-                Ok(c) => outs.push(c),
-                Err(e) => {
-                    bound = Err(e);
-                    break;
-                }
-            }
-        }
-        let specs = self.agg.take().map(|a| a.specs).unwrap_or_default();
-        bound?;
+        let (outs, specs) =
+            self.compile_aggregates(aggs.iter().map(|item| &item.expr), columns, &key_cols, env)?;
         // Output columns: each aggregate expression gives one column, or several for
         // arg_max/arg_min/take_any(*) and percentiles.
         let mut out_cols: Vec<Column> = key_cols.clone();
@@ -522,7 +505,41 @@ pub(crate) struct SeriesBinding {
     pub outs: Vec<(CExpr, ScalarType)>,
 }
 
+/// A compiled expression and its type.
+type Typed = (CExpr, ScalarType);
+
 impl<'a> Engine<'a> {
+    /// Compiles aggregate expressions over `input` grouped by `key_cols`: each expression with
+    /// its type, and the aggregates they use (collected while they compile, and taken even when
+    /// one fails, so none is left for the next operator).
+    fn compile_aggregates(
+        &mut self,
+        exprs: impl IntoIterator<Item = &'a crate::syntax::ast::Expr>,
+        input: &[Column],
+        key_cols: &[Column],
+        env: &Env<'a>,
+    ) -> Result<(Vec<Typed>, Vec<AggSpec>), KqlError> {
+        self.agg = Some(AggCollector {
+            input: input.to_vec(),
+            specs: Vec::new(),
+            keys: key_cols.len(),
+            key_names: key_cols.iter().map(|c| c.name.clone()).collect(),
+        });
+        let mut outs = Vec::new();
+        let mut bound = Ok(());
+        for e in exprs {
+            match self.compile(e, key_cols, env) {
+                Ok(c) => outs.push(c),
+                Err(e) => {
+                    bound = Err(e);
+                    break;
+                }
+            }
+        }
+        let specs = self.agg.take().map(|a| a.specs).unwrap_or_default();
+        bound.map(|()| (outs, specs))
+    }
+
     /// Binds a `make-series`'s keys over `columns` (then `extra`, a key the caller adds, such as
     /// DataFusion's bin number) and its aggregates over those keys.
     pub(crate) fn bind_series(
@@ -551,25 +568,8 @@ impl<'a> Engine<'a> {
             key_exprs.push(c);
             key_cols.push(col);
         }
-        self.agg = Some(AggCollector {
-            input: columns.to_vec(),
-            specs: Vec::new(),
-            keys: key_cols.len(),
-            key_names: key_cols.iter().map(|c| c.name.clone()).collect(),
-        });
-        let mut outs = Vec::new();
-        let mut bound = Ok(());
-        for (item, _) in &ms.aggs {
-            match self.compile(&item.expr, &key_cols, env) {
-                Ok(c) => outs.push(c),
-                Err(e) => {
-                    bound = Err(e);
-                    break;
-                }
-            }
-        }
-        let specs = self.agg.take().map(|a| a.specs).unwrap_or_default();
-        bound?;
+        let exprs = ms.aggs.iter().map(|(item, _)| &item.expr);
+        let (outs, specs) = self.compile_aggregates(exprs, columns, &key_cols, env)?;
         if specs
             .iter()
             .any(|s| !s.row.is_empty() || s.percents.len() > 1)

@@ -120,7 +120,7 @@ impl<'a> Lowering<'_, 'a> {
 #[cfg(test)]
 mod tests {
     use crate::value::table::{Column, Table};
-    use crate::{Catalog, ExecOptions, Executor, ScalarType, Value};
+    use crate::{Catalog, ScalarType, Value};
 
     /// The DataFusion plan of `q` over a table `T` of `x` = 1..=5, after checking DataFusion
     /// answers it with the row engine's columns and rows.
@@ -129,14 +129,9 @@ mod tests {
         let mut t = Table::new(vec![Column::new("x", ScalarType::Long)]);
         t.rows = (1..=5).map(|x| vec![Value::Long(x)]).collect();
         catalog.insert("T", t);
-        let opts = ExecOptions::default();
-        let plan = crate::explain(&catalog, q, &opts).unwrap_or_else(|why| panic!("{q}: {why}"));
-        let fused = crate::execute_on(Executor::DataFusion, &catalog, q, &opts)
-            .unwrap_or_else(|e| panic!("{q}: {e}"));
-        assert_eq!(fused.executor, Executor::DataFusion, "{q}");
-        let rows = crate::execute_on(Executor::Rows, &catalog, q, &opts).expect("rows");
-        assert_eq!(fused.table, rows.table, "{q}");
-        (plan, rows.table.rows)
+        let (plan, fused, rows) = super::super::plan_and_answers(&catalog, q);
+        assert_eq!(fused, rows, "{q}");
+        (plan, rows.rows)
     }
 
     #[test]

@@ -317,13 +317,7 @@ impl<'a> Lowering<'_, 'a> {
                 Ok(p)
             }
             OperatorKind::Project(items) => {
-                let mut list = Vec::new();
-                for item in items {
-                    if item.names.len() > 1 || spreads(&item.expr) {
-                        return Err("several names".into());
-                    }
-                    list.push((&item.expr, item.names.first().cloned()));
-                }
+                let list = project_list(items)?;
                 self.project(
                     Plan {
                         plan,
@@ -930,6 +924,33 @@ pub(super) fn capped(plan: LogicalPlan) -> Result<LogicalPlan, Fallback> {
 /// Whether `e` may call a function of several results, whose columns `extend` and `project`
 /// make on the row engine (an `array_sort_*` of two arguments may be one array and
 /// `nulls_last`: the row engine tells).
+/// For the lowering tests: the DataFusion plan of `q` over `catalog` and what each executor
+/// answers, after checking DataFusion plans and runs it with the row engine's columns.
+#[cfg(test)]
+pub(super) fn plan_and_answers(catalog: &crate::Catalog, q: &str) -> (String, Table, Table) {
+    use crate::{ExecOptions, Executor};
+    let opts = ExecOptions::default();
+    let plan = crate::explain(catalog, q, &opts).unwrap_or_else(|why| panic!("{q}: {why}"));
+    let fused = crate::execute_on(Executor::DataFusion, catalog, q, &opts)
+        .unwrap_or_else(|e| panic!("{q}: {e}"));
+    assert_eq!(fused.executor, Executor::DataFusion, "{q}");
+    let rows = crate::execute_on(Executor::Rows, catalog, q, &opts).expect("rows");
+    assert_eq!(fused.table.columns, rows.table.columns, "{q}");
+    (plan, fused.table, rows.table)
+}
+
+/// A `project`'s items as expressions and their names; one spreading into several columns is
+/// left to the row engine.
+pub(super) fn project_list(items: &[NamedExpr]) -> Result<Vec<(&Expr, Option<String>)>, Fallback> {
+    items
+        .iter()
+        .map(|item| match item.names.len() > 1 || spreads(&item.expr) {
+            true => Err("several names".into()),
+            false => Ok((&item.expr, item.names.first().cloned())),
+        })
+        .collect()
+}
+
 pub(super) fn spreads(e: &Expr) -> bool {
     matches!(&e.kind, ExprKind::Call { name, args }
         if functions::tuple(name).is_some()

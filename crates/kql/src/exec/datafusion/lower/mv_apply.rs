@@ -168,13 +168,7 @@ impl<'a> Lowering<'_, 'a> {
             | OperatorKind::ProjectRename(_) => self.operator(p, op),
             OperatorKind::Serialize(items) if items.is_empty() => Ok(p),
             OperatorKind::Project(items) => {
-                let mut list = Vec::new();
-                for item in items {
-                    if item.names.len() > 1 || spreads(&item.expr) {
-                        return Err("several names".into());
-                    }
-                    list.push((&item.expr, item.names.first().cloned()));
-                }
+                let list = project_list(items)?;
                 self.project_carrying(p, list, carried)
             }
             OperatorKind::Summarize { aggs, by } => {
@@ -321,7 +315,7 @@ impl<'a> Lowering<'_, 'a> {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Catalog, ExecOptions, Executor, Value};
+    use crate::{Catalog, Value};
 
     const DATA: &str = "datatable (index: long, Arr: dynamic, Props: dynamic) [\
         0, dynamic([7, 15, 12]), dynamic([{'name': 'a', 'value': 1}, {'name': 'b', 'value': 2}]), \
@@ -331,20 +325,12 @@ mod tests {
     /// The rows of `q` on DataFusion, after checking it is planned there and answers the row
     /// engine's columns and rows (in any order).
     fn planned_and_agreeing(q: &str) -> Vec<Vec<Value>> {
-        let (catalog, opts) = (Catalog::new(), ExecOptions::default());
-        if let Err(why) = crate::explain(&catalog, q, &opts) {
-            panic!("{q}: {why}");
-        }
-        let fused = crate::execute_on(Executor::DataFusion, &catalog, q, &opts)
-            .unwrap_or_else(|e| panic!("{q}: {e}"));
-        assert_eq!(fused.executor, Executor::DataFusion, "{q}");
-        let rows = crate::execute_on(Executor::Rows, &catalog, q, &opts).expect("rows");
-        assert_eq!(fused.table.columns, rows.table.columns, "{q}");
+        let (_, fused, rows) = super::super::plan_and_answers(&Catalog::new(), q);
         let sorted = |mut r: Vec<Vec<Value>>| {
             r.sort_by_key(|row| format!("{row:?}"));
             r
         };
-        let (a, b) = (sorted(fused.table.rows), sorted(rows.table.rows));
+        let (a, b) = (sorted(fused.rows), sorted(rows.rows));
         assert_eq!(a, b, "{q}");
         a
     }

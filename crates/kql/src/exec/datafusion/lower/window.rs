@@ -234,19 +234,14 @@ fn natively(c: &CExpr, cols: &[Column]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Catalog, ExecOptions, Executor, Value};
+    use crate::{Catalog, Value};
 
     /// The DataFusion plan of `q`, after checking DataFusion answers it with the row engine's
     /// columns and rows, in the same order.
     fn planned_and_agreeing(q: &str) -> (String, Vec<Vec<Value>>) {
-        let (catalog, opts) = (Catalog::new(), ExecOptions::default());
-        let plan = crate::explain(&catalog, q, &opts).unwrap_or_else(|why| panic!("{q}: {why}"));
-        let fused = crate::execute_on(Executor::DataFusion, &catalog, q, &opts)
-            .unwrap_or_else(|e| panic!("{q}: {e}"));
-        assert_eq!(fused.executor, Executor::DataFusion, "{q}");
-        let rows = crate::execute_on(Executor::Rows, &catalog, q, &opts).expect("rows");
-        assert_eq!(fused.table, rows.table, "{q}");
-        (plan, rows.table.rows)
+        let (plan, fused, rows) = super::super::plan_and_answers(&Catalog::new(), q);
+        assert_eq!(fused, rows, "{q}");
+        (plan, rows.rows)
     }
 
     fn longs(rows: &[Vec<Value>], col: usize) -> Vec<Option<i64>> {

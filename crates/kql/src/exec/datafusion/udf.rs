@@ -66,46 +66,71 @@ fn arrays(args: ScalarFunctionArgs) -> DfResult<(Vec<ArrayRef>, usize)> {
     Ok((arrays, n))
 }
 
-/// A bound KQL expression over some columns, evaluated row by row by the row engine's evaluator.
+/// A bound KQL expression over some columns, as a DataFusion function made of it holds it.
 #[derive(Debug)]
-pub(super) struct EvalUdf {
+pub(super) struct RowExpr {
     key: String,
     /// Unique per key: DataFusion names expressions after their function and arguments.
-    name: String,
-    expr: CExpr,
+    pub(super) name: String,
+    pub(super) expr: CExpr,
     /// The KQL types of the arguments (the columns the expression reads, in order).
-    args: Vec<ScalarType>,
-    ty: ScalarType,
-    signature: Signature,
+    pub(super) args: Vec<ScalarType>,
+    pub(super) ty: ScalarType,
+    pub(super) signature: Signature,
 }
-keyed!(EvalUdf);
+keyed!(RowExpr);
+
+impl RowExpr {
+    /// `expr` over the columns `args` (it reads only `Col(0..args.len())`), of type `ty`,
+    /// named `kind` and a hash of all three. An expression that reads no column (`pack_all()`
+    /// of no columns, a nested constant) still runs once a row: DataFusion takes no arguments
+    /// only from a nullary signature.
+    pub(super) fn new(
+        kind: &str,
+        expr: CExpr,
+        args: &[(DfExpr, ScalarType)],
+        ty: ScalarType,
+        volatility: Volatility,
+    ) -> RowExpr {
+        let types: Vec<ScalarType> = args.iter().map(|(_, t)| *t).collect();
+        let key = format!("{expr:?}|{types:?}|{ty:?}");
+        let signature = if types.is_empty() {
+            Signature::nullary(volatility)
+        } else {
+            Signature::any(types.len(), volatility)
+        };
+        RowExpr {
+            name: instance_name(kind, &key),
+            key,
+            expr,
+            args: types,
+            ty,
+            signature,
+        }
+    }
+}
+
+/// A bound KQL expression over some columns, evaluated row by row by the row engine's evaluator.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(super) struct EvalUdf(RowExpr);
+
+impl std::ops::Deref for EvalUdf {
+    type Target = RowExpr;
+    fn deref(&self) -> &RowExpr {
+        &self.0
+    }
+}
 
 impl EvalUdf {
     /// `expr` reads only `Col(0..args.len())`.
     pub(super) fn call(expr: CExpr, args: Vec<(DfExpr, ScalarType)>, ty: ScalarType) -> DfExpr {
-        let types: Vec<ScalarType> = args.iter().map(|(_, t)| *t).collect();
-        let key = format!("{expr:?}|{types:?}|{ty:?}");
         let volatile = mentions(&expr, &|name| matches!(name, "rand" | "new_guid"));
         let volatility = if volatile {
             Volatility::Volatile
         } else {
             Volatility::Immutable
         };
-        // An expression that reads no column (`pack_all()` of no columns, a nested constant)
-        // still runs once a row: DataFusion takes no arguments only from a nullary signature.
-        let signature = if types.is_empty() {
-            Signature::nullary(volatility)
-        } else {
-            Signature::any(types.len(), volatility)
-        };
-        let udf = EvalUdf {
-            name: instance_name("kql_eval", &key),
-            key,
-            expr,
-            args: types,
-            ty,
-            signature,
-        };
+        let udf = EvalUdf(RowExpr::new("kql_eval", expr, &args, ty, volatility));
         ScalarUDF::new_from_impl(udf).call(args.into_iter().map(|(e, _)| e).collect())
     }
 }

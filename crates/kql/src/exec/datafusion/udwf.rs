@@ -4,7 +4,6 @@
 //! input, evaluated by the row engine's evaluator: one definition of each, whichever engine runs
 //! it. The simple forms are native window functions instead (`lower/window.rs`).
 
-use std::hash::{Hash, Hasher};
 use std::ops::Range;
 
 use arrow_array::ArrayRef;
@@ -15,34 +14,20 @@ use datafusion::logical_expr::{
     Expr as DfExpr, PartitionEvaluator, Signature, Volatility, WindowUDF, WindowUDFImpl,
 };
 
-use super::udf::{evaluate_rows, instance_name};
+use super::udf::{RowExpr, evaluate_rows};
 use crate::bind::expr::CExpr;
 use crate::storage::layout::stored_type;
 use crate::value::ScalarType;
 
 /// A bound expression over some columns, evaluated on every row of the serialized input with
 /// all the input's rows in reach.
-#[derive(Debug)]
-pub(super) struct SerialUdwf {
-    key: String,
-    /// Unique per key: DataFusion names expressions after their function and arguments.
-    name: String,
-    expr: CExpr,
-    /// The KQL types of the arguments (the columns the expression reads, in order).
-    args: Vec<ScalarType>,
-    ty: ScalarType,
-    signature: Signature,
-}
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(super) struct SerialUdwf(RowExpr);
 
-impl PartialEq for SerialUdwf {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-impl Eq for SerialUdwf {}
-impl Hash for SerialUdwf {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.key.hash(state);
+impl std::ops::Deref for SerialUdwf {
+    type Target = RowExpr;
+    fn deref(&self) -> &RowExpr {
+        &self.0
     }
 }
 
@@ -50,21 +35,13 @@ impl SerialUdwf {
     /// `expr` reads only `Col(0..args.len())`; the window is the whole input (no partition, no
     /// order: the input's order is the serialized order).
     pub(super) fn call(expr: CExpr, args: Vec<(DfExpr, ScalarType)>, ty: ScalarType) -> DfExpr {
-        let types: Vec<ScalarType> = args.iter().map(|(_, t)| *t).collect();
-        let key = format!("{expr:?}|{types:?}|{ty:?}");
-        let signature = if types.is_empty() {
-            Signature::nullary(Volatility::Immutable)
-        } else {
-            Signature::any(types.len(), Volatility::Immutable)
-        };
-        let udwf = SerialUdwf {
-            name: instance_name("kql_serial", &key),
-            key,
+        let udwf = SerialUdwf(RowExpr::new(
+            "kql_serial",
             expr,
-            args: types,
+            &args,
             ty,
-            signature,
-        };
+            Volatility::Immutable,
+        ));
         WindowUDF::new_from_impl(udwf).call(args.into_iter().map(|(e, _)| e).collect())
     }
 }

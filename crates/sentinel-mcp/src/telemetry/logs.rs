@@ -8,7 +8,6 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
-use serde::ser::{SerializeMap, Serializer as _};
 use tracing::{Event, Subscriber};
 
 use super::trace::TraceParent;
@@ -270,9 +269,7 @@ where
                 Err(_) => &mut fresh,
             };
             buf.clear();
-            let mut timestamp = String::new();
-            SystemTime.format_time(&mut Writer::new(&mut timestamp))?;
-            serialize_flat(buf, &timestamp, event, context.as_deref()).map_err(|_| fmt::Error)?;
+            write_flat(buf, event, context.as_deref())?;
             let text = std::str::from_utf8(buf).map_err(|_| fmt::Error)?;
             writer.write_str(text)?;
             writeln!(writer)
@@ -299,32 +296,203 @@ fn with_context(line: String, context: &LogContext, event: &Event<'_>) -> String
     out
 }
 
-/// `{"timestamp", "level", the event's fields, "target"}`: the stock JSON format outside a span.
-fn serialize_flat(
-    buf: &mut Vec<u8>,
-    timestamp: &str,
-    event: &Event<'_>,
-    context: Option<&LogContext>,
-) -> serde_json::Result<()> {
+/// `{"timestamp", "level", the event's fields, "target"}`: the stock JSON format outside a span,
+/// written straight into `buf` (serde's map serializer and a `fmt` pass for the timestamp cost
+/// most of a request's audit line).
+fn write_flat(buf: &mut Vec<u8>, event: &Event<'_>, context: Option<&LogContext>) -> fmt::Result {
     let meta = event.metadata();
-    let mut serializer = serde_json::Serializer::new(buf);
-    let mut map = serializer.serialize_map(None)?;
-    map.serialize_entry("timestamp", timestamp)?;
-    map.serialize_entry("level", meta.level().as_str())?;
-    if let Some(context) = context {
-        let mut written = Ok(());
-        context.for_each_member(event, |name, value| {
-            if written.is_ok() {
-                written = map.serialize_entry(name, value);
-            }
-        });
-        written?;
+    buf.extend_from_slice(b"{\"timestamp\":\"");
+    let now = std::time::SystemTime::now();
+    match now
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .and_then(rfc3339_micros)
+    {
+        Some(text) => buf.extend_from_slice(&text),
+        None => {
+            // Before 1970 or after 9999: the stock formatter's signed or long years.
+            let mut text = String::new();
+            SystemTime.format_time(&mut Writer::new(&mut text))?;
+            push_escaped(buf, &text);
+        }
     }
-    let mut visitor = tracing_serde::SerdeMapVisitor::new(map);
-    event.record(&mut visitor);
-    let mut map = visitor.take_serializer()?;
-    map.serialize_entry("target", meta.target())?;
-    map.end()
+    buf.extend_from_slice(b"\",\"level\":\"");
+    buf.extend_from_slice(meta.level().as_str().as_bytes());
+    buf.push(b'"');
+    let mut fields = JsonFields { buf };
+    if let Some(context) = context {
+        context.for_each_member(event, |name, value| fields.record(name, value));
+    }
+    event.record(&mut fields);
+    fields.record("target", meta.target());
+    buf.push(b'}');
+    Ok(())
+}
+
+/// Writes each field as `,"name":value`, as `tracing-serde`'s map visitor serializes it: bools
+/// and 64-bit numbers as JSON numbers (a non-finite float as `null`), everything else as the
+/// string its `Debug` writes.
+struct JsonFields<'a> {
+    buf: &'a mut Vec<u8>,
+}
+
+impl JsonFields<'_> {
+    fn key(&mut self, name: &str) {
+        self.buf.push(b',');
+        push_quoted(self.buf, name);
+        self.buf.push(b':');
+    }
+
+    fn record(&mut self, name: &str, value: &str) {
+        self.key(name);
+        push_quoted(self.buf, value);
+    }
+
+    fn number(&mut self, name: &str, value: impl serde::Serialize) {
+        self.key(name);
+        // Writing a number into a `Vec` cannot fail.
+        let _ = serde_json::to_writer(&mut *self.buf, &value);
+    }
+}
+
+impl tracing::field::Visit for JsonFields<'_> {
+    fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
+        self.key(field.name());
+        self.buf
+            .extend_from_slice(if value { b"true" } else { b"false" });
+    }
+
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        self.number(field.name(), value);
+    }
+
+    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+        self.number(field.name(), value);
+    }
+
+    fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+        self.number(field.name(), value);
+    }
+
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.record(field.name(), value);
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+        self.key(field.name());
+        self.buf.push(b'"');
+        // Escaping is per character, so escaping each piece `Debug` writes is escaping the whole.
+        let _ = fmt::write(&mut Escaping(self.buf), format_args!("{value:?}"));
+        self.buf.push(b'"');
+    }
+}
+
+/// A `fmt::Write` that appends what it is given as the contents of a JSON string.
+struct Escaping<'a>(&'a mut Vec<u8>);
+
+impl fmt::Write for Escaping<'_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        push_escaped(self.0, text);
+        Ok(())
+    }
+}
+
+/// `text` as a JSON string, quotes included.
+fn push_quoted(buf: &mut Vec<u8>, text: &str) {
+    buf.push(b'"');
+    push_escaped(buf, text);
+    buf.push(b'"');
+}
+
+/// `text` escaped as serde_json escapes a string's contents. Most of what a line holds (ids,
+/// names, the message) needs no escape: those bytes are copied as they are.
+fn push_escaped(buf: &mut Vec<u8>, text: &str) {
+    if !needs_escape(text.as_bytes()) {
+        buf.extend_from_slice(text.as_bytes());
+        return;
+    }
+    let start = buf.len();
+    // serde_json writes `"…"`; keep what is between the quotes. Writing into a `Vec` cannot fail.
+    if serde_json::to_writer(&mut *buf, text).is_ok() && buf.len() >= start + 2 {
+        buf.pop();
+        buf.remove(start);
+    }
+}
+
+/// Whether `bytes` hold a control character, `"` or `\` (what a JSON string escapes), eight
+/// bytes at a time: a byte-wise loop cost more than the rest of a log line's formatting.
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A byte of `word` that is zero sets its high bit here (bytes above it may too: only
+    // "any" is asked).
+    let has_zero = |word: u64| word.wrapping_sub(ONES) & !word & HIGH != 0;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        // Bytes below 0x20: subtracting 0x20 borrows out of them (ASCII bytes only: a byte
+        // of 0x80 or more has its high bit set already and is masked off by `!word`).
+        let control = word.wrapping_sub(0x20 * ONES) & !word & HIGH != 0;
+        if control
+            || has_zero(word ^ (u64::from(b'"') * ONES))
+            || has_zero(word ^ (u64::from(b'\\') * ONES))
+        {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
+/// `since_epoch` as tracing-subscriber's `SystemTime` writes it (`2026-12-05T16:24:01.205301Z`),
+/// for years 1970 to 9999; `None` beyond 9999, where its format changes.
+fn rfc3339_micros(since_epoch: std::time::Duration) -> Option<[u8; 27]> {
+    const YEAR_10000: u64 = 253_402_300_800;
+    let secs = since_epoch.as_secs();
+    if secs >= YEAR_10000 {
+        return None;
+    }
+    let (year, month, day) = civil_from_days(secs / 86_400);
+    let of_day = secs % 86_400;
+    let mut out = *b"0000-00-00T00:00:00.000000Z";
+    let mut put = |at: usize, width: usize, mut value: u64| {
+        for i in (at..at + width).rev() {
+            out[i] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, month);
+    put(8, 2, day);
+    put(11, 2, of_day / 3600);
+    put(14, 2, of_day / 60 % 60);
+    put(17, 2, of_day % 60);
+    put(20, 6, u64::from(since_epoch.subsec_micros()));
+    Some(out)
+}
+
+/// Year, month and day of the `days`th day after 1970-01-01 in the proleptic Gregorian calendar
+/// (Howard Hinnant's `civil_from_days`, for days on or after the epoch).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
 }
 
 #[cfg(test)]
@@ -378,6 +546,10 @@ mod tests {
                 roles = ?roles,
                 error = &error as &dyn std::error::Error,
                 big = 1u128 << 100,
+                path = "C:\\logs\t\"x\" \u{7f} \u{1f} é",
+                most = u64::MAX,
+                least = i64::MIN,
+                tiny = -1.5e-300f64,
                 "tool call"
             );
             tracing::warn!("plain message with a tab\t and unicode é \u{1}");
@@ -413,6 +585,74 @@ mod tests {
                 _ => format!("no timestamp first: {line}"),
             })
             .collect()
+    }
+
+    #[test]
+    fn the_word_at_a_time_escape_check_agrees_with_the_byte_by_byte_one() {
+        let bytewise = |bytes: &[u8]| bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+        for len in 1..=17 {
+            for at in 0..len {
+                for byte in 0..=255u8 {
+                    // Every byte value at every place, among bytes that need no escape, both
+                    // below and above 0x80 (where a borrow could leak into the next byte).
+                    for filler in [b'a', 0xff, b'!', b'#'] {
+                        let mut bytes = vec![filler; len];
+                        bytes[at] = byte;
+                        assert_eq!(needs_escape(&bytes), bytewise(&bytes), "{bytes:?}");
+                    }
+                }
+            }
+        }
+        assert!(!needs_escape(b""));
+    }
+
+    #[test]
+    fn timestamps_are_written_as_the_stock_formatter_writes_them() {
+        use std::time::Duration;
+        let cases = [
+            (0, 0, "1970-01-01T00:00:00.000000Z"),
+            (951_782_400, 7, "2000-02-29T00:00:00.000007Z"),
+            (1_709_164_799, 999_999, "2024-02-28T23:59:59.999999Z"),
+            (4_107_542_399, 10, "2100-02-28T23:59:59.000010Z"),
+            (4_107_542_400, 0, "2100-03-01T00:00:00.000000Z"),
+            (1_764_952_441, 205_301, "2025-12-05T16:34:01.205301Z"),
+            (253_402_300_799, 123_456, "9999-12-31T23:59:59.123456Z"),
+        ];
+        for (secs, micros, expected) in cases {
+            let text = rfc3339_micros(Duration::new(secs, micros * 1_000 + 999));
+            assert_eq!(
+                text.as_ref().map(|t| std::str::from_utf8(t)),
+                Some(Ok(expected))
+            );
+        }
+        // Year 10000 onwards the stock format writes `+10000`: that is left to it.
+        assert_eq!(rfc3339_micros(Duration::from_secs(253_402_300_800)), None);
+        // Now, against the stock formatter read before and after (up to the second: the clock
+        // moves between the reads; a second boundary between them retries).
+        let stock = || {
+            let mut text = String::new();
+            SystemTime
+                .format_time(&mut Writer::new(&mut text))
+                .map(|()| text)
+        };
+        let agreed = (0..5).any(|_| {
+            let before = stock();
+            let ours = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .and_then(rfc3339_micros);
+            let after = stock();
+            let second = |t: &str| t.get(..19).map(str::to_string);
+            match (before, after, ours) {
+                (Ok(b), Ok(a), Some(ours)) if second(&b) == second(&a) => {
+                    let ours = String::from_utf8_lossy(&ours).into_owned();
+                    assert_eq!(second(&ours), second(&b), "{ours} vs {b}");
+                    true
+                }
+                _ => false,
+            }
+        });
+        assert!(agreed);
     }
 
     #[test]

@@ -161,10 +161,6 @@ impl McpSessions {
     }
 
     /// Whether the session's `initialize` has been answered (its owner bound).
-    pub(super) fn is_ready(&self, id: &str) -> bool {
-        self.lock().get(id).is_some_and(|s| s.owner.is_some())
-    }
-
     /// A request of the session begins; `None` when the session is not open here.
     pub(super) fn begin(self: &Arc<Self>, id: &str) -> Option<SessionRequest> {
         let mut sessions = self.lock();
@@ -180,13 +176,13 @@ impl McpSessions {
     }
 
     /// Registers a tool call of the session answered beside rmcp; `None` when the session is
-    /// gone or already runs a call with that id.
+    /// gone, not initialized yet, or already runs a call with that id.
     pub(super) fn start_call(self: &Arc<Self>, id: &str, call: &RequestId) -> Option<RunningCall> {
         let mut sessions = self.lock();
         let (session_id, _) = sessions.get_key_value(id)?;
         let session_id = session_id.clone();
         let session = sessions.get_mut(&session_id)?;
-        if session.calls.contains_key(call) {
+        if session.owner.is_none() || session.calls.contains_key(call) {
             return None;
         }
         let cancelled = CancellationToken::new();

@@ -10,6 +10,7 @@ pub mod mcp_sessions;
 mod metrics;
 pub mod quota;
 mod reply;
+mod request_id;
 mod session_era;
 pub mod sse;
 mod stateless;
@@ -32,7 +33,6 @@ use serde_json::json;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, OnResponse, TraceLayer};
 
 use crate::auth::RequestMeta;
@@ -146,10 +146,7 @@ pub fn router(state: Arc<HttpState>) -> Router {
     // `Router::layer` boxes each layer around each route, and the router clones a route's boxes
     // for every request (36 allocations a request with these six).
     let layers = ServiceBuilder::new()
-        // Before the id is set: a client's id that is not sane is replaced by a generated one.
-        .map_request(drop_insane_request_id)
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(request_id::RequestIdLayer)
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {
@@ -170,34 +167,15 @@ pub fn router(state: Arc<HttpState>) -> Router {
     Router::new().fallback_service(layers.service(routes))
 }
 
-/// The longest client-sent `x-request-id` kept.
-const MAX_REQUEST_ID: usize = 128;
-
-/// Removes an `x-request-id` that is empty, longer than 128 bytes or holds anything but
-/// letters, digits and `.` `_` `:` `-`: it would be logged and echoed, so a client may not put
-/// markup, separators or a megabyte there.
-fn drop_insane_request_id<B>(mut request: Request<B>) -> Request<B> {
-    let sane = |v: &HeaderValue| {
-        let b = v.as_bytes();
-        !b.is_empty()
-            && b.len() <= MAX_REQUEST_ID
-            && b.iter()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b':' | b'-'))
-    };
-    let headers = request.headers_mut();
-    if headers.get_all(X_REQUEST_ID).iter().count() > 1
-        || headers.get(X_REQUEST_ID).is_some_and(|v| !sane(v))
-    {
-        headers.remove(X_REQUEST_ID);
-    }
-    request
-}
-
 /// The checks in front of the MCP endpoints, in order: Host/Origin, CORS preflight,
 /// authentication, session ownership, the JSON-RPC checks, admission of a new session, then the
 /// transport; every answer, refusals included, leaves with the response headers of an MCP
 /// endpoint. One middleware rather than a layer each: every layer adds a boxed service clone and
 /// future to each request.
+/// Asks a proxy in front (nginx) not to buffer an event stream. A constant: a name given as text
+/// is parsed and copied on every insert.
+const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
+
 async fn check_mcp_request(
     State(state): State<Arc<HttpState>>,
     request: Request,
@@ -222,7 +200,7 @@ async fn check_mcp_request(
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"))
     {
-        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        headers.insert(X_ACCEL_BUFFERING, HeaderValue::from_static("no"));
     }
     state.cors.decorate(headers, cors_origin);
     response

@@ -81,10 +81,7 @@ pub(super) fn take(state: &HttpState, request: &mut Request) -> Option<SessionEr
                 && name != MCP_PROTOCOL_VERSION.as_str()
         });
     let session = session_of(request).filter(|_| plain)?;
-    if !state.mcp_sessions.is_ready(session) {
-        return None;
-    }
-    let Some(Decoded(Some(CommonMessage::Call(_, _, meta)))) =
+    let Some(Decoded(Some(CommonMessage::Call(id, _, meta)))) =
         request.extensions().get::<Decoded>()
     else {
         return None;
@@ -96,13 +93,13 @@ pub(super) fn take(state: &HttpState, request: &mut Request) -> Option<SessionEr
     if !ours {
         return None;
     }
+    // `None` leaves the request whole for rmcp (a session not initialized yet, say).
+    let running = state.mcp_sessions.start_call(session, id)?;
     let Some(Decoded(Some(CommonMessage::Call(id, params, meta)))) =
         request.extensions_mut().remove::<Decoded>()
     else {
         return None;
     };
-    let session = session_of(request)?;
-    let running = state.mcp_sessions.start_call(session, &id)?;
     let caller = request.extensions_mut().remove::<RequestMeta>()?;
     Some(SessionEraCall {
         id,

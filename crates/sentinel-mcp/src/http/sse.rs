@@ -590,6 +590,12 @@ pub(super) enum CommonMessage {
 /// message and try each variant in turn). Anything else, including any unexpected field, is left
 /// to the generic decoding.
 pub(super) fn common_message(body: &[u8]) -> Option<CommonMessage> {
+    call_in_one_pass(body).or_else(|| common_message_in_two_passes(body))
+}
+
+/// [`common_message`] by the general decoding: the head with the params as raw JSON, then the
+/// params as the method wants them.
+fn common_message_in_two_passes(body: &[u8]) -> Option<CommonMessage> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Request<'a> {
@@ -608,20 +614,6 @@ pub(super) fn common_message(body: &[u8]) -> Option<CommonMessage> {
         _version: JsonRpcVersion2_0,
         #[serde(borrow)]
         method: &'a str,
-    }
-    /// The params of a `tools/call` as clients send them. Fields are decoded in full: a field
-    /// skipped here would escape the checks rmcp's buffering makes on every value (a lone
-    /// surrogate escape, a number out of range), so a message with any other field goes to the
-    /// generic decoding.
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct CallParams {
-        name: std::borrow::Cow<'static, str>,
-        #[serde(default)]
-        arguments: Option<rmcp::model::JsonObject>,
-        /// rmcp moves `_meta` out of the params into the request's extensions.
-        #[serde(rename = "_meta", default)]
-        meta: Option<JsonObject>,
     }
     if let Ok(request) = serde_json::from_slice::<Request>(body) {
         let params = request.params.get();
@@ -645,6 +637,77 @@ pub(super) fn common_message(body: &[u8]) -> Option<CommonMessage> {
     }
     let notification: Notification = serde_json::from_slice(body).ok()?;
     (notification.method == "notifications/initialized").then_some(CommonMessage::Initialized)
+}
+
+/// The params of a `tools/call` as clients send them. Fields are decoded in full: a field
+/// skipped here would escape the checks rmcp's buffering makes on every value (a lone
+/// surrogate escape, a number out of range), so a message with any other field goes to the
+/// generic decoding.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallParams {
+    name: std::borrow::Cow<'static, str>,
+    #[serde(default)]
+    arguments: Option<rmcp::model::JsonObject>,
+    /// rmcp moves `_meta` out of the params into the request's extensions.
+    #[serde(rename = "_meta", default)]
+    meta: Option<JsonObject>,
+}
+
+/// A `tools/call` whose `method` comes before its `params` (as every client we know writes it),
+/// decoded in one pass: the general decoding first skips the params as raw JSON to learn the
+/// method, then reads them again. `None` for anything else, which that decoding then judges;
+/// whatever this accepts, it accepts with the same fields and checks.
+fn call_in_one_pass(body: &[u8]) -> Option<CommonMessage> {
+    struct CallVisitor;
+
+    impl<'de> serde::de::Visitor<'de> for CallVisitor {
+        type Value = CommonMessage;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a tools/call request object")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<CommonMessage, A::Error> {
+            use serde::de::Error;
+            let (mut version, mut id, mut method, mut params) = (false, None, false, None);
+            while let Some(key) = map.next_key::<&'de str>()? {
+                match key {
+                    "jsonrpc" if !version => {
+                        map.next_value::<JsonRpcVersion2_0>()?;
+                        version = true;
+                    }
+                    "id" if id.is_none() => id = Some(map.next_value::<RequestId>()?),
+                    "method" if !method => {
+                        if map.next_value::<&'de str>()? != "tools/call" {
+                            return Err(A::Error::custom("not a tools/call"));
+                        }
+                        method = true;
+                    }
+                    "params" if method && params.is_none() => {
+                        params = Some(map.next_value::<CallParams>()?);
+                    }
+                    _ => return Err(A::Error::custom("left to the general decoding")),
+                }
+            }
+            match (version, id, params) {
+                (true, Some(id), Some(call)) => {
+                    let mut params = CallToolRequestParams::new(call.name);
+                    params.arguments = call.arguments;
+                    Ok(CommonMessage::Call(id, params, call.meta))
+                }
+                _ => Err(A::Error::custom("a field is missing")),
+            }
+        }
+    }
+
+    let mut decoder = serde_json::Deserializer::from_slice(body);
+    let call = serde::Deserializer::deserialize_map(&mut decoder, CallVisitor).ok()?;
+    decoder.end().ok()?;
+    Some(call)
 }
 
 /// Why a body is not a message we take: not JSON (-32700), a batch or not JSON-RPC (-32600).
@@ -746,4 +809,114 @@ fn is_json(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// A decoded message as JSON, to compare two decodings field by field.
+    fn described(message: Option<CommonMessage>) -> Option<serde_json::Value> {
+        match message? {
+            CommonMessage::Call(id, params, meta) => Some(json!(["call", id, params, meta])),
+            CommonMessage::Initialize(id, params) => Some(json!(["initialize", id, params])),
+            CommonMessage::Initialized => Some(json!(["initialized"])),
+        }
+    }
+
+    #[test]
+    fn the_one_pass_call_decoding_takes_only_what_the_general_one_decodes_alike() {
+        let call = r#""params":{"name":"run_kql_query","arguments":{"query":"T | take 1"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","progressToken":7}}"#;
+        let cases = [
+            // Taken in one pass.
+            (
+                format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call",{call}}}"#),
+                true,
+            ),
+            (
+                format!(
+                    r#" {{ "id" : "a\u0062" , "method":"tools/call","jsonrpc":"2.0",{call}}} "#
+                ),
+                true,
+            ),
+            (
+                r#"{"method":"tools/call","params":{"name":"x"},"id":-3,"jsonrpc":"2.0"}"#.into(),
+                true,
+            ),
+            // Left to the general decoding, which decodes some of them itself.
+            (
+                format!(r#"{{"jsonrpc":"2.0","id":1,{call},"method":"tools/call"}}"#),
+                false,
+            ),
+            (
+                format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/list",{call}}}"#),
+                false,
+            ),
+            (
+                format!(r#"{{"jsonrpc":"2.0","id":1,"id":2,"method":"tools/call",{call}}}"#),
+                false,
+            ),
+            (
+                format!(
+                    r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","method":"tools/call",{call}}}"#
+                ),
+                false,
+            ),
+            (
+                format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call",{call},"extra":1}}"#),
+                false,
+            ),
+            (
+                format!(r#"{{"jsonrpc":"1.0","id":1,"method":"tools/call",{call}}}"#),
+                false,
+            ),
+            (format!(r#"{{"id":1,"method":"tools/call",{call}}}"#), false),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"method":"tools/call"}"#.into(),
+                false,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"x"}}"#.into(),
+                false,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","other":1}}"#
+                    .into(),
+                false,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"method":"tools\/call","params":{"name":"x"}}"#.into(),
+                false,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"\ud800"}}"#
+                    .into(),
+                false,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}} x"#.into(),
+                false,
+            ),
+            (r#"["2.0",1,"tools/call",{"name":"x"}]"#.into(), false),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#.into(),
+                false,
+            ),
+        ];
+        for (body, one_pass) in cases {
+            let fast = call_in_one_pass(body.as_bytes());
+            assert_eq!(fast.is_some(), one_pass, "{body}");
+            let general = described(common_message_in_two_passes(body.as_bytes()));
+            if let Some(fast) = described(fast) {
+                assert_eq!(Some(fast), general, "{body}");
+            }
+            assert_eq!(
+                described(common_message(body.as_bytes())),
+                general,
+                "{body}"
+            );
+        }
+    }
 }

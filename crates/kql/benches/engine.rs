@@ -25,7 +25,8 @@ use serde_json::json;
 
 // The engine runs as in the server: every allocation counted against the query's budget.
 #[global_allocator]
-static ALLOCATOR: kql::budget::CountingAllocator = kql::budget::CountingAllocator;
+static ALLOCATOR: kql::budget::CountingAllocator =
+    kql::budget::CountingAllocator(std::alloc::System);
 
 /// The queries: (name, KQL). The SQL twins live in scripts/bench_kql_duckdb.py under the same names.
 const QUERIES: [(&str, &str); 14] = [

@@ -21,7 +21,8 @@ use kql::{Catalog, Column, ExecOptions, ScalarType, Table, Value};
 
 // The engine runs as in the server: every allocation counted against the query's budget.
 #[global_allocator]
-static ALLOCATOR: kql::budget::CountingAllocator = kql::budget::CountingAllocator;
+static ALLOCATOR: kql::budget::CountingAllocator =
+    kql::budget::CountingAllocator(std::alloc::System);
 
 /// The shapes: (name, KQL).
 const SHAPES: [(&str, &str); 4] = [

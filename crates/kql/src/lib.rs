@@ -42,4 +42,4 @@ pub use exec::{Executor, QueryResult, execute, execute_on, function_names};
 // Unit tests count allocations as the server does, so budgets are enforced in them too.
 #[cfg(test)]
 #[global_allocator]
-static ALLOCATOR: budget::CountingAllocator = budget::CountingAllocator;
+static ALLOCATOR: budget::CountingAllocator = budget::CountingAllocator(std::alloc::System);

@@ -63,7 +63,8 @@ pub fn story() -> &'static str {
 // The tests count allocations as the server does, so query budgets are enforced in them too.
 #[cfg(test)]
 #[global_allocator]
-static ALLOCATOR: kql::budget::CountingAllocator = kql::budget::CountingAllocator;
+static ALLOCATOR: kql::budget::CountingAllocator =
+    kql::budget::CountingAllocator(std::alloc::System);
 
 const SECOND: i64 = TICKS_PER_SECOND;
 const MINUTE: i64 = 60 * SECOND;

@@ -1,16 +1,9 @@
-//! The process heap: handing the pages glibc keeps after a burst of frees back to the OS.
+//! The process heap: handing the pages the allocator keeps after a burst of frees back to the OS.
 
-/// Returns the free heap pages glibc keeps to the kernel (after a burst of closed sessions, or a
-/// query that used much memory), so the process's resident size falls back to what it uses.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
+/// Returns the free pages mimalloc (the binary's allocator) keeps to the kernel, after a burst of
+/// closed sessions or a query that used much memory, so the process's resident size falls back
+/// to what it uses. Without mimalloc installed (the test binaries) it has nothing to collect.
 pub fn release_free() {
-    // SAFETY: malloc_trim has no preconditions; it takes glibc's arena locks itself and only
-    // returns free pages to the kernel.
-    unsafe {
-        libc::malloc_trim(0);
-    }
+    // SAFETY: mi_collect has no preconditions; `force` also purges the pages other threads freed.
+    unsafe { libmimalloc_sys::mi_collect(true) };
 }
-
-/// Other allocators return memory on their own terms.
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-pub fn release_free() {}

@@ -4,9 +4,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-// Every allocation is counted, so each query's memory budget sees all it uses.
+// mimalloc, with every allocation counted so each query's memory budget sees all it uses.
 #[global_allocator]
-static ALLOCATOR: kql::budget::CountingAllocator = kql::budget::CountingAllocator;
+static ALLOCATOR: kql::budget::CountingAllocator<mimalloc::MiMalloc> =
+    kql::budget::CountingAllocator(mimalloc::MiMalloc);
 
 fn main() -> ExitCode {
     let cli = sentinel_mcp::config::Cli::parse();

@@ -31,18 +31,18 @@ thread_local! {
     };
 }
 
-/// The system allocator, counting what each query allocates. Install it in a binary that runs
-/// queries (`#[global_allocator] static A: kql::budget::CountingAllocator = CountingAllocator;`)
-/// so memory budgets see every allocation; without it only the engine's own checks before it
-/// builds large values apply.
-pub struct CountingAllocator;
+/// An allocator (the system's unless named), counting what each query allocates. Install it in a
+/// binary that runs queries (`#[global_allocator] static A: kql::budget::CountingAllocator =
+/// CountingAllocator(std::alloc::System);`) so memory budgets see every allocation; without it
+/// only the engine's own checks before it builds large values apply.
+pub struct CountingAllocator<A = System>(pub A);
 
-// SAFETY: every call is forwarded to `System` unchanged; the accounting touches only
+// SAFETY: every call is forwarded to the wrapped allocator unchanged; the accounting touches only
 // thread-locals and atomics, and never allocates.
-unsafe impl GlobalAlloc for CountingAllocator {
+unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller's contract is `System`'s.
-        let p = unsafe { System.alloc(layout) };
+        // SAFETY: the caller's contract is the wrapped allocator's.
+        let p = unsafe { self.0.alloc(layout) };
         if !p.is_null() {
             note(layout.size() as isize);
         }
@@ -51,7 +51,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: as above.
-        let p = unsafe { System.alloc_zeroed(layout) };
+        let p = unsafe { self.0.alloc_zeroed(layout) };
         if !p.is_null() {
             note(layout.size() as isize);
         }
@@ -60,13 +60,13 @@ unsafe impl GlobalAlloc for CountingAllocator {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) };
+        unsafe { self.0.dealloc(ptr, layout) };
         note(-(layout.size() as isize));
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: as above.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        let p = unsafe { self.0.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             note(new_size as isize - layout.size() as isize);
         }

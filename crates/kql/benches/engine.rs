@@ -23,10 +23,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
-// The engine runs as in the server: every allocation counted against the query's budget.
+// The engine runs as in the server: mimalloc, every allocation counted against the query's budget.
 #[global_allocator]
-static ALLOCATOR: kql::budget::CountingAllocator =
-    kql::budget::CountingAllocator(std::alloc::System);
+static ALLOCATOR: kql::budget::CountingAllocator<mimalloc::MiMalloc> =
+    kql::budget::CountingAllocator(mimalloc::MiMalloc);
 
 /// The queries: (name, KQL). The SQL twins live in scripts/bench_kql_duckdb.py under the same names.
 const QUERIES: [(&str, &str); 14] = [

@@ -700,6 +700,7 @@ pub(crate) fn range_too_long() -> KqlError {
 }
 
 /// The values of a `range`, made one at a time.
+#[derive(Clone)]
 pub(crate) enum RangeSteps {
     /// Datetimes or timespans, as ticks.
     Ticks {

@@ -675,6 +675,19 @@ enum When {
     Last,
 }
 
+/// The aggregates the typed fold of `summarize` (`exec::rows::typed_fold`) runs itself, into
+/// the states [`Method::state`] makes: `AggState::Count`, `Sum`, `Avg` and `Best`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fold {
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    /// `dcount`: finished as the `Count` of distinct values.
+    Distinct,
+}
+
 /// How an aggregate runs, resolved from its name once per query: a row's update then matches no
 /// names (it ran a dozen string comparisons per row and aggregate before).
 #[derive(Debug, Clone, Copy)]
@@ -711,6 +724,23 @@ impl Method {
             weighted: is_weighted(name),
             merges: name != "tdigest",
         }
+    }
+
+    /// The plain fold this method is, if it is one (no predicate): what the typed fold of
+    /// `summarize` runs on vectors of values.
+    pub(crate) fn fold(&self) -> Option<Fold> {
+        if self.when != When::Always {
+            return None;
+        }
+        Some(match self.runs {
+            Runs::Count => Fold::Count,
+            Runs::Sum => Fold::Sum,
+            Runs::Avg => Fold::Avg,
+            Runs::Min => Fold::Min,
+            Runs::Max => Fold::Max,
+            Runs::Distinct => Fold::Distinct,
+            _ => return None,
+        })
     }
 
     /// A fresh state.

@@ -53,20 +53,27 @@ fn converted(op: BinOp, a: &Value, b: &Value) -> Value {
             as_f64(n).map_or(Null, |f| TimeSpan((*x as f64 * f) as i64))
         }
         _ => match (as_f64(&a), as_f64(&b)) {
-            (Some(x), Some(y)) => Real(match op {
-                BinOp::Add => x + y,
-                BinOp::Sub => x - y,
-                BinOp::Mul => x * y,
-                BinOp::Div => x / y,
-                _ => x.rem_euclid(y),
-            }),
+            (Some(x), Some(y)) => Real(real_op(op, x, y)),
             _ => Null,
         },
     }
 }
 
+/// `x op y` of two reals (an arithmetic `op`): division by zero is an infinity or NaN.
 #[inline]
-fn int_op(op: BinOp, x: i64, y: i64) -> Option<i64> {
+pub(crate) fn real_op(op: BinOp, x: f64, y: f64) -> f64 {
+    match op {
+        BinOp::Add => x + y,
+        BinOp::Sub => x - y,
+        BinOp::Mul => x * y,
+        BinOp::Div => x / y,
+        _ => x.rem_euclid(y),
+    }
+}
+
+/// `x op y` of two longs (an arithmetic `op`): wrapping, None (null) for division by zero.
+#[inline]
+pub(crate) fn int_op(op: BinOp, x: i64, y: i64) -> Option<i64> {
     match op {
         BinOp::Add => Some(x.wrapping_add(y)),
         BinOp::Sub => Some(x.wrapping_sub(y)),

@@ -1,7 +1,8 @@
 //! A pipe's source read where it is. The `where`s and the `summarize` a pipe starts with read a
 //! catalog table or a `let`-bound table in place (the timespan filter and each `where` narrow
-//! a list of row numbers), so only the rows that reach a later operator are copied; a first
-//! `summarize` folds a `range` value by value, never holding its rows.
+//! a list of row numbers), so only the rows that reach a later operator are copied (a `project`
+//! after them copies only its columns); a first `summarize` folds a `range` value by value, never
+//! holding its rows.
 
 use std::sync::Arc;
 
@@ -15,6 +16,8 @@ use crate::value::Value;
 use crate::value::convert::truth;
 use crate::value::table::{Column, Table, rows_at};
 
+use super::ops::may_spread;
+
 /// The rows an operator reads.
 pub(crate) enum Input<'t> {
     /// Rows of a table: all of them, or those at the given positions, in order.
@@ -25,7 +28,7 @@ pub(crate) enum Input<'t> {
 
 impl<'a> Engine<'a> {
     /// Runs the first operators of `source | ops` that read `source` in place (the `where`s
-    /// up to a `summarize`, or a `summarize`): their result and how many operators ran. `None`
+    /// up to a `summarize` or a `project`, or one of those): their result and how many operators ran. `None`
     /// when none can (the caller runs them as usual).
     pub(crate) fn in_place(
         &mut self,
@@ -38,7 +41,7 @@ impl<'a> Engine<'a> {
         };
         if !matches!(
             first.kind,
-            OperatorKind::Summarize { .. } | OperatorKind::Where(_)
+            OperatorKind::Summarize { .. } | OperatorKind::Where(_) | OperatorKind::Project(_)
         ) {
             return Ok(None);
         }
@@ -76,6 +79,27 @@ impl<'a> Engine<'a> {
                 OperatorKind::Summarize { aggs, by } => {
                     let t = self.summarize_input(&shared.columns, input, aggs, by, env)?;
                     return Ok(Some((t, i + 1)));
+                }
+                OperatorKind::Project(items)
+                    if !items.iter().any(|item| may_spread(&item.expr, env)) =>
+                {
+                    let room = match ops.get(i + 1).map(|o| &o.kind) {
+                        Some(OperatorKind::Extend(added)) => added.len(),
+                        _ => 0,
+                    };
+                    let mut names = Vec::new();
+                    let mut compiled = Vec::with_capacity(items.len());
+                    for item in items {
+                        let (expr, given) = (&item.expr, &item.names);
+                        compiled.push(self.project_item(
+                            expr,
+                            given,
+                            &shared.columns,
+                            &mut names,
+                            env,
+                        )?);
+                    }
+                    return Ok(Some((self.projected(input, compiled, room)?, i + 1)));
                 }
                 _ => return Ok(Some((own(&shared, picked.as_deref()), i))),
             }

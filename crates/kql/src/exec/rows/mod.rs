@@ -10,3 +10,4 @@ pub(crate) mod parse;
 pub(crate) mod pivot;
 mod search;
 pub(crate) mod summarize;
+mod typed_fold;

@@ -2,16 +2,18 @@
 //! the others share.
 
 use crate::bind::context::{Binding, Engine, Env};
-use crate::bind::eval::eval;
+use crate::bind::eval::{eval, eval_ref};
 use crate::bind::expr::{AggSpec, CExpr, Row, tuple_result};
 use crate::bind::naming::derive_name;
 use crate::error::KqlError;
 use crate::functions;
 use crate::functions::aggregate::AggState;
 use crate::syntax::ast::{Expr, ExprKind, NamedExpr, Operator, OperatorKind, SortKey};
-use crate::value::convert::{Key, as_i64, coerce, key_of, sort_cmp, truth};
+use crate::value::convert::{Key, as_i64, coerce, coerced, key_of, sort_cmp, truth};
 use crate::value::table::{Column, Table};
 use crate::value::{ScalarType, Value};
+
+use super::input::Input;
 
 /// One output column of a `summarize`: an expression over the keys and the aggregates'
 /// results, or the several columns of `arg_max`/`arg_min`/`take_any(*)`/`percentiles`.
@@ -185,6 +187,15 @@ pub(crate) fn wildcard_match(pattern: &str, name: &str) -> bool {
         }
     }
     true
+}
+
+/// Whether `expr` may call a function of several results, each a column of its own (see
+/// [`Engine::bind_spread`]).
+pub(crate) fn may_spread(expr: &Expr, env: &Env<'_>) -> bool {
+    matches!(&expr.kind, ExprKind::Call { name, .. }
+        if env.get(name).is_none()
+            && (matches!(name.as_str(), "array_sort_asc" | "array_sort_desc")
+                || functions::tuple(name).is_some()))
 }
 
 pub(crate) fn key_row(vals: &[Value]) -> Vec<Key> {
@@ -517,7 +528,7 @@ impl<'a> Engine<'a> {
         let mut out = Vec::with_capacity(t.rows.len());
         for idx in 0..t.rows.len() {
             self.check()?;
-            out.push(coerce(eval(c, Row { rows: &t.rows, idx }), ty));
+            out.push(coerced(eval_ref(c, Row { rows: &t.rows, idx }), ty).into_owned());
         }
         Ok(out)
     }
@@ -576,7 +587,7 @@ impl<'a> Engine<'a> {
         let ExprKind::Call { name, args } = &expr.kind else {
             return Ok(None);
         };
-        if env.get(name).is_some() {
+        if !may_spread(expr, env) {
             return Ok(None);
         }
         if matches!(name.as_str(), "array_sort_asc" | "array_sort_desc") {
@@ -720,24 +731,53 @@ impl<'a> Engine<'a> {
                 }
                 continue;
             }
-            if given.len() > 1 {
-                return Err(self.type_error(expr, "The expression does not have multiple values"));
-            }
-            let (c, ty) = self.compile(expr, &t.columns, env)?;
-            let name = projected_name(given.first().cloned(), expr, &names);
-            names.push(name.clone());
-            compiled.push((c, Column::new(name, ty)));
+            compiled.push(self.project_item(expr, given, &t.columns, &mut names, env)?);
         }
-        let mut rows = Vec::with_capacity(t.rows.len());
-        for idx in 0..t.rows.len() {
-            self.check()?;
-            rows.push(
+        self.projected(Input::Rows(&t.rows, None), compiled, 0)
+    }
+
+    /// A `project` item that is not a call of several results: its expression over `columns`
+    /// and its column, named apart from `names` (which takes its name).
+    pub(crate) fn project_item(
+        &mut self,
+        expr: &'a Expr,
+        given: &[String],
+        columns: &[Column],
+        names: &mut Vec<String>,
+        env: &Env<'a>,
+    ) -> Result<(CExpr, Column), KqlError> {
+        if given.len() > 1 {
+            return Err(self.type_error(expr, "The expression does not have multiple values"));
+        }
+        let (c, ty) = self.compile(expr, columns, env)?;
+        let name = projected_name(given.first().cloned(), expr, names);
+        names.push(name.clone());
+        Ok((c, Column::new(name, ty)))
+    }
+
+    /// The rows of `input` projected to `compiled`, each with room for `room` more columns (those
+    /// an `extend` next adds, so that adding them moves no row).
+    pub(crate) fn projected(
+        &mut self,
+        input: Input<'_>,
+        compiled: Vec<(CExpr, Column)>,
+        room: usize,
+    ) -> Result<Table, KqlError> {
+        let exprs: Vec<&CExpr> = compiled.iter().map(|(c, _)| c).collect();
+        let mut rows = Vec::with_capacity(match &input {
+            Input::Rows(rows, picked) => picked.map_or(rows.len(), <[usize]>::len),
+            Input::Range(_) => 0,
+        });
+        self.each_row(input, &exprs, |row| {
+            let mut out = Vec::with_capacity(compiled.len() + room);
+            // A column of its own type, the common item, is copied once and not evaluated.
+            out.extend(
                 compiled
                     .iter()
-                    .map(|(c, col)| coerce(eval(c, Row { rows: &t.rows, idx }), col.ty))
-                    .collect(),
+                    .map(|(c, col)| coerced(eval_ref(c, row), col.ty).into_owned()),
             );
-        }
+            rows.push(out);
+        })?;
         Ok(Table {
             columns: compiled.into_iter().map(|(_, c)| c).collect(),
             rows,

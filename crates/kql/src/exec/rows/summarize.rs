@@ -403,17 +403,28 @@ impl<'a> Engine<'a> {
         key_cols: &[Column],
         specs: &[AggSpec],
     ) -> Result<Groups, KqlError> {
-        self.fold_input(Input::Rows(&t.rows, None), key_exprs, key_cols, specs)
+        self.fold_input(
+            &t.columns,
+            Input::Rows(&t.rows, None),
+            key_exprs,
+            key_cols,
+            specs,
+        )
     }
 
-    /// [`Self::fold_groups`] over the rows of `input`.
+    /// [`Self::fold_groups`] over the rows of `input`, whose columns are `columns`.
     fn fold_input(
         &mut self,
+        columns: &[Column],
         input: Input<'_>,
         key_exprs: &[CExpr],
         key_cols: &[Column],
         specs: &[AggSpec],
     ) -> Result<Groups, KqlError> {
+        // The common shapes fold over typed vectors, the others row by row.
+        if let Some(groups) = self.typed_fold(columns, &input, key_exprs, key_cols, specs)? {
+            return Ok(groups);
+        }
         let read: Vec<&CExpr> = key_exprs
             .iter()
             .chain(
@@ -452,7 +463,8 @@ impl<'a> Engine<'a> {
             outs: plan,
             out_cols,
         } = self.bind_summarize(columns, aggs, by, env)?;
-        let (mut group_keys, mut states) = self.fold_input(input, &key_exprs, &key_cols, &specs)?;
+        let (mut group_keys, mut states) =
+            self.fold_input(columns, input, &key_exprs, &key_cols, &specs)?;
         if key_exprs.is_empty() && group_keys.is_empty() {
             group_keys.push(Vec::new());
             states.push(specs.iter().map(|s| s.state()).collect());

@@ -339,3 +339,30 @@ fn make_list_with_nulls_percentilew_and_weekofyear() {
         Value::Long(9)
     );
 }
+
+#[test]
+fn the_issues_range_buckets_count_and_sum_each_hundred() {
+    let r = run(
+        "range i from 1 to 1000 step 1 | summarize n = count(), total = sum(i) by bucket = i / 100",
+    );
+    assert_eq!(r.table.rows.len(), 11);
+    // 1..99, then 100 values a bucket, then 1000 alone, in the order first seen.
+    assert_eq!(
+        r.table.rows[0],
+        vec![Value::Long(0), Value::Long(99), Value::Long(4950)]
+    );
+    assert_eq!(
+        r.table.rows[1],
+        vec![Value::Long(1), Value::Long(100), Value::Long(14950)]
+    );
+    assert_eq!(
+        r.table.rows[10],
+        vec![Value::Long(10), Value::Long(1), Value::Long(1000)]
+    );
+    let r = run("range i from 1 to 4 step 1 | summarize s = sum(i * 9223372036854775807)");
+    // The sum of longs wraps, as the row fold's always has.
+    assert_eq!(
+        r.table.rows,
+        vec![vec![Value::Long(9223372036854775807i64.wrapping_mul(10))]]
+    );
+}

@@ -1,0 +1,1091 @@
+//! The typed fold: a `summarize` of the common shapes, a chunk of rows at a time. Its keys and
+//! aggregate arguments are evaluated for the chunk into typed vectors (longs and ticks, reals,
+//! strings), each row's group is found once (a hash of a number or a string, no `Key` made per
+//! row), then each aggregate folds its vector into plain accumulators. At the end they become
+//! the row fold's states (`AggState`), finished as the row fold's are. A shape it does not
+//! cover, or a value of another type than its column's, leaves the `summarize` to the row fold
+//! (`Folder`).
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use crate::bind::context::Engine;
+use crate::bind::eval::eval;
+use crate::bind::expr::{AggSpec, CExpr, Row};
+use crate::error::KqlError;
+use crate::exec::{MAX_ROWS, RangeSteps, range_too_long};
+use crate::functions::aggregate::{AggState, Fold};
+use crate::functions::arith::{int_op, real_op};
+use crate::syntax::ast::BinOp;
+use crate::value::convert::coerce;
+use crate::value::table::Column;
+use crate::value::{ScalarType, Value};
+
+use super::input::Input;
+use super::ops::Groups;
+
+/// Rows per chunk: vectors that stay small, and the budget checked between chunks.
+const CHUNK: usize = 1024;
+
+// aHash with a random seed, as the row fold's groups: resistant to values crafted to collide.
+type Map<K, V> = HashMap<K, V, ahash::RandomState>;
+type Set<K> = HashSet<K, ahash::RandomState>;
+
+/// What a vector holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Longs, datetimes or timespans (which of them) as i64.
+    Int(ScalarType),
+    Real,
+    Text,
+}
+
+impl Kind {
+    fn of(ty: ScalarType) -> Option<Kind> {
+        match ty {
+            ScalarType::Long | ScalarType::DateTime | ScalarType::TimeSpan => Some(Kind::Int(ty)),
+            ScalarType::Real => Some(Kind::Real),
+            ScalarType::String => Some(Kind::Text),
+            _ => None,
+        }
+    }
+}
+
+/// One chunk's values of an expression (`None` is null).
+#[derive(Clone)]
+enum Vector<'v> {
+    Ints(Vec<Option<i64>>),
+    Reals(Vec<Option<f64>>),
+    Texts(Vec<Option<Cow<'v, Arc<str>>>>),
+}
+
+impl<'v> Vector<'v> {
+    /// The vector of `kind` of `cells` (`n` of them), each converted to `to` if given; None when
+    /// one is neither null nor of `kind`.
+    #[inline]
+    fn of(
+        kind: Kind,
+        to: Option<ScalarType>,
+        n: usize,
+        cells: impl Iterator<Item = Cow<'v, Value>>,
+    ) -> Option<Self> {
+        // A cell not of the kind is converted (a key), and the conversion read again.
+        let convert = |v: Cow<'v, Value>| Some(Cow::Owned(coerce(v.into_owned(), to?)));
+        Some(match kind {
+            Kind::Int(ty) => {
+                let mut xs = Vec::with_capacity(n);
+                for v in cells {
+                    xs.push(match int_cell(&v, ty) {
+                        Some(x) => x,
+                        None => int_cell(&*convert(v)?, ty)?,
+                    });
+                }
+                Vector::Ints(xs)
+            }
+            Kind::Real => {
+                let mut xs = Vec::with_capacity(n);
+                for v in cells {
+                    xs.push(match real_cell(&v) {
+                        Some(x) => x,
+                        None => real_cell(&*convert(v)?)?,
+                    });
+                }
+                Vector::Reals(xs)
+            }
+            Kind::Text => {
+                let mut xs = Vec::with_capacity(n);
+                for v in cells {
+                    let v = match (&*v, to) {
+                        (Value::String(_), _) | (Value::Null, None) => v,
+                        _ => convert(v)?,
+                    };
+                    xs.push(match v {
+                        Cow::Borrowed(Value::String(s)) => Some(Cow::Borrowed(s)),
+                        Cow::Owned(Value::String(s)) => Some(Cow::Owned(s)),
+                        v if v.is_null() => None,
+                        _ => return None,
+                    });
+                }
+                Vector::Texts(xs)
+            }
+        })
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Vector::Ints(xs) => xs.len(),
+            Vector::Reals(xs) => xs.len(),
+            Vector::Texts(xs) => xs.len(),
+        }
+    }
+
+    /// The values as reals (longs converted, as arithmetic on a long and a real converts them).
+    fn reals(&self) -> Option<Cow<'_, [Option<f64>]>> {
+        match self {
+            Vector::Ints(xs) => Some(Cow::Owned(xs.iter().map(|x| x.map(|x| x as f64)).collect())),
+            Vector::Reals(xs) => Some(Cow::Borrowed(xs)),
+            Vector::Texts(_) => None,
+        }
+    }
+}
+
+/// A cell of longs, datetimes or timespans (`ty`): `Some(None)` for null, None for a value of
+/// another type.
+#[inline]
+fn int_cell(v: &Value, ty: ScalarType) -> Option<Option<i64>> {
+    match (v, ty) {
+        (Value::Null, _) => Some(None),
+        (Value::Long(x), ScalarType::Long)
+        | (Value::DateTime(x), ScalarType::DateTime)
+        | (Value::TimeSpan(x), ScalarType::TimeSpan) => Some(Some(*x)),
+        _ => None,
+    }
+}
+
+/// A cell of reals: `Some(None)` for null, None for a value of another type.
+#[inline]
+fn real_cell(v: &Value) -> Option<Option<f64>> {
+    match v {
+        Value::Null => Some(None),
+        Value::Real(x) => Some(Some(*x)),
+        _ => None,
+    }
+}
+
+/// A long, datetime or timespan (`ty`) as a value.
+fn int_value(ty: ScalarType, x: i64) -> Value {
+    match ty {
+        ScalarType::DateTime => Value::DateTime(x),
+        ScalarType::TimeSpan => Value::TimeSpan(x),
+        _ => Value::Long(x),
+    }
+}
+
+/// The next values of a `range` of `kind`, a chunk of them (none at its end).
+fn range_chunk(steps: &mut RangeSteps, kind: Kind) -> Option<Vector<'static>> {
+    let steps = steps.take(CHUNK);
+    Some(match kind {
+        Kind::Int(ty) => {
+            let mut xs = Vec::with_capacity(CHUNK);
+            for v in steps {
+                xs.push(int_cell(&v, ty)?);
+            }
+            Vector::Ints(xs)
+        }
+        Kind::Real => {
+            let mut xs = Vec::with_capacity(CHUNK);
+            for v in steps {
+                xs.push(real_cell(&v)?);
+            }
+            Vector::Reals(xs)
+        }
+        Kind::Text => return None,
+    })
+}
+
+/// The value a cell lacks.
+static NULL: Value = Value::Null;
+
+/// The rows of one chunk.
+#[derive(Clone, Copy)]
+enum Chunk<'c> {
+    /// Rows of a table, at these positions.
+    Rows(&'c [Vec<Value>], &'c [usize]),
+    /// A `range`'s values (of the kind), its one column.
+    Range(&'c Vector<'c>, Kind),
+}
+
+impl<'c> Chunk<'c> {
+    fn len(self) -> usize {
+        match self {
+            Chunk::Rows(_, at) => at.len(),
+            Chunk::Range(values, _) => values.len(),
+        }
+    }
+
+    /// Column `col` of each row, borrowed (converted to `to`, as the row fold converts a key).
+    fn column(self, col: usize, kind: Kind, to: Option<ScalarType>) -> Option<Cow<'c, Vector<'c>>> {
+        let n = self.len();
+        match self {
+            Chunk::Rows(rows, at) => {
+                let cell = |&i: &usize| rows.get(i).and_then(|r| r.get(col)).unwrap_or(&NULL);
+                Vector::of(kind, to, n, at.iter().map(cell).map(Cow::Borrowed)).map(Cow::Owned)
+            }
+            // The range's own values, the common read, are copied whole.
+            Chunk::Range(values, of)
+                if col == 0 && of == kind && to.is_none_or(|ty| Kind::of(ty) == Some(kind)) =>
+            {
+                Some(Cow::Borrowed(values))
+            }
+            Chunk::Range(values, of) => {
+                let cell = |row| {
+                    Cow::Owned(if col == 0 {
+                        value_at(values, of, row)
+                    } else {
+                        Value::Null
+                    })
+                };
+                Vector::of(kind, to, n, (0..n).map(cell)).map(Cow::Owned)
+            }
+        }
+    }
+
+    /// `e` evaluated on each row (converted to `to`).
+    fn each(self, e: &CExpr, kind: Kind, to: Option<ScalarType>) -> Option<Vector<'c>> {
+        let mut values = Vec::with_capacity(self.len());
+        match self {
+            Chunk::Rows(rows, at) => {
+                values.extend(at.iter().map(|&idx| eval(e, Row { rows, idx })));
+            }
+            Chunk::Range(cells, of) => {
+                // One row, rewritten value after value, as the row fold reads a range.
+                let mut row = [Vec::with_capacity(1)];
+                for i in 0..cells.len() {
+                    row[0].clear();
+                    row[0].push(value_at(cells, of, i));
+                    values.push(eval(e, Row { rows: &row, idx: 0 }));
+                }
+            }
+        }
+        Vector::of(kind, to, values.len(), values.into_iter().map(Cow::Owned))
+    }
+}
+
+/// How a chunk's vector of an expression is made.
+enum Plan<'s> {
+    /// A column of the input.
+    Col(usize),
+    /// A literal, the same in every row.
+    Lit(&'s Value),
+    /// Arithmetic on two vectors of longs or reals.
+    Arith(BinOp, Box<Typed<'s>>, Box<Typed<'s>>),
+    /// Any other expression, evaluated row by row.
+    Each(&'s CExpr),
+}
+
+/// An expression's plan and the kind of its values.
+struct Typed<'s> {
+    plan: Plan<'s>,
+    kind: Kind,
+    /// The type a key's values are converted to, as the row fold converts them.
+    to: Option<ScalarType>,
+}
+
+/// The plan of `e` over rows of `columns`: None when its values' type is not known from binding
+/// or it reads other rows than its own.
+fn typed<'s>(e: &'s CExpr, columns: &[Column]) -> Option<Typed<'s>> {
+    let (plan, kind) = match e {
+        CExpr::Col(i) => (Plan::Col(*i), Kind::of(columns.get(*i)?.ty)?),
+        CExpr::Lit(v) => (Plan::Lit(v), Kind::of(v.scalar_type()?)?),
+        CExpr::Bin(op @ (BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod), l, r) => {
+            let (l, r) = (typed(l, columns)?, typed(r, columns)?);
+            const LONG: Kind = Kind::Int(ScalarType::Long);
+            let kind = match (l.kind, r.kind) {
+                (LONG, LONG) => LONG,
+                (LONG | Kind::Real, LONG | Kind::Real) => Kind::Real,
+                _ => return None,
+            };
+            (Plan::Arith(*op, Box::new(l), Box::new(r)), kind)
+        }
+        CExpr::Call { ty, .. } if !e.reads_other_rows() => (Plan::Each(e), Kind::of(*ty)?),
+        _ => return None,
+    };
+    Some(Typed {
+        plan,
+        kind,
+        to: None,
+    })
+}
+
+/// The plan of a key bound as `col`: its values converted to the column's type, as the row fold
+/// converts them.
+fn key_plan<'s>(e: &'s CExpr, col: &Column, columns: &[Column]) -> Option<Typed<'s>> {
+    let kind = Kind::of(col.ty)?;
+    if e.reads_other_rows() {
+        return None;
+    }
+    let plan = match typed(e, columns) {
+        Some(t) if t.kind == kind => t.plan,
+        _ => Plan::Each(e),
+    };
+    Some(Typed {
+        plan,
+        kind,
+        to: Some(col.ty),
+    })
+}
+
+impl<'s> Typed<'s> {
+    /// The expression's values in `chunk`; None when one is not of its kind.
+    fn vector<'v>(&self, chunk: Chunk<'v>) -> Option<Cow<'v, Vector<'v>>>
+    where
+        's: 'v,
+    {
+        Some(Cow::Owned(match &self.plan {
+            Plan::Col(i) => return chunk.column(*i, self.kind, self.to),
+            Plan::Lit(v) => {
+                let one = Vector::of(self.kind, self.to, 1, std::iter::once(Cow::Borrowed(*v)))?;
+                let n = chunk.len();
+                match one {
+                    Vector::Ints(x) => Vector::Ints(vec![x.first().copied().flatten(); n]),
+                    Vector::Reals(x) => Vector::Reals(vec![x.first().copied().flatten(); n]),
+                    Vector::Texts(x) => Vector::Texts(vec![x.first().cloned().flatten(); n]),
+                }
+            }
+            Plan::Each(e) => chunk.each(e, self.kind, self.to)?,
+            Plan::Arith(op, l, r) => {
+                let op = *op;
+                // A long literal on the right (`i / 100`) is one value, not a vector of it.
+                if let Plan::Lit(Value::Long(y)) = r.plan
+                    && l.kind == Kind::Int(ScalarType::Long)
+                    && let Vector::Ints(x) = &*l.vector(chunk)?
+                {
+                    return Some(Cow::Owned(Vector::Ints(
+                        x.iter().map(|x| int_op(op, (*x)?, *y)).collect(),
+                    )));
+                }
+                match (&*l.vector(chunk)?, &*r.vector(chunk)?) {
+                    (Vector::Ints(x), Vector::Ints(y)) => Vector::Ints(
+                        x.iter()
+                            .zip(y)
+                            .map(|(x, y)| int_op(op, (*x)?, (*y)?))
+                            .collect(),
+                    ),
+                    (x, y) => Vector::Reals(
+                        x.reals()?
+                            .iter()
+                            .zip(y.reals()?.iter())
+                            .map(|(x, y)| Some(real_op(op, (*x)?, (*y)?)))
+                            .collect(),
+                    ),
+                }
+            }
+        }))
+    }
+}
+
+/// One key's values numbered in the order first seen. A null string is the empty string, as
+/// the row fold converts it.
+enum KeyIds {
+    Ints(Map<Option<i64>, u32>),
+    Texts(Map<Arc<str>, u32>),
+}
+
+impl KeyIds {
+    fn new(kind: Kind) -> Option<Self> {
+        match kind {
+            Kind::Int(_) => Some(KeyIds::Ints(Map::default())),
+            Kind::Text => Some(KeyIds::Texts(Map::default())),
+            // A real key groups as `key_of` normalizes it: left to the row fold.
+            Kind::Real => None,
+        }
+    }
+
+    /// Each value's number in `out`.
+    fn ids(&mut self, v: &Vector<'_>, out: &mut Vec<u32>) -> Option<()> {
+        out.clear();
+        // Keys often come in runs (time bins, sorted rows): a run's next rows skip the hash.
+        match (self, v) {
+            (KeyIds::Ints(map), Vector::Ints(xs)) => {
+                let mut last = None;
+                for x in xs {
+                    let id = match last {
+                        Some((k, id)) if k == *x => id,
+                        _ => {
+                            let next = map.len() as u32;
+                            let id = *map.entry(*x).or_insert(next);
+                            last = Some((*x, id));
+                            id
+                        }
+                    };
+                    out.push(id);
+                }
+            }
+            (KeyIds::Texts(map), Vector::Texts(xs)) => {
+                let mut last: Option<(&str, u32)> = None;
+                for x in xs {
+                    let s: &str = x.as_ref().map_or("", |s| s);
+                    let id = match last {
+                        Some((k, id)) if k == s => id,
+                        _ => {
+                            let id = match map.get(s) {
+                                Some(&id) => id,
+                                None => {
+                                    let id = map.len() as u32;
+                                    let owned =
+                                        x.as_ref().map_or_else(|| Arc::from(""), |s| (**s).clone());
+                                    map.insert(owned, id);
+                                    id
+                                }
+                            };
+                            last = Some((s, id));
+                            id
+                        }
+                    };
+                    out.push(id);
+                }
+            }
+            _ => return None,
+        }
+        Some(())
+    }
+}
+
+/// The value in row `row` of a vector of `kind` (a null string is the empty string, as the row
+/// fold converts a key).
+fn value_at(v: &Vector<'_>, kind: Kind, row: usize) -> Value {
+    match (v, kind) {
+        (Vector::Ints(xs), Kind::Int(ty)) => xs
+            .get(row)
+            .copied()
+            .flatten()
+            .map_or(Value::Null, |x| int_value(ty, x)),
+        (Vector::Reals(xs), _) => xs
+            .get(row)
+            .copied()
+            .flatten()
+            .map_or(Value::Null, Value::Real),
+        (Vector::Texts(xs), _) => match xs.get(row) {
+            Some(Some(s)) => Value::String((**s).clone()),
+            _ => Value::str(""),
+        },
+        _ => Value::Null,
+    }
+}
+
+/// Each row's group: each key's values numbered in the order first seen, then with several keys
+/// each combination numbered the same way, so that a group's number is its place in the order
+/// groups are first seen (the row fold's order).
+struct Grouping {
+    keys: Vec<(KeyIds, Kind)>,
+    /// For each key after the first: (the number of the keys before, its value's) → theirs.
+    combos: Vec<Map<(u32, u32), u32>>,
+    /// Each group's key values.
+    group_keys: Vec<Vec<Value>>,
+    /// The numbers of a later key's values, reused chunk after chunk.
+    ids: Vec<u32>,
+}
+
+impl Grouping {
+    /// Each row's group in `out`, opening groups (with their key values) as they are first seen.
+    fn assign(&mut self, n: usize, keys: &[Cow<'_, Vector<'_>>], out: &mut Vec<u32>) -> Option<()> {
+        out.clear();
+        let Some(((first, _), rest)) = self.keys.split_first_mut() else {
+            // No key: one group, opened by the first row.
+            if n > 0 && self.group_keys.is_empty() {
+                self.group_keys.push(Vec::new());
+            }
+            out.resize(n, 0);
+            return Some(());
+        };
+        first.ids(keys.first()?, out)?;
+        for (((ids, _), combos), v) in rest.iter_mut().zip(&mut self.combos).zip(keys.get(1..)?) {
+            ids.ids(v, &mut self.ids)?;
+            for (g, id) in out.iter_mut().zip(&self.ids) {
+                let next = combos.len() as u32;
+                *g = *combos.entry((*g, *id)).or_insert(next);
+            }
+        }
+        for (row, &g) in out.iter().enumerate() {
+            if g as usize == self.group_keys.len() {
+                let values = keys.iter().zip(&self.keys);
+                self.group_keys.push(
+                    values
+                        .map(|(v, (_, kind))| value_at(v, *kind, row))
+                        .collect(),
+                );
+            }
+        }
+        Some(())
+    }
+}
+
+/// One aggregate's accumulators, one a group.
+enum Acc {
+    Count(Vec<i64>),
+    SumInts(Vec<i64>),
+    SumReals(Vec<f64>),
+    Avg(Vec<(f64, i64)>),
+    /// `min` or `max` (the bool: max) of longs, datetimes or timespans (the type).
+    BestInts(Vec<Option<i64>>, ScalarType, bool),
+    BestReals(Vec<Option<f64>>, bool),
+    BestTexts(Vec<Option<Arc<str>>>, bool),
+    /// Each group's distinct values (strings by their numbers) and how many.
+    Distinct {
+        seen: Set<(u32, i64)>,
+        counts: Vec<i64>,
+        texts: Option<KeyIds>,
+    },
+}
+
+/// Whether `v` replaces `best` in a `min` (or a `max`), as the row fold compares them: the first
+/// value, then only a value that compares below (above) it.
+fn better<T: PartialOrd + ?Sized>(v: &T, best: Option<&T>, max: bool) -> bool {
+    best.is_none_or(|b| {
+        v.partial_cmp(b)
+            .is_some_and(|o| if max { o.is_gt() } else { o.is_lt() })
+    })
+}
+
+impl Acc {
+    /// The accumulators of `fold` over an argument of `kind` (no argument: `None`); None when the
+    /// typed fold does not run it.
+    fn new(fold: Fold, kind: Option<Kind>) -> Option<Acc> {
+        Some(match (fold, kind) {
+            (Fold::Count, None) => Acc::Count(Vec::new()),
+            (Fold::Sum, Some(Kind::Int(ScalarType::Long | ScalarType::TimeSpan))) => {
+                Acc::SumInts(Vec::new())
+            }
+            (Fold::Sum, Some(Kind::Real)) => Acc::SumReals(Vec::new()),
+            (Fold::Avg, Some(Kind::Int(_) | Kind::Real)) => Acc::Avg(Vec::new()),
+            (Fold::Min | Fold::Max, Some(kind)) => {
+                let max = fold == Fold::Max;
+                match kind {
+                    Kind::Int(ty) => Acc::BestInts(Vec::new(), ty, max),
+                    Kind::Real => Acc::BestReals(Vec::new(), max),
+                    Kind::Text => Acc::BestTexts(Vec::new(), max),
+                }
+            }
+            (Fold::Distinct, Some(kind @ (Kind::Int(_) | Kind::Text))) => Acc::Distinct {
+                seen: Set::default(),
+                counts: Vec::new(),
+                texts: KeyIds::new(kind).filter(|_| kind == Kind::Text),
+            },
+            _ => return None,
+        })
+    }
+
+    /// Folds a chunk: row `i` in group `groups[i]` (of `n` groups) with the argument's value
+    /// `arg[i]`; `ids` a buffer. None when the argument is not of the kind planned.
+    fn add(
+        &mut self,
+        groups: &[u32],
+        n: usize,
+        arg: Option<&Vector<'_>>,
+        ids: &mut Vec<u32>,
+    ) -> Option<()> {
+        let rows = groups.iter().map(|g| *g as usize);
+        match (self, arg) {
+            (Acc::Count(counts), _) => {
+                counts.resize(n, 0);
+                for g in rows {
+                    *counts.get_mut(g)? += 1;
+                }
+            }
+            (Acc::SumInts(sums), Some(Vector::Ints(xs))) => {
+                sums.resize(n, 0);
+                for (g, x) in rows.zip(xs) {
+                    if let Some(x) = x {
+                        let sum = sums.get_mut(g)?;
+                        *sum = sum.wrapping_add(*x);
+                    }
+                }
+            }
+            (Acc::SumReals(sums), Some(Vector::Reals(xs))) => {
+                sums.resize(n, 0.0);
+                for (g, x) in rows.zip(xs) {
+                    if let Some(x) = x {
+                        *sums.get_mut(g)? += x;
+                    }
+                }
+            }
+            (Acc::Avg(avgs), Some(arg)) => {
+                avgs.resize(n, (0.0, 0));
+                let mut add = |g: usize, x: f64| -> Option<()> {
+                    let (sum, count) = avgs.get_mut(g)?;
+                    *sum += x;
+                    *count += 1;
+                    Some(())
+                };
+                match arg {
+                    Vector::Ints(xs) => {
+                        for (g, x) in rows.zip(xs) {
+                            if let Some(x) = x {
+                                add(g, *x as f64)?;
+                            }
+                        }
+                    }
+                    Vector::Reals(xs) => {
+                        for (g, x) in rows.zip(xs) {
+                            if let Some(x) = x {
+                                add(g, *x)?;
+                            }
+                        }
+                    }
+                    Vector::Texts(_) => return None,
+                }
+            }
+            (Acc::BestInts(best, _, max), Some(Vector::Ints(xs))) => {
+                best.resize(n, None);
+                for (g, x) in rows.zip(xs) {
+                    let b = best.get_mut(g)?;
+                    if let Some(x) = x
+                        && better(x, b.as_ref(), *max)
+                    {
+                        *b = Some(*x);
+                    }
+                }
+            }
+            (Acc::BestReals(best, max), Some(Vector::Reals(xs))) => {
+                best.resize(n, None);
+                for (g, x) in rows.zip(xs) {
+                    let b = best.get_mut(g)?;
+                    if let Some(x) = x
+                        && better(x, b.as_ref(), *max)
+                    {
+                        *b = Some(*x);
+                    }
+                }
+            }
+            (Acc::BestTexts(best, max), Some(Vector::Texts(xs))) => {
+                best.resize(n, None);
+                for (g, x) in rows.zip(xs) {
+                    let b = best.get_mut(g)?;
+                    if let Some(x) = x
+                        && better::<str>(x, b.as_deref(), *max)
+                    {
+                        *b = Some((**x).clone());
+                    }
+                }
+            }
+            (
+                Acc::Distinct {
+                    seen,
+                    counts,
+                    texts,
+                },
+                Some(arg),
+            ) => {
+                counts.resize(n, 0);
+                let mut add = |g: usize, x: i64| -> Option<()> {
+                    if seen.insert((g as u32, x)) {
+                        *counts.get_mut(g)? += 1;
+                    }
+                    Some(())
+                };
+                match (arg, texts) {
+                    (Vector::Ints(xs), None) => {
+                        for (g, x) in rows.zip(xs) {
+                            if let Some(x) = x {
+                                add(g, *x)?;
+                            }
+                        }
+                    }
+                    (Vector::Texts(xs), Some(texts)) => {
+                        texts.ids(arg, ids)?;
+                        for ((g, x), id) in rows.zip(xs).zip(ids.iter()) {
+                            if x.is_some() {
+                                add(g, i64::from(*id))?;
+                            }
+                        }
+                    }
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        }
+        Some(())
+    }
+
+    /// Group `g`'s state, as the row fold would have left it.
+    fn state(&self, g: usize) -> AggState {
+        match self {
+            Acc::Count(counts) => AggState::Count(counts.get(g).copied().unwrap_or(0)),
+            Acc::SumInts(sums) => AggState::Sum {
+                long: sums.get(g).copied().unwrap_or(0),
+                real: 0.0,
+            },
+            Acc::SumReals(sums) => AggState::Sum {
+                long: 0,
+                real: sums.get(g).copied().unwrap_or(0.0),
+            },
+            Acc::Avg(avgs) => {
+                let (sum, n) = avgs.get(g).copied().unwrap_or((0.0, 0));
+                AggState::Avg { sum, n }
+            }
+            Acc::BestInts(best, ty, max) => AggState::Best(
+                best.get(g)
+                    .copied()
+                    .flatten()
+                    .map_or(Value::Null, |x| int_value(*ty, x)),
+                *max,
+            ),
+            Acc::BestReals(best, max) => AggState::Best(
+                best.get(g)
+                    .copied()
+                    .flatten()
+                    .map_or(Value::Null, Value::Real),
+                *max,
+            ),
+            Acc::BestTexts(best, max) => AggState::Best(
+                best.get(g)
+                    .cloned()
+                    .flatten()
+                    .map_or(Value::Null, Value::String),
+                *max,
+            ),
+            // A distinct count finishes as a count does: the number, as a long.
+            Acc::Distinct { counts, .. } => AggState::Count(counts.get(g).copied().unwrap_or(0)),
+        }
+    }
+}
+
+/// A `summarize`'s keys and aggregates as the typed fold runs them.
+struct TypedFold<'s> {
+    keys: Vec<Typed<'s>>,
+    aggs: Vec<(Option<Typed<'s>>, Acc)>,
+    grouping: Grouping,
+    /// Each row's group in the chunk, and a buffer of numbers, reused chunk after chunk.
+    groups: Vec<u32>,
+    ids: Vec<u32>,
+}
+
+impl<'s> TypedFold<'s> {
+    /// The fold of these keys and aggregates over rows of `columns`; None when it does not cover
+    /// them.
+    fn new(
+        columns: &[Column],
+        key_exprs: &'s [CExpr],
+        key_cols: &[Column],
+        specs: &'s [AggSpec],
+    ) -> Option<Self> {
+        let keys = key_exprs
+            .iter()
+            .zip(key_cols)
+            .map(|(e, col)| key_plan(e, col, columns))
+            .collect::<Option<Vec<_>>>()?;
+        let aggs = specs
+            .iter()
+            .map(|spec| {
+                if !spec.row.is_empty() || !spec.percents.is_empty() {
+                    return None;
+                }
+                let fold = spec.method.fold()?;
+                match spec.args.as_slice() {
+                    [] => Some((None, Acc::new(fold, None)?)),
+                    [arg] => {
+                        let arg = typed(arg, columns)?;
+                        let acc = Acc::new(fold, Some(arg.kind))?;
+                        Some((Some(arg), acc))
+                    }
+                    _ => None,
+                }
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let ids = keys
+            .iter()
+            .map(|k| Some((KeyIds::new(k.kind)?, k.kind)))
+            .collect::<Option<Vec<_>>>()?;
+        let grouping = Grouping {
+            combos: (1..ids.len()).map(|_| Map::default()).collect(),
+            keys: ids,
+            group_keys: Vec::new(),
+            ids: Vec::new(),
+        };
+        Some(TypedFold {
+            keys,
+            aggs,
+            grouping,
+            groups: Vec::new(),
+            ids: Vec::new(),
+        })
+    }
+
+    /// Folds the rows of `chunk`; None when a value is not of its column's type.
+    fn add(&mut self, chunk: Chunk<'_>) -> Option<()> {
+        let keys = self
+            .keys
+            .iter()
+            .map(|k| k.vector(chunk))
+            .collect::<Option<Vec<_>>>()?;
+        self.grouping.assign(chunk.len(), &keys, &mut self.groups)?;
+        let n = self.grouping.group_keys.len();
+        for (arg, acc) in &mut self.aggs {
+            let arg = match arg {
+                Some(arg) => Some(arg.vector(chunk)?),
+                None => None,
+            };
+            acc.add(&self.groups, n, arg.as_deref(), &mut self.ids)?;
+        }
+        Some(())
+    }
+
+    /// Each group's key values and states.
+    fn finish(self) -> Groups {
+        let states = (0..self.grouping.group_keys.len())
+            .map(|g| self.aggs.iter().map(|(_, acc)| acc.state(g)).collect())
+            .collect();
+        (self.grouping.group_keys, states)
+    }
+}
+
+impl Engine<'_> {
+    /// Folds `input` (rows of `columns`) into groups and states as the row fold does, with the
+    /// typed fold; None when it does not cover the keys, the aggregates or the values.
+    pub(crate) fn typed_fold(
+        &mut self,
+        columns: &[Column],
+        input: &Input<'_>,
+        key_exprs: &[CExpr],
+        key_cols: &[Column],
+        specs: &[AggSpec],
+    ) -> Result<Option<Groups>, KqlError> {
+        let Some(mut fold) = TypedFold::new(columns, key_exprs, key_cols, specs) else {
+            return Ok(None);
+        };
+        match input {
+            Input::Rows(rows, picked) => {
+                let total = picked.map_or(rows.len(), <[usize]>::len);
+                let mut all = Vec::new();
+                for start in (0..total).step_by(CHUNK) {
+                    self.budget.check_deadline()?;
+                    let end = (start + CHUNK).min(total);
+                    let at = match picked {
+                        Some(p) => p.get(start..end).unwrap_or_default(),
+                        None => {
+                            all.clear();
+                            all.extend(start..end);
+                            &all[..]
+                        }
+                    };
+                    if fold.add(Chunk::Rows(rows, at)).is_none() {
+                        return Ok(None);
+                    }
+                }
+            }
+            Input::Range(steps) => {
+                // A copy of the steps: the row fold starts from the first if this one gives up.
+                let mut steps = steps.clone();
+                let Some(kind) = columns.first().and_then(|c| Kind::of(c.ty)) else {
+                    return Ok(None);
+                };
+                let mut seen = 0;
+                loop {
+                    self.budget.check_deadline()?;
+                    let Some(values) = range_chunk(&mut steps, kind) else {
+                        return Ok(None);
+                    };
+                    if values.len() == 0 {
+                        break;
+                    }
+                    seen += values.len();
+                    if seen > MAX_ROWS {
+                        return Err(range_too_long());
+                    }
+                    if fold.add(Chunk::Range(&values, kind)).is_none() {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+        Ok(Some(fold.finish()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::rows::summarize::Folder;
+    use crate::functions::aggregate::{Method, result_type};
+
+    /// An aggregate `name` of `args` (of type `arg_ty`), as the binder makes it.
+    fn spec(name: &str, args: Vec<CExpr>, arg_ty: &[ScalarType]) -> AggSpec {
+        AggSpec {
+            name: name.into(),
+            method: Method::of(name),
+            args,
+            ty: result_type(name, arg_ty),
+            row: Vec::new(),
+            percents: Vec::new(),
+        }
+    }
+
+    /// Each group's keys and finished aggregates, as text (a NaN equals itself).
+    fn finished(groups: Groups, specs: &[AggSpec]) -> Vec<String> {
+        let (keys, states) = groups;
+        keys.into_iter()
+            .zip(states)
+            .map(|(mut row, states)| {
+                for (s, spec) in states.iter().zip(specs) {
+                    row.extend(s.finish(spec.ty, &spec.percents, 1));
+                }
+                format!("{row:?}")
+            })
+            .collect()
+    }
+
+    /// The typed fold's answer over `rows` (None: it gives up), and the row fold's.
+    fn both(
+        columns: &[Column],
+        rows: &[Vec<Value>],
+        keys: &[(CExpr, ScalarType)],
+        specs: &[AggSpec],
+    ) -> (Option<Vec<String>>, Vec<String>) {
+        let key_exprs: Vec<CExpr> = keys.iter().map(|(e, _)| e.clone()).collect();
+        let key_cols: Vec<Column> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, (_, ty))| Column::new(format!("k{i}"), *ty))
+            .collect();
+        let mut folder = Folder::new(&key_exprs, &key_cols, specs);
+        for idx in 0..rows.len() {
+            folder.add(Row { rows, idx });
+        }
+        let by_row = finished(folder.finish(), specs);
+        let typed = TypedFold::new(columns, &key_exprs, &key_cols, specs).and_then(|mut fold| {
+            let at: Vec<usize> = (0..rows.len()).collect();
+            for chunk in at.chunks(CHUNK) {
+                fold.add(Chunk::Rows(rows, chunk))?;
+            }
+            Some(finished(fold.finish(), specs))
+        });
+        (typed, by_row)
+    }
+
+    fn long(x: i64) -> Value {
+        Value::Long(x)
+    }
+
+    #[test]
+    fn nulls_in_keys_and_values_and_a_wrapping_sum_answer_as_the_row_fold() {
+        use ScalarType::{Long, String};
+        let columns = [
+            Column::new("k", Long),
+            Column::new("x", Long),
+            Column::new("s", String),
+        ];
+        let rows = vec![
+            vec![long(1), long(i64::MAX), Value::str("a")],
+            vec![Value::Null, long(5), Value::Null],
+            vec![long(1), long(1), Value::str("")],
+            vec![Value::Null, Value::Null, Value::str("b")],
+            vec![long(2), Value::Null, Value::str("a")],
+            vec![long(1), long(-7), Value::str("a")],
+        ];
+        let x = || vec![CExpr::Col(1)];
+        let specs = [
+            spec("count", Vec::new(), &[]),
+            spec("sum", x(), &[Long]),
+            spec("min", x(), &[Long]),
+            spec("max", x(), &[Long]),
+            spec("avg", x(), &[Long]),
+            spec("dcount", x(), &[Long]),
+            spec("dcount", vec![CExpr::Col(2)], &[String]),
+            spec("max", vec![CExpr::Col(2)], &[String]),
+        ];
+        for keys in [
+            vec![(CExpr::Col(0), Long)],
+            vec![(CExpr::Col(2), String)],
+            vec![(CExpr::Col(2), String), (CExpr::Col(0), Long)],
+            Vec::new(),
+        ] {
+            let (typed, by_row) = both(&columns, &rows, &keys, &specs);
+            assert_eq!(typed.as_ref(), Some(&by_row), "{keys:?}");
+        }
+        // The sum of the first group wrapped past i64::MAX and back, as the row fold's does.
+        let (typed, _) = both(&columns, &rows, &[(CExpr::Col(0), Long)], &specs[1..2]);
+        let first = typed
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        assert_eq!(first, format!("{:?}", [long(1), long(i64::MAX - 6)]));
+        // A null string key is the empty string's group, as the row fold converts it.
+        let (typed, _) = both(&columns, &rows, &[(CExpr::Col(2), String)], &specs[..1]);
+        assert_eq!(typed.map(|g| g.len()), Some(3));
+    }
+
+    #[test]
+    fn keys_made_by_arithmetic_and_reals_fold_across_chunks_in_first_seen_order() {
+        use ScalarType::{Long, Real};
+        let columns = [Column::new("i", Long), Column::new("r", Real)];
+        // More rows than a chunk, with groups first seen in the second chunk too.
+        let rows: Vec<Vec<Value>> = (0..2500i64)
+            .map(|i| {
+                let r = match i % 7 {
+                    0 => Value::Null,
+                    1 => Value::Real(f64::NAN),
+                    _ => Value::Real(i as f64 / 3.0),
+                };
+                vec![long(i * 37 % 2203), r]
+            })
+            .collect();
+        let bucket = CExpr::Bin(
+            BinOp::Div,
+            Box::new(CExpr::Col(0)),
+            Box::new(CExpr::Lit(long(100))),
+        );
+        let half = CExpr::Bin(
+            BinOp::Mul,
+            Box::new(CExpr::Col(0)),
+            Box::new(CExpr::Lit(Value::Real(0.5))),
+        );
+        let r = || vec![CExpr::Col(1)];
+        let specs = [
+            spec("sum", r(), &[Real]),
+            spec("avg", r(), &[Real]),
+            spec("min", r(), &[Real]),
+            spec("max", r(), &[Real]),
+            spec("sum", vec![half], &[Real]),
+            spec("count", Vec::new(), &[]),
+        ];
+        let (typed, by_row) = both(&columns, &rows, &[(bucket, Long)], &specs);
+        assert_eq!(typed.as_ref(), Some(&by_row));
+        assert_eq!(by_row.len(), 23);
+        // A real key groups as `key_of` normalizes it: the row fold's.
+        let (typed, _) = both(&columns, &rows, &[(CExpr::Col(1), Real)], &specs);
+        assert_eq!(typed, None);
+    }
+
+    #[test]
+    fn empty_input_opens_no_group() {
+        let columns = [Column::new("x", ScalarType::Long)];
+        let specs = [spec("count", Vec::new(), &[])];
+        for keys in [Vec::new(), vec![(CExpr::Col(0), ScalarType::Long)]] {
+            let (typed, by_row) = both(&columns, &[], &keys, &specs);
+            assert_eq!(typed, Some(Vec::new()));
+            assert_eq!(by_row, Vec::<String>::new());
+        }
+    }
+
+    #[test]
+    fn a_value_of_another_type_than_its_column_leaves_the_fold_to_the_row_fold() {
+        let columns = [Column::new("x", ScalarType::Long)];
+        let rows = vec![vec![long(1)], vec![Value::Int(2)]];
+        let specs = [spec("max", vec![CExpr::Col(0)], &[ScalarType::Long])];
+        let (typed, by_row) = both(&columns, &rows, &[], &specs);
+        assert_eq!(typed, None);
+        assert_eq!(by_row, vec![format!("{:?}", [long(2)])]);
+        // As a key it is converted to the column's type, as the row fold converts it.
+        let (typed, by_row) = both(&columns, &rows, &[(CExpr::Col(0), ScalarType::Long)], &[]);
+        assert_eq!(typed.as_ref(), Some(&by_row));
+        // Aggregates with a predicate, or over a row, are the row fold's.
+        let countif = spec(
+            "countif",
+            vec![CExpr::Lit(Value::Bool(true))],
+            &[ScalarType::Bool],
+        );
+        assert_eq!(both(&columns, &rows, &[], &[countif]).0, None);
+    }
+
+    #[test]
+    fn datetime_keys_and_extremes_keep_their_type() {
+        use ScalarType::{DateTime, TimeSpan};
+        let columns = [Column::new("t", DateTime), Column::new("d", TimeSpan)];
+        let rows = vec![
+            vec![Value::DateTime(10), Value::TimeSpan(3)],
+            vec![Value::DateTime(20), Value::Null],
+            vec![Value::DateTime(10), Value::TimeSpan(-4)],
+        ];
+        let specs = [
+            spec("max", vec![CExpr::Col(0)], &[DateTime]),
+            spec("sum", vec![CExpr::Col(1)], &[TimeSpan]),
+            spec("avg", vec![CExpr::Col(1)], &[TimeSpan]),
+            spec("avg", vec![CExpr::Col(0)], &[DateTime]),
+        ];
+        let (typed, by_row) = both(&columns, &rows, &[(CExpr::Col(0), DateTime)], &specs);
+        assert_eq!(typed.as_ref(), Some(&by_row));
+        assert!(by_row[0].starts_with("[DateTime(10), DateTime(10), TimeSpan(-1)"));
+    }
+}

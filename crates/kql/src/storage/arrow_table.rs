@@ -140,18 +140,38 @@ impl ArrowTable {
         if let Some(p) = self.provider.get() {
             return Ok(Arc::clone(p));
         }
+        let partitions = self
+            .partitions()
+            .into_iter()
+            .map(|p| p.into_iter().map(|(b, _)| b).collect())
+            .collect();
+        let table =
+            MemTable::try_new(Arc::clone(&self.schema), partitions).map_err(|e| e.to_string())?;
+        Ok(Arc::clone(self.provider.get_or_init(|| Arc::new(table))))
+    }
+
+    /// The batches as DataFusion partitions read them: one partition for small tables, one per
+    /// core for large ones, batches dealt round-robin so a filtered table keeps its partitions
+    /// even. Each batch comes with the table row it starts at; a partition yields its batches
+    /// in table order.
+    pub(crate) fn partitions(&self) -> Vec<Vec<(RecordBatch, usize)>> {
         let parts = if self.rows >= PARALLEL_ROWS {
             parallelism()
         } else {
             1
         };
         let mut partitions = vec![Vec::new(); parts];
+        let mut start = 0;
         for (i, b) in self.batches.iter().enumerate() {
-            partitions[i % parts].push(b.clone());
+            partitions[i % parts].push((b.clone(), start));
+            start += b.num_rows();
         }
-        let table =
-            MemTable::try_new(Arc::clone(&self.schema), partitions).map_err(|e| e.to_string())?;
-        Ok(Arc::clone(self.provider.get_or_init(|| Arc::new(table))))
+        partitions
+    }
+
+    /// The Arrow schema of the batches.
+    pub(crate) fn schema(&self) -> &SchemaRef {
+        &self.schema
     }
 }
 

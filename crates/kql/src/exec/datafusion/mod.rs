@@ -8,6 +8,7 @@
 //! which stays the reference for Kusto's semantics; `explain` tells which engine a query gets.
 
 mod lower;
+mod numbered;
 mod scan;
 mod udaf;
 mod udf;

@@ -200,18 +200,27 @@ impl<'a> Lowering<'_, 'a> {
         let table = crate::budget::outside_query(|| catalog.arrow(n))
             .ok_or_else(|| format!("no table '{n}'"))?;
         let table = Arc::clone(table);
-        // A query reporting its progress counts what it reads of the table.
-        let provider: Arc<dyn TableProvider> = match &self.engine.opts.progress {
-            Some(progress) => Arc::new(CountedTable::new(
-                table.provider()?,
-                table.len(),
-                Arc::clone(progress),
-            )),
-            None => table.provider()?,
-        };
+        let provider = self.counted(table.provider()?, &table);
         let plan = self.scan_provider(n, Arc::clone(&provider), &table)?;
         self.scanned.insert(address(&provider), table);
         self.timespan(plan)
+    }
+
+    /// `provider` (reading the catalog table `table`) as the query scans it: counting what it
+    /// reads when the query reports its progress.
+    pub(super) fn counted(
+        &self,
+        provider: Arc<dyn TableProvider>,
+        table: &ArrowTable,
+    ) -> Arc<dyn TableProvider> {
+        match &self.engine.opts.progress {
+            Some(progress) => Arc::new(CountedTable::new(
+                provider,
+                table.len(),
+                Arc::clone(progress),
+            )),
+            None => provider,
+        }
     }
 
     pub(super) fn scan(&mut self, name: &str, table: &ArrowTable) -> Result<Plan, Fallback> {

@@ -11,6 +11,7 @@ use datafusion::logical_expr::{
 };
 
 use crate::bind::expr::CExpr;
+use crate::exec::datafusion::numbered::{POSITION, numbered};
 use crate::exec::datafusion::udaf::KqlAggregate;
 use crate::exec::rows::ops::{Out, Summary};
 use crate::storage::layout::stored_type;
@@ -25,16 +26,19 @@ impl<'a> Lowering<'_, 'a> {
     /// `summarize`: DataFusion's aggregate over the keys, then a projection of the output
     /// expressions. `arg_max`/`arg_min` keep, per group, each returned column of the row whose
     /// value is largest (smallest), the first such row in input order on ties, as the row
-    /// engine's aggregate state does.
+    /// engine's aggregate state does: rows are ordered by their position in the catalog table
+    /// when the input is one (filtered and projected), else numbered in one partition.
     pub(super) fn summarize(&mut self, p: Plan, s: Summary) -> Result<Plan, Fallback> {
         let arg_rows = |name: &str| matches!(name, "arg_max" | "arg_min");
-        let input = if s.specs.iter().any(|sp| arg_rows(&sp.name)) {
+        let input = if !s.specs.iter().any(|sp| arg_rows(&sp.name)) {
+            p.plan
+        } else if let Some(positioned) = self.with_positions(&p.plan) {
+            positioned
+        } else {
             df(
-                df(LogicalPlanBuilder::from(p.plan).window(vec![row_number().alias("__o")]))?
+                df(LogicalPlanBuilder::from(p.plan).window(vec![row_number().alias(POSITION)]))?
                     .build(),
             )?
-        } else {
-            p.plan
         };
         let p = Plan { plan: input, ..p };
         let key_name = |i: usize| format!("__k{i}");
@@ -90,7 +94,7 @@ impl<'a> Lowering<'_, 'a> {
                         spec.name == "arg_min",
                         false,
                     ),
-                    SortExpr::new(column("__o"), true, false),
+                    SortExpr::new(column(POSITION), true, false),
                 ];
                 for (k, (c, col)) in spec.row.iter().enumerate() {
                     let name = format!("__a{i}_{k}");
@@ -243,5 +247,123 @@ impl<'a> Lowering<'_, 'a> {
             }
         }
         self.build(s.out_cols, p.parallel, |b| b.project(exprs), grouped.plan)
+    }
+
+    /// `plan` with each row's position in the catalog table it reads as a last column
+    /// ([`POSITION`]), when it is that table filtered and projected (which keep the table's
+    /// row order); `None` for any other plan.
+    fn with_positions(&mut self, plan: &LogicalPlan) -> Option<LogicalPlan> {
+        let builder = match plan {
+            LogicalPlan::Projection(p) => {
+                let mut exprs = p.expr.clone();
+                exprs.push(column(POSITION));
+                LogicalPlanBuilder::from(self.with_positions(&p.input)?).project(exprs)
+            }
+            LogicalPlan::Filter(f) => {
+                LogicalPlanBuilder::from(self.with_positions(&f.input)?).filter(f.predicate.clone())
+            }
+            LogicalPlan::TableScan(t)
+                if t.projection.is_none() && t.filters.is_empty() && t.fetch.is_none() =>
+            {
+                let read = source_as_provider(&t.source).ok()?;
+                let table = Arc::clone(self.scanned.get(&address(&read))?);
+                let provider = self.counted(Arc::new(numbered(&table).ok()?), &table);
+                // Its texts are the table's: their longest bound a row as the plain scan's do.
+                self.scanned.insert(address(&provider), Arc::clone(&table));
+                LogicalPlanBuilder::scan(t.table_name.clone(), provider_as_source(provider), None)
+            }
+            _ => return None,
+        };
+        builder.ok()?.build().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::storage::arrow_table::{BATCH_ROWS, PARALLEL_ROWS};
+    use crate::value::table::{Column, Table};
+    use crate::value::{ScalarType, Value};
+    use crate::{Catalog, ExecOptions, Executor};
+
+    const BATCH: i64 = BATCH_ROWS as i64;
+
+    /// A table read in parallel partitions: row `i` has key `i % 6` and value `(i / BATCH_ROWS) %
+    /// 4`, so each key's largest value first comes in the fourth batch (another partition than
+    /// the first's) and ties in every fourth batch after it; key 5 has only null values.
+    fn catalog() -> Catalog {
+        let rows = (0..PARALLEL_ROWS as i64 + 10)
+            .map(|i| {
+                let v = match i % 6 {
+                    5 => Value::Null,
+                    _ => Value::Long((i / BATCH) % 4),
+                };
+                vec![Value::Long(i % 6), v, Value::Long(i)]
+            })
+            .collect();
+        let mut c = Catalog::new();
+        c.insert(
+            "T",
+            Table {
+                columns: vec![
+                    Column::new("k", ScalarType::Long),
+                    Column::new("v", ScalarType::Long),
+                    Column::new("i", ScalarType::Long),
+                ],
+                rows,
+            },
+        );
+        c
+    }
+
+    /// The `i` column of `q`'s rows on DataFusion, after checking DataFusion plans it without
+    /// numbering the input in a window and the row engine answers the same.
+    fn picked(catalog: &Catalog, q: &str) -> Vec<Value> {
+        let (plan, fused, rows) = super::super::plan_and_answers(catalog, q);
+        assert!(!plan.contains("row_number"), "{plan}");
+        assert_eq!(fused, rows, "{q}");
+        let i = fused.columns.iter().position(|c| c.name == "i");
+        fused
+            .rows
+            .iter()
+            .map(|r| i.and_then(|i| r.get(i).cloned()).unwrap_or(Value::Null))
+            .collect()
+    }
+
+    #[test]
+    fn arg_max_and_arg_min_keep_the_first_tied_row_across_partitions_as_the_row_engine() {
+        let catalog = catalog();
+        let first_of = |k: i64, from: i64| Value::Long(from + (k - from).rem_euclid(6));
+        let by_key = picked(&catalog, "T | summarize arg_max(v, i) by k | sort by k asc");
+        let mut expected: Vec<Value> = (0..5).map(|k| first_of(k, 3 * BATCH)).collect();
+        // Only nulls: the group's first row.
+        expected.push(Value::Long(5));
+        assert_eq!(by_key, expected);
+        let smallest = picked(
+            &catalog,
+            "T | where k != 0 | summarize arg_min(-v, i) by k | sort by k asc",
+        );
+        assert_eq!(smallest, expected[1..]);
+        let whole = picked(&catalog, "T | where k > 2 | summarize arg_max(v, i)");
+        assert_eq!(whole, [first_of(3, 3 * BATCH)]);
+    }
+
+    #[test]
+    fn arg_max_reads_the_table_once_in_its_partitions_while_counting_progress() {
+        let catalog = catalog();
+        let progress = std::sync::Arc::new(crate::progress::ScanProgress::new());
+        let opts = ExecOptions {
+            progress: Some(std::sync::Arc::clone(&progress)),
+            ..ExecOptions::default()
+        };
+        let q = "T | summarize arg_max(v, i) by k | count";
+        let r = crate::execute_on(Executor::DataFusion, &catalog, q, &opts)
+            .unwrap_or_else(|e| panic!("{q}: {e}"));
+        assert_eq!(r.executor, Executor::DataFusion);
+        assert_eq!(r.table.rows, [[Value::Long(6)]]);
+        let rows = PARALLEL_ROWS as u64 + 10;
+        assert_eq!(
+            (progress.rows_read(), progress.rows_total()),
+            (rows, Some(rows))
+        );
     }
 }

@@ -4,7 +4,8 @@
 //! Environment: `BENCH_ROWS` (default 1,000,000), `BENCH_ITERS` (timed runs per query, default
 //! 5), `DUCKDB_PYTHON` (a Python with the `duckdb` package; DuckDB is skipped without it),
 //! `BENCH_MD` (write the Markdown report there), `BENCH_JSON` (write the raw results there).
-//! The data is generated once under `target/bench-data/` and reused.
+//! The data is generated once under `target/bench-data/` (or `BENCH_DATA`, for a build whose
+//! target directory is elsewhere) and reused.
 //!
 //! Peak memory: each query runs once more in a child process of this bench (`BENCH_PEAK_OF`
 //! names the query) that loads the table, resets its peak resident set and reports how far the
@@ -197,8 +198,9 @@ fn generate(rng: &mut StdRng, rows: usize) -> Table {
 }
 
 fn data_dir(rows: usize) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../target/bench-data")
+    std::env::var_os("BENCH_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data"))
         .join(format!("signinlogs-{rows}"))
 }
 

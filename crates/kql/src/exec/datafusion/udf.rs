@@ -9,17 +9,18 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use crate::functions::Pattern;
-use arrow_array::builder::{ArrayBuilder, StringBuilder};
+use arrow_array::builder::{ArrayBuilder, BooleanBuilder, StringBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
-use arrow_array::{Array, ArrayRef, BooleanArray, Int64Array, ListArray, StringArray};
-use arrow_schema::{DataType, Field};
+use arrow_array::{Array, ArrayRef, BooleanArray, Int64Array, ListArray, StringArray, StructArray};
+use arrow_schema::{DataType, Field, Fields};
 use datafusion::arrow::buffer::{BooleanBuffer, OffsetBuffer};
 use datafusion::common::{DataFusionError, Result as DfResult, exec_err};
 use datafusion::logical_expr::{
     ColumnarValue, Expr as DfExpr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
     Volatility,
 };
+use regex::CaptureLocations;
 
 use crate::bind::eval::eval;
 use crate::bind::expr::{CExpr, Row};
@@ -510,43 +511,160 @@ impl ScalarUDFImpl for ExpandUdf {
     }
 }
 
-/// One column a `parse` pattern extracts from each cell (or, with no column, whether it matched).
+/// Calls `f` with each row's text as the row engine reads it (`to_text`: a null is empty): a
+/// string column in place, another type through its values.
+fn each_text(a: &dyn Array, ty: ScalarType, mut f: impl FnMut(&str)) {
+    match a.as_string_opt::<i32>() {
+        Some(text) if ty == ScalarType::String => {
+            for i in 0..text.len() {
+                f(if text.is_null(i) { "" } else { text.value(i) });
+            }
+        }
+        _ => values_of(a, ty).iter().for_each(|v| f(&to_text(v))),
+    }
+}
+
+/// The query's stop (deadline, budget, a refused regex search) as DataFusion's error.
+fn checked() -> DfResult<()> {
+    crate::budget::check().map_err(|e| DataFusionError::External(Box::new(e)))
+}
+
+/// `extract(regex, group, text [, typeof(t)])` of a constant regex and group: one compiled regex
+/// run over the column, its capture locations reused from row to row.
+#[derive(Debug)]
+pub(super) struct ExtractUdf {
+    key: String,
+    /// Unique per key: DataFusion names expressions after their function and arguments.
+    name: String,
+    regex: Pattern,
+    group: usize,
+    arg: ScalarType,
+    /// The result's type (string unless a type argument says otherwise).
+    ty: ScalarType,
+    signature: Signature,
+}
+keyed!(ExtractUdf);
+
+impl ExtractUdf {
+    pub(super) fn call(
+        arg: DfExpr,
+        arg_ty: ScalarType,
+        (regex, group): (Pattern, usize),
+        ty: ScalarType,
+    ) -> DfExpr {
+        let key = format!("{}|{group}|{arg_ty:?}|{ty:?}", regex.regex().as_str());
+        let udf = ExtractUdf {
+            name: instance_name("kql_extract", &key),
+            key,
+            regex,
+            group,
+            arg: arg_ty,
+            ty,
+            signature: Signature::any(1, Volatility::Immutable),
+        };
+        ScalarUDF::new_from_impl(udf).call(vec![arg])
+    }
+
+    /// The group's text in `text`'s first match, when it matches and the group took part.
+    fn found<'t>(&self, text: &'t str, locs: &mut CaptureLocations) -> Option<&'t str> {
+        let r = self.regex.over(text)?;
+        if self.group == 0 {
+            // The whole match needs no groups: the regex's fastest search.
+            return r.find(text).map(|m| m.as_str());
+        }
+        r.captures_read(locs, text)?;
+        let (start, end) = locs.get(self.group)?;
+        text.get(start..end)
+    }
+}
+
+impl ScalarUDFImpl for ExtractUdf {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
+        Ok(stored_type(self.ty))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let (arrays, n) = arrays(args)?;
+        let Some(a) = arrays.first() else {
+            return exec_err!("kql_extract needs one argument");
+        };
+        checked()?;
+        let mut locs = self.regex.regex().capture_locations();
+        let out: ArrayRef = if self.ty == ScalarType::String {
+            // No match (or a group that took no part) is the empty string.
+            let mut out = StringBuilder::with_capacity(n, 0);
+            each_text(a.as_ref(), self.arg, |s| {
+                out.append_value(self.found(s, &mut locs).unwrap_or(""));
+            });
+            Arc::new(out.finish())
+        } else {
+            // Typed: the text converted, null when there is none.
+            let mut out = Vec::with_capacity(n);
+            each_text(a.as_ref(), self.arg, |s| {
+                out.push(
+                    self.found(s, &mut locs)
+                        .map_or(Value::Null, |m| coerce(Value::str(m), self.ty)),
+                );
+            });
+            array_of(&out, self.ty)?
+        };
+        checked()?;
+        Ok(ColumnarValue::Array(out))
+    }
+}
+
+/// Every column a `parse` pattern extracts from each cell, with one search a cell: a struct of
+/// whether the pattern matched (field [`ParseUdf::MATCHED`]) and the columns in order (fields
+/// [`ParseUdf::field`]), read by [`FieldUdf`].
 #[derive(Debug)]
 pub(super) struct ParseUdf {
     key: String,
     name: String,
     pattern: Arc<ParsePattern>,
     arg: ScalarType,
-    /// The column it answers; `None` answers whether the pattern matched.
-    column: Option<usize>,
     signature: Signature,
 }
 keyed!(ParseUdf);
 
+/// One `parse` column's values as they are built: text in place, other types as values.
+enum Parsed {
+    Text(StringBuilder),
+    Typed(ScalarType, Vec<Value>),
+}
+
 impl ParseUdf {
-    pub(super) fn call(
-        arg: DfExpr,
-        arg_ty: ScalarType,
-        pattern: &Arc<ParsePattern>,
-        column: Option<usize>,
-    ) -> DfExpr {
-        let key = format!("{pattern:?}|{arg_ty:?}|{column:?}");
+    /// The struct field (its position) saying whether the pattern matched.
+    pub(super) const MATCHED: usize = 0;
+
+    pub(super) fn call(arg: DfExpr, arg_ty: ScalarType, pattern: &Arc<ParsePattern>) -> DfExpr {
+        let key = format!("{pattern:?}|{arg_ty:?}");
         let udf = ParseUdf {
             name: instance_name("kql_parse", &key),
             key,
             pattern: Arc::clone(pattern),
             arg: arg_ty,
-            column,
             signature: Signature::any(1, Volatility::Immutable),
         };
         ScalarUDF::new_from_impl(udf).call(vec![arg])
     }
 
-    fn ty(&self) -> ScalarType {
-        match self.column {
-            Some(i) => self.pattern.columns[i].1,
-            None => ScalarType::Bool,
-        }
+    /// The struct field (its position) of the pattern's column `i`: after [`ParseUdf::MATCHED`].
+    pub(super) fn field(i: usize) -> usize {
+        i + 1
+    }
+
+    fn fields(&self) -> Fields {
+        let mut fields = vec![Field::new("matched", DataType::Boolean, false)];
+        fields.extend(
+            (self.pattern.columns.iter().enumerate())
+                .map(|(i, (_, ty))| Field::new(format!("c{i}"), stored_type(*ty), true)),
+        );
+        fields.into()
     }
 }
 
@@ -558,25 +676,101 @@ impl ScalarUDFImpl for ParseUdf {
         &self.signature
     }
     fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
-        Ok(stored_type(self.ty()))
+        Ok(DataType::Struct(self.fields()))
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
-        let (arrays, _) = arrays(args)?;
+        let (arrays, n) = arrays(args)?;
         let Some(a) = arrays.first() else {
             return exec_err!("kql_parse needs one argument");
         };
-        let mut out: Vec<Value> = Vec::with_capacity(a.len());
-        for v in values_of(a.as_ref(), self.arg) {
-            crate::budget::check().map_err(|e| DataFusionError::External(Box::new(e)))?;
-            let parsed = self.pattern.values(&to_text(&v));
-            out.push(match self.column {
-                None => Value::Bool(parsed.is_some()),
-                Some(i) => parsed
-                    .and_then(|mut vals| (i < vals.len()).then(|| vals.swap_remove(i)))
-                    .unwrap_or_else(|| self.pattern.nulls().swap_remove(i)),
+        checked()?;
+        let pattern = &self.pattern;
+        let mut matched = BooleanBuilder::with_capacity(n);
+        let mut columns: Vec<Parsed> = (pattern.columns.iter())
+            .map(|(_, ty)| match ty {
+                ScalarType::String => Parsed::Text(StringBuilder::with_capacity(n, 0)),
+                _ => Parsed::Typed(*ty, Vec::with_capacity(n)),
+            })
+            .collect();
+        let mut locs = pattern.locations();
+        let mut typed = Vec::new();
+        each_text(a.as_ref(), self.arg, |s| {
+            typed.clear();
+            // The typed columns are converted first: one that does not convert fails the
+            // match. A column of a failed match is null (an empty string).
+            let ok = pattern.search(s, &mut locs)
+                && pattern.converted(s, &locs, |t| t != ScalarType::String, &mut typed);
+            matched.append_value(ok);
+            let mut typed = typed.drain(..);
+            for (i, column) in columns.iter_mut().enumerate() {
+                match column {
+                    Parsed::Text(b) => b.append_value(match ok {
+                        true => pattern.text(i, s, &locs).unwrap_or(""),
+                        false => "",
+                    }),
+                    Parsed::Typed(_, values) => {
+                        values.push(typed.next().filter(|_| ok).unwrap_or(Value::Null))
+                    }
+                }
+            }
+        });
+        checked()?;
+        let mut out: Vec<ArrayRef> = vec![Arc::new(matched.finish())];
+        for column in columns {
+            out.push(match column {
+                Parsed::Text(mut b) => Arc::new(b.finish()),
+                Parsed::Typed(ty, values) => array_of(&values, ty)?,
             });
         }
-        Ok(ColumnarValue::Array(array_of(&out, self.ty())?))
+        let parsed = StructArray::try_new(self.fields(), out, None)?;
+        Ok(ColumnarValue::Array(Arc::new(parsed)))
+    }
+}
+
+/// Field `index` of a struct column (a `parse` column out of [`ParseUdf`]'s struct).
+/// DataFusion's own `get_field` is not used: its optimizer moves it down through projections,
+/// which fails on plans that rename their columns as ours do.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(super) struct FieldUdf {
+    name: String,
+    index: usize,
+    signature: Signature,
+}
+
+impl FieldUdf {
+    pub(super) fn call(arg: DfExpr, index: usize) -> DfExpr {
+        let udf = FieldUdf {
+            name: format!("kql_field_{index}"),
+            index,
+            signature: Signature::any(1, Volatility::Immutable),
+        };
+        ScalarUDF::new_from_impl(udf).call(vec![arg])
+    }
+}
+
+impl ScalarUDFImpl for FieldUdf {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, args: &[DataType]) -> DfResult<DataType> {
+        match args.first() {
+            Some(DataType::Struct(fields)) if self.index < fields.len() => {
+                Ok(fields[self.index].data_type().clone())
+            }
+            _ => exec_err!("{} of no struct of that field", self.name),
+        }
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let (arrays, _) = arrays(args)?;
+        match arrays.first().and_then(|a| a.as_struct_opt()) {
+            Some(s) if self.index < s.num_columns() => {
+                Ok(ColumnarValue::Array(Arc::clone(s.column(self.index))))
+            }
+            _ => exec_err!("{} of no struct of that field", self.name),
+        }
     }
 }
 
@@ -648,5 +842,133 @@ impl ScalarUDFImpl for RowGuardUdf {
         // All true, set a word at a time.
         let all = BooleanArray::new(BooleanBuffer::new_set(n), None);
         Ok(ColumnarValue::Array(Arc::new(all)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::value::table::{Column, Table};
+    use crate::{Catalog, ScalarType, Value};
+
+    /// `T`: a text `s` for each edge case (a match, no match, empty, null, Unicode, typed
+    /// fields that do and do not convert) and its row number `n`.
+    fn catalog() -> Catalog {
+        let texts = [
+            Some("Firefox/125.0 (X11)"),
+            Some("Chrome/124.0.1 Safari"),
+            Some(""),
+            None,
+            Some("ünïcode/9é x"),
+            Some("no slash here"),
+            Some("id=42 ratio=2.5 end"),
+            Some("id=x ratio=y end"),
+        ];
+        let mut t = Table::new(vec![
+            Column::new("s", ScalarType::String),
+            Column::new("n", ScalarType::Long),
+        ]);
+        t.rows = (texts.iter().zip(1..))
+            .map(|(s, n)| vec![s.map_or(Value::Null, Value::str), Value::Long(n)])
+            .collect();
+        let mut catalog = Catalog::new();
+        catalog.insert("T", t);
+        catalog
+    }
+
+    /// Column `col` of `q`'s rows, after checking DataFusion answers `q` through `udf` and as
+    /// the row engine does.
+    fn agreeing(q: &str, udf: &str, col: usize) -> Vec<Value> {
+        let q = format!("{q} | order by n asc");
+        let (plan, fused, rows) = super::super::lower::plan_and_answers(&catalog(), &q);
+        // One call a `parse` (each searches a text once for all its columns), or the extract.
+        let calls = q.matches("| parse").count().max(1);
+        assert_eq!(plan.matches(udf).count(), calls, "{q}: {plan}");
+        assert_eq!(fused.rows, rows.rows, "{q}");
+        rows.rows
+            .into_iter()
+            .map(|mut r| r.swap_remove(col))
+            .collect()
+    }
+
+    fn strs(v: [&str; 8]) -> Vec<Value> {
+        v.into_iter().map(Value::str).collect()
+    }
+
+    #[test]
+    fn extract_of_a_constant_regex_is_vectorised_and_agrees_with_the_row_engine() {
+        let e = |x: &str| {
+            let q = format!("T | extend v = {x} | project v, n");
+            agreeing(&q, "kql_extract_", 0)
+        };
+        // No match, an empty and a null text are all the empty string.
+        let want = ["125.0", "124.0.1", "", "", "", "", "", ""];
+        assert_eq!(
+            e(r#"extract(@"(Firefox|Chrome)/([0-9.]+)", 2, s)"#),
+            strs(want)
+        );
+        // Group 0 is the whole match; Unicode classes and text are kept whole.
+        let want = ["Firefox/", "Chrome/", "", "", "ünïcode/", "", "", ""];
+        assert_eq!(e(r#"extract(@"\w+/", 0, s)"#), strs(want));
+        // A group past the last, or one that took no part in the match, is empty.
+        assert_eq!(e(r#"extract("(i)", 5, s)"#), strs([""; 8]));
+        let want = ["F", "", "", "", "", "", "", ""];
+        assert_eq!(e(r#"extract("(z)|(F)", 2, s)"#), strs(want));
+        // Typed: converted, null when there is no match or it does not convert.
+        let long = e(r#"extract(@"id=(\w+)", 1, s, typeof(long))"#);
+        let mut want = vec![Value::Null; 8];
+        want[6] = Value::Long(42);
+        assert_eq!(long, want);
+        want[6] = Value::Real(2.5);
+        assert_eq!(e(r#"extract(@"ratio=(\S+)", 1, s, typeof(real))"#), want);
+        // A long column is searched as its text.
+        let want = ["1", "2", "3", "4", "5", "6", "7", "8"];
+        assert_eq!(e(r#"extract(@"\d", 0, n)"#), strs(want));
+    }
+
+    #[test]
+    fn parse_answers_every_column_from_one_search_as_the_row_engine_does() {
+        let q = r#"T | parse s with Product "/" Version " " * | project Product, Version, n"#;
+        let want = ["Firefox", "Chrome", "", "", "ünïcode", "", "", ""];
+        assert_eq!(agreeing(q, "kql_parse_", 0), strs(want));
+        let want = ["125.0", "124.0.1", "", "", "9é", "", "", ""];
+        assert_eq!(agreeing(q, "kql_parse_", 1), strs(want));
+        // Typed columns: one that does not convert fails the whole match (row 8), except in
+        // relaxed mode, which nulls only it.
+        let typed = |kind: &str, col| {
+            let q = format!(
+                r#"T | parse {kind} s with "id=" id:long " ratio=" ratio:real " " rest | project id, ratio, rest, n"#
+            );
+            agreeing(&q, "kql_parse_", col)
+        };
+        let mut ids = vec![Value::Null; 8];
+        ids[6] = Value::Long(42);
+        assert_eq!(typed("", 0), ids);
+        let mut rest = strs([""; 8]);
+        rest[6] = Value::str("end");
+        assert_eq!(typed("", 2), rest);
+        rest[7] = Value::str("end");
+        assert_eq!(typed("kind=relaxed", 2), rest);
+        assert_eq!(typed("kind=relaxed", 0), ids);
+        let mut ratios = vec![Value::Null; 8];
+        ratios[6] = Value::Real(2.5);
+        assert_eq!(typed("kind=regex", 1), ratios);
+        // `parse-where` keeps the rows that match; a parsed column replaces one of its name.
+        let q = r#"T | parse-where s with s "/" * | project s, n"#;
+        assert_eq!(
+            agreeing(q, "kql_parse_", 0),
+            ["Firefox", "Chrome", "ünïcode"].map(Value::str)
+        );
+        // Parses in a row each have their own struct column.
+        let q = r#"T | parse s with a "/" * | parse s with * "/" b | project a, b, n"#;
+        assert_eq!(
+            agreeing(q, "kql_parse_", 0)[..2],
+            ["Firefox", "Chrome"].map(Value::str)
+        );
+        // A long source is parsed as its text.
+        let q = "T | parse n with d:long | project d, n";
+        assert_eq!(
+            agreeing(q, "kql_parse_", 0),
+            (1..=8).map(Value::Long).collect::<Vec<_>>()
+        );
     }
 }

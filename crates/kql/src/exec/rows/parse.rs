@@ -9,6 +9,7 @@ use crate::syntax::ast::{Expr, Operator, ParsePart};
 use crate::value::convert::{coerce, to_text};
 use crate::value::table::{Column, Table};
 use crate::value::{ScalarType, Value};
+use regex::CaptureLocations;
 
 use super::ops::*;
 
@@ -83,6 +84,8 @@ pub(crate) struct ParsePattern {
     relaxed: bool,
     /// The columns it extracts, with their types.
     pub columns: Vec<(String, ScalarType)>,
+    /// Each column's capture group (the number of its named group).
+    groups: Vec<Option<usize>>,
 }
 
 impl ParsePattern {
@@ -135,32 +138,81 @@ impl ParsePattern {
         if !regex_kind && matches!(parts.last(), Some(ParsePart::Literal(_))) && kind == "simple" {
             pattern.push('$');
         }
+        let regex = functions::regex(&pattern)?;
+        let names: Vec<Option<&str>> = regex.regex().capture_names().collect();
+        let groups = (0..cols.len())
+            .map(|i| {
+                let name = format!("kqlcol{i}");
+                names.iter().position(|n| *n == Some(name.as_str()))
+            })
+            .collect();
         Some(ParsePattern {
-            regex: functions::regex(&pattern)?,
+            regex,
             relaxed: kind == "relaxed",
             columns: cols,
+            groups,
         })
+    }
+
+    /// Capture locations for [`ParsePattern::search`], reused from one text to the next.
+    pub(crate) fn locations(&self) -> CaptureLocations {
+        self.regex.regex().capture_locations()
+    }
+
+    /// Searches `text`, leaving the groups' spans in `locs`: false when it does not match (or
+    /// the search is past its work bound, which stops the query).
+    pub(crate) fn search(&self, text: &str, locs: &mut CaptureLocations) -> bool {
+        self.regex
+            .over(text)
+            .and_then(|r| r.captures_read(locs, text))
+            .is_some()
+    }
+
+    /// Column `i`'s text in the match `locs` holds of `text`, when its group took part.
+    pub(crate) fn text<'t>(
+        &self,
+        i: usize,
+        text: &'t str,
+        locs: &CaptureLocations,
+    ) -> Option<&'t str> {
+        let (start, end) = locs.get((*self.groups.get(i)?)?)?;
+        text.get(start..end)
+    }
+
+    /// Pushes onto `out` the values of the columns whose type `pick` selects, from the match
+    /// `locs` holds of `text`; false when one does not convert to its type outside relaxed mode
+    /// (which fails the whole match). A string column always converts.
+    pub(crate) fn converted(
+        &self,
+        text: &str,
+        locs: &CaptureLocations,
+        pick: impl Fn(ScalarType) -> bool,
+        out: &mut Vec<Value>,
+    ) -> bool {
+        let mut unconverted = false;
+        for (i, (_, ty)) in self.columns.iter().enumerate() {
+            if !pick(*ty) {
+                continue;
+            }
+            out.push(match self.text(i, text, locs) {
+                Some(m) => {
+                    let v = coerce(Value::str(m), *ty);
+                    unconverted |= v.is_null();
+                    v
+                }
+                None => coerce(Value::Null, *ty),
+            });
+        }
+        self.relaxed || !unconverted
     }
 
     /// The columns' values parsed from `text`, or `None` when it does not match (outside relaxed
     /// mode, a value that does not convert to its column's type fails the whole match).
     pub(crate) fn values(&self, text: &str) -> Option<Vec<Value>> {
-        let caps = self.regex.over(text)?.captures(text)?;
-        let mut unconverted = false;
-        let vals = self
-            .columns
-            .iter()
-            .enumerate()
-            .map(|(i, (_, ty))| match caps.name(&format!("kqlcol{i}")) {
-                Some(m) => {
-                    let v = coerce(Value::str(m.as_str()), *ty);
-                    unconverted |= v.is_null();
-                    v
-                }
-                None => coerce(Value::Null, *ty),
-            })
-            .collect();
-        (self.relaxed || !unconverted).then_some(vals)
+        let mut locs = self.locations();
+        let mut vals = Vec::with_capacity(self.columns.len());
+        (self.search(text, &mut locs) && self.converted(text, &locs, |_| true, &mut vals))
+            .then_some(vals)
     }
 
     /// The columns' values when the text does not match.

@@ -8,12 +8,12 @@ use datafusion::logical_expr::{
 
 use crate::bind::eval::eval;
 use crate::bind::expr::{CExpr, Row, RunKind};
-use crate::exec::datafusion::udf::{BinUdf, CaseUdf, EvalUdf, MatchUdf, mentions};
+use crate::exec::datafusion::udf::{BinUdf, CaseUdf, EvalUdf, ExtractUdf, MatchUdf, mentions};
 use crate::functions::{self, Pattern};
 use crate::storage::arrow_table::copy_limit;
 use crate::storage::layout::stored_type;
 use crate::syntax::ast::{BinOp, Expr, StrOp};
-use crate::value::convert::coerce;
+use crate::value::convert::{as_i64, coerce};
 use crate::value::size::value_bytes;
 use crate::value::table::Column;
 use crate::value::{ScalarType, Value};
@@ -204,6 +204,20 @@ impl<'a> Lowering<'_, 'a> {
                         return Ok(None);
                     }
                     BinUdf::call(self.scalar(x, cols)?, size)
+                }
+                // A constant regex and group; an invalid regex is left to the row evaluator.
+                (
+                    "extract",
+                    [CExpr::Lit(Value::String(re)), CExpr::Lit(group), x]
+                    | [CExpr::Lit(Value::String(re)), CExpr::Lit(group), x, _],
+                ) => {
+                    let Some(regex) = functions::regex(re) else {
+                        return Ok(None);
+                    };
+                    // As the row engine reads the group: a negative or no number is group 0.
+                    let group = as_i64(group).unwrap_or(0).max(0) as usize;
+                    let arg = self.scalar(x, cols)?;
+                    ExtractUdf::call(arg, ty_of(x), (regex, group), ty_of(c))
                 }
                 ("tolower" | "toupper", [x]) if ty_of(x) == ScalarType::String => {
                     CaseUdf::call(self.scalar(x, cols)?, func.name == "toupper")

@@ -16,7 +16,7 @@ use datafusion::logical_expr::{
 };
 
 use super::scan::CountedTable;
-use super::udf::{ExpandUdf, ParseUdf, RowGuardUdf};
+use super::udf::{ExpandUdf, FieldUdf, ParseUdf, RowGuardUdf};
 use crate::bind::context::{Engine, Env, pattern_call};
 use crate::bind::naming::derive_name;
 use crate::exec::MAX_ROWS;
@@ -534,9 +534,10 @@ impl<'a> Lowering<'_, 'a> {
         }
     }
 
-    /// `parse` / `parse-where`: the pattern's columns, each a UDF over the source text (the
-    /// row engine's `ParsePattern`), replacing or added like `extend`; `parse-where` first keeps
-    /// only the rows that match.
+    /// `parse` / `parse-where`: one search of the source text a row (the row engine's
+    /// `ParsePattern`, as a UDF answering every column at once in a hidden struct column), its
+    /// columns replacing or added like `extend`; `parse-where` first keeps only the rows that
+    /// match.
     pub(super) fn parse(
         &mut self,
         p: Plan,
@@ -545,23 +546,29 @@ impl<'a> Lowering<'_, 'a> {
         parts: &[crate::syntax::ast::ParsePart],
         filter: bool,
     ) -> Result<Plan, Fallback> {
+        /// The hidden column of the parsed struct (a table with a column so named is left to
+        /// the row engine: the projection fails on the duplicate name).
+        const PARSED: &str = "__kql_parsed";
         let (c, ty) = self.bind(source, &p.columns)?;
         let pattern = Arc::new(
             crate::exec::rows::parse::ParsePattern::new(kind, flags, parts)
                 .ok_or("an invalid parse pattern")?,
         );
         let text = self.expr(&c, ty, &p.columns)?;
-        let mut p = p;
-        if filter {
-            let matched = ParseUdf::call(text.clone(), ty, &pattern, None);
-            p = self.build(p.columns, p.parallel, |b| b.filter(matched), p.plan)?;
-        }
         let (mut cols, mut exprs) = as_is(&p.columns);
+        let mut parsed = exprs.clone();
+        parsed.push(ParseUdf::call(text, ty, &pattern).alias(PARSED));
         for (i, (name, cty)) in pattern.columns.iter().enumerate() {
-            let e = ParseUdf::call(text.clone(), ty, &pattern, Some(i)).alias(name.clone());
+            let e = FieldUdf::call(column(PARSED), ParseUdf::field(i)).alias(name.clone());
             set_column(&mut cols, &mut exprs, Column::new(name.clone(), *cty), e);
         }
-        self.build(cols, p.parallel, |b| b.project(exprs), p.plan)
+        let matched = FieldUdf::call(column(PARSED), ParseUdf::MATCHED);
+        let build = |b: LogicalPlanBuilder| {
+            let b = b.project(parsed)?;
+            let b = if filter { b.filter(matched)? } else { b };
+            b.project(exprs)
+        };
+        self.build(cols, p.parallel, build, p.plan)
     }
 
     /// `union` (Kusto's default `kind=outer`): the columns of all inputs by name, in order of

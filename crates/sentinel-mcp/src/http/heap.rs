@@ -1,5 +1,5 @@
-//! Handing the heap that closed sessions freed back to the OS. glibc keeps freed pages for reuse,
-//! so after a burst of closes (15,000 idle legacy SSE sessions, or thousands of Streamable HTTP
+//! Handing the heap that closed sessions freed back to the OS. The allocator (mimalloc) keeps
+//! freed pages for reuse, so after a burst of closes (15,000 idle legacy SSE sessions, or thousands of Streamable HTTP
 //! sessions churned) the process would stay at its peak RSS until the heap is reused.
 
 use std::sync::Arc;
@@ -31,7 +31,8 @@ impl ClosedSessions {
 }
 
 /// Once a burst of at least [`TRIM_AFTER_CLOSES`] closed sessions (both transports) has ended (a
-/// check without new closes), hands the free heap pages glibc keeps back to the OS, until `stop`.
+/// check without new closes), hands the free heap pages the allocator keeps back to the OS, until
+/// `stop`.
 /// Without it the buffers of 15,000 closed idle sessions stay resident (~100 MB), and so do those
 /// of churned Streamable HTTP sessions (~110 MB after 120,000 of them in a minute).
 pub async fn trim_after_session_closes(state: Arc<HttpState>, stop: CancellationToken) {

@@ -119,12 +119,24 @@ async fn beyond_the_probe_reserve_a_connection_still_gets_a_503_not_silence() {
     for _ in 0..65 {
         silent.push(TcpStream::connect(&addr).await.unwrap());
     }
-    let mut beyond = TcpStream::connect(&addr).await.unwrap();
+    // The readiness poll's connection may still hold the slot when the first of these is
+    // accepted (the server sees its close a moment later, later still on a loaded machine): then
+    // the last silent one is the one refused, and the slot freed after goes to the next
+    // connection, which stays silent too. One more connection is then beyond the reserve.
     let mut answer = Vec::new();
-    tokio::time::timeout(Duration::from_secs(60), beyond.read_to_end(&mut answer))
-        .await
-        .expect("an answer and a close within 60 s")
-        .unwrap();
+    let mut in_freed_slot = None;
+    for wait in [5, 60] {
+        let mut beyond = TcpStream::connect(&addr).await.unwrap();
+        match tokio::time::timeout(Duration::from_secs(wait), beyond.read_to_end(&mut answer)).await
+        {
+            Ok(read) => {
+                read.unwrap();
+                break;
+            }
+            Err(_) if in_freed_slot.is_none() => in_freed_slot = Some(beyond),
+            Err(_) => panic!("no answer and close within {wait} s"),
+        }
+    }
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.contains("retry-after: 5"), "{answer}");

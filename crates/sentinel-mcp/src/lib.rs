@@ -11,7 +11,7 @@ mod cli;
 pub mod clock;
 pub mod config;
 pub mod failure;
-mod heap;
+pub mod heap;
 pub mod http;
 pub mod limits;
 pub mod metrics;

@@ -6,8 +6,8 @@ use clap::Parser;
 
 // mimalloc, with every allocation counted so each query's memory budget sees all it uses.
 #[global_allocator]
-static ALLOCATOR: kql::budget::CountingAllocator<mimalloc::MiMalloc> =
-    kql::budget::CountingAllocator(mimalloc::MiMalloc);
+static ALLOCATOR: kql::budget::CountingAllocator<sentinel_mcp::heap::Mimalloc> =
+    kql::budget::CountingAllocator(sentinel_mcp::heap::Mimalloc);
 
 /// mimalloc's `arena_eager_commit` option (its index in `mimalloc.h`, the same in v2 and v3).
 #[cfg(target_os = "linux")]

@@ -243,8 +243,8 @@ impl AppState {
             tid = principal.map(|p| p.tenant_id.as_str()),
             app_id = principal.map(|p| p.app_id.as_str()),
             upn = principal.and_then(|p| p.upn.as_deref()),
-            roles = ?principal.map(|p| &p.roles),
-            scopes = ?principal.map(|p| &p.scopes),
+            roles = principal.map(|p| tracing::field::display(Spaced(&p.roles))),
+            scopes = principal.map(|p| tracing::field::display(Spaced(&p.scopes))),
             request_id = meta.map(|m| m.request_id.as_str()),
             session_id = meta.and_then(|m| m.session_id.as_deref()),
             "tool call"
@@ -374,6 +374,22 @@ impl AppState {
 }
 
 /// The id a request is known by: its HTTP request id, or on stdio its JSON-RPC id.
+/// Role or scope names as the token's `scp` claim writes them, space-separated, for the audit
+/// line: plain text a log query can split, written without an allocation.
+struct Spaced<'a>(&'a [String]);
+
+impl std::fmt::Display for Spaced<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, name) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(name)?;
+        }
+        Ok(())
+    }
+}
+
 fn request_id_of<'a>(meta: Option<&'a RequestMeta>, id: &RequestId) -> Cow<'a, str> {
     meta.map_or_else(
         || Cow::Owned(id.to_string()),

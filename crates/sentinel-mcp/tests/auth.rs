@@ -402,6 +402,9 @@ async fn sessions_belong_to_the_principal_that_opened_them() {
     assert_eq!(last["tool"], "run_kql_query");
     assert_eq!(last["upn"], test_support::entra::DEFAULT_USER_UPN);
     assert_eq!(last["tid"], TENANT);
+    // Roles and scopes as the token's `scp` claim writes them: names, space-separated.
+    assert_eq!(last["scopes"], ALL.join(" "));
+    assert_eq!(last["roles"], "");
     assert_eq!(last["outcome"], "ok");
     assert!(last["arguments"].as_str().unwrap().contains("print n = 1"));
     assert!(

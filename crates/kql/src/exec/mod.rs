@@ -720,6 +720,73 @@ pub(crate) enum RangeSteps {
     },
 }
 
+/// The next of a range of ticks: `next`, then moved a step on; None past `end`.
+#[inline]
+fn next_tick(next: &mut i64, end: i64, step: i64) -> Option<i64> {
+    let x = *next;
+    if !((step > 0 && x <= end) || (step < 0 && x >= end)) {
+        return None;
+    }
+    *next = x.saturating_add(step);
+    Some(x)
+}
+
+/// The next of a range of numbers: `from + i * step`, then `i` counted on; None past `to`.
+#[inline]
+fn next_number(from: f64, to: f64, step: f64, i: &mut f64) -> Option<f64> {
+    let x = from + *i * step;
+    if (step > 0.0 && x > to) || (step < 0.0 && x < to) {
+        return None;
+    }
+    *i += 1.0;
+    Some(x)
+}
+
+impl RangeSteps {
+    /// The type of the values: datetime, timespan, long or real.
+    pub(crate) fn ty(&self) -> ScalarType {
+        match self {
+            RangeSteps::Ticks { datetime: true, .. } => ScalarType::DateTime,
+            RangeSteps::Ticks { .. } => ScalarType::TimeSpan,
+            RangeSteps::Numbers { real: true, .. } => ScalarType::Real,
+            RangeSteps::Numbers { .. } => ScalarType::Long,
+        }
+    }
+
+    /// Appends the next values (up to `n`) to `out` as ticks or longs, without making a `Value`
+    /// of each as [`Iterator::next`] does; false (none appended) for a range of reals.
+    pub(crate) fn fill_ints(&mut self, n: usize, out: &mut Vec<Option<i64>>) -> bool {
+        match self {
+            RangeSteps::Ticks {
+                next, end, step, ..
+            } => out.extend((0..n).map_while(|_| next_tick(next, *end, *step).map(Some))),
+            RangeSteps::Numbers { real: true, .. } => return false,
+            RangeSteps::Numbers {
+                from, to, step, i, ..
+            } => out.extend(
+                (0..n).map_while(|_| next_number(*from, *to, *step, i).map(|x| Some(x as i64))),
+            ),
+        }
+        true
+    }
+
+    /// Appends the next values (up to `n`) to `out`; false (none appended) for a range not of
+    /// reals.
+    pub(crate) fn fill_reals(&mut self, n: usize, out: &mut Vec<Option<f64>>) -> bool {
+        match self {
+            RangeSteps::Numbers {
+                from,
+                to,
+                step,
+                i,
+                real: true,
+            } => out.extend((0..n).map_while(|_| next_number(*from, *to, *step, i).map(Some))),
+            _ => return false,
+        }
+        true
+    }
+}
+
 impl Iterator for RangeSteps {
     type Item = Value;
 
@@ -731,11 +798,7 @@ impl Iterator for RangeSteps {
                 step,
                 datetime,
             } => {
-                let x = *next;
-                if !((*step > 0 && x <= *end) || (*step < 0 && x >= *end)) {
-                    return None;
-                }
-                *next = x.saturating_add(*step);
+                let x = next_tick(next, *end, *step)?;
                 Some(if *datetime {
                     Value::DateTime(x)
                 } else {
@@ -749,11 +812,7 @@ impl Iterator for RangeSteps {
                 i,
                 real,
             } => {
-                let x = *from + *i * *step;
-                if (*step > 0.0 && x > *to) || (*step < 0.0 && x < *to) {
-                    return None;
-                }
-                *i += 1.0;
+                let x = next_number(*from, *to, *step, i)?;
                 Some(if *real {
                     Value::Real(x)
                 } else {

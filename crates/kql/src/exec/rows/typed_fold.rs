@@ -162,26 +162,25 @@ fn int_value(ty: ScalarType, x: i64) -> Value {
     }
 }
 
-/// The next values of a `range` of `kind`, a chunk of them (none at its end).
+/// The next values of a `range` of `kind`, a chunk of them (none at its end); None when they are
+/// not of the kind.
 fn range_chunk(steps: &mut RangeSteps, kind: Kind) -> Option<Vector<'static>> {
-    let steps = steps.take(CHUNK);
-    Some(match kind {
-        Kind::Int(ty) => {
+    if Kind::of(steps.ty()) != Some(kind) {
+        return None;
+    }
+    match kind {
+        Kind::Int(_) => {
             let mut xs = Vec::with_capacity(CHUNK);
-            for v in steps {
-                xs.push(int_cell(&v, ty)?);
-            }
-            Vector::Ints(xs)
+            steps.fill_ints(CHUNK, &mut xs).then_some(Vector::Ints(xs))
         }
         Kind::Real => {
             let mut xs = Vec::with_capacity(CHUNK);
-            for v in steps {
-                xs.push(real_cell(&v)?);
-            }
-            Vector::Reals(xs)
+            steps
+                .fill_reals(CHUNK, &mut xs)
+                .then_some(Vector::Reals(xs))
         }
-        Kind::Text => return None,
-    })
+        Kind::Text => None,
+    }
 }
 
 /// The value a cell lacks.
@@ -341,9 +340,7 @@ impl<'s> Typed<'s> {
                     && l.kind == Kind::Int(ScalarType::Long)
                     && let Vector::Ints(x) = &*l.vector(chunk)?
                 {
-                    return Some(Cow::Owned(Vector::Ints(
-                        x.iter().map(|x| int_op(op, (*x)?, *y)).collect(),
-                    )));
+                    return Some(Cow::Owned(Vector::Ints(ints_op(op, x, *y))));
                 }
                 match (&*l.vector(chunk)?, &*r.vector(chunk)?) {
                     (Vector::Ints(x), Vector::Ints(y)) => Vector::Ints(
@@ -362,6 +359,21 @@ impl<'s> Typed<'s> {
                 }
             }
         }))
+    }
+}
+
+/// `x op y` of each long `x` (null stays null). Each operator is a loop of its own (a closure
+/// type each), rather than a match on the operator for every value.
+fn ints_op(op: BinOp, xs: &[Option<i64>], y: i64) -> Vec<Option<i64>> {
+    fn each(xs: &[Option<i64>], f: impl Fn(i64) -> Option<i64>) -> Vec<Option<i64>> {
+        xs.iter().map(|x| f((*x)?)).collect()
+    }
+    match op {
+        BinOp::Add => each(xs, |x| int_op(BinOp::Add, x, y)),
+        BinOp::Sub => each(xs, |x| int_op(BinOp::Sub, x, y)),
+        BinOp::Mul => each(xs, |x| int_op(BinOp::Mul, x, y)),
+        BinOp::Div => each(xs, |x| int_op(BinOp::Div, x, y)),
+        _ => each(xs, |x| int_op(op, x, y)),
     }
 }
 
@@ -1036,6 +1048,27 @@ mod tests {
         // A real key groups as `key_of` normalizes it: the row fold's.
         let (typed, _) = both(&columns, &rows, &[(CExpr::Col(1), Real)], &specs);
         assert_eq!(typed, None);
+    }
+
+    #[test]
+    fn each_operator_on_longs_and_a_long_answers_as_on_two_longs() {
+        let xs = [
+            Some(7),
+            None,
+            Some(-7),
+            Some(i64::MIN),
+            Some(i64::MAX),
+            Some(0),
+        ];
+        for op in [BinOp::Add, BinOp::Sub, BinOp::Mul, BinOp::Div, BinOp::Mod] {
+            for y in [2, -1, 0, i64::MAX] {
+                let one_by_one: Vec<_> = xs.iter().map(|x| int_op(op, (*x)?, y)).collect();
+                assert_eq!(ints_op(op, &xs, y), one_by_one, "{op:?} {y}");
+            }
+        }
+        assert_eq!(ints_op(BinOp::Div, &xs[..3], 2), [Some(3), None, Some(-3)]);
+        assert_eq!(ints_op(BinOp::Div, &xs[..1], 0), [None]);
+        assert_eq!(ints_op(BinOp::Mod, &xs[2..3], 2), [Some(1)]);
     }
 
     #[test]

@@ -137,3 +137,56 @@ mod geo;
 mod operators;
 mod progress;
 mod series_and_time;
+
+/// A range's values as the iterator makes them, and as the fills give them two at a time (as the
+/// typed fold reads a range a chunk at a time); a fill of the other kind appends nothing.
+#[test]
+fn range_fills_give_the_iterators_values_across_chunks() {
+    let numbers = |from, to, step, real| RangeSteps::Numbers {
+        from,
+        to,
+        step,
+        i: 0.0,
+        real,
+    };
+    let ticks = |next, end, step, datetime| RangeSteps::Ticks {
+        next,
+        end,
+        step,
+        datetime,
+    };
+    let ranges = [
+        numbers(1.0, 10.0, 3.0, false),
+        numbers(5.0, -6.0, -2.0, false),
+        numbers(3.0, 1.0, 1.0, false),
+        numbers(0.0, 1.0, 0.1, true),
+        ticks(10, -10, -7, false),
+        ticks(NOW, NOW + 5 * HOUR, HOUR, true),
+        ticks(0, 0, 1, false),
+    ];
+    for range in ranges {
+        let expected: Vec<Value> = range.clone().collect();
+        let (mut steps, mut ints, mut reals) = (range.clone(), Vec::new(), Vec::new());
+        let filled: Vec<Value> = if range.ty() == ScalarType::Real {
+            assert!(!range.clone().fill_ints(2, &mut ints) && ints.is_empty());
+            let mut n = 0;
+            while steps.fill_reals(2, &mut reals) && reals.len() == n + 2 {
+                n += 2;
+            }
+            reals.iter().flatten().map(|x| Value::Real(*x)).collect()
+        } else {
+            assert!(!range.clone().fill_reals(2, &mut reals) && reals.is_empty());
+            let mut n = 0;
+            while steps.fill_ints(2, &mut ints) && ints.len() == n + 2 {
+                n += 2;
+            }
+            let value = |x: i64| match range.ty() {
+                ScalarType::DateTime => Value::DateTime(x),
+                ScalarType::TimeSpan => Value::TimeSpan(x),
+                _ => Value::Long(x),
+            };
+            ints.iter().flatten().map(|x| value(*x)).collect()
+        };
+        assert_eq!(filled, expected, "{:?}", range.ty());
+    }
+}

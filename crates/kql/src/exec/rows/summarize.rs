@@ -470,27 +470,31 @@ impl<'a> Engine<'a> {
             states.push(specs.iter().map(|s| s.state()).collect());
         }
         let mut rows = Vec::with_capacity(group_keys.len());
-        for (keys, st) in group_keys.into_iter().zip(states) {
+        for (mut slots, st) in group_keys.into_iter().zip(states) {
             let finished: Vec<Vec<Value>> = st
                 .iter()
                 .zip(&specs)
                 .map(|(s, spec)| s.finish(spec.ty, &spec.percents, spec.row.len().max(1)))
                 .collect();
-            let mut slots = keys.clone();
+            // The slots (keys, then each aggregate's value) and the row made at their sizes,
+            // not grown value by value.
+            let keys = slots.len();
+            slots.reserve_exact(finished.len());
             slots.extend(
                 finished
                     .iter()
                     .map(|f| f.first().cloned().unwrap_or(Value::Null)),
             );
-            let slot_rows = [slots];
-            let mut row = keys;
+            let slot_rows = std::slice::from_ref(&slots);
+            let mut row = Vec::with_capacity(out_cols.len());
+            row.extend_from_slice(slots.get(..keys).unwrap_or_default());
             for p in &plan {
                 match p {
                     Out::Expr(c, ty) => row.push(coerce(
                         eval(
                             c,
                             Row {
-                                rows: &slot_rows,
+                                rows: slot_rows,
                                 idx: 0,
                             },
                         ),

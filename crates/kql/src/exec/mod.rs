@@ -756,16 +756,28 @@ impl RangeSteps {
     /// Appends the next values (up to `n`) to `out` as ticks or longs, without making a `Value`
     /// of each as [`Iterator::next`] does; false (none appended) for a range of reals.
     pub(crate) fn fill_ints(&mut self, n: usize, out: &mut Vec<Option<i64>>) -> bool {
+        // The loops count on copies, kept in registers rather than stored back at each step.
+        out.reserve(n);
         match self {
             RangeSteps::Ticks {
                 next, end, step, ..
-            } => out.extend((0..n).map_while(|_| next_tick(next, *end, *step).map(Some))),
+            } => {
+                let (mut at, end, step) = (*next, *end, *step);
+                out.extend((0..n).map_while(|_| next_tick(&mut at, end, step).map(Some)));
+                *next = at;
+            }
             RangeSteps::Numbers { real: true, .. } => return false,
             RangeSteps::Numbers {
                 from, to, step, i, ..
-            } => out.extend(
-                (0..n).map_while(|_| next_number(*from, *to, *step, i).map(|x| Some(x as i64))),
-            ),
+            } => {
+                let (from, to, step, mut at) = (*from, *to, *step, *i);
+                out.extend(
+                    (0..n).map_while(|_| {
+                        next_number(from, to, step, &mut at).map(|x| Some(x as i64))
+                    }),
+                );
+                *i = at;
+            }
         }
         true
     }

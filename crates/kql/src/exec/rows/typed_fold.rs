@@ -401,18 +401,16 @@ impl KeyIds {
         match (self, v) {
             (KeyIds::Ints(map), Vector::Ints(xs)) => {
                 let mut last = None;
-                for x in xs {
-                    let id = match last {
-                        Some((k, id)) if k == *x => id,
-                        _ => {
-                            let next = map.len() as u32;
-                            let id = *map.entry(*x).or_insert(next);
-                            last = Some((*x, id));
-                            id
-                        }
-                    };
-                    out.push(id);
-                }
+                // Extended from the slice's map, the vector is sized once, not checked per push.
+                out.extend(xs.iter().map(|x| match last {
+                    Some((k, id)) if k == *x => id,
+                    _ => {
+                        let next = map.len() as u32;
+                        let id = *map.entry(*x).or_insert(next);
+                        last = Some((*x, id));
+                        id
+                    }
+                }));
             }
             (KeyIds::Texts(map), Vector::Texts(xs)) => {
                 let mut last: Option<(&str, u32)> = None;

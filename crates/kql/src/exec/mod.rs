@@ -753,11 +753,11 @@ impl RangeSteps {
         }
     }
 
-    /// Appends the next values (up to `n`) to `out` as ticks or longs, without making a `Value`
-    /// of each as [`Iterator::next`] does; false (none appended) for a range of reals.
-    pub(crate) fn fill_ints(&mut self, n: usize, out: &mut Vec<Option<i64>>) -> bool {
-        // The loops count on copies, kept in registers rather than stored back at each step.
-        out.reserve(n);
+    /// The next values (up to `n`) as ticks or longs, without making a `Value` of each as
+    /// [`Iterator::next`] does; None for a range of reals. (In a vector of its own, whose length
+    /// the loop keeps in a register.)
+    pub(crate) fn next_ints(&mut self, n: usize) -> Option<Vec<Option<i64>>> {
+        let mut out = Vec::with_capacity(n);
         match self {
             RangeSteps::Ticks {
                 next, end, step, ..
@@ -766,7 +766,7 @@ impl RangeSteps {
                 out.extend((0..n).map_while(|_| next_tick(&mut at, end, step).map(Some)));
                 *next = at;
             }
-            RangeSteps::Numbers { real: true, .. } => return false,
+            RangeSteps::Numbers { real: true, .. } => return None,
             RangeSteps::Numbers {
                 from, to, step, i, ..
             } => {
@@ -779,23 +779,26 @@ impl RangeSteps {
                 *i = at;
             }
         }
-        true
+        Some(out)
     }
 
-    /// Appends the next values (up to `n`) to `out`; false (none appended) for a range not of
-    /// reals.
-    pub(crate) fn fill_reals(&mut self, n: usize, out: &mut Vec<Option<f64>>) -> bool {
-        match self {
-            RangeSteps::Numbers {
-                from,
-                to,
-                step,
-                i,
-                real: true,
-            } => out.extend((0..n).map_while(|_| next_number(*from, *to, *step, i).map(Some))),
-            _ => return false,
-        }
-        true
+    /// The next values (up to `n`) of a range of reals; None for one of other values.
+    pub(crate) fn next_reals(&mut self, n: usize) -> Option<Vec<Option<f64>>> {
+        let RangeSteps::Numbers {
+            from,
+            to,
+            step,
+            i,
+            real: true,
+        } = self
+        else {
+            return None;
+        };
+        let (from, to, step, mut at) = (*from, *to, *step, *i);
+        let mut out = Vec::with_capacity(n);
+        out.extend((0..n).map_while(|_| next_number(from, to, step, &mut at).map(Some)));
+        *i = at;
+        Some(out)
     }
 }
 

@@ -169,16 +169,8 @@ fn range_chunk(steps: &mut RangeSteps, kind: Kind) -> Option<Vector<'static>> {
         return None;
     }
     match kind {
-        Kind::Int(_) => {
-            let mut xs = Vec::with_capacity(CHUNK);
-            steps.fill_ints(CHUNK, &mut xs).then_some(Vector::Ints(xs))
-        }
-        Kind::Real => {
-            let mut xs = Vec::with_capacity(CHUNK);
-            steps
-                .fill_reals(CHUNK, &mut xs)
-                .then_some(Vector::Reals(xs))
-        }
+        Kind::Int(_) => steps.next_ints(CHUNK).map(Vector::Ints),
+        Kind::Real => steps.next_reals(CHUNK).map(Vector::Reals),
         Kind::Text => None,
     }
 }
@@ -497,18 +489,28 @@ impl Grouping {
                 *g = *combos.entry((*g, *id)).or_insert(next);
             }
         }
+        // Groups open in the order of their numbers: the next to open is the one after the last.
+        let mut next = self.group_keys.len();
         for (row, &g) in out.iter().enumerate() {
-            if g as usize == self.group_keys.len() {
+            if g as usize == next {
                 let values = keys.iter().zip(&self.keys);
                 self.group_keys.push(
                     values
                         .map(|(v, (_, kind))| value_at(v, *kind, row))
                         .collect(),
                 );
+                next += 1;
             }
         }
         Some(())
     }
+}
+
+/// `v` made `n` long (with `fill`), as a slice: a loop over it keeps its start and length in
+/// registers, where a `Vec` behind a `&mut` is read again after every write.
+fn sized<T: Clone>(v: &mut Vec<T>, n: usize, fill: T) -> &mut [T] {
+    v.resize(n, fill);
+    v
 }
 
 /// One aggregate's accumulators, one a group.
@@ -578,13 +580,13 @@ impl Acc {
         let rows = groups.iter().map(|g| *g as usize);
         match (self, arg) {
             (Acc::Count(counts), _) => {
-                counts.resize(n, 0);
+                let counts = sized(counts, n, 0);
                 for g in rows {
                     *counts.get_mut(g)? += 1;
                 }
             }
             (Acc::SumInts(sums), Some(Vector::Ints(xs))) => {
-                sums.resize(n, 0);
+                let sums = sized(sums, n, 0);
                 for (g, x) in rows.zip(xs) {
                     if let Some(x) = x {
                         let sum = sums.get_mut(g)?;
@@ -593,7 +595,7 @@ impl Acc {
                 }
             }
             (Acc::SumReals(sums), Some(Vector::Reals(xs))) => {
-                sums.resize(n, 0.0);
+                let sums = sized(sums, n, 0.0);
                 for (g, x) in rows.zip(xs) {
                     if let Some(x) = x {
                         *sums.get_mut(g)? += x;
@@ -601,7 +603,7 @@ impl Acc {
                 }
             }
             (Acc::Avg(avgs), Some(arg)) => {
-                avgs.resize(n, (0.0, 0));
+                let avgs = sized(avgs, n, (0.0, 0));
                 let mut add = |g: usize, x: f64| -> Option<()> {
                     let (sum, count) = avgs.get_mut(g)?;
                     *sum += x;
@@ -627,7 +629,7 @@ impl Acc {
                 }
             }
             (Acc::BestInts(best, _, max), Some(Vector::Ints(xs))) => {
-                best.resize(n, None);
+                let best = sized(best, n, None);
                 for (g, x) in rows.zip(xs) {
                     let b = best.get_mut(g)?;
                     if let Some(x) = x
@@ -638,7 +640,7 @@ impl Acc {
                 }
             }
             (Acc::BestReals(best, max), Some(Vector::Reals(xs))) => {
-                best.resize(n, None);
+                let best = sized(best, n, None);
                 for (g, x) in rows.zip(xs) {
                     let b = best.get_mut(g)?;
                     if let Some(x) = x
@@ -649,7 +651,7 @@ impl Acc {
                 }
             }
             (Acc::BestTexts(best, max), Some(Vector::Texts(xs))) => {
-                best.resize(n, None);
+                let best = sized(best, n, None);
                 for (g, x) in rows.zip(xs) {
                     let b = best.get_mut(g)?;
                     if let Some(x) = x
@@ -667,7 +669,7 @@ impl Acc {
                 },
                 Some(arg),
             ) => {
-                counts.resize(n, 0);
+                let counts = sized(counts, n, 0);
                 let mut add = |g: usize, x: i64| -> Option<()> {
                     if seen.insert((g as u32, x)) {
                         *counts.get_mut(g)? += 1;

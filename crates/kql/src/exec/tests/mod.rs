@@ -138,10 +138,10 @@ mod operators;
 mod progress;
 mod series_and_time;
 
-/// A range's values as the iterator makes them, and as the fills give them two at a time (as the
-/// typed fold reads a range a chunk at a time); a fill of the other kind appends nothing.
+/// A range's values as the iterator makes them, and as `next_ints` or `next_reals` give them two
+/// at a time (as the typed fold reads a range a chunk at a time); the other kind gives none.
 #[test]
-fn range_fills_give_the_iterators_values_across_chunks() {
+fn range_chunks_give_the_iterators_values() {
     let numbers = |from, to, step, real| RangeSteps::Numbers {
         from,
         to,
@@ -159,6 +159,17 @@ fn range_fills_give_the_iterators_values_across_chunks() {
         numbers(1.0, 10.0, 3.0, false),
         numbers(5.0, -6.0, -2.0, false),
         numbers(3.0, 1.0, 1.0, false),
+        numbers(0.0, 9.5, 2.0, false),
+        numbers(0.0, -9.5, -2.0, false),
+        numbers(1.0, f64::NEG_INFINITY, 1.0, false),
+        numbers(0.5, 4.0, 1.0, false),
+        numbers(4_503_599_627_370_490.0, 4_503_599_627_370_510.0, 3.0, false),
+        numbers(
+            -4_503_599_627_370_490.0,
+            -4_503_599_627_370_510.0,
+            -3.0,
+            false,
+        ),
         numbers(0.0, 1.0, 0.1, true),
         ticks(10, -10, -7, false),
         ticks(NOW, NOW + 5 * HOUR, HOUR, true),
@@ -166,27 +177,40 @@ fn range_fills_give_the_iterators_values_across_chunks() {
     ];
     for range in ranges {
         let expected: Vec<Value> = range.clone().collect();
-        let (mut steps, mut ints, mut reals) = (range.clone(), Vec::new(), Vec::new());
-        let filled: Vec<Value> = if range.ty() == ScalarType::Real {
-            assert!(!range.clone().fill_ints(2, &mut ints) && ints.is_empty());
-            let mut n = 0;
-            while steps.fill_reals(2, &mut reals) && reals.len() == n + 2 {
-                n += 2;
-            }
-            reals.iter().flatten().map(|x| Value::Real(*x)).collect()
-        } else {
-            assert!(!range.clone().fill_reals(2, &mut reals) && reals.is_empty());
-            let mut n = 0;
-            while steps.fill_ints(2, &mut ints) && ints.len() == n + 2 {
-                n += 2;
-            }
-            let value = |x: i64| match range.ty() {
-                ScalarType::DateTime => Value::DateTime(x),
-                ScalarType::TimeSpan => Value::TimeSpan(x),
-                _ => Value::Long(x),
+        let mut steps = range.clone();
+        // Two at a time until fewer come: the range's end.
+        let chunks = std::iter::from_fn(|| {
+            let chunk = match range.ty() {
+                ScalarType::Real => {
+                    let reals = steps.next_reals(2)?;
+                    reals.iter().flatten().map(|x| Value::Real(*x)).collect()
+                }
+                ty => {
+                    let ints = steps.next_ints(2)?;
+                    ints.iter()
+                        .flatten()
+                        .map(|x| match ty {
+                            ScalarType::DateTime => Value::DateTime(*x),
+                            ScalarType::TimeSpan => Value::TimeSpan(*x),
+                            _ => Value::Long(*x),
+                        })
+                        .collect::<Vec<_>>()
+                }
             };
-            ints.iter().flatten().map(|x| value(*x)).collect()
-        };
+            Some(chunk)
+        });
+        let mut filled = Vec::new();
+        for chunk in chunks {
+            let last = chunk.len() < 2;
+            filled.extend(chunk);
+            if last {
+                break;
+            }
+        }
+        match range.ty() {
+            ScalarType::Real => assert!(range.clone().next_ints(2).is_none()),
+            _ => assert!(range.clone().next_reals(2).is_none()),
+        }
         assert_eq!(filled, expected, "{:?}", range.ty());
     }
 }

@@ -201,6 +201,21 @@ impl<'c> Chunk<'c> {
         match self {
             Chunk::Rows(rows, at) => {
                 let cell = |&i: &usize| rows.get(i).and_then(|r| r.get(col)).unwrap_or(&NULL);
+                // A column of strings, the common read, borrowed without the general path's
+                // conversions; a cell it would convert sends the column there.
+                if kind == Kind::Text && to.is_none_or(|ty| ty == ScalarType::String) {
+                    let mut texts = Vec::with_capacity(n);
+                    for i in at {
+                        texts.push(match cell(i) {
+                            Value::String(s) => Some(Cow::Borrowed(s)),
+                            Value::Null if to.is_none() => None,
+                            _ => break,
+                        });
+                    }
+                    if texts.len() == n {
+                        return Some(Cow::Owned(Vector::Texts(texts)));
+                    }
+                }
                 Vector::of(kind, to, n, at.iter().map(cell).map(Cow::Borrowed)).map(Cow::Owned)
             }
             // The range's own values, the common read, are copied whole.
@@ -1100,6 +1115,25 @@ mod tests {
             &[ScalarType::Bool],
         );
         assert_eq!(both(&columns, &rows, &[], &[countif]).0, None);
+    }
+
+    #[test]
+    fn a_string_column_with_another_value_is_read_as_the_row_fold_reads_it() {
+        use ScalarType::String;
+        let columns = [Column::new("s", String)];
+        let rows = vec![
+            vec![Value::str("a")],
+            vec![long(7)],
+            vec![Value::Null],
+            vec![Value::str("a")],
+        ];
+        // As a key the long is converted to a string, and the null is the empty string.
+        let (typed, by_row) = both(&columns, &rows, &[(CExpr::Col(0), String)], &[]);
+        assert_eq!(typed.as_ref(), Some(&by_row));
+        assert_eq!(by_row.len(), 3);
+        // As an aggregate's argument it leaves the fold to the row fold.
+        let max = spec("max", vec![CExpr::Col(0)], &[String]);
+        assert_eq!(both(&columns, &rows, &[], &[max]).0, None);
     }
 
     #[test]

@@ -480,6 +480,9 @@ struct Grouping {
     combos: Vec<Map<(u32, u32), u32>>,
     /// Each group's key values.
     group_keys: Vec<Vec<Value>>,
+    /// Room left in each group's key values for its aggregates' values, which `summarize`
+    /// appends: the vector made once at its full size.
+    room: usize,
     /// The numbers of a later key's values, reused chunk after chunk.
     ids: Vec<u32>,
 }
@@ -491,7 +494,7 @@ impl Grouping {
         let Some(((first, _), rest)) = self.keys.split_first_mut() else {
             // No key: one group, opened by the first row.
             if n > 0 && self.group_keys.is_empty() {
-                self.group_keys.push(Vec::new());
+                self.group_keys.push(Vec::with_capacity(self.room));
             }
             out.resize(n, 0);
             return Some(());
@@ -508,12 +511,13 @@ impl Grouping {
         let mut next = self.group_keys.len();
         for (row, &g) in out.iter().enumerate() {
             if g as usize == next {
-                let values = keys.iter().zip(&self.keys);
-                self.group_keys.push(
-                    values
-                        .map(|(v, (_, kind))| value_at(v, *kind, row))
-                        .collect(),
+                let mut values = Vec::with_capacity(keys.len() + self.room);
+                values.extend(
+                    keys.iter()
+                        .zip(&self.keys)
+                        .map(|(v, (_, kind))| value_at(v, *kind, row)),
                 );
+                self.group_keys.push(values);
                 next += 1;
             }
         }
@@ -808,6 +812,7 @@ impl<'s> TypedFold<'s> {
             combos: (1..ids.len()).map(|_| Map::default()).collect(),
             keys: ids,
             group_keys: Vec::new(),
+            room: aggs.len(),
             ids: Vec::new(),
         };
         Some(TypedFold {
@@ -902,6 +907,10 @@ impl Engine<'_> {
                     }
                     if fold.add(Chunk::Range(&values, kind)).is_none() {
                         return Ok(None);
+                    }
+                    // A chunk short of full is the range's last.
+                    if values.len() < CHUNK {
+                        break;
                     }
                 }
             }

@@ -214,3 +214,23 @@ fn range_chunks_give_the_iterators_values() {
         assert_eq!(filled, expected, "{:?}", range.ty());
     }
 }
+
+/// A range summarized a chunk (1,024 values) at a time counts every value, whether it ends
+/// inside a chunk, on a chunk's end or just past it.
+#[test]
+fn a_summarized_range_counts_every_value_across_chunks() {
+    for n in [1, 1023, 1024, 1025, 2048, 2049] {
+        let r = run(&format!(
+            "range i from 1 to {n} step 1 | summarize c = count(), s = sum(i), m = max(i)"
+        ));
+        assert_eq!(
+            r.table.rows,
+            vec![vec![
+                Value::Long(n),
+                Value::Long(n * (n + 1) / 2),
+                Value::Long(n)
+            ]],
+            "{n}"
+        );
+    }
+}

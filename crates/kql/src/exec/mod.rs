@@ -754,8 +754,8 @@ impl RangeSteps {
     }
 
     /// The next values (up to `n`) as ticks or longs, without making a `Value` of each as
-    /// [`Iterator::next`] does; None for a range of reals. (In a vector of its own, whose length
-    /// the loop keeps in a register.)
+    /// [`Iterator::next`] does; None for a range of reals. The loops count on copies of the
+    /// position, kept in registers rather than stored back at each step.
     pub(crate) fn next_ints(&mut self, n: usize) -> Option<Vec<Option<i64>>> {
         let mut out = Vec::with_capacity(n);
         match self {

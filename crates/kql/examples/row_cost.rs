@@ -1,12 +1,13 @@
 //! What one small query costs on the row engine, called as the server calls it: `kql::execute`
-//! with `Executor::Auto` (every input here is under 5,000 rows, so the row engine runs it).
+//! with `Executor::Auto` (every input here is under 5,000 rows, so the row engine runs it), under
+//! the server's allocator (mimalloc, counted) on a thread with the server's query stack.
 //!
 //! Count its instructions with callgrind, collecting only inside `run_calls`:
 //!
 //! ```text
-//! cargo build --release -p kql --example row_cost
-//! valgrind --tool=callgrind --collect-atstart=no --toggle-collect='row_cost::run_calls' \
-//!     target/release/examples/row_cost range_bucket 10
+//! cargo build --release -p kql --no-default-features --example row_cost
+//! MIMALLOC_ARENA_EAGER_COMMIT=0 valgrind --tool=callgrind --collect-atstart=no \
+//!     --toggle-collect='row_cost::run_calls' target/release/examples/row_cost range_bucket 10
 //! ```
 //!
 //! and divide the total by the number of calls. Without valgrind it prints the wall time per call.
@@ -19,10 +20,11 @@ use std::time::Instant;
 use kql::value::TICKS_PER_SECOND;
 use kql::{Catalog, Column, ExecOptions, ScalarType, Table, Value};
 
-// The engine runs as in the server: every allocation counted against the query's budget.
+// The engine runs as in the server: mimalloc, every allocation counted against the query's
+// budget (the server also commits mimalloc's arenas lazily: MIMALLOC_ARENA_EAGER_COMMIT=0).
 #[global_allocator]
-static ALLOCATOR: kql::budget::CountingAllocator =
-    kql::budget::CountingAllocator(std::alloc::System);
+static ALLOCATOR: kql::budget::CountingAllocator<mimalloc::MiMalloc> =
+    kql::budget::CountingAllocator(mimalloc::MiMalloc);
 
 /// The shapes: (name, KQL).
 const SHAPES: [(&str, &str); 4] = [
@@ -94,6 +96,17 @@ fn run_calls(catalog: &Catalog, query: &str, opts: &ExecOptions, calls: usize) -
 }
 
 fn main() {
+    // The server runs queries on threads with this stack, where the engine maps none per query.
+    let runs = std::thread::Builder::new()
+        .stack_size(kql::QUERY_THREAD_STACK_BYTES)
+        .spawn(run_shapes);
+    if !matches!(runs.map(|t| t.join().is_ok()), Ok(true)) {
+        eprintln!("the shapes' thread failed");
+        std::process::exit(1);
+    }
+}
+
+fn run_shapes() {
     let mut args = std::env::args().skip(1);
     let shape = args.next().unwrap_or_else(|| "all".into());
     let calls: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(10);

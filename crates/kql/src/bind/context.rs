@@ -284,15 +284,12 @@ impl<'a> Engine<'a> {
         else {
             return Some((t, None));
         };
-        let picked = t
-            .rows
-            .iter()
-            .enumerate()
-            .filter(
-                |(_, r)| matches!(r.get(i), Some(Value::DateTime(x)) if *x >= start && *x < end),
-            )
-            .map(|(idx, _)| idx)
-            .collect();
+        // Sized for every row (the window usually holds most of them): one allocation, not a
+        // doubling series of them.
+        let mut picked = Vec::with_capacity(t.rows.len());
+        picked.extend(t.rows.iter().enumerate().filter_map(|(idx, r)| {
+            matches!(r.get(i), Some(Value::DateTime(x)) if *x >= start && *x < end).then_some(idx)
+        }));
         Some((t, Some(picked)))
     }
 

@@ -720,6 +720,88 @@ pub(crate) enum RangeSteps {
     },
 }
 
+/// The next of a range of ticks: `next`, then moved a step on; None past `end`.
+#[inline]
+fn next_tick(next: &mut i64, end: i64, step: i64) -> Option<i64> {
+    let x = *next;
+    if !((step > 0 && x <= end) || (step < 0 && x >= end)) {
+        return None;
+    }
+    *next = x.saturating_add(step);
+    Some(x)
+}
+
+/// The next of a range of numbers: `from + i * step`, then `i` counted on; None past `to`.
+#[inline]
+fn next_number(from: f64, to: f64, step: f64, i: &mut f64) -> Option<f64> {
+    let x = from + *i * step;
+    if (step > 0.0 && x > to) || (step < 0.0 && x < to) {
+        return None;
+    }
+    *i += 1.0;
+    Some(x)
+}
+
+impl RangeSteps {
+    /// The type of the values: datetime, timespan, long or real.
+    pub(crate) fn ty(&self) -> ScalarType {
+        match self {
+            RangeSteps::Ticks { datetime: true, .. } => ScalarType::DateTime,
+            RangeSteps::Ticks { .. } => ScalarType::TimeSpan,
+            RangeSteps::Numbers { real: true, .. } => ScalarType::Real,
+            RangeSteps::Numbers { .. } => ScalarType::Long,
+        }
+    }
+
+    /// The next values (up to `n`) as ticks or longs, without making a `Value` of each as
+    /// [`Iterator::next`] does; None for a range of reals. The loops count on copies of the
+    /// position, kept in registers rather than stored back at each step.
+    pub(crate) fn next_ints(&mut self, n: usize) -> Option<Vec<Option<i64>>> {
+        let mut out = Vec::with_capacity(n);
+        match self {
+            RangeSteps::Ticks {
+                next, end, step, ..
+            } => {
+                let (mut at, end, step) = (*next, *end, *step);
+                out.extend((0..n).map_while(|_| next_tick(&mut at, end, step).map(Some)));
+                *next = at;
+            }
+            RangeSteps::Numbers { real: true, .. } => return None,
+            RangeSteps::Numbers {
+                from, to, step, i, ..
+            } => {
+                let (from, to, step, mut at) = (*from, *to, *step, *i);
+                out.extend(
+                    (0..n).map_while(|_| {
+                        next_number(from, to, step, &mut at).map(|x| Some(x as i64))
+                    }),
+                );
+                *i = at;
+            }
+        }
+        Some(out)
+    }
+
+    /// The next values (up to `n`) of a range of reals; None for one of other values.
+    pub(crate) fn next_reals(&mut self, n: usize) -> Option<Vec<Option<f64>>> {
+        let RangeSteps::Numbers {
+            from,
+            to,
+            step,
+            i,
+            real: true,
+        } = self
+        else {
+            return None;
+        };
+        let (from, to, step, mut at) = (*from, *to, *step, *i);
+        let mut out = Vec::with_capacity(n);
+        out.extend((0..n).map_while(|_| next_number(from, to, step, &mut at).map(Some)));
+        *i = at;
+        Some(out)
+    }
+}
+
 impl Iterator for RangeSteps {
     type Item = Value;
 
@@ -731,11 +813,7 @@ impl Iterator for RangeSteps {
                 step,
                 datetime,
             } => {
-                let x = *next;
-                if !((*step > 0 && x <= *end) || (*step < 0 && x >= *end)) {
-                    return None;
-                }
-                *next = x.saturating_add(*step);
+                let x = next_tick(next, *end, *step)?;
                 Some(if *datetime {
                     Value::DateTime(x)
                 } else {
@@ -749,11 +827,7 @@ impl Iterator for RangeSteps {
                 i,
                 real,
             } => {
-                let x = *from + *i * *step;
-                if (*step > 0.0 && x > *to) || (*step < 0.0 && x < *to) {
-                    return None;
-                }
-                *i += 1.0;
+                let x = next_number(*from, *to, *step, i)?;
                 Some(if *real {
                     Value::Real(x)
                 } else {

@@ -992,29 +992,11 @@ impl AggState {
     /// The final values: one for most aggregates; several for `arg_max`, `arg_min`, `take_any`
     /// (the kept row) and `percentiles` (one per requested percentile).
     pub(crate) fn finish(&self, ty: ScalarType, percents: &[f64], width: usize) -> Vec<Value> {
+        if let Some(v) = self.single(ty) {
+            return vec![v];
+        }
         let one = |v: Value| vec![coerce(v, ty)];
         match self {
-            AggState::Count(n) => one(Value::Long(*n)),
-            AggState::Distinct(set) => one(Value::Long(set.len() as i64)),
-            // Over no (non-null) values, sum is 0, as Kusto documents for its defaults.
-            AggState::Sum { long, real, .. } => match ty {
-                ScalarType::Long => one(Value::Long(*long)),
-                ScalarType::TimeSpan => one(Value::TimeSpan(*long)),
-                _ => one(Value::Real(*real + *long as f64)),
-            },
-            // Kusto divides the sum by the count: over no (non-null) values that is 0/0, NaN,
-            // where a timespan or datetime has no NaN and stays null.
-            AggState::Avg { sum, n } => one(match (*n, ty) {
-                (0, ScalarType::TimeSpan | ScalarType::DateTime) => Value::Null,
-                (0, _) => Value::Real(f64::NAN),
-                (_, ScalarType::TimeSpan) => Value::TimeSpan((sum / *n as f64) as i64),
-                (_, ScalarType::DateTime) => Value::DateTime((sum / *n as f64) as i64),
-                _ => Value::Real(sum / *n as f64),
-            }),
-            AggState::Best(v, _) => one(v.clone()),
-            AggState::List(items, _, Collect::Sketch) if items.is_empty() => one(Value::Null),
-            AggState::List(items, _, _) => one(Value::dynamic(J::Array(items.clone()))),
-            AggState::Bag(map) => one(Value::dynamic(J::Object(map.clone()))),
             AggState::Arg { row, .. } | AggState::Any(Some(row)) => {
                 let mut out = row.clone();
                 out.resize(width, Value::Null);
@@ -1045,6 +1027,47 @@ impl AggState {
                     picked
                 }
             }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The first of [`Self::finish`]'s values, without a vector for the one value most
+    /// aggregates have.
+    pub(crate) fn finish_first(&self, ty: ScalarType, percents: &[f64]) -> Value {
+        self.single(ty).unwrap_or_else(|| {
+            self.finish(ty, percents, 1)
+                .into_iter()
+                .next()
+                .unwrap_or(Value::Null)
+        })
+    }
+
+    /// The final value of an aggregate that has one; None for `arg_max`, `arg_min`, `take_any`
+    /// and the percentiles, which [`Self::finish`] makes.
+    fn single(&self, ty: ScalarType) -> Option<Value> {
+        let one = |v: Value| Some(coerce(v, ty));
+        match self {
+            AggState::Count(n) => one(Value::Long(*n)),
+            AggState::Distinct(set) => one(Value::Long(set.len() as i64)),
+            // Over no (non-null) values, sum is 0, as Kusto documents for its defaults.
+            AggState::Sum { long, real, .. } => match ty {
+                ScalarType::Long => one(Value::Long(*long)),
+                ScalarType::TimeSpan => one(Value::TimeSpan(*long)),
+                _ => one(Value::Real(*real + *long as f64)),
+            },
+            // Kusto divides the sum by the count: over no (non-null) values that is 0/0, NaN,
+            // where a timespan or datetime has no NaN and stays null.
+            AggState::Avg { sum, n } => one(match (*n, ty) {
+                (0, ScalarType::TimeSpan | ScalarType::DateTime) => Value::Null,
+                (0, _) => Value::Real(f64::NAN),
+                (_, ScalarType::TimeSpan) => Value::TimeSpan((sum / *n as f64) as i64),
+                (_, ScalarType::DateTime) => Value::DateTime((sum / *n as f64) as i64),
+                _ => Value::Real(sum / *n as f64),
+            }),
+            AggState::Best(v, _) => one(v.clone()),
+            AggState::List(items, _, Collect::Sketch) if items.is_empty() => one(Value::Null),
+            AggState::List(items, _, _) => one(Value::dynamic(J::Array(items.clone()))),
+            AggState::Bag(map) => one(Value::dynamic(J::Object(map.clone()))),
             AggState::CoMoments {
                 n,
                 sx,
@@ -1087,6 +1110,7 @@ impl AggState {
                 let var = ((sq - sum * sum / n) / (n - 1.0)).max(0.0);
                 one(Value::Real(if *variance { var } else { var.sqrt() }))
             }
+            AggState::Arg { .. } | AggState::Any(_) | AggState::Values(_) => None,
         }
     }
 }
@@ -1110,6 +1134,39 @@ mod tests {
         assert_eq!(canonical("makebag"), "make_bag");
         assert_eq!(canonical("not_an_aggregate"), "not_an_aggregate");
         assert!(is_aggregate("makelist") && !is_aggregate("strlen"));
+    }
+
+    #[test]
+    fn the_first_finished_value_is_the_first_of_all_of_them() {
+        use ScalarType::*;
+        let states = [
+            (AggState::Count(3), Long),
+            (AggState::Sum { long: 2, real: 0.5 }, Real),
+            (AggState::Avg { sum: 0.0, n: 0 }, TimeSpan),
+            (AggState::Best(Value::Long(4), true), Long),
+            (
+                AggState::Arg {
+                    best: Value::Long(1),
+                    row: vec![Value::str("a"), Value::Long(1)],
+                    max: true,
+                },
+                String,
+            ),
+            (AggState::Any(None), Long),
+            (
+                AggState::Values(vec![(Value::Long(5), 1), (Value::Long(1), 1)]),
+                Long,
+            ),
+            (AggState::Values(vec![(Value::Long(5), 1)]), Dynamic),
+        ];
+        for (state, ty) in states {
+            let all = state.finish(ty, &[10.0, 90.0], 2);
+            assert_eq!(
+                Some(state.finish_first(ty, &[10.0, 90.0])),
+                all.first().cloned(),
+                "{state:?}"
+            );
+        }
     }
 
     #[test]

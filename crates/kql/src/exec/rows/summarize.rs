@@ -355,25 +355,28 @@ impl<'a> Engine<'a> {
                     plan.push(Out::Spread(s));
                     continue;
                 }
-                let default = if matches!(
-                    fname.as_str(),
-                    "percentile" | "percentilew" | "percentilesw"
-                ) {
-                    let arg = args.first().and_then(derive_name).unwrap_or_default();
-                    format!(
-                        "percentile_{arg}_{}",
-                        spec.percents
-                            .first()
-                            .map_or("50".into(), |p| p.to_string().replace('.', "_"))
-                    )
-                } else {
-                    default_name(fname, args)
+                // Made only for an aggregate the query leaves unnamed.
+                let default = || {
+                    if matches!(
+                        fname.as_str(),
+                        "percentile" | "percentilew" | "percentilesw"
+                    ) {
+                        let arg = args.first().and_then(derive_name).unwrap_or_default();
+                        format!(
+                            "percentile_{arg}_{}",
+                            spec.percents
+                                .first()
+                                .map_or("50".into(), |p| p.to_string().replace('.', "_"))
+                        )
+                    } else {
+                        default_name(fname, args)
+                    }
                 };
                 let n = item
                     .names
                     .first()
                     .cloned()
-                    .unwrap_or_else(|| unique_name(&taken(&out_cols), &default));
+                    .unwrap_or_else(|| unique_name(&taken(&out_cols), &default()));
                 out_cols.push(Column::new(n, ty));
             } else {
                 let n = item
@@ -469,28 +472,46 @@ impl<'a> Engine<'a> {
             group_keys.push(Vec::new());
             states.push(specs.iter().map(|s| s.state()).collect());
         }
+        // Every value of an aggregate is needed only to spread it over several columns; else
+        // its first is, made without a vector.
+        let spreads = plan.iter().any(|p| matches!(p, Out::Spread(_)));
         let mut rows = Vec::with_capacity(group_keys.len());
-        for (keys, st) in group_keys.into_iter().zip(states) {
-            let finished: Vec<Vec<Value>> = st
-                .iter()
-                .zip(&specs)
-                .map(|(s, spec)| s.finish(spec.ty, &spec.percents, spec.row.len().max(1)))
-                .collect();
-            let mut slots = keys.clone();
-            slots.extend(
-                finished
-                    .iter()
-                    .map(|f| f.first().cloned().unwrap_or(Value::Null)),
-            );
-            let slot_rows = [slots];
-            let mut row = keys;
+        for (mut slots, st) in group_keys.into_iter().zip(states) {
+            let finished: Vec<Vec<Value>> = if spreads {
+                st.iter()
+                    .zip(&specs)
+                    .map(|(s, spec)| s.finish(spec.ty, &spec.percents, spec.row.len().max(1)))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            // The slots (keys, then each aggregate's value) and the row made at their sizes,
+            // not grown value by value.
+            let keys = slots.len();
+            slots.reserve_exact(st.len());
+            if spreads {
+                slots.extend(
+                    finished
+                        .iter()
+                        .map(|f| f.first().cloned().unwrap_or(Value::Null)),
+                );
+            } else {
+                slots.extend(
+                    st.iter()
+                        .zip(&specs)
+                        .map(|(s, spec)| s.finish_first(spec.ty, &spec.percents)),
+                );
+            }
+            let slot_rows = std::slice::from_ref(&slots);
+            let mut row = Vec::with_capacity(out_cols.len());
+            row.extend_from_slice(slots.get(..keys).unwrap_or_default());
             for p in &plan {
                 match p {
                     Out::Expr(c, ty) => row.push(coerce(
                         eval(
                             c,
                             Row {
-                                rows: &slot_rows,
+                                rows: slot_rows,
                                 idx: 0,
                             },
                         ),

@@ -162,26 +162,17 @@ fn int_value(ty: ScalarType, x: i64) -> Value {
     }
 }
 
-/// The next values of a `range` of `kind`, a chunk of them (none at its end).
+/// The next values of a `range` of `kind`, a chunk of them (none at its end); None when they are
+/// not of the kind.
 fn range_chunk(steps: &mut RangeSteps, kind: Kind) -> Option<Vector<'static>> {
-    let steps = steps.take(CHUNK);
-    Some(match kind {
-        Kind::Int(ty) => {
-            let mut xs = Vec::with_capacity(CHUNK);
-            for v in steps {
-                xs.push(int_cell(&v, ty)?);
-            }
-            Vector::Ints(xs)
-        }
-        Kind::Real => {
-            let mut xs = Vec::with_capacity(CHUNK);
-            for v in steps {
-                xs.push(real_cell(&v)?);
-            }
-            Vector::Reals(xs)
-        }
-        Kind::Text => return None,
-    })
+    if Kind::of(steps.ty()) != Some(kind) {
+        return None;
+    }
+    match kind {
+        Kind::Int(_) => steps.next_ints(CHUNK).map(Vector::Ints),
+        Kind::Real => steps.next_reals(CHUNK).map(Vector::Reals),
+        Kind::Text => None,
+    }
 }
 
 /// The value a cell lacks.
@@ -210,6 +201,21 @@ impl<'c> Chunk<'c> {
         match self {
             Chunk::Rows(rows, at) => {
                 let cell = |&i: &usize| rows.get(i).and_then(|r| r.get(col)).unwrap_or(&NULL);
+                // A column of strings, the common read, borrowed without the general path's
+                // conversions; a cell it would convert sends the column there.
+                if kind == Kind::Text && to.is_none_or(|ty| ty == ScalarType::String) {
+                    let mut texts = Vec::with_capacity(n);
+                    for i in at {
+                        texts.push(match cell(i) {
+                            Value::String(s) => Some(Cow::Borrowed(s)),
+                            Value::Null if to.is_none() => None,
+                            _ => break,
+                        });
+                    }
+                    if texts.len() == n {
+                        return Some(Cow::Owned(Vector::Texts(texts)));
+                    }
+                }
                 Vector::of(kind, to, n, at.iter().map(cell).map(Cow::Borrowed)).map(Cow::Owned)
             }
             // The range's own values, the common read, are copied whole.
@@ -341,9 +347,7 @@ impl<'s> Typed<'s> {
                     && l.kind == Kind::Int(ScalarType::Long)
                     && let Vector::Ints(x) = &*l.vector(chunk)?
                 {
-                    return Some(Cow::Owned(Vector::Ints(
-                        x.iter().map(|x| int_op(op, (*x)?, *y)).collect(),
-                    )));
+                    return Some(Cow::Owned(Vector::Ints(ints_op(op, x, *y))));
                 }
                 match (&*l.vector(chunk)?, &*r.vector(chunk)?) {
                     (Vector::Ints(x), Vector::Ints(y)) => Vector::Ints(
@@ -362,6 +366,21 @@ impl<'s> Typed<'s> {
                 }
             }
         }))
+    }
+}
+
+/// `x op y` of each long `x` (null stays null). Each operator is a loop of its own (a closure
+/// type each), rather than a match on the operator for every value.
+fn ints_op(op: BinOp, xs: &[Option<i64>], y: i64) -> Vec<Option<i64>> {
+    fn each(xs: &[Option<i64>], f: impl Fn(i64) -> Option<i64>) -> Vec<Option<i64>> {
+        xs.iter().map(|x| f((*x)?)).collect()
+    }
+    match op {
+        BinOp::Add => each(xs, |x| int_op(BinOp::Add, x, y)),
+        BinOp::Sub => each(xs, |x| int_op(BinOp::Sub, x, y)),
+        BinOp::Mul => each(xs, |x| int_op(BinOp::Mul, x, y)),
+        BinOp::Div => each(xs, |x| int_op(BinOp::Div, x, y)),
+        _ => each(xs, |x| int_op(op, x, y)),
     }
 }
 
@@ -389,18 +408,16 @@ impl KeyIds {
         match (self, v) {
             (KeyIds::Ints(map), Vector::Ints(xs)) => {
                 let mut last = None;
-                for x in xs {
-                    let id = match last {
-                        Some((k, id)) if k == *x => id,
-                        _ => {
-                            let next = map.len() as u32;
-                            let id = *map.entry(*x).or_insert(next);
-                            last = Some((*x, id));
-                            id
-                        }
-                    };
-                    out.push(id);
-                }
+                // Extended from the slice's map, the vector is sized once, not checked per push.
+                out.extend(xs.iter().map(|x| match last {
+                    Some((k, id)) if k == *x => id,
+                    _ => {
+                        let next = map.len() as u32;
+                        let id = *map.entry(*x).or_insert(next);
+                        last = Some((*x, id));
+                        id
+                    }
+                }));
             }
             (KeyIds::Texts(map), Vector::Texts(xs)) => {
                 let mut last: Option<(&str, u32)> = None;
@@ -463,6 +480,9 @@ struct Grouping {
     combos: Vec<Map<(u32, u32), u32>>,
     /// Each group's key values.
     group_keys: Vec<Vec<Value>>,
+    /// Room left in each group's key values for its aggregates' values, which `summarize`
+    /// appends: the vector made once at its full size.
+    room: usize,
     /// The numbers of a later key's values, reused chunk after chunk.
     ids: Vec<u32>,
 }
@@ -474,7 +494,7 @@ impl Grouping {
         let Some(((first, _), rest)) = self.keys.split_first_mut() else {
             // No key: one group, opened by the first row.
             if n > 0 && self.group_keys.is_empty() {
-                self.group_keys.push(Vec::new());
+                self.group_keys.push(Vec::with_capacity(self.room));
             }
             out.resize(n, 0);
             return Some(());
@@ -487,18 +507,29 @@ impl Grouping {
                 *g = *combos.entry((*g, *id)).or_insert(next);
             }
         }
+        // Groups open in the order of their numbers: the next to open is the one after the last.
+        let mut next = self.group_keys.len();
         for (row, &g) in out.iter().enumerate() {
-            if g as usize == self.group_keys.len() {
-                let values = keys.iter().zip(&self.keys);
-                self.group_keys.push(
-                    values
-                        .map(|(v, (_, kind))| value_at(v, *kind, row))
-                        .collect(),
+            if g as usize == next {
+                let mut values = Vec::with_capacity(keys.len() + self.room);
+                values.extend(
+                    keys.iter()
+                        .zip(&self.keys)
+                        .map(|(v, (_, kind))| value_at(v, *kind, row)),
                 );
+                self.group_keys.push(values);
+                next += 1;
             }
         }
         Some(())
     }
+}
+
+/// `v` made `n` long (with `fill`), as a slice: a loop over it keeps its start and length in
+/// registers, where a `Vec` behind a `&mut` is read again after every write.
+fn sized<T: Clone>(v: &mut Vec<T>, n: usize, fill: T) -> &mut [T] {
+    v.resize(n, fill);
+    v
 }
 
 /// One aggregate's accumulators, one a group.
@@ -568,13 +599,13 @@ impl Acc {
         let rows = groups.iter().map(|g| *g as usize);
         match (self, arg) {
             (Acc::Count(counts), _) => {
-                counts.resize(n, 0);
+                let counts = sized(counts, n, 0);
                 for g in rows {
                     *counts.get_mut(g)? += 1;
                 }
             }
             (Acc::SumInts(sums), Some(Vector::Ints(xs))) => {
-                sums.resize(n, 0);
+                let sums = sized(sums, n, 0);
                 for (g, x) in rows.zip(xs) {
                     if let Some(x) = x {
                         let sum = sums.get_mut(g)?;
@@ -583,7 +614,7 @@ impl Acc {
                 }
             }
             (Acc::SumReals(sums), Some(Vector::Reals(xs))) => {
-                sums.resize(n, 0.0);
+                let sums = sized(sums, n, 0.0);
                 for (g, x) in rows.zip(xs) {
                     if let Some(x) = x {
                         *sums.get_mut(g)? += x;
@@ -591,7 +622,7 @@ impl Acc {
                 }
             }
             (Acc::Avg(avgs), Some(arg)) => {
-                avgs.resize(n, (0.0, 0));
+                let avgs = sized(avgs, n, (0.0, 0));
                 let mut add = |g: usize, x: f64| -> Option<()> {
                     let (sum, count) = avgs.get_mut(g)?;
                     *sum += x;
@@ -617,7 +648,7 @@ impl Acc {
                 }
             }
             (Acc::BestInts(best, _, max), Some(Vector::Ints(xs))) => {
-                best.resize(n, None);
+                let best = sized(best, n, None);
                 for (g, x) in rows.zip(xs) {
                     let b = best.get_mut(g)?;
                     if let Some(x) = x
@@ -628,7 +659,7 @@ impl Acc {
                 }
             }
             (Acc::BestReals(best, max), Some(Vector::Reals(xs))) => {
-                best.resize(n, None);
+                let best = sized(best, n, None);
                 for (g, x) in rows.zip(xs) {
                     let b = best.get_mut(g)?;
                     if let Some(x) = x
@@ -639,7 +670,7 @@ impl Acc {
                 }
             }
             (Acc::BestTexts(best, max), Some(Vector::Texts(xs))) => {
-                best.resize(n, None);
+                let best = sized(best, n, None);
                 for (g, x) in rows.zip(xs) {
                     let b = best.get_mut(g)?;
                     if let Some(x) = x
@@ -657,7 +688,7 @@ impl Acc {
                 },
                 Some(arg),
             ) => {
-                counts.resize(n, 0);
+                let counts = sized(counts, n, 0);
                 let mut add = |g: usize, x: i64| -> Option<()> {
                     if seen.insert((g as u32, x)) {
                         *counts.get_mut(g)? += 1;
@@ -781,6 +812,7 @@ impl<'s> TypedFold<'s> {
             combos: (1..ids.len()).map(|_| Map::default()).collect(),
             keys: ids,
             group_keys: Vec::new(),
+            room: aggs.len(),
             ids: Vec::new(),
         };
         Some(TypedFold {
@@ -875,6 +907,10 @@ impl Engine<'_> {
                     }
                     if fold.add(Chunk::Range(&values, kind)).is_none() {
                         return Ok(None);
+                    }
+                    // A chunk short of full is the range's last.
+                    if values.len() < CHUNK {
+                        break;
                     }
                 }
             }
@@ -1039,6 +1075,27 @@ mod tests {
     }
 
     #[test]
+    fn each_operator_on_longs_and_a_long_answers_as_on_two_longs() {
+        let xs = [
+            Some(7),
+            None,
+            Some(-7),
+            Some(i64::MIN),
+            Some(i64::MAX),
+            Some(0),
+        ];
+        for op in [BinOp::Add, BinOp::Sub, BinOp::Mul, BinOp::Div, BinOp::Mod] {
+            for y in [2, -1, 0, i64::MAX] {
+                let one_by_one: Vec<_> = xs.iter().map(|x| int_op(op, (*x)?, y)).collect();
+                assert_eq!(ints_op(op, &xs, y), one_by_one, "{op:?} {y}");
+            }
+        }
+        assert_eq!(ints_op(BinOp::Div, &xs[..3], 2), [Some(3), None, Some(-3)]);
+        assert_eq!(ints_op(BinOp::Div, &xs[..1], 0), [None]);
+        assert_eq!(ints_op(BinOp::Mod, &xs[2..3], 2), [Some(1)]);
+    }
+
+    #[test]
     fn empty_input_opens_no_group() {
         let columns = [Column::new("x", ScalarType::Long)];
         let specs = [spec("count", Vec::new(), &[])];
@@ -1067,6 +1124,25 @@ mod tests {
             &[ScalarType::Bool],
         );
         assert_eq!(both(&columns, &rows, &[], &[countif]).0, None);
+    }
+
+    #[test]
+    fn a_string_column_with_another_value_is_read_as_the_row_fold_reads_it() {
+        use ScalarType::String;
+        let columns = [Column::new("s", String)];
+        let rows = vec![
+            vec![Value::str("a")],
+            vec![long(7)],
+            vec![Value::Null],
+            vec![Value::str("a")],
+        ];
+        // As a key the long is converted to a string, and the null is the empty string.
+        let (typed, by_row) = both(&columns, &rows, &[(CExpr::Col(0), String)], &[]);
+        assert_eq!(typed.as_ref(), Some(&by_row));
+        assert_eq!(by_row.len(), 3);
+        // As an aggregate's argument it leaves the fold to the row fold.
+        let max = spec("max", vec![CExpr::Col(0)], &[String]);
+        assert_eq!(both(&columns, &rows, &[], &[max]).0, None);
     }
 
     #[test]

@@ -137,3 +137,100 @@ mod geo;
 mod operators;
 mod progress;
 mod series_and_time;
+
+/// A range's values as the iterator makes them, and as `next_ints` or `next_reals` give them two
+/// at a time (as the typed fold reads a range a chunk at a time); the other kind gives none.
+#[test]
+fn range_chunks_give_the_iterators_values() {
+    let numbers = |from, to, step, real| RangeSteps::Numbers {
+        from,
+        to,
+        step,
+        i: 0.0,
+        real,
+    };
+    let ticks = |next, end, step, datetime| RangeSteps::Ticks {
+        next,
+        end,
+        step,
+        datetime,
+    };
+    let ranges = [
+        numbers(1.0, 10.0, 3.0, false),
+        numbers(5.0, -6.0, -2.0, false),
+        numbers(3.0, 1.0, 1.0, false),
+        numbers(0.0, 9.5, 2.0, false),
+        numbers(0.0, -9.5, -2.0, false),
+        numbers(1.0, f64::NEG_INFINITY, 1.0, false),
+        numbers(0.5, 4.0, 1.0, false),
+        numbers(4_503_599_627_370_490.0, 4_503_599_627_370_510.0, 3.0, false),
+        numbers(
+            -4_503_599_627_370_490.0,
+            -4_503_599_627_370_510.0,
+            -3.0,
+            false,
+        ),
+        numbers(0.0, 1.0, 0.1, true),
+        ticks(10, -10, -7, false),
+        ticks(NOW, NOW + 5 * HOUR, HOUR, true),
+        ticks(0, 0, 1, false),
+    ];
+    for range in ranges {
+        let expected: Vec<Value> = range.clone().collect();
+        let mut steps = range.clone();
+        // Two at a time until fewer come: the range's end.
+        let chunks = std::iter::from_fn(|| {
+            let chunk = match range.ty() {
+                ScalarType::Real => {
+                    let reals = steps.next_reals(2)?;
+                    reals.iter().flatten().map(|x| Value::Real(*x)).collect()
+                }
+                ty => {
+                    let ints = steps.next_ints(2)?;
+                    ints.iter()
+                        .flatten()
+                        .map(|x| match ty {
+                            ScalarType::DateTime => Value::DateTime(*x),
+                            ScalarType::TimeSpan => Value::TimeSpan(*x),
+                            _ => Value::Long(*x),
+                        })
+                        .collect::<Vec<_>>()
+                }
+            };
+            Some(chunk)
+        });
+        let mut filled = Vec::new();
+        for chunk in chunks {
+            let last = chunk.len() < 2;
+            filled.extend(chunk);
+            if last {
+                break;
+            }
+        }
+        match range.ty() {
+            ScalarType::Real => assert!(range.clone().next_ints(2).is_none()),
+            _ => assert!(range.clone().next_reals(2).is_none()),
+        }
+        assert_eq!(filled, expected, "{:?}", range.ty());
+    }
+}
+
+/// A range summarized a chunk (1,024 values) at a time counts every value, whether it ends
+/// inside a chunk, on a chunk's end or just past it.
+#[test]
+fn a_summarized_range_counts_every_value_across_chunks() {
+    for n in [1, 1023, 1024, 1025, 2048, 2049] {
+        let r = run(&format!(
+            "range i from 1 to {n} step 1 | summarize c = count(), s = sum(i), m = max(i)"
+        ));
+        assert_eq!(
+            r.table.rows,
+            vec![vec![
+                Value::Long(n),
+                Value::Long(n * (n + 1) / 2),
+                Value::Long(n)
+            ]],
+            "{n}"
+        );
+    }
+}

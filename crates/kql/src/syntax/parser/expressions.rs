@@ -91,7 +91,7 @@ impl Parser<'_> {
                     _ => (false, false),
                 };
                 if matches!(w, "in" | "!in" | "in~" | "!in~") && min_prec <= 3 {
-                    self.next();
+                    self.advance();
                     let list = self.in_list()?;
                     let span = left.span.to(self.prev_span());
                     left = Expr {
@@ -106,7 +106,7 @@ impl Parser<'_> {
                     continue;
                 }
                 if matches!(w, "between" | "!between") && min_prec <= 3 {
-                    self.next();
+                    self.advance();
                     self.expect_punct("(")?;
                     let low = self.expr(4)?;
                     self.expect_punct("..")?;
@@ -131,7 +131,7 @@ impl Parser<'_> {
             if prec < min_prec {
                 return Ok(left);
             }
-            self.next();
+            self.advance();
             if op == BinOp::Str(StrOp::MatchesRegex, false) {
                 self.expect_word("regex")?;
             }
@@ -169,7 +169,7 @@ impl Parser<'_> {
         if !self.is_punct("(") {
             return Ok(vec![self.unary()?]);
         }
-        self.next();
+        self.advance();
         let mut list = Vec::new();
         while !self.is_punct(")") {
             list.push(self.query()?);
@@ -219,15 +219,15 @@ impl Parser<'_> {
         loop {
             if self.is_punct(".") && self.punct_at(1, "[") {
                 // `x.[0]` is the same as `x[0]`.
-                self.next();
+                self.advance();
             } else if self.is_punct(".") {
                 let name = match &self.peek_at(1).kind {
                     TokenKind::Ident(n) | TokenKind::QuotedIdent(n) => n.clone(),
                     TokenKind::Int(i) => i.to_string(),
                     _ => return Ok(e),
                 };
-                self.next();
-                self.next();
+                self.advance();
+                self.advance();
                 let span = e.span.to(self.prev_span());
                 e = Expr {
                     kind: ExprKind::Member {
@@ -237,7 +237,7 @@ impl Parser<'_> {
                     span,
                 };
             } else if self.is_punct("[") {
-                self.next();
+                self.advance();
                 let index = self.expr(0)?;
                 let end = self.expect_punct("]")?;
                 let span = e.span.to(end);
@@ -254,7 +254,7 @@ impl Parser<'_> {
                     return Ok(e);
                 }
                 let name = n.clone();
-                let end = self.next().span;
+                let end = self.advance();
                 let span = e.span.to(end);
                 e = Expr {
                     kind: ExprKind::Member {
@@ -279,15 +279,15 @@ impl Parser<'_> {
         };
         match &t.kind {
             TokenKind::Int(i) => {
-                self.next();
+                self.advance();
                 lit(Value::Long(*i))
             }
             TokenKind::Real(r) => {
-                self.next();
+                self.advance();
                 lit(Value::Real(*r))
             }
             TokenKind::TimeSpan(ts) => {
-                self.next();
+                self.advance();
                 lit(Value::TimeSpan(*ts))
             }
             TokenKind::Str(_) => {
@@ -296,7 +296,7 @@ impl Parser<'_> {
                 while let TokenKind::Str(part) = &self.peek().kind {
                     s.push_str(part);
                     span = span.to(self.peek().span);
-                    self.next();
+                    self.advance();
                 }
                 Ok(Expr {
                     kind: ExprKind::Literal(Value::str(s)),
@@ -304,14 +304,14 @@ impl Parser<'_> {
                 })
             }
             TokenKind::QuotedIdent(n) => {
-                self.next();
+                self.advance();
                 Ok(Expr {
                     kind: ExprKind::Name(n.clone()),
                     span: t.span,
                 })
             }
             TokenKind::Punct("(") => {
-                self.next();
+                self.advance();
                 let inner = self.query()?;
                 let end = self.expect_punct(")")?;
                 Ok(Expr {
@@ -320,7 +320,7 @@ impl Parser<'_> {
                 })
             }
             TokenKind::Punct("*") => {
-                self.next();
+                self.advance();
                 Ok(Expr {
                     kind: ExprKind::Star,
                     span: t.span,
@@ -329,7 +329,7 @@ impl Parser<'_> {
             TokenKind::Ident(w) if !w.starts_with('!') => {
                 let w = w.clone();
                 if self.punct_at(1, "(") {
-                    self.next();
+                    self.advance();
                     return self.call_or_literal(w, t.span);
                 }
                 if w == "datatable"
@@ -340,7 +340,7 @@ impl Parser<'_> {
                 {
                     return self.source();
                 }
-                self.next();
+                self.advance();
                 let kind = match w.as_str() {
                     "true" | "True" | "TRUE" => ExprKind::Literal(Value::Bool(true)),
                     "false" | "False" | "FALSE" => ExprKind::Literal(Value::Bool(false)),
@@ -441,7 +441,7 @@ impl Parser<'_> {
             if matches!(self.peek().kind, TokenKind::Ident(_)) && self.punct_at(1, "=") {
                 let arg_start = self.peek().span;
                 let n = self.name()?;
-                self.next();
+                self.advance();
                 let value = self.query()?;
                 let span = arg_start.to(value.span);
                 args.push(Expr {

@@ -48,7 +48,7 @@ impl Parser<'_> {
             TokenKind::Str(mut s) => {
                 while let TokenKind::Str(more) = &self.peek().kind {
                     s.push_str(more);
-                    self.next();
+                    self.advance();
                 }
                 J::String(s)
             }

@@ -67,12 +67,21 @@ impl Parser<'_> {
         &self.tokens[i.min(self.tokens.len() - 1)]
     }
 
+    /// Moves past the current token (staying on `Eof`) and returns it.
     fn next(&mut self) -> Token {
         let t = self.peek().clone();
+        self.advance();
+        t
+    }
+
+    /// Moves past the current token (staying on `Eof`) and returns its span: [`Self::next`]
+    /// without copying the token (and the name or string in it).
+    fn advance(&mut self) -> Span {
+        let span = self.peek().span;
         if self.pos < self.tokens.len() - 1 {
             self.pos += 1;
         }
-        t
+        span
     }
 
     fn prev_span(&self) -> Span {
@@ -95,7 +104,7 @@ impl Parser<'_> {
 
     fn eat_word(&mut self, w: &str) -> bool {
         if self.is_word(w) {
-            self.next();
+            self.advance();
             true
         } else {
             false
@@ -112,7 +121,7 @@ impl Parser<'_> {
 
     fn eat_punct(&mut self, p: &str) -> bool {
         if self.is_punct(p) {
-            self.next();
+            self.advance();
             true
         } else {
             false
@@ -130,7 +139,7 @@ impl Parser<'_> {
 
     fn expect_punct(&mut self, p: &str) -> Result<Span, KqlError> {
         if self.is_punct(p) {
-            Ok(self.next().span)
+            Ok(self.advance())
         } else {
             Err(self.error(&format!("'{p}'")))
         }
@@ -156,12 +165,12 @@ impl Parser<'_> {
         match &self.peek().kind {
             TokenKind::Ident(s) if !s.starts_with('!') => {
                 let s = s.clone();
-                self.next();
+                self.advance();
                 Ok(s)
             }
             TokenKind::QuotedIdent(s) => {
                 let s = s.clone();
-                self.next();
+                self.advance();
                 Ok(s)
             }
             _ => Err(self.error("a name")),
@@ -203,7 +212,7 @@ impl Parser<'_> {
                 },
                 _ => {}
             }
-            self.next();
+            self.advance();
         }
     }
 
@@ -217,7 +226,7 @@ impl Parser<'_> {
                 TokenKind::Punct("(") => depth += 1,
                 TokenKind::Punct(")") => {
                     if depth == 0 {
-                        let close = self.next().span;
+                        let close = self.advance();
                         let raw = self
                             .text
                             .get(open.end..close.start)
@@ -230,7 +239,7 @@ impl Parser<'_> {
                 }
                 _ => {}
             }
-            self.next();
+            self.advance();
         }
     }
 }

@@ -45,7 +45,7 @@ impl Parser<'_> {
         let Some(word) = self.word_at(0).map(str::to_string) else {
             return Err(self.error(OPERATOR_NAMES));
         };
-        self.next();
+        self.advance();
         let kind = match word.as_str() {
             "where" | "filter" => OperatorKind::Where(self.expr(0)?),
             "extend" => OperatorKind::Extend(self.named_list()?),
@@ -249,8 +249,8 @@ impl Parser<'_> {
                     if !(self.is_punct(",") && self.word_at(1) == Some("top-nested")) {
                         break;
                     }
-                    self.next();
-                    self.next();
+                    self.advance();
+                    self.advance();
                 }
                 OperatorKind::TopNested(levels)
             }
@@ -262,8 +262,8 @@ impl Parser<'_> {
                 loop {
                     let item = self.named()?;
                     let default = if self.is_word("default") && self.punct_at(1, "=") {
-                        self.next();
-                        self.next();
+                        self.advance();
+                        self.advance();
                         Some(self.expr(0)?)
                     } else {
                         None
@@ -340,7 +340,7 @@ impl Parser<'_> {
                 self.expect_word("by")?;
                 let by = self.name()?;
                 if self.is_punct("(") {
-                    self.next();
+                    self.advance();
                     let ops = self.bracketed_operators()?;
                     OperatorKind::Partition { by, ops }
                 } else {
@@ -421,8 +421,8 @@ impl Parser<'_> {
         });
         let mut tables = Vec::new();
         if self.is_word("in") && self.punct_at(1, "(") {
-            self.next();
-            self.next();
+            self.advance();
+            self.advance();
             loop {
                 tables.push(self.table_ref()?);
                 if !self.eat_punct(",") {
@@ -542,7 +542,7 @@ impl Parser<'_> {
                 kind: ExprKind::Name(name),
                 span: start,
             };
-            self.next();
+            self.advance();
             let value = self.unary()?;
             let span = start.to(value.span);
             let op = BinOp::Str(StrOp::Has { cs: false }, false);
@@ -556,7 +556,7 @@ impl Parser<'_> {
             });
         }
         if self.is_punct("(") {
-            self.next();
+            self.advance();
             let inner = self.search_or()?;
             self.expect_punct(")")?;
             return Ok(inner);
@@ -573,7 +573,7 @@ impl Parser<'_> {
             ) && self.punct_at(1, "=")
             {
                 let n = self.name()?;
-                self.next();
+                self.advance();
                 Some(n)
             } else {
                 None
@@ -725,7 +725,7 @@ impl Parser<'_> {
         ) && self.punct_at(1, "=")
         {
             let name = self.name()?;
-            self.next();
+            self.advance();
             let expr = self.expr(0)?;
             return Ok(NamedExpr {
                 names: vec![name],
@@ -776,7 +776,7 @@ impl Parser<'_> {
             )
             && !self.punct_at(2, "=")
         {
-            self.next();
+            self.advance();
             value.push(',');
             value.push_str(&self.render_value()?);
         }
@@ -793,7 +793,7 @@ impl Parser<'_> {
             }
             _ => return Err(self.error("a property value (a string, a number or a name)")),
         };
-        self.next();
+        self.advance();
         Ok(if negative { format!("-{value}") } else { value })
     }
 }

@@ -54,7 +54,7 @@ impl Parser<'_> {
             });
         }
         if self.is_word("set") && matches!(self.peek_at(1).kind, TokenKind::Ident(_)) {
-            self.next();
+            self.advance();
             let name = self.name()?;
             let value = if self.eat_punct("=") {
                 Some(self.expr(0)?)
@@ -72,7 +72,7 @@ impl Parser<'_> {
             return self.pattern();
         }
         if self.is_word("declare") || self.is_word("alias") || self.is_word("pattern") {
-            self.next();
+            self.advance();
             self.skip_operator_body()?;
             return Ok(Statement::Declare {
                 span: start.to(self.prev_span()),
@@ -248,11 +248,11 @@ impl Parser<'_> {
         let opens_paren = self.punct_at(1, "(");
         let kind = match word.as_deref() {
             Some("datatable") if opens_paren => {
-                self.next();
+                self.advance();
                 self.datatable()?
             }
             Some("print") => {
-                self.next();
+                self.advance();
                 ExprKind::Print(self.named_list()?)
             }
             Some("range")
@@ -261,7 +261,7 @@ impl Parser<'_> {
                     TokenKind::Ident(_) | TokenKind::QuotedIdent(_)
                 ) =>
             {
-                self.next();
+                self.advance();
                 let name = self.name()?;
                 self.expect_word("from")?;
                 let from = self.expr(0)?;
@@ -277,25 +277,25 @@ impl Parser<'_> {
                 }
             }
             Some("union") => {
-                self.next();
+                self.advance();
                 ExprKind::Union(Box::new(self.union()?))
             }
             Some("externaldata") => {
-                self.next();
+                self.advance();
                 self.skip_operator_body()?;
                 ExprKind::ExternalData
             }
             Some("search") => {
-                self.next();
+                self.advance();
                 ExprKind::Search(Box::new(self.search_body()?))
             }
             Some("find") => {
-                self.next();
+                self.advance();
                 ExprKind::Find(Box::new(self.find_body()?))
             }
             Some(w @ "evaluate") => {
                 let w = w.to_string();
-                self.next();
+                self.advance();
                 self.skip_operator_body()?;
                 ExprKind::OtherSource(w)
             }
@@ -429,7 +429,7 @@ impl Parser<'_> {
                 _ => break,
             }
             end = t.span;
-            self.next();
+            self.advance();
         }
         if pattern.is_empty() {
             return self.unary();

@@ -382,6 +382,11 @@ mod tests {
         assert_eq!(smallest, expected[1..]);
         let whole = picked(&catalog, "T | where k > 2 | summarize arg_max(v, i)");
         assert_eq!(whole, [first_of(3, 3 * BATCH)]);
+        // A better row in every batch: the picks are copied together as the batches pile up.
+        let last = PARALLEL_ROWS as i64 + 9;
+        let latest = picked(&catalog, "T | summarize arg_max(i, v) by k | sort by k asc");
+        let expected: Vec<_> = (0..6).map(|k| Value::Long(last - (last - k) % 6)).collect();
+        assert_eq!(latest, expected);
     }
 
     #[test]
@@ -417,6 +422,19 @@ mod tests {
         assert_eq!(largest, [&[long(3 * BATCH)], &nans[..]].concat());
         let q = "T | summarize arg_min(v, i) by k | project k, i | sort by k asc";
         assert_eq!(picked(&catalog, q), [&[long(0)], &nans[..]].concat());
+    }
+
+    #[test]
+    fn arg_max_of_a_group_per_row_passes_rows_on_as_state_and_answers_each() {
+        // So many groups that DataFusion skips the first phase: each row becomes a state.
+        let catalog = catalog();
+        let q = "T | summarize arg_max(v, k) by i | summarize sum(k), count()";
+        let (plan, fused, rows) = super::super::plan_and_answers(&catalog, q);
+        assert!(plan.contains("kql_arg_max"), "{plan}");
+        assert_eq!(fused, rows, "{q}");
+        let n = PARALLEL_ROWS as i64 + 10;
+        let keys: i64 = (0..n).map(|i| i % 6).sum();
+        assert_eq!(fused.rows, [[long(keys), long(n)]]);
     }
 
     /// A table `T` of the given columns and rows.

@@ -441,6 +441,7 @@ impl<K: Kind> Picks<K> {
             .collect()
     }
 
+    /// Each pick's position; null where `indices` read the row of nulls.
     fn positions(&self, picks: &[Option<Pick<K::Kept>>], indices: &[(usize, usize)]) -> ArrayRef {
         let none = self.held.len();
         Arc::new(

@@ -553,6 +553,18 @@ mod tests {
     }
 
     #[test]
+    fn arg_max_of_bools_ranks_false_below_true() {
+        let rows = [false, true, true, false]
+            .iter()
+            .enumerate()
+            .map(|(i, b)| vec![Value::Bool(*b), long(i as i64)])
+            .collect();
+        let catalog = small(&[("b", ScalarType::Bool), ("i", ScalarType::Long)], rows);
+        let q = "T | summarize arg_max(b, i), arg_min(b, i) | project i, i1";
+        assert_eq!(answers(&catalog, q), [[long(1), long(0)]]);
+    }
+
+    #[test]
     fn arg_max_without_keys_answers_one_row_even_of_no_rows() {
         let rows = (0..6).map(|i| vec![long(i % 3), long(i)]).collect();
         let catalog = small(&[("v", ScalarType::Long), ("i", ScalarType::Long)], rows);

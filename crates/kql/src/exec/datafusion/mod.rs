@@ -7,6 +7,7 @@
 //! function. Constructs the planner does not lower yet (see [`lower`]) run on the row engine,
 //! which stays the reference for Kusto's semantics; `explain` tells which engine a query gets.
 
+mod arg_best;
 mod lower;
 mod numbered;
 mod scan;

@@ -1,16 +1,16 @@
 //! `summarize` as a DataFusion aggregate: native aggregates where their results match Kusto's,
 //! the KQL UDAF for the rest.
 
+use arrow_schema::DataType;
 use datafusion::functions::core::expr_fn::get_field;
-use datafusion::functions_aggregate::expr_fn::{
-    avg, count, count_distinct, first_value, max, min, sum,
-};
+use datafusion::functions_aggregate::expr_fn::{avg, count, count_distinct, max, min, sum};
 use datafusion::functions_window::expr_fn::row_number;
 use datafusion::logical_expr::{
-    Expr as DfExpr, ExprFunctionExt, LogicalPlanBuilder, SortExpr, cast, is_null, lit, when,
+    Expr as DfExpr, ExprFunctionExt, LogicalPlanBuilder, cast, is_not_null, is_null, lit, when,
 };
 
 use crate::bind::expr::CExpr;
+use crate::exec::datafusion::arg_best::{ArgBest, PICKED_AT, Rank, row_field};
 use crate::exec::datafusion::numbered::{POSITION, numbered};
 use crate::exec::datafusion::udaf::KqlAggregate;
 use crate::exec::rows::ops::{Out, Summary};
@@ -24,10 +24,11 @@ use super::*;
 
 impl<'a> Lowering<'_, 'a> {
     /// `summarize`: DataFusion's aggregate over the keys, then a projection of the output
-    /// expressions. `arg_max`/`arg_min` keep, per group, each returned column of the row whose
-    /// value is largest (smallest), the first such row in input order on ties, as the row
-    /// engine's aggregate state does: rows are ordered by their position in the catalog table
-    /// when the input is one (filtered and projected), else numbered in one partition.
+    /// expressions. `arg_max`/`arg_min` are one aggregate each ([`ArgBest`]), a struct of the
+    /// returned columns of the row whose value is largest (smallest), the first such row in
+    /// input order on ties, as the row engine's aggregate state does: rows are ordered by their
+    /// position in the catalog table when the input is one (filtered and projected), else
+    /// numbered in one partition.
     pub(super) fn summarize(&mut self, p: Plan, s: Summary) -> Result<Plan, Fallback> {
         let arg_rows = |name: &str| matches!(name, "arg_max" | "arg_min");
         let input = if !s.specs.iter().any(|sp| arg_rows(&sp.name)) {
@@ -82,25 +83,53 @@ impl<'a> Lowering<'_, 'a> {
             if arg_rows(&spec.name) {
                 let value = spec.args.first().ok_or("arg_max without a value")?;
                 let vt = type_of(value, &p.columns);
-                if matches!(
-                    vt,
-                    ScalarType::Dynamic | ScalarType::Bool | ScalarType::Guid
-                ) {
-                    return Err(format!("{} of {vt}", spec.name));
-                }
-                let ranking = vec![
-                    SortExpr::new(
-                        self.expr(value, vt, &p.columns)?,
-                        spec.name == "arg_min",
-                        false,
-                    ),
-                    SortExpr::new(column(POSITION), true, false),
-                ];
-                for (k, (c, col)) in spec.row.iter().enumerate() {
-                    let name = format!("__a{i}_{k}");
-                    let e = first_value(self.expr(c, col.ty, &p.columns)?, ranking.clone());
-                    aggs.push(e.alias(name.clone()));
-                    copies.push(column(&name));
+                // The types whose order the aggregate's Int64, Float64 and Utf8 keep.
+                let ranked_as = match vt {
+                    ScalarType::Dynamic | ScalarType::Guid => {
+                        return Err(format!("{} of {vt}", spec.name));
+                    }
+                    ScalarType::String => DataType::Utf8,
+                    ScalarType::Real | ScalarType::Decimal => DataType::Float64,
+                    ScalarType::Bool
+                    | ScalarType::Int
+                    | ScalarType::Long
+                    | ScalarType::DateTime
+                    | ScalarType::TimeSpan => DataType::Int64,
+                };
+                let value = cast(self.expr(value, vt, &p.columns)?, ranked_as);
+                let position = cast(column(POSITION), DataType::Int64);
+                let row = spec
+                    .row
+                    .iter()
+                    .map(|(c, col)| self.expr(c, col.ty, &p.columns))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let rank = if spec.name == "arg_max" {
+                    Rank::Max
+                } else {
+                    Rank::Min
+                };
+                let pick = |rank| ArgBest::call(rank, value.clone(), position.clone(), row.clone());
+                let best = once(&mut seen, &mut aggs, pick(rank), format!("__r{i}"));
+                // The first non-null real, when it is NaN, is the row engine's pick instead.
+                let nan = (vt == ScalarType::Real).then(|| {
+                    once(
+                        &mut seen,
+                        &mut aggs,
+                        pick(Rank::FirstNan),
+                        format!("__n{i}"),
+                    )
+                });
+                for k in 0..spec.row.len() {
+                    let field = |agg: &str| get_field(column(agg), row_field(k));
+                    let picked = match &nan {
+                        Some(nan) => {
+                            when(is_not_null(get_field(column(nan), PICKED_AT)), field(nan))
+                                .otherwise(field(&best))
+                                .map_err(|e| e.to_string())?
+                        }
+                        None => field(&best),
+                    };
+                    copies.push(picked.alias(format!("__a{i}_{k}")));
                 }
                 // Only the spread columns are read; an expression over this slot finds no
                 // column and leaves the query to the row engine.
@@ -197,17 +226,8 @@ impl<'a> Lowering<'_, 'a> {
                     }
                 }
             };
-            // The same aggregate twice (`a = countif(x), b = countif(x)`) is computed once:
-            // DataFusion refuses two identical aggregate expressions.
             let agg = cast(agg, stored_type(spec.ty));
-            let source = match seen.iter().find(|(e, _)| *e == agg) {
-                Some((_, first)) => first.clone(),
-                None => {
-                    seen.push((agg.clone(), agg_name(i)));
-                    aggs.push(agg.alias(agg_name(i)));
-                    agg_name(i)
-                }
-            };
+            let source = once(&mut seen, &mut aggs, agg, agg_name(i));
             slots.push(Column::new(agg_name(i), spec.ty));
             copies.push(column(&source).alias(agg_name(i)));
         }
@@ -278,6 +298,22 @@ impl<'a> Lowering<'_, 'a> {
     }
 }
 
+/// The name `agg` is computed under: `name`, or the first name it was given. DataFusion refuses
+/// the same aggregate twice (`a = countif(x), b = countif(x)`), so it is computed once.
+fn once(
+    seen: &mut Vec<(DfExpr, String)>,
+    aggs: &mut Vec<DfExpr>,
+    agg: DfExpr,
+    name: String,
+) -> String {
+    if let Some((_, first)) = seen.iter().find(|(e, _)| *e == agg) {
+        return first.clone();
+    }
+    seen.push((agg.clone(), name.clone()));
+    aggs.push(agg.alias(name.clone()));
+    name
+}
+
 #[cfg(test)]
 mod tests {
     use crate::storage::arrow_table::{BATCH_ROWS, PARALLEL_ROWS};
@@ -320,6 +356,7 @@ mod tests {
     fn picked(catalog: &Catalog, q: &str) -> Vec<Value> {
         let (plan, fused, rows) = super::super::plan_and_answers(catalog, q);
         assert!(!plan.contains("row_number"), "{plan}");
+        assert!(plan.contains("kql_arg_m"), "{plan}");
         assert_eq!(fused, rows, "{q}");
         let i = fused.columns.iter().position(|c| c.name == "i");
         fused
@@ -345,6 +382,196 @@ mod tests {
         assert_eq!(smallest, expected[1..]);
         let whole = picked(&catalog, "T | where k > 2 | summarize arg_max(v, i)");
         assert_eq!(whole, [first_of(3, 3 * BATCH)]);
+        // A better row in every batch: the picks are copied together as the batches pile up.
+        let last = PARALLEL_ROWS as i64 + 9;
+        let latest = picked(&catalog, "T | summarize arg_max(i, v) by k | sort by k asc");
+        let expected: Vec<_> = (0..6).map(|k| Value::Long(last - (last - k) % 6)).collect();
+        assert_eq!(latest, expected);
+    }
+
+    #[test]
+    fn a_nan_first_in_one_partition_beats_numbers_of_another_as_in_input_order() {
+        let first_of = |k: i64, from: i64| from + (k - from).rem_euclid(3);
+        let last = PARALLEL_ROWS as i64 / BATCH;
+        let rows = (0..PARALLEL_ROWS as i64 + 10)
+            .map(|i| {
+                let (b, k) = (i / BATCH, i % 3);
+                let number = Value::Real((b % 4) as f64);
+                let v = match k {
+                    0 if i == first_of(0, 5 * BATCH) => Value::Real(f64::NAN),
+                    0 => number,
+                    // Null in the first batch, NaN first in the second (another partition).
+                    1 if b == 0 => Value::Null,
+                    1 if i == first_of(1, BATCH) => Value::Real(f64::NAN),
+                    1 => number,
+                    _ if i == first_of(2, last * BATCH) => Value::Real(f64::NAN),
+                    _ => Value::Null,
+                };
+                vec![long(k), v, long(i)]
+            })
+            .collect();
+        let columns = [
+            ("k", ScalarType::Long),
+            ("v", ScalarType::Real),
+            ("i", ScalarType::Long),
+        ];
+        let catalog = small(&columns, rows);
+        let nans = [first_of(1, BATCH), first_of(2, last * BATCH)].map(long);
+        let q = "T | summarize arg_max(v, i) by k | project k, i | sort by k asc";
+        let largest = picked(&catalog, q);
+        assert_eq!(largest, [&[long(3 * BATCH)], &nans[..]].concat());
+        let q = "T | summarize arg_min(v, i) by k | project k, i | sort by k asc";
+        assert_eq!(picked(&catalog, q), [&[long(0)], &nans[..]].concat());
+    }
+
+    #[test]
+    fn arg_max_of_a_group_per_row_passes_rows_on_as_state_and_answers_each() {
+        // So many groups that DataFusion skips the first phase: each row becomes a state.
+        let catalog = catalog();
+        let q = "T | summarize arg_max(v, k) by i | summarize sum(k), count()";
+        let (plan, fused, rows) = super::super::plan_and_answers(&catalog, q);
+        assert!(plan.contains("kql_arg_max"), "{plan}");
+        assert_eq!(fused, rows, "{q}");
+        let n = PARALLEL_ROWS as i64 + 10;
+        let keys: i64 = (0..n).map(|i| i % 6).sum();
+        assert_eq!(fused.rows, [[long(keys), long(n)]]);
+    }
+
+    /// A table `T` of the given columns and rows.
+    fn small(columns: &[(&str, ScalarType)], rows: Vec<Vec<Value>>) -> Catalog {
+        let columns = columns.iter().map(|(n, t)| Column::new(*n, *t)).collect();
+        let mut c = Catalog::new();
+        c.insert("T", Table { columns, rows });
+        c
+    }
+
+    /// `q`'s rows on DataFusion, after checking it runs the aggregate (no `first_value`) and
+    /// the row engine answers the same.
+    fn answers(catalog: &Catalog, q: &str) -> Vec<Vec<Value>> {
+        let (plan, fused, rows) = super::super::plan_and_answers(catalog, q);
+        assert!(plan.contains("kql_arg_m"), "{plan}");
+        assert!(!plan.contains("first_value"), "{plan}");
+        assert_eq!(fused, rows, "{q}");
+        fused.rows
+    }
+
+    fn long(i: i64) -> Value {
+        Value::Long(i)
+    }
+
+    #[test]
+    fn arg_max_ranks_null_values_below_any_and_a_group_of_nulls_answers_its_first_row() {
+        let v = |x: Option<i64>| x.map_or(Value::Null, Value::Long);
+        let rows = [
+            (1, None),
+            (1, Some(5)),
+            (1, None),
+            (1, Some(5)),
+            (2, None),
+            (2, None),
+            (3, Some(7)),
+            (3, Some(9)),
+            (3, Some(9)),
+            (3, Some(7)),
+        ];
+        let rows = (rows.iter().enumerate())
+            .map(|(i, (k, x))| vec![long(*k), v(*x), long(i as i64)])
+            .collect();
+        let columns = [
+            ("k", ScalarType::Long),
+            ("v", ScalarType::Long),
+            ("i", ScalarType::Long),
+        ];
+        let catalog = small(&columns, rows);
+        let q =
+            "T | summarize arg_max(v, i), arg_min(v, i) by k | project k, i, i1 | sort by k asc";
+        let picks = [[1, 1, 1], [2, 4, 4], [3, 7, 6]];
+        let expected: Vec<Vec<Value>> = picks.iter().map(|r| r.map(long).to_vec()).collect();
+        assert_eq!(answers(&catalog, q), expected);
+    }
+
+    #[test]
+    fn arg_max_and_arg_min_of_strings_compare_their_bytes_and_keep_the_first_tie() {
+        let s = |x: Option<&str>| x.map_or(Value::Null, |x| Value::String(x.into()));
+        let rows = [
+            (1, Some("a")),
+            (1, Some("B")),
+            (1, Some("ab")),
+            (1, Some("ab")),
+            (2, None),
+            (2, Some("")),
+            (2, Some("")),
+        ];
+        let rows = (rows.iter().enumerate())
+            .map(|(i, (k, x))| vec![long(*k), s(*x), long(i as i64)])
+            .collect();
+        let columns = [
+            ("k", ScalarType::Long),
+            ("s", ScalarType::String),
+            ("i", ScalarType::Long),
+        ];
+        let catalog = small(&columns, rows);
+        let q =
+            "T | summarize arg_max(s, i), arg_min(s, i) by k | project k, i, i1 | sort by k asc";
+        let picks = [[1, 2, 1], [2, 5, 5]];
+        let expected: Vec<Vec<Value>> = picks.iter().map(|r| r.map(long).to_vec()).collect();
+        assert_eq!(answers(&catalog, q), expected);
+    }
+
+    #[test]
+    fn arg_max_of_reals_keeps_a_nan_only_when_it_is_the_groups_first_value() {
+        let r = |x: Option<f64>| x.map_or(Value::Null, Value::Real);
+        let rows = [
+            // The first non-null is NaN: the row engine keeps it whatever follows.
+            (1, None),
+            (1, Some(f64::NAN)),
+            (1, Some(5.0)),
+            // A NaN after a number never wins.
+            (2, Some(1.0)),
+            (2, Some(f64::NAN)),
+            (2, Some(2.0)),
+            // -0 ties 0.
+            (3, Some(-0.0)),
+            (3, Some(0.0)),
+            (4, None),
+            (4, None),
+        ];
+        let rows = (rows.iter().enumerate())
+            .map(|(i, (k, x))| vec![long(*k), r(*x), long(i as i64)])
+            .collect();
+        let columns = [
+            ("k", ScalarType::Long),
+            ("v", ScalarType::Real),
+            ("i", ScalarType::Long),
+        ];
+        let catalog = small(&columns, rows);
+        let q =
+            "T | summarize arg_max(v, i), arg_min(v, i) by k | project k, i, i1 | sort by k asc";
+        let picks = [[1, 1, 1], [2, 5, 3], [3, 6, 6], [4, 8, 8]];
+        let expected: Vec<Vec<Value>> = picks.iter().map(|r| r.map(long).to_vec()).collect();
+        assert_eq!(answers(&catalog, q), expected);
+    }
+
+    #[test]
+    fn arg_max_of_bools_ranks_false_below_true() {
+        let rows = [false, true, true, false]
+            .iter()
+            .enumerate()
+            .map(|(i, b)| vec![Value::Bool(*b), long(i as i64)])
+            .collect();
+        let catalog = small(&[("b", ScalarType::Bool), ("i", ScalarType::Long)], rows);
+        let q = "T | summarize arg_max(b, i), arg_min(b, i) | project i, i1";
+        assert_eq!(answers(&catalog, q), [[long(1), long(0)]]);
+    }
+
+    #[test]
+    fn arg_max_without_keys_answers_one_row_even_of_no_rows() {
+        let rows = (0..6).map(|i| vec![long(i % 3), long(i)]).collect();
+        let catalog = small(&[("v", ScalarType::Long), ("i", ScalarType::Long)], rows);
+        let q = "T | summarize arg_max(v, i), arg_min(v, i) | project i, i1";
+        assert_eq!(answers(&catalog, q), [[long(2), long(0)]]);
+        let q = "T | where v > 5 | summarize arg_max(v, i) | project i";
+        assert_eq!(answers(&catalog, q), [[Value::Null]]);
     }
 
     #[test]

@@ -422,19 +422,19 @@ impl ExpandUdf {
         Arc::new(Field::new("item", stored_type(self.ty), true))
     }
 
-    /// `mv-expand … to typeof(string)` of JSON text: arrays of plain strings are read without
-    /// building dynamic values; anything else takes the general rule.
+    /// `mv-expand … to typeof(string)` of JSON text: arrays of plain strings are read in place
+    /// (no parse into values, no allocation a row); anything else takes the general rule.
     fn strings(&self, text: &StringArray) -> DfResult<ListArray> {
         let mut out = StringBuilder::with_capacity(text.len() * 2, text.value_data().len());
-        let mut offsets = vec![0i32];
+        let mut offsets = Vec::with_capacity(text.len() + 1);
+        offsets.push(0i32);
+        let mut spans = Vec::new();
         for i in 0..text.len() {
-            match (!text.is_null(i))
-                .then(|| serde_json::from_str::<Vec<&str>>(text.value(i)).ok())
-                .flatten()
-            {
-                Some(items) => {
-                    for s in items.into_iter().take(self.limit) {
-                        out.append_value(s);
+            let cell = (!text.is_null(i)).then(|| text.value(i));
+            match cell.filter(|t| plain_strings(t, &mut spans)) {
+                Some(t) => {
+                    for span in spans.iter().take(self.limit) {
+                        out.append_value(t.get(span.clone()).unwrap_or_default());
                     }
                 }
                 None => {
@@ -456,6 +456,52 @@ impl ExpandUdf {
             Arc::new(out.finish()),
             None,
         )?)
+    }
+}
+
+/// Whether `text` is a JSON array of strings without escapes (what `serde_json` reads as a
+/// `Vec<&str>`), with each string's byte range in `text` left in `spans`. Such a string is its
+/// own text, so it needs no decoding; anything else (escapes, other values, bad JSON) is false.
+fn plain_strings(text: &str, spans: &mut Vec<std::ops::Range<usize>>) -> bool {
+    spans.clear();
+    let bytes = text.as_bytes();
+    let skip_space = |mut i: usize| {
+        while matches!(bytes.get(i), Some(b' ' | b'\n' | b'\t' | b'\r')) {
+            i += 1;
+        }
+        i
+    };
+    let mut i = skip_space(0);
+    if bytes.get(i) != Some(&b'[') {
+        return false;
+    }
+    i = skip_space(i + 1);
+    if bytes.get(i) == Some(&b']') {
+        return skip_space(i + 1) == bytes.len();
+    }
+    loop {
+        if bytes.get(i) != Some(&b'"') {
+            return false;
+        }
+        let start = i + 1;
+        // JSON forbids raw control characters in a string; a backslash starts an escape.
+        let Some(len) = bytes[start..]
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        else {
+            return false;
+        };
+        let end = start + len;
+        if bytes[end] != b'"' {
+            return false;
+        }
+        spans.push(start..end);
+        i = skip_space(end + 1);
+        match bytes.get(i) {
+            Some(b',') => i = skip_space(i + 1),
+            Some(b']') => return skip_space(i + 1) == bytes.len(),
+            _ => return false,
+        }
     }
 }
 
@@ -970,5 +1016,107 @@ mod tests {
             agreeing(q, "kql_parse_", 0),
             (1..=8).map(Value::Long).collect::<Vec<_>>()
         );
+    }
+
+    /// `D`: dynamic cells `d` and `e` of every shape `mv-expand` meets, and the row number `n`.
+    fn dynamic_catalog() -> Catalog {
+        let cells = [
+            serde_json::json!(["a", "b"]),
+            serde_json::json!([1, 2.5, "x", true, null]),
+            serde_json::json!([["n", 1], {"k": "v"}]),
+            serde_json::json!([]),
+            serde_json::Value::Null,
+            serde_json::json!("scalar"),
+            serde_json::json!(42),
+            serde_json::json!({"k1": "v1", "k2": [1]}),
+            serde_json::json!(["é ü 日本", "q\"uote", "back\\slash", "nl\nx", "tab\t\u{1}"]),
+            serde_json::json!(["日本", "", " spaced "]),
+        ];
+        let mut t = Table::new(vec![
+            Column::new("d", ScalarType::Dynamic),
+            Column::new("e", ScalarType::Dynamic),
+            Column::new("n", ScalarType::Long),
+        ]);
+        let dynamic = |j: &serde_json::Value| match j {
+            serde_json::Value::Null => Value::Null,
+            j => Value::dynamic(j.clone()),
+        };
+        t.rows = (cells.iter().zip(cells.iter().rev()).zip(1..))
+            .map(|((d, e), n)| vec![dynamic(d), dynamic(e), Value::Long(n)])
+            .collect();
+        let mut catalog = Catalog::new();
+        catalog.insert("D", t);
+        catalog
+    }
+
+    #[test]
+    fn mv_expand_agrees_with_the_row_engine_on_every_shape_of_cell() {
+        let catalog = dynamic_catalog();
+        let expanded = |items: &str| {
+            let q = format!("D | mv-expand {items}");
+            let (plan, fused, rows) = super::super::lower::plan_and_answers(&catalog, &q);
+            assert!(plan.contains("kql_mv_expand"), "{q}: {plan}");
+            let sorted = |t: Table| {
+                let mut rows: Vec<String> = t.rows.iter().map(|r| format!("{r:?}")).collect();
+                rows.sort();
+                rows
+            };
+            let want = sorted(rows);
+            assert_eq!(sorted(fused), want, "{q}");
+            want.len()
+        };
+        // Arrays give a row a value, an empty array none; null, a scalar and a bag's property
+        // one row each (bags by property, as bags or `[key, value]` arrays).
+        let all = 2 + 5 + 2 + 1 + 1 + 1 + 2 + 5 + 3;
+        for to in ["string", "long", "dynamic", "real"] {
+            assert_eq!(expanded(&format!("x = d to typeof({to})")), all, "{to}");
+        }
+        assert_eq!(expanded("kind=array x = d"), all);
+        assert_eq!(expanded("kind=array x = d to typeof(string)"), all);
+        // At most `limit` values a cell.
+        assert_eq!(expanded("x = d to typeof(string) limit 1"), 9);
+        assert_eq!(expanded("x = d to typeof(string) limit 0"), 0);
+        // Two columns side by side, the shorter padded with nulls.
+        assert_eq!(
+            expanded("x = d to typeof(string), y = e to typeof(string)"),
+            3 + 5 + 2 + 1 + 1 + 1 + 1 + 2 + 5 + 3
+        );
+    }
+
+    #[test]
+    fn plain_string_arrays_are_read_in_place_exactly_when_serde_would_borrow_them() {
+        let texts = [
+            r#"["a","b"]"#,
+            " \n[ \"a\" ,\t\"ü 日本\" ]\r ",
+            "[]",
+            "[ ]",
+            r#"[""]"#,
+            r#"["a",]"#,
+            r#"[,"a"]"#,
+            r#"["a" "b"]"#,
+            r#"["a\"b"]"#,
+            r#"["\u00e9"]"#,
+            "[\"a\tb\"]",
+            r#"["a"]x"#,
+            r#"["a"]]"#,
+            r#"[["a"]]"#,
+            "[1]",
+            r#"["a",1]"#,
+            r#"["a",null]"#,
+            "null",
+            r#""a""#,
+            r#"{"a":"b"}"#,
+            "[",
+            r#"["a"#,
+            r#"["a","#,
+            "",
+        ];
+        let mut spans = Vec::new();
+        for t in texts {
+            let serde = serde_json::from_str::<Vec<&str>>(t).ok();
+            let ours = super::plain_strings(t, &mut spans)
+                .then(|| spans.iter().map(|r| &t[r.clone()]).collect::<Vec<_>>());
+            assert_eq!(ours, serde, "{t:?}");
+        }
     }
 }

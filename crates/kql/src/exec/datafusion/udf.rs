@@ -9,7 +9,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use crate::functions::Pattern;
-use arrow_array::builder::{ArrayBuilder, BooleanBuilder, StringBuilder};
+use arrow_array::builder::{ArrayBuilder, BooleanBuilder, StringBuilder, StringViewBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_array::{Array, ArrayRef, BooleanArray, Int64Array, ListArray, StringArray, StructArray};
@@ -418,23 +418,41 @@ impl ExpandUdf {
         Ok(())
     }
 
-    fn item(&self) -> Arc<Field> {
-        Arc::new(Field::new("item", stored_type(self.ty), true))
+    fn item(&self, arg: &DataType) -> Arc<Field> {
+        let ty = match self.in_place(arg) {
+            true => DataType::Utf8View,
+            false => stored_type(self.ty),
+        };
+        Arc::new(Field::new("item", ty, true))
+    }
+
+    /// Whether the expansion is read from JSON text in place ([`Self::strings`]), its values
+    /// views into the text (the lowering casts them back to text after the unnest).
+    fn in_place(&self, arg: &DataType) -> bool {
+        self.arg == ScalarType::Dynamic && self.ty == ScalarType::String && *arg == DataType::Utf8
     }
 
     /// `mv-expand … to typeof(string)` of JSON text: arrays of plain strings are read in place
-    /// (no parse into values, no allocation a row); anything else takes the general rule.
+    /// (no parse into values, no allocation a row), each string a view into the text, so
+    /// neither this nor the unnest copies it; anything else takes the general rule.
     fn strings(&self, text: &StringArray) -> DfResult<ListArray> {
-        let mut out = StringBuilder::with_capacity(text.len() * 2, text.value_data().len());
+        let mut out = StringViewBuilder::with_capacity(text.len() * 2);
+        let block = out.append_block(text.values().clone());
+        let starts = text.value_offsets();
         let mut offsets = Vec::with_capacity(text.len() + 1);
         offsets.push(0i32);
         let mut spans = Vec::new();
-        for i in 0..text.len() {
+        for (i, &at) in starts.iter().enumerate().take(text.len()) {
             let cell = (!text.is_null(i)).then(|| text.value(i));
             match cell.filter(|t| plain_strings(t, &mut spans)) {
-                Some(t) => {
+                Some(_) => {
                     for span in spans.iter().take(self.limit) {
-                        out.append_value(t.get(span.clone()).unwrap_or_default());
+                        let start = u32::try_from(at as usize + span.start);
+                        let len = u32::try_from(span.len());
+                        let (Ok(start), Ok(len)) = (start, len) else {
+                            return exec_err!("mv-expand of a text past 4 GiB");
+                        };
+                        out.try_append_view(block, start, len)?;
                     }
                 }
                 None => {
@@ -451,7 +469,7 @@ impl ExpandUdf {
             offsets.push(offset(out.len())?);
         }
         Ok(ListArray::try_new(
-            self.item(),
+            self.item(&DataType::Utf8),
             OffsetBuffer::new(offsets.into()),
             Arc::new(out.finish()),
             None,
@@ -519,18 +537,16 @@ impl ScalarUDFImpl for ExpandUdf {
     fn signature(&self) -> &Signature {
         &self.signature
     }
-    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
-        Ok(DataType::List(self.item()))
+    fn return_type(&self, args: &[DataType]) -> DfResult<DataType> {
+        let arg = args.first().unwrap_or(&DataType::Null);
+        Ok(DataType::List(self.item(arg)))
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
         let (arrays, _) = arrays(args)?;
         let Some((a, row)) = arrays.split_first() else {
             return exec_err!("kql_mv_expand needs one argument");
         };
-        let list = if self.arg == ScalarType::Dynamic
-            && self.ty == ScalarType::String
-            && *a.data_type() == DataType::Utf8
-        {
+        let list = if self.in_place(a.data_type()) {
             self.strings(a.as_string::<i32>())?
         } else {
             let mut items = Vec::new();
@@ -546,7 +562,7 @@ impl ScalarUDFImpl for ExpandUdf {
                 offsets.push(offset(items.len())?);
             }
             ListArray::try_new(
-                self.item(),
+                self.item(a.data_type()),
                 OffsetBuffer::new(offsets.into()),
                 array_of(&items, self.ty)?,
                 None,

@@ -452,7 +452,10 @@ impl ExpandUdf {
                         let (Ok(start), Ok(len)) = (start, len) else {
                             return exec_err!("mv-expand of a text past 4 GiB");
                         };
-                        out.try_append_view(block, start, len)?;
+                        // SAFETY: the block is the text's, and the span lies in a cell of
+                        // it between two quotes, so it is in bounds and whole UTF-8 (checking
+                        // it again took a twelfth of the query).
+                        unsafe { out.append_view_unchecked(block, start, len) };
                     }
                 }
                 None => {

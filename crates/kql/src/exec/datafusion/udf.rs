@@ -1090,6 +1090,9 @@ mod tests {
         for to in ["string", "long", "dynamic", "real"] {
             assert_eq!(expanded(&format!("x = d to typeof({to})")), all, "{to}");
         }
+        // Strings read in place are text again for the operators after the expansion.
+        let after = "x = d to typeof(string) | extend u = toupper(x), l = strlen(x), h = x has 'b'";
+        assert_eq!(expanded(after), all);
         assert_eq!(expanded("kind=array x = d"), all);
         assert_eq!(expanded("kind=array x = d to typeof(string)"), all);
         // At most `limit` values a cell.

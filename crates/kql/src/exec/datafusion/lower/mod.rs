@@ -823,14 +823,19 @@ impl<'a> Lowering<'_, 'a> {
             },
             p.plan,
         )?;
-        // Name every column plainly again.
-        let exprs: Vec<DfExpr> = unnested
-            .plan
-            .schema()
-            .columns()
-            .into_iter()
+        // Name every column plainly again; strings read in place as views become text.
+        let schema = unnested.plan.schema();
+        let exprs: Vec<DfExpr> = (schema.columns().into_iter())
+            .zip(schema.fields())
             .zip(&cols)
-            .map(|(df_col, c)| DfExpr::Column(df_col).alias(c.name.clone()))
+            .map(|((df_col, field), c)| {
+                let e = DfExpr::Column(df_col);
+                match field.data_type() {
+                    arrow_schema::DataType::Utf8View => cast(e, arrow_schema::DataType::Utf8),
+                    _ => e,
+                }
+                .alias(c.name.clone())
+            })
             .collect();
         self.build(cols, p.parallel, |b| b.project(exprs), unnested.plan)
     }

@@ -81,31 +81,23 @@ mod tests {
         for align in [1, 2, 4, 8, 16, 32, 64, 4096] {
             for size in [1, 3, 7, 8, 13, 24, 40, 100, 1000, 5000, 70_000, 1 << 20] {
                 let layout = Layout::from_size_align(size, align).expect("a valid layout");
+                let aligned = |p: *mut u8| !p.is_null() && (p as usize).is_multiple_of(align);
                 // SAFETY: a non-zero size; every block is freed with its layout.
                 unsafe {
                     let p = Mimalloc.alloc(layout);
-                    assert!(!p.is_null() && p as usize % align == 0, "{size} {align}");
+                    assert!(aligned(p), "{size} {align}");
                     p.write_bytes(0xA5, size);
                     let q = Mimalloc.realloc(p, layout, size * 3);
-                    assert!(
-                        !q.is_null() && q as usize % align == 0,
-                        "{size} {align} grown"
-                    );
+                    assert!(aligned(q), "{size} {align} grown");
                     assert!((0..size).all(|i| *q.add(i) == 0xA5), "{size} {align} grown");
                     let grown = Layout::from_size_align(size * 3, align).expect("a valid layout");
                     let r = Mimalloc.realloc(q, grown, size.div_ceil(2));
-                    assert!(
-                        !r.is_null() && r as usize % align == 0,
-                        "{size} {align} shrunk"
-                    );
+                    assert!(aligned(r), "{size} {align} shrunk");
                     assert!((0..size.div_ceil(2)).all(|i| *r.add(i) == 0xA5));
                     let shrunk = Layout::from_size_align(size.div_ceil(2), align).expect("valid");
                     Mimalloc.dealloc(r, shrunk);
                     let z = Mimalloc.alloc_zeroed(layout);
-                    assert!(
-                        !z.is_null() && z as usize % align == 0,
-                        "{size} {align} zeroed"
-                    );
+                    assert!(aligned(z), "{size} {align} zeroed");
                     assert!((0..size).all(|i| *z.add(i) == 0), "{size} {align} zeroed");
                     Mimalloc.dealloc(z, layout);
                 }

@@ -459,6 +459,20 @@ mod tests {
         Value::Long(i)
     }
 
+    /// `arg_max(v, i)` and `arg_min(v, i)` by `k` over rows `(k, v)` of `v`'s type, `i` each
+    /// row's position, answer the positions `picks` (`[k, max's i, min's i]`, by `k`).
+    fn picks(ty: ScalarType, rows: Vec<(i64, Value)>, picks: &[[i64; 3]]) {
+        let rows = (rows.into_iter().enumerate())
+            .map(|(i, (k, v))| vec![long(k), v, long(i as i64)])
+            .collect();
+        let columns = [("k", ScalarType::Long), ("v", ty), ("i", ScalarType::Long)];
+        let catalog = small(&columns, rows);
+        let q =
+            "T | summarize arg_max(v, i), arg_min(v, i) by k | project k, i, i1 | sort by k asc";
+        let expected: Vec<Vec<Value>> = picks.iter().map(|r| r.map(long).to_vec()).collect();
+        assert_eq!(answers(&catalog, q), expected);
+    }
+
     #[test]
     fn arg_max_ranks_null_values_below_any_and_a_group_of_nulls_answers_its_first_row() {
         let v = |x: Option<i64>| x.map_or(Value::Null, Value::Long);
@@ -474,20 +488,8 @@ mod tests {
             (3, Some(9)),
             (3, Some(7)),
         ];
-        let rows = (rows.iter().enumerate())
-            .map(|(i, (k, x))| vec![long(*k), v(*x), long(i as i64)])
-            .collect();
-        let columns = [
-            ("k", ScalarType::Long),
-            ("v", ScalarType::Long),
-            ("i", ScalarType::Long),
-        ];
-        let catalog = small(&columns, rows);
-        let q =
-            "T | summarize arg_max(v, i), arg_min(v, i) by k | project k, i, i1 | sort by k asc";
-        let picks = [[1, 1, 1], [2, 4, 4], [3, 7, 6]];
-        let expected: Vec<Vec<Value>> = picks.iter().map(|r| r.map(long).to_vec()).collect();
-        assert_eq!(answers(&catalog, q), expected);
+        let rows = rows.iter().map(|(k, x)| (*k, v(*x))).collect();
+        picks(ScalarType::Long, rows, &[[1, 1, 1], [2, 4, 4], [3, 7, 6]]);
     }
 
     #[test]
@@ -502,20 +504,8 @@ mod tests {
             (2, Some("")),
             (2, Some("")),
         ];
-        let rows = (rows.iter().enumerate())
-            .map(|(i, (k, x))| vec![long(*k), s(*x), long(i as i64)])
-            .collect();
-        let columns = [
-            ("k", ScalarType::Long),
-            ("s", ScalarType::String),
-            ("i", ScalarType::Long),
-        ];
-        let catalog = small(&columns, rows);
-        let q =
-            "T | summarize arg_max(s, i), arg_min(s, i) by k | project k, i, i1 | sort by k asc";
-        let picks = [[1, 2, 1], [2, 5, 5]];
-        let expected: Vec<Vec<Value>> = picks.iter().map(|r| r.map(long).to_vec()).collect();
-        assert_eq!(answers(&catalog, q), expected);
+        let rows = rows.iter().map(|(k, x)| (*k, s(*x))).collect();
+        picks(ScalarType::String, rows, &[[1, 2, 1], [2, 5, 5]]);
     }
 
     #[test]
@@ -536,20 +526,12 @@ mod tests {
             (4, None),
             (4, None),
         ];
-        let rows = (rows.iter().enumerate())
-            .map(|(i, (k, x))| vec![long(*k), r(*x), long(i as i64)])
-            .collect();
-        let columns = [
-            ("k", ScalarType::Long),
-            ("v", ScalarType::Real),
-            ("i", ScalarType::Long),
-        ];
-        let catalog = small(&columns, rows);
-        let q =
-            "T | summarize arg_max(v, i), arg_min(v, i) by k | project k, i, i1 | sort by k asc";
-        let picks = [[1, 1, 1], [2, 5, 3], [3, 6, 6], [4, 8, 8]];
-        let expected: Vec<Vec<Value>> = picks.iter().map(|r| r.map(long).to_vec()).collect();
-        assert_eq!(answers(&catalog, q), expected);
+        let rows = rows.iter().map(|(k, x)| (*k, r(*x))).collect();
+        picks(
+            ScalarType::Real,
+            rows,
+            &[[1, 1, 1], [2, 5, 3], [3, 6, 6], [4, 8, 8]],
+        );
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! engine's aggregate state (`AggState`): `make_set`, `make_list`, `make_bag`, `stdev`,
 //! `variance`, `percentile`, `take_any`, … keep one definition, whichever engine runs them.
 //!
-//! A group's accumulator collects the values it sees; its partial state (for DataFusion's
-//! two-phase aggregation across partitions) is that list, and the final value is what the row
-//! engine's `AggState` makes of it. `*_if` forms get their predicate as DataFusion's `FILTER`.
+//! A group's accumulator collects the values it sees (of each column argument: `covariance(x,
+//! y)`, `percentilesw(v, w, 50)`); its partial state (for DataFusion's two-phase aggregation
+//! across partitions) is a list per column, and the final value is what the row engine's
+//! `AggState` makes of them. `*_if` forms get their predicate as DataFusion's `FILTER`.
 
 use std::sync::Arc;
 
@@ -29,10 +30,12 @@ use crate::value::{ScalarType, Value};
 #[derive(Debug, Clone, PartialEq)]
 struct Spec {
     name: String,
-    arg: ScalarType,
+    /// The KQL type of each column argument, in the order they are passed.
+    columns: Vec<ScalarType>,
     ty: ScalarType,
-    /// The constant arguments after the value (a `make_set` limit, …).
-    consts: Vec<Value>,
+    /// The arguments after the value: a constant (a `make_set` limit, …), or `None` for the
+    /// next column argument (`covariance`'s second value, a weight).
+    consts: Vec<Option<Value>>,
     /// Whether it is a `*_if` form (its predicate, applied as `FILTER`, is passed on as true).
     predicate: bool,
     percents: Vec<f64>,
@@ -60,18 +63,20 @@ impl std::hash::Hash for KqlAggregate {
 }
 
 impl KqlAggregate {
-    /// `name(value, consts…)` over `value` (of KQL type `arg`), answering `ty`.
+    /// `name(value, consts…)` over the column arguments `values` (each with its KQL type, the
+    /// value first), answering `ty`.
     pub(super) fn call(
-        value: DfExpr,
+        values: Vec<(DfExpr, ScalarType)>,
         name: &str,
-        (arg, ty): (ScalarType, ScalarType),
-        consts: Vec<Value>,
+        ty: ScalarType,
+        consts: Vec<Option<Value>>,
         predicate: bool,
         percents: Vec<f64>,
     ) -> DfExpr {
+        let (values, columns): (Vec<DfExpr>, Vec<ScalarType>) = values.into_iter().unzip();
         let spec = Spec {
             name: name.to_string(),
-            arg,
+            columns,
             ty,
             consts,
             predicate,
@@ -82,13 +87,14 @@ impl KqlAggregate {
             name: super::udf::instance_name(&format!("kql_{name}"), &key),
             key,
             spec: Arc::new(spec),
-            signature: Signature::any(1, Volatility::Immutable),
+            signature: Signature::any(values.len(), Volatility::Immutable),
         };
-        AggregateUDF::new_from_impl(udaf).call(vec![value])
+        AggregateUDF::new_from_impl(udaf).call(values)
     }
 
-    fn item(&self) -> FieldRef {
-        Arc::new(Field::new("item", stored_type(self.spec.arg), true))
+    fn items(&self) -> Vec<FieldRef> {
+        let item = |ty| Arc::new(Field::new("item", stored_type(ty), true));
+        self.spec.columns.iter().map(|&ty| item(ty)).collect()
     }
 }
 
@@ -105,60 +111,70 @@ impl AggregateUDFImpl for KqlAggregate {
     fn accumulator(&self, _: AccumulatorArgs) -> DfResult<Box<dyn Accumulator>> {
         Ok(Box::new(Collect {
             spec: Arc::clone(&self.spec),
-            item: self.item(),
-            values: Vec::new(),
+            items: self.items(),
+            values: vec![Vec::new(); self.spec.columns.len()],
         }))
     }
     fn state_fields(&self, args: StateFieldsArgs) -> DfResult<Vec<FieldRef>> {
-        Ok(vec![Arc::new(Field::new(
-            format_state_name(args.name, "values"),
-            DataType::List(self.item()),
-            true,
-        ))])
+        let list = |(i, item)| {
+            let name = format_state_name(args.name, &format!("values{i}"));
+            Arc::new(Field::new(name, DataType::List(item), true))
+        };
+        Ok(self.items().into_iter().enumerate().map(list).collect())
     }
 }
 
 #[derive(Debug)]
 struct Collect {
     spec: Arc<Spec>,
-    item: FieldRef,
-    values: Vec<Value>,
+    items: Vec<FieldRef>,
+    /// Each column argument's values, row by row (the columns of equal length).
+    values: Vec<Vec<Value>>,
 }
 
 impl Accumulator for Collect {
-    fn update_batch(&mut self, values: &[ArrayRef]) -> DfResult<()> {
-        let Some(a) = values.first() else {
-            return exec_err!("{} needs a value", self.spec.name);
-        };
-        self.values.extend(values_of(a.as_ref(), self.spec.arg));
+    fn update_batch(&mut self, arrays: &[ArrayRef]) -> DfResult<()> {
+        if arrays.len() != self.values.len() {
+            return exec_err!("{} needs {} values", self.spec.name, self.values.len());
+        }
+        for ((values, a), &ty) in self.values.iter_mut().zip(arrays).zip(&self.spec.columns) {
+            values.extend(values_of(a.as_ref(), ty));
+        }
         Ok(())
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> DfResult<()> {
-        let Some(lists) = states.first().and_then(|s| s.as_list_opt::<i32>()) else {
+        if states.len() != self.values.len() {
             return exec_err!("{} needs its collected values", self.spec.name);
-        };
-        for i in 0..lists.len() {
-            if !lists.is_null(i) {
-                self.values
-                    .extend(values_of(lists.value(i).as_ref(), self.spec.arg));
+        }
+        for ((values, state), &ty) in self.values.iter_mut().zip(states).zip(&self.spec.columns) {
+            let Some(lists) = state.as_list_opt::<i32>() else {
+                return exec_err!("{} needs its collected values", self.spec.name);
+            };
+            for i in 0..lists.len() {
+                if !lists.is_null(i) {
+                    values.extend(values_of(lists.value(i).as_ref(), ty));
+                }
             }
         }
         Ok(())
     }
 
     fn state(&mut self) -> DfResult<Vec<ScalarValue>> {
-        let n = i32::try_from(self.values.len());
-        let Ok(n) = n else {
-            return exec_err!("{} collected too many values", self.spec.name);
-        };
-        let list = ListArray::try_new(
-            Arc::clone(&self.item),
-            OffsetBuffer::new(vec![0, n].into()),
-            array_of(&self.values, self.spec.arg)?,
-            None,
-        )?;
-        Ok(vec![ScalarValue::List(Arc::new(list))])
+        let mut lists = Vec::with_capacity(self.values.len());
+        for ((values, item), &ty) in self.values.iter().zip(&self.items).zip(&self.spec.columns) {
+            let Ok(n) = i32::try_from(values.len()) else {
+                return exec_err!("{} collected too many values", self.spec.name);
+            };
+            let list = ListArray::try_new(
+                Arc::clone(item),
+                OffsetBuffer::new(vec![0, n].into()),
+                array_of(values, ty)?,
+                None,
+            )?;
+            lists.push(ScalarValue::List(Arc::new(list)));
+        }
+        Ok(lists)
     }
 
     fn evaluate(&mut self) -> DfResult<ScalarValue> {
@@ -166,11 +182,19 @@ impl Accumulator for Collect {
         let method = Method::of(&spec.name);
         let mut state = method.state();
         let mut args = Vec::with_capacity(spec.consts.len() + 2);
-        for v in &self.values {
+        let rows = self.values.first().map_or(0, Vec::len);
+        for row in 0..rows {
             crate::budget::check().map_err(|e| DataFusionError::External(Box::new(e)))?;
+            let mut column =
+                (self.values.iter()).map(|values| values.get(row).cloned().unwrap_or(Value::Null));
             args.clear();
-            args.push(v.clone());
-            args.extend(spec.consts.iter().cloned());
+            args.extend(column.next());
+            for c in &spec.consts {
+                args.push(match c {
+                    Some(v) => v.clone(),
+                    None => column.next().unwrap_or(Value::Null),
+                });
+            }
             if spec.predicate {
                 args.push(Value::Bool(true));
             }
@@ -182,6 +206,7 @@ impl Accumulator for Collect {
     }
 
     fn size(&self) -> usize {
-        std::mem::size_of_val(self) + self.values.capacity() * std::mem::size_of::<Value>()
+        let values: usize = self.values.iter().map(Vec::capacity).sum();
+        std::mem::size_of_val(self) + values * std::mem::size_of::<Value>()
     }
 }

@@ -9,7 +9,7 @@ use datafusion::logical_expr::{
     Expr as DfExpr, ExprFunctionExt, LogicalPlanBuilder, cast, is_not_null, is_null, lit, when,
 };
 
-use crate::bind::expr::CExpr;
+use crate::bind::expr::{AggSpec, CExpr};
 use crate::exec::datafusion::arg_best::{ArgBest, PICKED_AT, Rank, row_field};
 use crate::exec::datafusion::numbered::{POSITION, numbered};
 use crate::exec::datafusion::udaf::KqlAggregate;
@@ -60,25 +60,41 @@ impl<'a> Lowering<'_, 'a> {
             .enumerate()
             .map(|(i, c)| Column::new(key_name(i), c.ty))
             .collect();
-        let mut ranked = Vec::with_capacity(s.specs.len());
+        // Percentiles answered in a column per percentage, whose values `__a{i}_{k}` hold.
+        let mut per_percent = Vec::with_capacity(s.specs.len());
         for (i, spec) in s.specs.iter().enumerate() {
             // Percentiles of whole numbers: one aggregate, a struct of every percentage's value.
             let ranks = self.nearest_ranks(spec, &p.columns)?;
-            ranked.push(ranks.is_some());
+            let spread = spec.row.is_empty()
+                && (s.outs.iter()).any(|o| matches!(o, Out::Spread(j) if *j == i));
+            per_percent.push(ranks.is_some() || spread);
             if let Some(agg) = ranks {
                 let ranks = format!("__p{i}");
                 aggs.push(agg.alias(ranks.clone()));
                 let field = |k: usize| get_field(column(&ranks), rank_field(k));
                 match spec.percents.as_slice() {
-                    [_] => copies.push(field(0).alias(agg_name(i))),
-                    many => copies
-                        .extend((0..many.len()).map(|k| field(k).alias(format!("__a{i}_{k}")))),
+                    [_] if !spread => copies.push(field(0).alias(agg_name(i))),
+                    all => {
+                        copies.extend((0..all.len()).map(|k| field(k).alias(format!("__a{i}_{k}"))))
+                    }
                 }
                 slots.push(Column::new(agg_name(i), spec.ty));
                 continue;
             }
-            if (!spec.row.is_empty() && !arg_rows(&spec.name)) || spec.percents.len() > 1 {
+            if !spec.row.is_empty() && !arg_rows(&spec.name) {
                 return Err(format!("the aggregate {}", spec.name));
+            }
+            if spread {
+                // Any other percentiles: the row engine's state once per percentage.
+                for (k, percent) in spec.percents.iter().enumerate() {
+                    let agg = self.kql_aggregate(spec, vec![*percent], &p.columns)?;
+                    let name = format!("__a{i}_{k}");
+                    let agg = cast(agg, stored_type(spec.ty));
+                    let source = once(&mut seen, &mut aggs, agg, name.clone());
+                    copies.push(column(&source).alias(name));
+                }
+                slots.push(Column::new(agg_name(i), spec.ty));
+                continue;
             }
             if arg_rows(&spec.name) {
                 let value = spec.args.first().ok_or("arg_max without a value")?;
@@ -136,95 +152,9 @@ impl<'a> Lowering<'_, 'a> {
                 slots.push(Column::new(agg_name(i), spec.ty));
                 continue;
             }
-            let mut arg = |k: usize| -> Result<(DfExpr, ScalarType), Fallback> {
-                let c = spec.args.get(k).ok_or("a missing argument")?;
-                let t = type_of(c, &p.columns);
-                Ok((self.expr(c, t, &p.columns)?, t))
-            };
-            let agg = match spec.name.as_str() {
-                "count" if spec.args.is_empty() => count(lit(1)),
-                "countif" => {
-                    let (pred, t) = arg(0)?;
-                    if t != ScalarType::Bool {
-                        return Err("countif of a non-bool".into());
-                    }
-                    count(when(pred, lit(1)).end().map_err(|e| e.to_string())?)
-                }
-                "dcount" | "dcountif" => {
-                    let (x, t) = arg(0)?;
-                    if t == ScalarType::Dynamic {
-                        return Err("dcount of dynamic".into());
-                    }
-                    if spec.name == "dcountif" {
-                        let (pred, _) = arg(spec.args.len() - 1)?;
-                        count_distinct(when(pred, x).end().map_err(|e| e.to_string())?)
-                    } else {
-                        count_distinct(x)
-                    }
-                }
-                "sum" | "avg" | "sumif" | "avgif" => {
-                    let (x, t) = arg(0)?;
-                    if !matches!(t, ScalarType::Int | ScalarType::Long | ScalarType::Real) {
-                        return Err(format!("{} of {t}", spec.name));
-                    }
-                    let x = if spec.name.ends_with("if") {
-                        let (pred, _) = arg(spec.args.len() - 1)?;
-                        when(pred, x).end().map_err(|e| e.to_string())?
-                    } else {
-                        x
-                    };
-                    if spec.name.starts_with("sum") {
-                        // Kusto's sum over no values is 0, not null.
-                        let total = sum(x);
-                        when(is_null(total.clone()), lit(0))
-                            .otherwise(total)
-                            .map_err(|e| e.to_string())?
-                    } else {
-                        // Kusto's avg over no values is 0/0: NaN, not null.
-                        let mean = avg(x);
-                        when(is_null(mean.clone()), lit(f64::NAN))
-                            .otherwise(mean)
-                            .map_err(|e| e.to_string())?
-                    }
-                }
-                "min" | "max" => {
-                    let (x, t) = arg(0)?;
-                    if matches!(t, ScalarType::Dynamic | ScalarType::Guid | ScalarType::Bool) {
-                        return Err(format!("{} of {t}", spec.name));
-                    }
-                    if spec.name == "min" { min(x) } else { max(x) }
-                }
-                other => {
-                    // The row engine's aggregate state, as a DataFusion UDAF.
-                    let predicate = other.ends_with("if");
-                    let last = spec.args.len().saturating_sub(usize::from(predicate));
-                    let mut consts = Vec::new();
-                    for c in spec.args.iter().take(last).skip(1) {
-                        match c {
-                            CExpr::Lit(v) => consts.push(v.clone()),
-                            _ => {
-                                return Err(format!(
-                                    "the aggregate {other} with a column argument"
-                                ));
-                            }
-                        }
-                    }
-                    let (x, t) = arg(0)?;
-                    let agg = KqlAggregate::call(
-                        x,
-                        other,
-                        (t, spec.ty),
-                        consts,
-                        predicate,
-                        spec.percents.clone(),
-                    );
-                    if predicate {
-                        let (pred, _) = arg(spec.args.len() - 1)?;
-                        agg.filter(pred).build().map_err(|e| e.to_string())?
-                    } else {
-                        agg
-                    }
-                }
+            let agg = match self.native_aggregate(spec, &p.columns)? {
+                Some(agg) => agg,
+                None => self.kql_aggregate(spec, spec.percents.clone(), &p.columns)?,
             };
             let agg = cast(agg, stored_type(spec.ty));
             let source = once(&mut seen, &mut aggs, agg, agg_name(i));
@@ -254,7 +184,7 @@ impl<'a> Lowering<'_, 'a> {
                     // The columns of an arg_max's row, or of each percentage.
                     let width = if arg_rows(&spec.name) {
                         spec.row.len()
-                    } else if ranked[*si] {
+                    } else if per_percent[*si] {
                         spec.percents.len()
                     } else {
                         return Err(format!("the aggregate {}", spec.name));
@@ -267,6 +197,112 @@ impl<'a> Lowering<'_, 'a> {
             }
         }
         self.build(s.out_cols, p.parallel, |b| b.project(exprs), grouped.plan)
+    }
+
+    /// `spec` as one of DataFusion's aggregates, where its answer is Kusto's; `None` for the
+    /// row engine's state ([`kql_aggregate`](Self::kql_aggregate)).
+    fn native_aggregate(
+        &mut self,
+        spec: &AggSpec,
+        columns: &[Column],
+    ) -> Result<Option<DfExpr>, Fallback> {
+        let mut arg = |k: usize| -> Result<(DfExpr, ScalarType), Fallback> {
+            let c = spec.args.get(k).ok_or("a missing argument")?;
+            let t = type_of(c, columns);
+            Ok((self.expr(c, t, columns)?, t))
+        };
+        let when_end = |pred: DfExpr, x: DfExpr| when(pred, x).end().map_err(|e| e.to_string());
+        Ok(Some(match spec.name.as_str() {
+            "count" if spec.args.is_empty() => count(lit(1)),
+            "countif" => {
+                let (pred, t) = arg(0)?;
+                if t != ScalarType::Bool {
+                    return Err("countif of a non-bool".into());
+                }
+                count(when_end(pred, lit(1))?)
+            }
+            "dcount" | "dcountif" => {
+                let (x, t) = arg(0)?;
+                if t == ScalarType::Dynamic {
+                    return Ok(None);
+                }
+                if spec.name == "dcountif" {
+                    let (pred, _) = arg(spec.args.len() - 1)?;
+                    count_distinct(when_end(pred, x)?)
+                } else {
+                    count_distinct(x)
+                }
+            }
+            "sum" | "avg" | "sumif" | "avgif" => {
+                let (x, t) = arg(0)?;
+                if !matches!(t, ScalarType::Int | ScalarType::Long | ScalarType::Real) {
+                    return Ok(None);
+                }
+                let x = if spec.name.ends_with("if") {
+                    let (pred, _) = arg(spec.args.len() - 1)?;
+                    when_end(pred, x)?
+                } else {
+                    x
+                };
+                if spec.name.starts_with("sum") {
+                    // Kusto's sum over no values is 0, not null.
+                    let total = sum(x);
+                    when(is_null(total.clone()), lit(0))
+                        .otherwise(total)
+                        .map_err(|e| e.to_string())?
+                } else {
+                    // Kusto's avg over no values is 0/0: NaN, not null.
+                    let mean = avg(x);
+                    when(is_null(mean.clone()), lit(f64::NAN))
+                        .otherwise(mean)
+                        .map_err(|e| e.to_string())?
+                }
+            }
+            "min" | "max" => {
+                let (x, t) = arg(0)?;
+                // DataFusion orders these unlike Kusto (or not at all).
+                if matches!(t, ScalarType::Dynamic | ScalarType::Guid | ScalarType::Bool) {
+                    return Ok(None);
+                }
+                if spec.name == "min" { min(x) } else { max(x) }
+            }
+            _ => return Ok(None),
+        }))
+    }
+
+    /// `spec` as the row engine's aggregate state ([`KqlAggregate`]) at `percents`: its
+    /// column arguments collected, its constants passed on, a `*if` predicate as the filter.
+    fn kql_aggregate(
+        &mut self,
+        spec: &AggSpec,
+        percents: Vec<f64>,
+        columns: &[Column],
+    ) -> Result<DfExpr, Fallback> {
+        let predicate = spec.name.ends_with("if");
+        let last = spec.args.len().saturating_sub(usize::from(predicate));
+        let (mut values, mut consts) = (Vec::new(), Vec::new());
+        for (k, c) in spec.args.iter().take(last).enumerate() {
+            match c {
+                CExpr::Lit(v) if k > 0 => consts.push(Some(v.clone())),
+                _ => {
+                    let t = type_of(c, columns);
+                    values.push((self.expr(c, t, columns)?, t));
+                    if k > 0 {
+                        consts.push(None);
+                    }
+                }
+            }
+        }
+        if values.is_empty() {
+            return Err("a missing argument".into());
+        }
+        let agg = KqlAggregate::call(values, &spec.name, spec.ty, consts, predicate, percents);
+        if !predicate {
+            return Ok(agg);
+        }
+        let pred = spec.args.last().ok_or("a missing argument")?;
+        let pred = self.expr(pred, type_of(pred, columns), columns)?;
+        agg.filter(pred).build().map_err(|e| e.to_string())
     }
 
     /// `plan` with each row's position in the catalog table it reads as a last column
@@ -574,5 +610,77 @@ mod tests {
             (progress.rows_read(), progress.rows_total()),
             (rows, Some(rows))
         );
+    }
+
+    /// `q` runs on DataFusion through the row engine's aggregate state and answers the row
+    /// engine's table, which it returns.
+    fn through_the_row_engines_state(catalog: &Catalog, q: &str) -> Table {
+        let (plan, fused, rows) = super::super::plan_and_answers(catalog, q);
+        assert!(plan.contains("kql_"), "{plan}");
+        assert_eq!(fused, rows, "{q}");
+        fused
+    }
+
+    #[test]
+    fn aggregates_of_two_columns_run_across_partitions_as_on_the_row_engine() {
+        let catalog = catalog();
+        // Key 5's values are all null; `k > 1` keeps no row of keys 0 and 1.
+        let q = "T | summarize covariance(v, i), covariancep(v, k), covarianceif(v, i, k > 1), \
+                 percentilew(v, i, 40) by k | sort by k asc";
+        let t = through_the_row_engines_state(&catalog, q);
+        assert_eq!(t.rows.len(), 6);
+        let empty = "T | where i < 0 | summarize covariance(v, i), percentilew(v, i, 40)";
+        through_the_row_engines_state(&catalog, empty);
+        let one = "T | where i == 7 | summarize covariance(v, i), percentilew(v, i, 40)";
+        through_the_row_engines_state(&catalog, one);
+    }
+
+    #[test]
+    fn percentiles_answered_in_a_column_each_run_the_state_once_per_percentage() {
+        let catalog = catalog();
+        // Ties everywhere: `v` takes four values, each over thousands of rows.
+        let q = "T | extend r = todouble(v) | summarize percentilesw(v, i, 50, 75, 99.9), \
+                 percentiles(r, 50), p = percentilesw_array(r, k, 10, 90) by k | sort by k asc";
+        let t = through_the_row_engines_state(&catalog, q);
+        let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "k",
+                "percentile_v_50",
+                "percentile_v_75",
+                "percentile_v_99_9",
+                "percentile_r_50",
+                "p"
+            ]
+        );
+        let none = "T | where i < 0 | extend r = todouble(v) \
+                    | summarize percentilesw(v, i, 50, 75), percentiles(r, 50)";
+        through_the_row_engines_state(&catalog, none);
+    }
+
+    #[test]
+    fn max_of_bools_and_digests_of_weights_run_the_row_engines_state() {
+        let rows = [
+            (1, Some(true), 2),
+            (1, Some(false), 1),
+            (2, None, 1),
+            (3, Some(false), 4),
+        ]
+        .into_iter()
+        .map(|(k, b, w)| vec![long(k), b.map_or(Value::Null, Value::Bool), long(w)])
+        .collect();
+        let columns = [
+            ("k", ScalarType::Long),
+            ("b", ScalarType::Bool),
+            ("w", ScalarType::Long),
+        ];
+        let catalog = small(&columns, rows);
+        let q = "T | summarize max(b), min(b), d = tdigest(k, w) by k | sort by k asc";
+        let t = through_the_row_engines_state(&catalog, q);
+        assert_eq!(t.rows[0][1], Value::Bool(true));
+        assert_eq!(t.rows[0][2], Value::Bool(false));
+        let q = "T | where k > 5 | summarize max(b), tdigest(k, w)";
+        through_the_row_engines_state(&catalog, q);
     }
 }

@@ -27,7 +27,7 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
 
-use lower::{Fallback, Lowering, Plan};
+use lower::{Fallback, Lowering, Plan, RunKey};
 
 use super::rows::ops::too_many_rows;
 use crate::bind::context::{Binding, Engine, Env};
@@ -96,8 +96,10 @@ fn lower<'a>(engine: &mut Engine<'a>, script: &'a Script) -> Result<Plan, Fallba
     // A tabular `let` used as a scalar (`where u in (knownusers)`, `toscalar(T)`) is run on
     // DataFusion and bound as a table, as the row engine binds it; then planning starts over.
     let mut tables: Vec<(String, Arc<Table>)> = Vec::new();
+    // An operator whose columns the data decides (`bag_unpack`) has what it needs run first too.
+    let mut found: HashMap<RunKey, Arc<Table>> = HashMap::new();
     loop {
-        match lower_once(engine, script, &tables) {
+        match lower_once(engine, script, &tables, &found) {
             Err(Lower::NeedsTable(name, plan)) => {
                 let batches = collect(plan.plan, plan.parallel, engine.budget)
                     .map_err(|_| format!("'{name}' could not be run"))?;
@@ -105,6 +107,17 @@ fn lower<'a>(engine: &mut Engine<'a>, script: &'a Script) -> Result<Plan, Fallba
                     crate::storage::arrow_table::batches_to_query_table(&plan.columns, &batches)
                         .map_err(|e| e.to_string())?;
                 tables.push((name, Arc::new(table)));
+            }
+            Err(Lower::NeedsRun(key, plan)) => {
+                if found.contains_key(&key) {
+                    return Err("a first run asked for twice".into());
+                }
+                let batches = collect(plan.plan, plan.parallel, engine.budget)
+                    .map_err(|_| "a first run could not be run".to_string())?;
+                let table =
+                    crate::storage::arrow_table::batches_to_query_table(&plan.columns, &batches)
+                        .map_err(|e| e.to_string())?;
+                found.insert(key, Arc::new(table));
             }
             Err(Lower::Fallback(why)) => return Err(why),
             Ok(plan) => return Ok(plan),
@@ -116,12 +129,15 @@ enum Lower {
     Fallback(Fallback),
     /// The tabular `let` of that name is used as a scalar: its plan, to run first.
     NeedsTable(String, Box<Plan>),
+    /// An operator needs what this plan answers to lay its columns out (`Lowering::first_run`).
+    NeedsRun(RunKey, Box<Plan>),
 }
 
 fn lower_once<'a>(
     engine: &mut Engine<'a>,
     script: &'a Script,
     tables: &[(String, Arc<Table>)],
+    found: &HashMap<RunKey, Arc<Table>>,
 ) -> Result<Plan, Lower> {
     let mut l = Lowering {
         engine,
@@ -130,9 +146,15 @@ fn lower_once<'a>(
         piped_name: None,
         scanned: HashMap::new(),
         serial: false,
+        found: found.clone(),
+        wanted: None,
+        visits: HashMap::new(),
     };
     // Which `let` a failure to bind a scalar name points at, if any.
-    let needs = |l: &Lowering<'_, 'a>, why: Fallback| -> Lower {
+    let needs = |l: &mut Lowering<'_, 'a>, why: Fallback| -> Lower {
+        if let Some((key, plan)) = l.wanted.take() {
+            return Lower::NeedsRun(key, Box::new(plan));
+        }
         let wanted = l.lets.iter().find(|(name, _)| {
             ["scalar expression", "table or column expression"]
                 .iter()
@@ -146,7 +168,7 @@ fn lower_once<'a>(
     };
     let mut queries = Vec::new();
     for st in &script.statements {
-        let query = l.statement(st).map_err(|why| needs(&l, why))?;
+        let query = l.statement(st).map_err(|why| needs(&mut l, why))?;
         // A tabular `let` run first (used as a scalar) is bound as the row engine binds it.
         if let Statement::Let { name, .. } = st
             && l.lets.contains_key(name)
@@ -160,9 +182,9 @@ fn lower_once<'a>(
     // does.
     let last = queries.pop().ok_or(Lower::Fallback("no query".into()))?;
     for e in &queries {
-        l.tabular(e).map_err(|why| needs(&l, why))?;
+        l.tabular(e).map_err(|why| needs(&mut l, why))?;
     }
-    let mut plan = l.tabular(last).map_err(|why| needs(&l, why))?;
+    let mut plan = l.tabular(last).map_err(|why| needs(&mut l, why))?;
     plan.parallel &= !l.serial;
     if !queries.is_empty() {
         l.engine

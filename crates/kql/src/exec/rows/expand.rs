@@ -12,20 +12,127 @@ use crate::value::{ScalarType, Value};
 
 use super::ops::*;
 
+/// `evaluate bag_unpack(column [, OutputColumnPrefix] [, columnsConflict] [,
+/// ignoredProperties])`, its options read. Both executors lay the output out with it.
+pub(crate) struct BagUnpack<'a> {
+    /// The bags' expression.
+    pub bag: &'a Expr,
+    prefix: String,
+    conflict: String,
+    ignored: Vec<String>,
+}
+
+impl BagUnpack<'_> {
+    /// The unpacked table over an input of `columns` (`source`: the bag's column, when it is
+    /// one) given each property seen with its column type ([`PropertyKinds::types`]): the input
+    /// columns kept (by position), then each property's key and column, in order.
+    pub(crate) fn layout(
+        &self,
+        columns: &[Column],
+        source: Option<usize>,
+        props: Vec<(String, ScalarType)>,
+    ) -> (Vec<usize>, Vec<(String, Column)>) {
+        let index = |name: &str| columns.iter().position(|c| c.name == name);
+        let mut props: Vec<(String, ScalarType)> = (props.into_iter())
+            .filter(|(k, _)| !self.ignored.contains(k))
+            .collect();
+        props.sort_by(|a, b| a.0.cmp(&b.0));
+        // A property named like an existing column: `replace_source` drops that column,
+        // `keep_source` drops the property, otherwise both stay (the property renamed).
+        let clashes = |name: &str| index(&format!("{}{name}", self.prefix)).is_some();
+        match self.conflict.as_str() {
+            "keep_source" => props.retain(|(k, _)| !clashes(k)),
+            "replace_source" => props.sort_by_key(|(k, _)| (!clashes(k), k.clone())),
+            _ => {}
+        }
+        let replaced: Vec<usize> = match self.conflict.as_str() {
+            "replace_source" => (props.iter())
+                .filter_map(|(k, _)| index(&format!("{}{k}", self.prefix)))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let keep: Vec<usize> = (0..columns.len())
+            .filter(|i| Some(*i) != source && !replaced.contains(i))
+            .collect();
+        let names: Vec<String> = keep.iter().map(|&i| columns[i].name.clone()).collect();
+        let unpacked = (props.into_iter())
+            .map(|(k, ty)| {
+                let name = unique_name(&names, &format!("{}{k}", self.prefix));
+                (k, Column::new(name, ty))
+            })
+            .collect();
+        (keep, unpacked)
+    }
+}
+
+/// The properties a bag value holds (none for a value that is not a bag).
+pub(crate) fn bag_of(v: &Value) -> Option<&serde_json::Map<String, serde_json::Value>> {
+    match v {
+        Value::Dynamic(d) => d.as_object(),
+        _ => None,
+    }
+}
+
+/// The column type a property's value asks for: `None` for a null, which asks for none.
+pub(crate) fn property_kind(v: &serde_json::Value) -> Option<ScalarType> {
+    match v {
+        serde_json::Value::String(_) => Some(ScalarType::String),
+        serde_json::Value::Bool(_) => Some(ScalarType::Bool),
+        serde_json::Value::Number(n) if n.is_i64() => Some(ScalarType::Long),
+        serde_json::Value::Number(_) => Some(ScalarType::Real),
+        serde_json::Value::Null => None,
+        _ => Some(ScalarType::Dynamic),
+    }
+}
+
+/// The kinds of value each property was seen with, which decide its column's type.
+#[derive(Default)]
+pub(crate) struct PropertyKinds(std::collections::BTreeMap<String, Vec<ScalarType>>);
+
+impl PropertyKinds {
+    pub(crate) fn add(&mut self, key: &str, kind: Option<ScalarType>) {
+        let kinds = match self.0.get_mut(key) {
+            Some(kinds) => kinds,
+            None => self.0.entry(key.to_string()).or_default(),
+        };
+        if let Some(kind) = kind
+            && !kinds.contains(&kind)
+        {
+            kinds.push(kind);
+        }
+    }
+
+    /// Each property with its column type: like Kusto, a property whose values all share one
+    /// JSON kind gets that type, any other `dynamic`.
+    pub(crate) fn types(self) -> Vec<(String, ScalarType)> {
+        (self.0.into_iter())
+            .map(|(k, kinds)| match kinds.as_slice() {
+                [one] => (k, *one),
+                _ => (k, ScalarType::Dynamic),
+            })
+            .collect()
+    }
+}
+
+/// A property's cell in its column of type `ty` (null where the bag lacks it).
+pub(crate) fn property_value(v: Option<&serde_json::Value>, ty: ScalarType) -> Value {
+    match v {
+        None | Some(serde_json::Value::Null) => coerce(Value::Null, ty),
+        Some(v) => coerce(crate::value::convert::undyn(&Value::dynamic(v.clone())), ty),
+    }
+}
+
 impl<'a> Engine<'a> {
-    pub(super) fn bag_unpack(
+    /// `evaluate bag_unpack`'s arguments: the bag, then the options by position or by name.
+    pub(crate) fn bag_unpack_args(
         &mut self,
         op: &Operator,
-        t: Table,
         args: &'a [Expr],
         env: &Env<'a>,
-    ) -> Result<Table, KqlError> {
-        let Some(col) = args.first() else {
+    ) -> Result<BagUnpack<'a>, KqlError> {
+        let Some(bag) = args.first() else {
             return Err(self.unsupported_at(op.span, "bag_unpack without a column"));
         };
-        let (c, _) = self.compile(col, &t.columns, env)?;
-        // bag_unpack(column [, OutputColumnPrefix] [, columnsConflict] [, ignoredProperties]),
-        // the options by position or by name.
         let (mut prefix, mut conflict, mut ignored) = (String::new(), String::new(), Vec::new());
         for (i, a) in args.iter().enumerate().skip(1) {
             let (option, value) = match &a.kind {
@@ -62,94 +169,51 @@ impl<'a> Engine<'a> {
                 _ => return Err(self.unsupported(a, "This bag_unpack argument")),
             }
         }
-        let source = match &col.kind {
+        Ok(BagUnpack {
+            bag,
+            prefix,
+            conflict,
+            ignored,
+        })
+    }
+
+    pub(super) fn bag_unpack(
+        &mut self,
+        op: &Operator,
+        t: Table,
+        args: &'a [Expr],
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        let unpack = self.bag_unpack_args(op, args, env)?;
+        let (c, _) = self.compile(unpack.bag, &t.columns, env)?;
+        let source = match &unpack.bag.kind {
             ExprKind::Name(n) => t.column_index(n),
             _ => None,
         };
         let mut bags = Vec::with_capacity(t.rows.len());
-        let mut keys: Vec<String> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = PropertyKinds::default();
         for idx in 0..t.rows.len() {
             self.check()?;
-            let bag = match eval(&c, Row { rows: &t.rows, idx }) {
-                Value::Dynamic(d) => d.as_object().cloned().unwrap_or_default(),
-                _ => serde_json::Map::new(),
-            };
-            for k in bag.keys() {
-                if !ignored.contains(k) && seen.insert(k.clone()) {
-                    keys.push(k.clone());
-                }
-            }
+            let bag = bag_of(&eval(&c, Row { rows: &t.rows, idx })).cloned();
+            let bag = bag.unwrap_or_default();
+            bag.iter().for_each(|(k, v)| seen.add(k, property_kind(v)));
             bags.push(bag);
         }
+        let (keep, props) = unpack.layout(&t.columns, source, seen.types());
         // A cell per row and key: rows with keys of their own make a table of rows × keys.
         self.budget.reserve(
             bags.len()
-                .saturating_mul(keys.len())
+                .saturating_mul(props.len())
                 .saturating_mul(std::mem::size_of::<Value>()),
         )?;
-        keys.sort();
-        // A property named like an existing column: `replace_source` drops that column,
-        // `keep_source` drops the property, otherwise both stay (the property renamed).
-        let clashes = |name: &str| t.column_index(&format!("{prefix}{name}")).is_some();
-        match conflict.as_str() {
-            "keep_source" => keys.retain(|k| !clashes(k)),
-            "replace_source" => {
-                keys.sort_by_key(|k| (!clashes(k), k.clone()));
-            }
-            _ => {}
-        }
-        let replaced: Vec<usize> = if conflict == "replace_source" {
-            keys.iter()
-                .filter_map(|k| t.column_index(&format!("{prefix}{k}")))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let keep: Vec<usize> = (0..t.columns.len())
-            .filter(|i| Some(*i) != source && !replaced.contains(i))
-            .collect();
         let mut out = select(t, &keep);
-        let names: Vec<String> = out.columns.iter().map(|c| c.name.clone()).collect();
-        // Like Kusto, a key whose values all share one JSON kind gets that column type.
-        let types: Vec<ScalarType> = keys
-            .iter()
-            .map(|k| {
-                let kinds: Vec<ScalarType> = bags
-                    .iter()
-                    .filter_map(|b| match b.get(k) {
-                        Some(serde_json::Value::String(_)) => Some(ScalarType::String),
-                        Some(serde_json::Value::Bool(_)) => Some(ScalarType::Bool),
-                        Some(serde_json::Value::Number(n)) if n.is_i64() => Some(ScalarType::Long),
-                        Some(serde_json::Value::Number(_)) => Some(ScalarType::Real),
-                        Some(serde_json::Value::Null) | None => None,
-                        Some(_) => Some(ScalarType::Dynamic),
-                    })
-                    .collect();
-                match kinds.first() {
-                    Some(first) if kinds.iter().all(|t| t == first) => *first,
-                    _ => ScalarType::Dynamic,
-                }
-            })
-            .collect();
-        for (k, ty) in keys.iter().zip(&types) {
-            out.columns.push(Column::new(
-                unique_name(&names, &format!("{prefix}{k}")),
-                *ty,
-            ));
-        }
         for (row, bag) in out.rows.iter_mut().zip(bags) {
             self.budget.stopped()?;
-            for (k, ty) in keys.iter().zip(&types) {
-                row.push(match bag.get(k) {
-                    None | Some(serde_json::Value::Null) => coerce(Value::Null, *ty),
-                    Some(v) => coerce(
-                        crate::value::convert::undyn(&Value::dynamic(v.clone())),
-                        *ty,
-                    ),
-                });
+            for (k, col) in &props {
+                row.push(property_value(bag.get(k), col.ty));
             }
         }
+        out.columns.extend(props.into_iter().map(|(_, c)| c));
         Ok(out)
     }
     pub(super) fn mv_expand(

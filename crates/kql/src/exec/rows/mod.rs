@@ -1,7 +1,7 @@
 //! The row engine: the operator dispatch and the simple operators (`ops`), with the larger ones
 //! in files of their own.
 
-mod expand;
+pub(crate) mod expand;
 mod geo_lookup;
 pub(crate) mod input;
 pub(crate) mod join;

@@ -30,6 +30,7 @@ use crate::value::convert::coerce;
 use crate::value::table::{Column, Table};
 use crate::value::{ScalarType, Value};
 
+mod bag_unpack;
 mod call;
 mod expressions;
 mod join;
@@ -118,7 +119,17 @@ pub(super) struct Lowering<'e, 'a> {
     /// Whether an expression reads other rows of its input in order: the query then runs in
     /// one partition, which keeps that order (see `window.rs`).
     pub serial: bool,
+    /// What first runs answered, for operators whose columns the data decides.
+    pub found: HashMap<RunKey, Arc<Table>>,
+    /// The first run an operator asked for while the query was lowered.
+    pub wanted: Option<(RunKey, Plan)>,
+    /// How many times each operator asking for a first run was lowered so far.
+    pub visits: HashMap<usize, usize>,
 }
+
+/// Which first run: the operator's address and its visit (a function's body is lowered once
+/// per call, each over its own input).
+pub(super) type RunKey = (usize, usize);
 
 impl<'a> Lowering<'_, 'a> {
     /// A tabular expression.
@@ -191,6 +202,25 @@ impl<'a> Lowering<'_, 'a> {
                 Err(format!("a {name} source"))
             }
         }
+    }
+
+    /// What `plan` answers, for the operator `op` whose columns it decides: the first time an
+    /// `Err`, after which the query's lowering runs `plan` and lowers the query again.
+    pub(super) fn first_run(
+        &mut self,
+        op: &'a Operator,
+        plan: impl FnOnce(&mut Self) -> Result<Plan, Fallback>,
+    ) -> Result<Arc<Table>, Fallback> {
+        let at = std::ptr::from_ref(op) as usize;
+        let visit = self.visits.entry(at).or_insert(0);
+        *visit += 1;
+        let key = (at, *visit);
+        if let Some(t) = self.found.get(&key) {
+            return Ok(Arc::clone(t));
+        }
+        let plan = plan(self)?;
+        self.wanted = Some((key, plan));
+        Err("an operator whose columns the data decides, to run first".into())
     }
 
     /// The catalog table `n`, as the query's timespan shows it.
@@ -516,6 +546,15 @@ impl<'a> Lowering<'_, 'a> {
                 params,
                 items,
                 limit.as_ref(),
+            ),
+            OperatorKind::Evaluate { plugin, args } if plugin == "bag_unpack" => self.bag_unpack(
+                Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                },
+                op,
+                args,
             ),
             OperatorKind::MakeSeries(ms) => self.make_series(
                 Plan {

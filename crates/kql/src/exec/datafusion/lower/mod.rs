@@ -37,6 +37,7 @@ mod join;
 mod make_series;
 mod mv_apply;
 mod percentiles;
+mod pivot;
 mod search;
 mod summarize;
 mod window;
@@ -555,6 +556,15 @@ impl<'a> Lowering<'_, 'a> {
                 },
                 op,
                 args,
+            ),
+            OperatorKind::Pivot(pivot) => self.pivot(
+                Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                },
+                op,
+                pivot,
             ),
             OperatorKind::MakeSeries(ms) => self.make_series(
                 Plan {

@@ -146,6 +146,7 @@ fn lower_once<'a>(
         piped_name: None,
         scanned: HashMap::new(),
         serial: false,
+        ran: tables.to_vec(),
         found: found.clone(),
         wanted: None,
         visits: HashMap::new(),
@@ -172,9 +173,9 @@ fn lower_once<'a>(
         // A tabular `let` run first (used as a scalar) is bound as the row engine binds it.
         if let Statement::Let { name, .. } = st
             && l.lets.contains_key(name)
-            && let Some((_, t)) = tables.iter().find(|(t, _)| t == name)
+            && let Some(t) = l.ran(name)
         {
-            l.env.push(name.clone(), Binding::Table(Arc::clone(t)));
+            l.env.push(name.clone(), Binding::Table(t));
         }
         queries.extend(query);
     }

@@ -17,7 +17,7 @@ use datafusion::logical_expr::{
 
 use super::scan::CountedTable;
 use super::udf::{ExpandUdf, FieldUdf, ParseUdf, RowGuardUdf};
-use crate::bind::context::{Engine, Env, pattern_call};
+use crate::bind::context::{Binding, Engine, Env, pattern_call};
 use crate::bind::naming::derive_name;
 use crate::exec::MAX_ROWS;
 use crate::exec::rows::join::{filters_before_join, union_columns};
@@ -120,6 +120,8 @@ pub(super) struct Lowering<'e, 'a> {
     /// Whether an expression reads other rows of its input in order: the query then runs in
     /// one partition, which keeps that order (see `window.rs`).
     pub serial: bool,
+    /// The tabular `let`s and `as` results a scalar expression reads, run first.
+    pub ran: Vec<(String, Arc<Table>)>,
     /// What first runs answered, for operators whose columns the data decides.
     pub found: HashMap<RunKey, Arc<Table>>,
     /// The first run an operator asked for while the query was lowered.
@@ -149,6 +151,9 @@ impl<'a> Lowering<'_, 'a> {
         match &e.kind {
             ExprKind::Pipe { source, ops } => {
                 let mut plan = self.tabular(source)?;
+                // `as Name` names the result so far for the rest of this pipe only.
+                let named = ops.iter().any(|op| matches!(op.kind, OperatorKind::As(_)));
+                let outer = named.then(|| (self.env.clone(), self.lets.clone()));
                 let mut done = Vec::new();
                 for (i, op) in ops.iter().enumerate() {
                     if done.contains(&i) {
@@ -160,11 +165,22 @@ impl<'a> Lowering<'_, 'a> {
                         done.push(i + j);
                     }
                     plan = self.operator(plan, op)?;
-                    // `as Name` names the result so far in a `union withsource=` right after.
+                    // `as Name` names the result so far in a `union withsource=` right after, and
+                    // for the rest of the pipe, as a table (once run first, where a scalar
+                    // expression reads it, as for a tabular `let`).
                     self.piped_name = match &op.kind {
-                        OperatorKind::As(name) => Some(name.clone()),
+                        OperatorKind::As(name) => {
+                            self.lets.insert(name.clone(), plan.clone());
+                            if let Some(t) = self.ran(name) {
+                                self.env.push(name.clone(), Binding::Table(t));
+                            }
+                            Some(name.clone())
+                        }
                         _ => None,
                     };
+                }
+                if let Some((env, lets)) = outer {
+                    (self.env, self.lets) = (env, lets);
                 }
                 Ok(plan)
             }
@@ -222,6 +238,12 @@ impl<'a> Lowering<'_, 'a> {
         let plan = plan(self)?;
         self.wanted = Some((key, plan));
         Err("an operator whose columns the data decides, to run first".into())
+    }
+
+    /// The table of the tabular `let` or `as` result `name`, when it was run first.
+    pub(super) fn ran(&self, name: &str) -> Option<Arc<Table>> {
+        let (_, t) = self.ran.iter().find(|(n, _)| n == name)?;
+        Some(Arc::clone(t))
     }
 
     /// The catalog table `n`, as the query's timespan shows it.
@@ -1025,4 +1047,37 @@ pub(super) fn spreads(e: &Expr) -> bool {
     matches!(&e.kind, ExprKind::Call { name, args }
         if functions::tuple(name).is_some()
             || (matches!(name.as_str(), "array_sort_asc" | "array_sort_desc") && args.len() > 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plan_and_answers;
+    use crate::value::Value;
+    use crate::{Catalog, ExecOptions};
+
+    const SALES: &str = "datatable(k:string, n:long) ['a', 1, 'b', 3, 'a', 4, 'c', 0]";
+
+    #[test]
+    fn a_result_named_with_as_is_read_as_a_table_and_as_a_scalar_for_the_rest_of_its_pipe() {
+        let c = Catalog::new();
+        let q = format!(
+            "{SALES} | summarize n = sum(n) by k | as T \
+             | extend share = round(100.0 * n / toscalar(T | summarize sum(n)), 2) \
+             | join kind=inner (T | project k, m = n * 2) on k | sort by k asc"
+        );
+        let (_, fused, rows) = plan_and_answers(&c, &q);
+        assert_eq!(fused, rows, "{q}");
+        let share: Vec<&Value> = fused.rows.iter().map(|r| &r[2]).collect();
+        assert_eq!(
+            share,
+            [&Value::Real(62.5), &Value::Real(37.5), &Value::Real(0.0)]
+        );
+        // No rows: the scalar is the count of none.
+        let q = format!("{SALES} | where n > 9 | as T | extend c = toscalar(T | count)");
+        let (_, fused, rows) = plan_and_answers(&c, &q);
+        assert_eq!((fused.rows.len(), fused), (0, rows));
+        // After its pipe the name is unknown, on both engines.
+        let q = format!("{SALES} | as T | count; T");
+        assert!(crate::explain(&c, &q, &ExecOptions::default()).is_err());
+    }
 }

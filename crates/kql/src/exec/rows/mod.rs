@@ -2,7 +2,7 @@
 //! in files of their own.
 
 pub(crate) mod expand;
-mod geo_lookup;
+pub(crate) mod geo_lookup;
 pub(crate) mod input;
 pub(crate) mod join;
 pub(crate) mod ops;

@@ -33,6 +33,7 @@ use crate::value::{ScalarType, Value};
 mod bag_unpack;
 mod call;
 mod expressions;
+mod geo_lookup;
 mod join;
 mod make_series;
 mod mv_apply;
@@ -570,6 +571,20 @@ impl<'a> Lowering<'_, 'a> {
                 items,
                 limit.as_ref(),
             ),
+            OperatorKind::Evaluate { plugin, args }
+                if plugin == "geo_polygon_lookup" || plugin == "geo_line_lookup" =>
+            {
+                self.geo_lookup(
+                    Plan {
+                        plan,
+                        columns: cols,
+                        parallel,
+                    },
+                    op,
+                    plugin == "geo_line_lookup",
+                    args,
+                )
+            }
             OperatorKind::Evaluate { plugin, args } if plugin == "bag_unpack" => self.bag_unpack(
                 Plan {
                     plan,

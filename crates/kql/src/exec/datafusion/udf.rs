@@ -576,6 +576,69 @@ impl ScalarUDFImpl for ExpandUdf {
     }
 }
 
+/// `mv-expand with_itemindex=`: each row's positions `0..n` in its expansions (`n` the longest
+/// of the lists given), as a list unnested beside them.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(super) struct PositionsUdf {
+    signature: Signature,
+}
+
+impl PositionsUdf {
+    pub(super) fn call(lists: Vec<DfExpr>) -> DfExpr {
+        let udf = PositionsUdf {
+            signature: Signature::variadic_any(Volatility::Immutable),
+        };
+        ScalarUDF::new_from_impl(udf).call(lists)
+    }
+}
+
+impl ScalarUDFImpl for PositionsUdf {
+    fn name(&self) -> &str {
+        "kql_item_positions"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::List(Arc::new(Field::new(
+            "item",
+            DataType::Int64,
+            true,
+        ))))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let (arrays, n) = arrays(args)?;
+        let mut lists = Vec::with_capacity(arrays.len());
+        for a in &arrays {
+            match a.as_list_opt::<i32>() {
+                Some(l) => lists.push(l),
+                None => return exec_err!("kql_item_positions of a {}", a.data_type()),
+            }
+        }
+        let mut items = Vec::new();
+        let mut offsets = vec![0i32];
+        for i in 0..n {
+            let len = (lists.iter())
+                .map(|l| if l.is_valid(i) { l.value_length(i) } else { 0 })
+                .max()
+                .unwrap_or(0);
+            items.extend(0..i64::from(len));
+            let Ok(end) = i32::try_from(items.len()) else {
+                return exec_err!("kql_item_positions of too many items");
+            };
+            offsets.push(end);
+        }
+        let field = Arc::new(Field::new("item", DataType::Int64, true));
+        let list = ListArray::try_new(
+            field,
+            OffsetBuffer::new(offsets.into()),
+            Arc::new(Int64Array::from(items)),
+            None,
+        )?;
+        Ok(ColumnarValue::Array(Arc::new(list)))
+    }
+}
+
 /// Calls `f` with each row's text as the row engine reads it (`to_text`: a null is empty): a
 /// string column in place, another type through its values.
 fn each_text(a: &dyn Array, ty: ScalarType, mut f: impl FnMut(&str)) {

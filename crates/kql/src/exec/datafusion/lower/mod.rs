@@ -16,7 +16,7 @@ use datafusion::logical_expr::{
 };
 
 use super::scan::CountedTable;
-use super::udf::{ExpandUdf, FieldUdf, ParseUdf, RowGuardUdf};
+use super::udf::{ExpandUdf, FieldUdf, ParseUdf, PositionsUdf, RowGuardUdf};
 use crate::bind::context::{Binding, Engine, Env, pattern_call};
 use crate::bind::naming::derive_name;
 use crate::exec::MAX_ROWS;
@@ -594,6 +594,14 @@ impl<'a> Lowering<'_, 'a> {
                 op,
                 args,
             ),
+            // The schema alone, known before any row is read: the row engine's answer on no rows.
+            OperatorKind::GetSchema => {
+                let schema = self
+                    .engine
+                    .operator(Table::new(cols), op, &self.env)
+                    .map_err(|e| e.to_string())?;
+                self.scan("getschema", &ArrowTable::from_table(&schema))
+            }
             OperatorKind::Pivot(pivot) => self.pivot(
                 Plan {
                     plan,
@@ -867,11 +875,13 @@ impl<'a> Lowering<'_, 'a> {
         limit: Option<&'a Expr>,
     ) -> Result<Plan, Fallback> {
         let mut as_array = false;
+        let mut item_index = None;
         for (name, value) in params {
             match (name.as_str(), &value.kind) {
                 ("kind" | "bagexpansion", ExprKind::Name(k)) if k == "array" || k == "bag" => {
                     as_array = k == "array";
                 }
+                ("with_itemindex", ExprKind::Name(n)) => item_index = Some(n.clone()),
                 _ => return Err(format!("mv-expand {name}=")),
             }
         }
@@ -882,6 +892,7 @@ impl<'a> Lowering<'_, 'a> {
         // Several columns expand side by side (zipped; the shorter padded with nulls).
         let (mut cols, mut exprs) = as_is(&p.columns);
         let mut names = Vec::new();
+        let mut lists = Vec::new();
         for item in items {
             let (c, arg_ty) = self.bind(&item.expr, &p.columns)?;
             let ty = item.to.unwrap_or(ScalarType::Dynamic);
@@ -894,9 +905,24 @@ impl<'a> Lowering<'_, 'a> {
                 return Err("one column expanded twice".into());
             }
             let arg = self.expr(&c, arg_ty, &p.columns)?;
-            let list = ExpandUdf::call(arg, (arg_ty, ty), (as_array, limit), self.row_width(&p))
-                .alias(name.clone());
+            let list = ExpandUdf::call(arg, (arg_ty, ty), (as_array, limit), self.row_width(&p));
+            lists.push(list.clone());
+            let list = list.alias(name.clone());
             set_column(&mut cols, &mut exprs, Column::new(name.clone(), ty), list);
+            names.push(name);
+        }
+        // `with_itemindex`: each row's position in the longest expansion, a last column.
+        if let Some(name) = item_index {
+            if cols.iter().any(|c| c.name == name) {
+                return Err("an item index named like a column".into());
+            }
+            let index = PositionsUdf::call(lists).alias(name.clone());
+            set_column(
+                &mut cols,
+                &mut exprs,
+                Column::new(name.clone(), ScalarType::Long),
+                index,
+            );
             names.push(name);
         }
         let targets: Vec<DfColumn> = names.iter().map(DfColumn::new_unqualified).collect();
@@ -1094,5 +1120,44 @@ mod tests {
         // After its pipe the name is unknown, on both engines.
         let q = format!("{SALES} | as T | count; T");
         assert!(crate::explain(&c, &q, &ExecOptions::default()).is_err());
+    }
+
+    #[test]
+    fn mv_expand_with_itemindex_numbers_each_row_in_the_longest_expansion() {
+        let c = Catalog::new();
+        let q = "print a = dynamic([1, 2, 3]), b = dynamic(['x']), c = dynamic([]), d = 7, \
+                 e = dynamic(null)";
+        for expand in [
+            "mv-expand with_itemindex=i a",
+            "mv-expand with_itemindex=i a, b",
+            "mv-expand with_itemindex=i b, a limit 2",
+            "mv-expand with_itemindex=i c",
+            "mv-expand with_itemindex=i d",
+            "mv-expand with_itemindex=i e",
+            "mv-expand kind=array with_itemindex=i f = bag_pack('k', 1, 'l', 2)",
+        ] {
+            let q = format!("{q} | {expand}");
+            let (plan, fused, rows) = plan_and_answers(&c, &q);
+            assert!(plan.contains("kql_item_positions"), "{plan}");
+            assert_eq!(fused, rows, "{q}");
+        }
+        let q = format!("{q} | mv-expand with_itemindex=i b, a");
+        let (_, fused, _) = plan_and_answers(&c, &q);
+        let index: Vec<&Value> = fused.rows.iter().filter_map(|r| r.last()).collect();
+        assert_eq!(index, [&Value::Long(0), &Value::Long(1), &Value::Long(2)]);
+    }
+
+    #[test]
+    fn getschema_answers_the_columns_without_reading_a_row() {
+        let c = Catalog::new();
+        for q in [
+            "datatable(a:string, b:dynamic) ['x', dynamic([1, 2])] | mv-expand b to typeof(int) \
+             | getschema",
+            "datatable(a:string) [] | extend t = now() | getschema",
+        ] {
+            let (plan, fused, rows) = plan_and_answers(&c, q);
+            assert!(plan.contains("getschema"), "{plan}");
+            assert_eq!(fused, rows, "{q}");
+        }
     }
 }

@@ -30,12 +30,12 @@ use futures::StreamExt;
 use lower::{Fallback, Lowering, Plan, RunKey};
 
 use super::rows::ops::too_many_rows;
-use crate::bind::context::{Binding, Engine, Env};
+use crate::bind::context::{Engine, Env};
 use crate::budget::QueryBudget;
 use crate::budget::datafusion::{InQuery, QueryPool};
 use crate::error::KqlError;
 use crate::storage::arrow_table::{BATCH_ROWS, parallelism};
-use crate::syntax::ast::{Script, Statement};
+use crate::syntax::ast::Script;
 use crate::value::table::Table;
 
 /// How a query left the DataFusion path.
@@ -127,7 +127,8 @@ fn lower<'a>(engine: &mut Engine<'a>, script: &'a Script) -> Result<Plan, Fallba
 
 enum Lower {
     Fallback(Fallback),
-    /// The tabular `let` of that name is used as a scalar: its plan, to run first.
+    /// The tabular `let` of that name (scoped: `Lowering::scoped`) is used as a scalar: its
+    /// plan, to run first.
     NeedsTable(String, Box<Plan>),
     /// An operator needs what this plan answers to lay its columns out (`Lowering::first_run`).
     NeedsRun(RunKey, Box<Plan>),
@@ -147,6 +148,8 @@ fn lower_once<'a>(
         scanned: HashMap::new(),
         serial: false,
         ran: tables.to_vec(),
+        scope: None,
+        shadowing: None,
         found: found.clone(),
         wanted: None,
         visits: HashMap::new(),
@@ -156,27 +159,25 @@ fn lower_once<'a>(
         if let Some((key, plan)) = l.wanted.take() {
             return Lower::NeedsRun(key, Box::new(plan));
         }
+        if let Some(name) = l.shadowing.take()
+            && let Some(plan) = l.lets.get(&name)
+        {
+            return Lower::NeedsTable(l.scoped(&name), Box::new(plan.clone()));
+        }
         let wanted = l.lets.iter().find(|(name, _)| {
             ["scalar expression", "table or column expression"]
                 .iter()
                 .any(|what| why.contains(&format!("Failed to resolve {what} named '{name}'")))
-                && !tables.iter().any(|(t, _)| t == *name)
+                && !tables.iter().any(|(t, _)| *t == l.scoped(name))
         });
         match wanted {
-            Some((name, plan)) => Lower::NeedsTable(name.clone(), Box::new(plan.clone())),
+            Some((name, plan)) => Lower::NeedsTable(l.scoped(name), Box::new(plan.clone())),
             None => Lower::Fallback(why),
         }
     };
     let mut queries = Vec::new();
     for st in &script.statements {
         let query = l.statement(st).map_err(|why| needs(&mut l, why))?;
-        // A tabular `let` run first (used as a scalar) is bound as the row engine binds it.
-        if let Statement::Let { name, .. } = st
-            && l.lets.contains_key(name)
-            && let Some(t) = l.ran(name)
-        {
-            l.env.push(name.clone(), Binding::Table(t));
-        }
         queries.extend(query);
     }
     // Every result set is planned (so each binds), the last one is returned, as the row engine

@@ -121,8 +121,14 @@ pub(super) struct Lowering<'e, 'a> {
     /// Whether an expression reads other rows of its input in order: the query then runs in
     /// one partition, which keeps that order (see `window.rs`).
     pub serial: bool,
-    /// The tabular `let`s and `as` results a scalar expression reads, run first.
+    /// The tabular `let`s, `as` results and tabular parameters a scalar expression reads, run
+    /// first, by their scoped names ([`scoped`](Self::scoped)).
     pub ran: Vec<(String, Arc<Table>)>,
+    /// The function whose body is being lowered (its address), if any.
+    pub scope: Option<usize>,
+    /// A table of the query named like a catalog table, to run first (see
+    /// [`name_table`](Self::name_table)).
+    pub shadowing: Option<String>,
     /// What first runs answered, for operators whose columns the data decides.
     pub found: HashMap<RunKey, Arc<Table>>,
     /// The first run an operator asked for while the query was lowered.
@@ -171,10 +177,7 @@ impl<'a> Lowering<'_, 'a> {
                     // expression reads it, as for a tabular `let`).
                     self.piped_name = match &op.kind {
                         OperatorKind::As(name) => {
-                            self.lets.insert(name.clone(), plan.clone());
-                            if let Some(t) = self.ran(name) {
-                                self.env.push(name.clone(), Binding::Table(t));
-                            }
+                            self.name_table(name, plan.clone())?;
                             Some(name.clone())
                         }
                         _ => None,
@@ -241,10 +244,37 @@ impl<'a> Lowering<'_, 'a> {
         Err("an operator whose columns the data decides, to run first".into())
     }
 
-    /// The table of the tabular `let` or `as` result `name`, when it was run first.
+    /// The table of the tabular `let`, `as` result or parameter `name` in scope, when it was
+    /// run first.
     pub(super) fn ran(&self, name: &str) -> Option<Arc<Table>> {
-        let (_, t) = self.ran.iter().find(|(n, _)| n == name)?;
+        let name = self.scoped(name);
+        let (_, t) = self.ran.iter().find(|(n, _)| *n == name)?;
         Some(Arc::clone(t))
+    }
+
+    /// `name`, a table of the query (a tabular `let`, parameter or `as` result), planned as
+    /// `plan`: bound as a table where it was run first. One named like a catalog table is run
+    /// first in any case (an `Err` now): the binder would read the catalog's in its place.
+    pub(super) fn name_table(&mut self, name: &str, plan: Plan) -> Result<(), Fallback> {
+        self.lets.insert(name.to_string(), plan);
+        match self.ran(name) {
+            Some(t) => self.env.push(name.to_string(), Binding::Table(t)),
+            None if self.engine.catalog.row_count(name).is_some() => {
+                self.shadowing = Some(name.to_string());
+                return Err(format!("'{name}' is named like a catalog table"));
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// `name` as a table run first is known by: a function's own names apart from the
+    /// script's and other functions'.
+    pub(in crate::exec::datafusion) fn scoped(&self, name: &str) -> String {
+        match self.scope {
+            Some(f) => format!("{name}@{f:x}"),
+            None => name.to_string(),
+        }
     }
 
     /// The catalog table `n`, as the query's timespan shows it.

@@ -720,14 +720,19 @@ pub(crate) enum RangeSteps {
     },
 }
 
-/// The next of a range of ticks: `next`, then moved a step on; None past `end`.
+/// The next of a range of ticks: `next`, then moved a step on; None past `end`. A step past the
+/// ends of `i64` leaves nothing inside the range, so it ends the range by zeroing `step` (a
+/// saturated `next` would repeat a bound of `i64::MAX` for ever).
 #[inline]
-fn next_tick(next: &mut i64, end: i64, step: i64) -> Option<i64> {
+fn next_tick(next: &mut i64, end: i64, step: &mut i64) -> Option<i64> {
     let x = *next;
-    if !((step > 0 && x <= end) || (step < 0 && x >= end)) {
+    if !((*step > 0 && x <= end) || (*step < 0 && x >= end)) {
         return None;
     }
-    *next = x.saturating_add(step);
+    match x.checked_add(*step) {
+        Some(n) => *next = n,
+        None => *step = 0,
+    }
     Some(x)
 }
 
@@ -762,9 +767,9 @@ impl RangeSteps {
             RangeSteps::Ticks {
                 next, end, step, ..
             } => {
-                let (mut at, end, step) = (*next, *end, *step);
-                out.extend((0..n).map_while(|_| next_tick(&mut at, end, step).map(Some)));
-                *next = at;
+                let (mut at, end, mut by) = (*next, *end, *step);
+                out.extend((0..n).map_while(|_| next_tick(&mut at, end, &mut by).map(Some)));
+                (*next, *step) = (at, by);
             }
             RangeSteps::Numbers { real: true, .. } => return None,
             RangeSteps::Numbers {
@@ -813,7 +818,7 @@ impl Iterator for RangeSteps {
                 step,
                 datetime,
             } => {
-                let x = next_tick(next, *end, *step)?;
+                let x = next_tick(next, *end, step)?;
                 Some(if *datetime {
                     Value::DateTime(x)
                 } else {

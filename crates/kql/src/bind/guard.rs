@@ -276,7 +276,7 @@ impl QueryGuard {
     /// Parses and checks; answers whether the local parser understood the query.
     fn inspect(&self, query: &str) -> Result<bool, GuardError> {
         let tokens = tokenize(query).map_err(GuardError::Syntax)?;
-        match parser::parse_script(query) {
+        match parser::parse_tokens(query, &tokens) {
             Ok(script) => {
                 let walker = Walker {
                     guard: self,
@@ -322,15 +322,17 @@ impl QueryGuard {
                 tokens.get(i + 1).map(|n| &n.kind),
                 Some(TokenKind::Punct("("))
             );
-            let lower = word.to_ascii_lowercase();
-            if lower == "externaldata" && called {
+            // Compared without case and without a lowered copy of every name.
+            let is = |w: &str| word.eq_ignore_ascii_case(w);
+            let listed = |list: &[&str]| list.iter().any(|w| is(w));
+            if is("externaldata") && called {
                 return Err(refused(
                     Rule::ExternalData,
                     "externaldata".into(),
                     t.location,
                 ));
             }
-            if lower == "evaluate"
+            if is("evaluate")
                 && let Some(p) = plugin_after(&tokens[i + 1..])
                 && let TokenKind::Ident(name) = &p.kind
                 && plugin_is_forbidden(name)
@@ -341,10 +343,10 @@ impl QueryGuard {
                     p.location,
                 ));
             }
-            if called && CROSS_SCOPE_ALWAYS.contains(&lower.as_str()) {
+            if called && listed(&CROSS_SCOPE_ALWAYS) {
                 return Err(cross_scope(word, t.location));
             }
-            if called && CROSS_SCOPE_WORKSPACE.contains(&lower.as_str()) {
+            if called && listed(&CROSS_SCOPE_WORKSPACE) {
                 let arg = match (tokens.get(i + 2), tokens.get(i + 3)) {
                     (
                         Some(Token {

@@ -148,11 +148,13 @@ fn execute_here(
     opts: &ExecOptions,
     budget: &Arc<QueryBudget>,
 ) -> Result<QueryResult, KqlError> {
-    let script = crate::syntax::parser::parse_script(text)?;
+    // Lexed once: the executor's choice reads the tokens too.
+    let tokens = crate::syntax::lexer::tokenize(text)?;
+    let script = crate::syntax::parser::parse_tokens(text, &tokens)?;
     #[cfg(feature = "datafusion")]
     if executor == Executor::DataFusion
         || (executor == Executor::Auto
-            && datafusion::catalog_rows(catalog, text) >= datafusion::MIN_ROWS)
+            && datafusion::catalog_rows(catalog, &tokens) >= datafusion::MIN_ROWS)
     {
         let mut engine = Engine::new(catalog, text, opts, budget);
         match datafusion::run(&mut engine, &script) {

@@ -121,6 +121,8 @@ fn externaldata_is_refused_wherever_it_appears() {
         "SigninLogs | lookup (externaldata(UserPrincipalName:string)['https://e/x']) on UserPrincipalName",
         "SigninLogs | extend n = toscalar(externaldata(a:long)['https://e/x'] | count)",
         "SigninLogs | where UserPrincipalName in ((externaldata(u:string)['https://e/x'] | project u))",
+        "ExternalData(a:string)['https://e/x'] | take 1",
+        "union SigninLogs, (EXTERNALDATA(a:string)['https://e/x'])",
     ] {
         assert_refused(q, Rule::ExternalData);
     }
@@ -203,6 +205,10 @@ fn references_outside_the_workspace_are_refused_naming_the_workspace_setting() {
         "SigninLogs | join (workspace('other').SigninLogs) on UserPrincipalName",
         "let f = (w:string) { workspace(w).SigninLogs };\nf('home-ws')",
         "let a = 1;\nlet g = () { let h = () { range i from 1 to 2 step 1 | join (database('x').T) on i }; h() };\ng()",
+        // The names in any case.
+        "Cluster('help').Database('Samples').StormEvents | take 1",
+        "WORKSPACE('someone-else').SigninLogs | take 1",
+        "union SigninLogs, Adx('https://help.kusto.windows.net/Samples').StormEvents",
     ] {
         assert_refused(q, Rule::CrossScope);
     }

@@ -9,6 +9,7 @@
 //! limits a backend must apply. Each refusal names its rule and the setting that controls it.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{KqlError, Location};
@@ -16,6 +17,7 @@ use crate::settings;
 use crate::syntax::ast::*;
 use crate::syntax::lexer::{Span, Token, TokenKind, tokenize};
 use crate::syntax::parser;
+use crate::syntax::prepared::Prepared;
 use crate::value::TICKS_PER_SECOND;
 
 const TICKS_PER_DAY: i64 = 86_400 * TICKS_PER_SECOND;
@@ -206,6 +208,8 @@ pub struct GuardedQuery {
     pub query: String,
     /// Whether the local parser understood it (always true under `SyntaxPolicy::Strict`).
     pub parsed: bool,
+    /// The query as the guard parsed it, when it did: the local engine runs it as it is.
+    pub prepared: Option<Arc<Prepared>>,
     /// `[start, end)` in ticks.
     pub range: (i64, i64),
     pub max_rows: usize,
@@ -222,7 +226,7 @@ impl QueryGuard {
         requested: Option<(i64, i64)>,
         now: i64,
     ) -> Result<GuardedQuery, GuardError> {
-        let parsed = self.read_only(query)?;
+        let prepared = self.read_only(query)?;
         let range = match requested {
             Some((start, end)) => (start, end),
             None => (
@@ -243,7 +247,8 @@ impl QueryGuard {
         }
         Ok(GuardedQuery {
             query: query.to_string(),
-            parsed,
+            parsed: prepared.is_some(),
+            prepared: prepared.map(Arc::new),
             range,
             max_rows: self.max_rows,
             max_result_bytes: self.max_result_bytes,
@@ -258,8 +263,9 @@ impl QueryGuard {
         self.read_only(query).map(|_| ())
     }
 
-    /// [`QueryGuard::check_read_only`], answering whether the local parser understood the query.
-    fn read_only(&self, query: &str) -> Result<bool, GuardError> {
+    /// [`QueryGuard::check_read_only`], with the query as parsed when the local parser
+    /// understood it.
+    fn read_only(&self, query: &str) -> Result<Option<Prepared>, GuardError> {
         let chars = query.chars().count();
         if chars > self.max_query_chars {
             return Err(GuardError::TooLong {
@@ -273,8 +279,8 @@ impl QueryGuard {
             .and_then(|r| r)
     }
 
-    /// Parses and checks; answers whether the local parser understood the query.
-    fn inspect(&self, query: &str) -> Result<bool, GuardError> {
+    /// Parses and checks; the query as parsed, None when the local parser did not understand it.
+    fn inspect(&self, query: &str) -> Result<Option<Prepared>, GuardError> {
         let tokens = tokenize(query).map_err(GuardError::Syntax)?;
         match parser::parse_tokens(query, &tokens) {
             Ok(script) => {
@@ -286,14 +292,18 @@ impl QueryGuard {
                     walker.statement(s)?;
                 }
                 self.scan(&tokens, false)?;
-                Ok(true)
+                Ok(Some(Prepared {
+                    text: query.to_string(),
+                    tokens,
+                    script,
+                }))
             }
             Err(KqlError::Forbidden { location, .. }) => Err(control_command(&tokens, location)),
             Err(e) => {
                 self.scan(&tokens, true)?;
                 match self.syntax {
                     SyntaxPolicy::Strict => Err(GuardError::Syntax(e)),
-                    SyntaxPolicy::LeaveToService => Ok(false),
+                    SyntaxPolicy::LeaveToService => Ok(None),
                 }
             }
         }

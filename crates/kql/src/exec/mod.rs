@@ -41,8 +41,10 @@ use crate::catalog::Catalog;
 use crate::error::KqlError;
 use crate::functions::{self, aggregate};
 use crate::syntax::ast::{
-    Expr, ExprKind, Function, LetValue, Pattern, PatternCase, Statement, Visualization,
+    Expr, ExprKind, Function, LetValue, Pattern, PatternCase, Script, Statement, Visualization,
 };
+use crate::syntax::lexer::Token;
+use crate::syntax::prepared::Prepared;
 use crate::value::convert;
 use crate::value::table::{Column, Table};
 use crate::value::{ScalarType, Value};
@@ -102,6 +104,38 @@ pub fn execute_on(
     text: &str,
     opts: &ExecOptions,
 ) -> Result<QueryResult, KqlError> {
+    budgeted(opts, |budget| {
+        // Lexed once: the executor's choice reads the tokens too.
+        let tokens = crate::syntax::lexer::tokenize(text)?;
+        let script = crate::syntax::parser::parse_tokens(text, &tokens)?;
+        execute_here(executor, catalog, text, &tokens, &script, opts, budget)
+    })
+}
+
+/// [`execute`] of a query the guard has parsed already, without parsing it again.
+pub fn execute_prepared(
+    catalog: &Catalog,
+    query: &Prepared,
+    opts: &ExecOptions,
+) -> Result<QueryResult, KqlError> {
+    budgeted(opts, |budget| {
+        execute_here(
+            Executor::Auto,
+            catalog,
+            &query.text,
+            &query.tokens,
+            &query.script,
+            opts,
+            budget,
+        )
+    })
+}
+
+/// Runs `run` under the query's memory, time and cancel budget, on a deep stack.
+fn budgeted(
+    opts: &ExecOptions,
+    run: impl FnOnce(&Arc<QueryBudget>) -> Result<QueryResult, KqlError> + Send,
+) -> Result<QueryResult, KqlError> {
     let budget = match &opts.engine_memory {
         Some(engine) => engine.admit(opts.memory_limit, opts.deadline, opts.cancel.clone())?,
         None => QueryBudget::new(opts.memory_limit, opts.deadline, opts.cancel.clone()),
@@ -110,9 +144,7 @@ pub fn execute_on(
         // The whole run (and its result) is charged to the query, on this thread and on every
         // DataFusion task it spawns.
         let _scope = budget.enter();
-        crate::syntax::parser::on_deep_stack(|| {
-            execute_here(executor, catalog, text, opts, &budget)
-        })
+        crate::syntax::parser::on_deep_stack(|| run(&budget))
     };
     budget.release();
     // A limit that stopped the query is the answer, whatever error it caused on the way out.
@@ -145,19 +177,18 @@ fn execute_here(
     executor: Executor,
     catalog: &Catalog,
     text: &str,
+    tokens: &[Token],
+    script: &Script,
     opts: &ExecOptions,
     budget: &Arc<QueryBudget>,
 ) -> Result<QueryResult, KqlError> {
-    // Lexed once: the executor's choice reads the tokens too.
-    let tokens = crate::syntax::lexer::tokenize(text)?;
-    let script = crate::syntax::parser::parse_tokens(text, &tokens)?;
     #[cfg(feature = "datafusion")]
     if executor == Executor::DataFusion
         || (executor == Executor::Auto
-            && datafusion::catalog_rows(catalog, &tokens) >= datafusion::MIN_ROWS)
+            && datafusion::catalog_rows(catalog, tokens) >= datafusion::MIN_ROWS)
     {
         let mut engine = Engine::new(catalog, text, opts, budget);
-        match datafusion::run(&mut engine, &script) {
+        match datafusion::run(&mut engine, script) {
             Ok(table) => {
                 return Ok(QueryResult {
                     table,
@@ -172,7 +203,7 @@ fn execute_here(
         }
     }
     #[cfg(not(feature = "datafusion"))]
-    let _ = executor;
+    let _ = (executor, tokens);
     let mut engine = Engine::new(catalog, text, opts, budget);
     let mut env = Env::default();
     let mut results = Vec::new();

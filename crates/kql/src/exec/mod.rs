@@ -797,9 +797,15 @@ impl RangeSteps {
                 // exact, so the longs are counted on in integers: a few instructions a value.
                 let exact = |x: f64| x.fract() == 0.0 && x.abs() < EXACT_F64;
                 if m > 0
-                    && [from, step, last * step, from + at * step, from + last * step]
-                        .into_iter()
-                        .all(exact)
+                    && [
+                        from,
+                        step,
+                        last * step,
+                        from + at * step,
+                        from + last * step,
+                    ]
+                    .into_iter()
+                    .all(exact)
                 {
                     let (first, step) = ((from + at * step) as i64, step as i64);
                     out.extend((0..m as i64).map(|k| Some(first + k * step)));

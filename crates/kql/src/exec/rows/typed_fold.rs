@@ -401,35 +401,34 @@ impl KeyIds {
         }
     }
 
-    /// Each value's number in `out`.
-    fn ids(&mut self, v: &Vector<'_>, out: &mut Vec<u32>) -> Option<()> {
+    /// Each value's number in `out`, and how many runs of equal values they came in.
+    fn ids(&mut self, v: &Vector<'_>, out: &mut Vec<u32>) -> Option<usize> {
         out.clear();
-        // Keys often come in runs (time bins, sorted rows): a run's next rows skip the hash.
         match (self, v) {
-            (KeyIds::Ints(map), Vector::Ints(xs)) => {
-                let mut last = None;
-                // Extended from the slice's map, the vector is sized once, not checked per push.
-                out.extend(xs.iter().map(|x| match last {
-                    Some((k, id)) if k == *x => id,
-                    _ => {
-                        let next = map.len() as u32;
-                        let id = *map.entry(*x).or_insert(next);
-                        last = Some((*x, id));
-                        id
-                    }
-                }));
-            }
+            (KeyIds::Ints(map), Vector::Ints(xs)) => Some(number_runs(
+                xs,
+                out,
+                |a, b| a == b,
+                |x| {
+                    let next = map.len() as u32;
+                    *map.entry(*x).or_insert(next)
+                },
+            )),
             (KeyIds::Texts(map), Vector::Texts(xs)) => {
+                // As `number_runs`, written out: its closures cost a string hash's worth here.
+                let mut runs = 0;
                 let mut last: Option<(&str, u32)> = None;
                 for x in xs {
-                    let s: &str = x.as_ref().map_or("", |s| s);
+                    let s = text(x);
                     let id = match last {
                         Some((k, id)) if k == s => id,
                         _ => {
+                            runs += 1;
                             let id = match map.get(s) {
                                 Some(&id) => id,
                                 None => {
                                     let id = map.len() as u32;
+                                    // The row's string shared, not copied.
                                     let owned =
                                         x.as_ref().map_or_else(|| Arc::from(""), |s| (**s).clone());
                                     map.insert(owned, id);
@@ -442,11 +441,38 @@ impl KeyIds {
                     };
                     out.push(id);
                 }
+                Some(runs)
             }
-            _ => return None,
+            _ => None,
         }
-        Some(())
     }
+}
+
+/// Each of `xs` numbered by `number` in `out`, and how many runs of equal values they came in.
+/// Values often come in runs (time bins, sorted rows): a run's next values skip the numbering
+/// (a hash).
+fn number_runs<T>(
+    xs: &[T],
+    out: &mut Vec<u32>,
+    same: impl Fn(&T, &T) -> bool,
+    mut number: impl FnMut(&T) -> u32,
+) -> usize {
+    out.clear();
+    let mut runs = 0;
+    let mut rest = xs;
+    // A run at a time: its values compared in a tight loop, its number written as a fill.
+    while let Some((x, after)) = rest.split_first() {
+        let len = 1 + after.iter().take_while(|y| same(x, y)).count();
+        out.extend(std::iter::repeat_n(number(x), len));
+        rest = after.get(len - 1..).unwrap_or_default();
+        runs += 1;
+    }
+    runs
+}
+
+/// A key's string: a null is the empty string, as the row fold converts it.
+fn text<'a>(x: &'a Option<Cow<'_, Arc<str>>>) -> &'a str {
+    x.as_ref().map_or("", |s| s)
 }
 
 /// The value in row `row` of a vector of `kind` (a null string is the empty string, as the row
@@ -488,8 +514,10 @@ struct Grouping {
 }
 
 impl Grouping {
-    /// Each row's group in `out`, opening groups (with their key values) as they are first seen.
-    fn assign(&mut self, n: usize, keys: &[Cow<'_, Vector<'_>>], out: &mut Vec<u32>) -> Option<()> {
+    /// Each row's group in `spans`, opening groups (with their key values) as they are first
+    /// seen.
+    fn assign(&mut self, n: usize, keys: &[Cow<'_, Vector<'_>>], spans: &mut Spans) -> Option<()> {
+        let out = &mut spans.rows;
         out.clear();
         let Some(((first, _), rest)) = self.keys.split_first_mut() else {
             // No key: one group, opened by the first row.
@@ -497,28 +525,114 @@ impl Grouping {
                 self.group_keys.push(Vec::with_capacity(self.room));
             }
             out.resize(n, 0);
+            spans.set_runs(usize::from(n > 0));
             return Some(());
         };
-        first.ids(keys.first()?, out)?;
+        let mut runs = first.ids(keys.first()?, out)?;
         for (((ids, _), combos), v) in rest.iter_mut().zip(&mut self.combos).zip(keys.get(1..)?) {
             ids.ids(v, &mut self.ids)?;
-            for (g, id) in out.iter_mut().zip(&self.ids) {
-                let next = combos.len() as u32;
-                *g = *combos.entry((*g, *id)).or_insert(next);
+            let pairs: Vec<(u32, u32)> =
+                out.iter().copied().zip(self.ids.iter().copied()).collect();
+            runs = number_runs(
+                &pairs,
+                out,
+                |a, b| a == b,
+                |pair| {
+                    let next = combos.len() as u32;
+                    *combos.entry(*pair).or_insert(next)
+                },
+            );
+        }
+        spans.set_runs(runs);
+        // Groups open in the order of their numbers: the next to open is the one after the last,
+        // at the first row of a run.
+        let mut next = self.group_keys.len() as u32;
+        let mut open = |row: usize| {
+            let mut values = Vec::with_capacity(keys.len() + self.room);
+            values.extend(
+                keys.iter()
+                    .zip(&self.keys)
+                    .map(|(v, (_, kind))| value_at(v, *kind, row)),
+            );
+            self.group_keys.push(values);
+        };
+        // Two plain loops: through an iterator of either, the check per row costs ten times more.
+        if spans.runs.is_empty() {
+            for (row, &g) in spans.rows.iter().enumerate() {
+                if g == next {
+                    open(row);
+                    next += 1;
+                }
+            }
+        } else {
+            for (row, g) in spans.run_starts() {
+                if g == next {
+                    open(row);
+                    next += 1;
+                }
             }
         }
-        // Groups open in the order of their numbers: the next to open is the one after the last.
-        let mut next = self.group_keys.len();
-        for (row, &g) in out.iter().enumerate() {
-            if g as usize == next {
-                let mut values = Vec::with_capacity(keys.len() + self.room);
-                values.extend(
-                    keys.iter()
-                        .zip(&self.keys)
-                        .map(|(v, (_, kind))| value_at(v, *kind, row)),
-                );
-                self.group_keys.push(values);
-                next += 1;
+        Some(())
+    }
+}
+
+/// Each row's group in a chunk: row by row and, when the rows come in long runs of one group
+/// (binned or sorted keys), as those runs too, so that an aggregate folds a run's values in one
+/// tight loop into its group's accumulator.
+#[derive(Default)]
+struct Spans {
+    rows: Vec<u32>,
+    /// (group, the end of its run) in row order; empty when the runs are short.
+    runs: Vec<(u32, usize)>,
+}
+
+impl Spans {
+    /// The rows a run needs on average to be folded by runs: below it the loop per run costs
+    /// more than it saves.
+    const RUN: usize = 4;
+
+    /// Finds the runs of `rows` (`count` of them) if they are long enough.
+    fn set_runs(&mut self, count: usize) {
+        self.runs.clear();
+        if count * Self::RUN > self.rows.len() {
+            return;
+        }
+        let mut start = 0;
+        while let Some(&g) = self.rows.get(start) {
+            let same = self.rows.get(start + 1..).unwrap_or_default();
+            let end = start + 1 + same.iter().take_while(|h| **h == g).count();
+            self.runs.push((g, end));
+            start = end;
+        }
+    }
+
+    /// Each run's first row and group.
+    fn run_starts(&self) -> impl Iterator<Item = (usize, u32)> + '_ {
+        let starts = std::iter::once(0).chain(self.runs.iter().map(|(_, end)| *end));
+        starts.zip(self.runs.iter().map(|(g, _)| *g))
+    }
+
+    /// Folds `xs` (a value per row) into their groups' `states`: `f(group, state, value)`. A
+    /// run finds its group's state once and folds its values in a loop that keeps the state in
+    /// registers. None when `xs` is not a value per row or a group has no state.
+    fn fold<T, S>(
+        &self,
+        states: &mut [S],
+        xs: &[T],
+        mut f: impl FnMut(usize, &mut S, &T),
+    ) -> Option<()> {
+        if xs.len() != self.rows.len() {
+            return None;
+        }
+        if self.runs.is_empty() {
+            for (&g, x) in self.rows.iter().zip(xs) {
+                f(g as usize, states.get_mut(g as usize)?, x);
+            }
+        } else {
+            for ((start, g), (_, end)) in self.run_starts().zip(&self.runs) {
+                let (g, run) = (g as usize, xs.get(start..*end)?);
+                let state = states.get_mut(g)?;
+                run.iter().for_each(|x| f(g, state, x));
             }
         }
         Some(())
@@ -587,98 +701,84 @@ impl Acc {
         })
     }
 
-    /// Folds a chunk: row `i` in group `groups[i]` (of `n` groups) with the argument's value
-    /// `arg[i]`; `ids` a buffer. None when the argument is not of the kind planned.
+    /// Folds a chunk: each row into its group's accumulator (of `n` groups) with its value of
+    /// the argument; `ids` a buffer. None when the argument is not of the kind planned.
     fn add(
         &mut self,
-        groups: &[u32],
+        spans: &Spans,
         n: usize,
         arg: Option<&Vector<'_>>,
         ids: &mut Vec<u32>,
     ) -> Option<()> {
-        let rows = groups.iter().map(|g| *g as usize);
         match (self, arg) {
             (Acc::Count(counts), _) => {
-                let counts = sized(counts, n, 0);
-                for g in rows {
-                    *counts.get_mut(g)? += 1;
-                }
+                // A unit a row: a vector that takes no memory.
+                let units = vec![(); spans.rows.len()];
+                spans.fold(sized(counts, n, 0), &units, |_, c, ()| *c += 1)
             }
             (Acc::SumInts(sums), Some(Vector::Ints(xs))) => {
-                let sums = sized(sums, n, 0);
-                for (g, x) in rows.zip(xs) {
+                spans.fold(sized(sums, n, 0), xs, |_, sum, x| {
                     if let Some(x) = x {
-                        let sum = sums.get_mut(g)?;
                         *sum = sum.wrapping_add(*x);
                     }
-                }
+                })
             }
             (Acc::SumReals(sums), Some(Vector::Reals(xs))) => {
-                let sums = sized(sums, n, 0.0);
-                for (g, x) in rows.zip(xs) {
+                spans.fold(sized(sums, n, 0.0), xs, |_, sum, x| {
                     if let Some(x) = x {
-                        *sums.get_mut(g)? += x;
+                        *sum += x;
                     }
-                }
+                })
             }
             (Acc::Avg(avgs), Some(arg)) => {
                 let avgs = sized(avgs, n, (0.0, 0));
-                let mut add = |g: usize, x: f64| -> Option<()> {
-                    let (sum, count) = avgs.get_mut(g)?;
+                let add = |(sum, count): &mut (f64, i64), x: f64| {
                     *sum += x;
                     *count += 1;
-                    Some(())
                 };
                 match arg {
-                    Vector::Ints(xs) => {
-                        for (g, x) in rows.zip(xs) {
-                            if let Some(x) = x {
-                                add(g, *x as f64)?;
-                            }
+                    Vector::Ints(xs) => spans.fold(avgs, xs, |_, avg, x| {
+                        if let Some(x) = x {
+                            add(avg, *x as f64);
                         }
-                    }
-                    Vector::Reals(xs) => {
-                        for (g, x) in rows.zip(xs) {
-                            if let Some(x) = x {
-                                add(g, *x)?;
-                            }
+                    }),
+                    Vector::Reals(xs) => spans.fold(avgs, xs, |_, avg, x| {
+                        if let Some(x) = x {
+                            add(avg, *x);
                         }
-                    }
-                    Vector::Texts(_) => return None,
+                    }),
+                    Vector::Texts(_) => None,
                 }
             }
             (Acc::BestInts(best, _, max), Some(Vector::Ints(xs))) => {
-                let best = sized(best, n, None);
-                for (g, x) in rows.zip(xs) {
-                    let b = best.get_mut(g)?;
+                let max = *max;
+                spans.fold(sized(best, n, None), xs, |_, b, x| {
                     if let Some(x) = x
-                        && better(x, b.as_ref(), *max)
+                        && better(x, b.as_ref(), max)
                     {
                         *b = Some(*x);
                     }
-                }
+                })
             }
             (Acc::BestReals(best, max), Some(Vector::Reals(xs))) => {
-                let best = sized(best, n, None);
-                for (g, x) in rows.zip(xs) {
-                    let b = best.get_mut(g)?;
+                let max = *max;
+                spans.fold(sized(best, n, None), xs, |_, b, x| {
                     if let Some(x) = x
-                        && better(x, b.as_ref(), *max)
+                        && better(x, b.as_ref(), max)
                     {
                         *b = Some(*x);
                     }
-                }
+                })
             }
             (Acc::BestTexts(best, max), Some(Vector::Texts(xs))) => {
-                let best = sized(best, n, None);
-                for (g, x) in rows.zip(xs) {
-                    let b = best.get_mut(g)?;
+                let max = *max;
+                spans.fold(sized(best, n, None), xs, |_, b, x| {
                     if let Some(x) = x
-                        && better::<str>(x, b.as_deref(), *max)
+                        && better::<str>(x, b.as_deref(), max)
                     {
                         *b = Some((**x).clone());
                     }
-                }
+                })
             }
             (
                 Acc::Distinct {
@@ -689,34 +789,32 @@ impl Acc {
                 Some(arg),
             ) => {
                 let counts = sized(counts, n, 0);
-                let mut add = |g: usize, x: i64| -> Option<()> {
+                let mut add = |g: usize, count: &mut i64, x: i64| {
                     if seen.insert((g as u32, x)) {
-                        *counts.get_mut(g)? += 1;
+                        *count += 1;
                     }
-                    Some(())
                 };
                 match (arg, texts) {
-                    (Vector::Ints(xs), None) => {
-                        for (g, x) in rows.zip(xs) {
-                            if let Some(x) = x {
-                                add(g, *x)?;
-                            }
+                    (Vector::Ints(xs), None) => spans.fold(counts, xs, |g, count, x| {
+                        if let Some(x) = x {
+                            add(g, count, *x);
                         }
-                    }
+                    }),
+                    // A string is counted by its number.
                     (Vector::Texts(xs), Some(texts)) => {
                         texts.ids(arg, ids)?;
-                        for ((g, x), id) in rows.zip(xs).zip(ids.iter()) {
+                        let numbered: Vec<_> = xs.iter().zip(ids.iter()).collect();
+                        spans.fold(counts, &numbered, |g, count, (x, id)| {
                             if x.is_some() {
-                                add(g, i64::from(*id))?;
+                                add(g, count, i64::from(**id));
                             }
-                        }
+                        })
                     }
-                    _ => return None,
+                    _ => None,
                 }
             }
-            _ => return None,
+            _ => None,
         }
-        Some(())
     }
 
     /// Group `g`'s state, as the row fold would have left it.
@@ -768,7 +866,7 @@ struct TypedFold<'s> {
     aggs: Vec<(Option<Typed<'s>>, Acc)>,
     grouping: Grouping,
     /// Each row's group in the chunk, and a buffer of numbers, reused chunk after chunk.
-    groups: Vec<u32>,
+    spans: Spans,
     ids: Vec<u32>,
 }
 
@@ -819,7 +917,7 @@ impl<'s> TypedFold<'s> {
             keys,
             aggs,
             grouping,
-            groups: Vec::new(),
+            spans: Spans::default(),
             ids: Vec::new(),
         })
     }
@@ -831,14 +929,14 @@ impl<'s> TypedFold<'s> {
             .iter()
             .map(|k| k.vector(chunk))
             .collect::<Option<Vec<_>>>()?;
-        self.grouping.assign(chunk.len(), &keys, &mut self.groups)?;
+        self.grouping.assign(chunk.len(), &keys, &mut self.spans)?;
         let n = self.grouping.group_keys.len();
         for (arg, acc) in &mut self.aggs {
             let arg = match arg {
                 Some(arg) => Some(arg.vector(chunk)?),
                 None => None,
             };
-            acc.add(&self.groups, n, arg.as_deref(), &mut self.ids)?;
+            acc.add(&self.spans, n, arg.as_deref(), &mut self.ids)?;
         }
         Some(())
     }

@@ -1262,4 +1262,119 @@ mod tests {
         assert_eq!(typed.as_ref(), Some(&by_row));
         assert!(by_row[0].starts_with("[DateTime(10), DateTime(10), TimeSpan(-1)"));
     }
+
+    #[test]
+    fn keys_in_long_runs_fold_by_runs_as_the_row_fold_across_chunks() {
+        use ScalarType::{Long, Real, String};
+        let columns = [
+            Column::new("k", Long),
+            Column::new("x", Long),
+            Column::new("s", String),
+            Column::new("r", Real),
+            Column::new("half", String),
+        ];
+        // Runs of 300 rows (one across the first chunk's end), then a last group of one row;
+        // a null at each run's first row and at the last, sums that wrap past i64::MAX.
+        let rows: Vec<Vec<Value>> = (0..2501i64)
+            .map(|i| {
+                let k = if i == 2500 { 99 } else { i / 300 };
+                let x = match i {
+                    _ if i % 300 == 0 || i == 2500 => Value::Null,
+                    _ if i % 5 == 0 => long(i64::MAX - i),
+                    _ => long(-i),
+                };
+                let s = if i % 11 == 0 {
+                    Value::Null
+                } else {
+                    Value::str(&format!("u{}", i % 7))
+                };
+                let r = if i % 13 == 0 {
+                    Value::Real(f64::NAN)
+                } else {
+                    Value::Real(i as f64 / 3.0)
+                };
+                let half = Value::str(if k % 2 == 0 { "even" } else { "odd" });
+                vec![long(k), x, s, r, half]
+            })
+            .collect();
+        let col = |i| vec![CExpr::Col(i)];
+        let specs = [
+            spec("count", Vec::new(), &[]),
+            spec("sum", col(1), &[Long]),
+            spec("min", col(1), &[Long]),
+            spec("max", col(1), &[Long]),
+            spec("avg", col(1), &[Long]),
+            spec("dcount", col(1), &[Long]),
+            spec("dcount", col(2), &[String]),
+            spec("max", col(2), &[String]),
+            spec("sum", col(3), &[Real]),
+            spec("min", col(3), &[Real]),
+            spec("avg", col(3), &[Real]),
+        ];
+        let key = (CExpr::Col(0), Long);
+        for keys in [
+            vec![key.clone()],
+            vec![key.clone(), (CExpr::Col(4), String)],
+            vec![(CExpr::Col(4), String), key.clone()],
+            Vec::new(),
+        ] {
+            let (typed, by_row) = both(&columns, &rows, &keys, &specs);
+            assert_eq!(typed.as_ref(), Some(&by_row), "{keys:?}");
+        }
+        let (_, by_row) = both(&columns, &rows, std::slice::from_ref(&key), &specs);
+        assert_eq!(by_row.len(), 10);
+        // The rows were folded by runs.
+        let key_exprs = [key.0];
+        let key_cols = [Column::new("k", Long)];
+        let Some(mut fold) = TypedFold::new(&columns, &key_exprs, &key_cols, &specs) else {
+            panic!("the typed fold covers these aggregates");
+        };
+        let at: Vec<usize> = (0..CHUNK).collect();
+        assert_eq!(fold.add(Chunk::Rows(&rows, &at)), Some(()));
+        assert_eq!(fold.spans.runs.len(), 4);
+    }
+
+    #[test]
+    fn a_run_folds_into_its_groups_state_as_its_rows_do_one_by_one() {
+        for rows in [
+            Vec::new(),
+            vec![0],
+            vec![0, 0, 0, 1, 1, 2, 0, 0, 2],
+            vec![0, 1, 0, 1],
+        ] {
+            let xs: Vec<i64> = (0..rows.len() as i64).collect();
+            let n = rows.iter().max().map_or(0, |g| *g as usize + 1);
+            let by_rows = Spans {
+                rows: rows.clone(),
+                runs: Vec::new(),
+            };
+            let mut by_runs = Spans {
+                rows,
+                runs: Vec::new(),
+            };
+            // No runs counted: found whatever their length.
+            by_runs.set_runs(0);
+            assert_eq!(by_runs.runs.is_empty(), xs.is_empty());
+            // Each group's values in the order folded.
+            let folded = |spans: &Spans| {
+                let mut seen = vec![Vec::new(); n];
+                let done = spans.fold(&mut seen, &xs, |g, s: &mut Vec<(usize, i64)>, x| {
+                    s.push((g, *x));
+                });
+                done.map(|()| seen)
+            };
+            assert_eq!(folded(&by_runs), folded(&by_rows));
+            assert!(folded(&by_rows).is_some());
+            // A vector of another length than the rows' is not folded.
+            let mut short = vec![Vec::new(); n];
+            let one = [0i64];
+            let fold_one = |spans: &Spans, short: &mut [Vec<i64>]| {
+                spans.fold(short, &one, |_, s, x| s.push(*x))
+            };
+            if by_rows.rows.len() != 1 {
+                assert_eq!(fold_one(&by_runs, &mut short), None);
+                assert_eq!(fold_one(&by_rows, &mut short), None);
+            }
+        }
+    }
 }

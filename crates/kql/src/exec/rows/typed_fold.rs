@@ -369,6 +369,48 @@ impl<'s> Typed<'s> {
     }
 }
 
+/// A key's values in a chunk: a vector, with the operation on a long when the key is one of a
+/// long (`i / 100`), applied as the values are numbered rather than into a vector of its own.
+struct KeyValues<'v> {
+    values: Cow<'v, Vector<'v>>,
+    op: Option<(BinOp, i64)>,
+}
+
+impl KeyValues<'_> {
+    /// The value in row `row` (of `kind`), as a group's key.
+    fn value_at(&self, kind: Kind, row: usize) -> Value {
+        match (&*self.values, self.op, kind) {
+            (Vector::Ints(xs), Some((op, y)), Kind::Int(ty)) => {
+                let x = xs.get(row).copied().flatten();
+                x.and_then(|x| int_op(op, x, y))
+                    .map_or(Value::Null, |x| int_value(ty, x))
+            }
+            (values, _, _) => value_at(values, kind, row),
+        }
+    }
+}
+
+impl<'s> Typed<'s> {
+    /// A key's values in `chunk`; None when one is not of its kind.
+    fn key_values<'v>(&self, chunk: Chunk<'v>) -> Option<KeyValues<'v>>
+    where
+        's: 'v,
+    {
+        if let Plan::Arith(op, l, r) = &self.plan
+            && let Plan::Lit(Value::Long(y)) = r.plan
+            && l.kind == Kind::Int(ScalarType::Long)
+        {
+            let values = l.vector(chunk)?;
+            if matches!(*values, Vector::Ints(_)) {
+                let op = Some((*op, *y));
+                return Some(KeyValues { values, op });
+            }
+        }
+        let values = self.vector(chunk)?;
+        Some(KeyValues { values, op: None })
+    }
+}
+
 /// `x op y` of each long `x` (null stays null). Each operator is a loop of its own (a closure
 /// type each), rather than a match on the operator for every value.
 fn ints_op(op: BinOp, xs: &[Option<i64>], y: i64) -> Vec<Option<i64>> {
@@ -401,21 +443,24 @@ impl KeyIds {
         }
     }
 
-    /// Each value's number in `out`, and how many runs of equal values they came in.
-    fn ids(&mut self, v: &Vector<'_>, out: &mut Vec<u32>) -> Option<usize> {
-        out.clear();
-        match (self, v) {
-            (KeyIds::Ints(map), Vector::Ints(xs)) => Some(number_runs(
-                xs,
-                out,
-                |a, b| a == b,
-                |x| {
-                    let next = map.len() as u32;
-                    *map.entry(*x).or_insert(next)
-                },
-            )),
+    /// Each value's number, and the runs of equal values, in `out`.
+    fn ids(&mut self, v: &KeyValues<'_>, out: &mut Spans) -> Option<()> {
+        match (self, &*v.values) {
+            (KeyIds::Ints(map), Vector::Ints(xs)) => Some(match v.op {
+                None => number_ints(xs, out, map, |x| x),
+                // Each operator numbers in a loop of its own (a closure type each), as `ints_op`.
+                Some((BinOp::Add, y)) => number_ints(xs, out, map, |x| int_op(BinOp::Add, x?, y)),
+                Some((BinOp::Sub, y)) => number_ints(xs, out, map, |x| int_op(BinOp::Sub, x?, y)),
+                Some((BinOp::Mul, y)) => number_ints(xs, out, map, |x| int_op(BinOp::Mul, x?, y)),
+                Some((BinOp::Div, y)) => number_ints(xs, out, map, |x| int_op(BinOp::Div, x?, y)),
+                Some((op, y)) => number_ints(xs, out, map, |x| int_op(op, x?, y)),
+            }),
             (KeyIds::Texts(map), Vector::Texts(xs)) => {
                 // As `number_runs`, written out: its closures cost a string hash's worth here.
+                // Its runs are counted, and found afterwards if few.
+                let rows = &mut out.rows;
+                rows.clear();
+                rows.reserve(xs.len());
                 let mut runs = 0;
                 let mut last: Option<(&str, u32)> = None;
                 for x in xs {
@@ -439,35 +484,69 @@ impl KeyIds {
                             id
                         }
                     };
-                    out.push(id);
+                    rows.push(id);
                 }
-                Some(runs)
+                out.runs.clear();
+                if runs <= Spans::most_runs(xs.len()) {
+                    out.find_runs();
+                }
+                Some(())
             }
             _ => None,
         }
     }
 }
 
-/// Each of `xs` numbered by `number` in `out`, and how many runs of equal values they came in.
-/// Values often come in runs (time bins, sorted rows): a run's next values skip the numbering
-/// (a hash).
-fn number_runs<T>(
+/// Each of `xs`, as `key` makes it, numbered in `map` (in the order first seen), and the runs
+/// of equal keys, in `out`.
+fn number_ints(
+    xs: &[Option<i64>],
+    out: &mut Spans,
+    map: &mut Map<Option<i64>, u32>,
+    key: impl Fn(Option<i64>) -> Option<i64>,
+) {
+    number_runs(
+        xs,
+        out,
+        |x| key(*x),
+        |k| {
+            let next = map.len() as u32;
+            *map.entry(k).or_insert(next)
+        },
+    )
+}
+
+/// Each of `xs` numbered by `number` of its `key`, and the runs of equal keys, in `out`. Keys
+/// often come in runs (time bins, sorted rows): a run's next values are only compared, not
+/// numbered (a hash).
+fn number_runs<T, K: PartialEq>(
     xs: &[T],
-    out: &mut Vec<u32>,
-    same: impl Fn(&T, &T) -> bool,
-    mut number: impl FnMut(&T) -> u32,
-) -> usize {
-    out.clear();
-    let mut runs = 0;
-    let mut rest = xs;
-    // A run at a time: its values compared in a tight loop, its number written as a fill.
+    out: &mut Spans,
+    key: impl Fn(&T) -> K,
+    mut number: impl FnMut(K) -> u32,
+) {
+    let (rows, runs) = (&mut out.rows, &mut out.runs);
+    rows.clear();
+    runs.clear();
+    // Sized once: the fills below would grow it run after run.
+    rows.reserve(xs.len());
+    let (mut rest, most, mut many) = (xs, Spans::most_runs(xs.len()), false);
+    // A run at a time: its values' keys compared with its first's in a tight loop, its number
+    // written as a fill.
     while let Some((x, after)) = rest.split_first() {
-        let len = 1 + after.iter().take_while(|y| same(x, y)).count();
-        out.extend(std::iter::repeat_n(number(x), len));
+        let k = key(x);
+        let len = 1 + after.iter().take_while(|y| key(y) == k).count();
+        let id = number(k);
+        rows.extend(std::iter::repeat_n(id, len));
+        many = many || runs.len() == most;
+        if !many {
+            runs.push((id, rows.len()));
+        }
         rest = after.get(len - 1..).unwrap_or_default();
-        runs += 1;
     }
-    runs
+    if many {
+        runs.clear();
+    }
 }
 
 /// A key's string: a null is the empty string, as the row fold converts it.
@@ -510,40 +589,37 @@ struct Grouping {
     /// appends: the vector made once at its full size.
     room: usize,
     /// The numbers of a later key's values, reused chunk after chunk.
-    ids: Vec<u32>,
+    ids: Spans,
 }
 
 impl Grouping {
     /// Each row's group in `spans`, opening groups (with their key values) as they are first
     /// seen.
-    fn assign(&mut self, n: usize, keys: &[Cow<'_, Vector<'_>>], spans: &mut Spans) -> Option<()> {
-        let out = &mut spans.rows;
-        out.clear();
+    fn assign(&mut self, n: usize, keys: &[KeyValues<'_>], spans: &mut Spans) -> Option<()> {
         let Some(((first, _), rest)) = self.keys.split_first_mut() else {
-            // No key: one group, opened by the first row.
+            // No key: one group, opened by the first row, one run.
             if n > 0 && self.group_keys.is_empty() {
                 self.group_keys.push(Vec::with_capacity(self.room));
             }
-            out.resize(n, 0);
-            spans.set_runs(usize::from(n > 0));
+            number_runs(&vec![(); n], spans, |_| (), |_| 0);
             return Some(());
         };
-        let mut runs = first.ids(keys.first()?, out)?;
+        first.ids(keys.first()?, spans)?;
         for (((ids, _), combos), v) in rest.iter_mut().zip(&mut self.combos).zip(keys.get(1..)?) {
             ids.ids(v, &mut self.ids)?;
-            let pairs: Vec<(u32, u32)> =
-                out.iter().copied().zip(self.ids.iter().copied()).collect();
-            runs = number_runs(
+            let pairs: Vec<(u32, u32)> = (spans.rows.iter().copied())
+                .zip(self.ids.rows.iter().copied())
+                .collect();
+            number_runs(
                 &pairs,
-                out,
-                |a, b| a == b,
+                spans,
+                |pair| *pair,
                 |pair| {
                     let next = combos.len() as u32;
-                    *combos.entry(*pair).or_insert(next)
+                    *combos.entry(pair).or_insert(next)
                 },
             );
         }
-        spans.set_runs(runs);
         // Groups open in the order of their numbers: the next to open is the one after the last,
         // at the first row of a run.
         let mut next = self.group_keys.len() as u32;
@@ -552,7 +628,7 @@ impl Grouping {
             values.extend(
                 keys.iter()
                     .zip(&self.keys)
-                    .map(|(v, (_, kind))| value_at(v, *kind, row)),
+                    .map(|(v, (_, kind))| v.value_at(*kind, row)),
             );
             self.group_keys.push(values);
         };
@@ -582,21 +658,23 @@ impl Grouping {
 #[derive(Default)]
 struct Spans {
     rows: Vec<u32>,
-    /// (group, the end of its run) in row order; empty when the runs are short.
+    /// (group, the end of its run) in row order; empty when the runs are short (their finders
+    /// stop recording them past `most_runs`).
     runs: Vec<(u32, usize)>,
 }
 
 impl Spans {
-    /// The rows a run needs on average to be folded by runs: below it the loop per run costs
-    /// more than it saves.
+    /// The rows a run needs on average to be folded by runs.
     const RUN: usize = 4;
 
-    /// Finds the runs of `rows` (`count` of them) if they are long enough.
-    fn set_runs(&mut self, count: usize) {
-        self.runs.clear();
-        if count * Self::RUN > self.rows.len() {
-            return;
-        }
+    /// The most runs `n` rows are folded by: more, shorter runs cost more in the loop per run
+    /// than they save.
+    fn most_runs(n: usize) -> usize {
+        n / Self::RUN
+    }
+
+    /// The runs of `rows`.
+    fn find_runs(&mut self) {
         let mut start = 0;
         while let Some(&g) = self.rows.get(start) {
             let same = self.rows.get(start + 1..).unwrap_or_default();
@@ -708,7 +786,7 @@ impl Acc {
         spans: &Spans,
         n: usize,
         arg: Option<&Vector<'_>>,
-        ids: &mut Vec<u32>,
+        ids: &mut Spans,
     ) -> Option<()> {
         match (self, arg) {
             (Acc::Count(counts), _) => {
@@ -802,8 +880,12 @@ impl Acc {
                     }),
                     // A string is counted by its number.
                     (Vector::Texts(xs), Some(texts)) => {
-                        texts.ids(arg, ids)?;
-                        let numbered: Vec<_> = xs.iter().zip(ids.iter()).collect();
+                        let values = KeyValues {
+                            values: Cow::Borrowed(arg),
+                            op: None,
+                        };
+                        texts.ids(&values, ids)?;
+                        let numbered: Vec<_> = xs.iter().zip(ids.rows.iter()).collect();
                         spans.fold(counts, &numbered, |g, count, (x, id)| {
                             if x.is_some() {
                                 add(g, count, i64::from(**id));
@@ -867,7 +949,7 @@ struct TypedFold<'s> {
     grouping: Grouping,
     /// Each row's group in the chunk, and a buffer of numbers, reused chunk after chunk.
     spans: Spans,
-    ids: Vec<u32>,
+    ids: Spans,
 }
 
 impl<'s> TypedFold<'s> {
@@ -911,14 +993,14 @@ impl<'s> TypedFold<'s> {
             keys: ids,
             group_keys: Vec::new(),
             room: aggs.len(),
-            ids: Vec::new(),
+            ids: Spans::default(),
         };
         Some(TypedFold {
             keys,
             aggs,
             grouping,
             spans: Spans::default(),
-            ids: Vec::new(),
+            ids: Spans::default(),
         })
     }
 
@@ -927,7 +1009,7 @@ impl<'s> TypedFold<'s> {
         let keys = self
             .keys
             .iter()
-            .map(|k| k.vector(chunk))
+            .map(|k| k.key_values(chunk))
             .collect::<Option<Vec<_>>>()?;
         self.grouping.assign(chunk.len(), &keys, &mut self.spans)?;
         let n = self.grouping.group_keys.len();
@@ -1314,6 +1396,7 @@ mod tests {
         let key = (CExpr::Col(0), Long);
         for keys in [
             vec![key.clone()],
+            vec![(CExpr::Col(4), String)],
             vec![key.clone(), (CExpr::Col(4), String)],
             vec![(CExpr::Col(4), String), key.clone()],
             Vec::new(),
@@ -1323,38 +1406,48 @@ mod tests {
         }
         let (_, by_row) = both(&columns, &rows, std::slice::from_ref(&key), &specs);
         assert_eq!(by_row.len(), 10);
-        // The rows were folded by runs.
-        let key_exprs = [key.0];
-        let key_cols = [Column::new("k", Long)];
-        let Some(mut fold) = TypedFold::new(&columns, &key_exprs, &key_cols, &specs) else {
-            panic!("the typed fold covers these aggregates");
-        };
-        let at: Vec<usize> = (0..CHUNK).collect();
-        assert_eq!(fold.add(Chunk::Rows(&rows, &at)), Some(()));
-        assert_eq!(fold.spans.runs.len(), 4);
+        // The rows were folded by runs, of a long key or a string one.
+        for (e, ty) in [key, (CExpr::Col(4), String)] {
+            let (key_exprs, key_cols) = ([e], [Column::new("k", ty)]);
+            let Some(mut fold) = TypedFold::new(&columns, &key_exprs, &key_cols, &specs) else {
+                panic!("the typed fold covers these aggregates");
+            };
+            let at: Vec<usize> = (0..CHUNK).collect();
+            assert_eq!(fold.add(Chunk::Rows(&rows, &at)), Some(()));
+            assert_eq!(fold.spans.runs.len(), 4, "{ty:?}");
+        }
     }
 
     #[test]
     fn a_run_folds_into_its_groups_state_as_its_rows_do_one_by_one() {
-        for rows in [
-            Vec::new(),
-            vec![0],
-            vec![0, 0, 0, 1, 1, 2, 0, 0, 2],
-            vec![0, 1, 0, 1],
+        let runs_of = |runs: &[(u32, usize)]| {
+            let mut rows = Vec::new();
+            for (g, end) in runs {
+                rows.resize(*end, *g);
+            }
+            rows
+        };
+        let (long, back) = ([(0, 6), (1, 11), (2, 12)], [(0, 4), (1, 8), (0, 12)]);
+        for (rows, runs) in [
+            (Vec::new(), &[][..]),
+            (runs_of(&long), &long[..]),
+            (runs_of(&back), &back[..]),
+            (vec![0; 4], &[(0, 4)][..]),
+            // One row, or runs shorter than `Spans::RUN` rows: no runs, row by row.
+            (vec![0], &[][..]),
+            (vec![0, 1, 0, 1], &[][..]),
+            (runs_of(&[(0, 3), (1, 7), (2, 8), (0, 12)]), &[][..]),
         ] {
             let xs: Vec<i64> = (0..rows.len() as i64).collect();
             let n = rows.iter().max().map_or(0, |g| *g as usize + 1);
+            let mut by_runs = Spans::default();
+            number_runs(&rows, &mut by_runs, |g| *g, |g| g);
+            assert_eq!(by_runs.rows, rows);
+            assert_eq!(by_runs.runs, runs, "{rows:?}");
             let by_rows = Spans {
-                rows: rows.clone(),
-                runs: Vec::new(),
-            };
-            let mut by_runs = Spans {
                 rows,
                 runs: Vec::new(),
             };
-            // No runs counted: found whatever their length.
-            by_runs.set_runs(0);
-            assert_eq!(by_runs.runs.is_empty(), xs.is_empty());
             // Each group's values in the order folded.
             let folded = |spans: &Spans| {
                 let mut seen = vec![Vec::new(); n];
@@ -1374,6 +1467,48 @@ mod tests {
             if by_rows.rows.len() != 1 {
                 assert_eq!(fold_one(&by_runs, &mut short), None);
                 assert_eq!(fold_one(&by_rows, &mut short), None);
+            }
+        }
+    }
+
+    #[test]
+    fn a_key_of_a_long_and_an_operation_on_a_literal_groups_as_the_row_fold() {
+        use ScalarType::Long;
+        let columns = [Column::new("x", Long)];
+        // Runs and single rows, nulls, and the values an operation overflows or divides to null;
+        // then more than a chunk of rows in order, whose quotients come in runs.
+        let xs = [
+            Value::Null,
+            long(i64::MIN),
+            long(i64::MIN),
+            long(i64::MAX),
+            long(-7),
+            long(7),
+            long(7),
+            long(7),
+            long(0),
+            long(250),
+            long(299),
+            Value::Null,
+        ];
+        let in_order = (0..1200).map(long);
+        let rows: Vec<Vec<Value>> = xs.into_iter().chain(in_order).map(|x| vec![x]).collect();
+        let specs = [
+            spec("count", Vec::new(), &[]),
+            spec("sum", vec![CExpr::Col(0)], &[Long]),
+        ];
+        for op in [BinOp::Add, BinOp::Sub, BinOp::Mul, BinOp::Div, BinOp::Mod] {
+            for y in [0, -1, 2, 100, i64::MAX] {
+                let key = CExpr::Bin(op, Box::new(CExpr::Col(0)), Box::new(CExpr::Lit(long(y))));
+                let (typed, by_row) = both(&columns, &rows, &[(key.clone(), Long)], &specs);
+                assert_eq!(typed.as_ref(), Some(&by_row), "{op:?} {y}");
+                // The operation is applied as the values are numbered, not into a vector.
+                let col = Column::new("k", Long);
+                let plan = key_plan(&key, &col, &columns).map(|k| {
+                    let at: Vec<usize> = (0..rows.len()).collect();
+                    k.key_values(Chunk::Rows(&rows, &at)).map(|v| v.op)
+                });
+                assert_eq!(plan, Some(Some(Some((op, y)))));
             }
         }
     }

@@ -446,15 +446,26 @@ impl KeyIds {
     /// Each value's number, and the runs of equal values, in `out`.
     fn ids(&mut self, v: &KeyValues<'_>, out: &mut Spans) -> Option<()> {
         match (self, &*v.values) {
-            (KeyIds::Ints(map), Vector::Ints(xs)) => Some(match v.op {
-                None => number_ints(xs, out, map, |x| x),
-                // Each operator numbers in a loop of its own (a closure type each), as `ints_op`.
-                Some((BinOp::Add, y)) => number_ints(xs, out, map, |x| int_op(BinOp::Add, x?, y)),
-                Some((BinOp::Sub, y)) => number_ints(xs, out, map, |x| int_op(BinOp::Sub, x?, y)),
-                Some((BinOp::Mul, y)) => number_ints(xs, out, map, |x| int_op(BinOp::Mul, x?, y)),
-                Some((BinOp::Div, y)) => number_ints(xs, out, map, |x| int_op(BinOp::Div, x?, y)),
-                Some((op, y)) => number_ints(xs, out, map, |x| int_op(op, x?, y)),
-            }),
+            (KeyIds::Ints(map), Vector::Ints(xs)) => {
+                match v.op {
+                    None => number_ints(xs, out, map, |x| x),
+                    // Each operator numbers in a loop of its own (a closure type each), as `ints_op`.
+                    Some((BinOp::Add, y)) => {
+                        number_ints(xs, out, map, |x| int_op(BinOp::Add, x?, y))
+                    }
+                    Some((BinOp::Sub, y)) => {
+                        number_ints(xs, out, map, |x| int_op(BinOp::Sub, x?, y))
+                    }
+                    Some((BinOp::Mul, y)) => {
+                        number_ints(xs, out, map, |x| int_op(BinOp::Mul, x?, y))
+                    }
+                    Some((BinOp::Div, y)) => {
+                        number_ints(xs, out, map, |x| int_op(BinOp::Div, x?, y))
+                    }
+                    Some((op, y)) => number_ints(xs, out, map, |x| int_op(op, x?, y)),
+                }
+                Some(())
+            }
             (KeyIds::Texts(map), Vector::Texts(xs)) => {
                 // As `number_runs`, written out: its closures cost a string hash's worth here.
                 // Its runs are counted, and found afterwards if few.
@@ -1368,7 +1379,7 @@ mod tests {
                 let s = if i % 11 == 0 {
                     Value::Null
                 } else {
-                    Value::str(&format!("u{}", i % 7))
+                    Value::str(format!("u{}", i % 7))
                 };
                 let r = if i % 13 == 0 {
                     Value::Real(f64::NAN)

@@ -539,9 +539,10 @@ fn number_runs<T, K: PartialEq>(
     let (rows, runs) = (&mut out.rows, &mut out.runs);
     rows.clear();
     runs.clear();
-    // Sized once: the fills below would grow it run after run.
-    rows.reserve(xs.len());
     let (mut rest, most, mut many) = (xs, Spans::most_runs(xs.len()), false);
+    // Sized once: the fills below would grow them run after run.
+    rows.reserve(xs.len());
+    runs.reserve(most);
     // A run at a time: its values' keys compared with its first's in a tight loop, its number
     // written as a fill.
     while let Some((x, after)) = rest.split_first() {
@@ -632,7 +633,8 @@ impl Grouping {
             );
         }
         // Groups open in the order of their numbers: the next to open is the one after the last,
-        // at the first row of a run.
+        // at the first row of a run (so a run opens one at most).
+        self.group_keys.reserve(spans.runs.len());
         let mut next = self.group_keys.len() as u32;
         let mut open = |row: usize| {
             let mut values = Vec::with_capacity(keys.len() + self.room);
@@ -805,11 +807,10 @@ impl Acc {
                 let units = vec![(); spans.rows.len()];
                 spans.fold(sized(counts, n, 0), &units, |_, c, ()| *c += 1)
             }
+            // A null adds zero, which wraps as skipping it does, without a branch a row.
             (Acc::SumInts(sums), Some(Vector::Ints(xs))) => {
                 spans.fold(sized(sums, n, 0), xs, |_, sum, x| {
-                    if let Some(x) = x {
-                        *sum = sum.wrapping_add(*x);
-                    }
+                    *sum = sum.wrapping_add(x.unwrap_or(0));
                 })
             }
             (Acc::SumReals(sums), Some(Vector::Reals(xs))) => {

@@ -499,7 +499,9 @@ impl KeyIds {
                 }
                 out.runs.clear();
                 if runs <= Spans::most_runs(xs.len()) {
-                    out.find_runs();
+                    // Numbered again by themselves: the same numbers, and their runs.
+                    let ids = std::mem::take(&mut out.rows);
+                    number_runs(&ids, out, |id| *id, |id| id);
                 }
                 Some(())
             }
@@ -684,17 +686,6 @@ impl Spans {
     /// than they save.
     fn most_runs(n: usize) -> usize {
         n / Self::RUN
-    }
-
-    /// The runs of `rows`.
-    fn find_runs(&mut self) {
-        let mut start = 0;
-        while let Some(&g) = self.rows.get(start) {
-            let same = self.rows.get(start + 1..).unwrap_or_default();
-            let end = start + 1 + same.iter().take_while(|h| **h == g).count();
-            self.runs.push((g, end));
-            start = end;
-        }
     }
 
     /// Each run's first row and group.

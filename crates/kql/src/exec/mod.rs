@@ -780,6 +780,26 @@ fn next_number(from: f64, to: f64, step: f64, i: &mut f64) -> Option<f64> {
     Some(x)
 }
 
+/// Below this magnitude every whole number is a float exactly.
+const EXACT_F64: f64 = (1u64 << 53) as f64;
+
+/// How many of the next `n` values of a range of numbers (from position `at`) `next_number`
+/// gives. Its test is monotone in the position (the float products and sums round monotonically),
+/// so the count is found by a binary search: a dozen tests, not one a value.
+fn numbers_left(from: f64, to: f64, step: f64, at: f64, n: usize) -> usize {
+    let passes = |k: usize| next_number(from, to, step, &mut (at + k as f64)).is_some();
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if passes(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
 impl RangeSteps {
     /// The type of the values: datetime, timespan, long or real.
     pub(crate) fn ty(&self) -> ScalarType {
@@ -808,13 +828,29 @@ impl RangeSteps {
             RangeSteps::Numbers {
                 from, to, step, i, ..
             } => {
-                let (from, to, step, mut at) = (*from, *to, *step, *i);
-                out.extend(
-                    (0..n).map_while(|_| {
-                        next_number(from, to, step, &mut at).map(|x| Some(x as i64))
-                    }),
-                );
-                *i = at;
+                let (from, to, step, at) = (*from, *to, *step, *i);
+                let m = numbers_left(from, to, step, at, n);
+                let last = at + m as f64 - 1.0;
+                // While every value and product is a whole number below 2^53 the floats are
+                // exact, so the longs are counted on in integers: a few instructions a value.
+                let exact = |x: f64| x.fract() == 0.0 && x.abs() < EXACT_F64;
+                if m > 0
+                    && [
+                        from,
+                        step,
+                        last * step,
+                        from + at * step,
+                        from + last * step,
+                    ]
+                    .into_iter()
+                    .all(exact)
+                {
+                    let (first, step) = ((from + at * step) as i64, step as i64);
+                    out.extend((0..m as i64).map(|k| Some(first + k * step)));
+                } else {
+                    out.extend((0..m).map(|k| Some((from + (at + k as f64) * step) as i64)));
+                }
+                *i = at + m as f64;
             }
         }
         Some(out)
@@ -832,10 +868,11 @@ impl RangeSteps {
         else {
             return None;
         };
-        let (from, to, step, mut at) = (*from, *to, *step, *i);
-        let mut out = Vec::with_capacity(n);
-        out.extend((0..n).map_while(|_| next_number(from, to, step, &mut at).map(Some)));
-        *i = at;
+        let (from, to, step, at) = (*from, *to, *step, *i);
+        let m = numbers_left(from, to, step, at, n);
+        let mut out = Vec::with_capacity(m);
+        out.extend((0..m).map(|k| Some(from + (at + k as f64) * step)));
+        *i = at + m as f64;
         Some(out)
     }
 }

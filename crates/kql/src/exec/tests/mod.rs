@@ -193,6 +193,17 @@ fn range_chunks_give_the_iterators_values() {
             -3.0,
             false,
         ),
+        // Across 2^53, where the floats stop being exact and the longs are no longer counted
+        // in integers.
+        numbers(9_007_199_254_740_985.0, 9_007_199_254_741_000.0, 1.0, false),
+        numbers(
+            -9_007_199_254_740_985.0,
+            -9_007_199_254_741_000.0,
+            -3.0,
+            false,
+        ),
+        // A long range of a fractional (decimal) step: each value the float's truncation.
+        numbers(-2.0, 3.0, 0.75, false),
         numbers(0.0, 1.0, 0.1, true),
         ticks(10, -10, -7, false),
         ticks(NOW, NOW + 5 * HOUR, HOUR, true),

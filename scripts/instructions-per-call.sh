@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per tools/call, counted by callgrind in the server over fixed phases: legacy SSE
 # `list_sentinel_tables`, legacy SSE `run_kql_query` (`print x = 1`), Streamable HTTP stateless
-# and session-era `list_sentinel_tables`. Repeatable where wall time on a shared machine is not, so a change's
+# and session-era `list_sentinel_tables`, legacy SSE `run_kql_query` on a 1,000-row `summarize`. Repeatable where wall time on a shared machine is not, so a change's
 # cost per call can be compared build against build (scripts/bench.sh runs it for BENCHMARKS.md).
 #
 #   scripts/instructions-per-call.sh SERVER_BIN LOAD_BIN OUT_DIR [VAR=value ...]
@@ -31,6 +31,7 @@ callgrind_control -i on "$SERVER_PID" >/dev/null 2>&1
 # Warm up every path first so one-time work is not charged to the calls.
 "$LOAD_BIN" throughput --url "http://127.0.0.1:$PORT/sse" --sessions 1 --duration 2 --warmup 0 >/dev/null 2>&1
 "$LOAD_BIN" throughput --url "http://127.0.0.1:$PORT/sse" --sessions 1 --duration 1 --warmup 0 --tool run_kql_query >/dev/null 2>&1
+"$LOAD_BIN" throughput --url "http://127.0.0.1:$PORT/sse" --sessions 1 --duration 1 --warmup 0 --tool run_kql_summarize >/dev/null 2>&1
 "$LOAD_BIN" throughput --url "http://127.0.0.1:$PORT/mcp" --transport stateless --sessions 1 --duration 1 --warmup 0 >/dev/null 2>&1
 "$LOAD_BIN" throughput --url "http://127.0.0.1:$PORT/mcp" --transport streamable --sessions 1 --duration 1 --warmup 0 >/dev/null 2>&1
 callgrind_control -z "$SERVER_PID" >/dev/null 2>&1
@@ -42,9 +43,10 @@ sse_list sse list_sentinel_tables /sse
 sse_kql sse run_kql_query /sse
 stateless_list stateless list_sentinel_tables /mcp
 session_list streamable list_sentinel_tables /mcp
+sse_summarize sse run_kql_summarize /sse
 PHASES
 n=1
-for phase in sse_list sse_kql stateless_list session_list; do
+for phase in sse_list sse_kql stateless_list session_list sse_summarize; do
   f=$CG/cg.out.$n
   n=$((n + 1))
   [ -f "$f" ] || continue
@@ -53,7 +55,7 @@ for phase in sse_list sse_kql stateless_list session_list; do
   echo "{\"phase\":\"$phase\",\"instructions\":$total,\"calls\":$calls}" >>"$CG/summary.jsonl"
   echo "$phase: $((total / (calls > 0 ? calls : 1))) instructions per call ($calls calls)"
   callgrind_annotate --inclusive=yes "$f" 2>/dev/null | grep -E '^ *[0-9,]+ \(' \
-    | grep -E 'sentinel_mcp|rmcp::|tracing_core::event::Event::dispatch|serde_json::de::from|Dispatcher<D,Bs,I,T>::poll_(read|write)|malloc.c:(malloc|free) |__rust_alloc |__rust_dealloc ' \
+    | grep -E 'sentinel_mcp|rmcp::|tracing_core::event::Event::dispatch|serde_json::de::from|Dispatcher<D,Bs,I,T>::poll_(read|write)|malloc.c:(malloc|free) |__rust_alloc |__rust_dealloc |kql::exec::execute |kql::bind::guard::QueryGuard::check |kql::syntax::lexer::tokenize ' \
     | grep -vE 'drop_in_place|serve::\{\{closure\}\}' | sed -E 's/ \[[^]]*\]$//; s/\?\?\?://' \
     | awk '{ share = $2; gsub(/[(%)]/, "", share); if (share + 0 <= 100) print }' | head -16 >"$CG/$phase.top.txt" || true
 done

@@ -255,6 +255,7 @@ PHASES = {
     "sse_kql": "legacy SSE, `run_kql_query` (`print x = 1`)",
     "stateless_list": "Streamable HTTP stateless, `list_sentinel_tables`",
     "session_list": "Streamable HTTP session era, `list_sentinel_tables`",
+    "sse_summarize": "legacy SSE, `run_kql_query` (a 1,000-row `summarize`)",
 }
 if os.path.exists(summary):
     w("Instructions per tools/call, counted by `valgrind --tool=callgrind` in the server over 5 s of one")

@@ -24,6 +24,7 @@ pub use catalog::Catalog;
 pub use error::{KqlError, Location};
 pub use progress::ScanProgress;
 pub use syntax::ast::Visualization;
+pub use syntax::prepared::Prepared;
 pub use syntax::{ast, parser::QUERY_THREAD_STACK_BYTES};
 pub use value::table::{self, Column, Table};
 pub use value::{Decimal, ScalarType, Value};
@@ -37,7 +38,7 @@ pub fn parse(text: &str) -> Result<ast::Script, KqlError> {
 pub use bind::context::{DEFAULT_MEMORY_LIMIT, ExecOptions};
 #[cfg(feature = "datafusion")]
 pub use exec::explain;
-pub use exec::{Executor, QueryResult, execute, execute_on, function_names};
+pub use exec::{Executor, QueryResult, execute, execute_on, execute_prepared, function_names};
 
 // Unit tests count allocations as the server does, so budgets are enforced in them too.
 #[cfg(test)]

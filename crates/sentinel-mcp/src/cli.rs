@@ -178,6 +178,7 @@ impl Runner {
                 },
                 timeout: guarded.timeout,
                 workspace: None,
+                prepared: guarded.prepared,
             })
             .await
             .map_err(|e| e.to_string())

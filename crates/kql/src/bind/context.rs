@@ -277,13 +277,17 @@ impl<'a> Engine<'a> {
         let Some((start, end)) = self.opts.timespan else {
             return Some((t, None));
         };
-        let Some(i) = t
-            .columns
-            .iter()
-            .position(|c| c.name == "TimeGenerated" && c.ty == ScalarType::DateTime)
-        else {
+        let Some(i) = crate::catalog::time_generated(&t.columns) else {
             return Some((t, None));
         };
+        // A window holding every row's time (as the server's usually does) keeps them all.
+        let catalog = self.catalog;
+        if let Some((first, last)) = crate::budget::outside_query(|| catalog.dated_span(name))
+            && first >= start
+            && last < end
+        {
+            return Some((t, None));
+        }
         // Sized for every row (the window usually holds most of them): one allocation, not a
         // doubling series of them.
         let mut picked = Vec::with_capacity(t.rows.len());

@@ -9,6 +9,7 @@
 //! limits a backend must apply. Each refusal names its rule and the setting that controls it.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{KqlError, Location};
@@ -16,6 +17,7 @@ use crate::settings;
 use crate::syntax::ast::*;
 use crate::syntax::lexer::{Span, Token, TokenKind, tokenize};
 use crate::syntax::parser;
+use crate::syntax::prepared::Prepared;
 use crate::value::TICKS_PER_SECOND;
 
 const TICKS_PER_DAY: i64 = 86_400 * TICKS_PER_SECOND;
@@ -206,6 +208,8 @@ pub struct GuardedQuery {
     pub query: String,
     /// Whether the local parser understood it (always true under `SyntaxPolicy::Strict`).
     pub parsed: bool,
+    /// The query as the guard parsed it, when it did: the local engine runs it as it is.
+    pub prepared: Option<Arc<Prepared>>,
     /// `[start, end)` in ticks.
     pub range: (i64, i64),
     pub max_rows: usize,
@@ -222,7 +226,7 @@ impl QueryGuard {
         requested: Option<(i64, i64)>,
         now: i64,
     ) -> Result<GuardedQuery, GuardError> {
-        let parsed = self.read_only(query)?;
+        let prepared = self.read_only(query)?;
         let range = match requested {
             Some((start, end)) => (start, end),
             None => (
@@ -243,7 +247,8 @@ impl QueryGuard {
         }
         Ok(GuardedQuery {
             query: query.to_string(),
-            parsed,
+            parsed: prepared.is_some(),
+            prepared: prepared.map(Arc::new),
             range,
             max_rows: self.max_rows,
             max_result_bytes: self.max_result_bytes,
@@ -258,8 +263,9 @@ impl QueryGuard {
         self.read_only(query).map(|_| ())
     }
 
-    /// [`QueryGuard::check_read_only`], answering whether the local parser understood the query.
-    fn read_only(&self, query: &str) -> Result<bool, GuardError> {
+    /// [`QueryGuard::check_read_only`], with the query as parsed when the local parser
+    /// understood it.
+    fn read_only(&self, query: &str) -> Result<Option<Prepared>, GuardError> {
         let chars = query.chars().count();
         if chars > self.max_query_chars {
             return Err(GuardError::TooLong {
@@ -273,10 +279,10 @@ impl QueryGuard {
             .and_then(|r| r)
     }
 
-    /// Parses and checks; answers whether the local parser understood the query.
-    fn inspect(&self, query: &str) -> Result<bool, GuardError> {
+    /// Parses and checks; the query as parsed, None when the local parser did not understand it.
+    fn inspect(&self, query: &str) -> Result<Option<Prepared>, GuardError> {
         let tokens = tokenize(query).map_err(GuardError::Syntax)?;
-        match parser::parse_script(query) {
+        match parser::parse_tokens(query, &tokens) {
             Ok(script) => {
                 let walker = Walker {
                     guard: self,
@@ -286,14 +292,18 @@ impl QueryGuard {
                     walker.statement(s)?;
                 }
                 self.scan(&tokens, false)?;
-                Ok(true)
+                Ok(Some(Prepared {
+                    text: query.to_string(),
+                    tokens,
+                    script,
+                }))
             }
             Err(KqlError::Forbidden { location, .. }) => Err(control_command(&tokens, location)),
             Err(e) => {
                 self.scan(&tokens, true)?;
                 match self.syntax {
                     SyntaxPolicy::Strict => Err(GuardError::Syntax(e)),
-                    SyntaxPolicy::LeaveToService => Ok(false),
+                    SyntaxPolicy::LeaveToService => Ok(None),
                 }
             }
         }
@@ -322,15 +332,17 @@ impl QueryGuard {
                 tokens.get(i + 1).map(|n| &n.kind),
                 Some(TokenKind::Punct("("))
             );
-            let lower = word.to_ascii_lowercase();
-            if lower == "externaldata" && called {
+            // Compared without case and without a lowered copy of every name.
+            let is = |w: &str| word.eq_ignore_ascii_case(w);
+            let listed = |list: &[&str]| list.iter().any(|w| is(w));
+            if is("externaldata") && called {
                 return Err(refused(
                     Rule::ExternalData,
                     "externaldata".into(),
                     t.location,
                 ));
             }
-            if lower == "evaluate"
+            if is("evaluate")
                 && let Some(p) = plugin_after(&tokens[i + 1..])
                 && let TokenKind::Ident(name) = &p.kind
                 && plugin_is_forbidden(name)
@@ -341,10 +353,10 @@ impl QueryGuard {
                     p.location,
                 ));
             }
-            if called && CROSS_SCOPE_ALWAYS.contains(&lower.as_str()) {
+            if called && listed(&CROSS_SCOPE_ALWAYS) {
                 return Err(cross_scope(word, t.location));
             }
-            if called && CROSS_SCOPE_WORKSPACE.contains(&lower.as_str()) {
+            if called && listed(&CROSS_SCOPE_WORKSPACE) {
                 let arg = match (tokens.get(i + 2), tokens.get(i + 3)) {
                     (
                         Some(Token {

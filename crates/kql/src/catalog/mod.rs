@@ -38,6 +38,8 @@ struct Entry {
     arrow: OnceLock<Arc<crate::storage::ArrowTable>>,
     /// The first and last time of the table's rows (see [`Catalog::time_range`]).
     times: OnceLock<Option<(i64, i64)>>,
+    /// The first and last `TimeGenerated` when every row has one (see [`Catalog::dated_span`]).
+    dated: OnceLock<Option<(i64, i64)>>,
 }
 
 impl std::fmt::Debug for Entry {
@@ -65,6 +67,13 @@ impl Entry {
             let _ = self.rows.set(Arc::new(table));
         });
     }
+}
+
+/// The `TimeGenerated` column of datetimes, which a query's time window filters on.
+pub(crate) fn time_generated(columns: &[Column]) -> Option<usize> {
+    columns
+        .iter()
+        .position(|c| c.name == "TimeGenerated" && c.ty == ScalarType::DateTime)
 }
 
 /// The column that dates a table's rows: `TimeGenerated`, else Defender's `Timestamp`.
@@ -191,6 +200,25 @@ impl Catalog {
         })
     }
 
+    /// The first and last `TimeGenerated` of a table's rows when every row has one, found once
+    /// a table: a time window holding both keeps every row, unread. `None` for a table without
+    /// the column or rows, or with a row without a time.
+    pub(crate) fn dated_span(&self, name: &str) -> Option<(i64, i64)> {
+        let entry = self.tables.get(name)?;
+        let table = self.get(name)?;
+        *entry.dated.get_or_init(|| {
+            let i = time_generated(&table.columns)?;
+            let mut span: Option<(i64, i64)> = None;
+            for row in &table.rows {
+                let Some(Value::DateTime(t)) = row.get(i) else {
+                    return None;
+                };
+                span = Some(span.map_or((*t, *t), |(lo, hi)| (lo.min(*t), hi.max(*t))));
+            }
+            span
+        })
+    }
+
     /// A table by exact name as Arrow batches.
     #[cfg(feature = "datafusion")]
     pub(crate) fn arrow(&self, name: &str) -> Option<&Arc<crate::storage::ArrowTable>> {
@@ -271,6 +299,31 @@ mod tests {
         assert_eq!(made.load(Ordering::SeqCst), 1);
         assert_eq!(catalog.row_count("missing"), None);
         assert_eq!(catalog.time_range("missing"), None);
+    }
+
+    #[test]
+    fn dated_span_is_the_time_generated_range_only_when_every_row_has_one() {
+        let mut catalog = Catalog::new();
+        let table = |name: &str, times: &[Value]| Table {
+            columns: vec![Column::new(name, ScalarType::DateTime)],
+            rows: times.iter().map(|t| vec![t.clone()]).collect(),
+        };
+        let (five, two) = (Value::DateTime(5), Value::DateTime(2));
+        catalog.insert(
+            "Dated",
+            table("TimeGenerated", &[five.clone(), two.clone()]),
+        );
+        catalog.insert("One", table("TimeGenerated", std::slice::from_ref(&two)));
+        catalog.insert("Null", table("TimeGenerated", &[five, Value::Null, two]));
+        catalog.insert("Empty", table("TimeGenerated", &[]));
+        catalog.insert("Defender", table("Timestamp", &[Value::DateTime(1)]));
+        assert_eq!(catalog.dated_span("Dated"), Some((2, 5)));
+        assert_eq!(catalog.dated_span("One"), Some((2, 2)));
+        // Found once, then read.
+        assert_eq!(catalog.dated_span("Dated"), Some((2, 5)));
+        for name in ["Null", "Empty", "Defender", "missing"] {
+            assert_eq!(catalog.dated_span(name), None, "{name}");
+        }
     }
 
     #[test]

@@ -41,8 +41,10 @@ use crate::catalog::Catalog;
 use crate::error::KqlError;
 use crate::functions::{self, aggregate};
 use crate::syntax::ast::{
-    Expr, ExprKind, Function, LetValue, Pattern, PatternCase, Statement, Visualization,
+    Expr, ExprKind, Function, LetValue, Pattern, PatternCase, Script, Statement, Visualization,
 };
+use crate::syntax::lexer::Token;
+use crate::syntax::prepared::Prepared;
 use crate::value::convert;
 use crate::value::table::{Column, Table};
 use crate::value::{ScalarType, Value};
@@ -102,6 +104,38 @@ pub fn execute_on(
     text: &str,
     opts: &ExecOptions,
 ) -> Result<QueryResult, KqlError> {
+    budgeted(opts, |budget| {
+        // Lexed once: the executor's choice reads the tokens too.
+        let tokens = crate::syntax::lexer::tokenize(text)?;
+        let script = crate::syntax::parser::parse_tokens(text, &tokens)?;
+        execute_here(executor, catalog, text, &tokens, &script, opts, budget)
+    })
+}
+
+/// [`execute`] of a query the guard has parsed already, without parsing it again.
+pub fn execute_prepared(
+    catalog: &Catalog,
+    query: &Prepared,
+    opts: &ExecOptions,
+) -> Result<QueryResult, KqlError> {
+    budgeted(opts, |budget| {
+        execute_here(
+            Executor::Auto,
+            catalog,
+            &query.text,
+            &query.tokens,
+            &query.script,
+            opts,
+            budget,
+        )
+    })
+}
+
+/// Runs `run` under the query's memory, time and cancel budget, on a deep stack.
+fn budgeted(
+    opts: &ExecOptions,
+    run: impl FnOnce(&Arc<QueryBudget>) -> Result<QueryResult, KqlError> + Send,
+) -> Result<QueryResult, KqlError> {
     let budget = match &opts.engine_memory {
         Some(engine) => engine.admit(opts.memory_limit, opts.deadline, opts.cancel.clone())?,
         None => QueryBudget::new(opts.memory_limit, opts.deadline, opts.cancel.clone()),
@@ -110,9 +144,7 @@ pub fn execute_on(
         // The whole run (and its result) is charged to the query, on this thread and on every
         // DataFusion task it spawns.
         let _scope = budget.enter();
-        crate::syntax::parser::on_deep_stack(|| {
-            execute_here(executor, catalog, text, opts, &budget)
-        })
+        crate::syntax::parser::on_deep_stack(|| run(&budget))
     };
     budget.release();
     // A limit that stopped the query is the answer, whatever error it caused on the way out.
@@ -145,17 +177,18 @@ fn execute_here(
     executor: Executor,
     catalog: &Catalog,
     text: &str,
+    tokens: &[Token],
+    script: &Script,
     opts: &ExecOptions,
     budget: &Arc<QueryBudget>,
 ) -> Result<QueryResult, KqlError> {
-    let script = crate::syntax::parser::parse_script(text)?;
     #[cfg(feature = "datafusion")]
     if executor == Executor::DataFusion
         || (executor == Executor::Auto
-            && datafusion::catalog_rows(catalog, text) >= datafusion::MIN_ROWS)
+            && datafusion::catalog_rows(catalog, tokens) >= datafusion::MIN_ROWS)
     {
         let mut engine = Engine::new(catalog, text, opts, budget);
-        match datafusion::run(&mut engine, &script) {
+        match datafusion::run(&mut engine, script) {
             Ok(table) => {
                 return Ok(QueryResult {
                     table,
@@ -170,7 +203,7 @@ fn execute_here(
         }
     }
     #[cfg(not(feature = "datafusion"))]
-    let _ = executor;
+    let _ = (executor, tokens);
     let mut engine = Engine::new(catalog, text, opts, budget);
     let mut env = Env::default();
     let mut results = Vec::new();
@@ -720,14 +753,19 @@ pub(crate) enum RangeSteps {
     },
 }
 
-/// The next of a range of ticks: `next`, then moved a step on; None past `end`.
+/// The next of a range of ticks: `next`, then moved a step on; None past `end`. A step past the
+/// ends of `i64` leaves nothing inside the range, so it ends the range by zeroing `step` (a
+/// saturated `next` would repeat a bound of `i64::MAX` for ever).
 #[inline]
-fn next_tick(next: &mut i64, end: i64, step: i64) -> Option<i64> {
+fn next_tick(next: &mut i64, end: i64, step: &mut i64) -> Option<i64> {
     let x = *next;
-    if !((step > 0 && x <= end) || (step < 0 && x >= end)) {
+    if !((*step > 0 && x <= end) || (*step < 0 && x >= end)) {
         return None;
     }
-    *next = x.saturating_add(step);
+    match x.checked_add(*step) {
+        Some(n) => *next = n,
+        None => *step = 0,
+    }
     Some(x)
 }
 
@@ -740,6 +778,26 @@ fn next_number(from: f64, to: f64, step: f64, i: &mut f64) -> Option<f64> {
     }
     *i += 1.0;
     Some(x)
+}
+
+/// Below this magnitude every whole number is a float exactly.
+const EXACT_F64: f64 = (1u64 << 53) as f64;
+
+/// How many of the next `n` values of a range of numbers (from position `at`) `next_number`
+/// gives. Its test is monotone in the position (the float products and sums round monotonically),
+/// so the count is found by a binary search: a dozen tests, not one a value.
+fn numbers_left(from: f64, to: f64, step: f64, at: f64, n: usize) -> usize {
+    let passes = |k: usize| next_number(from, to, step, &mut (at + k as f64)).is_some();
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if passes(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 impl RangeSteps {
@@ -762,21 +820,37 @@ impl RangeSteps {
             RangeSteps::Ticks {
                 next, end, step, ..
             } => {
-                let (mut at, end, step) = (*next, *end, *step);
-                out.extend((0..n).map_while(|_| next_tick(&mut at, end, step).map(Some)));
-                *next = at;
+                let (mut at, end, mut by) = (*next, *end, *step);
+                out.extend((0..n).map_while(|_| next_tick(&mut at, end, &mut by).map(Some)));
+                (*next, *step) = (at, by);
             }
             RangeSteps::Numbers { real: true, .. } => return None,
             RangeSteps::Numbers {
                 from, to, step, i, ..
             } => {
-                let (from, to, step, mut at) = (*from, *to, *step, *i);
-                out.extend(
-                    (0..n).map_while(|_| {
-                        next_number(from, to, step, &mut at).map(|x| Some(x as i64))
-                    }),
-                );
-                *i = at;
+                let (from, to, step, at) = (*from, *to, *step, *i);
+                let m = numbers_left(from, to, step, at, n);
+                let last = at + m as f64 - 1.0;
+                // While every value and product is a whole number below 2^53 the floats are
+                // exact, so the longs are counted on in integers: a few instructions a value.
+                let exact = |x: f64| x.fract() == 0.0 && x.abs() < EXACT_F64;
+                if m > 0
+                    && [
+                        from,
+                        step,
+                        last * step,
+                        from + at * step,
+                        from + last * step,
+                    ]
+                    .into_iter()
+                    .all(exact)
+                {
+                    let (first, step) = ((from + at * step) as i64, step as i64);
+                    out.extend((0..m as i64).map(|k| Some(first + k * step)));
+                } else {
+                    out.extend((0..m).map(|k| Some((from + (at + k as f64) * step) as i64)));
+                }
+                *i = at + m as f64;
             }
         }
         Some(out)
@@ -794,10 +868,11 @@ impl RangeSteps {
         else {
             return None;
         };
-        let (from, to, step, mut at) = (*from, *to, *step, *i);
-        let mut out = Vec::with_capacity(n);
-        out.extend((0..n).map_while(|_| next_number(from, to, step, &mut at).map(Some)));
-        *i = at;
+        let (from, to, step, at) = (*from, *to, *step, *i);
+        let m = numbers_left(from, to, step, at, n);
+        let mut out = Vec::with_capacity(m);
+        out.extend((0..m).map(|k| Some(from + (at + k as f64) * step)));
+        *i = at + m as f64;
         Some(out)
     }
 }
@@ -813,7 +888,7 @@ impl Iterator for RangeSteps {
                 step,
                 datetime,
             } => {
-                let x = next_tick(next, *end, *step)?;
+                let x = next_tick(next, *end, step)?;
                 Some(if *datetime {
                     Value::DateTime(x)
                 } else {

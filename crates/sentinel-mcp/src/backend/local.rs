@@ -225,7 +225,12 @@ impl LocalBackend {
         let task = tokio::task::spawn_blocking(move || {
             let _running = crate::metrics::metrics().local_query();
             crate::failure::test_panic("engine", &request.query);
-            let result = kql::execute(&ws.catalog, &request.query, &opts);
+            let result = match &request.prepared {
+                Some(query) if query.text() == request.query => {
+                    kql::execute_prepared(&ws.catalog, query, &opts)
+                }
+                _ => kql::execute(&ws.catalog, &request.query, &opts),
+            };
             // What a large query freed goes back to the OS, rather than staying resident in
             // this thread's heap until it is reused.
             let large = match &result {
@@ -879,6 +884,7 @@ mod tests {
             },
             timeout: Duration::from_secs(30),
             workspace: None,
+            prepared: None,
         };
         backend.query(request).await.unwrap().table.rows[0][0].clone()
     }

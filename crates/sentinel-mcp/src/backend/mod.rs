@@ -4,6 +4,7 @@ pub mod azure;
 pub mod local;
 pub mod timespan;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -24,6 +25,8 @@ pub struct QueryRequest {
     pub timeout: Duration,
     /// A workspace by its configured name; the default workspace when `None`.
     pub workspace: Option<String>,
+    /// `query` as the guard parsed it: the local engine runs it without parsing it again.
+    pub prepared: Option<Arc<kql::Prepared>>,
 }
 
 /// A query's answer: the table plus anything the caller must see beside it.

@@ -66,7 +66,7 @@ pub fn table_result(
             .iter()
             .map(|v| cell_json(v, caps.max_bytes, &mut cut))
             .collect();
-        let size = serde_json::to_string(&cells).map_or(0, |s| s.len());
+        let size = json_len(&cells);
         if bytes + size > caps.max_bytes && !rows.is_empty() {
             byte_capped = true;
             break;
@@ -171,46 +171,89 @@ fn render_text(
     warnings: &[String],
     visualization: Option<&str>,
 ) -> String {
-    let mut out = format!(
+    use std::fmt::Write as _;
+    // Written in place, cell by cell: no string per cell, row or escape.
+    let mut out = String::with_capacity(64 + 16 * columns.len() * (rows.len() + 1));
+    let _ = write!(
+        out,
         "{total} row{} returned.\n\n",
         if total == 1 { "" } else { "s" }
     );
     if !columns.is_empty() {
-        out.push_str(&format!(
-            "| {} |\n",
-            columns
-                .iter()
-                .map(|c| escape_cell(&c.name))
-                .collect::<Vec<_>>()
-                .join(" | ")
-        ));
-        out.push_str(&format!("|{}\n", "---|".repeat(columns.len())));
+        out.push('|');
+        for c in columns {
+            out.push(' ');
+            push_escaped_cell(&mut out, &c.name);
+            out.push_str(" |");
+        }
+        out.push_str("\n|");
+        out.push_str(&"---|".repeat(columns.len()));
+        out.push('\n');
         for row in rows {
-            let cells: Vec<String> = row.iter().map(cell_text).collect();
-            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+            out.push('|');
+            for v in row {
+                out.push(' ');
+                push_cell_text(&mut out, v);
+                out.push_str(" |");
+            }
+            out.push('\n');
         }
     }
     if let Some(v) = visualization {
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "\nThe query asked for a '{v}' visualization; the data above is what it would plot.\n"
-        ));
+        );
     }
     for w in warnings {
-        out.push_str(&format!("\nNote: {w}\n"));
+        let _ = write!(out, "\nNote: {w}\n");
     }
     out
 }
 
-fn cell_text(v: &serde_json::Value) -> String {
+/// A cell as the text table shows it: null empty, a string as it is, anything else as JSON.
+fn push_cell_text(out: &mut String, v: &serde_json::Value) {
+    use std::fmt::Write as _;
     match v {
-        serde_json::Value::Null => String::new(),
-        serde_json::Value::String(s) => escape_cell(s),
-        other => escape_cell(&other.to_string()),
+        serde_json::Value::Null => {}
+        serde_json::Value::String(s) => push_escaped_cell(out, s),
+        // Their JSON has no `|` and no line break to escape.
+        serde_json::Value::Number(_) | serde_json::Value::Bool(_) => {
+            let _ = write!(out, "{v}");
+        }
+        other => push_escaped_cell(out, &other.to_string()),
     }
 }
 
-fn escape_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+/// `s` in a Markdown table cell: `|` escaped, line breaks as spaces.
+fn push_escaped_cell(out: &mut String, s: &str) {
+    let mut rest = s;
+    while let Some(i) = rest.find(['|', '\n', '\r']) {
+        out.push_str(&rest[..i]);
+        out.push_str(if rest.as_bytes()[i] == b'|' {
+            "\\|"
+        } else {
+            " "
+        });
+        rest = &rest[i + 1..];
+    }
+    out.push_str(rest);
+}
+
+/// The length of `value`'s JSON, counted without writing it anywhere.
+fn json_len(value: &impl Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut n = Count(0);
+    serde_json::to_writer(&mut n, value).map_or(0, |()| n.0)
 }
 
 /// A list of records within the caps.
@@ -230,7 +273,7 @@ pub fn capped_list<T: Serialize>(mut items: Vec<T>, caps: ResultCaps) -> CappedL
     let mut bytes = 0;
     let mut shown = 0;
     for item in items.iter().take(caps.max_rows) {
-        bytes += serde_json::to_string(item).map_or(0, |s| s.len());
+        bytes += json_len(item);
         if bytes > caps.max_bytes && shown > 0 {
             break;
         }
@@ -473,6 +516,44 @@ mod tests {
             r.warnings
         );
         assert!(text.contains("were cut short"), "{text}");
+    }
+
+    /// The text table, whole: names and strings escaped (`|`, line breaks), null empty, numbers
+    /// and bools as JSON, a bag as JSON with its `|` escaped, then the chart and the notes.
+    #[test]
+    fn the_text_table_escapes_cells_and_writes_every_kind_of_value() {
+        let t = Table {
+            columns: vec![
+                Column::new("a|b", ScalarType::String),
+                Column::new("n", ScalarType::Real),
+                Column::new("ok", ScalarType::Bool),
+                Column::new("d", ScalarType::Dynamic),
+            ],
+            rows: vec![
+                vec![
+                    Value::str("x|y\nz\r"),
+                    Value::Real(1.5),
+                    Value::Bool(true),
+                    Value::dynamic(serde_json::json!({"k": "p|q"})),
+                ],
+                vec![Value::Null, Value::Long(-3), Value::Null, Value::Null],
+            ],
+        };
+        let caps = ResultCaps {
+            max_rows: 100,
+            max_bytes: 1 << 20,
+        };
+        let (text, _) = table_result(&t, caps, vec!["careful".into()], Some("barchart".into()));
+        assert_eq!(
+            text,
+            "2 rows returned.\n\n\
+             | a\\|b | n | ok | d |\n\
+             |---|---|---|---|\n\
+             | x\\|y z  | 1.5 | true | {\"k\":\"p\\|q\"} |\n\
+             |  | -3 |  |  |\n\
+             \nThe query asked for a 'barchart' visualization; the data above is what it would plot.\n\
+             \nNote: careful\n"
+        );
     }
 
     #[test]

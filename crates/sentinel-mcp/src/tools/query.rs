@@ -138,5 +138,6 @@ pub(super) fn request(
         range,
         timeout: guarded.timeout.min(left),
         workspace: None,
+        prepared: guarded.prepared,
     })
 }

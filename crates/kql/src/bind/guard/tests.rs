@@ -121,6 +121,8 @@ fn externaldata_is_refused_wherever_it_appears() {
         "SigninLogs | lookup (externaldata(UserPrincipalName:string)['https://e/x']) on UserPrincipalName",
         "SigninLogs | extend n = toscalar(externaldata(a:long)['https://e/x'] | count)",
         "SigninLogs | where UserPrincipalName in ((externaldata(u:string)['https://e/x'] | project u))",
+        "ExternalData(a:string)['https://e/x'] | take 1",
+        "union SigninLogs, (EXTERNALDATA(a:string)['https://e/x'])",
     ] {
         assert_refused(q, Rule::ExternalData);
     }
@@ -203,6 +205,10 @@ fn references_outside_the_workspace_are_refused_naming_the_workspace_setting() {
         "SigninLogs | join (workspace('other').SigninLogs) on UserPrincipalName",
         "let f = (w:string) { workspace(w).SigninLogs };\nf('home-ws')",
         "let a = 1;\nlet g = () { let h = () { range i from 1 to 2 step 1 | join (database('x').T) on i }; h() };\ng()",
+        // The names in any case.
+        "Cluster('help').Database('Samples').StormEvents | take 1",
+        "WORKSPACE('someone-else').SigninLogs | take 1",
+        "union SigninLogs, Adx('https://help.kusto.windows.net/Samples').StormEvents",
     ] {
         assert_refused(q, Rule::CrossScope);
     }
@@ -364,4 +370,50 @@ fn the_read_only_check_applies_the_rules_and_the_length_but_no_window() {
             limit: 40
         })
     ));
+}
+
+/// The guard hands on the query as it parsed it, and the engine runs that tree to the same
+/// answer as the text; a query the local parser cannot read has none, and is left to the text.
+#[test]
+fn the_guard_hands_on_its_parse_and_the_engine_runs_it_to_the_same_answer() {
+    let catalog = Catalog::new();
+    let opts = crate::ExecOptions::default();
+    let q =
+        "range i from 1 to 1000 step 1 | summarize n = count(), total = sum(i) by bucket = i / 100";
+    let ok = guard().check(q, None, NOW).unwrap();
+    let prepared = ok.prepared.expect("the guard parsed it");
+    assert!(ok.parsed);
+    assert_eq!(prepared.text(), q);
+    let from_text = crate::execute(&catalog, q, &opts).unwrap();
+    let from_tree = crate::execute_prepared(&catalog, &prepared, &opts).unwrap();
+    assert_eq!(from_tree.table, from_text.table);
+    assert_eq!(from_tree.table.rows.len(), 11);
+    let lenient = QueryGuard {
+        syntax: SyntaxPolicy::LeaveToService,
+        ..guard()
+    };
+    let unread = lenient
+        .check("SigninLogs | some-future-operator x", None, NOW)
+        .unwrap();
+    assert!(!unread.parsed && unread.prepared.is_none());
+}
+
+/// A chain nests as deep as it is long, and a chain can open with a parenthesized chain: the
+/// tree below, within the default length limit, is 9,600 levels deep. Handed on by the guard, it
+/// is dropped on a deep stack even from a thread with a small one.
+#[test]
+fn a_handed_on_tree_is_dropped_safely_from_a_small_stack() {
+    let mut e = "1".to_string();
+    for _ in 0..20 {
+        e = format!("({e}){}", "+1".repeat(480));
+    }
+    let q = format!("print x = {e}");
+    let ok = guard().check(&q, None, NOW).unwrap();
+    let prepared = ok.prepared.expect("the guard parsed it");
+    std::thread::Builder::new()
+        .stack_size(128 << 10)
+        .spawn(move || drop(prepared))
+        .unwrap()
+        .join()
+        .expect("the tree is dropped without overflowing the thread's stack");
 }

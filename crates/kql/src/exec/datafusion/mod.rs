@@ -73,13 +73,13 @@ pub(super) const MIN_ROWS: usize = 5_000;
 
 /// Rows of the catalog tables a query names (any identifier that is a table's name counts): a
 /// cheap upper bound of what it reads from the catalog, known before anything is planned.
-pub(super) fn catalog_rows(catalog: &crate::catalog::Catalog, text: &str) -> usize {
-    let Ok(tokens) = crate::syntax::lexer::tokenize(text) else {
-        return 0;
-    };
+pub(super) fn catalog_rows(
+    catalog: &crate::catalog::Catalog,
+    tokens: &[crate::syntax::lexer::Token],
+) -> usize {
     let mut seen: Vec<&str> = Vec::new();
     let mut rows = 0;
-    for t in &tokens {
+    for t in tokens {
         if let crate::syntax::lexer::TokenKind::Ident(n)
         | crate::syntax::lexer::TokenKind::QuotedIdent(n) = &t.kind
             && !seen.contains(&n.as_str())

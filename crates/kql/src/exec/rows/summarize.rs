@@ -475,6 +475,13 @@ impl<'a> Engine<'a> {
         // Every value of an aggregate is needed only to spread it over several columns; else
         // its first is, made without a vector.
         let spreads = plan.iter().any(|p| matches!(p, Out::Spread(_)));
+        // Each output the aggregate in its place (`summarize n = count() by k`): the slots are
+        // the row, not copied into one.
+        let in_place = !spreads
+            && plan.len() == specs.len()
+            && (plan.iter().enumerate()).all(
+                |(j, p)| matches!(p, Out::Expr(CExpr::Col(i), _) if *i == key_exprs.len() + j),
+            );
         let mut rows = Vec::with_capacity(group_keys.len());
         for (mut slots, st) in group_keys.into_iter().zip(states) {
             let finished: Vec<Vec<Value>> = if spreads {
@@ -501,6 +508,15 @@ impl<'a> Engine<'a> {
                         .zip(&specs)
                         .map(|(s, spec)| s.finish_first(spec.ty, &spec.percents)),
                 );
+            }
+            if in_place {
+                for (slot, p) in slots.iter_mut().skip(keys).zip(&plan) {
+                    if let Out::Expr(_, ty) = p {
+                        *slot = coerce(std::mem::replace(slot, Value::Null), *ty);
+                    }
+                }
+                rows.push(slots);
+                continue;
             }
             let slot_rows = std::slice::from_ref(&slots);
             let mut row = Vec::with_capacity(out_cols.len());

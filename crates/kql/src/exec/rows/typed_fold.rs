@@ -369,6 +369,48 @@ impl<'s> Typed<'s> {
     }
 }
 
+/// A key's values in a chunk: a vector, with the operation on a long when the key is one of a
+/// long (`i / 100`), applied as the values are numbered rather than into a vector of its own.
+struct KeyValues<'v> {
+    values: Cow<'v, Vector<'v>>,
+    op: Option<(BinOp, i64)>,
+}
+
+impl KeyValues<'_> {
+    /// The value in row `row` (of `kind`), as a group's key.
+    fn value_at(&self, kind: Kind, row: usize) -> Value {
+        match (&*self.values, self.op, kind) {
+            (Vector::Ints(xs), Some((op, y)), Kind::Int(ty)) => {
+                let x = xs.get(row).copied().flatten();
+                x.and_then(|x| int_op(op, x, y))
+                    .map_or(Value::Null, |x| int_value(ty, x))
+            }
+            (values, _, _) => value_at(values, kind, row),
+        }
+    }
+}
+
+impl<'s> Typed<'s> {
+    /// A key's values in `chunk`; None when one is not of its kind.
+    fn key_values<'v>(&self, chunk: Chunk<'v>) -> Option<KeyValues<'v>>
+    where
+        's: 'v,
+    {
+        if let Plan::Arith(op, l, r) = &self.plan
+            && let Plan::Lit(Value::Long(y)) = r.plan
+            && l.kind == Kind::Int(ScalarType::Long)
+        {
+            let values = l.vector(chunk)?;
+            if matches!(*values, Vector::Ints(_)) {
+                let op = Some((*op, *y));
+                return Some(KeyValues { values, op });
+            }
+        }
+        let values = self.vector(chunk)?;
+        Some(KeyValues { values, op: None })
+    }
+}
+
 /// `x op y` of each long `x` (null stays null). Each operator is a loop of its own (a closure
 /// type each), rather than a match on the operator for every value.
 fn ints_op(op: BinOp, xs: &[Option<i64>], y: i64) -> Vec<Option<i64>> {
@@ -401,35 +443,48 @@ impl KeyIds {
         }
     }
 
-    /// Each value's number in `out`.
-    fn ids(&mut self, v: &Vector<'_>, out: &mut Vec<u32>) -> Option<()> {
-        out.clear();
-        // Keys often come in runs (time bins, sorted rows): a run's next rows skip the hash.
-        match (self, v) {
+    /// Each value's number, and the runs of equal values, in `out`.
+    fn ids(&mut self, v: &KeyValues<'_>, out: &mut Spans) -> Option<()> {
+        match (self, &*v.values) {
             (KeyIds::Ints(map), Vector::Ints(xs)) => {
-                let mut last = None;
-                // Extended from the slice's map, the vector is sized once, not checked per push.
-                out.extend(xs.iter().map(|x| match last {
-                    Some((k, id)) if k == *x => id,
-                    _ => {
-                        let next = map.len() as u32;
-                        let id = *map.entry(*x).or_insert(next);
-                        last = Some((*x, id));
-                        id
+                match v.op {
+                    None => number_ints(xs, out, map, |x| x),
+                    // Each operator numbers in a loop of its own (a closure type each), as `ints_op`.
+                    Some((BinOp::Add, y)) => {
+                        number_ints(xs, out, map, |x| int_op(BinOp::Add, x?, y))
                     }
-                }));
+                    Some((BinOp::Sub, y)) => {
+                        number_ints(xs, out, map, |x| int_op(BinOp::Sub, x?, y))
+                    }
+                    Some((BinOp::Mul, y)) => {
+                        number_ints(xs, out, map, |x| int_op(BinOp::Mul, x?, y))
+                    }
+                    Some((BinOp::Div, y)) => {
+                        number_ints(xs, out, map, |x| int_op(BinOp::Div, x?, y))
+                    }
+                    Some((op, y)) => number_ints(xs, out, map, |x| int_op(op, x?, y)),
+                }
+                Some(())
             }
             (KeyIds::Texts(map), Vector::Texts(xs)) => {
+                // As `number_runs`, written out: its closures cost a string hash's worth here.
+                // Its runs are counted, and found afterwards if few.
+                let rows = &mut out.rows;
+                rows.clear();
+                rows.reserve(xs.len());
+                let mut runs = 0;
                 let mut last: Option<(&str, u32)> = None;
                 for x in xs {
-                    let s: &str = x.as_ref().map_or("", |s| s);
+                    let s = text(x);
                     let id = match last {
                         Some((k, id)) if k == s => id,
                         _ => {
+                            runs += 1;
                             let id = match map.get(s) {
                                 Some(&id) => id,
                                 None => {
                                     let id = map.len() as u32;
+                                    // The row's string shared, not copied.
                                     let owned =
                                         x.as_ref().map_or_else(|| Arc::from(""), |s| (**s).clone());
                                     map.insert(owned, id);
@@ -440,13 +495,77 @@ impl KeyIds {
                             id
                         }
                     };
-                    out.push(id);
+                    rows.push(id);
                 }
+                out.runs.clear();
+                if runs <= Spans::most_runs(xs.len()) {
+                    // Numbered again by themselves: the same numbers, and their runs.
+                    let ids = std::mem::take(&mut out.rows);
+                    number_runs(&ids, out, |id| *id, |id| id);
+                }
+                Some(())
             }
-            _ => return None,
+            _ => None,
         }
-        Some(())
     }
+}
+
+/// Each of `xs`, as `key` makes it, numbered in `map` (in the order first seen), and the runs
+/// of equal keys, in `out`.
+fn number_ints(
+    xs: &[Option<i64>],
+    out: &mut Spans,
+    map: &mut Map<Option<i64>, u32>,
+    key: impl Fn(Option<i64>) -> Option<i64>,
+) {
+    number_runs(
+        xs,
+        out,
+        |x| key(*x),
+        |k| {
+            let next = map.len() as u32;
+            *map.entry(k).or_insert(next)
+        },
+    )
+}
+
+/// Each of `xs` numbered by `number` of its `key`, and the runs of equal keys, in `out`. Keys
+/// often come in runs (time bins, sorted rows): a run's next values are only compared, not
+/// numbered (a hash).
+fn number_runs<T, K: PartialEq>(
+    xs: &[T],
+    out: &mut Spans,
+    key: impl Fn(&T) -> K,
+    mut number: impl FnMut(K) -> u32,
+) {
+    let (rows, runs) = (&mut out.rows, &mut out.runs);
+    rows.clear();
+    runs.clear();
+    let (mut rest, most, mut many) = (xs, Spans::most_runs(xs.len()), false);
+    // Sized once: the fills below would grow them run after run.
+    rows.reserve(xs.len());
+    runs.reserve(most);
+    // A run at a time: its values' keys compared with its first's in a tight loop, its number
+    // written as a fill.
+    while let Some((x, after)) = rest.split_first() {
+        let k = key(x);
+        let len = 1 + after.iter().take_while(|y| key(y) == k).count();
+        let id = number(k);
+        rows.extend(std::iter::repeat_n(id, len));
+        many = many || runs.len() == most;
+        if !many {
+            runs.push((id, rows.len()));
+        }
+        rest = after.get(len - 1..).unwrap_or_default();
+    }
+    if many {
+        runs.clear();
+    }
+}
+
+/// A key's string: a null is the empty string, as the row fold converts it.
+fn text<'a>(x: &'a Option<Cow<'_, Arc<str>>>) -> &'a str {
+    x.as_ref().map_or("", |s| s)
 }
 
 /// The value in row `row` of a vector of `kind` (a null string is the empty string, as the row
@@ -484,41 +603,118 @@ struct Grouping {
     /// appends: the vector made once at its full size.
     room: usize,
     /// The numbers of a later key's values, reused chunk after chunk.
-    ids: Vec<u32>,
+    ids: Spans,
 }
 
 impl Grouping {
-    /// Each row's group in `out`, opening groups (with their key values) as they are first seen.
-    fn assign(&mut self, n: usize, keys: &[Cow<'_, Vector<'_>>], out: &mut Vec<u32>) -> Option<()> {
-        out.clear();
+    /// Each row's group in `spans`, opening groups (with their key values) as they are first
+    /// seen.
+    fn assign(&mut self, n: usize, keys: &[KeyValues<'_>], spans: &mut Spans) -> Option<()> {
         let Some(((first, _), rest)) = self.keys.split_first_mut() else {
-            // No key: one group, opened by the first row.
+            // No key: one group, opened by the first row, one run.
             if n > 0 && self.group_keys.is_empty() {
                 self.group_keys.push(Vec::with_capacity(self.room));
             }
-            out.resize(n, 0);
+            number_runs(&vec![(); n], spans, |_| (), |_| 0);
             return Some(());
         };
-        first.ids(keys.first()?, out)?;
+        first.ids(keys.first()?, spans)?;
         for (((ids, _), combos), v) in rest.iter_mut().zip(&mut self.combos).zip(keys.get(1..)?) {
             ids.ids(v, &mut self.ids)?;
-            for (g, id) in out.iter_mut().zip(&self.ids) {
-                let next = combos.len() as u32;
-                *g = *combos.entry((*g, *id)).or_insert(next);
+            let pairs: Vec<(u32, u32)> = (spans.rows.iter().copied())
+                .zip(self.ids.rows.iter().copied())
+                .collect();
+            number_runs(
+                &pairs,
+                spans,
+                |pair| *pair,
+                |pair| {
+                    let next = combos.len() as u32;
+                    *combos.entry(pair).or_insert(next)
+                },
+            );
+        }
+        // Groups open in the order of their numbers: the next to open is the one after the last,
+        // at the first row of a run (so a run opens one at most).
+        self.group_keys.reserve(spans.runs.len());
+        let mut next = self.group_keys.len() as u32;
+        let mut open = |row: usize| {
+            let mut values = Vec::with_capacity(keys.len() + self.room);
+            values.extend(
+                keys.iter()
+                    .zip(&self.keys)
+                    .map(|(v, (_, kind))| v.value_at(*kind, row)),
+            );
+            self.group_keys.push(values);
+        };
+        // Two plain loops: through an iterator of either, the check per row costs ten times more.
+        if spans.runs.is_empty() {
+            for (row, &g) in spans.rows.iter().enumerate() {
+                if g == next {
+                    open(row);
+                    next += 1;
+                }
+            }
+        } else {
+            for (row, g) in spans.run_starts() {
+                if g == next {
+                    open(row);
+                    next += 1;
+                }
             }
         }
-        // Groups open in the order of their numbers: the next to open is the one after the last.
-        let mut next = self.group_keys.len();
-        for (row, &g) in out.iter().enumerate() {
-            if g as usize == next {
-                let mut values = Vec::with_capacity(keys.len() + self.room);
-                values.extend(
-                    keys.iter()
-                        .zip(&self.keys)
-                        .map(|(v, (_, kind))| value_at(v, *kind, row)),
-                );
-                self.group_keys.push(values);
-                next += 1;
+        Some(())
+    }
+}
+
+/// Each row's group in a chunk: row by row and, when the rows come in long runs of one group
+/// (binned or sorted keys), as those runs too, so that an aggregate folds a run's values in one
+/// tight loop into its group's accumulator.
+#[derive(Default)]
+struct Spans {
+    rows: Vec<u32>,
+    /// (group, the end of its run) in row order; empty when the runs are short (their finders
+    /// stop recording them past `most_runs`).
+    runs: Vec<(u32, usize)>,
+}
+
+impl Spans {
+    /// The rows a run needs on average to be folded by runs.
+    const RUN: usize = 4;
+
+    /// The most runs `n` rows are folded by: more, shorter runs cost more in the loop per run
+    /// than they save.
+    fn most_runs(n: usize) -> usize {
+        n / Self::RUN
+    }
+
+    /// Each run's first row and group.
+    fn run_starts(&self) -> impl Iterator<Item = (usize, u32)> + '_ {
+        let starts = std::iter::once(0).chain(self.runs.iter().map(|(_, end)| *end));
+        starts.zip(self.runs.iter().map(|(g, _)| *g))
+    }
+
+    /// Folds `xs` (a value per row) into their groups' `states`: `f(group, state, value)`. A
+    /// run finds its group's state once and folds its values in a loop that keeps the state in
+    /// registers. None when `xs` is not a value per row or a group has no state.
+    fn fold<T, S>(
+        &self,
+        states: &mut [S],
+        xs: &[T],
+        mut f: impl FnMut(usize, &mut S, &T),
+    ) -> Option<()> {
+        if xs.len() != self.rows.len() {
+            return None;
+        }
+        if self.runs.is_empty() {
+            for (&g, x) in self.rows.iter().zip(xs) {
+                f(g as usize, states.get_mut(g as usize)?, x);
+            }
+        } else {
+            for ((start, g), (_, end)) in self.run_starts().zip(&self.runs) {
+                let (g, run) = (g as usize, xs.get(start..*end)?);
+                let state = states.get_mut(g)?;
+                run.iter().for_each(|x| f(g, state, x));
             }
         }
         Some(())
@@ -587,98 +783,83 @@ impl Acc {
         })
     }
 
-    /// Folds a chunk: row `i` in group `groups[i]` (of `n` groups) with the argument's value
-    /// `arg[i]`; `ids` a buffer. None when the argument is not of the kind planned.
+    /// Folds a chunk: each row into its group's accumulator (of `n` groups) with its value of
+    /// the argument; `ids` a buffer. None when the argument is not of the kind planned.
     fn add(
         &mut self,
-        groups: &[u32],
+        spans: &Spans,
         n: usize,
         arg: Option<&Vector<'_>>,
-        ids: &mut Vec<u32>,
+        ids: &mut Spans,
     ) -> Option<()> {
-        let rows = groups.iter().map(|g| *g as usize);
         match (self, arg) {
             (Acc::Count(counts), _) => {
-                let counts = sized(counts, n, 0);
-                for g in rows {
-                    *counts.get_mut(g)? += 1;
-                }
+                // A unit a row: a vector that takes no memory.
+                let units = vec![(); spans.rows.len()];
+                spans.fold(sized(counts, n, 0), &units, |_, c, ()| *c += 1)
             }
+            // A null adds zero, which wraps as skipping it does, without a branch a row.
             (Acc::SumInts(sums), Some(Vector::Ints(xs))) => {
-                let sums = sized(sums, n, 0);
-                for (g, x) in rows.zip(xs) {
-                    if let Some(x) = x {
-                        let sum = sums.get_mut(g)?;
-                        *sum = sum.wrapping_add(*x);
-                    }
-                }
+                spans.fold(sized(sums, n, 0), xs, |_, sum, x| {
+                    *sum = sum.wrapping_add(x.unwrap_or(0));
+                })
             }
             (Acc::SumReals(sums), Some(Vector::Reals(xs))) => {
-                let sums = sized(sums, n, 0.0);
-                for (g, x) in rows.zip(xs) {
+                spans.fold(sized(sums, n, 0.0), xs, |_, sum, x| {
                     if let Some(x) = x {
-                        *sums.get_mut(g)? += x;
+                        *sum += x;
                     }
-                }
+                })
             }
             (Acc::Avg(avgs), Some(arg)) => {
                 let avgs = sized(avgs, n, (0.0, 0));
-                let mut add = |g: usize, x: f64| -> Option<()> {
-                    let (sum, count) = avgs.get_mut(g)?;
+                let add = |(sum, count): &mut (f64, i64), x: f64| {
                     *sum += x;
                     *count += 1;
-                    Some(())
                 };
                 match arg {
-                    Vector::Ints(xs) => {
-                        for (g, x) in rows.zip(xs) {
-                            if let Some(x) = x {
-                                add(g, *x as f64)?;
-                            }
+                    Vector::Ints(xs) => spans.fold(avgs, xs, |_, avg, x| {
+                        if let Some(x) = x {
+                            add(avg, *x as f64);
                         }
-                    }
-                    Vector::Reals(xs) => {
-                        for (g, x) in rows.zip(xs) {
-                            if let Some(x) = x {
-                                add(g, *x)?;
-                            }
+                    }),
+                    Vector::Reals(xs) => spans.fold(avgs, xs, |_, avg, x| {
+                        if let Some(x) = x {
+                            add(avg, *x);
                         }
-                    }
-                    Vector::Texts(_) => return None,
+                    }),
+                    Vector::Texts(_) => None,
                 }
             }
             (Acc::BestInts(best, _, max), Some(Vector::Ints(xs))) => {
-                let best = sized(best, n, None);
-                for (g, x) in rows.zip(xs) {
-                    let b = best.get_mut(g)?;
+                let max = *max;
+                spans.fold(sized(best, n, None), xs, |_, b, x| {
                     if let Some(x) = x
-                        && better(x, b.as_ref(), *max)
+                        && better(x, b.as_ref(), max)
                     {
                         *b = Some(*x);
                     }
-                }
+                })
             }
             (Acc::BestReals(best, max), Some(Vector::Reals(xs))) => {
-                let best = sized(best, n, None);
-                for (g, x) in rows.zip(xs) {
-                    let b = best.get_mut(g)?;
+                let max = *max;
+                spans.fold(sized(best, n, None), xs, |_, b, x| {
                     if let Some(x) = x
-                        && better(x, b.as_ref(), *max)
+                        && better(x, b.as_ref(), max)
                     {
                         *b = Some(*x);
                     }
-                }
+                })
             }
             (Acc::BestTexts(best, max), Some(Vector::Texts(xs))) => {
-                let best = sized(best, n, None);
-                for (g, x) in rows.zip(xs) {
-                    let b = best.get_mut(g)?;
+                let max = *max;
+                spans.fold(sized(best, n, None), xs, |_, b, x| {
                     if let Some(x) = x
-                        && better::<str>(x, b.as_deref(), *max)
+                        && better::<str>(x, b.as_deref(), max)
                     {
                         *b = Some((**x).clone());
                     }
-                }
+                })
             }
             (
                 Acc::Distinct {
@@ -689,34 +870,36 @@ impl Acc {
                 Some(arg),
             ) => {
                 let counts = sized(counts, n, 0);
-                let mut add = |g: usize, x: i64| -> Option<()> {
+                let mut add = |g: usize, count: &mut i64, x: i64| {
                     if seen.insert((g as u32, x)) {
-                        *counts.get_mut(g)? += 1;
+                        *count += 1;
                     }
-                    Some(())
                 };
                 match (arg, texts) {
-                    (Vector::Ints(xs), None) => {
-                        for (g, x) in rows.zip(xs) {
-                            if let Some(x) = x {
-                                add(g, *x)?;
-                            }
+                    (Vector::Ints(xs), None) => spans.fold(counts, xs, |g, count, x| {
+                        if let Some(x) = x {
+                            add(g, count, *x);
                         }
-                    }
+                    }),
+                    // A string is counted by its number.
                     (Vector::Texts(xs), Some(texts)) => {
-                        texts.ids(arg, ids)?;
-                        for ((g, x), id) in rows.zip(xs).zip(ids.iter()) {
+                        let values = KeyValues {
+                            values: Cow::Borrowed(arg),
+                            op: None,
+                        };
+                        texts.ids(&values, ids)?;
+                        let numbered: Vec<_> = xs.iter().zip(ids.rows.iter()).collect();
+                        spans.fold(counts, &numbered, |g, count, (x, id)| {
                             if x.is_some() {
-                                add(g, i64::from(*id))?;
+                                add(g, count, i64::from(**id));
                             }
-                        }
+                        })
                     }
-                    _ => return None,
+                    _ => None,
                 }
             }
-            _ => return None,
+            _ => None,
         }
-        Some(())
     }
 
     /// Group `g`'s state, as the row fold would have left it.
@@ -768,8 +951,8 @@ struct TypedFold<'s> {
     aggs: Vec<(Option<Typed<'s>>, Acc)>,
     grouping: Grouping,
     /// Each row's group in the chunk, and a buffer of numbers, reused chunk after chunk.
-    groups: Vec<u32>,
-    ids: Vec<u32>,
+    spans: Spans,
+    ids: Spans,
 }
 
 impl<'s> TypedFold<'s> {
@@ -813,14 +996,14 @@ impl<'s> TypedFold<'s> {
             keys: ids,
             group_keys: Vec::new(),
             room: aggs.len(),
-            ids: Vec::new(),
+            ids: Spans::default(),
         };
         Some(TypedFold {
             keys,
             aggs,
             grouping,
-            groups: Vec::new(),
-            ids: Vec::new(),
+            spans: Spans::default(),
+            ids: Spans::default(),
         })
     }
 
@@ -829,16 +1012,16 @@ impl<'s> TypedFold<'s> {
         let keys = self
             .keys
             .iter()
-            .map(|k| k.vector(chunk))
+            .map(|k| k.key_values(chunk))
             .collect::<Option<Vec<_>>>()?;
-        self.grouping.assign(chunk.len(), &keys, &mut self.groups)?;
+        self.grouping.assign(chunk.len(), &keys, &mut self.spans)?;
         let n = self.grouping.group_keys.len();
         for (arg, acc) in &mut self.aggs {
             let arg = match arg {
                 Some(arg) => Some(arg.vector(chunk)?),
                 None => None,
             };
-            acc.add(&self.groups, n, arg.as_deref(), &mut self.ids)?;
+            acc.add(&self.spans, n, arg.as_deref(), &mut self.ids)?;
         }
         Some(())
     }
@@ -1163,5 +1346,173 @@ mod tests {
         let (typed, by_row) = both(&columns, &rows, &[(CExpr::Col(0), DateTime)], &specs);
         assert_eq!(typed.as_ref(), Some(&by_row));
         assert!(by_row[0].starts_with("[DateTime(10), DateTime(10), TimeSpan(-1)"));
+    }
+
+    #[test]
+    fn keys_in_long_runs_fold_by_runs_as_the_row_fold_across_chunks() {
+        use ScalarType::{Long, Real, String};
+        let columns = [
+            Column::new("k", Long),
+            Column::new("x", Long),
+            Column::new("s", String),
+            Column::new("r", Real),
+            Column::new("half", String),
+        ];
+        // Runs of 300 rows (one across the first chunk's end), then a last group of one row;
+        // a null at each run's first row and at the last, sums that wrap past i64::MAX.
+        let rows: Vec<Vec<Value>> = (0..2501i64)
+            .map(|i| {
+                let k = if i == 2500 { 99 } else { i / 300 };
+                let x = match i {
+                    _ if i % 300 == 0 || i == 2500 => Value::Null,
+                    _ if i % 5 == 0 => long(i64::MAX - i),
+                    _ => long(-i),
+                };
+                let s = if i % 11 == 0 {
+                    Value::Null
+                } else {
+                    Value::str(format!("u{}", i % 7))
+                };
+                let r = if i % 13 == 0 {
+                    Value::Real(f64::NAN)
+                } else {
+                    Value::Real(i as f64 / 3.0)
+                };
+                let half = Value::str(if k % 2 == 0 { "even" } else { "odd" });
+                vec![long(k), x, s, r, half]
+            })
+            .collect();
+        let col = |i| vec![CExpr::Col(i)];
+        let specs = [
+            spec("count", Vec::new(), &[]),
+            spec("sum", col(1), &[Long]),
+            spec("min", col(1), &[Long]),
+            spec("max", col(1), &[Long]),
+            spec("avg", col(1), &[Long]),
+            spec("dcount", col(1), &[Long]),
+            spec("dcount", col(2), &[String]),
+            spec("max", col(2), &[String]),
+            spec("sum", col(3), &[Real]),
+            spec("min", col(3), &[Real]),
+            spec("avg", col(3), &[Real]),
+        ];
+        let key = (CExpr::Col(0), Long);
+        for keys in [
+            vec![key.clone()],
+            vec![(CExpr::Col(4), String)],
+            vec![key.clone(), (CExpr::Col(4), String)],
+            vec![(CExpr::Col(4), String), key.clone()],
+            Vec::new(),
+        ] {
+            let (typed, by_row) = both(&columns, &rows, &keys, &specs);
+            assert_eq!(typed.as_ref(), Some(&by_row), "{keys:?}");
+        }
+        let (_, by_row) = both(&columns, &rows, std::slice::from_ref(&key), &specs);
+        assert_eq!(by_row.len(), 10);
+        // The rows were folded by runs, of a long key or a string one.
+        for (e, ty) in [key, (CExpr::Col(4), String)] {
+            let (key_exprs, key_cols) = ([e], [Column::new("k", ty)]);
+            let Some(mut fold) = TypedFold::new(&columns, &key_exprs, &key_cols, &specs) else {
+                panic!("the typed fold covers these aggregates");
+            };
+            let at: Vec<usize> = (0..CHUNK).collect();
+            assert_eq!(fold.add(Chunk::Rows(&rows, &at)), Some(()));
+            assert_eq!(fold.spans.runs.len(), 4, "{ty:?}");
+        }
+    }
+
+    #[test]
+    fn a_run_folds_into_its_groups_state_as_its_rows_do_one_by_one() {
+        let runs_of = |runs: &[(u32, usize)]| {
+            let mut rows = Vec::new();
+            for (g, end) in runs {
+                rows.resize(*end, *g);
+            }
+            rows
+        };
+        let (long, back) = ([(0, 6), (1, 11), (2, 12)], [(0, 4), (1, 8), (0, 12)]);
+        for (rows, runs) in [
+            (Vec::new(), &[][..]),
+            (runs_of(&long), &long[..]),
+            (runs_of(&back), &back[..]),
+            (vec![0; 4], &[(0, 4)][..]),
+            // One row, or runs shorter than `Spans::RUN` rows: no runs, row by row.
+            (vec![0], &[][..]),
+            (vec![0, 1, 0, 1], &[][..]),
+            (runs_of(&[(0, 3), (1, 7), (2, 8), (0, 12)]), &[][..]),
+        ] {
+            let xs: Vec<i64> = (0..rows.len() as i64).collect();
+            let n = rows.iter().max().map_or(0, |g| *g as usize + 1);
+            let mut by_runs = Spans::default();
+            number_runs(&rows, &mut by_runs, |g| *g, |g| g);
+            assert_eq!(by_runs.rows, rows);
+            assert_eq!(by_runs.runs, runs, "{rows:?}");
+            let by_rows = Spans {
+                rows,
+                runs: Vec::new(),
+            };
+            // Each group's values in the order folded.
+            let folded = |spans: &Spans| {
+                let mut seen = vec![Vec::new(); n];
+                let done = spans.fold(&mut seen, &xs, |g, s: &mut Vec<(usize, i64)>, x| {
+                    s.push((g, *x));
+                });
+                done.map(|()| seen)
+            };
+            assert_eq!(folded(&by_runs), folded(&by_rows));
+            assert!(folded(&by_rows).is_some());
+            // A vector of another length than the rows' is not folded.
+            let mut short = vec![Vec::new(); n];
+            let one = [0i64];
+            let fold_one = |spans: &Spans, short: &mut [Vec<i64>]| {
+                spans.fold(short, &one, |_, s, x| s.push(*x))
+            };
+            if by_rows.rows.len() != 1 {
+                assert_eq!(fold_one(&by_runs, &mut short), None);
+                assert_eq!(fold_one(&by_rows, &mut short), None);
+            }
+        }
+    }
+
+    #[test]
+    fn a_key_of_a_long_and_an_operation_on_a_literal_groups_as_the_row_fold() {
+        use ScalarType::Long;
+        let columns = [Column::new("x", Long)];
+        // Runs and single rows, nulls, and the values an operation overflows or divides to null;
+        // then more than a chunk of rows in order, whose quotients come in runs.
+        let xs = [
+            Value::Null,
+            long(i64::MIN),
+            long(i64::MIN),
+            long(i64::MAX),
+            long(-7),
+            long(7),
+            long(7),
+            long(7),
+            long(0),
+            long(250),
+            long(299),
+            Value::Null,
+        ];
+        let in_order = (0..1200).map(long);
+        let rows: Vec<Vec<Value>> = xs.into_iter().chain(in_order).map(|x| vec![x]).collect();
+        let specs = [
+            spec("count", Vec::new(), &[]),
+            spec("sum", vec![CExpr::Col(0)], &[Long]),
+        ];
+        for op in [BinOp::Add, BinOp::Sub, BinOp::Mul, BinOp::Div, BinOp::Mod] {
+            for y in [0, -1, 2, 100, i64::MAX] {
+                let key = CExpr::Bin(op, Box::new(CExpr::Col(0)), Box::new(CExpr::Lit(long(y))));
+                let (typed, by_row) = both(&columns, &rows, &[(key.clone(), Long)], &specs);
+                assert_eq!(typed.as_ref(), Some(&by_row), "{op:?} {y}");
+                // The operation is applied as the values are numbered, not into a vector.
+                let col = Column::new("k", Long);
+                let plan = key_plan(&key, &col, &columns).map(|k| {
+                    let at: Vec<usize> = (0..rows.len()).collect();
+                    k.key_values(Chunk::Rows(&rows, &at)).map(|v| v.op)
+                });
+                assert_eq!(plan, Some(Some(Some((op, y)))));
+            }
+        }
     }
 }

@@ -341,6 +341,40 @@ fn make_list_with_nulls_percentilew_and_weekofyear() {
 }
 
 #[test]
+fn aggregates_output_in_their_places_answer_as_computed_outputs() {
+    let data =
+        "datatable(k:string, x:long, r:real)['a',1,0.5, 'b',long(null),1.5, 'a',-3,real(null),
+        '',9223372036854775807,2.0, 'a',9223372036854775807,real(null)]";
+    // Each pair: the outputs in their aggregates' places (the row made from them in place), and
+    // the same outputs computed (the row made as any other).
+    for (placed, computed) in [
+        (
+            "summarize n = count(), s = sum(x), a = avg(r), m = max(k) by k",
+            "summarize n = count() + 0, s = sum(x) + 0, a = avg(r) * 1.0, m = strcat(max(k)) by k",
+        ),
+        (
+            "summarize sum(x), dcount(k)",
+            "summarize sum_x = sum(x) + 0, dcount_k = dcount(k) + 0",
+        ),
+        (
+            "where x > 10000000000000000000 | summarize n = count(), s = sum(x)",
+            "where x > 10000000000000000000 | summarize n = count() + 0, s = sum(x) + 0",
+        ),
+        (
+            "summarize n = count() by k, x",
+            "summarize n = count() + 0 by k, x",
+        ),
+    ] {
+        let placed = run(&format!("{data} | {placed}")).table;
+        let computed = run(&format!("{data} | {computed}")).table;
+        assert_eq!(names(&placed), names(&computed));
+        assert_eq!(placed.rows, computed.rows, "{placed:?}");
+        let types = |t: &Table| t.columns.iter().map(|c| c.ty).collect::<Vec<_>>();
+        assert_eq!(types(&placed), types(&computed));
+    }
+}
+
+#[test]
 fn the_issues_range_buckets_count_and_sum_each_hundred() {
     let r = run(
         "range i from 1 to 1000 step 1 | summarize n = count(), total = sum(i) by bucket = i / 100",

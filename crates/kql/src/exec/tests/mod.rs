@@ -138,6 +138,29 @@ mod operators;
 mod progress;
 mod series_and_time;
 
+/// A range of ticks whose next step would pass the ends of `i64` ends at its last value inside
+/// them (it used to saturate at the bound and give that bound for ever).
+#[test]
+fn a_ticks_range_ends_at_the_ends_of_i64() {
+    let ticks = |next, end, step| RangeSteps::Ticks {
+        next,
+        end,
+        step,
+        datetime: false,
+    };
+    let up: Vec<Value> = ticks(i64::MAX - 5, i64::MAX, 2).take(10).collect();
+    let want = [i64::MAX - 5, i64::MAX - 3, i64::MAX - 1].map(Value::TimeSpan);
+    assert_eq!(up, want);
+    let down: Vec<Value> = ticks(i64::MIN + 1, i64::MIN, -1).take(10).collect();
+    assert_eq!(down, [i64::MIN + 1, i64::MIN].map(Value::TimeSpan));
+    let mut chunks = ticks(i64::MAX - 1, i64::MAX, 1);
+    assert_eq!(
+        chunks.next_ints(10),
+        Some(vec![Some(i64::MAX - 1), Some(i64::MAX)])
+    );
+    assert_eq!(chunks.next_ints(10), Some(vec![]));
+}
+
 /// A range's values as the iterator makes them, and as `next_ints` or `next_reals` give them two
 /// at a time (as the typed fold reads a range a chunk at a time); the other kind gives none.
 #[test]
@@ -170,10 +193,23 @@ fn range_chunks_give_the_iterators_values() {
             -3.0,
             false,
         ),
+        // Across 2^53, where the floats stop being exact and the longs are no longer counted
+        // in integers.
+        numbers(9_007_199_254_740_985.0, 9_007_199_254_741_000.0, 1.0, false),
+        numbers(
+            -9_007_199_254_740_985.0,
+            -9_007_199_254_741_000.0,
+            -3.0,
+            false,
+        ),
+        // A long range of a fractional (decimal) step: each value the float's truncation.
+        numbers(-2.0, 3.0, 0.75, false),
         numbers(0.0, 1.0, 0.1, true),
         ticks(10, -10, -7, false),
         ticks(NOW, NOW + 5 * HOUR, HOUR, true),
         ticks(0, 0, 1, false),
+        ticks(i64::MAX - 5, i64::MAX, 2, false),
+        ticks(i64::MIN + 5, i64::MIN, -3, true),
     ];
     for range in ranges {
         let expected: Vec<Value> = range.clone().collect();

@@ -105,6 +105,35 @@ fn timespan_option_hides_rows_outside_the_window() {
 }
 
 #[test]
+fn a_window_holding_every_rows_time_keeps_them_all_and_a_row_without_one_never() {
+    let dated = |times: &[Value]| Table {
+        columns: vec![
+            Column::new("TimeGenerated", ScalarType::DateTime),
+            Column::new("x", ScalarType::Long),
+        ],
+        rows: (times.iter().zip(0..))
+            .map(|(t, x)| vec![t.clone(), Value::Long(x)])
+            .collect(),
+    };
+    let mut c = Catalog::new();
+    c.insert("T", dated(&[Value::DateTime(10), Value::DateTime(20)]));
+    let null = [Value::DateTime(10), Value::Null, Value::DateTime(20)];
+    c.insert("WithNull", dated(&null));
+    let count = |table: &str, window: (i64, i64)| {
+        let mut o = opts();
+        o.timespan = Some(window);
+        let r = both(&c, &format!("{table} | summarize count(), sum(x)"), &o);
+        r.map(|r| r.table.rows).unwrap_or_default()
+    };
+    let rows = |n: i64, sum: i64| vec![vec![Value::Long(n), Value::Long(sum)]];
+    // The window's start is in it, its end is not.
+    assert_eq!(count("T", (10, 21)), rows(2, 1));
+    assert_eq!(count("T", (0, 20)), rows(1, 0));
+    assert_eq!(count("T", (11, 100)), rows(1, 1));
+    assert_eq!(count("WithNull", (0, 100)), rows(2, 2));
+}
+
+#[test]
 fn extend_and_project_name_and_type_columns() {
     let r = run(
         "SigninLogs | take 1 | extend x = ResultType + 1, y = x * 2, 1.5 | project x, y, Column1, Props.app, b = tostring(Props.app)",

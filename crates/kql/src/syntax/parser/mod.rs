@@ -33,7 +33,12 @@ pub(crate) fn on_deep_stack<T: Send>(
 
 /// Parses a whole query text (statements separated by `;`).
 pub fn parse_script(text: &str) -> Result<Script, KqlError> {
-    let tokens = tokenize(text)?;
+    parse_tokens(text, &tokenize(text)?)
+}
+
+/// Parses a whole query text from its tokens (as [`tokenize`] made them from `text`), for a
+/// caller that reads the tokens too and so lexes the text once.
+pub(crate) fn parse_tokens(text: &str, tokens: &[Token]) -> Result<Script, KqlError> {
     let mut p = Parser {
         text,
         tokens,
@@ -50,7 +55,7 @@ pub fn parse_script(text: &str) -> Result<Script, KqlError> {
 
 struct Parser<'a> {
     text: &'a str,
-    tokens: Vec<Token>,
+    tokens: &'a [Token],
     pos: usize,
     depth: usize,
 }

@@ -185,24 +185,10 @@ pub(crate) fn fixed_data_size(ty: ScalarType) -> Option<i64> {
 /// The estimated bytes of one value: a string its UTF-8 bytes, a dynamic value its JSON text
 /// (Kusto's binary form of dynamic values is not documented), a null nothing.
 fn data_size(v: &Value) -> i64 {
-    /// Counts what serde_json writes, without keeping it.
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
     let bytes = match v {
         Value::Null => 0,
         Value::String(s) => s.len(),
-        Value::Dynamic(d) => {
-            let mut n = Count(0);
-            serde_json::to_writer(&mut n, &**d).map_or(0, |()| n.0)
-        }
+        Value::Dynamic(d) => crate::value::json_len(&**d),
         other => return other.scalar_type().and_then(fixed_data_size).unwrap_or(0),
     };
     i64::try_from(bytes).unwrap_or(i64::MAX)

@@ -7,6 +7,7 @@ pub mod table;
 pub mod time;
 
 pub use decimal::Decimal;
+pub use size::json_len;
 pub use time::{parse_datetime_text, parse_timespan_text};
 
 use std::fmt;

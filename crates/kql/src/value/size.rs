@@ -9,6 +9,22 @@
 
 use serde_json::Value as J;
 
+/// The length of `value`'s JSON, counted as serde_json writes it, without keeping the text.
+pub fn json_len(value: &impl serde::Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut n = Count(0);
+    serde_json::to_writer(&mut n, value).map_or(0, |()| n.0)
+}
+
 use super::convert::as_i64;
 use crate::functions::Function;
 use crate::value::Value;

@@ -66,7 +66,7 @@ pub fn table_result(
             .iter()
             .map(|v| cell_json(v, caps.max_bytes, &mut cut))
             .collect();
-        let size = json_len(&cells);
+        let size = kql::value::json_len(&cells);
         if bytes + size > caps.max_bytes && !rows.is_empty() {
             byte_capped = true;
             break;
@@ -240,22 +240,6 @@ fn push_escaped_cell(out: &mut String, s: &str) {
     out.push_str(rest);
 }
 
-/// The length of `value`'s JSON, counted without writing it anywhere.
-fn json_len(value: &impl Serialize) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut n = Count(0);
-    serde_json::to_writer(&mut n, value).map_or(0, |()| n.0)
-}
-
 /// A list of records within the caps.
 pub struct CappedList<T> {
     /// The records shown.
@@ -273,7 +257,7 @@ pub fn capped_list<T: Serialize>(mut items: Vec<T>, caps: ResultCaps) -> CappedL
     let mut bytes = 0;
     let mut shown = 0;
     for item in items.iter().take(caps.max_rows) {
-        bytes += json_len(item);
+        bytes += kql::value::json_len(item);
         if bytes > caps.max_bytes && shown > 0 {
             break;
         }

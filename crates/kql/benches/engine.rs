@@ -381,9 +381,9 @@ fn main() {
             dir.display(),
             t.elapsed().as_secs_f64()
         );
-        // The load is timed in a fresh process: right after generating, this one holds the
-        // generator's freed heap and the files are still being written back, and loading here
-        // took 7.1 s at 10 M rows against 2.0 s in a process of its own.
+        // The load is timed in a fresh process, apart from the generator's freed heap and the
+        // files' write-back (one load right after generating, in this process, took 7.1 s at
+        // 10 M rows; loads in processes of their own took 2.0-5.5 s on this VM).
         let status = std::env::current_exe()
             .and_then(|exe| Command::new(exe).args(std::env::args_os().skip(1)).status())
             .expect("run the bench again over the generated data");

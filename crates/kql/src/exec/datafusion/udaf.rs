@@ -50,17 +50,7 @@ pub(super) struct KqlAggregate {
     signature: Signature,
 }
 
-impl PartialEq for KqlAggregate {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-impl Eq for KqlAggregate {}
-impl std::hash::Hash for KqlAggregate {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.key.hash(state);
-    }
-}
+super::udf::keyed!(KqlAggregate);
 
 impl KqlAggregate {
     /// `name(value, consts…)` over the column arguments `values` (each with its KQL type, the

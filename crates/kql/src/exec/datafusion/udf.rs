@@ -42,13 +42,14 @@ macro_rules! keyed {
             }
         }
         impl Eq for $t {}
-        impl Hash for $t {
-            fn hash<H: Hasher>(&self, state: &mut H) {
-                self.key.hash(state);
+        impl std::hash::Hash for $t {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                std::hash::Hash::hash(&self.key, state);
             }
         }
     };
 }
+pub(super) use keyed;
 
 /// `kind` suffixed with a hash of `key`, so two different instances never share a name.
 pub(super) fn instance_name(kind: &str, key: &str) -> String {

@@ -3,8 +3,6 @@
 //! columns out as the row engine does; then each row's bag is read once into a hidden struct
 //! of every property's cell, whose fields become the columns.
 
-use std::hash::{Hash, Hasher};
-
 use arrow_array::builder::{ListBuilder, StringBuilder};
 use arrow_array::{ArrayRef, StructArray};
 use arrow_schema::{DataType, Field, Fields};
@@ -116,17 +114,7 @@ struct PropertiesUdf {
     signature: Signature,
 }
 
-impl PartialEq for PropertiesUdf {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-impl Eq for PropertiesUdf {}
-impl Hash for PropertiesUdf {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.key.hash(state);
-    }
-}
+super::super::udf::keyed!(PropertiesUdf);
 
 impl PropertiesUdf {
     fn call(bag: DfExpr, arg: ScalarType) -> DfExpr {
@@ -188,17 +176,7 @@ struct UnpackUdf {
     signature: Signature,
 }
 
-impl PartialEq for UnpackUdf {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-impl Eq for UnpackUdf {}
-impl Hash for UnpackUdf {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.key.hash(state);
-    }
-}
+super::super::udf::keyed!(UnpackUdf);
 
 impl UnpackUdf {
     fn call(bag: DfExpr, arg: ScalarType, props: Vec<(String, ScalarType)>) -> DfExpr {

@@ -3,8 +3,6 @@
 //! [`GeoHit`], as a UDF in the join's filter), and with `return_unmatched` a left join whose
 //! rows without a match get the row engine's empty cells.
 
-use std::hash::{Hash, Hasher};
-
 use arrow_array::BooleanArray;
 use arrow_schema::DataType;
 use datafusion::common::{Column as DfColumn, DataFusionError, JoinType, Result as DfResult};
@@ -112,17 +110,7 @@ struct GeoHitUdf {
     signature: Signature,
 }
 
-impl PartialEq for GeoHitUdf {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-impl Eq for GeoHitUdf {}
-impl Hash for GeoHitUdf {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.key.hash(state);
-    }
-}
+super::super::udf::keyed!(GeoHitUdf);
 
 impl GeoHitUdf {
     fn call(hit: GeoHit, args: [(DfExpr, ScalarType); 3]) -> DfExpr {

@@ -4,8 +4,6 @@
 //! the row engine's `make_series` answers. A series without `from` and `to` (whose range the
 //! data decides) stays on the row engine.
 
-use std::hash::{Hash, Hasher};
-
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_array::{Array, ListArray};
@@ -200,17 +198,7 @@ struct SeriesUdf {
     signature: Signature,
 }
 
-impl PartialEq for SeriesUdf {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-impl Eq for SeriesUdf {}
-impl Hash for SeriesUdf {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.key.hash(state);
-    }
-}
+super::super::udf::keyed!(SeriesUdf);
 
 impl SeriesUdf {
     fn call(cells: DfExpr, bins: usize, default: Value, ty: ScalarType) -> DfExpr {

@@ -67,17 +67,7 @@ struct NearestRanks {
     signature: Signature,
 }
 
-impl PartialEq for NearestRanks {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-impl Eq for NearestRanks {}
-impl std::hash::Hash for NearestRanks {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.key.hash(state);
-    }
-}
+super::super::udf::keyed!(NearestRanks);
 
 impl NearestRanks {
     fn fields(&self) -> Fields {

@@ -658,21 +658,18 @@ impl<'a> Engine<'a> {
                 if *s == 0 {
                     return Err(self.type_error(e, "range step must not be zero"));
                 }
-                let datetime = matches!(fv, Value::DateTime(_));
-                let ty = if datetime {
+                let ty = if matches!(fv, Value::DateTime(_)) {
                     ScalarType::DateTime
                 } else {
                     ScalarType::TimeSpan
                 };
-                Ok((
-                    RangeSteps::Ticks {
-                        next: start,
-                        end,
-                        step: *s,
-                        datetime,
-                    },
+                let steps = RangeSteps::Ints {
+                    next: start,
+                    end,
+                    step: *s,
                     ty,
-                ))
+                };
+                Ok((steps, ty))
             }
             _ => {
                 let (Some(a), Some(b), Some(s)) = (
@@ -692,21 +689,24 @@ impl<'a> Engine<'a> {
                     fv.scalar_type(),
                     Some(ScalarType::Real | ScalarType::Decimal)
                 ) || sv.scalar_type() == Some(ScalarType::Real);
-                let ty = if real {
-                    ScalarType::Real
-                } else {
-                    ScalarType::Long
-                };
-                Ok((
-                    RangeSteps::Numbers {
-                        from: a,
-                        to: b,
-                        step: s,
-                        i: 0.0,
-                        real,
+                if real {
+                    return Ok((RangeSteps::numbers(a, b, s, true), ScalarType::Real));
+                }
+                // Whole-number bounds and step count in integers, exact past 2^53 as Kusto's
+                // longs are; a fractional (decimal) step keeps the float formula.
+                let steps = match (whole(&fv), whole(&sv)) {
+                    (Some(next), Some(step)) if !b.is_nan() => RangeSteps::Ints {
+                        next,
+                        // The last whole number inside a fractional bound; a bound past the
+                        // ends of i64 saturates to them.
+                        end: whole(&tv)
+                            .unwrap_or((if step > 0 { b.floor() } else { b.ceil() }) as i64),
+                        step,
+                        ty: ScalarType::Long,
                     },
-                    ty,
-                ))
+                    _ => RangeSteps::numbers(a, b, s, false),
+                };
+                Ok((steps, ScalarType::Long))
             }
         }
     }
@@ -732,18 +732,36 @@ pub(crate) fn range_too_long() -> KqlError {
     }
 }
 
+/// An int or a long as i64; None for other values (a real or decimal, even a whole one).
+fn whole(v: &Value) -> Option<i64> {
+    match convert::undyn(v) {
+        Value::Int(i) => Some(i64::from(i)),
+        Value::Long(i) => Some(i),
+        _ => None,
+    }
+}
+
+/// A long, datetime or timespan (`ty`) as a value.
+pub(crate) fn int_value(ty: ScalarType, x: i64) -> Value {
+    match ty {
+        ScalarType::DateTime => Value::DateTime(x),
+        ScalarType::TimeSpan => Value::TimeSpan(x),
+        _ => Value::Long(x),
+    }
+}
+
 /// The values of a `range`, made one at a time.
 #[derive(Clone)]
 pub(crate) enum RangeSteps {
-    /// Datetimes or timespans, as ticks.
-    Ticks {
+    /// Longs, or datetimes or timespans as ticks (`ty`), counted on in integers.
+    Ints {
         next: i64,
         end: i64,
         step: i64,
-        datetime: bool,
+        ty: ScalarType,
     },
-    /// `from + i * step` (as Kusto computes them, so a real step does not drift), longs unless
-    /// a bound or the step is real.
+    /// `from + i * step` (as Kusto computes them, so a real step does not drift): reals, or
+    /// longs of a fractional step.
     Numbers {
         from: f64,
         to: f64,
@@ -753,11 +771,11 @@ pub(crate) enum RangeSteps {
     },
 }
 
-/// The next of a range of ticks: `next`, then moved a step on; None past `end`. A step past the
+/// The next of a range of integers: `next`, then moved a step on; None past `end`. A step past the
 /// ends of `i64` leaves nothing inside the range, so it ends the range by zeroing `step` (a
 /// saturated `next` would repeat a bound of `i64::MAX` for ever).
 #[inline]
-fn next_tick(next: &mut i64, end: i64, step: &mut i64) -> Option<i64> {
+fn next_int(next: &mut i64, end: i64, step: &mut i64) -> Option<i64> {
     let x = *next;
     if !((*step > 0 && x <= end) || (*step < 0 && x >= end)) {
         return None;
@@ -780,9 +798,6 @@ fn next_number(from: f64, to: f64, step: f64, i: &mut f64) -> Option<f64> {
     Some(x)
 }
 
-/// Below this magnitude every whole number is a float exactly.
-const EXACT_F64: f64 = (1u64 << 53) as f64;
-
 /// How many of the next `n` values of a range of numbers (from position `at`) `next_number`
 /// gives. Its test is monotone in the position (the float products and sums round monotonically),
 /// so the count is found by a binary search: a dozen tests, not one a value.
@@ -801,11 +816,21 @@ fn numbers_left(from: f64, to: f64, step: f64, at: f64, n: usize) -> usize {
 }
 
 impl RangeSteps {
+    /// `from + i * step` from the start.
+    fn numbers(from: f64, to: f64, step: f64, real: bool) -> RangeSteps {
+        RangeSteps::Numbers {
+            from,
+            to,
+            step,
+            i: 0.0,
+            real,
+        }
+    }
+
     /// The type of the values: datetime, timespan, long or real.
     pub(crate) fn ty(&self) -> ScalarType {
         match self {
-            RangeSteps::Ticks { datetime: true, .. } => ScalarType::DateTime,
-            RangeSteps::Ticks { .. } => ScalarType::TimeSpan,
+            RangeSteps::Ints { ty, .. } => *ty,
             RangeSteps::Numbers { real: true, .. } => ScalarType::Real,
             RangeSteps::Numbers { .. } => ScalarType::Long,
         }
@@ -817,12 +842,25 @@ impl RangeSteps {
     pub(crate) fn next_ints(&mut self, n: usize) -> Option<Vec<Option<i64>>> {
         let mut out = Vec::with_capacity(n);
         match self {
-            RangeSteps::Ticks {
+            RangeSteps::Ints {
                 next, end, step, ..
             } => {
-                let (mut at, end, mut by) = (*next, *end, *step);
-                out.extend((0..n).map_while(|_| next_tick(&mut at, end, &mut by).map(Some)));
-                (*next, *step) = (at, by);
+                let (at, by) = (*next, *step);
+                let inside = (by > 0 && at <= *end) || (by < 0 && at >= *end);
+                let left = if inside {
+                    (i128::from(*end) - i128::from(at)) / i128::from(by) + 1
+                } else {
+                    0
+                };
+                let m = left.min(n as i128) as i64;
+                // Each value lies between `at` and `end`, so the wrapping sums are exact.
+                out.extend((0..m).map(|k| Some(at.wrapping_add(k.wrapping_mul(by)))));
+                if i128::from(m) == left {
+                    // The end: a zero step gives nothing more.
+                    *step = 0;
+                } else {
+                    *next = at.wrapping_add(m.wrapping_mul(by));
+                }
             }
             RangeSteps::Numbers { real: true, .. } => return None,
             RangeSteps::Numbers {
@@ -830,26 +868,7 @@ impl RangeSteps {
             } => {
                 let (from, to, step, at) = (*from, *to, *step, *i);
                 let m = numbers_left(from, to, step, at, n);
-                let last = at + m as f64 - 1.0;
-                // While every value and product is a whole number below 2^53 the floats are
-                // exact, so the longs are counted on in integers: a few instructions a value.
-                let exact = |x: f64| x.fract() == 0.0 && x.abs() < EXACT_F64;
-                if m > 0
-                    && [
-                        from,
-                        step,
-                        last * step,
-                        from + at * step,
-                        from + last * step,
-                    ]
-                    .into_iter()
-                    .all(exact)
-                {
-                    let (first, step) = ((from + at * step) as i64, step as i64);
-                    out.extend((0..m as i64).map(|k| Some(first + k * step)));
-                } else {
-                    out.extend((0..m).map(|k| Some((from + (at + k as f64) * step) as i64)));
-                }
+                out.extend((0..m).map(|k| Some((from + (at + k as f64) * step) as i64)));
                 *i = at + m as f64;
             }
         }
@@ -882,19 +901,12 @@ impl Iterator for RangeSteps {
 
     fn next(&mut self) -> Option<Value> {
         match self {
-            RangeSteps::Ticks {
+            RangeSteps::Ints {
                 next,
                 end,
                 step,
-                datetime,
-            } => {
-                let x = next_tick(next, *end, step)?;
-                Some(if *datetime {
-                    Value::DateTime(x)
-                } else {
-                    Value::TimeSpan(x)
-                })
-            }
+                ty,
+            } => next_int(next, *end, step).map(|x| int_value(*ty, x)),
             RangeSteps::Numbers {
                 from,
                 to,

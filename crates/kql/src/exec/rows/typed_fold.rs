@@ -14,7 +14,7 @@ use crate::bind::context::Engine;
 use crate::bind::eval::eval;
 use crate::bind::expr::{AggSpec, CExpr, Row};
 use crate::error::KqlError;
-use crate::exec::{MAX_ROWS, RangeSteps, range_too_long};
+use crate::exec::{MAX_ROWS, RangeSteps, int_value, range_too_long};
 use crate::functions::aggregate::{AggState, Fold};
 use crate::functions::arith::{int_op, real_op};
 use crate::syntax::ast::BinOp;
@@ -150,15 +150,6 @@ fn real_cell(v: &Value) -> Option<Option<f64>> {
         Value::Null => Some(None),
         Value::Real(x) => Some(Some(*x)),
         _ => None,
-    }
-}
-
-/// A long, datetime or timespan (`ty`) as a value.
-fn int_value(ty: ScalarType, x: i64) -> Value {
-    match ty {
-        ScalarType::DateTime => Value::DateTime(x),
-        ScalarType::TimeSpan => Value::TimeSpan(x),
-        _ => Value::Long(x),
     }
 }
 

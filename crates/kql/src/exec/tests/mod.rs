@@ -142,11 +142,11 @@ mod series_and_time;
 /// them (it used to saturate at the bound and give that bound for ever).
 #[test]
 fn a_ticks_range_ends_at_the_ends_of_i64() {
-    let ticks = |next, end, step| RangeSteps::Ticks {
+    let ticks = |next, end, step| RangeSteps::Ints {
         next,
         end,
         step,
-        datetime: false,
+        ty: ScalarType::TimeSpan,
     };
     let up: Vec<Value> = ticks(i64::MAX - 5, i64::MAX, 2).take(10).collect();
     let want = [i64::MAX - 5, i64::MAX - 3, i64::MAX - 1].map(Value::TimeSpan);
@@ -161,55 +161,98 @@ fn a_ticks_range_ends_at_the_ends_of_i64() {
     assert_eq!(chunks.next_ints(10), Some(vec![]));
 }
 
+/// A range of longs counts in integers, as Kusto's longs do: past 2^53, where floats skip odd
+/// numbers, every long is there, and at the end of `i64` it stops. A real bound ends the range at
+/// the last long inside it; a decimal step still gives each value's truncation.
+#[test]
+fn a_long_range_is_exact_past_2_to_the_53() {
+    const BIG: i64 = 9_007_199_254_740_993;
+    let longs = |q: &str| -> Vec<Value> {
+        let r = run(q);
+        assert_eq!(r.table.columns[0].ty, ScalarType::Long, "{q}");
+        r.table
+            .rows
+            .into_iter()
+            .map(|mut row| row.remove(0))
+            .collect()
+    };
+    let want = |xs: &[i64]| xs.iter().map(|x| Value::Long(*x)).collect::<Vec<_>>();
+    assert_eq!(
+        longs(&format!("range i from {BIG} to {} step 1", BIG + 2)),
+        want(&[BIG, BIG + 1, BIG + 2])
+    );
+    assert_eq!(
+        longs(&format!("range i from -{BIG} to -{} step -1", BIG + 1)),
+        want(&[-BIG, -BIG - 1])
+    );
+    assert_eq!(
+        longs("range i from 9223372036854775800 to 9223372036854775807 step 5"),
+        want(&[i64::MAX - 7, i64::MAX - 2])
+    );
+    assert_eq!(
+        longs("range i from 1 to 9.5 step 2"),
+        want(&[1, 3, 5, 7, 9])
+    );
+    assert_eq!(
+        longs("range i from 10 to 0.5 step -3"),
+        want(&[10, 7, 4, 1])
+    );
+    assert_eq!(longs("range i from 1 to 2.5 step -1"), want(&[]));
+    // 1, 1.75 and 2.5 truncated; 3.25 is past the end.
+    assert_eq!(
+        longs("range i from 1 to 3 step decimal(0.75)"),
+        want(&[1, 1, 2])
+    );
+    // The typed fold reads the range a chunk at a time.
+    let r = run(&format!(
+        "range i from {BIG} to {} step 1 | summarize n = count(), lo = min(i), hi = max(i)",
+        BIG + 2_000
+    ));
+    assert_eq!(r.table.rows, vec![want(&[2_001, BIG, BIG + 2_000])]);
+}
+
 /// A range's values as the iterator makes them, and as `next_ints` or `next_reals` give them two
 /// at a time (as the typed fold reads a range a chunk at a time); the other kind gives none.
 #[test]
 fn range_chunks_give_the_iterators_values() {
-    let numbers = |from, to, step, real| RangeSteps::Numbers {
-        from,
-        to,
-        step,
-        i: 0.0,
-        real,
-    };
-    let ticks = |next, end, step, datetime| RangeSteps::Ticks {
+    let numbers = RangeSteps::numbers;
+    let ints = |next, end, step, ty| RangeSteps::Ints {
         next,
         end,
         step,
-        datetime,
+        ty,
     };
     let ranges = [
-        numbers(1.0, 10.0, 3.0, false),
-        numbers(5.0, -6.0, -2.0, false),
-        numbers(3.0, 1.0, 1.0, false),
-        numbers(0.0, 9.5, 2.0, false),
-        numbers(0.0, -9.5, -2.0, false),
-        numbers(1.0, f64::NEG_INFINITY, 1.0, false),
-        numbers(0.5, 4.0, 1.0, false),
-        numbers(4_503_599_627_370_490.0, 4_503_599_627_370_510.0, 3.0, false),
-        numbers(
-            -4_503_599_627_370_490.0,
-            -4_503_599_627_370_510.0,
-            -3.0,
-            false,
-        ),
-        // Across 2^53, where the floats stop being exact and the longs are no longer counted
-        // in integers.
-        numbers(9_007_199_254_740_985.0, 9_007_199_254_741_000.0, 1.0, false),
-        numbers(
-            -9_007_199_254_740_985.0,
-            -9_007_199_254_741_000.0,
-            -3.0,
-            false,
-        ),
-        // A long range of a fractional (decimal) step: each value the float's truncation.
+        // Longs of a fractional (decimal) step: each value the float's truncation.
         numbers(-2.0, 3.0, 0.75, false),
+        numbers(0.5, 4.0, 1.0, false),
         numbers(0.0, 1.0, 0.1, true),
-        ticks(10, -10, -7, false),
-        ticks(NOW, NOW + 5 * HOUR, HOUR, true),
-        ticks(0, 0, 1, false),
-        ticks(i64::MAX - 5, i64::MAX, 2, false),
-        ticks(i64::MIN + 5, i64::MIN, -3, true),
+        numbers(0.0, 9.5, 2.0, true),
+        numbers(1.0, f64::NEG_INFINITY, 1.0, true),
+        ints(1, 10, 3, ScalarType::Long),
+        ints(5, -6, -2, ScalarType::Long),
+        ints(3, 1, 1, ScalarType::Long),
+        // Across 2^53, where floats would skip odd longs.
+        ints(
+            9_007_199_254_740_985,
+            9_007_199_254_741_000,
+            1,
+            ScalarType::Long,
+        ),
+        ints(
+            -9_007_199_254_740_985,
+            -9_007_199_254_741_000,
+            -3,
+            ScalarType::Long,
+        ),
+        // The whole of i64 in one step, and steps that end exactly on a bound of it.
+        ints(i64::MIN, i64::MAX, i64::MAX, ScalarType::Long),
+        ints(10, -10, -7, ScalarType::TimeSpan),
+        ints(NOW, NOW + 5 * HOUR, HOUR, ScalarType::DateTime),
+        ints(0, 0, 1, ScalarType::TimeSpan),
+        ints(i64::MAX - 5, i64::MAX, 2, ScalarType::TimeSpan),
+        ints(i64::MIN + 5, i64::MIN, -3, ScalarType::DateTime),
+        ints(i64::MAX - 4, i64::MAX, 2, ScalarType::Long),
     ];
     for range in ranges {
         let expected: Vec<Value> = range.clone().collect();

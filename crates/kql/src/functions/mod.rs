@@ -201,18 +201,24 @@ fn dynamic_array(v: &Value) -> Option<Vec<J>> {
     }
 }
 
+/// `t` rounded down to a multiple of `size` (above 0). Below the lowest multiple inside `i64` it
+/// wraps, as DataFusion's `kql_bin` does, instead of overflowing.
+pub(crate) fn floor_to(t: i64, size: i64) -> i64 {
+    t.div_euclid(size).wrapping_mul(size)
+}
+
 fn bin_value(v: &Value, size: &Value) -> Value {
     match (v, undyn(size)) {
-        (Value::DateTime(t), Value::TimeSpan(s)) if s > 0 => Value::DateTime(t.div_euclid(s) * s),
-        (Value::TimeSpan(t), Value::TimeSpan(s)) if s > 0 => Value::TimeSpan(t.div_euclid(s) * s),
+        (Value::DateTime(t), Value::TimeSpan(s)) if s > 0 => Value::DateTime(floor_to(*t, s)),
+        (Value::TimeSpan(t), Value::TimeSpan(s)) if s > 0 => Value::TimeSpan(floor_to(*t, s)),
         (Value::Int(i), sz) => as_i64(&sz).filter(|s| *s > 0).map_or(Value::Null, |s| {
-            Value::Int(i32::try_from(i64::from(*i).div_euclid(s) * s).unwrap_or(*i))
+            Value::Int(i32::try_from(floor_to(i64::from(*i), s)).unwrap_or(*i))
         }),
         (Value::Long(i), sz) => match sz {
             Value::Real(r) if r > 0.0 => Value::Long(((*i as f64 / r).floor() * r) as i64),
             other => as_i64(&other)
                 .filter(|s| *s > 0)
-                .map_or(Value::Null, |s| Value::Long(i.div_euclid(s) * s)),
+                .map_or(Value::Null, |s| Value::Long(floor_to(*i, s))),
         },
         (Value::Real(r), sz) => as_f64(&sz)
             .filter(|s| *s > 0.0)

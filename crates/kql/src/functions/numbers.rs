@@ -11,10 +11,10 @@ pub(super) static FUNCTIONS: &[Function] = &[
         let (v, size, at) = (arg(args, 0), arg(args, 1), arg(args, 2));
         match (&v, &size, &at) {
             (Value::DateTime(t), Value::TimeSpan(s), Value::DateTime(a)) if *s > 0 => {
-                Value::DateTime((t - a).div_euclid(*s) * s + a)
+                Value::DateTime(floor_to(t.wrapping_sub(*a), *s).wrapping_add(*a))
             }
             (Value::TimeSpan(t), Value::TimeSpan(s), Value::TimeSpan(a)) if *s > 0 => {
-                Value::TimeSpan((t - a).div_euclid(*s) * s + a)
+                Value::TimeSpan(floor_to(t.wrapping_sub(*a), *s).wrapping_add(*a))
             }
             _ => match (as_f64(&v), as_f64(&size), as_f64(&at)) {
                 (Some(x), Some(s), Some(a)) if s > 0.0 => {

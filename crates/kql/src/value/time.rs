@@ -116,18 +116,21 @@ pub fn parse_timespan_text(raw: &str) -> Option<i64> {
             _ => return None,
         };
         let secs: f64 = s.parse().ok()?;
-        ((days * 86_400 + h * 3_600 + m * 60) * TICKS_PER_SECOND)
-            + (secs * TICKS_PER_SECOND as f64).round() as i64
+        // In i128: the text of the shortest timespan, -10675199.02:48:05.4775808, is 2^63 ticks
+        // before its sign.
+        (i128::from(days) * 86_400 + i128::from(h) * 3_600 + i128::from(m) * 60)
+            * i128::from(TICKS_PER_SECOND)
+            + (secs * TICKS_PER_SECOND as f64).round() as i128
     } else if let Ok(n) = body.parse::<f64>() {
-        (n * 86_400.0 * TICKS_PER_SECOND as f64) as i64
+        (n * 86_400.0 * TICKS_PER_SECOND as f64) as i128
     } else {
         let unit = body
             .trim()
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
         let (n, unit) = body.trim().split_at(unit);
-        (n.parse::<f64>().ok()? * timespan_unit(unit)?).round() as i64
+        (n.parse::<f64>().ok()? * timespan_unit(unit)?).round() as i128
     };
-    Some(if neg { -ticks } else { ticks })
+    i64::try_from(if neg { -ticks } else { ticks }).ok()
 }
 
 /// Ticks in one of a timespan unit (`1d`, `2h`, `100ms`, ...).
@@ -237,5 +240,21 @@ mod tests {
             Some(2 * 86_400 * TICKS_PER_SECOND)
         );
         assert_eq!(parse_timespan_text("1 fortnight"), None);
+    }
+
+    /// The text of the shortest timespan is `i64::MIN` ticks; one tick further either way, or a
+    /// day count past any timespan, is no timespan (it overflowed, a panic in a debug build).
+    #[test]
+    fn timespan_text_at_the_ends_of_i64_is_exact_or_refused() {
+        assert_eq!(
+            parse_timespan_text("-10675199.02:48:05.4775808"),
+            Some(i64::MIN)
+        );
+        assert_eq!(
+            parse_timespan_text("10675199.02:48:05.4775807"),
+            Some(i64::MAX)
+        );
+        assert_eq!(parse_timespan_text("10675199.02:48:05.4775808"), None);
+        assert_eq!(parse_timespan_text("9223372036854775807.00:00"), None);
     }
 }

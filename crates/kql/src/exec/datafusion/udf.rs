@@ -8,7 +8,7 @@
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use crate::functions::Pattern;
+use crate::functions::{Pattern, floor_to};
 use arrow_array::builder::{ArrayBuilder, BooleanBuilder, StringBuilder, StringViewBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
@@ -284,7 +284,7 @@ impl ScalarUDFImpl for BinUdf {
         let out: Int64Array = a
             .as_primitive::<Int64Type>()
             .iter()
-            .map(|v| v.map(|x| x.div_euclid(size).wrapping_mul(size)))
+            .map(|v| v.map(|x| floor_to(x, size)))
             .collect();
         Ok(ColumnarValue::Array(Arc::new(out)))
     }

@@ -720,6 +720,32 @@ fn parse_command_line_splits_like_windows() {
     );
 }
 
+/// `bin` of a value below the lowest multiple of its size inside `i64` wraps, on both engines,
+/// instead of overflowing (which panicked in a debug build); `bin_at` too.
+#[test]
+fn bin_at_the_bottom_of_i64_wraps_without_overflowing() {
+    let r = run(
+        "datatable(x: long) [-9223372036854775808, -9223372036854775807, -7] \
+         | extend b = bin(x, 3), f = floor(x, 10)",
+    );
+    let got: Vec<&[Value]> = r.table.rows.iter().map(|row| &row[1..]).collect();
+    let want = [
+        [Value::Long(i64::MAX), Value::Long(i64::MAX - 1)],
+        [Value::Long(i64::MAX), Value::Long(i64::MAX - 1)],
+        [Value::Long(-9), Value::Long(-10)],
+    ];
+    assert_eq!(got, want);
+    let r = run("print b = bin(timespan(-10675199.02:48:05.4775808), 7d), \
+         a = bin_at(timespan(-10675199.02:48:05.4775808), 7d, 1d)");
+    assert!(
+        matches!(
+            r.table.rows[0][..],
+            [Value::TimeSpan(_), Value::TimeSpan(_)]
+        ),
+        "{r:?}"
+    );
+}
+
 #[test]
 fn bin_auto_uses_the_query_bin_auto_options() {
     let q = "set query_bin_auto_size = 1h; set query_bin_auto_at = datetime(2017-01-01 00:05); \

@@ -115,15 +115,7 @@ pub(super) static FUNCTIONS: &[Function] = &[
         None => Value::Null,
     }),
     fixed("make_datetime", T::DateTime, |args, _| {
-        let n = |i: usize| as_i64(&arg(args, i)).unwrap_or(0);
-        let secs = as_f64(&arg(args, 5)).unwrap_or(0.0);
-        NaiveDate::from_ymd_opt(n(0) as i32, n(1) as u32, n(2) as u32)
-            .and_then(|d| d.and_hms_opt(n(3) as u32, n(4) as u32, 0))
-            .map_or(Value::Null, |t| {
-                Value::DateTime(
-                    datetime_to_ticks(t.and_utc()) + (secs * TICKS_PER_SECOND as f64) as i64,
-                )
-            })
+        make_datetime(args).map_or(Value::Null, Value::DateTime)
     }),
     fixed("make_timespan", T::TimeSpan, |args, _| {
         // In floating point: huge parts saturate to the timespan's range, not overflow.
@@ -234,12 +226,14 @@ fn period_edge(args: &[Value], period: Period, end: bool) -> Value {
     let offset = as_i64(&arg(args, 1)).unwrap_or(0);
     let date = t.date_naive();
     let start = match period {
-        Period::Day => date.checked_add_signed(Duration::days(offset)),
+        // `try_`: an offset past chrono's range is no date (`Duration::days` would panic).
+        Period::Day => Duration::try_days(offset).and_then(|o| date.checked_add_signed(o)),
         Period::Week => date
             .checked_sub_signed(Duration::days(i64::from(
                 date.weekday().num_days_from_sunday(),
             )))
-            .and_then(|d| d.checked_add_signed(Duration::weeks(offset))),
+            .zip(Duration::try_weeks(offset))
+            .and_then(|(d, o)| d.checked_add_signed(o)),
         Period::Month => date.with_day(1).and_then(|d| {
             let m = Months::new(u32::try_from(offset.unsigned_abs()).ok()?);
             if offset >= 0 {
@@ -248,7 +242,10 @@ fn period_edge(args: &[Value], period: Period, end: bool) -> Value {
                 d.checked_sub_months(m)
             }
         }),
-        Period::Year => NaiveDate::from_ymd_opt(date.year() + offset as i32, 1, 1),
+        Period::Year => i32::try_from(offset)
+            .ok()
+            .and_then(|o| date.year().checked_add(o))
+            .and_then(|y| NaiveDate::from_ymd_opt(y, 1, 1)),
     };
     if !end {
         date_ticks(start)
@@ -283,11 +280,20 @@ fn from_unixtime(args: &[Value], per_tick: f64) -> Value {
     as_f64(&arg(args, 0)).map_or(Value::Null, |x| Value::DateTime((x * per_tick) as i64))
 }
 
+/// `make_datetime(year, month, day[, hour, minute, second])` in ticks; None for a part out of
+/// its range (not truncated into it) or a time past the ends of `i64`.
+fn make_datetime(args: &[Value]) -> Option<i64> {
+    let n = |i: usize| as_i64(&arg(args, i)).unwrap_or(0);
+    let part = |i: usize| u32::try_from(n(i)).ok();
+    let date = NaiveDate::from_ymd_opt(i32::try_from(n(0)).ok()?, part(1)?, part(2)?)?;
+    let t = date.and_hms_opt(part(3)?, part(4)?, 0)?;
+    let secs = as_f64(&arg(args, 5)).unwrap_or(0.0);
+    checked_ticks(t.and_utc())?.checked_add((secs * TICKS_PER_SECOND as f64) as i64)
+}
+
 pub(super) fn date_ticks(d: Option<NaiveDate>) -> Value {
-    d.and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map_or(Value::Null, |t| {
-            Value::DateTime(datetime_to_ticks(t.and_utc()))
-        })
+    d.and_then(|d| checked_ticks(d.and_hms_opt(0, 0, 0)?.and_utc()))
+        .map_or(Value::Null, Value::DateTime)
 }
 
 pub(super) fn add_months(
@@ -430,7 +436,7 @@ pub(super) fn datetime_diff(
         "second" => trunc(ta, TICKS_PER_SECOND) - trunc(tb, TICKS_PER_SECOND),
         "millisecond" => trunc(ta, 10_000) - trunc(tb, 10_000),
         "microsecond" => trunc(ta, 10) - trunc(tb, 10),
-        "nanosecond" => (ta - tb) * 100,
+        "nanosecond" => ta.checked_sub(tb)?.checked_mul(100)?,
         _ => return None,
     })
 }
@@ -438,9 +444,9 @@ pub(super) fn datetime_diff(
 pub(super) fn datetime_add(part: &str, n: i64, t: chrono::DateTime<chrono::Utc>) -> Option<i64> {
     let ticks = datetime_to_ticks(t);
     let unit = match part.to_ascii_lowercase().as_str() {
-        "year" => return add_months(t, n.checked_mul(12)?).map(datetime_to_ticks),
-        "quarter" => return add_months(t, n.checked_mul(3)?).map(datetime_to_ticks),
-        "month" => return add_months(t, n).map(datetime_to_ticks),
+        "year" => return add_months(t, n.checked_mul(12)?).and_then(checked_ticks),
+        "quarter" => return add_months(t, n.checked_mul(3)?).and_then(checked_ticks),
+        "month" => return add_months(t, n).and_then(checked_ticks),
         "week" => 7 * DAY,
         "day" => DAY,
         "hour" => 3600 * TICKS_PER_SECOND,

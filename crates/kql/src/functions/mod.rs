@@ -35,7 +35,9 @@ pub(crate) mod terms;
 mod units;
 use crate::value::ScalarType as T;
 use crate::value::size::{self, Growth};
-use crate::value::{ScalarType, TICKS_PER_SECOND, Value, datetime_to_ticks, ticks_to_datetime};
+use crate::value::{
+    ScalarType, TICKS_PER_SECOND, Value, checked_ticks, datetime_to_ticks, ticks_to_datetime,
+};
 pub(crate) use dynamic::PACK_NONEMPTY;
 pub(crate) use fit::{Tuple, tuple};
 pub(crate) use logic::fixed_data_size;

@@ -194,9 +194,21 @@ pub fn format_real(x: f64) -> String {
     }
 }
 
-/// Converts a chrono timestamp to ticks since the Unix epoch.
+/// Converts a chrono timestamp to ticks since the Unix epoch, saturating at the ends of `i64`
+/// (chrono reaches years that `i64` ticks do not).
 pub fn datetime_to_ticks(t: chrono::DateTime<chrono::Utc>) -> i64 {
-    t.timestamp() * TICKS_PER_SECOND + i64::from(t.timestamp_subsec_nanos() / 100)
+    checked_ticks(t).unwrap_or(if t.timestamp() < 0 {
+        i64::MIN
+    } else {
+        i64::MAX
+    })
+}
+
+/// A chrono timestamp's ticks since the Unix epoch; None past the ends of `i64`.
+pub fn checked_ticks(t: chrono::DateTime<chrono::Utc>) -> Option<i64> {
+    t.timestamp()
+        .checked_mul(TICKS_PER_SECOND)?
+        .checked_add(i64::from(t.timestamp_subsec_nanos() / 100))
 }
 
 /// Converts ticks since the Unix epoch to a chrono timestamp (None when out of range).

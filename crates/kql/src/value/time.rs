@@ -3,17 +3,17 @@
 
 use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
 
-use super::{TICKS_PER_SECOND, datetime_to_ticks};
+use super::{TICKS_PER_SECOND, checked_ticks};
 
 /// Parses a datetime string into ticks (used by `datetime()` and `todatetime()`).
 pub fn parse_datetime_text(raw: &str) -> Option<i64> {
     use chrono::{NaiveDate, NaiveDateTime};
     let raw = raw.trim();
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(raw) {
-        return Some(datetime_to_ticks(t.with_timezone(&chrono::Utc)));
+        return checked_ticks(t.with_timezone(&chrono::Utc));
     }
     if let Ok(t) = chrono::DateTime::parse_from_rfc2822(raw) {
-        return Some(datetime_to_ticks(t.with_timezone(&chrono::Utc)));
+        return checked_ticks(t.with_timezone(&chrono::Utc));
     }
     // A trailing GMT or UTC (as RFC 822, RFC 850 and sortable forms may end) names UTC.
     let trimmed = raw
@@ -41,7 +41,7 @@ pub fn parse_datetime_text(raw: &str) -> Option<i64> {
         "%d-%b-%y %H:%M",
     ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(trimmed, fmt) {
-            return Some(datetime_to_ticks(t.and_utc()));
+            return checked_ticks(t.and_utc());
         }
     }
     // `12-02-2022` is month first, as `todatetime`'s documented example compares it with the
@@ -50,7 +50,7 @@ pub fn parse_datetime_text(raw: &str) -> Option<i64> {
         if let Ok(d) = NaiveDate::parse_from_str(trimmed, fmt) {
             return d
                 .and_hms_opt(0, 0, 0)
-                .map(|t| datetime_to_ticks(t.and_utc()));
+                .and_then(|t| checked_ticks(t.and_utc()));
         }
     }
     None
@@ -65,7 +65,7 @@ pub(crate) fn parse_file_datetime(text: &str) -> Option<i64> {
     let b = t.as_bytes();
     if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' && b[..4].iter().all(u8::is_ascii_digit) {
         if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
-            return Some(datetime_to_ticks(dt.with_timezone(&Utc)));
+            return checked_ticks(dt.with_timezone(&Utc));
         }
         let naive = t.trim_end_matches(['Z', 'z']);
         for format in [
@@ -75,13 +75,13 @@ pub(crate) fn parse_file_datetime(text: &str) -> Option<i64> {
             "%Y-%m-%d %H:%M",
         ] {
             if let Ok(dt) = NaiveDateTime::parse_from_str(naive, format) {
-                return Some(datetime_to_ticks(Utc.from_utc_datetime(&dt)));
+                return checked_ticks(Utc.from_utc_datetime(&dt));
             }
         }
         return NaiveDate::parse_from_str(t, "%Y-%m-%d")
             .ok()
             .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .map(|dt| datetime_to_ticks(Utc.from_utc_datetime(&dt)));
+            .and_then(|dt| checked_ticks(Utc.from_utc_datetime(&dt)));
     }
     if b.first().is_some_and(u8::is_ascii_digit) && t.contains('/') {
         for format in [
@@ -90,7 +90,7 @@ pub(crate) fn parse_file_datetime(text: &str) -> Option<i64> {
             "%m/%d/%Y %H:%M:%S%.f",
         ] {
             if let Ok(dt) = NaiveDateTime::parse_from_str(t, format) {
-                return Some(datetime_to_ticks(Utc.from_utc_datetime(&dt)));
+                return checked_ticks(Utc.from_utc_datetime(&dt));
             }
         }
     }

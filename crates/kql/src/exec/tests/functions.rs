@@ -746,6 +746,41 @@ fn bin_at_the_bottom_of_i64_wraps_without_overflowing() {
     );
 }
 
+/// Datetime arithmetic past what chrono or `i64` ticks hold gives null, not a panic (chrono's
+/// `Duration::days` panicked even in a release build; the tick products overflowed), and a
+/// `make_datetime` part out of range is not truncated into it.
+#[test]
+fn datetime_functions_past_the_range_of_ticks_are_null() {
+    for q in [
+        "print startofweek(datetime(2020-01-01), 9223372036854775807)",
+        "print startofday(datetime(2020-01-01), -9223372036854775807)",
+        "print endofday(datetime(2020-01-01), 9223372036854775807)",
+        "print startofyear(datetime(2020-01-01), 100000)",
+        "print startofyear(datetime(2020-01-01), 4294967296)",
+        "print datetime_add('year', 100000, datetime(2020-01-01))",
+        "print datetime_add('month', 2000000, datetime(2020-01-01))",
+        "print make_datetime(99999, 1, 1)",
+        "print make_datetime(4294969320, 1, 1)",
+        "print make_datetime(2020, 4294967297, 1)",
+        "print make_datetime(2020, 1, 1, 0, 0, 1e300)",
+        "print datetime_diff('nanosecond', datetime(9999-12-31), datetime(0001-01-01))",
+        "print todatetime('+99999-01-01')",
+    ] {
+        assert_eq!(cell(q), Value::Null, "{q}");
+    }
+    // Inside the range they still answer.
+    assert_eq!(
+        cell(
+            "print datetime_diff('nanosecond', datetime(2020-01-01 00:00:01), datetime(2020-01-01))"
+        ),
+        Value::Long(1_000_000_000)
+    );
+    assert!(matches!(
+        cell("print startofyear(datetime(2020-01-01), 100)"),
+        Value::DateTime(_)
+    ));
+}
+
 #[test]
 fn bin_auto_uses_the_query_bin_auto_options() {
     let q = "set query_bin_auto_size = 1h; set query_bin_auto_at = datetime(2017-01-01 00:05); \

@@ -202,6 +202,7 @@ impl<'a> Lowering<'_, 'a> {
             }
             ExprKind::Union(u) => self.union(None, u),
             ExprKind::Search(s) => self.search(None, s),
+            ExprKind::Find(f) => self.find(f),
             ExprKind::Call { name, args } if let Some(f) = self.function(name) => {
                 self.call(e, f, args, None)
             }
@@ -730,21 +731,32 @@ impl<'a> Lowering<'_, 'a> {
             whole.extend(matched.iter().map(|(n, _)| n.clone()));
             inputs.extend(matched);
         }
-        // The row engine refuses a union of catalog tables past its cells (every row gets every
-        // column), as `union *` over wide tables can be: such a query is left to it.
+        self.within_cells(&whole, &inputs, source.as_deref())?;
+        self.union_of(inputs, source)
+    }
+
+    /// The row engine refuses a union past its cells (every row gets every column), as
+    /// `union *` over wide tables can be: a union of `inputs` reading the catalog tables `whole`
+    /// whole that could be is left to it.
+    pub(super) fn within_cells(
+        &self,
+        whole: &[String],
+        inputs: &[(String, Plan)],
+        source: Option<&str>,
+    ) -> Result<(), Fallback> {
         let rows: usize = whole
             .iter()
             .filter_map(|n| self.engine.catalog.row_count(n))
             .sum();
         let schemas: Vec<&[Column]> = inputs.iter().map(|(_, p)| &p.columns[..]).collect();
-        let width = union_columns(&schemas, source.as_deref(), false).1.len();
+        let width = union_columns(&schemas, source, false).1.len();
         if rows.saturating_mul(width) > crate::exec::MAX_CELLS {
             return Err(format!(
                 "a union of more than {} cells",
                 crate::exec::MAX_CELLS
             ));
         }
-        self.union_of(inputs, source)
+        Ok(())
     }
 
     /// The rows of every input under the columns of all of them by name, in order of first

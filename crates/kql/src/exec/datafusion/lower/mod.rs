@@ -108,11 +108,24 @@ pub(super) fn same_class(a: ScalarType, b: ScalarType) -> bool {
             ))
 }
 
+/// A table of the query bound to a name (a tabular `let`, parameter or `as` result), lowered.
+#[derive(Clone)]
+pub(super) struct Let {
+    pub plan: Plan,
+    /// Where the row engine would have bound it among the names in scope: the length of `env`
+    /// then, and the count of tables named before it (`union`'s wildcards match in that order).
+    pub at: (usize, usize),
+    /// Whether it hides a table of the same name bound before, which a wildcard would match.
+    pub hides: bool,
+}
+
 /// Lowers one query; `lets` are the tabular `let`s lowered so far.
 pub(super) struct Lowering<'e, 'a> {
     pub engine: &'e mut Engine<'a>,
     pub env: Env<'a>,
-    pub lets: HashMap<String, Plan>,
+    pub lets: HashMap<String, Let>,
+    /// How many tables were named so far (see [`Let::at`]).
+    pub named: usize,
     /// The name `as` gave the piped table, for a `union withsource=` right after it.
     pub piped_name: Option<String>,
     /// The catalog tables scanned so far, by the address of their DataFusion table: their
@@ -189,8 +202,8 @@ impl<'a> Lowering<'_, 'a> {
                 Ok(plan)
             }
             ExprKind::Name(n) => {
-                if let Some(p) = self.lets.get(n) {
-                    return Ok(p.clone());
+                if let Some(l) = self.lets.get(n) {
+                    return Ok(l.plan.clone());
                 }
                 match self.function(n) {
                     Some(f) if f.params.is_empty() => self.call(e, f, &[], None),
@@ -257,7 +270,13 @@ impl<'a> Lowering<'_, 'a> {
     /// `plan`: bound as a table where it was run first. One named like a catalog table is run
     /// first in any case (an `Err` now): the binder would read the catalog's in its place.
     pub(super) fn name_table(&mut self, name: &str, plan: Plan) -> Result<(), Fallback> {
-        self.lets.insert(name.to_string(), plan);
+        self.named += 1;
+        let named = Let {
+            plan,
+            at: (self.env.vars.len(), self.named),
+            hides: self.lets.contains_key(name),
+        };
+        self.lets.insert(name.to_string(), named);
         match self.ran(name) {
             Some(t) => self.env.push(name.to_string(), Binding::Table(t)),
             None if self.engine.catalog.row_count(name).is_some() => {
@@ -703,12 +722,11 @@ impl<'a> Lowering<'_, 'a> {
         first: Option<Plan>,
         u: &'a crate::syntax::ast::Union,
     ) -> Result<Plan, Fallback> {
-        let mut source = None;
+        let (mut source, mut fuzzy) = (None, false);
         for (name, value) in &u.params {
             match (name.as_str(), &value.kind) {
                 ("withsource", ExprKind::Name(column)) => source = Some(column.clone()),
-                // Fuzzy only matters for inputs that do not resolve, which are not lowered.
-                ("isfuzzy", _) => {}
+                ("isfuzzy", kind) => fuzzy = matches!(kind, ExprKind::Literal(Value::Bool(true))),
                 ("kind", ExprKind::Name(kind)) if kind == "outer" => {}
                 _ => return Err(format!("union {name}=")),
             }
@@ -722,9 +740,19 @@ impl<'a> Lowering<'_, 'a> {
         for t in &u.tables {
             let matched = match &t.kind {
                 ExprKind::Star => self.catalog_tables(|_| true)?,
-                ExprKind::Wildcard(w) => self.matching_tables(w)?,
+                ExprKind::Wildcard(w) => self.matching_tables(t, w)?,
                 _ => {
-                    inputs.push((union_input_name(t, inputs.len()), self.tabular(t)?));
+                    let name = union_input_name(t, inputs.len());
+                    if fuzzy && self.unresolved(t) {
+                        // As on the row engine, which skips an input it cannot resolve.
+                        let skipped =
+                            format!("union skipped '{name}', which could not be resolved");
+                        if !self.engine.warnings.contains(&skipped) {
+                            self.engine.warnings.push(skipped);
+                        }
+                        continue;
+                    }
+                    inputs.push((name, self.tabular(t)?));
                     continue;
                 }
             };
@@ -733,6 +761,20 @@ impl<'a> Lowering<'_, 'a> {
         }
         self.within_cells(&whole, &inputs, source.as_deref())?;
         self.union_of(inputs, source)
+    }
+
+    /// Whether the table `e` starts from is a name nothing binds: no table of the query, name
+    /// in scope or catalog table.
+    fn unresolved(&self, e: &Expr) -> bool {
+        match &e.kind {
+            ExprKind::Pipe { source, .. } => self.unresolved(source),
+            ExprKind::Name(n) => {
+                !self.lets.contains_key(n)
+                    && self.env.get(n).is_none()
+                    && !self.engine.catalog.names().any(|m| m == n)
+            }
+            _ => false,
+        }
     }
 
     /// The row engine refuses a union past its cells (every row gets every column), as

@@ -5,10 +5,21 @@
 //! The predicate of each table is the row engine's (`Engine::search_predicate`: a part that names
 //! a column the table lacks is false there), so both engines keep the same rows.
 
+use crate::bind::context::Binding;
 use crate::exec::rows::ops::wildcard_match;
-use crate::syntax::ast::{Find, Search};
+use crate::syntax::ast::{Find, Function, Search};
 
 use super::*;
+
+/// A name in scope a `union` wildcard matches.
+enum Local<'a> {
+    /// A table of the query lowered (in `Lowering::lets`).
+    Let,
+    /// A table the row engine bound.
+    Table(Arc<Table>),
+    /// A function without parameters.
+    View(&'a Function),
+}
 
 impl<'a> Lowering<'_, 'a> {
     /// `search` over `input` (piped in) or the tables it names (every catalog table if none).
@@ -105,14 +116,53 @@ impl<'a> Lowering<'_, 'a> {
         Ok(parts)
     }
 
-    /// The catalog tables a wildcard (`Device*`) matches. On the row engine a `let` table or a
-    /// view of a matching name is matched too: such a query stays there.
-    pub(super) fn matching_tables(&mut self, w: &str) -> Result<Vec<(String, Plan)>, Fallback> {
-        let local = self.lets.keys().chain(self.env.vars.iter().map(|(n, _)| n));
-        if local.into_iter().any(|n| wildcard_match(w, n)) {
-            return Err(format!("a wildcard '{w}' matching a let or a view"));
+    /// The tables a `union` wildcard (`Device*`) matches: the catalog's, then, as on the row
+    /// engine, the names in scope bound to a table or a view, in the order they were bound
+    /// (a name bound twice matching as it was bound first).
+    pub(super) fn matching_tables(
+        &mut self,
+        w: &'a Expr,
+        pattern: &str,
+    ) -> Result<Vec<(String, Plan)>, Fallback> {
+        let mut parts = self.catalog_tables(|n| wildcard_match(pattern, n))?;
+        // Every name in scope, where the row engine's scope would hold it; `None` a let.
+        let mut local: Vec<((usize, usize), &str, Option<&Binding<'a>>)> = Vec::new();
+        for (name, named) in &self.lets {
+            if named.hides && wildcard_match(pattern, name) {
+                return Err(format!(
+                    "a wildcard '{pattern}' matching a name bound twice"
+                ));
+            }
+            local.push((named.at, name, None));
         }
-        self.catalog_tables(|n| wildcard_match(w, n))
+        for (i, (name, b)) in self.env.vars.iter().enumerate() {
+            local.push(((i, usize::MAX), name, Some(b)));
+        }
+        local.sort_by_key(|(at, ..)| *at);
+        let mut seen: Vec<&str> = Vec::new();
+        let mut matched = Vec::new();
+        for (_, name, b) in local {
+            if !wildcard_match(pattern, name) || seen.contains(&name) {
+                continue;
+            }
+            seen.push(name);
+            let local = match b {
+                None => Local::Let,
+                Some(Binding::Table(t)) => Local::Table(Arc::clone(t)),
+                Some(Binding::Function(f)) if f.params.is_empty() => Local::View(f),
+                Some(_) => continue,
+            };
+            matched.push((name.to_string(), local));
+        }
+        for (name, local) in matched {
+            let plan = match local {
+                Local::Let => (self.lets.get(&name).map(|l| l.plan.clone())).ok_or("no let")?,
+                Local::Table(t) => self.scan(&name, &ArrowTable::from_table(&t))?,
+                Local::View(f) => self.call(w, f, &[], None)?,
+            };
+            parts.push((name, plan));
+        }
+        Ok(parts)
     }
 }
 
@@ -150,10 +200,52 @@ mod tests {
             assert_eq!(a, b, "{q}");
             assert_eq!(a.len(), want, "{q}");
         }
-        // On the row engine a `let` of a matching name is an input too.
-        let q = "let EventsC = datatable(x: long) [9]; union Events* | count";
-        let why = crate::explain(&catalog, q, &opts).expect_err("left to the row engine");
-        assert!(why.contains("matching a let"), "{why}");
+    }
+
+    #[test]
+    fn union_wildcards_match_lets_and_views_in_the_order_they_were_bound_on_datafusion() {
+        let mut catalog = Catalog::new();
+        let mut t = Table::new(vec![Column::new("x", ScalarType::Long)]);
+        t.rows = vec![vec![Value::Long(1)], vec![Value::Long(2)]];
+        catalog.insert("EventsA", t);
+        // The catalog's tables first, then the `let`s and views (a scalar is no table).
+        let q = "let EventsC = datatable(x: long) [9]; let Events0 = 1; \
+                 union withsource=T Events* | summarize n = count() by T";
+        let t = agreeing(&catalog, q);
+        assert_eq!(t.rows.len(), 2);
+        // Columns come in the inputs' order: a let, a view, a let.
+        let q = "let V_a = datatable(a: long) [1]; let V_b = view () { print b = 2 }; \
+                 let V_c = datatable(c: long) [3]; let W = datatable(w: long) [4]; \
+                 union withsource=T V*";
+        let t = agreeing(&catalog, q);
+        let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["T", "a", "b", "c"]);
+        // The corpus's views, a wildcard matching nothing among them.
+        let q = "let View_1 = view () { print x = 1 }; let View_2 = view () { print x = 1 }; \
+                 let OtherView_1 = view () { print x = 1 }; \
+                 union isfuzzy=true View*, SomeView*, OtherView* | count";
+        assert_eq!(agreeing(&catalog, q).rows, [[Value::Long(3)]]);
+        // A name bound twice matches as first bound on the row engine: left to it.
+        let q = "let V1 = datatable(a: long) [1]; let V1 = datatable(b: long) [2]; union V*";
+        let why = crate::explain(&catalog, q, &ExecOptions::default()).expect_err("rows");
+        assert!(why.contains("bound twice"), "{why}");
+    }
+
+    #[test]
+    fn a_fuzzy_union_skips_an_input_naming_no_table_on_datafusion() {
+        let catalog = find_catalog();
+        let q = "let View_1 = view () { print x = 1 }; \
+                 union isfuzzy=true (View_1 | where x > 0), (View_3 | where x > 0), Procs \
+                 | count";
+        assert_eq!(agreeing(&catalog, q).rows, [[Value::Long(4)]]);
+        let opts = ExecOptions::default();
+        let fused = crate::execute_on(Executor::DataFusion, &catalog, q, &opts).expect("runs");
+        let rows = crate::execute_on(Executor::Rows, &catalog, q, &opts).expect("rows");
+        assert_eq!(fused.warnings, rows.warnings);
+        assert_eq!(fused.warnings.len(), 1, "{:?}", fused.warnings);
+        // Not fuzzy: an error on both engines.
+        let q = "union (View_3 | where x > 0), Procs";
+        assert!(crate::execute_on(Executor::DataFusion, &catalog, q, &opts).is_err());
     }
 
     #[test]

@@ -306,20 +306,11 @@ mod tests {
 
     /// `q` on both engines, DataFusion planning it: the same columns and rows (as multisets).
     fn agreeing(catalog: &Catalog, q: &str) -> Table {
-        let opts = ExecOptions::default();
-        if let Err(why) = crate::explain(catalog, q, &opts) {
-            panic!("{q}: {why}");
-        }
-        let fused = crate::execute_on(Executor::DataFusion, catalog, q, &opts)
-            .unwrap_or_else(|e| panic!("{q}: {e}"));
-        assert_eq!(fused.executor, Executor::DataFusion, "{q}");
-        let rows = crate::execute_on(Executor::Rows, catalog, q, &opts).expect("rows");
-        assert_eq!(fused.table.columns, rows.table.columns, "{q}");
-        let (mut a, mut b) = (fused.table.rows.clone(), rows.table.rows);
-        a.sort_by_key(|r| format!("{r:?}"));
-        b.sort_by_key(|r| format!("{r:?}"));
-        assert_eq!(a, b, "{q}");
-        fused.table
+        let (_, mut fused, mut rows) = super::super::plan_and_answers(catalog, q);
+        fused.rows.sort_by_key(|r| format!("{r:?}"));
+        rows.rows.sort_by_key(|r| format!("{r:?}"));
+        assert_eq!(fused.rows, rows.rows, "{q}");
+        fused
     }
 
     /// `Procs(x: long, s: string, d: datetime)` with a null `d`, `Files(s: string, y: real)`

@@ -22,7 +22,6 @@ use crate::bind::naming::derive_name;
 use crate::exec::MAX_ROWS;
 use crate::exec::rows::join::{filters_before_join, union_columns};
 use crate::exec::rows::ops::{fresh_name, piped_union_name, projected_name, union_input_name};
-use crate::functions::{self};
 use crate::storage::arrow_table::{ArrowTable, copy_limit};
 use crate::storage::layout::stored_type;
 use crate::syntax::ast::{Expr, ExprKind, NamedExpr, Operator, OperatorKind, Statement};
@@ -430,7 +429,7 @@ impl<'a> Lowering<'_, 'a> {
                 Ok(p)
             }
             OperatorKind::Project(items) => {
-                let list = project_list(items)?;
+                let list = project_list(items);
                 self.project(
                     Plan {
                         plan,
@@ -449,7 +448,7 @@ impl<'a> Lowering<'_, 'a> {
                 let p = if exprs.iter().any(|e| matches!(e.kind, ExprKind::Star)) {
                     p
                 } else {
-                    self.project(p, exprs.iter().map(|e| (e, None)).collect())?
+                    self.project(p, exprs.iter().map(|e| (e, &[][..])).collect())?
                 };
                 self.build(p.columns, p.parallel, |b| b.distinct(), p.plan)
             }
@@ -861,11 +860,13 @@ impl<'a> Lowering<'_, 'a> {
         Ok(sorts)
     }
 
-    /// `project`: each expression under its given or derived name (`ColumnN` otherwise).
+    /// `project`: each expression under its given or derived name (`ColumnN` otherwise); a
+    /// call of several results (`series_stats(y)`) as a column per result, named as the row
+    /// engine names them.
     pub(super) fn project(
         &mut self,
         p: Plan,
-        items: Vec<(&'a Expr, Option<String>)>,
+        items: Vec<(&'a Expr, &'a [String])>,
     ) -> Result<Plan, Fallback> {
         self.project_carrying(p, items, &[])
     }
@@ -874,14 +875,29 @@ impl<'a> Lowering<'_, 'a> {
     pub(super) fn project_carrying(
         &mut self,
         p: Plan,
-        items: Vec<(&'a Expr, Option<String>)>,
+        items: Vec<(&'a Expr, &'a [String])>,
         carry: &[Column],
     ) -> Result<Plan, Fallback> {
         let mut bound = Vec::new();
         let mut names: Vec<String> = Vec::new();
         for (expr, given) in items {
-            bound.push(self.bind(expr, &p.columns)?);
-            names.push(projected_name(given, expr, &names));
+            let spread = (self.engine)
+                .bind_spread(&p.columns, expr, given, true, &self.env)
+                .map_err(|e| e.to_string())?;
+            match spread {
+                Some((bag, spread)) => {
+                    for s in spread {
+                        names.push(s.name_among(&names));
+                        bound.push((s.of(bag.clone()), s.ty));
+                    }
+                }
+                // The row engine's error.
+                None if given.len() > 1 => return Err("several names of one value".into()),
+                None => {
+                    bound.push(self.bind(expr, &p.columns)?);
+                    names.push(projected_name(given.first().cloned(), expr, &names));
+                }
+            }
         }
         let p = self.serial_windows(p, &mut bound)?;
         let mut exprs = Vec::new();
@@ -1138,9 +1154,6 @@ pub(super) fn capped(plan: LogicalPlan) -> Result<LogicalPlan, Fallback> {
     df(df(LogicalPlanBuilder::from(plan).limit(0, Some(MAX_ROWS + 1)))?.build())
 }
 
-/// Whether `e` may call a function of several results, whose columns `extend` and `project`
-/// make on the row engine (an `array_sort_*` of two arguments may be one array and
-/// `nulls_last`: the row engine tells).
 /// For the lowering tests: the DataFusion plan of `q` over `catalog` and what each executor
 /// answers, after checking DataFusion plans and runs it with the row engine's columns.
 #[cfg(test)]
@@ -1156,22 +1169,9 @@ pub(super) fn plan_and_answers(catalog: &crate::Catalog, q: &str) -> (String, Ta
     (plan, fused.table, rows.table)
 }
 
-/// A `project`'s items as expressions and their names; one spreading into several columns is
-/// left to the row engine.
-pub(super) fn project_list(items: &[NamedExpr]) -> Result<Vec<(&Expr, Option<String>)>, Fallback> {
-    items
-        .iter()
-        .map(|item| match item.names.len() > 1 || spreads(&item.expr) {
-            true => Err("several names".into()),
-            false => Ok((&item.expr, item.names.first().cloned())),
-        })
-        .collect()
-}
-
-pub(super) fn spreads(e: &Expr) -> bool {
-    matches!(&e.kind, ExprKind::Call { name, args }
-        if functions::tuple(name).is_some()
-            || (matches!(name.as_str(), "array_sort_asc" | "array_sort_desc") && args.len() > 1))
+/// A `project`'s items as expressions and the names each is given.
+pub(super) fn project_list(items: &[NamedExpr]) -> Vec<(&Expr, &[String])> {
+    items.iter().map(|i| (&i.expr, &i.names[..])).collect()
 }
 
 #[cfg(test)]
@@ -1243,5 +1243,31 @@ mod tests {
             assert!(plan.contains("getschema"), "{plan}");
             assert_eq!(fused, rows, "{q}");
         }
+    }
+
+    #[test]
+    fn project_of_a_call_of_several_results_makes_a_column_per_result_on_datafusion() {
+        let c = Catalog::new();
+        let input = "range i from 1 to 4 step 1 | extend y = pack_array(i, i * 3, 2), z = pack_array(3 - i, i)";
+        for project in [
+            // Kusto's names, and the names given to the first results.
+            "project series_stats(y)",
+            "project i, (lo, lo_at) = series_stats(y), k = i * 2",
+            // A name taken already is numbered.
+            "project series_stats_y_min = 0, series_stats(y)",
+            "project array_sort_asc(y, z)",
+            // Empty arrays and nulls.
+            "where i > 9 | project series_stats(y)",
+            "extend y = dynamic(null) | project series_stats(y)",
+        ] {
+            let q = format!("{input} | {project}");
+            let (_, fused, rows) = plan_and_answers(&c, &q);
+            assert_eq!(fused, rows, "{q}");
+        }
+        let q = format!("{input} | project series_stats(y)");
+        let (_, fused, _) = plan_and_answers(&c, &q);
+        assert_eq!(fused.columns.len(), 7);
+        assert_eq!(fused.columns[0].name, "series_stats_y_min");
+        assert_eq!(fused.rows.len(), 4);
     }
 }

@@ -153,7 +153,6 @@ pub(crate) fn projected_name(given: Option<String>, expr: &Expr, taken: &[String
         .unwrap_or_else(|| fresh_name(&[], taken))
 }
 
-/// A name not yet in `names`, suffixing 1, 2, … as Kusto does for duplicates.
 /// The columns of `left` then those of `right`, a right name the output has already numbered
 /// (`longitude1`), as `join` and the geo lookups name them.
 pub(crate) fn joined_columns<'c>(
@@ -168,6 +167,7 @@ pub(crate) fn joined_columns<'c>(
     columns
 }
 
+/// A name not yet in `names`, suffixing 1, 2, … as Kusto does for duplicates.
 pub(crate) fn unique_name(names: &[String], base: &str) -> String {
     if !names.iter().any(|n| n == base) {
         return base.to_string();

@@ -22,8 +22,8 @@ pub(super) static FUNCTIONS: &[Function] = &[
     fixed("pack_array", T::Dynamic, |args, _| {
         Value::dynamic(J::Array(args.iter().map(json_of).collect()))
     }),
-    fixed("pack", T::Dynamic, |args, _| pack(args, false)),
-    fixed("bag_pack", T::Dynamic, |args, _| pack(args, false)),
+    fixed("pack", T::Dynamic, |args, _| pack(args, Leave::Nothing)),
+    fixed("bag_pack", T::Dynamic, |args, _| pack(args, Leave::Nothing)),
     fixed("dynamic_to_json", T::String, dynamic_to_json),
     fixed("bag_keys", T::Dynamic, |args, _| match args.first() {
         Some(Value::Dynamic(d)) => match d.as_object() {
@@ -393,11 +393,24 @@ pub(super) static FUNCTIONS: &[Function] = &[
 // `pack:nonempty` (what `pack_all(true)` compiles to) leaves out null and empty values.
 /// What `pack_all(true)` compiles to: `pack` leaving out null and empty values (not a function
 /// a query can name).
-pub(crate) static PACK_NONEMPTY: Function =
-    fixed("pack:nonempty", T::Dynamic, |args, _| pack(args, true));
+pub(crate) static PACK_NONEMPTY: Function = fixed("pack:nonempty", T::Dynamic, |args, _| {
+    pack(args, Leave::NullOrEmpty)
+});
 
-/// A bag of the key and value pairs in `args`, without the null and empty values if
-/// `nonempty`.
+/// What `find` packs into `pack_`: `pack` leaving out null values (not a function a query can
+/// name).
+pub(crate) static PACK_NONNULL: Function = fixed("pack:nonnull", T::Dynamic, |args, _| {
+    pack(args, Leave::Null)
+});
+
+/// Which values [`pack`] leaves out of its bag.
+#[derive(Clone, Copy, PartialEq)]
+enum Leave {
+    Nothing,
+    Null,
+    NullOrEmpty,
+}
+
 /// `dynamic_to_json(value)`: an array or a bag as canonical JSON (a bag's properties sorted by
 /// name, at every depth); any other value as `tostring` writes it.
 fn dynamic_to_json(args: &[Value], _: ScalarType) -> Value {
@@ -444,16 +457,17 @@ fn canonical_json(j: &J, out: &mut String) {
     }
 }
 
-fn pack(args: &[Value], nonempty: bool) -> Value {
+/// A bag of the key and value pairs in `args`, without the values `leave` leaves out.
+fn pack(args: &[Value], leave: Leave) -> Value {
     let mut map = serde_json::Map::new();
     for pair in args.chunks(2) {
         if let [k, v] = pair {
-            let empty = match undyn(v) {
-                Value::Null => true,
-                Value::String(t) => t.is_empty(),
+            let left = match undyn(v) {
+                Value::Null => leave != Leave::Nothing,
+                Value::String(t) => t.is_empty() && leave == Leave::NullOrEmpty,
                 _ => false,
             };
-            if !(empty && nonempty) {
+            if !left {
                 map.insert(to_text(k), json_of(v));
             }
         }

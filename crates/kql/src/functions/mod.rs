@@ -38,7 +38,7 @@ use crate::value::size::{self, Growth};
 use crate::value::{
     ScalarType, TICKS_PER_SECOND, Value, checked_ticks, datetime_to_ticks, ticks_to_datetime,
 };
-pub(crate) use dynamic::PACK_NONEMPTY;
+pub(crate) use dynamic::{PACK_NONEMPTY, PACK_NONNULL};
 pub(crate) use fit::{Tuple, tuple};
 pub(crate) use logic::fixed_data_size;
 pub(crate) use registry::{Function, function, lookup};

@@ -144,6 +144,7 @@ fn lower_once<'a>(
         engine,
         env: Env::default(),
         lets: HashMap::new(),
+        named: 0,
         piped_name: None,
         scanned: HashMap::new(),
         serial: false,
@@ -160,9 +161,9 @@ fn lower_once<'a>(
             return Lower::NeedsRun(key, Box::new(plan));
         }
         if let Some(name) = l.shadowing.take()
-            && let Some(plan) = l.lets.get(&name)
+            && let Some(named) = l.lets.get(&name)
         {
-            return Lower::NeedsTable(l.scoped(&name), Box::new(plan.clone()));
+            return Lower::NeedsTable(l.scoped(&name), Box::new(named.plan.clone()));
         }
         let wanted = l.lets.iter().find(|(name, _)| {
             ["scalar expression", "table or column expression"]
@@ -171,7 +172,7 @@ fn lower_once<'a>(
                 && !tables.iter().any(|(t, _)| *t == l.scoped(name))
         });
         match wanted {
-            Some((name, plan)) => Lower::NeedsTable(l.scoped(name), Box::new(plan.clone())),
+            Some((name, named)) => Lower::NeedsTable(l.scoped(name), Box::new(named.plan.clone())),
             None => Lower::Fallback(why),
         }
     };

@@ -13,6 +13,8 @@ use crate::value::convert::{as_f64, to_text};
 use crate::value::table::{Column, Table};
 use crate::value::{ScalarType, Value};
 
+use super::ops::joined_columns;
+
 /// `evaluate geo_polygon_lookup(…)` or `geo_line_lookup(…)`, its arguments read: both executors
 /// join with it.
 pub(crate) struct GeoLookup<'a> {
@@ -148,8 +150,7 @@ impl<'a> Engine<'a> {
         let (lng, _) = self.compile(g.longitude, &t.columns, env)?;
         let (lat, _) = self.compile(g.latitude, &t.columns, env)?;
         let kept = g.kept(&lookup.columns, key);
-        let mut columns = t.columns.clone();
-        columns.extend(kept.iter().map(|&c| lookup.columns[c].clone()));
+        let columns = joined_columns(&t.columns, kept.iter().map(|&c| &lookup.columns[c]));
         let empty: Vec<Value> = (kept.iter())
             .map(|&c| unmatched_cell(lookup.columns[c].ty))
             .collect();

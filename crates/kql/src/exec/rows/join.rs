@@ -148,13 +148,7 @@ impl<'a> Engine<'a> {
         let right_keep: Vec<usize> = (0..right.columns.len())
             .filter(|i| !(lookup && rk.contains(i)))
             .collect();
-        let mut names: Vec<String> = left.columns.iter().map(|c| c.name.clone()).collect();
-        let mut columns = left.columns.clone();
-        for &i in &right_keep {
-            let n = unique_name(&names, &right.columns[i].name);
-            names.push(n.clone());
-            columns.push(Column::new(n, right.columns[i].ty));
-        }
+        let columns = joined_columns(&left.columns, right_keep.iter().map(|&i| &right.columns[i]));
         let mut matched_right = vec![false; right.rows.len()];
         let mut rows = Vec::new();
         let mut seen_left = std::collections::HashSet::new();

@@ -153,6 +153,20 @@ pub(crate) fn projected_name(given: Option<String>, expr: &Expr, taken: &[String
         .unwrap_or_else(|| fresh_name(&[], taken))
 }
 
+/// The columns of `left` then those of `right`, a right name the output has already numbered
+/// (`longitude1`), as `join` and the geo lookups name them.
+pub(crate) fn joined_columns<'c>(
+    left: &[Column],
+    right: impl IntoIterator<Item = &'c Column>,
+) -> Vec<Column> {
+    let mut columns = left.to_vec();
+    for c in right {
+        let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+        columns.push(Column::new(unique_name(&names, &c.name), c.ty));
+    }
+    columns
+}
+
 /// A name not yet in `names`, suffixing 1, 2, … as Kusto does for duplicates.
 pub(crate) fn unique_name(names: &[String], base: &str) -> String {
     if !names.iter().any(|n| n == base) {

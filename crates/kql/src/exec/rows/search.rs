@@ -7,11 +7,40 @@ use crate::bind::eval::eval;
 use crate::bind::expr::{CExpr, Row};
 use crate::error::KqlError;
 use crate::syntax::ast::{Expr, ExprKind, Operator};
-use crate::value::convert::{Key, key_of};
+use crate::value::convert::{Key, coerce, key_of};
 use crate::value::table::{Column, Table};
 use crate::value::{ScalarType, Value};
 
 use super::ops::*;
+
+/// What `find` makes of each table and of their union ([`Engine::find_layout`]).
+pub(crate) struct FindLayout {
+    /// Per table: the predicate over its columns, and each output column with its value.
+    pub parts: Vec<(CExpr, Vec<(Column, CExpr)>)>,
+    project: Option<Vec<(String, Option<ScalarType>)>>,
+    /// The output's column names in order (a name the union split by type is left out).
+    order: Vec<String>,
+}
+
+impl FindLayout {
+    /// The columns `project` names that the union of the tables lacks: null (empty for a
+    /// string), of the type asked (dynamic when none is), after the union's.
+    pub(crate) fn missing(&self, union: &[Column]) -> Vec<Column> {
+        let mut missing: Vec<Column> = Vec::new();
+        for (n, ty) in self.project.iter().flatten() {
+            if !union.iter().chain(&missing).any(|c| c.name == *n) {
+                missing.push(Column::new(n.clone(), ty.unwrap_or(ScalarType::Dynamic)));
+            }
+        }
+        missing
+    }
+
+    /// Where the output's columns are among `columns` (the union's, then the missing ones).
+    pub(crate) fn order(&self, columns: &[Column]) -> Vec<usize> {
+        let at = |n: &String| columns.iter().position(|c| c.name == *n);
+        self.order.iter().filter_map(at).collect()
+    }
+}
 
 impl<'a> Engine<'a> {
     /// `search`: rows of the given tables where the predicate holds; a bare string is a term
@@ -33,83 +62,104 @@ impl<'a> Engine<'a> {
         }
         self.merge_tables(kept, Some("$table".into()), false)
     }
-    /// `find`: the rows of each table the predicate holds for, as `project` lists their columns
-    /// (null where a table lacks one), or by `project-smart`: the columns the predicate reads
-    /// and those every table has, the rest of each row packed into `pack_`.
+    /// `find`: the rows of each table the predicate holds for, laid out by [`FindLayout`].
     pub(crate) fn find(
         &mut self,
         f: &'a crate::syntax::ast::Find,
         env: &Env<'a>,
     ) -> Result<Table, KqlError> {
         let parts = self.searched_tables(&f.tables, env)?;
-        let common: Vec<String> = parts
-            .first()
-            .map(|(_, t)| t.columns.iter().map(|c| c.name.clone()))
-            .into_iter()
-            .flatten()
-            .filter(|n| parts.iter().all(|(_, t)| t.column_index(n).is_some()))
-            .collect();
+        let schemas: Vec<&[Column]> = parts.iter().map(|(_, t)| &t.columns[..]).collect();
+        let layout = self.find_layout(f, &schemas, env)?;
         let mut kept = Vec::new();
-        let mut order: Vec<String> = vec![f.source.clone()];
-        for (name, t) in parts {
-            let pred = self.search_predicate(&f.predicate, &t.columns, env, false)?;
-            let read = |i: usize| pred.any(&|x| matches!(x, CExpr::Col(j) if *j == i));
-            let t = self.search_rows(t, &f.predicate, env, false)?;
-            let keep: Vec<usize> = match &f.project {
-                Some(cols) => cols.iter().filter_map(|(c, _)| t.column_index(c)).collect(),
-                None => (0..t.columns.len())
-                    .filter(|&i| read(i) || common.contains(&t.columns[i].name))
-                    .collect(),
-            };
-            let packed: Vec<usize> = match &f.project {
-                Some(_) => Vec::new(),
-                None => (0..t.columns.len()).filter(|i| !keep.contains(i)).collect(),
-            };
-            let mut out = select(t.clone(), &keep);
-            if f.project.is_none() {
-                out.columns.push(Column::new("pack_", ScalarType::Dynamic));
-                for (row, full) in out.rows.iter_mut().zip(&t.rows) {
-                    let bag: serde_json::Map<String, serde_json::Value> = packed
-                        .iter()
-                        .filter(|&&i| !full[i].is_null())
-                        .map(|&i| (t.columns[i].name.clone(), full[i].to_json()))
-                        .collect();
-                    row.push(Value::dynamic(serde_json::Value::Object(bag)));
+        for ((name, t), (pred, out)) in parts.into_iter().zip(&layout.parts) {
+            let mut rows = Vec::new();
+            for idx in 0..t.rows.len() {
+                self.check()?;
+                let row = Row { rows: &t.rows, idx };
+                if matches!(eval(pred, row), Value::Bool(true)) {
+                    rows.push(out.iter().map(|(_, e)| eval(e, row)).collect());
                 }
             }
-            for c in &out.columns {
+            let columns = out.iter().map(|(c, _)| c.clone()).collect();
+            kept.push((name, Table { columns, rows }));
+        }
+        let mut merged = self.merge_tables(kept, Some(f.source.clone()), false)?;
+        for c in layout.missing(&merged.columns) {
+            for row in &mut merged.rows {
+                row.push(coerce(Value::Null, c.ty));
+            }
+            merged.columns.push(c);
+        }
+        let at = layout.order(&merged.columns);
+        Ok(select(merged, &at))
+    }
+    /// How `find` lays out the tables of these columns, from their columns alone (so both
+    /// engines lay it out alike): as `project` lists their columns (null where a table lacks
+    /// one), or by `project-smart`: the columns the predicate reads and those every table has,
+    /// the rest of each row's non-null values packed into `pack_`.
+    pub(crate) fn find_layout(
+        &mut self,
+        f: &'a crate::syntax::ast::Find,
+        schemas: &[&[Column]],
+        env: &Env<'a>,
+    ) -> Result<FindLayout, KqlError> {
+        let common: Vec<&str> = schemas
+            .first()
+            .map(|s| s.iter().map(|c| c.name.as_str()))
+            .into_iter()
+            .flatten()
+            .filter(|n| schemas.iter().all(|s| s.iter().any(|c| c.name == *n)))
+            .collect();
+        let index = |s: &[Column], n: &str| s.iter().position(|c| c.name == n);
+        let mut parts = Vec::new();
+        let mut order: Vec<String> = vec![f.source.clone()];
+        for s in schemas {
+            let pred = self.search_predicate(&f.predicate, s, env, false)?;
+            let read = |i: usize| pred.any(&|x| matches!(x, CExpr::Col(j) if *j == i));
+            let keep: Vec<usize> = match &f.project {
+                Some(cols) => cols.iter().filter_map(|(c, _)| index(s, c)).collect(),
+                None => (0..s.len())
+                    .filter(|&i| read(i) || common.contains(&s[i].name.as_str()))
+                    .collect(),
+            };
+            let mut out: Vec<(Column, CExpr)> = keep
+                .iter()
+                .map(|&i| (s[i].clone(), CExpr::Col(i)))
+                .collect();
+            if f.project.is_none() {
+                let packed = (0..s.len()).filter(|i| !keep.contains(i));
+                let args = packed.flat_map(|i| [CExpr::Lit(Value::str(&s[i].name)), CExpr::Col(i)]);
+                let pack = CExpr::Call {
+                    func: &crate::functions::PACK_NONNULL,
+                    args: args.collect(),
+                    ty: ScalarType::Dynamic,
+                };
+                out.push((Column::new("pack_", ScalarType::Dynamic), pack));
+            }
+            for (c, _) in &out {
                 if !order.contains(&c.name) {
                     order.push(c.name.clone());
                 }
             }
-            kept.push((name, out));
+            parts.push((pred, out));
         }
-        if f.project.is_none() {
-            // pack_ comes last, after every table's columns.
-            order.retain(|n| n != "pack_");
-            order.push("pack_".into());
-        }
-        let mut merged = self.merge_tables(kept, Some(f.source.clone()), false)?;
-        // `project`'s columns in its order (typed as asked, null where no table has one).
-        if let Some(cols) = &f.project {
-            order.truncate(1);
-            for (name, ty) in cols {
-                if merged.column_index(name).is_none() {
-                    merged
-                        .columns
-                        .push(Column::new(name.clone(), ty.unwrap_or(ScalarType::Dynamic)));
-                    for row in &mut merged.rows {
-                        row.push(Value::Null);
-                    }
-                }
-                order.push(name.clone());
+        match &f.project {
+            // `pack_` comes last, after every table's columns.
+            None => {
+                order.retain(|n| n != "pack_");
+                order.push("pack_".into());
+            }
+            Some(cols) => {
+                order.truncate(1);
+                order.extend(cols.iter().map(|(n, _)| n.clone()));
             }
         }
-        let at: Vec<usize> = order
-            .iter()
-            .filter_map(|n| merged.column_index(n))
-            .collect();
-        Ok(select(merged, &at))
+        Ok(FindLayout {
+            parts,
+            project: f.project.clone(),
+            order,
+        })
     }
     /// `partition by Column (operators)`: the operators run on each value's rows (in the order
     /// the values come), and their results are put together.

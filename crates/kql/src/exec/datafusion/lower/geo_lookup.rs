@@ -12,6 +12,7 @@ use datafusion::logical_expr::{
 
 use crate::exec::datafusion::udf::instance_name;
 use crate::exec::rows::geo_lookup::{GeoHit, unmatched_cell};
+use crate::exec::rows::ops::joined_columns;
 use crate::storage::arrow_table::values_of;
 
 use super::*;
@@ -79,11 +80,11 @@ impl<'a> Lowering<'_, 'a> {
         let no_keys: (Vec<DfColumn>, Vec<DfColumn>) = (Vec::new(), Vec::new());
         let joined =
             df(df(LogicalPlanBuilder::from(lq).join(rq, join_type, no_keys, Some(hit)))?.build())?;
-        let mut out = p.columns.clone();
+        let out = joined_columns(&p.columns, kept.iter().map(|&c| &lookup.columns[c]));
         let mut exprs: Vec<DfExpr> = (p.columns.iter())
             .map(|c| side("l", &c.name).alias(c.name.clone()))
             .collect();
-        for &c in &kept {
+        for (&c, name) in kept.iter().zip(&out[p.columns.len()..]) {
             let col = &lookup.columns[c];
             let cell = when(
                 side("r", MATCHED).is_null(),
@@ -91,8 +92,7 @@ impl<'a> Lowering<'_, 'a> {
             )
             .otherwise(side("r", &col.name))
             .map_err(|e| e.to_string())?;
-            exprs.push(cell.alias(col.name.clone()));
-            out.push(col.clone());
+            exprs.push(cell.alias(name.name.clone()));
         }
         let parallel = left.parallel || right.parallel;
         self.build(out, parallel, |b| b.project(exprs), joined)
@@ -157,8 +157,8 @@ impl ScalarUDFImpl for GeoHitUdf {
 
 #[cfg(test)]
 mod tests {
-    use crate::Catalog;
     use crate::value::table::Table;
+    use crate::{Catalog, ScalarType};
 
     /// `q`'s table on DataFusion (rows sorted), after checking it joins there and the row
     /// engine answers the same.
@@ -215,5 +215,28 @@ mod tests {
              lng, lat, return_unmatched = true)"
         );
         assert_eq!(looked_up(&q).rows.len(), 4);
+    }
+
+    #[test]
+    fn a_lookup_column_named_like_an_input_column_is_numbered_as_join_numbers_it() {
+        // The lookup's `name` and `id` clash with the input's, of other types too.
+        let lookup = r#"let places = datatable(name:string, id:string, shape:dynamic) [
+            "square", "s", dynamic({"type":"Polygon","coordinates":[[[0,0],[2,0],[2,2],[0,2],[0,0]]]}),
+        ];
+        let points = datatable(name:string, id:long, lng:real, lat:real) [
+            "a", 1, 1.0, 1.0, "b", 2, 5.0, 5.0,
+        ];"#;
+        for o in ["", ", return_unmatched = true, return_lookup_key = true"] {
+            let q = format!(
+                "{lookup} points | evaluate geo_polygon_lookup(places, shape, lng, lat{o}) \
+                 | extend both = strcat(name, name1)"
+            );
+            let t = looked_up(&q);
+            let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+            let want = ["name", "id", "lng", "lat", "name1", "id1"];
+            assert_eq!(names[..6], want, "{q}");
+            assert_eq!(t.columns[5].ty, ScalarType::String, "{q}");
+            assert_eq!(names.last(), Some(&"both"), "{q}");
+        }
     }
 }

@@ -7,7 +7,7 @@ use datafusion::logical_expr::{
     Expr as DfExpr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, SortExpr, lit,
 };
 
-use crate::exec::rows::ops::unique_name;
+use crate::exec::rows::ops::joined_columns;
 use crate::syntax::ast::JoinOn;
 use crate::value::ScalarType;
 use crate::value::table::Column;
@@ -83,25 +83,21 @@ impl<'a> Lowering<'_, 'a> {
             df(
                 df(LogicalPlanBuilder::from(lq).join(rq, join_type, (lkeys, rkeys), None))?.build(),
             )?;
-        let mut out: Vec<Column> = Vec::new();
-        let mut exprs = Vec::new();
-        for c in left.columns.iter().filter(|_| keep_left) {
-            exprs.push(DfExpr::Column(DfColumn::new(Some("l"), &c.name)).alias(c.name.clone()));
-            out.push(c.clone());
-        }
-        if keep_right {
-            // As on the row engine, a lookup keeps the key columns once, from the left.
-            for c in right
-                .columns
-                .iter()
-                .filter(|c| !(lookup && rk.contains(&c.name)))
-            {
-                let names: Vec<String> = out.iter().map(|c| c.name.clone()).collect();
-                let name = unique_name(&names, &c.name);
-                exprs.push(DfExpr::Column(DfColumn::new(Some("r"), &c.name)).alias(name.clone()));
-                out.push(Column::new(name, c.ty));
-            }
-        }
+        let side = |q: &str, c: &Column| DfExpr::Column(DfColumn::new(Some(q), &c.name));
+        let lefts: Vec<(&str, &Column)> = (left.columns.iter())
+            .filter(|_| keep_left)
+            .map(|c| ("l", c))
+            .collect();
+        // As on the row engine, a lookup keeps the key columns once, from the left.
+        let rights: Vec<(&str, &Column)> = (right.columns.iter())
+            .filter(|c| keep_right && !(lookup && rk.contains(&c.name)))
+            .map(|c| ("r", c))
+            .collect();
+        let kept: Vec<Column> = lefts.iter().map(|(_, c)| (*c).clone()).collect();
+        let out = joined_columns(&kept, rights.iter().map(|(_, c)| *c));
+        let exprs: Vec<DfExpr> = (lefts.iter().chain(&rights).zip(&out))
+            .map(|((q, c), named)| side(q, c).alias(named.name.clone()))
+            .collect();
         let parallel = left.parallel || right.parallel;
         self.build(out, parallel, |b| b.project(exprs), joined)
     }

@@ -22,7 +22,6 @@ use crate::bind::naming::derive_name;
 use crate::exec::MAX_ROWS;
 use crate::exec::rows::join::{filters_before_join, union_columns};
 use crate::exec::rows::ops::{fresh_name, piped_union_name, projected_name, union_input_name};
-use crate::functions::{self};
 use crate::storage::arrow_table::{ArrowTable, copy_limit};
 use crate::storage::layout::stored_type;
 use crate::syntax::ast::{Expr, ExprKind, NamedExpr, Operator, OperatorKind, Statement};
@@ -108,11 +107,24 @@ pub(super) fn same_class(a: ScalarType, b: ScalarType) -> bool {
             ))
 }
 
+/// A table of the query bound to a name (a tabular `let`, parameter or `as` result), lowered.
+#[derive(Clone)]
+pub(super) struct Let {
+    pub plan: Plan,
+    /// Where the row engine would have bound it among the names in scope: the length of `env`
+    /// then, and the count of tables named before it (`union`'s wildcards match in that order).
+    pub at: (usize, usize),
+    /// Whether it hides a table of the same name bound before, which a wildcard would match.
+    pub hides: bool,
+}
+
 /// Lowers one query; `lets` are the tabular `let`s lowered so far.
 pub(super) struct Lowering<'e, 'a> {
     pub engine: &'e mut Engine<'a>,
     pub env: Env<'a>,
-    pub lets: HashMap<String, Plan>,
+    pub lets: HashMap<String, Let>,
+    /// How many tables were named so far (see [`Let::at`]).
+    pub named: usize,
     /// The name `as` gave the piped table, for a `union withsource=` right after it.
     pub piped_name: Option<String>,
     /// The catalog tables scanned so far, by the address of their DataFusion table: their
@@ -189,8 +201,8 @@ impl<'a> Lowering<'_, 'a> {
                 Ok(plan)
             }
             ExprKind::Name(n) => {
-                if let Some(p) = self.lets.get(n) {
-                    return Ok(p.clone());
+                if let Some(l) = self.lets.get(n) {
+                    return Ok(l.plan.clone());
                 }
                 match self.function(n) {
                     Some(f) if f.params.is_empty() => self.call(e, f, &[], None),
@@ -202,6 +214,7 @@ impl<'a> Lowering<'_, 'a> {
             }
             ExprKind::Union(u) => self.union(None, u),
             ExprKind::Search(s) => self.search(None, s),
+            ExprKind::Find(f) => self.find(f),
             ExprKind::Call { name, args } if let Some(f) = self.function(name) => {
                 self.call(e, f, args, None)
             }
@@ -256,7 +269,13 @@ impl<'a> Lowering<'_, 'a> {
     /// `plan`: bound as a table where it was run first. One named like a catalog table is run
     /// first in any case (an `Err` now): the binder would read the catalog's in its place.
     pub(super) fn name_table(&mut self, name: &str, plan: Plan) -> Result<(), Fallback> {
-        self.lets.insert(name.to_string(), plan);
+        self.named += 1;
+        let named = Let {
+            plan,
+            at: (self.env.vars.len(), self.named),
+            hides: self.lets.contains_key(name),
+        };
+        self.lets.insert(name.to_string(), named);
         match self.ran(name) {
             Some(t) => self.env.push(name.to_string(), Binding::Table(t)),
             None if self.engine.catalog.row_count(name).is_some() => {
@@ -410,7 +429,7 @@ impl<'a> Lowering<'_, 'a> {
                 Ok(p)
             }
             OperatorKind::Project(items) => {
-                let list = project_list(items)?;
+                let list = project_list(items);
                 self.project(
                     Plan {
                         plan,
@@ -429,7 +448,7 @@ impl<'a> Lowering<'_, 'a> {
                 let p = if exprs.iter().any(|e| matches!(e.kind, ExprKind::Star)) {
                     p
                 } else {
-                    self.project(p, exprs.iter().map(|e| (e, None)).collect())?
+                    self.project(p, exprs.iter().map(|e| (e, &[][..])).collect())?
                 };
                 self.build(p.columns, p.parallel, |b| b.distinct(), p.plan)
             }
@@ -702,12 +721,11 @@ impl<'a> Lowering<'_, 'a> {
         first: Option<Plan>,
         u: &'a crate::syntax::ast::Union,
     ) -> Result<Plan, Fallback> {
-        let mut source = None;
+        let (mut source, mut fuzzy) = (None, false);
         for (name, value) in &u.params {
             match (name.as_str(), &value.kind) {
                 ("withsource", ExprKind::Name(column)) => source = Some(column.clone()),
-                // Fuzzy only matters for inputs that do not resolve, which are not lowered.
-                ("isfuzzy", _) => {}
+                ("isfuzzy", kind) => fuzzy = matches!(kind, ExprKind::Literal(Value::Bool(true))),
                 ("kind", ExprKind::Name(kind)) if kind == "outer" => {}
                 _ => return Err(format!("union {name}=")),
             }
@@ -721,30 +739,65 @@ impl<'a> Lowering<'_, 'a> {
         for t in &u.tables {
             let matched = match &t.kind {
                 ExprKind::Star => self.catalog_tables(|_| true)?,
-                ExprKind::Wildcard(w) => self.matching_tables(w)?,
+                ExprKind::Wildcard(w) => self.matching_tables(t, w)?,
                 _ => {
-                    inputs.push((union_input_name(t, inputs.len()), self.tabular(t)?));
+                    let name = union_input_name(t, inputs.len());
+                    if fuzzy && self.unresolved(t) {
+                        // As on the row engine, which skips an input it cannot resolve.
+                        let skipped =
+                            format!("union skipped '{name}', which could not be resolved");
+                        if !self.engine.warnings.contains(&skipped) {
+                            self.engine.warnings.push(skipped);
+                        }
+                        continue;
+                    }
+                    inputs.push((name, self.tabular(t)?));
                     continue;
                 }
             };
             whole.extend(matched.iter().map(|(n, _)| n.clone()));
             inputs.extend(matched);
         }
-        // The row engine refuses a union of catalog tables past its cells (every row gets every
-        // column), as `union *` over wide tables can be: such a query is left to it.
+        self.within_cells(&whole, &inputs, source.as_deref())?;
+        self.union_of(inputs, source)
+    }
+
+    /// Whether the table `e` starts from is a name nothing binds: no table of the query, name
+    /// in scope or catalog table.
+    fn unresolved(&self, e: &Expr) -> bool {
+        match &e.kind {
+            ExprKind::Pipe { source, .. } => self.unresolved(source),
+            ExprKind::Name(n) => {
+                !self.lets.contains_key(n)
+                    && self.env.get(n).is_none()
+                    && !self.engine.catalog.names().any(|m| m == n)
+            }
+            _ => false,
+        }
+    }
+
+    /// The row engine refuses a union past its cells (every row gets every column), as
+    /// `union *` over wide tables can be: a union of `inputs` reading the catalog tables `whole`
+    /// whole that could be is left to it.
+    pub(super) fn within_cells(
+        &self,
+        whole: &[String],
+        inputs: &[(String, Plan)],
+        source: Option<&str>,
+    ) -> Result<(), Fallback> {
         let rows: usize = whole
             .iter()
             .filter_map(|n| self.engine.catalog.row_count(n))
             .sum();
         let schemas: Vec<&[Column]> = inputs.iter().map(|(_, p)| &p.columns[..]).collect();
-        let width = union_columns(&schemas, source.as_deref(), false).1.len();
+        let width = union_columns(&schemas, source, false).1.len();
         if rows.saturating_mul(width) > crate::exec::MAX_CELLS {
             return Err(format!(
                 "a union of more than {} cells",
                 crate::exec::MAX_CELLS
             ));
         }
-        self.union_of(inputs, source)
+        Ok(())
     }
 
     /// The rows of every input under the columns of all of them by name, in order of first
@@ -807,11 +860,13 @@ impl<'a> Lowering<'_, 'a> {
         Ok(sorts)
     }
 
-    /// `project`: each expression under its given or derived name (`ColumnN` otherwise).
+    /// `project`: each expression under its given or derived name (`ColumnN` otherwise); a
+    /// call of several results (`series_stats(y)`) as a column per result, named as the row
+    /// engine names them.
     pub(super) fn project(
         &mut self,
         p: Plan,
-        items: Vec<(&'a Expr, Option<String>)>,
+        items: Vec<(&'a Expr, &'a [String])>,
     ) -> Result<Plan, Fallback> {
         self.project_carrying(p, items, &[])
     }
@@ -820,14 +875,29 @@ impl<'a> Lowering<'_, 'a> {
     pub(super) fn project_carrying(
         &mut self,
         p: Plan,
-        items: Vec<(&'a Expr, Option<String>)>,
+        items: Vec<(&'a Expr, &'a [String])>,
         carry: &[Column],
     ) -> Result<Plan, Fallback> {
         let mut bound = Vec::new();
         let mut names: Vec<String> = Vec::new();
         for (expr, given) in items {
-            bound.push(self.bind(expr, &p.columns)?);
-            names.push(projected_name(given, expr, &names));
+            let spread = (self.engine)
+                .bind_spread(&p.columns, expr, given, true, &self.env)
+                .map_err(|e| e.to_string())?;
+            match spread {
+                Some((bag, spread)) => {
+                    for s in spread {
+                        names.push(s.name_among(&names));
+                        bound.push((s.of(bag.clone()), s.ty));
+                    }
+                }
+                // The row engine's error.
+                None if given.len() > 1 => return Err("several names of one value".into()),
+                None => {
+                    bound.push(self.bind(expr, &p.columns)?);
+                    names.push(projected_name(given.first().cloned(), expr, &names));
+                }
+            }
         }
         let p = self.serial_windows(p, &mut bound)?;
         let mut exprs = Vec::new();
@@ -1084,9 +1154,6 @@ pub(super) fn capped(plan: LogicalPlan) -> Result<LogicalPlan, Fallback> {
     df(df(LogicalPlanBuilder::from(plan).limit(0, Some(MAX_ROWS + 1)))?.build())
 }
 
-/// Whether `e` may call a function of several results, whose columns `extend` and `project`
-/// make on the row engine (an `array_sort_*` of two arguments may be one array and
-/// `nulls_last`: the row engine tells).
 /// For the lowering tests: the DataFusion plan of `q` over `catalog` and what each executor
 /// answers, after checking DataFusion plans and runs it with the row engine's columns.
 #[cfg(test)]
@@ -1102,22 +1169,9 @@ pub(super) fn plan_and_answers(catalog: &crate::Catalog, q: &str) -> (String, Ta
     (plan, fused.table, rows.table)
 }
 
-/// A `project`'s items as expressions and their names; one spreading into several columns is
-/// left to the row engine.
-pub(super) fn project_list(items: &[NamedExpr]) -> Result<Vec<(&Expr, Option<String>)>, Fallback> {
-    items
-        .iter()
-        .map(|item| match item.names.len() > 1 || spreads(&item.expr) {
-            true => Err("several names".into()),
-            false => Ok((&item.expr, item.names.first().cloned())),
-        })
-        .collect()
-}
-
-pub(super) fn spreads(e: &Expr) -> bool {
-    matches!(&e.kind, ExprKind::Call { name, args }
-        if functions::tuple(name).is_some()
-            || (matches!(name.as_str(), "array_sort_asc" | "array_sort_desc") && args.len() > 1))
+/// A `project`'s items as expressions and the names each is given.
+pub(super) fn project_list(items: &[NamedExpr]) -> Vec<(&Expr, &[String])> {
+    items.iter().map(|i| (&i.expr, &i.names[..])).collect()
 }
 
 #[cfg(test)]
@@ -1189,5 +1243,31 @@ mod tests {
             assert!(plan.contains("getschema"), "{plan}");
             assert_eq!(fused, rows, "{q}");
         }
+    }
+
+    #[test]
+    fn project_of_a_call_of_several_results_makes_a_column_per_result_on_datafusion() {
+        let c = Catalog::new();
+        let input = "range i from 1 to 4 step 1 | extend y = pack_array(i, i * 3, 2), z = pack_array(3 - i, i)";
+        for project in [
+            // Kusto's names, and the names given to the first results.
+            "project series_stats(y)",
+            "project i, (lo, lo_at) = series_stats(y), k = i * 2",
+            // A name taken already is numbered.
+            "project series_stats_y_min = 0, series_stats(y)",
+            "project array_sort_asc(y, z)",
+            // Empty arrays and nulls.
+            "where i > 9 | project series_stats(y)",
+            "extend y = dynamic(null) | project series_stats(y)",
+        ] {
+            let q = format!("{input} | {project}");
+            let (_, fused, rows) = plan_and_answers(&c, &q);
+            assert_eq!(fused, rows, "{q}");
+        }
+        let q = format!("{input} | project series_stats(y)");
+        let (_, fused, _) = plan_and_answers(&c, &q);
+        assert_eq!(fused.columns.len(), 7);
+        assert_eq!(fused.columns[0].name, "series_stats_y_min");
+        assert_eq!(fused.rows.len(), 4);
     }
 }

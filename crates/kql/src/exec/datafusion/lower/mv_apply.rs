@@ -168,7 +168,7 @@ impl<'a> Lowering<'_, 'a> {
             | OperatorKind::ProjectRename(_) => self.operator(p, op),
             OperatorKind::Serialize(items) if items.is_empty() => Ok(p),
             OperatorKind::Project(items) => {
-                let list = project_list(items)?;
+                let list = project_list(items);
                 self.project_carrying(p, list, carried)
             }
             OperatorKind::Summarize { aggs, by } => {

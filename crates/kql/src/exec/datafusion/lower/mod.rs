@@ -41,6 +41,7 @@ mod percentiles;
 mod pivot;
 mod search;
 mod summarize;
+mod top_nested;
 mod window;
 
 /// Why a query is left to the row engine.
@@ -640,6 +641,15 @@ impl<'a> Lowering<'_, 'a> {
                 },
                 op,
                 pivot,
+            ),
+            OperatorKind::TopNested(levels) => self.top_nested(
+                Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                },
+                op,
+                levels,
             ),
             OperatorKind::MakeSeries(ms) => self.make_series(
                 Plan {

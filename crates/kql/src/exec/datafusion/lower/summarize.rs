@@ -308,7 +308,7 @@ impl<'a> Lowering<'_, 'a> {
     /// `plan` with each row's position in the catalog table it reads as a last column
     /// ([`POSITION`]), when it is that table filtered and projected (which keep the table's
     /// row order); `None` for any other plan.
-    fn with_positions(&mut self, plan: &LogicalPlan) -> Option<LogicalPlan> {
+    pub(super) fn with_positions(&mut self, plan: &LogicalPlan) -> Option<LogicalPlan> {
         let builder = match plan {
             LogicalPlan::Projection(p) => {
                 let mut exprs = p.expr.clone();

@@ -37,6 +37,7 @@ mod geo_lookup;
 mod join;
 mod make_series;
 mod mv_apply;
+mod partition;
 mod percentiles;
 mod pivot;
 mod search;
@@ -641,6 +642,15 @@ impl<'a> Lowering<'_, 'a> {
                 },
                 op,
                 pivot,
+            ),
+            OperatorKind::Partition { by, ops } => self.partition(
+                Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                },
+                by,
+                ops,
             ),
             OperatorKind::TopNested(levels) => self.top_nested(
                 Plan {

@@ -153,7 +153,7 @@ impl<'a> Lowering<'_, 'a> {
 
 /// Whether `plan` yields its rows in the order the row engine has them (in one partition):
 /// scans, literal rows, and what filters, projects, expands or limits them in order.
-pub(super) fn keeps_order(plan: &LogicalPlan) -> bool {
+fn keeps_order(plan: &LogicalPlan) -> bool {
     match plan {
         LogicalPlan::Projection(_)
         | LogicalPlan::Filter(_)

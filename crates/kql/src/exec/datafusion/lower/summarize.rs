@@ -26,22 +26,14 @@ impl<'a> Lowering<'_, 'a> {
     /// `summarize`: DataFusion's aggregate over the keys, then a projection of the output
     /// expressions. `arg_max`/`arg_min` are one aggregate each ([`ArgBest`]), a struct of the
     /// returned columns of the row whose value is largest (smallest), the first such row in
-    /// input order on ties, as the row engine's aggregate state does: rows are ordered by their
-    /// position in the catalog table when the input is one (filtered and projected), else
-    /// numbered in one partition.
+    /// input order on ties, as the row engine's aggregate state does (rows ordered by their
+    /// [`positioned`](Self::positioned) position).
     pub(super) fn summarize(&mut self, p: Plan, s: Summary) -> Result<Plan, Fallback> {
         let arg_rows = |name: &str| matches!(name, "arg_max" | "arg_min");
-        let input = if !s.specs.iter().any(|sp| arg_rows(&sp.name)) {
-            p.plan
-        } else if let Some(positioned) = self.with_positions(&p.plan) {
-            positioned
-        } else {
-            df(
-                df(LogicalPlanBuilder::from(p.plan).window(vec![row_number().alias(POSITION)]))?
-                    .build(),
-            )?
+        let p = match s.specs.iter().any(|sp| arg_rows(&sp.name)) {
+            true => self.positioned(p)?,
+            false => p,
         };
-        let p = Plan { plan: input, ..p };
         let key_name = |i: usize| format!("__k{i}");
         let agg_name = |i: usize| format!("__a{i}");
         let mut keys = Vec::new();
@@ -308,7 +300,7 @@ impl<'a> Lowering<'_, 'a> {
     /// `plan` with each row's position in the catalog table it reads as a last column
     /// ([`POSITION`]), when it is that table filtered and projected (which keep the table's
     /// row order); `None` for any other plan.
-    pub(super) fn with_positions(&mut self, plan: &LogicalPlan) -> Option<LogicalPlan> {
+    fn with_positions(&mut self, plan: &LogicalPlan) -> Option<LogicalPlan> {
         let builder = match plan {
             LogicalPlan::Projection(p) => {
                 let mut exprs = p.expr.clone();
@@ -331,6 +323,33 @@ impl<'a> Lowering<'_, 'a> {
             _ => return None,
         };
         builder.ok()?.build().ok()
+    }
+
+    /// `p` with each row's position in input order as a last column ([`POSITION`]): its
+    /// catalog table's, when it reads one filtered and projected (which keep the table's order,
+    /// the row engine's), else its rows numbered in one partition: in the row engine's order
+    /// where DataFusion keeps it (literal rows, what filters or projects them), in DataFusion's
+    /// own after a join or an aggregation (so ties there fall as they do for `top`).
+    pub(super) fn positioned(&mut self, p: Plan) -> Result<Plan, Fallback> {
+        let plan = match self.with_positions(&p.plan) {
+            Some(plan) => plan,
+            None => {
+                let (_, mut exprs) = as_is(&p.columns);
+                exprs.push(cast(column("__row"), arrow_schema::DataType::Int64).alias(POSITION));
+                df(df(df(
+                    LogicalPlanBuilder::from(p.plan).window(vec![row_number().alias("__row")])
+                )?
+                .project(exprs))?
+                .build())?
+            }
+        };
+        let mut columns = p.columns;
+        columns.push(Column::new(POSITION, ScalarType::Long));
+        Ok(Plan {
+            plan,
+            columns,
+            parallel: p.parallel,
+        })
     }
 }
 

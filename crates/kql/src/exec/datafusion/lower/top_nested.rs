@@ -1,23 +1,22 @@
 //! `top-nested` as grouped aggregates: a level's groups are the input's rows grouped by its key
 //! and the keys of the levels above (a group's rows are its parent's rows of that key, whether
 //! or not the parent survives), so each level is one `summarize`, its groups ranked within their
-//! parent (`row_number`; ties in the order first seen, which the row engine's stable sort keeps)
-//! and cut to its count. The levels are then joined on their shared keys, which keeps only the
-//! groups whose every parent survived, and ordered by their ranks, as the row engine nests them.
+//! parent (`row_number`; ties in the order first seen, as the row engine's stable sort keeps
+//! them: see [`positioned`](Lowering::positioned)) and cut to its count. The levels are then
+//! joined on their shared keys, which keeps only the groups whose every parent survived, and
+//! ordered by their ranks, as the row engine nests them.
 
 use datafusion::common::{Column as DfColumn, JoinType, NullEquality};
 use datafusion::functions::core::expr_fn::coalesce;
 use datafusion::functions_window::expr_fn::row_number;
-use datafusion::logical_expr::{ExprFunctionExt, SortExpr, cast};
+use datafusion::logical_expr::{ExprFunctionExt, SortExpr};
 
 use crate::bind::expr::{AggSpec, CExpr};
-use crate::exec::datafusion::numbered::POSITION;
 use crate::exec::rows::ops::{Out, Summary};
 use crate::exec::rows::summarize::NestedLevel;
 use crate::functions::aggregate::Method;
 use crate::syntax::ast::TopNestedLevel;
 
-use super::pivot::keeps_order;
 use super::*;
 
 /// Level `d`'s key, its score, its rank within its parent, and its first row's position.
@@ -50,7 +49,7 @@ impl<'a> Lowering<'_, 'a> {
             // Reals (-0.0 and 0.0 apart, NaN), dynamic values and guids sort otherwise there.
             return Err(format!("a top-nested ranked by a {}", l.agg_col.ty));
         }
-        let p = self.positioned(p, "a top-nested")?;
+        let p = self.positioned(p)?;
         // Every level's key, computed once beside the input's columns.
         let (mut cols, mut exprs) = as_is(&p.columns);
         for (d, l) in bound.iter().enumerate() {
@@ -195,36 +194,6 @@ impl<'a> Lowering<'_, 'a> {
         }
         let parallel = above.parallel || level.parallel;
         self.build(cols, parallel, |b| b.project(exprs), joined)
-    }
-
-    /// `p` with each row's position in the row engine's order as a last column ([`POSITION`]):
-    /// its catalog table's, when it reads one filtered and projected, else its rows numbered in
-    /// one partition, when DataFusion keeps their order there. `what` needs the order.
-    pub(super) fn positioned(&mut self, p: Plan, what: &str) -> Result<Plan, Fallback> {
-        let plan = match self.with_positions(&p.plan) {
-            Some(plan) => plan,
-            None if !p.parallel && keeps_order(&p.plan) => {
-                let (_, mut exprs) = as_is(&p.columns);
-                exprs.push(cast(column("__row"), arrow_schema::DataType::Int64).alias(POSITION));
-                df(df(df(
-                    LogicalPlanBuilder::from(p.plan).window(vec![row_number().alias("__row")])
-                )?
-                .project(exprs))?
-                .build())?
-            }
-            None => {
-                return Err(format!(
-                    "{what} of rows in an order DataFusion does not keep"
-                ));
-            }
-        };
-        let mut columns = p.columns;
-        columns.push(Column::new(POSITION, ScalarType::Long));
-        Ok(Plan {
-            plan,
-            columns,
-            parallel: p.parallel,
-        })
     }
 }
 
@@ -371,18 +340,9 @@ mod tests {
     }
 
     #[test]
-    fn top_nested_ranked_by_a_real_or_over_rows_in_no_kept_order_stays_on_the_row_engine() {
-        let c = Catalog::new();
-        for (q, why) in [
-            ("top-nested 2 of u by avg(n)", "ranked by a real"),
-            (
-                "summarize n = sum(n) by u | top-nested 2 of u by sum(n)",
-                "order DataFusion does not keep",
-            ),
-        ] {
-            let q = format!("{EVENTS} | {q}");
-            let err = crate::explain(&c, &q, &ExecOptions::default()).expect_err(&q);
-            assert!(err.contains(why), "{err}");
-        }
+    fn top_nested_ranked_by_a_real_stays_on_the_row_engine() {
+        let q = format!("{EVENTS} | top-nested 2 of u by avg(n)");
+        let err = crate::explain(&Catalog::new(), &q, &ExecOptions::default()).expect_err(&q);
+        assert!(err.contains("ranked by a real"), "{err}");
     }
 }

@@ -298,8 +298,9 @@ impl<'a> Lowering<'_, 'a> {
     }
 
     /// `plan` with each row's position in the catalog table it reads as a last column
-    /// ([`POSITION`]), when it is that table filtered and projected (which keep the table's
-    /// row order); `None` for any other plan.
+    /// ([`POSITION`]), when it is that table filtered, projected (which keep the table's row
+    /// order) and summarized (a group's position is its first row's: the row engine's groups
+    /// come in the order first seen); `None` for any other plan.
     fn with_positions(&mut self, plan: &LogicalPlan) -> Option<LogicalPlan> {
         let builder = match plan {
             LogicalPlan::Projection(p) => {
@@ -309,6 +310,17 @@ impl<'a> Lowering<'_, 'a> {
             }
             LogicalPlan::Filter(f) => {
                 LogicalPlanBuilder::from(self.with_positions(&f.input)?).filter(f.predicate.clone())
+            }
+            LogicalPlan::Aggregate(a) => {
+                // An `arg_max`'s input has its positions already, when they are the table's.
+                let input = match a.input.schema().has_column_with_unqualified_name(POSITION) {
+                    true if scanned_in_order(&a.input) => a.input.as_ref().clone(),
+                    true => return None,
+                    false => self.with_positions(&a.input)?,
+                };
+                let mut aggs = a.aggr_expr.clone();
+                aggs.push(min(column(POSITION)).alias(POSITION));
+                LogicalPlanBuilder::from(input).aggregate(a.group_expr.clone(), aggs)
             }
             LogicalPlan::TableScan(t)
                 if t.projection.is_none() && t.filters.is_empty() && t.fetch.is_none() =>
@@ -325,23 +337,27 @@ impl<'a> Lowering<'_, 'a> {
         builder.ok()?.build().ok()
     }
 
-    /// `p` with each row's position in input order as a last column ([`POSITION`]): its
-    /// catalog table's, when it reads one filtered and projected (which keep the table's order,
-    /// the row engine's), else its rows numbered in one partition: in the row engine's order
-    /// where DataFusion keeps it (literal rows, what filters or projects them), in DataFusion's
-    /// own after a join or an aggregation (so ties there fall as they do for `top`).
+    /// `p`'s plan with each row's position in the row engine's order as a last column
+    /// ([`POSITION`]), where DataFusion knows it: [`with_positions`](Self::with_positions), or
+    /// rows numbered in one partition that keeps their order (literal rows, what filters or
+    /// projects them).
+    pub(super) fn in_row_order(&mut self, p: &Plan) -> Result<Option<LogicalPlan>, Fallback> {
+        if let Some(plan) = self.with_positions(&p.plan) {
+            return Ok(Some(plan));
+        }
+        if p.parallel || !keeps_order(&p.plan) {
+            return Ok(None);
+        }
+        numbered_rows(p).map(Some)
+    }
+
+    /// `p` with each row's position in input order as a last column ([`POSITION`]): in the row
+    /// engine's order where DataFusion knows it ([`in_row_order`](Self::in_row_order)), else
+    /// in DataFusion's own, after a join for instance (so ties there fall as they do for `top`).
     pub(super) fn positioned(&mut self, p: Plan) -> Result<Plan, Fallback> {
-        let plan = match self.with_positions(&p.plan) {
+        let plan = match self.in_row_order(&p)? {
             Some(plan) => plan,
-            None => {
-                let (_, mut exprs) = as_is(&p.columns);
-                exprs.push(cast(column("__row"), arrow_schema::DataType::Int64).alias(POSITION));
-                df(df(df(
-                    LogicalPlanBuilder::from(p.plan).window(vec![row_number().alias("__row")])
-                )?
-                .project(exprs))?
-                .build())?
-            }
+            None => numbered_rows(&p)?,
         };
         let mut columns = p.columns;
         columns.push(Column::new(POSITION, ScalarType::Long));
@@ -350,6 +366,44 @@ impl<'a> Lowering<'_, 'a> {
             columns,
             parallel: p.parallel,
         })
+    }
+}
+
+/// `p`'s rows numbered in one partition, in the order they come, as a last column
+/// ([`POSITION`]).
+fn numbered_rows(p: &Plan) -> Result<LogicalPlan, Fallback> {
+    let (_, mut exprs) = as_is(&p.columns);
+    exprs.push(cast(column("__row"), arrow_schema::DataType::Int64).alias(POSITION));
+    df(df(
+        df(LogicalPlanBuilder::from(p.plan.clone()).window(vec![row_number().alias("__row")]))?
+            .project(exprs),
+    )?
+    .build())
+}
+
+/// Whether `plan` yields its rows in the order the row engine has them (in one partition):
+/// scans, literal rows, and what filters, projects, expands or limits them in order.
+fn keeps_order(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Projection(_)
+        | LogicalPlan::Filter(_)
+        | LogicalPlan::Unnest(_)
+        | LogicalPlan::Limit(_)
+        | LogicalPlan::SubqueryAlias(_) => plan.inputs().into_iter().all(keeps_order),
+        LogicalPlan::TableScan(_) | LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => true,
+        _ => false,
+    }
+}
+
+/// Whether `plan` is a scan filtered and projected: its positions, if it has them, are the
+/// scanned table's.
+fn scanned_in_order(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Projection(_) | LogicalPlan::Filter(_) => {
+            plan.inputs().into_iter().all(scanned_in_order)
+        }
+        LogicalPlan::TableScan(_) => true,
+        _ => false,
     }
 }
 

@@ -13,11 +13,12 @@ mod common;
 use cells::shape;
 use kql::{Catalog, ExecOptions, Executor, QueryResult, Value};
 
-/// How many runnable queries DataFusion ran when this baseline was recorded (1,379 of 1,388:
-/// a lowered query calling `rand()` is not compared, nor counted as runnable); never lower it.
-/// A count, not a share: a query that becomes runnable through an operator only the row engine
-/// has (`top-nested`, `partition`) must not count against DataFusion.
-const BASELINE_LOWERED: usize = 1_379;
+/// How many runnable queries DataFusion ran when this baseline was recorded (1,385 of 1,388:
+/// the three left are `sample`, and a lowered query calling `rand()` is not compared, nor counted
+/// as runnable); never lower it. A count, not a share: a query that becomes runnable through an
+/// operator only the row engine has (`partition` of a subquery other than one `top` or `take`)
+/// must not count against DataFusion.
+const BASELINE_LOWERED: usize = 1_385;
 
 /// Functions whose answers differ from run to run, so two runs cannot be compared.
 const NONDETERMINISTIC: [&str; 3] = ["new_guid(", "rand(", "sample "];

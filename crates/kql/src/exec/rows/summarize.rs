@@ -16,6 +16,19 @@ use crate::value::{ScalarType, Value};
 use super::input::Input;
 use super::ops::*;
 
+/// One bound level of `top-nested`: the rows its parent kept grouped by `of`, each group scored
+/// by `agg` and the `count` best kept (ties in the order first seen).
+pub(crate) struct NestedLevel {
+    pub count: usize,
+    pub of: CExpr,
+    pub of_col: Column,
+    /// The score, over the values of `specs` (slot `i` is aggregate `i`).
+    pub agg: CExpr,
+    pub agg_col: Column,
+    pub specs: Vec<AggSpec>,
+    pub desc: bool,
+}
+
 impl<'a> Engine<'a> {
     pub(super) fn make_series(
         &mut self,
@@ -158,22 +171,15 @@ impl<'a> Engine<'a> {
         }
         Ok(Table { columns, rows })
     }
-    pub(super) fn top_nested(
+    /// Binds `top-nested`'s levels over `columns` (shared by the row engine and the DataFusion
+    /// planner, so both name and type the columns alike).
+    pub(crate) fn bind_top_nested(
         &mut self,
         op: &Operator,
-        t: Table,
+        columns: &[Column],
         levels: &'a [crate::syntax::ast::TopNestedLevel],
         env: &Env<'a>,
-    ) -> Result<Table, KqlError> {
-        struct Level {
-            count: usize,
-            of: CExpr,
-            of_col: Column,
-            agg: CExpr,
-            agg_col: Column,
-            specs: Vec<AggSpec>,
-            desc: bool,
-        }
+    ) -> Result<Vec<NestedLevel>, KqlError> {
         let mut compiled = Vec::new();
         for (i, l) in levels.iter().enumerate() {
             if l.others.is_some() {
@@ -183,7 +189,7 @@ impl<'a> Engine<'a> {
                 Some(c) => self.count_arg(c, env)?,
                 None => usize::MAX,
             };
-            let (of, of_ty) = self.compile(&l.of.expr, &t.columns, env)?;
+            let (of, of_ty) = self.compile(&l.of.expr, columns, env)?;
             let of_name =
                 l.of.names
                     .first()
@@ -191,7 +197,7 @@ impl<'a> Engine<'a> {
                     .or_else(|| derive_name(&l.of.expr))
                     .unwrap_or_else(|| format!("Column{}", i + 1));
             self.agg = Some(AggCollector {
-                input: t.columns.clone(),
+                input: columns.to_vec(),
                 specs: Vec::new(),
                 keys: 0,
                 key_names: Vec::new(),
@@ -204,7 +210,7 @@ impl<'a> Engine<'a> {
                     .first()
                     .cloned()
                     .unwrap_or_else(|| format!("aggregated_{of_name}"));
-            compiled.push(Level {
+            compiled.push(NestedLevel {
                 count,
                 of,
                 of_col: Column::new(of_name, of_ty),
@@ -214,6 +220,17 @@ impl<'a> Engine<'a> {
                 desc: l.desc,
             });
         }
+        Ok(compiled)
+    }
+
+    pub(super) fn top_nested(
+        &mut self,
+        op: &Operator,
+        t: Table,
+        levels: &'a [crate::syntax::ast::TopNestedLevel],
+        env: &Env<'a>,
+    ) -> Result<Table, KqlError> {
+        let compiled = self.bind_top_nested(op, &t.columns, levels, env)?;
         let mut columns = Vec::new();
         for l in &compiled {
             columns.push(l.of_col.clone());

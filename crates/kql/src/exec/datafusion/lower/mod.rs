@@ -36,10 +36,12 @@ mod geo_lookup;
 mod join;
 mod make_series;
 mod mv_apply;
+mod partition;
 mod percentiles;
 mod pivot;
 mod search;
 mod summarize;
+mod top_nested;
 mod window;
 
 /// Why a query is left to the row engine.
@@ -659,6 +661,24 @@ impl<'a> Lowering<'_, 'a> {
                 },
                 op,
                 pivot,
+            ),
+            OperatorKind::Partition { by, ops } => self.partition(
+                Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                },
+                by,
+                ops,
+            ),
+            OperatorKind::TopNested(levels) => self.top_nested(
+                Plan {
+                    plan,
+                    columns: cols,
+                    parallel,
+                },
+                op,
+                levels,
             ),
             OperatorKind::MakeSeries(ms) => self.make_series(
                 Plan {

@@ -1,16 +1,15 @@
 //! `evaluate pivot`, whose columns are the values of the pivoted column in the order first seen:
-//! a first run finds them (each value's first row, in one partition), then the input is
-//! summarized by the keys and the value, and each value's cell is gathered into its column,
-//! the aggregation of no rows where a key has none of it, as the row engine's `pivot` answers.
-//! An input whose row order DataFusion does not keep as the row engine does (an aggregation, a
-//! join, a sort of ties, parallel partitions) could order the columns otherwise: it stays on the
-//! row engine.
+//! a first run finds them (each value's first row, by the rows' positions in the row engine's
+//! order: `Lowering::in_row_order`), then the input is summarized by the keys and the value, and
+//! each value's cell is gathered into its column, the aggregation of no rows where a key has none
+//! of it, as the row engine's `pivot` answers. An input whose row order DataFusion does not know
+//! (a join, a sort of ties) could order the columns otherwise: it stays on the row engine.
 
 use datafusion::functions_aggregate::expr_fn::{max, min};
-use datafusion::functions_window::expr_fn::row_number;
 use datafusion::logical_expr::when;
 
 use crate::bind::expr::CExpr;
+use crate::exec::datafusion::numbered::POSITION;
 use crate::exec::rows::ops::{Out, Summary};
 use crate::exec::rows::pivot::pivot_name;
 use crate::syntax::ast::Pivot;
@@ -18,8 +17,6 @@ use crate::value::convert::to_text;
 
 use super::*;
 
-/// Each input row's position, in the first run.
-const POSITION: &str = "__position";
 /// A value's first position, in the first run.
 const FIRST: &str = "__first";
 /// A key and value's cell, between the two aggregates.
@@ -39,9 +36,9 @@ impl<'a> Lowering<'_, 'a> {
             .engine
             .bind_pivot(&p.columns, pivot, &self.env)
             .map_err(|e| e.to_string())?;
-        if p.parallel || !keeps_order(&p.plan) {
-            return Err("a pivot of rows in an order DataFusion does not keep".into());
-        }
+        let ordered = self
+            .in_row_order(&p)?
+            .ok_or("a pivot of rows in an order DataFusion does not know")?;
         let pivoted = p.columns[bound.pivot].clone();
         // A dynamic value's stored text need not be the text a constant of it is stored as.
         if pivoted.ty == ScalarType::Dynamic {
@@ -53,12 +50,11 @@ impl<'a> Lowering<'_, 'a> {
                 vec![pivoted.clone()],
                 false,
                 |b| {
-                    b.window(vec![row_number().alias(POSITION)])?
-                        .aggregate(vec![value], vec![min(column(POSITION)).alias(FIRST)])?
+                    b.aggregate(vec![value], vec![min(column(POSITION)).alias(FIRST)])?
                         .sort(vec![column(FIRST).sort(true, false)])?
                         .project(vec![column(&pivoted.name)])
                 },
-                p.plan.clone(),
+                ordered,
             )
         })?;
         let values: Vec<Value> = seen
@@ -151,23 +147,9 @@ impl<'a> Lowering<'_, 'a> {
     }
 }
 
-/// Whether `plan` yields its rows in the order the row engine has them (in one partition):
-/// scans, literal rows, and what filters, projects, expands or limits them in order.
-fn keeps_order(plan: &LogicalPlan) -> bool {
-    match plan {
-        LogicalPlan::Projection(_)
-        | LogicalPlan::Filter(_)
-        | LogicalPlan::Unnest(_)
-        | LogicalPlan::Limit(_)
-        | LogicalPlan::SubqueryAlias(_) => plan.inputs().into_iter().all(keeps_order),
-        LogicalPlan::TableScan(_) | LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => true,
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use crate::value::table::Table;
+    use crate::value::table::{Column, Table};
     use crate::value::{ScalarType, Value};
     use crate::{Catalog, ExecOptions};
 
@@ -239,6 +221,51 @@ mod tests {
         assert!(t.columns.is_empty() && t.rows.is_empty());
         let none = format!("{EVENTS} | where n > 9 | evaluate pivot(Action, count(), User)");
         assert_eq!(names(&pivoted(&none)), ["User"]);
+    }
+
+    #[test]
+    fn pivot_after_a_summarize_of_a_table_orders_its_columns_by_each_groups_first_row() {
+        let text = |s: &str| Value::String(s.into());
+        let rows = [
+            ("d1", "20", "Windows", 1),
+            ("d2", "10", "Linux", 2),
+            ("d1", "30", "Windows", 3),
+            ("d3", "40", "Windows", 4),
+            ("d2", "20", "Linux", 5),
+            ("d4", "5", "Windows", 6),
+        ];
+        let mut c = Catalog::new();
+        c.insert(
+            "Devices",
+            Table {
+                columns: vec![
+                    Column::new("DeviceId", ScalarType::String),
+                    Column::new("OSBuild", ScalarType::String),
+                    Column::new("OSPlatform", ScalarType::String),
+                    Column::new("T", ScalarType::Long),
+                ],
+                rows: (rows.iter())
+                    .map(|(d, b, p, t)| vec![text(d), text(b), text(p), Value::Long(*t)])
+                    .collect(),
+            },
+        );
+        let latest = "Devices | summarize arg_max(T, *) by DeviceId | where isnotempty(OSPlatform) \
+             | evaluate pivot(OSBuild, count(), OSPlatform) | sort by OSPlatform asc";
+        let (plan, t, rows) = super::super::plan_and_answers(&c, latest);
+        assert!(plan.contains(super::CELL), "{plan}");
+        assert_eq!(t, rows);
+        assert_eq!(names(&t), ["OSPlatform", "30", "20", "40", "5"]);
+        for q in [
+            "Devices | summarize n = count() by OSPlatform, OSBuild | where n > 0 \
+             | evaluate pivot(OSBuild, sum(n))",
+            "Devices | where T > 1 | summarize max(T) by OSBuild | evaluate pivot(OSBuild) \
+             | sort by max_T asc",
+            "Devices | where T > 9 | summarize max(T) by OSBuild | evaluate pivot(OSBuild)",
+        ] {
+            let (plan, fused, rows) = super::super::plan_and_answers(&c, q);
+            assert!(plan.contains(super::CELL), "{plan}");
+            assert_eq!(fused, rows, "{q}");
+        }
     }
 
     #[test]

@@ -26,22 +26,14 @@ impl<'a> Lowering<'_, 'a> {
     /// `summarize`: DataFusion's aggregate over the keys, then a projection of the output
     /// expressions. `arg_max`/`arg_min` are one aggregate each ([`ArgBest`]), a struct of the
     /// returned columns of the row whose value is largest (smallest), the first such row in
-    /// input order on ties, as the row engine's aggregate state does: rows are ordered by their
-    /// position in the catalog table when the input is one (filtered and projected), else
-    /// numbered in one partition.
+    /// input order on ties, as the row engine's aggregate state does (rows ordered by their
+    /// [`positioned`](Self::positioned) position).
     pub(super) fn summarize(&mut self, p: Plan, s: Summary) -> Result<Plan, Fallback> {
         let arg_rows = |name: &str| matches!(name, "arg_max" | "arg_min");
-        let input = if !s.specs.iter().any(|sp| arg_rows(&sp.name)) {
-            p.plan
-        } else if let Some(positioned) = self.with_positions(&p.plan) {
-            positioned
-        } else {
-            df(
-                df(LogicalPlanBuilder::from(p.plan).window(vec![row_number().alias(POSITION)]))?
-                    .build(),
-            )?
+        let p = match s.specs.iter().any(|sp| arg_rows(&sp.name)) {
+            true => self.positioned(p)?,
+            false => p,
         };
-        let p = Plan { plan: input, ..p };
         let key_name = |i: usize| format!("__k{i}");
         let agg_name = |i: usize| format!("__a{i}");
         let mut keys = Vec::new();
@@ -306,8 +298,9 @@ impl<'a> Lowering<'_, 'a> {
     }
 
     /// `plan` with each row's position in the catalog table it reads as a last column
-    /// ([`POSITION`]), when it is that table filtered and projected (which keep the table's
-    /// row order); `None` for any other plan.
+    /// ([`POSITION`]), when it is that table filtered, projected (which keep the table's row
+    /// order) and summarized (a group's position is its first row's: the row engine's groups
+    /// come in the order first seen); `None` for any other plan.
     fn with_positions(&mut self, plan: &LogicalPlan) -> Option<LogicalPlan> {
         let builder = match plan {
             LogicalPlan::Projection(p) => {
@@ -317,6 +310,17 @@ impl<'a> Lowering<'_, 'a> {
             }
             LogicalPlan::Filter(f) => {
                 LogicalPlanBuilder::from(self.with_positions(&f.input)?).filter(f.predicate.clone())
+            }
+            LogicalPlan::Aggregate(a) => {
+                // An `arg_max`'s input has its positions already, when they are the table's.
+                let input = match a.input.schema().has_column_with_unqualified_name(POSITION) {
+                    true if scanned_in_order(&a.input) => a.input.as_ref().clone(),
+                    true => return None,
+                    false => self.with_positions(&a.input)?,
+                };
+                let mut aggs = a.aggr_expr.clone();
+                aggs.push(min(column(POSITION)).alias(POSITION));
+                LogicalPlanBuilder::from(input).aggregate(a.group_expr.clone(), aggs)
             }
             LogicalPlan::TableScan(t)
                 if t.projection.is_none() && t.filters.is_empty() && t.fetch.is_none() =>
@@ -331,6 +335,75 @@ impl<'a> Lowering<'_, 'a> {
             _ => return None,
         };
         builder.ok()?.build().ok()
+    }
+
+    /// `p`'s plan with each row's position in the row engine's order as a last column
+    /// ([`POSITION`]), where DataFusion knows it: [`with_positions`](Self::with_positions), or
+    /// rows numbered in one partition that keeps their order (literal rows, what filters or
+    /// projects them).
+    pub(super) fn in_row_order(&mut self, p: &Plan) -> Result<Option<LogicalPlan>, Fallback> {
+        if let Some(plan) = self.with_positions(&p.plan) {
+            return Ok(Some(plan));
+        }
+        if p.parallel || !keeps_order(&p.plan) {
+            return Ok(None);
+        }
+        numbered_rows(p).map(Some)
+    }
+
+    /// `p` with each row's position in input order as a last column ([`POSITION`]): in the row
+    /// engine's order where DataFusion knows it ([`in_row_order`](Self::in_row_order)), else
+    /// in DataFusion's own, after a join for instance (so ties there fall as they do for `top`).
+    pub(super) fn positioned(&mut self, p: Plan) -> Result<Plan, Fallback> {
+        let plan = match self.in_row_order(&p)? {
+            Some(plan) => plan,
+            None => numbered_rows(&p)?,
+        };
+        let mut columns = p.columns;
+        columns.push(Column::new(POSITION, ScalarType::Long));
+        Ok(Plan {
+            plan,
+            columns,
+            parallel: p.parallel,
+        })
+    }
+}
+
+/// `p`'s rows numbered in one partition, in the order they come, as a last column
+/// ([`POSITION`]).
+fn numbered_rows(p: &Plan) -> Result<LogicalPlan, Fallback> {
+    let (_, mut exprs) = as_is(&p.columns);
+    exprs.push(cast(column("__row"), arrow_schema::DataType::Int64).alias(POSITION));
+    df(df(
+        df(LogicalPlanBuilder::from(p.plan.clone()).window(vec![row_number().alias("__row")]))?
+            .project(exprs),
+    )?
+    .build())
+}
+
+/// Whether `plan` yields its rows in the order the row engine has them (in one partition):
+/// scans, literal rows, and what filters, projects, expands or limits them in order.
+fn keeps_order(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Projection(_)
+        | LogicalPlan::Filter(_)
+        | LogicalPlan::Unnest(_)
+        | LogicalPlan::Limit(_)
+        | LogicalPlan::SubqueryAlias(_) => plan.inputs().into_iter().all(keeps_order),
+        LogicalPlan::TableScan(_) | LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => true,
+        _ => false,
+    }
+}
+
+/// Whether `plan` is a scan filtered and projected: its positions, if it has them, are the
+/// scanned table's.
+fn scanned_in_order(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Projection(_) | LogicalPlan::Filter(_) => {
+            plan.inputs().into_iter().all(scanned_in_order)
+        }
+        LogicalPlan::TableScan(_) => true,
+        _ => false,
     }
 }
 

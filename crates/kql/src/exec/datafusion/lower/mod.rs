@@ -10,6 +10,7 @@ use std::sync::Arc;
 use datafusion::catalog::TableProvider;
 use datafusion::common::{Column as DfColumn, ScalarValue};
 use datafusion::datasource::{provider_as_source, source_as_provider};
+use datafusion::functions::math::expr_fn::random;
 use datafusion::functions_aggregate::expr_fn::count;
 use datafusion::logical_expr::{
     Expr as DfExpr, LogicalPlan, LogicalPlanBuilder, SortExpr, cast, lit,
@@ -503,11 +504,18 @@ impl<'a> Lowering<'_, 'a> {
                     OperatorKind::Top { count, .. } => Some(self.count(count)?),
                     _ => None,
                 };
-                self.build(cols, parallel, |b| b.sort_with_limit(sorts, fetch), plan)
+                self.build(cols, parallel, |b| sorted(b, sorts, fetch), plan)
             }
             OperatorKind::Take(n) => {
                 let n = self.count(n)?;
                 self.build(cols, parallel, |b| b.limit(0, Some(n)), plan)
+            }
+            OperatorKind::Sample(n) => {
+                // The n rows of the lowest random keys: a uniform sample without replacement,
+                // kept in a heap of n rows (DataFusion's TopK) rather than a sort of the input.
+                let n = self.count(n)?;
+                let by = vec![random().sort(true, false)];
+                self.build(cols, parallel, |b| sorted(b, by, Some(n)), plan)
             }
             OperatorKind::Count => self.build(
                 vec![Column::new("Count", ScalarType::Long)],
@@ -1189,6 +1197,19 @@ pub(super) fn plan_and_answers(catalog: &crate::Catalog, q: &str) -> (String, Ta
     (plan, fused.table, rows.table)
 }
 
+/// `b` sorted by `by`, the first `fetch` rows kept. None of them is no sort: DataFusion's TopK
+/// asserts that it keeps at least one row (`top 0 by …` panicked and fell back to the row engine).
+fn sorted(
+    b: LogicalPlanBuilder,
+    by: Vec<SortExpr>,
+    fetch: Option<usize>,
+) -> datafusion::common::Result<LogicalPlanBuilder> {
+    match fetch {
+        Some(0) => b.limit(0, Some(0)),
+        _ => b.sort_with_limit(by, fetch),
+    }
+}
+
 /// A `project`'s items as expressions and the names each is given.
 pub(super) fn project_list(items: &[NamedExpr]) -> Vec<(&Expr, &[String])> {
     items.iter().map(|i| (&i.expr, &i.names[..])).collect()
@@ -1201,6 +1222,47 @@ mod tests {
     use crate::{Catalog, ExecOptions};
 
     const SALES: &str = "datatable(k:string, n:long) ['a', 1, 'b', 3, 'a', 4, 'c', 0]";
+
+    /// `sample` on DataFusion: n distinct rows of the input, every row when n is larger, none for
+    /// 0, and not the same rows every time (five samples of 10 of 100 rows are one set of 10 with
+    /// a chance below 1 in 10^52).
+    #[test]
+    fn sample_takes_distinct_random_rows_on_datafusion() {
+        use crate::Executor;
+        let c = Catalog::new();
+        let sample = |n: usize| {
+            let q = format!("range i from 1 to 100 step 1 | sample {n}");
+            let r = crate::execute_on(Executor::DataFusion, &c, &q, &ExecOptions::default())
+                .unwrap_or_else(|e| panic!("{q}: {e}"));
+            assert_eq!(r.executor, Executor::DataFusion, "{q}");
+            let mut seen: Vec<i64> = r
+                .table
+                .rows
+                .iter()
+                .map(|row| match row[..] {
+                    [Value::Long(i)] if (1..=100).contains(&i) => i,
+                    _ => panic!("{q}: {row:?}"),
+                })
+                .collect();
+            seen.sort_unstable();
+            seen.dedup();
+            assert_eq!(seen.len(), r.table.rows.len().min(n), "{q}: a row twice");
+            seen
+        };
+        assert_eq!(sample(1000), (1..=100).collect::<Vec<_>>());
+        assert!(sample(0).is_empty());
+        let mut union: Vec<i64> = (0..5).flat_map(|_| sample(10)).collect();
+        union.sort_unstable();
+        union.dedup();
+        assert!(
+            union.len() > 10,
+            "five samples were the same ten rows: {union:?}"
+        );
+        // `top 0` keeps no row on DataFusion too (its TopK asserts one at least).
+        let q = "range i from 1 to 100 step 1 | top 0 by i";
+        let (_, fused, rows) = plan_and_answers(&c, q);
+        assert_eq!((fused.rows.len(), &fused), (0, &rows));
+    }
 
     #[test]
     fn a_result_named_with_as_is_read_as_a_table_and_as_a_scalar_for_the_rest_of_its_pipe() {

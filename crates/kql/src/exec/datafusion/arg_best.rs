@@ -546,7 +546,7 @@ impl<K: Kind> GroupsAccumulator for Picks<K> {
 }
 
 /// The aggregate without keys (DataFusion runs it on a plain `Accumulator`): one group.
-struct OneGroup(Box<dyn GroupsAccumulator + Sync>);
+pub(super) struct OneGroup(pub(super) Box<dyn GroupsAccumulator + Sync>);
 
 impl std::fmt::Debug for OneGroup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -2,23 +2,26 @@
 //! DataFusion aggregate answering every percentage at once (a struct of `p0`, `p1`, …): each
 //! group keeps its values as plain `i64`s, not as the row engine's `Value`s, and answers each
 //! percentage by the nearest rank, as the row engine's `weighted_percentile` does with weight 1.
+//! It accumulates every group of a batch in one pass (a `GroupsAccumulator`: DataFusion's
+//! adapter for plain accumulators copied each group's rows out of the batch first) and finds
+//! each rank by selection, without sorting the group.
 
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
-use arrow_array::{Array, ArrayRef, Int64Array, ListArray, StructArray};
+use arrow_array::{Array, ArrayRef, BooleanArray, Int64Array, ListArray, StructArray};
 use arrow_schema::{DataType, Field, FieldRef, Fields};
 use datafusion::arrow::buffer::OffsetBuffer;
-use datafusion::arrow::compute::cast as cast_array;
-use datafusion::common::{Result as DfResult, ScalarValue, exec_err};
+use datafusion::common::{Result as DfResult, exec_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility,
+    Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility,
 };
 
 use crate::bind::expr::AggSpec;
+use crate::exec::datafusion::arg_best::OneGroup;
 use crate::exec::datafusion::udf::instance_name;
 
 use super::expressions::type_of;
@@ -70,11 +73,20 @@ struct NearestRanks {
 super::super::udf::keyed!(NearestRanks);
 
 impl NearestRanks {
-    fn fields(&self) -> Fields {
-        (0..self.percents.len())
-            .map(|k| Field::new(rank_field(k), DataType::Int64, true))
-            .collect()
+    fn ranks(&self) -> Ranks {
+        Ranks::new(self.percents.clone())
     }
+
+    fn fields(&self) -> Fields {
+        answer_fields(self.percents.len())
+    }
+}
+
+/// The answer's struct: one long per percentage.
+fn answer_fields(percentages: usize) -> Fields {
+    (0..percentages)
+        .map(|k| Field::new(rank_field(k), DataType::Int64, true))
+        .collect()
 }
 
 fn item() -> FieldRef {
@@ -92,11 +104,16 @@ impl AggregateUDFImpl for NearestRanks {
         Ok(DataType::Struct(self.fields()))
     }
     fn accumulator(&self, _: AccumulatorArgs) -> DfResult<Box<dyn Accumulator>> {
-        Ok(Box::new(Ranks {
-            percents: self.percents.clone(),
-            fields: self.fields(),
-            values: Vec::new(),
-        }))
+        Ok(Box::new(OneGroup(Box::new(self.ranks()))))
+    }
+    fn groups_accumulator_supported(&self, _: AccumulatorArgs) -> bool {
+        true
+    }
+    fn create_groups_accumulator(
+        &self,
+        _: AccumulatorArgs,
+    ) -> DfResult<Box<dyn GroupsAccumulator>> {
+        Ok(Box::new(self.ranks()))
     }
     fn state_fields(&self, args: StateFieldsArgs) -> DfResult<Vec<FieldRef>> {
         Ok(vec![Arc::new(Field::new(
@@ -107,74 +124,262 @@ impl AggregateUDFImpl for NearestRanks {
     }
 }
 
+/// Each group's values, as plain `i64`s.
 #[derive(Debug)]
 struct Ranks {
     percents: Vec<f64>,
     fields: Fields,
-    values: Vec<i64>,
+    groups: Vec<Vec<i64>>,
+    /// The bytes the groups' vectors hold (their capacities), kept as they grow.
+    held: usize,
 }
 
 impl Ranks {
-    fn extend(&mut self, a: &ArrayRef) -> DfResult<()> {
-        let a = cast_array(a, &DataType::Int64)?;
-        self.values
-            .extend(a.as_primitive::<Int64Type>().iter().flatten());
-        Ok(())
-    }
-}
-
-impl Accumulator for Ranks {
-    fn update_batch(&mut self, values: &[ArrayRef]) -> DfResult<()> {
-        match values.first() {
-            Some(a) => self.extend(a),
-            None => exec_err!("percentiles need a value"),
+    fn new(percents: Vec<f64>) -> Ranks {
+        Ranks {
+            fields: answer_fields(percents.len()),
+            percents,
+            groups: Vec::new(),
+            held: 0,
         }
     }
 
-    fn merge_batch(&mut self, states: &[ArrayRef]) -> DfResult<()> {
-        let Some(lists) = states.first().and_then(|s| s.as_list_opt::<i32>()) else {
-            return exec_err!("percentiles need their collected values");
+    fn push(&mut self, group: usize, v: i64) {
+        let values = &mut self.groups[group];
+        let before = values.capacity();
+        values.push(v);
+        self.held += (values.capacity() - before) * std::mem::size_of::<i64>();
+    }
+
+    fn extend(&mut self, group: usize, values: &[i64]) {
+        let into = &mut self.groups[group];
+        let before = into.capacity();
+        into.extend_from_slice(values);
+        self.held += (into.capacity() - before) * std::mem::size_of::<i64>();
+    }
+
+    /// The groups `emit_to` hands over, taken out of the accumulator.
+    fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<i64>> {
+        let taken = emit_to.take_needed(&mut self.groups);
+        let freed: usize = taken.iter().map(Vec::capacity).sum();
+        self.held -= freed * std::mem::size_of::<i64>();
+        taken
+    }
+
+    /// The nearest rank of each percentage: the first value whose rank reaches p% of the
+    /// count. Each is found by selection, not by sorting the group: the ranks are visited in
+    /// order, each selected among the values above the one before.
+    fn answers(&self, values: &mut [i64]) -> Vec<Option<i64>> {
+        let n = values.len();
+        if n == 0 {
+            return vec![None; self.percents.len()];
+        }
+        let at = |p: f64| (((p / 100.0) * n as f64).ceil().max(1.0) as usize).min(n) - 1;
+        let mut order: Vec<usize> = (0..self.percents.len()).collect();
+        order.sort_by_key(|&k| at(self.percents[k]));
+        let mut answers = vec![None; self.percents.len()];
+        let mut from = 0;
+        for k in order {
+            let i = at(self.percents[k]);
+            if i >= from {
+                values[from..].select_nth_unstable(i - from);
+                from = i + 1;
+            }
+            answers[k] = Some(values[i]);
+        }
+        answers
+    }
+}
+
+/// Whether row `r` of `a` counts: not null, and passed by the filter if there is one.
+fn kept(a: &Int64Array, filter: Option<&BooleanArray>, r: usize) -> bool {
+    a.is_valid(r) && filter.is_none_or(|f| f.is_valid(r) && f.value(r))
+}
+
+impl GroupsAccumulator for Ranks {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        groups: &[usize],
+        filter: Option<&BooleanArray>,
+        total: usize,
+    ) -> DfResult<()> {
+        let Some(a) = values
+            .first()
+            .and_then(|a| a.as_primitive_opt::<Int64Type>())
+        else {
+            return exec_err!("percentiles need a long value");
         };
-        for i in 0..lists.len() {
-            if !lists.is_null(i) {
-                self.extend(&lists.value(i))?;
+        self.groups.resize_with(total, Vec::new);
+        if a.null_count() == 0 && filter.is_none() {
+            for (&g, &v) in groups.iter().zip(a.values().iter()) {
+                self.push(g, v);
+            }
+        } else {
+            for (r, &g) in groups.iter().enumerate() {
+                if kept(a, filter, r) {
+                    self.push(g, a.value(r));
+                }
             }
         }
         Ok(())
     }
 
-    fn state(&mut self) -> DfResult<Vec<ScalarValue>> {
-        let Ok(n) = i32::try_from(self.values.len()) else {
-            return exec_err!("percentiles collected too many values");
+    fn merge_batch(&mut self, states: &[ArrayRef], groups: &[usize], total: usize) -> DfResult<()> {
+        let Some(lists) = states.first().and_then(|s| s.as_list_opt::<i32>()) else {
+            return exec_err!("percentiles need their collected values");
         };
-        let values = std::mem::take(&mut self.values);
-        let list = ListArray::try_new(
-            item(),
-            OffsetBuffer::new(vec![0, n].into()),
-            Arc::new(Int64Array::from(values)),
-            None,
-        )?;
-        Ok(vec![ScalarValue::List(Arc::new(list))])
+        let Some(items) = lists.values().as_primitive_opt::<Int64Type>() else {
+            return exec_err!("percentiles collected values that are not longs");
+        };
+        self.groups.resize_with(total, Vec::new);
+        let offsets = lists.value_offsets();
+        for (r, &g) in groups.iter().enumerate() {
+            if lists.is_valid(r) {
+                let (from, to) = (offsets[r] as usize, offsets[r + 1] as usize);
+                self.extend(g, &items.values()[from..to]);
+            }
+        }
+        Ok(())
     }
 
-    fn evaluate(&mut self) -> DfResult<ScalarValue> {
-        self.values.sort_unstable();
-        let n = self.values.len();
-        let columns: Vec<ArrayRef> = self
-            .percents
-            .iter()
-            .map(|p| {
-                // The nearest rank: the first value whose rank reaches p% of the count.
-                let rank = ((p / 100.0) * n as f64).ceil().max(1.0) as usize;
-                let v = self.values.get(rank.min(n).saturating_sub(1)).copied();
-                Arc::new(Int64Array::from(vec![v])) as ArrayRef
-            })
+    fn state(&mut self, emit_to: EmitTo) -> DfResult<Vec<ArrayRef>> {
+        let groups = self.take(emit_to);
+        let total: usize = groups.iter().map(Vec::len).sum();
+        if i32::try_from(total).is_err() {
+            return exec_err!("percentiles collected too many values");
+        }
+        let offsets = OffsetBuffer::<i32>::from_lengths(groups.iter().map(Vec::len));
+        // Sized once, each group freed as soon as it is copied.
+        let mut all = Vec::with_capacity(total);
+        for values in groups {
+            all.extend_from_slice(&values);
+        }
+        let values = Int64Array::from(all);
+        let list = ListArray::try_new(item(), offsets, Arc::new(values), None)?;
+        Ok(vec![Arc::new(list)])
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> DfResult<ArrayRef> {
+        let groups = self.take(emit_to);
+        let mut columns: Vec<Vec<Option<i64>>> =
+            vec![Vec::with_capacity(groups.len()); self.percents.len()];
+        for mut values in groups {
+            for (column, answer) in columns.iter_mut().zip(self.answers(&mut values)) {
+                column.push(answer);
+            }
+        }
+        let columns = columns
+            .into_iter()
+            .map(|c| Arc::new(Int64Array::from(c)) as ArrayRef)
             .collect();
-        let row = StructArray::try_new(self.fields.clone(), columns, None)?;
-        Ok(ScalarValue::Struct(Arc::new(row)))
+        Ok(Arc::new(StructArray::try_new(
+            self.fields.clone(),
+            columns,
+            None,
+        )?))
+    }
+
+    /// Each row as a group's state of its own: a list of its value, empty when it is null
+    /// or the filter leaves it out.
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        filter: Option<&BooleanArray>,
+    ) -> DfResult<Vec<ArrayRef>> {
+        let Some(a) = values
+            .first()
+            .and_then(|a| a.as_primitive_opt::<Int64Type>())
+        else {
+            return exec_err!("percentiles need a long value");
+        };
+        let rows = 0..a.len();
+        let offsets = OffsetBuffer::<i32>::from_lengths(
+            rows.clone().map(|r| usize::from(kept(a, filter, r))),
+        );
+        let items: Int64Array = rows
+            .filter(|&r| kept(a, filter, r))
+            .map(|r| a.value(r))
+            .collect::<Vec<_>>()
+            .into();
+        let list = ListArray::try_new(item(), offsets, Arc::new(items), None)?;
+        Ok(vec![Arc::new(list)])
     }
 
     fn size(&self) -> usize {
-        std::mem::size_of_val(self) + self.values.capacity() * std::mem::size_of::<i64>()
+        std::mem::size_of_val(self)
+            + self.groups.capacity() * std::mem::size_of::<Vec<i64>>()
+            + self.held
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each group's answers (`p0`, `p1`, …) as rows.
+    fn rows(answer: &ArrayRef) -> Vec<Vec<Option<i64>>> {
+        let s = answer.as_struct();
+        (0..s.len())
+            .map(|r| {
+                s.columns()
+                    .iter()
+                    .map(|c| {
+                        let c = c.as_primitive::<Int64Type>();
+                        c.is_valid(r).then(|| c.value(r))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rows_folded_or_turned_into_states_and_merged_answer_the_same_nearest_ranks() {
+        let values: ArrayRef = Arc::new(Int64Array::from(vec![
+            Some(5),
+            None,
+            Some(3),
+            Some(9),
+            Some(1),
+            Some(7),
+            Some(3),
+        ]));
+        let groups = [0, 0, 1, 0, 1, 1, 2];
+        let filter = BooleanArray::from(vec![
+            Some(true),
+            Some(true),
+            Some(true),
+            Some(false),
+            Some(true),
+            Some(true),
+            None,
+        ]);
+        // Group 0 keeps 5 (a null, and 9 filtered out), group 1 keeps 1, 3 and 7, group 2
+        // nothing. Percentages out of order: 95% is rank 3 of 3, 0% rank 1, 50% rank 2.
+        let want = vec![
+            vec![Some(5), Some(5), Some(5)],
+            vec![Some(7), Some(1), Some(3)],
+            vec![None, None, None],
+        ];
+        let percents = vec![95.0, 0.0, 50.0];
+
+        let mut folded = Ranks::new(percents.clone());
+        folded
+            .update_batch(std::slice::from_ref(&values), &groups, Some(&filter), 3)
+            .unwrap();
+        assert!(folded.size() >= 5 * std::mem::size_of::<i64>());
+        assert_eq!(rows(&folded.evaluate(EmitTo::All).unwrap()), want);
+        assert_eq!(folded.held, 0);
+
+        let mut merged = Ranks::new(percents.clone());
+        let states = merged.convert_to_state(&[values], Some(&filter)).unwrap();
+        merged.merge_batch(&states, &groups, 3).unwrap();
+        // Group 0's state handed over first (the others move up), then merged back in as a
+        // new third group.
+        let first = merged.state(EmitTo::First(1)).unwrap();
+        assert_eq!(merged.groups.len(), 2);
+        merged.merge_batch(&first, &[2], 3).unwrap();
+        let moved = [want[1].clone(), want[2].clone(), want[0].clone()];
+        assert_eq!(rows(&merged.evaluate(EmitTo::All).unwrap()), moved);
     }
 }

@@ -733,6 +733,29 @@ mod tests {
     }
 
     #[test]
+    fn percentiles_of_longs_are_nearest_ranks_across_partitions_and_groups_of_one_row() {
+        let catalog = catalog();
+        // Percentages out of order and at both ends; key 5's values are all null.
+        let q = "T | summarize percentiles(i, 95, 5, 50, 100, 0), percentile(v, 30) by k \
+                 | sort by k asc";
+        let (plan, fused, rows) = super::super::plan_and_answers(&catalog, q);
+        assert!(plan.contains("kql_percentiles"), "{plan}");
+        assert_eq!(fused, rows);
+        // Key 0's values of `i` are 0, 6, 12, …: the nearest rank r of p% is 6 * (r - 1).
+        let n = (PARALLEL_ROWS as i64 + 10 + 5) / 6;
+        let at = |p: f64| Value::Long(6 * ((p / 100.0 * n as f64).ceil().max(1.0) as i64 - 1));
+        let want = [95.0, 5.0, 50.0, 100.0, 0.0].map(at);
+        assert_eq!(fused.rows[0][1..6], want);
+        assert_eq!(fused.rows[5][6], Value::Null);
+        // A group a row: past DataFusion's probe, each row's state is made without folding.
+        let q = "T | summarize p = percentile(i, 50), percentiles(v, 10, 90) by i \
+                 | summarize sum(p), countif(isnull(percentile_v_10)), \
+                   countif(percentile_v_90 == percentile_v_10), count()";
+        let (_, fused, rows) = super::super::plan_and_answers(&catalog, q);
+        assert_eq!(fused, rows);
+    }
+
+    #[test]
     fn max_of_bools_and_digests_of_weights_run_the_row_engines_state() {
         let rows = [
             (1, Some(true), 2),

@@ -32,8 +32,10 @@ use crate::value::{ScalarType, Value};
 
 mod bag_unpack;
 mod call;
+mod dcount;
 mod expressions;
 mod geo_lookup;
+mod group_lists;
 mod join;
 mod make_series;
 mod mv_apply;

@@ -10,9 +10,8 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
-use arrow_array::{Array, ArrayRef, BooleanArray, Int64Array, ListArray, StructArray};
+use arrow_array::{ArrayRef, BooleanArray, Int64Array, StructArray};
 use arrow_schema::{DataType, Field, FieldRef, Fields};
-use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::common::{Result as DfResult, exec_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
@@ -23,6 +22,8 @@ use datafusion::logical_expr::{
 use crate::bind::expr::AggSpec;
 use crate::exec::datafusion::arg_best::OneGroup;
 use crate::exec::datafusion::udf::instance_name;
+
+use super::group_lists::{each_list, each_row, item, lists, rows_as_lists};
 
 use super::expressions::type_of;
 use super::*;
@@ -89,10 +90,6 @@ fn answer_fields(percentages: usize) -> Fields {
         .collect()
 }
 
-fn item() -> FieldRef {
-    Arc::new(Field::new("item", DataType::Int64, true))
-}
-
 impl AggregateUDFImpl for NearestRanks {
     fn name(&self) -> &str {
         &self.name
@@ -118,7 +115,7 @@ impl AggregateUDFImpl for NearestRanks {
     fn state_fields(&self, args: StateFieldsArgs) -> DfResult<Vec<FieldRef>> {
         Ok(vec![Arc::new(Field::new(
             format_state_name(args.name, "values"),
-            DataType::List(item()),
+            DataType::List(item::<Int64Type>()),
             true,
         ))])
     }
@@ -191,11 +188,6 @@ impl Ranks {
     }
 }
 
-/// Whether row `r` of `a` counts: not null, and passed by the filter if there is one.
-fn kept(a: &Int64Array, filter: Option<&BooleanArray>, r: usize) -> bool {
-    a.is_valid(r) && filter.is_none_or(|f| f.is_valid(r) && f.value(r))
-}
-
 impl GroupsAccumulator for Ranks {
     fn update_batch(
         &mut self,
@@ -211,53 +203,20 @@ impl GroupsAccumulator for Ranks {
             return exec_err!("percentiles need a long value");
         };
         self.groups.resize_with(total, Vec::new);
-        if a.null_count() == 0 && filter.is_none() {
-            for (&g, &v) in groups.iter().zip(a.values().iter()) {
-                self.push(g, v);
-            }
-        } else {
-            for (r, &g) in groups.iter().enumerate() {
-                if kept(a, filter, r) {
-                    self.push(g, a.value(r));
-                }
-            }
-        }
+        each_row(a, groups, filter, a.values(), |g, v| self.push(g, v));
         Ok(())
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef], groups: &[usize], total: usize) -> DfResult<()> {
-        let Some(lists) = states.first().and_then(|s| s.as_list_opt::<i32>()) else {
-            return exec_err!("percentiles need their collected values");
-        };
-        let Some(items) = lists.values().as_primitive_opt::<Int64Type>() else {
-            return exec_err!("percentiles collected values that are not longs");
-        };
         self.groups.resize_with(total, Vec::new);
-        let offsets = lists.value_offsets();
-        for (r, &g) in groups.iter().enumerate() {
-            if lists.is_valid(r) {
-                let (from, to) = (offsets[r] as usize, offsets[r + 1] as usize);
-                self.extend(g, &items.values()[from..to]);
-            }
+        for (g, values) in each_list::<Int64Type>(states, groups)? {
+            self.extend(g, values);
         }
         Ok(())
     }
 
     fn state(&mut self, emit_to: EmitTo) -> DfResult<Vec<ArrayRef>> {
-        let groups = self.take(emit_to);
-        let total: usize = groups.iter().map(Vec::len).sum();
-        if i32::try_from(total).is_err() {
-            return exec_err!("percentiles collected too many values");
-        }
-        let offsets = OffsetBuffer::<i32>::from_lengths(groups.iter().map(Vec::len));
-        // Sized once, each group freed as soon as it is copied.
-        let mut all = Vec::with_capacity(total);
-        for values in groups {
-            all.extend_from_slice(&values);
-        }
-        let values = Int64Array::from(all);
-        let list = ListArray::try_new(item(), offsets, Arc::new(values), None)?;
-        Ok(vec![Arc::new(list)])
+        Ok(vec![lists::<Int64Type, _>(self.take(emit_to), Vec::len)?])
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> DfResult<ArrayRef> {
@@ -293,17 +252,7 @@ impl GroupsAccumulator for Ranks {
         else {
             return exec_err!("percentiles need a long value");
         };
-        let rows = 0..a.len();
-        let offsets = OffsetBuffer::<i32>::from_lengths(
-            rows.clone().map(|r| usize::from(kept(a, filter, r))),
-        );
-        let items: Int64Array = rows
-            .filter(|&r| kept(a, filter, r))
-            .map(|r| a.value(r))
-            .collect::<Vec<_>>()
-            .into();
-        let list = ListArray::try_new(item(), offsets, Arc::new(items), None)?;
-        Ok(vec![Arc::new(list)])
+        Ok(vec![rows_as_lists::<Int64Type>(a, filter, |r| a.value(r))?])
     }
 
     fn size(&self) -> usize {
@@ -315,6 +264,8 @@ impl GroupsAccumulator for Ranks {
 
 #[cfg(test)]
 mod tests {
+    use arrow_array::Array;
+
     use super::*;
 
     /// Each group's answers (`p0`, `p1`, …) as rows.

@@ -18,6 +18,7 @@ use crate::storage::layout::stored_type;
 use crate::value::ScalarType;
 use crate::value::table::Column;
 
+use super::dcount;
 use super::expressions::*;
 use super::percentiles::rank_field;
 use super::*;
@@ -218,11 +219,15 @@ impl<'a> Lowering<'_, 'a> {
                 if t == ScalarType::Dynamic {
                     return Ok(None);
                 }
-                if spec.name == "dcountif" {
+                let x = if spec.name == "dcountif" {
                     let (pred, _) = arg(spec.args.len() - 1)?;
-                    count_distinct(when_end(pred, x)?)
+                    when_end(pred, x)?
                 } else {
-                    count_distinct(x)
+                    x
+                };
+                match dcount::hashable(t) {
+                    true => dcount::distinct_hashes(x),
+                    false => count_distinct(x),
                 }
             }
             "sum" | "avg" | "sumif" | "avgif" => {
@@ -753,6 +758,64 @@ mod tests {
                    countif(percentile_v_90 == percentile_v_10), count()";
         let (_, fused, rows) = super::super::plan_and_answers(&catalog, q);
         assert_eq!(fused, rows);
+    }
+
+    #[test]
+    fn dcount_of_text_and_longs_counts_each_groups_distinct_values_across_partitions() {
+        // Over parallel partitions: key `i % 6`; text that repeats every 1,000 rows, empty in
+        // every tenth row and null under key 5.
+        let text = |i: i64| match (i % 6, i % 10) {
+            (5, _) => None,
+            (_, 0) => Some(String::new()),
+            _ => Some(format!("user{}@contoso.com", i % 1000)),
+        };
+        let all = 0..PARALLEL_ROWS as i64 + 10;
+        let rows = all
+            .clone()
+            .map(|i| {
+                let s = text(i).map_or(Value::Null, |s| Value::str(&s));
+                vec![long(i % 6), s, long(i % 7), long(i)]
+            })
+            .collect();
+        let columns = [
+            ("k", ScalarType::Long),
+            ("s", ScalarType::String),
+            ("n", ScalarType::Long),
+            ("i", ScalarType::Long),
+        ];
+        let catalog = small(&columns, rows);
+        let q = "T | summarize dcount(s), dcountif(s, n > 2), dcount(n), dcount(todouble(n)) by k \
+                 | sort by k asc";
+        let (plan, fused, rows) = super::super::plan_and_answers(&catalog, q);
+        assert_eq!(plan.matches("kql_dcount").count(), 3, "{plan}");
+        assert!(
+            plan.contains("count(DISTINCT"),
+            "reals keep DataFusion's: {plan}"
+        );
+        assert_eq!(fused, rows);
+        for k in 0..6 {
+            let of_k = || all.clone().filter(move |i| i % 6 == k);
+            let distinct = |keep: &dyn Fn(i64) -> bool| {
+                let values = of_k().filter(|&i| keep(i)).filter_map(text);
+                values.collect::<std::collections::BTreeSet<_>>().len() as i64
+            };
+            let want = [
+                long(k),
+                long(distinct(&|_| true)),
+                long(distinct(&|i| i % 7 > 2)),
+            ];
+            assert_eq!(fused.rows[k as usize][..3], want, "key {k}");
+            assert_eq!(fused.rows[k as usize][3..], [long(7), long(7)]);
+        }
+        // No key (one group), and a group a row (each row's state made without folding).
+        let q = "T | summarize dcount(s), dcountif(n, s == \"\")";
+        let (_, fused, rows) = super::super::plan_and_answers(&catalog, q);
+        assert_eq!(fused, rows);
+        assert_eq!(fused.rows, [[long(901), long(7)]]);
+        let q = "T | summarize d = dcount(s) by i | summarize sum(d), countif(d == 0)";
+        let (_, fused, rows) = super::super::plan_and_answers(&catalog, q);
+        assert_eq!(fused, rows);
+        assert_eq!(fused.rows, [[long(all.end - 43692), long(43692)]]);
     }
 
     #[test]

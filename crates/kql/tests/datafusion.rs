@@ -603,6 +603,10 @@ fn make_series_with_a_range_is_planned_on_datafusion_with_the_row_engines_series
         "SigninLogs | where ResultType == 'none' | make-series count() on TimeGenerated from datetime(1970-01-01) to datetime(1970-01-02) step 1h",
         "SigninLogs | where ResultType == 'none' | make-series kind=nonempty count() on TimeGenerated from datetime(1970-01-01) to datetime(1970-01-02) step 6h",
         "SigninLogs | make-series count() on TimeGenerated from datetime(1970-01-01) to datetime(1970-01-02) step 6h",
+        // Every row outside the range (the rows are an hour apart from 1970).
+        "SigninLogs | make-series count() on TimeGenerated from datetime(2100-01-01) to datetime(2100-01-02) step 6h",
+        "SigninLogs | make-series kind=nonempty count() on TimeGenerated from datetime(2100-01-01) to datetime(2100-01-02) step 6h",
+        "SigninLogs | make-series count() default = 7 on TimeGenerated from datetime(2100-01-01) to datetime(2100-01-02) step 6h by ResultType",
     ] {
         let (fused, rows) = on_both(&c, q);
         assert_eq!(fused, rows, "{q}");

@@ -30,7 +30,7 @@ use datafusion::logical_expr::{
 use crate::exec::datafusion::arg_best::OneGroup;
 use crate::value::ScalarType;
 
-use super::group_lists::{each_list, each_row, item, lists, rows_as_lists};
+use super::group_lists::{each_list, each_row, list_state_methods, lists, rows_as_lists};
 
 /// Whether values of type `t` are equal exactly when their stored bytes are, so that hashing
 /// them counts them as `dcount` does. Reals are not (0.0 and -0.0, the NaNs), nor dynamic values.
@@ -98,25 +98,7 @@ impl AggregateUDFImpl for DistinctHashes {
     fn is_nullable(&self) -> bool {
         false
     }
-    fn accumulator(&self, _: AccumulatorArgs) -> DfResult<Box<dyn Accumulator>> {
-        Ok(Box::new(OneGroup(Box::new(self.sets()))))
-    }
-    fn groups_accumulator_supported(&self, _: AccumulatorArgs) -> bool {
-        true
-    }
-    fn create_groups_accumulator(
-        &self,
-        _: AccumulatorArgs,
-    ) -> DfResult<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(self.sets()))
-    }
-    fn state_fields(&self, args: StateFieldsArgs) -> DfResult<Vec<FieldRef>> {
-        Ok(vec![Arc::new(Field::new(
-            format_state_name(args.name, "hashes"),
-            DataType::List(item::<UInt64Type>()),
-            true,
-        ))])
-    }
+    list_state_methods!(Self::sets, UInt64Type, "hashes");
 }
 
 /// A hasher for values that are hashes already: it keeps the one `u64` it is given.

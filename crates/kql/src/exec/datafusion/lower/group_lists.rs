@@ -11,6 +11,36 @@ use arrow_schema::{Field, FieldRef};
 use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::common::{Result as DfResult, exec_err};
 
+/// The `AggregateUDFImpl` methods of an aggregate whose accumulator is the `GroupsAccumulator`
+/// `$make` builds (wrapped in `OneGroup` without keys), and whose state is one list of `$item`s
+/// a group, named after `$part`.
+macro_rules! list_state_methods {
+    ($make:expr, $item:ty, $part:literal) => {
+        fn accumulator(&self, _: AccumulatorArgs) -> DfResult<Box<dyn Accumulator>> {
+            let make: fn(&Self) -> _ = $make;
+            Ok(Box::new(OneGroup(Box::new(make(self)))))
+        }
+        fn groups_accumulator_supported(&self, _: AccumulatorArgs) -> bool {
+            true
+        }
+        fn create_groups_accumulator(
+            &self,
+            _: AccumulatorArgs,
+        ) -> DfResult<Box<dyn GroupsAccumulator>> {
+            let make: fn(&Self) -> _ = $make;
+            Ok(Box::new(make(self)))
+        }
+        fn state_fields(&self, args: StateFieldsArgs) -> DfResult<Vec<FieldRef>> {
+            Ok(vec![Arc::new(Field::new(
+                format_state_name(args.name, $part),
+                DataType::List(super::group_lists::item::<$item>()),
+                true,
+            ))])
+        }
+    };
+}
+pub(super) use list_state_methods;
+
 /// The field of the lists' items.
 pub(super) fn item<T: ArrowPrimitiveType>() -> FieldRef {
     Arc::new(Field::new("item", T::DATA_TYPE, true))

@@ -23,7 +23,7 @@ use crate::bind::expr::AggSpec;
 use crate::exec::datafusion::arg_best::OneGroup;
 use crate::exec::datafusion::udf::instance_name;
 
-use super::group_lists::{each_list, each_row, item, lists, rows_as_lists};
+use super::group_lists::{each_list, each_row, list_state_methods, lists, rows_as_lists};
 
 use super::expressions::type_of;
 use super::*;
@@ -100,25 +100,7 @@ impl AggregateUDFImpl for NearestRanks {
     fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
         Ok(DataType::Struct(self.fields()))
     }
-    fn accumulator(&self, _: AccumulatorArgs) -> DfResult<Box<dyn Accumulator>> {
-        Ok(Box::new(OneGroup(Box::new(self.ranks()))))
-    }
-    fn groups_accumulator_supported(&self, _: AccumulatorArgs) -> bool {
-        true
-    }
-    fn create_groups_accumulator(
-        &self,
-        _: AccumulatorArgs,
-    ) -> DfResult<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(self.ranks()))
-    }
-    fn state_fields(&self, args: StateFieldsArgs) -> DfResult<Vec<FieldRef>> {
-        Ok(vec![Arc::new(Field::new(
-            format_state_name(args.name, "values"),
-            DataType::List(item::<Int64Type>()),
-            true,
-        ))])
-    }
+    list_state_methods!(Self::ranks, Int64Type, "values");
 }
 
 /// Each group's values, as plain `i64`s.

@@ -16,6 +16,7 @@ use datafusion::logical_expr::{
     Expr as DfExpr, LogicalPlan, LogicalPlanBuilder, SortExpr, cast, lit,
 };
 
+use super::numbered::POSITION;
 use super::scan::CountedTable;
 use super::udf::{ExpandUdf, FieldUdf, ParseUdf, PositionsUdf, RowGuardUdf};
 use crate::bind::context::{Binding, Engine, Env, pattern_call};
@@ -506,6 +507,13 @@ impl<'a> Lowering<'_, 'a> {
                     OperatorKind::Top { count, .. } => Some(self.count(count)?),
                     _ => None,
                 };
+                if let Some(late) = fetch.and_then(|n| self.late_top(&plan, &sorts, n)) {
+                    return Ok(Plan {
+                        plan: late,
+                        columns: cols,
+                        parallel,
+                    });
+                }
                 self.build(cols, parallel, |b| sorted(b, sorts, fetch), plan)
             }
             OperatorKind::Take(n) => {
@@ -1199,6 +1207,67 @@ pub(super) fn plan_and_answers(catalog: &crate::Catalog, q: &str) -> (String, Ta
     (plan, fused.table, rows.table)
 }
 
+/// The most rows a `top` over a filtered table picks by their positions first
+/// ([`Lowering::late_top`]).
+const LATE_TOP_ROWS: usize = 65_536;
+
+/// The column of the positions [`Lowering::late_top`] picks.
+const PICKED: &str = "__picked";
+
+impl Lowering<'_, '_> {
+    /// `T | where … | top n by …` (filters straight over a catalog table) with its rows read
+    /// late: the first n of the filtered rows by the keys, then by position in the table (ties
+    /// in the row engine's order), are picked with only the columns the filter and the keys
+    /// read; then the table's rows at those positions are read whole. Planned as a filter and
+    /// a TopK, the filter copied every column of every row it kept (all of their text) only
+    /// for the TopK to look at their keys. `None` for any other plan.
+    fn late_top(&mut self, plan: &LogicalPlan, by: &[SortExpr], n: usize) -> Option<LogicalPlan> {
+        let mut table = plan;
+        while let LogicalPlan::Filter(f) = table {
+            table = &f.input;
+        }
+        // The table as the lowering reads it (its columns named); over anything else (say an
+        // `extend`), its work would be done again for every row.
+        let scan = match table {
+            LogicalPlan::Projection(p) => {
+                let named = |e: &DfExpr| matches!(e.clone().unalias(), DfExpr::Column(_));
+                p.expr.iter().all(named) && matches!(p.input.as_ref(), LogicalPlan::TableScan(_))
+            }
+            t => matches!(t, LogicalPlan::TableScan(_)),
+        };
+        if n == 0 || n > LATE_TOP_ROWS || !scan || std::ptr::eq(table, plan) {
+            return None;
+        }
+        let filtered = self.with_positions(plan)?;
+        let table = self.with_positions(table)?;
+        let mut ranked = by.to_vec();
+        ranked.push(column(POSITION).sort(true, false));
+        let picked = LogicalPlanBuilder::from(filtered)
+            .sort_with_limit(ranked.clone(), Some(n))
+            .and_then(|b| b.project(vec![column(POSITION).alias(PICKED)]))
+            .and_then(LogicalPlanBuilder::build)
+            .ok()?;
+        let columns: Vec<DfExpr> = plan
+            .schema()
+            .columns()
+            .into_iter()
+            .map(DfExpr::Column)
+            .collect();
+        // The few picked positions are the join's build side, the table the side it probes.
+        LogicalPlanBuilder::from(picked)
+            .join(
+                table,
+                datafusion::logical_expr::JoinType::RightSemi,
+                (vec![PICKED], vec![POSITION]),
+                None,
+            )
+            .and_then(|b| b.sort_with_limit(ranked, Some(n)))
+            .and_then(|b| b.project(columns))
+            .and_then(LogicalPlanBuilder::build)
+            .ok()
+    }
+}
+
 /// `b` sorted by `by`, the first `fetch` rows kept. None of them is no sort: DataFusion's TopK
 /// asserts that it keeps at least one row (`top 0 by …` panicked and fell back to the row engine).
 fn sorted(
@@ -1264,6 +1333,78 @@ mod tests {
         let q = "range i from 1 to 100 step 1 | top 0 by i";
         let (_, fused, rows) = plan_and_answers(&c, q);
         assert_eq!((fused.rows.len(), &fused), (0, &rows));
+    }
+
+    /// `where P | top N by K` over a catalog table picks positions from the filtered keys and
+    /// reads those rows whole: the row engine's answers, ties in its order (by position), with
+    /// more or fewer than N rows passing, null keys and null predicates.
+    #[test]
+    fn top_of_a_filtered_table_picks_positions_then_reads_their_rows() {
+        use crate::value::ScalarType;
+        use crate::value::table::{Column, Table};
+        let long = Value::Long;
+        // Key `k` null at the multiples of 7; `g` ties in tens; text to read whole.
+        let rows = (1..=3000)
+            .map(|i: i64| {
+                let k = if i % 7 == 0 {
+                    Value::Null
+                } else {
+                    long(i % 1000)
+                };
+                vec![long(i), k, long(i % 10), Value::str(format!("row {i}"))]
+            })
+            .collect();
+        let columns = vec![
+            Column::new("i", ScalarType::Long),
+            Column::new("k", ScalarType::Long),
+            Column::new("g", ScalarType::Long),
+            Column::new("s", ScalarType::String),
+        ];
+        let mut c = Catalog::new();
+        c.insert("T", Table { columns, rows });
+        let firsts = |t: &Table| -> Vec<Value> { t.rows.iter().map(|r| r[0].clone()).collect() };
+        for (tail, want) in [
+            // Many pass; 987 and 1987 are multiples of 7 (null keys rank last).
+            (
+                "where i % 3 == 0 | top 4 by k desc",
+                vec![999, 1998, 2997, 996],
+            ),
+            // Ties on `g` fall in the table's order.
+            ("where i > 2990 | top 3 by g desc", vec![2999, 2998, 2997]),
+            (
+                "where i % 2 == 0 and i % 5 == 0 | top 4 by g asc",
+                vec![10, 20, 30, 40],
+            ),
+            // Fewer than N pass, one with a null key; and a predicate null on null keys.
+            (
+                "where i == 350 or i == 5 or i == 6 | top 5 by k desc",
+                vec![6, 5, 350],
+            ),
+            (
+                "where k > 997 and i < 2000 | where s != '' | top 9 by k asc",
+                vec![998, 1998, 999, 1999],
+            ),
+            ("where i < 0 | top 5 by k", vec![]),
+        ] {
+            let q = format!("T | {tail}");
+            let (plan, fused, rows) = plan_and_answers(&c, &q);
+            assert_eq!(fused, rows, "{q}");
+            assert_eq!(
+                firsts(&fused),
+                want.into_iter().map(long).collect::<Vec<_>>(),
+                "{q}"
+            );
+            assert!(
+                plan.contains(super::PICKED) && plan.contains("RightSemi"),
+                "{q}\n{plan}"
+            );
+        }
+        // Not over a table's filters only (the extend would be computed for every row again):
+        // planned as a TopK.
+        let q = "T | extend j = i * 2 | where j > 10 | top 3 by i desc";
+        let (plan, fused, rows) = plan_and_answers(&c, q);
+        assert_eq!(fused, rows, "{q}");
+        assert!(!plan.contains(super::PICKED), "{plan}");
     }
 
     #[test]

@@ -306,7 +306,7 @@ impl<'a> Lowering<'_, 'a> {
     /// ([`POSITION`]), when it is that table filtered, projected (which keep the table's row
     /// order) and summarized (a group's position is its first row's: the row engine's groups
     /// come in the order first seen); `None` for any other plan.
-    fn with_positions(&mut self, plan: &LogicalPlan) -> Option<LogicalPlan> {
+    pub(super) fn with_positions(&mut self, plan: &LogicalPlan) -> Option<LogicalPlan> {
         let builder = match plan {
             LogicalPlan::Projection(p) => {
                 let mut exprs = p.expr.clone();
